@@ -1,0 +1,70 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+/**
+ * Maps Kafka client exceptions to Portico's error vocabulary, by exception class (never by
+ * message text). Wrappers ({@link CompletionException}, {@link ExecutionException}) are unwrapped.
+ */
+public final class KafkaErrors {
+    private KafkaErrors() {
+    }
+
+    /** The cause under completion/execution wrappers. */
+    public static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /**
+     * The error a whole request fails with when a Kafka call it depends on fails. A timeout means
+     * the cluster did not answer in time: 503, retriable.
+     */
+    public static RestException toRestException(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof RestException rest) {
+            return rest;
+        }
+        if (t instanceof UnknownTopicOrPartitionException) {
+            return ErrorCode.TOPIC_NOT_FOUND.exception();
+        }
+        if (t instanceof InvalidTopicException) {
+            return ErrorCode.TOPIC_NOT_FOUND.exception("Topic not found: " + t.getMessage());
+        }
+        if (t instanceof AuthorizationException) {
+            return new RestException(ErrorCode.KAFKA_AUTHORIZATION_ERROR, null, t);
+        }
+        if (t instanceof AuthenticationException) {
+            return new RestException(ErrorCode.KAFKA_AUTHENTICATION_ERROR, null, t);
+        }
+        if (t instanceof TimeoutException) {
+            return new RestException(ErrorCode.BROKER_NOT_AVAILABLE, t.getMessage(), t);
+        }
+        if (t instanceof RetriableException) {
+            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, t.getMessage(), t);
+        }
+        if (t instanceof KafkaException) {
+            return new RestException(ErrorCode.KAFKA_ERROR, t.getMessage(), t);
+        }
+        return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, null, t);
+    }
+
+    /** The per-record code of a failed send: 50003 when retrying may succeed, else 50002. */
+    public static ErrorCode perRecordCode(Throwable failure) {
+        return unwrap(failure) instanceof RetriableException
+                ? ErrorCode.KAFKA_RETRIABLE_ERROR
+                : ErrorCode.KAFKA_ERROR;
+    }
+}

@@ -1,0 +1,160 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.PartitionDescription;
+import io.portico.protocol.ReplicaDescription;
+import io.portico.protocol.TopicDescription;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+/**
+ * Cluster metadata through the admin client, in the shapes of the v1 API.
+ *
+ * <p>Non-blocking: every method returns at once; its future completes on an admin-client thread
+ * (keep what runs there short), within the configured timeout. Failures complete the future
+ * exceptionally with a {@link io.portico.protocol.RestException}: 40401 unknown topic, 40402
+ * unknown partition, 503 when the cluster does not answer in time.
+ */
+public final class MetadataService implements ProduceService.TopicExistence {
+    private final Admin admin;
+    private final int timeoutMs;
+    private final boolean showInternalTopics;
+
+    public MetadataService(Admin admin, Duration timeout, boolean showInternalTopics) {
+        this.admin = admin;
+        this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        this.showInternalTopics = showInternalTopics;
+    }
+
+    /** Topic names, sorted; internal topics only when configured to show them. */
+    public CompletableFuture<List<String>> topicNames() {
+        return map(admin.listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
+                .names(), names -> names.stream().sorted().toList());
+    }
+
+    /** One topic: name, its per-topic config overrides, partitions sorted by id. */
+    public CompletableFuture<TopicDescription> topic(String topic) {
+        CompletableFuture<List<PartitionDescription>> partitions = partitions(topic);
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        CompletableFuture<Map<String, String>> configs = map(
+                admin.describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(),
+                all -> overrides(all.get(resource)));
+        return partitions.thenCombine(configs, (p, c) -> new TopicDescription(topic, c, p));
+    }
+
+    /** The topic's partitions, sorted by id. */
+    public CompletableFuture<List<PartitionDescription>> partitions(String topic) {
+        return map(admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+                .allTopicNames(), all -> describe(all.get(topic)));
+    }
+
+    /** One partition of the topic. */
+    public CompletableFuture<PartitionDescription> partition(String topic, int partition) {
+        return partitions(topic).thenApply(all -> {
+            for (PartitionDescription p : all) {
+                if (p.partition() == partition) {
+                    return p;
+                }
+            }
+            throw ErrorCode.PARTITION_NOT_FOUND.exception();
+        });
+    }
+
+    /** The ids of the brokers in the cluster, sorted. */
+    public CompletableFuture<List<Integer>> brokerIds() {
+        return map(admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes(),
+                nodes -> nodes.stream().map(Node::id).sorted().toList());
+    }
+
+    /**
+     * Blocking: whether the topic exists, asked of the cluster.
+     *
+     * @throws io.portico.protocol.RestException 503 when the cluster does not answer within the timeout
+     */
+    @Override
+    public boolean exists(String topic) {
+        try {
+            admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+                    .allTopicNames().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return false;
+            }
+            throw KafkaErrors.toRestException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("the cluster did not answer within " + timeoutMs + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+    }
+
+    private static List<PartitionDescription> describe(org.apache.kafka.clients.admin.TopicDescription topic) {
+        List<PartitionDescription> out = new ArrayList<>(topic.partitions().size());
+        for (TopicPartitionInfo p : topic.partitions()) {
+            int leader = p.leader() == null || p.leader().isEmpty() ? -1 : p.leader().id();
+            Set<Integer> isr = new java.util.HashSet<>();
+            for (Node n : p.isr()) {
+                isr.add(n.id());
+            }
+            List<ReplicaDescription> replicas = new ArrayList<>(p.replicas().size());
+            for (Node n : p.replicas()) {
+                replicas.add(new ReplicaDescription(n.id(), n.id() == leader, isr.contains(n.id())));
+            }
+            out.add(new PartitionDescription(p.partition(), leader, replicas));
+        }
+        out.sort(Comparator.comparingInt(PartitionDescription::partition));
+        return out;
+    }
+
+    /** Per-topic overrides only, as v1 shows them; {@code {}} when none. */
+    private static Map<String, String> overrides(Config config) {
+        Map<String, String> out = new TreeMap<>();
+        if (config != null) {
+            for (ConfigEntry e : config.entries()) {
+                if (e.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG && !e.isSensitive()) {
+                    out.put(e.name(), e.value());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Adapts a Kafka future, translating its failure into Portico's vocabulary. */
+    private static <T, R> CompletableFuture<R> map(KafkaFuture<T> future, java.util.function.Function<T, R> f) {
+        CompletableFuture<R> out = new CompletableFuture<>();
+        future.whenComplete((value, error) -> {
+            if (error != null) {
+                out.completeExceptionally(KafkaErrors.toRestException(error));
+                return;
+            }
+            try {
+                out.complete(f.apply(value));
+            } catch (RuntimeException e) {
+                out.completeExceptionally(KafkaErrors.toRestException(e));
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,117 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.PartitionOffset;
+import io.portico.protocol.ProduceRecord;
+import io.portico.protocol.RestException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.errors.TimeoutException;
+
+/**
+ * Produces records with the shared producer and reports, per record and in request order, where
+ * each landed or why it failed.
+ *
+ * <p>Blocking: {@link #produce} may block its caller while the producer fetches metadata for a
+ * topic it has not seen (bounded by the producer's {@code max.block.ms}) or waits for buffer
+ * space; call it from a bounded worker pool, never from an HTTP IO thread. The returned future
+ * completes on a Kafka producer thread once every record is acknowledged or failed (per
+ * {@code acks}); keep what runs on it short.
+ *
+ * <p>Whole-request errors (thrown, nothing produced): 404/40401 when the topic does not exist
+ * and is not auto-created within the wait; 404/40402 when a record names a partition the topic
+ * does not have; 503 when the cluster does not answer.
+ */
+public final class ProduceService {
+    private final ProducerPool producers;
+    private final TopicExistence topics;
+
+    /** Decides, after a metadata wait timed out, whether the topic is missing or the cluster unreachable. */
+    @FunctionalInterface
+    public interface TopicExistence {
+        /** True if the topic exists, false if the cluster says it does not; throws if the cluster does not answer. */
+        boolean exists(String topic);
+    }
+
+    public ProduceService(ProducerPool producers, TopicExistence topics) {
+        this.producers = producers;
+        this.topics = topics;
+    }
+
+    /** Produces {@code records} to {@code topic}; see the class comment for blocking and errors. */
+    public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records) {
+        Producer<byte[], byte[]> producer = producers.shared();
+        int partitionCount = partitionCount(producer, topic);
+        for (ProduceRecord r : records) {
+            if (r.partition() != null && r.partition() >= partitionCount) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+        }
+        Batch batch = new Batch(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            ProduceRecord r = records.get(i);
+            Callback callback = batch.callback(i);
+            try {
+                producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
+            } catch (RuntimeException e) {
+                callback.onCompletion(null, e);
+            }
+        }
+        return batch.result;
+    }
+
+    /** The topic's partition count; blocks while the producer learns of a topic it has not seen. */
+    public int partitionCount(String topic) {
+        return partitionCount(producers.shared(), topic);
+    }
+
+    private int partitionCount(Producer<byte[], byte[]> producer, String topic) {
+        List<PartitionInfo> partitions;
+        try {
+            partitions = producer.partitionsFor(topic);
+        } catch (TimeoutException e) {
+            // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
+            if (!topics.exists(topic)) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            throw new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw KafkaErrors.toRestException(e);
+        }
+        if (partitions == null || partitions.isEmpty()) {
+            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+        }
+        return partitions.size();
+    }
+
+    /** Collects per-record results; completes when the last callback arrives. */
+    private static final class Batch {
+        final PartitionOffset[] offsets;
+        final AtomicInteger remaining;
+        final CompletableFuture<List<PartitionOffset>> result = new CompletableFuture<>();
+
+        Batch(int size) {
+            offsets = new PartitionOffset[size];
+            remaining = new AtomicInteger(size);
+        }
+
+        Callback callback(int index) {
+            return (RecordMetadata metadata, Exception e) -> {
+                offsets[index] = e == null
+                        ? PartitionOffset.success(metadata.partition(), metadata.offset())
+                        : PartitionOffset.failure(KafkaErrors.perRecordCode(e), String.valueOf(e.getMessage()));
+                if (remaining.decrementAndGet() == 0) {
+                    // The decrement orders every slot write before this read.
+                    result.complete(Arrays.asList(offsets));
+                }
+            };
+        }
+    }
+}

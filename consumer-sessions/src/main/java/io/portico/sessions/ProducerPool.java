@@ -1,0 +1,95 @@
+package io.portico.sessions;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The shared producers: one thread-safe producer per distinct configuration, created on first
+ * use and shared by every request that needs that configuration. A producer is closed when it
+ * leaves the cache (explicit invalidation or {@link #close()}); closing flushes what it holds.
+ *
+ * <p>Thread-safe. {@link #get} never blocks beyond producer construction.
+ */
+public final class ProducerPool implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ProducerPool.class);
+
+    private final Map<String, Object> baseConfig;
+    private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
+    private final Duration closeTimeout;
+    private final Cache<Map<String, Object>, Producer<byte[], byte[]>> producers;
+
+    /**
+     * @param baseConfig producer settings shared by all producers (bootstrap servers, the
+     *        {@code producer.*} pass-through); serializers are always byte arrays
+     * @param factory creates a producer from a full configuration (a {@code MockProducer} in unit tests)
+     * @param closeTimeout how long closing one producer may wait for its in-flight records
+     */
+    public ProducerPool(Map<String, Object> baseConfig,
+                        Function<Map<String, Object>, Producer<byte[], byte[]>> factory,
+                        Duration closeTimeout) {
+        this.baseConfig = Map.copyOf(baseConfig);
+        this.factory = factory;
+        this.closeTimeout = closeTimeout;
+        this.producers = Caffeine.newBuilder()
+                .maximumSize(64)
+                .executor(Runnable::run) // close on the invalidating thread, so close() is complete when it returns
+                .removalListener((Map<String, Object> key, Producer<byte[], byte[]> producer, RemovalCause cause) -> {
+                    if (producer != null) {
+                        closeQuietly(producer);
+                    }
+                })
+                .build();
+    }
+
+    /** A pool of real {@link KafkaProducer}s. */
+    public static ProducerPool kafka(Map<String, Object> baseConfig, Duration closeTimeout) {
+        return new ProducerPool(baseConfig,
+                config -> new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()),
+                closeTimeout);
+    }
+
+    /** The producer with the base configuration. */
+    public Producer<byte[], byte[]> shared() {
+        return get(Map.of());
+    }
+
+    /** The producer for the base configuration with {@code overrides} applied. */
+    public Producer<byte[], byte[]> get(Map<String, Object> overrides) {
+        Map<String, Object> config = new HashMap<>(baseConfig);
+        config.putAll(overrides);
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return producers.get(Map.copyOf(config), factory);
+    }
+
+    /** How many producers are open. */
+    public long size() {
+        return producers.estimatedSize();
+    }
+
+    private void closeQuietly(Producer<byte[], byte[]> producer) {
+        try {
+            producer.close(closeTimeout);
+        } catch (RuntimeException e) {
+            LOG.warn("Closing a producer failed: {}", e.toString());
+        }
+    }
+
+    /** Flushes and closes every producer. */
+    @Override
+    public void close() {
+        producers.invalidateAll();
+        producers.cleanUp();
+    }
+}

@@ -1,0 +1,129 @@
+package io.portico.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The one Jackson setup of Portico, and the translation of every body-parsing failure into a
+ * {@link RestException}: malformed JSON is a 400; a well-formed body that does not fit (unknown
+ * field, wrong type, bad base64, empty records) is a 422 whose message says which field and why.
+ * Parser source locations are never echoed back.
+ */
+public final class Json {
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .build();
+
+    private Json() {
+    }
+
+    /** The shared mapper: thread-safe; do not reconfigure it. */
+    public static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    /** A writer for values of {@code type}; create once and keep. */
+    public static ObjectWriter writerFor(Class<?> type) {
+        return MAPPER.writerFor(type);
+    }
+
+    /** Serializes a value that is known to serialize (a protocol record); an error here is a bug. */
+    public static byte[] write(Object value) {
+        try {
+            return MAPPER.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize " + value.getClass().getName(), e);
+        }
+    }
+
+    /**
+     * A reader of request bodies of one type, with a pre-built Jackson reader per embedded format.
+     * Thread-safe; create once per type and keep.
+     */
+    public static final class BodyReader<T> {
+        private final Map<EmbeddedFormat, ObjectReader> readers = new EnumMap<>(EmbeddedFormat.class);
+
+        public BodyReader(Class<T> type) {
+            ObjectReader base = MAPPER.readerFor(type);
+            for (EmbeddedFormat f : EmbeddedFormat.values()) {
+                readers.put(f, base.withAttribute(EmbeddedFormat.class, f));
+            }
+        }
+
+        /**
+         * Parses {@code body}. Keys and values are decoded per {@code format}.
+         *
+         * @throws RestException 422 for an empty body or one that does not fit the type, 400 for malformed JSON
+         */
+        public T read(byte[] body, EmbeddedFormat format) {
+            if (body == null || body.length == 0) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body is empty; a JSON object is required");
+            }
+            try {
+                return readers.get(format).readValue(body);
+            } catch (IOException | RuntimeException e) {
+                throw translate(e);
+            }
+        }
+    }
+
+    /** Maps a Jackson (or record-constructor) failure to the error the client should see. */
+    static RestException translate(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof RestException rest) {
+                return rest;
+            }
+        }
+        if (e instanceof UnrecognizedPropertyException u) {
+            return ErrorCode.UNPROCESSABLE_ENTITY.exception("Unrecognized field: " + u.getPropertyName());
+        }
+        if (e instanceof StreamReadException read) {
+            return ErrorCode.BAD_REQUEST.exception("Malformed JSON: " + read.getOriginalMessage());
+        }
+        if (e instanceof JsonMappingException mapping) {
+            String path = path(mapping);
+            String why = mapping.getOriginalMessage();
+            if (why != null) {
+                // Keep the first sentence; Jackson appends hints about Java types after it.
+                int cut = why.indexOf('\n');
+                why = cut < 0 ? why : why.substring(0, cut);
+            }
+            return ErrorCode.UNPROCESSABLE_ENTITY.exception(
+                    (path.isEmpty() ? "Invalid request body" : "Invalid value for " + path) + ": " + why);
+        }
+        if (e instanceof IOException io) {
+            return ErrorCode.BAD_REQUEST.exception("Unreadable request body: " + io.getMessage());
+        }
+        return ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid request body: " + e.getMessage());
+    }
+
+    private static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getFieldName() != null) {
+                if (sb.length() > 0) {
+                    sb.append('.');
+                }
+                sb.append(ref.getFieldName());
+            } else if (ref.getIndex() >= 0) {
+                sb.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
+    }
+}

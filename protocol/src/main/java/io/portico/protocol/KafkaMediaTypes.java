@@ -1,0 +1,97 @@
+package io.portico.protocol;
+
+import io.portico.protocol.Negotiation.Offer;
+import java.util.List;
+
+/**
+ * The Kafka REST media types and the negotiation tables of the Confluent v1 API.
+ *
+ * <p>Grammar: {@code application/vnd.kafka[.<embedded format>].<api version>+json}. The embedded
+ * format of a produce comes from the request {@code Content-Type} (json and avro need their exact
+ * type; every vague type means binary). The embedded format of a read comes from {@code Accept}.
+ */
+public final class KafkaMediaTypes {
+    public static final String V1_JSON = "application/vnd.kafka.v1+json";
+    public static final String KAFKA_JSON = "application/vnd.kafka+json";
+    public static final String JSON = "application/json";
+    public static final String OCTET_STREAM = "application/octet-stream";
+    public static final String BINARY_V1 = "application/vnd.kafka.binary.v1+json";
+    public static final String JSON_V1 = "application/vnd.kafka.json.v1+json";
+    public static final String AVRO_V1 = "application/vnd.kafka.avro.v1+json";
+
+    /** Response types of v1 metadata, produce and consumer-management endpoints; {@code *}{@code /*} gets v1+json. */
+    public static final List<Offer> V1_METADATA = List.of(
+            Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5));
+
+    /**
+     * Response types of the v1 partition metadata endpoints: as {@link #V1_METADATA}, plus the
+     * embedded-format types at a low weight (a quirk of Confluent's resource class that clients rely on).
+     */
+    public static final List<Offer> V1_PARTITION_METADATA = List.of(
+            Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(BINARY_V1, 0.1), Offer.of(AVRO_V1, 0.1), Offer.of(JSON_V1, 0.1));
+
+    /**
+     * Response types of v1 reads: binary wins for vague clients; json and avro only when asked for;
+     * the generic types select the binary decoding.
+     */
+    public static final List<Offer> V1_RECORDS = List.of(
+            Offer.of(BINARY_V1, 1.0), Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(JSON_V1, 0.1), Offer.of(AVRO_V1, 0.1));
+
+    private KafkaMediaTypes() {
+    }
+
+    /**
+     * The embedded format a v1 produce body uses, from its {@code Content-Type}. A missing
+     * Content-Type is read as binary, like {@code application/octet-stream}.
+     *
+     * @throws RestException 415 when the type is not one a v1 produce consumes
+     */
+    public static EmbeddedFormat v1ProduceFormat(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            return EmbeddedFormat.BINARY;
+        }
+        MediaType type = MediaType.parse(contentType);
+        if (type != null) {
+            switch (type.essence()) {
+                case BINARY_V1, V1_JSON, KAFKA_JSON, JSON, OCTET_STREAM:
+                    return EmbeddedFormat.BINARY;
+                case JSON_V1:
+                    return EmbeddedFormat.JSON;
+                case AVRO_V1:
+                    return EmbeddedFormat.AVRO;
+                default:
+                    break;
+            }
+        }
+        throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+    }
+
+    /**
+     * Whether a body-less or generic-body v1 request (create consumer, commit, liveness) may carry
+     * this {@code Content-Type}: any Kafka v1 type, the generic JSON types, or none.
+     */
+    public static boolean isV1GenericBody(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            return true;
+        }
+        MediaType type = MediaType.parse(contentType);
+        if (type == null) {
+            return false;
+        }
+        return switch (type.essence()) {
+            case BINARY_V1, JSON_V1, AVRO_V1, V1_JSON, KAFKA_JSON, JSON, OCTET_STREAM -> true;
+            default -> false;
+        };
+    }
+
+    /** The embedded format a negotiated v1 read type selects: json and avro by name, every other type binary. */
+    public static EmbeddedFormat v1ReadFormat(MediaType negotiated) {
+        return switch (negotiated.essence()) {
+            case JSON_V1 -> EmbeddedFormat.JSON;
+            case AVRO_V1 -> EmbeddedFormat.AVRO;
+            default -> EmbeddedFormat.BINARY;
+        };
+    }
+}

@@ -1,0 +1,55 @@
+package io.portico.protocol;
+
+import java.util.List;
+
+/**
+ * Server-driven content negotiation as Jersey does it for Confluent's REST Proxy: every response
+ * type a route can produce carries a server quality ({@code qs}); the chosen type maximises
+ * client {@code q} × server {@code qs}, where the client's {@code q} for a type comes from its most
+ * specific matching {@code Accept} range. Ties go to the earlier offer.
+ */
+public final class Negotiation {
+
+    /** One type a route can produce, and the server's preference for it. */
+    public record Offer(MediaType type, double qs) {
+        public static Offer of(String type, double qs) {
+            return new Offer(MediaType.parse(type), qs);
+        }
+    }
+
+    private Negotiation() {
+    }
+
+    /**
+     * The best offer for this {@code Accept} header, or null when the client accepts none of them
+     * (the caller answers 406).
+     */
+    public static MediaType select(String acceptHeader, List<Offer> offers) {
+        List<MediaType> ranges = MediaType.parseAccept(acceptHeader);
+        MediaType best = null;
+        double bestScore = 0;
+        for (Offer offer : offers) {
+            double q = clientQuality(ranges, offer.type());
+            double score = q * offer.qs();
+            if (score > bestScore) {
+                best = offer.type();
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    /** The client's q for {@code concrete}: that of its most specific matching range, 0 if none matches. */
+    static double clientQuality(List<MediaType> ranges, MediaType concrete) {
+        int bestSpecificity = 0;
+        double q = 0;
+        for (MediaType range : ranges) {
+            int specificity = range.specificityFor(concrete);
+            if (specificity > bestSpecificity) {
+                bestSpecificity = specificity;
+                q = range.quality();
+            }
+        }
+        return q;
+    }
+}

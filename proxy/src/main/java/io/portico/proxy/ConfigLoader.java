@@ -1,0 +1,63 @@
+package io.portico.proxy;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Reads a properties file and lets environment variables override it. An environment variable
+ * {@code PORTICO_<KEY>} sets {@code <key>}: upper case to lower case, {@code _} to {@code .},
+ * {@code __} to {@code _} and {@code ___} to {@code -} (the convention of Confluent's images), so
+ * {@code PORTICO_BOOTSTRAP_SERVERS} sets {@code bootstrap.servers} and
+ * {@code PORTICO_PRODUCER_LINGER_MS} sets {@code producer.linger.ms}.
+ */
+public final class ConfigLoader {
+    static final String ENV_PREFIX = "PORTICO_";
+
+    private ConfigLoader() {
+    }
+
+    /** The file (if any) merged with the environment, validated. */
+    public static PorticoConfig load(Path file, Map<String, String> env) {
+        Map<String, String> raw = new HashMap<>();
+        if (file != null) {
+            Properties props = new Properties();
+            try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                props.load(in);
+            } catch (IOException e) {
+                throw new ConfigException("(file)", "cannot read " + file + ": " + e.getMessage());
+            }
+            for (String name : props.stringPropertyNames()) {
+                raw.put(name, props.getProperty(name));
+            }
+        }
+        raw.putAll(fromEnvironment(env));
+        return PorticoConfig.from(raw);
+    }
+
+    /** The settings that {@code PORTICO_*} variables make. */
+    static Map<String, String> fromEnvironment(Map<String, String> env) {
+        Map<String, String> out = new HashMap<>();
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            if (e.getKey().startsWith(ENV_PREFIX) && e.getKey().length() > ENV_PREFIX.length()) {
+                out.put(keyOf(e.getKey().substring(ENV_PREFIX.length())), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    static String keyOf(String envName) {
+        return envName.toLowerCase(Locale.ROOT)
+                .replace("___", "\u0000")
+                .replace("__", "\u0001")
+                .replace('_', '.')
+                .replace('\u0001', '_')
+                .replace('\u0000', '-');
+    }
+}

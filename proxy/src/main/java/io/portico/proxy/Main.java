@@ -1,0 +1,41 @@
+package io.portico.proxy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code java -jar portico.jar [portico.properties]}: loads the configuration (file, then
+ * {@code PORTICO_*} environment variables), starts Portico, and shuts it down gracefully on
+ * SIGTERM or Ctrl-C. A bad configuration ends the process with status 2 and a message naming
+ * the key.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length > 1 || (args.length == 1 && (args[0].equals("-h") || args[0].equals("--help")))) {
+            System.err.println("usage: java -jar portico.jar [portico.properties]");
+            System.exit(2);
+        }
+        Path file = args.length == 1 ? Path.of(args[0]) : null;
+        if (file != null && !Files.isReadable(file)) {
+            System.err.println("Cannot read the configuration file " + file);
+            System.exit(2);
+        }
+        Portico portico;
+        try {
+            portico = Portico.start(ConfigLoader.load(file, System.getenv()));
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        } catch (Exception e) {
+            System.err.println("Portico did not start: " + e);
+            e.printStackTrace();
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(portico::close, "portico-shutdown"));
+    }
+}

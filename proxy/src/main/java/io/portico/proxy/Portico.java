@@ -1,0 +1,174 @@
+package io.portico.proxy;
+
+import io.portico.proxy.handlers.MetadataHandlers;
+import io.portico.proxy.handlers.ProduceHandler;
+import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.http.ErrorBoundary;
+import io.portico.proxy.http.InFlight;
+import io.portico.sessions.MetadataService;
+import io.portico.sessions.ProduceService;
+import io.portico.sessions.ProducerPool;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.handlers.HttpContinueReadHandler;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Portico: the Kafka clients (and the embedded broker when no
+ * {@code bootstrap.servers} is configured), the services, and the HTTP server in front of them.
+ * {@link #start} returns once it serves; {@link #close} shuts down gracefully: stop taking
+ * requests, let those in progress finish (bounded by {@code shutdown.graceful.ms}), flush and
+ * close the clients, stop the server and the broker.
+ */
+public final class Portico implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Portico.class);
+
+    private final PorticoConfig config;
+    private EmbeddedKafka embeddedKafka;
+    private String bootstrapServers;
+    private ProducerPool producers;
+    private Admin admin;
+    private ThreadPoolExecutor producePool;
+    private InFlight inFlight;
+    private Undertow server;
+    private boolean closed;
+
+    private Portico(PorticoConfig config) {
+        this.config = config;
+    }
+
+    /** Starts Portico as configured; on failure everything started so far is closed again. */
+    public static Portico start(PorticoConfig config) throws IOException {
+        Portico portico = new Portico(config);
+        try {
+            portico.startAll();
+            return portico;
+        } catch (IOException | RuntimeException | Error e) {
+            portico.close();
+            throw e;
+        }
+    }
+
+    private void startAll() throws IOException {
+        if (config.embedded()) {
+            embeddedKafka = EmbeddedKafka.start(config.embeddedKafkaDir(), config.embeddedKafka());
+            bootstrapServers = embeddedKafka.bootstrapServers();
+            LOG.info("No bootstrap.servers configured: started an embedded single-node Kafka at {} (data in {}{})",
+                    bootstrapServers, embeddedKafka.dataDir(),
+                    config.embeddedKafkaDir() == null ? ", deleted on exit" : "");
+        } else {
+            bootstrapServers = config.bootstrapServers();
+        }
+
+        admin = Admin.create(config.adminConfig(bootstrapServers));
+        producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
+        producers.shared(); // created now, so that a bad producer.* setting fails start-up
+        MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
+        ProduceService produce = new ProduceService(producers, metadata);
+        producePool = boundedPool("portico-produce", config.produceThreads(), config.produceQueueSize());
+
+        HttpHandler routes = Api.routes(
+                new RootHandler(),
+                new MetadataHandlers(metadata),
+                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes()));
+        inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
+
+        Undertow.Builder builder = Undertow.builder()
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, config.requestBodyMaxBytes())
+                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .setWorkerThreads(2)
+                .setHandler(inFlight);
+        if (config.ioThreads() > 0) {
+            builder.setIoThreads(config.ioThreads());
+        }
+        for (URI listener : config.listeners()) {
+            builder.addHttpListener(listener.getPort(), listener.getHost());
+        }
+        server = builder.build();
+        server.start();
+        LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    private static ThreadPoolExecutor boundedPool(String name, int threads, int queueSize) {
+        AtomicInteger count = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(queueSize), r -> {
+                    Thread t = new Thread(r, name + "-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new ThreadPoolExecutor.AbortPolicy());
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    /** The URLs the HTTP listeners are bound to (with the real port when 0 was configured). */
+    public List<URI> listenerUrls() {
+        List<URI> urls = new ArrayList<>();
+        for (Undertow.ListenerInfo info : server.getListenerInfo()) {
+            InetSocketAddress address = (InetSocketAddress) info.getAddress();
+            urls.add(URI.create(info.getProtcol() + "://" + address.getHostString() + ":" + address.getPort()));
+        }
+        return urls;
+    }
+
+    /** The Kafka cluster Portico talks to. */
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /** Graceful shutdown; see the class comment. Safe to call more than once. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (inFlight != null) {
+            inFlight.shutdown();
+            try {
+                if (!inFlight.awaitIdle(config.gracefulShutdown().toMillis(), TimeUnit.MILLISECONDS)) {
+                    LOG.warn("{} requests still in progress after {} ms; closing anyway",
+                            inFlight.active(), config.gracefulShutdown().toMillis());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (producePool != null) {
+            producePool.shutdown();
+        }
+        closeQuietly(producers);
+        closeQuietly(admin);
+        if (server != null) {
+            try {
+                server.stop();
+            } catch (RuntimeException e) {
+                LOG.warn("Stopping the HTTP server failed: {}", e.toString());
+            }
+        }
+        closeQuietly(embeddedKafka);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("Closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+        }
+    }
+}

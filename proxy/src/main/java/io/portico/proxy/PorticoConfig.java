@@ -1,0 +1,254 @@
+package io.portico.proxy;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * Portico's configuration: immutable, validated once at start-up. Keys use Confluent's and
+ * Kafka's names where they exist. Each key, its default, its check and its doc live together in
+ * {@link Key}; {@link #from(Map)} fails with a {@link ConfigException} naming the first bad key.
+ *
+ * <p>Pass-through: {@code producer.*}, {@code consumer.*} and {@code admin.*} go to that client
+ * with the prefix stripped; {@code client.*} and unprefixed Kafka client settings (e.g.
+ * {@code security.protocol}) go to all three; {@code embedded.kafka.*} goes to the embedded
+ * broker. Any other unknown key fails start-up, so a typo is never silently ignored.
+ */
+public record PorticoConfig(
+        List<URI> listeners,
+        String bootstrapServers,
+        String hostName,
+        Path embeddedKafkaDir,
+        Map<String, String> embeddedKafka,
+        long requestBodyMaxBytes,
+        Duration metadataTimeout,
+        int produceThreads,
+        int produceQueueSize,
+        boolean showInternalTopics,
+        Duration gracefulShutdown,
+        int ioThreads,
+        Map<String, Object> producer,
+        Map<String, Object> consumer,
+        Map<String, Object> admin) {
+
+    /** The keys Portico itself reads, with their defaults and docs (the README's table is this list). */
+    public enum Key {
+        LISTENERS("listeners", "http://0.0.0.0:8082", "Comma-separated listener URLs (http only in this version)."),
+        BOOTSTRAP_SERVERS("bootstrap.servers", "", "Kafka brokers. Empty: start an embedded single-node Kafka."),
+        HOST_NAME("host.name", "", "Host name used in absolute URLs Portico returns; empty: the request's Host."),
+        EMBEDDED_KAFKA_DIR("embedded.kafka.dir", "", "Data directory kept by the embedded Kafka; empty: a temporary one, deleted on exit."),
+        REQUEST_BODY_MAX_BYTES("request.body.max.bytes", "16777216", "Largest request body accepted; larger gets 413."),
+        METADATA_TIMEOUT_MS("metadata.timeout.ms", "5000", "Bound on waiting for Kafka metadata: a missing topic answers 404 after at most this long; admin calls time out after it."),
+        PRODUCE_THREADS("produce.threads", "16", "Threads that hand produce requests to the producer."),
+        PRODUCE_QUEUE_SIZE("produce.queue.size", "1024", "Produce requests that may wait for a thread; beyond it, 503."),
+        TOPICS_SHOW_INTERNAL("topics.show.internal", "false", "Whether GET /topics lists internal topics such as __consumer_offsets."),
+        SHUTDOWN_GRACEFUL_MS("shutdown.graceful.ms", "10000", "On shutdown, how long in-flight requests may take to finish."),
+        IO_THREADS("io.threads", "0", "HTTP IO threads; 0 means one per core.");
+
+        private final String name;
+        private final String defaultValue;
+        private final String doc;
+
+        Key(String name, String defaultValue, String doc) {
+            this.name = name;
+            this.defaultValue = defaultValue;
+            this.doc = doc;
+        }
+
+        public String key() {
+            return name;
+        }
+
+        public String defaultValue() {
+            return defaultValue;
+        }
+
+        public String doc() {
+            return doc;
+        }
+    }
+
+    /** Producer settings Portico uses unless {@code producer.*} says otherwise. */
+    static final Map<String, Object> PRODUCER_DEFAULTS = Map.of(
+            ProducerConfig.LINGER_MS_CONFIG, "0",
+            ProducerConfig.CLIENT_ID_CONFIG, "portico-producer");
+
+    private static final Set<String> CLIENT_KEYS;
+
+    static {
+        CLIENT_KEYS = new java.util.HashSet<>();
+        CLIENT_KEYS.addAll(ProducerConfig.configNames());
+        CLIENT_KEYS.addAll(ConsumerConfig.configNames());
+        CLIENT_KEYS.addAll(AdminClientConfig.configNames());
+    }
+
+    public PorticoConfig {
+        listeners = List.copyOf(listeners);
+        embeddedKafka = Map.copyOf(embeddedKafka);
+        producer = Map.copyOf(producer);
+        consumer = Map.copyOf(consumer);
+        admin = Map.copyOf(admin);
+    }
+
+    /** Whether Portico starts its own broker. */
+    public boolean embedded() {
+        return bootstrapServers == null;
+    }
+
+    /** The full producer configuration for the given bootstrap servers. */
+    public Map<String, Object> producerConfig(String bootstrap) {
+        Map<String, Object> out = new HashMap<>(PRODUCER_DEFAULTS);
+        out.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        out.putAll(producer);
+        out.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return out;
+    }
+
+    /** The full admin-client configuration for the given bootstrap servers. */
+    public Map<String, Object> adminConfig(String bootstrap) {
+        Map<String, Object> out = new HashMap<>();
+        out.put(AdminClientConfig.CLIENT_ID_CONFIG, "portico-admin");
+        out.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        out.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        out.putAll(admin);
+        out.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return out;
+    }
+
+    /** Defaults only. */
+    public static PorticoConfig defaults() {
+        return from(Map.of());
+    }
+
+    /** Validates {@code raw} (file and environment merged) into a config. */
+    public static PorticoConfig from(Map<String, String> raw) {
+        Map<String, String> own = new HashMap<>();
+        for (Key k : Key.values()) {
+            own.put(k.key(), k.defaultValue());
+        }
+        Map<String, Object> common = new TreeMap<>();
+        Map<String, Object> producer = new TreeMap<>();
+        Map<String, Object> consumer = new TreeMap<>();
+        Map<String, Object> admin = new TreeMap<>();
+        Map<String, String> embedded = new TreeMap<>();
+        Set<String> ownNames = new java.util.HashSet<>();
+        for (Key k : Key.values()) {
+            ownNames.add(k.key());
+        }
+        for (Map.Entry<String, String> e : raw.entrySet()) {
+            String key = e.getKey().trim();
+            String value = e.getValue() == null ? "" : e.getValue().trim();
+            if (ownNames.contains(key)) {
+                own.put(key, value);
+            } else if (key.startsWith("producer.")) {
+                producer.put(key.substring("producer.".length()), value);
+            } else if (key.startsWith("consumer.")) {
+                consumer.put(key.substring("consumer.".length()), value);
+            } else if (key.startsWith("admin.")) {
+                admin.put(key.substring("admin.".length()), value);
+            } else if (key.startsWith("client.")) {
+                common.put(key.substring("client.".length()), value);
+            } else if (key.startsWith("embedded.kafka.")) {
+                embedded.put(key.substring("embedded.kafka.".length()), value);
+            } else if (CLIENT_KEYS.contains(key)) {
+                common.put(key, value);
+            } else {
+                throw new ConfigException(key, "unknown key (Portico keys are listed in the README; Kafka client "
+                        + "settings take a producer., consumer., admin. or client. prefix)");
+            }
+        }
+        producer = merge(common, producer);
+        consumer = merge(common, consumer);
+        admin = merge(common, admin);
+
+        String bootstrap = own.get(Key.BOOTSTRAP_SERVERS.key());
+        String hostName = own.get(Key.HOST_NAME.key());
+        String dir = own.get(Key.EMBEDDED_KAFKA_DIR.key());
+        return new PorticoConfig(
+                listeners(own.get(Key.LISTENERS.key())),
+                bootstrap.isEmpty() ? null : bootstrap,
+                hostName.isEmpty() ? null : hostName,
+                dir.isEmpty() ? null : Path.of(dir),
+                embedded,
+                number(own, Key.REQUEST_BODY_MAX_BYTES, Long::parseLong, 1, Integer.MAX_VALUE),
+                Duration.ofMillis(number(own, Key.METADATA_TIMEOUT_MS, Long::parseLong, 1, 3_600_000)),
+                number(own, Key.PRODUCE_THREADS, Integer::parseInt, 1, 1024),
+                number(own, Key.PRODUCE_QUEUE_SIZE, Integer::parseInt, 1, 1_000_000),
+                bool(own, Key.TOPICS_SHOW_INTERNAL),
+                Duration.ofMillis(number(own, Key.SHUTDOWN_GRACEFUL_MS, Long::parseLong, 0, 3_600_000)),
+                number(own, Key.IO_THREADS, Integer::parseInt, 0, 256),
+                producer, consumer, admin);
+    }
+
+    private static Map<String, Object> merge(Map<String, Object> common, Map<String, Object> specific) {
+        Map<String, Object> out = new LinkedHashMap<>(common);
+        out.putAll(specific);
+        return out;
+    }
+
+    private static List<URI> listeners(String value) {
+        List<URI> out = new ArrayList<>();
+        for (String part : value.split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            URI uri;
+            try {
+                uri = URI.create(part.trim());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim() + "' is not a URL");
+            }
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http")) {
+                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
+                        + "': only http:// listeners are supported in this version");
+            }
+            if (uri.getHost() == null || uri.getPort() < 0 || uri.getPort() > 65535) {
+                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
+                        + "' must look like http://host:port (e.g. http://0.0.0.0:8082)");
+            }
+            out.add(uri);
+        }
+        if (out.isEmpty()) {
+            throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");
+        }
+        return out;
+    }
+
+    private static <T extends Comparable<T>> T number(Map<String, String> own, Key key, Function<String, T> parse,
+                                                     long min, long max) {
+        String value = own.get(key.key());
+        T parsed;
+        try {
+            parsed = parse.apply(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(key.key(), "'" + value + "' is not a whole number");
+        }
+        long asLong = ((Number) parsed).longValue();
+        if (asLong < min || asLong > max) {
+            throw new ConfigException(key.key(), "'" + value + "' is out of range [" + min + ", " + max + "]");
+        }
+        return parsed;
+    }
+
+    private static boolean bool(Map<String, String> own, Key key) {
+        String value = own.get(key.key()).toLowerCase(Locale.ROOT);
+        return switch (value) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ConfigException(key.key(), "'" + value + "' is not true or false");
+        };
+    }
+}

@@ -1,0 +1,53 @@
+package io.portico.proxy.handlers;
+
+import io.portico.protocol.BrokerList;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.KafkaMediaTypes;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.MetadataService;
+import io.undertow.server.HttpServerExchange;
+import java.util.function.Function;
+
+/**
+ * The v1 metadata endpoints: topics, one topic, its partitions, one partition, brokers. Each asks
+ * the admin client without blocking and answers when it does.
+ */
+public final class MetadataHandlers {
+    private final MetadataService metadata;
+
+    public MetadataHandlers(MetadataService metadata) {
+        this.metadata = metadata;
+    }
+
+    /** {@code GET /topics}: sorted topic names. */
+    public void topics(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
+        Http.complete(exchange, metadata.topicNames(), Function.identity());
+    }
+
+    /** {@code GET /topics/{topic}}. */
+    public void topic(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
+        Http.complete(exchange, metadata.topic(Http.param(exchange, "topic")), Function.identity());
+    }
+
+    /** {@code GET /topics/{topic}/partitions}: sorted by partition id. */
+    public void partitions(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
+        Http.complete(exchange, metadata.partitions(Http.param(exchange, "topic")), Function.identity());
+    }
+
+    /** {@code GET /topics/{topic}/partitions/{partition}}. */
+    public void partition(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
+        Http.complete(exchange, metadata.partition(topic, partition), Function.identity());
+    }
+
+    /** {@code GET /brokers}. */
+    public void brokers(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
+        Http.complete(exchange, metadata.brokerIds(), BrokerList::new);
+    }
+}

@@ -1,0 +1,63 @@
+package io.portico.proxy.handlers;
+
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.KafkaMediaTypes;
+import io.portico.protocol.PartitionProduceRequest;
+import io.portico.protocol.ProduceRecord;
+import io.portico.protocol.ProduceRequest;
+import io.portico.protocol.ProduceResponse;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ProduceService;
+import io.undertow.server.HttpServerExchange;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+/**
+ * {@code POST /topics/{topic}} and {@code POST /topics/{topic}/partitions/{partition}} in the
+ * binary and json embedded formats. The IO thread only checks headers and collects the body;
+ * parsing and the hand-over to the producer run on the bounded produce pool (a send may block
+ * while the producer learns of a new topic); the response is written when the last record's
+ * acknowledgement (or failure) arrives.
+ */
+public final class ProduceHandler {
+    private static final Json.BodyReader<ProduceRequest> TOPIC_BODY = new Json.BodyReader<>(ProduceRequest.class);
+    private static final Json.BodyReader<PartitionProduceRequest> PARTITION_BODY =
+            new Json.BodyReader<>(PartitionProduceRequest.class);
+
+    private final ProduceService produce;
+    private final Executor pool;
+    private final long maxBodyBytes;
+
+    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes) {
+        this.produce = produce;
+        this.pool = pool;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** {@code POST /topics/{topic}}. */
+    public void toTopic(HttpServerExchange exchange) {
+        handle(exchange, null);
+    }
+
+    /** {@code POST /topics/{topic}/partitions/{partition}}. */
+    public void toPartition(HttpServerExchange exchange) {
+        handle(exchange, Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND));
+    }
+
+    private void handle(HttpServerExchange exchange, Integer partition) {
+        EmbeddedFormat format = KafkaMediaTypes.v1ProduceFormat(Http.contentType(exchange));
+        if (format == EmbeddedFormat.AVRO) {
+            throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
+        }
+        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
+        String topic = Http.param(exchange, "topic");
+        Http.readBody(exchange, maxBodyBytes, body -> Http.offload(exchange, pool, () -> {
+            List<ProduceRecord> records = partition == null
+                    ? TOPIC_BODY.read(body, format).records()
+                    : PARTITION_BODY.read(body, format).toPartition(partition);
+            return produce.produce(topic, records);
+        }, offsets -> new ProduceResponse(offsets, null, null)));
+    }
+}

@@ -1,0 +1,186 @@
+package io.portico.proxy.http;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.MediaType;
+import io.portico.protocol.Negotiation;
+import io.portico.protocol.RestException;
+import io.undertow.io.Receiver;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.RequestTooBigException;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.Headers;
+import io.undertow.util.PathTemplateMatch;
+import io.undertow.util.SameThreadExecutor;
+import java.nio.ByteBuffer;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.xnio.IoUtils;
+
+/**
+ * The few ways a handler talks HTTP, so that every handler does it the same way and none blocks
+ * an IO thread: negotiate, read the body without blocking, hand work to a bounded pool, and finish
+ * the exchange from a future on its IO thread.
+ */
+public final class Http {
+    /** The response type negotiated for this exchange; error bodies use it too. */
+    public static final AttachmentKey<MediaType> RESPONSE_TYPE = AttachmentKey.create(MediaType.class);
+
+    private Http() {
+    }
+
+    /** A path parameter of the matched route template, or null. */
+    public static String param(HttpServerExchange exchange, String name) {
+        PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
+        return match == null ? null : match.getParameters().get(name);
+    }
+
+    /** A path parameter that must be a non-negative int, else the {@code notFound} error. */
+    public static int intParam(HttpServerExchange exchange, String name, ErrorCode notFound) {
+        String value = param(exchange, name);
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed >= 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw notFound.exception();
+    }
+
+    /** The first value of a query parameter, or null. */
+    public static String query(HttpServerExchange exchange, String name) {
+        Deque<String> values = exchange.getQueryParameters().get(name);
+        return values == null || values.isEmpty() ? null : values.getFirst();
+    }
+
+    /** The request's {@code Content-Type}, or null. */
+    public static String contentType(HttpServerExchange exchange) {
+        return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+    }
+
+    /**
+     * Chooses the response type from {@code Accept} and remembers it for this exchange.
+     *
+     * @throws RestException 406 when the client accepts none of {@code offers}
+     */
+    public static MediaType negotiate(HttpServerExchange exchange, List<Negotiation.Offer> offers) {
+        MediaType chosen = Negotiation.select(exchange.getRequestHeaders().getFirst(Headers.ACCEPT), offers);
+        if (chosen == null) {
+            throw ErrorCode.NOT_ACCEPTABLE.exception();
+        }
+        exchange.putAttachment(RESPONSE_TYPE, chosen);
+        return chosen;
+    }
+
+    /** Writes a 200 JSON body of the negotiated type; on the IO thread or while handling. */
+    public static void ok(HttpServerExchange exchange, Object body) {
+        send(exchange, 200, Json.write(body));
+    }
+
+    /** Writes a JSON body of the negotiated type with the given status. */
+    public static void send(HttpServerExchange exchange, int status, byte[] json) {
+        MediaType type = exchange.getAttachment(RESPONSE_TYPE);
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
+                type == null ? "application/json" : type.essence());
+        exchange.getResponseSender().send(ByteBuffer.wrap(json));
+    }
+
+    /** Ends the exchange with 204 and no body. */
+    public static void noContent(HttpServerExchange exchange) {
+        exchange.setStatusCode(204);
+        exchange.endExchange();
+    }
+
+    /**
+     * Reads the whole body without blocking, then calls {@code then} with it on the IO thread.
+     * A body over {@code maxBytes} gets 413 and the connection is closed after it; a broken
+     * connection is closed.
+     */
+    public static void readBody(HttpServerExchange exchange, long maxBytes, Consumer<byte[]> then) {
+        long declared = exchange.getRequestContentLength();
+        if (declared > maxBytes) {
+            tooLarge(exchange, maxBytes);
+            return;
+        }
+        exchange.getRequestReceiver().setMaxBufferSize((int) Math.min(Integer.MAX_VALUE, maxBytes));
+        exchange.getRequestReceiver().receiveFullBytes(
+                (ex, body) -> {
+                    try {
+                        then.accept(body);
+                    } catch (RuntimeException e) {
+                        ErrorWriter.write(ex, e);
+                    }
+                },
+                (ex, error) -> {
+                    if (error instanceof Receiver.RequestToLargeException || error instanceof RequestTooBigException) {
+                        tooLarge(ex, maxBytes);
+                    } else {
+                        IoUtils.safeClose(ex.getConnection());
+                    }
+                });
+    }
+
+    private static void tooLarge(HttpServerExchange exchange, long maxBytes) {
+        exchange.setPersistent(false);
+        ErrorWriter.write(exchange, ErrorCode.PAYLOAD_TOO_LARGE.exception(maxBytes + " bytes"));
+    }
+
+    /**
+     * Finishes the exchange when {@code result} completes: 200 with {@code toBody} of the value, or
+     * the error. Call while handling the exchange; the response is written on its IO thread.
+     */
+    public static <T> void complete(HttpServerExchange exchange, CompletionStage<T> result,
+                                    Function<? super T, ?> toBody) {
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> finishWhenDone(exchange, result, toBody));
+    }
+
+    private static <T> void finishWhenDone(HttpServerExchange exchange, CompletionStage<T> result,
+                                           Function<? super T, ?> toBody) {
+        result.whenComplete((value, error) -> exchange.getIoThread().execute(() -> {
+            if (error != null) {
+                ErrorWriter.write(exchange, error);
+                return;
+            }
+            try {
+                ok(exchange, toBody.apply(value));
+            } catch (RuntimeException e) {
+                ErrorWriter.write(exchange, e);
+            }
+        }));
+    }
+
+    /**
+     * Runs {@code work} on the bounded {@code pool} (it may block there) and finishes the exchange
+     * with what it yields, as {@link #complete}. A full pool answers 503 at once.
+     */
+    public static <T> void offload(HttpServerExchange exchange, Executor pool,
+                                   Supplier<? extends CompletionStage<T>> work, Function<? super T, ?> toBody) {
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> {
+            try {
+                pool.execute(() -> {
+                    CompletionStage<T> result;
+                    try {
+                        result = work.get();
+                    } catch (RuntimeException e) {
+                        exchange.getIoThread().execute(() -> ErrorWriter.write(exchange, e));
+                        return;
+                    }
+                    finishWhenDone(exchange, result, toBody);
+                });
+            } catch (RejectedExecutionException e) {
+                exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+                ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
+                        "too many requests in progress; retry later"));
+            }
+        });
+    }
+}

@@ -1,0 +1,86 @@
+package io.portico.proxy.http;
+
+import io.portico.protocol.ErrorCode;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import io.undertow.util.PathTemplateMatch;
+import io.undertow.util.PathTemplateMatcher;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Dispatches by path template, then by method. An unknown path is a 404 and a known path with
+ * another method a 405 with {@code Allow}, both as JSON errors. A trailing slash is ignored
+ * ({@code POST /consumers/testgroup/} is {@code POST /consumers/testgroup}), as Confluent's
+ * examples use both. The matched template and its parameters are attached to the exchange as a
+ * {@link PathTemplateMatch}: metrics name requests by template, handlers read parameters from it.
+ *
+ * <p>Build it fully, then serve: it is not modified after the first request.
+ */
+public final class Router implements HttpHandler {
+    private final PathTemplateMatcher<Map<HttpString, HttpHandler>> matcher = new PathTemplateMatcher<>();
+    private final Map<String, Map<HttpString, HttpHandler>> byTemplate = new LinkedHashMap<>();
+
+    public Router get(String template, HttpHandler handler) {
+        return add(Methods.GET, template, handler);
+    }
+
+    public Router post(String template, HttpHandler handler) {
+        return add(Methods.POST, template, handler);
+    }
+
+    public Router put(String template, HttpHandler handler) {
+        return add(Methods.PUT, template, handler);
+    }
+
+    public Router delete(String template, HttpHandler handler) {
+        return add(Methods.DELETE, template, handler);
+    }
+
+    public Router add(HttpString method, String template, HttpHandler handler) {
+        Map<HttpString, HttpHandler> methods = byTemplate.get(template);
+        if (methods == null) {
+            methods = new LinkedHashMap<>();
+            byTemplate.put(template, methods);
+            matcher.add(template, methods);
+        }
+        if (methods.putIfAbsent(method, handler) != null) {
+            throw new IllegalStateException("two routes for " + method + " " + template);
+        }
+        return this;
+    }
+
+    /** The route templates, in the order they were added (for docs and tests). */
+    public Map<String, Map<HttpString, HttpHandler>> routes() {
+        return byTemplate;
+    }
+
+    @Override
+    public void handleRequest(HttpServerExchange exchange) throws Exception {
+        String path = exchange.getRelativePath();
+        if (path.length() > 1 && path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = matcher.match(path);
+        if (match == null) {
+            ErrorWriter.write(exchange, ErrorCode.NOT_FOUND.exception());
+            return;
+        }
+        exchange.putAttachment(PathTemplateMatch.ATTACHMENT_KEY,
+                new PathTemplateMatch(match.getMatchedTemplate(), match.getParameters()));
+        HttpHandler handler = match.getValue().get(exchange.getRequestMethod());
+        if (handler == null) {
+            StringBuilder allow = new StringBuilder();
+            for (HttpString m : match.getValue().keySet()) {
+                allow.append(allow.length() == 0 ? "" : ", ").append(m);
+            }
+            exchange.getResponseHeaders().put(Headers.ALLOW, allow.toString());
+            ErrorWriter.write(exchange, ErrorCode.METHOD_NOT_ALLOWED.exception());
+            return;
+        }
+        handler.handleRequest(exchange);
+    }
+}
