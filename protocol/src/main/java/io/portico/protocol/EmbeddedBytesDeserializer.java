@@ -1,15 +1,13 @@
 package io.portico.protocol;
 
-import com.fasterxml.jackson.core.Base64Variant;
-import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import java.io.IOException;
+import java.util.Base64;
 
 /**
  * Reads a record key or value straight from the parser into the bytes Kafka will store, in the
@@ -20,8 +18,7 @@ import java.io.IOException;
 final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
     private static final long serialVersionUID = 1L;
 
-    private static final Base64Variant BASE64 = Base64Variants.MIME_NO_LINEFEEDS
-            .withReadPadding(Base64Variant.PaddingReadBehaviour.PADDING_ALLOWED);
+    private static final Base64.Decoder BASE64 = Base64.getDecoder();
 
     EmbeddedBytesDeserializer() {
         super(byte[].class);
@@ -42,9 +39,14 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception(
                     "Record " + field + " must be a base64 string or null in the binary embedded format");
         }
+        // Read the JSON string first, so that a JSON syntax error stays a JSON syntax error (400),
+        // then decode: standard alphabet, padding optional, line breaks tolerated (as base64(1) wraps).
+        String text = p.getText();
         try {
-            return p.getBinaryValue(BASE64);
-        } catch (StreamReadException e) {
+            return BASE64.decode(text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0
+                    ? text.replace("\r", "").replace("\n", "")
+                    : text);
+        } catch (IllegalArgumentException e) {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Record " + field + " contains invalid base64 encoding");
         }
     }

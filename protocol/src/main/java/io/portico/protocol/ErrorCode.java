@@ -4,8 +4,9 @@ package io.portico.protocol;
  * The one error vocabulary of Portico: HTTP status, Confluent error code and message.
  *
  * <p>Codes are permanent: clients match on them. A five-digit code starts with its HTTP status
- * (40401 is a 404); a three-digit code is the bare HTTP status, as Confluent's REST Proxy writes
- * for errors raised by its HTTP layer. A message that ends in {@code ": "} is a prefix to which a
+ * (40401 is a 404) except where Confluent's proxy sends otherwise and clients expect it (40001 is
+ * a 422, 50101 a 500); a three-digit code is the bare HTTP status, as Confluent's REST Proxy
+ * writes for errors raised by its HTTP layer. A message that ends in {@code ": "} is a prefix to which a
  * detail is appended; any other message is used as is unless a detail replaces it.
  */
 public enum ErrorCode {

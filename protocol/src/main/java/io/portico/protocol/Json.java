@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -89,27 +91,60 @@ public final class Json {
                 return rest;
             }
         }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof StreamReadException read) {
+                // Malformed JSON, even where Jackson reports it wrapped with the path it was reading.
+                return ErrorCode.BAD_REQUEST.exception("Malformed JSON: " + withoutLocation(read.getOriginalMessage()));
+            }
+        }
         if (e instanceof UnrecognizedPropertyException u) {
             return ErrorCode.UNPROCESSABLE_ENTITY.exception("Unrecognized field: " + u.getPropertyName());
         }
-        if (e instanceof StreamReadException read) {
-            return ErrorCode.BAD_REQUEST.exception("Malformed JSON: " + read.getOriginalMessage());
-        }
         if (e instanceof JsonMappingException mapping) {
             String path = path(mapping);
-            String why = mapping.getOriginalMessage();
-            if (why != null) {
-                // Keep the first sentence; Jackson appends hints about Java types after it.
-                int cut = why.indexOf('\n');
-                why = cut < 0 ? why : why.substring(0, cut);
-            }
-            return ErrorCode.UNPROCESSABLE_ENTITY.exception(
-                    (path.isEmpty() ? "Invalid request body" : "Invalid value for " + path) + ": " + why);
+            String expected = mapping instanceof MismatchedInputException mismatch
+                    ? expectedShape(mismatch.getTargetType()) : null;
+            String what = path.isEmpty() ? "Invalid request body" : "Invalid value for " + path;
+            return ErrorCode.UNPROCESSABLE_ENTITY.exception(expected == null
+                    ? what
+                    : what + ": expected " + expected);
         }
-        if (e instanceof IOException io) {
-            return ErrorCode.BAD_REQUEST.exception("Unreadable request body: " + io.getMessage());
+        if (e instanceof IOException) {
+            return ErrorCode.BAD_REQUEST.exception("Unreadable request body");
         }
-        return ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid request body: " + e.getMessage());
+        return ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid request body");
+    }
+
+    /** Jackson's message without the parser location it sometimes embeds. */
+    private static String withoutLocation(String message) {
+        if (message == null) {
+            return "";
+        }
+        int at = message.indexOf("[Source:");
+        String cut = at < 0 ? message : message.substring(0, at);
+        cut = cut.replaceAll("\\s*\\(start marker at\\s*$", "").replaceAll("\\s+at\\s*$", "");
+        int nl = cut.indexOf('\n');
+        return (nl < 0 ? cut : cut.substring(0, nl)).strip();
+    }
+
+    /** The JSON shape a Java type is read from, in words a client understands. */
+    private static String expectedShape(Class<?> type) {
+        if (type == null) {
+            return null;
+        }
+        if (Collection.class.isAssignableFrom(type) || type.isArray() && type != byte[].class) {
+            return "an array";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (type == String.class || type == byte[].class) {
+            return "a string";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        return "an object";
     }
 
     private static String path(JsonMappingException e) {

@@ -3,10 +3,10 @@ package io.portico.protocol;
 import java.util.List;
 
 /**
- * Server-driven content negotiation as Jersey does it for Confluent's REST Proxy: every response
- * type a route can produce carries a server quality ({@code qs}); the chosen type maximises
- * client {@code q} × server {@code qs}, where the client's {@code q} for a type comes from its most
- * specific matching {@code Accept} range. Ties go to the earlier offer.
+ * Content negotiation as Jersey does it for Confluent's REST Proxy: the client's {@code q} for a
+ * type (from its most specific matching {@code Accept} range) decides first; among types the
+ * client weighs equally, the server's quality ({@code qs}) decides, so that {@code *}{@code /*}
+ * gets the server's preferred type. Ties go to the earlier offer.
  */
 public final class Negotiation {
 
@@ -27,13 +27,14 @@ public final class Negotiation {
     public static MediaType select(String acceptHeader, List<Offer> offers) {
         List<MediaType> ranges = MediaType.parseAccept(acceptHeader);
         MediaType best = null;
-        double bestScore = 0;
+        double bestQ = 0;
+        double bestQs = 0;
         for (Offer offer : offers) {
             double q = clientQuality(ranges, offer.type());
-            double score = q * offer.qs();
-            if (score > bestScore) {
+            if (q > bestQ || (q == bestQ && q > 0 && offer.qs() > bestQs)) {
                 best = offer.type();
-                bestScore = score;
+                bestQ = q;
+                bestQs = offer.qs();
             }
         }
         return best;

@@ -86,7 +86,9 @@ public final class Portico implements AutoCloseable {
         inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
 
         Undertow.Builder builder = Undertow.builder()
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, config.requestBodyMaxBytes())
+                // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
+                // backstop (Undertow's default is 2 MiB) only cuts off bodies nobody reads.
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2 * config.requestBodyMaxBytes())
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .setWorkerThreads(2)
                 .setHandler(inFlight);
@@ -113,12 +115,14 @@ public final class Portico implements AutoCloseable {
         return pool;
     }
 
-    /** The URLs the HTTP listeners are bound to (with the real port when 0 was configured). */
+    /** The URLs of the HTTP listeners as configured, with the real port where 0 was configured. */
     public List<URI> listenerUrls() {
         List<URI> urls = new ArrayList<>();
-        for (Undertow.ListenerInfo info : server.getListenerInfo()) {
-            InetSocketAddress address = (InetSocketAddress) info.getAddress();
-            urls.add(URI.create(info.getProtcol() + "://" + address.getHostString() + ":" + address.getPort()));
+        List<Undertow.ListenerInfo> bound = server.getListenerInfo();
+        for (int i = 0; i < bound.size(); i++) {
+            URI configured = config.listeners().get(i);
+            int port = ((InetSocketAddress) bound.get(i).getAddress()).getPort();
+            urls.add(URI.create(configured.getScheme() + "://" + configured.getHost() + ":" + port));
         }
         return urls;
     }

@@ -7,11 +7,11 @@ import io.portico.protocol.Negotiation;
 import io.portico.protocol.RestException;
 import io.undertow.io.Receiver;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.RequestTooBigException;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.PathTemplateMatch;
 import io.undertow.util.SameThreadExecutor;
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Deque;
 import java.util.List;
@@ -102,31 +102,60 @@ public final class Http {
 
     /**
      * Reads the whole body without blocking, then calls {@code then} with it on the IO thread.
-     * A body over {@code maxBytes} gets 413 and the connection is closed after it; a broken
-     * connection is closed.
+     * A body over {@code maxBytes} gets 413 and the connection is closed after it (also for a
+     * chunked body, counted as it arrives); a broken connection is closed.
      */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Consumer<byte[]> then) {
+        Receiver.ErrorCallback onError = (ex, error) -> IoUtils.safeClose(ex.getConnection());
         long declared = exchange.getRequestContentLength();
         if (declared > maxBytes) {
             tooLarge(exchange, maxBytes);
             return;
         }
-        exchange.getRequestReceiver().setMaxBufferSize((int) Math.min(Integer.MAX_VALUE, maxBytes));
-        exchange.getRequestReceiver().receiveFullBytes(
-                (ex, body) -> {
-                    try {
-                        then.accept(body);
-                    } catch (RuntimeException e) {
-                        ErrorWriter.write(ex, e);
-                    }
-                },
-                (ex, error) -> {
-                    if (error instanceof Receiver.RequestToLargeException || error instanceof RequestTooBigException) {
-                        tooLarge(ex, maxBytes);
-                    } else {
-                        IoUtils.safeClose(ex.getConnection());
-                    }
-                });
+        if (declared >= 0) {
+            exchange.getRequestReceiver().receiveFullBytes((ex, body) -> accept(ex, body, then), onError);
+            return;
+        }
+        // Chunked: collect the chunks, counting, so an endless body cannot exhaust memory.
+        exchange.getRequestReceiver().receivePartialBytes(new ChunkCollector(maxBytes, then), onError);
+    }
+
+    /** Collects a chunked body up to a limit; past it, answers 413 and ignores the rest. */
+    private static final class ChunkCollector implements Receiver.PartialBytesCallback {
+        private final long maxBytes;
+        private final Consumer<byte[]> then;
+        private final ByteArrayOutputStream collected = new ByteArrayOutputStream();
+        private boolean rejected;
+
+        ChunkCollector(long maxBytes, Consumer<byte[]> then) {
+            this.maxBytes = maxBytes;
+            this.then = then;
+        }
+
+        @Override
+        public void handle(HttpServerExchange exchange, byte[] chunk, boolean last) {
+            if (rejected) {
+                return;
+            }
+            if (collected.size() + (long) chunk.length > maxBytes) {
+                rejected = true;
+                exchange.getRequestReceiver().pause();
+                tooLarge(exchange, maxBytes);
+                return;
+            }
+            collected.writeBytes(chunk);
+            if (last) {
+                accept(exchange, collected.toByteArray(), then);
+            }
+        }
+    }
+
+    private static void accept(HttpServerExchange exchange, byte[] body, Consumer<byte[]> then) {
+        try {
+            then.accept(body);
+        } catch (RuntimeException e) {
+            ErrorWriter.write(exchange, e);
+        }
     }
 
     private static void tooLarge(HttpServerExchange exchange, long maxBytes) {

@@ -1,0 +1,151 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.Rest;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's run command, for real: {@code java -jar proxy/target/portico.jar} with no
+ * {@code bootstrap.servers} starts the embedded broker, serves the quickstart, and on SIGTERM
+ * shuts down and deletes the broker's temporary data.
+ */
+class JarIT {
+    private static final Path JAR = Path.of("target", "portico.jar");
+
+    @Test
+    void theShadedJarServesWithAnEmbeddedBrokerAndShutsDownCleanly(@TempDir Path dir) throws Exception {
+        int port = freePort();
+        Path config = dir.resolve("portico.properties");
+        Files.writeString(config, "listeners=http://127.0.0.1:" + port + "\n");
+        Process process = start(List.of(config.toString()), Map.of());
+        List<String> lines = new ArrayList<>();
+        BlockingQueue<String> output = drain(process);
+        try {
+            String dataLine = waitFor(output, lines, "started an embedded single-node Kafka");
+            waitFor(output, lines, "Portico serves on");
+            Matcher m = Pattern.compile("data in (\\S+?),").matcher(dataLine);
+            assertTrue(m.find(), dataLine);
+            Path dataDir = Path.of(m.group(1));
+            assertTrue(Files.isDirectory(dataDir), dataDir.toString());
+
+            Rest rest = new Rest(URI.create("http://127.0.0.1:" + port));
+            Rest.Response r = rest.post("/topics/jartest", "application/vnd.kafka.binary.v1+json",
+                    "{\"records\":[{\"value\":\"S2Fma2E=\"}]}");
+            assertEquals("{\"offsets\":[{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null}],"
+                    + "\"key_schema_id\":null,\"value_schema_id\":null}", r.body());
+
+            process.destroy(); // SIGTERM
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "exits after SIGTERM");
+            String line;
+            while ((line = output.poll(5, TimeUnit.SECONDS)) != null && !line.equals(EOF)) {
+                lines.add(line);
+            }
+            assertFalse(Files.exists(dataDir), "the temporary data directory is deleted on exit");
+            for (String l : lines) {
+                assertFalse(l.contains(" INFO ") && !l.contains(" INFO Portico "),
+                        "Kafka's INFO chatter is off by default: " + l);
+            }
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aBadSettingFailsStartUpNamingTheKey(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("bad.properties");
+        Files.writeString(config, "listeners=ftp://0.0.0.0:21\n");
+        assertStartFails(List.of(config.toString()), Map.of(), "listeners");
+        assertStartFails(List.of(), Map.of("PORTICO_METADATA_TIMEOUT_MS", "soon"), "metadata.timeout.ms");
+        Files.writeString(config, "no.such.key=1\n");
+        assertStartFails(List.of(config.toString()), Map.of(), "no.such.key");
+    }
+
+    private static void assertStartFails(List<String> args, Map<String, String> env, String key) throws Exception {
+        Process process = start(args, env);
+        BlockingQueue<String> output = drain(process);
+        try {
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "a bad configuration ends the process");
+            assertEquals(2, process.exitValue());
+            StringBuilder all = new StringBuilder();
+            String line;
+            while ((line = output.poll(5, TimeUnit.SECONDS)) != null && !line.equals(EOF)) {
+                all.append(line).append('\n');
+            }
+            assertTrue(all.toString().contains(key), all.toString());
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static final String EOF = "\u0000EOF";
+
+    private static Process start(List<String> args, Map<String, String> env) throws IOException {
+        assertTrue(Files.exists(JAR), "run after package: " + JAR.toAbsolutePath());
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        command.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("PORTICO_"));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private static BlockingQueue<String> drain(Process process) {
+        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        Thread t = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(
+                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    lines.add(line);
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+            lines.add(EOF);
+        });
+        t.setDaemon(true);
+        t.start();
+        return lines;
+    }
+
+    private static String waitFor(BlockingQueue<String> output, List<String> seen, String text)
+            throws InterruptedException {
+        while (true) {
+            String line = output.poll(90, TimeUnit.SECONDS);
+            assertNotNull(line, "no '" + text + "' within 90 s; output so far: " + seen);
+            assertFalse(line.equals(EOF), "the process ended before '" + text + "': " + seen);
+            seen.add(line);
+            if (line.contains(text)) {
+                return line;
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

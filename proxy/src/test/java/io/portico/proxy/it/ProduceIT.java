@@ -1,0 +1,187 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** v1 produce, checked by reading the topic back with a plain KafkaConsumer. */
+@ExtendWith(PorticoExtension.class)
+class ProduceIT {
+    private static final String BINARY = "application/vnd.kafka.binary.v1+json";
+    private static final String JSON = "application/vnd.kafka.json.v1+json";
+
+    private static String b64(byte[] bytes) {
+        return Base64.getEncoder().encodeToString(bytes);
+    }
+
+    @Test
+    void binaryKeysValuesAndNullsArriveByteForByte(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("bytes");
+        byte[] notUtf8 = {(byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0x80, (byte) 0xc3, 0x28};
+        byte[] key = {0, (byte) 0x9f, 42};
+        String body = "{\"records\":["
+                + "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(notUtf8) + "\"},"
+                + "{\"key\":null,\"value\":\"" + b64("plain".getBytes(StandardCharsets.UTF_8)) + "\",\"partition\":null},"
+                + "{\"key\":\"" + b64(key) + "\",\"value\":null},"
+                + "{\"value\":\"\"}"
+                + "],\"value_schema\":null}";
+        Rest.Response r = rest.post("/topics/" + topic, BINARY, body);
+        assertEquals(200, r.status(), r.body());
+        JsonNode offsets = r.json().get("offsets");
+        assertEquals(4, offsets.size());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(0, offsets.get(i).get("partition").asInt());
+            assertEquals(i, offsets.get(i).get("offset").asLong(), "one entry per record, in order");
+            assertTrue(offsets.get(i).get("error_code").isNull());
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 4);
+        assertEquals(4, stored.size());
+        assertArrayEquals(key, stored.get(0).key());
+        assertArrayEquals(notUtf8, stored.get(0).value());
+        assertNull(stored.get(1).key());
+        assertArrayEquals("plain".getBytes(StandardCharsets.UTF_8), stored.get(1).value());
+        assertArrayEquals(key, stored.get(2).key());
+        assertNull(stored.get(2).value(), "a null value is a tombstone");
+        assertArrayEquals(new byte[0], stored.get(3).value());
+    }
+
+    @Test
+    void jsonEmbeddedFormatStoresCompactJsonText(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("json");
+        String body = "{\"records\":[{\"key\":\"k1\",\"value\":{ \"a\" : [1, 2.5, true, null], \"b\": \"é\" }},"
+                + "{\"value\":42},{\"key\":{\"id\":7},\"value\":null},{\"value\":\"text\"}]}";
+        Rest.Response r = rest.post("/topics/" + topic, JSON, body);
+        assertEquals(200, r.status(), r.body());
+
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 4);
+        assertEquals(4, stored.size());
+        assertEquals("\"k1\"", utf8(stored.get(0).key()));
+        assertEquals("{\"a\":[1,2.5,true,null],\"b\":\"é\"}", utf8(stored.get(0).value()));
+        assertNull(stored.get(1).key());
+        assertEquals("42", utf8(stored.get(1).value()));
+        assertEquals("{\"id\":7}", utf8(stored.get(2).key()));
+        assertNull(stored.get(2).value());
+        assertEquals("\"text\"", utf8(stored.get(3).value()));
+    }
+
+    @Test
+    void explicitPartitionsAreHonouredAndReportedInRequestOrder(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("parts"), 3);
+        String body = "{\"records\":[{\"value\":\"MA==\",\"partition\":2},{\"value\":\"MQ==\",\"partition\":0},"
+                + "{\"value\":\"Mg==\",\"partition\":2},{\"value\":\"Mw==\",\"partition\":1}]}";
+        Rest.Response r = rest.post("/topics/" + topic, BINARY, body);
+        assertEquals(200, r.status(), r.body());
+        assertEquals("{\"offsets\":["
+                + "{\"partition\":2,\"offset\":0,\"error_code\":null,\"error\":null},"
+                + "{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null},"
+                + "{\"partition\":2,\"offset\":1,\"error_code\":null,\"error\":null},"
+                + "{\"partition\":1,\"offset\":0,\"error_code\":null,\"error\":null}],"
+                + "\"key_schema_id\":null,\"value_schema_id\":null}", r.body());
+
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 4);
+        stored.sort(Comparator.comparingInt((ConsumerRecord<byte[], byte[]> c) -> c.partition())
+                .thenComparingLong(ConsumerRecord::offset));
+        assertEquals(List.of("1", "3", "0", "2"), stored.stream().map(c -> utf8(c.value())).toList());
+    }
+
+    @Test
+    void produceToAPartitionPutsEveryRecordThere(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("topart"), 2);
+        Rest.Response r = rest.post("/topics/" + topic + "/partitions/1", BINARY,
+                "{\"records\":[{\"key\":\"a2V5\",\"value\":\"dmFsdWU=\"},{\"value\":\"dHdv\"}]}");
+        assertEquals(200, r.status(), r.body());
+        for (JsonNode o : r.json().get("offsets")) {
+            assertEquals(1, o.get("partition").asInt());
+        }
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 2);
+        assertEquals(2, stored.size());
+        assertTrue(stored.stream().allMatch(c -> c.partition() == 1));
+        assertEquals("key", utf8(stored.get(0).key()));
+        assertEquals("value", utf8(stored.get(0).value()));
+    }
+
+    @Test
+    void jsonProduceToAPartitionWorks(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("jsonpart");
+        Rest.Response r = rest.post("/topics/" + topic + "/partitions/0", JSON,
+                "{\"records\":[{\"key\":1,\"value\":[\"x\"]}]}");
+        assertEquals(200, r.status(), r.body());
+        ConsumerRecord<byte[], byte[]> stored = kafka.read(topic, 1).get(0);
+        assertEquals("1", utf8(stored.key()));
+        assertEquals("[\"x\"]", utf8(stored.value()));
+    }
+
+    @Test
+    void everyVagueContentTypeMeansBinary(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("vague");
+        List<String> types = List.of("application/vnd.kafka.v1+json", "application/vnd.kafka+json",
+                "application/json", "application/octet-stream", "application/vnd.kafka.binary.v1+json; charset=utf-8",
+                "APPLICATION/JSON;charset=UTF-8");
+        for (String type : types) {
+            Rest.Response r = rest.post("/topics/" + topic, type, "{\"records\":[{\"value\":\"AQID\"}]}");
+            assertEquals(200, r.status(), type + ": " + r.body());
+        }
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, types.size());
+        assertEquals(types.size(), stored.size());
+        stored.forEach(c -> assertArrayEquals(new byte[] {1, 2, 3}, c.value()));
+    }
+
+    @Test
+    void aRecordTheBrokerRejectsFailsAloneWithAPerRecordCode(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("toolarge");
+        byte[] big = new byte[2 * 1024 * 1024]; // over the producer's default max.request.size (1 MiB)
+        Rest.Response r = rest.post("/topics/" + topic, BINARY,
+                "{\"records\":[{\"value\":\"b2s=\"},{\"value\":\"" + b64(big) + "\"},{\"value\":\"b2sy\"}]}");
+        assertEquals(200, r.status(), "per-record failures keep the 200, as Confluent's proxy does");
+        JsonNode offsets = r.json().get("offsets");
+        assertEquals(3, offsets.size());
+        assertEquals(0, offsets.get(0).get("offset").asLong());
+        assertTrue(offsets.get(1).get("partition").isNull());
+        assertTrue(offsets.get(1).get("offset").isNull());
+        assertEquals(50002, offsets.get(1).get("error_code").asInt());
+        assertTrue(offsets.get(1).get("error").asText().contains("bytes"), offsets.get(1).toString());
+        assertEquals(1, offsets.get(2).get("offset").asLong());
+        assertEquals(List.of("ok", "ok2"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).toList());
+    }
+
+    @Test
+    void chunkedRequestBodiesAreRead(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("chunked");
+        byte[] body = "{\"records\":[{\"value\":\"Y2h1bmtlZA==\"}]}".getBytes(StandardCharsets.UTF_8);
+        // An InputStream publisher has no length: the JDK client sends Transfer-Encoding: chunked.
+        Rest.Response r = rest.send(rest.request("/topics/" + topic, "Content-Type", BINARY)
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body))));
+        assertEquals(200, r.status(), r.body());
+        assertEquals("chunked", utf8(kafka.read(topic, 1).get(0).value()));
+    }
+
+    @Test
+    void expectContinueIsAnswered(Rest rest, KafkaCluster kafka) {
+        String topic = KafkaCluster.uniqueTopic("continue");
+        Rest.Response r = rest.send(rest.request("/topics/" + topic, "Content-Type", BINARY)
+                .expectContinue(true)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"records\":[{\"value\":\"eWVz\"}]}")));
+        assertEquals(200, r.status(), r.body());
+        assertEquals("yes", utf8(kafka.read(topic, 1).get(0).value()));
+    }
+
+    private static String utf8(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,110 @@
+package io.portico.proxy.testing;
+
+import io.portico.proxy.EmbeddedKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * A real Kafka cluster for tests, and plain Kafka clients to check what Portico did to it:
+ * create topics, read a topic back byte for byte, produce directly.
+ */
+public final class KafkaCluster implements AutoCloseable {
+    private static final AtomicInteger TOPICS = new AtomicInteger();
+
+    private final String bootstrapServers;
+    private final AutoCloseable owner;
+    private final Admin admin;
+
+    KafkaCluster(String bootstrapServers, AutoCloseable owner) {
+        this.bootstrapServers = bootstrapServers;
+        this.owner = owner;
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        this.admin = Admin.create(props);
+    }
+
+    /** A broker of our own in this JVM, with {@code overrides} on top of the embedded defaults. */
+    public static KafkaCluster embedded(Map<String, String> overrides) throws Exception {
+        EmbeddedKafka kafka = EmbeddedKafka.start(null, overrides);
+        return new KafkaCluster(kafka.bootstrapServers(), kafka);
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Admin admin() {
+        return admin;
+    }
+
+    /** A topic name no other test uses. */
+    public static String uniqueTopic(String prefix) {
+        return prefix + "-" + TOPICS.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+    }
+
+    /** Creates a topic and waits until the cluster has it. */
+    public String createTopic(String name, int partitions) throws ExecutionException, InterruptedException {
+        admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+        return name;
+    }
+
+    /** Produces one record directly, waiting for the acknowledgement. */
+    public RecordMetadata produce(String topic, Integer partition, byte[] key, byte[] value) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                Map.of("bootstrap.servers", bootstrapServers),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            return producer.send(new ProducerRecord<>(topic, partition, key, value)).get();
+        }
+    }
+
+    /**
+     * Reads every partition of {@code topic} from the start until {@code expected} records have
+     * arrived (or 30 s have passed: the caller's assertion on the count then fails).
+     */
+    public List<ConsumerRecord<byte[], byte[]>> read(String topic, int expected) {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config,
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (out.size() < expected && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        admin.close(Duration.ofSeconds(5));
+        try {
+            owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot stop the test cluster", e);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.portico.proxy.testing;
+
+import io.portico.proxy.Portico;
+import io.portico.proxy.PorticoConfig;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A Portico started for tests on a free loopback port, in front of a test cluster. */
+public record TestPortico(KafkaCluster cluster, Portico portico, Rest rest) implements AutoCloseable {
+
+    /** Starts Portico with {@code overrides} on top of test defaults (a free port, the cluster's bootstrap). */
+    public static TestPortico start(KafkaCluster cluster, Map<String, String> overrides) {
+        Map<String, String> config = new HashMap<>();
+        config.put("listeners", "http://127.0.0.1:0");
+        config.put("bootstrap.servers", cluster.bootstrapServers());
+        config.putAll(overrides);
+        try {
+            Portico portico = Portico.start(PorticoConfig.from(config));
+            return new TestPortico(cluster, portico, new Rest(portico.listenerUrls().get(0)));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start Portico", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        portico.close();
+    }
+}
