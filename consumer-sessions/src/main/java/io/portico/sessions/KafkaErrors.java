@@ -4,6 +4,7 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -49,16 +50,27 @@ public final class KafkaErrors {
         if (t instanceof AuthenticationException) {
             return new RestException(ErrorCode.KAFKA_AUTHENTICATION_ERROR, null, t);
         }
+        if (t instanceof BufferExhaustedException) {
+            return new RestException(ErrorCode.SERVICE_UNAVAILABLE,
+                    "the producer's buffer is full (Kafka is slower than the requests); retry later", t);
+        }
         if (t instanceof TimeoutException) {
-            return new RestException(ErrorCode.BROKER_NOT_AVAILABLE, t.getMessage(), t);
+            return new RestException(ErrorCode.BROKER_NOT_AVAILABLE, describe(t), t);
         }
         if (t instanceof RetriableException) {
-            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, t.getMessage(), t);
+            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, describe(t), t);
         }
         if (t instanceof KafkaException) {
-            return new RestException(ErrorCode.KAFKA_ERROR, t.getMessage(), t);
+            return new RestException(ErrorCode.KAFKA_ERROR, describe(t), t);
         }
         return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, null, t);
+    }
+
+    /** A failure's message for a client: its own message, or its kind when it has none. */
+    public static String describe(Throwable failure) {
+        Throwable t = unwrap(failure);
+        String message = t.getMessage();
+        return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
     }
 
     /** The per-record code of a failed send: 50003 when retrying may succeed, else 50002. */

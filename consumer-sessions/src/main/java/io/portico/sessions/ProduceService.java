@@ -47,6 +47,9 @@ public final class ProduceService {
 
     /** Produces {@code records} to {@code topic}; see the class comment for blocking and errors. */
     public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records) {
+        if (records.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
         Producer<byte[], byte[]> producer = producers.shared();
         int partitionCount = partitionCount(producer, topic);
         for (ProduceRecord r : records) {
@@ -81,7 +84,7 @@ public final class ProduceService {
             if (!topics.exists(topic)) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
-            throw new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, e.getMessage(), e);
+            throw new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, KafkaErrors.describe(e), e);
         } catch (RuntimeException e) {
             throw KafkaErrors.toRestException(e);
         }
@@ -106,7 +109,7 @@ public final class ProduceService {
             return (RecordMetadata metadata, Exception e) -> {
                 offsets[index] = e == null
                         ? PartitionOffset.success(metadata.partition(), metadata.offset())
-                        : PartitionOffset.failure(KafkaErrors.perRecordCode(e), String.valueOf(e.getMessage()));
+                        : PartitionOffset.failure(KafkaErrors.perRecordCode(e), KafkaErrors.describe(e));
                 if (remaining.decrementAndGet() == 0) {
                     // The decrement orders every slot write before this read.
                     result.complete(Arrays.asList(offsets));

@@ -3,6 +3,7 @@ package io.portico.sessions;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import io.portico.protocol.ErrorCode;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -28,6 +29,7 @@ public final class ProducerPool implements AutoCloseable {
     private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
     private final Duration closeTimeout;
     private final Cache<Map<String, Object>, Producer<byte[], byte[]>> producers;
+    private volatile boolean closed;
 
     /**
      * @param baseConfig producer settings shared by all producers (bootstrap servers, the
@@ -41,8 +43,10 @@ public final class ProducerPool implements AutoCloseable {
         this.baseConfig = Map.copyOf(baseConfig);
         this.factory = factory;
         this.closeTimeout = closeTimeout;
+        // Unbounded on purpose: the configurations are the server's (the shared one and a few
+        // per-feature variants), never the clients', and evicting a producer would close it
+        // under the requests still sending with it.
         this.producers = Caffeine.newBuilder()
-                .maximumSize(64)
                 .executor(Runnable::run) // close on the invalidating thread, so close() is complete when it returns
                 .removalListener((Map<String, Object> key, Producer<byte[], byte[]> producer, RemovalCause cause) -> {
                     if (producer != null) {
@@ -59,13 +63,20 @@ public final class ProducerPool implements AutoCloseable {
                 closeTimeout);
     }
 
-    /** The producer with the base configuration. */
+    /**
+     * The producer with the base configuration.
+     *
+     * @throws io.portico.protocol.RestException 503 once the pool is closed
+     */
     public Producer<byte[], byte[]> shared() {
         return get(Map.of());
     }
 
     /** The producer for the base configuration with {@code overrides} applied. */
     public Producer<byte[], byte[]> get(Map<String, Object> overrides) {
+        if (closed) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
+        }
         Map<String, Object> config = new HashMap<>(baseConfig);
         config.putAll(overrides);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
@@ -89,6 +100,7 @@ public final class ProducerPool implements AutoCloseable {
     /** Flushes and closes every producer. */
     @Override
     public void close() {
+        closed = true;
         producers.invalidateAll();
         producers.cleanUp();
     }

@@ -40,6 +40,8 @@ public enum ErrorCode {
     CONSUMER_INSTANCE_NOT_FOUND(404, 40403, "Consumer instance not found."),
     LEADER_NOT_AVAILABLE(404, 40404, "Leader not available."),
     CONSUMER_GROUP_NOT_FOUND(404, 40405, "Consumer group id not found."),
+    // Portico's own: a read by offset outside the partition's log (the message says which end).
+    OFFSET_OUT_OF_RANGE(404, 40406, "Offset out of range: "),
     CONSUMER_FORMAT_MISMATCH(406, 40601,
             "The requested embedded data format does not match the deserializer for this consumer instance"),
     SCHEMA_REGISTRY_ERROR(408, 40801, "Schema registration or lookup failed"),

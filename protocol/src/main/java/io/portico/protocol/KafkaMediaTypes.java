@@ -31,6 +31,9 @@ public final class KafkaMediaTypes {
             Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
             Offer.of(BINARY_V1, 0.1), Offer.of(AVRO_V1, 0.1), Offer.of(JSON_V1, 0.1));
 
+    /** Response types of the v1 consumer-instance endpoints (create, commit): as the partition metadata ones. */
+    public static final List<Offer> V1_CONSUMERS = V1_PARTITION_METADATA;
+
     /**
      * Response types of v1 reads: binary wins for vague clients; json and avro only when asked for;
      * the generic types select the binary decoding.

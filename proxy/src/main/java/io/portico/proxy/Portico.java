@@ -1,11 +1,16 @@
 package io.portico.proxy;
 
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.proxy.handlers.ConsumerHandlers;
+import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.InFlight;
+import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.MetadataService;
+import io.portico.sessions.OffsetReader;
 import io.portico.sessions.ProduceService;
 import io.portico.sessions.ProducerPool;
 import io.undertow.Undertow;
@@ -17,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -36,22 +42,35 @@ public final class Portico implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Portico.class);
 
     private final PorticoConfig config;
+    private final Ticker ticker;
     private EmbeddedKafka embeddedKafka;
     private String bootstrapServers;
     private ProducerPool producers;
     private Admin admin;
     private ThreadPoolExecutor producePool;
+    private ThreadPoolExecutor consumerPool;
+    private ConsumerRegistry consumers;
+    private OffsetReader offsetReader;
     private InFlight inFlight;
     private Undertow server;
     private boolean closed;
 
-    private Portico(PorticoConfig config) {
+    private Portico(PorticoConfig config, Ticker ticker) {
         this.config = config;
+        this.ticker = ticker;
     }
 
     /** Starts Portico as configured; on failure everything started so far is closed again. */
     public static Portico start(PorticoConfig config) throws IOException {
-        Portico portico = new Portico(config);
+        return start(config, Ticker.systemTicker());
+    }
+
+    /**
+     * Starts Portico with {@code ticker} as the time source of consumer-instance expiry (tests
+     * pass a ticker they advance).
+     */
+    public static Portico start(PorticoConfig config, Ticker ticker) throws IOException {
+        Portico portico = new Portico(config, ticker);
         try {
             portico.startAll();
             return portico;
@@ -79,10 +98,22 @@ public final class Portico implements AutoCloseable {
         ProduceService produce = new ProduceService(producers, metadata);
         producePool = boundedPool("portico-produce", config.produceThreads(), config.produceQueueSize());
 
+        PorticoConfig.Reads reads = config.reads();
+        Map<String, Object> consumerConfig = config.consumerConfig(bootstrapServers);
+        validateConsumerConfig(consumerConfig);
+        consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
+                reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
+                config.serverId()), metadata::exists, ticker);
+        offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
+                config.metadataTimeout(), reads.requestMaxBytes());
+        consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
+
         HttpHandler routes = Api.routes(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes()));
+                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes()),
+                new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
+                new ConsumerHandlers(consumers, consumerPool, config.hostName(), config.requestBodyMaxBytes()));
         inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
 
         Undertow.Builder builder = Undertow.builder()
@@ -101,6 +132,18 @@ public final class Portico implements AutoCloseable {
         server = builder.build();
         server.start();
         LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    /** A bad {@code consumer.*} setting fails start-up, not the first consumer request. */
+    private static void validateConsumerConfig(Map<String, Object> consumerConfig) {
+        Map<String, Object> probe = new java.util.HashMap<>(consumerConfig);
+        probe.put("key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+        probe.put("value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+        try {
+            new org.apache.kafka.clients.consumer.ConsumerConfig(probe);
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new ConfigException("consumer.*", e.getMessage()); // Kafka's message names the setting
+        }
     }
 
     private static ThreadPoolExecutor boundedPool(String name, int threads, int queueSize) {
@@ -125,6 +168,11 @@ public final class Portico implements AutoCloseable {
             urls.add(URI.create(configured.getScheme() + "://" + configured.getHost() + ":" + port));
         }
         return urls;
+    }
+
+    /** The consumer-group instances this Portico holds. */
+    public ConsumerRegistry consumers() {
+        return consumers;
     }
 
     /** The Kafka cluster Portico talks to. */
@@ -153,6 +201,11 @@ public final class Portico implements AutoCloseable {
         if (producePool != null) {
             producePool.shutdown();
         }
+        if (consumerPool != null) {
+            consumerPool.shutdown();
+        }
+        closeQuietly(consumers);
+        closeQuietly(offsetReader);
         closeQuietly(producers);
         closeQuietly(admin);
         if (server != null) {

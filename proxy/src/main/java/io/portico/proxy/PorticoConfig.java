@@ -39,6 +39,8 @@ public record PorticoConfig(
         boolean showInternalTopics,
         Duration gracefulShutdown,
         int ioThreads,
+        String serverId,
+        Reads reads,
         Map<String, Object> producer,
         Map<String, Object> consumer,
         Map<String, Object> admin) {
@@ -55,7 +57,18 @@ public record PorticoConfig(
         PRODUCE_QUEUE_SIZE("produce.queue.size", "1024", "Produce requests that may wait for a thread; beyond it, 503."),
         TOPICS_SHOW_INTERNAL("topics.show.internal", "false", "Whether GET /topics lists internal topics such as __consumer_offsets."),
         SHUTDOWN_GRACEFUL_MS("shutdown.graceful.ms", "10000", "On shutdown, how long in-flight requests may take to finish."),
-        IO_THREADS("io.threads", "0", "HTTP IO threads; 0 means one per core.");
+        IO_THREADS("io.threads", "0", "HTTP IO threads; 0 means one per core."),
+        ID("id", "", "This server's id; generated consumer instance names include it."),
+        CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", "1000", "How long a consumer read waits for records before answering []."),
+        CONSUMER_REQUEST_MAX_BYTES("consumer.request.max.bytes", "67108864", "Cap on key+value bytes in one read response (max_bytes may lower it; the first record always comes back)."),
+        CONSUMER_INSTANCE_TIMEOUT_MS("consumer.instance.timeout.ms", "300000", "Idle time after which a consumer instance is closed and leaves its group."),
+        CONSUMER_INSTANCES_MAX("consumer.instances.max", "1000", "Consumer instances this server holds at most; creating one more answers 429."),
+        CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", "10000", "How long the first read of an instance waits for its group to assign partitions."),
+        CONSUMER_THREADS("consumer.threads", "64", "Threads that run consumer operations (reads long-poll on them)."),
+        CONSUMER_QUEUE_SIZE("consumer.queue.size", "1024", "Consumer operations that may wait for a thread; beyond it, 503."),
+        SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", "25", "Consumers kept for reads by offset."),
+        SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", "1000", "How long a read by offset waits for a free consumer before 503/50301."),
+        READ_COUNT_MAX("read.count.max", "10000", "Largest count a read by offset may ask for; more answers 400.");
 
         private final String name;
         private final String defaultValue;
@@ -78,6 +91,20 @@ public record PorticoConfig(
         public String doc() {
             return doc;
         }
+    }
+
+    /** The settings of consumer instances and reads by offset. */
+    public record Reads(
+            Duration requestTimeout,
+            long requestMaxBytes,
+            Duration instanceTimeout,
+            int instancesMax,
+            Duration assignmentTimeout,
+            int threads,
+            int queueSize,
+            int offsetReaders,
+            Duration offsetReaderWait,
+            int countMax) {
     }
 
     /** Producer settings Portico uses unless {@code producer.*} says otherwise. */
@@ -113,6 +140,18 @@ public record PorticoConfig(
         out.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
         out.putAll(producer);
         out.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return out;
+    }
+
+    /**
+     * The consumer configuration shared by consumer instances and readers: the {@code consumer.*}
+     * pass-through, with Kafka API calls (commits, offset lookups) bounded by {@code metadata.timeout.ms}.
+     */
+    public Map<String, Object> consumerConfig(String bootstrap) {
+        Map<String, Object> out = new HashMap<>();
+        out.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        out.putAll(consumer);
+        out.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;
     }
 
@@ -189,6 +228,18 @@ public record PorticoConfig(
                 bool(own, Key.TOPICS_SHOW_INTERNAL),
                 Duration.ofMillis(number(own, Key.SHUTDOWN_GRACEFUL_MS, Long::parseLong, 0, 3_600_000)),
                 number(own, Key.IO_THREADS, Integer::parseInt, 0, 256),
+                own.get(Key.ID.key()),
+                new Reads(
+                        millis(own, Key.CONSUMER_REQUEST_TIMEOUT_MS, 1),
+                        number(own, Key.CONSUMER_REQUEST_MAX_BYTES, Long::parseLong, 1, Long.MAX_VALUE),
+                        millis(own, Key.CONSUMER_INSTANCE_TIMEOUT_MS, 1),
+                        number(own, Key.CONSUMER_INSTANCES_MAX, Integer::parseInt, 1, 1_000_000),
+                        millis(own, Key.CONSUMER_ASSIGNMENT_TIMEOUT_MS, 0),
+                        number(own, Key.CONSUMER_THREADS, Integer::parseInt, 1, 4096),
+                        number(own, Key.CONSUMER_QUEUE_SIZE, Integer::parseInt, 1, 1_000_000),
+                        number(own, Key.SIMPLECONSUMER_POOL_SIZE_MAX, Integer::parseInt, 1, 10_000),
+                        millis(own, Key.SIMPLECONSUMER_POOL_TIMEOUT_MS, 0),
+                        number(own, Key.READ_COUNT_MAX, Integer::parseInt, 1, Integer.MAX_VALUE)),
                 producer, consumer, admin);
     }
 
@@ -241,6 +292,10 @@ public record PorticoConfig(
             throw new ConfigException(key.key(), "'" + value + "' is out of range [" + min + ", " + max + "]");
         }
         return parsed;
+    }
+
+    private static Duration millis(Map<String, String> own, Key key, long min) {
+        return Duration.ofMillis(number(own, key, Long::parseLong, min, 86_400_000L * 365));
     }
 
     private static boolean bool(Map<String, String> own, Key key) {

@@ -61,6 +61,23 @@ public final class Http {
         return values == null || values.isEmpty() ? null : values.getFirst();
     }
 
+    /**
+     * A whole-number query parameter, or {@code absent} when the request has none.
+     *
+     * @throws RestException 400 when it is not a whole number
+     */
+    public static long longQuery(HttpServerExchange exchange, String name, long absent) {
+        String value = query(exchange, name);
+        if (value == null) {
+            return absent;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw ErrorCode.BAD_REQUEST.exception("Query parameter " + name + " must be an integer");
+        }
+    }
+
     /** The request's {@code Content-Type}, or null. */
     public static String contentType(HttpServerExchange exchange) {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
@@ -80,9 +97,25 @@ public final class Http {
         return chosen;
     }
 
-    /** Writes a 200 JSON body of the negotiated type; on the IO thread or while handling. */
+    /** A handler result meaning "answer 204 with no body". */
+    public static final Object NO_CONTENT = new Object();
+
+    /** A handler result that is JSON already serialized (e.g. records written by a streaming writer). */
+    public record RawJson(byte[] bytes) {
+    }
+
+    /**
+     * Writes a 200 JSON body of the negotiated type ({@code body} serialized, or sent as is when
+     * it is {@link RawJson}), or a 204 for {@link #NO_CONTENT}; on the IO thread or while handling.
+     */
     public static void ok(HttpServerExchange exchange, Object body) {
-        send(exchange, 200, Json.write(body));
+        if (body == NO_CONTENT) {
+            noContent(exchange);
+        } else if (body instanceof RawJson raw) {
+            send(exchange, 200, raw.bytes());
+        } else {
+            send(exchange, 200, Json.write(body));
+        }
     }
 
     /** Writes a JSON body of the negotiated type with the given status. */

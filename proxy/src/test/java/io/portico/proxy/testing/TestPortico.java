@@ -1,5 +1,6 @@
 package io.portico.proxy.testing;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.proxy.Portico;
 import io.portico.proxy.PorticoConfig;
 import java.util.HashMap;
@@ -10,12 +11,17 @@ public record TestPortico(KafkaCluster cluster, Portico portico, Rest rest) impl
 
     /** Starts Portico with {@code overrides} on top of test defaults (a free port, the cluster's bootstrap). */
     public static TestPortico start(KafkaCluster cluster, Map<String, String> overrides) {
+        return start(cluster, overrides, Ticker.systemTicker());
+    }
+
+    /** As {@link #start(KafkaCluster, Map)}, with {@code ticker} as the clock of consumer-instance expiry. */
+    public static TestPortico start(KafkaCluster cluster, Map<String, String> overrides, Ticker ticker) {
         Map<String, String> config = new HashMap<>();
         config.put("listeners", "http://127.0.0.1:0");
         config.put("bootstrap.servers", cluster.bootstrapServers());
         config.putAll(overrides);
         try {
-            Portico portico = Portico.start(PorticoConfig.from(config));
+            Portico portico = Portico.start(PorticoConfig.from(config), ticker);
             return new TestPortico(cluster, portico, new Rest(portico.listenerUrls().get(0)));
         } catch (Exception e) {
             throw new IllegalStateException("cannot start Portico", e);

@@ -1,0 +1,330 @@
+package io.portico.sessions;
+
+import io.portico.protocol.CommittedOffset;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer-group instance: a {@link Consumer} of its own, the topic it subscribed to on its
+ * first read, records fetched but not yet returned, and the last offset returned per partition
+ * (what a commit commits).
+ *
+ * <p>Threading: every operation takes the instance's lock, so concurrent requests on one
+ * instance (a commit arriving while a read long-polls) run one after the other; the consumer is
+ * never touched by two threads. Operations block (poll, commit): call them from a worker pool.
+ * {@link #close()} may be called from any thread: it wakes a blocked poll, waits for the lock,
+ * and closes the consumer (leaving the group); later operations answer 40403.
+ */
+public final class ConsumerInstance {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsumerInstance.class);
+    private static final Duration POLL_SLICE = Duration.ofMillis(100);
+
+    private final String group;
+    private final String name;
+    private final EmbeddedFormat format;
+    private final boolean autoCommit;
+    private final String owner;
+    private final Consumer<byte[], byte[]> consumer;
+    private final ReentrantLock lock = new ReentrantLock();
+
+    // Guarded by lock.
+    private String topic;
+    private boolean assigned;
+    private final Deque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
+    private final Map<TopicPartition, Long> returned = new HashMap<>();
+    private volatile boolean closed;
+
+    ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
+                     Consumer<byte[], byte[]> consumer) {
+        this.group = group;
+        this.name = name;
+        this.format = format;
+        this.autoCommit = autoCommit;
+        this.owner = owner;
+        this.consumer = consumer;
+    }
+
+    public String group() {
+        return group;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public EmbeddedFormat format() {
+        return format;
+    }
+
+    /** Who created the instance (an API key's name), or null when authentication is off. */
+    public String owner() {
+        return owner;
+    }
+
+    /** What a read needs besides the topic: its time bounds and byte cap. */
+    public record ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes) {
+    }
+
+    /**
+     * Returns the next records of {@code topic}, subscribing on the first read. Returns as soon as
+     * records are available; otherwise after {@code requestTimeout} with none. The first read
+     * also waits (up to {@code assignmentTimeout}) for the group to assign partitions, so that
+     * records already in the topic come back at once. Records past {@code maxBytes} stay for the
+     * next read; the first record is always returned, whatever its size.
+     *
+     * @param topicExists asked once, on the first read: whether the topic exists
+     * @throws RestException 40901 when the instance already reads another topic, 40401 when the
+     *         topic does not exist, 40403 when the instance was closed meanwhile
+     */
+    public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists) {
+        lock();
+        try {
+            if (this.topic == null) {
+                if (!topicExists.test(topic)) {
+                    throw ErrorCode.TOPIC_NOT_FOUND.exception();
+                }
+                consumer.subscribe(List.of(topic), new Rebalance());
+                this.topic = topic;
+            } else if (!this.topic.equals(topic)) {
+                throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
+            }
+            if (fetched.isEmpty()) {
+                poll(limits);
+            }
+            List<ConsumedRecord> out = take(limits.maxBytes());
+            if (autoCommit && !out.isEmpty()) {
+                consumer.commitAsync(toCommit(), (offsets, e) -> {
+                    if (e != null) {
+                        LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
+                    }
+                });
+            }
+            return out;
+        } catch (WakeupException e) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        } catch (RestException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw KafkaErrors.toRestException(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void poll(ReadLimits limits) {
+        long now = System.nanoTime();
+        long deadline = now + limits.requestTimeout().toNanos();
+        if (!assigned) {
+            deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
+        }
+        boolean firstAssignment = !assigned;
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            // Before the assignment, poll in slices so the request timeout applies once it arrives.
+            Duration wait = firstAssignment ? min(Duration.ofNanos(left), POLL_SLICE) : Duration.ofNanos(left);
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(wait)) {
+                fetched.add(r);
+            }
+            if (!fetched.isEmpty()) {
+                return;
+            }
+            if (firstAssignment && assigned) {
+                firstAssignment = false;
+                // Assigned now: the request timeout runs from here, so the first fetch of what is
+                // already in the topic has its full time.
+                deadline = System.nanoTime() + limits.requestTimeout().toNanos();
+            }
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private List<ConsumedRecord> take(long maxBytes) {
+        List<ConsumedRecord> out = new ArrayList<>();
+        long bytes = 0;
+        while (!fetched.isEmpty()) {
+            ConsumerRecord<byte[], byte[]> r = fetched.peekFirst();
+            ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
+            if (!out.isEmpty() && bytes + c.size() > maxBytes) {
+                break;
+            }
+            fetched.pollFirst();
+            bytes += c.size();
+            out.add(c);
+            returned.put(new TopicPartition(r.topic(), r.partition()), r.offset());
+        }
+        return out;
+    }
+
+    /**
+     * Commits the offsets of the records returned so far, on the partitions the instance still
+     * owns, and reports them ({@code consumed} = last returned offset).
+     *
+     * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
+     */
+    public List<CommittedOffset> commit() {
+        lock();
+        try {
+            Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+            if (!offsets.isEmpty()) {
+                consumer.commitSync(offsets);
+            }
+            List<CommittedOffset> out = new ArrayList<>();
+            for (TopicPartition tp : offsets.keySet()) {
+                long last = returned.get(tp);
+                out.add(new CommittedOffset(tp.topic(), tp.partition(), last, last));
+            }
+            out.sort(Comparator.comparing(CommittedOffset::topic).thenComparingInt(CommittedOffset::partition));
+            return out;
+        } catch (WakeupException e) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        } catch (RestException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> toCommit() {
+        Set<TopicPartition> owned = consumer.assignment();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (Map.Entry<TopicPartition, Long> e : returned.entrySet()) {
+            if (owned.contains(e.getKey())) {
+                offsets.put(e.getKey(), new OffsetAndMetadata(e.getValue() + 1));
+            }
+        }
+        return offsets;
+    }
+
+    private void lock() {
+        if (closed) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        lock.lock();
+        if (closed) {
+            lock.unlock();
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Wakes a blocked read, waits for the operation in progress, commits returned offsets when
+     * auto-commit is on, and closes the consumer, which leaves the group. Idempotent.
+     */
+    void close(Duration timeout) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        consumer.wakeup();
+        boolean locked = false;
+        try {
+            locked = lock.tryLock(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (!locked) {
+                LOG.warn("Consumer {}/{} was busy for {} ms; closing it anyway", group, name, timeout.toMillis());
+            }
+            if (autoCommit) {
+                try {
+                    Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+                    if (!offsets.isEmpty()) {
+                        consumer.commitSync(offsets, timeout);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("Final auto-commit of {}/{} failed: {}", group, name, e.toString());
+                }
+            }
+            consumer.close(CloseOptions.timeout(timeout));
+        } catch (RuntimeException e) {
+            LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());
+        } finally {
+            if (locked) {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Keeps fetched-but-unreturned records only for partitions the instance still owns. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (autoCommit) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                for (TopicPartition tp : partitions) {
+                    Long last = returned.get(tp);
+                    if (last != null) {
+                        offsets.put(tp, new OffsetAndMetadata(last + 1));
+                    }
+                }
+                if (!offsets.isEmpty()) {
+                    try {
+                        consumer.commitSync(offsets);
+                    } catch (RuntimeException e) {
+                        LOG.debug("Commit on revocation of {}/{} failed: {}", group, name, e.toString());
+                    }
+                }
+            }
+            drop(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            drop(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            assigned = true;
+        }
+
+        private void drop(Collection<TopicPartition> partitions) {
+            for (Iterator<ConsumerRecord<byte[], byte[]>> it = fetched.iterator(); it.hasNext(); ) {
+                ConsumerRecord<byte[], byte[]> r = it.next();
+                if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
+                    it.remove();
+                }
+            }
+            partitions.forEach(returned::remove);
+        }
+    }
+}

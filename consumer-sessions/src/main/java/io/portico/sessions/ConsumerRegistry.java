@@ -1,0 +1,234 @@
+package io.portico.sessions;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.CommittedOffset;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.CreateConsumerRequest;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The consumer-group instances of this Portico process, by group and name.
+ *
+ * <p>Design: instances live in a Caffeine cache with {@code expireAfterAccess} of
+ * {@code consumer.instance.timeout.ms}; every operation on an instance is an access, so an
+ * instance expires only when idle. A {@link Scheduler} makes expiry happen without traffic, and
+ * time comes from an injected {@link Ticker}, so tests advance time instead of sleeping. When an
+ * instance expires or the registry closes, the removal listener closes its consumer (leaving the
+ * group) on a dedicated thread, never on the caller's. An explicit delete removes the instance
+ * and closes it on the deleting thread, so a {@code DELETE} answers after the instance has left
+ * its group. Each {@link ConsumerInstance} serializes its own operations.
+ *
+ * <p>All methods may block (consumer creation, polls, commits, closes): call them from a worker
+ * pool. Errors are {@link RestException}s: 40403 unknown or expired instance, 40902 duplicate
+ * name, 429 when {@code consumer.instances.max} instances exist, and those of
+ * {@link ConsumerInstance}.
+ */
+public final class ConsumerRegistry implements AutoCloseable {
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Settings settings;
+    private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
+    private final Predicate<String> topicExists;
+    private final ExecutorService closer;
+    private final Cache<Key, ConsumerInstance> instances;
+
+    /**
+     * How instances are made and bounded.
+     *
+     * @param kafka consumer settings shared by all instances (bootstrap servers, the
+     *        {@code consumer.*} pass-through); group, deserializers and commit mode are set per instance
+     */
+    public record Settings(Map<String, Object> kafka, Duration instanceTimeout, Duration requestTimeout,
+                           Duration assignmentTimeout, long requestMaxBytes, int maxInstances, String serverId) {
+        public Settings {
+            kafka = Map.copyOf(kafka);
+        }
+    }
+
+    private record Key(String group, String name) {
+    }
+
+    /**
+     * @param factory creates a consumer from its full configuration (a {@code MockConsumer} in unit tests)
+     * @param topicExists blocking check used on an instance's first read
+     * @param ticker the time source of idle expiry
+     */
+    public ConsumerRegistry(Settings settings, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
+                            Predicate<String> topicExists, Ticker ticker) {
+        this.settings = settings;
+        this.factory = factory;
+        this.topicExists = topicExists;
+        this.closer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "portico-consumer-closer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.instances = Caffeine.newBuilder()
+                .expireAfterAccess(settings.instanceTimeout())
+                .ticker(ticker)
+                .scheduler(Scheduler.systemScheduler())
+                .executor(closer)
+                .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
+                    if (instance != null && cause != RemovalCause.EXPLICIT) {
+                        instance.close(CLOSE_TIMEOUT);
+                    }
+                })
+                .build();
+    }
+
+    /** Real {@link KafkaConsumer}s. */
+    public static ConsumerRegistry kafka(Settings settings, Predicate<String> topicExists, Ticker ticker) {
+        return new ConsumerRegistry(settings,
+                config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                topicExists, ticker);
+    }
+
+    /**
+     * Creates an instance in {@code group}.
+     *
+     * @param owner the API key's name that creates it, or null when authentication is off
+     * @throws RestException 40902 duplicate name, 42204 invalid consumer settings, 415 avro,
+     *         422 unknown format, 429 too many instances
+     */
+    public ConsumerInstance create(String group, CreateConsumerRequest request, String owner) {
+        EmbeddedFormat format = request.embeddedFormat();
+        if (format == EmbeddedFormat.AVRO) {
+            throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
+        }
+        String name = request.instanceName();
+        if (name == null) {
+            name = "rest-consumer-" + (settings.serverId().isEmpty() ? "" : settings.serverId() + "-")
+                    + UUID.randomUUID();
+        }
+        String reset = request.kafkaOffsetReset();
+        boolean autoCommit = request.autoCommit();
+        Key key = new Key(group, name);
+        if (instances.getIfPresent(key) != null) {
+            throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
+        }
+        if (instances.estimatedSize() >= settings.maxInstances()) {
+            instances.cleanUp();
+            if (instances.estimatedSize() >= settings.maxInstances()) {
+                throw ErrorCode.TOO_MANY_REQUESTS.exception("this server already holds "
+                        + settings.maxInstances() + " consumer instances (consumer.instances.max); "
+                        + "delete unused ones or retry later");
+            }
+        }
+
+        Map<String, Object> config = new HashMap<>(settings.kafka());
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-" + group + "-" + name);
+        if (reset != null) {
+            config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, reset);
+        }
+        Consumer<byte[], byte[]> consumer;
+        try {
+            consumer = factory.apply(config);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
+        }
+        ConsumerInstance instance = new ConsumerInstance(group, name, format, autoCommit, owner, consumer);
+        if (instances.asMap().putIfAbsent(key, instance) != null) {
+            instance.close(CLOSE_TIMEOUT);
+            throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
+        }
+        return instance;
+    }
+
+    /**
+     * The live instance (this access resets its idle clock).
+     *
+     * @throws RestException 40403 when unknown or expired
+     */
+    public ConsumerInstance get(String group, String name) {
+        ConsumerInstance instance = instances.getIfPresent(new Key(group, name));
+        if (instance == null || instance.isClosed()) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        return instance;
+    }
+
+    /** Reads from the instance, see {@link ConsumerInstance#read}; {@code maxBytes} ≤ 0 means the server cap. */
+    public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes) {
+        long cap = maxBytes > 0 ? Math.min(maxBytes, settings.requestMaxBytes()) : settings.requestMaxBytes();
+        List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
+                settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists);
+        touch(instance);
+        return records;
+    }
+
+    /** Commits what the instance returned, see {@link ConsumerInstance#commit}. */
+    public List<CommittedOffset> commit(ConsumerInstance instance) {
+        List<CommittedOffset> committed = instance.commit();
+        touch(instance);
+        return committed;
+    }
+
+    /** A long operation counts as activity when it ends, not only when it starts. */
+    private void touch(ConsumerInstance instance) {
+        instances.getIfPresent(new Key(instance.group(), instance.name()));
+    }
+
+    /**
+     * Removes the instance and closes it (it leaves its group) before returning.
+     *
+     * @throws RestException 40403 when unknown or expired
+     */
+    public ConsumerInstance delete(String group, String name) {
+        ConsumerInstance instance = instances.asMap().remove(new Key(group, name));
+        if (instance == null) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        instance.close(CLOSE_TIMEOUT);
+        return instance;
+    }
+
+    /** Live instances (approximate). */
+    public long size() {
+        return instances.estimatedSize();
+    }
+
+    /** Runs pending expiry now (tests call it after advancing their ticker). */
+    public void cleanUp() {
+        instances.cleanUp();
+    }
+
+    /** Closes every instance (each leaves its group), then the closer thread. */
+    @Override
+    public void close() {
+        List<ConsumerInstance> all = new ArrayList<>(instances.asMap().values());
+        instances.asMap().clear();
+        for (ConsumerInstance instance : all) {
+            instance.close(CLOSE_TIMEOUT);
+        }
+        closer.shutdown();
+        try {
+            closer.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,527 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.PartitionOffset;
+import io.portico.protocol.ProduceRecord;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.junit.jupiter.api.Test;
+
+/** Producing with Kafka's {@link MockProducer}: per-record results in request order, whole-request errors. */
+class ProduceServiceTest {
+
+    private static final String TOPIC = "orders";
+    private static final Node NODE = new Node(0, "localhost", 9092);
+
+    // ---- fixtures -------------------------------------------------------------------------
+
+    private static Cluster clusterWith(String topic, int partitions) {
+        Node[] nodes = {NODE};
+        List<PartitionInfo> infos = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            infos.add(new PartitionInfo(topic, p, NODE, nodes, nodes));
+        }
+        return new Cluster("portico-test", List.of(NODE), infos, Set.of(), Set.of());
+    }
+
+    /** Acknowledges nothing until the test calls {@code completeNext()} / {@code errorNext()} (in send order). */
+    private static MockProducer<byte[], byte[]> manualProducer(int partitions) {
+        return new MockProducer<>(clusterWith(TOPIC, partitions), false, null,
+                new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** Acknowledges every record inside {@code send()}. */
+    private static MockProducer<byte[], byte[]> autoProducer(int partitions) {
+        return new MockProducer<>(clusterWith(TOPIC, partitions), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static ProduceService serviceOver(Producer<byte[], byte[]> producer, ProduceService.TopicExistence topics) {
+        return new ProduceService(new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1)), topics);
+    }
+
+    private static ProduceService serviceOver(Producer<byte[], byte[]> producer) {
+        return serviceOver(producer, NEVER_ASKED);
+    }
+
+    /** For paths that must not need to ask the cluster whether the topic exists. */
+    private static final ProduceService.TopicExistence NEVER_ASKED = topic -> {
+        throw new AssertionError("TopicExistence was asked about " + topic);
+    };
+
+    /** Answers a fixed value and remembers what it was asked. */
+    private static final class FixedTopics implements ProduceService.TopicExistence {
+        final boolean answer;
+        final List<String> asked = new CopyOnWriteArrayList<>();
+
+        FixedTopics(boolean answer) {
+            this.answer = answer;
+        }
+
+        @Override
+        public boolean exists(String topic) {
+            asked.add(topic);
+            return answer;
+        }
+    }
+
+    /**
+     * A {@link MockProducer} whose acknowledgements the test delivers in any order.
+     * ({@code completeNext()}/{@code errorNext()} always complete the earliest send first.)
+     * The mock acknowledges each record inside {@code send()}; the service's callback is held
+     * back until {@link #acknowledge} or {@link #fail}. Sends happen on the test thread before
+     * any delivery, so the lists need no locking when deliveries run on other threads.
+     */
+    private static final class ReorderingProducer extends MockProducer<byte[], byte[]> {
+        private final List<Callback> callbacks = new ArrayList<>();
+        private final List<RecordMetadata> acks = new ArrayList<>();
+
+        ReorderingProducer(int partitions) {
+            super(clusterWith(TOPIC, partitions), true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+            Future<RecordMetadata> future = super.send(record, (metadata, e) -> acks.add(metadata));
+            callbacks.add(callback);
+            return future;
+        }
+
+        void acknowledge(int index) {
+            callbacks.get(index).onCompletion(acks.get(index), null);
+        }
+
+        void fail(int index, Exception e) {
+            callbacks.get(index).onCompletion(null, e);
+        }
+
+        int held() {
+            return callbacks.size();
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static ProduceRecord value(String value, Integer partition) {
+        return new ProduceRecord(null, utf8(value), partition);
+    }
+
+    private static ProduceRecord keyed(String key, String value, Integer partition) {
+        return new ProduceRecord(utf8(key), utf8(value), partition);
+    }
+
+    private static PartitionOffset failed(ErrorCode code, String error) {
+        return PartitionOffset.failure(code, error);
+    }
+
+    private static List<PartitionOffset> done(CompletableFuture<List<PartitionOffset>> future) {
+        assertTrue(future.isDone(), "the response is complete");
+        assertFalse(future.isCompletedExceptionally(), "per-record failures never fail the whole response");
+        return future.join();
+    }
+
+    // ---- what is sent, and what comes back -----------------------------------------------
+
+    @Test
+    void recordsReachTheProducerWithTheirTopicKeyValueAndPartition() {
+        MockProducer<byte[], byte[]> producer = autoProducer(3);
+
+        serviceOver(producer).produce(TOPIC, List.of(keyed("k1", "v1", 2), value("v2", null)));
+
+        List<ProducerRecord<byte[], byte[]>> sent = producer.history();
+        assertEquals(2, sent.size());
+        assertEquals(TOPIC, sent.get(0).topic());
+        assertArrayEquals(utf8("k1"), sent.get(0).key());
+        assertArrayEquals(utf8("v1"), sent.get(0).value());
+        assertEquals(2, sent.get(0).partition());
+        assertEquals(TOPIC, sent.get(1).topic());
+        assertNull(sent.get(1).key());
+        assertArrayEquals(utf8("v2"), sent.get(1).value());
+        assertNull(sent.get(1).partition(), "no partition: the producer's partitioner chooses");
+    }
+
+    @Test
+    void eachRecordReportsThePartitionAndOffsetItLandedAt() {
+        MockProducer<byte[], byte[]> producer = autoProducer(3);
+        ProduceService service = serviceOver(producer);
+
+        List<PartitionOffset> first = done(service.produce(TOPIC,
+                List.of(value("a", 1), value("b", 1), value("c", 2))));
+        List<PartitionOffset> second = done(service.produce(TOPIC, List.of(value("d", 1))));
+
+        assertEquals(List.of(
+                PartitionOffset.success(1, 0),
+                PartitionOffset.success(1, 1),
+                PartitionOffset.success(2, 0)), first);
+        assertEquals(List.of(PartitionOffset.success(1, 2)), second);
+    }
+
+    @Test
+    void responseCompletesOnlyWhenTheLastCallbackHasFired() {
+        MockProducer<byte[], byte[]> producer = manualProducer(1);
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", 0), value("c", 0)));
+
+        assertEquals(3, producer.history().size(), "every record is sent before any acknowledgement");
+        assertFalse(future.isDone());
+        assertTrue(producer.completeNext());
+        assertFalse(future.isDone());
+        assertTrue(producer.completeNext());
+        assertFalse(future.isDone(), "one record still unacknowledged");
+        assertTrue(producer.completeNext());
+
+        assertEquals(List.of(
+                PartitionOffset.success(0, 0),
+                PartitionOffset.success(0, 1),
+                PartitionOffset.success(0, 2)), done(future));
+    }
+
+    @Test
+    void responseKeepsRequestOrderWhenAcksArriveOutOfOrder() {
+        ReorderingProducer producer = new ReorderingProducer(3);
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 2), value("b", 0), value("c", 1), value("d", 2)));
+        assertEquals(4, producer.held());
+
+        producer.acknowledge(3);
+        producer.acknowledge(1);
+        assertFalse(future.isDone());
+        producer.acknowledge(2);
+        assertFalse(future.isDone());
+        producer.acknowledge(0);
+
+        assertEquals(List.of(
+                PartitionOffset.success(2, 0),
+                PartitionOffset.success(0, 0),
+                PartitionOffset.success(1, 0),
+                PartitionOffset.success(2, 1)), done(future));
+    }
+
+    @Test
+    void failuresArrivingOutOfOrderStayInTheirRecordsSlot() {
+        ReorderingProducer producer = new ReorderingProducer(2);
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", 1), value("c", 0)));
+
+        producer.fail(2, new RecordTooLargeException("too large"));
+        producer.acknowledge(0);
+        assertFalse(future.isDone());
+        producer.fail(1, new NotLeaderOrFollowerException("leader moved"));
+
+        assertEquals(List.of(
+                PartitionOffset.success(0, 0),
+                failed(ErrorCode.KAFKA_RETRIABLE_ERROR, "leader moved"),
+                failed(ErrorCode.KAFKA_ERROR, "too large")), done(future));
+    }
+
+    @Test
+    void callbacksFiringConcurrentlyOnManyThreadsFillEverySlotInRequestOrder() throws Exception {
+        int count = 400;
+        int threads = 8;
+        ReorderingProducer producer = new ReorderingProducer(1);
+        List<ProduceRecord> records = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            records.add(value("r" + i, 0));
+        }
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC, records);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(42));
+
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        try {
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                executor.execute(() -> {
+                    try {
+                        start.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    for (int k = thread; k < count; k += threads) {
+                        producer.acknowledge(order.get(k));
+                    }
+                });
+            }
+            start.countDown();
+            List<PartitionOffset> offsets = future.get(10, TimeUnit.SECONDS);
+
+            assertEquals(count, offsets.size());
+            for (int i = 0; i < count; i++) {
+                assertEquals(PartitionOffset.success(0, i), offsets.get(i), "slot " + i);
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    // ---- per-record failures -------------------------------------------------------------
+
+    @Test
+    void nonRetriableSendFailureIs50002WithoutPartitionOrOffset() {
+        MockProducer<byte[], byte[]> producer = manualProducer(1);
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", 0)));
+
+        producer.errorNext(new RecordTooLargeException("The message is 2000000 bytes"));
+        producer.completeNext();
+
+        List<PartitionOffset> offsets = done(future);
+        PartitionOffset failure = offsets.get(0);
+        assertNull(failure.partition());
+        assertNull(failure.offset());
+        assertEquals(50002, failure.errorCode());
+        assertEquals("The message is 2000000 bytes", failure.error());
+        assertEquals(PartitionOffset.success(0, 1), offsets.get(1), "the other record still succeeds");
+    }
+
+    @Test
+    void retriableSendFailuresAre50003WithoutPartitionOrOffset() {
+        MockProducer<byte[], byte[]> producer = manualProducer(1);
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", 0), value("c", 0)));
+
+        producer.errorNext(new NotLeaderOrFollowerException("not the leader"));
+        producer.completeNext();
+        producer.errorNext(new TimeoutException("Expiring 1 record(s) for orders-0"));
+
+        assertEquals(List.of(
+                new PartitionOffset(null, null, 50003, "not the leader"),
+                PartitionOffset.success(0, 1),
+                new PartitionOffset(null, null, 50003, "Expiring 1 record(s) for orders-0")), done(future));
+    }
+
+    @Test
+    void sendThrowingSynchronouslyFailsOnlyThatRecord() {
+        byte[] poison = utf8("poison");
+        Serializer<byte[]> poisonous = (topic, data) -> {
+            if (Arrays.equals(data, poison)) {
+                throw new SerializationException("cannot serialize the poison");
+            }
+            return data;
+        };
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
+                new ByteArraySerializer(), poisonous);
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                // MockProducer serializes only to choose a partition, so the poison names none
+                List.of(value("a", 0), new ProduceRecord(null, poison, null), value("c", 0)));
+
+        assertEquals(List.of(
+                PartitionOffset.success(0, 0),
+                failed(ErrorCode.KAFKA_ERROR, "cannot serialize the poison"),
+                PartitionOffset.success(0, 1)), done(future));
+        assertEquals(2, producer.history().size(), "the records after the failed one are still sent");
+    }
+
+    @Test
+    void retriableSynchronousSendFailureIs50003ForEveryRecord() {
+        MockProducer<byte[], byte[]> producer = manualProducer(2);
+        producer.sendException = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", 1)));
+
+        PartitionOffset expected = failed(ErrorCode.KAFKA_RETRIABLE_ERROR,
+                "Topic orders not present in metadata after 60000 ms.");
+        assertEquals(List.of(expected, expected), done(future), "complete without any acknowledgement");
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void closedProducerFailsEveryRecordWith50002() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        producer.close();
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC,
+                List.of(value("a", 0), value("b", null)));
+
+        List<PartitionOffset> offsets = done(future);
+        assertEquals(2, offsets.size());
+        for (PartitionOffset o : offsets) {
+            assertNull(o.partition());
+            assertNull(o.offset());
+            assertEquals(ErrorCode.KAFKA_ERROR.code(), o.errorCode());
+            assertEquals("MockProducer is already closed.", o.error());
+        }
+        assertTrue(producer.history().isEmpty());
+    }
+
+    // ---- whole-request errors -------------------------------------------------------------
+
+    @Test
+    void partitionBeyondTheTopicIsPartitionNotFoundAndNothingIsSent() {
+        MockProducer<byte[], byte[]> producer = autoProducer(3);
+        ProduceService service = serviceOver(producer);
+        List<ProduceRecord> records = List.of(value("fine", 0), value("fine too", null), value("nowhere", 3));
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, records));
+
+        assertEquals(ErrorCode.PARTITION_NOT_FOUND, e.errorCode());
+        assertEquals(404, e.httpStatus());
+        assertEquals(40402, e.body().errorCode());
+        assertTrue(producer.history().isEmpty(), "not even the valid records before it are sent");
+    }
+
+    @Test
+    void highestExistingPartitionIsAccepted() {
+        MockProducer<byte[], byte[]> producer = autoProducer(3);
+
+        List<PartitionOffset> offsets = done(serviceOver(producer).produce(TOPIC, List.of(value("last", 2))));
+
+        assertEquals(List.of(PartitionOffset.success(2, 0)), offsets);
+    }
+
+    @Test
+    void metadataTimeoutForAMissingTopicIsTopicNotFound() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        producer.partitionsForException = new TimeoutException("Topic ghosts not present in metadata after 60000 ms.");
+        FixedTopics topics = new FixedTopics(false);
+        ProduceService service = serviceOver(producer, topics);
+
+        RestException e = assertThrows(RestException.class, () -> service.produce("ghosts", List.of(value("a", null))));
+
+        assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
+        assertEquals(40401, e.body().errorCode());
+        assertEquals(List.of("ghosts"), topics.asked, "the cluster is asked about that topic, once");
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void metadataTimeoutForAnExistingTopicIsRetriable50003() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        TimeoutException timeout = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
+        producer.partitionsForException = timeout;
+        FixedTopics topics = new FixedTopics(true);
+        ProduceService service = serviceOver(producer, topics);
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR, e.errorCode());
+        assertEquals(50003, e.body().errorCode());
+        assertEquals("Retriable Kafka error: Topic orders not present in metadata after 60000 ms.", e.getMessage());
+        assertSame(timeout, e.getCause());
+        assertEquals(List.of(TOPIC), topics.asked);
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void clusterNotAnsweringWhetherTheTopicExistsFailsWithItsError() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        producer.partitionsForException = new TimeoutException("no metadata");
+        RestException unavailable = ErrorCode.BROKER_NOT_AVAILABLE.exception("the cluster did not answer within 5000 ms");
+        ProduceService service = serviceOver(producer, topic -> {
+            throw unavailable;
+        });
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+
+        assertSame(unavailable, e);
+        assertEquals(503, e.httpStatus());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void otherMetadataFailuresAreMappedByClassWithoutAskingWhetherTheTopicExists() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        producer.partitionsForException = new TopicAuthorizationException(Set.of(TOPIC));
+        ProduceService service = serviceOver(producer); // NEVER_ASKED
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+
+        assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, e.errorCode());
+        assertEquals(403, e.httpStatus());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void topicWithoutPartitionsIsTopicNotFound() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith("some-other-topic", 2), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer());
+        ProduceService service = serviceOver(producer); // an empty answer needs no second opinion
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+
+        assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void partitionCountIsTheNumberOfPartitionsTheProducerKnows() {
+        ProduceService service = serviceOver(autoProducer(5));
+
+        assertEquals(5, service.partitionCount(TOPIC));
+        RestException e = assertThrows(RestException.class, () -> service.partitionCount("unknown"));
+        assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
+    }
+
+    // ---- defects, pinned as they behave today ------------------------------------------------
+
+    @Test
+    void anEmptyRecordListCompletesAtOnceWithNoOffsets() {
+        MockProducer<byte[], byte[]> producer = manualProducer(1);
+
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC, List.of());
+
+        assertTrue(future.isDone());
+        assertEquals(List.of(), future.join());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void aFailureWithoutAMessageIsReportedByItsKind() {
+        MockProducer<byte[], byte[]> producer = manualProducer(1);
+        CompletableFuture<List<PartitionOffset>> future = serviceOver(producer).produce(TOPIC, List.of(value("a", 0)));
+
+        producer.errorNext(new NotLeaderOrFollowerException());
+
+        assertEquals(List.of(new PartitionOffset(null, null, 50003, "NotLeaderOrFollowerException")), done(future));
+    }
+}

@@ -1,0 +1,74 @@
+package io.portico.protocol;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.Locale;
+
+/**
+ * {@code POST /consumers/{group}}: every field optional, an empty body means all defaults.
+ * {@code id} is the deprecated spelling of {@code name} and wins over it, as in Confluent 2.0.
+ * {@code auto.offset.reset} takes Kafka's names and the old consumer's {@code smallest} /
+ * {@code largest}; {@code auto.commit.enable} is a string {@code "true"}/{@code "false"}
+ * (a JSON boolean is accepted too).
+ */
+public record CreateConsumerRequest(
+        @JsonProperty("name") String name,
+        @JsonProperty("id") String id,
+        @JsonProperty("format") String format,
+        @JsonProperty("auto.offset.reset") String autoOffsetReset,
+        @JsonProperty("auto.commit.enable") String autoCommitEnable) {
+
+    public static final CreateConsumerRequest DEFAULTS = new CreateConsumerRequest(null, null, null, null, null);
+
+    /** The instance name asked for ({@code id} over {@code name}), or null to generate one. */
+    public String instanceName() {
+        String chosen = id != null && !id.isBlank() ? id : name;
+        if (chosen == null || chosen.isBlank()) {
+            return null;
+        }
+        if (!chosen.matches("[A-Za-z0-9._~-]{1,255}")) {
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception(
+                    "Invalid consumer name: use letters, digits, '.', '_', '~' or '-' (at most 255)");
+        }
+        return chosen;
+    }
+
+    /** The embedded format, binary by default. */
+    public EmbeddedFormat embeddedFormat() {
+        if (format == null) {
+            return EmbeddedFormat.BINARY;
+        }
+        EmbeddedFormat f = EmbeddedFormat.fromWireName(format);
+        if (f == null) {
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid format type.");
+        }
+        return f;
+    }
+
+    /** Kafka's {@code auto.offset.reset}: earliest, latest or none; null when not given. */
+    public String kafkaOffsetReset() {
+        if (autoOffsetReset == null) {
+            return null;
+        }
+        return switch (autoOffsetReset.trim().toLowerCase(Locale.ROOT)) {
+            case "smallest", "earliest" -> "earliest";
+            case "largest", "latest" -> "latest";
+            case "none" -> "none";
+            default -> throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(
+                    "auto.offset.reset must be smallest, largest, earliest, latest or none, not '"
+                            + autoOffsetReset + "'");
+        };
+    }
+
+    /** Whether returned records are committed without an explicit commit; false unless asked (v1). */
+    public boolean autoCommit() {
+        if (autoCommitEnable == null) {
+            return false;
+        }
+        return switch (autoCommitEnable.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(
+                    "auto.commit.enable must be \"true\" or \"false\", not '" + autoCommitEnable + "'");
+        };
+    }
+}

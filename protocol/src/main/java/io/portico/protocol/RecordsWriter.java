@@ -1,0 +1,84 @@
+package io.portico.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Writes read results as the v1 API shows them:
+ * {@code [{"key":…,"value":…,"partition":0,"offset":0}]}, streaming, without building a tree.
+ * Binary renders keys and values as base64 (standard alphabet, padded) or null; json embeds the
+ * stored bytes as JSON, after checking they are one well-formed JSON value.
+ *
+ * <p>Thread-safe; allocation is one output buffer per call.
+ */
+public final class RecordsWriter {
+    private static final JsonFactory FACTORY = Json.mapper().getFactory();
+    private static final Base64.Encoder BASE64 = Base64.getEncoder();
+
+    private RecordsWriter() {
+    }
+
+    /**
+     * The JSON array of {@code records} in {@code format}.
+     *
+     * @throws RestException 500/50002 when a stored key or value is not JSON and {@code format} is json
+     */
+    public static byte[] write(List<ConsumedRecord> records, EmbeddedFormat format, boolean withTopic) {
+        ByteArrayBuilder out = new ByteArrayBuilder(256);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartArray();
+            for (ConsumedRecord r : records) {
+                g.writeStartObject();
+                if (withTopic) {
+                    g.writeStringField("topic", r.topic());
+                }
+                writeData(g, "key", r.key(), format, r);
+                writeData(g, "value", r.value(), format, r);
+                g.writeNumberField("partition", r.partition());
+                g.writeNumberField("offset", r.offset());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeData(JsonGenerator g, String field, byte[] data, EmbeddedFormat format,
+                                  ConsumedRecord r) throws IOException {
+        g.writeFieldName(field);
+        if (data == null) {
+            g.writeNull();
+        } else if (format == EmbeddedFormat.JSON) {
+            if (!isOneJsonValue(data)) {
+                throw ErrorCode.KAFKA_ERROR.exception("the " + field + " of the record at offset " + r.offset()
+                        + " of partition " + r.partition() + " is not JSON; read it in the binary embedded format");
+            }
+            g.writeRawValue(new String(data, java.nio.charset.StandardCharsets.UTF_8));
+        } else {
+            g.writeString(BASE64.encodeToString(data));
+        }
+    }
+
+    /** Whether {@code data} is exactly one well-formed JSON value. */
+    static boolean isOneJsonValue(byte[] data) {
+        try (JsonParser p = FACTORY.createParser(data)) {
+            JsonToken first = p.nextToken();
+            if (first == null) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.portico.proxy.handlers;
+
+import io.portico.protocol.CreateConsumerRequest;
+import io.portico.protocol.CreateConsumerResponse;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.KafkaMediaTypes;
+import io.portico.protocol.RecordsWriter;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ConsumerInstance;
+import io.portico.sessions.ConsumerRegistry;
+import io.undertow.server.HttpServerExchange;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The v1 consumer-group instance endpoints: create, read (the first read subscribes), commit,
+ * delete. The IO thread checks headers and collects bodies; every operation on an instance
+ * (which may block on Kafka) runs on the bounded consumer pool.
+ */
+public final class ConsumerHandlers {
+    private static final Json.BodyReader<CreateConsumerRequest> CREATE_BODY =
+            new Json.BodyReader<>(CreateConsumerRequest.class);
+
+    private final ConsumerRegistry registry;
+    private final Executor pool;
+    private final String hostName;
+    private final long maxBodyBytes;
+
+    /**
+     * @param hostName host for {@code base_uri} ({@code host.name}), or null to use the request's {@code Host}
+     */
+    public ConsumerHandlers(ConsumerRegistry registry, Executor pool, String hostName, long maxBodyBytes) {
+        this.registry = registry;
+        this.pool = pool;
+        this.hostName = hostName;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** {@code POST /consumers/{group}}: an empty body means all defaults. */
+    public void create(HttpServerExchange exchange) {
+        if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
+        Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
+        String group = Http.param(exchange, "group");
+        String base = baseUri(exchange, group);
+        Http.readBody(exchange, maxBodyBytes, body -> Http.offload(exchange, pool, () -> {
+            CreateConsumerRequest request = isBlank(body)
+                    ? CreateConsumerRequest.DEFAULTS
+                    : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
+            ConsumerInstance instance = registry.create(group, request, null);
+            return CompletableFuture.completedFuture(instance);
+        }, instance -> new CreateConsumerResponse(instance.name(), base + instance.name())));
+    }
+
+    /** {@code GET /consumers/{group}/instances/{instance}/topics/{topic}[?max_bytes=]}. */
+    public void read(HttpServerExchange exchange) {
+        EmbeddedFormat format = KafkaMediaTypes.v1ReadFormat(Http.negotiate(exchange, KafkaMediaTypes.V1_RECORDS));
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        String topic = Http.param(exchange, "topic");
+        long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
+        Http.offload(exchange, pool, () -> {
+            ConsumerInstance instance = registry.get(group, name);
+            if (instance.format() != format) {
+                throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
+            }
+            return CompletableFuture.completedFuture(registry.read(instance, topic, cap));
+        }, records -> new Http.RawJson(RecordsWriter.write(records, format, false)));
+    }
+
+    /** {@code POST /consumers/{group}/instances/{instance}/offsets}: commits what was returned. */
+    public void commit(HttpServerExchange exchange) {
+        if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
+        Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        Http.offload(exchange, pool,
+                () -> CompletableFuture.completedFuture(registry.commit(registry.get(group, name))),
+                committed -> committed);
+    }
+
+    /** {@code DELETE /consumers/{group}/instances/{instance}}: 204 whatever the Accept header. */
+    public void delete(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        Http.offload(exchange, pool, () -> {
+            registry.delete(group, name);
+            return CompletableFuture.completedFuture(Http.NO_CONTENT);
+        }, done -> done);
+    }
+
+    /** {@code <scheme>://<host>/consumers/<group>/instances/}, host from config or the request. */
+    private String baseUri(HttpServerExchange exchange, String group) {
+        String host;
+        if (hostName != null) {
+            int port = exchange.getHostPort();
+            boolean defaultPort = port == ("https".equals(exchange.getRequestScheme()) ? 443 : 80);
+            host = defaultPort ? hostName : hostName + ":" + port;
+        } else {
+            host = exchange.getHostAndPort();
+        }
+        return exchange.getRequestScheme() + "://" + host + "/consumers/" + group + "/instances/";
+    }
+
+    private static boolean isBlank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

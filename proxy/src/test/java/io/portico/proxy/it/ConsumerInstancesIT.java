@@ -1,0 +1,445 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.proxy.testing.FakeTicker;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Consumer-group instances against a real broker: every behaviour and error code of the v1 API. */
+@ExtendWith(PorticoExtension.class)
+class ConsumerInstancesIT {
+    private static final String BINARY = "application/vnd.kafka.binary.v1+json";
+    private static final String JSON = "application/vnd.kafka.json.v1+json";
+    private static final String V1 = "application/vnd.kafka.v1+json";
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void produce(Rest rest, String topic, String... values) {
+        StringBuilder body = new StringBuilder("{\"records\":[");
+        for (int i = 0; i < values.length; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"value\":\"").append(b64(values[i])).append("\"}");
+        }
+        Rest.Response r = rest.post("/topics/" + topic, BINARY, body.append("]}").toString());
+        assertEquals(200, r.status(), r.body());
+    }
+
+    private static String create(Rest rest, String group, String body) {
+        Rest.Response r = rest.post("/consumers/" + group, V1, body);
+        assertEquals(200, r.status(), r.body());
+        return r.json().get("instance_id").asText();
+    }
+
+    private static String path(String group, String instance) {
+        return "/consumers/" + group + "/instances/" + instance;
+    }
+
+    private static Rest.Response read(Rest rest, String group, String instance, String topic, String accept) {
+        return rest.get(path(group, instance) + "/topics/" + topic, "Accept", accept);
+    }
+
+    /** Reads until {@code n} records have come back (each read long-polls), at most 20 reads. */
+    private static List<JsonNode> readAll(Rest rest, String group, String instance, String topic, int n) {
+        List<JsonNode> out = new ArrayList<>();
+        for (int i = 0; i < 20 && out.size() < n; i++) {
+            Rest.Response r = read(rest, group, instance, topic, BINARY);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(out::add);
+        }
+        return out;
+    }
+
+    private static List<String> values(List<JsonNode> records) {
+        return records.stream()
+                .map(r -> new String(Base64.getDecoder().decode(r.get("value").asText()), StandardCharsets.UTF_8))
+                .toList();
+    }
+
+    private static void assertError(Rest.Response r, int status, int code) {
+        assertEquals(status, r.status(), r.body());
+        assertEquals(code, r.json().get("error_code").asInt(), r.body());
+    }
+
+    @Test
+    void keysAndNullValuesComeBackInBothFormats(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("kv");
+        rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"key\":\"AP8=\",\"value\":null},{\"key\":null,\"value\":\"gA==\"}]}");
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"auto.offset.reset\":\"earliest\"}");
+        assertEquals("[{\"key\":\"AP8=\",\"value\":null,\"partition\":0,\"offset\":0},"
+                + "{\"key\":null,\"value\":\"gA==\",\"partition\":0,\"offset\":1}]",
+                read(rest, group, id, topic, BINARY).body());
+
+        String jsonTopic = KafkaCluster.uniqueTopic("jkv");
+        rest.post("/topics/" + jsonTopic, JSON, "{\"records\":[{\"key\":{\"id\":1},\"value\":null},{\"value\":[1,\"two\"]}]}");
+        // Another group: a second member of the first one would wait for the first to rejoin.
+        String jsonGroup = KafkaCluster.uniqueTopic("g");
+        String jsonId = create(rest, jsonGroup, "{\"format\":\"json\",\"auto.offset.reset\":\"smallest\"}");
+        assertEquals("[{\"key\":{\"id\":1},\"value\":null,\"partition\":0,\"offset\":0},"
+                + "{\"key\":null,\"value\":[1,\"two\"],\"partition\":0,\"offset\":1}]",
+                read(rest, jsonGroup, jsonId, jsonTopic, JSON).body());
+    }
+
+    @Test
+    void anEmptyReadAnswersAnEmptyArrayAfterTheRequestTimeout(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("empty");
+        produce(rest, topic, "old");
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"auto.offset.reset\":\"largest\"}");
+        Rest.Response r = read(rest, group, id, topic, BINARY);
+        assertEquals(200, r.status());
+        assertEquals("[]", r.body(), "largest: only records produced after the subscription");
+    }
+
+    @Test
+    void aLongPollReturnsTheRecordThatArrivesDuringIt(KafkaCluster kafka) throws Exception {
+        try (TestPortico slow = TestPortico.start(kafka, Map.of("consumer.request.timeout.ms", "60000"))) {
+            Rest rest = slow.rest();
+            String topic = KafkaCluster.uniqueTopic("longpoll");
+            produce(rest, topic, "first");
+            String group = KafkaCluster.uniqueTopic("g");
+            String id = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+            assertEquals(List.of("first"), values(readAll(rest, group, id, topic, 1)));
+
+            CompletableFuture<Rest.Response> pending =
+                    CompletableFuture.supplyAsync(() -> read(rest, group, id, topic, BINARY));
+            produce(rest, topic, "second");
+            Rest.Response r = pending.get(60, TimeUnit.SECONDS);
+            assertEquals(List.of("second"), values(List.of(r.json().get(0))));
+        }
+    }
+
+    @Test
+    void maxBytesSplitsReadsAndARecordLargerThanItComesAlone(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("maxbytes");
+        String big = "x".repeat(500);
+        produce(rest, topic, "a".repeat(100), "b".repeat(100), big, "c".repeat(10));
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        List<Integer> sizes = new ArrayList<>();
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 20 && all.size() < 4; i++) {
+            Rest.Response r = rest.get(path(group, id) + "/topics/" + topic + "?max_bytes=150", "Accept", BINARY);
+            List<JsonNode> got = new ArrayList<>();
+            r.json().forEach(got::add);
+            if (!got.isEmpty()) {
+                sizes.add(got.size());
+                all.addAll(values(got));
+            }
+        }
+        assertEquals(List.of("a".repeat(100), "b".repeat(100), big, "c".repeat(10)), all, "nothing lost, in order");
+        assertTrue(sizes.stream().allMatch(s -> s <= 2), "at most 150 bytes (or one record) per read: " + sizes);
+        assertTrue(sizes.size() >= 3, "the 500-byte record came alone: " + sizes);
+    }
+
+    @Test
+    void commitThenANewInstanceOfTheGroupResumesAfterTheCommittedOffset(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("resume");
+        produce(rest, topic, "r0", "r1", "r2");
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"name\":\"first\",\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"false\"}");
+        assertEquals(List.of("r0", "r1", "r2"), values(readAll(rest, group, first, topic, 3)));
+        Rest.Response committed = rest.post(path(group, first) + "/offsets", V1, "");
+        assertEquals(200, committed.status(), committed.body());
+        assertEquals("[{\"topic\":\"" + topic + "\",\"partition\":0,\"consumed\":2,\"committed\":2}]", committed.body());
+        assertEquals(204, rest.delete(path(group, first)).status());
+
+        produce(rest, topic, "r3");
+        String second = create(rest, group, "{\"name\":\"second\",\"auto.offset.reset\":\"smallest\"}");
+        List<JsonNode> rest2 = readAll(rest, group, second, topic, 1);
+        assertEquals(List.of("r3"), values(rest2));
+        assertEquals(3, rest2.get(0).get("offset").asLong());
+    }
+
+    @Test
+    void withoutACommitANewInstanceStartsOver(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("nocommit");
+        produce(rest, topic, "n0", "n1");
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(2, readAll(rest, group, first, topic, 2).size());
+        assertEquals(204, rest.delete(path(group, first)).status());
+        String second = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(List.of("n0", "n1"), values(readAll(rest, group, second, topic, 2)),
+                "auto.commit.enable defaults to false in v1");
+    }
+
+    @Test
+    void autoCommitCommitsWhatWasReturned(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("autocommit");
+        produce(rest, topic, "a0", "a1");
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"true\"}");
+        assertEquals(2, readAll(rest, group, first, topic, 2).size());
+        assertEquals(204, rest.delete(path(group, first)).status());
+        produce(rest, topic, "a2");
+        String second = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(List.of("a2"), values(readAll(rest, group, second, topic, 1)));
+    }
+
+    @Test
+    void commitBeforeAnyReadIsAnEmptyList(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "");
+        Rest.Response r = rest.post(path(group, id) + "/offsets", null, "");
+        assertEquals(200, r.status(), r.body());
+        assertEquals("[]", r.body());
+    }
+
+    @Test
+    void commitsWhileAReadIsInFlightAreSerializedSafely(Rest rest) throws Exception {
+        String topic = KafkaCluster.uniqueTopic("concurrent");
+        produce(rest, topic, "c0", "c1", "c2", "c3", "c4");
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        ExecutorService threads = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Rest.Response>> calls = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                calls.add(threads.submit(() -> read(rest, group, id, topic, BINARY)));
+                calls.add(threads.submit(() -> rest.post(path(group, id) + "/offsets", V1, "")));
+            }
+            List<String> seen = new ArrayList<>();
+            for (Future<Rest.Response> call : calls) {
+                Rest.Response r = call.get(60, TimeUnit.SECONDS);
+                assertEquals(200, r.status(), r.body());
+                if (r.body().contains("\"value\"")) {
+                    seen.addAll(values(toList(r.json())));
+                }
+            }
+            assertEquals(List.of("c0", "c1", "c2", "c3", "c4"), seen.stream().sorted().toList(),
+                    "every record returned exactly once");
+            Rest.Response last = rest.post(path(group, id) + "/offsets", V1, "");
+            assertEquals("[{\"topic\":\"" + topic + "\",\"partition\":0,\"consumed\":4,\"committed\":4}]", last.body());
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    private static List<JsonNode> toList(JsonNode array) {
+        List<JsonNode> out = new ArrayList<>();
+        array.forEach(out::add);
+        return out;
+    }
+
+    @Test
+    void theAcceptFormatMustMatchTheInstanceFormat(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("fmt");
+        produce(rest, topic, "x");
+        String group = KafkaCluster.uniqueTopic("g");
+        String json = create(rest, group, "{\"format\":\"json\"}");
+        assertError(read(rest, group, json, topic, BINARY), 406, 40601);
+        assertError(read(rest, group, json, topic, "*/*"), 406, 40601);
+        String binary = create(rest, group, "{\"format\":\"BINARY\",\"auto.offset.reset\":\"smallest\"}");
+        assertError(read(rest, group, binary, topic, JSON), 406, 40601);
+        // The generic types select the binary reader, as in Confluent's proxy.
+        Rest.Response vague = read(rest, group, binary, topic,
+                "application/vnd.kafka.v1+json, application/vnd.kafka+json; q=0.9, application/json; q=0.8");
+        assertEquals(200, vague.status(), vague.body());
+    }
+
+    @Test
+    void readingASecondTopicIs40901(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "");
+        String a = KafkaCluster.uniqueTopic("a");
+        String b = KafkaCluster.uniqueTopic("b");
+        produce(rest, a, "1");
+        produce(rest, b, "1");
+        assertEquals(200, read(rest, group, id, a, BINARY).status());
+        Rest.Response r = read(rest, group, id, b, BINARY);
+        assertError(r, 409, 40901);
+        assertEquals("Consumer cannot subscribe the the specified target because it has already subscribed "
+                + "to other topics.", r.json().get("message").asText());
+    }
+
+    @Test
+    void readingAMissingTopicIs40401(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "");
+        assertError(read(rest, group, id, KafkaCluster.uniqueTopic("missing"), BINARY), 404, 40401);
+    }
+
+    @Test
+    void unknownInstancesAre40403Everywhere(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        assertError(read(rest, group, "nobody", "t", BINARY), 404, 40403);
+        assertError(rest.post(path(group, "nobody") + "/offsets", V1, ""), 404, 40403);
+        Rest.Response deleted = rest.delete(path(group, "nobody"));
+        assertError(deleted, 404, 40403);
+        assertEquals("Consumer instance not found.", deleted.json().get("message").asText());
+    }
+
+    @Test
+    void aDeletedInstanceIsGoneAndDeleteIgnoresAccept(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "");
+        assertEquals(204, rest.delete(path(group, id), "Accept", BINARY).status());
+        assertError(read(rest, group, id, "t", BINARY), 404, 40403);
+        assertError(rest.delete(path(group, id)), 404, 40403);
+    }
+
+    @Test
+    void creationNamesDefaultsAndErrors(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        // id (deprecated) overrides name
+        Rest.Response byId = rest.post("/consumers/" + group + "/", BINARY, "{\"id\":\"by-id\",\"name\":\"by-name\"}");
+        assertEquals("by-id", byId.json().get("instance_id").asText());
+        assertTrue(byId.json().get("base_uri").asText().endsWith("/consumers/" + group + "/instances/by-id"),
+                byId.body());
+        // duplicate
+        Rest.Response dup = rest.post("/consumers/" + group, BINARY, "{\"id\":\"by-id\"}");
+        assertError(dup, 409, 40902);
+        // no name: generated; empty body, no Content-Type
+        Rest.Response generated = rest.send(rest.request("/consumers/" + group).POST(HttpRequest.BodyPublishers.noBody()));
+        assertEquals(200, generated.status(), generated.body());
+        assertTrue(generated.json().get("instance_id").asText().matches("rest-consumer-[0-9a-f-]{36}"), generated.body());
+        // chunked body
+        byte[] chunked = "{\"name\":\"chunky\"}".getBytes(StandardCharsets.UTF_8);
+        Rest.Response viaChunks = rest.send(rest.request("/consumers/" + group, "Content-Type", V1)
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(chunked))));
+        assertEquals("chunky", viaChunks.json().get("instance_id").asText());
+        // bad values
+        assertError(rest.post("/consumers/" + group, V1, "{\"format\":\"avro\"}"), 415, 415);
+        Rest.Response badFormat = rest.post("/consumers/" + group, V1, "{\"format\":\"xml\"}");
+        assertError(badFormat, 422, 422);
+        assertEquals("Invalid format type.", badFormat.json().get("message").asText());
+        assertError(rest.post("/consumers/" + group, V1, "{\"auto.offset.reset\":\"oldest\"}"), 422, 42204);
+        assertError(rest.post("/consumers/" + group, V1, "{\"auto.commit.enable\":\"maybe\"}"), 422, 42204);
+        assertError(rest.post("/consumers/" + group, V1, "{\"nmae\":\"typo\"}"), 422, 422);
+        assertError(rest.post("/consumers/" + group, "text/plain", "{}"), 415, 415);
+    }
+
+    @Test
+    void baseUriUsesHostNameWhenConfigured(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("host.name", "proxy1.example.com"))) {
+            String group = KafkaCluster.uniqueTopic("g");
+            Rest.Response r = p.rest().post("/consumers/" + group, V1, "{\"name\":\"i\"}");
+            assertEquals("http://proxy1.example.com:" + p.rest().base().getPort() + "/consumers/" + group
+                    + "/instances/i", r.json().get("base_uri").asText());
+        }
+    }
+
+    @Test
+    void theInstanceLimitAnswers429(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.instances.max", "2"))) {
+            String group = KafkaCluster.uniqueTopic("g");
+            create(p.rest(), group, "");
+            create(p.rest(), group, "");
+            assertError(p.rest().post("/consumers/" + group, V1, ""), 429, 429);
+        }
+    }
+
+    @Test
+    void anIdleInstanceExpiresAndLeavesItsGroup(KafkaCluster kafka) throws Exception {
+        FakeTicker ticker = new FakeTicker();
+        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.instance.timeout.ms", "300000"), ticker)) {
+            Rest rest = p.rest();
+            String topic = KafkaCluster.uniqueTopic("expiry");
+            produce(rest, topic, "e0");
+            String group = KafkaCluster.uniqueTopic("g");
+            String idle = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+            String busyGroup = KafkaCluster.uniqueTopic("g2");
+            String busy = create(rest, busyGroup, "");
+            assertEquals(1, readAll(rest, group, idle, topic, 1).size());
+            assertEquals(1, members(kafka, group));
+
+            ticker.advance(Duration.ofSeconds(200));
+            assertEquals(200, rest.post(path(busyGroup, busy) + "/offsets", V1, "").status(), "used: not expired");
+            ticker.advance(Duration.ofSeconds(101));
+            p.portico().consumers().cleanUp();
+
+            assertError(read(rest, group, idle, topic, BINARY), 404, 40403);
+            assertEquals(200, rest.post(path(busyGroup, busy) + "/offsets", V1, "").status());
+            for (int i = 0; i < 100 && members(kafka, group) > 0; i++) {
+                Thread.sleep(100); // the expired consumer closes on the closer thread
+            }
+            assertEquals(0, members(kafka, group), "the expired instance left its group");
+        }
+    }
+
+    @Test
+    void shutdownClosesEveryInstance(KafkaCluster kafka) throws Exception {
+        String group = KafkaCluster.uniqueTopic("g");
+        String topic = KafkaCluster.uniqueTopic("shutdown");
+        try (TestPortico p = TestPortico.start(kafka, Map.of())) {
+            produce(p.rest(), topic, "s0");
+            String id = create(p.rest(), group, "{\"auto.offset.reset\":\"smallest\"}");
+            assertEquals(1, readAll(p.rest(), group, id, topic, 1).size());
+            assertEquals(1, members(kafka, group));
+        }
+        assertEquals(0, members(kafka, group), "close() returned after the instance left its group");
+    }
+
+    private static int members(KafkaCluster kafka, String group) throws Exception {
+        ConsumerGroupDescription d = kafka.admin().describeConsumerGroups(List.of(group)).all().get().get(group);
+        return d.members().size();
+    }
+
+    @Test
+    void readByOffsetEdgesAndErrors(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = KafkaCluster.uniqueTopic("byoffset");
+        produce(rest, topic, "o0", "o1", "o2", "o3");
+        String base = "/topics/" + topic + "/partitions/0/messages";
+        Rest.Response more = rest.get(base + "?offset=2&count=10");
+        assertEquals(2, more.json().size(), "fewer than asked when the log ends");
+        assertEquals("[]", rest.get(base + "?offset=4&count=3").body(), "[] at the log end");
+        Rest.Response past = rest.get(base + "?offset=5");
+        assertError(past, 404, 40406);
+        assertTrue(past.json().get("message").asText().contains("past the log end"), past.body());
+        kafka.admin().deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition(topic, 0),
+                org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2))).all().get();
+        Rest.Response below = rest.get(base + "?offset=1");
+        assertError(below, 404, 40406);
+        assertTrue(below.json().get("message").asText().contains("below the log start"), below.body());
+        assertEquals("o2", values(toList(rest.get(base + "?offset=2").json())).get(0));
+
+        assertError(rest.get(base), 400, 400);
+        assertError(rest.get(base + "?offset=-1"), 400, 400);
+        assertError(rest.get(base + "?offset=abc"), 400, 400);
+        assertError(rest.get(base + "?offset=0&count=0"), 400, 400);
+        assertError(rest.get(base + "?offset=0&count=10001"), 400, 400);
+        assertError(rest.get("/topics/" + topic + "/partitions/7/messages?offset=0"), 404, 40402);
+        assertError(rest.get("/topics/" + KafkaCluster.uniqueTopic("none") + "/partitions/0/messages?offset=0"),
+                404, 40401);
+    }
+
+    @Test
+    void readByOffsetRendersJsonWhenAskedAndRefusesNonJsonData(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("jsonread");
+        rest.post("/topics/" + topic, JSON, "{\"records\":[{\"key\":\"k\",\"value\":{\"n\":1}}]}");
+        produce(rest, topic, "not json {");
+        String base = "/topics/" + topic + "/partitions/0/messages";
+        Rest.Response json = rest.get(base + "?offset=0", "Accept", JSON);
+        assertEquals("[{\"key\":\"k\",\"value\":{\"n\":1},\"partition\":0,\"offset\":0}]", json.body());
+        assertEquals(JSON, json.contentType());
+        Rest.Response bad = rest.get(base + "?offset=1", "Accept", JSON);
+        assertError(bad, 500, 50002);
+        assertTrue(bad.json().get("message").asText().contains("not JSON"), bad.body());
+        byte[] raw = Base64.getDecoder().decode(rest.get(base + "?offset=1").json().get(0).get("value").asText());
+        assertArrayEquals("not json {".getBytes(StandardCharsets.UTF_8), raw);
+    }
+}
