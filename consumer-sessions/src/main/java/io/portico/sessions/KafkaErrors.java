@@ -9,6 +9,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -64,6 +65,29 @@ public final class KafkaErrors {
             return new RestException(ErrorCode.KAFKA_ERROR, describe(t), t);
         }
         return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, null, t);
+    }
+
+    /**
+     * The error a request that produced a single record fails with when its send fails:
+     * 408 when delivery timed out, 503 when the cluster cannot take it now (retriable), 400 when
+     * the record is too large, 403/401 for authorization/authentication, else 500.
+     */
+    public static RestException forSingleRecord(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof RestException rest) {
+            return rest;
+        }
+        if (t instanceof TimeoutException && !(t instanceof BufferExhaustedException)) {
+            return new RestException(ErrorCode.REQUEST_TIMEOUT, "producing to Kafka timed out: " + describe(t), t);
+        }
+        if (t instanceof RecordTooLargeException) {
+            return new RestException(ErrorCode.BAD_REQUEST, "the record is too large for Kafka: " + describe(t), t);
+        }
+        if (t instanceof RetriableException || t instanceof BufferExhaustedException) {
+            return new RestException(ErrorCode.SERVICE_UNAVAILABLE, "Kafka cannot take the record now: "
+                    + describe(t), t);
+        }
+        return toRestException(t);
     }
 
     /** A failure's message for a client: its own message, or its kind when it has none. */

@@ -55,6 +55,9 @@ public final class OffsetReader implements AutoCloseable {
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-offset-reader");
+        // Reads stop at the log end they looked up, so there is nothing to long-poll for; a short
+        // broker-side wait keeps a fetch left in flight by the previous read from delaying the next.
+        c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
         this.config = Map.copyOf(c);
         this.factory = factory;
         this.permits = new Semaphore(poolSize);

@@ -3,9 +3,15 @@ package io.portico.sessions;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.ProduceRecord;
+import io.portico.protocol.RecordsResponse;
 import io.portico.protocol.RestException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.Callback;
@@ -14,6 +20,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 
 /**
  * Produces records with the shared producer and reports, per record and in request order, where
@@ -30,6 +38,10 @@ import org.apache.kafka.common.errors.TimeoutException;
  * does not have; 503 when the cluster does not answer.
  */
 public final class ProduceService {
+    /** ISO-8601 in UTC with milliseconds, as the records endpoint reports timestamps. */
+    private static final DateTimeFormatter TIMESTAMP =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
     private final ProducerPool producers;
     private final TopicExistence topics;
 
@@ -68,6 +80,37 @@ public final class ProduceService {
             }
         }
         return batch.result;
+    }
+
+    /**
+     * Produces one record with headers and reports where it landed; the records endpoint's path.
+     * Blocking and whole-request errors as {@link #produce}; a failed send completes the future
+     * with the error {@link KafkaErrors#forSingleRecord} maps it to (408 timeout, 503 cluster
+     * unavailable, 400 too large, 403, 500).
+     */
+    public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
+                                                                  List<Map.Entry<String, byte[]>> headers) {
+        Producer<byte[], byte[]> producer = producers.shared();
+        partitionCount(producer, topic);
+        List<Header> kafkaHeaders = new ArrayList<>(headers.size());
+        for (Map.Entry<String, byte[]> h : headers) {
+            kafkaHeaders.add(new RecordHeader(h.getKey(), h.getValue()));
+        }
+        CompletableFuture<RecordsResponse.Metadata> result = new CompletableFuture<>();
+        Callback callback = (metadata, e) -> {
+            if (e != null) {
+                result.completeExceptionally(KafkaErrors.forSingleRecord(e));
+            } else {
+                result.complete(new RecordsResponse.Metadata(topic, TIMESTAMP.format(Instant.ofEpochMilli(metadata.timestamp())),
+                        metadata.partition(), metadata.offset()));
+            }
+        };
+        try {
+            producer.send(new ProducerRecord<>(topic, null, null, key, value, kafkaHeaders), callback);
+        } catch (RuntimeException e) {
+            callback.onCompletion(null, e);
+        }
+        return result;
     }
 
     /** The topic's partition count; blocks while the producer learns of a topic it has not seen. */

@@ -20,6 +20,7 @@ public enum ErrorCode {
     REQUEST_TIMEOUT(408, 408, "Request timed out"),
     LENGTH_REQUIRED(411, 411, "Length Required"),
     PAYLOAD_TOO_LARGE(413, 413, "Request body is larger than the configured limit: "),
+    URI_TOO_LONG(414, 414, "URI Too Long"),
     UNSUPPORTED_MEDIA_TYPE(415, 415, "HTTP 415 Unsupported Media Type"),
     SCHEMA_REGISTRY_REQUIRED(415, 415,
             "The avro embedded format needs a schema registry, and this server has none configured. "

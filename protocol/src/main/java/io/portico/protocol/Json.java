@@ -39,6 +39,19 @@ public final class Json {
         return MAPPER;
     }
 
+    /** Whether {@code data} is exactly one well-formed JSON value (no trailing content). */
+    public static boolean isWellFormed(byte[] data) {
+        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.getFactory().createParser(data)) {
+            if (p.nextToken() == null) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** A writer for values of {@code type}; create once and keep. */
     public static ObjectWriter writerFor(Class<?> type) {
         return MAPPER.writerFor(type);

@@ -2,8 +2,6 @@ package io.portico.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,27 +56,13 @@ public final class RecordsWriter {
         if (data == null) {
             g.writeNull();
         } else if (format == EmbeddedFormat.JSON) {
-            if (!isOneJsonValue(data)) {
+            if (!Json.isWellFormed(data)) {
                 throw ErrorCode.KAFKA_ERROR.exception("the " + field + " of the record at offset " + r.offset()
                         + " of partition " + r.partition() + " is not JSON; read it in the binary embedded format");
             }
             g.writeRawValue(new String(data, java.nio.charset.StandardCharsets.UTF_8));
         } else {
             g.writeString(BASE64.encodeToString(data));
-        }
-    }
-
-    /** Whether {@code data} is exactly one well-formed JSON value. */
-    static boolean isOneJsonValue(byte[] data) {
-        try (JsonParser p = FACTORY.createParser(data)) {
-            JsonToken first = p.nextToken();
-            if (first == null) {
-                return false;
-            }
-            p.skipChildren();
-            return p.nextToken() == null;
-        } catch (IOException e) {
-            return false;
         }
     }
 }

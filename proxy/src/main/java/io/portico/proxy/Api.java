@@ -1,35 +1,56 @@
 package io.portico.proxy;
 
+import io.portico.proxy.auth.Access;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
+import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Router;
+import io.undertow.server.HttpHandler;
 
-/** The route table: every path Portico serves, and the handler of each. Reading it tells the whole API. */
+/**
+ * The route table: every path Portico serves, the role an API key needs for it (on the route's
+ * {@code {topic}} when it has one), and the handler. Reading it tells the whole API.
+ */
 final class Api {
     private Api() {
     }
 
-    static Router routes(RootHandler root, MetadataHandlers metadata, ProduceHandler produce,
-                         MessagesHandler messages, ConsumerHandlers consumers) {
+    /** The handlers of every route. */
+    record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
+                    ConsumerHandlers consumers, RecordsHandler records) {
+    }
+
+    static Router routes(Access a, Handlers h) {
         return new Router()
                 // Confluent v1: liveness, metadata, produce, read by offset
-                .get("/", root::get)
-                .post("/", root::post)
-                .get("/topics", metadata::topics)
-                .get("/topics/{topic}", metadata::topic)
-                .post("/topics/{topic}", produce::toTopic)
-                .get("/topics/{topic}/partitions", metadata::partitions)
-                .get("/topics/{topic}/partitions/{partition}", metadata::partition)
-                .post("/topics/{topic}/partitions/{partition}", produce::toPartition)
-                .get("/topics/{topic}/partitions/{partition}/messages", messages::read)
-                .get("/brokers", metadata::brokers)
-                // Confluent v1: consumer-group instances
-                .post("/consumers/{group}", consumers::create)
-                .get("/consumers/{group}/instances/{instance}/topics/{topic}", consumers::read)
-                .post("/consumers/{group}/instances/{instance}/offsets", consumers::commit)
-                .delete("/consumers/{group}/instances/{instance}", consumers::delete);
+                .get("/", a.reader(h.root()::get))
+                .post("/", a.reader(h.root()::post))
+                .get("/topics", a.reader(h.metadata()::topics))
+                .get("/topics/{topic}", a.reader(h.metadata()::topic))
+                .post("/topics/{topic}", a.writer(h.produce()::toTopic))
+                .get("/topics/{topic}/partitions", a.reader(h.metadata()::partitions))
+                .get("/topics/{topic}/partitions/{partition}", a.reader(h.metadata()::partition))
+                .post("/topics/{topic}/partitions/{partition}", a.writer(h.produce()::toPartition))
+                .get("/topics/{topic}/partitions/{partition}/messages", a.reader(h.messages()::read))
+                .get("/brokers", a.reader(h.metadata()::brokers))
+                // Confluent v1: consumer-group instances (each belongs to the key that created it)
+                .post("/consumers/{group}", a.reader(h.consumers()::create))
+                .get("/consumers/{group}/instances/{instance}/topics/{topic}", a.reader(h.consumers()::read))
+                .post("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumers()::commit))
+                .delete("/consumers/{group}/instances/{instance}", a.reader(h.consumers()::delete))
+                // IBM Event Streams REST producer: one record per request, IBM's error bodies
+                .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)));
+    }
+
+    /** Marks a route whose errors take IBM Event Streams' body. */
+    private static HttpHandler eventStreams(HttpHandler next) {
+        return exchange -> {
+            exchange.putAttachment(ErrorWriter.STYLE, ErrorWriter.Style.EVENT_STREAMS);
+            next.handleRequest(exchange);
+        };
     }
 }

@@ -1,10 +1,13 @@
 package io.portico.proxy;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Authenticator;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
+import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.InFlight;
@@ -20,6 +23,7 @@ import io.undertow.server.handlers.HttpContinueReadHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +31,12 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.Options;
+import org.xnio.SslClientAuthMode;
 
 /**
  * One running Portico: the Kafka clients (and the embedded broker when no
@@ -51,6 +58,7 @@ public final class Portico implements AutoCloseable {
     private ThreadPoolExecutor consumerPool;
     private ConsumerRegistry consumers;
     private OffsetReader offsetReader;
+    private Authenticator authenticator;
     private InFlight inFlight;
     private Undertow server;
     private boolean closed;
@@ -81,6 +89,9 @@ public final class Portico implements AutoCloseable {
     }
 
     private void startAll() throws IOException {
+        // What can be checked without Kafka is checked first, so a bad setting fails at once.
+        authenticator = authenticator(config.security());
+        SSLContext tls = config.hasHttpsListener() ? Tls.context(config.security()) : null;
         if (config.embedded()) {
             embeddedKafka = EmbeddedKafka.start(config.embeddedKafkaDir(), config.embeddedKafka());
             bootstrapServers = embeddedKafka.bootstrapServers();
@@ -108,12 +119,15 @@ public final class Portico implements AutoCloseable {
                 config.metadataTimeout(), reads.requestMaxBytes());
         consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
 
-        HttpHandler routes = Api.routes(
+        PorticoConfig.RecordsLimits recordsLimits = config.records();
+        HttpHandler routes = Api.routes(new Access(authenticator), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, config.requestBodyMaxBytes()),
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
-                new ConsumerHandlers(consumers, consumerPool, config.hostName(), config.requestBodyMaxBytes()));
+                new ConsumerHandlers(consumers, consumerPool, config.hostName(), config.requestBodyMaxBytes()),
+                new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
+                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()))));
         inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
 
         Undertow.Builder builder = Undertow.builder()
@@ -127,11 +141,34 @@ public final class Portico implements AutoCloseable {
             builder.setIoThreads(config.ioThreads());
         }
         for (URI listener : config.listeners()) {
-            builder.addHttpListener(listener.getPort(), listener.getHost());
+            if (listener.getScheme().equalsIgnoreCase("https")) {
+                builder.addHttpsListener(listener.getPort(), listener.getHost(), tls);
+            } else {
+                builder.addHttpListener(listener.getPort(), listener.getHost());
+            }
+        }
+        if (!config.security().clientAuth().equals("none")) {
+            builder.setSocketOption(Options.SSL_CLIENT_AUTH_MODE, config.security().clientAuth().equals("required")
+                    ? SslClientAuthMode.REQUIRED : SslClientAuthMode.REQUESTED);
         }
         server = builder.build();
         server.start();
         LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    private static Authenticator authenticator(PorticoConfig.Security security) throws IOException {
+        if (!security.apiKeys()) {
+            return Authenticator.none();
+        }
+        try {
+            Authenticator keys = Authenticator.apiKeys(security.apiKeysFile(), Duration.ofSeconds(2));
+            LOG.info("API keys required (from {})", security.apiKeysFile());
+            return keys;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException("api.keys.file", "no such file: " + security.apiKeysFile());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("api.keys.file", security.apiKeysFile() + ": " + e.getMessage());
+        }
     }
 
     /** A bad {@code consumer.*} setting fails start-up, not the first consumer request. */
@@ -215,6 +252,7 @@ public final class Portico implements AutoCloseable {
                 LOG.warn("Stopping the HTTP server failed: {}", e.toString());
             }
         }
+        closeQuietly(authenticator);
         closeQuietly(embeddedKafka);
     }
 

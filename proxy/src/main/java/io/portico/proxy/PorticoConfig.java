@@ -41,13 +41,15 @@ public record PorticoConfig(
         int ioThreads,
         String serverId,
         Reads reads,
+        Security security,
+        RecordsLimits records,
         Map<String, Object> producer,
         Map<String, Object> consumer,
         Map<String, Object> admin) {
 
     /** The keys Portico itself reads, with their defaults and docs (the README's table is this list). */
     public enum Key {
-        LISTENERS("listeners", "http://0.0.0.0:8082", "Comma-separated listener URLs (http only in this version)."),
+        LISTENERS("listeners", "http://0.0.0.0:8082", "Comma-separated listener URLs, http:// or https://."),
         BOOTSTRAP_SERVERS("bootstrap.servers", "", "Kafka brokers. Empty: start an embedded single-node Kafka."),
         HOST_NAME("host.name", "", "Host name used in absolute URLs Portico returns; empty: the request's Host."),
         EMBEDDED_KAFKA_DIR("embedded.kafka.dir", "", "Data directory kept by the embedded Kafka; empty: a temporary one, deleted on exit."),
@@ -68,7 +70,20 @@ public record PorticoConfig(
         CONSUMER_QUEUE_SIZE("consumer.queue.size", "1024", "Consumer operations that may wait for a thread; beyond it, 503."),
         SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", "25", "Consumers kept for reads by offset."),
         SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", "1000", "How long a read by offset waits for a free consumer before 503/50301."),
-        READ_COUNT_MAX("read.count.max", "10000", "Largest count a read by offset may ask for; more answers 400.");
+        READ_COUNT_MAX("read.count.max", "10000", "Largest count a read by offset may ask for; more answers 400."),
+        AUTHENTICATION_METHOD("authentication.method", "NONE", "NONE, or API_KEY: every request needs a key from api.keys.file."),
+        API_KEYS_FILE("api.keys.file", "", "The JSON file of API keys (see the README); re-read when it changes."),
+        SSL_KEYSTORE_TYPE("ssl.keystore.type", "PKCS12", "PKCS12, JKS or PEM (a PKCS#8 private key and the certificate chain in one file)."),
+        SSL_KEYSTORE_LOCATION("ssl.keystore.location", "", "The keystore of https listeners."),
+        SSL_KEYSTORE_PASSWORD("ssl.keystore.password", "", "The keystore's password."),
+        SSL_KEY_PASSWORD("ssl.key.password", "", "The private key's password, when it differs from the keystore's (PEM: of an encrypted key)."),
+        SSL_CLIENT_AUTH("ssl.client.auth", "none", "none, requested or required: client certificates on https listeners."),
+        SSL_TRUSTSTORE_TYPE("ssl.truststore.type", "PKCS12", "PKCS12, JKS or PEM: the CAs client certificates must chain to."),
+        SSL_TRUSTSTORE_LOCATION("ssl.truststore.location", "", "The truststore for client certificates."),
+        SSL_TRUSTSTORE_PASSWORD("ssl.truststore.password", "", "The truststore's password."),
+        RECORDS_KEY_MAX_BYTES("records.key.max.bytes", "4096", "Records endpoint: largest key; larger answers 400."),
+        RECORDS_VALUE_MAX_BYTES("records.value.max.bytes", "65536", "Records endpoint: largest value (the body); larger answers 400."),
+        RECORDS_URI_MAX_BYTES("records.uri.max.bytes", "10240", "Records endpoint: longest request URI (key and headers ride in it); longer answers 414.");
 
         private final String name;
         private final String defaultValue;
@@ -107,6 +122,29 @@ public record PorticoConfig(
             int countMax) {
     }
 
+    /** Authentication and TLS. Locations are null when not set. */
+    public record Security(
+            boolean apiKeys,
+            Path apiKeysFile,
+            String keystoreType,
+            Path keystoreLocation,
+            String keystorePassword,
+            String keyPassword,
+            String clientAuth,
+            String truststoreType,
+            Path truststoreLocation,
+            String truststorePassword) {
+
+        @Override
+        public String toString() {
+            return "Security[apiKeys=" + apiKeys + ", keystore=" + keystoreLocation + "]"; // no passwords
+        }
+    }
+
+    /** Size limits of the records endpoint. */
+    public record RecordsLimits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
+    }
+
     /** Producer settings Portico uses unless {@code producer.*} says otherwise. */
     static final Map<String, Object> PRODUCER_DEFAULTS = Map.of(
             ProducerConfig.LINGER_MS_CONFIG, "0",
@@ -123,6 +161,10 @@ public record PorticoConfig(
 
     public PorticoConfig {
         listeners = List.copyOf(listeners);
+        if (security != null && security.keystoreLocation() == null
+                && listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"))) {
+            throw new ConfigException(Key.SSL_KEYSTORE_LOCATION.key(), "an https listener needs a keystore");
+        }
         embeddedKafka = Map.copyOf(embeddedKafka);
         producer = Map.copyOf(producer);
         consumer = Map.copyOf(consumer);
@@ -240,6 +282,11 @@ public record PorticoConfig(
                         number(own, Key.SIMPLECONSUMER_POOL_SIZE_MAX, Integer::parseInt, 1, 10_000),
                         millis(own, Key.SIMPLECONSUMER_POOL_TIMEOUT_MS, 0),
                         number(own, Key.READ_COUNT_MAX, Integer::parseInt, 1, Integer.MAX_VALUE)),
+                security(own),
+                new RecordsLimits(
+                        number(own, Key.RECORDS_KEY_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
+                        number(own, Key.RECORDS_VALUE_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
+                        number(own, Key.RECORDS_URI_MAX_BYTES, Integer::parseInt, 256, Integer.MAX_VALUE)),
                 producer, consumer, admin);
     }
 
@@ -262,13 +309,13 @@ public record PorticoConfig(
                 throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim() + "' is not a URL");
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (!scheme.equals("http")) {
+            if (!scheme.equals("http") && !scheme.equals("https")) {
                 throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
-                        + "': only http:// listeners are supported in this version");
+                        + "': a listener is http://host:port or https://host:port");
             }
             if (uri.getHost() == null || uri.getPort() < 0 || uri.getPort() > 65535) {
                 throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
-                        + "' must look like http://host:port (e.g. http://0.0.0.0:8082)");
+                        + "' must look like http://host:port (e.g. http://0.0.0.0:8082 or https://0.0.0.0:8443)");
             }
             out.add(uri);
         }
@@ -292,6 +339,46 @@ public record PorticoConfig(
             throw new ConfigException(key.key(), "'" + value + "' is out of range [" + min + ", " + max + "]");
         }
         return parsed;
+    }
+
+    private static Security security(Map<String, String> own) {
+        String method = own.get(Key.AUTHENTICATION_METHOD.key()).toUpperCase(Locale.ROOT);
+        boolean apiKeys = switch (method) {
+            case "NONE" -> false;
+            case "API_KEY" -> true;
+            default -> throw new ConfigException(Key.AUTHENTICATION_METHOD.key(), "'" + method + "' is not NONE or API_KEY");
+        };
+        Path keysFile = path(own, Key.API_KEYS_FILE);
+        if (apiKeys && keysFile == null) {
+            throw new ConfigException(Key.API_KEYS_FILE.key(), "authentication.method=API_KEY needs the keys file");
+        }
+        String clientAuth = own.get(Key.SSL_CLIENT_AUTH.key()).toLowerCase(Locale.ROOT);
+        if (!Set.of("none", "requested", "required").contains(clientAuth)) {
+            throw new ConfigException(Key.SSL_CLIENT_AUTH.key(), "'" + clientAuth + "' is not none, requested or required");
+        }
+        return new Security(apiKeys, keysFile,
+                storeType(own, Key.SSL_KEYSTORE_TYPE), path(own, Key.SSL_KEYSTORE_LOCATION),
+                own.get(Key.SSL_KEYSTORE_PASSWORD.key()), own.get(Key.SSL_KEY_PASSWORD.key()), clientAuth,
+                storeType(own, Key.SSL_TRUSTSTORE_TYPE), path(own, Key.SSL_TRUSTSTORE_LOCATION),
+                own.get(Key.SSL_TRUSTSTORE_PASSWORD.key()));
+    }
+
+    private static String storeType(Map<String, String> own, Key key) {
+        String type = own.get(key.key()).toUpperCase(Locale.ROOT);
+        if (!Set.of("PKCS12", "JKS", "PEM").contains(type)) {
+            throw new ConfigException(key.key(), "'" + type + "' is not PKCS12, JKS or PEM");
+        }
+        return type;
+    }
+
+    private static Path path(Map<String, String> own, Key key) {
+        String value = own.get(key.key());
+        return value.isEmpty() ? null : Path.of(value);
+    }
+
+    /** Whether a listener serves https. */
+    public boolean hasHttpsListener() {
+        return listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"));
     }
 
     private static Duration millis(Map<String, String> own, Key key, long min) {

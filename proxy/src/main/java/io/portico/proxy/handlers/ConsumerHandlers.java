@@ -7,6 +7,7 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
+import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
@@ -46,11 +47,12 @@ public final class ConsumerHandlers {
         Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
         String group = Http.param(exchange, "group");
         String base = baseUri(exchange, group);
+        String owner = Access.caller(exchange).name();
         Http.readBody(exchange, maxBodyBytes, body -> Http.offload(exchange, pool, () -> {
             CreateConsumerRequest request = isBlank(body)
                     ? CreateConsumerRequest.DEFAULTS
                     : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
-            ConsumerInstance instance = registry.create(group, request, null);
+            ConsumerInstance instance = registry.create(group, request, owner);
             return CompletableFuture.completedFuture(instance);
         }, instance -> new CreateConsumerResponse(instance.name(), base + instance.name())));
     }
@@ -62,8 +64,9 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         String topic = Http.param(exchange, "topic");
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
+        String caller = Access.caller(exchange).name();
         Http.offload(exchange, pool, () -> {
-            ConsumerInstance instance = registry.get(group, name);
+            ConsumerInstance instance = owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
@@ -79,8 +82,9 @@ public final class ConsumerHandlers {
         Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
+        String caller = Access.caller(exchange).name();
         Http.offload(exchange, pool,
-                () -> CompletableFuture.completedFuture(registry.commit(registry.get(group, name))),
+                () -> CompletableFuture.completedFuture(registry.commit(owned(registry.get(group, name), caller))),
                 committed -> committed);
     }
 
@@ -88,10 +92,20 @@ public final class ConsumerHandlers {
     public void delete(HttpServerExchange exchange) {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
+        String caller = Access.caller(exchange).name();
         Http.offload(exchange, pool, () -> {
+            owned(registry.get(group, name), caller);
             registry.delete(group, name);
             return CompletableFuture.completedFuture(Http.NO_CONTENT);
         }, done -> done);
+    }
+
+    /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */
+    private static ConsumerInstance owned(ConsumerInstance instance, String caller) {
+        if (instance.owner() != null && !instance.owner().equals(caller)) {
+            throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
+        }
+        return instance;
     }
 
     /** {@code <scheme>://<host>/consumers/<group>/instances/}, host from config or the request. */

@@ -3,6 +3,8 @@ package io.portico.proxy.handlers;
 import io.portico.protocol.BrokerList;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.KafkaMediaTypes;
+import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Principal;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.MetadataService;
 import io.undertow.server.HttpServerExchange;
@@ -19,10 +21,11 @@ public final class MetadataHandlers {
         this.metadata = metadata;
     }
 
-    /** {@code GET /topics}: sorted topic names. */
+    /** {@code GET /topics}: sorted topic names, those the caller's API key may see. */
     public void topics(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
-        Http.complete(exchange, metadata.topicNames(), Function.identity());
+        Principal caller = Access.caller(exchange);
+        Http.complete(exchange, metadata.topicNames(), names -> names.stream().filter(caller::canSee).toList());
     }
 
     /** {@code GET /topics/{topic}}. */

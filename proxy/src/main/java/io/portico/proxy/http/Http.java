@@ -139,10 +139,16 @@ public final class Http {
      * chunked body, counted as it arrives); a broken connection is closed.
      */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Consumer<byte[]> then) {
+        readBody(exchange, maxBytes, () -> ErrorCode.PAYLOAD_TOO_LARGE.exception(maxBytes + " bytes"), then);
+    }
+
+    /** As {@link #readBody(HttpServerExchange, long, Consumer)}, answering {@code tooLarge} past the limit. */
+    public static void readBody(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
+                                Consumer<byte[]> then) {
         Receiver.ErrorCallback onError = (ex, error) -> IoUtils.safeClose(ex.getConnection());
         long declared = exchange.getRequestContentLength();
         if (declared > maxBytes) {
-            tooLarge(exchange, maxBytes);
+            tooLarge(exchange, tooLarge);
             return;
         }
         if (declared >= 0) {
@@ -150,18 +156,20 @@ public final class Http {
             return;
         }
         // Chunked: collect the chunks, counting, so an endless body cannot exhaust memory.
-        exchange.getRequestReceiver().receivePartialBytes(new ChunkCollector(maxBytes, then), onError);
+        exchange.getRequestReceiver().receivePartialBytes(new ChunkCollector(maxBytes, tooLarge, then), onError);
     }
 
     /** Collects a chunked body up to a limit; past it, answers 413 and ignores the rest. */
     private static final class ChunkCollector implements Receiver.PartialBytesCallback {
         private final long maxBytes;
+        private final Supplier<RestException> tooLarge;
         private final Consumer<byte[]> then;
         private final ByteArrayOutputStream collected = new ByteArrayOutputStream();
         private boolean rejected;
 
-        ChunkCollector(long maxBytes, Consumer<byte[]> then) {
+        ChunkCollector(long maxBytes, Supplier<RestException> tooLarge, Consumer<byte[]> then) {
             this.maxBytes = maxBytes;
+            this.tooLarge = tooLarge;
             this.then = then;
         }
 
@@ -173,7 +181,7 @@ public final class Http {
             if (collected.size() + (long) chunk.length > maxBytes) {
                 rejected = true;
                 exchange.getRequestReceiver().pause();
-                tooLarge(exchange, maxBytes);
+                tooLarge(exchange, tooLarge);
                 return;
             }
             collected.writeBytes(chunk);
@@ -191,9 +199,9 @@ public final class Http {
         }
     }
 
-    private static void tooLarge(HttpServerExchange exchange, long maxBytes) {
+    private static void tooLarge(HttpServerExchange exchange, Supplier<RestException> error) {
         exchange.setPersistent(false);
-        ErrorWriter.write(exchange, ErrorCode.PAYLOAD_TOO_LARGE.exception(maxBytes + " bytes"));
+        ErrorWriter.write(exchange, error.get());
     }
 
     /**

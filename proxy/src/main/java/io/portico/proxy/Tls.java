@@ -1,0 +1,162 @@
+package io.portico.proxy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.crypto.Cipher;
+import javax.crypto.EncryptedPrivateKeyInfo;
+import javax.crypto.SecretKeyFactory;
+import javax.crypto.spec.PBEKeySpec;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * Builds the {@link SSLContext} of https listeners from the {@code ssl.*} settings, named as Kafka
+ * names them. Keystores are PKCS12, JKS, or PEM: one file holding a PKCS#8 private key (encrypted
+ * with {@code ssl.key.password}, or not) and its certificate chain, leaf first. Every problem
+ * fails start-up with a {@link ConfigException} naming the setting.
+ */
+final class Tls {
+    private static final Pattern PEM = Pattern.compile(
+            "-----BEGIN ([A-Z ]+)-----([A-Za-z0-9+/=\\s]+?)-----END \\1-----");
+
+    private Tls() {
+    }
+
+    static SSLContext context(PorticoConfig.Security s) {
+        KeyStore keys = load(s.keystoreType(), s.keystoreLocation(), s.keystorePassword(), s.keyPassword(),
+                "ssl.keystore");
+        try {
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            // A PEM file becomes an in-memory store whose key entry has an empty password.
+            String entryPassword = s.keystoreType().equals("PEM") ? ""
+                    : !s.keyPassword().isEmpty() ? s.keyPassword() : s.keystorePassword();
+            kmf.init(keys, entryPassword.toCharArray());
+            TrustManagerFactory tmf = null;
+            if (s.truststoreLocation() != null) {
+                KeyStore trust = load(s.truststoreType(), s.truststoreLocation(), s.truststorePassword(), "",
+                        "ssl.truststore");
+                tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                tmf.init(trust);
+            } else if (!s.clientAuth().equals("none")) {
+                throw new ConfigException("ssl.truststore.location",
+                        "ssl.client.auth=" + s.clientAuth() + " needs a truststore of the CAs client certificates chain to");
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            return context;
+        } catch (java.security.UnrecoverableKeyException e) {
+            throw new ConfigException("ssl.key.password", "cannot read the private key: " + e.getMessage());
+        } catch (GeneralSecurityException e) {
+            throw new ConfigException("ssl.keystore.location", e.toString());
+        }
+    }
+
+    private static KeyStore load(String type, Path location, String password, String keyPassword, String prefix) {
+        if (location == null) {
+            throw new ConfigException(prefix + ".location", "is required");
+        }
+        if (!Files.isReadable(location)) {
+            throw new ConfigException(prefix + ".location", "cannot read " + location);
+        }
+        try {
+            if (type.equals("PEM")) {
+                return pem(location, keyPassword, prefix);
+            }
+            KeyStore store = KeyStore.getInstance(type);
+            try (InputStream in = Files.newInputStream(location)) {
+                store.load(in, password.isEmpty() ? null : password.toCharArray());
+            }
+            return store;
+        } catch (IOException e) {
+            if (e.getCause() instanceof java.security.UnrecoverableKeyException
+                    || String.valueOf(e.getMessage()).contains("password")) {
+                throw new ConfigException(prefix + ".password", "cannot open " + location + ": " + e.getMessage());
+            }
+            throw new ConfigException(prefix + ".location", "cannot read " + location + " as " + type + ": " + e.getMessage());
+        } catch (GeneralSecurityException e) {
+            throw new ConfigException(prefix + ".location", "cannot read " + location + " as " + type + ": " + e);
+        }
+    }
+
+    /** A PEM file as a key store: a private key with its chain (keystore), or certificates only (truststore). */
+    private static KeyStore pem(Path location, String keyPassword, String prefix)
+            throws IOException, GeneralSecurityException {
+        String text = Files.readString(location, StandardCharsets.US_ASCII);
+        List<Certificate> chain = new ArrayList<>();
+        PrivateKey key = null;
+        CertificateFactory certificates = CertificateFactory.getInstance("X.509");
+        Matcher m = PEM.matcher(text);
+        while (m.find()) {
+            byte[] der = Base64.getMimeDecoder().decode(m.group(2));
+            switch (m.group(1)) {
+                case "CERTIFICATE" -> chain.add(certificates.generateCertificate(new java.io.ByteArrayInputStream(der)));
+                case "PRIVATE KEY" -> key = privateKey(der, prefix);
+                case "ENCRYPTED PRIVATE KEY" -> key = privateKey(decrypt(der, keyPassword), prefix);
+                case "RSA PRIVATE KEY", "EC PRIVATE KEY" -> throw new ConfigException(prefix + ".location",
+                        "the private key in " + location + " is in the old " + m.group(1) + " form; convert it to "
+                                + "PKCS#8 with: openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-pkcs8.pem");
+                default -> {
+                    // other blocks (parameters, comments) are ignored
+                }
+            }
+        }
+        if (chain.isEmpty()) {
+            throw new ConfigException(prefix + ".location", location + " holds no CERTIFICATE block");
+        }
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        if (key != null) {
+            store.setKeyEntry("portico", key, new char[0], chain.toArray(new Certificate[0]));
+        } else if (prefix.equals("ssl.keystore")) {
+            throw new ConfigException(prefix + ".location", location + " holds no PRIVATE KEY block");
+        } else {
+            for (int i = 0; i < chain.size(); i++) {
+                store.setCertificateEntry("ca-" + i, chain.get(i));
+            }
+        }
+        return store;
+    }
+
+    private static PrivateKey privateKey(byte[] pkcs8, String prefix) {
+        for (String algorithm : List.of("RSA", "EC", "Ed25519", "EdDSA", "DSA")) {
+            try {
+                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+            } catch (GeneralSecurityException e) {
+                // try the next algorithm
+            }
+        }
+        throw new ConfigException(prefix + ".location", "the private key is not an RSA, EC, EdDSA or DSA PKCS#8 key");
+    }
+
+    private static byte[] decrypt(byte[] der, String password) throws IOException, GeneralSecurityException {
+        if (password.isEmpty()) {
+            throw new ConfigException("ssl.key.password", "the PEM private key is encrypted: set ssl.key.password");
+        }
+        EncryptedPrivateKeyInfo info = new EncryptedPrivateKeyInfo(der);
+        SecretKeyFactory factory = SecretKeyFactory.getInstance(info.getAlgName());
+        Cipher cipher = Cipher.getInstance(info.getAlgName());
+        cipher.init(Cipher.DECRYPT_MODE, factory.generateSecret(new PBEKeySpec(password.toCharArray())),
+                info.getAlgParameters());
+        try {
+            return info.getKeySpec(cipher).getEncoded();
+        } catch (GeneralSecurityException e) {
+            throw new ConfigException("ssl.key.password", "cannot decrypt the PEM private key: " + e.getMessage());
+        }
+    }
+}

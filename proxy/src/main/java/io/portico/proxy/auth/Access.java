@@ -1,0 +1,61 @@
+package io.portico.proxy.auth;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.proxy.http.Http;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.AttachmentKey;
+
+/**
+ * Wraps a route's handler with the role it needs: the caller is authenticated (401) and must
+ * hold the role on the route's {@code {topic}} when it has one, or on some topic otherwise (403).
+ * The route table says which role each route needs. With authentication off, handlers are
+ * returned unwrapped.
+ */
+public final class Access {
+    private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+
+    private final Authenticator authenticator;
+
+    public Access(Authenticator authenticator) {
+        this.authenticator = authenticator;
+    }
+
+    /** Metadata and consuming. */
+    public HttpHandler reader(HttpHandler next) {
+        return require(Role.READER, next);
+    }
+
+    /** Producing. */
+    public HttpHandler writer(HttpHandler next) {
+        return require(Role.WRITER, next);
+    }
+
+    /** Creating and deleting topics. */
+    public HttpHandler manager(HttpHandler next) {
+        return require(Role.MANAGER, next);
+    }
+
+    private HttpHandler require(Role role, HttpHandler next) {
+        if (!authenticator.enabled()) {
+            return next;
+        }
+        return exchange -> {
+            Principal caller = authenticator.authenticate(exchange);
+            String topic = Http.param(exchange, "topic");
+            if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
+                throw ErrorCode.FORBIDDEN.exception(topic != null
+                        ? "This API key does not have the " + role + " role on topic '" + topic + "'"
+                        : "This API key does not have the " + role + " role");
+            }
+            exchange.putAttachment(PRINCIPAL, caller);
+            next.handleRequest(exchange);
+        };
+    }
+
+    /** The caller of a request that passed an access check ({@link Principal#ANONYMOUS} when auth is off). */
+    public static Principal caller(HttpServerExchange exchange) {
+        Principal p = exchange.getAttachment(PRINCIPAL);
+        return p == null ? Principal.ANONYMOUS : p;
+    }
+}

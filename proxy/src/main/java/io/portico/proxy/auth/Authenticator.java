@@ -1,0 +1,167 @@
+package io.portico.proxy.auth;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells who sent a request, from an API key in any of the three forms IBM Event Streams accepts:
+ * {@code Authorization: Bearer <key>}, {@code Authorization: Basic base64(<any user>:<key>)} (IBM's
+ * user is {@code token}), or {@code X-Auth-Token: <key>}.
+ *
+ * <p>With authentication off every request is {@link Principal#ANONYMOUS}. With API keys, the
+ * keys file is checked for changes every few seconds and re-read; a file that no longer parses
+ * is reported in the log and the keys read before stay in force. Keys are never logged.
+ * Thread-safe; {@link #authenticate} does no I/O.
+ */
+public final class Authenticator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Authenticator.class);
+    static final HttpString X_AUTH_TOKEN = new HttpString("X-Auth-Token");
+    private static final String CHALLENGE_BEARER = "Bearer realm=\"portico\"";
+    private static final String CHALLENGE_BASIC = "Basic realm=\"portico\", charset=\"UTF-8\"";
+
+    private final Path file;
+    private final ScheduledExecutorService watcher;
+    private volatile ApiKeys keys;
+    private volatile FileTime loadedModified;
+    private volatile long loadedSize;
+
+    private Authenticator(Path file, ApiKeys keys, Duration checkEvery) throws IOException {
+        this.file = file;
+        this.keys = keys;
+        if (file == null) {
+            this.watcher = null;
+            return;
+        }
+        this.loadedModified = Files.getLastModifiedTime(file);
+        this.loadedSize = Files.size(file);
+        this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-api-keys-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+        watcher.scheduleWithFixedDelay(this::reloadIfChanged, checkEvery.toMillis(), checkEvery.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Authentication off: every request is anonymous and may do everything. */
+    public static Authenticator none() {
+        try {
+            return new Authenticator(null, null, Duration.ZERO);
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // no file, no I/O
+        }
+    }
+
+    /**
+     * API keys from {@code file}, re-read when it changes.
+     *
+     * @throws IOException when the file cannot be read
+     * @throws IllegalArgumentException when it is not a valid keys file
+     */
+    public static Authenticator apiKeys(Path file, Duration checkEvery) throws IOException {
+        return new Authenticator(file, ApiKeys.load(file), checkEvery);
+    }
+
+    /** Whether requests need credentials. */
+    public boolean enabled() {
+        return file != null;
+    }
+
+    /**
+     * The caller of this request.
+     *
+     * @throws RestException 401 (with {@code WWW-Authenticate}) when there is no key or it is not valid
+     */
+    public Principal authenticate(HttpServerExchange exchange) {
+        if (file == null) {
+            return Principal.ANONYMOUS;
+        }
+        String presented = credential(exchange);
+        ApiKey key = presented == null ? null : keys.find(presented);
+        if (key == null) {
+            HeaderValues challenges = exchange.getResponseHeaders().get(Headers.WWW_AUTHENTICATE);
+            if (challenges == null) {
+                exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BEARER);
+                exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
+            }
+            throw ErrorCode.UNAUTHORIZED.exception(presented == null
+                    ? "Authentication required: send an API key as 'Authorization: Bearer <key>', "
+                            + "'Authorization: Basic <base64 of user:key>' or 'X-Auth-Token: <key>'"
+                    : "The API key is not valid");
+        }
+        return key;
+    }
+
+    /** The key the request presents, or null. */
+    static String credential(HttpServerExchange exchange) {
+        String authorization = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);
+        if (authorization != null) {
+            String value = authorization.trim();
+            int space = value.indexOf(' ');
+            String scheme = space < 0 ? value : value.substring(0, space);
+            String rest = space < 0 ? "" : value.substring(space + 1).trim();
+            if (scheme.equalsIgnoreCase("Bearer") && !rest.isEmpty()) {
+                return rest;
+            }
+            if (scheme.equalsIgnoreCase("Basic") && !rest.isEmpty()) {
+                try {
+                    String decoded = new String(Base64.getDecoder().decode(rest), StandardCharsets.UTF_8);
+                    int colon = decoded.indexOf(':');
+                    return colon < 0 ? decoded : decoded.substring(colon + 1);
+                } catch (IllegalArgumentException e) {
+                    return null;
+                }
+            }
+        }
+        String token = exchange.getRequestHeaders().getFirst(X_AUTH_TOKEN);
+        return token == null || token.isBlank() ? null : token.trim();
+    }
+
+    private void reloadIfChanged() {
+        try {
+            FileTime modified = Files.getLastModifiedTime(file);
+            long size = Files.size(file);
+            if (modified.equals(loadedModified) && size == loadedSize) {
+                return;
+            }
+            loadedModified = modified;
+            loadedSize = size;
+            ApiKeys reloaded = ApiKeys.load(file);
+            keys = reloaded;
+            LOG.info("Re-read the API keys file {}: {} keys", file, reloaded.size());
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.error("The API keys file {} changed but cannot be used ({}); the keys read before stay in force",
+                    file, e.getMessage());
+        }
+    }
+
+    /** Re-reads the keys file now if it changed (the watcher does this on its own; tests call it). */
+    public void checkForChanges() {
+        if (file != null) {
+            reloadIfChanged();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (watcher != null) {
+            watcher.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package io.portico.proxy.auth;
+
+/**
+ * Who is calling: an API key's grants, or {@link #ANONYMOUS} (everything) when authentication is off.
+ */
+public interface Principal {
+    /** The key's name (never the key itself); null for anonymous. */
+    String name();
+
+    /** Whether the caller holds at least {@code role} on some topics. */
+    boolean hasRole(Role role);
+
+    /** Whether the caller holds at least {@code role} on {@code topic}. */
+    boolean allows(Role role, String topic);
+
+    /** Whether the caller may see {@code topic} at all (any role on it). */
+    default boolean canSee(String topic) {
+        return allows(Role.READER, topic);
+    }
+
+    Principal ANONYMOUS = new Principal() {
+        @Override
+        public String name() {
+            return null;
+        }
+
+        @Override
+        public boolean hasRole(Role role) {
+            return true;
+        }
+
+        @Override
+        public boolean allows(Role role, String topic) {
+            return true;
+        }
+    };
+}
