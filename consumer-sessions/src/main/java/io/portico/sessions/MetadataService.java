@@ -1,5 +1,6 @@
 package io.portico.sessions;
 
+import io.portico.protocol.AdminTopics;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionDescription;
 import io.portico.protocol.ReplicaDescription;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -17,14 +19,24 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DeleteTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.InvalidRequestException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.PolicyViolationException;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
@@ -84,6 +96,80 @@ public final class MetadataService implements ProduceService.TopicExistence {
     public CompletableFuture<List<Integer>> brokerIds() {
         return map(admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes(),
                 nodes -> nodes.stream().map(Node::id).sorted().toList());
+    }
+
+    /**
+     * Creates a topic; partitions and replication factor default to the broker's.
+     * Fails with 42201 when it exists (IBM's admin API code), 422 for an invalid name, count or setting.
+     */
+    public CompletableFuture<Void> createTopic(String name, Integer partitions, Integer replicationFactor,
+                                               Map<String, String> configs) {
+        NewTopic topic = new NewTopic(name, Optional.ofNullable(partitions),
+                Optional.ofNullable(replicationFactor).map(Integer::shortValue)).configs(configs);
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        admin.createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs)).all()
+                .whenComplete((v, failure) -> {
+                    Throwable error = failure == null ? null : KafkaErrors.unwrap(failure);
+                    if (error == null) {
+                        out.complete(null);
+                    } else if (error instanceof TopicExistsException) {
+                        out.completeExceptionally(ErrorCode.ADMIN_TOPIC_EXISTS.exception());
+                    } else if (error instanceof InvalidTopicException || error instanceof InvalidPartitionsException
+                            || error instanceof InvalidReplicationFactorException
+                            || error instanceof InvalidConfigurationException || error instanceof PolicyViolationException
+                            || error instanceof InvalidRequestException) {
+                        out.completeExceptionally(ErrorCode.UNPROCESSABLE_ENTITY.exception(KafkaErrors.describe(error)));
+                    } else {
+                        out.completeExceptionally(KafkaErrors.toRestException(error));
+                    }
+                });
+        return out;
+    }
+
+    /** Deletes a topic; 40401 when it does not exist. */
+    public CompletableFuture<Void> deleteTopic(String name) {
+        return map(admin.deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all(), v -> null);
+    }
+
+    /**
+     * The topics {@code visible} lets through (internal ones only when configured), each with its
+     * partition count, replication factor, retention and cleanup policy, sorted by name.
+     */
+    public CompletableFuture<List<AdminTopics.Topic>> adminTopics(java.util.function.Predicate<String> visible) {
+        return topicNames().thenCompose(names -> adminTopics(names.stream().filter(visible).toList(), false));
+    }
+
+    /** One topic as {@link #adminTopics} shows it, with its per-topic overrides; 40401 when missing. */
+    public CompletableFuture<AdminTopics.Topic> adminTopic(String name) {
+        return adminTopics(List.of(name), true).thenApply(list -> list.get(0));
+    }
+
+    private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean withConfigs) {
+        if (names.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        List<ConfigResource> resources = names.stream()
+                .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
+        CompletableFuture<Map<String, org.apache.kafka.clients.admin.TopicDescription>> described =
+                map(admin.describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames(),
+                        m -> m);
+        CompletableFuture<Map<ConfigResource, Config>> configs =
+                map(admin.describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(), m -> m);
+        return described.thenCombine(configs, (d, c) -> {
+            List<AdminTopics.Topic> out = new ArrayList<>();
+            for (String n : names) {
+                org.apache.kafka.clients.admin.TopicDescription t = d.get(n);
+                Config config = c.get(new ConfigResource(ConfigResource.Type.TOPIC, n));
+                ConfigEntry retention = config == null ? null : config.get("retention.ms");
+                ConfigEntry cleanup = config == null ? null : config.get("cleanup.policy");
+                int rf = t.partitions().isEmpty() ? 0 : t.partitions().get(0).replicas().size();
+                out.add(new AdminTopics.Topic(n, t.partitions().size(), rf,
+                        retention == null || retention.value() == null ? null : Long.valueOf(retention.value()),
+                        cleanup == null ? null : cleanup.value(),
+                        withConfigs ? overrides(config) : null));
+            }
+            return out;
+        });
     }
 
     /**

@@ -58,6 +58,10 @@ public enum ErrorCode {
     INVALID_SCHEMA(422, 42205, "Invalid schema: "),
     PAYLOAD_ERROR(422, 42206, "Payload error. "),
     SERIALIZATION_ERROR(422, 42207, "Error serializing message. "),
+    // IBM Event Streams' admin API (/admin/topics) answers an existing topic with 42201, which its
+    // Node client matches on; in Confluent's produce API the same number means KEY_SCHEMA_MISSING.
+    // The two never meet: each belongs to its own endpoints.
+    ADMIN_TOPIC_EXISTS(422, 42201, "Topic already exists."),
     KAFKA_QUOTA_EXCEEDED(429, 42901, "Request rate limit exceeded: "),
     ZOOKEEPER_ERROR(500, 50001, "Zookeeper error: "),
     KAFKA_ERROR(500, 50002, "Kafka error: "),

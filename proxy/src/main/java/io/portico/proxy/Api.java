@@ -1,6 +1,7 @@
 package io.portico.proxy;
 
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
@@ -21,7 +22,7 @@ final class Api {
 
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
-                    ConsumerHandlers consumers, RecordsHandler records) {
+                    ConsumerHandlers consumers, RecordsHandler records, AdminTopicsHandlers admin) {
     }
 
     static Router routes(Access a, Handlers h) {
@@ -43,7 +44,12 @@ final class Api {
                 .post("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumers()::commit))
                 .delete("/consumers/{group}/instances/{instance}", a.reader(h.consumers()::delete))
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
-                .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)));
+                .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
+                // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)
+                .post("/admin/topics", a.manager(h.admin()::create))
+                .get("/admin/topics", a.reader(h.admin()::list))
+                .get("/admin/topics/{topic}", a.reader(h.admin()::get))
+                .delete("/admin/topics/{topic}", a.manager(h.admin()::delete));
     }
 
     /** Marks a route whose errors take IBM Event Streams' body. */

@@ -3,6 +3,7 @@ package io.portico.proxy;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Authenticator;
+import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
@@ -127,7 +128,8 @@ public final class Portico implements AutoCloseable {
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
                 new ConsumerHandlers(consumers, consumerPool, config.hostName(), config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
-                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()))));
+                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
+                new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));
         inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
 
         Undertow.Builder builder = Undertow.builder()

@@ -100,6 +100,13 @@ public final class Http {
     /** A handler result meaning "answer 204 with no body". */
     public static final Object NO_CONTENT = new Object();
 
+    /** A handler result with a status of its own and a body to serialize. */
+    public record Reply(int status, Object body) {
+    }
+
+    /** 202 Accepted with {@code {}}. */
+    public static final Reply ACCEPTED = new Reply(202, java.util.Map.of());
+
     /** A handler result that is JSON already serialized (e.g. records written by a streaming writer). */
     public record RawJson(byte[] bytes) {
     }
@@ -111,6 +118,8 @@ public final class Http {
     public static void ok(HttpServerExchange exchange, Object body) {
         if (body == NO_CONTENT) {
             noContent(exchange);
+        } else if (body instanceof Reply reply) {
+            send(exchange, reply.status(), Json.write(reply.body()));
         } else if (body instanceof RawJson raw) {
             send(exchange, 200, raw.bytes());
         } else {

@@ -1,0 +1,497 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.CreateConsumerRequest;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The registry of consumer instances: creation, lookup, deletion, idle expiry and shutdown. */
+class ConsumerRegistryTest {
+
+    private static final Duration INSTANCE_TIMEOUT = Duration.ofMinutes(5);
+    private static final Map<String, Object> KAFKA = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092");
+    private static final Pattern UUID_PATTERN =
+            Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+    private final SessionTestConsumer.Factory factory = new SessionTestConsumer.Factory();
+    private final AtomicLong nanos = new AtomicLong();
+    private final Ticker ticker = nanos::get;
+    private final List<String> topicChecks = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final List<ConsumerRegistry> registries = new ArrayList<>();
+
+    @AfterEach
+    void closeEverything() {
+        registries.forEach(ConsumerRegistry::close);
+        threads.shutdownNow();
+    }
+
+    private ConsumerRegistry registry(int maxInstances, String serverId) {
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(KAFKA, INSTANCE_TIMEOUT, Duration.ofMillis(50), Duration.ofSeconds(2),
+                        1 << 20, maxInstances, serverId),
+                factory, topic -> {
+                    topicChecks.add(topic);
+                    return true;
+                }, ticker);
+        registries.add(registry);
+        return registry;
+    }
+
+    private ConsumerRegistry registry() {
+        return registry(100, "");
+    }
+
+    private static CreateConsumerRequest named(String name) {
+        return new CreateConsumerRequest(name, null, null, null, null);
+    }
+
+    private static RestException assertRestError(ErrorCode expected, Executable call) {
+        RestException e = assertThrows(RestException.class, call);
+        assertEquals(expected, e.errorCode(), e.getMessage());
+        return e;
+    }
+
+    private void advance(Duration d) {
+        nanos.addAndGet(d.toNanos());
+    }
+
+    // ---- create ------------------------------------------------------------------------------
+
+    @Test
+    void createReturnsAnInstanceThatGetFindsByGroupAndName() {
+        ConsumerRegistry registry = registry();
+
+        ConsumerInstance instance = registry.create("g1",
+                new CreateConsumerRequest("alice", null, "json", null, null), "key-1");
+
+        assertEquals("g1", instance.group());
+        assertEquals("alice", instance.name());
+        assertEquals(EmbeddedFormat.JSON, instance.format());
+        assertEquals("key-1", instance.owner());
+        assertFalse(instance.isClosed());
+        assertSame(instance, registry.get("g1", "alice"));
+        assertEquals(1, registry.size());
+        assertEquals(1, factory.made.size());
+    }
+
+    @Test
+    void theFactoryGetsTheGroupManualCommitAClientIdAndTheSharedSettings() {
+        ConsumerRegistry registry = registry();
+
+        registry.create("g1", new CreateConsumerRequest("alice", null, null, null, "true"), null);
+
+        Map<String, Object> config = factory.configs.get(0);
+        assertEquals("g1", config.get(ConsumerConfig.GROUP_ID_CONFIG));
+        assertEquals("false", config.get(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG),
+                "the proxy commits itself, even for auto.commit.enable=true");
+        assertEquals("portico-g1-alice", config.get(ConsumerConfig.CLIENT_ID_CONFIG));
+        assertEquals("broker:9092", config.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
+        assertFalse(config.containsKey(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG),
+                "auto.offset.reset is left to Kafka's default when the request gives none");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"smallest,earliest", "largest,latest", "earliest,earliest", "latest,latest", "SMALLEST,earliest"})
+    void autoOffsetResetReachesKafkaUnderItsModernName(String asked, String expected) {
+        ConsumerRegistry registry = registry();
+
+        registry.create("g1", new CreateConsumerRequest("alice", null, null, asked, null), null);
+
+        assertEquals(expected, factory.configs.get(0).get(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG));
+    }
+
+    @Test
+    void anInvalidAutoOffsetResetAnswers42204WithoutMakingAConsumer() {
+        ConsumerRegistry registry = registry();
+
+        assertRestError(ErrorCode.INVALID_CONSUMER_CONFIG, () -> registry.create("g1",
+                new CreateConsumerRequest("alice", null, null, "sometimes", null), null));
+        assertTrue(factory.made.isEmpty());
+    }
+
+    @Test
+    void aConsumerThatKafkaRefusesToBuildAnswers42204WithKafkasReason() {
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(KAFKA, INSTANCE_TIMEOUT, Duration.ofMillis(50), Duration.ofSeconds(2),
+                        1 << 20, 100, ""),
+                config -> {
+                    throw new KafkaException("Failed to construct kafka consumer",
+                            new ConfigException("fetch.max.bytes", "-1", "must be at least 0"));
+                }, topic -> true, ticker);
+        registries.add(registry);
+
+        RestException e = assertRestError(ErrorCode.INVALID_CONSUMER_CONFIG,
+                () -> registry.create("g1", named("alice"), null));
+        assertTrue(e.getMessage().contains("fetch.max.bytes"), e.getMessage());
+        assertThrows(RestException.class, () -> registry.get("g1", "alice"));
+    }
+
+    @Test
+    void aNameIsGeneratedAsRestConsumerAndAUuid() {
+        ConsumerRegistry registry = registry();
+
+        String first = registry.create("g1", CreateConsumerRequest.DEFAULTS, null).name();
+        String second = registry.create("g1", CreateConsumerRequest.DEFAULTS, null).name();
+
+        for (String name : List.of(first, second)) {
+            Matcher m = Pattern.compile("rest-consumer-(" + UUID_PATTERN + ")").matcher(name);
+            assertTrue(m.matches(), name);
+            UUID.fromString(m.group(1));
+        }
+        assertNotEquals(first, second);
+    }
+
+    @Test
+    void aGeneratedNameCarriesTheServerIdWhenOneIsSet() {
+        ConsumerRegistry registry = registry(100, "s1");
+
+        String name = registry.create("g1", CreateConsumerRequest.DEFAULTS, null).name();
+
+        assertTrue(Pattern.compile("rest-consumer-s1-" + UUID_PATTERN).matcher(name).matches(), name);
+    }
+
+    @Test
+    void idOverridesName() {
+        ConsumerRegistry registry = registry();
+
+        ConsumerInstance instance = registry.create("g1",
+                new CreateConsumerRequest("alice", "bob", null, null, null), null);
+
+        assertEquals("bob", instance.name());
+        assertSame(instance, registry.get("g1", "bob"));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "alice"));
+    }
+
+    @Test
+    void aDuplicateNameInAGroupAnswers40902WithoutMakingAConsumer() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance first = registry.create("g1", named("alice"), null);
+
+        RestException e = assertRestError(ErrorCode.CONSUMER_ALREADY_EXISTS,
+                () -> registry.create("g1", named("alice"), null));
+
+        assertEquals(409, e.httpStatus());
+        assertEquals(1, factory.made.size());
+        assertSame(first, registry.get("g1", "alice"));
+        assertEquals("alice", registry.create("g2", named("alice"), null).name(), "another group may use the name");
+    }
+
+    @Test
+    void aDuplicateCreatedWhileTheConsumerWasBeingBuiltAnswers40902AndClosesTheExtraConsumer() throws Exception {
+        ConsumerRegistry registry = registry();
+        CountDownLatch building = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        factory.beforeCreate = () -> {
+            if (factory.configs.size() == 1) { // the first create is slow to build its consumer
+                building.countDown();
+                await(release);
+            }
+        };
+
+        Future<ConsumerInstance> slow = threads.submit(() -> registry.create("g1", named("alice"), null));
+        assertTrue(building.await(5, TimeUnit.SECONDS));
+        ConsumerInstance winner = registry.create("g1", named("alice"), null);
+        release.countDown();
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> slow.get(5, TimeUnit.SECONDS));
+        RestException rest = assertInstanceOf(RestException.class, e.getCause());
+        assertEquals(ErrorCode.CONSUMER_ALREADY_EXISTS, rest.errorCode());
+        assertEquals(2, factory.made.size());
+        SessionTestConsumer extra = factory.made.stream().filter(c -> c.closedBy != null).findFirst().orElseThrow();
+        assertTrue(extra.closed(), "the consumer built for the losing create is closed");
+        SessionTestConsumer kept = factory.made.stream().filter(c -> c != extra).findFirst().orElseThrow();
+        assertFalse(kept.closed());
+        assertSame(winner, registry.get("g1", "alice"));
+    }
+
+    @Test
+    void avroAnswers415WithoutMakingAConsumer() {
+        ConsumerRegistry registry = registry();
+
+        RestException e = assertRestError(ErrorCode.SCHEMA_REGISTRY_REQUIRED,
+                () -> registry.create("g1", new CreateConsumerRequest("alice", null, "avro", null, null), null));
+
+        assertEquals(415, e.httpStatus());
+        assertTrue(factory.made.isEmpty());
+        assertEquals(0, registry.size());
+    }
+
+    @Test
+    void anUnknownFormatAnswers422InvalidFormatType() {
+        ConsumerRegistry registry = registry();
+
+        RestException e = assertRestError(ErrorCode.UNPROCESSABLE_ENTITY,
+                () -> registry.create("g1", new CreateConsumerRequest("alice", null, "protobuf", null, null), null));
+
+        assertEquals(422, e.httpStatus());
+        assertEquals("Invalid format type.", e.getMessage());
+        assertTrue(factory.made.isEmpty());
+    }
+
+    @Test
+    void theInstanceLimitAnswers429UntilAnInstanceIsDeleted() {
+        ConsumerRegistry registry = registry(2, "");
+        registry.create("g1", named("a"), null);
+        registry.create("g2", named("b"), null);
+
+        RestException e = assertRestError(ErrorCode.TOO_MANY_REQUESTS,
+                () -> registry.create("g1", named("c"), null));
+
+        assertEquals(429, e.httpStatus());
+        assertEquals(2, factory.made.size(), "no consumer is built for a refused create");
+        registry.delete("g1", "a");
+        assertEquals("c", registry.create("g1", named("c"), null).name());
+    }
+
+    @Test
+    void expiredInstancesDoNotCountTowardsTheLimit() {
+        ConsumerRegistry registry = registry(1, "");
+        registry.create("g1", named("a"), null);
+
+        advance(INSTANCE_TIMEOUT.plusSeconds(1));
+
+        assertEquals("b", registry.create("g1", named("b"), null).name());
+        assertEquals(1, registry.size());
+    }
+
+    /**
+     * BUG (demonstration; fails): the limit is a check-then-act. {@code create} compares the size
+     * with {@code consumer.instances.max}, then builds the consumer (slow: a {@code KafkaConsumer}
+     * constructor), then inserts, with nothing reserved in between; so every create that passes
+     * the check while others are building succeeds, and the limit is exceeded by up to the number
+     * of concurrent creates.
+     */
+    @Test
+    void concurrentCreatesCannotExceedTheInstanceLimit() throws Exception {
+        ConsumerRegistry registry = registry(1, "");
+        CountDownLatch building = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        factory.beforeCreate = () -> {
+            if (factory.configs.size() == 1) {
+                building.countDown();
+                await(release);
+            }
+        };
+
+        Future<ConsumerInstance> slow = threads.submit(() -> registry.create("g1", named("a"), null));
+        assertTrue(building.await(5, TimeUnit.SECONDS));
+        int created = 0;
+        try {
+            registry.create("g1", named("b"), null);
+            created++;
+        } catch (RestException e) {
+            assertEquals(ErrorCode.TOO_MANY_REQUESTS, e.errorCode());
+        }
+        release.countDown();
+        try {
+            slow.get(5, TimeUnit.SECONDS);
+            created++;
+        } catch (ExecutionException e) {
+            assertEquals(ErrorCode.TOO_MANY_REQUESTS, assertInstanceOf(RestException.class, e.getCause()).errorCode());
+        }
+
+        assertEquals(1, created, "with consumer.instances.max=1, one of two concurrent creates must get 429");
+        assertEquals(1, registry.size());
+    }
+
+    // ---- get and delete ----------------------------------------------------------------------
+
+    @Test
+    void getOfAnUnknownInstanceAnswers40403() {
+        ConsumerRegistry registry = registry();
+        registry.create("g1", named("alice"), null);
+
+        RestException e = assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "bob"));
+        assertEquals(404, e.httpStatus());
+        assertEquals("Consumer instance not found.", e.getMessage());
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g2", "alice"));
+    }
+
+    @Test
+    void deleteClosesTheConsumerBeforeReturningAndForgetsTheInstance() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+        SessionTestConsumer consumer = factory.last();
+
+        ConsumerInstance deleted = registry.delete("g1", "alice");
+
+        assertSame(instance, deleted);
+        assertTrue(consumer.closed(), "closed before delete returned");
+        assertEquals(Thread.currentThread().getName(), consumer.closedBy, "closed on the deleting thread");
+        assertTrue(instance.isClosed());
+        assertEquals(0, registry.size());
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "alice"));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.delete("g1", "alice"));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.read(instance, "orders", 0));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.commit(instance));
+    }
+
+    @Test
+    void aDeletedNameCanBeCreatedAgain() {
+        ConsumerRegistry registry = registry();
+        registry.create("g1", named("alice"), null);
+        registry.delete("g1", "alice");
+
+        ConsumerInstance again = registry.create("g1", named("alice"), null);
+
+        assertSame(again, registry.get("g1", "alice"));
+        assertFalse(factory.last().closed());
+    }
+
+    // ---- idle expiry -------------------------------------------------------------------------
+
+    @Test
+    void anIdleInstanceExpiresAndItsConsumerIsClosedOnTheCloserThread() throws Exception {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+        SessionTestConsumer consumer = factory.last();
+
+        advance(INSTANCE_TIMEOUT.plusMillis(1));
+        registry.cleanUp();
+
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "alice"));
+        assertTrue(SessionTestConsumer.waitUntil(consumer::closed, Duration.ofSeconds(5)), "consumer closed");
+        assertEquals("portico-consumer-closer", consumer.closedBy);
+        assertTrue(instance.isClosed());
+        assertEquals(0, registry.size());
+    }
+
+    @Test
+    void anInstanceJustShortOfItsTimeoutLives() throws Exception {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+
+        advance(INSTANCE_TIMEOUT.minusSeconds(1));
+        registry.cleanUp();
+
+        assertSame(instance, registry.get("g1", "alice"));
+        assertFalse(factory.last().closed());
+    }
+
+    @Test
+    void everyGetResetsTheIdleClock() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+        Duration most = INSTANCE_TIMEOUT.multipliedBy(3).dividedBy(5);
+
+        for (int i = 0; i < 4; i++) { // 2.4 timeouts in all, never 1 without access
+            advance(most);
+            registry.cleanUp();
+            assertSame(instance, registry.get("g1", "alice"));
+        }
+        assertFalse(factory.last().closed());
+    }
+
+    @Test
+    void aCommitResetsTheIdleClock() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+        Duration most = INSTANCE_TIMEOUT.multipliedBy(3).dividedBy(5);
+
+        advance(most);
+        registry.commit(instance);
+        advance(most);
+        registry.cleanUp();
+
+        assertSame(instance, registry.get("g1", "alice"));
+    }
+
+    @Test
+    void aLongReadCountsAsActivityWhenItEnds() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), null);
+        SessionTestConsumer consumer = factory.last();
+        TopicPartition tp = new TopicPartition("orders", 0);
+        consumer.schedulePollTask(() -> {
+            advance(INSTANCE_TIMEOUT.multipliedBy(9).dividedBy(10)); // the read takes most of the timeout
+            consumer.rebalance(List.of(tp));
+            consumer.updateBeginningOffsets(Map.of(tp, 0L));
+            consumer.addRecord(SessionTestConsumer.record("orders", 0, 0, null, "v"));
+        });
+
+        assertEquals(1, registry.read(registry.get("g1", "alice"), "orders", 0).size());
+        advance(INSTANCE_TIMEOUT.dividedBy(2)); // 1.4 timeouts after the read began, 0.5 after it ended
+        registry.cleanUp();
+
+        assertSame(instance, registry.get("g1", "alice"));
+        assertFalse(consumer.closed());
+    }
+
+    @Test
+    void anExpiredInstanceIsReplacedByACreateOfTheSameName() throws Exception {
+        ConsumerRegistry registry = registry();
+        registry.create("g1", named("alice"), null);
+        SessionTestConsumer old = factory.last();
+
+        advance(INSTANCE_TIMEOUT.plusSeconds(1));
+        ConsumerInstance fresh = registry.create("g1", named("alice"), null);
+
+        assertSame(fresh, registry.get("g1", "alice"));
+        assertTrue(SessionTestConsumer.waitUntil(old::closed, Duration.ofSeconds(5)), "expired consumer closed");
+        assertFalse(factory.last().closed());
+    }
+
+    // ---- shutdown ----------------------------------------------------------------------------
+
+    @Test
+    void closeClosesEveryInstancesConsumerAndForgetsThem() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance a = registry.create("g1", named("a"), null);
+        registry.create("g1", named("b"), null);
+        registry.create("g2", named("a"), null);
+
+        registry.close();
+
+        assertEquals(3, factory.made.size());
+        factory.made.forEach(c -> assertTrue(c.closed(), "every consumer closed before close() returned"));
+        assertTrue(a.isClosed());
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "a"));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g2", "a"));
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private static void await(CountDownLatch latch) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("test latch not released");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

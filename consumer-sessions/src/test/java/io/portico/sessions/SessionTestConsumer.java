@@ -1,0 +1,247 @@
+package io.portico.sessions;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.ConcurrentModificationException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetCommitCallback;
+import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+
+/**
+ * Kafka's {@link MockConsumer} with what the consumer-session tests need on top: a log of every
+ * commit and of the close (both still readable after the close, when {@code committed()} throws),
+ * the thread that closed it, and the single-thread check that {@code KafkaConsumer} makes
+ * ({@code MockConsumer} is only {@code synchronized}, which would hide two threads taking turns
+ * inside one operation). {@link #wakeup()} is allowed from any thread, as in {@code KafkaConsumer}.
+ *
+ * <p>Two opt-in behaviours model the real client where {@code MockConsumer} is simpler:
+ * {@link #honourPendingWakeup} makes a {@code commitSync} after an unconsumed {@code wakeup()}
+ * throw {@link WakeupException}, as the {@code Consumer#commitSync} contract says ("if wakeup()
+ * is called before or while this function is called"), and {@link #failAsyncCommits} makes
+ * {@code commitAsync} report a retriable failure (a coordinator that moved) without committing.
+ */
+class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
+
+    /** Records every configuration asked for and every consumer made, in order. */
+    static final class Factory implements Function<Map<String, Object>, Consumer<byte[], byte[]>> {
+        final List<Map<String, Object>> configs = new CopyOnWriteArrayList<>();
+        final List<SessionTestConsumer> made = new CopyOnWriteArrayList<>();
+        /** Runs inside {@link #apply} before the consumer is made (a test may block it there). */
+        volatile Runnable beforeCreate = () -> { };
+        volatile java.util.function.Consumer<SessionTestConsumer> afterCreate = c -> { };
+
+        @Override
+        public Consumer<byte[], byte[]> apply(Map<String, Object> config) {
+            configs.add(Map.copyOf(config));
+            beforeCreate.run();
+            SessionTestConsumer consumer = new SessionTestConsumer();
+            afterCreate.accept(consumer);
+            made.add(consumer);
+            return consumer;
+        }
+
+        SessionTestConsumer last() {
+            return made.get(made.size() - 1);
+        }
+    }
+
+    final List<Map<TopicPartition, Long>> commits = new CopyOnWriteArrayList<>();
+    final List<String> events = new CopyOnWriteArrayList<>();
+    final List<Throwable> violations = new CopyOnWriteArrayList<>();
+    volatile String closedBy;
+    volatile boolean honourPendingWakeup;
+    volatile boolean failAsyncCommits;
+
+    private final AtomicReference<Thread> owner = new AtomicReference<>();
+    private int depth; // only touched by the owner
+    private volatile boolean wakeupPending;
+
+    SessionTestConsumer() {
+        super("earliest");
+    }
+
+    // ---- helpers for tests ------------------------------------------------------------------
+
+    static ConsumerRecord<byte[], byte[]> record(String topic, int partition, long offset, String key, String value) {
+        return new ConsumerRecord<>(topic, partition, offset,
+                key == null ? null : key.getBytes(StandardCharsets.UTF_8),
+                value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * On the next poll: the group assigns {@code partitions} (all starting at offset 0) and
+     * {@code records} arrive.
+     */
+    void assignOnNextPoll(Collection<TopicPartition> partitions, List<ConsumerRecord<byte[], byte[]>> records) {
+        schedulePollTask(() -> {
+            rebalance(partitions);
+            Map<TopicPartition, Long> beginnings = new HashMap<>();
+            partitions.forEach(tp -> beginnings.put(tp, 0L));
+            updateBeginningOffsets(beginnings);
+            records.forEach(this::addRecord);
+        });
+    }
+
+    /** On the next poll, {@code records} arrive (their partitions must be assigned by then). */
+    void deliverOnNextPoll(List<ConsumerRecord<byte[], byte[]>> records) {
+        schedulePollTask(() -> records.forEach(this::addRecord));
+    }
+
+    /** The last offset committed for {@code tp} by any commit, or null; readable after close. */
+    Long lastCommitted(TopicPartition tp) {
+        Long last = null;
+        for (Map<TopicPartition, Long> commit : commits) {
+            if (commit.containsKey(tp)) {
+                last = commit.get(tp);
+            }
+        }
+        return last;
+    }
+
+    static boolean waitUntil(BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
+    // ---- the single-thread check of KafkaConsumer ---------------------------------------------
+
+    private void acquire() {
+        Thread me = Thread.currentThread();
+        if (owner.get() != me && !owner.compareAndSet(null, me)) {
+            ConcurrentModificationException e = new ConcurrentModificationException(
+                    "KafkaConsumer is not safe for multi-threaded access: " + me.getName()
+                            + " called it while " + owner.get() + " was using it");
+            violations.add(e);
+            throw e;
+        }
+        depth++;
+    }
+
+    private void release() {
+        if (--depth == 0) {
+            owner.set(null);
+        }
+    }
+
+    // ---- the operations ConsumerInstance and OffsetReader use -------------------------------
+
+    @Override
+    public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+        acquire();
+        try {
+            if (honourPendingWakeup && wakeupPending) {
+                wakeupPending = false;
+                throw new WakeupException();
+            }
+            return super.poll(timeout);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        acquire();
+        try {
+            super.subscribe(topics, listener);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Set<TopicPartition> assignment() {
+        acquire();
+        try {
+            return super.assignment();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        acquire();
+        try {
+            if (failAsyncCommits && callback != null) {
+                callback.onComplete(offsets, new RetriableCommitFailedException("the group coordinator moved"));
+                return;
+            }
+            super.commitAsync(offsets, callback);
+            Map<TopicPartition, Long> plain = new HashMap<>();
+            offsets.forEach((tp, om) -> plain.put(tp, om.offset()));
+            commits.add(Map.copyOf(plain));
+            events.add("commit " + plain);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        acquire();
+        try {
+            if (honourPendingWakeup && wakeupPending) {
+                wakeupPending = false;
+                throw new WakeupException();
+            }
+            super.commitSync(offsets);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        acquire();
+        try {
+            commitSync(offsets);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void wakeup() {
+        if (honourPendingWakeup) {
+            wakeupPending = true;
+        } else {
+            super.wakeup();
+        }
+    }
+
+    @Override
+    public void close(CloseOptions options) {
+        acquire();
+        try {
+            closedBy = Thread.currentThread().getName();
+            events.add("close");
+            super.close(options);
+        } finally {
+            release();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Processes;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The samples, run as their READMEs say, against a real Portico: the npm clients' interop tests
+ * (kafka-rest 0.0.5, message-hub-rest 1.2.0 and 2.0.0), our Node.js console app, and the curl
+ * quickstart. The interop package is installed with {@code npm ci} when it is not yet.
+ */
+@ExtendWith(PorticoExtension.class)
+class SamplesIT {
+    private static final Path SAMPLES = Path.of("..", "samples").toAbsolutePath().normalize();
+    private static KafkaCluster strictKafka;
+    private static TestPortico strict;
+
+    @BeforeAll
+    static void startAPorticoWithoutTopicAutoCreation() throws Exception {
+        strictKafka = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
+        strict = TestPortico.start(strictKafka, Map.of("metadata.timeout.ms", "2000"));
+    }
+
+    @AfterAll
+    static void stop() {
+        strict.close();
+        strictKafka.close();
+    }
+
+    private static void assumeNode() {
+        assumeTrue(Processes.onPath("node") && Processes.onPath("npm"), "Node.js and npm are not on the PATH");
+    }
+
+    @Test
+    void npmClientsWorkUnchanged(Rest rest) throws Exception {
+        assumeNode();
+        Path dir = SAMPLES.resolve("node-interop");
+        if (!Files.isDirectory(dir.resolve("node_modules"))) {
+            Processes.Result install = Processes.run(dir, Map.of(), Duration.ofMinutes(5),
+                    List.of("npm", "ci", "--no-audit", "--no-fund"));
+            assertEquals(0, install.exitCode(), install.output());
+        }
+        Map<String, String> env = new HashMap<>();
+        env.put("PORTICO_URL", rest.base().toString());
+        env.put("PORTICO_URL_NO_AUTOCREATE", strict.rest().base().toString());
+        env.put("PORTICO_ADMIN_TOPICS", "1");
+        Processes.Result test = Processes.run(dir, env, Duration.ofMinutes(5), List.of("npm", "test"));
+        assertEquals(0, test.exitCode(), test.output());
+    }
+
+    @Test
+    void theNodeConsoleSampleRuns(Rest rest) throws Exception {
+        assumeNode();
+        Processes.Result run = Processes.run(SAMPLES.resolve("node-console"),
+                Map.of("PORTICO_URL", rest.base().toString()), Duration.ofMinutes(2), List.of("node", "console.js"));
+        assertEquals(0, run.exitCode(), run.output());
+    }
+
+    @Test
+    void theCurlQuickstartRuns(Rest rest) throws Exception {
+        assumeTrue(Processes.onPath("bash") && Processes.onPath("curl"), "bash and curl are not on the PATH");
+        Processes.Result run = Processes.run(SAMPLES.resolve("curl"),
+                Map.of("PORTICO_URL", rest.base().toString()), Duration.ofMinutes(2), List.of("bash", "quickstart.sh"));
+        assertEquals(0, run.exitCode(), run.output());
+    }
+}
