@@ -253,12 +253,16 @@ public final class ConsumerInstance {
             return;
         }
         closed = true;
-        consumer.wakeup();
-        boolean locked = false;
-        try {
-            locked = lock.tryLock(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        // Wake the consumer only when an operation holds it (a long poll): a wakeup nobody uses
+        // up would make the final commit below throw.
+        boolean locked = lock.tryLock();
+        if (!locked) {
+            consumer.wakeup();
+            try {
+                locked = lock.tryLock(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         try {
             if (!locked) {

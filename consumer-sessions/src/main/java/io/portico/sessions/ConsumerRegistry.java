@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -52,6 +53,8 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final Predicate<String> topicExists;
     private final ExecutorService closer;
     private final Cache<Key, ConsumerInstance> instances;
+    private final Semaphore slots;
+    private final SessionMetrics metrics;
 
     /**
      * How instances are made and bounded.
@@ -76,7 +79,14 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public ConsumerRegistry(Settings settings, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
                             Predicate<String> topicExists, Ticker ticker) {
+        this(settings, factory, topicExists, ticker, SessionMetrics.unreported());
+    }
+
+    /** As above, counting instances and consumed records in {@code metrics}. */
+    public ConsumerRegistry(Settings settings, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
+                            Predicate<String> topicExists, Ticker ticker, SessionMetrics metrics) {
         this.settings = settings;
+        this.metrics = metrics;
         this.factory = factory;
         this.topicExists = topicExists;
         this.closer = Executors.newSingleThreadExecutor(r -> {
@@ -84,24 +94,32 @@ public final class ConsumerRegistry implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.slots = new Semaphore(settings.maxInstances());
         this.instances = Caffeine.newBuilder()
                 .expireAfterAccess(settings.instanceTimeout())
+                // Runs on the evicting thread, so an expired instance's slot is free at once.
+                .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> slots.release())
                 .ticker(ticker)
                 .scheduler(Scheduler.systemScheduler())
                 .executor(closer)
                 .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
+                    if (cause == RemovalCause.EXPIRED) {
+                        metrics.instanceExpired();
+                    }
                     if (instance != null && cause != RemovalCause.EXPLICIT) {
                         instance.close(CLOSE_TIMEOUT);
                     }
                 })
                 .build();
+        metrics.registry().gauge("portico.consumer.instances", () -> instances::estimatedSize);
     }
 
     /** Real {@link KafkaConsumer}s. */
-    public static ConsumerRegistry kafka(Settings settings, Predicate<String> topicExists, Ticker ticker) {
+    public static ConsumerRegistry kafka(Settings settings, Predicate<String> topicExists, Ticker ticker,
+                                         SessionMetrics metrics) {
         return new ConsumerRegistry(settings,
                 config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-                topicExists, ticker);
+                topicExists, ticker, metrics);
     }
 
     /**
@@ -124,18 +142,38 @@ public final class ConsumerRegistry implements AutoCloseable {
         String reset = request.kafkaOffsetReset();
         boolean autoCommit = request.autoCommit();
         Key key = new Key(group, name);
-        if (instances.getIfPresent(key) != null) {
+        if (instances.asMap().containsKey(key)) { // not an access: a taken name keeps no one alive
             throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
         }
-        if (instances.estimatedSize() >= settings.maxInstances()) {
+        // A slot is held from here until the instance leaves the registry (or creation fails),
+        // so concurrent creates cannot exceed the limit.
+        if (!slots.tryAcquire()) {
             instances.cleanUp();
-            if (instances.estimatedSize() >= settings.maxInstances()) {
+            if (!slots.tryAcquire()) {
                 throw ErrorCode.TOO_MANY_REQUESTS.exception("this server already holds "
                         + settings.maxInstances() + " consumer instances (consumer.instances.max); "
                         + "delete unused ones or retry later");
             }
         }
+        boolean kept = false;
+        try {
+            ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, owner);
+            if (instances.asMap().putIfAbsent(key, instance) != null) {
+                instance.close(CLOSE_TIMEOUT);
+                throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
+            }
+            kept = true;
+            metrics.instanceCreated();
+            return instance;
+        } finally {
+            if (!kept) {
+                slots.release();
+            }
+        }
+    }
 
+    private ConsumerInstance newInstance(String group, String name, EmbeddedFormat format, String reset,
+                                         boolean autoCommit, String owner) {
         Map<String, Object> config = new HashMap<>(settings.kafka());
         config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -150,12 +188,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
         }
-        ConsumerInstance instance = new ConsumerInstance(group, name, format, autoCommit, owner, consumer);
-        if (instances.asMap().putIfAbsent(key, instance) != null) {
-            instance.close(CLOSE_TIMEOUT);
-            throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
-        }
-        return instance;
+        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer);
     }
 
     /**
@@ -177,6 +210,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
                 settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists);
         touch(instance);
+        metrics.consumed(records);
         return records;
     }
 
@@ -202,6 +236,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         if (instance == null) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
+        slots.release();
         instance.close(CLOSE_TIMEOUT);
         return instance;
     }

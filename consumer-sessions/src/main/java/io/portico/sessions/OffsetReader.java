@@ -40,6 +40,7 @@ public final class OffsetReader implements AutoCloseable {
     private final Duration fetchTimeout;
     private final long maxBytes;
     private final ConcurrentLinkedQueue<Consumer<byte[], byte[]>> idle = new ConcurrentLinkedQueue<>();
+    private final SessionMetrics metrics;
     private volatile boolean closed;
 
     /**
@@ -50,6 +51,15 @@ public final class OffsetReader implements AutoCloseable {
      */
     public OffsetReader(Map<String, Object> kafka, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
                         int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes) {
+        this(kafka, factory, poolSize, poolTimeout, fetchTimeout, maxBytes, SessionMetrics.unreported());
+    }
+
+    /** As above, counting records read and pooled consumers in {@code metrics}. */
+    public OffsetReader(Map<String, Object> kafka, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
+                        int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes,
+                        SessionMetrics metrics) {
+        this.metrics = metrics;
+        metrics.registry().gauge("portico.offset.readers.idle", () -> idle::size);
         Map<String, Object> c = new HashMap<>(kafka);
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -68,10 +78,10 @@ public final class OffsetReader implements AutoCloseable {
 
     /** A pool of real {@link KafkaConsumer}s. */
     public static OffsetReader kafka(Map<String, Object> kafka, int poolSize, Duration poolTimeout,
-                                     Duration fetchTimeout, long maxBytes) {
+                                     Duration fetchTimeout, long maxBytes, SessionMetrics metrics) {
         return new OffsetReader(kafka,
                 config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-                poolSize, poolTimeout, fetchTimeout, maxBytes);
+                poolSize, poolTimeout, fetchTimeout, maxBytes, metrics);
     }
 
     /**
@@ -87,6 +97,7 @@ public final class OffsetReader implements AutoCloseable {
         try {
             List<ConsumedRecord> out = read(consumer, topic, partition, offset, count);
             healthy = true;
+            metrics.consumed(out);
             return out;
         } catch (RestException e) {
             healthy = true;

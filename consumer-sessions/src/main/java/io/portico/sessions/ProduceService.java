@@ -44,6 +44,7 @@ public final class ProduceService {
 
     private final ProducerPool producers;
     private final TopicExistence topics;
+    private final SessionMetrics metrics;
 
     /** Decides, after a metadata wait timed out, whether the topic is missing or the cluster unreachable. */
     @FunctionalInterface
@@ -53,8 +54,14 @@ public final class ProduceService {
     }
 
     public ProduceService(ProducerPool producers, TopicExistence topics) {
+        this(producers, topics, SessionMetrics.unreported());
+    }
+
+    public ProduceService(ProducerPool producers, TopicExistence topics, SessionMetrics metrics) {
         this.producers = producers;
         this.topics = topics;
+        this.metrics = metrics;
+        metrics.registry().gauge("portico.producers", () -> producers::size);
     }
 
     /** Produces {@code records} to {@code topic}; see the class comment for blocking and errors. */
@@ -70,8 +77,10 @@ public final class ProduceService {
             }
         }
         Batch batch = new Batch(records.size());
+        long bytes = 0;
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
+            bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
             Callback callback = batch.callback(i);
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
@@ -79,7 +88,12 @@ public final class ProduceService {
                 callback.onCompletion(null, e);
             }
         }
-        return batch.result;
+        long total = bytes;
+        return batch.result.whenComplete((offsets, e) -> {
+            if (offsets != null) {
+                metrics.produced(offsets, total);
+            }
+        });
     }
 
     /**
@@ -99,8 +113,11 @@ public final class ProduceService {
         CompletableFuture<RecordsResponse.Metadata> result = new CompletableFuture<>();
         Callback callback = (metadata, e) -> {
             if (e != null) {
-                result.completeExceptionally(KafkaErrors.forSingleRecord(e));
+                RestException error = KafkaErrors.forSingleRecord(e);
+                metrics.produceError(error.errorCode());
+                result.completeExceptionally(error);
             } else {
+                metrics.producedOne((key == null ? 0 : key.length) + (long) value.length);
                 result.complete(new RecordsResponse.Metadata(topic, TIMESTAMP.format(Instant.ofEpochMilli(metadata.timestamp())),
                         metadata.partition(), metadata.offset()));
             }

@@ -288,11 +288,8 @@ class ConsumerRegistryTest {
     }
 
     /**
-     * BUG (demonstration; fails): the limit is a check-then-act. {@code create} compares the size
-     * with {@code consumer.instances.max}, then builds the consumer (slow: a {@code KafkaConsumer}
-     * constructor), then inserts, with nothing reserved in between; so every create that passes
-     * the check while others are building succeeds, and the limit is exceeded by up to the number
-     * of concurrent creates.
+     * The limit holds under concurrent creates: a slot is reserved before the (slow) consumer is
+     * built, so a second create cannot pass the check while the first is still building.
      */
     @Test
     void concurrentCreatesCannotExceedTheInstanceLimit() throws Exception {

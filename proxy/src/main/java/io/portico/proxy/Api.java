@@ -10,6 +10,7 @@ import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Router;
+import io.portico.proxy.ops.OpsHandlers;
 import io.undertow.server.HttpHandler;
 
 /**
@@ -23,6 +24,18 @@ final class Api {
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, RecordsHandler records, AdminTopicsHandlers admin) {
+    }
+
+    /**
+     * The operator's endpoints, without authentication (probes and scrapers send none; serve
+     * them on {@code admin.listeners} to keep them off the public interface).
+     */
+    static Router operations(Router routes, OpsHandlers ops) {
+        return routes
+                .get("/health", ops::health)
+                .get("/ready", ops::ready)
+                .get("/metrics", ops::metrics)
+                .get("/metrics/prometheus", ops::prometheus);
     }
 
     static Router routes(Access a, Handlers h) {

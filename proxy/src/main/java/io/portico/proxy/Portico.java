@@ -1,5 +1,9 @@
 package io.portico.proxy;
 
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.jvm.GarbageCollectorMetricSet;
+import com.codahale.metrics.jvm.MemoryUsageGaugeSet;
+import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Authenticator;
@@ -12,11 +16,18 @@ import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.InFlight;
+import io.portico.proxy.http.Router;
+import io.portico.proxy.ops.AccessLog;
+import io.portico.proxy.ops.Cors;
+import io.portico.proxy.ops.HttpMetrics;
+import io.portico.proxy.ops.OpsHandlers;
+import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.MetadataService;
 import io.portico.sessions.OffsetReader;
 import io.portico.sessions.ProduceService;
 import io.portico.sessions.ProducerPool;
+import io.portico.sessions.SessionMetrics;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -62,6 +73,10 @@ public final class Portico implements AutoCloseable {
     private Authenticator authenticator;
     private InFlight inFlight;
     private Undertow server;
+    private Undertow adminServer;
+    private AccessLog accessLog;
+    private ClusterHealth cluster;
+    private final MetricRegistry metrics = new MetricRegistry();
     private boolean closed;
 
     private Portico(PorticoConfig config, Ticker ticker) {
@@ -104,10 +119,13 @@ public final class Portico implements AutoCloseable {
         }
 
         admin = Admin.create(config.adminConfig(bootstrapServers));
+        PorticoConfig.Operations ops = config.operations();
+        cluster = new ClusterHealth(admin, config.metadataTimeout(), ops.clusterCheckInterval());
+        SessionMetrics sessionMetrics = new SessionMetrics(metrics);
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
         producers.shared(); // created now, so that a bad producer.* setting fails start-up
         MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
-        ProduceService produce = new ProduceService(producers, metadata);
+        ProduceService produce = new ProduceService(producers, metadata, sessionMetrics);
         producePool = boundedPool("portico-produce", config.produceThreads(), config.produceQueueSize());
 
         PorticoConfig.Reads reads = config.reads();
@@ -115,34 +133,64 @@ public final class Portico implements AutoCloseable {
         validateConsumerConfig(consumerConfig);
         consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
-                config.serverId()), metadata::exists, ticker);
+                config.serverId()), metadata::exists, ticker, sessionMetrics);
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
-                config.metadataTimeout(), reads.requestMaxBytes());
+                config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics);
         consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
+        registerGauges();
 
         PorticoConfig.RecordsLimits recordsLimits = config.records();
-        HttpHandler routes = Api.routes(new Access(authenticator), new Api.Handlers(
+        Router routes = Api.routes(new Access(authenticator), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes()),
+                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax()),
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
-                new ConsumerHandlers(consumers, consumerPool, config.hostName(), config.requestBodyMaxBytes()),
+                new ConsumerHandlers(consumers, cluster, consumerPool, config.hostName(), config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));
-        inFlight = new InFlight(new ErrorBoundary(new HttpContinueReadHandler(routes)));
+        OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
+        Router adminRoutes = null;
+        if (ops.adminListeners().isEmpty()) {
+            Api.operations(routes, opsHandlers);
+        } else {
+            adminRoutes = Api.operations(new Router(), opsHandlers);
+        }
 
+        // The chain, outermost first: metrics and access log see every request, including those
+        // turned away; errors thrown anywhere inside become JSON.
+        if (ops.accessLog()) {
+            accessLog = new AccessLog();
+        }
+        HttpHandler inner = new HttpContinueReadHandler(routes);
+        if (!ops.corsOrigins().isBlank()) {
+            inner = new Cors(inner, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders());
+        }
+        inFlight = new InFlight(new ErrorBoundary(inner), ops.maxConcurrentRequests());
+        HttpHandler chain = accessLog == null ? inFlight : accessLog.wrap(inFlight);
+        chain = new HttpMetrics(metrics, chain);
+
+        server = listen(config.listeners(), chain, tls);
+        if (adminRoutes != null) {
+            adminServer = listen(ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
+            LOG.info("Operations endpoints on {}", ops.adminListeners());
+        }
+        LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    private Undertow listen(List<URI> listeners, HttpHandler handler, SSLContext tls) {
         Undertow.Builder builder = Undertow.builder()
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop (Undertow's default is 2 MiB) only cuts off bodies nobody reads.
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2 * config.requestBodyMaxBytes())
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .setServerOption(UndertowOptions.RECORD_REQUEST_START_TIME, accessLog != null)
                 .setWorkerThreads(2)
-                .setHandler(inFlight);
+                .setHandler(handler);
         if (config.ioThreads() > 0) {
             builder.setIoThreads(config.ioThreads());
         }
-        for (URI listener : config.listeners()) {
+        for (URI listener : listeners) {
             if (listener.getScheme().equalsIgnoreCase("https")) {
                 builder.addHttpsListener(listener.getPort(), listener.getHost(), tls);
             } else {
@@ -153,9 +201,25 @@ public final class Portico implements AutoCloseable {
             builder.setSocketOption(Options.SSL_CLIENT_AUTH_MODE, config.security().clientAuth().equals("required")
                     ? SslClientAuthMode.REQUIRED : SslClientAuthMode.REQUESTED);
         }
-        server = builder.build();
-        server.start();
-        LOG.info("Portico serves on {}", listenerUrls());
+        Undertow undertow = builder.build();
+        undertow.start();
+        return undertow;
+    }
+
+    private void registerGauges() {
+        metrics.registerAll("jvm.memory", new MemoryUsageGaugeSet());
+        metrics.registerAll("jvm.gc", new GarbageCollectorMetricSet());
+        metrics.registerAll("jvm.threads", new ThreadStatesGaugeSet());
+        metrics.gauge("portico.pool.produce.active", () -> producePool::getActiveCount);
+        metrics.gauge("portico.pool.produce.queued", () -> () -> producePool.getQueue().size());
+        metrics.gauge("portico.pool.consumer.active", () -> consumerPool::getActiveCount);
+        metrics.gauge("portico.pool.consumer.queued", () -> () -> consumerPool.getQueue().size());
+        metrics.gauge("portico.kafka.reachable", () -> () -> cluster.reachable() ? 1 : 0);
+    }
+
+    /** The metrics of this Portico (also served at {@code /metrics}). */
+    public MetricRegistry metrics() {
+        return metrics;
     }
 
     private static Authenticator authenticator(PorticoConfig.Security security) throws IOException {
@@ -246,14 +310,18 @@ public final class Portico implements AutoCloseable {
         closeQuietly(consumers);
         closeQuietly(offsetReader);
         closeQuietly(producers);
+        closeQuietly(cluster);
         closeQuietly(admin);
-        if (server != null) {
-            try {
-                server.stop();
-            } catch (RuntimeException e) {
-                LOG.warn("Stopping the HTTP server failed: {}", e.toString());
+        for (Undertow u : new Undertow[] {server, adminServer}) {
+            if (u != null) {
+                try {
+                    u.stop();
+                } catch (RuntimeException e) {
+                    LOG.warn("Stopping the HTTP server failed: {}", e.toString());
+                }
             }
         }
+        closeQuietly(accessLog);
         closeQuietly(authenticator);
         closeQuietly(embeddedKafka);
     }

@@ -43,6 +43,7 @@ public record PorticoConfig(
         Reads reads,
         Security security,
         RecordsLimits records,
+        Operations operations,
         Map<String, Object> producer,
         Map<String, Object> consumer,
         Map<String, Object> admin) {
@@ -83,7 +84,16 @@ public record PorticoConfig(
         SSL_TRUSTSTORE_PASSWORD("ssl.truststore.password", "", "The truststore's password."),
         RECORDS_KEY_MAX_BYTES("records.key.max.bytes", "4096", "Records endpoint: largest key; larger answers 400."),
         RECORDS_VALUE_MAX_BYTES("records.value.max.bytes", "65536", "Records endpoint: largest value (the body); larger answers 400."),
-        RECORDS_URI_MAX_BYTES("records.uri.max.bytes", "10240", "Records endpoint: longest request URI (key and headers ride in it); longer answers 414.");
+        RECORDS_URI_MAX_BYTES("records.uri.max.bytes", "10240", "Records endpoint: longest request URI (key and headers ride in it); longer answers 414."),
+        ADMIN_LISTENERS("admin.listeners", "", "Listeners for /health, /ready and /metrics only; when set, the main listeners do not serve them."),
+        ACCESS_LOG_ENABLED("access.log.enabled", "true", "One line per request to the logger portico.access."),
+        ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", "", "CORS: allowed origins, comma-separated, or *; empty: CORS off."),
+        ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", "", "CORS: methods allowed in preflight answers (default GET,POST,PUT,DELETE,HEAD)."),
+        ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", "", "CORS: request headers allowed in preflight answers (default Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With)."),
+        MAX_CONCURRENT_REQUESTS("max.concurrent.requests", "10000", "Requests in progress at most; beyond it, 503 with Retry-After."),
+        PRODUCE_RECORDS_MAX("produce.records.max", "10000", "Records in one produce request at most; more answers 413."),
+        PRODUCE_TIMEOUT_MS("produce.timeout.ms", "30000", "How long a produce waits for Kafka's acknowledgement before failing (the producer's delivery.timeout.ms)."),
+        CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", "5000", "How often Portico asks whether Kafka answers (for /ready and for reads while it is down).");
 
         private final String name;
         private final String defaultValue;
@@ -141,6 +151,22 @@ public record PorticoConfig(
         }
     }
 
+    /** Operations: admin listeners, access log, CORS, limits. */
+    public record Operations(
+            List<URI> adminListeners,
+            boolean accessLog,
+            String corsOrigins,
+            String corsMethods,
+            String corsHeaders,
+            int maxConcurrentRequests,
+            int produceRecordsMax,
+            Duration produceTimeout,
+            Duration clusterCheckInterval) {
+        public Operations {
+            adminListeners = List.copyOf(adminListeners);
+        }
+    }
+
     /** Size limits of the records endpoint. */
     public record RecordsLimits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
@@ -180,6 +206,10 @@ public record PorticoConfig(
     public Map<String, Object> producerConfig(String bootstrap) {
         Map<String, Object> out = new HashMap<>(PRODUCER_DEFAULTS);
         out.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        long produceTimeout = operations.produceTimeout().toMillis();
+        out.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(produceTimeout));
+        // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms.
+        out.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.min(30_000, produceTimeout)));
         out.putAll(producer);
         out.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;
@@ -258,7 +288,7 @@ public record PorticoConfig(
         String hostName = own.get(Key.HOST_NAME.key());
         String dir = own.get(Key.EMBEDDED_KAFKA_DIR.key());
         return new PorticoConfig(
-                listeners(own.get(Key.LISTENERS.key())),
+                listeners(Key.LISTENERS, own.get(Key.LISTENERS.key()), true),
                 bootstrap.isEmpty() ? null : bootstrap,
                 hostName.isEmpty() ? null : hostName,
                 dir.isEmpty() ? null : Path.of(dir),
@@ -287,6 +317,16 @@ public record PorticoConfig(
                         number(own, Key.RECORDS_KEY_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
                         number(own, Key.RECORDS_VALUE_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
                         number(own, Key.RECORDS_URI_MAX_BYTES, Integer::parseInt, 256, Integer.MAX_VALUE)),
+                new Operations(
+                        listeners(Key.ADMIN_LISTENERS, own.get(Key.ADMIN_LISTENERS.key()), false),
+                        bool(own, Key.ACCESS_LOG_ENABLED),
+                        own.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN.key()),
+                        own.get(Key.ACCESS_CONTROL_ALLOW_METHODS.key()),
+                        own.get(Key.ACCESS_CONTROL_ALLOW_HEADERS.key()),
+                        number(own, Key.MAX_CONCURRENT_REQUESTS, Integer::parseInt, 1, Integer.MAX_VALUE),
+                        number(own, Key.PRODUCE_RECORDS_MAX, Integer::parseInt, 1, Integer.MAX_VALUE),
+                        millis(own, Key.PRODUCE_TIMEOUT_MS, 1000),
+                        millis(own, Key.CLUSTER_CHECK_INTERVAL_MS, 100)),
                 producer, consumer, admin);
     }
 
@@ -296,7 +336,7 @@ public record PorticoConfig(
         return out;
     }
 
-    private static List<URI> listeners(String value) {
+    private static List<URI> listeners(Key key, String value, boolean required) {
         List<URI> out = new ArrayList<>();
         for (String part : value.split(",")) {
             if (part.isBlank()) {
@@ -306,21 +346,21 @@ public record PorticoConfig(
             try {
                 uri = URI.create(part.trim());
             } catch (IllegalArgumentException e) {
-                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim() + "' is not a URL");
+                throw new ConfigException(key.key(), "'" + part.trim() + "' is not a URL");
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
             if (!scheme.equals("http") && !scheme.equals("https")) {
-                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
+                throw new ConfigException(key.key(), "'" + part.trim()
                         + "': a listener is http://host:port or https://host:port");
             }
             if (uri.getHost() == null || uri.getPort() < 0 || uri.getPort() > 65535) {
-                throw new ConfigException(Key.LISTENERS.key(), "'" + part.trim()
+                throw new ConfigException(key.key(), "'" + part.trim()
                         + "' must look like http://host:port (e.g. http://0.0.0.0:8082 or https://0.0.0.0:8443)");
             }
             out.add(uri);
         }
-        if (out.isEmpty()) {
-            throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");
+        if (out.isEmpty() && required) {
+            throw new ConfigException(key.key(), "at least one listener is required");
         }
         return out;
     }

@@ -9,9 +9,12 @@ import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.Http;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
 import io.undertow.server.HttpServerExchange;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -25,6 +28,7 @@ public final class ConsumerHandlers {
             new Json.BodyReader<>(CreateConsumerRequest.class);
 
     private final ConsumerRegistry registry;
+    private final ClusterHealth cluster;
     private final Executor pool;
     private final String hostName;
     private final long maxBodyBytes;
@@ -32,8 +36,10 @@ public final class ConsumerHandlers {
     /**
      * @param hostName host for {@code base_uri} ({@code host.name}), or null to use the request's {@code Host}
      */
-    public ConsumerHandlers(ConsumerRegistry registry, Executor pool, String hostName, long maxBodyBytes) {
+    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, String hostName,
+                            long maxBodyBytes) {
         this.registry = registry;
+        this.cluster = cluster;
         this.pool = pool;
         this.hostName = hostName;
         this.maxBodyBytes = maxBodyBytes;
@@ -70,7 +76,12 @@ public final class ConsumerHandlers {
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            return CompletableFuture.completedFuture(registry.read(instance, topic, cap));
+            List<ConsumedRecord> records = registry.read(instance, topic, cap);
+            if (records.isEmpty() && !cluster.reachable()) {
+                // Nothing came because Kafka does not answer: say so rather than "no new records".
+                throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
+            }
+            return CompletableFuture.completedFuture(records);
         }, records -> new Http.RawJson(RecordsWriter.write(records, format, false)));
     }
 

@@ -4,6 +4,7 @@ import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.KafkaMediaTypes;
+import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
@@ -30,10 +31,13 @@ public final class ProduceHandler {
     private final Executor pool;
     private final long maxBodyBytes;
 
-    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes) {
+    private final int maxRecords;
+
+    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords) {
         this.produce = produce;
         this.pool = pool;
         this.maxBodyBytes = maxBodyBytes;
+        this.maxRecords = maxRecords;
     }
 
     /** {@code POST /topics/{topic}}. */
@@ -57,7 +61,28 @@ public final class ProduceHandler {
             List<ProduceRecord> records = partition == null
                     ? TOPIC_BODY.read(body, format).records()
                     : PARTITION_BODY.read(body, format).toPartition(partition);
+            if (records.size() > maxRecords) {
+                throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
+                        + maxRecords + " (produce.records.max)");
+            }
             return produce.produce(topic, records);
-        }, offsets -> new ProduceResponse(offsets, null, null)));
+        }, ProduceHandler::response));
+    }
+
+    /**
+     * 200 with one entry per record when any record was produced, errors included, as Confluent's
+     * proxy answers; when none was, the request failed: 503 (retriable, e.g. Kafka unreachable)
+     * or 500, with the first record's error.
+     */
+    private static Object response(List<PartitionOffset> offsets) {
+        PartitionOffset first = offsets.get(0);
+        boolean noneProduced = offsets.stream().allMatch(o -> o.errorCode() != null);
+        if (noneProduced) {
+            boolean retriable = offsets.stream().anyMatch(o -> o.errorCode() == ErrorCode.KAFKA_RETRIABLE_ERROR.code());
+            throw retriable
+                    ? ErrorCode.BROKER_NOT_AVAILABLE.exception("no record was produced: " + first.error())
+                    : ErrorCode.KAFKA_ERROR.exception("no record was produced: " + first.error());
+        }
+        return new ProduceResponse(offsets, null, null);
     }
 }

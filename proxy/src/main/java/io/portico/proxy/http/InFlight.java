@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Counts the requests in progress and, once {@link #shutdown()} is called, turns new ones away
+ * Counts the requests in progress, turns away those beyond {@code max.concurrent.requests} with
+ * 503 and {@code Retry-After}, and, once {@link #shutdown()} is called, turns every new one away
  * with 503 and {@code Connection: close}, so that shutdown can wait for those already accepted
  * (every produce that will answer 200 has been acknowledged by Kafka) before closing the clients.
  */
@@ -31,14 +32,23 @@ public final class InFlight implements HttpHandler {
         }
     };
 
-    public InFlight(HttpHandler next) {
+    private final int max;
+
+    public InFlight(HttpHandler next, int max) {
         this.next = next;
+        this.max = max;
     }
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        active.incrementAndGet();
+        int now = active.incrementAndGet();
         exchange.addExchangeCompleteListener(onDone);
+        if (now > max) {
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+            ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
+                    "more than " + max + " requests in progress (max.concurrent.requests); retry later"));
+            return;
+        }
         if (shuttingDown) {
             exchange.setPersistent(false);
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");

@@ -1,0 +1,82 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether the Kafka cluster answers: asked every few seconds in the background (so callers never
+ * wait for it) and on demand for readiness probes. A cluster that does not answer a metadata
+ * request within the timeout is unreachable.
+ *
+ * <p>{@link #reachable()} is a field read, for hot paths; {@link #check()} asks now and completes
+ * within the timeout, on an admin-client thread. Thread-safe.
+ */
+public final class ClusterHealth implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterHealth.class);
+
+    private final Admin admin;
+    private final int timeoutMs;
+    private final ScheduledExecutorService scheduler;
+    private volatile boolean reachable = true;
+
+    public ClusterHealth(Admin admin, Duration timeout, Duration interval) {
+        this.admin = admin;
+        this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-cluster-health");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                check().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                // recorded by check()
+            }
+        }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** What the last check found (true until a check fails). */
+    public boolean reachable() {
+        return reachable;
+    }
+
+    /**
+     * Asks the cluster now. Completes with the number of brokers, or with a 503 RestException when
+     * the cluster does not answer within the timeout.
+     */
+    public CompletableFuture<Integer> check() {
+        CompletableFuture<Integer> out = new CompletableFuture<>();
+        admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes().whenComplete((nodes, e) -> {
+            boolean up = e == null && !nodes.isEmpty();
+            if (up != reachable) {
+                if (up) {
+                    LOG.info("Kafka is reachable again ({} brokers)", nodes.size());
+                } else {
+                    LOG.warn("Kafka is not reachable: {}", e == null ? "no brokers" : KafkaErrors.describe(e));
+                }
+            }
+            reachable = up;
+            if (up) {
+                out.complete(nodes.size());
+            } else {
+                out.completeExceptionally(ErrorCode.BROKER_NOT_AVAILABLE.exception(
+                        "Kafka did not answer within " + timeoutMs + " ms"));
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

@@ -1,0 +1,87 @@
+package io.portico.sessions;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.PartitionOffset;
+import io.portico.protocol.ConsumedRecord;
+import java.util.List;
+
+/**
+ * What the Kafka-facing services count: records and bytes produced and consumed, produce errors
+ * by code, consumer instances created and expired. Names are fixed (never topics or groups), so
+ * the number of metrics is bounded. Thread-safe; marking is a few atomic adds.
+ */
+public final class SessionMetrics {
+    private final MetricRegistry registry;
+    private final Meter producedRecords;
+    private final Meter producedBytes;
+    private final Meter consumedRecords;
+    private final Meter consumedBytes;
+    private final Counter instancesCreated;
+    private final Counter instancesExpired;
+
+    public SessionMetrics(MetricRegistry registry) {
+        this.registry = registry;
+        this.producedRecords = registry.meter("portico.produce.records");
+        this.producedBytes = registry.meter("portico.produce.bytes");
+        this.consumedRecords = registry.meter("portico.consume.records");
+        this.consumedBytes = registry.meter("portico.consume.bytes");
+        this.instancesCreated = registry.counter("portico.consumer.instances.created");
+        this.instancesExpired = registry.counter("portico.consumer.instances.expired");
+    }
+
+    /** Metrics kept in a registry of their own, reported nowhere (for callers that do not report). */
+    public static SessionMetrics unreported() {
+        return new SessionMetrics(new MetricRegistry());
+    }
+
+    /** The registry the metrics live in (services register their gauges there). */
+    MetricRegistry registry() {
+        return registry;
+    }
+
+    void produced(List<PartitionOffset> results, long bytes) {
+        long ok = 0;
+        for (PartitionOffset r : results) {
+            if (r.errorCode() == null) {
+                ok++;
+            } else {
+                produceError(r.errorCode());
+            }
+        }
+        producedRecords.mark(ok);
+        producedBytes.mark(bytes);
+    }
+
+    void producedOne(long bytes) {
+        producedRecords.mark();
+        producedBytes.mark(bytes);
+    }
+
+    void produceError(int code) {
+        registry.meter("portico.produce.errors." + code).mark();
+    }
+
+    void produceError(ErrorCode code) {
+        produceError(code.code());
+    }
+
+    void consumed(List<ConsumedRecord> records) {
+        long bytes = 0;
+        for (ConsumedRecord r : records) {
+            bytes += r.size();
+        }
+        consumedRecords.mark(records.size());
+        consumedBytes.mark(bytes);
+    }
+
+    void instanceCreated() {
+        instancesCreated.inc();
+    }
+
+    void instanceExpired() {
+        instancesExpired.inc();
+    }
+}

@@ -1,0 +1,614 @@
+package io.portico.sessions;
+
+import static io.portico.sessions.SessionTestConsumer.record;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.CommittedOffset;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.CreateConsumerRequest;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Reading and committing through the registry, with a {@code MockConsumer} standing in for the
+ * group: poll tasks assign partitions and deliver records as the group and the brokers would.
+ */
+class ConsumerInstanceTest {
+
+    private static final String TOPIC = "orders";
+    private static final TopicPartition P0 = new TopicPartition(TOPIC, 0);
+    private static final TopicPartition P1 = new TopicPartition(TOPIC, 1);
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(50);
+    private static final Duration ASSIGNMENT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Ticker TICKER = () -> 0L;
+
+    private final SessionTestConsumer.Factory factory = new SessionTestConsumer.Factory();
+    private final List<String> topicChecks = new CopyOnWriteArrayList<>();
+    private final Set<String> missingTopics = Collections.synchronizedSet(new HashSet<>());
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final List<ConsumerRegistry> registries = new ArrayList<>();
+
+    @AfterEach
+    void closeEverything() {
+        registries.forEach(ConsumerRegistry::close);
+        threads.shutdownNow();
+    }
+
+    private ConsumerRegistry registry(Duration requestTimeout, Duration assignmentTimeout, long requestMaxBytes) {
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                        Duration.ofMinutes(5), requestTimeout, assignmentTimeout, requestMaxBytes, 100, ""),
+                factory, topic -> {
+                    topicChecks.add(topic);
+                    return !missingTopics.contains(topic);
+                }, TICKER);
+        registries.add(registry);
+        return registry;
+    }
+
+    private ConsumerRegistry registry() {
+        return registry(REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT, 1 << 20);
+    }
+
+    private static ConsumerInstance create(ConsumerRegistry registry, String autoCommit) {
+        return registry.create("g1", new CreateConsumerRequest("alice", null, null, null, autoCommit), null);
+    }
+
+    private static RestException assertRestError(ErrorCode expected, Executable call) {
+        RestException e = assertThrows(RestException.class, call);
+        assertEquals(expected, e.errorCode(), e.getMessage());
+        return e;
+    }
+
+    /** Records of {@code partition} at {@code from}..{@code to} (inclusive), each value {@code size} bytes. */
+    private static List<ConsumerRecord<byte[], byte[]>> sized(int partition, int from, int to, int size) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        for (int o = from; o <= to; o++) {
+            out.add(new ConsumerRecord<>(TOPIC, partition, o, null, new byte[size]));
+        }
+        return out;
+    }
+
+    private static List<Long> offsets(List<ConsumedRecord> records) {
+        return records.stream().map(ConsumedRecord::offset).toList();
+    }
+
+    private static Map<TopicPartition, Long> committedOffsets(SessionTestConsumer consumer, TopicPartition... tps) {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        for (Map.Entry<TopicPartition, OffsetAndMetadata> e : consumer.committed(Set.of(tps)).entrySet()) {
+            out.put(e.getKey(), e.getValue().offset());
+        }
+        return out;
+    }
+
+    // ---- subscription ------------------------------------------------------------------------
+
+    @Test
+    void theFirstReadSubscribesToTheTopicAndAsksOnceWhetherItExists() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+
+        assertEquals(1, registry.read(instance, TOPIC, 0).size());
+        consumer.deliverOnNextPoll(List.of(record(TOPIC, 0, 1, null, "b")));
+        assertEquals(1, registry.read(instance, TOPIC, 0).size());
+
+        assertEquals(Set.of(TOPIC), consumer.subscription());
+        assertEquals(List.of(TOPIC), topicChecks, "asked once, on the first read");
+    }
+
+    @Test
+    void aReadOfAMissingTopicAnswers40401AndDoesNotSubscribe() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        missingTopics.add("missing");
+
+        RestException e = assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> registry.read(instance, "missing", 0));
+
+        assertEquals(404, e.httpStatus());
+        assertTrue(consumer.subscription().isEmpty());
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        assertEquals(1, registry.read(instance, TOPIC, 0).size(), "the instance may still pick a topic");
+        assertEquals(Set.of(TOPIC), consumer.subscription());
+    }
+
+    @Test
+    void aReadOfAnotherTopicLaterAnswers40901() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        registry.read(instance, TOPIC, 0);
+
+        RestException e = assertRestError(ErrorCode.CONSUMER_ALREADY_SUBSCRIBED,
+                () -> registry.read(instance, "payments", 0));
+
+        assertEquals(409, e.httpStatus());
+        assertEquals(Set.of(TOPIC), consumer.subscription());
+        assertEquals(List.of(TOPIC), topicChecks, "the other topic is refused without asking Kafka");
+    }
+
+    // ---- reading -----------------------------------------------------------------------------
+
+    @Test
+    void recordsComeBackInOffsetOrderWithTheirBytesIntact() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        byte[] binary = {0, (byte) 0xff, 0x7f, (byte) 0x80, '\n'};
+        consumer.assignOnNextPoll(List.of(P0, P1), List.of(
+                record(TOPIC, 0, 0, "k0", "v0"),
+                new ConsumerRecord<>(TOPIC, 0, 1, null, binary),
+                record(TOPIC, 0, 2, "k2", null),
+                record(TOPIC, 1, 0, "k10", "v10"),
+                new ConsumerRecord<>(TOPIC, 1, 1, binary, new byte[0])));
+
+        List<ConsumedRecord> records = registry.read(instance, TOPIC, 0);
+
+        assertEquals(5, records.size());
+        Map<Integer, List<ConsumedRecord>> byPartition = new HashMap<>();
+        for (ConsumedRecord r : records) {
+            assertEquals(TOPIC, r.topic());
+            byPartition.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(r);
+        }
+        List<ConsumedRecord> p0 = byPartition.get(0);
+        List<ConsumedRecord> p1 = byPartition.get(1);
+        assertEquals(List.of(0L, 1L, 2L), offsets(p0));
+        assertEquals(List.of(0L, 1L), offsets(p1));
+        assertArrayEquals(bytes("k0"), p0.get(0).key());
+        assertArrayEquals(bytes("v0"), p0.get(0).value());
+        assertNull(p0.get(1).key());
+        assertArrayEquals(binary, p0.get(1).value());
+        assertArrayEquals(bytes("k2"), p0.get(2).key());
+        assertNull(p0.get(2).value());
+        assertArrayEquals(bytes("k10"), p1.get(0).key());
+        assertArrayEquals(bytes("v10"), p1.get(0).value());
+        assertArrayEquals(binary, p1.get(1).key());
+        assertArrayEquals(new byte[0], p1.get(1).value());
+    }
+
+    @Test
+    void maxBytesSplitsReadsWithoutLosingOrDuplicatingARecord() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 6, 10));
+
+        List<List<Long>> reads = new ArrayList<>();
+        for (List<ConsumedRecord> read = registry.read(instance, TOPIC, 25); !read.isEmpty();
+                read = registry.read(instance, TOPIC, 25)) {
+            assertTrue(read.stream().mapToLong(ConsumedRecord::size).sum() <= 25, "within max_bytes");
+            reads.add(offsets(read));
+        }
+
+        assertEquals(List.of(List.of(0L, 1L), List.of(2L, 3L), List.of(4L, 5L), List.of(6L)), reads);
+    }
+
+    @Test
+    void aRecordBiggerThanMaxBytesComesAlone() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(sized(0, 0, 0, 5));
+        records.addAll(sized(0, 1, 1, 100));
+        records.addAll(sized(0, 2, 3, 5));
+        consumer.assignOnNextPoll(List.of(P0), records);
+
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 20)));
+        List<ConsumedRecord> big = registry.read(instance, TOPIC, 20);
+        assertEquals(List.of(1L), offsets(big));
+        assertEquals(100, big.get(0).value().length);
+        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 20)));
+    }
+
+    @Test
+    void theServersMaxBytesCapsEveryRead() {
+        ConsumerRegistry registry = registry(REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT, 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 5, 10));
+
+        assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 0)), "no max_bytes: the server's cap");
+        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 1000)), "above the server's cap");
+        assertEquals(List.of(4L), offsets(registry.read(instance, TOPIC, 10)), "below the server's cap");
+        assertEquals(List.of(5L), offsets(registry.read(instance, TOPIC, -1)));
+    }
+
+    @Test
+    void anEmptyReadReturnsNothingAfterTheRequestTimeout() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of());
+
+        long start = System.nanoTime();
+        List<ConsumedRecord> first = registry.read(instance, TOPIC, 0);
+        Duration firstTook = Duration.ofNanos(System.nanoTime() - start);
+        start = System.nanoTime();
+        List<ConsumedRecord> second = registry.read(instance, TOPIC, 0);
+        Duration secondTook = Duration.ofNanos(System.nanoTime() - start);
+
+        assertEquals(List.of(), first);
+        assertEquals(List.of(), second);
+        assertTrue(firstTook.compareTo(REQUEST_TIMEOUT) >= 0, "waited the request timeout: " + firstTook);
+        assertTrue(firstTook.compareTo(ASSIGNMENT_TIMEOUT) < 0,
+                "once assigned, the first read waits the request timeout, not the assignment timeout: " + firstTook);
+        assertTrue(secondTook.compareTo(REQUEST_TIMEOUT) >= 0, "waited the request timeout: " + secondTook);
+        assertTrue(secondTook.compareTo(ASSIGNMENT_TIMEOUT) < 0, secondTook.toString());
+    }
+
+    @Test
+    void theFirstReadWaitsUpToTheAssignmentTimeoutWhenTheGroupAssignsNothing() {
+        Duration assignmentTimeout = Duration.ofMillis(300);
+        ConsumerRegistry registry = registry(REQUEST_TIMEOUT, assignmentTimeout, 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+
+        long start = System.nanoTime();
+        List<ConsumedRecord> records = registry.read(instance, TOPIC, 0);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertEquals(List.of(), records);
+        assertTrue(took.compareTo(assignmentTimeout) >= 0, "waited for an assignment: " + took);
+    }
+
+    @Test
+    void aPollFailureAnswers50002AndTheInstanceStaysUsable() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.setPollException(new KafkaException("boom"));
+
+        RestException e = assertRestError(ErrorCode.KAFKA_ERROR, () -> registry.read(instance, TOPIC, 0));
+
+        assertEquals(500, e.httpStatus());
+        assertEquals("Kafka error: boom", e.getMessage());
+        assertFalse(instance.isClosed());
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance));
+    }
+
+    // ---- committing --------------------------------------------------------------------------
+
+    @Test
+    void commitCommitsTheOffsetAfterTheLastReturnedRecordNotAfterHeldBackOnes() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 10));
+
+        assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 25))); // 2..4 fetched, held back
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 1, 1)), registry.commit(instance));
+        assertEquals(Map.of(P0, 2L), committedOffsets(consumer, P0));
+
+        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 25)));
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 3, 3)), registry.commit(instance));
+        assertEquals(Map.of(P0, 4L), committedOffsets(consumer, P0));
+    }
+
+    @Test
+    void commitReportsEveryReturnedPartitionSortedByTopicAndPartition() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        List<TopicPartition> partitions = new ArrayList<>();
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int p : new int[] {7, 3, 11, 0, 5}) {
+            partitions.add(new TopicPartition(TOPIC, p));
+            records.addAll(sized(p, 0, p, 1)); // partition p ends at offset p
+        }
+        consumer.assignOnNextPoll(partitions, records);
+        assertEquals(records.size(), registry.read(instance, TOPIC, 0).size());
+
+        List<CommittedOffset> committed = registry.commit(instance);
+
+        assertEquals(List.of(
+                new CommittedOffset(TOPIC, 0, 0, 0),
+                new CommittedOffset(TOPIC, 3, 3, 3),
+                new CommittedOffset(TOPIC, 5, 5, 5),
+                new CommittedOffset(TOPIC, 7, 7, 7),
+                new CommittedOffset(TOPIC, 11, 11, 11)), committed);
+        for (TopicPartition tp : partitions) {
+            assertEquals(Map.of(tp, tp.partition() + 1L), committedOffsets(consumer, tp));
+        }
+    }
+
+    @Test
+    void commitWithNothingReturnedAnswersAnEmptyListAndCommitsNothing() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+
+        assertEquals(List.of(), registry.commit(instance));
+        consumer.assignOnNextPoll(List.of(P0), List.of());
+        assertEquals(List.of(), registry.read(instance, TOPIC, 0));
+        assertEquals(List.of(), registry.commit(instance));
+
+        assertTrue(consumer.commits.isEmpty());
+    }
+
+    @Test
+    void aPartitionRevokedByARebalanceIsNotCommitted() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0, P1), List.of(
+                record(TOPIC, 0, 0, null, "a"), record(TOPIC, 0, 1, null, "b"),
+                record(TOPIC, 1, 0, null, "c"), record(TOPIC, 1, 1, null, "d")));
+        assertEquals(4, registry.read(instance, TOPIC, 0).size());
+        consumer.schedulePollTask(() -> { // the group moves partition 1 to another member
+            consumer.rebalance(List.of(P0));
+            consumer.addRecord(record(TOPIC, 0, 2, null, "e"));
+        });
+        assertEquals(List.of(2L), offsets(registry.read(instance, TOPIC, 0)));
+
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 2, 2)), registry.commit(instance));
+
+        assertEquals(Map.of(P0, 3L), committedOffsets(consumer, P0, P1));
+        assertNull(consumer.lastCommitted(P1), "partition 1 belongs to another member now");
+    }
+
+    @Test
+    void heldBackRecordsOfARevokedPartitionAreDroppedAndItIsNotCommitted() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0, P1), sized(1, 0, 2, 10));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 1))); // 1:1 and 1:2 held back
+
+        // The group takes partition 1 away. The listener runs as it would inside the next poll
+        // or close; the instance is idle, so nothing else touches it meanwhile.
+        consumer.rebalance(List.of(P0));
+        consumer.deliverOnNextPoll(List.of(record(TOPIC, 0, 0, null, "p0")));
+        List<ConsumedRecord> next = registry.read(instance, TOPIC, 0);
+
+        assertEquals(1, next.size());
+        assertEquals(0, next.get(0).partition(), "no held-back record of partition 1 comes back");
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance));
+        assertNull(consumer.lastCommitted(P1));
+    }
+
+    // ---- auto-commit -------------------------------------------------------------------------
+
+    @Test
+    void autoCommitCommitsWhatEachReadReturnedButNotWhatItHeldBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
+
+        assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 2)));
+        assertEquals(Map.of(P0, 2L), committedOffsets(consumer, P0));
+        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 2)));
+        assertEquals(Map.of(P0, 4L), committedOffsets(consumer, P0));
+    }
+
+    @Test
+    void autoCommitCommitsOnDeleteBeforeTheConsumerCloses() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
+        assertEquals(List.of(0L, 1L, 2L), offsets(registry.read(instance, TOPIC, 3)));
+
+        registry.delete("g1", "alice");
+
+        List<String> events = consumer.events;
+        assertEquals("close", events.get(events.size() - 1));
+        assertEquals("commit " + Map.of(P0, 3L), events.get(events.size() - 2), events.toString());
+        assertEquals(3L, consumer.lastCommitted(P0));
+    }
+
+    @Test
+    void withoutAutoCommitDeleteCommitsNothing() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 2, 1));
+        assertEquals(3, registry.read(instance, TOPIC, 0).size());
+
+        registry.delete("g1", "alice");
+
+        assertTrue(consumer.closed());
+        assertTrue(consumer.commits.isEmpty(), consumer.events.toString());
+    }
+
+    @Test
+    void autoCommitCommitsARevokedPartitionOnRevocationWhenTheAsyncCommitFailed() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.failAsyncCommits = true; // the commit after each read fails: the coordinator moved
+        consumer.assignOnNextPoll(List.of(P0, P1), List.of(record(TOPIC, 1, 0, null, "a"), record(TOPIC, 1, 1, null, "b")));
+        assertEquals(2, registry.read(instance, TOPIC, 0).size());
+        assertNull(consumer.lastCommitted(P1));
+
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0)));
+        assertEquals(List.of(), registry.read(instance, TOPIC, 0));
+
+        assertEquals(2L, consumer.lastCommitted(P1), "committed in onPartitionsRevoked");
+        assertEquals(List.of(), registry.commit(instance), "partition 1 is no longer this instance's");
+    }
+
+    /**
+     * Deleting an idle auto-commit instance commits what it returned: close wakes the consumer
+     * only when an operation holds it, since a wakeup nobody uses up would make the final
+     * {@code commitSync} throw (as kafka-clients' {@code KafkaConsumer} does). This test's consumer
+     * honours a pending wakeup in {@code commitSync}, as the real client does.
+     */
+    @Test
+    void deletingAnIdleAutoCommitInstanceCommitsEvenThoughCloseWokeTheConsumer() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.honourPendingWakeup = true;
+        consumer.failAsyncCommits = true;
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 2, 1));
+        assertEquals(List.of(0L, 1L, 2L), offsets(registry.read(instance, TOPIC, 0)));
+        assertNull(consumer.lastCommitted(P0), "the async commit after the read failed");
+
+        registry.delete("g1", "alice");
+
+        assertTrue(consumer.closed());
+        assertEquals(3L, consumer.lastCommitted(P0), "the final commit on close should have committed offset 3");
+    }
+
+    // ---- concurrency and closing -------------------------------------------------------------
+
+    @Test
+    void concurrentReadsAndCommitsNeverShareTheConsumerAndReturnEachRecordOnce() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20), ASSIGNMENT_TIMEOUT, 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        int perPartition = 60;
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
+        for (int o = 0; o < perPartition; o++) {
+            all.add(record(TOPIC, 0, o, "k", "p0-" + o));
+            all.add(record(TOPIC, 1, o, "k", "p1-" + o));
+        }
+        int batch = 12;
+        consumer.assignOnNextPoll(List.of(P0, P1), all.subList(0, batch));
+        for (int from = batch; from < all.size(); from += batch) {
+            consumer.deliverOnNextPoll(List.copyOf(all.subList(from, from + batch)));
+        }
+
+        ConcurrentLinkedQueue<ConsumedRecord> returned = new ConcurrentLinkedQueue<>();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        AtomicInteger commits = new AtomicInteger();
+        AtomicBoolean readersDone = new AtomicBoolean();
+        CountDownLatch start = new CountDownLatch(1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        List<Future<?>> readers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            readers.add(threads.submit(() -> {
+                start.await();
+                while (returned.size() < all.size() && System.nanoTime() < deadline) {
+                    try {
+                        returned.addAll(registry.read(instance, TOPIC, 20)); // about two records a read
+                    } catch (RuntimeException e) {
+                        failures.add(e);
+                    }
+                }
+                return null;
+            }));
+        }
+        List<Future<?>> committers = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            committers.add(threads.submit(() -> {
+                start.await();
+                while (!readersDone.get()) {
+                    try {
+                        registry.commit(instance);
+                        commits.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        failures.add(e);
+                    }
+                }
+                return null;
+            }));
+        }
+        start.countDown();
+        for (Future<?> f : readers) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        readersDone.set(true);
+        for (Future<?> f : committers) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+
+        assertEquals(List.of(), failures);
+        assertEquals(List.of(), consumer.violations, "the consumer was never used by two threads at once");
+        assertTrue(commits.get() > 0);
+        List<String> seen = new ArrayList<>();
+        for (ConsumedRecord r : returned) {
+            seen.add(r.partition() + ":" + r.offset());
+            assertEquals("p" + r.partition() + "-" + r.offset(), new String(r.value(), StandardCharsets.UTF_8));
+        }
+        assertEquals(all.size(), seen.size(), "every record exactly once");
+        assertEquals(all.size(), new HashSet<>(seen).size(), "no record twice");
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, perPartition - 1, perPartition - 1),
+                new CommittedOffset(TOPIC, 1, perPartition - 1, perPartition - 1)), registry.commit(instance));
+        assertEquals(Map.of(P0, (long) perPartition, P1, (long) perPartition), committedOffsets(consumer, P0, P1));
+    }
+
+    @Test
+    void deletingDuringABlockedReadEndsTheReadWith40403AndClosesTheConsumer() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        CountDownLatch polling = new CountDownLatch(1);
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.updateBeginningOffsets(Map.of(P0, 0L));
+            polling.countDown();
+        });
+        Future<List<ConsumedRecord>> read = threads.submit(() -> registry.read(instance, TOPIC, 0));
+        assertTrue(polling.await(5, TimeUnit.SECONDS), "the read is polling");
+
+        registry.delete("g1", "alice");
+
+        assertTrue(consumer.closed(), "closed before delete returned");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> read.get(5, TimeUnit.SECONDS));
+        RestException rest = assertInstanceOf(RestException.class, e.getCause());
+        assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, rest.errorCode());
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void closingTheRegistryDuringABlockedReadEndsTheReadWith40403() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        CountDownLatch polling = new CountDownLatch(1);
+        consumer.schedulePollTask(polling::countDown);
+        Future<List<ConsumedRecord>> read = threads.submit(() -> registry.read(instance, TOPIC, 0));
+        assertTrue(polling.await(5, TimeUnit.SECONDS), "the read is polling");
+
+        registry.close();
+
+        assertTrue(consumer.closed());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> read.get(5, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND,
+                assertInstanceOf(RestException.class, e.getCause()).errorCode());
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,371 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Reads by offset from a pool of assign-only consumers. Each {@code MockConsumer} the factory
+ * makes sees the same small cluster: {@code orders} partition 0 holds offsets 5..14 (the log
+ * starts at 5), partition 1 is empty, partition 2 claims an end offset of 10 but only 0..4 can be
+ * fetched; {@code big} partition 0 holds a 50-byte record then a 1-byte one.
+ */
+class OffsetReaderTest {
+
+    private static final String TOPIC = "orders";
+    private static final Node NODE = new Node(0, "localhost", 9092);
+    private static final Duration FETCH_TIMEOUT = Duration.ofSeconds(5);
+
+    /** A {@code MockConsumer} whose polls fetch from a fixed log at the consumer's position. */
+    static final class LogConsumer extends SessionTestConsumer {
+        private final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log;
+
+        LogConsumer(Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log) {
+            this.log = log;
+        }
+
+        @Override
+        public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+            for (TopicPartition tp : assignment()) {
+                long position = position(tp);
+                for (ConsumerRecord<byte[], byte[]> r : log.getOrDefault(tp, List.of())) {
+                    if (r.offset() >= position) {
+                        addRecord(r);
+                    }
+                }
+            }
+            return super.poll(timeout);
+        }
+    }
+
+    private final List<Map<String, Object>> configs = new CopyOnWriteArrayList<>();
+    private final List<LogConsumer> made = new CopyOnWriteArrayList<>();
+    private volatile java.util.function.Consumer<LogConsumer> onCreate = c -> { };
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final List<OffsetReader> readers = new ArrayList<>();
+
+    @AfterEach
+    void closeEverything() {
+        readers.forEach(OffsetReader::close);
+        threads.shutdownNow();
+    }
+
+    private Consumer<byte[], byte[]> make(Map<String, Object> config) {
+        configs.add(Map.copyOf(config));
+        TopicPartition p0 = new TopicPartition(TOPIC, 0);
+        TopicPartition p1 = new TopicPartition(TOPIC, 1);
+        TopicPartition p2 = new TopicPartition(TOPIC, 2);
+        TopicPartition big = new TopicPartition("big", 0);
+        Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log = new HashMap<>();
+        log.put(p0, records(TOPIC, 0, 5, 14));
+        log.put(p2, records(TOPIC, 2, 0, 4));
+        log.put(big, List.of(new ConsumerRecord<>("big", 0, 0, null, new byte[50]),
+                new ConsumerRecord<>("big", 0, 1, null, new byte[1])));
+        LogConsumer consumer = new LogConsumer(log);
+        consumer.updatePartitions(TOPIC, List.of(partition(TOPIC, 0), partition(TOPIC, 1), partition(TOPIC, 2)));
+        consumer.updatePartitions("big", List.of(partition("big", 0)));
+        consumer.updateBeginningOffsets(Map.of(p0, 5L, p1, 0L, p2, 0L, big, 0L));
+        consumer.updateEndOffsets(Map.of(p0, 15L, p1, 0L, p2, 10L, big, 2L));
+        onCreate.accept(consumer);
+        made.add(consumer);
+        return consumer;
+    }
+
+    private static PartitionInfo partition(String topic, int partition) {
+        return new PartitionInfo(topic, partition, NODE, new Node[] {NODE}, new Node[] {NODE});
+    }
+
+    /** Offsets {@code from}..{@code to}, key {@code k<offset>}, value {@code v<offset>}. */
+    private static List<ConsumerRecord<byte[], byte[]>> records(String topic, int partition, long from, long to) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        for (long o = from; o <= to; o++) {
+            out.add(new ConsumerRecord<>(topic, partition, o, bytes("k" + o), bytes("v" + o)));
+        }
+        return out;
+    }
+
+    private OffsetReader reader(int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes) {
+        OffsetReader reader = new OffsetReader(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092", ConsumerConfig.GROUP_ID_CONFIG, "ignored"),
+                this::make, poolSize, poolTimeout, fetchTimeout, maxBytes);
+        readers.add(reader);
+        return reader;
+    }
+
+    private OffsetReader reader() {
+        return reader(2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+    }
+
+    private static RestException assertRestError(ErrorCode expected, Executable call) {
+        RestException e = assertThrows(RestException.class, call);
+        assertEquals(expected, e.errorCode(), e.getMessage());
+        return e;
+    }
+
+    private static List<Long> offsets(List<ConsumedRecord> records) {
+        return records.stream().map(ConsumedRecord::offset).toList();
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    // ---- reading -----------------------------------------------------------------------------
+
+    @Test
+    void readReturnsCountRecordsFromTheOffsetOn() {
+        List<ConsumedRecord> records = reader().read(TOPIC, 0, 7, 3);
+
+        assertEquals(List.of(7L, 8L, 9L), offsets(records));
+        for (ConsumedRecord r : records) {
+            assertEquals(TOPIC, r.topic());
+            assertEquals(0, r.partition());
+            assertArrayEquals(bytes("k" + r.offset()), r.key());
+            assertArrayEquals(bytes("v" + r.offset()), r.value());
+        }
+    }
+
+    @Test
+    void aCountPastTheLogEndReturnsWhatExistsWithoutWaitingForTheFetchTimeout() {
+        long start = System.nanoTime();
+        List<ConsumedRecord> records = reader().read(TOPIC, 0, 12, 100);
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertEquals(List.of(12L, 13L, 14L), offsets(records));
+        assertTrue(took.compareTo(FETCH_TIMEOUT) < 0, took.toString());
+    }
+
+    @Test
+    void aReadGathersRecordsOverSeveralPolls() {
+        onCreate = c -> c.setMaxPollRecords(2);
+
+        assertEquals(List.of(5L, 6L, 7L, 8L, 9L, 10L, 11L), offsets(reader().read(TOPIC, 0, 5, 7)));
+    }
+
+    @Test
+    void aReadStopsAtTheFetchTimeoutWithWhatItGot() {
+        Duration fetchTimeout = Duration.ofMillis(200);
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), fetchTimeout, 1 << 20);
+
+        long start = System.nanoTime();
+        List<ConsumedRecord> records = reader.read(TOPIC, 2, 0, 10); // the log claims 10, only 5 come
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L), offsets(records));
+        assertTrue(took.compareTo(fetchTimeout) >= 0, took.toString());
+    }
+
+    @Test
+    void anOffsetAtTheLogEndReturnsNothingWithoutFetching() {
+        OffsetReader reader = reader();
+
+        assertEquals(List.of(), reader.read(TOPIC, 0, 15, 5));
+        assertEquals(List.of(), reader.read(TOPIC, 1, 0, 1), "an empty partition");
+
+        assertEquals(1, made.size());
+        assertNull(made.get(0).lastPollTimeout(), "never polled");
+    }
+
+    @Test
+    void theByteCapKeepsTheFirstRecordEvenWhenItIsBigger() {
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), FETCH_TIMEOUT, 10);
+
+        List<ConsumedRecord> records = reader.read("big", 0, 0, 5);
+
+        assertEquals(List.of(0L), offsets(records));
+        assertEquals(50, records.get(0).value().length);
+    }
+
+    @Test
+    void theByteCapStopsBeforeTheRecordThatWouldPassIt() {
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), FETCH_TIMEOUT, 20);
+
+        // k5/v5 .. k9/v9 are 4 bytes each: 5 records make 20 bytes; k10/v10 (6 bytes) would pass 20
+        assertEquals(List.of(5L, 6L, 7L, 8L, 9L), offsets(reader.read(TOPIC, 0, 5, 10)));
+        assertEquals(List.of(10L, 11L, 12L), offsets(reader.read(TOPIC, 0, 10, 10)), "18 bytes; a fourth makes 24");
+    }
+
+    // ---- errors ------------------------------------------------------------------------------
+
+    @Test
+    void anUnknownTopicAnswers40401() {
+        RestException e = assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader().read("nope", 0, 0, 1));
+
+        assertEquals(404, e.httpStatus());
+    }
+
+    @Test
+    void anUnknownPartitionAnswers40402() {
+        RestException e = assertRestError(ErrorCode.PARTITION_NOT_FOUND, () -> reader().read(TOPIC, 3, 0, 1));
+
+        assertEquals(404, e.httpStatus());
+    }
+
+    @Test
+    void anOffsetBelowTheLogStartAnswers40406() {
+        RestException e = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader().read(TOPIC, 0, 4, 1));
+
+        assertEquals(404, e.httpStatus());
+        assertTrue(e.getMessage().contains("below the log start"), e.getMessage());
+        assertTrue(e.getMessage().contains("5"), e.getMessage());
+    }
+
+    @Test
+    void anOffsetPastTheLogEndAnswers40406() {
+        RestException e = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader().read(TOPIC, 0, 16, 1));
+
+        assertEquals(404, e.httpStatus());
+        assertTrue(e.getMessage().contains("past the log end"), e.getMessage());
+        assertTrue(e.getMessage().contains("15"), e.getMessage());
+    }
+
+    // ---- the pool ----------------------------------------------------------------------------
+
+    @Test
+    void consumersAreMadeWithoutAGroupAndReusedAcrossReads() {
+        OffsetReader reader = reader();
+
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        assertRestError(ErrorCode.PARTITION_NOT_FOUND, () -> reader.read(TOPIC, 9, 0, 1));
+        assertEquals(List.of(14L), offsets(reader.read(TOPIC, 0, 14, 1)));
+        assertEquals(List.of(0L, 1L), offsets(reader.read(TOPIC, 2, 0, 2)));
+
+        assertEquals(1, made.size(), "one consumer served the sequential reads, errors included");
+        assertFalse(made.get(0).closed());
+        assertEquals(1, reader.idleCount());
+        Map<String, Object> config = configs.get(0);
+        assertFalse(config.containsKey(ConsumerConfig.GROUP_ID_CONFIG));
+        assertEquals("false", config.get(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG));
+        assertEquals("false", config.get(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG));
+        assertEquals("portico-offset-reader", config.get(ConsumerConfig.CLIENT_ID_CONFIG));
+        assertEquals("broker:9092", config.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
+    }
+
+    @Test
+    void aReadThatFindsThePoolBusyWaitsThePoolTimeoutThenAnswers50301() throws Exception {
+        Duration poolTimeout = Duration.ofMillis(200);
+        OffsetReader reader = reader(1, poolTimeout, FETCH_TIMEOUT, 1 << 20);
+        CountDownLatch blocked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        onCreate = c -> c.schedulePollTask(() -> {
+            blocked.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Future<List<ConsumedRecord>> first = threads.submit(() -> reader.read(TOPIC, 0, 5, 2));
+        assertTrue(blocked.await(5, TimeUnit.SECONDS), "the first read holds the only consumer");
+
+        long start = System.nanoTime();
+        RestException e = assertRestError(ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE, () -> reader.read(TOPIC, 0, 5, 1));
+        Duration waited = Duration.ofNanos(System.nanoTime() - start);
+
+        assertEquals(503, e.httpStatus());
+        assertEquals(50301, e.body().errorCode());
+        assertTrue(waited.compareTo(poolTimeout) >= 0, "waited the pool timeout: " + waited);
+        release.countDown();
+        assertEquals(List.of(5L, 6L), offsets(first.get(5, TimeUnit.SECONDS)));
+        assertEquals(List.of(7L), offsets(reader.read(TOPIC, 0, 7, 1)), "the consumer is free again");
+        assertEquals(1, made.size());
+    }
+
+    @Test
+    void aKafkaFailureDiscardsTheConsumerAndTheNextReadMakesANewOne() {
+        OffsetReader reader = reader();
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        LogConsumer broken = made.get(0);
+        broken.setPollException(new KafkaException("boom"));
+
+        RestException e = assertRestError(ErrorCode.KAFKA_ERROR, () -> reader.read(TOPIC, 0, 5, 1));
+
+        assertEquals("Kafka error: boom", e.getMessage());
+        assertTrue(broken.closed(), "the failed consumer is closed");
+        assertEquals(0, reader.idleCount());
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        assertEquals(2, made.size());
+        assertFalse(made.get(1).closed());
+    }
+
+    @Test
+    void aMetadataTimeoutAnswers50302AndDiscardsTheConsumer() {
+        OffsetReader reader = reader();
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        made.get(0).setOffsetsException(new TimeoutException("no answer in time"));
+
+        RestException e = assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> reader.read(TOPIC, 0, 5, 1));
+
+        assertEquals(503, e.httpStatus());
+        assertTrue(made.get(0).closed());
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        assertEquals(2, made.size());
+    }
+
+    @Test
+    void concurrentReadsShareAtMostPoolSizeConsumersOneThreadAtATime() throws Exception {
+        OffsetReader reader = reader(2, Duration.ofSeconds(10), FETCH_TIMEOUT, 1 << 20);
+        List<Future<List<ConsumedRecord>>> reads = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            long offset = 5 + i % 10;
+            reads.add(threads.submit(() -> reader.read(TOPIC, 0, offset, 3)));
+        }
+
+        for (int i = 0; i < reads.size(); i++) {
+            long offset = 5 + i % 10;
+            List<Long> expected = new ArrayList<>();
+            for (long o = offset; o < Math.min(15, offset + 3); o++) {
+                expected.add(o);
+            }
+            assertEquals(expected, offsets(reads.get(i).get(10, TimeUnit.SECONDS)));
+        }
+        assertTrue(made.size() <= 2, "made " + made.size());
+        for (LogConsumer c : made) {
+            assertEquals(List.of(), c.violations);
+        }
+    }
+
+    @Test
+    void closeClosesTheIdleConsumersAndLaterReadsAnswer50301() {
+        OffsetReader reader = reader();
+        reader.read(TOPIC, 0, 5, 1);
+
+        reader.close();
+
+        assertTrue(made.get(0).closed());
+        assertEquals(0, reader.idleCount());
+        assertRestError(ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE, () -> reader.read(TOPIC, 0, 5, 1));
+        assertEquals(1, made.size());
+    }
+}

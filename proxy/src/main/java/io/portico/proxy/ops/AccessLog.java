@@ -1,0 +1,73 @@
+package io.portico.proxy.ops;
+
+import io.undertow.server.HttpHandler;
+import io.undertow.server.handlers.accesslog.AccessLogHandler;
+import io.undertow.server.handlers.accesslog.AccessLogReceiver;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per request in the Apache "combined" format, to the logger {@code portico.access}.
+ * Lines are handed to a writer thread through a bounded queue, so logging never slows a request;
+ * when the queue is full, lines are dropped and the count of dropped lines is logged. No request
+ * header other than Referer and User-Agent is logged (never Authorization or X-Auth-Token).
+ */
+public final class AccessLog implements AccessLogReceiver, AutoCloseable {
+    private static final Logger ACCESS = LoggerFactory.getLogger("portico.access");
+    /** Remote host, time, request line, status, bytes, Referer, User-Agent, and time taken in ms. */
+    static final String FORMAT = "%h - - %t \"%r\" %s %b \"%{i,Referer}\" \"%{i,User-Agent}\" %Dms";
+
+    private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(16_384);
+    private final AtomicLong dropped = new AtomicLong();
+    private final Thread writer;
+    private volatile boolean running = true;
+
+    public AccessLog() {
+        writer = new Thread(this::drain, "portico-access-log");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** {@code next} with each request logged. */
+    public HttpHandler wrap(HttpHandler next) {
+        return new AccessLogHandler(next, this, FORMAT, AccessLog.class.getClassLoader());
+    }
+
+    @Override
+    public void logMessage(String message) {
+        if (!lines.offer(message)) {
+            dropped.incrementAndGet();
+        }
+    }
+
+    private void drain() {
+        while (running || !lines.isEmpty()) {
+            try {
+                String line = lines.poll(200, TimeUnit.MILLISECONDS);
+                if (line != null) {
+                    ACCESS.info(line);
+                }
+                long lost = dropped.getAndSet(0);
+                if (lost > 0) {
+                    ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        try {
+            writer.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.portico.proxy.ops;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
+import io.undertow.server.ExchangeCompletionListener;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.PathTemplateMatch;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Times every request by its route template and counts its status class, so metric names stay
+ * bounded: {@code portico.http.requests.<METHOD>.<template>} (a timer) and
+ * {@code portico.http.responses.<METHOD>.<template>.<2xx|4xx|…>} (meters); requests matching no
+ * route count as template {@code unmatched}. Also {@code portico.http.in.flight}.
+ */
+public final class HttpMetrics implements HttpHandler {
+    private static final AttachmentKey<Long> START = AttachmentKey.create(Long.class);
+    private static final String[] CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+    private final HttpHandler next;
+    private final MetricRegistry registry;
+    private final Counter inFlight;
+    private final ConcurrentHashMap<String, Route> routes = new ConcurrentHashMap<>();
+    private final ExchangeCompletionListener onDone = this::done;
+
+    private record Route(Timer timer, Meter[] statuses) {
+    }
+
+    public HttpMetrics(MetricRegistry registry, HttpHandler next) {
+        this.next = next;
+        this.registry = registry;
+        this.inFlight = registry.counter("portico.http.in.flight");
+    }
+
+    @Override
+    public void handleRequest(HttpServerExchange exchange) throws Exception {
+        exchange.putAttachment(START, System.nanoTime());
+        inFlight.inc();
+        exchange.addExchangeCompleteListener(onDone);
+        next.handleRequest(exchange);
+    }
+
+    private void done(HttpServerExchange exchange, ExchangeCompletionListener.NextListener nextListener) {
+        try {
+            inFlight.dec();
+            PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
+            String key = exchange.getRequestMethod() + "." + (match == null ? "unmatched" : match.getMatchedTemplate());
+            Route route = routes.get(key);
+            if (route == null) {
+                route = routes.computeIfAbsent(key, this::route);
+            }
+            route.timer().update(System.nanoTime() - exchange.getAttachment(START), TimeUnit.NANOSECONDS);
+            int cls = exchange.getStatusCode() / 100;
+            if (cls >= 1 && cls <= 5) {
+                route.statuses()[cls - 1].mark();
+            }
+        } finally {
+            nextListener.proceed();
+        }
+    }
+
+    private Route route(String key) {
+        Meter[] statuses = new Meter[CLASSES.length];
+        for (int i = 0; i < CLASSES.length; i++) {
+            statuses[i] = registry.meter("portico.http.responses." + key + "." + CLASSES[i]);
+        }
+        return new Route(registry.timer("portico.http.requests." + key), statuses);
+    }
+}

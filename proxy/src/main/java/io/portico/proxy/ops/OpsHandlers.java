@@ -1,0 +1,87 @@
+package io.portico.proxy.ops;
+
+import com.codahale.metrics.MetricFilter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.json.MetricsModule;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.portico.protocol.Json;
+import io.portico.protocol.MediaType;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ClusterHealth;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
+import io.prometheus.metrics.instrumentation.dropwizard5.labels.CustomLabelMapper;
+import io.prometheus.metrics.instrumentation.dropwizard5.labels.MapperConfig;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operator's endpoints: {@code GET /health} (the process is up), {@code GET /ready} (Kafka
+ * answers within the bound, else 503), {@code GET /metrics} (every metric as Dropwizard's JSON)
+ * and {@code GET /metrics/prometheus} (the same in Prometheus' text format, through Prometheus'
+ * Dropwizard bridge; route, method and status class become labels).
+ */
+public final class OpsHandlers {
+    private static final MediaType JSON = MediaType.parse("application/json");
+
+    private final ClusterHealth health;
+    private final ObjectWriter metricsJson;
+    private final MetricRegistry registry;
+    private final PrometheusRegistry prometheus = new PrometheusRegistry();
+    private final PrometheusTextFormatWriter prometheusText = PrometheusTextFormatWriter.create();
+
+    public OpsHandlers(MetricRegistry registry, ClusterHealth health) {
+        this.registry = registry;
+        this.health = health;
+        this.metricsJson = Json.mapper().copy()
+                .registerModule(new MetricsModule(TimeUnit.SECONDS, TimeUnit.MILLISECONDS, false, MetricFilter.ALL))
+                .writer();
+        CustomLabelMapper labels = new CustomLabelMapper(List.of(
+                new MapperConfig("portico.http.requests.*.*", "portico.http.requests",
+                        Map.of("method", "${0}", "route", "${1}")),
+                new MapperConfig("portico.http.responses.*.*.*", "portico.http.responses",
+                        Map.of("method", "${0}", "route", "${1}", "status", "${2}")),
+                new MapperConfig("portico.produce.errors.*", "portico.produce.errors", Map.of("code", "${0}"))));
+        prometheus.register(new DropwizardExports(registry, MetricFilter.ALL, labels));
+    }
+
+    public void health(HttpServerExchange exchange) {
+        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
+        Http.ok(exchange, Map.of("status", "UP"));
+    }
+
+    public void ready(HttpServerExchange exchange) {
+        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
+        Http.complete(exchange, health.check(), brokers -> Map.of("status", "READY", "brokers", brokers));
+    }
+
+    public void metrics(HttpServerExchange exchange) {
+        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
+        try {
+            Http.send(exchange, 200, metricsJson.writeValueAsBytes(registry));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public void prometheus(HttpServerExchange exchange) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+        try {
+            prometheusText.write(out, prometheus.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, prometheusText.getContentType());
+        exchange.getResponseSender().send(ByteBuffer.wrap(out.toByteArray()));
+    }
+}
