@@ -111,7 +111,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                     }
                 })
                 .build();
-        metrics.registry().gauge("portico.consumer.instances", () -> instances::estimatedSize);
+        metrics.registry().gauge("portico.consumer.instances.live", () -> instances::estimatedSize);
     }
 
     /** Real {@link KafkaConsumer}s. */

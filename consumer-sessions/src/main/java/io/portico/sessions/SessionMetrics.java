@@ -28,7 +28,7 @@ public final class SessionMetrics {
         this.producedBytes = registry.meter("portico.produce.bytes");
         this.consumedRecords = registry.meter("portico.consume.records");
         this.consumedBytes = registry.meter("portico.consume.bytes");
-        this.instancesCreated = registry.counter("portico.consumer.instances.created");
+        this.instancesCreated = registry.counter("portico.consumer.instances.opened");
         this.instancesExpired = registry.counter("portico.consumer.instances.expired");
     }
 

@@ -36,12 +36,27 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dataDir;
     private final boolean deleteOnClose;
     private final String bootstrapServers;
+    private final int brokerPort;
+    private final int controllerPort;
 
-    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean deleteOnClose, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean deleteOnClose, int brokerPort,
+                          int controllerPort) {
         this.server = server;
         this.dataDir = dataDir;
         this.deleteOnClose = deleteOnClose;
-        this.bootstrapServers = bootstrapServers;
+        this.brokerPort = brokerPort;
+        this.controllerPort = controllerPort;
+        this.bootstrapServers = "127.0.0.1:" + brokerPort;
+    }
+
+    /** The port of the broker's listener. */
+    public int brokerPort() {
+        return brokerPort;
+    }
+
+    /** The port of the controller's listener. */
+    public int controllerPort() {
+        return controllerPort;
     }
 
     /**
@@ -51,6 +66,15 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param overrides broker settings that replace the defaults (e.g. {@code auto.create.topics.enable})
      */
     public static EmbeddedKafka start(Path dir, Map<String, String> overrides) throws IOException {
+        return start(dir, overrides, 0, 0);
+    }
+
+    /**
+     * As {@link #start(Path, Map)} on the given ports (0: a free one), e.g. to restart a broker
+     * where its clients expect it.
+     */
+    public static EmbeddedKafka start(Path dir, Map<String, String> overrides, int brokerPort, int controllerPort)
+            throws IOException {
         boolean temporary = dir == null;
         Path dataDir = temporary ? Files.createTempDirectory("portico-kafka-") : dir;
         Files.createDirectories(dataDir);
@@ -58,7 +82,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         try {
             for (int attempt = 0; attempt < 3; attempt++) {
                 try {
-                    return startOnce(dataDir, temporary, overrides);
+                    return startOnce(dataDir, temporary, overrides, brokerPort, controllerPort);
                 } catch (RuntimeException e) {
                     // A port taken between choosing and binding: choose again.
                     last = e;
@@ -74,10 +98,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    private static EmbeddedKafka startOnce(Path dataDir, boolean temporary, Map<String, String> overrides)
-            throws IOException {
-        int brokerPort = freePort();
-        int controllerPort = freePort();
+    private static EmbeddedKafka startOnce(Path dataDir, boolean temporary, Map<String, String> overrides,
+                                           int fixedBrokerPort, int fixedControllerPort) throws IOException {
+        int brokerPort = fixedBrokerPort > 0 ? fixedBrokerPort : freePort();
+        int controllerPort = fixedControllerPort > 0 ? fixedControllerPort : freePort();
         Map<String, Object> props = new HashMap<>();
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
@@ -128,7 +152,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             }
             throw e;
         }
-        return new EmbeddedKafka(server, dataDir, temporary, "127.0.0.1:" + brokerPort);
+        return new EmbeddedKafka(server, dataDir, temporary, brokerPort, controllerPort);
     }
 
     private static int freePort() throws IOException {

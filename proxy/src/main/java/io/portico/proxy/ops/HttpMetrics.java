@@ -14,9 +14,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Times every request by its route template and counts its status class, so metric names stay
- * bounded: {@code portico.http.requests.<METHOD>.<template>} (a timer) and
- * {@code portico.http.responses.<METHOD>.<template>.<2xx|4xx|…>} (meters); requests matching no
- * route count as template {@code unmatched}. Also {@code portico.http.in.flight}.
+ * bounded: {@code portico.http.requests.<route>} (a timer) and
+ * {@code portico.http.responses.<route>.<2xx|4xx|…>} (meters), where {@code <route>} is the
+ * method and template in dotted form ({@code POST /topics/{topic}} is {@code post.topics.topic});
+ * requests matching no route count as {@code <method>.unmatched}. Also {@code portico.http.in.flight}.
  */
 public final class HttpMetrics implements HttpHandler {
     private static final AttachmentKey<Long> START = AttachmentKey.create(Long.class);
@@ -49,7 +50,7 @@ public final class HttpMetrics implements HttpHandler {
         try {
             inFlight.dec();
             PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
-            String key = exchange.getRequestMethod() + "." + (match == null ? "unmatched" : match.getMatchedTemplate());
+            String key = exchange.getRequestMethod() + (match == null ? " unmatched" : " " + match.getMatchedTemplate());
             Route route = routes.get(key);
             if (route == null) {
                 route = routes.computeIfAbsent(key, this::route);
@@ -65,10 +66,22 @@ public final class HttpMetrics implements HttpHandler {
     }
 
     private Route route(String key) {
+        String name = dotted(key);
         Meter[] statuses = new Meter[CLASSES.length];
         for (int i = 0; i < CLASSES.length; i++) {
-            statuses[i] = registry.meter("portico.http.responses." + key + "." + CLASSES[i]);
+            statuses[i] = registry.meter("portico.http.responses." + name + "." + CLASSES[i]);
         }
-        return new Route(registry.timer("portico.http.requests." + key), statuses);
+        return new Route(registry.timer("portico.http.requests." + name), statuses);
+    }
+
+    /** {@code "POST /topics/{topic}"} → {@code "post.topics.topic"}; {@code "GET /"} → {@code "get.root"}. */
+    static String dotted(String methodAndTemplate) {
+        StringBuilder out = new StringBuilder();
+        for (String part : methodAndTemplate.toLowerCase(java.util.Locale.ROOT).split("[ /{}]+")) {
+            if (!part.isEmpty()) {
+                out.append(out.length() == 0 ? "" : ".").append(part.replace(':', '_'));
+            }
+        }
+        return out.indexOf(".") < 0 ? out + ".root" : out.toString();
     }
 }

@@ -12,8 +12,6 @@ import io.portico.sessions.ClusterHealth;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
-import io.prometheus.metrics.instrumentation.dropwizard5.labels.CustomLabelMapper;
-import io.prometheus.metrics.instrumentation.dropwizard5.labels.MapperConfig;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -21,7 +19,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -29,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * The operator's endpoints: {@code GET /health} (the process is up), {@code GET /ready} (Kafka
  * answers within the bound, else 503), {@code GET /metrics} (every metric as Dropwizard's JSON)
  * and {@code GET /metrics/prometheus} (the same in Prometheus' text format, through Prometheus'
- * Dropwizard bridge; route, method and status class become labels).
+ * Dropwizard bridge: dots become underscores).
  */
 public final class OpsHandlers {
     private static final MediaType JSON = MediaType.parse("application/json");
@@ -46,13 +43,12 @@ public final class OpsHandlers {
         this.metricsJson = Json.mapper().copy()
                 .registerModule(new MetricsModule(TimeUnit.SECONDS, TimeUnit.MILLISECONDS, false, MetricFilter.ALL))
                 .writer();
-        CustomLabelMapper labels = new CustomLabelMapper(List.of(
-                new MapperConfig("portico.http.requests.*.*", "portico.http.requests",
-                        Map.of("method", "${0}", "route", "${1}")),
-                new MapperConfig("portico.http.responses.*.*.*", "portico.http.responses",
-                        Map.of("method", "${0}", "route", "${1}", "status", "${2}")),
-                new MapperConfig("portico.produce.errors.*", "portico.produce.errors", Map.of("code", "${0}"))));
-        prometheus.register(new DropwizardExports(registry, MetricFilter.ALL, labels));
+        prometheus.register(new DropwizardExports(registry));
+    }
+
+    /** The body of a 200 from {@code /ready}. */
+    record Ready(@com.fasterxml.jackson.annotation.JsonProperty("status") String status,
+                 @com.fasterxml.jackson.annotation.JsonProperty("brokers") int brokers) {
     }
 
     public void health(HttpServerExchange exchange) {
@@ -62,7 +58,7 @@ public final class OpsHandlers {
 
     public void ready(HttpServerExchange exchange) {
         exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
-        Http.complete(exchange, health.check(), brokers -> Map.of("status", "READY", "brokers", brokers));
+        Http.complete(exchange, health.check(), brokers -> new Ready("READY", brokers));
     }
 
     public void metrics(HttpServerExchange exchange) {

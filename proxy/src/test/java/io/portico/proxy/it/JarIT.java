@@ -55,6 +55,9 @@ class JarIT {
             assertEquals("{\"offsets\":[{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null}],"
                     + "\"key_schema_id\":null,\"value_schema_id\":null}", r.body());
 
+            String access = waitFor(output, lines, "\"POST /topics/jartest HTTP/1.1\" 200");
+            assertTrue(access.contains(" INFO access - 127.0.0.1 "), "an access log line: " + access);
+
             process.destroy(); // SIGTERM
             assertTrue(process.waitFor(60, TimeUnit.SECONDS), "exits after SIGTERM");
             String line;
@@ -63,9 +66,10 @@ class JarIT {
             }
             assertFalse(Files.exists(dataDir), "the temporary data directory is deleted on exit");
             for (String l : lines) {
-                assertFalse(l.contains(" INFO ") && !l.contains(" INFO Portico "),
+                assertFalse(l.contains(" INFO ") && !l.contains(" INFO Portico ") && !l.contains(" INFO access "),
                         "Kafka's INFO chatter is off by default: " + l);
             }
+
         } finally {
             process.destroyForcibly();
         }

@@ -41,6 +41,11 @@ public final class KafkaCluster implements AutoCloseable {
         this.admin = Admin.create(props);
     }
 
+    /** A cluster started and stopped by the caller: closing this closes only the admin client. */
+    public static KafkaCluster external(String bootstrapServers) {
+        return new KafkaCluster(bootstrapServers, () -> { });
+    }
+
     /** A broker of our own in this JVM, with {@code overrides} on top of the embedded defaults. */
     public static KafkaCluster embedded(Map<String, String> overrides) throws Exception {
         EmbeddedKafka kafka = EmbeddedKafka.start(null, overrides);

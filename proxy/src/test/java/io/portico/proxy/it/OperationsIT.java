@@ -1,0 +1,141 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Health, readiness, metrics, CORS, limits and the admin listener. */
+@ExtendWith(PorticoExtension.class)
+class OperationsIT {
+    private static final String BINARY = "application/vnd.kafka.binary.v1+json";
+
+    @Test
+    void healthAndReadinessAnswer(Rest rest) {
+        Rest.Response health = rest.get("/health");
+        assertEquals(200, health.status());
+        assertEquals("{\"status\":\"UP\"}", health.body());
+        Rest.Response ready = rest.get("/ready");
+        assertEquals(200, ready.status(), ready.body());
+        assertEquals("{\"status\":\"READY\",\"brokers\":1}", ready.body());
+    }
+
+    @Test
+    void metricsAreNamedByRouteTemplateNeverByTopic(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("metered");
+        assertEquals(200, rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"value\":\"AAAA\"},{\"value\":\"AA==\"}]}").status());
+        assertEquals(404, rest.get("/nowhere/" + topic).status());
+
+        Rest.Response json = rest.get("/metrics");
+        assertEquals(200, json.status());
+        assertFalse(json.body().contains(topic), "no topic names in metric names");
+        JsonNode metrics = json.json();
+        assertTrue(metrics.get("timers").get("portico.http.requests.post.topics.topic").get("count").asLong() >= 1);
+        assertTrue(metrics.get("meters").get("portico.http.responses.post.topics.topic.2xx").get("count").asLong() >= 1);
+        assertTrue(metrics.get("meters").get("portico.http.responses.get.unmatched.4xx").get("count").asLong() >= 1);
+        assertTrue(metrics.get("meters").get("portico.produce.records").get("count").asLong() >= 2);
+        assertTrue(metrics.get("meters").get("portico.produce.bytes").get("count").asLong() >= 4);
+        assertTrue(metrics.get("gauges").has("jvm.memory.heap.used"));
+        assertTrue(metrics.get("gauges").has("jvm.threads.count"));
+        assertTrue(metrics.get("gauges").has("portico.consumer.instances.live"));
+        assertTrue(metrics.get("gauges").has("portico.pool.produce.active"));
+        assertEquals(1, metrics.get("gauges").get("portico.kafka.reachable").get("value").asInt());
+
+        Rest.Response prometheus = rest.get("/metrics/prometheus");
+        assertEquals(200, prometheus.status(), prometheus.body());
+        assertTrue(prometheus.contentType().startsWith("text/plain"), prometheus.contentType());
+        assertTrue(prometheus.body().contains("portico_http_requests_post_topics_topic_count"), prometheus.body());
+        assertTrue(prometheus.body().contains("portico_produce_records_total"), prometheus.body());
+        assertFalse(prometheus.body().contains(topic));
+    }
+
+    @Test
+    void corsPreflightAndSimpleRequestsFromAnAllowedOrigin(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "https://app.example",
+                "access.control.allow.methods", "GET,POST"))) {
+            Rest rest = p.rest();
+            Rest.Response preflight = rest.send(rest.request("/topics/t", "Origin", "https://app.example",
+                    "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+                    .method("OPTIONS", java.net.http.HttpRequest.BodyPublishers.noBody()));
+            assertEquals(204, preflight.status());
+            assertEquals("https://app.example", preflight.header("access-control-allow-origin"));
+            assertEquals("GET,POST", preflight.header("access-control-allow-methods"));
+            assertTrue(preflight.header("access-control-allow-headers").contains("Content-Type"));
+
+            Rest.Response get = rest.get("/topics", "Origin", "https://app.example");
+            assertEquals(200, get.status());
+            assertEquals("https://app.example", get.header("access-control-allow-origin"));
+
+            Rest.Response other = rest.get("/topics", "Origin", "https://evil.example");
+            assertEquals(200, other.status());
+            assertNull(other.header("access-control-allow-origin"));
+        }
+    }
+
+    @Test
+    void limitsAnswerWithTheirOwnErrors(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("produce.records.max", "2",
+                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "5000"))) {
+            Rest rest = p.rest();
+            Rest.Response many = rest.post("/topics/t", BINARY,
+                    "{\"records\":[{\"value\":\"AA==\"},{\"value\":\"AA==\"},{\"value\":\"AA==\"}]}");
+            assertEquals(413, many.status(), many.body());
+            assertTrue(many.json().get("message").asText().contains("produce.records.max"), many.body());
+
+            // One long-polling read holds the only slot; the next request is turned away.
+            String topic = KafkaCluster.uniqueTopic("limits");
+            kafka.createTopic(topic, 1);
+            String group = KafkaCluster.uniqueTopic("g");
+            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
+            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
+                    "Accept", BINARY).status());
+            java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
+            Future<Rest.Response> polling = thread.submit(() ->
+                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
+            thread.shutdown();
+            com.codahale.metrics.Counter inFlight = p.portico().metrics().counter("portico.http.in.flight");
+            for (int i = 0; i < 500 && inFlight.getCount() < 1; i++) {
+                Thread.sleep(10); // until the long poll is in progress
+            }
+            assertEquals(1, inFlight.getCount(), "the long poll is in progress");
+            Rest.Response refused = rest.get("/brokers");
+            assertEquals(503, refused.status(), refused.body());
+            assertEquals("1", refused.header("retry-after"));
+            assertTrue(refused.json().get("message").asText().contains("max.concurrent.requests"), refused.body());
+            assertEquals(200, polling.get(30, TimeUnit.SECONDS).status());
+            assertEquals(200, rest.get("/brokers").status(), "served again once the slot is free");
+        }
+    }
+
+    @Test
+    void adminListenersServeTheOperationsEndpointsAlone(KafkaCluster kafka) throws Exception {
+        int adminPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            adminPort = s.getLocalPort();
+        }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("admin.listeners", "http://127.0.0.1:" + adminPort))) {
+            Rest admin = new Rest(URI.create("http://127.0.0.1:" + adminPort));
+            assertEquals(200, admin.get("/health").status());
+            assertEquals(200, admin.get("/ready").status());
+            assertEquals(200, admin.get("/metrics").status());
+            assertEquals(404, admin.get("/topics").status(), "the API is not on the admin listener");
+            assertEquals(404, p.rest().get("/metrics").status(), "nor the operations endpoints on the main one");
+            assertEquals(200, p.rest().get("/topics").status());
+        }
+    }
+}
