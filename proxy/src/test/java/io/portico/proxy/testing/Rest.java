@@ -23,9 +23,25 @@ public final class Rest {
             .build();
 
     private final URI base;
+    private final HttpClient client;
 
     public Rest(URI base) {
+        this(base, CLIENT);
+    }
+
+    /** A client of {@code base} through {@code client} (e.g. one with the TLS context an https test needs). */
+    public Rest(URI base, HttpClient client) {
         this.base = base;
+        this.client = client;
+    }
+
+    /** An HTTP/1.1 client like the default one, with {@code tls} for https. */
+    public static HttpClient client(javax.net.ssl.SSLContext tls) {
+        return HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .sslContext(tls)
+                .build();
     }
 
     public URI base() {
@@ -88,7 +104,7 @@ public final class Rest {
 
     public Response send(HttpRequest.Builder request) {
         try {
-            HttpResponse<String> r = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
             return new Response(r.statusCode(), r.headers(), r.body());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
