@@ -56,7 +56,7 @@ public final class ApiKeys {
         try {
             parsed = MAPPER.readValue(Files.readAllBytes(file), KeysFile.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException("not a valid keys file: " + e.getOriginalMessage());
+            throw new IllegalArgumentException("not a valid keys file: " + reason(e));
         }
         if (parsed == null || parsed.keys() == null) {
             throw new IllegalArgumentException("the file must hold {\"keys\":[…]}");
@@ -108,6 +108,21 @@ public final class ApiKeys {
             keys.add(new ApiKey(e.name(), digest, role, topics));
         }
         return new ApiKeys(keys);
+    }
+
+    /**
+     * Why Jackson refused the file. For malformed JSON only where: Jackson's message quotes the
+     * offending token, which may be a key written without its quotes, and the reason is logged.
+     */
+    private static String reason(com.fasterxml.jackson.core.JacksonException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof com.fasterxml.jackson.core.exc.StreamReadException malformed) {
+                com.fasterxml.jackson.core.JsonLocation at = malformed.getLocation();
+                return at == null ? "malformed JSON"
+                        : "malformed JSON at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            }
+        }
+        return e.getOriginalMessage();
     }
 
     /** The entry whose key is {@code presented}, or null. */
