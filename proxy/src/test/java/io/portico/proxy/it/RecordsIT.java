@@ -2,6 +2,7 @@ package io.portico.proxy.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,7 +55,8 @@ class RecordsIT {
                 "records.value.max.bytes", String.valueOf(VALUE_MAX),
                 "records.uri.max.bytes", String.valueOf(URI_MAX)));
         noAutoCreate = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
-        strict = TestPortico.start(noAutoCreate, Map.of("metadata.timeout.ms", "1500"));
+        strict = TestPortico.start(noAutoCreate, Map.of("metadata.timeout.ms", "1500",
+                "records.value.max.bytes", "8192", "producer.max.request.size", "2048"));
     }
 
     @AfterAll
@@ -122,7 +124,7 @@ class RecordsIT {
         List<String> nested = fieldNames(error);
         assertTrue(nested.equals(List.of("error_code", "message", "topic"))
                 || nested.equals(List.of("error_code", "message", "kafka_error_code", "topic")), r.body());
-        assertTrue(!r.body().contains("Exception"), "no exception names: " + r.body());
+        assertFalse(r.body().contains("Exception"), "no exception names: " + r.body());
         return body;
     }
 
@@ -423,6 +425,15 @@ class RecordsIT {
         Rest.Response created = post(strict.rest(), records(topic), "text/plain", "test message");
         assertOk(created);
         assertArrayEquals(utf8("test message"), noAutoCreate.read(topic, 1).get(0).value());
+    }
+
+    @Test
+    void aValueWithinTheLimitThatKafkaRefusesAsTooLargeIs400WithKafkasErrorCode() throws Exception {
+        String topic = noAutoCreate.createTopic(KafkaCluster.uniqueTopic("kafkatoolarge"), 1);
+        JsonNode body = assertError(post(strict.rest(), records(topic), "application/octet-stream", new byte[4096]), 400,
+                topic, "too large for Kafka");
+        assertEquals(10, body.get("error").get("kafka_error_code").asInt(), "MESSAGE_TOO_LARGE: " + body);
+        assertOk(post(strict.rest(), records(topic), "application/octet-stream", new byte[1024]));
     }
 
     @Test

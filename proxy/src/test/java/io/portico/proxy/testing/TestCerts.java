@@ -107,10 +107,15 @@ public final class TestCerts {
 
     /** A keystore of {@code type} (PKCS12 or JKS) holding the identity's key and chain, password {@link #PASSWORD}. */
     public static Path keystore(Identity identity, String type, Path file) {
+        return keystore(identity, type, file, PASSWORD);
+    }
+
+    /** As {@link #keystore(Identity, String, Path)}, the key entry protected by its own {@code keyPassword}. */
+    public static Path keystore(Identity identity, String type, Path file, String keyPassword) {
         try {
             KeyStore store = KeyStore.getInstance(type);
             store.load(null, null);
-            store.setKeyEntry(identity.alias(), identity.key(), PASSWORD.toCharArray(),
+            store.setKeyEntry(identity.alias(), identity.key(), keyPassword.toCharArray(),
                     identity.chain().toArray(new Certificate[0]));
             return save(store, file);
         } catch (GeneralSecurityException | IOException e) {
