@@ -1,12 +1,15 @@
 package io.portico.proxy.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Processes;
 import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestCerts;
 import io.portico.proxy.testing.TestPortico;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The samples, run as their READMEs say, against a real Portico: the npm clients' interop tests
@@ -27,17 +31,32 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PorticoExtension.class)
 class SamplesIT {
     private static final Path SAMPLES = Path.of("..", "samples").toAbsolutePath().normalize();
+    private static final String API_KEY = "node-interop-key-0123456789";
     private static KafkaCluster strictKafka;
     private static TestPortico strict;
+    private static TestPortico secure;
+    private static Path certificate;
 
+    @TempDir
+    static Path dir;
+
+    /** A Portico whose broker does not create topics, and one on https that requires an API key. */
     @BeforeAll
-    static void startAPorticoWithoutTopicAutoCreation() throws Exception {
+    static void startTheOtherPorticos(KafkaCluster kafka) throws Exception {
         strictKafka = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
         strict = TestPortico.start(strictKafka, Map.of("metadata.timeout.ms", "2000"));
+        TestCerts.Identity server = TestCerts.selfSigned(dir, "portico", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
+        certificate = TestCerts.exportPem(server, dir.resolve("portico.pem"));
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":[{\"name\":\"node\",\"key\":\"" + API_KEY
+                + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
+        secure = TestPortico.start(kafka, Map.of("listeners", "https://localhost:0",
+                "ssl.keystore.location", server.pkcs12().toString(), "ssl.keystore.password", TestCerts.PASSWORD,
+                "authentication.method", "API_KEY", "api.keys.file", keys.toString()));
     }
 
     @AfterAll
     static void stop() {
+        secure.close();
         strict.close();
         strictKafka.close();
     }
@@ -59,8 +78,13 @@ class SamplesIT {
         env.put("PORTICO_URL", rest.base().toString());
         env.put("PORTICO_URL_NO_AUTOCREATE", strict.rest().base().toString());
         env.put("PORTICO_ADMIN_TOPICS", "1");
+        env.put("PORTICO_HTTPS_URL", "https://localhost:" + secure.portico().listenerUrls().get(0).getPort());
+        env.put("NODE_EXTRA_CA_CERTS", certificate.toString());
+        env.put("PORTICO_API_KEY", API_KEY);
         Processes.Result test = Processes.run(dir, env, Duration.ofMinutes(5), List.of("npm", "test"));
         assertEquals(0, test.exitCode(), test.output());
+        assertTrue(test.output().contains("# pass"), test.output());
+        assertFalse(test.output().contains("# SKIP"), "every interop test ran: " + test.output());
     }
 
     @Test
