@@ -18,7 +18,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -102,8 +104,7 @@ public final class ConsumerInstance {
      *         topic does not exist, 40403 when the instance was closed meanwhile
      */
     public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists) {
-        lock();
-        try {
+        return locked(KafkaErrors::toRestException, () -> {
             if (this.topic == null) {
                 if (!topicExists.test(topic)) {
                     throw ErrorCode.TOPIC_NOT_FOUND.exception();
@@ -125,12 +126,23 @@ public final class ConsumerInstance {
                 });
             }
             return out;
+        });
+    }
+
+    /**
+     * Runs {@code operation} holding the lock: a wakeup (the instance closed meanwhile) is 40403,
+     * any other Kafka failure what {@code onKafkaError} makes of it.
+     */
+    private <T> T locked(Function<RuntimeException, RestException> onKafkaError, Supplier<T> operation) {
+        lock();
+        try {
+            return operation.get();
         } catch (WakeupException e) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         } catch (RestException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw KafkaErrors.toRestException(e);
+            throw onKafkaError.apply(e);
         } finally {
             lock.unlock();
         }
@@ -193,8 +205,7 @@ public final class ConsumerInstance {
      * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
      */
     public List<CommittedOffset> commit() {
-        lock();
-        try {
+        return locked(e -> new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e), () -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
@@ -206,15 +217,7 @@ public final class ConsumerInstance {
             }
             out.sort(Comparator.comparing(CommittedOffset::topic).thenComparingInt(CommittedOffset::partition));
             return out;
-        } catch (WakeupException e) {
-            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
-        } catch (RestException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     private Map<TopicPartition, OffsetAndMetadata> toCommit() {
