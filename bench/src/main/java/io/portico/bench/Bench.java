@@ -1,0 +1,727 @@
+package io.portico.bench;
+
+import io.portico.proxy.PorticoConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The benchmark of issue 6, in one run on one machine: starts a Kafka broker (its own JVM) and
+ * Portico ({@code java -jar portico.jar bench.properties}, another JVM) against it, measures the
+ * native Kafka producer and consumer with Portico's own client settings, then Portico over
+ * keep-alive HTTP/1.1 with {@link HttpLoad}, row by row:
+ *
+ * <ol>
+ *   <li>native-produce: a {@code KafkaProducer} sends N records of 100 B;</li>
+ *   <li>native-consume: a {@code KafkaConsumer} (assign, seek to beginning) reads them;</li>
+ *   <li>a: v1 binary produce, 100 records per POST;</li>
+ *   <li>b: v1 binary produce, 1 record per POST, 64 connections;</li>
+ *   <li>c: the records endpoint, 1 record per POST (text/plain), 64 connections;</li>
+ *   <li>d: read by offset, count=1000, walking the native topic's partitions;</li>
+ *   <li>e: consumer instances (auto.offset.reset=smallest) reading the native topic.</li>
+ * </ol>
+ *
+ * <p>Prints one table and writes it, with the machine's details, to
+ * {@code bench/results/<yyyy-MM-dd-HHmm>.md}. Stops what it started, by PID.
+ */
+public final class Bench {
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm");
+    private static final String NATIVE_PRODUCE = "native-produce";
+    private static final String NATIVE_CONSUME = "native-consume";
+
+    private final Options o;
+    private final LocalDateTime startedAt = LocalDateTime.now();
+    private final Path work;
+    private final byte[][] values;
+    private final List<RowResult> rows = new ArrayList<>();
+    private final List<String> runNotes = new ArrayList<>();
+    private final Map<String, String> profiles = new LinkedHashMap<>();
+    private Child broker;
+    private Child portico;
+    private JvmProbe probe;
+    private Monitor monitor;
+    private Admin admin;
+    private String bootstrap;
+    private InetSocketAddress http;
+    private String host;
+    private PorticoConfig porticoConfig;
+    private List<String> brokerCommand;
+    private List<String> porticoCommand;
+    private Map<String, String> porticoProperties;
+    private Thread hook;
+
+    /** One row of the table. */
+    public record RowResult(String id, String what, String baseline, long records, double seconds, long valueBytes,
+                            Latencies.Summary latency, long requests, long errors, Map<String, Long> errorKinds,
+                            List<String> errorSamples, Monitor.Usage usage, List<String> notes) {
+        public double recordsPerSecond() {
+            return seconds > 0 ? records / seconds : 0;
+        }
+
+        public double megabytesPerSecond() {
+            return seconds > 0 ? valueBytes / seconds / 1e6 : 0;
+        }
+    }
+
+    /** What a run gives: its rows, the results file, and the PIDs of the processes it started. */
+    public record Outcome(List<RowResult> rows, Path resultsFile, String table, long brokerPid, long porticoPid) {
+    }
+
+    private Bench(Options o) {
+        this.o = o;
+        this.work = o.work() != null ? o.work()
+                : o.root().resolve("bench/target/bench-run-" + STAMP.format(startedAt));
+        Random random = new Random(42);
+        values = new byte[1024][];
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        for (int i = 0; i < values.length; i++) {
+            values[i] = new byte[o.valueBytes()];
+            for (int k = 0; k < o.valueBytes(); k++) {
+                values[i][k] = (byte) alphabet.charAt(random.nextInt(alphabet.length()));
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        Path root = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
+        Options options;
+        try {
+            options = Options.parse(args, root);
+        } catch (IllegalArgumentException e) {
+            if (!e.getMessage().isEmpty()) {
+                System.err.println(e.getMessage());
+            }
+            System.err.print(Options.USAGE);
+            System.exit(2);
+            return;
+        }
+        try {
+            Outcome outcome = run(options);
+            long errors = outcome.rows().stream().mapToLong(RowResult::errors).sum();
+            System.exit(errors == 0 && outcome.rows().size() == 7 ? 0 : 1);
+        } catch (Exception e) {
+            System.err.println("bench: failed: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    /** Runs the whole benchmark; the processes it starts are stopped before it returns. */
+    public static Outcome run(Options o) throws Exception {
+        Bench b = new Bench(o);
+        Exception failure = null;
+        try {
+            b.start();
+            b.runRows();
+        } catch (Exception e) {
+            failure = e;
+            b.runNotes.add("The run failed: " + e + " (logs in " + b.work + ")");
+        } finally {
+            b.stop();
+        }
+        b.summarizeProfiles();
+        String table = Report.table(b.rows);
+        System.out.println();
+        System.out.println(table);
+        Path file = Report.write(o, b.startedAt, b.rows, b.runNotes, b.profiles, b.brokerCommand, b.porticoCommand,
+                b.porticoProperties, b.work);
+        System.out.println("Results: " + file);
+        if (failure != null) {
+            throw failure;
+        }
+        return new Outcome(List.copyOf(b.rows), file, table, b.broker == null ? -1 : b.broker.pid(),
+                b.portico == null ? -1 : b.portico.pid());
+    }
+
+    // ---------------------------------------------------------------- processes
+
+    private void start() throws Exception {
+        if (!Files.isRegularFile(o.jar())) {
+            throw new IOException("no " + o.jar() + ": build it with mvn -q -DskipTests package");
+        }
+        Files.createDirectories(work);
+        hook = new Thread(this::stopChildren, "bench-stop-children");
+        Runtime.getRuntime().addShutdownHook(hook);
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String classPath = o.jar().toAbsolutePath() + java.io.File.pathSeparator + o.classes().toAbsolutePath();
+
+        log("starting the Kafka broker (its own JVM)");
+        brokerCommand = List.of(javaBin, "-Xmx1g", "-cp", classPath, BrokerMain.class.getName(),
+                work.resolve("kafka").toString());
+        broker = Child.start("broker", brokerCommand, work.resolve("broker.log"), "BOOTSTRAP ");
+        String line = broker.awaitLine(120);
+        bootstrap = line.substring(line.indexOf("BOOTSTRAP ") + "BOOTSTRAP ".length()).trim();
+        log("broker " + bootstrap + " (pid " + broker.pid() + ")");
+
+        int port = freePort();
+        porticoProperties = new LinkedHashMap<>();
+        porticoProperties.put("listeners", "http://127.0.0.1:" + port);
+        porticoProperties.put("bootstrap.servers", bootstrap);
+        // Not measured: lets the run end quickly while a consumer read is still waiting.
+        porticoProperties.put("shutdown.graceful.ms", "3000");
+        porticoProperties.putAll(o.porticoProperties());
+        StringBuilder props = new StringBuilder("# written by the benchmark (bench/run.sh)\n");
+        porticoProperties.forEach((k, v) -> props.append(k).append('=').append(v).append('\n'));
+        Path propsFile = work.resolve("bench.properties");
+        Files.writeString(propsFile, props);
+        porticoConfig = PorticoConfig.from(porticoProperties);
+
+        List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx" + o.porticoHeap()));
+        cmd.addAll(o.porticoJvmOptions());
+        cmd.addAll(List.of("-jar", o.jar().toAbsolutePath().toString(), propsFile.toString()));
+        porticoCommand = List.copyOf(cmd);
+        log("starting Portico: " + String.join(" ", porticoCommand));
+        portico = Child.start("portico", porticoCommand, work.resolve("portico.log"), "Portico serves on");
+        portico.awaitLine(120);
+        http = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        host = "127.0.0.1:" + port;
+        log("Portico http://" + host + " (pid " + portico.pid() + ")");
+        try {
+            probe = JvmProbe.attach(portico.pid());
+            log("attached to Portico's JVM: heap max " + probe.heapMax() / 1048576 + " MiB");
+        } catch (IOException | RuntimeException e) {
+            runNotes.add("Could not attach to Portico's JVM (no heap figures): " + e);
+            log("cannot attach to Portico's JVM: " + e);
+        }
+        monitor = new Monitor(portico.pid(), broker.pid(), probe);
+        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                AdminClientConfig.CLIENT_ID_CONFIG, "bench-admin"));
+    }
+
+    private void stop() {
+        if (monitor != null) {
+            monitor.close();
+        }
+        if (probe != null) {
+            probe.close();
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(10));
+        }
+        stopChildren();
+        if (hook != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // shutting down already
+            }
+        }
+        deleteTree(work.resolve("kafka"));
+    }
+
+    private synchronized void stopChildren() {
+        if (portico != null && portico.isAlive()) {
+            log("stopping Portico (pid " + portico.pid() + ")");
+            portico.stop(30);
+        }
+        if (broker != null && broker.isAlive()) {
+            log("stopping the broker (pid " + broker.pid() + ")");
+            broker.closeInput();
+            try {
+                if (!broker.awaitExit(30)) {
+                    broker.stop(10);
+                }
+            } catch (InterruptedException e) {
+                broker.stop(0);
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- rows
+
+    private void runRows() throws Exception {
+        boolean warm = o.warmup() > 0;
+        long warmRecords = Math.max(o.partitions() * 10L, (long) (o.records() * o.warmup()));
+        long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
+        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-b", "bench-c"));
+        if (warm) {
+            topics.addAll(List.of("warm-native", "warm-a", "warm-b", "warm-c"));
+        }
+        createTopics(topics);
+
+        // Native baseline.
+        if (warm) {
+            log("warm-up: native produce and consume");
+            nativeProduce("warm-native", warmRecords, false);
+            nativeConsume("warm-native", warmRecords, false);
+        }
+        rows.add(nativeProduce("bench-native", o.records(), true));
+        rows.add(nativeConsumeMedian("bench-native", o.records(), o.quick() ? 1 : 3));
+
+        // a: v1 binary, batch records per POST.
+        long aRequests = Math.max(1, o.records() / o.batch());
+        if (warm) {
+            httpProduce("a", "warm-a", v1Variants("warm-a", o.batch()), Math.max(1, warmRecords / o.batch()),
+                    o.batch(), o.batchConnections(), true, false);
+        }
+        rows.add(httpProduce("a", "bench-a", v1Variants("bench-a", o.batch()), aRequests, o.batch(),
+                o.batchConnections(), true, true));
+        // b: v1 binary, 1 record per POST.
+        if (warm) {
+            httpProduce("b", "warm-b", v1Variants("warm-b", 1), warmRequests, 1, o.connections(), true, false);
+        }
+        rows.add(httpProduce("b", "bench-b", v1Variants("bench-b", 1), o.requests(), 1, o.connections(), true, true));
+        // c: records endpoint, 1 record per POST.
+        if (warm) {
+            httpProduce("c", "warm-c", recordsVariants("warm-c"), warmRequests, 1, o.connections(), false, false);
+        }
+        rows.add(httpProduce("c", "bench-c", recordsVariants("bench-c"), o.requests(), 1, o.connections(), false,
+                true));
+        // d: read by offset.
+        if (warm) {
+            readByOffset("warm-native", false);
+        }
+        rows.add(readByOffset("bench-native", true));
+        // e: consumer instances.
+        if (warm) {
+            consumerInstances("warm-native", "bench-warm", false);
+        }
+        rows.add(consumerInstances("bench-native", "bench-e", true));
+    }
+
+    private RowResult nativeProduce(String topic, long n, boolean measured) throws Exception {
+        if (measured) {
+            log("native-produce: " + fmt(n) + " records to " + topic);
+        }
+        Map<String, Object> config = new HashMap<>(porticoConfig.producerConfig(bootstrap));
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-native-producer");
+        Latencies latencies = new Latencies();
+        AtomicLong completed = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        Map<String, Long> errorKinds = new java.util.concurrent.ConcurrentHashMap<>();
+        Monitor.Usage usage;
+        long start;
+        long end;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            producer.partitionsFor(topic); // metadata first, outside the timing, as Portico has it warm
+            Monitor.Window w = monitor.begin(NATIVE_PRODUCE, null);
+            start = System.nanoTime();
+            for (long i = 0; i < n; i++) {
+                long t0 = System.nanoTime();
+                producer.send(new ProducerRecord<>(topic, values[(int) (i % values.length)]), (md, e) -> {
+                    latencies.record(System.nanoTime() - t0); // callbacks run on the one producer I/O thread
+                    if (e != null) {
+                        errors.incrementAndGet();
+                        errorKinds.merge(e.getClass().getSimpleName(), 1L, Long::sum);
+                    }
+                    completed.incrementAndGet();
+                });
+            }
+            producer.flush();
+            while (completed.get() < n) {
+                Thread.onSpinWait();
+            }
+            end = System.nanoTime();
+            usage = monitor.end(w);
+        }
+        List<String> notes = new ArrayList<>();
+        notes.add("latency: send() to acknowledgement callback, per record");
+        checkLanded(topic, n, notes);
+        return new RowResult(NATIVE_PRODUCE, "KafkaProducer with Portico's producer settings ("
+                + settingsText(config) + ": acks=all, batch.size=16384, no compression)", null, n, (end - start) / 1e9,
+                n * o.valueBytes(), latencies.summary(), n, errors.get(), Map.copyOf(errorKinds), List.of(), usage,
+                notes);
+    }
+
+    private RowResult nativeConsumeMedian(String topic, long n, int passes) throws Exception {
+        List<RowResult> results = new ArrayList<>();
+        for (int i = 0; i < passes; i++) {
+            log("native-consume: pass " + (i + 1) + " of " + passes + ", " + fmt(n) + " records of " + topic);
+            results.add(nativeConsume(topic, n, true));
+        }
+        List<RowResult> sorted = new ArrayList<>(results);
+        sorted.sort(Comparator.comparingDouble(RowResult::recordsPerSecond));
+        RowResult median = sorted.get(sorted.size() / 2);
+        if (passes > 1) {
+            List<String> notes = new ArrayList<>(median.notes());
+            notes.add("median of " + passes + " passes; records/s of the passes: " + results.stream()
+                    .map(r -> fmt(r.recordsPerSecond())).reduce((a, b) -> a + ", " + b).orElse(""));
+            median = new RowResult(median.id(), median.what(), median.baseline(), median.records(), median.seconds(),
+                    median.valueBytes(), median.latency(), median.requests(),
+                    results.stream().mapToLong(RowResult::errors).sum(), median.errorKinds(), median.errorSamples(),
+                    median.usage(), notes);
+        }
+        return median;
+    }
+
+    private RowResult nativeConsume(String topic, long n, boolean measured) {
+        Map<String, Object> config = new HashMap<>(porticoConfig.consumerConfig(bootstrap));
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-native-consumer");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        long count = 0;
+        long bytes = 0;
+        long start;
+        long end;
+        Monitor.Usage usage;
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo p : consumer.partitionsFor(topic)) {
+                tps.add(new TopicPartition(topic, p.partition()));
+            }
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Monitor.Window w = monitor.begin(NATIVE_CONSUME, null);
+            start = System.nanoTime();
+            long deadline = start + TimeUnit.SECONDS.toNanos(120);
+            while (count < n && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    count++;
+                    bytes += r.value() == null ? 0 : r.value().length;
+                }
+            }
+            end = System.nanoTime();
+            usage = monitor.end(w);
+        }
+        long errors = count < n ? 1 : 0;
+        List<String> notes = new ArrayList<>();
+        if (count < n) {
+            notes.add("read " + fmt(count) + " of " + fmt(n) + " records within 120 s");
+        }
+        return new RowResult(NATIVE_CONSUME, "KafkaConsumer, assign + seekToBeginning, poll until all read "
+                + "(Portico's consumer settings: " + settingsText(config) + ")", null, count, (end - start) / 1e9,
+                bytes, new Latencies().summary(), 0, errors,
+                errors == 0 ? Map.of() : Map.of("incomplete", 1L), List.of(), usage, notes);
+    }
+
+    private ByteBuffer[] v1Variants(String topic, int records) {
+        ByteBuffer[] out = new ByteBuffer[16];
+        Base64.Encoder b64 = Base64.getEncoder();
+        for (int v = 0; v < out.length; v++) {
+            StringBuilder body = new StringBuilder(records * (o.valueBytes() * 4 / 3 + 20) + 16);
+            body.append("{\"records\":[");
+            for (int r = 0; r < records; r++) {
+                if (r > 0) {
+                    body.append(',');
+                }
+                body.append("{\"value\":\"").append(b64.encodeToString(values[(v * records + r) % values.length]))
+                        .append("\"}");
+            }
+            body.append("]}");
+            out[v] = Scripts.request("POST", "/topics/" + topic, host, "application/vnd.kafka.binary.v1+json",
+                    "application/vnd.kafka.v1+json", body.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    private ByteBuffer[] recordsVariants(String topic) {
+        ByteBuffer[] out = new ByteBuffer[16];
+        for (int v = 0; v < out.length; v++) {
+            out[v] = Scripts.request("POST", "/topics/" + topic + "/records", host, "text/plain", "application/json",
+                    values[v]);
+        }
+        return out;
+    }
+
+    private RowResult httpProduce(String id, String topic, ByteBuffer[] variants, long requests, int perRequest,
+                                  int connections, boolean v1, boolean measured) throws Exception {
+        String what = v1
+                ? "POST /topics/{t}, v1 binary, " + perRequest + " record" + (perRequest == 1 ? "" : "s")
+                        + " of " + o.valueBytes() + " B per request, " + connections + " connections"
+                : "POST /topics/{t}/records, text/plain, 1 record of " + o.valueBytes() + " B per request, "
+                        + connections + " connections";
+        log((measured ? "" : "warm-up ") + "row " + id + ": " + fmt(requests) + " requests to " + topic + " — "
+                + what);
+        HttpLoad.Budget budget = new HttpLoad.Budget(requests);
+        List<HttpLoad.Script> scripts = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            scripts.add(new Scripts.Fixed(variants, budget, v1, i));
+        }
+        Monitor.Window w = monitor.begin(id, measured && o.profile() ? jfrFile(id) : null);
+        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
+        Monitor.Usage usage = monitor.end(w);
+        long records = r.requests() * perRequest;
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s out, %.1f MB/s in",
+                r.bytesSent() / r.seconds() / 1e6, r.bytesReceived() / r.seconds() / 1e6));
+        checkLanded(topic, requests * perRequest, notes);
+        checkAlive(notes);
+        if (!measured) {
+            if (r.errors() > 0) {
+                runNotes.add("warm-up of row " + id + " had " + r.errors() + " errors: " + r.errorKinds());
+            }
+            return null;
+        }
+        return new RowResult(id, what, NATIVE_PRODUCE, records, r.seconds(), records * o.valueBytes(),
+                r.latencies().summary(), r.requests(), r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
+    }
+
+    private RowResult readByOffset(String topic, boolean measured) throws Exception {
+        long[] end = endOffsets(topic);
+        int connections = Math.max(o.readConnections(), end.length);
+        String what = "GET /topics/{t}/partitions/{p}/messages?offset=&count=" + o.readCount() + ", " + connections
+                + " connections walking " + end.length + " partitions";
+        log((measured ? "" : "warm-up ") + "row d: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        AtomicLong read = new AtomicLong();
+        List<HttpLoad.Script> scripts = new ArrayList<>();
+        for (int p = 0; p < end.length; p++) {
+            int segments = connections / end.length + (p < connections % end.length ? 1 : 0);
+            long size = (end[p] + segments - 1) / segments;
+            for (int s = 0; s < segments; s++) {
+                long from = s * size;
+                long to = Math.min(end[p], from + size);
+                if (from < to) {
+                    scripts.add(new Scripts.ByOffset(topic, p, from, to, o.readCount(), host, read));
+                }
+            }
+        }
+        Monitor.Window w = monitor.begin("d", measured && o.profile() ? jfrFile("d") : null);
+        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
+        Monitor.Usage usage = monitor.end(w);
+        List<String> notes = new ArrayList<>();
+        if (read.get() != sum(end)) {
+            notes.add("read " + fmt(read.get()) + " of " + fmt(sum(end)) + " records");
+        }
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in", r.bytesReceived() / r.seconds() / 1e6));
+        checkAlive(notes);
+        if (!measured) {
+            if (r.errors() > 0) {
+                runNotes.add("warm-up of row d had " + r.errors() + " errors: " + r.errorKinds());
+            }
+            return null;
+        }
+        long errors = r.errors() + (read.get() == sum(end) ? 0 : 1);
+        return new RowResult("d", what, NATIVE_CONSUME, read.get(), r.seconds(), read.get() * o.valueBytes(),
+                r.latencies().summary(), r.requests(), errors, r.errorKinds(), r.errorSamples(), usage, notes);
+    }
+
+    private RowResult consumerInstances(String topic, String group, boolean measured) throws Exception {
+        long[] end = endOffsets(topic);
+        String what = "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
+                + "/topics/{t} in a loop; " + o.instances() + " instances in parallel over " + end.length
+                + " partitions";
+        log((measured ? "" : "warm-up ") + "row e: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
+        List<String> instances = new ArrayList<>();
+        long setupErrors = 0;
+        List<String> setupSamples = new ArrayList<>();
+        for (int i = 0; i < o.instances(); i++) {
+            String name = "bench-" + i;
+            HttpResponse<String> resp = client.send(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/"
+                            + group))
+                    .header("Content-Type", "application/vnd.kafka.v1+json")
+                    .header("Accept", "application/vnd.kafka.v1+json")
+                    .timeout(Duration.ofSeconds(30))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\",\"format\":\"binary\","
+                            + "\"auto.offset.reset\":\"smallest\"}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            if (resp.statusCode() / 100 == 2) {
+                instances.add(name);
+            } else {
+                setupErrors++;
+                setupSamples.add("create instance: HTTP " + resp.statusCode() + ": " + resp.body());
+            }
+        }
+        Scripts.InstanceProgress progress = new Scripts.InstanceProgress(end);
+        List<HttpLoad.Script> scripts = new ArrayList<>();
+        for (String name : instances) {
+            scripts.add(new Scripts.Instance(Scripts.request("GET", "/consumers/" + group + "/instances/" + name
+                    + "/topics/" + topic, host, null, "application/vnd.kafka.binary.v1+json", null), progress));
+        }
+        Monitor.Window w = monitor.begin("e", measured && o.profile() ? jfrFile("e") : null);
+        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60),
+                () -> progress.done);
+        Monitor.Usage usage = monitor.end(w);
+        double seconds = progress.done ? (progress.doneAt - r.startNanos()) / 1e9 : r.seconds();
+        long distinct = progress.distinct();
+        List<String> notes = new ArrayList<>();
+        if (progress.firstRecordAt > 0) {
+            double first = (progress.firstRecordAt - r.startNanos()) / 1e9;
+            notes.add(String.format(Locale.ROOT, "first records after %.2f s (group join); from then on %,.0f "
+                    + "records/s", first, seconds > first ? distinct / (seconds - first) : 0));
+        }
+        long duplicates = progress.delivered.get() - distinct;
+        if (duplicates > 0) {
+            notes.add(String.format(Locale.ROOT, "%,d records delivered twice (a partition moved to another "
+                    + "instance on a rebalance before anything was committed; v1 default auto.commit.enable=false)",
+                    duplicates));
+        }
+        if (!progress.done) {
+            notes.add("read " + fmt(distinct) + " of " + fmt(sum(end)) + " records");
+        }
+        notes.add("latency includes the long poll");
+        checkAlive(notes);
+        if (!measured) {
+            if (r.errors() + setupErrors > 0) {
+                runNotes.add("warm-up of row e had " + (r.errors() + setupErrors) + " errors: " + r.errorKinds()
+                        + " " + setupSamples);
+            }
+            deleteInstances(client, group, instances);
+            return null;
+        }
+        Map<String, Long> kinds = new java.util.TreeMap<>(r.errorKinds());
+        if (setupErrors > 0) {
+            kinds.merge("create instance", setupErrors, Long::sum);
+        }
+        List<String> samples = new ArrayList<>(setupSamples);
+        samples.addAll(r.errorSamples());
+        long errors = r.errors() + setupErrors + (progress.done ? 0 : 1);
+        return new RowResult("e", what, NATIVE_CONSUME, distinct, seconds, distinct * o.valueBytes(),
+                r.latencies().summary(), r.requests(), errors, kinds, samples, usage, notes);
+    }
+
+    private void deleteInstances(HttpClient client, String group, List<String> instances) {
+        List<java.util.concurrent.CompletableFuture<HttpResponse<Void>>> pending = new ArrayList<>();
+        for (String name : instances) {
+            pending.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/" + group
+                    + "/instances/" + name)).timeout(Duration.ofSeconds(20)).DELETE().build(),
+                    HttpResponse.BodyHandlers.discarding()));
+        }
+        for (var f : pending) {
+            try {
+                f.get(25, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                runNotes.add("deleting a warm-up consumer instance failed: " + e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void createTopics(List<String> names) throws Exception {
+        List<NewTopic> topics = new ArrayList<>();
+        for (String n : names) {
+            topics.add(new NewTopic(n, o.partitions(), (short) 1));
+        }
+        admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
+    }
+
+    private long[] endOffsets(String topic) throws Exception {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        for (int p = 0; p < o.partitions(); p++) {
+            request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+        }
+        var result = admin.listOffsets(request).all().get(60, TimeUnit.SECONDS);
+        long[] out = new long[o.partitions()];
+        for (int p = 0; p < o.partitions(); p++) {
+            out[p] = result.get(new TopicPartition(topic, p)).offset();
+        }
+        return out;
+    }
+
+    /** Whether the topic holds what was produced: a note (and a run note) when it does not. */
+    private void checkLanded(String topic, long expected, List<String> notes) throws Exception {
+        long landed = sum(endOffsets(topic));
+        if (landed != expected) {
+            notes.add("the topic holds " + fmt(landed) + " records, " + fmt(expected) + " were sent");
+            runNotes.add(topic + " holds " + fmt(landed) + " records, " + fmt(expected) + " were sent");
+        }
+    }
+
+    private void checkAlive(List<String> notes) throws IOException {
+        if (!portico.isAlive()) {
+            notes.add("Portico died during the row; see " + portico.log());
+            throw new IOException("Portico (pid " + portico.pid() + ") died; see " + portico.log());
+        }
+    }
+
+    private Path jfrFile(String row) throws IOException {
+        Path dir = work.resolve("jfr");
+        Files.createDirectories(dir);
+        return dir.resolve("row-" + row + ".jfr");
+    }
+
+    private void summarizeProfiles() {
+        for (RowResult r : rows) {
+            if (r.usage() != null && r.usage().jfr() != null && Files.exists(r.usage().jfr())) {
+                try {
+                    profiles.put(r.id(), Profile.summarize(r.usage().jfr(), 12));
+                } catch (IOException | RuntimeException e) {
+                    profiles.put(r.id(), "could not read " + r.usage().jfr() + ": " + e);
+                }
+            }
+        }
+    }
+
+    /** The client settings that differ from Kafka's defaults (what Portico sets), for the table. */
+    private static String settingsText(Map<String, Object> config) {
+        StringBuilder s = new StringBuilder();
+        new java.util.TreeMap<>(config).forEach((k, v) -> {
+            if (!k.equals(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG) && !k.equals(ProducerConfig.CLIENT_ID_CONFIG)
+                    && !k.endsWith(".serializer") && !k.endsWith(".deserializer")) {
+                s.append(s.length() == 0 ? "" : ", ").append(k).append('=').append(v);
+            }
+        });
+        return (s.length() == 0 ? "" : s + "; ") + "Kafka's defaults otherwise";
+    }
+
+    private static long sum(long[] a) {
+        long s = 0;
+        for (long v : a) {
+            s += v;
+        }
+        return s;
+    }
+
+    static String fmt(double v) {
+        return String.format(Locale.ROOT, "%,.0f", v);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    static void log(String message) {
+        System.out.println("[bench " + java.time.LocalTime.now().withNano(0) + "] " + message);
+    }
+}

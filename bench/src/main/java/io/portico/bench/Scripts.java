@@ -1,0 +1,267 @@
+package io.portico.bench;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/** The connections' scripts of the HTTP rows. */
+final class Scripts {
+    private Scripts() {
+    }
+
+    /** A request as bytes, in a direct buffer that connections share through {@code duplicate()}. */
+    static ByteBuffer request(String method, String target, String host, String contentType, String accept,
+                              byte[] body) {
+        StringBuilder head = new StringBuilder(256);
+        head.append(method).append(' ').append(target).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(host).append("\r\n");
+        if (accept != null) {
+            head.append("Accept: ").append(accept).append("\r\n");
+        }
+        if (body != null) {
+            head.append("Content-Type: ").append(contentType).append("\r\n")
+                    .append("Content-Length: ").append(body.length).append("\r\n");
+        }
+        head.append("\r\n");
+        byte[] h = head.toString().getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer buf = ByteBuffer.allocateDirect(h.length + (body == null ? 0 : body.length));
+        buf.put(h);
+        if (body != null) {
+            buf.put(body);
+        }
+        buf.flip();
+        return buf.asReadOnlyBuffer();
+    }
+
+    /** Sends pre-built requests (rotating over a few variants) while the shared budget lasts. */
+    static final class Fixed implements HttpLoad.Script {
+        private final ByteBuffer[] variants;
+        private final HttpLoad.Budget budget;
+        private final boolean v1Produce;
+        private int next;
+
+        /**
+         * @param v1Produce check each 200 answer for records Kafka rejected ({@code "error_code":5…})
+         */
+        Fixed(ByteBuffer[] variants, HttpLoad.Budget budget, boolean v1Produce, int first) {
+            this.variants = variants;
+            this.budget = budget;
+            this.v1Produce = v1Produce;
+            this.next = first;
+        }
+
+        @Override
+        public ByteBuffer next() {
+            if (!budget.take()) {
+                return null;
+            }
+            ByteBuffer b = variants[next++ % variants.length].duplicate();
+            return b;
+        }
+
+        @Override
+        public boolean onResponse(int status, byte[] body, int offset, int length) {
+            return !v1Produce || status / 100 != 2 || !hasRecordError(body, offset, length);
+        }
+    }
+
+    private static final byte[] ERROR_CODE = "\"error_code\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PARTITION = "\"partition\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] OFFSET = "\"offset\":".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether a v1 produce answer has an {@code error_code} that is not null. */
+    static boolean hasRecordError(byte[] body, int offset, int length) {
+        int end = offset + length;
+        int i = offset;
+        while ((i = indexOf(body, ERROR_CODE, i, end)) >= 0) {
+            i += ERROR_CODE.length;
+            while (i < end && body[i] == ' ') {
+                i++;
+            }
+            if (i < end && body[i] != 'n') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Walks {@code [from, to)} of one partition with reads by offset, {@code count} at a time. */
+    static final class ByOffset implements HttpLoad.Script {
+        private final String topic;
+        private final int partition;
+        private final long to;
+        private final int count;
+        private final String host;
+        private final AtomicLong recordsRead;
+        private long position;
+
+        ByOffset(String topic, int partition, long from, long to, int count, String host, AtomicLong recordsRead) {
+            this.topic = topic;
+            this.partition = partition;
+            this.position = from;
+            this.to = to;
+            this.count = count;
+            this.host = host;
+            this.recordsRead = recordsRead;
+        }
+
+        @Override
+        public ByteBuffer next() {
+            if (position >= to) {
+                return null;
+            }
+            long c = Math.min(count, to - position);
+            String target = "/topics/" + topic + "/partitions/" + partition + "/messages?offset=" + position
+                    + "&count=" + c;
+            return request("GET", target, host, null, "application/vnd.kafka.binary.v1+json", null);
+        }
+
+        @Override
+        public boolean onResponse(int status, byte[] body, int offset, int length) {
+            if (status / 100 != 2) {
+                return true; // counted by the load generator; the same read is sent again
+            }
+            int end = offset + length;
+            int i = offset;
+            long n = 0;
+            long last = -1;
+            while ((i = indexOf(body, OFFSET, i, end)) >= 0) {
+                i += OFFSET.length;
+                long[] parsed = number(body, i, end);
+                last = parsed[0];
+                i = (int) parsed[1];
+                n++;
+            }
+            if (n == 0 || last + 1 <= position) {
+                return false; // no progress: an error, and the same read again
+            }
+            long taken = Math.min(last + 1, to) - position;
+            recordsRead.addAndGet(taken);
+            position = last + 1;
+            return true;
+        }
+    }
+
+    /** What the consumer instances of row e have read, shared by their connections. */
+    static final class InstanceProgress {
+        private final long[] end;
+        private final AtomicLongArray highest;
+        final AtomicLong delivered = new AtomicLong();
+        final long start = System.nanoTime();
+        volatile boolean done;
+        volatile long doneAt;
+        volatile long firstRecordAt;
+
+        InstanceProgress(long[] endOffsets) {
+            this.end = endOffsets.clone();
+            this.highest = new AtomicLongArray(end.length);
+            for (int p = 0; p < end.length; p++) {
+                highest.set(p, -1);
+            }
+            check();
+        }
+
+        void seen(int partition, long offset) {
+            highest.accumulateAndGet(partition, offset, Math::max);
+        }
+
+        /** Records distinct offsets seen: the sum over partitions of highest offset + 1. */
+        long distinct() {
+            long n = 0;
+            for (int p = 0; p < end.length; p++) {
+                n += Math.min(highest.get(p) + 1, end[p]);
+            }
+            return n;
+        }
+
+        void check() {
+            for (int p = 0; p < end.length; p++) {
+                if (highest.get(p) + 1 < end[p]) {
+                    return;
+                }
+            }
+            if (!done) {
+                doneAt = System.nanoTime();
+                done = true;
+            }
+        }
+    }
+
+    /** Reads through one consumer instance until every partition has been read to its end. */
+    static final class Instance implements HttpLoad.Script {
+        private final ByteBuffer request;
+        private final InstanceProgress progress;
+
+        Instance(ByteBuffer request, InstanceProgress progress) {
+            this.request = request;
+            this.progress = progress;
+        }
+
+        @Override
+        public ByteBuffer next() {
+            return progress.done ? null : request.duplicate();
+        }
+
+        @Override
+        public boolean onResponse(int status, byte[] body, int offset, int length) {
+            if (status / 100 != 2) {
+                return true;
+            }
+            int end = offset + length;
+            int i = offset;
+            long n = 0;
+            while ((i = indexOf(body, PARTITION, i, end)) >= 0) {
+                i += PARTITION.length;
+                long[] partition = number(body, i, end);
+                int j = indexOf(body, OFFSET, (int) partition[1], end);
+                if (j < 0) {
+                    return false;
+                }
+                long[] off = number(body, j + OFFSET.length, end);
+                progress.seen((int) partition[0], off[0]);
+                i = (int) off[1];
+                n++;
+            }
+            if (n > 0) {
+                if (progress.firstRecordAt == 0) {
+                    progress.firstRecordAt = System.nanoTime();
+                }
+                progress.delivered.addAndGet(n);
+                progress.check();
+            }
+            return true;
+        }
+    }
+
+    /** The whole number at {@code i} (after optional spaces) and the index after it. */
+    static long[] number(byte[] b, int i, int end) {
+        while (i < end && b[i] == ' ') {
+            i++;
+        }
+        long v = 0;
+        boolean any = false;
+        while (i < end && b[i] >= '0' && b[i] <= '9') {
+            v = v * 10 + (b[i] - '0');
+            i++;
+            any = true;
+        }
+        if (!any) {
+            throw new NumberFormatException("no number at " + i);
+        }
+        return new long[] {v, i};
+    }
+
+    static int indexOf(byte[] b, byte[] what, int from, int end) {
+        outer:
+        for (int i = from; i <= end - what.length; i++) {
+            for (int k = 0; k < what.length; k++) {
+                if (b[i + k] != what[k]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
