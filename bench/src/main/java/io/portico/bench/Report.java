@@ -84,6 +84,8 @@ final class Report {
         md.append("# Portico benchmark, ").append(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").format(startedAt))
                 .append(' ').append(ZoneId.systemDefault().getId()).append("\n\n");
         md.append(o.quick() ? "A `--quick` run (tiny sizes: it checks the harness, its numbers mean little).\n\n" : "");
+        md.append(o.profile() ? "A `--profile` run: JFR recorded Portico during each HTTP row, which slows some rows "
+                + "noticeably; take ratios from a run without it. The profiles are at the end.\n\n" : "");
         md.append(table(rows)).append('\n');
         md.append("records/s and MB/s count record values only (").append(o.valueBytes())
                 .append(" B each), not HTTP or JSON overhead. Latency is per HTTP request (per record for "
