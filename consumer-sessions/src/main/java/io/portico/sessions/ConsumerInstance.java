@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
 public final class ConsumerInstance {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerInstance.class);
     private static final Duration POLL_SLICE = Duration.ofMillis(100);
+    private static final int MAX_DRAIN_POLLS = 8;
 
     private final String group;
     private final String name;
@@ -166,6 +167,7 @@ public final class ConsumerInstance {
                 fetched.add(r);
             }
             if (!fetched.isEmpty()) {
+                drainFetched(limits.maxBytes());
                 return;
             }
             if (firstAssignment && assigned) {
@@ -173,6 +175,27 @@ public final class ConsumerInstance {
                 // Assigned now: the request timeout runs from here, so the first fetch of what is
                 // already in the topic has its full time.
                 deadline = System.nanoTime() + limits.requestTimeout().toNanos();
+            }
+        }
+    }
+
+    /**
+     * Takes what the consumer has already fetched, without waiting, up to the byte cap: a
+     * response then carries what is there rather than one poll's worth.
+     */
+    private void drainFetched(long maxBytes) {
+        long bytes = 0;
+        for (ConsumerRecord<byte[], byte[]> r : fetched) {
+            bytes += r.serializedKeySize() + (long) r.serializedValueSize();
+        }
+        for (int i = 0; i < MAX_DRAIN_POLLS && bytes < maxBytes; i++) {
+            int before = fetched.size();
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ZERO)) {
+                fetched.add(r);
+                bytes += r.serializedKeySize() + (long) r.serializedValueSize();
+            }
+            if (fetched.size() == before) {
+                return;
             }
         }
     }

@@ -4,11 +4,12 @@ import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.OptionalLong;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -27,11 +29,21 @@ import org.slf4j.LoggerFactory;
  * Stateless reads of a partition by offset ({@code GET /topics/{t}/partitions/{p}/messages}),
  * served by a bounded pool of assign-only consumers (no group) that are reused across requests.
  *
+ * <p>Design: a pooled reader stays assigned to the partition it last read, with the records it
+ * fetched but did not return, and remembers the offset that follows what it returned. A request
+ * for that partition at that offset (a client walking a partition) takes that reader and is
+ * answered from what is already fetched, with no seek and no offset lookups. Offsets outside the
+ * log are found by the fetch itself ({@code auto.offset.reset=none}); only then are the log's
+ * start and end looked up, to say which. The log end is known from the fetch (the consumer's lag),
+ * so a read stops as soon as it has everything there is.
+ *
  * <p>Blocking: {@link #read} waits for a pooled consumer (up to the pool timeout, then 503/50301)
  * and for the fetch; call it from a worker pool. Thread-safe.
  */
 public final class OffsetReader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OffsetReader.class);
+    /** Poll in slices, so that the log end is noticed soon after an empty fetch. */
+    private static final Duration POLL_SLICE = Duration.ofMillis(20);
 
     private final Map<String, Object> config;
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
@@ -39,9 +51,21 @@ public final class OffsetReader implements AutoCloseable {
     private final Duration poolTimeout;
     private final Duration fetchTimeout;
     private final long maxBytes;
-    private final ConcurrentLinkedQueue<Consumer<byte[], byte[]>> idle = new ConcurrentLinkedQueue<>();
+    private final ArrayDeque<Reader> idle = new ArrayDeque<>(); // guarded by itself
     private final SessionMetrics metrics;
     private volatile boolean closed;
+
+    /** A pooled consumer, the partition it is assigned to, and what it fetched beyond what it returned. */
+    private static final class Reader {
+        final Consumer<byte[], byte[]> consumer;
+        final ArrayDeque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
+        TopicPartition assigned;
+        long next = -1; // the offset after the last record returned; -1 when unknown
+
+        Reader(Consumer<byte[], byte[]> consumer) {
+            this.consumer = consumer;
+        }
+    }
 
     /**
      * @param kafka consumer settings (bootstrap servers, {@code consumer.*} pass-through)
@@ -59,14 +83,15 @@ public final class OffsetReader implements AutoCloseable {
                         int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes,
                         SessionMetrics metrics) {
         this.metrics = metrics;
-        metrics.registry().gauge("portico.offset.readers.idle", () -> idle::size);
+        metrics.registry().gauge("portico.offset.readers.idle", () -> this::idleCount);
         Map<String, Object> c = new HashMap<>(kafka);
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none"); // an offset outside the log is an error
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-offset-reader");
-        // Reads stop at the log end they looked up, so there is nothing to long-poll for; a short
-        // broker-side wait keeps a fetch left in flight by the previous read from delaying the next.
+        // Reads know the log end from the fetch, so there is nothing to long-poll for; a short
+        // broker-side wait keeps an empty fetch from holding a read up.
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
         this.config = Map.copyOf(c);
         this.factory = factory;
@@ -92,10 +117,11 @@ public final class OffsetReader implements AutoCloseable {
      *         log start or past the log end, 503/50301 no pooled consumer free in time
      */
     public List<ConsumedRecord> read(String topic, int partition, long offset, int count) {
-        Consumer<byte[], byte[]> consumer = borrow();
+        TopicPartition tp = new TopicPartition(topic, partition);
+        Reader reader = borrow(tp, offset);
         boolean healthy = false;
         try {
-            List<ConsumedRecord> out = read(consumer, topic, partition, offset, count);
+            List<ConsumedRecord> out = read(reader, tp, offset, count);
             healthy = true;
             metrics.consumed(out);
             return out;
@@ -105,60 +131,91 @@ public final class OffsetReader implements AutoCloseable {
         } catch (RuntimeException e) {
             throw KafkaErrors.toRestException(e);
         } finally {
-            giveBack(consumer, healthy);
+            giveBack(reader, healthy);
         }
     }
 
-    private List<ConsumedRecord> read(Consumer<byte[], byte[]> consumer, String topic, int partition,
-                                      long offset, int count) {
-        List<PartitionInfo> partitions = consumer.partitionsFor(topic, fetchTimeout);
-        if (partitions == null || partitions.isEmpty()) {
-            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+    private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count) {
+        Consumer<byte[], byte[]> consumer = reader.consumer;
+        if (!tp.equals(reader.assigned)) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), fetchTimeout);
+            if (partitions == null || partitions.isEmpty()) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            if (partitions.stream().noneMatch(p -> p.partition() == tp.partition())) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+            reader.assigned = null;
+            reader.fetched.clear();
+            consumer.assign(List.of(tp));
+            reader.assigned = tp;
+            reader.next = -1;
         }
-        if (partitions.stream().noneMatch(p -> p.partition() == partition)) {
-            throw ErrorCode.PARTITION_NOT_FOUND.exception();
+        if (reader.next != offset) {
+            reader.fetched.clear();
+            consumer.seek(tp, offset);
         }
-        TopicPartition tp = new TopicPartition(topic, partition);
-        long start = consumer.beginningOffsets(List.of(tp), fetchTimeout).get(tp);
-        long end = consumer.endOffsets(List.of(tp), fetchTimeout).get(tp);
-        if (offset < start) {
-            throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
-                    + start + " of partition " + partition);
-        }
-        if (offset > end) {
-            throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
-                    + end + " of partition " + partition);
-        }
+        reader.next = -1; // unknown until this read ends well
         List<ConsumedRecord> out = new ArrayList<>(Math.min(count, 1024));
-        long stop = Math.min(end, offset + count);
-        if (offset >= stop) {
-            return out;
-        }
-        consumer.assign(List.of(tp));
-        consumer.seek(tp, offset);
         long bytes = 0;
+        boolean fetchedThisRead = false;
         long deadline = System.nanoTime() + fetchTimeout.toNanos();
-        while (out.size() < count && consumer.position(tp) < stop) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
+        while (out.size() < count) {
+            ConsumerRecord<byte[], byte[]> r = reader.fetched.peekFirst();
+            if (r == null) {
+                if (fetchedThisRead && atLogEnd(consumer, tp)) {
+                    break;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    for (ConsumerRecord<byte[], byte[]> polled : consumer.poll(min(Duration.ofNanos(left), POLL_SLICE))) {
+                        reader.fetched.add(polled);
+                    }
+                } catch (OffsetOutOfRangeException e) {
+                    throw outOfRange(consumer, tp, offset);
+                }
+                fetchedThisRead = true;
+                continue;
+            }
+            ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
+            if (!out.isEmpty() && bytes + c.size() > maxBytes) {
                 break;
             }
-            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofNanos(left))) {
-                if (r.offset() >= stop || out.size() >= count) {
-                    return out;
-                }
-                ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
-                if (!out.isEmpty() && bytes + c.size() > maxBytes) {
-                    return out;
-                }
-                bytes += c.size();
-                out.add(c);
-            }
+            reader.fetched.pollFirst();
+            bytes += c.size();
+            out.add(c);
         }
+        reader.next = out.isEmpty() ? offset : out.get(out.size() - 1).offset() + 1;
         return out;
     }
 
-    private Consumer<byte[], byte[]> borrow() {
+    /** Whether the last fetch found the consumer at the log end (nothing more to read now). */
+    private static boolean atLogEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp) {
+        OptionalLong lag = consumer.currentLag(tp);
+        return lag.isPresent() && lag.getAsLong() <= 0;
+    }
+
+    /** The error for an offset the log does not hold, saying which end it is beyond. */
+    private RestException outOfRange(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset) {
+        long start = consumer.beginningOffsets(List.of(tp), fetchTimeout).get(tp);
+        long end = consumer.endOffsets(List.of(tp), fetchTimeout).get(tp);
+        if (offset < start) {
+            return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
+                    + start + " of partition " + tp.partition());
+        }
+        return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
+                + end + " of partition " + tp.partition());
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /** A free reader: one already at {@code tp} and {@code offset} if any, else one at {@code tp}, else any. */
+    private Reader borrow(TopicPartition tp, long offset) {
         boolean got;
         try {
             got = !closed && permits.tryAcquire(poolTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -169,28 +226,45 @@ public final class OffsetReader implements AutoCloseable {
         if (!got) {
             throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
         }
-        Consumer<byte[], byte[]> consumer = idle.poll();
-        if (consumer != null) {
-            return consumer;
+        synchronized (idle) {
+            Reader best = null;
+            for (Reader r : idle) {
+                if (tp.equals(r.assigned)) {
+                    if (r.next == offset) {
+                        best = r;
+                        break;
+                    }
+                    if (best == null) {
+                        best = r;
+                    }
+                }
+            }
+            if (best == null) {
+                best = idle.pollLast(); // the most recently used: its connections are warm
+            } else {
+                idle.remove(best);
+            }
+            if (best != null) {
+                return best;
+            }
         }
         try {
-            return factory.apply(config);
+            return new Reader(factory.apply(config));
         } catch (RuntimeException e) {
             permits.release();
             throw KafkaErrors.toRestException(e);
         }
     }
 
-    private void giveBack(Consumer<byte[], byte[]> consumer, boolean healthy) {
+    private void giveBack(Reader reader, boolean healthy) {
         try {
             if (healthy && !closed) {
-                consumer.unsubscribe();
-                idle.add(consumer);
+                synchronized (idle) {
+                    idle.addLast(reader);
+                }
             } else {
-                closeQuietly(consumer);
+                closeQuietly(reader.consumer);
             }
-        } catch (RuntimeException e) {
-            closeQuietly(consumer);
         } finally {
             permits.release();
         }
@@ -204,17 +278,21 @@ public final class OffsetReader implements AutoCloseable {
         }
     }
 
-    /** Pooled consumers now (busy and idle). */
+    /** Pooled consumers not in use now. */
     public int idleCount() {
-        return idle.size();
+        synchronized (idle) {
+            return idle.size();
+        }
     }
 
     @Override
     public void close() {
         closed = true;
-        Consumer<byte[], byte[]> c;
-        while ((c = idle.poll()) != null) {
-            closeQuietly(c);
+        List<Reader> all;
+        synchronized (idle) {
+            all = new ArrayList<>(idle);
+            idle.clear();
         }
+        all.forEach(r -> closeQuietly(r.consumer));
     }
 }

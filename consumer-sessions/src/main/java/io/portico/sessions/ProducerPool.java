@@ -30,6 +30,7 @@ public final class ProducerPool implements AutoCloseable {
     private final Duration closeTimeout;
     private final Cache<Map<String, Object>, Producer<byte[], byte[]>> producers;
     private volatile boolean closed;
+    private volatile Producer<byte[], byte[]> shared;
 
     /**
      * @param baseConfig producer settings shared by all producers (bootstrap servers, the
@@ -69,7 +70,12 @@ public final class ProducerPool implements AutoCloseable {
      * @throws io.portico.protocol.RestException 503 once the pool is closed
      */
     public Producer<byte[], byte[]> shared() {
-        return get(Map.of());
+        Producer<byte[], byte[]> producer = shared;
+        if (producer == null || closed) {
+            producer = get(Map.of());
+            shared = producer; // the hot path then skips building and hashing the config map
+        }
+        return producer;
     }
 
     /** The producer for the base configuration with {@code overrides} applied. */

@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
@@ -47,7 +48,11 @@ class OffsetReaderTest {
     private static final Node NODE = new Node(0, "localhost", 9092);
     private static final Duration FETCH_TIMEOUT = Duration.ofSeconds(5);
 
-    /** A {@code MockConsumer} whose polls fetch from a fixed log at the consumer's position. */
+    /**
+     * A {@code MockConsumer} whose polls fetch from a fixed log at the consumer's position and,
+     * like a broker answering a consumer with {@code auto.offset.reset=none}, fail with
+     * {@code OffsetOutOfRangeException} at a position outside the log.
+     */
     static final class LogConsumer extends SessionTestConsumer {
         private final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log;
 
@@ -59,6 +64,11 @@ class OffsetReaderTest {
         public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
             for (TopicPartition tp : assignment()) {
                 long position = position(tp);
+                long start = beginningOffsets(List.of(tp)).get(tp);
+                long end = endOffsets(List.of(tp)).get(tp);
+                if (position < start || position > end) {
+                    throw new OffsetOutOfRangeException(Map.of(tp, position));
+                }
                 for (ConsumerRecord<byte[], byte[]> r : log.getOrDefault(tp, List.of())) {
                     if (r.offset() >= position) {
                         addRecord(r);
@@ -187,14 +197,27 @@ class OffsetReaderTest {
     }
 
     @Test
-    void anOffsetAtTheLogEndReturnsNothingWithoutFetching() {
+    void anOffsetAtTheLogEndReturnsNothingAsSoonAsAFetchSaysSo() {
         OffsetReader reader = reader();
 
         assertEquals(List.of(), reader.read(TOPIC, 0, 15, 5));
         assertEquals(List.of(), reader.read(TOPIC, 1, 0, 1), "an empty partition");
 
         assertEquals(1, made.size());
-        assertNull(made.get(0).lastPollTimeout(), "never polled");
+        assertTrue(made.get(0).lastPollTimeout().compareTo(Duration.ofMillis(100)) <= 0,
+                "short polls, not the whole fetch timeout: " + made.get(0).lastPollTimeout());
+    }
+
+    @Test
+    void aReaderWalkingAPartitionContinuesWhereItStoppedWithoutSeeking() {
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+
+        assertEquals(List.of(5L, 6L, 7L), offsets(reader.read(TOPIC, 0, 5, 3)));
+        assertEquals(List.of(8L, 9L, 10L), offsets(reader.read(TOPIC, 0, 8, 3)));
+        assertEquals(List.of(11L, 12L, 13L, 14L), offsets(reader.read(TOPIC, 0, 11, 10)));
+        assertEquals(List.of(), reader.read(TOPIC, 0, 15, 10), "at the log end");
+        assertEquals(List.of(6L), offsets(reader.read(TOPIC, 0, 6, 1)), "back to an earlier offset: a seek");
+        assertEquals(1, made.size());
     }
 
     @Test

@@ -55,6 +55,23 @@ public final class KafkaMediaTypes {
         if (contentType == null || contentType.isBlank()) {
             return EmbeddedFormat.BINARY;
         }
+        EmbeddedFormat cached = PRODUCE_FORMATS.get(contentType);
+        if (cached != null) {
+            return cached;
+        }
+        EmbeddedFormat format = parseV1ProduceFormat(contentType);
+        if (PRODUCE_FORMATS.size() < CACHE_LIMIT) {
+            PRODUCE_FORMATS.put(contentType, format);
+        }
+        return format;
+    }
+
+    /** Content types seen, by their exact header text (clients send a handful, over and over). */
+    private static final java.util.concurrent.ConcurrentHashMap<String, EmbeddedFormat> PRODUCE_FORMATS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int CACHE_LIMIT = 1024;
+
+    private static EmbeddedFormat parseV1ProduceFormat(String contentType) {
         MediaType type = MediaType.parse(contentType);
         if (type != null) {
             switch (type.essence()) {

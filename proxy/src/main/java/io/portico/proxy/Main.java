@@ -14,6 +14,11 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // Undertow and XNIO log through jboss-logging, which would pick the log4j API that Kafka's
+        // broker brings along; slf4j is where everything else goes (and its level checks are cheap).
+        if (System.getProperty("org.jboss.logging.provider") == null) {
+            System.setProperty("org.jboss.logging.provider", "slf4j");
+        }
         if (args.length > 1 || (args.length == 1 && (args[0].equals("-h") || args[0].equals("--help")))) {
             System.err.println("usage: java -jar portico.jar [portico.properties]");
             System.exit(2);

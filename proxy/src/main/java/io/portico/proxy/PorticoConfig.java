@@ -171,6 +171,9 @@ public record PorticoConfig(
     public record RecordsLimits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
 
+    /** Portico's default fetch size for consumers (Kafka's are 50 MiB / 1 MiB per partition). */
+    static final int FETCH_MAX_BYTES = 384 * 1024;
+
     /** Producer settings Portico uses unless {@code producer.*} says otherwise. */
     static final Map<String, Object> PRODUCER_DEFAULTS = Map.of(
             ProducerConfig.LINGER_MS_CONFIG, "0",
@@ -222,6 +225,10 @@ public record PorticoConfig(
     public Map<String, Object> consumerConfig(String bootstrap) {
         Map<String, Object> out = new HashMap<>();
         out.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        // Fetch responses below half a G1 region of a small heap, so their buffers are not
+        // humongous objects (which made most collections under load); consumers pipeline fetches.
+        out.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
+        out.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
         out.putAll(consumer);
         out.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;

@@ -81,8 +81,8 @@ public final class ConsumerHandlers {
                 // Nothing came because Kafka does not answer: say so rather than "no new records".
                 throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
             }
-            return CompletableFuture.completedFuture(records);
-        }, records -> new Http.RawJson(RecordsWriter.write(records, format, false)));
+            return CompletableFuture.completedFuture(new Http.RawJson(RecordsWriter.write(records, format, false)));
+        }, json -> json);
     }
 
     /** {@code POST /consumers/{group}/instances/{instance}/offsets}: commits what was returned. */

@@ -11,10 +11,11 @@ import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.PathTemplateMatch;
 import io.undertow.util.SameThreadExecutor;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -89,11 +90,45 @@ public final class Http {
      * @throws RestException 406 when the client accepts none of {@code offers}
      */
     public static MediaType negotiate(HttpServerExchange exchange, List<Negotiation.Offer> offers) {
-        MediaType chosen = Negotiation.select(exchange.getRequestHeaders().getFirst(Headers.ACCEPT), offers);
+        String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+        MediaType chosen = negotiated(accept == null ? "" : accept, offers);
         if (chosen == null) {
             throw ErrorCode.NOT_ACCEPTABLE.exception();
         }
         exchange.putAttachment(RESPONSE_TYPE, chosen);
+        return chosen;
+    }
+
+    /** An offer list compared by identity: the lists are the protocol's constants. */
+    private record OfferList(List<Negotiation.Offer> offers) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OfferList other && other.offers == offers;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(offers);
+        }
+    }
+
+    private static final int NEGOTIATION_CACHE_LIMIT = 1024;
+    private static final ConcurrentHashMap<OfferList, ConcurrentHashMap<String, Optional<MediaType>>> NEGOTIATED =
+            new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<MediaType, String> ESSENCES = new ConcurrentHashMap<>();
+
+    /** Negotiation's answer, remembered per Accept header text (clients send a handful, over and over). */
+    private static MediaType negotiated(String accept, List<Negotiation.Offer> offers) {
+        ConcurrentHashMap<String, Optional<MediaType>> byHeader =
+                NEGOTIATED.computeIfAbsent(new OfferList(offers), k -> new ConcurrentHashMap<>());
+        Optional<MediaType> known = byHeader.get(accept);
+        if (known != null) {
+            return known.orElse(null);
+        }
+        MediaType chosen = Negotiation.select(accept.isEmpty() ? null : accept, offers);
+        if (byHeader.size() < NEGOTIATION_CACHE_LIMIT) {
+            byHeader.put(accept, Optional.ofNullable(chosen));
+        }
         return chosen;
     }
 
@@ -132,7 +167,7 @@ public final class Http {
         MediaType type = exchange.getAttachment(RESPONSE_TYPE);
         exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
-                type == null ? "application/json" : type.essence());
+                type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
         exchange.getResponseSender().send(ByteBuffer.wrap(json));
     }
 
@@ -154,32 +189,31 @@ public final class Http {
     /** As {@link #readBody(HttpServerExchange, long, Consumer)}, answering {@code tooLarge} past the limit. */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
                                 Consumer<byte[]> then) {
-        Receiver.ErrorCallback onError = (ex, error) -> IoUtils.safeClose(ex.getConnection());
         long declared = exchange.getRequestContentLength();
         if (declared > maxBytes) {
             tooLarge(exchange, tooLarge);
             return;
         }
-        if (declared >= 0) {
-            exchange.getRequestReceiver().receiveFullBytes((ex, body) -> accept(ex, body, then), onError);
-            return;
-        }
-        // Chunked: collect the chunks, counting, so an endless body cannot exhaust memory.
-        exchange.getRequestReceiver().receivePartialBytes(new ChunkCollector(maxBytes, tooLarge, then), onError);
+        // Undertow's receiveFullBytes copies byte by byte; chunks are copied in bulk here, into an
+        // array of the declared length (or, chunked, a growing one counted against the limit).
+        exchange.getRequestReceiver().receivePartialBytes(new BodyCollector(declared, maxBytes, tooLarge, then),
+                (ex, error) -> IoUtils.safeClose(ex.getConnection()));
     }
 
-    /** Collects a chunked body up to a limit; past it, answers 413 and ignores the rest. */
-    private static final class ChunkCollector implements Receiver.PartialBytesCallback {
+    /** Collects a body from its chunks up to a limit; past it, answers 413 and ignores the rest. */
+    private static final class BodyCollector implements Receiver.PartialBytesCallback {
         private final long maxBytes;
         private final Supplier<RestException> tooLarge;
         private final Consumer<byte[]> then;
-        private final ByteArrayOutputStream collected = new ByteArrayOutputStream();
+        private byte[] body;
+        private int length;
         private boolean rejected;
 
-        ChunkCollector(long maxBytes, Supplier<RestException> tooLarge, Consumer<byte[]> then) {
+        BodyCollector(long declared, long maxBytes, Supplier<RestException> tooLarge, Consumer<byte[]> then) {
             this.maxBytes = maxBytes;
             this.tooLarge = tooLarge;
             this.then = then;
+            this.body = declared >= 0 ? new byte[(int) declared] : null;
         }
 
         @Override
@@ -187,15 +221,24 @@ public final class Http {
             if (rejected) {
                 return;
             }
-            if (collected.size() + (long) chunk.length > maxBytes) {
+            if (length == 0 && last && (body == null || body.length == chunk.length)) {
+                accept(exchange, chunk, then); // the whole body in one chunk: no copy
+                return;
+            }
+            if (length + (long) chunk.length > maxBytes) {
                 rejected = true;
                 exchange.getRequestReceiver().pause();
                 tooLarge(exchange, tooLarge);
                 return;
             }
-            collected.writeBytes(chunk);
+            if (body == null || length + chunk.length > body.length) {
+                body = java.util.Arrays.copyOf(body == null ? new byte[0] : body,
+                        (int) Math.min(maxBytes, Math.max(1024, 2L * (length + chunk.length))));
+            }
+            System.arraycopy(chunk, 0, body, length, chunk.length);
+            length += chunk.length;
             if (last) {
-                accept(exchange, collected.toByteArray(), then);
+                accept(exchange, length == body.length ? body : java.util.Arrays.copyOf(body, length), then);
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.portico.proxy.ops;
 
 import com.codahale.metrics.Counter;
+import com.codahale.metrics.LockFreeExponentiallyDecayingReservoir;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
@@ -71,7 +72,10 @@ public final class HttpMetrics implements HttpHandler {
         for (int i = 0; i < CLASSES.length; i++) {
             statuses[i] = registry.meter("portico.http.responses." + name + "." + CLASSES[i]);
         }
-        return new Route(registry.timer("portico.http.requests." + name), statuses);
+        // A lock-free reservoir: the default one takes a lock on every update.
+        Timer timer = registry.timer("portico.http.requests." + name,
+                () -> new Timer(LockFreeExponentiallyDecayingReservoir.builder().build()));
+        return new Route(timer, statuses);
     }
 
     /** {@code "POST /topics/{topic}"} → {@code "post.topics.topic"}; {@code "GET /"} → {@code "get.root"}. */

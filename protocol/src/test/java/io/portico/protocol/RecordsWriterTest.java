@@ -1,0 +1,80 @@
+package io.portico.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class RecordsWriterTest {
+
+    private static String binary(List<ConsumedRecord> records, boolean withTopic) {
+        return new String(RecordsWriter.write(records, EmbeddedFormat.BINARY, withTopic), StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void binaryRecordsAreWrittenAsTheV1ApiShowsThem() {
+        List<ConsumedRecord> records = List.of(
+                new ConsumedRecord("t", null, "Kafka".getBytes(StandardCharsets.UTF_8), 0, 0),
+                new ConsumedRecord("t", new byte[] {0, (byte) 0xff}, null, 12, 9_876_543_210L),
+                new ConsumedRecord("t", new byte[0], new byte[] {1, 2, 3}, 3, 10));
+        assertEquals("[{\"key\":null,\"value\":\"S2Fma2E=\",\"partition\":0,\"offset\":0},"
+                + "{\"key\":\"AP8=\",\"value\":null,\"partition\":12,\"offset\":9876543210},"
+                + "{\"key\":\"\",\"value\":\"AQID\",\"partition\":3,\"offset\":10}]", binary(records, false));
+        assertEquals("[{\"topic\":\"orders.eu-1_x\",\"key\":null,\"value\":null,\"partition\":0,\"offset\":1}]",
+                binary(List.of(new ConsumedRecord("orders.eu-1_x", null, null, 0, 1)), true));
+        assertEquals("[]", binary(List.of(), false));
+    }
+
+    @Test
+    void binaryOutputDecodesToTheSameBytesForEveryLengthAndByte() throws Exception {
+        Random random = new Random(42);
+        List<ConsumedRecord> records = new ArrayList<>();
+        for (int n = 0; n < 300; n++) {
+            byte[] value = new byte[n % 70];
+            random.nextBytes(value);
+            byte[] key = n % 3 == 0 ? null : new byte[n % 5];
+            if (key != null) {
+                random.nextBytes(key);
+            }
+            records.add(new ConsumedRecord("topic", key, value, n % 4, n * 1_000_003L));
+        }
+        JsonNode parsed = Json.mapper().readTree(RecordsWriter.write(records, EmbeddedFormat.BINARY, true));
+        assertEquals(records.size(), parsed.size());
+        for (int i = 0; i < records.size(); i++) {
+            ConsumedRecord r = records.get(i);
+            JsonNode n = parsed.get(i);
+            assertEquals("topic", n.get("topic").asText());
+            assertEquals(r.key() == null, n.get("key").isNull());
+            if (r.key() != null) {
+                assertEquals(Base64.getEncoder().encodeToString(r.key()), n.get("key").asText());
+            }
+            assertEquals(Base64.getEncoder().encodeToString(r.value()), n.get("value").asText());
+            assertEquals(r.partition(), n.get("partition").asInt());
+            assertEquals(r.offset(), n.get("offset").asLong());
+        }
+    }
+
+    @Test
+    void jsonRecordsEmbedTheStoredJsonAndRefuseWhatIsNotJson() {
+        List<ConsumedRecord> ok = List.of(new ConsumedRecord("t", "\"k\"".getBytes(StandardCharsets.UTF_8),
+                "{\"a\":[1,2]}".getBytes(StandardCharsets.UTF_8), 0, 5));
+        assertEquals("[{\"key\":\"k\",\"value\":{\"a\":[1,2]},\"partition\":0,\"offset\":5}]",
+                new String(RecordsWriter.write(ok, EmbeddedFormat.JSON, false), StandardCharsets.UTF_8));
+        List<ConsumedRecord> bad = List.of(new ConsumedRecord("t", null, "not json".getBytes(StandardCharsets.UTF_8), 0, 6));
+        RestException e = assertThrows(RestException.class, () -> RecordsWriter.write(bad, EmbeddedFormat.JSON, false));
+        assertEquals(50002, e.errorCode().code());
+    }
+
+    @Test
+    void digitCountsAreExact() {
+        for (long v : new long[] {0, 9, 10, 99, 100, 999_999, 1_000_000, Long.MAX_VALUE, -1, -10, Long.MIN_VALUE}) {
+            assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
+        }
+    }
+}
