@@ -205,7 +205,7 @@ public final class ConsumerInstance {
     }
 
     private List<ConsumedRecord> take(long maxBytes) {
-        List<ConsumedRecord> out = new ArrayList<>();
+        List<ConsumedRecord> out = new ArrayList<>(fetched.size());
         long bytes = 0;
         while (!fetched.isEmpty()) {
             ConsumerRecord<byte[], byte[]> r = fetched.peekFirst();
@@ -215,10 +215,21 @@ public final class ConsumerInstance {
             }
             fetched.pollFirst();
             bytes += c.size();
+            ConsumedRecord previous = out.isEmpty() ? null : out.get(out.size() - 1);
+            if (previous != null && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
+                remember(previous);
+            }
             out.add(c);
-            returned.put(new TopicPartition(r.topic(), r.partition()), r.offset());
+        }
+        if (!out.isEmpty()) {
+            remember(out.get(out.size() - 1));
         }
         return out;
+    }
+
+    /** Notes the last record returned of a partition (records of one partition come in offset order). */
+    private void remember(ConsumedRecord last) {
+        returned.put(new TopicPartition(last.topic(), last.partition()), last.offset());
     }
 
     /**
