@@ -409,10 +409,17 @@ class HttpsIT {
         return start(config);
     }
 
+    /**
+     * The connection is refused without an HTTP answer. With TLS 1.3 the server checks the client's
+     * certificate after the client considers the handshake done, so the client sees either the
+     * handshake alert (SSLException) or the connection closing before any response byte.
+     */
     private static void assertRefused(Rest rest, String topic) {
         UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> produce(rest, topic, TEST_MESSAGE),
                 "the handshake fails");
-        assertInstanceOf(javax.net.ssl.SSLException.class, e.getCause(), e.toString());
+        boolean handshake = e.getCause() instanceof javax.net.ssl.SSLException;
+        boolean closed = String.valueOf(e.getCause().getMessage()).contains("received no bytes");
+        assertTrue(handshake || closed, "refused without an HTTP answer: " + e);
     }
 
     @Test
