@@ -221,14 +221,14 @@ public final class Http {
             if (rejected) {
                 return;
             }
-            if (length == 0 && last && (body == null || body.length == chunk.length)) {
-                accept(exchange, chunk, then); // the whole body in one chunk: no copy
-                return;
-            }
             if (length + (long) chunk.length > maxBytes) {
                 rejected = true;
                 exchange.getRequestReceiver().pause();
                 tooLarge(exchange, tooLarge);
+                return;
+            }
+            if (length == 0 && last && (body == null || body.length == chunk.length)) {
+                accept(exchange, chunk, then); // the whole body in one chunk: no copy
                 return;
             }
             if (body == null || length + chunk.length > body.length) {
