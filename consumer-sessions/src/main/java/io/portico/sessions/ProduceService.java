@@ -77,10 +77,8 @@ public final class ProduceService {
             }
         }
         Batch batch = new Batch(records.size());
-        long bytes = 0;
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
-            bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
             Callback callback = batch.callback(i);
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
@@ -88,10 +86,9 @@ public final class ProduceService {
                 callback.onCompletion(null, e);
             }
         }
-        long total = bytes;
         return batch.result.whenComplete((offsets, e) -> {
             if (offsets != null) {
-                metrics.produced(offsets, total);
+                metrics.produced(records, offsets);
             }
         });
     }
@@ -131,10 +128,6 @@ public final class ProduceService {
     }
 
     /** The topic's partition count; blocks while the producer learns of a topic it has not seen. */
-    public int partitionCount(String topic) {
-        return partitionCount(producers.shared(), topic);
-    }
-
     private int partitionCount(Producer<byte[], byte[]> producer, String topic) {
         List<PartitionInfo> partitions;
         try {
@@ -144,7 +137,7 @@ public final class ProduceService {
             if (!topics.exists(topic)) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
-            throw new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, KafkaErrors.describe(e), e);
+            throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, KafkaErrors.describe(e), e);
         } catch (RuntimeException e) {
             throw KafkaErrors.toRestException(e);
         }

@@ -5,6 +5,7 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionOffset;
+import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ConsumedRecord;
 import java.util.List;
 
@@ -42,13 +43,18 @@ public final class SessionMetrics {
         return registry;
     }
 
-    void produced(List<PartitionOffset> results, long bytes) {
+    /** Counts the records of a produce that Kafka acknowledged, and the errors of the others. */
+    void produced(List<ProduceRecord> records, List<PartitionOffset> results) {
         long ok = 0;
-        for (PartitionOffset r : results) {
-            if (r.errorCode() == null) {
+        long bytes = 0;
+        for (int i = 0; i < results.size(); i++) {
+            PartitionOffset result = results.get(i);
+            if (result.errorCode() == null) {
+                ProduceRecord r = records.get(i);
                 ok++;
+                bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
             } else {
-                produceError(r.errorCode());
+                produceError(result.errorCode());
             }
         }
         producedRecords.mark(ok);

@@ -435,7 +435,7 @@ class ProduceServiceTest {
     }
 
     @Test
-    void metadataTimeoutForAnExistingTopicIsRetriable50003() {
+    void metadataTimeoutForAnExistingTopicIsBrokerNotAvailable503() {
         MockProducer<byte[], byte[]> producer = autoProducer(1);
         TimeoutException timeout = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
         producer.partitionsForException = timeout;
@@ -444,9 +444,10 @@ class ProduceServiceTest {
 
         RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
 
-        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR, e.errorCode());
-        assertEquals(50003, e.body().errorCode());
-        assertEquals("Retriable Kafka error: Topic orders not present in metadata after 60000 ms.", e.getMessage());
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, e.errorCode());
+        assertEquals(503, e.httpStatus());
+        assertEquals(50302, e.body().errorCode());
+        assertEquals("Broker not available: Topic orders not present in metadata after 60000 ms.", e.getMessage());
         assertSame(timeout, e.getCause());
         assertEquals(List.of(TOPIC), topics.asked);
         assertTrue(producer.history().isEmpty());
@@ -493,16 +494,7 @@ class ProduceServiceTest {
         assertTrue(producer.history().isEmpty());
     }
 
-    @Test
-    void partitionCountIsTheNumberOfPartitionsTheProducerKnows() {
-        ProduceService service = serviceOver(autoProducer(5));
-
-        assertEquals(5, service.partitionCount(TOPIC));
-        RestException e = assertThrows(RestException.class, () -> service.partitionCount("unknown"));
-        assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
-    }
-
-    // ---- defects, pinned as they behave today ------------------------------------------------
+    // ---- edge cases -------------------------------------------------------------------------
 
     @Test
     void anEmptyRecordListCompletesAtOnceWithNoOffsets() {

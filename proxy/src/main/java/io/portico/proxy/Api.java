@@ -9,6 +9,7 @@ import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.ErrorWriter;
+import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.ops.OpsHandlers;
 import io.undertow.server.HttpHandler;
@@ -32,10 +33,10 @@ final class Api {
      */
     static Router operations(Router routes, OpsHandlers ops) {
         return routes
-                .get("/health", ops::health)
-                .get("/ready", ops::ready)
-                .get("/metrics", ops::metrics)
-                .get("/metrics/prometheus", ops::prometheus);
+                .get("/health", json(ops::health))
+                .get("/ready", json(ops::ready))
+                .get("/metrics", json(ops::metrics))
+                .get("/metrics/prometheus", json(ops::prometheus)); // errors in JSON; the body is text
     }
 
     static Router routes(Access a, Handlers h) {
@@ -59,16 +60,25 @@ final class Api {
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
                 .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
                 // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)
-                .post("/admin/topics", a.manager(h.admin()::create))
-                .get("/admin/topics", a.reader(h.admin()::list))
-                .get("/admin/topics/{topic}", a.reader(h.admin()::get))
-                .delete("/admin/topics/{topic}", a.manager(h.admin()::delete));
+                .post("/admin/topics", json(a.manager(h.admin()::create)))
+                .get("/admin/topics", json(a.reader(h.admin()::list)))
+                .get("/admin/topics/{topic}", json(a.reader(h.admin()::get)))
+                .delete("/admin/topics/{topic}", json(a.manager(h.admin()::delete)));
     }
 
-    /** Marks a route whose errors take IBM Event Streams' body. */
+    /** Marks a route whose errors take IBM Event Streams' body (plain JSON, as its answers). */
     private static HttpHandler eventStreams(HttpHandler next) {
+        HttpHandler json = json(next);
         return exchange -> {
             exchange.putAttachment(ErrorWriter.STYLE, ErrorWriter.Style.EVENT_STREAMS);
+            json.handleRequest(exchange);
+        };
+    }
+
+    /** Marks a route that answers {@code application/json} (errors too), not a Kafka media type. */
+    private static HttpHandler json(HttpHandler next) {
+        return exchange -> {
+            exchange.putAttachment(Http.RESPONSE_TYPE, Http.JSON);
             next.handleRequest(exchange);
         };
     }

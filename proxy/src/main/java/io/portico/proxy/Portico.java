@@ -167,6 +167,7 @@ public final class Portico implements AutoCloseable {
             inner = new Cors(inner, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders());
         }
         inFlight = new InFlight(new ErrorBoundary(inner), ops.maxConcurrentRequests());
+        metrics.gauge("portico.http.in.flight", () -> inFlight::active);
         HttpHandler chain = accessLog == null ? inFlight : accessLog.wrap(inFlight);
         chain = new HttpMetrics(metrics, chain);
 

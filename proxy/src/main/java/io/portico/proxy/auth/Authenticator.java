@@ -151,13 +151,6 @@ public final class Authenticator implements AutoCloseable {
         }
     }
 
-    /** Re-reads the keys file now if it changed (the watcher does this on its own; tests call it). */
-    public void checkForChanges() {
-        if (file != null) {
-            reloadIfChanged();
-        }
-    }
-
     @Override
     public void close() {
         if (watcher != null) {

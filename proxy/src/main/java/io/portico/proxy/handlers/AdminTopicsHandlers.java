@@ -4,7 +4,6 @@ import io.portico.protocol.AdminTopics;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
-import io.portico.protocol.MediaType;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.auth.Role;
@@ -20,7 +19,6 @@ import java.util.function.Function;
  * everything asks the admin client without blocking.
  */
 public final class AdminTopicsHandlers {
-    private static final MediaType JSON = MediaType.parse("application/json");
     private static final Json.BodyReader<AdminTopics.CreateRequest> CREATE_BODY =
             new Json.BodyReader<>(AdminTopics.CreateRequest.class);
 
@@ -33,7 +31,6 @@ public final class AdminTopicsHandlers {
     }
 
     public void create(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Http.readBody(exchange, maxBodyBytes, body -> {
             AdminTopics.CreateRequest request = CREATE_BODY.read(body, EmbeddedFormat.JSON);
             if (!Access.caller(exchange).allows(Role.MANAGER, request.name())) {
@@ -46,18 +43,15 @@ public final class AdminTopicsHandlers {
     }
 
     public void list(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Principal caller = Access.caller(exchange);
         Http.complete(exchange, metadata.adminTopics(caller::canSee), Function.identity());
     }
 
     public void get(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Http.complete(exchange, metadata.adminTopic(Http.param(exchange, "topic")), Function.identity());
     }
 
     public void delete(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Http.complete(exchange, metadata.deleteTopic(Http.param(exchange, "topic")), v -> Http.ACCEPTED);
     }
 }

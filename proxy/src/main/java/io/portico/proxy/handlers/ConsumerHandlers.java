@@ -15,7 +15,6 @@ import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
 import io.undertow.server.HttpServerExchange;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -54,13 +53,13 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).name();
-        Http.readBody(exchange, maxBodyBytes, body -> Http.offload(exchange, pool, () -> {
+        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
             CreateConsumerRequest request = isBlank(body)
                     ? CreateConsumerRequest.DEFAULTS
                     : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
             ConsumerInstance instance = registry.create(group, request, owner);
-            return CompletableFuture.completedFuture(instance);
-        }, instance -> new CreateConsumerResponse(instance.name(), base + instance.name())));
+            return new CreateConsumerResponse(instance.name(), base + instance.name());
+        }));
     }
 
     /** {@code GET /consumers/{group}/instances/{instance}/topics/{topic}[?max_bytes=]}. */
@@ -71,7 +70,7 @@ public final class ConsumerHandlers {
         String topic = Http.param(exchange, "topic");
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         String caller = Access.caller(exchange).name();
-        Http.offload(exchange, pool, () -> {
+        Http.run(exchange, pool, () -> {
             ConsumerInstance instance = owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
@@ -81,8 +80,8 @@ public final class ConsumerHandlers {
                 // Nothing came because Kafka does not answer: say so rather than "no new records".
                 throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
             }
-            return CompletableFuture.completedFuture(new Http.RawJson(RecordsWriter.write(records, format, false)));
-        }, json -> json);
+            return new Http.RawJson(RecordsWriter.write(records, format, false));
+        });
     }
 
     /** {@code POST /consumers/{group}/instances/{instance}/offsets}: commits what was returned. */
@@ -94,9 +93,7 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).name();
-        Http.offload(exchange, pool,
-                () -> CompletableFuture.completedFuture(registry.commit(owned(registry.get(group, name), caller))),
-                committed -> committed);
+        Http.run(exchange, pool, () -> registry.commit(owned(registry.get(group, name), caller)));
     }
 
     /** {@code DELETE /consumers/{group}/instances/{instance}}: 204 whatever the Accept header. */
@@ -104,11 +101,11 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).name();
-        Http.offload(exchange, pool, () -> {
+        Http.run(exchange, pool, () -> {
             owned(registry.get(group, name), caller);
             registry.delete(group, name);
-            return CompletableFuture.completedFuture(Http.NO_CONTENT);
-        }, done -> done);
+            return Http.NO_CONTENT;
+        });
     }
 
     /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */

@@ -7,9 +7,7 @@ import io.portico.protocol.RecordsWriter;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.OffsetReader;
 import io.undertow.server.HttpServerExchange;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.function.Function;
 
 /**
  * {@code GET /topics/{topic}/partitions/{partition}/messages?offset=&count=}: a stateless read by
@@ -46,8 +44,7 @@ public final class MessagesHandler {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be between 1 and " + countMax);
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
-        Http.offload(exchange, pool, () -> CompletableFuture.completedFuture(
-                new Http.RawJson(RecordsWriter.write(reader.read(topic, partition, offset, (int) count), format, false))),
-                Function.identity());
+        Http.run(exchange, pool, () ->
+                new Http.RawJson(RecordsWriter.write(reader.read(topic, partition, offset, (int) count), format, false)));
     }
 }

@@ -2,7 +2,6 @@ package io.portico.proxy.handlers;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
-import io.portico.protocol.MediaType;
 import io.portico.protocol.RecordsResponse;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ProduceService;
@@ -24,8 +23,6 @@ import java.util.concurrent.Executor;
  * marks the route for it.
  */
 public final class RecordsHandler {
-    private static final MediaType JSON_RESPONSE = MediaType.parse("application/json");
-
     private final ProduceService produce;
     private final Executor pool;
     private final Limits limits;
@@ -43,7 +40,6 @@ public final class RecordsHandler {
     private enum BodyType { BYTES, JSON }
 
     public void produce(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON_RESPONSE);
         int uriLength = exchange.getRequestURI().length() + 1 + exchange.getQueryString().length();
         if (uriLength > limits.uriMaxBytes()) {
             throw ErrorCode.URI_TOO_LONG.exception("The request URI is longer than " + limits.uriMaxBytes() + " bytes");

@@ -8,12 +8,11 @@ import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.MediaType;
 import io.portico.protocol.Negotiation;
 import io.portico.protocol.RestException;
+import io.portico.sessions.KafkaErrors;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
@@ -44,10 +43,7 @@ public final class ErrorWriter {
 
     /** Writes the error for {@code failure}; must run on the exchange's IO thread or while handling it. */
     public static void write(HttpServerExchange exchange, Throwable failure) {
-        Throwable t = failure;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = KafkaErrors.unwrap(failure);
         RestException error;
         if (t instanceof RestException rest) {
             error = rest;

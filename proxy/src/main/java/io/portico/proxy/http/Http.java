@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -32,6 +33,9 @@ import org.xnio.IoUtils;
 public final class Http {
     /** The response type negotiated for this exchange; error bodies use it too. */
     public static final AttachmentKey<MediaType> RESPONSE_TYPE = AttachmentKey.create(MediaType.class);
+
+    /** {@code application/json}: the type of routes that answer plain JSON whatever the client accepts. */
+    public static final MediaType JSON = MediaType.parse("application/json");
 
     private Http() {
     }
@@ -132,12 +136,12 @@ public final class Http {
         return chosen;
     }
 
-    /** A handler result meaning "answer 204 with no body". */
-    public static final Object NO_CONTENT = new Object();
-
-    /** A handler result with a status of its own and a body to serialize. */
+    /** A handler result with a status of its own and a body to serialize (none when null). */
     public record Reply(int status, Object body) {
     }
+
+    /** 204 with no body. */
+    public static final Reply NO_CONTENT = new Reply(204, null);
 
     /** 202 Accepted with {@code {}}. */
     public static final Reply ACCEPTED = new Reply(202, java.util.Map.of());
@@ -148,13 +152,17 @@ public final class Http {
 
     /**
      * Writes a 200 JSON body of the negotiated type ({@code body} serialized, or sent as is when
-     * it is {@link RawJson}), or a 204 for {@link #NO_CONTENT}; on the IO thread or while handling.
+     * it is {@link RawJson}), or the status and body of a {@link Reply}; on the IO thread or while
+     * handling.
      */
     public static void ok(HttpServerExchange exchange, Object body) {
-        if (body == NO_CONTENT) {
-            noContent(exchange);
-        } else if (body instanceof Reply reply) {
-            send(exchange, reply.status(), Json.write(reply.body()));
+        if (body instanceof Reply reply) {
+            if (reply.body() == null) {
+                exchange.setStatusCode(reply.status());
+                exchange.endExchange();
+            } else {
+                send(exchange, reply.status(), Json.write(reply.body()));
+            }
         } else if (body instanceof RawJson raw) {
             send(exchange, 200, raw.bytes());
         } else {
@@ -169,12 +177,6 @@ public final class Http {
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
                 type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
         exchange.getResponseSender().send(ByteBuffer.wrap(json));
-    }
-
-    /** Ends the exchange with 204 and no body. */
-    public static void noContent(HttpServerExchange exchange) {
-        exchange.setStatusCode(204);
-        exchange.endExchange();
     }
 
     /**
@@ -278,6 +280,14 @@ public final class Http {
                 ErrorWriter.write(exchange, e);
             }
         }));
+    }
+
+    /**
+     * Runs blocking {@code work} on the bounded {@code pool} and answers with what it returns, as
+     * {@link #ok} writes it; its exceptions become errors. A full pool answers 503 at once.
+     */
+    public static void run(HttpServerExchange exchange, Executor pool, Supplier<?> work) {
+        offload(exchange, pool, () -> CompletableFuture.completedFuture(work.get()), Function.identity());
     }
 
     /**

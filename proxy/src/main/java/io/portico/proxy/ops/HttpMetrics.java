@@ -1,6 +1,5 @@
 package io.portico.proxy.ops;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.LockFreeExponentiallyDecayingReservoir;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
@@ -18,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * bounded: {@code portico.http.requests.<route>} (a timer) and
  * {@code portico.http.responses.<route>.<2xx|4xx|…>} (meters), where {@code <route>} is the
  * method and template in dotted form ({@code POST /topics/{topic}} is {@code post.topics.topic});
- * requests matching no route count as {@code <method>.unmatched}. Also {@code portico.http.in.flight}.
+ * requests matching no route count as {@code <method>.unmatched}.
  */
 public final class HttpMetrics implements HttpHandler {
     private static final AttachmentKey<Long> START = AttachmentKey.create(Long.class);
@@ -26,7 +25,6 @@ public final class HttpMetrics implements HttpHandler {
 
     private final HttpHandler next;
     private final MetricRegistry registry;
-    private final Counter inFlight;
     private final ConcurrentHashMap<String, Route> routes = new ConcurrentHashMap<>();
     private final ExchangeCompletionListener onDone = this::done;
 
@@ -36,20 +34,17 @@ public final class HttpMetrics implements HttpHandler {
     public HttpMetrics(MetricRegistry registry, HttpHandler next) {
         this.next = next;
         this.registry = registry;
-        this.inFlight = registry.counter("portico.http.in.flight");
     }
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         exchange.putAttachment(START, System.nanoTime());
-        inFlight.inc();
         exchange.addExchangeCompleteListener(onDone);
         next.handleRequest(exchange);
     }
 
     private void done(HttpServerExchange exchange, ExchangeCompletionListener.NextListener nextListener) {
         try {
-            inFlight.dec();
             PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
             String key = exchange.getRequestMethod() + (match == null ? " unmatched" : " " + match.getMatchedTemplate());
             Route route = routes.get(key);

@@ -6,7 +6,6 @@ import com.codahale.metrics.json.MetricsModule;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.portico.protocol.Json;
-import io.portico.protocol.MediaType;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterHealth;
 import io.prometheus.metrics.config.EscapingScheme;
@@ -29,7 +28,6 @@ import java.util.concurrent.TimeUnit;
  * Dropwizard bridge: dots become underscores).
  */
 public final class OpsHandlers {
-    private static final MediaType JSON = MediaType.parse("application/json");
 
     private final ClusterHealth health;
     private final ObjectWriter metricsJson;
@@ -52,17 +50,14 @@ public final class OpsHandlers {
     }
 
     public void health(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Http.ok(exchange, Map.of("status", "UP"));
     }
 
     public void ready(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         Http.complete(exchange, health.check(), brokers -> new Ready("READY", brokers));
     }
 
     public void metrics(HttpServerExchange exchange) {
-        exchange.putAttachment(Http.RESPONSE_TYPE, JSON);
         try {
             Http.send(exchange, 200, metricsJson.writeValueAsBytes(registry));
         } catch (JsonProcessingException e) {
