@@ -4,6 +4,7 @@ import io.portico.protocol.CommittedOffset;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
 import io.portico.protocol.RestException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -204,6 +205,12 @@ public final class ConsumerInstance {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /**
+     * Takes the records to return, up to the byte cap. In the json format a record whose key or
+     * value is not JSON cannot be returned: the records before it are, and it stays first in
+     * line (a read that starts at it fails with 50002 and consumes nothing), so nothing is
+     * marked returned, and committed, that the client did not get.
+     */
     private List<ConsumedRecord> take(long maxBytes) {
         List<ConsumedRecord> out = new ArrayList<>(fetched.size());
         long bytes = 0;
@@ -211,6 +218,13 @@ public final class ConsumerInstance {
             ConsumerRecord<byte[], byte[]> r = fetched.peekFirst();
             ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
             if (!out.isEmpty() && bytes + c.size() > maxBytes) {
+                break;
+            }
+            if (format == EmbeddedFormat.JSON && !isJson(c)) {
+                if (out.isEmpty()) {
+                    throw ErrorCode.KAFKA_ERROR.exception("the record at offset " + c.offset() + " of partition "
+                            + c.partition() + " is not JSON; read it with a consumer instance of the binary format");
+                }
                 break;
             }
             fetched.pollFirst();
@@ -225,6 +239,10 @@ public final class ConsumerInstance {
             remember(out.get(out.size() - 1));
         }
         return out;
+    }
+
+    private static boolean isJson(ConsumedRecord r) {
+        return (r.key() == null || Json.isWellFormed(r.key())) && (r.value() == null || Json.isWellFormed(r.value()));
     }
 
     /** Notes the last record returned of a partition (records of one partition come in offset order). */

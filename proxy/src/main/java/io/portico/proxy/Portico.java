@@ -145,7 +145,8 @@ public final class Portico implements AutoCloseable {
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax()),
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
-                new ConsumerHandlers(consumers, cluster, consumerPool, config.hostName(), config.requestBodyMaxBytes()),
+                new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
+                        config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));
@@ -185,7 +186,8 @@ public final class Portico implements AutoCloseable {
                 // backstop (Undertow's default is 2 MiB) only cuts off bodies nobody reads.
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2 * config.requestBodyMaxBytes())
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-                .setServerOption(UndertowOptions.RECORD_REQUEST_START_TIME, accessLog != null)
+                // Request timers (always) and the access log's %D need the start time.
+                .setServerOption(UndertowOptions.RECORD_REQUEST_START_TIME, true)
                 .setWorkerThreads(2)
                 .setHandler(handler);
         if (config.ioThreads() > 0) {

@@ -30,6 +30,7 @@ public record PorticoConfig(
         List<URI> listeners,
         String bootstrapServers,
         String hostName,
+        List<URI> advertisedListeners,
         Path embeddedKafkaDir,
         Map<String, String> embeddedKafka,
         long requestBodyMaxBytes,
@@ -53,6 +54,7 @@ public record PorticoConfig(
         LISTENERS("listeners", "http://0.0.0.0:8082", "Comma-separated listener URLs, http:// or https://."),
         BOOTSTRAP_SERVERS("bootstrap.servers", "", "Kafka brokers. Empty: start an embedded single-node Kafka."),
         HOST_NAME("host.name", "", "Host name used in absolute URLs Portico returns; empty: the request's Host."),
+        ADVERTISED_LISTENERS("advertised.listeners", "", "URLs clients reach this server at, for the base_uri of consumer instances (the one of the request's scheme); wins over host.name."),
         EMBEDDED_KAFKA_DIR("embedded.kafka.dir", "", "Data directory kept by the embedded Kafka; empty: a temporary one, deleted on exit."),
         REQUEST_BODY_MAX_BYTES("request.body.max.bytes", "16777216", "Largest request body accepted; larger gets 413."),
         METADATA_TIMEOUT_MS("metadata.timeout.ms", "5000", "Bound on waiting for Kafka metadata: a missing topic answers 404 after at most this long; admin calls time out after it."),
@@ -190,6 +192,7 @@ public record PorticoConfig(
 
     public PorticoConfig {
         listeners = List.copyOf(listeners);
+        advertisedListeners = List.copyOf(advertisedListeners);
         if (security != null && security.keystoreLocation() == null
                 && listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"))) {
             throw new ConfigException(Key.SSL_KEYSTORE_LOCATION.key(), "an https listener needs a keystore");
@@ -298,6 +301,7 @@ public record PorticoConfig(
                 listeners(Key.LISTENERS, own.get(Key.LISTENERS.key()), true),
                 bootstrap.isEmpty() ? null : bootstrap,
                 hostName.isEmpty() ? null : hostName,
+                listeners(Key.ADVERTISED_LISTENERS, own.get(Key.ADVERTISED_LISTENERS.key()), false),
                 dir.isEmpty() ? null : Path.of(dir),
                 embedded,
                 number(own, Key.REQUEST_BODY_MAX_BYTES, Long::parseLong, 1, Integer.MAX_VALUE),

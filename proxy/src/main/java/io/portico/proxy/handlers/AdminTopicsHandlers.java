@@ -4,6 +4,7 @@ import io.portico.protocol.AdminTopics;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
+import io.portico.protocol.MediaType;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.auth.Role;
@@ -31,6 +32,11 @@ public final class AdminTopicsHandlers {
     }
 
     public void create(HttpServerExchange exchange) {
+        String contentType = Http.contentType(exchange);
+        MediaType type = contentType == null ? Http.JSON : MediaType.parse(contentType);
+        if (type == null || !type.essence().equals("application/json")) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
         Http.readBody(exchange, maxBodyBytes, body -> {
             AdminTopics.CreateRequest request = CREATE_BODY.read(body, EmbeddedFormat.JSON);
             if (!Access.caller(exchange).allows(Role.MANAGER, request.name())) {

@@ -14,6 +14,7 @@ import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
 import io.undertow.server.HttpServerExchange;
+import java.net.URI;
 import java.util.List;
 import java.util.concurrent.Executor;
 
@@ -28,17 +29,21 @@ public final class ConsumerHandlers {
 
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
+    private final List<URI> advertised;
     private final Executor pool;
     private final String hostName;
     private final long maxBodyBytes;
 
     /**
-     * @param hostName host for {@code base_uri} ({@code host.name}), or null to use the request's {@code Host}
+     * @param advertised URLs clients reach this server at ({@code advertised.listeners}); may be empty
+     * @param hostName host for {@code base_uri} ({@code host.name}) when nothing is advertised, or
+     *        null to use the request's {@code Host}
      */
-    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, String hostName,
-                            long maxBodyBytes) {
+    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, List<URI> advertised,
+                            String hostName, long maxBodyBytes) {
         this.registry = registry;
         this.cluster = cluster;
+        this.advertised = advertised;
         this.pool = pool;
         this.hostName = hostName;
         this.maxBodyBytes = maxBodyBytes;
@@ -116,8 +121,17 @@ public final class ConsumerHandlers {
         return instance;
     }
 
-    /** {@code <scheme>://<host>/consumers/<group>/instances/}, host from config or the request. */
+    /**
+     * {@code <scheme>://<host>/consumers/<group>/instances/}: the advertised listener of the
+     * request's scheme (else the first), else {@code host.name} with the request's port, else the
+     * request's scheme and {@code Host}.
+     */
     private String baseUri(HttpServerExchange exchange, String group) {
+        if (!advertised.isEmpty()) {
+            URI url = advertised.stream().filter(u -> u.getScheme().equalsIgnoreCase(exchange.getRequestScheme()))
+                    .findFirst().orElse(advertised.get(0));
+            return url.getScheme() + "://" + url.getHost() + ":" + url.getPort() + "/consumers/" + group + "/instances/";
+        }
         String host;
         if (hostName != null) {
             int port = exchange.getHostPort();

@@ -4,7 +4,6 @@ import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.KafkaMediaTypes;
-import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
@@ -66,23 +65,6 @@ public final class ProduceHandler {
                         + maxRecords + " (produce.records.max)");
             }
             return produce.produce(topic, records);
-        }, ProduceHandler::response));
-    }
-
-    /**
-     * 200 with one entry per record when any record was produced, errors included, as Confluent's
-     * proxy answers; when none was, the request failed: 503 (retriable, e.g. Kafka unreachable)
-     * or 500, with the first record's error.
-     */
-    private static Object response(List<PartitionOffset> offsets) {
-        PartitionOffset first = offsets.get(0);
-        boolean noneProduced = offsets.stream().allMatch(o -> o.errorCode() != null);
-        if (noneProduced) {
-            boolean retriable = offsets.stream().anyMatch(o -> o.errorCode() == ErrorCode.KAFKA_RETRIABLE_ERROR.code());
-            throw retriable
-                    ? ErrorCode.BROKER_NOT_AVAILABLE.exception("no record was produced: " + first.error())
-                    : ErrorCode.KAFKA_ERROR.exception("no record was produced: " + first.error());
-        }
-        return new ProduceResponse(offsets, null, null);
+        }, offsets -> new ProduceResponse(offsets, null, null))); // 200, errors per record
     }
 }

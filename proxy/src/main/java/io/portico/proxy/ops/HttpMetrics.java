@@ -7,7 +7,7 @@ import com.codahale.metrics.Timer;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.AttachmentKey;
+import io.undertow.util.HttpString;
 import io.undertow.util.PathTemplateMatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -20,12 +20,12 @@ import java.util.concurrent.TimeUnit;
  * requests matching no route count as {@code <method>.unmatched}.
  */
 public final class HttpMetrics implements HttpHandler {
-    private static final AttachmentKey<Long> START = AttachmentKey.create(Long.class);
     private static final String[] CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
     private final HttpHandler next;
     private final MetricRegistry registry;
-    private final ConcurrentHashMap<String, Route> routes = new ConcurrentHashMap<>();
+    /** By template (the matcher's own strings), then method: no key is built per request. */
+    private final ConcurrentHashMap<String, ConcurrentHashMap<HttpString, Route>> routes = new ConcurrentHashMap<>();
     private final ExchangeCompletionListener onDone = this::done;
 
     private record Route(Timer timer, Meter[] statuses) {
@@ -36,9 +36,9 @@ public final class HttpMetrics implements HttpHandler {
         this.registry = registry;
     }
 
+    /** Needs Undertow's {@code RECORD_REQUEST_START_TIME} option: requests are timed from their start. */
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        exchange.putAttachment(START, System.nanoTime());
         exchange.addExchangeCompleteListener(onDone);
         next.handleRequest(exchange);
     }
@@ -46,12 +46,17 @@ public final class HttpMetrics implements HttpHandler {
     private void done(HttpServerExchange exchange, ExchangeCompletionListener.NextListener nextListener) {
         try {
             PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
-            String key = exchange.getRequestMethod() + (match == null ? " unmatched" : " " + match.getMatchedTemplate());
-            Route route = routes.get(key);
+            String template = match == null ? "unmatched" : match.getMatchedTemplate();
+            HttpString method = exchange.getRequestMethod();
+            ConcurrentHashMap<HttpString, Route> byMethod = routes.computeIfAbsent(template, t -> new ConcurrentHashMap<>());
+            Route route = byMethod.get(method);
             if (route == null) {
-                route = routes.computeIfAbsent(key, this::route);
+                route = byMethod.computeIfAbsent(method, m -> route(m + " " + template));
             }
-            route.timer().update(System.nanoTime() - exchange.getAttachment(START), TimeUnit.NANOSECONDS);
+            long start = exchange.getRequestStartTime();
+            if (start > 0) {
+                route.timer().update(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            }
             int cls = exchange.getStatusCode() / 100;
             if (cls >= 1 && cls <= 5) {
                 route.statuses()[cls - 1].mark();

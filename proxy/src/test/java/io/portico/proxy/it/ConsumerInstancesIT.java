@@ -344,6 +344,42 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void baseUriUsesTheAdvertisedListenerOfTheRequestsScheme(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("host.name", "ignored.example.com",
+                "advertised.listeners", "https://proxy1.example.com:8443,http://proxy1.example.com:8082"))) {
+            String group = KafkaCluster.uniqueTopic("g");
+            Rest.Response r = p.rest().post("/consumers/" + group, V1, "{\"name\":\"i\"}");
+            assertEquals("http://proxy1.example.com:8082/consumers/" + group + "/instances/i",
+                    r.json().get("base_uri").asText());
+        }
+    }
+
+    @Test
+    void aJsonInstanceNeverSkipsARecordItCannotRender(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("poison");
+        rest.post("/topics/" + topic, JSON, "{\"records\":[{\"value\":{\"n\":1}}]}");
+        produce(rest, topic, "not json");
+        rest.post("/topics/" + topic, JSON, "{\"records\":[{\"value\":{\"n\":3}}]}");
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"format\":\"json\",\"auto.offset.reset\":\"earliest\"}");
+        List<JsonNode> got = new ArrayList<>();
+        Rest.Response r = null;
+        for (int i = 0; i < 20 && got.isEmpty(); i++) {
+            r = read(rest, group, id, topic, JSON);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(got::add);
+        }
+        assertEquals(1, got.size(), "the record before the one that is not JSON: " + got);
+        assertEquals(1, got.get(0).get("value").get("n").asInt());
+        Rest.Response stuck = read(rest, group, id, topic, JSON);
+        assertError(stuck, 500, 50002);
+        assertTrue(stuck.json().get("message").asText().contains("offset 1"), stuck.body());
+        Rest.Response committed = rest.post(path(group, id) + "/offsets", V1, "");
+        assertEquals("[{\"topic\":\"" + topic + "\",\"partition\":0,\"consumed\":0,\"committed\":0}]",
+                committed.body(), "only what the client got is committed");
+    }
+
+    @Test
     void theInstanceLimitAnswers429(KafkaCluster kafka) {
         try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.instances.max", "2"))) {
             String group = KafkaCluster.uniqueTopic("g");
