@@ -56,8 +56,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   <li>b: v1 binary produce, 1 record per POST, 64 connections;</li>
  *   <li>c: the records endpoint, 1 record per POST (text/plain), 64 connections;</li>
  *   <li>d: read by offset, count=1000, walking the native topic's partitions;</li>
- *   <li>e: consumer instances (auto.offset.reset=smallest) reading the native topic.</li>
+ *   <li>e: consumer instances (auto.offset.reset=smallest) reading the native topic, timed once
+ *       their group has joined.</li>
  * </ol>
+ *
+ * <p>Produce rows warm up on half their size against topics of their own; the read rows
+ * (native-consume, d, e) warm up by time on the topic they measure and are each the median of
+ * three passes, so both sides of a read ratio are measured alike.
  *
  * <p>Prints one table and writes it, with the machine's details, to
  * {@code bench/results/<yyyy-MM-dd-HHmm>.md}. Stops what it started, by PID.
@@ -280,42 +285,62 @@ public final class Bench {
 
         // Native baseline.
         if (warm) {
-            log("warm-up: native produce and consume");
+            log("warm-up: native produce");
             nativeProduce("warm-native", warmRecords, false);
-            nativeConsume("warm-native", warmRecords, false);
         }
         rows.add(nativeProduce("bench-native", o.records(), true));
-        rows.add(nativeConsumeMedian("bench-native", o.records(), o.quick() ? 1 : 3));
+        if (warm) {
+            // Read rows warm up on the topic they measure (a first read of a topic sets up the
+            // client's per-topic metrics and deoptimizes code compiled before), for a time.
+            log("warm-up: native consume");
+            warmUp(pass -> nativeConsume("bench-native", o.records(), false));
+        }
+        rows.add(median(NATIVE_CONSUME, pass -> {
+            log("native-consume: pass " + pass + " of " + passes() + ", " + fmt(o.records()) + " records of "
+                    + "bench-native");
+            return nativeConsume("bench-native", o.records(), true);
+        }));
 
         // a: v1 binary, batch records per POST.
-        long aRequests = Math.max(1, o.records() / o.batch());
-        if (warm) {
-            httpProduce("a", "warm-a", v1Variants("warm-a", o.batch()), Math.max(1, warmRecords / o.batch()),
-                    o.batch(), o.batchConnections(), true, false);
+        if (o.runs("a")) {
+            long aRequests = Math.max(1, o.records() / o.batch());
+            if (warm) {
+                httpProduce("a", "warm-a", v1Variants("warm-a", o.batch()), Math.max(1, warmRecords / o.batch()),
+                        o.batch(), o.batchConnections(), true, false);
+            }
+            rows.add(httpProduce("a", "bench-a", v1Variants("bench-a", o.batch()), aRequests, o.batch(),
+                    o.batchConnections(), true, true));
         }
-        rows.add(httpProduce("a", "bench-a", v1Variants("bench-a", o.batch()), aRequests, o.batch(),
-                o.batchConnections(), true, true));
         // b: v1 binary, 1 record per POST.
-        if (warm) {
-            httpProduce("b", "warm-b", v1Variants("warm-b", 1), warmRequests, 1, o.connections(), true, false);
+        if (o.runs("b")) {
+            if (warm) {
+                httpProduce("b", "warm-b", v1Variants("warm-b", 1), warmRequests, 1, o.connections(), true, false);
+            }
+            rows.add(httpProduce("b", "bench-b", v1Variants("bench-b", 1), o.requests(), 1, o.connections(), true,
+                    true));
         }
-        rows.add(httpProduce("b", "bench-b", v1Variants("bench-b", 1), o.requests(), 1, o.connections(), true, true));
         // c: records endpoint, 1 record per POST.
-        if (warm) {
-            httpProduce("c", "warm-c", recordsVariants("warm-c"), warmRequests, 1, o.connections(), false, false);
+        if (o.runs("c")) {
+            if (warm) {
+                httpProduce("c", "warm-c", recordsVariants("warm-c"), warmRequests, 1, o.connections(), false, false);
+            }
+            rows.add(httpProduce("c", "bench-c", recordsVariants("bench-c"), o.requests(), 1, o.connections(), false,
+                    true));
         }
-        rows.add(httpProduce("c", "bench-c", recordsVariants("bench-c"), o.requests(), 1, o.connections(), false,
-                true));
         // d: read by offset.
-        if (warm) {
-            readByOffset("warm-native", false);
+        if (o.runs("d")) {
+            if (warm) {
+                warmUp(pass -> readByOffset("bench-native", false));
+            }
+            rows.add(median("d", pass -> readByOffset("bench-native", true)));
         }
-        rows.add(readByOffset("bench-native", true));
         // e: consumer instances.
-        if (warm) {
-            consumerInstances("warm-native", "bench-warm", false);
+        if (o.runs("e")) {
+            if (warm) {
+                warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false));
+            }
+            rows.add(median("e", pass -> consumerInstances("bench-native", "bench-e-" + pass, true)));
         }
-        rows.add(consumerInstances("bench-native", "bench-e", true));
     }
 
     private RowResult nativeProduce(String topic, long n, boolean measured) throws Exception {
@@ -363,25 +388,54 @@ public final class Bench {
                 notes);
     }
 
-    private RowResult nativeConsumeMedian(String topic, long n, int passes) throws Exception {
+    /** One pass of a row; {@code pass} counts from 1. */
+    private interface Pass {
+        RowResult run(int pass) throws Exception;
+    }
+
+    /** Measured passes of each read row (native-consume, d, e): the median pass is the row. */
+    private int passes() {
+        return o.quick() ? 1 : 3;
+    }
+
+    /**
+     * Runs a read row {@link #passes()} times and keeps the pass of median records/s, noting the
+     * others: a read row takes a second or two, short enough for one pass to land on a
+     * collection or a compilation, so each side of a read ratio is a median of the same count.
+     */
+    private RowResult median(String id, Pass pass) throws Exception {
+        int passes = passes();
         List<RowResult> results = new ArrayList<>();
-        for (int i = 0; i < passes; i++) {
-            log("native-consume: pass " + (i + 1) + " of " + passes + ", " + fmt(n) + " records of " + topic);
-            results.add(nativeConsume(topic, n, true));
+        for (int i = 1; i <= passes; i++) {
+            results.add(pass.run(i));
         }
         List<RowResult> sorted = new ArrayList<>(results);
         sorted.sort(Comparator.comparingDouble(RowResult::recordsPerSecond));
         RowResult median = sorted.get(sorted.size() / 2);
-        if (passes > 1) {
-            List<String> notes = new ArrayList<>(median.notes());
-            notes.add("median of " + passes + " passes; records/s of the passes: " + results.stream()
-                    .map(r -> fmt(r.recordsPerSecond())).reduce((a, b) -> a + ", " + b).orElse(""));
-            median = new RowResult(median.id(), median.what(), median.baseline(), median.records(), median.seconds(),
-                    median.valueBytes(), median.latency(), median.requests(),
-                    results.stream().mapToLong(RowResult::errors).sum(), median.errorKinds(), median.errorSamples(),
-                    median.usage(), notes);
+        if (passes == 1) {
+            return median;
         }
-        return median;
+        List<String> notes = new ArrayList<>(median.notes());
+        notes.add("median of " + passes + " passes; records/s of the passes: " + results.stream()
+                .map(r -> fmt(r.recordsPerSecond())).reduce((a, b) -> a + ", " + b).orElse(""));
+        return new RowResult(median.id(), median.what(), median.baseline(), median.records(), median.seconds(),
+                median.valueBytes(), median.latency(), median.requests(),
+                results.stream().mapToLong(RowResult::errors).sum(), median.errorKinds(), median.errorSamples(),
+                median.usage(), notes);
+    }
+
+    /**
+     * Warms a read row (native-consume, d, e) up by time, not by size: untimed passes over the
+     * topic it measures until they have read for {@code --warmup-seconds} (at least one pass; the
+     * group joins of row e do not count), so that the JIT has compiled the read path before the
+     * measured passes, on both sides of the ratio alike.
+     */
+    private void warmUp(Pass pass) throws Exception {
+        double seconds = 0;
+        int i = 0;
+        do {
+            seconds += pass.run(++i).seconds();
+        } while (seconds < o.warmupSeconds() && i < 50);
     }
 
     private RowResult nativeConsume(String topic, long n, boolean measured) {
@@ -514,11 +568,8 @@ public final class Bench {
         }
         notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in", r.bytesReceived() / r.seconds() / 1e6));
         checkAlive(notes);
-        if (!measured) {
-            if (r.errors() > 0) {
-                runNotes.add("warm-up of row d had " + r.errors() + " errors: " + r.errorKinds());
-            }
-            return null;
+        if (!measured && r.errors() > 0) {
+            runNotes.add("warm-up of row d had " + r.errors() + " errors: " + r.errorKinds());
         }
         long errors = r.errors() + (read.get() == sum(end) ? 0 : 1);
         return new RowResult("d", what, NATIVE_CONSUME, read.get(), r.seconds(), read.get() * o.valueBytes(),
@@ -554,24 +605,46 @@ public final class Bench {
             }
         }
         Scripts.InstanceProgress progress = new Scripts.InstanceProgress(end);
-        List<HttpLoad.Script> scripts = new ArrayList<>();
+        List<Scripts.Instance> scripts = new ArrayList<>();
         for (String name : instances) {
             scripts.add(new Scripts.Instance(Scripts.request("GET", "/consumers/" + group + "/instances/" + name
-                    + "/topics/" + topic, host, null, "application/vnd.kafka.binary.v1+json", null), progress));
+                    + "/topics/" + topic, host, null, "application/vnd.kafka.binary.v1+json", null), progress,
+                    4 * ((o.valueBytes() + 2) / 3)));
         }
+        // Untimed: the group join. Each instance subscribes on its first read; these are sent all
+        // at once, with max_bytes=1 (one record each), and the broker holds a new group's first
+        // assignment for group.initial.rebalance.delay.ms so that all join in one rebalance. The
+        // native consumer that e is compared with assigns its partitions without a group.
+        long joinStart = System.nanoTime();
+        List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> joins = new ArrayList<>();
+        for (String name : instances) {
+            joins.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/" + group
+                            + "/instances/" + name + "/topics/" + topic + "?max_bytes=1"))
+                    .header("Accept", "application/vnd.kafka.binary.v1+json")
+                    .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofByteArray()));
+        }
+        for (int i = 0; i < joins.size(); i++) {
+            HttpResponse<byte[]> resp = joins.get(i).get(70, TimeUnit.SECONDS);
+            if (resp.statusCode() / 100 == 2) {
+                scripts.get(i).onResponse(resp.statusCode(), resp.body(), 0, resp.body().length);
+            } else {
+                setupErrors++;
+                setupSamples.add("first read: HTTP " + resp.statusCode() + ": " + new String(resp.body(),
+                        java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        double joinSeconds = (System.nanoTime() - joinStart) / 1e9;
+        long joined = progress.distinct();
         Monitor.Window w = monitor.begin("e", measured && o.profile() ? jfrFile("e") : null);
         HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60),
                 () -> progress.done);
         Monitor.Usage usage = monitor.end(w);
         double seconds = progress.done ? (progress.doneAt - r.startNanos()) / 1e9 : r.seconds();
-        long distinct = progress.distinct();
+        long distinct = progress.distinct() - joined;
         List<String> notes = new ArrayList<>();
-        if (progress.firstRecordAt > 0) {
-            double first = (progress.firstRecordAt - r.startNanos()) / 1e9;
-            notes.add(String.format(Locale.ROOT, "first records after %.2f s (group join); from then on %,.0f "
-                    + "records/s", first, seconds > first ? distinct / (seconds - first) : 0));
-        }
-        long duplicates = progress.delivered.get() - distinct;
+        notes.add(String.format(Locale.ROOT, "untimed before: the group join, %.2f s (each instance's first read, "
+                + "max_bytes=1, all at once: %,d records)", joinSeconds, joined));
+        long duplicates = progress.delivered.get() - progress.distinct();
         if (duplicates > 0) {
             notes.add(String.format(Locale.ROOT, "%,d records delivered twice (a partition moved to another "
                     + "instance on a rebalance before anything was committed; v1 default auto.commit.enable=false)",
@@ -582,17 +655,14 @@ public final class Bench {
         }
         notes.add("latency includes the long poll");
         checkAlive(notes);
-        if (!measured) {
-            if (r.errors() + setupErrors > 0) {
-                runNotes.add("warm-up of row e had " + (r.errors() + setupErrors) + " errors: " + r.errorKinds()
-                        + " " + setupSamples);
-            }
-            deleteInstances(client, group, instances);
-            return null;
+        if (!measured && r.errors() + setupErrors > 0) {
+            runNotes.add("warm-up of row e had " + (r.errors() + setupErrors) + " errors: " + r.errorKinds()
+                    + " " + setupSamples);
         }
+        deleteInstances(client, group, instances);
         Map<String, Long> kinds = new java.util.TreeMap<>(r.errorKinds());
         if (setupErrors > 0) {
-            kinds.merge("create instance", setupErrors, Long::sum);
+            kinds.merge("set-up (create instance, first read)", setupErrors, Long::sum);
         }
         List<String> samples = new ArrayList<>(setupSamples);
         samples.addAll(r.errorSamples());
@@ -612,7 +682,7 @@ public final class Bench {
             try {
                 f.get(25, TimeUnit.SECONDS);
             } catch (Exception e) {
-                runNotes.add("deleting a warm-up consumer instance failed: " + e);
+                runNotes.add("deleting a consumer instance failed: " + e);
             }
         }
     }
@@ -659,7 +729,11 @@ public final class Bench {
     private Path jfrFile(String row) throws IOException {
         Path dir = work.resolve("jfr");
         Files.createDirectories(dir);
-        return dir.resolve("row-" + row + ".jfr");
+        Path file = dir.resolve("row-" + row + ".jfr");
+        for (int pass = 2; Files.exists(file); pass++) {
+            file = dir.resolve("row-" + row + "-" + pass + ".jfr");
+        }
+        return file;
     }
 
     private void summarizeProfiles() {

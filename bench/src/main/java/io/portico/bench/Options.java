@@ -20,8 +20,10 @@ import java.util.Map;
  * @param readCount {@code count} of each read by offset (row d)
  * @param instances consumer instances of row e
  * @param partitions partitions of every benchmark topic
- * @param warmup share of each row first run untimed, against a topic of its own (JIT, connections)
+ * @param warmup share of each produce row first run untimed, against a topic of its own (JIT, connections)
+ * @param warmupSeconds how long the untimed passes of each read row (d, e) run at least
  * @param loadThreads selector threads of the HTTP load generator
+ * @param rows the HTTP rows to run ({@link #ALL_ROWS} by default)
  * @param profile record Portico with JFR during each HTTP row and summarize it in the results
  * @param root the repository (portico.jar, bench classes, git)
  * @param out directory of the results file
@@ -40,8 +42,10 @@ public record Options(
         int instances,
         int partitions,
         double warmup,
+        double warmupSeconds,
         int loadThreads,
         boolean profile,
+        java.util.Set<String> rows,
         String porticoHeap,
         List<String> porticoJvmOptions,
         Map<String, String> porticoProperties,
@@ -64,8 +68,10 @@ public record Options(
               --read-count N          count per read by offset, row d (default 1000)
               --instances N           consumer instances of row e (default 3)
               --partitions N          partitions per topic (default 3)
-              --warmup F              share of each row run first, untimed (default 0.5; --quick: 0)
+              --warmup F              share of each produce row run first, untimed (default 0.5; --quick: 0)
+              --warmup-seconds S      read rows (d, e): untimed passes first, for at least S seconds (default 20)
               --load-threads N        threads of the HTTP load generator (default 1)
+              --rows LIST             the HTTP rows to run, e.g. d,e (default a,b,c,d,e; the native rows always run)
               --profile               record Portico with JFR during each HTTP row; summarize in the results
               --portico-heap SIZE     Portico's -Xmx (default 256m)
               --portico-jvm-opt OPT   an extra JVM option for Portico (repeatable)
@@ -74,9 +80,30 @@ public record Options(
               --work DIR              logs, configuration, broker data (default bench/target/bench-run-<time>)
             """;
 
+    /** The HTTP rows, in the order they run. */
+    public static final java.util.Set<String> ALL_ROWS = java.util.Collections.unmodifiableSet(
+            new java.util.LinkedHashSet<>(List.of("a", "b", "c", "d", "e")));
+
+    private static java.util.Set<String> rows(String list) {
+        java.util.Set<String> rows = new java.util.LinkedHashSet<>();
+        for (String r : list.split(",")) {
+            String row = r.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!ALL_ROWS.contains(row)) {
+                throw new IllegalArgumentException("--rows takes rows among " + ALL_ROWS + ", not " + r);
+            }
+            rows.add(row);
+        }
+        return java.util.Collections.unmodifiableSet(rows);
+    }
+
+    /** Whether the HTTP row {@code row} runs. */
+    public boolean runs(String row) {
+        return rows.contains(row);
+    }
+
     /** Defaults for a full run from the repository at {@code root}. */
     public static Options defaults(Path root) {
-        return new Options(false, 2_000_000, 500_000, 100, 100, 16, 64, 6, 1000, 3, 3, 0.5, 1, false, "256m",
+        return new Options(false, 2_000_000, 500_000, 100, 100, 16, 64, 6, 1000, 3, 3, 0.5, 20, 1, false, ALL_ROWS, "256m",
                 List.of(), Map.of(), root, root.resolve("proxy/target/portico.jar"),
                 root.resolve("bench/target/classes"), root.resolve("bench/results"), null);
     }
@@ -84,26 +111,26 @@ public record Options(
     /** The tiny run of the smoke test and of {@code --quick}. */
     public Options quickSizes() {
         return new Options(true, 2000, 2000, batch, valueBytes, 4, 4, partitions, readCount, instances, partitions,
-                0, loadThreads, profile, porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, out,
-                work);
+                0, 0, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes,
+                out, work);
     }
 
     public Options withOut(Path dir) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
-                readConnections, readCount, instances, partitions, warmup, loadThreads, profile, porticoHeap,
-                porticoJvmOptions, porticoProperties, root, jar, classes, dir, work);
+                readConnections, readCount, instances, partitions, warmup, warmupSeconds, loadThreads, profile, rows,
+                porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, dir, work);
     }
 
     public Options withWork(Path dir) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
-                readConnections, readCount, instances, partitions, warmup, loadThreads, profile, porticoHeap,
-                porticoJvmOptions, porticoProperties, root, jar, classes, out, dir);
+                readConnections, readCount, instances, partitions, warmup, warmupSeconds, loadThreads, profile, rows,
+                porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, out, dir);
     }
 
     public Options withPaths(Path jarPath, Path classesPath) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
-                readConnections, readCount, instances, partitions, warmup, loadThreads, profile, porticoHeap,
-                porticoJvmOptions, porticoProperties, root, jarPath, classesPath, out, work);
+                readConnections, readCount, instances, partitions, warmup, warmupSeconds, loadThreads, profile, rows,
+                porticoHeap, porticoJvmOptions, porticoProperties, root, jarPath, classesPath, out, work);
     }
 
     /** Reads the command line; the root is the working directory unless {@code -Dbench.root} says otherwise. */
@@ -121,8 +148,10 @@ public record Options(
         int instances = d.instances;
         int partitions = d.partitions;
         Double warmup = null;
+        Double warmupSeconds = null;
         int loadThreads = d.loadThreads;
         boolean profile = false;
+        java.util.Set<String> rows = ALL_ROWS;
         String heap = d.porticoHeap;
         List<String> jvm = new ArrayList<>();
         Map<String, String> props = new LinkedHashMap<>();
@@ -151,6 +180,7 @@ public record Options(
                         case "--instances" -> instances = Integer.parseInt(v);
                         case "--partitions" -> partitions = Integer.parseInt(v);
                         case "--warmup" -> warmup = Double.parseDouble(v);
+                        case "--warmup-seconds" -> warmupSeconds = Double.parseDouble(v);
                         case "--load-threads" -> loadThreads = Integer.parseInt(v);
                         case "--portico-heap" -> heap = v;
                         case "--portico-jvm-opt" -> jvm.add(v);
@@ -161,6 +191,7 @@ public record Options(
                             }
                             props.put(v.substring(0, eq).trim(), v.substring(eq + 1).trim());
                         }
+                        case "--rows" -> rows = rows(v);
                         case "--out" -> out = Path.of(v);
                         case "--work" -> work = Path.of(v);
                         default -> throw new IllegalArgumentException("unknown option: " + a);
@@ -178,7 +209,8 @@ public record Options(
                 readConnections != null ? readConnections : Math.max(base.readConnections, partitions),
                 readCount, instances, partitions,
                 warmup != null ? warmup : base.warmup,
-                loadThreads, profile, heap, List.copyOf(jvm), Map.copyOf(props), root, d.jar, d.classes, out, work);
+                warmupSeconds != null ? warmupSeconds : base.warmupSeconds,
+                loadThreads, profile, rows, heap, List.copyOf(jvm), Map.copyOf(props), root, d.jar, d.classes, out, work);
     }
 
     /** The command line that reproduces these options (for the results file). */
@@ -187,14 +219,17 @@ public record Options(
         s.append(String.format(java.util.Locale.ROOT,
                 "records=%,d (native, a; d and e read the native topic), requests=%,d (b, c), batch=%d records/POST, "
                         + "value=%d B, connections: a=%d, b/c=%d, d=%d (count=%d), e=%d instances; partitions=%d, "
-                        + "warm-up=%.0f%%, load threads=%d, Portico -Xmx%s",
+                        + "warm-up=%.0f%% (read rows: %.0f s), load threads=%d, Portico -Xmx%s",
                 records, requests, batch, valueBytes, batchConnections, connections, readConnections, readCount,
-                instances, partitions, warmup * 100, loadThreads, porticoHeap));
+                instances, partitions, warmup * 100, warmupSeconds, loadThreads, porticoHeap));
         if (!porticoJvmOptions.isEmpty()) {
             s.append(", Portico JVM options ").append(porticoJvmOptions);
         }
         if (!porticoProperties.isEmpty()) {
             s.append(", Portico properties ").append(porticoProperties);
+        }
+        if (!rows.equals(ALL_ROWS)) {
+            s.append(", rows ").append(String.join(",", rows));
         }
         if (profile) {
             s.append(", JFR profiling on");

@@ -88,4 +88,20 @@ class ResponseParserTest {
         assertEquals(3, p.distinct());
         assertNull(s.next());
     }
+
+    @Test
+    void instancesSkipValueBytesButCountEveryRecord() {
+        Scripts.InstanceProgress p = new Scripts.InstanceProgress(new long[] {3, 2});
+        // values of 3 bytes are 4 base64 characters: the search may skip 4 bytes after an offset
+        Scripts.Instance s = new Scripts.Instance(Scripts.request("GET", "/x", "h", null, "*/*", null), p, 4);
+        byte[] body = ("[{\"key\":null,\"value\":\"QUJD\",\"partition\":0,\"offset\":0},"
+                + "{\"key\":null,\"value\":\"QUJD\",\"partition\":1,\"offset\":0},"
+                + "{\"key\":\"QQ==\",\"value\":\"QUJD\",\"partition\":0,\"offset\":1},"
+                + "{\"key\":null,\"value\":\"QUJD\",\"partition\":0,\"offset\":2},"
+                + "{\"key\":null,\"value\":\"QUJD\",\"partition\":1,\"offset\":1}]").getBytes(StandardCharsets.UTF_8);
+        assertTrue(s.onResponse(200, body, 0, body.length));
+        assertEquals(5, p.delivered.get());
+        assertEquals(5, p.distinct());
+        assertTrue(p.done);
+    }
 }

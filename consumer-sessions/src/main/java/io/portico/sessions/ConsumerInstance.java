@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -54,23 +55,26 @@ public final class ConsumerInstance {
     private final boolean autoCommit;
     private final String owner;
     private final Consumer<byte[], byte[]> consumer;
+    private final SessionMetrics metrics;
     private final ReentrantLock lock = new ReentrantLock();
 
     // Guarded by lock.
     private String topic;
     private boolean assigned;
     private final Deque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
+    private long fetchedBytes; // key and value bytes of the records in fetched
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private volatile boolean closed;
 
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
-                     Consumer<byte[], byte[]> consumer) {
+                     Consumer<byte[], byte[]> consumer, SessionMetrics metrics) {
         this.group = group;
         this.name = name;
         this.format = format;
         this.autoCommit = autoCommit;
         this.owner = owner;
         this.consumer = consumer;
+        this.metrics = metrics;
     }
 
     public String group() {
@@ -164,9 +168,7 @@ public final class ConsumerInstance {
             }
             // Before the assignment, poll in slices so the request timeout applies once it arrives.
             Duration wait = firstAssignment ? min(Duration.ofNanos(left), POLL_SLICE) : Duration.ofNanos(left);
-            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(wait)) {
-                fetched.add(r);
-            }
+            buffer(consumer.poll(wait));
             if (!fetched.isEmpty()) {
                 drainFetched(limits.maxBytes());
                 return;
@@ -185,20 +187,25 @@ public final class ConsumerInstance {
      * response then carries what is there rather than one poll's worth.
      */
     private void drainFetched(long maxBytes) {
-        long bytes = 0;
-        for (ConsumerRecord<byte[], byte[]> r : fetched) {
-            bytes += r.serializedKeySize() + (long) r.serializedValueSize();
-        }
-        for (int i = 0; i < MAX_DRAIN_POLLS && bytes < maxBytes; i++) {
-            int before = fetched.size();
-            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ZERO)) {
-                fetched.add(r);
-                bytes += r.serializedKeySize() + (long) r.serializedValueSize();
-            }
-            if (fetched.size() == before) {
+        for (int i = 0; i < MAX_DRAIN_POLLS && fetchedBytes < maxBytes; i++) {
+            if (buffer(consumer.poll(Duration.ZERO)) == 0) {
                 return;
             }
         }
+    }
+
+    /** Keeps polled records for the reads to come; returns how many there were. */
+    private int buffer(ConsumerRecords<byte[], byte[]> records) {
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            fetched.add(r);
+            fetchedBytes += size(r);
+        }
+        return records.count();
+    }
+
+    /** Key plus value bytes, as {@link ConsumedRecord#size()} counts them (null counts 0). */
+    private static long size(ConsumerRecord<byte[], byte[]> r) {
+        return Math.max(0, r.serializedKeySize()) + (long) Math.max(0, r.serializedValueSize());
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -214,30 +221,34 @@ public final class ConsumerInstance {
     private List<ConsumedRecord> take(long maxBytes) {
         List<ConsumedRecord> out = new ArrayList<>(fetched.size());
         long bytes = 0;
+        ConsumedRecord previous = null;
         while (!fetched.isEmpty()) {
             ConsumerRecord<byte[], byte[]> r = fetched.peekFirst();
             ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
-            if (!out.isEmpty() && bytes + c.size() > maxBytes) {
+            long size = c.size();
+            if (previous != null && bytes + size > maxBytes) {
                 break;
             }
             if (format == EmbeddedFormat.JSON && !isJson(c)) {
-                if (out.isEmpty()) {
+                if (previous == null) {
                     throw ErrorCode.KAFKA_ERROR.exception("the record at offset " + c.offset() + " of partition "
                             + c.partition() + " is not JSON; read it with a consumer instance of the binary format");
                 }
                 break;
             }
             fetched.pollFirst();
-            bytes += c.size();
-            ConsumedRecord previous = out.isEmpty() ? null : out.get(out.size() - 1);
+            fetchedBytes -= size(r);
+            bytes += size;
             if (previous != null && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
                 remember(previous);
             }
             out.add(c);
+            previous = c;
         }
-        if (!out.isEmpty()) {
-            remember(out.get(out.size() - 1));
+        if (previous != null) {
+            remember(previous);
         }
+        metrics.consumed(out.size(), bytes);
         return out;
     }
 
@@ -381,6 +392,7 @@ public final class ConsumerInstance {
                 ConsumerRecord<byte[], byte[]> r = it.next();
                 if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
                     it.remove();
+                    fetchedBytes -= size(r);
                 }
             }
             partitions.forEach(returned::remove);

@@ -178,6 +178,9 @@ public final class ConsumerRegistry implements AutoCloseable {
         config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-" + group + "-" + name);
+        // An instance keeps what it fetched beyond a response for the next read, so a poll may
+        // hand over all that the fetches brought: fewer polls per read (Kafka's default is 500).
+        config.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         if (reset != null) {
             config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, reset);
         }
@@ -188,7 +191,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
         }
-        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer);
+        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer, metrics);
     }
 
     /**
@@ -210,7 +213,6 @@ public final class ConsumerRegistry implements AutoCloseable {
         List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
                 settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists);
         touch(instance);
-        metrics.consumed(records);
         return records;
     }
 

@@ -93,6 +93,9 @@ public final class OffsetReader implements AutoCloseable {
         // Reads know the log end from the fetch, so there is nothing to long-poll for; a short
         // broker-side wait keeps an empty fetch from holding a read up.
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
+        // A reader keeps what it fetched beyond a request for the next one, so a poll may hand
+        // over all a fetch brought: fewer polls per request (Kafka's default is 500 records).
+        c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         this.config = Map.copyOf(c);
         this.factory = factory;
         this.permits = new Semaphore(poolSize);
@@ -123,7 +126,6 @@ public final class OffsetReader implements AutoCloseable {
         try {
             List<ConsumedRecord> out = read(reader, tp, offset, count);
             healthy = true;
-            metrics.consumed(out);
             return out;
         } catch (RestException e) {
             healthy = true;
@@ -181,14 +183,16 @@ public final class OffsetReader implements AutoCloseable {
                 continue;
             }
             ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
-            if (!out.isEmpty() && bytes + c.size() > maxBytes) {
+            long size = c.size();
+            if (!out.isEmpty() && bytes + size > maxBytes) {
                 break;
             }
             reader.fetched.pollFirst();
-            bytes += c.size();
+            bytes += size;
             out.add(c);
         }
         reader.next = out.isEmpty() ? offset : out.get(out.size() - 1).offset() + 1;
+        metrics.consumed(out.size(), bytes);
         return out;
     }
 

@@ -6,7 +6,6 @@ import com.codahale.metrics.MetricRegistry;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.ProduceRecord;
-import io.portico.protocol.ConsumedRecord;
 import java.util.List;
 
 /**
@@ -74,12 +73,9 @@ public final class SessionMetrics {
         produceError(code.code());
     }
 
-    void consumed(List<ConsumedRecord> records) {
-        long bytes = 0;
-        for (ConsumedRecord r : records) {
-            bytes += r.size();
-        }
-        consumedRecords.mark(records.size());
+    /** Counts {@code records} records read, of {@code bytes} key and value bytes in all. */
+    void consumed(int records, long bytes) {
+        consumedRecords.mark(records);
         consumedBytes.mark(bytes);
     }
 

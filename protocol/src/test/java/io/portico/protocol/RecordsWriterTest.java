@@ -72,8 +72,28 @@ class RecordsWriterTest {
     }
 
     @Test
+    void numbersAreWrittenAsJavaWritesThem() {
+        long[] values = {0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 65_535, 999_999, 1_000_000, 1_234_567_890,
+            Integer.MAX_VALUE, Integer.MAX_VALUE + 1L, 9_999_999_999L, 10_000_000_000L, 123_456_789_012_345_678L,
+            Long.MAX_VALUE - 1, Long.MAX_VALUE, -1, -123, Long.MIN_VALUE};
+        for (long v : values) {
+            byte[] out = new byte[24];
+            int end = BinaryRecords.number(out, 2, v);
+            assertEquals(Long.toString(v), new String(out, 2, end - 2, StandardCharsets.US_ASCII));
+        }
+        java.util.Random random = new java.util.Random(7);
+        for (int n = 0; n < 10_000; n++) {
+            long v = random.nextLong() >>> random.nextInt(64);
+            byte[] out = new byte[20];
+            int end = BinaryRecords.number(out, 0, v);
+            assertEquals(Long.toString(v), new String(out, 0, end, StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
     void digitCountsAreExact() {
-        for (long v : new long[] {0, 9, 10, 99, 100, 999_999, 1_000_000, Long.MAX_VALUE, -1, -10, Long.MIN_VALUE}) {
+        for (long v : new long[] {0, 9, 10, 99, 100, 999_999, 1_000_000, 999_999_999_999_999_999L,
+            1_000_000_000_000_000_000L, Long.MAX_VALUE, -1, -10, Long.MIN_VALUE}) {
             assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
         }
     }
