@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -122,6 +123,8 @@ public final class ConsumerInstance {
             }
             if (fetched.isEmpty()) {
                 poll(limits);
+            } else {
+                answerGroup();
             }
             List<ConsumedRecord> out = take(limits.maxBytes());
             if (autoCommit && !out.isEmpty()) {
@@ -179,6 +182,26 @@ public final class ConsumerInstance {
                 // already in the topic has its full time.
                 deadline = System.nanoTime() + limits.requestTimeout().toNanos();
             }
+        }
+    }
+
+    /**
+     * Polls with every partition paused, so that a read answered from records held back (a small
+     * {@code max_bytes}) still takes part in the group: a rebalance another member started
+     * proceeds (revoked partitions drop their held records, see {@link Rebalance}), and the
+     * consumer does not exceed {@code max.poll.interval.ms} and leave the group. Paused
+     * partitions return nothing and keep their position; a partition newly assigned during the
+     * poll is not paused, and what it returns is kept with the rest.
+     */
+    private void answerGroup() {
+        Set<TopicPartition> owned = consumer.assignment();
+        consumer.pause(owned);
+        try {
+            buffer(consumer.poll(Duration.ZERO));
+        } finally {
+            Set<TopicPartition> still = new HashSet<>(consumer.assignment());
+            still.retainAll(owned);
+            consumer.resume(still);
         }
     }
 

@@ -156,6 +156,67 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void anInstanceHoldingRecordsBackStillLetsANewMemberJoin(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("holdback"), 2);
+        StringBuilder body = new StringBuilder("{\"records\":[");
+        for (int i = 0; i < 4000; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"value\":\"").append(b64("v" + i))
+                    .append("\",\"partition\":").append(i % 2).append('}');
+        }
+        assertEquals(200, rest.post("/topics/" + topic, BINARY, body.append("]}").toString()).status());
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"name\":\"first\",\"auto.offset.reset\":\"smallest\"}");
+        String slow = path(group, first) + "/topics/" + topic + "?max_bytes=1";
+        List<JsonNode> firstRead = new ArrayList<>();
+        for (int i = 0; i < 20 && firstRead.isEmpty(); i++) {
+            rest.get(slow, "Accept", BINARY).json().forEach(firstRead::add);
+        }
+        assertEquals(1, firstRead.size(), "one record a read; the instance holds the others back");
+
+        // The first instance keeps reading one record at a time (it has hundreds held back, more
+        // than its reads return within the second's assignment wait) while a second joins.
+        java.util.concurrent.atomic.AtomicBoolean secondHasRecords = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<JsonNode> firstAfter = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> reader = pool.submit(() -> {
+                while (!stop.get()) {
+                    boolean after = secondHasRecords.get();
+                    Rest.Response r = rest.get(slow, "Accept", BINARY);
+                    assertEquals(200, r.status(), r.body());
+                    if (after) {
+                        r.json().forEach(firstAfter::add);
+                    }
+                    Thread.sleep(50); // hundreds held back: 15 s and more to return them all
+                }
+                return null;
+            });
+            String second = create(rest, group, "{\"name\":\"second\",\"auto.offset.reset\":\"smallest\"}");
+            Rest.Response joined = read(rest, group, second, topic, BINARY);
+            assertEquals(200, joined.status(), joined.body());
+            List<JsonNode> got = new ArrayList<>();
+            joined.json().forEach(got::add);
+            assertTrue(!got.isEmpty(), "the second instance got a partition within its first read's "
+                    + "assignment wait, although the first instance was answering from held-back records");
+            int partition = got.get(0).get("partition").asInt();
+            assertTrue(got.stream().allMatch(r -> r.get("partition").asInt() == partition), joined.body());
+            secondHasRecords.set(true);
+            for (int i = 0; i < 200 && firstAfter.size() < 5; i++) {
+                Thread.sleep(50);
+            }
+            stop.set(true);
+            reader.get(30, TimeUnit.SECONDS);
+            assertTrue(firstAfter.size() >= 5, "the first instance went on reading: " + firstAfter.size());
+            assertTrue(firstAfter.stream().noneMatch(r -> r.get("partition").asInt() == partition),
+                    "the first instance dropped what it held of the partition it lost");
+        } finally {
+            stop.set(true);
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void commitThenANewInstanceOfTheGroupResumesAfterTheCommittedOffset(Rest rest) {
         String topic = KafkaCluster.uniqueTopic("resume");
         produce(rest, topic, "r0", "r1", "r2");
