@@ -275,6 +275,7 @@ public final class Bench {
 
     private void runRows() throws Exception {
         boolean warm = o.warmup() > 0;
+        boolean warmReads = o.warmupSeconds() > 0;
         long warmRecords = Math.max(o.partitions() * 10L, (long) (o.records() * o.warmup()));
         long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
         List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-b", "bench-c"));
@@ -289,7 +290,7 @@ public final class Bench {
             nativeProduce("warm-native", warmRecords, false);
         }
         rows.add(nativeProduce("bench-native", o.records(), true));
-        if (warm) {
+        if (warmReads) {
             // Read rows warm up on the topic they measure (a first read of a topic sets up the
             // client's per-topic metrics and deoptimizes code compiled before), for a time.
             log("warm-up: native consume");
@@ -329,14 +330,14 @@ public final class Bench {
         }
         // d: read by offset.
         if (o.runs("d")) {
-            if (warm) {
+            if (warmReads) {
                 warmUp(pass -> readByOffset("bench-native", false));
             }
             rows.add(median("d", pass -> readByOffset("bench-native", true)));
         }
         // e: consumer instances.
         if (o.runs("e")) {
-            if (warm) {
+            if (warmReads) {
                 warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false));
             }
             rows.add(median("e", pass -> consumerInstances("bench-native", "bench-e-" + pass, true)));
@@ -624,7 +625,14 @@ public final class Bench {
                     .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofByteArray()));
         }
         for (int i = 0; i < joins.size(); i++) {
-            HttpResponse<byte[]> resp = joins.get(i).get(70, TimeUnit.SECONDS);
+            HttpResponse<byte[]> resp;
+            try {
+                resp = joins.get(i).get(70, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                setupErrors++;
+                setupSamples.add("first read: " + e);
+                continue;
+            }
             if (resp.statusCode() / 100 == 2) {
                 scripts.get(i).onResponse(resp.statusCode(), resp.body(), 0, resp.body().length);
             } else {

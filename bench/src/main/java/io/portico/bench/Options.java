@@ -69,7 +69,8 @@ public record Options(
               --instances N           consumer instances of row e (default 3)
               --partitions N          partitions per topic (default 3)
               --warmup F              share of each produce row run first, untimed (default 0.5; --quick: 0)
-              --warmup-seconds S      read rows (d, e): untimed passes first, for at least S seconds (default 20)
+              --warmup-seconds S      read rows (native-consume, d, e): untimed passes first, for S seconds of
+                                      reading (default 20; --quick: 0)
               --load-threads N        threads of the HTTP load generator (default 1)
               --rows LIST             the HTTP rows to run, e.g. d,e (default a,b,c,d,e; the native rows always run)
               --profile               record Portico with JFR during each HTTP row; summarize in the results

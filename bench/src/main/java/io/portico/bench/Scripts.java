@@ -122,12 +122,17 @@ final class Scripts {
             if (status / 100 != 2) {
                 return true; // counted by the load generator; the same read is sent again
             }
-            // Only the last record's offset matters (offsets of the topic are contiguous), so the
-            // body is searched from its end: the load generator stays cheap next to Portico.
+            // The first record must be the one asked for; then only the last record's offset
+            // matters (offsets of the topic are contiguous), so the body is searched from its end
+            // rather than read whole: the load generator stays cheap next to Portico.
             int end = offset + length;
+            int first = indexOf(body, OFFSET, offset, end);
+            if (first < 0 || number(body, first + OFFSET.length, end)[0] != position) {
+                return false; // nothing, or not from the offset asked for: an error, and the same read again
+            }
             int at = lastIndexOf(body, OFFSET, offset, end);
-            long last = at < 0 ? -1 : number(body, at + OFFSET.length, end)[0];
-            if (at < 0 || last + 1 <= position) {
+            long last = number(body, at + OFFSET.length, end)[0];
+            if (last + 1 <= position) {
                 return false; // no progress: an error, and the same read again
             }
             long taken = Math.min(last + 1, to) - position;

@@ -72,6 +72,9 @@ class ResponseParserTest {
         assertTrue(StandardCharsets.ISO_8859_1.decode(s.next()).toString().contains("offset=12&count=1 "));
         byte[] empty = "[]".getBytes(StandardCharsets.UTF_8);
         assertFalse(s.onResponse(200, empty, 0, empty.length), "no progress is an error");
+        byte[] skipped = "[{\"key\":null,\"value\":\"QQ==\",\"partition\":1,\"offset\":13}]".getBytes(StandardCharsets.UTF_8);
+        assertFalse(s.onResponse(200, skipped, 0, skipped.length), "records from another offset than asked: an error");
+        assertEquals(2, read.get());
     }
 
     @Test

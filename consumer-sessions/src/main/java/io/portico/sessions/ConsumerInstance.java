@@ -29,7 +29,9 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,7 +63,8 @@ public final class ConsumerInstance {
 
     // Guarded by lock.
     private String topic;
-    private boolean assigned;
+    private boolean assigned; // had partitions assigned once
+    private boolean awaitedAssignment; // the first read waited for an assignment
     private final Deque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
     private long fetchedBytes; // key and value bytes of the records in fetched
     private final Map<TopicPartition, Long> returned = new HashMap<>();
@@ -121,10 +124,11 @@ public final class ConsumerInstance {
             } else if (!this.topic.equals(topic)) {
                 throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
             }
-            if (fetched.isEmpty()) {
-                poll(limits);
-            } else {
+            if (!fetched.isEmpty()) {
                 answerGroup();
+            }
+            if (fetched.isEmpty()) { // nothing held, or a rebalance dropped what was
+                poll(limits);
             }
             List<ConsumedRecord> out = take(limits.maxBytes());
             if (autoCommit && !out.isEmpty()) {
@@ -158,12 +162,16 @@ public final class ConsumerInstance {
     }
 
     private void poll(ReadLimits limits) {
+        resumePaused();
         long now = System.nanoTime();
         long deadline = now + limits.requestTimeout().toNanos();
-        if (!assigned) {
+        // Only the first read waits for an assignment: a member with no partitions (more members
+        // than partitions) long-polls as any other afterwards.
+        boolean firstAssignment = !assigned && !awaitedAssignment;
+        awaitedAssignment = true;
+        if (firstAssignment) {
             deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
         }
-        boolean firstAssignment = !assigned;
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -194,14 +202,36 @@ public final class ConsumerInstance {
      * poll is not paused, and what it returns is kept with the rest.
      */
     private void answerGroup() {
-        Set<TopicPartition> owned = consumer.assignment();
-        consumer.pause(owned);
         try {
+            consumer.pause(consumer.assignment());
             buffer(consumer.poll(Duration.ZERO));
+        } catch (WakeupException | InterruptException e) {
+            throw e;
+        } catch (KafkaException e) {
+            // The held records are still good: answer with them; the next poll that fetches
+            // meets the error again and reports it.
+            LOG.debug("Poll of {}/{} while answering from held records failed: {}", group, name, e.toString());
         } finally {
-            Set<TopicPartition> still = new HashSet<>(consumer.assignment());
-            still.retainAll(owned);
+            resumePaused();
+        }
+    }
+
+    /**
+     * Resumes the paused partitions still assigned. Nothing stays paused between operations; a
+     * resume that fails (a partition revoked meanwhile, which the group protocol "consumer"
+     * applies in the background) is retried by the next poll.
+     */
+    private void resumePaused() {
+        Set<TopicPartition> paused = consumer.paused();
+        if (paused.isEmpty()) {
+            return;
+        }
+        Set<TopicPartition> still = new HashSet<>(paused);
+        still.retainAll(consumer.assignment());
+        try {
             consumer.resume(still);
+        } catch (IllegalStateException e) {
+            LOG.debug("Resuming the partitions of {}/{} failed: {}", group, name, e.toString());
         }
     }
 
@@ -407,7 +437,9 @@ public final class ConsumerInstance {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            assigned = true;
+            // The group protocol "consumer" calls this with no partitions when a member joins,
+            // before its assignment: only partitions end the first read's wait.
+            assigned |= !partitions.isEmpty();
         }
 
         private void drop(Collection<TopicPartition> partitions) {

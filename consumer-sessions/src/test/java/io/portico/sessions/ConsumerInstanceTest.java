@@ -221,6 +221,30 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aReadFromHeldRecordsStillTakesPartInARebalance() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(sized(0, 0, 3, 10));
+        records.addAll(sized(1, 0, 3, 10));
+        consumer.assignOnNextPoll(List.of(P0, P1), records);
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 10)), "one record a read, seven held");
+
+        // The group takes partition 0 away; the instance learns it on its next read although it
+        // answers from what it holds, drops what it held of partition 0, and pauses nothing for good.
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P1)));
+        List<ConsumedRecord> next = registry.read(instance, TOPIC, 10);
+
+        assertEquals(1, next.size());
+        assertEquals(1, next.get(0).partition(), "nothing of the revoked partition comes back");
+        assertEquals(0L, next.get(0).offset());
+        assertEquals(Set.of(P1), consumer.assignment());
+        assertTrue(java.util.Collections.disjoint(consumer.paused(), consumer.assignment()), "nothing assigned "
+                + "stays paused (MockConsumer keeps revoked partitions in its paused set; Kafka's consumers do not)");
+        assertEquals(List.of(1L, 2L, 3L), offsets(registry.read(instance, TOPIC, 100)));
+    }
+
+    @Test
     void aRecordBiggerThanMaxBytesComesAlone() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);
@@ -518,7 +542,8 @@ class ConsumerInstanceTest {
         for (int i = 0; i < 3; i++) {
             readers.add(threads.submit(() -> {
                 start.await();
-                while (returned.size() < all.size() && System.nanoTime() < deadline) {
+                // Until every record came back and a commit ran among the reads (both sides race).
+                while ((returned.size() < all.size() || commits.get() == 0) && System.nanoTime() < deadline) {
                     try {
                         returned.addAll(registry.read(instance, TOPIC, 20)); // about two records a read
                     } catch (RuntimeException e) {

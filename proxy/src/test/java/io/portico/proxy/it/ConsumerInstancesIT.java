@@ -157,6 +157,18 @@ class ConsumerInstancesIT {
 
     @Test
     void anInstanceHoldingRecordsBackStillLetsANewMemberJoin(Rest rest, KafkaCluster kafka) throws Exception {
+        holdBackThenJoin(rest, kafka);
+    }
+
+    @Test
+    void anInstanceHoldingRecordsBackStillLetsANewMemberJoinWithTheConsumerGroupProtocol(KafkaCluster kafka)
+            throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.group.protocol", "consumer"))) {
+            holdBackThenJoin(p.rest(), kafka);
+        }
+    }
+
+    private static void holdBackThenJoin(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("holdback"), 2);
         StringBuilder body = new StringBuilder("{\"records\":[");
         for (int i = 0; i < 4000; i++) {
@@ -201,6 +213,8 @@ class ConsumerInstancesIT {
                     + "assignment wait, although the first instance was answering from held-back records");
             int partition = got.get(0).get("partition").asInt();
             assertTrue(got.stream().allMatch(r -> r.get("partition").asInt() == partition), joined.body());
+            assertEquals(0, got.get(0).get("offset").asLong(), "nothing was committed: the partition "
+                    + "is read again from its start by its new owner");
             secondHasRecords.set(true);
             for (int i = 0; i < 200 && firstAfter.size() < 5; i++) {
                 Thread.sleep(50);
