@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * answered from what is already fetched, with no seek and no offset lookups. Offsets outside the
  * log are found by the fetch itself ({@code auto.offset.reset=none}); only then are the log's
  * start and end looked up, to say which. The log end is known from the fetch (the consumer's lag),
- * so a read stops as soon as it has everything there is.
+ * confirmed once by a look-up before a read returns fewer records than asked, so a read stops as
+ * soon as it has everything there is.
  *
  * <p>Blocking: {@link #read} waits for a pooled consumer (up to the pool timeout, then 503/50301)
  * and for the fetch; call it from a worker pool. Thread-safe.
@@ -161,12 +162,21 @@ public final class OffsetReader implements AutoCloseable {
         List<ConsumedRecord> out = new ArrayList<>(Math.min(count, 1024));
         long bytes = 0;
         boolean fetchedThisRead = false;
+        long confirmedEnd = -1;
         long deadline = System.nanoTime() + fetchTimeout.toNanos();
         while (out.size() < count) {
             ConsumerRecord<byte[], byte[]> r = reader.fetched.peekFirst();
             if (r == null) {
                 if (fetchedThisRead && atLogEnd(consumer, tp)) {
-                    break;
+                    // The lag comes from the last fetch response, which may predate this read (a
+                    // fetch sent at the end of the previous one, answered by the first of several
+                    // appends): the log's end, asked once, says whether there is more.
+                    if (confirmedEnd < 0) {
+                        confirmedEnd = consumer.endOffsets(List.of(tp), fetchTimeout).get(tp);
+                    }
+                    if (consumer.position(tp, fetchTimeout) >= confirmedEnd) {
+                        break;
+                    }
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {

@@ -55,6 +55,8 @@ class OffsetReaderTest {
      */
     static final class LogConsumer extends SessionTestConsumer {
         private final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log;
+        /** Reports no lag, as a fetch response that predates the last appends would. */
+        volatile boolean staleLag;
 
         LogConsumer(Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log) {
             this.log = log;
@@ -76,6 +78,11 @@ class OffsetReaderTest {
                 }
             }
             return super.poll(timeout);
+        }
+
+        @Override
+        public java.util.OptionalLong currentLag(TopicPartition tp) {
+            return staleLag ? java.util.OptionalLong.of(0) : super.currentLag(tp);
         }
     }
 
@@ -181,6 +188,17 @@ class OffsetReaderTest {
         onCreate = c -> c.setMaxPollRecords(2);
 
         assertEquals(List.of(5L, 6L, 7L, 8L, 9L, 10L, 11L), offsets(reader().read(TOPIC, 0, 5, 7)));
+    }
+
+    @Test
+    void aLagOfZeroFromAStaleFetchDoesNotEndAReadThatHasMoreToRead() {
+        onCreate = c -> {
+            c.setMaxPollRecords(1);
+            c.staleLag = true;
+        };
+
+        assertEquals(List.of(5L, 6L, 7L, 8L), offsets(reader().read(TOPIC, 0, 5, 4)));
+        assertEquals(List.of(13L, 14L), offsets(reader().read(TOPIC, 0, 13, 10)), "and the log's end still ends it");
     }
 
     @Test
