@@ -147,10 +147,8 @@ final class Scripts {
         private final long[] end;
         private final AtomicLongArray highest;
         final AtomicLong delivered = new AtomicLong();
-        final long start = System.nanoTime();
         volatile boolean done;
         volatile long doneAt;
-        volatile long firstRecordAt;
 
         InstanceProgress(long[] endOffsets) {
             this.end = endOffsets.clone();
@@ -234,9 +232,6 @@ final class Scripts {
                 n++;
             }
             if (n > 0) {
-                if (progress.firstRecordAt == 0) {
-                    progress.firstRecordAt = System.nanoTime();
-                }
                 progress.delivered.addAndGet(n);
                 progress.check();
             }
