@@ -5,9 +5,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -46,17 +45,18 @@ public final class ApiKeys {
     }
 
     /**
-     * Reads and checks a keys file.
+     * Checks the content of a keys file.
      *
      * @throws IllegalArgumentException naming the entry and what is wrong with it
-     * @throws IOException when the file cannot be read
      */
-    public static ApiKeys load(Path file) throws IOException {
+    public static ApiKeys parse(byte[] content) {
         KeysFile parsed;
         try {
-            parsed = MAPPER.readValue(Files.readAllBytes(file), KeysFile.class);
+            parsed = MAPPER.readValue(content, KeysFile.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IllegalArgumentException("not a valid keys file: " + reason(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // no I/O reading from an array
         }
         if (parsed == null || parsed.keys() == null) {
             throw new IllegalArgumentException("the file must hold {\"keys\":[…]}");

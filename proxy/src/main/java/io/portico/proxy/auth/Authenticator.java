@@ -10,8 +10,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * user is {@code token}), or {@code X-Auth-Token: <key>}.
  *
  * <p>With authentication off every request is {@link Principal#ANONYMOUS}. With API keys, the
- * keys file is checked for changes every few seconds and re-read; a file that no longer parses
- * is reported in the log and the keys read before stay in force. Keys are never logged.
+ * keys file's content is compared every few seconds and re-read when it differs; a file that
+ * no longer parses is reported in the log and the keys read before stay in force. Keys are never
+ * logged.
  * Thread-safe; {@link #authenticate} does no I/O.
  */
 public final class Authenticator implements AutoCloseable {
@@ -38,18 +39,16 @@ public final class Authenticator implements AutoCloseable {
     private final Path file;
     private final ScheduledExecutorService watcher;
     private volatile ApiKeys keys;
-    private volatile FileTime loadedModified;
-    private volatile long loadedSize;
+    private volatile byte[] loadedContent; // what the keys in force were read from
 
-    private Authenticator(Path file, ApiKeys keys, Duration checkEvery) throws IOException {
+    private Authenticator(Path file, byte[] content, ApiKeys keys, Duration checkEvery) {
         this.file = file;
         this.keys = keys;
         if (file == null) {
             this.watcher = null;
             return;
         }
-        this.loadedModified = Files.getLastModifiedTime(file);
-        this.loadedSize = Files.size(file);
+        this.loadedContent = content;
         this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-api-keys-watcher");
             t.setDaemon(true);
@@ -61,11 +60,7 @@ public final class Authenticator implements AutoCloseable {
 
     /** Authentication off: every request is anonymous and may do everything. */
     public static Authenticator none() {
-        try {
-            return new Authenticator(null, null, Duration.ZERO);
-        } catch (IOException e) {
-            throw new IllegalStateException(e); // no file, no I/O
-        }
+        return new Authenticator(null, null, null, Duration.ZERO);
     }
 
     /**
@@ -75,7 +70,8 @@ public final class Authenticator implements AutoCloseable {
      * @throws IllegalArgumentException when it is not a valid keys file
      */
     public static Authenticator apiKeys(Path file, Duration checkEvery) throws IOException {
-        return new Authenticator(file, ApiKeys.load(file), checkEvery);
+        byte[] content = Files.readAllBytes(file);
+        return new Authenticator(file, content, ApiKeys.parse(content), checkEvery);
     }
 
     /** Whether requests need credentials. */
@@ -135,14 +131,14 @@ public final class Authenticator implements AutoCloseable {
 
     private void reloadIfChanged() {
         try {
-            FileTime modified = Files.getLastModifiedTime(file);
-            long size = Files.size(file);
-            if (modified.equals(loadedModified) && size == loadedSize) {
+            // The content is compared, not the modification time or size: a key rotated into a
+            // file of the same length within the same second is seen too. The file is small.
+            byte[] content = Files.readAllBytes(file);
+            if (Arrays.equals(content, loadedContent)) {
                 return;
             }
-            loadedModified = modified;
-            loadedSize = size;
-            ApiKeys reloaded = ApiKeys.load(file);
+            loadedContent = content;
+            ApiKeys reloaded = ApiKeys.parse(content);
             keys = reloaded;
             LOG.info("Re-read the API keys file {}: {} keys", file, reloaded.size());
         } catch (IOException | IllegalArgumentException e) {

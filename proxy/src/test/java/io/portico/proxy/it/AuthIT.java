@@ -380,6 +380,28 @@ class AuthIT {
     }
 
     @Test
+    void aKeyRotatedIntoAFileOfTheSameSizeAndTimeIsReadAgain(KafkaCluster cluster, @TempDir Path own)
+            throws Exception {
+        String first = secret();
+        String second = secret();
+        assertEquals(first.length(), second.length());
+        Path file = Files.writeString(own.resolve("keys.json"), keysFile(entry("app", "key", first, "writer", "*")));
+        FileTime written = Files.getLastModifiedTime(file);
+        try (TestPortico reloading = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", file.toString()))) {
+            Rest r = reloading.rest();
+            String topic = P + "-rotate";
+            assertEquals(200, produceRecord(r, topic, "v", bearer(first)).status());
+
+            Files.writeString(file, keysFile(entry("app", "key", second, "writer", "*")));
+            Files.setLastModifiedTime(file, written); // same length, same time: only the content differs
+            assertTrue(eventually(Duration.ofSeconds(15), () -> produceRecord(r, topic, "v", bearer(second)).status() == 200),
+                    "the rotated key works once the file is re-read");
+            assertEquals(401, produceRecord(r, topic, "v", bearer(first)).status(), "the old key stops working");
+        }
+    }
+
+    @Test
     void anInvalidRewriteKeepsTheKeysReadBefore(KafkaCluster cluster, @TempDir Path own) throws Exception {
         String kept = secret();
         String later = secret();
