@@ -191,10 +191,6 @@ final class Scripts {
         private final InstanceProgress progress;
         private final int skip;
 
-        Instance(ByteBuffer request, InstanceProgress progress) {
-            this(request, progress, 0);
-        }
-
         /**
          * @param skip bytes that may be skipped after a record's offset before the search for the
          *        next record's partition: at most the base64 length of the shortest value (the

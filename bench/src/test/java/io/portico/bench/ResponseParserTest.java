@@ -80,7 +80,7 @@ class ResponseParserTest {
     @Test
     void instancesStopOnceEveryPartitionIsReadToItsEnd() {
         Scripts.InstanceProgress p = new Scripts.InstanceProgress(new long[] {2, 1});
-        Scripts.Instance s = new Scripts.Instance(Scripts.request("GET", "/x", "h", null, "*/*", null), p);
+        Scripts.Instance s = new Scripts.Instance(Scripts.request("GET", "/x", "h", null, "*/*", null), p, 0);
         byte[] body = "[{\"key\":null,\"value\":\"QQ==\",\"partition\":0,\"offset\":0},{\"key\":null,\"value\":\"QQ==\",\"partition\":1,\"offset\":0}]"
                 .getBytes(StandardCharsets.UTF_8);
         assertTrue(s.onResponse(200, body, 0, body.length));

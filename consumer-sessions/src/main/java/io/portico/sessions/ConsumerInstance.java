@@ -165,9 +165,9 @@ public final class ConsumerInstance {
         resumePaused();
         long now = System.nanoTime();
         long deadline = now + limits.requestTimeout().toNanos();
-        // Only the first read waits for an assignment: a member with no partitions (more members
-        // than partitions) long-polls as any other afterwards.
-        boolean firstAssignment = !assigned && !awaitedAssignment;
+        // Only the first read waits for an assignment (partitions arrive in a poll, so none came
+        // before it): a member with no partitions long-polls as any other afterwards.
+        boolean firstAssignment = !awaitedAssignment;
         awaitedAssignment = true;
         if (firstAssignment) {
             deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
