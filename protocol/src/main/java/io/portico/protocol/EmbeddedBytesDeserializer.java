@@ -3,6 +3,7 @@ package io.portico.protocol;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
@@ -12,7 +13,9 @@ import java.util.Base64;
 /**
  * Reads a record key or value straight from the parser into the bytes Kafka will store, in the
  * embedded format given by the reader attribute {@code EmbeddedFormat.class}: binary decodes a
- * base64 string (standard alphabet, padding optional); json copies the JSON value as compact text.
+ * base64 string (standard alphabet, padding optional); json copies the JSON value as compact text,
+ * every number exactly as the client wrote it (never through a double: {@code 1e400},
+ * {@code 0.1000000000000000000000001} and {@code -0.0} are stored as sent).
  * A JSON {@code null} never reaches this class: it is a null key or value in both formats.
  */
 final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
@@ -31,7 +34,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
         if (format == EmbeddedFormat.JSON) {
             ByteArrayBuilder out = new ByteArrayBuilder(64);
             try (JsonGenerator g = p.getCodec().getFactory().createGenerator(out)) {
-                g.copyCurrentStructure(p);
+                copyExactly(p, g);
             }
             return out.toByteArray();
         }
@@ -48,6 +51,35 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
                     : text);
         } catch (IllegalArgumentException e) {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Record " + field + " contains invalid base64 encoding");
+        }
+    }
+
+    /**
+     * Copies the value at the parser's current token, and everything nested in it, to {@code g}:
+     * numbers as their token text, everything else as {@link JsonGenerator#copyCurrentEvent} writes
+     * it. Leaves the parser on the value's last token, as a deserializer must.
+     */
+    private static void copyExactly(JsonParser p, JsonGenerator g) throws IOException {
+        int depth = 0;
+        JsonToken t = p.currentToken();
+        while (true) {
+            if (t.isNumeric()) {
+                g.writeNumber(p.getText());
+            } else {
+                g.copyCurrentEvent(p);
+            }
+            if (t.isStructStart()) {
+                depth++;
+            } else if (t.isStructEnd()) {
+                depth--;
+            }
+            if (depth == 0) {
+                return;
+            }
+            t = p.nextToken();
+            if (t == null) {
+                throw new JsonEOFException(p, null, "Unexpected end-of-input in a record key or value");
+            }
         }
     }
 }

@@ -42,6 +42,12 @@ class ProduceRequestParsingTest {
         return onlyRecord(json("{\"records\":[{\"value\":" + value + "}]}")).value();
     }
 
+    /** Compares bytes; a failure shows the stored bytes as text. */
+    private static void assertStoredAs(String expected, byte[] stored) {
+        assertArrayEquals(utf8(expected), stored,
+                () -> "stored " + (stored == null ? null : new String(stored, StandardCharsets.UTF_8)));
+    }
+
     private static RestException rejected(String body, EmbeddedFormat format) {
         return assertThrows(RestException.class, () -> TOPIC.read(utf8(body), format), body);
     }
@@ -207,6 +213,38 @@ class ProduceRequestParsingTest {
         assertArrayEquals(utf8("-7"), jsonValue("-7"));
         assertArrayEquals(utf8("1.5"), jsonValue("1.5"));
         assertArrayEquals(utf8("12345678901234567890"), jsonValue("12345678901234567890"));
+    }
+
+    @Test
+    void jsonNumbersAreStoredExactlyAsWritten() {
+        // No number goes through a double: what the client wrote is what Kafka stores.
+        for (String number : new String[] {"1e400", "1234567890123456.78", "0.1000000000000000000000001",
+                "1E+2", "1e2", "-0.0", "-0", "1.0", "1.50", "-1e-400", "123456789012345678901234567890",
+                "-98765432109876543210987654321.0123456789E-12"}) {
+            assertStoredAs(number, jsonValue(number));
+        }
+    }
+
+    @Test
+    void jsonNumbersNestedInObjectsAndArraysAreStoredExactlyAsWritten() {
+        assertStoredAs(
+                "{\"a\":[1e400,{\"b\":1234567890123456.78}],\"c\":0.1000000000000000000000001,"
+                        + "\"d\":[[1E+2,-0.0],\"1e400\",true,null]}",
+                jsonValue("{ \"a\" : [ 1e400 , { \"b\" : 1234567890123456.78 } ] ,\n"
+                        + " \"c\" : 0.1000000000000000000000001 , \"d\" : [ [ 1E+2 , -0.0 ] , \"1e400\" , true , null ] }"));
+    }
+
+    @Test
+    void jsonKeysKeepTheirNumbersExactlyToo() {
+        ProduceRecord r = onlyRecord(json("{\"records\":[{\"key\":[1e400, 0.10],\"value\":1234567890123456.78}]}"));
+        assertStoredAs("[1e400,0.10]", r.key());
+        assertStoredAs("1234567890123456.78", r.value());
+    }
+
+    @Test
+    void jsonStringsThatLookLikeNumbersStayStrings() {
+        assertStoredAs("\"1e400\"", jsonValue("\"1e400\""));
+        assertStoredAs("{\"1e400\":\"0.10\"}", jsonValue("{ \"1e400\" : \"0.10\" }"));
     }
 
     @Test
