@@ -89,8 +89,12 @@ public final class Json {
             if (body == null || body.length == 0) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body is empty; a JSON object is required");
             }
+            ObjectReader reader = readers.get(format);
+            if (format == EmbeddedFormat.BINARY) {
+                reader = reader.withAttribute(EmbeddedBytesDeserializer.REQUEST_BODY, body);
+            }
             try {
-                return readers.get(format).readValue(body);
+                return reader.readValue(body);
             } catch (IOException | RuntimeException e) {
                 throw translate(e);
             }
