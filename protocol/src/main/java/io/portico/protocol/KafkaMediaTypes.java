@@ -49,7 +49,8 @@ public final class KafkaMediaTypes {
      * The embedded format a v1 produce body uses, from its {@code Content-Type}. A missing
      * Content-Type is read as binary, like {@code application/octet-stream}.
      *
-     * @throws RestException 415 when the type is not one a v1 produce consumes
+     * @throws RestException 415 ({@link ErrorCode#UNSUPPORTED_MEDIA_TYPE}) when the type is not one a
+     *         v1 produce consumes, or not a media type at all; never another exception
      */
     public static EmbeddedFormat v1ProduceFormat(String contentType) {
         if (contentType == null || contentType.isBlank()) {
@@ -90,7 +91,8 @@ public final class KafkaMediaTypes {
 
     /**
      * Whether a body-less or generic-body v1 request (create consumer, commit, liveness) may carry
-     * this {@code Content-Type}: any Kafka v1 type, the generic JSON types, or none.
+     * this {@code Content-Type}: any Kafka v1 type, the generic JSON types, or none. False (the
+     * caller answers 415) for every other value, a malformed one included; never throws.
      */
     public static boolean isV1GenericBody(String contentType) {
         if (contentType == null || contentType.isBlank()) {

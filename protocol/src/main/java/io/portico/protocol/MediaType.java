@@ -18,21 +18,25 @@ public record MediaType(String type, String subtype, double quality) {
         subtype = subtype.toLowerCase(Locale.ROOT);
     }
 
-    /** Parses one media type, e.g. {@code "application/json; charset=utf-8"}; null if it is not of the form type/subtype. */
+    /**
+     * Parses one media type, e.g. {@code "application/json; charset=utf-8"}. Never throws: null when
+     * the value is not {@code type/subtype} with both parts HTTP tokens (letters, digits and
+     * {@code !#$%&'*+-.^_`|~}), spaces and tabs around it allowed. Parameters other than {@code q}
+     * are ignored whatever their form; a {@code q} that is not a number from 0 to 1 counts as 0.
+     */
     public static MediaType parse(String value) {
         if (value == null) {
             return null;
         }
-        String[] parts = value.split(";");
-        String essence = parts[0].trim();
+        int semicolon = value.indexOf(';');
+        String essence = withoutOws(semicolon < 0 ? value : value.substring(0, semicolon));
         int slash = essence.indexOf('/');
-        if (slash <= 0 || slash == essence.length() - 1 || essence.indexOf('/', slash + 1) >= 0
-                || essence.indexOf(' ') >= 0) {
+        if (slash < 0 || !isToken(essence, 0, slash) || !isToken(essence, slash + 1, essence.length())) {
             return null;
         }
         double q = 1.0;
-        for (int i = 1; i < parts.length; i++) {
-            String param = parts[i].trim();
+        String[] params = semicolon < 0 ? new String[0] : value.substring(semicolon + 1).split(";");
+        for (String param : params) {
             int eq = param.indexOf('=');
             if (eq > 0 && param.substring(0, eq).trim().equalsIgnoreCase("q")) {
                 try {
@@ -48,10 +52,39 @@ public record MediaType(String type, String subtype, double quality) {
         return new MediaType(essence.substring(0, slash), essence.substring(slash + 1), q);
     }
 
+    /** {@code s} without the spaces and tabs (HTTP's optional white space) at either end. */
+    private static String withoutOws(String s) {
+        int from = 0;
+        int to = s.length();
+        while (from < to && (s.charAt(from) == ' ' || s.charAt(from) == '\t')) {
+            from++;
+        }
+        while (to > from && (s.charAt(to - 1) == ' ' || s.charAt(to - 1) == '\t')) {
+            to--;
+        }
+        return s.substring(from, to);
+    }
+
+    /** Whether {@code s[from, to)} is a non-empty HTTP token (RFC 9110 section 5.6.2). */
+    private static boolean isToken(String s, int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            boolean tchar = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!tchar) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * Parses an {@code Accept} header into its ranges. A missing or blank header means {@code *}{@code /*}.
-     * Elements that do not parse are skipped; a header with none that parse yields an empty list
-     * (which accepts nothing).
+     * Never throws: elements that do not {@link #parse} are skipped; a header with none that parse
+     * yields an empty list (which accepts nothing: the caller answers 406).
      */
     public static List<MediaType> parseAccept(String header) {
         List<MediaType> ranges = new ArrayList<>();

@@ -12,8 +12,19 @@ public final class Negotiation {
 
     /** One type a route can produce, and the server's preference for it. */
     public record Offer(MediaType type, double qs) {
+        public Offer {
+            if (type == null) {
+                throw new IllegalArgumentException("an offer needs a media type");
+            }
+        }
+
+        /** @throws IllegalArgumentException when {@code type} is not a media type */
         public static Offer of(String type, double qs) {
-            return new Offer(MediaType.parse(type), qs);
+            MediaType parsed = MediaType.parse(type);
+            if (parsed == null) {
+                throw new IllegalArgumentException("not a media type: " + type);
+            }
+            return new Offer(parsed, qs);
         }
     }
 
@@ -22,7 +33,8 @@ public final class Negotiation {
 
     /**
      * The best offer for this {@code Accept} header, or null when the client accepts none of them
-     * (the caller answers 406).
+     * (the caller answers 406). Never throws, whatever the header holds: elements that are not media
+     * ranges are skipped, and a header with none left accepts nothing.
      */
     public static MediaType select(String acceptHeader, List<Offer> offers) {
         List<MediaType> ranges = MediaType.parseAccept(acceptHeader);
