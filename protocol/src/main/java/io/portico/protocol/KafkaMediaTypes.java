@@ -61,16 +61,25 @@ public final class KafkaMediaTypes {
             return cached;
         }
         EmbeddedFormat format = parseV1ProduceFormat(contentType);
-        if (PRODUCE_FORMATS.size() < CACHE_LIMIT) {
+        if (contentType.length() <= CACHED_LENGTH_LIMIT && PRODUCE_FORMATS.size() < CACHE_LIMIT) {
             PRODUCE_FORMATS.put(contentType, format);
         }
         return format;
     }
 
-    /** Content types seen, by their exact header text (clients send a handful, over and over). */
+    /**
+     * Content types seen, by their exact header text (clients send a handful, over and over). Only
+     * short ones are kept: a header may be a megabyte long, and a thousand of those would stay forever.
+     */
     private static final java.util.concurrent.ConcurrentHashMap<String, EmbeddedFormat> PRODUCE_FORMATS =
             new java.util.concurrent.ConcurrentHashMap<>();
     private static final int CACHE_LIMIT = 1024;
+    static final int CACHED_LENGTH_LIMIT = 256;
+
+    /** Whether {@link #v1ProduceFormat} remembers its answer for this exact header text. */
+    static boolean isProduceFormatCached(String contentType) {
+        return PRODUCE_FORMATS.containsKey(contentType);
+    }
 
     private static EmbeddedFormat parseV1ProduceFormat(String contentType) {
         MediaType type = MediaType.parse(contentType);

@@ -81,6 +81,17 @@ class KafkaMediaTypesTest {
     }
 
     @Test
+    void shortContentTypesAreRememberedButLongOnesAreNot() {
+        String shortType = "application/json; charset=utf-8; x=remembered";
+        String longType = "application/json; x=" + "y".repeat(KafkaMediaTypes.CACHED_LENGTH_LIMIT);
+        assertEquals(EmbeddedFormat.BINARY, v1ProduceFormat(shortType));
+        assertEquals(EmbeddedFormat.BINARY, v1ProduceFormat(longType));
+        assertTrue(KafkaMediaTypes.isProduceFormatCached(shortType));
+        assertFalse(KafkaMediaTypes.isProduceFormatCached(longType));
+        assertEquals(EmbeddedFormat.BINARY, v1ProduceFormat(longType));
+    }
+
+    @Test
     void genericBodyAcceptsEveryV1TypeAndTheGenericOnes() {
         for (String type : new String[] {
                 "application/vnd.kafka.binary.v1+json", "application/vnd.kafka.json.v1+json",
