@@ -1,6 +1,8 @@
 package io.portico.protocol;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -18,8 +20,9 @@ import java.util.Map;
 
 /**
  * The one Jackson setup of Portico, and the translation of every body-parsing failure into a
- * {@link RestException}: malformed JSON is a 400; a well-formed body that does not fit (unknown
- * field, wrong type, bad base64, empty records) is a 422 whose message says which field and why.
+ * {@link RestException}: malformed JSON is a 400; a well-formed body that does not fit (not an
+ * object, unknown field, wrong type, bad base64, empty records) is a 422 whose message says which
+ * field and why.
  * Parser source locations are never echoed back.
  */
 public final class Json {
@@ -41,7 +44,7 @@ public final class Json {
 
     /** Whether {@code data} is exactly one well-formed JSON value (no trailing content). */
     public static boolean isWellFormed(byte[] data) {
-        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.getFactory().createParser(data)) {
+        try (JsonParser p = MAPPER.getFactory().createParser(data)) {
             if (p.nextToken() == null) {
                 return false;
             }
@@ -72,32 +75,62 @@ public final class Json {
      */
     public static final class BodyReader<T> {
         private final Map<EmbeddedFormat, ObjectReader> readers = new EnumMap<>(EmbeddedFormat.class);
+        private final boolean readFromObject;
 
         public BodyReader(Class<T> type) {
             ObjectReader base = MAPPER.readerFor(type);
             for (EmbeddedFormat f : EmbeddedFormat.values()) {
                 readers.put(f, base.withAttribute(EmbeddedFormat.class, f));
             }
+            readFromObject = type.isRecord() || Map.class.isAssignableFrom(type);
         }
 
         /**
-         * Parses {@code body}. Keys and values are decoded per {@code format}.
+         * Parses {@code body}. Keys and values are decoded per {@code format}. Never returns null.
          *
-         * @throws RestException 422 for an empty body or one that does not fit the type, 400 for malformed JSON
+         * @throws RestException 422 for an empty body, a JSON {@code null}, a well-formed body other
+         *         than a JSON object where the type is a record or a map ("Request body must be a
+         *         JSON object"), or one that does not fit the type; 400 for malformed JSON
          */
         public T read(byte[] body, EmbeddedFormat format) {
             if (body == null || body.length == 0) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body is empty; a JSON object is required");
             }
+            if (readFromObject && isWellFormedOtherThanAnObject(body)) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body must be a JSON object");
+            }
             ObjectReader reader = readers.get(format);
             if (format == EmbeddedFormat.BINARY) {
                 reader = reader.withAttribute(EmbeddedBytesDeserializer.REQUEST_BODY, body);
             }
+            T value;
             try {
-                return reader.readValue(body);
+                value = reader.readValue(body);
             } catch (IOException | RuntimeException e) {
                 throw translate(e);
             }
+            if (value == null) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body must not be null");
+            }
+            return value;
+        }
+    }
+
+    /**
+     * Whether {@code data} is exactly one well-formed JSON value and not an object: null, an array,
+     * a string, a number or a boolean. An object is seen from its first token; anything else is
+     * parsed to its end, so that malformed JSON is left for the reader to report as it always has.
+     */
+    private static boolean isWellFormedOtherThanAnObject(byte[] data) {
+        try (JsonParser p = MAPPER.getFactory().createParser(data)) {
+            JsonToken first = p.nextToken();
+            if (first == null || first == JsonToken.START_OBJECT) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -423,8 +423,7 @@ class ProduceRequestParsingTest {
     @Test
     void bodyThatIsNotAnObjectIs422() {
         RestException e = rejected("[{\"value\":\"YQ==\"}]");
-        assertEquals(422, e.httpStatus(), e.getMessage());
-        assertNoParserLocation(e);
+        assertRejected(422, "Request body must be a JSON object", e);
     }
 
     @Test
