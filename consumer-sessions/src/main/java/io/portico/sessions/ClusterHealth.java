@@ -22,12 +22,20 @@ import org.slf4j.LoggerFactory;
 public final class ClusterHealth implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterHealth.class);
 
-    private final Admin admin;
+    private final SharedAdmin admin;
     private final int timeoutMs;
     private final ScheduledExecutorService scheduler;
     private volatile boolean reachable = true;
 
     public ClusterHealth(Admin admin, Duration timeout, Duration interval) {
+        this(SharedAdmin.of(admin), timeout, interval);
+    }
+
+    /**
+     * Over the shared admin client; a failed check also checks whether the client is what failed
+     * (see {@link SharedAdmin#replaceIfBroken}), from the background thread.
+     */
+    public ClusterHealth(SharedAdmin admin, Duration timeout, Duration interval) {
         this.admin = admin;
         this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -39,7 +47,10 @@ public final class ClusterHealth implements AutoCloseable {
             try {
                 check().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                // recorded by check()
+                // recorded by check(); a client that is itself broken is replaced, and the next check tells
+                if (admin.replaceIfBroken(timeout)) {
+                    check();
+                }
             }
         }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -55,7 +66,7 @@ public final class ClusterHealth implements AutoCloseable {
      */
     public CompletableFuture<Integer> check() {
         CompletableFuture<Integer> out = new CompletableFuture<>();
-        admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes().whenComplete((nodes, e) -> {
+        admin.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes().whenComplete((nodes, e) -> {
             boolean up = e == null && !nodes.isEmpty();
             if (up != reachable) {
                 if (up) {

@@ -59,6 +59,8 @@ public final class ConsumerInstance {
     private final String owner;
     private final Consumer<byte[], byte[]> consumer;
     private final SessionMetrics metrics;
+    /** The consumer's fixed cost and the records it holds, against the consumers budget. */
+    private final MemoryBudget.Lease memory;
     private final ReentrantLock lock = new ReentrantLock();
 
     // Guarded by lock.
@@ -72,6 +74,13 @@ public final class ConsumerInstance {
 
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
                      Consumer<byte[], byte[]> consumer, SessionMetrics metrics) {
+        this(group, name, format, autoCommit, owner, consumer, metrics,
+                MemoryBudget.unbounded("memory.consumers.max.bytes").lease());
+    }
+
+    ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
+                     Consumer<byte[], byte[]> consumer, SessionMetrics metrics, MemoryBudget.Lease memory) {
+        this.memory = memory;
         this.group = group;
         this.name = name;
         this.format = format;
@@ -114,8 +123,20 @@ public final class ConsumerInstance {
      *         topic does not exist, 40403 when the instance was closed meanwhile
      */
     public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists) {
+        return read(topic, limits, topicExists, ResponseRoom.unbounded());
+    }
+
+    /**
+     * As {@link #read(String, ReadLimits, Predicate)}, each record taking its room in the response
+     * from {@code room} first (fewer records when the responses budget is full, 503 when not even
+     * one fits). While the consumers budget is over its capacity, the instance fetches nothing new
+     * (it still takes part in its group); what it holds beyond a read is let go when the budget
+     * is over (it is fetched again later: held records are a cache of the partitions' positions).
+     */
+    public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists, ResponseRoom room) {
         return locked(KafkaErrors::toRestException, () -> {
             if (this.topic == null) {
+                KafkaNames.topic(topic);
                 if (!topicExists.test(topic)) {
                     throw ErrorCode.TOPIC_NOT_FOUND.exception();
                 }
@@ -128,9 +149,16 @@ public final class ConsumerInstance {
                 answerGroup();
             }
             if (fetched.isEmpty()) { // nothing held, or a rebalance dropped what was
-                poll(limits);
+                if (memory.budget().over()) {
+                    waitPaused(limits);
+                } else {
+                    poll(limits);
+                }
             }
-            List<ConsumedRecord> out = take(limits.maxBytes());
+            List<ConsumedRecord> out = take(limits.maxBytes(), room);
+            if (memory.budget().over()) {
+                letGoOfHeld();
+            }
             if (autoCommit && !out.isEmpty()) {
                 consumer.commitAsync(toCommit(), (offsets, e) -> {
                     if (e != null) {
@@ -159,6 +187,83 @@ public final class ConsumerInstance {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * A read while the consumers budget is full: the consumer polls with its partitions paused
+     * (taking part in its group, fetching nothing) until the request timeout, so the read answers
+     * {@code []} unless a rebalance handed it records already fetched.
+     */
+    private void waitPaused(ReadLimits limits) {
+        try {
+            consumer.pause(consumer.assignment());
+            buffer(consumer.poll(limits.requestTimeout()));
+        } finally {
+            resumePaused();
+        }
+    }
+
+    /**
+     * Lets go of the records held beyond this read: each partition goes back to its first held
+     * record, so nothing is lost and the next read fetches them again.
+     */
+    private void letGoOfHeld() {
+        if (fetched.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, Long> firstHeld = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : fetched) {
+            firstHeld.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
+        }
+        Set<TopicPartition> owned = consumer.assignment();
+        firstHeld.forEach((tp, offset) -> {
+            if (owned.contains(tp)) {
+                consumer.seek(tp, offset);
+            }
+        });
+        while (!fetched.isEmpty()) {
+            unhold(fetched.pollFirst());
+        }
+    }
+
+    /**
+     * Lets go of what this instance holds, if no operation is using it now: called for idle
+     * instances when the consumers budget is over its capacity. Never blocks.
+     *
+     * @return whether anything was let go
+     */
+    boolean shed() {
+        if (closed || !lock.tryLock()) {
+            return false;
+        }
+        try {
+            if (closed || fetched.isEmpty()) {
+                return false;
+            }
+            letGoOfHeld();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.debug("Letting go of the records {}/{} holds failed: {}", group, name, e.toString());
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes this instance counts against the consumers budget (its fixed cost and held records). */
+    long memoryHeld() {
+        return memory.held();
+    }
+
+    private void hold(ConsumerRecord<byte[], byte[]> r) {
+        fetched.add(r);
+        fetchedBytes += size(r);
+        memory.takeAnyway(HeldRecords.cost(r));
+    }
+
+    private void unhold(ConsumerRecord<byte[], byte[]> r) {
+        fetchedBytes -= size(r);
+        memory.give(HeldRecords.cost(r));
     }
 
     private void poll(ReadLimits limits) {
@@ -250,8 +355,7 @@ public final class ConsumerInstance {
     /** Keeps polled records for the reads to come; returns how many there were. */
     private int buffer(ConsumerRecords<byte[], byte[]> records) {
         for (ConsumerRecord<byte[], byte[]> r : records) {
-            fetched.add(r);
-            fetchedBytes += size(r);
+            hold(r);
         }
         return records.count();
     }
@@ -271,7 +375,7 @@ public final class ConsumerInstance {
      * line (a read that starts at it fails with 50002 and consumes nothing), so nothing is
      * marked returned, and committed, that the client did not get.
      */
-    private List<ConsumedRecord> take(long maxBytes) {
+    private List<ConsumedRecord> take(long maxBytes, ResponseRoom room) {
         List<ConsumedRecord> out = new ArrayList<>(fetched.size());
         long bytes = 0;
         ConsumedRecord previous = null;
@@ -282,6 +386,9 @@ public final class ConsumerInstance {
             if (previous != null && bytes + size > maxBytes) {
                 break;
             }
+            if (!room.take(size, previous == null)) {
+                break;
+            }
             if (format == EmbeddedFormat.JSON && !isJson(c)) {
                 if (previous == null) {
                     throw ErrorCode.KAFKA_ERROR.exception("the record at offset " + c.offset() + " of partition "
@@ -289,8 +396,7 @@ public final class ConsumerInstance {
                 }
                 break;
             }
-            fetched.pollFirst();
-            fetchedBytes -= size(r);
+            unhold(fetched.pollFirst());
             bytes += size;
             if (previous != null && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
                 remember(previous);
@@ -402,8 +508,10 @@ public final class ConsumerInstance {
             LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());
         } finally {
             if (locked) {
+                fetched.clear();
                 lock.unlock();
             }
+            memory.close(); // its fixed cost and held records, at once: the consumer is gone
         }
     }
 
@@ -447,7 +555,7 @@ public final class ConsumerInstance {
                 ConsumerRecord<byte[], byte[]> r = it.next();
                 if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
                     it.remove();
-                    fetchedBytes -= size(r);
+                    unhold(r);
                 }
             }
             partitions.forEach(returned::remove);

@@ -55,6 +55,8 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final Cache<Key, ConsumerInstance> instances;
     private final Semaphore slots;
     private final SessionMetrics metrics;
+    private final MemoryBudget memory;
+    private final Duration memoryWait;
 
     /**
      * How instances are made and bounded.
@@ -85,7 +87,21 @@ public final class ConsumerRegistry implements AutoCloseable {
     /** As above, counting instances and consumed records in {@code metrics}. */
     public ConsumerRegistry(Settings settings, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
                             Predicate<String> topicExists, Ticker ticker, SessionMetrics metrics) {
+        this(settings, factory, topicExists, ticker, metrics, MemoryBudget.unbounded("memory.consumers.max.bytes"),
+                Duration.ZERO);
+    }
+
+    /**
+     * As above, each instance counting its consumer ({@link HeldRecords#CONSUMER_COST}) and the
+     * records it holds against {@code memory}; a create that finds no room within
+     * {@code memoryWait} is a 503.
+     */
+    public ConsumerRegistry(Settings settings, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
+                            Predicate<String> topicExists, Ticker ticker, SessionMetrics metrics,
+                            MemoryBudget memory, Duration memoryWait) {
         this.settings = settings;
+        this.memory = memory;
+        this.memoryWait = memoryWait;
         this.metrics = metrics;
         this.factory = factory;
         this.topicExists = topicExists;
@@ -116,10 +132,10 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** Real {@link KafkaConsumer}s. */
     public static ConsumerRegistry kafka(Settings settings, Predicate<String> topicExists, Ticker ticker,
-                                         SessionMetrics metrics) {
+                                         SessionMetrics metrics, MemoryBudget memory, Duration memoryWait) {
         return new ConsumerRegistry(settings,
                 config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-                topicExists, ticker, metrics);
+                topicExists, ticker, metrics, memory, memoryWait);
     }
 
     /**
@@ -130,6 +146,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      *         422 unknown format, 429 too many instances
      */
     public ConsumerInstance create(String group, CreateConsumerRequest request, String owner) {
+        KafkaNames.group(group);
         EmbeddedFormat format = request.embeddedFormat();
         if (format == EmbeddedFormat.AVRO) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
@@ -156,8 +173,14 @@ public final class ConsumerRegistry implements AutoCloseable {
             }
         }
         boolean kept = false;
+        MemoryBudget.Lease lease = memory.lease();
         try {
-            ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, owner);
+            relieve();
+            if (!lease.take(HeldRecords.CONSUMER_COST, memoryWait)) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
+                        + memory.name() + "); delete unused instances or retry later");
+            }
+            ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, owner, lease);
             if (instances.asMap().putIfAbsent(key, instance) != null) {
                 instance.close(CLOSE_TIMEOUT);
                 throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
@@ -167,13 +190,33 @@ public final class ConsumerRegistry implements AutoCloseable {
             return instance;
         } finally {
             if (!kept) {
+                lease.close();
                 slots.release();
             }
         }
     }
 
+    /**
+     * While the consumers budget is over its capacity, lets idle instances go of the records they
+     * hold (they fetch them again when read), the largest holders first. Never blocks on an
+     * instance in use.
+     */
+    private void relieve() {
+        if (!memory.over()) {
+            return;
+        }
+        List<ConsumerInstance> all = new ArrayList<>(instances.asMap().values());
+        all.sort(java.util.Comparator.comparingLong(ConsumerInstance::memoryHeld).reversed());
+        for (ConsumerInstance instance : all) {
+            if (!memory.over()) {
+                return;
+            }
+            instance.shed();
+        }
+    }
+
     private ConsumerInstance newInstance(String group, String name, EmbeddedFormat format, String reset,
-                                         boolean autoCommit, String owner) {
+                                         boolean autoCommit, String owner, MemoryBudget.Lease lease) {
         Map<String, Object> config = new HashMap<>(settings.kafka());
         config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -191,7 +234,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
         }
-        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer, metrics);
+        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer, metrics, lease);
     }
 
     /**
@@ -209,9 +252,15 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** Reads from the instance, see {@link ConsumerInstance#read}; {@code maxBytes} ≤ 0 means the server cap. */
     public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes) {
+        return read(instance, topic, maxBytes, ResponseRoom.unbounded());
+    }
+
+    /** As {@link #read(ConsumerInstance, String, long)}, records taking their room in the response from {@code room}. */
+    public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes, ResponseRoom room) {
         long cap = maxBytes > 0 ? Math.min(maxBytes, settings.requestMaxBytes()) : settings.requestMaxBytes();
+        relieve();
         List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
-                settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists);
+                settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists, room);
         touch(instance);
         return records;
     }

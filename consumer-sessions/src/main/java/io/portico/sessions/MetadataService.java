@@ -4,6 +4,7 @@ import io.portico.protocol.AdminTopics;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionDescription;
 import io.portico.protocol.ReplicaDescription;
+import io.portico.protocol.RestException;
 import io.portico.protocol.TopicDescription;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,35 +49,48 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
  * unknown partition, 503 when the cluster does not answer in time.
  */
 public final class MetadataService implements ProduceService.TopicExistence {
-    private final Admin admin;
+    private final SharedAdmin shared;
     private final int timeoutMs;
     private final boolean showInternalTopics;
 
     public MetadataService(Admin admin, Duration timeout, boolean showInternalTopics) {
-        this.admin = admin;
+        this(SharedAdmin.of(admin), timeout, showInternalTopics);
+    }
+
+    /** Over the shared admin client, which may be replaced while this service runs. */
+    public MetadataService(SharedAdmin admin, Duration timeout, boolean showInternalTopics) {
+        this.shared = admin;
         this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         this.showInternalTopics = showInternalTopics;
     }
 
     /** Topic names, sorted; internal topics only when configured to show them. */
     public CompletableFuture<List<String>> topicNames() {
-        return map(admin.listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
+        return map(shared.get().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
                 .names(), names -> names.stream().sorted().toList());
     }
 
     /** One topic: name, its per-topic config overrides, partitions sorted by id. */
     public CompletableFuture<TopicDescription> topic(String topic) {
+        RestException invalid = invalid(topic);
+        if (invalid != null) {
+            return CompletableFuture.failedFuture(invalid);
+        }
         CompletableFuture<List<PartitionDescription>> partitions = partitions(topic);
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
         CompletableFuture<Map<String, String>> configs = map(
-                admin.describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(),
+                shared.get().describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(),
                 all -> overrides(all.get(resource)));
         return partitions.thenCombine(configs, (p, c) -> new TopicDescription(topic, c, p));
     }
 
     /** The topic's partitions, sorted by id. */
     public CompletableFuture<List<PartitionDescription>> partitions(String topic) {
-        return map(admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+        RestException invalid = invalid(topic);
+        if (invalid != null) {
+            return CompletableFuture.failedFuture(invalid);
+        }
+        return map(shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
                 .allTopicNames(), all -> describe(all.get(topic)));
     }
 
@@ -94,7 +108,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /** The ids of the brokers in the cluster, sorted. */
     public CompletableFuture<List<Integer>> brokerIds() {
-        return map(admin.describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes(),
+        return map(shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes(),
                 nodes -> nodes.stream().map(Node::id).sorted().toList());
     }
 
@@ -104,10 +118,20 @@ public final class MetadataService implements ProduceService.TopicExistence {
      */
     public CompletableFuture<Void> createTopic(String name, Integer partitions, Integer replicationFactor,
                                                Map<String, String> configs) {
+        try {
+            KafkaNames.topic(name, ErrorCode.UNPROCESSABLE_ENTITY);
+            KafkaNames.notInternal(name, "created");
+            KafkaNames.configs(configs);
+            if (replicationFactor != null && replicationFactor > Short.MAX_VALUE) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("The replication factor must be at most " + Short.MAX_VALUE);
+            }
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         NewTopic topic = new NewTopic(name, Optional.ofNullable(partitions),
                 Optional.ofNullable(replicationFactor).map(Integer::shortValue)).configs(configs);
         CompletableFuture<Void> out = new CompletableFuture<>();
-        admin.createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs)).all()
+        shared.get().createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs)).all()
                 .whenComplete((v, failure) -> {
                     Throwable error = failure == null ? null : KafkaErrors.unwrap(failure);
                     if (error == null) {
@@ -128,7 +152,13 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /** Deletes a topic; 40401 when it does not exist. */
     public CompletableFuture<Void> deleteTopic(String name) {
-        return map(admin.deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all(), v -> null);
+        try {
+            KafkaNames.topic(name);
+            KafkaNames.notInternal(name, "deleted");
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return map(shared.get().deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all(), v -> null);
     }
 
     /**
@@ -141,6 +171,10 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /** One topic as {@link #adminTopics} shows it, with its per-topic overrides; 40401 when missing. */
     public CompletableFuture<AdminTopics.Topic> adminTopic(String name) {
+        RestException invalid = invalid(name);
+        if (invalid != null) {
+            return CompletableFuture.failedFuture(invalid);
+        }
         return adminTopics(List.of(name), true).thenApply(list -> list.get(0));
     }
 
@@ -151,10 +185,10 @@ public final class MetadataService implements ProduceService.TopicExistence {
         List<ConfigResource> resources = names.stream()
                 .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
         CompletableFuture<Map<String, org.apache.kafka.clients.admin.TopicDescription>> described =
-                map(admin.describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames(),
+                map(shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames(),
                         m -> m);
         CompletableFuture<Map<ConfigResource, Config>> configs =
-                map(admin.describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(), m -> m);
+                map(shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(), m -> m);
         return described.thenCombine(configs, (d, c) -> {
             List<AdminTopics.Topic> out = new ArrayList<>();
             for (String n : names) {
@@ -179,9 +213,22 @@ public final class MetadataService implements ProduceService.TopicExistence {
      */
     @Override
     public boolean exists(String topic) {
+        return exists(topic, Duration.ofMillis(timeoutMs));
+    }
+
+    /**
+     * Blocking: whether the topic exists, asked of the cluster within {@code timeout} (at most
+     * the metadata timeout).
+     *
+     * @throws io.portico.protocol.RestException 503 when the cluster does not answer in time
+     */
+    @Override
+    public boolean exists(String topic, Duration timeout) {
+        KafkaNames.topic(topic);
+        int wait = (int) Math.max(1, Math.min(timeoutMs, timeout.toMillis()));
         try {
-            admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
-                    .allTopicNames().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+            shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(wait))
+                    .allTopicNames().get(wait + 1000L, TimeUnit.MILLISECONDS);
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
@@ -189,7 +236,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
             }
             throw KafkaErrors.toRestException(e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("the cluster did not answer within " + timeoutMs + " ms");
+            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("the cluster did not answer within " + wait + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
@@ -225,6 +272,16 @@ public final class MetadataService implements ProduceService.TopicExistence {
             }
         }
         return out;
+    }
+
+    /** The error for a topic name Kafka would not take, or null when it is fine. */
+    private static RestException invalid(String topic) {
+        try {
+            KafkaNames.topic(topic);
+            return null;
+        } catch (RestException e) {
+            return e;
+        }
     }
 
     /** Adapts a Kafka future, translating its failure into Portico's vocabulary. */

@@ -54,17 +54,42 @@ public final class OffsetReader implements AutoCloseable {
     private final long maxBytes;
     private final ArrayDeque<Reader> idle = new ArrayDeque<>(); // guarded by itself
     private final SessionMetrics metrics;
+    private final MemoryBudget memory;
     private volatile boolean closed;
 
-    /** A pooled consumer, the partition it is assigned to, and what it fetched beyond what it returned. */
+    /**
+     * A pooled consumer, the partition it is assigned to, and what it fetched beyond what it
+     * returned; its account with the consumers budget holds its fixed cost and those records.
+     */
     private static final class Reader {
         final Consumer<byte[], byte[]> consumer;
+        final MemoryBudget.Lease lease;
         final ArrayDeque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
         TopicPartition assigned;
         long next = -1; // the offset after the last record returned; -1 when unknown
 
-        Reader(Consumer<byte[], byte[]> consumer) {
+        Reader(Consumer<byte[], byte[]> consumer, MemoryBudget.Lease lease) {
             this.consumer = consumer;
+            this.lease = lease;
+        }
+
+        void hold(ConsumerRecord<byte[], byte[]> r) {
+            fetched.add(r);
+            lease.takeAnyway(HeldRecords.cost(r));
+        }
+
+        ConsumerRecord<byte[], byte[]> release() {
+            ConsumerRecord<byte[], byte[]> r = fetched.pollFirst();
+            lease.give(HeldRecords.cost(r));
+            return r;
+        }
+
+        /** Lets go of the records fetched ahead; the next read seeks. */
+        void dropFetched() {
+            while (!fetched.isEmpty()) {
+                release();
+            }
+            next = -1;
         }
     }
 
@@ -76,14 +101,19 @@ public final class OffsetReader implements AutoCloseable {
      */
     public OffsetReader(Map<String, Object> kafka, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
                         int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes) {
-        this(kafka, factory, poolSize, poolTimeout, fetchTimeout, maxBytes, SessionMetrics.unreported());
+        this(kafka, factory, poolSize, poolTimeout, fetchTimeout, maxBytes, SessionMetrics.unreported(),
+                MemoryBudget.unbounded("memory.consumers.max.bytes"));
     }
 
-    /** As above, counting records read and pooled consumers in {@code metrics}. */
+    /**
+     * As above, counting records read and pooled consumers in {@code metrics}, and each pooled
+     * consumer ({@link HeldRecords#CONSUMER_COST}) and the records it holds in {@code memory}.
+     */
     public OffsetReader(Map<String, Object> kafka, Function<Map<String, Object>, Consumer<byte[], byte[]>> factory,
                         int poolSize, Duration poolTimeout, Duration fetchTimeout, long maxBytes,
-                        SessionMetrics metrics) {
+                        SessionMetrics metrics, MemoryBudget memory) {
         this.metrics = metrics;
+        this.memory = memory;
         metrics.registry().gauge("portico.offset.readers.idle", () -> this::idleCount);
         Map<String, Object> c = new HashMap<>(kafka);
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -107,10 +137,10 @@ public final class OffsetReader implements AutoCloseable {
 
     /** A pool of real {@link KafkaConsumer}s. */
     public static OffsetReader kafka(Map<String, Object> kafka, int poolSize, Duration poolTimeout,
-                                     Duration fetchTimeout, long maxBytes, SessionMetrics metrics) {
+                                     Duration fetchTimeout, long maxBytes, SessionMetrics metrics, MemoryBudget memory) {
         return new OffsetReader(kafka,
                 config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-                poolSize, poolTimeout, fetchTimeout, maxBytes, metrics);
+                poolSize, poolTimeout, fetchTimeout, maxBytes, metrics, memory);
     }
 
     /**
@@ -121,11 +151,22 @@ public final class OffsetReader implements AutoCloseable {
      *         log start or past the log end, 503/50301 no pooled consumer free in time
      */
     public List<ConsumedRecord> read(String topic, int partition, long offset, int count) {
+        return read(topic, partition, offset, count, ResponseRoom.unbounded());
+    }
+
+    /**
+     * As {@link #read(String, int, long, int)}, each record taking its room in the response from
+     * {@code room} first: a read returns fewer records when the responses budget has no more room.
+     *
+     * @throws RestException also 503 when not even one record finds room in time
+     */
+    public List<ConsumedRecord> read(String topic, int partition, long offset, int count, ResponseRoom room) {
+        KafkaNames.topic(topic);
         TopicPartition tp = new TopicPartition(topic, partition);
         Reader reader = borrow(tp, offset);
         boolean healthy = false;
         try {
-            List<ConsumedRecord> out = read(reader, tp, offset, count);
+            List<ConsumedRecord> out = read(reader, tp, offset, count, room);
             healthy = true;
             return out;
         } catch (RestException e) {
@@ -138,7 +179,7 @@ public final class OffsetReader implements AutoCloseable {
         }
     }
 
-    private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count) {
+    private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count, ResponseRoom room) {
         Consumer<byte[], byte[]> consumer = reader.consumer;
         if (!tp.equals(reader.assigned)) {
             List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), fetchTimeout);
@@ -149,13 +190,13 @@ public final class OffsetReader implements AutoCloseable {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
             }
             reader.assigned = null;
-            reader.fetched.clear();
+            reader.dropFetched();
             consumer.assign(List.of(tp));
             reader.assigned = tp;
             reader.next = -1;
         }
         if (reader.next != offset) {
-            reader.fetched.clear();
+            reader.dropFetched();
             consumer.seek(tp, offset);
         }
         reader.next = -1; // unknown until this read ends well
@@ -184,7 +225,7 @@ public final class OffsetReader implements AutoCloseable {
                 }
                 try {
                     for (ConsumerRecord<byte[], byte[]> polled : consumer.poll(min(Duration.ofNanos(left), POLL_SLICE))) {
-                        reader.fetched.add(polled);
+                        reader.hold(polled);
                     }
                 } catch (OffsetOutOfRangeException e) {
                     throw outOfRange(consumer, tp, offset);
@@ -194,10 +235,10 @@ public final class OffsetReader implements AutoCloseable {
             }
             ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
             long size = c.size();
-            if (!out.isEmpty() && bytes + size > maxBytes) {
+            if (!out.isEmpty() && bytes + size > maxBytes || !room.take(size, out.isEmpty())) {
                 break;
             }
-            reader.fetched.pollFirst();
+            reader.release();
             bytes += size;
             out.add(c);
         }
@@ -262,9 +303,16 @@ public final class OffsetReader implements AutoCloseable {
                 return best;
             }
         }
+        MemoryBudget.Lease lease = memory.lease();
+        if (!lease.take(HeldRecords.CONSUMER_COST, poolTimeout)) {
+            permits.release();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
+                    + memory.name() + "); retry later");
+        }
         try {
-            return new Reader(factory.apply(config));
+            return new Reader(factory.apply(config), lease);
         } catch (RuntimeException e) {
+            lease.close();
             permits.release();
             throw KafkaErrors.toRestException(e);
         }
@@ -273,15 +321,24 @@ public final class OffsetReader implements AutoCloseable {
     private void giveBack(Reader reader, boolean healthy) {
         try {
             if (healthy && !closed) {
+                if (memory.over()) {
+                    reader.dropFetched(); // records fetched ahead are a cache: memory is needed elsewhere
+                }
                 synchronized (idle) {
                     idle.addLast(reader);
                 }
             } else {
-                closeQuietly(reader.consumer);
+                close(reader);
             }
         } finally {
             permits.release();
         }
+    }
+
+    private static void close(Reader reader) {
+        reader.fetched.clear();
+        reader.lease.close();
+        closeQuietly(reader.consumer);
     }
 
     private static void closeQuietly(Consumer<byte[], byte[]> consumer) {
@@ -307,6 +364,6 @@ public final class OffsetReader implements AutoCloseable {
             all = new ArrayList<>(idle);
             idle.clear();
         }
-        all.forEach(r -> closeQuietly(r.consumer));
+        all.forEach(OffsetReader::close);
     }
 }

@@ -5,6 +5,9 @@ import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.RecordsResponse;
 import io.portico.protocol.RestException;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -13,6 +16,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
@@ -45,32 +52,73 @@ public final class ProduceService {
     private final ProducerPool producers;
     private final TopicExistence topics;
     private final SessionMetrics metrics;
+    private final Options options;
+    /** Topics the shared producer has metadata for: asked directly, without a bounded hop. */
+    private final Cache<String, Boolean> known = Caffeine.newBuilder()
+            .maximumSize(10_000)
+            .expireAfterAccess(Duration.ofMinutes(1)) // well within the producer's metadata.max.idle.ms
+            .build();
 
     /** Decides, after a metadata wait timed out, whether the topic is missing or the cluster unreachable. */
     @FunctionalInterface
     public interface TopicExistence {
         /** True if the topic exists, false if the cluster says it does not; throws if the cluster does not answer. */
         boolean exists(String topic);
+
+        /** As {@link #exists(String)}, waiting at most {@code timeout} for the cluster. */
+        default boolean exists(String topic, Duration timeout) {
+            return exists(topic);
+        }
+    }
+
+    /**
+     * How produce requests are bounded.
+     *
+     * @param metadataTimeout the bound on a request's metadata waits ({@code metadata.timeout.ms})
+     * @param internalTopicsAllowed whether records may be written to internal topics
+     * @param metadataPool runs the producer's blocking metadata look-ups of topics it does not know
+     *        yet, so that a request can stop waiting at its deadline (bounded; full means 503)
+     */
+    public record Options(Duration metadataTimeout, boolean internalTopicsAllowed, Executor metadataPool) {
+        /** Defaults for unit tests: a minute, internal topics refused, look-ups on the caller's thread. */
+        public static final Options DEFAULTS = new Options(Duration.ofMinutes(1), false, Runnable::run);
     }
 
     public ProduceService(ProducerPool producers, TopicExistence topics) {
-        this(producers, topics, SessionMetrics.unreported());
+        this(producers, topics, SessionMetrics.unreported(), Options.DEFAULTS);
     }
 
-    public ProduceService(ProducerPool producers, TopicExistence topics, SessionMetrics metrics) {
+    public ProduceService(ProducerPool producers, TopicExistence topics, SessionMetrics metrics, Options options) {
         this.producers = producers;
         this.topics = topics;
         this.metrics = metrics;
+        this.options = options;
         metrics.registry().gauge("portico.producers", () -> producers::size);
     }
 
-    /** Produces {@code records} to {@code topic}; see the class comment for blocking and errors. */
+    /** A deadline {@code metadata.timeout.ms} from now, for callers that start timing here. */
+    public long deadlineFromNow() {
+        return System.nanoTime() + options.metadataTimeout().toNanos();
+    }
+
+    /** As {@link #produce(String, List, long)} with a deadline from now. */
     public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records) {
+        return produce(topic, records, deadlineFromNow());
+    }
+
+    /**
+     * Produces {@code records} to {@code topic}; see the class comment for blocking and errors.
+     *
+     * @param deadline {@link System#nanoTime()} by which the request must know where its records
+     *        go (usually its arrival plus {@code metadata.timeout.ms}); past it, 503
+     */
+    public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline) {
+        checkTopic(topic);
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
         Producer<byte[], byte[]> producer = producers.shared();
-        int partitionCount = partitionCount(producer, topic);
+        int partitionCount = partitionCount(producer, topic, deadline);
         for (ProduceRecord r : records) {
             if (r.partition() != null && r.partition() >= partitionCount) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
@@ -93,6 +141,19 @@ public final class ProduceService {
         });
     }
 
+    private void checkTopic(String topic) {
+        KafkaNames.topic(topic);
+        if (!options.internalTopicsAllowed()) {
+            KafkaNames.notInternal(topic, "produced to");
+        }
+    }
+
+    /** As {@link #produceOne(String, byte[], byte[], List, long)} with a deadline from now. */
+    public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
+                                                                  List<Map.Entry<String, byte[]>> headers) {
+        return produceOne(topic, key, value, headers, deadlineFromNow());
+    }
+
     /**
      * Produces one record with headers and reports where it landed; the records endpoint's path.
      * Blocking and whole-request errors as {@link #produce}; a failed send completes the future
@@ -100,9 +161,11 @@ public final class ProduceService {
      * unavailable, 400 too large, 403, 500).
      */
     public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
-                                                                  List<Map.Entry<String, byte[]>> headers) {
+                                                                  List<Map.Entry<String, byte[]>> headers,
+                                                                  long deadline) {
+        checkTopic(topic);
         Producer<byte[], byte[]> producer = producers.shared();
-        partitionCount(producer, topic);
+        partitionCount(producer, topic, deadline);
         List<Header> kafkaHeaders = new ArrayList<>(headers.size());
         for (Map.Entry<String, byte[]> h : headers) {
             kafkaHeaders.add(new RecordHeader(h.getKey(), h.getValue()));
@@ -127,20 +190,66 @@ public final class ProduceService {
         return result;
     }
 
-    /** The topic's partition count; blocks while the producer learns of a topic it has not seen. */
-    private int partitionCount(Producer<byte[], byte[]> producer, String topic) {
-        List<PartitionInfo> partitions;
-        try {
-            partitions = producer.partitionsFor(topic);
-        } catch (TimeoutException e) {
-            // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
-            if (!topics.exists(topic)) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+    /**
+     * The topic's partition count. A topic the producer knows answers at once; for another, the
+     * producer's look-up (which may block while it learns of the topic) gets most of the time
+     * left before {@code deadline}, and if it does not answer, the cluster is asked in the rest
+     * whether the topic exists: 404 if not, 503 if it does or the cluster does not answer.
+     */
+    private int partitionCount(Producer<byte[], byte[]> producer, String topic, long deadline) {
+        if (known.getIfPresent(topic) != null) {
+            try {
+                return partitions(producer.partitionsFor(topic), topic);
+            } catch (RestException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                known.invalidate(topic);
+                throw KafkaErrors.toRestException(e);
             }
-            throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, KafkaErrors.describe(e), e);
-        } catch (RuntimeException e) {
-            throw KafkaErrors.toRestException(e);
         }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the request waited longer than the metadata timeout ("
+                    + options.metadataTimeout().toMillis() + " ms) before it could be handled; retry later");
+        }
+        CompletableFuture<List<PartitionInfo>> lookup;
+        try {
+            lookup = CompletableFuture.supplyAsync(() -> producer.partitionsFor(topic), options.metadataPool());
+        } catch (RejectedExecutionException e) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("too many topic look-ups in progress; retry later");
+        }
+        long forProducer = left * 3 / 5;
+        Throwable timeout;
+        try {
+            int count = partitions(lookup.get(forProducer, TimeUnit.NANOSECONDS), topic);
+            known.put(topic, Boolean.TRUE);
+            return count;
+        } catch (java.util.concurrent.TimeoutException e) {
+            timeout = null;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (!(cause instanceof TimeoutException)) {
+                throw KafkaErrors.toRestException(cause);
+            }
+            timeout = cause;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+        // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
+        Duration rest = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+        if (!topics.exists(topic, rest)) {
+            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+        }
+        String message = timeout != null ? KafkaErrors.describe(timeout)
+                : "Topic " + topic + " not present in metadata after " + TimeUnit.NANOSECONDS.toMillis(forProducer) + " ms.";
+        // The cluster answers and has the topic, yet the producer could not learn of it: if the
+        // producer is what is broken, the next request gets a new one.
+        producers.replaceShared(producer, "it could not get the metadata of an existing topic: " + message);
+        throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, message, timeout);
+    }
+
+    private static int partitions(List<PartitionInfo> partitions, String topic) {
         if (partitions == null || partitions.isEmpty()) {
             throw ErrorCode.TOPIC_NOT_FOUND.exception();
         }

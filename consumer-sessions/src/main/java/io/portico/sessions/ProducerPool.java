@@ -31,6 +31,8 @@ public final class ProducerPool implements AutoCloseable {
     private final Cache<Map<String, Object>, Producer<byte[], byte[]>> producers;
     private volatile boolean closed;
     private volatile Producer<byte[], byte[]> shared;
+    private final Duration replaceInterval;
+    private long lastReplaced = Long.MIN_VALUE / 2; // guarded by this
 
     /**
      * @param baseConfig producer settings shared by all producers (bootstrap servers, the
@@ -41,9 +43,17 @@ public final class ProducerPool implements AutoCloseable {
     public ProducerPool(Map<String, Object> baseConfig,
                         Function<Map<String, Object>, Producer<byte[], byte[]>> factory,
                         Duration closeTimeout) {
+        this(baseConfig, factory, closeTimeout, Duration.ofMinutes(1));
+    }
+
+    /** As above, replacing a broken shared producer at most once per {@code replaceInterval}. */
+    public ProducerPool(Map<String, Object> baseConfig,
+                        Function<Map<String, Object>, Producer<byte[], byte[]>> factory,
+                        Duration closeTimeout, Duration replaceInterval) {
         this.baseConfig = Map.copyOf(baseConfig);
         this.factory = factory;
         this.closeTimeout = closeTimeout;
+        this.replaceInterval = replaceInterval;
         // Unbounded on purpose: the configurations are the server's (the shared one and a few
         // per-feature variants), never the clients', and evicting a producer would close it
         // under the requests still sending with it.
@@ -83,11 +93,46 @@ public final class ProducerPool implements AutoCloseable {
         if (closed) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
         }
+        return producers.get(configWith(overrides), factory);
+    }
+
+    private Map<String, Object> configWith(Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>(baseConfig);
         config.putAll(overrides);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        return producers.get(Map.copyOf(config), factory);
+        return Map.copyOf(config);
+    }
+
+    /**
+     * Replaces the shared producer when {@code broken} is still it: the next request gets a new
+     * one, and the old one is closed in the background once the records it holds are done
+     * (bounded by the close timeout). A failure one request caused must not leave the producer
+     * every other request shares unusable. At most once per replace interval, logged each time.
+     *
+     * @return whether {@code broken} was replaced now
+     */
+    public boolean replaceShared(Producer<byte[], byte[]> broken, String reason) {
+        Map<String, Object> key = sharedKey();
+        synchronized (this) {
+            long now = System.nanoTime();
+            if (closed || shared != broken || now - lastReplaced < replaceInterval.toNanos()
+                    || producers.getIfPresent(key) != broken) {
+                return false;
+            }
+            lastReplaced = now;
+            shared = null;
+        }
+        LOG.warn("Replacing the shared producer: {}", reason);
+        Thread closer = new Thread(() -> producers.asMap().remove(key, broken), "portico-producer-replaced");
+        closer.setDaemon(true);
+        closer.start();
+        return true;
+    }
+
+    /** The cache key of the shared producer: the base configuration with serializers. */
+    private Map<String, Object> sharedKey() {
+        return configWith(Map.of());
     }
 
     /** How many producers are open. */

@@ -52,6 +52,20 @@ public final class ConfigLoader {
         return out;
     }
 
+    /** The environment variable that sets {@code key}: the inverse of {@link #keyOf}. */
+    static String environmentName(String key) {
+        StringBuilder out = new StringBuilder(ENV_PREFIX);
+        for (char c : key.toCharArray()) {
+            switch (c) {
+                case '-' -> out.append("___");
+                case '_' -> out.append("__");
+                case '.' -> out.append('_');
+                default -> out.append(Character.toUpperCase(c));
+            }
+        }
+        return out.toString();
+    }
+
     static String keyOf(String envName) {
         return envName.toLowerCase(Locale.ROOT)
                 .replace("___", "\u0000")

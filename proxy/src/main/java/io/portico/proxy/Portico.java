@@ -14,7 +14,9 @@ import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
+import io.portico.proxy.http.HttpServer;
 import io.portico.proxy.http.InFlight;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.ops.AccessLog;
@@ -23,13 +25,13 @@ import io.portico.proxy.ops.HttpMetrics;
 import io.portico.proxy.ops.OpsHandlers;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
+import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.MetadataService;
 import io.portico.sessions.OffsetReader;
 import io.portico.sessions.ProduceService;
 import io.portico.sessions.ProducerPool;
 import io.portico.sessions.SessionMetrics;
-import io.undertow.Undertow;
-import io.undertow.UndertowOptions;
+import io.portico.sessions.SharedAdmin;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.handlers.HttpContinueReadHandler;
 import java.io.IOException;
@@ -47,8 +49,6 @@ import javax.net.ssl.SSLContext;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.Options;
-import org.xnio.SslClientAuthMode;
 
 /**
  * One running Portico: the Kafka clients (and the embedded broker when no
@@ -65,15 +65,16 @@ public final class Portico implements AutoCloseable {
     private EmbeddedKafka embeddedKafka;
     private String bootstrapServers;
     private ProducerPool producers;
-    private Admin admin;
+    private SharedAdmin admin;
     private ThreadPoolExecutor producePool;
+    private ThreadPoolExecutor metadataPool;
     private ThreadPoolExecutor consumerPool;
     private ConsumerRegistry consumers;
     private OffsetReader offsetReader;
     private Authenticator authenticator;
     private InFlight inFlight;
-    private Undertow server;
-    private Undertow adminServer;
+    private HttpServer server;
+    private HttpServer adminServer;
     private AccessLog accessLog;
     private ClusterHealth cluster;
     private final MetricRegistry metrics = new MetricRegistry();
@@ -118,24 +119,32 @@ public final class Portico implements AutoCloseable {
             bootstrapServers = config.bootstrapServers();
         }
 
-        admin = Admin.create(config.adminConfig(bootstrapServers));
+        Map<String, Object> adminConfig = config.adminConfig(bootstrapServers);
+        admin = new SharedAdmin(() -> Admin.create(adminConfig), Duration.ofSeconds(30));
         PorticoConfig.Operations ops = config.operations();
         cluster = new ClusterHealth(admin, config.metadataTimeout(), ops.clusterCheckInterval());
         SessionMetrics sessionMetrics = new SessionMetrics(metrics);
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
         producers.shared(); // created now, so that a bad producer.* setting fails start-up
         MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
-        ProduceService produce = new ProduceService(producers, metadata, sessionMetrics);
         producePool = boundedPool("portico-produce", config.produceThreads(), config.produceQueueSize());
+        // Producer look-ups of topics it does not know yet block; requests stop waiting at their deadline.
+        metadataPool = boundedPool("portico-metadata", 8, 256);
+        ProduceService produce = new ProduceService(producers, metadata, sessionMetrics,
+                new ProduceService.Options(config.metadataTimeout(), config.internalTopicsProduce(), metadataPool));
 
         PorticoConfig.Reads reads = config.reads();
         Map<String, Object> consumerConfig = config.consumerConfig(bootstrapServers);
         validateConsumerConfig(consumerConfig);
+        PorticoConfig.Memory memory = config.memory();
+        MemoryBudget requestsBudget = budget("memory.requests.max.bytes", "requests", memory.requests());
+        MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
+        MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
         consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
-                config.serverId()), metadata::exists, ticker, sessionMetrics);
+                config.serverId()), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
-                config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics);
+                config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget);
         consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
         registerGauges();
 
@@ -167,10 +176,12 @@ public final class Portico implements AutoCloseable {
         if (!ops.corsOrigins().isBlank()) {
             inner = new Cors(inner, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders());
         }
-        inFlight = new InFlight(new ErrorBoundary(inner), ops.maxConcurrentRequests());
+        inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
+                config.connections().bodyTimeout(), memory.waitForRoom()));
+        inFlight = new InFlight(inner, ops.maxConcurrentRequests());
         metrics.gauge("portico.http.in.flight", () -> inFlight::active);
         HttpHandler chain = accessLog == null ? inFlight : accessLog.wrap(inFlight);
-        chain = new HttpMetrics(metrics, chain);
+        chain = new ErrorBoundary(new HttpMetrics(metrics, chain));
 
         server = listen(config.listeners(), chain, tls);
         if (adminRoutes != null) {
@@ -180,33 +191,36 @@ public final class Portico implements AutoCloseable {
         LOG.info("Portico serves on {}", listenerUrls());
     }
 
-    private Undertow listen(List<URI> listeners, HttpHandler handler, SSLContext tls) {
-        Undertow.Builder builder = Undertow.builder()
+    private HttpServer listen(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
+        PorticoConfig.Connections c = config.connections();
+        PorticoConfig.Security s = config.security();
+        return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(),
+                c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(), connectionCap(c.max()),
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
-                // backstop (Undertow's default is 2 MiB) only cuts off bodies nobody reads.
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2 * config.requestBodyMaxBytes())
-                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-                // Request timers (always) and the access log's %D need the start time.
-                .setServerOption(UndertowOptions.RECORD_REQUEST_START_TIME, true)
-                .setWorkerThreads(2)
-                .setHandler(handler);
-        if (config.ioThreads() > 0) {
-            builder.setIoThreads(config.ioThreads());
-        }
-        for (URI listener : listeners) {
-            if (listener.getScheme().equalsIgnoreCase("https")) {
-                builder.addHttpsListener(listener.getPort(), listener.getHost(), tls);
-            } else {
-                builder.addHttpListener(listener.getPort(), listener.getHost());
+                // backstop only cuts off bodies nobody reads.
+                2 * config.requestBodyMaxBytes(),
+                s.enabledProtocols(), s.cipherSuites(), s.clientAuth()));
+    }
+
+    /** {@code connections.max}, but never more than half the file descriptors the process may open. */
+    private static int connectionCap(int configured) {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            long half = unix.getMaxFileDescriptorCount() / 2;
+            if (half > 0 && half < configured) {
+                LOG.info("connections.max {} is more than half the file descriptors this process may open: {} connections at most",
+                        configured, half);
+                return (int) half;
             }
         }
-        if (!config.security().clientAuth().equals("none")) {
-            builder.setSocketOption(Options.SSL_CLIENT_AUTH_MODE, config.security().clientAuth().equals("required")
-                    ? SslClientAuthMode.REQUIRED : SslClientAuthMode.REQUESTED);
-        }
-        Undertow undertow = builder.build();
-        undertow.start();
-        return undertow;
+        return configured;
+    }
+
+    private MemoryBudget budget(String key, String name, long capacity) {
+        MemoryBudget budget = new MemoryBudget(key, capacity);
+        metrics.gauge("portico.memory." + name + ".used", () -> budget::used);
+        metrics.gauge("portico.memory." + name + ".capacity", () -> budget::capacity);
+        return budget;
     }
 
     private void registerGauges() {
@@ -267,10 +281,10 @@ public final class Portico implements AutoCloseable {
     /** The URLs of the HTTP listeners as configured, with the real port where 0 was configured. */
     public List<URI> listenerUrls() {
         List<URI> urls = new ArrayList<>();
-        List<Undertow.ListenerInfo> bound = server.getListenerInfo();
+        List<InetSocketAddress> bound = server.addresses();
         for (int i = 0; i < bound.size(); i++) {
             URI configured = config.listeners().get(i);
-            int port = ((InetSocketAddress) bound.get(i).getAddress()).getPort();
+            int port = bound.get(i).getPort();
             urls.add(URI.create(configured.getScheme() + "://" + configured.getHost() + ":" + port));
         }
         return urls;
@@ -307,6 +321,9 @@ public final class Portico implements AutoCloseable {
         if (producePool != null) {
             producePool.shutdown();
         }
+        if (metadataPool != null) {
+            metadataPool.shutdown();
+        }
         if (consumerPool != null) {
             consumerPool.shutdown();
         }
@@ -315,15 +332,8 @@ public final class Portico implements AutoCloseable {
         closeQuietly(producers);
         closeQuietly(cluster);
         closeQuietly(admin);
-        for (Undertow u : new Undertow[] {server, adminServer}) {
-            if (u != null) {
-                try {
-                    u.stop();
-                } catch (RuntimeException e) {
-                    LOG.warn("Stopping the HTTP server failed: {}", e.toString());
-                }
-            }
-        }
+        closeQuietly(server);
+        closeQuietly(adminServer);
         closeQuietly(accessLog);
         closeQuietly(authenticator);
         closeQuietly(embeddedKafka);

@@ -38,6 +38,7 @@ public record PorticoConfig(
         int produceThreads,
         int produceQueueSize,
         boolean showInternalTopics,
+        boolean internalTopicsProduce,
         Duration gracefulShutdown,
         int ioThreads,
         String serverId,
@@ -45,66 +46,156 @@ public record PorticoConfig(
         Security security,
         RecordsLimits records,
         Operations operations,
+        Memory memory,
+        Connections connections,
         Map<String, Object> producer,
         Map<String, Object> consumer,
         Map<String, Object> admin) {
 
-    /** The keys Portico itself reads, with their defaults and docs (the README's table is this list). */
+    /**
+     * The keys Portico itself reads: each defined once, with what its value may be, its default
+     * and its documentation. Parsing, start-up errors, the environment names and the README's
+     * configuration table all come from this list (a test compares the README with it).
+     */
     public enum Key {
-        LISTENERS("listeners", "http://0.0.0.0:8082", "Comma-separated listener URLs, http:// or https://."),
-        BOOTSTRAP_SERVERS("bootstrap.servers", "", "Kafka brokers. Empty: start an embedded single-node Kafka."),
-        HOST_NAME("host.name", "", "Host name used in absolute URLs Portico returns; empty: the request's Host."),
-        ADVERTISED_LISTENERS("advertised.listeners", "", "URLs clients reach this server at, for the base_uri of consumer instances (the one of the request's scheme); wins over host.name."),
-        EMBEDDED_KAFKA_DIR("embedded.kafka.dir", "", "Data directory kept by the embedded Kafka; empty: a temporary one, deleted on exit."),
-        REQUEST_BODY_MAX_BYTES("request.body.max.bytes", "16777216", "Largest request body accepted; larger gets 413."),
-        METADATA_TIMEOUT_MS("metadata.timeout.ms", "5000", "Bound on waiting for Kafka metadata: a missing topic answers 404 after at most this long; admin calls time out after it."),
-        PRODUCE_THREADS("produce.threads", "16", "Threads that hand produce requests to the producer."),
-        PRODUCE_QUEUE_SIZE("produce.queue.size", "1024", "Produce requests that may wait for a thread; beyond it, 503."),
-        TOPICS_SHOW_INTERNAL("topics.show.internal", "false", "Whether GET /topics lists internal topics such as __consumer_offsets."),
-        SHUTDOWN_GRACEFUL_MS("shutdown.graceful.ms", "10000", "On shutdown, how long in-flight requests may take to finish."),
-        IO_THREADS("io.threads", "0", "HTTP IO threads; 0 means one per core."),
-        ID("id", "", "This server's id; generated consumer instance names include it."),
-        CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", "1000", "How long a consumer read waits for records before answering []."),
-        CONSUMER_REQUEST_MAX_BYTES("consumer.request.max.bytes", "67108864", "Cap on key+value bytes in one read response (max_bytes may lower it; the first record always comes back)."),
-        CONSUMER_INSTANCE_TIMEOUT_MS("consumer.instance.timeout.ms", "300000", "Idle time after which a consumer instance is closed and leaves its group."),
-        CONSUMER_INSTANCES_MAX("consumer.instances.max", "1000", "Consumer instances this server holds at most; creating one more answers 429."),
-        CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", "10000", "How long the first read of an instance waits for its group to assign partitions."),
-        CONSUMER_THREADS("consumer.threads", "64", "Threads that run consumer operations (reads long-poll on them)."),
-        CONSUMER_QUEUE_SIZE("consumer.queue.size", "1024", "Consumer operations that may wait for a thread; beyond it, 503."),
-        SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", "25", "Consumers kept for reads by offset."),
-        SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", "1000", "How long a read by offset waits for a free consumer before 503/50301."),
-        READ_COUNT_MAX("read.count.max", "10000", "Largest count a read by offset may ask for; more answers 400."),
-        AUTHENTICATION_METHOD("authentication.method", "NONE", "NONE, or API_KEY: every request needs a key from api.keys.file."),
-        API_KEYS_FILE("api.keys.file", "", "The JSON file of API keys (see the README); re-read when it changes."),
-        SSL_KEYSTORE_TYPE("ssl.keystore.type", "PKCS12", "PKCS12, JKS or PEM (a PKCS#8 private key and the certificate chain in one file)."),
-        SSL_KEYSTORE_LOCATION("ssl.keystore.location", "", "The keystore of https listeners."),
-        SSL_KEYSTORE_PASSWORD("ssl.keystore.password", "", "The keystore's password."),
-        SSL_KEY_PASSWORD("ssl.key.password", "", "The private key's password, when it differs from the keystore's (PEM: of an encrypted key)."),
-        SSL_CLIENT_AUTH("ssl.client.auth", "none", "none, requested or required: client certificates on https listeners."),
-        SSL_TRUSTSTORE_TYPE("ssl.truststore.type", "PKCS12", "PKCS12, JKS or PEM: the CAs client certificates must chain to."),
-        SSL_TRUSTSTORE_LOCATION("ssl.truststore.location", "", "The truststore for client certificates."),
-        SSL_TRUSTSTORE_PASSWORD("ssl.truststore.password", "", "The truststore's password."),
-        RECORDS_KEY_MAX_BYTES("records.key.max.bytes", "4096", "Records endpoint: largest key; larger answers 400."),
-        RECORDS_VALUE_MAX_BYTES("records.value.max.bytes", "65536", "Records endpoint: largest value (the body); larger answers 400."),
-        RECORDS_URI_MAX_BYTES("records.uri.max.bytes", "10240", "Records endpoint: longest request URI (key and headers ride in it); longer answers 414."),
-        ADMIN_LISTENERS("admin.listeners", "", "Listeners for /health, /ready and /metrics only; when set, the main listeners do not serve them."),
-        ACCESS_LOG_ENABLED("access.log.enabled", "true", "One line per request to the logger portico.access."),
-        ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", "", "CORS: allowed origins, comma-separated, or *; empty: CORS off."),
-        ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", "", "CORS: methods allowed in preflight answers (default GET,POST,PUT,DELETE,HEAD)."),
-        ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", "", "CORS: request headers allowed in preflight answers (default Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With)."),
-        MAX_CONCURRENT_REQUESTS("max.concurrent.requests", "10000", "Requests in progress at most; beyond it, 503 with Retry-After."),
-        PRODUCE_RECORDS_MAX("produce.records.max", "10000", "Records in one produce request at most; more answers 413."),
-        PRODUCE_TIMEOUT_MS("produce.timeout.ms", "30000", "How long a produce waits for Kafka's acknowledgement before failing (the producer's delivery.timeout.ms)."),
-        CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", "5000", "How often Portico asks whether Kafka answers (for /ready and for reads while it is down).");
+        LISTENERS("listeners", Setting.listeners(), "http://0.0.0.0:8082",
+                "Comma-separated listener URLs, http:// or https://."),
+        BOOTSTRAP_SERVERS("bootstrap.servers", Setting.string(), "",
+                "The Kafka cluster. Empty: start an embedded single-node Kafka."),
+        HOST_NAME("host.name", Setting.string(), "",
+                "Host name for absolute URLs Portico returns (with the request's port); empty: the request's Host."),
+        ADVERTISED_LISTENERS("advertised.listeners", Setting.listeners(), "",
+                "URLs clients reach this server at, for the base_uri of consumer instances (the one of the request's scheme); wins over host.name."),
+        EMBEDDED_KAFKA_DIR("embedded.kafka.dir", Setting.path(), "",
+                "Data directory the embedded Kafka keeps across restarts; empty: a temporary one, deleted on exit."),
+        ID("id", Setting.string(), "", "This server's id; generated consumer instance names include it."),
+        IO_THREADS("io.threads", Setting.integer(0, 256), "0", "HTTP IO threads; 0 means one per core."),
+        METADATA_TIMEOUT_MS("metadata.timeout.ms", Setting.millis(1, 3_600_000), "5000",
+                "Bound on a request's Kafka metadata waits: a missing topic answers 404, an unreachable cluster 503, within it (also the producer's max.block.ms unless producer.max.block.ms is set)."),
+        SHUTDOWN_GRACEFUL_MS("shutdown.graceful.ms", Setting.millis(0, 3_600_000), "10000",
+                "On shutdown, how long requests in progress may take to finish."),
+        TOPICS_SHOW_INTERNAL("topics.show.internal", Setting.bool(), "false",
+                "Whether GET /topics lists internal topics such as __consumer_offsets."),
+        INTERNAL_TOPICS_PRODUCE_ALLOWED("internal.topics.produce.allowed", Setting.bool(), "false",
+                "Whether produce requests may write to internal topics (names starting with __); they are never created or deleted through Portico."),
+
+        // Requests and connections
+        REQUEST_BODY_MAX_BYTES("request.body.max.bytes", Setting.bytes(1, Integer.MAX_VALUE), "16777216",
+                "Largest request body; larger answers 413."),
+        REQUEST_HEADER_TIMEOUT_MS("request.header.timeout.ms", Setting.millis(1, 3_600_000), "10000",
+                "Time a client has to send a request's line and headers once it started; then the connection is closed."),
+        REQUEST_BODY_TIMEOUT_MS("request.body.timeout.ms", Setting.millis(1, 3_600_000), "30000",
+                "Longest pause while a request body arrives; then 408 and the connection is closed."),
+        CONNECTIONS_IDLE_TIMEOUT_MS("connections.idle.timeout.ms", Setting.millis(1, 86_400_000), "60000",
+                "A connection with no request in progress (a new one too) is closed after this long."),
+        CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
+                "Open connections at most (per listener; never more than half the process's file-descriptor limit); beyond it new ones are answered 503 and closed."),
+        MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
+                "Requests in progress at most; beyond it, 503 with Retry-After."),
+
+        // Memory
+        MEMORY_REQUESTS_MAX_BYTES("memory.requests.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "15%",
+                "Budget for request bodies as they arrive and produce records until Kafka acknowledges them (a body byte counts twice: raw and decoded)."),
+        MEMORY_RESPONSES_MAX_BYTES("memory.responses.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "15%",
+                "Budget for read responses being built and sent."),
+        MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
+                "Budget for Kafka consumers (640 KiB each: instances and readers by offset) and the records they hold between requests."),
+        MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
+                "How long a request that does not fit its memory budget waits before 503 with Retry-After."),
+
+        // Produce
+        PRODUCE_THREADS("produce.threads", Setting.integer(1, 1024), "16",
+                "Threads that parse produce bodies and hand records to the producer."),
+        PRODUCE_QUEUE_SIZE("produce.queue.size", Setting.integer(1, 1_000_000), "1024",
+                "Produce requests that may wait for a thread; beyond it, 503."),
+        PRODUCE_RECORDS_MAX("produce.records.max", Setting.integer(1, Integer.MAX_VALUE), "10000",
+                "Records in one produce request at most; more answers 413."),
+        PRODUCE_TIMEOUT_MS("produce.timeout.ms", Setting.millis(1000, 86_400_000L * 365), "30000",
+                "How long a produce waits for Kafka's acknowledgement before failing (the producer's delivery.timeout.ms)."),
+
+        // Consumers and reads
+        CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", Setting.millis(1, 86_400_000L * 365), "1000",
+                "How long a consumer read waits for records before answering []."),
+        CONSUMER_REQUEST_MAX_BYTES("consumer.request.max.bytes", Setting.longValue(1, Long.MAX_VALUE), "67108864",
+                "Cap on key+value bytes in one read response (max_bytes may lower it)."),
+        CONSUMER_INSTANCE_TIMEOUT_MS("consumer.instance.timeout.ms", Setting.millis(1, 86_400_000L * 365), "300000",
+                "Idle time after which a consumer instance is closed and leaves its group."),
+        CONSUMER_INSTANCES_MAX("consumer.instances.max", Setting.integer(1, 1_000_000), "1000",
+                "Consumer instances this server holds at most; one more answers 429. Unless set, also at most memory.consumers.max.bytes / 640 KiB.",
+                "`1000` or memory.consumers.max.bytes / 640 KiB if fewer"),
+        CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", Setting.millis(0, 86_400_000L * 365), "10000",
+                "How long the first read of an instance waits for its group to assign partitions."),
+        CONSUMER_THREADS("consumer.threads", Setting.integer(1, 4096), "64",
+                "Threads that run consumer operations (reads long-poll on them)."),
+        CONSUMER_QUEUE_SIZE("consumer.queue.size", Setting.integer(1, 1_000_000), "1024",
+                "Consumer operations that may wait for a thread; beyond it, 503."),
+        SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", Setting.integer(1, 10_000), "25",
+                "Consumers kept for reads by offset."),
+        SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", Setting.millis(0, 86_400_000L * 365), "1000",
+                "How long a read by offset waits for a free consumer before 503/50301."),
+        READ_COUNT_MAX("read.count.max", Setting.integer(1, Integer.MAX_VALUE), "10000",
+                "Largest count a read by offset may ask for; more answers 400."),
+
+        // Records endpoint
+        RECORDS_KEY_MAX_BYTES("records.key.max.bytes", Setting.integer(1, Integer.MAX_VALUE), "4096",
+                "Records endpoint: largest key; larger answers 400."),
+        RECORDS_VALUE_MAX_BYTES("records.value.max.bytes", Setting.integer(1, Integer.MAX_VALUE), "65536",
+                "Records endpoint: largest value (the body); larger answers 400."),
+        RECORDS_URI_MAX_BYTES("records.uri.max.bytes", Setting.integer(256, Integer.MAX_VALUE), "10240",
+                "Records endpoint: longest request URI (key and headers ride in it); longer answers 414."),
+
+        // Authentication and TLS
+        AUTHENTICATION_METHOD("authentication.method", Setting.choice("NONE", "API_KEY"), "NONE",
+                "NONE, or API_KEY: every request needs a key from api.keys.file."),
+        API_KEYS_FILE("api.keys.file", Setting.path(), "", "The JSON file of API keys; re-read when it changes."),
+        SSL_KEYSTORE_TYPE("ssl.keystore.type", Setting.choice("PKCS12", "JKS", "PEM"), "PKCS12",
+                "The keystore's format (PEM: a PKCS#8 private key and the certificate chain in one file)."),
+        SSL_KEYSTORE_LOCATION("ssl.keystore.location", Setting.path(), "", "The keystore of https listeners."),
+        SSL_KEYSTORE_PASSWORD("ssl.keystore.password", Setting.password(), "", "The keystore's password."),
+        SSL_KEY_PASSWORD("ssl.key.password", Setting.password(), "",
+                "The private key's password, when it differs from the keystore's (PEM: of an encrypted key)."),
+        SSL_CLIENT_AUTH("ssl.client.auth", Setting.choice("none", "requested", "required"), "none",
+                "Client certificates on https listeners."),
+        SSL_TRUSTSTORE_TYPE("ssl.truststore.type", Setting.choice("PKCS12", "JKS", "PEM"), "PKCS12",
+                "The truststore's format."),
+        SSL_TRUSTSTORE_LOCATION("ssl.truststore.location", Setting.path(), "",
+                "The CAs client certificates must chain to."),
+        SSL_TRUSTSTORE_PASSWORD("ssl.truststore.password", Setting.password(), "", "The truststore's password."),
+        SSL_ENABLED_PROTOCOLS("ssl.enabled.protocols", Setting.list(), "TLSv1.2,TLSv1.3",
+                "TLS versions https listeners accept."),
+        SSL_CIPHER_SUITES("ssl.cipher.suites", Setting.list(), "",
+                "Cipher suites https listeners accept; empty: the forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305, and TLS 1.3's)."),
+
+        // Operations
+        ADMIN_LISTENERS("admin.listeners", Setting.listeners(), "",
+                "Listeners for /health, /ready and /metrics only; when set, the main listeners do not serve them."),
+        ACCESS_LOG_ENABLED("access.log.enabled", Setting.bool(), "true", "One line per request to the logger portico.access."),
+        ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", Setting.string(), "",
+                "CORS: allowed origins, comma-separated, or *; empty: CORS off."),
+        ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,DELETE,HEAD",
+                "CORS: methods in preflight answers."),
+        ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", Setting.string(),
+                "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With",
+                "CORS: request headers in preflight answers."),
+        CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", Setting.millis(100, 86_400_000L * 365), "5000",
+                "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down).");
 
         private final String name;
+        private final Setting setting;
         private final String defaultValue;
         private final String doc;
+        private final String defaultDoc;
 
-        Key(String name, String defaultValue, String doc) {
+        Key(String name, Setting setting, String defaultValue, String doc) {
+            this(name, setting, defaultValue, doc, null);
+        }
+
+        Key(String name, Setting setting, String defaultValue, String doc, String defaultDoc) {
             this.name = name;
+            this.setting = setting;
             this.defaultValue = defaultValue;
             this.doc = doc;
+            this.defaultDoc = defaultDoc;
         }
 
         public String key() {
@@ -118,6 +209,38 @@ public record PorticoConfig(
         public String doc() {
             return doc;
         }
+
+        /** The environment variable that sets this key ({@code PORTICO_} and the key in upper case). */
+        public String environmentName() {
+            return ConfigLoader.environmentName(name);
+        }
+
+        /** The type, as the README's table states it. */
+        public String type() {
+            return setting.describe();
+        }
+
+        /** The default, as the README's table states it. */
+        public String defaultDoc() {
+            if (defaultDoc != null) {
+                return defaultDoc;
+            }
+            return defaultValue.isEmpty() ? "(empty)" : "`" + defaultValue + "`";
+        }
+
+        Object parse(String value, long maxHeap) {
+            return setting.parse(name, value, maxHeap);
+        }
+    }
+
+    /** The README's configuration table, row by row, from {@link Key}. */
+    public static String markdownTable() {
+        StringBuilder out = new StringBuilder("| key | environment | type | default | meaning |\n| --- | --- | --- | --- | --- |\n");
+        for (Key k : Key.values()) {
+            out.append("| `").append(k.key()).append("` | `").append(k.environmentName()).append("` | ")
+                    .append(k.type()).append(" | ").append(k.defaultDoc()).append(" | ").append(k.doc()).append(" |\n");
+        }
+        return out.toString();
     }
 
     /** The settings of consumer instances and reads by offset. */
@@ -145,7 +268,9 @@ public record PorticoConfig(
             String clientAuth,
             String truststoreType,
             Path truststoreLocation,
-            String truststorePassword) {
+            String truststorePassword,
+            List<String> enabledProtocols,
+            List<String> cipherSuites) {
 
         @Override
         public String toString() {
@@ -167,6 +292,18 @@ public record PorticoConfig(
         public Operations {
             adminListeners = List.copyOf(adminListeners);
         }
+    }
+
+    /**
+     * The memory budgets: bytes of request bodies and produce records awaiting acknowledgement,
+     * of read responses being built and sent, and of Kafka consumers and the records they hold;
+     * how long a request waits for room before 503.
+     */
+    public record Memory(long requests, long responses, long consumers, Duration waitForRoom, long producerBuffer) {
+    }
+
+    /** Connection limits: header and body read timeouts, idle timeout, open connections. */
+    public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout, int max) {
     }
 
     /** Size limits of the records endpoint. */
@@ -212,6 +349,8 @@ public record PorticoConfig(
     public Map<String, Object> producerConfig(String bootstrap) {
         Map<String, Object> out = new HashMap<>(PRODUCER_DEFAULTS);
         out.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
+        // Kafka's 32 MiB of record buffer is an eighth of a 256 MiB heap: never more than that.
+        out.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(memory.producerBuffer()));
         long produceTimeout = operations.produceTimeout().toMillis();
         out.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(produceTimeout));
         // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms.
@@ -253,26 +392,29 @@ public record PorticoConfig(
         return from(Map.of());
     }
 
-    /** Validates {@code raw} (file and environment merged) into a config. */
+    /** Validates {@code raw} (file and environment merged) into a config, shares of the heap taken of this JVM's. */
     public static PorticoConfig from(Map<String, String> raw) {
-        Map<String, String> own = new HashMap<>();
+        return from(raw, Runtime.getRuntime().maxMemory());
+    }
+
+    /** As {@link #from(Map)}, with {@code maxHeap} as the heap that {@code %} sizes are shares of. */
+    public static PorticoConfig from(Map<String, String> raw, long maxHeap) {
+        Map<String, Key> byName = new HashMap<>();
         for (Key k : Key.values()) {
-            own.put(k.key(), k.defaultValue());
+            byName.put(k.key(), k);
         }
+        Map<Key, String> given = new java.util.EnumMap<>(Key.class);
         Map<String, Object> common = new TreeMap<>();
         Map<String, Object> producer = new TreeMap<>();
         Map<String, Object> consumer = new TreeMap<>();
         Map<String, Object> admin = new TreeMap<>();
         Map<String, String> embedded = new TreeMap<>();
-        Set<String> ownNames = new java.util.HashSet<>();
-        for (Key k : Key.values()) {
-            ownNames.add(k.key());
-        }
         for (Map.Entry<String, String> e : raw.entrySet()) {
             String key = e.getKey().trim();
             String value = e.getValue() == null ? "" : e.getValue().trim();
-            if (ownNames.contains(key)) {
-                own.put(key, value);
+            Key own = byName.get(key);
+            if (own != null) {
+                given.put(own, value);
             } else if (key.startsWith("producer.")) {
                 producer.put(key.substring("producer.".length()), value);
             } else if (key.startsWith("consumer.")) {
@@ -290,55 +432,79 @@ public record PorticoConfig(
                         + "settings take a producer., consumer., admin. or client. prefix)");
             }
         }
-        producer = merge(common, producer);
-        consumer = merge(common, consumer);
-        admin = merge(common, admin);
-
-        String bootstrap = own.get(Key.BOOTSTRAP_SERVERS.key());
-        String hostName = own.get(Key.HOST_NAME.key());
-        String dir = own.get(Key.EMBEDDED_KAFKA_DIR.key());
+        Map<Key, Object> v = new java.util.EnumMap<>(Key.class);
+        for (Key k : Key.values()) {
+            v.put(k, k.parse(given.getOrDefault(k, k.defaultValue()), maxHeap));
+        }
+        if (((List<?>) v.get(Key.LISTENERS)).isEmpty()) {
+            throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");
+        }
+        Memory memory = new Memory((Long) v.get(Key.MEMORY_REQUESTS_MAX_BYTES), (Long) v.get(Key.MEMORY_RESPONSES_MAX_BYTES),
+                (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), (Duration) v.get(Key.MEMORY_WAIT_MS),
+                Math.min(32L << 20, maxHeap / 8));
+        int instancesMax = (Integer) v.get(Key.CONSUMER_INSTANCES_MAX);
+        if (!given.containsKey(Key.CONSUMER_INSTANCES_MAX)) {
+            instancesMax = (int) Math.max(1, Math.min(instancesMax, memory.consumers() / io.portico.sessions.HeldRecords.CONSUMER_COST));
+        }
+        String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
+        String hostName = (String) v.get(Key.HOST_NAME);
         return new PorticoConfig(
-                listeners(Key.LISTENERS, own.get(Key.LISTENERS.key()), true),
+                listOf(v.get(Key.LISTENERS), URI.class),
                 bootstrap.isEmpty() ? null : bootstrap,
                 hostName.isEmpty() ? null : hostName,
-                listeners(Key.ADVERTISED_LISTENERS, own.get(Key.ADVERTISED_LISTENERS.key()), false),
-                dir.isEmpty() ? null : Path.of(dir),
+                listOf(v.get(Key.ADVERTISED_LISTENERS), URI.class),
+                (Path) v.get(Key.EMBEDDED_KAFKA_DIR),
                 embedded,
-                number(own, Key.REQUEST_BODY_MAX_BYTES, Long::parseLong, 1, Integer.MAX_VALUE),
-                Duration.ofMillis(number(own, Key.METADATA_TIMEOUT_MS, Long::parseLong, 1, 3_600_000)),
-                number(own, Key.PRODUCE_THREADS, Integer::parseInt, 1, 1024),
-                number(own, Key.PRODUCE_QUEUE_SIZE, Integer::parseInt, 1, 1_000_000),
-                bool(own, Key.TOPICS_SHOW_INTERNAL),
-                Duration.ofMillis(number(own, Key.SHUTDOWN_GRACEFUL_MS, Long::parseLong, 0, 3_600_000)),
-                number(own, Key.IO_THREADS, Integer::parseInt, 0, 256),
-                own.get(Key.ID.key()),
+                (Long) v.get(Key.REQUEST_BODY_MAX_BYTES),
+                (Duration) v.get(Key.METADATA_TIMEOUT_MS),
+                (Integer) v.get(Key.PRODUCE_THREADS),
+                (Integer) v.get(Key.PRODUCE_QUEUE_SIZE),
+                (Boolean) v.get(Key.TOPICS_SHOW_INTERNAL),
+                (Boolean) v.get(Key.INTERNAL_TOPICS_PRODUCE_ALLOWED),
+                (Duration) v.get(Key.SHUTDOWN_GRACEFUL_MS),
+                (Integer) v.get(Key.IO_THREADS),
+                (String) v.get(Key.ID),
                 new Reads(
-                        millis(own, Key.CONSUMER_REQUEST_TIMEOUT_MS, 1),
-                        number(own, Key.CONSUMER_REQUEST_MAX_BYTES, Long::parseLong, 1, Long.MAX_VALUE),
-                        millis(own, Key.CONSUMER_INSTANCE_TIMEOUT_MS, 1),
-                        number(own, Key.CONSUMER_INSTANCES_MAX, Integer::parseInt, 1, 1_000_000),
-                        millis(own, Key.CONSUMER_ASSIGNMENT_TIMEOUT_MS, 0),
-                        number(own, Key.CONSUMER_THREADS, Integer::parseInt, 1, 4096),
-                        number(own, Key.CONSUMER_QUEUE_SIZE, Integer::parseInt, 1, 1_000_000),
-                        number(own, Key.SIMPLECONSUMER_POOL_SIZE_MAX, Integer::parseInt, 1, 10_000),
-                        millis(own, Key.SIMPLECONSUMER_POOL_TIMEOUT_MS, 0),
-                        number(own, Key.READ_COUNT_MAX, Integer::parseInt, 1, Integer.MAX_VALUE)),
-                security(own),
+                        (Duration) v.get(Key.CONSUMER_REQUEST_TIMEOUT_MS),
+                        (Long) v.get(Key.CONSUMER_REQUEST_MAX_BYTES),
+                        (Duration) v.get(Key.CONSUMER_INSTANCE_TIMEOUT_MS),
+                        instancesMax,
+                        (Duration) v.get(Key.CONSUMER_ASSIGNMENT_TIMEOUT_MS),
+                        (Integer) v.get(Key.CONSUMER_THREADS),
+                        (Integer) v.get(Key.CONSUMER_QUEUE_SIZE),
+                        (Integer) v.get(Key.SIMPLECONSUMER_POOL_SIZE_MAX),
+                        (Duration) v.get(Key.SIMPLECONSUMER_POOL_TIMEOUT_MS),
+                        (Integer) v.get(Key.READ_COUNT_MAX)),
+                security(v),
                 new RecordsLimits(
-                        number(own, Key.RECORDS_KEY_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
-                        number(own, Key.RECORDS_VALUE_MAX_BYTES, Integer::parseInt, 1, Integer.MAX_VALUE),
-                        number(own, Key.RECORDS_URI_MAX_BYTES, Integer::parseInt, 256, Integer.MAX_VALUE)),
+                        (Integer) v.get(Key.RECORDS_KEY_MAX_BYTES),
+                        (Integer) v.get(Key.RECORDS_VALUE_MAX_BYTES),
+                        (Integer) v.get(Key.RECORDS_URI_MAX_BYTES)),
                 new Operations(
-                        listeners(Key.ADMIN_LISTENERS, own.get(Key.ADMIN_LISTENERS.key()), false),
-                        bool(own, Key.ACCESS_LOG_ENABLED),
-                        own.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN.key()),
-                        own.get(Key.ACCESS_CONTROL_ALLOW_METHODS.key()),
-                        own.get(Key.ACCESS_CONTROL_ALLOW_HEADERS.key()),
-                        number(own, Key.MAX_CONCURRENT_REQUESTS, Integer::parseInt, 1, Integer.MAX_VALUE),
-                        number(own, Key.PRODUCE_RECORDS_MAX, Integer::parseInt, 1, Integer.MAX_VALUE),
-                        millis(own, Key.PRODUCE_TIMEOUT_MS, 1000),
-                        millis(own, Key.CLUSTER_CHECK_INTERVAL_MS, 100)),
-                producer, consumer, admin);
+                        listOf(v.get(Key.ADMIN_LISTENERS), URI.class),
+                        (Boolean) v.get(Key.ACCESS_LOG_ENABLED),
+                        (String) v.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN),
+                        (String) v.get(Key.ACCESS_CONTROL_ALLOW_METHODS),
+                        (String) v.get(Key.ACCESS_CONTROL_ALLOW_HEADERS),
+                        (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS),
+                        (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
+                        (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),
+                        (Duration) v.get(Key.CLUSTER_CHECK_INTERVAL_MS)),
+                memory,
+                new Connections(
+                        (Duration) v.get(Key.REQUEST_HEADER_TIMEOUT_MS),
+                        (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
+                        (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),
+                        (Integer) v.get(Key.CONNECTIONS_MAX)),
+                merge(common, producer), merge(common, consumer), merge(common, admin));
+    }
+
+    private static <T> List<T> listOf(Object value, Class<T> type) {
+        List<T> out = new ArrayList<>();
+        for (Object o : (List<?>) value) {
+            out.add(type.cast(o));
+        }
+        return out;
     }
 
     private static Map<String, Object> merge(Map<String, Object> common, Map<String, Object> specific) {
@@ -347,101 +513,27 @@ public record PorticoConfig(
         return out;
     }
 
-    private static List<URI> listeners(Key key, String value, boolean required) {
-        List<URI> out = new ArrayList<>();
-        for (String part : value.split(",")) {
-            if (part.isBlank()) {
-                continue;
-            }
-            URI uri;
-            try {
-                uri = URI.create(part.trim());
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(key.key(), "'" + part.trim() + "' is not a URL");
-            }
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (!scheme.equals("http") && !scheme.equals("https")) {
-                throw new ConfigException(key.key(), "'" + part.trim()
-                        + "': a listener is http://host:port or https://host:port");
-            }
-            if (uri.getHost() == null || uri.getPort() < 0 || uri.getPort() > 65535) {
-                throw new ConfigException(key.key(), "'" + part.trim()
-                        + "' must look like http://host:port (e.g. http://0.0.0.0:8082 or https://0.0.0.0:8443)");
-            }
-            out.add(uri);
-        }
-        if (out.isEmpty() && required) {
-            throw new ConfigException(key.key(), "at least one listener is required");
-        }
-        return out;
-    }
-
-    private static <T extends Comparable<T>> T number(Map<String, String> own, Key key, Function<String, T> parse,
-                                                     long min, long max) {
-        String value = own.get(key.key());
-        T parsed;
-        try {
-            parsed = parse.apply(value);
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key.key(), "'" + value + "' is not a whole number");
-        }
-        long asLong = ((Number) parsed).longValue();
-        if (asLong < min || asLong > max) {
-            throw new ConfigException(key.key(), "'" + value + "' is out of range [" + min + ", " + max + "]");
-        }
-        return parsed;
-    }
-
-    private static Security security(Map<String, String> own) {
-        String method = own.get(Key.AUTHENTICATION_METHOD.key()).toUpperCase(Locale.ROOT);
-        boolean apiKeys = switch (method) {
-            case "NONE" -> false;
-            case "API_KEY" -> true;
-            default -> throw new ConfigException(Key.AUTHENTICATION_METHOD.key(), "'" + method + "' is not NONE or API_KEY");
-        };
-        Path keysFile = path(own, Key.API_KEYS_FILE);
+    private static Security security(Map<Key, Object> v) {
+        boolean apiKeys = v.get(Key.AUTHENTICATION_METHOD).equals("API_KEY");
+        Path keysFile = (Path) v.get(Key.API_KEYS_FILE);
         if (apiKeys && keysFile == null) {
             throw new ConfigException(Key.API_KEYS_FILE.key(), "authentication.method=API_KEY needs the keys file");
         }
-        String clientAuth = own.get(Key.SSL_CLIENT_AUTH.key()).toLowerCase(Locale.ROOT);
-        if (!Set.of("none", "requested", "required").contains(clientAuth)) {
-            throw new ConfigException(Key.SSL_CLIENT_AUTH.key(), "'" + clientAuth + "' is not none, requested or required");
+        List<String> protocols = listOf(v.get(Key.SSL_ENABLED_PROTOCOLS), String.class);
+        if (protocols.isEmpty()) {
+            throw new ConfigException(Key.SSL_ENABLED_PROTOCOLS.key(), "at least one protocol is required");
         }
         return new Security(apiKeys, keysFile,
-                storeType(own, Key.SSL_KEYSTORE_TYPE), path(own, Key.SSL_KEYSTORE_LOCATION),
-                own.get(Key.SSL_KEYSTORE_PASSWORD.key()), own.get(Key.SSL_KEY_PASSWORD.key()), clientAuth,
-                storeType(own, Key.SSL_TRUSTSTORE_TYPE), path(own, Key.SSL_TRUSTSTORE_LOCATION),
-                own.get(Key.SSL_TRUSTSTORE_PASSWORD.key()));
-    }
-
-    private static String storeType(Map<String, String> own, Key key) {
-        String type = own.get(key.key()).toUpperCase(Locale.ROOT);
-        if (!Set.of("PKCS12", "JKS", "PEM").contains(type)) {
-            throw new ConfigException(key.key(), "'" + type + "' is not PKCS12, JKS or PEM");
-        }
-        return type;
-    }
-
-    private static Path path(Map<String, String> own, Key key) {
-        String value = own.get(key.key());
-        return value.isEmpty() ? null : Path.of(value);
+                (String) v.get(Key.SSL_KEYSTORE_TYPE), (Path) v.get(Key.SSL_KEYSTORE_LOCATION),
+                (String) v.get(Key.SSL_KEYSTORE_PASSWORD), (String) v.get(Key.SSL_KEY_PASSWORD),
+                (String) v.get(Key.SSL_CLIENT_AUTH),
+                (String) v.get(Key.SSL_TRUSTSTORE_TYPE), (Path) v.get(Key.SSL_TRUSTSTORE_LOCATION),
+                (String) v.get(Key.SSL_TRUSTSTORE_PASSWORD),
+                protocols, listOf(v.get(Key.SSL_CIPHER_SUITES), String.class));
     }
 
     /** Whether a listener serves https. */
     public boolean hasHttpsListener() {
         return listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"));
-    }
-
-    private static Duration millis(Map<String, String> own, Key key, long min) {
-        return Duration.ofMillis(number(own, key, Long::parseLong, min, 86_400_000L * 365));
-    }
-
-    private static boolean bool(Map<String, String> own, Key key) {
-        String value = own.get(key.key()).toLowerCase(Locale.ROOT);
-        return switch (value) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ConfigException(key.key(), "'" + value + "' is not true or false");
-        };
     }
 }

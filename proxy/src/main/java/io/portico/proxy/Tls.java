@@ -59,11 +59,30 @@ final class Tls {
             }
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            checkSupported(context, s);
             return context;
         } catch (java.security.UnrecoverableKeyException e) {
             throw new ConfigException("ssl.key.password", "cannot read the private key: " + e.getMessage());
         } catch (GeneralSecurityException e) {
             throw new ConfigException("ssl.keystore.location", e.toString());
+        }
+    }
+
+    /** A TLS version or suite the JVM does not know would be dropped silently: fail start-up instead. */
+    private static void checkSupported(SSLContext context, PorticoConfig.Security s) {
+        javax.net.ssl.SSLParameters supported = context.getSupportedSSLParameters();
+        List<String> protocols = List.of(supported.getProtocols());
+        for (String p : s.enabledProtocols()) {
+            if (!protocols.contains(p)) {
+                throw new ConfigException("ssl.enabled.protocols", "'" + p + "' is not a protocol this JVM supports "
+                        + protocols);
+            }
+        }
+        List<String> suites = List.of(supported.getCipherSuites());
+        for (String suite : s.cipherSuites()) {
+            if (!suites.contains(suite)) {
+                throw new ConfigException("ssl.cipher.suites", "'" + suite + "' is not a cipher suite this JVM supports");
+            }
         }
     }
 

@@ -84,4 +84,70 @@ class PorticoConfigTest {
         assertEquals("a_b", ConfigLoader.keyOf("A__B"));
         assertEquals("a-b", ConfigLoader.keyOf("A___B"));
     }
+
+    @Test
+    void everyKeysEnvironmentNameSetsIt() {
+        for (PorticoConfig.Key k : PorticoConfig.Key.values()) {
+            String env = k.environmentName();
+            assertTrue(env.startsWith("PORTICO_"), env);
+            assertEquals(k.key(), ConfigLoader.keyOf(env.substring("PORTICO_".length())), env);
+        }
+        assertEquals("PORTICO_A__B_C___D", ConfigLoader.environmentName("a_b.c-d"));
+    }
+
+    @Test
+    void everyDefaultIsValid() {
+        for (PorticoConfig.Key k : PorticoConfig.Key.values()) {
+            PorticoConfig.from(Map.of(k.key(), k.defaultValue())); // explicit defaults parse as the implicit ones
+        }
+    }
+
+    @Test
+    void memoryBudgetsAreSharesOfTheHeapOrBytes() {
+        long heap = 256L << 20;
+        PorticoConfig c = PorticoConfig.from(Map.of(), heap);
+        assertEquals((long) (heap * 0.15), c.memory().requests());
+        assertEquals((long) (heap * 0.15), c.memory().responses());
+        assertEquals(heap / 4, c.memory().consumers());
+        assertEquals(String.valueOf(32L << 20), c.producerConfig("b:1").get("buffer.memory"));
+        PorticoConfig small = PorticoConfig.from(Map.of("memory.requests.max.bytes", "2097152",
+                "memory.consumers.max.bytes", "50%", "producer.buffer.memory", "1048576"), 64L << 20);
+        assertEquals(2097152, small.memory().requests());
+        assertEquals(32L << 20, small.memory().consumers());
+        assertEquals("1048576", small.producerConfig("b:1").get("buffer.memory"));
+        assertKeyNamed("memory.responses.max.bytes", Map.of("memory.responses.max.bytes", "0%"));
+        assertKeyNamed("memory.responses.max.bytes", Map.of("memory.responses.max.bytes", "150%"));
+        assertKeyNamed("memory.responses.max.bytes", Map.of("memory.responses.max.bytes", "lots"));
+        assertKeyNamed("memory.responses.max.bytes", Map.of("memory.responses.max.bytes", "1000"));
+    }
+
+    @Test
+    void consumerInstancesFollowTheConsumersBudgetUnlessSet() {
+        long heap = 256L << 20; // 25% = 64 MiB = 102 consumers of 640 KiB
+        assertEquals(102, PorticoConfig.from(Map.of(), heap).reads().instancesMax());
+        assertEquals(1000, PorticoConfig.from(Map.of(), 8L << 30).reads().instancesMax());
+        assertEquals(500, PorticoConfig.from(Map.of("consumer.instances.max", "500"), heap).reads().instancesMax());
+    }
+
+    @Test
+    void choicesAndListsAreChecked() {
+        assertKeyNamed("authentication.method", Map.of("authentication.method", "LDAP"));
+        assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "maybe"));
+        assertKeyNamed("ssl.enabled.protocols", Map.of("ssl.enabled.protocols", " , "));
+        PorticoConfig c = PorticoConfig.from(Map.of("ssl.enabled.protocols", "TLSv1.3", "authentication.method", "none"));
+        assertEquals(List.of("TLSv1.3"), c.security().enabledProtocols());
+        assertEquals(false, c.security().apiKeys());
+    }
+
+    /** The README's configuration table is the one {@link PorticoConfig.Key} makes; paste the expected one when they differ. */
+    @Test
+    void readmeConfigurationTableMatchesTheKeys() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String begin = "<!-- configuration table: generated from PorticoConfig.Key -->\n";
+        String end = "<!-- end of configuration table -->";
+        int from = readme.indexOf(begin);
+        int to = readme.indexOf(end);
+        assertTrue(from >= 0 && to > from, "README.md has the configuration table markers");
+        assertEquals(PorticoConfig.markdownTable(), readme.substring(from + begin.length(), to));
+    }
 }

@@ -8,11 +8,14 @@ import io.portico.protocol.Json;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
+import io.portico.sessions.KafkaNames;
+import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
 import java.net.URI;
 import java.util.List;
@@ -55,7 +58,7 @@ public final class ConsumerHandlers {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
         Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
-        String group = Http.param(exchange, "group");
+        String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).name();
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
@@ -63,7 +66,7 @@ public final class ConsumerHandlers {
                     ? CreateConsumerRequest.DEFAULTS
                     : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
             ConsumerInstance instance = registry.create(group, request, owner);
-            return new CreateConsumerResponse(instance.name(), base + instance.name());
+            return new CreateConsumerResponse(instance.name(), base + Http.pathSegment(instance.name()));
         }));
     }
 
@@ -72,15 +75,16 @@ public final class ConsumerHandlers {
         EmbeddedFormat format = KafkaMediaTypes.v1ReadFormat(Http.negotiate(exchange, KafkaMediaTypes.V1_RECORDS));
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
-        String topic = Http.param(exchange, "topic");
+        String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         String caller = Access.caller(exchange).name();
+        ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, pool, () -> {
             ConsumerInstance instance = owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            List<ConsumedRecord> records = registry.read(instance, topic, cap);
+            List<ConsumedRecord> records = registry.read(instance, topic, cap, room);
             if (records.isEmpty() && !cluster.reachable()) {
                 // Nothing came because Kafka does not answer: say so rather than "no new records".
                 throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
@@ -130,7 +134,8 @@ public final class ConsumerHandlers {
         if (!advertised.isEmpty()) {
             URI url = advertised.stream().filter(u -> u.getScheme().equalsIgnoreCase(exchange.getRequestScheme()))
                     .findFirst().orElse(advertised.get(0));
-            return url.getScheme() + "://" + url.getHost() + ":" + url.getPort() + "/consumers/" + group + "/instances/";
+            return url.getScheme() + "://" + url.getHost() + ":" + url.getPort() + "/consumers/" + Http.pathSegment(group)
+                    + "/instances/";
         }
         String host;
         if (hostName != null) {
@@ -140,7 +145,7 @@ public final class ConsumerHandlers {
         } else {
             host = exchange.getHostAndPort();
         }
-        return exchange.getRequestScheme() + "://" + host + "/consumers/" + group + "/instances/";
+        return exchange.getRequestScheme() + "://" + host + "/consumers/" + Http.pathSegment(group) + "/instances/";
     }
 
     private static boolean isBlank(byte[] body) {

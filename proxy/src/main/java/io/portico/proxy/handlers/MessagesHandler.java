@@ -4,8 +4,11 @@ import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
+import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
+import io.portico.sessions.KafkaNames;
 import io.portico.sessions.OffsetReader;
+import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
 import java.util.concurrent.Executor;
 
@@ -30,7 +33,7 @@ public final class MessagesHandler {
         if (format == EmbeddedFormat.AVRO) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
-        String topic = Http.param(exchange, "topic");
+        String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
         if (Http.query(exchange, "offset") == null) {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter offset is required");
@@ -44,7 +47,8 @@ public final class MessagesHandler {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be between 1 and " + countMax);
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
-        Http.run(exchange, pool, () ->
-                new Http.RawJson(RecordsWriter.write(reader.read(topic, partition, offset, (int) count), format, false)));
+        ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
+        Http.run(exchange, pool, () -> new Http.RawJson(RecordsWriter.write(
+                reader.read(topic, partition, offset, (int) count, room), format, false)));
     }
 }

@@ -9,6 +9,7 @@ import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
 import io.portico.proxy.http.Http;
+import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
 import java.util.List;
@@ -56,15 +57,19 @@ public final class ProduceHandler {
         }
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
         String topic = Http.param(exchange, "topic");
-        Http.readBody(exchange, maxBodyBytes, body -> Http.offload(exchange, pool, () -> {
-            List<ProduceRecord> records = partition == null
-                    ? TOPIC_BODY.read(body, format).records()
-                    : PARTITION_BODY.read(body, format).toPartition(partition);
-            if (records.size() > maxRecords) {
-                throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
-                        + maxRecords + " (produce.records.max)");
-            }
-            return produce.produce(topic, records);
-        }, offsets -> new ProduceResponse(offsets, null, null))); // 200, errors per record
+        KafkaNames.topic(topic);
+        Http.readBody(exchange, maxBodyBytes, body -> {
+            long deadline = produce.deadlineFromNow(); // the metadata bound runs once the body is in
+            Http.offload(exchange, pool, () -> {
+                List<ProduceRecord> records = partition == null
+                        ? TOPIC_BODY.read(body, format).records()
+                        : PARTITION_BODY.read(body, format).toPartition(partition);
+                if (records.size() > maxRecords) {
+                    throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
+                            + maxRecords + " (produce.records.max)");
+                }
+                return produce.produce(topic, records, deadline);
+            }, offsets -> new ProduceResponse(offsets, null, null)); // 200, errors per record
+        });
     }
 }

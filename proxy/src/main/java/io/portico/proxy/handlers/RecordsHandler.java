@@ -4,6 +4,7 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordsResponse;
 import io.portico.proxy.http.Http;
+import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +47,8 @@ public final class RecordsHandler {
         }
         BodyType type = bodyType(Http.contentType(exchange));
         byte[] key = key(exchange);
-        List<Map.Entry<String, byte[]>> headers = headers(Http.query(exchange, "headers"));
-        String topic = Http.param(exchange, "topic");
+        List<Map.Entry<String, byte[]>> headers = headers(Http.strictQuery(exchange, "headers"));
+        String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         Http.readBody(exchange, limits.valueMaxBytes(),
                 () -> ErrorCode.BAD_REQUEST.exception("The message is larger than " + limits.valueMaxBytes() + " bytes"),
                 value -> {
@@ -57,7 +58,8 @@ public final class RecordsHandler {
                     if (type == BodyType.JSON && !Json.isWellFormed(value)) {
                         throw ErrorCode.BAD_REQUEST.exception("The body is not valid JSON, as its Content-Type says it is");
                     }
-                    Http.offload(exchange, pool, () -> produce.produceOne(topic, key, value, headers),
+                    long deadline = produce.deadlineFromNow();
+                    Http.offload(exchange, pool, () -> produce.produceOne(topic, key, value, headers, deadline),
                             RecordsResponse::new);
                 });
     }
@@ -83,8 +85,8 @@ public final class RecordsHandler {
     }
 
     private byte[] key(HttpServerExchange exchange) {
-        String key = Http.query(exchange, "key");
-        String keyType = Http.query(exchange, "keyType");
+        String key = Http.strictQuery(exchange, "key");
+        String keyType = Http.strictQuery(exchange, "keyType");
         boolean binary;
         if (keyType == null || keyType.equalsIgnoreCase("text")) {
             binary = false;

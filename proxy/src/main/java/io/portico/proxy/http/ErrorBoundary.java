@@ -4,9 +4,10 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 
 /**
- * Turns whatever a handler throws while it runs on the IO thread into a JSON error, so that no
- * request ever gets Undertow's bare 500. Work a handler hands to another thread reports its own
- * failures through {@link Http#complete} and {@link Http#offload}.
+ * The outermost handler: turns whatever a handler throws while it runs on the IO thread into a
+ * JSON error, and gives any error response that would end without a body (Undertow's own) a JSON
+ * one, so that no request ever gets a bare status. Work a handler hands to another thread
+ * reports its own failures through {@link Http#complete} and {@link Http#offload}.
  */
 public final class ErrorBoundary implements HttpHandler {
     private final HttpHandler next;
@@ -17,6 +18,7 @@ public final class ErrorBoundary implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) {
+        exchange.addDefaultResponseListener(ErrorWriter.JSON_BACKSTOP);
         try {
             next.handleRequest(exchange);
         } catch (Throwable t) {

@@ -9,6 +9,7 @@ import io.portico.protocol.MediaType;
 import io.portico.protocol.Negotiation;
 import io.portico.protocol.RestException;
 import io.portico.sessions.KafkaErrors;
+import io.portico.sessions.RateLimitedLog;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
@@ -31,6 +32,8 @@ import org.xnio.IoUtils;
  */
 public final class ErrorWriter {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorWriter.class);
+    /** Failures repeat when a client repeats a request: each kind is logged once per ten seconds. */
+    private static final RateLimitedLog LIMITED = new RateLimitedLog(LOG, java.time.Duration.ofSeconds(10));
 
     /** How a route words its errors. */
     public enum Style { CONFLUENT, EVENT_STREAMS }
@@ -41,19 +44,72 @@ public final class ErrorWriter {
     private ErrorWriter() {
     }
 
-    /** Writes the error for {@code failure}; must run on the exchange's IO thread or while handling it. */
+    /**
+     * Writes the error for {@code failure}; must run on the exchange's IO thread or while handling
+     * it. Never throws: if even the error cannot be written, the exchange ends with a bare 500
+     * (which {@link #JSON_BACKSTOP} still gives a JSON body) or, once a response has started, the
+     * connection is closed.
+     */
     public static void write(HttpServerExchange exchange, Throwable failure) {
+        try {
+            writeError(exchange, failure);
+        } catch (Throwable t) {
+            LIMITED.error("write:" + t.getClass().getName(), "{}: writing the error failed", where(exchange), t);
+            try {
+                if (!exchange.isResponseStarted()) {
+                    exchange.setStatusCode(500);
+                    exchange.endExchange();
+                } else {
+                    IoUtils.safeClose(exchange.getConnection());
+                }
+            } catch (Throwable ignored) {
+                IoUtils.safeClose(exchange.getConnection());
+            }
+        }
+    }
+
+    /**
+     * Gives a JSON body to an error response that ends without one (Undertow's own 500 after a
+     * handler threw past every boundary, a 503 when its worker pool refused work, a 413 of its
+     * entity limit). Install once per exchange, first thing.
+     */
+    public static final io.undertow.server.DefaultResponseListener JSON_BACKSTOP = exchange -> {
+        if (exchange.isResponseStarted() || exchange.getStatusCode() < 400 || !exchange.getConnection().isOpen()) {
+            return false;
+        }
+        int status = exchange.getStatusCode();
+        ErrorCode code = switch (status) {
+            case 400 -> ErrorCode.BAD_REQUEST;
+            case 404 -> ErrorCode.NOT_FOUND;
+            case 405 -> ErrorCode.METHOD_NOT_ALLOWED;
+            case 408 -> ErrorCode.REQUEST_TIMEOUT;
+            case 413 -> ErrorCode.PAYLOAD_TOO_LARGE;
+            case 503 -> ErrorCode.SERVICE_UNAVAILABLE;
+            default -> null;
+        };
+        ErrorMessage body = code != null ? code.body(null) : new ErrorMessage(status, status >= 500
+                ? ErrorCode.INTERNAL_SERVER_ERROR.message() : "HTTP " + status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+        exchange.getResponseSender().send(ByteBuffer.wrap(Json.write(body)));
+        return true;
+    };
+
+    private static void writeError(HttpServerExchange exchange, Throwable failure) {
         Throwable t = KafkaErrors.unwrap(failure);
         RestException error;
         if (t instanceof RestException rest) {
             error = rest;
             if (rest.httpStatus() >= 500 && rest.getCause() != null) {
-                LOG.warn("{} {} failed: {}", exchange.getRequestMethod(), exchange.getRequestPath(),
-                        rest.getCause().toString());
+                LIMITED.warn(rest.errorCode() + ":" + rest.getCause().getClass().getName(), "{} failed: {}",
+                        where(exchange), rest.getCause().toString());
             }
         } else {
-            LOG.error("{} {} failed unexpectedly", exchange.getRequestMethod(), exchange.getRequestPath(), t);
+            LIMITED.error("unexpected:" + t.getClass().getName(), "{} failed unexpectedly", where(exchange), t);
             error = ErrorCode.INTERNAL_SERVER_ERROR.exception();
+        }
+        if (error.httpStatus() == 503 && !exchange.isResponseStarted()
+                && !exchange.getResponseHeaders().contains(Headers.RETRY_AFTER)) {
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
         }
         if (exchange.getAttachment(STYLE) == Style.EVENT_STREAMS) {
             writeEventStreams(exchange, error);
@@ -89,8 +145,7 @@ public final class ErrorWriter {
     private static void send(HttpServerExchange exchange, int status, String contentType, byte[] body, String message) {
         if (exchange.isResponseStarted()) {
             // Too late for a status line: end the connection so the client sees a failure, not a truncated 200.
-            LOG.warn("{} {}: error after the response started: {}", exchange.getRequestMethod(),
-                    exchange.getRequestPath(), message);
+            LIMITED.warn("started:" + status, "{}: error after the response started: {}", where(exchange), message);
             IoUtils.safeClose(exchange.getConnection());
             return;
         }
@@ -99,13 +154,29 @@ public final class ErrorWriter {
         exchange.getResponseSender().send(ByteBuffer.wrap(body));
     }
 
+    /** The request for a log line: its method and route template (never a client's 40,000-character path). */
+    static String where(HttpServerExchange exchange) {
+        io.undertow.util.PathTemplateMatch match = exchange.getAttachment(io.undertow.util.PathTemplateMatch.ATTACHMENT_KEY);
+        String path = match != null ? match.getMatchedTemplate() : exchange.getRequestPath();
+        if (path.length() > 200) {
+            path = path.substring(0, 200) + "…";
+        }
+        return exchange.getRequestMethod() + " " + path;
+    }
+
+    private static final MediaType V1_JSON = MediaType.parse(KafkaMediaTypes.V1_JSON);
+
     private static MediaType errorType(HttpServerExchange exchange) {
         MediaType negotiated = exchange.getAttachment(Http.RESPONSE_TYPE);
         if (negotiated != null) {
             return negotiated;
         }
-        MediaType best = Negotiation.select(exchange.getRequestHeaders().getFirst(Headers.ACCEPT),
-                KafkaMediaTypes.V1_METADATA);
-        return best != null ? best : MediaType.parse(KafkaMediaTypes.V1_JSON);
+        MediaType best;
+        try {
+            best = Negotiation.select(exchange.getRequestHeaders().getFirst(Headers.ACCEPT), KafkaMediaTypes.V1_METADATA);
+        } catch (RuntimeException e) {
+            best = null; // a malformed Accept header must not stop the error itself from being written
+        }
+        return best != null ? best : V1_JSON;
     }
 }

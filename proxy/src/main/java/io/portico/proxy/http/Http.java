@@ -5,6 +5,7 @@ import io.portico.protocol.Json;
 import io.portico.protocol.MediaType;
 import io.portico.protocol.Negotiation;
 import io.portico.protocol.RestException;
+import io.portico.sessions.MemoryBudget;
 import io.undertow.io.Receiver;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
@@ -20,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -83,6 +85,74 @@ public final class Http {
         }
     }
 
+    /**
+     * The first value of a query parameter decoded strictly from the raw query string: a
+     * percent-escape that does not decode to valid UTF-8 is a 400 (the decoded query Undertow
+     * offers replaces such bytes with U+FFFD silently). Null when absent.
+     */
+    public static String strictQuery(HttpServerExchange exchange, String name) {
+        String raw = exchange.getQueryString();
+        if (raw == null || raw.isEmpty()) {
+            return null;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String key = decodeStrict(eq < 0 ? pair : pair.substring(0, eq), "a query parameter name");
+            if (key.equals(name)) {
+                return eq < 0 ? "" : decodeStrict(pair.substring(eq + 1), "query parameter " + name);
+            }
+        }
+        return null;
+    }
+
+    private static String decodeStrict(String encoded, String what) {
+        if (encoded.indexOf('%') < 0 && encoded.indexOf('+') < 0) {
+            return encoded;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%') {
+                int hi = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 1), 16) : -1;
+                int lo = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 2), 16) : -1;
+                if (hi < 0 || lo < 0) {
+                    throw ErrorCode.BAD_REQUEST.exception("The value of " + what + " has a malformed percent-escape");
+                }
+                bytes.write(hi << 4 | lo);
+                i += 2;
+            } else if (c == '+') {
+                bytes.write(' ');
+            } else {
+                byte[] utf8 = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                bytes.write(utf8, 0, utf8.length);
+            }
+        }
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw ErrorCode.BAD_REQUEST.exception("The value of " + what + " is not valid UTF-8 once percent-decoded");
+        }
+    }
+
+    /** {@code value} as one path segment of a URL: every byte but {@code A-Za-z0-9-._~} percent-encoded. */
+    public static String pathSegment(String value) {
+        StringBuilder out = new StringBuilder(value.length());
+        for (byte b : value.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
+                    || c == '~') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return out.toString();
+    }
+
     /** The request's {@code Content-Type}, or null. */
     public static String contentType(HttpServerExchange exchange) {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
@@ -130,7 +200,7 @@ public final class Http {
             return known.orElse(null);
         }
         MediaType chosen = Negotiation.select(accept.isEmpty() ? null : accept, offers);
-        if (byHeader.size() < NEGOTIATION_CACHE_LIMIT) {
+        if (byHeader.size() < NEGOTIATION_CACHE_LIMIT && accept.length() <= 256) { // long ones are a client's own
             byHeader.put(accept, Optional.ofNullable(chosen));
         }
         return chosen;
@@ -188,75 +258,181 @@ public final class Http {
         readBody(exchange, maxBytes, () -> ErrorCode.PAYLOAD_TOO_LARGE.exception(maxBytes + " bytes"), then);
     }
 
-    /** As {@link #readBody(HttpServerExchange, long, Consumer)}, answering {@code tooLarge} past the limit. */
+    /** What a body byte counts against the requests budget: the raw byte and what it decodes to. */
+    static final int BODY_BYTE_COST = 2;
+
+    /**
+     * As {@link #readBody(HttpServerExchange, long, Consumer)}, answering {@code tooLarge} past the
+     * limit. The body counts against the request's memory budget as it arrives (never reserved
+     * from {@code Content-Length}, which a client may state and not send): when there is no room
+     * the connection is not read for up to {@code memory.wait.ms}, then 503 with
+     * {@code Retry-After}; a body that could never fit is a 413 at once. A client that pauses
+     * longer than {@code request.body.timeout.ms} gets 408. Both close the connection.
+     */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
                                 Consumer<byte[]> then) {
         long declared = exchange.getRequestContentLength();
         if (declared > maxBytes) {
-            tooLarge(exchange, tooLarge);
+            refuse(exchange, tooLarge.get());
             return;
         }
-        // Undertow's receiveFullBytes copies byte by byte; chunks are copied in bulk here, into an
-        // array of the declared length (or, chunked, a growing one counted against the limit).
-        exchange.getRequestReceiver().receivePartialBytes(new BodyCollector(declared, maxBytes, tooLarge, then),
-                (ex, error) -> IoUtils.safeClose(ex.getConnection()));
+        MemoryBudget.Lease lease = Budgets.requestLease(exchange);
+        if (declared > 0 && !lease.budget().fits(BODY_BYTE_COST * declared)) {
+            refuse(exchange, ErrorCode.PAYLOAD_TOO_LARGE.exception("a body of " + declared + " bytes can never fit "
+                    + "the memory set aside for request bodies (" + lease.budget().name() + ")"));
+            return;
+        }
+        BodyCollector collector = new BodyCollector(exchange, maxBytes, tooLarge, then, lease, Budgets.settings(exchange));
+        exchange.getRequestReceiver().receivePartialBytes(collector, (ex, error) -> {
+            collector.finished = true;
+            IoUtils.safeClose(ex.getConnection());
+        });
     }
 
-    /** Collects a body from its chunks up to a limit; past it, answers 413 and ignores the rest. */
+    /**
+     * Collects a body from its chunks up to a limit, counting each against the request's memory
+     * budget; past the limit answers 413 and ignores the rest. Runs on the exchange's IO thread
+     * (chunks, retries and the idle timer alike), so it needs no locking.
+     */
     private static final class BodyCollector implements Receiver.PartialBytesCallback {
+        private static final long RETRY_MILLIS = 10;
+        private final HttpServerExchange exchange;
         private final long maxBytes;
         private final Supplier<RestException> tooLarge;
         private final Consumer<byte[]> then;
-        private byte[] body;
-        private int length;
-        private boolean rejected;
+        private final MemoryBudget.Lease lease;
+        private final Budgets.Settings settings;
+        private final java.util.ArrayList<byte[]> chunks = new java.util.ArrayList<>();
+        private long length;
+        private long lastProgress = System.nanoTime();
+        boolean finished;
+        // A chunk that arrived when there was no room, with when the wait for room began.
+        private byte[] waiting;
+        private boolean waitingLast;
+        private long waitingSince;
 
-        BodyCollector(long declared, long maxBytes, Supplier<RestException> tooLarge, Consumer<byte[]> then) {
+        BodyCollector(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
+                      Consumer<byte[]> then, MemoryBudget.Lease lease, Budgets.Settings settings) {
+            this.exchange = exchange;
             this.maxBytes = maxBytes;
             this.tooLarge = tooLarge;
             this.then = then;
-            this.body = declared >= 0 ? new byte[(int) declared] : null;
+            this.lease = lease;
+            this.settings = settings;
+            scheduleIdleCheck(settings.bodyTimeout().toNanos());
         }
 
         @Override
-        public void handle(HttpServerExchange exchange, byte[] chunk, boolean last) {
-            if (rejected) {
+        public void handle(HttpServerExchange ex, byte[] chunk, boolean last) {
+            if (finished) {
                 return;
             }
+            lastProgress = System.nanoTime();
             if (length + (long) chunk.length > maxBytes) {
-                rejected = true;
+                fail(tooLarge.get());
+                return;
+            }
+            if (!lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
+                // No room now: stop reading this connection and look again shortly.
                 exchange.getRequestReceiver().pause();
-                tooLarge(exchange, tooLarge);
+                waiting = chunk;
+                waitingLast = last;
+                waitingSince = System.nanoTime();
+                exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
                 return;
             }
-            if (length == 0 && last && (body == null || body.length == chunk.length)) {
-                accept(exchange, chunk, then); // the whole body in one chunk: no copy
+            add(chunk, last);
+        }
+
+        private void retry() {
+            if (finished) {
                 return;
             }
-            if (body == null || length + chunk.length > body.length) {
-                body = java.util.Arrays.copyOf(body == null ? new byte[0] : body,
-                        (int) Math.min(maxBytes, Math.max(1024, 2L * (length + chunk.length))));
-            }
-            System.arraycopy(chunk, 0, body, length, chunk.length);
-            length += chunk.length;
-            if (last) {
-                accept(exchange, length == body.length ? body : java.util.Arrays.copyOf(body, length), then);
+            byte[] chunk = waiting;
+            if (lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
+                waiting = null;
+                lastProgress = System.nanoTime();
+                add(chunk, waitingLast);
+                if (!finished) {
+                    exchange.getRequestReceiver().resume();
+                }
+            } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()) {
+                exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+                fail(ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
+                        + lease.budget().name() + "); retry later"));
+            } else {
+                exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
         }
+
+        private void add(byte[] chunk, boolean last) {
+            if (chunk.length > 0) {
+                chunks.add(chunk);
+                length += chunk.length;
+            }
+            if (last) {
+                finished = true;
+                accept(exchange, body(), then);
+            }
+        }
+
+        private byte[] body() {
+            if (chunks.size() == 1) {
+                return chunks.get(0); // the whole body in one chunk: no copy
+            }
+            byte[] body = new byte[(int) length];
+            int at = 0;
+            for (byte[] c : chunks) {
+                System.arraycopy(c, 0, body, at, c.length);
+                at += c.length;
+            }
+            chunks.clear();
+            return body;
+        }
+
+        private void scheduleIdleCheck(long inNanos) {
+            exchange.getIoThread().executeAfter(this::idleCheck, Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)),
+                    TimeUnit.MILLISECONDS);
+        }
+
+        /** Ends a body that stopped arriving: 408. A wait for memory has its own bound. */
+        private void idleCheck() {
+            if (finished || !exchange.getConnection().isOpen()) {
+                return;
+            }
+            long idle = System.nanoTime() - lastProgress;
+            long limit = settings.bodyTimeout().toNanos();
+            if (waiting == null && idle >= limit) {
+                fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body stopped arriving for "
+                        + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"));
+                return;
+            }
+            scheduleIdleCheck(waiting != null ? limit : limit - idle);
+        }
+
+        private void fail(RestException error) {
+            finished = true;
+            waiting = null;
+            chunks.clear();
+            exchange.getRequestReceiver().pause();
+            refuse(exchange, error);
+        }
+    }
+
+    /** Answers a request whose body will not be read, and closes the connection after the answer. */
+    private static void refuse(HttpServerExchange exchange, RestException error) {
+        exchange.setPersistent(false);
+        ErrorWriter.write(exchange, error);
     }
 
     private static void accept(HttpServerExchange exchange, byte[] body, Consumer<byte[]> then) {
         try {
             then.accept(body);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             ErrorWriter.write(exchange, e);
         }
     }
 
-    private static void tooLarge(HttpServerExchange exchange, Supplier<RestException> error) {
-        exchange.setPersistent(false);
-        ErrorWriter.write(exchange, error.get());
-    }
 
     /**
      * Finishes the exchange when {@code result} completes: 200 with {@code toBody} of the value, or
@@ -276,7 +452,7 @@ public final class Http {
             }
             try {
                 ok(exchange, toBody.apply(value));
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 ErrorWriter.write(exchange, e);
             }
         }));
@@ -302,7 +478,9 @@ public final class Http {
                     CompletionStage<T> result;
                     try {
                         result = work.get();
-                    } catch (RuntimeException e) {
+                    } catch (Throwable e) {
+                        // Errors too (a StackOverflowError, an OutOfMemoryError): the request is
+                        // answered and its in-flight slot released, and the pool thread lives on.
                         exchange.getIoThread().execute(() -> ErrorWriter.write(exchange, e));
                         return;
                     }

@@ -58,8 +58,34 @@ public final class Router implements HttpHandler {
         return byTemplate;
     }
 
+    /** Whether the raw request path has a {@code .} or {@code ..} segment (also percent-encoded). */
+    static boolean hasDotSegment(String rawPath) {
+        int start = 0;
+        int n = rawPath.length();
+        while (start <= n) {
+            int end = rawPath.indexOf('/', start);
+            if (end < 0) {
+                end = n;
+            }
+            String segment = rawPath.substring(start, end);
+            if (!segment.isEmpty() && segment.length() <= 6) {
+                String s = segment.replace("%2e", ".").replace("%2E", ".");
+                if (s.equals(".") || s.equals("..")) {
+                    return true;
+                }
+            }
+            start = end + 1;
+        }
+        return false;
+    }
+
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
+        if (hasDotSegment(exchange.getRequestURI())) {
+            // Undertow resolves "." and ".." (POST /topics/.. would become POST /): no route has them.
+            ErrorWriter.write(exchange, ErrorCode.NOT_FOUND.exception());
+            return;
+        }
         String path = exchange.getRelativePath();
         if (path.length() > 1 && path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);

@@ -1,0 +1,219 @@
+package io.portico.sessions;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Bytes of one kind that Portico holds on its clients' behalf (request bodies, responses being
+ * built, records held by consumers), counted against a capacity derived from the heap. Asking it
+ * is how a request decides between going ahead, waiting briefly for room, and answering 503 (or
+ * 413 when what it needs can never fit).
+ *
+ * <p>Memory that already exists (records a consumer fetched) is counted with
+ * {@link #takeAnyway}, which may push the total past the capacity; whoever holds such memory
+ * checks {@link #over()} and lets go of what it can.
+ *
+ * <p>Thread-safe. {@link #tryTake} and {@link #give} never block; {@link #take(long, Duration)}
+ * waits and is for worker threads only.
+ */
+public final class MemoryBudget {
+    private final String name;
+    private final long capacity;
+    private final AtomicLong used = new AtomicLong();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition freed = lock.newCondition();
+    private volatile int waiting;
+
+    /**
+     * @param name what the budget is for, as its configuration key names it (for messages)
+     * @param capacity bytes at most
+     */
+    public MemoryBudget(String name, long capacity) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("capacity must be positive: " + capacity);
+        }
+        this.name = name;
+        this.capacity = capacity;
+    }
+
+    /** A budget nothing is ever refused by (for callers and tests that do not bound memory). */
+    public static MemoryBudget unbounded(String name) {
+        return new MemoryBudget(name, Long.MAX_VALUE / 4);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long capacity() {
+        return capacity;
+    }
+
+    /** Bytes counted now (may exceed the capacity, see the class comment). */
+    public long used() {
+        return used.get();
+    }
+
+    /** Whether more is counted than the capacity allows. */
+    public boolean over() {
+        return used.get() > capacity;
+    }
+
+    /** Whether {@code bytes} could ever be taken (when nothing else is counted). */
+    public boolean fits(long bytes) {
+        return bytes <= capacity;
+    }
+
+    /** Takes {@code bytes} if they fit now; never blocks. */
+    public boolean tryTake(long bytes) {
+        if (bytes <= 0) {
+            return true;
+        }
+        while (true) {
+            long now = used.get();
+            if (now + bytes > capacity) {
+                return false;
+            }
+            if (used.compareAndSet(now, now + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Takes {@code bytes}, waiting up to {@code wait} for room. Blocks: worker threads only.
+     *
+     * @return false when there was no room within the wait (or the thread was interrupted)
+     */
+    public boolean take(long bytes, Duration wait) {
+        if (tryTake(bytes)) {
+            return true;
+        }
+        if (!fits(bytes) || wait.isZero() || wait.isNegative()) {
+            return false;
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        lock.lock();
+        waiting++;
+        try {
+            while (!tryTake(bytes)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                // Bounded slices: a give() between the failed try and the await is not missed for long.
+                freed.await(Math.min(left, TimeUnit.MILLISECONDS.toNanos(20)), TimeUnit.NANOSECONDS);
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            waiting--;
+            lock.unlock();
+        }
+    }
+
+    /** Counts memory that exists already, whether or not it fits. */
+    public void takeAnyway(long bytes) {
+        if (bytes > 0) {
+            used.addAndGet(bytes);
+        }
+    }
+
+    /** Gives back what was taken. */
+    public void give(long bytes) {
+        if (bytes <= 0) {
+            return;
+        }
+        used.addAndGet(-bytes);
+        if (waiting > 0) {
+            lock.lock();
+            try {
+                freed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** A new account of what one request or holder takes from this budget. */
+    public Lease lease() {
+        return new Lease();
+    }
+
+    /**
+     * What one request (or one holder of records) has taken from the budget, so that it can all be
+     * given back at once when the request completes. Thread-safe; closing twice gives back once.
+     */
+    public final class Lease implements AutoCloseable {
+        private long held; // guarded by this
+        private boolean closed; // guarded by this
+
+        private Lease() {
+        }
+
+        /** The budget this lease takes from. */
+        public MemoryBudget budget() {
+            return MemoryBudget.this;
+        }
+
+        /** Bytes this lease holds. */
+        public synchronized long held() {
+            return held;
+        }
+
+        /** As {@link MemoryBudget#tryTake}, counted on this lease. */
+        public synchronized boolean tryTake(long bytes) {
+            if (closed || !MemoryBudget.this.tryTake(bytes)) {
+                return false;
+            }
+            held += Math.max(0, bytes);
+            return true;
+        }
+
+        /** As {@link MemoryBudget#take(long, Duration)}, counted on this lease. Blocks (not holding the lease). */
+        public boolean take(long bytes, Duration wait) {
+            if (tryTake(bytes)) {
+                return true;
+            }
+            if (!MemoryBudget.this.take(bytes, wait)) {
+                return false;
+            }
+            return keep(bytes);
+        }
+
+        /** As {@link MemoryBudget#takeAnyway}, counted on this lease (given back at once when closed). */
+        public void takeAnyway(long bytes) {
+            MemoryBudget.this.takeAnyway(bytes);
+            keep(bytes);
+        }
+
+        private synchronized boolean keep(long bytes) {
+            if (closed) {
+                MemoryBudget.this.give(bytes);
+                return false;
+            }
+            held += Math.max(0, bytes);
+            return true;
+        }
+
+        /** Gives back part of what this lease holds. */
+        public synchronized void give(long bytes) {
+            long given = Math.min(Math.max(0, bytes), held);
+            held -= given;
+            MemoryBudget.this.give(given);
+        }
+
+        /** Gives back everything this lease holds; later takes fail. */
+        @Override
+        public synchronized void close() {
+            closed = true;
+            MemoryBudget.this.give(held);
+            held = 0;
+        }
+    }
+}

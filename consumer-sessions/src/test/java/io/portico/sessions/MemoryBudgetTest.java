@@ -1,0 +1,78 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class MemoryBudgetTest {
+
+    @Test
+    void takesWhatFitsAndRefusesTheRest() {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        assertTrue(budget.tryTake(60));
+        assertFalse(budget.tryTake(41));
+        assertTrue(budget.tryTake(40));
+        assertEquals(100, budget.used());
+        budget.give(30);
+        assertTrue(budget.tryTake(30));
+        assertFalse(budget.fits(101));
+        assertFalse(budget.take(101, Duration.ofSeconds(10)), "what can never fit is refused at once");
+    }
+
+    @Test
+    void memoryThatExistsIsCountedPastTheCapacity() {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        budget.takeAnyway(150);
+        assertTrue(budget.over());
+        assertFalse(budget.tryTake(1));
+        budget.give(100);
+        assertFalse(budget.over());
+        assertTrue(budget.tryTake(50));
+    }
+
+    @Test
+    void aWaitingTakeGoesAheadOnceRoomIsGivenBack() throws Exception {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        assertTrue(budget.tryTake(100));
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
+            started.countDown();
+            return budget.take(50, Duration.ofMinutes(1));
+        });
+        started.await();
+        budget.give(60);
+        assertTrue(waiter.get(1, TimeUnit.MINUTES));
+        assertEquals(90, budget.used());
+    }
+
+    @Test
+    void aTakeWithoutWaitFailsAtOnceWhenFull() {
+        MemoryBudget budget = new MemoryBudget("b", 10);
+        budget.takeAnyway(10);
+        assertFalse(budget.take(1, Duration.ZERO));
+    }
+
+    @Test
+    void aLeaseGivesBackEverythingItTookWhenClosed() {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        MemoryBudget.Lease lease = budget.lease();
+        assertTrue(lease.tryTake(30));
+        lease.takeAnyway(20);
+        assertTrue(lease.take(10, Duration.ZERO));
+        lease.give(5);
+        assertEquals(55, lease.held());
+        assertEquals(55, budget.used());
+        lease.close();
+        lease.close();
+        assertEquals(0, budget.used());
+        assertFalse(lease.tryTake(1), "a closed lease takes nothing");
+        lease.takeAnyway(7);
+        assertEquals(0, budget.used(), "memory counted on a closed lease is given back at once");
+    }
+}

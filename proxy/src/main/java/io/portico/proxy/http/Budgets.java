@@ -1,0 +1,106 @@
+package io.portico.proxy.http;
+
+import io.portico.sessions.MemoryBudget;
+import io.undertow.server.ExchangeCompletionListener;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.AttachmentKey;
+import java.time.Duration;
+
+/**
+ * Gives each request its accounts with the memory budgets — one for what its body takes as it
+ * arrives (and until its records are acknowledged), one for the response it builds — and gives
+ * everything back when the exchange completes, whatever way it ends. Accounts are made on first
+ * use, so a request that needs none costs nothing.
+ */
+public final class Budgets implements HttpHandler {
+    private static final AttachmentKey<Accounts> ACCOUNTS = AttachmentKey.create(Accounts.class);
+
+    /** The budgets, and the request timeouts that go with reading bodies. */
+    public record Settings(MemoryBudget requests, MemoryBudget responses, Duration bodyTimeout, Duration memoryWait) {
+        /** Unbounded budgets and long timeouts, for listeners that take no client bodies. */
+        public static final Settings UNBOUNDED = new Settings(MemoryBudget.unbounded("memory.requests.max.bytes"),
+                MemoryBudget.unbounded("memory.responses.max.bytes"), Duration.ofMinutes(5), Duration.ZERO);
+    }
+
+    private final HttpHandler next;
+    private final Settings settings;
+
+    public Budgets(HttpHandler next, Settings settings) {
+        this.next = next;
+        this.settings = settings;
+    }
+
+    @Override
+    public void handleRequest(HttpServerExchange exchange) throws Exception {
+        Accounts accounts = new Accounts(settings);
+        exchange.putAttachment(ACCOUNTS, accounts);
+        exchange.addExchangeCompleteListener(accounts); // here, on the IO thread: leases may be made on workers
+        next.handleRequest(exchange);
+    }
+
+    /** The settings this exchange runs under (unbounded when it did not pass through a {@link Budgets}). */
+    public static Settings settings(HttpServerExchange exchange) {
+        Accounts accounts = exchange.getAttachment(ACCOUNTS);
+        return accounts == null ? Settings.UNBOUNDED : accounts.settings;
+    }
+
+    /** This request's account with the requests budget. */
+    public static MemoryBudget.Lease requestLease(HttpServerExchange exchange) {
+        return accounts(exchange).request();
+    }
+
+    /** This request's account with the responses budget. */
+    public static MemoryBudget.Lease responseLease(HttpServerExchange exchange) {
+        return accounts(exchange).response();
+    }
+
+    private static Accounts accounts(HttpServerExchange exchange) {
+        Accounts accounts = exchange.getAttachment(ACCOUNTS);
+        if (accounts == null) {
+            accounts = new Accounts(Settings.UNBOUNDED); // nothing to give back to an unbounded budget
+            exchange.putAttachment(ACCOUNTS, accounts);
+        }
+        return accounts;
+    }
+
+    private static final class Accounts implements ExchangeCompletionListener {
+        final Settings settings;
+        private MemoryBudget.Lease request;
+        private MemoryBudget.Lease response;
+
+        Accounts(Settings settings) {
+            this.settings = settings;
+        }
+
+        synchronized MemoryBudget.Lease request() {
+            if (request == null) {
+                request = settings.requests().lease();
+            }
+            return request;
+        }
+
+        synchronized MemoryBudget.Lease response() {
+            if (response == null) {
+                response = settings.responses().lease();
+            }
+            return response;
+        }
+
+        @Override
+        public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
+            try {
+                synchronized (this) {
+                    if (request != null) {
+                        request.close();
+                    }
+                    if (response != null) {
+                        response.close();
+                    }
+                }
+            } finally {
+                nextListener.proceed();
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package io.portico.proxy.http;
+
+import io.undertow.UndertowOptions;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.protocols.ssl.UndertowXnioSsl;
+import io.undertow.server.DefaultByteBufferPool;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.protocol.http.HttpOpenListener;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.ChannelListener;
+import org.xnio.ChannelListeners;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.SslClientAuthMode;
+import org.xnio.StreamConnection;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
+import org.xnio.conduits.ConduitStreamSinkChannel;
+
+/**
+ * Portico's HTTP/1.1 listeners on Undertow, with the limits a shared server needs that Undertow's
+ * builder does not give:
+ * <ul>
+ * <li>a cap on open connections per listener: a connection beyond it is answered
+ *     {@code 503} with a JSON body (plain HTTP) or closed (TLS, before its handshake) at once,
+ *     so that a flood of idle connections costs no file descriptors beyond the cap;</li>
+ * <li>timeouts: a client that starts a request has {@code headerTimeout} to send its line and
+ *     headers; a connection with no request in progress (a new one too) is closed after
+ *     {@code idleTimeout}; a response the client does not read for {@code writeTimeout} ends the
+ *     connection;</li>
+ * <li>a request Undertow cannot parse (a bad request line, headers over the size limit) gets a
+ *     {@code 400} with a JSON body instead of Undertow's empty one.</li>
+ * </ul>
+ * Everything else is Undertow's {@link HttpOpenListener}, set up as {@code Undertow.builder()}
+ * does it.
+ */
+public final class HttpServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+
+    /** The TLS suites offered when none are configured: forward-secret AEAD only (TLS 1.3's, and ECDHE with GCM or ChaCha20). */
+    public static final List<String> DEFAULT_CIPHER_SUITES = List.of(
+            "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /** What every listener of one server shares. */
+    public record Settings(int ioThreads, Duration headerTimeout, Duration idleTimeout, Duration writeTimeout,
+                           int maxConnections, long maxEntitySize, List<String> tlsProtocols,
+                           List<String> tlsCipherSuites, String clientAuth) {
+    }
+
+    private final XnioWorker worker;
+    private final List<AcceptingChannel<? extends StreamConnection>> channels = new ArrayList<>();
+    private final List<InetSocketAddress> addresses = new ArrayList<>();
+
+    private HttpServer(XnioWorker worker) {
+        this.worker = worker;
+    }
+
+    /**
+     * Listens on every URL of {@code listeners} ({@code http://} or {@code https://} with {@code tls}).
+     *
+     * @throws IOException when a listener cannot bind
+     */
+    public static HttpServer start(List<URI> listeners, HttpHandler root, SSLContext tls, Settings settings)
+            throws IOException {
+        Xnio xnio = Xnio.getInstance(io.undertow.Undertow.class.getClassLoader());
+        int ioThreads = settings.ioThreads() > 0 ? settings.ioThreads()
+                : Math.max(Runtime.getRuntime().availableProcessors(), 2);
+        XnioWorker worker = xnio.createWorker(OptionMap.builder()
+                .set(Options.WORKER_IO_THREADS, ioThreads)
+                .set(Options.WORKER_TASK_CORE_THREADS, 2)
+                .set(Options.WORKER_TASK_MAX_THREADS, 2)
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.CORK, true)
+                .getMap());
+        HttpServer server = new HttpServer(worker);
+        try {
+            server.listen(xnio, listeners, root, tls, settings);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private void listen(Xnio xnio, List<URI> listeners, HttpHandler root, SSLContext tls, Settings settings)
+            throws IOException {
+        OptionMap.Builder socket = OptionMap.builder()
+                .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.REUSE_ADDRESSES, true)
+                .set(Options.BALANCING_TOKENS, 1)
+                .set(Options.BALANCING_CONNECTIONS, 2)
+                .set(Options.BACKLOG, 1000)
+                .set(Options.WRITE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.writeTimeout().toMillis()));
+        if (tls != null) {
+            socket.setSequence(Options.SSL_ENABLED_PROTOCOLS, settings.tlsProtocols().toArray(String[]::new));
+            socket.setSequence(Options.SSL_ENABLED_CIPHER_SUITES, (settings.tlsCipherSuites().isEmpty()
+                    ? DEFAULT_CIPHER_SUITES : settings.tlsCipherSuites()).toArray(String[]::new));
+            if (!settings.clientAuth().equals("none")) {
+                socket.set(Options.SSL_CLIENT_AUTH_MODE, settings.clientAuth().equals("required")
+                        ? SslClientAuthMode.REQUIRED : SslClientAuthMode.REQUESTED);
+            }
+        }
+        OptionMap socketOptions = socket.getMap();
+        OptionMap serverOptions = OptionMap.builder()
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.headerTimeout().toMillis()))
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.idleTimeout().toMillis()))
+                .set(UndertowOptions.MAX_ENTITY_SIZE, settings.maxEntitySize())
+                .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .set(UndertowOptions.RECORD_REQUEST_START_TIME, true)
+                .getMap();
+        ByteBufferPool buffers = new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 4);
+        for (URI listener : listeners) {
+            boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
+            HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
+            http.setRootHandler(root);
+            ChannelListener<StreamConnection> open = new Guard(http, settings.maxConnections(), !https);
+            ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
+            AcceptingChannel<? extends StreamConnection> channel;
+            if (https) {
+                UndertowXnioSsl ssl = new UndertowXnioSsl(xnio, OptionMap.create(Options.USE_DIRECT_BUFFERS, true), tls);
+                @SuppressWarnings({"unchecked", "rawtypes"})
+                ChannelListener<AcceptingChannel<org.xnio.ssl.SslConnection>> sslAccept = (ChannelListener) accept;
+                channel = ssl.createSslConnectionServer(worker, address, sslAccept, socketOptions);
+            } else {
+                channel = worker.createStreamConnectionServer(address, accept, socketOptions);
+            }
+            channel.resumeAccepts();
+            channels.add(channel);
+            addresses.add((InetSocketAddress) channel.getLocalAddress());
+        }
+    }
+
+    /** The bound address of each listener, in the order listed (the real port where 0 was asked). */
+    public List<InetSocketAddress> addresses() {
+        return List.copyOf(addresses);
+    }
+
+    /** Stops listening, closes the connections and the IO threads. */
+    @Override
+    public void close() {
+        for (AcceptingChannel<? extends StreamConnection> channel : channels) {
+            IoUtils.safeClose(channel);
+        }
+        worker.shutdownNow();
+    }
+
+    /**
+     * In front of Undertow's open listener: counts the listener's connections, turns away those
+     * beyond the cap, and rewrites Undertow's empty 400 into one with a JSON body.
+     */
+    private static final class Guard implements ChannelListener<StreamConnection> {
+        private static final byte[] TOO_MANY = response(503, "Service Unavailable", 503,
+                "Too many open connections; retry later");
+        private final HttpOpenListener next;
+        private final int max;
+        private final boolean plain;
+        private final AtomicInteger open = new AtomicInteger();
+
+        Guard(HttpOpenListener next, int max, boolean plain) {
+            this.next = next;
+            this.max = max;
+            this.plain = plain;
+        }
+
+        @Override
+        public void handleEvent(StreamConnection connection) {
+            if (open.incrementAndGet() > max) {
+                open.decrementAndGet();
+                refuse(connection);
+                return;
+            }
+            connection.setCloseListener(c -> open.decrementAndGet());
+            if (plain) {
+                ConduitStreamSinkChannel sink = connection.getSinkChannel();
+                sink.setConduit(new BadRequestBody(sink.getConduit()));
+            }
+            next.handleEvent(connection);
+        }
+
+        private void refuse(StreamConnection connection) {
+            try {
+                if (plain) {
+                    connection.getSinkChannel().write(ByteBuffer.wrap(TOO_MANY));
+                }
+            } catch (IOException e) {
+                LOG.debug("Turning away a connection over the cap failed: {}", e.toString());
+            } finally {
+                IoUtils.safeClose(connection);
+            }
+        }
+    }
+
+    /** A complete HTTP/1.1 response with a JSON error body that closes the connection. */
+    static byte[] response(int status, String reason, int code, String message) {
+        String body = "{\"error_code\":" + code + ",\"message\":\"" + message + "\"}";
+        return ("HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length() + "\r\nConnection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
+    }
+}
