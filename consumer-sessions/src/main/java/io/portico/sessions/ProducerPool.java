@@ -32,6 +32,9 @@ public final class ProducerPool implements AutoCloseable {
     private volatile boolean closed;
     private volatile Producer<byte[], byte[]> shared;
     private final Duration replaceInterval;
+    /** Replaced producers, closed in the background rather than by the thread that replaced them. */
+    private final java.util.Set<Producer<byte[], byte[]>> retired =
+            java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
     private long lastReplaced = Long.MIN_VALUE / 2; // guarded by this
 
     /**
@@ -60,7 +63,7 @@ public final class ProducerPool implements AutoCloseable {
         this.producers = Caffeine.newBuilder()
                 .executor(Runnable::run) // close on the invalidating thread, so close() is complete when it returns
                 .removalListener((Map<String, Object> key, Producer<byte[], byte[]> producer, RemovalCause cause) -> {
-                    if (producer != null) {
+                    if (producer != null && !retired.remove(producer)) {
                         closeQuietly(producer);
                     }
                 })
@@ -124,7 +127,9 @@ public final class ProducerPool implements AutoCloseable {
             shared = null;
         }
         LOG.warn("Replacing the shared producer: {}", reason);
-        Thread closer = new Thread(() -> producers.asMap().remove(key, broken), "portico-producer-replaced");
+        retired.add(broken);
+        producers.asMap().remove(key, broken);
+        Thread closer = new Thread(() -> closeQuietly(broken), "portico-producer-replaced");
         closer.setDaemon(true);
         closer.start();
         return true;

@@ -516,4 +516,131 @@ class ProduceServiceTest {
 
         assertEquals(List.of(new PartitionOffset(null, null, 50003, "NotLeaderOrFollowerException")), done(future));
     }
+
+    // ---- one bound per request, hostile names, internal topics, a broken producer ------------
+
+    /** Never answers a look-up of a topic it does not know until the test lets it. */
+    private static final class StuckProducer extends MockProducer<byte[], byte[]> {
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StuckProducer() {
+            super(clusterWith(TOPIC, 1), true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public synchronized List<PartitionInfo> partitionsFor(String topic) {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return super.partitionsFor(topic);
+        }
+    }
+
+    @Test
+    void aLookUpThatDoesNotAnswerEndsAtTheDeadlineAndTheClusterIsAskedOnlyForTheRest() {
+        StuckProducer producer = new StuckProducer();
+        List<Duration> asked = new CopyOnWriteArrayList<>();
+        ProduceService.TopicExistence topics = new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                throw new AssertionError("asked without a bound");
+            }
+
+            @Override
+            public boolean exists(String topic, Duration timeout) {
+                asked.add(timeout);
+                return false;
+            }
+        };
+        ExecutorService lookups = Executors.newSingleThreadExecutor();
+        try {
+            ProduceService service = new ProduceService(new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1)),
+                    topics, SessionMetrics.unreported(),
+                    new ProduceService.Options(Duration.ofMillis(300), false, lookups));
+            long start = System.nanoTime();
+            long deadline = start + Duration.ofMillis(300).toNanos();
+
+            RestException e = assertThrows(RestException.class,
+                    () -> service.produce(TOPIC, List.of(value("a", null)), deadline));
+
+            assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
+            assertEquals(1, asked.size());
+            assertTrue(asked.get(0).toNanos() <= deadline - start, "only what is left of the bound: " + asked.get(0));
+            producer.release.countDown();
+            assertTrue(producer.history().isEmpty(), "a request that was answered sends nothing later");
+        } finally {
+            producer.release.countDown();
+            lookups.shutdownNow();
+        }
+    }
+
+    @Test
+    void aRequestPastItsDeadlineIsA503WithoutAskingAnything() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer); // NEVER_ASKED
+
+        RestException e = assertThrows(RestException.class,
+                () -> service.produce(TOPIC, List.of(value("a", null)), System.nanoTime() - 1));
+
+        assertEquals(503, e.httpStatus());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void topicNamesKafkaCannotTakeAreRefusedBeforeTheProducerSeesThem() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer);
+        for (String bad : List.of("x".repeat(40_000), "", ".", "..", "a b", "caf\u00e9", "a/b")) {
+            RestException e = assertThrows(RestException.class, () -> service.produce(bad, List.of(value("a", null))));
+            assertEquals(400, e.httpStatus(), bad);
+            assertTrue(e.getMessage().length() < 300, "the name is not echoed whole");
+            assertThrows(RestException.class, () -> service.produceOne(bad, null, new byte[1], List.of()));
+        }
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void internalTopicsAreRefusedUnlessAllowed() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith("__consumer_offsets", 1), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer());
+        ProducerPool pool = new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1));
+        ProduceService refusing = new ProduceService(pool, NEVER_ASKED);
+        RestException e = assertThrows(RestException.class,
+                () -> refusing.produce("__consumer_offsets", List.of(value("a", null))));
+        assertEquals(403, e.httpStatus());
+        assertThrows(RestException.class, () -> refusing.produce("__anything", List.of(value("a", null))));
+        assertTrue(producer.history().isEmpty());
+
+        ProduceService allowing = new ProduceService(pool, NEVER_ASKED, SessionMetrics.unreported(),
+                new ProduceService.Options(Duration.ofMinutes(1), true, Runnable::run));
+        assertEquals(List.of(PartitionOffset.success(0, 0)),
+                done(allowing.produce("__consumer_offsets", List.of(value("a", null)))));
+    }
+
+    @Test
+    void aProducerThatCannotLearnOfAnExistingTopicIsReplacedOnce() throws Exception {
+        List<MockProducer<byte[], byte[]>> made = new CopyOnWriteArrayList<>();
+        ProducerPool pool = new ProducerPool(Map.of(), config -> {
+            MockProducer<byte[], byte[]> p = autoProducer(1);
+            if (made.isEmpty()) {
+                p.partitionsForException = new TimeoutException("Topic orders not present in metadata after 5000 ms.");
+            }
+            made.add(p);
+            return p;
+        }, Duration.ofSeconds(1), Duration.ofHours(1));
+        ProduceService service = new ProduceService(pool, new FixedTopics(true));
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+        assertEquals(503, e.httpStatus());
+        assertEquals(List.of(PartitionOffset.success(0, 0)), done(service.produce(TOPIC, List.of(value("b", null)))),
+                "the next request gets a new producer");
+        assertEquals(2, made.size());
+        for (int i = 0; i < 200 && !made.get(0).closed(); i++) {
+            Thread.sleep(10); // closed in the background
+        }
+        assertTrue(made.get(0).closed(), "the broken producer is closed");
+        assertFalse(pool.replaceShared(made.get(1), "again"), "at most once per interval");
+    }
 }

@@ -9,6 +9,7 @@ import io.portico.protocol.MediaType;
 import io.portico.protocol.Negotiation;
 import io.portico.protocol.RestException;
 import io.portico.sessions.KafkaErrors;
+import io.portico.sessions.KafkaNames;
 import io.portico.sessions.RateLimitedLog;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
@@ -124,8 +125,9 @@ public final class ErrorWriter {
     }
 
     private static void writeEventStreams(HttpServerExchange exchange, RestException error) {
+        String topic = Http.param(exchange, "topic");
         EventStreamsError body = EventStreamsError.of(error.httpStatus(), error.getMessage(),
-                kafkaErrorCode(error), Http.param(exchange, "topic"));
+                kafkaErrorCode(error), topic != null && topic.length() > KafkaNames.TOPIC_MAX_LENGTH ? null : topic);
         send(exchange, error.httpStatus(), "application/json", Json.write(body), body.message());
     }
 

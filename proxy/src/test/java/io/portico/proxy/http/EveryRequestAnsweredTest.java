@@ -1,0 +1,111 @@
+package io.portico.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.Rest;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Whatever a handler or its work throws — errors included — the request is answered with a JSON
+ * 500 and its in-flight slot is released; the pool thread that failed keeps serving. Runs the
+ * HTTP mechanisms on an in-process server, without Kafka.
+ */
+class EveryRequestAnsweredTest {
+    private static final ExecutorService POOL = Executors.newSingleThreadExecutor();
+    private static HttpServer server;
+    private static InFlight inFlight;
+    private static Rest rest;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Router routes = new Router()
+                .get("/ok", exchange -> Http.run(exchange, POOL, () -> Map.of("ok", true)))
+                .get("/worker-error", exchange -> Http.run(exchange, POOL, () -> {
+                    throw new StackOverflowError("injected");
+                }))
+                .get("/worker-oom", exchange -> Http.run(exchange, POOL, () -> {
+                    throw new OutOfMemoryError("injected");
+                }))
+                .get("/io-error", exchange -> {
+                    throw new AssertionError("injected");
+                })
+                .get("/future-error", exchange -> Http.complete(exchange,
+                        CompletableFuture.failedFuture(new LinkageError("injected")), v -> v))
+                .get("/body-error", exchange -> Http.readBody(exchange, 1024, body -> {
+                    throw new ExceptionInInitializerError("injected");
+                }))
+                .get("/bare-503", exchange -> {
+                    exchange.setStatusCode(503);
+                    exchange.endExchange();
+                });
+        inFlight = new InFlight(routes, 100);
+        server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(inFlight), null,
+                new HttpServer.Settings(1, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        rest = new Rest(URI.create("http://127.0.0.1:" + server.addresses().get(0).getPort()));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        POOL.shutdownNow();
+    }
+
+    private static void assertJson500(String path) throws InterruptedException {
+        Rest.Response r = rest.get(path);
+        assertEquals(500, r.status(), path + ": " + r.body());
+        assertEquals(500, r.json().get("error_code").asInt(), r.body());
+        assertEquals("Internal Server Error", r.json().get("message").asText(), r.body());
+        assertTrue(r.contentType().contains("json"), r.contentType());
+        awaitNoneInFlight();
+    }
+
+    /** The slot is released when the exchange completes, just after the answer is written. */
+    private static void awaitNoneInFlight() throws InterruptedException {
+        for (int i = 0; i < 6000 && inFlight.active() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, inFlight.active(), "requests still in flight");
+    }
+
+    @Test
+    void anErrorInPoolWorkIsAJson500AndThePoolKeepsServing() throws Exception {
+        assertJson500("/worker-error");
+        assertJson500("/worker-oom");
+        Rest.Response ok = rest.get("/ok");
+        assertEquals(200, ok.status(), ok.body());
+    }
+
+    @Test
+    void anErrorOnTheIoThreadIsAJson500() throws Exception {
+        assertJson500("/io-error");
+    }
+
+    @Test
+    void aFutureFailedWithAnErrorIsAJson500() throws Exception {
+        assertJson500("/future-error");
+    }
+
+    @Test
+    void anErrorWhileHandlingABodyIsAJson500() throws Exception {
+        assertJson500("/body-error");
+    }
+
+    @Test
+    void anErrorStatusEndedWithoutABodyGetsAJsonOne() throws Exception {
+        Rest.Response r = rest.get("/bare-503");
+        assertEquals(503, r.status());
+        assertEquals(503, r.json().get("error_code").asInt(), r.body());
+        awaitNoneInFlight();
+    }
+}
