@@ -69,6 +69,7 @@ public final class ConsumerInstance {
     private boolean awaitedAssignment; // the first read waited for an assignment
     private final Deque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
     private long fetchedBytes; // key and value bytes of the records in fetched
+    private long unsettled; // held-record cost not yet counted on the memory lease (settled per batch)
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private volatile boolean closed;
 
@@ -224,6 +225,7 @@ public final class ConsumerInstance {
         while (!fetched.isEmpty()) {
             unhold(fetched.pollFirst());
         }
+        settle();
     }
 
     /**
@@ -258,12 +260,22 @@ public final class ConsumerInstance {
     private void hold(ConsumerRecord<byte[], byte[]> r) {
         fetched.add(r);
         fetchedBytes += size(r);
-        memory.takeAnyway(HeldRecords.cost(r));
+        unsettled += HeldRecords.cost(r);
     }
 
     private void unhold(ConsumerRecord<byte[], byte[]> r) {
         fetchedBytes -= size(r);
-        memory.give(HeldRecords.cost(r));
+        unsettled -= HeldRecords.cost(r);
+    }
+
+    /** Brings the consumers budget up to date with the records held (once per batch, not per record). */
+    private void settle() {
+        if (unsettled > 0) {
+            memory.takeAnyway(unsettled);
+        } else if (unsettled < 0) {
+            memory.give(-unsettled);
+        }
+        unsettled = 0;
     }
 
     private void poll(ReadLimits limits) {
@@ -357,6 +369,7 @@ public final class ConsumerInstance {
         for (ConsumerRecord<byte[], byte[]> r : records) {
             hold(r);
         }
+        settle();
         return records.count();
     }
 
@@ -404,6 +417,7 @@ public final class ConsumerInstance {
             out.add(c);
             previous = c;
         }
+        settle();
         if (previous != null) {
             remember(previous);
         }
@@ -558,6 +572,7 @@ public final class ConsumerInstance {
                     unhold(r);
                 }
             }
+            settle();
             partitions.forEach(returned::remove);
         }
     }

@@ -102,6 +102,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         this.settings = settings;
         this.memory = memory;
         this.memoryWait = memoryWait;
+        memory.addReclaimer(this::relieve);
         this.metrics = metrics;
         this.factory = factory;
         this.topicExists = topicExists;
@@ -175,7 +176,6 @@ public final class ConsumerRegistry implements AutoCloseable {
         boolean kept = false;
         MemoryBudget.Lease lease = memory.lease();
         try {
-            relieve();
             if (!lease.take(HeldRecords.CONSUMER_COST, memoryWait)) {
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                         + memory.name() + "); delete unused instances or retry later");
@@ -197,21 +197,25 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     /**
-     * While the consumers budget is over its capacity, lets idle instances go of the records they
-     * hold (they fetch them again when read), the largest holders first. Never blocks on an
-     * instance in use.
+     * Lets idle instances go of the records they hold (they fetch them again when read), the
+     * largest holders first, until {@code needed} more bytes fit the consumers budget. Never
+     * blocks on an instance in use.
      */
-    private void relieve() {
-        if (!memory.over()) {
+    private void relieve(long needed) {
+        if (memory.hasRoomFor(needed)) {
             return;
         }
-        List<ConsumerInstance> all = new ArrayList<>(instances.asMap().values());
-        all.sort(java.util.Comparator.comparingLong(ConsumerInstance::memoryHeld).reversed());
-        for (ConsumerInstance instance : all) {
-            if (!memory.over()) {
+        // Sorted by what each held when looked at: the amounts change while instances are read.
+        List<Map.Entry<ConsumerInstance, Long>> all = new ArrayList<>();
+        for (ConsumerInstance instance : instances.asMap().values()) {
+            all.add(Map.entry(instance, instance.memoryHeld()));
+        }
+        all.sort(Map.Entry.<ConsumerInstance, Long>comparingByValue().reversed());
+        for (Map.Entry<ConsumerInstance, Long> e : all) {
+            if (memory.hasRoomFor(needed)) {
                 return;
             }
-            instance.shed();
+            e.getKey().shed();
         }
     }
 
@@ -258,7 +262,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     /** As {@link #read(ConsumerInstance, String, long)}, records taking their room in the response from {@code room}. */
     public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes, ResponseRoom room) {
         long cap = maxBytes > 0 ? Math.min(maxBytes, settings.requestMaxBytes()) : settings.requestMaxBytes();
-        relieve();
+        relieve(0);
         List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
                 settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists, room);
         touch(instance);

@@ -26,6 +26,17 @@ public final class MemoryBudget {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
     private volatile int waiting;
+    private final java.util.List<Reclaimer> reclaimers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Something that holds memory it can let go of on demand (records kept ahead of reads are a
+     * cache): asked, on a worker thread, before a take waits for room.
+     */
+    @FunctionalInterface
+    public interface Reclaimer {
+        /** Lets go of what it can, until {@code needed} more bytes fit (or it has nothing left to give). */
+        void reclaim(long needed);
+    }
 
     /**
      * @param name what the budget is for, as its configuration key names it (for messages)
@@ -67,6 +78,16 @@ public final class MemoryBudget {
         return bytes <= capacity;
     }
 
+    /** Registers a holder that {@link #take(long, Duration)} asks to let go of memory before it waits. */
+    public void addReclaimer(Reclaimer reclaimer) {
+        reclaimers.add(reclaimer);
+    }
+
+    /** Whether {@code bytes} more fit now. */
+    public boolean hasRoomFor(long bytes) {
+        return used.get() + bytes <= capacity;
+    }
+
     /** Takes {@code bytes} if they fit now; never blocks. */
     public boolean tryTake(long bytes) {
         if (bytes <= 0) {
@@ -92,7 +113,16 @@ public final class MemoryBudget {
         if (tryTake(bytes)) {
             return true;
         }
-        if (!fits(bytes) || wait.isZero() || wait.isNegative()) {
+        if (!fits(bytes)) {
+            return false;
+        }
+        for (Reclaimer r : reclaimers) {
+            r.reclaim(bytes);
+            if (tryTake(bytes)) {
+                return true;
+            }
+        }
+        if (wait.isZero() || wait.isNegative()) {
             return false;
         }
         long deadline = System.nanoTime() + wait.toNanos();

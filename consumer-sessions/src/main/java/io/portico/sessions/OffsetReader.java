@@ -73,15 +73,27 @@ public final class OffsetReader implements AutoCloseable {
             this.lease = lease;
         }
 
+        private long unsettled; // held-record cost not yet counted on the lease (settled per batch)
+
         void hold(ConsumerRecord<byte[], byte[]> r) {
             fetched.add(r);
-            lease.takeAnyway(HeldRecords.cost(r));
+            unsettled += HeldRecords.cost(r);
         }
 
         ConsumerRecord<byte[], byte[]> release() {
             ConsumerRecord<byte[], byte[]> r = fetched.pollFirst();
-            lease.give(HeldRecords.cost(r));
+            unsettled -= HeldRecords.cost(r);
             return r;
+        }
+
+        /** Brings the consumers budget up to date with the records held. */
+        void settle() {
+            if (unsettled > 0) {
+                lease.takeAnyway(unsettled);
+            } else if (unsettled < 0) {
+                lease.give(-unsettled);
+            }
+            unsettled = 0;
         }
 
         /** Lets go of the records fetched ahead; the next read seeks. */
@@ -89,6 +101,7 @@ public final class OffsetReader implements AutoCloseable {
             while (!fetched.isEmpty()) {
                 release();
             }
+            settle();
             next = -1;
         }
     }
@@ -114,6 +127,7 @@ public final class OffsetReader implements AutoCloseable {
                         SessionMetrics metrics, MemoryBudget memory) {
         this.metrics = metrics;
         this.memory = memory;
+        memory.addReclaimer(this::reclaim);
         metrics.registry().gauge("portico.offset.readers.idle", () -> this::idleCount);
         Map<String, Object> c = new HashMap<>(kafka);
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -181,8 +195,10 @@ public final class OffsetReader implements AutoCloseable {
 
     private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count, ResponseRoom room) {
         Consumer<byte[], byte[]> consumer = reader.consumer;
+        // One bound for the whole read, whatever it asks Kafka: look-ups get what is left of it.
+        long deadline = System.nanoTime() + fetchTimeout.toNanos();
         if (!tp.equals(reader.assigned)) {
-            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), fetchTimeout);
+            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), left(deadline));
             if (partitions == null || partitions.isEmpty()) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
@@ -204,7 +220,6 @@ public final class OffsetReader implements AutoCloseable {
         long bytes = 0;
         boolean fetchedThisRead = false;
         long confirmedEnd = -1;
-        long deadline = System.nanoTime() + fetchTimeout.toNanos();
         while (out.size() < count) {
             ConsumerRecord<byte[], byte[]> r = reader.fetched.peekFirst();
             if (r == null) {
@@ -213,9 +228,9 @@ public final class OffsetReader implements AutoCloseable {
                     // fetch sent at the end of the previous one, answered by the first of several
                     // appends): the log's end, asked once, says whether there is more.
                     if (confirmedEnd < 0) {
-                        confirmedEnd = consumer.endOffsets(List.of(tp), fetchTimeout).get(tp);
+                        confirmedEnd = consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
                     }
-                    if (consumer.position(tp, fetchTimeout) >= confirmedEnd) {
+                    if (consumer.position(tp, left(deadline)) >= confirmedEnd) {
                         break;
                     }
                 }
@@ -227,8 +242,9 @@ public final class OffsetReader implements AutoCloseable {
                     for (ConsumerRecord<byte[], byte[]> polled : consumer.poll(min(Duration.ofNanos(left), POLL_SLICE))) {
                         reader.hold(polled);
                     }
+                    reader.settle();
                 } catch (OffsetOutOfRangeException e) {
-                    throw outOfRange(consumer, tp, offset);
+                    throw outOfRange(consumer, tp, offset, deadline);
                 }
                 fetchedThisRead = true;
                 continue;
@@ -242,6 +258,7 @@ public final class OffsetReader implements AutoCloseable {
             bytes += size;
             out.add(c);
         }
+        reader.settle();
         reader.next = out.isEmpty() ? offset : out.get(out.size() - 1).offset() + 1;
         metrics.consumed(out.size(), bytes);
         return out;
@@ -254,15 +271,20 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     /** The error for an offset the log does not hold, saying which end it is beyond. */
-    private RestException outOfRange(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset) {
-        long start = consumer.beginningOffsets(List.of(tp), fetchTimeout).get(tp);
-        long end = consumer.endOffsets(List.of(tp), fetchTimeout).get(tp);
+    private RestException outOfRange(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long deadline) {
+        long start = consumer.beginningOffsets(List.of(tp), left(deadline)).get(tp);
+        long end = consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
         if (offset < start) {
             return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
                     + start + " of partition " + tp.partition());
         }
         return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
                 + end + " of partition " + tp.partition());
+    }
+
+    /** What is left before {@code deadline} (at least a millisecond, so a late call fails fast, not never). */
+    private static Duration left(long deadline) {
+        return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), deadline - System.nanoTime()));
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -346,6 +368,18 @@ public final class OffsetReader implements AutoCloseable {
             consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         } catch (RuntimeException e) {
             LOG.warn("Closing a reader consumer failed: {}", e.toString());
+        }
+    }
+
+    /** Idle readers let go of the records they fetched ahead, until {@code needed} more bytes fit. */
+    private void reclaim(long needed) {
+        synchronized (idle) {
+            for (Reader r : idle) {
+                if (memory.hasRoomFor(needed)) {
+                    return;
+                }
+                r.dropFetched();
+            }
         }
     }
 

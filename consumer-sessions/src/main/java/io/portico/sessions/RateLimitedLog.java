@@ -26,9 +26,17 @@ public final class RateLimitedLog {
         }
     }
 
+    private final java.util.function.LongSupplier nanoClock;
+
     public RateLimitedLog(Logger log, Duration interval) {
+        this(log, interval, System::nanoTime);
+    }
+
+    /** As above, with time from {@code nanoClock} (tests advance it). */
+    public RateLimitedLog(Logger log, Duration interval, java.util.function.LongSupplier nanoClock) {
         this.log = log;
         this.intervalNanos = interval.toNanos();
+        this.nanoClock = nanoClock;
     }
 
     /** Logs a warning for {@code key}, unless one was logged within the interval (then it is counted). */
@@ -49,7 +57,7 @@ public final class RateLimitedLog {
 
     /** Null when the event is suppressed, else what to append to the message (the count suppressed). */
     private String admit(String key) {
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         Window w = windows.get(key, k -> new Window(now - intervalNanos));
         synchronized (w) {
             if (now - w.start < intervalNanos) {

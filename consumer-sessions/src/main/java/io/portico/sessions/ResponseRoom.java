@@ -9,11 +9,20 @@ import java.time.Duration;
  * record joins the response. The first record may wait briefly for room, and a read that cannot
  * have even one is a 503; later records are only taken while there is room, so a read returns
  * fewer records rather than holding more memory than the budget allows.
- *
- * @param lease the request's account with the responses budget (given back when the response is sent)
- * @param patience how long the first record may wait for room ({@code memory.wait.ms})
+ * Used by one thread at a time (the read's); the lease is given back when the response is sent.
  */
-public record ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
+public final class ResponseRoom {
+    /** Room is taken from the budget in blocks of at least this much, so the shared count is touched rarely. */
+    private static final long BLOCK = 64 * 1024;
+
+    private final MemoryBudget.Lease lease;
+    private final Duration patience;
+    private long credit; // room taken from the budget and not yet used (one reading thread at a time)
+
+    public ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
+        this.lease = lease;
+        this.patience = patience;
+    }
 
     /** Room without bounds (unit tests and callers that do not render). */
     public static ResponseRoom unbounded() {
@@ -34,10 +43,24 @@ public record ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
      */
     boolean take(long keyAndValueBytes, boolean first) {
         long bytes = cost(keyAndValueBytes);
-        if (!first) {
-            return lease.tryTake(bytes);
+        if (credit >= bytes) {
+            credit -= bytes;
+            return true;
         }
-        if (lease.take(bytes, patience)) {
+        long block = Math.max(BLOCK, bytes - credit);
+        if (lease.tryTake(block)) {
+            credit += block - bytes;
+            return true;
+        }
+        if (lease.tryTake(bytes - credit)) {
+            credit = 0;
+            return true;
+        }
+        if (!first) {
+            return false;
+        }
+        if (lease.take(bytes - credit, patience)) {
+            credit = 0;
             return true;
         }
         if (!lease.budget().fits(bytes)) {

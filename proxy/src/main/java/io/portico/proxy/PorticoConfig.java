@@ -121,8 +121,8 @@ public record PorticoConfig(
         CONSUMER_INSTANCE_TIMEOUT_MS("consumer.instance.timeout.ms", Setting.millis(1, 86_400_000L * 365), "300000",
                 "Idle time after which a consumer instance is closed and leaves its group."),
         CONSUMER_INSTANCES_MAX("consumer.instances.max", Setting.integer(1, 1_000_000), "1000",
-                "Consumer instances this server holds at most; one more answers 429. Unless set, also at most memory.consumers.max.bytes / 640 KiB.",
-                "`1000` or memory.consumers.max.bytes / 640 KiB if fewer"),
+                "Consumer instances this server holds at most; one more answers 429. Unless set, also at most memory.consumers.max.bytes / 1280 KiB (half the budget for the instances' consumers).",
+                "`1000`, or memory.consumers.max.bytes / 1280 KiB if fewer"),
         CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", Setting.millis(0, 86_400_000L * 365), "10000",
                 "How long the first read of an instance waits for its group to assign partitions."),
         CONSUMER_THREADS("consumer.threads", Setting.integer(1, 4096), "64",
@@ -444,7 +444,9 @@ public record PorticoConfig(
                 Math.min(32L << 20, maxHeap / 8));
         int instancesMax = (Integer) v.get(Key.CONSUMER_INSTANCES_MAX);
         if (!given.containsKey(Key.CONSUMER_INSTANCES_MAX)) {
-            instancesMax = (int) Math.max(1, Math.min(instancesMax, memory.consumers() / io.portico.sessions.HeldRecords.CONSUMER_COST));
+            // Half the consumers budget for the instances' own cost, half for readers and held records.
+            instancesMax = (int) Math.max(1, Math.min(instancesMax,
+                    memory.consumers() / (2 * io.portico.sessions.HeldRecords.CONSUMER_COST)));
         }
         String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
         String hostName = (String) v.get(Key.HOST_NAME);

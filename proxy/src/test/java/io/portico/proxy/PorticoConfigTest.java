@@ -123,9 +123,9 @@ class PorticoConfigTest {
 
     @Test
     void consumerInstancesFollowTheConsumersBudgetUnlessSet() {
-        long heap = 256L << 20; // 25% = 64 MiB = 102 consumers of 640 KiB
-        assertEquals(102, PorticoConfig.from(Map.of(), heap).reads().instancesMax());
-        assertEquals(1000, PorticoConfig.from(Map.of(), 8L << 30).reads().instancesMax());
+        long heap = 256L << 20; // 25% = 64 MiB: half of it is 51 consumers of 640 KiB
+        assertEquals(51, PorticoConfig.from(Map.of(), heap).reads().instancesMax());
+        assertEquals(1000, PorticoConfig.from(Map.of(), 6L << 30).reads().instancesMax());
         assertEquals(500, PorticoConfig.from(Map.of("consumer.instances.max", "500"), heap).reads().instancesMax());
     }
 

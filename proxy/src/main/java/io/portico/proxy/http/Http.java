@@ -306,10 +306,12 @@ public final class Http {
         private long length;
         private long lastProgress = System.nanoTime();
         boolean finished;
-        // A chunk that arrived when there was no room, with when the wait for room began.
-        private byte[] waiting;
-        private boolean waitingLast;
+        // Chunks that arrived when there was no room (counted, not yet taken), and since when.
+        private final java.util.ArrayDeque<byte[]> pending = new java.util.ArrayDeque<>();
+        private boolean pendingLast;
+        private boolean retrying;
         private long waitingSince;
+        private RestException refusal; // set when the body no longer counts: it is dropped, then this answered
 
         BodyCollector(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
                       Consumer<byte[]> then, MemoryBudget.Lease lease, Budgets.Settings settings) {
@@ -332,15 +334,30 @@ public final class Http {
                 fail(tooLarge.get());
                 return;
             }
-            if (!lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
-                // No room now: stop reading this connection and look again shortly.
-                exchange.getRequestReceiver().pause();
-                waiting = chunk;
-                waitingLast = last;
-                waitingSince = System.nanoTime();
-                exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            if (refusal != null) { // refused for memory: drop the rest, answer once it is all in
+                length += chunk.length;
+                if (last) {
+                    refuseAfterBody();
+                }
                 return;
             }
+            if (!pending.isEmpty() || !lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
+                // No room now: keep the chunk, stop reading this connection and look again shortly.
+                // Chunks are handed over inside Undertow's handler call: an exchange that returns
+                // from it neither reading nor dispatched is ended, so it is marked dispatched.
+                length += chunk.length;
+                pending.add(chunk);
+                pendingLast |= last;
+                if (!retrying) {
+                    retrying = true;
+                    waitingSince = System.nanoTime();
+                    exchange.getRequestReceiver().pause();
+                    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
+                    exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                return;
+            }
+            length += chunk.length;
             add(chunk, last);
         }
 
@@ -348,27 +365,47 @@ public final class Http {
             if (finished) {
                 return;
             }
-            byte[] chunk = waiting;
-            if (lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
-                waiting = null;
+            while (!pending.isEmpty() && lease.tryTake((long) BODY_BYTE_COST * pending.peekFirst().length)) {
+                byte[] chunk = pending.pollFirst();
+                add(chunk, pending.isEmpty() && pendingLast);
+                if (finished) {
+                    return;
+                }
+            }
+            if (pending.isEmpty()) {
+                retrying = false;
                 lastProgress = System.nanoTime();
-                add(chunk, waitingLast);
-                if (!finished) {
+                exchange.getRequestReceiver().resume();
+            } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()) {
+                // The client is within its limits and should read this answer, which a close in
+                // the middle of its upload would turn into a reset: the rest of the body is read
+                // and dropped (holding nothing), then the 503 is sent.
+                refusal = ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
+                        + lease.budget().name() + "); retry later");
+                retrying = false;
+                pending.clear();
+                chunks.clear();
+                lease.give(lease.held());
+                lastProgress = System.nanoTime();
+                if (pendingLast) {
+                    refuseAfterBody();
+                } else {
                     exchange.getRequestReceiver().resume();
                 }
-            } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()) {
-                exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
-                fail(ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
-                        + lease.budget().name() + "); retry later"));
             } else {
                 exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
         }
 
+        private void refuseAfterBody() {
+            finished = true;
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+            ErrorWriter.write(exchange, refusal);
+        }
+
         private void add(byte[] chunk, boolean last) {
             if (chunk.length > 0) {
                 chunks.add(chunk);
-                length += chunk.length;
             }
             if (last) {
                 finished = true;
@@ -402,17 +439,17 @@ public final class Http {
             }
             long idle = System.nanoTime() - lastProgress;
             long limit = settings.bodyTimeout().toNanos();
-            if (waiting == null && idle >= limit) {
+            if (!retrying && idle >= limit) {
                 fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body stopped arriving for "
                         + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"));
                 return;
             }
-            scheduleIdleCheck(waiting != null ? limit : limit - idle);
+            scheduleIdleCheck(retrying ? limit : limit - idle);
         }
 
         private void fail(RestException error) {
             finished = true;
-            waiting = null;
+            pending.clear();
             chunks.clear();
             exchange.getRequestReceiver().pause();
             refuse(exchange, error);

@@ -1,0 +1,92 @@
+package io.portico.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.Rest;
+import io.portico.sessions.MemoryBudget;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Request bodies count against the requests budget as they arrive: a body that finds no room
+ * waits briefly, then gets a 503 the client can read (the rest of its body is drained, not cut
+ * off); one that could never fit is a 413 at once; the budget is given back whatever the outcome.
+ */
+class BodyBudgetTest {
+    private static final int CAPACITY = 1 << 20;
+    private MemoryBudget budget;
+    private HttpServer server;
+    private Rest rest;
+
+    @BeforeEach
+    void start() throws Exception {
+        budget = new MemoryBudget("memory.requests.max.bytes", CAPACITY);
+        Router routes = new Router().post("/echo", exchange -> Http.readBody(exchange, 16 << 20,
+                body -> Http.ok(exchange, Map.of("bytes", body.length))));
+        HttpHandlerChain chain = new HttpHandlerChain(new Budgets(routes, new Budgets.Settings(budget,
+                MemoryBudget.unbounded("r"), Duration.ofSeconds(30), Duration.ofMillis(200))));
+        server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), chain.root(), null,
+                new HttpServer.Settings(1, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 64 << 20, List.of(), List.of(), "none"));
+        rest = new Rest(URI.create("http://127.0.0.1:" + server.addresses().get(0).getPort()));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    /** The error boundary in front, as Portico has it. */
+    private record HttpHandlerChain(io.undertow.server.HttpHandler inner) {
+        io.undertow.server.HttpHandler root() {
+            return new ErrorBoundary(inner);
+        }
+    }
+
+    private Rest.Response post(int bytes) {
+        return rest.send(rest.request("/echo").POST(HttpRequest.BodyPublishers.ofByteArray(new byte[bytes])));
+    }
+
+    private void awaitBudgetEmpty(long expected) throws InterruptedException {
+        for (int i = 0; i < 6000 && budget.used() != expected; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(expected, budget.used(), "what the requests took is given back");
+    }
+
+    @Test
+    void aBodyThatFitsIsReadAndItsBytesGivenBack() throws Exception {
+        Rest.Response r = post(300_000);
+        assertEquals(200, r.status(), r.body());
+        assertEquals(300_000, r.json().get("bytes").asInt());
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
+    void aBodyThatFindsNoRoomGetsAReadable503AndTheConnectionStaysUsable() throws Exception {
+        budget.takeAnyway(CAPACITY); // everything taken by someone else
+        Rest.Response r = post(400_000);
+        assertEquals(503, r.status(), r.body());
+        assertTrue(r.body().contains("memory.requests.max.bytes"), r.body());
+        assertEquals("1", r.header("retry-after"));
+        budget.give(CAPACITY);
+        awaitBudgetEmpty(0);
+        Rest.Response again = post(1000);
+        assertEquals(200, again.status(), again.body());
+    }
+
+    @Test
+    void aBodyThatCouldNeverFitIs413AtOnce() throws Exception {
+        Rest.Response r = post(CAPACITY); // counts twice: raw and decoded
+        assertEquals(413, r.status(), r.body());
+        assertTrue(r.body().contains("memory.requests.max.bytes"), r.body());
+        awaitBudgetEmpty(0);
+    }
+}
