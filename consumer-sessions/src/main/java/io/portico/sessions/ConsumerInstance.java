@@ -357,7 +357,7 @@ public final class ConsumerInstance {
      * response then carries what is there rather than one poll's worth.
      */
     private void drainFetched(long maxBytes) {
-        for (int i = 0; i < MAX_DRAIN_POLLS && fetchedBytes < maxBytes; i++) {
+        for (int i = 0; i < MAX_DRAIN_POLLS && fetchedBytes < maxBytes && !memory.budget().over(); i++) {
             if (buffer(consumer.poll(Duration.ZERO)) == 0) {
                 return;
             }
@@ -511,7 +511,12 @@ public final class ConsumerInstance {
                 try {
                     Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
                     if (!offsets.isEmpty()) {
-                        consumer.commitSync(offsets, timeout);
+                        try {
+                            consumer.commitSync(offsets, timeout);
+                        } catch (WakeupException e) {
+                            // the wakeup meant for a poll that had already ended (a shed, say)
+                            consumer.commitSync(offsets, timeout);
+                        }
                     }
                 } catch (RuntimeException e) {
                     LOG.warn("Final auto-commit of {}/{} failed: {}", group, name, e.toString());

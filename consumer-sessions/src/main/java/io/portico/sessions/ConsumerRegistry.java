@@ -57,6 +57,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final SessionMetrics metrics;
     private final MemoryBudget memory;
     private final Duration memoryWait;
+    private final long consumerCost;
 
     /**
      * How instances are made and bounded.
@@ -102,6 +103,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         this.settings = settings;
         this.memory = memory;
         this.memoryWait = memoryWait;
+        this.consumerCost = HeldRecords.consumerCost(settings.kafka());
         memory.addReclaimer(this::relieve);
         this.metrics = metrics;
         this.factory = factory;
@@ -176,7 +178,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         boolean kept = false;
         MemoryBudget.Lease lease = memory.lease();
         try {
-            if (!lease.take(HeldRecords.CONSUMER_COST, memoryWait)) {
+            if (!lease.take(consumerCost, memoryWait)) {
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                         + memory.name() + "); delete unused instances or retry later");
             }

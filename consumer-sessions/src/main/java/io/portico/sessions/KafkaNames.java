@@ -122,8 +122,8 @@ public final class KafkaNames {
         return configs;
     }
 
-    /** The start of a name, safe to put in a message (control characters replaced). */
-    static String excerpt(String name) {
+    /** The start of a name, safe to put in a message or a log line (control characters replaced). */
+    public static String excerpt(String name) {
         if (name == null) {
             return "";
         }

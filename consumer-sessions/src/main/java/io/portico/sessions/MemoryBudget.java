@@ -22,6 +22,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class MemoryBudget {
     private final String name;
     private final long capacity;
+    private final long reserve;
     private final AtomicLong used = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
@@ -43,11 +44,21 @@ public final class MemoryBudget {
      * @param capacity bytes at most
      */
     public MemoryBudget(String name, long capacity) {
-        if (capacity <= 0) {
-            throw new IllegalArgumentException("capacity must be positive: " + capacity);
+        this(name, capacity, 0);
+    }
+
+    /**
+     * As above, with {@code reserve} bytes beyond the capacity that only small takes may use
+     * ({@link #tryTakeSmall}): large requests filling the budget never starve small ones.
+     */
+    public MemoryBudget(String name, long capacity, long reserve) {
+        if (capacity <= 0 || reserve < 0) {
+            throw new IllegalArgumentException("capacity must be positive and reserve not negative: " + capacity
+                    + ", " + reserve);
         }
         this.name = name;
         this.capacity = capacity;
+        this.reserve = reserve;
     }
 
     /** A budget nothing is ever refused by (for callers and tests that do not bound memory). */
@@ -90,12 +101,21 @@ public final class MemoryBudget {
 
     /** Takes {@code bytes} if they fit now; never blocks. */
     public boolean tryTake(long bytes) {
+        return tryTake(bytes, capacity);
+    }
+
+    /** As {@link #tryTake}, for a small request: it may also use the reserve beyond the capacity. */
+    public boolean tryTakeSmall(long bytes) {
+        return tryTake(bytes, capacity + reserve);
+    }
+
+    private boolean tryTake(long bytes, long limit) {
         if (bytes <= 0) {
             return true;
         }
         while (true) {
             long now = used.get();
-            if (now + bytes > capacity) {
+            if (now + bytes > limit) {
                 return false;
             }
             if (used.compareAndSet(now, now + bytes)) {
@@ -199,6 +219,15 @@ public final class MemoryBudget {
         /** As {@link MemoryBudget#tryTake}, counted on this lease. */
         public synchronized boolean tryTake(long bytes) {
             if (closed || !MemoryBudget.this.tryTake(bytes)) {
+                return false;
+            }
+            held += Math.max(0, bytes);
+            return true;
+        }
+
+        /** As {@link MemoryBudget#tryTakeSmall}, counted on this lease. */
+        public synchronized boolean tryTakeSmall(long bytes) {
+            if (closed || !MemoryBudget.this.tryTakeSmall(bytes)) {
                 return false;
             }
             held += Math.max(0, bytes);

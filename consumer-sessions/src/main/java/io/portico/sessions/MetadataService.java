@@ -122,6 +122,9 @@ public final class MetadataService implements ProduceService.TopicExistence {
             KafkaNames.topic(name, ErrorCode.UNPROCESSABLE_ENTITY);
             KafkaNames.notInternal(name, "created");
             KafkaNames.configs(configs);
+            if (partitions != null && partitions > MAX_PARTITIONS) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("At most " + MAX_PARTITIONS + " partitions per topic");
+            }
             if (replicationFactor != null && replicationFactor > Short.MAX_VALUE) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("The replication factor must be at most " + Short.MAX_VALUE);
             }
@@ -272,6 +275,42 @@ public final class MetadataService implements ProduceService.TopicExistence {
             }
         }
         return out;
+    }
+
+    /** The most partitions a topic may be created with through Portico (Kafka's controller refuses larger batches too). */
+    public static final int MAX_PARTITIONS = 10_000;
+
+    private volatile boolean autoCreate = true;
+    private volatile long autoCreateCheckedAt = Long.MIN_VALUE / 2;
+
+    /**
+     * Whether the cluster creates topics on first use, from a broker's
+     * {@code auto.create.topics.enable}; asked in the background at most once a minute, true until
+     * the cluster has said otherwise.
+     */
+    @Override
+    public boolean createsTopicsOnFirstUse() {
+        long now = System.nanoTime();
+        if (now - autoCreateCheckedAt > Duration.ofMinutes(1).toNanos()) {
+            autoCreateCheckedAt = now;
+            shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes()
+                    .thenApply(nodes -> {
+                        if (nodes.isEmpty()) {
+                            return null;
+                        }
+                        ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER,
+                                String.valueOf(nodes.iterator().next().id()));
+                        shared.get().describeConfigs(List.of(broker), new DescribeConfigsOptions().timeoutMs(timeoutMs))
+                                .all().whenComplete((configs, e) -> {
+                                    ConfigEntry entry = e == null ? null : configs.get(broker).get("auto.create.topics.enable");
+                                    if (entry != null && entry.value() != null) {
+                                        autoCreate = Boolean.parseBoolean(entry.value());
+                                    }
+                                });
+                        return null;
+                    });
+        }
+        return autoCreate;
     }
 
     /** The error for a topic name Kafka would not take, or null when it is fine. */

@@ -326,7 +326,7 @@ public final class OffsetReader implements AutoCloseable {
             }
         }
         MemoryBudget.Lease lease = memory.lease();
-        if (!lease.take(HeldRecords.CONSUMER_COST, poolTimeout)) {
+        if (!lease.take(HeldRecords.consumerCost(config), poolTimeout)) {
             permits.release();
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                     + memory.name() + "); retry later");
@@ -342,14 +342,17 @@ public final class OffsetReader implements AutoCloseable {
 
     private void giveBack(Reader reader, boolean healthy) {
         try {
-            if (healthy && !closed) {
-                if (memory.over()) {
-                    reader.dropFetched(); // records fetched ahead are a cache: memory is needed elsewhere
-                }
-                synchronized (idle) {
+            if (healthy && memory.over()) {
+                reader.dropFetched(); // records fetched ahead are a cache: memory is needed elsewhere
+            }
+            boolean kept = false;
+            synchronized (idle) {
+                if (healthy && !closed) {
                     idle.addLast(reader);
+                    kept = true;
                 }
-            } else {
+            }
+            if (!kept) {
                 close(reader);
             }
         } finally {
@@ -392,9 +395,9 @@ public final class OffsetReader implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
         List<Reader> all;
         synchronized (idle) {
+            closed = true;
             all = new ArrayList<>(idle);
             idle.clear();
         }

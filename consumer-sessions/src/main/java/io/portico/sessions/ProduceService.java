@@ -53,11 +53,14 @@ public final class ProduceService {
     private final TopicExistence topics;
     private final SessionMetrics metrics;
     private final Options options;
-    /** Topics the shared producer has metadata for: asked directly, without a bounded hop. */
-    private final Cache<String, Boolean> known = Caffeine.newBuilder()
+    /** Topics a producer has metadata for (the value is that producer): asked directly, without a bounded hop. */
+    private final Cache<String, Producer<byte[], byte[]>> known = Caffeine.newBuilder()
             .maximumSize(10_000)
             .expireAfterAccess(Duration.ofMinutes(1)) // well within the producer's metadata.max.idle.ms
             .build();
+    /** Look-ups in progress, one per topic however many requests wait for it. */
+    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<List<PartitionInfo>>> lookups =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Decides, after a metadata wait timed out, whether the topic is missing or the cluster unreachable. */
     @FunctionalInterface
@@ -68,6 +71,16 @@ public final class ProduceService {
         /** As {@link #exists(String)}, waiting at most {@code timeout} for the cluster. */
         default boolean exists(String topic, Duration timeout) {
             return exists(topic);
+        }
+
+        /**
+         * Whether the cluster creates a topic a producer asks about (Kafka's
+         * {@code auto.create.topics.enable}); when it does not, a topic the producer does not
+         * know is first asked about here, so a name that does not exist never reaches the shared
+         * producer. True when not known.
+         */
+        default boolean createsTopicsOnFirstUse() {
+            return true;
         }
     }
 
@@ -128,6 +141,12 @@ public final class ProduceService {
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = batch.callback(i);
+            if ((i & 63) == 63 && System.nanoTime() - deadline > 0) {
+                // Sends block while the producer's buffer is full; past the bound the rest are not sent.
+                callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
+                        + "past the request's metadata bound (metadata.timeout.ms)"));
+                continue;
+            }
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
             } catch (RuntimeException e) {
@@ -191,13 +210,15 @@ public final class ProduceService {
     }
 
     /**
-     * The topic's partition count. A topic the producer knows answers at once; for another, the
-     * producer's look-up (which may block while it learns of the topic) gets most of the time
-     * left before {@code deadline}, and if it does not answer, the cluster is asked in the rest
-     * whether the topic exists: 404 if not, 503 if it does or the cluster does not answer.
+     * The topic's partition count. A topic the producer knows answers at once. For another, when
+     * the cluster does not create topics on first use, the cluster is asked first whether it
+     * exists (so a name that does not exist never reaches the shared producer); the producer's
+     * look-up (which blocks while it learns of the topic) then gets the time left before
+     * {@code deadline} — most of it, when the cluster has yet to be asked, in the rest, whether the
+     * topic exists: 404 if not; if it does, the producer gets what is left, then 503.
      */
     private int partitionCount(Producer<byte[], byte[]> producer, String topic, long deadline) {
-        if (known.getIfPresent(topic) != null) {
+        if (known.getIfPresent(topic) == producer) {
             try {
                 return partitions(producer.partitionsFor(topic), topic);
             } catch (RestException e) {
@@ -212,41 +233,94 @@ public final class ProduceService {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the request waited longer than the metadata timeout ("
                     + options.metadataTimeout().toMillis() + " ms) before it could be handled; retry later");
         }
-        CompletableFuture<List<PartitionInfo>> lookup;
-        try {
-            lookup = CompletableFuture.supplyAsync(() -> producer.partitionsFor(topic), options.metadataPool());
-        } catch (RejectedExecutionException e) {
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("too many topic look-ups in progress; retry later");
-        }
-        long forProducer = left * 3 / 5;
-        Throwable timeout;
-        try {
-            int count = partitions(lookup.get(forProducer, TimeUnit.NANOSECONDS), topic);
-            known.put(topic, Boolean.TRUE);
-            return count;
-        } catch (java.util.concurrent.TimeoutException e) {
-            timeout = null;
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (!(cause instanceof TimeoutException)) {
-                throw KafkaErrors.toRestException(cause);
+        boolean exists = false;
+        if (!topics.createsTopicsOnFirstUse()) {
+            if (!topics.exists(topic, Duration.ofNanos(Math.max(1, left * 2 / 5)))) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
-            timeout = cause;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            exists = true;
         }
-        // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
-        Duration rest = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-        if (!topics.exists(topic, rest)) {
-            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+        Lookup lookup = lookup(producer, topic, exists ? deadline : System.nanoTime() + left * 3 / 5);
+        if (lookup.partitions != null) {
+            return lookup.partitions;
         }
-        String message = timeout != null ? KafkaErrors.describe(timeout)
-                : "Topic " + topic + " not present in metadata after " + TimeUnit.NANOSECONDS.toMillis(forProducer) + " ms.";
-        // The cluster answers and has the topic, yet the producer could not learn of it: if the
-        // producer is what is broken, the next request gets a new one.
-        producers.replaceShared(producer, "it could not get the metadata of an existing topic: " + message);
-        throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, message, timeout);
+        if (!exists) {
+            // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
+            if (!topics.exists(topic, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            lookup = lookup(producer, topic, deadline); // it exists: the producer may have the rest
+            if (lookup.partitions != null) {
+                return lookup.partitions;
+            }
+        }
+        String message = lookup.producerTimeout != null ? KafkaErrors.describe(lookup.producerTimeout)
+                : "Topic " + topic + " not present in metadata within " + options.metadataTimeout().toMillis() + " ms.";
+        if (lookup.producerTimeout != null && strikes.incrementAndGet() >= STRIKES_TO_REPLACE) {
+            // The producer itself gave up, again and again, on topics the cluster has: if the
+            // producer is what is broken, the next request gets a new one. (A request that merely
+            // ran out of time proves nothing about the producer.)
+            strikes.set(0);
+            producers.replaceShared(producer, "it could not get the metadata of existing topics: " + message);
+        }
+        throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, message, lookup.producerTimeout);
+    }
+
+    /** How many look-ups of existing topics must fail in a row before the shared producer is replaced. */
+    private static final int STRIKES_TO_REPLACE = 3;
+    private final java.util.concurrent.atomic.AtomicInteger strikes = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A look-up's outcome: the partition count, or why there is none yet (null: the wait ran out). */
+    private record Lookup(Integer partitions, Throwable producerTimeout) {
+    }
+
+    /**
+     * The producer's look-up of {@code topic}, waited for until {@code until}: the one in progress
+     * for the topic if another request started it, else a new one on the metadata pool. A joined
+     * look-up that failed is followed by one of this request's own while time is left.
+     */
+    private Lookup lookup(Producer<byte[], byte[]> producer, String topic, long until) {
+        for (int attempt = 0; ; attempt++) {
+            CompletableFuture<List<PartitionInfo>> mine = new CompletableFuture<>();
+            CompletableFuture<List<PartitionInfo>> future = lookups.putIfAbsent(topic, mine);
+            boolean joined = future != null;
+            if (!joined) {
+                future = mine;
+                try {
+                    options.metadataPool().execute(() -> {
+                        try {
+                            mine.complete(producer.partitionsFor(topic));
+                        } catch (Throwable e) {
+                            mine.completeExceptionally(e);
+                        }
+                    });
+                } catch (RejectedExecutionException e) {
+                    lookups.remove(topic, mine);
+                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("too many topic look-ups in progress; retry later");
+                }
+                mine.whenComplete((v, e) -> lookups.remove(topic, mine));
+            }
+            try {
+                int count = partitions(future.get(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS), topic);
+                known.put(topic, producer);
+                strikes.set(0);
+                return new Lookup(count, null);
+            } catch (java.util.concurrent.TimeoutException e) {
+                return new Lookup(null, null);
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (!(cause instanceof TimeoutException)) {
+                    throw KafkaErrors.toRestException(cause);
+                }
+                if (!joined || attempt > 0 || until - System.nanoTime() <= 0) {
+                    return new Lookup(null, cause);
+                }
+                // another request's look-up, started earlier, gave up: look again with this request's time
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            }
+        }
     }
 
     private static int partitions(List<PartitionInfo> partitions, String topic) {

@@ -85,8 +85,10 @@ public final class ProducerPool implements AutoCloseable {
     public Producer<byte[], byte[]> shared() {
         Producer<byte[], byte[]> producer = shared;
         if (producer == null || closed) {
-            producer = get(Map.of());
-            shared = producer; // the hot path then skips building and hashing the config map
+            synchronized (this) { // with replaceShared: a retired producer is never published again
+                producer = get(Map.of());
+                shared = producer; // the hot path then skips building and hashing the config map
+            }
         }
         return producer;
     }
@@ -124,11 +126,11 @@ public final class ProducerPool implements AutoCloseable {
                 return false;
             }
             lastReplaced = now;
+            retired.add(broken);
+            producers.asMap().remove(key, broken); // the removal listener leaves retired ones open
             shared = null;
         }
         LOG.warn("Replacing the shared producer: {}", reason);
-        retired.add(broken);
-        producers.asMap().remove(key, broken);
         Thread closer = new Thread(() -> closeQuietly(broken), "portico-producer-replaced");
         closer.setDaemon(true);
         closer.start();

@@ -29,9 +29,13 @@ public final class ResponseRoom {
         return new ResponseRoom(MemoryBudget.unbounded("memory.responses.max.bytes").lease(), Duration.ZERO);
     }
 
-    /** What a record of these key and value sizes costs in a response: base64 and JSON around it. */
+    /**
+     * What a record of these key and value sizes costs while its response is built and sent: the
+     * bytes themselves (no longer counted as held), their rendering (base64 is 4/3; json text
+     * passes through a String and a builder) and the JSON around them.
+     */
     static long cost(long keyAndValueBytes) {
-        return keyAndValueBytes * 4 / 3 + 128;
+        return keyAndValueBytes * 3 + 128;
     }
 
     /**

@@ -558,9 +558,9 @@ class ProduceServiceTest {
         try {
             ProduceService service = new ProduceService(new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1)),
                     topics, SessionMetrics.unreported(),
-                    new ProduceService.Options(Duration.ofMillis(300), false, lookups));
+                    new ProduceService.Options(Duration.ofSeconds(5), false, lookups));
             long start = System.nanoTime();
-            long deadline = start + Duration.ofMillis(300).toNanos();
+            long deadline = start + Duration.ofSeconds(5).toNanos();
 
             RestException e = assertThrows(RestException.class,
                     () -> service.produce(TOPIC, List.of(value("a", null)), deadline));
@@ -568,8 +568,8 @@ class ProduceServiceTest {
             assertEquals(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
             assertEquals(1, asked.size());
             assertTrue(asked.get(0).toNanos() <= deadline - start, "only what is left of the bound: " + asked.get(0));
-            producer.release.countDown();
-            assertTrue(producer.history().isEmpty(), "a request that was answered sends nothing later");
+            producer.release.countDown(); // (the mock's methods share one lock with the stuck look-up)
+            assertTrue(producer.history().isEmpty());
         } finally {
             producer.release.countDown();
             lookups.shutdownNow();
@@ -620,7 +620,7 @@ class ProduceServiceTest {
     }
 
     @Test
-    void aProducerThatCannotLearnOfAnExistingTopicIsReplacedOnce() throws Exception {
+    void aProducerThatKeepsFailingToLearnOfExistingTopicsIsReplacedOnce() throws Exception {
         List<MockProducer<byte[], byte[]>> made = new CopyOnWriteArrayList<>();
         ProducerPool pool = new ProducerPool(Map.of(), config -> {
             MockProducer<byte[], byte[]> p = autoProducer(1);
@@ -632,8 +632,11 @@ class ProduceServiceTest {
         }, Duration.ofSeconds(1), Duration.ofHours(1));
         ProduceService service = new ProduceService(pool, new FixedTopics(true));
 
-        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
-        assertEquals(503, e.httpStatus());
+        for (int i = 0; i < 3; i++) { // one failure proves nothing: a topic just created may take a moment
+            RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+            assertEquals(503, e.httpStatus());
+            assertEquals(1, made.size(), "not replaced before the third failure in a row");
+        }
         assertEquals(List.of(PartitionOffset.success(0, 0)), done(service.produce(TOPIC, List.of(value("b", null)))),
                 "the next request gets a new producer");
         assertEquals(2, made.size());

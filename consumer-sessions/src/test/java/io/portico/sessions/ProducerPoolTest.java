@@ -36,6 +36,46 @@ import org.junit.jupiter.api.Test;
 /** The shared producers: one per distinct configuration, closed when they leave the pool. */
 class ProducerPoolTest {
 
+    @Test
+    void aReplacedProducerIsNeverHandedOutAgainWhileOthersAskForTheSharedOne() throws Exception {
+        List<MockProducer<byte[], byte[]>> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ProducerPool pool = new ProducerPool(Map.of(), config -> {
+            MockProducer<byte[], byte[]> p = new MockProducer<>();
+            made.add(p);
+            return p;
+        }, Duration.ofSeconds(1), Duration.ZERO);
+        Producer<byte[], byte[]> first = pool.shared();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ExecutorService askers = java.util.concurrent.Executors.newFixedThreadPool(4);
+        java.util.Set<Producer<byte[], byte[]>> seenAfter = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicBoolean replaced = new java.util.concurrent.atomic.AtomicBoolean();
+        for (int t = 0; t < 4; t++) {
+            askers.submit(() -> {
+                while (!stop.get()) {
+                    boolean after = replaced.get(); // read first: a call that starts after the replacement
+                    Producer<byte[], byte[]> p = pool.shared();
+                    if (after) {
+                        seenAfter.add(p);
+                    }
+                }
+            });
+        }
+        Thread.sleep(20);
+        assertTrue(pool.replaceShared(first, "test"));
+        replaced.set(true);
+        Thread.sleep(50);
+        stop.set(true);
+        askers.shutdown();
+        assertTrue(askers.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES));
+        Producer<byte[], byte[]> now = pool.shared();
+        assertFalse(now == first, "a new producer is shared");
+        assertFalse(seenAfter.contains(first), "the replaced one is not handed out after the replacement");
+        assertFalse(((MockProducer<byte[], byte[]>) now).closed());
+        assertEquals(now, pool.shared());
+        pool.close();
+    }
+
+
     private static final Map<String, Object> BASE = Map.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
             ProducerConfig.ACKS_CONFIG, "1");

@@ -55,7 +55,7 @@ public record CreateConsumerRequest(
             case "none" -> "none";
             default -> throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(
                     "auto.offset.reset must be smallest, largest, earliest, latest or none, not '"
-                            + autoOffsetReset + "'");
+                            + Validation.excerpt(autoOffsetReset) + "'");
         };
     }
 
@@ -68,7 +68,7 @@ public record CreateConsumerRequest(
             case "true" -> true;
             case "false" -> false;
             default -> throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(
-                    "auto.commit.enable must be \"true\" or \"false\", not '" + autoCommitEnable + "'");
+                    "auto.commit.enable must be \"true\" or \"false\", not '" + Validation.excerpt(autoCommitEnable) + "'");
         };
     }
 }

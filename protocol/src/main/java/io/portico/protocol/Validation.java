@@ -7,6 +7,11 @@ final class Validation {
     private Validation() {
     }
 
+    /** The start of a client's value, to quote in a message: at most 64 characters. */
+    static String excerpt(String value) {
+        return value == null || value.length() <= 64 ? value : value.substring(0, 64) + "…";
+    }
+
     static <T> List<T> nonEmptyRecords(List<T> records) {
         if (records == null || records.isEmpty()) {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception("records may not be empty");

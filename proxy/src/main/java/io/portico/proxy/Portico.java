@@ -137,7 +137,14 @@ public final class Portico implements AutoCloseable {
         Map<String, Object> consumerConfig = config.consumerConfig(bootstrapServers);
         validateConsumerConfig(consumerConfig);
         PorticoConfig.Memory memory = config.memory();
-        MemoryBudget requestsBudget = budget("memory.requests.max.bytes", "requests", memory.requests());
+        if (2 * config.requestBodyMaxBytes() > memory.requests()) {
+            LOG.warn("A body of request.body.max.bytes ({} bytes) counts twice and can never fit memory.requests.max.bytes "
+                    + "({} bytes): such bodies get 413. Raise the heap or the budget, or lower the limit.",
+                    config.requestBodyMaxBytes(), memory.requests());
+        }
+        // An eighth more for small bodies only: large uploads filling the budget never starve them.
+        MemoryBudget requestsBudget = budget("memory.requests.max.bytes", "requests", memory.requests(),
+                memory.requests() / 8);
         MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
         consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
@@ -194,7 +201,7 @@ public final class Portico implements AutoCloseable {
     private HttpServer listen(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
         PorticoConfig.Connections c = config.connections();
         PorticoConfig.Security s = config.security();
-        return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(),
+        return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),
                 c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(), connectionCap(c.max()),
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.
@@ -217,7 +224,11 @@ public final class Portico implements AutoCloseable {
     }
 
     private MemoryBudget budget(String key, String name, long capacity) {
-        MemoryBudget budget = new MemoryBudget(key, capacity);
+        return budget(key, name, capacity, 0);
+    }
+
+    private MemoryBudget budget(String key, String name, long capacity, long reserve) {
+        MemoryBudget budget = new MemoryBudget(key, capacity, reserve);
         metrics.gauge("portico.memory." + name + ".used", () -> budget::used);
         metrics.gauge("portico.memory." + name + ".capacity", () -> budget::capacity);
         return budget;

@@ -82,6 +82,8 @@ public record PorticoConfig(
         // Requests and connections
         REQUEST_BODY_MAX_BYTES("request.body.max.bytes", Setting.bytes(1, Integer.MAX_VALUE), "16777216",
                 "Largest request body; larger answers 413."),
+        REQUEST_HEADERS_MAX_BYTES("request.headers.max.bytes", Setting.integer(1024, 16 << 20), "65536",
+                "Largest request line and headers together; larger answers 400 and the connection is closed."),
         REQUEST_HEADER_TIMEOUT_MS("request.header.timeout.ms", Setting.millis(1, 3_600_000), "10000",
                 "Time a client has to send a request's line and headers once it started; then the connection is closed."),
         REQUEST_BODY_TIMEOUT_MS("request.body.timeout.ms", Setting.millis(1, 3_600_000), "30000",
@@ -303,7 +305,8 @@ public record PorticoConfig(
     }
 
     /** Connection limits: header and body read timeouts, idle timeout, open connections. */
-    public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout, int max) {
+    public record Connections(int headersMaxBytes, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
+                              int max) {
     }
 
     /** Size limits of the records endpoint. */
@@ -445,8 +448,10 @@ public record PorticoConfig(
         int instancesMax = (Integer) v.get(Key.CONSUMER_INSTANCES_MAX);
         if (!given.containsKey(Key.CONSUMER_INSTANCES_MAX)) {
             // Half the consumers budget for the instances' own cost, half for readers and held records.
+            Map<String, Object> fetch = new HashMap<>(Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES)));
+            fetch.putAll(merge(common, consumer));
             instancesMax = (int) Math.max(1, Math.min(instancesMax,
-                    memory.consumers() / (2 * io.portico.sessions.HeldRecords.CONSUMER_COST)));
+                    memory.consumers() / (2 * io.portico.sessions.HeldRecords.consumerCost(fetch))));
         }
         String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
         String hostName = (String) v.get(Key.HOST_NAME);
@@ -494,6 +499,7 @@ public record PorticoConfig(
                         (Duration) v.get(Key.CLUSTER_CHECK_INTERVAL_MS)),
                 memory,
                 new Connections(
+                        (Integer) v.get(Key.REQUEST_HEADERS_MAX_BYTES),
                         (Duration) v.get(Key.REQUEST_HEADER_TIMEOUT_MS),
                         (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
                         (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),

@@ -2,6 +2,7 @@ package io.portico.proxy.auth;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.proxy.http.Http;
+import io.portico.sessions.KafkaNames;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
@@ -45,7 +46,7 @@ public final class Access {
             String topic = Http.param(exchange, "topic");
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
                 throw ErrorCode.FORBIDDEN.exception(topic != null
-                        ? "This API key does not have the " + role + " role on topic '" + topic + "'"
+                        ? "This API key does not have the " + role + " role on topic '" + KafkaNames.excerpt(topic) + "'"
                         : "This API key does not have the " + role + " role");
             }
             exchange.putAttachment(PRINCIPAL, caller);

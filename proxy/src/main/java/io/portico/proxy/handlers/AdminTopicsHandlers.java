@@ -9,6 +9,7 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.auth.Role;
 import io.portico.proxy.http.Http;
+import io.portico.sessions.KafkaNames;
 import io.portico.sessions.MetadataService;
 import io.undertow.server.HttpServerExchange;
 import java.util.function.Function;
@@ -41,7 +42,7 @@ public final class AdminTopicsHandlers {
             AdminTopics.CreateRequest request = CREATE_BODY.read(body, EmbeddedFormat.JSON);
             if (!Access.caller(exchange).allows(Role.MANAGER, request.name())) {
                 throw ErrorCode.FORBIDDEN.exception("This API key does not have the manager role on topic '"
-                        + request.name() + "'");
+                        + KafkaNames.excerpt(request.name()) + "'");
             }
             Http.complete(exchange, metadata.createTopic(request.name(), request.partitions(),
                     request.replicationFactor(), request.kafkaConfigs()), v -> Http.ACCEPTED);

@@ -45,6 +45,26 @@ public final class Budgets implements HttpHandler {
         return accounts == null ? Settings.UNBOUNDED : accounts.settings;
     }
 
+    /**
+     * Keeps this request's accounts open until the returned release runs, even when the exchange
+     * ends first — a client that disconnects while its work still holds its body or builds its
+     * response must not free the budget for others while that memory is in use. Run the release
+     * exactly once, when the work is done.
+     */
+    public static Runnable hold(HttpServerExchange exchange) {
+        Accounts accounts = exchange.getAttachment(ACCOUNTS);
+        if (accounts == null) {
+            return () -> { };
+        }
+        accounts.retain();
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                accounts.release();
+            }
+        };
+    }
+
     /** This request's account with the requests budget. */
     public static MemoryBudget.Lease requestLease(HttpServerExchange exchange) {
         return accounts(exchange).request();
@@ -68,6 +88,7 @@ public final class Budgets implements HttpHandler {
         final Settings settings;
         private MemoryBudget.Lease request;
         private MemoryBudget.Lease response;
+        private int holders = 1; // the exchange, and each piece of work in flight
 
         Accounts(Settings settings) {
             this.settings = settings;
@@ -76,6 +97,9 @@ public final class Budgets implements HttpHandler {
         synchronized MemoryBudget.Lease request() {
             if (request == null) {
                 request = settings.requests().lease();
+                if (holders == 0) {
+                    request.close(); // made after everything ended: takes nothing
+                }
             }
             return request;
         }
@@ -83,21 +107,34 @@ public final class Budgets implements HttpHandler {
         synchronized MemoryBudget.Lease response() {
             if (response == null) {
                 response = settings.responses().lease();
+                if (holders == 0) {
+                    response.close();
+                }
             }
             return response;
+        }
+
+        synchronized void retain() {
+            if (holders > 0) {
+                holders++;
+            }
+        }
+
+        synchronized void release() {
+            if (holders > 0 && --holders == 0) {
+                if (request != null) {
+                    request.close();
+                }
+                if (response != null) {
+                    response.close();
+                }
+            }
         }
 
         @Override
         public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
             try {
-                synchronized (this) {
-                    if (request != null) {
-                        request.close();
-                    }
-                    if (response != null) {
-                        response.close();
-                    }
-                }
+                release();
             } finally {
                 nextListener.proceed();
             }

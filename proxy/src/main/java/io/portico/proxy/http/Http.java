@@ -265,9 +265,10 @@ public final class Http {
      * As {@link #readBody(HttpServerExchange, long, Consumer)}, answering {@code tooLarge} past the
      * limit. The body counts against the request's memory budget as it arrives (never reserved
      * from {@code Content-Length}, which a client may state and not send): when there is no room
-     * the connection is not read for up to {@code memory.wait.ms}, then 503 with
-     * {@code Retry-After}; a body that could never fit is a 413 at once. A client that pauses
-     * longer than {@code request.body.timeout.ms} gets 408. Both close the connection.
+     * the connection is not read for up to {@code memory.wait.ms}, then the rest of the body is
+     * read and dropped and the answer is 503 with {@code Retry-After}; a body that could never fit
+     * is a 413 at once. A body that pauses longer than {@code request.body.timeout.ms}, or arrives
+     * slower than {@link #BODY_MIN_RATE} once it took that long, gets 408 and the connection is closed.
      */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
                                 Consumer<byte[]> then) {
@@ -278,21 +279,32 @@ public final class Http {
         }
         MemoryBudget.Lease lease = Budgets.requestLease(exchange);
         if (declared > 0 && !lease.budget().fits(BODY_BYTE_COST * declared)) {
-            refuse(exchange, ErrorCode.PAYLOAD_TOO_LARGE.exception("a body of " + declared + " bytes can never fit "
-                    + "the memory set aside for request bodies (" + lease.budget().name() + ")"));
+            refuse(exchange, neverFits(lease, declared));
             return;
         }
         BodyCollector collector = new BodyCollector(exchange, maxBytes, tooLarge, then, lease, Budgets.settings(exchange));
         exchange.getRequestReceiver().receivePartialBytes(collector, (ex, error) -> {
-            collector.finished = true;
+            collector.finish();
             IoUtils.safeClose(ex.getConnection());
         });
+    }
+
+    /** A body up to this size may use the requests budget's reserve. */
+    static final long SMALL_BODY = 64 * 1024;
+
+    /** Bytes per second a body must average once it has taken {@code request.body.timeout.ms}. */
+    static final long BODY_MIN_RATE = 16 * 1024;
+
+    private static RestException neverFits(MemoryBudget.Lease lease, long bytes) {
+        return ErrorCode.PAYLOAD_TOO_LARGE.exception("a body of " + bytes + " bytes can never fit the memory set aside "
+                + "for request bodies (" + lease.budget().name() + ")");
     }
 
     /**
      * Collects a body from its chunks up to a limit, counting each against the request's memory
      * budget; past the limit answers 413 and ignores the rest. Runs on the exchange's IO thread
-     * (chunks, retries and the idle timer alike), so it needs no locking.
+     * (chunks, retries and the timer alike), so it needs no locking. Once finished it lets go of
+     * everything it held and cancels its timer, so nothing keeps the exchange alive.
      */
     private static final class BodyCollector implements Receiver.PartialBytesCallback {
         private static final long RETRY_MILLIS = 10;
@@ -302,14 +314,15 @@ public final class Http {
         private final Consumer<byte[]> then;
         private final MemoryBudget.Lease lease;
         private final Budgets.Settings settings;
-        private final java.util.ArrayList<byte[]> chunks = new java.util.ArrayList<>();
+        private java.util.ArrayList<byte[]> chunks = new java.util.ArrayList<>();
         private long length;
-        private long lastProgress = System.nanoTime();
-        boolean finished;
-        // Chunks that arrived when there was no room (counted, not yet taken), and since when.
-        private final java.util.ArrayDeque<byte[]> pending = new java.util.ArrayDeque<>();
+        private final long started = System.nanoTime();
+        private long lastProgress = started;
+        private boolean finished;
+        private org.xnio.XnioExecutor.Key timer;
+        // Waiting for room: the chunk that did not fit (counted, as memory it is) and since when.
+        private byte[] pending;
         private boolean pendingLast;
-        private boolean retrying;
         private long waitingSince;
         private RestException refusal; // set when the body no longer counts: it is dropped, then this answered
 
@@ -321,7 +334,7 @@ public final class Http {
             this.then = then;
             this.lease = lease;
             this.settings = settings;
-            scheduleIdleCheck(settings.bodyTimeout().toNanos());
+            scheduleCheck(settings.bodyTimeout().toNanos());
         }
 
         @Override
@@ -334,56 +347,54 @@ public final class Http {
                 fail(tooLarge.get());
                 return;
             }
+            length += chunk.length;
             if (refusal != null) { // refused for memory: drop the rest, answer once it is all in
-                length += chunk.length;
                 if (last) {
                     refuseAfterBody();
                 }
                 return;
             }
-            if (!pending.isEmpty() || !lease.tryTake((long) BODY_BYTE_COST * chunk.length)) {
-                // No room now: keep the chunk, stop reading this connection and look again shortly.
-                // Chunks are handed over inside Undertow's handler call: an exchange that returns
-                // from it neither reading nor dispatched is ended, so it is marked dispatched.
-                length += chunk.length;
-                pending.add(chunk);
-                pendingLast |= last;
-                if (!retrying) {
-                    retrying = true;
-                    waitingSince = System.nanoTime();
-                    exchange.getRequestReceiver().pause();
-                    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
-                    exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
-                }
+            long cost = (long) BODY_BYTE_COST * chunk.length;
+            if (!lease.budget().fits(BODY_BYTE_COST * length)) {
+                fail(neverFits(lease, length)); // a chunked body outgrowing what could ever fit
                 return;
             }
-            length += chunk.length;
-            add(chunk, last);
+            // A small body may use the budget's reserve: large uploads filling it never starve small requests.
+            if (length <= SMALL_BODY ? lease.tryTakeSmall(cost) : lease.tryTake(cost)) {
+                add(chunk, last);
+                return;
+            }
+            // No room now: the chunk is memory already, so it is counted; reading stops until the
+            // budget has room again. Chunks are handed over inside Undertow's handler call, and an
+            // exchange that returns from it neither reading nor dispatched is ended: dispatched.
+            lease.takeAnyway(cost);
+            pending = chunk;
+            pendingLast = last;
+            waitingSince = System.nanoTime();
+            exchange.getRequestReceiver().pause();
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
+            exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
         }
 
         private void retry() {
             if (finished) {
                 return;
             }
-            while (!pending.isEmpty() && lease.tryTake((long) BODY_BYTE_COST * pending.peekFirst().length)) {
-                byte[] chunk = pending.pollFirst();
-                add(chunk, pending.isEmpty() && pendingLast);
-                if (finished) {
-                    return;
-                }
-            }
-            if (pending.isEmpty()) {
-                retrying = false;
+            if (length <= SMALL_BODY || !lease.budget().over()) {
+                byte[] chunk = pending;
+                pending = null;
                 lastProgress = System.nanoTime();
-                exchange.getRequestReceiver().resume();
+                add(chunk, pendingLast);
+                if (!finished) {
+                    exchange.getRequestReceiver().resume();
+                }
             } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()) {
                 // The client is within its limits and should read this answer, which a close in
                 // the middle of its upload would turn into a reset: the rest of the body is read
                 // and dropped (holding nothing), then the 503 is sent.
                 refusal = ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
                         + lease.budget().name() + "); retry later");
-                retrying = false;
-                pending.clear();
+                pending = null;
                 chunks.clear();
                 lease.give(lease.held());
                 lastProgress = System.nanoTime();
@@ -398,7 +409,7 @@ public final class Http {
         }
 
         private void refuseAfterBody() {
-            finished = true;
+            finish();
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
             ErrorWriter.write(exchange, refusal);
         }
@@ -408,8 +419,9 @@ public final class Http {
                 chunks.add(chunk);
             }
             if (last) {
-                finished = true;
-                accept(exchange, body(), then);
+                byte[] body = body();
+                finish();
+                accept(exchange, body, then);
             }
         }
 
@@ -423,34 +435,53 @@ public final class Http {
                 System.arraycopy(c, 0, body, at, c.length);
                 at += c.length;
             }
-            chunks.clear();
             return body;
         }
 
-        private void scheduleIdleCheck(long inNanos) {
-            exchange.getIoThread().executeAfter(this::idleCheck, Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)),
-                    TimeUnit.MILLISECONDS);
+        /** Done with the body, whatever the outcome: nothing is held, no timer keeps this alive. */
+        void finish() {
+            finished = true;
+            chunks = new java.util.ArrayList<>(0);
+            pending = null;
+            if (timer != null) {
+                timer.remove();
+                timer = null;
+            }
         }
 
-        /** Ends a body that stopped arriving: 408. A wait for memory has its own bound. */
-        private void idleCheck() {
+        private void scheduleCheck(long inNanos) {
+            timer = exchange.getIoThread().executeAfter(this::check,
+                    Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)), TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * Ends a body that stopped arriving or trickles: 408. (A wait for memory has its own
+         * bound, and the time it takes does not count.)
+         */
+        private void check() {
+            timer = null;
             if (finished || !exchange.getConnection().isOpen()) {
                 return;
             }
-            long idle = System.nanoTime() - lastProgress;
+            long now = System.nanoTime();
             long limit = settings.bodyTimeout().toNanos();
-            if (!retrying && idle >= limit) {
+            long idle = now - lastProgress;
+            if (pending == null && idle >= limit) {
                 fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body stopped arriving for "
                         + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"));
                 return;
             }
-            scheduleIdleCheck(retrying ? limit : limit - idle);
+            double seconds = (now - started) / 1e9;
+            if (pending == null && now - started >= limit && length < seconds * BODY_MIN_RATE) {
+                fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body arrives slower than "
+                        + BODY_MIN_RATE / 1024 + " KiB/s"));
+                return;
+            }
+            scheduleCheck(pending != null ? limit : Math.min(limit - idle, limit));
         }
 
         private void fail(RestException error) {
-            finished = true;
-            pending.clear();
-            chunks.clear();
+            finish();
             exchange.getRequestReceiver().pause();
             refuse(exchange, error);
         }
@@ -477,20 +508,24 @@ public final class Http {
      */
     public static <T> void complete(HttpServerExchange exchange, CompletionStage<T> result,
                                     Function<? super T, ?> toBody) {
-        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> finishWhenDone(exchange, result, toBody));
+        Runnable done = Budgets.hold(exchange);
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> finishWhenDone(exchange, result, toBody, done));
     }
 
+    /** Answers with the result once it completes; {@code done} releases the request's budgets then. */
     private static <T> void finishWhenDone(HttpServerExchange exchange, CompletionStage<T> result,
-                                           Function<? super T, ?> toBody) {
+                                           Function<? super T, ?> toBody, Runnable done) {
         result.whenComplete((value, error) -> exchange.getIoThread().execute(() -> {
-            if (error != null) {
-                ErrorWriter.write(exchange, error);
-                return;
-            }
             try {
+                if (error != null) {
+                    ErrorWriter.write(exchange, error);
+                    return;
+                }
                 ok(exchange, toBody.apply(value));
             } catch (Throwable e) {
                 ErrorWriter.write(exchange, e);
+            } finally {
+                done.run();
             }
         }));
     }
@@ -509,6 +544,7 @@ public final class Http {
      */
     public static <T> void offload(HttpServerExchange exchange, Executor pool,
                                    Supplier<? extends CompletionStage<T>> work, Function<? super T, ?> toBody) {
+        Runnable done = Budgets.hold(exchange);
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> {
             try {
                 pool.execute(() -> {
@@ -518,12 +554,14 @@ public final class Http {
                     } catch (Throwable e) {
                         // Errors too (a StackOverflowError, an OutOfMemoryError): the request is
                         // answered and its in-flight slot released, and the pool thread lives on.
+                        done.run();
                         exchange.getIoThread().execute(() -> ErrorWriter.write(exchange, e));
                         return;
                     }
-                    finishWhenDone(exchange, result, toBody);
+                    finishWhenDone(exchange, result, toBody, done);
                 });
             } catch (RejectedExecutionException e) {
+                done.run();
                 exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                 ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
                         "too many requests in progress; retry later"));

@@ -60,7 +60,8 @@ public final class HttpServer implements AutoCloseable {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
     /** What every listener of one server shares. */
-    public record Settings(int ioThreads, Duration headerTimeout, Duration idleTimeout, Duration writeTimeout,
+    public record Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
+                           Duration writeTimeout,
                            int maxConnections, long maxEntitySize, List<String> tlsProtocols,
                            List<String> tlsCipherSuites, String clientAuth) {
     }
@@ -124,6 +125,7 @@ public final class HttpServer implements AutoCloseable {
                 .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.headerTimeout().toMillis()))
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.idleTimeout().toMillis()))
                 .set(UndertowOptions.MAX_ENTITY_SIZE, settings.maxEntitySize())
+                .set(UndertowOptions.MAX_HEADER_SIZE, settings.headersMaxBytes())
                 .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .set(UndertowOptions.RECORD_REQUEST_START_TIME, true)
                 .getMap();
@@ -189,11 +191,11 @@ public final class HttpServer implements AutoCloseable {
                 refuse(connection);
                 return;
             }
+            // XNIO merges close listeners, so Undertow's own, set later, does not replace this one.
             connection.setCloseListener(c -> open.decrementAndGet());
-            if (plain) {
-                ConduitStreamSinkChannel sink = connection.getSinkChannel();
-                sink.setConduit(new BadRequestBody(sink.getConduit()));
-            }
+            // On https this is the decrypted side of the connection: the same bytes Undertow writes.
+            ConduitStreamSinkChannel sink = connection.getSinkChannel();
+            sink.setConduit(new BadRequestBody(sink.getConduit()));
             next.handleEvent(connection);
         }
 

@@ -38,7 +38,9 @@ public final class AccessLog implements AccessLogReceiver, AutoCloseable {
     }
 
     @Override
-    public void logMessage(String message) {
+    public void logMessage(String line) {
+        // A client chooses its request line and User-Agent: a line is cut at 2 KiB.
+        String message = line.length() > 2048 ? line.substring(0, 2048) + "…" : line;
         if (!lines.offer(message)) {
             dropped.incrementAndGet();
         }

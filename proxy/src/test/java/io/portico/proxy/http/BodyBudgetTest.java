@@ -27,13 +27,20 @@ class BodyBudgetTest {
 
     @BeforeEach
     void start() throws Exception {
-        budget = new MemoryBudget("memory.requests.max.bytes", CAPACITY);
+        start(Duration.ofMillis(200));
+    }
+
+    private void start(Duration memoryWait) throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        budget = new MemoryBudget("memory.requests.max.bytes", CAPACITY, CAPACITY / 8);
         Router routes = new Router().post("/echo", exchange -> Http.readBody(exchange, 16 << 20,
                 body -> Http.ok(exchange, Map.of("bytes", body.length))));
         HttpHandlerChain chain = new HttpHandlerChain(new Budgets(routes, new Budgets.Settings(budget,
-                MemoryBudget.unbounded("r"), Duration.ofSeconds(30), Duration.ofMillis(200))));
+                MemoryBudget.unbounded("r"), Duration.ofSeconds(30), memoryWait)));
         server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), chain.root(), null,
-                new HttpServer.Settings(1, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
                         100, 64 << 20, List.of(), List.of(), "none"));
         rest = new Rest(URI.create("http://127.0.0.1:" + server.addresses().get(0).getPort()));
     }
@@ -80,6 +87,45 @@ class BodyBudgetTest {
         awaitBudgetEmpty(0);
         Rest.Response again = post(1000);
         assertEquals(200, again.status(), again.body());
+    }
+
+    @Test
+    void aBodyThatWaitsForRoomGoesOnOnceThereIsRoom() throws Exception {
+        start(Duration.ofMinutes(5));
+        budget.takeAnyway(CAPACITY);
+        java.util.concurrent.CompletableFuture<Rest.Response> waiting =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> post(400_000));
+        // The first chunk that found no room is counted (it is memory already) while it waits.
+        for (int i = 0; i < 6000 && budget.used() <= CAPACITY; i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(budget.used() > CAPACITY, "a chunk waits for room");
+        assertTrue(!waiting.isDone(), "the request waits");
+        budget.give(CAPACITY);
+        Rest.Response r = waiting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, r.status(), r.body());
+        assertEquals(400_000, r.json().get("bytes").asInt());
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
+    void smallBodiesStillGetInWhileLargeOnesFillTheBudget() throws Exception {
+        budget.takeAnyway(CAPACITY); // large uploads hold everything
+        Rest.Response small = post(10_000);
+        assertEquals(200, small.status(), small.body());
+        Rest.Response large = post(400_000);
+        assertEquals(503, large.status(), large.body());
+        budget.give(CAPACITY);
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
+    void aChunkedBodyOutgrowingWhatCouldEverFitIs413() throws Exception {
+        byte[] big = new byte[CAPACITY]; // counts twice: can never fit, but no Content-Length says so up front
+        Rest.Response r = rest.send(rest.request("/echo").POST(HttpRequest.BodyPublishers.ofInputStream(
+                () -> new java.io.ByteArrayInputStream(big))));
+        assertEquals(413, r.status(), r.body());
+        awaitBudgetEmpty(0);
     }
 
     @Test

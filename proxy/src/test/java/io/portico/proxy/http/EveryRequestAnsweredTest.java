@@ -50,7 +50,7 @@ class EveryRequestAnsweredTest {
                 });
         inFlight = new InFlight(routes, 100);
         server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(inFlight), null,
-                new HttpServer.Settings(1, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
                         100, 1 << 20, List.of(), List.of(), "none"));
         rest = new Rest(URI.create("http://127.0.0.1:" + server.addresses().get(0).getPort()));
     }

@@ -104,6 +104,32 @@ class ConnectionLimitsIT {
     }
 
     @Test
+    void aBodyThatTricklesGets408(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500"));
+             Socket slow = connect(p.rest())) {
+            send(slow, "POST /topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v1+json\r\n"
+                    + "Content-Length: 1000000\r\n\r\n{");
+            Thread trickle = new Thread(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(100); // never idle for the timeout, far below the minimum rate
+                        send(slow, " ");
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // closed by the server, or the test is over
+                }
+            });
+            trickle.setDaemon(true);
+            trickle.start();
+            String answer = readUntilClosed(slow);
+            trickle.interrupt();
+            assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+            assertTrue(answer.contains("KiB/s"), answer);
+            assertServes(p.rest());
+        }
+    }
+
+    @Test
     void connectionsBeyondTheCapAreTurnedAwayWith503(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("connections.max", "4",
                 "connections.idle.timeout.ms", "600000"))) {

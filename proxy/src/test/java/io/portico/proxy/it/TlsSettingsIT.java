@@ -57,8 +57,17 @@ class TlsSettingsIT {
         }
     }
 
+    private static final String WEAK = "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,"
+            + "TLS_RSA_WITH_AES_128_GCM_SHA256";
+
     @Test
     void byDefaultOnlyForwardSecretAeadSuitesAreOffered(KafkaCluster kafka) throws Exception {
+        // The client can do the weak suites: a server that offers them gets them.
+        try (TestPortico weak = start(kafka, Map.of("ssl.cipher.suites", WEAK))) {
+            for (String suite : WEAK.split(",")) {
+                assertEquals("TLSv1.2 " + suite, handshake(weak, "TLSv1.2", suite));
+            }
+        }
         try (TestPortico p = start(kafka, Map.of())) {
             assertEquals("TLSv1.3 TLS_AES_128_GCM_SHA256", handshake(p, "TLSv1.3", "TLS_AES_128_GCM_SHA256"));
             assertEquals("TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
