@@ -5,90 +5,128 @@ import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
+import io.portico.protocol.RecordHeader;
 import io.portico.protocol.RestException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One consumer-group instance: a {@link Consumer} of its own, the topic it subscribed to on its
- * first read, records fetched but not yet returned, and the last offset returned per partition
- * (what a commit commits).
+ * One consumer-group instance: a session that every dialect drives. It owns a {@link Consumer},
+ * what it is subscribed or assigned to, the records it fetched and has not returned yet
+ * ({@link HeldRecords}), and the last offset returned per partition (what a commit of
+ * "everything returned" commits).
  *
- * <p>Threading: every operation takes the instance's lock, so concurrent requests on one
- * instance (a commit arriving while a read long-polls) run one after the other; the consumer is
- * never touched by two threads. Operations block (poll, commit): call them from a worker pool.
- * {@link #close()} may be called from any thread: it wakes a blocked poll, waits for the lock,
- * and closes the consumer (leaving the group); later operations answer 40403.
+ * <ul>
+ * <li>v2 drives it directly: {@link #subscribe} to topics or a pattern, {@link #assign}
+ *     partitions, seek ({@link #seek}, {@link #seekToBeginning}, {@link #seekToEnd},
+ *     {@link #seekToTimestamps}), {@link #poll}, {@link #commitReturned} or {@link #commit}
+ *     explicit offsets, {@link #committed}.</li>
+ * <li>v1's subscribe-on-first-read is a thin adapter: {@link #read} subscribes to the topic it is
+ *     first asked for, then polls.</li>
+ * </ul>
+ *
+ * <p>Threading: every operation takes the instance's fair lock, so concurrent requests on one
+ * instance run one after the other and the consumer is never touched by two threads. A long poll
+ * waits in slices and, between slices, lets an operation that is waiting (a commit, a seek) go
+ * first, so a long poll never starves a commit. Operations block (poll, commit): call them from a
+ * worker pool. {@link #close} may be called from any thread: it wakes a blocked poll, waits for the
+ * lock and closes the consumer (leaving the group); later operations answer 40403.
+ *
+ * <p>Errors are {@link RestException}s: 40903 when subscription and assignment are mixed (and
+ * for a seek of a partition not assigned), 40901 when a v1 read names another topic than the
+ * instance reads, 40401 for a topic that does not exist, 40403 once closed.
  */
 public final class ConsumerInstance {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerInstance.class);
     private static final Duration POLL_SLICE = Duration.ofMillis(100);
     private static final int MAX_DRAIN_POLLS = 8;
+    /** How often a pattern subscription looks for new topics that match. */
+    private static final long PATTERN_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private enum Mode { NONE, TOPICS, PATTERN, ASSIGNED }
 
     private final String group;
     private final String name;
     private final EmbeddedFormat format;
     private final boolean autoCommit;
     private final String owner;
+    private final Options options;
     private final Consumer<byte[], byte[]> consumer;
     private final SessionMetrics metrics;
     /** The consumer's fixed cost and the records it holds, against the consumers budget. */
     private final MemoryBudget.Lease memory;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock = new ReentrantLock(true);
 
     // Guarded by lock.
-    private String topic;
-    private boolean assigned; // had partitions assigned once
-    private boolean awaitedAssignment; // the first read waited for an assignment
-    private final Deque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
-    private long fetchedBytes; // key and value bytes of the records in fetched
-    private long unsettled; // held-record cost not yet counted on the memory lease (settled per batch)
+    private Mode mode = Mode.NONE;
+    private Set<String> topics = Set.of(); // subscribed topics (a pattern's current matches too)
+    private Pattern pattern;
+    private Predicate<String> patternAllowed = t -> true;
+    private long patternCheckedAt;
+    private boolean assigned; // partitions arrived since the last subscription
+    private boolean awaitedAssignment; // a read waited for the first assignment
+    private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private volatile boolean closed;
 
+    /**
+     * What an instance was created with beyond its format: per-instance read settings (v2).
+     *
+     * @param fetchMinBytes a read returns once this many key and value bytes are there; -1 or less:
+     *        as soon as any record is
+     * @param requestTimeout how long a read waits for records, or null for the server's default
+     */
+    public record Options(int fetchMinBytes, Duration requestTimeout) {
+        public static final Options DEFAULTS = new Options(-1, null);
+    }
+
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
                      Consumer<byte[], byte[]> consumer, SessionMetrics metrics) {
-        this(group, name, format, autoCommit, owner, consumer, metrics,
+        this(group, name, format, autoCommit, owner, Options.DEFAULTS, consumer, metrics,
                 MemoryBudget.unbounded("memory.consumers.max.bytes").lease());
     }
 
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
-                     Consumer<byte[], byte[]> consumer, SessionMetrics metrics, MemoryBudget.Lease memory) {
-        this.memory = memory;
+                     Options options, Consumer<byte[], byte[]> consumer, SessionMetrics metrics,
+                     MemoryBudget.Lease memory) {
         this.group = group;
         this.name = name;
         this.format = format;
         this.autoCommit = autoCommit;
         this.owner = owner;
+        this.options = options;
         this.consumer = consumer;
         this.metrics = metrics;
+        this.memory = memory;
+        this.held = new HeldRecords(memory);
     }
 
     public String group() {
@@ -108,67 +146,342 @@ public final class ConsumerInstance {
         return owner;
     }
 
-    /** What a read needs besides the topic: its time bounds and byte cap. */
-    public record ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes) {
+    /** The per-instance read settings it was created with. */
+    public Options options() {
+        return options;
     }
 
     /**
-     * Returns the next records of {@code topic}, subscribing on the first read. Returns as soon as
-     * records are available; otherwise after {@code requestTimeout} with none. The first read
-     * also waits (up to {@code assignmentTimeout}) for the group to assign partitions, so that
-     * records already in the topic come back at once. Records past {@code maxBytes} stay for the
-     * next read; the first record is always returned, whatever its size.
-     *
-     * @param topicExists asked once, on the first read: whether the topic exists
-     * @throws RestException 40901 when the instance already reads another topic, 40401 when the
-     *         topic does not exist, 40403 when the instance was closed meanwhile
+     * What a read needs: its time bounds, the byte cap, and whether the cap is the client's own
+     * ({@code max_bytes}: strict, a record larger than it is not returned) or the server's (a
+     * record larger than it comes alone, so a consumer is never stuck behind it).
      */
+    public record ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes, boolean strict,
+                             int fetchMinBytes) {
+        /** The server's cap, not strict, answering as soon as records are there. */
+        public ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes) {
+            this(requestTimeout, assignmentTimeout, maxBytes, false, -1);
+        }
+    }
+
+    // ---- v1: subscribe on the first read -------------------------------------------------------
+
+    /** As {@link #read(String, ReadLimits, Predicate, ResponseRoom)} without a responses budget. */
     public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists) {
         return read(topic, limits, topicExists, ResponseRoom.unbounded());
     }
 
     /**
-     * As {@link #read(String, ReadLimits, Predicate)}, each record taking its room in the response
-     * from {@code room} first (fewer records when the responses budget is full, 503 when not even
-     * one fits). While the consumers budget is over its capacity, the instance fetches nothing new
-     * (it still takes part in its group); what it holds beyond a read is let go when the budget
-     * is over (it is fetched again later: held records are a cache of the partitions' positions).
+     * v1's read of {@code topic}: the first read subscribes the instance to it (if it exists),
+     * later ones must name the same topic; then as {@link #poll}.
+     *
+     * @throws RestException 40901 when the instance reads another topic, 40401 when the topic does
+     *         not exist, 40403 when the instance was closed meanwhile
      */
     public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists, ResponseRoom room) {
         return locked(KafkaErrors::toRestException, () -> {
-            if (this.topic == null) {
+            if (mode == Mode.NONE) {
                 KafkaNames.topic(topic);
                 if (!topicExists.test(topic)) {
                     throw ErrorCode.TOPIC_NOT_FOUND.exception();
                 }
-                consumer.subscribe(List.of(topic), new Rebalance());
-                this.topic = topic;
-            } else if (!this.topic.equals(topic)) {
+                subscribeTopics(List.of(topic));
+            } else if (mode != Mode.TOPICS || !topics.equals(Set.of(topic))) {
                 throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
             }
-            if (!fetched.isEmpty()) {
-                answerGroup();
+            return pollLocked(limits, room);
+        });
+    }
+
+    // ---- v2: subscription and assignment -------------------------------------------------------
+
+    /**
+     * Subscribes to {@code topics}, replacing the subscription (a group rebalance follows).
+     *
+     * @throws RestException 40903 when the instance has partitions assigned
+     */
+    public void subscribe(List<String> topicNames) {
+        locked(KafkaErrors::toRestException, () -> {
+            for (String t : topicNames) {
+                KafkaNames.topic(t);
             }
-            if (fetched.isEmpty()) { // nothing held, or a rebalance dropped what was
-                if (memory.budget().over()) {
-                    waitPaused(limits);
+            if (mode == Mode.ASSIGNED) {
+                throw mixed();
+            }
+            subscribeTopics(topicNames);
+            return null;
+        });
+    }
+
+    /**
+     * Subscribes to the topics matching {@code regex} that {@code allowed} lets through (internal
+     * topics never match), now and as topics are created: the matches are looked up again about
+     * once a second while the instance reads.
+     *
+     * @throws RestException 422 for a pattern that does not compile, 40903 when partitions are assigned
+     */
+    public void subscribe(String regex, Predicate<String> allowed) {
+        Pattern compiled;
+        try {
+            compiled = Pattern.compile(regex);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("topic_pattern is not a valid regular expression: "
+                    + KafkaNames.excerpt(e.getDescription()));
+        }
+        locked(KafkaErrors::toRestException, () -> {
+            if (mode == Mode.ASSIGNED) {
+                throw mixed();
+            }
+            pattern = compiled;
+            patternAllowed = allowed;
+            mode = Mode.PATTERN;
+            topics = Set.of();
+            resetPositions();
+            if (topicLister != null) {
+                matchPattern(topicLister.get());
+            }
+            return null;
+        });
+    }
+
+    /** Re-resolves a pattern subscription against the cluster's topics, at most once a second. */
+    private Supplier<Collection<String>> topicLister;
+
+    /** Sets where a pattern subscription learns of the cluster's topics (the registry's shared, cached list). */
+    void topicLister(Supplier<Collection<String>> lister) {
+        this.topicLister = lister;
+    }
+
+    private void matchPattern(Collection<String> all) {
+        Set<String> matches = new TreeSet<>();
+        for (String t : all) {
+            if (!KafkaNames.isInternal(t) && pattern.matcher(t).matches() && patternAllowed.test(t)) {
+                matches.add(t);
+            }
+        }
+        patternCheckedAt = System.nanoTime();
+        if (!matches.equals(topics) || consumer.subscription().isEmpty() && !matches.isEmpty()) {
+            topics = Set.copyOf(matches);
+            if (matches.isEmpty()) {
+                consumer.unsubscribe();
+            } else {
+                consumer.subscribe(matches, new Rebalance());
+            }
+        }
+    }
+
+    private void refreshPattern() {
+        if (mode == Mode.PATTERN && topicLister != null && System.nanoTime() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
+            try {
+                matchPattern(topicLister.get());
+            } catch (RuntimeException e) {
+                LOG.debug("Looking up the topics matching {}/{}'s pattern failed: {}", group, name, e.toString());
+            }
+        }
+    }
+
+    private void subscribeTopics(List<String> topicNames) {
+        mode = Mode.TOPICS;
+        pattern = null;
+        topics = Set.copyOf(new LinkedHashSet<>(topicNames));
+        resetPositions();
+        consumer.subscribe(topics, new Rebalance());
+    }
+
+    /** The topics subscribed to (a pattern's current matches), sorted; empty when assigned or unsubscribed. */
+    public List<String> subscription() {
+        return locked(KafkaErrors::toRestException, () -> mode == Mode.TOPICS || mode == Mode.PATTERN
+                ? List.copyOf(new TreeSet<>(topics)) : List.of());
+    }
+
+    /** Drops the subscription (the instance leaves its partitions; nothing held is kept). */
+    public void unsubscribe() {
+        locked(KafkaErrors::toRestException, () -> {
+            if (mode == Mode.TOPICS || mode == Mode.PATTERN) {
+                commitOnRevocation(consumer.assignment());
+                consumer.unsubscribe();
+                mode = Mode.NONE;
+                topics = Set.of();
+                pattern = null;
+                resetPositions();
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Reads {@code partitions} without a group assignment, replacing earlier ones (an empty list
+     * unassigns).
+     *
+     * @throws RestException 40903 when the instance is subscribed
+     */
+    public void assign(Collection<TopicPartition> partitions) {
+        locked(KafkaErrors::toRestException, () -> {
+            for (TopicPartition tp : partitions) {
+                KafkaNames.topic(tp.topic());
+            }
+            if (mode == Mode.TOPICS || mode == Mode.PATTERN) {
+                throw mixed();
+            }
+            Set<TopicPartition> dropped = new HashSet<>(consumer.assignment());
+            dropped.removeAll(partitions);
+            held.drop(dropped);
+            dropped.forEach(returned::remove);
+            if (partitions.isEmpty()) {
+                consumer.unsubscribe(); // as KafkaConsumer.assign does with no partitions
+            } else {
+                consumer.assign(List.copyOf(new LinkedHashSet<>(partitions)));
+            }
+            mode = partitions.isEmpty() ? Mode.NONE : Mode.ASSIGNED;
+            assigned = !partitions.isEmpty();
+            awaitedAssignment = true;
+            return null;
+        });
+    }
+
+    /** The partitions the instance reads now (assigned, or given it by its group), sorted. */
+    public List<TopicPartition> assignment() {
+        return locked(KafkaErrors::toRestException, () -> sorted(consumer.assignment()));
+    }
+
+    private static RestException mixed() {
+        return ErrorCode.ILLEGAL_STATE.exception(
+                "Subscription to topics, partitions and pattern are mutually exclusive");
+    }
+
+    private void resetPositions() {
+        held.clear();
+        returned.clear();
+        assigned = false;
+        awaitedAssignment = false;
+    }
+
+    // ---- v2: positions -----------------------------------------------------------------------
+
+    /**
+     * Makes the next read of each partition start at its offset. What was held of it is let go.
+     *
+     * @throws RestException 40903 when a partition is not the instance's now
+     */
+    public void seek(Map<TopicPartition, Long> offsets) {
+        locked(KafkaErrors::toRestException, () -> {
+            checkOwned(offsets.keySet());
+            held.drop(offsets.keySet());
+            offsets.forEach(consumer::seek);
+            offsets.keySet().forEach(returned::remove);
+            return null;
+        });
+    }
+
+    /** Makes the next read of each partition start at its first offset. */
+    public void seekToBeginning(Collection<TopicPartition> partitions) {
+        locked(KafkaErrors::toRestException, () -> {
+            checkOwned(partitions);
+            held.drop(partitions);
+            consumer.seekToBeginning(partitions);
+            partitions.forEach(consumer::position); // resolved now, not at the next fetch
+            partitions.forEach(returned::remove);
+            return null;
+        });
+    }
+
+    /** Makes the next read of each partition start at its end (records written from now on). */
+    public void seekToEnd(Collection<TopicPartition> partitions) {
+        locked(KafkaErrors::toRestException, () -> {
+            checkOwned(partitions);
+            held.drop(partitions);
+            consumer.seekToEnd(partitions);
+            // Resolved now: "the end" is where the log ends at this call, not at the next fetch
+            // (records written in between are read).
+            partitions.forEach(consumer::position);
+            partitions.forEach(returned::remove);
+            return null;
+        });
+    }
+
+    /**
+     * Makes the next read of each partition start at its first record with a timestamp at or after
+     * the given one (milliseconds since the epoch), or at its end when there is none.
+     */
+    public void seekToTimestamps(Map<TopicPartition, Long> timestamps) {
+        locked(KafkaErrors::toRestException, () -> {
+            checkOwned(timestamps.keySet());
+            held.drop(timestamps.keySet());
+            Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(timestamps);
+            List<TopicPartition> toEnd = new ArrayList<>();
+            for (TopicPartition tp : timestamps.keySet()) {
+                OffsetAndTimestamp at = found.get(tp);
+                if (at == null) {
+                    toEnd.add(tp);
                 } else {
-                    poll(limits);
+                    consumer.seek(tp, at.offset());
                 }
             }
-            List<ConsumedRecord> out = take(limits.maxBytes(), room);
-            if (memory.budget().over()) {
-                letGoOfHeld();
+            if (!toEnd.isEmpty()) {
+                consumer.seekToEnd(toEnd);
+                toEnd.forEach(consumer::position);
             }
-            if (autoCommit && !out.isEmpty()) {
-                consumer.commitAsync(toCommit(), (offsets, e) -> {
-                    if (e != null) {
-                        LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
-                    }
-                });
-            }
-            return out;
+            timestamps.keySet().forEach(returned::remove);
+            return null;
         });
+    }
+
+    private void checkOwned(Collection<TopicPartition> partitions) {
+        Set<TopicPartition> owned = consumer.assignment();
+        for (TopicPartition tp : partitions) {
+            if (!owned.contains(tp)) {
+                throw ErrorCode.ILLEGAL_STATE.exception("No current assignment for partition " + tp.partition()
+                        + " of topic " + KafkaNames.excerpt(tp.topic()));
+            }
+        }
+    }
+
+    // ---- reads --------------------------------------------------------------------------------
+
+    /**
+     * The next records of what the instance is subscribed or assigned to (v2's read). Returns as
+     * soon as records are there (or, with {@code fetchMinBytes}, that many bytes), else after the
+     * request timeout with none. The first read after a subscription also waits (up to the
+     * assignment timeout) for the group to assign partitions, so that records already in the
+     * topics come back at once. Records past the byte cap stay for the next read (see
+     * {@link ReadLimits} for a record larger than the cap); records past what the responses
+     * budget allows stay too.
+     *
+     * @throws RestException 40903 when the instance is neither subscribed nor assigned, 40403 when closed
+     */
+    public List<ConsumedRecord> poll(ReadLimits limits, ResponseRoom room) {
+        return locked(KafkaErrors::toRestException, () -> {
+            if (mode == Mode.NONE) {
+                throw ErrorCode.ILLEGAL_STATE.exception("The consumer is neither subscribed to topics nor assigned partitions");
+            }
+            return pollLocked(limits, room);
+        });
+    }
+
+    private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room) {
+        refreshPattern();
+        if (!held.isEmpty()) {
+            answerGroup();
+        }
+        if (held.isEmpty() || limits.fetchMinBytes() > 0 && held.bytes() < limits.fetchMinBytes()) {
+            if (memory.budget().over()) {
+                waitPaused(limits);
+            } else {
+                fetch(limits);
+            }
+        }
+        List<ConsumedRecord> out = take(limits, room);
+        if (memory.budget().over()) {
+            letGoOfHeld();
+        }
+        if (autoCommit && !out.isEmpty()) {
+            consumer.commitAsync(toCommit(), (offsets, e) -> {
+                if (e != null) {
+                    LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
+                }
+            });
+        }
+        return out;
     }
 
     /**
@@ -183,6 +496,9 @@ public final class ConsumerInstance {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         } catch (RestException e) {
             throw e;
+        } catch (IllegalStateException e) {
+            // The consumer's own state rule (e.g. a partition that is not assigned to it)
+            throw ErrorCode.ILLEGAL_STATE.exception(KafkaErrors.describe(e));
         } catch (RuntimeException e) {
             throw onKafkaError.apply(e);
         } finally {
@@ -191,94 +507,10 @@ public final class ConsumerInstance {
     }
 
     /**
-     * A read while the consumers budget is full: the consumer polls with its partitions paused
-     * (taking part in its group, fetching nothing) until the request timeout, so the read answers
-     * {@code []} unless a rebalance handed it records already fetched.
+     * Fetches until records are there (or {@code fetchMinBytes} of them), or the request timeout
+     * passes. Polls in slices; between slices an operation waiting for the instance goes first.
      */
-    private void waitPaused(ReadLimits limits) {
-        try {
-            consumer.pause(consumer.assignment());
-            buffer(consumer.poll(limits.requestTimeout()));
-        } finally {
-            resumePaused();
-        }
-    }
-
-    /**
-     * Lets go of the records held beyond this read: each partition goes back to its first held
-     * record, so nothing is lost and the next read fetches them again.
-     */
-    private void letGoOfHeld() {
-        if (fetched.isEmpty()) {
-            return;
-        }
-        Map<TopicPartition, Long> firstHeld = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : fetched) {
-            firstHeld.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
-        }
-        Set<TopicPartition> owned = consumer.assignment();
-        firstHeld.forEach((tp, offset) -> {
-            if (owned.contains(tp)) {
-                consumer.seek(tp, offset);
-            }
-        });
-        while (!fetched.isEmpty()) {
-            unhold(fetched.pollFirst());
-        }
-        settle();
-    }
-
-    /**
-     * Lets go of what this instance holds, if no operation is using it now: called for idle
-     * instances when the consumers budget is over its capacity. Never blocks.
-     *
-     * @return whether anything was let go
-     */
-    boolean shed() {
-        if (closed || !lock.tryLock()) {
-            return false;
-        }
-        try {
-            if (closed || fetched.isEmpty()) {
-                return false;
-            }
-            letGoOfHeld();
-            return true;
-        } catch (RuntimeException e) {
-            LOG.debug("Letting go of the records {}/{} holds failed: {}", group, name, e.toString());
-            return false;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Bytes this instance counts against the consumers budget (its fixed cost and held records). */
-    long memoryHeld() {
-        return memory.held();
-    }
-
-    private void hold(ConsumerRecord<byte[], byte[]> r) {
-        fetched.add(r);
-        fetchedBytes += size(r);
-        unsettled += HeldRecords.cost(r);
-    }
-
-    private void unhold(ConsumerRecord<byte[], byte[]> r) {
-        fetchedBytes -= size(r);
-        unsettled -= HeldRecords.cost(r);
-    }
-
-    /** Brings the consumers budget up to date with the records held (once per batch, not per record). */
-    private void settle() {
-        if (unsettled > 0) {
-            memory.takeAnyway(unsettled);
-        } else if (unsettled < 0) {
-            memory.give(-unsettled);
-        }
-        unsettled = 0;
-    }
-
-    private void poll(ReadLimits limits) {
+    private void fetch(ReadLimits limits) {
         resumePaused();
         long now = System.nanoTime();
         long deadline = now + limits.requestTimeout().toNanos();
@@ -294,10 +526,9 @@ public final class ConsumerInstance {
             if (left <= 0) {
                 return;
             }
-            // Before the assignment, poll in slices so the request timeout applies once it arrives.
-            Duration wait = firstAssignment ? min(Duration.ofNanos(left), POLL_SLICE) : Duration.ofNanos(left);
-            buffer(consumer.poll(wait));
-            if (!fetched.isEmpty()) {
+            Duration wait = min(Duration.ofNanos(left), POLL_SLICE);
+            held.add(consumer.poll(wait));
+            if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes())) {
                 drainFetched(limits.maxBytes());
                 return;
             }
@@ -307,6 +538,38 @@ public final class ConsumerInstance {
                 // already in the topic has its full time.
                 deadline = System.nanoTime() + limits.requestTimeout().toNanos();
             }
+            yieldToWaiting();
+            if (mode == Mode.NONE) {
+                return; // unsubscribed or unassigned by the operation that went first
+            }
+        }
+    }
+
+    /**
+     * Lets an operation waiting for this instance (a commit, a seek) run now, between two slices
+     * of a long poll: the lock is fair, so the waiting thread gets it first.
+     */
+    private void yieldToWaiting() {
+        if (lock.hasQueuedThreads()) {
+            lock.unlock();
+            lock.lock();
+            if (closed) {
+                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+            }
+        }
+    }
+
+    /**
+     * A read while the consumers budget is full: the consumer polls with its partitions paused
+     * (taking part in its group, fetching nothing) until the request timeout, so the read answers
+     * {@code []} unless a rebalance handed it records already fetched.
+     */
+    private void waitPaused(ReadLimits limits) {
+        try {
+            consumer.pause(consumer.assignment());
+            held.add(consumer.poll(limits.requestTimeout()));
+        } finally {
+            resumePaused();
         }
     }
 
@@ -321,7 +584,7 @@ public final class ConsumerInstance {
     private void answerGroup() {
         try {
             consumer.pause(consumer.assignment());
-            buffer(consumer.poll(Duration.ZERO));
+            held.add(consumer.poll(Duration.ZERO));
         } catch (WakeupException | InterruptException e) {
             throw e;
         } catch (KafkaException e) {
@@ -354,51 +617,103 @@ public final class ConsumerInstance {
 
     /**
      * Takes what the consumer has already fetched, without waiting, up to the byte cap: a
-     * response then carries what is there rather than one poll's worth.
+     * response then carries what is there rather than one poll's worth. Stops when the consumers
+     * budget is over its capacity.
      */
     private void drainFetched(long maxBytes) {
-        for (int i = 0; i < MAX_DRAIN_POLLS && fetchedBytes < maxBytes && !memory.budget().over(); i++) {
-            if (buffer(consumer.poll(Duration.ZERO)) == 0) {
+        for (int i = 0; i < MAX_DRAIN_POLLS && held.bytes() < maxBytes && !memory.budget().over(); i++) {
+            if (held.add(consumer.poll(Duration.ZERO)) == 0) {
                 return;
             }
         }
     }
 
-    /** Keeps polled records for the reads to come; returns how many there were. */
-    private int buffer(ConsumerRecords<byte[], byte[]> records) {
-        for (ConsumerRecord<byte[], byte[]> r : records) {
-            hold(r);
+    /**
+     * Lets go of the records held beyond this read: each partition goes back to its first held
+     * record, so nothing is lost and the next read fetches them again.
+     */
+    private void letGoOfHeld() {
+        if (held.isEmpty()) {
+            return;
         }
-        settle();
-        return records.count();
+        Set<TopicPartition> owned = consumer.assignment();
+        held.firstOffsets().forEach((tp, offset) -> {
+            if (owned.contains(tp)) {
+                consumer.seek(tp, offset);
+            }
+        });
+        held.clear();
     }
 
-    /** Key plus value bytes, as {@link ConsumedRecord#size()} counts them (null counts 0). */
-    private static long size(ConsumerRecord<byte[], byte[]> r) {
-        return Math.max(0, r.serializedKeySize()) + (long) Math.max(0, r.serializedValueSize());
+    /**
+     * Lets go of what this instance holds, if no operation is using it now: called for idle
+     * instances when the consumers budget needs room. Never blocks.
+     *
+     * @return whether anything was let go
+     */
+    boolean shed() {
+        if (closed || !lock.tryLock()) {
+            return false;
+        }
+        try {
+            if (closed || held.isEmpty()) {
+                return false;
+            }
+            letGoOfHeld();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.debug("Letting go of the records {}/{} holds failed: {}", group, name, e.toString());
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes this instance counts against the consumers budget (its fixed cost and held records). */
+    long memoryHeld() {
+        return memory.held();
     }
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /** A Kafka record as a read returns it: key, value, position, timestamp and headers. */
+    static ConsumedRecord toConsumed(ConsumerRecord<byte[], byte[]> r) {
+        Header[] headers = r.headers().toArray();
+        List<RecordHeader> list;
+        if (headers.length == 0) {
+            list = List.of();
+        } else {
+            list = new ArrayList<>(headers.length);
+            for (Header h : headers) {
+                list.add(new RecordHeader(h.key(), h.value()));
+            }
+        }
+        return new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset(), r.timestamp(), list);
+    }
+
     /**
-     * Takes the records to return, up to the byte cap. In the json format a record whose key or
-     * value is not JSON cannot be returned: the records before it are, and it stays first in
-     * line (a read that starts at it fails with 50002 and consumes nothing), so nothing is
-     * marked returned, and committed, that the client did not get.
+     * Takes the records to return, up to the byte cap. With a strict cap (the client's
+     * {@code max_bytes}) a first record larger than the cap is not returned: the answer is
+     * {@code []} and the record stays, as Confluent's proxy answers (a client reading with
+     * {@code max_bytes=1} as a heartbeat then commits nothing it did not see). With the server's
+     * cap, a first record larger than it comes alone, so no consumer is stuck behind it. In the
+     * json format a record whose key or value is not JSON cannot be returned: the records before
+     * it are, and it stays first in line (a read that starts at it fails with 50002 and consumes
+     * nothing), so nothing is marked returned, and committed, that the client did not get.
      */
-    private List<ConsumedRecord> take(long maxBytes, ResponseRoom room) {
-        List<ConsumedRecord> out = new ArrayList<>(fetched.size());
+    private List<ConsumedRecord> take(ReadLimits limits, ResponseRoom room) {
+        List<ConsumedRecord> out = new ArrayList<>(held.count());
         long bytes = 0;
         ConsumedRecord previous = null;
-        while (!fetched.isEmpty()) {
-            ConsumerRecord<byte[], byte[]> r = fetched.peekFirst();
-            ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
-            long size = c.size();
-            if (previous != null && bytes + size > maxBytes) {
+        while (!held.isEmpty()) {
+            ConsumerRecord<byte[], byte[]> r = held.peek();
+            long size = HeldRecords.size(r);
+            if (bytes + size > limits.maxBytes() && (previous != null || limits.strict())) {
                 break;
             }
+            ConsumedRecord c = toConsumed(r);
             if (!room.take(size, previous == null)) {
                 break;
             }
@@ -409,7 +724,7 @@ public final class ConsumerInstance {
                 }
                 break;
             }
-            unhold(fetched.pollFirst());
+            held.poll();
             bytes += size;
             if (previous != null && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
                 remember(previous);
@@ -417,7 +732,7 @@ public final class ConsumerInstance {
             out.add(c);
             previous = c;
         }
-        settle();
+        held.settle();
         if (previous != null) {
             remember(previous);
         }
@@ -434,13 +749,20 @@ public final class ConsumerInstance {
         returned.put(new TopicPartition(last.topic(), last.partition()), last.offset());
     }
 
+    // ---- commits ------------------------------------------------------------------------------
+
+    /** As {@link #commitReturned()} (v1's commit). */
+    public List<CommittedOffset> commit() {
+        return commitReturned();
+    }
+
     /**
      * Commits the offsets of the records returned so far, on the partitions the instance still
      * owns, and reports them ({@code consumed} = last returned offset).
      *
      * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
      */
-    public List<CommittedOffset> commit() {
+    public List<CommittedOffset> commitReturned() {
         return locked(e -> new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e), () -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
             if (!offsets.isEmpty()) {
@@ -456,6 +778,46 @@ public final class ConsumerInstance {
         });
     }
 
+    /**
+     * Commits explicit offsets: each is the last offset the client processed, so the next to
+     * read, {@code offset + 1}, is what is committed (as Confluent's proxy does), with its
+     * metadata.
+     *
+     * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
+     */
+    public void commit(Map<TopicPartition, OffsetAndMetadata> lastProcessed) {
+        locked(e -> new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e), () -> {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            lastProcessed.forEach((tp, om) -> {
+                KafkaNames.topic(tp.topic());
+                offsets.put(tp, new OffsetAndMetadata(om.offset() + 1, om.metadata()));
+            });
+            if (!offsets.isEmpty()) {
+                consumer.commitSync(offsets);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * The committed offsets of {@code partitions} (each the next offset to read), for those that
+     * have one.
+     */
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        return locked(KafkaErrors::toRestException, () -> {
+            for (TopicPartition tp : partitions) {
+                KafkaNames.topic(tp.topic());
+            }
+            Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+            consumer.committed(partitions).forEach((tp, om) -> {
+                if (om != null) {
+                    out.put(tp, om);
+                }
+            });
+            return out;
+        });
+    }
+
     private Map<TopicPartition, OffsetAndMetadata> toCommit() {
         Set<TopicPartition> owned = consumer.assignment();
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -466,6 +828,34 @@ public final class ConsumerInstance {
         }
         return offsets;
     }
+
+    private void commitOnRevocation(Collection<TopicPartition> partitions) {
+        if (!autoCommit) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            Long last = returned.get(tp);
+            if (last != null) {
+                offsets.put(tp, new OffsetAndMetadata(last + 1));
+            }
+        }
+        if (!offsets.isEmpty()) {
+            try {
+                consumer.commitSync(offsets);
+            } catch (RuntimeException e) {
+                LOG.debug("Commit on revocation of {}/{} failed: {}", group, name, e.toString());
+            }
+        }
+    }
+
+    private static List<TopicPartition> sorted(Collection<TopicPartition> partitions) {
+        List<TopicPartition> out = new ArrayList<>(partitions);
+        out.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        return out;
+    }
+
+    // ---- life ---------------------------------------------------------------------------------
 
     private void lock() {
         if (closed) {
@@ -478,7 +868,7 @@ public final class ConsumerInstance {
         }
     }
 
-    /** Whether {@link #close()} was called. */
+    /** Whether {@link #close} was called. */
     public boolean isClosed() {
         return closed;
     }
@@ -527,7 +917,7 @@ public final class ConsumerInstance {
             LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());
         } finally {
             if (locked) {
-                fetched.clear();
+                held.clear();
                 lock.unlock();
             }
             memory.close(); // its fixed cost and held records, at once: the consumer is gone
@@ -538,22 +928,7 @@ public final class ConsumerInstance {
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (autoCommit) {
-                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                for (TopicPartition tp : partitions) {
-                    Long last = returned.get(tp);
-                    if (last != null) {
-                        offsets.put(tp, new OffsetAndMetadata(last + 1));
-                    }
-                }
-                if (!offsets.isEmpty()) {
-                    try {
-                        consumer.commitSync(offsets);
-                    } catch (RuntimeException e) {
-                        LOG.debug("Commit on revocation of {}/{} failed: {}", group, name, e.toString());
-                    }
-                }
-            }
+            commitOnRevocation(partitions);
             drop(partitions);
         }
 
@@ -570,14 +945,7 @@ public final class ConsumerInstance {
         }
 
         private void drop(Collection<TopicPartition> partitions) {
-            for (Iterator<ConsumerRecord<byte[], byte[]>> it = fetched.iterator(); it.hasNext(); ) {
-                ConsumerRecord<byte[], byte[]> r = it.next();
-                if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
-                    it.remove();
-                    unhold(r);
-                }
-            }
-            settle();
+            held.drop(partitions);
             partitions.forEach(returned::remove);
         }
     }

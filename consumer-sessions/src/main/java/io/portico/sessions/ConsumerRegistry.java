@@ -58,6 +58,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final MemoryBudget memory;
     private final Duration memoryWait;
     private final long consumerCost;
+    private volatile java.util.function.Supplier<java.util.Collection<String>> topicNames = List::of;
 
     /**
      * How instances are made and bounded.
@@ -149,18 +150,28 @@ public final class ConsumerRegistry implements AutoCloseable {
      *         422 unknown format, 429 too many instances
      */
     public ConsumerInstance create(String group, CreateConsumerRequest request, String owner) {
+        return create(group, request.instanceName(), request.embeddedFormat(), request.kafkaOffsetReset(),
+                request.autoCommit(), ConsumerInstance.Options.DEFAULTS, owner);
+    }
+
+    /**
+     * Creates an instance in {@code group}: {@code name} null for a generated one, Kafka's
+     * {@code auto.offset.reset} (or null for the consumer's default), whether returned records are
+     * committed without a commit, per-instance read settings.
+     *
+     * @throws RestException as {@link #create(String, CreateConsumerRequest, String)}
+     */
+    public ConsumerInstance create(String group, String requestedName, EmbeddedFormat format, String reset,
+                                   boolean autoCommit, ConsumerInstance.Options options, String owner) {
         KafkaNames.group(group);
-        EmbeddedFormat format = request.embeddedFormat();
-        if (format == EmbeddedFormat.AVRO) {
+        if (format.needsSchemaRegistry()) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
-        String name = request.instanceName();
+        String name = requestedName;
         if (name == null) {
             name = "rest-consumer-" + (settings.serverId().isEmpty() ? "" : settings.serverId() + "-")
                     + UUID.randomUUID();
         }
-        String reset = request.kafkaOffsetReset();
-        boolean autoCommit = request.autoCommit();
         Key key = new Key(group, name);
         if (instances.asMap().containsKey(key)) { // not an access: a taken name keeps no one alive
             throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
@@ -182,7 +193,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                         + memory.name() + "); delete unused instances or retry later");
             }
-            ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, owner, lease);
+            ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, options, owner, lease);
             if (instances.asMap().putIfAbsent(key, instance) != null) {
                 instance.close(CLOSE_TIMEOUT);
                 throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
@@ -222,7 +233,8 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     private ConsumerInstance newInstance(String group, String name, EmbeddedFormat format, String reset,
-                                         boolean autoCommit, String owner, MemoryBudget.Lease lease) {
+                                         boolean autoCommit, ConsumerInstance.Options options, String owner,
+                                         MemoryBudget.Lease lease) {
         Map<String, Object> config = new HashMap<>(settings.kafka());
         config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -240,7 +252,10 @@ public final class ConsumerRegistry implements AutoCloseable {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
         }
-        return new ConsumerInstance(group, name, format, autoCommit, owner, consumer, metrics, lease);
+        ConsumerInstance instance = new ConsumerInstance(group, name, format, autoCommit, owner, options, consumer,
+                metrics, lease);
+        instance.topicLister(() -> topicNames.get());
+        return instance;
     }
 
     /**
@@ -263,12 +278,41 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** As {@link #read(ConsumerInstance, String, long)}, records taking their room in the response from {@code room}. */
     public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes, ResponseRoom room) {
-        long cap = maxBytes > 0 ? Math.min(maxBytes, settings.requestMaxBytes()) : settings.requestMaxBytes();
         relieve(0);
-        List<ConsumedRecord> records = instance.read(topic, new ConsumerInstance.ReadLimits(
-                settings.requestTimeout(), settings.assignmentTimeout(), cap), topicExists, room);
+        List<ConsumedRecord> records = instance.read(topic, limits(settings.requestTimeout(), maxBytes, -1),
+                topicExists, room);
         touch(instance);
         return records;
+    }
+
+    /**
+     * v2's read of an instance: up to {@code maxBytes} (≤ 0: the server's cap), waiting at most
+     * {@code timeout} (null: the instance's {@code consumer.request.timeout.ms}, else the server's).
+     */
+    public List<ConsumedRecord> poll(ConsumerInstance instance, Duration timeout, long maxBytes, ResponseRoom room) {
+        Duration wait = instance.options().requestTimeout() != null ? instance.options().requestTimeout()
+                : settings.requestTimeout();
+        if (timeout != null && timeout.compareTo(wait) < 0) {
+            wait = timeout;
+        }
+        relieve(0);
+        List<ConsumedRecord> records = instance.poll(limits(wait, maxBytes, instance.options().fetchMinBytes()), room);
+        touch(instance);
+        return records;
+    }
+
+    private ConsumerInstance.ReadLimits limits(Duration wait, long clientMaxBytes, int fetchMinBytes) {
+        long server = settings.requestMaxBytes();
+        boolean strict = clientMaxBytes > 0 && clientMaxBytes <= server;
+        return new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(), strict ? clientMaxBytes : server,
+                strict, fetchMinBytes);
+    }
+
+    /** Runs {@code operation} on the instance and counts it as activity when it ends. */
+    public <T> T run(ConsumerInstance instance, java.util.function.Function<ConsumerInstance, T> operation) {
+        T result = operation.apply(instance);
+        touch(instance);
+        return result;
     }
 
     /** Commits what the instance returned, see {@link ConsumerInstance#commit}. */
@@ -296,6 +340,14 @@ public final class ConsumerRegistry implements AutoCloseable {
         slots.release();
         instance.close(CLOSE_TIMEOUT);
         return instance;
+    }
+
+    /**
+     * Where pattern subscriptions learn of the cluster's topics (a shared, briefly cached list);
+     * set once at start-up.
+     */
+    public void topicNames(java.util.function.Supplier<java.util.Collection<String>> lister) {
+        this.topicNames = lister;
     }
 
     /** Live instances (approximate). */

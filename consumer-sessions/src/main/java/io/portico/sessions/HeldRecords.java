@@ -1,8 +1,21 @@
 package io.portico.sessions;
 
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
 
-/** What records and consumers cost against the consumers budget. */
+/**
+ * Records a consumer fetched and has not returned yet, in fetch order, counted against the
+ * consumers budget through the holder's lease. One kind of buffer for consumer instances and for
+ * readers by offset. Not thread-safe: its holder guards it (an instance's lock, a reader's loan).
+ * Counting is settled per batch ({@link #settle}), not per record, so the shared budget is touched
+ * rarely.
+ */
 public final class HeldRecords {
     /**
      * What one Kafka consumer costs while it exists with Portico's default fetch size: its own
@@ -14,32 +27,130 @@ public final class HeldRecords {
     /** A consumer's own objects, beyond the fetch response it may hold ahead. */
     static final long CONSUMER_BASE = 256 * 1024;
 
+    /** What a held record costs beyond its key and value bytes: the objects around them. */
+    static final long RECORD_OVERHEAD = 160;
+
+    private final ArrayDeque<ConsumerRecord<byte[], byte[]>> records = new ArrayDeque<>();
+    private final MemoryBudget.Lease lease;
+    private long bytes; // key and value bytes held
+    private long unsettled; // cost not yet counted on the lease
+
+    HeldRecords(MemoryBudget.Lease lease) {
+        this.lease = lease;
+    }
+
     /**
      * What one consumer with this configuration costs: its own objects and one response of its
      * {@code fetch.max.bytes} (Kafka's 50 MiB when unset). A consumer fetching from several
      * brokers may hold one response per broker: lower {@code fetch.max.bytes} or raise the budget
      * for large clusters.
      */
-    public static long consumerCost(java.util.Map<String, ?> consumerConfig) {
+    public static long consumerCost(Map<String, ?> consumerConfig) {
         Object fetch = consumerConfig.get("fetch.max.bytes");
-        long bytes = 50L << 20;
+        long fetchBytes = 50L << 20;
         if (fetch != null) {
             try {
-                bytes = Long.parseLong(fetch.toString().trim());
+                fetchBytes = Long.parseLong(fetch.toString().trim());
             } catch (NumberFormatException e) {
                 // the consumer's own validation reports it
             }
         }
-        return CONSUMER_BASE + Math.max(0, bytes);
-    }
-
-    /** What a held record costs beyond its key and value bytes: the objects around them. */
-    static final long RECORD_OVERHEAD = 160;
-
-    private HeldRecords() {
+        return CONSUMER_BASE + Math.max(0, fetchBytes);
     }
 
     static long cost(ConsumerRecord<byte[], byte[]> r) {
-        return Math.max(0, r.serializedKeySize()) + (long) Math.max(0, r.serializedValueSize()) + RECORD_OVERHEAD;
+        return size(r) + RECORD_OVERHEAD;
+    }
+
+    /** Key plus value bytes, as {@code max_bytes} counts them (null counts 0). */
+    static long size(ConsumerRecord<byte[], byte[]> r) {
+        return (r.key() == null ? 0 : r.key().length) + (long) (r.value() == null ? 0 : r.value().length);
+    }
+
+    /** The holder's account with the consumers budget (its fixed cost is on it too). */
+    MemoryBudget.Lease lease() {
+        return lease;
+    }
+
+    /** Holds what a poll returned; returns how many records. */
+    int add(ConsumerRecords<byte[], byte[]> polled) {
+        for (ConsumerRecord<byte[], byte[]> r : polled) {
+            add(r);
+        }
+        settle();
+        return polled.count();
+    }
+
+    void add(ConsumerRecord<byte[], byte[]> r) {
+        records.add(r);
+        bytes += size(r);
+        unsettled += cost(r);
+    }
+
+    boolean isEmpty() {
+        return records.isEmpty();
+    }
+
+    int count() {
+        return records.size();
+    }
+
+    /** Key and value bytes held. */
+    long bytes() {
+        return bytes;
+    }
+
+    ConsumerRecord<byte[], byte[]> peek() {
+        return records.peekFirst();
+    }
+
+    /** The first record, no longer held (settle when a batch of these is done). */
+    ConsumerRecord<byte[], byte[]> poll() {
+        ConsumerRecord<byte[], byte[]> r = records.pollFirst();
+        if (r != null) {
+            bytes -= size(r);
+            unsettled -= cost(r);
+        }
+        return r;
+    }
+
+    /** Brings the consumers budget up to date with what is held. */
+    void settle() {
+        if (unsettled > 0) {
+            lease.takeAnyway(unsettled);
+        } else if (unsettled < 0) {
+            lease.give(-unsettled);
+        }
+        unsettled = 0;
+    }
+
+    /** Lets go of the records of {@code partitions}. */
+    void drop(Collection<TopicPartition> partitions) {
+        for (Iterator<ConsumerRecord<byte[], byte[]>> it = records.iterator(); it.hasNext(); ) {
+            ConsumerRecord<byte[], byte[]> r = it.next();
+            if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
+                it.remove();
+                bytes -= size(r);
+                unsettled -= cost(r);
+            }
+        }
+        settle();
+    }
+
+    /** The offset of the first record held of each partition: where to seek to fetch them again. */
+    Map<TopicPartition, Long> firstOffsets() {
+        Map<TopicPartition, Long> first = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            first.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
+        }
+        return first;
+    }
+
+    /** Lets go of everything held. */
+    void clear() {
+        while (poll() != null) {
+            // counted off one by one
+        }
+        settle();
     }
 }

@@ -97,6 +97,21 @@ public final class KafkaErrors {
         return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
     }
 
+    /**
+     * The per-record code of a failed send in v2: 40101 authentication, 40301 authorization (the
+     * produce's HTTP status becomes 401/403 when a record got one), else as {@link #perRecordCode}.
+     */
+    public static ErrorCode perRecordCodeV2(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof AuthenticationException) {
+            return ErrorCode.KAFKA_AUTHENTICATION_ERROR;
+        }
+        if (t instanceof AuthorizationException) {
+            return ErrorCode.KAFKA_AUTHORIZATION_ERROR;
+        }
+        return perRecordCode(t);
+    }
+
     /** The per-record code of a failed send: 50003 when retrying may succeed, else 50002. */
     public static ErrorCode perRecordCode(Throwable failure) {
         return unwrap(failure) instanceof RetriableException

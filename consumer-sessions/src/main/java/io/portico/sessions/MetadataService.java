@@ -70,6 +70,34 @@ public final class MetadataService implements ProduceService.TopicExistence {
                 .names(), names -> names.stream().sorted().toList());
     }
 
+    /**
+     * A supplier of the cluster's topic names (internal ones included when configured) that asks
+     * the cluster at most once per {@code maxAge} and never blocks longer than the metadata
+     * timeout; the last answer stands while the cluster does not answer. For pattern subscriptions.
+     */
+    public java.util.function.Supplier<java.util.Collection<String>> cachedTopicNames(Duration maxAge) {
+        return new java.util.function.Supplier<>() {
+            private volatile java.util.Collection<String> last = List.of();
+            private volatile long askedAt = Long.MIN_VALUE / 2;
+
+            @Override
+            public synchronized java.util.Collection<String> get() {
+                long now = System.nanoTime();
+                if (now - askedAt >= maxAge.toNanos()) {
+                    askedAt = now;
+                    try {
+                        last = topicNames().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                        // keep the last answer
+                    }
+                }
+                return last;
+            }
+        };
+    }
+
     /** One topic: name, its per-topic config overrides, partitions sorted by id. */
     public CompletableFuture<TopicDescription> topic(String topic) {
         RestException invalid = invalid(topic);
@@ -103,6 +131,25 @@ public final class MetadataService implements ProduceService.TopicExistence {
                 }
             }
             throw ErrorCode.PARTITION_NOT_FOUND.exception();
+        });
+    }
+
+    /**
+     * The partition's first offset and the offset after its last record; 40401 / 40402 when the
+     * topic or partition does not exist.
+     */
+    public CompletableFuture<io.portico.protocol.v2.PartitionOffsets> partitionOffsets(String topic, int partition) {
+        return partition(topic, partition).thenCompose(p -> {
+            org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, partition);
+            org.apache.kafka.clients.admin.ListOffsetsOptions options =
+                    new org.apache.kafka.clients.admin.ListOffsetsOptions().timeoutMs(timeoutMs);
+            CompletableFuture<Long> first = map(shared.get().listOffsets(
+                    Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest()), options).partitionResult(tp),
+                    info -> info.offset());
+            CompletableFuture<Long> end = map(shared.get().listOffsets(
+                    Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()), options).partitionResult(tp),
+                    info -> info.offset());
+            return first.thenCombine(end, io.portico.protocol.v2.PartitionOffsets::new);
         });
     }
 

@@ -64,44 +64,19 @@ public final class OffsetReader implements AutoCloseable {
     private static final class Reader {
         final Consumer<byte[], byte[]> consumer;
         final MemoryBudget.Lease lease;
-        final ArrayDeque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
+        final HeldRecords held;
         TopicPartition assigned;
         long next = -1; // the offset after the last record returned; -1 when unknown
 
         Reader(Consumer<byte[], byte[]> consumer, MemoryBudget.Lease lease) {
             this.consumer = consumer;
             this.lease = lease;
-        }
-
-        private long unsettled; // held-record cost not yet counted on the lease (settled per batch)
-
-        void hold(ConsumerRecord<byte[], byte[]> r) {
-            fetched.add(r);
-            unsettled += HeldRecords.cost(r);
-        }
-
-        ConsumerRecord<byte[], byte[]> release() {
-            ConsumerRecord<byte[], byte[]> r = fetched.pollFirst();
-            unsettled -= HeldRecords.cost(r);
-            return r;
-        }
-
-        /** Brings the consumers budget up to date with the records held. */
-        void settle() {
-            if (unsettled > 0) {
-                lease.takeAnyway(unsettled);
-            } else if (unsettled < 0) {
-                lease.give(-unsettled);
-            }
-            unsettled = 0;
+            this.held = new HeldRecords(lease);
         }
 
         /** Lets go of the records fetched ahead; the next read seeks. */
         void dropFetched() {
-            while (!fetched.isEmpty()) {
-                release();
-            }
-            settle();
+            held.clear();
             next = -1;
         }
     }
@@ -221,7 +196,7 @@ public final class OffsetReader implements AutoCloseable {
         boolean fetchedThisRead = false;
         long confirmedEnd = -1;
         while (out.size() < count) {
-            ConsumerRecord<byte[], byte[]> r = reader.fetched.peekFirst();
+            ConsumerRecord<byte[], byte[]> r = reader.held.peek();
             if (r == null) {
                 if (fetchedThisRead && atLogEnd(consumer, tp)) {
                     // The lag comes from the last fetch response, which may predate this read (a
@@ -239,26 +214,23 @@ public final class OffsetReader implements AutoCloseable {
                     break;
                 }
                 try {
-                    for (ConsumerRecord<byte[], byte[]> polled : consumer.poll(min(Duration.ofNanos(left), POLL_SLICE))) {
-                        reader.hold(polled);
-                    }
-                    reader.settle();
+                    reader.held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
                 } catch (OffsetOutOfRangeException e) {
                     throw outOfRange(consumer, tp, offset, deadline);
                 }
                 fetchedThisRead = true;
                 continue;
             }
-            ConsumedRecord c = new ConsumedRecord(r.topic(), r.key(), r.value(), r.partition(), r.offset());
+            ConsumedRecord c = ConsumerInstance.toConsumed(r);
             long size = c.size();
             if (!out.isEmpty() && bytes + size > maxBytes || !room.take(size, out.isEmpty())) {
                 break;
             }
-            reader.release();
+            reader.held.poll();
             bytes += size;
             out.add(c);
         }
-        reader.settle();
+        reader.held.settle();
         reader.next = out.isEmpty() ? offset : out.get(out.size() - 1).offset() + 1;
         metrics.consumed(out.size(), bytes);
         return out;
@@ -361,7 +333,6 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     private static void close(Reader reader) {
-        reader.fetched.clear();
         reader.lease.close();
         closeQuietly(reader.consumer);
     }

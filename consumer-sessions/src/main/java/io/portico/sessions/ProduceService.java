@@ -126,6 +126,15 @@ public final class ProduceService {
      *        go (usually its arrival plus {@code metadata.timeout.ms}); past it, 503
      */
     public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline) {
+        return produce(topic, records, deadline, KafkaErrors::perRecordCode);
+    }
+
+    /**
+     * As {@link #produce(String, List, long)}, a failed record's {@code error_code} chosen by
+     * {@code codes} (v1 and v2 word per-record failures differently).
+     */
+    public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline,
+                                                            java.util.function.Function<Throwable, ErrorCode> codes) {
         checkTopic(topic);
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
@@ -137,7 +146,7 @@ public final class ProduceService {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
             }
         }
-        Batch batch = new Batch(records.size());
+        Batch batch = new Batch(records.size(), codes);
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = batch.callback(i);
@@ -336,16 +345,19 @@ public final class ProduceService {
         final AtomicInteger remaining;
         final CompletableFuture<List<PartitionOffset>> result = new CompletableFuture<>();
 
-        Batch(int size) {
+        final java.util.function.Function<Throwable, ErrorCode> codes;
+
+        Batch(int size, java.util.function.Function<Throwable, ErrorCode> codes) {
             offsets = new PartitionOffset[size];
             remaining = new AtomicInteger(size);
+            this.codes = codes;
         }
 
         Callback callback(int index) {
             return (RecordMetadata metadata, Exception e) -> {
                 offsets[index] = e == null
                         ? PartitionOffset.success(metadata.partition(), metadata.offset())
-                        : PartitionOffset.failure(KafkaErrors.perRecordCode(e), KafkaErrors.describe(e));
+                        : PartitionOffset.failure(codes.apply(e), KafkaErrors.describe(e));
                 if (remaining.decrementAndGet() == 0) {
                     // The decrement orders every slot write before this read.
                     result.complete(Arrays.asList(offsets));

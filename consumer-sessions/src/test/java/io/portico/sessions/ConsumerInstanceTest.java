@@ -245,7 +245,7 @@ class ConsumerInstanceTest {
     }
 
     @Test
-    void aRecordBiggerThanMaxBytesComesAlone() {
+    void aRecordBiggerThanTheClientsMaxBytesStaysUntilAReadAllowsIt() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);
         SessionTestConsumer consumer = factory.last();
@@ -255,10 +255,26 @@ class ConsumerInstanceTest {
         consumer.assignOnNextPoll(List.of(P0), records);
 
         assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 20)));
-        List<ConsumedRecord> big = registry.read(instance, TOPIC, 20);
-        assertEquals(List.of(1L), offsets(big));
+        assertEquals(List.of(), offsets(registry.read(instance, TOPIC, 20)), "max_bytes is a strict cap");
+        assertEquals(List.of(), offsets(registry.read(instance, TOPIC, 1)), "a heartbeat read sees nothing");
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance),
+                "a commit after those reads commits only what was returned");
+        List<ConsumedRecord> big = registry.read(instance, TOPIC, 200);
+        assertEquals(List.of(1L, 2L, 3L), offsets(big));
         assertEquals(100, big.get(0).value().length);
-        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 20)));
+    }
+
+    @Test
+    void withoutMaxBytesARecordBiggerThanTheServersCapComesAlone() {
+        ConsumerRegistry registry = registry(REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT, 50); // consumer.request.max.bytes
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(sized(0, 0, 0, 100));
+        records.addAll(sized(0, 1, 2, 5));
+        consumer.assignOnNextPoll(List.of(P0), records);
+
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)), "never stuck behind it");
+        assertEquals(List.of(1L, 2L), offsets(registry.read(instance, TOPIC, 0)));
     }
 
     @Test
@@ -414,7 +430,7 @@ class ConsumerInstanceTest {
         ConsumerInstance instance = create(registry, null);
         SessionTestConsumer consumer = factory.last();
         consumer.assignOnNextPoll(List.of(P0, P1), sized(1, 0, 2, 10));
-        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 1))); // 1:1 and 1:2 held back
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 10))); // 1:1 and 1:2 held back
 
         // The group takes partition 1 away. The listener runs as it would inside the next poll
         // or close; the instance is idle, so nothing else touches it meanwhile.

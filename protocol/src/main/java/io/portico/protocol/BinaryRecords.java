@@ -21,6 +21,7 @@ final class BinaryRecords {
     private static final byte[] VALUE = ascii(",\"value\":");
     private static final byte[] PARTITION = ascii(",\"partition\":");
     private static final byte[] OFFSET = ascii(",\"offset\":");
+    private static final byte[] TIMESTAMP = ascii(",\"timestamp\":");
     private static final byte[] NULL = ascii("null");
     /** TENS[d] = 10^d, for d = 0..18: a number below TENS[d] has at most d digits. */
     private static final long[] TENS = new long[19];
@@ -42,10 +43,19 @@ final class BinaryRecords {
     }
 
     static byte[] write(List<ConsumedRecord> records, boolean withTopic) {
+        return write(records, withTopic, false);
+    }
+
+    /**
+     * As {@link #write(List, boolean)}; with {@code withTimestamp} each record also carries its
+     * {@code timestamp} after its offset (v2's shape). Headers are not written here: callers send
+     * records with headers to {@link RecordsWriter}'s generator path.
+     */
+    static byte[] write(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
         long size = 2 + Math.max(0, records.size() - 1);
         int largest = 0;
         for (ConsumedRecord r : records) {
-            size += size(r, withTopic);
+            size += size(r, withTopic) + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0);
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         if (size > Integer.MAX_VALUE - 16) {
@@ -59,7 +69,7 @@ final class BinaryRecords {
             if (i > 0) {
                 out[p++] = ',';
             }
-            p = write(out, p, records.get(i), withTopic, scratch);
+            p = write(out, p, records.get(i), withTopic, withTimestamp, scratch);
         }
         out[p++] = ']';
         if (p != out.length) {
@@ -74,7 +84,8 @@ final class BinaryRecords {
                 + PARTITION.length + digits(r.partition()) + OFFSET.length + digits(r.offset()) + 1;
     }
 
-    private static int write(byte[] out, int p, ConsumedRecord r, boolean withTopic, byte[] scratch) {
+    private static int write(byte[] out, int p, ConsumedRecord r, boolean withTopic, boolean withTimestamp,
+                             byte[] scratch) {
         if (withTopic) {
             p = put(out, p, OPEN_TOPIC);
             p = put(out, p, topic(r));
@@ -89,6 +100,10 @@ final class BinaryRecords {
         p = number(out, p, r.partition());
         p = put(out, p, OFFSET);
         p = number(out, p, r.offset());
+        if (withTimestamp) {
+            p = put(out, p, TIMESTAMP);
+            p = number(out, p, r.timestamp());
+        }
         out[p++] = '}';
         return p;
     }

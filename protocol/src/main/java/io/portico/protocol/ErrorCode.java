@@ -23,8 +23,8 @@ public enum ErrorCode {
     URI_TOO_LONG(414, 414, "URI Too Long"),
     UNSUPPORTED_MEDIA_TYPE(415, 415, "HTTP 415 Unsupported Media Type"),
     SCHEMA_REGISTRY_REQUIRED(415, 415,
-            "The avro embedded format needs a schema registry, and this server has none configured. "
-                    + "Use the binary or json embedded format."),
+            "The avro, jsonschema and protobuf embedded formats need a schema registry, and this server has none "
+                    + "configured. Use the binary or json embedded format."),
     UNPROCESSABLE_ENTITY(422, 422, "Unprocessable Entity"),
     TOO_MANY_REQUESTS(429, 429, "Too many requests: "),
     INTERNAL_SERVER_ERROR(500, 500, "Internal Server Error"),

@@ -19,16 +19,38 @@ public final class KafkaMediaTypes {
     public static final String JSON_V1 = "application/vnd.kafka.json.v1+json";
     public static final String AVRO_V1 = "application/vnd.kafka.avro.v1+json";
 
-    /** Response types of v1 metadata, produce and consumer-management endpoints; {@code *}{@code /*} gets v1+json. */
+    public static final String V2_JSON = "application/vnd.kafka.v2+json";
+    public static final String BINARY_V2 = "application/vnd.kafka.binary.v2+json";
+    public static final String JSON_V2 = "application/vnd.kafka.json.v2+json";
+    public static final String AVRO_V2 = "application/vnd.kafka.avro.v2+json";
+    public static final String JSONSCHEMA_V2 = "application/vnd.kafka.jsonschema.v2+json";
+    public static final String PROTOBUF_V2 = "application/vnd.kafka.protobuf.v2+json";
+
+    /**
+     * Response types of metadata, produce and consumer-management endpoints for a v1 request;
+     * {@code *}{@code /*} gets v1+json, a client asking for v2 gets v2.
+     */
     public static final List<Offer> V1_METADATA = List.of(
-            Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5));
+            Offer.of(V1_JSON, 0.9), Offer.of(V2_JSON, 0.85), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5));
+
+    /** As {@link #V1_METADATA} for a v2 request (one whose body is a v2 type): vague clients get v2+json. */
+    public static final List<Offer> V2_METADATA = List.of(
+            Offer.of(V2_JSON, 0.9), Offer.of(V1_JSON, 0.85), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5));
+
+    /**
+     * Response types of v2 consumer reads ({@code GET …/records}): binary for vague clients, the
+     * other embedded formats when asked for by name.
+     */
+    public static final List<Offer> V2_RECORDS = List.of(
+            Offer.of(BINARY_V2, 1.0), Offer.of(V2_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(JSON_V2, 0.1), Offer.of(AVRO_V2, 0.1), Offer.of(JSONSCHEMA_V2, 0.1), Offer.of(PROTOBUF_V2, 0.1));
 
     /**
      * Response types of the v1 partition metadata endpoints: as {@link #V1_METADATA}, plus the
      * embedded-format types at a low weight (a quirk of Confluent's resource class that clients rely on).
      */
     public static final List<Offer> V1_PARTITION_METADATA = List.of(
-            Offer.of(V1_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(V1_JSON, 0.9), Offer.of(V2_JSON, 0.85), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
             Offer.of(BINARY_V1, 0.1), Offer.of(AVRO_V1, 0.1), Offer.of(JSON_V1, 0.1));
 
     /** Response types of the v1 consumer-instance endpoints (create, commit): as the partition metadata ones. */
@@ -112,8 +134,61 @@ public final class KafkaMediaTypes {
             return false;
         }
         return switch (type.essence()) {
-            case BINARY_V1, JSON_V1, AVRO_V1, V1_JSON, KAFKA_JSON, JSON, OCTET_STREAM -> true;
+            case BINARY_V1, JSON_V1, AVRO_V1, V1_JSON, KAFKA_JSON, JSON, OCTET_STREAM,
+                 V2_JSON, BINARY_V2, JSON_V2, AVRO_V2, JSONSCHEMA_V2, PROTOBUF_V2 -> true;
             default -> false;
+        };
+    }
+
+    /** The API version a request body's {@code Content-Type} names: 2 for any v2 type, else 1. */
+    public static int apiVersion(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            return 1;
+        }
+        MediaType type = MediaType.parse(contentType);
+        return type != null && type.subtype().startsWith("vnd.kafka") && type.subtype().endsWith(".v2+json") ? 2 : 1;
+    }
+
+    /** The API version a request's {@code Accept} asks for by name: 2 when it names a v2 type, else 1. */
+    public static int acceptedApiVersion(String accept) {
+        return accept != null && accept.contains(".v2+json") ? 2 : 1;
+    }
+
+    /**
+     * The embedded format a v2 produce body uses, from its {@code Content-Type}: binary, json, or
+     * a schema format (which the caller answers 415 for until a registry exists).
+     *
+     * @throws RestException 415 when the type is not one a v2 produce consumes
+     */
+    public static EmbeddedFormat v2ProduceFormat(String contentType) {
+        MediaType type = MediaType.parse(contentType);
+        if (type != null) {
+            switch (type.essence()) {
+                case BINARY_V2, V2_JSON:
+                    return EmbeddedFormat.BINARY;
+                case JSON_V2:
+                    return EmbeddedFormat.JSON;
+                case AVRO_V2:
+                    return EmbeddedFormat.AVRO;
+                case JSONSCHEMA_V2:
+                    return EmbeddedFormat.JSONSCHEMA;
+                case PROTOBUF_V2:
+                    return EmbeddedFormat.PROTOBUF;
+                default:
+                    break;
+            }
+        }
+        throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+    }
+
+    /** The embedded format a negotiated v2 read type selects: each by name, every vague type binary. */
+    public static EmbeddedFormat v2ReadFormat(MediaType negotiated) {
+        return switch (negotiated.essence()) {
+            case JSON_V2 -> EmbeddedFormat.JSON;
+            case AVRO_V2 -> EmbeddedFormat.AVRO;
+            case JSONSCHEMA_V2 -> EmbeddedFormat.JSONSCHEMA;
+            case PROTOBUF_V2 -> EmbeddedFormat.PROTOBUF;
+            default -> EmbeddedFormat.BINARY;
         };
     }
 

@@ -56,6 +56,66 @@ public final class RecordsWriter {
         return out.toByteArray();
     }
 
+    /**
+     * The JSON array of {@code records} as v2 shows them: {@code topic}, {@code key},
+     * {@code value}, {@code partition}, {@code offset}, then, beyond Confluent's fields,
+     * {@code timestamp} (milliseconds) and, for a record that has any, {@code headers} as
+     * {@code [{"key":name,"value":base64}]}.
+     *
+     * @throws RestException 500/50002 when a stored key or value is not JSON and {@code format} is json
+     */
+    public static byte[] writeV2(List<ConsumedRecord> records, EmbeddedFormat format) {
+        boolean headers = false;
+        for (ConsumedRecord r : records) {
+            headers |= !r.headers().isEmpty();
+        }
+        if (format != EmbeddedFormat.JSON && !headers) {
+            return BinaryRecords.write(records, true, true);
+        }
+        ByteArrayBuilder out = new ByteArrayBuilder(1024);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartArray();
+            for (ConsumedRecord r : records) {
+                g.writeStartObject();
+                g.writeStringField("topic", r.topic());
+                if (format == EmbeddedFormat.JSON) {
+                    writeData(g, "key", r.key(), r);
+                    writeData(g, "value", r.value(), r);
+                } else {
+                    writeBase64(g, "key", r.key());
+                    writeBase64(g, "value", r.value());
+                }
+                g.writeNumberField("partition", r.partition());
+                g.writeNumberField("offset", r.offset());
+                g.writeNumberField("timestamp", r.timestamp());
+                if (!r.headers().isEmpty()) {
+                    g.writeArrayFieldStart("headers");
+                    for (RecordHeader h : r.headers()) {
+                        g.writeStartObject();
+                        g.writeStringField("key", h.key());
+                        writeBase64(g, "value", h.value());
+                        g.writeEndObject();
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeBase64(JsonGenerator g, String field, byte[] data) throws IOException {
+        g.writeFieldName(field);
+        if (data == null) {
+            g.writeNull();
+        } else {
+            g.writeString(java.util.Base64.getEncoder().encodeToString(data));
+        }
+    }
+
     private static void writeData(JsonGenerator g, String field, byte[] data, ConsumedRecord r) throws IOException {
         g.writeFieldName(field);
         if (data == null) {

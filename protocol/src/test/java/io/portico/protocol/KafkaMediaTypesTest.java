@@ -113,7 +113,8 @@ class KafkaMediaTypesTest {
         assertFalse(isV1GenericBody("application/x-www-form-urlencoded"));
         assertFalse(isV1GenericBody("text/plain"));
         assertFalse(isV1GenericBody("garbage"));
-        assertFalse(isV1GenericBody("application/vnd.kafka.v2+json"));
+        assertFalse(isV1GenericBody("application/vnd.kafka.v3+json"));
+        assertTrue(isV1GenericBody("application/vnd.kafka.v2+json"), "v2 shares create, commit and delete");
     }
 
     @Test
@@ -133,7 +134,8 @@ class KafkaMediaTypesTest {
         assertEquals("avro", EmbeddedFormat.AVRO.wireName());
         assertEquals(EmbeddedFormat.JSON, EmbeddedFormat.fromWireName(" JSON "));
         assertEquals(EmbeddedFormat.AVRO, EmbeddedFormat.fromWireName("Avro"));
-        assertEquals(null, EmbeddedFormat.fromWireName("protobuf"));
+        assertEquals(EmbeddedFormat.PROTOBUF, EmbeddedFormat.fromWireName("protobuf"));
+        assertEquals(null, EmbeddedFormat.fromWireName("xml"));
         assertEquals(null, EmbeddedFormat.fromWireName(null));
     }
 }

@@ -73,7 +73,10 @@ class NegotiationTest {
 
     @Test
     void zeroWeightExcludesATypeEvenUnderAWildcard() {
-        assertEquals(KAFKA_JSON, select("application/vnd.kafka.v1+json;q=0, */*", V1_METADATA));
+        // v1 excluded: the next of the server's preferences, v2
+        assertEquals(KafkaMediaTypes.V2_JSON, select("application/vnd.kafka.v1+json;q=0, */*", V1_METADATA));
+        assertEquals(KAFKA_JSON, select("application/vnd.kafka.v1+json;q=0, application/vnd.kafka.v2+json;q=0, */*",
+                V1_METADATA));
         assertNull(select("*/*;q=0", V1_METADATA));
         assertNull(select("application/json;q=0", V1_METADATA));
     }

@@ -3,6 +3,7 @@ package io.portico.proxy;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
+import io.portico.proxy.handlers.ConsumerV2Handlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
@@ -24,7 +25,8 @@ final class Api {
 
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
-                    ConsumerHandlers consumers, RecordsHandler records, AdminTopicsHandlers admin) {
+                    ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
+                    AdminTopicsHandlers admin) {
     }
 
     /**
@@ -51,12 +53,25 @@ final class Api {
                 .get("/topics/{topic}/partitions/{partition}", a.reader(h.metadata()::partition))
                 .post("/topics/{topic}/partitions/{partition}", a.writer(h.produce()::toPartition))
                 .get("/topics/{topic}/partitions/{partition}/messages", a.reader(h.messages()::read))
+                .get("/topics/{topic}/partitions/{partition}/offsets", a.reader(h.metadata()::partitionOffsets))
                 .get("/brokers", a.reader(h.metadata()::brokers))
                 // Confluent v1: consumer-group instances (each belongs to the key that created it)
                 .post("/consumers/{group}", a.reader(h.consumers()::create))
                 .get("/consumers/{group}/instances/{instance}/topics/{topic}", a.reader(h.consumers()::read))
                 .post("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumers()::commit))
                 .delete("/consumers/{group}/instances/{instance}", a.reader(h.consumers()::delete))
+                // Confluent v2: consumers driven by explicit calls (create, commit and delete are shared with v1;
+                // the Content-Type says which dialect a create or commit speaks)
+                .get("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::subscription))
+                .post("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::subscribe))
+                .delete("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::unsubscribe))
+                .get("/consumers/{group}/instances/{instance}/assignments", a.reader(h.consumersV2()::assignments))
+                .post("/consumers/{group}/instances/{instance}/assignments", a.reader(h.consumersV2()::assign))
+                .post("/consumers/{group}/instances/{instance}/positions", a.reader(h.consumersV2()::seek))
+                .post("/consumers/{group}/instances/{instance}/positions/beginning", a.reader(h.consumersV2()::seekToBeginning))
+                .post("/consumers/{group}/instances/{instance}/positions/end", a.reader(h.consumersV2()::seekToEnd))
+                .get("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumersV2()::committed))
+                .get("/consumers/{group}/instances/{instance}/records", a.reader(h.consumersV2()::records))
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
                 .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
                 // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)

@@ -9,6 +9,7 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Authenticator;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
+import io.portico.proxy.handlers.ConsumerV2Handlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
@@ -150,6 +151,7 @@ public final class Portico implements AutoCloseable {
         consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
                 config.serverId()), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
+        consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget);
         consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
@@ -163,6 +165,7 @@ public final class Portico implements AutoCloseable {
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
                 new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes()),
+                new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));

@@ -16,6 +16,13 @@ import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ResponseRoom;
+import io.portico.protocol.v2.CommitOffsets;
+import io.portico.protocol.v2.CreateConsumerV2;
+import io.portico.proxy.auth.Principal;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import io.undertow.server.HttpServerExchange;
 import java.net.URI;
 import java.util.List;
@@ -29,6 +36,8 @@ import java.util.concurrent.Executor;
 public final class ConsumerHandlers {
     private static final Json.BodyReader<CreateConsumerRequest> CREATE_BODY =
             new Json.BodyReader<>(CreateConsumerRequest.class);
+    private static final Json.BodyReader<CreateConsumerV2> CREATE_V2_BODY = new Json.BodyReader<>(CreateConsumerV2.class);
+    private static final Json.BodyReader<CommitOffsets> COMMIT_V2_BODY = new Json.BodyReader<>(CommitOffsets.class);
 
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
@@ -52,20 +61,37 @@ public final class ConsumerHandlers {
         this.maxBodyBytes = maxBodyBytes;
     }
 
-    /** {@code POST /consumers/{group}}: an empty body means all defaults. */
+    /**
+     * {@code POST /consumers/{group}}: an empty body means all defaults. A v2 {@code Content-Type}
+     * makes a v2 instance: {@code auto.commit.enable} defaults to Kafka's (on), and
+     * {@code fetch.min.bytes} and {@code consumer.request.timeout.ms} may be given.
+     */
     public void create(HttpServerExchange exchange) {
-        if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
+        String contentType = Http.contentType(exchange);
+        if (!KafkaMediaTypes.isV1GenericBody(contentType)) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_CONSUMERS);
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).name();
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
-            CreateConsumerRequest request = isBlank(body)
-                    ? CreateConsumerRequest.DEFAULTS
-                    : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
-            ConsumerInstance instance = registry.create(group, request, owner);
+            ConsumerInstance instance;
+            if (v2) {
+                CreateConsumerV2 request = isBlank(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
+                CreateConsumerRequest common = request.common();
+                int timeoutMs = request.requestTimeoutMs();
+                instance = registry.create(group, common.instanceName(), common.embeddedFormat(),
+                        common.kafkaOffsetReset(), request.autoCommit(), new ConsumerInstance.Options(
+                                request.fetchMinBytes(), timeoutMs < 0 ? null : java.time.Duration.ofMillis(timeoutMs)),
+                        owner);
+            } else {
+                CreateConsumerRequest request = isBlank(body)
+                        ? CreateConsumerRequest.DEFAULTS
+                        : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
+                instance = registry.create(group, request, owner);
+            }
             return new CreateConsumerResponse(instance.name(), base + Http.pathSegment(instance.name()));
         }));
     }
@@ -93,16 +119,43 @@ public final class ConsumerHandlers {
         });
     }
 
-    /** {@code POST /consumers/{group}/instances/{instance}/offsets}: commits what was returned. */
+    /**
+     * {@code POST /consumers/{group}/instances/{instance}/offsets}: commits what was returned (v1,
+     * and v2 without a body: {@code []}), or in v2 the offsets of the body, each the last one the
+     * client processed (what is committed is the next, {@code offset + 1}): {@code []}.
+     */
     public void commit(HttpServerExchange exchange) {
-        if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
+        String contentType = Http.contentType(exchange);
+        if (!KafkaMediaTypes.isV1GenericBody(contentType)) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        Http.negotiate(exchange, KafkaMediaTypes.V1_CONSUMERS);
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
-        String caller = Access.caller(exchange).name();
-        Http.run(exchange, pool, () -> registry.commit(owned(registry.get(group, name), caller)));
+        Principal caller = Access.caller(exchange);
+        if (!v2) {
+            Http.run(exchange, pool, () -> registry.commit(owned(registry.get(group, name), caller.name())));
+            return;
+        }
+        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
+            ConsumerInstance instance = owned(registry.get(group, name), caller.name());
+            if (isBlank(body)) {
+                registry.commit(instance);
+                return List.of();
+            }
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            for (CommitOffsets.Entry e : COMMIT_V2_BODY.read(body, EmbeddedFormat.BINARY).offsets()) {
+                InstanceAccess.readable(caller, e.topic());
+                offsets.put(new TopicPartition(e.topic(), e.partition()),
+                        new OffsetAndMetadata(e.offset(), e.metadata() == null ? "" : e.metadata()));
+            }
+            registry.run(instance, i -> {
+                i.commit(offsets);
+                return null;
+            });
+            return List.of();
+        }));
     }
 
     /** {@code DELETE /consumers/{group}/instances/{instance}}: 204 whatever the Accept header. */
@@ -119,10 +172,7 @@ public final class ConsumerHandlers {
 
     /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */
     private static ConsumerInstance owned(ConsumerInstance instance, String caller) {
-        if (instance.owner() != null && !instance.owner().equals(caller)) {
-            throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
-        }
-        return instance;
+        return InstanceAccess.owned(instance, caller);
     }
 
     /**

@@ -48,6 +48,14 @@ public final class MetadataHandlers {
         Http.complete(exchange, metadata.partition(topic, partition), Function.identity());
     }
 
+    /** {@code GET /topics/{topic}/partitions/{partition}/offsets}: {@code {"beginning_offset","end_offset"}}. */
+    public void partitionOffsets(HttpServerExchange exchange) {
+        Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
+        Http.complete(exchange, metadata.partitionOffsets(topic, partition), Function.identity());
+    }
+
     /** {@code GET /brokers}. */
     public void brokers(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);

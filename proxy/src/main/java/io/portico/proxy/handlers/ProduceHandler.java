@@ -9,6 +9,8 @@ import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
 import io.portico.proxy.http.Http;
+import io.portico.protocol.PartitionOffset;
+import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
@@ -40,6 +42,25 @@ public final class ProduceHandler {
         this.maxRecords = maxRecords;
     }
 
+    /**
+     * v2's answer: 200 with the offsets, except that a record refused for authentication or
+     * authorization (40101 / 40301) makes the status 401 / 403, the body still listing every record.
+     */
+    private static Object v2Answer(List<PartitionOffset> offsets) {
+        ProduceResponse body = new ProduceResponse(offsets, null, null);
+        for (PartitionOffset o : offsets) {
+            if (o.errorCode() != null && o.errorCode() == ErrorCode.KAFKA_AUTHENTICATION_ERROR.code()) {
+                return new Http.Reply(401, body);
+            }
+        }
+        for (PartitionOffset o : offsets) {
+            if (o.errorCode() != null && o.errorCode() == ErrorCode.KAFKA_AUTHORIZATION_ERROR.code()) {
+                return new Http.Reply(403, body);
+            }
+        }
+        return body;
+    }
+
     /** {@code POST /topics/{topic}}. */
     public void toTopic(HttpServerExchange exchange) {
         handle(exchange, null);
@@ -51,11 +72,14 @@ public final class ProduceHandler {
     }
 
     private void handle(HttpServerExchange exchange, Integer partition) {
-        EmbeddedFormat format = KafkaMediaTypes.v1ProduceFormat(Http.contentType(exchange));
-        if (format == EmbeddedFormat.AVRO) {
+        String contentType = Http.contentType(exchange);
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        EmbeddedFormat format = v2 ? KafkaMediaTypes.v2ProduceFormat(contentType)
+                : KafkaMediaTypes.v1ProduceFormat(contentType);
+        if (format.needsSchemaRegistry()) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
-        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_METADATA);
         String topic = Http.param(exchange, "topic");
         KafkaNames.topic(topic);
         Http.readBody(exchange, maxBodyBytes, body -> {
@@ -68,8 +92,9 @@ public final class ProduceHandler {
                     throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
                             + maxRecords + " (produce.records.max)");
                 }
-                return produce.produce(topic, records, deadline);
-            }, offsets -> new ProduceResponse(offsets, null, null)); // 200, errors per record
+                return produce.produce(topic, records, deadline,
+                        v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode);
+            }, offsets -> v2 ? v2Answer(offsets) : new ProduceResponse(offsets, null, null)); // 200, errors per record
         });
     }
 }

@@ -96,6 +96,15 @@ class SamplesIT {
     }
 
     @Test
+    void theNodeConsoleV2SampleRuns(Rest rest) throws Exception {
+        assumeNode();
+        Processes.Result run = Processes.run(SAMPLES.resolve("node-console"),
+                Map.of("PORTICO_URL", rest.base().toString()), Duration.ofMinutes(2), List.of("node", "console-v2.js"));
+        assertEquals(0, run.exitCode(), run.output());
+        assertTrue(run.output().contains("read offsets 0, 1, 2 again"), run.output());
+    }
+
+    @Test
     void theCurlQuickstartRuns(Rest rest) throws Exception {
         assumeTrue(Processes.onPath("bash") && Processes.onPath("curl"), "bash and curl are not on the PATH");
         Processes.Result run = Processes.run(SAMPLES.resolve("curl"),

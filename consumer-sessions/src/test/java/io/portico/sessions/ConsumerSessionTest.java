@@ -1,0 +1,163 @@
+package io.portico.sessions;
+
+import static io.portico.sessions.SessionTestConsumer.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consumer core as v2 drives it: subscriptions and assignments, positions, explicit commits,
+ * committed offsets, pattern subscriptions limited to what the caller may read, and a long poll
+ * that lets a waiting commit go first.
+ */
+class ConsumerSessionTest {
+    private static final TopicPartition A0 = new TopicPartition("a", 0);
+    private static final TopicPartition A1 = new TopicPartition("a", 1);
+    private static final Ticker TICKER = () -> 0L;
+
+    private final SessionTestConsumer.Factory factory = new SessionTestConsumer.Factory();
+    private final List<ConsumerRegistry> registries = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        registries.forEach(ConsumerRegistry::close);
+    }
+
+    private ConsumerRegistry registry(Duration requestTimeout) {
+        ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), Duration.ofMinutes(5), requestTimeout,
+                Duration.ofSeconds(2), 1 << 20, 100, ""), factory, topic -> true, TICKER);
+        registries.add(registry);
+        return registry;
+    }
+
+    private ConsumerInstance create(ConsumerRegistry registry) {
+        return registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false, ConsumerInstance.Options.DEFAULTS,
+                null);
+    }
+
+    private static List<Long> offsets(List<ConsumedRecord> records) {
+        return records.stream().map(ConsumedRecord::offset).toList();
+    }
+
+    private static void assertCode(ErrorCode expected, Runnable call) {
+        RestException e = assertThrows(RestException.class, call::run);
+        assertEquals(expected, e.errorCode(), e.getMessage());
+    }
+
+    private static void beginAt(SessionTestConsumer consumer, TopicPartition... partitions) {
+        Map<TopicPartition, Long> zero = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            zero.put(tp, 0L);
+        }
+        consumer.updateBeginningOffsets(zero);
+        consumer.updateEndOffsets(zero);
+    }
+
+    @Test
+    void subscriptionAndAssignmentAreMutuallyExclusive() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        instance.assign(List.of(A0));
+        assertEquals(List.of(A0), instance.assignment());
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> instance.subscribe(List.of("a")));
+        instance.assign(List.of()); // unassigned: free to subscribe
+        instance.subscribe(List.of("a", "b"));
+        assertEquals(List.of("a", "b"), instance.subscription());
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> instance.assign(List.of(A0)));
+        instance.unsubscribe();
+        assertEquals(List.of(), instance.subscription());
+    }
+
+    @Test
+    void aReadWithNothingToReadIs40903() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.poll(instance, null, 0, ResponseRoom.unbounded()));
+    }
+
+    @Test
+    void aSeekLetsGoOfWhatWasHeldAndTheNextReadStartsThere() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        for (int i = 0; i < 10; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 2, ResponseRoom.unbounded())),
+                "one 2-byte record a read; the others held");
+        instance.seek(Map.of(A0, 6L));
+        for (int i = 0; i < 10; i++) { // the broker still has them; the mock hands out each record once
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(6L, 7L, 8L, 9L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        instance.seekToBeginning(List.of(A0));
+        consumer.addRecord(record("a", 0, 0, null, "v0"));
+        assertEquals(0L, offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())).get(0));
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> instance.seek(Map.of(A1, 0L)));
+    }
+
+    @Test
+    void anExplicitCommitStoresTheOffsetAfterTheLastProcessedWithItsMetadata() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0, A1));
+        instance.commit(Map.of(A0, new OffsetAndMetadata(4, "checkpoint")));
+        Map<TopicPartition, OffsetAndMetadata> committed = instance.committed(Set.of(A0, A1));
+        assertEquals(Map.of(A0, new OffsetAndMetadata(5, "checkpoint")), committed, "A1 has none: not listed");
+        assertEquals(5L, consumer.committed(Set.of(A0)).get(A0).offset());
+    }
+
+    @Test
+    void aPatternSubscribesToTheMatchingTopicsTheCallerMayReadNeverInternalOnes() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        registry.topicNames(() -> List.of("orders.eu", "orders.us", "orders.secret", "payments", "__orders.x"));
+        ConsumerInstance instance = create(registry);
+        instance.subscribe("_*orders\\..*", t -> !t.endsWith("secret"));
+        assertEquals(List.of("orders.eu", "orders.us"), instance.subscription());
+        assertCode(ErrorCode.UNPROCESSABLE_ENTITY, () -> instance.subscribe("orders.(", t -> true));
+    }
+
+    @Test
+    void aCommitWaitingForALongPollGoesFirst() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofMinutes(5));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        consumer.updatePartitions("a", List.of(new PartitionInfo("a", 0, null, null, null)));
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        CompletableFuture<List<ConsumedRecord>> longPoll = CompletableFuture.supplyAsync(
+                () -> registry.poll(instance, Duration.ofMinutes(5), 0, ResponseRoom.unbounded()));
+        Thread.sleep(50); // (if the commit came first anyway, the test proves less, but still holds)
+        CompletableFuture<Void> commit = CompletableFuture.runAsync(
+                () -> instance.commit(Map.of(A0, new OffsetAndMetadata(0))));
+        commit.get(60, TimeUnit.SECONDS);
+        assertFalse(longPoll.isDone(), "the commit ran while the poll still waited for records");
+        registry.delete("g", "i"); // ends the long poll
+        assertThrows(Exception.class, () -> longPoll.get(60, TimeUnit.SECONDS));
+    }
+}

@@ -1,0 +1,232 @@
+package io.portico.proxy.handlers;
+
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.KafkaMediaTypes;
+import io.portico.protocol.RecordsWriter;
+import io.portico.protocol.v2.CommitOffsets;
+import io.portico.protocol.v2.Partitions;
+import io.portico.protocol.v2.Positions;
+import io.portico.protocol.v2.Subscription;
+import io.portico.protocol.v2.TopicPartitionRef;
+import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Principal;
+import io.portico.proxy.http.Budgets;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ClusterHealth;
+import io.portico.sessions.ConsumerInstance;
+import io.portico.sessions.ConsumerRegistry;
+import io.portico.sessions.ResponseRoom;
+import io.undertow.server.HttpServerExchange;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.BiFunction;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Confluent v2's consumer-instance endpoints beyond create, commit and delete (which v1 and v2
+ * share, see {@link ConsumerHandlers}): subscription, assignments, positions, committed offsets
+ * and records. Each is a thin translation of its wire records into calls on the instance, run on
+ * the bounded consumer pool; instances are owned by the API key that created them, and topics
+ * (subscribed, matched by a pattern, assigned, sought, committed) are limited to the key's scope.
+ */
+public final class ConsumerV2Handlers {
+    private static final Json.BodyReader<Subscription> SUBSCRIPTION = new Json.BodyReader<>(Subscription.class);
+    private static final Json.BodyReader<Partitions> PARTITIONS = new Json.BodyReader<>(Partitions.class);
+    private static final Json.BodyReader<Positions> POSITIONS = new Json.BodyReader<>(Positions.class);
+
+    private final ConsumerRegistry registry;
+    private final ClusterHealth cluster;
+    private final Executor pool;
+    private final long maxBodyBytes;
+
+    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, long maxBodyBytes) {
+        this.registry = registry;
+        this.cluster = cluster;
+        this.pool = pool;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** {@code GET …/subscription}: {@code {"topics":[…]}} (a pattern's current matches). */
+    public void subscription(HttpServerExchange exchange) {
+        onInstance(exchange, (instance, caller) -> Subscription.of(instance.subscription()));
+    }
+
+    /** {@code POST …/subscription}: topics or {@code topic_pattern}; 204. */
+    public void subscribe(HttpServerExchange exchange) {
+        withBody(exchange, SUBSCRIPTION, (instance, caller, body) -> {
+            Subscription s = body.requireOne();
+            if (s.topics() != null && !s.topics().isEmpty()) {
+                for (String topic : s.topics()) {
+                    InstanceAccess.readable(caller, topic);
+                }
+                instance.subscribe(s.topics());
+            } else {
+                instance.subscribe(s.topicPattern(), caller::canSee);
+            }
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /** {@code DELETE …/subscription}: 204. */
+    public void unsubscribe(HttpServerExchange exchange) {
+        onInstance(exchange, (instance, caller) -> {
+            instance.unsubscribe();
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /** {@code GET …/assignments}: {@code {"partitions":[{"topic","partition"}]}}. */
+    public void assignments(HttpServerExchange exchange) {
+        onInstance(exchange, (instance, caller) -> {
+            List<TopicPartitionRef> out = new ArrayList<>();
+            for (TopicPartition tp : instance.assignment()) {
+                out.add(new TopicPartitionRef(tp.topic(), tp.partition()));
+            }
+            return new Partitions(out);
+        });
+    }
+
+    /** {@code POST …/assignments}: read these partitions without a group; 204. */
+    public void assign(HttpServerExchange exchange) {
+        withBody(exchange, PARTITIONS, (instance, caller, body) -> {
+            instance.assign(partitions(caller, body));
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /** {@code POST …/positions}: seek to offsets and/or timestamps; 204. */
+    public void seek(HttpServerExchange exchange) {
+        withBody(exchange, POSITIONS, (instance, caller, body) -> {
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            for (Positions.Offset o : body.offsets()) {
+                offsets.put(new TopicPartition(InstanceAccess.readable(caller, o.topic()), o.partition()), o.offset());
+            }
+            Map<TopicPartition, Long> times = new HashMap<>();
+            for (Positions.Timestamp t : body.timestamps()) {
+                times.put(new TopicPartition(InstanceAccess.readable(caller, t.topic()), t.partition()), t.epochMillis());
+            }
+            if (!offsets.isEmpty()) {
+                instance.seek(offsets);
+            }
+            if (!times.isEmpty()) {
+                instance.seekToTimestamps(times);
+            }
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /** {@code POST …/positions/beginning}: 204. */
+    public void seekToBeginning(HttpServerExchange exchange) {
+        withBody(exchange, PARTITIONS, (instance, caller, body) -> {
+            instance.seekToBeginning(partitions(caller, body));
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /** {@code POST …/positions/end}: 204. */
+    public void seekToEnd(HttpServerExchange exchange) {
+        withBody(exchange, PARTITIONS, (instance, caller, body) -> {
+            instance.seekToEnd(partitions(caller, body));
+            return Http.NO_CONTENT;
+        });
+    }
+
+    /**
+     * {@code GET …/offsets} with a body {@code {"partitions":[…]}} (a GET with a body, as
+     * Confluent's clients send it): {@code {"offsets":[{"topic","partition","offset","metadata"}]}},
+     * each offset the committed one (the next to read), for the partitions that have one.
+     */
+    public void committed(HttpServerExchange exchange) {
+        withBody(exchange, PARTITIONS, (instance, caller, body) -> {
+            Set<TopicPartition> asked = new LinkedHashSet<>(partitions(caller, body));
+            Map<TopicPartition, OffsetAndMetadata> committed = instance.committed(new HashSet<>(asked));
+            List<CommitOffsets.Entry> out = new ArrayList<>();
+            for (TopicPartition tp : asked) {
+                OffsetAndMetadata om = committed.get(tp);
+                if (om != null) {
+                    out.add(new CommitOffsets.Entry(tp.topic(), tp.partition(), om.offset(), om.metadata()));
+                }
+            }
+            return new CommitOffsets(out);
+        });
+    }
+
+    /**
+     * {@code GET …/records?timeout=&max_bytes=}: the next records, in the instance's format (the
+     * {@code Accept} type must name it: 40601 otherwise).
+     */
+    public void records(HttpServerExchange exchange) {
+        EmbeddedFormat format = KafkaMediaTypes.v2ReadFormat(Http.negotiate(exchange, KafkaMediaTypes.V2_RECORDS));
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
+        long timeoutMs = Http.longQuery(exchange, "timeout", -1);
+        Duration timeout = timeoutMs < 0 ? null : Duration.ofMillis(timeoutMs);
+        String caller = Access.caller(exchange).name();
+        ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
+        Http.run(exchange, pool, () -> {
+            ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
+            if (instance.format() != format) {
+                throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
+            }
+            List<ConsumedRecord> records = registry.poll(instance, timeout, cap, room);
+            if (records.isEmpty() && !cluster.reachable()) {
+                throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
+            }
+            return new Http.RawJson(RecordsWriter.writeV2(records, format));
+        });
+    }
+
+    // ---- helpers
+
+    private static List<TopicPartition> partitions(Principal caller, Partitions body) {
+        List<TopicPartition> out = new ArrayList<>(body.partitions().size());
+        for (TopicPartitionRef p : body.partitions()) {
+            out.add(new TopicPartition(InstanceAccess.readable(caller, p.topic()), p.partition()));
+        }
+        return out;
+    }
+
+    /** Runs {@code operation} on the caller's instance on the pool; a v2 JSON answer. */
+    private void onInstance(HttpServerExchange exchange, BiFunction<ConsumerInstance, Principal, Object> operation) {
+        Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA);
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        Principal caller = Access.caller(exchange);
+        Http.run(exchange, pool, () -> registry.run(InstanceAccess.owned(registry.get(group, name), caller.name()),
+                instance -> operation.apply(instance, caller)));
+    }
+
+    /** An operation that takes a request body. */
+    @FunctionalInterface
+    private interface WithBody<B> {
+        Object apply(ConsumerInstance instance, Principal caller, B body);
+    }
+
+    /** Reads the body as {@code reader}'s type, then as {@link #onInstance}. */
+    private <B> void withBody(HttpServerExchange exchange, Json.BodyReader<B> reader, WithBody<B> operation) {
+        if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
+        Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA);
+        String group = Http.param(exchange, "group");
+        String name = Http.param(exchange, "instance");
+        Principal caller = Access.caller(exchange);
+        Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, pool, () -> {
+            ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller.name());
+            B body = reader.read(bytes, EmbeddedFormat.BINARY);
+            return registry.run(instance, i -> operation.apply(i, caller, body));
+        }));
+    }
+}

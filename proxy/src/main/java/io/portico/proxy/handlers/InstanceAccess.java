@@ -1,0 +1,34 @@
+package io.portico.proxy.handlers;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.proxy.auth.Principal;
+import io.portico.proxy.auth.Role;
+import io.portico.sessions.ConsumerInstance;
+import io.portico.sessions.KafkaNames;
+
+/**
+ * Who may use a consumer instance and what it reads: the API key that created it, and topics
+ * within that key's scope. (With authentication off every caller is allowed.)
+ */
+public final class InstanceAccess {
+    private InstanceAccess() {
+    }
+
+    /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */
+    public static ConsumerInstance owned(ConsumerInstance instance, String caller) {
+        if (instance.owner() != null && !instance.owner().equals(caller)) {
+            throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
+        }
+        return instance;
+    }
+
+    /** {@code topic}, if it is a valid name the caller may read; else 400 or 403. */
+    public static String readable(Principal caller, String topic) {
+        KafkaNames.topic(topic);
+        if (!caller.allows(Role.READER, topic)) {
+            throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
+                    + KafkaNames.excerpt(topic) + "'");
+        }
+        return topic;
+    }
+}

@@ -1,0 +1,385 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Confluent's v2 API end to end against the real broker: the v2 quickstart with the bodies it
+ * shows, metadata and produce in v2 media types, and consumer instances driven by explicit calls —
+ * subscription (topics and patterns), assignment, positions, commits and committed offsets,
+ * records with timestamps and headers — including groups of two instances, a rebalance during a
+ * long poll, and a new instance resuming exactly where a commit left off.
+ */
+@ExtendWith(PorticoExtension.class)
+class V2ConsumersIT {
+    private static final String V2 = "application/vnd.kafka.v2+json";
+    private static final String BINARY_V2 = "application/vnd.kafka.binary.v2+json";
+    private static final String JSON_V2 = "application/vnd.kafka.json.v2+json";
+
+    // ---- helpers
+
+    private static String create(Rest rest, String group, String body) {
+        Rest.Response r = rest.post("/consumers/" + group, V2, body, "Accept", V2);
+        assertEquals(200, r.status(), r.body());
+        assertEquals(V2, r.contentType());
+        return r.json().get("base_uri").asText();
+    }
+
+    private static String path(String baseUri) {
+        return URI.create(baseUri).getRawPath();
+    }
+
+    private static void ok204(Rest.Response r) {
+        assertEquals(204, r.status(), r.body());
+    }
+
+    /** Reads until {@code count} records came or 30 reads passed; each read waits up to a second. */
+    private static List<JsonNode> readAtLeast(Rest rest, String instance, String accept, int count) {
+        List<JsonNode> out = new ArrayList<>();
+        for (int i = 0; i < 30 && out.size() < count; i++) {
+            Rest.Response r = rest.get(instance + "/records?timeout=1000", "Accept", accept);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(out::add);
+        }
+        return out;
+    }
+
+    private static void produce(KafkaCluster kafka, String topic, int partition, int count) throws Exception {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < count; i++) {
+                p.send(new ProducerRecord<>(topic, partition, null, ("v" + i).getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+    }
+
+    private static List<Long> offsets(List<JsonNode> records) {
+        List<Long> out = new ArrayList<>();
+        records.forEach(r -> out.add(r.get("offset").asLong()));
+        return out;
+    }
+
+    // ---- the quickstart
+
+    @Test
+    void theV2QuickstartWithJsonDataAnswersAsItShows(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("jsontest");
+        String group = KafkaCluster.uniqueTopic("my_json_consumer");
+        // curl -X POST -H "Content-Type: application/vnd.kafka.json.v2+json" \
+        //      -d '{"records":[{"value":{"name": "testUser"}}]}' http://localhost:8082/topics/jsontest
+        Rest.Response produced = rest.post("/topics/" + topic, JSON_V2, "{\"records\":[{\"value\":{\"name\": \"testUser\"}}]}");
+        assertEquals(200, produced.status(), produced.body());
+        assertEquals("{\"offsets\":[{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null}],"
+                + "\"key_schema_id\":null,\"value_schema_id\":null}", produced.body());
+        assertEquals(V2, produced.contentType());
+
+        Rest.Response created = rest.post("/consumers/" + group, V2,
+                "{\"name\": \"my_consumer_instance\", \"format\": \"json\", \"auto.offset.reset\": \"earliest\"}",
+                "Accept", V2);
+        assertEquals(200, created.status(), created.body());
+        assertEquals("{\"instance_id\":\"my_consumer_instance\",\"base_uri\":\"" + rest.base() + "/consumers/" + group
+                + "/instances/my_consumer_instance\"}", created.body());
+        String instance = "/consumers/" + group + "/instances/my_consumer_instance";
+
+        Rest.Response subscribed = rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}");
+        assertEquals(204, subscribed.status(), subscribed.body());
+        assertEquals("", subscribed.body());
+
+        Rest.Response records = rest.get(instance + "/records", "Accept", JSON_V2);
+        assertEquals(200, records.status(), records.body());
+        assertEquals(JSON_V2, records.contentType());
+        JsonNode record = records.json().get(0);
+        assertEquals(topic, record.get("topic").asText());
+        assertTrue(record.get("key").isNull());
+        assertEquals("{\"name\":\"testUser\"}", record.get("value").toString());
+        assertEquals(0, record.get("partition").asInt());
+        assertEquals(0, record.get("offset").asLong());
+        assertTrue(record.get("timestamp").asLong() > 0, "v2 records carry their timestamp: " + record);
+
+        ok204(rest.delete(instance, "Accept", V2));
+        assertEquals(404, rest.get(instance + "/records", "Accept", JSON_V2).status());
+    }
+
+    @Test
+    void theV2QuickstartWithBinaryDataAnswersAsItShows(Rest rest) {
+        String topic = KafkaCluster.uniqueTopic("binarytest");
+        String group = KafkaCluster.uniqueTopic("my_binary_consumer");
+        Rest.Response produced = rest.post("/topics/" + topic, BINARY_V2, "{\"records\":[{\"value\":\"S2Fma2E=\"}]}");
+        assertEquals(200, produced.status(), produced.body());
+        String instance = path(create(rest, group,
+                "{\"name\": \"my_consumer_instance\", \"format\": \"binary\", \"auto.offset.reset\": \"earliest\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        Rest.Response records = rest.get(instance + "/records", "Accept", BINARY_V2);
+        assertEquals(200, records.status(), records.body());
+        assertTrue(records.body().startsWith("[{\"topic\":\"" + topic + "\",\"key\":null,\"value\":\"S2Fma2E=\","
+                + "\"partition\":0,\"offset\":0,\"timestamp\":"), records.body());
+        ok204(rest.delete(instance));
+    }
+
+    // ---- metadata and produce in v2
+
+    @Test
+    void metadataAnswersInV2WhenAskedAndPartitionOffsetsAreListed(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("meta2"), 2);
+        produce(kafka, topic, 1, 3);
+        Rest.Response topics = rest.get("/topics", "Accept", V2);
+        assertEquals(200, topics.status());
+        assertEquals(V2, topics.contentType());
+        Rest.Response partition = rest.get("/topics/" + topic + "/partitions/1", "Accept", V2);
+        assertEquals(V2, partition.contentType());
+        Rest.Response offsets = rest.get("/topics/" + topic + "/partitions/1/offsets", "Accept", V2);
+        assertEquals(200, offsets.status(), offsets.body());
+        assertEquals("{\"beginning_offset\":0,\"end_offset\":3}", offsets.body());
+        assertEquals(40402, rest.get("/topics/" + topic + "/partitions/7/offsets", "Accept", V2).json()
+                .get("error_code").asInt());
+        assertEquals(200, rest.get("/brokers", "Accept", V2).status());
+    }
+
+    @Test
+    void produceToAPartitionInV2(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("p2"), 2);
+        Rest.Response r = rest.post("/topics/" + topic + "/partitions/1", BINARY_V2,
+                "{\"records\":[{\"key\":\"a2V5\",\"value\":\"dmFsdWU=\"}]}", "Accept", V2);
+        assertEquals(200, r.status(), r.body());
+        assertEquals(1, r.json().get("offsets").get(0).get("partition").asInt());
+        assertEquals(415, rest.post("/topics/" + topic, "application/vnd.kafka.avro.v2+json",
+                "{\"records\":[{\"value\":1}]}").status());
+        assertEquals(415, rest.post("/topics/" + topic, "application/vnd.kafka.protobuf.v2+json",
+                "{\"records\":[{\"value\":1}]}").status());
+    }
+
+    // ---- consumers
+
+    @Test
+    void twoInstancesOfOneGroupShareThePartitionsWithoutDuplicates(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("shared"), 2);
+        produce(kafka, topic, 0, 10);
+        produce(kafka, topic, 1, 10);
+        String group = KafkaCluster.uniqueTopic("pair");
+        String a = path(create(rest, group, "{\"name\":\"a\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        String b = path(create(rest, group, "{\"name\":\"b\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(a + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        ok204(rest.post(b + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        // Both read together, so that the group settles with one partition each.
+        Set<String> seen = new HashSet<>();
+        List<String> all = new ArrayList<>();
+        Set<Integer> partitionsOfA = new HashSet<>();
+        Set<Integer> partitionsOfB = new HashSet<>();
+        for (int round = 0; round < 30 && all.size() < 20; round++) {
+            CompletableFuture<Rest.Response> fromA = CompletableFuture.supplyAsync(
+                    () -> rest.get(a + "/records?timeout=1000", "Accept", BINARY_V2));
+            Rest.Response fromB = rest.get(b + "/records?timeout=1000", "Accept", BINARY_V2);
+            for (Rest.Response r : List.of(fromA.join(), fromB)) {
+                assertEquals(200, r.status(), r.body());
+                for (JsonNode n : r.json()) {
+                    String id = n.get("partition").asInt() + ":" + n.get("offset").asLong();
+                    all.add(id);
+                    seen.add(id);
+                    (r == fromB ? partitionsOfB : partitionsOfA).add(n.get("partition").asInt());
+                }
+            }
+            rest.post(a + "/offsets", V2, "");
+            rest.post(b + "/offsets", V2, "");
+        }
+        assertEquals(20, seen.size(), "every record read: " + all);
+        assertEquals(20, all.size(), "no record read twice: " + all);
+        JsonNode assignedA = rest.get(a + "/assignments", "Accept", V2).json().get("partitions");
+        JsonNode assignedB = rest.get(b + "/assignments", "Accept", V2).json().get("partitions");
+        assertEquals(2, assignedA.size() + assignedB.size(), "the group shares the two partitions: " + assignedA + assignedB);
+        ok204(rest.delete(a));
+        ok204(rest.delete(b));
+    }
+
+    @Test
+    void aRebalanceWhileOneInstanceLongPollsLetsTheNewMemberIn(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("rebalance"), 2);
+        String group = KafkaCluster.uniqueTopic("rb");
+        String a = path(create(rest, group, "{\"name\":\"a\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\","
+                + "\"consumer.request.timeout.ms\":\"20000\"}"));
+        ok204(rest.post(a + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(200, rest.get(a + "/records?timeout=500", "Accept", BINARY_V2).status()); // joins, gets both partitions
+        // a long-polls an empty topic while b joins the group: the rebalance completes inside a's poll
+        CompletableFuture<Rest.Response> longPoll = CompletableFuture.supplyAsync(
+                () -> rest.get(a + "/records", "Accept", BINARY_V2));
+        String b = path(create(rest, group, "{\"name\":\"b\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(b + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(200, rest.get(b + "/records?timeout=1000", "Accept", BINARY_V2).status()); // joins
+        JsonNode assignedB = rest.get(b + "/assignments", "Accept", V2).json().get("partitions");
+        assertEquals(1, assignedB.size(), "the new member got a partition while the other long-polled: " + assignedB);
+        int partitionOfB = assignedB.get(0).get("partition").asInt();
+        produce(kafka, topic, 0, 5);
+        produce(kafka, topic, 1, 5);
+        List<JsonNode> fromB = readAtLeast(rest, b, BINARY_V2, 5);
+        assertEquals(5, fromB.size());
+        assertTrue(fromB.stream().allMatch(r -> r.get("partition").asInt() == partitionOfB), fromB.toString());
+        Rest.Response longPollAnswer = longPoll.get(60, TimeUnit.SECONDS);
+        assertEquals(200, longPollAnswer.status());
+        longPollAnswer.json().forEach(r -> assertTrue(r.get("partition").asInt() != partitionOfB,
+                "the long poll answers only from its own partition: " + longPollAnswer.body()));
+        ok204(rest.delete(a));
+        ok204(rest.delete(b));
+    }
+
+    @Test
+    void seekThenRead(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("seek"), 1);
+        produce(kafka, topic, 0, 10);
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("seeker"), "{\"format\":\"binary\"}"));
+        String partitions = "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}";
+        ok204(rest.post(instance + "/assignments", V2, partitions));
+        assertEquals(partitions, rest.get(instance + "/assignments", "Accept", V2).body());
+
+        ok204(rest.post(instance + "/positions", V2,
+                "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":7}]}"));
+        assertEquals(List.of(7L, 8L, 9L), offsets(readAtLeast(rest, instance, BINARY_V2, 3)));
+
+        ok204(rest.post(instance + "/positions/beginning", V2, partitions));
+        assertEquals(0L, offsets(readAtLeast(rest, instance, BINARY_V2, 1)).get(0));
+
+        ok204(rest.post(instance + "/positions/end", V2, partitions));
+        produce(kafka, topic, 0, 1);
+        assertEquals(List.of(10L), offsets(readAtLeast(rest, instance, BINARY_V2, 1)));
+
+        ok204(rest.post(instance + "/positions", V2, "{\"timestamps\":[{\"topic\":\"" + topic
+                + "\",\"partition\":0,\"timestamp\":0}]}"));
+        assertEquals(0L, offsets(readAtLeast(rest, instance, BINARY_V2, 1)).get(0));
+
+        assertEquals(40903, rest.post(instance + "/positions", V2,
+                "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":5,\"offset\":0}]}").json().get("error_code").asInt(),
+                "a partition that is not assigned");
+        ok204(rest.delete(instance));
+    }
+
+    @Test
+    void aCommitIsWhereANewInstanceOfTheGroupResumes(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("resume"), 1);
+        produce(kafka, topic, 0, 10);
+        String group = KafkaCluster.uniqueTopic("resumers");
+        String first = path(create(rest, group,
+                "{\"name\":\"first\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\",\"auto.commit.enable\":\"false\"}"));
+        ok204(rest.post(first + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertTrue(readAtLeast(rest, first, BINARY_V2, 5).size() >= 5);
+        // The client processed up to offset 4: it commits 4, and 5 is stored (the next to read).
+        Rest.Response committed = rest.post(first + "/offsets", V2,
+                "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":4}]}");
+        assertEquals(200, committed.status(), committed.body());
+        assertEquals("[]", committed.body());
+        Rest.Response stored = rest.send(rest.request(first + "/offsets", "Content-Type", V2, "Accept", V2)
+                .method("GET", HttpRequest.BodyPublishers.ofString(
+                        "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}")));
+        assertEquals(200, stored.status(), stored.body());
+        assertEquals("{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":5,\"metadata\":\"\"}]}",
+                stored.body());
+        ok204(rest.delete(first));
+
+        String second = path(create(rest, group, "{\"name\":\"second\",\"format\":\"binary\"}"));
+        ok204(rest.post(second + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(5L, offsets(readAtLeast(rest, second, BINARY_V2, 1)).get(0), "resumes exactly at the commit");
+        ok204(rest.delete(second));
+    }
+
+    @Test
+    void aPatternSubscriptionPicksUpATopicCreatedLater(Rest rest, KafkaCluster kafka) throws Exception {
+        String prefix = KafkaCluster.uniqueTopic("pattern");
+        String firstTopic = kafka.createTopic(prefix + "-a", 1);
+        produce(kafka, firstTopic, 0, 1);
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("patterned"),
+                "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topic_pattern\":\"" + prefix + "-.*\"}"));
+        assertEquals(1, readAtLeast(rest, instance, BINARY_V2, 1).size());
+        assertEquals("{\"topics\":[\"" + firstTopic + "\"]}", rest.get(instance + "/subscription", "Accept", V2).body());
+
+        String later = kafka.createTopic(prefix + "-b", 1);
+        produce(kafka, later, 0, 2);
+        List<JsonNode> fromLater = readAtLeast(rest, instance, BINARY_V2, 2);
+        assertEquals(2, fromLater.size(), "records of the topic created later: " + fromLater);
+        assertEquals(later, fromLater.get(0).get("topic").asText());
+        ok204(rest.delete(instance + "/subscription"));
+        assertEquals("{\"topics\":[]}", rest.get(instance + "/subscription", "Accept", V2).body());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
+    void v2RecordsCarryTheirHeaders(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("headers"), 1);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, 0, 1_700_000_000_000L, null,
+                    "v".getBytes(StandardCharsets.UTF_8));
+            r.headers().add("trace-id", "abc".getBytes(StandardCharsets.UTF_8));
+            r.headers().add("empty", null);
+            p.send(r).get();
+        }
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("h"), "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        JsonNode record = readAtLeast(rest, instance, BINARY_V2, 1).get(0);
+        assertEquals(1_700_000_000_000L, record.get("timestamp").asLong());
+        assertEquals("[{\"key\":\"trace-id\",\"value\":\"YWJj\"},{\"key\":\"empty\",\"value\":null}]",
+                record.get("headers").toString());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
+    void v2ErrorsUseConfluentsCodes(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("errors2"), 1);
+        String group = KafkaCluster.uniqueTopic("errs");
+        String instance = path(create(rest, group, "{\"name\":\"i\",\"format\":\"binary\"}"));
+        assertEquals(40903, rest.get(instance + "/records", "Accept", BINARY_V2).json().get("error_code").asInt(),
+                "neither subscribed nor assigned");
+        ok204(rest.post(instance + "/assignments", V2, "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}"));
+        Rest.Response mixed = rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}");
+        assertEquals(409, mixed.status());
+        assertEquals(40903, mixed.json().get("error_code").asInt());
+        assertEquals(40601, rest.get(instance + "/records", "Accept", JSON_V2).json().get("error_code").asInt());
+        assertEquals(409, rest.post("/consumers/" + group, V2, "{\"name\":\"i\"}").status());
+        Rest.Response badFetch = rest.post("/consumers/" + group, V2, "{\"fetch.min.bytes\":\"-7\"}");
+        assertEquals(422, badFetch.status());
+        assertEquals(40001, badFetch.json().get("error_code").asInt());
+        assertEquals(415, rest.post("/consumers/" + group, V2, "{\"format\":\"avro\"}").status());
+        assertEquals(40403, rest.get("/consumers/" + group + "/instances/nobody/subscription", "Accept", V2).json()
+                .get("error_code").asInt());
+        assertEquals(422, rest.post(instance + "/subscription", V2, "{\"topics\":[],\"topic_pattern\":null}").status());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
+    void v1MaxBytesIsAStrictCapSoAHeartbeatReadLosesNothing(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("heartbeat"), 1);
+        produce(kafka, topic, 0, 3);
+        String group = KafkaCluster.uniqueTopic("hb");
+        Rest.Response created = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                "{\"name\":\"i\",\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(200, created.status());
+        String read = "/consumers/" + group + "/instances/i/topics/" + topic;
+        // A client polls with max_bytes=1 as a heartbeat and throws the answer away, then commits.
+        for (int i = 0; i < 3; i++) {
+            assertEquals("[]", rest.get(read + "?max_bytes=1").body());
+        }
+        assertEquals("[]", rest.post("/consumers/" + group + "/instances/i/offsets", "application/vnd.kafka.v1+json", "").body(),
+                "nothing was returned, so nothing is committed");
+        Rest.Response all = rest.get(read);
+        assertEquals(3, all.json().size(), "every record is still there: " + all.body());
+        assertEquals(204, rest.delete("/consumers/" + group + "/instances/i").status());
+    }
+}
