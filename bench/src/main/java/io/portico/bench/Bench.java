@@ -338,9 +338,16 @@ public final class Bench {
         // e: consumer instances.
         if (o.runs("e")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false));
+                warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false, false));
             }
-            rows.add(median("e", pass -> consumerInstances("bench-native", "bench-e-" + pass, true)));
+            rows.add(median("e", pass -> consumerInstances("bench-native", "bench-e-" + pass, true, false)));
+        }
+        // f: consumer instances over the v2 API (subscribe, then GET …/records).
+        if (o.runs("f")) {
+            if (warmReads) {
+                warmUp(pass -> consumerInstances("bench-native", "bench-warm-f-" + pass, false, true));
+            }
+            rows.add(median("f", pass -> consumerInstances("bench-native", "bench-f-" + pass, true, true)));
         }
     }
 
@@ -577,12 +584,19 @@ public final class Bench {
                 r.latencies().summary(), r.requests(), errors, r.errorKinds(), r.errorSamples(), usage, notes);
     }
 
-    private RowResult consumerInstances(String topic, String group, boolean measured) throws Exception {
+    private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2) throws Exception {
         long[] end = endOffsets(topic);
-        String what = "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
-                + "/topics/{t} in a loop; " + o.instances() + " instances in parallel over " + end.length
-                + " partitions";
-        log((measured ? "" : "warm-up ") + "row e: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        String id = v2 ? "f" : "e";
+        String what = v2
+                ? "v2: POST /consumers/{g} (auto.offset.reset=earliest, auto.commit.enable=false), POST …/subscription, "
+                        + "then GET /consumers/{g}/instances/{i}/records in a loop; " + o.instances()
+                        + " instances in parallel over " + end.length + " partitions"
+                : "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
+                        + "/topics/{t} in a loop; " + o.instances() + " instances in parallel over " + end.length
+                        + " partitions";
+        String media = v2 ? "application/vnd.kafka.v2+json" : "application/vnd.kafka.v1+json";
+        String records = v2 ? "application/vnd.kafka.binary.v2+json" : "application/vnd.kafka.binary.v1+json";
+        log((measured ? "" : "warm-up ") + "row " + id + ": " + what + ", " + fmt(sum(end)) + " records of " + topic);
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         List<String> instances = new ArrayList<>();
@@ -592,12 +606,25 @@ public final class Bench {
             String name = "bench-" + i;
             HttpResponse<String> resp = client.send(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/"
                             + group))
-                    .header("Content-Type", "application/vnd.kafka.v1+json")
-                    .header("Accept", "application/vnd.kafka.v1+json")
+                    .header("Content-Type", media)
+                    .header("Accept", media)
                     .timeout(Duration.ofSeconds(30))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\",\"format\":\"binary\","
-                            + "\"auto.offset.reset\":\"smallest\"}"))
+                            + (v2 ? "\"auto.offset.reset\":\"earliest\",\"auto.commit.enable\":\"false\"}"
+                                    : "\"auto.offset.reset\":\"smallest\"}")))
                     .build(), HttpResponse.BodyHandlers.ofString());
+            if (resp.statusCode() / 100 == 2 && v2) {
+                HttpResponse<String> sub = client.send(HttpRequest.newBuilder(URI.create("http://" + host
+                                + "/consumers/" + group + "/instances/" + name + "/subscription"))
+                        .header("Content-Type", media).timeout(Duration.ofSeconds(30))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"topics\":[\"" + topic + "\"]}"))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                if (sub.statusCode() / 100 != 2) {
+                    setupErrors++;
+                    setupSamples.add("subscribe: HTTP " + sub.statusCode() + ": " + sub.body());
+                    continue;
+                }
+            }
             if (resp.statusCode() / 100 == 2) {
                 instances.add(name);
             } else {
@@ -609,7 +636,7 @@ public final class Bench {
         List<Scripts.Instance> scripts = new ArrayList<>();
         for (String name : instances) {
             scripts.add(new Scripts.Instance(Scripts.request("GET", "/consumers/" + group + "/instances/" + name
-                    + "/topics/" + topic, host, null, "application/vnd.kafka.binary.v1+json", null), progress,
+                    + (v2 ? "/records" : "/topics/" + topic), host, null, records, null), progress,
                     4 * ((o.valueBytes() + 2) / 3)));
         }
         // Untimed: the group join. Each instance subscribes on its first read; these are sent all
@@ -620,8 +647,8 @@ public final class Bench {
         List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> joins = new ArrayList<>();
         for (String name : instances) {
             joins.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/" + group
-                            + "/instances/" + name + "/topics/" + topic + "?max_bytes=1"))
-                    .header("Accept", "application/vnd.kafka.binary.v1+json")
+                            + "/instances/" + name + (v2 ? "/records" : "/topics/" + topic) + "?max_bytes=1"))
+                    .header("Accept", records)
                     .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofByteArray()));
         }
         for (int i = 0; i < joins.size(); i++) {
@@ -643,7 +670,7 @@ public final class Bench {
         }
         double joinSeconds = (System.nanoTime() - joinStart) / 1e9;
         long joined = progress.distinct();
-        Monitor.Window w = monitor.begin("e", measured && o.profile() ? jfrFile("e") : null);
+        Monitor.Window w = monitor.begin(id, measured && o.profile() ? jfrFile(id) : null);
         HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60),
                 () -> progress.done);
         Monitor.Usage usage = monitor.end(w);
@@ -664,7 +691,7 @@ public final class Bench {
         notes.add("latency includes the long poll");
         checkAlive(notes);
         if (!measured && r.errors() + setupErrors > 0) {
-            runNotes.add("warm-up of row e had " + (r.errors() + setupErrors) + " errors: " + r.errorKinds()
+            runNotes.add("warm-up of row " + id + " had " + (r.errors() + setupErrors) + " errors: " + r.errorKinds()
                     + " " + setupSamples);
         }
         deleteInstances(client, group, instances);
@@ -675,7 +702,7 @@ public final class Bench {
         List<String> samples = new ArrayList<>(setupSamples);
         samples.addAll(r.errorSamples());
         long errors = r.errors() + setupErrors + (progress.done ? 0 : 1);
-        return new RowResult("e", what, NATIVE_CONSUME, distinct, seconds, distinct * o.valueBytes(),
+        return new RowResult(id, what, NATIVE_CONSUME, distinct, seconds, distinct * o.valueBytes(),
                 r.latencies().summary(), r.requests(), errors, kinds, samples, usage, notes);
     }
 

@@ -134,6 +134,13 @@ final class Report {
         }
         target(md, "d ≥ 50% of native-consume records/s", ratioValue("d", "native-consume", rows), 0.5);
         target(md, "e ≥ 50% of native-consume records/s", ratioValue("e", "native-consume", rows), 0.5);
+        RowResult rowE = find("e", rows);
+        RowResult rowF = find("f", rows);
+        if (rowE != null && rowF != null) {
+            double ratio = rowF.recordsPerSecond() / rowE.recordsPerSecond();
+            md.append(String.format(Locale.ROOT, "| f (v2 consumer reads) within 10%% of e (v1 instance reads) | %.2f × e | %s |%n",
+                    ratio, ratio >= 0.9 ? "yes" : "**no**"));
+        }
         long heapPeak = rows.stream().filter(r -> r.usage() != null && r.usage().heap() != null)
                 .mapToLong(r -> r.usage().heap().used()).max().orElse(-1);
         md.append(String.format(Locale.ROOT, "| Portico heap ≤ 256 MiB in every row | -Xmx%s; peak %s; Portico "

@@ -33,7 +33,7 @@ class BenchIT {
 
         Bench.Outcome outcome = Bench.run(options);
 
-        assertEquals(List.of("native-produce", "native-consume", "a", "b", "c", "d", "e"),
+        assertEquals(List.of("native-produce", "native-consume", "a", "b", "c", "d", "e", "f"),
                 outcome.rows().stream().map(Bench.RowResult::id).toList());
         for (Bench.RowResult row : outcome.rows()) {
             String what = row.id() + ": " + row;
@@ -61,7 +61,7 @@ class BenchIT {
         assertFalse(Files.exists(dir.resolve("work/kafka")), "the broker's data is deleted");
     }
 
-    /** Records row e read while its group joined (untimed, so not in its count): from its note. */
+    /** Records rows e and f read while their groups joined (untimed, so not in its count): from its note. */
     private static long untimedRecords(Bench.RowResult row) {
         long n = 0;
         for (String note : row.notes()) {

@@ -471,4 +471,40 @@ class AuthIT {
         Files.writeString(file, content);
         Files.setLastModifiedTime(file, FileTime.fromMillis(Math.max(System.currentTimeMillis(), before.toMillis() + 2000)));
     }
+
+    @Test
+    void v2SubscriptionsAssignmentsAndPatternsStayWithinTheKeysTopics() throws Exception {
+        String mine = kafka.createTopic(P + "-orders.v2", 1);
+        String theirs = kafka.createTopic(P + "-payments.v2", 1);
+        kafka.produce(mine, 0, null, "o".getBytes(StandardCharsets.UTF_8));
+        kafka.produce(theirs, 0, null, "p".getBytes(StandardCharsets.UTF_8));
+        String v2 = "application/vnd.kafka.v2+json";
+        String group = P + "-v2group";
+        Rest.Response created = rest.post("/consumers/" + group, v2, "{\"name\":\"i\",\"auto.offset.reset\":\"earliest\"}",
+                bearer(ORDERS));
+        assertEquals(200, created.status(), created.body());
+        String instance = "/consumers/" + group + "/instances/i";
+
+        assertEquals(403, rest.post(instance + "/subscription", v2, "{\"topics\":[\"" + theirs + "\"]}",
+                bearer(ORDERS)).status());
+        assertEquals(403, rest.post(instance + "/assignments", v2,
+                "{\"partitions\":[{\"topic\":\"" + theirs + "\",\"partition\":0}]}", bearer(ORDERS)).status());
+        assertEquals(403, rest.get(instance + "/subscription", "Accept", v2, "Authorization", "Bearer " + READER)
+                .status(), "another key's instance");
+
+        // A pattern matching both topics subscribes to the key's only.
+        assertEquals(204, rest.post(instance + "/subscription", v2, "{\"topic_pattern\":\"" + P + "-.*\\\\.v2\"}",
+                bearer(ORDERS)).status());
+        assertEquals("{\"topics\":[\"" + mine + "\"]}", rest.get(instance + "/subscription", "Accept", v2,
+                "Authorization", "Bearer " + ORDERS).body());
+        List<String> topics = new java.util.ArrayList<>();
+        for (int i = 0; i < 10 && topics.isEmpty(); i++) {
+            Rest.Response r = rest.get(instance + "/records?timeout=1000", "Accept",
+                    "application/vnd.kafka.binary.v2+json", "Authorization", "Bearer " + ORDERS);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(n -> topics.add(n.get("topic").asText()));
+        }
+        assertEquals(List.of(mine), topics);
+        assertEquals(204, rest.delete(instance, "Authorization", "Bearer " + ORDERS).status());
+    }
 }
