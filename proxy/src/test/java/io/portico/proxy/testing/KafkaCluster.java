@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -68,6 +69,18 @@ public final class KafkaCluster implements AutoCloseable {
     /** Creates a topic and waits until the cluster has it. */
     public String createTopic(String name, int partitions) throws ExecutionException, InterruptedException {
         admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+        // Creation returns once the controller has the topic; the broker serves its partitions a
+        // moment later. A produce in between gets NOT_LEADER_OR_FOLLOWER, and with several
+        // batches in flight an idempotent producer's retry can then fail with
+        // OUT_OF_ORDER_SEQUENCE_NUMBER until delivery.timeout.ms (KAFKA-15591). Asking each
+        // partition's leader for its end offset (the admin client retries until it answers)
+        // waits for that moment, so tests start from a topic a user would see as ready.
+        Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            ends.put(new TopicPartition(name, p),
+                    OffsetSpec.latest());
+        }
+        admin.listOffsets(ends).all().get();
         return name;
     }
 
