@@ -54,8 +54,10 @@ final class BinaryRecords {
     static byte[] write(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
         long size = 2 + Math.max(0, records.size() - 1);
         int largest = 0;
+        Topics topics = new Topics();
         for (ConsumedRecord r : records) {
-            size += size(r, withTopic) + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0);
+            size += size(r, withTopic ? topics : null)
+                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0);
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         if (size > Integer.MAX_VALUE - 16) {
@@ -69,7 +71,7 @@ final class BinaryRecords {
             if (i > 0) {
                 out[p++] = ',';
             }
-            p = write(out, p, records.get(i), withTopic, withTimestamp, scratch);
+            p = write(out, p, records.get(i), withTopic ? topics : null, withTimestamp, scratch);
         }
         out[p++] = ']';
         if (p != out.length) {
@@ -78,17 +80,19 @@ final class BinaryRecords {
         return out;
     }
 
-    private static long size(ConsumedRecord r, boolean withTopic) {
-        long size = withTopic ? OPEN_TOPIC.length + topic(r).length + KEY_AFTER_TOPIC.length : OPEN_KEY.length;
+    /** {@code topics}: null when records are written without their topic. */
+    private static long size(ConsumedRecord r, Topics topics) {
+        long size = topics != null ? OPEN_TOPIC.length + topics.bytes(r.topic()).length + KEY_AFTER_TOPIC.length
+                : OPEN_KEY.length;
         return size + data(r.key()) + VALUE.length + data(r.value())
                 + PARTITION.length + digits(r.partition()) + OFFSET.length + digits(r.offset()) + 1;
     }
 
-    private static int write(byte[] out, int p, ConsumedRecord r, boolean withTopic, boolean withTimestamp,
+    private static int write(byte[] out, int p, ConsumedRecord r, Topics topics, boolean withTimestamp,
                              byte[] scratch) {
-        if (withTopic) {
+        if (topics != null) {
             p = put(out, p, OPEN_TOPIC);
-            p = put(out, p, topic(r));
+            p = put(out, p, topics.bytes(r.topic()));
             p = put(out, p, KEY_AFTER_TOPIC);
         } else {
             p = put(out, p, OPEN_KEY);
@@ -108,9 +112,25 @@ final class BinaryRecords {
         return p;
     }
 
+    /**
+     * Topic names as bytes, checked once per name and call: a read's records mostly share one
+     * topic (or a few), so the last name is kept.
+     */
+    private static final class Topics {
+        private String last;
+        private byte[] lastBytes;
+
+        byte[] bytes(String topic) {
+            if (topic != last && !topic.equals(last)) {
+                lastBytes = topic(topic);
+                last = topic;
+            }
+            return lastBytes;
+        }
+    }
+
     /** Topic names are ASCII letters, digits, '.', '_' and '-' in Kafka: nothing to escape. */
-    private static byte[] topic(ConsumedRecord r) {
-        String topic = r.topic();
+    private static byte[] topic(String topic) {
         for (int i = 0; i < topic.length(); i++) {
             char c = topic.charAt(i);
             if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {

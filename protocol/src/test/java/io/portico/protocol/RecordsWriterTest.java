@@ -32,6 +32,25 @@ class RecordsWriterTest {
     }
 
     @Test
+    void v2RecordsOfSeveralTopicsEachNameTheirOwn() {
+        // A pattern subscription's read mixes topics, in runs and alternating.
+        List<ConsumedRecord> records = List.of(
+                new ConsumedRecord("a", null, null, 0, 1, 1_700_000_000_000L, List.of()),
+                new ConsumedRecord("a", null, null, 0, 2, 1_700_000_000_001L, List.of()),
+                new ConsumedRecord("bb.x", null, new byte[] {7}, 1, 3, 0, List.of()),
+                new ConsumedRecord("a", new byte[] {1}, null, 2, 4, 5, List.of()));
+        assertEquals("[{\"topic\":\"a\",\"key\":null,\"value\":null,\"partition\":0,\"offset\":1,"
+                        + "\"timestamp\":1700000000000},"
+                        + "{\"topic\":\"a\",\"key\":null,\"value\":null,\"partition\":0,\"offset\":2,"
+                        + "\"timestamp\":1700000000001},"
+                        + "{\"topic\":\"bb.x\",\"key\":null,\"value\":\"Bw==\",\"partition\":1,\"offset\":3,"
+                        + "\"timestamp\":0},"
+                        + "{\"topic\":\"a\",\"key\":\"AQ==\",\"value\":null,\"partition\":2,\"offset\":4,"
+                        + "\"timestamp\":5}]",
+                new String(RecordsWriter.writeV2(records, EmbeddedFormat.BINARY), StandardCharsets.US_ASCII));
+    }
+
+    @Test
     void binaryOutputDecodesToTheSameBytesForEveryLengthAndByte() throws Exception {
         Random random = new Random(42);
         List<ConsumedRecord> records = new ArrayList<>();
