@@ -152,15 +152,16 @@ public final class ConsumerInstance {
     }
 
     /**
-     * What a read needs: its time bounds, the byte cap, and whether the cap is the client's own
-     * ({@code max_bytes}: strict, a record larger than it is not returned) or the server's (a
-     * record larger than it comes alone, so a consumer is never stuck behind it).
+     * What a read needs: its time bounds, the byte cap (the smaller of the client's and the
+     * server's), the client's own {@code max_bytes} (0 when none; strict: a record larger than it
+     * is not returned) — a record larger than the server's cap alone comes by itself, so a consumer
+     * is never stuck behind it — and {@code fetch.min.bytes}.
      */
-    public record ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes, boolean strict,
+    public record ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes, long clientMaxBytes,
                              int fetchMinBytes) {
-        /** The server's cap, not strict, answering as soon as records are there. */
+        /** The server's cap only, answering as soon as records are there. */
         public ReadLimits(Duration requestTimeout, Duration assignmentTimeout, long maxBytes) {
-            this(requestTimeout, assignmentTimeout, maxBytes, false, -1);
+            this(requestTimeout, assignmentTimeout, maxBytes, 0, -1);
         }
     }
 
@@ -235,11 +236,9 @@ public final class ConsumerInstance {
             pattern = compiled;
             patternAllowed = allowed;
             mode = Mode.PATTERN;
-            topics = Set.of();
-            resetPositions();
-            if (topicLister != null) {
-                matchPattern(topicLister.get());
-            }
+            beforeSubscriptionChange();
+            matchPattern(topicLister == null ? List.of() : topicLister.get(), true);
+            afterSubscriptionChange();
             return null;
         });
     }
@@ -252,15 +251,16 @@ public final class ConsumerInstance {
         this.topicLister = lister;
     }
 
-    private void matchPattern(Collection<String> all) {
+    /** Subscribes the consumer to the topics matching the pattern; {@code force}: even when they did not change. */
+    private void matchPattern(Collection<String> all, boolean force) {
         Set<String> matches = new TreeSet<>();
         for (String t : all) {
-            if (!KafkaNames.isInternal(t) && pattern.matcher(t).matches() && patternAllowed.test(t)) {
+            if (!KafkaNames.isInternal(t) && matches(pattern, t) && patternAllowed.test(t)) {
                 matches.add(t);
             }
         }
         patternCheckedAt = System.nanoTime();
-        if (!matches.equals(topics) || consumer.subscription().isEmpty() && !matches.isEmpty()) {
+        if (force || !matches.equals(topics)) {
             topics = Set.copyOf(matches);
             if (matches.isEmpty()) {
                 consumer.unsubscribe();
@@ -270,10 +270,63 @@ public final class ConsumerInstance {
         }
     }
 
+    /** Client regular expressions get a bounded amount of work per topic name: no catastrophic backtracking. */
+    private static final int PATTERN_STEPS = 100_000;
+
+    private static boolean matches(Pattern pattern, String topic) {
+        try {
+            return pattern.matcher(new BoundedText(topic, PATTERN_STEPS)).matches();
+        } catch (BoundedText.TooMuchWork e) {
+            return false;
+        }
+    }
+
+    /** A string whose characters may be read only so many times: a runaway match stops. */
+    private static final class BoundedText implements CharSequence {
+        private final String text;
+        private int left;
+
+        BoundedText(String text, int steps) {
+            this.text = text;
+            this.left = steps;
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (--left < 0) {
+                throw new TooMuchWork();
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new BoundedText(text.substring(start, end), left);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+
+        static final class TooMuchWork extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+
+            TooMuchWork() {
+                super(null, null, false, false);
+            }
+        }
+    }
+
     private void refreshPattern() {
         if (mode == Mode.PATTERN && topicLister != null && System.nanoTime() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
             try {
-                matchPattern(topicLister.get());
+                matchPattern(topicLister.get(), false);
             } catch (RuntimeException e) {
                 LOG.debug("Looking up the topics matching {}/{}'s pattern failed: {}", group, name, e.toString());
             }
@@ -284,8 +337,24 @@ public final class ConsumerInstance {
         mode = Mode.TOPICS;
         pattern = null;
         topics = Set.copyOf(new LinkedHashSet<>(topicNames));
-        resetPositions();
+        beforeSubscriptionChange();
         consumer.subscribe(topics, new Rebalance());
+        afterSubscriptionChange();
+    }
+
+    /**
+     * A subscription changes: what is held goes back to Kafka (each partition seeks back to its
+     * first held record), as a partition may stay this instance's without a rebalance; what was
+     * returned stays, for partitions still owned (the rebalance listener drops the others).
+     */
+    private void beforeSubscriptionChange() {
+        letGoOfHeld();
+    }
+
+    /** The next read waits for an assignment only when the instance has no partitions yet. */
+    private void afterSubscriptionChange() {
+        awaitedAssignment = false;
+        assigned = !consumer.assignment().isEmpty();
     }
 
     /** The topics subscribed to (a pattern's current matches), sorted; empty when assigned or unsubscribed. */
@@ -294,12 +363,12 @@ public final class ConsumerInstance {
                 ? List.copyOf(new TreeSet<>(topics)) : List.of());
     }
 
-    /** Drops the subscription (the instance leaves its partitions; nothing held is kept). */
+    /** Drops the subscription or assignment (the instance leaves its partitions; nothing held is kept). */
     public void unsubscribe() {
         locked(KafkaErrors::toRestException, () -> {
-            if (mode == Mode.TOPICS || mode == Mode.PATTERN) {
+            if (mode != Mode.NONE) {
                 commitOnRevocation(consumer.assignment());
-                consumer.unsubscribe();
+                consumer.unsubscribe(); // an assignment too, as KafkaConsumer.unsubscribe does
                 mode = Mode.NONE;
                 topics = Set.of();
                 pattern = null;
@@ -404,8 +473,23 @@ public final class ConsumerInstance {
      * the given one (milliseconds since the epoch), or at its end when there is none.
      */
     public void seekToTimestamps(Map<TopicPartition, Long> timestamps) {
+        seek(Map.of(), timestamps);
+    }
+
+    /**
+     * Seeks to offsets and to timestamps in one operation: every partition is checked first, so a
+     * request either moves them all or none.
+     */
+    public void seek(Map<TopicPartition, Long> offsets, Map<TopicPartition, Long> timestamps) {
         locked(KafkaErrors::toRestException, () -> {
+            checkOwned(offsets.keySet());
             checkOwned(timestamps.keySet());
+            held.drop(offsets.keySet());
+            offsets.forEach(consumer::seek);
+            offsets.keySet().forEach(returned::remove);
+            if (timestamps.isEmpty()) {
+                return null;
+            }
             held.drop(timestamps.keySet());
             Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(timestamps);
             List<TopicPartition> toEnd = new ArrayList<>();
@@ -460,6 +544,12 @@ public final class ConsumerInstance {
 
     private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room) {
         refreshPattern();
+        if (mode == Mode.PATTERN && topics.isEmpty()) {
+            awaitMatches(limits);
+            if (topics.isEmpty()) {
+                return List.of();
+            }
+        }
         if (!held.isEmpty()) {
             answerGroup();
         }
@@ -497,6 +587,9 @@ public final class ConsumerInstance {
         } catch (RestException e) {
             throw e;
         } catch (IllegalStateException e) {
+            if (closed) {
+                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+            }
             // The consumer's own state rule (e.g. a partition that is not assigned to it)
             throw ErrorCode.ILLEGAL_STATE.exception(KafkaErrors.describe(e));
         } catch (RuntimeException e) {
@@ -528,6 +621,7 @@ public final class ConsumerInstance {
             }
             Duration wait = min(Duration.ofNanos(left), POLL_SLICE);
             held.add(consumer.poll(wait));
+            refreshPattern();
             if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes())) {
                 drainFetched(limits.maxBytes());
                 return;
@@ -565,11 +659,43 @@ public final class ConsumerInstance {
      * {@code []} unless a rebalance handed it records already fetched.
      */
     private void waitPaused(ReadLimits limits) {
+        long deadline = System.nanoTime() + limits.requestTimeout().toNanos();
         try {
-            consumer.pause(consumer.assignment());
-            held.add(consumer.poll(limits.requestTimeout()));
+            while (held.isEmpty() && mode != Mode.NONE) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                consumer.pause(consumer.assignment());
+                held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+                yieldToWaiting();
+            }
         } finally {
             resumePaused();
+        }
+    }
+
+    /**
+     * A pattern that matches nothing yet: the consumer is subscribed to nothing, so instead of
+     * polling, the read waits in slices (letting other operations go first) for a matching topic,
+     * until the request timeout.
+     */
+    private void awaitMatches(ReadLimits limits) {
+        long deadline = System.nanoTime() + limits.requestTimeout().toNanos();
+        while (mode == Mode.PATTERN && topics.isEmpty() && deadline - System.nanoTime() > 0) {
+            lock.unlock();
+            try {
+                Thread.sleep(Math.min(POLL_SLICE.toMillis(), Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                lock.lock();
+            }
+            if (closed) {
+                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+            }
+            refreshPattern();
         }
     }
 
@@ -710,11 +836,13 @@ public final class ConsumerInstance {
         while (!held.isEmpty()) {
             ConsumerRecord<byte[], byte[]> r = held.peek();
             long size = HeldRecords.size(r);
-            if (bytes + size > limits.maxBytes() && (previous != null || limits.strict())) {
+            long cost = size + HeldRecords.headerBytes(r);
+            if (bytes + size > limits.maxBytes()
+                    && (previous != null || limits.clientMaxBytes() > 0 && size > limits.clientMaxBytes())) {
                 break;
             }
             ConsumedRecord c = toConsumed(r);
-            if (!room.take(size, previous == null)) {
+            if (!room.take(cost, previous == null)) {
                 break;
             }
             if (format == EmbeddedFormat.JSON && !isJson(c)) {

@@ -242,6 +242,8 @@ public final class ConsumerRegistry implements AutoCloseable {
         // An instance keeps what it fetched beyond a response for the next read, so a poll may
         // hand over all that the fetches brought: fewer polls per read (Kafka's default is 500).
         config.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        // Subscribing or assigning never creates a topic: that takes the manager role.
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         if (reset != null) {
             config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, reset);
         }
@@ -290,8 +292,11 @@ public final class ConsumerRegistry implements AutoCloseable {
      * {@code timeout} (null: the instance's {@code consumer.request.timeout.ms}, else the server's).
      */
     public List<ConsumedRecord> poll(ConsumerInstance instance, Duration timeout, long maxBytes, ResponseRoom room) {
-        Duration wait = instance.options().requestTimeout() != null ? instance.options().requestTimeout()
-                : settings.requestTimeout();
+        Duration own = instance.options().requestTimeout();
+        // An instance's own wait is bounded: a read holds a pool thread, and must end well within
+        // the instance's idle timeout.
+        Duration wait = own == null ? settings.requestTimeout()
+                : min(own, min(MAX_INSTANCE_REQUEST_TIMEOUT, settings.instanceTimeout().dividedBy(2)));
         if (timeout != null && timeout.compareTo(wait) < 0) {
             wait = timeout;
         }
@@ -303,9 +308,16 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     private ConsumerInstance.ReadLimits limits(Duration wait, long clientMaxBytes, int fetchMinBytes) {
         long server = settings.requestMaxBytes();
-        boolean strict = clientMaxBytes > 0 && clientMaxBytes <= server;
-        return new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(), strict ? clientMaxBytes : server,
-                strict, fetchMinBytes);
+        long client = Math.max(0, clientMaxBytes);
+        return new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(),
+                client > 0 ? Math.min(client, server) : server, client, fetchMinBytes);
+    }
+
+    /** The longest a v2 instance's own {@code consumer.request.timeout.ms} may make a read wait. */
+    public static final Duration MAX_INSTANCE_REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** Runs {@code operation} on the instance and counts it as activity when it ends. */

@@ -59,7 +59,16 @@ public final class HeldRecords {
     }
 
     static long cost(ConsumerRecord<byte[], byte[]> r) {
-        return size(r) + RECORD_OVERHEAD;
+        return size(r) + headerBytes(r) + RECORD_OVERHEAD;
+    }
+
+    /** The bytes of a record's headers (names and values): not in {@code max_bytes}, but in memory and in v2 answers. */
+    static long headerBytes(ConsumerRecord<byte[], byte[]> r) {
+        long n = 0;
+        for (org.apache.kafka.common.header.Header h : r.headers().toArray()) {
+            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        return n;
     }
 
     /** Key plus value bytes, as {@code max_bytes} counts them (null counts 0). */

@@ -77,21 +77,36 @@ public final class MetadataService implements ProduceService.TopicExistence {
      */
     public java.util.function.Supplier<java.util.Collection<String>> cachedTopicNames(Duration maxAge) {
         return new java.util.function.Supplier<>() {
-            private volatile java.util.Collection<String> last = List.of();
+            private volatile java.util.Collection<String> last;
             private volatile long askedAt = Long.MIN_VALUE / 2;
+            private final java.util.concurrent.atomic.AtomicBoolean asking = new java.util.concurrent.atomic.AtomicBoolean();
 
+            /** The last answer at once; a stale one is renewed in the background (only the very first call waits). */
             @Override
-            public synchronized java.util.Collection<String> get() {
-                long now = System.nanoTime();
-                if (now - askedAt >= maxAge.toNanos()) {
-                    askedAt = now;
-                    try {
-                        last = topicNames().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-                        // keep the last answer
+            public java.util.Collection<String> get() {
+                if (last == null) {
+                    synchronized (this) {
+                        if (last == null) {
+                            try {
+                                last = topicNames().get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                return List.of();
+                            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                                return List.of();
+                            }
+                            askedAt = System.nanoTime();
+                        }
                     }
+                }
+                if (System.nanoTime() - askedAt >= maxAge.toNanos() && asking.compareAndSet(false, true)) {
+                    topicNames().whenComplete((names, e) -> {
+                        if (names != null) {
+                            last = names;
+                        }
+                        askedAt = System.nanoTime();
+                        asking.set(false);
+                    });
                 }
                 return last;
             }

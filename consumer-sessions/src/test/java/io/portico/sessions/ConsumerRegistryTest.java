@@ -254,7 +254,7 @@ class ConsumerRegistryTest {
         ConsumerRegistry registry = registry();
 
         RestException e = assertRestError(ErrorCode.UNPROCESSABLE_ENTITY,
-                () -> registry.create("g1", new CreateConsumerRequest("alice", null, "xml", null, null), null));
+                () -> registry.create("g1", new CreateConsumerRequest("alice", null, "protobuf", null, null), null));
 
         assertEquals(422, e.httpStatus());
         assertEquals("Invalid format type.", e.getMessage());

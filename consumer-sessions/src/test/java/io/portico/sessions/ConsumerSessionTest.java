@@ -150,14 +150,89 @@ class ConsumerSessionTest {
         consumer.updatePartitions("a", List.of(new PartitionInfo("a", 0, null, null, null)));
         instance.assign(List.of(A0));
         beginAt(consumer, A0);
+        java.util.concurrent.CountDownLatch polling = new java.util.concurrent.CountDownLatch(1);
+        consumer.schedulePollTask(polling::countDown);
         CompletableFuture<List<ConsumedRecord>> longPoll = CompletableFuture.supplyAsync(
                 () -> registry.poll(instance, Duration.ofMinutes(5), 0, ResponseRoom.unbounded()));
-        Thread.sleep(50); // (if the commit came first anyway, the test proves less, but still holds)
+        assertTrue(polling.await(60, TimeUnit.SECONDS), "the long poll is under way");
         CompletableFuture<Void> commit = CompletableFuture.runAsync(
                 () -> instance.commit(Map.of(A0, new OffsetAndMetadata(0))));
         commit.get(60, TimeUnit.SECONDS);
         assertFalse(longPoll.isDone(), "the commit ran while the poll still waited for records");
         registry.delete("g", "i"); // ends the long poll
         assertThrows(Exception.class, () -> longPoll.get(60, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void subscribingAgainWhileRecordsAreHeldLosesNone() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.subscribe(List.of("a"));
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            records.add(record("a", 0, i, null, "v" + i));
+        }
+        consumer.assignOnNextPoll(List.of(A0), records);
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 2, ResponseRoom.unbounded())));
+        instance.subscribe(List.of("a")); // as a client does on reconnect: the group keeps its partition
+        records.forEach(consumer::addRecord); // still in the broker; the mock hands each out once
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L),
+                offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())), "what was held comes again");
+    }
+
+    @Test
+    void aPatternThatMatchesNothingYetAnswersEmptyAndSubscribesOnceATopicMatches() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofMillis(300));
+        List<String> topics = new java.util.concurrent.CopyOnWriteArrayList<>(List.of("other"));
+        registry.topicNames(() -> topics);
+        ConsumerInstance instance = create(registry);
+        instance.subscribe("later.*", t -> true);
+        assertEquals(List.of(), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())), "not 40903");
+        topics.add("later-1");
+        for (int i = 0; i < 100 && instance.subscription().isEmpty(); i++) {
+            registry.poll(instance, null, 0, ResponseRoom.unbounded()); // looks again about once a second
+        }
+        assertEquals(List.of("later-1"), instance.subscription());
+    }
+
+    @Test
+    void aPatternMatchingNothingReplacesATopicSubscription() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        registry.topicNames(() -> List.of("a"));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.subscribe(List.of("a"));
+        instance.subscribe("nothing.*", t -> true);
+        assertEquals(List.of(), instance.subscription());
+        assertEquals(Set.of(), consumer.subscription(), "the consumer no longer reads topic a");
+    }
+
+    @Test
+    void unsubscribingAlsoEndsAnAssignment() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        instance.assign(List.of(A0));
+        instance.unsubscribe();
+        assertEquals(List.of(), instance.assignment());
+        instance.subscribe(List.of("a")); // no 40903
+        assertEquals(List.of("a"), instance.subscription());
+    }
+
+    @Test
+    void theClientsMaxBytesStaysStrictAboveTheServersCap() {
+        ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), Duration.ofMinutes(5),
+                Duration.ofMillis(20), Duration.ofSeconds(2), 50, 100, ""), factory, topic -> true, TICKER);
+        registries.add(registry);
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        consumer.addRecord(new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, 0, null, new byte[100]));
+        assertEquals(List.of(), offsets(registry.poll(instance, null, 80, ResponseRoom.unbounded())),
+                "100 bytes is more than the client's 80, whatever the server's cap");
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 200, ResponseRoom.unbounded())),
+                "within the client's cap it comes alone, though over the server's 50");
     }
 }

@@ -32,8 +32,17 @@ public record CreateConsumerRequest(
         return chosen;
     }
 
-    /** The embedded format, binary by default. */
+    /** The embedded format of a v1 instance: binary (the default), json or avro. */
     public EmbeddedFormat embeddedFormat() {
+        EmbeddedFormat f = anyEmbeddedFormat();
+        if (f == EmbeddedFormat.JSONSCHEMA || f == EmbeddedFormat.PROTOBUF) {
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid format type."); // not formats of v1
+        }
+        return f;
+    }
+
+    /** The embedded format of any of the five names (v2 has them all), binary by default. */
+    public EmbeddedFormat anyEmbeddedFormat() {
         if (format == null) {
             return EmbeddedFormat.BINARY;
         }

@@ -38,6 +38,16 @@ public final class KafkaMediaTypes {
             Offer.of(V2_JSON, 0.9), Offer.of(V1_JSON, 0.85), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5));
 
     /**
+     * Response types of v2 consumer-management calls: as {@link #V2_METADATA}, plus the embedded
+     * v2 types at a low weight, so that a client may send one {@code Accept} for every call on a
+     * consumer (as Confluent's proxy allows).
+     */
+    public static final List<Offer> V2_CONSUMERS = List.of(
+            Offer.of(V2_JSON, 0.9), Offer.of(V1_JSON, 0.85), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(BINARY_V2, 0.1), Offer.of(JSON_V2, 0.1), Offer.of(AVRO_V2, 0.1), Offer.of(JSONSCHEMA_V2, 0.1),
+            Offer.of(PROTOBUF_V2, 0.1));
+
+    /**
      * Response types of v2 consumer reads ({@code GET …/records}): binary for vague clients, the
      * other embedded formats when asked for by name.
      */

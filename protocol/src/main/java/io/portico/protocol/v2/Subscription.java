@@ -19,7 +19,10 @@ public record Subscription(
         return new Subscription(topics, null);
     }
 
-    /** Checks a subscription request: exactly one of {@code topics} (not empty) and {@code topic_pattern}. */
+    /**
+     * Checks a subscription request: one of {@code topics} (not empty) and {@code topic_pattern}
+     * (the caller treats neither as unsubscribing).
+     */
     public Subscription requireOne() {
         boolean hasTopics = topics != null && !topics.isEmpty();
         boolean hasPattern = topicPattern != null && !topicPattern.isEmpty();

@@ -72,7 +72,7 @@ public final class ConsumerHandlers {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
         boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
-        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_CONSUMERS);
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_CONSUMERS : KafkaMediaTypes.V1_CONSUMERS);
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).name();
@@ -82,7 +82,7 @@ public final class ConsumerHandlers {
                 CreateConsumerV2 request = isBlank(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
                 CreateConsumerRequest common = request.common();
                 int timeoutMs = request.requestTimeoutMs();
-                instance = registry.create(group, common.instanceName(), common.embeddedFormat(),
+                instance = registry.create(group, common.instanceName(), common.anyEmbeddedFormat(),
                         common.kafkaOffsetReset(), request.autoCommit(), new ConsumerInstance.Options(
                                 request.fetchMinBytes(), timeoutMs < 0 ? null : java.time.Duration.ofMillis(timeoutMs)),
                         owner);
@@ -130,7 +130,7 @@ public final class ConsumerHandlers {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
         boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
-        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_CONSUMERS);
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_CONSUMERS : KafkaMediaTypes.V1_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);

@@ -65,6 +65,11 @@ public final class ConsumerV2Handlers {
     /** {@code POST …/subscription}: topics or {@code topic_pattern}; 204. */
     public void subscribe(HttpServerExchange exchange) {
         withBody(exchange, SUBSCRIPTION, (instance, caller, body) -> {
+            if (body.topics() != null && body.topics().isEmpty()
+                    && (body.topicPattern() == null || body.topicPattern().isEmpty())) {
+                instance.unsubscribe(); // {"topics":[]}: subscribing to nothing, as Kafka's consumer takes it
+                return Http.NO_CONTENT;
+            }
             Subscription s = body.requireOne();
             if (s.topics() != null && !s.topics().isEmpty()) {
                 for (String topic : s.topics()) {
@@ -116,12 +121,7 @@ public final class ConsumerV2Handlers {
             for (Positions.Timestamp t : body.timestamps()) {
                 times.put(new TopicPartition(InstanceAccess.readable(caller, t.topic()), t.partition()), t.epochMillis());
             }
-            if (!offsets.isEmpty()) {
-                instance.seek(offsets);
-            }
-            if (!times.isEmpty()) {
-                instance.seekToTimestamps(times);
-            }
+            instance.seek(offsets, times);
             return Http.NO_CONTENT;
         });
     }
@@ -172,7 +172,7 @@ public final class ConsumerV2Handlers {
         String name = Http.param(exchange, "instance");
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         long timeoutMs = Http.longQuery(exchange, "timeout", -1);
-        Duration timeout = timeoutMs < 0 ? null : Duration.ofMillis(timeoutMs);
+        Duration timeout = timeoutMs <= 0 ? null : Duration.ofMillis(timeoutMs); // as Confluent: 0 or less, the default
         String caller = Access.caller(exchange).name();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, pool, () -> {
@@ -200,7 +200,7 @@ public final class ConsumerV2Handlers {
 
     /** Runs {@code operation} on the caller's instance on the pool; a v2 JSON answer. */
     private void onInstance(HttpServerExchange exchange, BiFunction<ConsumerInstance, Principal, Object> operation) {
-        Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA);
+        Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
@@ -219,7 +219,7 @@ public final class ConsumerV2Handlers {
         if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA);
+        Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);

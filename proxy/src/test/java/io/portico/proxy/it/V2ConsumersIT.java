@@ -186,7 +186,10 @@ class V2ConsumersIT {
         List<String> all = new ArrayList<>();
         Set<Integer> partitionsOfA = new HashSet<>();
         Set<Integer> partitionsOfB = new HashSet<>();
-        for (int round = 0; round < 30 && all.size() < 20; round++) {
+        // Reading goes on until every record is read and the group has settled (one partition
+        // each): a rebalance completes only while both members poll.
+        boolean settled = false;
+        for (int round = 0; round < 60 && (all.size() < 20 || !settled); round++) {
             CompletableFuture<Rest.Response> fromA = CompletableFuture.supplyAsync(
                     () -> rest.get(a + "/records?timeout=1000", "Accept", BINARY_V2));
             Rest.Response fromB = rest.get(b + "/records?timeout=1000", "Accept", BINARY_V2);
@@ -201,12 +204,15 @@ class V2ConsumersIT {
             }
             rest.post(a + "/offsets", V2, "");
             rest.post(b + "/offsets", V2, "");
+            settled = rest.get(a + "/assignments", "Accept", V2).json().get("partitions").size() == 1
+                    && rest.get(b + "/assignments", "Accept", V2).json().get("partitions").size() == 1;
         }
         assertEquals(20, seen.size(), "every record read: " + all);
         assertEquals(20, all.size(), "no record read twice: " + all);
         JsonNode assignedA = rest.get(a + "/assignments", "Accept", V2).json().get("partitions");
         JsonNode assignedB = rest.get(b + "/assignments", "Accept", V2).json().get("partitions");
-        assertEquals(2, assignedA.size() + assignedB.size(), "the group shares the two partitions: " + assignedA + assignedB);
+        assertEquals(1, assignedA.size(), "one partition each: " + assignedA + assignedB);
+        assertEquals(1, assignedB.size(), "one partition each: " + assignedA + assignedB);
         ok204(rest.delete(a));
         ok204(rest.delete(b));
     }
@@ -359,7 +365,15 @@ class V2ConsumersIT {
         assertEquals(415, rest.post("/consumers/" + group, V2, "{\"format\":\"avro\"}").status());
         assertEquals(40403, rest.get("/consumers/" + group + "/instances/nobody/subscription", "Accept", V2).json()
                 .get("error_code").asInt());
-        assertEquals(422, rest.post(instance + "/subscription", V2, "{\"topics\":[],\"topic_pattern\":null}").status());
+        assertEquals(422, rest.post(instance + "/subscription", V2, "{\"topic_pattern\":null}").status(),
+                "neither topics nor a pattern");
+        assertEquals(422, rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic
+                + "\"],\"topic_pattern\":\"x.*\"}").status(), "both topics and a pattern");
+        ok204(rest.delete(instance + "/subscription")); // drops the assignment too, as Kafka's unsubscribe
+        assertEquals(0, rest.get(instance + "/assignments", "Accept", V2).json().get("partitions").size());
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[]}")); // Kafka's consumer: unsubscribe
+        assertEquals(0, rest.get(instance + "/subscription", "Accept", V2).json().get("topics").size());
         ok204(rest.delete(instance));
     }
 
