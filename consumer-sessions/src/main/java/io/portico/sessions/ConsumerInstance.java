@@ -1,5 +1,6 @@
 package io.portico.sessions;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.protocol.CommittedOffset;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
@@ -83,6 +84,8 @@ public final class ConsumerInstance {
     private final SessionMetrics metrics;
     /** The consumer's fixed cost and the records it holds, against the consumers budget. */
     private final MemoryBudget.Lease memory;
+    /** The clock of read deadlines and pattern refreshes (nanoseconds). */
+    private final Ticker clock;
     private final ReentrantLock lock = new ReentrantLock(true);
 
     // Guarded by lock.
@@ -111,12 +114,13 @@ public final class ConsumerInstance {
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
                      Consumer<byte[], byte[]> consumer, SessionMetrics metrics) {
         this(group, name, format, autoCommit, owner, Options.DEFAULTS, consumer, metrics,
-                MemoryBudget.unbounded("memory.consumers.max.bytes").lease());
+                MemoryBudget.unbounded("memory.consumers.max.bytes").lease(), Ticker.systemTicker());
     }
 
     ConsumerInstance(String group, String name, EmbeddedFormat format, boolean autoCommit, String owner,
                      Options options, Consumer<byte[], byte[]> consumer, SessionMetrics metrics,
-                     MemoryBudget.Lease memory) {
+                     MemoryBudget.Lease memory, Ticker clock) {
+        this.clock = clock;
         this.group = group;
         this.name = name;
         this.format = format;
@@ -259,7 +263,7 @@ public final class ConsumerInstance {
                 matches.add(t);
             }
         }
-        patternCheckedAt = System.nanoTime();
+        patternCheckedAt = clock.read();
         if (force || !matches.equals(topics)) {
             topics = Set.copyOf(matches);
             if (matches.isEmpty()) {
@@ -324,7 +328,7 @@ public final class ConsumerInstance {
     }
 
     private void refreshPattern() {
-        if (mode == Mode.PATTERN && topicLister != null && System.nanoTime() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
+        if (mode == Mode.PATTERN && topicLister != null && clock.read() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
             try {
                 matchPattern(topicLister.get(), false);
             } catch (RuntimeException e) {
@@ -605,7 +609,7 @@ public final class ConsumerInstance {
      */
     private void fetch(ReadLimits limits) {
         resumePaused();
-        long now = System.nanoTime();
+        long now = clock.read();
         long deadline = now + limits.requestTimeout().toNanos();
         // Only the first read waits for an assignment (partitions arrive in a poll, so none came
         // before it): a member with no partitions long-polls as any other afterwards.
@@ -615,7 +619,7 @@ public final class ConsumerInstance {
             deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
         }
         while (true) {
-            long left = deadline - System.nanoTime();
+            long left = deadline - clock.read();
             if (left <= 0) {
                 return;
             }
@@ -630,7 +634,7 @@ public final class ConsumerInstance {
                 firstAssignment = false;
                 // Assigned now: the request timeout runs from here, so the first fetch of what is
                 // already in the topic has its full time.
-                deadline = System.nanoTime() + limits.requestTimeout().toNanos();
+                deadline = clock.read() + limits.requestTimeout().toNanos();
             }
             yieldToWaiting();
             if (mode == Mode.NONE) {
@@ -659,10 +663,10 @@ public final class ConsumerInstance {
      * {@code []} unless a rebalance handed it records already fetched.
      */
     private void waitPaused(ReadLimits limits) {
-        long deadline = System.nanoTime() + limits.requestTimeout().toNanos();
+        long deadline = clock.read() + limits.requestTimeout().toNanos();
         try {
             while (held.isEmpty() && mode != Mode.NONE) {
-                long left = deadline - System.nanoTime();
+                long left = deadline - clock.read();
                 if (left <= 0) {
                     return;
                 }
@@ -681,11 +685,11 @@ public final class ConsumerInstance {
      * until the request timeout.
      */
     private void awaitMatches(ReadLimits limits) {
-        long deadline = System.nanoTime() + limits.requestTimeout().toNanos();
-        while (mode == Mode.PATTERN && topics.isEmpty() && deadline - System.nanoTime() > 0) {
+        long deadline = clock.read() + limits.requestTimeout().toNanos();
+        while (mode == Mode.PATTERN && topics.isEmpty() && deadline - clock.read() > 0) {
             lock.unlock();
             try {
-                Thread.sleep(Math.min(POLL_SLICE.toMillis(), Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+                Thread.sleep(Math.min(POLL_SLICE.toMillis(), Math.max(1, (deadline - clock.read()) / 1_000_000)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

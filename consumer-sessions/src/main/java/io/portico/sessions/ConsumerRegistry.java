@@ -49,6 +49,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
     private final Settings settings;
+    private volatile Ticker readClock = Ticker.systemTicker();
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
     private final Predicate<String> topicExists;
     private final ExecutorService closer;
@@ -255,7 +256,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             throw ErrorCode.INVALID_CONSUMER_CONFIG.exception(KafkaErrors.describe(cause));
         }
         ConsumerInstance instance = new ConsumerInstance(group, name, format, autoCommit, owner, options, consumer,
-                metrics, lease);
+                metrics, lease, readClock);
         instance.topicLister(() -> topicNames.get());
         return instance;
     }
@@ -311,6 +312,15 @@ public final class ConsumerRegistry implements AutoCloseable {
         long client = Math.max(0, clientMaxBytes);
         return new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(),
                 client > 0 ? Math.min(client, server) : server, client, fetchMinBytes);
+    }
+
+    /**
+     * Sets the clock of read deadlines (the instances created from now on use it); tests give a
+     * clock that moves as the code reads it, so waits are checked without sleeping.
+     */
+    ConsumerRegistry readClock(Ticker clock) {
+        this.readClock = clock;
+        return this;
     }
 
     /** The longest a v2 instance's own {@code consumer.request.timeout.ms} may make a read wait. */

@@ -235,4 +235,54 @@ class ConsumerSessionTest {
         assertEquals(List.of(0L), offsets(registry.poll(instance, null, 200, ResponseRoom.unbounded())),
                 "within the client's cap it comes alone, though over the server's 50");
     }
+
+    @Test
+    void aReadWaitsForTheInstancesFetchMinBytesBeforeAnswering() {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                new ConsumerInstance.Options(250, null), null);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        // One 100-byte record arrives per poll: 250 bytes take three polls of one read.
+        for (int i = 0; i < 3; i++) {
+            long offset = i;
+            consumer.schedulePollTask(() -> consumer.addRecord(
+                    new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, offset, null, new byte[100])));
+        }
+        assertEquals(List.of(0L, 1L, 2L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())),
+                "without fetch.min.bytes the read would answer with the first record alone");
+    }
+
+    @Test
+    void anInstancesOwnRequestTimeoutBoundsItsReadsAndATimeoutQueryShortensThem() {
+        // A clock that moves 10 ms each time it is read: waits are measured without sleeping.
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30))
+                .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
+        ConsumerInstance own = registry.create("g", "own", EmbeddedFormat.BINARY, "earliest", false,
+                new ConsumerInstance.Options(-1, Duration.ofSeconds(1)), null);
+        beginAt(factory.last(), A0);
+        own.assign(List.of(A0));
+        ConsumerInstance server = registry.create("g", "server", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        beginAt(factory.last(), A0);
+        server.assign(List.of(A0));
+        registry.poll(own, null, 0, ResponseRoom.unbounded()); // first reads may wait for an assignment
+        registry.poll(server, null, 0, ResponseRoom.unbounded());
+
+        assertWaited(1_000, now, () -> registry.poll(own, null, 0, ResponseRoom.unbounded()));
+        assertWaited(30_000, now, () -> registry.poll(server, null, 0, ResponseRoom.unbounded()));
+        assertWaited(300, now, () -> registry.poll(own, Duration.ofMillis(300), 0, ResponseRoom.unbounded()));
+        assertWaited(1_000, now, () -> registry.poll(own, Duration.ofSeconds(20), 0, ResponseRoom.unbounded()));
+    }
+
+    /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
+    private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
+                                     java.util.function.Supplier<List<ConsumedRecord>> read) {
+        long before = now.get();
+        assertEquals(List.of(), read.get());
+        long waited = TimeUnit.NANOSECONDS.toMillis(now.get() - before);
+        assertTrue(waited >= millis && waited <= millis + 100, "waited " + waited + " ms, expected " + millis);
+    }
 }

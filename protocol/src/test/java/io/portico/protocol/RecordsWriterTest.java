@@ -51,6 +51,17 @@ class RecordsWriterTest {
     }
 
     @Test
+    void v2JsonRecordsCarryTheirHeadersAsBase64() {
+        List<ConsumedRecord> records = List.of(new ConsumedRecord("t", "\"k\"".getBytes(StandardCharsets.UTF_8),
+                "{\"n\":1}".getBytes(StandardCharsets.UTF_8), 0, 7, 42,
+                List.of(new RecordHeader("trace", "abc".getBytes(StandardCharsets.UTF_8)), new RecordHeader("none", null))));
+        assertEquals("[{\"topic\":\"t\",\"key\":\"k\",\"value\":{\"n\":1},\"partition\":0,\"offset\":7,"
+                        + "\"timestamp\":42,\"headers\":[{\"key\":\"trace\",\"value\":\"YWJj\"},"
+                        + "{\"key\":\"none\",\"value\":null}]}]",
+                new String(RecordsWriter.writeV2(records, EmbeddedFormat.JSON), StandardCharsets.UTF_8));
+    }
+
+    @Test
     void binaryOutputDecodesToTheSameBytesForEveryLengthAndByte() throws Exception {
         Random random = new Random(42);
         List<ConsumedRecord> records = new ArrayList<>();

@@ -306,6 +306,30 @@ class V2ConsumersIT {
     }
 
     @Test
+    void autoCommitIsOnUnlessTurnedOffAsInKafka(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("autocommit"), 1);
+        produce(kafka, topic, 0, 5);
+        for (String autoCommit : List.of("", ",\"auto.commit.enable\":\"false\"")) {
+            String group = KafkaCluster.uniqueTopic("ac");
+            String first = path(create(rest, group,
+                    "{\"name\":\"first\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"" + autoCommit + "}"));
+            ok204(rest.post(first + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), offsets(readAtLeast(rest, first, BINARY_V2, 5)).subList(0, 5));
+            ok204(rest.delete(first)); // leaving the group commits what was returned, when auto-commit is on
+            String second = path(create(rest, group,
+                    "{\"name\":\"second\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+            ok204(rest.post(second + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+            long resumesAt = autoCommit.isEmpty() ? 5 : 0;
+            if (autoCommit.isEmpty()) {
+                produce(kafka, topic, 0, 1); // offset 5, so that there is something to resume at
+            }
+            assertEquals(resumesAt, offsets(readAtLeast(rest, second, BINARY_V2, 1)).get(0),
+                    "auto.commit.enable " + (autoCommit.isEmpty() ? "by default" : "false"));
+            ok204(rest.delete(second));
+        }
+    }
+
+    @Test
     void aPatternSubscriptionPicksUpATopicCreatedLater(Rest rest, KafkaCluster kafka) throws Exception {
         String prefix = KafkaCluster.uniqueTopic("pattern");
         String firstTopic = kafka.createTopic(prefix + "-a", 1);
