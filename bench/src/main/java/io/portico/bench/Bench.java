@@ -335,19 +335,27 @@ public final class Bench {
             }
             rows.add(median("d", pass -> readByOffset("bench-native", true)));
         }
-        // e: consumer instances.
+        // e and f: consumer instances read over v1 and over v2 (subscribe, then GET …/records).
+        // f's target is a ratio to e, so when both run their measured passes alternate (e, f, e,
+        // f, …): drift of a busy machine during the run falls on both sides alike.
+        List<String> instanceRows = new ArrayList<>();
+        List<Pass> instancePasses = new ArrayList<>();
         if (o.runs("e")) {
             if (warmReads) {
                 warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false, false));
             }
-            rows.add(median("e", pass -> consumerInstances("bench-native", "bench-e-" + pass, true, false)));
+            instanceRows.add("e");
+            instancePasses.add(pass -> consumerInstances("bench-native", "bench-e-" + pass, true, false));
         }
-        // f: consumer instances over the v2 API (subscribe, then GET …/records).
         if (o.runs("f")) {
             if (warmReads) {
                 warmUp(pass -> consumerInstances("bench-native", "bench-warm-f-" + pass, false, true));
             }
-            rows.add(median("f", pass -> consumerInstances("bench-native", "bench-f-" + pass, true, true)));
+            instanceRows.add("f");
+            instancePasses.add(pass -> consumerInstances("bench-native", "bench-f-" + pass, true, true));
+        }
+        if (!instancePasses.isEmpty()) {
+            rows.addAll(alternating(instancePasses));
         }
     }
 
@@ -412,11 +420,31 @@ public final class Bench {
      * collection or a compilation, so each side of a read ratio is a median of the same count.
      */
     private RowResult median(String id, Pass pass) throws Exception {
-        int passes = passes();
-        List<RowResult> results = new ArrayList<>();
+        return alternating(List.of(pass)).get(0);
+    }
+
+    /**
+     * Runs the measured passes of several rows in turn (pass 1 of each, then pass 2 of each, …)
+     * and gives each row its median pass.
+     */
+    private List<RowResult> alternating(List<Pass> rowPasses) throws Exception {
+        // Rows compared with each other get more passes: their ratio has a 10% target.
+        int passes = rowPasses.size() > 1 && !o.quick() ? 5 : passes();
+        List<List<RowResult>> results = new ArrayList<>();
+        rowPasses.forEach(p -> results.add(new ArrayList<>()));
         for (int i = 1; i <= passes; i++) {
-            results.add(pass.run(i));
+            for (int r = 0; r < rowPasses.size(); r++) {
+                results.get(r).add(rowPasses.get(r).run(i));
+            }
         }
+        List<RowResult> medians = new ArrayList<>();
+        for (List<RowResult> row : results) {
+            medians.add(medianOf(row, passes));
+        }
+        return medians;
+    }
+
+    private static RowResult medianOf(List<RowResult> results, int passes) {
         List<RowResult> sorted = new ArrayList<>(results);
         sorted.sort(Comparator.comparingDouble(RowResult::recordsPerSecond));
         RowResult median = sorted.get(sorted.size() / 2);
