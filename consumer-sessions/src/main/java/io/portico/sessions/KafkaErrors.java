@@ -112,6 +112,28 @@ public final class KafkaErrors {
         return perRecordCode(t);
     }
 
+    /**
+     * A failed record's delivery report in a v3 produce: Confluent's in-stream codes (40101,
+     * 40301, 40403 for a partition the broker does not host, 413 for a record over Kafka's size
+     * limits, 50003 when retrying may succeed, else 50002) with the cause's message.
+     */
+    public static io.portico.protocol.v3.RecordError v3RecordError(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof RestException rest) {
+            return new io.portico.protocol.v3.RecordError(rest.errorCode().code(), rest.getMessage());
+        }
+        if (t instanceof RecordTooLargeException
+                || t instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException) {
+            return new io.portico.protocol.v3.RecordError(413, "Record too large: " + describe(t));
+        }
+        if (t instanceof UnknownTopicOrPartitionException) {
+            return new io.portico.protocol.v3.RecordError(40403, "This server does not host this topic-partition.");
+        }
+        ErrorCode code = perRecordCodeV2(t);
+        String message = code.message().endsWith(": ") ? code.message() + describe(t) : code.message();
+        return new io.portico.protocol.v3.RecordError(code.code(), message);
+    }
+
     /** The per-record code of a failed send: 50003 when retrying may succeed, else 50002. */
     public static ErrorCode perRecordCode(Throwable failure) {
         return unwrap(failure) instanceof RetriableException

@@ -219,6 +219,54 @@ public final class ProduceService {
     }
 
     /**
+     * Gets {@code topic} ready for records sent one at a time with {@link #send}: checks its name
+     * and learns its partition count, which it returns. Blocking and whole-request errors as
+     * {@link #produce}; a topic the producer knows answers at once.
+     */
+    public int prepare(String topic, long deadline) {
+        checkTopic(topic);
+        return partitionCount(producers.shared(), topic, deadline);
+    }
+
+    /**
+     * What a record sent with {@link #send} came to: where it landed (partition, offset and the
+     * timestamp Kafka stored) or why it failed. Runs on a Kafka producer thread: keep it short.
+     */
+    @FunctionalInterface
+    public interface Delivery {
+        void onCompletion(RecordMetadata landed, Throwable failure);
+    }
+
+    /**
+     * Sends one record to a topic made ready with {@link #prepare} ({@code partition} checked
+     * against its partition count by the caller). May block while the producer's buffer is full
+     * (up to its {@code max.block.ms}): call from a worker, never an IO thread.
+     *
+     * @param timestamp milliseconds since the epoch, or null for now
+     */
+    public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
+                     List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
+        List<Header> kafkaHeaders = headers.isEmpty() ? List.of() : new ArrayList<>(headers.size());
+        for (io.portico.protocol.RecordHeader h : headers) {
+            kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
+        }
+        long bytes = (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length);
+        Callback callback = (metadata, e) -> {
+            if (e == null) {
+                metrics.producedOne(bytes);
+            } else {
+                metrics.produceError(KafkaErrors.perRecordCodeV2(e));
+            }
+            delivery.onCompletion(metadata, e);
+        };
+        try {
+            producers.shared().send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
+        } catch (RuntimeException e) {
+            callback.onCompletion(null, e);
+        }
+    }
+
+    /**
      * The topic's partition count. A topic the producer knows answers at once. For another, when
      * the cluster does not create topics on first use, the cluster is asked first whether it
      * exists (so a name that does not exist never reaches the shared producer); the producer's

@@ -159,7 +159,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
      * numbers as their token text, everything else as {@link JsonGenerator#copyCurrentEvent} writes
      * it. Leaves the parser on the value's last token, as a deserializer must.
      */
-    private static void copyExactly(JsonParser p, JsonGenerator g) throws IOException {
+    static void copyExactly(JsonParser p, JsonGenerator g) throws IOException {
         int depth = 0;
         JsonToken t = p.currentToken();
         while (true) {

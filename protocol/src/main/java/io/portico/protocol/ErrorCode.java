@@ -58,6 +58,7 @@ public enum ErrorCode {
     INVALID_SCHEMA(422, 42205, "Invalid schema: "),
     PAYLOAD_ERROR(422, 42206, "Payload error. "),
     SERIALIZATION_ERROR(422, 42207, "Error serializing message. "),
+    INVALID_BATCH(422, 42208, "Invalid batch."),
     // IBM Event Streams' admin API (/admin/topics) answers an existing topic with 42201, which its
     // Node client matches on; in Confluent's produce API the same number means KEY_SCHEMA_MISSING.
     // The two never meet: each belongs to its own endpoints.

@@ -1,9 +1,11 @@
 package io.portico.protocol;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -53,6 +55,18 @@ public final class Json {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * The JSON value at the parser's current token as compact text, every number exactly as the
+     * client wrote it (never through a double); leaves the parser on the value's last token.
+     */
+    public static byte[] copyExactly(JsonParser p) throws IOException {
+        ByteArrayBuilder out = new ByteArrayBuilder(64);
+        try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
+            EmbeddedBytesDeserializer.copyExactly(p, g);
+        }
+        return out.toByteArray();
     }
 
     /** A writer for values of {@code type}; create once and keep. */

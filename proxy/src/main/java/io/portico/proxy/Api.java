@@ -9,6 +9,7 @@ import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Router;
@@ -26,7 +27,7 @@ final class Api {
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
-                    AdminTopicsHandlers admin) {
+                    AdminTopicsHandlers admin, ProduceV3Handler produceV3) {
     }
 
     /**
@@ -78,7 +79,11 @@ final class Api {
                 .post("/admin/topics", json(a.manager(h.admin()::create)))
                 .get("/admin/topics", json(a.reader(h.admin()::list)))
                 .get("/admin/topics/{topic}", json(a.reader(h.admin()::get)))
-                .delete("/admin/topics/{topic}", json(a.manager(h.admin()::delete)));
+                .delete("/admin/topics/{topic}", json(a.manager(h.admin()::delete)))
+                // Confluent v3: records, one report per record in order — single, streamed (chunked,
+                // full duplex) or batched (207)
+                .post("/v3/clusters/{cluster}/topics/{topic}/records", json(a.writer(h.produceV3()::records)))
+                .post("/v3/clusters/{cluster}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)));
     }
 
     /** Marks a route whose errors take IBM Event Streams' body (plain JSON, as its answers). */

@@ -14,6 +14,7 @@ import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
+import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
@@ -168,7 +169,12 @@ public final class Portico implements AutoCloseable {
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
-                new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));
+                new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
+                new ProduceV3Handler(produce, metadata, producePool, new ProduceV3Handler.Limits(
+                        (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
+                        config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
+                        config.connections().bodyTimeout(), config.streaming().maxDuration(),
+                        config.streaming().gracePeriod()))));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {

@@ -50,7 +50,8 @@ public record PorticoConfig(
         Connections connections,
         Map<String, Object> producer,
         Map<String, Object> consumer,
-        Map<String, Object> admin) {
+        Map<String, Object> admin,
+        Streaming streaming) {
 
     /**
      * The keys Portico itself reads: each defined once, with what its value may be, its default
@@ -180,7 +181,21 @@ public record PorticoConfig(
                 "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With",
                 "CORS: request headers in preflight answers."),
         CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", Setting.millis(100, 86_400_000L * 365), "5000",
-                "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down).");
+                "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down)."),
+
+        // Confluent v3 produce
+        STREAMING_CONNECTION_MAX_DURATION_MS("streaming.connection.max.duration.ms",
+                Setting.millis(1000, 86_400_000L * 365), "86400000",
+                "How long a v3 produce stream may stay open; later records are answered 408, then the stream ends."),
+        STREAMING_CONNECTION_MAX_DURATION_GRACE_PERIOD_MS("streaming.connection.max.duration.grace.period.ms",
+                Setting.millis(0, 3_600_000), "500",
+                "How long a v3 produce stream past its maximum duration still reads (answering 408) before it ends."),
+        STREAMING_UNACKNOWLEDGED_MAX_RECORDS("streaming.unacknowledged.max.records", Setting.integer(1, 1_000_000),
+                "10000",
+                "Records of one v3 produce stream read and not yet reported; beyond it the stream is not read "
+                        + "until Kafka acknowledges some (its bytes also count against memory.requests.max.bytes)."),
+        API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES("api.v3.produce.batch.maximum.entries", Setting.integer(1, 50), "10",
+                "Entries in one v3 records:batch request at most; more answers 422/42208.");
 
         private final String name;
         private final Setting setting;
@@ -307,6 +322,10 @@ public record PorticoConfig(
     /** Connection limits: header and body read timeouts, idle timeout, open connections. */
     public record Connections(int headersMaxBytes, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
                               int max) {
+    }
+
+    /** v3 produce: how long a stream may stay open, how far it may run ahead of Kafka, batch entries. */
+    public record Streaming(Duration maxDuration, Duration gracePeriod, int unacknowledgedMax, int batchMaxEntries) {
     }
 
     /** Size limits of the records endpoint. */
@@ -504,7 +523,12 @@ public record PorticoConfig(
                         (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
                         (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),
                         (Integer) v.get(Key.CONNECTIONS_MAX)),
-                merge(common, producer), merge(common, consumer), merge(common, admin));
+                merge(common, producer), merge(common, consumer), merge(common, admin),
+                new Streaming(
+                        (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_MS),
+                        (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_GRACE_PERIOD_MS),
+                        (Integer) v.get(Key.STREAMING_UNACKNOWLEDGED_MAX_RECORDS),
+                        (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)));
     }
 
     private static <T> List<T> listOf(Object value, Class<T> type) {

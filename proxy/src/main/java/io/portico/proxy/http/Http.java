@@ -230,6 +230,8 @@ public final class Http {
             if (reply.body() == null) {
                 exchange.setStatusCode(reply.status());
                 exchange.endExchange();
+            } else if (reply.body() instanceof RawJson raw) {
+                send(exchange, reply.status(), raw.bytes());
             } else {
                 send(exchange, reply.status(), Json.write(reply.body()));
             }

@@ -1,0 +1,472 @@
+package io.portico.protocol.v3;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import io.portico.protocol.Json;
+import io.portico.protocol.RecordHeader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Parses the body of a v3 produce as it arrives, chunk by chunk: a sequence of JSON objects, one
+ * record each, written one after the other (whitespace between them optional) or as the elements
+ * of one JSON array, as Confluent's proxy reads them. Each complete object becomes an
+ * {@link Item} in arrival order: the record, an error for that record alone (the stream goes on),
+ * or an error that ends the stream (a record over the size limit, a body that ends inside a
+ * record).
+ *
+ * <p>A scanner finds where each value ends (strings, escapes and nesting only, a few operations a
+ * byte); a complete value is then parsed from its bytes — in place when it lies in one chunk —
+ * so no more than one record's bytes (at most {@code maxRecordBytes}) is ever buffered, however
+ * long the stream. Not thread-safe: one parser per stream, fed from one thread at a time.
+ */
+public final class RecordStreamParser {
+    private static final JsonFactory FACTORY = Json.mapper().getFactory();
+    private static final Base64.Decoder BASE64 = Base64.getDecoder();
+    private static final int EXCERPT = 100;
+
+    /** What one value of the stream came to. */
+    public sealed interface Item permits Parsed, Invalid, Broken {
+    }
+
+    /** A record to produce. */
+    public record Parsed(ProduceRecord record) implements Item {
+    }
+
+    /** A value that is not a valid record: reported for itself, and the stream goes on. */
+    public record Invalid(RecordError error) implements Item {
+    }
+
+    /** The stream cannot go on: reported, then reading stops. */
+    public record Broken(RecordError error) implements Item {
+    }
+
+    private final int maxRecordBytes;
+    private final ArrayDeque<Item> ready = new ArrayDeque<>();
+
+    // The value in progress: its bytes from earlier chunks (when it spans chunks) and its shape.
+    private byte[] buffered = new byte[0];
+    private int bufferedLength;
+    private boolean inValue;
+    private int depth;
+    private boolean inString;
+    private boolean escaped;
+    private boolean scalar;
+    // The stream's shape: before its first value, inside a top-level array, after that array.
+    private boolean first = true;
+    private boolean array;
+    private boolean arrayClosed;
+    private boolean broken;
+    private boolean ended;
+
+    /** @param maxRecordBytes the most bytes one record's JSON object may take */
+    public RecordStreamParser(int maxRecordBytes) {
+        this.maxRecordBytes = maxRecordBytes;
+    }
+
+    /** Whether the stream has ended badly; nothing more is parsed. */
+    public boolean isBroken() {
+        return broken;
+    }
+
+    /** Whether any value has started: a body with none is empty. */
+    public boolean sawAnything() {
+        return !first;
+    }
+
+    /** The next item parsed so far, or null when the chunks fed so far hold no other. */
+    public Item next() {
+        return ready.poll();
+    }
+
+    /** Scans {@code chunk}, queueing an item for each value it completes. */
+    public void feed(byte[] chunk) {
+        feed(chunk, 0, chunk.length);
+    }
+
+    /** Scans {@code chunk[off, off + len)}, queueing an item for each value it completes. */
+    public void feed(byte[] chunk, int off, int len) {
+        int end = off + len;
+        int start = off; // where the value in progress starts in this chunk
+        for (int i = off; i < end && !broken; i++) {
+            byte b = chunk[i];
+            if (!inValue) {
+                if (b == ' ' || b == '\n' || b == '\r' || b == '\t') {
+                    continue;
+                }
+                if (arrayClosed) {
+                    fail("Bad Request: unexpected content after the closing ']' of the records array");
+                    return;
+                }
+                if (array && b == ',') {
+                    continue;
+                }
+                if (array && b == ']') {
+                    arrayClosed = true;
+                    continue;
+                }
+                if (first && b == '[') {
+                    first = false;
+                    array = true;
+                    continue;
+                }
+                first = false;
+                inValue = true;
+                start = i;
+                bufferedLength = 0;
+                depth = 0;
+                scalar = false;
+                if (b == '{' || b == '[') {
+                    depth = 1;
+                } else if (b == '"') {
+                    inString = true;
+                } else {
+                    scalar = true;
+                }
+                continue;
+            }
+            if (scalar) {
+                if (b == ' ' || b == '\n' || b == '\r' || b == '\t' || b == '{' || b == '[' || b == '"'
+                        || b == ',' || b == ']' || b == '}') {
+                    complete(chunk, start, i);
+                    i--; // the delimiter is looked at again, outside any value
+                } else if (bufferedLength + (i + 1 - start) > maxRecordBytes) {
+                    fail("Bad Request: a record is larger than " + maxRecordBytes + " bytes, the limit of one record");
+                    return;
+                }
+                continue;
+            }
+            if (inString) {
+                if (escaped) {
+                    escaped = false;
+                } else if (b == '\\') {
+                    escaped = true;
+                } else if (b == '"') {
+                    inString = false;
+                    if (depth == 0) {
+                        complete(chunk, start, i + 1);
+                    }
+                }
+            } else if (b == '"') {
+                inString = true;
+            } else if (b == '{' || b == '[') {
+                depth++;
+            } else if (b == '}' || b == ']') {
+                if (--depth == 0) {
+                    complete(chunk, start, i + 1);
+                }
+            }
+            if (inValue && bufferedLength + (i + 1 - start) > maxRecordBytes) {
+                fail("Bad Request: a record is larger than " + maxRecordBytes + " bytes, the limit of one record");
+                return;
+            }
+        }
+        if (inValue && !broken) {
+            keep(chunk, start, end);
+        }
+    }
+
+    /** The body has ended: a value still open is a truncated record, which ends the stream. */
+    public void end() {
+        if (ended || broken) {
+            return;
+        }
+        ended = true;
+        if (inValue && scalar) {
+            complete(new byte[0], 0, 0);
+        } else if (inValue) {
+            fail("Bad Request: the body ended inside a record");
+        } else if (array && !arrayClosed) {
+            fail("Bad Request: the body ended inside the records array (no closing ']')");
+        }
+    }
+
+    private void keep(byte[] chunk, int from, int to) {
+        int n = to - from;
+        if (bufferedLength + n > buffered.length) {
+            buffered = Arrays.copyOf(buffered, Math.max(bufferedLength + n, Math.min(maxRecordBytes,
+                    Math.max(256, buffered.length * 2))));
+        }
+        System.arraycopy(chunk, from, buffered, bufferedLength, n);
+        bufferedLength += n;
+    }
+
+    private void complete(byte[] chunk, int from, int to) {
+        inValue = false;
+        Item item;
+        if (bufferedLength == 0) {
+            item = parse(chunk, from, to - from);
+        } else {
+            keep(chunk, from, to);
+            item = parse(buffered, 0, bufferedLength);
+            bufferedLength = 0;
+            if (buffered.length > 64 * 1024) {
+                buffered = new byte[0]; // a large record's buffer is not kept for the rest of the stream
+            }
+        }
+        ready.add(item);
+    }
+
+    private void fail(String message) {
+        broken = true;
+        inValue = false;
+        buffered = new byte[0];
+        bufferedLength = 0;
+        ready.add(new Broken(RecordError.badRequest(message.substring("Bad Request: ".length()))));
+    }
+
+    /** Parses one complete value into a record, or the error that is its report. */
+    static Item parse(byte[] buf, int off, int len) {
+        try (JsonParser p = FACTORY.createParser(buf, off, len)) {
+            JsonToken t = p.nextToken();
+            if (t != JsonToken.START_OBJECT) {
+                throw invalid("a record must be a JSON object, not " + excerpt(buf, off, len));
+            }
+            Integer partition = null;
+            List<RecordHeader> headers = List.of();
+            ProduceRecord.Data key = null;
+            ProduceRecord.Data value = null;
+            Long timestamp = null;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                switch (field) {
+                    case "partition_id" -> partition = partition(p);
+                    case "headers" -> headers = headers(p);
+                    case "key" -> key = data(p, buf, off);
+                    case "value" -> value = data(p, buf, off);
+                    case "timestamp" -> timestamp = timestamp(p);
+                    default -> p.skipChildren(); // as Confluent's proxy, fields it does not know are ignored
+                }
+            }
+            if (p.nextToken() != null) {
+                throw invalid("unexpected content after the record");
+            }
+            return new Parsed(new ProduceRecord(partition, headers, key, value, timestamp, len));
+        } catch (Failure f) {
+            return new Invalid(f.error);
+        } catch (JsonProcessingException e) {
+            String message = e.getOriginalMessage();
+            int line = message.indexOf('\n');
+            return new Invalid(RecordError.badRequest(line < 0 ? message : message.substring(0, line)));
+        } catch (IOException e) {
+            return new Invalid(RecordError.badRequest(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private static Integer partition(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
+            throw invalid("partition_id must be an integer");
+        }
+        int partition = p.getIntValue();
+        if (partition < 0) {
+            throw new Failure(new RecordError(40402, "Partition not found."));
+        }
+        return partition;
+    }
+
+    private static List<RecordHeader> headers(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw invalid("headers must be an array of {\"name\":…,\"value\":…}");
+        }
+        List<RecordHeader> out = new ArrayList<>();
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (p.currentToken() != JsonToken.START_OBJECT) {
+                throw invalid("a header must be an object {\"name\":…,\"value\":…}");
+            }
+            String name = null;
+            byte[] value = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if (field.equals("name")) {
+                    if (t != JsonToken.VALUE_STRING) {
+                        throw invalid("a header's name must be a string");
+                    }
+                    name = p.getText();
+                } else if (field.equals("value")) {
+                    if (t == JsonToken.VALUE_NULL) {
+                        value = null;
+                    } else if (t != JsonToken.VALUE_STRING) {
+                        throw invalid("a header's value must be a base64 string or null");
+                    } else {
+                        value = base64(p.getText(), "header " + (name == null ? "" : name + " ") + "value");
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+            if (name == null) {
+                throw invalid("a header needs a name");
+            }
+            out.add(new RecordHeader(name, value));
+        }
+        return out;
+    }
+
+    /** {@code off}: where the record's bytes start in {@code buf} (the parser's offsets count from there). */
+    private static ProduceRecord.Data data(JsonParser p, byte[] buf, int off) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw invalid(p.currentName() + " must be an object {\"type\":…,\"data\":…}");
+        }
+        String field = p.currentName();
+        String type = null;
+        boolean schema = false;
+        long dataStart = -1;
+        long dataEnd = -1;
+        JsonToken dataToken = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            switch (name) {
+                case "type" -> {
+                    if (t != JsonToken.VALUE_STRING && t != JsonToken.VALUE_NULL) {
+                        throw invalid(field + ".type must be a string");
+                    }
+                    type = t == JsonToken.VALUE_NULL ? null : p.getText();
+                }
+                case "data" -> {
+                    dataToken = t;
+                    dataStart = p.currentTokenLocation().getByteOffset();
+                    p.skipChildren();
+                    p.finishToken(); // a string is read lazily: its end is known once it is read
+                    dataEnd = p.currentLocation().getByteOffset();
+                }
+                case "subject", "subject_name_strategy", "schema_id", "schema_version", "schema" -> {
+                    schema |= t != JsonToken.VALUE_NULL;
+                    p.skipChildren();
+                }
+                default -> p.skipChildren();
+            }
+        }
+        ProduceRecord.Type kind = type(type, schema);
+        if (dataToken == null || dataToken == JsonToken.VALUE_NULL) {
+            return new ProduceRecord.Data(kind, null);
+        }
+        int from = off + (int) dataStart;
+        int length = (int) (dataEnd - dataStart);
+        try (JsonParser d = FACTORY.createParser(buf, from, length)) {
+            d.nextToken();
+            byte[] bytes = switch (kind) {
+                case BINARY -> {
+                    if (d.currentToken() != JsonToken.VALUE_STRING) {
+                        throw invalid("data=" + excerpt(buf, from, length) + " is not a base64 string.");
+                    }
+                    yield base64(d.getText(), null);
+                }
+                case STRING -> {
+                    if (d.currentToken() != JsonToken.VALUE_STRING) {
+                        throw invalid("data=" + excerpt(buf, from, length) + " is not a string.");
+                    }
+                    yield d.getText().getBytes(StandardCharsets.UTF_8);
+                }
+                case JSON -> Json.copyExactly(d);
+            };
+            return new ProduceRecord.Data(kind, bytes);
+        }
+    }
+
+    private static ProduceRecord.Type type(String type, boolean schema) {
+        if (type == null || schema) {
+            throw new Failure(new RecordError(422,
+                    "Error: 42206 : Payload error. Schema Registry must be configured when using schemas."));
+        }
+        switch (type.toUpperCase(Locale.ROOT)) {
+            case "BINARY":
+                return ProduceRecord.Type.BINARY;
+            case "JSON":
+                return ProduceRecord.Type.JSON;
+            case "STRING":
+                return ProduceRecord.Type.STRING;
+            case "AVRO":
+            case "JSONSCHEMA":
+            case "PROTOBUF":
+                throw new Failure(new RecordError(422,
+                        "Error: 42206 : Payload error. Schema Registry must be configured when using schemas."));
+            default:
+                throw invalid("type=" + excerpt(type) + " is not one of BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF.");
+        }
+    }
+
+    private static Long timestamp(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (t != JsonToken.VALUE_STRING) {
+            throw invalid("timestamp must be an ISO-8601 string such as 2026-12-01T10:15:30.123Z");
+        }
+        String text = p.getText();
+        Instant instant;
+        try {
+            instant = Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            try {
+                instant = OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException e2) {
+                throw invalid("timestamp=" + excerpt(text) + " is not an ISO-8601 date and time");
+            }
+        }
+        if (instant.isBefore(Instant.EPOCH)) {
+            throw invalid("timestamp=" + excerpt(text) + " is before 1970; Kafka cannot store it");
+        }
+        try {
+            return instant.toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw invalid("timestamp=" + excerpt(text) + " is out of range");
+        }
+    }
+
+    private static byte[] base64(String text, String what) {
+        try {
+            return BASE64.decode(text);
+        } catch (IllegalArgumentException e) {
+            throw invalid(what == null ? "data=\"" + excerpt(text) + "\" is not a valid base64 string."
+                    : "the " + what + " is not a valid base64 string.");
+        }
+    }
+
+    private static String excerpt(byte[] buf, int off, int len) {
+        return excerpt(new String(buf, off, Math.min(len, EXCERPT + 1), StandardCharsets.UTF_8));
+    }
+
+    private static String excerpt(String s) {
+        return s.length() <= EXCERPT ? s : s.substring(0, EXCERPT) + "…";
+    }
+
+    private static Failure invalid(String detail) {
+        return new Failure(RecordError.badRequest(detail));
+    }
+
+    /** One record's error, thrown out of the parse of that record. */
+    private static final class Failure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient RecordError error;
+
+        Failure(RecordError error) {
+            super(error.message(), null, false, false);
+            this.error = error;
+        }
+    }
+}

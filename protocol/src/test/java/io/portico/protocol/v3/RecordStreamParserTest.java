@@ -1,0 +1,206 @@
+package io.portico.protocol.v3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.RecordHeader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class RecordStreamParserTest {
+
+    private static List<RecordStreamParser.Item> parseWhole(String body, int max) {
+        RecordStreamParser parser = new RecordStreamParser(max);
+        parser.feed(body.getBytes(StandardCharsets.UTF_8));
+        parser.end();
+        return drain(parser);
+    }
+
+    private static List<RecordStreamParser.Item> parseInPieces(byte[] body, int max, Random random) {
+        RecordStreamParser parser = new RecordStreamParser(max);
+        List<RecordStreamParser.Item> out = new ArrayList<>();
+        int at = 0;
+        while (at < body.length) {
+            int n = Math.min(body.length - at, 1 + random.nextInt(7));
+            byte[] chunk = new byte[n + 4];
+            System.arraycopy(body, at, chunk, 2, n); // not at the start of its array
+            parser.feed(chunk, 2, n);
+            out.addAll(drain(parser));
+            at += n;
+        }
+        parser.end();
+        out.addAll(drain(parser));
+        return out;
+    }
+
+    private static List<RecordStreamParser.Item> drain(RecordStreamParser parser) {
+        List<RecordStreamParser.Item> out = new ArrayList<>();
+        for (RecordStreamParser.Item i; (i = parser.next()) != null; ) {
+            out.add(i);
+        }
+        return out;
+    }
+
+    private static ProduceRecord record(RecordStreamParser.Item item) {
+        return assertInstanceOf(RecordStreamParser.Parsed.class, item).record();
+    }
+
+    private static RecordError invalid(RecordStreamParser.Item item) {
+        return assertInstanceOf(RecordStreamParser.Invalid.class, item).error();
+    }
+
+    private static String utf8(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static final String MIXED = """
+            {"value":{"type":"BINARY","data":"S2Fma2E="}}
+            {"partition_id":1,"key":{"type":"STRING","data":"k {\\"}"},
+             "value":{"data":{"n":1.50,"big":123456789012345678901234567890,"s":"}]"},"type":"JSON"},
+             "headers":[{"name":"trace","value":"YWJj"},{"name":"trace","value":null}],
+             "timestamp":"2026-12-01T10:15:30.123Z","unknown":{"ignored":[1,2]}}
+            {"key":{"type":"JSON","data":null},"value":{"type":"string","data":"é ☃"}}""";
+
+    @Test
+    void concatenatedRecordsAreParsedWithEveryField() {
+        List<RecordStreamParser.Item> items = parseWhole(MIXED, 1 << 20);
+        assertEquals(3, items.size());
+        ProduceRecord first = record(items.get(0));
+        assertNull(first.key());
+        assertNull(first.partitionId());
+        assertEquals(ProduceRecord.Type.BINARY, first.value().type());
+        assertEquals("Kafka", utf8(first.valueBytes()));
+
+        ProduceRecord second = record(items.get(1));
+        assertEquals(1, second.partitionId());
+        assertEquals("k {\"}", utf8(second.keyBytes()));
+        assertEquals("{\"n\":1.50,\"big\":123456789012345678901234567890,\"s\":\"}]\"}", utf8(second.valueBytes()),
+                "json data compact, numbers exactly as sent");
+        assertEquals(2, second.headers().size());
+        assertEquals("trace", second.headers().get(0).key());
+        assertEquals("abc", utf8(second.headers().get(0).value()));
+        assertNull(second.headers().get(1).value());
+        assertEquals(java.time.Instant.parse("2026-12-01T10:15:30.123Z").toEpochMilli(), second.timestamp());
+
+        ProduceRecord third = record(items.get(2));
+        assertEquals(ProduceRecord.Type.JSON, third.key().type());
+        assertNull(third.keyBytes(), "null data is a null key");
+        assertEquals("é ☃", utf8(third.valueBytes()));
+    }
+
+    @Test
+    void anyChunkingGivesTheSameRecords() {
+        byte[] body = MIXED.getBytes(StandardCharsets.UTF_8);
+        List<RecordStreamParser.Item> whole = parseWhole(MIXED, 1 << 20);
+        for (int seed = 0; seed < 200; seed++) {
+            List<RecordStreamParser.Item> pieces = parseInPieces(body, 1 << 20, new Random(seed));
+            assertEquals(whole.size(), pieces.size());
+            for (int i = 0; i < whole.size(); i++) {
+                ProduceRecord a = record(whole.get(i));
+                ProduceRecord b = record(pieces.get(i));
+                assertArrayEquals(a.keyBytes(), b.keyBytes());
+                assertArrayEquals(a.valueBytes(), b.valueBytes());
+                assertEquals(a.partitionId(), b.partitionId());
+                assertEquals(a.timestamp(), b.timestamp());
+                assertEquals(a.headers().size(), b.headers().size());
+            }
+        }
+    }
+
+    @Test
+    void aJsonArrayOfRecordsIsAStreamOfItsElements() {
+        List<RecordStreamParser.Item> items = parseWhole(
+                " [ {\"value\":{\"type\":\"STRING\",\"data\":\"a\"}} ,{\"value\":{\"type\":\"STRING\",\"data\":\"b\"}}]\n",
+                1 << 20);
+        assertEquals(List.of("a", "b"), items.stream().map(i -> utf8(record(i).valueBytes())).toList());
+        List<RecordStreamParser.Item> open = parseWhole("[{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}", 1 << 20);
+        assertEquals(2, open.size());
+        assertInstanceOf(RecordStreamParser.Broken.class, open.get(1));
+    }
+
+    @Test
+    void aBadRecordIsReportedAndTheNextOneStillParsed() {
+        List<RecordStreamParser.Item> items = parseWhole("""
+                {"value":{"type":"BINARY","data":1}}
+                {"value":{"type":"BINARY","data":"not base64!"}}
+                {"value":{"type":"STRING","data":{"a":1}}}
+                {"value":{"data":"no type"}}
+                {"value":{"type":"AVRO","data":{}}}
+                {"value":{"type":"XML","data":"<a/>"}}
+                {"partition_id":-1}
+                {"partition_id":"1"}
+                {"value": }
+                {"timestamp":1700000000000}
+                42
+                {"value":{"type":"STRING","data":"fine"}}""", 1 << 20);
+        assertEquals(12, items.size());
+        assertEquals(new RecordError(400, "Bad Request: data=1 is not a base64 string."), invalid(items.get(0)));
+        assertEquals(new RecordError(400, "Bad Request: data=\"not base64!\" is not a valid base64 string."),
+                invalid(items.get(1)));
+        assertEquals(new RecordError(400, "Bad Request: data={\"a\":1} is not a string."), invalid(items.get(2)));
+        RecordError schema = new RecordError(422,
+                "Error: 42206 : Payload error. Schema Registry must be configured when using schemas.");
+        assertEquals(schema, invalid(items.get(3)));
+        assertEquals(schema, invalid(items.get(4)));
+        assertTrue(invalid(items.get(5)).message().startsWith("Bad Request: type=XML is not one of"));
+        assertEquals(new RecordError(40402, "Partition not found."), invalid(items.get(6)));
+        assertEquals(400, invalid(items.get(7)).errorCode());
+        RecordError syntax = invalid(items.get(8));
+        assertEquals(400, syntax.errorCode());
+        assertTrue(!syntax.message().contains("Source"), "no parser source details: " + syntax);
+        assertTrue(invalid(items.get(9)).message().contains("ISO-8601"));
+        assertTrue(invalid(items.get(10)).message().contains("must be a JSON object"));
+        assertEquals("fine", utf8(record(items.get(11)).valueBytes()));
+    }
+
+    @Test
+    void aRecordOverTheLimitEndsTheStreamWithoutBufferingIt() {
+        String small = "{\"value\":{\"type\":\"STRING\",\"data\":\"ok\"}}";
+        String big = "{\"value\":{\"type\":\"STRING\",\"data\":\"" + "x".repeat(500) + "\"}}";
+        RecordStreamParser parser = new RecordStreamParser(200);
+        parser.feed((small + big + small).getBytes(StandardCharsets.UTF_8));
+        List<RecordStreamParser.Item> items = drain(parser);
+        assertEquals(2, items.size());
+        record(items.get(0));
+        RecordError error = assertInstanceOf(RecordStreamParser.Broken.class, items.get(1)).error();
+        assertEquals(400, error.errorCode());
+        assertTrue(error.message().contains("200 bytes"), error.message());
+        assertTrue(parser.isBroken());
+        parser.feed(small.getBytes(StandardCharsets.UTF_8));
+        assertNull(parser.next(), "nothing after the stream broke");
+    }
+
+    @Test
+    void aBodyEndingInsideARecordEndsTheStream() {
+        List<RecordStreamParser.Item> items = parseWhole("{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}} {\"value\":", 1 << 20);
+        assertEquals(2, items.size());
+        assertEquals(new RecordError(400, "Bad Request: the body ended inside a record"),
+                assertInstanceOf(RecordStreamParser.Broken.class, items.get(1)).error());
+    }
+
+    @Test
+    void anEmptyBodyHasNoItems() {
+        RecordStreamParser parser = new RecordStreamParser(100);
+        parser.feed(" \n ".getBytes(StandardCharsets.UTF_8));
+        parser.end();
+        assertNull(parser.next());
+        assertTrue(!parser.sawAnything());
+    }
+
+    @Test
+    void reportsAreConfluentsShape() {
+        ProduceRecord r = new ProduceRecord(null, List.of(new RecordHeader("h", null)),
+                new ProduceRecord.Data(ProduceRecord.Type.BINARY, new byte[7]), null, null, 10);
+        assertEquals("{\"error_code\":200,\"cluster_id\":\"c-1\",\"topic_name\":\"t\",\"partition_id\":1,\"offset\":0,"
+                        + "\"timestamp\":\"2021-02-05T19:14:42Z\",\"key\":{\"type\":\"BINARY\",\"size\":7}}",
+                new String(DeliveryReports.success("c-1", "t", 1, 0, 1_612_552_482_000L, r), StandardCharsets.UTF_8));
+        assertEquals("{\"error_code\":400,\"message\":\"Bad Request: a \\\"quote\\\"\"}",
+                new String(DeliveryReports.error(RecordError.badRequest("a \"quote\"")), StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,431 @@
+package io.portico.proxy.handlers.v3;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.MediaType;
+import io.portico.protocol.RestException;
+import io.portico.protocol.v3.BatchRequest;
+import io.portico.protocol.v3.DeliveryReports;
+import io.portico.protocol.v3.ProduceRecord;
+import io.portico.protocol.v3.RecordError;
+import io.portico.protocol.v3.RecordStreamParser;
+import io.portico.proxy.http.Budgets;
+import io.portico.proxy.http.ErrorWriter;
+import io.portico.proxy.http.Http;
+import io.portico.proxy.http.ReplyStream;
+import io.portico.proxy.http.StreamingBody;
+import io.portico.sessions.KafkaErrors;
+import io.portico.sessions.KafkaNames;
+import io.portico.sessions.MemoryBudget;
+import io.portico.sessions.MetadataService;
+import io.portico.sessions.ProduceService;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.SameThreadExecutor;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Confluent v3 produce: {@code POST /v3/clusters/{cluster}/topics/{topic}/records}, one JSON
+ * object per record and one delivery report per record, in order — for a single record, and for a
+ * stream of any length in one chunked request, each report written as soon as its record and every
+ * earlier one are acknowledged, while the rest of the request still arrives (full duplex) — and
+ * {@code POST …/records:batch} (207 with successes and failures).
+ *
+ * <p>A stream is read on the IO thread and parsed as it arrives ({@link RecordStreamParser});
+ * its records go to the shared producer from the produce pool, one task per stream at a time, in
+ * order. It is bounded both ways: at most {@code streaming.unacknowledged.max.records} records
+ * read and not yet reported, their bytes counted against the requests budget (reading stops
+ * while either is full, so a client that sends faster than Kafka acknowledges waits on TCP), at
+ * most one record's bytes buffered by the parser, a pause of {@code request.body.timeout.ms}
+ * ends it, and so does {@code streaming.connection.max.duration.ms}.
+ */
+public final class ProduceV3Handler {
+    private static final byte[] SEPARATOR = "\r\n".getBytes(StandardCharsets.US_ASCII);
+    /** Bytes a record's report is counted for while it waits to be written, beyond the record's own. */
+    private static final int REPORT_COST = 256;
+    /** Records one task of a stream sends before it lets other work of the pool go first. */
+    private static final int SEND_BATCH = 512;
+    private static final long RETRY_MILLIS = 10;
+
+    /** Limits of v3 produce. */
+    public record Limits(int maxRecordBytes, int unacknowledgedMax, int batchMaxEntries, Duration idleTimeout,
+                         Duration maxDuration, Duration gracePeriod) {
+    }
+
+    private final ProduceService produce;
+    private final MetadataService metadata;
+    private final Executor pool;
+    private final Limits limits;
+
+    public ProduceV3Handler(ProduceService produce, MetadataService metadata, Executor pool, Limits limits) {
+        this.produce = produce;
+        this.metadata = metadata;
+        this.pool = pool;
+        this.limits = limits;
+    }
+
+    /** {@code POST /v3/clusters/{cluster}/topics/{topic}/records}: single or streaming. */
+    public void records(HttpServerExchange exchange) {
+        String topic = checked(exchange);
+        onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
+    }
+
+    /** {@code POST /v3/clusters/{cluster}/topics/{topic}/records:batch}: 207. */
+    public void batch(HttpServerExchange exchange) {
+        String topic = checked(exchange);
+        onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
+            BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries());
+            Http.offload(exchange, pool, () -> sendBatch(topic, batch), outcomes -> new Http.Reply(207,
+                    new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
+        }));
+    }
+
+    /**
+     * The checks every v3 produce starts with: a JSON body and a valid topic name. A request
+     * refused before its body is read closes its connection after the answer: the body may be a
+     * stream that never ends.
+     */
+    private static String checked(HttpServerExchange exchange) {
+        try {
+            return checks(exchange);
+        } catch (RuntimeException e) {
+            exchange.setPersistent(false);
+            throw e;
+        }
+    }
+
+    private static String checks(HttpServerExchange exchange) {
+        String contentType = Http.contentType(exchange);
+        MediaType type = contentType == null ? null : MediaType.parse(contentType);
+        if (type == null || !type.essence().equals("application/json")) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
+        return KafkaNames.topic(Http.param(exchange, "topic"));
+    }
+
+    /**
+     * Runs {@code then} on the IO thread once the path's cluster id is known to be this cluster's
+     * (404 otherwise), without blocking: the id is asked of the cluster once.
+     */
+    private void onCluster(HttpServerExchange exchange, Consumer<String> then) {
+        String asked = Http.param(exchange, "cluster");
+        CompletableFuture<String> id = metadata.clusterId();
+        Runnable check = () -> {
+            String clusterId = id.join();
+            if (!clusterId.equals(asked)) {
+                exchange.setPersistent(false);
+                throw ErrorCode.NOT_FOUND.exception("Cluster " + asked + " cannot be found.");
+            }
+            then.accept(clusterId);
+        };
+        if (id.isDone() && !id.isCompletedExceptionally()) {
+            check.run();
+            return;
+        }
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> id.whenComplete((v, e) -> exchange.getIoThread().execute(() -> {
+            try {
+                if (e != null) {
+                    throw KafkaErrors.toRestException(e);
+                }
+                check.run();
+            } catch (Throwable t) {
+                exchange.setPersistent(false); // the body, unread, may be a stream that never ends
+                ErrorWriter.write(exchange, t);
+            }
+        })));
+    }
+
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch) {
+        List<CompletableFuture<Object>> results = new ArrayList<>();
+        Sender sender = new Sender(topic);
+        for (RecordStreamParser.Item item : batch.items()) {
+            CompletableFuture<Object> result = new CompletableFuture<>();
+            results.add(result);
+            if (item instanceof RecordStreamParser.Parsed parsed) {
+                sender.sendNow(parsed.record(), new Outcome() {
+                    @Override
+                    public void landed(DeliveryReports.Landed landed) {
+                        result.complete(landed);
+                    }
+
+                    @Override
+                    public void failed(RecordError error) {
+                        result.complete(error);
+                    }
+                });
+            } else {
+                result.complete(errorOf(item));
+            }
+        }
+        return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+                .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+    }
+
+    private static RecordError errorOf(RecordStreamParser.Item item) {
+        return item instanceof RecordStreamParser.Invalid i ? i.error() : ((RecordStreamParser.Broken) item).error();
+    }
+
+    /** What a sent record came to; called on a Kafka producer thread (or the sender's). */
+    private interface Outcome {
+        void landed(DeliveryReports.Landed landed);
+
+        void failed(RecordError error);
+    }
+
+    /**
+     * Sends the records of one request, in order, learning the topic's partition count first
+     * (again when a record names a partition past it, as partitions may be added). Used by one
+     * thread at a time.
+     */
+    private final class Sender {
+        private final String topic;
+        private int partitions = -1;
+        private RestException topicError;
+        private long topicErrorAt;
+
+        Sender(String topic) {
+            this.topic = topic;
+        }
+
+        /** Sends {@code record}, telling {@code outcome} where it landed; may block while the producer's buffer is full. */
+        void sendNow(ProduceRecord record, Outcome outcome) {
+            Integer partition = record.partitionId();
+            if (partitions < 0 || partition != null && partition >= partitions) {
+                if (topicError != null && System.nanoTime() - topicErrorAt < TimeUnit.SECONDS.toNanos(1)) {
+                    outcome.failed(new RecordError(topicError.errorCode().code(), topicError.getMessage()));
+                    return;
+                }
+                try {
+                    partitions = produce.prepare(topic, produce.deadlineFromNow());
+                    topicError = null;
+                } catch (RuntimeException e) {
+                    topicError = KafkaErrors.toRestException(e);
+                    topicErrorAt = System.nanoTime();
+                    outcome.failed(new RecordError(topicError.errorCode().code(), topicError.getMessage()));
+                    return;
+                }
+                if (partition != null && partition >= partitions) {
+                    outcome.failed(new RecordError(ErrorCode.PARTITION_NOT_FOUND.code(),
+                            ErrorCode.PARTITION_NOT_FOUND.message()));
+                    return;
+                }
+            }
+            produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
+                    record.headers(), (landed, error) -> {
+                        if (error != null) {
+                            outcome.failed(KafkaErrors.v3RecordError(error));
+                        } else {
+                            outcome.landed(new DeliveryReports.Landed(record, landed.partition(), landed.offset(),
+                                    landed.timestamp()));
+                        }
+                    });
+        }
+    }
+
+    /** One v3 produce request, from its first byte to its last report. */
+    private final class Stream implements StreamingBody.Sink {
+        private final HttpServerExchange exchange;
+        private final String clusterId;
+        private final RecordStreamParser parser;
+        private final ReplyStream replies;
+        private final StreamingBody body;
+        private final MemoryBudget.Lease lease;
+        private final Sender sender;
+        // Records waiting for the produce pool, and whether a task of this stream is queued or running.
+        private final ArrayDeque<Pending> toSend = new ArrayDeque<>();
+        private boolean sending; // guarded by toSend
+        // IO thread only.
+        private boolean expired;
+        private boolean ended;
+        private boolean retryScheduled;
+
+        Stream(HttpServerExchange exchange, String clusterId, String topic) {
+            this.exchange = exchange;
+            this.clusterId = clusterId;
+            this.parser = new RecordStreamParser(limits.maxRecordBytes());
+            this.replies = new ReplyStream(exchange, "application/json", SEPARATOR, Budgets.responseLease(exchange),
+                    limits.idleTimeout(), this::readMoreIfRoom);
+            this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());
+            this.lease = Budgets.requestLease(exchange);
+            this.sender = new Sender(topic);
+        }
+
+        void start() {
+            body.start();
+        }
+
+        @Override
+        public void chunk(byte[] chunk, boolean last) {
+            parser.feed(chunk);
+            if (last) {
+                parser.end();
+            }
+            for (RecordStreamParser.Item item; (item = parser.next()) != null; ) {
+                take(item);
+            }
+            if (last || parser.isBroken()) {
+                // The reports come later: a chunk handler that returns with the exchange neither
+                // reading nor dispatched would end it now.
+                exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
+                endInput(!last);
+                return;
+            }
+            readMoreIfRoom();
+        }
+
+        private void take(RecordStreamParser.Item item) {
+            if (ended) {
+                return;
+            }
+            if (item instanceof RecordStreamParser.Parsed parsed) {
+                if (expired) {
+                    reportNow(new RecordError(408,
+                            "Streaming connection open for longer than allowed: Connection will be closed."));
+                    return;
+                }
+                ProduceRecord record = parsed.record();
+                long cost = record.payloadBytes() + REPORT_COST;
+                lease.takeAnyway(cost);
+                ReplyStream.Slot slot = replies.reserve(() -> lease.give(cost));
+                enqueue(new Pending(record, slot));
+            } else {
+                reportNow(errorOf(item));
+            }
+        }
+
+        private void reportNow(RecordError error) {
+            replies.reserve(() -> { }).complete(DeliveryReports.error(error));
+        }
+
+        /** The body ended (or is no longer read): the response ends once every report is written. */
+        private void endInput(boolean closeConnection) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            body.stop();
+            if (!parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
+                exchange.setPersistent(!closeConnection && exchange.isPersistent());
+                ErrorWriter.write(exchange, ErrorCode.PAYLOAD_ERROR.exception("Request body is empty. Data is required."));
+                return;
+            }
+            replies.finish(closeConnection);
+        }
+
+        /**
+         * Stops reading while the stream has too much in flight or the requests budget is full,
+         * and reads again once it has room (IO thread).
+         */
+        private void readMoreIfRoom() {
+            if (ended) {
+                return;
+            }
+            boolean budgetsFull = lease.budget().over() || replies.over();
+            if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull) {
+                body.pause();
+                if (budgetsFull && !retryScheduled) {
+                    // Others' memory may be what fills the budget: look again shortly.
+                    retryScheduled = true;
+                    exchange.getIoThread().executeAfter(() -> {
+                        retryScheduled = false;
+                        readMoreIfRoom();
+                    }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2) {
+                body.resume();
+            }
+        }
+
+        @Override
+        public void idle(Duration idleTimeout) {
+            reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: the stream sent "
+                    + "nothing for " + idleTimeout.toMillis() + " ms (request.body.timeout.ms)"));
+            endInput(true);
+        }
+
+        @Override
+        public void expired(Duration maxDuration) {
+            expired = true;
+            exchange.getIoThread().executeAfter(() -> endInput(true),
+                    Math.max(1, limits.gracePeriod().toMillis()), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void failed(Throwable cause) {
+            ended = true;
+            replies.abort();
+            synchronized (toSend) {
+                toSend.clear();
+            }
+        }
+
+        private void enqueue(Pending p) {
+            synchronized (toSend) {
+                toSend.add(p);
+                if (sending) {
+                    return;
+                }
+                sending = true;
+            }
+            submit();
+        }
+
+        private void submit() {
+            try {
+                pool.execute(this::sendSome);
+            } catch (RejectedExecutionException e) {
+                List<Pending> refused;
+                synchronized (toSend) {
+                    refused = new ArrayList<>(toSend);
+                    toSend.clear();
+                    sending = false;
+                }
+                for (Pending p : refused) {
+                    p.slot.complete(DeliveryReports.error(new RecordError(503,
+                            "Service unavailable: too many requests in progress; retry later")));
+                }
+            }
+        }
+
+        /** On the produce pool: sends what is queued, a batch at a time, in order. */
+        private void sendSome() {
+            for (int n = 0; n < SEND_BATCH; n++) {
+                Pending p;
+                synchronized (toSend) {
+                    p = toSend.poll();
+                    if (p == null) {
+                        sending = false;
+                        return;
+                    }
+                }
+                if (replies.isClosed()) {
+                    continue;
+                }
+                ReplyStream.Slot slot = p.slot;
+                sender.sendNow(p.record, new Outcome() {
+                    @Override
+                    public void landed(DeliveryReports.Landed landed) {
+                        slot.complete(DeliveryReports.success(clusterId, sender.topic, landed.partition(),
+                                landed.offset(), landed.timestamp(), landed.record()));
+                    }
+
+                    @Override
+                    public void failed(RecordError error) {
+                        slot.complete(DeliveryReports.error(error));
+                    }
+                });
+            }
+            submit(); // more queued: after other work of the pool
+        }
+    }
+
+    private record Pending(ProduceRecord record, ReplyStream.Slot slot) {
+    }
+}

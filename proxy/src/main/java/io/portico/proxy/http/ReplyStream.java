@@ -1,0 +1,308 @@
+package io.portico.proxy.http;
+
+import io.portico.sessions.MemoryBudget;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.xnio.IoUtils;
+import org.xnio.XnioExecutor;
+import org.xnio.channels.StreamSinkChannel;
+
+/**
+ * A response made of items written as they complete, in the order their places were taken: any
+ * thread completes an item at any time, and the items up to the first one still incomplete are
+ * written together, each followed by a separator, and flushed, so a client reading the response
+ * sees each as soon as it and every earlier one is done. The response is chunked; it ends once
+ * {@link #finish} was called and every item is written.
+ *
+ * <p>Completed items wait to be written counted against the responses budget (a client that
+ * sends its whole request before reading the answer gets its answer, up to what the budget
+ * holds); a client that reads nothing of a pending write for {@code stallTimeout} is
+ * disconnected. Backpressure is the caller's: {@link #incomplete()} says how many items are not
+ * done yet and {@link #over()} whether completed ones fill the budget; {@code progress} runs on the
+ * IO thread whenever items completed or were written, so a caller that stopped reading its
+ * request can look again.
+ *
+ * <p>Places are taken and everything is written on the exchange's IO thread.
+ */
+public final class ReplyStream {
+    private final HttpServerExchange exchange;
+    private final String contentType;
+    private final byte[] separator;
+    private final MemoryBudget.Lease memory;
+    private final Duration stallTimeout;
+    private final Runnable progress;
+    private final ArrayDeque<Slot> slots = new ArrayDeque<>(); // IO thread only
+    private final AtomicInteger incomplete = new AtomicInteger();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private StreamSinkChannel channel;
+    private ByteBuffer writing; // being written, or null
+    private int writingCost;
+    private long blockedSince; // when the pending write last made no progress; 0 when it does
+    private XnioExecutor.Key stallTimer;
+    private boolean finished;
+    private volatile boolean closed;
+    private boolean closeConnection;
+    private long written;
+
+    /**
+     * @param separator written after each item (e.g. {@code \r\n})
+     * @param memory the responses budget's account that completed items count against
+     * @param stallTimeout how long a write may make no progress before the client is disconnected
+     * @param progress runs on the IO thread after items completed or were written
+     */
+    public ReplyStream(HttpServerExchange exchange, String contentType, byte[] separator, MemoryBudget.Lease memory,
+                       Duration stallTimeout, Runnable progress) {
+        this.exchange = exchange;
+        this.contentType = contentType;
+        this.separator = separator;
+        this.memory = memory;
+        this.stallTimeout = stallTimeout;
+        this.progress = progress;
+    }
+
+    /** One item's place in the response. */
+    public final class Slot {
+        private volatile byte[] item;
+        private final Runnable onComplete;
+
+        Slot(Runnable onComplete) {
+            this.onComplete = onComplete;
+        }
+
+        /** Sets the item (once); it is written as soon as every earlier item is. Any thread. */
+        public void complete(byte[] json) {
+            memory.takeAnyway(json.length + (long) separator.length);
+            item = json;
+            incomplete.decrementAndGet();
+            onComplete.run();
+            scheduleDrain();
+        }
+    }
+
+    /**
+     * Takes the next place in the response (IO thread).
+     *
+     * @param onComplete runs once, when the item is completed (on the completing thread): gives
+     *        back what the work behind it held
+     */
+    public Slot reserve(Runnable onComplete) {
+        Slot slot = new Slot(onComplete);
+        incomplete.incrementAndGet();
+        if (!closed) {
+            slots.add(slot);
+        }
+        return slot;
+    }
+
+    /** Items whose place was taken and that are not completed yet. */
+    public int incomplete() {
+        return incomplete.get();
+    }
+
+    /** Whether completed items waiting to be written fill the responses budget. */
+    public boolean over() {
+        return memory.budget().over();
+    }
+
+    /** Items taken and not written yet (IO thread). */
+    public int pending() {
+        return slots.size();
+    }
+
+    /** Items written so far (IO thread). */
+    public long written() {
+        return written;
+    }
+
+    /** Whether the client is gone (or the stream was aborted): nothing more is written. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * No more places will be taken: the response ends once every item is written (IO thread).
+     *
+     * @param closeConnection close the connection after the response (the request body was not
+     *        read to its end)
+     */
+    public void finish(boolean closeConnection) {
+        finished = true;
+        this.closeConnection |= closeConnection;
+        drain();
+    }
+
+    /** The client is gone: stops writing and closes the connection (IO thread). */
+    public void abort() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cancelStallTimer();
+        writing = null;
+        IoUtils.safeClose(exchange.getConnection());
+        // What completed items held is given back with the exchange's accounts.
+    }
+
+    private void scheduleDrain() {
+        if (drainScheduled.compareAndSet(false, true)) {
+            exchange.getIoThread().execute(() -> {
+                drainScheduled.set(false);
+                drain();
+                progress.run();
+            });
+        }
+    }
+
+    /** Writes every completed item at the head, then ends the response when finished (IO thread). */
+    private void drain() {
+        if (closed || writing != null) {
+            return;
+        }
+        int bytes = 0;
+        int count = 0;
+        for (Slot s : slots) {
+            byte[] item = s.item;
+            if (item == null) {
+                break;
+            }
+            bytes += item.length + separator.length;
+            count++;
+            if (bytes >= 256 * 1024) {
+                break;
+            }
+        }
+        if (count == 0) {
+            if (finished && slots.isEmpty()) {
+                end();
+            }
+            return;
+        }
+        ByteBuffer out = ByteBuffer.allocate(bytes);
+        for (int i = 0; i < count; i++) {
+            out.put(slots.poll().item).put(separator);
+        }
+        out.flip();
+        written += count;
+        write(out, bytes);
+    }
+
+    private void write(ByteBuffer out, int cost) {
+        if (channel == null) {
+            exchange.setStatusCode(200);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+            channel = exchange.getResponseChannel();
+            channel.getWriteSetter().set(c -> onWritable());
+        }
+        writing = out;
+        writingCost = cost;
+        onWritable();
+    }
+
+    private void onWritable() {
+        if (closed || writing == null) {
+            return;
+        }
+        try {
+            int before = writing.remaining();
+            while (writing.hasRemaining()) {
+                if (channel.write(writing) == 0) {
+                    blocked(writing.remaining() < before);
+                    channel.resumeWrites();
+                    return;
+                }
+            }
+            if (!channel.flush()) {
+                blocked(true);
+                channel.resumeWrites();
+                return;
+            }
+            channel.suspendWrites();
+            writing = null;
+            blockedSince = 0;
+            cancelStallTimer();
+            memory.give(writingCost);
+        } catch (IOException e) {
+            abort();
+            return;
+        }
+        progress.run();
+        drain();
+    }
+
+    /** A write is waiting for the client: starts (or, after progress, restarts) the stall clock. */
+    private void blocked(boolean madeProgress) {
+        if (blockedSince == 0 || madeProgress) {
+            blockedSince = System.nanoTime();
+        }
+        if (stallTimer == null) {
+            stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
+                    Math.max(1, stallTimeout.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void checkStall() {
+        stallTimer = null;
+        if (closed || writing == null || blockedSince == 0) {
+            return;
+        }
+        long waited = System.nanoTime() - blockedSince;
+        if (waited >= stallTimeout.toNanos()) {
+            abort(); // the client reads nothing of its answer
+            return;
+        }
+        stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
+                Math.max(1, TimeUnit.NANOSECONDS.toMillis(stallTimeout.toNanos() - waited)), TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelStallTimer() {
+        if (stallTimer != null) {
+            stallTimer.remove();
+            stallTimer = null;
+        }
+    }
+
+    private void end() {
+        if (channel == null) { // nothing was written: an empty stream still answers 200
+            exchange.setStatusCode(200);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+        }
+        if (closeConnection) {
+            exchange.setPersistent(false);
+        }
+        closed = true;
+        if (channel == null) {
+            exchange.endExchange();
+            return;
+        }
+        // The response's last chunk goes out before the exchange ends: ending an exchange whose
+        // request was not read to its end closes the connection at once.
+        try {
+            channel.shutdownWrites();
+            if (!channel.flush()) {
+                channel.getWriteSetter().set(c -> {
+                    try {
+                        if (c.flush()) {
+                            c.suspendWrites();
+                            exchange.endExchange();
+                        }
+                    } catch (IOException e) {
+                        IoUtils.safeClose(exchange.getConnection());
+                    }
+                });
+                channel.resumeWrites();
+                return;
+            }
+        } catch (IOException e) {
+            IoUtils.safeClose(exchange.getConnection());
+            return;
+        }
+        exchange.endExchange();
+    }
+}

@@ -1,0 +1,140 @@
+package io.portico.proxy.http;
+
+import io.undertow.io.Receiver;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.SameThreadExecutor;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.xnio.XnioExecutor;
+
+/**
+ * Reads a request body of any length as it arrives, handing each chunk over on the IO thread,
+ * for requests that are streams (a v3 produce stream) rather than one document. The reader can be
+ * paused and resumed by the consumer of the chunks (backpressure: while paused, TCP's window
+ * makes the client wait). A body that sends nothing for {@code idleTimeout} while not paused is
+ * ended with {@link Sink#idle}, and every stream ends at {@code maxDuration} with
+ * {@link Sink#expired}; the body's length is not limited here (the consumer bounds what it keeps).
+ */
+public final class StreamingBody implements Receiver.PartialBytesCallback {
+
+    /** Where the body goes; every call is on the exchange's IO thread. */
+    public interface Sink {
+        /** The next chunk ({@code last}: the body ends with it). */
+        void chunk(byte[] chunk, boolean last);
+
+        /** The body stopped arriving for longer than the idle timeout. */
+        void idle(Duration idleTimeout);
+
+        /** The stream is older than its maximum duration. */
+        void expired(Duration maxDuration);
+
+        /** The connection broke. */
+        void failed(Throwable cause);
+    }
+
+    private final HttpServerExchange exchange;
+    private final Sink sink;
+    private final Duration idleTimeout;
+    private final Duration maxDuration;
+    private long lastProgress = System.nanoTime();
+    private boolean paused;
+    private boolean done;
+    private XnioExecutor.Key idleTimer;
+    private XnioExecutor.Key durationTimer;
+
+    public StreamingBody(HttpServerExchange exchange, Sink sink, Duration idleTimeout, Duration maxDuration) {
+        this.exchange = exchange;
+        this.sink = sink;
+        this.idleTimeout = idleTimeout;
+        this.maxDuration = maxDuration;
+    }
+
+    /** Starts reading; call while handling the exchange, before anything else reads the body. */
+    public void start() {
+        exchange.setMaxEntitySize(Long.MAX_VALUE); // a stream's length is bounded by what it keeps, not here
+        scheduleIdleCheck(idleTimeout.toNanos());
+        durationTimer = exchange.getIoThread().executeAfter(() -> {
+            durationTimer = null;
+            if (!done) {
+                sink.expired(maxDuration);
+            }
+        }, Math.max(1, maxDuration.toMillis()), TimeUnit.MILLISECONDS);
+        exchange.getRequestReceiver().receivePartialBytes(this, (ex, error) -> {
+            stop();
+            sink.failed(error);
+        });
+    }
+
+    @Override
+    public void handle(HttpServerExchange ex, byte[] chunk, boolean last) {
+        if (done) {
+            return;
+        }
+        lastProgress = System.nanoTime();
+        if (last) {
+            stop();
+        }
+        sink.chunk(chunk, last);
+    }
+
+    /** Stops reading until {@link #resume} (IO thread). */
+    public void pause() {
+        if (!paused && !done) {
+            paused = true;
+            exchange.getRequestReceiver().pause();
+            // A chunk handler that returns with the exchange neither reading nor dispatched ends it.
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
+        }
+    }
+
+    /** Reads again after {@link #pause} (IO thread). */
+    public void resume() {
+        if (paused && !done) {
+            paused = false;
+            lastProgress = System.nanoTime(); // time spent paused is the server's, not the client's
+            exchange.getRequestReceiver().resume();
+        }
+    }
+
+    /** Whether reading is paused. */
+    public boolean isPaused() {
+        return paused;
+    }
+
+    /** Reads no more: the body ended, broke, or the stream is being ended (IO thread). */
+    public void stop() {
+        if (done) {
+            return;
+        }
+        done = true;
+        if (!paused) {
+            exchange.getRequestReceiver().pause();
+        }
+        if (idleTimer != null) {
+            idleTimer.remove();
+            idleTimer = null;
+        }
+        if (durationTimer != null) {
+            durationTimer.remove();
+            durationTimer = null;
+        }
+    }
+
+    private void scheduleIdleCheck(long inNanos) {
+        idleTimer = exchange.getIoThread().executeAfter(this::checkIdle,
+                Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)), TimeUnit.MILLISECONDS);
+    }
+
+    private void checkIdle() {
+        idleTimer = null;
+        if (done) {
+            return;
+        }
+        long idle = System.nanoTime() - lastProgress;
+        if (!paused && idle >= idleTimeout.toNanos()) {
+            sink.idle(idleTimeout);
+            return;
+        }
+        scheduleIdleCheck(paused ? idleTimeout.toNanos() : idleTimeout.toNanos() - idle);
+    }
+}

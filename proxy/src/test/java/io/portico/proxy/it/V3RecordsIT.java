@@ -1,0 +1,439 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.Json;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Confluent v3 produce end to end against the real broker: a single record with key, headers and
+ * timestamp; a stream of 100,000 records in one chunked request, checked record by record in
+ * Kafka; reports arriving while the request is still being sent (full duplex); a stream cut
+ * mid-way, whose reported records are all in Kafka; per-record errors in place; whole-request
+ * errors; the record size limit and a stalled stream ending the stream; records:batch.
+ */
+@ExtendWith(PorticoExtension.class)
+class V3RecordsIT {
+
+    private static String clusterId(KafkaCluster kafka) throws Exception {
+        return kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+    }
+
+    private static String records(KafkaCluster kafka, String topic) throws Exception {
+        return "/v3/clusters/" + clusterId(kafka) + "/topics/" + topic + "/records";
+    }
+
+    private static String stringRecord(String value) {
+        return "{\"value\":{\"type\":\"STRING\",\"data\":\"" + value + "\"}}";
+    }
+
+    private static List<JsonNode> reports(String body) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : body.split("\r\n")) {
+            if (!line.isBlank()) {
+                out.add(Json.mapper().readTree(line));
+            }
+        }
+        return out;
+    }
+
+    private static String utf8(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aSingleRecordIsProducedWithItsKeyHeadersAndTimestamp(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3single"), 2);
+        Rest.Response r = rest.post(records(kafka, topic), "application/json", """
+                {"partition_id":1,"headers":[{"name":"trace","value":"YWJj"},{"name":"empty","value":null}],
+                 "key":{"type":"BINARY","data":"a2V5"},"value":{"type":"JSON","data":{"n":1.50}},
+                 "timestamp":"2026-12-01T10:15:30.123Z"}""");
+        assertEquals(200, r.status(), r.body());
+        assertEquals("application/json", r.contentType());
+        List<JsonNode> reports = reports(r.body());
+        assertEquals(1, reports.size(), r.body());
+        JsonNode report = reports.get(0);
+        assertEquals(200, report.get("error_code").asInt());
+        assertEquals(clusterId(kafka), report.get("cluster_id").asText());
+        assertEquals(topic, report.get("topic_name").asText());
+        assertEquals(1, report.get("partition_id").asInt());
+        assertEquals(0, report.get("offset").asLong());
+        assertEquals("2026-12-01T10:15:30.123Z", report.get("timestamp").asText());
+        assertEquals("{\"type\":\"BINARY\",\"size\":3}", report.get("key").toString());
+        assertEquals("{\"type\":\"JSON\",\"size\":10}", report.get("value").toString());
+
+        ConsumerRecord<byte[], byte[]> stored = kafka.read(topic, 1).get(0);
+        assertEquals(1, stored.partition());
+        assertEquals("key", utf8(stored.key()));
+        assertEquals("{\"n\":1.50}", utf8(stored.value()));
+        assertEquals(java.time.Instant.parse("2026-12-01T10:15:30.123Z").toEpochMilli(), stored.timestamp());
+        Header[] headers = stored.headers().toArray();
+        assertEquals(2, headers.length);
+        assertEquals("trace", headers[0].key());
+        assertEquals("abc", utf8(headers[0].value()));
+        assertEquals("empty", headers[1].key());
+        assertNull(headers[1].value());
+    }
+
+    @Test
+    void aStreamOf100000RecordsIsReportedInOrderAndEveryRecordIsInKafka(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3stream"), 1);
+        int n = 100_000;
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (int i = 0; i < n; i++) {
+            body.write(stringRecord("r" + i).getBytes(StandardCharsets.UTF_8));
+            body.write('\n');
+        }
+        byte[] bytes = body.toByteArray();
+        // A body of unknown length: the client sends it chunked, as a stream.
+        HttpRequest request = rest.request(records(kafka, topic), "Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes))).build();
+        HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient.newHttpClient()
+                .send(request, HttpResponse.BodyHandlers.ofLines());
+        assertEquals(200, response.statusCode());
+        List<String> lines = response.body().filter(l -> !l.isBlank()).collect(Collectors.toList());
+        assertEquals(n, lines.size());
+        for (int i = 0; i < n; i++) {
+            JsonNode report = Json.mapper().readTree(lines.get(i));
+            assertEquals(200, report.get("error_code").asInt(), lines.get(i));
+            assertEquals(i, report.get("offset").asLong(), "reports come in the order of the records");
+        }
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, n);
+        assertEquals(n, stored.size());
+        for (ConsumerRecord<byte[], byte[]> c : stored) {
+            assertEquals("r" + c.offset(), utf8(c.value()));
+        }
+    }
+
+    @Test
+    void eachReportArrivesWhileTheRequestIsStillBeingSent(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3duplex"), 1);
+        try (RawStream stream = RawStream.open(rest, records(kafka, topic))) {
+            for (int i = 0; i < 5; i++) {
+                stream.sendChunk(stringRecord("d" + i));
+                // The next record is sent only once this one's report is in: a server that
+                // answered at the end of the body would never send it (the read times out).
+                JsonNode report = stream.awaitReports(i + 1).get(i);
+                assertEquals(200, report.get("error_code").asInt());
+                assertEquals(i, report.get("offset").asLong());
+            }
+            stream.endBody();
+            assertEquals(5, stream.readToEnd().size());
+        }
+    }
+
+    @Test
+    void aStreamCutMidwayKeepsEveryRecordItReported(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3cut"), 1);
+        List<JsonNode> reported;
+        try (RawStream stream = RawStream.open(rest, records(kafka, topic))) {
+            StringBuilder batch = new StringBuilder();
+            for (int i = 0; i < 2000; i++) {
+                batch.append(stringRecord("c" + i)).append('\n');
+                if (i % 100 == 99) {
+                    stream.sendChunk(batch.toString());
+                    batch.setLength(0);
+                }
+            }
+            reported = stream.awaitReports(500);
+            stream.reset(); // the client goes away without ending its body
+        }
+        assertTrue(rest.get("/").status() == 200, "Portico still serves");
+        Map<Long, String> inKafka = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> c : kafka.read(topic, reported.size())) {
+            inKafka.put(c.offset(), utf8(c.value()));
+        }
+        for (int i = 0; i < reported.size(); i++) {
+            JsonNode report = reported.get(i);
+            assertEquals(200, report.get("error_code").asInt(), report.toString());
+            assertEquals("c" + i, inKafka.get(report.get("offset").asLong()), "reported record " + i + " is in Kafka");
+        }
+    }
+
+    @Test
+    void aBadRecordIsReportedInPlaceAndTheStreamGoesOn(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3errors"), 2);
+        Rest.Response r = rest.post(records(kafka, topic), "application/json", String.join("\n",
+                stringRecord("first"),
+                "{\"value\":{\"type\":\"BINARY\",\"data\":\"not base64!\"}}",
+                "{\"partition_id\":7,\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}",
+                "{\"value\":{\"data\":\"no type\"}}",
+                "{\"value\": }",
+                stringRecord("last")));
+        assertEquals(200, r.status(), r.body());
+        List<JsonNode> reports = reports(r.body());
+        assertEquals(6, reports.size(), r.body());
+        assertEquals(200, reports.get(0).get("error_code").asInt());
+        assertEquals("{\"error_code\":400,\"message\":\"Bad Request: data=\\\"not base64!\\\" is not a valid base64 string.\"}",
+                reports.get(1).toString());
+        assertEquals("{\"error_code\":40402,\"message\":\"Partition not found.\"}", reports.get(2).toString());
+        assertEquals(422, reports.get(3).get("error_code").asInt());
+        assertEquals(400, reports.get(4).get("error_code").asInt());
+        assertEquals(200, reports.get(5).get("error_code").asInt());
+        assertEquals(List.of("first", "last"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).sorted()
+                .toList());
+    }
+
+    @Test
+    void aJsonArrayOfRecordsIsAStreamToo(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3array"), 1);
+        Rest.Response r = rest.post(records(kafka, topic), "application/json",
+                "[" + stringRecord("a") + "," + stringRecord("b") + "]");
+        assertEquals(List.of(0L, 1L), reports(r.body()).stream().map(n -> n.get("offset").asLong()).toList());
+    }
+
+    @Test
+    void wholeRequestErrorsUseTheErrorEnvelope(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3whole"), 1);
+        Rest.Response plain = rest.post(records(kafka, topic), "text/plain", stringRecord("x"));
+        assertEquals(415, plain.status());
+        assertEquals(415, plain.json().get("error_code").asInt());
+        Rest.Response cluster = rest.post("/v3/clusters/no-such-cluster/topics/" + topic + "/records",
+                "application/json", stringRecord("x"));
+        assertEquals(404, cluster.status());
+        assertEquals("Cluster no-such-cluster cannot be found.", cluster.json().get("message").asText());
+        Rest.Response empty = rest.post(records(kafka, topic), "application/json", "  ");
+        assertEquals(422, empty.status(), empty.body());
+        assertEquals(42206, empty.json().get("error_code").asInt());
+        assertEquals("Payload error. Request body is empty. Data is required.", empty.json().get("message").asText());
+        Rest.Response badName = rest.post(records(kafka, "bad%20name"), "application/json", stringRecord("x"));
+        assertEquals(400, badName.status(), badName.body());
+    }
+
+    @Test
+    void aRecordOverTheSizeLimitEndsTheStreamAfterTheEarlierReports(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3big"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("small") + "\n" + stringRecord("x".repeat(5000)) + "\n" + stringRecord("never"));
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(2, reports.size(), reports.toString());
+                assertEquals(200, reports.get(0).get("error_code").asInt());
+                assertEquals(400, reports.get(1).get("error_code").asInt());
+                assertTrue(reports.get(1).get("message").asText().contains("4096 bytes"), reports.toString());
+                assertTrue(stream.closedByServer(), "the rest of the body is not read: the connection closes");
+            }
+            assertEquals(List.of("small"), kafka.read(topic, 1).stream().map(c -> utf8(c.value())).toList());
+        }
+    }
+
+    @Test
+    void aStreamThatStopsSendingIsEndedWithA408Report(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3idle"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("one"));
+                List<JsonNode> reports = stream.readToEnd(); // then nothing more is sent
+                assertEquals(2, reports.size(), reports.toString());
+                assertEquals(200, reports.get(0).get("error_code").asInt());
+                assertEquals(408, reports.get(1).get("error_code").asInt());
+                assertTrue(reports.get(1).get("message").asText().contains("request.body.timeout.ms"));
+            }
+            assertEquals(200, p.rest().get("/").status());
+        }
+    }
+
+    @Test
+    void aBatchAnswers207WithSuccessesAndFailures(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3batch"), 1);
+        String batch = records(kafka, topic) + ":batch";
+        Rest.Response r = rest.post(batch, "application/json", "{\"entries\":["
+                + "{\"id\":\"1\",\"value\":{\"type\":\"STRING\",\"data\":\"b1\"}},"
+                + "{\"id\":\"2\",\"value\":{\"type\":\"BINARY\",\"data\":1}},"
+                + "{\"id\":\"3\",\"key\":{\"type\":\"STRING\",\"data\":\"k\"},\"value\":{\"type\":\"JSON\",\"data\":[1]}}]}");
+        assertEquals(207, r.status(), r.body());
+        JsonNode body = r.json();
+        assertEquals(2, body.get("successes").size());
+        assertEquals("1", body.get("successes").get(0).get("id").asText());
+        assertEquals(0, body.get("successes").get(0).get("offset").asLong());
+        assertEquals(topic, body.get("successes").get(0).get("topic_name").asText());
+        assertEquals("3", body.get("successes").get(1).get("id").asText());
+        assertEquals("{\"type\":\"STRING\",\"size\":1}", body.get("successes").get(1).get("key").toString());
+        assertEquals("{\"id\":\"2\",\"error_code\":400,\"message\":\"Bad Request: data=1 is not a base64 string.\"}",
+                body.get("failures").get(0).toString());
+        assertEquals(List.of("b1", "[1]"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).toList());
+
+        StringBuilder eleven = new StringBuilder("{\"entries\":[");
+        for (int i = 0; i <= 10; i++) { // one more than api.v3.produce.batch.maximum.entries' default
+            eleven.append(i == 0 ? "" : ",").append("{\"id\":\"").append(i).append("\"}");
+        }
+        eleven.append("]}");
+        for (String[] bad : new String[][] {
+                {"{\"entries\":[]}", "Empty batch."},
+                {"{\"entries\":[{\"id\":\"1\"},{\"id\":\"1\"}]}", "Batch entry IDs are not distinct."},
+                {"{\"entries\":[{\"id\":7}]}", "Batch entry identifier is not a valid string."},
+                {eleven.toString(), "Too many entries in batch."}}) {
+            Rest.Response refused = rest.post(batch, "application/json", bad[0]);
+            assertEquals(422, refused.status(), bad[0] + " → " + refused.body());
+            assertEquals(42208, refused.json().get("error_code").asInt());
+            assertEquals(bad[1], refused.json().get("message").asText());
+        }
+    }
+
+    /**
+     * A produce stream over a raw socket: a chunked request written piece by piece, and the
+     * chunked response read as it comes, so a test controls exactly when each part is sent.
+     */
+    static final class RawStream implements AutoCloseable {
+        private final Socket socket;
+        private final OutputStream out;
+        private final InputStream in;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        private final byte[] buf = new byte[64 * 1024];
+        private byte[] pending = new byte[0];
+        private boolean headersRead;
+        private boolean ended;
+        private boolean closedByServer;
+
+        private RawStream(Socket socket) throws IOException {
+            this.socket = socket;
+            this.out = socket.getOutputStream();
+            this.in = socket.getInputStream();
+        }
+
+        static RawStream open(Rest rest, String path) throws IOException {
+            Socket socket = new Socket(rest.base().getHost(), rest.base().getPort());
+            socket.setSoTimeout(30_000);
+            RawStream s = new RawStream(socket);
+            s.out.write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.out.flush();
+            return s;
+        }
+
+        void sendChunk(String text) throws IOException {
+            byte[] data = text.getBytes(StandardCharsets.UTF_8);
+            out.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(data);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        void endBody() throws IOException {
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        /** Reads until at least {@code count} complete reports have arrived. */
+        List<JsonNode> awaitReports(int count) throws IOException {
+            while (true) {
+                List<JsonNode> reports = parsed();
+                if (reports.size() >= count || ended) {
+                    return reports;
+                }
+                readSome();
+            }
+        }
+
+        /** Reads until the response ends (its last chunk, or the connection closing). */
+        List<JsonNode> readToEnd() throws IOException {
+            while (!ended) {
+                readSome();
+            }
+            return parsed();
+        }
+
+        boolean closedByServer() throws IOException {
+            if (!closedByServer) {
+                try {
+                    closedByServer = in.read() < 0;
+                } catch (IOException e) {
+                    closedByServer = true;
+                }
+            }
+            return closedByServer;
+        }
+
+        /** Closes with a reset, as a client that crashes. */
+        void reset() throws IOException {
+            socket.setSoLinger(true, 0);
+            socket.close();
+        }
+
+        private void readSome() throws IOException {
+            int n = in.read(buf);
+            if (n < 0) {
+                ended = true;
+                closedByServer = true;
+                return;
+            }
+            byte[] joined = new byte[pending.length + n];
+            System.arraycopy(pending, 0, joined, 0, pending.length);
+            System.arraycopy(buf, 0, joined, pending.length, n);
+            pending = joined;
+            decode();
+        }
+
+        /** Moves complete chunks of the response from {@code pending} to {@code body}. */
+        private void decode() {
+            String text = new String(pending, StandardCharsets.ISO_8859_1);
+            int at = 0;
+            if (!headersRead) {
+                int end = text.indexOf("\r\n\r\n");
+                if (end < 0) {
+                    return;
+                }
+                String head = text.substring(0, end);
+                if (!head.startsWith("HTTP/1.1 200") || !head.toLowerCase().contains("transfer-encoding: chunked")) {
+                    throw new AssertionError("not a streamed 200: " + head);
+                }
+                headersRead = true;
+                at = end + 4;
+            }
+            while (true) {
+                int lineEnd = text.indexOf("\r\n", at);
+                if (lineEnd < 0) {
+                    break;
+                }
+                int size = Integer.parseInt(text.substring(at, lineEnd).trim(), 16);
+                if (size == 0) {
+                    ended = true;
+                    at = lineEnd + 2;
+                    break;
+                }
+                if (text.length() < lineEnd + 2 + size + 2) {
+                    break;
+                }
+                body.write(pending, lineEnd + 2, size);
+                at = lineEnd + 2 + size + 2;
+            }
+            pending = java.util.Arrays.copyOfRange(pending, at, pending.length);
+        }
+
+        private List<JsonNode> parsed() throws IOException {
+            String text = body.toString(StandardCharsets.UTF_8);
+            int complete = text.lastIndexOf("\r\n");
+            return complete < 0 ? List.of() : reports(text.substring(0, complete));
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
