@@ -15,6 +15,8 @@ import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.v3.V3AdminHandlers;
+import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.HttpServer;
@@ -24,6 +26,7 @@ import io.portico.proxy.ops.AccessLog;
 import io.portico.proxy.ops.Cors;
 import io.portico.proxy.ops.HttpMetrics;
 import io.portico.proxy.ops.OpsHandlers;
+import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.MemoryBudget;
@@ -168,7 +171,9 @@ public final class Portico implements AutoCloseable {
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
-                new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes())));
+                new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
+                V3AdminHandlers.of(new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics()),
+                        new BaseUrl(config.advertisedListeners(), config.hostName()), config.requestBodyMaxBytes())));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {
