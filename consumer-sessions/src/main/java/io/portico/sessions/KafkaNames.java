@@ -108,18 +108,41 @@ public final class KafkaNames {
      * @throws RestException 422 naming the setting otherwise
      */
     public static Map<String, String> configs(Map<String, String> configs) {
+        return configs(configs, ErrorCode.UNPROCESSABLE_ENTITY);
+    }
+
+    /** As {@link #configs(Map)}, failing with {@code error} (e.g. Confluent v3's 42206). */
+    public static Map<String, String> configs(Map<String, String> configs, ErrorCode error) {
         for (Map.Entry<String, String> e : configs.entrySet()) {
-            String name = e.getKey();
-            if (name == null || name.isEmpty() || name.length() > 255 || !name.matches("[a-z0-9._-]+")) {
-                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid config name '" + excerpt(name) + "'");
-            }
-            String value = e.getValue();
-            if (value != null && value.getBytes(StandardCharsets.UTF_8).length > CONFIG_MAX_BYTES) {
-                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("The value of config " + name + " is longer than "
-                        + CONFIG_MAX_BYTES + " bytes");
-            }
+            configName(e.getKey(), error);
+            configValue(e.getKey(), e.getValue(), error);
         }
         return configs;
+    }
+
+    /**
+     * {@code name}, if it can be a topic setting's name: 1 to 255 lower-case letters, digits,
+     * {@code .}, {@code _} and {@code -}.
+     *
+     * @throws RestException {@code error} otherwise
+     */
+    public static String configName(String name, ErrorCode error) {
+        if (name == null || name.isEmpty() || name.length() > 255 || !name.matches("[a-z0-9._-]+")) {
+            throw error.exception("Invalid config name '" + excerpt(name) + "'");
+        }
+        return name;
+    }
+
+    /**
+     * {@code value} (null allowed), if it fits the protocol's string length.
+     *
+     * @throws RestException {@code error} naming the setting otherwise
+     */
+    public static String configValue(String name, String value, ErrorCode error) {
+        if (value != null && value.getBytes(StandardCharsets.UTF_8).length > CONFIG_MAX_BYTES) {
+            throw error.exception("The value of config " + name + " is longer than " + CONFIG_MAX_BYTES + " bytes");
+        }
+        return value;
     }
 
     /** The start of a name, safe to put in a message or a log line (control characters replaced). */

@@ -168,20 +168,6 @@ public final class MetadataService implements ProduceService.TopicExistence {
         });
     }
 
-    private volatile String clusterId;
-
-    /** The cluster's id (asked once, then remembered: it never changes). */
-    public CompletableFuture<String> clusterId() {
-        String known = clusterId;
-        if (known != null) {
-            return CompletableFuture.completedFuture(known);
-        }
-        return map(shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).clusterId(), id -> {
-            clusterId = id;
-            return id;
-        });
-    }
-
     /** The ids of the brokers in the cluster, sorted. */
     public CompletableFuture<List<Integer>> brokerIds() {
         return map(shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes(),

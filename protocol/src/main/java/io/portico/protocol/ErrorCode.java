@@ -34,11 +34,19 @@ public enum ErrorCode {
     INVALID_CONSUMER_CONFIG_CONSTRAINT(422, 40001,
             "Invalid consumer configuration. It does not abide by the constraints: "),
     KAFKA_BAD_REQUEST(400, 40002, "Kafka bad request: "),
+    // Confluent v3: Kafka refused the request (the topic exists, a partition count or replication
+    // factor it cannot take, an invalid config, a policy) and the message is Kafka's own, as
+    // rest-utils' KafkaExceptionMapper writes it ("Topic 't' already exists."): the code of
+    // KAFKA_BAD_REQUEST without its prefix.
+    KAFKA_REFUSED(400, 40002, "Bad Request"),
     KAFKA_AUTHENTICATION_ERROR(401, 40101, "Authentication failed"),
     KAFKA_AUTHORIZATION_ERROR(403, 40301, "Request is not authorized"),
     TOPIC_NOT_FOUND(404, 40401, "Topic not found."),
     PARTITION_NOT_FOUND(404, 40402, "Partition not found."),
     CONSUMER_INSTANCE_NOT_FOUND(404, 40403, "Consumer instance not found."),
+    // Confluent v2 and v3: Kafka's UnknownTopicOrPartitionException shares 40403 (rest-utils'
+    // KafkaExceptionMapper); v3 answers a topic that does not exist with it.
+    UNKNOWN_TOPIC_OR_PARTITION(404, 40403, "This server does not host this topic-partition."),
     LEADER_NOT_AVAILABLE(404, 40404, "Leader not available."),
     CONSUMER_GROUP_NOT_FOUND(404, 40405, "Consumer group id not found."),
     // Portico's own: a read by offset outside the partition's log (the message says which end).

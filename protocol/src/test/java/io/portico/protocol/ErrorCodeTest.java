@@ -60,9 +60,11 @@ class ErrorCodeTest {
     void confluentCodesAreUnique() {
         Map<Integer, ErrorCode> seen = new HashMap<>();
         for (ErrorCode c : ErrorCode.values()) {
-            if (c.code() < 10000 || c == ErrorCode.ADMIN_TOPIC_EXISTS) {
+            if (c.code() < 10000 || c == ErrorCode.ADMIN_TOPIC_EXISTS || c == ErrorCode.KAFKA_REFUSED
+                    || c == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
                 // Bare HTTP statuses may be shared by several messages, as 422 is in Confluent's proxy;
-                // IBM's admin API has its own 42201 (tested below).
+                // IBM's admin API has its own 42201, and Confluent itself words 40002 and 40403 two
+                // ways (tested below).
                 continue;
             }
             ErrorCode previous = seen.put(c.code(), c);
@@ -76,11 +78,21 @@ class ErrorCodeTest {
     }
 
     @Test
+    void confluentsSecondWordingsOf40002And40403AreKafkasOwn() {
+        // rest-utils' KafkaExceptionMapper: the exception's message under the fixed code
+        assertMessage(ErrorCode.KAFKA_REFUSED, 400, 40002, "Bad Request");
+        assertEquals(new ErrorMessage(40002, "Topic 't' already exists."),
+                ErrorCode.KAFKA_REFUSED.body("Topic 't' already exists."));
+        assertMessage(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 404, 40403, "This server does not host this topic-partition.");
+    }
+
+    @Test
     void bareStatusCodesAreSharedOnlyByTheAvroRegistryError() {
         Map<Integer, ErrorCode> seen = new HashMap<>();
         for (ErrorCode c : ErrorCode.values()) {
-            if (c == ErrorCode.ADMIN_TOPIC_EXISTS) {
-                continue; // IBM's admin API, tested on its own
+            if (c == ErrorCode.ADMIN_TOPIC_EXISTS || c == ErrorCode.KAFKA_REFUSED
+                    || c == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                continue; // IBM's admin API and Confluent's second wordings, tested on their own
             }
             ErrorCode previous = seen.putIfAbsent(c.code(), c);
             if (previous != null) {

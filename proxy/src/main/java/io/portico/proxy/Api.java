@@ -10,6 +10,7 @@ import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
+import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Router;
@@ -27,7 +28,7 @@ final class Api {
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
-                    AdminTopicsHandlers admin, ProduceV3Handler produceV3) {
+                    AdminTopicsHandlers admin, V3AdminHandlers v3Admin, ProduceV3Handler produceV3) {
     }
 
     /**
@@ -80,10 +81,37 @@ final class Api {
                 .get("/admin/topics", json(a.reader(h.admin()::list)))
                 .get("/admin/topics/{topic}", json(a.reader(h.admin()::get)))
                 .delete("/admin/topics/{topic}", json(a.manager(h.admin()::delete)))
+                // Confluent v3: cluster admin. Plain JSON; a {cluster_id} other than this cluster's is a 404.
+                // Reading needs reader (on the route's {topic}), changing a topic manager on it (a create's
+                // topic is in its body); lists and lags show only the topics the API key may see.
+                .get("/v3/clusters", json(a.reader(h.v3Admin().clusters()::list)))
+                .get("/v3/clusters/{cluster_id}", json(a.reader(h.v3Admin().clusters()::get)))
+                .get("/v3/clusters/{cluster_id}/brokers", json(a.reader(h.v3Admin().brokers()::list)))
+                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}", json(a.reader(h.v3Admin().brokers()::get)))
+                .get("/v3/clusters/{cluster_id}/topics", json(a.reader(h.v3Admin().topics()::list)))
+                .post("/v3/clusters/{cluster_id}/topics", json(a.manager(h.v3Admin().topics()::create)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}", json(a.reader(h.v3Admin().topics()::get)))
+                .patch("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(h.v3Admin().topics()::updatePartitions)))
+                .delete("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(h.v3Admin().topics()::delete)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs", json(a.reader(h.v3Admin().configs()::list)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}", json(a.reader(h.v3Admin().configs()::get)))
+                .post("/v3/clusters/{cluster_id}/topics/{topic}/configs:alter", json(a.manager(h.v3Admin().configs()::alter)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions", json(a.reader(h.v3Admin().partitions()::list)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}",
+                        json(a.reader(h.v3Admin().partitions()::get)))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/offset",
+                        json(a.reader(h.v3Admin().partitions()::offsets)))
+                .get("/v3/clusters/{cluster_id}/consumer-groups", json(a.reader(h.v3Admin().groups()::list)))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}", json(a.reader(h.v3Admin().groups()::get)))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers",
+                        json(a.reader(h.v3Admin().groups()::consumers)))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lags", json(a.reader(h.v3Admin().groups()::lags)))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lag-summary",
+                        json(a.reader(h.v3Admin().groups()::lagSummary)))
                 // Confluent v3: records, one report per record in order — single, streamed (chunked,
                 // full duplex) or batched (207)
-                .post("/v3/clusters/{cluster}/topics/{topic}/records", json(a.writer(h.produceV3()::records)))
-                .post("/v3/clusters/{cluster}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)));
+                .post("/v3/clusters/{cluster_id}/topics/{topic}/records", json(a.writer(h.produceV3()::records)))
+                .post("/v3/clusters/{cluster_id}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)));
     }
 
     /** Marks a route whose errors take IBM Event Streams' body (plain JSON, as its answers). */

@@ -16,6 +16,8 @@ import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.v3.V3AdminHandlers;
+import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.HttpServer;
@@ -25,6 +27,7 @@ import io.portico.proxy.ops.AccessLog;
 import io.portico.proxy.ops.Cors;
 import io.portico.proxy.ops.HttpMetrics;
 import io.portico.proxy.ops.OpsHandlers;
+import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.MemoryBudget;
@@ -159,6 +162,7 @@ public final class Portico implements AutoCloseable {
         registerGauges();
 
         PorticoConfig.RecordsLimits recordsLimits = config.records();
+        ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
         Router routes = Api.routes(new Access(authenticator), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
@@ -170,7 +174,9 @@ public final class Portico implements AutoCloseable {
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
-                new ProduceV3Handler(produce, metadata, producePool, new ProduceV3Handler.Limits(
+                V3AdminHandlers.of(clusterAdmin, new BaseUrl(config.advertisedListeners(), config.hostName()),
+                        config.requestBodyMaxBytes()),
+                new ProduceV3Handler(produce, clusterAdmin, producePool, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),

@@ -8,6 +8,7 @@ import io.portico.protocol.Json;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.protocol.ConsumedRecord;
@@ -41,9 +42,8 @@ public final class ConsumerHandlers {
 
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
-    private final List<URI> advertised;
+    private final BaseUrl baseUrl;
     private final Executor pool;
-    private final String hostName;
     private final long maxBodyBytes;
 
     /**
@@ -55,9 +55,8 @@ public final class ConsumerHandlers {
                             String hostName, long maxBodyBytes) {
         this.registry = registry;
         this.cluster = cluster;
-        this.advertised = advertised;
+        this.baseUrl = new BaseUrl(advertised, hostName);
         this.pool = pool;
-        this.hostName = hostName;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -175,27 +174,9 @@ public final class ConsumerHandlers {
         return InstanceAccess.owned(instance, caller);
     }
 
-    /**
-     * {@code <scheme>://<host>/consumers/<group>/instances/}: the advertised listener of the
-     * request's scheme (else the first), else {@code host.name} with the request's port, else the
-     * request's scheme and {@code Host}.
-     */
+    /** {@code <base URL>/consumers/<group>/instances/}, the base URL as {@link BaseUrl} finds it. */
     private String baseUri(HttpServerExchange exchange, String group) {
-        if (!advertised.isEmpty()) {
-            URI url = advertised.stream().filter(u -> u.getScheme().equalsIgnoreCase(exchange.getRequestScheme()))
-                    .findFirst().orElse(advertised.get(0));
-            return url.getScheme() + "://" + url.getHost() + ":" + url.getPort() + "/consumers/" + Http.pathSegment(group)
-                    + "/instances/";
-        }
-        String host;
-        if (hostName != null) {
-            int port = exchange.getHostPort();
-            boolean defaultPort = port == ("https".equals(exchange.getRequestScheme()) ? 443 : 80);
-            host = defaultPort ? hostName : hostName + ":" + port;
-        } else {
-            host = exchange.getHostAndPort();
-        }
-        return exchange.getRequestScheme() + "://" + host + "/consumers/" + Http.pathSegment(group) + "/instances/";
+        return baseUrl.of(exchange) + "/consumers/" + Http.pathSegment(group) + "/instances/";
     }
 
     private static boolean isBlank(byte[] body) {

@@ -40,6 +40,10 @@ public final class Router implements HttpHandler {
         return add(Methods.DELETE, template, handler);
     }
 
+    public Router patch(String template, HttpHandler handler) {
+        return add(Methods.PATCH, template, handler);
+    }
+
     public Router add(HttpString method, String template, HttpHandler handler) {
         Map<HttpString, HttpHandler> methods = byTemplate.get(template);
         if (methods == null) {

@@ -13,10 +13,10 @@ import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.ReplyStream;
 import io.portico.proxy.http.StreamingBody;
+import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.MemoryBudget;
-import io.portico.sessions.MetadataService;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Confluent v3 produce: {@code POST /v3/clusters/{cluster}/topics/{topic}/records}, one JSON
+ * Confluent v3 produce: {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}, one JSON
  * object per record and one delivery report per record, in order — for a single record, and for a
  * stream of any length in one chunked request, each report written as soon as its record and every
  * earlier one are acknowledged, while the rest of the request still arrives (full duplex) — and
@@ -60,24 +60,24 @@ public final class ProduceV3Handler {
     }
 
     private final ProduceService produce;
-    private final MetadataService metadata;
+    private final ClusterAdmin cluster;
     private final Executor pool;
     private final Limits limits;
 
-    public ProduceV3Handler(ProduceService produce, MetadataService metadata, Executor pool, Limits limits) {
+    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits) {
         this.produce = produce;
-        this.metadata = metadata;
+        this.cluster = cluster;
         this.pool = pool;
         this.limits = limits;
     }
 
-    /** {@code POST /v3/clusters/{cluster}/topics/{topic}/records}: single or streaming. */
+    /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}: single or streaming. */
     public void records(HttpServerExchange exchange) {
         String topic = checked(exchange);
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
     }
 
-    /** {@code POST /v3/clusters/{cluster}/topics/{topic}/records:batch}: 207. */
+    /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records:batch}: 207. */
     public void batch(HttpServerExchange exchange) {
         String topic = checked(exchange);
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
@@ -112,21 +112,13 @@ public final class ProduceV3Handler {
 
     /**
      * Runs {@code then} on the IO thread once the path's cluster id is known to be this cluster's
-     * (404 otherwise), without blocking: the id is asked of the cluster once.
+     * (404 otherwise), without blocking: the id is remembered after the first ask. A request
+     * refused here closes its connection after the answer (its body, unread, may never end).
      */
     private void onCluster(HttpServerExchange exchange, Consumer<String> then) {
-        String asked = Http.param(exchange, "cluster");
-        CompletableFuture<String> id = metadata.clusterId();
-        Runnable check = () -> {
-            String clusterId = id.join();
-            if (!clusterId.equals(asked)) {
-                exchange.setPersistent(false);
-                throw ErrorCode.NOT_FOUND.exception("Cluster " + asked + " cannot be found.");
-            }
-            then.accept(clusterId);
-        };
+        CompletableFuture<String> id = cluster.requireCluster(Http.param(exchange, "cluster_id"));
         if (id.isDone() && !id.isCompletedExceptionally()) {
-            check.run();
+            then.accept(id.join());
             return;
         }
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> id.whenComplete((v, e) -> exchange.getIoThread().execute(() -> {
@@ -134,9 +126,9 @@ public final class ProduceV3Handler {
                 if (e != null) {
                     throw KafkaErrors.toRestException(e);
                 }
-                check.run();
+                then.accept(v);
             } catch (Throwable t) {
-                exchange.setPersistent(false); // the body, unread, may be a stream that never ends
+                exchange.setPersistent(false);
                 ErrorWriter.write(exchange, t);
             }
         })));
@@ -271,9 +263,6 @@ public final class ProduceV3Handler {
                 take(item);
             }
             if (last || parser.isBroken()) {
-                // The reports come later: a chunk handler that returns with the exchange neither
-                // reading nor dispatched would end it now.
-                exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
                 endInput(!last);
                 return;
             }
@@ -313,7 +302,9 @@ public final class ProduceV3Handler {
             body.stop();
             if (!parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
                 exchange.setPersistent(!closeConnection && exchange.isPersistent());
-                ErrorWriter.write(exchange, ErrorCode.PAYLOAD_ERROR.exception("Request body is empty. Data is required."));
+                // Written from a task: this may be a request-body callback, where no write may start.
+                exchange.getIoThread().execute(() -> ErrorWriter.write(exchange,
+                        ErrorCode.PAYLOAD_ERROR.exception("Request body is empty. Data is required.")));
                 return;
             }
             replies.finish(closeConnection);

@@ -1,0 +1,724 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.AlterConfigsOptions;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.CreatePartitionsOptions;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.DeleteTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicaAssignmentException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.InvalidRequestException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.PolicyViolationException;
+import org.apache.kafka.common.errors.ThrottlingQuotaExceededException;
+import org.apache.kafka.common.errors.TopicDeletionDisabledException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicIdException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+
+/**
+ * The cluster administration of Confluent's v3 API over the shared admin client: the cluster and
+ * its brokers, topics (list, describe, create, delete, more partitions), topic settings (describe,
+ * change), partitions and their offsets, consumer groups with their members and lags.
+ *
+ * <p>Non-blocking: every method returns at once; its future completes on an admin-client thread
+ * within the metadata timeout. Every value a client gave is checked here before it reaches the
+ * shared client: topic and group names by {@link KafkaNames}, partition counts, replication
+ * factors, replica assignments and settings within bounds (422/42206 otherwise, 400/40002 for a
+ * topic name in a path, 403 for an internal topic changed).
+ *
+ * <p>Failures complete the future with a {@link RestException} in Confluent's words for v3:
+ * Kafka refusing a request (the topic exists, a partition count or replication factor it cannot
+ * take, an invalid setting, a policy) is 400/40002 with Kafka's own message; a topic that does
+ * not exist is 404/40403; Kafka not answering in time is 503.
+ */
+public final class ClusterAdmin {
+    /** The most settings a topic may be created with, or changed at once. */
+    public static final int MAX_CONFIGS = 1000;
+    /** The most replicas a partition may be given by an explicit assignment. */
+    public static final int MAX_REPLICAS = 1000;
+
+    private static final long CLUSTER_ID_MAX_AGE = Duration.ofMinutes(1).toNanos();
+    private static final long CLUSTER_ID_RECHECK = Duration.ofSeconds(1).toNanos();
+    private static final List<Class<? extends Exception>> REFUSED = List.of(TopicExistsException.class,
+            InvalidPartitionsException.class, InvalidReplicationFactorException.class,
+            InvalidReplicaAssignmentException.class, InvalidConfigurationException.class, PolicyViolationException.class,
+            InvalidRequestException.class, InvalidTopicException.class, TopicDeletionDisabledException.class,
+            UnsupportedVersionException.class);
+
+    private final SharedAdmin shared;
+    private final int timeoutMs;
+    private final boolean showInternalTopics;
+    private volatile KnownId known;
+
+    /** The cluster id last seen, and when (System.nanoTime). */
+    private record KnownId(String id, long at) {
+    }
+
+    /**
+     * @param admin the shared admin client (replaced when it breaks)
+     * @param timeout how long each call waits for the cluster ({@code metadata.timeout.ms})
+     * @param showInternalTopics whether topic lists include Kafka's internal topics
+     */
+    public ClusterAdmin(SharedAdmin admin, Duration timeout, boolean showInternalTopics) {
+        this.shared = admin;
+        this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        this.showInternalTopics = showInternalTopics;
+    }
+
+    // ---- what the service answers with
+
+    /** The cluster: its id, its controller (null when unknown) and its brokers, sorted by id. */
+    public record Cluster(String id, Broker controller, List<Broker> brokers) {
+    }
+
+    /** A broker: its id, and its host, port and rack, each null when unknown. */
+    public record Broker(int id, String host, Integer port, String rack) {
+    }
+
+    /** A topic: whether Kafka owns it, its replication factor (0 without partitions), its partitions by id. */
+    public record Topic(String name, boolean internal, int replicationFactor, List<Partition> partitions) {
+    }
+
+    /** A partition: its id, its leader's broker id (null without a leader) and its replicas' broker ids. */
+    public record Partition(int id, Integer leader, List<Integer> replicas) {
+    }
+
+    /** A topic Kafka created, or would create for a dry run: its partition count and replication factor. */
+    public record CreatedTopic(String name, int partitionsCount, int replicationFactor) {
+    }
+
+    /**
+     * A topic setting as Kafka describes it: its value (null when sensitive or unset) and
+     * {@code source}, Kafka's name of where the value comes from ({@code DYNAMIC_TOPIC_CONFIG},
+     * {@code DEFAULT_CONFIG}, …), and the values it overrides, most specific first.
+     */
+    public record Config(String name, String value, boolean isDefault, boolean readOnly, boolean sensitive,
+                         String source, List<Synonym> synonyms) {
+    }
+
+    /** A value a setting has at another level. */
+    public record Synonym(String name, String value, String source) {
+    }
+
+    /** A change of a topic setting: to {@code value}, or back to its default when {@code delete}. */
+    public record ConfigChange(String name, String value, boolean delete) {
+    }
+
+    /** A partition's first offset and the offset after its last record. */
+    public record Offsets(long earliest, long latest) {
+    }
+
+    /**
+     * A consumer group: whether it is simple (offsets, no members), its assignor, {@code state}
+     * and {@code type} (Kafka's names: {@code STABLE}, {@code EMPTY}, …; {@code CLASSIC},
+     * {@code CONSUMER}), whether a consumer-protocol group still has classic members, its
+     * coordinator and members (sorted by consumer id).
+     */
+    public record ConsumerGroup(String id, boolean simple, String assignor, String state, String type, boolean mixed,
+                                Broker coordinator, List<Member> members) {
+    }
+
+    /** A member of a consumer group: its consumer id, static instance id (or null) and client id. */
+    public record Member(String consumerId, String instanceId, String clientId) {
+    }
+
+    /**
+     * A group's position on one partition: the committed offset, the partition's end offset (of
+     * committed records) and the member that has it ({@code ""} ids when none has).
+     */
+    public record Lag(String topic, int partition, String consumerId, String instanceId, String clientId,
+                      long currentOffset, long logEndOffset) {
+        /** How far the group is behind, never negative. */
+        public long lag() {
+            return Math.max(0, logEndOffset - currentOffset);
+        }
+    }
+
+    /** The largest lag of a group (the first by topic and partition among equals) and the total. */
+    public record LagSummary(Lag max, long totalLag) {
+        /** The summary of {@code lags}, which must not be empty. */
+        public static LagSummary of(List<Lag> lags) {
+            List<Lag> ordered = new ArrayList<>(lags);
+            ordered.sort(Comparator.comparing(Lag::topic).thenComparingInt(Lag::partition));
+            Lag max = null;
+            long total = 0;
+            for (Lag lag : ordered) {
+                if (max == null || lag.lag() > max.lag()) {
+                    max = lag;
+                }
+                total += lag.lag();
+            }
+            if (max == null) {
+                throw new IllegalArgumentException("no lags to summarize");
+            }
+            return new LagSummary(max, total);
+        }
+    }
+
+    // ---- the cluster
+
+    /** The cluster behind {@code bootstrap.servers}. */
+    public CompletableFuture<Cluster> cluster() {
+        DescribeClusterResult result = admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs));
+        CompletableFuture<String> id = adapt(result.clusterId(), Function.identity());
+        CompletableFuture<Node> controller = adapt(result.controller(), Function.identity());
+        CompletableFuture<Collection<Node>> nodes = adapt(result.nodes(), Function.identity());
+        return id.thenCombine(controller, (i, c) -> new Cluster(remember(i), broker(c), List.of()))
+                .thenCombine(nodes, (cluster, n) -> new Cluster(cluster.id(), cluster.controller(), n.stream()
+                        .filter(node -> node != null && !node.isEmpty())
+                        .map(ClusterAdmin::broker)
+                        .sorted(Comparator.comparingInt(Broker::id))
+                        .toList()));
+    }
+
+    /**
+     * {@code clusterId} when it is the id of the cluster behind {@code bootstrap.servers}, else a
+     * failure with 404 {@code Cluster <id> cannot be found.} The id is remembered for a minute, so
+     * most calls complete at once without asking the cluster.
+     */
+    public CompletableFuture<String> requireCluster(String clusterId) {
+        KnownId k = known;
+        long now = System.nanoTime();
+        if (k != null && clusterId != null) {
+            if (k.id().equals(clusterId) && now - k.at() < CLUSTER_ID_MAX_AGE) {
+                return CompletableFuture.completedFuture(k.id());
+            }
+            if (!k.id().equals(clusterId) && now - k.at() < CLUSTER_ID_RECHECK) {
+                return CompletableFuture.failedFuture(clusterNotFound(clusterId));
+            }
+        }
+        return adapt(admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).clusterId(), id -> {
+            remember(id);
+            if (!id.equals(clusterId)) {
+                throw clusterNotFound(clusterId);
+            }
+            return id;
+        });
+    }
+
+    private String remember(String id) {
+        if (id == null) {
+            throw ErrorCode.KAFKA_ERROR.exception("the cluster did not say its id");
+        }
+        known = new KnownId(id, System.nanoTime());
+        return id;
+    }
+
+    private static RestException clusterNotFound(String clusterId) {
+        return ErrorCode.NOT_FOUND.exception("Cluster " + KafkaNames.excerpt(clusterId) + " cannot be found.");
+    }
+
+    // ---- topics
+
+    /** The topics {@code visible} lets through (internal ones only when configured), sorted by name. */
+    public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
+        return adapt(admin().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
+                .names(), names -> names.stream().filter(visible).sorted().toList())
+                .thenCompose(this::describeSkippingGone);
+    }
+
+    /** Describes {@code names}, leaving out a topic deleted since it was listed. */
+    private CompletableFuture<List<Topic>> describeSkippingGone(List<String> names) {
+        if (names.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        Map<String, KafkaFuture<TopicDescription>> described =
+                admin().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
+        List<CompletableFuture<Topic>> each = new ArrayList<>(names.size());
+        for (String name : names) {
+            each.add(adapt(described.get(name), ClusterAdmin::topic).exceptionally(e -> {
+                if (KafkaErrors.unwrap(e) instanceof RestException rest
+                        && rest.errorCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                    return null;
+                }
+                throw rest(e);
+            }));
+        }
+        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> each.stream().map(CompletableFuture::join).filter(t -> t != null).toList());
+    }
+
+    /** One topic; 404/40403 when it does not exist. */
+    public CompletableFuture<Topic> topic(String name) {
+        try {
+            KafkaNames.topic(name);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return adapt(admin().describeTopics(List.of(name), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+                .allTopicNames(), all -> topic(all.get(name)));
+    }
+
+    /**
+     * Creates a topic (or, with {@code validateOnly}, has Kafka check that it could): with
+     * {@code assignments} when not empty, else with {@code partitions} and
+     * {@code replicationFactor}, each the broker's default when null.
+     */
+    public CompletableFuture<CreatedTopic> createTopic(String name, Integer partitions, Integer replicationFactor,
+                                                       Map<Integer, List<Integer>> assignments,
+                                                       Map<String, String> configs, boolean validateOnly) {
+        NewTopic topic;
+        try {
+            KafkaNames.topic(name, ErrorCode.PAYLOAD_ERROR);
+            KafkaNames.notInternal(name, "created");
+            checkPartitionsCount(partitions);
+            if (replicationFactor != null && (replicationFactor < 1 || replicationFactor > Short.MAX_VALUE)) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("replication_factor must be between 1 and " + Short.MAX_VALUE + ".");
+            }
+            checkAssignments(assignments);
+            if (configs.size() > MAX_CONFIGS) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CONFIGS + " configs.");
+            }
+            KafkaNames.configs(configs, ErrorCode.PAYLOAD_ERROR);
+            topic = assignments.isEmpty()
+                    ? new NewTopic(name, Optional.ofNullable(partitions), Optional.ofNullable(replicationFactor)
+                            .map(Integer::shortValue))
+                    : new NewTopic(name, assignments);
+            topic.configs(configs);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CreateTopicsResult result = admin().createTopics(List.of(topic),
+                new CreateTopicsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs));
+        // Kafka says the count and factor it chose; a caller without the right to describe
+        // configs is not told them (KIP-525), and then the request's values stand in.
+        int askedPartitions = !assignments.isEmpty() ? assignments.size() : partitions == null ? 0 : partitions;
+        int askedFactor = !assignments.isEmpty() ? assignments.values().iterator().next().size()
+                : replicationFactor == null ? 0 : replicationFactor;
+        CompletableFuture<Integer> count = orElse(result.numPartitions(name), askedPartitions);
+        CompletableFuture<Integer> factor = orElse(result.replicationFactor(name), askedFactor);
+        return adapt(result.all(), v -> v)
+                .thenCompose(v -> count.thenCombine(factor, (c, f) -> new CreatedTopic(name, c, f)));
+    }
+
+    private static void checkPartitionsCount(Integer partitions) {
+        if (partitions != null && (partitions < 1 || partitions > MetadataService.MAX_PARTITIONS)) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("partitions_count must be between 1 and "
+                    + MetadataService.MAX_PARTITIONS + ".");
+        }
+    }
+
+    private static void checkAssignments(Map<Integer, List<Integer>> assignments) {
+        if (assignments.size() > MetadataService.MAX_PARTITIONS) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MetadataService.MAX_PARTITIONS + " partitions.");
+        }
+        for (Map.Entry<Integer, List<Integer>> e : assignments.entrySet()) {
+            if (e.getKey() < 0 || e.getKey() >= MetadataService.MAX_PARTITIONS) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("Partition ids are between 0 and "
+                        + (MetadataService.MAX_PARTITIONS - 1) + ".");
+            }
+            if (e.getValue().isEmpty() || e.getValue().size() > MAX_REPLICAS) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("Partition " + e.getKey() + " needs 1 to " + MAX_REPLICAS
+                        + " replicas.");
+            }
+            for (Integer broker : e.getValue()) {
+                if (broker == null || broker < 0) {
+                    throw ErrorCode.PAYLOAD_ERROR.exception("Broker ids are not negative.");
+                }
+            }
+        }
+    }
+
+    /** The value of {@code future}, or {@code fallback} when it fails. */
+    private static CompletableFuture<Integer> orElse(KafkaFuture<Integer> future, int fallback) {
+        CompletableFuture<Integer> out = new CompletableFuture<>();
+        future.whenComplete((value, error) -> out.complete(error == null && value != null ? value : fallback));
+        return out;
+    }
+
+    /** Deletes a topic; 404/40403 when it does not exist. */
+    public CompletableFuture<Void> deleteTopic(String name) {
+        try {
+            KafkaNames.topic(name);
+            KafkaNames.notInternal(name, "deleted");
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return adapt(admin().deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all(), v -> v);
+    }
+
+    /**
+     * Raises the topic's partition count to {@code count}; 400/40002 when it has that many or
+     * more already. Completes once Kafka has accepted the change.
+     */
+    public CompletableFuture<Void> increasePartitions(String name, int count) {
+        try {
+            KafkaNames.topic(name);
+            KafkaNames.notInternal(name, "changed");
+            checkPartitionsCount(count);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return adapt(admin().createPartitions(Map.of(name, NewPartitions.increaseTo(count)),
+                new CreatePartitionsOptions().timeoutMs(timeoutMs)).all(), v -> v);
+    }
+
+    // ---- topic settings
+
+    /** Every setting of the topic, sorted by name. */
+    public CompletableFuture<List<Config>> topicConfigs(String topic) {
+        try {
+            KafkaNames.topic(topic);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        return adapt(admin().describeConfigs(List.of(resource),
+                new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(timeoutMs)).all(), all -> {
+                    org.apache.kafka.clients.admin.Config config = all.get(resource);
+                    List<Config> out = new ArrayList<>();
+                    if (config != null) {
+                        for (ConfigEntry e : config.entries()) {
+                            out.add(config(e));
+                        }
+                    }
+                    out.sort(Comparator.comparing(Config::name));
+                    return out;
+                });
+    }
+
+    /** One setting of the topic; 404 when the topic has no setting of that name. */
+    public CompletableFuture<Config> topicConfig(String topic, String name) {
+        return topicConfigs(topic).thenApply(all -> all.stream().filter(c -> c.name().equals(name)).findFirst()
+                .orElseThrow(ErrorCode.NOT_FOUND::exception));
+    }
+
+    /**
+     * Changes settings of the topic together (Kafka's incremental alter), or with
+     * {@code validateOnly} has Kafka check them only. A name the topic has no setting of is a 404
+     * naming it and {@code clusterId}, and nothing is changed.
+     */
+    public CompletableFuture<Void> alterTopicConfigs(String clusterId, String topic, List<ConfigChange> changes,
+                                                     boolean validateOnly) {
+        List<AlterConfigOp> ops = new ArrayList<>(changes.size());
+        try {
+            KafkaNames.topic(topic);
+            KafkaNames.notInternal(topic, "changed");
+            if (changes.size() > MAX_CONFIGS) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CONFIGS + " configs at once.");
+            }
+            for (ConfigChange c : changes) {
+                KafkaNames.configName(c.name(), ErrorCode.PAYLOAD_ERROR);
+                KafkaNames.configValue(c.name(), c.value(), ErrorCode.PAYLOAD_ERROR);
+                ops.add(c.delete()
+                        ? new AlterConfigOp(new ConfigEntry(c.name(), null), AlterConfigOp.OpType.DELETE)
+                        : new AlterConfigOp(new ConfigEntry(c.name(), c.value()), AlterConfigOp.OpType.SET));
+            }
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        return topicConfigs(topic).thenCompose(existing -> {
+            for (ConfigChange c : changes) {
+                if (existing.stream().noneMatch(e -> e.name().equals(c.name()))) {
+                    throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for TOPIC " + topic
+                            + " in cluster " + KafkaNames.excerpt(clusterId) + ".");
+                }
+            }
+            return adapt(admin().incrementalAlterConfigs(Map.of(resource, ops),
+                    new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs)).all(), v -> v);
+        });
+    }
+
+    // ---- partitions
+
+    /** One partition of the topic; 404 when the topic has no such partition. */
+    public CompletableFuture<Partition> partition(String topic, int partition) {
+        return topic(topic).thenApply(t -> t.partitions().stream().filter(p -> p.id() == partition).findFirst()
+                .orElseThrow(ErrorCode.NOT_FOUND::exception));
+    }
+
+    /** The partition's first offset and the offset after its last record; 40402 when the topic has no such partition. */
+    public CompletableFuture<Offsets> partitionOffsets(String topic, int partition) {
+        return topic(topic).thenCompose(t -> {
+            if (t.partitions().stream().noneMatch(p -> p.id() == partition)) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+            TopicPartition tp = new TopicPartition(topic, partition);
+            ListOffsetsOptions options = new ListOffsetsOptions().timeoutMs(timeoutMs);
+            CompletableFuture<Long> earliest = adapt(admin().listOffsets(Map.of(tp, OffsetSpec.earliest()), options)
+                    .partitionResult(tp), ListOffsetsResult.ListOffsetsResultInfo::offset);
+            CompletableFuture<Long> latest = adapt(admin().listOffsets(Map.of(tp, OffsetSpec.latest()), options)
+                    .partitionResult(tp), ListOffsetsResult.ListOffsetsResultInfo::offset);
+            return earliest.thenCombine(latest, Offsets::new);
+        });
+    }
+
+    // ---- consumer groups
+
+    /** The consumer groups of the cluster (classic, consumer-protocol and simple ones), sorted by id. */
+    public CompletableFuture<List<ConsumerGroup>> consumerGroups() {
+        return adapt(admin().listGroups(ListGroupsOptions.forConsumerGroups().timeoutMs(timeoutMs)).valid(),
+                listings -> listings.stream().map(GroupListing::groupId).distinct().sorted().toList())
+                .thenCompose(ids -> {
+                    if (ids.isEmpty()) {
+                        return CompletableFuture.completedFuture(List.<ConsumerGroup>of());
+                    }
+                    Map<String, KafkaFuture<ConsumerGroupDescription>> described = admin().describeConsumerGroups(ids,
+                            new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
+                    List<CompletableFuture<ConsumerGroupDescription>> each = new ArrayList<>();
+                    for (String id : ids) {
+                        each.add(existing(described.get(id)));
+                    }
+                    return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
+                            .thenApply(v -> each.stream().map(CompletableFuture::join).filter(d -> d != null)
+                                    .map(ClusterAdmin::group).toList());
+                });
+    }
+
+    /** The consumer group, or empty when it does not exist; 400 for a name Kafka cannot take. */
+    public CompletableFuture<Optional<ConsumerGroup>> consumerGroup(String id) {
+        return describeGroup(id).thenApply(d -> Optional.ofNullable(d).map(ClusterAdmin::group));
+    }
+
+    private CompletableFuture<ConsumerGroupDescription> describeGroup(String id) {
+        try {
+            KafkaNames.group(id);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return existing(admin().describeConsumerGroups(List.of(id), new DescribeConsumerGroupsOptions()
+                .timeoutMs(timeoutMs)).describedGroups().get(id));
+    }
+
+    /** The group's description, or null when the group does not exist (Kafka describes such a group as dead and simple). */
+    private static CompletableFuture<ConsumerGroupDescription> existing(KafkaFuture<ConsumerGroupDescription> future) {
+        CompletableFuture<ConsumerGroupDescription> out = new CompletableFuture<>();
+        future.whenComplete((d, error) -> {
+            if (error != null) {
+                if (KafkaErrors.unwrap(error) instanceof GroupIdNotFoundException) {
+                    out.complete(null);
+                } else {
+                    out.completeExceptionally(rest(error));
+                }
+            } else {
+                out.complete(d == null || d.isSimpleConsumerGroup() && d.groupState() == GroupState.DEAD ? null : d);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The group's lag on each partition it committed an offset for, of the topics
+     * {@code visibleTopic} lets through, largest lag first (then by topic and partition). 404 when
+     * the group does not exist, has no committed offset there, or none of those partitions
+     * exists any more.
+     */
+    public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
+        return describeGroup(group).thenCompose(description -> {
+            if (description == null) {
+                throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
+            }
+            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs))
+                    .partitionsToOffsetAndMetadata(), committed -> {
+                        Map<TopicPartition, Long> current = new HashMap<>();
+                        committed.forEach((tp, offset) -> {
+                            if (offset != null && visibleTopic.test(tp.topic())) {
+                                current.put(tp, offset.offset());
+                            }
+                        });
+                        if (current.isEmpty()) {
+                            throw ErrorCode.NOT_FOUND.exception("Consumer group offsets could not be found.");
+                        }
+                        return current;
+                    }).thenCompose(current -> endOffsets(current.keySet())
+                            .thenApply(ends -> lags(description, current, ends)));
+        });
+    }
+
+    /** The group's largest and total lag over what {@link #lags} shows. */
+    public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic) {
+        return lags(group, visibleTopic).thenApply(LagSummary::of);
+    }
+
+    /** The end offsets (of committed records) of the partitions that still exist. */
+    private CompletableFuture<Map<TopicPartition, Long>> endOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
+        partitions.forEach(tp -> specs.put(tp, OffsetSpec.latest()));
+        ListOffsetsResult result = admin().listOffsets(specs,
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs));
+        Map<TopicPartition, CompletableFuture<Long>> each = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            each.put(tp, adapt(result.partitionResult(tp), ListOffsetsResult.ListOffsetsResultInfo::offset)
+                    .exceptionally(e -> {
+                        if (KafkaErrors.unwrap(e) instanceof RestException rest
+                                && rest.errorCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                            return null; // a topic deleted since the group committed
+                        }
+                        throw rest(e);
+                    }));
+        }
+        return CompletableFuture.allOf(each.values().toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+            Map<TopicPartition, Long> out = new HashMap<>();
+            each.forEach((tp, f) -> {
+                Long end = f.join();
+                if (end != null) {
+                    out.put(tp, end);
+                }
+            });
+            return out;
+        });
+    }
+
+    private static List<Lag> lags(ConsumerGroupDescription group, Map<TopicPartition, Long> current,
+                                  Map<TopicPartition, Long> ends) {
+        Map<TopicPartition, MemberDescription> owners = new HashMap<>();
+        for (MemberDescription m : group.members()) {
+            if (m.assignment() != null) {
+                m.assignment().topicPartitions().forEach(tp -> owners.put(tp, m));
+            }
+        }
+        List<Lag> out = new ArrayList<>();
+        current.forEach((tp, offset) -> {
+            Long end = ends.get(tp);
+            if (end == null) {
+                return;
+            }
+            MemberDescription owner = owners.get(tp);
+            out.add(new Lag(tp.topic(), tp.partition(), owner == null ? "" : owner.consumerId(),
+                    owner == null ? null : owner.groupInstanceId().orElse(null), owner == null ? "" : owner.clientId(),
+                    offset, end));
+        });
+        if (out.isEmpty()) {
+            throw ErrorCode.NOT_FOUND.exception("Consumer lags not found.");
+        }
+        out.sort(Comparator.comparingLong(Lag::lag).reversed().thenComparing(Lag::topic).thenComparingInt(Lag::partition));
+        return out;
+    }
+
+    // ---- mapping Kafka's answers
+
+    private static Broker broker(Node node) {
+        if (node == null || node.isEmpty()) {
+            return null;
+        }
+        return new Broker(node.id(), node.host() == null || node.host().isEmpty() ? null : node.host(),
+                node.port() < 0 ? null : node.port(), node.rack());
+    }
+
+    private static Topic topic(TopicDescription d) {
+        List<Partition> partitions = new ArrayList<>(d.partitions().size());
+        for (TopicPartitionInfo p : d.partitions()) {
+            Integer leader = p.leader() == null || p.leader().isEmpty() ? null : p.leader().id();
+            partitions.add(new Partition(p.partition(), leader, p.replicas().stream().map(Node::id).toList()));
+        }
+        partitions.sort(Comparator.comparingInt(Partition::id));
+        int factor = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+        return new Topic(d.name(), d.isInternal(), factor, partitions);
+    }
+
+    private static Config config(ConfigEntry e) {
+        List<Synonym> synonyms = e.synonyms().stream()
+                .map(s -> new Synonym(s.name(), s.value(), s.source().name())).toList();
+        return new Config(e.name(), e.value(), e.isDefault(), e.isReadOnly(), e.isSensitive(), e.source().name(), synonyms);
+    }
+
+    private static ConsumerGroup group(ConsumerGroupDescription d) {
+        boolean mixed = false;
+        if (d.type() == GroupType.CONSUMER) {
+            for (MemberDescription m : d.members()) {
+                mixed |= m.upgraded().map(upgraded -> !upgraded).orElse(true);
+            }
+        }
+        List<Member> members = d.members().stream()
+                .map(m -> new Member(m.consumerId(), m.groupInstanceId().orElse(null), m.clientId()))
+                .sorted(Comparator.comparing(Member::consumerId))
+                .toList();
+        return new ConsumerGroup(d.groupId(), d.isSimpleConsumerGroup(), d.partitionAssignor(),
+                d.groupState() == null ? "UNKNOWN" : d.groupState().name(), d.type() == null ? "UNKNOWN" : d.type().name(),
+                mixed, broker(d.coordinator()), members);
+    }
+
+    // ---- Kafka's futures and errors
+
+    private Admin admin() {
+        return shared.get();
+    }
+
+    /** Adapts a Kafka future, its failure translated by {@link #rest}; {@code f} runs on completion. */
+    private static <T, R> CompletableFuture<R> adapt(KafkaFuture<T> future, Function<T, R> f) {
+        CompletableFuture<R> out = new CompletableFuture<>();
+        future.whenComplete((value, error) -> {
+            if (error != null) {
+                out.completeExceptionally(rest(error));
+                return;
+            }
+            try {
+                out.complete(f.apply(value));
+            } catch (RuntimeException e) {
+                out.completeExceptionally(rest(e));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * A Kafka failure in Confluent's v3 words (rest-utils' KafkaExceptionMapper): Kafka refusing
+     * the request is 400/40002 with Kafka's message, an unknown topic or partition 404/40403, a
+     * quota 429/42901; the rest as every route maps them.
+     */
+    static RestException rest(Throwable failure) {
+        Throwable t = KafkaErrors.unwrap(failure);
+        if (t instanceof RestException r) {
+            return r;
+        }
+        if (t instanceof UnknownTopicOrPartitionException || t instanceof UnknownTopicIdException) {
+            return new RestException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null, t);
+        }
+        if (t instanceof ThrottlingQuotaExceededException) {
+            return new RestException(ErrorCode.KAFKA_QUOTA_EXCEEDED, KafkaErrors.describe(t), t);
+        }
+        for (Class<? extends Exception> refused : REFUSED) {
+            if (refused.isInstance(t)) {
+                return new RestException(ErrorCode.KAFKA_REFUSED, KafkaErrors.describe(t), t);
+            }
+        }
+        return KafkaErrors.toRestException(t);
+    }
+}

@@ -1,0 +1,169 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.ErrorMessage;
+import io.portico.protocol.RestException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the v3 admin service refuses before anything reaches the shared admin client (an admin
+ * client that counts every call shows that none was made), how it words Kafka's refusals, and
+ * the lag summary.
+ */
+class ClusterAdminTest {
+    private final AtomicInteger adminCalls = new AtomicInteger();
+    private final Admin admin = (Admin) Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
+            (proxy, method, args) -> {
+                adminCalls.incrementAndGet();
+                throw new UnsupportedOperationException("the admin client was asked: " + method.getName());
+            });
+    private final ClusterAdmin service = new ClusterAdmin(SharedAdmin.of(admin), Duration.ofSeconds(5), false);
+
+    private RestException failure(CompletableFuture<?> future) throws InterruptedException {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(5, TimeUnit.SECONDS));
+        RestException rest = assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
+        assertEquals(0, adminCalls.get(), "the admin client was asked");
+        return rest;
+    }
+
+    private static void assertError(RestException e, int status, int code, String message) {
+        assertEquals(status, e.httpStatus(), e.getMessage());
+        assertEquals(code, e.errorCode().code(), e.getMessage());
+        assertEquals(message, e.getMessage());
+    }
+
+    private CompletableFuture<ClusterAdmin.CreatedTopic> create(String name, Integer partitions, Integer factor,
+                                                                Map<Integer, List<Integer>> assignments,
+                                                                Map<String, String> configs) {
+        return service.createTopic(name, partitions, factor, assignments, configs, false);
+    }
+
+    @Test
+    void aTopicNameKafkaCannotTakeIsAPayloadErrorOnCreate() throws Exception {
+        assertError(failure(create("bad name", null, null, Map.of(), Map.of())), 422, 42206,
+                "Payload error. Invalid topic name 'bad name': only ASCII letters, digits, '.', '_' and '-' are allowed");
+        assertError(failure(create(null, null, null, Map.of(), Map.of())), 422, 42206,
+                "Payload error. Invalid topic name '': a topic name is required");
+        assertError(failure(create("x".repeat(250), null, null, Map.of(), Map.of())), 422, 42206,
+                "Payload error. Invalid topic name '" + "x".repeat(64) + "…': longer than 249 characters");
+    }
+
+    @Test
+    void internalTopicsAreNeitherCreatedNorChanged() throws Exception {
+        assertEquals(403, failure(create("__consumer_offsets", 1, 1, Map.of(), Map.of())).httpStatus());
+        assertEquals(403, failure(service.deleteTopic("__consumer_offsets")).httpStatus());
+        assertEquals(403, failure(service.increasePartitions("__transaction_state", 60)).httpStatus());
+        assertEquals(403, failure(service.alterTopicConfigs("c", "__consumer_offsets",
+                List.of(new ClusterAdmin.ConfigChange("retention.ms", "1", false)), false)).httpStatus());
+    }
+
+    @Test
+    void countsAndFactorsOutsideTheirBoundsArePayloadErrors() throws Exception {
+        assertError(failure(create("t", 0, null, Map.of(), Map.of())), 422, 42206,
+                "Payload error. partitions_count must be between 1 and 10000.");
+        assertError(failure(create("t", 10_001, null, Map.of(), Map.of())), 422, 42206,
+                "Payload error. partitions_count must be between 1 and 10000.");
+        assertError(failure(create("t", null, 0, Map.of(), Map.of())), 422, 42206,
+                "Payload error. replication_factor must be between 1 and 32767.");
+        assertError(failure(create("t", null, 40_000, Map.of(), Map.of())), 422, 42206,
+                "Payload error. replication_factor must be between 1 and 32767.");
+        assertError(failure(service.increasePartitions("t", 0)), 422, 42206,
+                "Payload error. partitions_count must be between 1 and 10000.");
+        assertError(failure(create("t", null, null, Map.of(0, List.of(-1)), Map.of())), 422, 42206,
+                "Payload error. Broker ids are not negative.");
+        assertError(failure(create("t", null, null, Map.of(10_000, List.of(1)), Map.of())), 422, 42206,
+                "Payload error. Partition ids are between 0 and 9999.");
+        List<Integer> tooMany = new ArrayList<>();
+        for (int i = 0; i <= ClusterAdmin.MAX_REPLICAS; i++) {
+            tooMany.add(i);
+        }
+        assertError(failure(create("t", null, null, Map.of(0, tooMany), Map.of())), 422, 42206,
+                "Payload error. Partition 0 needs 1 to 1000 replicas.");
+    }
+
+    @Test
+    void settingsAreCheckedByNameSizeAndCount() throws Exception {
+        assertError(failure(create("t", 1, 1, Map.of(), Map.of("Retention.MS", "1"))), 422, 42206,
+                "Payload error. Invalid config name 'Retention.MS'");
+        assertError(failure(create("t", 1, 1, Map.of(), Map.of("retention.ms", "9".repeat(KafkaNames.CONFIG_MAX_BYTES + 1)))),
+                422, 42206, "Payload error. The value of config retention.ms is longer than 32767 bytes");
+        Map<String, String> many = new LinkedHashMap<>();
+        for (int i = 0; i <= ClusterAdmin.MAX_CONFIGS; i++) {
+            many.put("c" + i, "v");
+        }
+        assertError(failure(create("t", 1, 1, Map.of(), many)), 422, 42206, "Payload error. At most 1000 configs.");
+        assertError(failure(service.alterTopicConfigs("c", "t",
+                List.of(new ClusterAdmin.ConfigChange("bad name", "1", false)), false)), 422, 42206,
+                "Payload error. Invalid config name 'bad name'");
+        List<ClusterAdmin.ConfigChange> changes = new ArrayList<>();
+        for (int i = 0; i <= ClusterAdmin.MAX_CONFIGS; i++) {
+            changes.add(new ClusterAdmin.ConfigChange("c" + i, "v", false));
+        }
+        assertError(failure(service.alterTopicConfigs("c", "t", changes, false)), 422, 42206,
+                "Payload error. At most 1000 configs at once.");
+    }
+
+    @Test
+    void namesInAPathAreCheckedAsEveryRouteChecksThem() throws Exception {
+        assertError(failure(service.topic("a/b")), 400, 40002,
+                "Kafka bad request: Invalid topic name 'a/b': only ASCII letters, digits, '.', '_' and '-' are allowed");
+        assertEquals(40002, failure(service.deleteTopic("..")).errorCode().code());
+        assertEquals(40002, failure(service.topicConfigs("")).errorCode().code());
+        assertEquals(40002, failure(service.partitionOffsets("a b", 0)).errorCode().code());
+        assertEquals(400, failure(service.consumerGroup("g\u0000")).httpStatus());
+        assertEquals(400, failure(service.lags("", t -> true)).httpStatus());
+    }
+
+    @Test
+    void kafkasRefusalsKeepKafkasMessageUnder40002() {
+        RestException exists = ClusterAdmin.rest(new TopicExistsException("Topic 't' already exists."));
+        assertSame(ErrorCode.KAFKA_REFUSED, exists.errorCode());
+        assertEquals(400, exists.httpStatus());
+        assertEquals("Topic 't' already exists.", exists.getMessage());
+        RestException fewer = ClusterAdmin.rest(new InvalidPartitionsException("Topic currently has 3 partitions, which is higher than the requested 1."));
+        assertEquals(new ErrorMessage(40002, "Topic currently has 3 partitions, which is higher than the requested 1."),
+                fewer.body());
+        assertEquals(new ErrorMessage(40403, "This server does not host this topic-partition."),
+                ClusterAdmin.rest(new UnknownTopicOrPartitionException("Topic t not found.")).body());
+        assertEquals(503, ClusterAdmin.rest(new TimeoutException("timed out")).httpStatus());
+        RestException own = ErrorCode.PAYLOAD_ERROR.exception("x");
+        assertSame(own, ClusterAdmin.rest(new CompletionException(own)));
+    }
+
+    private static ClusterAdmin.Lag lag(String topic, int partition, long current, long end) {
+        return new ClusterAdmin.Lag(topic, partition, "m-" + partition, null, "client", current, end);
+    }
+
+    @Test
+    void theLagSummaryNamesTheFirstLargestLagAndAddsLagsThatAreNotNegative() {
+        ClusterAdmin.LagSummary summary = ClusterAdmin.LagSummary.of(List.of(
+                lag("b", 0, 0, 7), lag("a", 1, 3, 10), lag("a", 0, 12, 10), lag("a", 2, 0, 2)));
+        assertEquals("a", summary.max().topic());
+        assertEquals(1, summary.max().partition());
+        assertEquals(7, summary.max().lag());
+        assertEquals(0, lag("a", 0, 12, 10).lag());
+        assertEquals(7 + 7 + 0 + 2, summary.totalLag());
+        assertThrows(IllegalArgumentException.class, () -> ClusterAdmin.LagSummary.of(List.of()));
+    }
+}

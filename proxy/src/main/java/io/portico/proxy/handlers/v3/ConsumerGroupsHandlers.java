@@ -1,0 +1,64 @@
+package io.portico.proxy.handlers.v3;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.v3.ConsumerData;
+import io.portico.protocol.v3.ConsumerGroupData;
+import io.portico.protocol.v3.ConsumerLagData;
+import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Principal;
+import io.portico.proxy.http.BaseUrl;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ClusterAdmin;
+import io.undertow.server.HttpServerExchange;
+
+/**
+ * {@code …/consumer-groups}: the groups, one group, its members, its lag on each partition it
+ * committed offsets for, and the summary of those lags. Lags cover only the topics the API key
+ * may see.
+ */
+public final class ConsumerGroupsHandlers {
+    private final ClusterAdmin admin;
+    private final BaseUrl base;
+
+    public ConsumerGroupsHandlers(ClusterAdmin admin, BaseUrl base) {
+        this.admin = admin;
+        this.base = base;
+    }
+
+    /** {@code GET …/consumer-groups}: sorted by id. */
+    public void list(HttpServerExchange exchange) {
+        V3.answer(exchange, admin, base, id -> admin.consumerGroups(), (r, groups) -> r.list(ConsumerGroupData.LIST_KIND,
+                groups.stream().map(r::group).toList(), "consumer-groups"));
+    }
+
+    /** {@code GET …/consumer-groups/{group}}: 404 when it does not exist. */
+    public void get(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        V3.answer(exchange, admin, base, id -> admin.consumerGroup(group)
+                .thenApply(g -> g.orElseThrow(ErrorCode.NOT_FOUND::exception)), Resources::group);
+    }
+
+    /** {@code GET …/consumer-groups/{group}/consumers}: the members, sorted by consumer id. */
+    public void consumers(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        V3.answer(exchange, admin, base, id -> admin.consumerGroup(group).thenApply(g -> g.orElseThrow(
+                () -> ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " does not exist."))),
+                (r, g) -> r.list(ConsumerData.LIST_KIND, g.members().stream().map(m -> r.consumer(group, m)).toList(),
+                        "consumer-groups", group, "consumers"));
+    }
+
+    /** {@code GET …/consumer-groups/{group}/lags}: largest lag first. */
+    public void lags(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee), (r, lags) -> r.list(
+                ConsumerLagData.LIST_KIND, lags.stream().map(l -> r.lag(group, l)).toList(), "consumer-groups", group, "lags"));
+    }
+
+    /** {@code GET …/consumer-groups/{group}/lag-summary}. */
+    public void lagSummary(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> admin.lagSummary(group, caller::canSee), (r, s) -> r.summary(group, s));
+    }
+}

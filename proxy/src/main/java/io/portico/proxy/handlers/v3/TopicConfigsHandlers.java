@@ -1,0 +1,54 @@
+package io.portico.proxy.handlers.v3;
+
+import io.portico.protocol.Json;
+import io.portico.protocol.v3.AlterConfigsRequest;
+import io.portico.protocol.v3.TopicConfigData;
+import io.portico.proxy.http.BaseUrl;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ClusterAdmin;
+import io.undertow.server.HttpServerExchange;
+import java.util.List;
+
+/**
+ * {@code …/topics/{topic}/configs}: every setting of the topic, one setting, and
+ * {@code configs:alter} to set or reset several at once (204; Kafka only checks them with
+ * {@code validate_only}).
+ */
+public final class TopicConfigsHandlers {
+    private static final Json.BodyReader<AlterConfigsRequest> ALTER_BODY = new Json.BodyReader<>(AlterConfigsRequest.class);
+
+    private final ClusterAdmin admin;
+    private final BaseUrl base;
+    private final long maxBodyBytes;
+
+    public TopicConfigsHandlers(ClusterAdmin admin, BaseUrl base, long maxBodyBytes) {
+        this.admin = admin;
+        this.base = base;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** {@code GET …/configs}: sorted by name. */
+    public void list(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        V3.answer(exchange, admin, base, id -> admin.topicConfigs(topic), (r, configs) -> r.list(TopicConfigData.LIST_KIND,
+                configs.stream().map(c -> r.config(topic, c)).toList(), "topics", topic, "configs"));
+    }
+
+    /** {@code GET …/configs/{name}}: 404 when the topic has no such setting. */
+    public void get(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        String name = Http.param(exchange, "name");
+        V3.answer(exchange, admin, base, id -> admin.topicConfig(topic, name), (r, c) -> r.config(topic, c));
+    }
+
+    /** {@code POST …/configs:alter}: {@code {"data":[{"name","value","operation"}],"validate_only"}}. */
+    public void alter(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        V3.readBody(exchange, maxBodyBytes, ALTER_BODY, "Null input provided. Data is required.", request -> {
+            List<ClusterAdmin.ConfigChange> changes = request.data().stream()
+                    .map(e -> new ClusterAdmin.ConfigChange(e.name(), e.value(), e.delete())).toList();
+            V3.answer(exchange, admin, base, id -> admin.alterTopicConfigs(id, topic, changes, request.dryRun()),
+                    (r, v) -> Http.NO_CONTENT);
+        });
+    }
+}
