@@ -124,7 +124,11 @@ public final class HttpServer implements AutoCloseable {
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.headerTimeout().toMillis()))
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.idleTimeout().toMillis()))
-                .set(UndertowOptions.MAX_ENTITY_SIZE, settings.maxEntitySize())
+                // Unlimited here, as a chunked body's conduit is built with this value and cannot be
+                // changed later: a v3 produce stream is a body of any length. Every exchange gets the
+                // limit below (which applies to bodies with a Content-Length); handlers that read a
+                // body count it against their own limits as it arrives.
+                .set(UndertowOptions.MAX_ENTITY_SIZE, 0L)
                 .set(UndertowOptions.MAX_HEADER_SIZE, settings.headersMaxBytes())
                 .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .set(UndertowOptions.RECORD_REQUEST_START_TIME, true)
@@ -133,7 +137,11 @@ public final class HttpServer implements AutoCloseable {
         for (URI listener : listeners) {
             boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
-            http.setRootHandler(root);
+            long maxEntitySize = settings.maxEntitySize();
+            http.setRootHandler(exchange -> {
+                exchange.setMaxEntitySize(maxEntitySize);
+                root.handleRequest(exchange);
+            });
             ChannelListener<StreamConnection> open = new Guard(http, settings.maxConnections(), !https);
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());

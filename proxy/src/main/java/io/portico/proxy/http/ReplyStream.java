@@ -29,7 +29,8 @@ import org.xnio.channels.StreamSinkChannel;
  * IO thread whenever items completed or were written, so a caller that stopped reading its
  * request can look again.
  *
- * <p>Places are taken and everything is written on the exchange's IO thread.
+ * <p>Places are taken on the exchange's IO thread; everything is written from tasks of that
+ * thread, never in the caller's call (which may be a request-body callback).
  */
 public final class ReplyStream {
     private final HttpServerExchange exchange;
@@ -135,7 +136,7 @@ public final class ReplyStream {
     public void finish(boolean closeConnection) {
         finished = true;
         this.closeConnection |= closeConnection;
-        drain();
+        scheduleDrain(); // never written in the caller's call: it may be reading the request
     }
 
     /** The client is gone: stops writing and closes the connection (IO thread). */

@@ -51,7 +51,7 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
 
     /** Starts reading; call while handling the exchange, before anything else reads the body. */
     public void start() {
-        exchange.setMaxEntitySize(Long.MAX_VALUE); // a stream's length is bounded by what it keeps, not here
+        exchange.setMaxEntitySize(0); // none: a stream's length is bounded by what it keeps, not here
         scheduleIdleCheck(idleTimeout.toNanos());
         durationTimer = exchange.getIoThread().executeAfter(() -> {
             durationTimer = null;
@@ -65,6 +65,12 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         });
     }
 
+    /**
+     * Hands a chunk to the sink. The sink must not write to the response here (write from a task
+     * of the IO thread instead): Undertow forbids resuming writes in a call that also dispatches,
+     * and a call that ends with the body neither read further nor dispatched ends the exchange —
+     * so when reading stops here, the exchange is dispatched to keep it.
+     */
     @Override
     public void handle(HttpServerExchange ex, byte[] chunk, boolean last) {
         if (done) {
@@ -75,6 +81,9 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
             stop();
         }
         sink.chunk(chunk, last);
+        if (done || paused) {
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
+        }
     }
 
     /** Stops reading until {@link #resume} (IO thread). */
@@ -82,8 +91,6 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         if (!paused && !done) {
             paused = true;
             exchange.getRequestReceiver().pause();
-            // A chunk handler that returns with the exchange neither reading nor dispatched ends it.
-            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
         }
     }
 
