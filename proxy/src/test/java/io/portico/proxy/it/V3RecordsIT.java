@@ -243,6 +243,29 @@ class V3RecordsIT {
     }
 
     @Test
+    void aStreamMayBeFarLongerThanTheBodyLimitOfOtherRequests(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3long"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                for (int i = 0; i < 50; i++) { // 50 chunks of 40 records: over 80 KB, twenty times the limit
+                    StringBuilder chunk = new StringBuilder();
+                    for (int k = 0; k < 40; k++) {
+                        chunk.append(stringRecord("l" + (i * 40 + k))).append('\n');
+                    }
+                    stream.sendChunk(chunk.toString());
+                }
+                stream.endBody();
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(2000, reports.size());
+                assertTrue(reports.stream().allMatch(r -> r.get("error_code").asInt() == 200), reports.toString());
+            }
+            Rest.Response tooLarge = p.rest().post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
+                    "{\"records\":[{\"value\":\"" + "A".repeat(8000) + "\"}]}");
+            assertEquals(413, tooLarge.status(), "other requests keep the body limit");
+        }
+    }
+
+    @Test
     void aStreamThatStopsSendingIsEndedWithA408Report(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3idle"), 1);
