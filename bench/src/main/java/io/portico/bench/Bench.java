@@ -278,9 +278,9 @@ public final class Bench {
         boolean warmReads = o.warmupSeconds() > 0;
         long warmRecords = Math.max(o.partitions() * 10L, (long) (o.records() * o.warmup()));
         long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
-        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-b", "bench-c"));
+        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-b", "bench-c", "bench-g"));
         if (warm) {
-            topics.addAll(List.of("warm-native", "warm-a", "warm-b", "warm-c"));
+            topics.addAll(List.of("warm-native", "warm-a", "warm-b", "warm-c", "warm-g"));
         }
         createTopics(topics);
 
@@ -327,6 +327,13 @@ public final class Bench {
             }
             rows.add(httpProduce("c", "bench-c", recordsVariants("bench-c"), o.requests(), 1, o.connections(), false,
                     true));
+        }
+        // g: v3 streaming produce, one chunked request per connection.
+        if (o.runs("g")) {
+            if (warm) {
+                v3Stream("warm-g", warmRecords, false);
+            }
+            rows.add(v3Stream("bench-g", o.records(), true));
         }
         // d: read by offset.
         if (o.runs("d")) {
@@ -574,6 +581,40 @@ public final class Bench {
         }
         return new RowResult(id, what, NATIVE_PRODUCE, records, r.seconds(), records * o.valueBytes(),
                 r.latencies().summary(), r.requests(), r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
+    }
+
+    /** Connections of row g: a few long streams, as a streaming client opens. */
+    private int streamConnections() {
+        return o.quick() ? 2 : 4;
+    }
+
+    private static final int STREAM_CHUNK_RECORDS = 500;
+
+    private RowResult v3Stream(String topic, long records, boolean measured) throws Exception {
+        int connections = streamConnections();
+        String what = "POST /v3/clusters/{c}/topics/{t}/records, one chunked stream per connection ("
+                + STREAM_CHUNK_RECORDS + " records of " + o.valueBytes() + " B, BINARY, per chunk), " + connections
+                + " connections, reports read as they come";
+        log((measured ? "" : "warm-up ") + "row g: " + fmt(records) + " records to " + topic + " — " + what);
+        String clusterId = admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+        Monitor.Window w = monitor.begin("g", measured && o.profile() ? jfrFile("g") : null);
+        StreamLoad.Result r = StreamLoad.run(host, "/v3/clusters/" + clusterId + "/topics/" + topic + "/records",
+                records, connections, STREAM_CHUNK_RECORDS, o.valueBytes());
+        Monitor.Usage usage = monitor.end(w);
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s out, %.1f MB/s in; latency: a chunk's last "
+                        + "record, from the chunk written to its report read",
+                r.bytesSent() / r.seconds() / 1e6, r.bytesReceived() / r.seconds() / 1e6));
+        checkLanded(topic, records, notes);
+        checkAlive(notes);
+        if (!measured) {
+            if (r.errors() > 0) {
+                runNotes.add("warm-up of row g had " + r.errors() + " errors: " + r.errorKinds());
+            }
+            return null;
+        }
+        return new RowResult("g", what, NATIVE_PRODUCE, r.reported(), r.seconds(), r.reported() * o.valueBytes(),
+                r.latencies().summary(), connections, r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
     }
 
     private RowResult readByOffset(String topic, boolean measured) throws Exception {
