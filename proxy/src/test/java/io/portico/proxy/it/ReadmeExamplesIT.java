@@ -1,0 +1,58 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Processes;
+import io.portico.proxy.testing.Rest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Runs the README's shell examples marked {@code <!-- example: run by ReadmeExamplesIT -->}
+ * with bash and curl against a running Portico, exactly as a reader would paste them.
+ */
+@ExtendWith(PorticoExtension.class)
+class ReadmeExamplesIT {
+    private static final Path README = Path.of("..", "README.md").toAbsolutePath().normalize();
+    private static final Pattern EXAMPLE = Pattern.compile(
+            "<!-- example: run by ReadmeExamplesIT -->\\s*```sh\\n(.*?)```", Pattern.DOTALL);
+
+    static List<String> examples() throws Exception {
+        List<String> out = new ArrayList<>();
+        Matcher m = EXAMPLE.matcher(Files.readString(README));
+        while (m.find()) {
+            out.add(m.group(1));
+        }
+        return out;
+    }
+
+    @Test
+    void theV3RecordsExamplesRun(Rest rest) throws Exception {
+        assumeTrue(Processes.onPath("bash") && Processes.onPath("curl"), "bash and curl are not on the PATH");
+        List<String> examples = examples();
+        assertFalse(examples.isEmpty(), "the README has marked examples");
+        String v3 = examples.stream().filter(e -> e.contains("/records:batch")).findFirst().orElseThrow();
+        Path script = Files.createTempFile("readme-v3", ".sh");
+        Files.writeString(script, "set -euo pipefail\n" + v3);
+        Processes.Result run = Processes.run(README.getParent(), Map.of("PORTICO_URL", rest.base().toString()),
+                Duration.ofMinutes(1), List.of("bash", script.toString()));
+        assertEquals(0, run.exitCode(), run.output());
+        String out = run.output();
+        assertEquals(4, out.split("\"error_code\":200", -1).length - 1, "one single record, three streamed: " + out);
+        assertTrue(out.contains("\"successes\":[{\"id\":\"a\","), out);
+        assertTrue(out.contains("\"failures\":[{\"id\":\"b\",\"error_code\":400,"), out);
+        assertTrue(out.contains("\"key\":{\"type\":\"STRING\",\"size\":7}"), out);
+    }
+}
