@@ -77,6 +77,127 @@ public final class DeliveryReports {
     public record Landed(ProduceRecord record, int partition, long offset, long timestamp) {
     }
 
+    /**
+     * Writes the success reports of one topic's stream straight into a response buffer, without
+     * intermediate strings: the fixed start of every report ({@code error_code}, cluster, topic)
+     * is encoded once, numbers are written digit by digit, and the timestamp's date and time to
+     * the second are kept from one report to the next (records of a stream mostly share them).
+     * Confined to one thread at a time (the IO thread writing the stream).
+     */
+    public static final class Writer {
+        private static final byte[] PARTITION = ascii(",\"partition_id\":");
+        private static final byte[] OFFSET = ascii(",\"offset\":");
+        private static final byte[] TIMESTAMP = ascii(",\"timestamp\":\"");
+        private static final byte[] KEY = ascii(",\"key\":{\"type\":\"");
+        private static final byte[] VALUE = ascii(",\"value\":{\"type\":\"");
+        private static final byte[] SIZE = ascii("\",\"size\":");
+        private final byte[] start;
+        private long second = Long.MIN_VALUE;
+        private byte[] secondText; // yyyy-MM-ddTHH:mm:ss of {@code second}
+
+        public Writer(String clusterId, String topic) {
+            StringBuilder s = new StringBuilder("{\"error_code\":200,\"cluster_id\":");
+            quote(s, clusterId);
+            s.append(",\"topic_name\":");
+            quote(s, topic);
+            this.start = s.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** The bytes of a report of a record that landed at {@code partition}/{@code offset}. */
+        public int size(ProduceRecord record, int partition, long offset, long timestamp) {
+            int n = start.length + PARTITION.length + digits(partition) + OFFSET.length + digits(offset)
+                    + TIMESTAMP.length + timestampLength(timestamp) + 1 + 1;
+            return n + dataSize(KEY, record.key()) + dataSize(VALUE, record.value());
+        }
+
+        /** Writes that report. */
+        public void write(java.nio.ByteBuffer out, ProduceRecord record, int partition, long offset, long timestamp) {
+            out.put(start).put(PARTITION);
+            number(out, partition);
+            out.put(OFFSET);
+            number(out, offset);
+            out.put(TIMESTAMP);
+            timestamp(out, timestamp);
+            out.put((byte) '"');
+            data(out, KEY, record.key());
+            data(out, VALUE, record.value());
+            out.put((byte) '}');
+        }
+
+        private static int dataSize(byte[] field, ProduceRecord.Data data) {
+            return data == null ? 0 : field.length + data.type().name().length() + SIZE.length + digits(data.size()) + 1;
+        }
+
+        private static void data(java.nio.ByteBuffer out, byte[] field, ProduceRecord.Data data) {
+            if (data != null) {
+                out.put(field);
+                String type = data.type().name();
+                for (int i = 0; i < type.length(); i++) {
+                    out.put((byte) type.charAt(i));
+                }
+                out.put(SIZE);
+                number(out, data.size());
+                out.put((byte) '}');
+            }
+        }
+
+        /** {@code yyyy-MM-ddTHH:mm:ssZ}, or with {@code .SSS} before the Z when the milliseconds are not 0, as Instant prints. */
+        private static int timestampLength(long millis) {
+            if (millis < 0 || millis >= 253_402_300_800_000L) { // outside years 0000-9999: as Instant writes it
+                return Instant.ofEpochMilli(millis).toString().length();
+            }
+            return Math.floorMod(millis, 1000) == 0 ? 20 : 24;
+        }
+
+        private void timestamp(java.nio.ByteBuffer out, long millis) {
+            if (millis < 0 || millis >= 253_402_300_800_000L) {
+                out.put(ascii(Instant.ofEpochMilli(millis).toString()));
+                return;
+            }
+            long sec = Math.floorDiv(millis, 1000);
+            if (sec != second) {
+                second = sec;
+                secondText = ascii(Instant.ofEpochSecond(sec).toString().substring(0, 19));
+            }
+            out.put(secondText);
+            int ms = Math.floorMod(millis, 1000);
+            if (ms != 0) {
+                out.put((byte) '.').put((byte) ('0' + ms / 100)).put((byte) ('0' + ms / 10 % 10))
+                        .put((byte) ('0' + ms % 10));
+            }
+            out.put((byte) 'Z');
+        }
+
+        private static int digits(long v) {
+            if (v < 0) {
+                return Long.toString(v).length();
+            }
+            int d = 1;
+            for (long t = 10; d < 19 && v >= t; t *= 10) {
+                d++;
+            }
+            return d;
+        }
+
+        private static void number(java.nio.ByteBuffer out, long v) {
+            if (v < 0) {
+                out.put(ascii(Long.toString(v)));
+                return;
+            }
+            int n = digits(v);
+            int end = out.position() + n;
+            for (int i = end - 1; i >= end - n; i--) {
+                out.put(i, (byte) ('0' + v % 10));
+                v /= 10;
+            }
+            out.position(end);
+        }
+
+        private static byte[] ascii(String s) {
+            return s.getBytes(StandardCharsets.US_ASCII);
+        }
+    }
+
     /** A failed record's report. */
     public static byte[] error(RecordError error) {
         StringBuilder s = new StringBuilder(48 + error.message().length());

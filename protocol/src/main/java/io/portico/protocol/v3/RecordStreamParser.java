@@ -69,6 +69,11 @@ public final class RecordStreamParser {
     private boolean arrayClosed;
     private boolean broken;
     private boolean ended;
+    // Values of the chunk being fed that lie wholly in it, parsed together at the chunk's end.
+    private int[] rangeStarts = new int[64];
+    private int[] rangeEnds = new int[64];
+    private int ranges;
+    private byte[] chunk = new byte[0]; // the chunk being fed
 
     /** @param maxRecordBytes the most bytes one record's JSON object may take */
     public RecordStreamParser(int maxRecordBytes) {
@@ -97,6 +102,7 @@ public final class RecordStreamParser {
 
     /** Scans {@code chunk[off, off + len)}, queueing an item for each value it completes. */
     public void feed(byte[] chunk, int off, int len) {
+        this.chunk = chunk;
         int end = off + len;
         int start = off; // where the value in progress starts in this chunk
         for (int i = off; i < end && !broken; i++) {
@@ -150,6 +156,15 @@ public final class RecordStreamParser {
             if (inString) {
                 if (escaped) {
                     escaped = false;
+                } else if (b != '"' && b != '\\') {
+                    // Most of a record is inside strings (base64 values): skip to the string's next
+                    // quote or backslash, in this chunk and within the record size limit.
+                    int stop = (int) Math.min(end, (long) i + 1 + maxRecordBytes - bufferedLength - (i + 1 - start));
+                    int j = i + 1;
+                    while (j < stop && chunk[j] != '"' && chunk[j] != '\\') {
+                        j++;
+                    }
+                    i = j - 1;
                 } else if (b == '\\') {
                     escaped = true;
                 } else if (b == '"') {
@@ -172,6 +187,7 @@ public final class RecordStreamParser {
                 return;
             }
         }
+        parseRanges(chunk);
         if (inValue && !broken) {
             keep(chunk, start, end);
         }
@@ -184,7 +200,9 @@ public final class RecordStreamParser {
         }
         ended = true;
         if (inValue && scalar) {
-            complete(new byte[0], 0, 0);
+            chunk = new byte[0];
+            complete(chunk, 0, 0);
+            parseRanges(chunk);
         } else if (inValue) {
             fail("Bad Request: the body ended inside a record");
         } else if (array && !arrayClosed) {
@@ -206,7 +224,15 @@ public final class RecordStreamParser {
         inValue = false;
         Item item;
         if (bufferedLength == 0) {
-            item = parse(chunk, from, to - from);
+            // Wholly in this chunk: parsed with the chunk's other such values (parseRanges).
+            if (ranges == rangeStarts.length) {
+                rangeStarts = Arrays.copyOf(rangeStarts, ranges * 2);
+                rangeEnds = Arrays.copyOf(rangeEnds, ranges * 2);
+            }
+            rangeStarts[ranges] = from;
+            rangeEnds[ranges] = to;
+            ranges++;
+            return;
         } else {
             keep(chunk, from, to);
             item = parse(buffered, 0, bufferedLength);
@@ -219,6 +245,7 @@ public final class RecordStreamParser {
     }
 
     private void fail(String message) {
+        parseRanges(chunk); // the values before come first
         broken = true;
         inValue = false;
         buffered = new byte[0];
@@ -229,9 +256,27 @@ public final class RecordStreamParser {
     /** Parses one complete value into a record, or the error that is its report. */
     static Item parse(byte[] buf, int off, int len) {
         try (JsonParser p = FACTORY.createParser(buf, off, len)) {
+            Item item = parseNext(p, buf, off, len);
+            if (item instanceof Parsed && p.nextToken() != null) {
+                return new Invalid(RecordError.badRequest("unexpected content after the record"));
+            }
+            return item;
+        } catch (IOException e) {
+            return new Invalid(RecordError.badRequest(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /**
+     * Parses the next value of {@code p} (which reads {@code buf} from {@code base}) as a record of
+     * {@code len} bytes. After a record the parser is just past it; after an error it is anywhere
+     * in the value.
+     */
+    private static Item parseNext(JsonParser p, byte[] buf, int base, int len) {
+        try {
             JsonToken t = p.nextToken();
             if (t != JsonToken.START_OBJECT) {
-                throw invalid("a record must be a JSON object, not " + excerpt(buf, off, len));
+                int at = base + (int) p.currentTokenLocation().getByteOffset();
+                throw invalid("a record must be a JSON object, not " + excerpt(buf, at, Math.min(len, buf.length - at)));
             }
             Integer partition = null;
             List<RecordHeader> headers = List.of();
@@ -244,14 +289,11 @@ public final class RecordStreamParser {
                 switch (field) {
                     case "partition_id" -> partition = partition(p);
                     case "headers" -> headers = headers(p);
-                    case "key" -> key = data(p, buf, off);
-                    case "value" -> value = data(p, buf, off);
+                    case "key" -> key = data(p, buf, base);
+                    case "value" -> value = data(p, buf, base);
                     case "timestamp" -> timestamp = timestamp(p);
                     default -> p.skipChildren(); // as Confluent's proxy, fields it does not know are ignored
                 }
-            }
-            if (p.nextToken() != null) {
-                throw invalid("unexpected content after the record");
             }
             return new Parsed(new ProduceRecord(partition, headers, key, value, timestamp, len));
         } catch (Failure f) {
@@ -263,6 +305,38 @@ public final class RecordStreamParser {
         } catch (IOException e) {
             return new Invalid(RecordError.badRequest(String.valueOf(e.getMessage())));
         }
+    }
+
+    /**
+     * Parses the values of this chunk that lie wholly in it with as few parsers as possible: one
+     * reads them in a row (objects one after another are a valid sequence of root values), and a
+     * new one starts after a value that is not a valid record (where the old one stopped is then
+     * unknown) or that does not end where the scanner saw it end.
+     */
+    private void parseRanges(byte[] chunk) {
+        int k = 0;
+        while (k < ranges) {
+            if (array || rangeStarts[k] == rangeEnds[k]) {
+                ready.add(parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k]));
+                k++;
+                continue;
+            }
+            int base = rangeStarts[k];
+            try (JsonParser p = FACTORY.createParser(chunk, base, rangeEnds[ranges - 1] - base)) {
+                while (k < ranges) {
+                    int len = rangeEnds[k] - rangeStarts[k];
+                    Item item = parseNext(p, chunk, base, len);
+                    ready.add(item);
+                    k++;
+                    if (!(item instanceof Parsed) || base + p.currentLocation().getByteOffset() != rangeEnds[k - 1]) {
+                        break; // start afresh at the next value
+                    }
+                }
+            } catch (IOException e) {
+                // closing a byte-array parser does not fail
+            }
+        }
+        ranges = 0;
     }
 
     private static Integer partition(JsonParser p) throws IOException {
@@ -336,6 +410,7 @@ public final class RecordStreamParser {
         long dataStart = -1;
         long dataEnd = -1;
         JsonToken dataToken = null;
+        byte[] decoded = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             JsonToken t = p.nextToken();
@@ -348,6 +423,11 @@ public final class RecordStreamParser {
                 }
                 case "data" -> {
                     dataToken = t;
+                    if (type != null && !schema && t != JsonToken.VALUE_NULL) {
+                        // The usual order (type first): the data is read here, in place.
+                        decoded = decodeHere(p, type(type, false), buf, off);
+                        continue;
+                    }
                     dataStart = p.currentTokenLocation().getByteOffset();
                     p.skipChildren();
                     p.finishToken(); // a string is read lazily: its end is known once it is read
@@ -363,6 +443,9 @@ public final class RecordStreamParser {
         ProduceRecord.Type kind = type(type, schema);
         if (dataToken == null || dataToken == JsonToken.VALUE_NULL) {
             return new ProduceRecord.Data(kind, null);
+        }
+        if (decoded != null) {
+            return new ProduceRecord.Data(kind, decoded);
         }
         int from = off + (int) dataStart;
         int length = (int) (dataEnd - dataStart);
@@ -384,6 +467,56 @@ public final class RecordStreamParser {
                 case JSON -> Json.copyExactly(d);
             };
             return new ProduceRecord.Data(kind, bytes);
+        }
+    }
+
+    /**
+     * Reads the data at the parser's current token as {@code kind} says, from the record's own
+     * bytes: a base64 string without escapes is decoded where it lies, without a string or char
+     * buffer (the parser then skips it unread); JSON is copied exactly.
+     */
+    private static byte[] decodeHere(JsonParser p, ProduceRecord.Type kind, byte[] buf, int off) throws IOException {
+        JsonToken t = p.currentToken();
+        switch (kind) {
+            case BINARY -> {
+                if (t != JsonToken.VALUE_STRING) {
+                    int start = off + (int) p.currentTokenLocation().getByteOffset();
+                    p.skipChildren();
+                    p.finishToken();
+                    int end = off + (int) p.currentLocation().getByteOffset();
+                    throw invalid("data=" + excerpt(buf, start, end - start) + " is not a base64 string.");
+                }
+                int quote = off + (int) p.currentTokenLocation().getByteOffset();
+                int close = quote + 1;
+                while (close < buf.length && buf[close] != '"' && buf[close] != '\\' && buf[close] >= 0x20) {
+                    close++;
+                }
+                if (close < buf.length && buf[close] == '"') {
+                    try {
+                        java.nio.ByteBuffer bytes = BASE64.decode(java.nio.ByteBuffer.wrap(buf, quote + 1, close - quote - 1));
+                        return bytes.remaining() == bytes.array().length ? bytes.array()
+                                : Arrays.copyOfRange(bytes.array(), bytes.arrayOffset() + bytes.position(),
+                                        bytes.arrayOffset() + bytes.limit());
+                    } catch (IllegalArgumentException e) {
+                        throw invalid("data=\"" + excerpt(buf, quote + 1, close - quote - 1)
+                                + "\" is not a valid base64 string.");
+                    }
+                }
+                return base64(p.getText(), null); // escapes or control characters: the parser decides
+            }
+            case STRING -> {
+                if (t != JsonToken.VALUE_STRING) {
+                    int start = off + (int) p.currentTokenLocation().getByteOffset();
+                    p.skipChildren();
+                    p.finishToken();
+                    int end = off + (int) p.currentLocation().getByteOffset();
+                    throw invalid("data=" + excerpt(buf, start, end - start) + " is not a string.");
+                }
+                return p.getText().getBytes(StandardCharsets.UTF_8);
+            }
+            default -> {
+                return Json.copyExactly(p);
+            }
         }
     }
 

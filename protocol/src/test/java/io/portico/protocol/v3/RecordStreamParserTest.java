@@ -203,4 +203,27 @@ class RecordStreamParserTest {
         assertEquals("{\"error_code\":400,\"message\":\"Bad Request: a \\\"quote\\\"\"}",
                 new String(DeliveryReports.error(RecordError.badRequest("a \"quote\"")), StandardCharsets.UTF_8));
     }
+
+    @Test
+    void theStreamWriterWritesExactlyWhatTheReportSays() {
+        DeliveryReports.Writer writer = new DeliveryReports.Writer("c-1", "orders.eu");
+        Random random = new Random(7);
+        long[] timestamps = {0, 1, 999, 1000, 1_612_552_482_000L, 1_612_552_482_007L, 1_612_552_482_120L,
+                253_402_300_799_999L, 253_402_300_800_000L};
+        for (int i = 0; i < 2000; i++) {
+            ProduceRecord r = new ProduceRecord(null, List.of(),
+                    random.nextBoolean() ? null : new ProduceRecord.Data(ProduceRecord.Type.values()[random.nextInt(3)],
+                            random.nextBoolean() ? null : new byte[random.nextInt(300)]),
+                    random.nextBoolean() ? null : new ProduceRecord.Data(ProduceRecord.Type.JSON, new byte[random.nextInt(5)]),
+                    null, 10);
+            int partition = random.nextInt(i < 1000 ? 10 : Integer.MAX_VALUE);
+            long offset = i < 1000 ? random.nextInt(1000) : random.nextLong() & Long.MAX_VALUE;
+            long timestamp = i < timestamps.length ? timestamps[i] : 1_700_000_000_000L + random.nextInt(100_000);
+            byte[] expected = DeliveryReports.success("c-1", "orders.eu", partition, offset, timestamp, r);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(writer.size(r, partition, offset, timestamp));
+            writer.write(out, r, partition, offset, timestamp);
+            assertEquals(new String(expected, StandardCharsets.UTF_8), new String(out.array(), StandardCharsets.UTF_8));
+            assertEquals(0, out.remaining());
+        }
+    }
 }

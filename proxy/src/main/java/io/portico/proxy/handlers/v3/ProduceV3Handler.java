@@ -230,6 +230,7 @@ public final class ProduceV3Handler {
         private final StreamingBody body;
         private final MemoryBudget.Lease lease;
         private final Sender sender;
+        private final DeliveryReports.Writer reports;
         // Records waiting for the produce pool, and whether a task of this stream is queued or running.
         private final ArrayDeque<Pending> toSend = new ArrayDeque<>();
         private boolean sending; // guarded by toSend
@@ -247,6 +248,7 @@ public final class ProduceV3Handler {
             this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());
             this.lease = Budgets.requestLease(exchange);
             this.sender = new Sender(topic);
+            this.reports = new DeliveryReports.Writer(clusterId, topic);
         }
 
         void start() {
@@ -403,8 +405,7 @@ public final class ProduceV3Handler {
                 sender.sendNow(p.record, new Outcome() {
                     @Override
                     public void landed(DeliveryReports.Landed landed) {
-                        slot.complete(DeliveryReports.success(clusterId, sender.topic, landed.partition(),
-                                landed.offset(), landed.timestamp(), landed.record()));
+                        slot.complete(new Report(reports, landed)); // rendered on the IO thread as it is written
                     }
 
                     @Override
@@ -418,5 +419,18 @@ public final class ProduceV3Handler {
     }
 
     private record Pending(ProduceRecord record, ReplyStream.Slot slot) {
+    }
+
+    /** A record's success report, written by the stream's writer straight into the response. */
+    private record Report(DeliveryReports.Writer writer, DeliveryReports.Landed landed) implements ReplyStream.Item {
+        @Override
+        public int size() {
+            return writer.size(landed.record(), landed.partition(), landed.offset(), landed.timestamp());
+        }
+
+        @Override
+        public void writeTo(java.nio.ByteBuffer out) {
+            writer.write(out, landed.record(), landed.partition(), landed.offset(), landed.timestamp());
+        }
     }
 }
