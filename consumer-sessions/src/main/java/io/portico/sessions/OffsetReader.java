@@ -150,12 +150,22 @@ public final class OffsetReader implements AutoCloseable {
      * @throws RestException also 503 when not even one record finds room in time
      */
     public List<ConsumedRecord> read(String topic, int partition, long offset, int count, ResponseRoom room) {
+        return read(topic, partition, offset, count, room, maxBytes);
+    }
+
+    /**
+     * As {@link #read(String, int, long, int, ResponseRoom)}, at most {@code bytesCap} bytes of keys
+     * and values (the server's cap when smaller); a first record larger than the cap comes alone,
+     * so that a reader moving by offset is never stuck behind it.
+     */
+    public List<ConsumedRecord> read(String topic, int partition, long offset, int count, ResponseRoom room,
+                                     long bytesCap) {
         KafkaNames.topic(topic);
         TopicPartition tp = new TopicPartition(topic, partition);
         Reader reader = borrow(tp, offset);
         boolean healthy = false;
         try {
-            List<ConsumedRecord> out = read(reader, tp, offset, count, room);
+            List<ConsumedRecord> out = read(reader, tp, offset, count, room, Math.min(bytesCap, maxBytes));
             healthy = true;
             return out;
         } catch (RestException e) {
@@ -168,7 +178,8 @@ public final class OffsetReader implements AutoCloseable {
         }
     }
 
-    private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count, ResponseRoom room) {
+    private List<ConsumedRecord> read(Reader reader, TopicPartition tp, long offset, int count, ResponseRoom room,
+                                      long maxBytes) {
         Consumer<byte[], byte[]> consumer = reader.consumer;
         // One bound for the whole read, whatever it asks Kafka: look-ups get what is left of it.
         long deadline = System.nanoTime() + fetchTimeout.toNanos();

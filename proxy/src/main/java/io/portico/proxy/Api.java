@@ -10,6 +10,7 @@ import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
+import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
@@ -28,7 +29,8 @@ final class Api {
     /** The handlers of every route. */
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
-                    AdminTopicsHandlers admin, V3AdminHandlers v3Admin, ProduceV3Handler produceV3) {
+                    AdminTopicsHandlers admin, V3AdminHandlers v3Admin, ProduceV3Handler produceV3,
+                    ReadV3Handler readV3) {
     }
 
     /**
@@ -111,7 +113,10 @@ final class Api {
                 // Confluent v3: records, one report per record in order — single, streamed (chunked,
                 // full duplex) or batched (207)
                 .post("/v3/clusters/{cluster_id}/topics/{topic}/records", json(a.writer(h.produceV3()::records)))
-                .post("/v3/clusters/{cluster_id}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)));
+                .post("/v3/clusters/{cluster_id}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)))
+                // Beyond Confluent's v3: a stateless read by offset, records in the shape a produce takes
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/records",
+                        json(a.reader(h.readV3()::read)));
     }
 
     /** Marks a route whose errors take IBM Event Streams' body (plain JSON, as its answers). */

@@ -15,6 +15,7 @@ import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
+import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.BaseUrl;
@@ -163,6 +164,7 @@ public final class Portico implements AutoCloseable {
 
         PorticoConfig.RecordsLimits recordsLimits = config.records();
         ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
+        BaseUrl baseUrl = new BaseUrl(config.advertisedListeners(), config.hostName());
         Router routes = Api.routes(new Access(authenticator), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
@@ -174,13 +176,13 @@ public final class Portico implements AutoCloseable {
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
-                V3AdminHandlers.of(clusterAdmin, new BaseUrl(config.advertisedListeners(), config.hostName()),
-                        config.requestBodyMaxBytes()),
+                V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
                 new ProduceV3Handler(produce, clusterAdmin, producePool, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
-                        config.streaming().gracePeriod()))));
+                        config.streaming().gracePeriod())),
+                new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax())));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {

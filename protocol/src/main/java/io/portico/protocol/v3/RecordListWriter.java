@@ -1,0 +1,114 @@
+package io.portico.protocol.v3;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.Json;
+import io.portico.protocol.RecordHeader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Records read by offset in v3's shape, each in the shape a v3 produce takes, so a record read
+ * can be produced again unchanged:
+ * {@code {"kind":"KafkaRecordList","metadata":{"self":…,"next":…},"data":[{"kind":"KafkaRecord","cluster_id":…,"topic_name":…,"partition_id":…,"offset":…,"timestamp":…,"headers":[{"name":…,"value":base64|null}],"key":{"type":…,"data":…}|null,"value":…}]}}.
+ * A key or value is written in the type asked for when its bytes are that type (JSON: one
+ * well-formed JSON value; STRING: UTF-8), else as BINARY — each says its own type, so the bytes
+ * always come back exactly.
+ */
+public final class RecordListWriter {
+    private static final JsonFactory FACTORY = Json.mapper().getFactory();
+
+    private RecordListWriter() {
+    }
+
+    /**
+     * @param next the URL of the next page (reading on from the offset after the last record)
+     */
+    public static byte[] write(String clusterId, String topic, List<ConsumedRecord> records, ProduceRecord.Type keyType,
+                               ProduceRecord.Type valueType, String self, String next) {
+        long estimate = 128;
+        for (ConsumedRecord r : records) {
+            estimate += 200 + topic.length() + r.size() * 4L / 3;
+        }
+        ByteArrayBuilder out = new ByteArrayBuilder((int) Math.min(estimate, 1 << 20));
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("kind", "KafkaRecordList");
+            g.writeObjectFieldStart("metadata");
+            g.writeStringField("self", self);
+            g.writeStringField("next", next);
+            g.writeEndObject();
+            g.writeArrayFieldStart("data");
+            for (ConsumedRecord r : records) {
+                g.writeStartObject();
+                g.writeStringField("kind", "KafkaRecord");
+                g.writeStringField("cluster_id", clusterId);
+                g.writeStringField("topic_name", topic);
+                g.writeNumberField("partition_id", r.partition());
+                g.writeNumberField("offset", r.offset());
+                g.writeStringField("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
+                g.writeArrayFieldStart("headers");
+                for (RecordHeader h : r.headers()) {
+                    g.writeStartObject();
+                    g.writeStringField("name", h.key());
+                    g.writeFieldName("value");
+                    if (h.value() == null) {
+                        g.writeNull();
+                    } else {
+                        g.writeString(Base64.getEncoder().encodeToString(h.value()));
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                data(g, "key", r.key(), keyType);
+                data(g, "value", r.value(), valueType);
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void data(JsonGenerator g, String field, byte[] bytes, ProduceRecord.Type asked) throws IOException {
+        g.writeFieldName(field);
+        if (bytes == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        if (asked == ProduceRecord.Type.JSON && Json.isWellFormed(bytes)) {
+            g.writeStringField("type", "JSON");
+            g.writeFieldName("data");
+            g.writeRawValue(new String(bytes, StandardCharsets.UTF_8));
+        } else if (asked == ProduceRecord.Type.STRING && isUtf8(bytes)) {
+            g.writeStringField("type", "STRING");
+            g.writeStringField("data", new String(bytes, StandardCharsets.UTF_8));
+        } else {
+            g.writeStringField("type", "BINARY");
+            g.writeStringField("data", Base64.getEncoder().encodeToString(bytes));
+        }
+        g.writeEndObject();
+    }
+
+    private static boolean isUtf8(byte[] bytes) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+}
