@@ -223,7 +223,7 @@ public final class Portico implements AutoCloseable {
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
-                s.enabledProtocols(), s.cipherSuites(), s.clientAuth()));
+                s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams()));
     }
 
     /** {@code connections.max}, but never more than half the file descriptors the process may open. */

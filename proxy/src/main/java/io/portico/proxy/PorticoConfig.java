@@ -91,6 +91,10 @@ public record PorticoConfig(
                 "Longest pause while a request body arrives; then 408 and the connection is closed."),
         CONNECTIONS_IDLE_TIMEOUT_MS("connections.idle.timeout.ms", Setting.millis(1, 86_400_000), "60000",
                 "A connection with no request in progress (a new one too) is closed after this long."),
+        HTTP2_ENABLED("http2.enabled", Setting.bool(), "true",
+                "HTTP/2 on every listener: h2 by ALPN over TLS, h2c by prior knowledge and by upgrade."),
+        HTTP2_MAX_CONCURRENT_STREAMS("http2.max.concurrent.streams", Setting.integer(1, 10_000), "100",
+                "Streams one HTTP/2 connection may have open at once (each may buffer a 64 KiB window)."),
         CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
                 "Open connections at most (per listener; never more than half the process's file-descriptor limit); beyond it new ones are answered 503 and closed."),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
@@ -321,7 +325,7 @@ public record PorticoConfig(
 
     /** Connection limits: header and body read timeouts, idle timeout, open connections. */
     public record Connections(int headersMaxBytes, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
-                              int max) {
+                              int max, boolean http2, int http2MaxStreams) {
     }
 
     /** v3 produce: how long a stream may stay open, how far it may run ahead of Kafka, batch entries. */
@@ -522,7 +526,9 @@ public record PorticoConfig(
                         (Duration) v.get(Key.REQUEST_HEADER_TIMEOUT_MS),
                         (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
                         (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),
-                        (Integer) v.get(Key.CONNECTIONS_MAX)),
+                        (Integer) v.get(Key.CONNECTIONS_MAX),
+                        (Boolean) v.get(Key.HTTP2_ENABLED),
+                        (Integer) v.get(Key.HTTP2_MAX_CONCURRENT_STREAMS)),
                 merge(common, producer), merge(common, consumer), merge(common, admin),
                 new Streaming(
                         (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_MS),

@@ -5,7 +5,10 @@ import io.undertow.connector.ByteBufferPool;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.protocol.http.AlpnOpenListener;
 import io.undertow.server.protocol.http.HttpOpenListener;
+import io.undertow.server.protocol.http2.Http2OpenListener;
+import io.undertow.server.protocol.http2.Http2UpgradeHandler;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -63,7 +66,14 @@ public final class HttpServer implements AutoCloseable {
     public record Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                            Duration writeTimeout,
                            int maxConnections, long maxEntitySize, List<String> tlsProtocols,
-                           List<String> tlsCipherSuites, String clientAuth) {
+                           List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams) {
+        /** HTTP/2 on, at most 100 streams per connection. */
+        public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
+                        Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
+                        List<String> tlsCipherSuites, String clientAuth) {
+            this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
+                    tlsProtocols, tlsCipherSuites, clientAuth, true, 100);
+        }
     }
 
     private final XnioWorker worker;
@@ -132,17 +142,38 @@ public final class HttpServer implements AutoCloseable {
                 .set(UndertowOptions.MAX_HEADER_SIZE, settings.headersMaxBytes())
                 .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .set(UndertowOptions.RECORD_REQUEST_START_TIME, true)
+                // HTTP/2: h2c by prior knowledge (the listener reads the preface) and by upgrade
+                // (Http2UpgradeHandler below), h2 over TLS by ALPN. A connection's streams are
+                // bounded, and so what it may buffer: streams × the 64 KiB flow-control window.
+                .set(UndertowOptions.ENABLE_HTTP2, settings.http2())
+                .set(UndertowOptions.HTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings.http2MaxStreams())
                 .getMap();
         ByteBufferPool buffers = new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 4);
         for (URI listener : listeners) {
             boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
             long maxEntitySize = settings.maxEntitySize();
-            http.setRootHandler(exchange -> {
+            HttpHandler limited = exchange -> {
                 exchange.setMaxEntitySize(maxEntitySize);
                 root.handleRequest(exchange);
-            });
-            ChannelListener<StreamConnection> open = new Guard(http, settings.maxConnections(), !https);
+            };
+            HttpHandler upgrade = new Http2UpgradeHandler(limited);
+            // h2c upgrade only for a request without a body (as most servers do): its body would
+            // have to arrive whole in HTTP/1.1 before the switch, and a stream's never does.
+            http.setRootHandler(settings.http2() && !https ? exchange -> {
+                boolean body = exchange.getRequestHeaders().contains(io.undertow.util.Headers.TRANSFER_ENCODING)
+                        || exchange.getRequestContentLength() > 0;
+                (body ? limited : upgrade).handleRequest(exchange);
+            } : limited);
+            ChannelListener<StreamConnection> protocols = http;
+            if (settings.http2() && https) {
+                Http2OpenListener h2 = new Http2OpenListener(buffers, serverOptions, "h2");
+                h2.setRootHandler(limited);
+                AlpnOpenListener alpn = new AlpnOpenListener(buffers, serverOptions, "http/1.1", http);
+                alpn.addProtocol(Http2OpenListener.HTTP2, h2, 10);
+                protocols = alpn;
+            }
+            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https);
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -181,12 +212,12 @@ public final class HttpServer implements AutoCloseable {
     private static final class Guard implements ChannelListener<StreamConnection> {
         private static final byte[] TOO_MANY = response(503, "Service Unavailable", 503,
                 "Too many open connections; retry later");
-        private final HttpOpenListener next;
+        private final ChannelListener<StreamConnection> next;
         private final int max;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
 
-        Guard(HttpOpenListener next, int max, boolean plain) {
+        Guard(ChannelListener<StreamConnection> next, int max, boolean plain) {
             this.next = next;
             this.max = max;
             this.plain = plain;

@@ -1,0 +1,107 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestCerts;
+import io.portico.proxy.testing.TestPortico;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/2 on every listener: h2c by upgrade (the JDK client's way) and by prior knowledge, h2 over
+ * TLS by ALPN, a v3 produce stream over HTTP/2, and {@code http2.enabled=false} keeping HTTP/1.1.
+ */
+@ExtendWith(PorticoExtension.class)
+class Http2IT {
+    @TempDir
+    static Path dir;
+
+    private static HttpClient h2(javax.net.ssl.SSLContext tls) {
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .connectTimeout(Duration.ofSeconds(10));
+        return tls == null ? b.build() : b.sslContext(tls).build();
+    }
+
+    private static HttpResponse<String> get(HttpClient client, URI uri) throws Exception {
+        return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void theJdkClientUpgradesToH2cAndStreamsAV3ProduceOverIt(Rest rest, KafkaCluster kafka) throws Exception {
+        HttpClient client = h2(null);
+        HttpResponse<String> root = get(client, rest.uri("/"));
+        assertEquals(200, root.statusCode());
+        assertEquals(HttpClient.Version.HTTP_2, root.version(), "h2c by upgrade");
+
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("h2stream"), 1);
+        String cluster = kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            body.append("{\"value\":{\"type\":\"STRING\",\"data\":\"h").append(i).append("\"}}\n");
+        }
+        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+        HttpResponse<java.util.stream.Stream<String>> stream = client.send(HttpRequest.newBuilder(
+                        rest.uri("/v3/clusters/" + cluster + "/topics/" + topic + "/records"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes))).build(),
+                HttpResponse.BodyHandlers.ofLines());
+        assertEquals(HttpClient.Version.HTTP_2, stream.version());
+        List<String> reports = stream.body().filter(l -> !l.isBlank()).collect(Collectors.toList());
+        assertEquals(5000, reports.size());
+        assertTrue(reports.stream().allMatch(r -> r.startsWith("{\"error_code\":200,")), reports.get(0));
+        assertEquals(5000, kafka.read(topic, 5000).size());
+    }
+
+    @Test
+    void aClientWithPriorKnowledgeGetsHttp2FromItsFirstBytes(Rest rest) throws Exception {
+        try (Socket socket = new Socket(rest.base().getHost(), rest.base().getPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS frame
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            byte[] header = new byte[9];
+            in.readFully(header);
+            assertEquals(4, header[3], "the server's first frame is its SETTINGS");
+        }
+    }
+
+    @Test
+    void h2OverTlsByAlpnAndHttp2CanBeTurnedOff(KafkaCluster kafka) throws Exception {
+        TestCerts.Identity server = TestCerts.selfSigned(dir, "portico", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
+        try (TestPortico tls = TestPortico.start(kafka, Map.of("listeners", "https://127.0.0.1:0",
+                "ssl.keystore.location", server.pkcs12().toString(), "ssl.keystore.password", TestCerts.PASSWORD))) {
+            URI base = tls.portico().listenerUrls().get(0);
+            HttpResponse<String> r = get(h2(TestCerts.clientContext(server.certificate(), null)), base.resolve("/topics"));
+            assertEquals(200, r.statusCode());
+            assertEquals(HttpClient.Version.HTTP_2, r.version(), "h2 by ALPN");
+        }
+        try (TestPortico off = TestPortico.start(kafka, Map.of("http2.enabled", "false"))) {
+            HttpResponse<String> r = get(h2(null), off.rest().uri("/"));
+            assertEquals(200, r.statusCode());
+            assertEquals(HttpClient.Version.HTTP_1_1, r.version(), "no upgrade when HTTP/2 is off");
+        }
+    }
+}
