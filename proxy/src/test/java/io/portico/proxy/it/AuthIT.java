@@ -299,6 +299,30 @@ class AuthIT {
     }
 
     @Test
+    void v3RecordsNeedTheWriterRoleOnTheTopicAndTheirReadTheReaderRole() throws Exception {
+        String topic = kafka.createTopic(P + "-orders.v3", 1);
+        String other = kafka.createTopic(P + "-v3other", 1);
+        String cluster = kafka.admin().describeCluster().clusterId().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        String record = "{\"value\":{\"type\":\"STRING\",\"data\":\"v\"}}";
+        Rest.Response produced = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records", "application/json",
+                record, bearer(ORDERS));
+        assertEquals(200, produced.status(), produced.body());
+        assertTrue(produced.body().startsWith("{\"error_code\":200,"), produced.body());
+        assertEquals(403, rest.post("/v3/clusters/" + cluster + "/topics/" + other + "/records", "application/json",
+                record, bearer(ORDERS)).status(), "outside the key's topics");
+        assertEquals(403, rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records:batch",
+                "application/json", "{\"entries\":[{\"id\":\"1\"}]}", bearer(READER)).status(), "a reader may not produce");
+        assertEquals(401, rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records", "application/json",
+                record).status());
+        Rest.Response read = rest.get("/v3/clusters/" + cluster + "/topics/" + topic + "/partitions/0/records?offset=0",
+                bearer(READER));
+        assertEquals(200, read.status(), read.body());
+        assertEquals(1, read.json().get("data").size());
+        assertEquals(403, rest.get("/v3/clusters/" + cluster + "/topics/" + other + "/partitions/0/records?offset=0",
+                bearer(ORDERS)).status());
+    }
+
+    @Test
     void aHashedKeyWorksLikeAPlainOne() {
         String topic = P + "-hashed";
         for (String[] form : List.of(bearer(HASHED), basic("token", HASHED), xAuthToken(HASHED))) {
