@@ -342,6 +342,13 @@ public final class Bench {
             }
             rows.add(median("d", pass -> readByOffset("bench-native", true)));
         }
+        // h: v3 read by offset, as d.
+        if (o.runs("h")) {
+            if (warmReads) {
+                warmUp(pass -> readByOffset("bench-native", false, true));
+            }
+            rows.add(median("h", pass -> readByOffset("bench-native", true, true)));
+        }
         // e and f: consumer instances read over v1 and over v2 (subscribe, then GET …/records).
         // f's target is a ratio to e, so when both run their measured passes alternate (e, f, e,
         // f, …): drift of a busy machine during the run falls on both sides alike.
@@ -618,11 +625,19 @@ public final class Bench {
     }
 
     private RowResult readByOffset(String topic, boolean measured) throws Exception {
+        return readByOffset(topic, measured, false);
+    }
+
+    /** Row d (v1's read by offset) or, with {@code v3}, row h (v3's, BINARY records). */
+    private RowResult readByOffset(String topic, boolean measured, boolean v3) throws Exception {
         long[] end = endOffsets(topic);
         int connections = Math.max(o.readConnections(), end.length);
-        String what = "GET /topics/{t}/partitions/{p}/messages?offset=&count=" + o.readCount() + ", " + connections
+        String id = v3 ? "h" : "d";
+        String cluster = v3 ? admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS) : null;
+        String what = (v3 ? "GET /v3/clusters/{c}/topics/{t}/partitions/{p}/records?offset=&max_records="
+                : "GET /topics/{t}/partitions/{p}/messages?offset=&count=") + o.readCount() + ", " + connections
                 + " connections walking " + end.length + " partitions";
-        log((measured ? "" : "warm-up ") + "row d: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        log((measured ? "" : "warm-up ") + "row " + id + ": " + what + ", " + fmt(sum(end)) + " records of " + topic);
         AtomicLong read = new AtomicLong();
         List<HttpLoad.Script> scripts = new ArrayList<>();
         for (int p = 0; p < end.length; p++) {
@@ -632,11 +647,11 @@ public final class Bench {
                 long from = s * size;
                 long to = Math.min(end[p], from + size);
                 if (from < to) {
-                    scripts.add(new Scripts.ByOffset(topic, p, from, to, o.readCount(), host, read));
+                    scripts.add(new Scripts.ByOffset(topic, p, from, to, o.readCount(), host, read, cluster));
                 }
             }
         }
-        Monitor.Window w = monitor.begin("d", measured && o.profile() ? jfrFile("d") : null);
+        Monitor.Window w = monitor.begin(id, measured && o.profile() ? jfrFile(id) : null);
         HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
         Monitor.Usage usage = monitor.end(w);
         List<String> notes = new ArrayList<>();
@@ -646,10 +661,10 @@ public final class Bench {
         notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in", r.bytesReceived() / r.seconds() / 1e6));
         checkAlive(notes);
         if (!measured && r.errors() > 0) {
-            runNotes.add("warm-up of row d had " + r.errors() + " errors: " + r.errorKinds());
+            runNotes.add("warm-up of row " + id + " had " + r.errors() + " errors: " + r.errorKinds());
         }
         long errors = r.errors() + (read.get() == sum(end) ? 0 : 1);
-        return new RowResult("d", what, NATIVE_CONSUME, read.get(), r.seconds(), read.get() * o.valueBytes(),
+        return new RowResult(id, what, NATIVE_CONSUME, read.get(), r.seconds(), read.get() * o.valueBytes(),
                 r.latencies().summary(), r.requests(), errors, r.errorKinds(), r.errorSamples(), usage, notes);
     }
 

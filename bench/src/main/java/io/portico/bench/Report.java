@@ -135,6 +135,8 @@ final class Report {
         target(md, "g (v3 streaming produce) ≥ 80% of native-produce records/s",
                 ratioValue("g", "native-produce", rows), 0.8);
         target(md, "d ≥ 50% of native-consume records/s", ratioValue("d", "native-consume", rows), 0.5);
+        target(md, "h (v3 read by offset) ≥ 50% of native-consume records/s",
+                ratioValue("h", "native-consume", rows), 0.5);
         target(md, "e ≥ 50% of native-consume records/s", ratioValue("e", "native-consume", rows), 0.5);
         RowResult rowE = find("e", rows);
         RowResult rowF = find("f", rows);

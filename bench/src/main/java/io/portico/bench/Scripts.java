@@ -94,9 +94,17 @@ final class Scripts {
         private final int count;
         private final String host;
         private final AtomicLong recordsRead;
+        private final String v3Cluster;
         private long position;
 
         ByOffset(String topic, int partition, long from, long to, int count, String host, AtomicLong recordsRead) {
+            this(topic, partition, from, to, count, host, recordsRead, null);
+        }
+
+        /** @param v3Cluster the cluster id for v3's read ({@code GET /v3/…/records}), or null for v1's */
+        ByOffset(String topic, int partition, long from, long to, int count, String host, AtomicLong recordsRead,
+                 String v3Cluster) {
+            this.v3Cluster = v3Cluster;
             this.topic = topic;
             this.partition = partition;
             this.position = from;
@@ -112,6 +120,10 @@ final class Scripts {
                 return null;
             }
             long c = Math.min(count, to - position);
+            if (v3Cluster != null) {
+                return request("GET", "/v3/clusters/" + v3Cluster + "/topics/" + topic + "/partitions/" + partition
+                        + "/records?offset=" + position + "&max_records=" + c, host, null, "application/json", null);
+            }
             String target = "/topics/" + topic + "/partitions/" + partition + "/messages?offset=" + position
                     + "&count=" + c;
             return request("GET", target, host, null, "application/vnd.kafka.binary.v1+json", null);
