@@ -6,6 +6,7 @@ import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.ConsumerV2Handlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
+import io.portico.proxy.handlers.OpenApiHandler;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
@@ -21,6 +22,10 @@ import io.undertow.server.HttpHandler;
 /**
  * The route table: every path Portico serves, the role an API key needs for it (on the route's
  * {@code {topic}} when it has one), and the handler. Reading it tells the whole API.
+ *
+ * <p>{@code proxy/src/main/resources/openapi.json} describes every route of this table, one
+ * operation per path and method: a route added here needs its operation there
+ * ({@code OpenApiDocumentTest} fails until the two agree).
  */
 final class Api {
     private Api() {
@@ -47,6 +52,10 @@ final class Api {
 
     static Router routes(Access a, Handlers h) {
         return new Router()
+                // The OpenAPI document of this table. No API key: it grants nothing, and clients and
+                // gateways read it before they have one. It describes the API, so it is served with it
+                // (not with the operator's endpoints, which admin.listeners may move elsewhere).
+                .get("/openapi.json", json(new OpenApiHandler()))
                 // Confluent v1: liveness, metadata, produce, read by offset
                 .get("/", a.reader(h.root()::get))
                 .post("/", a.reader(h.root()::post))
