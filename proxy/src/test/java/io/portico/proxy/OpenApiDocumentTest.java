@@ -18,6 +18,7 @@ import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
+import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.ops.OpsHandlers;
@@ -59,7 +60,8 @@ class OpenApiDocumentTest {
                 new RecordsHandler(null, null, null),
                 new AdminTopicsHandlers(null, 0),
                 V3AdminHandlers.of(null, null, 0),
-                new ProduceV3Handler(null, null, null, null)));
+                new ProduceV3Handler(null, null, null, null),
+                new ReadV3Handler(null, null, null, null, 0)));
         Api.operations(routes, new OpsHandlers(new MetricRegistry(), null));
         Set<String> out = new TreeSet<>();
         routes.routes().forEach((template, methods) -> {
