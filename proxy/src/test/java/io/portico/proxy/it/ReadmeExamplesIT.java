@@ -38,21 +38,33 @@ class ReadmeExamplesIT {
         return out;
     }
 
-    @Test
-    void theV3RecordsExamplesRun(Rest rest) throws Exception {
+    private static String run(Rest rest, String marker) throws Exception {
         assumeTrue(Processes.onPath("bash") && Processes.onPath("curl"), "bash and curl are not on the PATH");
         List<String> examples = examples();
         assertFalse(examples.isEmpty(), "the README has marked examples");
-        String v3 = examples.stream().filter(e -> e.contains("/records:batch")).findFirst().orElseThrow();
-        Path script = Files.createTempFile("readme-v3", ".sh");
-        Files.writeString(script, "set -euo pipefail\n" + v3);
+        String example = examples.stream().filter(e -> e.contains(marker)).findFirst().orElseThrow();
+        Path script = Files.createTempFile("readme-example", ".sh");
+        Files.writeString(script, "set -euo pipefail\n" + example);
         Processes.Result run = Processes.run(README.getParent(), Map.of("PORTICO_URL", rest.base().toString()),
                 Duration.ofMinutes(1), List.of("bash", script.toString()));
         assertEquals(0, run.exitCode(), run.output());
-        String out = run.output();
+        return run.output();
+    }
+
+    @Test
+    void theV3RecordsExamplesRun(Rest rest) throws Exception {
+        String out = run(rest, "/records:batch");
         assertEquals(4, out.split("\"error_code\":200", -1).length - 1, "one single record, three streamed: " + out);
         assertTrue(out.contains("\"successes\":[{\"id\":\"a\","), out);
         assertTrue(out.contains("\"failures\":[{\"id\":\"b\",\"error_code\":400,"), out);
         assertTrue(out.contains("\"key\":{\"type\":\"STRING\",\"size\":7}"), out);
+    }
+
+    @Test
+    void theV3AdminExampleRuns(Rest rest) throws Exception {
+        String out = run(rest, "/configs:alter");
+        assertTrue(out.startsWith("HTTP/1.1 201"), out);
+        assertTrue(out.contains("\"topic_name\":\"orders\"") && out.contains("\"partitions_count\":3"), out);
+        assertTrue(out.contains("\"name\":\"retention.ms\",\"value\":\"86400000\""), "the alter took: " + out);
     }
 }
