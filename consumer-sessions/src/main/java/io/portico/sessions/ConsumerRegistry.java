@@ -78,6 +78,34 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     /**
+     * Where other nodes learn which node holds an instance ({@link NodeDirectory}); a single
+     * node has none.
+     */
+    public interface Ownership {
+        /**
+         * Records that this node holds the instance before its create answers (blocking).
+         *
+         * @throws RestException 40902 when another node holds the name, 503 when it cannot be recorded
+         */
+        void claim(String group, String name);
+
+        /** The instance left this node (deleted, expired or closed); must not block for long. */
+        void release(String group, String name);
+
+        Ownership NONE = new Ownership() {
+            @Override
+            public void claim(String group, String name) {
+            }
+
+            @Override
+            public void release(String group, String name) {
+            }
+        };
+    }
+
+    private volatile Ownership ownership = Ownership.NONE;
+
+    /**
      * @param factory creates a consumer from its full configuration (a {@code MockConsumer} in unit tests)
      * @param topicExists blocking check used on an instance's first read
      * @param ticker the time source of idle expiry
@@ -124,6 +152,9 @@ public final class ConsumerRegistry implements AutoCloseable {
                 .scheduler(Scheduler.systemScheduler())
                 .executor(closer)
                 .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
+                    if (key != null && cause != RemovalCause.REPLACED) {
+                        ownership.release(key.group(), key.name());
+                    }
                     if (cause == RemovalCause.EXPIRED) {
                         metrics.instanceExpired();
                     }
@@ -199,6 +230,13 @@ public final class ConsumerRegistry implements AutoCloseable {
                 instance.close(CLOSE_TIMEOUT);
                 throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
             }
+            try {
+                ownership.claim(group, name);
+            } catch (RuntimeException e) {
+                instances.asMap().remove(key, instance);
+                instance.close(CLOSE_TIMEOUT);
+                throw e;
+            }
             kept = true;
             metrics.instanceCreated();
             return instance;
@@ -259,6 +297,17 @@ public final class ConsumerRegistry implements AutoCloseable {
                 metrics, lease, readClock);
         instance.topicLister(() -> topicNames.get());
         return instance;
+    }
+
+    /** Sets where other nodes learn which node holds each instance (once, at start-up). */
+    public void ownership(Ownership ownership) {
+        this.ownership = ownership;
+    }
+
+    /** Whether this registry holds the instance (not an access: its idle clock runs on). */
+    public boolean holds(String group, String name) {
+        ConsumerInstance instance = instances.asMap().get(new Key(group, name));
+        return instance != null && !instance.isClosed();
     }
 
     /**

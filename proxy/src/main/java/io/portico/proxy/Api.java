@@ -13,6 +13,7 @@ import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
+import io.portico.proxy.nodes.Forwarding;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Router;
@@ -35,7 +36,7 @@ final class Api {
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
                     AdminTopicsHandlers admin, V3AdminHandlers v3Admin, ProduceV3Handler produceV3,
-                    ReadV3Handler readV3) {
+                    ReadV3Handler readV3, Forwarding nodes) {
     }
 
     /**
@@ -51,6 +52,7 @@ final class Api {
     }
 
     static Router routes(Access a, Handlers h) {
+        Forwarding f = h.nodes();
         return new Router()
                 // The OpenAPI document of this table. No API key: it grants nothing, and clients and
                 // gateways read it before they have one. It describes the API, so it is served with it
@@ -68,23 +70,24 @@ final class Api {
                 .get("/topics/{topic}/partitions/{partition}/messages", a.reader(h.messages()::read))
                 .get("/topics/{topic}/partitions/{partition}/offsets", a.reader(h.metadata()::partitionOffsets))
                 .get("/brokers", a.reader(h.metadata()::brokers))
-                // Confluent v1: consumer-group instances (each belongs to the key that created it)
+                // Confluent v1: consumer-group instances (each belongs to the key that created it, and is
+                // reached through any node: a request for another node's instance is relayed to it)
                 .post("/consumers/{group}", a.reader(h.consumers()::create))
-                .get("/consumers/{group}/instances/{instance}/topics/{topic}", a.reader(h.consumers()::read))
-                .post("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumers()::commit))
-                .delete("/consumers/{group}/instances/{instance}", a.reader(h.consumers()::delete))
+                .get("/consumers/{group}/instances/{instance}/topics/{topic}", a.reader(f.instance(h.consumers()::read)))
+                .post("/consumers/{group}/instances/{instance}/offsets", a.reader(f.instance(h.consumers()::commit)))
+                .delete("/consumers/{group}/instances/{instance}", a.reader(f.instance(h.consumers()::delete)))
                 // Confluent v2: consumers driven by explicit calls (create, commit and delete are shared with v1;
                 // the Content-Type says which dialect a create or commit speaks)
-                .get("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::subscription))
-                .post("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::subscribe))
-                .delete("/consumers/{group}/instances/{instance}/subscription", a.reader(h.consumersV2()::unsubscribe))
-                .get("/consumers/{group}/instances/{instance}/assignments", a.reader(h.consumersV2()::assignments))
-                .post("/consumers/{group}/instances/{instance}/assignments", a.reader(h.consumersV2()::assign))
-                .post("/consumers/{group}/instances/{instance}/positions", a.reader(h.consumersV2()::seek))
-                .post("/consumers/{group}/instances/{instance}/positions/beginning", a.reader(h.consumersV2()::seekToBeginning))
-                .post("/consumers/{group}/instances/{instance}/positions/end", a.reader(h.consumersV2()::seekToEnd))
-                .get("/consumers/{group}/instances/{instance}/offsets", a.reader(h.consumersV2()::committed))
-                .get("/consumers/{group}/instances/{instance}/records", a.reader(h.consumersV2()::records))
+                .get("/consumers/{group}/instances/{instance}/subscription", a.reader(f.instance(h.consumersV2()::subscription)))
+                .post("/consumers/{group}/instances/{instance}/subscription", a.reader(f.instance(h.consumersV2()::subscribe)))
+                .delete("/consumers/{group}/instances/{instance}/subscription", a.reader(f.instance(h.consumersV2()::unsubscribe)))
+                .get("/consumers/{group}/instances/{instance}/assignments", a.reader(f.instance(h.consumersV2()::assignments)))
+                .post("/consumers/{group}/instances/{instance}/assignments", a.reader(f.instance(h.consumersV2()::assign)))
+                .post("/consumers/{group}/instances/{instance}/positions", a.reader(f.instance(h.consumersV2()::seek)))
+                .post("/consumers/{group}/instances/{instance}/positions/beginning", a.reader(f.instance(h.consumersV2()::seekToBeginning)))
+                .post("/consumers/{group}/instances/{instance}/positions/end", a.reader(f.instance(h.consumersV2()::seekToEnd)))
+                .get("/consumers/{group}/instances/{instance}/offsets", a.reader(f.instance(h.consumersV2()::committed)))
+                .get("/consumers/{group}/instances/{instance}/records", a.reader(f.instance(h.consumersV2()::records)))
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
                 .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
                 // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)

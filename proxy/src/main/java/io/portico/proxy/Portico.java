@@ -24,6 +24,7 @@ import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.HttpServer;
 import io.portico.proxy.http.InFlight;
 import io.portico.proxy.http.Router;
+import io.portico.proxy.nodes.Forwarding;
 import io.portico.proxy.ops.AccessLog;
 import io.portico.proxy.ops.Cors;
 import io.portico.proxy.ops.HttpMetrics;
@@ -33,6 +34,7 @@ import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
 import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.MetadataService;
+import io.portico.sessions.NodeDirectory;
 import io.portico.sessions.OffsetReader;
 import io.portico.sessions.ProduceService;
 import io.portico.sessions.ProducerPool;
@@ -83,6 +85,9 @@ public final class Portico implements AutoCloseable {
     private HttpServer adminServer;
     private AccessLog accessLog;
     private ClusterHealth cluster;
+    private NodeDirectory directory;
+    private Forwarding forwarding;
+    private String nodeId;
     private final MetricRegistry metrics = new MetricRegistry();
     private boolean closed;
 
@@ -153,14 +158,25 @@ public final class Portico implements AutoCloseable {
                 memory.requests() / 8);
         MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
+        PorticoConfig.Nodes nodes = config.nodes();
+        nodeId = config.serverId();
+        if (nodes.enabled() && nodeId.isEmpty()) {
+            nodeId = generatedNodeId();
+        }
         consumers = ConsumerRegistry.kafka(new ConsumerRegistry.Settings(consumerConfig, reads.instanceTimeout(),
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
-                config.serverId()), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
+                nodeId), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
         consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget);
         consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
         registerGauges();
+        if (nodes.enabled()) {
+            directory = new NodeDirectory(new NodeDirectory.Settings(nodes.topic(), nodeId, nodes.heartbeat(),
+                    nodes.expiry(), config.metadataTimeout(), reads.instanceTimeout()), nodeProducer(), nodeConsumer(consumerConfig),
+                    admin::get, java.time.Clock.systemUTC());
+        }
+        forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout());
 
         PorticoConfig.RecordsLimits recordsLimits = config.records();
         ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
@@ -182,7 +198,8 @@ public final class Portico implements AutoCloseable {
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
                         config.streaming().gracePeriod())),
-                new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax())));
+                new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
+                forwarding));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {
@@ -196,7 +213,7 @@ public final class Portico implements AutoCloseable {
         if (ops.accessLog()) {
             accessLog = new AccessLog();
         }
-        HttpHandler inner = new HttpContinueReadHandler(routes);
+        HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes));
         if (!ops.corsOrigins().isBlank()) {
             inner = new Cors(inner, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders());
         }
@@ -212,7 +229,70 @@ public final class Portico implements AutoCloseable {
             adminServer = listen(ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
             LOG.info("Operations endpoints on {}", ops.adminListeners());
         }
+        if (directory != null) {
+            // Other nodes relay requests here from now on: the server is listening.
+            directory.start(nodes.url() != null ? nodes.url() : nodeUrl());
+            consumers.ownership(directory);
+        }
         LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    /** A node id when none is configured: this host's name and a random part (a restarted node is a new node). */
+    private static String generatedNodeId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "node";
+        }
+        host = host.split("\\.")[0].replaceAll("[^A-Za-z0-9_-]", "");
+        if (host.isEmpty() || host.length() > 40) {
+            host = "node";
+        }
+        return host + "-" + java.util.HexFormat.of().toHexDigits((int) (Math.random() * Integer.MAX_VALUE)).substring(2);
+    }
+
+    /** Where other nodes reach this one: the first advertised listener, else the first listener as bound. */
+    private URI nodeUrl() {
+        if (!config.advertisedListeners().isEmpty()) {
+            return config.advertisedListeners().get(0);
+        }
+        URI first = listenerUrls().get(0);
+        String host = first.getHost();
+        if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getCanonicalHostName();
+            } catch (IOException e) {
+                host = "localhost";
+            }
+        }
+        return URI.create(first.getScheme() + "://" + host + ":" + first.getPort());
+    }
+
+    private org.apache.kafka.clients.producer.Producer<byte[], byte[]> nodeProducer() {
+        Map<String, Object> c = new java.util.HashMap<>(config.producerConfig(bootstrapServers));
+        c.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
+        c.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, "0");
+        c.put(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, "portico-nodes-" + nodeId);
+        return new org.apache.kafka.clients.producer.KafkaProducer<>(c,
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer());
+    }
+
+    private static org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> nodeConsumer(Map<String, Object> consumerConfig) {
+        Map<String, Object> c = new java.util.HashMap<>(consumerConfig);
+        c.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
+        c.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(org.apache.kafka.clients.consumer.ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG, "portico-nodes-reader");
+        return new org.apache.kafka.clients.consumer.KafkaConsumer<>(c,
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+    }
+
+    /** This node's id in the node directory (empty when it works alone and none is configured). */
+    public String nodeId() {
+        return nodeId;
     }
 
     private HttpServer listen(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
@@ -355,7 +435,11 @@ public final class Portico implements AutoCloseable {
         if (consumerPool != null) {
             consumerPool.shutdown();
         }
+        if (directory != null) {
+            directory.leaving(); // its instances' records stay: other nodes tell their callers it left
+        }
         closeQuietly(consumers);
+        closeQuietly(directory);
         closeQuietly(offsetReader);
         closeQuietly(producers);
         closeQuietly(cluster);

@@ -51,7 +51,8 @@ public record PorticoConfig(
         Map<String, Object> producer,
         Map<String, Object> consumer,
         Map<String, Object> admin,
-        Streaming streaming) {
+        Streaming streaming,
+        Nodes nodes) {
 
     /**
      * The keys Portico itself reads: each defined once, with what its value may be, its default
@@ -186,6 +187,20 @@ public record PorticoConfig(
                 "CORS: request headers in preflight answers."),
         CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", Setting.millis(100, 86_400_000L * 365), "5000",
                 "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down)."),
+
+        // Several nodes as one service
+        NODES_SECRET("nodes.secret", Setting.password(), "",
+                "Secret shared by the Portico nodes that serve one Kafka cluster together: set the same on every node to make consumer instances reachable through any node. Empty: this node works alone."),
+        NODE_URL("node.url", Setting.string(), "",
+                "URL the other nodes reach this node at; empty: the first of advertised.listeners, else the first listener (a wildcard host replaced by this host's name)."),
+        NODES_TOPIC("nodes.topic", Setting.string(), "__portico_nodes",
+                "Compacted topic where the nodes record themselves and the consumer instances they hold (created with one partition and the cluster's default replication)."),
+        NODES_HEARTBEAT_INTERVAL_MS("nodes.heartbeat.interval.ms", Setting.millis(100, 600_000), "2000",
+                "How often a node records that it is alive."),
+        NODES_EXPIRY_MS("nodes.expiry.ms", Setting.millis(500, 3_600_000), "10000",
+                "A node not heard from for this long has left (at least twice nodes.heartbeat.interval.ms); nodes' clocks must agree well within it."),
+        NODES_FORWARD_TIMEOUT_MS("nodes.forward.timeout.ms", Setting.millis(1000, 3_600_000), "300000",
+                "Longest a request relayed to the node holding its consumer instance may take."),
 
         // Confluent v3 produce
         STREAMING_CONNECTION_MAX_DURATION_MS("streaming.connection.max.duration.ms",
@@ -330,6 +345,18 @@ public record PorticoConfig(
 
     /** v3 produce: how long a stream may stay open, how far it may run ahead of Kafka, batch entries. */
     public record Streaming(Duration maxDuration, Duration gracePeriod, int unacknowledgedMax, int batchMaxEntries) {
+    }
+
+    /**
+     * Several nodes as one service: the shared secret (empty when this node works alone), the URL
+     * other nodes reach this one at (null: derived from the listeners), the directory topic,
+     * heartbeat interval, expiry, and the bound on relayed requests.
+     */
+    public record Nodes(String secret, URI url, String topic, Duration heartbeat, Duration expiry,
+                        Duration forwardTimeout) {
+        public boolean enabled() {
+            return !secret.isEmpty();
+        }
     }
 
     /** Size limits of the records endpoint. */
@@ -534,7 +561,37 @@ public record PorticoConfig(
                         (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_MS),
                         (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_GRACE_PERIOD_MS),
                         (Integer) v.get(Key.STREAMING_UNACKNOWLEDGED_MAX_RECORDS),
-                        (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)));
+                        (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)),
+                nodes(v));
+    }
+
+    private static Nodes nodes(Map<Key, Object> v) {
+        Duration heartbeat = (Duration) v.get(Key.NODES_HEARTBEAT_INTERVAL_MS);
+        Duration expiry = (Duration) v.get(Key.NODES_EXPIRY_MS);
+        if (expiry.compareTo(heartbeat.multipliedBy(2)) < 0) {
+            throw new ConfigException(Key.NODES_EXPIRY_MS.key(), "must be at least twice nodes.heartbeat.interval.ms ("
+                    + heartbeat.toMillis() + " ms)");
+        }
+        String url = (String) v.get(Key.NODE_URL);
+        URI nodeUrl = null;
+        if (!url.isEmpty()) {
+            try {
+                nodeUrl = new URI(url);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(Key.NODE_URL.key(), "not a URL: " + e.getMessage());
+            }
+            if (nodeUrl.getHost() == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
+                throw new ConfigException(Key.NODE_URL.key(), "must be an http:// or https:// URL with a host");
+            }
+        }
+        String secret = (String) v.get(Key.NODES_SECRET);
+        String id = (String) v.get(Key.ID);
+        if (!secret.isEmpty() && !id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
+            throw new ConfigException(Key.ID.key(), "with nodes.secret set, the id names this node in generated "
+                    + "instance names: 1 to 64 letters, digits, '.', '_' and '-'");
+        }
+        return new Nodes(secret, nodeUrl, (String) v.get(Key.NODES_TOPIC), heartbeat, expiry,
+                (Duration) v.get(Key.NODES_FORWARD_TIMEOUT_MS));
     }
 
     private static <T> List<T> listOf(Object value, Class<T> type) {

@@ -19,6 +19,7 @@ import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
+import io.portico.proxy.nodes.Forwarding;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.ops.OpsHandlers;
@@ -61,7 +62,8 @@ class OpenApiDocumentTest {
                 new AdminTopicsHandlers(null, 0),
                 V3AdminHandlers.of(null, null, 0),
                 new ProduceV3Handler(null, null, null, null),
-                new ReadV3Handler(null, null, null, null, 0)));
+                new ReadV3Handler(null, null, null, null, 0),
+                new Forwarding(null, null, "", null, null, java.time.Duration.ofSeconds(1))));
         Api.operations(routes, new OpsHandlers(new MetricRegistry(), null));
         Set<String> out = new TreeSet<>();
         routes.routes().forEach((template, methods) -> {

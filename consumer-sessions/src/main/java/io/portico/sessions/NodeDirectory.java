@@ -1,0 +1,510 @@
+package io.portico.sessions;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.portico.protocol.ErrorCode;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Portico nodes that serve one Kafka cluster together, and which node holds each consumer
+ * instance, kept in a compacted, one-partition Kafka topic that every node writes and reads.
+ *
+ * <p>Records (keys and values are JSON text):
+ * <ul>
+ *   <li>{@code ["node","<id>"]} → {@code {"url":"http://…"}}, written every heartbeat interval;
+ *       a tombstone when the node shuts down. A node not heard from for the expiry time has left.
+ *       Heartbeats are stamped by the broker ({@code LogAppendTime}) and compared with this
+ *       node's clock, so nodes' clocks must agree within a fraction of the expiry time.</li>
+ *   <li>{@code ["instance","<group>","<name>"]} → {@code {"node":"<id>"}}, written (acknowledged by
+ *       every in-sync replica) before a create answers; a tombstone when the instance is deleted
+ *       or expires. When two nodes claim one name, the first claim in the log whose node is alive
+ *       keeps it.</li>
+ * </ul>
+ *
+ * <p>One thread reads the topic from its beginning and keeps the view; {@link #catchUp} waits
+ * until the view has read all that was written before the call, so a node that is asked for an
+ * instance created on another node a moment ago finds it.
+ */
+public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeDirectory.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The prefix of generated instance names; the node id and a UUID follow it. */
+    public static final String GENERATED_PREFIX = "rest-consumer-";
+    private static final int UUID_LENGTH = 36;
+
+    /**
+     * @param topic the compacted topic
+     * @param nodeId this node's id (unique among the live nodes)
+     * @param heartbeat how often this node says it is alive
+     * @param expiry how long a node unheard of counts as alive
+     * @param catchUpTimeout the longest wait for the view to read what was written
+     * @param instanceTimeout how long an idle instance lives: the records of a departed node's
+     *        instances are removed once they would have expired anyway
+     */
+    public record Settings(String topic, String nodeId, Duration heartbeat, Duration expiry,
+                           Duration catchUpTimeout, Duration instanceTimeout) {
+    }
+
+    /** A live node. */
+    public record Node(String id, URI url) {
+    }
+
+    /** Where an instance is. */
+    public sealed interface Location permits Here, There, Gone, Unknown {
+    }
+
+    /** On this node (or nowhere this node knows better than itself). */
+    public record Here() implements Location {
+    }
+
+    /** On another live node. */
+    public record There(Node node) implements Location {
+    }
+
+    /** On a node that has left. */
+    public record Gone(String nodeId) implements Location {
+    }
+
+    /** No node is known to hold it. */
+    public record Unknown() implements Location {
+    }
+
+    /** A node's last heartbeat (broker time), or its departure when {@code left}. */
+    private record Heard(URI url, long lastSeen, boolean left) {
+    }
+
+    private record InstanceKey(String group, String name) {
+    }
+
+    private final Settings settings;
+    private final Producer<byte[], byte[]> producer;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Supplier<Admin> admin;
+    private final Clock clock;
+    private final TopicPartition partition;
+    private final Map<String, Heard> nodes = new ConcurrentHashMap<>();
+    private final Map<InstanceKey, String> instances = new ConcurrentHashMap<>();
+    private final Object progress = new Object();
+    private long position; // guarded by progress: the next offset the view reads
+    private final ScheduledExecutorService heartbeats;
+    private final Thread reader;
+    private volatile boolean closed;
+    private volatile URI url;
+    private volatile boolean leaving;
+
+    /**
+     * @param producer writes the directory's records (acks=all)
+     * @param consumer reads them; used by the directory's thread only
+     * @param admin creates the topic and finds its end
+     * @param clock the time nodes' heartbeats are compared with
+     */
+    public NodeDirectory(Settings settings, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer,
+                         Supplier<Admin> admin, Clock clock) {
+        this.settings = settings;
+        this.producer = producer;
+        this.consumer = consumer;
+        this.admin = admin;
+        this.clock = clock;
+        this.partition = new TopicPartition(settings.topic(), 0);
+        this.heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-node-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+        this.reader = new Thread(this::readLoop, "portico-node-directory");
+        this.reader.setDaemon(true);
+    }
+
+    /**
+     * Creates the topic when missing, starts reading it and heartbeating, and waits until the
+     * view is current.
+     *
+     * @param url where the other nodes reach this one
+     */
+    public NodeDirectory start(URI url) {
+        this.url = url;
+        createTopic();
+        consumer.assign(List.of(partition));
+        consumer.seekToBeginning(List.of(partition));
+        reader.start();
+        heartbeat();
+        long every = Math.max(1, settings.heartbeat().toMillis());
+        heartbeats.scheduleWithFixedDelay(this::heartbeatQuietly, every, every, TimeUnit.MILLISECONDS);
+        if (!catchUp(settings.catchUpTimeout().multipliedBy(4))) {
+            LOG.warn("The node directory ({}) was not read to its end within {} ms; other nodes' instances may be "
+                    + "reported unknown for a while", settings.topic(), settings.catchUpTimeout().multipliedBy(4).toMillis());
+        }
+        LOG.info("Node {} at {} joined the node directory {} ({} live node(s))", settings.nodeId(), url,
+                settings.topic(), liveNodes().size());
+        return this;
+    }
+
+    private void createTopic() {
+        NewTopic topic = new NewTopic(settings.topic(), Optional.of(1), Optional.empty()).configs(Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"));
+        try {
+            admin.get().createTopics(List.of(topic)).all().get(settings.catchUpTimeout().toMillis() * 4, TimeUnit.MILLISECONDS);
+            LOG.info("Created the node directory topic {}", settings.topic());
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("cannot create the node directory topic " + settings.topic() + ": "
+                        + KafkaErrors.describe(e.getCause()), e.getCause());
+            }
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("Kafka did not create the node directory topic " + settings.topic()
+                    + " in time", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** This node's id. */
+    public String nodeId() {
+        return settings.nodeId();
+    }
+
+    /** The nodes heard from within the expiry time, this one included. */
+    public List<Node> liveNodes() {
+        long now = clock.millis();
+        return nodes.entrySet().stream()
+                .filter(e -> e.getKey().equals(settings.nodeId()) || alive(e.getValue(), now))
+                .map(e -> new Node(e.getKey(), e.getValue().url()))
+                .sorted(java.util.Comparator.comparing(Node::id))
+                .toList();
+    }
+
+    private boolean alive(Heard heard, long now) {
+        return heard != null && !heard.left() && now - heard.lastSeen() < settings.expiry().toMillis();
+    }
+
+    /** Where the instance is, as far as the view knows now (no waiting). */
+    public Location locate(String group, String name) {
+        String node = instances.get(new InstanceKey(group, name));
+        if (node == null) {
+            node = generatedBy(name);
+        }
+        if (node == null) {
+            return new Unknown();
+        }
+        if (node.equals(settings.nodeId())) {
+            return new Here();
+        }
+        Heard heard = nodes.get(node);
+        return alive(heard, clock.millis()) ? new There(new Node(node, heard.url())) : new Gone(node);
+    }
+
+    /** The node id in a generated instance name ({@code rest-consumer-<node>-<uuid>}), or null. */
+    static String generatedBy(String name) {
+        int end = name.length() - UUID_LENGTH - 1;
+        if (!name.startsWith(GENERATED_PREFIX) || end <= GENERATED_PREFIX.length() || name.charAt(end) != '-') {
+            return null;
+        }
+        return name.substring(GENERATED_PREFIX.length(), end);
+    }
+
+    /**
+     * Waits until the view has read every record written before this call, at most the
+     * catch-up timeout (blocking: call it from a worker thread).
+     *
+     * @return whether it caught up
+     */
+    public boolean catchUp() {
+        return catchUp(settings.catchUpTimeout());
+    }
+
+    private boolean catchUp(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long end;
+        try {
+            end = admin.get().listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).offset();
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        return awaitPosition(end, deadline);
+    }
+
+    private boolean awaitPosition(long offset, long deadline) {
+        synchronized (progress) {
+            while (position < offset && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return position >= offset;
+        }
+    }
+
+    /**
+     * Records that this node holds the instance, before its create answers (blocking).
+     *
+     * @throws io.portico.protocol.RestException 40902 when a live node claimed the name first,
+     *         503 when Kafka does not take the record in time
+     */
+    @Override
+    public void claim(String group, String name) {
+        long deadline = System.nanoTime() + settings.catchUpTimeout().toNanos();
+        RecordMetadata written = write(instanceKey(group, name), value("node", settings.nodeId()), true);
+        if (!awaitPosition(written.offset() + 1, deadline)) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
+                    + ") was not read back in time; retry");
+        }
+        String holder = instances.get(new InstanceKey(group, name));
+        if (!settings.nodeId().equals(holder)) {
+            if (holder != null) {
+                // Our later claim must not be what compaction keeps: the holder's claim is written again.
+                write(instanceKey(group, name), value("node", holder), false);
+            }
+            throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
+        }
+    }
+
+    /**
+     * This node is shutting down: the records of its instances stay, so that requests for them
+     * through other nodes are told that the node left (they are removed later, see
+     * {@link #removeDeparted}).
+     */
+    public void leaving() {
+        leaving = true;
+    }
+
+    /** The instance left this node (deleted or expired): its record is removed. */
+    @Override
+    public void release(String group, String name) {
+        if (closed || leaving || !settings.nodeId().equals(instances.get(new InstanceKey(group, name)))) {
+            return;
+        }
+        try {
+            write(instanceKey(group, name), null, false);
+        } catch (RuntimeException e) {
+            LOG.debug("Could not remove instance {}/{} from the node directory: {}", group, name, e.toString());
+        }
+    }
+
+    private void heartbeatQuietly() {
+        try {
+            heartbeat();
+        } catch (RuntimeException e) {
+            LOG.warn("Node heartbeat to {} failed: {}", settings.topic(), e.getMessage());
+        }
+    }
+
+    private void heartbeat() {
+        write(nodeKey(settings.nodeId()), value("url", url.toString()), true);
+        removeDeparted();
+    }
+
+    /**
+     * The live node with the smallest id removes the records of instances whose node has left
+     * (or is unknown), once those instances would have expired anyway.
+     */
+    void removeDeparted() {
+        List<Node> live = liveNodes();
+        if (live.isEmpty() || !live.get(0).id().equals(settings.nodeId())) {
+            return;
+        }
+        long now = clock.millis();
+        instances.forEach((instance, node) -> {
+            Heard heard = nodes.get(node);
+            if (node.equals(settings.nodeId()) || alive(heard, now)) {
+                return;
+            }
+            long lastSeen = heard == null ? 0 : heard.lastSeen();
+            if (now - lastSeen >= settings.instanceTimeout().toMillis()) {
+                write(instanceKey(instance.group(), instance.name()), null, false);
+            }
+        });
+    }
+
+    private RecordMetadata write(byte[] key, byte[] value, boolean await) {
+        var sent = producer.send(new ProducerRecord<>(settings.topic(), 0, key, value));
+        if (!await) {
+            return null;
+        }
+        try {
+            return sent.get(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
+                    + ") cannot be written: " + KafkaErrors.describe(e.getCause()));
+        } catch (TimeoutException e) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
+                    + ") was not written in time; retry");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+    }
+
+    private void readLoop() {
+        while (!closed) {
+            try {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    apply(r);
+                }
+                long next = consumer.position(partition);
+                synchronized (progress) {
+                    position = next;
+                    progress.notifyAll();
+                }
+            } catch (WakeupException e) {
+                // closing
+            } catch (RuntimeException e) {
+                if (!closed) {
+                    LOG.warn("Reading the node directory {} failed: {}", settings.topic(), e.toString());
+                    sleepQuietly(1000);
+                }
+            }
+        }
+    }
+
+    /** Applies one record of the directory to the view (the reader thread; tests). */
+    void apply(ConsumerRecord<byte[], byte[]> r) {
+        JsonNode key;
+        try {
+            key = JSON.readTree(r.key());
+        } catch (java.io.IOException | RuntimeException e) {
+            return; // not ours
+        }
+        if (key == null || !key.isArray() || key.size() < 2) {
+            return;
+        }
+        String kind = key.get(0).asText();
+        if (kind.equals("node")) {
+            String id = key.get(1).asText();
+            if (r.value() == null) {
+                // Kept as departed, so that requests for its instances are told the node left.
+                nodes.computeIfPresent(id, (k, heard) -> new Heard(heard.url(), r.timestamp(), true));
+            } else {
+                String url = field(r.value(), "url");
+                if (url != null) {
+                    nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
+                }
+            }
+        } else if (kind.equals("instance") && key.size() == 3) {
+            InstanceKey instance = new InstanceKey(key.get(1).asText(), key.get(2).asText());
+            if (r.value() == null) {
+                instances.remove(instance);
+                return;
+            }
+            String node = field(r.value(), "node");
+            if (node == null) {
+                return;
+            }
+            instances.compute(instance, (k, holder) -> {
+                // The first claim whose node is alive keeps the name; a claim by the holder itself
+                // (written again) or after the holder left takes it.
+                if (holder == null || holder.equals(node) || !holderAlive(holder)) {
+                    return node;
+                }
+                return holder;
+            });
+        }
+    }
+
+    private boolean holderAlive(String node) {
+        return node.equals(settings.nodeId()) || alive(nodes.get(node), clock.millis());
+    }
+
+    private static String field(byte[] json, String name) {
+        try {
+            JsonNode v = JSON.readTree(json).get(name);
+            return v == null || !v.isTextual() ? null : v.asText();
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static byte[] nodeKey(String id) {
+        return json(JSON.createArrayNode().add("node").add(id));
+    }
+
+    static byte[] instanceKey(String group, String name) {
+        return json(JSON.createArrayNode().add("instance").add(group).add(name));
+    }
+
+    private static byte[] value(String field, String text) {
+        ObjectNode v = JSON.createObjectNode();
+        v.put(field, text);
+        return json(v);
+    }
+
+    private static byte[] json(JsonNode node) {
+        return node.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Says this node left (a tombstone for its heartbeat), then stops reading and writing. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        heartbeats.shutdownNow();
+        try {
+            write(nodeKey(settings.nodeId()), null, true);
+        } catch (RuntimeException e) {
+            LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
+        }
+        closed = true;
+        consumer.wakeup();
+        try {
+            reader.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+        producer.close(Duration.ofSeconds(5));
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.portico.proxy.nodes;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.proxy.http.ErrorWriter;
+import io.portico.proxy.http.Http;
+import io.portico.sessions.ConsumerRegistry;
+import io.portico.sessions.NodeDirectory;
+import io.undertow.attribute.ExchangeAttributes;
+import io.undertow.server.Connectors;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
+import io.undertow.server.handlers.proxy.ProxyCallback;
+import io.undertow.server.handlers.proxy.ProxyClient;
+import io.undertow.server.handlers.proxy.ProxyConnection;
+import io.undertow.server.handlers.proxy.ProxyHandler;
+import io.undertow.protocols.ssl.UndertowXnioSsl;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.SameThreadExecutor;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.xnio.OptionMap;
+import org.xnio.Xnio;
+import org.xnio.ssl.XnioSsl;
+
+/**
+ * Consumer instances reachable through any node: a request for an instance another node holds
+ * is relayed to that node and its answer (status, headers, body, streamed as it comes) back to
+ * the caller, unchanged. The caller's own credentials travel with it, so the holder checks the
+ * API key as if it had been asked directly; the relay adds {@value #FORWARDED_BY_NAME} and
+ * {@value #NODE_SECRET_NAME}, and {@link #gate} refuses a request that claims to be relayed
+ * without the cluster's node secret. A relayed request is never relayed again.
+ */
+public final class Forwarding {
+    static final String FORWARDED_BY_NAME = "Portico-Forwarded-By";
+    static final String NODE_SECRET_NAME = "Portico-Node-Secret";
+    public static final HttpString FORWARDED_BY = new HttpString(FORWARDED_BY_NAME);
+    public static final HttpString NODE_SECRET = new HttpString(NODE_SECRET_NAME);
+    private static final AttachmentKey<Boolean> RELAYED = AttachmentKey.create(Boolean.class);
+    private static final AttachmentKey<URI> TARGET = AttachmentKey.create(URI.class);
+
+    private final NodeDirectory directory;
+    private final ConsumerRegistry consumers;
+    private final byte[] secret;
+    private final Executor pool;
+    private final HttpHandler relay;
+
+    /**
+     * @param directory the nodes of the cluster, or null when this node works alone
+     * @param secret the nodes' shared secret (empty when this node works alone)
+     * @param pool where a look-up that must wait for the directory runs
+     * @param tls the TLS context for nodes reached over https (the server's own), or null
+     * @param timeout the longest a relayed request may take
+     */
+    public Forwarding(NodeDirectory directory, ConsumerRegistry consumers, String secret, Executor pool,
+                      SSLContext tls, java.time.Duration timeout) {
+        this.directory = directory;
+        this.consumers = consumers;
+        this.secret = secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8);
+        this.pool = pool;
+        if (directory == null) {
+            this.relay = null;
+            return;
+        }
+        this.relay = ProxyHandler.builder()
+                .setProxyClient(new NodeClient(tls))
+                .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+                .setRewriteHostHeader(false) // the holder builds URLs for the host the caller asked
+                .setReuseXForwarded(true)
+                .setMaxConnectionRetries(0) // a consumer request is never sent twice
+                .addRequestHeader(FORWARDED_BY, ExchangeAttributes.constant(directory.nodeId()))
+                .addRequestHeader(NODE_SECRET, ExchangeAttributes.constant(secret))
+                .setNext(exchange -> {
+                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node holding this consumer instance "
+                            + "cannot be reached; retry");
+                })
+                .build();
+    }
+
+    /**
+     * Outside the routes: a request that says another node relayed it must carry the node
+     * secret (403 otherwise, also when this node has none); such a request is served here.
+     */
+    public HttpHandler gate(HttpHandler next) {
+        return exchange -> {
+            if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)) {
+                String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
+                if (secret == null || given == null
+                        || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret)) {
+                    throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
+                            + NODE_SECRET_NAME + " missing or wrong)");
+                }
+                exchange.putAttachment(RELAYED, Boolean.TRUE);
+            }
+            next.handleRequest(exchange);
+        };
+    }
+
+    /** Wraps a route of one consumer instance ({@code {group}}, {@code {instance}}). */
+    public HttpHandler instance(HttpHandler next) {
+        if (directory == null) {
+            return next;
+        }
+        return exchange -> {
+            String group = Http.param(exchange, "group");
+            String name = Http.param(exchange, "instance");
+            if (exchange.getAttachment(RELAYED) != null || consumers.holds(group, name)) {
+                next.handleRequest(exchange);
+                return;
+            }
+            NodeDirectory.Location at = directory.locate(group, name);
+            if (at instanceof NodeDirectory.There || at instanceof NodeDirectory.Here) {
+                route(exchange, at, next);
+                return;
+            }
+            // Unknown, or on a node that left: the directory may not yet have read a create (or a
+            // node's first heartbeat) written a moment ago. Waiting for it blocks: a worker does.
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> {
+                try {
+                    pool.execute(() -> Connectors.executeRootHandler(ex -> {
+                        try {
+                            directory.catchUp();
+                            route(ex, directory.locate(group, name), next);
+                        } catch (Throwable t) {
+                            ErrorWriter.write(ex, t);
+                        }
+                    }, exchange));
+                } catch (RejectedExecutionException e) {
+                    exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+                    ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
+                            "too many requests in progress; retry later"));
+                }
+            });
+        };
+    }
+
+    private void route(HttpServerExchange exchange, NodeDirectory.Location at, HttpHandler next) throws Exception {
+        if (at instanceof NodeDirectory.There there) {
+            exchange.putAttachment(TARGET, there.node().url());
+            relay.handleRequest(exchange);
+        } else if (at instanceof NodeDirectory.Gone gone) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
+                    + gone.nodeId() + "', which has left. Its group's committed offsets remain in Kafka: "
+                    + "create a new instance to resume from them.");
+        } else {
+            next.handleRequest(exchange); // here, or unknown: this node answers (40403 when it has none)
+        }
+    }
+
+    /** Connections to the other nodes, one balancing client (of one host) per node URL. */
+    private static final class NodeClient implements ProxyClient {
+        private final Map<URI, LoadBalancingProxyClient> byNode = new ConcurrentHashMap<>();
+        private final XnioSsl ssl;
+
+        NodeClient(SSLContext tls) {
+            XnioSsl s = null;
+            try {
+                s = new UndertowXnioSsl(Xnio.getInstance(), OptionMap.EMPTY,
+                        tls != null ? tls : SSLContext.getDefault());
+            } catch (java.security.NoSuchAlgorithmException e) {
+                // no TLS to other nodes: https node URLs fail to connect (503)
+            }
+            this.ssl = s;
+        }
+
+        private LoadBalancingProxyClient clientFor(URI url) {
+            LoadBalancingProxyClient client = new LoadBalancingProxyClient()
+                    .setConnectionsPerThread(8)
+                    .setMaxQueueSize(64)
+                    .setProblemServerRetry(1);
+            return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
+        }
+
+        @Override
+        public ProxyTarget findTarget(HttpServerExchange exchange) {
+            URI url = exchange.getAttachment(TARGET);
+            if (url == null) {
+                return null;
+            }
+            LoadBalancingProxyClient client = byNode.computeIfAbsent(url, this::clientFor);
+            ProxyTarget inner = client.findTarget(exchange);
+            return inner == null ? null : new Target(client, inner);
+        }
+
+        @Override
+        public void getConnection(ProxyTarget target, HttpServerExchange exchange,
+                                  ProxyCallback<ProxyConnection> callback, long timeout, TimeUnit unit) {
+            Target t = (Target) target;
+            t.client().getConnection(t.inner(), exchange, callback, timeout, unit);
+        }
+    }
+
+    private record Target(LoadBalancingProxyClient client, ProxyClient.ProxyTarget inner) implements ProxyClient.ProxyTarget {
+    }
+}

@@ -1,0 +1,239 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three Portico nodes in front of one broker, as behind a round-robin load balancer: a consumer
+ * instance created on one node is read, committed and deleted through the others (v1 and v2, with
+ * API keys on); a node that stops takes its instances with it, and a new instance resumes from
+ * the group's commit; relayed requests without the node secret are refused.
+ */
+@ExtendWith(PorticoExtension.class)
+class SeveralNodesIT {
+    private static final String V2 = "application/vnd.kafka.v2+json";
+    private static final String BINARY_V2 = "application/vnd.kafka.binary.v2+json";
+    private static final String V1 = "application/vnd.kafka.v1+json";
+    private static final String BINARY_V1 = "application/vnd.kafka.binary.v1+json";
+    private static final String APP = "app-" + UUID.randomUUID();
+    private static final String OTHER = "other-" + UUID.randomUUID();
+    private static final String SECRET = "nodes-" + UUID.randomUUID();
+
+    @TempDir
+    static Path dir;
+    private static KafkaCluster kafka;
+    private static Map<String, String> nodeConfig;
+    private static final List<TestPortico> nodes = new ArrayList<>();
+
+    @BeforeAll
+    static void start(KafkaCluster cluster) throws IOException {
+        kafka = cluster;
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"app\",\"key\":\"" + APP + "\",\"role\":\"writer\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"other\",\"key\":\"" + OTHER + "\",\"role\":\"reader\",\"topics\":[\"*\"]}]}");
+        nodeConfig = new HashMap<>(Map.of(
+                "authentication.method", "API_KEY",
+                "api.keys.file", keys.toString(),
+                "nodes.secret", SECRET,
+                "nodes.topic", "__portico_nodes_" + UUID.randomUUID().toString().substring(0, 8),
+                "nodes.heartbeat.interval.ms", "250",
+                "nodes.expiry.ms", "3000"));
+        for (int i = 0; i < 3; i++) {
+            nodes.add(TestPortico.start(cluster, nodeConfig));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        nodes.forEach(TestPortico::close);
+    }
+
+    private static Rest node(int i) {
+        return nodes.get(i % nodes.size()).rest();
+    }
+
+    private static String[] as(String key, String... more) {
+        String[] out = new String[more.length + 2];
+        out[0] = "Authorization";
+        out[1] = "Bearer " + key;
+        System.arraycopy(more, 0, out, 2, more.length);
+        return out;
+    }
+
+    private static String path(String baseUri) {
+        return URI.create(baseUri).getRawPath();
+    }
+
+    private static void produce(String topic, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            kafka.produce(topic, 0, null, ("v" + i).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aV2InstanceIsUsedThroughEveryNodeRoundRobin() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-v2"), 1);
+        produce(topic, 12);
+        String group = "nodes-v2-" + UUID.randomUUID();
+
+        Rest.Response created = node(0).post("/consumers/" + group, V2,
+                "{\"name\":\"c1\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals("/consumers/" + group + "/instances/c1", instance);
+
+        assertEquals(204, node(1).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
+                .status());
+        Rest.Response subscription = node(2).get(instance + "/subscription", as(APP, "Accept", V2));
+        assertEquals(200, subscription.status(), subscription.body());
+        assertEquals(topic, subscription.json().get("topics").get(0).asText());
+
+        // Records through all three nodes in turn: one instance, one position.
+        List<Long> offsets = new ArrayList<>();
+        for (int i = 0; i < 60 && offsets.size() < 12; i++) {
+            Rest.Response r = node(i).get(instance + "/records?timeout=500&max_bytes=20", as(APP, "Accept", BINARY_V2));
+            assertEquals(200, r.status(), "through node " + (i % 3) + ": " + r.body());
+            r.json().forEach(rec -> offsets.add(rec.get("offset").asLong()));
+        }
+        List<Long> expected = new ArrayList<>();
+        for (long o = 0; o < 12; o++) {
+            expected.add(o);
+        }
+        assertEquals(expected, offsets, "each record once, in order, whichever node was asked");
+
+        Rest.Response commit = node(1).post(instance + "/offsets", V2, "", as(APP));
+        assertEquals(200, commit.status(), commit.body());
+        Rest.Response committed = node(2).send(node(2).request(instance + "/offsets",
+                as(APP, "Accept", V2, "Content-Type", V2)).method("GET", java.net.http.HttpRequest.BodyPublishers
+                        .ofString("{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}")));
+        assertEquals(200, committed.status(), committed.body());
+        assertEquals(12, committed.json().get("offsets").get(0).get("offset").asLong(), committed.body());
+
+        // The caller's identity travels with the relayed request: another key is refused by the holder.
+        Rest.Response foreign = node(1).get(instance + "/records", as(OTHER, "Accept", BINARY_V2));
+        assertEquals(403, foreign.status(), foreign.body());
+
+        assertEquals(204, node(2).delete(instance, as(APP)).status());
+        for (int i = 0; i < 3; i++) {
+            Rest.Response gone = node(i).get(instance + "/records", as(APP, "Accept", BINARY_V2));
+            assertEquals(404, gone.status(), gone.body());
+            assertEquals(40403, gone.json().get("error_code").asInt(), gone.body());
+        }
+    }
+
+    @Test
+    void aV1InstanceWithAGeneratedNameIsReadCommittedAndDeletedThroughOtherNodes() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-v1"), 1);
+        produce(topic, 5);
+        String group = "nodes-v1-" + UUID.randomUUID();
+        Rest.Response created = node(2).post("/consumers/" + group, V1,
+                "{\"format\":\"binary\",\"auto.offset.reset\":\"smallest\"}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String id = created.json().get("instance_id").asText();
+        assertTrue(id.startsWith("rest-consumer-" + nodes.get(2).portico().nodeId() + "-"), id);
+        String instance = path(created.json().get("base_uri").asText());
+
+        List<JsonNode> records = new ArrayList<>();
+        for (int i = 0; i < 20 && records.size() < 5; i++) {
+            Rest.Response r = node(i % 2).get(instance + "/topics/" + topic, as(APP, "Accept", BINARY_V1));
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(records::add);
+        }
+        assertEquals(5, records.size());
+        Rest.Response commit = node(0).post(instance + "/offsets", V1, "", as(APP));
+        assertEquals(200, commit.status(), commit.body());
+        assertEquals(5, commit.json().get(0).get("consumed").asLong() + 1, commit.body());
+        assertEquals(204, node(1).delete(instance, as(APP)).status());
+        assertEquals(404, node(2).get(instance + "/topics/" + topic, as(APP, "Accept", BINARY_V1)).status());
+    }
+
+    @Test
+    void aNodeThatStopsTakesItsInstancesAndANewInstanceResumesFromTheCommit() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-left"), 1);
+        produce(topic, 6);
+        String group = "nodes-left-" + UUID.randomUUID();
+        TestPortico leaving = TestPortico.start(kafka, nodeConfig);
+        String instance;
+        String leftId = leaving.portico().nodeId();
+        try {
+            Rest.Response created = leaving.rest().post("/consumers/" + group, V2,
+                    "{\"name\":\"first\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+            assertEquals(200, created.status(), created.body());
+            instance = path(created.json().get("base_uri").asText());
+            assertEquals(204, node(0).post(instance + "/assignments", V2,
+                    "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}", as(APP)).status());
+            List<Long> offsets = new ArrayList<>();
+            for (int i = 0; i < 20 && offsets.size() < 3; i++) {
+                Rest.Response r = node(i).get(instance + "/records?timeout=500&max_bytes=4", as(APP, "Accept", BINARY_V2));
+                assertEquals(200, r.status(), r.body());
+                r.json().forEach(rec -> offsets.add(rec.get("offset").asLong()));
+            }
+            assertEquals(List.of(0L, 1L, 2L), offsets.subList(0, 3));
+            // Commits what it returned: offsets 0.. up to the last record read.
+            long next = offsets.get(offsets.size() - 1) + 1;
+            assertEquals(200, node(1).post(instance + "/offsets", V2, "", as(APP)).status());
+
+            leaving.close();
+
+            Rest.Response gone = node(2).get(instance + "/records", as(APP, "Accept", BINARY_V2));
+            assertEquals(404, gone.status(), gone.body());
+            assertEquals(40403, gone.json().get("error_code").asInt(), gone.body());
+            assertTrue(gone.json().get("message").asText().contains("'" + leftId + "', which has left"), gone.body());
+
+            Rest.Response again = node(0).post("/consumers/" + group, V2,
+                    "{\"name\":\"second\",\"format\":\"binary\"}", as(APP));
+            assertEquals(200, again.status(), again.body());
+            String second = path(again.json().get("base_uri").asText());
+            assertEquals(204, node(1).post(second + "/assignments", V2,
+                    "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}", as(APP)).status());
+            List<Long> resumed = new ArrayList<>();
+            for (int i = 0; i < 20 && resumed.size() < 6 - next; i++) {
+                Rest.Response r = node(i + 2).get(second + "/records?timeout=500", as(APP, "Accept", BINARY_V2));
+                assertEquals(200, r.status(), r.body());
+                r.json().forEach(rec -> resumed.add(rec.get("offset").asLong()));
+            }
+            assertEquals(next, resumed.get(0), "the new instance starts at the commit: " + resumed);
+            assertEquals(204, node(0).delete(second, as(APP)).status());
+        } finally {
+            leaving.close();
+        }
+    }
+
+    @Test
+    void aRelayedRequestWithoutTheNodeSecretIsRefused() {
+        String path = "/consumers/g/instances/x/records";
+        Rest.Response none = node(0).get(path, as(APP, "Accept", BINARY_V2, "Portico-Forwarded-By", "intruder"));
+        assertEquals(403, none.status(), none.body());
+        assertTrue(none.json().get("message").asText().contains("Portico-Node-Secret"), none.body());
+        Rest.Response wrong = node(1).get(path, as(APP, "Accept", BINARY_V2, "Portico-Forwarded-By", "intruder",
+                "Portico-Node-Secret", "guess"));
+        assertEquals(403, wrong.status(), wrong.body());
+        // The right secret is served as a relayed request (here: an instance this node does not hold).
+        Rest.Response right = node(2).get(path, as(APP, "Accept", BINARY_V2, "Portico-Forwarded-By", "n",
+                "Portico-Node-Secret", SECRET));
+        assertEquals(404, right.status(), right.body());
+        assertNotEquals(403, right.status());
+    }
+}
