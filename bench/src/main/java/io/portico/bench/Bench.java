@@ -87,6 +87,10 @@ public final class Bench {
     private String bootstrap;
     private InetSocketAddress http;
     private String host;
+    /** Row i: a second Portico node that relays reads to the first, which holds the instances. */
+    private Child relay;
+    private InetSocketAddress relayHttp;
+    private String relayHost;
     private PorticoConfig porticoConfig;
     private List<String> brokerCommand;
     private List<String> porticoCommand;
@@ -202,6 +206,10 @@ public final class Bench {
         porticoProperties.put("bootstrap.servers", bootstrap);
         // Not measured: lets the run end quickly while a consumer read is still waiting.
         porticoProperties.put("shutdown.graceful.ms", "3000");
+        if (o.runs("i")) {
+            // Row i: two nodes; the one measured holds the instances, the other relays to it.
+            porticoProperties.put("nodes.secret", "bench-" + java.util.UUID.randomUUID());
+        }
         porticoProperties.putAll(o.porticoProperties());
         StringBuilder props = new StringBuilder("# written by the benchmark (bench/run.sh)\n");
         porticoProperties.forEach((k, v) -> props.append(k).append('=').append(v).append('\n'));
@@ -225,6 +233,22 @@ public final class Bench {
         } catch (IOException | RuntimeException e) {
             runNotes.add("Could not attach to Portico's JVM (no heap figures): " + e);
             log("cannot attach to Portico's JVM: " + e);
+        }
+        if (o.runs("i")) {
+            int relayPort = freePort();
+            Map<String, String> relayProperties = new LinkedHashMap<>(porticoProperties);
+            relayProperties.put("listeners", "http://127.0.0.1:" + relayPort);
+            StringBuilder relayProps = new StringBuilder("# written by the benchmark (bench/run.sh): row i's relay node\n");
+            relayProperties.forEach((k, v) -> relayProps.append(k).append('=').append(v).append('\n'));
+            Path relayFile = work.resolve("relay.properties");
+            Files.writeString(relayFile, relayProps);
+            List<String> relayCmd = new ArrayList<>(porticoCommand);
+            relayCmd.set(relayCmd.size() - 1, relayFile.toString());
+            log("starting the relay node for row i: " + String.join(" ", relayCmd));
+            relay = Child.start("relay", relayCmd, work.resolve("relay.log"), "Portico serves on");
+            relay.awaitLine(120);
+            relayHttp = new InetSocketAddress(InetAddress.getLoopbackAddress(), relayPort);
+            relayHost = "127.0.0.1:" + relayPort;
         }
         monitor = new Monitor(portico.pid(), broker.pid(), probe);
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -253,6 +277,10 @@ public final class Bench {
     }
 
     private synchronized void stopChildren() {
+        if (relay != null && relay.isAlive()) {
+            log("stopping the relay node (pid " + relay.pid() + ")");
+            relay.stop(30);
+        }
         if (portico != null && portico.isAlive()) {
             log("stopping Portico (pid " + portico.pid() + ")");
             portico.stop(30);
@@ -367,6 +395,14 @@ public final class Bench {
             }
             instanceRows.add("f");
             instancePasses.add(pass -> consumerInstances("bench-native", "bench-f-" + pass, true, true));
+        }
+        // i: f's reads through another node (relayed to the one holding the instances), alternating with f.
+        if (o.runs("i")) {
+            if (warmReads) {
+                warmUp(pass -> consumerInstances("bench-native", "bench-warm-i-" + pass, false, true, true));
+            }
+            instanceRows.add("i");
+            instancePasses.add(pass -> consumerInstances("bench-native", "bench-i-" + pass, true, true, true));
         }
         if (!instancePasses.isEmpty()) {
             rows.addAll(alternating(instancePasses));
@@ -669,12 +705,22 @@ public final class Bench {
     }
 
     private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2) throws Exception {
+        return consumerInstances(topic, group, measured, v2, false);
+    }
+
+    /** Rows e, f and, {@code relayed}, i: f's reads sent to the relay node, which passes them to the holder. */
+    private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2, boolean relayed)
+            throws Exception {
         long[] end = endOffsets(topic);
-        String id = v2 ? "f" : "e";
+        String id = relayed ? "i" : v2 ? "f" : "e";
+        String readHost = relayed ? relayHost : host;
+        InetSocketAddress readAddress = relayed ? relayHttp : http;
         String what = v2
                 ? "v2: POST /consumers/{g} (auto.offset.reset=earliest, auto.commit.enable=false), POST …/subscription, "
                         + "then GET /consumers/{g}/instances/{i}/records in a loop; " + o.instances()
                         + " instances in parallel over " + end.length + " partitions"
+                        + (relayed ? "; created on the measured node, every read sent to a second node, which "
+                                + "relays it to the first (the relay's CPU is not in Portico's column)" : "")
                 : "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
                         + "/topics/{t} in a loop; " + o.instances() + " instances in parallel over " + end.length
                         + " partitions";
@@ -720,7 +766,7 @@ public final class Bench {
         List<Scripts.Instance> scripts = new ArrayList<>();
         for (String name : instances) {
             scripts.add(new Scripts.Instance(Scripts.request("GET", "/consumers/" + group + "/instances/" + name
-                    + (v2 ? "/records" : "/topics/" + topic), host, null, records, null), progress,
+                    + (v2 ? "/records" : "/topics/" + topic), readHost, null, records, null), progress,
                     4 * ((o.valueBytes() + 2) / 3)));
         }
         // Untimed: the group join. Each instance subscribes on its first read; these are sent all
@@ -730,7 +776,7 @@ public final class Bench {
         long joinStart = System.nanoTime();
         List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> joins = new ArrayList<>();
         for (String name : instances) {
-            joins.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/" + group
+            joins.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://" + readHost + "/consumers/" + group
                             + "/instances/" + name + (v2 ? "/records" : "/topics/" + topic) + "?max_bytes=1"))
                     .header("Accept", records)
                     .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofByteArray()));
@@ -755,7 +801,7 @@ public final class Bench {
         double joinSeconds = (System.nanoTime() - joinStart) / 1e9;
         long joined = progress.distinct();
         Monitor.Window w = monitor.begin(id, measured && o.profile() ? jfrFile(id) : null);
-        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60),
+        HttpLoad.Result r = HttpLoad.run(readAddress, scripts, o.loadThreads(), Duration.ofSeconds(60),
                 () -> progress.done);
         Monitor.Usage usage = monitor.end(w);
         double seconds = progress.done ? (progress.doneAt - r.startNanos()) / 1e9 : r.seconds();

@@ -83,7 +83,7 @@ public record Options(
 
     /** The HTTP rows, in the order they run. */
     public static final java.util.Set<String> ALL_ROWS = java.util.Collections.unmodifiableSet(
-            new java.util.LinkedHashSet<>(List.of("a", "b", "c", "g", "d", "h", "e", "f")));
+            new java.util.LinkedHashSet<>(List.of("a", "b", "c", "g", "d", "h", "e", "f", "i")));
 
     private static java.util.Set<String> rows(String list) {
         java.util.Set<String> rows = new java.util.LinkedHashSet<>();

@@ -145,6 +145,11 @@ final class Report {
             md.append(String.format(Locale.ROOT, "| f (v2 consumer reads) within 10%% of e (v1 instance reads) | %.2f × e | %s |%n",
                     ratio, ratio >= 0.9 ? "yes" : "**no**"));
         }
+        RowResult rowI = find("i", rows);
+        if (rowF != null && rowI != null) {
+            md.append(String.format(Locale.ROOT, "| i (f's reads relayed through another node): the cost of a relayed "
+                    + "read, as a ratio to f | %.2f × f | (reported) |%n", rowI.recordsPerSecond() / rowF.recordsPerSecond()));
+        }
         long heapPeak = rows.stream().filter(r -> r.usage() != null && r.usage().heap() != null)
                 .mapToLong(r -> r.usage().heap().used()).max().orElse(-1);
         md.append(String.format(Locale.ROOT, "| Portico heap ≤ 256 MiB in every row | -Xmx%s; peak %s; Portico "
