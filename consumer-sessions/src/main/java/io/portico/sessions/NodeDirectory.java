@@ -244,11 +244,11 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     private boolean catchUp(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long end;
+        long arrived = System.nanoTime();
+        long deadline = arrived + timeout.toNanos();
+        Long end;
         try {
-            end = admin.get().listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).offset();
+            end = endAfter(arrived).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             return false;
         } catch (InterruptedException e) {
@@ -256,6 +256,34 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             return false;
         }
         return awaitPosition(end, deadline);
+    }
+
+    /** A look-up of the topic's end that started after {@code arrived}: one at a time, shared by all who wait. */
+    private record EndLookup(long started, java.util.concurrent.CompletableFuture<Long> end) {
+    }
+
+    private EndLookup endLookup;
+
+    private synchronized java.util.concurrent.CompletableFuture<Long> endAfter(long arrived) {
+        // Many callers (a burst of requests for unknown instances) share one look-up at a time.
+        if (endLookup != null && endLookup.started() >= arrived) {
+            return endLookup.end();
+        }
+        if (endLookup != null && !endLookup.end().isDone()) {
+            // Started before this caller arrived: the next one starts when it ends.
+            return endLookup.end().handle((v, e) -> null).thenCompose(v -> endAfter(arrived));
+        }
+        java.util.concurrent.CompletableFuture<Long> end = new java.util.concurrent.CompletableFuture<>();
+        endLookup = new EndLookup(System.nanoTime(), end);
+        admin.get().listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
+                .whenComplete((info, e) -> {
+                    if (e != null) {
+                        end.completeExceptionally(e);
+                    } else {
+                        end.complete(info.offset());
+                    }
+                });
+        return end;
     }
 
     private boolean awaitPosition(long offset, long deadline) {
