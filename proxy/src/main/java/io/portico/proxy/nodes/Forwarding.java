@@ -146,6 +146,17 @@ public final class Forwarding {
     private void route(HttpServerExchange exchange, NodeDirectory.Location at, HttpHandler next) throws Exception {
         if (at instanceof NodeDirectory.There there) {
             exchange.putAttachment(TARGET, there.node().url());
+            // The relay answers a holder it cannot reach with a bare 503: say which node, and why.
+            exchange.addDefaultResponseListener(ex -> {
+                if (ex.isResponseStarted() || ex.getStatusCode() != 503) {
+                    return false;
+                }
+                ex.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+                ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
+                        + "', which holds this consumer instance, does not answer at " + there.node().url()
+                        + "; retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
+                return true;
+            });
             relay.handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
