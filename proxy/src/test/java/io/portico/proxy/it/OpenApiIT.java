@@ -12,7 +12,6 @@ import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.TestPortico;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -86,10 +85,7 @@ class OpenApiIT {
 
     @Test
     void theDocumentStaysWithTheApiWhenAdminListenersAreSet(KafkaCluster kafka) throws IOException {
-        int adminPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            adminPort = s.getLocalPort();
-        }
+        int adminPort = TestPortico.freePort();
         try (TestPortico p = TestPortico.start(kafka, Map.of("admin.listeners", "http://127.0.0.1:" + adminPort))) {
             assertEquals(200, p.rest().get("/openapi.json").status());
             Rest admin = new Rest(URI.create("http://127.0.0.1:" + adminPort));

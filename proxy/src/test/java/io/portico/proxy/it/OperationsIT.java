@@ -10,7 +10,6 @@ import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.TestPortico;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -124,10 +123,7 @@ class OperationsIT {
 
     @Test
     void adminListenersServeTheOperationsEndpointsAlone(KafkaCluster kafka) throws Exception {
-        int adminPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            adminPort = s.getLocalPort();
-        }
+        int adminPort = TestPortico.freePort();
         try (TestPortico p = TestPortico.start(kafka, Map.of("admin.listeners", "http://127.0.0.1:" + adminPort))) {
             Rest admin = new Rest(URI.create("http://127.0.0.1:" + adminPort));
             assertEquals(200, admin.get("/health").status());

@@ -28,6 +28,13 @@ public record TestPortico(KafkaCluster cluster, Portico portico, Rest rest) impl
         }
     }
 
+    /** A TCP port free on this machine a moment ago (for listeners a test must name before start). */
+    public static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     @Override
     public void close() {
         portico.close();
