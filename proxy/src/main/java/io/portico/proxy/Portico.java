@@ -203,7 +203,7 @@ public final class Portico implements AutoCloseable {
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
-                        config.streaming().gracePeriod())),
+                        config.streaming().gracePeriod()), schemas),
                 new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
                 forwarding));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
