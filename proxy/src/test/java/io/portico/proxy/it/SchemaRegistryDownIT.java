@@ -41,6 +41,15 @@ class SchemaRegistryDownIT {
         }
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", "http://127.0.0.1:" + port))) {
             answers503Within(p.rest(), 5000);
+            // v3 reports it per record, and a record without a schema still lands
+            String cluster = p.rest().get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            Rest.Response v3 = p.rest().post("/v3/clusters/" + cluster + "/topics/" + KafkaCluster.uniqueTopic("v3-down")
+                    + "/records", "application/json", "{\"value\":{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\",\"data\":\"x\"}}\n"
+                    + "{\"value\":{\"type\":\"STRING\",\"data\":\"y\"}}");
+            String[] reports = v3.body().split("\r\n");
+            assertEquals(2, reports.length, v3.body());
+            assertTrue(reports[0].startsWith("{\"error_code\":503,") && reports[0].contains("schema registry"), reports[0]);
+            assertTrue(reports[1].startsWith("{\"error_code\":200,"), reports[1]);
             // a consumer read of the format needs the registry too: the instance is created, and reads tell
             String group = KafkaCluster.uniqueTopic("down");
             assertEquals(200, p.rest().post("/consumers/" + group, "application/vnd.kafka.v2+json",
