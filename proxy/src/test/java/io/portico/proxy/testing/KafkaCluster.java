@@ -80,8 +80,21 @@ public final class KafkaCluster implements AutoCloseable {
             ends.put(new TopicPartition(name, p),
                     OffsetSpec.latest());
         }
-        admin.listOffsets(ends).all().get();
-        return name;
+        // The admin client may not know the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, not retried):
+        // ask again for a while, as a user waiting for the topic would.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            try {
+                admin.listOffsets(ends).all().get();
+                return name;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     /** Produces one record directly, waiting for the acknowledgement. */

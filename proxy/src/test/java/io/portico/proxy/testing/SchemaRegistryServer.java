@@ -51,6 +51,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         SchemaRegistryServer server = new SchemaRegistryServer(process, URI.create("http://127.0.0.1:" + port
                 + "/apis/ccompat/v7"), log);
+        // Stopped by the test run's end (the store closes it); should the JVM end otherwise, with it.
+        Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "schema-registry-stop"));
         try {
             server.awaitReady(port);
             server.put("/config", "{\"compatibility\":\"BACKWARD\"}");
