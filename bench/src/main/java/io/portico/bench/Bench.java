@@ -89,6 +89,7 @@ public final class Bench {
     private String host;
     /** Row i: a second Portico node that relays reads to the first, which holds the instances. */
     private Child relay;
+    private RegistryStub registryStub;
     private InetSocketAddress relayHttp;
     private String relayHost;
     private PorticoConfig porticoConfig;
@@ -206,6 +207,11 @@ public final class Bench {
         porticoProperties.put("bootstrap.servers", bootstrap);
         // Not measured: lets the run end quickly while a consumer read is still waiting.
         porticoProperties.put("shutdown.graceful.ms", "3000");
+        if (o.runs("j")) {
+            // Row j: avro produce needs a schema registry; the bench serves the one schema it uses.
+            registryStub = new RegistryStub();
+            porticoProperties.put("schema.registry.url", registryStub.url());
+        }
         if (o.runs("i")) {
             // Row i: two nodes; the one measured holds the instances, the other relays to it.
             porticoProperties.put("nodes.secret", "bench-" + java.util.UUID.randomUUID());
@@ -285,6 +291,10 @@ public final class Bench {
             log("stopping Portico (pid " + portico.pid() + ")");
             portico.stop(30);
         }
+        if (registryStub != null) {
+            registryStub.close();
+            registryStub = null;
+        }
         if (broker != null && broker.isAlive()) {
             log("stopping the broker (pid " + broker.pid() + ")");
             broker.closeInput();
@@ -306,9 +316,9 @@ public final class Bench {
         boolean warmReads = o.warmupSeconds() > 0;
         long warmRecords = Math.max(o.partitions() * 10L, (long) (o.records() * o.warmup()));
         long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
-        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-b", "bench-c", "bench-g"));
+        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-j", "bench-b", "bench-c", "bench-g"));
         if (warm) {
-            topics.addAll(List.of("warm-native", "warm-a", "warm-b", "warm-c", "warm-g"));
+            topics.addAll(List.of("warm-native", "warm-a", "warm-j", "warm-b", "warm-c", "warm-g"));
         }
         createTopics(topics);
 
@@ -339,6 +349,21 @@ public final class Bench {
             }
             rows.add(httpProduce("a", "bench-a", v1Variants("bench-a", o.batch()), aRequests, o.batch(),
                     o.batchConnections(), true, true));
+        }
+        // j: v2 avro, batch records per POST, as row a (its ratio is to row a).
+        if (o.runs("j")) {
+            long jRequests = Math.max(1, o.records() / o.batch());
+            if (warm) {
+                httpProduce("j", "warm-j", avroVariants("warm-j", o.batch()), Math.max(1, warmRecords / o.batch()),
+                        o.batch(), o.batchConnections(), true, false);
+            }
+            RowResult j = httpProduce("j", "bench-j", avroVariants("bench-j", o.batch()), jRequests, o.batch(),
+                    o.batchConnections(), true, true);
+            rows.add(new RowResult(j.id(), "POST /topics/{t}, v2 avro (value_schema_id, a record of one string field "
+                    + "of " + (o.valueBytes() - 2) + " characters, " + (o.valueBytes() + 5) + " B in Kafka), " + o.batch()
+                    + " records per request, " + o.batchConnections() + " connections", o.runs("a") ? "a" : NATIVE_PRODUCE,
+                    j.records(), j.seconds(), j.valueBytes(), j.latency(), j.requests(), j.errors(), j.errorKinds(),
+                    j.errorSamples(), j.usage(), j.notes()));
         }
         // b: v1 binary, 1 record per POST.
         if (o.runs("b")) {
@@ -580,6 +605,35 @@ public final class Bench {
             body.append("]}");
             out[v] = Scripts.request("POST", "/topics/" + topic, host, "application/vnd.kafka.binary.v1+json",
                     "application/vnd.kafka.v1+json", body.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    /**
+     * Row j's bodies: v2 avro with {@code value_schema_id}, each value a record whose string field
+     * holds base64 text of the row's random values, cut to {@code valueBytes - 2} characters (the
+     * avro string's length takes the other 2 bytes).
+     */
+    private ByteBuffer[] avroVariants(String topic, int records) {
+        ByteBuffer[] out = new ByteBuffer[16];
+        Base64.Encoder b64 = Base64.getEncoder();
+        int chars = Math.max(1, o.valueBytes() - 2);
+        for (int v = 0; v < out.length; v++) {
+            StringBuilder body = new StringBuilder(records * (chars + 32) + 32);
+            body.append("{\"value_schema_id\":").append(RegistryStub.ID).append(",\"records\":[");
+            for (int r = 0; r < records; r++) {
+                if (r > 0) {
+                    body.append(',');
+                }
+                String text = b64.encodeToString(values[(v * records + r) % values.length]);
+                while (text.length() < chars) {
+                    text = text + text;
+                }
+                body.append("{\"value\":{\"payload\":\"").append(text, 0, chars).append("\"}}");
+            }
+            body.append("]}");
+            out[v] = Scripts.request("POST", "/topics/" + topic, host, "application/vnd.kafka.avro.v2+json",
+                    "application/vnd.kafka.v2+json", body.toString().getBytes(StandardCharsets.UTF_8));
         }
         return out;
     }

@@ -54,7 +54,7 @@ final class Report {
         for (RowResult b : rows) {
             if (b.id().equals(r.baseline()) && b.recordsPerSecond() > 0) {
                 return String.format(Locale.ROOT, "%.2f × %s", r.recordsPerSecond() / b.recordsPerSecond(),
-                        b.id().substring("native-".length()));
+                        b.id().startsWith("native-") ? b.id().substring("native-".length()) : "row " + b.id());
             }
         }
         return "—";

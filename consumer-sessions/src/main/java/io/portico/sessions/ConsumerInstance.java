@@ -99,6 +99,8 @@ public final class ConsumerInstance {
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private volatile boolean closed;
+    /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
+    private volatile java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder;
 
     /**
      * What an instance was created with beyond its format: per-instance read settings (v2).
@@ -135,6 +137,15 @@ public final class ConsumerInstance {
 
     public String group() {
         return group;
+    }
+
+    /**
+     * Sets how a schema format's records are rendered before they are returned (set once, before
+     * the first read): a record it cannot render stops a read as a record that is not JSON stops a
+     * json-format read (see {@link #take}).
+     */
+    void decoder(java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder) {
+        this.decoder = decoder;
     }
 
     public String name() {
@@ -846,6 +857,20 @@ public final class ConsumerInstance {
                 break;
             }
             ConsumedRecord c = toConsumed(r);
+            if (decoder != null) {
+                // A schema format: rendered here, so that a record that cannot be (not in the
+                // registry's framing, an unknown schema id, a registry that does not answer) stays
+                // first in line, nothing after it returned, as with json below.
+                try {
+                    c = decoder.apply(c);
+                } catch (RestException e) {
+                    if (previous == null) {
+                        throw e;
+                    }
+                    break;
+                }
+                cost = c.size() + HeldRecords.headerBytes(r);
+            }
             if (!room.take(cost, previous == null)) {
                 break;
             }

@@ -104,6 +104,17 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     private volatile Ownership ownership = Ownership.NONE;
+    private volatile Function<EmbeddedFormat, Function<ConsumedRecord, ConsumedRecord>> decoders = format -> null;
+
+    /**
+     * Sets how instances of the schema formats render what they read (once, at start-up): for
+     * each format, a function from a stored record to the record as the format shows it (its key
+     * and value as JSON text), which throws a {@link RestException} for a record it cannot
+     * render; null for a format that cannot be read (its instances are not created: 415).
+     */
+    public void decoders(Function<EmbeddedFormat, Function<ConsumedRecord, ConsumedRecord>> decoders) {
+        this.decoders = decoders;
+    }
 
     /**
      * @param factory creates a consumer from its full configuration (a {@code MockConsumer} in unit tests)
@@ -196,7 +207,8 @@ public final class ConsumerRegistry implements AutoCloseable {
     public ConsumerInstance create(String group, String requestedName, EmbeddedFormat format, String reset,
                                    boolean autoCommit, ConsumerInstance.Options options, String owner) {
         KafkaNames.group(group);
-        if (format.needsSchemaRegistry()) {
+        Function<ConsumedRecord, ConsumedRecord> decoder = format.needsSchemaRegistry() ? decoders.apply(format) : null;
+        if (format.needsSchemaRegistry() && decoder == null) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
         String name = requestedName;
@@ -226,6 +238,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                         + memory.name() + "); delete unused instances or retry later");
             }
             ConsumerInstance instance = newInstance(group, name, format, reset, autoCommit, options, owner, lease);
+            instance.decoder(decoder);
             if (instances.asMap().putIfAbsent(key, instance) != null) {
                 instance.close(CLOSE_TIMEOUT);
                 throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();

@@ -24,7 +24,7 @@ public enum ErrorCode {
     UNSUPPORTED_MEDIA_TYPE(415, 415, "HTTP 415 Unsupported Media Type"),
     SCHEMA_REGISTRY_REQUIRED(415, 415,
             "The avro, jsonschema and protobuf embedded formats need a schema registry, and this server has none "
-                    + "configured. Use the binary or json embedded format."),
+                    + "configured: set schema.registry.url, or use the binary or json embedded format."),
     UNPROCESSABLE_ENTITY(422, 422, "Unprocessable Entity"),
     TOO_MANY_REQUESTS(429, 429, "Too many requests: "),
     INTERNAL_SERVER_ERROR(500, 500, "Internal Server Error"),

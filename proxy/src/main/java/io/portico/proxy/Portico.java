@@ -29,6 +29,8 @@ import io.portico.proxy.ops.AccessLog;
 import io.portico.proxy.ops.Cors;
 import io.portico.proxy.ops.HttpMetrics;
 import io.portico.proxy.ops.OpsHandlers;
+import io.portico.schemas.RegistryClient;
+import io.portico.schemas.SchemaService;
 import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
@@ -178,14 +180,18 @@ public final class Portico implements AutoCloseable {
         }
         forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout());
 
+        SchemaService schemas = schemaService(config.schemaRegistry());
+        if (schemas != null) {
+            consumers.decoders(schemas::decoder);
+        }
         PorticoConfig.RecordsLimits recordsLimits = config.records();
         ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
         BaseUrl baseUrl = new BaseUrl(config.advertisedListeners(), config.hostName());
         Router routes = Api.routes(new Access(authenticator), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax()),
-                new MessagesHandler(offsetReader, consumerPool, reads.countMax()),
+                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas),
+                new MessagesHandler(offsetReader, consumerPool, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes()),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
@@ -197,7 +203,7 @@ public final class Portico implements AutoCloseable {
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
-                        config.streaming().gracePeriod())),
+                        config.streaming().gracePeriod()), schemas),
                 new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
                 forwarding));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
@@ -235,6 +241,22 @@ public final class Portico implements AutoCloseable {
             consumers.ownership(directory);
         }
         LOG.info("Portico serves on {}", listenerUrls());
+    }
+
+    /**
+     * The schema formats' service when {@code schema.registry.url} is set, else null (those
+     * formats then answer 415). Its caches hold at most 16 MiB of schema text.
+     */
+    private static SchemaService schemaService(PorticoConfig.SchemaRegistry registry) {
+        if (!registry.enabled()) {
+            return null;
+        }
+        SSLContext tls = Tls.registryClient(registry);
+        LOG.info("Schema formats (avro, jsonschema, protobuf) through the schema registry at {}", registry.urls().stream()
+                .map(u -> u.getScheme() + "://" + u.getHost() + (u.getPort() < 0 ? "" : ":" + u.getPort()) + u.getPath())
+                .toList());
+        return new SchemaService(new RegistryClient(new RegistryClient.Settings(registry.urls(), registry.userInfo(), tls,
+                registry.timeout())), 16L << 20);
     }
 
     /** A node id when none is configured: this host's name and a random part (a restarted node is a new node). */

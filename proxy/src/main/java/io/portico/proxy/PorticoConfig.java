@@ -45,6 +45,7 @@ public record PorticoConfig(
         Reads reads,
         Security security,
         RecordsLimits records,
+        SchemaRegistry schemaRegistry,
         Operations operations,
         Memory memory,
         Connections connections,
@@ -151,6 +152,31 @@ public record PorticoConfig(
                 "Records endpoint: largest value (the body); larger answers 400."),
         RECORDS_URI_MAX_BYTES("records.uri.max.bytes", Setting.integer(256, Integer.MAX_VALUE), "10240",
                 "Records endpoint: longest request URI (key and headers ride in it); longer answers 414."),
+
+        // Schema registry (the avro, jsonschema and protobuf embedded formats)
+        SCHEMA_REGISTRY_URL("schema.registry.url", Setting.list(), "",
+                "Confluent-compatible schema registry URLs, comma-separated (tried in order); empty: none, and the avro, jsonschema and protobuf formats answer 415."),
+        SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE("schema.registry.basic.auth.credentials.source",
+                Setting.choice("URL", "USER_INFO"), "URL",
+                "Where the registry's basic-auth credentials come from: URL (user:password@ in schema.registry.url, if any) or USER_INFO."),
+        SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO("schema.registry.basic.auth.user.info", Setting.password(), "",
+                "user:password for the registry, with the USER_INFO source."),
+        SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE("schema.registry.ssl.truststore.type", Setting.choice("PKCS12", "JKS", "PEM"),
+                "PKCS12", "The format of the registry's truststore."),
+        SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION("schema.registry.ssl.truststore.location", Setting.path(), "",
+                "The CAs an https registry's certificate must chain to; empty: the JVM's."),
+        SCHEMA_REGISTRY_SSL_TRUSTSTORE_PASSWORD("schema.registry.ssl.truststore.password", Setting.password(), "",
+                "The registry truststore's password."),
+        SCHEMA_REGISTRY_SSL_KEYSTORE_TYPE("schema.registry.ssl.keystore.type", Setting.choice("PKCS12", "JKS", "PEM"),
+                "PKCS12", "The format of the client certificate's keystore for the registry."),
+        SCHEMA_REGISTRY_SSL_KEYSTORE_LOCATION("schema.registry.ssl.keystore.location", Setting.path(), "",
+                "A client certificate for an https registry that asks for one; empty: none."),
+        SCHEMA_REGISTRY_SSL_KEYSTORE_PASSWORD("schema.registry.ssl.keystore.password", Setting.password(), "",
+                "The registry keystore's password."),
+        SCHEMA_REGISTRY_SSL_KEY_PASSWORD("schema.registry.ssl.key.password", Setting.password(), "",
+                "The registry client key's password, when it differs from the keystore's."),
+        SCHEMA_REGISTRY_REQUEST_TIMEOUT_MS("schema.registry.request.timeout.ms", Setting.millis(100, 600_000), "5000",
+                "Bound on connecting to the registry and on each of its answers; a registry that does not answer in time is a 503."),
 
         // Authentication and TLS
         AUTHENTICATION_METHOD("authentication.method", Setting.choice("NONE", "API_KEY"), "NONE",
@@ -359,6 +385,28 @@ public record PorticoConfig(
         }
     }
 
+    /**
+     * The schema registry of the avro, jsonschema and protobuf formats: its URLs (empty: none),
+     * basic-auth {@code user:password} (null: none), TLS stores (locations null when not set),
+     * and the bound on each call.
+     */
+    public record SchemaRegistry(List<URI> urls, String userInfo, String truststoreType, Path truststoreLocation,
+                                 String truststorePassword, String keystoreType, Path keystoreLocation,
+                                 String keystorePassword, String keyPassword, Duration timeout) {
+        public SchemaRegistry {
+            urls = List.copyOf(urls);
+        }
+
+        public boolean enabled() {
+            return !urls.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return "SchemaRegistry[urls=" + urls.stream().map(u -> u.getHost() + ":" + u.getPort()).toList() + "]"; // no credentials
+        }
+    }
+
     /** Size limits of the records endpoint. */
     public record RecordsLimits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
@@ -537,6 +585,7 @@ public record PorticoConfig(
                         (Integer) v.get(Key.RECORDS_KEY_MAX_BYTES),
                         (Integer) v.get(Key.RECORDS_VALUE_MAX_BYTES),
                         (Integer) v.get(Key.RECORDS_URI_MAX_BYTES)),
+                schemaRegistry(v),
                 new Operations(
                         listOf(v.get(Key.ADMIN_LISTENERS), URI.class),
                         (Boolean) v.get(Key.ACCESS_LOG_ENABLED),
@@ -563,6 +612,43 @@ public record PorticoConfig(
                         (Integer) v.get(Key.STREAMING_UNACKNOWLEDGED_MAX_RECORDS),
                         (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)),
                 nodes(v));
+    }
+
+    private static SchemaRegistry schemaRegistry(Map<Key, Object> v) {
+        List<URI> urls = new ArrayList<>();
+        String userInfo = null;
+        for (String item : listOf(v.get(Key.SCHEMA_REGISTRY_URL), String.class)) {
+            URI url;
+            try {
+                url = new URI(item);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + item + "' is not a URL");
+            }
+            String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+            if (!(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
+                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + item + "' must be an http:// or https:// URL with a host");
+            }
+            if (url.getRawUserInfo() != null) {
+                userInfo = userInfo != null ? userInfo : java.net.URLDecoder.decode(url.getRawUserInfo(),
+                        java.nio.charset.StandardCharsets.UTF_8);
+                url = URI.create(scheme + "://" + url.getRawAuthority().substring(url.getRawAuthority().indexOf('@') + 1)
+                        + (url.getRawPath() == null ? "" : url.getRawPath()));
+            }
+            urls.add(url);
+        }
+        if (v.get(Key.SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE).equals("USER_INFO")) {
+            userInfo = (String) v.get(Key.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO);
+            if (!userInfo.contains(":")) {
+                throw new ConfigException(Key.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO.key(),
+                        "the USER_INFO credentials source needs user:password");
+            }
+        }
+        return new SchemaRegistry(urls, userInfo,
+                (String) v.get(Key.SCHEMA_REGISTRY_SSL_TRUSTSTORE_TYPE), (Path) v.get(Key.SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION),
+                (String) v.get(Key.SCHEMA_REGISTRY_SSL_TRUSTSTORE_PASSWORD),
+                (String) v.get(Key.SCHEMA_REGISTRY_SSL_KEYSTORE_TYPE), (Path) v.get(Key.SCHEMA_REGISTRY_SSL_KEYSTORE_LOCATION),
+                (String) v.get(Key.SCHEMA_REGISTRY_SSL_KEYSTORE_PASSWORD), (String) v.get(Key.SCHEMA_REGISTRY_SSL_KEY_PASSWORD),
+                (Duration) v.get(Key.SCHEMA_REGISTRY_REQUEST_TIMEOUT_MS));
     }
 
     private static Nodes nodes(Map<Key, Object> v) {

@@ -68,6 +68,42 @@ final class Tls {
         }
     }
 
+    /**
+     * The TLS context Portico reaches the schema registry with: its truststore (else the JVM's
+     * CAs) and client certificate, when set; null when neither is (the JVM's defaults).
+     */
+    static SSLContext registryClient(PorticoConfig.SchemaRegistry r) {
+        if (r.truststoreLocation() == null && r.keystoreLocation() == null) {
+            return null;
+        }
+        String prefix = "schema.registry.ssl.";
+        try {
+            KeyManagerFactory kmf = null;
+            if (r.keystoreLocation() != null) {
+                KeyStore keys = load(r.keystoreType(), r.keystoreLocation(), r.keystorePassword(), r.keyPassword(),
+                        prefix + "keystore");
+                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                String entryPassword = r.keystoreType().equals("PEM") ? ""
+                        : !r.keyPassword().isEmpty() ? r.keyPassword() : r.keystorePassword();
+                kmf.init(keys, entryPassword.toCharArray());
+            }
+            TrustManagerFactory tmf = null;
+            if (r.truststoreLocation() != null) {
+                KeyStore trust = load(r.truststoreType(), r.truststoreLocation(), r.truststorePassword(), "",
+                        prefix + "truststore");
+                tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                tmf.init(trust);
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            return context;
+        } catch (java.security.UnrecoverableKeyException e) {
+            throw new ConfigException(prefix + "key.password", "cannot read the private key: " + e.getMessage());
+        } catch (GeneralSecurityException e) {
+            throw new ConfigException(prefix + "keystore.location", e.toString());
+        }
+    }
+
     /** A TLS version or suite the JVM does not know would be dropped silently: fail start-up instead. */
     private static void checkSupported(SSLContext context, PorticoConfig.Security s) {
         javax.net.ssl.SSLParameters supported = context.getSupportedSSLParameters();

@@ -29,6 +29,11 @@ public record BatchRequest(List<String> ids, List<RecordStreamParser.Item> items
 
     /** Parses {@code body}; at most {@code maxEntries} entries. */
     public static BatchRequest parse(byte[] body, int maxEntries) {
+        return parse(body, maxEntries, false);
+    }
+
+    /** As {@link #parse(byte[], int)}, the schema types parsed when a schema registry is configured ({@code schemas}). */
+    public static BatchRequest parse(byte[] body, int maxEntries, boolean schemas) {
         List<String> ids = new ArrayList<>();
         List<RecordStreamParser.Item> items = new ArrayList<>();
         try (JsonParser p = FACTORY.createParser(body)) {
@@ -68,7 +73,7 @@ public record BatchRequest(List<String> ids, List<RecordStreamParser.Item> items
                         throw invalid("Batch entry identifier is not a valid string.");
                     }
                     ids.add(id);
-                    items.add(RecordStreamParser.parse(body, start, end - start));
+                    items.add(RecordStreamParser.parse(body, start, end - start, schemas));
                 }
             }
             if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {

@@ -13,18 +13,56 @@ import java.util.List;
 public record ProduceRecord(Integer partitionId, List<RecordHeader> headers, Data key, Data value, Long timestamp,
                             int bytes) {
 
-    /** The types a key or value may take without a schema registry. */
-    public enum Type { BINARY, JSON, STRING }
+    /** The types a key or value may take: three without a schema registry, three with one. */
+    public enum Type {
+        BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF;
+
+        /** Whether the type needs a schema registry. */
+        public boolean schema() {
+            return this == AVRO || this == JSONSCHEMA || this == PROTOBUF;
+        }
+    }
 
     /**
      * A key or value as given: its type and the bytes Kafka stores (null for JSON {@code null} or
-     * absent {@code data}).
+     * absent {@code data}). A key or value of a schema format (with a schema registry) carries its
+     * {@link SchemaRef}: as parsed, its {@code serialized} bytes are the data's JSON text and
+     * {@code type} may be null (the registry's schema decides); once serialized in its schema
+     * (by the handler), the bytes are Kafka's and the ref says which subject, id and version.
      */
-    public record Data(Type type, byte[] serialized) {
+    public record Data(Type type, byte[] serialized, SchemaRef schema) {
+        public Data(Type type, byte[] serialized) {
+            this(type, serialized, null);
+        }
+
         /** The serialized size a delivery report shows (0 for null data). */
         public int size() {
             return serialized == null ? 0 : serialized.length;
         }
+
+        /** Whether this is a schema format's data still to be serialized in its schema. */
+        public boolean needsSchema() {
+            return schema != null && !schema.resolved();
+        }
+    }
+
+    /**
+     * The schema fields of a key or value: as asked ({@code subject} or
+     * {@code subject_name_strategy}; {@code schema_id}, {@code schema_version} or a raw
+     * {@code schema}), or once resolved the subject, id and version used (what the delivery
+     * report shows; {@code version} null when unknown).
+     */
+    public record SchemaRef(String subject, String subjectNameStrategy, Integer schemaId, Integer schemaVersion,
+                            String rawSchema, boolean resolved) {
+        /** The subject, id and version a serialized key or value was produced with. */
+        public static SchemaRef resolved(String subject, int id, Integer version) {
+            return new SchemaRef(subject, null, id, version, null, true);
+        }
+    }
+
+    /** This record with another key and value (the same partition, headers, timestamp and size). */
+    public ProduceRecord with(Data key, Data value) {
+        return new ProduceRecord(partitionId, headers, key, value, timestamp, bytes);
     }
 
     /** The key's bytes, or null. */

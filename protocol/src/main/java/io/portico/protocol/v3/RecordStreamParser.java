@@ -53,6 +53,7 @@ public final class RecordStreamParser {
     }
 
     private final int maxRecordBytes;
+    private final boolean schemas;
     private final ArrayDeque<Item> ready = new ArrayDeque<>();
 
     // The value in progress: its bytes from earlier chunks (when it spans chunks) and its shape.
@@ -77,7 +78,17 @@ public final class RecordStreamParser {
 
     /** @param maxRecordBytes the most bytes one record's JSON object may take */
     public RecordStreamParser(int maxRecordBytes) {
+        this(maxRecordBytes, false);
+    }
+
+    /**
+     * @param schemas whether a schema registry is configured: keys and values of the schema types
+     *        (and those with schema fields or without a type) are then parsed for the handler to
+     *        serialize in their schemas; without one they are the record's 422
+     */
+    public RecordStreamParser(int maxRecordBytes, boolean schemas) {
         this.maxRecordBytes = maxRecordBytes;
+        this.schemas = schemas;
     }
 
     /** Whether the stream has ended badly; nothing more is parsed. */
@@ -235,7 +246,7 @@ public final class RecordStreamParser {
             return;
         } else {
             keep(chunk, from, to);
-            item = parse(buffered, 0, bufferedLength);
+            item = parse(buffered, 0, bufferedLength, schemas);
             bufferedLength = 0;
             if (buffered.length > 64 * 1024) {
                 buffered = new byte[0]; // a large record's buffer is not kept for the rest of the stream
@@ -255,8 +266,13 @@ public final class RecordStreamParser {
 
     /** Parses one complete value into a record, or the error that is its report. */
     static Item parse(byte[] buf, int off, int len) {
+        return parse(buf, off, len, false);
+    }
+
+    /** As {@link #parse(byte[], int, int)}, schema types parsed when {@code schemas}. */
+    static Item parse(byte[] buf, int off, int len, boolean schemas) {
         try (JsonParser p = FACTORY.createParser(buf, off, len)) {
-            Item item = parseNext(p, buf, off, len);
+            Item item = parseNext(p, buf, off, len, schemas);
             if (item instanceof Parsed && p.nextToken() != null) {
                 return new Invalid(RecordError.badRequest("unexpected content after the record"));
             }
@@ -271,7 +287,7 @@ public final class RecordStreamParser {
      * {@code len} bytes. After a record the parser is just past it; after an error it is anywhere
      * in the value.
      */
-    private static Item parseNext(JsonParser p, byte[] buf, int base, int len) {
+    private static Item parseNext(JsonParser p, byte[] buf, int base, int len, boolean schemas) {
         try {
             JsonToken t = p.nextToken();
             if (t != JsonToken.START_OBJECT) {
@@ -289,8 +305,8 @@ public final class RecordStreamParser {
                 switch (field) {
                     case "partition_id" -> partition = partition(p);
                     case "headers" -> headers = headers(p);
-                    case "key" -> key = data(p, buf, base);
-                    case "value" -> value = data(p, buf, base);
+                    case "key" -> key = data(p, buf, base, schemas);
+                    case "value" -> value = data(p, buf, base, schemas);
                     case "timestamp" -> timestamp = timestamp(p);
                     default -> p.skipChildren(); // as Confluent's proxy, fields it does not know are ignored
                 }
@@ -317,7 +333,7 @@ public final class RecordStreamParser {
         int k = 0;
         while (k < ranges) {
             if (array || rangeStarts[k] == rangeEnds[k]) {
-                ready.add(parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k]));
+                ready.add(parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k], schemas));
                 k++;
                 continue;
             }
@@ -325,7 +341,7 @@ public final class RecordStreamParser {
             try (JsonParser p = FACTORY.createParser(chunk, base, rangeEnds[ranges - 1] - base)) {
                 while (k < ranges) {
                     int len = rangeEnds[k] - rangeStarts[k];
-                    Item item = parseNext(p, chunk, base, len);
+                    Item item = parseNext(p, chunk, base, len, schemas);
                     ready.add(item);
                     k++;
                     if (!(item instanceof Parsed) || base + p.currentLocation().getByteOffset() != rangeEnds[k - 1]) {
@@ -397,7 +413,7 @@ public final class RecordStreamParser {
     }
 
     /** {@code off}: where the record's bytes start in {@code buf} (the parser's offsets count from there). */
-    private static ProduceRecord.Data data(JsonParser p, byte[] buf, int off) throws IOException {
+    private static ProduceRecord.Data data(JsonParser p, byte[] buf, int off, boolean schemas) throws IOException {
         if (p.currentToken() == JsonToken.VALUE_NULL) {
             return null;
         }
@@ -411,6 +427,11 @@ public final class RecordStreamParser {
         long dataEnd = -1;
         JsonToken dataToken = null;
         byte[] decoded = null;
+        String subject = null;
+        String strategy = null;
+        Integer schemaId = null;
+        Integer schemaVersion = null;
+        String rawSchema = null;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             JsonToken t = p.nextToken();
@@ -423,9 +444,9 @@ public final class RecordStreamParser {
                 }
                 case "data" -> {
                     dataToken = t;
-                    if (type != null && !schema && t != JsonToken.VALUE_NULL) {
+                    if (type != null && !schema && t != JsonToken.VALUE_NULL && !isSchemaType(type)) {
                         // The usual order (type first): the data is read here, in place.
-                        decoded = decodeHere(p, type(type, false), buf, off);
+                        decoded = decodeHere(p, type(type, false, false), buf, off);
                         continue;
                     }
                     dataStart = p.currentTokenLocation().getByteOffset();
@@ -433,16 +454,44 @@ public final class RecordStreamParser {
                     p.finishToken(); // a string is read lazily: its end is known once it is read
                     dataEnd = p.currentLocation().getByteOffset();
                 }
-                case "subject", "subject_name_strategy", "schema_id", "schema_version", "schema" -> {
+                case "subject", "subject_name_strategy", "schema" -> {
                     schema |= t != JsonToken.VALUE_NULL;
-                    p.skipChildren();
+                    if (t != JsonToken.VALUE_NULL && t != JsonToken.VALUE_STRING) {
+                        throw invalid(field + "." + name + " must be a string");
+                    }
+                    String text = t == JsonToken.VALUE_NULL ? null : p.getText();
+                    switch (name) {
+                        case "subject" -> subject = text;
+                        case "subject_name_strategy" -> strategy = text;
+                        default -> rawSchema = text;
+                    }
+                }
+                case "schema_id", "schema_version" -> {
+                    schema |= t != JsonToken.VALUE_NULL;
+                    Integer number = null;
+                    if (t != JsonToken.VALUE_NULL) {
+                        if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT
+                                || p.getIntValue() < 0) {
+                            throw invalid(field + "." + name + " must be a non-negative integer");
+                        }
+                        number = p.getIntValue();
+                    }
+                    if (name.equals("schema_id")) {
+                        schemaId = number;
+                    } else {
+                        schemaVersion = number;
+                    }
                 }
                 default -> p.skipChildren();
             }
         }
-        ProduceRecord.Type kind = type(type, schema);
+        ProduceRecord.Type kind = type(type, schema, schemas);
+        ProduceRecord.SchemaRef ref = null;
+        if (kind == null || kind.schema()) {
+            ref = schemaRef(field, subject, strategy, schemaId, schemaVersion, rawSchema);
+        }
         if (dataToken == null || dataToken == JsonToken.VALUE_NULL) {
-            return new ProduceRecord.Data(kind, null);
+            return new ProduceRecord.Data(kind, null, ref);
         }
         if (decoded != null) {
             return new ProduceRecord.Data(kind, decoded);
@@ -451,6 +500,9 @@ public final class RecordStreamParser {
         int length = (int) (dataEnd - dataStart);
         try (JsonParser d = FACTORY.createParser(buf, from, length)) {
             d.nextToken();
+            if (ref != null) {
+                return new ProduceRecord.Data(kind, Json.copyExactly(d), ref); // serialized in its schema later
+            }
             byte[] bytes = switch (kind) {
                 case BINARY -> {
                     if (d.currentToken() != JsonToken.VALUE_STRING) {
@@ -464,10 +516,40 @@ public final class RecordStreamParser {
                     }
                     yield d.getText().getBytes(StandardCharsets.UTF_8);
                 }
-                case JSON -> Json.copyExactly(d);
+                default -> Json.copyExactly(d);
             };
             return new ProduceRecord.Data(kind, bytes);
         }
+    }
+
+    /** The schema fields of a schema format's key or value, checked as Confluent's proxy checks them. */
+    private static ProduceRecord.SchemaRef schemaRef(String field, String subject, String strategy, Integer schemaId,
+                                                     Integer schemaVersion, String rawSchema) {
+        if (subject != null && strategy != null) {
+            throw payload(field + ": only one of subject and subject_name_strategy may be given.");
+        }
+        int given = (schemaId != null ? 1 : 0) + (schemaVersion != null ? 1 : 0) + (rawSchema != null ? 1 : 0);
+        if (given > 1) {
+            throw payload(field + ": only one of schema_id, schema_version and schema may be given.");
+        }
+        if (strategy != null) {
+            String s = strategy.toUpperCase(Locale.ROOT);
+            if (!s.equals("TOPIC_NAME") && !s.equals("RECORD_NAME") && !s.equals("TOPIC_RECORD_NAME")) {
+                throw payload(field + ".subject_name_strategy=" + excerpt(strategy)
+                        + " is not one of TOPIC_NAME, RECORD_NAME, TOPIC_RECORD_NAME.");
+            }
+            strategy = s;
+        }
+        return new ProduceRecord.SchemaRef(subject, strategy, schemaId, schemaVersion, rawSchema, false);
+    }
+
+    private static Failure payload(String detail) {
+        return new Failure(new RecordError(422, "Error: 42206 : Payload error. " + detail));
+    }
+
+    private static boolean isSchemaType(String type) {
+        String t = type.toUpperCase(Locale.ROOT);
+        return t.equals("AVRO") || t.equals("JSONSCHEMA") || t.equals("PROTOBUF");
     }
 
     /**
@@ -520,26 +602,38 @@ public final class RecordStreamParser {
         }
     }
 
-    private static ProduceRecord.Type type(String type, boolean schema) {
-        if (type == null || schema) {
+    /**
+     * The type of a key or value: null when a schema registry is configured and the type is left
+     * out (the registry's schema decides). Without a registry, a schema type, schema fields or no
+     * type at all are the record's 422; with one, schema fields beside a non-schema type are.
+     */
+    private static ProduceRecord.Type type(String type, boolean schema, boolean schemas) {
+        if (type == null) {
+            if (schemas) {
+                return null;
+            }
             throw new Failure(new RecordError(422,
                     "Error: 42206 : Payload error. Schema Registry must be configured when using schemas."));
         }
+        ProduceRecord.Type kind;
         switch (type.toUpperCase(Locale.ROOT)) {
-            case "BINARY":
-                return ProduceRecord.Type.BINARY;
-            case "JSON":
-                return ProduceRecord.Type.JSON;
-            case "STRING":
-                return ProduceRecord.Type.STRING;
-            case "AVRO":
-            case "JSONSCHEMA":
-            case "PROTOBUF":
-                throw new Failure(new RecordError(422,
-                        "Error: 42206 : Payload error. Schema Registry must be configured when using schemas."));
-            default:
-                throw invalid("type=" + excerpt(type) + " is not one of BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF.");
+            case "BINARY" -> kind = ProduceRecord.Type.BINARY;
+            case "JSON" -> kind = ProduceRecord.Type.JSON;
+            case "STRING" -> kind = ProduceRecord.Type.STRING;
+            case "AVRO" -> kind = ProduceRecord.Type.AVRO;
+            case "JSONSCHEMA" -> kind = ProduceRecord.Type.JSONSCHEMA;
+            case "PROTOBUF" -> kind = ProduceRecord.Type.PROTOBUF;
+            default -> throw invalid("type=" + excerpt(type) + " is not one of BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF.");
         }
+        if (!schemas && (schema || kind.schema())) {
+            throw new Failure(new RecordError(422,
+                    "Error: 42206 : Payload error. Schema Registry must be configured when using schemas."));
+        }
+        if (schema && !kind.schema()) {
+            throw payload("The " + kind + " type does not take subject, subject_name_strategy, schema_id, "
+                    + "schema_version or schema.");
+        }
+        return kind;
     }
 
     private static Long timestamp(JsonParser p) throws IOException {

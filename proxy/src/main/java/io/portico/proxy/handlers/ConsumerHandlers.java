@@ -114,7 +114,8 @@ public final class ConsumerHandlers {
                 // Nothing came because Kafka does not answer: say so rather than "no new records".
                 throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
             }
-            return new Http.RawJson(RecordsWriter.write(records, format, false));
+            // Schema formats come decoded (their keys and values as JSON text) from the instance.
+            return new Http.RawJson(RecordsWriter.write(records, format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format, false));
         });
     }
 

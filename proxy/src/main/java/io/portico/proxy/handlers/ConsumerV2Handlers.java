@@ -184,7 +184,8 @@ public final class ConsumerV2Handlers {
             if (records.isEmpty() && !cluster.reachable()) {
                 throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
             }
-            return new Http.RawJson(RecordsWriter.writeV2(records, format));
+            // Schema formats come decoded (their keys and values as JSON text) from the instance.
+            return new Http.RawJson(RecordsWriter.writeV2(records, format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format));
         });
     }
 

@@ -1,36 +1,48 @@
 package io.portico.proxy.handlers;
 
+import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
+import io.portico.schemas.SchemaService;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.OffsetReader;
 import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
  * {@code GET /topics/{topic}/partitions/{partition}/messages?offset=&count=}: a stateless read by
  * offset, rendered in the embedded format the {@code Accept} header selects (binary unless json
- * is asked for by name). Runs on the consumer pool; the reader itself is a bounded pool.
+ * or avro is asked for by name; avro needs a schema registry, and each record is decoded by the
+ * schema id it carries). Runs on the consumer pool; the reader itself is a bounded pool.
  */
 public final class MessagesHandler {
     private final OffsetReader reader;
     private final Executor pool;
     private final int countMax;
+    private final SchemaService schemas;
 
     public MessagesHandler(OffsetReader reader, Executor pool, int countMax) {
+        this(reader, pool, countMax, null);
+    }
+
+    /** @param schemas the schema formats' service, or null when no schema registry is configured */
+    public MessagesHandler(OffsetReader reader, Executor pool, int countMax, SchemaService schemas) {
         this.reader = reader;
         this.pool = pool;
         this.countMax = countMax;
+        this.schemas = schemas;
     }
 
     public void read(HttpServerExchange exchange) {
         EmbeddedFormat format = KafkaMediaTypes.v1ReadFormat(Http.negotiate(exchange, KafkaMediaTypes.V1_RECORDS));
-        if (format == EmbeddedFormat.AVRO) {
+        if (format == EmbeddedFormat.AVRO && schemas == null) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
@@ -48,7 +60,16 @@ public final class MessagesHandler {
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, pool, () -> new Http.RawJson(RecordsWriter.write(
-                reader.read(topic, partition, offset, (int) count, room), format, false)));
+        Http.run(exchange, pool, () -> {
+            List<ConsumedRecord> records = reader.read(topic, partition, offset, (int) count, room);
+            if (format.needsSchemaRegistry()) {
+                List<ConsumedRecord> decoded = new ArrayList<>(records.size());
+                for (ConsumedRecord r : records) {
+                    decoded.add(schemas.decode(format, r)); // a record that does not decode fails the read, naming it
+                }
+                return new Http.RawJson(RecordsWriter.write(decoded, EmbeddedFormat.JSON, false));
+            }
+            return new Http.RawJson(RecordsWriter.write(records, format, false));
+        });
     }
 }

@@ -50,6 +50,11 @@ public final class PorticoExtension implements ParameterResolver, ExecutionCondi
         return portico;
     }
 
+    /** The test JVM's one Kafka cluster (started on first use), for extensions that start a Portico of their own. */
+    static KafkaCluster sharedCluster(ExtensionContext context) {
+        return shared(context).cluster();
+    }
+
     private static TestPortico shared(ExtensionContext context) {
         ExtensionContext.Store store = context.getRoot().getStore(NS);
         KafkaCluster cluster = store.getOrComputeIfAbsent("cluster", k -> startCluster(), KafkaCluster.class);

@@ -13,6 +13,7 @@ import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.ReplyStream;
 import io.portico.proxy.http.StreamingBody;
+import io.portico.schemas.SchemaService;
 import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
@@ -63,12 +64,23 @@ public final class ProduceV3Handler {
     private final ClusterAdmin cluster;
     private final Executor pool;
     private final Limits limits;
+    private final SchemaService schemas;
 
     public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits) {
+        this(produce, cluster, pool, limits, null);
+    }
+
+    /**
+     * @param schemas the schema formats' service, or null when no schema registry is configured
+     *        (keys and values of the schema types are then each record's 422)
+     */
+    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits,
+                            SchemaService schemas) {
         this.produce = produce;
         this.cluster = cluster;
         this.pool = pool;
         this.limits = limits;
+        this.schemas = schemas;
     }
 
     /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}: single or streaming. */
@@ -81,7 +93,7 @@ public final class ProduceV3Handler {
     public void batch(HttpServerExchange exchange) {
         String topic = checked(exchange);
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
-            BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries());
+            BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
             Http.offload(exchange, pool, () -> sendBatch(topic, batch), outcomes -> new Http.Reply(207,
                     new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
         }));
@@ -186,8 +198,18 @@ public final class ProduceV3Handler {
             this.topic = topic;
         }
 
-        /** Sends {@code record}, telling {@code outcome} where it landed; may block while the producer's buffer is full. */
-        void sendNow(ProduceRecord record, Outcome outcome) {
+        /**
+         * Sends {@code record}, telling {@code outcome} where it landed; may block while the
+         * producer's buffer is full, and on the schema registry (bounded) for a schema format.
+         */
+        void sendNow(ProduceRecord parsed, Outcome outcome) {
+            ProduceRecord record;
+            try {
+                record = schemas == null ? parsed : SchemaProduceV3.serialize(schemas, topic, parsed);
+            } catch (RestException e) {
+                outcome.failed(SchemaProduceV3.recordError(e));
+                return;
+            }
             Integer partition = record.partitionId();
             if (partitions < 0 || partition != null && partition >= partitions) {
                 if (topicError != null && System.nanoTime() - topicErrorAt < TimeUnit.SECONDS.toNanos(1)) {
@@ -242,7 +264,7 @@ public final class ProduceV3Handler {
         Stream(HttpServerExchange exchange, String clusterId, String topic) {
             this.exchange = exchange;
             this.clusterId = clusterId;
-            this.parser = new RecordStreamParser(limits.maxRecordBytes());
+            this.parser = new RecordStreamParser(limits.maxRecordBytes(), schemas != null);
             this.replies = new ReplyStream(exchange, "application/json", SEPARATOR, Budgets.responseLease(exchange),
                     limits.idleTimeout(), this::readMoreIfRoom);
             this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());

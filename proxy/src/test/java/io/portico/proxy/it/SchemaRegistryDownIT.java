@@ -1,0 +1,80 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A schema registry that does not answer is a 503 within {@code schema.registry.request.timeout.ms},
+ * never a hang: one that refuses connections, and one that accepts them and never answers. Without
+ * {@code schema.registry.url} the schema formats answer 415 naming the key to set.
+ */
+@ExtendWith(PorticoExtension.class)
+class SchemaRegistryDownIT {
+    private static final String AVRO_V2 = "application/vnd.kafka.avro.v2+json";
+    private static final String BODY = "{\"value_schema\":\"\\\"string\\\"\",\"records\":[{\"value\":\"x\"}]}";
+
+    private static void answers503Within(Rest rest, long maxMillis) {
+        long start = System.nanoTime();
+        Rest.Response r = rest.post("/topics/" + KafkaCluster.uniqueTopic("avro-down"), AVRO_V2, BODY);
+        long took = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(503, r.status(), r.body());
+        assertEquals(503, r.json().get("error_code").asInt());
+        assertTrue(r.json().get("message").asText().contains("schema registry"), r.body());
+        assertTrue(took < maxMillis, "answered in " + took + " ms");
+    }
+
+    @Test
+    void aRegistryThatRefusesConnectionsIs503AtOnce(KafkaCluster kafka) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", "http://127.0.0.1:" + port))) {
+            answers503Within(p.rest(), 5000);
+            // v3 reports it per record, and a record without a schema still lands
+            String cluster = p.rest().get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            Rest.Response v3 = p.rest().post("/v3/clusters/" + cluster + "/topics/" + KafkaCluster.uniqueTopic("v3-down")
+                    + "/records", "application/json", "{\"value\":{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\",\"data\":\"x\"}}\n"
+                    + "{\"value\":{\"type\":\"STRING\",\"data\":\"y\"}}");
+            String[] reports = v3.body().split("\r\n");
+            assertEquals(2, reports.length, v3.body());
+            assertTrue(reports[0].startsWith("{\"error_code\":503,") && reports[0].contains("schema registry"), reports[0]);
+            assertTrue(reports[1].startsWith("{\"error_code\":200,"), reports[1]);
+            // a consumer read of the format needs the registry too: the instance is created, and reads tell
+            String group = KafkaCluster.uniqueTopic("down");
+            assertEquals(200, p.rest().post("/consumers/" + group, "application/vnd.kafka.v2+json",
+                    "{\"name\":\"i\",\"format\":\"avro\"}").status());
+        }
+    }
+
+    @Test
+    void aRegistryThatNeverAnswersIs503AfterTheTimeout(KafkaCluster kafka) throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                     "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "500"))) {
+            answers503Within(p.rest(), 4000);
+        }
+    }
+
+    @Test
+    void withoutARegistryTheSchemaFormatsAre415NamingTheKey(Rest rest) {
+        Rest.Response r = rest.post("/topics/" + KafkaCluster.uniqueTopic("avro-none"), AVRO_V2, BODY);
+        assertEquals(415, r.status(), r.body());
+        assertTrue(r.json().get("message").asText().contains("schema.registry.url"), r.body());
+        Rest.Response consumer = rest.post("/consumers/" + KafkaCluster.uniqueTopic("none"), "application/vnd.kafka.v2+json",
+                "{\"format\":\"protobuf\"}");
+        assertEquals(415, consumer.status(), consumer.body());
+        Rest.Response read = rest.get("/topics/t/partitions/0/messages?offset=0", "Accept", "application/vnd.kafka.avro.v1+json");
+        assertEquals(415, read.status(), read.body());
+    }
+}

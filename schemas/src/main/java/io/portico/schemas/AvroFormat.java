@@ -1,0 +1,103 @@
+package io.portico.schemas;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.io.JsonEncoder;
+
+/**
+ * Avro as Confluent's REST Proxy and serializers use it: keys and values are given in avro's
+ * JSON encoding (a union's branch named, {@code {"int": 25}}), stored as avro binary, and shown
+ * again in avro's JSON encoding.
+ */
+final class AvroFormat implements ParsedSchema {
+    private final Schema schema;
+    private final String canonical;
+    private final GenericDatumReader<Object> reader;
+    private final GenericDatumWriter<Object> writer;
+
+    private AvroFormat(Schema schema) {
+        this.schema = schema;
+        this.canonical = schema.toString();
+        this.reader = new GenericDatumReader<>(schema);
+        this.writer = new GenericDatumWriter<>(schema);
+    }
+
+    /** @throws InvalidSchemaException when {@code text} is not an avro schema */
+    static AvroFormat parse(String text) {
+        try {
+            return new AvroFormat(new Schema.Parser().parse(text));
+        } catch (RuntimeException e) {
+            // SchemaParseException, and the JSON parser's errors of a text that is not JSON at all.
+            throw new InvalidSchemaException(message(e));
+        }
+    }
+
+    @Override
+    public SchemaType type() {
+        return SchemaType.AVRO;
+    }
+
+    @Override
+    public String canonical() {
+        return canonical;
+    }
+
+    @Override
+    public String recordName() {
+        return schema.getFullName();
+    }
+
+    @Override
+    public byte[] encode(byte[] json) {
+        Object datum;
+        try {
+            datum = reader.read(null, DecoderFactory.get().jsonDecoder(schema, new String(json, StandardCharsets.UTF_8)));
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidDataException(message(e));
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(16, json.length / 2));
+        try {
+            BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
+            writer.write(datum, encoder);
+            encoder.flush();
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidDataException(message(e));
+        }
+        return out.toByteArray();
+    }
+
+    @Override
+    public byte[] toJson(byte[] framed) {
+        try {
+            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(framed, Framing.HEADER,
+                    framed.length - Framing.HEADER, null);
+            Object datum = reader.read(null, decoder);
+            ByteArrayOutputStream out = new ByteArrayOutputStream(framed.length * 2 + 16);
+            JsonEncoder encoder = EncoderFactory.get().jsonEncoder(schema, out);
+            writer.write(datum, encoder);
+            encoder.flush();
+            return out.toByteArray();
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
+        }
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        int at = m.indexOf(" at [Source:");
+        m = at < 0 ? m : m.substring(0, at);
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

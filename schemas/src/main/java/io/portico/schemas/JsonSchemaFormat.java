@@ -1,0 +1,111 @@
+package io.portico.schemas;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import io.portico.protocol.Json;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * JSON Schema as Confluent's serializer uses it: a value is validated against the schema and
+ * stored as its JSON text; read back, the text is shown as it is. Portico keeps the text exactly
+ * as the client sent it (numbers included), compact. Schemas without {@code $schema} are read as
+ * draft 7, Confluent's default; {@code $ref}s to anything but the drafts' own meta-schemas are
+ * never fetched.
+ */
+final class JsonSchemaFormat implements ParsedSchema {
+    private static final int MAX_REPORTED_ERRORS = 3;
+    private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7,
+            builder -> builder.schemaLoader(loader -> loader.fetchRemoteResources(false)));
+
+    private final Schema schema;
+    private final String canonical;
+    private final String title;
+
+    private JsonSchemaFormat(Schema schema, String canonical, String title) {
+        this.schema = schema;
+        this.canonical = canonical;
+        this.title = title;
+    }
+
+    /** @throws InvalidSchemaException when {@code text} is not a JSON schema */
+    static JsonSchemaFormat parse(String text) {
+        JsonNode node;
+        try {
+            node = Json.mapper().readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new InvalidSchemaException("not JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || !(node.isObject() || node.isBoolean())) {
+            throw new InvalidSchemaException("a JSON schema is an object or a boolean");
+        }
+        Schema schema;
+        try {
+            schema = REGISTRY.getSchema(text, InputFormat.JSON);
+            schema.initializeValidators(); // every keyword checked now, not at the first record
+        } catch (RuntimeException e) {
+            throw new InvalidSchemaException(String.valueOf(e.getMessage()));
+        }
+        JsonNode title = node.get("title");
+        return new JsonSchemaFormat(schema, node.toString(), title != null && title.isTextual() ? title.asText() : null);
+    }
+
+    @Override
+    public SchemaType type() {
+        return SchemaType.JSON;
+    }
+
+    @Override
+    public String canonical() {
+        return canonical;
+    }
+
+    @Override
+    public String recordName() {
+        return title;
+    }
+
+    @Override
+    public byte[] encode(byte[] json) {
+        JsonNode value;
+        try {
+            value = Json.mapper().readTree(json);
+        } catch (IOException e) {
+            throw new InvalidDataException("not JSON");
+        }
+        List<Error> errors;
+        try {
+            errors = schema.validate(value);
+        } catch (RuntimeException e) {
+            throw new InvalidDataException("the schema cannot validate it: " + e.getMessage());
+        }
+        if (!errors.isEmpty()) {
+            StringBuilder why = new StringBuilder("the JSON does not match the schema: ");
+            for (int i = 0; i < Math.min(errors.size(), MAX_REPORTED_ERRORS); i++) {
+                if (i > 0) {
+                    why.append("; ");
+                }
+                why.append(errors.get(i).toString());
+            }
+            if (errors.size() > MAX_REPORTED_ERRORS) {
+                why.append("; and ").append(errors.size() - MAX_REPORTED_ERRORS).append(" more");
+            }
+            throw new InvalidDataException(why.toString());
+        }
+        return json;
+    }
+
+    @Override
+    public byte[] toJson(byte[] framed) {
+        byte[] text = java.util.Arrays.copyOfRange(framed, Framing.HEADER, framed.length);
+        if (!Json.isWellFormed(text)) {
+            throw new InvalidDataException("its payload is not JSON");
+        }
+        return text;
+    }
+}

@@ -1,0 +1,52 @@
+package io.portico.schemas;
+
+/**
+ * A schema parsed once and kept: it turns a key or value given as JSON into the payload
+ * Confluent's serializer of its type writes after the magic byte and schema id, and a stored
+ * record back into the JSON Confluent's REST Proxy shows. Implementations are immutable and
+ * thread-safe.
+ */
+public interface ParsedSchema {
+    SchemaType type();
+
+    /** The text registered for it (Confluent's serializers register a normalized form). */
+    String canonical();
+
+    /**
+     * The name the record-name subject strategies use: an avro record's full name, a protobuf
+     * file's first message with its package, a JSON schema's {@code title}; null when it has none.
+     */
+    String recordName();
+
+    /**
+     * The payload of {@code json} (compact JSON text) in this schema.
+     *
+     * @throws InvalidDataException when the JSON does not fit the schema, saying why
+     */
+    byte[] encode(byte[] json);
+
+    /**
+     * The JSON text of a framed record's payload ({@code framed} from {@link Framing#HEADER} on).
+     *
+     * @throws InvalidDataException when the bytes are not a datum of this schema
+     */
+    byte[] toJson(byte[] framed);
+
+    /** A key or value that does not fit its schema; the message says why. */
+    final class InvalidDataException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public InvalidDataException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** A schema text that does not parse as its type; the message says why. */
+    final class InvalidSchemaException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public InvalidSchemaException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,373 @@
+package io.portico.schemas;
+
+import com.google.protobuf.DescriptorProtos;
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
+import com.google.protobuf.DescriptorProtos.EnumDescriptorProto;
+import com.google.protobuf.DescriptorProtos.EnumValueDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FieldDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.OneofDescriptorProto;
+import com.google.protobuf.Descriptors;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import com.squareup.wire.schema.Field;
+import com.squareup.wire.schema.Location;
+import com.squareup.wire.schema.internal.parser.EnumConstantElement;
+import com.squareup.wire.schema.internal.parser.EnumElement;
+import com.squareup.wire.schema.internal.parser.FieldElement;
+import com.squareup.wire.schema.internal.parser.MessageElement;
+import com.squareup.wire.schema.internal.parser.OneOfElement;
+import com.squareup.wire.schema.internal.parser.OptionElement;
+import com.squareup.wire.schema.internal.parser.ProtoFileElement;
+import com.squareup.wire.schema.internal.parser.ProtoParser;
+import com.squareup.wire.schema.internal.parser.TypeElement;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Protobuf as Confluent's serializer writes it: after the magic byte and schema id, the list of
+ * message indexes that locates the message type in the schema (zig-zag varints: the count, then
+ * each index; the first message, {@code [0]}, as one byte 0), then the message. The schema is
+ * {@code .proto} text, parsed with wire-schema and built into protobuf descriptors; keys and
+ * values are given and shown in protobuf's JSON mapping, as Confluent's REST Proxy does (the
+ * first message of the schema is the one produced; names in lowerCamelCase, fields with default
+ * values shown). Imports of protobuf's well-known types are understood; references to other
+ * registered schemas are not.
+ */
+final class ProtobufFormat implements ParsedSchema {
+    private static final Pattern MAP = Pattern.compile("map\\s*<\\s*([\\w.]+)\\s*,\\s*([\\w.]+)\\s*>");
+    private static final Map<String, FieldDescriptorProto.Type> SCALARS = Map.ofEntries(
+            Map.entry("double", FieldDescriptorProto.Type.TYPE_DOUBLE),
+            Map.entry("float", FieldDescriptorProto.Type.TYPE_FLOAT),
+            Map.entry("int64", FieldDescriptorProto.Type.TYPE_INT64),
+            Map.entry("uint64", FieldDescriptorProto.Type.TYPE_UINT64),
+            Map.entry("int32", FieldDescriptorProto.Type.TYPE_INT32),
+            Map.entry("fixed64", FieldDescriptorProto.Type.TYPE_FIXED64),
+            Map.entry("fixed32", FieldDescriptorProto.Type.TYPE_FIXED32),
+            Map.entry("bool", FieldDescriptorProto.Type.TYPE_BOOL),
+            Map.entry("string", FieldDescriptorProto.Type.TYPE_STRING),
+            Map.entry("bytes", FieldDescriptorProto.Type.TYPE_BYTES),
+            Map.entry("uint32", FieldDescriptorProto.Type.TYPE_UINT32),
+            Map.entry("sfixed32", FieldDescriptorProto.Type.TYPE_SFIXED32),
+            Map.entry("sfixed64", FieldDescriptorProto.Type.TYPE_SFIXED64),
+            Map.entry("sint32", FieldDescriptorProto.Type.TYPE_SINT32),
+            Map.entry("sint64", FieldDescriptorProto.Type.TYPE_SINT64));
+    private static final Map<String, Descriptors.FileDescriptor> WELL_KNOWN = Map.of(
+            "google/protobuf/timestamp.proto", com.google.protobuf.TimestampProto.getDescriptor(),
+            "google/protobuf/duration.proto", com.google.protobuf.DurationProto.getDescriptor(),
+            "google/protobuf/wrappers.proto", com.google.protobuf.WrappersProto.getDescriptor(),
+            "google/protobuf/struct.proto", com.google.protobuf.StructProto.getDescriptor(),
+            "google/protobuf/empty.proto", com.google.protobuf.EmptyProto.getDescriptor(),
+            "google/protobuf/field_mask.proto", com.google.protobuf.FieldMaskProto.getDescriptor(),
+            "google/protobuf/any.proto", com.google.protobuf.AnyProto.getDescriptor(),
+            "google/protobuf/descriptor.proto", DescriptorProtos.getDescriptor());
+    private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser();
+    private static final JsonFormat.Printer JSON_PRINTER =
+            JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
+
+    private final Descriptors.FileDescriptor file;
+    private final Descriptors.Descriptor first;
+    private final String canonical;
+
+    private ProtobufFormat(Descriptors.FileDescriptor file, String canonical) {
+        this.file = file;
+        this.first = file.getMessageTypes().get(0);
+        this.canonical = canonical;
+    }
+
+    /** @throws InvalidSchemaException when {@code text} is not a {@code .proto} file Portico can build */
+    static ProtobufFormat parse(String text) {
+        ProtoFileElement element;
+        try {
+            element = ProtoParser.Companion.parse(Location.get("schema.proto"), text);
+        } catch (RuntimeException e) {
+            throw new InvalidSchemaException(String.valueOf(e.getMessage()));
+        }
+        FileDescriptorProto proto;
+        List<Descriptors.FileDescriptor> dependencies = new ArrayList<>();
+        try {
+            proto = toProto(element, dependencies);
+        } catch (RuntimeException e) {
+            throw new InvalidSchemaException(String.valueOf(e.getMessage()));
+        }
+        Descriptors.FileDescriptor file;
+        try {
+            file = Descriptors.FileDescriptor.buildFrom(proto, dependencies.toArray(Descriptors.FileDescriptor[]::new));
+        } catch (Descriptors.DescriptorValidationException e) {
+            throw new InvalidSchemaException(e.getMessage());
+        }
+        if (file.getMessageTypes().isEmpty()) {
+            throw new InvalidSchemaException("the schema has no message type");
+        }
+        return new ProtobufFormat(file, text);
+    }
+
+    /** The message type produced: the schema's first. */
+    Descriptors.Descriptor firstMessage() {
+        return first;
+    }
+
+    @Override
+    public SchemaType type() {
+        return SchemaType.PROTOBUF;
+    }
+
+    @Override
+    public String canonical() {
+        return canonical;
+    }
+
+    @Override
+    public String recordName() {
+        return first.getFullName();
+    }
+
+    @Override
+    public byte[] encode(byte[] json) {
+        DynamicMessage.Builder builder = DynamicMessage.newBuilder(first);
+        try {
+            JSON_PARSER.merge(new String(json, StandardCharsets.UTF_8), builder);
+        } catch (InvalidProtocolBufferException | RuntimeException e) {
+            throw new InvalidDataException(String.valueOf(e.getMessage()));
+        }
+        byte[] message = builder.build().toByteArray();
+        byte[] out = new byte[1 + message.length];
+        out[0] = 0; // message indexes [0]: the first message
+        System.arraycopy(message, 0, out, 1, message.length);
+        return out;
+    }
+
+    @Override
+    public byte[] toJson(byte[] framed) {
+        int[] at = {Framing.HEADER};
+        Descriptors.Descriptor type;
+        try {
+            int count = zigzag(varint(framed, at));
+            if (count == 0) {
+                type = first;
+            } else {
+                if (count < 0 || count > 100) {
+                    throw new InvalidDataException("its message-index list is not valid");
+                }
+                List<Descriptors.Descriptor> level = file.getMessageTypes();
+                type = null;
+                for (int i = 0; i < count; i++) {
+                    int index = zigzag(varint(framed, at));
+                    if (index < 0 || index >= level.size()) {
+                        throw new InvalidDataException("its message index " + index + " is not in the schema");
+                    }
+                    type = level.get(index);
+                    level = type.getNestedTypes();
+                }
+            }
+            DynamicMessage message = DynamicMessage.parseFrom(type,
+                    com.google.protobuf.ByteString.copyFrom(framed, at[0], framed.length - at[0]));
+            return JSON_PRINTER.print(message).getBytes(StandardCharsets.UTF_8);
+        } catch (InvalidProtocolBufferException | IndexOutOfBoundsException e) {
+            throw new InvalidDataException("its bytes are not a protobuf message of the schema: " + e.getMessage());
+        }
+    }
+
+    private static int varint(byte[] b, int[] at) {
+        int value = 0;
+        for (int shift = 0; shift < 32; shift += 7) {
+            byte x = b[at[0]++];
+            value |= (x & 0x7f) << shift;
+            if (x >= 0) {
+                return value;
+            }
+        }
+        throw new InvalidDataException("its message-index list is not valid");
+    }
+
+    private static int zigzag(int v) {
+        return (v >>> 1) ^ -(v & 1);
+    }
+
+    // ---- .proto text to a FileDescriptorProto
+
+    private static FileDescriptorProto toProto(ProtoFileElement element, List<Descriptors.FileDescriptor> dependencies) {
+        FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder().setName("schema.proto");
+        String syntax = element.getSyntax() == null ? "proto2" : element.getSyntax().toString().toLowerCase(Locale.ROOT);
+        if (syntax.contains("3")) {
+            file.setSyntax("proto3");
+        } else if (syntax.contains("2")) {
+            file.setSyntax("proto2");
+        } else {
+            throw new IllegalArgumentException("syntax " + syntax + " is not supported (proto2 and proto3 are)");
+        }
+        boolean proto3 = file.getSyntax().equals("proto3");
+        if (element.getPackageName() != null) {
+            file.setPackage(element.getPackageName());
+        }
+        List<String> imports = new ArrayList<>(element.getImports());
+        imports.addAll(element.getPublicImports());
+        for (String imported : imports) {
+            Descriptors.FileDescriptor known = WELL_KNOWN.get(imported);
+            if (known == null) {
+                throw new IllegalArgumentException("import \"" + imported + "\" is not supported: only protobuf's "
+                        + "well-known types (google/protobuf/*.proto) can be imported");
+            }
+            file.addDependency(imported);
+            dependencies.add(known);
+        }
+        for (TypeElement type : element.getTypes()) {
+            if (type instanceof MessageElement m) {
+                file.addMessageType(message(m, proto3));
+            } else if (type instanceof EnumElement e) {
+                file.addEnumType(enumType(e));
+            }
+        }
+        return file.build();
+    }
+
+    private static DescriptorProto message(MessageElement m, boolean proto3) {
+        if (!m.getGroups().isEmpty()) {
+            throw new IllegalArgumentException("groups are not supported (message " + m.getName() + ")");
+        }
+        DescriptorProto.Builder b = DescriptorProto.newBuilder().setName(m.getName());
+        for (TypeElement nested : m.getNestedTypes()) {
+            if (nested instanceof MessageElement nm) {
+                b.addNestedType(message(nm, proto3));
+            } else if (nested instanceof EnumElement ne) {
+                b.addEnumType(enumType(ne));
+            }
+        }
+        List<String> synthetic = new ArrayList<>();
+        List<FieldDescriptorProto.Builder> fields = new ArrayList<>();
+        for (FieldElement f : m.getFields()) {
+            FieldDescriptorProto.Builder field = field(f, b, proto3);
+            if (proto3 && f.getLabel() == Field.Label.OPTIONAL) {
+                field.setProto3Optional(true);
+                synthetic.add("_" + f.getName());
+                field.setOneofIndex(-synthetic.size()); // fixed below, once the real oneofs are counted
+            }
+            fields.add(field);
+        }
+        int oneofs = 0;
+        for (OneOfElement o : m.getOneOfs()) {
+            b.addOneofDecl(OneofDescriptorProto.newBuilder().setName(o.getName()));
+            for (FieldElement f : o.getFields()) {
+                fields.add(field(f, b, proto3).setOneofIndex(oneofs));
+            }
+            oneofs++;
+        }
+        for (String name : synthetic) {
+            b.addOneofDecl(OneofDescriptorProto.newBuilder().setName(name));
+        }
+        for (FieldDescriptorProto.Builder field : fields) {
+            if (field.hasOneofIndex() && field.getOneofIndex() < 0) {
+                field.setOneofIndex(oneofs - field.getOneofIndex() - 1);
+            }
+            b.addField(field);
+        }
+        return b.build();
+    }
+
+    private static FieldDescriptorProto.Builder field(FieldElement f, DescriptorProto.Builder owner, boolean proto3) {
+        FieldDescriptorProto.Builder field = FieldDescriptorProto.newBuilder().setName(f.getName()).setNumber(f.getTag());
+        if (f.getJsonName() != null) {
+            field.setJsonName(f.getJsonName());
+        }
+        Matcher map = MAP.matcher(f.getType());
+        if (map.matches()) {
+            String entry = camel(f.getName()) + "Entry";
+            DescriptorProto.Builder e = DescriptorProto.newBuilder().setName(entry)
+                    .setOptions(DescriptorProtos.MessageOptions.newBuilder().setMapEntry(true));
+            e.addField(typed(FieldDescriptorProto.newBuilder().setName("key").setNumber(1)
+                    .setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL), map.group(1)));
+            e.addField(typed(FieldDescriptorProto.newBuilder().setName("value").setNumber(2)
+                    .setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL), map.group(2)));
+            owner.addNestedType(e);
+            return field.setLabel(FieldDescriptorProto.Label.LABEL_REPEATED).setTypeName(entry);
+        }
+        Field.Label label = f.getLabel();
+        if (label == Field.Label.REPEATED) {
+            field.setLabel(FieldDescriptorProto.Label.LABEL_REPEATED);
+        } else if (label == Field.Label.REQUIRED) {
+            field.setLabel(FieldDescriptorProto.Label.LABEL_REQUIRED);
+        } else {
+            field.setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL);
+        }
+        typed(field, f.getType());
+        if (f.getDefaultValue() != null && !proto3) {
+            field.setDefaultValue(f.getDefaultValue());
+        }
+        for (OptionElement o : f.getOptions()) {
+            if (o.getName().equals("packed")) {
+                field.setOptions(DescriptorProtos.FieldOptions.newBuilder()
+                        .setPacked(Boolean.parseBoolean(String.valueOf(o.getValue()))));
+            }
+        }
+        return field;
+    }
+
+    /** Sets a scalar's type, or the name of a message or enum type (protobuf resolves which, and where). */
+    private static FieldDescriptorProto.Builder typed(FieldDescriptorProto.Builder field, String type) {
+        FieldDescriptorProto.Type scalar = SCALARS.get(type);
+        if (scalar != null) {
+            return field.setType(scalar);
+        }
+        return field.setTypeName(type);
+    }
+
+    private static EnumDescriptorProto enumType(EnumElement e) {
+        EnumDescriptorProto.Builder b = EnumDescriptorProto.newBuilder().setName(e.getName());
+        for (OptionElement o : e.getOptions()) {
+            if (o.getName().equals("allow_alias")) {
+                b.setOptions(DescriptorProtos.EnumOptions.newBuilder()
+                        .setAllowAlias(Boolean.parseBoolean(String.valueOf(o.getValue()))));
+            }
+        }
+        for (EnumConstantElement c : e.getConstants()) {
+            b.addValue(EnumValueDescriptorProto.newBuilder().setName(c.getName()).setNumber(c.getTag()));
+        }
+        return b.build();
+    }
+
+    /** protoc's name of a map field's entry type: the field name in CamelCase. */
+    private static String camel(String name) {
+        StringBuilder out = new StringBuilder(name.length());
+        boolean upper = true;
+        for (char c : name.toCharArray()) {
+            if (c == '_') {
+                upper = true;
+            } else if (upper) {
+                out.append(Character.toUpperCase(c));
+                upper = false;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The message-index list of a path of message types, as Confluent's serializer writes it. */
+    static byte[] indexes(int... path) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        if (path.length == 1 && path[0] == 0) {
+            out.write(0);
+            return out.toByteArray();
+        }
+        writeVarint(out, (path.length << 1) ^ (path.length >> 31));
+        for (int i : path) {
+            writeVarint(out, (i << 1) ^ (i >> 31));
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeVarint(ByteArrayOutputStream out, int v) {
+        while ((v & ~0x7f) != 0) {
+            out.write((v & 0x7f) | 0x80);
+            v >>>= 7;
+        }
+        out.write(v);
+    }
+}

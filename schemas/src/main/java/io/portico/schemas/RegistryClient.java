@@ -1,0 +1,228 @@
+package io.portico.schemas;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.portico.protocol.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLContext;
+
+/**
+ * A client of the Confluent Schema Registry REST API (the part serializers use), over the JDK's
+ * {@link HttpClient}: register a schema under a subject, look one up by id, by subject and
+ * version, or by its text under a subject. Apicurio Registry serves the same API at
+ * {@code /apis/ccompat/v7}.
+ *
+ * <p>Every call is asynchronous and bounded: a connection takes at most the timeout to open and
+ * an answer at most the timeout to come; when several URLs are configured, the next is tried
+ * when one does not answer. A registry that does not answer fails the future with an
+ * {@linkplain RegistryException#unavailable() unavailable} {@link RegistryException}; one that
+ * answers with an error fails it with its status and code. Thread-safe.
+ */
+public final class RegistryClient {
+    private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    /** The largest answer read from the registry; a schema is text, and a larger answer is a fault. */
+    private static final int MAX_ANSWER_BYTES = 8 << 20;
+
+    /**
+     * Where the registry is and how to reach it.
+     *
+     * @param urls the registry's base URLs (Confluent's {@code schema.registry.url}, comma-separated)
+     * @param userInfo {@code user:password} for HTTP basic authentication, or null
+     * @param tls the TLS context for https URLs, or null for the JVM's default
+     * @param timeout bound on opening a connection and on each answer
+     */
+    public record Settings(List<URI> urls, String userInfo, SSLContext tls, Duration timeout) {
+        public Settings {
+            urls = List.copyOf(urls);
+            if (urls.isEmpty()) {
+                throw new IllegalArgumentException("at least one schema registry URL is needed");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Settings[urls=" + urls + ", timeout=" + timeout + "]"; // no credentials
+        }
+    }
+
+    /** A schema's text and type, as the registry stores it. */
+    public record SchemaText(SchemaType type, String text) {
+    }
+
+    /** A schema registered under a subject: its id, its version there, and the schema. */
+    public record Registered(String subject, int id, int version, SchemaText schema) {
+    }
+
+    private final Settings settings;
+    private final HttpClient http;
+    private final String authorization;
+
+    public RegistryClient(Settings settings) {
+        this.settings = settings;
+        HttpClient.Builder builder = HttpClient.newBuilder()
+                .connectTimeout(settings.timeout())
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER);
+        if (settings.tls() != null) {
+            builder.sslContext(settings.tls());
+        }
+        this.http = builder.build();
+        this.authorization = settings.userInfo() == null || settings.userInfo().isEmpty() ? null
+                : "Basic " + Base64.getEncoder().encodeToString(settings.userInfo().getBytes(StandardCharsets.UTF_8));
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** {@code POST /subjects/{subject}/versions}: the schema's id, registered anew when the subject lacks it. */
+    public CompletableFuture<Integer> register(String subject, SchemaText schema) {
+        return call("POST", "/subjects/" + segment(subject) + "/versions", body(schema))
+                .thenApply(json -> requireInt(json, "id"));
+    }
+
+    /** {@code POST /subjects/{subject}}: the schema as registered under the subject (404 when it is not). */
+    public CompletableFuture<Registered> lookup(String subject, SchemaText schema) {
+        return call("POST", "/subjects/" + segment(subject), body(schema))
+                .thenApply(json -> new Registered(subject, requireInt(json, "id"), requireInt(json, "version"), schema));
+    }
+
+    /** {@code GET /schemas/ids/{id}}: the schema of an id. */
+    public CompletableFuture<SchemaText> byId(int id) {
+        return call("GET", "/schemas/ids/" + id, null).thenApply(RegistryClient::schemaText);
+    }
+
+    /** {@code GET /subjects/{subject}/versions/{version}}: a version of a subject ({@code latest} or a number). */
+    public CompletableFuture<Registered> byVersion(String subject, String version) {
+        return call("GET", "/subjects/" + segment(subject) + "/versions/" + segment(version), null)
+                .thenApply(json -> new Registered(subject, requireInt(json, "id"), requireInt(json, "version"),
+                        schemaText(json)));
+    }
+
+    private static SchemaText schemaText(JsonNode json) {
+        JsonNode schema = json.get("schema");
+        if (schema == null || !schema.isTextual()) {
+            throw new RegistryException(502, 502, "the schema registry's answer has no schema");
+        }
+        JsonNode references = json.get("references");
+        if (references != null && references.isArray() && !references.isEmpty()) {
+            throw new RegistryException(422, 422, "the schema has references to other schemas, which Portico does not resolve");
+        }
+        JsonNode type = json.get("schemaType");
+        SchemaType t = SchemaType.fromRegistry(type == null || type.isNull() ? null : type.asText());
+        if (t == null) {
+            throw new RegistryException(422, 422, "the schema registry returned an unknown schemaType " + type);
+        }
+        return new SchemaText(t, schema.asText());
+    }
+
+    private static int requireInt(JsonNode json, String field) {
+        JsonNode n = json.get(field);
+        if (n == null || !n.canConvertToInt()) {
+            throw new RegistryException(502, 502, "the schema registry's answer has no " + field);
+        }
+        return n.intValue();
+    }
+
+    private static byte[] body(SchemaText schema) {
+        ObjectNode body = Json.mapper().createObjectNode();
+        body.put("schema", schema.text());
+        if (schema.type() != SchemaType.AVRO) {
+            body.put("schemaType", schema.type().name()); // absent means avro, as Confluent's serializers send it
+        }
+        return Json.write(body);
+    }
+
+    private static String segment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private CompletableFuture<JsonNode> call(String method, String path, byte[] body) {
+        return attempt(0, method, path, body);
+    }
+
+    private CompletableFuture<JsonNode> attempt(int index, String method, String path, byte[] body) {
+        URI base = settings.urls().get(index);
+        String root = base.toString().endsWith("/") ? base.toString().substring(0, base.toString().length() - 1)
+                : base.toString();
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(root + path))
+                .timeout(settings.timeout())
+                .header("Accept", CONTENT_TYPE + ", application/json");
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        if (body != null) {
+            request.header("Content-Type", CONTENT_TYPE).method(method, HttpRequest.BodyPublishers.ofByteArray(body));
+        } else {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        CompletableFuture<HttpResponse<byte[]>> sent;
+        try {
+            sent = http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(RegistryException.unavailable(describe(base, e)));
+        }
+        return sent.handle((response, error) -> {
+            if (error == null && response.statusCode() < 500) {
+                return CompletableFuture.completedFuture(answer(response));
+            }
+            String why = error != null ? describe(base, error)
+                    : "the schema registry at " + base + " answered " + response.statusCode();
+            if (index + 1 < settings.urls().size()) {
+                return attempt(index + 1, method, path, body);
+            }
+            return CompletableFuture.<JsonNode>failedFuture(RegistryException.unavailable(why));
+        }).thenCompose(f -> f);
+    }
+
+    private static JsonNode answer(HttpResponse<byte[]> response) {
+        byte[] bytes = response.body();
+        if (bytes.length > MAX_ANSWER_BYTES) {
+            throw new RegistryException(502, 502, "the schema registry's answer is larger than " + MAX_ANSWER_BYTES + " bytes");
+        }
+        JsonNode json;
+        try {
+            json = Json.mapper().readTree(bytes);
+        } catch (IOException e) {
+            json = null;
+        }
+        if (response.statusCode() >= 300) {
+            int code = response.statusCode();
+            String message = "HTTP " + code;
+            if (json != null && json.isObject()) {
+                if (json.path("error_code").canConvertToInt()) {
+                    code = json.get("error_code").intValue();
+                }
+                if (json.path("message").isTextual()) {
+                    message = json.get("message").asText();
+                }
+            }
+            throw new RegistryException(response.statusCode(), code, message);
+        }
+        if (json == null || !json.isObject()) {
+            throw new RegistryException(502, 502, "the schema registry's answer is not a JSON object");
+        }
+        return json;
+    }
+
+    private String describe(URI base, Throwable error) {
+        Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        if (e instanceof HttpTimeoutException) {
+            return "the schema registry at " + base + " did not answer within " + settings.timeout().toMillis() + " ms";
+        }
+        return "the schema registry at " + base + " cannot be reached (" + e.getClass().getSimpleName()
+                + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
+    }
+}

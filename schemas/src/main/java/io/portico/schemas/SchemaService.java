@@ -1,0 +1,348 @@
+package io.portico.schemas;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import io.portico.schemas.RegistryClient.Registered;
+import io.portico.schemas.RegistryClient.SchemaText;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * The schema formats' service, shared by every dialect: finds the schema a key or value is
+ * produced with (registering a schema given as text, or looking one up by id, by version or as a
+ * subject's latest), frames what it serializes as Confluent's serializers do, and renders stored
+ * records back as JSON, looking their schemas up by the id each carries.
+ *
+ * <p>Schemas are cached, parsed, in bounded Caffeine caches (by id, by text under a subject, by
+ * version; a subject's latest version for a few seconds), so the registry is asked once per
+ * schema, not per record. A call that must ask the registry blocks for at most the registry
+ * timeout (for each configured URL): call it from a worker pool. Concurrent look-ups of one
+ * schema share one call. Thread-safe.
+ *
+ * <p>Errors are {@link RestException}s: a registry that does not answer is 503 (retriable); one
+ * that refuses (an incompatible schema, an unknown id, subject or version) is 422/42205 with its
+ * reason; a schema that does not parse is 422/42205; data that does not fit its schema is for the
+ * caller to report ({@link ParsedSchema.InvalidDataException}, see {@link Resolved#serialize}).
+ */
+public final class SchemaService {
+    /** How long a subject's latest version is remembered. */
+    private static final Duration LATEST_TTL = Duration.ofSeconds(5);
+
+    /** The subject name strategies of Confluent's serializers (v3's {@code subject_name_strategy}). */
+    public enum SubjectStrategy { TOPIC_NAME, RECORD_NAME, TOPIC_RECORD_NAME }
+
+    /**
+     * The schema a key or value is produced with: the subject it is under (null when only its id
+     * was given, in v1 and v2), its id, its version there (null when unknown) and the parsed schema.
+     */
+    public record Resolved(String subject, int id, Integer version, ParsedSchema schema) {
+        /**
+         * {@code json} serialized in the schema and framed with its id.
+         *
+         * @throws ParsedSchema.InvalidDataException when the JSON does not fit the schema
+         */
+        public byte[] serialize(byte[] json) {
+            return Framing.frame(id, schema.encode(json));
+        }
+    }
+
+    private record TextKey(String subject, SchemaType type, String text) {
+    }
+
+    private record VersionKey(String subject, String version) {
+    }
+
+    private final RegistryClient client;
+    private final Duration wait;
+    private final AsyncCache<Integer, ParsedSchema> byId;
+    private final AsyncCache<TextKey, Resolved> byText;
+    private final AsyncCache<VersionKey, Resolved> byVersion;
+    private final AsyncCache<VersionKey, Resolved> latest;
+
+    /**
+     * @param cacheMaxBytes bound on the schema text the caches hold (each cache gets a share; a
+     *        parsed schema costs a few times its text)
+     */
+    public SchemaService(RegistryClient client, long cacheMaxBytes) {
+        this.client = client;
+        RegistryClient.Settings s = client.settings();
+        this.wait = s.timeout().multipliedBy(s.urls().size()).plusSeconds(1);
+        long share = Math.max(1, cacheMaxBytes / 4);
+        this.byId = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((Integer k, ParsedSchema v) -> weight(v.canonical())).buildAsync();
+        this.byText = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((TextKey k, Resolved v) -> weight(k.text()) + weight(v.schema().canonical())).buildAsync();
+        this.byVersion = Caffeine.newBuilder().maximumWeight(share)
+                .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
+        this.latest = Caffeine.newBuilder().maximumWeight(share).expireAfterWrite(LATEST_TTL)
+                .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
+    }
+
+    private static int weight(String text) {
+        return (int) Math.min(Integer.MAX_VALUE, 256L + 8L * text.length());
+    }
+
+    /** The subject of the topic-name strategy: {@code <topic>-key} or {@code <topic>-value}. */
+    public static String topicSubject(String topic, boolean key) {
+        return topic + (key ? "-key" : "-value");
+    }
+
+    /**
+     * Parses a schema given as text (it is not registered).
+     *
+     * @throws RestException 422/42205 when it does not parse as {@code type}
+     */
+    public static ParsedSchema parse(SchemaType type, String text) {
+        try {
+            return switch (type) {
+                case AVRO -> AvroFormat.parse(text);
+                case JSON -> JsonSchemaFormat.parse(text);
+                case PROTOBUF -> ProtobufFormat.parse(text);
+            };
+        } catch (ParsedSchema.InvalidSchemaException e) {
+            throw ErrorCode.INVALID_SCHEMA.exception(e.getMessage());
+        }
+    }
+
+    // ---- produce: v1 and v2
+
+    /**
+     * The schema of v1 and v2's {@code key_schema}/{@code value_schema} (registered under
+     * {@code subject} unless it already is) or {@code key_schema_id}/{@code value_schema_id}
+     * (which must be a schema of {@code format}'s type).
+     *
+     * @throws RestException 422/42205 for a schema that does not parse or that the registry
+     *         refuses, or an id it does not know; 503 when it does not answer
+     */
+    public Resolved forProduce(EmbeddedFormat format, String subject, String rawSchema, Integer schemaId) {
+        SchemaType type = SchemaType.of(format);
+        if (rawSchema != null) {
+            return register(subject, type, rawSchema);
+        }
+        ParsedSchema schema = byId(schemaId);
+        requireType(schema, type, "schema id " + schemaId);
+        return new Resolved(null, schemaId, null, schema);
+    }
+
+    // ---- produce: v3
+
+    /**
+     * The schema of a v3 key or value: given as text ({@code rawSchema}, registered), by
+     * {@code schemaId}, by {@code schemaVersion} of the subject, or else the subject's latest
+     * version. The subject is {@code subject} when given, else the one {@code strategy} names
+     * (the topic name by default). {@code type} is null when the request gave none: the
+     * registry's type is then taken.
+     *
+     * @throws RestException 422/42206 when the fields do not fit together, 422/42205 as
+     *         {@link #forProduce}, 503 when the registry does not answer
+     */
+    public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
+                          Integer schemaId, Integer schemaVersion, String rawSchema) {
+        SubjectStrategy s = strategy == null ? SubjectStrategy.TOPIC_NAME : strategy;
+        if (rawSchema != null) {
+            if (type == null) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("A raw schema needs its type (AVRO, JSONSCHEMA or PROTOBUF).");
+            }
+            ParsedSchema parsed = parse(type, rawSchema);
+            String target = subject != null ? subject : subject(s, topic, key, parsed);
+            Resolved registered = register(target, type, rawSchema);
+            return registered;
+        }
+        if (schemaId != null) {
+            ParsedSchema schema = byId(schemaId);
+            requireType(schema, type, "schema id " + schemaId);
+            String target = subject != null ? subject : subject(s, topic, key, schema);
+            Integer version = versionOf(target, schema);
+            return new Resolved(target, schemaId, version, schema);
+        }
+        String target = subject;
+        if (target == null) {
+            if (s == SubjectStrategy.RECORD_NAME || s == SubjectStrategy.TOPIC_RECORD_NAME) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("The " + s + " subject name strategy needs a schema or a "
+                        + "schema_id to take the record name from.");
+            }
+            target = topicSubject(topic, key);
+        }
+        Resolved found = schemaVersion != null ? version(target, Integer.toString(schemaVersion)) : latest(target);
+        requireType(found.schema(), type, "version " + found.version() + " of subject " + target);
+        return found;
+    }
+
+    private static String subject(SubjectStrategy s, String topic, boolean key, ParsedSchema schema) {
+        if (s == SubjectStrategy.TOPIC_NAME) {
+            return topicSubject(topic, key);
+        }
+        String name = schema.recordName();
+        if (name == null || name.isEmpty()) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("The " + s + " subject name strategy needs a record name, and the "
+                    + schema.type() + " schema has none" + (schema.type() == SchemaType.JSON ? " (no title)" : "") + ".");
+        }
+        return s == SubjectStrategy.RECORD_NAME ? name : topic + "-" + name;
+    }
+
+    private static void requireType(ParsedSchema schema, SchemaType type, String what) {
+        if (type != null && schema.type() != type) {
+            throw ErrorCode.INVALID_SCHEMA.exception(what + " is a " + schema.type() + " schema, not "
+                    + type.format().wireName());
+        }
+    }
+
+    // ---- consume
+
+    /**
+     * The record with its key and value rendered as JSON text in {@code format}, each schema
+     * looked up by the id the bytes carry; a null key or value stays null.
+     *
+     * @throws RestException 50002 naming the record's offset when a key or value is not in
+     *         Confluent's framing, carries an id the registry does not know or of another type,
+     *         or does not decode; 503 when the registry does not answer
+     */
+    public ConsumedRecord decode(EmbeddedFormat format, ConsumedRecord r) {
+        byte[] key = r.key() == null ? null : toJson(format, r.key(), "key", r);
+        byte[] value = r.value() == null ? null : toJson(format, r.value(), "value", r);
+        return new ConsumedRecord(r.topic(), key, value, r.partition(), r.offset(), r.timestamp(), r.headers());
+    }
+
+    private byte[] toJson(EmbeddedFormat format, byte[] stored, String field, ConsumedRecord r) {
+        String what = "the " + field + " of the record at offset " + r.offset() + " of partition " + r.partition();
+        if (!Framing.isFramed(stored)) {
+            throw ErrorCode.KAFKA_ERROR.exception(what + " is not in the schema registry's wire format (magic byte 0 "
+                    + "and a 4-byte schema id); read it in the binary embedded format");
+        }
+        int id = Framing.schemaId(stored);
+        ParsedSchema schema;
+        try {
+            schema = byId(id);
+        } catch (RestException e) {
+            if (e.errorCode() == ErrorCode.INVALID_SCHEMA) {
+                throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ": " + e.getMessage());
+            }
+            throw e;
+        }
+        SchemaType type = SchemaType.of(format);
+        if (schema.type() != type) {
+            throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + schema.type()
+                    + " schema; read it in the " + schema.type().format().wireName() + " embedded format");
+        }
+        try {
+            return schema.toJson(stored);
+        } catch (ParsedSchema.InvalidDataException e) {
+            throw ErrorCode.KAFKA_ERROR.exception(what + " (schema id " + id + ") does not decode: " + e.getMessage());
+        }
+    }
+
+    // ---- look-ups, cached
+
+    private ParsedSchema byId(int id) {
+        return await(byId.get(id, (k, executor) -> client.byId(k).thenApply(text -> parseFromRegistry(text, "schema id " + k))),
+                "schema id " + id);
+    }
+
+    private Resolved register(String subject, SchemaType type, String rawSchema) {
+        return await(byText.get(new TextKey(subject, type, rawSchema), (k, executor) -> {
+            ParsedSchema parsed;
+            try {
+                parsed = parse(type, rawSchema);
+            } catch (RestException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            SchemaText text = new SchemaText(type, parsed.canonical());
+            return client.register(subject, text)
+                    .thenCompose(id -> client.lookup(subject, text)
+                            .handle((found, error) -> new Resolved(subject, id, error == null ? found.version() : null, parsed)))
+                    .whenComplete((resolved, error) -> {
+                        if (resolved != null) {
+                            byId.synchronous().asMap().putIfAbsent(resolved.id(), parsed);
+                        }
+                    });
+        }), "the schema under subject '" + subject + "'");
+    }
+
+    private Integer versionOf(String subject, ParsedSchema schema) {
+        try {
+            return await(client.lookup(subject, new SchemaText(schema.type(), schema.canonical()))
+                    .thenApply(Registered::version), "subject '" + subject + "'");
+        } catch (RestException e) {
+            if (e.errorCode() == ErrorCode.SERVICE_UNAVAILABLE) {
+                throw e;
+            }
+            return null; // not registered under that subject: produced by id, its version unknown
+        }
+    }
+
+    private Resolved version(String subject, String version) {
+        return await(byVersion.get(new VersionKey(subject, version), this::loadVersion),
+                "version " + version + " of subject '" + subject + "'");
+    }
+
+    private Resolved latest(String subject) {
+        return await(latest.get(new VersionKey(subject, "latest"), this::loadVersion),
+                "the latest version of subject '" + subject + "'");
+    }
+
+    private CompletableFuture<Resolved> loadVersion(VersionKey k, java.util.concurrent.Executor executor) {
+        return client.byVersion(k.subject(), k.version()).thenApply(found -> {
+            ParsedSchema parsed = byId.synchronous().asMap().computeIfAbsent(found.id(),
+                    id -> parseFromRegistry(found.schema(), "schema id " + id));
+            return new Resolved(k.subject(), found.id(), found.version(), parsed);
+        });
+    }
+
+    private static ParsedSchema parseFromRegistry(SchemaText text, String what) {
+        try {
+            return parse(text.type(), text.text());
+        } catch (RestException e) {
+            throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " does not parse: " + e.getMessage());
+        }
+    }
+
+    /** Waits for a look-up, at most the registry's bound, translating its failure. */
+    private <T> T await(CompletableFuture<T> future, String what) {
+        try {
+            return future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw unavailable("the schema registry did not answer within " + wait.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted while waiting for the schema registry");
+        } catch (ExecutionException | CompletionException e) {
+            throw translate(e.getCause() == null ? e : e.getCause(), what);
+        }
+    }
+
+    private static RuntimeException translate(Throwable cause, String what) {
+        Throwable c = cause;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        if (c instanceof RestException rest) {
+            return rest;
+        }
+        if (c instanceof RegistryException r) {
+            if (r.unavailable()) {
+                return unavailable(r.getMessage());
+            }
+            return ErrorCode.INVALID_SCHEMA.exception("the schema registry refused " + what + " ("
+                    + r.errorCode() + "): " + r.getMessage());
+        }
+        return unavailable("the schema registry call failed: " + c);
+    }
+
+    private static RestException unavailable(String detail) {
+        return ErrorCode.SERVICE_UNAVAILABLE.exception(detail + "; retry later");
+    }
+
+    /** A function for {@code ConsumerRegistry}: records of {@code format} decoded by {@link #decode}. */
+    public Function<ConsumedRecord, ConsumedRecord> decoder(EmbeddedFormat format) {
+        return r -> decode(format, r);
+    }
+}

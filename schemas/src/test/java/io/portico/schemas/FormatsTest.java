@@ -1,0 +1,150 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The three formats without a registry: JSON in, Confluent's payload out, and back. */
+class FormatsTest {
+    private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"namespace\":\"demo\",\"fields\":["
+            + "{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"age\",\"type\":[\"null\",\"int\"],\"default\":null}]}";
+    private static final String ORDER = """
+            syntax = "proto3";
+            package demo;
+            import "google/protobuf/timestamp.proto";
+            message Order {
+              string id = 1;
+              int64 total = 2;
+              repeated Item items = 3;
+              message Item { string sku = 1; int32 qty = 2; }
+              map<string, string> tags = 4;
+              Status status = 5;
+              oneof payment { string card = 6; string iban = 7; }
+              optional string note = 8;
+              google.protobuf.Timestamp at = 9;
+            }
+            enum Status { NEW = 0; PAID = 1; }
+            """;
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String framedToJson(ParsedSchema schema, int id, byte[] payload) {
+        return new String(schema.toJson(Framing.frame(id, payload)), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void avroRecordsRoundTripInAvrosJsonEncoding() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, USER);
+        assertEquals("demo.User", schema.recordName());
+        byte[] payload = schema.encode(utf8("{\"name\":\"testUser\",\"age\":{\"int\":25}}"));
+        // avro binary: string (zig-zag length 8, then the bytes), union branch 1, int 25 (zig-zag 50)
+        assertArrayEquals(new byte[] {16, 't', 'e', 's', 't', 'U', 's', 'e', 'r', 2, 50}, payload);
+        assertEquals("{\"name\":\"testUser\",\"age\":{\"int\":25}}", framedToJson(schema, 7, payload));
+        assertEquals("{\"name\":\"x\",\"age\":null}", framedToJson(schema, 7, schema.encode(utf8("{\"name\":\"x\",\"age\":null}"))));
+    }
+
+    @Test
+    void avroPrimitivesAsTheQuickstartsKeySchema() {
+        ParsedSchema key = SchemaService.parse(SchemaType.AVRO, "{\"name\":\"user_id\"  ,\"type\": \"int\"   }");
+        assertEquals("\"int\"", key.canonical());
+        assertArrayEquals(new byte[] {2}, key.encode(utf8("1")));
+        assertEquals("1", framedToJson(key, 1, new byte[] {2}));
+    }
+
+    @Test
+    void jsonThatDoesNotFitAnAvroSchemaSaysWhy() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, USER);
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("{\"name\":1}")));
+        assertTrue(e.getMessage().contains("string"), e.getMessage());
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.encode(utf8("{\"name\":\"x\",\"age\":25}")));
+    }
+
+    @Test
+    void aSchemaThatDoesNotParseIs42205() {
+        RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, "{\"type\":\"recor"));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertEquals(ErrorCode.INVALID_SCHEMA,
+                assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.PROTOBUF, "message {")).errorCode());
+        assertEquals(ErrorCode.INVALID_SCHEMA,
+                assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.JSON, "[1,2]")).errorCode());
+    }
+
+    @Test
+    void protobufWritesConfluentsMessageIndexesAndReadsNestedOnes() throws Exception {
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, ORDER);
+        assertEquals("demo.Order", schema.recordName());
+        byte[] payload = schema.encode(utf8("{\"id\":\"o-1\",\"total\":\"42\",\"items\":[{\"sku\":\"a\",\"qty\":2}],"
+                + "\"tags\":{\"k\":\"v\"},\"status\":\"PAID\",\"card\":\"visa\",\"at\":\"2026-12-01T10:15:30Z\"}"));
+        assertEquals(0, payload[0], "the first message: the index list [0] as one byte 0");
+        com.google.protobuf.DynamicMessage m = com.google.protobuf.DynamicMessage.parseFrom(
+                ((ProtobufFormat) schema).firstMessage(), java.util.Arrays.copyOfRange(payload, 1, payload.length));
+        assertEquals("o-1", m.getField(m.getDescriptorForType().findFieldByName("id")));
+        String json = framedToJson(schema, 3, payload);
+        assertTrue(json.startsWith("{\"id\":\"o-1\",\"total\":\"42\",\"items\":[{\"sku\":\"a\",\"qty\":2}],"
+                + "\"tags\":{\"k\":\"v\"},\"status\":\"PAID\""), json);
+        assertTrue(json.contains("\"card\":\"visa\"") && json.contains("\"at\":\"2026-12-01T10:15:30Z\""), json);
+
+        // A nested message written by another serializer: indexes [0, 0] are Order.Item.
+        byte[] item = com.google.protobuf.DynamicMessage.newBuilder(((ProtobufFormat) schema).firstMessage().getNestedTypes().get(0))
+                .setField(((ProtobufFormat) schema).firstMessage().getNestedTypes().get(0).findFieldByName("sku"), "b")
+                .build().toByteArray();
+        byte[] indexes = ProtobufFormat.indexes(0, 0);
+        byte[] nested = new byte[indexes.length + item.length];
+        System.arraycopy(indexes, 0, nested, 0, indexes.length);
+        System.arraycopy(item, 0, nested, indexes.length, item.length);
+        assertEquals("{\"sku\":\"b\",\"qty\":0}", framedToJson(schema, 3, nested));
+    }
+
+    @Test
+    void protobufRefusesUnknownFieldsAndOtherImports() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, ORDER);
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.encode(utf8("{\"nope\":1}")));
+        RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.PROTOBUF,
+                "syntax = \"proto3\"; import \"other.proto\"; message A { string x = 1; }"));
+        assertTrue(e.getMessage().contains("other.proto"), e.getMessage());
+    }
+
+    @Test
+    void jsonSchemaValidatesAndKeepsTheTextAsSent() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON, "{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
+                + "\"title\":\"Person\",\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+                + "\"age\":{\"type\":\"integer\"}},\"required\":[\"name\"]}");
+        assertEquals("Person", schema.recordName());
+        byte[] json = utf8("{\"name\":\"Ann\",\"age\":1.0e1}");
+        assertArrayEquals(json, schema.encode(json));
+        assertEquals("{\"name\":\"Ann\",\"age\":1.0e1}", framedToJson(schema, 9, json));
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("{\"age\":\"old\"}")));
+        assertTrue(e.getMessage().contains("name") && e.getMessage().contains("age"), e.getMessage());
+    }
+
+    @Test
+    void jsonSchemaRefsAreNeverFetched() throws Exception {
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String ref = "http://127.0.0.1:" + server.getLocalPort() + "/other.json";
+            RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.JSON,
+                    "{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"" + ref + "\"}}}"));
+            assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+            server.setSoTimeout(200);
+            assertThrows(java.net.SocketTimeoutException.class, server::accept, "no connection was attempted");
+        }
+    }
+
+    @Test
+    void framingIsMagicByteAndBigEndianId() {
+        byte[] framed = Framing.frame(0x01020304, new byte[] {9});
+        assertArrayEquals(new byte[] {0, 1, 2, 3, 4, 9}, framed);
+        assertTrue(Framing.isFramed(framed));
+        assertEquals(0x01020304, Framing.schemaId(framed));
+        assertTrue(!Framing.isFramed(new byte[] {1, 0, 0, 0, 1}) && !Framing.isFramed(new byte[] {0, 0}));
+    }
+}
