@@ -217,11 +217,17 @@ public final class OffsetReader implements AutoCloseable {
                         confirmedEnd = consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
                     }
                     if (consumer.position(tp, left(deadline)) >= confirmedEnd) {
+                        if (out.isEmpty()) {
+                            pastTheEnd(consumer, tp, offset, confirmedEnd);
+                        }
                         break;
                     }
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
+                    if (out.isEmpty()) {
+                        pastTheEnd(consumer, tp, offset, confirmedEnd);
+                    }
                     break;
                 }
                 try {
@@ -246,6 +252,27 @@ public final class OffsetReader implements AutoCloseable {
         metrics.consumed(out.size(), bytes);
         return out;
     }
+
+    /**
+     * A read that found nothing before its deadline (a slow fetch, on a busy broker) may have
+     * asked past the log end, which a fetch would have refused: the log's end says so (asked
+     * within a short grace), so such a read is a 40406, not an empty page.
+     */
+    private void pastTheEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long confirmedEnd) {
+        long end = confirmedEnd;
+        if (end < 0) {
+            try {
+                end = consumer.endOffsets(List.of(tp), END_GRACE).get(tp);
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                return; // Kafka is slower still: an empty page
+            }
+        }
+        if (offset > end) {
+            throw outOfRange(consumer, tp, offset, System.nanoTime() + END_GRACE.toNanos());
+        }
+    }
+
+    private static final Duration END_GRACE = Duration.ofSeconds(1);
 
     /** Whether the last fetch found the consumer at the log end (nothing more to read now). */
     private static boolean atLogEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp) {

@@ -57,6 +57,8 @@ class OffsetReaderTest {
         private final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log;
         /** Reports no lag, as a fetch response that predates the last appends would. */
         volatile boolean staleLag;
+        /** Its fetches never come back in time, as on a busy broker: polls return nothing. */
+        volatile boolean slowFetches;
 
         LogConsumer(Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log) {
             this.log = log;
@@ -64,6 +66,9 @@ class OffsetReaderTest {
 
         @Override
         public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+            if (slowFetches) {
+                return ConsumerRecords.empty();
+            }
             for (TopicPartition tp : assignment()) {
                 long position = position(tp);
                 long start = beginningOffsets(List.of(tp)).get(tp);
@@ -181,6 +186,16 @@ class OffsetReaderTest {
 
         assertEquals(List.of(12L, 13L, 14L), offsets(records));
         assertTrue(took.compareTo(FETCH_TIMEOUT) < 0, took.toString());
+    }
+
+    @Test
+    void anOffsetPastTheEndIsAnErrorEvenWhenNoFetchAnswersBeforeTheDeadline() {
+        onCreate = c -> c.slowFetches = true;
+        OffsetReader slow = reader(2, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+
+        RestException past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> slow.read(TOPIC, 0, 16, 1));
+        assertTrue(past.getMessage().contains("past the log end offset 15"), past.getMessage());
+        assertEquals(List.of(), slow.read(TOPIC, 0, 15, 1), "at the end: an empty page");
     }
 
     @Test
