@@ -99,6 +99,8 @@ public final class ConsumerInstance {
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private final DeliveryLog delivered = new DeliveryLog();
+    /** The stream whose read is running (under the lock), or null for a plain read. */
+    private Stream polling;
     private volatile boolean closed;
     /** The stream this instance serves its records to, or null (set under the lock, cleared by any thread). */
     private final java.util.concurrent.atomic.AtomicReference<Stream> stream =
@@ -597,16 +599,14 @@ public final class ConsumerInstance {
      * <p>An instance streams to one connection at a time: while another stream is open, a new one
      * is 40903 — unless it resumes ({@code resume} not null, a client reconnecting with its
      * {@code Last-Event-ID} before Portico saw its old connection close), in which case the old
-     * stream is {@linkplain Stream#isOpen ended} ({@code onTakenOver} of the old one runs) and the
+     * stream is {@linkplain Stream#isOpen ended} (its read in progress hands out nothing) and the
      * new one takes over. Resuming moves every partition back to right after what the client
      * received ({@link DeliveryLog}): records handed to a connection that broke are read again.
      *
-     * @param onTakenOver runs (on this thread, holding the instance) when a later stream takes
-     *        this one over
      * @throws RestException 40903 another stream is open, or (v2) the instance is neither
      *         subscribed nor assigned; 40901 / 40401 as a v1 read; 40403 closed
      */
-    public Stream openStream(String v1Topic, Predicate<String> topicExists, ResumeAfter resume, Runnable onTakenOver) {
+    public Stream openStream(String v1Topic, Predicate<String> topicExists, ResumeAfter resume) {
         return locked(KafkaErrors::toRestException, () -> {
             if (v1Topic != null) {
                 subscribeOnFirstRead(v1Topic, topicExists);
@@ -619,9 +619,9 @@ public final class ConsumerInstance {
                     throw ErrorCode.ILLEGAL_STATE.exception("This consumer instance already streams to another "
                             + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
                 }
-                current.takenOver();
+                current.close();
             }
-            Stream opened = new Stream(onTakenOver);
+            Stream opened = new Stream();
             stream.set(opened);
             if (resume != null) {
                 Map<TopicPartition, Long> rewind = delivered.resumeAfter(resume.partition(), resume.offset());
@@ -631,6 +631,11 @@ public final class ConsumerInstance {
             }
             return opened;
         });
+    }
+
+    /** Whether the read running is a stream's that another stream took over meanwhile. */
+    private boolean superseded() {
+        return polling != null && stream.get() != polling;
     }
 
     /** Whether a stream is open on this instance (it does not expire then). */
@@ -667,11 +672,9 @@ public final class ConsumerInstance {
      * too slow to read more. Used by one thread at a time (the stream's); {@link #close} from any.
      */
     public final class Stream implements AutoCloseable {
-        private final Runnable onTakenOver;
         private volatile boolean open = true;
 
-        private Stream(Runnable onTakenOver) {
-            this.onTakenOver = onTakenOver;
+        private Stream() {
         }
 
         /** The instance it streams. */
@@ -695,9 +698,14 @@ public final class ConsumerInstance {
                 if (!open || stream.get() != this) {
                     return List.of();
                 }
-                List<ConsumedRecord> out = pollLocked(limits, room);
-                delivered.add(out);
-                return out;
+                polling = this;
+                try {
+                    List<ConsumedRecord> out = pollLocked(limits, room);
+                    delivered.add(out);
+                    return out;
+                } finally {
+                    polling = null;
+                }
             });
         }
 
@@ -712,15 +720,6 @@ public final class ConsumerInstance {
                 }
                 return null;
             });
-        }
-
-        private void takenOver() {
-            open = false;
-            try {
-                onTakenOver.run();
-            } finally {
-                stream.compareAndSet(this, null);
-            }
         }
 
         /** Ends the stream's hold on the instance (idempotent, never blocks). */
@@ -748,6 +747,9 @@ public final class ConsumerInstance {
             } else {
                 fetch(limits);
             }
+        }
+        if (superseded()) {
+            return List.of(); // a resuming stream took over during the wait: what is held stays for it
         }
         List<ConsumedRecord> out = take(limits, room);
         if (memory.budget().over()) {
@@ -822,8 +824,8 @@ public final class ConsumerInstance {
                 deadline = clock.read() + limits.requestTimeout().toNanos();
             }
             yieldToWaiting();
-            if (mode == Mode.NONE) {
-                return; // unsubscribed or unassigned by the operation that went first
+            if (mode == Mode.NONE || superseded()) {
+                return; // unsubscribed or unassigned, or taken over, by the operation that went first
             }
         }
     }

@@ -355,25 +355,22 @@ public final class ConsumerRegistry implements AutoCloseable {
      * expire until the stream is {@linkplain #closeStream closed}.
      */
     public ConsumerInstance.Stream openStream(ConsumerInstance instance, String v1Topic,
-                                              ConsumerInstance.ResumeAfter resume, Runnable onTakenOver) {
+                                              ConsumerInstance.ResumeAfter resume) {
         relieve(0);
-        ConsumerInstance.Stream stream = instance.openStream(v1Topic, topicExists, resume, onTakenOver);
+        ConsumerInstance.Stream stream = instance.openStream(v1Topic, topicExists, resume);
         touch(instance); // streaming now: beyond expiry
         return stream;
     }
 
     /**
-     * The next records of a stream: as soon as there are any, else none after the instance's
-     * read wait (as a v2 read without {@code timeout}); at most {@code maxBytes} of keys and
-     * values (a larger first record comes alone).
+     * The next records of a stream: as soon as there are any, else none after
+     * {@code consumer.request.timeout.ms} (the stream then asks again; a short wait lets it end
+     * soon when asked to); at most {@code maxBytes} of keys and values (a larger first record
+     * comes alone).
      */
     public List<ConsumedRecord> next(ConsumerInstance.Stream stream, long maxBytes, ResponseRoom room) {
-        ConsumerInstance instance = stream.instance();
-        Duration own = instance.options().requestTimeout();
-        Duration wait = own == null ? settings.requestTimeout()
-                : min(own, min(MAX_INSTANCE_REQUEST_TIMEOUT, settings.instanceTimeout().dividedBy(2)));
         relieve(0);
-        return stream.next(new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(),
+        return stream.next(new ConsumerInstance.ReadLimits(settings.requestTimeout(), settings.assignmentTimeout(),
                 Math.min(maxBytes, settings.requestMaxBytes())), room);
     }
 

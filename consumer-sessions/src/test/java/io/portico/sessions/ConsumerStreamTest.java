@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.TopicPartition;
@@ -79,18 +78,16 @@ class ConsumerStreamTest {
     void anInstanceStreamsToOneConnectionAtATimeAndAResumingOneTakesOver() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
-        AtomicInteger firstTakenOver = new AtomicInteger();
-        ConsumerInstance.Stream first = registry.openStream(instance, null, null, firstTakenOver::incrementAndGet);
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
         factory.last().addRecord(record("a", 0, 0, null, "v0"));
         assertEquals(List.of("0/0"), positions(registry.next(first, 1 << 20, ResponseRoom.unbounded())));
 
-        assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.openStream(instance, null, null, () -> { }));
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.openStream(instance, null, null));
         assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.poll(instance, null, 0, ResponseRoom.unbounded()));
         assertTrue(first.isOpen());
 
         ConsumerInstance.Stream second = registry.openStream(instance, null,
-                new ConsumerInstance.ResumeAfter(A0, 0), () -> { });
-        assertEquals(1, firstTakenOver.get());
+                new ConsumerInstance.ResumeAfter(A0, 0));
         assertFalse(first.isOpen());
         assertEquals(List.of(), registry.next(first, 1 << 20, ResponseRoom.unbounded()), "the old stream reads nothing");
         factory.last().addRecord(record("a", 0, 1, null, "v1"));
@@ -107,7 +104,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0, A1);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null, () -> { });
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         for (int i = 0; i < 3; i++) {
             consumer.addRecord(record("a", 0, i, null, "x"));
         }
@@ -121,7 +118,7 @@ class ConsumerStreamTest {
 
         // The client got up to a/0/1: 0/2, 1/0, 1/1 and 0/3 may never have reached it.
         ConsumerInstance.Stream resumed = registry.openStream(instance, null,
-                new ConsumerInstance.ResumeAfter(A0, 1), () -> { });
+                new ConsumerInstance.ResumeAfter(A0, 1));
         assertEquals(2L, consumer.position(A0));
         assertEquals(0L, consumer.position(A1));
         List<CommittedOffset> committed = instance.commit();
@@ -131,7 +128,7 @@ class ConsumerStreamTest {
         // An id the instance never handed out moves nothing.
         registry.closeStream(resumed);
         ConsumerInstance.Stream unknown = registry.openStream(instance, null,
-                new ConsumerInstance.ResumeAfter(A1, 40), () -> { });
+                new ConsumerInstance.ResumeAfter(A1, 40));
         assertEquals(2L, consumer.position(A0));
         registry.closeStream(unknown);
     }
@@ -141,13 +138,13 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null, () -> { });
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         for (int i = 0; i < 5; i++) {
             consumer.addRecord(record("a", 0, i, null, "x"));
         }
         assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
         instance.seek(Map.of(A0, 100L));
-        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2), () -> { });
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
         assertEquals(100L, consumer.position(A0));
     }
 
@@ -155,7 +152,7 @@ class ConsumerStreamTest {
     void aStreamingInstanceDoesNotExpireAndItsIdleClockStartsWhenTheStreamEnds() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null, () -> { });
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         nanos.addAndGet(IDLE.multipliedBy(3).toNanos());
         registry.cleanUp();
         assertSame(instance, registry.get("g", "i"));
@@ -174,7 +171,7 @@ class ConsumerStreamTest {
     void aDeletedInstanceEndsItsStream() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null, () -> { });
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         registry.delete("g", "i");
         assertFalse(stream.isOpen());
         assertCode(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
