@@ -100,6 +100,28 @@ class ConsumerStreamTest {
     }
 
     @Test
+    void aStreamTakenOverDuringItsLongPollHandsOutNothingAndTheNewOneGetsTheRecords() throws Exception {
+        Ticker ticker = nanos::get;
+        ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), IDLE, Duration.ofSeconds(5),
+                Duration.ofSeconds(2), 1 << 20, 100, ""), factory, topic -> true, ticker)
+                .readClock(Ticker.systemTicker());
+        registries.add(registry);
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        consumer.addRecord(record("a", 0, 0, null, "v0"));
+        assertEquals(List.of("0/0"), positions(registry.next(first, 1 << 20, ResponseRoom.unbounded())));
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> polling =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> registry.next(first, 1 << 20, ResponseRoom.unbounded()));
+        Thread.sleep(100); // the first stream long-polls (nothing to read)
+        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 0));
+        consumer.addRecord(record("a", 0, 1, null, "v1"));
+        assertEquals(List.of(), polling.get(10, java.util.concurrent.TimeUnit.SECONDS), "the replaced stream hands out nothing");
+        assertEquals(List.of("0/1"), positions(registry.next(second, 1 << 20, ResponseRoom.unbounded())));
+    }
+
+    @Test
     void resumingAfterALastEventIdReadsAgainWhatFollowedItOnEveryPartition() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0, A1);
