@@ -57,7 +57,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   <li>c: the records endpoint, 1 record per POST (text/plain), 64 connections;</li>
  *   <li>d: read by offset, count=1000, walking the native topic's partitions;</li>
  *   <li>e: consumer instances (auto.offset.reset=smallest) reading the native topic, timed once
- *       their group has joined.</li>
+ *       their group has joined;</li>
+ *   <li>f, g, h: v2 consumer instances, v3 streaming produce, v3 read by offset;</li>
+ *   <li>i: Server-Sent Events, each partition of the native topic streamed to its end;</li>
+ *   <li>j: Server-Sent Events tailing a partition live, with native-tail (a native consumer tailing
+ *       the same records) as its baseline: latency from a produce's acknowledgement to the record's
+ *       arrival.</li>
  * </ol>
  *
  * <p>Produce rows warm up on half their size against topics of their own; the read rows
@@ -71,6 +76,8 @@ public final class Bench {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm");
     private static final String NATIVE_PRODUCE = "native-produce";
     private static final String NATIVE_CONSUME = "native-consume";
+    /** Row l's baseline: a native consumer tailing the same records at the same time. */
+    static final String NATIVE_TAIL = "native-tail";
 
     private final Options o;
     private final LocalDateTime startedAt = LocalDateTime.now();
@@ -146,12 +153,17 @@ public final class Bench {
         try {
             Outcome outcome = run(options);
             long errors = outcome.rows().stream().mapToLong(RowResult::errors).sum();
-            System.exit(errors == 0 && outcome.rows().size() == 7 ? 0 : 1);
+            System.exit(errors == 0 && outcome.rows().size() == expectedRows(options) ? 0 : 1);
         } catch (Exception e) {
             System.err.println("bench: failed: " + e);
             e.printStackTrace();
             System.exit(1);
         }
+    }
+
+    /** The rows a run of {@code o} gives: the native rows, each HTTP row, and row l's baseline. */
+    static int expectedRows(Options o) {
+        return 2 + o.rows().size() + (o.runs("l") ? 1 : 0);
     }
 
     /** Runs the whole benchmark; the processes it starts are stopped before it returns. */
@@ -432,6 +444,184 @@ public final class Bench {
         if (!instancePasses.isEmpty()) {
             rows.addAll(alternating(instancePasses));
         }
+        // k: Server-Sent Events, each partition of the native topic streamed from offset 0 to its end.
+        if (o.runs("k")) {
+            if (warmReads) {
+                warmUp(pass -> sseDrain("bench-native", false));
+            }
+            rows.add(median("k", pass -> sseDrain("bench-native", true)));
+        }
+        // l: Server-Sent Events tailing a partition live, beside a native consumer tailing it too.
+        if (o.runs("l")) {
+            admin.createTopics(List.of(new NewTopic("bench-tail", 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            long n = tailRecords();
+            if (warm || warmReads) {
+                liveTail("bench-tail", Math.max(100, n / 10), false);
+            }
+            rows.addAll(liveTail("bench-tail", n, true));
+        }
+    }
+
+    /** Records of row l (one produced at a time, each awaited): at most 5,000. */
+    private long tailRecords() {
+        return Math.min(o.records(), 5_000);
+    }
+
+    /** Row k: one SSE stream per partition of {@code topic}, from offset 0 until its end. */
+    private RowResult sseDrain(String topic, boolean measured) throws Exception {
+        long[] end = endOffsets(topic);
+        String what = "GET /topics/{t}/partitions/{p}/messages?offset=0 with Accept: text/event-stream (binary "
+                + "events), one stream per partition, " + end.length + " at once, each read to its end";
+        log((measured ? "" : "warm-up ") + "row k: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        Monitor.Window w = monitor.begin("k", measured && o.profile() ? jfrFile("k") : null);
+        SseLoad.Result r = SseLoad.drain(host, topic, end, 120_000);
+        Monitor.Usage usage = monitor.end(w);
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in; latency: a stream's request to its first "
+                + "event", r.bytesReceived() / r.seconds() / 1e6));
+        if (r.records() != sum(end)) {
+            notes.add("read " + fmt(r.records()) + " of " + fmt(sum(end)) + " records");
+        }
+        checkAlive(notes);
+        if (!measured && r.errors() > 0) {
+            runNotes.add("warm-up of row k had " + r.errors() + " errors: " + r.errorKinds());
+        }
+        long errors = r.errors() + (r.records() == sum(end) ? 0 : 1);
+        return new RowResult("k", what, NATIVE_CONSUME, r.records(), r.seconds(), r.records() * o.valueBytes(),
+                r.latencies().summary(), end.length, errors, r.errorKinds(), r.errorSamples(), usage, notes);
+    }
+
+    /**
+     * Row l and its baseline: an SSE stream of {@code topic}'s partition from its end on, and a
+     * native {@code KafkaConsumer} (Portico's consumer settings, assigned, at the end too) tail the
+     * same partition while a producer (Portico's producer settings) sends {@code n} records one at
+     * a time, each after the one before was acknowledged. A record's latency, on each side, is from
+     * its acknowledgement to its arrival (0 when it arrived first).
+     */
+    private List<RowResult> liveTail(String topic, long n, boolean measured) throws Exception {
+        long from = endOffsets(topic, 1)[0];
+        String what = "GET /topics/{t}/partitions/0/messages?offset=<end> with Accept: text/event-stream, tailing "
+                + "while " + fmt(n) + " records are produced one at a time (each after the last was acknowledged)";
+        log((measured ? "" : "warm-up ") + "row l: " + what);
+        long[] ackAt = new long[(int) n];
+        long[] sseAt = new long[(int) n];
+        long[] nativeAt = new long[(int) n];
+        AtomicLong sseCount = new AtomicLong();
+        AtomicLong nativeCount = new AtomicLong();
+        Map<String, Long> kinds = new java.util.concurrent.ConcurrentHashMap<>();
+        List<String> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+        Map<String, Object> consumerConfig = new HashMap<>(porticoConfig.consumerConfig(bootstrap));
+        consumerConfig.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-native-tail");
+        consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        Map<String, Object> producerConfig = new HashMap<>(porticoConfig.producerConfig(bootstrap));
+        producerConfig.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-tail-producer");
+        TopicPartition tp = new TopicPartition(topic, 0);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Monitor.Usage usage;
+        long start;
+        long end;
+        try (SseLoad.Stream stream = SseLoad.Stream.open(host, "/topics/" + topic + "/partitions/0/messages?offset=" + from);
+             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
+                     new ByteArrayDeserializer());
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
+                     new ByteArraySerializer())) {
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, from);
+            consumer.poll(Duration.ZERO); // connected and fetching before the first record
+            Thread sse = new Thread(() -> {
+                try {
+                    stream.read(offset -> {
+                        long i = offset - from;
+                        if (i >= 0 && i < n) {
+                            sseAt[(int) i] = System.nanoTime();
+                            sseCount.incrementAndGet();
+                        }
+                    }, offset -> offset - from >= n - 1 || stop.get(), 120_000);
+                } catch (IOException e) {
+                    if (!stop.get()) {
+                        kinds.merge("sse: " + e.getClass().getSimpleName(), 1L, Long::sum);
+                        samples.add("sse: " + e);
+                    }
+                }
+            }, "sse-tail");
+            sse.start();
+            Thread nat = new Thread(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                while (nativeCount.get() < n && !stop.get() && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                        long i = r.offset() - from;
+                        if (i >= 0 && i < n) {
+                            nativeAt[(int) i] = System.nanoTime();
+                            nativeCount.incrementAndGet();
+                        }
+                    }
+                }
+            }, "native-tail");
+            if (!stream.awaitOpen(30_000)) {
+                throw new IOException("the SSE stream did not open within 30 s");
+            }
+            nat.start();
+            producer.partitionsFor(topic);
+            Thread.sleep(200); // both tails wait at the log end (their fetches in the broker)
+            Monitor.Window w = monitor.begin("l", measured && o.profile() ? jfrFile("l") : null);
+            start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                var md = producer.send(new ProducerRecord<>(topic, 0, null, values[i % values.length])).get();
+                long at = System.nanoTime();
+                long k = md.offset() - from;
+                if (k >= 0 && k < n) {
+                    ackAt[(int) k] = at;
+                }
+            }
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while ((sseCount.get() < n || nativeCount.get() < n) && System.nanoTime() < waitUntil) {
+                Thread.sleep(5);
+            }
+            end = System.nanoTime();
+            usage = monitor.end(w);
+            stop.set(true);
+            stream.disconnect();
+            sse.join(10_000);
+            nat.join(10_000);
+        }
+        Latencies sseLatencies = new Latencies();
+        Latencies nativeLatencies = new Latencies();
+        for (int i = 0; i < n; i++) {
+            if (ackAt[i] == 0) {
+                continue;
+            }
+            if (sseAt[i] != 0) {
+                sseLatencies.record(Math.max(0, sseAt[i] - ackAt[i]));
+            }
+            if (nativeAt[i] != 0) {
+                nativeLatencies.record(Math.max(0, nativeAt[i] - ackAt[i]));
+            }
+        }
+        if (sseCount.get() < n) {
+            kinds.merge("sse: incomplete", 1L, Long::sum);
+            samples.add("the SSE stream got " + sseCount.get() + " of " + n + " records");
+        }
+        List<String> notes = new ArrayList<>();
+        notes.add("latency: a record's produce acknowledged → its event read (0 when it came first); the native "
+                + "consumer tailed the same records at the same time (row native-tail)");
+        checkAlive(notes);
+        long errors = kinds.values().stream().mapToLong(Long::longValue).sum();
+        if (!measured) {
+            if (errors > 0) {
+                runNotes.add("warm-up of row l had " + errors + " errors: " + kinds);
+            }
+            return List.of();
+        }
+        double seconds = (end - start) / 1e9;
+        long nativeErrors = nativeCount.get() < n ? 1 : 0;
+        RowResult baseline = new RowResult(NATIVE_TAIL, "KafkaConsumer (Portico's consumer settings) assigned to the "
+                + "partition at its end, tailing the records of row l as they are produced", null, nativeCount.get(),
+                seconds, nativeCount.get() * o.valueBytes(), nativeLatencies.summary(), 0, nativeErrors,
+                nativeErrors == 0 ? Map.of() : Map.of("incomplete", 1L), List.of(), usage,
+                List.of("latency: a record's produce acknowledged → the record returned by poll() (0 when it came first)"));
+        RowResult row = new RowResult("l", what, NATIVE_TAIL, sseCount.get(), seconds, sseCount.get() * o.valueBytes(),
+                sseLatencies.summary(), 1, errors, Map.copyOf(kinds), List.copyOf(samples), usage, notes);
+        return List.of(baseline, row);
     }
 
     private RowResult nativeProduce(String topic, long n, boolean measured) throws Exception {
@@ -917,13 +1107,17 @@ public final class Bench {
     }
 
     private long[] endOffsets(String topic) throws Exception {
+        return endOffsets(topic, o.partitions());
+    }
+
+    private long[] endOffsets(String topic, int partitions) throws Exception {
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        for (int p = 0; p < o.partitions(); p++) {
+        for (int p = 0; p < partitions; p++) {
             request.put(new TopicPartition(topic, p), OffsetSpec.latest());
         }
         var result = admin.listOffsets(request).all().get(60, TimeUnit.SECONDS);
-        long[] out = new long[o.partitions()];
-        for (int p = 0; p < o.partitions(); p++) {
+        long[] out = new long[partitions];
+        for (int p = 0; p < partitions; p++) {
             out[p] = result.get(new TopicPartition(topic, p)).offset();
         }
         return out;

@@ -72,7 +72,7 @@ public record Options(
               --warmup-seconds S      read rows (native-consume, d, e): untimed passes first, for S seconds of
                                       reading (default 20; --quick: 0)
               --load-threads N        threads of the HTTP load generator (default 1)
-              --rows LIST             the HTTP rows to run, e.g. d,e (default a,j,b,c,g,d,h,e,f,i; the native rows always run)
+              --rows LIST             the HTTP rows to run, e.g. d,e (default a,j,b,c,g,d,h,e,f,i,k,l; the native rows always run)
               --profile               record Portico with JFR during each HTTP row; summarize in the results
               --portico-heap SIZE     Portico's -Xmx (default 256m)
               --portico-jvm-opt OPT   an extra JVM option for Portico (repeatable)
@@ -83,7 +83,7 @@ public record Options(
 
     /** The HTTP rows, in the order they run. */
     public static final java.util.Set<String> ALL_ROWS = java.util.Collections.unmodifiableSet(
-            new java.util.LinkedHashSet<>(List.of("a", "j", "b", "c", "g", "d", "h", "e", "f", "i")));
+            new java.util.LinkedHashSet<>(List.of("a", "j", "b", "c", "g", "d", "h", "e", "f", "i", "k", "l")));
 
     private static java.util.Set<String> rows(String list) {
         java.util.Set<String> rows = new java.util.LinkedHashSet<>();

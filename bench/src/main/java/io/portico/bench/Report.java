@@ -51,6 +51,11 @@ final class Report {
         if (r.baseline() == null) {
             return "1.00";
         }
+        if (r.baseline().equals(Bench.NATIVE_TAIL)) { // a latency row: its p99 against the native consumer's
+            RowResult b = find(Bench.NATIVE_TAIL, rows);
+            return b == null || !(b.latency().p99() > 0) ? "—"
+                    : String.format(Locale.ROOT, "p99 %.2f × tail", r.latency().p99() / b.latency().p99());
+        }
         for (RowResult b : rows) {
             if (b.id().equals(r.baseline()) && b.recordsPerSecond() > 0) {
                 return String.format(Locale.ROOT, "%.2f × %s", r.recordsPerSecond() / b.recordsPerSecond(),
@@ -150,6 +155,16 @@ final class Report {
             md.append(String.format(Locale.ROOT, "| i (f's reads relayed through another node): the cost of a relayed "
                     + "read, as a ratio to f | %.2f × f | (reported) |%n", rowI.recordsPerSecond() / rowF.recordsPerSecond()));
         }
+        target(md, "k (Server-Sent Events drain) ≥ 80% of native-consume records/s",
+                ratioValue("k", "native-consume", rows), 0.8);
+        RowResult rowL = find("l", rows);
+        RowResult tail = find(Bench.NATIVE_TAIL, rows);
+        if (rowL != null && tail != null) {
+            double ratio = rowL.latency().p99() / tail.latency().p99();
+            md.append(String.format(Locale.ROOT, "| l (Server-Sent Events live tail) p99 ≤ 2 × native-tail's (produce "
+                            + "acknowledged → record received) | %s ms vs %s ms: %.2f × | %s |%n", ms(rowL.latency().p99()),
+                    ms(tail.latency().p99()), ratio, ratio <= 2.0 ? "yes" : "**no**"));
+        }
         long heapPeak = rows.stream().filter(r -> r.usage() != null && r.usage().heap() != null)
                 .mapToLong(r -> r.usage().heap().used()).max().orElse(-1);
         md.append(String.format(Locale.ROOT, "| Portico heap ≤ 256 MiB in every row | -Xmx%s; peak %s; Portico "
@@ -159,7 +174,7 @@ final class Report {
                         ? "yes" : "**no**"));
         long errors = rows.stream().mapToLong(RowResult::errors).sum();
         md.append(String.format(Locale.ROOT, "| no errors in any row | %d errors | %s |%n%n", errors,
-                errors == 0 && rows.size() == 2 + o.rows().size() ? "yes" : "**no**"));
+                errors == 0 && rows.size() == Bench.expectedRows(o) ? "yes" : "**no**"));
 
         md.append("## Where the CPU went\n\n% of one core during each row (").append(nproc())
                 .append(" cores = ").append(nproc() * 100).append("%). The bench JVM is the load generator for "

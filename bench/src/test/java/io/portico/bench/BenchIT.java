@@ -33,7 +33,8 @@ class BenchIT {
 
         Bench.Outcome outcome = Bench.run(options);
 
-        assertEquals(List.of("native-produce", "native-consume", "a", "j", "b", "c", "g", "d", "h", "e", "f", "i"),
+        assertEquals(List.of("native-produce", "native-consume", "a", "j", "b", "c", "g", "d", "h", "e", "f", "i",
+                        "native-tail", "k", "l"),
                 outcome.rows().stream().map(Bench.RowResult::id).toList());
         for (Bench.RowResult row : outcome.rows()) {
             String what = row.id() + ": " + row;

@@ -98,9 +98,15 @@ public final class ConsumerInstance {
     private boolean awaitedAssignment; // a read waited for the first assignment
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
+    private final DeliveryLog delivered = new DeliveryLog();
+    /** The stream whose read is running (under the lock), or null for a plain read. */
+    private Stream polling;
     private volatile boolean closed;
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
     private volatile java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder;
+    /** The stream this instance serves its records to, or null (set under the lock, cleared by any thread). */
+    private final java.util.concurrent.atomic.AtomicReference<Stream> stream =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     /**
      * What an instance was created with beyond its format: per-instance read settings (v2).
@@ -196,17 +202,24 @@ public final class ConsumerInstance {
      */
     public List<ConsumedRecord> read(String topic, ReadLimits limits, Predicate<String> topicExists, ResponseRoom room) {
         return locked(KafkaErrors::toRestException, () -> {
-            if (mode == Mode.NONE) {
-                KafkaNames.topic(topic);
-                if (!topicExists.test(topic)) {
-                    throw ErrorCode.TOPIC_NOT_FOUND.exception();
-                }
-                subscribeTopics(List.of(topic));
-            } else if (mode != Mode.TOPICS || !topics.equals(Set.of(topic))) {
-                throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
-            }
+            notStreaming();
+            subscribeOnFirstRead(topic, topicExists);
+            delivered.clear();
             return pollLocked(limits, room);
         });
+    }
+
+    /** v1: the first read subscribes to its topic (if it exists); later ones must name the same. */
+    private void subscribeOnFirstRead(String topic, Predicate<String> topicExists) {
+        if (mode == Mode.NONE) {
+            KafkaNames.topic(topic);
+            if (!topicExists.test(topic)) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            subscribeTopics(List.of(topic));
+        } else if (mode != Mode.TOPICS || !topics.equals(Set.of(topic))) {
+            throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
+        }
     }
 
     // ---- v2: subscription and assignment -------------------------------------------------------
@@ -364,6 +377,7 @@ public final class ConsumerInstance {
      */
     private void beforeSubscriptionChange() {
         letGoOfHeld();
+        delivered.clear();
     }
 
     /** The next read waits for an assignment only when the instance has no partitions yet. */
@@ -410,6 +424,7 @@ public final class ConsumerInstance {
             Set<TopicPartition> dropped = new HashSet<>(consumer.assignment());
             dropped.removeAll(partitions);
             held.drop(dropped);
+            delivered.clear();
             dropped.forEach(returned::remove);
             if (partitions.isEmpty()) {
                 consumer.unsubscribe(); // as KafkaConsumer.assign does with no partitions
@@ -435,6 +450,7 @@ public final class ConsumerInstance {
 
     private void resetPositions() {
         held.clear();
+        delivered.clear();
         returned.clear();
         assigned = false;
         awaitedAssignment = false;
@@ -451,6 +467,7 @@ public final class ConsumerInstance {
         locked(KafkaErrors::toRestException, () -> {
             checkOwned(offsets.keySet());
             held.drop(offsets.keySet());
+            delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
             offsets.keySet().forEach(returned::remove);
             return null;
@@ -462,6 +479,7 @@ public final class ConsumerInstance {
         locked(KafkaErrors::toRestException, () -> {
             checkOwned(partitions);
             held.drop(partitions);
+            delivered.forget(partitions);
             consumer.seekToBeginning(partitions);
             partitions.forEach(consumer::position); // resolved now, not at the next fetch
             partitions.forEach(returned::remove);
@@ -474,6 +492,7 @@ public final class ConsumerInstance {
         locked(KafkaErrors::toRestException, () -> {
             checkOwned(partitions);
             held.drop(partitions);
+            delivered.forget(partitions);
             consumer.seekToEnd(partitions);
             // Resolved now: "the end" is where the log ends at this call, not at the next fetch
             // (records written in between are read).
@@ -499,6 +518,8 @@ public final class ConsumerInstance {
         locked(KafkaErrors::toRestException, () -> {
             checkOwned(offsets.keySet());
             checkOwned(timestamps.keySet());
+            delivered.forget(offsets.keySet());
+            delivered.forget(timestamps.keySet());
             held.drop(offsets.keySet());
             offsets.forEach(consumer::seek);
             offsets.keySet().forEach(returned::remove);
@@ -550,11 +571,174 @@ public final class ConsumerInstance {
      */
     public List<ConsumedRecord> poll(ReadLimits limits, ResponseRoom room) {
         return locked(KafkaErrors::toRestException, () -> {
-            if (mode == Mode.NONE) {
-                throw ErrorCode.ILLEGAL_STATE.exception("The consumer is neither subscribed to topics nor assigned partitions");
-            }
+            notStreaming();
+            requireSubscribedOrAssigned();
+            delivered.clear();
             return pollLocked(limits, room);
         });
+    }
+
+    private void requireSubscribedOrAssigned() {
+        if (mode == Mode.NONE) {
+            throw ErrorCode.ILLEGAL_STATE.exception("The consumer is neither subscribed to topics nor assigned partitions");
+        }
+    }
+
+    /** A read while the instance streams would take records from its stream: 40903. */
+    private void notStreaming() {
+        if (stream.get() != null) {
+            throw ErrorCode.ILLEGAL_STATE.exception("This consumer instance streams its records to a connection "
+                    + "(Server-Sent Events); read them there, or end that stream first");
+        }
+    }
+
+    // ---- streams (Server-Sent Events) ------------------------------------------------------------
+
+    /**
+     * Where a stream resumes: right after the record at {@code offset} of {@code partition}, the
+     * last one its client received.
+     */
+    public record ResumeAfter(TopicPartition partition, long offset) {
+    }
+
+    /**
+     * Starts serving this instance's records to one stream: the instance then belongs to it
+     * (plain reads are 40903) until it is {@linkplain Stream#close closed}, and does not expire
+     * meanwhile; commits and seeks go on as usual. A v1 stream ({@code v1Topic} not null)
+     * subscribes as a first read does.
+     *
+     * <p>An instance streams to one connection at a time: while another stream is open, a new one
+     * is 40903 — unless it resumes ({@code resume} not null, a client reconnecting with its
+     * {@code Last-Event-ID} before Portico saw its old connection close), in which case the old
+     * stream is {@linkplain Stream#isOpen ended} (its read in progress hands out nothing) and the
+     * new one takes over. Resuming moves every partition back to right after what the client
+     * received ({@link DeliveryLog}): records handed to a connection that broke are read again.
+     *
+     * @throws RestException 40903 another stream is open, or (v2) the instance is neither
+     *         subscribed nor assigned; 40901 / 40401 as a v1 read; 40403 closed
+     */
+    public Stream openStream(String v1Topic, Predicate<String> topicExists, ResumeAfter resume) {
+        return locked(KafkaErrors::toRestException, () -> {
+            if (v1Topic != null) {
+                subscribeOnFirstRead(v1Topic, topicExists);
+            } else {
+                requireSubscribedOrAssigned();
+            }
+            Stream current = stream.get();
+            if (current != null) {
+                if (resume == null) {
+                    throw ErrorCode.ILLEGAL_STATE.exception("This consumer instance already streams to another "
+                            + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
+                }
+                current.close();
+            }
+            Stream opened = new Stream();
+            stream.set(opened);
+            if (resume != null) {
+                Map<TopicPartition, Long> rewind = delivered.resumeAfter(resume.partition(), resume.offset());
+                if (rewind != null) {
+                    rewind(rewind);
+                }
+            }
+            return opened;
+        });
+    }
+
+    /** Whether the read running is a stream's that another stream took over meanwhile. */
+    private boolean superseded() {
+        return polling != null && stream.get() != polling;
+    }
+
+    /** Whether a stream is open on this instance (it does not expire then). */
+    public boolean isStreaming() {
+        return stream.get() != null;
+    }
+
+    /** Starts each partition (of those the instance still has) at the given offset again. */
+    private void rewind(Map<TopicPartition, Long> next) {
+        Set<TopicPartition> owned = consumer.assignment();
+        Map<TopicPartition, Long> mine = new HashMap<>();
+        next.forEach((tp, offset) -> {
+            if (owned.contains(tp)) {
+                mine.put(tp, offset);
+            }
+        });
+        held.drop(mine.keySet());
+        mine.forEach((tp, offset) -> {
+            consumer.seek(tp, offset);
+            Long last = returned.get(tp);
+            if (last != null && last >= offset) {
+                if (offset > 0) {
+                    returned.put(tp, offset - 1); // a commit commits what the client received
+                } else {
+                    returned.remove(tp);
+                }
+            }
+        });
+    }
+
+    /**
+     * One stream's hold on its instance: its reads (each handing out records as a plain read does,
+     * noted for a later resume), and keeping the instance in its group while the connection is
+     * too slow to read more. Used by one thread at a time (the stream's); {@link #close} from any.
+     */
+    public final class Stream implements AutoCloseable {
+        private volatile boolean open = true;
+
+        private Stream() {
+        }
+
+        /** The instance it streams. */
+        public ConsumerInstance instance() {
+            return ConsumerInstance.this;
+        }
+
+        /** False once closed, or taken over by a stream that resumed. */
+        public boolean isOpen() {
+            return open && !closed;
+        }
+
+        /**
+         * The next records, as {@link ConsumerInstance#poll} (v1's topic was subscribed when the
+         * stream opened). Nothing once the stream is no longer open.
+         *
+         * @throws RestException as {@link ConsumerInstance#poll}; 40403 once the instance closed
+         */
+        public List<ConsumedRecord> next(ReadLimits limits, ResponseRoom room) {
+            return locked(KafkaErrors::toRestException, () -> {
+                if (!open || stream.get() != this) {
+                    return List.of();
+                }
+                polling = this;
+                try {
+                    List<ConsumedRecord> out = pollLocked(limits, room);
+                    delivered.add(out);
+                    return out;
+                } finally {
+                    polling = null;
+                }
+            });
+        }
+
+        /**
+         * Takes part in the group without fetching (partitions paused), so that an instance whose
+         * stream waits for a slow client is not dropped from its group; never blocks for long.
+         */
+        public void keepInGroup() {
+            locked(KafkaErrors::toRestException, () -> {
+                if (open && stream.get() == this) {
+                    answerGroup();
+                }
+                return null;
+            });
+        }
+
+        /** Ends the stream's hold on the instance (idempotent, never blocks). */
+        @Override
+        public void close() {
+            open = false;
+            stream.compareAndSet(this, null);
+        }
     }
 
     private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room) {
@@ -574,6 +758,9 @@ public final class ConsumerInstance {
             } else {
                 fetch(limits);
             }
+        }
+        if (superseded()) {
+            return List.of(); // a resuming stream took over during the wait: what is held stays for it
         }
         List<ConsumedRecord> out = take(limits, room);
         if (memory.budget().over()) {
@@ -648,8 +835,8 @@ public final class ConsumerInstance {
                 deadline = clock.read() + limits.requestTimeout().toNanos();
             }
             yieldToWaiting();
-            if (mode == Mode.NONE) {
-                return; // unsubscribed or unassigned by the operation that went first
+            if (mode == Mode.NONE || superseded()) {
+                return; // unsubscribed or unassigned, or taken over, by the operation that went first
             }
         }
     }
@@ -1103,6 +1290,7 @@ public final class ConsumerInstance {
 
         private void drop(Collection<TopicPartition> partitions) {
             held.drop(partitions);
+            delivered.forget(partitions);
             partitions.forEach(returned::remove);
         }
     }

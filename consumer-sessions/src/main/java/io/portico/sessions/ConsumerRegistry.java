@@ -2,6 +2,7 @@ package io.portico.sessions;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -31,9 +32,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The consumer-group instances of this Portico process, by group and name.
  *
- * <p>Design: instances live in a Caffeine cache with {@code expireAfterAccess} of
- * {@code consumer.instance.timeout.ms}; every operation on an instance is an access, so an
- * instance expires only when idle. A {@link Scheduler} makes expiry happen without traffic, and
+ * <p>Design: instances live in a Caffeine cache that expires them after
+ * {@code consumer.instance.timeout.ms} without access; every operation on an instance is an
+ * access, so an instance expires only when idle, and never while it streams. A {@link Scheduler} makes expiry happen without traffic, and
  * time comes from an injected {@link Ticker}, so tests advance time instead of sleeping. When an
  * instance expires or the registry closes, the removal listener closes its consumer (leaving the
  * group) on a dedicated thread, never on the caller's. An explicit delete removes the instance
@@ -155,8 +156,27 @@ public final class ConsumerRegistry implements AutoCloseable {
             return t;
         });
         this.slots = new Semaphore(settings.maxInstances());
+        long idleNanos = settings.instanceTimeout().toNanos();
         this.instances = Caffeine.newBuilder()
-                .expireAfterAccess(settings.instanceTimeout())
+                // Idle expiry, as expireAfterAccess, except that an instance streaming its records
+                // never expires: each access while it streams sets its expiry beyond reach, and the
+                // access that ends its stream starts the idle clock again.
+                .expireAfter(new Expiry<Key, ConsumerInstance>() {
+                    @Override
+                    public long expireAfterCreate(Key key, ConsumerInstance instance, long now) {
+                        return idleNanos;
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(Key key, ConsumerInstance instance, long now, long current) {
+                        return idleNanos;
+                    }
+
+                    @Override
+                    public long expireAfterRead(Key key, ConsumerInstance instance, long now, long current) {
+                        return instance.isStreaming() ? Long.MAX_VALUE : idleNanos;
+                    }
+                })
                 // Runs on the evicting thread, so an expired instance's slot is free at once.
                 .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> slots.release())
                 .ticker(ticker)
@@ -390,6 +410,36 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /**
+     * Opens the instance's stream (see {@link ConsumerInstance#openStream}); the instance does not
+     * expire until the stream is {@linkplain #closeStream closed}.
+     */
+    public ConsumerInstance.Stream openStream(ConsumerInstance instance, String v1Topic,
+                                              ConsumerInstance.ResumeAfter resume) {
+        relieve(0);
+        ConsumerInstance.Stream stream = instance.openStream(v1Topic, topicExists, resume);
+        touch(instance); // streaming now: beyond expiry
+        return stream;
+    }
+
+    /**
+     * The next records of a stream: as soon as there are any, else none after
+     * {@code consumer.request.timeout.ms} (the stream then asks again; a short wait lets it end
+     * soon when asked to); at most {@code maxBytes} of keys and values (a larger first record
+     * comes alone).
+     */
+    public List<ConsumedRecord> next(ConsumerInstance.Stream stream, long maxBytes, ResponseRoom room) {
+        relieve(0);
+        return stream.next(new ConsumerInstance.ReadLimits(settings.requestTimeout(), settings.assignmentTimeout(),
+                Math.min(maxBytes, settings.requestMaxBytes())), room);
+    }
+
+    /** Ends the stream's hold on its instance, whose idle clock starts again. */
+    public void closeStream(ConsumerInstance.Stream stream) {
+        stream.close();
+        touch(stream.instance());
     }
 
     /** Runs {@code operation} on the instance and counts it as activity when it ends. */

@@ -47,6 +47,8 @@ public final class OffsetReader implements AutoCloseable {
     private static final Duration POLL_SLICE = Duration.ofMillis(20);
 
     private final Map<String, Object> config;
+    /** Consumers of partition streams: as the readers', with the broker's long poll kept. */
+    private final Map<String, Object> streamConfig;
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
     private final Semaphore permits;
     private final Duration poolTimeout;
@@ -117,6 +119,16 @@ public final class OffsetReader implements AutoCloseable {
         // over all a fetch brought: fewer polls per request (Kafka's default is 500 records).
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         this.config = Map.copyOf(c);
+        Map<String, Object> sc = new HashMap<>(c);
+        // A stream at the log end waits in the broker for the next record (Kafka's 500 ms unless
+        // consumer.fetch.max.wait.ms says otherwise): an append is answered at once.
+        sc.remove(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG);
+        Object wait = kafka.get(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG);
+        if (wait != null) {
+            sc.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, wait);
+        }
+        sc.put(ConsumerConfig.CLIENT_ID_CONFIG, kafka.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG, "portico-partition-stream"));
+        this.streamConfig = Map.copyOf(sc);
         this.factory = factory;
         this.permits = new Semaphore(poolSize);
         this.poolTimeout = poolTimeout;
@@ -273,6 +285,65 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     private static final Duration END_GRACE = Duration.ofSeconds(1);
+
+    /**
+     * A stream of one partition from {@code offset} on, then live as records are appended, read by
+     * a consumer of its own (not one of the pool: a stream lasts), which counts against the
+     * consumers budget like a pooled one. The partition and offset are checked here, so a stream
+     * that opens can start.
+     *
+     * @param offset the first offset to read: within the log, or its end
+     * @throws RestException 40401 unknown topic, 40402 unknown partition, 40406 offset outside the
+     *         log, 503 when the consumers budget has no room within the pool timeout
+     */
+    public PartitionStream stream(String topic, int partition, long offset) {
+        KafkaNames.topic(topic);
+        TopicPartition tp = new TopicPartition(topic, partition);
+        if (closed) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
+        }
+        MemoryBudget.Lease lease = memory.lease();
+        if (!lease.take(HeldRecords.consumerCost(streamConfig), poolTimeout)) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
+                    + memory.name() + "); retry later");
+        }
+        Consumer<byte[], byte[]> consumer = null;
+        try {
+            consumer = factory.apply(streamConfig);
+            long deadline = System.nanoTime() + fetchTimeout.toNanos();
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, left(deadline));
+            if (partitions == null || partitions.isEmpty()) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            if (partitions.stream().noneMatch(p -> p.partition() == partition)) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+            consumer.assign(List.of(tp));
+            long start = consumer.beginningOffsets(List.of(tp), left(deadline)).get(tp);
+            long end = consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
+            if (offset < start) {
+                throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
+                        + start + " of partition " + partition);
+            }
+            if (offset > end) {
+                throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
+                        + end + " of partition " + partition);
+            }
+            consumer.seek(tp, offset);
+            PartitionStream stream = new PartitionStream(consumer, tp, offset, lease, metrics);
+            consumer = null;
+            return stream;
+        } catch (RestException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw KafkaErrors.toRestException(e);
+        } finally {
+            if (consumer != null) {
+                closeQuietly(consumer);
+                lease.close();
+            }
+        }
+    }
 
     /** Whether the last fetch found the consumer at the log end (nothing more to read now). */
     private static boolean atLogEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp) {

@@ -80,6 +80,50 @@ final class BinaryRecords {
         return out;
     }
 
+    private static final byte[] EVENT_ID = ascii("id: ");
+    private static final byte[] EVENT_DATA = ascii("\ndata: ");
+    private static final byte[] EVENT_END = ascii("\n\n");
+
+    /**
+     * The records as Server-Sent Events, written as {@link #write(List, boolean, boolean)} writes
+     * them but each alone: {@code id: <topic>/<partition>/<offset>}, then {@code data: } and the
+     * record's object, then a blank line. Base64 and numbers hold no line break, so each record is
+     * one {@code data:} line.
+     */
+    static byte[] writeEvents(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
+        long size = 0;
+        int largest = 0;
+        Topics topics = new Topics();
+        Topics ids = new Topics();
+        for (ConsumedRecord r : records) {
+            size += EVENT_ID.length + ids.bytes(r.topic()).length + 1 + digits(r.partition()) + 1 + digits(r.offset())
+                    + EVENT_DATA.length + size(r, withTopic ? topics : null)
+                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0) + EVENT_END.length;
+            largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
+        }
+        if (size > Integer.MAX_VALUE - 16) {
+            throw ErrorCode.KAFKA_ERROR.exception("events of " + size + " bytes are too large");
+        }
+        byte[] out = new byte[(int) size];
+        byte[] scratch = new byte[4 * ((largest + 2) / 3)];
+        int p = 0;
+        for (ConsumedRecord r : records) {
+            p = put(out, p, EVENT_ID);
+            p = put(out, p, ids.bytes(r.topic()));
+            out[p++] = '/';
+            p = number(out, p, r.partition());
+            out[p++] = '/';
+            p = number(out, p, r.offset());
+            p = put(out, p, EVENT_DATA);
+            p = write(out, p, r, withTopic ? topics : null, withTimestamp, scratch);
+            p = put(out, p, EVENT_END);
+        }
+        if (p != out.length) {
+            throw new IllegalStateException("binary events: wrote " + p + " of " + out.length + " bytes");
+        }
+        return out;
+    }
+
     /** {@code topics}: null when records are written without their topic. */
     private static long size(ConsumedRecord r, Topics topics) {
         long size = topics != null ? OPEN_TOPIC.length + topics.bytes(r.topic()).length + KEY_AFTER_TOPIC.length

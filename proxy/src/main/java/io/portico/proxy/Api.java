@@ -4,12 +4,14 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.ConsumerV2Handlers;
+import io.portico.proxy.handlers.EventStreamHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.OpenApiHandler;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.StreamTokensHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
@@ -36,7 +38,8 @@ final class Api {
     record Handlers(RootHandler root, MetadataHandlers metadata, ProduceHandler produce, MessagesHandler messages,
                     ConsumerHandlers consumers, ConsumerV2Handlers consumersV2, RecordsHandler records,
                     AdminTopicsHandlers admin, V3AdminHandlers v3Admin, ProduceV3Handler produceV3,
-                    ReadV3Handler readV3, Forwarding nodes) {
+                    ReadV3Handler readV3, Forwarding nodes, EventStreamHandlers streams,
+                    StreamTokensHandler streamTokens) {
     }
 
     /**
@@ -67,13 +70,15 @@ final class Api {
                 .get("/topics/{topic}/partitions", a.reader(h.metadata()::partitions))
                 .get("/topics/{topic}/partitions/{partition}", a.reader(h.metadata()::partition))
                 .post("/topics/{topic}/partitions/{partition}", a.writer(h.produce()::toPartition))
-                .get("/topics/{topic}/partitions/{partition}/messages", a.reader(h.messages()::read))
+                .get("/topics/{topic}/partitions/{partition}/messages",
+                        a.reader(orPlain(h.streams()::v1Partition, h.messages()::read)))
                 .get("/topics/{topic}/partitions/{partition}/offsets", a.reader(h.metadata()::partitionOffsets))
                 .get("/brokers", a.reader(h.metadata()::brokers))
                 // Confluent v1: consumer-group instances (each belongs to the key that created it, and is
                 // reached through any node: a request for another node's instance is relayed to it)
                 .post("/consumers/{group}", a.reader(h.consumers()::create))
-                .get("/consumers/{group}/instances/{instance}/topics/{topic}", a.reader(f.instance(h.consumers()::read)))
+                .get("/consumers/{group}/instances/{instance}/topics/{topic}",
+                        a.reader(f.instance(orPlain(h.streams()::v1Instance, h.consumers()::read))))
                 .post("/consumers/{group}/instances/{instance}/offsets", a.reader(f.instance(h.consumers()::commit)))
                 .delete("/consumers/{group}/instances/{instance}", a.reader(f.instance(h.consumers()::delete)))
                 // Confluent v2: consumers driven by explicit calls (create, commit and delete are shared with v1;
@@ -87,7 +92,8 @@ final class Api {
                 .post("/consumers/{group}/instances/{instance}/positions/beginning", a.reader(f.instance(h.consumersV2()::seekToBeginning)))
                 .post("/consumers/{group}/instances/{instance}/positions/end", a.reader(f.instance(h.consumersV2()::seekToEnd)))
                 .get("/consumers/{group}/instances/{instance}/offsets", a.reader(f.instance(h.consumersV2()::committed)))
-                .get("/consumers/{group}/instances/{instance}/records", a.reader(f.instance(h.consumersV2()::records)))
+                .get("/consumers/{group}/instances/{instance}/records",
+                        a.reader(f.instance(orPlain(h.streams()::v2Instance, h.consumersV2()::records))))
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
                 .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
                 // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)
@@ -128,7 +134,16 @@ final class Api {
                 .post("/v3/clusters/{cluster_id}/topics/{topic}/records:batch", json(a.writer(h.produceV3()::batch)))
                 // Beyond Confluent's v3: a stateless read by offset, records in the shape a produce takes
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/records",
-                        json(a.reader(h.readV3()::read)));
+                        json(a.reader(orPlain(h.streams()::v3Partition, h.readV3()::read))))
+                // Server-Sent Events: the four reads above answer Accept: text/event-stream with a stream
+                // of their records (then live). A browser's EventSource, which cannot send an API key,
+                // opens one with a short-lived token for its path, asked for here with a key.
+                .post("/sse/tokens", json(a.reader(h.streamTokens()::mint)));
+    }
+
+    /** A read that streams Server-Sent Events when asked for with {@code Accept: text/event-stream}. */
+    private static HttpHandler orPlain(HttpHandler stream, HttpHandler plain) {
+        return EventStreamHandlers.orPlain(stream, plain);
     }
 
     /** Marks a route whose errors take IBM Event Streams' body (plain JSON, as its answers). */

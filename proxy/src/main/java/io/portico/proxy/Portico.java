@@ -7,9 +7,11 @@ import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Authenticator;
+import io.portico.proxy.auth.StreamTokens;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.ConsumerV2Handlers;
+import io.portico.proxy.handlers.EventStreamHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.ProduceHandler;
@@ -17,10 +19,12 @@ import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.StreamTokensHandler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
+import io.portico.proxy.http.EventStreams;
 import io.portico.proxy.http.HttpServer;
 import io.portico.proxy.http.InFlight;
 import io.portico.proxy.http.Router;
@@ -81,6 +85,7 @@ public final class Portico implements AutoCloseable {
     private ThreadPoolExecutor consumerPool;
     private ConsumerRegistry consumers;
     private OffsetReader offsetReader;
+    private EventStreams eventStreams;
     private Authenticator authenticator;
     private InFlight inFlight;
     private HttpServer server;
@@ -187,7 +192,12 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.RecordsLimits recordsLimits = config.records();
         ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
         BaseUrl baseUrl = new BaseUrl(config.advertisedListeners(), config.hostName());
-        Router routes = Api.routes(new Access(authenticator), new Api.Handlers(
+        PorticoConfig.Sse sse = config.sse();
+        eventStreams = new EventStreams(sse.streamsMax(), sse.heartbeat());
+        metrics.gauge("portico.sse.streams.open", () -> eventStreams::active);
+        StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
+                System::currentTimeMillis);
+        Router routes = Api.routes(new Access(authenticator, streamTokens), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas),
@@ -205,7 +215,9 @@ public final class Portico implements AutoCloseable {
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
                         config.streaming().gracePeriod()), schemas),
                 new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
-                forwarding));
+                forwarding,
+                new EventStreamHandlers(consumers, offsetReader, clusterAdmin, eventStreams, reads.requestTimeout()),
+                new StreamTokensHandler(streamTokens)));
         OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {
@@ -439,6 +451,10 @@ public final class Portico implements AutoCloseable {
         closed = true;
         if (inFlight != null) {
             inFlight.shutdown();
+            if (eventStreams != null) {
+                // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.
+                eventStreams.close(config.gracefulShutdown());
+            }
             try {
                 if (!inFlight.awaitIdle(config.gracefulShutdown().toMillis(), TimeUnit.MILLISECONDS)) {
                     LOG.warn("{} requests still in progress after {} ms; closing anyway",
@@ -460,6 +476,7 @@ public final class Portico implements AutoCloseable {
         if (directory != null) {
             directory.leaving(); // its instances' records stay: other nodes tell their callers it left
         }
+        closeQuietly(eventStreams);
         closeQuietly(consumers);
         closeQuietly(directory);
         closeQuietly(offsetReader);

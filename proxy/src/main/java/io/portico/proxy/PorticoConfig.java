@@ -43,6 +43,7 @@ public record PorticoConfig(
         int ioThreads,
         String serverId,
         Reads reads,
+        Sse sse,
         Security security,
         RecordsLimits records,
         SchemaRegistry schemaRegistry,
@@ -145,6 +146,16 @@ public record PorticoConfig(
         READ_COUNT_MAX("read.count.max", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Largest count a read by offset may ask for; more answers 400."),
 
+        // Server-Sent Events
+        SSE_HEARTBEAT_MS("sse.heartbeat.ms", Setting.millis(100, 3_600_000), "15000",
+                "An event stream that wrote nothing for this long writes a comment line (a heartbeat)."),
+        SSE_STREAMS_MAX("sse.streams.max", Setting.integer(1, 100_000), "256",
+                "Event streams served at once (each has a thread while it waits for records); one more answers 503."),
+        SSE_TOKEN_TTL_MS("sse.token.ttl.ms", Setting.millis(1000, 86_400_000), "60000",
+                "How long a token from POST /sse/tokens opens event streams (a browser's EventSource passes it as ?sse_token=)."),
+        SSE_TOKEN_SECRET("sse.token.secret", Setting.password(), "",
+                "The key that signs stream tokens; empty: a random one per process (give every node the same for tokens any node accepts)."),
+
         // Records endpoint
         RECORDS_KEY_MAX_BYTES("records.key.max.bytes", Setting.integer(1, Integer.MAX_VALUE), "4096",
                 "Records endpoint: largest key; larger answers 400."),
@@ -209,7 +220,7 @@ public record PorticoConfig(
         ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,DELETE,HEAD",
                 "CORS: methods in preflight answers."),
         ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", Setting.string(),
-                "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With",
+                "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID",
                 "CORS: request headers in preflight answers."),
         CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", Setting.millis(100, 86_400_000L * 365), "5000",
                 "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down)."),
@@ -317,6 +328,14 @@ public record PorticoConfig(
             int offsetReaders,
             Duration offsetReaderWait,
             int countMax) {
+    }
+
+    /** Server-Sent Events: heartbeat, streams at once, and the tokens a browser opens them with. */
+    public record Sse(Duration heartbeat, int streamsMax, Duration tokenTtl, String tokenSecret) {
+        @Override
+        public String toString() {
+            return "Sse[heartbeat=" + heartbeat + ", streamsMax=" + streamsMax + ", tokenTtl=" + tokenTtl + "]"; // no secret
+        }
     }
 
     /** Authentication and TLS. Locations are null when not set. */
@@ -580,6 +599,11 @@ public record PorticoConfig(
                         (Integer) v.get(Key.SIMPLECONSUMER_POOL_SIZE_MAX),
                         (Duration) v.get(Key.SIMPLECONSUMER_POOL_TIMEOUT_MS),
                         (Integer) v.get(Key.READ_COUNT_MAX)),
+                new Sse(
+                        (Duration) v.get(Key.SSE_HEARTBEAT_MS),
+                        (Integer) v.get(Key.SSE_STREAMS_MAX),
+                        (Duration) v.get(Key.SSE_TOKEN_TTL_MS),
+                        (String) v.get(Key.SSE_TOKEN_SECRET)),
                 security(v),
                 new RecordsLimits(
                         (Integer) v.get(Key.RECORDS_KEY_MAX_BYTES),

@@ -11,12 +11,14 @@ import io.portico.proxy.auth.Authenticator;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.ConsumerV2Handlers;
+import io.portico.proxy.handlers.EventStreamHandlers;
 import io.portico.proxy.handlers.MessagesHandler;
 import io.portico.proxy.handlers.MetadataHandlers;
 import io.portico.proxy.handlers.OpenApiHandler;
 import io.portico.proxy.handlers.ProduceHandler;
 import io.portico.proxy.handlers.RecordsHandler;
 import io.portico.proxy.handlers.RootHandler;
+import io.portico.proxy.handlers.StreamTokensHandler;
 import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.nodes.Forwarding;
@@ -41,9 +43,12 @@ import org.junit.jupiter.api.Test;
  * handlers without services (no request reaches them here).
  */
 class OpenApiDocumentTest {
-    private static final Set<String> DIALECTS = Set.of("Confluent v1", "Confluent v2", "Confluent v3", "IBM Event Streams");
+    private static final Set<String> DIALECTS = Set.of("Confluent v1", "Confluent v2", "Confluent v3", "IBM Event Streams",
+            "Server-Sent Events");
     private static final String OPERATIONS = "Operations";
     private static final List<String> SCHEMES = List.of("bearerAuth", "basicAuth", "xAuthToken");
+    /** Event streams also open with a stream token in the query (a browser's EventSource sends no header). */
+    private static final String STREAM_TOKEN = "sseToken";
     private static final Set<String> ROLES = Set.of("reader", "writer", "manager");
 
     private static final byte[] BYTES = OpenApiHandler.load();
@@ -63,7 +68,9 @@ class OpenApiDocumentTest {
                 V3AdminHandlers.of(null, null, 0),
                 new ProduceV3Handler(null, null, null, null),
                 new ReadV3Handler(null, null, null, null, 0),
-                new Forwarding(null, null, "", null, null, java.time.Duration.ofSeconds(1))));
+                new Forwarding(null, null, "", null, null, java.time.Duration.ofSeconds(1)),
+                new EventStreamHandlers(null, null, null, null, null),
+                new StreamTokensHandler(null)));
         Api.operations(routes, new OpsHandlers(new MetricRegistry(), null));
         Set<String> out = new TreeSet<>();
         routes.routes().forEach((template, methods) -> {
@@ -132,6 +139,33 @@ class OpenApiDocumentTest {
         }
     }
 
+    /** Whether the operation's 200 answer may be {@code text/event-stream} (directly or through its response). */
+    private static boolean hasEventStream(JsonNode definition) {
+        JsonNode ok = definition.path("responses").path("200");
+        if (ok.has("$ref")) {
+            String name = ok.path("$ref").asText().substring("#/components/responses/".length());
+            ok = DOCUMENT.path("components").path("responses").path(name);
+        }
+        return ok.path("content").has("text/event-stream");
+    }
+
+    @Test
+    void theReadsThatStreamEventsSayWhereTheyResume() {
+        List<String> streaming = new ArrayList<>();
+        for (OpenApiDocs.Operation op : OpenApiDocs.operations(DOCUMENT)) {
+            if (hasEventStream(op.definition())) {
+                streaming.add(op.route());
+                List<String> names = new ArrayList<>();
+                op.parameters(DOCUMENT).forEach(p -> names.add(p.path("name").asText()));
+                assertTrue(names.contains("Last-Event-ID") && names.contains("last_event_id"), op.route() + ": " + names);
+            }
+        }
+        assertEquals(new TreeSet<>(List.of("GET /consumers/{group}/instances/{instance}/records",
+                "GET /consumers/{group}/instances/{instance}/topics/{topic}",
+                "GET /topics/{topic}/partitions/{partition}/messages",
+                "GET /v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/records")), new TreeSet<>(streaming));
+    }
+
     @Test
     void everyOperationButTheOperatorsNeedsAnApiKeyOfOneRole() {
         for (OpenApiDocs.Operation op : OpenApiDocs.operations(DOCUMENT)) {
@@ -141,7 +175,13 @@ class OpenApiDocumentTest {
                 assertTrue(security.isMissingNode(), op.route() + ": the operator's routes take no API key");
                 continue;
             }
-            assertEquals(SCHEMES.size(), security.size(), op.route() + ": one requirement per credential form");
+            boolean streams = hasEventStream(op.definition());
+            assertEquals(SCHEMES.size() + (streams ? 1 : 0), security.size(),
+                    op.route() + ": one requirement per credential form (and the stream token where events stream)");
+            if (streams) {
+                JsonNode token = security.get(SCHEMES.size()).path(STREAM_TOKEN);
+                assertTrue(token.size() == 1 && token.get(0).asText().equals(op.role()), op.route() + ": " + token);
+            }
             String role = op.role();
             assertTrue(ROLES.contains(role), op.route() + ": role " + role);
             for (int i = 0; i < SCHEMES.size(); i++) {

@@ -49,29 +49,7 @@ public final class RecordListWriter {
             g.writeEndObject();
             g.writeArrayFieldStart("data");
             for (ConsumedRecord r : records) {
-                g.writeStartObject();
-                g.writeStringField("kind", "KafkaRecord");
-                g.writeStringField("cluster_id", clusterId);
-                g.writeStringField("topic_name", topic);
-                g.writeNumberField("partition_id", r.partition());
-                g.writeNumberField("offset", r.offset());
-                g.writeStringField("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
-                g.writeArrayFieldStart("headers");
-                for (RecordHeader h : r.headers()) {
-                    g.writeStartObject();
-                    g.writeStringField("name", h.key());
-                    g.writeFieldName("value");
-                    if (h.value() == null) {
-                        g.writeNull();
-                    } else {
-                        g.writeString(Base64.getEncoder().encodeToString(h.value()));
-                    }
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-                data(g, "key", r.key(), keyType);
-                data(g, "value", r.value(), valueType);
-                g.writeEndObject();
+                record(g, clusterId, topic, r, keyType, valueType);
             }
             g.writeEndArray();
             g.writeEndObject();
@@ -79,6 +57,48 @@ public final class RecordListWriter {
             throw new UncheckedIOException(e);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * One record as {@link #write} writes each of its list: a {@code KafkaRecord} object (the
+     * {@code data:} of a v3 read's Server-Sent Event).
+     */
+    public static byte[] record(String clusterId, String topic, ConsumedRecord r, ProduceRecord.Type keyType,
+                                ProduceRecord.Type valueType) {
+        ByteArrayBuilder out = new ByteArrayBuilder(256 + (int) Math.min(1 << 20, r.size() * 4L / 3));
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            record(g, clusterId, topic, r, keyType, valueType);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void record(JsonGenerator g, String clusterId, String topic, ConsumedRecord r,
+                               ProduceRecord.Type keyType, ProduceRecord.Type valueType) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("kind", "KafkaRecord");
+        g.writeStringField("cluster_id", clusterId);
+        g.writeStringField("topic_name", topic);
+        g.writeNumberField("partition_id", r.partition());
+        g.writeNumberField("offset", r.offset());
+        g.writeStringField("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
+        g.writeArrayFieldStart("headers");
+        for (RecordHeader h : r.headers()) {
+            g.writeStartObject();
+            g.writeStringField("name", h.key());
+            g.writeFieldName("value");
+            if (h.value() == null) {
+                g.writeNull();
+            } else {
+                g.writeString(Base64.getEncoder().encodeToString(h.value()));
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        data(g, "key", r.key(), keyType);
+        data(g, "value", r.value(), valueType);
+        g.writeEndObject();
     }
 
     private static void data(JsonGenerator g, String field, byte[] bytes, ProduceRecord.Type asked) throws IOException {

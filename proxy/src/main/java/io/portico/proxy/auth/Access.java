@@ -11,15 +11,23 @@ import io.undertow.util.AttachmentKey;
  * Wraps a route's handler with the role it needs: the caller is authenticated (401) and must
  * hold the role on the route's {@code {topic}} when it has one, or on some topic otherwise (403).
  * The route table says which role each route needs. With authentication off, handlers are
- * returned unwrapped.
+ * returned unwrapped. A browser's event stream may present a {@link StreamTokens stream token}
+ * instead of a key.
  */
 public final class Access {
     private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
 
     private final Authenticator authenticator;
+    private final StreamTokens tokens;
 
     public Access(Authenticator authenticator) {
+        this(authenticator, null);
+    }
+
+    /** As above; a request may also open an event stream with a token of {@code tokens}. */
+    public Access(Authenticator authenticator, StreamTokens tokens) {
         this.authenticator = authenticator;
+        this.tokens = tokens;
     }
 
     /** Metadata and consuming. */
@@ -42,7 +50,10 @@ public final class Access {
             return next;
         }
         return exchange -> {
-            Principal caller = authenticator.authenticate(exchange);
+            Principal caller = tokens == null ? null : tokens.caller(exchange);
+            if (caller == null) {
+                caller = authenticator.authenticate(exchange);
+            }
             String topic = Http.param(exchange, "topic");
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
                 throw ErrorCode.FORBIDDEN.exception(topic != null

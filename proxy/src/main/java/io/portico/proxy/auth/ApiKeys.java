@@ -137,6 +137,16 @@ public final class ApiKeys {
         return found;
     }
 
+    /** The entry named {@code name}, or null. */
+    public ApiKey named(String name) {
+        for (ApiKey k : keys) {
+            if (k.name().equals(name)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
     public int size() {
         return keys.size();
     }

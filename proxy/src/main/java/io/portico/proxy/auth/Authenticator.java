@@ -104,6 +104,17 @@ public final class Authenticator implements AutoCloseable {
         return key;
     }
 
+    /** The key of the keys file named {@code name} as the file reads now, or null (or auth off). */
+    ApiKey named(String name) {
+        ApiKeys current = keys;
+        return current == null ? null : current.named(name);
+    }
+
+    /** Whether the request presents an API key (in any of the three forms). */
+    static boolean presentsKey(HttpServerExchange exchange) {
+        return credential(exchange) != null;
+    }
+
     /** The key the request presents, or null. */
     static String credential(HttpServerExchange exchange) {
         String authorization = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);

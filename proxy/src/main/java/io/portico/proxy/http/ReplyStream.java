@@ -2,17 +2,11 @@ package io.portico.proxy.http;
 
 import io.portico.sessions.MemoryBudget;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.xnio.IoUtils;
-import org.xnio.XnioExecutor;
-import org.xnio.channels.StreamSinkChannel;
 
 /**
  * A response made of items written as they complete, in the order their places were taken: any
@@ -34,19 +28,13 @@ import org.xnio.channels.StreamSinkChannel;
  */
 public final class ReplyStream {
     private final HttpServerExchange exchange;
-    private final String contentType;
     private final byte[] separator;
     private final MemoryBudget.Lease memory;
-    private final Duration stallTimeout;
     private final Runnable progress;
+    private final ResponseChannel out;
     private final ArrayDeque<Slot> slots = new ArrayDeque<>(); // IO thread only
     private final AtomicInteger incomplete = new AtomicInteger();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
-    private StreamSinkChannel channel;
-    private ByteBuffer writing; // being written, or null
-    private long writingCost;
-    private long blockedSince; // when the pending write last made no progress; 0 when it does
-    private XnioExecutor.Key stallTimer;
     private boolean finished;
     private volatile boolean closed;
     private boolean closeConnection;
@@ -61,11 +49,10 @@ public final class ReplyStream {
     public ReplyStream(HttpServerExchange exchange, String contentType, byte[] separator, MemoryBudget.Lease memory,
                        Duration stallTimeout, Runnable progress) {
         this.exchange = exchange;
-        this.contentType = contentType;
         this.separator = separator;
         this.memory = memory;
-        this.stallTimeout = stallTimeout;
         this.progress = progress;
+        this.out = new ResponseChannel(exchange, contentType, stallTimeout);
     }
 
     /**
@@ -130,7 +117,7 @@ public final class ReplyStream {
     public Slot reserve(Runnable onComplete) {
         Slot slot = new Slot(onComplete);
         incomplete.incrementAndGet();
-        if (!closed) {
+        if (!isClosed()) {
             slots.add(slot);
         }
         return slot;
@@ -158,7 +145,7 @@ public final class ReplyStream {
 
     /** Whether the client is gone (or the stream was aborted): nothing more is written. */
     public boolean isClosed() {
-        return closed;
+        return closed || out.isClosed();
     }
 
     /**
@@ -179,9 +166,7 @@ public final class ReplyStream {
             return;
         }
         closed = true;
-        cancelStallTimer();
-        writing = null;
-        IoUtils.safeClose(exchange.getConnection());
+        out.abort();
         // What completed items held is given back with the exchange's accounts.
     }
 
@@ -197,7 +182,11 @@ public final class ReplyStream {
 
     /** Writes every completed item at the head, then ends the response when finished (IO thread). */
     private void drain() {
-        if (closed || writing != null) {
+        if (closed || out.busy()) {
+            return;
+        }
+        if (out.isClosed()) { // the client went away during a write
+            closed = true;
             return;
         }
         int bytes = 0;
@@ -215,142 +204,38 @@ public final class ReplyStream {
         }
         if (count == 0) {
             if (finished && slots.isEmpty()) {
-                end();
+                closed = true;
+                out.end(closeConnection);
             }
             return;
         }
-        ByteBuffer out = buffer != null && buffer.capacity() >= bytes ? buffer.clear() : ByteBuffer.allocate(bytes);
+        ByteBuffer piece = buffer != null && buffer.capacity() >= bytes ? buffer.clear() : ByteBuffer.allocate(bytes);
         for (int i = 0; i < count; i++) {
             Item item = slots.poll().item;
-            int at = out.position();
-            item.writeTo(out);
-            if (out.position() - at != item.size()) {
-                throw new IllegalStateException(item + " wrote " + (out.position() - at) + " bytes, not " + item.size());
+            int at = piece.position();
+            item.writeTo(piece);
+            if (piece.position() - at != item.size()) {
+                throw new IllegalStateException(item + " wrote " + (piece.position() - at) + " bytes, not " + item.size());
             }
-            out.put(separator);
+            piece.put(separator);
         }
-        out.flip();
+        piece.flip();
         written += count;
-        if (out.capacity() <= REUSED_BUFFER) {
-            buffer = out; // written before the next drain: reused then
+        if (piece.capacity() <= REUSED_BUFFER) {
+            buffer = piece; // written before the next drain: reused then
         }
-        write(out, count * ITEM_COST);
+        long cost = count * ITEM_COST;
+        out.write(piece, () -> {
+            memory.give(cost);
+            progress.run();
+            drain();
+        });
+        if (out.isClosed()) {
+            closed = true;
+        }
     }
 
     /** The largest write buffer kept for the next write. */
     private static final int REUSED_BUFFER = 64 * 1024;
     private ByteBuffer buffer;
-
-    private void write(ByteBuffer out, long cost) {
-        if (channel == null) {
-            exchange.setStatusCode(200);
-            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
-            channel = exchange.getResponseChannel();
-            channel.getWriteSetter().set(c -> onWritable());
-        }
-        writing = out;
-        writingCost = cost;
-        onWritable();
-    }
-
-    private void onWritable() {
-        if (closed || writing == null) {
-            return;
-        }
-        try {
-            int before = writing.remaining();
-            while (writing.hasRemaining()) {
-                if (channel.write(writing) == 0) {
-                    blocked(writing.remaining() < before);
-                    channel.resumeWrites();
-                    return;
-                }
-            }
-            if (!channel.flush()) {
-                blocked(true);
-                channel.resumeWrites();
-                return;
-            }
-            channel.suspendWrites();
-            writing = null;
-            blockedSince = 0;
-            cancelStallTimer();
-            memory.give(writingCost);
-        } catch (IOException e) {
-            abort();
-            return;
-        }
-        progress.run();
-        drain();
-    }
-
-    /** A write is waiting for the client: starts (or, after progress, restarts) the stall clock. */
-    private void blocked(boolean madeProgress) {
-        if (blockedSince == 0 || madeProgress) {
-            blockedSince = System.nanoTime();
-        }
-        if (stallTimer == null) {
-            stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
-                    Math.max(1, stallTimeout.toMillis()), TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void checkStall() {
-        stallTimer = null;
-        if (closed || writing == null || blockedSince == 0) {
-            return;
-        }
-        long waited = System.nanoTime() - blockedSince;
-        if (waited >= stallTimeout.toNanos()) {
-            abort(); // the client reads nothing of its answer
-            return;
-        }
-        stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
-                Math.max(1, TimeUnit.NANOSECONDS.toMillis(stallTimeout.toNanos() - waited)), TimeUnit.MILLISECONDS);
-    }
-
-    private void cancelStallTimer() {
-        if (stallTimer != null) {
-            stallTimer.remove();
-            stallTimer = null;
-        }
-    }
-
-    private void end() {
-        if (channel == null) { // nothing was written: an empty stream still answers 200
-            exchange.setStatusCode(200);
-            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
-        }
-        if (closeConnection) {
-            exchange.setPersistent(false);
-        }
-        closed = true;
-        if (channel == null) {
-            exchange.endExchange();
-            return;
-        }
-        // The response's last chunk goes out before the exchange ends: ending an exchange whose
-        // request was not read to its end closes the connection at once.
-        try {
-            channel.shutdownWrites();
-            if (!channel.flush()) {
-                channel.getWriteSetter().set(c -> {
-                    try {
-                        if (c.flush()) {
-                            c.suspendWrites();
-                            exchange.endExchange();
-                        }
-                    } catch (IOException e) {
-                        IoUtils.safeClose(exchange.getConnection());
-                    }
-                });
-                channel.resumeWrites();
-                return;
-            }
-        } catch (IOException e) {
-            IoUtils.safeClose(exchange.getConnection());
-            return;
-        }
-        exchange.endExchange();
-    }
 }

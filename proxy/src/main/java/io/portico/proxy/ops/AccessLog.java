@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * One line per request in the Apache "combined" format, to the logger {@code portico.access}.
  * Lines are handed to a writer thread through a bounded queue, so logging never slows a request;
  * when the queue is full, lines are dropped and the count of dropped lines is logged. No request
- * header other than Referer and User-Agent is logged (never Authorization or X-Auth-Token).
+ * header other than Referer and User-Agent is logged (never Authorization or X-Auth-Token), and
+ * the value of a credential in a query string ({@code sse_token}, an event stream's token) is
+ * written as {@code [redacted]}.
  */
 public final class AccessLog implements AccessLogReceiver, AutoCloseable {
     private static final Logger ACCESS = LoggerFactory.getLogger("portico.access");
@@ -37,10 +39,23 @@ public final class AccessLog implements AccessLogReceiver, AutoCloseable {
         return new AccessLogHandler(next, this, FORMAT, AccessLog.class.getClassLoader());
     }
 
+    /** Query parameters whose values are credentials: never written to the log. */
+    private static final java.util.regex.Pattern SECRETS =
+            java.util.regex.Pattern.compile("([?&](?:sse_token|access_token|api_key)=)[^&\\s\"]*");
+
+    /** {@code line} with the values of credential query parameters ({@code sse_token}) redacted. */
+    static String redact(String line) {
+        if (line.indexOf('=') < 0) {
+            return line;
+        }
+        return SECRETS.matcher(line).replaceAll("$1[redacted]");
+    }
+
     @Override
     public void logMessage(String line) {
         // A client chooses its request line and User-Agent: a line is cut at 2 KiB.
-        String message = line.length() > 2048 ? line.substring(0, 2048) + "…" : line;
+        String redacted = redact(line);
+        String message = redacted.length() > 2048 ? redacted.substring(0, 2048) + "…" : redacted;
         if (!lines.offer(message)) {
             dropped.incrementAndGet();
         }

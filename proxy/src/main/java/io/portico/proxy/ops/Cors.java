@@ -34,7 +34,7 @@ public final class Cors implements HttpHandler {
         this.origins = Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         this.methods = methods.isBlank() ? "GET,POST,PUT,DELETE,HEAD" : methods;
         this.headers = headers.isBlank()
-                ? "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With" : headers;
+                ? "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID" : headers;
     }
 
     @Override

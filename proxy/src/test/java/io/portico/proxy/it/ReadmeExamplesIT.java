@@ -61,6 +61,16 @@ class ReadmeExamplesIT {
     }
 
     @Test
+    void theServerSentEventsExampleRuns(Rest rest) throws Exception {
+        String out = run(rest, "text/event-stream");
+        assertTrue(out.contains(": stream opened"), out);
+        assertTrue(out.contains("id: ticks/0/0\ndata: {\"key\":null,\"value\":\"b25l\",\"partition\":0,\"offset\":0}\n"), out);
+        assertTrue(out.contains("id: ticks/0/1\ndata: {\"key\":null,\"value\":\"dHdv\",\"partition\":0,\"offset\":1}\n"), out);
+        assertTrue(out.contains("data: {\"topic\":\"ticks\",\"key\":null,\"value\":\"b25l\",\"partition\":0,\"offset\":0,"),
+                "the instance's stream, v2's shape: " + out);
+    }
+
+    @Test
     void theV3AdminExampleRuns(Rest rest) throws Exception {
         String out = run(rest, "/configs:alter");
         assertTrue(out.startsWith("HTTP/1.1 201"), out);

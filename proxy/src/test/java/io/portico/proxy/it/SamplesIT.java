@@ -25,8 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The samples, run as their READMEs say, against a real Portico: the npm clients' interop tests
- * (kafka-rest 0.0.5, message-hub-rest 1.2.0 and 2.0.0), our Node.js console app, and the curl
- * quickstart. The interop package is installed with {@code npm ci} when it is not yet.
+ * (kafka-rest 0.0.5, message-hub-rest 1.2.0 and 2.0.0), our Node.js console app, the
+ * EventSource sample, and the curl quickstart. The npm packages are installed with
+ * {@code npm ci} when they are not yet.
  */
 @ExtendWith(PorticoExtension.class)
 class SamplesIT {
@@ -102,6 +103,28 @@ class SamplesIT {
                 Map.of("PORTICO_URL", rest.base().toString()), Duration.ofMinutes(2), List.of("node", "console-v2.js"));
         assertEquals(0, run.exitCode(), run.output());
         assertTrue(run.output().contains("read offsets 0, 1, 2 again"), run.output());
+    }
+
+    /** The EventSource sample, plain and with an API key over https (a stream token in its URLs, never the key). */
+    @Test
+    void theNodeServerSentEventsSampleRuns(Rest rest) throws Exception {
+        assumeNode();
+        Path dir = SAMPLES.resolve("node-sse");
+        if (!Files.isDirectory(dir.resolve("node_modules"))) {
+            Processes.Result install = Processes.run(dir, Map.of(), Duration.ofMinutes(5),
+                    List.of("npm", "ci", "--no-audit", "--no-fund"));
+            assertEquals(0, install.exitCode(), install.output());
+        }
+        Processes.Result plain = Processes.run(dir, Map.of("PORTICO_URL", rest.base().toString()), Duration.ofMinutes(2),
+                List.of("node", "sse.js"));
+        assertEquals(0, plain.exitCode(), plain.output());
+        assertTrue(plain.output().contains("Done."), plain.output());
+        Processes.Result secured = Processes.run(dir, Map.of(
+                "PORTICO_URL", "https://localhost:" + secure.portico().listenerUrls().get(0).getPort(),
+                "PORTICO_API_KEY", API_KEY, "NODE_EXTRA_CA_CERTS", certificate.toString()), Duration.ofMinutes(2),
+                List.of("node", "sse.js"));
+        assertEquals(0, secured.exitCode(), secured.output());
+        assertTrue(secured.output().contains("(with an API key)") && secured.output().contains("Done."), secured.output());
     }
 
     @Test

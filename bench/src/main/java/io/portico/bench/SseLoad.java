@@ -1,0 +1,203 @@
+package io.portico.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+/**
+ * Server-Sent Events read as a client reads them: one keep-alive HTTP/1.1 {@code GET} with
+ * {@code Accept: text/event-stream} per partition, its events counted as they arrive by their
+ * {@code id: <topic>/<partition>/<offset>} lines (a byte scanner over what the socket gives, no
+ * parsing of the records themselves, as a client that forwards them would do).
+ */
+final class SseLoad {
+
+    /** What a drain read: records, when, and what went wrong. */
+    record Result(long records, double seconds, Latencies latencies, long errors, Map<String, Long> errorKinds,
+                  List<String> errorSamples, long bytesReceived) {
+    }
+
+    private SseLoad() {
+    }
+
+    /**
+     * Streams each partition of {@code topic} from offset 0 until its end offset ({@code end[p]}),
+     * one connection per partition, all at once. A connection's latency is from its request
+     * written to its first event read.
+     */
+    static Result drain(String host, String topic, long[] end, long timeoutMillis) throws InterruptedException {
+        AtomicLong records = new AtomicLong();
+        AtomicLong received = new AtomicLong();
+        Map<String, Long> kinds = new ConcurrentHashMap<>();
+        List<String> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Latencies> perConnection = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int p = 0; p < end.length; p++) {
+            if (end[p] == 0) {
+                continue;
+            }
+            int partition = p;
+            long last = end[p] - 1;
+            Latencies latencies = new Latencies();
+            perConnection.add(latencies);
+            Thread t = new Thread(() -> {
+                long sentAt = System.nanoTime();
+                long[] first = {0};
+                try (Stream s = Stream.open(host, "/topics/" + topic + "/partitions/" + partition + "/messages?offset=0")) {
+                    s.read(offset -> {
+                        if (first[0] == 0) {
+                            first[0] = System.nanoTime();
+                            latencies.record(first[0] - sentAt);
+                        }
+                        records.incrementAndGet();
+                    }, offset -> offset >= last, timeoutMillis);
+                    received.addAndGet(s.bytes);
+                    if (s.lastOffset < last) {
+                        kinds.merge("incomplete", 1L, Long::sum);
+                        samples.add("partition " + partition + ": read to offset " + s.lastOffset + " of " + last);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    kinds.merge(e.getClass().getSimpleName(), 1L, Long::sum);
+                    samples.add("partition " + partition + ": " + e);
+                }
+            }, "sse-drain-" + p);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long errors = kinds.values().stream().mapToLong(Long::longValue).sum();
+        return new Result(records.get(), seconds, Latencies.merge(perConnection), errors, Map.copyOf(kinds),
+                List.copyOf(samples), received.get());
+    }
+
+    /** One event stream over a plain socket. */
+    static final class Stream implements AutoCloseable {
+        private static final byte[] ID = "id: ".getBytes(StandardCharsets.US_ASCII);
+        private final Socket socket;
+        private final InputStream in;
+        long lastOffset = -1;
+        long bytes;
+        private final CountDownLatch opened = new CountDownLatch(1);
+
+        private Stream(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = socket.getInputStream();
+        }
+
+        /** Opens {@code path}; its answer is read by {@link #read}. */
+        static Stream open(String host, String path) throws IOException {
+            String[] hostPort = host.split(":");
+            Socket socket = new Socket(hostPort[0], Integer.parseInt(hostPort[1]));
+            socket.setTcpNoDelay(true);
+            socket.setReceiveBufferSize(256 * 1024);
+            socket.setSoTimeout(120_000);
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host
+                    + "\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new Stream(socket);
+        }
+
+        /** Waits until the stream's first bytes (its status line and opening comment) arrived. */
+        boolean awaitOpen(long millis) throws InterruptedException {
+            return opened.await(millis, TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * Reads events, handing each one's offset to {@code onEvent}, until {@code done} says so
+         * (or the stream ends, or {@code timeoutMillis} passed).
+         *
+         * @throws IOException when the answer is not 200 or the connection breaks
+         */
+        void read(LongConsumer onEvent, java.util.function.LongPredicate done, long timeoutMillis) throws IOException {
+            byte[] buf = new byte[256 * 1024];
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            boolean headers = true;
+            int matched = 0; // bytes of "id: " matched at the start of a line; -1 inside another line
+            boolean inId = false;
+            long number = 0;
+            StringBuilder statusLine = new StringBuilder();
+            while (System.nanoTime() < deadline) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    return;
+                }
+                bytes += n;
+                int i = 0;
+                if (headers) {
+                    // The status line, then headers up to the blank line.
+                    for (; i < n; i++) {
+                        statusLine.append((char) buf[i]);
+                        int len = statusLine.length();
+                        if (len >= 4 && statusLine.charAt(len - 4) == '\r' && statusLine.charAt(len - 1) == '\n'
+                                && statusLine.charAt(len - 2) == '\r' && statusLine.charAt(len - 3) == '\n') {
+                            if (!statusLine.toString().startsWith("HTTP/1.1 200")) {
+                                throw new IOException("not a stream: " + statusLine.toString().lines().findFirst().orElse(""));
+                            }
+                            headers = false;
+                            opened.countDown();
+                            i++;
+                            break;
+                        }
+                    }
+                }
+                for (; i < n; i++) {
+                    byte b = buf[i];
+                    if (inId) {
+                        if (b >= '0' && b <= '9') {
+                            number = number * 10 + (b - '0');
+                        } else if (b == '/') {
+                            number = 0;
+                        } else if (b == '\n') {
+                            inId = false;
+                            matched = 0;
+                            lastOffset = number;
+                            onEvent.accept(number);
+                            if (done.test(number)) {
+                                return;
+                            }
+                        } else {
+                            number = 0; // the topic's characters
+                        }
+                    } else if (b == '\n') {
+                        matched = 0;
+                    } else if (matched >= 0) {
+                        if (b == ID[matched]) {
+                            if (++matched == ID.length) {
+                                inId = true;
+                                number = 0;
+                            }
+                        } else {
+                            matched = -1;
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Drops the connection (a reader in {@link #read} then ends). */
+        void disconnect() {
+            close();
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package io.portico.sessions;
+
+import static io.portico.sessions.SessionTestConsumer.record;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.CommittedOffset;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An instance streaming its records: one stream at a time (a resuming one takes over), plain
+ * reads refused meanwhile, commits and seeks going on, resuming after the last record a client
+ * received on every partition, and no expiry while it streams.
+ */
+class ConsumerStreamTest {
+    private static final TopicPartition A0 = new TopicPartition("a", 0);
+    private static final TopicPartition A1 = new TopicPartition("a", 1);
+    private static final Duration IDLE = Duration.ofMinutes(5);
+
+    private final SessionTestConsumer.Factory factory = new SessionTestConsumer.Factory();
+    private final AtomicLong nanos = new AtomicLong();
+    private final List<ConsumerRegistry> registries = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        registries.forEach(ConsumerRegistry::close);
+    }
+
+    private ConsumerRegistry registry() {
+        Ticker ticker = nanos::get;
+        ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), IDLE, Duration.ofMillis(20),
+                Duration.ofSeconds(2), 1 << 20, 100, ""), factory, topic -> true, ticker);
+        registries.add(registry);
+        return registry;
+    }
+
+    private ConsumerInstance assigned(ConsumerRegistry registry, TopicPartition... partitions) {
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        instance.assign(List.of(partitions));
+        Map<TopicPartition, Long> zero = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            zero.put(tp, 0L);
+        }
+        factory.last().updateBeginningOffsets(zero);
+        return instance;
+    }
+
+    private static List<String> positions(List<ConsumedRecord> records) {
+        return records.stream().map(r -> r.partition() + "/" + r.offset()).toList();
+    }
+
+    private static void assertCode(ErrorCode expected, Runnable call) {
+        RestException e = assertThrows(RestException.class, call::run);
+        assertEquals(expected, e.errorCode(), e.getMessage());
+    }
+
+    @Test
+    void anInstanceStreamsToOneConnectionAtATimeAndAResumingOneTakesOver() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        factory.last().addRecord(record("a", 0, 0, null, "v0"));
+        assertEquals(List.of("0/0"), positions(registry.next(first, 1 << 20, ResponseRoom.unbounded())));
+
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.openStream(instance, null, null));
+        assertCode(ErrorCode.ILLEGAL_STATE, () -> registry.poll(instance, null, 0, ResponseRoom.unbounded()));
+        assertTrue(first.isOpen());
+
+        ConsumerInstance.Stream second = registry.openStream(instance, null,
+                new ConsumerInstance.ResumeAfter(A0, 0));
+        assertFalse(first.isOpen());
+        assertEquals(List.of(), registry.next(first, 1 << 20, ResponseRoom.unbounded()), "the old stream reads nothing");
+        factory.last().addRecord(record("a", 0, 1, null, "v1"));
+        assertEquals(List.of("0/1"), positions(registry.next(second, 1 << 20, ResponseRoom.unbounded())));
+
+        registry.closeStream(second);
+        registry.closeStream(first); // an old stream closing late frees nothing of the new one's
+        assertFalse(instance.isStreaming());
+        assertEquals(List.of(), registry.poll(instance, null, 0, ResponseRoom.unbounded()), "plain reads again");
+    }
+
+    @Test
+    void aStreamTakenOverDuringItsLongPollHandsOutNothingAndTheNewOneGetsTheRecords() throws Exception {
+        Ticker ticker = nanos::get;
+        ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), IDLE, Duration.ofSeconds(5),
+                Duration.ofSeconds(2), 1 << 20, 100, ""), factory, topic -> true, ticker)
+                .readClock(Ticker.systemTicker());
+        registries.add(registry);
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        consumer.addRecord(record("a", 0, 0, null, "v0"));
+        assertEquals(List.of("0/0"), positions(registry.next(first, 1 << 20, ResponseRoom.unbounded())));
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> polling =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> registry.next(first, 1 << 20, ResponseRoom.unbounded()));
+        Thread.sleep(100); // the first stream long-polls (nothing to read)
+        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 0));
+        consumer.addRecord(record("a", 0, 1, null, "v1"));
+        assertEquals(List.of(), polling.get(10, java.util.concurrent.TimeUnit.SECONDS), "the replaced stream hands out nothing");
+        assertEquals(List.of("0/1"), positions(registry.next(second, 1 << 20, ResponseRoom.unbounded())));
+    }
+
+    @Test
+    void resumingAfterALastEventIdReadsAgainWhatFollowedItOnEveryPartition() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0, A1);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        for (int i = 0; i < 3; i++) {
+            consumer.addRecord(record("a", 0, i, null, "x"));
+        }
+        assertEquals(List.of("0/0", "0/1", "0/2"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        for (int i = 0; i < 2; i++) {
+            consumer.addRecord(record("a", 1, i, null, "y"));
+        }
+        assertEquals(List.of("1/0", "1/1"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        consumer.addRecord(record("a", 0, 3, null, "x"));
+        assertEquals(List.of("0/3"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+
+        // The client got up to a/0/1: 0/2, 1/0, 1/1 and 0/3 may never have reached it.
+        ConsumerInstance.Stream resumed = registry.openStream(instance, null,
+                new ConsumerInstance.ResumeAfter(A0, 1));
+        assertEquals(2L, consumer.position(A0));
+        assertEquals(0L, consumer.position(A1));
+        List<CommittedOffset> committed = instance.commit();
+        assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), committed,
+                "a commit commits what the client received, nothing of partition 1");
+
+        // An id the instance never handed out moves nothing.
+        registry.closeStream(resumed);
+        ConsumerInstance.Stream unknown = registry.openStream(instance, null,
+                new ConsumerInstance.ResumeAfter(A1, 40));
+        assertEquals(2L, consumer.position(A0));
+        registry.closeStream(unknown);
+    }
+
+    @Test
+    void aSeekWhileStreamingIsNeverUndoneByAResume() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        for (int i = 0; i < 5; i++) {
+            consumer.addRecord(record("a", 0, i, null, "x"));
+        }
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        instance.seek(Map.of(A0, 100L));
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
+        assertEquals(100L, consumer.position(A0));
+    }
+
+    @Test
+    void aStreamingInstanceDoesNotExpireAndItsIdleClockStartsWhenTheStreamEnds() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        nanos.addAndGet(IDLE.multipliedBy(3).toNanos());
+        registry.cleanUp();
+        assertSame(instance, registry.get("g", "i"));
+        assertFalse(instance.isClosed());
+
+        registry.closeStream(stream);
+        nanos.addAndGet(IDLE.minusSeconds(1).toNanos());
+        registry.cleanUp();
+        assertFalse(instance.isClosed(), "idle for less than the timeout since the stream ended");
+        nanos.addAndGet(Duration.ofSeconds(2).toNanos());
+        registry.cleanUp();
+        assertCode(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g", "i"));
+    }
+
+    @Test
+    void aDeletedInstanceEndsItsStream() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        registry.delete("g", "i");
+        assertFalse(stream.isOpen());
+        assertCode(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
+    }
+
+    @Test
+    void theDeliveryLogKnowsOnlyWhatItKept() {
+        DeliveryLog log = new DeliveryLog();
+        List<ConsumedRecord> many = new ArrayList<>();
+        for (int i = 0; i < DeliveryLog.MAX_RUNS + 10; i++) {
+            many.add(new ConsumedRecord("t", null, null, i % 2, i, 0, List.of()));
+        }
+        log.add(many);
+        assertNull(log.resumeAfter(new TopicPartition("t", 0), 0), "the oldest runs are gone");
+        Map<TopicPartition, Long> rewind = log.resumeAfter(new TopicPartition("t", 1), DeliveryLog.MAX_RUNS + 7);
+        assertEquals(Map.of(new TopicPartition("t", 0), (long) DeliveryLog.MAX_RUNS + 8,
+                new TopicPartition("t", 1), (long) DeliveryLog.MAX_RUNS + 8), rewind);
+        assertEquals(Map.of(), log.resumeAfter(new TopicPartition("t", 1), DeliveryLog.MAX_RUNS + 7),
+                "what followed is forgotten once resumed");
+    }
+}

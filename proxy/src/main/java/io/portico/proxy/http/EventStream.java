@@ -1,0 +1,396 @@
+package io.portico.proxy.http;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import io.portico.protocol.ServerSentEvents;
+import io.portico.sessions.KafkaErrors;
+import io.portico.sessions.MemoryBudget;
+import io.portico.sessions.RateLimitedLog;
+import io.portico.sessions.ResponseRoom;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.SameThreadExecutor;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.XnioExecutor;
+
+/**
+ * A read answered as Server-Sent Events ({@code text/event-stream}): records are fetched from a
+ * {@link Source} on the streams' pool and written as they come, for as long as the client reads.
+ *
+ * <p>Backpressure: a batch is fetched only once the one before is written, and written only as
+ * fast as the client's connection takes it ({@link ResponseChannel}), so a slow client slows the
+ * fetching and never grows what is held: one batch per stream, counted against the responses
+ * budget until written (and not fetched while that budget is full), besides what the source's
+ * consumer holds against the consumers budget. While a client reads nothing, the source is asked
+ * every heartbeat to {@linkplain Source#idle keep its place} (a consumer instance stays in its
+ * group); a client that reads nothing of a pending write for {@code request.body.timeout.ms} is
+ * disconnected.
+ *
+ * <p>Errors before the stream starts (the source could not be opened) are the usual JSON error
+ * responses; after it started, an {@code event: error} with the JSON error ends it. A comment
+ * is written whenever nothing was for a heartbeat interval. The stream ends cleanly when the
+ * source says so (its instance was deleted, a resuming stream took over) and when Portico shuts
+ * down ({@link EventStreams#close}).
+ *
+ * <p>Everything but the source's calls runs on the exchange's IO thread.
+ */
+public final class EventStream {
+    private static final Logger LOG = LoggerFactory.getLogger(EventStream.class);
+    private static final RateLimitedLog LIMITED = new RateLimitedLog(LOG, Duration.ofSeconds(10));
+    private static final HttpString ACCEL_BUFFERING = new HttpString("X-Accel-Buffering");
+    private static final byte[] OPENED = ServerSentEvents.comment("stream opened");
+    /** Bytes of keys and values one batch holds at most (fewer when the responses budget is short). */
+    public static final long BATCH_MAX_BYTES = 512 * 1024;
+    /** How soon a stream looks again when the responses budget had no room for its next batch. */
+    private static final long BUDGET_RETRY_MILLIS = 20;
+
+    /** Where a stream's events come from. Its calls run on the streams' pool, one at a time. */
+    public interface Source {
+        /**
+         * The next events: as soon as records are there, else none after a read's wait (the
+         * stream then fetches again). Each record takes its room from {@code room} first.
+         *
+         * @throws RestException when the stream must end with an error event
+         */
+        Events next(ResponseRoom room);
+
+        /** Called every heartbeat while the client has not read the last batch yet. */
+        default void idle() {
+        }
+
+        /** Lets go of what the source holds; called once, after its last {@link #next}. */
+        void close();
+    }
+
+    /**
+     * What a fetch yielded: events to write (possibly none), then, when not null, an error that
+     * ends the stream, or the end of the stream when {@code last}.
+     */
+    public record Events(byte[] bytes, RestException error, boolean last) {
+        /** Nothing more: the stream ends cleanly. */
+        public static final Events END = new Events(new byte[0], null, true);
+
+        public static Events of(byte[] bytes) {
+            return new Events(bytes, null, false);
+        }
+    }
+
+    private final HttpServerExchange exchange;
+    private final EventStreams streams;
+    private final Duration heartbeat;
+    private final MemoryBudget.Lease batch; // the batch fetched and not yet written
+    private final Duration memoryWait;
+    private final ResponseChannel out;
+    private final ArrayDeque<Runnable> writes = new ArrayDeque<>(); // waiting for the pending one
+    private Source source; // set once opened
+    private boolean fetching; // a call of the source is running on the pool
+    private boolean ending; // the stream ends once what is fetched is written
+    private boolean done; // the response ended or the client is gone
+    private boolean sourceClosed;
+    private long lastWrite = System.nanoTime();
+    private XnioExecutor.Key heartbeatTimer;
+
+    private EventStream(HttpServerExchange exchange, EventStreams streams) {
+        this.exchange = exchange;
+        this.streams = streams;
+        this.heartbeat = streams.heartbeat();
+        Budgets.Settings budgets = Budgets.settings(exchange);
+        this.batch = budgets.responses().lease();
+        this.memoryWait = budgets.memoryWait();
+        this.out = new ResponseChannel(exchange, ServerSentEvents.MEDIA_TYPE, budgets.bodyTimeout());
+    }
+
+    /**
+     * Answers the exchange with an event stream: {@code open} runs on the streams' pool and
+     * returns the source (its errors are the JSON answer: nothing was written yet); then the
+     * stream starts. A server at {@code sse.streams.max} answers 503 at once. Call while
+     * handling the exchange.
+     */
+    public static void start(HttpServerExchange exchange, EventStreams streams, Supplier<Source> open) {
+        if (!streams.admit()) {
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server already serves " + streams.max()
+                    + " event streams (sse.streams.max); retry later");
+        }
+        EventStream stream = new EventStream(exchange, streams);
+        exchange.addExchangeCompleteListener((ex, next) -> {
+            try {
+                stream.gone();
+            } finally {
+                next.proceed();
+            }
+        });
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> {
+            try {
+                streams.pool().execute(() -> stream.open(open));
+            } catch (RejectedExecutionException e) {
+                stream.refuse(ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
+            }
+        });
+    }
+
+    /** On the pool: opens the source, then starts the stream on the IO thread. */
+    private void open(Supplier<Source> open) {
+        Source opened;
+        try {
+            opened = open.get();
+        } catch (Throwable e) {
+            exchange.getIoThread().execute(() -> refuse(e));
+            return;
+        }
+        exchange.getIoThread().execute(() -> begin(opened));
+    }
+
+    /** The source could not be opened: a JSON error, nothing streamed. */
+    private void refuse(Throwable error) {
+        done = true;
+        release();
+        ErrorWriter.write(exchange, error);
+    }
+
+    private void begin(Source opened) {
+        source = opened;
+        if (done) { // the client went away while the source opened
+            closeSource();
+            return;
+        }
+        streams.opened(this);
+        exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-cache");
+        exchange.getResponseHeaders().put(ACCEL_BUFFERING, "no"); // proxies such as nginx: pass each event on
+        send(ByteBuffer.wrap(OPENED), this::fetch);
+        scheduleHeartbeat(heartbeat.toNanos());
+    }
+
+    /** Fetches the next batch, unless one is being fetched or the stream ends. */
+    private void fetch() {
+        if (done || fetching || source == null) {
+            return;
+        }
+        if (ending) {
+            finish();
+            return;
+        }
+        if (batch.budget().over()) {
+            exchange.getIoThread().executeAfter(this::fetch, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        fetching = true;
+        Source s = source;
+        try {
+            streams.pool().execute(() -> {
+                Events events;
+                try {
+                    events = s.next(new ResponseRoom(batch, memoryWait));
+                } catch (Throwable e) {
+                    events = new Events(new byte[0], asRestException(e), true);
+                }
+                Events fetched = events;
+                exchange.getIoThread().execute(() -> fetched(fetched));
+            });
+        } catch (RejectedExecutionException e) {
+            fetching = false; // the pool is shut down: so is the server
+            ending = true;
+            finish();
+        }
+    }
+
+    private static RestException asRestException(Throwable e) {
+        Throwable t = KafkaErrors.unwrap(e);
+        if (t instanceof RestException rest) {
+            return rest;
+        }
+        LIMITED.error("unexpected:" + t.getClass().getName(), "An event stream failed unexpectedly", t);
+        return ErrorCode.INTERNAL_SERVER_ERROR.exception();
+    }
+
+    private void fetched(Events events) {
+        fetching = false;
+        if (done) {
+            closeSource();
+            return;
+        }
+        Runnable after = () -> {
+            batch.give(batch.held()); // written: the batch's room is free again
+            if (events.error() != null) {
+                ending = true;
+                send(ByteBuffer.wrap(ServerSentEvents.error(events.error().body())), this::finish);
+            } else if (events.last()) {
+                ending = true;
+                finish();
+            } else {
+                fetch();
+            }
+        };
+        if (events.bytes().length == 0) {
+            after.run();
+        } else {
+            send(ByteBuffer.wrap(events.bytes()), after);
+        }
+    }
+
+    /** Writes {@code bytes} once what is pending is written, then runs {@code then}. */
+    private void send(ByteBuffer bytes, Runnable then) {
+        if (done) {
+            return;
+        }
+        if (out.busy() || !writes.isEmpty()) {
+            writes.add(() -> send(bytes, then));
+            return;
+        }
+        out.write(bytes, () -> {
+            lastWrite = System.nanoTime();
+            then.run();
+            Runnable next = writes.poll();
+            if (next != null) {
+                next.run();
+            } else if (ending) {
+                finish();
+            }
+        });
+        if (out.isClosed()) {
+            gone();
+        }
+    }
+
+    private void scheduleHeartbeat(long inNanos) {
+        heartbeatTimer = exchange.getIoThread().executeAfter(this::heartbeat,
+                Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)), TimeUnit.MILLISECONDS);
+    }
+
+    private void heartbeat() {
+        heartbeatTimer = null;
+        if (done) {
+            return;
+        }
+        long quiet = System.nanoTime() - lastWrite;
+        if (out.busy()) {
+            // The client has not taken the last batch yet: nothing is fetched meanwhile, and the
+            // source keeps its place (a consumer instance its group membership).
+            if (!fetching && source != null) {
+                fetching = true;
+                Source s = source;
+                try {
+                    streams.pool().execute(() -> {
+                        try {
+                            s.idle();
+                        } catch (RuntimeException e) {
+                            LOG.debug("Keeping an event stream's source in place failed: {}", e.toString());
+                        }
+                        exchange.getIoThread().execute(() -> {
+                            fetching = false;
+                            if (done) {
+                                closeSource();
+                            } else if (!out.busy() && writes.isEmpty()) {
+                                fetch(); // the batch was written meanwhile (or the stream ends)
+                            }
+                        });
+                    });
+                } catch (RejectedExecutionException e) {
+                    fetching = false;
+                }
+            }
+            scheduleHeartbeat(heartbeat.toNanos());
+            return;
+        }
+        if (quiet >= heartbeat.toNanos()) {
+            send(ByteBuffer.wrap(ServerSentEvents.HEARTBEAT), () -> { });
+            scheduleHeartbeat(heartbeat.toNanos());
+        } else {
+            scheduleHeartbeat(heartbeat.toNanos() - quiet);
+        }
+    }
+
+    /**
+     * Ends the stream cleanly once what was fetched is written (Portico shuts down, or the source
+     * ended). Any thread.
+     */
+    void end() {
+        exchange.getIoThread().execute(() -> {
+            ending = true;
+            if (!fetching) {
+                finish();
+            }
+        });
+    }
+
+    /** Ends the response if nothing is being fetched or written. */
+    private void finish() {
+        if (done || fetching || out.busy() || !writes.isEmpty()) {
+            return;
+        }
+        done = true;
+        cancelHeartbeat();
+        out.end(false);
+        closeSource();
+        release();
+    }
+
+    /** The exchange ended (the response is complete, or the client went away). */
+    private void gone() {
+        if (done && sourceClosed) {
+            return;
+        }
+        Runnable cleanUp = () -> {
+            done = true;
+            cancelHeartbeat();
+            writes.clear();
+            if (!fetching) {
+                closeSource();
+            }
+            release();
+        };
+        if (exchange.getIoThread() == Thread.currentThread()) {
+            cleanUp.run();
+        } else {
+            exchange.getIoThread().execute(cleanUp);
+        }
+    }
+
+    private void cancelHeartbeat() {
+        if (heartbeatTimer != null) {
+            heartbeatTimer.remove();
+            heartbeatTimer = null;
+        }
+    }
+
+    /** Closes the source on the pool (closing a consumer may block), once. */
+    private void closeSource() {
+        if (sourceClosed || source == null) {
+            return;
+        }
+        sourceClosed = true;
+        Source s = source;
+        Runnable close = () -> {
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                LOG.warn("Closing an event stream's source failed: {}", e.toString());
+            }
+        };
+        try {
+            streams.pool().execute(close);
+        } catch (RejectedExecutionException e) {
+            close.run(); // the pool is shut down: the source is closed here
+        }
+    }
+
+    private boolean released;
+
+    /** Gives back the stream's place and its batch's room (once). */
+    private void release() {
+        if (released) {
+            return;
+        }
+        released = true;
+        batch.close();
+        streams.closed(this);
+    }
+}

@@ -1,0 +1,102 @@
+package io.portico.proxy.http;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The event streams of one server: at most {@code sse.streams.max} at once, their pool (each
+ * stream has at most one call of its source running, usually a long poll of a consumer, so the
+ * pool has a thread per stream and never queues behind other work), their heartbeat interval,
+ * and shutdown, which ends every stream cleanly. Thread-safe.
+ */
+public final class EventStreams implements AutoCloseable {
+    private final int max;
+    private final Duration heartbeat;
+    private final Semaphore places;
+    private final ThreadPoolExecutor pool;
+    private final Set<EventStream> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closing;
+
+    public EventStreams(int max, Duration heartbeat) {
+        this.max = max;
+        this.heartbeat = heartbeat;
+        this.places = new Semaphore(max);
+        AtomicInteger count = new AtomicInteger();
+        // A thread per stream at most (made when needed, gone after a minute unused); a stream's
+        // calls come one at a time, so the queue never holds more than a call per stream.
+        this.pool = new ThreadPoolExecutor(max + 1, max + 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "portico-stream-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    /** Streams at most at once. */
+    public int max() {
+        return max;
+    }
+
+    /** How long a stream may write nothing before it writes a comment. */
+    public Duration heartbeat() {
+        return heartbeat;
+    }
+
+    /** Streams open now. */
+    public int active() {
+        return max - places.availablePermits();
+    }
+
+    ThreadPoolExecutor pool() {
+        return pool;
+    }
+
+    /** Takes a stream's place; false when all are taken or the server shuts down. */
+    boolean admit() {
+        return !closing && places.tryAcquire();
+    }
+
+    void opened(EventStream stream) {
+        open.add(stream);
+        if (closing) {
+            stream.end();
+        }
+    }
+
+    /** Gives back an admitted stream's place (once per stream). */
+    void closed(EventStream stream) {
+        open.remove(stream);
+        places.release();
+    }
+
+    /**
+     * Ends every stream cleanly (each after the batch it is fetching is written) and admits no
+     * more; then, once they ended (or {@code wait} passed), stops the pool.
+     */
+    public void close(Duration wait) {
+        closing = true;
+        List.copyOf(open).forEach(EventStream::end);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (active() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        pool.shutdown();
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ZERO);
+    }
+}

@@ -1,0 +1,200 @@
+package io.portico.proxy.http;
+
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.xnio.IoUtils;
+import org.xnio.XnioExecutor;
+import org.xnio.channels.StreamSinkChannel;
+
+/**
+ * A response of any length written piece by piece on the exchange's IO thread, each piece only
+ * as fast as the client's connection takes it: one piece at a time is pending, and its writer
+ * hears when it is written (handed to the socket and flushed) before it writes the next. A client
+ * that reads nothing of a pending piece for {@code stallTimeout} is disconnected. The response
+ * starts (status 200, the content type and the headers set so far) with the first piece and ends
+ * with {@link #end}; it is chunked over HTTP/1.1, a stream of DATA frames over HTTP/2.
+ *
+ * <p>IO thread only ({@link #isClosed} excepted). The streaming responses ({@link ReplyStream}, {@link EventStream}) are built
+ * on it.
+ */
+final class ResponseChannel {
+    private final HttpServerExchange exchange;
+    private final String contentType;
+    private final Duration stallTimeout;
+    private StreamSinkChannel channel;
+    private ByteBuffer writing; // being written, or null
+    private Runnable whenWritten;
+    private long blockedSince; // when the pending write last made no progress; 0 when it does
+    private XnioExecutor.Key stallTimer;
+    private volatile boolean closed; // read by any thread
+
+    ResponseChannel(HttpServerExchange exchange, String contentType, Duration stallTimeout) {
+        this.exchange = exchange;
+        this.contentType = contentType;
+        this.stallTimeout = stallTimeout;
+    }
+
+    /** Whether a piece is pending (written only in part so far). */
+    boolean busy() {
+        return writing != null;
+    }
+
+    /** Whether the response ended or the client is gone: nothing more is written. */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Whether the response has started (its status and headers are on their way). */
+    boolean started() {
+        return channel != null;
+    }
+
+    /**
+     * Writes {@code piece} (not busy); {@code then} runs on the IO thread once it is all written,
+     * unless the client is gone by then.
+     */
+    void write(ByteBuffer piece, Runnable then) {
+        if (closed) {
+            return;
+        }
+        if (writing != null) {
+            throw new IllegalStateException("a piece is still being written");
+        }
+        if (channel == null) {
+            exchange.setStatusCode(200);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+            channel = exchange.getResponseChannel();
+            channel.getWriteSetter().set(c -> onWritable());
+        }
+        writing = piece;
+        whenWritten = then;
+        onWritable();
+    }
+
+    private void onWritable() {
+        if (closed || writing == null) {
+            return;
+        }
+        try {
+            int before = writing.remaining();
+            while (writing.hasRemaining()) {
+                if (channel.write(writing) == 0) {
+                    blocked(writing.remaining() < before);
+                    channel.resumeWrites();
+                    return;
+                }
+            }
+            if (!channel.flush()) {
+                blocked(true);
+                channel.resumeWrites();
+                return;
+            }
+            channel.suspendWrites();
+            writing = null;
+            blockedSince = 0;
+            cancelStallTimer();
+        } catch (IOException e) {
+            abort();
+            return;
+        }
+        Runnable then = whenWritten;
+        whenWritten = null;
+        then.run();
+    }
+
+    /** A write is waiting for the client: starts (or, after progress, restarts) the stall clock. */
+    private void blocked(boolean madeProgress) {
+        if (blockedSince == 0 || madeProgress) {
+            blockedSince = System.nanoTime();
+        }
+        if (stallTimer == null) {
+            stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
+                    Math.max(1, stallTimeout.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void checkStall() {
+        stallTimer = null;
+        if (closed || writing == null || blockedSince == 0) {
+            return;
+        }
+        long waited = System.nanoTime() - blockedSince;
+        if (waited >= stallTimeout.toNanos()) {
+            abort(); // the client reads nothing of its answer
+            return;
+        }
+        stallTimer = exchange.getIoThread().executeAfter(this::checkStall,
+                Math.max(1, TimeUnit.NANOSECONDS.toMillis(stallTimeout.toNanos() - waited)), TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelStallTimer() {
+        if (stallTimer != null) {
+            stallTimer.remove();
+            stallTimer = null;
+        }
+    }
+
+    /** The client is gone: stops writing and closes the connection. */
+    void abort() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cancelStallTimer();
+        writing = null;
+        whenWritten = null;
+        IoUtils.safeClose(exchange.getConnection());
+    }
+
+    /**
+     * Ends the response (not busy): its last chunk goes out, then the exchange ends. A response
+     * with no piece still answers 200.
+     *
+     * @param closeConnection close the connection after the response (its request was not read to its end)
+     */
+    void end(boolean closeConnection) {
+        if (closed) {
+            return;
+        }
+        if (channel == null) { // nothing was written: an empty stream still answers 200
+            exchange.setStatusCode(200);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+        }
+        if (closeConnection) {
+            exchange.setPersistent(false);
+        }
+        closed = true;
+        cancelStallTimer();
+        if (channel == null) {
+            exchange.endExchange();
+            return;
+        }
+        // The response's last chunk goes out before the exchange ends: ending an exchange whose
+        // request was not read to its end closes the connection at once.
+        try {
+            channel.shutdownWrites();
+            if (!channel.flush()) {
+                channel.getWriteSetter().set(c -> {
+                    try {
+                        if (c.flush()) {
+                            c.suspendWrites();
+                            exchange.endExchange();
+                        }
+                    } catch (IOException e) {
+                        IoUtils.safeClose(exchange.getConnection());
+                    }
+                });
+                channel.resumeWrites();
+                return;
+            }
+        } catch (IOException e) {
+            IoUtils.safeClose(exchange.getConnection());
+            return;
+        }
+        exchange.endExchange();
+    }
+}

@@ -1,0 +1,213 @@
+package io.portico.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.sessions.MemoryBudget;
+import io.portico.sessions.ResponseRoom;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@link EventStream} on an in-process server, without Kafka: events as they are fetched, a
+ * JSON error before the stream starts and an error event after, heartbeats while nothing comes,
+ * fetching that stops while the client reads nothing, and shutdown ending every stream cleanly.
+ */
+@Timeout(60)
+class EventStreamTest {
+    private static final MemoryBudget RESPONSES = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
+    private static HttpServer server;
+    private static EventStreams streams;
+    private static int port;
+    private static final AtomicInteger bigFetches = new AtomicInteger();
+    private static final AtomicInteger quietClosed = new AtomicInteger();
+
+    /** A source of numbered events, {@code perBatch} a batch, each {@code size} bytes of data. */
+    private static EventStream.Source numbers(int perBatch, int size, int failAfter, AtomicInteger fetches) {
+        return new EventStream.Source() {
+            private int next;
+
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                fetches.incrementAndGet();
+                if (failAfter >= 0 && next >= failAfter) {
+                    throw ErrorCode.KAFKA_ERROR.exception("the source broke");
+                }
+                StringBuilder out = new StringBuilder();
+                for (int i = 0; i < perBatch; i++) {
+                    out.append("id: ").append(next).append("\ndata: ").append("x".repeat(size)).append(next).append("\n\n");
+                    next++;
+                }
+                if (perBatch == 0) {
+                    try {
+                        Thread.sleep(20); // as a long poll that found nothing
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return EventStream.Events.of(out.toString().getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        streams = new EventStreams(8, Duration.ofMillis(200));
+        Router routes = new Router()
+                .get("/numbers", exchange -> EventStream.start(exchange, streams, () -> numbers(2, 1, 3, new AtomicInteger())))
+                .get("/missing", exchange -> EventStream.start(exchange, streams, () -> {
+                    throw ErrorCode.TOPIC_NOT_FOUND.exception();
+                }))
+                .get("/big", exchange -> EventStream.start(exchange, streams, () -> numbers(1, 256 * 1024, -1, bigFetches)))
+                .get("/quiet", exchange -> EventStream.start(exchange, streams, () -> new EventStream.Source() {
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return EventStream.Events.of(new byte[0]);
+                    }
+
+                    @Override
+                    public void close() {
+                        quietClosed.incrementAndGet();
+                    }
+                }));
+        io.undertow.server.HttpHandler chain = new Budgets(routes, new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"),
+                RESPONSES, Duration.ofSeconds(30), Duration.ofMillis(100)));
+        server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(chain), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        port = server.addresses().get(0).getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        streams.close();
+        server.close();
+    }
+
+    private static Socket get(String path) throws IOException {
+        Socket s = new Socket("127.0.0.1", port);
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        return s;
+    }
+
+    private static String readUntil(InputStream in, ByteArrayOutputStream seen, String expected) throws IOException {
+        byte[] buf = new byte[8192];
+        while (!seen.toString(StandardCharsets.US_ASCII).contains(expected)) {
+            int n = in.read(buf);
+            if (n < 0) {
+                break;
+            }
+            seen.write(buf, 0, n);
+        }
+        return seen.toString(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void eventsComeAsFetchedAndAFailureAfterTheStartIsAnErrorEventThatEndsTheStream() throws Exception {
+        try (Socket s = get("/numbers")) {
+            String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "0\r\n\r\n");
+            assertTrue(all.startsWith("HTTP/1.1 200"), all);
+            assertTrue(all.contains("Content-Type: text/event-stream"), all);
+            assertTrue(all.contains("Cache-Control: no-cache"), all);
+            assertTrue(all.indexOf("id: 0\ndata: x0") < all.indexOf("id: 3\ndata: x3"), all);
+            assertTrue(all.contains("event: error\ndata: {\"error_code\":50002,\"message\":\"Kafka error: the source broke\"}\n\n"),
+                    all);
+            assertTrue(all.endsWith("0\r\n\r\n"), "the response ends with its last chunk: " + all);
+        }
+    }
+
+    @Test
+    void aSourceThatCannotOpenIsAnErrorResponseNotAStream() throws Exception {
+        try (Socket s = get("/missing")) {
+            String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "}");
+            assertTrue(all.startsWith("HTTP/1.1 404"), all);
+            assertTrue(all.contains("{\"error_code\":40401,\"message\":\"Topic not found.\"}"), all);
+        }
+    }
+
+    @Test
+    void aQuietStreamWritesHeartbeatsAndItsSourceIsClosedWhenTheClientGoes() throws Exception {
+        int closedBefore = quietClosed.get();
+        try (Socket s = get("/quiet")) {
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            String first = readUntil(s.getInputStream(), seen, ": heartbeat\n\n");
+            assertTrue(first.contains(": stream opened\n\n"), first);
+            String more = readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": heartbeat\n\n");
+            assertTrue(more.contains(": heartbeat\n\n"), "heartbeats go on: " + more);
+        }
+        // The client is gone: a heartbeat's write fails, and the source is closed.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (quietClosed.get() == closedBefore && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(closedBefore + 1, quietClosed.get());
+    }
+
+    @Test
+    void nothingMoreIsFetchedWhileTheClientReadsNothing() throws Exception {
+        bigFetches.set(0);
+        try (Socket s = get("/big")) {
+            s.setReceiveBufferSize(64 * 1024);
+            readUntil(s.getInputStream(), new ByteArrayOutputStream(), "id: 0\n");
+            // The client stops reading: once the sockets' buffers are full, fetching stops.
+            int before;
+            int after = bigFetches.get();
+            do {
+                before = after;
+                Thread.sleep(500);
+                after = bigFetches.get();
+            } while (after != before && after < 10_000);
+            assertTrue(after < 200, "fetching stopped while the client read nothing: " + after + " batches");
+            // It reads again: the stream goes on.
+            String more = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "id: " + (after + 2) + "\n");
+            assertTrue(more.contains("id: " + (after + 2) + "\n"));
+        }
+    }
+
+    @Test
+    void shutdownEndsEveryStreamCleanly() throws Exception {
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        Router routes = new Router().get("/quiet", exchange -> EventStream.start(exchange, own,
+                () -> numbers(0, 0, -1, new AtomicInteger())));
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(routes), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /quiet HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            readUntil(s.getInputStream(), seen, ": stream opened");
+            own.close(Duration.ofSeconds(10));
+            assertEquals(0, own.active());
+            String all = readUntil(s.getInputStream(), seen, "0\r\n\r\n");
+            assertTrue(all.endsWith("0\r\n\r\n"), all);
+        } finally {
+            other.close();
+        }
+    }
+}
