@@ -224,6 +224,32 @@ class SeveralNodesIT {
     }
 
     @Test
+    void anInstancesEventStreamIsRelayedLiveThroughAnotherNode() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse"), 1);
+        produce(topic, 3);
+        String group = "nodes-sse-" + UUID.randomUUID();
+        Rest.Response created = node(0).post("/consumers/" + group, V2,
+                "{\"name\":\"streamed\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals(204, node(1).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
+                .status());
+        try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                node(2).uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            List<String> ids = new ArrayList<>();
+            stream.take(3, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
+            assertEquals(List.of(topic + "/0/0", topic + "/0/1", topic + "/0/2"), ids);
+            // Live, through the relay: a record produced while the stream is open arrives.
+            kafka.produce(topic, 0, null, "live".getBytes(StandardCharsets.UTF_8));
+            assertEquals(topic + "/0/3", stream.next(java.time.Duration.ofSeconds(30)).id());
+            // A commit through the third node while the stream is open.
+            assertEquals(200, node(1).post(instance + "/offsets", V2, "", as(APP)).status());
+        }
+        assertEquals(204, node(1).delete(instance, as(APP)).status());
+    }
+
+    @Test
     void aRelayedRequestWithoutTheNodeSecretIsRefused() {
         String path = "/consumers/g/instances/x/records";
         Rest.Response none = node(0).get(path, as(APP, "Accept", BINARY_V2, "Portico-Forwarded-By", "intruder"));
