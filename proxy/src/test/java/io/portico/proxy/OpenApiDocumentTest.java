@@ -53,14 +53,14 @@ class OpenApiDocumentTest {
         Router routes = Api.routes(new Access(Authenticator.none()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(null),
-                new ProduceHandler(null, null, 0, 0),
+                new ProduceHandler(null, null, 0, 0, null),
                 new MessagesHandler(null, null, 0),
                 new ConsumerHandlers(null, null, null, List.of(), null, 0),
                 new ConsumerV2Handlers(null, null, null, 0),
-                new RecordsHandler(null, null, null),
+                new RecordsHandler(null, null, null, null),
                 new AdminTopicsHandlers(null, 0),
                 V3AdminHandlers.of(null, null, 0),
-                new ProduceV3Handler(null, null, null, null),
+                new ProduceV3Handler(null, null, null, null, null),
                 new ReadV3Handler(null, null, null, null, 0)));
         Api.operations(routes, new OpsHandlers(new MetricRegistry(), null));
         Set<String> out = new TreeSet<>();

@@ -9,13 +9,20 @@ import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.Idempotent;
+import io.portico.sessions.Idempotency;
+import io.portico.sessions.IdempotencyKey;
 import io.portico.protocol.PartitionOffset;
 import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.apache.kafka.clients.producer.Producer;
 
 /**
  * {@code POST /topics/{topic}} and {@code POST /topics/{topic}/partitions/{partition}} in the
@@ -34,12 +41,15 @@ public final class ProduceHandler {
     private final long maxBodyBytes;
 
     private final int maxRecords;
+    private final Idempotent idempotent;
 
-    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords) {
+    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords,
+                          Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
         this.maxBodyBytes = maxBodyBytes;
         this.maxRecords = maxRecords;
+        this.idempotent = idempotent;
     }
 
     /**
@@ -82,19 +92,62 @@ public final class ProduceHandler {
         Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_METADATA);
         String topic = Http.param(exchange, "topic");
         KafkaNames.topic(topic);
+        IdempotencyKey key = idempotent.key(exchange);
+        Function<Throwable, ErrorCode> codes = v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode;
         Http.readBody(exchange, maxBodyBytes, body -> {
             long deadline = produce.deadlineFromNow(); // the metadata bound runs once the body is in
-            Http.offload(exchange, pool, () -> {
-                List<ProduceRecord> records = partition == null
-                        ? TOPIC_BODY.read(body, format).records()
-                        : PARTITION_BODY.read(body, format).toPartition(partition);
-                if (records.size() > maxRecords) {
-                    throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
-                            + maxRecords + " (produce.records.max)");
-                }
-                return produce.produce(topic, records, deadline,
-                        v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode);
-            }, offsets -> v2 ? v2Answer(offsets) : new ProduceResponse(offsets, null, null)); // 200, errors per record
+            if (key != null) {
+                String type = Idempotent.responseType(exchange);
+                idempotent.run(exchange, pool, key, body, topic, () -> {
+                    List<ProduceRecord> records = records(body, format, partition);
+                    return tx -> allOrNothing(topic, records, deadline, codes, v2, type, tx);
+                });
+                return;
+            }
+            Http.offload(exchange, pool, () -> produce.produce(topic, records(body, format, partition), deadline, codes),
+                    offsets -> v2 ? v2Answer(offsets) : new ProduceResponse(offsets, null, null)); // 200, errors per record
         });
     }
+
+    private List<ProduceRecord> records(byte[] body, EmbeddedFormat format, Integer partition) {
+        List<ProduceRecord> records = partition == null
+                ? TOPIC_BODY.read(body, format).records()
+                : PARTITION_BODY.read(body, format).toPartition(partition);
+        if (records.size() > maxRecords) {
+            throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
+                    + maxRecords + " (produce.records.max)");
+        }
+        return records;
+    }
+
+    /**
+     * A keyed produce in its transaction: every record written, or none. When Kafka refuses one,
+     * the answer is as without a key except that records acknowledged inside the aborted
+     * transaction are reported as not written (50003, retriable).
+     */
+    private Idempotency.Outcome allOrNothing(String topic, List<ProduceRecord> records, long deadline,
+                                             Function<Throwable, ErrorCode> codes, boolean v2, String type,
+                                             Producer<byte[], byte[]> tx) {
+        AtomicReference<Throwable> first = new AtomicReference<>();
+        List<PartitionOffset> offsets = produce.produce(topic, records, deadline, e -> {
+            first.compareAndSet(null, e);
+            return codes.apply(e);
+        }, tx).join();
+        if (first.get() == null) {
+            return Idempotency.Outcome.produced(new Idempotency.Response(200, type,
+                    Json.write(new ProduceResponse(offsets, null, null))));
+        }
+        List<PartitionOffset> reported = new ArrayList<>(offsets.size());
+        for (PartitionOffset o : offsets) {
+            reported.add(o.errorCode() != null ? o : PartitionOffset.failure(ErrorCode.KAFKA_RETRIABLE_ERROR, NOT_WRITTEN));
+        }
+        Object answer = v2 ? v2Answer(reported) : new ProduceResponse(reported, null, null);
+        int status = answer instanceof Http.Reply reply ? reply.status() : 200;
+        Object body = answer instanceof Http.Reply reply ? reply.body() : answer;
+        return Idempotency.Outcome.notProduced(new Idempotency.Response(status, type, Json.write(body)), first.get());
+    }
+
+    /** Why a record Kafka acknowledged in a keyed request's aborted transaction is reported failed. */
+    static final String NOT_WRITTEN = "Not written: another record of this request failed, and a request with an "
+            + "Idempotency-Key is written whole or not at all; retry with the same key";
 }
