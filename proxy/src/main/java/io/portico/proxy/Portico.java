@@ -300,7 +300,7 @@ public final class Portico implements AutoCloseable {
      * {@code producer.enable.idempotence=false} as well), and, with Idempotency-Key on, one the
      * keyed requests' transactional producers cannot take.
      */
-    private static void validateProducerConfig(Map<String, Object> producerConfig, boolean transactions) {
+    static void validateProducerConfig(Map<String, Object> producerConfig, boolean transactions) {
         Map<String, Object> probe = new java.util.HashMap<>(producerConfig);
         probe.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
         probe.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
