@@ -78,8 +78,10 @@ public final class Idempotency implements AutoCloseable {
      * @param retention how long a result counts (the topic's {@code retention.ms} when Portico creates it)
      * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
+     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
      */
-    public record Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes) {
+    public record Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes,
+                           long memoryMaxBytes) {
     }
 
     /** A response as a keyed request answered it: what a retry is answered with again. */
@@ -216,7 +218,8 @@ public final class Idempotency implements AutoCloseable {
      * @return the answer: {@code work}'s response, or the response recorded for the key before
      * @throws RestException 422 when the key's result is of another request; 413 when the response
      *         is over {@code idempotency.response.max.bytes} (nothing is produced); 503 when a wait
-     *         runs out or Kafka's transactions are not available; what {@code work} throws
+     *         runs out, Kafka's transactions are not available or the results kept fill their
+     *         memory; what {@code work} throws
      */
     public Answer execute(IdempotencyKey key, byte[] fingerprint, Work work) {
         return execute(key, fingerprint, null, work);
@@ -235,6 +238,13 @@ public final class Idempotency implements AutoCloseable {
             IdempotencyView.Result known = view.get(key);
             if (known != null) {
                 return replay(known, fingerprint);
+            }
+            if (view.bytes() >= settings.memoryMaxBytes()) {
+                // Every node keeps every result within the retention: refusing new ones bounds them all.
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
+                        + settings.retention().toMillis() + " ms (idempotency.retention.ms) fill the "
+                        + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes); "
+                        + "nothing was produced, retry later");
             }
             CompletableFuture<Void> mine = new CompletableFuture<>();
             CompletableFuture<Void> running = inProgress.putIfAbsent(key, mine);

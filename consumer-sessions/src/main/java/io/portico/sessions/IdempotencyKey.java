@@ -23,12 +23,10 @@ public final class IdempotencyKey {
     public static final int MAX_LENGTH = 255;
 
     private final byte[] id;
-    private final String hex;
     private final int hash;
 
     private IdempotencyKey(byte[] id) {
-        this.id = id;
-        this.hex = HexFormat.of().formatHex(id);
+        this.id = id; // all a key holds, as the view keeps one per result
         this.hash = Arrays.hashCode(id);
     }
 
@@ -99,7 +97,7 @@ public final class IdempotencyKey {
 
     /** The identity in hex (64 characters), for the transactional id. */
     public String hex() {
-        return hex;
+        return HexFormat.of().formatHex(id);
     }
 
     /** The partition of the idempotency topic the key's result goes to: Kafka's default partitioner's choice. */
@@ -119,7 +117,7 @@ public final class IdempotencyKey {
 
     @Override
     public String toString() {
-        return "IdempotencyKey[" + hex.substring(0, 12) + "…]"; // never the client's key
+        return "IdempotencyKey[" + hex().substring(0, 12) + "…]"; // never the client's key
     }
 
     private static void field(MessageDigest sha, String s) {

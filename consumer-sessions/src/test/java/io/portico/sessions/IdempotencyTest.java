@@ -65,7 +65,12 @@ class IdempotencyTest {
     }
 
     private Idempotency service(Duration wait, int responseMax) {
-        Idempotency s = new Idempotency(new Idempotency.Settings(STATE, PARTITIONS, Duration.ofHours(24), wait, responseMax),
+        return service(wait, responseMax, 1L << 30);
+    }
+
+    private Idempotency service(Duration wait, int responseMax, long memoryMax) {
+        Idempotency s = new Idempotency(new Idempotency.Settings(STATE, PARTITIONS, Duration.ofHours(24), wait, responseMax,
+                memoryMax),
                 kafka, SessionMetrics.unreported(), System::currentTimeMillis, () -> { });
         s.start();
         return s;
@@ -409,6 +414,21 @@ class IdempotencyTest {
         assertTrue(e.getMessage().contains("still in progress"), e.getMessage());
         release.countDown();
         assertEquals("first", body(first.get(30, TimeUnit.SECONDS)));
+    }
+
+    @Test
+    void whenTheResultsKeptFillTheirMemoryNewKeysAre503AndRetriesStillAnswered() {
+        service.close();
+        service = service(Duration.ofSeconds(10), 1 << 20, 2 * IdempotencyView.ENTRY_OVERHEAD);
+        IdempotencyKey first = IdempotencyKey.of(null, "first");
+        service.execute(first, fingerprint("b"), TOPIC, new Producing("x".repeat(IdempotencyView.ENTRY_OVERHEAD)));
+        Producing work = new Producing("y");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "second"), fingerprint("b"), TOPIC, work));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("idempotency.memory.max.bytes"), e.getMessage());
+        assertEquals(0, work.runs.get());
+        assertTrue(service.execute(first, fingerprint("b"), TOPIC, work).replayed());
     }
 
     @Test

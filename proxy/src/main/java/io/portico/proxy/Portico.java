@@ -168,8 +168,8 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
             idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),
-                    keys.waitFor(), keys.responseMaxBytes()), config.producerConfig(bootstrapServers), consumerConfig,
-                    admin, config.metadataTimeout(), sessionMetrics);
+                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes()), config.producerConfig(bootstrapServers),
+                    consumerConfig, admin, config.metadataTimeout(), sessionMetrics);
             idempotency.start();
         }
         Idempotent idempotent = new Idempotent(idempotency);

@@ -134,6 +134,8 @@ public record PorticoConfig(
                 "How long a keyed request waits for another one with its key, or for this node to catch up with idempotency.topic; then 503."),
         IDEMPOTENCY_RESPONSE_MAX_BYTES("idempotency.response.max.bytes", Setting.integer(1024, 900_000), "524288",
                 "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
+        IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
+                "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503."),
 
         // Consumers and reads
         CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", Setting.millis(1, 86_400_000L * 365), "1000",
@@ -330,9 +332,9 @@ public record PorticoConfig(
         }
     }
 
-    /** Idempotency-Key: on or off, the topic of results and its partitions, retention, waits, largest response. */
+    /** Idempotency-Key: on or off, the topic of results and its partitions, retention, waits, largest response, memory. */
     public record Idempotency(boolean enabled, String topic, int partitions, Duration retention, Duration waitFor,
-                              int responseMaxBytes) {
+                              int responseMaxBytes, long memoryMaxBytes) {
     }
 
     /**
@@ -590,7 +592,8 @@ public record PorticoConfig(
         }
         return new Idempotency((Boolean) v.get(Key.IDEMPOTENCY_ENABLED), topic,
                 (Integer) v.get(Key.IDEMPOTENCY_TOPIC_PARTITIONS), (Duration) v.get(Key.IDEMPOTENCY_RETENTION_MS),
-                (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES));
+                (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES),
+                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES));
     }
 
     private static Security security(Map<Key, Object> v) {
