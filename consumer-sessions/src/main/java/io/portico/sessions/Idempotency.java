@@ -542,7 +542,7 @@ public final class Idempotency implements AutoCloseable {
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
         view.assigned(count);
-        LOG.info("Reading {} (idempotency.topic, {} partitions) for Idempotency-Key requests", settings.topic(), count);
+        LOG.debug("Reading {} (idempotency.topic, {} partitions) for Idempotency-Key requests", settings.topic(), count);
         return partitions;
     }
 
@@ -611,7 +611,7 @@ public final class Idempotency implements AutoCloseable {
             try {
                 try {
                     admin.get().createTopics(List.of(topic)).all().get(ms, TimeUnit.MILLISECONDS);
-                    LOG.info("Created {} (idempotency.topic)", settings.topic());
+                    LOG.debug("Created {} (idempotency.topic)", settings.topic());
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw KafkaErrors.toRestException(e);
