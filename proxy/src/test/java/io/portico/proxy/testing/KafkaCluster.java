@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -73,15 +74,27 @@ public final class KafkaCluster implements AutoCloseable {
         // moment later. A produce in between gets NOT_LEADER_OR_FOLLOWER, and with several
         // batches in flight an idempotent producer's retry can then fail with
         // OUT_OF_ORDER_SEQUENCE_NUMBER until delivery.timeout.ms (KAFKA-15591). Asking each
-        // partition's leader for its end offset (the admin client retries until it answers)
-        // waits for that moment, so tests start from a topic a user would see as ready.
+        // partition's leader for its end offset waits for that moment, so tests start from a
+        // topic a user would see as ready. (On a busy machine the admin client's metadata may not
+        // have the topic yet either: asked again until it does, for up to 30 s.)
         Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
         for (int p = 0; p < partitions; p++) {
             ends.put(new TopicPartition(name, p),
                     OffsetSpec.latest());
         }
-        admin.listOffsets(ends).all().get();
-        return name;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                admin.listOffsets(ends).all().get();
+                return name;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     /** Produces one record directly, waiting for the acknowledgement. */
