@@ -453,10 +453,16 @@ public final class Idempotency implements AutoCloseable {
         return settings.topic() + "-" + key.hex().substring(0, 32);
     }
 
-    /** Whether {@code e} says another producer with this transactional id fenced this one. */
+    /**
+     * Whether {@code e} says another producer with this transactional id fenced this one: Kafka
+     * answers a fenced producer's sends and commit with one of these, depending on how far the
+     * other's {@code initTransactions()} got (an invalid transaction state: the coordinator was
+     * aborting this producer's transaction for it).
+     */
     private static boolean fenced(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+                    || t instanceof org.apache.kafka.common.errors.InvalidTxnStateException) {
                 return true;
             }
         }
