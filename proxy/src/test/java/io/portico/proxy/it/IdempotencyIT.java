@@ -280,6 +280,30 @@ class IdempotencyIT {
         assertEquals(base64("committed"), read.json().get(0).get("value").asText());
     }
 
+    @Test
+    void withoutKafkaTransactionsAKeyedRequestFailsClearlyAndProducesNothing() throws Exception {
+        // A single broker that keeps Kafka's default replication of its transaction log cannot coordinate transactions.
+        try (KafkaCluster plain = KafkaCluster.embedded(Map.of("transaction.state.log.replication.factor", "3"));
+             TestPortico portico = TestPortico.start(plain, Map.of("metadata.timeout.ms", "1000"));
+             TestPortico off = TestPortico.start(plain, Map.of("idempotency.enabled", "false"))) {
+            String topic = plain.createTopic(KafkaCluster.uniqueTopic("idem-no-tx"), 1);
+            Rest.Response keyed = portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
+                    "Idempotency-Key", key());
+            assertEquals(503, keyed.status(), keyed.body());
+            assertEquals(503, keyed.json().get("error_code").asInt());
+            assertTrue(keyed.json().get("message").asText().contains("transaction"), keyed.body());
+
+            Rest.Response disabled = off.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yg==\"}]}",
+                    "Idempotency-Key", key());
+            assertEquals(501, disabled.status(), disabled.body());
+            assertTrue(disabled.json().get("message").asText().contains("idempotency.enabled=false"), disabled.body());
+
+            assertEquals(200, portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yw==\"}]}").status(),
+                    "without a key, produce works as ever");
+            assertEquals(List.of("c"), values(committed(plain, topic)));
+        }
+    }
+
     // ---- reading what Kafka holds
 
     /** Every committed record of {@code topic}, read with {@code read_committed} to the end of each partition. */
