@@ -256,10 +256,10 @@ public final class ClusterAdmin {
 
     // ---- topics
 
-    /** The topics {@code visible} lets through (internal ones only when configured), sorted by name. */
+    /** The topics {@code visible} lets through (internal ones only when configured, Portico's own never), sorted by name. */
     public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
         return adapt(admin().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
-                .names(), names -> names.stream().filter(visible).sorted().toList())
+                .names(), names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).filter(visible).sorted().toList())
                 .thenCompose(this::describeSkippingGone);
     }
 

@@ -4,6 +4,8 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.internals.Topic;
 
 /**
@@ -67,7 +69,36 @@ public final class KafkaNames {
      * {@code __transaction_state}, and every name starting with {@code __}.
      */
     public static boolean isInternal(String topic) {
-        return topic.startsWith("__") || Topic.isInternal(topic);
+        return topic.startsWith("__") || Topic.isInternal(topic) || RESERVED.contains(topic);
+    }
+
+    /** Topics Portico keeps its own state in (the idempotency topic): see {@link #reserve}. */
+    private static final Set<String> RESERVED = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Makes {@code topic} one of Portico's own: from now on, in this JVM, it is left out of topic
+     * lists and refused to clients on every route ({@link #notReserved}), besides counting as
+     * internal. Called by the service that keeps its state there, when it starts.
+     */
+    public static void reserve(String topic) {
+        RESERVED.add(topic);
+    }
+
+    /** Whether {@code topic} holds Portico's own state. */
+    public static boolean isReserved(String topic) {
+        return topic != null && RESERVED.contains(topic);
+    }
+
+    /**
+     * Refuses a topic that holds Portico's own state to a client, whatever it asks of it.
+     *
+     * @throws RestException 403
+     */
+    public static void notReserved(String topic) {
+        if (isReserved(topic)) {
+            throw ErrorCode.FORBIDDEN.exception("Topic '" + topic + "' holds this server's own state: it cannot be read, "
+                    + "written or changed through it");
+        }
     }
 
     /**

@@ -64,10 +64,10 @@ public final class MetadataService implements ProduceService.TopicExistence {
         this.showInternalTopics = showInternalTopics;
     }
 
-    /** Topic names, sorted; internal topics only when configured to show them. */
+    /** Topic names, sorted; internal topics only when configured to show them, Portico's own never. */
     public CompletableFuture<List<String>> topicNames() {
         return map(shared.get().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
-                .names(), names -> names.stream().sorted().toList());
+                .names(), names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList());
     }
 
     /**

@@ -152,6 +152,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      */
     public NodeDirectory start(URI url) {
         this.url = url;
+        KafkaNames.reserve(settings.topic()); // hidden from clients: it holds the nodes' own state
         createTopic();
         consumer.assign(List.of(partition));
         consumer.seekToBeginning(List.of(partition));

@@ -135,12 +135,24 @@ public final class ProduceService {
      */
     public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline,
                                                             java.util.function.Function<Throwable, ErrorCode> codes) {
+        return produce(topic, records, deadline, codes, null);
+    }
+
+    /**
+     * As {@link #produce(String, List, long, java.util.function.Function)}, the records sent with
+     * {@code via} (a keyed request's transactional producer, in its open transaction) instead of
+     * the shared producer when it is not null.
+     */
+    public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline,
+                                                            java.util.function.Function<Throwable, ErrorCode> codes,
+                                                            Producer<byte[], byte[]> via) {
         checkTopic(topic);
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
-        Producer<byte[], byte[]> producer = producers.shared();
-        int partitionCount = partitionCount(producer, topic, deadline);
+        Producer<byte[], byte[]> shared = producers.shared();
+        int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
+        Producer<byte[], byte[]> producer = via == null ? shared : via;
         for (ProduceRecord r : records) {
             if (r.partition() != null && r.partition() >= partitionCount) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
@@ -149,7 +161,7 @@ public final class ProduceService {
         Batch batch = new Batch(records.size(), codes);
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
-            Callback callback = batch.callback(i);
+            Callback callback = watched(producer, via, batch.callback(i));
             if ((i & 63) == 63 && System.nanoTime() - deadline > 0) {
                 // Sends block while the producer's buffer is full; past the bound the rest are not sent.
                 callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
@@ -171,6 +183,7 @@ public final class ProduceService {
 
     private void checkTopic(String topic) {
         KafkaNames.topic(topic);
+        KafkaNames.notReserved(topic);
         if (!options.internalTopicsAllowed()) {
             KafkaNames.notInternal(topic, "produced to");
         }
@@ -191,15 +204,23 @@ public final class ProduceService {
     public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
                                                                   List<Map.Entry<String, byte[]>> headers,
                                                                   long deadline) {
+        return produceOne(topic, key, value, headers, deadline, null);
+    }
+
+    /** As {@link #produceOne(String, byte[], byte[], List, long)}, sent with {@code via} unless it is null. */
+    public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
+                                                                  List<Map.Entry<String, byte[]>> headers,
+                                                                  long deadline, Producer<byte[], byte[]> via) {
         checkTopic(topic);
-        Producer<byte[], byte[]> producer = producers.shared();
-        partitionCount(producer, topic, deadline);
+        Producer<byte[], byte[]> shared = producers.shared();
+        partitionCount(shared, topic, deadline);
+        Producer<byte[], byte[]> producer = via == null ? shared : via;
         List<Header> kafkaHeaders = new ArrayList<>(headers.size());
         for (Map.Entry<String, byte[]> h : headers) {
             kafkaHeaders.add(new RecordHeader(h.getKey(), h.getValue()));
         }
         CompletableFuture<RecordsResponse.Metadata> result = new CompletableFuture<>();
-        Callback callback = (metadata, e) -> {
+        Callback callback = watched(producer, via, (metadata, e) -> {
             if (e != null) {
                 RestException error = KafkaErrors.forSingleRecord(e);
                 metrics.produceError(error.errorCode());
@@ -209,7 +230,7 @@ public final class ProduceService {
                 result.complete(new RecordsResponse.Metadata(topic, TIMESTAMP.format(Instant.ofEpochMilli(metadata.timestamp())),
                         metadata.partition(), metadata.offset()));
             }
-        };
+        });
         try {
             producer.send(new ProducerRecord<>(topic, null, null, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {
@@ -246,21 +267,28 @@ public final class ProduceService {
      */
     public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                      List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
+        send(topic, partition, timestamp, key, value, headers, delivery, null);
+    }
+
+    /** As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery)}, sent with {@code via} unless it is null. */
+    public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
+                     List<io.portico.protocol.RecordHeader> headers, Delivery delivery, Producer<byte[], byte[]> via) {
         List<Header> kafkaHeaders = headers.isEmpty() ? List.of() : new ArrayList<>(headers.size());
         for (io.portico.protocol.RecordHeader h : headers) {
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
         long bytes = (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length);
-        Callback callback = (metadata, e) -> {
+        Producer<byte[], byte[]> producer = via == null ? producers.shared() : via;
+        Callback callback = watched(producer, via, (metadata, e) -> {
             if (e == null) {
                 metrics.producedOne(bytes);
             } else {
                 metrics.produceError(KafkaErrors.perRecordCodeV2(e));
             }
             delivery.onCompletion(metadata, e);
-        };
+        });
         try {
-            producers.shared().send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
+            producer.send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {
             callback.onCompletion(null, e);
         }
@@ -321,6 +349,36 @@ public final class ProduceService {
             producers.replaceShared(producer, "it could not get the metadata of existing topics: " + message);
         }
         throw new RestException(ErrorCode.BROKER_NOT_AVAILABLE, message, lookup.producerTimeout);
+    }
+
+    /**
+     * {@code callback}, which for the shared producer ({@code via} null) first replaces that
+     * producer when the failure left it in a fatal state: Kafka's producer never sends again
+     * after one (every later record fails with the same error), so it must never be reused.
+     */
+    private Callback watched(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> via, Callback callback) {
+        if (via != null) {
+            return callback; // a keyed request's own producer, closed after it
+        }
+        return (metadata, e) -> {
+            if (e != null && leavesProducerFatal(e)) {
+                producers.replaceFatal(producer, "it is in a fatal state: " + KafkaErrors.describe(e));
+            }
+            callback.onCompletion(metadata, e);
+        };
+    }
+
+    /**
+     * Whether a send failure means the producer is in a fatal state: the errors Kafka's producer
+     * treats so (cluster or transactional-id authorization refused, fenced, an unsupported
+     * protocol version).
+     */
+    static boolean leavesProducerFatal(Throwable failure) {
+        Throwable t = KafkaErrors.unwrap(failure);
+        return t instanceof org.apache.kafka.common.errors.ClusterAuthorizationException
+                || t instanceof org.apache.kafka.common.errors.TransactionalIdAuthorizationException
+                || t instanceof org.apache.kafka.common.errors.ProducerFencedException
+                || t instanceof org.apache.kafka.common.errors.UnsupportedVersionException;
     }
 
     /** How many look-ups of existing topics must fail in a row before the shared producer is replaced. */

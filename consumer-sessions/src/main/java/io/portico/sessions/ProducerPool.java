@@ -118,10 +118,22 @@ public final class ProducerPool implements AutoCloseable {
      * @return whether {@code broken} was replaced now
      */
     public boolean replaceShared(Producer<byte[], byte[]> broken, String reason) {
+        return replaceShared(broken, reason, false);
+    }
+
+    /**
+     * As {@link #replaceShared(Producer, String)}, for a producer Kafka left in a fatal state (it
+     * never sends again): replaced whenever it is still the shared one, whatever the interval.
+     */
+    public boolean replaceFatal(Producer<byte[], byte[]> broken, String reason) {
+        return replaceShared(broken, reason, true);
+    }
+
+    private boolean replaceShared(Producer<byte[], byte[]> broken, String reason, boolean fatal) {
         Map<String, Object> key = sharedKey();
         synchronized (this) {
             long now = System.nanoTime();
-            if (closed || shared != broken || now - lastReplaced < replaceInterval.toNanos()
+            if (closed || shared != broken || !fatal && now - lastReplaced < replaceInterval.toNanos()
                     || producers.getIfPresent(key) != broken) {
                 return false;
             }

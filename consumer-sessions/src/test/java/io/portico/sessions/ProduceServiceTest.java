@@ -646,4 +646,68 @@ class ProduceServiceTest {
         assertTrue(made.get(0).closed(), "the broken producer is closed");
         assertFalse(pool.replaceShared(made.get(1), "again"), "at most once per interval");
     }
+
+    @Test
+    void aSharedProducerKafkaLeftInAFatalStateIsReplacedAtOnceAndNeverUsedAgain() throws Exception {
+        List<MockProducer<byte[], byte[]>> made = new CopyOnWriteArrayList<>();
+        ProducerPool pool = new ProducerPool(Map.of(), config -> {
+            MockProducer<byte[], byte[]> p = manualProducer(1);
+            made.add(p);
+            return p;
+        }, Duration.ofSeconds(1), Duration.ofHours(1));
+        ProduceService service = new ProduceService(pool, NEVER_ASKED);
+        assertTrue(pool.replaceShared(pool.shared(), "an earlier replacement, within the interval"));
+        assertEquals(1, made.size());
+
+        CompletableFuture<List<PartitionOffset>> refused = service.produce(TOPIC, List.of(value("a", null)));
+        MockProducer<byte[], byte[]> fatal = made.get(1);
+        fatal.errorNext(new org.apache.kafka.common.errors.ClusterAuthorizationException(
+                "Cluster authorization failed (IDEMPOTENT_WRITE)"));
+        assertEquals(ErrorCode.KAFKA_ERROR.code(), done(refused).get(0).errorCode());
+
+        CompletableFuture<List<PartitionOffset>> next = service.produce(TOPIC, List.of(value("b", null)));
+        assertEquals(3, made.size(), "replaced at once, though another replacement was within the interval");
+        assertTrue(fatal.history().size() == 1, "the fatal producer got nothing more");
+        made.get(2).completeNext();
+        assertEquals(List.of(PartitionOffset.success(0, 0)), done(next));
+        for (int i = 0; i < 200 && !fatal.closed(); i++) {
+            Thread.sleep(10); // closed in the background
+        }
+        assertTrue(fatal.closed(), "the fatal producer is closed");
+    }
+
+    @Test
+    void failuresThatLeaveTheProducerWorkingDoNotReplaceIt() {
+        List<MockProducer<byte[], byte[]>> made = new CopyOnWriteArrayList<>();
+        ProducerPool pool = new ProducerPool(Map.of(), config -> {
+            MockProducer<byte[], byte[]> p = manualProducer(1);
+            made.add(p);
+            return p;
+        }, Duration.ofSeconds(1), Duration.ZERO);
+        ProduceService service = new ProduceService(pool, NEVER_ASKED);
+        for (RuntimeException e : List.of(new RecordTooLargeException("big"), new TopicAuthorizationException("no"),
+                new NotLeaderOrFollowerException("moved"), new TimeoutException("expired"))) {
+            CompletableFuture<List<PartitionOffset>> r = service.produce(TOPIC, List.of(value("a", null)));
+            made.get(0).errorNext(e);
+            done(r);
+        }
+        assertEquals(1, made.size());
+        assertTrue(ProduceService.leavesProducerFatal(new org.apache.kafka.common.errors.ProducerFencedException("x")));
+        assertTrue(ProduceService.leavesProducerFatal(new org.apache.kafka.common.errors.UnsupportedVersionException("x")));
+        assertTrue(ProduceService.leavesProducerFatal(
+                new org.apache.kafka.common.errors.TransactionalIdAuthorizationException("x")));
+    }
+
+    @Test
+    void recordsGoThroughAGivenProducerWhileTheSharedOneStillKnowsTheTopic() {
+        MockProducer<byte[], byte[]> shared = autoProducer(2);
+        MockProducer<byte[], byte[]> keyed = autoProducer(2);
+        ProduceService service = serviceOver(shared);
+        assertEquals(List.of(PartitionOffset.success(1, 0)), done(service.produce(TOPIC, List.of(value("a", 1)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, keyed)));
+        assertEquals(1, keyed.history().size());
+        assertTrue(shared.history().isEmpty());
+        assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", 2)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, keyed), "partitions checked as without it");
+    }
 }

@@ -28,6 +28,7 @@ public enum ErrorCode {
     UNPROCESSABLE_ENTITY(422, 422, "Unprocessable Entity"),
     TOO_MANY_REQUESTS(429, 429, "Too many requests: "),
     INTERNAL_SERVER_ERROR(500, 500, "Internal Server Error"),
+    NOT_IMPLEMENTED(501, 501, "Not Implemented"),
     SERVICE_UNAVAILABLE(503, 503, "Service unavailable: "),
 
     // Confluent REST Proxy codes (v1 and v2); message strings are Confluent's, exactly.
@@ -67,6 +68,10 @@ public enum ErrorCode {
     PAYLOAD_ERROR(422, 42206, "Payload error. "),
     SERIALIZATION_ERROR(422, 42207, "Error serializing message. "),
     INVALID_BATCH(422, 42208, "Invalid batch."),
+    // Portico's own: an Idempotency-Key already used, within idempotency.retention.ms, for a request
+    // with another method, path, Content-Type or body.
+    IDEMPOTENCY_KEY_REUSED(422, 42209, "This Idempotency-Key was used for a different request (another path, "
+            + "Content-Type or body); a new request needs a new key."),
     // IBM Event Streams' admin API (/admin/topics) answers an existing topic with 42201, which its
     // Node client matches on; in Confluent's produce API the same number means KEY_SCHEMA_MISSING.
     // The two never meet: each belongs to its own endpoints.

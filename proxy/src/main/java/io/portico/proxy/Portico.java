@@ -26,6 +26,7 @@ import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
 import io.portico.proxy.http.EventStreams;
 import io.portico.proxy.http.HttpServer;
+import io.portico.proxy.http.Idempotent;
 import io.portico.proxy.http.InFlight;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.nodes.Forwarding;
@@ -38,6 +39,7 @@ import io.portico.schemas.SchemaService;
 import io.portico.sessions.ClusterAdmin;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerRegistry;
+import io.portico.sessions.Idempotency;
 import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.MetadataService;
 import io.portico.sessions.NodeDirectory;
@@ -95,6 +97,7 @@ public final class Portico implements AutoCloseable {
     private NodeDirectory directory;
     private Forwarding forwarding;
     private String nodeId;
+    private Idempotency idempotency;
     private final MetricRegistry metrics = new MetricRegistry();
     private boolean closed;
 
@@ -142,6 +145,7 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Operations ops = config.operations();
         cluster = new ClusterHealth(admin, config.metadataTimeout(), ops.clusterCheckInterval());
         SessionMetrics sessionMetrics = new SessionMetrics(metrics);
+        validateProducerConfig(config.producerConfig(bootstrapServers), config.idempotency().enabled());
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
         producers.shared(); // created now, so that a bad producer.* setting fails start-up
         MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
@@ -184,6 +188,14 @@ public final class Portico implements AutoCloseable {
                     admin::get, java.time.Clock.systemUTC());
         }
         forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout());
+        PorticoConfig.Idempotency keys = config.idempotency();
+        if (keys.enabled()) {
+            idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),
+                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes()), config.producerConfig(bootstrapServers),
+                    consumerConfig, admin, config.metadataTimeout(), sessionMetrics);
+            idempotency.start();
+        }
+        Idempotent idempotent = new Idempotent(idempotency);
 
         SchemaService schemas = schemaService(config.schemaRegistry());
         if (schemas != null) {
@@ -200,20 +212,21 @@ public final class Portico implements AutoCloseable {
         Router routes = Api.routes(new Access(authenticator, streamTokens), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas),
+                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
+                        idempotent),
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes()),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
-                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes())),
+                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
                 V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
                 new ProduceV3Handler(produce, clusterAdmin, producePool, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
-                        config.streaming().gracePeriod()), schemas),
+                        config.streaming().gracePeriod()), schemas, idempotent),
                 new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
                 forwarding,
                 new EventStreamHandlers(consumers, offsetReader, clusterAdmin, eventStreams, reads.requestTimeout()),
@@ -396,6 +409,32 @@ public final class Portico implements AutoCloseable {
         }
     }
 
+    /**
+     * A bad {@code producer.*} setting fails start-up with the key named: one that contradicts the
+     * idempotence Portico turns on (e.g. {@code producer.acks=1}, which needs
+     * {@code producer.enable.idempotence=false} as well), and, with Idempotency-Key on, one the
+     * keyed requests' transactional producers cannot take.
+     */
+    static void validateProducerConfig(Map<String, Object> producerConfig, boolean transactions) {
+        Map<String, Object> probe = new java.util.HashMap<>(producerConfig);
+        probe.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+        probe.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+        try {
+            new org.apache.kafka.clients.producer.ProducerConfig(probe);
+            if (transactions) {
+                new org.apache.kafka.clients.producer.ProducerConfig(Idempotency.transactionalConfig(probe, "probe"));
+            }
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new ConfigException("producer.*", e.getMessage() + (transactions
+                    ? " (Idempotency-Key requests use transactional producers with these settings; "
+                            + "idempotency.enabled=false turns them off)" : ""));
+        }
+        if ("false".equals(String.valueOf(producerConfig.get("enable.idempotence")))) {
+            LOG.warn("producer.enable.idempotence=false: a produce the producer retries internally may be written "
+                    + "twice (requests with an Idempotency-Key are not affected)");
+        }
+    }
+
     /** A bad {@code consumer.*} setting fails start-up, not the first consumer request. */
     private static void validateConsumerConfig(Map<String, Object> consumerConfig) {
         Map<String, Object> probe = new java.util.HashMap<>(consumerConfig);
@@ -480,6 +519,7 @@ public final class Portico implements AutoCloseable {
         closeQuietly(consumers);
         closeQuietly(directory);
         closeQuietly(offsetReader);
+        closeQuietly(idempotency);
         closeQuietly(producers);
         closeQuietly(cluster);
         closeQuietly(admin);

@@ -48,6 +48,7 @@ public record PorticoConfig(
         RecordsLimits records,
         SchemaRegistry schemaRegistry,
         Operations operations,
+        Idempotency idempotency,
         Memory memory,
         Connections connections,
         Map<String, Object> producer,
@@ -122,6 +123,22 @@ public record PorticoConfig(
                 "Records in one produce request at most; more answers 413."),
         PRODUCE_TIMEOUT_MS("produce.timeout.ms", Setting.millis(1000, 86_400_000L * 365), "30000",
                 "How long a produce waits for Kafka's acknowledgement before failing (the producer's delivery.timeout.ms)."),
+
+        // Idempotency-Key
+        IDEMPOTENCY_ENABLED("idempotency.enabled", Setting.bool(), "true",
+                "Whether produce requests may carry an Idempotency-Key (it needs Kafka transactions); off: such a request answers 501 and idempotency.topic is not used."),
+        IDEMPOTENCY_TOPIC("idempotency.topic", Setting.string(), "_portico_idempotency",
+                "The compacted topic that holds the result of each keyed produce, shared by every node; created on start when absent (with the cluster's replication), hidden from clients."),
+        IDEMPOTENCY_TOPIC_PARTITIONS("idempotency.topic.partitions", Setting.integer(1, 10_000), "8",
+                "Partitions of idempotency.topic when Portico creates it (never change its partitions afterwards)."),
+        IDEMPOTENCY_RETENTION_MS("idempotency.retention.ms", Setting.millis(60_000, 86_400_000L * 365), "86400000",
+                "How long a key's result is kept: a retry within it answers the first response again (idempotency.topic's retention.ms when Portico creates it)."),
+        IDEMPOTENCY_WAIT_MS("idempotency.wait.ms", Setting.millis(1, 3_600_000), "10000",
+                "How long a keyed request waits for another one with its key, or for this node to catch up with idempotency.topic; then 503."),
+        IDEMPOTENCY_RESPONSE_MAX_BYTES("idempotency.response.max.bytes", Setting.integer(1024, 900_000), "524288",
+                "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
+        IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
+                "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503."),
 
         // Consumers and reads
         CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", Setting.millis(1, 86_400_000L * 365), "1000",
@@ -375,6 +392,11 @@ public record PorticoConfig(
         }
     }
 
+    /** Idempotency-Key: on or off, the topic of results and its partitions, retention, waits, largest response, memory. */
+    public record Idempotency(boolean enabled, String topic, int partitions, Duration retention, Duration waitFor,
+                              int responseMaxBytes, long memoryMaxBytes) {
+    }
+
     /**
      * The memory budgets: bytes of request bodies and produce records awaiting acknowledgement,
      * of read responses being built and sent, and of Kafka consumers and the records they hold;
@@ -433,10 +455,16 @@ public record PorticoConfig(
     /** Portico's default fetch size for consumers (Kafka's are 50 MiB / 1 MiB per partition). */
     static final int FETCH_MAX_BYTES = 384 * 1024;
 
-    /** Producer settings Portico uses unless {@code producer.*} says otherwise. */
+    /**
+     * Producer settings Portico uses unless {@code producer.*} says otherwise. Idempotence is on
+     * (as Kafka's default is with {@code acks=all}), said explicitly: no duplicates from the
+     * producer's own retries, and a setting that contradicts it fails start-up rather than
+     * turning it off silently.
+     */
     static final Map<String, Object> PRODUCER_DEFAULTS = Map.of(
             ProducerConfig.LINGER_MS_CONFIG, "0",
-            ProducerConfig.CLIENT_ID_CONFIG, "portico-producer");
+            ProducerConfig.CLIENT_ID_CONFIG, "portico-producer",
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
 
     private static final Set<String> CLIENT_KEYS;
 
@@ -482,7 +510,8 @@ public record PorticoConfig(
 
     /**
      * The consumer configuration shared by consumer instances and readers: the {@code consumer.*}
-     * pass-through, with Kafka API calls (commits, offset lookups) bounded by {@code metadata.timeout.ms}.
+     * pass-through, with Kafka API calls (commits, offset lookups) bounded by {@code metadata.timeout.ms}
+     * and {@code read_committed} isolation.
      */
     public Map<String, Object> consumerConfig(String bootstrap) {
         Map<String, Object> out = new HashMap<>();
@@ -491,6 +520,8 @@ public record PorticoConfig(
         // humongous objects (which made most collections under load); consumers pipeline fetches.
         out.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
         out.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
+        // Records of aborted transactions (a keyed produce that did not commit) are never returned.
+        out.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         out.putAll(consumer);
         out.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;
@@ -620,6 +651,7 @@ public record PorticoConfig(
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),
                         (Duration) v.get(Key.CLUSTER_CHECK_INTERVAL_MS)),
+                idempotency(v),
                 memory,
                 new Connections(
                         (Integer) v.get(Key.REQUEST_HEADERS_MAX_BYTES),
@@ -716,6 +748,19 @@ public record PorticoConfig(
         Map<String, Object> out = new LinkedHashMap<>(common);
         out.putAll(specific);
         return out;
+    }
+
+    private static Idempotency idempotency(Map<Key, Object> v) {
+        String topic = (String) v.get(Key.IDEMPOTENCY_TOPIC);
+        try {
+            io.portico.sessions.KafkaNames.topic(topic);
+        } catch (io.portico.protocol.RestException e) {
+            throw new ConfigException(Key.IDEMPOTENCY_TOPIC.key(), e.getMessage());
+        }
+        return new Idempotency((Boolean) v.get(Key.IDEMPOTENCY_ENABLED), topic,
+                (Integer) v.get(Key.IDEMPOTENCY_TOPIC_PARTITIONS), (Duration) v.get(Key.IDEMPOTENCY_RETENTION_MS),
+                (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES),
+                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES));
     }
 
     private static Security security(Map<Key, Object> v) {

@@ -1,6 +1,7 @@
 package io.portico.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -137,6 +138,50 @@ class PorticoConfigTest {
         PorticoConfig c = PorticoConfig.from(Map.of("ssl.enabled.protocols", "TLSv1.3", "authentication.method", "none"));
         assertEquals(List.of("TLSv1.3"), c.security().enabledProtocols());
         assertEquals(false, c.security().apiKeys());
+    }
+
+    @Test
+    void idempotencyKeysAreOnWithTheirTopicByDefaultAndItsNameIsChecked() {
+        PorticoConfig.Idempotency keys = PorticoConfig.defaults().idempotency();
+        assertTrue(keys.enabled());
+        assertEquals("_portico_idempotency", keys.topic());
+        assertEquals(8, keys.partitions());
+        assertEquals(Duration.ofDays(1), keys.retention());
+        assertEquals(Duration.ofSeconds(10), keys.waitFor());
+        PorticoConfig off = PorticoConfig.from(Map.of("idempotency.enabled", "false", "idempotency.topic", "state.keys",
+                "idempotency.retention.ms", "3600000"));
+        assertFalse(off.idempotency().enabled());
+        assertEquals("state.keys", off.idempotency().topic());
+        assertEquals(Duration.ofHours(1), off.idempotency().retention());
+        assertKeyNamed("idempotency.topic", Map.of("idempotency.topic", "no spaces"));
+        assertKeyNamed("idempotency.retention.ms", Map.of("idempotency.retention.ms", "1000"));
+        assertKeyNamed("idempotency.response.max.bytes", Map.of("idempotency.response.max.bytes", "2000000"));
+    }
+
+    @Test
+    void consumersReadCommittedAndProducersAreIdempotentUnlessTold() {
+        PorticoConfig c = PorticoConfig.defaults();
+        assertEquals("read_committed", c.consumerConfig("b:1").get("isolation.level"));
+        assertEquals("true", c.producerConfig("b:1").get("enable.idempotence"));
+        PorticoConfig told = PorticoConfig.from(Map.of("consumer.isolation.level", "read_uncommitted",
+                "producer.enable.idempotence", "false", "producer.acks", "1"));
+        assertEquals("read_uncommitted", told.consumerConfig("b:1").get("isolation.level"));
+        assertEquals("false", told.producerConfig("b:1").get("enable.idempotence"));
+    }
+
+    @Test
+    void producerSettingsThatContradictIdempotenceFailStartUpNamingThem() {
+        Portico.validateProducerConfig(PorticoConfig.defaults().producerConfig("b:1"), true);
+        ConfigException acks = assertThrows(ConfigException.class, () -> Portico.validateProducerConfig(
+                PorticoConfig.from(Map.of("producer.acks", "1")).producerConfig("b:1"), false));
+        assertTrue(acks.getMessage().contains("producer.*") && acks.getMessage().contains("acks"), acks.getMessage());
+        // Turned off explicitly, the shared producer may take acks=1; keyed requests' producers force acks=all.
+        Portico.validateProducerConfig(PorticoConfig.from(Map.of("producer.acks", "1", "producer.enable.idempotence",
+                "false")).producerConfig("b:1"), true);
+        ConfigException inFlight = assertThrows(ConfigException.class, () -> Portico.validateProducerConfig(
+                PorticoConfig.from(Map.of("producer.enable.idempotence", "false",
+                        "producer.max.in.flight.requests.per.connection", "10")).producerConfig("b:1"), true));
+        assertTrue(inFlight.getMessage().contains("Idempotency-Key"), inFlight.getMessage());
     }
 
     /** The README's configuration table is the one {@link PorticoConfig.Key} makes; paste the expected one when they differ. */

@@ -10,9 +10,9 @@ import io.undertow.util.AttachmentKey;
 /**
  * Wraps a route's handler with the role it needs: the caller is authenticated (401) and must
  * hold the role on the route's {@code {topic}} when it has one, or on some topic otherwise (403).
- * The route table says which role each route needs. With authentication off, handlers are
- * returned unwrapped. A browser's event stream may present a {@link StreamTokens stream token}
- * instead of a key.
+ * The route table says which role each route needs. A topic that holds Portico's own state is
+ * refused to everyone (403), authentication on or off. A browser's event stream may present a
+ * {@link StreamTokens stream token} instead of a key.
  */
 public final class Access {
     private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
@@ -47,7 +47,10 @@ public final class Access {
 
     private HttpHandler require(Role role, HttpHandler next) {
         if (!authenticator.enabled()) {
-            return next;
+            return exchange -> {
+                KafkaNames.notReserved(Http.param(exchange, "topic"));
+                next.handleRequest(exchange);
+            };
         }
         return exchange -> {
             Principal caller = tokens == null ? null : tokens.caller(exchange);
@@ -55,6 +58,7 @@ public final class Access {
                 caller = authenticator.authenticate(exchange);
             }
             String topic = Http.param(exchange, "topic");
+            KafkaNames.notReserved(topic);
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
                 throw ErrorCode.FORBIDDEN.exception(topic != null
                         ? "This API key does not have the " + role + " role on topic '" + KafkaNames.excerpt(topic) + "'"

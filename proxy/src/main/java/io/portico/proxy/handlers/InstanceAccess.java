@@ -25,6 +25,7 @@ public final class InstanceAccess {
     /** {@code topic}, if it is a valid name the caller may read; else 400 or 403. */
     public static String readable(Principal caller, String topic) {
         KafkaNames.topic(topic);
+        KafkaNames.notReserved(topic);
         if (!caller.allows(Role.READER, topic)) {
             throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
                     + KafkaNames.excerpt(topic) + "'");

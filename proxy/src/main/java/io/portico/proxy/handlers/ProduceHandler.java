@@ -9,14 +9,21 @@ import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.Idempotent;
+import io.portico.sessions.Idempotency;
+import io.portico.sessions.IdempotencyKey;
 import io.portico.protocol.PartitionOffset;
 import io.portico.schemas.SchemaService;
 import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.apache.kafka.clients.producer.Producer;
 
 /**
  * {@code POST /topics/{topic}} and {@code POST /topics/{topic}/partitions/{partition}} in the
@@ -37,19 +44,20 @@ public final class ProduceHandler {
 
     private final int maxRecords;
     private final SchemaService schemas;
+    private final Idempotent idempotent;
 
-    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords) {
-        this(produce, pool, maxBodyBytes, maxRecords, null);
-    }
-
-    /** @param schemas the schema formats' service, or null when no schema registry is configured */
+    /**
+     * @param schemas the schema formats' service, or null when no schema registry is configured
+     * @param idempotent {@code Idempotency-Key} handling
+     */
     public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords,
-                          SchemaService schemas) {
+                          SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
         this.maxBodyBytes = maxBodyBytes;
         this.maxRecords = maxRecords;
         this.schemas = schemas;
+        this.idempotent = idempotent;
     }
 
     /**
@@ -70,6 +78,74 @@ public final class ProduceHandler {
         }
         return body;
     }
+
+    /** A request's records, serialized in their schemas when the format has them, with the schema ids used. */
+    private record Encoded(List<ProduceRecord> records, Integer keySchemaId, Integer valueSchemaId) {
+    }
+
+    /** Parses (and for the schema formats serializes) a produce body: on the pool, it may ask the registry. */
+    private Encoded records(byte[] body, EmbeddedFormat format, Integer partition, String topic) {
+        // Schema formats arrive as JSON: read as the json format reads them, then serialized in their schemas.
+        EmbeddedFormat bodyFormat = format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format;
+        List<ProduceRecord> records;
+        SchemaProduce.Fields fields;
+        if (partition == null) {
+            ProduceRequest request = TOPIC_BODY.read(body, bodyFormat);
+            records = request.records();
+            fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
+                    request.valueSchema(), request.valueSchemaId());
+        } else {
+            PartitionProduceRequest request = PARTITION_BODY.read(body, bodyFormat);
+            records = request.toPartition(partition);
+            fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
+                    request.valueSchema(), request.valueSchemaId());
+        }
+        if (records.size() > maxRecords) {
+            throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
+                    + maxRecords + " (produce.records.max)");
+        }
+        if (!format.needsSchemaRegistry()) {
+            return new Encoded(records, null, null);
+        }
+        SchemaProduce.Encoded encoded = SchemaProduce.encode(schemas, format, topic, records, fields);
+        return new Encoded(encoded.records(), encoded.keySchemaId(), encoded.valueSchemaId());
+    }
+
+    private static Object answer(List<PartitionOffset> offsets, boolean v2, Encoded request) {
+        return v2 ? v2Answer(offsets, request.keySchemaId(), request.valueSchemaId())
+                : new ProduceResponse(offsets, request.keySchemaId(), request.valueSchemaId());
+    }
+
+    /**
+     * A keyed produce in its transaction: every record written, or none. When Kafka refuses one,
+     * the answer is as without a key except that records acknowledged inside the aborted
+     * transaction are reported as not written (50003, retriable).
+     */
+    private Idempotency.Outcome allOrNothing(String topic, Encoded request, long deadline,
+                                             Function<Throwable, ErrorCode> codes, boolean v2, String type,
+                                             Producer<byte[], byte[]> tx) {
+        AtomicReference<Throwable> first = new AtomicReference<>();
+        List<PartitionOffset> offsets = produce.produce(topic, request.records(), deadline, e -> {
+            first.compareAndSet(null, e);
+            return codes.apply(e);
+        }, tx).join();
+        if (first.get() == null) {
+            return Idempotency.Outcome.produced(new Idempotency.Response(200, type,
+                    Json.write(new ProduceResponse(offsets, request.keySchemaId(), request.valueSchemaId()))));
+        }
+        List<PartitionOffset> reported = new ArrayList<>(offsets.size());
+        for (PartitionOffset o : offsets) {
+            reported.add(o.errorCode() != null ? o : PartitionOffset.failure(ErrorCode.KAFKA_RETRIABLE_ERROR, NOT_WRITTEN));
+        }
+        Object answer = answer(reported, v2, request);
+        int status = answer instanceof Http.Reply reply ? reply.status() : 200;
+        Object body = answer instanceof Http.Reply reply ? reply.body() : answer;
+        return Idempotency.Outcome.notProduced(new Idempotency.Response(status, type, Json.write(body)), first.get());
+    }
+
+    /** Why a record Kafka acknowledged in a keyed request's aborted transaction is reported failed. */
+    static final String NOT_WRITTEN = "Not written: another record of this request failed, and a request with an "
+            + "Idempotency-Key is written whole or not at all; retry with the same key";
 
     /** {@code POST /topics/{topic}}. */
     public void toTopic(HttpServerExchange exchange) {
@@ -92,42 +168,22 @@ public final class ProduceHandler {
         Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_METADATA);
         String topic = Http.param(exchange, "topic");
         KafkaNames.topic(topic);
-        // Schema formats arrive as JSON: read as the json format reads them, then serialized in their schemas.
-        EmbeddedFormat bodyFormat = format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format;
+        IdempotencyKey key = idempotent.key(exchange);
+        Function<Throwable, ErrorCode> codes = v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode;
         Http.readBody(exchange, maxBodyBytes, body -> {
             long deadline = produce.deadlineFromNow(); // the metadata bound runs once the body is in
+            if (key != null) {
+                String type = Idempotent.responseType(exchange);
+                idempotent.run(exchange, pool, key, body, topic, () -> {
+                    Encoded request = records(body, format, partition, topic);
+                    return tx -> allOrNothing(topic, request, deadline, codes, v2, type, tx);
+                });
+                return;
+            }
             Http.offload(exchange, pool, () -> {
-                List<ProduceRecord> records;
-                SchemaProduce.Fields fields;
-                if (partition == null) {
-                    ProduceRequest request = TOPIC_BODY.read(body, bodyFormat);
-                    records = request.records();
-                    fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
-                            request.valueSchema(), request.valueSchemaId());
-                } else {
-                    PartitionProduceRequest request = PARTITION_BODY.read(body, bodyFormat);
-                    records = request.toPartition(partition);
-                    fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
-                            request.valueSchema(), request.valueSchemaId());
-                }
-                if (records.size() > maxRecords) {
-                    throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
-                            + maxRecords + " (produce.records.max)");
-                }
-                Integer keySchemaId = null;
-                Integer valueSchemaId = null;
-                if (format.needsSchemaRegistry()) {
-                    SchemaProduce.Encoded encoded = SchemaProduce.encode(schemas, format, topic, records, fields);
-                    records = encoded.records();
-                    keySchemaId = encoded.keySchemaId();
-                    valueSchemaId = encoded.valueSchemaId();
-                }
-                Integer keyId = keySchemaId;
-                Integer valueId = valueSchemaId;
-                return produce.produce(topic, records, deadline,
-                        v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode)
-                        .thenApply(offsets -> v2 ? v2Answer(offsets, keyId, valueId)
-                                : new ProduceResponse(offsets, keyId, valueId)); // 200, errors per record
+                Encoded request = records(body, format, partition, topic);
+                return produce.produce(topic, request.records(), deadline, codes)
+                        .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
             }, answer -> answer);
         });
     }

@@ -4,6 +4,9 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordsResponse;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.Idempotent;
+import io.portico.sessions.Idempotency;
+import io.portico.sessions.IdempotencyKey;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
@@ -32,10 +35,13 @@ public final class RecordsHandler {
     public record Limits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
 
-    public RecordsHandler(ProduceService produce, Executor pool, Limits limits) {
+    private final Idempotent idempotent;
+
+    public RecordsHandler(ProduceService produce, Executor pool, Limits limits, Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
         this.limits = limits;
+        this.idempotent = idempotent;
     }
 
     private enum BodyType { BYTES, JSON }
@@ -49,6 +55,7 @@ public final class RecordsHandler {
         byte[] key = key(exchange);
         List<Map.Entry<String, byte[]>> headers = headers(Http.strictQuery(exchange, "headers"));
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
+        IdempotencyKey idempotencyKey = idempotent.key(exchange);
         Http.readBody(exchange, limits.valueMaxBytes(),
                 () -> ErrorCode.BAD_REQUEST.exception("The message is larger than " + limits.valueMaxBytes() + " bytes"),
                 value -> {
@@ -59,6 +66,13 @@ public final class RecordsHandler {
                         throw ErrorCode.BAD_REQUEST.exception("The body is not valid JSON, as its Content-Type says it is");
                     }
                     long deadline = produce.deadlineFromNow();
+                    if (idempotencyKey != null) {
+                        // One record: written or not, and a failure is answered as without a key.
+                        idempotent.run(exchange, pool, idempotencyKey, value, topic, () -> tx -> Idempotency.Outcome.produced(
+                                new Idempotency.Response(200, "application/json", Json.write(new RecordsResponse(
+                                        produce.produceOne(topic, key, value, headers, deadline, tx).join())))));
+                        return;
+                    }
                     Http.offload(exchange, pool, () -> produce.produceOne(topic, key, value, headers, deadline),
                             RecordsResponse::new);
                 });

@@ -77,4 +77,19 @@ class ReadmeExamplesIT {
         assertTrue(out.contains("\"topic_name\":\"orders\"") && out.contains("\"partitions_count\":3"), out);
         assertTrue(out.contains("\"name\":\"retention.ms\",\"value\":\"86400000\""), "the alter took: " + out);
     }
+
+    @Test
+    void theIdempotencyKeyExampleRuns(Rest rest) throws Exception {
+        String out = run(rest, "Idempotency-Key: $KEY");
+        Matcher answers = Pattern.compile("HTTP/1.1 200 OK.*?\r\n\r\n(\\{[^\n]*\\})", Pattern.DOTALL).matcher(out);
+        List<String> bodies = new ArrayList<>();
+        while (answers.find()) {
+            bodies.add(answers.group(1));
+        }
+        assertEquals(2, bodies.size(), out);
+        assertEquals(bodies.get(0), bodies.get(1), "the retry answers the first response: " + out);
+        assertTrue(bodies.get(0).contains("\"error_code\":null"), out);
+        assertEquals(1, out.split("Idempotent-Replayed: true", -1).length - 1, out);
+        assertTrue(out.contains("{\"error_code\":42209,"), out);
+    }
 }

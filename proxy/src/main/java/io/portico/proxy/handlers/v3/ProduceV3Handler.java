@@ -11,6 +11,9 @@ import io.portico.protocol.v3.RecordStreamParser;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.Idempotent;
+import io.portico.sessions.Idempotency;
+import io.portico.sessions.IdempotencyKey;
 import io.portico.proxy.http.ReplyStream;
 import io.portico.proxy.http.StreamingBody;
 import io.portico.schemas.SchemaService;
@@ -31,6 +34,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.producer.Producer;
 
 /**
  * Confluent v3 produce: {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}, one JSON
@@ -65,38 +69,134 @@ public final class ProduceV3Handler {
     private final Executor pool;
     private final Limits limits;
     private final SchemaService schemas;
-
-    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits) {
-        this(produce, cluster, pool, limits, null);
-    }
+    private final Idempotent idempotent;
 
     /**
      * @param schemas the schema formats' service, or null when no schema registry is configured
      *        (keys and values of the schema types are then each record's 422)
+     * @param idempotent {@code Idempotency-Key} handling
      */
     public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits,
-                            SchemaService schemas) {
+                            SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.cluster = cluster;
         this.pool = pool;
         this.limits = limits;
         this.schemas = schemas;
+        this.idempotent = idempotent;
     }
 
-    /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}: single or streaming. */
+    /**
+     * {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}: single or streaming. With an
+     * {@code Idempotency-Key} the body must be one record (a stream is answered as it goes and may
+     * never end, so there is no one answer to keep and give again; several records under one key
+     * go to {@code records:batch}).
+     */
     public void records(HttpServerExchange exchange) {
         String topic = checked(exchange);
+        IdempotencyKey key = keyChecked(exchange);
+        if (key != null) {
+            onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(),
+                    body -> single(exchange, clusterId, topic, key, body)));
+            return;
+        }
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
     }
 
     /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records:batch}: 207. */
     public void batch(HttpServerExchange exchange) {
         String topic = checked(exchange);
+        IdempotencyKey key = keyChecked(exchange);
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
             BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
-            Http.offload(exchange, pool, () -> sendBatch(topic, batch), outcomes -> new Http.Reply(207,
+            if (key != null) {
+                idempotent.run(exchange, pool, key, body, topic, () -> tx -> batchInTransaction(clusterId, topic, batch, tx));
+                return;
+            }
+            Http.offload(exchange, pool, () -> sendBatch(topic, batch, null), outcomes -> new Http.Reply(207,
                     new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
         }));
+    }
+
+    /** The request's Idempotency-Key, checked before its body is read (its connection closed after a refusal). */
+    private IdempotencyKey keyChecked(HttpServerExchange exchange) {
+        try {
+            return idempotent.key(exchange);
+        } catch (RuntimeException e) {
+            exchange.setPersistent(false);
+            throw e;
+        }
+    }
+
+    /**
+     * A keyed v3 produce of one record: its report is the answer (200, followed by {@code \r\n}
+     * as in a stream), kept for retries when the record was written. A record the parser refuses
+     * is answered at once: nothing is produced, nothing kept.
+     */
+    private void single(HttpServerExchange exchange, String clusterId, String topic, IdempotencyKey key, byte[] body) {
+        RecordStreamParser parser = new RecordStreamParser(limits.maxRecordBytes(), schemas != null);
+        parser.feed(body);
+        parser.end();
+        List<RecordStreamParser.Item> items = new ArrayList<>(1);
+        for (RecordStreamParser.Item item; (item = parser.next()) != null && items.size() < 2; ) {
+            items.add(item);
+        }
+        if (items.isEmpty()) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("Request body is empty. Data is required.");
+        }
+        if (items.size() > 1) {
+            throw ErrorCode.BAD_REQUEST.exception("A request with an Idempotency-Key produces one record on this "
+                    + "route (a stream has no one answer to give again); send several with records:batch");
+        }
+        if (!(items.get(0) instanceof RecordStreamParser.Parsed parsed)) {
+            Http.ok(exchange, new Http.RawJson(withSeparator(DeliveryReports.error(errorOf(items.get(0))))));
+            return;
+        }
+        idempotent.run(exchange, pool, key, body, topic, () -> tx -> {
+            java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
+            Object outcome = sendBatch(topic, new BatchRequest(List.of("0"), List.of(parsed)), tx, refused).join().get(0);
+            if (outcome instanceof DeliveryReports.Landed landed) {
+                return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json", withSeparator(
+                        DeliveryReports.success(clusterId, topic, landed.partition(), landed.offset(), landed.timestamp(),
+                                landed.record()))));
+            }
+            return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
+                    withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
+        });
+    }
+
+    /**
+     * A keyed {@code records:batch} in its transaction: every valid entry written, or none. When
+     * Kafka refuses one, the answer is as without a key except that entries acknowledged inside
+     * the aborted transaction are failures too (50003, retriable); when no entry is valid nothing
+     * is written either. Either way nothing is kept, and a retry with the key runs again.
+     */
+    private Idempotency.Outcome batchInTransaction(String clusterId, String topic, BatchRequest batch,
+                                                   Producer<byte[], byte[]> tx) {
+        java.util.concurrent.atomic.AtomicReference<Throwable> refusal = new java.util.concurrent.atomic.AtomicReference<>();
+        List<Object> outcomes = sendBatch(topic, batch, tx, refusal).join();
+        Throwable refused = refusal.get();
+        boolean landed = outcomes.stream().anyMatch(o -> o instanceof DeliveryReports.Landed);
+        if (refused == null && landed) {
+            return Idempotency.Outcome.produced(new Idempotency.Response(207, "application/json",
+                    DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes)));
+        }
+        List<Object> reported = new ArrayList<>(outcomes.size());
+        for (Object o : outcomes) {
+            reported.add(o instanceof DeliveryReports.Landed ? new RecordError(50003, NOT_WRITTEN) : o);
+        }
+        return Idempotency.Outcome.notProduced(new Idempotency.Response(207, "application/json",
+                DeliveryReports.batch(clusterId, topic, batch.ids(), reported)), refused);
+    }
+
+    /** Why an entry Kafka acknowledged in a keyed request's aborted transaction is reported failed. */
+    private static final String NOT_WRITTEN = "Retriable Kafka error: not written: another record of this request "
+            + "failed, and a request with an Idempotency-Key is written whole or not at all; retry with the same key";
+
+    private static byte[] withSeparator(byte[] report) {
+        byte[] out = java.util.Arrays.copyOf(report, report.length + SEPARATOR.length);
+        System.arraycopy(SEPARATOR, 0, out, report.length, SEPARATOR.length);
+        return out;
     }
 
     /**
@@ -146,9 +246,16 @@ public final class ProduceV3Handler {
         })));
     }
 
-    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch) {
+    /** Sends a batch's valid entries ({@code via} a keyed request's producer, or the shared one when null). */
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via) {
+        return sendBatch(topic, batch, via, new java.util.concurrent.atomic.AtomicReference<>());
+    }
+
+    /** As {@link #sendBatch(String, BatchRequest, Producer)}, the first record Kafka refused ending in {@code refused}. */
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
+                                                      java.util.concurrent.atomic.AtomicReference<Throwable> refused) {
         List<CompletableFuture<Object>> results = new ArrayList<>();
-        Sender sender = new Sender(topic);
+        Sender sender = new Sender(topic, via);
         for (RecordStreamParser.Item item : batch.items()) {
             CompletableFuture<Object> result = new CompletableFuture<>();
             results.add(result);
@@ -161,6 +268,12 @@ public final class ProduceV3Handler {
 
                     @Override
                     public void failed(RecordError error) {
+                        result.complete(error);
+                    }
+
+                    @Override
+                    public void refused(RecordError error, Throwable cause) {
+                        refused.compareAndSet(null, cause);
                         result.complete(error);
                     }
                 });
@@ -181,6 +294,11 @@ public final class ProduceV3Handler {
         void landed(DeliveryReports.Landed landed);
 
         void failed(RecordError error);
+
+        /** Kafka refused the record it was sent ({@code cause}); else as {@link #failed}. */
+        default void refused(RecordError error, Throwable cause) {
+            failed(error);
+        }
     }
 
     /**
@@ -190,12 +308,14 @@ public final class ProduceV3Handler {
      */
     private final class Sender {
         private final String topic;
+        private final Producer<byte[], byte[]> via;
         private int partitions = -1;
         private RestException topicError;
         private long topicErrorAt;
 
-        Sender(String topic) {
+        Sender(String topic, Producer<byte[], byte[]> via) {
             this.topic = topic;
+            this.via = via;
         }
 
         /**
@@ -234,12 +354,12 @@ public final class ProduceV3Handler {
             produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
                     record.headers(), (landed, error) -> {
                         if (error != null) {
-                            outcome.failed(KafkaErrors.v3RecordError(error));
+                            outcome.refused(KafkaErrors.v3RecordError(error), error);
                         } else {
                             outcome.landed(new DeliveryReports.Landed(record, landed.partition(), landed.offset(),
                                     landed.timestamp()));
                         }
-                    });
+                    }, via);
         }
     }
 
@@ -269,7 +389,7 @@ public final class ProduceV3Handler {
                     limits.idleTimeout(), this::readMoreIfRoom);
             this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());
             this.lease = Budgets.requestLease(exchange);
-            this.sender = new Sender(topic);
+            this.sender = new Sender(topic, null);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
         }
 

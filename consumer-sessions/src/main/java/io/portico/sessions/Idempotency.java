@@ -1,0 +1,651 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * At most one produce per {@code Idempotency-Key}, across nodes and restarts, with Kafka as the
+ * only shared state.
+ *
+ * <p><b>Design.</b> The result of each keyed request that produced — fingerprint, status, content
+ * type and response body — is a record of a compacted topic ({@code idempotency.topic}), keyed by
+ * the key's identity, written in the same Kafka transaction as the request's records: both are
+ * committed, or neither. Every node reads the topic ({@code read_committed}) into an
+ * {@link IdempotencyView}. A keyed request:
+ * <ol>
+ * <li>finds a result in the view: answers it again (or 422 for another request);</li>
+ * <li>finds another request with the key in progress on this node: waits for it, then looks again;</li>
+ * <li>otherwise creates a producer whose {@code transactional.id} is derived from the key and calls
+ *     {@code initTransactions()}: Kafka fences every other producer of that id — another node
+ *     executing the key, or one killed while it did — and completes its transaction (commits a
+ *     commit in progress, aborts anything else) before it returns. Then the view catches up with
+ *     the key's partition of the topic up to its end, so it holds any result committed before, and
+ *     is asked again;</li>
+ * <li>otherwise begins a transaction, runs the request's {@link Work} (which sends its records
+ *     with that producer and renders the response), sends the result record, commits, answers.</li>
+ * </ol>
+ * A producer fenced in step 4 means another node took the key over: this request waits for that
+ * node's result and answers it. A failure before the commit aborts: nothing was written and
+ * nothing recorded, so a retry executes again. A commit that fails leaves the outcome unknown to
+ * this node: 503, and the retry (whose {@code initTransactions()} waits for that transaction to
+ * complete) finds the result if it was committed.
+ *
+ * <p><b>Threading.</b> {@link #execute} blocks (Kafka round trips, waits bounded by
+ * {@code idempotency.wait.ms}, the request's own sends): call it from a worker pool, never an IO
+ * thread. The view is filled by one background thread, started by {@link #start()}.
+ */
+public final class Idempotency implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Idempotency.class);
+    private static final RateLimitedLog LIMITED = new RateLimitedLog(LOG, Duration.ofSeconds(10));
+    /** How often results past the retention are dropped from the view. */
+    private static final long SWEEP_EVERY_MS = 60_000;
+    /** Set (to anything) by a test only: a keyed request stops for good just before it commits. */
+    static final String PAUSE_BEFORE_COMMIT_PROPERTY = "portico.test.idempotency.pause-before-commit";
+
+    /**
+     * @param topic the compacted topic of results
+     * @param partitions its partitions when Portico creates it
+     * @param retention how long a result counts (the topic's {@code retention.ms} when Portico creates it)
+     * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
+     * @param responseMaxBytes the largest response a keyed request may have (it is kept)
+     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
+     */
+    public record Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes,
+                           long memoryMaxBytes) {
+    }
+
+    /** A response as a keyed request answered it: what a retry is answered with again. */
+    public record Response(int status, String contentType, byte[] body) {
+    }
+
+    /** What to answer a keyed request with: the response, and whether it is a replay of an earlier one. */
+    public record Answer(Response response, boolean replayed) {
+    }
+
+    /**
+     * What a keyed request's {@link Work} came to: records written (the transaction is committed
+     * with the response as the key's result), or nothing written (it is aborted, the response
+     * answered and nothing recorded: a retry with the key runs again).
+     *
+     * @param failure when nothing was written because Kafka refused a record, that failure (null otherwise)
+     */
+    public record Outcome(Response response, boolean produced, Throwable failure) {
+        /** Records were sent and acknowledged: commit, and keep {@code response} for retries. */
+        public static Outcome produced(Response response) {
+            return new Outcome(response, true, null);
+        }
+
+        /** Nothing is to be written (no valid record, or Kafka refused one: {@code failure}): abort, answer {@code response}. */
+        public static Outcome notProduced(Response response, Throwable failure) {
+            return new Outcome(response, false, failure);
+        }
+    }
+
+    /**
+     * A keyed request's own work: send its records with {@code producer} (inside the open
+     * transaction), wait for Kafka's acknowledgements and render the response. All or nothing: if
+     * Kafka refuses any record, the outcome is {@link Outcome#notProduced} (the records that were
+     * acknowledged are aborted with the rest, and the response must say they were not written);
+     * a whole-request error may be thrown instead (also aborted, and answered). Runs on the
+     * caller's thread of {@link #execute}.
+     */
+    @FunctionalInterface
+    public interface Work {
+        Outcome run(Producer<byte[], byte[]> producer);
+    }
+
+    /** The Kafka side: real clients in production, Kafka's mocks in unit tests. */
+    public interface Kafka {
+        /** A new transactional producer with {@code transactionalId}. */
+        Producer<byte[], byte[]> producer(String transactionalId);
+
+        /** A new {@code read_committed} consumer for the topic, without a group. */
+        Consumer<byte[], byte[]> consumer();
+
+        /** Creates the topic if it does not exist; returns its partition count. Blocks, bounded. */
+        int ensureTopic(Settings settings);
+
+        /** The partition's high watermark (committed and not yet committed records). Blocks up to {@code timeout}. */
+        long endOffset(TopicPartition partition, Duration timeout);
+    }
+
+    private final Settings settings;
+    private final Kafka kafka;
+    private final IdempotencyView view;
+    private final LongSupplier clock;
+    private final Runnable beforeCommit;
+    private final ConcurrentHashMap<IdempotencyKey, CompletableFuture<Void>> inProgress = new ConcurrentHashMap<>();
+    private final SessionMetrics metrics;
+    private volatile boolean closed;
+    private volatile Consumer<byte[], byte[]> consumer;
+    private Thread reader;
+
+    /**
+     * @param clock wall-clock milliseconds (result times and the retention)
+     * @param beforeCommit runs just before each commit (a test's pause; a no-op otherwise)
+     */
+    public Idempotency(Settings settings, Kafka kafka, SessionMetrics metrics, LongSupplier clock, Runnable beforeCommit) {
+        this.settings = settings;
+        this.kafka = kafka;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.beforeCommit = beforeCommit;
+        this.view = new IdempotencyView(settings.retention(), clock);
+        KafkaNames.reserve(settings.topic());
+        metrics.registry().gauge("portico.idempotency.keys", () -> view::size);
+        metrics.registry().gauge("portico.idempotency.bytes", () -> view::bytes);
+    }
+
+    /**
+     * The service over a real cluster: transactional producers made from {@code producerConfig},
+     * the view's consumer from {@code consumerConfig}, the topic created and offsets asked for
+     * with {@code admin}. Just before a commit it pauses for good when the system property
+     * {@value #PAUSE_BEFORE_COMMIT_PROPERTY} is set (a test's way to stop a node there).
+     */
+    public static Idempotency kafka(Settings settings, Map<String, Object> producerConfig,
+                                    Map<String, Object> consumerConfig, SharedAdmin admin, Duration adminTimeout,
+                                    SessionMetrics metrics) {
+        Runnable beforeCommit = System.getProperty(PAUSE_BEFORE_COMMIT_PROPERTY) == null ? () -> { } : () -> {
+            LOG.warn("Paused before committing a keyed produce ({} is set)", PAUSE_BEFORE_COMMIT_PROPERTY);
+            try {
+                new CompletableFuture<Void>().get();
+            } catch (InterruptedException | ExecutionException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        return new Idempotency(settings, new RealKafka(settings.topic(), producerConfig, consumerConfig, admin,
+                adminTimeout), metrics, System::currentTimeMillis, beforeCommit);
+    }
+
+    /**
+     * The settings of a transactional producer over {@code base} (Portico's producer settings):
+     * idempotence on, {@code acks=all}, the transactional id, and a client id of its own.
+     */
+    public static Map<String, Object> transactionalConfig(Map<String, Object> base, String transactionalId) {
+        Map<String, Object> config = new HashMap<>(base);
+        config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
+        config.put(ProducerConfig.METRIC_REPORTER_CLASSES_CONFIG, ""); // no JMX beans per request
+        // A new producer's first transactional request waits one backoff after finding its
+        // coordinator: Kafka's 100 ms would be most of a keyed request's time.
+        config.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
+        return config;
+    }
+
+    /** Starts reading the topic (created first when absent) in the background; keyed requests wait for it. */
+    public void start() {
+        reader = new Thread(this::read, "portico-idempotency-reader");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Executes a keyed request at most once per key: see the class comment.
+     *
+     * @param fingerprint the request's {@link IdempotencyKey#fingerprint}
+     * @return the answer: {@code work}'s response, or the response recorded for the key before
+     * @throws RestException 422 when the key's result is of another request; 413 when the response
+     *         is over {@code idempotency.response.max.bytes} (nothing is produced); 503 when a wait
+     *         runs out, Kafka's transactions are not available or the results kept fill their
+     *         memory; what {@code work} throws
+     */
+    public Answer execute(IdempotencyKey key, byte[] fingerprint, Work work) {
+        return execute(key, fingerprint, null, work);
+    }
+
+    /**
+     * As {@link #execute(IdempotencyKey, byte[], Work)}, for work that produces to {@code topic}:
+     * a new producer learns of it (and of the idempotency topic) while it initializes, not at
+     * its first send.
+     */
+    public Answer execute(IdempotencyKey key, byte[] fingerprint, String topic, Work work) {
+        if (closed) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
+        }
+        while (true) {
+            IdempotencyView.Result known = view.get(key);
+            if (known != null) {
+                return replay(known, fingerprint);
+            }
+            if (view.bytes() >= settings.memoryMaxBytes()) {
+                // Every node keeps every result within the retention: refusing new ones bounds them all.
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
+                        + settings.retention().toMillis() + " ms (idempotency.retention.ms) fill the "
+                        + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes); "
+                        + "nothing was produced, retry later");
+            }
+            CompletableFuture<Void> mine = new CompletableFuture<>();
+            CompletableFuture<Void> running = inProgress.putIfAbsent(key, mine);
+            if (running != null) {
+                try {
+                    running.get(settings.waitFor().toNanos(), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key is still in "
+                            + "progress after " + settings.waitFor().toMillis() + " ms (idempotency.wait.ms); retry later");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+                } catch (ExecutionException e) {
+                    // the other request failed: nothing recorded, this one may execute
+                }
+                continue;
+            }
+            try {
+                return executeOnce(key, fingerprint, topic, work);
+            } finally {
+                inProgress.remove(key, mine);
+                mine.complete(null);
+            }
+        }
+    }
+
+    private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work) {
+        Producer<byte[], byte[]> producer;
+        try {
+            producer = kafka.producer(transactionalId(key));
+        } catch (RuntimeException e) {
+            throw new RestException(ErrorCode.KAFKA_ERROR, "cannot make a transactional producer: "
+                    + KafkaErrors.describe(e), e);
+        }
+        warmUp(producer, settings.topic());
+        if (topic != null) {
+            warmUp(producer, topic);
+        }
+        boolean inTransaction = false;
+        boolean committing = false;
+        try {
+            try {
+                producer.initTransactions();
+            } catch (TimeoutException e) {
+                throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "Idempotency-Key needs Kafka transactions, and "
+                        + "the cluster's transaction coordinator did not answer in time (a single broker needs "
+                        + "transaction.state.log.replication.factor=1 and transaction.state.log.min.isr=1): "
+                        + KafkaErrors.describe(e), e);
+            }
+            int partitions = awaitCaughtUp(key);
+            IdempotencyView.Result known = view.get(key);
+            if (known != null) {
+                return replay(known, fingerprint);
+            }
+            producer.beginTransaction();
+            inTransaction = true;
+            Outcome outcome = work.run(producer);
+            Response response = outcome.response();
+            if (!outcome.produced()) {
+                if (outcome.failure() != null && fenced(outcome.failure())) {
+                    return awaitTakeOver(key, fingerprint);
+                }
+                abortQuietly(producer);
+                inTransaction = false;
+                return new Answer(response, false);
+            }
+            if (response.body().length > settings.responseMaxBytes()) {
+                throw ErrorCode.PAYLOAD_TOO_LARGE.exception("the response of this request would be " + response.body().length
+                        + " bytes, over the " + settings.responseMaxBytes() + " kept for an Idempotency-Key "
+                        + "(idempotency.response.max.bytes); nothing was produced: send fewer records per request");
+            }
+            IdempotencyView.Result result = new IdempotencyView.Result(fingerprint.clone(), response, clock.getAsLong());
+            java.util.concurrent.Future<?> sent = producer.send(new ProducerRecord<>(settings.topic(),
+                    key.partition(partitions), result.time(), key.id(), IdempotencyView.encode(result)));
+            producer.flush();
+            try {
+                sent.get();
+            } catch (ExecutionException e) {
+                throw KafkaErrors.toRestException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            }
+            beforeCommit.run();
+            committing = true;
+            producer.commitTransaction();
+            inTransaction = false;
+            view.put(key, result);
+            metrics.registry().meter("portico.idempotency.executed").mark();
+            return new Answer(response, false);
+        } catch (RuntimeException e) {
+            if (fenced(e)) {
+                // Another node's initTransactions() for this key: it executes the request, this one answers its result.
+                return awaitTakeOver(key, fingerprint);
+            }
+            if (inTransaction && !committing) {
+                abortQuietly(producer);
+            }
+            if (committing) {
+                throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "the request's records were sent, and whether "
+                        + "Kafka committed them is not known (" + KafkaErrors.describe(e) + "); retry with the same "
+                        + "Idempotency-Key: it answers this request's result if they were, and produces them if not", e);
+            }
+            throw KafkaErrors.toRestException(e);
+        } finally {
+            closeQuietly(producer);
+        }
+    }
+
+    /** A request another node took over: its result once the view has it. */
+    private Answer awaitTakeOver(IdempotencyKey key, byte[] fingerprint) {
+        try {
+            IdempotencyView.Result theirs = view.awaitResult(key, System.nanoTime() + settings.waitFor().toNanos());
+            if (theirs != null) {
+                return replay(theirs, fingerprint);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        throw ErrorCode.SERVICE_UNAVAILABLE.exception("another request with this Idempotency-Key took it over and its "
+                + "result is not known yet; retry with the same key");
+    }
+
+    /**
+     * Waits until the view has read the key's partition up to its end (every result committed
+     * before this point, a transaction completed by {@code initTransactions()} included); returns
+     * the topic's partition count.
+     */
+    private int awaitCaughtUp(IdempotencyKey key) {
+        long deadline = System.nanoTime() + settings.waitFor().toNanos();
+        try {
+            int partitions = view.awaitPartitions(deadline);
+            if (partitions < 0) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server has not read " + settings.topic()
+                        + " (idempotency.topic) yet; retry later");
+            }
+            int partition = key.partition(partitions);
+            long end;
+            try {
+                end = kafka.endOffset(new TopicPartition(settings.topic(), partition),
+                        Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            } catch (RuntimeException e) {
+                throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "cannot learn the end of " + settings.topic()
+                        + ": " + KafkaErrors.describe(e), e);
+            }
+            if (!view.awaitPosition(partition, end, deadline, this::wakeReader)) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server's view of " + settings.topic() + " did not catch "
+                        + "up within " + settings.waitFor().toMillis() + " ms (idempotency.wait.ms); retry later");
+            }
+            return partitions;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+    }
+
+    /**
+     * Has a new producer learn of {@code topic} in the background, while it initializes its
+     * transactions: one metadata round trip less on the request's path. Best effort: skipped when
+     * the warm-up threads are busy; a failure is the send's to see.
+     */
+    private void warmUp(Producer<byte[], byte[]> producer, String topic) {
+        try {
+            warmers.execute(() -> {
+                try {
+                    producer.partitionsFor(topic);
+                } catch (RuntimeException e) {
+                    LOG.debug("Warming up a transactional producer for {} failed: {}", topic, e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // busy: the first send learns of the topic
+        }
+    }
+
+    /** Threads that warm up new producers; when all are busy, no warm-up. */
+    private final java.util.concurrent.ThreadPoolExecutor warmers = new java.util.concurrent.ThreadPoolExecutor(0, 16,
+            30, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+                Thread t = new Thread(r, "portico-idempotency-warm-up");
+                t.setDaemon(true);
+                return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.AbortPolicy());
+
+    /** Cuts the reader's long poll short: a request now waits for it. */
+    private void wakeReader() {
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+    }
+
+    private Answer replay(IdempotencyView.Result known, byte[] fingerprint) {
+        if (!known.sameRequest(fingerprint)) {
+            throw ErrorCode.IDEMPOTENCY_KEY_REUSED.exception();
+        }
+        metrics.registry().meter("portico.idempotency.replayed").mark();
+        return new Answer(known.response(), true);
+    }
+
+    /**
+     * The transactional id of a key: unique per key (128 bits of its identity: the coordinator
+     * keeps every id it saw until the broker's {@code transactional.id.expiration.ms}, so the
+     * shorter the better) and per idempotency topic (deployment).
+     */
+    String transactionalId(IdempotencyKey key) {
+        return settings.topic() + "-" + key.hex().substring(0, 32);
+    }
+
+    /**
+     * Whether {@code e} says another producer with this transactional id fenced this one: Kafka
+     * answers a fenced producer's sends and commit with one of these, depending on how far the
+     * other's {@code initTransactions()} got (an invalid transaction state: the coordinator was
+     * aborting this producer's transaction for it).
+     */
+    private static boolean fenced(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+                    || t instanceof org.apache.kafka.common.errors.InvalidTxnStateException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void abortQuietly(Producer<byte[], byte[]> producer) {
+        try {
+            producer.abortTransaction();
+        } catch (RuntimeException e) {
+            LOG.debug("Aborting a keyed produce's transaction failed: {}", e.toString());
+        }
+    }
+
+    private static void closeQuietly(Producer<byte[], byte[]> producer) {
+        try {
+            producer.close(Duration.ofSeconds(1));
+        } catch (RuntimeException e) {
+            LOG.debug("Closing a transactional producer failed: {}", e.toString());
+        }
+    }
+
+    // ---- the background reader
+
+    private void read() {
+        long lastSweep = clock.getAsLong();
+        List<TopicPartition> partitions = null;
+        while (!closed) {
+            try {
+                if (partitions == null) {
+                    partitions = open();
+                }
+                // Short polls while a request waits for this reader: a poll that fetches only a
+                // transaction marker moves the position but returns no record, so it would
+                // otherwise wait its whole timeout before the position is published.
+                Duration timeout = view.waiters() > 0 ? Duration.ofMillis(5) : Duration.ofSeconds(1);
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+                    view.apply(r.key(), r.value());
+                }
+                for (TopicPartition tp : partitions) {
+                    view.advanced(tp.partition(), consumer.position(tp));
+                }
+                long now = clock.getAsLong();
+                if (now - lastSweep >= SWEEP_EVERY_MS) {
+                    view.sweep();
+                    lastSweep = now;
+                }
+            } catch (WakeupException e) {
+                // close() or a stop: the loop condition decides
+            } catch (RuntimeException e) {
+                if (closed) {
+                    break;
+                }
+                LIMITED.warn("read:" + e.getClass().getName(), "Reading {} (idempotency.topic) failed, retrying: {}",
+                        settings.topic(), e.toString());
+                sleepQuietly(1000);
+            }
+        }
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            Thread.interrupted(); // close() interrupted a wait: the consumer's own close must not fail for it
+            try {
+                c.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(1)));
+            } catch (RuntimeException e) {
+                LOG.debug("Closing the idempotency reader failed: {}", e.toString());
+            }
+        }
+    }
+
+    /** Creates the topic when absent, and assigns the consumer every partition from the beginning. */
+    private List<TopicPartition> open() {
+        int count = kafka.ensureTopic(settings);
+        if (consumer == null) {
+            consumer = kafka.consumer();
+            if (closed) {
+                throw new WakeupException();
+            }
+        }
+        List<TopicPartition> partitions = new java.util.ArrayList<>(count);
+        for (int p = 0; p < count; p++) {
+            partitions.add(new TopicPartition(settings.topic(), p));
+        }
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        view.assigned(count);
+        LOG.debug("Reading {} (idempotency.topic, {} partitions) for Idempotency-Key requests", settings.topic(), count);
+        return partitions;
+    }
+
+    private void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Results this node holds. */
+    public int size() {
+        return view.size();
+    }
+
+    /** What they take in memory, roughly. */
+    public long bytes() {
+        return view.bytes();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        warmers.shutdownNow();
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (reader != null) {
+            reader.interrupt();
+            try {
+                reader.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Real Kafka clients. */
+    private record RealKafka(String topic, Map<String, Object> producerConfig, Map<String, Object> consumerConfig,
+                             SharedAdmin admin, Duration timeout) implements Kafka {
+        @Override
+        public Producer<byte[], byte[]> producer(String transactionalId) {
+            return new KafkaProducer<>(transactionalConfig(producerConfig, transactionalId),
+                    new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public Consumer<byte[], byte[]> consumer() {
+            Map<String, Object> config = new HashMap<>(consumerConfig);
+            config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            config.put(ConsumerConfig.CLIENT_ID_CONFIG, "portico-idempotency-reader");
+            return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        }
+
+        @Override
+        public int ensureTopic(Settings settings) {
+            long ms = timeout.toMillis();
+            NewTopic topic = new NewTopic(settings.topic(), Optional.of(settings.partitions()), Optional.empty())
+                    .configs(Map.of("cleanup.policy", "compact,delete",
+                            "retention.ms", String.valueOf(settings.retention().toMillis())));
+            try {
+                try {
+                    admin.get().createTopics(List.of(topic)).all().get(ms, TimeUnit.MILLISECONDS);
+                    LOG.debug("Created {} (idempotency.topic)", settings.topic());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw KafkaErrors.toRestException(e);
+                    }
+                }
+                return admin.get().describeTopics(List.of(settings.topic())).allTopicNames()
+                        .get(ms, TimeUnit.MILLISECONDS).get(settings.topic()).partitions().size();
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw KafkaErrors.toRestException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new WakeupException();
+            }
+        }
+
+        @Override
+        public long endOffset(TopicPartition partition, Duration wait) {
+            try {
+                return admin.get().listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
+                        .get(wait.toMillis(), TimeUnit.MILLISECONDS).offset();
+            } catch (ExecutionException e) {
+                throw KafkaErrors.toRestException(e);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("no answer from Kafka within " + wait.toMillis() + " ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * One {@code Idempotency-Key} in its scope (the API key's name; one global scope with
+ * authentication off), and the fingerprint of the request that carries it.
+ *
+ * <p>The key's identity is the SHA-256 of its scope and key, each length-prefixed, so no scope and
+ * key can be confused with another pair and neither is ever written to Kafka as such: the
+ * identity is the record key in the idempotency topic and, in hex, part of the Kafka
+ * {@code transactional.id} that fences other nodes executing the same key.
+ */
+public final class IdempotencyKey {
+    /** Longest key a client may send (characters, all ASCII). */
+    public static final int MAX_LENGTH = 255;
+
+    private final byte[] id;
+    private final int hash;
+
+    private IdempotencyKey(byte[] id) {
+        this.id = id; // all a key holds, as the view keeps one per result
+        this.hash = Arrays.hashCode(id);
+    }
+
+    /**
+     * The key {@code value} in {@code scope}.
+     *
+     * @param scope the API key's name, or null with authentication off
+     * @param value the header's value, already {@link #check checked}
+     */
+    public static IdempotencyKey of(String scope, String value) {
+        MessageDigest sha = sha256();
+        field(sha, "portico-idempotency-key");
+        field(sha, scope == null ? "" : scope);
+        sha.update((byte) (scope == null ? 0 : 1));
+        field(sha, value);
+        return new IdempotencyKey(sha.digest());
+    }
+
+    /** A key read back from the idempotency topic (its record key). */
+    static IdempotencyKey fromId(byte[] id) {
+        if (id == null || id.length != 32) {
+            throw new IllegalArgumentException("an idempotency key's id has 32 bytes");
+        }
+        return new IdempotencyKey(id.clone());
+    }
+
+    /**
+     * {@code value}, if it can be an {@code Idempotency-Key}: 1 to 255 visible ASCII characters
+     * ({@code !} to {@code ~}).
+     *
+     * @throws RestException 400 otherwise (the message never echoes the value)
+     */
+    public static String check(String value) {
+        if (value == null || value.isEmpty() || value.length() > MAX_LENGTH) {
+            throw ErrorCode.BAD_REQUEST.exception("The Idempotency-Key header must have 1 to " + MAX_LENGTH
+                    + " visible ASCII characters");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < '!' || c > '~') {
+                throw ErrorCode.BAD_REQUEST.exception("The Idempotency-Key header must have 1 to " + MAX_LENGTH
+                        + " visible ASCII characters (no spaces, control or non-ASCII characters)");
+            }
+        }
+        return value;
+    }
+
+    /**
+     * The fingerprint of a request: SHA-256 over its method, path (with the query string, which
+     * carries the records endpoint's key and headers), {@code Content-Type} and body. The same key
+     * with another fingerprint is another request (422).
+     */
+    public static byte[] fingerprint(String method, String pathAndQuery, String contentType, byte[] body) {
+        MessageDigest sha = sha256();
+        field(sha, method);
+        field(sha, pathAndQuery);
+        field(sha, contentType == null ? "" : contentType);
+        sha.update((byte) (contentType == null ? 0 : 1));
+        sha.update(longBytes(body.length));
+        sha.update(body);
+        return sha.digest();
+    }
+
+    /** The 32 bytes of the identity: the record key in the idempotency topic. */
+    byte[] id() {
+        return id.clone();
+    }
+
+    /** The identity in hex (64 characters), for the transactional id. */
+    public String hex() {
+        return HexFormat.of().formatHex(id);
+    }
+
+    /** The partition of the idempotency topic the key's result goes to: Kafka's default partitioner's choice. */
+    int partition(int partitions) {
+        return Utils.toPositive(Utils.murmur2(id)) % partitions;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof IdempotencyKey other && Arrays.equals(id, other.id);
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public String toString() {
+        return "IdempotencyKey[" + hex().substring(0, 12) + "…]"; // never the client's key
+    }
+
+    private static void field(MessageDigest sha, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        sha.update(longBytes(bytes.length));
+        sha.update(bytes);
+    }
+
+    private static byte[] longBytes(long v) {
+        byte[] out = new byte[8];
+        for (int i = 7; i >= 0; i--) {
+            out[i] = (byte) v;
+            v >>>= 8;
+        }
+        return out;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package io.portico.sessions;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * This node's view of the idempotency topic: for each key, the result of the one request that
+ * produced under it — its fingerprint, status, content type, body and time — as the topic's
+ * committed records say (it is filled by a {@code read_committed} consumer, and by this node's
+ * own commits). Results older than the retention are dropped, whether Kafka has deleted them yet
+ * or not. It also knows how far it has read each partition, so that a request can wait until it
+ * has seen everything committed before a given offset.
+ *
+ * <p>Memory: a key's entry holds its response body plus about 250 bytes (identity, fingerprint,
+ * map entry); {@link #bytes()} counts them. A v1 produce of one record answers 120 bytes: 370
+ * bytes a key, 370 MB for a million keys within the retention. Thread-safe: one thread applies records and positions,
+ * any number read and wait.
+ */
+final class IdempotencyView {
+    /** Value format of a result record. */
+    private static final byte VERSION = 1;
+    /** What an entry costs beyond its body (identity, fingerprint, objects, map node): 246 bytes measured on a 64-bit JVM. */
+    static final int ENTRY_OVERHEAD = 250;
+
+    /** The result of the request that produced under a key. */
+    record Result(byte[] fingerprint, Idempotency.Response response, long time) {
+        int bytes() {
+            return ENTRY_OVERHEAD + response.body().length; // content types are shared (interned)
+        }
+
+        boolean sameRequest(byte[] otherFingerprint) {
+            return java.security.MessageDigest.isEqual(fingerprint, otherFingerprint);
+        }
+    }
+
+    private final ConcurrentHashMap<IdempotencyKey, Result> results = new ConcurrentHashMap<>();
+    private final AtomicLong bytes = new AtomicLong();
+    private final Duration retention;
+    private final LongSupplier clock;
+    private final Object lock = new Object();
+    private long[] positions; // guarded by lock; null until the topic's partitions are assigned
+    private int waiters; // guarded by lock
+
+    /**
+     * @param retention how long a result counts (the topic's retention)
+     * @param clock wall-clock milliseconds (results carry their time)
+     */
+    IdempotencyView(Duration retention, LongSupplier clock) {
+        this.retention = retention;
+        this.clock = clock;
+    }
+
+    /** The result recorded for {@code key} within the retention, or null. */
+    Result get(IdempotencyKey key) {
+        Result r = results.get(key);
+        if (r != null && expired(r, clock.getAsLong())) {
+            remove(key, r);
+            return null;
+        }
+        return r;
+    }
+
+    /** Records a result (this node's own commit, or one read from the topic). */
+    void put(IdempotencyKey key, Result result) {
+        if (expired(result, clock.getAsLong())) {
+            return;
+        }
+        Result previous = results.put(key, result);
+        bytes.addAndGet(result.bytes() - (previous == null ? 0 : previous.bytes()));
+        synchronized (lock) {
+            lock.notifyAll();
+        }
+    }
+
+    /**
+     * Applies one committed record of the topic: a result, or a tombstone (null value) that
+     * removes one. A record that is not a result of this format is ignored.
+     */
+    void apply(byte[] recordKey, byte[] value) {
+        IdempotencyKey key;
+        try {
+            key = IdempotencyKey.fromId(recordKey);
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        if (value == null) {
+            Result r = results.remove(key);
+            if (r != null) {
+                bytes.addAndGet(-r.bytes());
+            }
+            return;
+        }
+        Result r = decode(value);
+        if (r != null) {
+            put(key, r);
+        }
+    }
+
+    /** The topic has {@code partitions} partitions, none read yet. */
+    void assigned(int partitions) {
+        synchronized (lock) {
+            positions = new long[partitions];
+            Arrays.fill(positions, -1);
+            lock.notifyAll();
+        }
+    }
+
+    /** Every committed record of {@code partition} before {@code position} has been applied. */
+    void advanced(int partition, long position) {
+        synchronized (lock) {
+            if (positions != null && partition < positions.length && position > positions[partition]) {
+                positions[partition] = position;
+                lock.notifyAll();
+            }
+        }
+    }
+
+    /** The topic's partition count, waiting for it until {@code deadline} ({@link System#nanoTime()}); -1 if unknown then. */
+    int awaitPartitions(long deadline) throws InterruptedException {
+        synchronized (lock) {
+            while (positions == null) {
+                if (!waitUntil(deadline)) {
+                    return -1;
+                }
+            }
+            return positions.length;
+        }
+    }
+
+    /**
+     * Waits until everything committed in {@code partition} below {@code offset} has been
+     * applied, or {@code deadline} passes.
+     *
+     * @return whether it has been
+     */
+    boolean awaitPosition(int partition, long offset, long deadline) throws InterruptedException {
+        return awaitPosition(partition, offset, deadline, () -> { });
+    }
+
+    /** As {@link #awaitPosition(int, long, long)}, calling {@code waiting} once first when it has to wait. */
+    boolean awaitPosition(int partition, long offset, long deadline, Runnable waiting) throws InterruptedException {
+        synchronized (lock) {
+            if (positions != null && positions[partition] >= offset) {
+                return true;
+            }
+            waiters++;
+            try {
+                waiting.run();
+                while (positions == null || positions[partition] < offset) {
+                    if (!waitUntil(deadline)) {
+                        return false;
+                    }
+                }
+                return true;
+            } finally {
+                waiters--;
+            }
+        }
+    }
+
+    /** How many requests wait for a position now. */
+    int waiters() {
+        synchronized (lock) {
+            return waiters;
+        }
+    }
+
+    /** The result of {@code key} once there is one, or null when {@code deadline} passes first. */
+    Result awaitResult(IdempotencyKey key, long deadline) throws InterruptedException {
+        synchronized (lock) {
+            Result r;
+            while ((r = get(key)) == null) {
+                if (!waitUntil(deadline)) {
+                    return null;
+                }
+            }
+            return r;
+        }
+    }
+
+    /** Waits on the lock until notified or the deadline; false once it has passed. Hold the lock. */
+    private boolean waitUntil(long deadline) throws InterruptedException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
+        return true;
+    }
+
+    /** Drops results older than the retention; returns how many. */
+    int sweep() {
+        long now = clock.getAsLong();
+        int dropped = 0;
+        for (var e : results.entrySet()) {
+            if (expired(e.getValue(), now) && remove(e.getKey(), e.getValue())) {
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
+    private boolean remove(IdempotencyKey key, Result r) {
+        if (results.remove(key, r)) {
+            bytes.addAndGet(-r.bytes());
+            return true;
+        }
+        return false;
+    }
+
+    private boolean expired(Result r, long now) {
+        return now - r.time() >= retention.toMillis();
+    }
+
+    /** Results held. */
+    int size() {
+        return results.size();
+    }
+
+    /** What the results held take in memory, roughly ({@link Result#bytes()} each). */
+    long bytes() {
+        return bytes.get();
+    }
+
+    // ---- the record value: version, fingerprint, time, status, content type, body
+
+    static byte[] encode(Result r) {
+        byte[] type = r.response().contentType().getBytes(StandardCharsets.UTF_8);
+        byte[] body = r.response().body();
+        ByteBuffer out = ByteBuffer.allocate(1 + 32 + 8 + 2 + 2 + type.length + 4 + body.length);
+        out.put(VERSION).put(r.fingerprint()).putLong(r.time()).putShort((short) r.response().status())
+                .putShort((short) type.length).put(type).putInt(body.length).put(body);
+        return out.array();
+    }
+
+    /** The result in {@code value}, or null when it is not one this version wrote. */
+    static Result decode(byte[] value) {
+        try {
+            ByteBuffer in = ByteBuffer.wrap(value);
+            if (in.get() != VERSION) {
+                return null;
+            }
+            byte[] fingerprint = new byte[32];
+            in.get(fingerprint);
+            long time = in.getLong();
+            int status = in.getShort();
+            byte[] type = new byte[in.getShort() & 0xffff];
+            in.get(type);
+            byte[] body = new byte[in.getInt()];
+            in.get(body);
+            if (in.hasRemaining()) {
+                return null;
+            }
+            return new Result(fingerprint, new Idempotency.Response(status, new String(type, StandardCharsets.UTF_8)
+                    .intern(), body), time);
+        } catch (RuntimeException e) { // short, or a negative length
+            return null;
+        }
+    }
+}

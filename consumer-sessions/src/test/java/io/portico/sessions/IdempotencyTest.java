@@ -1,0 +1,454 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The keyed-request protocol over Kafka's {@link MockProducer} (a new one per execution, as
+ * transactional producers are) and {@link MockConsumer} (the view's reader): execution in a
+ * transaction with the result, replay, 422, aborts, fencing, waits and their bounds.
+ */
+class IdempotencyTest {
+    private static final String STATE = "_portico_idempotency";
+    private static final String TOPIC = "orders";
+    private static final int PARTITIONS = 4;
+    private static final Node NODE = new Node(0, "localhost", 9092);
+    private static final Cluster CLUSTER = cluster();
+
+    private final FakeKafka kafka = new FakeKafka();
+    private Idempotency service = service(Duration.ofSeconds(10), 1 << 20);
+
+    private static Cluster cluster() {
+        Node[] nodes = {NODE};
+        List<PartitionInfo> infos = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            infos.add(new PartitionInfo(STATE, p, NODE, nodes, nodes));
+        }
+        infos.add(new PartitionInfo(TOPIC, 0, NODE, nodes, nodes));
+        return new Cluster("test", List.of(NODE), infos, Set.of(), Set.of());
+    }
+
+    private Idempotency service(Duration wait, int responseMax) {
+        return service(wait, responseMax, 1L << 30);
+    }
+
+    private Idempotency service(Duration wait, int responseMax, long memoryMax) {
+        Idempotency s = new Idempotency(new Idempotency.Settings(STATE, PARTITIONS, Duration.ofHours(24), wait, responseMax,
+                memoryMax),
+                kafka, SessionMetrics.unreported(), System::currentTimeMillis, () -> { });
+        s.start();
+        return s;
+    }
+
+    @AfterEach
+    void close() {
+        service.close();
+    }
+
+    /** Kafka as the service sees it: mock producers, one mock consumer, end offsets the test sets. */
+    private static final class FakeKafka implements Idempotency.Kafka {
+        final List<MockProducer<byte[], byte[]>> producers = new CopyOnWriteArrayList<>();
+        final List<String> transactionalIds = new CopyOnWriteArrayList<>();
+        volatile ReaderConsumer consumer;
+        final Map<Integer, Long> ends = new ConcurrentHashMap<>();
+        volatile java.util.function.Consumer<MockProducer<byte[], byte[]>> setUp = p -> { };
+
+        @Override
+        public Producer<byte[], byte[]> producer(String transactionalId) {
+            MockProducer<byte[], byte[]> p = new MockProducer<>(CLUSTER, true, null, new ByteArraySerializer(),
+                    new ByteArraySerializer());
+            setUp.accept(p);
+            producers.add(p);
+            transactionalIds.add(transactionalId);
+            return p;
+        }
+
+        @Override
+        public Consumer<byte[], byte[]> consumer() {
+            consumer = new ReaderConsumer(); // a service's own, closed with it
+            return consumer;
+        }
+
+        @Override
+        public int ensureTopic(Idempotency.Settings settings) {
+            return PARTITIONS;
+        }
+
+        @Override
+        public long endOffset(TopicPartition partition, Duration timeout) {
+            return ends.getOrDefault(partition.partition(), 0L);
+        }
+
+        MockProducer<byte[], byte[]> last() {
+            return producers.get(producers.size() - 1);
+        }
+    }
+
+    /** A {@link MockConsumer} whose empty polls take a moment, as a real one's do, instead of spinning. */
+    private static final class ReaderConsumer extends MockConsumer<byte[], byte[]> {
+        private final AtomicInteger offsets = new AtomicInteger();
+
+        ReaderConsumer() {
+            super("earliest");
+            Map<TopicPartition, Long> beginnings = new HashMap<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                beginnings.put(new TopicPartition(STATE, p), 0L);
+            }
+            updateBeginningOffsets(beginnings);
+        }
+
+        @Override
+        public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+            ConsumerRecords<byte[], byte[]> records = super.poll(timeout);
+            if (records.isEmpty()) {
+                try {
+                    Thread.sleep(Math.min(2, timeout.toMillis()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return records;
+        }
+
+        /** Another node's committed result for {@code key}, as the topic would hold it. */
+        void result(IdempotencyKey key, IdempotencyView.Result result) {
+            int partition = key.partition(PARTITIONS);
+            addRecord(new ConsumerRecord<>(STATE, partition, offsets.getAndIncrement(), key.id(),
+                    IdempotencyView.encode(result)));
+        }
+    }
+
+    /** Until the service has made its reader's consumer (the test then feeds it). */
+    private void awaitReader() throws InterruptedException {
+        for (int i = 0; i < 3000 && kafka.consumer == null; i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(kafka.consumer != null, "the reader started");
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] fingerprint(String body) {
+        return IdempotencyKey.fingerprint("POST", "/topics/orders?", "application/vnd.kafka.binary.v1+json", utf8(body));
+    }
+
+    private static Idempotency.Response ok(String body) {
+        return new Idempotency.Response(200, "application/vnd.kafka.v1+json", utf8(body));
+    }
+
+    /** Work that sends one record and answers {@code body}, counting its runs. */
+    private static final class Producing implements Idempotency.Work {
+        final AtomicInteger runs = new AtomicInteger();
+        final String body;
+
+        Producing(String body) {
+            this.body = body;
+        }
+
+        @Override
+        public Idempotency.Outcome run(Producer<byte[], byte[]> producer) {
+            runs.incrementAndGet();
+            producer.send(new ProducerRecord<>(TOPIC, utf8("record")));
+            return Idempotency.Outcome.produced(ok(body));
+        }
+    }
+
+    private static String body(Idempotency.Answer answer) {
+        return new String(answer.response().body(), StandardCharsets.UTF_8);
+    }
+
+    // ---- tests
+
+    @Test
+    void theFirstRequestWritesItsRecordsAndItsResultInOneTransactionAndARetryIsAnsweredAgain() {
+        IdempotencyKey key = IdempotencyKey.of("orders-app", "k1");
+        Producing work = new Producing("{\"offsets\":[1]}");
+        Idempotency.Answer first = service.execute(key, fingerprint("b"), TOPIC, work);
+        assertFalse(first.replayed());
+        assertEquals("{\"offsets\":[1]}", body(first));
+
+        MockProducer<byte[], byte[]> producer = kafka.last();
+        assertTrue(producer.transactionInitialized());
+        assertTrue(producer.transactionCommitted());
+        assertTrue(producer.closed(), "a keyed request's producer is closed after it");
+        assertEquals(STATE + "-" + key.hex().substring(0, 32), kafka.transactionalIds.get(0));
+        List<ProducerRecord<byte[], byte[]>> sent = producer.history();
+        assertEquals(2, sent.size(), "the request's record, then its result");
+        ProducerRecord<byte[], byte[]> result = sent.get(1);
+        assertEquals(STATE, result.topic());
+        assertEquals(key.partition(PARTITIONS), result.partition());
+        assertArrayEquals(key.id(), result.key());
+        IdempotencyView.Result recorded = IdempotencyView.decode(result.value());
+        assertArrayEquals(fingerprint("b"), recorded.fingerprint());
+        assertEquals("{\"offsets\":[1]}", new String(recorded.response().body(), StandardCharsets.UTF_8));
+
+        Idempotency.Answer again = service.execute(key, fingerprint("b"), TOPIC, work);
+        assertTrue(again.replayed());
+        assertEquals(200, again.response().status());
+        assertEquals("application/vnd.kafka.v1+json", again.response().contentType());
+        assertEquals(body(first), body(again));
+        assertEquals(1, work.runs.get());
+        assertEquals(1, kafka.producers.size(), "a replay asks nothing of Kafka");
+    }
+
+    @Test
+    void anotherRequestWithTheKeyIs422AndKeysOfOtherApiKeysAreTheirOwn() {
+        service.execute(IdempotencyKey.of("orders-app", "k"), fingerprint("a"), TOPIC, new Producing("A"));
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of("orders-app", "k"), fingerprint("b"), TOPIC, new Producing("B")));
+        assertSame(ErrorCode.IDEMPOTENCY_KEY_REUSED, e.errorCode());
+        assertEquals(422, e.httpStatus());
+        Idempotency.Answer other = service.execute(IdempotencyKey.of("dashboard", "k"), fingerprint("b"), TOPIC,
+                new Producing("B"));
+        assertFalse(other.replayed());
+        assertEquals("B", body(other));
+    }
+
+    @Test
+    void workThatWroteNothingIsAbortedAnsweredAndNotRecorded() {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        Idempotency.Answer refused = service.execute(key, fingerprint("b"), TOPIC, producer -> {
+            producer.send(new ProducerRecord<>(TOPIC, utf8("acknowledged, then aborted")));
+            return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json", utf8("failed")),
+                    new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
+        });
+        assertEquals("failed", body(refused));
+        assertFalse(refused.replayed());
+        assertTrue(kafka.last().transactionAborted());
+        assertFalse(kafka.last().transactionCommitted());
+        assertTrue(kafka.last().history().isEmpty(), "nothing written");
+
+        Producing retry = new Producing("ok");
+        assertEquals("ok", body(service.execute(key, fingerprint("b"), TOPIC, retry)));
+        assertEquals(1, retry.runs.get(), "the retry runs again");
+    }
+
+    @Test
+    void workThatThrowsIsAbortedAndItsErrorAnswered() {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        RestException e = assertThrows(RestException.class, () -> service.execute(key, fingerprint("b"), TOPIC, p -> {
+            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+        }));
+        assertSame(ErrorCode.TOPIC_NOT_FOUND, e.errorCode());
+        assertTrue(kafka.last().transactionAborted());
+        assertTrue(kafka.last().closed());
+        assertFalse(service.execute(key, fingerprint("b"), TOPIC, new Producing("ok")).replayed());
+    }
+
+    @Test
+    void withoutKafkaTransactionsAKeyedRequestIs503AndNothingIsSent() {
+        kafka.setUp = p -> p.initTransactionException = new TimeoutException("Timeout expired after 5000 ms while "
+                + "awaiting InitProducerId");
+        Producing work = new Producing("never");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, work));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("transactions"), e.getMessage());
+        assertEquals(0, work.runs.get());
+        assertTrue(kafka.last().history().isEmpty());
+        assertTrue(kafka.last().closed());
+    }
+
+    @Test
+    void aResponseOverTheLimitIs413AndNothingIsCommitted() {
+        service.close();
+        service = service(Duration.ofSeconds(10), 1024);
+        RestException e = assertThrows(RestException.class, () -> service.execute(IdempotencyKey.of(null, "k"),
+                fingerprint("b"), TOPIC, new Producing("x".repeat(1025))));
+        assertEquals(413, e.httpStatus());
+        assertTrue(e.getMessage().contains("idempotency.response.max.bytes"), e.getMessage());
+        assertTrue(kafka.last().transactionAborted());
+        assertFalse(kafka.last().transactionCommitted());
+    }
+
+    @Test
+    void aCommitWhoseOutcomeIsUnknownIs503ToBeRetriedWithTheKey() {
+        kafka.setUp = p -> p.commitTransactionException = new TimeoutException("commit timed out");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, new Producing("x")));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("same Idempotency-Key"), e.getMessage());
+    }
+
+    @Test
+    void aRequestFencedByAnotherNodeAnswersThatNodesResult() throws Exception {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        awaitReader();
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, producer -> {
+            // Meanwhile another node's initTransactions() took the key over; it commits its result.
+            kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis()));
+            throw new ProducerFencedException("There is a newer producer with the same transactionalId");
+        });
+        assertTrue(answer.replayed());
+        assertEquals("theirs", body(answer));
+    }
+
+    @Test
+    void aRequestFencedByANodeThatNeverAnswersIs503() {
+        service.close();
+        service = service(Duration.ofMillis(50), 1 << 20);
+        RestException e = assertThrows(RestException.class, () -> service.execute(IdempotencyKey.of(null, "k"),
+                fingerprint("b"), TOPIC, producer -> Idempotency.Outcome.notProduced(ok("mine"),
+                        new ProducerFencedException("fenced"))));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("retry with the same key"), e.getMessage());
+    }
+
+    @Test
+    void aResultAnotherNodeCommittedIsFoundOnceTheViewHasReadTheKeysPartitionToItsEnd() throws Exception {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        kafka.ends.put(key.partition(PARTITIONS), 1L);
+        awaitReader();
+        kafka.consumer.schedulePollTask(() -> kafka.consumer.result(key,
+                new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis())));
+        Producing work = new Producing("mine");
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, work);
+        assertTrue(answer.replayed());
+        assertEquals("theirs", body(answer));
+        assertEquals(0, work.runs.get());
+    }
+
+    @Test
+    void aViewThatCannotReachTheEndOfTheKeysPartitionIs503AndNothingIsSent() {
+        service.close();
+        service = service(Duration.ofMillis(50), 1 << 20);
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        kafka.ends.put(key.partition(PARTITIONS), 5L); // an open transaction of another key holds the reader back
+        Producing work = new Producing("mine");
+        RestException e = assertThrows(RestException.class, () -> service.execute(key, fingerprint("b"), TOPIC, work));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("idempotency.wait.ms"), e.getMessage());
+        assertEquals(0, work.runs.get());
+    }
+
+    @Test
+    void aConcurrentRequestWithTheKeyWaitsForTheFirstAndAnswersItsResult() throws Exception {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        CountDownLatch inWork = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger runs = new AtomicInteger();
+        Idempotency.Work work = producer -> {
+            runs.incrementAndGet();
+            inWork.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return Idempotency.Outcome.produced(ok("first"));
+        };
+        CompletableFuture<Idempotency.Answer> first = CompletableFuture.supplyAsync(
+                () -> service.execute(key, fingerprint("b"), TOPIC, work));
+        assertTrue(inWork.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Idempotency.Answer> second = CompletableFuture.supplyAsync(
+                () -> service.execute(key, fingerprint("b"), TOPIC, work));
+        assertFalse(second.isDone());
+        release.countDown();
+        assertFalse(first.get(30, TimeUnit.SECONDS).replayed());
+        Idempotency.Answer answer = second.get(30, TimeUnit.SECONDS);
+        assertTrue(answer.replayed());
+        assertEquals("first", body(answer));
+        assertEquals(1, runs.get());
+        assertEquals(1, kafka.producers.size(), "the second never made a producer");
+    }
+
+    @Test
+    void aConcurrentRequestWaitingLongerThanTheBoundIs503() throws Exception {
+        service.close();
+        service = service(Duration.ofMillis(50), 1 << 20);
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        CountDownLatch inWork = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Idempotency.Answer> first = CompletableFuture.supplyAsync(() -> service.execute(key,
+                fingerprint("b"), TOPIC, producer -> {
+                    inWork.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return Idempotency.Outcome.produced(ok("first"));
+                }));
+        assertTrue(inWork.await(30, TimeUnit.SECONDS));
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(key, fingerprint("b"), TOPIC, new Producing("second")));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("still in progress"), e.getMessage());
+        release.countDown();
+        assertEquals("first", body(first.get(30, TimeUnit.SECONDS)));
+    }
+
+    @Test
+    void whenTheResultsKeptFillTheirMemoryNewKeysAre503AndRetriesStillAnswered() {
+        service.close();
+        service = service(Duration.ofSeconds(10), 1 << 20, 2 * IdempotencyView.ENTRY_OVERHEAD);
+        IdempotencyKey first = IdempotencyKey.of(null, "first");
+        service.execute(first, fingerprint("b"), TOPIC, new Producing("x".repeat(IdempotencyView.ENTRY_OVERHEAD)));
+        Producing work = new Producing("y");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "second"), fingerprint("b"), TOPIC, work));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("idempotency.memory.max.bytes"), e.getMessage());
+        assertEquals(0, work.runs.get());
+        assertTrue(service.execute(first, fingerprint("b"), TOPIC, work).replayed());
+    }
+
+    @Test
+    void afterCloseAKeyedRequestIs503() throws Exception {
+        awaitReader();
+        service.close();
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, new Producing("x")));
+        assertEquals(503, e.httpStatus());
+        assertTrue(kafka.consumer.closed(), "the reader's consumer is closed");
+    }
+
+    @Test
+    void transactionalProducersAreIdempotentWithAllAcksAndTheirOwnIds() {
+        Map<String, Object> config = Idempotency.transactionalConfig(Map.of("acks", "1", "enable.idempotence", "false",
+                "client.id", "portico-producer", "linger.ms", "0"), "t-1");
+        assertEquals("t-1", config.get("transactional.id"));
+        assertEquals("all", config.get("acks"));
+        assertEquals("true", config.get("enable.idempotence"));
+        assertEquals("t-1", config.get("client.id"));
+        assertEquals("0", config.get("linger.ms"));
+    }
+}

@@ -1,0 +1,146 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The in-memory view of the idempotency topic: results, retention, positions and waits. */
+class IdempotencyViewTest {
+    private final AtomicLong now = new AtomicLong(1_000_000);
+    private final IdempotencyView view = new IdempotencyView(Duration.ofHours(24), now::get);
+
+    private static IdempotencyView.Result result(String body, long time) {
+        return new IdempotencyView.Result(fingerprint(body), new Idempotency.Response(200,
+                "application/vnd.kafka.v1+json", body.getBytes(StandardCharsets.UTF_8)), time);
+    }
+
+    private static byte[] fingerprint(String body) {
+        return IdempotencyKey.fingerprint("POST", "/topics/t?", "application/json", body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static long far() {
+        return System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    }
+
+    @Test
+    void aResultRecordReadsBackAsWritten() {
+        IdempotencyView.Result r = new IdempotencyView.Result(fingerprint("b"),
+                new Idempotency.Response(207, "application/json", "{\"successes\":[]}".getBytes(StandardCharsets.UTF_8)), 42);
+        IdempotencyView.Result back = IdempotencyView.decode(IdempotencyView.encode(r));
+        assertNotNull(back);
+        assertArrayEquals(r.fingerprint(), back.fingerprint());
+        assertEquals(207, back.response().status());
+        assertEquals("application/json", back.response().contentType());
+        assertArrayEquals(r.response().body(), back.response().body());
+        assertEquals(42, back.time());
+    }
+
+    @Test
+    void recordsThatAreNotResultsOfThisFormatAreIgnored() {
+        byte[] good = IdempotencyView.encode(result("x", now.get()));
+        byte[] otherVersion = good.clone();
+        otherVersion[0] = 2;
+        assertNull(IdempotencyView.decode(otherVersion));
+        assertNull(IdempotencyView.decode(java.util.Arrays.copyOf(good, good.length - 1)), "cut short");
+        assertNull(IdempotencyView.decode(java.util.Arrays.copyOf(good, good.length + 1)), "trailing bytes");
+        assertNull(IdempotencyView.decode(new byte[0]));
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        view.apply(new byte[] {1, 2, 3}, good); // a record key that is no identity
+        view.apply(key.id(), otherVersion);
+        assertEquals(0, view.size());
+        assertNull(view.get(key));
+    }
+
+    @Test
+    void resultsAreFoundByKeyAndATombstoneRemovesOne() {
+        IdempotencyKey key = IdempotencyKey.of("app", "k");
+        view.apply(key.id(), IdempotencyView.encode(result("first", now.get())));
+        assertEquals("first", new String(view.get(key).response().body(), StandardCharsets.UTF_8));
+        assertNull(view.get(IdempotencyKey.of("other-app", "k")));
+        assertTrue(view.bytes() > IdempotencyView.ENTRY_OVERHEAD, "counted: " + view.bytes());
+        view.apply(key.id(), null);
+        assertNull(view.get(key));
+        assertEquals(0, view.bytes());
+    }
+
+    @Test
+    void resultsPastTheRetentionAreForgottenWhetherKafkaDeletedThemOrNot() {
+        IdempotencyKey old = IdempotencyKey.of(null, "old");
+        IdempotencyKey recent = IdempotencyKey.of(null, "recent");
+        view.put(old, result("old", now.get()));
+        now.addAndGet(Duration.ofHours(23).toMillis());
+        view.put(recent, result("recent", now.get()));
+        assertNotNull(view.get(old));
+        now.addAndGet(Duration.ofHours(1).toMillis());
+        assertNull(view.get(old), "24 h old");
+        assertNotNull(view.get(recent));
+        view.apply(IdempotencyKey.of(null, "read late").id(),
+                IdempotencyView.encode(result("stale", now.get() - Duration.ofHours(25).toMillis())));
+        assertEquals(1, view.size(), "a result read after its retention is not kept");
+        now.addAndGet(Duration.ofHours(23).toMillis());
+        assertEquals(1, view.sweep());
+        assertEquals(0, view.size());
+        assertEquals(0, view.bytes());
+    }
+
+    @Test
+    void aWaitForAPositionEndsWhenTheReaderGetsThereOrAtItsDeadline() throws Exception {
+        assertEquals(-1, view.awaitPartitions(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)),
+                "not assigned yet");
+        view.assigned(3);
+        assertEquals(3, view.awaitPartitions(far()));
+        assertFalse(view.awaitPosition(1, 0, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)),
+                "a partition not read yet is not caught up, even when it is empty");
+        view.advanced(1, 0);
+        assertTrue(view.awaitPosition(1, 0, far()), "read: caught up at once");
+        assertFalse(view.awaitPosition(1, 5, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)));
+
+        CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return view.awaitPosition(1, 5, far());
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        view.advanced(2, 10); // another partition
+        view.advanced(1, 4);
+        assertFalse(waiting.isDone());
+        view.advanced(1, 5);
+        assertTrue(waiting.get(30, TimeUnit.SECONDS));
+        view.advanced(1, 3);
+        assertTrue(view.awaitPosition(1, 5, far()), "positions never move back");
+    }
+
+    @Test
+    void aWaitForAResultEndsWhenItArrives() throws Exception {
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        assertNull(view.awaitResult(key, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)));
+        CompletableFuture<IdempotencyView.Result> waiting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return view.awaitResult(key, far());
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        view.put(IdempotencyKey.of(null, "another"), result("other", now.get()));
+        view.apply(key.id(), IdempotencyView.encode(result("theirs", now.get())));
+        assertEquals("theirs", new String(waiting.get(30, TimeUnit.SECONDS).response().body(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void theFingerprintTellsTheSameRequestFromAnother() {
+        IdempotencyView.Result r = result("body", now.get());
+        assertTrue(r.sameRequest(fingerprint("body")));
+        assertFalse(r.sameRequest(fingerprint("other body")));
+    }
+}

@@ -1,0 +1,86 @@
+package io.portico.proxy.http;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.MediaType;
+import io.portico.proxy.auth.Access;
+import io.portico.sessions.Idempotency;
+import io.portico.sessions.IdempotencyKey;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.HttpString;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+
+/**
+ * The HTTP side of {@code Idempotency-Key} on the produce routes: reads and checks the header,
+ * scopes the key to the caller's API key, fingerprints the request, runs it through
+ * {@link Idempotency} on a worker pool and answers what that says — the request's own response,
+ * or the first one again with {@code Idempotent-Replayed: true}.
+ */
+public final class Idempotent {
+    /** The request header. */
+    public static final HttpString KEY = new HttpString("Idempotency-Key");
+    /** The response header of an answer given again. */
+    public static final HttpString REPLAYED = new HttpString("Idempotent-Replayed");
+
+    private final Idempotency service;
+
+    /** @param service the keys' service, or null when {@code idempotency.enabled=false} */
+    public Idempotent(Idempotency service) {
+        this.service = service;
+    }
+
+    /**
+     * The request's key in its caller's scope, or null when it has none. Call on the IO thread,
+     * before the body is read, so a bad key costs nothing.
+     *
+     * @throws io.portico.protocol.RestException 400 for a key that is not 1 to 255 visible ASCII
+     *         characters or a repeated header; 501 when this server has keys turned off
+     */
+    public IdempotencyKey key(HttpServerExchange exchange) {
+        HeaderValues values = exchange.getRequestHeaders().get(KEY);
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        if (values.size() > 1) {
+            throw ErrorCode.BAD_REQUEST.exception("A request may carry one Idempotency-Key header");
+        }
+        String value = IdempotencyKey.check(values.getFirst());
+        if (service == null) {
+            throw ErrorCode.NOT_IMPLEMENTED.exception("Idempotency-Key is turned off on this server "
+                    + "(idempotency.enabled=false); nothing was produced");
+        }
+        return IdempotencyKey.of(Access.caller(exchange).name(), value);
+    }
+
+    /**
+     * Runs a keyed request that produces to {@code topic} on {@code pool}: {@code prepare} checks
+     * and parses it there (throwing its whole-request errors, before anything is asked of Kafka)
+     * and returns the work, which {@link Idempotency#execute} then runs at most once per key. Answers the outcome with the
+     * response's own status and type. Call on the IO thread once the body is in; the response
+     * type must be negotiated already.
+     */
+    public void run(HttpServerExchange exchange, Executor pool, IdempotencyKey key, byte[] body, String topic,
+                    Supplier<Idempotency.Work> prepare) {
+        byte[] fingerprint = IdempotencyKey.fingerprint(exchange.getRequestMethod().toString(),
+                exchange.getRequestPath() + "?" + exchange.getQueryString(), Http.contentType(exchange), body);
+        Http.offload(exchange, pool, () -> {
+            Idempotency.Work work = prepare.get();
+            return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
+        }, answer -> {
+            if (answer.replayed()) {
+                exchange.getResponseHeaders().put(REPLAYED, "true");
+            }
+            Idempotency.Response response = answer.response();
+            exchange.putAttachment(Http.RESPONSE_TYPE, MediaType.parse(response.contentType()));
+            return new Http.Reply(response.status(), new Http.RawJson(response.body()));
+        });
+    }
+
+    /** The response type negotiated for this exchange, as a keyed response records it. */
+    public static String responseType(HttpServerExchange exchange) {
+        MediaType type = exchange.getAttachment(Http.RESPONSE_TYPE);
+        return type == null ? "application/json" : type.essence();
+    }
+}

@@ -1,0 +1,343 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * {@code Idempotency-Key} against the real broker: on every produce route a retry answers the
+ * first response again and produces nothing (what Kafka holds is read with {@code read_committed},
+ * to its end); another request with the key is 422; concurrent requests with one key on one node
+ * and on three nodes produce once and answer alike; the state topic is hidden from clients;
+ * Portico's own readers skip aborted records.
+ */
+@ExtendWith(PorticoExtension.class)
+class IdempotencyIT {
+    private static final String V1 = "application/vnd.kafka.binary.v1+json";
+    private static final String V2 = "application/vnd.kafka.binary.v2+json";
+
+    private static String clusterId(KafkaCluster kafka) throws Exception {
+        return kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+    }
+
+    private static String key() {
+        return "key-" + UUID.randomUUID();
+    }
+
+    /** One way to produce, with a body that makes records {@code a} and {@code b} (or the one {@code a}). */
+    private record Route(String name, String path, String contentType, String body, List<String> values) {
+    }
+
+    private static List<Route> routes(KafkaCluster kafka, String topic) throws Exception {
+        String v3 = "/v3/clusters/" + clusterId(kafka) + "/topics/" + topic;
+        return List.of(
+                new Route("v1", "/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"},{\"value\":\"Yg==\"}]}",
+                        List.of("a", "b")),
+                new Route("v2 to a partition", "/topics/" + topic + "/partitions/1", V2,
+                        "{\"records\":[{\"value\":\"YQ==\"},{\"value\":\"Yg==\"}]}", List.of("a", "b")),
+                new Route("records endpoint", "/topics/" + topic + "/records?key=k", "text/plain", "a", List.of("a")),
+                new Route("v3 single", v3 + "/records", "application/json",
+                        "{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}", List.of("a")),
+                new Route("v3 batch", v3 + "/records:batch", "application/json",
+                        "{\"entries\":[{\"id\":\"1\",\"value\":{\"type\":\"STRING\",\"data\":\"a\"}},"
+                                + "{\"id\":\"2\",\"value\":{\"type\":\"STRING\",\"data\":\"b\"}}]}", List.of("a", "b")));
+    }
+
+    private static Rest.Response post(Rest rest, Route route, String key) {
+        return rest.post(route.path(), route.contentType(), route.body(), "Idempotency-Key", key);
+    }
+
+    @Test
+    void aRetryAnswersTheFirstResponseAgainAndProducesNothingOnEveryRoute(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        for (Route route : routes(kafka, "unused")) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-retry"), 2);
+            Route r = routes(kafka, topic).stream().filter(x -> x.name().equals(route.name())).findFirst().orElseThrow();
+            String key = key();
+            Rest.Response first = post(rest, r, key);
+            assertTrue(first.status() == 200 || first.status() == 207, r.name() + ": " + first);
+            assertFalse(first.body().contains("error_code\":5") || first.body().contains("\"failures\":[{"),
+                    r.name() + ": " + first);
+            assertNull(first.header("Idempotent-Replayed"), r.name());
+
+            Rest.Response again = post(rest, r, key);
+            assertEquals(first.status(), again.status(), r.name());
+            assertEquals(first.body(), again.body(), r.name() + ": the first response again");
+            assertEquals(first.contentType(), again.contentType(), r.name());
+            assertEquals("true", again.header("Idempotent-Replayed"), r.name());
+
+            Rest.Response other = post(rest, r, key()); // another key: produced again
+            assertNull(other.header("Idempotent-Replayed"), r.name());
+
+            List<String> expected = new ArrayList<>(r.values());
+            expected.addAll(r.values());
+            assertEquals(sorted(expected), sorted(values(committed(kafka, topic))), r.name()
+                    + ": the first request's records and the other key's, once each");
+        }
+    }
+
+    @Test
+    void theSameKeyWithAnotherBodyIs422AndProducesNothing(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-422"), 1);
+        String key = key();
+        assertEquals(200, rest.post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
+                "Idempotency-Key", key).status());
+        Rest.Response changed = rest.post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yg==\"}]}",
+                "Idempotency-Key", key);
+        assertEquals(422, changed.status(), changed.body());
+        assertEquals(42209, changed.json().get("error_code").asInt());
+        assertTrue(changed.json().get("message").asText().contains("Idempotency-Key"), changed.body());
+        assertEquals(List.of("a"), values(committed(kafka, topic)));
+
+        // The records endpoint answers in IBM's error style; its key (query string) is part of the request.
+        String records = "/topics/" + topic + "/records";
+        assertEquals(200, rest.post(records + "?key=one", "text/plain", "c", "Idempotency-Key", key + "-r").status());
+        Rest.Response otherKey = rest.post(records + "?key=two", "text/plain", "c", "Idempotency-Key", key + "-r");
+        assertEquals(422, otherKey.status(), otherKey.body());
+        assertEquals(422, otherKey.json().get("error_code").asInt());
+        assertTrue(otherKey.json().get("error").get("message").asText().contains("Idempotency-Key"), otherKey.body());
+    }
+
+    @Test
+    void badKeysAre400InTheRoutesStyleAndAStreamWithAKeyIsRefused(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-bad"), 1);
+        for (String bad : List.of("", "has space", "tab\there", "x".repeat(256))) {
+            Rest.Response r = rest.send(rest.request("/topics/" + topic, "Content-Type", V1, "Idempotency-Key", bad)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"records\":[{\"value\":\"YQ==\"}]}")));
+            assertEquals(400, r.status(), "'" + bad + "': " + r.body());
+            assertEquals(400, r.json().get("error_code").asInt());
+        }
+        // Bytes past ASCII, which the JDK's client will not send as they are.
+        try (java.net.Socket socket = new java.net.Socket(rest.base().getHost(), rest.base().getPort())) {
+            byte[] body = "{\"records\":[{\"value\":\"YQ==\"}]}".getBytes(StandardCharsets.US_ASCII);
+            java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+            request.writeBytes(("POST /topics/" + topic + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + V1
+                    + "\r\nConnection: close\r\nContent-Length: " + body.length + "\r\nIdempotency-Key: caf")
+                    .getBytes(StandardCharsets.US_ASCII));
+            request.writeBytes(new byte[] {(byte) 0xc3, (byte) 0xa9});
+            request.writeBytes("\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            request.writeBytes(body);
+            socket.getOutputStream().write(request.toByteArray());
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("visible ASCII"), answer);
+        }
+        Rest.Response ibm = rest.post("/topics/" + topic + "/records", "text/plain", "v", "Idempotency-Key", "a b");
+        assertEquals(400, ibm.status());
+        assertEquals(400, ibm.json().get("error").get("error_code").asInt(), ibm.body());
+        assertEquals(200, rest.post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
+                "Idempotency-Key", "!~" + "x".repeat(253)).status(), "255 visible characters");
+
+        String v3 = "/v3/clusters/" + clusterId(kafka) + "/topics/" + topic + "/records";
+        Rest.Response stream = rest.post(v3, "application/json", "{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}"
+                + "{\"value\":{\"type\":\"STRING\",\"data\":\"b\"}}", "Idempotency-Key", key());
+        assertEquals(400, stream.status(), stream.body());
+        assertTrue(stream.body().contains("records:batch"), stream.body());
+        assertEquals(List.of("a"), values(committed(kafka, topic)), "only the 255-character key's record");
+    }
+
+    @Test
+    void concurrentRequestsWithOneKeyOnOneNodeProduceOnceAndAnswerAlike(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-concurrent"), 3);
+        String key = key();
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Rest.Response>> answers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                answers.add(clients.submit(() -> rest.post("/topics/" + topic, V1,
+                        "{\"records\":[{\"value\":\"YQ==\"},{\"value\":\"Yg==\"}]}", "Idempotency-Key", key)));
+            }
+            Set<String> bodies = new HashSet<>();
+            int replayed = 0;
+            for (Future<Rest.Response> f : answers) {
+                Rest.Response r = f.get(60, TimeUnit.SECONDS);
+                assertEquals(200, r.status(), r.body());
+                bodies.add(r.body());
+                replayed += "true".equals(r.header("Idempotent-Replayed")) ? 1 : 0;
+            }
+            assertEquals(1, bodies.size(), "every answer is the first: " + bodies);
+            assertEquals(7, replayed, "all but one are replays");
+            assertEquals(List.of("a", "b"), sorted(values(committed(kafka, topic))));
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    @Test
+    void oneKeyFiredAtThreeNodesAtOnceProducesOnce(TestPortico shared, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-nodes"), 3);
+        int keys = 100;
+        try (TestPortico second = TestPortico.start(kafka, Map.of());
+             TestPortico third = TestPortico.start(kafka, Map.of())) {
+            List<Rest> nodes = List.of(shared.rest(), second.rest(), third.rest());
+            ExecutorService clients = Executors.newFixedThreadPool(3 * 4);
+            try {
+                Map<String, List<Future<Rest.Response>>> answers = new HashMap<>();
+                for (int k = 0; k < keys; k++) {
+                    String key = "node-key-" + k + "-" + UUID.randomUUID();
+                    String body = "{\"records\":[{\"value\":\"" + base64("k" + k + "-a") + "\"},{\"value\":\""
+                            + base64("k" + k + "-b") + "\"}]}";
+                    List<Future<Rest.Response>> three = new ArrayList<>();
+                    for (Rest node : nodes) {
+                        Callable<Rest.Response> call = () -> node.post("/topics/" + topic, V1, body, "Idempotency-Key", key);
+                        three.add(clients.submit(call));
+                    }
+                    answers.put("k" + k, three);
+                }
+                for (Map.Entry<String, List<Future<Rest.Response>>> e : answers.entrySet()) {
+                    Set<String> bodies = new HashSet<>();
+                    for (Future<Rest.Response> f : e.getValue()) {
+                        Rest.Response r = f.get(120, TimeUnit.SECONDS);
+                        assertEquals(200, r.status(), e.getKey() + ": " + r.body());
+                        bodies.add(r.body());
+                    }
+                    assertEquals(1, bodies.size(), e.getKey() + ": every answer is the first: " + bodies);
+                }
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+        List<String> expected = new ArrayList<>();
+        for (int k = 0; k < keys; k++) {
+            expected.add("k" + k + "-a");
+            expected.add("k" + k + "-b");
+        }
+        assertEquals(sorted(expected), sorted(values(committed(kafka, topic))), "each key's records exactly once");
+    }
+
+    @Test
+    void theStateTopicIsHiddenFromClients(Rest rest, KafkaCluster kafka) throws Exception {
+        assertEquals(200, rest.post("/topics/" + kafka.createTopic(KafkaCluster.uniqueTopic("idem-hidden"), 1), V1,
+                "{\"records\":[{\"value\":\"YQ==\"}]}", "Idempotency-Key", key()).status());
+        String state = "_portico_idempotency";
+        assertTrue(kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS).contains(state), "created on start");
+        assertFalse(rest.get("/topics").body().contains(state));
+        assertFalse(rest.get("/v3/clusters/" + clusterId(kafka) + "/topics").body().contains(state));
+        assertFalse(rest.get("/admin/topics").body().contains(state));
+        assertEquals(403, rest.get("/topics/" + state).status());
+        assertEquals(403, rest.get("/topics/" + state + "/partitions/0/messages?offset=0").status());
+        assertEquals(403, rest.post("/topics/" + state, V1, "{\"records\":[{\"value\":\"YQ==\"}]}").status());
+        assertEquals(403, rest.delete("/v3/clusters/" + clusterId(kafka) + "/topics/" + state).status());
+        assertEquals(403, rest.delete("/admin/topics/" + state).status());
+        assertEquals(403, rest.get("/v3/clusters/" + clusterId(kafka) + "/topics/" + state
+                + "/partitions/0/records?offset=0").status());
+        String group = "/consumers/" + UUID.randomUUID();
+        String instance = rest.post(group, V2, "{\"format\":\"binary\"}").json().get("instance_id").asText();
+        Rest.Response subscribe = rest.post(group + "/instances/" + instance + "/subscription", V2,
+                "{\"topics\":[\"" + state + "\"]}");
+        assertEquals(403, subscribe.status(), subscribe.body());
+        rest.delete(group + "/instances/" + instance, "Content-Type", V2);
+    }
+
+    @Test
+    void porticosReadersSkipRecordsOfAbortedTransactions(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-aborted"), 1);
+        try (KafkaProducer<byte[], byte[]> tx = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                "transactional.id", "it-" + UUID.randomUUID()), new ByteArraySerializer(), new ByteArraySerializer())) {
+            tx.initTransactions();
+            tx.beginTransaction();
+            tx.send(new ProducerRecord<>(topic, "aborted".getBytes(StandardCharsets.UTF_8))).get();
+            tx.abortTransaction();
+            tx.beginTransaction();
+            tx.send(new ProducerRecord<>(topic, "committed".getBytes(StandardCharsets.UTF_8))).get();
+            tx.commitTransaction();
+        }
+        Rest.Response read = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=10",
+                "Accept", V1);
+        assertEquals(200, read.status(), read.body());
+        assertEquals(1, read.json().size(), read.body());
+        assertEquals(base64("committed"), read.json().get(0).get("value").asText());
+    }
+
+    @Test
+    void withoutKafkaTransactionsAKeyedRequestFailsClearlyAndProducesNothing() throws Exception {
+        // A single broker that keeps Kafka's default replication of its transaction log cannot coordinate transactions.
+        try (KafkaCluster plain = KafkaCluster.embedded(Map.of("transaction.state.log.replication.factor", "3"));
+             TestPortico portico = TestPortico.start(plain, Map.of("metadata.timeout.ms", "1000"));
+             TestPortico off = TestPortico.start(plain, Map.of("idempotency.enabled", "false"))) {
+            String topic = plain.createTopic(KafkaCluster.uniqueTopic("idem-no-tx"), 1);
+            Rest.Response keyed = portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
+                    "Idempotency-Key", key());
+            assertEquals(503, keyed.status(), keyed.body());
+            assertEquals(503, keyed.json().get("error_code").asInt());
+            assertTrue(keyed.json().get("message").asText().contains("transaction"), keyed.body());
+
+            Rest.Response disabled = off.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yg==\"}]}",
+                    "Idempotency-Key", key());
+            assertEquals(501, disabled.status(), disabled.body());
+            assertTrue(disabled.json().get("message").asText().contains("idempotency.enabled=false"), disabled.body());
+
+            assertEquals(200, portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yw==\"}]}").status(),
+                    "without a key, produce works as ever");
+            assertEquals(List.of("c"), values(committed(plain, topic)));
+        }
+    }
+
+    // ---- reading what Kafka holds
+
+    /** Every committed record of {@code topic}, read with {@code read_committed} to the end of each partition. */
+    static List<ConsumerRecord<byte[], byte[]>> committed(KafkaCluster kafka, String topic) {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config,
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions); // the last stable offsets
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))
+                    && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(100)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    static List<String> values(List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
+    }
+
+    private static List<String> sorted(List<String> values) {
+        return values.stream().sorted().toList();
+    }
+
+    private static String base64(String s) {
+        return java.util.Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+}
