@@ -34,7 +34,7 @@ class BenchIT {
         Bench.Outcome outcome = Bench.run(options);
 
         assertEquals(List.of("native-produce", "native-consume", "a", "j", "b", "c", "g", "d", "h", "e", "f", "i",
-                        "native-tail", "k", "l"),
+                        "k", "native-tail", "l"),
                 outcome.rows().stream().map(Bench.RowResult::id).toList());
         for (Bench.RowResult row : outcome.rows()) {
             String what = row.id() + ": " + row;

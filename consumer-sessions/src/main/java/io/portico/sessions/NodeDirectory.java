@@ -190,6 +190,11 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         }
     }
 
+    /** Whether {@link #start} ran. */
+    public boolean started() {
+        return url != null;
+    }
+
     /** This node's id. */
     public String nodeId() {
         return settings.nodeId();

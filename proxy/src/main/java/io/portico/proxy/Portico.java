@@ -127,6 +127,10 @@ public final class Portico implements AutoCloseable {
     }
 
     private void startAll() throws IOException {
+        // Portico's own state topics are refused to clients from the first request on, whether or not
+        // this node uses them (other nodes of the cluster may).
+        io.portico.sessions.KafkaNames.reserve(config.idempotency().topic());
+        io.portico.sessions.KafkaNames.reserve(config.nodes().topic());
         // What can be checked without Kafka is checked first, so a bad setting fails at once.
         authenticator = authenticator(config.security());
         SSLContext tls = config.hasHttpsListener() ? Tls.context(config.security()) : null;
@@ -187,7 +191,8 @@ public final class Portico implements AutoCloseable {
                     nodes.expiry(), config.metadataTimeout(), reads.instanceTimeout()), nodeProducer(), nodeConsumer(consumerConfig),
                     admin::get, java.time.Clock.systemUTC());
         }
-        forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout());
+        forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout(),
+                config.sse().streamsMax());
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
             idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),
@@ -255,14 +260,22 @@ public final class Portico implements AutoCloseable {
         HttpHandler chain = accessLog == null ? inFlight : accessLog.wrap(inFlight);
         chain = new ErrorBoundary(new HttpMetrics(metrics, chain));
 
+        if (directory != null) {
+            URI url = nodeUrl(config.listeners().get(0));
+            if (url != null) {
+                // Before the server listens: no create goes unrecorded, no relay looks at an empty directory.
+                directory.start(url);
+                consumers.ownership(directory);
+            }
+        }
         server = listen(config.listeners(), chain, tls);
         if (adminRoutes != null) {
             adminServer = listen(ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
             LOG.info("Operations endpoints on {}", ops.adminListeners());
         }
-        if (directory != null) {
-            // Other nodes relay requests here from now on: the server is listening.
-            directory.start(nodes.url() != null ? nodes.url() : nodeUrl());
+        if (directory != null && !directory.started()) {
+            // A listener on port 0 is known only now: the directory starts once the server listens.
+            directory.start(nodeUrl(listenerUrls().get(0)));
             consumers.ownership(directory);
         }
         LOG.info("Portico serves on {}", listenerUrls());
@@ -299,12 +312,21 @@ public final class Portico implements AutoCloseable {
         return host + "-" + java.util.HexFormat.of().toHexDigits((int) (Math.random() * Integer.MAX_VALUE)).substring(2);
     }
 
-    /** Where other nodes reach this one: the first advertised listener, else the first listener as bound. */
-    private URI nodeUrl() {
+    /**
+     * Where other nodes reach this one: {@code node.url}, else the first advertised listener, else
+     * {@code first} (a listener as configured or as bound) with a wildcard host replaced by this
+     * host's name; null when only the bound port can tell.
+     */
+    private URI nodeUrl(URI first) {
+        if (config.nodes().url() != null) {
+            return config.nodes().url();
+        }
         if (!config.advertisedListeners().isEmpty()) {
             return config.advertisedListeners().get(0);
         }
-        URI first = listenerUrls().get(0);
+        if (first.getPort() <= 0) {
+            return null;
+        }
         String host = first.getHost();
         if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
             try {

@@ -131,7 +131,8 @@ public final class EventStreamHandlers {
             ConsumerInstance.ResumeAfter resume = last == null ? null
                     : new ConsumerInstance.ResumeAfter(new TopicPartition(last.topic(), last.partition()), last.offset());
             ConsumerInstance.Stream stream = registry.openStream(instance, v1Topic, resume);
-            EmbeddedFormat format = instance.format();
+            // A schema format's records come decoded to JSON text (the instance's decoder): written as json.
+            EmbeddedFormat format = instance.format().needsSchemaRegistry() ? EmbeddedFormat.JSON : instance.format();
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
@@ -178,7 +179,8 @@ public final class EventStreamHandlers {
             format = asked == null ? EmbeddedFormat.BINARY : asked;
         }
         if (format.needsSchemaRegistry()) {
-            throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception("A partition's event stream is binary or json; "
+                    + "read schema formats through a consumer instance's stream, or the plain read by offset");
         }
         EmbeddedFormat f = format;
         partition(exchange, records -> ServerSentEvents.v1(records, f), null);
@@ -270,14 +272,6 @@ public final class EventStreamHandlers {
     }
 
     private static ProduceRecord.Type type(HttpServerExchange exchange, String name, ProduceRecord.Type absent) {
-        String value = Http.query(exchange, name);
-        if (value == null) {
-            return absent;
-        }
-        try {
-            return ProduceRecord.Type.valueOf(value.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw ErrorCode.BAD_REQUEST.exception("Query parameter " + name + " must be BINARY, JSON or STRING");
-        }
+        return io.portico.proxy.handlers.v3.ReadV3Handler.type(exchange, name, absent);
     }
 }

@@ -83,8 +83,12 @@ public final class ProduceHandler {
     private record Encoded(List<ProduceRecord> records, Integer keySchemaId, Integer valueSchemaId) {
     }
 
-    /** Parses (and for the schema formats serializes) a produce body: on the pool, it may ask the registry. */
-    private Encoded records(byte[] body, EmbeddedFormat format, Integer partition, String topic) {
+    /** A request's records as parsed, and its schema fields (for the schema formats). */
+    private record Parsed(List<ProduceRecord> records, SchemaProduce.Fields fields) {
+    }
+
+    /** Parses a produce body (no Kafka, no registry): a bad body fails here, before anything else is asked. */
+    private Parsed parse(byte[] body, EmbeddedFormat format, Integer partition) {
         // Schema formats arrive as JSON: read as the json format reads them, then serialized in their schemas.
         EmbeddedFormat bodyFormat = format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format;
         List<ProduceRecord> records;
@@ -104,10 +108,15 @@ public final class ProduceHandler {
             throw ErrorCode.PAYLOAD_TOO_LARGE.exception(records.size() + " records in one request; at most "
                     + maxRecords + " (produce.records.max)");
         }
+        return new Parsed(records, fields);
+    }
+
+    /** Serializes the records of a schema format (on the pool: it may ask the registry); others as they are. */
+    private Encoded encode(Parsed parsed, EmbeddedFormat format, String topic) {
         if (!format.needsSchemaRegistry()) {
-            return new Encoded(records, null, null);
+            return new Encoded(parsed.records(), null, null);
         }
-        SchemaProduce.Encoded encoded = SchemaProduce.encode(schemas, format, topic, records, fields);
+        SchemaProduce.Encoded encoded = SchemaProduce.encode(schemas, format, topic, parsed.records(), parsed.fields());
         return new Encoded(encoded.records(), encoded.keySchemaId(), encoded.valueSchemaId());
     }
 
@@ -175,13 +184,14 @@ public final class ProduceHandler {
             if (key != null) {
                 String type = Idempotent.responseType(exchange);
                 idempotent.run(exchange, pool, key, body, topic, () -> {
-                    Encoded request = records(body, format, partition, topic);
-                    return tx -> allOrNothing(topic, request, deadline, codes, v2, type, tx);
+                    Parsed parsed = parse(body, format, partition);
+                    // Serialized only when the key has no answer yet: a retry is answered without the registry.
+                    return tx -> allOrNothing(topic, encode(parsed, format, topic), deadline, codes, v2, type, tx);
                 });
                 return;
             }
             Http.offload(exchange, pool, () -> {
-                Encoded request = records(body, format, partition, topic);
+                Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
             }, answer -> answer);

@@ -53,27 +53,38 @@ public final class Forwarding {
     private final byte[] secret;
     private final Executor pool;
     private final HttpHandler relay;
+    private final HttpHandler streamRelay;
 
     /**
      * @param directory the nodes of the cluster, or null when this node works alone
      * @param secret the nodes' shared secret (empty when this node works alone)
      * @param pool where a look-up that must wait for the directory runs
      * @param tls the TLS context for nodes reached over https (the server's own), or null
-     * @param timeout the longest a relayed request may take
+     * @param timeout the longest a relayed request may take (event streams excepted)
+     * @param streamsMax how many event streams may be relayed to one node at once (per IO thread)
      */
     public Forwarding(NodeDirectory directory, ConsumerRegistry consumers, String secret, Executor pool,
-                      SSLContext tls, java.time.Duration timeout) {
+                      SSLContext tls, java.time.Duration timeout, int streamsMax) {
         this.directory = directory;
         this.consumers = consumers;
         this.secret = secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8);
         this.pool = pool;
         if (directory == null) {
             this.relay = null;
+            this.streamRelay = null;
             return;
         }
-        this.relay = ProxyHandler.builder()
-                .setProxyClient(new NodeClient(tls))
-                .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+        // Requests and their answers: bounded in time; a request waits for a connection at most that long.
+        this.relay = relay(directory, secret, new NodeClient(tls, 32, 64), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        // Event streams last as long as their client reads: no time bound, and connections of their own,
+        // so that open streams never hold up the other relayed requests.
+        this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0), -1);
+    }
+
+    private static HttpHandler relay(NodeDirectory directory, String secret, NodeClient client, int maxRequestTime) {
+        return ProxyHandler.builder()
+                .setProxyClient(client)
+                .setMaxRequestTime(maxRequestTime)
                 .setRewriteHostHeader(false) // the holder builds URLs for the host the caller asked
                 .setReuseXForwarded(true)
                 .setMaxConnectionRetries(0) // a consumer request is never sent twice
@@ -154,10 +165,12 @@ public final class Forwarding {
                 ex.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                 ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
                         + "', which holds this consumer instance, does not answer at " + there.node().url()
-                        + "; retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
+                        + " (or has no connection free for another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
                 return true;
             });
-            relay.handleRequest(exchange);
+            String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+            boolean stream = accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains("text/event-stream");
+            (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
                     + gone.nodeId() + "', which has left. Its group's committed offsets remain in Kafka: "
@@ -172,7 +185,12 @@ public final class Forwarding {
         private final Map<URI, LoadBalancingProxyClient> byNode = new ConcurrentHashMap<>();
         private final XnioSsl ssl;
 
-        NodeClient(SSLContext tls) {
+        private final int connectionsPerThread;
+        private final int queue;
+
+        NodeClient(SSLContext tls, int connectionsPerThread, int queue) {
+            this.connectionsPerThread = connectionsPerThread;
+            this.queue = queue;
             XnioSsl s = null;
             try {
                 s = new UndertowXnioSsl(Xnio.getInstance(), OptionMap.EMPTY,
@@ -185,8 +203,8 @@ public final class Forwarding {
 
         private LoadBalancingProxyClient clientFor(URI url) {
             LoadBalancingProxyClient client = new LoadBalancingProxyClient()
-                    .setConnectionsPerThread(8)
-                    .setMaxQueueSize(64)
+                    .setConnectionsPerThread(connectionsPerThread)
+                    .setMaxQueueSize(queue)
                     .setProblemServerRetry(1);
             return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
         }

@@ -153,6 +153,26 @@ class AvroIT {
     }
 
     @Test
+    void anAvroInstancesEventStreamCarriesTheDecodedRecords(SchemaPortico sp) throws Exception {
+        Rest rest = sp.rest();
+        String topic = KafkaCluster.uniqueTopic("avrosse");
+        String group = KafkaCluster.uniqueTopic("avro_sse");
+        assertEquals(200, rest.post("/topics/" + topic, AVRO_V2, QUICKSTART_BODY, "Accept", V2).status());
+        assertEquals(200, rest.post("/consumers/" + group, V2,
+                "{\"name\": \"streamed\", \"format\": \"avro\", \"auto.offset.reset\": \"earliest\"}").status());
+        String instance = "/consumers/" + group + "/instances/streamed";
+        assertEquals(204, rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}").status());
+        try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(rest.uri(instance + "/records"))) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            io.portico.proxy.testing.SseClient.Event e = stream.next(java.time.Duration.ofSeconds(30));
+            assertEquals(topic + "/0/0", e.id());
+            assertEquals("{\"name\":\"testUser\"}", io.portico.protocol.Json.mapper().readTree(e.data()).get("value").toString(),
+                    "the value as JSON, as the plain read renders it: " + e.data());
+        }
+        assertEquals(204, rest.delete(instance, "Content-Type", V2).status());
+    }
+
+    @Test
     void recordsOfAPlainProducerInConfluentsFramingAreReadByOffset(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("avro-plain");

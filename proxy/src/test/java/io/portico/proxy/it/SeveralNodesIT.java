@@ -59,7 +59,9 @@ class SeveralNodesIT {
                 "nodes.secret", SECRET,
                 "nodes.topic", "__portico_nodes_" + UUID.randomUUID().toString().substring(0, 8),
                 "nodes.heartbeat.interval.ms", "250",
-                "nodes.expiry.ms", "3000"));
+                "nodes.expiry.ms", "3000",
+                // Short, so the event-stream test sees that a relayed stream outlives it.
+                "nodes.forward.timeout.ms", "2000"));
         for (int i = 0; i < 3; i++) {
             nodes.add(TestPortico.start(cluster, nodeConfig));
         }
@@ -240,7 +242,9 @@ class SeveralNodesIT {
             List<String> ids = new ArrayList<>();
             stream.take(3, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
             assertEquals(List.of(topic + "/0/0", topic + "/0/1", topic + "/0/2"), ids);
-            // Live, through the relay: a record produced while the stream is open arrives.
+            // Live, through the relay, after longer than nodes.forward.timeout.ms (which bounds
+            // plain relayed requests, never streams): a record produced now arrives.
+            Thread.sleep(2500);
             kafka.produce(topic, 0, null, "live".getBytes(StandardCharsets.UTF_8));
             assertEquals(topic + "/0/3", stream.next(java.time.Duration.ofSeconds(30)).id());
             // A commit through the third node while the stream is open.

@@ -177,7 +177,11 @@ public final class ProduceV3Handler {
         List<Object> outcomes = sendBatch(topic, batch, tx, refusal).join();
         Throwable refused = refusal.get();
         boolean landed = outcomes.stream().anyMatch(o -> o instanceof DeliveryReports.Landed);
-        if (refused == null && landed) {
+        // An entry that failed for a reason a retry may not meet again (5xx: the schema registry does
+        // not answer, say) must not be kept as the key's answer: nothing is written, the retry runs again.
+        boolean transientFailure = outcomes.stream()
+                .anyMatch(o -> o instanceof RecordError e && e.errorCode() >= 500 && e.errorCode() < 600);
+        if (refused == null && landed && !transientFailure) {
             return Idempotency.Outcome.produced(new Idempotency.Response(207, "application/json",
                     DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes)));
         }

@@ -83,15 +83,25 @@ public final class ReadV3Handler {
         });
     }
 
-    private static ProduceRecord.Type type(HttpServerExchange exchange, String name, ProduceRecord.Type absent) {
+    /**
+     * A read's {@code type}, {@code key_type} or {@code value_type} query parameter, or
+     * {@code absent}: BINARY, JSON or STRING (the schema types are not read by offset in v3).
+     *
+     * @throws io.portico.protocol.RestException 400 for any other value
+     */
+    public static ProduceRecord.Type type(HttpServerExchange exchange, String name, ProduceRecord.Type absent) {
         String value = Http.query(exchange, name);
         if (value == null) {
             return absent;
         }
         try {
-            return ProduceRecord.Type.valueOf(value.toUpperCase(Locale.ROOT));
+            ProduceRecord.Type type = ProduceRecord.Type.valueOf(value.toUpperCase(Locale.ROOT));
+            if (!type.schema()) {
+                return type;
+            }
         } catch (IllegalArgumentException e) {
-            throw ErrorCode.BAD_REQUEST.exception("Query parameter " + name + " must be BINARY, JSON or STRING");
+            // below
         }
+        throw ErrorCode.BAD_REQUEST.exception("Query parameter " + name + " must be BINARY, JSON or STRING");
     }
 }
