@@ -25,10 +25,10 @@ import org.xnio.XnioExecutor;
  * A read answered as Server-Sent Events ({@code text/event-stream}): records are fetched from a
  * {@link Source} on the streams' pool and written as they come, for as long as the client reads.
  *
- * <p>Backpressure: a batch is fetched only once the one before is written, and written only as
- * fast as the client's connection takes it ({@link ResponseChannel}), so a slow client slows the
- * fetching and never grows what is held: one batch per stream, counted against the responses
- * budget until written (and not fetched while that budget is full), besides what the source's
+ * <p>Backpressure: a batch is fetched while the one before is written, no further, and written
+ * only as fast as the client's connection takes it ({@link ResponseChannel}), so a slow client
+ * slows the fetching and never grows what is held: at most two batches per stream, each counted
+ * against the responses budget until written (and not fetched while that budget is full), besides what the source's
  * consumer holds against the consumers budget. While a client reads nothing, the source is asked
  * every heartbeat to {@linkplain Source#idle keep its place} (a consumer instance stays in its
  * group); a client that reads nothing of a pending write for {@code request.body.timeout.ms} is
@@ -86,12 +86,15 @@ public final class EventStream {
     private final HttpServerExchange exchange;
     private final EventStreams streams;
     private final Duration heartbeat;
-    private final MemoryBudget.Lease batch; // the batch fetched and not yet written
+    private final MemoryBudget.Lease batch; // the stream's account of the responses budget (batches take leases of it)
     private final Duration memoryWait;
     private final ResponseChannel out;
     private final ArrayDeque<Runnable> writes = new ArrayDeque<>(); // waiting for the pending one
     private Source source; // set once opened
     private boolean fetching; // a call of the source is running on the pool
+    private int unwritten; // batches fetched and not yet written (at most two)
+    /** The leases of batches not yet written: given back when the stream ends, whatever became of them. */
+    private final java.util.List<MemoryBudget.Lease> rooms = new java.util.ArrayList<>();
     private boolean ending; // the stream ends once what is fetched is written
     private boolean done; // the response ended or the client is gone
     private boolean sourceClosed;
@@ -169,9 +172,13 @@ public final class EventStream {
         scheduleHeartbeat(heartbeat.toNanos());
     }
 
-    /** Fetches the next batch, unless one is being fetched or the stream ends. */
+    /**
+     * Fetches the next batch, unless one is being fetched, two are not written yet, or the stream
+     * ends. One batch is fetched while the one before is written (the socket and the source both
+     * busy), never more: a slow client holds at most two batches of its stream.
+     */
     private void fetch() {
-        if (done || fetching || source == null) {
+        if (done || fetching || source == null || unwritten >= 2) {
             return;
         }
         if (ending) {
@@ -184,18 +191,22 @@ public final class EventStream {
         }
         fetching = true;
         Source s = source;
+        // Each batch takes its room from a lease of its own, given back once that batch is written.
+        MemoryBudget.Lease room = batch.budget().lease();
+        rooms.add(room);
         try {
             streams.pool().execute(() -> {
                 Events events;
                 try {
-                    events = s.next(new ResponseRoom(batch, memoryWait));
+                    events = s.next(new ResponseRoom(room, memoryWait));
                 } catch (Throwable e) {
                     events = new Events(new byte[0], asRestException(e), true);
                 }
                 Events fetched = events;
-                exchange.getIoThread().execute(() -> fetched(fetched));
+                exchange.getIoThread().execute(() -> fetched(fetched, room));
             });
         } catch (RejectedExecutionException e) {
+            room.close();
             fetching = false; // the pool is shut down: so is the server
             ending = true;
             finish();
@@ -211,14 +222,17 @@ public final class EventStream {
         return ErrorCode.INTERNAL_SERVER_ERROR.exception();
     }
 
-    private void fetched(Events events) {
+    private void fetched(Events events, MemoryBudget.Lease room) {
         fetching = false;
         if (done) {
+            room.close();
             closeSource();
             return;
         }
+        boolean more = events.error() == null && !events.last();
         Runnable after = () -> {
-            batch.give(batch.held()); // written: the batch's room is free again
+            room.close(); // written: the batch's room is free again
+            rooms.remove(room);
             if (events.error() != null) {
                 ending = true;
                 send(ByteBuffer.wrap(ServerSentEvents.error(events.error().body())), this::finish);
@@ -231,8 +245,15 @@ public final class EventStream {
         };
         if (events.bytes().length == 0) {
             after.run();
-        } else {
-            send(ByteBuffer.wrap(events.bytes()), after);
+            return;
+        }
+        unwritten++;
+        send(ByteBuffer.wrap(events.bytes()), () -> {
+            unwritten--;
+            after.run();
+        });
+        if (more) {
+            fetch(); // the next batch, while this one is written
         }
     }
 
@@ -390,6 +411,8 @@ public final class EventStream {
             return;
         }
         released = true;
+        rooms.forEach(MemoryBudget.Lease::close);
+        rooms.clear();
         batch.close();
         streams.closed(this);
     }
