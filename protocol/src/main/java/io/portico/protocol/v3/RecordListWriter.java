@@ -82,7 +82,7 @@ public final class RecordListWriter {
         g.writeStringField("topic_name", topic);
         g.writeNumberField("partition_id", r.partition());
         g.writeNumberField("offset", r.offset());
-        g.writeStringField("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
+        g.writeStringField("timestamp", timestamp(r.timestamp()));
         g.writeArrayFieldStart("headers");
         for (RecordHeader h : r.headers()) {
             g.writeStartObject();
@@ -91,7 +91,7 @@ public final class RecordListWriter {
             if (h.value() == null) {
                 g.writeNull();
             } else {
-                g.writeString(Base64.getEncoder().encodeToString(h.value()));
+                base64(g, h.value());
             }
             g.writeEndObject();
         }
@@ -117,9 +117,46 @@ public final class RecordListWriter {
             g.writeStringField("data", new String(bytes, StandardCharsets.UTF_8));
         } else {
             g.writeStringField("type", "BINARY");
-            g.writeStringField("data", Base64.getEncoder().encodeToString(bytes));
+            g.writeFieldName("data");
+            base64(g, bytes);
         }
         g.writeEndObject();
+    }
+
+    /** Base64 needs no escaping: its bytes go into the JSON string as they are (no String made of them). */
+    private static void base64(JsonGenerator g, byte[] bytes) throws IOException {
+        byte[] encoded = Base64.getEncoder().encode(bytes);
+        g.writeRawUTF8String(encoded, 0, encoded.length);
+    }
+
+    /** The last second formatted, per thread: records read together mostly share their second. */
+    private static final ThreadLocal<Object[]> LAST_SECOND = ThreadLocal.withInitial(() -> new Object[] {Long.MIN_VALUE, ""});
+    /** Seconds of the years 0000 to 9999, which {@link Instant#toString} writes in the plain form. */
+    private static final long MIN_PLAIN = -62_167_219_200L;
+    private static final long MAX_PLAIN = 253_402_300_799L;
+
+    /** {@code Instant.ofEpochMilli(millis).toString()}, without formatting the date again for each record. */
+    static String timestamp(long millis) {
+        long second = Math.floorDiv(millis, 1000);
+        int ms = Math.floorMod(millis, 1000);
+        if (second < MIN_PLAIN || second > MAX_PLAIN) {
+            return Instant.ofEpochMilli(millis).toString();
+        }
+        Object[] last = LAST_SECOND.get();
+        String prefix;
+        if ((long) last[0] == second) {
+            prefix = (String) last[1];
+        } else {
+            String whole = Instant.ofEpochSecond(second).toString(); // …:SSZ
+            prefix = whole.substring(0, whole.length() - 1);
+            last[0] = second;
+            last[1] = prefix;
+        }
+        if (ms == 0) {
+            return prefix + "Z";
+        }
+        char[] fraction = {'.', (char) ('0' + ms / 100), (char) ('0' + ms / 10 % 10), (char) ('0' + ms % 10), 'Z'};
+        return prefix.concat(new String(fraction));
     }
 
     private static boolean isUtf8(byte[] bytes) {

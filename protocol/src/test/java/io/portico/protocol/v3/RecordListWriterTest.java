@@ -1,0 +1,53 @@
+package io.portico.protocol.v3;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.ConsumedRecord;
+import io.portico.protocol.Json;
+import io.portico.protocol.RecordHeader;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The v3 read's record list: timestamps exactly as {@link Instant#toString} writes them, and base64 keys, values and headers. */
+class RecordListWriterTest {
+
+    @Test
+    void timestampsAreWrittenAsInstantWritesThem() {
+        long[] samples = {0, 1, 5, 10, 120, 999, 1000, 1_764_645_753_000L, 1_764_645_753_120L, 1_764_645_753_007L,
+            -1, -999, -1000, -62_167_219_200_000L, 253_402_300_799_999L, 253_402_300_800_000L, Long.MIN_VALUE / 2};
+        for (long millis : samples) {
+            assertEquals(Instant.ofEpochMilli(millis).toString(), RecordListWriter.timestamp(millis), "at " + millis);
+        }
+        Random random = new Random(42);
+        long base = 1_764_645_753_000L;
+        for (int i = 0; i < 10_000; i++) {
+            // neighbours share their second (the cached part), and jumps leave it
+            long millis = i % 100 == 0 ? random.nextLong() % 300_000_000_000_000L : base + random.nextInt(5_000);
+            assertEquals(Instant.ofEpochMilli(millis).toString(), RecordListWriter.timestamp(millis), "at " + millis);
+        }
+    }
+
+    @Test
+    void binaryKeysValuesAndHeadersComeBackExactly() throws Exception {
+        byte[] key = {0, -1, 34, 92, 10};
+        byte[] value = new byte[300];
+        new Random(7).nextBytes(value);
+        ConsumedRecord r = new ConsumedRecord("t", key, value, 2, 41, 1_764_645_753_120L,
+                List.of(new RecordHeader("h", new byte[] {1, 2, 3}), new RecordHeader("n", null)));
+        byte[] out = RecordListWriter.write("c", "t", List.of(r), ProduceRecord.Type.BINARY, ProduceRecord.Type.BINARY,
+                "http://x/self", "http://x/next");
+        JsonNode record = Json.mapper().readTree(out).get("data").get(0);
+        assertEquals(Base64.getEncoder().encodeToString(key), record.get("key").get("data").asText());
+        assertEquals("BINARY", record.get("value").get("type").asText());
+        assertEquals(Base64.getEncoder().encodeToString(value), record.get("value").get("data").asText());
+        assertEquals("AQID", record.get("headers").get(0).get("value").asText());
+        assertEquals("null", record.get("headers").get(1).get("value").toString());
+        assertEquals("2025-12-02T03:22:33.120Z", record.get("timestamp").asText());
+        assertEquals(new String(out, StandardCharsets.UTF_8), new String(out, StandardCharsets.UTF_8).trim());
+    }
+}
