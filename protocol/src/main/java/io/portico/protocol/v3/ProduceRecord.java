@@ -30,14 +30,21 @@ public record ProduceRecord(Integer partitionId, List<RecordHeader> headers, Dat
      * {@code type} may be null (the registry's schema decides); once serialized in its schema
      * (by the handler), the bytes are Kafka's and the ref says which subject, id and version.
      */
-    public record Data(Type type, byte[] serialized, SchemaRef schema) {
+    public record Data(Type type, byte[] serialized, SchemaRef schema, int size) {
         public Data(Type type, byte[] serialized) {
             this(type, serialized, null);
         }
 
-        /** The serialized size a delivery report shows (0 for null data). */
-        public int size() {
-            return serialized == null ? 0 : serialized.length;
+        public Data(Type type, byte[] serialized, SchemaRef schema) {
+            this(type, serialized, schema, serialized == null ? 0 : serialized.length);
+        }
+
+        /**
+         * What a delivery report needs of it once Kafka has it: type, schema and size, without the
+         * bytes (a report waiting to be written holds no record data).
+         */
+        public Data withoutBytes() {
+            return serialized == null ? this : new Data(type, null, schema, size);
         }
 
         /** Whether this is a schema format's data still to be serialized in its schema. */
@@ -63,6 +70,12 @@ public record ProduceRecord(Integer partitionId, List<RecordHeader> headers, Dat
     /** This record with another key and value (the same partition, headers, timestamp and size). */
     public ProduceRecord with(Data key, Data value) {
         return new ProduceRecord(partitionId, headers, key, value, timestamp, bytes);
+    }
+
+    /** This record as its delivery report needs it: no key, value or header bytes. */
+    public ProduceRecord withoutBytes() {
+        return new ProduceRecord(partitionId, List.of(), key == null ? null : key.withoutBytes(),
+                value == null ? null : value.withoutBytes(), timestamp, bytes);
     }
 
     /** The key's bytes, or null. */

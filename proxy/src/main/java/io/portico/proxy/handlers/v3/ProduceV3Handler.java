@@ -108,13 +108,19 @@ public final class ProduceV3Handler {
         String topic = checked(exchange);
         IdempotencyKey key = keyChecked(exchange);
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
-            BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
+            // Parsed on the pool, as every produce body is: never on the IO thread.
             if (key != null) {
-                idempotent.run(exchange, pool, key, body, topic, () -> tx -> batchInTransaction(clusterId, topic, batch, tx));
+                idempotent.run(exchange, pool, key, body, topic, () -> {
+                    BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
+                    return tx -> batchInTransaction(clusterId, topic, batch, tx);
+                });
                 return;
             }
-            Http.offload(exchange, pool, () -> sendBatch(topic, batch, null), outcomes -> new Http.Reply(207,
-                    new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
+            Http.offload(exchange, pool, () -> {
+                BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
+                return sendBatch(topic, batch, null).thenApply(outcomes -> new Http.Reply(207,
+                        new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
+            }, reply -> reply);
         }));
     }
 
@@ -360,8 +366,9 @@ public final class ProduceV3Handler {
                         if (error != null) {
                             outcome.refused(KafkaErrors.v3RecordError(error), error);
                         } else {
-                            outcome.landed(new DeliveryReports.Landed(record, landed.partition(), landed.offset(),
-                                    landed.timestamp()));
+                            // The report keeps no record data: its room was given back with the acknowledgement.
+                            outcome.landed(new DeliveryReports.Landed(record.withoutBytes(), landed.partition(),
+                                    landed.offset(), landed.timestamp()));
                         }
                     }, via);
         }
