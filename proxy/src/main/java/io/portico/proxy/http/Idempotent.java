@@ -63,9 +63,12 @@ public final class Idempotent {
      */
     public void run(HttpServerExchange exchange, Executor pool, IdempotencyKey key, byte[] body, String topic,
                     Supplier<Idempotency.Work> prepare) {
-        byte[] fingerprint = IdempotencyKey.fingerprint(exchange.getRequestMethod().toString(),
-                exchange.getRequestPath() + "?" + exchange.getQueryString(), Http.contentType(exchange), body);
+        String method = exchange.getRequestMethod().toString();
+        String path = exchange.getRequestPath() + "?" + exchange.getQueryString();
+        String contentType = Http.contentType(exchange);
         Http.offload(exchange, pool, () -> {
+            // Hashed on the pool: a body may be megabytes, and the IO thread serves other connections.
+            byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
             return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
         }, answer -> {
