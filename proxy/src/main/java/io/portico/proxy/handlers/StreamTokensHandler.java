@@ -25,11 +25,7 @@ public final class StreamTokensHandler {
     }
 
     public void mint(HttpServerExchange exchange) {
-        String contentType = Http.contentType(exchange);
-        if (contentType != null && !contentType.isBlank() && !contentType.toLowerCase(java.util.Locale.ROOT)
-                .startsWith("application/json")) {
-            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
-        }
+        Http.requireJsonBody(exchange);
         var caller = Access.caller(exchange);
         Http.readBody(exchange, MAX_BODY, body -> {
             StreamToken.Request request = BODY.read(body, EmbeddedFormat.BINARY);

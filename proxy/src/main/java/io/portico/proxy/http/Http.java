@@ -62,6 +62,21 @@ public final class Http {
         throw notFound.exception();
     }
 
+    /**
+     * Refuses a request body that is not JSON: a {@code Content-Type} whose essence is not
+     * {@code application/json} (a malformed one included) is a 415; none means JSON.
+     */
+    public static void requireJsonBody(HttpServerExchange exchange) {
+        String contentType = contentType(exchange);
+        if (contentType == null || contentType.isBlank()) {
+            return;
+        }
+        MediaType type = MediaType.parse(contentType);
+        if (type == null || !type.essence().equals("application/json")) {
+            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
+        }
+    }
+
     /** The first value of a query parameter, or null. */
     public static String query(HttpServerExchange exchange, String name) {
         Deque<String> values = exchange.getQueryParameters().get(name);

@@ -49,11 +49,7 @@ final class V3 {
      */
     static <T> void readBody(HttpServerExchange exchange, long maxBodyBytes, Json.BodyReader<T> reader, String empty,
                              Consumer<T> then) {
-        String contentType = Http.contentType(exchange);
-        MediaType type = contentType == null ? Http.JSON : MediaType.parse(contentType);
-        if (type == null || !type.essence().equals("application/json")) {
-            throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
-        }
+        Http.requireJsonBody(exchange);
         Http.readBody(exchange, maxBodyBytes, body -> {
             if (isEmptyOrNull(body)) {
                 throw ErrorCode.PAYLOAD_ERROR.exception(empty);
