@@ -222,6 +222,9 @@ public final class EventStreamHandlers {
             if (!last.topic().equals(topic) || last.partition() != partition) {
                 throw ErrorCode.BAD_REQUEST.exception("Last-Event-ID " + last + " is not a record of this partition");
             }
+            if (last.offset() == Long.MAX_VALUE) {
+                throw ErrorCode.BAD_REQUEST.exception("Last-Event-ID " + last + " names no record a partition can hold");
+            }
             offset = last.offset() + 1;
         } else {
             if (Http.query(exchange, "offset") == null) {

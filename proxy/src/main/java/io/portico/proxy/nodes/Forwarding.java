@@ -168,8 +168,9 @@ public final class Forwarding {
                         + " (or has no connection free for another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
                 return true;
             });
-            String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
-            boolean stream = accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains("text/event-stream");
+            // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream.
+            boolean stream = io.portico.protocol.ServerSentEvents.accepted(
+                    exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
             (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
