@@ -148,6 +148,9 @@ public final class ConsumerV2Handlers {
      * each offset the committed one (the next to read), for the partitions that have one.
      */
     public void committed(HttpServerExchange exchange) {
+        if (exchange.getRequestContentLength() == 0) {
+            throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
+        }
         withBody(exchange, PARTITIONS, (instance, caller, body) -> {
             Set<TopicPartition> asked = new LinkedHashSet<>(partitions(caller, body));
             Map<TopicPartition, OffsetAndMetadata> committed = instance.committed(new HashSet<>(asked));

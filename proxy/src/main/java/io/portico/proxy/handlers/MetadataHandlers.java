@@ -50,7 +50,7 @@ public final class MetadataHandlers {
 
     /** {@code GET /topics/{topic}/partitions/{partition}/offsets}: {@code {"beginning_offset","end_offset"}}. */
     public void partitionOffsets(HttpServerExchange exchange) {
-        Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
+        Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA); // a v2 endpoint: v2's type unless v1's is asked for
         String topic = Http.param(exchange, "topic");
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
         Http.complete(exchange, metadata.partitionOffsets(topic, partition), Function.identity());

@@ -292,7 +292,7 @@ class V3AdminIT {
         assertEquals(self + "/partitions/-/reassignment", topic.get("partition_reassignments").get("related").asText());
         assertEquals("[]", topic.get("authorized_operations").toString());
 
-        assertError(rest.get(v3 + "/topics/" + b + "-missing"), 404, 40403, "This server does not host this topic-partition.");
+        assertError(rest.get(v3 + "/topics/" + b + "-missing"), 404, 404, "HTTP 404 Not Found");
         assertErrorStartsWith(rest.get(v3 + "/topics/bad%20name"), 400, 40002, "Kafka bad request: Invalid topic name 'bad name'");
     }
 
@@ -362,7 +362,7 @@ class V3AdminIT {
         assertEquals(name, r.json().get("topic_name").asText());
         assertNull(describe(kafka.admin(), name), "a dry run creates no topic");
         assertFalse(kafka.admin().listTopics().names().get().contains(name));
-        assertError(rest.get(v3 + "/topics/" + name), 404, 40403, "This server does not host this topic-partition.");
+        assertError(rest.get(v3 + "/topics/" + name), 404, 404, "HTTP 404 Not Found");
         // Kafka's own checks run: a replication factor the cluster cannot give is refused.
         assertErrorStartsWith(rest.post(v3 + "/topics", JSON, "{\"topic_name\":\"" + name + "\",\"replication_factor\":7,"
                 + "\"validate_only\":true}"), 400, 40002, "");

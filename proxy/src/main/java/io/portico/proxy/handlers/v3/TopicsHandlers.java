@@ -42,10 +42,17 @@ public final class TopicsHandlers {
                 (r, topics) -> r.list(TopicData.LIST_KIND, topics.stream().map(r::topic).toList(), "topics"));
     }
 
-    /** {@code GET …/topics/{topic}}: 404/40403 when it does not exist. */
+    /** {@code GET …/topics/{topic}}: 404 {@code HTTP 404 Not Found} when it does not exist, as Confluent's. */
     public void get(HttpServerExchange exchange) {
         String topic = Http.param(exchange, "topic");
-        V3.answer(exchange, admin, base, id -> admin.topic(topic), Resources::topic);
+        V3.answer(exchange, admin, base, id -> admin.topic(topic).exceptionally(e -> {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof io.portico.protocol.RestException rest
+                    && rest.errorCode() == io.portico.protocol.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                throw io.portico.protocol.ErrorCode.NOT_FOUND.exception();
+            }
+            throw e instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(e);
+        }), Resources::topic);
     }
 
     /**
