@@ -159,11 +159,6 @@ public final class KafkaMediaTypes {
         return type != null && type.subtype().startsWith("vnd.kafka") && type.subtype().endsWith(".v2+json") ? 2 : 1;
     }
 
-    /** The API version a request's {@code Accept} asks for by name: 2 when it names a v2 type, else 1. */
-    public static int acceptedApiVersion(String accept) {
-        return accept != null && accept.contains(".v2+json") ? 2 : 1;
-    }
-
     /**
      * The embedded format a v2 produce body uses, from its {@code Content-Type}: binary, json, or
      * a schema format (which the caller answers 415 for until a registry exists).

@@ -209,7 +209,10 @@ public final class ReplyStream {
             }
             return;
         }
-        ByteBuffer piece = buffer != null && buffer.capacity() >= bytes ? buffer.clear() : ByteBuffer.allocate(bytes);
+        // The kept buffer when it fits; a new one is made the kept size, so that it is kept (only a
+        // single item larger than that gets a buffer of its own size).
+        ByteBuffer piece = buffer != null && buffer.capacity() >= bytes ? buffer.clear()
+                : ByteBuffer.allocate(bytes <= REUSED_BUFFER ? REUSED_BUFFER : bytes);
         for (int i = 0; i < count; i++) {
             Item item = slots.poll().item;
             int at = piece.position();
