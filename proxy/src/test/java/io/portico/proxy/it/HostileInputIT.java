@@ -53,6 +53,19 @@ class HostileInputIT {
     }
 
     @Test
+    void aJsonBodyUnderAnotherOrAMalformedContentTypeIs415AndTheServerServesOn(Rest rest) {
+        for (String type : List.of("application/jsonx", "garbage", "application/json-patch+json", ";;")) {
+            Rest.Response token = rest.post("/sse/tokens", type, "{\"path\":\"/topics/t/partitions/0/messages\"}");
+            assertEquals(415, token.status(), type + ": " + token.body());
+            assertEquals(415, token.json().get("error_code").asInt(), token.body());
+            String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            Rest.Response create = rest.post("/v3/clusters/" + cluster + "/topics", type, "{\"topic_name\":\"x\"}");
+            assertEquals(415, create.status(), type + ": " + create.body());
+        }
+        assertEquals(200, rest.get("/").status(), "and the next request is served");
+    }
+
+    @Test
     void aTopicNameKafkaCannotTakeIsRefusedOnEveryRouteAndTheSharedClientsKeepWorking(Rest rest, KafkaCluster kafka) {
         String huge = "orders." + "x".repeat(40_000);
         for (String bad : List.of(huge, "a%20b", "caf%C3%A9", "a*b", "x".repeat(250))) {

@@ -83,6 +83,16 @@ class V2ConsumersIT {
     // ---- the quickstart
 
     @Test
+    void committedOffsetsAskedWithoutPartitionsAre40402(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("nobody");
+        String instance = path(create(rest, group, "{\"format\":\"binary\"}"));
+        Rest.Response r = rest.send(rest.request(instance + "/offsets", "Accept", V2).GET());
+        assertEquals(404, r.status(), r.body());
+        assertEquals(40402, r.json().get("error_code").asInt(), r.body());
+        ok204(rest.delete(instance, "Content-Type", V2));
+    }
+
+    @Test
     void theV2QuickstartWithJsonDataAnswersAsItShows(Rest rest) {
         String topic = KafkaCluster.uniqueTopic("jsontest");
         String group = KafkaCluster.uniqueTopic("my_json_consumer");
