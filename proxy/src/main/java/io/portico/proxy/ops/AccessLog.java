@@ -1,8 +1,14 @@
 package io.portico.proxy.ops;
 
+import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
-import io.undertow.server.handlers.accesslog.AccessLogHandler;
-import io.undertow.server.handlers.accesslog.AccessLogReceiver;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -11,22 +17,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One line per request in the Apache "combined" format, to the logger {@code portico.access}.
- * Lines are handed to a writer thread through a bounded queue, so logging never slows a request;
- * when the queue is full, lines are dropped and the count of dropped lines is logged. No request
- * header other than Referer and User-Agent is logged (never Authorization or X-Auth-Token), and
- * the value of a credential in a query string ({@code sse_token}, an event stream's token) is
- * written as {@code [redacted]}.
+ * One line per request in the Apache "combined" format, to the logger {@code portico.access}:
+ * remote host, time, request line, status, bytes, Referer, User-Agent, and the time taken in ms.
+ *
+ * <p>The IO thread only takes the request's few fields when it completes (no formatting there);
+ * a writer thread formats and writes them, through a bounded queue, so logging never slows a
+ * request; when the queue is full, entries are dropped and the count of dropped lines is logged.
+ * No request header other than Referer and User-Agent is logged (never Authorization or
+ * X-Auth-Token), the value of a credential in a query string ({@code sse_token}, an event
+ * stream's token) is written as {@code [redacted]}, and a line is cut at 2 KiB (a client chooses
+ * its request line and User-Agent).
  */
-public final class AccessLog implements AccessLogReceiver, AutoCloseable {
+public final class AccessLog implements ExchangeCompletionListener, AutoCloseable {
     private static final Logger ACCESS = LoggerFactory.getLogger("portico.access");
-    /** Remote host, time, request line, status, bytes, Referer, User-Agent, and time taken in ms. */
-    static final String FORMAT = "%h - - %t \"%r\" %s %b \"%{i,Referer}\" \"%{i,User-Agent}\" %Dms";
+    /** A line's most characters; so also the most any one field of an entry keeps. */
+    static final int LINE_MAX = 2048;
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US).withZone(ZoneId.systemDefault());
 
-    private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(16_384);
+    /** What a completed request leaves for its line; times in ms since the epoch and ms taken (-1: unknown). */
+    record Entry(String host, long at, String method, String uri, String query, String protocol, int status,
+                 long bytes, String referer, String userAgent, long millis) {
+    }
+
+    private final BlockingQueue<Entry> entries = new ArrayBlockingQueue<>(16_384);
     private final AtomicLong dropped = new AtomicLong();
     private final Thread writer;
     private volatile boolean running = true;
+    // The writer's: the time text of the last second written.
+    private long second = Long.MIN_VALUE;
+    private String secondText;
 
     public AccessLog() {
         writer = new Thread(this::drain, "portico-access-log");
@@ -36,7 +56,70 @@ public final class AccessLog implements AccessLogReceiver, AutoCloseable {
 
     /** {@code next} with each request logged. */
     public HttpHandler wrap(HttpHandler next) {
-        return new AccessLogHandler(next, this, FORMAT, AccessLog.class.getClassLoader());
+        return exchange -> {
+            exchange.addExchangeCompleteListener(this);
+            next.handleRequest(exchange);
+        };
+    }
+
+    @Override
+    public void exchangeEvent(HttpServerExchange exchange, NextListener next) {
+        try {
+            if (!entries.offer(entry(exchange))) {
+                dropped.incrementAndGet();
+            }
+        } finally {
+            next.proceed();
+        }
+    }
+
+    private static Entry entry(HttpServerExchange exchange) {
+        InetSocketAddress source = exchange.getSourceAddress();
+        long start = exchange.getRequestStartTime();
+        return new Entry(source == null ? null : source.getHostString(), System.currentTimeMillis(),
+                exchange.getRequestMethod().toString(), cut(exchange.getRequestURI()), cut(exchange.getQueryString()),
+                exchange.getProtocol().toString(), exchange.getStatusCode(), exchange.getResponseBytesSent(),
+                cut(exchange.getRequestHeaders().getFirst(Headers.REFERER)),
+                cut(exchange.getRequestHeaders().getFirst(Headers.USER_AGENT)),
+                start < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+    }
+
+    private static String cut(String s) {
+        return s == null || s.length() <= LINE_MAX ? s : s.substring(0, LINE_MAX);
+    }
+
+    /** The entry's line, credentials in its query redacted, cut at {@link #LINE_MAX}. Writer thread only. */
+    String format(Entry e) {
+        StringBuilder line = new StringBuilder(160);
+        line.append(e.host() == null ? "-" : e.host()).append(" - - [").append(time(e.at())).append("] \"")
+                .append(e.method()).append(' ').append(e.uri());
+        if (e.query() != null && !e.query().isEmpty()) {
+            line.append('?').append(e.query());
+        }
+        line.append(' ').append(e.protocol()).append("\" ").append(e.status()).append(' ');
+        if (e.bytes() > 0) {
+            line.append(e.bytes());
+        } else {
+            line.append('-');
+        }
+        line.append(" \"").append(e.referer() == null ? "-" : e.referer()).append("\" \"")
+                .append(e.userAgent() == null ? "-" : e.userAgent()).append("\" ");
+        if (e.millis() < 0) {
+            line.append('-');
+        } else {
+            line.append(e.millis()).append("ms");
+        }
+        String redacted = redact(line.toString());
+        return redacted.length() > LINE_MAX ? redacted.substring(0, LINE_MAX) + "…" : redacted;
+    }
+
+    private String time(long epochMillis) {
+        long s = Math.floorDiv(epochMillis, 1000);
+        if (s != second) {
+            second = s;
+            secondText = TIME.format(Instant.ofEpochSecond(s));
+        }
+        return secondText;
     }
 
     /** Query parameters whose values are credentials: never written to the log. */
@@ -51,22 +134,12 @@ public final class AccessLog implements AccessLogReceiver, AutoCloseable {
         return SECRETS.matcher(line).replaceAll("$1[redacted]");
     }
 
-    @Override
-    public void logMessage(String line) {
-        // A client chooses its request line and User-Agent: a line is cut at 2 KiB.
-        String redacted = redact(line);
-        String message = redacted.length() > 2048 ? redacted.substring(0, 2048) + "…" : redacted;
-        if (!lines.offer(message)) {
-            dropped.incrementAndGet();
-        }
-    }
-
     private void drain() {
-        while (running || !lines.isEmpty()) {
+        while (running || !entries.isEmpty()) {
             try {
-                String line = lines.poll(200, TimeUnit.MILLISECONDS);
-                if (line != null) {
-                    ACCESS.info(line);
+                Entry entry = entries.poll(200, TimeUnit.MILLISECONDS);
+                if (entry != null) {
+                    ACCESS.info(format(entry));
                 }
                 long lost = dropped.getAndSet(0);
                 if (lost > 0) {
@@ -74,6 +147,8 @@ public final class AccessLog implements AccessLogReceiver, AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 return;
+            } catch (RuntimeException e) {
+                LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
             }
         }
     }
