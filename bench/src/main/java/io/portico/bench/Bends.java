@@ -33,10 +33,11 @@ final class Bends {
      * @param porticoCpu % of one core; NaN when unknown
      * @param brokerCpu % of one core; NaN when unknown
      * @param generatorCpu the load generator's, % of one core; NaN when unknown
+     * @param machineCpu the whole machine's busy time, other processes' included, % of one core; NaN when unknown
      * @param failure why the point has no numbers, or null
      */
     record Point(int x, double rate, double requestRate, double p50, double p99, double porticoCpu, double brokerCpu,
-                 double generatorCpu, long errors, String failure) {
+                 double generatorCpu, double machineCpu, long errors, String failure) {
         boolean valid() {
             return failure == null && rate > 0;
         }
@@ -152,7 +153,7 @@ final class Bends {
         return String.join(" ", s);
     }
 
-    /** Why throughput stops growing at {@code p}: the CPU used up, or not. */
+    /** Why throughput stops growing at {@code p}: the CPU used up (by this run or by others), or not. */
     static String why(Point p, String unit, int cores) {
         double machine = cores * 100.0;
         double total = p.totalCpu();
@@ -163,11 +164,15 @@ final class Bends {
             return String.format(Locale.ROOT, "At %s the machine's CPU is used up (%s), so more %s cannot add "
                     + "throughput.", at(p.x(), unit), split, unit);
         }
-        if (!Double.isNaN(p.porticoCpu()) && p.porticoCpu() >= SATURATED * machine) {
-            return String.format(Locale.ROOT, "At %s Portico uses the machine's cores (%s).", at(p.x(), unit), split);
+        if (!Double.isNaN(p.machineCpu()) && p.machineCpu() >= SATURATED * machine) {
+            return String.format(Locale.ROOT, "At %s the machine's CPU is used up, though not by this run alone (%s; "
+                            + "the machine was %s busy, other processes took the other %s), so more %s cannot add "
+                            + "throughput.", at(p.x(), unit), split, pct0(p.machineCpu()),
+                    pct0(Math.max(0, p.machineCpu() - total)), unit);
         }
-        return String.format(Locale.ROOT, "At %s the CPU is not used up (%s): what holds the rate there is "
-                + "waiting (for Kafka, a pool or a lock), not computing.", at(p.x(), unit), split);
+        return String.format(Locale.ROOT, "At %s the CPU is not used up (%s%s): what holds the rate there is "
+                        + "waiting (for Kafka, a pool or a lock), not computing.", at(p.x(), unit), split,
+                Double.isNaN(p.machineCpu()) ? "" : "; the machine was " + pct0(p.machineCpu()) + " busy");
     }
 
     /**
@@ -252,8 +257,13 @@ final class Bends {
         return String.format(Locale.ROOT, "%,.0f", v);
     }
 
+    /** Milliseconds: 2 decimals below 10, 1 below 1,000, none above; "—" for NaN. */
     static String ms(double v) {
-        return Report.ms(v);
+        if (Double.isNaN(v)) {
+            return "—";
+        }
+        return v < 10 ? String.format(Locale.ROOT, "%.2f", v) : v < 1000 ? String.format(Locale.ROOT, "%.1f", v)
+                : String.format(Locale.ROOT, "%,.0f", v);
     }
 
     private static String pct(double share) {

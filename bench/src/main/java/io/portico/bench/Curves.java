@@ -75,6 +75,7 @@ public final class Curves {
     private final Map<String, String> limits = new LinkedHashMap<>();
     private final List<Long> porticoPids = new ArrayList<>();
     private final byte[] value;
+    private final int cores = Report.nproc();
     private Stack stack;
     private int consumeRun;
     /** The connections Portico holds at most in this run; -1 unknown. */
@@ -87,12 +88,13 @@ public final class Curves {
      * @param partitions of the topic produced to; 0 for {@code GET /}
      * @param records requests answered 2xx without a record error (for {@code GET /}: answered 2xx)
      * @param generatorCpu the load generator's CPU, % of one core
+     * @param machineCpu the whole machine's busy time, % of one core
      * @param failure why the run has no numbers, or null
      */
     public record ProducePoint(String generator, String target, int partitions, int connections, long records,
                                long requests, double seconds, double p50, double p99, double p999, double max,
                                long errors, Map<String, Long> errorKinds, List<String> errorSamples,
-                               Monitor.Usage usage, double generatorCpu, String failure) {
+                               Monitor.Usage usage, double generatorCpu, double machineCpu, String failure) {
         public double rate() {
             return seconds > 0 ? records / seconds : 0;
         }
@@ -116,12 +118,13 @@ public final class Curves {
      * @param records read by all instances in {@code seconds}; {@code reads} requests
      * @param done instances that read the whole topic within the point
      * @param held Portico while creating and joining; {@code reading} while reading
+     * @param machineCpu the whole machine's busy time while reading, % of one core
      */
     public record ConsumePoint(int instances, int created, double createSeconds, Latencies.Summary createLatency,
                                double joinSeconds, long records, long reads, double seconds,
                                Latencies.Summary readLatency, int done, long errors, Map<String, Long> errorKinds,
                                List<String> errorSamples, Monitor.Usage held, Monitor.Usage reading,
-                               double deleteSeconds, String failure) {
+                               double machineCpu, double deleteSeconds, String failure) {
         public double rate() {
             return seconds > 0 ? records / seconds : 0;
         }
@@ -382,12 +385,15 @@ public final class Curves {
                 + connections + " connections, " + o.seconds() + " s");
         List<Timed> scripts = timed(request, v1Produce, connections, o.seconds());
         Monitor.Window w = stack.monitor().begin("curve", null);
+        MachineCpu.Sample m = MachineCpu.sample();
         HttpLoad.Result r = HttpLoad.run(stack.http(), scripts, o.loadThreads(), REQUEST_TIMEOUT, () -> false);
+        double machine = MachineCpu.percent(m, MachineCpu.sample(), cores);
         Monitor.Usage u = stack.monitor().end(w);
         long ok = scripts.stream().mapToLong(t -> t.ok).sum();
         Latencies.Summary l = r.latencies().summary();
         return new ProducePoint(BENCH, target, partitions, connections, ok, r.requests(), r.seconds(), l.p50(),
-                l.p99(), l.p999(), l.max(), r.errors(), r.errorKinds(), r.errorSamples(), u, u.benchCpu(), null);
+                l.p99(), l.p999(), l.max(), r.errors(), r.errorKinds(), r.errorSamples(), u, u.benchCpu(), machine,
+                null);
     }
 
     private ProducePoint measureWrk(String target, int partitions, String path, int connections) throws Exception {
@@ -402,6 +408,7 @@ public final class Curves {
         String script = Wrk.script(post ? "POST" : "GET", post ? produceBody() : null, headers, post);
         String name = "wrk-" + (post ? "p" + partitions : "root") + "-c" + connections;
         Monitor.Window w = stack.monitor().begin("curve", null);
+        MachineCpu.Sample m = MachineCpu.sample();
         Wrk.Result r;
         try {
             r = Wrk.run(wrk, "http://" + stack.host() + path, script, o.loadThreads(), connections, o.seconds(),
@@ -409,12 +416,13 @@ public final class Curves {
         } catch (IOException | IllegalArgumentException e) {
             Monitor.Usage u = stack.monitor().end(w);
             return new ProducePoint(WRK, target, partitions, connections, 0, 0, 0, Double.NaN, Double.NaN, Double.NaN,
-                    Double.NaN, 0, Map.of(), List.of(), u, Double.NaN, e.getMessage());
+                    Double.NaN, 0, Map.of(), List.of(), u, Double.NaN, Double.NaN, e.getMessage());
         }
+        double machine = MachineCpu.percent(m, MachineCpu.sample(), cores);
         Monitor.Usage u = stack.monitor().end(w);
         double cpu = r.seconds() > 0 ? 100 * r.cpuSeconds() / r.seconds() : Double.NaN;
         return new ProducePoint(WRK, target, partitions, connections, r.ok(), r.requests(), r.seconds(), r.p50(),
-                r.p99(), r.p999(), r.max(), r.errors(), r.errorKinds(), List.of(), u, cpu, null);
+                r.p99(), r.p999(), r.max(), r.errors(), r.errorKinds(), List.of(), u, cpu, machine, null);
     }
 
     /** Runs a script until a deadline; counts the answers that were 2xx and reported no failure. */
@@ -486,7 +494,7 @@ public final class Curves {
                 p = consumePoint(topic, end, n, o.seconds());
             } catch (Exception e) {
                 p = new ConsumePoint(n, 0, 0, new Latencies().summary(), 0, 0, 0, 0, new Latencies().summary(), 0, 0,
-                        Map.of(), List.of(), null, null, 0, e.toString());
+                        Map.of(), List.of(), null, null, Double.NaN, 0, e.toString());
             }
             if (!stack.porticoAlive()) {
                 p = withFailure(p, "Portico died (see " + stack.porticoLog() + "): " + lastLines(stack.porticoLog(), 3));
@@ -501,7 +509,7 @@ public final class Curves {
     private static ConsumePoint withFailure(ConsumePoint p, String failure) {
         return new ConsumePoint(p.instances(), p.created(), p.createSeconds(), p.createLatency(), p.joinSeconds(),
                 p.records(), p.reads(), p.seconds(), p.readLatency(), p.done(), p.errors(), p.errorKinds(),
-                p.errorSamples(), p.held(), p.reading(), p.deleteSeconds(),
+                p.errorSamples(), p.held(), p.reading(), p.machineCpu(), p.deleteSeconds(),
                 p.failure() == null ? failure : p.failure() + "; " + failure);
     }
 
@@ -594,8 +602,10 @@ public final class Curves {
                     topic), stack.host(), null, V1_BINARY, null), progress.get(k), skip), deadline));
         }
         Monitor.Window reading = stack.monitor().begin("read", null);
+        MachineCpu.Sample m = MachineCpu.sample();
         HttpLoad.Result r = readers.isEmpty() ? null
                 : HttpLoad.run(stack.http(), readers, o.loadThreads(), REQUEST_TIMEOUT, () -> false);
+        double machine = MachineCpu.percent(m, MachineCpu.sample(), cores);
         Monitor.Usage readingUsage = stack.monitor().end(reading);
         long records = progress.stream().mapToLong(p -> p.delivered.get()).sum() - before;
         int done = (int) progress.stream().filter(p -> p.done).count();
@@ -621,7 +631,7 @@ public final class Curves {
         return new ConsumePoint(n, instances.size(), c.seconds(), c.latencies().summary(),
                 j == null ? 0 : j.seconds(), records, r == null ? 0 : r.requests(), r == null ? 0 : r.seconds(),
                 r == null ? new Latencies().summary() : r.latencies().summary(), done, errors, kinds, samples,
-                heldUsage, readingUsage, deleteSeconds, failure);
+                heldUsage, readingUsage, machine, deleteSeconds, failure);
     }
 
     private static String readTarget(String prefix, int i, String topic) {
@@ -739,6 +749,7 @@ public final class Curves {
                 fresh(statuses, latencies, refusals);
             }
             refusals.forEach((what, times) -> notes.add(times + " of " + FRESH_CLIENTS + " fresh clients " + what));
+            int stillOpen = conns.stillOpen();
             if (n > 0 && statuses.stream().anyMatch(s -> s / 100 != 2)) {
                 conns.closeOne();
                 Thread.sleep(200);
@@ -746,10 +757,9 @@ public final class Curves {
                 Latencies l = new Latencies();
                 fresh(again, l, new TreeMap<>());
                 notes.add("with one idle connection closed, a fresh client got " + (again.get(0) == 0 ? "no answer"
-                        : "HTTP " + again.get(0)) + (again.get(0) / 100 == 2 ? " in " + Report.ms(l.summary().p50())
+                        : "HTTP " + again.get(0)) + (again.get(0) / 100 == 2 ? " in " + Bends.ms(l.summary().p50())
                         + " ms" : ""));
             }
-            int stillOpen = conns.stillOpen();
             return new IdlePoint(n, opened, conns.seconds(), Map.copyOf(conns.failures()),
                     List.copyOf(conns.samples()), heap, rss, threads, fds, statuses, latencies.summary(), stillOpen,
                     notes);

@@ -44,7 +44,7 @@ final class CurvesReport {
         md.append("All processes share one machine of ").append(cores).append(" cores (").append(cores * 100)
                 .append("% of CPU in all): Portico, the broker and the load generator compete for it, so absolute "
                         + "figures are noisy; compare points of one run. CPU is % of one core over the point's wall "
-                        + "time. Latency is per HTTP request, from its first byte written to its last byte read, "
+                        + "time; machine CPU is the whole machine's busy time, other processes' included. Latency is per HTTP request, from its first byte written to its last byte read, "
                         + "closed loop (each connection sends its next request when the answer has come).\n\n");
         for (String n : in.runNotes()) {
             md.append("**Note:** ").append(n).append("\n\n");
@@ -80,8 +80,8 @@ final class CurvesReport {
                 .append(" s of untimed load, and ").append(o.pointWarmupSeconds())
                 .append(" s before each point.\n\n");
         md.append("| connections | generator | request | records/s | p50 ms | p99 ms | errors | vs GET / "
-                + "| Portico CPU | broker CPU | generator CPU | Portico peak RSS | Portico heap peak / after GC |\n");
-        md.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                + "| Portico CPU | broker CPU | generator CPU | machine CPU | Portico peak RSS | Portico heap peak / after GC |\n");
+        md.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (ProducePoint p : in.produce()) {
             Monitor.Usage u = p.usage();
             md.append("| ").append(Bends.n(p.connections()))
@@ -89,17 +89,18 @@ final class CurvesReport {
                     .append(" | ").append(p.partitions() == 0 ? "GET / (answers/s)"
                             : "produce, " + p.partitions() + " partition" + (p.partitions() == 1 ? "" : "s"));
             if (p.failure() != null) {
-                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | |\n");
+                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | | |\n");
                 continue;
             }
             md.append(" | ").append(Bends.n(p.rate()))
-                    .append(" | ").append(Report.ms(p.p50()))
-                    .append(" | ").append(Report.ms(p.p99()))
+                    .append(" | ").append(Bends.ms(p.p50()))
+                    .append(" | ").append(Bends.ms(p.p99()))
                     .append(" | ").append(Bends.n(p.errors()))
                     .append(" | ").append(p.partitions() == 0 ? "1.00" : ratioToRoot(p, in.produce()))
                     .append(" | ").append(u == null ? "—" : Report.pct(u.porticoCpu()))
                     .append(" | ").append(u == null ? "—" : Report.pct(u.brokerCpu()))
                     .append(" | ").append(Report.pct(p.generatorCpu()))
+                    .append(" | ").append(Report.pct(p.machineCpu()))
                     .append(" | ").append(u == null || u.porticoRss() <= 0 ? "—" : Report.mib(u.porticoRss()))
                     .append(" | ").append(heap(u))
                     .append(" |\n");
@@ -151,7 +152,7 @@ final class CurvesReport {
         Monitor.Usage u = p.usage();
         return new Bends.Point(p.connections(), p.rate(), p.requestRate(), p.p50(), p.p99(),
                 u == null ? Double.NaN : u.porticoCpu(), u == null ? Double.NaN : u.brokerCpu(), p.generatorCpu(),
-                p.errors(), p.failure());
+                p.machineCpu(), p.errors(), p.failure());
     }
 
     // ---------------------------------------------------------------- consume
@@ -174,31 +175,32 @@ final class CurvesReport {
                 .append(o.warmupSeconds() > 0 ? " Before the points, one instance read for "
                         + Math.max(1, o.warmupSeconds() / 2) + " s, untimed." : "").append("\n\n");
         md.append("| instances | created | created in | creation p99 ms | join | records/s | reads/s | p50 ms "
-                + "| p99 ms per read | read all | errors | Portico CPU | broker CPU | generator CPU "
+                + "| p99 ms per read | read all | errors | Portico CPU | broker CPU | generator CPU | machine CPU "
                 + "| Portico peak RSS | Portico heap peak / after GC |\n");
         md.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                + "| ---: | ---: | ---: |\n");
+                + "| ---: | ---: | ---: | ---: |\n");
         for (ConsumePoint p : in.consume()) {
             Monitor.Usage u = p.reading();
             Monitor.Usage h = p.held();
             md.append("| ").append(Bends.n(p.instances()))
                     .append(" | ").append(Bends.n(p.created()))
                     .append(" | ").append(seconds(p.createSeconds()))
-                    .append(" | ").append(Report.ms(p.createLatency().p99()))
+                    .append(" | ").append(Bends.ms(p.createLatency().p99()))
                     .append(" | ").append(seconds(p.joinSeconds()));
             if (p.failure() != null && p.records() == 0) {
-                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | | |\n");
+                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | | | |\n");
                 continue;
             }
             md.append(" | ").append(Bends.n(p.rate()))
                     .append(" | ").append(Bends.n(p.readRate()))
-                    .append(" | ").append(Report.ms(p.readLatency().p50()))
-                    .append(" | ").append(Report.ms(p.readLatency().p99()))
+                    .append(" | ").append(Bends.ms(p.readLatency().p50()))
+                    .append(" | ").append(Bends.ms(p.readLatency().p99()))
                     .append(" | ").append(p.done()).append(" of ").append(p.created())
                     .append(" | ").append(Bends.n(p.errors()))
                     .append(" | ").append(u == null ? "—" : Report.pct(u.porticoCpu()))
                     .append(" | ").append(u == null ? "—" : Report.pct(u.brokerCpu()))
                     .append(" | ").append(u == null ? "—" : Report.pct(u.benchCpu()))
+                    .append(" | ").append(Report.pct(p.machineCpu()))
                     .append(" | ").append(h == null || h.porticoRss() <= 0 ? "—" : Report.mib(h.porticoRss()))
                     .append(" / ").append(u == null || u.porticoRss() <= 0 ? "—" : Report.mib(u.porticoRss()))
                     .append(" | ").append(heap(u))
@@ -213,9 +215,9 @@ final class CurvesReport {
             ConsumePoint a = created.get(0);
             ConsumePoint b = created.get(created.size() - 1);
             md.append(String.format(Locale.ROOT, " Creating an instance took %s ms (p50; p99 %s ms) at %s "
-                            + "instances and %s ms (p99 %s ms) at %s, 16 at a time.", Report.ms(a.createLatency().p50()),
-                    Report.ms(a.createLatency().p99()), Bends.n(a.instances()), Report.ms(b.createLatency().p50()),
-                    Report.ms(b.createLatency().p99()), Bends.n(b.instances())));
+                            + "instances and %s ms (p99 %s ms) at %s, 16 at a time.", Bends.ms(a.createLatency().p50()),
+                    Bends.ms(a.createLatency().p99()), Bends.n(a.instances()), Bends.ms(b.createLatency().p50()),
+                    Bends.ms(b.createLatency().p99()), Bends.n(b.instances())));
         }
         md.append("\n\n");
         if (!pts.isEmpty()) {
@@ -230,7 +232,7 @@ final class CurvesReport {
         Monitor.Usage u = p.reading();
         return new Bends.Point(p.instances(), p.rate(), p.readRate(), p.readLatency().p50(), p.readLatency().p99(),
                 u == null ? Double.NaN : u.porticoCpu(), u == null ? Double.NaN : u.brokerCpu(),
-                u == null ? Double.NaN : u.benchCpu(), p.errors(), p.records() == 0 ? (p.failure() == null
+                u == null ? Double.NaN : u.benchCpu(), p.machineCpu(), p.errors(), p.records() == 0 ? (p.failure() == null
                         ? "nothing read" : p.failure()) : null);
     }
 
@@ -256,8 +258,8 @@ final class CurvesReport {
                     .append(" | ").append(Bends.n(p.threads()))
                     .append(" | ").append(Bends.n(p.fds()))
                     .append(" | ").append(p.freshOk()).append(" of ").append(p.fresh().size())
-                    .append(" | ").append(Report.ms(p.freshLatency().p50())).append(" / ")
-                    .append(Report.ms(p.freshLatency().max()))
+                    .append(" | ").append(Bends.ms(p.freshLatency().p50())).append(" / ")
+                    .append(Bends.ms(p.freshLatency().max()))
                     .append(" | ").append(Bends.n(p.stillOpen()))
                     .append(" |\n");
         }
@@ -320,7 +322,7 @@ final class CurvesReport {
             }
             int bar = (int) Math.round(PLOT_WIDTH * p.rate() / top);
             s.append("#".repeat(bar)).append(" ".repeat(PLOT_WIDTH - bar)).append(String.format(Locale.ROOT,
-                    "| %s/s, p99 %s ms%n", Bends.n(p.rate()), Report.ms(p.p99())));
+                    "| %s/s, p99 %s ms%n", Bends.n(p.rate()), Bends.ms(p.p99())));
         }
         s.append(String.format(Locale.ROOT, "%" + width + "s%n", unit));
         return s.toString();

@@ -321,6 +321,7 @@ public final class Stack implements AutoCloseable {
     }
 
     static void log(String message) {
-        System.out.println("[bench " + java.time.LocalTime.now().withNano(0) + "] " + message);
+        System.out.println("[bench " + java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss")
+                .format(java.time.LocalTime.now()) + "] " + message);
     }
 }

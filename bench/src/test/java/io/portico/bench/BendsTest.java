@@ -16,14 +16,15 @@ class BendsTest {
         int x = 1;
         for (int i = 0; i < rates.length; i++) {
             out.add(new Bends.Point(x, rates[i], rates[i], p99s[i] / 2, p99s[i], porticoCpu, brokerCpu, generatorCpu,
-                    0, null));
+                    Double.NaN, 0, null));
             x *= 4;
         }
         return out;
     }
 
     private static Bends.Point failed(int x, String why) {
-        return new Bends.Point(x, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, why);
+        return new Bends.Point(x, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0,
+                why);
     }
 
     @Test
@@ -68,6 +69,27 @@ class BendsTest {
     }
 
     @Test
+    void aMachineBusyWithOtherProcessesIsSaid() {
+        Bends.Point busy = new Bends.Point(64, 1000, 1000, 5, 10, 60, 20, 20, 190, 0, null);
+        String text = Bends.why(busy, "connections", 2);
+        assertTrue(text.contains("At 64 connections the machine's CPU is used up, though not by this run alone "
+                + "(Portico 60%, broker 20%, load generator 20%: 100% of 200%; the machine was 190% busy, other "
+                + "processes took the other 90%)"), text);
+        Bends.Point quiet = new Bends.Point(64, 1000, 1000, 5, 10, 60, 20, 20, 105, 0, null);
+        String q = Bends.why(quiet, "connections", 2);
+        assertTrue(q.contains("the CPU is not used up (Portico 60%, broker 20%, load generator 20%: 100% of 200%; "
+                + "the machine was 105% busy)"), q);
+    }
+
+    @Test
+    void millisecondsKeepTheirDigitsReadable() {
+        assertEquals("0.25", Bends.ms(0.25));
+        assertEquals("57.0", Bends.ms(57));
+        assertEquals("4,741", Bends.ms(4740.9));
+        assertEquals("—", Bends.ms(Double.NaN));
+    }
+
+    @Test
     void failedPointsAreSkippedAndReported() {
         List<Bends.Point> c = new ArrayList<>(curve(new double[] {100, 300, 900}, new double[] {1, 1, 1}, 10, 10,
                 10));
@@ -80,7 +102,7 @@ class BendsTest {
         assertTrue(text.contains("At 1,000 instances the point failed: HTTP 429 on creating instance 1,000."), text);
         assertTrue(text.contains("At 2 instances the point failed: no answer."), text);
 
-        List<Bends.Point> flat = List.of(c.get(0), failed(2, "x"), new Bends.Point(4, 105, 105, 1, 1, 1, 1, 1, 0,
+        List<Bends.Point> flat = List.of(c.get(0), failed(2, "x"), new Bends.Point(4, 105, 105, 1, 1, 1, 1, 1, 3, 0,
                 null));
         assertEquals(2, Bends.flattens(flat));
         assertTrue(Bends.describe(List.of(c.get(0)), "instances", "records/s", 2).startsWith("Too few points"));

@@ -59,6 +59,21 @@ class CurvesTest {
     }
 
     @Test
+    void machineCpuFromProcStat() {
+        String a = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\nintr 1\n";
+        String b = "cpu  250 0 100 850 50 0 0 0 0 0\ncpu0 125 0 50 425 25 0 0 0 0 0\nintr 2\n";
+        MachineCpu.Sample from = MachineCpu.parse(a);
+        MachineCpu.Sample to = MachineCpu.parse(b);
+        assertEquals(150, from.busy());
+        assertEquals(1000, from.total());
+        // 200 busy jiffies of 250: 80% of the machine, 160% of one core on 2 cores.
+        assertEquals(160.0, MachineCpu.percent(from, to, 2), 1e-9);
+        assertTrue(Double.isNaN(MachineCpu.percent(to, from, 2)));
+        MachineCpu.Sample live = MachineCpu.sample();
+        assertTrue(live == null || live.total() >= live.busy());
+    }
+
+    @Test
     void onceSendsOnce() {
         ByteBuffer request = Scripts.request("GET", "/", "h", null, null, null);
         Curves.Once once = new Curves.Once(new Scripts.Fixed(new ByteBuffer[] {request},
