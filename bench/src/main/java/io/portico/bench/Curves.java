@@ -331,7 +331,8 @@ public final class Curves {
             ownRun(rootRequest(), false, c, Math.max(1, o.warmupSeconds() / 2));
         }
         for (int c : o.points()) {
-            log("produce curve: " + c + " connections (warm-up " + o.pointWarmupSeconds() + " s)");
+            log("produce curve: " + c + " connections" + (o.pointWarmupSeconds() > 0 ? " (warm-up "
+                    + o.pointWarmupSeconds() + " s)" : ""));
             if (o.pointWarmupSeconds() > 0) {
                 ownRun(produceRequest(topics.get(0)), true, c, o.pointWarmupSeconds());
             }

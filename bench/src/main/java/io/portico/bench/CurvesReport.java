@@ -76,9 +76,9 @@ final class CurvesReport {
                 .append(o.loadThreads()).append(" thread(s), every latency kept)");
         md.append(in.wrkVersion() != null ? "; `wrk` is " + in.wrkVersion() + " (-t" + o.loadThreads()
                 + ", its latency percentiles; a 2xx answer whose record has an `error_code` counts as an error in "
-                + "both)" : "; wrk was not run").append(". Before the curve ").append(o.warmupSeconds())
-                .append(" s of untimed load, and ").append(o.pointWarmupSeconds())
-                .append(" s before each point.\n\n");
+                + "both)" : "; wrk was not run").append(o.warmupSeconds() == 0 ? ". No warm-up."
+                        : ". Before the curve " + o.warmupSeconds() + " s of untimed load, and "
+                        + o.pointWarmupSeconds() + " s before each point.").append("\n\n");
         md.append("| connections | generator | request | records/s | p50 ms | p99 ms | errors | vs GET / "
                 + "| Portico CPU | broker CPU | generator CPU | machine CPU | Portico peak RSS | Portico heap peak / after GC |\n");
         md.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -170,15 +170,16 @@ final class CurvesReport {
                         + "assignment for `group.initial.rebalance.delay.ms`, 1 s) is sent for all at once and "
                         + "untimed (\"join\"); then each instance loops on `GET …/topics/{t}` over its own keep-alive "
                         + "connection for ").append(o.seconds()).append(" s, or until it has read the whole topic "
-                        + "(\"read all\"). A read's latency includes Portico's wait for records. Peak RSS is "
+                        + "(\"read all\"); reads in flight then are awaited, so \"read for\" can be longer (a client gives up on a read after "
+                        + "30 s: a timeout error, and the read is sent again). A read's latency includes Portico's wait for records. Peak RSS is "
                         + "while creating and joining / while reading; heap is while reading.")
                 .append(o.warmupSeconds() > 0 ? " Before the points, one instance read for "
                         + Math.max(1, o.warmupSeconds() / 2) + " s, untimed." : "").append("\n\n");
-        md.append("| instances | created | created in | creation p99 ms | join | records/s | reads/s | p50 ms "
+        md.append("| instances | created | created in | creation p99 ms | join | read for | records/s | reads/s | p50 ms "
                 + "| p99 ms per read | read all | errors | Portico CPU | broker CPU | generator CPU | machine CPU "
                 + "| Portico peak RSS | Portico heap peak / after GC |\n");
         md.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                + "| ---: | ---: | ---: | ---: |\n");
+                + "| ---: | ---: | ---: | ---: | ---: |\n");
         for (ConsumePoint p : in.consume()) {
             Monitor.Usage u = p.reading();
             Monitor.Usage h = p.held();
@@ -188,10 +189,11 @@ final class CurvesReport {
                     .append(" | ").append(Bends.ms(p.createLatency().p99()))
                     .append(" | ").append(seconds(p.joinSeconds()));
             if (p.failure() != null && p.records() == 0) {
-                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | | | |\n");
+                md.append(" | failed: ").append(cell(p.failure())).append(" | | | | | | | | | | | | |\n");
                 continue;
             }
-            md.append(" | ").append(Bends.n(p.rate()))
+            md.append(" | ").append(seconds(p.seconds()))
+                    .append(" | ").append(Bends.n(p.rate()))
                     .append(" | ").append(Bends.n(p.readRate()))
                     .append(" | ").append(Bends.ms(p.readLatency().p50()))
                     .append(" | ").append(Bends.ms(p.readLatency().p99()))
@@ -214,10 +216,11 @@ final class CurvesReport {
         if (created.size() >= 2) {
             ConsumePoint a = created.get(0);
             ConsumePoint b = created.get(created.size() - 1);
-            md.append(String.format(Locale.ROOT, " Creating an instance took %s ms (p50; p99 %s ms) at %s "
-                            + "instances and %s ms (p99 %s ms) at %s, 16 at a time.", Bends.ms(a.createLatency().p50()),
-                    Bends.ms(a.createLatency().p99()), Bends.n(a.instances()), Bends.ms(b.createLatency().p50()),
-                    Bends.ms(b.createLatency().p99()), Bends.n(b.instances())));
+            md.append(String.format(Locale.ROOT, " Creating an instance took %s ms (p50; p99 %s ms) at %s and %s "
+                            + "ms (p99 %s ms) at %s, 16 at a time.", Bends.ms(a.createLatency().p50()),
+                    Bends.ms(a.createLatency().p99()), Bends.at(a.instances(), "instances"),
+                    Bends.ms(b.createLatency().p50()), Bends.ms(b.createLatency().p99()),
+                    Bends.at(b.instances(), "instances")));
         }
         md.append("\n\n");
         if (!pts.isEmpty()) {
