@@ -79,8 +79,8 @@ public record Options(
               --instances N           consumer instances of rows e, f and i (default 3)
               --partitions LIST       partition counts of the produce rows, each in a table of its own; the last
                                       is every other topic's (default 1,3; --quick: 3)
-              --wrk-seconds N         seconds of each wrk row, after an untimed wrk run of a third of it
-                                      (default 15; --quick: 2)
+              --wrk-seconds N         seconds of each wrk row, after an untimed wrk run of a third of that
+                                      (1 to 5 s) (default 15; --quick: 2)
               --no-wrk                no wrk rows, even when wrk is installed
               --warmup F              share of each produce row run first, untimed (default 0.5; --quick: 0)
               --warmup-seconds S      read rows (native-consume, d, m, e, n, …): untimed passes first, for S

@@ -116,9 +116,10 @@ final class Report {
                         + "row's records/s over its baseline's, in the same table: batched and streaming produce "
                         + "(a, wrk-a, g) over native-produce-tuned, single-record produce over GET / on the same "
                         + "generator (b, c over root; wrk-b, wrk-c over wrk-root), j over row a, and the read rows "
-                        + "(both generators) over native-consume. Rows named wrk-… are measured with wrk "
-                        + "(-t").append(Wrk.THREADS).append(", ").append(o.wrkSeconds())
-                .append(" s each after an untimed run), the others with the bench's own generator.\n\n");
+                        + "(both generators) over native-consume.")
+                .append(wrk ? " Rows named wrk-… are measured with wrk (-t" + Wrk.THREADS + ", " + o.wrkSeconds()
+                        + " s each after an untimed run), the others with the bench's own generator." : "")
+                .append("\n\n");
 
         md.append("## Rows\n\n");
         for (Section section : sections) {
@@ -162,7 +163,9 @@ final class Report {
                 cpuLine(md, label(r, section, sections), r.usage());
             }
         }
-        md.append("\nThe wrk rows' load generator is wrk, not the bench JVM: its CPU is in each wrk row's notes.\n");
+        if (wrk) {
+            md.append("\nThe wrk rows' load generator is wrk, not the bench JVM: its CPU is in each wrk row's notes.\n");
+        }
         md.append("\nPortico's CPU by thread (from /proc; names cut to 15 characters by Linux, numbers dropped):\n\n");
         for (Section section : sections) {
             for (RowResult r : section.rows()) {
