@@ -44,38 +44,53 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * The benchmark of issue 6, in one run on one machine: starts a Kafka broker (its own JVM) and
- * Portico ({@code java -jar portico.jar bench.properties}, another JVM) against it, measures the
- * native Kafka producer and consumer with Portico's own client settings, then Portico over
- * keep-alive HTTP/1.1 with {@link HttpLoad}, row by row:
+ * The benchmark of issues 6 and 18, in one run on one machine: starts a Kafka broker (its own
+ * JVM) and Portico ({@code java -jar portico.jar bench.properties}, as shipped, another JVM)
+ * against it, measures the native Kafka producer and consumer with Portico's own client settings,
+ * then Portico over keep-alive HTTP/1.1 with {@link HttpLoad} and, when it is installed, with wrk
+ * ({@link Wrk}), row by row:
  *
  * <ol>
- *   <li>native-produce: a {@code KafkaProducer} sends N records of 100 B;</li>
- *   <li>native-consume: a {@code KafkaConsumer} (assign, seek to beginning) reads them;</li>
+ *   <li>native-produce: a {@code KafkaProducer} sends N records of 100 B; native-produce-tuned:
+ *       the same with {@code linger.ms=5} and {@code batch.size=65536};</li>
+ *   <li>root: {@code GET /} over the connections of rows b and c, their ceiling;</li>
  *   <li>a: v1 binary produce, 100 records per POST;</li>
  *   <li>b: v1 binary produce, 1 record per POST, 64 connections;</li>
  *   <li>c: the records endpoint, 1 record per POST (text/plain), 64 connections;</li>
- *   <li>d: read by offset, count=1000, walking the native topic's partitions;</li>
+ *   <li>native-consume: a {@code KafkaConsumer} (assign, seek to beginning) reads the native topic;</li>
+ *   <li>d: read by offset, count=1000, walking the native topic's partitions; m: the same at
+ *       random offsets (a fixed seed);</li>
  *   <li>e: consumer instances (auto.offset.reset=smallest) reading the native topic, timed once
- *       their group has joined;</li>
+ *       their group has joined; n: one instance over one connection;</li>
  *   <li>f, g, h: v2 consumer instances, v3 streaming produce, v3 read by offset;</li>
- *   <li>i: Server-Sent Events, each partition of the native topic streamed to its end;</li>
- *   <li>j: Server-Sent Events tailing a partition live, with native-tail (a native consumer tailing
+ *   <li>i: row f's reads relayed through a second node; k: Server-Sent Events, each partition of
+ *       the native topic streamed to its end;</li>
+ *   <li>l: Server-Sent Events tailing a partition live, with native-tail (a native consumer tailing
  *       the same records) as its baseline: latency from a produce's acknowledgement to the record's
- *       arrival.</li>
+ *       arrival;</li>
+ *   <li>wrk-root, wrk-a, wrk-b, wrk-c, wrk-d, wrk-m: rows root, a, b, c, d and m measured with wrk
+ *       for a duration.</li>
  * </ol>
  *
- * <p>Produce rows warm up on half their size against topics of their own; the read rows
- * (native-consume, d, e) warm up by time on the topic they measure and are each the median of
- * three passes, so both sides of a read ratio are measured alike.
+ * <p>The produce rows and their baselines run once per partition count ({@code --partitions},
+ * each a {@link Section}); the other rows once, in the last section. Produce rows warm up on half
+ * their size against topics of their own; the read rows warm up by time on the topic they
+ * measure and are each the median of three passes, so both sides of a read ratio are measured
+ * alike.
  *
- * <p>Prints one table and writes it, with the machine's details, to
+ * <p>Prints a table per section and writes them, with the targets and the machine's details, to
  * {@code bench/results/<yyyy-MM-dd-HHmm>.md}. Stops what it started, by PID.
  */
 public final class Bench {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmm");
-    private static final String NATIVE_PRODUCE = "native-produce";
-    private static final String NATIVE_CONSUME = "native-consume";
+    static final String NATIVE_PRODUCE = "native-produce";
+    /** The batched and streaming produce rows' baseline: Portico's settings with linger.ms=5, batch.size=64 KiB. */
+    static final String NATIVE_TUNED = "native-produce-tuned";
+    static final String NATIVE_CONSUME = "native-consume";
+    /** The single-record produce rows' baseline: {@code GET /} over the same connections. */
+    static final String ROOT = "root";
+    /** The seed of the random reads (rows m and wrk-m): every run draws the same offsets. */
+    static final long RANDOM_SEED = 18;
     /** Row l's baseline: a native consumer tailing the same records at the same time. */
     static final String NATIVE_TAIL = "native-tail";
 
@@ -83,7 +98,15 @@ public final class Bench {
     private final LocalDateTime startedAt = LocalDateTime.now();
     private final Path work;
     private final byte[][] values;
-    private final List<RowResult> rows = new ArrayList<>();
+    private final List<Section> sections = new ArrayList<>();
+    /** The rows of the section running. */
+    private List<RowResult> rows = new ArrayList<>();
+    /** Partitions of each topic created. */
+    private final Map<String, Integer> topicPartitions = new HashMap<>();
+    /** The wrk executable, or null: no wrk rows. */
+    private Path wrk;
+    /** The partitions of the section running. */
+    private int partitions;
     private final List<String> runNotes = new ArrayList<>();
     private final Map<String, String> profiles = new LinkedHashMap<>();
     private Child broker;
@@ -118,8 +141,25 @@ public final class Bench {
         }
     }
 
+    /**
+     * The rows run with one partition count: the produce rows and their baselines; the last
+     * section also holds every other row (its topics have that count).
+     */
+    public record Section(int partitions, boolean last, List<RowResult> rows) {
+        /** The section's heading in the results. */
+        public String title() {
+            return partitions + (partitions == 1 ? " partition" : " partitions")
+                    + (last ? "" : " (produce rows)");
+        }
+    }
+
     /** What a run gives: its rows, the results file, and the PIDs of the processes it started. */
-    public record Outcome(List<RowResult> rows, Path resultsFile, String table, long brokerPid, long porticoPid) {
+    public record Outcome(List<Section> sections, Path resultsFile, String table, long brokerPid, long porticoPid,
+                          boolean wrk) {
+        /** Every row, section after section. */
+        public List<RowResult> rows() {
+            return sections.stream().flatMap(s -> s.rows().stream()).toList();
+        }
     }
 
     private Bench(Options o) {
@@ -153,7 +193,7 @@ public final class Bench {
         try {
             Outcome outcome = run(options);
             long errors = outcome.rows().stream().mapToLong(RowResult::errors).sum();
-            System.exit(errors == 0 && outcome.rows().size() == expectedRows(options) ? 0 : 1);
+            System.exit(errors == 0 && outcome.rows().size() == expectedRows(options, outcome.wrk()) ? 0 : 1);
         } catch (Exception e) {
             System.err.println("bench: failed: " + e);
             e.printStackTrace();
@@ -161,9 +201,17 @@ public final class Bench {
         }
     }
 
-    /** The rows a run of {@code o} gives: the native rows, each HTTP row, and row l's baseline. */
-    static int expectedRows(Options o) {
-        return 2 + o.rows().size() + (o.runs("l") ? 1 : 0);
+    /**
+     * The rows a run of {@code o} gives: per partition count the two native produce rows, the
+     * produce rows and their wrk twins (with {@code wrk}); once, native-consume, every other HTTP
+     * row, row l's baseline and the wrk reads.
+     */
+    static int expectedRows(Options o, boolean wrk) {
+        List<String> produce = List.of(ROOT, "a", "b", "c");
+        long perCount = 2 + produce.stream().filter(o::runs).count() * (wrk ? 2 : 1);
+        long once = 1 + o.rows().stream().filter(r -> !produce.contains(r)).count() + (o.runs("l") ? 1 : 0)
+                + (wrk ? List.of("d", "m").stream().filter(o::runs).count() : 0);
+        return (int) (perCount * o.partitions().size() + once);
     }
 
     /** Runs the whole benchmark; the processes it starts are stopped before it returns. */
@@ -180,17 +228,21 @@ public final class Bench {
             b.stop();
         }
         b.summarizeProfiles();
-        String table = Report.table(b.rows);
-        System.out.println();
+        StringBuilder table = new StringBuilder();
+        for (Section s : b.sections) {
+            table.append("\n").append(s.title()).append("\n\n").append(Report.table(s.rows()));
+        }
         System.out.println(table);
-        Path file = Report.write(o, b.startedAt, b.rows, b.runNotes, b.profiles, b.brokerCommand, b.porticoCommand,
-                b.porticoProperties, b.work);
+        Path file = Report.write(o, b.startedAt, b.sections, b.wrk != null, b.runNotes, b.profiles, b.brokerCommand,
+                b.porticoCommand, b.porticoProperties, b.work);
         System.out.println("Results: " + file);
         if (failure != null) {
             throw failure;
         }
-        return new Outcome(List.copyOf(b.rows), file, table, b.broker == null ? -1 : b.broker.pid(),
-                b.portico == null ? -1 : b.portico.pid());
+        List<Section> sections = b.sections.stream()
+                .map(s -> new Section(s.partitions(), s.last(), List.copyOf(s.rows()))).toList();
+        return new Outcome(sections, file, table.toString(), b.broker == null ? -1 : b.broker.pid(),
+                b.portico == null ? -1 : b.portico.pid(), b.wrk != null);
     }
 
     // ---------------------------------------------------------------- processes
@@ -235,7 +287,10 @@ public final class Bench {
         Files.writeString(propsFile, props);
         porticoConfig = PorticoConfig.from(porticoProperties);
 
-        List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx" + o.porticoHeap()));
+        List<String> cmd = new ArrayList<>(List.of(javaBin));
+        if (o.porticoHeap() != null) {
+            cmd.add("-Xmx" + o.porticoHeap());
+        }
         cmd.addAll(o.porticoJvmOptions());
         cmd.addAll(List.of("-jar", o.jar().toAbsolutePath().toString(), propsFile.toString()));
         porticoCommand = List.copyOf(cmd);
@@ -324,141 +379,213 @@ public final class Bench {
     // ---------------------------------------------------------------- rows
 
     private void runRows() throws Exception {
+        wrk = o.wrk() ? Wrk.find() : null;
+        if (wrk == null) {
+            runNotes.add(o.wrk() ? "wrk is not installed, so the wrk rows did not run: install it (apt-get install "
+                    + "wrk) and run again to measure with both generators"
+                    : "The wrk rows did not run (--no-wrk).");
+            log(o.wrk() ? "wrk is not on the PATH: no wrk rows (apt-get install wrk)" : "no wrk rows (--no-wrk)");
+        } else {
+            log("wrk: " + wrk + " (the wrk rows run " + o.wrkSeconds() + " s each)");
+        }
+        List<Integer> counts = o.partitions();
+        for (int i = 0; i < counts.size(); i++) {
+            Section section = new Section(counts.get(i), i == counts.size() - 1, new ArrayList<>());
+            sections.add(section);
+            rows = section.rows();
+            partitions = section.partitions();
+            log("---- " + section.title());
+            produceRows(section.last());
+            if (section.last()) {
+                readRows("bench-native-p" + partitions);
+            }
+        }
+    }
+
+    /**
+     * The produce rows at {@link #partitions} partitions: both native producers, {@code GET /},
+     * rows a, b and c (with j and g in the last section), then the wrk twins of root, a, b and c.
+     */
+    private void produceRows(boolean last) throws Exception {
         boolean warm = o.warmup() > 0;
-        boolean warmReads = o.warmupSeconds() > 0;
-        long warmRecords = Math.max(o.partitions() * 10L, (long) (o.records() * o.warmup()));
+        String p = "-p" + partitions;
+        long warmRecords = Math.max(partitions * 10L, (long) (o.records() * o.warmup()));
         long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
-        List<String> topics = new ArrayList<>(List.of("bench-native", "bench-a", "bench-j", "bench-b", "bench-c", "bench-g"));
-        if (warm) {
-            topics.addAll(List.of("warm-native", "warm-a", "warm-j", "warm-b", "warm-c", "warm-g"));
+        List<String> produced = new ArrayList<>(List.of("native", "native-tuned", "a", "b", "c"));
+        if (last) {
+            produced.addAll(List.of("j", "g"));
         }
-        createTopics(topics);
+        List<String> topics = new ArrayList<>();
+        for (String t : produced) {
+            topics.add("bench-" + t + p);
+            if (warm) {
+                topics.add("warm-" + t + p);
+            }
+        }
+        if (wrk != null) {
+            topics.addAll(List.of("wrk-a" + p, "wrk-b" + p, "wrk-c" + p));
+        }
+        createTopics(topics, partitions);
 
-        // Native baseline.
-        if (warm) {
-            log("warm-up: native produce");
-            nativeProduce("warm-native", warmRecords, false);
+        // The native baselines: Portico's producer settings, and tuned for throughput.
+        for (boolean tuned : List.of(false, true)) {
+            String t = tuned ? "native-tuned" : "native";
+            if (warm) {
+                log("warm-up: " + (tuned ? NATIVE_TUNED : NATIVE_PRODUCE));
+                nativeProduce("warm-" + t + p, warmRecords, false, tuned);
+            }
+            rows.add(nativeProduce("bench-" + t + p, o.records(), true, tuned));
         }
-        rows.add(nativeProduce("bench-native", o.records(), true));
-        if (warmReads) {
-            // Read rows warm up on the topic they measure (a first read of a topic sets up the
-            // client's per-topic metrics and deoptimizes code compiled before), for a time.
-            log("warm-up: native consume");
-            warmUp(pass -> nativeConsume("bench-native", o.records(), false));
+        // root: GET /, the single-record rows' ceiling, over their connections.
+        if (o.runs(ROOT)) {
+            if (warm) {
+                rootRow(warmRequests, false);
+            }
+            rows.add(rootRow(o.requests(), true));
         }
-        rows.add(median(NATIVE_CONSUME, pass -> {
-            log("native-consume: pass " + pass + " of " + passes() + ", " + fmt(o.records()) + " records of "
-                    + "bench-native");
-            return nativeConsume("bench-native", o.records(), true);
-        }));
-
         // a: v1 binary, batch records per POST.
         if (o.runs("a")) {
             long aRequests = Math.max(1, o.records() / o.batch());
             if (warm) {
-                httpProduce("a", "warm-a", v1Variants("warm-a", o.batch()), Math.max(1, warmRecords / o.batch()),
-                        o.batch(), o.batchConnections(), true, false);
+                httpProduce("a", "warm-a" + p, v1Variants("warm-a" + p, o.batch()),
+                        Math.max(1, warmRecords / o.batch()), o.batch(), o.batchConnections(), true, false);
             }
-            rows.add(httpProduce("a", "bench-a", v1Variants("bench-a", o.batch()), aRequests, o.batch(),
+            rows.add(httpProduce("a", "bench-a" + p, v1Variants("bench-a" + p, o.batch()), aRequests, o.batch(),
                     o.batchConnections(), true, true));
         }
         // j: v2 avro, batch records per POST, as row a (its ratio is to row a).
-        if (o.runs("j")) {
+        if (last && o.runs("j")) {
             long jRequests = Math.max(1, o.records() / o.batch());
             if (warm) {
-                httpProduce("j", "warm-j", avroVariants("warm-j", o.batch()), Math.max(1, warmRecords / o.batch()),
-                        o.batch(), o.batchConnections(), true, false);
+                httpProduce("j", "warm-j" + p, avroVariants("warm-j" + p, o.batch()),
+                        Math.max(1, warmRecords / o.batch()), o.batch(), o.batchConnections(), true, false);
             }
-            RowResult j = httpProduce("j", "bench-j", avroVariants("bench-j", o.batch()), jRequests, o.batch(),
-                    o.batchConnections(), true, true);
+            RowResult j = httpProduce("j", "bench-j" + p, avroVariants("bench-j" + p, o.batch()), jRequests,
+                    o.batch(), o.batchConnections(), true, true);
             rows.add(new RowResult(j.id(), "POST /topics/{t}, v2 avro (value_schema_id, a record of one string field "
                     + "of " + (o.valueBytes() - 2) + " characters, " + (o.valueBytes() + 5) + " B in Kafka), " + o.batch()
-                    + " records per request, " + o.batchConnections() + " connections", o.runs("a") ? "a" : NATIVE_PRODUCE,
+                    + " records per request, " + o.batchConnections() + " connections", o.runs("a") ? "a" : NATIVE_TUNED,
                     j.records(), j.seconds(), j.valueBytes(), j.latency(), j.requests(), j.errors(), j.errorKinds(),
                     j.errorSamples(), j.usage(), j.notes()));
         }
         // b: v1 binary, 1 record per POST.
         if (o.runs("b")) {
             if (warm) {
-                httpProduce("b", "warm-b", v1Variants("warm-b", 1), warmRequests, 1, o.connections(), true, false);
+                httpProduce("b", "warm-b" + p, v1Variants("warm-b" + p, 1), warmRequests, 1, o.connections(), true,
+                        false);
             }
-            rows.add(httpProduce("b", "bench-b", v1Variants("bench-b", 1), o.requests(), 1, o.connections(), true,
-                    true));
+            rows.add(httpProduce("b", "bench-b" + p, v1Variants("bench-b" + p, 1), o.requests(), 1, o.connections(),
+                    true, true));
         }
         // c: records endpoint, 1 record per POST.
         if (o.runs("c")) {
             if (warm) {
-                httpProduce("c", "warm-c", recordsVariants("warm-c"), warmRequests, 1, o.connections(), false, false);
+                httpProduce("c", "warm-c" + p, recordsVariants("warm-c" + p), warmRequests, 1, o.connections(), false,
+                        false);
             }
-            rows.add(httpProduce("c", "bench-c", recordsVariants("bench-c"), o.requests(), 1, o.connections(), false,
-                    true));
+            rows.add(httpProduce("c", "bench-c" + p, recordsVariants("bench-c" + p), o.requests(), 1,
+                    o.connections(), false, true));
         }
         // g: v3 streaming produce, one chunked request per connection.
-        if (o.runs("g")) {
+        if (last && o.runs("g")) {
             if (warm) {
-                v3Stream("warm-g", warmRecords, false);
+                v3Stream("warm-g" + p, warmRecords, false);
             }
-            rows.add(v3Stream("bench-g", o.records(), true));
+            rows.add(v3Stream("bench-g" + p, o.records(), true));
         }
+        if (wrk != null) {
+            wrkProduceRows(p);
+        }
+    }
+
+    /** The read rows and the others that run once, on {@code topic} (the native producer's). */
+    private void readRows(String topic) throws Exception {
+        boolean warm = o.warmup() > 0;
+        boolean warmReads = o.warmupSeconds() > 0;
+        if (warmReads) {
+            // Read rows warm up on the topic they measure (a first read of a topic sets up the
+            // client's per-topic metrics and deoptimizes code compiled before), for a time.
+            log("warm-up: native consume");
+            warmUp(pass -> nativeConsume(topic, o.records(), false));
+        }
+        rows.add(median(NATIVE_CONSUME, pass -> {
+            log("native-consume: pass " + pass + " of " + passes() + ", " + fmt(o.records()) + " records of "
+                    + topic);
+            return nativeConsume(topic, o.records(), true);
+        }));
         // d: read by offset.
         if (o.runs("d")) {
             if (warmReads) {
-                warmUp(pass -> readByOffset("bench-native", false));
+                warmUp(pass -> readByOffset(topic, false));
             }
-            rows.add(median("d", pass -> readByOffset("bench-native", true)));
+            rows.add(median("d", pass -> readByOffset(topic, true)));
+        }
+        // m: read by offset at random offsets.
+        if (o.runs("m")) {
+            if (warmReads) {
+                warmUp(pass -> readRandom(topic, false));
+            }
+            rows.add(median("m", pass -> readRandom(topic, true)));
         }
         // h: v3 read by offset, as d.
         if (o.runs("h")) {
             if (warmReads) {
-                warmUp(pass -> readByOffset("bench-native", false, true));
+                warmUp(pass -> readByOffset(topic, false, true));
             }
-            rows.add(median("h", pass -> readByOffset("bench-native", true, true)));
+            rows.add(median("h", pass -> readByOffset(topic, true, true)));
         }
         // e and f: consumer instances read over v1 and over v2 (subscribe, then GET …/records).
         // f's target is a ratio to e, so when both run their measured passes alternate (e, f, e,
         // f, …): drift of a busy machine during the run falls on both sides alike.
-        List<String> instanceRows = new ArrayList<>();
         List<Pass> instancePasses = new ArrayList<>();
         if (o.runs("e")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances("bench-native", "bench-warm-" + pass, false, false));
+                warmUp(pass -> consumerInstances(topic, "bench-warm-" + pass, false, false));
             }
-            instanceRows.add("e");
-            instancePasses.add(pass -> consumerInstances("bench-native", "bench-e-" + pass, true, false));
+            instancePasses.add(pass -> consumerInstances(topic, "bench-e-" + pass, true, false));
         }
         if (o.runs("f")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances("bench-native", "bench-warm-f-" + pass, false, true));
+                warmUp(pass -> consumerInstances(topic, "bench-warm-f-" + pass, false, true));
             }
-            instanceRows.add("f");
-            instancePasses.add(pass -> consumerInstances("bench-native", "bench-f-" + pass, true, true));
+            instancePasses.add(pass -> consumerInstances(topic, "bench-f-" + pass, true, true));
         }
         // i: f's reads through another node (relayed to the one holding the instances), alternating with f.
         if (o.runs("i")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances("bench-native", "bench-warm-i-" + pass, false, true, true));
+                warmUp(pass -> consumerInstances(topic, "bench-warm-i-" + pass, false, true, true));
             }
-            instanceRows.add("i");
-            instancePasses.add(pass -> consumerInstances("bench-native", "bench-i-" + pass, true, true, true));
+            instancePasses.add(pass -> consumerInstances(topic, "bench-i-" + pass, true, true, true));
         }
         if (!instancePasses.isEmpty()) {
             rows.addAll(alternating(instancePasses));
         }
+        // n: one consumer instance draining the topic over one connection.
+        if (o.runs("n")) {
+            if (warmReads) {
+                warmUp(pass -> consumerInstances(topic, "bench-warm-n-" + pass, false, false, false, "n", 1));
+            }
+            rows.add(median("n", pass -> consumerInstances(topic, "bench-n-" + pass, true, false, false, "n", 1)));
+        }
         // k: Server-Sent Events, each partition of the native topic streamed from offset 0 to its end.
         if (o.runs("k")) {
             if (warmReads) {
-                warmUp(pass -> sseDrain("bench-native", false));
+                warmUp(pass -> sseDrain(topic, false));
             }
-            rows.add(median("k", pass -> sseDrain("bench-native", true)));
+            rows.add(median("k", pass -> sseDrain(topic, true)));
         }
         // l: Server-Sent Events tailing a partition live, beside a native consumer tailing it too.
         if (o.runs("l")) {
             admin.createTopics(List.of(new NewTopic("bench-tail", 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            topicPartitions.put("bench-tail", 1);
             long n = tailRecords();
             if (warm || warmReads) {
                 liveTail("bench-tail", Math.max(100, n / 10), false);
             }
             rows.addAll(liveTail("bench-tail", n, true));
+        }
+        if (wrk != null) {
+            wrkReadRows(topic);
         }
     }
 
@@ -624,12 +751,28 @@ public final class Bench {
         return List.of(baseline, row);
     }
 
-    private RowResult nativeProduce(String topic, long n, boolean measured) throws Exception {
+    /**
+     * Row native-produce, or with {@code tuned} native-produce-tuned: Portico's producer settings
+     * with {@code linger.ms=5} and {@code batch.size=65536}, as a producer tuned for throughput has.
+     */
+    private RowResult nativeProduce(String topic, long n, boolean measured, boolean tuned) throws Exception {
+        String id = tuned ? NATIVE_TUNED : NATIVE_PRODUCE;
         if (measured) {
-            log("native-produce: " + fmt(n) + " records to " + topic);
+            log(id + ": " + fmt(n) + " records to " + topic);
         }
-        Map<String, Object> config = new HashMap<>(porticoConfig.producerConfig(bootstrap));
+        Map<String, Object> portico = porticoConfig.producerConfig(bootstrap);
+        Map<String, Object> config = new HashMap<>(portico);
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-native-producer");
+        if (tuned) {
+            config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            config.put(ProducerConfig.BATCH_SIZE_CONFIG, 65536);
+            // The producer wants delivery.timeout.ms ≥ linger.ms + request.timeout.ms.
+            long request = Long.parseLong(String.valueOf(config.getOrDefault(
+                    ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 30000)));
+            long delivery = Long.parseLong(String.valueOf(config.getOrDefault(
+                    ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120000)));
+            config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(delivery, request + 5));
+        }
         Latencies latencies = new Latencies();
         AtomicLong completed = new AtomicLong();
         AtomicLong errors = new AtomicLong();
@@ -640,7 +783,7 @@ public final class Bench {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             producer.partitionsFor(topic); // metadata first, outside the timing, as Portico has it warm
-            Monitor.Window w = monitor.begin(NATIVE_PRODUCE, null);
+            Monitor.Window w = monitor.begin(id, null);
             start = System.nanoTime();
             for (long i = 0; i < n; i++) {
                 long t0 = System.nanoTime();
@@ -663,10 +806,14 @@ public final class Bench {
         List<String> notes = new ArrayList<>();
         notes.add("latency: send() to acknowledgement callback, per record");
         checkLanded(topic, n, notes);
-        return new RowResult(NATIVE_PRODUCE, "KafkaProducer with Portico's producer settings ("
-                + settingsText(config) + ": acks=all, batch.size=16384, no compression)", null, n, (end - start) / 1e9,
-                n * o.valueBytes(), latencies.summary(), n, errors.get(), Map.copyOf(errorKinds), List.of(), usage,
-                notes);
+        String what = tuned
+                ? "KafkaProducer with Portico's producer settings but linger.ms=5 and batch.size=65536, tuned for "
+                        + "throughput (delivery.timeout.ms at least linger.ms + request.timeout.ms, as the producer "
+                        + "requires: " + settingsText(config) + ": acks=all, no compression)"
+                : "KafkaProducer with Portico's producer settings (" + settingsText(config)
+                        + ": acks=all, batch.size=16384, no compression)";
+        return new RowResult(id, what, null, n, (end - start) / 1e9, n * o.valueBytes(), latencies.summary(), n,
+                errors.get(), Map.copyOf(errorKinds), List.of(), usage, notes);
     }
 
     /** One pass of a row; {@code pass} counts from 1. */
@@ -781,20 +928,9 @@ public final class Bench {
 
     private ByteBuffer[] v1Variants(String topic, int records) {
         ByteBuffer[] out = new ByteBuffer[16];
-        Base64.Encoder b64 = Base64.getEncoder();
         for (int v = 0; v < out.length; v++) {
-            StringBuilder body = new StringBuilder(records * (o.valueBytes() * 4 / 3 + 20) + 16);
-            body.append("{\"records\":[");
-            for (int r = 0; r < records; r++) {
-                if (r > 0) {
-                    body.append(',');
-                }
-                body.append("{\"value\":\"").append(b64.encodeToString(values[(v * records + r) % values.length]))
-                        .append("\"}");
-            }
-            body.append("]}");
             out[v] = Scripts.request("POST", "/topics/" + topic, host, "application/vnd.kafka.binary.v1+json",
-                    "application/vnd.kafka.v1+json", body.toString().getBytes(StandardCharsets.UTF_8));
+                    "application/vnd.kafka.v1+json", v1Body(v * records, records));
         }
         return out;
     }
@@ -866,8 +1002,41 @@ public final class Bench {
             }
             return null;
         }
-        return new RowResult(id, what, NATIVE_PRODUCE, records, r.seconds(), records * o.valueBytes(),
-                r.latencies().summary(), r.requests(), r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
+        return new RowResult(id, what, perRequest == 1 ? ROOT : NATIVE_TUNED, records, r.seconds(),
+                records * o.valueBytes(), r.latencies().summary(), r.requests(), r.errors(), r.errorKinds(),
+                r.errorSamples(), usage, notes);
+    }
+
+    /**
+     * Row root: {@code GET /} (Portico's liveness answer, {@code {}}) over the connections of rows
+     * b and c: what the HTTP server and the load generator can do with no Kafka behind, the
+     * ceiling of the single-record rows. Its records/s are requests/s.
+     */
+    private RowResult rootRow(long requests, boolean measured) throws Exception {
+        String what = "GET / (liveness, answers {}), " + o.connections() + " connections; the ceiling of rows b and c, "
+                + "records/s here are requests/s";
+        log((measured ? "" : "warm-up ") + "row root: " + fmt(requests) + " requests — " + what);
+        HttpLoad.Budget budget = new HttpLoad.Budget(requests);
+        ByteBuffer[] variants = {Scripts.request("GET", "/", host, null, "application/json", null)};
+        List<HttpLoad.Script> scripts = new ArrayList<>();
+        for (int i = 0; i < o.connections(); i++) {
+            scripts.add(new Scripts.Fixed(variants, budget, false, i));
+        }
+        Monitor.Window w = monitor.begin(ROOT, measured && o.profile() ? jfrFile(ROOT) : null);
+        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
+        Monitor.Usage usage = monitor.end(w);
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s out, %.1f MB/s in",
+                r.bytesSent() / r.seconds() / 1e6, r.bytesReceived() / r.seconds() / 1e6));
+        checkAlive(notes);
+        if (!measured) {
+            if (r.errors() > 0) {
+                runNotes.add("warm-up of row root had " + r.errors() + " errors: " + r.errorKinds());
+            }
+            return null;
+        }
+        return new RowResult(ROOT, what, null, r.requests(), r.seconds(), 0, r.latencies().summary(), r.requests(),
+                r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
     }
 
     /** Connections of row g: a few long streams, as a streaming client opens. */
@@ -900,7 +1069,7 @@ public final class Bench {
             }
             return null;
         }
-        return new RowResult("g", what, NATIVE_PRODUCE, r.reported(), r.seconds(), r.reported() * o.valueBytes(),
+        return new RowResult("g", what, NATIVE_TUNED, r.reported(), r.seconds(), r.reported() * o.valueBytes(),
                 r.latencies().summary(), connections, r.errors(), r.errorKinds(), r.errorSamples(), usage, notes);
     }
 
@@ -948,25 +1117,70 @@ public final class Bench {
                 r.latencies().summary(), r.requests(), errors, r.errorKinds(), r.errorSamples(), usage, notes);
     }
 
+    /**
+     * Row m: reads by offset at random offsets ({@code count} records each, fewer in a partition
+     * that holds fewer), drawn with a fixed seed, over {@code --random-connections} connections,
+     * until they have read as many records as the topic holds.
+     */
+    private RowResult readRandom(String topic, boolean measured) throws Exception {
+        long[] end = endOffsets(topic);
+        int connections = o.randomConnections();
+        String what = "GET /topics/{t}/partitions/{p}/messages?offset=<random>&count=" + o.readCount() + ", "
+                + connections + " connections, each read at a partition and offset drawn at random (seed "
+                + RANDOM_SEED + ") among " + end.length + " partitions, as many records as the topic holds";
+        log((measured ? "" : "warm-up ") + "row m: " + what + ", " + fmt(sum(end)) + " records of " + topic);
+        AtomicLong budget = new AtomicLong(sum(end));
+        AtomicLong read = new AtomicLong();
+        List<HttpLoad.Script> scripts = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            scripts.add(new Scripts.RandomOffsets(topic, end, o.readCount(), host, budget, read, RANDOM_SEED + i));
+        }
+        Monitor.Window w = monitor.begin("m", measured && o.profile() ? jfrFile("m") : null);
+        HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
+        Monitor.Usage usage = monitor.end(w);
+        List<String> notes = new ArrayList<>();
+        if (read.get() != sum(end)) {
+            notes.add("read " + fmt(read.get()) + " of " + fmt(sum(end)) + " records");
+        }
+        notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in", r.bytesReceived() / r.seconds() / 1e6));
+        checkAlive(notes);
+        if (!measured && r.errors() > 0) {
+            runNotes.add("warm-up of row m had " + r.errors() + " errors: " + r.errorKinds());
+        }
+        long errors = r.errors() + (read.get() == sum(end) ? 0 : 1);
+        return new RowResult("m", what, NATIVE_CONSUME, read.get(), r.seconds(), read.get() * o.valueBytes(),
+                r.latencies().summary(), r.requests(), errors, r.errorKinds(), r.errorSamples(), usage, notes);
+    }
+
     private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2) throws Exception {
         return consumerInstances(topic, group, measured, v2, false);
     }
 
-    /** Rows e, f and, {@code relayed}, i: f's reads sent to the relay node, which passes them to the holder. */
     private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2, boolean relayed)
             throws Exception {
+        return consumerInstances(topic, group, measured, v2, relayed, relayed ? "i" : v2 ? "f" : "e", o.instances());
+    }
+
+    /**
+     * Rows e, f, n and, {@code relayed}, i: f's reads sent to the relay node, which passes them
+     * to the holder. Row n is e with one instance: one connection draining every partition.
+     */
+    private RowResult consumerInstances(String topic, String group, boolean measured, boolean v2, boolean relayed,
+                                        String id, int instanceCount) throws Exception {
         long[] end = endOffsets(topic);
-        String id = relayed ? "i" : v2 ? "f" : "e";
         String readHost = relayed ? relayHost : host;
         InetSocketAddress readAddress = relayed ? relayHttp : http;
         String what = v2
                 ? "v2: POST /consumers/{g} (auto.offset.reset=earliest, auto.commit.enable=false), POST …/subscription, "
-                        + "then GET /consumers/{g}/instances/{i}/records in a loop; " + o.instances()
+                        + "then GET /consumers/{g}/instances/{i}/records in a loop; " + instanceCount
                         + " instances in parallel over " + end.length + " partitions"
                         + (relayed ? "; created on the measured node, every read sent to a second node, which "
                                 + "relays it to the first (the relay's CPU is not in Portico's column)" : "")
+                : instanceCount == 1
+                ? "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
+                        + "/topics/{t} in a loop: one instance draining " + end.length + " partitions over 1 connection"
                 : "POST /consumers/{g} (auto.offset.reset=smallest), then GET /consumers/{g}/instances/{i}"
-                        + "/topics/{t} in a loop; " + o.instances() + " instances in parallel over " + end.length
+                        + "/topics/{t} in a loop; " + instanceCount + " instances in parallel over " + end.length
                         + " partitions";
         String media = v2 ? "application/vnd.kafka.v2+json" : "application/vnd.kafka.v1+json";
         String records = v2 ? "application/vnd.kafka.binary.v2+json" : "application/vnd.kafka.binary.v1+json";
@@ -976,7 +1190,7 @@ public final class Bench {
         List<String> instances = new ArrayList<>();
         long setupErrors = 0;
         List<String> setupSamples = new ArrayList<>();
-        for (int i = 0; i < o.instances(); i++) {
+        for (int i = 0; i < instanceCount; i++) {
             String name = "bench-" + i;
             HttpResponse<String> resp = client.send(HttpRequest.newBuilder(URI.create("http://" + host + "/consumers/"
                             + group))
@@ -1096,18 +1310,197 @@ public final class Bench {
         }
     }
 
+    // ---------------------------------------------------------------- wrk rows
+
+    /** Seconds of the untimed wrk run before each timed one: a third of it, 1 to 5 s. */
+    private int wrkWarmSeconds() {
+        return Math.max(1, Math.min(5, o.wrkSeconds() / 3));
+    }
+
+    /** The wrk twins of rows root, b, c and a, on topics of their own ({@code suffix}: the partitions). */
+    private void wrkProduceRows(String suffix) throws Exception {
+        if (o.runs(ROOT)) {
+            rows.add(wrkRow(ROOT, null, "/", null, o.connections(), 1, null,
+                    "GET / (liveness, answers {}), " + o.connections() + " connections; records/s here are requests/s"));
+        }
+        if (o.runs("b")) {
+            String t = "wrk-b" + suffix;
+            byte[] body = v1Body(0, 1);
+            rows.add(wrkRow("b", t, "/topics/" + t, Wrk.postScript("wrk-b", "application/vnd.kafka.binary.v1+json",
+                    "application/vnd.kafka.v1+json", body), o.connections(), 1, "wrk-" + ROOT,
+                    "POST /topics/{t}, v1 binary, 1 record of " + o.valueBytes() + " B per request (the same body "
+                            + "every time), " + o.connections() + " connections"));
+        }
+        if (o.runs("c")) {
+            String t = "wrk-c" + suffix;
+            rows.add(wrkRow("c", t, "/topics/" + t + "/records", Wrk.postScript("wrk-c", "text/plain",
+                    "application/json", values[0]), o.connections(), 1, "wrk-" + ROOT,
+                    "POST /topics/{t}/records, text/plain, 1 record of " + o.valueBytes() + " B per request (the "
+                            + "same body every time), " + o.connections() + " connections"));
+        }
+        if (o.runs("a")) {
+            String t = "wrk-a" + suffix;
+            byte[] body = v1Body(0, o.batch());
+            rows.add(wrkRow("a", t, "/topics/" + t, Wrk.postScript("wrk-a", "application/vnd.kafka.binary.v1+json",
+                    "application/vnd.kafka.v1+json", body), o.batchConnections(), o.batch(), NATIVE_TUNED,
+                    "POST /topics/{t}, v1 binary, " + o.batch() + " records of " + o.valueBytes() + " B per request "
+                            + "(the same body every time), " + o.batchConnections() + " connections"));
+        }
+    }
+
+    /** The wrk twins of rows d (walking) and m (random offsets), reading {@code topic}. */
+    private void wrkReadRows(String topic) throws Exception {
+        long[] end = endOffsets(topic);
+        int connections = o.randomConnections();
+        int threads = Wrk.threads(connections);
+        // wrk opens connections / threads on each thread: one walk (segment) per connection.
+        int walks = Math.max(1, connections / threads) * threads;
+        if (o.runs("d")) {
+            List<long[]> segments = new ArrayList<>();
+            for (int p = 0; p < end.length; p++) {
+                int n = walks / end.length + (p < walks % end.length ? 1 : 0);
+                long size = n == 0 ? 0 : end[p] / n;
+                for (int k = 0; k < n; k++) {
+                    segments.add(new long[] {p, k * size, k == n - 1 ? end[p] : (k + 1) * size});
+                }
+            }
+            long shortest = segments.stream().mapToLong(sg -> sg[2] - sg[1]).min().orElse(0);
+            int count = (int) Math.min(o.readCount(), shortest);
+            if (count < 1) {
+                runNotes.add("wrk-d did not run: a walk would have no record to read");
+            } else {
+                rows.add(wrkRow("d", null, "/", Wrk.walkScript("wrk-d", topic, segments, count, threads),
+                        connections, count, NATIVE_CONSUME, "GET /topics/{t}/partitions/{p}/messages?offset=&count="
+                                + count + ", " + connections + " connections walking " + segments.size()
+                                + " stretches of " + end.length + " partitions from their start, again from the "
+                                + "start at the end; each answer checked (the records asked for, from the offset "
+                                + "asked for)"));
+            }
+        }
+        if (o.runs("m")) {
+            long smallest = java.util.Arrays.stream(end).min().orElse(0);
+            int count = (int) Math.min(o.readCount(), smallest);
+            if (count < 1) {
+                runNotes.add("wrk-m did not run: a partition of " + topic + " is empty");
+            } else {
+                rows.add(wrkRow("m", null, "/", Wrk.randomScript("wrk-m", topic, end, count, RANDOM_SEED, threads),
+                        connections, count, NATIVE_CONSUME, "GET /topics/{t}/partitions/{p}/messages?offset=<random>"
+                                + "&count=" + count + ", " + connections + " connections, partition and offset drawn "
+                                + "at random (LuaJIT's generator, seed " + RANDOM_SEED + " plus the thread's number); "
+                                + "each answer checked"));
+            }
+        }
+    }
+
+    /**
+     * One wrk row, the twin of row {@code twin}: an untimed wrk run, then the timed one. Records
+     * are the 2xx answers times {@code perRequest} ({@code perRequest} records read: the
+     * answers the read script checked). A produce row's topic must have grown by at least the
+     * records of its 2xx answers (answers still in flight at the end may add more).
+     *
+     * @param topic the topic a produce row writes to, or null
+     * @param script the Lua script's text, or null for a plain GET of {@code path}
+     */
+    private RowResult wrkRow(String twin, String topic, String path, String script, int connections, int perRequest,
+                             String baseline, String what) throws Exception {
+        String id = "wrk-" + twin;
+        Path dir = work.resolve("wrk");
+        Files.createDirectories(dir);
+        String name = id + "-p" + partitions;
+        Path scriptFile = null;
+        if (script != null) {
+            scriptFile = dir.resolve(name + ".lua");
+            Files.writeString(scriptFile, script, StandardCharsets.UTF_8);
+        }
+        String url = "http://" + host + path;
+        log("warm-up row " + id + ": wrk for " + wrkWarmSeconds() + " s — " + what);
+        Wrk.Run warm = Wrk.run(wrk, connections, wrkWarmSeconds(), scriptFile, url, dir.resolve(name + "-warmup.out"));
+        if (warm.output().errors() + warm.output().counter("bad") > 0) {
+            runNotes.add("warm-up of row " + id + " had errors: " + warm.output().non2xx() + " non-2xx, "
+                    + warm.output().socketErrors() + " socket errors, " + warm.output().counter("bad")
+                    + " answers not as asked");
+        }
+        long before = topic == null ? 0 : sum(endOffsets(topic));
+        log("row " + id + ": wrk for " + o.wrkSeconds() + " s");
+        Monitor.Window w = monitor.begin(id, o.profile() ? jfrFile(id) : null);
+        Wrk.Run run = Wrk.run(wrk, connections, o.wrkSeconds(), scriptFile, url, dir.resolve(name + ".out"));
+        Monitor.Usage usage = monitor.end(w);
+        WrkOutput out = run.output();
+        boolean read = script != null && topic == null;
+        long records = read ? out.counter("good") * perRequest : out.okRequests() * perRequest;
+        Map<String, Long> kinds = new java.util.TreeMap<>();
+        List<String> samples = new ArrayList<>();
+        if (out.non2xx() > 0) {
+            kinds.put("non-2xx answers", out.non2xx());
+        }
+        if (out.socketErrors() > 0) {
+            kinds.put("socket errors (" + out.timeouts() + " timeouts over " + Wrk.TIMEOUT_SECONDS + " s)",
+                    out.socketErrors());
+        }
+        if (out.counter("bad") > 0) {
+            kinds.put("200 answers without the records asked for", out.counter("bad"));
+        }
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "`%s` (output in %s); wrk took %s of a core", shortCommand(run.command()),
+                o.root().relativize(run.log().toAbsolutePath()), Double.isNaN(run.cpu()) ? "?"
+                        : String.format(Locale.ROOT, "%.0f%%", run.cpu())));
+        if (topic != null) {
+            long landed = sum(endOffsets(topic)) - before;
+            if (landed < records) {
+                kinds.put("records missing from the topic", records - landed);
+                samples.add(topic + " grew by " + fmt(landed) + " records; the 2xx answers were for " + fmt(records));
+                notes.add("the topic grew by " + fmt(landed) + " records, fewer than the 2xx answers' " + fmt(records));
+            } else {
+                notes.add("the topic grew by " + fmt(landed) + " records (answers still in flight at the end add to "
+                        + "the 2xx answers' " + fmt(records) + ")");
+            }
+        }
+        if (read && out.counter("wraps") > 0) {
+            notes.add(out.counter("wraps") + " walks started again from their start");
+        }
+        checkAlive(notes);
+        long errors = out.errors() + out.counter("bad") + (kinds.containsKey("records missing from the topic") ? 1 : 0);
+        return new RowResult(id, what, baseline, records, out.seconds(), records * (ROOT.equals(twin) ? 0 : o.valueBytes()),
+                out.summary(), out.requests(), errors, kinds, samples, usage, notes);
+    }
+
+    /** wrk's command line as the results show it: the script's and the log's directory left out. */
+    private static String shortCommand(List<String> command) {
+        List<String> out = new ArrayList<>();
+        for (String c : command) {
+            out.add(c.contains("/") && !c.startsWith("http") ? Path.of(c).getFileName().toString() : c);
+        }
+        return String.join(" ", out);
+    }
+
+    /** A v1 binary produce body of {@code records} records, the values from {@code first} on. */
+    private byte[] v1Body(int first, int records) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        StringBuilder body = new StringBuilder(records * (o.valueBytes() * 4 / 3 + 20) + 16);
+        body.append("{\"records\":[");
+        for (int r = 0; r < records; r++) {
+            if (r > 0) {
+                body.append(',');
+            }
+            body.append("{\"value\":\"").append(b64.encodeToString(values[(first + r) % values.length])).append("\"}");
+        }
+        body.append("]}");
+        return body.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
     // ---------------------------------------------------------------- helpers
 
-    private void createTopics(List<String> names) throws Exception {
+    private void createTopics(List<String> names, int count) throws Exception {
         List<NewTopic> topics = new ArrayList<>();
         for (String n : names) {
-            topics.add(new NewTopic(n, o.partitions(), (short) 1));
+            topics.add(new NewTopic(n, count, (short) 1));
+            topicPartitions.put(n, count);
         }
         admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
     }
 
     private long[] endOffsets(String topic) throws Exception {
-        return endOffsets(topic, o.partitions());
+        return endOffsets(topic, topicPartitions.getOrDefault(topic, o.readPartitions()));
     }
 
     private long[] endOffsets(String topic, int partitions) throws Exception {
@@ -1150,12 +1543,15 @@ public final class Bench {
     }
 
     private void summarizeProfiles() {
-        for (RowResult r : rows) {
-            if (r.usage() != null && r.usage().jfr() != null && Files.exists(r.usage().jfr())) {
-                try {
-                    profiles.put(r.id(), Profile.summarize(r.usage().jfr(), 12));
-                } catch (IOException | RuntimeException e) {
-                    profiles.put(r.id(), "could not read " + r.usage().jfr() + ": " + e);
+        for (Section s : sections) {
+            for (RowResult r : s.rows()) {
+                if (r.usage() != null && r.usage().jfr() != null && Files.exists(r.usage().jfr())) {
+                    String id = sections.size() > 1 ? r.id() + ", " + s.title() : r.id();
+                    try {
+                        profiles.put(id, Profile.summarize(r.usage().jfr(), 12));
+                    } catch (IOException | RuntimeException e) {
+                        profiles.put(id, "could not read " + r.usage().jfr() + ": " + e);
+                    }
                 }
             }
         }

@@ -406,13 +406,13 @@ public final class Curves {
         if (post) {
             headers.put("Content-Type", V1_BINARY);
         }
-        String script = Wrk.script(post ? "POST" : "GET", post ? produceBody() : null, headers, post);
+        String script = CurvesWrk.script(post ? "POST" : "GET", post ? produceBody() : null, headers, post);
         String name = "wrk-" + (post ? "p" + partitions : "root") + "-c" + connections;
         Monitor.Window w = stack.monitor().begin("curve", null);
         MachineCpu.Sample m = MachineCpu.sample();
-        Wrk.Result r;
+        CurvesWrk.Result r;
         try {
-            r = Wrk.run(wrk, "http://" + stack.host() + path, script, o.loadThreads(), connections, o.seconds(),
+            r = CurvesWrk.run(wrk, "http://" + stack.host() + path, script, o.loadThreads(), connections, o.seconds(),
                     (int) REQUEST_TIMEOUT.toSeconds(), work.resolve(name + ".lua"), work.resolve(name + ".out"));
         } catch (IOException | IllegalArgumentException e) {
             Monitor.Usage u = stack.monitor().end(w);

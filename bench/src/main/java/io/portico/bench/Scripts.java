@@ -154,6 +154,78 @@ final class Scripts {
         }
     }
 
+    /**
+     * Row m: reads by offset at random places, {@code count} records each (fewer when the
+     * partition holds fewer), while the shared budget of records lasts. Each answer must hold
+     * exactly the records asked for, from the offset asked for on.
+     */
+    static final class RandomOffsets implements HttpLoad.Script {
+        private final String topic;
+        private final long[] end;
+        private final int count;
+        private final String host;
+        private final AtomicLong budget;
+        private final AtomicLong recordsRead;
+        private final java.util.Random random;
+        private int partition;
+        private long asked;
+        private long wanted;
+        private long taken;
+
+        /**
+         * @param end the partitions' end offsets
+         * @param budget records still to read, shared by the connections
+         * @param seed the seed of this connection's draws: the same reads every run
+         */
+        RandomOffsets(String topic, long[] end, int count, String host, AtomicLong budget, AtomicLong recordsRead,
+                      long seed) {
+            this.topic = topic;
+            this.end = end.clone();
+            this.count = count;
+            this.host = host;
+            this.budget = budget;
+            this.recordsRead = recordsRead;
+            this.random = new java.util.Random(seed);
+        }
+
+        @Override
+        public ByteBuffer next() {
+            if (wanted == 0) { // the last read was answered: draw the next one
+                int p = random.nextInt(end.length);
+                long c = Math.min(count, end[p]);
+                long n = budget.getAndAdd(-c);
+                if (n <= 0 || c == 0) {
+                    return null;
+                }
+                taken = Math.min(c, n);
+                wanted = taken;
+                asked = random.nextLong(end[p] - taken + 1);
+                partition = p;
+            }
+            return request("GET", "/topics/" + topic + "/partitions/" + partition + "/messages?offset=" + asked
+                    + "&count=" + wanted, host, null, "application/vnd.kafka.binary.v1+json", null);
+        }
+
+        @Override
+        public boolean onResponse(int status, byte[] body, int offset, int length) {
+            if (status / 100 != 2) {
+                return true; // counted by the load generator; the same read is sent again
+            }
+            int stop = offset + length;
+            int first = indexOf(body, OFFSET, offset, stop);
+            if (first < 0 || number(body, first + OFFSET.length, stop)[0] != asked) {
+                return false;
+            }
+            int at = lastIndexOf(body, OFFSET, offset, stop);
+            if (number(body, at + OFFSET.length, stop)[0] != asked + wanted - 1) {
+                return false; // not every record asked for: an error, and the same read again
+            }
+            recordsRead.addAndGet(taken);
+            wanted = 0;
+            return true;
+        }
+    }
+
     /** What the consumer instances of row e have read, shared by their connections. */
     static final class InstanceProgress {
         private final long[] end;

@@ -5,216 +5,312 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The second load generator of the cost curves: <a href="https://github.com/wg/wrk">wrk</a>, when
- * it is on the {@code PATH}. A generated Lua script sets the request and, in wrk's {@code done()},
- * prints one line the bench parses ({@link #parse}):
- * {@code PORTICO_WRK requests=… duration_us=… connect=… read=… write=… status=… timeout=…
- * record_errors=… p50_us=… p99_us=… p999_us=… max_us=…}. For produce, a {@code response()}
- * function also counts 2xx answers whose records carry an {@code error_code}, as the bench's own
- * generator does.
+ * The wrk rows' generator: finds {@code wrk} on the PATH, writes the Lua scripts of the rows, runs
+ * {@code wrk --latency} for a duration (its output kept in a file of the run's work directory)
+ * and reads the result with {@link WrkOutput}.
+ *
+ * <p>The read scripts check each answer in {@code response()}: a read by offset must start at
+ * the offset asked for and end {@code count - 1} records later; other 200 answers are counted as
+ * {@code BENCH bad} and printed from {@code done()}, with the threads' other counters.
  */
 final class Wrk {
-    static final String MARK = "PORTICO_WRK ";
+    /** wrk's threads: the machine the issue's figures are judged on has 2 cores. */
+    static final int THREADS = 2;
+    /** Requests slower than this are wrk timeouts (errors); the bench's own generator waits 60 s. */
+    static final int TIMEOUT_SECONDS = 10;
 
     private Wrk() {
     }
 
-    /** What one run of wrk gave. Latencies in milliseconds. */
-    record Result(long requests, double seconds, Map<String, Long> errorKinds, double p50, double p99, double p999,
-                  double max, double cpuSeconds, String output) {
-        long errors() {
-            return errorKinds.values().stream().mapToLong(Long::longValue).sum();
-        }
-
-        /** Requests answered 2xx with no record error. */
-        long ok() {
-            return requests - errorKinds.getOrDefault("HTTP non-2xx", 0L) - errorKinds.getOrDefault("record error", 0L);
-        }
-    }
-
-    /** The {@code wrk} executable on the {@code PATH}, or null. */
+    /** The {@code wrk} executable on the PATH, or null. */
     static Path find() {
         String path = System.getenv("PATH");
         if (path == null) {
             return null;
         }
         for (String dir : path.split(File.pathSeparator)) {
-            Path p = Path.of(dir.isEmpty() ? "." : dir, "wrk");
-            if (Files.isExecutable(p) && !Files.isDirectory(p)) {
-                return p;
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path candidate = Path.of(dir, "wrk");
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
             }
         }
         return null;
     }
 
-    /** wrk's version line ({@code wrk -v}), or "?". */
+    /** The first line of {@code wrk -v} (which exits with 1), e.g. {@code wrk debian/4.1.0-3+b2 [epoll] …}. */
     static String version(Path wrk) {
         try {
             Process p = new ProcessBuilder(wrk.toString(), "-v").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
-            return out.lines().findFirst().orElse("?").replaceAll("\\s*Copyright.*", "").trim();
+            return out.lines().findFirst().orElse("?").replaceAll("\\s+Copyright.*", "").trim();
         } catch (IOException e) {
-            return "?";
+            return "? (" + e.getMessage() + ")";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "?";
         }
     }
 
+    /** wrk's threads for {@code connections}: {@link #THREADS}, fewer when there are fewer connections. */
+    static int threads(int connections) {
+        return Math.max(1, Math.min(THREADS, connections));
+    }
+
     /**
-     * The Lua script of a run.
+     * One run of wrk and what it cost.
      *
-     * @param method {@code GET} or {@code POST}
-     * @param body the request body, or null
-     * @param headers request headers besides wrk's own
-     * @param checkRecords count 2xx answers that report a record {@code error_code} as errors
+     * @param cpu wrk's CPU in % of one core over the run (sampled from /proc until it exits; NaN if unknown)
      */
-    static String script(String method, String body, Map<String, String> headers, boolean checkRecords) {
-        StringBuilder s = new StringBuilder("-- written by the benchmark (bench/curves.sh)\n");
-        s.append("wrk.method = ").append(lua(method)).append('\n');
-        if (body != null) {
-            s.append("wrk.body = ").append(lua(body)).append('\n');
-        }
-        headers.forEach((k, v) -> s.append("wrk.headers[").append(lua(k)).append("] = ").append(lua(v)).append('\n'));
-        s.append("""
-                local threads = {}
-                function setup(thread)
-                  table.insert(threads, thread)
-                end
-                function init(args)
-                  record_errors = 0
-                end
-                """);
-        if (checkRecords) {
-            s.append("""
-                    function response(status, headers, body)
-                      if status >= 200 and status < 300 and body and string.find(body, '"error_code":%s*%d') then
-                        record_errors = record_errors + 1
-                      end
-                    end
-                    """);
-        }
-        s.append("""
-                function done(summary, latency, requests)
-                  local re = 0
-                  for _, t in ipairs(threads) do
-                    re = re + (t:get("record_errors") or 0)
-                  end
-                  local e = summary.errors
-                  io.write(string.format("%srequests=%d duration_us=%d connect=%d read=%d write=%d status=%d timeout=%d record_errors=%d p50_us=%d p99_us=%d p999_us=%d max_us=%d\\n",
-                    "PORTICO_WRK ", summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout, re,
-                    math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
-                    math.floor(latency:percentile(99.9)), math.floor(latency.max)))
-                end
-                """);
-        return s.toString();
-    }
-
-    private static String lua(String s) {
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                default -> out.append(c);
-            }
-        }
-        return out.append('"').toString();
+    record Run(WrkOutput output, double cpu, List<String> command, Path log) {
     }
 
     /**
-     * Runs wrk for {@code seconds} against {@code url} with {@code connections} over
-     * {@code threads} threads (at most one per connection); keeps its output in {@code outFile}.
+     * Runs {@code wrk -t<threads> -c<connections> -d<seconds>s --timeout 10s --latency [-s script] url},
+     * its output to {@code log}; waits for it to end (by itself, after the duration).
+     *
+     * @throws IOException when wrk fails or prints no result
      */
-    static Result run(Path wrk, String url, String script, int threads, int connections, int seconds,
-                      int timeoutSeconds, Path scriptFile, Path outFile) throws IOException, InterruptedException {
-        Files.writeString(scriptFile, script);
-        List<String> cmd = List.of(wrk.toString(), "-t" + Math.max(1, Math.min(threads, connections)),
-                "-c" + connections, "-d" + seconds + "s", "--timeout", timeoutSeconds + "s", "--latency", "-s",
-                scriptFile.toString(), url);
-        long cpuBefore = childrenCpuNanos();
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(outFile.toFile()).start();
-        if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
-            p.destroy();
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-            }
-            throw new IOException("wrk did not end within " + (seconds + 60) + " s: " + String.join(" ", cmd));
+    static Run run(Path wrk, int connections, int seconds, Path script, String url, Path log)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(wrk.toString(), "-t" + threads(connections), "-c" + connections,
+                "-d" + seconds + "s", "--timeout", TIMEOUT_SECONDS + "s", "--latency"));
+        if (script != null) {
+            cmd.addAll(List.of("-s", script.toString()));
         }
-        long cpuAfter = childrenCpuNanos();
-        String output = Files.readString(outFile, StandardCharsets.UTF_8);
-        if (p.exitValue() != 0) {
-            throw new IOException("wrk exited with " + p.exitValue() + ": " + output.trim());
-        }
-        Result r = parse(output);
-        double cpu = cpuBefore >= 0 && cpuAfter >= 0 ? (cpuAfter - cpuBefore) / 1e9 : Double.NaN;
-        return new Result(r.requests(), r.seconds(), r.errorKinds(), r.p50(), r.p99(), r.p999(), r.max(), cpu, output);
-    }
-
-    /** Parses the line the script's {@code done()} prints; throws when wrk printed none. */
-    static Result parse(String output) {
-        String line = output.lines().filter(l -> l.startsWith(MARK)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no " + MARK.trim() + " line in wrk's output: "
-                        + HttpLoad.abbreviate(output.trim())));
-        Map<String, Long> v = new LinkedHashMap<>();
-        for (String pair : line.substring(MARK.length()).trim().split("\\s+")) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("not key=value: " + pair + " in " + line);
-            }
-            v.put(pair.substring(0, eq), Long.parseLong(pair.substring(eq + 1)));
-        }
-        for (String k : List.of("requests", "duration_us", "connect", "read", "write", "status", "timeout",
-                "record_errors", "p50_us", "p99_us", "p999_us", "max_us")) {
-            if (!v.containsKey(k)) {
-                throw new IllegalArgumentException("no " + k + " in " + line);
-            }
-        }
-        Map<String, Long> kinds = new TreeMap<>();
-        put(kinds, "connect error", v.get("connect"));
-        put(kinds, "read error", v.get("read"));
-        put(kinds, "write error", v.get("write"));
-        put(kinds, "timeout", v.get("timeout"));
-        put(kinds, "HTTP non-2xx", v.get("status"));
-        put(kinds, "record error", v.get("record_errors"));
-        long requests = v.get("requests");
-        boolean any = requests > 0;
-        return new Result(requests, v.get("duration_us") / 1e6, kinds, any ? v.get("p50_us") / 1e3 : Double.NaN,
-                any ? v.get("p99_us") / 1e3 : Double.NaN, any ? v.get("p999_us") / 1e3 : Double.NaN,
-                any ? v.get("max_us") / 1e3 : Double.NaN, Double.NaN, output);
-    }
-
-    private static void put(Map<String, Long> kinds, String kind, long n) {
-        if (n > 0) {
-            kinds.put(kind, n);
-        }
-    }
-
-    /**
-     * CPU time of this JVM's children that have ended and been waited for ({@code cutime + cstime}
-     * of {@code /proc/self/stat}), in nanoseconds; -1 if unknown. The difference over a wrk run is
-     * wrk's CPU.
-     */
-    static long childrenCpuNanos() {
+        cmd.add(url);
+        Files.createDirectories(log.toAbsolutePath().getParent());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long start = System.nanoTime();
+        long cpu = -1;
         try {
-            String s = Files.readString(Path.of("/proc/self/stat"), StandardCharsets.ISO_8859_1);
-            String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
-            // f[0] is field 3 (state); cutime is field 16, cstime field 17.
-            long ticks = Long.parseLong(f[13]) + Long.parseLong(f[14]);
-            return ticks * 1_000_000_000L / ProcStats.clockTicks();
-        } catch (IOException | RuntimeException e) {
-            return -1;
+            while (!p.waitFor(100, TimeUnit.MILLISECONDS)) {
+                long c = ProcStats.cpuNanos(p.pid());
+                cpu = c >= 0 ? c : cpu;
+                if (System.nanoTime() - start > TimeUnit.SECONDS.toNanos(seconds + 120L)) {
+                    p.destroyForcibly();
+                    throw new IOException("wrk did not end within " + (seconds + 120) + " s: " + String.join(" ", cmd));
+                }
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            throw e;
         }
+        double wall = System.nanoTime() - start;
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            throw new IOException("wrk exited with " + p.exitValue() + ": " + String.join(" ", cmd) + ": "
+                    + HttpLoad.abbreviate(out));
+        }
+        WrkOutput output;
+        try {
+            output = WrkOutput.parse(out);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage() + " (" + log + ")", e);
+        }
+        return new Run(output, cpu < 0 ? Double.NaN : 100.0 * cpu / wall, List.copyOf(cmd), log);
+    }
+
+    // ---------------------------------------------------------------- Lua scripts
+
+    /** A script sending the same POST on every connection: wrk builds the request once. */
+    static String postScript(String row, String contentType, String accept, byte[] body) {
+        return header(row)
+                + "wrk.method = \"POST\"\n"
+                + "wrk.headers[\"Content-Type\"] = " + quote(contentType) + "\n"
+                + "wrk.headers[\"Accept\"] = " + quote(accept) + "\n"
+                + "wrk.body = " + longString(new String(body, StandardCharsets.ISO_8859_1)) + "\n";
+    }
+
+    /**
+     * A script walking partitions by offset, {@code count} records a read, as row d does: each
+     * segment {@code {partition, from, to}} is walked by one connection's worth of requests from
+     * {@code from} while a whole read fits before {@code to}, then again from {@code from}. Thread
+     * {@code t} (of {@code threads}) walks segments {@code t, t + threads, …}; a segment's next
+     * read is sent once its last has been answered (answers are matched to their segment by the
+     * partition and first offset in them), so that each walk is sequential as a client's is.
+     */
+    static String walkScript(String row, String topic, List<long[]> segments, int count, int threads) {
+        if (segments.size() < threads) {
+            throw new IllegalArgumentException(segments.size() + " walks for " + threads + " threads: each needs one");
+        }
+        StringBuilder segs = new StringBuilder();
+        for (long[] s : segments) {
+            segs.append(String.format(Locale.ROOT, "  {%d, %d, %d},%n", s[0], s[1], s[2]));
+        }
+        return header(row) + readCommon(topic, count, threads)
+                + "local segments = {\n" + segs + "}\n"
+                + """
+                function init(args)
+                  walkers = {}
+                  for i = id, #segments, threads do
+                    local s = segments[i]
+                    table.insert(walkers, {p = s[1], from = s[2], last = s[3] - count, pos = s[2], busy = false, sent = 0})
+                  end
+                  pending = {}
+                  turn = 0
+                  sent = 0
+                end
+
+                function request()
+                  local w = nil
+                  for k = 1, #walkers do
+                    local c = walkers[(turn + k - 1) % #walkers + 1]
+                    if not c.busy then w = c; turn = turn + k; break end
+                  end
+                  if w == nil then
+                    -- an answer that matched no walker (an error): send the longest-waiting read again
+                    for k = 1, #walkers do
+                      if w == nil or walkers[k].sent < w.sent then w = walkers[k] end
+                    end
+                  end
+                  sent = sent + 1
+                  w.busy = true
+                  w.sent = sent
+                  pending[key(w.p, w.pos)] = w
+                  return read(w.p, w.pos)
+                end
+
+                function response(status, headers, body)
+                  if status ~= 200 then return end
+                  local p, first = check(body)
+                  if p == nil then return end
+                  local w = pending[key(p, first)]
+                  if w == nil then bad = bad + 1; return end
+                  good = good + 1
+                  pending[key(p, first)] = nil
+                  w.busy = false
+                  w.pos = w.pos + count
+                  if w.pos > w.last then w.pos = w.from; wraps = wraps + 1 end
+                end
+                """;
+    }
+
+    /**
+     * A script reading at random offsets, {@code count} records a read: a partition and an offset
+     * in {@code [0, end - count]} drawn by LuaJIT's generator seeded with {@code seed} plus the
+     * thread's number, so that every run draws the same reads. An answer is good when it starts
+     * at one of the thread's last 16 reads not yet answered (a read whose answer was wrong is
+     * forgotten after 16 more), so a wrong answer passes only if it happens to start where
+     * another such read does.
+     */
+    static String randomScript(String row, String topic, long[] ends, int count, long seed, int threads) {
+        StringBuilder last = new StringBuilder();
+        for (long e : ends) {
+            last.append(e - count).append(", ");
+        }
+        return header(row) + readCommon(topic, count, threads)
+                + "local last = {" + last + "}\n"
+                + "local seed = " + seed + "\n"
+                + """
+                function init(args)
+                  math.randomseed(seed + id)
+                  recent = {}
+                end
+
+                function request()
+                  local p = math.random(0, #last - 1)
+                  local offset = math.random(0, last[p + 1])
+                  table.insert(recent, key(p, offset))
+                  if #recent > 16 then table.remove(recent, 1) end
+                  return read(p, offset)
+                end
+
+                function response(status, headers, body)
+                  if status ~= 200 then return end
+                  local p, first = check(body)
+                  if p == nil then return end
+                  local k = key(p, first)
+                  for i = 1, #recent do
+                    if recent[i] == k then
+                      table.remove(recent, i)
+                      good = good + 1
+                      return
+                    end
+                  end
+                  bad = bad + 1
+                end
+                """;
+    }
+
+    /** What both read scripts share: the threads' numbers, the request, the check, the counters. */
+    private static String readCommon(String topic, int count, int threads) {
+        return "local path = " + quote("/topics/" + topic + "/partitions/") + "\n"
+                + "count = " + count + "\n"
+                + "threads = " + threads + "\n"
+                + """
+                wrk.headers["Accept"] = "application/vnd.kafka.binary.v1+json"
+                local all = {}
+                bad = 0
+                good = 0
+                wraps = 0
+
+                function setup(thread)
+                  table.insert(all, thread)
+                  thread:set("id", #all)
+                end
+
+                function key(p, offset)
+                  return string.format("%d:%d", p, offset)
+                end
+
+                function read(p, offset)
+                  return wrk.format(nil, string.format("%s%d/messages?offset=%d&count=%d", path, p, offset, count))
+                end
+
+                -- The partition and first offset of a 200 answer holding exactly count records from
+                -- there on; nil (and one more bad answer) otherwise. The caller counts it good once
+                -- it is the answer to a read it sent.
+                function check(body)
+                  local p, first = string.match(body, '"partition":(%d+),"offset":(%d+)')
+                  if p == nil then bad = bad + 1; return nil end
+                  p = tonumber(p)
+                  first = tonumber(first)
+                  local tail = string.format('"offset":%d}', first + count - 1)
+                  if string.find(body, tail, math.max(1, #body - 2 * #tail), true) == nil then
+                    bad = bad + 1
+                    return nil
+                  end
+                  return p, first
+                end
+
+                function done(summary, latency, requests)
+                  local totals = {bad = 0, good = 0, wraps = 0}
+                  for _, t in ipairs(all) do
+                    for name, _ in pairs(totals) do
+                      totals[name] = totals[name] + (t:get(name) or 0)
+                    end
+                  end
+                  for name, n in pairs(totals) do
+                    io.write(string.format("BENCH %s %d\\n", name, n))
+                  end
+                end
+                """;
+    }
+
+    private static String header(String row) {
+        return "-- written by the benchmark (bench/run.sh): row " + row + "\n";
+    }
+
+    private static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    /** A Lua long string holding {@code s} as it is (a leading newline would be dropped: none here). */
+    private static String longString(String s) {
+        String eq = "=";
+        while (s.contains("]" + eq + "]")) {
+            eq += "=";
+        }
+        return "[" + eq + "[" + s + "]" + eq + "]";
     }
 }

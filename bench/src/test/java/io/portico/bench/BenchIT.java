@@ -15,16 +15,17 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The smoke test of the benchmark harness: the whole run (broker and Portico in their own JVMs,
- * every row) on a tiny N. It checks that every row ran, produced numbers and had no errors, and
- * that the processes it started are gone afterwards. It asserts nothing about speed: numbers
- * from a shared CI machine mean nothing. (The timeout only guards against a hang.)
+ * every row, the produce rows at 1 and at 3 partitions, the wrk rows when wrk is installed) on a
+ * tiny N. It checks that every row ran, produced numbers and had no errors, and that the
+ * processes it started are gone afterwards. It asserts nothing about speed: numbers from a
+ * shared CI machine mean nothing. (The timeout only guards against a hang.)
  */
 class BenchIT {
     @Test
-    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void everyRowRunsEndToEndOnATinyN(@TempDir Path dir) throws Exception {
         Path root = Path.of(System.getProperty("bench.root", "..")).toAbsolutePath().normalize();
-        Options options = Options.defaults(root).quickSizes()
+        Options options = Options.defaults(root).quickSizes().withPartitions(List.of(1, 3))
                 .withPaths(Path.of(System.getProperty("portico.jar", root + "/proxy/target/portico.jar")),
                         Path.of(System.getProperty("bench.classes", root + "/bench/target/classes")))
                 .withOut(dir.resolve("results"))
@@ -33,16 +34,36 @@ class BenchIT {
 
         Bench.Outcome outcome = Bench.run(options);
 
-        assertEquals(List.of("native-produce", "native-consume", "a", "j", "b", "c", "g", "d", "h", "e", "f", "i",
-                        "k", "native-tail", "l"),
-                outcome.rows().stream().map(Bench.RowResult::id).toList());
+        boolean wrk = Wrk.find() != null;
+        assertEquals(wrk, outcome.wrk(), "the wrk rows run when wrk is on the PATH");
+        List<String> wrkProduce = wrk ? List.of("wrk-root", "wrk-b", "wrk-c", "wrk-a") : List.of();
+        List<String> onePartition = new java.util.ArrayList<>(List.of("native-produce", "native-produce-tuned", "root",
+                "a", "b", "c"));
+        onePartition.addAll(wrkProduce);
+        List<String> threePartitions = new java.util.ArrayList<>(List.of("native-produce", "native-produce-tuned",
+                "root", "a", "j", "b", "c", "g"));
+        threePartitions.addAll(wrkProduce);
+        threePartitions.addAll(List.of("native-consume", "d", "m", "h", "e", "f", "i", "n", "k", "native-tail", "l"));
+        threePartitions.addAll(wrk ? List.of("wrk-d", "wrk-m") : List.of());
+        assertEquals(List.of(1, 3), outcome.sections().stream().map(Bench.Section::partitions).toList());
+        assertEquals(onePartition, outcome.sections().get(0).rows().stream().map(Bench.RowResult::id).toList());
+        assertEquals(threePartitions, outcome.sections().get(1).rows().stream().map(Bench.RowResult::id).toList());
+        assertEquals(outcome.rows().size(), Bench.expectedRows(options, wrk));
         for (Bench.RowResult row : outcome.rows()) {
             String what = row.id() + ": " + row;
             assertEquals(0, row.errors(), "errors in " + what);
-            assertEquals(2000, row.records() + untimedRecords(row), what);
+            if (row.id().startsWith("wrk-")) {
+                assertTrue(row.records() > 0, what); // wrk runs for a time, not a count
+            } else {
+                assertEquals(2000, row.records() + untimedRecords(row), what);
+            }
             assertTrue(row.seconds() > 0, what);
             assertTrue(row.recordsPerSecond() > 0, what);
-            assertTrue(row.megabytesPerSecond() > 0, what);
+            if (row.id().endsWith("root")) {
+                assertEquals(0, row.valueBytes(), "GET / carries no records: " + what);
+            } else {
+                assertTrue(row.megabytesPerSecond() > 0, what);
+            }
             assertNotNull(row.usage(), what);
             assertFalse(Double.isNaN(row.usage().porticoCpu()), what);
             assertTrue(row.usage().porticoRss() > 0, what);
@@ -53,7 +74,14 @@ class BenchIT {
         }
         String results = Files.readString(outcome.resultsFile());
         assertTrue(results.contains("| d | 2,000 |"), results);
-        assertTrue(results.contains("## Targets of issue 6"), results);
+        assertTrue(results.contains("## Targets of issue 18"), results);
+        assertTrue(results.contains("## 1 partition (produce rows)") && results.contains("## 3 partitions"), results);
+        assertTrue(results.contains("× tuned produce |") && results.contains("× GET / |")
+                && results.contains("× consume |"), "the vs column names each baseline: " + results);
+        assertTrue(results.contains("not judged: run with --portico-heap 256m"), results);
+        if (!wrk) {
+            assertTrue(results.contains("apt-get install wrk"), "a run without wrk says how to install it");
+        }
 
         for (long pid : List.of(outcome.brokerPid(), outcome.porticoPid())) {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "process " + pid

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class WrkTest {
+class CurvesWrkTest {
     /** What wrk 4.1.0 printed in a run of the curves, with the line of the generated script's done(). */
     private static final String OUTPUT = """
             Running 2s test @ http://127.0.0.1:36673/topics/curves-p1
@@ -37,7 +37,7 @@ class WrkTest {
 
     @Test
     void parsesTheLineOfTheScript() {
-        Wrk.Result r = Wrk.parse(OUTPUT);
+        CurvesWrk.Result r = CurvesWrk.parse(OUTPUT);
         assertEquals(1162, r.requests());
         assertEquals(2.016838, r.seconds(), 1e-9);
         assertEquals(24.202, r.p50(), 1e-9);
@@ -50,7 +50,7 @@ class WrkTest {
 
     @Test
     void errorsByKind() {
-        Wrk.Result r = Wrk.parse("PORTICO_WRK requests=100 duration_us=1000000 connect=1 read=2 write=0 status=5 "
+        CurvesWrk.Result r = CurvesWrk.parse("PORTICO_WRK requests=100 duration_us=1000000 connect=1 read=2 write=0 status=5 "
                 + "timeout=3 record_errors=7 p50_us=1000 p99_us=2000 p999_us=3000 max_us=4000\n");
         assertEquals(Map.of("connect error", 1L, "read error", 2L, "timeout", 3L, "HTTP non-2xx", 5L,
                 "record error", 7L), r.errorKinds());
@@ -60,21 +60,21 @@ class WrkTest {
 
     @Test
     void refusesOutputWithoutTheLine() {
-        assertThrows(IllegalArgumentException.class, () -> Wrk.parse("unable to connect to 127.0.0.1:1 Connection "
+        assertThrows(IllegalArgumentException.class, () -> CurvesWrk.parse("unable to connect to 127.0.0.1:1 Connection "
                 + "refused\n"));
-        assertThrows(IllegalArgumentException.class, () -> Wrk.parse("PORTICO_WRK requests=1 duration_us=1\n"));
-        assertTrue(Double.isNaN(Wrk.parse("PORTICO_WRK requests=0 duration_us=1000000 connect=0 read=0 write=0 "
+        assertThrows(IllegalArgumentException.class, () -> CurvesWrk.parse("PORTICO_WRK requests=1 duration_us=1\n"));
+        assertTrue(Double.isNaN(CurvesWrk.parse("PORTICO_WRK requests=0 duration_us=1000000 connect=0 read=0 write=0 "
                 + "status=0 timeout=0 record_errors=0 p50_us=0 p99_us=0 p999_us=0 max_us=0").p99()));
     }
 
     @Test
     void theScriptQuotesTheBodyAndChecksRecordsOnlyForProduce() {
-        String post = Wrk.script("POST", "{\"records\":[{\"value\":\"a\\b\"}]}", Map.of("Content-Type", "x/y"), true);
+        String post = CurvesWrk.script("POST", "{\"records\":[{\"value\":\"a\\b\"}]}", Map.of("Content-Type", "x/y"), true);
         assertTrue(post.contains("wrk.method = \"POST\""), post);
         assertTrue(post.contains("wrk.body = \"{\\\"records\\\":[{\\\"value\\\":\\\"a\\\\b\\\"}]}\""), post);
         assertTrue(post.contains("wrk.headers[\"Content-Type\"] = \"x/y\""), post);
         assertTrue(post.contains("function response("), post);
-        String get = Wrk.script("GET", null, Map.of(), false);
+        String get = CurvesWrk.script("GET", null, Map.of(), false);
         assertFalse(get.contains("wrk.body"), get);
         assertFalse(get.contains("function response("), get);
         assertTrue(get.contains("function done("), get);
@@ -104,7 +104,7 @@ class WrkTest {
         server.start();
         try {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/topics/t";
-            Wrk.Result r = Wrk.run(wrk, url, Wrk.script("POST", "{}", Map.of(), true), 1, 2, 1, 10,
+            CurvesWrk.Result r = CurvesWrk.run(wrk, url, CurvesWrk.script("POST", "{}", Map.of(), true), 1, 2, 1, 10,
                     dir.resolve("s.lua"), dir.resolve("out.txt"));
             assertTrue(r.requests() > 10, r.output());
             long recordErrors = r.errorKinds().getOrDefault("record error", 0L);
