@@ -19,13 +19,26 @@ import org.apache.kafka.common.TopicPartition;
 public final class HeldRecords {
     /**
      * What one Kafka consumer costs while it exists with Portico's default fetch size: its own
-     * objects (about 260 KiB measured for a subscribed instance) and one fetch response it may
-     * hold ahead (384 KiB, Portico's {@code fetch.max.bytes}): 640 KiB.
+     * objects ({@link #CONSUMER_BASE}) and two fetch responses of 384 KiB (Portico's
+     * {@code fetch.max.bytes}): 1 MiB. Measured by {@code ConsumerCostIT}: instances made as
+     * Portico makes them, each in its own group and read a few times from a 3-partition topic,
+     * keep about 1010 KiB each after full collections (heap used, in a JVM of their own).
      */
-    public static final long CONSUMER_COST = 640 * 1024;
+    public static final long CONSUMER_COST = 1024 * 1024;
 
-    /** A consumer's own objects, beyond the fetch response it may hold ahead. */
+    /**
+     * A consumer's own objects, beyond the fetch responses it holds: about 250 KiB measured (its
+     * metrics, some 160 of them, are a large part; their JMX registration some 20 KiB).
+     */
     static final long CONSUMER_BASE = 256 * 1024;
+
+    /**
+     * Fetch responses one consumer keeps whole: the one whose records it last handed out (Kafka
+     * keeps the fetch in line referenced, and with it the response's buffer, until another
+     * replaces it, which a consumer at the end of its partitions may never get) and the one
+     * fetched ahead of the next poll.
+     */
+    static final int RESPONSES_HELD = 2;
 
     /** What a held record costs beyond its key and value bytes: the objects around them. */
     static final long RECORD_OVERHEAD = 160;
@@ -40,10 +53,10 @@ public final class HeldRecords {
     }
 
     /**
-     * What one consumer with this configuration costs: its own objects and one response of its
-     * {@code fetch.max.bytes} (Kafka's 50 MiB when unset). A consumer fetching from several
-     * brokers may hold one response per broker: lower {@code fetch.max.bytes} or raise the budget
-     * for large clusters.
+     * What one consumer with this configuration costs: its own objects and two responses of its
+     * {@code fetch.max.bytes} (Kafka's 50 MiB when unset), see {@link #RESPONSES_HELD}. A
+     * consumer fetching from several brokers may hold one more response per broker: lower
+     * {@code fetch.max.bytes} or raise the budget for large clusters.
      */
     public static long consumerCost(Map<String, ?> consumerConfig) {
         Object fetch = consumerConfig.get("fetch.max.bytes");
@@ -55,7 +68,7 @@ public final class HeldRecords {
                 // the consumer's own validation reports it
             }
         }
-        return CONSUMER_BASE + Math.max(0, fetchBytes);
+        return CONSUMER_BASE + RESPONSES_HELD * Math.max(0, fetchBytes);
     }
 
     static long cost(ConsumerRecord<byte[], byte[]> r) {

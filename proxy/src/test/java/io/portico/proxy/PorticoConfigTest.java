@@ -124,9 +124,11 @@ class PorticoConfigTest {
 
     @Test
     void consumerInstancesFollowTheConsumersBudgetUnlessSet() {
-        long heap = 256L << 20; // 25% = 64 MiB: half of it is 51 consumers of 640 KiB
-        assertEquals(51, PorticoConfig.from(Map.of(), heap).reads().instancesMax());
-        assertEquals(1000, PorticoConfig.from(Map.of(), 6L << 30).reads().instancesMax());
+        long heap = 256L << 20; // 25% = 64 MiB: half of it is 32 consumers of 1 MiB
+        assertEquals(32, PorticoConfig.from(Map.of(), heap).reads().instancesMax());
+        // The default heap of a 24 GiB machine: 1.5 GiB for consumers, 768 instances of 2 MiB.
+        assertEquals(768, PorticoConfig.from(Map.of(), 6L << 30).reads().instancesMax());
+        assertEquals(1000, PorticoConfig.from(Map.of(), 8L << 30).reads().instancesMax());
         assertEquals(500, PorticoConfig.from(Map.of("consumer.instances.max", "500"), heap).reads().instancesMax());
     }
 
