@@ -1,6 +1,8 @@
 package io.portico.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +34,26 @@ class ResponseJsonTest {
                 "{\"offsets\":[{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null}],"
                         + "\"key_schema_id\":null,\"value_schema_id\":null}",
                 ProduceResponse.class);
+    }
+
+    @Test
+    void produceResponsesWrittenWithoutJacksonAreWhatJacksonWrites() throws JsonProcessingException {
+        java.util.Random random = new java.util.Random(11);
+        for (int round = 0; round < 200; round++) {
+            java.util.List<PartitionOffset> offsets = new java.util.ArrayList<>();
+            for (int i = random.nextInt(4); i > 0; i--) {
+                offsets.add(PartitionOffset.success(random.nextInt(100_000), random.nextLong() & Long.MAX_VALUE));
+            }
+            Integer key = random.nextBoolean() ? null : random.nextInt();
+            Integer value = random.nextBoolean() ? null : random.nextInt();
+            ProduceResponse response = new ProduceResponse(offsets, key, value);
+            assertNotNull(response.landedJson(), "all landed: written directly");
+            assertEquals(Json.mapper().writeValueAsString(response),
+                    new String(response.landedJson(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertNull(new ProduceResponse(List.of(PartitionOffset.success(0, 1),
+                PartitionOffset.failure(ErrorCode.KAFKA_ERROR, "a \"quoted\" reason")), null, null).landedJson(),
+                "a failed record's message is escaped by Jackson");
     }
 
     @Test
