@@ -115,11 +115,15 @@ public final class OffsetReader implements AutoCloseable {
         // Reads know the log end from the fetch, so there is nothing to long-poll for; a short
         // broker-side wait keeps an empty fetch from holding a read up.
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");
-        // A reader keeps what it fetched beyond a request for the next one, so a poll may hand
-        // over all a fetch brought: fewer polls per request (Kafka's default is 500 records).
-        c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        // A poll hands over at most a typical read's records (Kafka's default is 500): the rest of
+        // a fetch stays in the consumer unparsed, and a fetch ahead is sent only once that is all
+        // taken. A client walking a partition is served from it; a read at a random offset then
+        // drops neither records parsed for nothing nor a fetch sent ahead for nothing.
+        c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000");
         this.config = Map.copyOf(c);
         Map<String, Object> sc = new HashMap<>(c);
+        // A stream hands over all a fetch brought, a batch of events per poll.
+        sc.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, kafka.getOrDefault(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"));
         // A stream at the log end waits in the broker for the next record (Kafka's 500 ms unless
         // consumer.fetch.max.wait.ms says otherwise): an append is answered at once.
         sc.remove(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG);
