@@ -11,7 +11,6 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
-import io.portico.protocol.ConsumedRecord;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;

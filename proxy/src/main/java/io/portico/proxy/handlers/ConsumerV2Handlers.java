@@ -1,6 +1,5 @@
 package io.portico.proxy.handlers;
 
-import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
