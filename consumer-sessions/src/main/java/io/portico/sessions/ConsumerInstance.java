@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * instance run one after the other and the consumer is never touched by two threads. A long poll
  * waits in slices and, between slices, lets an operation that is waiting (a commit, a seek) go
  * first, so a long poll never starves a commit. Operations block (poll, commit): call them from a
- * worker pool. {@link #close} may be called from any thread: it wakes a blocked poll, waits for the
+ * worker pool. {@link #readAsync} and {@link #pollAsync} hold a pool thread for one slice at a
+ * time only, so that idle long polls do not keep reads with records waiting. {@link #close} may be called from any thread: it wakes a blocked poll, waits for the
  * lock and closes the consumer (leaving the group); later operations answer 40403.
  *
  * <p>Errors are {@link RestException}s: 40903 when subscription and assignment are mixed (and
@@ -741,39 +742,321 @@ public final class ConsumerInstance {
         }
     }
 
+    /** A read that blocks its thread (a stream's): its slices one after the other, under the lock. */
     private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room) {
-        refreshPattern();
-        if (mode == Mode.PATTERN && topics.isEmpty()) {
-            awaitMatches(limits);
-            if (topics.isEmpty()) {
-                return List.of();
+        Read read = new Read(limits, room);
+        while (true) {
+            long next = read.slice();
+            if (next == Read.DONE) {
+                return read.records;
             }
-        }
-        if (!held.isEmpty()) {
-            answerGroup();
-        }
-        if (held.isEmpty() || limits.fetchMinBytes() > 0 && held.bytes() < limits.fetchMinBytes()) {
-            if (memory.budget().over()) {
-                waitPaused(limits);
-            } else {
-                fetch(limits);
-            }
-        }
-        if (superseded()) {
-            return List.of(); // a resuming stream took over during the wait: what is held stays for it
-        }
-        List<ConsumedRecord> out = take(limits, room);
-        if (memory.budget().over()) {
-            letGoOfHeld();
-        }
-        if (autoCommit && !out.isEmpty()) {
-            consumer.commitAsync(toCommit(), (offsets, e) -> {
-                if (e != null) {
-                    LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
+            if (next > 0) {
+                if (!sleepUnlocked(next)) {
+                    return List.of();
                 }
-            });
+            } else {
+                yieldToWaiting();
+            }
         }
-        return out;
+    }
+
+    /** Waits {@code nanos} without the lock (other operations go on meanwhile); false if interrupted. */
+    private boolean sleepUnlocked(long nanos) {
+        lock.unlock();
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            lock.lock();
+            if (closed) {
+                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+            }
+        }
+    }
+
+    private enum Phase { START, MATCHES, FETCH, PAUSED }
+
+    /**
+     * One read, as slices that each hold the lock for one short step (a poll of at most
+     * {@link #POLL_SLICE}): between two slices other operations on the instance go on, and an
+     * asynchronous read gives its thread back. Fetches until records are there (or
+     * {@code fetchMinBytes} of them), or the request timeout passes; the first read after a
+     * subscription also waits for the group's first assignment. A pattern that matches nothing
+     * yet waits (without polling) for a matching topic. While the consumers budget is full, the
+     * consumer polls with its partitions paused (taking part in its group, fetching nothing)
+     * until the request timeout, so the read answers {@code []} unless a rebalance handed it
+     * records already fetched.
+     */
+    private final class Read {
+        /** What {@link #slice} returns when the read is done ({@link #records} holds its answer). */
+        static final long DONE = -1;
+
+        private final ReadLimits limits;
+        private final ResponseRoom room;
+        private Phase phase = Phase.START;
+        private long deadline;
+        private boolean firstAssignment;
+        private List<ConsumedRecord> records;
+
+        Read(ReadLimits limits, ResponseRoom room) {
+            this.limits = limits;
+            this.room = room;
+        }
+
+        /**
+         * Runs the next step, holding the lock.
+         *
+         * @return {@link #DONE}, or how long to wait (nanoseconds, without the lock) before the
+         *         next slice: 0 for at once
+         */
+        long slice() {
+            switch (phase) {
+                case START -> {
+                    refreshPattern();
+                    if (mode == Mode.PATTERN && topics.isEmpty()) {
+                        phase = Phase.MATCHES;
+                        deadline = clock.read() + limits.requestTimeout().toNanos();
+                        return awaitMatches();
+                    }
+                    return prepare();
+                }
+                case MATCHES -> {
+                    refreshPattern();
+                    if (mode == Mode.PATTERN && topics.isEmpty()) {
+                        return awaitMatches();
+                    }
+                    return topics.isEmpty() ? done(List.of()) : prepare();
+                }
+                case FETCH -> {
+                    if (mode == Mode.NONE || superseded()) {
+                        return finish(); // unsubscribed or unassigned, or taken over, between two slices
+                    }
+                    return fetch();
+                }
+                case PAUSED -> {
+                    return waitPaused();
+                }
+                default -> throw new IllegalStateException(phase.name());
+            }
+        }
+
+        /** A pattern that matches nothing yet: waits (a slice at a time) until the request timeout. */
+        private long awaitMatches() {
+            long left = deadline - clock.read();
+            if (left <= 0) {
+                return done(List.of());
+            }
+            return Math.min(POLL_SLICE.toNanos(), Math.max(TimeUnit.MILLISECONDS.toNanos(1), left));
+        }
+
+        private long prepare() {
+            if (!held.isEmpty()) {
+                answerGroup();
+            }
+            if (held.isEmpty() || limits.fetchMinBytes() > 0 && held.bytes() < limits.fetchMinBytes()) {
+                if (memory.budget().over()) {
+                    phase = Phase.PAUSED;
+                    deadline = clock.read() + limits.requestTimeout().toNanos();
+                    return waitPaused();
+                }
+                resumePaused();
+                long now = clock.read();
+                deadline = now + limits.requestTimeout().toNanos();
+                // Only the first read waits for an assignment (partitions arrive in a poll, so none
+                // came before it): a member with no partitions long-polls as any other afterwards.
+                firstAssignment = !awaitedAssignment;
+                awaitedAssignment = true;
+                if (firstAssignment) {
+                    deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
+                }
+                phase = Phase.FETCH;
+                return fetch();
+            }
+            return finish();
+        }
+
+        /** One poll slice of a fetch. */
+        private long fetch() {
+            long left = deadline - clock.read();
+            if (left <= 0) {
+                return finish();
+            }
+            held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+            refreshPattern();
+            if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes())) {
+                drainFetched(limits.maxBytes());
+                return finish();
+            }
+            if (firstAssignment && assigned) {
+                firstAssignment = false;
+                // Assigned now: the request timeout runs from here, so the first fetch of what is
+                // already in the topic has its full time.
+                deadline = clock.read() + limits.requestTimeout().toNanos();
+            }
+            return 0;
+        }
+
+        /** One poll slice with the partitions paused (the consumers budget is full). */
+        private long waitPaused() {
+            if (!held.isEmpty() || mode == Mode.NONE) {
+                return finish();
+            }
+            long left = deadline - clock.read();
+            if (left <= 0) {
+                return finish();
+            }
+            try {
+                consumer.pause(consumer.assignment());
+                held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+            } finally {
+                resumePaused();
+            }
+            return 0;
+        }
+
+        private long finish() {
+            if (superseded()) {
+                return done(List.of()); // a resuming stream took over during the wait: what is held stays for it
+            }
+            List<ConsumedRecord> out = take(limits, room);
+            if (memory.budget().over()) {
+                letGoOfHeld();
+            }
+            if (autoCommit && !out.isEmpty()) {
+                consumer.commitAsync(toCommit(), (offsets, e) -> {
+                    if (e != null) {
+                        LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
+                    }
+                });
+            }
+            return done(out);
+        }
+
+        private long done(List<ConsumedRecord> out) {
+            records = out;
+            return DONE;
+        }
+    }
+
+    // ---- reads that give their thread back between slices -----------------------------------------
+
+    /** The asynchronous reads in progress (the instance does not expire meanwhile). */
+    private final Set<AsyncRead> reading = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Whether an asynchronous read of this instance is in progress. */
+    public boolean isReading() {
+        return !reading.isEmpty();
+    }
+
+    /**
+     * As {@link #read(String, ReadLimits, Predicate, ResponseRoom)}, without holding a thread for
+     * the wait: the first slice runs on the calling thread, each later one is a task on
+     * {@code pool} (a wait without polling is scheduled on {@code timer} first, which then
+     * submits to the pool). A slice takes at most about {@link #POLL_SLICE}; in between, the read
+     * holds neither a thread nor the instance's lock, so other reads waiting in the pool's queue
+     * go first. A slice the pool refuses (its queue full, or shut down) ends the wait: the read
+     * answers {@code []}, and what the instance holds stays for the next read. The future fails
+     * with the {@link RestException}s of the blocking read, and 40403 when the instance closes.
+     */
+    public java.util.concurrent.CompletableFuture<List<ConsumedRecord>> readAsync(
+            String topic, ReadLimits limits, Predicate<String> topicExists, ResponseRoom room,
+            java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
+        return start(() -> {
+            notStreaming();
+            subscribeOnFirstRead(topic, topicExists);
+            delivered.clear();
+        }, limits, room, pool, timer);
+    }
+
+    /** As {@link #poll}, asynchronously as {@link #readAsync}. */
+    public java.util.concurrent.CompletableFuture<List<ConsumedRecord>> pollAsync(
+            ReadLimits limits, ResponseRoom room,
+            java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
+        return start(() -> {
+            notStreaming();
+            requireSubscribedOrAssigned();
+            delivered.clear();
+        }, limits, room, pool, timer);
+    }
+
+    private java.util.concurrent.CompletableFuture<List<ConsumedRecord>> start(
+            Runnable begin, ReadLimits limits, ResponseRoom room,
+            java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
+        AsyncRead read = new AsyncRead(begin, new Read(limits, room), pool, timer);
+        reading.add(read);
+        read.run();
+        return read.result;
+    }
+
+    /** One asynchronous read: each {@link #run} is a slice. */
+    private final class AsyncRead implements Runnable {
+        private final java.util.concurrent.CompletableFuture<List<ConsumedRecord>> result =
+                new java.util.concurrent.CompletableFuture<>();
+        private final Read read;
+        private final java.util.concurrent.Executor pool;
+        private final java.util.concurrent.ScheduledExecutorService timer;
+        private Runnable begin; // the read's checks, run under the lock by its first slice
+
+        AsyncRead(Runnable begin, Read read, java.util.concurrent.Executor pool,
+                  java.util.concurrent.ScheduledExecutorService timer) {
+            this.begin = begin;
+            this.read = read;
+            this.pool = pool;
+            this.timer = timer;
+        }
+
+        @Override
+        public void run() {
+            long next;
+            try {
+                next = locked(KafkaErrors::toRestException, () -> {
+                    if (begin != null) {
+                        Runnable first = begin;
+                        begin = null;
+                        first.run();
+                    }
+                    long n = read.slice();
+                    if (n == Read.DONE) {
+                        reading.remove(this); // under the lock: a close from now on leaves this answer alone
+                    }
+                    return n;
+                });
+            } catch (Throwable e) {
+                reading.remove(this);
+                result.completeExceptionally(e);
+                return;
+            }
+            if (next == Read.DONE) {
+                result.complete(read.records);
+                return;
+            }
+            try {
+                if (next > 0) {
+                    timer.schedule(this::submit, next, TimeUnit.NANOSECONDS);
+                } else {
+                    submit();
+                }
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                endWait();
+            }
+        }
+
+        private void submit() {
+            try {
+                pool.execute(this);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                endWait();
+            }
+        }
+
+        /** The next slice found no room: the wait ends with nothing (what is held stays). */
+        private void endWait() {
+            reading.remove(this);
+            result.complete(List.of());
+        }
     }
 
     /**
@@ -802,46 +1085,6 @@ public final class ConsumerInstance {
     }
 
     /**
-     * Fetches until records are there (or {@code fetchMinBytes} of them), or the request timeout
-     * passes. Polls in slices; between slices an operation waiting for the instance goes first.
-     */
-    private void fetch(ReadLimits limits) {
-        resumePaused();
-        long now = clock.read();
-        long deadline = now + limits.requestTimeout().toNanos();
-        // Only the first read waits for an assignment (partitions arrive in a poll, so none came
-        // before it): a member with no partitions long-polls as any other afterwards.
-        boolean firstAssignment = !awaitedAssignment;
-        awaitedAssignment = true;
-        if (firstAssignment) {
-            deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
-        }
-        while (true) {
-            long left = deadline - clock.read();
-            if (left <= 0) {
-                return;
-            }
-            Duration wait = min(Duration.ofNanos(left), POLL_SLICE);
-            held.add(consumer.poll(wait));
-            refreshPattern();
-            if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes())) {
-                drainFetched(limits.maxBytes());
-                return;
-            }
-            if (firstAssignment && assigned) {
-                firstAssignment = false;
-                // Assigned now: the request timeout runs from here, so the first fetch of what is
-                // already in the topic has its full time.
-                deadline = clock.read() + limits.requestTimeout().toNanos();
-            }
-            yieldToWaiting();
-            if (mode == Mode.NONE || superseded()) {
-                return; // unsubscribed or unassigned, or taken over, by the operation that went first
-            }
-        }
-    }
-
-    /**
      * Lets an operation waiting for this instance (a commit, a seek) run now, between two slices
      * of a long poll: the lock is fair, so the waiting thread gets it first.
      */
@@ -852,52 +1095,6 @@ public final class ConsumerInstance {
             if (closed) {
                 throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
             }
-        }
-    }
-
-    /**
-     * A read while the consumers budget is full: the consumer polls with its partitions paused
-     * (taking part in its group, fetching nothing) until the request timeout, so the read answers
-     * {@code []} unless a rebalance handed it records already fetched.
-     */
-    private void waitPaused(ReadLimits limits) {
-        long deadline = clock.read() + limits.requestTimeout().toNanos();
-        try {
-            while (held.isEmpty() && mode != Mode.NONE) {
-                long left = deadline - clock.read();
-                if (left <= 0) {
-                    return;
-                }
-                consumer.pause(consumer.assignment());
-                held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
-                yieldToWaiting();
-            }
-        } finally {
-            resumePaused();
-        }
-    }
-
-    /**
-     * A pattern that matches nothing yet: the consumer is subscribed to nothing, so instead of
-     * polling, the read waits in slices (letting other operations go first) for a matching topic,
-     * until the request timeout.
-     */
-    private void awaitMatches(ReadLimits limits) {
-        long deadline = clock.read() + limits.requestTimeout().toNanos();
-        while (mode == Mode.PATTERN && topics.isEmpty() && deadline - clock.read() > 0) {
-            lock.unlock();
-            try {
-                Thread.sleep(Math.min(POLL_SLICE.toMillis(), Math.max(1, (deadline - clock.read()) / 1_000_000)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } finally {
-                lock.lock();
-            }
-            if (closed) {
-                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
-            }
-            refreshPattern();
         }
     }
 
@@ -1265,6 +1462,11 @@ public final class ConsumerInstance {
                 lock.unlock();
             }
             memory.close(); // its fixed cost and held records, at once: the consumer is gone
+            // Reads waiting between two slices end now (a slice still queued finds the instance closed).
+            for (AsyncRead read : reading) {
+                read.result.completeExceptionally(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception());
+            }
+            reading.clear();
         }
     }
 

@@ -18,8 +18,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -54,6 +57,8 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
     private final Predicate<String> topicExists;
     private final ExecutorService closer;
+    /** Where a read's wait without polling (a pattern that matches nothing yet) passes. */
+    private final ScheduledExecutorService timer;
     private final Cache<Key, ConsumerInstance> instances;
     private final Semaphore slots;
     private final SessionMetrics metrics;
@@ -155,12 +160,18 @@ public final class ConsumerRegistry implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "portico-consumer-read-timer");
+            t.setDaemon(true);
+            return t;
+        });
         this.slots = new Semaphore(settings.maxInstances());
         long idleNanos = settings.instanceTimeout().toNanos();
         this.instances = Caffeine.newBuilder()
                 // Idle expiry, as expireAfterAccess, except that an instance streaming its records
-                // never expires: each access while it streams sets its expiry beyond reach, and the
-                // access that ends its stream starts the idle clock again.
+                // or being read never expires: each access while it streams (or a read waits) sets
+                // its expiry beyond reach, and the access that ends its stream (or read) starts the
+                // idle clock again.
                 .expireAfter(new Expiry<Key, ConsumerInstance>() {
                     @Override
                     public long expireAfterCreate(Key key, ConsumerInstance instance, long now) {
@@ -174,7 +185,7 @@ public final class ConsumerRegistry implements AutoCloseable {
 
                     @Override
                     public long expireAfterRead(Key key, ConsumerInstance instance, long now, long current) {
-                        return instance.isStreaming() ? Long.MAX_VALUE : idleNanos;
+                        return instance.isStreaming() || instance.isReading() ? Long.MAX_VALUE : idleNanos;
                     }
                 })
                 // Runs on the evicting thread, so an expired instance's slot is free at once.
@@ -371,22 +382,55 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     /**
+     * As {@link #read(ConsumerInstance, String, long, ResponseRoom)} without holding a thread for
+     * the wait, see {@link ConsumerInstance#readAsync}: call it from a thread of {@code pool},
+     * which runs the read's later slices. The instance does not expire while the read is in
+     * progress.
+     */
+    public CompletableFuture<List<ConsumedRecord>> readAsync(ConsumerInstance instance, String topic, long maxBytes,
+                                                             ResponseRoom room, Executor pool) {
+        relieve(0);
+        return whileReading(instance, instance.readAsync(topic, limits(settings.requestTimeout(), maxBytes, -1),
+                topicExists, room, pool, timer));
+    }
+
+    /**
      * v2's read of an instance: up to {@code maxBytes} (≤ 0: the server's cap), waiting at most
      * {@code timeout} (null: the instance's {@code consumer.request.timeout.ms}, else the server's).
      */
     public List<ConsumedRecord> poll(ConsumerInstance instance, Duration timeout, long maxBytes, ResponseRoom room) {
+        relieve(0);
+        List<ConsumedRecord> records = instance.poll(pollLimits(instance, timeout, maxBytes), room);
+        touch(instance);
+        return records;
+    }
+
+    /**
+     * As {@link #poll} without holding a thread for the wait, as
+     * {@link #readAsync(ConsumerInstance, String, long, ResponseRoom, Executor)}.
+     */
+    public CompletableFuture<List<ConsumedRecord>> pollAsync(ConsumerInstance instance, Duration timeout,
+                                                             long maxBytes, ResponseRoom room, Executor pool) {
+        relieve(0);
+        return whileReading(instance, instance.pollAsync(pollLimits(instance, timeout, maxBytes), room, pool, timer));
+    }
+
+    /** Marks the instance as read (its expiry waits while a read is in progress) now and when the read ends. */
+    private CompletableFuture<List<ConsumedRecord>> whileReading(ConsumerInstance instance,
+                                                                 CompletableFuture<List<ConsumedRecord>> read) {
+        touch(instance);
+        return read.whenComplete((records, error) -> touch(instance));
+    }
+
+    private ConsumerInstance.ReadLimits pollLimits(ConsumerInstance instance, Duration timeout, long maxBytes) {
         Duration own = instance.options().requestTimeout();
-        // An instance's own wait is bounded: a read holds a pool thread, and must end well within
-        // the instance's idle timeout.
+        // An instance's own wait is bounded: it must end well within the instance's idle timeout.
         Duration wait = own == null ? settings.requestTimeout()
                 : min(own, min(MAX_INSTANCE_REQUEST_TIMEOUT, settings.instanceTimeout().dividedBy(2)));
         if (timeout != null && timeout.compareTo(wait) < 0) {
             wait = timeout;
         }
-        relieve(0);
-        List<ConsumedRecord> records = instance.poll(limits(wait, maxBytes, instance.options().fetchMinBytes()), room);
-        touch(instance);
-        return records;
+        return limits(wait, maxBytes, instance.options().fetchMinBytes());
     }
 
     private ConsumerInstance.ReadLimits limits(Duration wait, long clientMaxBytes, int fetchMinBytes) {
@@ -503,6 +547,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             instance.close(CLOSE_TIMEOUT);
         }
         closer.shutdown();
+        timer.shutdown();
         try {
             closer.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

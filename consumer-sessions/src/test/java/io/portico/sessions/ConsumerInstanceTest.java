@@ -649,6 +649,103 @@ class ConsumerInstanceTest {
                 assertInstanceOf(RestException.class, e.getCause()).errorCode());
     }
 
+    // ---- reads that give their thread back between slices ------------------------------------------
+
+    @Test
+    void anAsyncReadWaitsInSlicesOnThePoolAndAnswersWithTheRecordsThatArrive() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        AtomicInteger slices = new AtomicInteger();
+        java.util.concurrent.Executor pool = task -> threads.execute(() -> {
+            slices.incrementAndGet();
+            task.run();
+        });
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.updateBeginningOffsets(Map.of(P0, 0L));
+        });
+        consumer.schedulePollTask(() -> { });
+        consumer.schedulePollTask(() -> consumer.addRecord(record(TOPIC, 0, 0, null, "late")));
+
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> read =
+                registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool);
+
+        assertEquals(List.of(0L), offsets(read.get(10, TimeUnit.SECONDS)));
+        assertTrue(slices.get() >= 2, "later slices ran as tasks of the pool: " + slices.get());
+        assertFalse(instance.isReading());
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void aSliceThePoolRefusesEndsTheWaitWithNoRecords() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.updateBeginningOffsets(Map.of(P0, 0L));
+        });
+        java.util.concurrent.Executor full = task -> {
+            throw new java.util.concurrent.RejectedExecutionException("full");
+        };
+
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> read =
+                registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), full);
+
+        assertEquals(List.of(), read.get(5, TimeUnit.SECONDS));
+        assertFalse(instance.isReading());
+        // The instance is still good: the next read gets what came meanwhile.
+        consumer.addRecord(record(TOPIC, 0, 0, null, "a"));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
+    }
+
+    @Test
+    void deletingDuringAnAsyncReadEndsItWith40403() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        CountDownLatch polling = new CountDownLatch(1);
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.updateBeginningOffsets(Map.of(P0, 0L));
+            polling.countDown();
+        });
+        java.util.concurrent.Executor pool = threads::execute;
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> read =
+                registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool);
+        assertTrue(polling.await(5, TimeUnit.SECONDS), "the read is polling");
+        assertTrue(instance.isReading());
+
+        registry.delete("g1", "alice");
+
+        assertTrue(consumer.closed(), "closed before delete returned");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> read.get(5, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND,
+                assertInstanceOf(RestException.class, e.getCause()).errorCode());
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void aCommitBetweenTheSlicesOfAnAsyncReadCommitsWhatWasReturned() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
+
+        java.util.concurrent.Executor pool = threads::execute;
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> read =
+                registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool);
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance));
+        assertFalse(read.isDone(), "the read still waits");
+        assertEquals(Map.of(P0, 1L), committedOffsets(consumer, P0));
+
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        assertEquals(List.of(1L), offsets(read.get(10, TimeUnit.SECONDS)));
+        assertEquals(List.of(), consumer.violations);
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }

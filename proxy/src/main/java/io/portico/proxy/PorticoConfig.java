@@ -153,7 +153,7 @@ public record PorticoConfig(
         CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", Setting.millis(0, 86_400_000L * 365), "10000",
                 "How long the first read of an instance waits for its group to assign partitions."),
         CONSUMER_THREADS("consumer.threads", Setting.integer(1, 4096), "64",
-                "Threads that run consumer operations (reads long-poll on them)."),
+                "Threads that run consumer operations (a long poll holds one for a 100 ms slice at a time, not for its whole wait)."),
         CONSUMER_QUEUE_SIZE("consumer.queue.size", Setting.integer(1, 1_000_000), "1024",
                 "Consumer operations that may wait for a thread; beyond it, 503."),
         SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", Setting.integer(1, 10_000), "25",

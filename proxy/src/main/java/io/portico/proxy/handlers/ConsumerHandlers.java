@@ -11,7 +11,6 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
-import io.portico.protocol.ConsumedRecord;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
@@ -104,19 +103,23 @@ public final class ConsumerHandlers {
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         String caller = Access.caller(exchange).name();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, pool, () -> {
+        // The read holds a pool thread for one poll slice at a time: between slices it waits in
+        // the pool's queue again, behind reads whose records are there.
+        Http.offload(exchange, pool, () -> {
             ConsumerInstance instance = owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            List<ConsumedRecord> records = registry.read(instance, topic, cap, room);
-            if (records.isEmpty() && !cluster.reachable()) {
-                // Nothing came because Kafka does not answer: say so rather than "no new records".
-                throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
-            }
-            // Schema formats come decoded (their keys and values as JSON text) from the instance.
-            return new Http.RawJson(RecordsWriter.write(records, format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format, false));
-        });
+            return registry.readAsync(instance, topic, cap, room, pool).thenApply(records -> {
+                if (records.isEmpty() && !cluster.reachable()) {
+                    // Nothing came because Kafka does not answer: say so rather than "no new records".
+                    throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
+                }
+                // Schema formats come decoded (their keys and values as JSON text) from the instance.
+                return new Http.RawJson(RecordsWriter.write(records,
+                        format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format, false));
+            });
+        }, java.util.function.Function.identity());
     }
 
     /**

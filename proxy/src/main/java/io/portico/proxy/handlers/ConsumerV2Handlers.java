@@ -1,6 +1,5 @@
 package io.portico.proxy.handlers;
 
-import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
@@ -178,18 +177,21 @@ public final class ConsumerV2Handlers {
         Duration timeout = timeoutMs <= 0 ? null : Duration.ofMillis(timeoutMs); // as Confluent: 0 or less, the default
         String caller = Access.caller(exchange).name();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, pool, () -> {
+        // One poll slice at a time on the pool, as v1's read.
+        Http.offload(exchange, pool, () -> {
             ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            List<ConsumedRecord> records = registry.poll(instance, timeout, cap, room);
-            if (records.isEmpty() && !cluster.reachable()) {
-                throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
-            }
-            // Schema formats come decoded (their keys and values as JSON text) from the instance.
-            return new Http.RawJson(RecordsWriter.writeV2(records, format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format));
-        });
+            return registry.pollAsync(instance, timeout, cap, room, pool).thenApply(records -> {
+                if (records.isEmpty() && !cluster.reachable()) {
+                    throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
+                }
+                // Schema formats come decoded (their keys and values as JSON text) from the instance.
+                return new Http.RawJson(RecordsWriter.writeV2(records,
+                        format.needsSchemaRegistry() ? EmbeddedFormat.JSON : format));
+            });
+        }, java.util.function.Function.identity());
     }
 
     // ---- helpers
