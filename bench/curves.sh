@@ -14,19 +14,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-jar=proxy/target/portico.jar
-classes=bench/target/classes
-stale=""
-if [[ ! -f "$jar" || ! -f "$classes/io/portico/bench/Curves.class" ]]; then
-  stale="missing"
-elif [[ -n "$(find pom.xml protocol consumer-sessions proxy bench -newer "$jar" \
-          \( -path '*/src/*' -o -name pom.xml \) -type f -print -quit 2>/dev/null)" ]]; then
-  stale="older than the sources"
-fi
-if [[ -n "$stale" ]]; then
-  echo "[bench] building ($jar $stale): mvn -q -DskipTests package"
-  mvn -q -B -DskipTests package
-fi
+# shellcheck source=bench/build-if-stale.sh
+source bench/build-if-stale.sh
+build_if_stale Curves
 
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-exec "$java_bin" -Xmx2g -Dbench.root="$root" -cp "$classes:$jar" io.portico.bench.Curves "$@"
+exec "$java_bin" -Xmx2g -Dbench.root="$root" -cp bench/target/classes:proxy/target/portico.jar io.portico.bench.Curves "$@"

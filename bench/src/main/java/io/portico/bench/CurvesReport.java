@@ -3,9 +3,6 @@ package io.portico.bench;
 import io.portico.bench.Curves.ConsumePoint;
 import io.portico.bench.Curves.IdlePoint;
 import io.portico.bench.Curves.ProducePoint;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
@@ -15,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /** The results file of the cost curves: a table and a computed "where it bends" paragraph per curve. */
 final class CurvesReport {
@@ -351,18 +347,17 @@ final class CurvesReport {
     private static void setup(StringBuilder md, Input in, int cores) {
         CurvesOptions o = in.options();
         md.append("## Setup\n\n");
-        md.append("- Machine: ").append(cores).append(" cores (").append(cpuModel()).append("), ")
-                .append(memTotal()).append(" memory, Linux ").append(read("/proc/sys/kernel/osrelease"))
+        md.append("- Machine: ").append(cores).append(" cores (").append(Report.cpuModel()).append("), ")
+                .append(Report.memTotal()).append(" memory, Linux ").append(Report.read("/proc/sys/kernel/osrelease"))
                 .append("; open-files limit of this process ").append(Bends.n(Stack.maxOpenFiles(
                         ProcessHandle.current().pid()))).append('\n');
-        md.append("- Java: ").append(run(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-version")).trim().replace("\n", "; ")).append('\n');
-        md.append("- Portico: ").append(git(o.root())).append('\n');
+        md.append("- Java: ").append(Report.javaVersion()).append('\n');
+        md.append("- Portico: ").append(Report.git(o.root())).append('\n');
         md.append("- Settings: ").append(o.describe()).append('\n');
         md.append("- wrk: ").append(in.wrkVersion() == null ? "not run" : in.wrkVersion()).append('\n');
-        md.append("- Broker: `").append(in.brokerCommand() == null ? "?" : shorten(in.brokerCommand(), o.root()))
+        md.append("- Broker: `").append(in.brokerCommand() == null ? "?" : Report.shorten(in.brokerCommand(), o.root()))
                 .append("` (Portico's EmbeddedKafka: one KRaft node on 127.0.0.1)\n");
-        md.append("- Portico: `").append(in.porticoCommand() == null ? "?" : shorten(in.porticoCommand(), o.root()))
+        md.append("- Portico: `").append(in.porticoCommand() == null ? "?" : Report.shorten(in.porticoCommand(), o.root()))
                 .append("`, started afresh before each curve, with:");
         if (in.porticoProperties() != null) {
             in.porticoProperties().forEach((k, v) -> md.append(" `").append(k).append('=').append(v).append('`'));
@@ -379,62 +374,5 @@ final class CurvesReport {
                 .append(in.work().toAbsolutePath().startsWith(o.root().toAbsolutePath())
                         ? o.root().toAbsolutePath().relativize(in.work().toAbsolutePath()) : in.work())
                 .append("`\n");
-    }
-
-    private static String shorten(List<String> command, Path root) {
-        return String.join(" ", command).replace(root.toAbsolutePath() + "/", "")
-                .replace(System.getProperty("java.home") + "/bin/", "");
-    }
-
-    private static String cpuModel() {
-        for (String line : read("/proc/cpuinfo").split("\n")) {
-            if (line.startsWith("model name")) {
-                return line.substring(line.indexOf(':') + 1).trim();
-            }
-        }
-        return "?";
-    }
-
-    private static String memTotal() {
-        for (String line : read("/proc/meminfo").split("\n")) {
-            if (line.startsWith("MemTotal:")) {
-                long kb = Long.parseLong(line.replaceAll("\\D", ""));
-                return String.format(Locale.ROOT, "%.1f GiB", kb / 1024.0 / 1024.0);
-            }
-        }
-        return "?";
-    }
-
-    private static String git(Path root) {
-        String commit = run(List.of("git", "-C", root.toString(), "rev-parse", "--short=12", "HEAD")).trim();
-        String branch = run(List.of("git", "-C", root.toString(), "rev-parse", "--abbrev-ref", "HEAD")).trim();
-        String dirty = run(List.of("git", "-C", root.toString(), "status", "--porcelain", "--untracked-files=no",
-                "--", "protocol", "consumer-sessions", "proxy")).trim();
-        return "commit " + (commit.isEmpty() ? "?" : commit) + " (" + branch + ")"
-                + (dirty.isEmpty() ? "" : ", with uncommitted changes to Portico's sources");
-    }
-
-    private static String read(String path) {
-        try {
-            return Files.readString(Path.of(path), StandardCharsets.UTF_8).trim();
-        } catch (IOException | RuntimeException e) {
-            return "?";
-        }
-    }
-
-    private static String run(List<String> command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
-            return p.exitValue() == 0 ? out : "";
-        } catch (IOException | RuntimeException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
     }
 }

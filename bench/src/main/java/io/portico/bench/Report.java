@@ -396,7 +396,7 @@ final class Report {
                 Double.isNaN(ratio) ? "—" : ratio >= min ? "yes" : "**no**"));
     }
 
-    private static String shorten(List<String> command, Path root) {
+    static String shorten(List<String> command, Path root) {
         String s = String.join(" ", command);
         return s.replace(root.toAbsolutePath() + "/", "").replace(System.getProperty("java.home") + "/bin/", "");
     }
@@ -425,7 +425,7 @@ final class Report {
         }
     }
 
-    private static String cpuModel() {
+    static String cpuModel() {
         for (String line : read("/proc/cpuinfo").split("\n")) {
             if (line.startsWith("model name")) {
                 return line.substring(line.indexOf(':') + 1).trim();
@@ -434,7 +434,7 @@ final class Report {
         return "?";
     }
 
-    private static String memTotal() {
+    static String memTotal() {
         for (String line : read("/proc/meminfo").split("\n")) {
             if (line.startsWith("MemTotal:")) {
                 long kb = Long.parseLong(line.replaceAll("\\D", ""));
@@ -444,12 +444,12 @@ final class Report {
         return "?";
     }
 
-    private static String javaVersion() {
+    static String javaVersion() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return run(List.of(java, "-version")).trim().replace("\n", "; ");
     }
 
-    private static String git(Path root) {
+    static String git(Path root) {
         String commit = run(List.of("git", "-C", root.toString(), "rev-parse", "--short=12", "HEAD")).trim();
         String branch = run(List.of("git", "-C", root.toString(), "rev-parse", "--abbrev-ref", "HEAD")).trim();
         String dirty = run(List.of("git", "-C", root.toString(), "status", "--porcelain", "--untracked-files=no",
@@ -458,7 +458,7 @@ final class Report {
                 + (dirty.isEmpty() ? "" : ", with uncommitted changes to Portico's sources");
     }
 
-    private static String read(String path) {
+    static String read(String path) {
         try {
             return Files.readString(Path.of(path), StandardCharsets.UTF_8).trim();
         } catch (IOException | RuntimeException e) {
@@ -466,7 +466,7 @@ final class Report {
         }
     }
 
-    private static String run(List<String> command) {
+    static String run(List<String> command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
