@@ -458,8 +458,13 @@ public final class OffsetReader implements AutoCloseable {
         }
     }
 
-    /** Idle readers let go of the records they fetched ahead, until {@code needed} more bytes fit. */
+    /**
+     * Idle readers let go of the records they fetched ahead, until {@code needed} more bytes fit;
+     * if that is not enough, idle readers themselves are closed, least recently used first (a
+     * pooled reader is a cache too: a stream or another read needs the memory more).
+     */
     private void reclaim(long needed) {
+        List<Reader> closing = new ArrayList<>();
         synchronized (idle) {
             for (Reader r : idle) {
                 if (memory.hasRoomFor(needed)) {
@@ -467,7 +472,13 @@ public final class OffsetReader implements AutoCloseable {
                 }
                 r.dropFetched();
             }
+            while (!memory.hasRoomFor(needed) && !idle.isEmpty()) {
+                Reader r = idle.pollFirst();
+                r.lease.close(); // its cost is free at once; the consumer is closed below, outside the lock
+                closing.add(r);
+            }
         }
+        closing.forEach(r -> closeQuietly(r.consumer));
     }
 
     /** Pooled consumers not in use now. */

@@ -329,6 +329,25 @@ class OffsetReaderTest {
     }
 
     @Test
+    void anIdleReaderIsClosedWhenAStreamNeedsItsMemory() {
+        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092");
+        long cost = HeldRecords.consumerCost(kafka);
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", cost + cost / 2);
+        OffsetReader reader = new OffsetReader(kafka, this::make, 2, Duration.ofMillis(200), FETCH_TIMEOUT, 1 << 20,
+                SessionMetrics.unreported(), budget);
+        readers.add(reader);
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        assertEquals(1, reader.idleCount(), "the reader stays pooled, its cost counted");
+
+        try (PartitionStream stream = reader.stream(TOPIC, 0, 5)) {
+            assertEquals(5, stream.position());
+            assertTrue(made.get(0).closed(), "the idle reader was closed to make room");
+            assertEquals(0, reader.idleCount());
+        }
+        assertEquals(List.of(6L), offsets(reader.read(TOPIC, 0, 6, 1)), "a later read makes a reader again");
+    }
+
+    @Test
     void aReadThatFindsThePoolBusyWaitsThePoolTimeoutThenAnswers50301() throws Exception {
         Duration poolTimeout = Duration.ofMillis(200);
         OffsetReader reader = reader(1, poolTimeout, FETCH_TIMEOUT, 1 << 20);
