@@ -38,6 +38,16 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     /** What a completed request leaves for its line; times in ms since the epoch and ms taken (-1: unknown). */
     record Entry(String host, long at, String method, String uri, String query, String protocol, int status,
                  long bytes, String referer, String userAgent, long millis) {
+        /**
+         * An entry whose client-chosen fields share one line's characters, in the line's order:
+         * an entry waiting in the queue holds at most {@link #LINE_MAX} of them, however long each is.
+         */
+        static Entry cut(String host, long at, String method, String uri, String query, String protocol, int status,
+                         long bytes, String referer, String userAgent, long millis) {
+            int[] left = {LINE_MAX};
+            return new Entry(host, at, method, AccessLog.cut(uri, left), AccessLog.cut(query, left), protocol, status,
+                    bytes, AccessLog.cut(referer, left), AccessLog.cut(userAgent, left), millis);
+        }
     }
 
     private final BlockingQueue<Entry> entries = new ArrayBlockingQueue<>(16_384);
@@ -76,16 +86,22 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     private static Entry entry(HttpServerExchange exchange) {
         InetSocketAddress source = exchange.getSourceAddress();
         long start = exchange.getRequestStartTime();
-        return new Entry(source == null ? null : source.getHostString(), System.currentTimeMillis(),
-                exchange.getRequestMethod().toString(), cut(exchange.getRequestURI()), cut(exchange.getQueryString()),
+        return Entry.cut(source == null ? null : source.getHostString(), System.currentTimeMillis(),
+                exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
                 exchange.getProtocol().toString(), exchange.getStatusCode(), exchange.getResponseBytesSent(),
-                cut(exchange.getRequestHeaders().getFirst(Headers.REFERER)),
-                cut(exchange.getRequestHeaders().getFirst(Headers.USER_AGENT)),
+                exchange.getRequestHeaders().getFirst(Headers.REFERER),
+                exchange.getRequestHeaders().getFirst(Headers.USER_AGENT),
                 start < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     }
 
-    private static String cut(String s) {
-        return s == null || s.length() <= LINE_MAX ? s : s.substring(0, LINE_MAX);
+    /** {@code s} cut to the characters {@code left[0]} still allows, which it then takes from. */
+    private static String cut(String s, int[] left) {
+        if (s == null) {
+            return null;
+        }
+        String kept = s.length() <= left[0] ? s : s.substring(0, left[0]);
+        left[0] -= kept.length();
+        return kept;
     }
 
     /** The entry's line, credentials in its query redacted, cut at {@link #LINE_MAX}. Writer thread only. */

@@ -37,6 +37,17 @@ class AccessLogTest {
     }
 
     @Test
+    void aQueuedEntryHoldsAtMostOneLineOfTheClientsCharacters() {
+        String longText = "x".repeat(3 * AccessLog.LINE_MAX);
+        AccessLog.Entry e = AccessLog.Entry.cut("h", 0, "GET", "/" + longText, "q=" + longText, "HTTP/1.1", 200, 1,
+                longText, longText, 1);
+
+        assertEquals(AccessLog.LINE_MAX, e.uri().length() + e.query().length() + e.referer().length()
+                + e.userAgent().length(), "four long fields share one line's characters");
+        assertEquals(AccessLog.LINE_MAX, e.uri().length(), "in the line's order");
+    }
+
+    @Test
     void aLongLineIsCut() {
         try (AccessLog log = new AccessLog()) {
             String line = log.format(new AccessLog.Entry("h", 0, "GET", "/" + "a".repeat(AccessLog.LINE_MAX), "",
