@@ -576,7 +576,7 @@ public final class Bench {
         }
         // l: Server-Sent Events tailing a partition live, beside a native consumer tailing it too.
         if (o.runs("l")) {
-            admin.createTopics(List.of(new NewTopic("bench-tail", 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            Topics.createReady(admin, List.of(new NewTopic("bench-tail", 1, (short) 1)));
             topicPartitions.put("bench-tail", 1);
             long n = tailRecords();
             if (warm || warmReads) {
@@ -1496,7 +1496,7 @@ public final class Bench {
             topics.add(new NewTopic(n, count, (short) 1));
             topicPartitions.put(n, count);
         }
-        admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
+        Topics.createReady(admin, topics);
     }
 
     private long[] endOffsets(String topic) throws Exception {

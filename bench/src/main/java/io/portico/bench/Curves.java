@@ -323,7 +323,7 @@ public final class Curves {
             topics.add(t);
             create.add(new NewTopic(t, p, (short) 1));
         }
-        stack.admin().createTopics(create).all().get(60, TimeUnit.SECONDS);
+        Topics.createReady(stack.admin(), create);
         if (o.warmupSeconds() > 0) {
             int c = Math.min(16, o.points().stream().mapToInt(Integer::intValue).max().orElse(16));
             log("produce curve: warm-up, " + o.warmupSeconds() + " s of produce and GET / at " + c + " connections");
@@ -480,7 +480,7 @@ public final class Curves {
 
     private void consumeCurve() throws Exception {
         String topic = "curves-read";
-        stack.admin().createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get(60, TimeUnit.SECONDS);
+        Topics.createReady(stack.admin(), List.of(new NewTopic(topic, 3, (short) 1)));
         log("consume curve: filling " + topic + " with " + Bends.n(o.readRecords()) + " records of "
                 + o.valueBytes() + " B");
         fill(topic, o.readRecords());
