@@ -333,8 +333,15 @@ public final class ClusterAdmin {
                 : replicationFactor == null ? 0 : replicationFactor;
         CompletableFuture<Integer> count = orElse(result.numPartitions(name), askedPartitions);
         CompletableFuture<Integer> factor = orElse(result.replicationFactor(name), askedFactor);
-        return adapt(result.all(), v -> v)
+        CompletableFuture<CreatedTopic> created = adapt(result.all(), v -> v)
                 .thenCompose(v -> count.thenCombine(factor, (c, f) -> new CreatedTopic(name, c, f)));
+        if (validateOnly) {
+            return created;
+        }
+        // Answered once the partitions' leaders serve the topic, so that a produce sent right
+        // after the answer does not race them (see TopicReadiness).
+        return created.thenCompose(t -> TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs)
+                .thenApply(v -> t));
     }
 
     private static void checkPartitionsCount(Integer partitions) {

@@ -21,6 +21,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.DeleteTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
@@ -196,11 +197,17 @@ public final class MetadataService implements ProduceService.TopicExistence {
         NewTopic topic = new NewTopic(name, Optional.ofNullable(partitions),
                 Optional.ofNullable(replicationFactor).map(Integer::shortValue)).configs(configs);
         CompletableFuture<Void> out = new CompletableFuture<>();
-        shared.get().createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs)).all()
+        Admin admin = shared.get();
+        CreateTopicsResult result = admin.createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs));
+        result.all()
                 .whenComplete((v, failure) -> {
                     Throwable error = failure == null ? null : KafkaErrors.unwrap(failure);
                     if (error == null) {
-                        out.complete(null);
+                        // Answered once the partitions' leaders serve the topic (see TopicReadiness).
+                        result.numPartitions(name).whenComplete((count, unknown) -> {
+                            int n = count != null ? count : partitions == null ? 0 : partitions;
+                            TopicReadiness.served(admin, name, n, timeoutMs).thenRun(() -> out.complete(null));
+                        });
                     } else if (error instanceof TopicExistsException) {
                         out.completeExceptionally(ErrorCode.ADMIN_TOPIC_EXISTS.exception());
                     } else if (error instanceof InvalidTopicException || error instanceof InvalidPartitionsException
