@@ -70,6 +70,11 @@ public final class ConsumerInstance {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerInstance.class);
     private static final Duration POLL_SLICE = Duration.ofMillis(100);
     private static final int MAX_DRAIN_POLLS = 8;
+    /**
+     * The longest a fetch ahead of the next read waits for the records Kafka says are there
+     * (it returns as soon as they came): a read or a commit arriving meanwhile waits as long.
+     */
+    private static final Duration READ_AHEAD_WAIT = Duration.ofMillis(20);
     /** How often a pattern subscription looks for new topics that match. */
     private static final long PATTERN_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -1030,6 +1035,9 @@ public final class ConsumerInstance {
                 return;
             }
             if (next == Read.DONE) {
+                if (!read.records.isEmpty()) {
+                    readAhead(pool); // while this answer is rendered, written and read
+                }
                 result.complete(read.records);
                 return;
             }
@@ -1057,6 +1065,58 @@ public final class ConsumerInstance {
             reading.remove(this);
             result.complete(List.of());
         }
+    }
+
+    /**
+     * Asks {@code pool} to {@linkplain #fetchAhead fetch ahead} of the next read; nothing when the
+     * pool is busy (the next read then fetches itself).
+     */
+    private void readAhead(java.util.concurrent.Executor pool) {
+        try {
+            pool.execute(this::fetchAhead);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // busy or shutting down: the next read fetches, as without reading ahead
+        }
+    }
+
+    /**
+     * Fetches the records that follow what a read just handed out, so that the next read (the
+     * client's, once it has read this answer) finds them parsed and held: a client draining its
+     * partitions over one connection no longer waits for Kafka's fetch and parse between two reads.
+     * Only when nothing else uses the instance, nothing is held yet, the consumers budget has room,
+     * and the last fetch said a partition has more records than were fetched (a poll at the log's
+     * end would only wait). What it fetches counts against the consumers budget as any held
+     * records; commits cover only what reads handed out, so nothing fetched ahead is committed.
+     */
+    void fetchAhead() {
+        if (!lock.tryLock()) {
+            return; // a read, a commit or a close has the instance: the next read fetches itself
+        }
+        try {
+            if (closed || mode == Mode.NONE || stream.get() != null || !reading.isEmpty() || !held.isEmpty()
+                    || memory.budget().over() || !behind()) {
+                return;
+            }
+            held.add(consumer.poll(READ_AHEAD_WAIT));
+        } catch (WakeupException | InterruptException e) {
+            // closing: the close goes on once the lock is free
+        } catch (KafkaException e) {
+            // the next read's own poll meets it again and reports it
+            LOG.debug("Fetching ahead for {}/{} failed: {}", group, name, e.toString());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the last fetch of an assigned partition found records past the consumer's position. */
+    private boolean behind() {
+        for (TopicPartition tp : consumer.assignment()) {
+            java.util.OptionalLong lag = consumer.currentLag(tp);
+            if (lag.isPresent() && lag.getAsLong() > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

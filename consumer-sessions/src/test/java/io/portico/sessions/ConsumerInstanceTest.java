@@ -746,6 +746,71 @@ class ConsumerInstanceTest {
         assertEquals(List.of(), consumer.violations);
     }
 
+    // ---- fetching ahead of the next read -------------------------------------------------------
+
+    /** An executor that keeps its tasks until the test runs them. */
+    private static final class HeldTasks implements java.util.concurrent.Executor {
+        private final List<Runnable> tasks = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void execute(Runnable task) {
+            tasks.add(task);
+        }
+
+        int runAll() {
+            List<Runnable> now = List.copyOf(tasks);
+            tasks.clear();
+            now.forEach(Runnable::run);
+            return now.size();
+        }
+    }
+
+    @Test
+    void aReadThatHandsOutRecordsFetchesTheNextOnesWhileItsAnswerIsRead() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, "false");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        HeldTasks pool = new HeldTasks();
+
+        assertEquals(List.of(0L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                .get(5, TimeUnit.SECONDS)));
+        // Kafka's last fetch said the partition holds two more; they are at the broker.
+        consumer.updateEndOffsets(Map.of(P0, 3L));
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
+        assertEquals(1, pool.runAll(), "the read left one task: the fetch ahead");
+
+        assertEquals(3L, consumer.position(P0), "fetched ahead, before the next read");
+        // Nothing fetched ahead is committed: only what a read handed out.
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance));
+        assertEquals(Map.of(P0, 1L), committedOffsets(consumer, P0));
+        // The next read hands them out from what the instance holds.
+        assertEquals(List.of(1L, 2L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                .get(5, TimeUnit.SECONDS)));
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void noFetchAheadAtTheLogsEnd() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, "false");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        consumer.updateEndOffsets(Map.of(P0, 1L));
+        HeldTasks pool = new HeldTasks();
+
+        assertEquals(List.of(0L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                .get(5, TimeUnit.SECONDS)));
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b")); // came after the last fetch: Kafka's lag says 0
+        assertEquals(1, pool.runAll());
+
+        assertEquals(1L, consumer.position(P0), "at the log's end as the last fetch saw it: no poll ahead");
+        assertEquals(List.of(1L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                .get(5, TimeUnit.SECONDS)), "the next read fetches it itself");
+        assertEquals(List.of(), consumer.violations);
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }

@@ -254,6 +254,45 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void recordsFetchedAheadOfTheNextReadAreNeitherCommittedNorLost(Rest rest) {
+        // More records than one read hands out (one fetch of at most 384 KiB): after a read,
+        // the instance fetches the next ones ahead while the client reads its answer.
+        String topic = KafkaCluster.uniqueTopic("ahead");
+        int total = 6_000;
+        for (int batch = 0; batch < total / 500; batch++) {
+            String[] values = new String[500];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = String.format("%08d", batch * 500 + i) + "x".repeat(92);
+            }
+            produce(rest, topic, values);
+        }
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"false\"}");
+        List<JsonNode> firstRead = readAll(rest, group, first, topic, 1);
+        int handedOut = firstRead.size();
+        assertTrue(handedOut > 0 && handedOut < total, "one read hands out part of the topic: " + handedOut);
+
+        Rest.Response committed = rest.post(path(group, first) + "/offsets", V1, "");
+        assertEquals(200, committed.status(), committed.body());
+        assertEquals("[{\"topic\":\"" + topic + "\",\"partition\":0,\"consumed\":" + (handedOut - 1)
+                + ",\"committed\":" + (handedOut - 1) + "}]", committed.body(), "only what the read handed out");
+        assertEquals(204, rest.delete(path(group, first)).status());
+
+        String second = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        List<JsonNode> rest2 = new ArrayList<>();
+        for (int i = 0; i < 40 && rest2.size() < total - handedOut; i++) {
+            Rest.Response r = read(rest, group, second, topic, BINARY);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(rest2::add);
+        }
+        assertEquals(total - handedOut, rest2.size(), "the rest, once each");
+        for (int i = 0; i < rest2.size(); i++) {
+            assertEquals(handedOut + i, rest2.get(i).get("offset").asLong());
+        }
+        assertEquals(String.format("%08d", handedOut), values(rest2).get(0).substring(0, 8));
+    }
+
+    @Test
     void withoutACommitANewInstanceStartsOver(Rest rest) {
         String topic = KafkaCluster.uniqueTopic("nocommit");
         produce(rest, topic, "n0", "n1");
