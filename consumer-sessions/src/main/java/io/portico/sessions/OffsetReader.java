@@ -32,7 +32,15 @@ import org.slf4j.LoggerFactory;
  * <p>Design: a pooled reader stays assigned to the partition it last read, with the records it
  * fetched but did not return, and remembers the offset that follows what it returned. A request
  * for that partition at that offset (a client walking a partition) takes that reader and is
- * answered from what is already fetched, with no seek and no offset lookups. Offsets outside the
+ * answered from what is already fetched, with no seek and no offset lookups.
+ *
+ * <p>Readers come in two kinds, by what their fetches bring. A read at an offset no reader stopped
+ * at (a read at a random offset, or the first of a walk) gets a <em>seeker</em>, whose fetches
+ * are at most {@link #SEEK_FETCH_BYTES}: about a thousand small records, and little more fetched,
+ * copied and dropped when the next read goes elsewhere. A read that goes on where a seeker
+ * stopped starts a walk, which a <em>walker</em> takes over: its fetches are the configured size
+ * ({@code fetch.max.bytes}), fewer round trips for a client reading on and on. The pool's bound
+ * counts both kinds; a walker made when the pool is full replaces an idle reader. Offsets outside the
  * log are found by the fetch itself ({@code auto.offset.reset=none}); only then are the log's
  * start and end looked up, to say which. The log end is known from the fetch (the consumer's lag),
  * confirmed once by a look-up before a read returns fewer records than asked, so a read stops as
@@ -45,8 +53,11 @@ public final class OffsetReader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OffsetReader.class);
     /** Poll in slices, so that the log end is noticed soon after an empty fetch. */
     private static final Duration POLL_SLICE = Duration.ofMillis(20);
+    /** The most a seeker's fetch brings (its fetch.max.bytes and max.partition.fetch.bytes). */
+    static final int SEEK_FETCH_BYTES = 128 * 1024;
 
-    private final Map<String, Object> config;
+    private final Map<String, Object> config; // walkers'
+    private final Map<String, Object> seekerConfig;
     /** Consumers of partition streams: as the readers', with the broker's long poll kept. */
     private final Map<String, Object> streamConfig;
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
@@ -55,6 +66,8 @@ public final class OffsetReader implements AutoCloseable {
     private final Duration fetchTimeout;
     private final long maxBytes;
     private final ArrayDeque<Reader> idle = new ArrayDeque<>(); // guarded by itself
+    private final int poolSize;
+    private int open; // readers made and not closed, idle or in use; guarded by idle
     private final SessionMetrics metrics;
     private final MemoryBudget memory;
     private volatile boolean closed;
@@ -67,13 +80,15 @@ public final class OffsetReader implements AutoCloseable {
         final Consumer<byte[], byte[]> consumer;
         final MemoryBudget.Lease lease;
         final HeldRecords held;
+        final boolean walker;
         TopicPartition assigned;
         long next = -1; // the offset after the last record returned; -1 when unknown
 
-        Reader(Consumer<byte[], byte[]> consumer, MemoryBudget.Lease lease) {
+        Reader(Consumer<byte[], byte[]> consumer, MemoryBudget.Lease lease, boolean walker) {
             this.consumer = consumer;
             this.lease = lease;
             this.held = new HeldRecords(lease);
+            this.walker = walker;
         }
 
         /** Lets go of the records fetched ahead; the next read seeks. */
@@ -121,6 +136,11 @@ public final class OffsetReader implements AutoCloseable {
         // drops neither records parsed for nothing nor a fetch sent ahead for nothing.
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000");
         this.config = Map.copyOf(c);
+        Map<String, Object> seek = new HashMap<>(c);
+        for (String key : List.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG)) {
+            seek.put(key, String.valueOf(Math.min(SEEK_FETCH_BYTES, fetchBytes(c.get(key)))));
+        }
+        this.seekerConfig = Map.copyOf(seek);
         Map<String, Object> sc = new HashMap<>(c);
         // A stream hands over all a fetch brought, a batch of events per poll.
         sc.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, kafka.getOrDefault(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"));
@@ -135,6 +155,7 @@ public final class OffsetReader implements AutoCloseable {
         this.streamConfig = Map.copyOf(sc);
         this.factory = factory;
         this.permits = new Semaphore(poolSize);
+        this.poolSize = poolSize;
         this.poolTimeout = poolTimeout;
         this.fetchTimeout = fetchTimeout;
         this.maxBytes = maxBytes;
@@ -376,7 +397,23 @@ public final class OffsetReader implements AutoCloseable {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
-    /** A free reader: one already at {@code tp} and {@code offset} if any, else one at {@code tp}, else any. */
+    /** A setting's size in bytes; Kafka's default (50 MiB) when absent or not a number. */
+    private static long fetchBytes(Object value) {
+        if (value != null) {
+            try {
+                return Long.parseLong(value.toString().trim());
+            } catch (NumberFormatException e) {
+                // the consumer's own validation reports it
+            }
+        }
+        return 50L << 20;
+    }
+
+    /**
+     * A free reader for a read of {@code tp} at {@code offset}: the one that stopped there if any
+     * (a walker; a seeker that stopped there hands the walk to a walker), else a seeker (one at
+     * {@code tp} first), else any idle reader, else a new one of the kind the read needs.
+     */
     private Reader borrow(TopicPartition tp, long offset) {
         boolean got;
         try {
@@ -388,41 +425,79 @@ public final class OffsetReader implements AutoCloseable {
         if (!got) {
             throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
         }
+        boolean walker;
+        Reader retired = null;
         synchronized (idle) {
-            Reader best = null;
+            Reader continuing = null;
+            Reader seeker = null;
             for (Reader r : idle) {
-                if (tp.equals(r.assigned)) {
-                    if (r.next == offset) {
-                        best = r;
-                        break;
-                    }
-                    if (best == null) {
+                if (tp.equals(r.assigned) && r.next == offset) {
+                    continuing = r;
+                    break;
+                }
+                if (!r.walker && (seeker == null || tp.equals(r.assigned) && !tp.equals(seeker.assigned))) {
+                    seeker = r;
+                }
+            }
+            Reader best;
+            if (continuing != null && continuing.walker) {
+                best = continuing;
+                walker = true;
+            } else if (continuing != null) {
+                // A walk: a walker takes it over from where the seeker stopped (its records are fetched again).
+                continuing.dropFetched();
+                best = null;
+                for (Reader r : idle) {
+                    if (r.walker && (best == null || tp.equals(r.assigned))) {
                         best = r;
                     }
                 }
-            }
-            if (best == null) {
-                best = idle.pollLast(); // the most recently used: its connections are warm
+                walker = true;
+                if (best == null && open >= poolSize) {
+                    retired = continuing; // the pool is full: the walker replaces the seeker
+                }
             } else {
-                idle.remove(best);
+                best = seeker != null ? seeker : idle.peekLast(); // the most recently used: its connections are warm
+                walker = false;
             }
             if (best != null) {
+                idle.remove(best);
                 return best;
             }
+            if (retired == null && open >= poolSize) {
+                retired = idle.peekFirst(); // the least recently used makes room
+            }
+            if (retired != null) {
+                idle.remove(retired);
+                open--;
+            }
+            open++; // the reader made below
         }
+        if (retired != null) {
+            close(retired);
+        }
+        Map<String, Object> kind = walker ? config : seekerConfig;
         MemoryBudget.Lease lease = memory.lease();
-        if (!lease.take(HeldRecords.consumerCost(config), poolTimeout)) {
-            permits.release();
+        if (!lease.take(HeldRecords.consumerCost(kind), poolTimeout)) {
+            notMade();
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                     + memory.name() + "); retry later");
         }
         try {
-            return new Reader(factory.apply(config), lease);
+            return new Reader(factory.apply(kind), lease, walker);
         } catch (RuntimeException e) {
             lease.close();
-            permits.release();
+            notMade();
             throw KafkaErrors.toRestException(e);
         }
+    }
+
+    /** A reader counted as made was not: its place and the permit go back. */
+    private void notMade() {
+        synchronized (idle) {
+            open--;
+        }
+        permits.release();
     }
 
     private void giveBack(Reader reader, boolean healthy) {
@@ -435,6 +510,8 @@ public final class OffsetReader implements AutoCloseable {
                 if (healthy && !closed) {
                     idle.addLast(reader);
                     kept = true;
+                } else {
+                    open--;
                 }
             }
             if (!kept) {
@@ -474,6 +551,7 @@ public final class OffsetReader implements AutoCloseable {
             }
             while (!memory.hasRoomFor(needed) && !idle.isEmpty()) {
                 Reader r = idle.pollFirst();
+                open--;
                 r.lease.close(); // its cost is free at once; the consumer is closed below, outside the lock
                 closing.add(r);
             }
@@ -494,6 +572,7 @@ public final class OffsetReader implements AutoCloseable {
         synchronized (idle) {
             closed = true;
             all = new ArrayList<>(idle);
+            open -= idle.size();
             idle.clear();
         }
         all.forEach(OffsetReader::close);

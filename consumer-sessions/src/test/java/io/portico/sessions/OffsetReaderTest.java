@@ -247,10 +247,12 @@ class OffsetReaderTest {
 
         assertEquals(List.of(5L, 6L, 7L), offsets(reader.read(TOPIC, 0, 5, 3)));
         assertEquals(List.of(8L, 9L, 10L), offsets(reader.read(TOPIC, 0, 8, 3)));
+        assertEquals(2, made.size(), "a walk: a walker took over from the seeker");
+        assertTrue(made.get(0).closed(), "in a pool of one, the walker replaced the seeker");
         assertEquals(List.of(11L, 12L, 13L, 14L), offsets(reader.read(TOPIC, 0, 11, 10)));
         assertEquals(List.of(), reader.read(TOPIC, 0, 15, 10), "at the log end");
         assertEquals(List.of(6L), offsets(reader.read(TOPIC, 0, 6, 1)), "back to an earlier offset: a seek");
-        assertEquals(1, made.size());
+        assertEquals(2, made.size(), "the walker went on, and took the seek too (no other reader was idle)");
     }
 
     @Test
@@ -329,10 +331,53 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aReadAtAnOffsetNoReaderStoppedAtGetsASeekerWhoseFetchesAreSmall() {
+        OffsetReader reader = reader();
+
+        assertEquals(List.of(9L), offsets(reader.read(TOPIC, 0, 9, 1)));
+
+        assertEquals("131072", configs.get(0).get(ConsumerConfig.FETCH_MAX_BYTES_CONFIG));
+        assertEquals("131072", configs.get(0).get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG));
+    }
+
+    @Test
+    void aWalkMovesToAWalkerThatKeepsItWhileSeeksGoOnWithTheSeeker() {
+        OffsetReader reader = reader(2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+
+        assertEquals(List.of(5L, 6L), offsets(reader.read(TOPIC, 0, 5, 2)));
+        assertEquals(List.of(7L, 8L), offsets(reader.read(TOPIC, 0, 7, 2)), "on where the seeker stopped");
+        assertEquals(2, made.size());
+        assertFalse(configs.get(1).containsKey(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
+                "the walker fetches as configured (Kafka's default here)");
+        assertEquals(List.of(12L), offsets(reader.read(TOPIC, 0, 12, 1)), "a seek elsewhere: the seeker");
+        assertEquals(List.of(9L, 10L), offsets(reader.read(TOPIC, 0, 9, 2)), "the walk goes on with the walker");
+        assertEquals(List.of(11L), offsets(reader.read(TOPIC, 0, 11, 1)));
+        assertEquals(2, made.size(), "no reader made since");
+        assertEquals(List.of(), made.get(0).violations);
+        assertFalse(made.get(0).closed());
+        assertFalse(made.get(1).closed());
+    }
+
+    @Test
+    void aSeekersFetchesAreNeverLargerThanConfigured() {
+        OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
+                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "4096", ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, "2048"),
+                this::make, 2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+        readers.add(reader);
+
+        assertEquals(List.of(9L), offsets(reader.read(TOPIC, 0, 9, 1)));
+
+        assertEquals("4096", configs.get(0).get(ConsumerConfig.FETCH_MAX_BYTES_CONFIG));
+        assertEquals("2048", configs.get(0).get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG));
+    }
+
+    @Test
     void anIdleReaderIsClosedWhenAStreamNeedsItsMemory() {
         Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092");
-        long cost = HeldRecords.consumerCost(kafka);
-        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", cost + cost / 2);
+        long streamCost = HeldRecords.consumerCost(kafka);
+        long seekerCost = HeldRecords.consumerCost(
+                Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(OffsetReader.SEEK_FETCH_BYTES)));
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", streamCost + seekerCost / 2);
         OffsetReader reader = new OffsetReader(kafka, this::make, 2, Duration.ofMillis(200), FETCH_TIMEOUT, 1 << 20,
                 SessionMetrics.unreported(), budget);
         readers.add(reader);
@@ -373,7 +418,7 @@ class OffsetReaderTest {
         assertTrue(waited.compareTo(poolTimeout) >= 0, "waited the pool timeout: " + waited);
         release.countDown();
         assertEquals(List.of(5L, 6L), offsets(first.get(5, TimeUnit.SECONDS)));
-        assertEquals(List.of(7L), offsets(reader.read(TOPIC, 0, 7, 1)), "the consumer is free again");
+        assertEquals(List.of(9L), offsets(reader.read(TOPIC, 0, 9, 1)), "the consumer is free again");
         assertEquals(1, made.size());
     }
 
@@ -425,7 +470,8 @@ class OffsetReaderTest {
             }
             assertEquals(expected, offsets(reads.get(i).get(10, TimeUnit.SECONDS)));
         }
-        assertTrue(made.size() <= 2, "made " + made.size());
+        assertTrue(made.stream().filter(c -> !c.closed()).count() <= 2, "open: "
+                + made.stream().filter(c -> !c.closed()).count());
         for (LogConsumer c : made) {
             assertEquals(List.of(), c.violations);
         }
