@@ -248,6 +248,9 @@ final class Report {
     /** The targets of issue 18: one line per target, generator and (for produce rows) partition count. */
     private static void issue18(StringBuilder md, Options o, List<Section> sections, boolean wrk,
                                 List<String> runNotes) {
+        if (sections.isEmpty()) {
+            return; // no row ran (the run failed before them: its notes say why)
+        }
         md.append("## Targets of issue 18\n\nRatios in this run, on both generators (bench: the bench's own; wrk: "
                 + "wrk over the same connections).\n\n| target | generator | partitions | this run | met |\n"
                 + "| --- | --- | ---: | --- | --- |\n");

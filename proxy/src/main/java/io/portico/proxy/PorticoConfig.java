@@ -488,6 +488,18 @@ public record PorticoConfig(
         admin = Map.copyOf(admin);
     }
 
+    /** A Kafka client setting in milliseconds; {@code otherwise} when absent or not a number (Kafka then says so). */
+    private static long millis(Object value, long otherwise) {
+        if (value == null) {
+            return otherwise;
+        }
+        try {
+            return Long.parseLong(value.toString().trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
     /** Whether Portico starts its own broker. */
     public boolean embedded() {
         return bootstrapServers == null;
@@ -501,9 +513,15 @@ public record PorticoConfig(
         out.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(memory.producerBuffer()));
         long produceTimeout = operations.produceTimeout().toMillis();
         out.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(produceTimeout));
-        // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms.
-        out.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.min(30_000, produceTimeout)));
         out.putAll(producer);
+        if (!producer.containsKey(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)) {
+            // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms: a request's own
+            // timeout (Kafka's 30 s at most) leaves room for the linger, whatever linger.ms is set.
+            long delivery = millis(out.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), produceTimeout);
+            long linger = millis(out.get(ProducerConfig.LINGER_MS_CONFIG), 0);
+            out.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    String.valueOf(Math.max(1, Math.min(30_000, delivery - linger))));
+        }
         out.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;
     }

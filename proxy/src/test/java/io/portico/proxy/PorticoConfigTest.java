@@ -172,6 +172,27 @@ class PorticoConfigTest {
     }
 
     @Test
+    void aLingeringProducerStillStartsEachRequestLeavingRoomForTheLinger() {
+        // Kafka refuses a producer whose delivery.timeout.ms < linger.ms + request.timeout.ms.
+        for (Map<String, String> settings : List.of(Map.of("producer.linger.ms", "5"),
+                Map.of("producer.linger.ms", "20", "produce.timeout.ms", "2000"),
+                Map.of("producer.linger.ms", "100", "producer.delivery.timeout.ms", "60000"))) {
+            Map<String, Object> config = PorticoConfig.from(settings).producerConfig("localhost:1");
+            long delivery = Long.parseLong(config.get("delivery.timeout.ms").toString());
+            long linger = Long.parseLong(config.get("linger.ms").toString());
+            long request = Long.parseLong(config.get("request.timeout.ms").toString());
+            assertTrue(linger + request <= delivery, settings + ": " + config);
+            new org.apache.kafka.clients.producer.KafkaProducer<>(config,
+                    new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer()).close(java.time.Duration.ZERO);
+        }
+        assertEquals("30000", PorticoConfig.defaults().producerConfig("b:1").get("request.timeout.ms"),
+                "without a linger, Kafka's 30 s");
+        assertEquals("1000", PorticoConfig.from(Map.of("producer.request.timeout.ms", "1000"))
+                .producerConfig("b:1").get("request.timeout.ms"), "a request timeout that is set stands");
+    }
+
+    @Test
     void producerSettingsThatContradictIdempotenceFailStartUpNamingThem() {
         Portico.validateProducerConfig(PorticoConfig.defaults().producerConfig("b:1"), true);
         ConfigException acks = assertThrows(ConfigException.class, () -> Portico.validateProducerConfig(
