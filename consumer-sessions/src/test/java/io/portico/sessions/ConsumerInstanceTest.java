@@ -765,16 +765,30 @@ class ConsumerInstanceTest {
         }
     }
 
+    /**
+     * An instance of a registry of its own, assigned partition 0 holding record 0, its log ending
+     * at {@code endOffset} as Kafka last saw it.
+     */
+    private ConsumerInstance assignedWithOneRecord(long endOffset) {
+        ConsumerInstance instance = create(registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20), "false");
+        factory.last().assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        factory.last().updateEndOffsets(Map.of(P0, endOffset));
+        return instance;
+    }
+
+    /** The offsets an asynchronous read hands out, its slices and later tasks going to {@code pool}. */
+    private List<Long> readAsync(ConsumerInstance instance, java.util.concurrent.Executor pool) throws Exception {
+        return offsets(registries.get(registries.size() - 1).readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                .get(5, TimeUnit.SECONDS));
+    }
+
     @Test
     void aReadThatHandsOutRecordsFetchesTheNextOnesWhileItsAnswerIsRead() throws Exception {
-        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
-        ConsumerInstance instance = create(registry, "false");
+        ConsumerInstance instance = assignedWithOneRecord(1);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
         HeldTasks pool = new HeldTasks();
 
-        assertEquals(List.of(0L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
-                .get(5, TimeUnit.SECONDS)));
+        assertEquals(List.of(0L), readAsync(instance, pool));
         // Kafka's last fetch said the partition holds two more; they are at the broker.
         consumer.updateEndOffsets(Map.of(P0, 3L));
         consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
@@ -783,31 +797,25 @@ class ConsumerInstanceTest {
 
         assertEquals(3L, consumer.position(P0), "fetched ahead, before the next read");
         // Nothing fetched ahead is committed: only what a read handed out.
-        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registry.commit(instance));
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)), registries.get(0).commit(instance));
         assertEquals(Map.of(P0, 1L), committedOffsets(consumer, P0));
         // The next read hands them out from what the instance holds.
-        assertEquals(List.of(1L, 2L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
-                .get(5, TimeUnit.SECONDS)));
+        assertEquals(List.of(1L, 2L), readAsync(instance, pool));
         assertEquals(List.of(), consumer.violations);
     }
 
     @Test
     void noFetchAheadAtTheLogsEnd() throws Exception {
-        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
-        ConsumerInstance instance = create(registry, "false");
+        ConsumerInstance instance = assignedWithOneRecord(1);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
-        consumer.updateEndOffsets(Map.of(P0, 1L));
         HeldTasks pool = new HeldTasks();
 
-        assertEquals(List.of(0L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
-                .get(5, TimeUnit.SECONDS)));
+        assertEquals(List.of(0L), readAsync(instance, pool));
         consumer.addRecord(record(TOPIC, 0, 1, null, "b")); // came after the last fetch: Kafka's lag says 0
         assertEquals(1, pool.runAll());
 
         assertEquals(1L, consumer.position(P0), "at the log's end as the last fetch saw it: no poll ahead");
-        assertEquals(List.of(1L), offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
-                .get(5, TimeUnit.SECONDS)), "the next read fetches it itself");
+        assertEquals(List.of(1L), readAsync(instance, pool), "the next read fetches it itself");
         assertEquals(List.of(), consumer.violations);
     }
 
