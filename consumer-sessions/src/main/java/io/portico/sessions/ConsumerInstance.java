@@ -1069,9 +1069,13 @@ public final class ConsumerInstance {
 
     /**
      * Asks {@code pool} to {@linkplain #fetchAhead fetch ahead} of the next read; nothing when the
-     * pool is busy (the next read then fetches itself).
+     * pool has work waiting (requests and read slices go first: a fetch ahead never takes a place
+     * in its queue from them) or refuses it. The next read then fetches itself.
      */
     private void readAhead(java.util.concurrent.Executor pool) {
+        if (pool instanceof java.util.concurrent.ThreadPoolExecutor bounded && !bounded.getQueue().isEmpty()) {
+            return;
+        }
         try {
             pool.execute(this::fetchAhead);
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -1083,7 +1087,7 @@ public final class ConsumerInstance {
      * Fetches the records that follow what a read just handed out, so that the next read (the
      * client's, once it has read this answer) finds them parsed and held: a client draining its
      * partitions over one connection no longer waits for Kafka's fetch and parse between two reads.
-     * Only when nothing else uses the instance, nothing is held yet, the consumers budget has room,
+     * Only when nothing else uses or waits for the instance, nothing is held yet, the consumers budget has room,
      * and the last fetch said a partition has more records than were fetched (a poll at the log's
      * end would only wait). What it fetches counts against the consumers budget as any held
      * records; commits cover only what reads handed out, so nothing fetched ahead is committed.
@@ -1093,15 +1097,16 @@ public final class ConsumerInstance {
             return; // a read, a commit or a close has the instance: the next read fetches itself
         }
         try {
-            if (closed || mode == Mode.NONE || stream.get() != null || !reading.isEmpty() || !held.isEmpty()
+            if (lock.hasQueuedThreads() || closed || mode == Mode.NONE || stream.get() != null || !reading.isEmpty() || !held.isEmpty()
                     || memory.budget().over() || !behind()) {
                 return;
             }
             held.add(consumer.poll(READ_AHEAD_WAIT));
         } catch (WakeupException | InterruptException e) {
             // closing: the close goes on once the lock is free
-        } catch (KafkaException e) {
-            // the next read's own poll meets it again and reports it
+        } catch (RuntimeException e) {
+            // A Kafka error (the next read's own poll meets it again and reports it), or a
+            // partition revoked meanwhile (group protocol "consumer" applies that in the background).
             LOG.debug("Fetching ahead for {}/{} failed: {}", group, name, e.toString());
         } finally {
             lock.unlock();

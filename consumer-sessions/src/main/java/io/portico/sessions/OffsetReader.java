@@ -410,9 +410,14 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     /**
-     * A free reader for a read of {@code tp} at {@code offset}: the one that stopped there if any
-     * (a walker; a seeker that stopped there hands the walk to a walker), else a seeker (one at
-     * {@code tp} first), else any idle reader, else a new one of the kind the read needs.
+     * A free reader for a read of {@code tp} at {@code offset}. The one that stopped there, if
+     * any; a seeker that stopped there hands the walk to a new walker while the pool has room
+     * (else to the least recently used idle walker, else it goes on itself). Otherwise an idle
+     * seeker (one at {@code tp} first, else the most recently used), else a new seeker while the
+     * pool has room, else the least recently used idle reader. An idle reader is taken over only
+     * when the pool is full: one idle between two reads of its client's walk is not taken from it.
+     * No pooled reader is closed to make another, and a reader is made only if the consumers
+     * budget has room (at once, when an idle one can serve instead).
      */
     private Reader borrow(TopicPartition tp, long offset) {
         boolean got;
@@ -426,79 +431,104 @@ public final class OffsetReader implements AutoCloseable {
             throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
         }
         boolean walker;
-        Reader retired = null;
+        boolean anyIdle;
+        Reader fallback; // taken from the idle ones, to serve the read if no reader can be made
         synchronized (idle) {
             Reader continuing = null;
             Reader seeker = null;
-            for (Reader r : idle) {
+            for (Reader r : idle) { // least recently used first
                 if (tp.equals(r.assigned) && r.next == offset) {
                     continuing = r;
                     break;
                 }
-                if (!r.walker && (seeker == null || tp.equals(r.assigned) && !tp.equals(seeker.assigned))) {
-                    seeker = r;
+                if (!r.walker && (seeker == null || !tp.equals(seeker.assigned) || tp.equals(r.assigned))) {
+                    seeker = r; // at tp first, else the most recently used
                 }
             }
-            Reader best;
+            boolean room = open < poolSize;
+            Reader best = null;
             if (continuing != null && continuing.walker) {
                 best = continuing;
-                walker = true;
-            } else if (continuing != null) {
-                // A walk: a walker takes it over from where the seeker stopped (its records are fetched again).
-                continuing.dropFetched();
-                best = null;
+            } else if (continuing != null && !room) {
+                // A walk in a full pool: the least recently used idle walker takes it over, else the seeker goes on.
                 for (Reader r : idle) {
-                    if (r.walker && (best == null || tp.equals(r.assigned))) {
+                    if (r.walker) {
                         best = r;
+                        break;
                     }
                 }
-                walker = true;
-                if (best == null && open >= poolSize) {
-                    retired = continuing; // the pool is full: the walker replaces the seeker
+                if (best != null) {
+                    continuing.dropFetched(); // the walker fetches its records again
+                } else {
+                    best = continuing;
                 }
-            } else {
-                best = seeker != null ? seeker : idle.peekLast(); // the most recently used: its connections are warm
-                walker = false;
+            } else if (continuing == null && (seeker != null || !room)) {
+                best = seeker != null ? seeker : idle.peekFirst();
             }
             if (best != null) {
                 idle.remove(best);
                 return best;
             }
-            if (retired == null && open >= poolSize) {
-                retired = idle.peekFirst(); // the least recently used makes room
+            walker = continuing != null;
+            fallback = continuing; // a walk: its seeker, which goes on if no walker can be made
+            if (fallback != null) {
+                idle.remove(fallback);
             }
-            if (retired != null) {
-                idle.remove(retired);
-                open--;
-            }
+            anyIdle = !idle.isEmpty();
             open++; // the reader made below
-        }
-        if (retired != null) {
-            close(retired);
         }
         Map<String, Object> kind = walker ? config : seekerConfig;
         MemoryBudget.Lease lease = memory.lease();
-        if (!lease.take(HeldRecords.consumerCost(kind), poolTimeout)) {
-            notMade();
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
-                    + memory.name() + "); retry later");
+        Reader made = null;
+        RuntimeException failure = null;
+        // Wait for the budget only when no pooled reader could serve the read instead.
+        if (lease.take(HeldRecords.consumerCost(kind), fallback != null || anyIdle ? Duration.ZERO : poolTimeout)) {
+            try {
+                made = new Reader(factory.apply(kind), lease, walker);
+            } catch (RuntimeException e) {
+                lease.close();
+                failure = e;
+            }
         }
-        try {
-            return new Reader(factory.apply(kind), lease, walker);
-        } catch (RuntimeException e) {
-            lease.close();
-            notMade();
-            throw KafkaErrors.toRestException(e);
+        if (made == null) {
+            synchronized (idle) {
+                open--;
+                if (fallback == null) {
+                    fallback = idle.pollFirst(); // the least recently used serves the read
+                }
+            }
+            if (fallback != null) {
+                return fallback;
+            }
+            permits.release();
+            throw failure != null ? KafkaErrors.toRestException(failure)
+                    : ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
+                            + memory.name() + "); retry later");
         }
+        if (fallback != null) {
+            fallback.dropFetched(); // the walker goes on from where the seeker stopped
+            boolean kept = false;
+            synchronized (idle) {
+                if (!closed) {
+                    idle.addLast(fallback);
+                    kept = true;
+                }
+            }
+            if (!kept) {
+                discard(fallback);
+            }
+        }
+        return made;
     }
 
-    /** A reader counted as made was not: its place and the permit go back. */
-    private void notMade() {
+    /** Closes a reader that is no longer pooled. */
+    private void discard(Reader reader) {
         synchronized (idle) {
             open--;
         }
-        permits.release();
+        close(reader);
     }
+
 
     private void giveBack(Reader reader, boolean healthy) {
         try {

@@ -805,6 +805,30 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void noFetchAheadTakesAPlaceInThePoolsQueueFromWorkWaitingThere() throws Exception {
+        ConsumerInstance instance = assignedWithOneRecord(3); // two more after record 0
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1,
+                TimeUnit.MINUTES, new java.util.concurrent.ArrayBlockingQueue<>(4));
+        try {
+            pool.execute(() -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            pool.execute(() -> { }); // a request waiting for the busy thread
+
+            assertEquals(List.of(0L), readAsync(instance, pool));
+            assertEquals(1, pool.getQueue().size(), "only the waiting request: no fetch ahead was queued");
+        } finally {
+            release.countDown();
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void noFetchAheadAtTheLogsEnd() throws Exception {
         ConsumerInstance instance = assignedWithOneRecord(1);
         SessionTestConsumer consumer = factory.last();
