@@ -145,6 +145,19 @@ class OffsetReaderTest {
         return reader;
     }
 
+    /** What a seeker counts against the consumers budget. */
+    private static final long SEEKER_COST = HeldRecords.consumerCost(
+            Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(OffsetReader.SEEK_FETCH_BYTES)));
+
+    /** A pool of {@code poolSize} readers with a consumers budget of {@code budgetBytes}. */
+    private OffsetReader budgeted(long budgetBytes, int poolSize, Duration poolTimeout) {
+        OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                this::make, poolSize, poolTimeout, FETCH_TIMEOUT, 1 << 20, SessionMetrics.unreported(),
+                new MemoryBudget("memory.consumers.max.bytes", budgetBytes));
+        readers.add(reader);
+        return reader;
+    }
+
     private OffsetReader reader() {
         return reader(2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
     }
@@ -376,14 +389,8 @@ class OffsetReaderTest {
 
     @Test
     void aWalkStaysWithItsSeekerWhenTheConsumersBudgetHasNoRoomForAWalker() {
-        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092");
-        long seekerCost = HeldRecords.consumerCost(
-                Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(OffsetReader.SEEK_FETCH_BYTES)));
-        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", seekerCost + seekerCost / 2);
         // A pool timeout far longer than the test's own: a read waiting for a walker's room would hang it.
-        OffsetReader reader = new OffsetReader(kafka, this::make, 4, Duration.ofMinutes(10), FETCH_TIMEOUT, 1 << 20,
-                SessionMetrics.unreported(), budget);
-        readers.add(reader);
+        OffsetReader reader = budgeted(SEEKER_COST + SEEKER_COST / 2, 4, Duration.ofMinutes(10));
 
         assertEquals(List.of(5L, 6L), offsets(reader.read(TOPIC, 0, 5, 2)));
         org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
@@ -410,14 +417,8 @@ class OffsetReaderTest {
 
     @Test
     void anIdleReaderIsClosedWhenAStreamNeedsItsMemory() {
-        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092");
-        long streamCost = HeldRecords.consumerCost(kafka);
-        long seekerCost = HeldRecords.consumerCost(
-                Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(OffsetReader.SEEK_FETCH_BYTES)));
-        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", streamCost + seekerCost / 2);
-        OffsetReader reader = new OffsetReader(kafka, this::make, 2, Duration.ofMillis(200), FETCH_TIMEOUT, 1 << 20,
-                SessionMetrics.unreported(), budget);
-        readers.add(reader);
+        long streamCost = HeldRecords.consumerCost(Map.of()); // Kafka's default fetch size
+        OffsetReader reader = budgeted(streamCost + SEEKER_COST / 2, 2, Duration.ofMillis(200));
         assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
         assertEquals(1, reader.idleCount(), "the reader stays pooled, its cost counted");
 
