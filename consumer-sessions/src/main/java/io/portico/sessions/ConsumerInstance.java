@@ -1101,7 +1101,7 @@ public final class ConsumerInstance {
                     || memory.budget().over() || !behind()) {
                 return;
             }
-            held.add(consumer.poll(READ_AHEAD_WAIT));
+            metrics.readAhead(held.add(consumer.poll(READ_AHEAD_WAIT)));
         } catch (WakeupException | InterruptException e) {
             // closing: the close goes on once the lock is free
         } catch (RuntimeException e) {

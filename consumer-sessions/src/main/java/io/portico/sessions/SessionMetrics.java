@@ -19,6 +19,7 @@ public final class SessionMetrics {
     private final Meter producedBytes;
     private final Meter consumedRecords;
     private final Meter consumedBytes;
+    private final Meter readAhead;
     private final Counter instancesCreated;
     private final Counter instancesExpired;
 
@@ -28,6 +29,7 @@ public final class SessionMetrics {
         this.producedBytes = registry.meter("portico.produce.bytes");
         this.consumedRecords = registry.meter("portico.consume.records");
         this.consumedBytes = registry.meter("portico.consume.bytes");
+        this.readAhead = registry.meter("portico.consume.read.ahead");
         this.instancesCreated = registry.counter("portico.consumer.instances.opened");
         this.instancesExpired = registry.counter("portico.consumer.instances.expired");
     }
@@ -71,6 +73,11 @@ public final class SessionMetrics {
 
     void produceError(ErrorCode code) {
         produceError(code.code());
+    }
+
+    /** Counts records a consumer instance fetched ahead of its next read. */
+    void readAhead(int records) {
+        readAhead.mark(records);
     }
 
     /** Counts {@code records} records read, of {@code bytes} key and value bytes in all. */

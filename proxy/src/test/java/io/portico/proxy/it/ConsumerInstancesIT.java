@@ -72,6 +72,23 @@ class ConsumerInstancesIT {
         return out;
     }
 
+    /** Records consumer instances fetched ahead of their next read, so far (Portico's metric). */
+    private static long readAheadCount(Rest rest) {
+        Rest.Response r = rest.get("/metrics");
+        assertEquals(200, r.status(), r.body());
+        JsonNode meter = r.json().get("meters").get("portico.consume.read.ahead");
+        return meter == null ? 0 : meter.get("count").asLong();
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     private static List<String> values(List<JsonNode> records) {
         return records.stream()
                 .map(r -> new String(Base64.getDecoder().decode(r.get("value").asText()), StandardCharsets.UTF_8))
@@ -268,9 +285,15 @@ class ConsumerInstancesIT {
         }
         String group = KafkaCluster.uniqueTopic("g");
         String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"false\"}");
+        long aheadBefore = readAheadCount(rest);
         List<JsonNode> firstRead = readAll(rest, group, first, topic, 1);
         int handedOut = firstRead.size();
         assertTrue(handedOut > 0 && handedOut < total, "one read hands out part of the topic: " + handedOut);
+        // The commit below comes once the instance has fetched ahead.
+        for (int i = 0; i < 100 && readAheadCount(rest) == aheadBefore; i++) {
+            sleepMillis(50);
+        }
+        assertTrue(readAheadCount(rest) > aheadBefore, "the instance fetched ahead after the read");
 
         Rest.Response committed = rest.post(path(group, first) + "/offsets", V1, "");
         assertEquals(200, committed.status(), committed.body());
