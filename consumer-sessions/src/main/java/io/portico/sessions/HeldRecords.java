@@ -59,16 +59,23 @@ public final class HeldRecords {
      * {@code fetch.max.bytes} or raise the budget for large clusters.
      */
     public static long consumerCost(Map<String, ?> consumerConfig) {
-        Object fetch = consumerConfig.get("fetch.max.bytes");
-        long fetchBytes = 50L << 20;
-        if (fetch != null) {
+        return CONSUMER_BASE + RESPONSES_HELD * Math.max(0, fetchBytes(consumerConfig.get("fetch.max.bytes")));
+    }
+
+    /**
+     * A consumer's fetch size setting ({@code fetch.max.bytes}, {@code max.partition.fetch.bytes})
+     * in bytes; Kafka's largest default (50 MiB) when unset or not a number (the consumer's own
+     * validation then reports it).
+     */
+    static long fetchBytes(Object setting) {
+        if (setting != null) {
             try {
-                fetchBytes = Long.parseLong(fetch.toString().trim());
+                return Long.parseLong(setting.toString().trim());
             } catch (NumberFormatException e) {
                 // the consumer's own validation reports it
             }
         }
-        return CONSUMER_BASE + RESPONSES_HELD * Math.max(0, fetchBytes);
+        return 50L << 20;
     }
 
     static long cost(ConsumerRecord<byte[], byte[]> r) {

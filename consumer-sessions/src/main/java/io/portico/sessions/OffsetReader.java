@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * copied and dropped when the next read goes elsewhere. A read that goes on where a seeker
  * stopped starts a walk, which a <em>walker</em> takes over: its fetches are the configured size
  * ({@code fetch.max.bytes}), fewer round trips for a client reading on and on. The pool's bound
- * counts both kinds; a walker made when the pool is full replaces an idle reader. Offsets outside the
+ * counts both kinds, and no reader is closed to make another (see {@link #borrow}). Offsets outside the
  * log are found by the fetch itself ({@code auto.offset.reset=none}); only then are the log's
  * start and end looked up, to say which. The log end is known from the fetch (the consumer's lag),
  * confirmed once by a look-up before a read returns fewer records than asked, so a read stops as
@@ -138,7 +138,7 @@ public final class OffsetReader implements AutoCloseable {
         this.config = Map.copyOf(c);
         Map<String, Object> seek = new HashMap<>(c);
         for (String key : List.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG)) {
-            seek.put(key, String.valueOf(Math.min(SEEK_FETCH_BYTES, fetchBytes(c.get(key)))));
+            seek.put(key, String.valueOf(Math.min(SEEK_FETCH_BYTES, HeldRecords.fetchBytes(c.get(key)))));
         }
         this.seekerConfig = Map.copyOf(seek);
         Map<String, Object> sc = new HashMap<>(c);
@@ -397,18 +397,6 @@ public final class OffsetReader implements AutoCloseable {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
-    /** A setting's size in bytes; Kafka's default (50 MiB) when absent or not a number. */
-    private static long fetchBytes(Object value) {
-        if (value != null) {
-            try {
-                return Long.parseLong(value.toString().trim());
-            } catch (NumberFormatException e) {
-                // the consumer's own validation reports it
-            }
-        }
-        return 50L << 20;
-    }
-
     /**
      * A free reader for a read of {@code tp} at {@code offset}. The one that stopped there, if
      * any; a seeker that stopped there hands the walk to a new walker while the pool has room
@@ -528,7 +516,6 @@ public final class OffsetReader implements AutoCloseable {
         }
         close(reader);
     }
-
 
     private void giveBack(Reader reader, boolean healthy) {
         try {
