@@ -44,9 +44,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
          */
         static Entry cut(String host, long at, String method, String uri, String query, String protocol, int status,
                          long bytes, String referer, String userAgent, long millis) {
-            int[] left = {LINE_MAX};
-            return new Entry(host, at, method, AccessLog.cut(uri, left), AccessLog.cut(query, left), protocol, status,
-                    bytes, AccessLog.cut(referer, left), AccessLog.cut(userAgent, left), millis);
+            String u = head(uri, LINE_MAX);
+            String q = head(query, LINE_MAX - length(u));
+            String r = head(referer, LINE_MAX - length(u) - length(q));
+            String a = head(userAgent, LINE_MAX - length(u) - length(q) - length(r));
+            return new Entry(host, at, method, u, q, protocol, status, bytes, r, a, millis);
         }
     }
 
@@ -94,14 +96,13 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
                 start < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     }
 
-    /** {@code s} cut to the characters {@code left[0]} still allows, which it then takes from. */
-    private static String cut(String s, int[] left) {
-        if (s == null) {
-            return null;
-        }
-        String kept = s.length() <= left[0] ? s : s.substring(0, left[0]);
-        left[0] -= kept.length();
-        return kept;
+    /** The first {@code n} characters of {@code s} (all of it when shorter; null stays null). */
+    private static String head(String s, int n) {
+        return s == null || s.length() <= n ? s : s.substring(0, n);
+    }
+
+    private static int length(String s) {
+        return s == null ? 0 : s.length();
     }
 
     /** The entry's line, credentials in its query redacted, cut at {@link #LINE_MAX}. Writer thread only. */
