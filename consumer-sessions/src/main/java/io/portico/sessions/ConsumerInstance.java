@@ -1087,18 +1087,19 @@ public final class ConsumerInstance {
      * Fetches the records that follow what a read just handed out, so that the next read (the
      * client's, once it has read this answer) finds them parsed and held: a client draining its
      * partitions over one connection no longer waits for Kafka's fetch and parse between two reads.
-     * Only when nothing else uses or waits for the instance, nothing is held yet, the consumers budget has room,
-     * and the last fetch said a partition has more records than were fetched (a poll at the log's
-     * end would only wait). What it fetches counts against the consumers budget as any held
-     * records; commits cover only what reads handed out, so nothing fetched ahead is committed.
+     * Only when nothing else uses or waits for the instance, nothing is held yet, the consumers
+     * budget has room, and the last fetch said a partition has more records than were fetched (a
+     * poll at the log's end would only wait). What it fetches counts against the consumers budget
+     * as any held records; commits cover only what reads handed out, so nothing fetched ahead is
+     * committed.
      */
     void fetchAhead() {
         if (!lock.tryLock()) {
             return; // a read, a commit or a close has the instance: the next read fetches itself
         }
         try {
-            if (lock.hasQueuedThreads() || closed || mode == Mode.NONE || stream.get() != null || !reading.isEmpty() || !held.isEmpty()
-                    || memory.budget().over() || !behind()) {
+            boolean busy = lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null;
+            if (busy || closed || mode == Mode.NONE || !held.isEmpty() || memory.budget().over() || !behind()) {
                 return;
             }
             metrics.readAhead(held.add(consumer.poll(READ_AHEAD_WAIT)));
