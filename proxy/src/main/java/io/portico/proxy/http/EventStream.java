@@ -8,9 +8,11 @@ import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.RateLimitedLog;
 import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.SameThreadExecutor;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -19,7 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xnio.IoUtils;
 import org.xnio.XnioExecutor;
+import org.xnio.channels.StreamSourceChannel;
 
 /**
  * A read answered as Server-Sent Events ({@code text/event-stream}): records are fetched from a
@@ -170,6 +174,39 @@ public final class EventStream {
         exchange.getResponseHeaders().put(ACCEL_BUFFERING, "no"); // proxies such as nginx: pass each event on
         send(ByteBuffer.wrap(OPENED), this::fetch);
         scheduleHeartbeat(heartbeat.toNanos());
+        watchForClose();
+    }
+
+    /**
+     * HTTP/1.1: the request was read whole, so all the connection can bring next is its end.
+     * Reading for it tells at once that the client went away, where a write would tell only at the
+     * next batch or heartbeat, and until then a quiet stream would keep its place, its consumer
+     * and its instance (a reconnecting client would get 409). A client that sends bytes on its
+     * stream is left to the writes to find gone. (HTTP/2 ends a stream with a reset.)
+     */
+    private void watchForClose() {
+        if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()) {
+            return;
+        }
+        exchange.setPersistent(false); // nothing on this connection is read as a request again
+        StreamSourceChannel in = connection.getChannel().getSourceChannel();
+        in.getReadSetter().set(channel -> {
+            int read;
+            try {
+                read = channel.read(ByteBuffer.allocate(64));
+            } catch (IOException e) {
+                read = -1;
+            }
+            if (read == 0) {
+                return;
+            }
+            channel.suspendReads();
+            if (read < 0) {
+                gone();
+                IoUtils.safeClose(connection);
+            }
+        });
+        in.resumeReads();
     }
 
     /**

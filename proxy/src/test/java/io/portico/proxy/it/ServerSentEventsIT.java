@@ -367,6 +367,55 @@ class ServerSentEventsIT {
         }
     }
 
+    /**
+     * A client that drops a quiet stream gives back its place, its consumer and its instance at
+     * once, not at the next write: with an hour between heartbeats, a stream nothing is written
+     * to would otherwise hold {@code sse.streams.max} (and the instance, 409) for an hour.
+     */
+    @Test
+    void aDroppedQuietStreamFreesItsPlaceAndItsInstanceAtOnce(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-dropped"), 1);
+        produce(kafka, topic, 0, 0, 1);
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "3600000", "sse.streams.max", "1"))) {
+            Rest rest = portico.rest();
+            URI partition = rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0");
+            try (SseClient first = SseClient.open(partition)) {
+                assertEquals(200, first.status(), first.errorBody());
+                assertEquals(topic + "/0/0", first.next(WAIT).id());
+                try (SseClient second = SseClient.open(partition)) {
+                    assertEquals(503, second.status(), "one stream at most (sse.streams.max=1)");
+                }
+            } // dropped: quiet, nothing more is written to it
+            try (SseClient again = openOnceFree(partition)) {
+                assertEquals(topic + "/0/0", again.next(WAIT).id(), "the dropped stream's place is free");
+            }
+
+            String instance = v2Instance(rest, "sse-dropped-group-" + topic, topic);
+            try (SseClient first = SseClient.open(rest.uri(instance + "/records"))) {
+                assertEquals(200, first.status(), first.errorBody());
+                assertEquals(topic + "/0/0", first.next(WAIT).id());
+            }
+            try (SseClient again = openOnceFree(rest.uri(instance + "/records"))) {
+                produce(kafka, topic, 0, 1, 2);
+                assertEquals(topic + "/0/1", again.next(WAIT).id(), "the instance streams again, from where it was");
+            }
+        }
+    }
+
+    /** Opens a stream, again while the answer is 503 or 409 (a place or an instance still taken), for up to WAIT. */
+    private static SseClient openOnceFree(URI uri) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            SseClient stream = SseClient.open(uri);
+            if (stream.status() == 200 || (stream.status() != 503 && stream.status() != 409) || System.nanoTime() > deadline) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                return stream;
+            }
+            stream.close();
+            Thread.sleep(100);
+        }
+    }
+
     @Test
     void aSlowReaderHoldsBoundedMemoryAndGetsEveryRecordInTheEnd(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-slow"), 1);
