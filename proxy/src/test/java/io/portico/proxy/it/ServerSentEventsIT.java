@@ -379,23 +379,24 @@ class ServerSentEventsIT {
         try (TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "3600000", "sse.streams.max", "1"))) {
             Rest rest = portico.rest();
             URI partition = rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0");
-            try (SseClient first = SseClient.open(partition)) {
+            HttpClient h1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+            try (SseClient first = SseClient.open(h1, partition)) {
                 assertEquals(200, first.status(), first.errorBody());
                 assertEquals(topic + "/0/0", first.next(WAIT).id());
-                try (SseClient second = SseClient.open(partition)) {
+                try (SseClient second = SseClient.open(h1, partition)) {
                     assertEquals(503, second.status(), "one stream at most (sse.streams.max=1)");
                 }
             } // dropped: quiet, nothing more is written to it
-            try (SseClient again = openOnceFree(partition)) {
+            try (SseClient again = openOnceFree(h1, partition)) {
                 assertEquals(topic + "/0/0", again.next(WAIT).id(), "the dropped stream's place is free");
             }
 
             String instance = v2Instance(rest, "sse-dropped-group-" + topic, topic);
-            try (SseClient first = SseClient.open(rest.uri(instance + "/records"))) {
+            try (SseClient first = SseClient.open(h1, rest.uri(instance + "/records"))) {
                 assertEquals(200, first.status(), first.errorBody());
                 assertEquals(topic + "/0/0", first.next(WAIT).id());
             }
-            try (SseClient again = openOnceFree(rest.uri(instance + "/records"))) {
+            try (SseClient again = openOnceFree(h1, rest.uri(instance + "/records"))) {
                 produce(kafka, topic, 0, 1, 2);
                 assertEquals(topic + "/0/1", again.next(WAIT).id(), "the instance streams again, from where it was");
             }
@@ -403,10 +404,10 @@ class ServerSentEventsIT {
     }
 
     /** Opens a stream, again while the answer is 503 or 409 (a place or an instance still taken), for up to WAIT. */
-    private static SseClient openOnceFree(URI uri) throws Exception {
+    private static SseClient openOnceFree(HttpClient client, URI uri) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
-            SseClient stream = SseClient.open(uri);
+            SseClient stream = SseClient.open(client, uri);
             if (stream.status() == 200 || (stream.status() != 503 && stream.status() != 409) || System.nanoTime() > deadline) {
                 assertEquals(200, stream.status(), stream.errorBody());
                 return stream;
