@@ -1356,25 +1356,21 @@ public final class Bench {
         // wrk opens connections / threads on each thread: one walk (segment) per connection.
         int walks = Math.max(1, connections / threads) * threads;
         if (o.runs("d")) {
-            List<long[]> segments = new ArrayList<>();
-            for (int p = 0; p < end.length; p++) {
-                int n = walks / end.length + (p < walks % end.length ? 1 : 0);
-                long size = n == 0 ? 0 : end[p] / n;
-                for (int k = 0; k < n; k++) {
-                    segments.add(new long[] {p, k * size, k == n - 1 ? end[p] : (k + 1) * size});
-                }
-            }
-            long shortest = segments.stream().mapToLong(sg -> sg[2] - sg[1]).min().orElse(0);
+            List<long[]> segments = stretches(end, walks);
+            // Timed unchecked, on one thread per connection: each thread walks one stretch.
+            List<long[]> timed = stretches(end, connections);
+            long shortest = java.util.stream.Stream.concat(segments.stream(), timed.stream())
+                    .mapToLong(sg -> sg[2] - sg[1]).min().orElse(0);
             int count = (int) Math.min(o.readCount(), shortest);
             if (count < 1) {
                 runNotes.add("wrk-d did not run: a walk would have no record to read");
             } else {
                 rows.add(wrkRow("d", null, "/", Wrk.walkScript("wrk-d", topic, segments, count, threads),
+                        Wrk.walkScriptUnchecked("wrk-d", topic, timed, count), connections,
                         connections, count, NATIVE_CONSUME, "GET /topics/{t}/partitions/{p}/messages?offset=&count="
-                                + count + ", " + connections + " connections walking " + segments.size()
+                                + count + ", " + connections + " connections walking " + timed.size()
                                 + " stretches of " + end.length + " partitions from their start, again from the "
-                                + "start at the end; each answer checked (the records asked for, from the offset "
-                                + "asked for)"));
+                                + "start at the end; " + CHECKED_IN_WARM_UP));
             }
         }
         if (o.runs("m")) {
@@ -1384,33 +1380,60 @@ public final class Bench {
                 runNotes.add("wrk-m did not run: a partition of " + topic + " is empty");
             } else {
                 rows.add(wrkRow("m", null, "/", Wrk.randomScript("wrk-m", topic, end, count, RANDOM_SEED, threads),
+                        Wrk.randomScriptUnchecked("wrk-m", topic, end, count, RANDOM_SEED), connections,
                         connections, count, NATIVE_CONSUME, "GET /topics/{t}/partitions/{p}/messages?offset=<random>"
                                 + "&count=" + count + ", " + connections + " connections, partition and offset drawn "
                                 + "at random (LuaJIT's generator, seed " + RANDOM_SEED + " plus the thread's number); "
-                                + "each answer checked"));
+                                + CHECKED_IN_WARM_UP));
             }
         }
     }
 
+    /** {@code n} stretches {@code {partition, from, to}} over the partitions ending at {@code end}, spread evenly. */
+    private static List<long[]> stretches(long[] end, int n) {
+        List<long[]> out = new ArrayList<>();
+        for (int p = 0; p < end.length; p++) {
+            int k = n / end.length + (p < n % end.length ? 1 : 0);
+            long size = k == 0 ? 0 : end[p] / k;
+            for (int i = 0; i < k; i++) {
+                out.add(new long[] {p, i * size, i == k - 1 ? end[p] : (i + 1) * size});
+            }
+        }
+        return out;
+    }
+
+    private static final String CHECKED_IN_WARM_UP = "each answer of the untimed run checked in Lua (the records "
+            + "asked for, from the offset asked for; a wrong one is an error of the row), the timed run the same "
+            + "kind of reads unchecked (a Lua response() would make wrk, not Portico, set the pace)";
+
+    private RowResult wrkRow(String twin, String topic, String path, String script, int connections, int perRequest,
+                             String baseline, String what) throws Exception {
+        return wrkRow(twin, topic, path, script, script, Wrk.threads(connections), connections, perRequest, baseline, what);
+    }
+
     /**
-     * One wrk row, the twin of row {@code twin}: an untimed wrk run, then the timed one. Records
-     * are the 2xx answers times {@code perRequest} ({@code perRequest} records read: the
-     * answers the read script checked). A produce row's topic must have grown by at least the
+     * One wrk row, the twin of row {@code twin}: an untimed wrk run of {@code script}, then the
+     * timed one of {@code timedScript} on {@code timedThreads} threads. Records are the 2xx
+     * answers times {@code perRequest}; a read row's untimed run checks its answers, and each
+     * wrong one is an error of the row. A produce row's topic must have grown by at least the
      * records of its 2xx answers (answers still in flight at the end may add more).
      *
      * @param topic the topic a produce row writes to, or null
      * @param script the Lua script's text, or null for a plain GET of {@code path}
      */
-    private RowResult wrkRow(String twin, String topic, String path, String script, int connections, int perRequest,
-                             String baseline, String what) throws Exception {
+    private RowResult wrkRow(String twin, String topic, String path, String script, String timedScript, int timedThreads,
+                             int connections, int perRequest, String baseline, String what) throws Exception {
         String id = "wrk-" + twin;
         Path dir = work.resolve("wrk");
         Files.createDirectories(dir);
         String name = id + "-p" + partitions;
         Path scriptFile = null;
+        Path timedFile = null;
         if (script != null) {
-            scriptFile = dir.resolve(name + ".lua");
+            scriptFile = dir.resolve(name + (script.equals(timedScript) ? "" : "-checked") + ".lua");
             Files.writeString(scriptFile, script, StandardCharsets.UTF_8);
+            timedFile = dir.resolve(name + ".lua");
+            Files.writeString(timedFile, timedScript, StandardCharsets.UTF_8);
         }
         String url = "http://" + host + path;
         log("warm-up row " + id + ": wrk for " + wrkWarmSeconds() + " s — " + what);
@@ -1423,11 +1446,11 @@ public final class Bench {
         long before = topic == null ? 0 : sum(endOffsets(topic));
         log("row " + id + ": wrk for " + o.wrkSeconds() + " s");
         Monitor.Window w = monitor.begin(id, o.profile() ? jfrFile(id) : null);
-        Wrk.Run run = Wrk.run(wrk, connections, o.wrkSeconds(), scriptFile, url, dir.resolve(name + ".out"));
+        Wrk.Run run = Wrk.run(wrk, timedThreads, connections, o.wrkSeconds(), timedFile, url, dir.resolve(name + ".out"));
         Monitor.Usage usage = monitor.end(w);
         WrkOutput out = run.output();
         boolean read = script != null && topic == null;
-        long records = read ? out.counter("good") * perRequest : out.okRequests() * perRequest;
+        long records = out.okRequests() * perRequest;
         Map<String, Long> kinds = new java.util.TreeMap<>();
         List<String> samples = new ArrayList<>();
         if (out.non2xx() > 0) {
@@ -1437,8 +1460,11 @@ public final class Bench {
             kinds.put("socket errors (" + out.timeouts() + " timeouts over " + Wrk.TIMEOUT_SECONDS + " s)",
                     out.socketErrors());
         }
-        if (out.counter("bad") > 0) {
-            kinds.put("200 answers without the records asked for", out.counter("bad"));
+        if (read && warm.output().counter("good") == 0) {
+            kinds.put("no answer of the untimed run was checked right", 1L);
+        }
+        if (warm.output().counter("bad") > 0) {
+            kinds.put("200 answers without the records asked for (untimed run)", warm.output().counter("bad"));
         }
         List<String> notes = new ArrayList<>();
         notes.add(String.format(Locale.ROOT, "`%s` (output in %s); wrk took %s of a core", shortCommand(run.command()),
@@ -1459,7 +1485,8 @@ public final class Bench {
             notes.add(out.counter("wraps") + " walks started again from their start");
         }
         checkAlive(notes);
-        long errors = out.errors() + out.counter("bad") + (kinds.containsKey("records missing from the topic") ? 1 : 0);
+        long errors = out.errors() + warm.output().counter("bad") + (kinds.containsKey("records missing from the topic") ? 1 : 0)
+                + (kinds.containsKey("no answer of the untimed run was checked right") ? 1 : 0);
         return new RowResult(id, what, baseline, records, out.seconds(), records * (ROOT.equals(twin) ? 0 : o.valueBytes()),
                 out.summary(), out.requests(), errors, kinds, samples, usage, notes);
     }

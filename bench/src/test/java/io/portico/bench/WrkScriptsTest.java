@@ -88,10 +88,55 @@ class WrkScriptsTest {
     }
 
     private WrkOutput run(String script, Path dir, String path) throws Exception {
+        return run(script, Wrk.threads(4), dir, path);
+    }
+
+    private WrkOutput run(String script, int threads, Path dir, String path) throws Exception {
         Path file = dir.resolve("script.lua");
         Files.writeString(file, script);
         String url = "http://127.0.0.1:" + server.getAddress().getPort() + path;
-        return Wrk.run(wrk, 4, 1, file, url, dir.resolve("wrk.out")).output();
+        return Wrk.run(wrk, threads, 4, 1, file, url, dir.resolve("wrk.out")).output();
+    }
+
+    @Test
+    void uncheckedWalksStepThroughTheirStretchesOneThreadEach(@TempDir Path dir) throws Exception {
+        List<long[]> segments = List.of(new long[] {0, 0, 30}, new long[] {0, 30, 60}, new long[] {1, 0, 50},
+                new long[] {2, 0, 50});
+        WrkOutput w = run(Wrk.walkScriptUnchecked("wrk-d", "t", segments, 10), 4, dir, "/");
+        assertTrue(w.okRequests() > 0, w.toString());
+        assertEquals(0, w.errors(), w.toString());
+        assertTrue(w.counter("wraps") > 0, "walks start again at their stretch's start: " + w);
+        assertEquals(0, w.counter("good") + w.counter("bad"), "nothing is checked: " + w);
+        for (String a : asked) {
+            String[] f = a.split(":");
+            long offset = Long.parseLong(f[1]);
+            assertEquals("10", f[2], a);
+            boolean inStretch = switch (f[0]) {
+                case "0" -> offset % 10 == 0 && offset <= 50;
+                case "1", "2" -> offset % 10 == 0 && offset <= 40;
+                default -> false;
+            };
+            assertTrue(inStretch, "read " + a + " is not a step of a walk");
+        }
+        assertTrue(asked.containsAll(List.of("0:0:10", "0:20:10", "0:30:10", "0:50:10", "1:40:10", "2:40:10")),
+                "every stretch is walked to its end: " + asked);
+    }
+
+    @Test
+    void uncheckedRandomReadsStayWithinThePartitions(@TempDir Path dir) throws Exception {
+        WrkOutput w = run(Wrk.randomScriptUnchecked("wrk-m", "t", new long[] {100, 40, 25}, 20, 18), 4, dir, "/");
+        assertTrue(w.okRequests() > 0, w.toString());
+        assertEquals(0, w.errors(), w.toString());
+        long[] last = {80, 20, 5};
+        Set<String> partitions = ConcurrentHashMap.newKeySet();
+        for (String a : asked) {
+            String[] f = a.split(":");
+            int p = Integer.parseInt(f[0]);
+            assertTrue(Long.parseLong(f[1]) <= last[p], "read " + a + " goes past the partition's end");
+            assertEquals("20", f[2], a);
+            partitions.add(f[0]);
+        }
+        assertEquals(Set.of("0", "1", "2"), partitions, "every partition is drawn");
     }
 
     @Test
