@@ -1366,7 +1366,7 @@ public final class Bench {
                 runNotes.add("wrk-d did not run: a walk would have no record to read");
             } else {
                 rows.add(wrkRow("d", null, "/", Wrk.walkScript("wrk-d", topic, segments, count, threads),
-                        Wrk.walkScriptUnchecked("wrk-d", topic, timed, count), connections,
+                        Wrk.walkScriptUnchecked("wrk-d", topic, timed, count, connections), connections,
                         connections, count, NATIVE_CONSUME, "GET /topics/{t}/partitions/{p}/messages?offset=&count="
                                 + count + ", " + connections + " connections walking " + timed.size()
                                 + " stretches of " + end.length + " partitions from their start, again from the "
@@ -1460,6 +1460,10 @@ public final class Bench {
             kinds.put("socket errors (" + out.timeouts() + " timeouts over " + Wrk.TIMEOUT_SECONDS + " s)",
                     out.socketErrors());
         }
+        boolean checkedRun = read && !script.equals(timedScript);
+        if (checkedRun && warm.output().errors() > 0) {
+            kinds.put("non-2xx answers and socket errors (untimed run)", warm.output().errors());
+        }
         if (read && warm.output().counter("good") == 0) {
             kinds.put("no answer of the untimed run was checked right", 1L);
         }
@@ -1485,7 +1489,8 @@ public final class Bench {
             notes.add(out.counter("wraps") + " walks started again from their start");
         }
         checkAlive(notes);
-        long errors = out.errors() + warm.output().counter("bad") + (kinds.containsKey("records missing from the topic") ? 1 : 0)
+        long errors = out.errors() + warm.output().counter("bad") + (checkedRun ? warm.output().errors() : 0)
+                + (kinds.containsKey("records missing from the topic") ? 1 : 0)
                 + (kinds.containsKey("no answer of the untimed run was checked right") ? 1 : 0);
         return new RowResult(id, what, baseline, records, out.seconds(), records * (ROOT.equals(twin) ? 0 : o.valueBytes()),
                 out.summary(), out.requests(), errors, kinds, samples, usage, notes);

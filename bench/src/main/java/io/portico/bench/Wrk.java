@@ -259,7 +259,10 @@ final class Wrk {
      * read only once the last was answered, so the thread walks its segment by stepping at each
      * request, and no {@code response()} is needed. Counts {@code BENCH wraps}.
      */
-    static String walkScriptUnchecked(String row, String topic, List<long[]> segments, int count) {
+    static String walkScriptUnchecked(String row, String topic, List<long[]> segments, int count, int threads) {
+        if (segments.size() != threads) {
+            throw new IllegalArgumentException(segments.size() + " walks for " + threads + " threads: one each");
+        }
         StringBuilder segs = new StringBuilder();
         for (long[] s : segments) {
             segs.append(String.format(Locale.ROOT, "  {%d, %d, %d},%n", s[0], s[1], s[2]));

@@ -102,7 +102,7 @@ class WrkScriptsTest {
     void uncheckedWalksStepThroughTheirStretchesOneThreadEach(@TempDir Path dir) throws Exception {
         List<long[]> segments = List.of(new long[] {0, 0, 30}, new long[] {0, 30, 60}, new long[] {1, 0, 50},
                 new long[] {2, 0, 50});
-        WrkOutput w = run(Wrk.walkScriptUnchecked("wrk-d", "t", segments, 10), 4, dir, "/");
+        WrkOutput w = run(Wrk.walkScriptUnchecked("wrk-d", "t", segments, 10, 4), 4, dir, "/");
         assertTrue(w.okRequests() > 0, w.toString());
         assertEquals(0, w.errors(), w.toString());
         assertTrue(w.counter("wraps") > 0, "walks start again at their stretch's start: " + w);
@@ -208,6 +208,8 @@ class WrkScriptsTest {
     void everyThreadNeedsAWalk() {
         assertThrows(IllegalArgumentException.class,
                 () -> Wrk.walkScript("wrk-d", "t", List.of(new long[] {0, 0, 100}), 10, 2));
+        assertThrows(IllegalArgumentException.class,
+                () -> Wrk.walkScriptUnchecked("wrk-d", "t", List.of(new long[] {0, 0, 100}), 10, 2));
     }
 
     @Test

@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xnio.IoUtils;
 import org.xnio.XnioExecutor;
 import org.xnio.channels.StreamSourceChannel;
 
@@ -178,15 +177,19 @@ public final class EventStream {
     }
 
     /**
-     * HTTP/1.1: the request was read whole, so all the connection can bring next is its end.
+     * HTTP/1.1: the request had no body, so all the connection can bring next is its end.
      * Reading for it tells at once that the client went away, where a write would tell only at the
      * next batch or heartbeat, and until then a quiet stream would keep its place, its consumer
-     * and its instance (a reconnecting client would get 409). A client that sends bytes on its
-     * stream is left to the writes to find gone. (HTTP/2 ends a stream with a reset.)
+     * and its instance (a reconnecting client would get 409). So a client that half-closes its
+     * connection after its request ends its stream, and a request pipelined behind the stream's is
+     * never answered (the connection closes when the stream ends). A client that sends bytes on its
+     * stream is left to the writes to find gone. (HTTP/2 is not watched: a stream reset there is
+     * found at the next write.)
      */
     private void watchForClose() {
-        if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()) {
-            return;
+        if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()
+                || exchange.getRequestContentLength() > 0 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
+            return; // a body read to its end would read as the connection's end
         }
         exchange.setPersistent(false); // nothing on this connection is read as a request again
         StreamSourceChannel in = connection.getChannel().getSourceChannel();
@@ -203,7 +206,7 @@ public final class EventStream {
             channel.suspendReads();
             if (read < 0) {
                 gone();
-                IoUtils.safeClose(connection);
+                out.abort(); // closes the connection
             }
         });
         in.resumeReads();
