@@ -107,17 +107,7 @@ class WrkScriptsTest {
         assertEquals(0, w.errors(), w.toString());
         assertTrue(w.counter("wraps") > 0, "walks start again at their stretch's start: " + w);
         assertEquals(0, w.counter("good") + w.counter("bad"), "nothing is checked: " + w);
-        for (String a : asked) {
-            String[] f = a.split(":");
-            long offset = Long.parseLong(f[1]);
-            assertEquals("10", f[2], a);
-            boolean inStretch = switch (f[0]) {
-                case "0" -> offset % 10 == 0 && offset <= 50;
-                case "1", "2" -> offset % 10 == 0 && offset <= 40;
-                default -> false;
-            };
-            assertTrue(inStretch, "read " + a + " is not a step of a walk");
-        }
+        assertStepsOfWalks();
         assertTrue(asked.containsAll(List.of("0:0:10", "0:20:10", "0:30:10", "0:50:10", "1:40:10", "2:40:10")),
                 "every stretch is walked to its end: " + asked);
     }
@@ -127,16 +117,7 @@ class WrkScriptsTest {
         WrkOutput w = run(Wrk.randomScriptUnchecked("wrk-m", "t", new long[] {100, 40, 25}, 20, 18), 4, dir, "/");
         assertTrue(w.okRequests() > 0, w.toString());
         assertEquals(0, w.errors(), w.toString());
-        long[] last = {80, 20, 5};
-        Set<String> partitions = ConcurrentHashMap.newKeySet();
-        for (String a : asked) {
-            String[] f = a.split(":");
-            int p = Integer.parseInt(f[0]);
-            assertTrue(Long.parseLong(f[1]) <= last[p], "read " + a + " goes past the partition's end");
-            assertEquals("20", f[2], a);
-            partitions.add(f[0]);
-        }
-        assertEquals(Set.of("0", "1", "2"), partitions, "every partition is drawn");
+        assertReadsWithinPartitions();
     }
 
     @Test
@@ -147,17 +128,7 @@ class WrkScriptsTest {
         assertTrue(w.counter("good") > 0, "answers checked: " + w);
         assertEquals(0, w.counter("bad"), "every answer was right: " + w);
         assertTrue(w.counter("wraps") > 0, "walks start again at their stretch's start: " + w);
-        for (String a : asked) {
-            String[] f = a.split(":");
-            long offset = Long.parseLong(f[1]);
-            assertEquals("10", f[2], a);
-            boolean inStretch = switch (f[0]) {
-                case "0" -> offset % 10 == 0 && offset <= 50;
-                case "1", "2" -> offset % 10 == 0 && offset <= 40;
-                default -> false;
-            };
-            assertTrue(inStretch, "read " + a + " is not a step of a walk");
-        }
+        assertStepsOfWalks();
         assertTrue(asked.contains("0:20:10") && asked.contains("0:50:10") && asked.contains("2:40:10"), asked.toString());
     }
 
@@ -193,15 +164,7 @@ class WrkScriptsTest {
         WrkOutput w = run(Wrk.randomScript("wrk-m", "t", new long[] {100, 40, 25}, 20, 18, 2), dir, "/");
         assertTrue(w.counter("good") > 0, w.toString());
         assertEquals(0, w.counter("bad"), w.toString());
-        long[] last = {80, 20, 5};
-        Set<String> partitions = ConcurrentHashMap.newKeySet();
-        for (String a : asked) {
-            String[] f = a.split(":");
-            int p = Integer.parseInt(f[0]);
-            assertTrue(Long.parseLong(f[1]) <= last[p], "read " + a + " goes past the partition's end");
-            partitions.add(f[0]);
-        }
-        assertEquals(Set.of("0", "1", "2"), partitions, "every partition is drawn");
+        assertReadsWithinPartitions();
     }
 
     @Test
@@ -220,5 +183,34 @@ class WrkScriptsTest {
         assertTrue(w.okRequests() > 0, w.toString());
         assertEquals(0, w.errors(), w.toString());
         assertEquals(body, posted.get("application/vnd.kafka.binary.v1+json"));
+    }
+
+    /** Every read asked of the stub is a step of one of the walks over {@code {0,0,30} {0,30,60} {1,0,50} {2,0,50}}, 10 a read. */
+    private void assertStepsOfWalks() {
+        for (String a : asked) {
+            String[] f = a.split(":");
+            long offset = Long.parseLong(f[1]);
+            assertEquals("10", f[2], a);
+            boolean inStretch = switch (f[0]) {
+                case "0" -> offset % 10 == 0 && offset <= 50;
+                case "1", "2" -> offset % 10 == 0 && offset <= 40;
+                default -> false;
+            };
+            assertTrue(inStretch, "read " + a + " is not a step of a walk");
+        }
+    }
+
+    /** Every read asked of the stub, 20 records of partitions ending at 100, 40 and 25, fits its partition; each is drawn. */
+    private void assertReadsWithinPartitions() {
+        long[] last = {80, 20, 5};
+        Set<String> partitions = ConcurrentHashMap.newKeySet();
+        for (String a : asked) {
+            String[] f = a.split(":");
+            int p = Integer.parseInt(f[0]);
+            assertTrue(Long.parseLong(f[1]) <= last[p], "read " + a + " goes past the partition's end");
+            assertEquals("20", f[2], a);
+            partitions.add(f[0]);
+        }
+        assertEquals(Set.of("0", "1", "2"), partitions, "every partition is drawn");
     }
 }
