@@ -9,6 +9,8 @@ import io.portico.sessions.RateLimitedLog;
 import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
+import io.undertow.server.protocol.http2.Http2ServerConnection;
+import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.SameThreadExecutor;
@@ -16,6 +18,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -176,6 +180,14 @@ public final class EventStream {
         watchForClose();
     }
 
+    /** The open event streams of one HTTP/2 connection, ended when it closes. */
+    private static final class H2Streams {
+        final Set<EventStream> open = ConcurrentHashMap.newKeySet();
+    }
+
+    private static final AttachmentKey<H2Streams> H2_STREAMS = AttachmentKey.create(H2Streams.class);
+    private H2Streams h2Streams; // set while the stream is open on an HTTP/2 connection
+
     /**
      * HTTP/1.1: the request had no body, so all the connection can bring next is its end.
      * Reading for it tells at once that the client went away, where a write would tell only at the
@@ -183,10 +195,23 @@ public final class EventStream {
      * and its instance (a reconnecting client would get 409). So a client that half-closes its
      * connection after its request ends its stream, and a request pipelined behind the stream's is
      * never answered (the connection closes when the stream ends). A client that sends bytes on its
-     * stream is left to the writes to find gone. (HTTP/2 is not watched: a stream reset there is
-     * found at the next write.)
+     * stream is left to the writes to find gone. HTTP/2: the stream ends when its connection
+     * closes; a stream the client resets on a connection it keeps is found at the next write.
      */
     private void watchForClose() {
+        if (!done && exchange.getConnection() instanceof Http2ServerConnection h2) {
+            // One close listener per connection (its streams come and go; listeners cannot be removed).
+            H2Streams streams = h2.getAttachment(H2_STREAMS);
+            if (streams == null) {
+                H2Streams created = new H2Streams();
+                h2.putAttachment(H2_STREAMS, created);
+                h2.addCloseListener(c -> created.open.forEach(EventStream::gone));
+                streams = created;
+            }
+            streams.open.add(this);
+            h2Streams = streams;
+            return;
+        }
         if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()
                 || exchange.getRequestContentLength() > 0 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
             return; // a body read to its end would read as the connection's end
@@ -451,6 +476,9 @@ public final class EventStream {
             return;
         }
         released = true;
+        if (h2Streams != null) {
+            h2Streams.open.remove(this);
+        }
         rooms.forEach(MemoryBudget.Lease::close);
         rooms.clear();
         batch.close();

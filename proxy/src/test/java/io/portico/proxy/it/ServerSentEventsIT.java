@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.protocol.Json;
 import io.portico.proxy.testing.FakeTicker;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Processes;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.SseClient;
 import io.portico.proxy.testing.TestPortico;
@@ -19,6 +21,8 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,6 +37,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Server-Sent Events against the real broker, read by an SSE client on the JDK's HttpClient:
@@ -399,6 +404,42 @@ class ServerSentEventsIT {
             try (SseClient again = openOnceFree(h1, rest.uri(instance + "/records"))) {
                 produce(kafka, topic, 0, 1, 2);
                 assertEquals(topic + "/0/1", again.next(WAIT).id(), "the instance streams again, from where it was");
+            }
+        }
+    }
+
+    /**
+     * Over HTTP/2, a client that closes its connection (Node.js here: the JDK's client cannot
+     * close one) frees the streams on it at once, however quiet they are.
+     */
+    @Test
+    void anHttp2ConnectionThatClosesFreesItsStreamsAtOnce(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+        assumeTrue(Processes.onPath("node"), "Node.js is not on the PATH");
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-dropped-h2"), 1);
+        produce(kafka, topic, 0, 0, 1);
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "3600000", "sse.streams.max", "1"))) {
+            Rest rest = portico.rest();
+            String path = "/topics/" + topic + "/partitions/0/messages?offset=0&format=binary";
+            // h2c by prior knowledge: read the first event, then close the connection.
+            String script = """
+                    const http2 = require('http2');
+                    const session = http2.connect(process.argv[2]);
+                    const req = session.request({':path': process.argv[3], 'accept': 'text/event-stream'});
+                    req.setEncoding('utf8');
+                    let got = '';
+                    req.on('data', d => {
+                      got += d;
+                      if (got.includes('id: ')) { console.log(got); session.destroy(); }
+                    });
+                    session.on('close', () => process.exit(got.includes('id: ') ? 0 : 1));
+                    """;
+            Path file = Files.writeString(dir.resolve("drop.js"), script);
+            Processes.Result node = Processes.run(dir, Map.of(), WAIT, List.of("node", file.toString(),
+                    rest.uri("/").toString(), path));
+            assertEquals(0, node.exitCode(), node.output());
+            assertTrue(node.output().contains("id: " + topic + "/0/0"), node.output());
+            try (SseClient again = openOnceFree(HttpClient.newHttpClient(), rest.uri(path))) {
+                assertEquals(topic + "/0/0", again.next(WAIT).id(), "the closed connection's stream is gone");
             }
         }
     }
