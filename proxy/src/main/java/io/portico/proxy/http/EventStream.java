@@ -10,7 +10,6 @@ import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.server.protocol.http2.Http2ServerConnection;
-import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.SameThreadExecutor;
@@ -18,8 +17,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -58,6 +55,8 @@ public final class EventStream {
     public static final long BATCH_MAX_BYTES = 512 * 1024;
     /** How soon a stream looks again when the responses budget had no room for its next batch. */
     private static final long BUDGET_RETRY_MILLIS = 20;
+    /** How often an HTTP/2 stream looks whether the client reset it. */
+    private static final long RESET_CHECK_MILLIS = 1000;
 
     /** Where a stream's events come from. Its calls run on the streams' pool, one at a time. */
     public interface Source {
@@ -180,13 +179,21 @@ public final class EventStream {
         watchForClose();
     }
 
-    /** The open event streams of one HTTP/2 connection, ended when it closes. */
-    private static final class H2Streams {
-        final Set<EventStream> open = ConcurrentHashMap.newKeySet();
+    /**
+     * HTTP/2: Undertow closes a stream's channel when the client resets the stream or closes the
+     * connection, and says nothing to the exchange until its next write; so a stream looks at its
+     * channel every second while it is open.
+     */
+    private void watchForReset() {
+        if (done) {
+            return;
+        }
+        if (out.channelClosed()) {
+            gone();
+            return;
+        }
+        exchange.getIoThread().executeAfter(this::watchForReset, RESET_CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
-
-    private static final AttachmentKey<H2Streams> H2_STREAMS = AttachmentKey.create(H2Streams.class);
-    private H2Streams h2Streams; // set while the stream is open on an HTTP/2 connection
 
     /**
      * HTTP/1.1: the request had no body, so all the connection can bring next is its end.
@@ -195,21 +202,12 @@ public final class EventStream {
      * and its instance (a reconnecting client would get 409). So a client that half-closes its
      * connection after its request ends its stream, and a request pipelined behind the stream's is
      * never answered (the connection closes when the stream ends). A client that sends bytes on its
-     * stream is left to the writes to find gone. HTTP/2: the stream ends when its connection
-     * closes; a stream the client resets on a connection it keeps is found at the next write.
+     * stream is left to the writes to find gone. HTTP/2 streams are watched otherwise
+     * ({@link #watchForReset}).
      */
     private void watchForClose() {
-        if (!done && exchange.getConnection() instanceof Http2ServerConnection h2) {
-            // One close listener per connection (its streams come and go; listeners cannot be removed).
-            H2Streams streams = h2.getAttachment(H2_STREAMS);
-            if (streams == null) {
-                H2Streams created = new H2Streams();
-                h2.putAttachment(H2_STREAMS, created);
-                h2.addCloseListener(c -> created.open.forEach(EventStream::gone));
-                streams = created;
-            }
-            streams.open.add(this);
-            h2Streams = streams;
+        if (exchange.getConnection() instanceof Http2ServerConnection) {
+            watchForReset();
             return;
         }
         if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()
@@ -476,9 +474,6 @@ public final class EventStream {
             return;
         }
         released = true;
-        if (h2Streams != null) {
-            h2Streams.open.remove(this);
-        }
         rooms.forEach(MemoryBudget.Lease::close);
         rooms.clear();
         batch.close();

@@ -48,6 +48,11 @@ final class ResponseChannel {
         return closed;
     }
 
+    /** Whether the channel under the response is closed (HTTP/2: the client reset the stream). */
+    boolean channelClosed() {
+        return channel != null && !channel.isOpen();
+    }
+
     /** Whether the response has started (its status and headers are on their way). */
     boolean started() {
         return channel != null;
