@@ -190,6 +190,7 @@ public final class EventStream {
         }
         if (out.channelClosed()) {
             gone();
+            out.closedUnder();
             return;
         }
         exchange.getIoThread().executeAfter(this::watchForReset, RESET_CHECK_MILLIS, TimeUnit.MILLISECONDS);

@@ -48,6 +48,26 @@ final class ResponseChannel {
         return closed;
     }
 
+    /**
+     * The channel under the response was closed (HTTP/2: the client reset the stream, or its
+     * connection closed): writes nothing more, and flushes once, which is when Undertow ends the
+     * exchange of a channel closed under it (without it, the exchange would stay in flight).
+     */
+    void closedUnder() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cancelStallTimer();
+        writing = null;
+        whenWritten = null;
+        try {
+            channel.flush();
+        } catch (java.io.IOException e) {
+            // expected: the channel is closed; the flush has ended the exchange
+        }
+    }
+
     /** Whether the channel under the response is closed (HTTP/2: the client reset the stream). */
     boolean channelClosed() {
         return channel != null && !channel.isOpen();

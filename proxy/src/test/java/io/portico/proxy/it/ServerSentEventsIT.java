@@ -405,6 +405,7 @@ class ServerSentEventsIT {
                 produce(kafka, topic, 0, 1, 2);
                 assertEquals(topic + "/0/1", again.next(WAIT).id(), "the instance streams again, from where it was");
             }
+            assertNothingInFlight(portico);
         }
     }
 
@@ -453,10 +454,21 @@ class ServerSentEventsIT {
                     rest.uri("/").toString(), path));
             assertEquals(0, node.exitCode(), node.output());
             assertTrue(node.output().contains("admitted after the reset"), node.output());
-            try (SseClient again = openOnceFree(HttpClient.newHttpClient(), rest.uri(path))) {
+            try (SseClient again = openOnceFree(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(), rest.uri(path))) {
                 assertEquals(topic + "/0/0", again.next(WAIT).id(), "the closed connection's stream is gone");
             }
+            assertNothingInFlight(portico);
         }
+    }
+
+    /** Every exchange ended, dropped streams' too (each would hold a max.concurrent.requests place): waits up to WAIT. */
+    private static void assertNothingInFlight(TestPortico portico) throws InterruptedException {
+        com.codahale.metrics.Gauge<?> inFlight = portico.portico().metrics().getGauges().get("portico.http.in.flight");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (((Number) inFlight.getValue()).intValue() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(0, ((Number) inFlight.getValue()).intValue(), "requests still in flight");
     }
 
     /** Opens a stream, again while the answer is 503 or 409 (a place or an instance still taken), for up to WAIT. */
