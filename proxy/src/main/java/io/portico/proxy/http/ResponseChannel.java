@@ -54,17 +54,12 @@ final class ResponseChannel {
      * exchange of a channel closed under it (without it, the exchange would stay in flight).
      */
     void closedUnder() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        cancelStallTimer();
-        writing = null;
-        whenWritten = null;
-        try {
-            channel.flush();
-        } catch (java.io.IOException e) {
-            // expected: the channel is closed; the flush has ended the exchange
+        if (stop()) {
+            try {
+                channel.flush();
+            } catch (java.io.IOException e) {
+                // expected: the channel is closed; the flush has ended the exchange
+            }
         }
     }
 
@@ -165,14 +160,21 @@ final class ResponseChannel {
 
     /** The client is gone: stops writing and closes the connection. */
     void abort() {
+        if (stop()) {
+            IoUtils.safeClose(exchange.getConnection());
+        }
+    }
+
+    /** Writes nothing more from now on; false if that was so already. */
+    private boolean stop() {
         if (closed) {
-            return;
+            return false;
         }
         closed = true;
         cancelStallTimer();
         writing = null;
         whenWritten = null;
-        IoUtils.safeClose(exchange.getConnection());
+        return true;
     }
 
     /**
