@@ -146,7 +146,9 @@ public final class KafkaCluster implements AutoCloseable {
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions); // read_committed: the last stable offsets
+            Map<TopicPartition, Long> ends = "read_committed".equals(isolation)
+                    ? stableEnds(consumer, partitions, consumer.endOffsets(partitions)) // the last stable offsets
+                    : consumer.endOffsets(partitions);
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (partitions.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))
                     && System.nanoTime() < deadline) {
@@ -154,6 +156,35 @@ public final class KafkaCluster implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * A transaction's commit is acknowledged before its markers are written: the last stable
+     * offsets reach the log's ends a moment later. Waits up to 5 s for that; a transaction still
+     * open keeps them behind, and then what is stable so far is read.
+     */
+    private Map<TopicPartition, Long> stableEnds(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
+                                                 Map<TopicPartition, Long> stable) {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        Map<TopicPartition, Long> ends = stable;
+        try {
+            while (System.nanoTime() < deadline) {
+                Map<TopicPartition, Long> logEnds = new HashMap<>();
+                admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> logEnds.put(tp, info.offset()));
+                if (logEnds.equals(ends)) {
+                    break;
+                }
+                Thread.sleep(20);
+                ends = consumer.endOffsets(partitions);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot look up the end offsets of " + partitions, e);
+        }
+        return ends;
     }
 
     @Override
