@@ -408,6 +408,7 @@ public final class OffsetReader implements AutoCloseable {
      * budget has room (at once, when an idle one can serve instead).
      */
     private Reader borrow(TopicPartition tp, long offset) {
+        long deadline = System.nanoTime() + poolTimeout.toNanos();
         boolean got;
         try {
             got = !closed && permits.tryAcquire(poolTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -422,6 +423,26 @@ public final class OffsetReader implements AutoCloseable {
         boolean anyIdle;
         Reader fallback; // taken from the idle ones, to serve the read if no reader can be made
         synchronized (idle) {
+            // A full pool with no idle reader although this read holds a permit: a read that is
+            // making a walker holds its seeker too, and gives it back in a moment.
+            while (open >= poolSize && idle.isEmpty() && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    permits.release();
+                    throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(idle, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    permits.release();
+                    throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
+                }
+            }
+            if (closed) {
+                permits.release();
+                throw ErrorCode.NO_SIMPLE_CONSUMER_AVAILABLE.exception();
+            }
             Reader continuing = null;
             Reader seeker = null;
             for (Reader r : idle) { // least recently used first
@@ -481,6 +502,7 @@ public final class OffsetReader implements AutoCloseable {
         if (made == null) {
             synchronized (idle) {
                 open--;
+                idle.notifyAll();
                 if (fallback == null) {
                     fallback = idle.pollFirst(); // the least recently used serves the read
                 }
@@ -499,6 +521,7 @@ public final class OffsetReader implements AutoCloseable {
             synchronized (idle) {
                 if (!closed) {
                     idle.addLast(fallback);
+                    idle.notifyAll();
                     kept = true;
                 }
             }
@@ -513,6 +536,7 @@ public final class OffsetReader implements AutoCloseable {
     private void discard(Reader reader) {
         synchronized (idle) {
             open--;
+            idle.notifyAll();
         }
         close(reader);
     }
@@ -530,6 +554,7 @@ public final class OffsetReader implements AutoCloseable {
                 } else {
                     open--;
                 }
+                idle.notifyAll();
             }
             if (!kept) {
                 close(reader);
@@ -588,6 +613,7 @@ public final class OffsetReader implements AutoCloseable {
         List<Reader> all;
         synchronized (idle) {
             closed = true;
+            idle.notifyAll(); // reads waiting for a reader give up
             all = new ArrayList<>(idle);
             open -= idle.size();
             idle.clear();

@@ -515,6 +515,40 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aReadFindingThePoolFullWhileAWalkerIsMadeWaitsForTheSeekerInsteadOfMakingAThirdReader() throws Exception {
+        OffsetReader reader = reader(2, Duration.ofMinutes(10), FETCH_TIMEOUT, 1 << 20);
+        assertEquals(List.of(5L, 6L, 7L), offsets(reader.read(TOPIC, 0, 5, 3))); // a seeker, stopped at 8
+        CountDownLatch making = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        onCreate = c -> {
+            making.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        // A goes on with the walk: while its walker is made, A holds the seeker too.
+        Future<List<ConsumedRecord>> a = threads.submit(() -> reader.read(TOPIC, 0, 8, 2));
+        making.await();
+        onCreate = c -> { };
+        // B seeks elsewhere: the pool is full (the seeker and the walker being made), no reader is idle.
+        java.util.concurrent.atomic.AtomicReference<Thread> bThread = new java.util.concurrent.atomic.AtomicReference<>();
+        Future<List<ConsumedRecord>> b = threads.submit(() -> {
+            bThread.set(Thread.currentThread());
+            return reader.read(TOPIC, 0, 12, 1);
+        });
+        while (!b.isDone() && (bThread.get() == null || bThread.get().getState() != Thread.State.TIMED_WAITING)) {
+            Thread.sleep(1);
+        }
+        release.countDown();
+
+        assertEquals(List.of(8L, 9L), offsets(a.get(1, TimeUnit.MINUTES)));
+        assertEquals(List.of(12L), offsets(b.get(1, TimeUnit.MINUTES)), "B was served by the seeker A gave back");
+        assertEquals(2, made.size(), "a pool of two made no third reader");
+    }
+
+    @Test
     void closeClosesTheIdleConsumersAndLaterReadsAnswer50301() {
         OffsetReader reader = reader();
         reader.read(TOPIC, 0, 5, 1);
