@@ -8,6 +8,7 @@ import io.portico.protocol.RestException;
 import io.portico.sessions.MemoryBudget;
 import io.undertow.io.Receiver;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.PathTemplateMatch;
@@ -26,6 +27,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.xnio.IoUtils;
+import org.xnio.XnioExecutor;
 
 /**
  * The few ways a handler talks HTTP, so that every handler does it the same way and none blocks
@@ -268,8 +270,9 @@ public final class Http {
 
     /**
      * Reads the whole body without blocking, then calls {@code then} with it on the IO thread.
-     * A body over {@code maxBytes} gets 413 and the connection is closed after it (also for a
-     * chunked body, counted as it arrives); a broken connection is closed.
+     * A body over {@code maxBytes} gets 413 (also a chunked body, counted as it arrives), and the
+     * rest of it is read and dropped for up to {@link #LINGER_MILLIS} before the connection is
+     * closed; a broken connection is closed.
      */
     public static void readBody(HttpServerExchange exchange, long maxBytes, Consumer<byte[]> then) {
         readBody(exchange, maxBytes, () -> ErrorCode.PAYLOAD_TOO_LARGE.exception(maxBytes + " bytes"), then);
@@ -504,9 +507,34 @@ public final class Http {
         }
     }
 
-    /** Answers a request whose body will not be read, and closes the connection after the answer. */
+    /**
+     * How long the rest of a body refused for its size is read and dropped, at most, before its
+     * connection is closed.
+     */
+    static final long LINGER_MILLIS = 2000;
+
+    /**
+     * Answers a request whose body will not be kept. A body refused for its size (413) goes on
+     * being read and dropped once the answer is written (Undertow drains it), for up to
+     * {@link #LINGER_MILLIS}: a client still sending it, as most do, then reads the answer, where
+     * a close with its bytes unread would reach it as a reset that can wipe out the answer (and a
+     * client that sends its whole body before it reads, as many blocking ones do, would see only
+     * that reset). A body whose client finishes sending in time leaves the connection usable; one
+     * still arriving then has its connection closed. Any other refusal (a body that stopped
+     * arriving or trickles) closes the connection after the answer.
+     */
     private static void refuse(HttpServerExchange exchange, RestException error) {
-        exchange.setPersistent(false);
+        if (error.httpStatus() == 413 && !exchange.isRequestComplete()
+                && exchange.getConnection() instanceof HttpServerConnection) {
+            XnioExecutor.Key linger = exchange.getIoThread().executeAfter(
+                    () -> IoUtils.safeClose(exchange.getConnection()), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+            exchange.addExchangeCompleteListener((ex, next) -> {
+                linger.remove();
+                next.proceed();
+            });
+        } else {
+            exchange.setPersistent(false);
+        }
         ErrorWriter.write(exchange, error);
     }
 

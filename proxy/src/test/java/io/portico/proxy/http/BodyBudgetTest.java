@@ -135,4 +135,93 @@ class BodyBudgetTest {
         assertTrue(r.body().contains("memory.requests.max.bytes"), r.body());
         awaitBudgetEmpty(0);
     }
+
+    /** The status line and body of one answer read from {@code in}, which stays at the answer's end. */
+    private static String[] readAnswer(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new java.io.EOFException("the connection ended within an answer's head: " + head);
+            }
+            head.append((char) b);
+        }
+        int length = 0;
+        for (String line : head.toString().split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        byte[] body = in.readNBytes(length);
+        return new String[] {head.toString().split("\r\n")[0], new String(body, java.nio.charset.StandardCharsets.UTF_8)};
+    }
+
+    /**
+     * A client that sends all of a body too large to ever fit before it reads (as blocking
+     * clients do) is not cut off: the rest is read and dropped, so it reads the 413, and its
+     * connection serves the next request.
+     */
+    private void aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(boolean chunked) throws Exception {
+        int total = 12 << 20; // within request.body.max.bytes (16 MiB), never within the budget
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
+            socket.setSoTimeout(60_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\n"
+                    + (chunked ? "Transfer-Encoding: chunked" : "Content-Length: " + total) + "\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            byte[] piece = new byte[64 * 1024];
+            for (int sent = 0; sent < total; sent += piece.length) {
+                if (chunked) {
+                    out.write((Integer.toHexString(piece.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+                out.write(piece);
+                if (chunked) {
+                    out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+            }
+            if (chunked) {
+                out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            out.flush();
+            java.io.InputStream in = socket.getInputStream();
+            String[] refused = readAnswer(in);
+            assertEquals("HTTP/1.1 413 Request Entity Too Large", refused[0], refused[1]);
+            assertTrue(refused[1].contains("memory.requests.max.bytes"), refused[1]);
+
+            out.write("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            String[] next = readAnswer(in);
+            assertEquals("HTTP/1.1 200 OK", next[0], next[1]);
+            assertTrue(next[1].contains("\"bytes\":3"), next[1]);
+        }
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
+    void aClientSendingAllOfATooLargeBodyBeforeReadingGetsThe413NotAReset() throws Exception {
+        aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(false);
+    }
+
+    @Test
+    void aClientSendingAllOfATooLargeChunkedBodyBeforeReadingGetsThe413NotAReset() throws Exception {
+        aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(true);
+    }
+
+    @Test
+    void aTooLargeBodyThatStopsArrivingHasItsConnectionClosedAfterTheLinger() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
+            // Far longer than the linger; shorter than any other timeout that would close the connection.
+            socket.setSoTimeout(25_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: " + (32 << 20) + "\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(new byte[1 << 20]);
+            out.flush();
+            java.io.InputStream in = socket.getInputStream();
+            assertEquals("HTTP/1.1 413 Request Entity Too Large", readAnswer(in)[0]);
+            assertEquals(-1, in.read(), "the connection is closed once the linger is over");
+        }
+        awaitBudgetEmpty(0);
+    }
 }
