@@ -29,6 +29,7 @@ import io.portico.proxy.http.HttpServer;
 import io.portico.proxy.http.Idempotent;
 import io.portico.proxy.http.InFlight;
 import io.portico.proxy.http.Router;
+import io.portico.proxy.http.ScalingPool;
 import io.portico.proxy.nodes.Forwarding;
 import io.portico.proxy.ops.AccessLog;
 import io.portico.proxy.ops.Cors;
@@ -57,10 +58,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -153,9 +152,9 @@ public final class Portico implements AutoCloseable {
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
         producers.shared(); // created now, so that a bad producer.* setting fails start-up
         MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
-        producePool = boundedPool("portico-produce", config.produceThreads(), config.produceQueueSize());
+        producePool = ScalingPool.create("portico-produce", config.produceThreads(), config.produceQueueSize());
         // Producer look-ups of topics it does not know yet block; requests stop waiting at their deadline.
-        metadataPool = boundedPool("portico-metadata", 8, 256);
+        metadataPool = ScalingPool.create("portico-metadata", 8, 256);
         ProduceService produce = new ProduceService(producers, metadata, sessionMetrics,
                 new ProduceService.Options(config.metadataTimeout(), config.internalTopicsProduce(), metadataPool));
 
@@ -184,7 +183,7 @@ public final class Portico implements AutoCloseable {
         consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget);
-        consumerPool = boundedPool("portico-consumer", reads.threads(), reads.queueSize());
+        consumerPool = ScalingPool.create("portico-consumer", reads.threads(), reads.queueSize());
         registerGauges();
         if (nodes.enabled()) {
             directory = new NodeDirectory(new NodeDirectory.Settings(nodes.topic(), nodeId, nodes.heartbeat(),
@@ -469,17 +468,6 @@ public final class Portico implements AutoCloseable {
         }
     }
 
-    private static ThreadPoolExecutor boundedPool(String name, int threads, int queueSize) {
-        AtomicInteger count = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(queueSize), r -> {
-                    Thread t = new Thread(r, name + "-" + count.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                }, new ThreadPoolExecutor.AbortPolicy());
-        pool.allowCoreThreadTimeOut(true);
-        return pool;
-    }
 
     /** The URLs of the HTTP listeners as configured, with the real port where 0 was configured. */
     public List<URI> listenerUrls() {

@@ -4,11 +4,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The event streams of one server: at most {@code sse.streams.max} at once, their pool (each
@@ -28,15 +26,9 @@ public final class EventStreams implements AutoCloseable {
         this.max = max;
         this.heartbeat = heartbeat;
         this.places = new Semaphore(max);
-        AtomicInteger count = new AtomicInteger();
-        // A thread per stream at most (made when needed, gone after a minute unused); a stream's
-        // calls come one at a time, so the queue never holds more than a call per stream.
-        this.pool = new ThreadPoolExecutor(max + 1, max + 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "portico-stream-" + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        pool.allowCoreThreadTimeOut(true);
+        // A thread per stream at most (made when no idle one is there, gone after a minute unused);
+        // a stream's calls come one at a time, so the queue never holds more than a call per stream.
+        this.pool = ScalingPool.create("portico-stream", max + 1, Integer.MAX_VALUE);
     }
 
     /** Streams at most at once. */
