@@ -1,5 +1,6 @@
 package io.portico.proxy.http;
 
+import java.time.Duration;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -23,14 +24,24 @@ public final class ScalingPool {
     }
 
     /**
-     * A pool of at most {@code threads} daemon threads named {@code name-<n>}, each gone after a
-     * minute unused, and a queue of at most {@code queueSize} tasks while all of them are busy;
-     * beyond that, and once shut down, {@code execute} throws {@link RejectedExecutionException}.
+     * A pool of at most {@code threads} daemon threads named {@code name-<n>}, each but the last
+     * gone after a minute unused, and a queue of at most {@code queueSize} tasks while all of them
+     * are busy; beyond that, and once shut down, {@code execute} throws
+     * {@link RejectedExecutionException}.
+     *
+     * <p>One thread stays (the core of one, which never times out): a task queued by the
+     * rejection handler, which the executor's own checks do not cover, always has a thread to
+     * take it, even when every other thread timed out at that moment.
      */
     public static ThreadPoolExecutor create(String name, int threads, int queueSize) {
+        return create(name, threads, queueSize, Duration.ofMinutes(1));
+    }
+
+    /** As {@link #create(String, int, int)}, threads beyond the first gone after {@code keepAlive} unused. */
+    static ThreadPoolExecutor create(String name, int threads, int queueSize, Duration keepAlive) {
         HandOff queue = new HandOff(queueSize);
         AtomicInteger count = new AtomicInteger();
-        return new ThreadPoolExecutor(0, threads, 60, TimeUnit.SECONDS, queue, r -> {
+        return new ThreadPoolExecutor(1, threads, keepAlive.toNanos(), TimeUnit.NANOSECONDS, queue, r -> {
             Thread t = new Thread(r, name + "-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;

@@ -17,10 +17,14 @@ import org.junit.jupiter.api.Test;
 
 class ScalingPoolTest {
 
-    /** Waits (without a time limit on the outcome) until an idle thread of the pool waits for work. */
+    /** Waits until an idle thread of the pool waits for work (failing after a minute). */
     private static void awaitIdleThread(ThreadPoolExecutor pool) throws InterruptedException {
         ScalingPool.HandOff queue = (ScalingPool.HandOff) pool.getQueue();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
         while (!queue.hasWaitingConsumer()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no thread of the pool came back to wait for work");
+            }
             Thread.sleep(1);
         }
     }
@@ -75,6 +79,37 @@ class ScalingPoolTest {
             queued2.get();
             assertEquals(Set.of("test-1", "test-2", "test-3"), threads);
             assertEquals(3, pool.getLargestPoolSize());
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void oneThreadOutlivesTheKeepAliveSoThatATaskQueuedWhileAllWereBusyIsAlwaysTaken() throws Exception {
+        ThreadPoolExecutor pool = ScalingPool.create("test", 3, 2, java.time.Duration.ofMillis(1));
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(3);
+        try {
+            for (int i = 0; i < 3; i++) {
+                pool.execute(() -> {
+                    started.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+            started.await();
+            release.countDown();
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (pool.getPoolSize() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            Thread.sleep(100); // a hundred keep-alives
+            assertEquals(1, pool.getPoolSize(), "the threads beyond one are gone, the last one stays");
+            assertEquals("ran", pool.submit(() -> "ran").get(1, TimeUnit.MINUTES));
         } finally {
             release.countDown();
             pool.shutdownNow();
