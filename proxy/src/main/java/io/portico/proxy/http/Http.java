@@ -294,12 +294,12 @@ public final class Http {
                                 Consumer<byte[]> then) {
         long declared = exchange.getRequestContentLength();
         if (declared > maxBytes) {
-            refuse(exchange, tooLarge.get());
+            refuse(exchange, tooLarge.get(), true);
             return;
         }
         MemoryBudget.Lease lease = Budgets.requestLease(exchange);
         if (declared > 0 && !lease.budget().fits(BODY_BYTE_COST * declared)) {
-            refuse(exchange, neverFits(lease, declared));
+            refuse(exchange, neverFits(lease, declared), true);
             return;
         }
         BodyCollector collector = new BodyCollector(exchange, maxBytes, tooLarge, then, lease, Budgets.settings(exchange));
@@ -364,7 +364,7 @@ public final class Http {
             }
             lastProgress = System.nanoTime();
             if (length + (long) chunk.length > maxBytes) {
-                fail(tooLarge.get());
+                fail(tooLarge.get(), true);
                 return;
             }
             length += chunk.length;
@@ -376,7 +376,7 @@ public final class Http {
             }
             long cost = (long) BODY_BYTE_COST * chunk.length;
             if (!lease.budget().fits(BODY_BYTE_COST * length)) {
-                fail(neverFits(lease, length)); // a chunked body outgrowing what could ever fit
+                fail(neverFits(lease, length), true); // a chunked body outgrowing what could ever fit
                 return;
             }
             // A small body may use the budget's reserve: large uploads filling it never starve small requests.
@@ -488,22 +488,24 @@ public final class Http {
             long idle = now - lastProgress;
             if (pending == null && idle >= limit) {
                 fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body stopped arriving for "
-                        + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"));
+                        + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"), false);
                 return;
             }
             double seconds = (now - started) / 1e9;
             if (pending == null && now - started >= limit && length < seconds * BODY_MIN_RATE) {
                 fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body arrives slower than "
-                        + BODY_MIN_RATE / 1024 + " KiB/s"));
+                        + BODY_MIN_RATE / 1024 + " KiB/s"), false);
                 return;
             }
             scheduleCheck(pending != null ? limit : Math.min(limit - idle, limit));
         }
 
-        private void fail(RestException error) {
+        /** {@code forSize}: the body is refused for its size (see {@link #refuse}); else for its pace. */
+        private void fail(RestException error, boolean forSize) {
             finish();
+            lease.give(lease.held()); // nothing of the body is kept from here on
             exchange.getRequestReceiver().pause();
-            refuse(exchange, error);
+            refuse(exchange, error, forSize);
         }
     }
 
@@ -514,24 +516,36 @@ public final class Http {
     static final long LINGER_MILLIS = 2000;
 
     /**
-     * Answers a request whose body will not be kept. A body refused for its size (413) goes on
+     * Answers a request whose body will not be kept. On HTTP/1.1, a body refused for its size
+     * ({@code forSize}: over a limit, or more than the memory budget could ever hold) goes on
      * being read and dropped once the answer is written (Undertow drains it), for up to
      * {@link #LINGER_MILLIS}: a client still sending it, as most do, then reads the answer, where
      * a close with its bytes unread would reach it as a reset that can wipe out the answer (and a
      * client that sends its whole body before it reads, as many blocking ones do, would see only
-     * that reset). A body whose client finishes sending in time leaves the connection usable; one
-     * still arriving then has its connection closed. Any other refusal (a body that stopped
-     * arriving or trickles) closes the connection after the answer.
+     * that reset). A body whose client finishes sending in time leaves the connection usable
+     * (closed after the answer when the request asked for that: {@code Connection: close}, or
+     * HTTP/1.0); one still arriving then has its connection closed. A body that arrived whole is
+     * just answered. Any other refusal (a body that stopped arriving or trickles), and a refused
+     * HTTP/2 stream, closes the connection after the answer.
      */
-    private static void refuse(HttpServerExchange exchange, RestException error) {
-        if (error.httpStatus() == 413 && !exchange.isRequestComplete()
-                && exchange.getConnection() instanceof HttpServerConnection) {
-            XnioExecutor.Key linger = exchange.getIoThread().executeAfter(
-                    () -> IoUtils.safeClose(exchange.getConnection()), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-            exchange.addExchangeCompleteListener((ex, next) -> {
-                linger.remove();
-                next.proceed();
-            });
+    private static void refuse(HttpServerExchange exchange, RestException error, boolean forSize) {
+        if (forSize && exchange.getConnection() instanceof HttpServerConnection) {
+            if (!exchange.isRequestComplete()) {
+                boolean closeAfter = !exchange.isPersistent(); // the client asked to close
+                exchange.setPersistent(true); // else Undertow shuts reads and closes with the body unread
+                if (exchange.isRequestChannelAvailable()) {
+                    exchange.setMaxEntitySize(0); // a declared length over the limit is drained too, for the linger
+                }
+                XnioExecutor.Key linger = exchange.getIoThread().executeAfter(
+                        () -> IoUtils.safeClose(exchange.getConnection()), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+                exchange.addExchangeCompleteListener((ex, next) -> {
+                    linger.remove();
+                    next.proceed();
+                    if (closeAfter) {
+                        IoUtils.safeClose(ex.getConnection()); // the body was all read: a clean close
+                    }
+                });
+            }
         } else {
             exchange.setPersistent(false);
         }

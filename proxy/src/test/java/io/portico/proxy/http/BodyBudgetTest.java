@@ -7,9 +7,11 @@ import io.portico.proxy.testing.Rest;
 import io.portico.sessions.MemoryBudget;
 import java.net.URI;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -153,43 +155,50 @@ class BodyBudgetTest {
             }
         }
         byte[] body = in.readNBytes(length);
-        return new String[] {head.toString().split("\r\n")[0], new String(body, java.nio.charset.StandardCharsets.UTF_8)};
+        return new String[] {head.toString().split("\r\n")[0], new String(body, StandardCharsets.UTF_8)};
     }
 
     /**
      * A client that sends all of a body too large to ever fit before it reads (as blocking
-     * clients do) is not cut off: the rest is read and dropped, so it reads the 413, and its
-     * connection serves the next request.
+     * clients do) is not cut off: the rest is read and dropped, so it reads the 413; its
+     * connection then serves the next request (past the linger: nothing closes it later), or,
+     * when the request said {@code Connection: close}, is closed cleanly.
      */
-    private void aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(boolean chunked) throws Exception {
+    private void aClientSendingAllOfATooLargeBodyReadsThe413(boolean chunked, boolean close) throws Exception {
         int total = 12 << 20; // within request.body.max.bytes (16 MiB), never within the budget
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
             socket.setSoTimeout(60_000);
             java.io.OutputStream out = socket.getOutputStream();
-            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\n"
+            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\n" + (close ? "Connection: close\r\n" : "")
                     + (chunked ? "Transfer-Encoding: chunked" : "Content-Length: " + total) + "\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    .getBytes(StandardCharsets.US_ASCII));
             byte[] piece = new byte[64 * 1024];
             for (int sent = 0; sent < total; sent += piece.length) {
                 if (chunked) {
-                    out.write((Integer.toHexString(piece.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.write((Integer.toHexString(piece.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
                 }
                 out.write(piece);
                 if (chunked) {
-                    out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
                 }
             }
             if (chunked) {
-                out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             }
             out.flush();
             java.io.InputStream in = socket.getInputStream();
             String[] refused = readAnswer(in);
             assertEquals("HTTP/1.1 413 Request Entity Too Large", refused[0], refused[1]);
             assertTrue(refused[1].contains("memory.requests.max.bytes"), refused[1]);
+            awaitBudgetEmpty(0);
 
+            if (close) {
+                assertEquals(-1, in.read(), "closed after the answer, as the request asked");
+                return;
+            }
+            Thread.sleep(Http.LINGER_MILLIS + 500); // the linger's bound must not close the connection once the body is in
             out.write("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc"
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             String[] next = readAnswer(in);
             assertEquals("HTTP/1.1 200 OK", next[0], next[1]);
@@ -200,28 +209,40 @@ class BodyBudgetTest {
 
     @Test
     void aClientSendingAllOfATooLargeBodyBeforeReadingGetsThe413NotAReset() throws Exception {
-        aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(false);
+        aClientSendingAllOfATooLargeBodyReadsThe413(false, false);
     }
 
     @Test
     void aClientSendingAllOfATooLargeChunkedBodyBeforeReadingGetsThe413NotAReset() throws Exception {
-        aClientSendingAllOfATooLargeBodyReadsThe413ThenUsesTheConnectionAgain(true);
+        aClientSendingAllOfATooLargeBodyReadsThe413(true, false);
     }
 
     @Test
-    void aTooLargeBodyThatStopsArrivingHasItsConnectionClosedAfterTheLinger() throws Exception {
+    void aClientThatAskedToCloseGetsThe413ThenACleanClose() throws Exception {
+        aClientSendingAllOfATooLargeBodyReadsThe413(false, true);
+    }
+
+    @Test
+    void aBodyDeclaredOverEveryLimitIsDrainedForTheLingerThenItsConnectionClosed() throws Exception {
+        long started = System.nanoTime();
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
             // Far longer than the linger; shorter than any other timeout that would close the connection.
             socket.setSoTimeout(25_000);
             java.io.OutputStream out = socket.getOutputStream();
-            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: " + (32 << 20) + "\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            out.write(new byte[1 << 20]);
+            // Over request.body.max.bytes and over the server's entity limit (64 MiB here).
+            out.write(("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: " + (100 << 20) + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] piece = new byte[64 * 1024];
+            for (int sent = 0; sent < 12 << 20; sent += piece.length) {
+                out.write(piece); // more than the socket buffers hold: a close with it unread would be a reset
+            }
             out.flush();
             java.io.InputStream in = socket.getInputStream();
             assertEquals("HTTP/1.1 413 Request Entity Too Large", readAnswer(in)[0]);
             assertEquals(-1, in.read(), "the connection is closed once the linger is over");
         }
+        assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(Http.LINGER_MILLIS),
+                "closed by the linger's bound, not at once");
         awaitBudgetEmpty(0);
     }
 }
