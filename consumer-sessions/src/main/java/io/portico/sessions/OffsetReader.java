@@ -408,7 +408,6 @@ public final class OffsetReader implements AutoCloseable {
      * budget has room (at once, when an idle one can serve instead).
      */
     private Reader borrow(TopicPartition tp, long offset) {
-        long deadline = System.nanoTime() + poolTimeout.toNanos();
         boolean got;
         try {
             got = !closed && permits.tryAcquire(poolTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -422,6 +421,7 @@ public final class OffsetReader implements AutoCloseable {
         boolean walker;
         boolean anyIdle;
         Reader fallback; // taken from the idle ones, to serve the read if no reader can be made
+        long deadline = System.nanoTime() + poolTimeout.toNanos();
         synchronized (idle) {
             // A full pool with no idle reader although this read holds a permit: a read that is
             // making a walker holds its seeker too, and gives it back in a moment.
