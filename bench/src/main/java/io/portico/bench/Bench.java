@@ -285,7 +285,8 @@ public final class Bench {
         porticoProperties.forEach((k, v) -> props.append(k).append('=').append(v).append('\n'));
         Path propsFile = work.resolve("bench.properties");
         Files.writeString(propsFile, props);
-        porticoConfig = PorticoConfig.from(porticoProperties);
+        // The native baselines use Portico's settings as its own heap sizes them (the producer's buffer and batches).
+        porticoConfig = PorticoConfig.from(porticoProperties, porticoMaxHeap(o.porticoHeap()));
 
         List<String> cmd = new ArrayList<>(List.of(javaBin));
         if (o.porticoHeap() != null) {
@@ -811,7 +812,7 @@ public final class Bench {
                         + "throughput (delivery.timeout.ms at least linger.ms + request.timeout.ms, as the producer "
                         + "requires: " + settingsText(config) + ": acks=all, no compression)"
                 : "KafkaProducer with Portico's producer settings (" + settingsText(config)
-                        + ": acks=all, batch.size=16384, no compression)";
+                        + ": acks=all, no compression)";
         return new RowResult(id, what, null, n, (end - start) / 1e9, n * o.valueBytes(), latencies.summary(), n,
                 errors.get(), Map.copyOf(errorKinds), List.of(), usage, notes);
     }
@@ -1587,6 +1588,25 @@ public final class Bench {
                 }
             }
         }
+    }
+
+    /**
+     * Portico's heap ceiling: {@code -Xmx} when the bench gives one, else the JVM's default (a
+     * quarter of the machine's memory).
+     */
+    static long porticoMaxHeap(String xmx) {
+        if (xmx != null) {
+            String v = xmx.trim().toLowerCase(Locale.ROOT);
+            long unit = switch (v.charAt(v.length() - 1)) {
+                case 'k' -> 1L << 10;
+                case 'm' -> 1L << 20;
+                case 'g' -> 1L << 30;
+                default -> 1;
+            };
+            return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
+        }
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getTotalMemorySize() / 4;
     }
 
     /** The client settings that differ from Kafka's defaults (what Portico sets), for the table. */

@@ -104,6 +104,28 @@ class PorticoConfigTest {
     }
 
     @Test
+    void theProducerBufferIsAnEighthOfTheHeapUpTo128MiBAndHolds2048BatchesOf16To64KiB() {
+        Map<Long, long[]> heapToBufferAndBatch = Map.of(
+                64L << 20, new long[] {8L << 20, 16384},
+                256L << 20, new long[] {32L << 20, 16384},
+                512L << 20, new long[] {64L << 20, 32768},
+                1L << 30, new long[] {128L << 20, 65536},
+                6L << 30, new long[] {128L << 20, 65536});
+        heapToBufferAndBatch.forEach((heap, expected) -> {
+            Map<String, Object> producer = PorticoConfig.from(Map.of(), heap).producerConfig("b:1");
+            assertEquals(String.valueOf(expected[0]), producer.get("buffer.memory"), "heap " + heap);
+            assertEquals(String.valueOf(expected[1]), producer.get("batch.size"), "heap " + heap);
+        });
+        Map<String, Object> told = PorticoConfig.from(Map.of("producer.batch.size", "4096", "producer.buffer.memory",
+                "1048576"), 6L << 30).producerConfig("b:1");
+        assertEquals("4096", told.get("batch.size"));
+        assertEquals("1048576", told.get("buffer.memory"));
+        Map<String, Object> smallBuffer = PorticoConfig.from(Map.of("producer.buffer.memory", "1048576"), 6L << 30)
+                .producerConfig("b:1");
+        assertEquals("16384", smallBuffer.get("batch.size"), "a buffer set small keeps Kafka's batch size");
+    }
+
+    @Test
     void memoryBudgetsAreSharesOfTheHeapOrBytes() {
         long heap = 256L << 20;
         PorticoConfig c = PorticoConfig.from(Map.of(), heap);
@@ -111,6 +133,7 @@ class PorticoConfigTest {
         assertEquals((long) (heap * 0.15), c.memory().responses());
         assertEquals(heap / 4, c.memory().consumers());
         assertEquals(String.valueOf(32L << 20), c.producerConfig("b:1").get("buffer.memory"));
+        assertEquals("16384", c.producerConfig("b:1").get("batch.size"), "2,048 batches in the buffer");
         PorticoConfig small = PorticoConfig.from(Map.of("memory.requests.max.bytes", "2097152",
                 "memory.consumers.max.bytes", "50%", "producer.buffer.memory", "1048576"), 64L << 20);
         assertEquals(2097152, small.memory().requests());
