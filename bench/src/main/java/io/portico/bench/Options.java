@@ -66,7 +66,8 @@ public record Options(
     public static final String USAGE = """
             usage: bench/run.sh [options]
               --quick                 tiny sizes (2,000 records per row, 4 connections, no warm-up, one partition
-                                      count, wrk rows of 2 s)
+                                      count, wrk rows of 2 s; the native producer sends to each partition
+                                      in turn, so that no partition the read rows read is empty)
               --records N             records of native produce/consume and of row a (default 2,000,000)
               --requests N            requests of rows root, b and c, one record each (default 500,000)
               --batch N               records per POST in row a (default 100)
