@@ -285,7 +285,8 @@ public final class Bench {
         porticoProperties.forEach((k, v) -> props.append(k).append('=').append(v).append('\n'));
         Path propsFile = work.resolve("bench.properties");
         Files.writeString(propsFile, props);
-        // The native baselines use Portico's settings as its own heap sizes them (the producer's buffer and batches).
+        // The native baselines use Portico's settings as its own heap sizes them (the producer's
+        // buffer and batches): from -Xmx or the JVM's default until Portico's own ceiling is read.
         porticoConfig = PorticoConfig.from(porticoProperties, porticoMaxHeap(o.porticoHeap()));
 
         List<String> cmd = new ArrayList<>(List.of(javaBin));
@@ -304,6 +305,8 @@ public final class Bench {
         try {
             probe = JvmProbe.attach(portico.pid());
             log("attached to Portico's JVM: heap max " + probe.heapMax() / 1048576 + " MiB");
+            // The native baselines: Portico's settings as its real heap ceiling sizes them.
+            porticoConfig = PorticoConfig.from(porticoProperties, probe.heapMax());
         } catch (IOException | RuntimeException e) {
             runNotes.add("Could not attach to Portico's JVM (no heap figures): " + e);
             log("cannot attach to Portico's JVM: " + e);

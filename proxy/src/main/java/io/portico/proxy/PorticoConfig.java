@@ -488,7 +488,7 @@ public record PorticoConfig(
         admin = Map.copyOf(admin);
     }
 
-    /** A Kafka client setting in milliseconds; {@code otherwise} when absent or not a number (Kafka then says so). */
+    /** A numeric Kafka client setting; {@code otherwise} when absent or not a number (Kafka then says so). */
     private static long asLong(Object value, long otherwise) {
         if (value == null) {
             return otherwise;
@@ -516,11 +516,29 @@ public record PorticoConfig(
      * The producer's default batch size for a record buffer of {@code bufferBytes}: a 2,048th of
      * it, from Kafka's 16 KiB up to 64 KiB (at 128 MiB, a heap of 1 GiB or more). Larger batches
      * carry more of a busy partition's records per request to the broker, at no wait (the producer
-     * still does not linger); side by side, 64 KiB took row a of the benchmark from 180k to 235k
-     * records/s at one partition.
+     * still does not linger); side by side, 64 KiB took row a of the benchmark from 139k and 220k
+     * to 223k and 246k records/s at one partition.
      */
     static long batchSize(long bufferBytes) {
         return Math.max(16 * 1024, Math.min(64 * 1024, Long.highestOneBit(Math.max(1, bufferBytes / BUFFER_BATCHES))));
+    }
+
+    /**
+     * The settings of the producers of {@code Idempotency-Key} requests (one per request): the
+     * shared producer's, but with Kafka's 16 KiB batches and at most 32 MiB of buffer unless
+     * {@code producer.*} sets them. Each of those producers carries one request's records, which
+     * the requests budget counts as body bytes, not the whole batches they open: a request
+     * spreading small records over many partitions would otherwise hold 64 KiB per partition.
+     */
+    public Map<String, Object> transactionalProducerConfig(String bootstrap) {
+        Map<String, Object> out = producerConfig(bootstrap);
+        if (!producer.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)) {
+            out.put(ProducerConfig.BATCH_SIZE_CONFIG, "16384");
+        }
+        if (!producer.containsKey(ProducerConfig.BUFFER_MEMORY_CONFIG)) {
+            out.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(Math.min(32L << 20, memory.producerBuffer())));
+        }
+        return out;
     }
 
     /** The full producer configuration for the given bootstrap servers. */

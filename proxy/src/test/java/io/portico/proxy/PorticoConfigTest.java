@@ -123,6 +123,23 @@ class PorticoConfigTest {
         Map<String, Object> smallBuffer = PorticoConfig.from(Map.of("producer.buffer.memory", "1048576"), 6L << 30)
                 .producerConfig("b:1");
         assertEquals("16384", smallBuffer.get("batch.size"), "a buffer set small keeps Kafka's batch size");
+        assertEquals("32768", PorticoConfig.from(Map.of(), 768L << 20).producerConfig("b:1").get("batch.size"),
+                "96 MiB of buffer: 48 KiB a batch, down to a power of two");
+        assertEquals("65536", PorticoConfig.from(Map.of("producer.buffer.memory", "536870912"), 6L << 30)
+                .producerConfig("b:1").get("batch.size"), "never more than 64 KiB");
+    }
+
+    @Test
+    void keyedRequestsProducersKeepKafkasBatchesAndAtMost32MiBOfBufferUnlessSet() {
+        Map<String, Object> keyed = PorticoConfig.from(Map.of(), 6L << 30).transactionalProducerConfig("b:1");
+        assertEquals("16384", keyed.get("batch.size"));
+        assertEquals(String.valueOf(32L << 20), keyed.get("buffer.memory"));
+        assertEquals(String.valueOf(8L << 20), PorticoConfig.from(Map.of(), 64L << 20)
+                .transactionalProducerConfig("b:1").get("buffer.memory"), "an eighth of a small heap");
+        Map<String, Object> told = PorticoConfig.from(Map.of("producer.batch.size", "65536",
+                "producer.buffer.memory", "1048576"), 6L << 30).transactionalProducerConfig("b:1");
+        assertEquals("65536", told.get("batch.size"));
+        assertEquals("1048576", told.get("buffer.memory"));
     }
 
     @Test
