@@ -516,12 +516,15 @@ public record PorticoConfig(
      * The producer's default batch size for a record buffer of {@code bufferBytes}: a 2,048th of
      * it, from Kafka's 16 KiB up to 64 KiB (at 128 MiB, a heap of 1 GiB or more). Larger batches
      * carry more of a busy partition's records per request to the broker, at no wait (the producer
-     * still does not linger); side by side, 64 KiB took row a of the benchmark from 139k and 220k
-     * to 223k and 246k records/s at one partition.
+     * still does not linger); see the README's benchmark section for what it changed there.
      */
     static long batchSize(long bufferBytes) {
-        return Math.max(16 * 1024, Math.min(64 * 1024, Long.highestOneBit(Math.max(1, bufferBytes / BUFFER_BATCHES))));
+        return Math.max(KAFKA_BATCH_SIZE, Math.min(64 * 1024, Long.highestOneBit(Math.max(1, bufferBytes / BUFFER_BATCHES))));
     }
+
+    /** Kafka's default batch size and record buffer (the buffer an eighth of the heap when smaller). */
+    private static final int KAFKA_BATCH_SIZE = 16 * 1024;
+    private static final long KAFKA_BUFFER_MEMORY = 32L << 20;
 
     /**
      * The settings of the producers of {@code Idempotency-Key} requests (one per request): the
@@ -533,10 +536,10 @@ public record PorticoConfig(
     public Map<String, Object> transactionalProducerConfig(String bootstrap) {
         Map<String, Object> out = producerConfig(bootstrap);
         if (!producer.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)) {
-            out.put(ProducerConfig.BATCH_SIZE_CONFIG, "16384");
+            out.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(KAFKA_BATCH_SIZE));
         }
         if (!producer.containsKey(ProducerConfig.BUFFER_MEMORY_CONFIG)) {
-            out.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(Math.min(32L << 20, memory.producerBuffer())));
+            out.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(Math.min(KAFKA_BUFFER_MEMORY, memory.producerBuffer())));
         }
         return out;
     }
