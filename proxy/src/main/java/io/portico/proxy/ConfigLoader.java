@@ -25,6 +25,11 @@ public final class ConfigLoader {
 
     /** The file (if any) merged with the environment, validated. */
     public static PorticoConfig load(Path file, Map<String, String> env) {
+        return PorticoConfig.from(raw(file, env));
+    }
+
+    /** The file (if any) merged with the environment, as given. */
+    static Map<String, String> raw(Path file, Map<String, String> env) {
         Map<String, String> raw = new HashMap<>();
         if (file != null) {
             Properties props = new Properties();
@@ -38,7 +43,7 @@ public final class ConfigLoader {
             }
         }
         raw.putAll(fromEnvironment(env));
-        return PorticoConfig.from(raw);
+        return raw;
     }
 
     /** The settings that {@code PORTICO_*} variables make. */

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The README's run command, for real: {@code java -jar proxy/target/portico.jar} with no
  * {@code bootstrap.servers} starts the embedded broker, serves the quickstart, and on SIGTERM
- * shuts down and deletes the broker's temporary data.
+ * shuts down and deletes the broker's temporary data. Given no heap option, the jar serves from a
+ * JVM it starts, which stops with its launcher even when that is killed.
  */
 class JarIT {
     private static final Path JAR = Path.of("target", "portico.jar");
@@ -48,6 +49,7 @@ class JarIT {
             assertTrue(m.find(), dataLine);
             Path dataDir = Path.of(m.group(1));
             assertTrue(Files.isDirectory(dataDir), dataDir.toString());
+            ProcessHandle server = server(process);
 
             Rest rest = new Rest(URI.create("http://127.0.0.1:" + port));
             Rest.Response r = rest.post("/topics/jartest", "application/vnd.kafka.binary.v1+json",
@@ -60,6 +62,7 @@ class JarIT {
 
             process.destroy(); // SIGTERM
             assertTrue(process.waitFor(60, TimeUnit.SECONDS), "exits after SIGTERM");
+            assertFalse(server.isAlive(), "the launcher exits after the server");
             String line;
             while ((line = output.poll(5, TimeUnit.SECONDS)) != null && !line.equals(EOF)) {
                 lines.add(line);
@@ -73,6 +76,62 @@ class JarIT {
         } finally {
             process.destroyForcibly();
         }
+    }
+
+    @Test
+    void aServerWhoseLauncherIsKilledStopsByItself(@TempDir Path dir) throws Exception {
+        int port = freePort();
+        Path config = dir.resolve("portico.properties");
+        Files.writeString(config, "listeners=http://127.0.0.1:" + port + "\n");
+        // To a file: the JDK closes a process's output pipe when the process ends, and the server
+        // writes on after its launcher is killed.
+        Path log = dir.resolve("portico.log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString(), config.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PORTICO_"));
+        Process process = pb.start();
+        ProcessHandle server = null;
+        try {
+            String dataLine = awaitInFile(log, "started an embedded single-node Kafka");
+            awaitInFile(log, "Portico serves on");
+            Matcher m = Pattern.compile("data in (\\S+?),").matcher(dataLine);
+            assertTrue(m.find(), dataLine);
+            Path dataDir = Path.of(m.group(1));
+            server = server(process);
+
+            process.destroyForcibly(); // SIGKILL: the launcher passes nothing on
+            server.onExit().get(60, TimeUnit.SECONDS);
+            awaitInFile(log, "is gone; Portico stops");
+            assertFalse(Files.exists(dataDir), "the server shut down gracefully: its broker's data is deleted");
+        } finally {
+            process.destroyForcibly();
+            if (server != null) {
+                server.destroyForcibly();
+            }
+        }
+    }
+
+    private static String awaitInFile(Path log, String text) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            for (String line : lines) {
+                if (line.contains(text)) {
+                    return line;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "no '" + text + "' within 90 s: " + lines);
+            Thread.sleep(100);
+        }
+    }
+
+    /** The JVM that serves: the launcher's one child, with a 512 MiB heap (the embedded broker runs in it). */
+    private static ProcessHandle server(Process launcher) {
+        List<ProcessHandle> children = launcher.children().toList();
+        assertEquals(1, children.size(), "the launcher serves from one JVM of its own: " + children);
+        List<String> arguments = List.of(children.get(0).info().arguments().orElseThrow());
+        assertTrue(arguments.contains("-Xmx512m"), arguments.toString());
+        return children.get(0);
     }
 
     @Test
