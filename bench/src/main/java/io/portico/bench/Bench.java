@@ -301,9 +301,10 @@ public final class Bench {
         portico.awaitLine(120);
         http = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         host = "127.0.0.1:" + port;
-        log("Portico http://" + host + " (pid " + portico.pid() + ")");
+        long server = portico.servingPids().get(0);
+        log("Portico http://" + host + " (pid " + portico.pid() + ", serving JVM " + server + ")");
         try {
-            probe = JvmProbe.attach(portico.pid());
+            probe = JvmProbe.attach(server);
             log("attached to Portico's JVM: heap max " + probe.heapMax() / 1048576 + " MiB");
             // The native baselines: Portico's settings as its real heap ceiling sizes them.
             porticoConfig = PorticoConfig.from(porticoProperties, probe.heapMax());
@@ -327,7 +328,7 @@ public final class Bench {
             relayHttp = new InetSocketAddress(InetAddress.getLoopbackAddress(), relayPort);
             relayHost = "127.0.0.1:" + relayPort;
         }
-        monitor = new Monitor(portico.pid(), broker.pid(), probe);
+        monitor = new Monitor(portico.servingPids(), broker.pid(), probe);
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 AdminClientConfig.CLIENT_ID_CONFIG, "bench-admin"));
     }

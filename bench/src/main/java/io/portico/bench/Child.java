@@ -88,6 +88,16 @@ final class Child implements AutoCloseable {
         return process.pid();
     }
 
+    /**
+     * The JVM that serves first, then this process when it is a launcher: {@code java -jar
+     * portico.jar} given no heap option serves from a JVM it starts (its one child).
+     */
+    List<Long> servingPids() {
+        return process.children().findFirst()
+                .map(server -> List.of(server.pid(), process.pid()))
+                .orElse(List.of(process.pid()));
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
@@ -105,16 +115,25 @@ final class Child implements AutoCloseable {
         }
     }
 
-    /** SIGTERM, up to {@code graceSeconds} to exit, then SIGKILL; this process only, by its PID. */
+    /**
+     * SIGTERM, up to {@code graceSeconds} to exit, then SIGKILL, by its PID; a launcher passes the
+     * SIGTERM on to the JVM it started, and that JVM is killed too if it outlives the SIGKILL.
+     */
     void stop(long graceSeconds) {
         if (!process.isAlive()) {
             return;
         }
+        List<ProcessHandle> started = process.descendants().toList();
         process.destroy();
         try {
             if (!process.waitFor(graceSeconds, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(10, TimeUnit.SECONDS);
+            }
+            for (ProcessHandle p : started) {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                }
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();

@@ -293,7 +293,6 @@ public final class Curves {
 
     /** The caps Portico applies in this run, as it computes them (heap and open-files limit from the process). */
     private void recordEffectiveLimits() {
-        long pid = stack.porticoPid();
         long heapMax = stack.probe() != null ? stack.probe().heapMax() : -1;
         if (heapMax > 0) {
             limits.put("Portico's heap ceiling", Report.mib(heapMax) + (o.porticoHeap() == null
@@ -301,7 +300,7 @@ public final class Curves {
             try {
                 PorticoConfig config = PorticoConfig.from(stack.porticoProperties(), heapMax);
                 limits.put("consumer instances at most (effective)", Bends.n(config.reads().instancesMax()));
-                long files = Stack.maxOpenFiles(pid);
+                long files = Stack.maxOpenFiles(stack.serverPid());
                 int cap = config.connections().max();
                 connectionCap = files > 0 ? Math.min(cap, files / 2) : cap;
                 limits.put("connections at most (effective)", Bends.n(connectionCap)
@@ -732,14 +731,14 @@ public final class Curves {
 
     private IdlePoint idlePoint(int n) throws Exception {
         log("idle curve: " + n + " keep-alive connections, each after one GET /");
-        long pid = stack.porticoPid();
+        long pid = stack.serverPid();
         List<String> notes = new ArrayList<>();
         try (IdleConnections conns = IdleConnections.open(stack.http(), stack.host(), n, 256, 30_000)) {
             log(String.format(Locale.ROOT, "  %,d open in %.2f s%s", conns.count(), conns.seconds(),
                     conns.failures().isEmpty() ? "" : ", failures " + conns.failures()));
             Thread.sleep(1000);
             long heap = heapAfterGc(pid, notes);
-            long rss = ProcStats.statusBytes(pid, "VmRSS");
+            long rss = stack.porticoRss();
             long threads = Stack.threads(pid);
             long fds = Stack.openFiles(pid);
             int opened = conns.count();

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Monitor implements AutoCloseable {
     private final long portico;
+    private final List<Long> launcher;
     private final long broker;
     private final long self = ProcessHandle.current().pid();
     private final JvmProbe probe;
@@ -21,8 +22,13 @@ public final class Monitor implements AutoCloseable {
     private final Thread sampler;
     private volatile boolean running = true;
 
-    Monitor(long porticoPid, long brokerPid, JvmProbe probe) {
-        this.portico = porticoPid;
+    /**
+     * @param porticoPids the JVM that serves first, then the launcher that started it, if any:
+     *     Portico's CPU and memory are theirs together, its threads and heap the server's
+     */
+    Monitor(List<Long> porticoPids, long brokerPid, JvmProbe probe) {
+        this.portico = porticoPids.get(0);
+        this.launcher = List.copyOf(porticoPids.subList(1, porticoPids.size()));
         this.broker = brokerPid;
         this.probe = probe;
         this.sampler = new Thread(this::sample, "bench-sampler");
@@ -32,7 +38,7 @@ public final class Monitor implements AutoCloseable {
 
     private void sample() {
         for (long tick = 0; running; tick++) {
-            long rss = ProcStats.statusBytes(portico, "VmRSS");
+            long rss = rss("VmRSS");
             sampledRss.accumulateAndGet(rss, Math::max);
             if (probe != null && tick % 3 == 0) {
                 probe.sample(); // every 300 ms over JMX; the peaks come from GC notifications
@@ -63,7 +69,10 @@ public final class Monitor implements AutoCloseable {
 
     Window begin(String row, Path jfrFile) {
         boolean reset = ProcStats.resetPeakRss(portico);
-        sampledRss.set(ProcStats.statusBytes(portico, "VmRSS"));
+        for (long pid : launcher) {
+            reset &= ProcStats.resetPeakRss(pid);
+        }
+        sampledRss.set(rss("VmRSS"));
         JvmProbe.GcTotals gc = null;
         long jfrId = -1;
         if (probe != null) {
@@ -78,20 +87,20 @@ public final class Monitor implements AutoCloseable {
                 }
             }
         }
-        return new Window(System.nanoTime(), ProcStats.cpuNanos(portico), ProcStats.cpuNanos(broker),
+        return new Window(System.nanoTime(), porticoCpu(), ProcStats.cpuNanos(broker),
                 ProcStats.cpuNanos(self), ProcStats.threadCpuNanos(portico), gc, reset, jfrId, jfrFile);
     }
 
     Usage end(Window w) {
         long now = System.nanoTime();
-        long porticoCpu = ProcStats.cpuNanos(portico);
+        long porticoCpu = porticoCpu();
         long brokerCpu = ProcStats.cpuNanos(broker);
         long selfCpu = ProcStats.cpuNanos(self);
         Map<String, Long> threadsNow = ProcStats.threadCpuNanos(portico);
         double wall = now - w.startNanos();
-        long rss = Math.max(sampledRss.get(), ProcStats.statusBytes(portico, "VmRSS"));
+        long rss = Math.max(sampledRss.get(), rss("VmRSS"));
         if (w.hwmReset()) {
-            rss = Math.max(rss, ProcStats.statusBytes(portico, "VmHWM"));
+            rss = Math.max(rss, rss("VmHWM")); // the sum of the peaks: at least the peak of the sum
         }
         JvmProbe.HeapPeaks heap = null;
         long gcCount = -1;
@@ -122,16 +131,30 @@ public final class Monitor implements AutoCloseable {
                 pct(selfCpu, w.selfCpu(), wall), rss, heap, gcCount, gcMillis, threads, jfr);
     }
 
+    /** A memory line of {@code /proc/<pid>/status} summed over the server and its launcher; -1 if unknown. */
+    private long rss(String field) {
+        long sum = ProcStats.statusBytes(portico, field);
+        for (long pid : launcher) {
+            long b = ProcStats.statusBytes(pid, field);
+            sum = sum < 0 || b < 0 ? -1 : sum + b;
+        }
+        return sum;
+    }
+
+    private long porticoCpu() {
+        long sum = ProcStats.cpuNanos(portico);
+        for (long pid : launcher) {
+            long c = ProcStats.cpuNanos(pid);
+            sum = sum < 0 || c < 0 ? -1 : sum + c;
+        }
+        return sum;
+    }
+
     private static double pct(long now, long then, double wallNanos) {
         if (now < 0 || then < 0) {
             return Double.NaN;
         }
         return 100.0 * (now - then) / wallNanos;
-    }
-
-    /** The processes watched, for the results file. */
-    List<Long> pids() {
-        return List.of(portico, broker, self);
     }
 
     @Override

@@ -121,14 +121,14 @@ public final class Stack implements AutoCloseable {
                 settings.work().resolve(settings.label() + "-portico-" + porticoStarts + ".log"), "Portico serves on");
         portico.awaitLine(120);
         http = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-        log("Portico http://" + host() + " (pid " + portico.pid() + ")");
+        log("Portico http://" + host() + " (pid " + portico.pid() + ", serving JVM " + serverPid() + ")");
         try {
-            probe = JvmProbe.attach(portico.pid());
+            probe = JvmProbe.attach(serverPid());
         } catch (IOException | RuntimeException e) {
             probe = null;
             note("Could not attach to Portico's JVM (no heap figures): " + e);
         }
-        monitor = new Monitor(portico.pid(), broker.pid(), probe);
+        monitor = new Monitor(portico.servingPids(), broker.pid(), probe);
     }
 
     /** Stops Portico and starts a fresh one against the same broker. */
@@ -173,6 +173,27 @@ public final class Stack implements AutoCloseable {
 
     public long porticoPid() {
         return portico == null ? -1 : portico.pid();
+    }
+
+    /** The JVM that serves: Portico's process, or the JVM its launcher started; -1 before it starts. */
+    public long serverPid() {
+        return portico == null ? -1 : portico.servingPids().get(0);
+    }
+
+    /** Resident memory of Portico: its serving JVM and its launcher, if any, together; -1 if unknown. */
+    public long porticoRss() {
+        if (portico == null) {
+            return -1;
+        }
+        long sum = 0;
+        for (long pid : portico.servingPids()) {
+            long b = ProcStats.statusBytes(pid, "VmRSS");
+            if (b < 0) {
+                return -1;
+            }
+            sum += b;
+        }
+        return sum;
     }
 
     public long brokerPid() {
