@@ -506,15 +506,17 @@ public record PorticoConfig(
     }
 
     /**
-     * Batches the producer's buffer holds at the default batch size: as many as Kafka's defaults
-     * give (32 MiB of 16 KiB), so that records spread over many partitions at once, each of which
-     * takes a whole batch of the buffer, fill it no sooner than they did with Kafka's defaults.
+     * Batches the producer's buffer holds at the default batch size: 512, so that the 32 MiB buffer
+     * of a 256 MiB heap (the launcher's) takes 64 KiB batches. Each partition a record goes to
+     * takes a whole batch of the buffer until Kafka acknowledges it; with {@code linger.ms=0} a
+     * batch is sent at once, so only records spread over more than 512 partitions faster than the
+     * cluster acknowledges them wait for room (Kafka's defaults give 2,048 batches of 16 KiB).
      */
-    static final long BUFFER_BATCHES = 2048;
+    static final long BUFFER_BATCHES = 512;
 
     /**
-     * The producer's default batch size for a record buffer of {@code bufferBytes}: a 2,048th of
-     * it, from Kafka's 16 KiB up to 64 KiB (at 128 MiB, a heap of 1 GiB or more). Larger batches
+     * The producer's default batch size for a record buffer of {@code bufferBytes}: a 512th of it,
+     * from Kafka's 16 KiB up to 64 KiB (from a 32 MiB buffer, a heap of 256 MiB, on). Larger batches
      * carry more of a busy partition's records per request to the broker, at no wait (the producer
      * still does not linger); see the README's benchmark section for what it changed there.
      */

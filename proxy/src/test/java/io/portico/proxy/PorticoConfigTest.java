@@ -104,11 +104,13 @@ class PorticoConfigTest {
     }
 
     @Test
-    void theProducerBufferIsAnEighthOfTheHeapUpTo128MiBAndHolds2048BatchesOf16To64KiB() {
+    void theProducerBufferIsAnEighthOfTheHeapUpTo128MiBAndHolds512BatchesOf16To64KiB() {
         Map<Long, long[]> heapToBufferAndBatch = Map.of(
                 64L << 20, new long[] {8L << 20, 16384},
-                256L << 20, new long[] {32L << 20, 16384},
-                512L << 20, new long[] {64L << 20, 32768},
+                128L << 20, new long[] {16L << 20, 32768},
+                192L << 20, new long[] {24L << 20, 32768},
+                256L << 20, new long[] {32L << 20, 65536},
+                512L << 20, new long[] {64L << 20, 65536},
                 1L << 30, new long[] {128L << 20, 65536},
                 6L << 30, new long[] {128L << 20, 65536});
         heapToBufferAndBatch.forEach((heap, expected) -> {
@@ -123,8 +125,8 @@ class PorticoConfigTest {
         Map<String, Object> smallBuffer = PorticoConfig.from(Map.of("producer.buffer.memory", "1048576"), 6L << 30)
                 .producerConfig("b:1");
         assertEquals("16384", smallBuffer.get("batch.size"), "a buffer set small keeps Kafka's batch size");
-        assertEquals("32768", PorticoConfig.from(Map.of(), 768L << 20).producerConfig("b:1").get("batch.size"),
-                "96 MiB of buffer: 48 KiB a batch, down to a power of two");
+        assertEquals("32768", PorticoConfig.from(Map.of("producer.buffer.memory", String.valueOf(24L << 20)), 6L << 30)
+                .producerConfig("b:1").get("batch.size"), "24 MiB of buffer: 48 KiB a batch, down to a power of two");
         assertEquals("65536", PorticoConfig.from(Map.of("producer.buffer.memory", "536870912"), 6L << 30)
                 .producerConfig("b:1").get("batch.size"), "never more than 64 KiB");
     }
@@ -150,7 +152,7 @@ class PorticoConfigTest {
         assertEquals((long) (heap * 0.15), c.memory().responses());
         assertEquals(heap / 4, c.memory().consumers());
         assertEquals(String.valueOf(32L << 20), c.producerConfig("b:1").get("buffer.memory"));
-        assertEquals("16384", c.producerConfig("b:1").get("batch.size"), "2,048 batches in the buffer");
+        assertEquals("65536", c.producerConfig("b:1").get("batch.size"), "512 batches in the buffer");
         PorticoConfig small = PorticoConfig.from(Map.of("memory.requests.max.bytes", "2097152",
                 "memory.consumers.max.bytes", "50%", "producer.buffer.memory", "1048576"), 64L << 20);
         assertEquals(2097152, small.memory().requests());
