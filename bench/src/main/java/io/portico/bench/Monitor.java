@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Monitor implements AutoCloseable {
     private final long portico;
-    private final List<Long> launcher;
+    private final List<Long> porticoPids;
     private final long broker;
     private final long self = ProcessHandle.current().pid();
     private final JvmProbe probe;
@@ -28,7 +28,7 @@ public final class Monitor implements AutoCloseable {
      */
     Monitor(List<Long> porticoPids, long brokerPid, JvmProbe probe) {
         this.portico = porticoPids.get(0);
-        this.launcher = List.copyOf(porticoPids.subList(1, porticoPids.size()));
+        this.porticoPids = List.copyOf(porticoPids);
         this.broker = brokerPid;
         this.probe = probe;
         this.sampler = new Thread(this::sample, "bench-sampler");
@@ -38,7 +38,7 @@ public final class Monitor implements AutoCloseable {
 
     private void sample() {
         for (long tick = 0; running; tick++) {
-            long rss = rss("VmRSS");
+            long rss = ProcStats.statusBytes(porticoPids, "VmRSS");
             sampledRss.accumulateAndGet(rss, Math::max);
             if (probe != null && tick % 3 == 0) {
                 probe.sample(); // every 300 ms over JMX; the peaks come from GC notifications
@@ -68,11 +68,11 @@ public final class Monitor implements AutoCloseable {
     }
 
     Window begin(String row, Path jfrFile) {
-        boolean reset = ProcStats.resetPeakRss(portico);
-        for (long pid : launcher) {
+        boolean reset = true;
+        for (long pid : porticoPids) {
             reset &= ProcStats.resetPeakRss(pid);
         }
-        sampledRss.set(rss("VmRSS"));
+        sampledRss.set(ProcStats.statusBytes(porticoPids, "VmRSS"));
         JvmProbe.GcTotals gc = null;
         long jfrId = -1;
         if (probe != null) {
@@ -87,20 +87,21 @@ public final class Monitor implements AutoCloseable {
                 }
             }
         }
-        return new Window(System.nanoTime(), porticoCpu(), ProcStats.cpuNanos(broker),
+        return new Window(System.nanoTime(), ProcStats.cpuNanos(porticoPids), ProcStats.cpuNanos(broker),
                 ProcStats.cpuNanos(self), ProcStats.threadCpuNanos(portico), gc, reset, jfrId, jfrFile);
     }
 
     Usage end(Window w) {
         long now = System.nanoTime();
-        long porticoCpu = porticoCpu();
+        long porticoCpu = ProcStats.cpuNanos(porticoPids);
         long brokerCpu = ProcStats.cpuNanos(broker);
         long selfCpu = ProcStats.cpuNanos(self);
         Map<String, Long> threadsNow = ProcStats.threadCpuNanos(portico);
         double wall = now - w.startNanos();
-        long rss = Math.max(sampledRss.get(), rss("VmRSS"));
+        long rss = Math.max(sampledRss.get(), ProcStats.statusBytes(porticoPids, "VmRSS"));
         if (w.hwmReset()) {
-            rss = Math.max(rss, rss("VmHWM")); // the sum of the peaks: at least the peak of the sum
+            // the sum of the peaks: at least the peak of the sum
+            rss = Math.max(rss, ProcStats.statusBytes(porticoPids, "VmHWM"));
         }
         JvmProbe.HeapPeaks heap = null;
         long gcCount = -1;
@@ -129,25 +130,6 @@ public final class Monitor implements AutoCloseable {
                 .forEach(e -> threads.put(e.getKey(), 100.0 * e.getValue() / wall));
         return new Usage(wall / 1e9, pct(porticoCpu, w.porticoCpu(), wall), pct(brokerCpu, w.brokerCpu(), wall),
                 pct(selfCpu, w.selfCpu(), wall), rss, heap, gcCount, gcMillis, threads, jfr);
-    }
-
-    /** A memory line of {@code /proc/<pid>/status} summed over the server and its launcher; -1 if unknown. */
-    private long rss(String field) {
-        long sum = ProcStats.statusBytes(portico, field);
-        for (long pid : launcher) {
-            long b = ProcStats.statusBytes(pid, field);
-            sum = sum < 0 || b < 0 ? -1 : sum + b;
-        }
-        return sum;
-    }
-
-    private long porticoCpu() {
-        long sum = ProcStats.cpuNanos(portico);
-        for (long pid : launcher) {
-            long c = ProcStats.cpuNanos(pid);
-            sum = sum < 0 || c < 0 ? -1 : sum + c;
-        }
-        return sum;
     }
 
     private static double pct(long now, long then, double wallNanos) {

@@ -5,7 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.LongUnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -73,6 +75,28 @@ public final class ProcStats {
             // unknown
         }
         return -1;
+    }
+
+    /** {@link #statusBytes(long, String)} summed over processes (a server and its launcher); -1 if any is unknown. */
+    public static long statusBytes(List<Long> pids, String field) {
+        return sum(pids, pid -> statusBytes(pid, field));
+    }
+
+    /** {@link #cpuNanos(long)} summed over processes (a server and its launcher); -1 if any is unknown. */
+    public static long cpuNanos(List<Long> pids) {
+        return sum(pids, ProcStats::cpuNanos);
+    }
+
+    private static long sum(List<Long> pids, LongUnaryOperator each) {
+        long sum = 0;
+        for (long pid : pids) {
+            long v = each.applyAsLong(pid);
+            if (v < 0) {
+                return -1;
+            }
+            sum += v;
+        }
+        return sum;
     }
 
     /** Resets the peak resident size (VmHWM) to the current one; false where that is not allowed. */

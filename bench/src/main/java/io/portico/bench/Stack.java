@@ -182,18 +182,7 @@ public final class Stack implements AutoCloseable {
 
     /** Resident memory of Portico: its serving JVM and its launcher, if any, together; -1 if unknown. */
     public long porticoRss() {
-        if (portico == null) {
-            return -1;
-        }
-        long sum = 0;
-        for (long pid : portico.servingPids()) {
-            long b = ProcStats.statusBytes(pid, "VmRSS");
-            if (b < 0) {
-                return -1;
-            }
-            sum += b;
-        }
-        return sum;
+        return portico == null ? -1 : ProcStats.statusBytes(portico.servingPids(), "VmRSS");
     }
 
     public long brokerPid() {
