@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -18,7 +17,7 @@ import java.util.Optional;
  *
  * <p>Nothing is relaunched when the command line (or {@code JAVA_TOOL_OPTIONS},
  * {@code JDK_JAVA_OPTIONS}) already sizes the heap, when the JVM's own ceiling is no larger, when
- * {@code -Dportico.launcher=off} is given, or in the server itself.
+ * {@code -Dportico.launcher=off} is given, or in the server itself ({@link Main} asks only outside it).
  */
 final class Launcher {
     /** The system property naming the launcher's pid in the server it started. */
@@ -44,7 +43,7 @@ final class Launcher {
      * The server's command line, or empty when this JVM should serve itself.
      *
      * @param jvmOptions this JVM's options ({@code RuntimeMXBean.getInputArguments()})
-     * @param properties this JVM's {@code portico.launcher} and {@code portico.launcher.parent}
+     * @param off whether {@code -Dportico.launcher=off} was given
      * @param javaHome this JVM's {@code java.home}
      * @param classPath this JVM's {@code java.class.path}
      * @param args the program's arguments
@@ -52,11 +51,10 @@ final class Launcher {
      * @param maxHeap this JVM's heap ceiling (the JVM's default)
      * @param embedded whether the configuration runs the embedded broker
      */
-    static Optional<List<String>> serverCommand(List<String> jvmOptions, Map<String, String> properties,
+    static Optional<List<String>> serverCommand(List<String> jvmOptions, boolean off,
             String javaHome, String classPath, List<String> args, long pid, long maxHeap, boolean embedded) {
         long heap = embedded ? EMBEDDED_HEAP_BYTES : HEAP_BYTES;
-        if (properties.get(PARENT_PROPERTY) != null || "off".equals(properties.get(SWITCH_PROPERTY))
-                || javaHome == null || classPath == null || classPath.isEmpty() || maxHeap <= heap) {
+        if (off || javaHome == null || classPath == null || classPath.isEmpty() || maxHeap <= heap) {
             return Optional.empty();
         }
         for (String option : jvmOptions) {
@@ -102,16 +100,11 @@ final class Launcher {
      * down gracefully rather than serve on with nobody to stop it.
      */
     static void exitWithLauncher(long launcherPid) {
-        Optional<ProcessHandle> launcher = ProcessHandle.of(launcherPid);
-        if (launcher.isEmpty()) {
+        Runnable stop = () -> {
             System.err.println("The launcher (pid " + launcherPid + ") is gone; Portico stops.");
             System.exit(1);
-            return;
-        }
-        launcher.get().onExit().thenRun(() -> {
-            System.err.println("The launcher (pid " + launcherPid + ") is gone; Portico stops.");
-            System.exit(1);
-        });
+        };
+        ProcessHandle.of(launcherPid).ifPresentOrElse(launcher -> launcher.onExit().thenRun(stop), stop);
     }
 
     private static boolean sizes(String option) {

@@ -47,10 +47,11 @@ public final class Main {
         } else {
             // Decided before the settings are validated (the server does that): the launcher loads
             // as few classes as it can, since it stays.
-            boolean embedded = settings.getOrDefault("bootstrap.servers", "").strip().isEmpty();
+            // (trimmed, as PorticoConfig reads it: empty means the embedded broker)
+            boolean embedded = settings.getOrDefault("bootstrap.servers", "").trim().isEmpty();
             Optional<List<String>> server = Launcher.serverCommand(
                     ManagementFactory.getRuntimeMXBean().getInputArguments(),
-                    Map.of(Launcher.SWITCH_PROPERTY, System.getProperty(Launcher.SWITCH_PROPERTY, "")),
+                    "off".equals(System.getProperty(Launcher.SWITCH_PROPERTY)),
                     System.getProperty("java.home"), System.getProperty("java.class.path"), List.of(args),
                     ProcessHandle.current().pid(), Runtime.getRuntime().maxMemory(), embedded);
             if (server.isPresent()) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -14,15 +13,14 @@ class LauncherTest {
     private static final String HOME = "/opt/jdk";
     private static final String JAR = "proxy/target/portico.jar";
 
-    private static Optional<List<String>> command(List<String> jvmOptions, Map<String, String> properties,
-            long maxHeap) {
-        return Launcher.serverCommand(jvmOptions, properties, HOME, JAR, List.of("portico.properties"), 4242,
+    private static Optional<List<String>> command(List<String> jvmOptions, boolean off, long maxHeap) {
+        return Launcher.serverCommand(jvmOptions, off, HOME, JAR, List.of("portico.properties"), 4242,
                 maxHeap, false);
     }
 
     @Test
     void withNoHeapOptionTheServerRunsInAJvmOfItsOwnWithA256MiBHeap() {
-        List<String> command = command(List.of("-Dfoo=bar", "-XX:+UseG1GC"), Map.of(), 6 * GIB).orElseThrow();
+        List<String> command = command(List.of("-Dfoo=bar", "-XX:+UseG1GC"), false, 6 * GIB).orElseThrow();
         assertEquals(List.of(Path.of(HOME, "bin", "java").toString(), "-Dfoo=bar", "-XX:+UseG1GC",
                 "-Xmx256m", "-Dportico.launcher.parent=4242", "-cp", JAR, "io.portico.proxy.Main",
                 "portico.properties"), command);
@@ -30,11 +28,11 @@ class LauncherTest {
 
     @Test
     void withTheEmbeddedBrokerTheHeapIs512MiB() {
-        List<String> command = Launcher.serverCommand(List.of(), Map.of(), HOME, JAR, List.of(), 1, 6 * GIB, true)
+        List<String> command = Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 6 * GIB, true)
                 .orElseThrow();
         assertTrue(command.contains("-Xmx512m"), command.toString());
         assertEquals(Optional.empty(),
-                Launcher.serverCommand(List.of(), Map.of(), HOME, JAR, List.of(), 1, 512L << 20, true),
+                Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 512L << 20, true),
                 "a JVM whose own ceiling is no larger serves in place");
     }
 
@@ -43,16 +41,14 @@ class LauncherTest {
         for (String option : List.of("-Xmx2g", "-Xms512m", "-Xmn64m", "-XX:MaxHeapSize=1073741824",
                 "-XX:MaxRAMPercentage=50", "-XX:InitialRAMPercentage=10", "-XX:MaxRAM=4g", "-XX:MaxNewSize=256m",
                 "-XX:NewSize=32m", "-XX:MaxRAMFraction=2")) {
-            assertEquals(Optional.empty(), command(List.of("-Dfoo=bar", option), Map.of(), 6 * GIB), option);
+            assertEquals(Optional.empty(), command(List.of("-Dfoo=bar", option), false, 6 * GIB), option);
         }
     }
 
     @Test
-    void theServerItselfOrAnExplicitOffOrASmallHeapServesInPlace() {
-        assertEquals(Optional.empty(), command(List.of(), Map.of("portico.launcher.parent", "17"), 6 * GIB));
-        assertEquals(Optional.empty(), command(List.of(), Map.of("portico.launcher", "off"), 6 * GIB));
-        assertEquals(Optional.empty(), command(List.of(), Map.of(), 256L << 20), "the JVM's own ceiling is no larger");
-        assertTrue(command(List.of(), Map.of(), 257L << 20).isPresent());
-        assertTrue(command(List.of(), Map.of("portico.launcher", ""), 6 * GIB).isPresent());
+    void anExplicitOffOrASmallHeapServesInPlace() {
+        assertEquals(Optional.empty(), command(List.of(), true, 6 * GIB));
+        assertEquals(Optional.empty(), command(List.of(), false, 256L << 20), "the JVM's own ceiling is no larger");
+        assertTrue(command(List.of(), false, 257L << 20).isPresent());
     }
 }
