@@ -59,7 +59,7 @@ public final class ProduceV3Handler {
      * A heap histogram during the benchmark's streaming row showed about 400 bytes of such objects
      * per record in flight; 512 keeps the count above that.
      */
-    private static final int REPORT_COST = 512;
+    private static final int IN_FLIGHT_COST = 512;
     /** Records one task of a stream sends before it lets other work of the pool go first. */
     private static final int SEND_BATCH = 512;
     private static final long RETRY_MILLIS = 10;
@@ -440,7 +440,7 @@ public final class ProduceV3Handler {
                     return;
                 }
                 ProduceRecord record = parsed.record();
-                long cost = record.payloadBytes() + REPORT_COST;
+                long cost = record.payloadBytes() + IN_FLIGHT_COST;
                 lease.takeAnyway(cost);
                 ReplyStream.Slot slot = replies.reserve(() -> lease.give(cost));
                 enqueue(new Pending(record, slot));
