@@ -422,10 +422,7 @@ public final class Bench {
         }
         List<String> topics = new ArrayList<>();
         for (String t : produced) {
-            topics.add("bench-" + t + p);
-            if (warm) {
-                topics.add("warm-" + t + p);
-            }
+            topics.add("bench-" + t + p); // each warm-up pass creates a topic of its own (warmTopic)
         }
         if (wrk != null) {
             topics.addAll(List.of("wrk-a" + p, "wrk-b" + p, "wrk-c" + p));
@@ -437,14 +434,15 @@ public final class Bench {
             String t = tuned ? "native-tuned" : "native";
             if (warm) {
                 log("warm-up: " + (tuned ? NATIVE_TUNED : NATIVE_PRODUCE));
-                nativeProduce("warm-" + t + p, warmRecords, false, tuned);
+                warmProduce(tuned ? NATIVE_TUNED : NATIVE_PRODUCE,
+                        pass -> nativeProduce(warmTopic(t + p, pass), warmRecords, false, tuned));
             }
             rows.add(nativeProduce("bench-" + t + p, o.records(), true, tuned));
         }
         // root: GET /, the single-record rows' ceiling, over their connections.
         if (o.runs(ROOT)) {
             if (warm) {
-                rootRow(warmRequests, false);
+                warmProduce(ROOT, pass -> rootRow(warmRequests, false));
             }
             rows.add(rootRow(o.requests(), true));
         }
@@ -452,8 +450,11 @@ public final class Bench {
         if (o.runs("a")) {
             long aRequests = Math.max(1, o.records() / o.batch());
             if (warm) {
-                httpProduce("a", "warm-a" + p, v1Variants("warm-a" + p, o.batch()),
-                        Math.max(1, warmRecords / o.batch()), o.batch(), o.batchConnections(), true, false);
+                warmProduce("a", pass -> {
+                    String t = warmTopic("a" + p, pass);
+                    return httpProduce("a", t, v1Variants(t, o.batch()), Math.max(1, warmRecords / o.batch()),
+                            o.batch(), o.batchConnections(), true, false);
+                });
             }
             rows.add(httpProduce("a", "bench-a" + p, v1Variants("bench-a" + p, o.batch()), aRequests, o.batch(),
                     o.batchConnections(), true, true));
@@ -462,8 +463,11 @@ public final class Bench {
         if (last && o.runs("j")) {
             long jRequests = Math.max(1, o.records() / o.batch());
             if (warm) {
-                httpProduce("j", "warm-j" + p, avroVariants("warm-j" + p, o.batch()),
-                        Math.max(1, warmRecords / o.batch()), o.batch(), o.batchConnections(), true, false);
+                warmProduce("j", pass -> {
+                    String t = warmTopic("j" + p, pass);
+                    return httpProduce("j", t, avroVariants(t, o.batch()), Math.max(1, warmRecords / o.batch()),
+                            o.batch(), o.batchConnections(), true, false);
+                });
             }
             RowResult j = httpProduce("j", "bench-j" + p, avroVariants("bench-j" + p, o.batch()), jRequests,
                     o.batch(), o.batchConnections(), true, true);
@@ -476,8 +480,10 @@ public final class Bench {
         // b: v1 binary, 1 record per POST.
         if (o.runs("b")) {
             if (warm) {
-                httpProduce("b", "warm-b" + p, v1Variants("warm-b" + p, 1), warmRequests, 1, o.connections(), true,
-                        false);
+                warmProduce("b", pass -> {
+                    String t = warmTopic("b" + p, pass);
+                    return httpProduce("b", t, v1Variants(t, 1), warmRequests, 1, o.connections(), true, false);
+                });
             }
             rows.add(httpProduce("b", "bench-b" + p, v1Variants("bench-b" + p, 1), o.requests(), 1, o.connections(),
                     true, true));
@@ -485,8 +491,10 @@ public final class Bench {
         // c: records endpoint, 1 record per POST.
         if (o.runs("c")) {
             if (warm) {
-                httpProduce("c", "warm-c" + p, recordsVariants("warm-c" + p), warmRequests, 1, o.connections(), false,
-                        false);
+                warmProduce("c", pass -> {
+                    String t = warmTopic("c" + p, pass);
+                    return httpProduce("c", t, recordsVariants(t), warmRequests, 1, o.connections(), false, false);
+                });
             }
             rows.add(httpProduce("c", "bench-c" + p, recordsVariants("bench-c" + p), o.requests(), 1,
                     o.connections(), false, true));
@@ -494,7 +502,7 @@ public final class Bench {
         // g: v3 streaming produce, one chunked request per connection.
         if (last && o.runs("g")) {
             if (warm) {
-                v3Stream("warm-g" + p, warmRecords, false);
+                warmProduce("g", pass -> v3Stream(warmTopic("g" + p, pass), warmRecords, false));
             }
             rows.add(v3Stream("bench-g" + p, o.records(), true));
         }
@@ -511,7 +519,7 @@ public final class Bench {
             // Read rows warm up on the topic they measure (a first read of a topic sets up the
             // client's per-topic metrics and deoptimizes code compiled before), for a time.
             log("warm-up: native consume");
-            warmUp(pass -> nativeConsume(topic, o.records(), false));
+            warmUp(NATIVE_CONSUME, pass -> nativeConsume(topic, o.records(), false));
         }
         rows.add(median(NATIVE_CONSUME, pass -> {
             log("native-consume: pass " + pass + " of " + passes() + ", " + fmt(o.records()) + " records of "
@@ -521,21 +529,21 @@ public final class Bench {
         // d: read by offset.
         if (o.runs("d")) {
             if (warmReads) {
-                warmUp(pass -> readByOffset(topic, false));
+                warmUp("d", pass -> readByOffset(topic, false));
             }
             rows.add(median("d", pass -> readByOffset(topic, true)));
         }
         // m: read by offset at random offsets.
         if (o.runs("m")) {
             if (warmReads) {
-                warmUp(pass -> readRandom(topic, false));
+                warmUp("m", pass -> readRandom(topic, false));
             }
             rows.add(median("m", pass -> readRandom(topic, true)));
         }
         // h: v3 read by offset, as d.
         if (o.runs("h")) {
             if (warmReads) {
-                warmUp(pass -> readByOffset(topic, false, true));
+                warmUp("h", pass -> readByOffset(topic, false, true));
             }
             rows.add(median("h", pass -> readByOffset(topic, true, true)));
         }
@@ -545,20 +553,20 @@ public final class Bench {
         List<Pass> instancePasses = new ArrayList<>();
         if (o.runs("e")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances(topic, "bench-warm-" + pass, false, false));
+                warmUp("e", pass -> consumerInstances(topic, "bench-warm-" + pass, false, false));
             }
             instancePasses.add(pass -> consumerInstances(topic, "bench-e-" + pass, true, false));
         }
         if (o.runs("f")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances(topic, "bench-warm-f-" + pass, false, true));
+                warmUp("f", pass -> consumerInstances(topic, "bench-warm-f-" + pass, false, true));
             }
             instancePasses.add(pass -> consumerInstances(topic, "bench-f-" + pass, true, true));
         }
         // i: f's reads through another node (relayed to the one holding the instances), alternating with f.
         if (o.runs("i")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances(topic, "bench-warm-i-" + pass, false, true, true));
+                warmUp("i", pass -> consumerInstances(topic, "bench-warm-i-" + pass, false, true, true));
             }
             instancePasses.add(pass -> consumerInstances(topic, "bench-i-" + pass, true, true, true));
         }
@@ -568,14 +576,14 @@ public final class Bench {
         // n: one consumer instance draining the topic over one connection.
         if (o.runs("n")) {
             if (warmReads) {
-                warmUp(pass -> consumerInstances(topic, "bench-warm-n-" + pass, false, false, false, "n", 1));
+                warmUp("n", pass -> consumerInstances(topic, "bench-warm-n-" + pass, false, false, false, "n", 1));
             }
             rows.add(median("n", pass -> consumerInstances(topic, "bench-n-" + pass, true, false, false, "n", 1)));
         }
         // k: Server-Sent Events, each partition of the native topic streamed from offset 0 to its end.
         if (o.runs("k")) {
             if (warmReads) {
-                warmUp(pass -> sseDrain(topic, false));
+                warmUp("k", pass -> sseDrain(topic, false));
             }
             rows.add(median("k", pass -> sseDrain(topic, true)));
         }
@@ -882,17 +890,62 @@ public final class Bench {
     }
 
     /**
-     * Warms a read row (native-consume, d, e) up by time, not by size: untimed passes over the
-     * topic it measures until they have read for {@code --warmup-seconds} (at least one pass; the
-     * group joins of row e do not count), so that the JIT has compiled the read path before the
-     * measured passes, on both sides of the ratio alike.
+     * Warms a read row (native-consume, d, e, …) up: untimed passes over the topic it measures
+     * until they have read for {@code --warmup-seconds} (the group joins of row e do not count)
+     * and the JIT compilers of the run's JVMs have gone quiet ({@link Warmup}), or for
+     * {@code --warmup-max-seconds}, on both sides of the ratio alike.
      */
-    private void warmUp(Pass pass) throws Exception {
-        double seconds = 0;
+    private void warmUp(String row, Pass pass) throws Exception {
+        warmUntilQuiet(row, pass, o.warmupSeconds());
+    }
+
+    /**
+     * Warms a produce row up: one untimed run of {@code --warmup} of its size against a topic of
+     * its own, then more while the JIT compilers are busy, up to {@code --warmup-max-seconds}.
+     */
+    private void warmProduce(String row, Pass run) throws Exception {
+        warmUntilQuiet(row, run, 0);
+    }
+
+    private void warmUntilQuiet(String row, Pass pass, double minSeconds) throws Exception {
+        Warmup warmup = new Warmup(minSeconds, o.warmupMaxSeconds());
         int i = 0;
-        do {
-            seconds += pass.run(++i).seconds();
-        } while (seconds < o.warmupSeconds() && i < 50);
+        while (warmup.more()) {
+            List<Long> jvms = jvms();
+            long compiler = ProcStats.compilerNanos(jvms);
+            long start = System.nanoTime();
+            RowResult r = pass.run(++i); // null from an untimed produce run: its wall time counts
+            long wall = System.nanoTime() - start;
+            warmup.add(r != null ? r.seconds() : wall / 1e9, wall, ProcStats.compilerNanos(jvms) - compiler);
+        }
+        log("warm-up of row " + row + ": " + warmup.summary());
+        runNotes.add("Warm-up of row " + row + ": " + warmup.summary() + ".");
+    }
+
+    /**
+     * A new topic for pass {@code pass} of a produce row's warm-up, {@code warm-<row>-<pass>}, at
+     * the section's partition count. The measured run then writes to a topic its path has not
+     * written to yet, as every warm-up pass did before it: the first records to a topic take the
+     * producer's path for a topic it has no metadata of, and on a warm-up of one topic that path
+     * ran only before the JIT compiled the rest, so the measured run's first records threw the
+     * compiled produce path back to the interpreter for seconds of recompiling.
+     */
+    private String warmTopic(String row, int pass) throws Exception {
+        String topic = "warm-" + row + "-" + pass;
+        createTopics(List.of(topic), partitions);
+        return topic;
+    }
+
+    /** The JVMs of the run, whose JIT compilers a warm-up waits out: the broker, Portico (each node), the bench. */
+    private List<Long> jvms() {
+        List<Long> pids = new ArrayList<>();
+        pids.add(ProcessHandle.current().pid());
+        pids.add(broker.pid());
+        pids.addAll(portico.servingPids());
+        if (relay != null) {
+            pids.addAll(relay.servingPids());
+        }
+        return pids;
     }
 
     private RowResult nativeConsume(String topic, long n, boolean measured) {

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param wrkSeconds duration of each timed wrk run
  * @param warmup share of each produce row first run untimed, against a topic of its own (JIT, connections)
  * @param warmupSeconds how long the untimed passes of each read row (d, e) run at least
+ * @param warmupMaxSeconds how long a row's warm-up runs at most while the JIT compilers are still busy ({@link Warmup})
  * @param loadThreads selector threads of the HTTP load generator
  * @param rows the HTTP rows to run ({@link #ALL_ROWS} by default)
  * @param porticoHeap Portico's {@code -Xmx}, or null: none, as shipped
@@ -51,6 +52,7 @@ public record Options(
         int wrkSeconds,
         double warmup,
         double warmupSeconds,
+        double warmupMaxSeconds,
         int loadThreads,
         boolean profile,
         java.util.Set<String> rows,
@@ -86,6 +88,8 @@ public record Options(
               --warmup F              share of each produce row run first, untimed (default 0.5; --quick: 0)
               --warmup-seconds S      read rows (native-consume, d, m, e, n, …): untimed passes first, for S
                                       seconds of reading (default 20; --quick: 0)
+              --warmup-max-seconds S  every warm-up goes on past the above while the JIT compilers of the run's
+                                      JVMs use over 5% of a core, for at most S seconds (default 90)
               --load-threads N        threads of the HTTP load generator (default 1)
               --rows LIST             the HTTP rows to run, e.g. d,e (default root,a,j,b,c,g,d,m,h,e,f,i,n,k,l;
                                       b or c bring root, their baseline; the native rows always run)
@@ -145,28 +149,28 @@ public record Options(
     /** Defaults for a full run from the repository at {@code root}. */
     public static Options defaults(Path root) {
         return new Options(false, 2_000_000, 500_000, 100, 100, 16, 64, 6, 4, 1000, 3, PARTITIONS, true, 15, 0.5, 20,
-                1, false, ALL_ROWS, null, List.of(), Map.of(), root, root.resolve("proxy/target/portico.jar"),
+                90, 1, false, ALL_ROWS, null, List.of(), Map.of(), root, root.resolve("proxy/target/portico.jar"),
                 root.resolve("bench/target/classes"), root.resolve("bench/results"), null);
     }
 
     /** The tiny run of the smoke test and of {@code --quick}: one partition count (the last). */
     public Options quickSizes() {
         return new Options(true, 2000, 2000, batch, valueBytes, 4, 4, readPartitions(), randomConnections, readCount,
-                instances, List.of(readPartitions()), wrk, 2, 0, 0, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes,
+                instances, List.of(readPartitions()), wrk, 2, 0, 0, warmupMaxSeconds, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes,
                 out, work);
     }
 
     public Options withOut(Path dir) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
-                warmupSeconds, loadThreads, profile, rows,
+                warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, dir, work);
     }
 
     public Options withWork(Path dir) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
-                warmupSeconds, loadThreads, profile, rows,
+                warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, out, dir);
     }
 
@@ -174,14 +178,14 @@ public record Options(
     public Options withPartitions(List<Integer> counts) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, List.copyOf(counts), wrk, wrkSeconds, warmup,
-                warmupSeconds, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar,
+                warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar,
                 classes, out, work);
     }
 
     public Options withPaths(Path jarPath, Path classesPath) {
         return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
-                warmupSeconds, loadThreads, profile, rows,
+                warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jarPath, classesPath, out, work);
     }
 
@@ -204,6 +208,7 @@ public record Options(
         Integer wrkSeconds = null;
         Double warmup = null;
         Double warmupSeconds = null;
+        double warmupMaxSeconds = d.warmupMaxSeconds;
         int loadThreads = d.loadThreads;
         boolean profile = false;
         java.util.Set<String> rows = ALL_ROWS;
@@ -239,6 +244,7 @@ public record Options(
                         case "--partitions" -> partitions = partitions(v);
                         case "--warmup" -> warmup = Double.parseDouble(v);
                         case "--warmup-seconds" -> warmupSeconds = Double.parseDouble(v);
+                        case "--warmup-max-seconds" -> warmupMaxSeconds = Double.parseDouble(v);
                         case "--load-threads" -> loadThreads = Integer.parseInt(v);
                         case "--portico-heap" -> heap = v;
                         case "--portico-jvm-opt" -> jvm.add(v);
@@ -271,7 +277,7 @@ public record Options(
                 wrkSeconds != null ? wrkSeconds : base.wrkSeconds,
                 warmup != null ? warmup : base.warmup,
                 warmupSeconds != null ? warmupSeconds : base.warmupSeconds,
-                loadThreads, profile, rows, heap, List.copyOf(jvm), Map.copyOf(props), root, d.jar, d.classes, out, work);
+                warmupMaxSeconds, loadThreads, profile, rows, heap, List.copyOf(jvm), Map.copyOf(props), root, d.jar, d.classes, out, work);
     }
 
     /** The command line that reproduces these options (for the results file). */
@@ -281,13 +287,14 @@ public record Options(
                 "records=%,d (native, a; the read rows read the native topic), requests=%,d (root, b, c), batch=%d "
                         + "records/POST, value=%d B, connections: a=%d, root/b/c=%d, d/h=%d, m=%d (count=%d), "
                         + "e/f/i=%d instances; partitions=%s (reads: %d), wrk rows %s, warm-up=%.0f%% (read rows: "
-                        + "%.0f s), load threads=%d, Portico %s",
+                        + "%.0f s; each row's until the JIT compilers are quiet, at most %.0f s), load threads=%d, "
+                        + "Portico %s",
                 records, requests, batch, valueBytes, batchConnections, connections, readConnections,
                 randomConnections, readCount, instances,
                 String.join(",", partitions.stream().map(String::valueOf).toList()), readPartitions(),
                 wrk ? wrkSeconds + " s each (connections as their twins; wrk-d and wrk-m " + randomConnections + ")"
                         : "off (--no-wrk)",
-                warmup * 100, warmupSeconds, loadThreads,
+                warmup * 100, warmupSeconds, warmupMaxSeconds, loadThreads,
                 porticoHeap == null ? "as shipped (no -Xmx)" : "-Xmx" + porticoHeap));
         if (!porticoJvmOptions.isEmpty()) {
             s.append(", Portico JVM options ").append(porticoJvmOptions);

@@ -135,6 +135,28 @@ public final class ProcStats {
         return out;
     }
 
+    /**
+     * CPU nanoseconds so far of the JIT compiler threads (C1 and C2) of the given processes,
+     * summed. HotSpot may end an idle compiler thread, taking its CPU out of the sum: a caller
+     * comparing two readings clamps a fall to 0.
+     */
+    public static long compilerNanos(List<Long> pids) {
+        long sum = 0;
+        for (long pid : pids) {
+            for (Map.Entry<String, Long> e : threadCpuNanos(pid).entrySet()) {
+                if (isCompiler(e.getKey())) {
+                    sum += e.getValue();
+                }
+            }
+        }
+        return sum;
+    }
+
+    /** A thread group of {@link #threadGroup} that is one of HotSpot's JIT compilers. */
+    static boolean isCompiler(String group) {
+        return group.equals("C2 CompilerThread") || group.equals("C1 CompilerThread");
+    }
+
     /** "portico-produce-12" (cut to 15 characters by Linux) → "portico-produce"; "GC Thread#1" → "GC Thread". */
     static String threadGroup(String name) {
         String g = name.replaceAll("[-#]?\\d+$", "").trim();
