@@ -53,7 +53,7 @@ public final class Main {
                     ManagementFactory.getRuntimeMXBean().getInputArguments(),
                     "off".equals(System.getProperty(Launcher.SWITCH_PROPERTY)),
                     System.getProperty("java.home"), System.getProperty("java.class.path"), List.of(args),
-                    ProcessHandle.current().pid(), Runtime.getRuntime().maxMemory(), embedded);
+                    ProcessHandle.current().pid(), Runtime.getRuntime().maxMemory(), embedded, Launcher.canTrim());
             if (server.isPresent()) {
                 try {
                     System.exit(Launcher.run(server.get()));

@@ -15,7 +15,7 @@ class LauncherTest {
 
     private static Optional<List<String>> command(List<String> jvmOptions, boolean off, long maxHeap) {
         return Launcher.serverCommand(jvmOptions, off, HOME, JAR, List.of("portico.properties"), 4242,
-                maxHeap, false);
+                maxHeap, false, false);
     }
 
     @Test
@@ -28,11 +28,11 @@ class LauncherTest {
 
     @Test
     void withTheEmbeddedBrokerTheHeapIs512MiB() {
-        List<String> command = Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 6 * GIB, true)
+        List<String> command = Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 6 * GIB, true, false)
                 .orElseThrow();
         assertTrue(command.contains("-Xmx512m"), command.toString());
         assertEquals(Optional.empty(),
-                Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 512L << 20, true),
+                Launcher.serverCommand(List.of(), false, HOME, JAR, List.of(), 1, 512L << 20, true, false),
                 "a JVM whose own ceiling is no larger serves in place");
     }
 
@@ -42,6 +42,25 @@ class LauncherTest {
                 "-XX:MaxRAMPercentage=50", "-XX:InitialRAMPercentage=10", "-XX:MaxRAM=4g", "-XX:MaxNewSize=256m",
                 "-XX:NewSize=32m", "-XX:MaxRAMFraction=2")) {
             assertEquals(Optional.empty(), command(List.of("-Dfoo=bar", option), false, 6 * GIB), option);
+        }
+    }
+
+    @Test
+    void aJvmThatCanTrimItsNativeHeapHasTheServerDoItUnlessTheUserChoseAnInterval() {
+        List<String> command = Launcher.serverCommand(List.of("-Dfoo=bar"), false, HOME, JAR, List.of(), 1, 6 * GIB,
+                false, true).orElseThrow();
+        assertEquals(List.of(Path.of(HOME, "bin", "java").toString(), "-Dfoo=bar", "-Xmx256m",
+                "-XX:TrimNativeHeapInterval=5000", "-Dportico.launcher.parent=1", "-cp", JAR, "io.portico.proxy.Main"),
+                command);
+        List<String> chosen = Launcher.serverCommand(List.of("-XX:TrimNativeHeapInterval=0"), false, HOME, JAR,
+                List.of(), 1, 6 * GIB, false, true).orElseThrow();
+        assertEquals(1, chosen.stream().filter(o -> o.startsWith("-XX:TrimNativeHeapInterval=")).count(), chosen.toString());
+        assertTrue(chosen.contains("-XX:TrimNativeHeapInterval=0"), chosen.toString());
+        assertTrue(command(List.of(), false, 6 * GIB).orElseThrow().stream()
+                .noneMatch(o -> o.startsWith("-XX:TrimNativeHeapInterval")), "a JVM without the option is not given it");
+        Runtime.Version jdk = Runtime.version();
+        if (jdk.feature() == 17 && jdk.update() >= 9) { // where the option arrived in 17
+            assertTrue(Launcher.canTrim(), jdk.toString());
         }
     }
 

@@ -125,12 +125,16 @@ class JarIT {
         }
     }
 
-    /** The JVM that serves: the launcher's one child, with a 512 MiB heap (the embedded broker runs in it). */
+    /** The JVM that serves: the launcher's one child, with a 512 MiB heap (the embedded broker runs in it), trimming its native heap. */
     private static ProcessHandle server(Process launcher) {
         List<ProcessHandle> children = launcher.children().toList();
         assertEquals(1, children.size(), "the launcher serves from one JVM of its own: " + children);
         List<String> arguments = List.of(children.get(0).info().arguments().orElseThrow());
         assertTrue(arguments.contains("-Xmx512m"), arguments.toString());
+        Runtime.Version jdk = Runtime.version();
+        if (jdk.feature() == 17 && jdk.update() >= 9) { // a JDK that can, trims the server's native heap
+            assertTrue(arguments.contains("-XX:TrimNativeHeapInterval=5000"), arguments.toString());
+        }
         return children.get(0);
     }
 
