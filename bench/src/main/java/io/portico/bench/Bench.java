@@ -918,8 +918,9 @@ public final class Bench {
             long wall = System.nanoTime() - start;
             warmup.add(r != null ? r.seconds() : wall / 1e9, wall, ProcStats.compilerNanos(jvms) - compiler);
         }
-        log("warm-up of row " + row + ": " + warmup.summary());
-        runNotes.add("Warm-up of row " + row + ": " + warmup.summary() + ".");
+        String which = row + " (" + partitions + (partitions == 1 ? " partition)" : " partitions)");
+        log("warm-up of row " + which + ": " + warmup.summary());
+        runNotes.add("Warm-up of row " + which + ": " + warmup.summary() + ".");
     }
 
     /**

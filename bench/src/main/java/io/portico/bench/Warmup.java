@@ -20,7 +20,7 @@ final class Warmup {
     /** The wall time over which the compilers' share is taken: at least the newest pass, and passes before it up to this. */
     static final long WINDOW_NANOS = 2_000_000_000L;
     /** At most this many passes, however short. */
-    static final int MAX_PASSES = 500;
+    static final int MAX_PASSES = 100;
 
     private final double minSeconds;
     private final double maxSeconds;
