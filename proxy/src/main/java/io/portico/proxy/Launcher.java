@@ -36,7 +36,7 @@ final class Launcher {
      * How often the server hands memory that C code freed back to the system ({@code malloc_trim}),
      * in ms. HotSpot's compilers and direct buffers take native memory in bursts; glibc keeps what
      * they free, so the resident size stayed at its highest. Side by side (produce rows, then
-     * consumer instances), the trim took 25–38 MiB off the peak RSS of every row.
+     * consumer instances), the trim took 19–38 MiB off the peak RSS of every row.
      */
     static final String TRIM_OPTION = "-XX:TrimNativeHeapInterval=";
     static final int TRIM_MILLIS = 5000;
