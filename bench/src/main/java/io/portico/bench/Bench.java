@@ -900,8 +900,9 @@ public final class Bench {
     }
 
     /**
-     * Warms a produce row up: one untimed run of {@code --warmup} of its size against a topic of
-     * its own, then more while the JIT compilers are busy, up to {@code --warmup-max-seconds}.
+     * Warms a produce row up: untimed runs of {@code --warmup} of its size, each against a new
+     * topic ({@link #warmTopic}), one and then more while the JIT compilers are busy, up to
+     * {@code --warmup-max-seconds}.
      */
     private void warmProduce(String row, Pass run) throws Exception {
         warmUntilQuiet(row, run, 0);

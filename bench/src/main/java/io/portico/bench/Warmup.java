@@ -24,7 +24,7 @@ final class Warmup {
 
     private final double minSeconds;
     private final double maxSeconds;
-    /** Newest first: {wall nanoseconds, compiler nanoseconds} of each pass. */
+    /** Newest first: {wall nanoseconds, compiler nanoseconds} of the passes in the window (see {@link #add}). */
     private final Deque<long[]> passes = new ArrayDeque<>();
     private double seconds;
     private int count;
@@ -49,7 +49,7 @@ final class Warmup {
         seconds += countedSeconds;
         count++;
         passes.addFirst(new long[] {Math.max(1, wallNanos), Math.max(0, compilerNanos)});
-        // Older passes beyond the window no longer matter.
+        // Keep the newest passes until they add up to the window: older ones no longer matter.
         long wall = 0;
         Iterator<long[]> it = passes.iterator();
         while (it.hasNext()) {
@@ -73,18 +73,22 @@ final class Warmup {
         return seconds < minSeconds || compilerShare() > QUIET_SHARE;
     }
 
-    /** The compilers' CPU over the newest passes (up to {@link #WINDOW_NANOS}), as a share of one core. */
+    /** The compilers' CPU over the passes in the window, as a share of one core. */
     double compilerShare() {
-        long wall = 0;
         long jit = 0;
         for (long[] p : passes) {
-            if (wall >= WINDOW_NANOS) {
-                break;
-            }
-            wall += p[0];
             jit += p[1];
         }
+        long wall = windowNanos();
         return wall == 0 ? 0 : (double) jit / wall;
+    }
+
+    private long windowNanos() {
+        long wall = 0;
+        for (long[] p : passes) {
+            wall += p[0];
+        }
+        return wall;
     }
 
     /** Whether it ended at its maximum with the compilers still busy. */
@@ -94,12 +98,8 @@ final class Warmup {
 
     /** E.g. "14 passes, 23.1 s; JIT compilers at 2% of a core over the last 2.3 s". */
     String summary() {
-        long wall = 0;
-        for (long[] p : passes) {
-            wall += p[0];
-        }
         return String.format(Locale.ROOT, "%d pass%s, %.1f s; JIT compilers at %.0f%% of a core over the last %.1f s%s",
-                count, count == 1 ? "" : "es", seconds, compilerShare() * 100, wall / 1e9,
+                count, count == 1 ? "" : "es", seconds, compilerShare() * 100, windowNanos() / 1e9,
                 cutShort() ? " (stopped at the maximum of " + Math.round(maxSeconds) + " s, not yet quiet)" : "");
     }
 }

@@ -125,12 +125,15 @@ final class Launcher {
 
     /** Whether this JVM knows {@link #TRIM_OPTION}: a JVM given an option it does not know does not start. */
     static boolean canTrim() {
+        HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+        if (hotSpot == null) {
+            return false; // not HotSpot
+        }
         try {
-            ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-                    .getVMOption(TRIM_OPTION.substring(4, TRIM_OPTION.length() - 1));
+            hotSpot.getVMOption(TRIM_OPTION.substring(4, TRIM_OPTION.length() - 1));
             return true;
-        } catch (IllegalArgumentException | NullPointerException e) {
-            return false;
+        } catch (IllegalArgumentException e) {
+            return false; // an older HotSpot
         }
     }
 
