@@ -1,13 +1,15 @@
 package io.portico.protocol;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
 /**
- * Read results in the binary embedded format, written straight into a byte array of the exact
- * size: every part of the output is known in advance (base64 lengths, digit counts, topic names
- * of Kafka's safe characters), so there is no generator, no growing buffer and no final copy.
+ * Read results in the binary embedded format, written straight into byte arrays of the exact
+ * size, each of whole records and of {@link ByteChunks#MAX_CHUNK} at most: every part of the
+ * output is known in advance (base64 lengths, digit counts, topic names of Kafka's safe
+ * characters), so there is no generator, no growing buffer and no final copy.
  * Base64 is the JDK's encoder, which HotSpot compiles to vector instructions where the CPU has
  * them (about three times the speed of a table loop for 100-byte values); it writes from the
  * start of its target, so each key and value goes through one scratch array sized for the
@@ -42,42 +44,49 @@ final class BinaryRecords {
     private BinaryRecords() {
     }
 
-    static byte[] write(List<ConsumedRecord> records, boolean withTopic) {
+    static ByteChunks write(List<ConsumedRecord> records, boolean withTopic) {
         return write(records, withTopic, false);
     }
 
     /**
      * As {@link #write(List, boolean)}; with {@code withTimestamp} each record also carries its
      * {@code timestamp} after its offset (v2's shape). Headers are not written here: callers send
-     * records with headers to {@link RecordsWriter}'s generator path.
+     * records with headers to {@link RecordsWriter}'s generator path. The array is written in
+     * arrays of up to {@link ByteChunks#MAX_CHUNK}, each holding whole records.
      */
-    static byte[] write(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
-        long size = 2 + Math.max(0, records.size() - 1);
+    static ByteChunks write(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
+        int n = records.size();
+        if (n == 0) {
+            return ByteChunks.of(new byte[] {'[', ']'});
+        }
+        Topics topics = withTopic ? new Topics() : null;
+        int[] sizes = new int[n]; // each record's bytes, with the '[' or ',' before it and the ']' after the last
         int largest = 0;
-        Topics topics = new Topics();
-        for (ConsumedRecord r : records) {
-            size += size(r, withTopic ? topics : null)
-                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0);
+        for (int i = 0; i < n; i++) {
+            ConsumedRecord r = records.get(i);
+            sizes[i] = piece(1 + size(r, topics) + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0)
+                    + (i == n - 1 ? 1 : 0));
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
-        if (size > Integer.MAX_VALUE - 16) {
-            throw ErrorCode.KAFKA_ERROR.exception("a response of " + size + " bytes is too large");
-        }
-        byte[] out = new byte[(int) size];
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
-        int p = 0;
-        out[p++] = '[';
-        for (int i = 0; i < records.size(); i++) {
-            if (i > 0) {
-                out[p++] = ',';
+        int[] runs = ByteChunks.runs(sizes, n);
+        List<byte[]> arrays = new ArrayList<>(runs.length);
+        int from = 0;
+        for (int end : runs) {
+            byte[] out = new byte[sum(sizes, from, end)];
+            int p = 0;
+            for (int i = from; i < end; i++) {
+                out[p++] = (byte) (i == 0 ? '[' : ',');
+                p = write(out, p, records.get(i), topics, withTimestamp, scratch);
+                if (i == n - 1) {
+                    out[p++] = ']';
+                }
             }
-            p = write(out, p, records.get(i), withTopic ? topics : null, withTimestamp, scratch);
+            check(p, out, "binary records");
+            arrays.add(out);
+            from = end;
         }
-        out[p++] = ']';
-        if (p != out.length) {
-            throw new IllegalStateException("binary records: wrote " + p + " of " + out.length + " bytes");
-        }
-        return out;
+        return ByteChunks.ofArrays(arrays);
     }
 
     private static final byte[] EVENT_ID = ascii("id: ");
@@ -88,40 +97,68 @@ final class BinaryRecords {
      * The records as Server-Sent Events, written as {@link #write(List, boolean, boolean)} writes
      * them but each alone: {@code id: <topic>/<partition>/<offset>}, then {@code data: } and the
      * record's object, then a blank line. Base64 and numbers hold no line break, so each record is
-     * one {@code data:} line.
+     * one {@code data:} line. Written in arrays of up to {@link ByteChunks#MAX_CHUNK}, each holding
+     * whole events.
      */
-    static byte[] writeEvents(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
-        long size = 0;
-        int largest = 0;
-        Topics topics = new Topics();
+    static ByteChunks writeEvents(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
+        int n = records.size();
+        Topics topics = withTopic ? new Topics() : null;
         Topics ids = new Topics();
-        for (ConsumedRecord r : records) {
-            size += EVENT_ID.length + ids.bytes(r.topic()).length + 1 + digits(r.partition()) + 1 + digits(r.offset())
-                    + EVENT_DATA.length + size(r, withTopic ? topics : null)
-                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0) + EVENT_END.length;
+        int[] sizes = new int[n];
+        int largest = 0;
+        for (int i = 0; i < n; i++) {
+            ConsumedRecord r = records.get(i);
+            sizes[i] = piece(EVENT_ID.length + ids.bytes(r.topic()).length + 1 + digits(r.partition()) + 1
+                    + digits(r.offset()) + EVENT_DATA.length + size(r, topics)
+                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0) + EVENT_END.length);
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
-        if (size > Integer.MAX_VALUE - 16) {
-            throw ErrorCode.KAFKA_ERROR.exception("events of " + size + " bytes are too large");
-        }
-        byte[] out = new byte[(int) size];
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
-        int p = 0;
-        for (ConsumedRecord r : records) {
-            p = put(out, p, EVENT_ID);
-            p = put(out, p, ids.bytes(r.topic()));
-            out[p++] = '/';
-            p = number(out, p, r.partition());
-            out[p++] = '/';
-            p = number(out, p, r.offset());
-            p = put(out, p, EVENT_DATA);
-            p = write(out, p, r, withTopic ? topics : null, withTimestamp, scratch);
-            p = put(out, p, EVENT_END);
+        int[] runs = ByteChunks.runs(sizes, n);
+        List<byte[]> arrays = new ArrayList<>(runs.length);
+        int from = 0;
+        for (int end : runs) {
+            byte[] out = new byte[sum(sizes, from, end)];
+            int p = 0;
+            for (int i = from; i < end; i++) {
+                ConsumedRecord r = records.get(i);
+                p = put(out, p, EVENT_ID);
+                p = put(out, p, ids.bytes(r.topic()));
+                out[p++] = '/';
+                p = number(out, p, r.partition());
+                out[p++] = '/';
+                p = number(out, p, r.offset());
+                p = put(out, p, EVENT_DATA);
+                p = write(out, p, r, topics, withTimestamp, scratch);
+                p = put(out, p, EVENT_END);
+            }
+            check(p, out, "binary events");
+            arrays.add(out);
+            from = end;
         }
-        if (p != out.length) {
-            throw new IllegalStateException("binary events: wrote " + p + " of " + out.length + " bytes");
+        return ByteChunks.ofArrays(arrays);
+    }
+
+    /** A record's rendered size as an array index (a record that would not fit an array is refused). */
+    private static int piece(long size) {
+        if (size > Integer.MAX_VALUE - 16) {
+            throw ErrorCode.KAFKA_ERROR.exception("a record of " + size + " bytes rendered is too large");
         }
-        return out;
+        return (int) size;
+    }
+
+    private static int sum(int[] sizes, int from, int end) {
+        long sum = 0;
+        for (int i = from; i < end; i++) {
+            sum += sizes[i];
+        }
+        return piece(sum);
+    }
+
+    private static void check(int written, byte[] out, String what) {
+        if (written != out.length) {
+            throw new IllegalStateException(what + ": wrote " + written + " of " + out.length + " bytes");
+        }
     }
 
     /** {@code topics}: null when records are written without their topic. */

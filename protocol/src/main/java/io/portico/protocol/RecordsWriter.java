@@ -2,7 +2,6 @@ package io.portico.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -14,7 +13,7 @@ import java.util.List;
  * (the hot path of reads); json embeds the stored bytes as JSON, after checking they are one
  * well-formed JSON value, through Jackson's generator.
  *
- * <p>Thread-safe; allocation is one output buffer per call.
+ * <p>Thread-safe; the output is {@link ByteChunks} (no array of a large read in one piece).
  */
 public final class RecordsWriter {
     private static final JsonFactory FACTORY = Json.mapper().getFactory();
@@ -27,7 +26,7 @@ public final class RecordsWriter {
      *
      * @throws RestException 500/50002 when a stored key or value is not JSON and {@code format} is json
      */
-    public static byte[] write(List<ConsumedRecord> records, EmbeddedFormat format, boolean withTopic) {
+    public static ByteChunks write(List<ConsumedRecord> records, EmbeddedFormat format, boolean withTopic) {
         if (format != EmbeddedFormat.JSON) {
             return BinaryRecords.write(records, withTopic);
         }
@@ -35,7 +34,7 @@ public final class RecordsWriter {
         for (ConsumedRecord r : records) {
             estimate += 72 + (withTopic ? r.topic().length() + 12 : 0) + r.size() * 4 / 3 + 8;
         }
-        ByteArrayBuilder out = new ByteArrayBuilder((int) Math.min(estimate, 1 << 20));
+        ByteChunks.Builder out = new ByteChunks.Builder(estimate);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             g.writeStartArray();
             for (ConsumedRecord r : records) {
@@ -53,7 +52,7 @@ public final class RecordsWriter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return out.toByteArray();
+        return out.build();
     }
 
     /**
@@ -64,7 +63,7 @@ public final class RecordsWriter {
      *
      * @throws RestException 500/50002 when a stored key or value is not JSON and {@code format} is json
      */
-    public static byte[] writeV2(List<ConsumedRecord> records, EmbeddedFormat format) {
+    public static ByteChunks writeV2(List<ConsumedRecord> records, EmbeddedFormat format) {
         boolean headers = false;
         for (ConsumedRecord r : records) {
             headers |= !r.headers().isEmpty();
@@ -72,7 +71,7 @@ public final class RecordsWriter {
         if (format != EmbeddedFormat.JSON && !headers) {
             return BinaryRecords.write(records, true, true);
         }
-        ByteArrayBuilder out = new ByteArrayBuilder(1024);
+        ByteChunks.Builder out = new ByteChunks.Builder();
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             g.writeStartArray();
             for (ConsumedRecord r : records) {
@@ -104,7 +103,7 @@ public final class RecordsWriter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return out.toByteArray();
+        return out.build();
     }
 
     private static void writeBase64(JsonGenerator g, String field, byte[] data) throws IOException {

@@ -101,7 +101,7 @@ public final class ServerSentEvents {
      * Events rendered from records: the bytes of the first {@link #count} records, and the error
      * that stopped the rendering before the next one (null when every record was rendered).
      */
-    public record Rendered(byte[] bytes, int count, RestException error) {
+    public record Rendered(ByteChunks bytes, int count, RestException error) {
     }
 
     /**
@@ -112,7 +112,7 @@ public final class ServerSentEvents {
         if (format != EmbeddedFormat.JSON) {
             return new Rendered(BinaryRecords.writeEvents(records, false, false), records.size(), null);
         }
-        return each(records, r -> withoutBrackets(RecordsWriter.write(List.of(r), format, false)));
+        return each(records, r -> withoutBrackets(RecordsWriter.write(List.of(r), format, false).toByteArray()));
     }
 
     /**
@@ -127,7 +127,7 @@ public final class ServerSentEvents {
         if (format != EmbeddedFormat.JSON && !headers) {
             return new Rendered(BinaryRecords.writeEvents(records, true, true), records.size(), null);
         }
-        return each(records, r -> withoutBrackets(RecordsWriter.writeV2(List.of(r), format)));
+        return each(records, r -> withoutBrackets(RecordsWriter.writeV2(List.of(r), format).toByteArray()));
     }
 
     /**
@@ -135,19 +135,19 @@ public final class ServerSentEvents {
      * that cannot be (its error is returned with the events before it).
      */
     public static Rendered each(List<ConsumedRecord> records, Function<ConsumedRecord, byte[]> render) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(records.size() * 256);
+        ByteChunks.Builder out = new ByteChunks.Builder(records.size() * 256L);
         int count = 0;
         for (ConsumedRecord r : records) {
             byte[] data;
             try {
                 data = render.apply(r);
             } catch (RestException e) {
-                return new Rendered(out.toByteArray(), count, e);
+                return new Rendered(out.build(), count, e);
             }
             event(out, new EventId(r.topic(), r.partition(), r.offset()).toString(), data);
             count++;
         }
-        return new Rendered(out.toByteArray(), count, null);
+        return new Rendered(out.build(), count, null);
     }
 
     /** {@code event: error} with the error's JSON body, the last event of a stream that failed. */
@@ -167,7 +167,7 @@ public final class ServerSentEvents {
     }
 
     /** One event: {@code id:}, one {@code data:} line per line of {@code data}, a blank line. */
-    private static void event(ByteArrayOutputStream out, String id, byte[] data) {
+    private static void event(ByteChunks.Builder out, String id, byte[] data) {
         out.writeBytes(ID);
         out.writeBytes(id.getBytes(StandardCharsets.US_ASCII));
         out.write('\n');

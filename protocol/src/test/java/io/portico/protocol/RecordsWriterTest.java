@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class RecordsWriterTest {
 
     private static String binary(List<ConsumedRecord> records, boolean withTopic) {
-        return new String(RecordsWriter.write(records, EmbeddedFormat.BINARY, withTopic), StandardCharsets.US_ASCII);
+        return new String(RecordsWriter.write(records, EmbeddedFormat.BINARY, withTopic).toByteArray(), StandardCharsets.US_ASCII);
     }
 
     @Test
@@ -47,7 +47,7 @@ class RecordsWriterTest {
                         + "\"timestamp\":0},"
                         + "{\"topic\":\"a\",\"key\":\"AQ==\",\"value\":null,\"partition\":2,\"offset\":4,"
                         + "\"timestamp\":5}]",
-                new String(RecordsWriter.writeV2(records, EmbeddedFormat.BINARY), StandardCharsets.US_ASCII));
+                new String(RecordsWriter.writeV2(records, EmbeddedFormat.BINARY).toByteArray(), StandardCharsets.US_ASCII));
     }
 
     @Test
@@ -58,7 +58,7 @@ class RecordsWriterTest {
         assertEquals("[{\"topic\":\"t\",\"key\":\"k\",\"value\":{\"n\":1},\"partition\":0,\"offset\":7,"
                         + "\"timestamp\":42,\"headers\":[{\"key\":\"trace\",\"value\":\"YWJj\"},"
                         + "{\"key\":\"none\",\"value\":null}]}]",
-                new String(RecordsWriter.writeV2(records, EmbeddedFormat.JSON), StandardCharsets.UTF_8));
+                new String(RecordsWriter.writeV2(records, EmbeddedFormat.JSON).toByteArray(), StandardCharsets.UTF_8));
     }
 
     @Test
@@ -74,7 +74,7 @@ class RecordsWriterTest {
             }
             records.add(new ConsumedRecord("topic", key, value, n % 4, n * 1_000_003L));
         }
-        JsonNode parsed = Json.mapper().readTree(RecordsWriter.write(records, EmbeddedFormat.BINARY, true));
+        JsonNode parsed = Json.mapper().readTree(RecordsWriter.write(records, EmbeddedFormat.BINARY, true).toByteArray());
         assertEquals(records.size(), parsed.size());
         for (int i = 0; i < records.size(); i++) {
             ConsumedRecord r = records.get(i);
@@ -95,7 +95,7 @@ class RecordsWriterTest {
         List<ConsumedRecord> ok = List.of(new ConsumedRecord("t", "\"k\"".getBytes(StandardCharsets.UTF_8),
                 "{\"a\":[1,2]}".getBytes(StandardCharsets.UTF_8), 0, 5));
         assertEquals("[{\"key\":\"k\",\"value\":{\"a\":[1,2]},\"partition\":0,\"offset\":5}]",
-                new String(RecordsWriter.write(ok, EmbeddedFormat.JSON, false), StandardCharsets.UTF_8));
+                new String(RecordsWriter.write(ok, EmbeddedFormat.JSON, false).toByteArray(), StandardCharsets.UTF_8));
         List<ConsumedRecord> bad = List.of(new ConsumedRecord("t", null, "not json".getBytes(StandardCharsets.UTF_8), 0, 6));
         RestException e = assertThrows(RestException.class, () -> RecordsWriter.write(bad, EmbeddedFormat.JSON, false));
         assertEquals(50002, e.errorCode().code());

@@ -16,7 +16,7 @@ class ServerSentEventsTest {
     }
 
     private static String text(ServerSentEvents.Rendered r) {
-        return new String(r.bytes(), StandardCharsets.UTF_8);
+        return new String(r.bytes().toByteArray(), StandardCharsets.UTF_8);
     }
 
     @Test
@@ -42,10 +42,10 @@ class ServerSentEventsTest {
                 new ConsumedRecord("t", null, utf8("\"s\""), 0, 8, 6, List.of()));
         for (EmbeddedFormat f : List.of(EmbeddedFormat.BINARY, EmbeddedFormat.JSON)) {
             String v1 = text(ServerSentEvents.v1(records, f));
-            String expected1 = new String(RecordsWriter.write(records, f, false), StandardCharsets.UTF_8);
+            String expected1 = new String(RecordsWriter.write(records, f, false).toByteArray(), StandardCharsets.UTF_8);
             assertEquals(expected1, "[" + dataLines(v1) + "]", f.toString());
             String v2 = text(ServerSentEvents.v2(records, f));
-            String expected2 = new String(RecordsWriter.writeV2(records, f), StandardCharsets.UTF_8);
+            String expected2 = new String(RecordsWriter.writeV2(records, f).toByteArray(), StandardCharsets.UTF_8);
             assertEquals(expected2, "[" + dataLines(v2) + "]", f.toString());
         }
     }

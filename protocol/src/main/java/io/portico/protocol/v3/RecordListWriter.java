@@ -3,6 +3,7 @@ package io.portico.protocol.v3;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordHeader;
@@ -33,13 +34,13 @@ public final class RecordListWriter {
     /**
      * @param next the URL of the next page (reading on from the offset after the last record)
      */
-    public static byte[] write(String clusterId, String topic, List<ConsumedRecord> records, ProduceRecord.Type keyType,
-                               ProduceRecord.Type valueType, String self, String next) {
+    public static ByteChunks write(String clusterId, String topic, List<ConsumedRecord> records,
+                                   ProduceRecord.Type keyType, ProduceRecord.Type valueType, String self, String next) {
         long estimate = 128;
         for (ConsumedRecord r : records) {
             estimate += 200 + topic.length() + r.size() * 4L / 3;
         }
-        ByteArrayBuilder out = new ByteArrayBuilder((int) Math.min(estimate, 1 << 20));
+        ByteChunks.Builder out = new ByteChunks.Builder(estimate);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("kind", "KafkaRecordList");
@@ -56,7 +57,7 @@ public final class RecordListWriter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return out.toByteArray();
+        return out.build();
     }
 
     /**

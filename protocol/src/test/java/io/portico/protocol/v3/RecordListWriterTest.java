@@ -40,7 +40,7 @@ class RecordListWriterTest {
         ConsumedRecord r = new ConsumedRecord("t", key, value, 2, 41, 1_764_645_753_120L,
                 List.of(new RecordHeader("h", new byte[] {1, 2, 3}), new RecordHeader("n", null)));
         byte[] out = RecordListWriter.write("c", "t", List.of(r), ProduceRecord.Type.BINARY, ProduceRecord.Type.BINARY,
-                "http://x/self", "http://x/next");
+                "http://x/self", "http://x/next").toByteArray();
         JsonNode record = Json.mapper().readTree(out).get("data").get(0);
         assertEquals(Base64.getEncoder().encodeToString(key), record.get("key").get("data").asText());
         assertEquals("BINARY", record.get("value").get("type").asText());

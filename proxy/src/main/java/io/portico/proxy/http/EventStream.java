@@ -1,5 +1,6 @@
 package io.portico.proxy.http;
 
+import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import io.portico.protocol.ServerSentEvents;
@@ -80,12 +81,12 @@ public final class EventStream {
      * What a fetch yielded: events to write (possibly none), then, when not null, an error that
      * ends the stream, or the end of the stream when {@code last}.
      */
-    public record Events(byte[] bytes, RestException error, boolean last) {
+    public record Events(ByteChunks bytes, RestException error, boolean last) {
         /** Nothing more: the stream ends cleanly. */
-        public static final Events END = new Events(new byte[0], null, true);
+        public static final Events END = new Events(ByteChunks.EMPTY, null, true);
 
         public static Events of(byte[] bytes) {
-            return new Events(bytes, null, false);
+            return new Events(ByteChunks.of(bytes), null, false);
         }
     }
 
@@ -174,7 +175,7 @@ public final class EventStream {
         streams.opened(this);
         exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-cache");
         exchange.getResponseHeaders().put(ACCEL_BUFFERING, "no"); // proxies such as nginx: pass each event on
-        send(ByteBuffer.wrap(OPENED), this::fetch);
+        send(new ByteBuffer[] {ByteBuffer.wrap(OPENED)}, this::fetch);
         scheduleHeartbeat(heartbeat.toNanos());
         watchForClose();
     }
@@ -264,7 +265,7 @@ public final class EventStream {
                 try {
                     events = s.next(new ResponseRoom(room, memoryWait));
                 } catch (Throwable e) {
-                    events = new Events(new byte[0], asRestException(e), true);
+                    events = new Events(ByteChunks.EMPTY, asRestException(e), true);
                 }
                 Events fetched = events;
                 exchange.getIoThread().execute(() -> fetched(fetched, room));
@@ -299,7 +300,7 @@ public final class EventStream {
             rooms.remove(room);
             if (events.error() != null) {
                 ending = true;
-                send(ByteBuffer.wrap(ServerSentEvents.error(events.error().body())), this::finish);
+                send(new ByteBuffer[] {ByteBuffer.wrap(ServerSentEvents.error(events.error().body()))}, this::finish);
             } else if (events.last()) {
                 ending = true;
                 finish();
@@ -307,12 +308,12 @@ public final class EventStream {
                 fetch();
             }
         };
-        if (events.bytes().length == 0) {
+        if (events.bytes().isEmpty()) {
             after.run();
             return;
         }
         unwritten++;
-        send(ByteBuffer.wrap(events.bytes()), () -> {
+        send(events.bytes().buffers(), () -> {
             unwritten--;
             after.run();
         });
@@ -322,7 +323,7 @@ public final class EventStream {
     }
 
     /** Writes {@code bytes} once what is pending is written, then runs {@code then}. */
-    private void send(ByteBuffer bytes, Runnable then) {
+    private void send(ByteBuffer[] bytes, Runnable then) {
         if (done) {
             return;
         }
@@ -386,7 +387,7 @@ public final class EventStream {
             return;
         }
         if (quiet >= heartbeat.toNanos()) {
-            send(ByteBuffer.wrap(ServerSentEvents.HEARTBEAT), () -> { });
+            send(new ByteBuffer[] {ByteBuffer.wrap(ServerSentEvents.HEARTBEAT)}, () -> { });
             scheduleHeartbeat(heartbeat.toNanos());
         } else {
             scheduleHeartbeat(heartbeat.toNanos() - quiet);

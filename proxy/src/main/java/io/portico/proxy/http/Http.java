@@ -1,5 +1,6 @@
 package io.portico.proxy.http;
 
+import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.MediaType;
@@ -234,7 +235,10 @@ public final class Http {
     public static final Reply ACCEPTED = new Reply(202, java.util.Map.of());
 
     /** A handler result that is JSON already serialized (e.g. records written by a streaming writer). */
-    public record RawJson(byte[] bytes) {
+    public record RawJson(ByteChunks body) {
+        public RawJson(byte[] bytes) {
+            this(ByteChunks.of(bytes));
+        }
     }
 
     /**
@@ -248,12 +252,12 @@ public final class Http {
                 exchange.setStatusCode(reply.status());
                 exchange.endExchange();
             } else if (reply.body() instanceof RawJson raw) {
-                send(exchange, reply.status(), raw.bytes());
+                send(exchange, reply.status(), raw.body());
             } else {
                 send(exchange, reply.status(), Json.write(reply.body()));
             }
         } else if (body instanceof RawJson raw) {
-            send(exchange, 200, raw.bytes());
+            send(exchange, 200, raw.body());
         } else {
             send(exchange, 200, Json.write(body));
         }
@@ -266,6 +270,20 @@ public final class Http {
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
                 type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
         exchange.getResponseSender().send(ByteBuffer.wrap(json));
+    }
+
+    /** As {@link #send(HttpServerExchange, int, byte[])}, the body's arrays in one gathering write. */
+    public static void send(HttpServerExchange exchange, int status, ByteChunks json) {
+        if (json.count() == 1) {
+            send(exchange, status, json.toByteArray());
+            return;
+        }
+        MediaType type = exchange.getAttachment(RESPONSE_TYPE);
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
+                type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
+        exchange.setResponseContentLength(json.length());
+        exchange.getResponseSender().send(json.buffers());
     }
 
     /**

@@ -26,7 +26,8 @@ final class ResponseChannel {
     private final String contentType;
     private final Duration stallTimeout;
     private StreamSinkChannel channel;
-    private ByteBuffer writing; // being written, or null
+    private ByteBuffer[] writing; // being written, or null
+    private int first; // of writing, the first buffer with bytes left
     private Runnable whenWritten;
     private long blockedSince; // when the pending write last made no progress; 0 when it does
     private XnioExecutor.Key stallTimer;
@@ -78,6 +79,11 @@ final class ResponseChannel {
      * unless the client is gone by then.
      */
     void write(ByteBuffer piece, Runnable then) {
+        write(new ByteBuffer[] {piece}, then);
+    }
+
+    /** As {@link #write(ByteBuffer, Runnable)}, the buffers one after the other (a gathering write). */
+    void write(ByteBuffer[] piece, Runnable then) {
         if (closed) {
             return;
         }
@@ -91,6 +97,7 @@ final class ResponseChannel {
             channel.getWriteSetter().set(c -> onWritable());
         }
         writing = piece;
+        first = 0;
         whenWritten = then;
         onWritable();
     }
@@ -100,13 +107,14 @@ final class ResponseChannel {
             return;
         }
         try {
-            int before = writing.remaining();
-            while (writing.hasRemaining()) {
-                if (channel.write(writing) == 0) {
-                    blocked(writing.remaining() < before);
+            boolean progress = false;
+            while (skipWritten()) {
+                if (channel.write(writing, first, writing.length - first) == 0) {
+                    blocked(progress);
                     channel.resumeWrites();
                     return;
                 }
+                progress = true;
             }
             if (!channel.flush()) {
                 blocked(true);
@@ -124,6 +132,14 @@ final class ResponseChannel {
         Runnable then = whenWritten;
         whenWritten = null;
         then.run();
+    }
+
+    /** Whether bytes of the pending piece are left, {@link #first} at the first buffer that has some. */
+    private boolean skipWritten() {
+        while (first < writing.length && !writing[first].hasRemaining()) {
+            first++;
+        }
+        return first < writing.length;
     }
 
     /** A write is waiting for the client: starts (or, after progress, restarts) the stall clock. */
