@@ -15,7 +15,7 @@ import java.util.List;
  * start of its target, so each key and value goes through one scratch array sized for the
  * largest of the call.
  */
-final class BinaryRecords {
+public final class BinaryRecords {
     private static final Base64.Encoder BASE64 = Base64.getEncoder();
     private static final byte[] OPEN_TOPIC = ascii("{\"topic\":\"");
     private static final byte[] KEY_AFTER_TOPIC = ascii("\",\"key\":");
@@ -137,6 +137,129 @@ final class BinaryRecords {
             from = end;
         }
         return ByteChunks.ofArrays(arrays);
+    }
+
+    private static final byte[] V3_OFFSET = ascii(",\"offset\":");
+    private static final byte[] V3_TIMESTAMP = ascii(",\"timestamp\":\"");
+    private static final byte[] V3_KEY = ascii("\",\"headers\":[],\"key\":");
+    private static final byte[] V3_VALUE = ascii(",\"value\":");
+    private static final byte[] V3_BINARY = ascii("{\"type\":\"BINARY\",\"data\":");
+    private static final byte[] V3_END = ascii("]}");
+
+    /**
+     * A v3 {@code KafkaRecordList} of records without headers, keys and values as BINARY, written
+     * as {@link #write(List, boolean, boolean)} writes v1's: {@code head} (the list up to its
+     * {@code "data":[}, which the caller renders with its URLs), then each record as
+     * {@code recordHead} (up to and with its {@code "partition_id":}) and its partition, offset,
+     * timestamp, no headers, key and value, then {@code ]}}. The same bytes as the generator path
+     * of {@code RecordListWriter}, about a third of its work.
+     */
+    public static ByteChunks v3List(byte[] head, byte[] recordHead, List<ConsumedRecord> records) {
+        int n = records.size();
+        int[] sizes = new int[n];
+        String[] timestamps = new String[n];
+        int largest = 0;
+        for (int i = 0; i < n; i++) {
+            ConsumedRecord r = records.get(i);
+            if (!r.headers().isEmpty()) {
+                throw new IllegalArgumentException("records with headers take the generator path");
+            }
+            timestamps[i] = isoTimestamp(r.timestamp());
+            sizes[i] = piece((i == 0 ? head.length : 1) + recordHead.length + digits(r.partition())
+                    + V3_OFFSET.length + digits(r.offset()) + V3_TIMESTAMP.length + timestamps[i].length()
+                    + V3_KEY.length + v3Data(r.key()) + V3_VALUE.length + v3Data(r.value()) + 1
+                    + (i == n - 1 ? V3_END.length : 0));
+            largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
+        }
+        if (n == 0) {
+            byte[] empty = java.util.Arrays.copyOf(head, head.length + V3_END.length);
+            put(empty, head.length, V3_END);
+            return ByteChunks.of(empty);
+        }
+        byte[] scratch = new byte[4 * ((largest + 2) / 3)];
+        int[] runs = ByteChunks.runs(sizes, n);
+        List<byte[]> arrays = new ArrayList<>(runs.length);
+        int from = 0;
+        for (int end : runs) {
+            byte[] out = new byte[sum(sizes, from, end)];
+            int p = 0;
+            for (int i = from; i < end; i++) {
+                ConsumedRecord r = records.get(i);
+                if (i == 0) {
+                    p = put(out, p, head);
+                } else {
+                    out[p++] = ',';
+                }
+                p = put(out, p, recordHead);
+                p = number(out, p, r.partition());
+                p = put(out, p, V3_OFFSET);
+                p = number(out, p, r.offset());
+                p = put(out, p, V3_TIMESTAMP);
+                String t = timestamps[i];
+                for (int c = 0; c < t.length(); c++) {
+                    out[p++] = (byte) t.charAt(c); // ASCII: digits, '-', ':', '.', 'T', 'Z', '+'
+                }
+                p = put(out, p, V3_KEY);
+                p = v3Data(out, p, r.key(), scratch);
+                p = put(out, p, V3_VALUE);
+                p = v3Data(out, p, r.value(), scratch);
+                out[p++] = '}';
+                if (i == n - 1) {
+                    p = put(out, p, V3_END);
+                }
+            }
+            check(p, out, "v3 records");
+            arrays.add(out);
+            from = end;
+        }
+        return ByteChunks.ofArrays(arrays);
+    }
+
+    private static long v3Data(byte[] data) {
+        return data == null ? NULL.length : V3_BINARY.length + data(data) + 1;
+    }
+
+    private static int v3Data(byte[] out, int p, byte[] data, byte[] scratch) {
+        if (data == null) {
+            return put(out, p, NULL);
+        }
+        p = put(out, p, V3_BINARY);
+        p = data(out, p, data, scratch);
+        out[p++] = '}';
+        return p;
+    }
+
+    /** The last second formatted, per thread: records read together mostly share their second. */
+    private static final ThreadLocal<Object[]> LAST_SECOND = ThreadLocal.withInitial(() -> new Object[] {Long.MIN_VALUE, ""});
+    /** Seconds of the years 0000 to 9999, which {@link java.time.Instant#toString} writes in the plain form. */
+    private static final long MIN_PLAIN = -62_167_219_200L;
+    private static final long MAX_PLAIN = 253_402_300_799L;
+
+    /**
+     * {@code Instant.ofEpochMilli(millis).toString()} (v3's record timestamps), without formatting
+     * the date again for each record.
+     */
+    public static String isoTimestamp(long millis) {
+        long second = Math.floorDiv(millis, 1000);
+        int ms = Math.floorMod(millis, 1000);
+        if (second < MIN_PLAIN || second > MAX_PLAIN) {
+            return java.time.Instant.ofEpochMilli(millis).toString();
+        }
+        Object[] last = LAST_SECOND.get();
+        String prefix;
+        if ((long) last[0] == second) {
+            prefix = (String) last[1];
+        } else {
+            String whole = java.time.Instant.ofEpochSecond(second).toString(); // …:SSZ
+            prefix = whole.substring(0, whole.length() - 1);
+            last[0] = second;
+            last[1] = prefix;
+        }
+        if (ms == 0) {
+            return prefix + "Z";
+        }
+        char[] fraction = {'.', (char) ('0' + ms / 100), (char) ('0' + ms / 10 % 10), (char) ('0' + ms % 10), 'Z'};
+        return prefix.concat(new String(fraction));
     }
 
     /** A record's rendered size as an array index (a record that would not fit an array is refused). */

@@ -3,6 +3,7 @@ package io.portico.protocol.v3;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.portico.protocol.BinaryRecords;
 import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.Json;
@@ -36,6 +37,15 @@ public final class RecordListWriter {
      */
     public static ByteChunks write(String clusterId, String topic, List<ConsumedRecord> records,
                                    ProduceRecord.Type keyType, ProduceRecord.Type valueType, String self, String next) {
+        if (keyType == ProduceRecord.Type.BINARY && valueType == ProduceRecord.Type.BINARY && noHeaders(records)) {
+            return BinaryRecords.v3List(head(self, next), recordHead(clusterId, topic), records);
+        }
+        return generated(clusterId, topic, records, keyType, valueType, self, next);
+    }
+
+    /** As {@link #write}, through Jackson's generator (any types, headers). */
+    static ByteChunks generated(String clusterId, String topic, List<ConsumedRecord> records,
+                                ProduceRecord.Type keyType, ProduceRecord.Type valueType, String self, String next) {
         long estimate = 128;
         for (ConsumedRecord r : records) {
             estimate += 200 + topic.length() + r.size() * 4L / 3;
@@ -58,6 +68,59 @@ public final class RecordListWriter {
             throw new UncheckedIOException(e);
         }
         return out.build();
+    }
+
+    private static boolean noHeaders(List<ConsumedRecord> records) {
+        for (ConsumedRecord r : records) {
+            if (!r.headers().isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The list up to its {@code "data":[}, as the generator writes it (the URLs escaped). */
+    private static byte[] head(String self, String next) {
+        return prefix(g -> {
+            g.writeStartObject();
+            g.writeStringField("kind", "KafkaRecordList");
+            g.writeObjectFieldStart("metadata");
+            g.writeStringField("self", self);
+            g.writeStringField("next", next);
+            g.writeEndObject();
+            g.writeArrayFieldStart("data");
+        });
+    }
+
+    /** A record up to its {@code "partition_id":}, as {@link #record} writes it. */
+    private static byte[] recordHead(String clusterId, String topic) {
+        byte[] fields = prefix(g -> {
+            g.writeStartObject();
+            g.writeStringField("kind", "KafkaRecord");
+            g.writeStringField("cluster_id", clusterId);
+            g.writeStringField("topic_name", topic);
+        });
+        byte[] partition = ",\"partition_id\":".getBytes(StandardCharsets.US_ASCII);
+        byte[] head = java.util.Arrays.copyOf(fields, fields.length + partition.length);
+        System.arraycopy(partition, 0, head, fields.length, partition.length);
+        return head;
+    }
+
+    private interface Writes {
+        void to(JsonGenerator g) throws IOException;
+    }
+
+    /** What {@code writes} puts out before the structure it opened is closed. */
+    private static byte[] prefix(Writes writes) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+        try {
+            JsonGenerator g = FACTORY.createGenerator(out);
+            writes.to(g);
+            g.flush(); // not closed: closing would end the open object
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /**
@@ -130,34 +193,9 @@ public final class RecordListWriter {
         g.writeRawUTF8String(encoded, 0, encoded.length);
     }
 
-    /** The last second formatted, per thread: records read together mostly share their second. */
-    private static final ThreadLocal<Object[]> LAST_SECOND = ThreadLocal.withInitial(() -> new Object[] {Long.MIN_VALUE, ""});
-    /** Seconds of the years 0000 to 9999, which {@link Instant#toString} writes in the plain form. */
-    private static final long MIN_PLAIN = -62_167_219_200L;
-    private static final long MAX_PLAIN = 253_402_300_799L;
-
-    /** {@code Instant.ofEpochMilli(millis).toString()}, without formatting the date again for each record. */
+    /** {@code Instant.ofEpochMilli(millis).toString()}. */
     static String timestamp(long millis) {
-        long second = Math.floorDiv(millis, 1000);
-        int ms = Math.floorMod(millis, 1000);
-        if (second < MIN_PLAIN || second > MAX_PLAIN) {
-            return Instant.ofEpochMilli(millis).toString();
-        }
-        Object[] last = LAST_SECOND.get();
-        String prefix;
-        if ((long) last[0] == second) {
-            prefix = (String) last[1];
-        } else {
-            String whole = Instant.ofEpochSecond(second).toString(); // …:SSZ
-            prefix = whole.substring(0, whole.length() - 1);
-            last[0] = second;
-            last[1] = prefix;
-        }
-        if (ms == 0) {
-            return prefix + "Z";
-        }
-        char[] fraction = {'.', (char) ('0' + ms / 100), (char) ('0' + ms / 10 % 10), (char) ('0' + ms % 10), 'Z'};
-        return prefix.concat(new String(fraction));
+        return BinaryRecords.isoTimestamp(millis);
     }
 
     private static boolean isUtf8(byte[] bytes) {

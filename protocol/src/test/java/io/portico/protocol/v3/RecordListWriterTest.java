@@ -1,13 +1,16 @@
 package io.portico.protocol.v3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordHeader;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Random;
@@ -49,5 +52,36 @@ class RecordListWriterTest {
         assertEquals("null", record.get("headers").get(1).get("value").toString());
         assertEquals("2025-12-02T03:22:33.120Z", record.get("timestamp").asText());
         assertEquals(new String(out, StandardCharsets.UTF_8), new String(out, StandardCharsets.UTF_8).trim());
+    }
+
+    @Test
+    void binaryRecordsWithoutHeadersAreWrittenByteForByteAsTheGeneratorWritesThem() {
+        Random random = new Random(3);
+        List<ConsumedRecord> records = new ArrayList<>();
+        long[] timestamps = {1_764_645_753_000L, 1_764_645_753_120L, -1, 0, 253_402_300_800_000L, 1_764_645_753_007L};
+        for (int i = 0; i < 3_000; i++) { // past a chunk: more than one array
+            byte[] value = i % 7 == 0 ? null : new byte[i % 5 == 0 ? 0 : 1 + random.nextInt(150)];
+            if (value != null) {
+                random.nextBytes(value);
+            }
+            byte[] key = i % 3 == 0 ? null : ("k-" + i).getBytes(StandardCharsets.UTF_8);
+            records.add(new ConsumedRecord("orders.eu_1", key, value, i % 4, 9_999_990L + i,
+                    timestamps[i % timestamps.length], List.of()));
+        }
+        // URLs and an id that the generator escapes: the list's head and each record's come from it
+        String self = "http://h/v3/clusters/c/topics/orders.eu_1/partitions/0/records?offset=0&x=\"q\"\\é";
+        String next = "http://h/next?offset=3000\u0001";
+        String cluster = "a\"b\\c";
+        for (List<ConsumedRecord> some : List.of(records, records.subList(0, 1), List.<ConsumedRecord>of())) {
+            ByteChunks fast = RecordListWriter.write(cluster, "orders.eu_1", some, ProduceRecord.Type.BINARY,
+                    ProduceRecord.Type.BINARY, self, next);
+            ByteChunks generated = RecordListWriter.generated(cluster, "orders.eu_1", some, ProduceRecord.Type.BINARY,
+                    ProduceRecord.Type.BINARY, self, next);
+            assertEquals(new String(generated.toByteArray(), StandardCharsets.UTF_8),
+                    new String(fast.toByteArray(), StandardCharsets.UTF_8), some.size() + " records");
+            if (some.size() == 3_000) {
+                assertTrue(fast.count() > 1, "one array for " + fast.length() + " bytes");
+            }
+        }
     }
 }
