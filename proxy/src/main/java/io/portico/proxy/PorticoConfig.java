@@ -264,7 +264,7 @@ public record PorticoConfig(
                 Setting.millis(0, 3_600_000), "500",
                 "How long a v3 produce stream past its maximum duration still reads (answering 408) before it ends."),
         STREAMING_UNACKNOWLEDGED_MAX_RECORDS("streaming.unacknowledged.max.records", Setting.integer(1, 1_000_000),
-                "10000",
+                "2000",
                 "Records of one v3 produce stream read and not yet reported; beyond it the stream is not read "
                         + "until Kafka acknowledges some (its bytes also count against memory.requests.max.bytes)."),
         API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES("api.v3.produce.batch.maximum.entries", Setting.integer(1, 50), "10",
