@@ -184,7 +184,11 @@ class ConsumerInstancesIT {
     @Test
     void anInstanceHoldingRecordsBackStillLetsANewMemberJoinWithTheConsumerGroupProtocol(KafkaCluster kafka)
             throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.group.protocol", "consumer"))) {
+        // Under this protocol the partition moves in two heartbeats (the first member told to give
+        // it up, then the second told it has it), each up to the broker's 5 s interval apart: as
+        // long as the default assignment wait, so a loaded machine could miss it. The wait is 30 s.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.group.protocol", "consumer",
+                "consumer.assignment.timeout.ms", "30000"))) {
             holdBackThenJoin(p.rest(), kafka);
         }
     }
