@@ -69,20 +69,39 @@ public final class BinaryRecords {
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
-        int[] runs = ByteChunks.runs(sizes, n);
+        return assemble(sizes, "binary records", (out, p, i) -> {
+            out[p++] = (byte) (i == 0 ? '[' : ',');
+            p = write(out, p, records.get(i), topics, withTimestamp, scratch);
+            if (i == n - 1) {
+                out[p++] = ']';
+            }
+            return p;
+        });
+    }
+
+    /** Writes piece {@code i} (a record, an event) into {@code out} at {@code p}; returns the position after it. */
+    @FunctionalInterface
+    private interface Piece {
+        int write(byte[] out, int p, int i);
+    }
+
+    /**
+     * Pieces of the given sizes, written by {@code piece} into arrays of whole pieces of up to
+     * {@link ByteChunks#MAX_CHUNK} (a larger piece alone), each of the exact size.
+     */
+    private static ByteChunks assemble(int[] sizes, String what, Piece piece) {
+        int[] runs = ByteChunks.runs(sizes, sizes.length);
         List<byte[]> arrays = new ArrayList<>(runs.length);
         int from = 0;
         for (int end : runs) {
             byte[] out = new byte[sum(sizes, from, end)];
             int p = 0;
             for (int i = from; i < end; i++) {
-                out[p++] = (byte) (i == 0 ? '[' : ',');
-                p = write(out, p, records.get(i), topics, withTimestamp, scratch);
-                if (i == n - 1) {
-                    out[p++] = ']';
-                }
+                p = piece.write(out, p, i);
             }
-            check(p, out, "binary records");
+            if (p != out.length) {
+                throw new IllegalStateException(what + ": wrote " + p + " of " + out.length + " bytes");
+            }
             arrays.add(out);
             from = end;
         }
@@ -114,29 +133,18 @@ public final class BinaryRecords {
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
-        int[] runs = ByteChunks.runs(sizes, n);
-        List<byte[]> arrays = new ArrayList<>(runs.length);
-        int from = 0;
-        for (int end : runs) {
-            byte[] out = new byte[sum(sizes, from, end)];
-            int p = 0;
-            for (int i = from; i < end; i++) {
-                ConsumedRecord r = records.get(i);
-                p = put(out, p, EVENT_ID);
-                p = put(out, p, ids.bytes(r.topic()));
-                out[p++] = '/';
-                p = number(out, p, r.partition());
-                out[p++] = '/';
-                p = number(out, p, r.offset());
-                p = put(out, p, EVENT_DATA);
-                p = write(out, p, r, topics, withTimestamp, scratch);
-                p = put(out, p, EVENT_END);
-            }
-            check(p, out, "binary events");
-            arrays.add(out);
-            from = end;
-        }
-        return ByteChunks.ofArrays(arrays);
+        return assemble(sizes, "binary events", (out, p, i) -> {
+            ConsumedRecord r = records.get(i);
+            p = put(out, p, EVENT_ID);
+            p = put(out, p, ids.bytes(r.topic()));
+            out[p++] = '/';
+            p = number(out, p, r.partition());
+            out[p++] = '/';
+            p = number(out, p, r.offset());
+            p = put(out, p, EVENT_DATA);
+            p = write(out, p, r, topics, withTimestamp, scratch);
+            return put(out, p, EVENT_END);
+        });
     }
 
     private static final byte[] V3_OFFSET = ascii(",\"offset\":");
@@ -177,42 +185,32 @@ public final class BinaryRecords {
             return ByteChunks.of(empty);
         }
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
-        int[] runs = ByteChunks.runs(sizes, n);
-        List<byte[]> arrays = new ArrayList<>(runs.length);
-        int from = 0;
-        for (int end : runs) {
-            byte[] out = new byte[sum(sizes, from, end)];
-            int p = 0;
-            for (int i = from; i < end; i++) {
-                ConsumedRecord r = records.get(i);
-                if (i == 0) {
-                    p = put(out, p, head);
-                } else {
-                    out[p++] = ',';
-                }
-                p = put(out, p, recordHead);
-                p = number(out, p, r.partition());
-                p = put(out, p, V3_OFFSET);
-                p = number(out, p, r.offset());
-                p = put(out, p, V3_TIMESTAMP);
-                String t = timestamps[i];
-                for (int c = 0; c < t.length(); c++) {
-                    out[p++] = (byte) t.charAt(c); // ASCII: digits, '-', ':', '.', 'T', 'Z', '+'
-                }
-                p = put(out, p, V3_KEY);
-                p = v3Data(out, p, r.key(), scratch);
-                p = put(out, p, V3_VALUE);
-                p = v3Data(out, p, r.value(), scratch);
-                out[p++] = '}';
-                if (i == n - 1) {
-                    p = put(out, p, V3_END);
-                }
+        return assemble(sizes, "v3 records", (out, p, i) -> {
+            ConsumedRecord r = records.get(i);
+            if (i == 0) {
+                p = put(out, p, head);
+            } else {
+                out[p++] = ',';
             }
-            check(p, out, "v3 records");
-            arrays.add(out);
-            from = end;
-        }
-        return ByteChunks.ofArrays(arrays);
+            p = put(out, p, recordHead);
+            p = number(out, p, r.partition());
+            p = put(out, p, V3_OFFSET);
+            p = number(out, p, r.offset());
+            p = put(out, p, V3_TIMESTAMP);
+            String t = timestamps[i];
+            for (int c = 0; c < t.length(); c++) {
+                out[p++] = (byte) t.charAt(c); // ASCII: digits, '-', ':', '.', 'T', 'Z', '+'
+            }
+            p = put(out, p, V3_KEY);
+            p = v3Data(out, p, r.key(), scratch);
+            p = put(out, p, V3_VALUE);
+            p = v3Data(out, p, r.value(), scratch);
+            out[p++] = '}';
+            if (i == n - 1) {
+                p = put(out, p, V3_END);
+            }
+            return p;
+        });
     }
 
     private static long v3Data(byte[] data) {
@@ -276,12 +274,6 @@ public final class BinaryRecords {
             sum += sizes[i];
         }
         return piece(sum);
-    }
-
-    private static void check(int written, byte[] out, String what) {
-        if (written != out.length) {
-            throw new IllegalStateException(what + ": wrote " + written + " of " + out.length + " bytes");
-        }
     }
 
     /** {@code topics}: null when records are written without their topic. */

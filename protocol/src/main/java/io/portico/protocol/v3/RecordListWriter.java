@@ -52,13 +52,7 @@ public final class RecordListWriter {
         }
         ByteChunks.Builder out = new ByteChunks.Builder(estimate);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("kind", "KafkaRecordList");
-            g.writeObjectFieldStart("metadata");
-            g.writeStringField("self", self);
-            g.writeStringField("next", next);
-            g.writeEndObject();
-            g.writeArrayFieldStart("data");
+            listHead(g, self, next);
             for (ConsumedRecord r : records) {
                 record(g, clusterId, topic, r, keyType, valueType);
             }
@@ -81,29 +75,33 @@ public final class RecordListWriter {
 
     /** The list up to its {@code "data":[}, as the generator writes it (the URLs escaped). */
     private static byte[] head(String self, String next) {
-        return prefix(g -> {
-            g.writeStartObject();
-            g.writeStringField("kind", "KafkaRecordList");
-            g.writeObjectFieldStart("metadata");
-            g.writeStringField("self", self);
-            g.writeStringField("next", next);
-            g.writeEndObject();
-            g.writeArrayFieldStart("data");
-        });
+        return prefix(g -> listHead(g, self, next));
+    }
+
+    private static void listHead(JsonGenerator g, String self, String next) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("kind", "KafkaRecordList");
+        g.writeObjectFieldStart("metadata");
+        g.writeStringField("self", self);
+        g.writeStringField("next", next);
+        g.writeEndObject();
+        g.writeArrayFieldStart("data");
     }
 
     /** A record up to its {@code "partition_id":}, as {@link #record} writes it. */
     private static byte[] recordHead(String clusterId, String topic) {
-        byte[] fields = prefix(g -> {
-            g.writeStartObject();
-            g.writeStringField("kind", "KafkaRecord");
-            g.writeStringField("cluster_id", clusterId);
-            g.writeStringField("topic_name", topic);
-        });
+        byte[] fields = prefix(g -> recordHead(g, clusterId, topic));
         byte[] partition = ",\"partition_id\":".getBytes(StandardCharsets.US_ASCII);
         byte[] head = java.util.Arrays.copyOf(fields, fields.length + partition.length);
         System.arraycopy(partition, 0, head, fields.length, partition.length);
         return head;
+    }
+
+    private static void recordHead(JsonGenerator g, String clusterId, String topic) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("kind", "KafkaRecord");
+        g.writeStringField("cluster_id", clusterId);
+        g.writeStringField("topic_name", topic);
     }
 
     private interface Writes {
@@ -140,10 +138,7 @@ public final class RecordListWriter {
 
     private static void record(JsonGenerator g, String clusterId, String topic, ConsumedRecord r,
                                ProduceRecord.Type keyType, ProduceRecord.Type valueType) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("kind", "KafkaRecord");
-        g.writeStringField("cluster_id", clusterId);
-        g.writeStringField("topic_name", topic);
+        recordHead(g, clusterId, topic);
         g.writeNumberField("partition_id", r.partition());
         g.writeNumberField("offset", r.offset());
         g.writeStringField("timestamp", timestamp(r.timestamp()));
