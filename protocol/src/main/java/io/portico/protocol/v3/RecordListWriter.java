@@ -111,10 +111,9 @@ public final class RecordListWriter {
     /** What {@code writes} puts out before the structure it opened is closed. */
     private static byte[] prefix(Writes writes) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
-        try {
-            JsonGenerator g = FACTORY.createGenerator(out);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.disable(JsonGenerator.Feature.AUTO_CLOSE_JSON_CONTENT); // closing must not end the open object
             writes.to(g);
-            g.flush(); // not closed: closing would end the open object
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -265,25 +265,31 @@ public final class Http {
 
     /** Writes a JSON body of the negotiated type with the given status. */
     public static void send(HttpServerExchange exchange, int status, byte[] json) {
-        MediaType type = exchange.getAttachment(RESPONSE_TYPE);
-        exchange.setStatusCode(status);
-        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
-                type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
-        exchange.getResponseSender().send(ByteBuffer.wrap(json));
+        send(exchange, status, ByteBuffer.wrap(json));
+    }
+
+    private static void send(HttpServerExchange exchange, int status, ByteBuffer json) {
+        head(exchange, status);
+        exchange.getResponseSender().send(json);
     }
 
     /** As {@link #send(HttpServerExchange, int, byte[])}, the body's arrays in one gathering write. */
     public static void send(HttpServerExchange exchange, int status, ByteChunks json) {
         if (json.count() == 1) {
-            send(exchange, status, json.toByteArray());
+            send(exchange, status, json.buffers()[0]);
             return;
         }
+        head(exchange, status);
+        exchange.setResponseContentLength(json.length());
+        exchange.getResponseSender().send(json.buffers());
+    }
+
+    /** The status and the negotiated JSON type. */
+    private static void head(HttpServerExchange exchange, int status) {
         MediaType type = exchange.getAttachment(RESPONSE_TYPE);
         exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE,
                 type == null ? "application/json" : ESSENCES.computeIfAbsent(type, MediaType::essence));
-        exchange.setResponseContentLength(json.length());
-        exchange.getResponseSender().send(json.buffers());
     }
 
     /**

@@ -27,7 +27,7 @@ final class ResponseChannel {
     private final Duration stallTimeout;
     private StreamSinkChannel channel;
     private ByteBuffer[] writing; // being written, or null
-    private int first; // of writing, the first buffer with bytes left
+    private int first; // of writing, the first buffer with bytes left (only to know when all are written)
     private Runnable whenWritten;
     private long blockedSince; // when the pending write last made no progress; 0 when it does
     private XnioExecutor.Key stallTimer;
@@ -109,7 +109,9 @@ final class ResponseChannel {
         try {
             boolean progress = false;
             while (skipWritten()) {
-                if (channel.write(writing, first, writing.length - first) == 0) {
+                // Always from the first buffer: Undertow's chunked conduit (2.3.27) mishandles an
+                // offset past 0 (it limits the wrong buffer); written buffers have nothing left to write.
+                if (channel.write(writing, 0, writing.length) == 0) {
                     blocked(progress);
                     channel.resumeWrites();
                     return;
@@ -125,8 +127,8 @@ final class ResponseChannel {
             writing = null;
             blockedSince = 0;
             cancelStallTimer();
-        } catch (IOException e) {
-            abort();
+        } catch (IOException | RuntimeException e) {
+            abort(); // a channel that fails is done with; the stream must not stay busy for good
             return;
         }
         Runnable then = whenWritten;

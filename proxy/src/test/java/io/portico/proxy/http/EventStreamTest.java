@@ -3,6 +3,7 @@ package io.portico.proxy.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ErrorCode;
 import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.ResponseRoom;
@@ -34,6 +35,22 @@ class EventStreamTest {
     private static int port;
     private static final AtomicInteger bigFetches = new AtomicInteger();
     private static final AtomicInteger quietClosed = new AtomicInteger();
+    /** Events of about 6 MiB (past a socket send buffer), each with its own data: a batch of many arrays. */
+    private static final byte[] ARRAYS_EVENTS = arraysEvents();
+
+    private static byte[] arraysEvents() {
+        StringBuilder out = new StringBuilder();
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; out.length() < 6 << 20; i++) {
+            out.append("id: ").append(i).append("\ndata: ");
+            int n = 1 + random.nextInt(3000);
+            for (int c = 0; c < n; c++) {
+                out.append((char) ('a' + random.nextInt(26)));
+            }
+            out.append("\n\n");
+        }
+        return out.toString().getBytes(StandardCharsets.US_ASCII);
+    }
 
     /** A source of numbered events, {@code perBatch} a batch, each {@code size} bytes of data. */
     private static EventStream.Source numbers(int perBatch, int size, int failAfter, AtomicInteger fetches) {
@@ -76,6 +93,24 @@ class EventStreamTest {
                     throw ErrorCode.TOPIC_NOT_FOUND.exception();
                 }))
                 .get("/big", exchange -> EventStream.start(exchange, streams, () -> numbers(1, 256 * 1024, -1, bigFetches)))
+                .get("/arrays", exchange -> EventStream.start(exchange, streams, () -> new EventStream.Source() {
+                    private boolean sent;
+
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        if (sent) {
+                            return EventStream.Events.END;
+                        }
+                        sent = true;
+                        ByteChunks.Builder out = new ByteChunks.Builder();
+                        out.writeBytes(ARRAYS_EVENTS);
+                        return new EventStream.Events(out.build(), null, false);
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                }))
                 .get("/quiet", exchange -> EventStream.start(exchange, streams, () -> new EventStream.Source() {
                     @Override
                     public EventStream.Events next(ResponseRoom room) {
@@ -209,5 +244,78 @@ class EventStreamTest {
         } finally {
             other.close();
         }
+    }
+
+    @Test
+    void aBatchOfSeveralArraysReachesASlowReaderWholeAndInOrder() throws Exception {
+        // A small receive window and a slow reader: the server's writes of the batch's arrays are
+        // partial, and each goes on from where the last stopped, over HTTP/1.1 chunks.
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /arrays HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(
+                    new SlowStream(s.getInputStream()), 1024));
+            String line;
+            while (!(line = asciiLine(in)).isEmpty()) {
+                assertTrue(!line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length"), line);
+            }
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            for (int size; (size = Integer.parseInt(asciiLine(in).trim(), 16)) > 0; ) {
+                byte[] chunk = new byte[size];
+                in.readFully(chunk);
+                body.writeBytes(chunk);
+                assertEquals("", asciiLine(in), "a chunk ends where its size line says");
+            }
+            // Heartbeats may come between whole writes while the reader is slow.
+            String text = body.toString(StandardCharsets.US_ASCII).replace(": heartbeat\n\n", "");
+            String opened = ": stream opened\n\n";
+            assertTrue(text.startsWith(opened), text.substring(0, Math.min(80, text.length())));
+            String got = text.substring(opened.length());
+            String expected = new String(ARRAYS_EVENTS, StandardCharsets.US_ASCII);
+            int at = 0;
+            while (at < Math.min(got.length(), expected.length()) && got.charAt(at) == expected.charAt(at)) {
+                at++;
+            }
+            assertEquals(expected.length(), at, "the events differ from byte " + at + " on (of " + got.length() + ")");
+            assertEquals(expected.length(), got.length());
+        }
+    }
+
+    /** Reads at most 512 bytes a call, pausing a little every 64 KiB. */
+    private static final class SlowStream extends java.io.FilterInputStream {
+        private long read;
+
+        SlowStream(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, Math.min(len, 512));
+            if (n > 0 && (read += n) % (64 * 1024) < n) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return n;
+        }
+    }
+
+    private static String asciiLine(java.io.DataInputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                throw new java.io.EOFException("the response ended inside a line: " + line);
+            }
+            if (c != '\r') {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
     }
 }
