@@ -90,7 +90,7 @@ public final class BinaryRecords {
      * {@link ByteChunks#MAX_CHUNK} (a larger piece alone), each of the exact size.
      */
     private static ByteChunks assemble(int[] sizes, String what, Piece piece) {
-        int[] runs = ByteChunks.runs(sizes, sizes.length);
+        int[] runs = ByteChunks.runs(sizes);
         List<byte[]> arrays = new ArrayList<>(runs.length);
         int from = 0;
         for (int end : runs) {

@@ -101,7 +101,8 @@ public final class ByteChunks {
      * {@link #MAX_CHUNK} bytes: run {@code r} is pieces {@code [ends[r-1], ends[r])} (from 0 for
      * the first). A piece larger than a chunk is a run of its own. No pieces, no runs.
      */
-    static int[] runs(int[] sizes, int count) {
+    static int[] runs(int[] sizes) {
+        int count = sizes.length;
         int[] ends = new int[Math.max(1, count)];
         int runs = 0;
         long run = 0;
@@ -124,8 +125,7 @@ public final class ByteChunks {
      * (Jackson's generator). Not thread-safe; {@link #build} once.
      */
     public static final class Builder extends OutputStream {
-        private final List<byte[]> full = new ArrayList<>();
-        private final List<Integer> fullLengths = new ArrayList<>();
+        private final List<byte[]> full = new ArrayList<>(); // each filled to its end
         private byte[] current;
         private int position;
         private long length;
@@ -181,7 +181,6 @@ public final class ByteChunks {
 
         private void next() {
             full.add(current);
-            fullLengths.add(position);
             current = new byte[Math.min(MAX_CHUNK, current.length * 2)];
             position = 0;
         }
@@ -189,17 +188,19 @@ public final class ByteChunks {
         /** What was written. */
         public ByteChunks build() {
             int n = full.size() + (position > 0 ? 1 : 0);
-            byte[][] arrays = new byte[n][];
+            if (n == 0) {
+                return EMPTY;
+            }
+            byte[][] arrays = full.toArray(new byte[n][]);
             int[] lengths = new int[n];
             for (int i = 0; i < full.size(); i++) {
-                arrays[i] = full.get(i);
-                lengths[i] = fullLengths.get(i);
+                lengths[i] = arrays[i].length;
             }
             if (position > 0) {
                 arrays[n - 1] = current;
                 lengths[n - 1] = position;
             }
-            return n == 0 ? EMPTY : new ByteChunks(arrays, lengths, length);
+            return new ByteChunks(arrays, lengths, length);
         }
     }
 }

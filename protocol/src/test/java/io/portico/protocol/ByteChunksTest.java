@@ -46,14 +46,14 @@ class ByteChunksTest {
 
     @Test
     void runsFillChunksWithWholePiecesAndALargePieceStandsAlone() {
-        assertEquals(0, ByteChunks.runs(new int[0], 0).length);
-        assertArrayEquals(new int[] {3}, ByteChunks.runs(new int[] {10, 20, 30}, 3));
+        assertEquals(0, ByteChunks.runs(new int[0]).length);
+        assertArrayEquals(new int[] {3}, ByteChunks.runs(new int[] {10, 20, 30}));
         int half = MAX / 2;
         // two halves fill a chunk exactly; the third starts the next
-        assertArrayEquals(new int[] {2, 3}, ByteChunks.runs(new int[] {half, half, 1}, 3));
+        assertArrayEquals(new int[] {2, 3}, ByteChunks.runs(new int[] {half, half, 1}));
         // a piece past a chunk is a run of its own, before and after others
-        assertArrayEquals(new int[] {1, 2, 3}, ByteChunks.runs(new int[] {5, MAX + 1, 5}, 3));
-        assertArrayEquals(new int[] {1, 2}, ByteChunks.runs(new int[] {MAX * 3, MAX * 3}, 2));
+        assertArrayEquals(new int[] {1, 2, 3}, ByteChunks.runs(new int[] {5, MAX + 1, 5}));
+        assertArrayEquals(new int[] {1, 2}, ByteChunks.runs(new int[] {MAX * 3, MAX * 3}));
     }
 
     @Test
