@@ -22,12 +22,14 @@ final class AvroFormat implements ParsedSchema {
     private final String canonical;
     private final GenericDatumReader<Object> reader;
     private final GenericDatumWriter<Object> writer;
+    private final AvroJsonWriter json;
 
     private AvroFormat(Schema schema) {
         this.schema = schema;
         this.canonical = schema.toString();
         this.reader = new GenericDatumReader<>(schema);
         this.writer = new GenericDatumWriter<>(schema);
+        this.json = new AvroJsonWriter(schema);
     }
 
     /** @throws InvalidSchemaException when {@code text} is not an avro schema */
@@ -57,6 +59,25 @@ final class AvroFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
+        byte[] written = this.json.write(json, 0);
+        return written != null ? written : throughAvro(json);
+    }
+
+    @Override
+    public byte[] encodeFramed(int id, byte[] json) {
+        byte[] framed = this.json.write(json, Framing.HEADER);
+        if (framed == null) {
+            return Framing.frame(id, throughAvro(json));
+        }
+        Framing.writeHeader(id, framed);
+        return framed;
+    }
+
+    /**
+     * {@code json} read by avro's JSON decoder into a datum and written by its binary encoder: the
+     * reference for every value, and the path of those {@link AvroJsonWriter} does not take.
+     */
+    byte[] throughAvro(byte[] json) {
         Object datum;
         try {
             datum = reader.read(null, DecoderFactory.get().jsonDecoder(schema, new String(json, StandardCharsets.UTF_8)));

@@ -14,13 +14,18 @@ public final class Framing {
     /** {@code payload} framed with {@code id}. */
     public static byte[] frame(int id, byte[] payload) {
         byte[] out = new byte[HEADER + payload.length];
+        writeHeader(id, out);
+        System.arraycopy(payload, 0, out, HEADER, payload.length);
+        return out;
+    }
+
+    /** Writes the magic byte and {@code id} into the first {@link #HEADER} bytes of {@code out}. */
+    public static void writeHeader(int id, byte[] out) {
         out[0] = 0;
         out[1] = (byte) (id >>> 24);
         out[2] = (byte) (id >>> 16);
         out[3] = (byte) (id >>> 8);
         out[4] = (byte) id;
-        System.arraycopy(payload, 0, out, HEADER, payload.length);
-        return out;
     }
 
     /** Whether {@code data} starts as a framed record does (magic byte 0 and room for an id). */

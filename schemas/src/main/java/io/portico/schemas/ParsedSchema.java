@@ -26,6 +26,15 @@ public interface ParsedSchema {
     byte[] encode(byte[] json);
 
     /**
+     * {@link #encode} framed with {@code id} as Confluent's serializers frame it.
+     *
+     * @throws InvalidDataException when the JSON does not fit the schema, saying why
+     */
+    default byte[] encodeFramed(int id, byte[] json) {
+        return Framing.frame(id, encode(json));
+    }
+
+    /**
      * The JSON text of a framed record's payload ({@code framed} from {@link Framing#HEADER} on).
      *
      * @throws InvalidDataException when the bytes are not a datum of this schema

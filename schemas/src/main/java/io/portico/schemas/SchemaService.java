@@ -51,7 +51,7 @@ public final class SchemaService {
          * @throws ParsedSchema.InvalidDataException when the JSON does not fit the schema
          */
         public byte[] serialize(byte[] json) {
-            return Framing.frame(id, schema.encode(json));
+            return schema.encodeFramed(id, json);
         }
     }
 

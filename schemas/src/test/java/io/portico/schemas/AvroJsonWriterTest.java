@@ -1,0 +1,341 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.avro.Schema;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link AvroJsonWriter} against avro's own path ({@link AvroFormat#throughAvro}): every value the
+ * writer takes comes out as the same bytes, every value it declines is still answered by avro as
+ * before, and the values avro's JSON encoder writes are all taken.
+ */
+class AvroJsonWriterTest {
+    private static final String EVERYTHING = """
+            {"type":"record","name":"Everything","namespace":"t","fields":[
+              {"name":"n","type":"null"},
+              {"name":"b","type":"boolean"},
+              {"name":"i","type":"int"},
+              {"name":"l","type":"long"},
+              {"name":"f","type":"float"},
+              {"name":"d","type":"double"},
+              {"name":"s","type":"string"},
+              {"name":"by","type":"bytes"},
+              {"name":"fx","type":{"type":"fixed","name":"Four","size":4}},
+              {"name":"e","type":{"type":"enum","name":"Color","symbols":["RED","GREEN"]}},
+              {"name":"a","type":{"type":"array","items":"int"}},
+              {"name":"m","type":{"type":"map","values":"string"}},
+              {"name":"u","type":["null","string",{"type":"record","name":"Inner","fields":[{"name":"x","type":"int"}]}]},
+              {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}}
+            ]}""";
+
+    private static final String CANONICAL = "{\"n\":null,\"b\":true,\"i\":-7,\"l\":12345678901,\"f\":1.5,\"d\":-2.25e10,"
+            + "\"s\":\"h\\u00e9llo \\ud83d\\ude00\",\"by\":\"\\u0000\\u00ff\",\"fx\":\"abcd\",\"e\":\"GREEN\","
+            + "\"a\":[1,2,3],\"m\":{\"k\":\"v\"},\"u\":{\"t.Inner\":{\"x\":5}},\"ts\":1700000000000}";
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** avro's bytes for {@code json}, or null when avro refuses it. */
+    private static byte[] reference(AvroFormat format, byte[] json) {
+        try {
+            return format.throughAvro(json);
+        } catch (ParsedSchema.InvalidDataException e) {
+            return null;
+        }
+    }
+
+    /** Asserts that the writer's answer, when it gives one, is avro's; returns whether it gave one. */
+    private static boolean agrees(AvroFormat format, Schema schema, String json) {
+        byte[] text = utf8(json);
+        byte[] expected = reference(format, text);
+        byte[] written = new AvroJsonWriter(schema).write(text, 0);
+        if (written != null) {
+            assertNotNull(expected, () -> "avro refuses what the writer took: " + json);
+            assertArrayEquals(expected, written, json);
+        }
+        if (expected == null) {
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> format.encode(text), json);
+        } else {
+            assertArrayEquals(expected, format.encode(text), json);
+            byte[] framed = format.encodeFramed(0x01020304, text);
+            assertArrayEquals(Framing.frame(0x01020304, expected), framed, json);
+        }
+        return written != null;
+    }
+
+    @Test
+    void everyTypeInItsCanonicalShapeIsWrittenAsAvroWritesIt() {
+        AvroFormat format = AvroFormat.parse(EVERYTHING);
+        Schema schema = new Schema.Parser().parse(EVERYTHING);
+        assertTrue(agrees(format, schema, CANONICAL));
+        assertTrue(agrees(format, schema, CANONICAL.replace("\"u\":{\"t.Inner\":{\"x\":5}}", "\"u\":null")));
+        assertTrue(agrees(format, schema, CANONICAL.replace("\"u\":{\"t.Inner\":{\"x\":5}}", "\"u\":{\"string\":\"x\"}")));
+        assertTrue(agrees(format, schema, CANONICAL.replace("[1,2,3]", "[]").replace("{\"k\":\"v\"}", "{}")));
+        // integers where floats are wanted, and the extremes of int and long
+        assertTrue(agrees(format, schema, CANONICAL.replace("1.5", "3").replace("-2.25e10", "-2")));
+        assertTrue(agrees(format, schema, CANONICAL.replace("-7", "-2147483648").replace("12345678901", "9223372036854775807")));
+        assertTrue(agrees(format, schema, CANONICAL.replace("-7", "2147483647").replace("12345678901", "-9223372036854775808")));
+        // a float beyond float's range, and a lone surrogate in a string: the same bytes as avro's
+        assertTrue(agrees(format, schema, CANONICAL.replace("1.5", "1e39").replace("-2.25e10", "1e400")));
+        assertTrue(agrees(format, schema, CANONICAL.replace("h\\u00e9llo", "\\ud800x")));
+        // characters past 255 in bytes become '?' in both
+        assertTrue(agrees(format, schema, CANONICAL.replace("\\u0000\\u00ff", "\\u0100")));
+    }
+
+    @Test
+    void otherShapesAreLeftToAvroWhoseAnswerStands() {
+        AvroFormat format = AvroFormat.parse(EVERYTHING);
+        Schema schema = new Schema.Parser().parse(EVERYTHING);
+        List<String> declined = List.of(
+                CANONICAL.replace("\"n\":null,\"b\":true", "\"b\":true,\"n\":null"),    // fields out of order: avro takes it
+                CANONICAL.replace("\"ts\":1700000000000}", "\"ts\":1700000000000,\"extra\":{\"z\":[1]}}"), // avro skips it
+                CANONICAL.replace("{\"n\":null,", "{\"extra\":1,\"n\":null,"),       // avro refuses it
+                CANONICAL.replace("\"i\":-7", "\"i\":4.0"),                           // avro takes an integral float
+                CANONICAL.replace("\"i\":-7", "\"i\":4.5"),
+                CANONICAL.replace("\"i\":-7", "\"i\":2147483648"),
+                CANONICAL.replace("\"l\":12345678901", "\"l\":92233720368547758070"),
+                CANONICAL.replace("\"f\":1.5", "\"f\":\"NaN\""),
+                CANONICAL.replace("\"d\":-2.25e10", "\"d\":\"-Infinity\""),
+                CANONICAL.replace("{\"k\":\"v\"}", "{\"k\":\"v\",\"j\":\"w\",\"a\":\"b\"}"), // avro's HashMap order
+                CANONICAL.replace("{\"k\":\"v\"}", "{\"k\":\"v\",\"k\":\"w\"}"),
+                CANONICAL.replace("\"fx\":\"abcd\"", "\"fx\":\"abc\""),
+                CANONICAL.replace("\"e\":\"GREEN\"", "\"e\":\"BLUE\""),
+                CANONICAL.replace("{\"t.Inner\":{\"x\":5}}", "{\"Inner\":{\"x\":5}}"),
+                CANONICAL.replace("{\"t.Inner\":{\"x\":5}}", "{\"string\":\"a\",\"null\":null}"),
+                CANONICAL.replace("{\"t.Inner\":{\"x\":5}}", "\"bare\""),
+                CANONICAL.replace(",\"ts\":1700000000000", ""),
+                CANONICAL.replace("\"s\":\"h\\u00e9llo \\ud83d\\ude00\"", "\"s\":5"),
+                CANONICAL.replace("\"b\":true", "\"b\":1"),
+                "[]", "null", "\"x\"");
+        for (String json : declined) {
+            assertEquals(false, agrees(format, schema, json), json);
+        }
+    }
+
+    @Test
+    void primitivesAtTheTopAndUnionsOfThem() {
+        for (String[] c : new String[][] {
+                {"\"int\"", "25"}, {"\"long\"", "-1"}, {"\"string\"", "\"\""}, {"\"boolean\"", "false"},
+                {"\"null\"", "null"}, {"\"double\"", "0.1"}, {"[\"null\",\"int\"]", "{\"int\":1}"},
+                {"[\"null\",\"int\"]", "null"}, {"[\"int\",\"null\"]", "{\"null\":null}"},
+                {"{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":\"string\"}}", "[[\"a\"],[],[\"b\",\"c\"]]"},
+                {"{\"type\":\"map\",\"values\":\"long\"}", "{\"only\":3}"}}) {
+            AvroFormat format = AvroFormat.parse(c[0]);
+            assertTrue(agrees(format, new Schema.Parser().parse(c[0]), c[1]), c[0] + " " + c[1]);
+        }
+        AvroFormat noNull = AvroFormat.parse("[\"int\",\"string\"]");
+        assertNull(new AvroJsonWriter(new Schema.Parser().parse("[\"int\",\"string\"]")).write(utf8("null"), 0));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> noNull.encode(utf8("null")));
+    }
+
+    @Test
+    void anArrayOfManyItemsCarriesItsCountAheadOfThem() {
+        String schemaText = "{\"type\":\"array\",\"items\":\"string\"}";
+        StringBuilder json = new StringBuilder("[");
+        for (int i = 0; i < 300; i++) { // a count of two varint bytes, inserted ahead of 300 items
+            json.append(i == 0 ? "" : ",").append('"').append("item").append(i).append('"');
+        }
+        assertTrue(agrees(AvroFormat.parse(schemaText), new Schema.Parser().parse(schemaText), json.append(']').toString()));
+    }
+
+    /**
+     * Random schemas and values, written as avro's JSON encoder writes them (all taken, same bytes),
+     * and then altered in the ways clients get them wrong or merely different (same verdict as avro).
+     */
+    @Test
+    void randomSchemasAndValuesAgreeWithAvro() {
+        Random random = new Random(20261203);
+        int taken = 0;
+        int canonical = 0;
+        for (int round = 0; round < 300; round++) {
+            Generator g = new Generator(random);
+            String schemaText = g.schema(0);
+            Schema schema = new Schema.Parser().parse(schemaText);
+            AvroFormat format = AvroFormat.parse(schemaText);
+            for (int v = 0; v < 20; v++) {
+                g.bigMap = false;
+                String json = g.value(schema, 0, false);
+                boolean written = agrees(format, schema, json);
+                if (!g.bigMap) {
+                    canonical++;
+                    assertTrue(written, () -> "not taken: " + json + " of " + schemaText);
+                    taken++;
+                }
+                agrees(format, schema, g.value(schema, 0, true));
+            }
+        }
+        assertEquals(canonical, taken);
+        assertTrue(canonical > 3000, "values in the canonical shape: " + canonical);
+    }
+
+    /** Random avro schemas (as text) and values of them in avro's JSON encoding, optionally altered. */
+    private static final class Generator {
+        private final Random random;
+        private int names;
+        boolean bigMap;
+
+        Generator(Random random) {
+            this.random = random;
+        }
+
+        String schema(int depth) {
+            int kind = random.nextInt(depth >= 3 ? 9 : 14);
+            switch (kind) {
+                case 0: return "\"null\"";
+                case 1: return "\"boolean\"";
+                case 2: return "\"int\"";
+                case 3: return "\"long\"";
+                case 4: return "\"float\"";
+                case 5: return "\"double\"";
+                case 6: return "\"string\"";
+                case 7: return "\"bytes\"";
+                case 8: return "{\"type\":\"enum\",\"name\":\"E" + (names++) + "\",\"symbols\":[\"A\",\"B\",\"C\"]}";
+                case 9: return "{\"type\":\"fixed\",\"name\":\"F" + (names++) + "\",\"size\":" + random.nextInt(5) + "}";
+                case 10: return "{\"type\":\"array\",\"items\":" + schema(depth + 1) + "}";
+                case 11: return "{\"type\":\"map\",\"values\":" + schema(depth + 1) + "}";
+                case 12: {
+                    List<String> branches = new ArrayList<>(List.of("\"null\""));
+                    String[] more = {"\"int\"", "\"string\"", "\"double\"", "\"boolean\""};
+                    for (String m : more) {
+                        if (random.nextBoolean()) {
+                            branches.add(m);
+                        }
+                    }
+                    if (random.nextBoolean()) {
+                        branches.add(record(depth + 1));
+                    }
+                    java.util.Collections.shuffle(branches, random);
+                    return "[" + String.join(",", branches) + "]";
+                }
+                default:
+                    return record(depth + 1);
+            }
+        }
+
+        private String record(int depth) {
+            StringBuilder s = new StringBuilder("{\"type\":\"record\",\"name\":\"R" + (names++)
+                    + "\",\"namespace\":\"ns\",\"fields\":[");
+            int fields = random.nextInt(5);
+            for (int i = 0; i < fields; i++) {
+                s.append(i == 0 ? "" : ",").append("{\"name\":\"f").append(i).append("\",\"type\":")
+                        .append(schema(depth)).append('}');
+            }
+            return s.append("]}").toString();
+        }
+
+        String value(Schema s, int depth, boolean alter) {
+            boolean change = alter && random.nextInt(4) == 0;
+            switch (s.getType()) {
+                case NULL: return change ? "0" : "null";
+                case BOOLEAN: return change ? "\"true\"" : Boolean.toString(random.nextBoolean());
+                case INT: {
+                    int n = random.nextInt(4) == 0 ? (random.nextBoolean() ? Integer.MIN_VALUE : Integer.MAX_VALUE)
+                            : random.nextInt(2000) - 1000;
+                    return change ? (random.nextBoolean() ? n + ".0" : Long.toString(n * 10_000_000_000L + 1)) : Integer.toString(n);
+                }
+                case LONG: {
+                    long n = random.nextInt(4) == 0 ? (random.nextBoolean() ? Long.MIN_VALUE : Long.MAX_VALUE) : random.nextLong();
+                    return change ? n + "0" : Long.toString(n);
+                }
+                case FLOAT:
+                case DOUBLE: {
+                    if (change) {
+                        return random.nextBoolean() ? "\"NaN\"" : "\"Infinity\"";
+                    }
+                    int pick = random.nextInt(4);
+                    return pick == 0 ? Integer.toString(random.nextInt(100)) : pick == 1 ? "1e" + (random.nextInt(700) - 350)
+                            : Double.toString(random.nextGaussian() * 1e6);
+                }
+                case STRING: return change ? "7" : text(false, true);
+                case BYTES: return text(true, true);
+                case FIXED: {
+                    StringBuilder b = new StringBuilder("\"");
+                    int size = s.getFixedSize() + (change ? 1 : 0);
+                    for (int i = 0; i < size; i++) {
+                        b.append(String.format("\\u%04x", random.nextInt(256)));
+                    }
+                    return b.append('"').toString();
+                }
+                case ENUM: return change ? "\"Z\"" : "\"" + s.getEnumSymbols().get(random.nextInt(3)) + "\"";
+                case ARRAY: {
+                    int n = random.nextInt(depth > 2 ? 2 : 4);
+                    List<String> items = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        items.add(value(s.getElementType(), depth + 1, alter));
+                    }
+                    return "[" + String.join(",", items) + "]";
+                }
+                case MAP: {
+                    int n = random.nextInt(depth > 2 ? 2 : 4);
+                    bigMap |= n > 1;
+                    List<String> entries = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        entries.add(text(false, false) + ":" + value(s.getValueType(), depth + 1, alter));
+                    }
+                    return "{" + String.join(",", entries) + "}";
+                }
+                case UNION: {
+                    Schema branch = s.getTypes().get(random.nextInt(s.getTypes().size()));
+                    if (branch.getType() == Schema.Type.NULL && !change) {
+                        return "null";
+                    }
+                    String label = change && random.nextBoolean() ? "nope" : branch.getFullName();
+                    return "{\"" + label + "\":" + value(branch, depth + 1, alter) + "}";
+                }
+                case RECORD: {
+                    List<String> fields = new ArrayList<>();
+                    for (Schema.Field f : s.getFields()) {
+                        fields.add("\"" + f.name() + "\":" + value(f.schema(), depth + 1, alter));
+                    }
+                    if (change && !fields.isEmpty()) {
+                        switch (random.nextInt(4)) {
+                            case 0 -> java.util.Collections.shuffle(fields, random);
+                            case 1 -> fields.add("\"extra\":[1,{\"x\":2}]");
+                            case 2 -> fields.add(0, "\"extra\":3");
+                            default -> fields.remove(random.nextInt(fields.size()));
+                        }
+                    }
+                    return "{" + String.join(",", fields) + "}";
+                }
+                default:
+                    throw new AssertionError(s);
+            }
+        }
+
+        /**
+         * A JSON string of random characters, some escaped, some past the BMP, and lone surrogates
+         * when {@code lone} (not in map keys: Jackson's byte parser refuses them in a field name, so
+         * they never get past Portico's request parser there).
+         */
+        private String text(boolean latin1, boolean lone) {
+            StringBuilder b = new StringBuilder("\"");
+            int n = random.nextInt(6);
+            for (int i = 0; i < n; i++) {
+                int pick = random.nextInt(10);
+                if (pick < 5) {
+                    b.append((char) ('a' + random.nextInt(26)));
+                } else if (pick < 7) {
+                    b.append(String.format("\\u%04x", random.nextInt(latin1 ? 256 : 0x3000)));
+                } else if (pick == 7) {
+                    b.append(latin1 ? "\\u00e9" : "\ud83d\ude00");
+                } else if (pick == 8 && lone) {
+                    b.append("\\ud800");
+                } else {
+                    b.append("\\\"\\\\\\n");
+                }
+            }
+            return b.append('"').toString();
+        }
+    }
+}
