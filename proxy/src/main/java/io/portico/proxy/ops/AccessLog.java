@@ -8,11 +8,14 @@ import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +54,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
             return new Entry(host, at, method, u, q, protocol, status, bytes, r, a, millis);
         }
     }
+
+    /** Entries the writer takes at once. */
+    private static final int BATCH = 1024;
+    /** How long the writer sleeps when it finds the queue empty: 10 ms, a twentieth of the queue at 80,000 requests a second. */
+    private static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final BlockingQueue<Entry> entries = new ArrayBlockingQueue<>(16_384);
     private final AtomicLong dropped = new AtomicLong();
@@ -151,21 +159,32 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
         return SECRETS.matcher(line).replaceAll("$1[redacted]");
     }
 
+    /**
+     * Takes what is queued in batches, and sleeps a while when nothing is: it never waits on the
+     * queue itself, so that an IO thread adding an entry never has a sleeping writer to wake (a
+     * system call per request, which cost as much as the rest of the line's work at 50,000 requests
+     * a second). A line is written at most {@link #IDLE_NANOS} after its request completed.
+     */
     private void drain() {
+        List<Entry> batch = new ArrayList<>(BATCH);
         while (running || !entries.isEmpty()) {
-            try {
-                Entry entry = entries.poll(200, TimeUnit.MILLISECONDS);
-                if (entry != null) {
+            if (entries.drainTo(batch, BATCH) == 0) {
+                LockSupport.parkNanos(this, IDLE_NANOS);
+                if (Thread.interrupted()) {
+                    return;
+                }
+            }
+            for (Entry entry : batch) {
+                try {
                     ACCESS.info(format(entry));
+                } catch (RuntimeException e) {
+                    LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
                 }
-                long lost = dropped.getAndSet(0);
-                if (lost > 0) {
-                    ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
+            }
+            batch.clear();
+            long lost = dropped.getAndSet(0);
+            if (lost > 0) {
+                ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
             }
         }
     }
@@ -173,6 +192,7 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     @Override
     public void close() {
         running = false;
+        LockSupport.unpark(writer);
         try {
             writer.join(2000);
         } catch (InterruptedException e) {
