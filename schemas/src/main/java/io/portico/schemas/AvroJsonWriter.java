@@ -6,8 +6,14 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import org.apache.avro.Schema;
+import org.apache.avro.SystemLimitException;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
 
 /**
  * Writes a value given in avro's JSON encoding straight as avro binary, walking the schema along
@@ -15,8 +21,9 @@ import org.apache.avro.Schema;
  * for every value) and no datum in between. It takes only values in the shape avro's own JSON
  * encoder writes: a record's fields all present, in the schema's order, by their names and
  * nothing else; a union as {@code null} or an object of one branch; integers as JSON integers;
- * maps of at most one entry. For any other value it answers null, and the caller takes avro's
- * own path, whose verdict and bytes stand. For every value it takes, avro's path writes the same
+ * maps of at most one entry. For any other value, and for every value of a schema that avro's
+ * reader checks in ways this writer does not (see {@link #takes}), it answers null, and the
+ * caller takes avro's own path, whose verdict and bytes stand. For every value it takes, avro's path writes the same
  * bytes ({@code AvroJsonWriterTest} holds the two side by side).
  *
  * <p>Why maps of more than one entry go to avro: avro reads a map into a {@code HashMap} and
@@ -26,10 +33,53 @@ final class AvroJsonWriter {
     /** A factory with Jackson's defaults, as avro's JSON decoder has: the same numbers, the same text. */
     private static final JsonFactory JSON = new JsonFactory();
 
+    /** Avro's system properties that bound what its reader takes; when one is set, avro's path decides every value. */
+    private static final List<String> AVRO_LIMITS = List.of(SystemLimitException.MAX_BYTES_LENGTH_PROPERTY,
+            SystemLimitException.MAX_COLLECTION_LENGTH_PROPERTY, SystemLimitException.MAX_STRING_LENGTH_PROPERTY,
+            SystemLimitException.MAX_COLLECTION_ALLOCATION_PROPERTY);
+
     private final Schema schema;
+    /** False when avro's path must decide every value of the schema (see {@link #takes}). */
+    private final boolean enabled;
 
     AvroJsonWriter(Schema schema) {
         this.schema = schema;
+        this.enabled = AVRO_LIMITS.stream().noneMatch(p -> System.getProperty(p) != null)
+                && takes(schema, Collections.newSetFromMap(new IdentityHashMap<>()));
+    }
+
+    /** Whether this writer takes any value of its schema (else every value goes to avro's path). */
+    boolean enabled() {
+        return enabled;
+    }
+
+    /**
+     * Whether this writer may take values of {@code s}: not when avro's reader refuses something in
+     * it that the JSON alone does not show, which are an {@code avro.java.string} property it does
+     * not know (it refuses every value) and arrays or maps of items that encode to no bytes (it
+     * bounds how many it takes by the heap).
+     */
+    private static boolean takes(Schema s, Set<Schema> seen) {
+        switch (s.getType()) {
+            case STRING:
+                return knownStringType(s);
+            case MAP:
+                return knownStringType(s) && !GenericDatumReader.isZeroByteSchema(s.getValueType())
+                        && takes(s.getValueType(), seen);
+            case ARRAY:
+                return !GenericDatumReader.isZeroByteSchema(s.getElementType()) && takes(s.getElementType(), seen);
+            case UNION:
+                return s.getTypes().stream().allMatch(t -> takes(t, seen));
+            case RECORD:
+                return !seen.add(s) || s.getFields().stream().allMatch(f -> takes(f.schema(), seen));
+            default:
+                return true;
+        }
+    }
+
+    private static boolean knownStringType(Schema s) {
+        String type = s.getProp(GenericData.STRING_PROP);
+        return type == null || Arrays.stream(GenericData.StringType.values()).anyMatch(t -> t.name().equals(type));
     }
 
     /**
@@ -37,6 +87,9 @@ final class AvroJsonWriter {
      * null when the value is not in the shape this writer takes (it may still be valid).
      */
     byte[] write(byte[] json, int headerRoom) {
+        if (!enabled) {
+            return null;
+        }
         Out out = new Out(headerRoom + json.length + 16, headerRoom);
         try (JsonParser p = JSON.createParser(json)) {
             if (p.nextToken() == null || !write(schema, p, out)) {

@@ -184,7 +184,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
             batch.clear();
             long lost = dropped.getAndSet(0);
             if (lost > 0) {
-                ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
+                try {
+                    ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
+                } catch (RuntimeException e) {
+                    LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
+                }
             }
         }
     }
