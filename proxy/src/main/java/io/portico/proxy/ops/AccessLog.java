@@ -175,21 +175,22 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
                 }
             }
             for (Entry entry : batch) {
-                try {
-                    ACCESS.info(format(entry));
-                } catch (RuntimeException e) {
-                    LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
-                }
+                safely(() -> ACCESS.info(format(entry)));
             }
             batch.clear();
             long lost = dropped.getAndSet(0);
             if (lost > 0) {
-                try {
-                    ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost);
-                } catch (RuntimeException e) {
-                    LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
-                }
+                safely(() -> ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost));
             }
+        }
+    }
+
+    /** Writes a line; one that fails is reported, and the writer goes on. */
+    private static void safely(Runnable line) {
+        try {
+            line.run();
+        } catch (RuntimeException e) {
+            LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
         }
     }
 
