@@ -127,6 +127,10 @@ public final class OffsetReader implements AutoCloseable {
         c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none"); // an offset outside the log is an error
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-offset-reader");
+        // No JMX beans (unless consumer.metric.reporters names a reporter): pooled readers share
+        // one client id, so their beans would replace one another, and a reader moving to another
+        // partition would unregister and register its per-partition beans on every such read.
+        c.putIfAbsent(ConsumerConfig.METRIC_REPORTER_CLASSES_CONFIG, "");
         // Reads know the log end from the fetch, so there is nothing to long-poll for; a short
         // broker-side wait keeps an empty fetch from holding a read up.
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "10");

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -26,12 +27,14 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -339,6 +342,38 @@ class OffsetReaderTest {
         assertEquals("false", config.get(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG));
         assertEquals("portico-offset-reader", config.get(ConsumerConfig.CLIENT_ID_CONFIG));
         assertEquals("broker:9092", config.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
+        assertEquals("", config.get(ConsumerConfig.METRIC_REPORTER_CLASSES_CONFIG));
+    }
+
+    @Test
+    void pooledReadersRegisterNoJmxBeansUnlessAReporterIsConfigured() throws Exception {
+        reader().read(TOPIC, 0, 5, 1);
+        javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.ObjectName beans =
+                new javax.management.ObjectName("kafka.consumer:client-id=portico-offset-reader,*");
+        // A real consumer made with the reader's settings (it connects to nothing until it polls).
+        Map<String, Object> settings = new HashMap<>(configs.get(0));
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
+        try (KafkaConsumer<byte[], byte[]> real = new KafkaConsumer<>(settings,
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            assertEquals(Set.of(), jmx.queryNames(beans, null), "beans of a consumer with " + real.metrics().size() + " metrics");
+        }
+        try (KafkaConsumer<byte[], byte[]> withJmx = new KafkaConsumer<>(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092",
+                        ConsumerConfig.CLIENT_ID_CONFIG, "portico-offset-reader"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            assertFalse(jmx.queryNames(beans, null).isEmpty(), "Kafka's default reporter registers beans: "
+                    + withJmx.metrics().size());
+        }
+
+        OffsetReader chosen = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
+                ConsumerConfig.METRIC_REPORTER_CLASSES_CONFIG, "org.apache.kafka.common.metrics.JmxReporter"),
+                this::make, 2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+        readers.add(chosen);
+        configs.clear();
+        chosen.read(TOPIC, 0, 5, 1);
+        assertEquals("org.apache.kafka.common.metrics.JmxReporter",
+                configs.get(0).get(ConsumerConfig.METRIC_REPORTER_CLASSES_CONFIG));
     }
 
     @Test
