@@ -109,6 +109,41 @@ public final class ProduceService {
         metrics.registry().gauge("portico.producers", () -> producers::size);
     }
 
+    /**
+     * The largest request body that {@link #takesAtOnce} lets be produced where it arrived: a few
+     * records, whose parsing costs less than handing them to another thread and back.
+     */
+    public static final int AT_ONCE_MAX_BYTES = 4096;
+
+    /** The shared producer's check, made again when the shared producer changes. */
+    private volatile SendsAtOnce atOnce = SendsAtOnce.NEVER;
+
+    /**
+     * Whether the shared producer would take records to {@code topic} now without waiting: the
+     * topic was looked up here (see {@link #produce}), the producer has its metadata and at least
+     * half of its buffer free (see {@link SendsAtOnce}). Then {@link #produce} and
+     * {@link #produceOne} return without blocking, for records to partitions the topic has (a
+     * partition it does not have is refused before any send), so a small request may be produced
+     * on a thread that must never wait (counted in {@code portico.produce.at.once}: call it only to
+     * decide that). Never blocks; false when it cannot tell.
+     */
+    public boolean takesAtOnce(String topic) {
+        Producer<byte[], byte[]> producer = known.getIfPresent(topic);
+        if (producer == null || producer != producers.currentShared()) {
+            return false;
+        }
+        SendsAtOnce check = atOnce;
+        if (check.producer != producer) {
+            check = SendsAtOnce.of(producer, producers.sharedConfig());
+            atOnce = check;
+        }
+        if (!check.test(topic)) {
+            return false;
+        }
+        metrics.producedAtOnce();
+        return true;
+    }
+
     /** A deadline {@code metadata.timeout.ms} from now, for callers that start timing here. */
     public long deadlineFromNow() {
         return System.nanoTime() + options.metadataTimeout().toNanos();

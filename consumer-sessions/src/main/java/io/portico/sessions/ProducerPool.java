@@ -93,6 +93,16 @@ public final class ProducerPool implements AutoCloseable {
         return producer;
     }
 
+    /** The shared producer as it is now, or null when there is none yet (never makes one). */
+    Producer<byte[], byte[]> currentShared() {
+        return closed ? null : shared;
+    }
+
+    /** The shared producer's settings. */
+    Map<String, Object> sharedConfig() {
+        return sharedKey();
+    }
+
     /** The producer for the base configuration with {@code overrides} applied. */
     public Producer<byte[], byte[]> get(Map<String, Object> overrides) {
         if (closed) {

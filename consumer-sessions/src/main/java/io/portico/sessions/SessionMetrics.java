@@ -20,6 +20,7 @@ public final class SessionMetrics {
     private final Meter consumedRecords;
     private final Meter consumedBytes;
     private final Meter readAhead;
+    private final Meter producedAtOnce;
     private final Counter instancesCreated;
     private final Counter instancesExpired;
 
@@ -30,6 +31,7 @@ public final class SessionMetrics {
         this.consumedRecords = registry.meter("portico.consume.records");
         this.consumedBytes = registry.meter("portico.consume.bytes");
         this.readAhead = registry.meter("portico.consume.read.ahead");
+        this.producedAtOnce = registry.meter("portico.produce.at.once");
         this.instancesCreated = registry.counter("portico.consumer.instances.opened");
         this.instancesExpired = registry.counter("portico.consumer.instances.expired");
     }
@@ -60,6 +62,11 @@ public final class SessionMetrics {
         }
         producedRecords.mark(ok);
         producedBytes.mark(bytes);
+    }
+
+    /** Counts a request produced where it arrived (see {@link ProduceService#takesAtOnce}). */
+    void producedAtOnce() {
+        producedAtOnce.mark();
     }
 
     void producedOne(long bytes) {

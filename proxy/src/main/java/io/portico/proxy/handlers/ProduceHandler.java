@@ -28,10 +28,12 @@ import org.apache.kafka.clients.producer.Producer;
 /**
  * {@code POST /topics/{topic}} and {@code POST /topics/{topic}/partitions/{partition}} in the
  * binary and json embedded formats, and in avro, jsonschema and protobuf when a schema registry
- * is configured ({@link SchemaProduce}). The IO thread only checks headers and collects the body;
+ * is configured ({@link SchemaProduce}). The IO thread checks headers and collects the body;
  * parsing and the hand-over to the producer run on the bounded produce pool (a send may block
- * while the producer learns of a new topic); the response is written when the last record's
- * acknowledgement (or failure) arrives.
+ * while the producer learns of a new topic, or while its buffer is full), except for a small
+ * request in the binary or json format to a topic the producer takes at once
+ * ({@link ProduceService#takesAtOnce}), which the IO thread produces itself; the response is
+ * written when the last record's acknowledgement (or failure) arrives.
  */
 public final class ProduceHandler {
     private static final Json.BodyReader<ProduceRequest> TOPIC_BODY = new Json.BodyReader<>(ProduceRequest.class);
@@ -190,7 +192,11 @@ public final class ProduceHandler {
                 });
                 return;
             }
-            Http.offload(exchange, pool, () -> {
+            // A small request to a topic the producer takes at once is produced here, on the IO
+            // thread: handing it to the pool and back would cost more than parsing it.
+            Executor where = !format.needsSchemaRegistry() && body.length <= ProduceService.AT_ONCE_MAX_BYTES
+                    && produce.takesAtOnce(topic) ? Runnable::run : pool;
+            Http.offload(exchange, where, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record

@@ -73,7 +73,11 @@ public final class RecordsHandler {
                                         produce.produceOne(topic, key, value, headers, deadline, tx).join())))));
                         return;
                     }
-                    Http.offload(exchange, pool, () -> produce.produceOne(topic, key, value, headers, deadline),
+                    // A small record to a topic the producer takes at once is produced here, on the
+                    // IO thread: handing it to the pool and back would cost more than sending it.
+                    Executor where = value.length <= ProduceService.AT_ONCE_MAX_BYTES && produce.takesAtOnce(topic)
+                            ? Runnable::run : pool;
+                    Http.offload(exchange, where, () -> produce.produceOne(topic, key, value, headers, deadline),
                             RecordsResponse::new);
                 });
     }

@@ -1,0 +1,105 @@
+package io.portico.sessions;
+
+import java.lang.reflect.Field;
+import java.util.Map;
+import org.apache.kafka.clients.Metadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether one producer would take a record at once. Kafka's {@code send()} waits (up to
+ * {@code max.block.ms}) only while it has no metadata of the record's topic and while its buffer
+ * has no room; this looks at both without waiting: the producer's own metadata (read from its
+ * private {@code metadata} field, as the producer itself reads it) and its
+ * {@code buffer-available-bytes} metric, which must be at least half its buffer. It answers false
+ * whenever it cannot tell: for a producer other than Kafka's, a Kafka version without that field
+ * or metric, and a producer with interceptors or a partitioner of the configuration's own, which
+ * may do anything in {@code send()}.
+ */
+final class SendsAtOnce {
+    private static final Logger LOG = LoggerFactory.getLogger(SendsAtOnce.class);
+    private static final Field METADATA = metadataField();
+
+    /** Never at once. */
+    static final SendsAtOnce NEVER = new SendsAtOnce(null, null, null, null);
+
+    final Producer<byte[], byte[]> producer;
+    private final Metadata metadata;
+    private final Metric available;
+    private final Metric total;
+
+    private SendsAtOnce(Producer<byte[], byte[]> producer, Metadata metadata, Metric available, Metric total) {
+        this.producer = producer;
+        this.metadata = metadata;
+        this.available = available;
+        this.total = total;
+    }
+
+    /** The check for {@code producer}, made with {@code config} (its settings). */
+    static SendsAtOnce of(Producer<byte[], byte[]> producer, Map<String, ?> config) {
+        if (!(producer instanceof KafkaProducer) || METADATA == null
+                || present(config.get(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG))
+                || present(config.get(ProducerConfig.PARTITIONER_CLASS_CONFIG))) {
+            return new SendsAtOnce(producer, null, null, null);
+        }
+        try {
+            Metadata metadata = (Metadata) METADATA.get(producer);
+            Metric available = null;
+            Metric total = null;
+            for (Map.Entry<MetricName, ? extends Metric> m : producer.metrics().entrySet()) {
+                if (!"producer-metrics".equals(m.getKey().group())) {
+                    continue;
+                }
+                if ("buffer-available-bytes".equals(m.getKey().name())) {
+                    available = m.getValue();
+                } else if ("buffer-total-bytes".equals(m.getKey().name())) {
+                    total = m.getValue();
+                }
+            }
+            return new SendsAtOnce(producer, available != null && total != null ? metadata : null, available, total);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.info("Every produce runs on the produce pool: the producer's metadata cannot be read ({})", e.toString());
+            return new SendsAtOnce(producer, null, null, null);
+        }
+    }
+
+    /** Whether a record to {@code topic} (any of its partitions) would be taken at once now. */
+    boolean test(String topic) {
+        if (metadata == null) {
+            return false;
+        }
+        try {
+            if (metadata.fetch().partitionCountForTopic(topic) == null) {
+                return false;
+            }
+            double free = ((Number) available.metricValue()).doubleValue();
+            double all = ((Number) total.metricValue()).doubleValue();
+            return free >= all / 2;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static boolean present(Object setting) {
+        return setting != null && !setting.toString().isBlank()
+                && !(setting instanceof java.util.Collection<?> c && c.isEmpty());
+    }
+
+    private static Field metadataField() {
+        try {
+            Field f = KafkaProducer.class.getDeclaredField("metadata");
+            if (!Metadata.class.isAssignableFrom(f.getType())) {
+                return null;
+            }
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+}

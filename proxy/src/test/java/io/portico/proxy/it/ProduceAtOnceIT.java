@@ -1,0 +1,125 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.ProduceRecord;
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.sessions.ProduceService;
+import io.portico.sessions.ProducerPool;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Small produce requests to a topic the shared producer takes at once are produced on the IO
+ * thread that read them (no hand-over to the produce pool); anything the producer might wait for
+ * goes to the pool as before. Checked against a real producer's metadata and buffer, and end to
+ * end through Portico's {@code portico.produce.at.once} meter.
+ */
+@ExtendWith(PorticoExtension.class)
+class ProduceAtOnceIT {
+    private static final String BINARY = "application/vnd.kafka.binary.v1+json";
+
+    private static ProduceRecord record(String value) {
+        return new ProduceRecord(null, value.getBytes(StandardCharsets.UTF_8), null);
+    }
+
+    @Test
+    void aTopicTheProducerHasLookedUpIsTakenAtOnceAnUnknownOneIsNot(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once"), 2);
+        try (ProducerPool producers = ProducerPool.kafka(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                Duration.ofSeconds(5))) {
+            ProduceService produce = new ProduceService(producers, t -> true);
+            assertFalse(produce.takesAtOnce(topic), "a topic not looked up yet goes to the pool");
+            produce.produce(topic, List.of(record("one"))).join();
+            assertTrue(produce.takesAtOnce(topic));
+            assertFalse(produce.takesAtOnce(KafkaCluster.uniqueTopic("never-produced")));
+        }
+    }
+
+    @Test
+    void aProducerWhoseBufferIsMoreThanHalfTakenGoesToThePool(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once-full"), 1);
+        // One batch takes 200 KiB of the 256 KiB buffer, and lingers for a minute unless flushed.
+        Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                "linger.ms", "60000", "delivery.timeout.ms", "120000",
+                "batch.size", String.valueOf(200 * 1024), "buffer.memory", String.valueOf(256 * 1024));
+        try (ProducerPool producers = ProducerPool.kafka(config, Duration.ofSeconds(5))) {
+            ProduceService produce = new ProduceService(producers, t -> true);
+            CompletableFuture<?> held = produce.produce(topic, List.of(record("lingering")));
+            assertFalse(held.isDone(), "the batch lingers");
+            assertFalse(produce.takesAtOnce(topic), "less than half the buffer is free");
+            producers.shared().flush();
+            held.join();
+            // The producer frees a batch's memory just after its records' callbacks have run.
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!produce.takesAtOnce(topic) && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertTrue(produce.takesAtOnce(topic), "the buffer is free again");
+        }
+    }
+
+    @Test
+    void smallRequestsToAKnownTopicAreProducedAtOnceAndAnsweredAsBefore(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once-http"), 2);
+        String one = "{\"records\":[{\"value\":\"" + b64("first") + "\"}]}";
+        long before = atOnce(rest);
+        assertEquals(200, rest.post("/topics/" + topic, BINARY, one).status());
+        assertEquals(before, atOnce(rest), "the first request looks the topic up on the pool");
+
+        Rest.Response second = rest.post("/topics/" + topic + "/partitions/1", BINARY,
+                "{\"records\":[{\"value\":\"" + b64("second") + "\"}]}");
+        assertEquals(200, second.status(), second.body());
+        assertEquals(1, second.json().get("offsets").get(0).get("partition").asInt());
+        Rest.Response records = rest.post("/topics/" + topic + "/records", "text/plain", "third");
+        assertEquals(200, records.status(), records.body());
+        assertEquals(before + 2, atOnce(rest), "v1 produce and the records endpoint, each at once");
+
+        // Errors found on the IO thread are answered as on the pool.
+        Rest.Response noPartition = rest.post("/topics/" + topic + "/partitions/7", BINARY, one);
+        assertEquals(404, noPartition.status(), noPartition.body());
+        assertEquals(40402, noPartition.json().get("error_code").asInt());
+        Rest.Response badValue = rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"value\":\"*\"}]}");
+        assertEquals(422, badValue.status(), badValue.body());
+        assertEquals(before + 4, atOnce(rest), "both taken at once: checked there, not on the pool");
+
+        // A larger body goes to the pool.
+        String big = "{\"records\":[{\"value\":\"" + b64("x".repeat(ProduceService.AT_ONCE_MAX_BYTES)) + "\"}]}";
+        assertEquals(200, rest.post("/topics/" + topic, BINARY, big).status());
+        assertEquals(before + 4, atOnce(rest));
+
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 4);
+        assertEquals(4, stored.size());
+        assertTrue(stored.stream().anyMatch(r -> r.partition() == 1
+                && "second".equals(new String(r.value(), StandardCharsets.UTF_8))));
+        assertTrue(stored.stream().anyMatch(r -> java.util.Arrays.equals("third".getBytes(StandardCharsets.UTF_8), r.value())));
+        assertTrue(stored.stream().anyMatch(r -> r.value().length == ProduceService.AT_ONCE_MAX_BYTES));
+        assertArrayEquals("first".getBytes(StandardCharsets.UTF_8),
+                stored.stream().filter(r -> r.value().length == 5).findFirst().orElseThrow().value());
+    }
+
+    private static String b64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Requests produced at once so far (Portico's meter). */
+    private static long atOnce(Rest rest) {
+        Rest.Response r = rest.get("/metrics");
+        assertEquals(200, r.status(), r.body());
+        JsonNode meter = r.json().get("meters").get("portico.produce.at.once");
+        return meter == null ? 0 : meter.get("count").asLong();
+    }
+}
