@@ -36,7 +36,8 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  *
  * <p>Blocking: {@link #produce} may block its caller while the producer fetches metadata for a
  * topic it has not seen (bounded by the producer's {@code max.block.ms}) or waits for buffer
- * space; call it from a bounded worker pool, never from an HTTP IO thread. The returned future
+ * space; call it from a bounded worker pool, never from an HTTP IO thread ({@link #produceAtOnce}
+ * never waits: it sends only what the producer takes at once). The returned future
  * completes on a Kafka producer thread once every record is acknowledged or failed (per
  * {@code acks}); keep what runs on it short.
  *
@@ -110,8 +111,9 @@ public final class ProduceService {
     }
 
     /**
-     * The largest request body that {@link #takesAtOnce} lets be produced where it arrived: a few
-     * records, whose parsing costs less than handing them to another thread and back.
+     * The largest request body a handler should parse where it arrived to try
+     * {@link #produceAtOnce}: a few records, whose parsing costs less than handing them to another
+     * thread and back.
      */
     public static final int AT_ONCE_MAX_BYTES = 4096;
 
@@ -119,29 +121,74 @@ public final class ProduceService {
     private volatile SendsAtOnce atOnce = SendsAtOnce.NEVER;
 
     /**
-     * Whether the shared producer would take records to {@code topic} now without waiting: the
-     * topic was looked up here (see {@link #produce}), the producer has its metadata and at least
-     * half of its buffer free (see {@link SendsAtOnce}). Then {@link #produce} and
-     * {@link #produceOne} return without blocking, for records to partitions the topic has (a
-     * partition it does not have is refused before any send), so a small request may be produced
-     * on a thread that must never wait (counted in {@code portico.produce.at.once}: call it only to
-     * decide that). Never blocks; false when it cannot tell.
+     * Produces {@code records} as {@link #produce} does, but only if the shared producer takes
+     * them at once: the topic was looked up here before, the producer's metadata has it, and its
+     * buffer keeps half its room after their batches (see {@link SendsAtOnce}). Otherwise null, and
+     * nothing was sent: produce them with {@link #produce} on a worker. Never waits for Kafka, so
+     * a thread that must never wait (an HTTP IO thread) may call it; counted in
+     * {@code portico.produce.at.once}.
+     *
+     * @throws RestException as {@link #produce}: a topic name refused, 40402 for a partition the
+     *         producer's metadata says the topic does not have
      */
-    public boolean takesAtOnce(String topic) {
-        Producer<byte[], byte[]> producer = known.getIfPresent(topic);
-        if (producer == null || producer != producers.currentShared()) {
-            return false;
+    public CompletableFuture<List<PartitionOffset>> produceAtOnce(String topic, List<ProduceRecord> records,
+                                                                  java.util.function.Function<Throwable, ErrorCode> codes) {
+        checkTopic(topic);
+        if (records.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
         }
-        SendsAtOnce check = atOnce;
-        if (check.producer != producer) {
-            check = SendsAtOnce.of(producer, producers.sharedConfig());
-            atOnce = check;
+        SendsAtOnce check = checkFor(topic);
+        Integer count = check == null ? null : check.partitionCount(topic);
+        if (count == null || count == 0) {
+            return null;
         }
-        if (!check.test(topic)) {
-            return false;
+        long bytes = 0;
+        for (ProduceRecord r : records) {
+            if (r.partition() != null && r.partition() >= count) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+            bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+        }
+        if (!check.roomFor(Math.min(records.size(), count), bytes)) {
+            return null;
         }
         metrics.producedAtOnce();
-        return true;
+        return sendAll(check.producer, null, topic, records, Long.MAX_VALUE, codes);
+    }
+
+    /**
+     * As {@link #produceAtOnce} for the one record of {@link #produceOne}: its result, or null
+     * when the shared producer might make the caller wait (nothing sent).
+     */
+    public CompletableFuture<RecordsResponse.Metadata> produceOneAtOnce(String topic, byte[] key, byte[] value,
+                                                                        List<Map.Entry<String, byte[]>> headers) {
+        checkTopic(topic);
+        SendsAtOnce check = checkFor(topic);
+        Integer count = check == null ? null : check.partitionCount(topic);
+        if (count == null || count == 0
+                || !check.roomFor(1, (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length))) {
+            return null;
+        }
+        metrics.producedAtOnce();
+        return sendOne(check.producer, null, topic, key, value, headers);
+    }
+
+    /**
+     * The check of the shared producer when {@code topic} was looked up with it, else null. A
+     * replaced shared producer's check is let go of at once.
+     */
+    private SendsAtOnce checkFor(String topic) {
+        Producer<byte[], byte[]> shared = producers.currentShared();
+        SendsAtOnce check = atOnce;
+        if (shared == null) {
+            atOnce = SendsAtOnce.NEVER;
+            return null;
+        }
+        if (check.producer != shared) {
+            check = SendsAtOnce.of(shared, producers.sharedConfig());
+            atOnce = check;
+        }
+        return known.getIfPresent(topic) == shared ? check : null;
     }
 
     /** A deadline {@code metadata.timeout.ms} from now, for callers that start timing here. */
@@ -193,6 +240,14 @@ public final class ProduceService {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
             }
         }
+        return sendAll(producer, via, topic, records, deadline, codes);
+    }
+
+    /** Sends the records (their partitions checked) and collects their results in request order. */
+    private CompletableFuture<List<PartitionOffset>> sendAll(Producer<byte[], byte[]> producer,
+                                                            Producer<byte[], byte[]> via, String topic,
+                                                            List<ProduceRecord> records, long deadline,
+                                                            java.util.function.Function<Throwable, ErrorCode> codes) {
         Batch batch = new Batch(records.size(), codes);
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
@@ -249,7 +304,13 @@ public final class ProduceService {
         checkTopic(topic);
         Producer<byte[], byte[]> shared = producers.shared();
         partitionCount(shared, topic, deadline);
-        Producer<byte[], byte[]> producer = via == null ? shared : via;
+        return sendOne(via == null ? shared : via, via, topic, key, value, headers);
+    }
+
+    private CompletableFuture<RecordsResponse.Metadata> sendOne(Producer<byte[], byte[]> producer,
+                                                                Producer<byte[], byte[]> via, String topic,
+                                                                byte[] key, byte[] value,
+                                                                List<Map.Entry<String, byte[]>> headers) {
         List<Header> kafkaHeaders = new ArrayList<>(headers.size());
         for (Map.Entry<String, byte[]> h : headers) {
             kafkaHeaders.add(new RecordHeader(h.getKey(), h.getValue()));

@@ -12,32 +12,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether one producer would take a record at once. Kafka's {@code send()} waits (up to
- * {@code max.block.ms}) only while it has no metadata of the record's topic and while its buffer
- * has no room; this looks at both without waiting: the producer's own metadata (read from its
- * private {@code metadata} field, as the producer itself reads it) and its
- * {@code buffer-available-bytes} metric, which must be at least half its buffer. It answers false
- * whenever it cannot tell: for a producer other than Kafka's, a Kafka version without that field
- * or metric, and a producer with interceptors or a partitioner of the configuration's own, which
- * may do anything in {@code send()}.
+ * Whether one producer would take records at once. Kafka's {@code send()} waits (up to
+ * {@code max.block.ms}) while it has no metadata of the record's topic (or of the partition named)
+ * and while its buffer has no room for the record's batch; this looks at both without waiting:
+ * the producer's own metadata (read from its private {@code metadata} field, as the producer
+ * itself reads it) and its {@code buffer-available-bytes} metric, which must keep half the buffer
+ * free after the records' batches. It answers no whenever it cannot tell: for a producer other
+ * than Kafka's, a Kafka version without that field or metric, and a producer with interceptors or
+ * a partitioner of the configuration's own, which may do anything in {@code send()}. What it
+ * cannot see is another thread taking the buffer's free half between the look and the send.
  */
 final class SendsAtOnce {
     private static final Logger LOG = LoggerFactory.getLogger(SendsAtOnce.class);
     private static final Field METADATA = metadataField();
 
     /** Never at once. */
-    static final SendsAtOnce NEVER = new SendsAtOnce(null, null, null, null);
+    static final SendsAtOnce NEVER = new SendsAtOnce(null, null, null, null, 0);
 
     final Producer<byte[], byte[]> producer;
     private final Metadata metadata;
     private final Metric available;
     private final Metric total;
+    private final long batchBytes;
 
-    private SendsAtOnce(Producer<byte[], byte[]> producer, Metadata metadata, Metric available, Metric total) {
+    private SendsAtOnce(Producer<byte[], byte[]> producer, Metadata metadata, Metric available, Metric total,
+                        long batchBytes) {
         this.producer = producer;
         this.metadata = metadata;
         this.available = available;
         this.total = total;
+        this.batchBytes = batchBytes;
     }
 
     /** The check for {@code producer}, made with {@code config} (its settings). */
@@ -45,9 +49,11 @@ final class SendsAtOnce {
         if (!(producer instanceof KafkaProducer) || METADATA == null
                 || present(config.get(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG))
                 || present(config.get(ProducerConfig.PARTITIONER_CLASS_CONFIG))) {
-            return new SendsAtOnce(producer, null, null, null);
+            return new SendsAtOnce(producer, null, null, null, 0);
         }
         try {
+            Object batch = config.get(ProducerConfig.BATCH_SIZE_CONFIG);
+            long batchBytes = batch == null ? 16384 : Long.parseLong(batch.toString().trim()); // Kafka's default
             Metadata metadata = (Metadata) METADATA.get(producer);
             Metric available = null;
             Metric total = null;
@@ -61,25 +67,38 @@ final class SendsAtOnce {
                     total = m.getValue();
                 }
             }
-            return new SendsAtOnce(producer, available != null && total != null ? metadata : null, available, total);
+            return new SendsAtOnce(producer, available != null && total != null ? metadata : null, available, total,
+                    Math.max(0, batchBytes));
         } catch (ReflectiveOperationException | RuntimeException e) {
             LOG.info("Every produce runs on the produce pool: the producer's metadata cannot be read ({})", e.toString());
-            return new SendsAtOnce(producer, null, null, null);
+            return new SendsAtOnce(producer, null, null, null, 0);
         }
     }
 
-    /** Whether a record to {@code topic} (any of its partitions) would be taken at once now. */
-    boolean test(String topic) {
+    /** The topic's partition count as the producer knows it now, or null when it does not (or this cannot tell). */
+    Integer partitionCount(String topic) {
+        if (metadata == null) {
+            return null;
+        }
+        try {
+            return metadata.fetch().partitionCountForTopic(topic);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Whether the buffer has room for {@code batches} new batches of {@code bytes} in all, with
+     * half the buffer still free after them.
+     */
+    boolean roomFor(int batches, long bytes) {
         if (metadata == null) {
             return false;
         }
         try {
-            if (metadata.fetch().partitionCountForTopic(topic) == null) {
-                return false;
-            }
             double free = ((Number) available.metricValue()).doubleValue();
             double all = ((Number) total.metricValue()).doubleValue();
-            return free >= all / 2;
+            return free - (double) batches * batchBytes - bytes >= all / 2;
         } catch (RuntimeException e) {
             return false;
         }

@@ -20,6 +20,7 @@ import io.portico.sessions.ProduceService;
 import io.undertow.server.HttpServerExchange;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -31,9 +32,9 @@ import org.apache.kafka.clients.producer.Producer;
  * is configured ({@link SchemaProduce}). The IO thread checks headers and collects the body;
  * parsing and the hand-over to the producer run on the bounded produce pool (a send may block
  * while the producer learns of a new topic, or while its buffer is full), except for a small
- * request in the binary or json format to a topic the producer takes at once
- * ({@link ProduceService#takesAtOnce}), which the IO thread produces itself; the response is
- * written when the last record's acknowledgement (or failure) arrives.
+ * request in the binary or json format: the IO thread parses it, and produces it too when the
+ * producer takes it at once ({@link ProduceService#produceAtOnce}); the response is written when
+ * the last record's acknowledgement (or failure) arrives.
  */
 public final class ProduceHandler {
     private static final Json.BodyReader<ProduceRequest> TOPIC_BODY = new Json.BodyReader<>(ProduceRequest.class);
@@ -192,11 +193,17 @@ public final class ProduceHandler {
                 });
                 return;
             }
-            // A small request to a topic the producer takes at once is produced here, on the IO
-            // thread: handing it to the pool and back would cost more than parsing it.
-            Executor where = !format.needsSchemaRegistry() && body.length <= ProduceService.AT_ONCE_MAX_BYTES
-                    && produce.takesAtOnce(topic) ? Runnable::run : pool;
-            Http.offload(exchange, where, () -> {
+            if (!format.needsSchemaRegistry() && body.length <= ProduceService.AT_ONCE_MAX_BYTES) {
+                // A small request is parsed here, on the IO thread, and produced here too when the
+                // producer takes it at once: handing it to the pool and back costs more.
+                Encoded request = new Encoded(parse(body, format, partition).records(), null, null);
+                CompletableFuture<List<PartitionOffset>> now = produce.produceAtOnce(topic, request.records(), codes);
+                Http.offload(exchange, now != null ? Runnable::run : pool,
+                        () -> (now != null ? now : produce.produce(topic, request.records(), deadline, codes))
+                                .thenApply(offsets -> answer(offsets, v2, request)), answer -> answer);
+                return;
+            }
+            Http.offload(exchange, pool, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record

@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -73,11 +74,12 @@ public final class RecordsHandler {
                                         produce.produceOne(topic, key, value, headers, deadline, tx).join())))));
                         return;
                     }
-                    // A small record to a topic the producer takes at once is produced here, on the
-                    // IO thread: handing it to the pool and back would cost more than sending it.
-                    Executor where = value.length <= ProduceService.AT_ONCE_MAX_BYTES && produce.takesAtOnce(topic)
-                            ? Runnable::run : pool;
-                    Http.offload(exchange, where, () -> produce.produceOne(topic, key, value, headers, deadline),
+                    // A small record the producer takes at once is produced here, on the IO thread:
+                    // handing it to the pool and back would cost more than sending it.
+                    CompletableFuture<RecordsResponse.Metadata> now = value.length <= ProduceService.AT_ONCE_MAX_BYTES
+                            ? produce.produceOneAtOnce(topic, key, value, headers) : null;
+                    Http.offload(exchange, now != null ? Runnable::run : pool,
+                            () -> now != null ? now : produce.produceOne(topic, key, value, headers, deadline),
                             RecordsResponse::new);
                 });
     }

@@ -3,13 +3,19 @@ package io.portico.proxy.it;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.ProduceRecord;
+import io.portico.protocol.RestException;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
+import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.ProduceService;
 import io.portico.sessions.ProducerPool;
 import java.nio.charset.StandardCharsets;
@@ -23,9 +29,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Small produce requests to a topic the shared producer takes at once are produced on the IO
- * thread that read them (no hand-over to the produce pool); anything the producer might wait for
- * goes to the pool as before. Checked against a real producer's metadata and buffer, and end to
+ * Small produce requests the shared producer takes at once are produced on the IO thread that
+ * read them (no hand-over to the produce pool); anything the producer might wait for goes to the
+ * pool as before, nothing of it sent. Checked against a real producer's metadata and buffer, and end to
  * end through Portico's {@code portico.produce.at.once} meter.
  */
 @ExtendWith(PorticoExtension.class)
@@ -42,33 +48,48 @@ class ProduceAtOnceIT {
         try (ProducerPool producers = ProducerPool.kafka(Map.of("bootstrap.servers", kafka.bootstrapServers()),
                 Duration.ofSeconds(5))) {
             ProduceService produce = new ProduceService(producers, t -> true);
-            assertFalse(produce.takesAtOnce(topic), "a topic not looked up yet goes to the pool");
+            assertNull(produce.produceAtOnce(topic, List.of(record("not yet")), KafkaErrors::perRecordCode),
+                    "a topic not looked up yet is left to the pool");
             produce.produce(topic, List.of(record("one"))).join();
-            assertTrue(produce.takesAtOnce(topic));
-            assertFalse(produce.takesAtOnce(KafkaCluster.uniqueTopic("never-produced")));
+            CompletableFuture<List<PartitionOffset>> now =
+                    produce.produceAtOnce(topic, List.of(record("two"), record("three")), KafkaErrors::perRecordCode);
+            assertNotNull(now);
+            assertEquals(List.of(1L, 2L), now.join().stream().map(PartitionOffset::offset).toList());
+            assertNotNull(produce.produceOneAtOnce(topic, null, "four".getBytes(StandardCharsets.UTF_8), List.of()).join());
+            assertEquals(40402, assertThrows(RestException.class, () -> produce.produceAtOnce(topic,
+                    List.of(new ProduceRecord(null, new byte[1], 2)), KafkaErrors::perRecordCode)).errorCode().code());
+            assertNull(produce.produceAtOnce(KafkaCluster.uniqueTopic("never-produced"), List.of(record("x")),
+                    KafkaErrors::perRecordCode));
+            assertEquals(4, kafka.read(topic, 4).size(), "what was not taken at once was not sent");
         }
     }
 
     @Test
-    void aProducerWhoseBufferIsMoreThanHalfTakenGoesToThePool(KafkaCluster kafka) throws Exception {
+    void recordsWhoseBatchWouldLeaveLessThanHalfTheBufferFreeAreLeftToThePool(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once-full"), 1);
-        // One batch takes 200 KiB of the 256 KiB buffer, and lingers for a minute unless flushed.
+        // A batch takes 300 KiB of the 1 MiB buffer, and lingers for a minute unless flushed.
         Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers(),
                 "linger.ms", "60000", "delivery.timeout.ms", "120000",
-                "batch.size", String.valueOf(200 * 1024), "buffer.memory", String.valueOf(256 * 1024));
+                "batch.size", String.valueOf(300 * 1024), "buffer.memory", String.valueOf(1024 * 1024));
         try (ProducerPool producers = ProducerPool.kafka(config, Duration.ofSeconds(5))) {
             ProduceService produce = new ProduceService(producers, t -> true);
-            CompletableFuture<?> held = produce.produce(topic, List.of(record("lingering")));
-            assertFalse(held.isDone(), "the batch lingers");
-            assertFalse(produce.takesAtOnce(topic), "less than half the buffer is free");
+            CompletableFuture<?> first = produce.produce(topic, List.of(record("looks the topic up")));
             producers.shared().flush();
-            held.join();
+            first.join();
             // The producer frees a batch's memory just after its records' callbacks have run.
             long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!produce.takesAtOnce(topic) && System.nanoTime() < until) {
-                Thread.sleep(5);
+            CompletableFuture<List<PartitionOffset>> atOnce = null;
+            while (atOnce == null && System.nanoTime() < until) {
+                atOnce = produce.produceAtOnce(topic, List.of(record("at once")), KafkaErrors::perRecordCode);
+                Thread.sleep(atOnce == null ? 5 : 0);
             }
-            assertTrue(produce.takesAtOnce(topic), "the buffer is free again");
+            assertNotNull(atOnce, "a free buffer (1 MiB) keeps half free after one batch (300 KiB)");
+            assertFalse(atOnce.isDone(), "its batch lingers, holding 300 KiB");
+            assertNull(produce.produceAtOnce(topic, List.of(record("left")), KafkaErrors::perRecordCode),
+                    "a second batch would leave 424 KiB free, less than half");
+            assertNull(produce.produceOneAtOnce(topic, null, new byte[1], List.of()));
+            producers.shared().flush();
+            assertEquals(1L, atOnce.join().get(0).offset());
         }
     }
 
@@ -88,18 +109,18 @@ class ProduceAtOnceIT {
         assertEquals(200, records.status(), records.body());
         assertEquals(before + 2, atOnce(rest), "v1 produce and the records endpoint, each at once");
 
-        // Errors found on the IO thread are answered as on the pool.
+        // Errors found on the IO thread are answered as on the pool, and nothing is sent.
         Rest.Response noPartition = rest.post("/topics/" + topic + "/partitions/7", BINARY, one);
         assertEquals(404, noPartition.status(), noPartition.body());
         assertEquals(40402, noPartition.json().get("error_code").asInt());
         Rest.Response badValue = rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"value\":\"*\"}]}");
         assertEquals(422, badValue.status(), badValue.body());
-        assertEquals(before + 4, atOnce(rest), "both taken at once: checked there, not on the pool");
+        assertEquals(before + 2, atOnce(rest), "neither was sent");
 
         // A larger body goes to the pool.
         String big = "{\"records\":[{\"value\":\"" + b64("x".repeat(ProduceService.AT_ONCE_MAX_BYTES)) + "\"}]}";
         assertEquals(200, rest.post("/topics/" + topic, BINARY, big).status());
-        assertEquals(before + 4, atOnce(rest));
+        assertEquals(before + 2, atOnce(rest));
 
         List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 4);
         assertEquals(4, stored.size());
