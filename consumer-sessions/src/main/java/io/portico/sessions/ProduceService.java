@@ -142,11 +142,9 @@ public final class ProduceService {
         if (count == null || count == 0) {
             return null;
         }
+        checkPartitions(records, count);
         long bytes = 0;
         for (ProduceRecord r : records) {
-            if (r.partition() != null && r.partition() >= count) {
-                throw ErrorCode.PARTITION_NOT_FOUND.exception();
-            }
             bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
         }
         if (!check.roomFor(Math.min(records.size(), count), bytes)) {
@@ -235,12 +233,17 @@ public final class ProduceService {
         Producer<byte[], byte[]> shared = producers.shared();
         int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
         Producer<byte[], byte[]> producer = via == null ? shared : via;
+        checkPartitions(records, partitionCount);
+        return sendAll(producer, via, topic, records, deadline, codes);
+    }
+
+    /** 40402 when a record names a partition the topic (of {@code count} partitions) does not have. */
+    private static void checkPartitions(List<ProduceRecord> records, int count) {
         for (ProduceRecord r : records) {
-            if (r.partition() != null && r.partition() >= partitionCount) {
+            if (r.partition() != null && r.partition() >= count) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
             }
         }
-        return sendAll(producer, via, topic, records, deadline, codes);
     }
 
     /** Sends the records (their partitions checked) and collects their results in request order. */
