@@ -172,6 +172,26 @@ public final class ProduceService {
     }
 
     /**
+     * As {@link #send} with the shared producer, but only if it takes the record at once (as
+     * {@link #produceAtOnce} decides; a partition the producer's metadata does not have is not
+     * taken either): true when sent, {@code delivery} then told of it as {@link #send} tells;
+     * false when nothing was sent, and the caller sends it from a worker. Never waits for Kafka.
+     */
+    public boolean sendAtOnce(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
+                              List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
+        checkTopic(topic);
+        SendsAtOnce check = checkFor(topic);
+        Integer count = check == null ? null : check.partitionCount(topic);
+        if (count == null || count == 0 || partition != null && (partition < 0 || partition >= count)
+                || !check.roomFor(1, (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length))) {
+            return false;
+        }
+        metrics.producedAtOnce();
+        send(check.producer, null, topic, partition, timestamp, key, value, headers, delivery);
+        return true;
+    }
+
+    /**
      * The check of the shared producer when {@code topic} was looked up with it, else null. A
      * replaced shared producer's check is let go of at once.
      */
@@ -372,12 +392,17 @@ public final class ProduceService {
     /** As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery)}, sent with {@code via} unless it is null. */
     public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                      List<io.portico.protocol.RecordHeader> headers, Delivery delivery, Producer<byte[], byte[]> via) {
+        send(via == null ? producers.shared() : via, via, topic, partition, timestamp, key, value, headers, delivery);
+    }
+
+    private void send(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> via, String topic, Integer partition,
+                      Long timestamp, byte[] key, byte[] value, List<io.portico.protocol.RecordHeader> headers,
+                      Delivery delivery) {
         List<Header> kafkaHeaders = headers.isEmpty() ? List.of() : new ArrayList<>(headers.size());
         for (io.portico.protocol.RecordHeader h : headers) {
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
         long bytes = (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length);
-        Producer<byte[], byte[]> producer = via == null ? producers.shared() : via;
         Callback callback = watched(producer, via, (metadata, e) -> {
             if (e == null) {
                 metrics.producedOne(bytes);

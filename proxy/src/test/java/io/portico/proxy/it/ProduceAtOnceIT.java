@@ -24,6 +24,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -130,6 +131,70 @@ class ProduceAtOnceIT {
         assertTrue(stored.stream().anyMatch(r -> r.value().length == ProduceService.AT_ONCE_MAX_BYTES));
         assertArrayEquals("first".getBytes(StandardCharsets.UTF_8),
                 stored.stream().filter(r -> r.value().length == 5).findFirst().orElseThrow().value());
+    }
+
+    @Test
+    void smallV3BodiesAreProducedAtOnceAndAStreamStillGoesToThePool(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once-v3"), 2);
+        String path = "/v3/clusters/" + kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS)
+                + "/topics/" + topic + "/records";
+        long before = atOnce(rest);
+        Rest.Response first = rest.post(path, "application/json",
+                "{\"partition_id\":0,\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}");
+        assertEquals(200, first.status(), first.body());
+        assertEquals(200, reports(first).get(0).get("error_code").asInt(), first.body());
+        assertEquals(before, atOnce(rest), "the first record looks the topic up on the pool");
+
+        Rest.Response one = rest.post(path, "application/json", "{\"partition_id\":1,"
+                + "\"headers\":[{\"name\":\"h\",\"value\":\"" + b64("v") + "\"}],"
+                + "\"key\":{\"type\":\"STRING\",\"data\":\"k\"},\"value\":{\"type\":\"STRING\",\"data\":\"b\"}}");
+        assertEquals(200, one.status(), one.body());
+        JsonNode report = reports(one).get(0);
+        assertEquals(200, report.get("error_code").asInt(), one.body());
+        assertEquals(1, report.get("partition_id").asInt());
+        assertEquals(0, report.get("offset").asLong());
+        assertEquals(before + 1, atOnce(rest), "a one-record body, at once");
+
+        Rest.Response two = rest.post(path, "application/json", "{\"partition_id\":0,\"value\":{\"type\":\"STRING\",\"data\":\"c\"}}\n"
+                + "{\"partition_id\":0,\"value\":{\"type\":\"STRING\",\"data\":\"d\"}}");
+        assertEquals(List.of(1L, 2L), reports(two).stream().map(r -> r.get("offset").asLong()).toList(), two.body());
+        assertEquals(before + 3, atOnce(rest), "each record of a small body, at once, in order");
+
+        // A partition past the producer's metadata goes to the pool, which answers as before.
+        Rest.Response noPartition = rest.post(path, "application/json",
+                "{\"partition_id\":7,\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}");
+        assertEquals(200, noPartition.status(), noPartition.body());
+        assertEquals(40402, reports(noPartition).get(0).get("error_code").asInt(), noPartition.body());
+        assertEquals(before + 3, atOnce(rest));
+
+        // A stream's records go to the pool: this one's only record is reported before its body ends.
+        try (V3RecordsIT.RawStream stream = V3RecordsIT.RawStream.open(rest, path)) {
+            stream.sendChunk("{\"partition_id\":0,\"value\":{\"type\":\"STRING\",\"data\":\"e\"}}");
+            assertEquals(3, stream.awaitReports(1).get(0).get("offset").asLong());
+            stream.endBody();
+            assertEquals(1, stream.readToEnd().size());
+        }
+        assertEquals(before + 3, atOnce(rest), "a stream is not sent at once");
+
+        List<ConsumerRecord<byte[], byte[]>> stored = kafka.read(topic, 5);
+        assertEquals(5, stored.size(), "a, b, c, d and e; nothing for partition 7");
+        ConsumerRecord<byte[], byte[]> keyed = stored.stream().filter(r -> r.partition() == 1).findFirst().orElseThrow();
+        assertArrayEquals("k".getBytes(StandardCharsets.UTF_8), keyed.key());
+        assertArrayEquals("b".getBytes(StandardCharsets.UTF_8), keyed.value());
+        assertArrayEquals("v".getBytes(StandardCharsets.UTF_8), keyed.headers().lastHeader("h").value());
+        assertEquals(List.of("c", "d", "e"), stored.stream().filter(r -> r.partition() == 0 && r.offset() > 0)
+                .map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList());
+    }
+
+    /** The delivery reports of a v3 produce answer, one JSON object per line. */
+    private static List<JsonNode> reports(Rest.Response r) throws Exception {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String line : r.body().split("\r?\n")) {
+            if (!line.isBlank()) {
+                out.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+            }
+        }
+        return out;
     }
 
     private static String b64(String text) {

@@ -45,7 +45,9 @@ import org.apache.kafka.clients.producer.Producer;
  *
  * <p>A stream is read on the IO thread and parsed as it arrives ({@link RecordStreamParser});
  * its records go to the shared producer from the produce pool, one task per stream at a time, in
- * order. It is bounded both ways: at most {@code streaming.unacknowledged.max.records} records
+ * order — except in a small body of a declared length (a single record, typically): the IO thread
+ * sends its records itself when the producer takes them at once ({@link ProduceService#sendAtOnce})
+ * and they need no schema. It is bounded both ways: at most {@code streaming.unacknowledged.max.records} records
  * read and not yet reported, their bytes counted against the requests budget (reading stops
  * while either is full, so a client that sends faster than Kafka acknowledges waits on TCP), at
  * most one record's bytes buffered by the parser, a pause of {@code request.body.timeout.ms}
@@ -334,6 +336,23 @@ public final class ProduceV3Handler {
         }
 
         /**
+         * Sends {@code record} from the calling thread (an IO thread) if the shared producer takes
+         * it at once and it needs no schema (the registry may make a caller wait): true when sent,
+         * {@code outcome} then told as by {@link #sendNow}; false when nothing was sent.
+         */
+        boolean sendAtOnce(ProduceRecord record, Outcome outcome) {
+            if (via != null || schemas != null && (needsSchema(record.key()) || needsSchema(record.value()))) {
+                return false;
+            }
+            return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
+                    record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
+        }
+
+        private static boolean needsSchema(ProduceRecord.Data data) {
+            return data != null && data.needsSchema();
+        }
+
+        /**
          * Sends {@code record}, telling {@code outcome} where it landed; may block while the
          * producer's buffer is full, and on the schema registry (bounded) for a schema format.
          */
@@ -367,15 +386,18 @@ public final class ProduceV3Handler {
                 }
             }
             produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
-                    record.headers(), (landed, error) -> {
-                        if (error != null) {
-                            outcome.refused(KafkaErrors.v3RecordError(error), error);
-                        } else {
-                            // The report keeps no record data: its room was given back with the acknowledgement.
-                            outcome.landed(new DeliveryReports.Landed(record.withoutBytes(), landed.partition(),
-                                    landed.offset(), landed.timestamp()));
-                        }
-                    }, via);
+                    record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via);
+        }
+
+        private static void delivered(ProduceRecord record, org.apache.kafka.clients.producer.RecordMetadata landed,
+                                      Throwable error, Outcome outcome) {
+            if (error != null) {
+                outcome.refused(KafkaErrors.v3RecordError(error), error);
+            } else {
+                // The report keeps no record data: its room was given back with the acknowledgement.
+                outcome.landed(new DeliveryReports.Landed(record.withoutBytes(), landed.partition(),
+                        landed.offset(), landed.timestamp()));
+            }
         }
     }
 
@@ -396,6 +418,9 @@ public final class ProduceV3Handler {
         private boolean expired;
         private boolean ended;
         private boolean retryScheduled;
+        // A small body of a declared length (one record, typically): its records may be sent from
+        // the IO thread, with no hop to the pool and back.
+        private final boolean atOnce;
 
         Stream(HttpServerExchange exchange, String clusterId, String topic) {
             this.exchange = exchange;
@@ -407,6 +432,8 @@ public final class ProduceV3Handler {
             this.lease = Budgets.requestLease(exchange);
             this.sender = new Sender(topic, null);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
+            long length = exchange.getRequestContentLength();
+            this.atOnce = length >= 0 && length <= ProduceService.AT_ONCE_MAX_BYTES;
         }
 
         void start() {
@@ -519,6 +546,10 @@ public final class ProduceV3Handler {
 
         private void enqueue(Pending p) {
             synchronized (toSend) {
+                // Sent here only when nothing of this stream waits for the pool, so records stay in order.
+                if (atOnce && !sending && toSend.isEmpty() && sender.sendAtOnce(p.record, outcomeFor(p.slot))) {
+                    return;
+                }
                 toSend.add(p);
                 if (sending) {
                     return;
@@ -559,20 +590,24 @@ public final class ProduceV3Handler {
                 if (replies.isClosed()) {
                     continue;
                 }
-                ReplyStream.Slot slot = p.slot;
-                sender.sendNow(p.record, new Outcome() {
-                    @Override
-                    public void landed(DeliveryReports.Landed landed) {
-                        slot.complete(new Report(reports, landed)); // rendered on the IO thread as it is written
-                    }
-
-                    @Override
-                    public void failed(RecordError error) {
-                        slot.complete(DeliveryReports.error(error));
-                    }
-                });
+                sender.sendNow(p.record, outcomeFor(p.slot));
             }
             submit(); // more queued: after other work of the pool
+        }
+
+        /** Completes {@code slot} with the record's report. */
+        private Outcome outcomeFor(ReplyStream.Slot slot) {
+            return new Outcome() {
+                @Override
+                public void landed(DeliveryReports.Landed landed) {
+                    slot.complete(new Report(reports, landed)); // rendered on the IO thread as it is written
+                }
+
+                @Override
+                public void failed(RecordError error) {
+                    slot.complete(DeliveryReports.error(error));
+                }
+            };
         }
     }
 
