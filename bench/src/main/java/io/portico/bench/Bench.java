@@ -207,7 +207,7 @@ public final class Bench {
      * row, row l's baseline and the wrk reads.
      */
     static int expectedRows(Options o, boolean wrk) {
-        List<String> produce = List.of(ROOT, "a", "b", "c");
+        List<String> produce = List.of(ROOT, "a", "b", "c", "o");
         long perCount = 2 + produce.stream().filter(o::runs).count() * (wrk ? 2 : 1);
         long once = 1 + o.rows().stream().filter(r -> !produce.contains(r)).count() + (o.runs("l") ? 1 : 0)
                 + (wrk ? List.of("d", "m").stream().filter(o::runs).count() : 0);
@@ -409,14 +409,14 @@ public final class Bench {
 
     /**
      * The produce rows at {@link #partitions} partitions: both native producers, {@code GET /},
-     * rows a, b and c (with j and g in the last section), then the wrk twins of root, a, b and c.
+     * rows a, b, c and o (with j and g in the last section), then the wrk twins of root, a, b, c and o.
      */
     private void produceRows(boolean last) throws Exception {
         boolean warm = o.warmup() > 0;
         String p = "-p" + partitions;
         long warmRecords = Math.max(partitions * 10L, (long) (o.records() * o.warmup()));
         long warmRequests = Math.max(o.connections(), (long) (o.requests() * o.warmup()));
-        List<String> produced = new ArrayList<>(List.of("native", "native-tuned", "a", "b", "c"));
+        List<String> produced = new ArrayList<>(List.of("native", "native-tuned", "a", "b", "c", "o"));
         if (last) {
             produced.addAll(List.of("j", "g"));
         }
@@ -425,7 +425,7 @@ public final class Bench {
             topics.add("bench-" + t + p); // each warm-up pass creates a topic of its own (warmTopic)
         }
         if (wrk != null) {
-            topics.addAll(List.of("wrk-a" + p, "wrk-b" + p, "wrk-c" + p));
+            topics.addAll(List.of("wrk-a" + p, "wrk-b" + p, "wrk-c" + p, "wrk-o" + p));
         }
         createTopics(topics, partitions);
 
@@ -453,11 +453,11 @@ public final class Bench {
                 warmProduce("a", pass -> {
                     String t = warmTopic("a" + p, pass);
                     return httpProduce("a", t, v1Variants(t, o.batch()), Math.max(1, warmRecords / o.batch()),
-                            o.batch(), o.batchConnections(), true, false);
+                            o.batch(), o.batchConnections(), Scripts.Answer.V1, false);
                 });
             }
             rows.add(httpProduce("a", "bench-a" + p, v1Variants("bench-a" + p, o.batch()), aRequests, o.batch(),
-                    o.batchConnections(), true, true));
+                    o.batchConnections(), Scripts.Answer.V1, true));
         }
         // j: v2 avro, batch records per POST, as row a (its ratio is to row a).
         if (last && o.runs("j")) {
@@ -466,11 +466,11 @@ public final class Bench {
                 warmProduce("j", pass -> {
                     String t = warmTopic("j" + p, pass);
                     return httpProduce("j", t, avroVariants(t, o.batch()), Math.max(1, warmRecords / o.batch()),
-                            o.batch(), o.batchConnections(), true, false);
+                            o.batch(), o.batchConnections(), Scripts.Answer.V1, false);
                 });
             }
             RowResult j = httpProduce("j", "bench-j" + p, avroVariants("bench-j" + p, o.batch()), jRequests,
-                    o.batch(), o.batchConnections(), true, true);
+                    o.batch(), o.batchConnections(), Scripts.Answer.V1, true);
             rows.add(new RowResult(j.id(), "POST /topics/{t}, v2 avro (value_schema_id, a record of one string field "
                     + "of " + (o.valueBytes() - 2) + " characters, " + (o.valueBytes() + 5) + " B in Kafka), " + o.batch()
                     + " records per request, " + o.batchConnections() + " connections", o.runs("a") ? "a" : NATIVE_TUNED,
@@ -482,22 +482,36 @@ public final class Bench {
             if (warm) {
                 warmProduce("b", pass -> {
                     String t = warmTopic("b" + p, pass);
-                    return httpProduce("b", t, v1Variants(t, 1), warmRequests, 1, o.connections(), true, false);
+                    return httpProduce("b", t, v1Variants(t, 1), warmRequests, 1, o.connections(), Scripts.Answer.V1,
+                            false);
                 });
             }
             rows.add(httpProduce("b", "bench-b" + p, v1Variants("bench-b" + p, 1), o.requests(), 1, o.connections(),
-                    true, true));
+                    Scripts.Answer.V1, true));
         }
         // c: records endpoint, 1 record per POST.
         if (o.runs("c")) {
             if (warm) {
                 warmProduce("c", pass -> {
                     String t = warmTopic("c" + p, pass);
-                    return httpProduce("c", t, recordsVariants(t), warmRequests, 1, o.connections(), false, false);
+                    return httpProduce("c", t, recordsVariants(t), warmRequests, 1, o.connections(),
+                            Scripts.Answer.ANY, false);
                 });
             }
             rows.add(httpProduce("c", "bench-c" + p, recordsVariants("bench-c" + p), o.requests(), 1,
-                    o.connections(), false, true));
+                    o.connections(), Scripts.Answer.ANY, true));
+        }
+        // o: v3 produce, 1 record per POST (not streamed).
+        if (o.runs("o")) {
+            if (warm) {
+                warmProduce("o", pass -> {
+                    String t = warmTopic("o" + p, pass);
+                    return httpProduce("o", t, v3Variants(t), warmRequests, 1, o.connections(), Scripts.Answer.V3,
+                            false);
+                });
+            }
+            rows.add(httpProduce("o", "bench-o" + p, v3Variants("bench-o" + p), o.requests(), 1,
+                    o.connections(), Scripts.Answer.V3, true));
         }
         // g: v3 streaming produce, one chunked request per connection.
         if (last && o.runs("g")) {
@@ -1037,19 +1051,43 @@ public final class Bench {
         return out;
     }
 
+    /** Row o's bodies: one v3 record, its value BINARY. */
+    private ByteBuffer[] v3Variants(String topic) throws Exception {
+        ByteBuffer[] out = new ByteBuffer[16];
+        for (int v = 0; v < out.length; v++) {
+            out[v] = Scripts.request("POST", v3RecordsPath(topic), host, "application/json", "application/json",
+                    v3Body(v));
+        }
+        return out;
+    }
+
+    private String v3RecordsPath(String topic) throws Exception {
+        return "/v3/clusters/" + admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS) + "/topics/" + topic
+                + "/records";
+    }
+
+    private byte[] v3Body(int value) {
+        return ("{\"value\":{\"type\":\"BINARY\",\"data\":\""
+                + Base64.getEncoder().encodeToString(values[value % values.length]) + "\"}}")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
     private RowResult httpProduce(String id, String topic, ByteBuffer[] variants, long requests, int perRequest,
-                                  int connections, boolean v1, boolean measured) throws Exception {
-        String what = v1
-                ? "POST /topics/{t}, v1 binary, " + perRequest + " record" + (perRequest == 1 ? "" : "s")
-                        + " of " + o.valueBytes() + " B per request, " + connections + " connections"
-                : "POST /topics/{t}/records, text/plain, 1 record of " + o.valueBytes() + " B per request, "
-                        + connections + " connections";
+                                  int connections, Scripts.Answer answer, boolean measured) throws Exception {
+        String what = switch (answer) {
+            case V1 -> "POST /topics/{t}, v1 binary, " + perRequest + " record" + (perRequest == 1 ? "" : "s")
+                    + " of " + o.valueBytes() + " B per request, " + connections + " connections";
+            case V3 -> "POST /v3/clusters/{c}/topics/{t}/records, one record of " + o.valueBytes()
+                    + " B (BINARY) per request, not streamed, " + connections + " connections";
+            case ANY -> "POST /topics/{t}/records, text/plain, 1 record of " + o.valueBytes() + " B per request, "
+                    + connections + " connections";
+        };
         log((measured ? "" : "warm-up ") + "row " + id + ": " + fmt(requests) + " requests to " + topic + " — "
                 + what);
         HttpLoad.Budget budget = new HttpLoad.Budget(requests);
         List<HttpLoad.Script> scripts = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
-            scripts.add(new Scripts.Fixed(variants, budget, v1, i));
+            scripts.add(new Scripts.Fixed(variants, budget, answer, i));
         }
         Monitor.Window w = monitor.begin(id, measured && o.profile() ? jfrFile(id) : null);
         HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
@@ -1073,18 +1111,18 @@ public final class Bench {
 
     /**
      * Row root: {@code GET /} (Portico's liveness answer, {@code {}}) over the connections of rows
-     * b and c: what the HTTP server and the load generator can do with no Kafka behind, the
+     * b, c and o: what the HTTP server and the load generator can do with no Kafka behind, the
      * ceiling of the single-record rows. Its records/s are requests/s.
      */
     private RowResult rootRow(long requests, boolean measured) throws Exception {
-        String what = "GET / (liveness, answers {}), " + o.connections() + " connections; the ceiling of rows b and c, "
+        String what = "GET / (liveness, answers {}), " + o.connections() + " connections; the ceiling of rows b, c and o, "
                 + "records/s here are requests/s";
         log((measured ? "" : "warm-up ") + "row root: " + fmt(requests) + " requests — " + what);
         HttpLoad.Budget budget = new HttpLoad.Budget(requests);
         ByteBuffer[] variants = {Scripts.request("GET", "/", host, null, "application/json", null)};
         List<HttpLoad.Script> scripts = new ArrayList<>();
         for (int i = 0; i < o.connections(); i++) {
-            scripts.add(new Scripts.Fixed(variants, budget, false, i));
+            scripts.add(new Scripts.Fixed(variants, budget, Scripts.Answer.ANY, i));
         }
         Monitor.Window w = monitor.begin(ROOT, measured && o.profile() ? jfrFile(ROOT) : null);
         HttpLoad.Result r = HttpLoad.run(http, scripts, o.loadThreads(), Duration.ofSeconds(60), () -> false);
@@ -1381,7 +1419,7 @@ public final class Bench {
         return Math.max(1, Math.min(5, o.wrkSeconds() / 3));
     }
 
-    /** The wrk twins of rows root, b, c and a, on topics of their own ({@code suffix}: the partitions). */
+    /** The wrk twins of rows root, b, c, o and a, on topics of their own ({@code suffix}: the partitions). */
     private void wrkProduceRows(String suffix) throws Exception {
         if (o.runs(ROOT)) {
             rows.add(wrkRow(ROOT, null, "/", null, o.connections(), 1, null,
@@ -1401,6 +1439,13 @@ public final class Bench {
                     "application/json", values[0]), o.connections(), 1, "wrk-" + ROOT,
                     "POST /topics/{t}/records, text/plain, 1 record of " + o.valueBytes() + " B per request (the "
                             + "same body every time), " + o.connections() + " connections"));
+        }
+        if (o.runs("o")) {
+            String t = "wrk-o" + suffix;
+            rows.add(wrkRow("o", t, v3RecordsPath(t), Wrk.postScript("wrk-o", "application/json", "application/json",
+                    v3Body(0)), o.connections(), 1, "wrk-" + ROOT,
+                    "POST /v3/clusters/{c}/topics/{t}/records, one record of " + o.valueBytes() + " B (BINARY) per "
+                            + "request, not streamed (the same body every time), " + o.connections() + " connections"));
         }
         if (o.runs("a")) {
             String t = "wrk-a" + suffix;

@@ -374,7 +374,8 @@ public final class Curves {
         HttpLoad.Budget unlimited = new HttpLoad.Budget(Long.MAX_VALUE);
         List<Timed> scripts = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
-            scripts.add(new Timed(new Scripts.Fixed(new ByteBuffer[] {request}, unlimited, v1Produce, 0), deadline));
+            scripts.add(new Timed(new Scripts.Fixed(new ByteBuffer[] {request}, unlimited,
+                    v1Produce ? Scripts.Answer.V1 : Scripts.Answer.ANY, 0), deadline));
         }
         return scripts;
     }

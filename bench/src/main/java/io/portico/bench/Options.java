@@ -91,8 +91,8 @@ public record Options(
               --warmup-max-seconds S  every warm-up goes on past the above while the JIT compilers of the run's
                                       JVMs use over 5% of a core, for at most S seconds (default 90)
               --load-threads N        threads of the HTTP load generator (default 1)
-              --rows LIST             the HTTP rows to run, e.g. d,e (default root,a,j,b,c,g,d,m,h,e,f,i,n,k,l;
-                                      b or c bring root, their baseline; the native rows always run)
+              --rows LIST             the HTTP rows to run, e.g. d,e (default root,a,j,b,c,o,g,d,m,h,e,f,i,n,k,l;
+                                      b, c or o bring root, their baseline; the native rows always run)
               --profile               record Portico with JFR during each HTTP row; summarize in the results
               --portico-heap SIZE     Portico's -Xmx (default none: java -jar portico.jar, as shipped)
               --portico-jvm-opt OPT   an extra JVM option for Portico (repeatable)
@@ -103,7 +103,7 @@ public record Options(
 
     /** The HTTP rows, in the order they run. */
     public static final java.util.Set<String> ALL_ROWS = java.util.Collections.unmodifiableSet(
-            new java.util.LinkedHashSet<>(List.of("root", "a", "j", "b", "c", "g", "d", "m", "h", "e", "f", "i", "n", "k",
+            new java.util.LinkedHashSet<>(List.of("root", "a", "j", "b", "c", "o", "g", "d", "m", "h", "e", "f", "i", "n", "k",
                     "l")));
 
     /** The default partition counts of the produce rows. */
@@ -116,7 +116,7 @@ public record Options(
             if (!ALL_ROWS.contains(row)) {
                 throw new IllegalArgumentException("--rows takes rows among " + ALL_ROWS + ", not " + r);
             }
-            if (row.equals("b") || row.equals("c")) {
+            if (row.equals("b") || row.equals("c") || row.equals("o")) {
                 rows.add("root"); // their baseline
             }
             rows.add(row);

@@ -115,7 +115,7 @@ final class Report {
                         + "sampled every 300 ms); after GC, the most left after a collection. The vs column is the "
                         + "row's records/s over its baseline's, in the same table: batched and streaming produce "
                         + "(a, wrk-a, g) over native-produce-tuned, single-record produce over GET / on the same "
-                        + "generator (b, c over root; wrk-b, wrk-c over wrk-root), j over row a, and the read rows "
+                        + "generator (b, c, o over root; wrk-b, wrk-c, wrk-o over wrk-root), j over row a, and the read rows "
                         + "(both generators) over native-consume.")
                 .append(wrk ? " Rows named wrk-… are measured with wrk (-t" + Wrk.THREADS + ", " + o.wrkSeconds()
                         + " s each after an untimed run), the others with the bench's own generator." : "")

@@ -34,20 +34,27 @@ final class Scripts {
         return buf.asReadOnlyBuffer();
     }
 
+    /** What a 2xx answer of a {@link Fixed} script is checked for, besides its status. */
+    enum Answer {
+        /** Nothing more. */
+        ANY,
+        /** A v1 produce answer: no record Kafka rejected ({@code "error_code":5…}). */
+        V1,
+        /** A v3 produce answer: one delivery report, a success ({@code "error_code":200}). */
+        V3
+    }
+
     /** Sends pre-built requests (rotating over a few variants) while the shared budget lasts. */
     static final class Fixed implements HttpLoad.Script {
         private final ByteBuffer[] variants;
         private final HttpLoad.Budget budget;
-        private final boolean v1Produce;
+        private final Answer answer;
         private int next;
 
-        /**
-         * @param v1Produce check each 200 answer for records Kafka rejected ({@code "error_code":5…})
-         */
-        Fixed(ByteBuffer[] variants, HttpLoad.Budget budget, boolean v1Produce, int first) {
+        Fixed(ByteBuffer[] variants, HttpLoad.Budget budget, Answer answer, int first) {
             this.variants = variants;
             this.budget = budget;
-            this.v1Produce = v1Produce;
+            this.answer = answer;
             this.next = first;
         }
 
@@ -62,9 +69,18 @@ final class Scripts {
 
         @Override
         public boolean onResponse(int status, byte[] body, int offset, int length) {
-            return !v1Produce || status / 100 != 2 || !hasRecordError(body, offset, length);
+            if (status / 100 != 2) {
+                return true;
+            }
+            return switch (answer) {
+                case ANY -> true;
+                case V1 -> !hasRecordError(body, offset, length);
+                case V3 -> indexOf(body, V3_SUCCESS, offset, offset + length) >= 0;
+            };
         }
     }
+
+    private static final byte[] V3_SUCCESS = "\"error_code\":200,".getBytes(StandardCharsets.US_ASCII);
 
     private static final byte[] ERROR_CODE = "\"error_code\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PARTITION = "\"partition\":".getBytes(StandardCharsets.US_ASCII);

@@ -36,12 +36,12 @@ class BenchIT {
 
         boolean wrk = Wrk.find() != null;
         assertEquals(wrk, outcome.wrk(), "the wrk rows run when wrk is on the PATH");
-        List<String> wrkProduce = wrk ? List.of("wrk-root", "wrk-b", "wrk-c", "wrk-a") : List.of();
+        List<String> wrkProduce = wrk ? List.of("wrk-root", "wrk-b", "wrk-c", "wrk-o", "wrk-a") : List.of();
         List<String> onePartition = new java.util.ArrayList<>(List.of("native-produce", "native-produce-tuned", "root",
-                "a", "b", "c"));
+                "a", "b", "c", "o"));
         onePartition.addAll(wrkProduce);
         List<String> threePartitions = new java.util.ArrayList<>(List.of("native-produce", "native-produce-tuned",
-                "root", "a", "j", "b", "c", "g"));
+                "root", "a", "j", "b", "c", "o", "g"));
         threePartitions.addAll(wrkProduce);
         threePartitions.addAll(List.of("native-consume", "d", "m", "h", "e", "f", "i", "n", "k", "native-tail", "l"));
         threePartitions.addAll(wrk ? List.of("wrk-d", "wrk-m") : List.of());

@@ -41,7 +41,7 @@ class CurvesTest {
     void aTimedScriptEndsAtItsDeadlineAndCountsWhatWentWell() {
         ByteBuffer request = Scripts.request("GET", "/", "h", null, null, null);
         HttpLoad.Budget budget = new HttpLoad.Budget(Long.MAX_VALUE);
-        Curves.Timed running = new Curves.Timed(new Scripts.Fixed(new ByteBuffer[] {request}, budget, true, 0),
+        Curves.Timed running = new Curves.Timed(new Scripts.Fixed(new ByteBuffer[] {request}, budget, Scripts.Answer.V1, 0),
                 System.nanoTime() + 3_600_000_000_000L);
         assertEquals(request.remaining(), running.next().remaining());
         byte[] ok = "{\"offsets\":[{\"partition\":0,\"offset\":3,\"error_code\":null}]}".getBytes(
@@ -53,7 +53,7 @@ class CurvesTest {
         running.onResponse(503, ok, 0, ok.length);
         assertEquals(1, running.ok);
 
-        Curves.Timed over = new Curves.Timed(new Scripts.Fixed(new ByteBuffer[] {request}, budget, false, 0),
+        Curves.Timed over = new Curves.Timed(new Scripts.Fixed(new ByteBuffer[] {request}, budget, Scripts.Answer.ANY, 0),
                 System.nanoTime() - 1);
         assertNull(over.next());
     }
@@ -77,7 +77,7 @@ class CurvesTest {
     void onceSendsOnce() {
         ByteBuffer request = Scripts.request("GET", "/", "h", null, null, null);
         Curves.Once once = new Curves.Once(new Scripts.Fixed(new ByteBuffer[] {request},
-                new HttpLoad.Budget(Long.MAX_VALUE), false, 0));
+                new HttpLoad.Budget(Long.MAX_VALUE), Scripts.Answer.ANY, 0));
         assertEquals(request.remaining(), once.next().remaining());
         assertNull(once.next());
     }
