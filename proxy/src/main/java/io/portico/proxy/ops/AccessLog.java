@@ -30,6 +30,14 @@ import org.slf4j.LoggerFactory;
  * X-Auth-Token), the value of a credential in a query string ({@code sse_token}, an event
  * stream's token) is written as {@code [redacted]}, and a line is cut at 2 KiB (a client chooses
  * its request line and User-Agent).
+ *
+ * <p>With the bundled slf4j-simple in its shipped format (no {@code org.slf4j.simpleLogger.*}
+ * format setting changed), the writer writes each batch of lines to stderr itself, in the very
+ * format slf4j-simple gives them ({@code 2026-12-03T12:39:37.257Z INFO access - …}), one write
+ * for many lines: slf4j-simple formats its date with {@link java.text.SimpleDateFormat} and writes
+ * and flushes every line alone, which cost the writer more than the rest of the line's work. The
+ * {@code portico.access} logger's level still decides whether lines are written. With another
+ * binding or format, every line goes through the logger.
  */
 public final class AccessLog implements ExchangeCompletionListener, AutoCloseable {
     private static final Logger ACCESS = LoggerFactory.getLogger("portico.access");
@@ -61,6 +69,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     private static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final BlockingQueue<Entry> entries = new ArrayBlockingQueue<>(16_384);
+    /** Whether the writer writes lines itself, in slf4j-simple's format (else through {@link #ACCESS}). */
+    private final boolean direct;
+    // The writer's: the time text of the last millisecond a line was written at, in slf4j-simple's format.
+    private long lineMilli = Long.MIN_VALUE;
+    private String lineMilliText;
     private final AtomicLong dropped = new AtomicLong();
     private final Thread writer;
     private volatile boolean running = true;
@@ -69,6 +82,12 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     private String secondText;
 
     public AccessLog() {
+        this(SimpleFormat.shipped());
+    }
+
+    /** @param direct whether the writer writes lines to stderr itself, as slf4j-simple as shipped would */
+    AccessLog(boolean direct) {
+        this.direct = direct;
         writer = new Thread(this::drain, "portico-access-log");
         writer.setDaemon(true);
         writer.start();
@@ -85,11 +104,16 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener next) {
         try {
-            if (!entries.offer(entry(exchange))) {
-                dropped.incrementAndGet();
-            }
+            offer(entry(exchange));
         } finally {
             next.proceed();
+        }
+    }
+
+    /** Queues a line's entry (dropped, and counted, when the queue is full). */
+    void offer(Entry entry) {
+        if (!entries.offer(entry)) {
+            dropped.incrementAndGet();
         }
     }
 
@@ -174,14 +198,98 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
                     return;
                 }
             }
-            for (Entry entry : batch) {
-                safely(() -> ACCESS.info(format(entry)));
+            if (direct) {
+                safely(() -> writeDirect(batch));
+            } else {
+                for (Entry entry : batch) {
+                    safely(() -> ACCESS.info(format(entry)));
+                }
             }
             batch.clear();
             long lost = dropped.getAndSet(0);
             if (lost > 0) {
                 safely(() -> ACCESS.warn("{} access log lines dropped: requests came faster than the log is written", lost));
             }
+        }
+    }
+
+    /**
+     * Writes the batch's lines to stderr as slf4j-simple would write each (when the logger's level
+     * lets INFO through), in one string: the stream writes it in a few large writes, not one a line.
+     */
+    private void writeDirect(List<Entry> batch) {
+        if (batch.isEmpty() || !ACCESS.isInfoEnabled()) {
+            return;
+        }
+        StringBuilder out = new StringBuilder(batch.size() * 192);
+        for (Entry entry : batch) {
+            long now = System.currentTimeMillis();
+            if (now != lineMilli) {
+                lineMilli = now;
+                lineMilliText = SimpleFormat.DATE.format(Instant.ofEpochMilli(now));
+            }
+            out.append(lineMilliText).append(SimpleFormat.LEVEL_AND_NAME).append(format(entry)).append(System.lineSeparator());
+        }
+        System.err.print(out);
+        System.err.flush();
+    }
+
+    /** slf4j-simple's format as Portico ships it ({@code simplelogger.properties}), and whether it is in force. */
+    static final class SimpleFormat {
+        /** Its date ({@code dateTimeFormat}), in the JVM's time zone as slf4j-simple uses. */
+        static final DateTimeFormatter DATE =
+                DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", Locale.ROOT).withZone(ZoneId.systemDefault());
+        /** What follows the date: the level and the logger's short name. */
+        static final String LEVEL_AND_NAME = " INFO access - ";
+        private static final String PREFIX = "org.slf4j.simpleLogger.";
+        /** The format settings and their values as shipped; any other value (or another binding) goes through slf4j. */
+        private static final java.util.Map<String, String> SHIPPED = java.util.Map.of(
+                "showDateTime", "true",
+                "dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+                "showThreadName", "false",
+                "showThreadId", "false",
+                "showShortLogName", "true", // which slf4j-simple shows instead of the full name (showLogName)
+                "levelInBrackets", "false",
+                "logFile", "System.err");
+        /** slf4j-simple's defaults for the settings {@code simplelogger.properties} leaves out. */
+        private static final java.util.Map<String, String> DEFAULTS = java.util.Map.of(
+                "showThreadId", "false", "levelInBrackets", "false", "logFile", "System.err");
+
+        private SimpleFormat() {
+        }
+
+        /** Whether {@code portico.access} is slf4j-simple's, with every format setting as shipped. */
+        static boolean shipped() {
+            if (!"org.slf4j.simple.SimpleLogger".equals(ACCESS.getClass().getName())) {
+                return false;
+            }
+            java.util.Properties file = new java.util.Properties();
+            try (java.io.InputStream in = AccessLog.class.getClassLoader().getResourceAsStream("simplelogger.properties")) {
+                if (in != null) {
+                    file.load(in);
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                return false;
+            }
+            return inForce(file, System::getProperty);
+        }
+
+        /**
+         * Whether the settings in force — a system property, else the properties file, else
+         * slf4j-simple's default — are the shipped ones.
+         */
+        static boolean inForce(java.util.Properties file, java.util.function.UnaryOperator<String> systemProperty) {
+            for (java.util.Map.Entry<String, String> setting : SHIPPED.entrySet()) {
+                String key = PREFIX + setting.getKey();
+                String value = systemProperty.apply(key);
+                if (value == null) {
+                    value = file.getProperty(key, DEFAULTS.get(setting.getKey()));
+                }
+                if (value == null || !value.trim().equals(setting.getValue())) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

@@ -56,4 +56,62 @@ class AccessLogTest {
             assertTrue(line.endsWith("…"));
         }
     }
+
+    @Test
+    void linesWrittenInBatchesAreWhatSlf4jSimpleWritesForThem() throws Exception {
+        long at = Instant.parse("2026-12-02T10:00:00.250Z").toEpochMilli();
+        AccessLog.Entry entry = new AccessLog.Entry("10.1.2.3", at, "GET", "/topics", "", "HTTP/1.1", 200, 2, null,
+                "curl/8", 3);
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        String expected;
+        try (java.io.PrintStream capture = new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8)) {
+            System.setErr(capture);
+            try (AccessLog direct = new AccessLog(true)) {
+                expected = direct.format(entry);
+                org.slf4j.LoggerFactory.getLogger("portico.access").info(expected); // slf4j-simple's own line
+                direct.offer(entry);
+                direct.offer(entry);
+            } // closing drains the queue
+        } finally {
+            System.setErr(stderr);
+        }
+        String[] lines = captured.toString(java.nio.charset.StandardCharsets.UTF_8).split(System.lineSeparator());
+        assertEquals(3, lines.length, captured.toString(java.nio.charset.StandardCharsets.UTF_8));
+        String date = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) ";
+        for (String line : lines) {
+            assertTrue(line.matches(date + ".*"), line);
+            assertEquals(" INFO access - " + expected, line.substring(line.indexOf(' ')), "as slf4j-simple's: " + lines[0]);
+        }
+        assertEquals(lines[0].substring(lines[0].indexOf(' ')), lines[1].substring(lines[1].indexOf(' ')));
+    }
+
+    @Test
+    void theDateIsSlf4jSimplesDate() {
+        java.text.SimpleDateFormat simple = new java.text.SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        for (String at : java.util.List.of("2026-12-02T10:00:00.250Z", "2026-01-01T00:00:00.007Z", "2027-06-30T23:59:59.999Z")) {
+            long millis = Instant.parse(at).toEpochMilli();
+            assertEquals(simple.format(new java.util.Date(millis)), AccessLog.SimpleFormat.DATE.format(Instant.ofEpochMilli(millis)));
+        }
+    }
+
+    @Test
+    void linesAreWrittenDirectlyOnlyInTheShippedFormat() throws Exception {
+        java.util.Properties shipped = new java.util.Properties();
+        try (java.io.InputStream in = AccessLog.class.getClassLoader().getResourceAsStream("simplelogger.properties")) {
+            shipped.load(in);
+        }
+        assertTrue(AccessLog.SimpleFormat.inForce(shipped, k -> null));
+        assertTrue(AccessLog.SimpleFormat.shipped(), "the bundled binding, as shipped");
+        assertTrue(AccessLog.SimpleFormat.inForce(shipped,
+                k -> k.equals("org.slf4j.simpleLogger.log.portico.access") ? "warn" : null), "levels are not format");
+        for (String changed : java.util.List.of("showThreadName=true", "logFile=System.out", "levelInBrackets=true",
+                "dateTimeFormat=HH:mm:ss", "showDateTime=false", "showShortLogName=false", "showThreadId=true")) {
+            String[] kv = changed.split("=");
+            assertTrue(!AccessLog.SimpleFormat.inForce(shipped,
+                    k -> k.equals("org.slf4j.simpleLogger." + kv[0]) ? kv[1] : null), changed);
+        }
+        assertTrue(!AccessLog.SimpleFormat.inForce(new java.util.Properties(), k -> null),
+                "slf4j-simple's own defaults are not the shipped format");
+    }
 }
