@@ -58,6 +58,10 @@ public final class ProduceService {
     private final Cache<String, Producer<byte[], byte[]>> known = Caffeine.newBuilder()
             .maximumSize(10_000)
             .expireAfterAccess(Duration.ofMinutes(1)) // well within the producer's metadata.max.idle.ms
+            // Read on every produce, on IO threads too: the cache's upkeep (a few entries' bookkeeping,
+            // no listener) runs on the reading thread when it is due, rather than as a task of the
+            // common pool, whose thread each read that filled a buffer had to wake.
+            .executor(Runnable::run)
             .build();
     /** Look-ups in progress, one per topic however many requests wait for it. */
     private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<List<PartitionInfo>>> lookups =
