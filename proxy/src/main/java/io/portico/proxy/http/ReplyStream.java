@@ -209,10 +209,15 @@ public final class ReplyStream {
             }
             return;
         }
-        // The kept buffer when it fits; a new one is made the kept size, so that it is kept (only a
-        // single item larger than that gets a buffer of its own size).
-        ByteBuffer piece = buffer != null && buffer.capacity() >= bytes ? buffer.clear()
-                : ByteBuffer.allocate(bytes <= REUSED_BUFFER ? REUSED_BUFFER : bytes);
+        // Every item is in and none written yet (a single record's answer, typically): the whole
+        // answer goes out at once, with its length, in a buffer of its size.
+        boolean whole = finished && count == slots.size() && !out.started();
+        // Else the kept buffer when it fits; a new one grows toward the kept size (twice the last),
+        // so that a long stream soon has one to reuse while a short answer takes no more than it needs.
+        ByteBuffer piece = whole ? ByteBuffer.allocate(bytes)
+                : buffer != null && buffer.capacity() >= bytes ? buffer.clear()
+                : ByteBuffer.allocate(bytes > REUSED_BUFFER ? bytes
+                        : Math.min(REUSED_BUFFER, Math.max(bytes, buffer == null ? 0 : 2 * buffer.capacity())));
         for (int i = 0; i < count; i++) {
             Item item = slots.poll().item;
             int at = piece.position();
@@ -224,6 +229,12 @@ public final class ReplyStream {
         }
         piece.flip();
         written += count;
+        if (whole) {
+            closed = true;
+            memory.give(count * ITEM_COST);
+            out.whole(piece, closeConnection);
+            return;
+        }
         if (piece.capacity() <= REUSED_BUFFER) {
             buffer = piece; // written before the next drain: reused then
         }

@@ -196,6 +196,30 @@ final class ResponseChannel {
     }
 
     /**
+     * The whole response, when nothing was written before: sent with its length (not chunked), and
+     * the exchange ends once it is written.
+     *
+     * @param closeConnection close the connection after the response (its request was not read to its end)
+     */
+    void whole(ByteBuffer body, boolean closeConnection) {
+        if (closed) {
+            return;
+        }
+        if (channel != null) {
+            throw new IllegalStateException("the response has started");
+        }
+        closed = true;
+        cancelStallTimer();
+        exchange.setStatusCode(200);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
+        exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, body.remaining());
+        if (closeConnection) {
+            exchange.setPersistent(false);
+        }
+        exchange.getResponseSender().send(body);
+    }
+
+    /**
      * Ends the response (not busy): its last chunk goes out, then the exchange ends. A response
      * with no piece still answers 200.
      *
