@@ -221,18 +221,34 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
         if (batch.isEmpty() || !ACCESS.isInfoEnabled()) {
             return;
         }
-        StringBuilder out = new StringBuilder(batch.size() * 192);
+        StringBuilder out = new StringBuilder(Math.min(batch.size(), 512) * 192);
         for (Entry entry : batch) {
+            String line;
+            try {
+                line = format(entry);
+            } catch (RuntimeException e) {
+                LoggerFactory.getLogger(AccessLog.class).warn("An access log line could not be written: {}", e.toString());
+                continue; // that line alone is lost
+            }
             long now = System.currentTimeMillis();
             if (now != lineMilli) {
                 lineMilli = now;
                 lineMilliText = SimpleFormat.DATE.format(Instant.ofEpochMilli(now));
             }
-            out.append(lineMilliText).append(SimpleFormat.LEVEL_AND_NAME).append(format(entry)).append(System.lineSeparator());
+            out.append(lineMilliText).append(SimpleFormat.LEVEL_AND_NAME).append(line).append(System.lineSeparator());
+            if (out.length() >= SLICE_CHARS) {
+                System.err.print(out); // whole lines, and stderr is not held long for another thread's line
+                out.setLength(0);
+            }
         }
-        System.err.print(out);
+        if (out.length() > 0) {
+            System.err.print(out);
+        }
         System.err.flush();
     }
+
+    /** Characters written to stderr in one call at most (and a line). */
+    private static final int SLICE_CHARS = 64 * 1024;
 
     /** slf4j-simple's format as Portico ships it ({@code simplelogger.properties}), and whether it is in force. */
     static final class SimpleFormat {
@@ -271,7 +287,10 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
             } catch (java.io.IOException | RuntimeException e) {
                 return false;
             }
-            return inForce(file, System::getProperty);
+            // slf4j-simple formats its date in the JVM's default locale, whose calendar or digits may differ.
+            long sample = 1_764_669_600_123L;
+            String simple = new java.text.SimpleDateFormat(SHIPPED.get("dateTimeFormat")).format(new java.util.Date(sample));
+            return simple.equals(DATE.format(Instant.ofEpochMilli(sample))) && inForce(file, System::getProperty);
         }
 
         /**

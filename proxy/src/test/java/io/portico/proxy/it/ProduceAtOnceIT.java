@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.ErrorCode;
 import io.portico.protocol.PartitionOffset;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.RestException;
@@ -165,6 +166,13 @@ class ProduceAtOnceIT {
                 "{\"partition_id\":7,\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}");
         assertEquals(200, noPartition.status(), noPartition.body());
         assertEquals(40402, reports(noPartition).get(0).get("error_code").asInt(), noPartition.body());
+        assertEquals(before + 3, atOnce(rest));
+
+        // A topic refused by name is reported by the pool, in the record's report, as before.
+        Rest.Response internal = rest.post(path.replace("/topics/" + topic + "/", "/topics/__consumer_offsets/"),
+                "application/json", "{\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}");
+        assertEquals(200, internal.status(), internal.body());
+        assertEquals(ErrorCode.FORBIDDEN.code(), reports(internal).get(0).get("error_code").asInt(), internal.body());
         assertEquals(before + 3, atOnce(rest));
 
         // A stream's records go to the pool: this one's only record is reported before its body ends.

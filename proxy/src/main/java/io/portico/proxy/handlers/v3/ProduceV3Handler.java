@@ -344,8 +344,12 @@ public final class ProduceV3Handler {
             if (via != null || schemas != null && (needsSchema(record.key()) || needsSchema(record.value()))) {
                 return false;
             }
-            return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
-                    record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
+            try {
+                return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
+                        record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
+            } catch (RuntimeException e) {
+                return false; // a topic refused (internal, reserved): the pool reports it in the record's report
+            }
         }
 
         private static boolean needsSchema(ProduceRecord.Data data) {
