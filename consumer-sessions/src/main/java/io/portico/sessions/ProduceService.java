@@ -141,21 +141,17 @@ public final class ProduceService {
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
-        SendsAtOnce check = checkFor(topic);
-        Integer count = check == null ? null : check.partitionCount(topic);
-        if (count == null || count == 0) {
+        AtOnce at = atOnce(topic);
+        if (at == null) {
             return null;
         }
-        checkPartitions(records, count);
+        checkPartitions(records, at.partitions());
         long bytes = 0;
         for (ProduceRecord r : records) {
-            bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+            bytes += bytes(r.key(), r.value());
         }
-        if (!check.roomFor(Math.min(records.size(), count), bytes)) {
-            return null;
-        }
-        metrics.producedAtOnce();
-        return sendAll(check.producer, null, topic, records, Long.MAX_VALUE, codes);
+        return takes(at, Math.min(records.size(), at.partitions()), bytes)
+                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes) : null;
     }
 
     /**
@@ -165,34 +161,59 @@ public final class ProduceService {
     public CompletableFuture<RecordsResponse.Metadata> produceOneAtOnce(String topic, byte[] key, byte[] value,
                                                                         List<Map.Entry<String, byte[]>> headers) {
         checkTopic(topic);
-        SendsAtOnce check = checkFor(topic);
-        Integer count = check == null ? null : check.partitionCount(topic);
-        if (count == null || count == 0
-                || !check.roomFor(1, (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length))) {
-            return null;
-        }
-        metrics.producedAtOnce();
-        return sendOne(check.producer, null, topic, key, value, headers);
+        AtOnce at = atOnce(topic);
+        return at != null && takes(at, 1, bytes(key, value))
+                ? sendOne(at.check().producer, null, topic, key, value, headers) : null;
     }
 
     /**
      * As {@link #send} with the shared producer, but only if it takes the record at once (as
-     * {@link #produceAtOnce} decides; a partition the producer's metadata does not have is not
-     * taken either): true when sent, {@code delivery} then told of it as {@link #send} tells;
-     * false when nothing was sent, and the caller sends it from a worker. Never waits for Kafka.
+     * {@link #produceAtOnce} decides): true when sent, {@code delivery} then told of it as
+     * {@link #send} tells; false when nothing was sent — also for a topic this server refuses and
+     * a partition the producer's metadata does not have — and the caller sends it from a worker,
+     * whose usual path reports what is wrong. Never waits for Kafka, never throws.
      */
     public boolean sendAtOnce(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                               List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
-        checkTopic(topic);
-        SendsAtOnce check = checkFor(topic);
-        Integer count = check == null ? null : check.partitionCount(topic);
-        if (count == null || count == 0 || partition != null && (partition < 0 || partition >= count)
-                || !check.roomFor(1, (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length))) {
+        try {
+            checkTopic(topic);
+        } catch (RestException e) {
+            return false;
+        }
+        AtOnce at = atOnce(topic);
+        if (at == null || partition != null && (partition < 0 || partition >= at.partitions())
+                || !takes(at, 1, bytes(key, value))) {
+            return false;
+        }
+        send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery);
+        return true;
+    }
+
+    /** The shared producer's check and the topic's partition count in its metadata, when it may take records at once. */
+    private record AtOnce(SendsAtOnce check, int partitions) {
+    }
+
+    /** Whether the producer's buffer has room for them; counted in the meter when it does (they are sent next). */
+    private boolean takes(AtOnce at, int batches, long bytes) {
+        if (!at.check().roomFor(batches, bytes)) {
             return false;
         }
         metrics.producedAtOnce();
-        send(check.producer, null, topic, partition, timestamp, key, value, headers, delivery);
         return true;
+    }
+
+    /**
+     * The shared producer's check and the topic's partition count, when the topic was looked up
+     * with that producer and its metadata has the topic; else null.
+     */
+    private AtOnce atOnce(String topic) {
+        SendsAtOnce check = checkFor(topic);
+        Integer count = check == null ? null : check.partitionCount(topic);
+        return count == null || count == 0 ? null : new AtOnce(check, count);
+    }
+
+    private static long bytes(byte[] key, byte[] value) {
+        return (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length);
     }
 
     /**
@@ -349,7 +370,7 @@ public final class ProduceService {
                 metrics.produceError(error.errorCode());
                 result.completeExceptionally(error);
             } else {
-                metrics.producedOne((key == null ? 0 : key.length) + (long) value.length);
+                metrics.producedOne(bytes(key, value));
                 result.complete(new RecordsResponse.Metadata(topic, TIMESTAMP.format(Instant.ofEpochMilli(metadata.timestamp())),
                         metadata.partition(), metadata.offset()));
             }
@@ -406,7 +427,7 @@ public final class ProduceService {
         for (io.portico.protocol.RecordHeader h : headers) {
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
-        long bytes = (key == null ? 0 : key.length) + (long) (value == null ? 0 : value.length);
+        long bytes = bytes(key, value);
         Callback callback = watched(producer, via, (metadata, e) -> {
             if (e == null) {
                 metrics.producedOne(bytes);

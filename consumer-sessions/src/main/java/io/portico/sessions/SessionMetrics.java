@@ -64,7 +64,10 @@ public final class SessionMetrics {
         producedBytes.mark(bytes);
     }
 
-    /** Counts a request produced where it arrived (see {@link ProduceService#takesAtOnce}). */
+    /**
+     * Counts a request produced where it arrived, a v3 record each (see
+     * {@link ProduceService#produceAtOnce}, {@link ProduceService#sendAtOnce}).
+     */
     void producedAtOnce() {
         producedAtOnce.mark();
     }

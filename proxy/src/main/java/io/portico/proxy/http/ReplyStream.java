@@ -229,16 +229,16 @@ public final class ReplyStream {
         }
         piece.flip();
         written += count;
+        long cost = count * ITEM_COST;
         if (whole) {
             closed = true;
-            memory.give(count * ITEM_COST);
+            memory.give(cost);
             out.whole(piece, closeConnection);
             return;
         }
         if (piece.capacity() <= REUSED_BUFFER) {
             buffer = piece; // written before the next drain: reused then
         }
-        long cost = count * ITEM_COST;
         out.write(piece, () -> {
             memory.give(cost);
             progress.run();

@@ -252,16 +252,18 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
 
     /** slf4j-simple's format as Portico ships it ({@code simplelogger.properties}), and whether it is in force. */
     static final class SimpleFormat {
-        /** Its date ({@code dateTimeFormat}), in the JVM's time zone as slf4j-simple uses. */
+        /** Its {@code dateTimeFormat}. */
+        private static final String DATE_PATTERN = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX";
+        /** Its date, in the JVM's time zone as slf4j-simple uses. */
         static final DateTimeFormatter DATE =
-                DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", Locale.ROOT).withZone(ZoneId.systemDefault());
+                DateTimeFormatter.ofPattern(DATE_PATTERN, Locale.ROOT).withZone(ZoneId.systemDefault());
         /** What follows the date: the level and the logger's short name. */
         static final String LEVEL_AND_NAME = " INFO access - ";
         private static final String PREFIX = "org.slf4j.simpleLogger.";
         /** The format settings and their values as shipped; any other value (or another binding) goes through slf4j. */
         private static final java.util.Map<String, String> SHIPPED = java.util.Map.of(
                 "showDateTime", "true",
-                "dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+                "dateTimeFormat", DATE_PATTERN,
                 "showThreadName", "false",
                 "showThreadId", "false",
                 "showShortLogName", "true", // which slf4j-simple shows instead of the full name (showLogName)
@@ -289,7 +291,7 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
             }
             // slf4j-simple formats its date in the JVM's default locale, whose calendar or digits may differ.
             long sample = 1_764_669_600_123L;
-            String simple = new java.text.SimpleDateFormat(SHIPPED.get("dateTimeFormat")).format(new java.util.Date(sample));
+            String simple = new java.text.SimpleDateFormat(DATE_PATTERN).format(new java.util.Date(sample));
             return simple.equals(DATE.format(Instant.ofEpochMilli(sample))) && inForce(file, System::getProperty);
         }
 

@@ -344,12 +344,9 @@ public final class ProduceV3Handler {
             if (via != null || schemas != null && (needsSchema(record.key()) || needsSchema(record.value()))) {
                 return false;
             }
-            try {
-                return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
-                        record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
-            } catch (RuntimeException e) {
-                return false; // a topic refused (internal, reserved): the pool reports it in the record's report
-            }
+            // A topic this server refuses is not sent here either: the pool reports it in the record's report.
+            return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
+                    record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
         }
 
         private static boolean needsSchema(ProduceRecord.Data data) {
