@@ -120,6 +120,8 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile boolean closed;
     private volatile URI url;
     private volatile boolean leaving;
+    private boolean saidLeft; // guarded by this
+    private volatile java.util.function.Consumer<String> departures = id -> { };
 
     /**
      * @param producer writes the directory's records (acks=all)
@@ -335,12 +337,44 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
-     * This node is shutting down: the records of its instances stay, so that requests for them
-     * through other nodes are told that the node left (they are removed later, see
-     * {@link #removeDeparted}).
+     * This node is shutting down, and says so at once: the records of its instances stay, so that
+     * requests for them through other nodes are told that the node left (they are removed later,
+     * see {@link #removeDeparted}), and the other nodes end the event streams this one relays
+     * ({@link #onDeparture}). Blocks until the departure is written (at most the catch-up timeout).
      */
     public void leaving() {
         leaving = true;
+        sayLeft();
+    }
+
+    /**
+     * Calls {@code listener} with the id of every other node that says it is leaving (on the
+     * directory's reader thread: it must not block), so that this node ends the event streams
+     * that node relays, whose end it waits for before it stops.
+     */
+    public void onDeparture(java.util.function.Consumer<String> listener) {
+        this.departures = listener;
+    }
+
+    /**
+     * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once:
+     * other nodes then tell callers of its instances that it left, and end the streams it relays.
+     * Waits for a heartbeat being written, so that none lands after the departure.
+     */
+    private synchronized void sayLeft() {
+        if (saidLeft || url == null) {
+            return;
+        }
+        saidLeft = true;
+        heartbeats.shutdownNow();
+        try {
+            heartbeats.awaitTermination(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            write(nodeKey(settings.nodeId()), null, true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
+        }
     }
 
     /** The instance left this node (deleted or expired): its record is removed. */
@@ -450,6 +484,13 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             if (r.value() == null) {
                 // Kept as departed, so that requests for its instances are told the node left.
                 nodes.computeIfPresent(id, (k, heard) -> new Heard(heard.url(), r.timestamp(), true));
+                if (!id.equals(settings.nodeId())) {
+                    try {
+                        departures.accept(id);
+                    } catch (RuntimeException e) {
+                        LOG.warn("Ending what node {} relays failed: {}", id, e.toString());
+                    }
+                }
             } else {
                 String url = field(r.value(), "url");
                 if (url != null) {
@@ -522,12 +563,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         if (closed) {
             return;
         }
-        heartbeats.shutdownNow();
-        try {
-            write(nodeKey(settings.nodeId()), null, true);
-        } catch (RuntimeException e) {
-            LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
-        }
+        sayLeft();
         closed = true;
         consumer.wakeup();
         try {

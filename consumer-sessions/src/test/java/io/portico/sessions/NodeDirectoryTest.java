@@ -98,6 +98,17 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void theDepartureOfAnotherNodeIsToldToTheListenerAndThisNodesOwnIsNot() {
+        List<String> departed = new java.util.ArrayList<>();
+        directory.onDeparture(departed::add);
+        heartbeat("me");
+        heartbeat("b");
+        feed(NodeDirectory.nodeKey("b"), null);
+        feed(NodeDirectory.nodeKey("me"), null);
+        assertEquals(List.of("b"), departed);
+    }
+
+    @Test
     void generatedNamesNameTheirNodeAndOtherNamesNeedARecord() {
         heartbeat("node-7.x");
         String generated = "rest-consumer-node-7.x-" + java.util.UUID.randomUUID();

@@ -211,6 +211,9 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Sse sse = config.sse();
         eventStreams = new EventStreams(sse.streamsMax(), sse.heartbeat());
         metrics.gauge("portico.sse.streams.open", () -> eventStreams::active);
+        if (directory != null) {
+            directory.onDeparture(eventStreams::endRelayedBy);
+        }
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
                 System::currentTimeMillis);
         Router routes = Api.routes(new Access(authenticator, streamTokens), new Api.Handlers(
@@ -500,6 +503,11 @@ public final class Portico implements AutoCloseable {
         closed = true;
         if (inFlight != null) {
             inFlight.shutdown();
+            if (directory != null) {
+                // Said first: the other nodes end the event streams this one relays to its
+                // clients (cleanly, as this node ends its own), so that they do not hold it up.
+                directory.leaving();
+            }
             if (eventStreams != null) {
                 // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.
                 eventStreams.close(config.gracefulShutdown());

@@ -92,6 +92,7 @@ public final class EventStream {
 
     private final HttpServerExchange exchange;
     private final EventStreams streams;
+    private final String relayedBy; // the node relaying this stream to its client, or null
     private final Duration heartbeat;
     private final MemoryBudget.Lease batch; // the stream's account of the responses budget (batches take leases of it)
     private final Duration memoryWait;
@@ -111,6 +112,7 @@ public final class EventStream {
     private EventStream(HttpServerExchange exchange, EventStreams streams) {
         this.exchange = exchange;
         this.streams = streams;
+        this.relayedBy = exchange.getAttachment(Http.RELAYED_BY);
         this.heartbeat = streams.heartbeat();
         Budgets.Settings budgets = Budgets.settings(exchange);
         this.batch = budgets.responses().lease();
@@ -394,9 +396,14 @@ public final class EventStream {
         }
     }
 
+    /** Whether another node relays this stream to its client, the node {@code nodeId}. */
+    boolean relayedBy(String nodeId) {
+        return nodeId.equals(relayedBy);
+    }
+
     /**
-     * Ends the stream cleanly once what was fetched is written (Portico shuts down, or the source
-     * ended). Any thread.
+     * Ends the stream cleanly once what was fetched is written (Portico shuts down, the node
+     * relaying it leaves, or the source ended). Any thread.
      */
     void end() {
         exchange.getIoThread().execute(() -> {

@@ -69,6 +69,16 @@ public final class EventStreams implements AutoCloseable {
     }
 
     /**
+     * Ends cleanly the streams that node {@code nodeId} relays to its clients: that node is
+     * shutting down, and waits for the requests it relays before it stops. Their clients see
+     * their stream end as when this node shuts down, and resume through another node with
+     * {@code Last-Event-ID}; the instances stay.
+     */
+    public void endRelayedBy(String nodeId) {
+        open.stream().filter(s -> s.relayedBy(nodeId)).forEach(EventStream::end);
+    }
+
+    /**
      * Ends every stream cleanly (each after the batch it is fetching is written) and admits no
      * more; then, once they ended (or {@code wait} passed), stops the pool.
      */

@@ -39,6 +39,12 @@ public final class Http {
     /** The response type negotiated for this exchange; error bodies use it too. */
     public static final AttachmentKey<MediaType> RESPONSE_TYPE = AttachmentKey.create(MediaType.class);
 
+    /**
+     * The id of the node that relayed this request, set once the request proved it came from a
+     * node of this cluster (the node secret); absent on a client's own request.
+     */
+    public static final AttachmentKey<String> RELAYED_BY = AttachmentKey.create(String.class);
+
     /** {@code application/json}: the type of routes that answer plain JSON whatever the client accepts. */
     public static final MediaType JSON = MediaType.parse("application/json");
 

@@ -45,7 +45,6 @@ public final class Forwarding {
     static final String NODE_SECRET_NAME = "Portico-Node-Secret";
     public static final HttpString FORWARDED_BY = new HttpString(FORWARDED_BY_NAME);
     public static final HttpString NODE_SECRET = new HttpString(NODE_SECRET_NAME);
-    private static final AttachmentKey<Boolean> RELAYED = AttachmentKey.create(Boolean.class);
     private static final AttachmentKey<URI> TARGET = AttachmentKey.create(URI.class);
 
     private final NodeDirectory directory;
@@ -110,7 +109,8 @@ public final class Forwarding {
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
                             + NODE_SECRET_NAME + " missing or wrong)");
                 }
-                exchange.putAttachment(RELAYED, Boolean.TRUE);
+                String by = exchange.getRequestHeaders().getFirst(FORWARDED_BY);
+                exchange.putAttachment(Http.RELAYED_BY, by == null ? "" : by);
             }
             next.handleRequest(exchange);
         };
@@ -124,7 +124,7 @@ public final class Forwarding {
         return exchange -> {
             String group = Http.param(exchange, "group");
             String name = Http.param(exchange, "instance");
-            if (exchange.getAttachment(RELAYED) != null || consumers.holds(group, name)) {
+            if (exchange.getAttachment(Http.RELAYED_BY) != null || consumers.holds(group, name)) {
                 next.handleRequest(exchange);
                 return;
             }

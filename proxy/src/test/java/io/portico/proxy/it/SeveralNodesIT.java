@@ -253,6 +253,54 @@ class SeveralNodesIT {
         assertEquals(204, node(1).delete(instance, as(APP)).status());
     }
 
+    /**
+     * A node that shuts down while it relays an instance's event stream: the holder ends the
+     * stream cleanly as soon as the relaying node says it leaves (the client sees the response
+     * end, not a dropped connection, long before the relaying node's graceful period is over),
+     * and the client resumes through another node with Last-Event-ID, nothing lost or repeated.
+     */
+    @Test
+    void aNodeThatStopsWhileRelayingAStreamHasItEndedCleanlyAndTheClientResumesElsewhere() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-leave"), 1);
+        produce(topic, 3);
+        String group = "nodes-sse-leave-" + UUID.randomUUID();
+        Rest.Response created = node(0).post("/consumers/" + group, V2,
+                "{\"name\":\"relayed\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals(204, node(0).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
+                .status());
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        // Without the holder ending the stream, the relay would wait this long for it, then drop it.
+        config.put("shutdown.graceful.ms", "120000");
+        TestPortico relay = TestPortico.start(kafka, config);
+        String last;
+        try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                relay.rest().uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            List<String> ids = new ArrayList<>();
+            stream.take(3, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
+            assertEquals(List.of(topic + "/0/0", topic + "/0/1", topic + "/0/2"), ids);
+
+            relay.close();
+
+            assertTrue(stream.awaitEnd(java.time.Duration.ofSeconds(30)), "the relayed stream ends");
+            assertTrue(stream.endedCleanly(), "the relayed stream ends as a response ends, not by a dropped connection");
+            assertTrue(stream.pending().stream().noneMatch(e -> "error".equals(e.event())), stream.pending().toString());
+            last = stream.lastEventId();
+        } finally {
+            relay.close();
+        }
+        assertEquals(topic + "/0/2", last);
+        kafka.produce(topic, 0, null, "after".getBytes(StandardCharsets.UTF_8));
+        try (io.portico.proxy.testing.SseClient resumed = io.portico.proxy.testing.SseClient.open(
+                node(1).uri(instance + "/records"), "Authorization", "Bearer " + APP, "Last-Event-ID", last)) {
+            assertEquals(200, resumed.status(), resumed.errorBody());
+            assertEquals(topic + "/0/3", resumed.next(java.time.Duration.ofSeconds(30)).id());
+        }
+        assertEquals(204, node(1).delete(instance, as(APP)).status());
+    }
+
     @Test
     void aRelayedRequestWithoutTheNodeSecretIsRefused() {
         String path = "/consumers/g/instances/x/records";

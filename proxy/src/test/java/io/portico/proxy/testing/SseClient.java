@@ -36,6 +36,7 @@ public final class SseClient implements AutoCloseable {
     private final CountDownLatch ended = new CountDownLatch(1);
     private final String errorBody;
     private volatile String lastEventId;
+    private volatile boolean cleanEnd;
 
     private SseClient(HttpResponse<InputStream> response) throws IOException {
         this.response = response;
@@ -116,6 +117,14 @@ public final class SseClient implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Whether the stream ended as an HTTP response ends (its last chunk, or all of its length),
+     * not by a dropped or reset connection; false while it has not ended.
+     */
+    public boolean endedCleanly() {
+        return cleanEnd;
+    }
+
     /** Whether the server ended the stream within {@code timeout}. */
     public boolean awaitEnd(Duration timeout) throws InterruptedException {
         return ended.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -163,6 +172,7 @@ public final class SseClient implements AutoCloseable {
                     default -> { }
                 }
             }
+            cleanEnd = true;
         } catch (IOException e) {
             // the connection was dropped (by close, or by the server)
         } finally {
