@@ -25,6 +25,10 @@ public enum ErrorCode {
     SCHEMA_REGISTRY_REQUIRED(415, 415,
             "The avro, jsonschema and protobuf embedded formats need a schema registry, and this server has none "
                     + "configured: set schema.registry.url, or use the binary or json embedded format."),
+    /** The records endpoint's {@code schemaname}/{@code schemaversion} names no schema of the registry (IBM's 404). */
+    SCHEMA_NOT_FOUND(404, 404, "Schema not found: "),
+    /** The records endpoint's body does not fit its schema ({@code schemavalidation=true}; IBM's 400). */
+    SCHEMA_MISMATCH(400, 400, "The message does not fit its schema: "),
     UNPROCESSABLE_ENTITY(422, 422, "Unprocessable Entity"),
     TOO_MANY_REQUESTS(429, 429, "Too many requests: "),
     INTERNAL_SERVER_ERROR(500, 500, "Internal Server Error"),

@@ -226,7 +226,7 @@ public final class Portico implements AutoCloseable {
                         config.requestBodyMaxBytes()),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
-                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), idempotent),
+                        recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
                 V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
                 new ProduceV3Handler(produce, clusterAdmin, producePool, new ProduceV3Handler.Limits(

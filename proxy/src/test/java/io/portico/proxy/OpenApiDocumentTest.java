@@ -63,7 +63,7 @@ class OpenApiDocumentTest {
                 new MessagesHandler(null, null, 0),
                 new ConsumerHandlers(null, null, null, List.of(), null, 0),
                 new ConsumerV2Handlers(null, null, null, 0),
-                new RecordsHandler(null, null, null, null),
+                new RecordsHandler(null, null, null, null, null),
                 new AdminTopicsHandlers(null, 0),
                 V3AdminHandlers.of(null, null, 0),
                 new ProduceV3Handler(null, null, null, null, null, null),

@@ -96,6 +96,26 @@ final class AvroFormat implements ParsedSchema {
     }
 
     @Override
+    public void check(byte[] message, boolean json) {
+        if (json) {
+            encode(message);
+            return;
+        }
+        try {
+            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(message, null);
+            reader.read(null, decoder);
+            if (!decoder.isEnd()) {
+                throw new InvalidDataException("bytes follow the avro datum of schema " + schema.getFullName());
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof InvalidDataException invalid) {
+                throw invalid;
+            }
+            throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
+        }
+    }
+
+    @Override
     public byte[] toJson(byte[] framed) {
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(framed, Framing.HEADER,

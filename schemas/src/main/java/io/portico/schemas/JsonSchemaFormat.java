@@ -101,6 +101,11 @@ final class JsonSchemaFormat implements ParsedSchema {
     }
 
     @Override
+    public void check(byte[] message, boolean json) {
+        encode(message); // JSON text either way: parsed and validated
+    }
+
+    @Override
     public byte[] toJson(byte[] framed) {
         byte[] text = java.util.Arrays.copyOfRange(framed, Framing.HEADER, framed.length);
         if (!Json.isWellFormed(text)) {

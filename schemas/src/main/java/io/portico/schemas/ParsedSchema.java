@@ -41,6 +41,15 @@ public interface ParsedSchema {
      */
     byte[] toJson(byte[] framed);
 
+    /**
+     * Checks a message written in this schema's own encoding, unframed, as IBM's REST producer
+     * takes a body with a named schema: its JSON form when {@code json}, else its binary form
+     * (avro binary, a protobuf message of the schema's first type, JSON Schema's JSON text).
+     *
+     * @throws InvalidDataException when it is not one whole datum of this schema, saying why
+     */
+    void check(byte[] message, boolean json);
+
     /** A key or value that does not fit its schema; the message says why. */
     final class InvalidDataException extends RuntimeException {
         private static final long serialVersionUID = 1L;

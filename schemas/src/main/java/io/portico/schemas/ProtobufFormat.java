@@ -145,6 +145,19 @@ final class ProtobufFormat implements ParsedSchema {
     }
 
     @Override
+    public void check(byte[] message, boolean json) {
+        if (json) {
+            encode(message);
+            return;
+        }
+        try {
+            DynamicMessage.parseFrom(first, message);
+        } catch (InvalidProtocolBufferException | RuntimeException e) {
+            throw new InvalidDataException("its bytes are not a " + first.getFullName() + " message: " + e.getMessage());
+        }
+    }
+
+    @Override
     public byte[] toJson(byte[] framed) {
         int[] at = {Framing.HEADER};
         Descriptors.Descriptor type;

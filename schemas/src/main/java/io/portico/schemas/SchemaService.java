@@ -177,6 +177,32 @@ public final class SchemaService {
         return found;
     }
 
+    // ---- produce: the records endpoint
+
+    /**
+     * Version {@code version} ({@code latest} or a number) of {@code subject}: the schema that
+     * the records endpoint's {@code schemaname} and {@code schemaversion} name.
+     *
+     * @throws RestException 400 for a version that is neither, 404 when the registry has no such
+     *         subject or version, 422/42205 when its schema does not parse, 503 when it does not answer
+     */
+    public Resolved subjectVersion(String subject, String version) {
+        if (!version.equals("latest") && !version.matches("[1-9][0-9]{0,8}")) {
+            throw ErrorCode.BAD_REQUEST.exception("schemaversion must be a version number of the schema, or latest, not '"
+                    + version + "'");
+        }
+        String what = "version " + version + " of subject '" + subject + "'";
+        try {
+            return version.equals("latest") ? latest(subject) : version(subject, version);
+        } catch (RestException e) {
+            if (e.getCause() instanceof RegistryException r && r.status() == 404) {
+                throw ErrorCode.SCHEMA_NOT_FOUND.exception("the schema registry has no " + what + " (" + r.errorCode()
+                        + "): " + r.getMessage());
+            }
+            throw e;
+        }
+    }
+
     private static String subject(SubjectStrategy s, String topic, boolean key, ParsedSchema schema) {
         if (s == SubjectStrategy.TOPIC_NAME) {
             return topicSubject(topic, key);
@@ -331,8 +357,8 @@ public final class SchemaService {
             if (r.unavailable()) {
                 return unavailable(r.getMessage());
             }
-            return ErrorCode.INVALID_SCHEMA.exception("the schema registry refused " + what + " ("
-                    + r.errorCode() + "): " + r.getMessage());
+            return new RestException(ErrorCode.INVALID_SCHEMA, "the schema registry refused " + what + " ("
+                    + r.errorCode() + "): " + r.getMessage(), r);
         }
         return unavailable("the schema registry call failed: " + c);
     }

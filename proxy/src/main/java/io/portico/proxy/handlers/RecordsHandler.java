@@ -3,12 +3,15 @@ package io.portico.proxy.handlers;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordsResponse;
+import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
 import io.portico.sessions.IdempotencyKey;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.ProduceService;
+import io.portico.schemas.ParsedSchema;
+import io.portico.schemas.SchemaService;
 import io.undertow.server.HttpServerExchange;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -26,6 +29,12 @@ import java.util.concurrent.Executor;
  * {@code {"metadata":{"topic","timestamp","partition","offset"}}} once Kafka acknowledged it.
  * Errors use IBM's body (see {@link io.portico.protocol.EventStreamsError}); the route table
  * marks the route for it.
+ *
+ * <p>With {@code schemaname} (and {@code schemaversion}, the latest when absent) the schema is
+ * looked up in the schema registry and the record gets IBM's schema headers
+ * ({@link #SCHEMA_ID_HEADER}, {@link #SCHEMA_VERSION_HEADER}, {@link #ENCODING_HEADER}); the body is
+ * still the value, untouched (IBM's serdes read the schema from the headers, not from the bytes).
+ * With {@code schemavalidation=true} the body must also be one datum of that schema.
  */
 public final class RecordsHandler {
     private final ProduceService produce;
@@ -36,13 +45,29 @@ public final class RecordsHandler {
     public record Limits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
 
-    private final Idempotent idempotent;
+    /** IBM's serdes headers: the schema's id, its version, and how the message is encoded. */
+    public static final String SCHEMA_ID_HEADER = "com.ibm.eventstreams.schemaregistry.schema.id";
+    public static final String SCHEMA_VERSION_HEADER = "com.ibm.eventstreams.schemaregistry.schema.version";
+    public static final String ENCODING_HEADER = "com.ibm.eventstreams.schemaregistry.encoding";
 
-    public RecordsHandler(ProduceService produce, Executor pool, Limits limits, Idempotent idempotent) {
+    private final Idempotent idempotent;
+    private final SchemaService schemas;
+
+    /**
+     * @param schemas the schema registry's schemas, or null when none is configured (a request
+     *        naming a schema is then 501)
+     */
+    public RecordsHandler(ProduceService produce, Executor pool, Limits limits, SchemaService schemas,
+                          Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
         this.limits = limits;
+        this.schemas = schemas;
         this.idempotent = idempotent;
+    }
+
+    /** The schema a request names: {@code schemaname}, {@code schemaversion}, {@code schemavalidation}. */
+    private record NamedSchema(String name, String version, boolean validate) {
     }
 
     private enum BodyType { BYTES, JSON }
@@ -56,6 +81,7 @@ public final class RecordsHandler {
         byte[] key = key(exchange);
         List<Map.Entry<String, byte[]>> headers = headers(Http.strictQuery(exchange, "headers"));
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
+        NamedSchema schema = namedSchema(exchange);
         IdempotencyKey idempotencyKey = idempotent.key(exchange);
         Http.readBody(exchange, limits.valueMaxBytes(),
                 () -> ErrorCode.BAD_REQUEST.exception("The message is larger than " + limits.valueMaxBytes() + " bytes"),
@@ -67,21 +93,97 @@ public final class RecordsHandler {
                         throw ErrorCode.BAD_REQUEST.exception("The body is not valid JSON, as its Content-Type says it is");
                     }
                     long deadline = produce.deadlineFromNow();
+                    boolean json = type == BodyType.JSON;
                     if (idempotencyKey != null) {
                         // One record: written or not, and a failure is answered as without a key.
                         idempotent.run(exchange, pool, idempotencyKey, value, topic, () -> tx -> Idempotency.Outcome.produced(
                                 new Idempotency.Response(200, "application/json", Json.write(new RecordsResponse(
-                                        produce.produceOne(topic, key, value, headers, deadline, tx).join())))));
+                                        produce.produceOne(topic, key, value, withSchema(headers, schema, value, json),
+                                                deadline, tx).join())))));
                         return;
                     }
                     // A small record the producer takes at once is produced here, on the IO thread:
-                    // handing it to the pool and back would cost more than sending it.
-                    CompletableFuture<RecordsResponse.Metadata> now = value.length <= ProduceService.AT_ONCE_MAX_BYTES
+                    // handing it to the pool and back would cost more than sending it. One that names
+                    // a schema goes to the pool, which looks the schema up.
+                    CompletableFuture<RecordsResponse.Metadata> now = schema == null
+                            && value.length <= ProduceService.AT_ONCE_MAX_BYTES
                             ? produce.produceOneAtOnce(topic, key, value, headers) : null;
                     Http.offload(exchange, now != null ? Runnable::run : pool,
-                            () -> now != null ? now : produce.produceOne(topic, key, value, headers, deadline),
+                            () -> now != null ? now : produce.produceOne(topic, key, value,
+                                    withSchema(headers, schema, value, json), deadline),
                             RecordsResponse::new);
                 });
+    }
+
+    /**
+     * The schema the query names, or null; 400 for {@code schemaversion} or
+     * {@code schemavalidation} without {@code schemaname} or a {@code schemavalidation} other than
+     * true or false, 501 when this server has no schema registry.
+     */
+    private NamedSchema namedSchema(HttpServerExchange exchange) {
+        String name = Http.strictQuery(exchange, "schemaname");
+        String version = Http.strictQuery(exchange, "schemaversion");
+        String validation = Http.strictQuery(exchange, "schemavalidation");
+        boolean validate;
+        if (validation == null || validation.equalsIgnoreCase("false")) {
+            validate = false;
+        } else if (validation.equalsIgnoreCase("true")) {
+            validate = true;
+        } else {
+            throw ErrorCode.BAD_REQUEST.exception("schemavalidation must be true or false, not '" + validation + "'");
+        }
+        if (name == null) {
+            if (version != null || validate) {
+                throw ErrorCode.BAD_REQUEST.exception((version != null ? "schemaversion" : "schemavalidation")
+                        + " needs schemaname, the name of the schema");
+            }
+            return null;
+        }
+        if (name.isEmpty()) {
+            throw ErrorCode.BAD_REQUEST.exception("schemaname must not be empty");
+        }
+        if (schemas == null) {
+            throw ErrorCode.NOT_IMPLEMENTED.exception("This server has no schema registry (schema.registry.url), so it "
+                    + "cannot look up schemaname '" + name + "'");
+        }
+        return new NamedSchema(name, version == null || version.isEmpty() ? "latest" : version, validate);
+    }
+
+    /**
+     * The record's headers with IBM's schema headers for {@code schema} (replacing any the query
+     * gave under those names), after the schema is looked up and, when asked, the message checked
+     * against it; {@code headers} as they are when no schema is named. Blocks on the registry
+     * (cached): call it on the pool.
+     *
+     * @throws RestException 404 for a schema the registry does not have, 400 for a message that
+     *         does not fit it, 503 when the registry does not answer
+     */
+    private List<Map.Entry<String, byte[]>> withSchema(List<Map.Entry<String, byte[]>> headers, NamedSchema schema,
+                                                       byte[] value, boolean json) {
+        if (schema == null) {
+            return headers;
+        }
+        SchemaService.Resolved found = schemas.subjectVersion(schema.name(), schema.version());
+        if (schema.validate()) {
+            try {
+                found.schema().check(value, json);
+            } catch (ParsedSchema.InvalidDataException e) {
+                throw ErrorCode.SCHEMA_MISMATCH.exception("version " + found.version() + " of schema '" + schema.name()
+                        + "' (" + found.schema().type() + (json ? ", JSON encoding" : ", binary encoding") + "): "
+                        + e.getMessage());
+            }
+        }
+        List<Map.Entry<String, byte[]>> out = new ArrayList<>(headers.size() + 3);
+        for (Map.Entry<String, byte[]> h : headers) {
+            if (!h.getKey().equals(SCHEMA_ID_HEADER) && !h.getKey().equals(SCHEMA_VERSION_HEADER)
+                    && !h.getKey().equals(ENCODING_HEADER)) {
+                out.add(h);
+            }
+        }
+        out.add(Map.entry(SCHEMA_ID_HEADER, Integer.toString(found.id()).getBytes(StandardCharsets.UTF_8)));
+        out.add(Map.entry(SCHEMA_VERSION_HEADER, String.valueOf(found.version()).getBytes(StandardCharsets.UTF_8)));
+        out.add(Map.entry(ENCODING_HEADER, (json ? "JSON" : "BINARY").getBytes(StandardCharsets.UTF_8)));
+        return out;
     }
 
     /** How to treat the body for a Content-Type; 415 for types the endpoint does not take. */

@@ -126,8 +126,10 @@ public final class ErrorWriter {
 
     private static void writeEventStreams(HttpServerExchange exchange, RestException error) {
         String topic = Http.param(exchange, "topic");
+        boolean aboutSchema = error.errorCode() == ErrorCode.SCHEMA_NOT_FOUND || error.errorCode() == ErrorCode.SCHEMA_MISMATCH;
         EventStreamsError body = EventStreamsError.of(error.httpStatus(), error.getMessage(),
-                kafkaErrorCode(error), topic != null && topic.length() > KafkaNames.TOPIC_MAX_LENGTH ? null : topic);
+                kafkaErrorCode(error), topic != null && topic.length() > KafkaNames.TOPIC_MAX_LENGTH ? null : topic,
+                aboutSchema ? Http.query(exchange, "schemaname") : null);
         send(exchange, error.httpStatus(), "application/json", Json.write(body), body.message());
     }
 

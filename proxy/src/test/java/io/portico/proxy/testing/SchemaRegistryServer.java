@@ -101,6 +101,20 @@ public final class SchemaRegistryServer implements AutoCloseable {
         return r.statusCode();
     }
 
+    /** Registers {@code schema} (avro text) under {@code subject}; its id. */
+    public int register(String subject, String schema) throws IOException, InterruptedException {
+        String body = io.portico.protocol.Json.mapper().createObjectNode().put("schema", schema).toString();
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/subjects/"
+                        + subject + "/versions"))
+                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("registering under " + subject + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return io.portico.protocol.Json.mapper().readTree(r.body()).get("id").asInt();
+    }
+
     /** A GET of the Confluent API; the body. */
     public String get(String path) throws IOException, InterruptedException {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + path))
