@@ -337,18 +337,27 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
-     * This node is shutting down, and says so at once: the records of its instances stay, so that
-     * requests for them through other nodes are told that the node left (they are removed later,
-     * see {@link #removeDeparted}), and the other nodes end the event streams this one relays
-     * ({@link #onDeparture}). Blocks until the departure is written (at most the catch-up timeout).
+     * This node begins to shut down: it stops heartbeating and says that it left, without
+     * waiting for Kafka's acknowledgement (closing the directory flushes it). The other nodes then
+     * tell callers of its instances that it left, and end the event streams this one relays
+     * ({@link #onDeparture}), while its own requests in progress finish.
      */
-    public void leaving() {
-        leaving = true;
-        sayLeft();
+    public void departing() {
+        sayLeft(false);
     }
 
     /**
-     * Calls {@code listener} with the id of every other node that says it is leaving (on the
+     * This node is shutting down: the records of its instances stay, so that requests for them
+     * through other nodes are told that the node left (they are removed later, see
+     * {@link #removeDeparted}); says it left if {@link #departing} did not.
+     */
+    public void leaving() {
+        leaving = true;
+        sayLeft(false);
+    }
+
+    /**
+     * Calls {@code listener} with the id of every other node that says it left (on the
      * directory's reader thread: it must not block), so that this node ends the event streams
      * that node relays, whose end it waits for before it stops.
      */
@@ -357,23 +366,29 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
-     * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once:
-     * other nodes then tell callers of its instances that it left, and end the streams it relays.
-     * Waits for a heartbeat being written, so that none lands after the departure.
+     * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once,
+     * after a heartbeat being written (so that none lands after it); waits for Kafka's
+     * acknowledgement when {@code await}.
      */
-    private synchronized void sayLeft() {
+    private synchronized void sayLeft(boolean await) {
         if (saidLeft || url == null) {
             return;
         }
         saidLeft = true;
-        heartbeats.shutdownNow();
+        heartbeats.shutdown(); // a heartbeat being written ends; no other starts
+        boolean interrupted = false;
         try {
             heartbeats.awaitTermination(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            write(nodeKey(settings.nodeId()), null, true);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true;
+        }
+        try {
+            write(nodeKey(settings.nodeId()), null, await);
         } catch (RuntimeException e) {
             LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -563,7 +578,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         if (closed) {
             return;
         }
-        sayLeft();
+        sayLeft(true);
         closed = true;
         consumer.wakeup();
         try {

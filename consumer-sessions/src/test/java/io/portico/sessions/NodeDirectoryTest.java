@@ -106,6 +106,15 @@ class NodeDirectoryTest {
         feed(NodeDirectory.nodeKey("b"), null);
         feed(NodeDirectory.nodeKey("me"), null);
         assertEquals(List.of("b"), departed);
+
+        // A listener that fails does not stop the directory from taking the departure in.
+        directory.onDeparture(id -> {
+            throw new IllegalStateException("listener failed");
+        });
+        heartbeat("c");
+        claim("g", "c2", "c");
+        feed(NodeDirectory.nodeKey("c"), null);
+        assertEquals(new NodeDirectory.Gone("c"), directory.locate("g", "c2"));
     }
 
     @Test

@@ -506,7 +506,7 @@ public final class Portico implements AutoCloseable {
             if (directory != null) {
                 // Said first: the other nodes end the event streams this one relays to its
                 // clients (cleanly, as this node ends its own), so that they do not hold it up.
-                directory.leaving();
+                directory.departing();
             }
             if (eventStreams != null) {
                 // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.

@@ -95,6 +95,14 @@ final class AvroFormat implements ParsedSchema {
         return out.toByteArray();
     }
 
+    /** How deep {@link #check} follows records, unions, arrays and maps within one another. */
+    private static final int CHECK_MAX_DEPTH = 256;
+
+    /**
+     * Walks the datum without building it (a client's bytes may declare billions of empty
+     * items in a few bytes): its arrays and maps may hold at most eight items per byte of the
+     * message (at least 1,024), and nest at most {@value #CHECK_MAX_DEPTH} deep.
+     */
     @Override
     public void check(byte[] message, boolean json) {
         if (json) {
@@ -103,7 +111,7 @@ final class AvroFormat implements ParsedSchema {
         }
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(message, null);
-            reader.read(null, decoder);
+            walk(schema, decoder, new long[] {Math.max(1024, 8L * message.length)}, 0);
             if (!decoder.isEnd()) {
                 throw new InvalidDataException("bytes follow the avro datum of schema " + schema.getFullName());
             }
@@ -113,6 +121,66 @@ final class AvroFormat implements ParsedSchema {
             }
             throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
         }
+    }
+
+    /** Reads past one datum of {@code s}, checking enum and union indexes; {@code items[0]} is what arrays and maps may still hold. */
+    private static void walk(Schema s, org.apache.avro.io.Decoder in, long[] items, int depth) throws IOException {
+        if (depth > CHECK_MAX_DEPTH) {
+            throw new InvalidDataException("it nests deeper than " + CHECK_MAX_DEPTH);
+        }
+        switch (s.getType()) {
+            case NULL -> in.readNull();
+            case BOOLEAN -> in.readBoolean();
+            case INT -> in.readInt();
+            case LONG -> in.readLong();
+            case FLOAT -> in.readFloat();
+            case DOUBLE -> in.readDouble();
+            case STRING -> in.skipString();
+            case BYTES -> in.skipBytes();
+            case FIXED -> in.skipFixed(s.getFixedSize());
+            case ENUM -> {
+                int i = in.readEnum();
+                if (i < 0 || i >= s.getEnumSymbols().size()) {
+                    throw new InvalidDataException("enum index " + i + " is not a symbol of " + s.getFullName());
+                }
+            }
+            case UNION -> {
+                int i = in.readIndex();
+                if (i < 0 || i >= s.getTypes().size()) {
+                    throw new InvalidDataException("union index " + i + " is not a branch of " + s);
+                }
+                walk(s.getTypes().get(i), in, items, depth + 1);
+            }
+            case RECORD -> {
+                for (Schema.Field f : s.getFields()) {
+                    walk(f.schema(), in, items, depth + 1);
+                }
+            }
+            case ARRAY -> {
+                for (long n = in.readArrayStart(); n != 0; n = in.arrayNext()) {
+                    take(items, n);
+                    for (long i = 0; i < n; i++) {
+                        walk(s.getElementType(), in, items, depth + 1);
+                    }
+                }
+            }
+            case MAP -> {
+                for (long n = in.readMapStart(); n != 0; n = in.mapNext()) {
+                    take(items, n);
+                    for (long i = 0; i < n; i++) {
+                        in.skipString();
+                        walk(s.getValueType(), in, items, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void take(long[] items, long n) {
+        if (n < 0 || n > items[0]) {
+            throw new InvalidDataException("an array or map declares more items than its bytes can hold");
+        }
+        items[0] -= n;
     }
 
     @Override

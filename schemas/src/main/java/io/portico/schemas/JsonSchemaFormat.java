@@ -102,7 +102,11 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     @Override
     public void check(byte[] message, boolean json) {
-        encode(message); // JSON text either way: parsed and validated
+        // JSON text either way: one value, nothing after it, valid under the schema.
+        if (!Json.isWellFormed(message)) {
+            throw new InvalidDataException("it is not one JSON value");
+        }
+        encode(message);
     }
 
     @Override

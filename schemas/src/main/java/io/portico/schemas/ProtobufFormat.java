@@ -150,10 +150,32 @@ final class ProtobufFormat implements ParsedSchema {
             encode(message);
             return;
         }
+        DynamicMessage parsed;
         try {
-            DynamicMessage.parseFrom(first, message);
+            parsed = DynamicMessage.parseFrom(first, message);
         } catch (InvalidProtocolBufferException | RuntimeException e) {
             throw new InvalidDataException("its bytes are not a " + first.getFullName() + " message: " + e.getMessage());
+        }
+        requireKnownFields(parsed);
+    }
+
+    /** Protobuf keeps fields of numbers its type does not have: a message of another type would pass as this one. */
+    private static void requireKnownFields(com.google.protobuf.Message m) {
+        if (!m.getUnknownFields().asMap().isEmpty()) {
+            throw new InvalidDataException("its bytes have fields " + m.getUnknownFields().asMap().keySet()
+                    + " that " + m.getDescriptorForType().getFullName() + " does not have");
+        }
+        for (Map.Entry<Descriptors.FieldDescriptor, Object> e : m.getAllFields().entrySet()) {
+            if (e.getKey().getJavaType() != Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+                continue;
+            }
+            if (e.getKey().isRepeated()) {
+                for (Object item : (List<?>) e.getValue()) {
+                    requireKnownFields((com.google.protobuf.Message) item);
+                }
+            } else {
+                requireKnownFields((com.google.protobuf.Message) e.getValue());
+            }
         }
     }
 

@@ -183,19 +183,23 @@ public final class SchemaService {
      * Version {@code version} ({@code latest} or a number) of {@code subject}: the schema that
      * the records endpoint's {@code schemaname} and {@code schemaversion} name.
      *
-     * @throws RestException 400 for a version that is neither, 404 when the registry has no such
-     *         subject or version, 422/42205 when its schema does not parse, 503 when it does not answer
+     * @throws RestException 404 when the registry has no such subject or version (any version
+     *         other than a number or latest included), 422/42205 when its schema does not parse or
+     *         the registry refuses the look-up otherwise, 503 when it does not answer
      */
     public Resolved subjectVersion(String subject, String version) {
-        if (!version.equals("latest") && !version.matches("[1-9][0-9]{0,8}")) {
-            throw ErrorCode.BAD_REQUEST.exception("schemaversion must be a version number of the schema, or latest, not '"
-                    + version + "'");
-        }
         String what = "version " + version + " of subject '" + subject + "'";
+        if (!version.equals("latest") && !version.matches("[1-9][0-9]{0,8}") || subject.equals(".") || subject.equals("..")) {
+            // A Confluent-compatible registry numbers versions; "." and ".." are no path segment of one.
+            throw ErrorCode.SCHEMA_NOT_FOUND.exception("the schema registry has no " + what
+                    + " (a version is a number, or latest)");
+        }
         try {
             return version.equals("latest") ? latest(subject) : version(subject, version);
         } catch (RestException e) {
-            if (e.getCause() instanceof RegistryException r && r.status() == 404) {
+            // Confluent's codes for no such subject, no such version: any other 404 (a wrong
+            // schema.registry.url, say) is the registry's failure, not the client's.
+            if (e.getCause() instanceof RegistryException r && (r.errorCode() == 40401 || r.errorCode() == 40402)) {
                 throw ErrorCode.SCHEMA_NOT_FOUND.exception("the schema registry has no " + what + " (" + r.errorCode()
                         + "): " + r.getMessage());
             }

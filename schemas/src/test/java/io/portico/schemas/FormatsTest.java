@@ -147,4 +147,57 @@ class FormatsTest {
         assertEquals(0x01020304, Framing.schemaId(framed));
         assertTrue(!Framing.isFramed(new byte[] {1, 0, 0, 0, 1}) && !Framing.isFramed(new byte[] {0, 0}));
     }
+
+    // ---- check: a message in the schema's own encoding, unframed (the records endpoint's schemavalidation)
+
+    @Test
+    void avroCheckTakesOneWholeDatumInEitherEncoding() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, USER);
+        schema.check(new byte[] {16, 't', 'e', 's', 't', 'U', 's', 'e', 'r', 2, 50}, false);
+        schema.check(new byte[] {2, 'x', 0}, false); // age null
+        schema.check(utf8("{\"name\":\"x\",\"age\":{\"int\":3}}"), true);
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {2, 'x', 0, 0}, false),
+                "a byte after the datum");
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {2, 'x', 4}, false),
+                "union branch 2 of two");
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {20, 'x'}, false),
+                "a string longer than the bytes");
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(utf8("{\"name\":1}"), true));
+    }
+
+    @Test
+    void avroCheckRefusesManyEmptyItemsInFewBytesWithoutBuildingThem() {
+        ParsedSchema nulls = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":\"null\"}");
+        nulls.check(new byte[] {(byte) 0x80, 0x10, 0}, false); // 1,024 nulls in one block: within the floor
+        // A block of 2^30 nulls in 6 bytes (avro's reader would build a list of them): refused at once.
+        byte[] huge = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08, 0};
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> nulls.check(huge, false));
+        assertTrue(e.getMessage().contains("more items"), e.getMessage());
+    }
+
+    @Test
+    void jsonSchemaCheckTakesOneValidValueAndNothingAfterIt() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}");
+        schema.check(utf8("{\"n\":1}"), false);
+        schema.check(utf8("{\"n\":1}"), true);
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(utf8("{\"n\":\"x\"}"), true));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(utf8("{\"n\":1} {\"n\":2}"), false));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(utf8("not json"), false));
+    }
+
+    @Test
+    void protobufCheckTakesAMessageOfTheFirstTypeWithNoFieldItLacks() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, ORDER);
+        // id = "a" (field 1, string), items = [{sku = "s"}] (field 3, a message)
+        schema.check(new byte[] {0x0a, 1, 'a', 0x1a, 3, 0x0a, 1, 's'}, false);
+        schema.check(utf8("{\"id\":\"a\",\"total\":\"5\"}"), true);
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {(byte) 0xf8, 0x01, 1}, false),
+                "field 31, which Order does not have");
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {0x1a, 2, 0x18, 1}, false),
+                "field 3 of an Item, which Item does not have");
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {0x0a, 9, 'a'}, false),
+                "a string longer than the bytes");
+    }
 }

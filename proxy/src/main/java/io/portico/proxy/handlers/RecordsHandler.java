@@ -4,6 +4,7 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordsResponse;
 import io.portico.protocol.RestException;
+import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
@@ -96,10 +97,13 @@ public final class RecordsHandler {
                     boolean json = type == BodyType.JSON;
                     if (idempotencyKey != null) {
                         // One record: written or not, and a failure is answered as without a key.
-                        idempotent.run(exchange, pool, idempotencyKey, value, topic, () -> tx -> Idempotency.Outcome.produced(
-                                new Idempotency.Response(200, "application/json", Json.write(new RecordsResponse(
-                                        produce.produceOne(topic, key, value, withSchema(headers, schema, value, json),
-                                                deadline, tx).join())))));
+                        // The schema is looked up (and the body checked) before anything is asked of Kafka.
+                        idempotent.run(exchange, pool, idempotencyKey, value, topic, () -> {
+                            List<Map.Entry<String, byte[]>> all = withSchema(headers, schema, value, json);
+                            return tx -> Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json",
+                                    Json.write(new RecordsResponse(produce.produceOne(topic, key, value, all, deadline, tx)
+                                            .join()))));
+                        });
                         return;
                     }
                     // A small record the producer takes at once is produced here, on the IO thread:
@@ -117,8 +121,8 @@ public final class RecordsHandler {
 
     /**
      * The schema the query names, or null; 400 for {@code schemaversion} or
-     * {@code schemavalidation} without {@code schemaname} or a {@code schemavalidation} other than
-     * true or false, 501 when this server has no schema registry.
+     * {@code schemavalidation} without {@code schemaname}, an empty {@code schemaname}, or a
+     * {@code schemavalidation} other than true or false; 501 when this server has no schema registry.
      */
     private NamedSchema namedSchema(HttpServerExchange exchange) {
         String name = Http.strictQuery(exchange, "schemaname");
@@ -142,6 +146,7 @@ public final class RecordsHandler {
         if (name.isEmpty()) {
             throw ErrorCode.BAD_REQUEST.exception("schemaname must not be empty");
         }
+        exchange.putAttachment(ErrorWriter.SCHEMA, name);
         if (schemas == null) {
             throw ErrorCode.NOT_IMPLEMENTED.exception("This server has no schema registry (schema.registry.url), so it "
                     + "cannot look up schemaname '" + name + "'");
@@ -180,7 +185,8 @@ public final class RecordsHandler {
                 out.add(h);
             }
         }
-        out.add(Map.entry(SCHEMA_ID_HEADER, Integer.toString(found.id()).getBytes(StandardCharsets.UTF_8)));
+        // IBM's registry names a schema by its id, and its versions by number: here the subject and its version.
+        out.add(Map.entry(SCHEMA_ID_HEADER, found.subject().getBytes(StandardCharsets.UTF_8)));
         out.add(Map.entry(SCHEMA_VERSION_HEADER, String.valueOf(found.version()).getBytes(StandardCharsets.UTF_8)));
         out.add(Map.entry(ENCODING_HEADER, (json ? "JSON" : "BINARY").getBytes(StandardCharsets.UTF_8)));
         return out;

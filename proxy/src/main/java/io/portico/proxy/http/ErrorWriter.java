@@ -32,6 +32,9 @@ import org.xnio.IoUtils;
  * metadata types for the request's {@code Accept}, else {@code application/vnd.kafka.v1+json}.
  */
 public final class ErrorWriter {
+    /** The schema a records-endpoint request names ({@code schemaname}), for its errors about that schema. */
+    public static final AttachmentKey<String> SCHEMA = AttachmentKey.create(String.class);
+
     private static final Logger LOG = LoggerFactory.getLogger(ErrorWriter.class);
     /** Failures repeat when a client repeats a request: each kind is logged once per ten seconds. */
     private static final RateLimitedLog LIMITED = new RateLimitedLog(LOG, java.time.Duration.ofSeconds(10));
@@ -129,7 +132,7 @@ public final class ErrorWriter {
         boolean aboutSchema = error.errorCode() == ErrorCode.SCHEMA_NOT_FOUND || error.errorCode() == ErrorCode.SCHEMA_MISMATCH;
         EventStreamsError body = EventStreamsError.of(error.httpStatus(), error.getMessage(),
                 kafkaErrorCode(error), topic != null && topic.length() > KafkaNames.TOPIC_MAX_LENGTH ? null : topic,
-                aboutSchema ? Http.query(exchange, "schemaname") : null);
+                aboutSchema ? exchange.getAttachment(SCHEMA) : null);
         send(exchange, error.httpStatus(), "application/json", Json.write(body), body.message());
     }
 

@@ -401,6 +401,11 @@ public final class EventStream {
         return nodeId.equals(relayedBy);
     }
 
+    /** The node that relays this stream to its client, or null when the client asked this node. */
+    String relayer() {
+        return relayedBy;
+    }
+
     /**
      * Ends the stream cleanly once what was fetched is written (Portico shuts down, the node
      * relaying it leaves, or the source ended). Any thread.

@@ -1,7 +1,10 @@
 package io.portico.proxy.http;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -20,6 +23,20 @@ public final class EventStreams implements AutoCloseable {
     private final Semaphore places;
     private final ThreadPoolExecutor pool;
     private final Set<EventStream> open = ConcurrentHashMap.newKeySet();
+    /**
+     * Nodes that said they left, newest last: a relayed stream that opens after its node's
+     * departure was read ends at once. A few: only a stream whose request was relayed before its
+     * node began to shut down can open after the departure.
+     */
+    private final Map<String, Boolean> departed = Collections.synchronizedMap(new LinkedHashMap<>() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > DEPARTED_KEPT;
+        }
+    });
+    private static final int DEPARTED_KEPT = 64;
     private volatile boolean closing;
 
     public EventStreams(int max, Duration heartbeat) {
@@ -57,8 +74,9 @@ public final class EventStreams implements AutoCloseable {
 
     void opened(EventStream stream) {
         open.add(stream);
-        if (closing) {
-            stream.end();
+        String relayer = stream.relayer();
+        if (closing || relayer != null && departed.containsKey(relayer)) {
+            stream.end(); // the server, or the node relaying it, is shutting down
         }
     }
 
@@ -75,6 +93,7 @@ public final class EventStreams implements AutoCloseable {
      * {@code Last-Event-ID}; the instances stay.
      */
     public void endRelayedBy(String nodeId) {
+        departed.put(nodeId, Boolean.TRUE); // first: a stream opening meanwhile sees it (opened)
         open.stream().filter(s -> s.relayedBy(nodeId)).forEach(EventStream::end);
     }
 

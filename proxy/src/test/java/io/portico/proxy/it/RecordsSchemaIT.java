@@ -59,7 +59,7 @@ class RecordsSchemaIT {
     void ibmsSchemaCurlStoresTheBodyWithTheSchemaHeaders(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String subject = KafkaCluster.uniqueTopic("es-user");
-        int id = sp.registry().register(subject, USER);
+        sp.registry().register(subject, USER);
         String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-schema"), 1);
 
         // curl -H "Accept: application/json" -H "Content-Type: text/plain" -d '<avro-encoded-message>'
@@ -77,7 +77,7 @@ class RecordsSchemaIT {
 
         List<ConsumerRecord<byte[], byte[]>> stored = sp.cluster().read(topic, 2);
         assertArrayEquals(avro, stored.get(0).value(), "the body is the value, untouched (no framing)");
-        assertEquals(Map.of("com.ibm.eventstreams.schemaregistry.schema.id", Integer.toString(id),
+        assertEquals(Map.of("com.ibm.eventstreams.schemaregistry.schema.id", subject,
                 "com.ibm.eventstreams.schemaregistry.schema.version", "1",
                 "com.ibm.eventstreams.schemaregistry.encoding", "BINARY"), headers(stored.get(0)));
         assertEquals("{\"name\":\"jsonUser\"}", new String(stored.get(1).value(), StandardCharsets.UTF_8));
@@ -89,7 +89,7 @@ class RecordsSchemaIT {
         Rest rest = sp.rest();
         String subject = KafkaCluster.uniqueTopic("es-evolving");
         sp.registry().register(subject, USER);
-        int second = sp.registry().register(subject, USER_V2);
+        sp.registry().register(subject, USER_V2);
         String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-latest"), 1);
         byte[] avro = new byte[] {4, 'a', 'b', 6}; // User v2 {name: "ab", age: 3}
         // A header of the query under an IBM name is replaced; the others are kept, in order.
@@ -100,7 +100,7 @@ class RecordsSchemaIT {
         assertEquals(List.of("trace", "com.ibm.eventstreams.schemaregistry.schema.id",
                 "com.ibm.eventstreams.schemaregistry.schema.version", "com.ibm.eventstreams.schemaregistry.encoding"),
                 List.copyOf(headers(stored).keySet()));
-        assertEquals(Integer.toString(second), headers(stored).get("com.ibm.eventstreams.schemaregistry.schema.id"));
+        assertEquals(subject, headers(stored).get("com.ibm.eventstreams.schemaregistry.schema.id"));
         assertEquals("2", headers(stored).get("com.ibm.eventstreams.schemaregistry.schema.version"));
         assertEquals("BINARY", headers(stored).get("com.ibm.eventstreams.schemaregistry.encoding"));
     }
@@ -120,10 +120,12 @@ class RecordsSchemaIT {
         assertEquals(missing, body.get("error").get("schema").asText(), noSubject.body());
         assertTrue(body.get("message").asText().contains(missing), noSubject.body());
 
-        Rest.Response noVersion = post(rest, "/topics/" + topic + "/records?schemaname=" + subject + "&schemaversion=7",
-                "text/plain", user("x"));
-        assertEquals(404, noVersion.status(), noVersion.body());
-        assertEquals(subject, noVersion.json().get("error").get("schema").asText(), noVersion.body());
+        for (String version : List.of("7", "one", "0", "1.0.0")) {
+            Rest.Response noVersion = post(rest, "/topics/" + topic + "/records?schemaname=" + subject
+                    + "&schemaversion=" + version, "text/plain", user("x"));
+            assertEquals(404, noVersion.status(), version + ": " + noVersion.body());
+            assertEquals(subject, noVersion.json().get("error").get("schema").asText(), noVersion.body());
+        }
 
         // A message that is not a datum of the schema, with validation asked for: 400, naming the schema.
         Rest.Response invalid = post(rest, "/topics/" + topic + "/records?schemaname=" + subject
@@ -146,8 +148,8 @@ class RecordsSchemaIT {
     @Test
     void badSchemaParametersAre400AndWithoutARegistry501(SchemaPortico sp, Rest plain) throws Exception {
         String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-params"), 1);
-        for (String query : List.of("schemaversion=1", "schemavalidation=true", "schemaname=s&schemaversion=one",
-                "schemaname=s&schemaversion=0", "schemaname=s&schemavalidation=yes", "schemaname=")) {
+        for (String query : List.of("schemaversion=1", "schemavalidation=true", "schemaname=s&schemavalidation=yes",
+                "schemaname=")) {
             Rest.Response r = post(sp.rest(), "/topics/" + topic + "/records?" + query, "text/plain", user("x"));
             assertEquals(400, r.status(), query + ": " + r.body());
             assertEquals(400, r.json().get("error").get("error_code").asInt(), r.body());
@@ -157,5 +159,42 @@ class RecordsSchemaIT {
         assertTrue(none.json().get("message").asText().contains("schema.registry.url"), none.body());
         assertEquals(0, sp.cluster().readToEnd(topic, "read_uncommitted").size(), "nothing was produced");
         assertTrue(Json.mapper().readTree(none.body()).has("error"), none.body());
+    }
+
+    @Test
+    void anIdempotencyKeyWithASchemaIsWrittenOnceAndAFailedLookUpIsNotKept(SchemaPortico sp) throws Exception {
+        Rest rest = sp.rest();
+        String subject = KafkaCluster.uniqueTopic("es-keyed");
+        String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-keyed"), 1);
+        String key = "schema-" + System.nanoTime();
+        String path = "/topics/" + topic + "/records?schemaname=" + subject + "&schemavalidation=true";
+        HttpRequest.Builder keyed = HttpRequest.newBuilder(rest.uri(path)).header("Content-Type", "application/octet-stream")
+                .header("Idempotency-Key", key).POST(HttpRequest.BodyPublishers.ofByteArray(user("once")));
+        // Not registered yet: 404, and nothing is kept under the key.
+        Rest.Response missing = rest.send(keyed);
+        assertEquals(404, missing.status(), missing.body());
+        sp.registry().register(subject, USER);
+        Rest.Response first = rest.send(keyed);
+        assertEquals(200, first.status(), first.body());
+        Rest.Response again = rest.send(keyed);
+        assertEquals(200, again.status(), again.body());
+        assertEquals("true", again.headers().firstValue("Idempotent-Replayed").orElse(null), again.body());
+        assertEquals(first.body(), again.body());
+        List<ConsumerRecord<byte[], byte[]>> stored = sp.cluster().readToEnd(topic, "read_committed");
+        assertEquals(1, stored.size(), "written once");
+        assertEquals(subject, headers(stored.get(0)).get("com.ibm.eventstreams.schemaregistry.schema.id"));
+    }
+
+    @Test
+    void aRegistryThatDoesNotAnswerIs503(SchemaPortico sp) throws Exception {
+        String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-down"), 1);
+        int closed = io.portico.proxy.testing.TestPortico.freePort();
+        try (io.portico.proxy.testing.TestPortico down = io.portico.proxy.testing.TestPortico.start(sp.cluster(), Map.of(
+                "schema.registry.url", "http://127.0.0.1:" + closed, "schema.registry.request.timeout.ms", "1000"))) {
+            Rest.Response r = post(down.rest(), "/topics/" + topic + "/records?schemaname=s", "text/plain", user("x"));
+            assertEquals(503, r.status(), r.body());
+            assertEquals(503, r.json().get("error").get("error_code").asInt(), r.body());
+        }
+        assertEquals(0, sp.cluster().readToEnd(topic, "read_uncommitted").size(), "nothing was produced");
     }
 }
