@@ -44,8 +44,10 @@ import org.slf4j.LoggerFactory;
  * {@link IdempotencyView}. A keyed request:
  * <ol>
  * <li>finds a result in the view: answers it again (or 422 for another request);</li>
- * <li>finds another request with the key in progress on this node: waits for it, then looks again;</li>
- * <li>otherwise creates a producer whose {@code transactional.id} is derived from the key and calls
+ * <li>finds another request with the key (or one whose key shares its transactional id) in
+ *     progress on this node: waits for it, then looks again;</li>
+ * <li>otherwise creates a producer whose {@code transactional.id} is the key's (one of
+ *     {@code idempotency.transactional.ids}, always the same for a key) and calls
  *     {@code initTransactions()}: Kafka fences every other producer of that id — another node
  *     executing the key, or one killed while it did — and completes its transaction (commits a
  *     commit in progress, aborts anything else) before it returns. Then the view catches up with
@@ -55,7 +57,8 @@ import org.slf4j.LoggerFactory;
  *     with that producer and renders the response), sends the result record, commits, answers.</li>
  * </ol>
  * A producer fenced in step 4 means another node took the key over: this request waits for that
- * node's result and answers it. A failure before the commit aborts: nothing was written and
+ * node's result and answers it (when the other node executes another key of the same
+ * transactional id, none comes: 503 after {@code idempotency.wait.ms}, nothing written). A failure before the commit aborts: nothing was written and
  * nothing recorded, so a retry executes again. A commit that fails leaves the outcome unknown to
  * this node: 503, and the retry (whose {@code initTransactions()} waits for that transaction to
  * complete) finds the result if it was committed.
@@ -80,8 +83,12 @@ public final class Idempotency implements AutoCloseable {
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
      * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
      */
+    /**
+     * @param transactionalIds how many transactional ids keyed requests share: each key always
+     *        takes the same one ({@link #transactionalId}), so the coordinator keeps at most that many
+     */
     public record Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes,
-                           long memoryMaxBytes) {
+                           long memoryMaxBytes, int transactionalIds) {
     }
 
     /** A response as a keyed request answered it: what a retry is answered with again. */
@@ -144,7 +151,8 @@ public final class Idempotency implements AutoCloseable {
     private final IdempotencyView view;
     private final LongSupplier clock;
     private final Runnable beforeCommit;
-    private final ConcurrentHashMap<IdempotencyKey, CompletableFuture<Void>> inProgress = new ConcurrentHashMap<>();
+    /** Requests executing at this node, by their transactional id's number: one at a time each. */
+    private final ConcurrentHashMap<Integer, CompletableFuture<Void>> inProgress = new ConcurrentHashMap<>();
     private final SessionMetrics metrics;
     private volatile boolean closed;
     private volatile Consumer<byte[], byte[]> consumer;
@@ -246,14 +254,18 @@ public final class Idempotency implements AutoCloseable {
                         + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes); "
                         + "nothing was produced, retry later");
             }
+            // One request at a time per transactional id at this node: the one with this key, or
+            // another whose key shares its id, would fence this one.
             CompletableFuture<Void> mine = new CompletableFuture<>();
-            CompletableFuture<Void> running = inProgress.putIfAbsent(key, mine);
+            Integer slot = slot(key);
+            CompletableFuture<Void> running = inProgress.putIfAbsent(slot, mine);
             if (running != null) {
                 try {
                     running.get(settings.waitFor().toNanos(), TimeUnit.NANOSECONDS);
                 } catch (java.util.concurrent.TimeoutException e) {
-                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key is still in "
-                            + "progress after " + settings.waitFor().toMillis() + " ms (idempotency.wait.ms); retry later");
+                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
+                            + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
+                            + " ms (idempotency.wait.ms); retry later");
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
@@ -265,7 +277,7 @@ public final class Idempotency implements AutoCloseable {
             try {
                 return executeOnce(key, fingerprint, topic, work);
             } finally {
-                inProgress.remove(key, mine);
+                inProgress.remove(slot, mine);
                 mine.complete(null);
             }
         }
@@ -364,8 +376,9 @@ public final class Idempotency implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        throw ErrorCode.SERVICE_UNAVAILABLE.exception("another request with this Idempotency-Key took it over and its "
-                + "result is not known yet; retry with the same key");
+        throw ErrorCode.SERVICE_UNAVAILABLE.exception("another request with this Idempotency-Key (or one that shares "
+                + "its transactional id) took it over at another node, and no result of this key is known yet; nothing "
+                + "of this request was written: retry with the same key");
     }
 
     /**
@@ -445,12 +458,21 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /**
-     * The transactional id of a key: unique per key (128 bits of its identity: the coordinator
-     * keeps every id it saw until the broker's {@code transactional.id.expiration.ms}, so the
-     * shorter the better) and per idempotency topic (deployment).
+     * The transactional id of a key: always the same for a key, so that nodes executing it fence
+     * each other, and one of {@code transactionalIds} per idempotency topic (deployment): the
+     * coordinator keeps every id it saw until the broker's {@code transactional.id.expiration.ms}
+     * (7 days by default), so ids made per key would pile up with the keys. Keys that share an id
+     * are executed one at a time at a node; at two nodes at once, the later one fences the other,
+     * whose request then answers 503 after {@code idempotency.wait.ms} (nothing written; a retry
+     * with its key is safe).
      */
     String transactionalId(IdempotencyKey key) {
-        return settings.topic() + "-" + key.hex().substring(0, 32);
+        return settings.topic() + "-" + slot(key);
+    }
+
+    /** The number of a key's transactional id: from the key's identity (a SHA-256), even over the ids. */
+    private int slot(IdempotencyKey key) {
+        return key.number(settings.transactionalIds());
     }
 
     /**

@@ -101,6 +101,15 @@ public final class IdempotencyKey {
     }
 
     /** The partition of the idempotency topic the key's result goes to: Kafka's default partitioner's choice. */
+    /** A number in [0, {@code bound}) taken from the identity's first eight bytes (a SHA-256: even). */
+    int number(int bound) {
+        long first = 0;
+        for (int i = 0; i < Long.BYTES; i++) {
+            first = first << 8 | (id[i] & 0xff);
+        }
+        return (int) Long.remainderUnsigned(first, bound);
+    }
+
     int partition(int partitions) {
         return Utils.toPositive(Utils.murmur2(id)) % partitions;
     }

@@ -52,6 +52,7 @@ class IdempotencyTest {
     private static final Cluster CLUSTER = cluster();
 
     private final FakeKafka kafka = new FakeKafka();
+    private int transactionalIds = 16_384;
     private Idempotency service = service(Duration.ofSeconds(10), 1 << 20);
 
     private static Cluster cluster() {
@@ -70,7 +71,7 @@ class IdempotencyTest {
 
     private Idempotency service(Duration wait, int responseMax, long memoryMax) {
         Idempotency s = new Idempotency(new Idempotency.Settings(STATE, PARTITIONS, Duration.ofHours(24), wait, responseMax,
-                memoryMax),
+                memoryMax, transactionalIds),
                 kafka, SessionMetrics.unreported(), System::currentTimeMillis, () -> { });
         s.start();
         return s;
@@ -209,7 +210,7 @@ class IdempotencyTest {
         assertTrue(producer.transactionInitialized());
         assertTrue(producer.transactionCommitted());
         assertTrue(producer.closed(), "a keyed request's producer is closed after it");
-        assertEquals(STATE + "-" + key.hex().substring(0, 32), kafka.transactionalIds.get(0));
+        assertEquals(STATE + "-" + key.number(16_384), kafka.transactionalIds.get(0));
         List<ProducerRecord<byte[], byte[]>> sent = producer.history();
         assertEquals(2, sent.size(), "the request's record, then its result");
         ProducerRecord<byte[], byte[]> result = sent.get(1);
@@ -388,6 +389,43 @@ class IdempotencyTest {
         assertEquals("first", body(answer));
         assertEquals(1, runs.get());
         assertEquals(1, kafka.producers.size(), "the second never made a producer");
+    }
+
+    @Test
+    void keysThatShareATransactionalIdRunOneAfterTheOtherAtANodeAndEachIsWritten() throws Exception {
+        service.close();
+        transactionalIds = 1;
+        service = service(Duration.ofSeconds(10), 1 << 20);
+        CountDownLatch inWork = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        CountDownLatch secondEntered = new CountDownLatch(1);
+        java.util.function.Function<String, Idempotency.Work> work = body -> producer -> {
+            most.accumulateAndGet(running.incrementAndGet(), Math::max);
+            (body.equals("A") ? inWork : secondEntered).countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            running.decrementAndGet();
+            return Idempotency.Outcome.produced(ok(body));
+        };
+        CompletableFuture<Idempotency.Answer> a = CompletableFuture.supplyAsync(
+                () -> service.execute(IdempotencyKey.of(null, "a"), fingerprint("a"), TOPIC, work.apply("A")));
+        assertTrue(inWork.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Idempotency.Answer> b = CompletableFuture.supplyAsync(
+                () -> service.execute(IdempotencyKey.of(null, "b"), fingerprint("b"), TOPIC, work.apply("B")));
+        // Held back while the first runs (a wrong build would let it in at once; this one never does).
+        assertFalse(secondEntered.await(300, TimeUnit.MILLISECONDS), "the second key ran beside the first");
+        release.countDown();
+        assertEquals("A", body(a.get(30, TimeUnit.SECONDS)));
+        Idempotency.Answer second = b.get(30, TimeUnit.SECONDS);
+        assertFalse(second.replayed(), "another key: executed, not answered with the first one's result");
+        assertEquals("B", body(second));
+        assertEquals(1, most.get(), "never two at once with one transactional id");
+        assertEquals(List.of(STATE + "-0", STATE + "-0"), kafka.transactionalIds);
     }
 
     @Test

@@ -195,7 +195,7 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
             idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),
-                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes()), config.transactionalProducerConfig(bootstrapServers),
+                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes(), keys.transactionalIds()), config.transactionalProducerConfig(bootstrapServers),
                     consumerConfig, admin, config.metadataTimeout(), sessionMetrics);
             idempotency.start();
         }

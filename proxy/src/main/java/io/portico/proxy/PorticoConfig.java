@@ -139,6 +139,8 @@ public record PorticoConfig(
                 "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
         IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
                 "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503."),
+        IDEMPOTENCY_TRANSACTIONAL_IDS("idempotency.transactional.ids", Setting.integer(1, 1_048_576), "16384",
+                "How many Kafka transactional ids keyed requests share (each key always takes the same one, so that nodes executing one key fence each other): what Kafka's transaction coordinator keeps for them is bounded by it. The same on every node."),
 
         // Consumers and reads
         CONSUMER_REQUEST_TIMEOUT_MS("consumer.request.timeout.ms", Setting.millis(1, 86_400_000L * 365), "1000",
@@ -394,7 +396,7 @@ public record PorticoConfig(
 
     /** Idempotency-Key: on or off, the topic of results and its partitions, retention, waits, largest response, memory. */
     public record Idempotency(boolean enabled, String topic, int partitions, Duration retention, Duration waitFor,
-                              int responseMaxBytes, long memoryMaxBytes) {
+                              int responseMaxBytes, long memoryMaxBytes, int transactionalIds) {
     }
 
     /**
@@ -824,7 +826,7 @@ public record PorticoConfig(
         return new Idempotency((Boolean) v.get(Key.IDEMPOTENCY_ENABLED), topic,
                 (Integer) v.get(Key.IDEMPOTENCY_TOPIC_PARTITIONS), (Duration) v.get(Key.IDEMPOTENCY_RETENTION_MS),
                 (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES),
-                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES));
+                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES), (Integer) v.get(Key.IDEMPOTENCY_TRANSACTIONAL_IDS));
     }
 
     private static Security security(Map<Key, Object> v) {
