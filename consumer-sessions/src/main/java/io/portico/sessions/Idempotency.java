@@ -82,8 +82,6 @@ public final class Idempotency implements AutoCloseable {
      * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
      * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
-     */
-    /**
      * @param transactionalIds how many transactional ids keyed requests share: each key always
      *        takes the same one ({@link #transactionalId}), so the coordinator keeps at most that many
      */
@@ -242,6 +240,7 @@ public final class Idempotency implements AutoCloseable {
         if (closed) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
         }
+        long deadline = System.nanoTime() + settings.waitFor().toNanos(); // one bound for all the waits below
         while (true) {
             IdempotencyView.Result known = view.get(key);
             if (known != null) {
@@ -261,7 +260,7 @@ public final class Idempotency implements AutoCloseable {
             CompletableFuture<Void> running = inProgress.putIfAbsent(slot, mine);
             if (running != null) {
                 try {
-                    running.get(settings.waitFor().toNanos(), TimeUnit.NANOSECONDS);
+                    running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (java.util.concurrent.TimeoutException e) {
                     throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
                             + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
@@ -274,12 +273,18 @@ public final class Idempotency implements AutoCloseable {
                 }
                 continue;
             }
+            Fenced fenced;
             try {
                 return executeOnce(key, fingerprint, topic, work);
+            } catch (Fenced e) {
+                fenced = e;
             } finally {
                 inProgress.remove(slot, mine);
                 mine.complete(null);
             }
+            // Waited for with the id given back: a request of another key that fenced this one
+            // never brings this key's result, and the id's other keys need not wait meanwhile.
+            return awaitTakeOver(key, fingerprint, fenced.committing);
         }
     }
 
@@ -317,7 +322,7 @@ public final class Idempotency implements AutoCloseable {
             Response response = outcome.response();
             if (!outcome.produced()) {
                 if (outcome.failure() != null && fenced(outcome.failure())) {
-                    return awaitTakeOver(key, fingerprint);
+                    throw new Fenced(false);
                 }
                 abortQuietly(producer);
                 inTransaction = false;
@@ -348,9 +353,14 @@ public final class Idempotency implements AutoCloseable {
             metrics.registry().meter("portico.idempotency.executed").mark();
             return new Answer(response, false);
         } catch (RuntimeException e) {
+            if (e instanceof Fenced) {
+                throw e;
+            }
             if (fenced(e)) {
-                // Another node's initTransactions() for this key: it executes the request, this one answers its result.
-                return awaitTakeOver(key, fingerprint);
+                // Another node's initTransactions() for this id: when it executes this key, this
+                // request answers its result. Fenced while committing, the commit may have gone
+                // through (its answer lost, then the retry fenced): the outcome is not known.
+                throw new Fenced(committing);
             }
             if (inTransaction && !committing) {
                 abortQuietly(producer);
@@ -366,8 +376,23 @@ public final class Idempotency implements AutoCloseable {
         }
     }
 
-    /** A request another node took over: its result once the view has it. */
-    private Answer awaitTakeOver(IdempotencyKey key, byte[] fingerprint) {
+    /** Another node's producer of the request's transactional id fenced this request's: see {@link #awaitTakeOver}. */
+    private static final class Fenced extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final boolean committing;
+
+        Fenced(boolean committing) {
+            super(null, null, false, false);
+            this.committing = committing;
+        }
+    }
+
+    /**
+     * A request another node's producer fenced: the result of its key once the view has it (that
+     * node executed the key), else 503: nothing written when it was fenced before it committed,
+     * not known when it was fenced while committing.
+     */
+    private Answer awaitTakeOver(IdempotencyKey key, byte[] fingerprint, boolean committing) {
         try {
             IdempotencyView.Result theirs = view.awaitResult(key, System.nanoTime() + settings.waitFor().toNanos());
             if (theirs != null) {
@@ -376,9 +401,15 @@ public final class Idempotency implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        throw ErrorCode.SERVICE_UNAVAILABLE.exception("another request with this Idempotency-Key (or one that shares "
-                + "its transactional id) took it over at another node, and no result of this key is known yet; nothing "
-                + "of this request was written: retry with the same key");
+        if (committing) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the request's records were sent, and whether Kafka committed "
+                    + "them is not known (another node's request with this Idempotency-Key, or one that shares its "
+                    + "transactional id, fenced its commit); retry with the same Idempotency-Key: it answers this "
+                    + "request's result if they were, and produces them if not");
+        }
+        throw ErrorCode.SERVICE_UNAVAILABLE.exception("another node's request with this Idempotency-Key, or one that "
+                + "shares its transactional id, fenced this one before it committed, and no result of this key is "
+                + "known yet; nothing of this request was written: retry with the same key");
     }
 
     /**

@@ -15,8 +15,8 @@ import org.apache.kafka.common.utils.Utils;
  *
  * <p>The key's identity is the SHA-256 of its scope and key, each length-prefixed, so no scope and
  * key can be confused with another pair and neither is ever written to Kafka as such: the
- * identity is the record key in the idempotency topic and, in hex, part of the Kafka
- * {@code transactional.id} that fences other nodes executing the same key.
+ * identity is the record key in the idempotency topic, and picks the Kafka
+ * {@code transactional.id} that fences other nodes executing the same key ({@link #number}).
  */
 public final class IdempotencyKey {
     /** Longest key a client may send (characters, all ASCII). */
@@ -95,13 +95,15 @@ public final class IdempotencyKey {
         return id.clone();
     }
 
-    /** The identity in hex (64 characters), for the transactional id. */
+    /** The identity in hex (64 characters). */
     public String hex() {
         return HexFormat.of().formatHex(id);
     }
 
-    /** The partition of the idempotency topic the key's result goes to: Kafka's default partitioner's choice. */
-    /** A number in [0, {@code bound}) taken from the identity's first eight bytes (a SHA-256: even). */
+    /**
+     * A number in [0, {@code bound}) from the identity's first eight bytes (a SHA-256: even over
+     * the range), the same on every node: the number of the key's transactional id.
+     */
     int number(int bound) {
         long first = 0;
         for (int i = 0; i < Long.BYTES; i++) {
@@ -110,6 +112,7 @@ public final class IdempotencyKey {
         return (int) Long.remainderUnsigned(first, bound);
     }
 
+    /** The partition of the idempotency topic the key's result goes to: Kafka's default partitioner's choice. */
     int partition(int partitions) {
         return Utils.toPositive(Utils.murmur2(id)) % partitions;
     }

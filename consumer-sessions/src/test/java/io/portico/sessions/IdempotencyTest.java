@@ -331,6 +331,20 @@ class IdempotencyTest {
                         new ProducerFencedException("fenced"))));
         assertEquals(503, e.httpStatus());
         assertTrue(e.getMessage().contains("retry with the same key"), e.getMessage());
+        assertTrue(e.getMessage().contains("nothing of this request was written"), e.getMessage());
+    }
+
+    @Test
+    void aCommitFencedByAnotherNodeIs503WithItsOutcomeUnknownNotNothingWritten() {
+        service.close();
+        service = service(Duration.ofMillis(50), 1 << 20);
+        // The commit's answer lost, its retry fenced: the commit may have gone through.
+        kafka.setUp = p -> p.commitTransactionException = new ProducerFencedException("fenced during commit");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, new Producing("x")));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("is not known"), e.getMessage());
+        assertFalse(e.getMessage().contains("nothing of this request was written"), e.getMessage());
     }
 
     @Test

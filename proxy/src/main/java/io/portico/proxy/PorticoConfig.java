@@ -134,7 +134,7 @@ public record PorticoConfig(
         IDEMPOTENCY_RETENTION_MS("idempotency.retention.ms", Setting.millis(60_000, 86_400_000L * 365), "86400000",
                 "How long a key's result is kept: a retry within it answers the first response again (idempotency.topic's retention.ms when Portico creates it)."),
         IDEMPOTENCY_WAIT_MS("idempotency.wait.ms", Setting.millis(1, 3_600_000), "10000",
-                "How long a keyed request waits for another one with its key, or for this node to catch up with idempotency.topic; then 503."),
+                "How long a keyed request waits for another one with its key (or one that shares its transactional id) at this node, for this node to catch up with idempotency.topic, or for another node's result after being fenced; then 503."),
         IDEMPOTENCY_RESPONSE_MAX_BYTES("idempotency.response.max.bytes", Setting.integer(1024, 900_000), "524288",
                 "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
         IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",

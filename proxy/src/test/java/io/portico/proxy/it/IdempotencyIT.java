@@ -203,7 +203,8 @@ class IdempotencyIT {
 
     private static Rest.Response postAsAClientWould(Rest node, String path, String body, String key, int retries) {
         Rest.Response r = node.post(path, V1, body, "Idempotency-Key", key);
-        for (int retry = 0; retry < retries && r.status() == 503; retry++) {
+        for (int retry = 0; retry < retries && r.status() == 503
+                && (r.body().contains("is not known") || r.body().contains("transactional id")); retry++) {
             r = node.post(path, V1, body, "Idempotency-Key", key);
         }
         return r;
@@ -217,7 +218,9 @@ class IdempotencyIT {
     @Test
     void keysThatShareOneTransactionalIdAtTwoNodesAreEachWrittenOnce(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-shared-id"), 1);
-        Map<String, String> config = Map.of("idempotency.transactional.ids", "1", "idempotency.wait.ms", "2000");
+        String state = "_portico_idem_shared_" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> config = Map.of("idempotency.transactional.ids", "1", "idempotency.wait.ms", "2000",
+                "idempotency.topic", state);
         int keys = 10;
         try (TestPortico first = TestPortico.start(kafka, config);
              TestPortico second = TestPortico.start(kafka, config)) {
@@ -244,6 +247,15 @@ class IdempotencyIT {
             expected.add("s" + k);
         }
         assertEquals(sorted(expected), sorted(values(committed(kafka, topic))), "each key's record exactly once");
+        // Ten keys, one transactional id: all Kafka's coordinator keeps for them.
+        Set<String> ids = new HashSet<>();
+        kafka.admin().listTransactions().all().get(30, TimeUnit.SECONDS).forEach(t -> {
+            if (t.transactionalId().startsWith(state + "-")) {
+                ids.add(t.transactionalId());
+            }
+        });
+        assertEquals(Set.of(state + "-0"), ids);
+        kafka.admin().deleteTopics(List.of(state)).all().get(30, TimeUnit.SECONDS);
     }
 
     @Test
