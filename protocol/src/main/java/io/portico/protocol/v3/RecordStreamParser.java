@@ -7,6 +7,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.portico.protocol.Json;
 import io.portico.protocol.RecordHeader;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -111,6 +114,38 @@ public final class RecordStreamParser {
         feed(chunk, 0, chunk.length);
     }
 
+    private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long QUOTES = 0x2222222222222222L;
+    private static final long BACKSLASHES = 0x5c5c5c5c5c5c5c5cL;
+
+    /**
+     * The index of the first {@code '"'} or {@code '\\'} in {@code b[from, to)}, else
+     * {@code max(from, to)}:
+     * eight bytes at a time (a byte equal to the one looked for becomes a zero byte, which the
+     * borrow trick flags; the lowest byte flagged is always a true one), as fast line splitters
+     * scan. Strings are most of a record (base64 values), and this is where the scanner spends.
+     */
+    static int quoteOrBackslash(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long x = (long) WORDS.get(b, i);
+            long q = x ^ QUOTES;
+            long s = x ^ BACKSLASHES;
+            long found = ((q - ONES) & ~q | (s - ONES) & ~s) & HIGHS;
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b[i] == '"' || b[i] == '\\') {
+                return i;
+            }
+        }
+        return i; // to, or from when the range is empty
+    }
+
     /** Scans {@code chunk[off, off + len)}, queueing an item for each value it completes. */
     public void feed(byte[] chunk, int off, int len) {
         this.chunk = chunk;
@@ -171,11 +206,7 @@ public final class RecordStreamParser {
                     // Most of a record is inside strings (base64 values): skip to the string's next
                     // quote or backslash, in this chunk and within the record size limit.
                     int stop = (int) Math.min(end, (long) i + 1 + maxRecordBytes - bufferedLength - (i + 1 - start));
-                    int j = i + 1;
-                    while (j < stop && chunk[j] != '"' && chunk[j] != '\\') {
-                        j++;
-                    }
-                    i = j - 1;
+                    i = quoteOrBackslash(chunk, i + 1, stop) - 1;
                 } else if (b == '\\') {
                     escaped = true;
                 } else if (b == '"') {

@@ -226,4 +226,31 @@ class RecordStreamParserTest {
             assertEquals(0, out.remaining());
         }
     }
+
+    @Test
+    void theWordAtATimeScanFindsTheFirstQuoteOrBackslashAsAByteLoopDoes() {
+        Random random = new Random(42);
+        byte[] alphabet = {'"', '\\', 'A', 'z', '0', '+', '/', '=', (byte) 0xa2, (byte) 0xdc, (byte) 0x80, 0x21, 0x23,
+                0x5b, 0x5d, 0x01, (byte) 0xff, 0};
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[1 + random.nextInt(40)];
+            for (int k = 0; k < b.length; k++) {
+                // mostly plain bytes, so that the one looked for falls anywhere in a word, or nowhere
+                b[k] = random.nextInt(12) == 0 ? alphabet[random.nextInt(2)] : alphabet[2 + random.nextInt(alphabet.length - 2)];
+            }
+            int from = random.nextInt(b.length);
+            int to = from + random.nextInt(b.length - from + 1);
+            int expected = to;
+            for (int k = from; k < to; k++) {
+                if (b[k] == '"' || b[k] == '\\') {
+                    expected = k;
+                    break;
+                }
+            }
+            assertEquals(expected, RecordStreamParser.quoteOrBackslash(b, from, to),
+                    java.util.Arrays.toString(b) + " from " + from + " to " + to);
+        }
+        // An empty range (a record at its size limit scans none): where it starts, never before.
+        assertEquals(2, RecordStreamParser.quoteOrBackslash(new byte[] {'a', 'b', 'c'}, 2, 1));
+    }
 }
