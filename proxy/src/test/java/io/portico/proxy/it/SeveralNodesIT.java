@@ -225,17 +225,24 @@ class SeveralNodesIT {
         }
     }
 
+    /**
+     * A binary v2 instance {@code name} of a new group, created on node 0 (reading from the
+     * earliest offset) and subscribed to {@code topic} through {@code via}; its path.
+     */
+    private static String subscribedInstance(String groupPrefix, String name, String topic, Rest via) {
+        Rest.Response created = node(0).post("/consumers/" + groupPrefix + UUID.randomUUID(), V2,
+                "{\"name\":\"" + name + "\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals(204, via.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP)).status());
+        return instance;
+    }
+
     @Test
     void anInstancesEventStreamIsRelayedLiveThroughAnotherNode() throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse"), 1);
         produce(topic, 3);
-        String group = "nodes-sse-" + UUID.randomUUID();
-        Rest.Response created = node(0).post("/consumers/" + group, V2,
-                "{\"name\":\"streamed\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
-        assertEquals(200, created.status(), created.body());
-        String instance = path(created.json().get("base_uri").asText());
-        assertEquals(204, node(1).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
-                .status());
+        String instance = subscribedInstance("nodes-sse-", "streamed", topic, node(1));
         try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
                 node(2).uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
             assertEquals(200, stream.status(), stream.errorBody());
@@ -263,13 +270,7 @@ class SeveralNodesIT {
     void aNodeThatStopsWhileRelayingAStreamHasItEndedCleanlyAndTheClientResumesElsewhere() throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-leave"), 1);
         produce(topic, 3);
-        String group = "nodes-sse-leave-" + UUID.randomUUID();
-        Rest.Response created = node(0).post("/consumers/" + group, V2,
-                "{\"name\":\"relayed\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
-        assertEquals(200, created.status(), created.body());
-        String instance = path(created.json().get("base_uri").asText());
-        assertEquals(204, node(0).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
-                .status());
+        String instance = subscribedInstance("nodes-sse-leave-", "relayed", topic, node(0));
         Map<String, String> config = new HashMap<>(nodeConfig);
         // Without the holder ending the stream, the relay would wait this long for it, then drop it.
         config.put("shutdown.graceful.ms", "120000");
