@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * A producer fenced in step 4 means another node took the key over: this request waits for that
  * node's result and answers it (when the other node executes another key of the same
- * transactional id, none comes: 503 after {@code idempotency.wait.ms}, nothing written). A failure before the commit aborts: nothing was written and
- * nothing recorded, so a retry executes again. A commit that fails leaves the outcome unknown to
+ * transactional id, none comes: 503 after {@code idempotency.wait.ms}, nothing written, or the
+ * outcome not known when it was fenced during its commit). A failure before the commit aborts:
+ * nothing was written and nothing recorded, so a retry executes again. A commit that fails leaves the outcome unknown to
  * this node: 503, and the retry (whose {@code initTransactions()} waits for that transaction to
  * complete) finds the result if it was committed.
  *
@@ -262,6 +263,10 @@ public final class Idempotency implements AutoCloseable {
                 try {
                     running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (java.util.concurrent.TimeoutException e) {
+                    IdempotencyView.Result late = view.get(key); // the one with this key may have just answered
+                    if (late != null) {
+                        return replay(late, fingerprint);
+                    }
                     throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
                             + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
                             + " ms (idempotency.wait.ms); retry later");
@@ -494,8 +499,8 @@ public final class Idempotency implements AutoCloseable {
      * coordinator keeps every id it saw until the broker's {@code transactional.id.expiration.ms}
      * (7 days by default), so ids made per key would pile up with the keys. Keys that share an id
      * are executed one at a time at a node; at two nodes at once, the later one fences the other,
-     * whose request then answers 503 after {@code idempotency.wait.ms} (nothing written; a retry
-     * with its key is safe).
+     * whose request then answers 503 after {@code idempotency.wait.ms} (nothing written, or its
+     * outcome not known when fenced during its commit; a retry with its key is safe).
      */
     String transactionalId(IdempotencyKey key) {
         return settings.topic() + "-" + slot(key);

@@ -212,8 +212,9 @@ class IdempotencyIT {
 
     /**
      * With one transactional id for all keys, two nodes executing different keys at once fence
-     * each other on every overlap: a fenced request writes nothing and answers 503, and its retry
-     * with the key writes it. Every key's records end up in Kafka exactly once.
+     * each other on every overlap: a fenced request answers 503 (nothing written, or its outcome
+     * not known when fenced during its commit), and its retry with the key writes it or answers
+     * what was written. Every key's records end up in Kafka exactly once.
      */
     @Test
     void keysThatShareOneTransactionalIdAtTwoNodesAreEachWrittenOnce(KafkaCluster kafka) throws Exception {
