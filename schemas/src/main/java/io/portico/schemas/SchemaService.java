@@ -1,6 +1,7 @@
 package io.portico.schemas;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
@@ -67,6 +68,13 @@ public final class SchemaService {
     private final AsyncCache<TextKey, Resolved> byText;
     private final AsyncCache<VersionKey, Resolved> byVersion;
     private final AsyncCache<VersionKey, Resolved> latest;
+    /**
+     * Subjects and versions the registry said it does not have, for {@link #NOT_FOUND_TTL}: a
+     * client sending a misspelt schema name again and again asks the registry about it once a
+     * second, not on every request.
+     */
+    private final Cache<VersionKey, String> notFound;
+    private static final Duration NOT_FOUND_TTL = Duration.ofSeconds(1);
 
     /**
      * @param cacheMaxBytes bound on the schema text the caches hold (each cache gets a share; a
@@ -85,6 +93,9 @@ public final class SchemaService {
                 .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
         this.latest = Caffeine.newBuilder().maximumWeight(share).expireAfterWrite(LATEST_TTL)
                 .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
+        this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
+                .executor(Runnable::run)
+                .weigher((VersionKey k, String v) -> weight(k.subject()) + weight(v)).build();
     }
 
     private static int weight(String text) {
@@ -194,14 +205,20 @@ public final class SchemaService {
             throw ErrorCode.SCHEMA_NOT_FOUND.exception("the schema registry has no " + what
                     + " (a version is a number, or latest)");
         }
+        VersionKey k = new VersionKey(subject, version);
+        String missing = notFound.getIfPresent(k);
+        if (missing != null) {
+            throw ErrorCode.SCHEMA_NOT_FOUND.exception(missing);
+        }
         try {
             return version.equals("latest") ? latest(subject) : version(subject, version);
         } catch (RestException e) {
             // Confluent's codes for no such subject, no such version: any other 404 (a wrong
             // schema.registry.url, say) is the registry's failure, not the client's.
             if (e.getCause() instanceof RegistryException r && (r.errorCode() == 40401 || r.errorCode() == 40402)) {
-                throw ErrorCode.SCHEMA_NOT_FOUND.exception("the schema registry has no " + what + " (" + r.errorCode()
-                        + "): " + r.getMessage());
+                String message = "the schema registry has no " + what + " (" + r.errorCode() + "): " + r.getMessage();
+                notFound.put(k, message);
+                throw ErrorCode.SCHEMA_NOT_FOUND.exception(message);
             }
             throw e;
         }
