@@ -371,14 +371,19 @@ public final class Idempotency implements AutoCloseable {
                 abortQuietly(producer);
             }
             if (committing) {
-                throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "the request's records were sent, and whether "
-                        + "Kafka committed them is not known (" + KafkaErrors.describe(e) + "); retry with the same "
-                        + "Idempotency-Key: it answers this request's result if they were, and produces them if not", e);
+                throw outcomeUnknown(KafkaErrors.describe(e), e);
             }
             throw KafkaErrors.toRestException(e);
         } finally {
             closeQuietly(producer);
         }
+    }
+
+    /** The 503 of a commit whose outcome this node does not know ({@code why}), to be retried with the key. */
+    private static RestException outcomeUnknown(String why, Throwable cause) {
+        return new RestException(ErrorCode.SERVICE_UNAVAILABLE, "the request's records were sent, and whether Kafka "
+                + "committed them is not known (" + why + "); retry with the same Idempotency-Key: it answers this "
+                + "request's result if they were, and produces them if not", cause);
     }
 
     /** Another node's producer of the request's transactional id fenced this request's: see {@link #awaitTakeOver}. */
@@ -407,10 +412,8 @@ public final class Idempotency implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         if (committing) {
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the request's records were sent, and whether Kafka committed "
-                    + "them is not known (another node's request with this Idempotency-Key, or one that shares its "
-                    + "transactional id, fenced its commit); retry with the same Idempotency-Key: it answers this "
-                    + "request's result if they were, and produces them if not");
+            throw outcomeUnknown("another node's request with this Idempotency-Key, or one that shares its "
+                    + "transactional id, fenced its commit", null);
         }
         throw ErrorCode.SERVICE_UNAVAILABLE.exception("another node's request with this Idempotency-Key, or one that "
                 + "shares its transactional id, fenced this one before it committed, and no result of this key is "

@@ -50,6 +50,8 @@ public final class RecordsHandler {
     public static final String SCHEMA_ID_HEADER = "com.ibm.eventstreams.schemaregistry.schema.id";
     public static final String SCHEMA_VERSION_HEADER = "com.ibm.eventstreams.schemaregistry.schema.version";
     public static final String ENCODING_HEADER = "com.ibm.eventstreams.schemaregistry.encoding";
+    private static final java.util.Set<String> SCHEMA_HEADERS = java.util.Set.of(SCHEMA_ID_HEADER, SCHEMA_VERSION_HEADER,
+            ENCODING_HEADER);
 
     private final Idempotent idempotent;
     private final SchemaService schemas;
@@ -127,15 +129,7 @@ public final class RecordsHandler {
     private NamedSchema namedSchema(HttpServerExchange exchange) {
         String name = Http.strictQuery(exchange, "schemaname");
         String version = Http.strictQuery(exchange, "schemaversion");
-        String validation = Http.strictQuery(exchange, "schemavalidation");
-        boolean validate;
-        if (validation == null || validation.equalsIgnoreCase("false")) {
-            validate = false;
-        } else if (validation.equalsIgnoreCase("true")) {
-            validate = true;
-        } else {
-            throw ErrorCode.BAD_REQUEST.exception("schemavalidation must be true or false, not '" + validation + "'");
-        }
+        boolean validate = either(exchange, "schemavalidation", "true", "false");
         if (name == null) {
             if (version != null || validate) {
                 throw ErrorCode.BAD_REQUEST.exception((version != null ? "schemaversion" : "schemavalidation")
@@ -180,8 +174,7 @@ public final class RecordsHandler {
         }
         List<Map.Entry<String, byte[]>> out = new ArrayList<>(headers.size() + 3);
         for (Map.Entry<String, byte[]> h : headers) {
-            if (!h.getKey().equals(SCHEMA_ID_HEADER) && !h.getKey().equals(SCHEMA_VERSION_HEADER)
-                    && !h.getKey().equals(ENCODING_HEADER)) {
+            if (!SCHEMA_HEADERS.contains(h.getKey())) {
                 out.add(h);
             }
         }
@@ -190,6 +183,21 @@ public final class RecordsHandler {
         out.add(Map.entry(SCHEMA_VERSION_HEADER, String.valueOf(found.version()).getBytes(StandardCharsets.UTF_8)));
         out.add(Map.entry(ENCODING_HEADER, (json ? "JSON" : "BINARY").getBytes(StandardCharsets.UTF_8)));
         return out;
+    }
+
+    /**
+     * Whether the query parameter {@code name} is {@code yes} rather than {@code no} (either case;
+     * {@code no} when absent); 400 for any other value.
+     */
+    private static boolean either(HttpServerExchange exchange, String name, String yes, String no) {
+        String value = Http.strictQuery(exchange, name);
+        if (value == null || value.equalsIgnoreCase(no)) {
+            return false;
+        }
+        if (value.equalsIgnoreCase(yes)) {
+            return true;
+        }
+        throw ErrorCode.BAD_REQUEST.exception(name + " must be " + no + " or " + yes + ", not '" + value + "'");
     }
 
     /** How to treat the body for a Content-Type; 415 for types the endpoint does not take. */
@@ -214,15 +222,7 @@ public final class RecordsHandler {
 
     private byte[] key(HttpServerExchange exchange) {
         String key = Http.strictQuery(exchange, "key");
-        String keyType = Http.strictQuery(exchange, "keyType");
-        boolean binary;
-        if (keyType == null || keyType.equalsIgnoreCase("text")) {
-            binary = false;
-        } else if (keyType.equalsIgnoreCase("binary")) {
-            binary = true;
-        } else {
-            throw ErrorCode.BAD_REQUEST.exception("keyType must be text or binary, not '" + keyType + "'");
-        }
+        boolean binary = either(exchange, "keyType", "binary", "text");
         if (key == null) {
             return null;
         }

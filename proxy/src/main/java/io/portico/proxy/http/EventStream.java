@@ -396,11 +396,6 @@ public final class EventStream {
         }
     }
 
-    /** Whether another node relays this stream to its client, the node {@code nodeId}. */
-    boolean relayedBy(String nodeId) {
-        return nodeId.equals(relayedBy);
-    }
-
     /** The node that relays this stream to its client, or null when the client asked this node. */
     String relayer() {
         return relayedBy;

@@ -94,7 +94,7 @@ public final class EventStreams implements AutoCloseable {
      */
     public void endRelayedBy(String nodeId) {
         departed.put(nodeId, Boolean.TRUE); // first: a stream opening meanwhile sees it (opened)
-        open.stream().filter(s -> s.relayedBy(nodeId)).forEach(EventStream::end);
+        open.stream().filter(s -> nodeId.equals(s.relayer())).forEach(EventStream::end);
     }
 
     /**

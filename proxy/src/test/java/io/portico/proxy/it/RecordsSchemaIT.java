@@ -203,4 +203,46 @@ class RecordsSchemaIT {
         }
         assertEquals(0, sp.cluster().readToEnd(topic, "read_uncommitted").size(), "nothing was produced");
     }
+
+    /**
+     * Hostile bodies with validation asked for: six bytes declaring 2^30 empty items, and a datum
+     * nested past the depth bound, are 400 at once (never built in memory), and a client producing
+     * at the same time is served as usual.
+     */
+    @Test
+    void hostileBodiesToValidateAreRefusedCheaplyAndOtherClientsAreServed(SchemaPortico sp) throws Exception {
+        Rest rest = sp.rest();
+        String nulls = KafkaCluster.uniqueTopic("es-nulls");
+        sp.registry().register(nulls, "{\"type\":\"array\",\"items\":\"null\"}");
+        String chain = KafkaCluster.uniqueTopic("es-chain");
+        sp.registry().register(chain, "{\"type\":\"record\",\"name\":\"Link\",\"fields\":[{\"name\":\"next\","
+                + "\"type\":[\"null\",\"Link\"]}]}");
+        String topic = sp.cluster().createTopic(KafkaCluster.uniqueTopic("es-hostile"), 1);
+        byte[] manyNulls = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08, 0};
+        byte[] deep = new byte[10_001];
+        java.util.Arrays.fill(deep, 0, 10_000, (byte) 2); // branch 1 (another Link), 10,000 times
+        deep[10_000] = 0; // then null
+        java.util.concurrent.ExecutorService others = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<Rest.Response> other = others.submit(() ->
+                    post(rest, "/topics/" + topic + "/records", "text/plain", "ordinary".getBytes(StandardCharsets.UTF_8)));
+            for (int i = 0; i < 20; i++) {
+                Rest.Response r = post(rest, "/topics/" + topic + "/records?schemaname=" + nulls + "&schemavalidation=true",
+                        "application/octet-stream", manyNulls);
+                assertEquals(400, r.status(), r.body());
+                assertTrue(r.body().contains("more items"), r.body());
+                Rest.Response d = post(rest, "/topics/" + topic + "/records?schemaname=" + chain + "&schemavalidation=true",
+                        "application/octet-stream", deep);
+                assertEquals(400, d.status(), d.body());
+                assertTrue(d.body().contains("deeper"), d.body());
+            }
+            assertEquals(200, other.get(60, java.util.concurrent.TimeUnit.SECONDS).status());
+        } finally {
+            others.shutdownNow();
+        }
+        Rest.Response after = post(rest, "/topics/" + topic + "/records", "text/plain", "after".getBytes(StandardCharsets.UTF_8));
+        assertEquals(200, after.status(), after.body());
+        assertEquals(List.of("ordinary", "after"), sp.cluster().readToEnd(topic, "read_uncommitted").stream()
+                .map(r -> new String(r.value(), StandardCharsets.UTF_8)).sorted(java.util.Comparator.reverseOrder()).toList());
+    }
 }
