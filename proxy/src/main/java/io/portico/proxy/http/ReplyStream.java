@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A response made of items written as they complete, in the order their places were taken: any
  * thread completes an item at any time, and the items up to the first one still incomplete are
  * written together, each followed by a separator, and flushed, so a client reading the response
- * sees each as soon as it and every earlier one is done. The response is chunked; it ends once
- * {@link #finish} was called and every item is written.
+ * sees each as soon as it and every earlier one is done. The response is chunked (unless every
+ * item was complete before any was written: then it goes out whole, with its length); it ends
+ * once {@link #finish} was called and every item is written.
  *
  * <p>Completed items wait to be written counted against the responses budget (a client that
  * sends its whole request before reading the answer gets its answer, up to what the budget
@@ -231,9 +232,8 @@ public final class ReplyStream {
         written += count;
         long cost = count * ITEM_COST;
         if (whole) {
-            closed = true;
-            memory.give(cost);
-            out.whole(piece, closeConnection);
+            closed = true; // nothing more to drain: the channel ends the response once this is written
+            out.whole(piece, closeConnection, () -> memory.give(cost));
             return;
         }
         if (piece.capacity() <= REUSED_BUFFER) {

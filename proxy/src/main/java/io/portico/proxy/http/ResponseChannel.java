@@ -16,7 +16,8 @@ import org.xnio.channels.StreamSinkChannel;
  * hears when it is written (handed to the socket and flushed) before it writes the next. A client
  * that reads nothing of a pending piece for {@code stallTimeout} is disconnected. The response
  * starts (status 200, the content type and the headers set so far) with the first piece and ends
- * with {@link #end}; it is chunked over HTTP/1.1, a stream of DATA frames over HTTP/2.
+ * with {@link #end}; it is chunked over HTTP/1.1 (unless sent {@linkplain #whole whole}, with its
+ * length), a stream of DATA frames over HTTP/2.
  *
  * <p>IO thread only ({@link #isClosed} excepted). The streaming responses ({@link ReplyStream}, {@link EventStream}) are built
  * on it.
@@ -196,27 +197,24 @@ final class ResponseChannel {
     }
 
     /**
-     * The whole response, when nothing was written before: sent with its length (not chunked), and
-     * the exchange ends once it is written.
+     * The whole response, when nothing was written before: sent with its length (not chunked) by
+     * the same write as a piece (so the stall timeout bounds it), then ended; {@code written} runs
+     * once it is all written, unless the client is gone by then.
      *
      * @param closeConnection close the connection after the response (its request was not read to its end)
      */
-    void whole(ByteBuffer body, boolean closeConnection) {
+    void whole(ByteBuffer body, boolean closeConnection, Runnable written) {
         if (closed) {
             return;
         }
         if (channel != null) {
             throw new IllegalStateException("the response has started");
         }
-        closed = true;
-        cancelStallTimer();
-        exchange.setStatusCode(200);
-        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
-        exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, body.remaining());
-        if (closeConnection) {
-            exchange.setPersistent(false);
-        }
-        exchange.getResponseSender().send(body);
+        exchange.setResponseContentLength(body.remaining());
+        write(body, () -> {
+            written.run();
+            end(closeConnection);
+        });
     }
 
     /**
