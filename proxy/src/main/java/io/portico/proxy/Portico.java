@@ -425,6 +425,10 @@ public final class Portico implements AutoCloseable {
         try {
             Authenticator keys = Authenticator.apiKeys(security.apiKeysFile(), Duration.ofSeconds(2));
             LOG.info("API keys required (from {})", security.apiKeysFile());
+            if (keys.namesCertificates() && security.clientAuth().equals("none")) {
+                LOG.warn("{} names client certificates, but ssl.client.auth is none: no listener asks for them, "
+                        + "so an entry without a key cannot be used", security.apiKeysFile());
+            }
             return keys;
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ConfigException("api.keys.file", "no such file: " + security.apiKeysFile());

@@ -46,7 +46,7 @@ class OpenApiDocumentTest {
     private static final Set<String> DIALECTS = Set.of("Confluent v1", "Confluent v2", "Confluent v3", "IBM Event Streams",
             "Server-Sent Events");
     private static final String OPERATIONS = "Operations";
-    private static final List<String> SCHEMES = List.of("bearerAuth", "basicAuth", "xAuthToken");
+    private static final List<String> SCHEMES = List.of("bearerAuth", "basicAuth", "xAuthToken", "clientCertificate");
     /** Event streams also open with a stream token in the query (a browser's EventSource sends no header). */
     private static final String STREAM_TOKEN = "sseToken";
     private static final Set<String> ROLES = Set.of("reader", "writer", "manager");

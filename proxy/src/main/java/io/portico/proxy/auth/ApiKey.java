@@ -2,12 +2,38 @@ package io.portico.proxy.auth;
 
 import java.util.List;
 import java.util.regex.Pattern;
+import javax.security.auth.x500.X500Principal;
 
 /**
- * One entry of the API-keys file: a name (what logs and consumer ownership use), the SHA-256 of
- * the secret, a role, and the topics it applies to (exact names or {@code *} globs).
+ * One entry of the API-keys file: a name (what logs and consumer ownership use), how a caller
+ * proves it is this entry (the SHA-256 of the secret key, a client certificate's subject or its
+ * SHA-256 fingerprint: each null when the entry does not use it, never all three), a role, and
+ * the topics it applies to (exact names or {@code *} globs).
  */
-public record ApiKey(String name, byte[] sha256, Role role, List<Pattern> topics) implements Principal {
+public record ApiKey(String name, byte[] sha256, X500Principal certificateSubject, byte[] certificateSha256,
+                     Role role, List<Pattern> topics) implements Principal {
+
+    /** Whether {@code presented}, a verified client certificate, is this entry's. */
+    boolean isCertificate(ClientCertificate presented) {
+        if (certificateSubject != null) {
+            return certificateSubject.equals(presented.subject()); // canonical form: case and spacing aside
+        }
+        return certificateSha256 != null && java.security.MessageDigest.isEqual(certificateSha256, presented.sha256());
+    }
+
+    /**
+     * What the entry's credentials are, as one digest: the key's SHA-256, or (an entry of a
+     * certificate only) the SHA-256 of how it names the certificate. What a stream token binds.
+     */
+    byte[] credentialDigest() {
+        if (sha256 != null) {
+            return sha256;
+        }
+        String certificate = certificateSubject != null
+                ? "subject:" + certificateSubject.getName(X500Principal.CANONICAL)
+                : "sha256:" + java.util.HexFormat.of().formatHex(certificateSha256);
+        return ClientCertificate.sha256(certificate.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
 
     /** A {@code *} glob as a regular expression matching whole topic names. */
     static Pattern glob(String glob) {

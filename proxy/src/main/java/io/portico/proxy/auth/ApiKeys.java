@@ -15,11 +15,14 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * The API keys of one version of the keys file:
  * {@code {"keys":[{"name":"orders-app","key":"<secret>","role":"writer","topics":["orders","orders.*"]}]}},
- * where an entry may give {@code "sha256":"<hex of the key>"} instead of {@code "key"}.
+ * where an entry may give {@code "sha256":"<hex of the key>"} instead of {@code "key"}, and may
+ * name a client certificate ({@code "certificate_subject":"CN=cics-app,O=Example"} or
+ * {@code "certificate_sha256":"<its fingerprint>"}) besides a key or instead of one.
  *
  * <p>Only SHA-256 digests are kept. {@link #find} compares the digest of a presented key with
  * every entry in constant time per entry, so timing tells nothing about how close a guess was.
@@ -37,8 +40,10 @@ public final class ApiKeys {
     }
 
     record FileEntry(@JsonProperty("name") String name, @JsonProperty("key") String key,
-                     @JsonProperty("sha256") String sha256, @JsonProperty("role") String role,
-                     @JsonProperty("topics") List<String> topics) {
+                     @JsonProperty("sha256") String sha256,
+                     @JsonProperty("certificate_subject") String certificateSubject,
+                     @JsonProperty("certificate_sha256") String certificateSha256,
+                     @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics) {
     }
 
     record KeysFile(@JsonProperty("keys") List<FileEntry> keys) {
@@ -63,6 +68,8 @@ public final class ApiKeys {
         }
         List<ApiKey> keys = new ArrayList<>();
         Set<String> names = new HashSet<>();
+        Set<X500Principal> subjects = new HashSet<>();
+        Set<String> fingerprints = new HashSet<>();
         for (int i = 0; i < parsed.keys().size(); i++) {
             FileEntry e = parsed.keys().get(i);
             String where = "keys[" + i + "]";
@@ -73,13 +80,15 @@ public final class ApiKeys {
             if (!names.add(e.name())) {
                 throw new IllegalArgumentException(where + ": the name is used twice");
             }
-            byte[] digest;
-            if (e.key() != null && e.sha256() == null) {
+            byte[] digest = null;
+            if (e.key() != null && e.sha256() != null) {
+                throw new IllegalArgumentException(where + ": give one of \"key\" and \"sha256\", not both");
+            } else if (e.key() != null) {
                 if (e.key().length() < 16) {
                     throw new IllegalArgumentException(where + ": a key must have at least 16 characters");
                 }
                 digest = sha256(e.key());
-            } else if (e.sha256() != null && e.key() == null) {
+            } else if (e.sha256() != null) {
                 try {
                     digest = HexFormat.of().parseHex(e.sha256().trim());
                 } catch (IllegalArgumentException bad) {
@@ -88,8 +97,38 @@ public final class ApiKeys {
                 if (digest.length != 32) {
                     throw new IllegalArgumentException(where + ": \"sha256\" must be 64 hexadecimal digits");
                 }
-            } else {
-                throw new IllegalArgumentException(where + ": give exactly one of \"key\" and \"sha256\"");
+            }
+            X500Principal subject = null;
+            byte[] fingerprint = null;
+            if (e.certificateSubject() != null && e.certificateSha256() != null) {
+                throw new IllegalArgumentException(where
+                        + ": give one of \"certificate_subject\" and \"certificate_sha256\", not both");
+            } else if (e.certificateSubject() != null) {
+                try {
+                    subject = new X500Principal(e.certificateSubject().trim());
+                } catch (IllegalArgumentException bad) {
+                    throw new IllegalArgumentException(where
+                            + ": \"certificate_subject\" must be a distinguished name such as \"CN=orders-app,O=Example\"");
+                }
+                if (subject.getName().isEmpty()) {
+                    throw new IllegalArgumentException(where + ": \"certificate_subject\" is empty");
+                }
+                if (!subjects.add(subject)) {
+                    throw new IllegalArgumentException(where + ": another entry names the same certificate_subject");
+                }
+            } else if (e.certificateSha256() != null) {
+                try {
+                    fingerprint = ClientCertificate.parseFingerprint(e.certificateSha256());
+                } catch (IllegalArgumentException bad) {
+                    throw new IllegalArgumentException(where + ": \"certificate_sha256\" " + bad.getMessage());
+                }
+                if (!fingerprints.add(HexFormat.of().formatHex(fingerprint))) {
+                    throw new IllegalArgumentException(where + ": another entry names the same certificate_sha256");
+                }
+            }
+            if (digest == null && subject == null && fingerprint == null) {
+                throw new IllegalArgumentException(where + ": give \"key\" or \"sha256\", "
+                        + "or a client certificate's \"certificate_subject\" or \"certificate_sha256\"");
             }
             Role role = Role.parse(e.role());
             if (role == null) {
@@ -105,7 +144,7 @@ public final class ApiKeys {
                 }
                 topics.add(ApiKey.glob(t.trim()));
             }
-            keys.add(new ApiKey(e.name(), digest, role, topics));
+            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics));
         }
         return new ApiKeys(keys);
     }
@@ -130,11 +169,38 @@ public final class ApiKeys {
         byte[] digest = sha256(presented);
         ApiKey found = null;
         for (ApiKey k : keys) {
-            if (MessageDigest.isEqual(k.sha256(), digest)) {
+            if (k.sha256() != null && MessageDigest.isEqual(k.sha256(), digest)) {
                 found = k;
             }
         }
         return found;
+    }
+
+    /**
+     * The entry that names {@code presented}, a verified client certificate, or null. An entry
+     * that pins its fingerprint comes before one that names its subject.
+     */
+    ApiKey find(ClientCertificate presented) {
+        ApiKey bySubject = null;
+        for (ApiKey k : keys) {
+            if (k.isCertificate(presented)) {
+                if (k.certificateSha256() != null) {
+                    return k;
+                }
+                bySubject = bySubject == null ? k : bySubject;
+            }
+        }
+        return bySubject;
+    }
+
+    /** Whether some entry names a client certificate. */
+    public boolean namesCertificates() {
+        for (ApiKey k : keys) {
+            if (k.certificateSubject() != null || k.certificateSha256() != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The entry named {@code name}, or null. */

@@ -2,6 +2,7 @@ package io.portico.proxy.auth;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
+import io.portico.proxy.http.Http;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -80,7 +81,9 @@ public final class Authenticator implements AutoCloseable {
     }
 
     /**
-     * The caller of this request.
+     * The caller of this request: the API key it presents (which decides when there is one); for
+     * a request another node relayed (its node secret checked), the entry that node found; else
+     * the entry naming the client certificate of its TLS connection.
      *
      * @throws RestException 401 (with {@code WWW-Authenticate}) when there is no key or it is not valid
      */
@@ -88,20 +91,44 @@ public final class Authenticator implements AutoCloseable {
         if (file == null) {
             return Principal.ANONYMOUS;
         }
+        ApiKeys current = keys;
         String presented = credential(exchange);
-        ApiKey key = presented == null ? null : keys.find(presented);
-        if (key == null) {
-            HeaderValues challenges = exchange.getResponseHeaders().get(Headers.WWW_AUTHENTICATE);
-            if (challenges == null) {
-                exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BEARER);
-                exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
-            }
-            throw ErrorCode.UNAUTHORIZED.exception(presented == null
-                    ? "Authentication required: send an API key as 'Authorization: Bearer <key>', "
-                            + "'Authorization: Basic <base64 of user:key>' or 'X-Auth-Token: <key>'"
-                    : "The API key is not valid");
+        if (presented != null) {
+            return orUnauthorized(exchange, current.find(presented), "The API key is not valid");
         }
-        return key;
+        if (exchange.getAttachment(Http.RELAYED_BY) != null) {
+            String relayedFor = exchange.getRequestHeaders().getFirst(Http.FORWARDED_FOR);
+            if (relayedFor != null) {
+                return orUnauthorized(exchange, current.named(relayedFor),
+                        "The API key this request was relayed for is not in this node's keys file");
+            }
+        }
+        ClientCertificate certificate = ClientCertificate.of(exchange);
+        if (certificate != null) {
+            return orUnauthorized(exchange, current.find(certificate),
+                    "No API key names the client certificate '" + certificate.describe() + "'");
+        }
+        return orUnauthorized(exchange, null, "Authentication required: send an API key as "
+                + "'Authorization: Bearer <key>', 'Authorization: Basic <base64 of user:key>' or 'X-Auth-Token: <key>'"
+                + (current.namesCertificates() ? ", or connect over https with a client certificate an API key names" : ""));
+    }
+
+    private static ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {
+        if (found != null) {
+            return found;
+        }
+        HeaderValues challenges = exchange.getResponseHeaders().get(Headers.WWW_AUTHENTICATE);
+        if (challenges == null) {
+            exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BEARER);
+            exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
+        }
+        throw ErrorCode.UNAUTHORIZED.exception(why);
+    }
+
+    /** Whether an entry of the keys file, as it reads now, names a client certificate. */
+    public boolean namesCertificates() {
+        ApiKeys current = keys;
+        return current != null && current.namesCertificates();
     }
 
     /** The key of the keys file named {@code name} as the file reads now, or null (or auth off). */

@@ -142,7 +142,7 @@ public final class StreamTokens {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(secret, "HmacSHA256"));
             String bound = "portico-sse-token-v1\n" + name + "\n" + expires + "\n" + path + "\n"
-                    + (key == null ? "" : HexFormat.of().formatHex(key.sha256()));
+                    + (key == null ? "" : HexFormat.of().formatHex(key.credentialDigest()));
             return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(bound.getBytes(StandardCharsets.UTF_8)));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);

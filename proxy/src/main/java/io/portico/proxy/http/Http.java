@@ -12,6 +12,7 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
 import io.undertow.util.PathTemplateMatch;
 import io.undertow.util.SameThreadExecutor;
 import java.nio.ByteBuffer;
@@ -44,6 +45,12 @@ public final class Http {
      * node of this cluster (the node secret); absent on a client's own request.
      */
     public static final AttachmentKey<String> RELAYED_BY = AttachmentKey.create(String.class);
+
+    /**
+     * The name of the API key entry the relaying node authenticated the caller as; believed only
+     * on a request with {@link #RELAYED_BY} (a client certificate does not travel with a relay).
+     */
+    public static final HttpString FORWARDED_FOR = new HttpString("Portico-Forwarded-For");
 
     /** {@code application/json}: the type of routes that answer plain JSON whatever the client accepts. */
     public static final MediaType JSON = MediaType.parse("application/json");

@@ -1,6 +1,7 @@
 package io.portico.proxy.nodes;
 
 import io.portico.protocol.ErrorCode;
+import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ConsumerRegistry;
@@ -102,7 +103,8 @@ public final class Forwarding {
      */
     public HttpHandler gate(HttpHandler next) {
         return exchange -> {
-            if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)) {
+            if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
+                    || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)) {
                 String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
                 if (secret == null || given == null
                         || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret)) {
@@ -157,6 +159,14 @@ public final class Forwarding {
     private void route(HttpServerExchange exchange, NodeDirectory.Location at, HttpHandler next) throws Exception {
         if (at instanceof NodeDirectory.There there) {
             exchange.putAttachment(TARGET, there.node().url());
+            // The caller's key travels in its own headers; a client certificate cannot: name the
+            // entry it was found to be (the holder believes it only with the node secret).
+            String caller = Access.caller(exchange).name();
+            if (caller == null) {
+                exchange.getRequestHeaders().remove(Http.FORWARDED_FOR);
+            } else {
+                exchange.getRequestHeaders().put(Http.FORWARDED_FOR, caller);
+            }
             // The relay answers a holder it cannot reach with a bare 503: say which node, and why.
             exchange.addDefaultResponseListener(ex -> {
                 if (ex.isResponseStarted() || ex.getStatusCode() != 503) {

@@ -55,6 +55,7 @@ class HttpsIT {
     static Path dir;
     private static KafkaCluster kafka;
     private static TestCerts.Identity server;
+    private static TestCerts.Identity ca;
     private static TestCerts.Identity caSignedClient;
     private static TestCerts.Identity selfSignedClient;
     private static TestCerts.Identity untrustedClient;
@@ -82,6 +83,7 @@ class HttpsIT {
             server = serverId.get();
             CompletableFuture<Path> exported = CompletableFuture.supplyAsync(
                     () -> TestCerts.exportPem(server, dir.resolve("es-cert.pem")), keytools);
+            HttpsIT.ca = ca.get();
             caSignedClient = TestCerts.signedBy(dir, ca.get(), client.get());
             selfSignedClient = self.get();
             untrustedClient = stranger.get();
@@ -475,5 +477,113 @@ class HttpsIT {
         assertNotEquals(0, withoutCertificate.exit(), withoutCertificate.stderr());
         assertFalse(withoutCertificate.stdout().contains("metadata"), withoutCertificate.stdout());
         assertStored(topic, 1);
+    }
+
+    // ---- client certificates as API keys
+
+    private static String fingerprint(java.security.cert.X509Certificate certificate) throws Exception {
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
+        return java.util.HexFormat.ofDelimiter(":").withUpperCase().formatHex(digest); // as openssl prints it
+    }
+
+    /** https with client certificates asked for, trusted when the CA signed them (or pinned ones), and API keys. */
+    private static Map<String, String> certificateKeys(String keys, String clientAuth, Path truststore) throws IOException {
+        Path file = Files.writeString(Files.createTempFile(dir, "cert-keys", ".json"), keys);
+        return new HashMap<>(Map.of("listeners", "https://127.0.0.1:0",
+                "ssl.keystore.location", server.pkcs12().toString(),
+                "ssl.keystore.password", TestCerts.PASSWORD,
+                "ssl.client.auth", clientAuth,
+                "ssl.truststore.location", truststore.toString(),
+                "ssl.truststore.password", TestCerts.PASSWORD,
+                "authentication.method", "API_KEY",
+                "api.keys.file", file.toString()));
+    }
+
+    @Test
+    void anApiKeyEntryMayNameAClientCertificateBySubjectOrFingerprint() throws Exception {
+        TestCerts.Identity nobody = TestCerts.signedBy(dir, ca, TestCerts.selfSigned(dir, "nobody", "CN=nobody"));
+        Path truststore = TestCerts.truststore(dir.resolve("named-clients.p12"), ca.certificate(),
+                selfSignedClient.certificate());
+        String prefix = KafkaCluster.uniqueTopic("cert-keys");
+        String keys = "{\"keys\":["
+                + "{\"name\":\"cics\",\"certificate_subject\":\"cn=client\",\"role\":\"writer\",\"topics\":[\"" + prefix + "*\"]},"
+                + "{\"name\":\"pinned\",\"certificate_sha256\":\"" + fingerprint(selfSignedClient.certificate())
+                + "\",\"role\":\"reader\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"es-app\",\"key\":\"" + KEY + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}";
+        // requested: a client without a certificate still connects, and needs a key
+        URI url = httpsUrl(start(certificateKeys(keys, "requested", truststore)));
+        String topic = prefix + "-a";
+
+        // IBM's mutual TLS command, verbatim: the certificate is the credential
+        Files.writeString(dir.resolve("user.key"), TestCerts.privateKeyPem(caSignedClient));
+        Files.writeString(dir.resolve("user.crt"), TestCerts.certificatePem(caSignedClient.certificate())
+                + TestCerts.certificatePem(caSignedClient.chain().get(1)));
+        String apiEndpoint = url.getHost() + ":" + url.getPort();
+        assertCurlProduced(shell("curl -v -X POST -H \"Content-Type: text/plain\" -H \"Accept: application/json\" "
+                + "-d 'test message' --cacert es-cert.pem --key user.key --cert user.crt \"https://" + apiEndpoint
+                + "/topics/" + topic + "/records\""), topic);
+
+        // the entry's topics and role hold for its certificate as for a key
+        Rest.Response outside = produce(client(url, caSignedClient), "elsewhere-" + topic, TEST_MESSAGE);
+        assertEquals(403, outside.status(), outside.body());
+        Rest pinned = client(url, selfSignedClient);
+        Rest.Response reader = produce(pinned, topic, TEST_MESSAGE);
+        assertEquals(403, reader.status(), "the pinned certificate's entry is a reader: " + reader.body());
+        Rest.Response metadata = pinned.get("/topics/" + topic);
+        assertEquals(200, metadata.status(), metadata.body());
+
+        // a key, when there is one, decides: with it the reader's certificate produces as the key
+        Rest.Response keyDecides = produce(pinned, topic, TEST_MESSAGE, bearer());
+        assertEquals(200, keyDecides.status(), keyDecides.body());
+        Rest.Response wrongKey = produce(client(url, caSignedClient), topic, TEST_MESSAGE, "Authorization", "Bearer not-a-key-at-all");
+        assertEquals(401, wrongKey.status(), "a wrong key is not made good by the certificate: " + wrongKey.body());
+
+        // a certificate the truststore trusts but no entry names, and no certificate at all
+        Rest.Response unnamed = produce(client(url, nobody), topic, TEST_MESSAGE);
+        assertEquals(401, unnamed.status(), unnamed.body());
+        assertEquals("No API key names the client certificate 'CN=nobody'", unnamed.json().get("message").asText());
+        Rest.Response none = produce(client(url, null), topic, TEST_MESSAGE);
+        assertEquals(401, none.status(), none.body());
+        assertTrue(none.json().get("message").asText().contains("or connect over https with a client certificate an API key names"),
+                none.body());
+        assertStored(topic, 2);
+    }
+
+    @Test
+    void aCertificateCallersConsumerInstanceAnswersThroughAnotherNode() throws Exception {
+        // Each node trusts the clients' CA and the other node, whose relay presents the server's certificate.
+        Path truststore = TestCerts.truststore(dir.resolve("nodes-and-clients.p12"), ca.certificate(), server.certificate());
+        String keys = "{\"keys\":[{\"name\":\"cics\",\"certificate_subject\":\"CN=client\",\"role\":\"writer\",\"topics\":[\"*\"]}]}";
+        Map<String, String> config = certificateKeys(keys, "required", truststore);
+        config.put("nodes.secret", "nodes-" + UUID.randomUUID());
+        config.put("nodes.topic", "__portico_nodes_" + UUID.randomUUID().toString().substring(0, 8));
+        config.put("nodes.heartbeat.interval.ms", "250");
+        Rest holder = client(httpsUrl(start(config)), caSignedClient);
+        Rest other = client(httpsUrl(start(config)), caSignedClient);
+        String topic = KafkaCluster.uniqueTopic("cert-relay");
+        assertEquals(200, produce(holder, topic, TEST_MESSAGE).status());
+        String v2 = "application/vnd.kafka.v2+json";
+        String group = "cert-relay-" + UUID.randomUUID();
+
+        Rest.Response created = holder.post("/consumers/" + group, v2,
+                "{\"name\":\"i\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}");
+        assertEquals(200, created.status(), created.body());
+        String instance = "/consumers/" + group + "/instances/i";
+        Rest.Response subscribed = other.post(instance + "/subscription", v2, "{\"topics\":[\"" + topic + "\"]}");
+        assertEquals(204, subscribed.status(), "relayed to the holder as the certificate's entry: " + subscribed.body());
+        JsonNode records = Json.mapper().createArrayNode();
+        for (int i = 0; i < 40 && records.isEmpty(); i++) {
+            Rest.Response read = other.get(instance + "/records?timeout=500", "Accept", "application/vnd.kafka.binary.v2+json");
+            assertEquals(200, read.status(), read.body());
+            records = read.json();
+        }
+        assertEquals(1, records.size(), records.toString());
+        assertEquals(Base64.getEncoder().encodeToString(TEST_MESSAGE.getBytes(StandardCharsets.UTF_8)),
+                records.get(0).get("value").asText());
+
+        // a client cannot claim to be relayed for an entry: that needs the nodes' secret
+        Rest.Response claimed = other.get(instance + "/subscription", "Portico-Forwarded-For", "cics");
+        assertEquals(403, claimed.status(), claimed.body());
+        assertEquals(204, other.delete(instance).status());
     }
 }

@@ -1,0 +1,112 @@
+package io.portico.proxy.auth;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import javax.security.auth.x500.X500Principal;
+import org.junit.jupiter.api.Test;
+
+/** The keys file's entries of client certificates, besides its keys. */
+class ApiKeysTest {
+    private static final byte[] PRINT = ClientCertificate.sha256("a certificate".getBytes(StandardCharsets.UTF_8));
+    private static final String PRINT_HEX = HexFormat.of().formatHex(PRINT);
+    private static final String PRINT_OPENSSL = HexFormat.ofDelimiter(":").withUpperCase().formatHex(PRINT);
+
+    private static ApiKeys parse(String entries) {
+        return ApiKeys.parse(("{\"keys\":[" + entries + "]}").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String entry(String name, String credentials) {
+        return "{\"name\":\"" + name + "\"," + credentials + ",\"role\":\"writer\",\"topics\":[\"orders\"]}";
+    }
+
+    private static ClientCertificate certificate(String subject, byte[] sha256) {
+        return new ClientCertificate(new X500Principal(subject), sha256);
+    }
+
+    private static String refusal(String entries) {
+        return assertThrows(IllegalArgumentException.class, () -> parse(entries)).getMessage();
+    }
+
+    @Test
+    void aSubjectMatchesInItsCanonicalFormWhateverTheCaseAndSpacing() {
+        ApiKeys keys = parse(entry("cics", "\"certificate_subject\":\"CN=cics-app, O=Example\""));
+        byte[] anyPrint = new byte[32];
+        assertEquals("cics", keys.find(certificate("cn=CICS-app,o=example", anyPrint)).name());
+        assertNull(keys.find(certificate("CN=cics-app,O=Other", anyPrint)), "another organisation");
+        assertNull(keys.find(certificate("CN=cics-app", anyPrint)), "a subject with fewer names");
+        assertNull(keys.find("cics"), "an entry without a key matches no presented key");
+    }
+
+    @Test
+    void aFingerprintMatchesInOpensslsFormAndAsPlainHexadecimal() {
+        for (String written : new String[] {PRINT_OPENSSL, PRINT_HEX}) {
+            ApiKeys keys = parse(entry("pinned", "\"certificate_sha256\":\"" + written + "\""));
+            assertEquals("pinned", keys.find(certificate("CN=anything", PRINT)).name(), written);
+            byte[] other = PRINT.clone();
+            other[31] ^= 1;
+            assertNull(keys.find(certificate("CN=anything", other)), written);
+        }
+    }
+
+    @Test
+    void aPinnedFingerprintComesBeforeASubjectWhicheverIsWrittenFirst() {
+        ApiKeys keys = parse(entry("by-subject", "\"certificate_subject\":\"CN=app\"") + ","
+                + entry("by-print", "\"certificate_sha256\":\"" + PRINT_HEX + "\""));
+        assertEquals("by-print", keys.find(certificate("CN=app", PRINT)).name());
+        assertEquals("by-subject", keys.find(certificate("CN=app", new byte[32])).name());
+    }
+
+    @Test
+    void anEntryMayHaveAKeyAndACertificateAndIsFoundByEither() {
+        String key = "k-0123456789abcdef";
+        ApiKeys keys = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=app\""));
+        assertEquals("both", keys.find(key).name());
+        assertEquals("both", keys.find(certificate("CN=app", PRINT)).name());
+        assertTrue(keys.namesCertificates());
+        assertFalse(parse(entry("key", "\"key\":\"" + key + "\"")).namesCertificates());
+    }
+
+    @Test
+    void aStreamTokenBindsTheKeyOrElseHowTheCertificateIsNamed() {
+        String key = "k-0123456789abcdef";
+        ApiKey withKey = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=app\"")).named("both");
+        assertArrayEquals(ApiKeys.sha256(key), withKey.credentialDigest());
+        byte[] app = parse(entry("a", "\"certificate_subject\":\"CN=app\"")).named("a").credentialDigest();
+        byte[] sameApp = parse(entry("a", "\"certificate_subject\":\"cn=APP\"")).named("a").credentialDigest();
+        byte[] other = parse(entry("a", "\"certificate_subject\":\"CN=other\"")).named("a").credentialDigest();
+        byte[] pinned = parse(entry("a", "\"certificate_sha256\":\"" + PRINT_HEX + "\"")).named("a").credentialDigest();
+        assertArrayEquals(app, sameApp, "the canonical subject");
+        assertFalse(java.util.Arrays.equals(app, other), "another subject: tokens minted before no longer hold");
+        assertFalse(java.util.Arrays.equals(app, pinned));
+    }
+
+    @Test
+    void badCertificateEntriesAreRefusedNamingTheEntry() {
+        assertTrue(refusal("{\"name\":\"none\",\"role\":\"writer\",\"topics\":[\"*\"]}")
+                .contains("keys[0] (none): give \"key\" or \"sha256\", or a client certificate's"));
+        assertTrue(refusal(entry("two", "\"certificate_subject\":\"CN=a\",\"certificate_sha256\":\"" + PRINT_HEX + "\""))
+                .contains("(two): give one of \"certificate_subject\" and \"certificate_sha256\", not both"));
+        assertTrue(refusal(entry("dn", "\"certificate_subject\":\"not a name\""))
+                .contains("(dn): \"certificate_subject\" must be a distinguished name"));
+        assertTrue(refusal(entry("empty", "\"certificate_subject\":\"\"")).contains("(empty): \"certificate_subject\" is empty"));
+        assertTrue(refusal(entry("short", "\"certificate_sha256\":\"AB:CD\""))
+                .contains("(short): \"certificate_sha256\" must be 64 hexadecimal digits"));
+        assertTrue(refusal(entry("hex", "\"certificate_sha256\":\"xyz\""))
+                .contains("(hex): \"certificate_sha256\" must be hexadecimal"));
+        assertTrue(refusal(entry("a", "\"certificate_subject\":\"CN=app\"") + ","
+                + entry("b", "\"certificate_subject\":\"cn=app\""))
+                .contains("keys[1] (b): another entry names the same certificate_subject"));
+        assertTrue(refusal(entry("a", "\"certificate_sha256\":\"" + PRINT_HEX + "\"") + ","
+                + entry("b", "\"certificate_sha256\":\"" + PRINT_OPENSSL + "\""))
+                .contains("keys[1] (b): another entry names the same certificate_sha256"));
+        assertTrue(refusal(entry("k", "\"key\":\"k-0123456789abcdef\",\"sha256\":\"" + PRINT_HEX + "\""))
+                .contains("(k): give one of \"key\" and \"sha256\", not both"));
+    }
+}
