@@ -131,7 +131,7 @@ public final class Portico implements AutoCloseable {
         io.portico.sessions.KafkaNames.reserve(config.idempotency().topic());
         io.portico.sessions.KafkaNames.reserve(config.nodes().topic());
         // What can be checked without Kafka is checked first, so a bad setting fails at once.
-        authenticator = authenticator(config.security());
+        authenticator = authenticator(config.security(), config.hasHttpsListener());
         SSLContext tls = config.hasHttpsListener() ? Tls.context(config.security()) : null;
         if (config.embedded()) {
             embeddedKafka = EmbeddedKafka.start(config.embeddedKafkaDir(), config.embeddedKafka());
@@ -418,16 +418,17 @@ public final class Portico implements AutoCloseable {
         return metrics;
     }
 
-    private static Authenticator authenticator(PorticoConfig.Security security) throws IOException {
+    private static Authenticator authenticator(PorticoConfig.Security security, boolean httpsListener) throws IOException {
         if (!security.apiKeys()) {
             return Authenticator.none();
         }
         try {
             Authenticator keys = Authenticator.apiKeys(security.apiKeysFile(), Duration.ofSeconds(2));
             LOG.info("API keys required (from {})", security.apiKeysFile());
-            if (keys.namesCertificates() && security.clientAuth().equals("none")) {
-                LOG.warn("{} names client certificates, but ssl.client.auth is none: no listener asks for them, "
-                        + "so an entry without a key cannot be used", security.apiKeysFile());
+            if (keys.namesCertificates() && (security.clientAuth().equals("none") || !httpsListener)) {
+                LOG.warn("{} names client certificates, but no listener asks for them (an https listener and "
+                        + "ssl.client.auth requested or required), so an entry without a key cannot be used",
+                        security.apiKeysFile());
             }
             return keys;
         } catch (java.nio.file.NoSuchFileException e) {

@@ -22,17 +22,19 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
     }
 
     /**
-     * What the entry's credentials are, as one digest: the key's SHA-256, or (an entry of a
-     * certificate only) the SHA-256 of how it names the certificate. What a stream token binds.
+     * What the entry's credentials are, as one digest: the key's SHA-256, or (an entry that names
+     * a certificate) the SHA-256 of its key's digest, if any, and how it names the certificate.
+     * What a stream token binds: a token outlives neither.
      */
     byte[] credentialDigest() {
-        if (sha256 != null) {
+        if (certificateSubject == null && certificateSha256 == null) {
             return sha256;
         }
         String certificate = certificateSubject != null
                 ? "subject:" + certificateSubject.getName(X500Principal.CANONICAL)
                 : "sha256:" + java.util.HexFormat.of().formatHex(certificateSha256);
-        return ClientCertificate.sha256(certificate.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String key = sha256 == null ? "" : "key:" + java.util.HexFormat.of().formatHex(sha256) + "\n";
+        return ClientCertificate.sha256((key + certificate).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** A {@code *} glob as a regular expression matching whole topic names. */

@@ -205,6 +205,9 @@ public final class ApiKeys {
 
     /** The entry named {@code name}, or null. */
     public ApiKey named(String name) {
+        if (name == null) {
+            return null;
+        }
         for (ApiKey k : keys) {
             if (k.name().equals(name)) {
                 return k;

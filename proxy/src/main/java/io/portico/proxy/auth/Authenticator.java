@@ -35,6 +35,8 @@ public final class Authenticator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Authenticator.class);
     static final HttpString X_AUTH_TOKEN = new HttpString("X-Auth-Token");
     private static final String CHALLENGE_BEARER = "Bearer realm=\"portico\"";
+    private static final String FORMS =
+            "'Authorization: Bearer <key>', 'Authorization: Basic <base64 of user:key>' or 'X-Auth-Token: <key>'";
     private static final String CHALLENGE_BASIC = "Basic realm=\"portico\", charset=\"UTF-8\"";
 
     private final Path file;
@@ -81,9 +83,10 @@ public final class Authenticator implements AutoCloseable {
     }
 
     /**
-     * The caller of this request: the API key it presents (which decides when there is one); for
-     * a request another node relayed (its node secret checked), the entry that node found; else
-     * the entry naming the client certificate of its TLS connection.
+     * The caller of this request: the API key it presents (which decides when the request has
+     * an {@code Authorization} or {@code X-Auth-Token} header); for a request another node relayed
+     * to a consumer instance's route (its node secret checked), the entry that node found, and
+     * nothing else; else the entry naming the client certificate of its TLS connection.
      *
      * @throws RestException 401 (with {@code WWW-Authenticate}) when there is no key or it is not valid
      */
@@ -96,21 +99,44 @@ public final class Authenticator implements AutoCloseable {
         if (presented != null) {
             return orUnauthorized(exchange, current.find(presented), "The API key is not valid");
         }
+        if (exchange.getRequestHeaders().contains(Headers.AUTHORIZATION) || exchange.getRequestHeaders().contains(X_AUTH_TOKEN)) {
+            // A header meant as a credential decides, also when it holds none: not the certificate.
+            return orUnauthorized(exchange, null, "Authentication required: the Authorization or X-Auth-Token header "
+                    + "holds no API key; send one as " + FORMS);
+        }
         if (exchange.getAttachment(Http.RELAYED_BY) != null) {
+            // The connection is the relaying node's: its certificate is that node's, never the caller's.
             String relayedFor = exchange.getRequestHeaders().getFirst(Http.FORWARDED_FOR);
-            if (relayedFor != null) {
-                return orUnauthorized(exchange, current.named(relayedFor),
-                        "The API key this request was relayed for is not in this node's keys file");
-            }
+            boolean instanceRoute = Http.param(exchange, "instance") != null;
+            ApiKey entry = relayedFor == null || !instanceRoute ? null : current.named(decodeName(relayedFor));
+            return orUnauthorized(exchange, entry, relayedFor == null || !instanceRoute
+                    ? "A relayed request needs the caller's API key"
+                    : "The API key this request was relayed for is not in this node's keys file");
         }
         ClientCertificate certificate = ClientCertificate.of(exchange);
         if (certificate != null) {
             return orUnauthorized(exchange, current.find(certificate),
                     "No API key names the client certificate '" + certificate.describe() + "'");
         }
-        return orUnauthorized(exchange, null, "Authentication required: send an API key as "
-                + "'Authorization: Bearer <key>', 'Authorization: Basic <base64 of user:key>' or 'X-Auth-Token: <key>'"
-                + (current.namesCertificates() ? ", or connect over https with a client certificate an API key names" : ""));
+        boolean tls = exchange.getConnection().getSslSessionInfo() != null;
+        return orUnauthorized(exchange, null, "Authentication required: send an API key as " + FORMS
+                + (tls && current.namesCertificates() ? ", or a client certificate an API key names" : ""));
+    }
+
+    /**
+     * How a relaying node names the entry it found in {@link Http#FORWARDED_FOR}: base64url of
+     * its UTF-8 bytes, so that any name (spaces, letters beyond Latin-1) arrives exactly.
+     */
+    public static String encodeName(String name) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String decodeName(String encoded) {
+        try {
+            return new String(Base64.getUrlDecoder().decode(encoded), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {

@@ -2,6 +2,7 @@ package io.portico.proxy.nodes;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Authenticator;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ConsumerRegistry;
@@ -165,7 +166,7 @@ public final class Forwarding {
             if (caller == null) {
                 exchange.getRequestHeaders().remove(Http.FORWARDED_FOR);
             } else {
-                exchange.getRequestHeaders().put(Http.FORWARDED_FOR, caller);
+                exchange.getRequestHeaders().put(Http.FORWARDED_FOR, Authenticator.encodeName(caller));
             }
             // The relay answers a holder it cannot reach with a bare 503: say which node, and why.
             exchange.addDefaultResponseListener(ex -> {

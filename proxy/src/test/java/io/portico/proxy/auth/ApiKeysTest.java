@@ -74,10 +74,16 @@ class ApiKeysTest {
     }
 
     @Test
-    void aStreamTokenBindsTheKeyOrElseHowTheCertificateIsNamed() {
+    void aStreamTokenBindsTheKeyAndHowTheCertificateIsNamed() {
         String key = "k-0123456789abcdef";
-        ApiKey withKey = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=app\"")).named("both");
-        assertArrayEquals(ApiKeys.sha256(key), withKey.credentialDigest());
+        ApiKey keyOnly = parse(entry("key", "\"key\":\"" + key + "\"")).named("key");
+        assertArrayEquals(ApiKeys.sha256(key), keyOnly.credentialDigest());
+        byte[] both = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=app\"")).named("both")
+                .credentialDigest();
+        byte[] bothOther = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=other\""))
+                .named("both").credentialDigest();
+        assertFalse(java.util.Arrays.equals(both, bothOther), "a key and a certificate: changing either ends tokens");
+        assertFalse(java.util.Arrays.equals(both, keyOnly.credentialDigest()));
         byte[] app = parse(entry("a", "\"certificate_subject\":\"CN=app\"")).named("a").credentialDigest();
         byte[] sameApp = parse(entry("a", "\"certificate_subject\":\"cn=APP\"")).named("a").credentialDigest();
         byte[] other = parse(entry("a", "\"certificate_subject\":\"CN=other\"")).named("a").credentialDigest();

@@ -544,8 +544,10 @@ class HttpsIT {
         assertEquals("No API key names the client certificate 'CN=nobody'", unnamed.json().get("message").asText());
         Rest.Response none = produce(client(url, null), topic, TEST_MESSAGE);
         assertEquals(401, none.status(), none.body());
-        assertTrue(none.json().get("message").asText().contains("or connect over https with a client certificate an API key names"),
-                none.body());
+        assertTrue(none.json().get("message").asText().endsWith(", or a client certificate an API key names"), none.body());
+        Rest.Response emptyKey = produce(client(url, caSignedClient), topic, TEST_MESSAGE, "Authorization", "Bearer ");
+        assertEquals(401, emptyKey.status(), "a header meant as a credential decides, also when it holds none: "
+                + emptyKey.body());
         assertStored(topic, 2);
     }
 
@@ -553,9 +555,13 @@ class HttpsIT {
     void aCertificateCallersConsumerInstanceAnswersThroughAnotherNode() throws Exception {
         // Each node trusts the clients' CA and the other node, whose relay presents the server's certificate.
         Path truststore = TestCerts.truststore(dir.resolve("nodes-and-clients.p12"), ca.certificate(), server.certificate());
-        String keys = "{\"keys\":[{\"name\":\"cics\",\"certificate_subject\":\"CN=client\",\"role\":\"writer\",\"topics\":[\"*\"]}]}";
+        // A name no header could carry as it is: spaces, letters beyond Latin-1.
+        String name = " cics app \u00fc\u2713 ";
+        String keys = "{\"keys\":[{\"name\":\"" + name + "\",\"certificate_subject\":\"CN=client\",\"role\":\"writer\","
+                + "\"topics\":[\"*\"]},{\"name\":\"cics app\",\"key\":\"" + KEY + "\",\"role\":\"reader\",\"topics\":[\"*\"]}]}";
         Map<String, String> config = certificateKeys(keys, "required", truststore);
-        config.put("nodes.secret", "nodes-" + UUID.randomUUID());
+        String secret = "nodes-" + UUID.randomUUID();
+        config.put("nodes.secret", secret);
         config.put("nodes.topic", "__portico_nodes_" + UUID.randomUUID().toString().substring(0, 8));
         config.put("nodes.heartbeat.interval.ms", "250");
         Rest holder = client(httpsUrl(start(config)), caSignedClient);
@@ -582,8 +588,16 @@ class HttpsIT {
                 records.get(0).get("value").asText());
 
         // a client cannot claim to be relayed for an entry: that needs the nodes' secret
-        Rest.Response claimed = other.get(instance + "/subscription", "Portico-Forwarded-For", "cics");
+        String encoded = Base64.getUrlEncoder().withoutPadding().encodeToString(name.getBytes(StandardCharsets.UTF_8));
+        Rest.Response claimed = other.get(instance + "/subscription", "Portico-Forwarded-For", encoded);
         assertEquals(403, claimed.status(), claimed.body());
+        // with the secret, the entry a node relays for counts on a consumer instance's routes only,
+        // and a relayed request is never the relaying connection's certificate
+        Rest.Response notAnInstance = other.get("/topics", "Portico-Node-Secret", secret, "Portico-Forwarded-By", "n",
+                "Portico-Forwarded-For", encoded);
+        assertEquals(401, notAnInstance.status(), notAnInstance.body());
+        Rest.Response noName = other.get(instance + "/subscription", "Portico-Node-Secret", secret, "Portico-Forwarded-By", "n");
+        assertEquals(401, noName.status(), "not the certificate of the connection it came on: " + noName.body());
         assertEquals(204, other.delete(instance).status());
     }
 }
