@@ -34,8 +34,26 @@ final class AvroFormat implements ParsedSchema {
 
     /** @throws InvalidSchemaException when {@code text} is not an avro schema */
     static AvroFormat parse(String text) {
+        return parse(text, java.util.Map.of());
+    }
+
+    /**
+     * An avro schema that may use the named types {@code references} define (by reference name,
+     * each after the ones it uses itself), as Confluent's serializers resolve them.
+     *
+     * @throws InvalidSchemaException when {@code text} or a reference is not an avro schema
+     */
+    static AvroFormat parse(String text, java.util.Map<String, String> references) {
+        Schema.Parser parser = new Schema.Parser();
+        for (java.util.Map.Entry<String, String> reference : references.entrySet()) {
+            try {
+                parser.parse(reference.getValue());
+            } catch (RuntimeException e) {
+                throw new InvalidSchemaException("its reference '" + reference.getKey() + "': " + message(e));
+            }
+        }
         try {
-            return new AvroFormat(new Schema.Parser().parse(text));
+            return new AvroFormat(parser.parse(text));
         } catch (RuntimeException e) {
             // SchemaParseException, and the JSON parser's errors of a text that is not JSON at all.
             throw new InvalidSchemaException(message(e));

@@ -15,8 +15,8 @@ import java.util.List;
  * JSON Schema as Confluent's serializer uses it: a value is validated against the schema and
  * stored as its JSON text; read back, the text is shown as it is. Portico keeps the text exactly
  * as the client sent it (numbers included), compact. Schemas without {@code $schema} are read as
- * draft 7, Confluent's default; {@code $ref}s to anything but the drafts' own meta-schemas are
- * never fetched.
+ * draft 7, Confluent's default; a {@code $ref} resolves to the drafts' own meta-schemas or to
+ * the schema's registered references by their names, and is never fetched from the network.
  */
 final class JsonSchemaFormat implements ParsedSchema {
     private static final int MAX_REPORTED_ERRORS = 3;
@@ -35,6 +35,20 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     /** @throws InvalidSchemaException when {@code text} is not a JSON schema */
     static JsonSchemaFormat parse(String text) {
+        return parse(text, java.util.Map.of());
+    }
+
+    /**
+     * A JSON schema whose {@code $ref}s may name the schemas of {@code references} by their
+     * reference names, as Confluent's serializers resolve them.
+     *
+     * @throws InvalidSchemaException when it is not a JSON schema, or a reference it uses is not one
+     */
+    static JsonSchemaFormat parse(String text, java.util.Map<String, String> references) {
+        SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
+                SpecificationVersion.DRAFT_7, builder -> builder
+                        .schemaLoader(loader -> loader.fetchRemoteResources(false))
+                        .schemas(references));
         JsonNode node;
         try {
             node = Json.mapper().readTree(text);
@@ -46,7 +60,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         }
         Schema schema;
         try {
-            schema = REGISTRY.getSchema(text, InputFormat.JSON);
+            schema = registry.getSchema(text, InputFormat.JSON);
             schema.initializeValidators(); // every keyword checked now, not at the first record
         } catch (RuntimeException e) {
             throw new InvalidSchemaException(String.valueOf(e.getMessage()));

@@ -12,6 +12,11 @@ public interface ParsedSchema {
     /** The text registered for it (Confluent's serializers register a normalized form). */
     String canonical();
 
+    /** The other registered schemas it uses, as the registry lists them with it; none for most. */
+    default java.util.List<RegistryClient.Reference> references() {
+        return java.util.List.of();
+    }
+
     /**
      * The name the record-name subject strategies use: an avro record's full name, a protobuf
      * file's first message with its package, a JSON schema's {@code title}; null when it has none.

@@ -38,8 +38,8 @@ import java.util.regex.Pattern;
  * {@code .proto} text, parsed with wire-schema and built into protobuf descriptors; keys and
  * values are given and shown in protobuf's JSON mapping, as Confluent's REST Proxy does (the
  * first message of the schema is the one produced; names in lowerCamelCase, fields with default
- * values shown). Imports of protobuf's well-known types are understood; references to other
- * registered schemas are not.
+ * values shown). A schema may import protobuf's well-known types and the files its references
+ * (other registered schemas) name.
  */
 final class ProtobufFormat implements ParsedSchema {
     private static final Pattern MAP = Pattern.compile("map\\s*<\\s*([\\w.]+)\\s*,\\s*([\\w.]+)\\s*>");
@@ -84,29 +84,69 @@ final class ProtobufFormat implements ParsedSchema {
 
     /** @throws InvalidSchemaException when {@code text} is not a {@code .proto} file Portico can build */
     static ProtobufFormat parse(String text) {
-        ProtoFileElement element;
-        try {
-            element = ProtoParser.Companion.parse(Location.get("schema.proto"), text);
-        } catch (RuntimeException e) {
-            throw new InvalidSchemaException(String.valueOf(e.getMessage()));
-        }
-        FileDescriptorProto proto;
-        List<Descriptors.FileDescriptor> dependencies = new ArrayList<>();
-        try {
-            proto = toProto(element, dependencies);
-        } catch (RuntimeException e) {
-            throw new InvalidSchemaException(String.valueOf(e.getMessage()));
-        }
-        Descriptors.FileDescriptor file;
-        try {
-            file = Descriptors.FileDescriptor.buildFrom(proto, dependencies.toArray(Descriptors.FileDescriptor[]::new));
-        } catch (Descriptors.DescriptorValidationException e) {
-            throw new InvalidSchemaException(e.getMessage());
-        }
+        return parse(text, Map.of());
+    }
+
+    /**
+     * A {@code .proto} file that may import the files of {@code references} (by import path, as
+     * Confluent's references name them) besides protobuf's well-known types.
+     *
+     * @throws InvalidSchemaException when it or a file it imports cannot be built
+     */
+    static ProtobufFormat parse(String text, Map<String, String> references) {
+        Descriptors.FileDescriptor file = build(MAIN_FILE, text, references, new java.util.HashMap<>(),
+                new java.util.HashSet<>());
         if (file.getMessageTypes().isEmpty()) {
             throw new InvalidSchemaException("the schema has no message type");
         }
         return new ProtobufFormat(file, text);
+    }
+
+    /** The schema's own file name; an import of another name is a reference or a well-known type. */
+    private static final String MAIN_FILE = "schema.proto";
+
+    private static Descriptors.FileDescriptor build(String name, String text, Map<String, String> references,
+                                                    Map<String, Descriptors.FileDescriptor> built, java.util.Set<String> building) {
+        String where = name.equals(MAIN_FILE) ? "" : "its import \"" + name + "\": ";
+        ProtoFileElement element;
+        try {
+            element = ProtoParser.Companion.parse(Location.get(name), text);
+        } catch (RuntimeException e) {
+            throw new InvalidSchemaException(where + e.getMessage());
+        }
+        building.add(name);
+        List<Descriptors.FileDescriptor> dependencies = new ArrayList<>();
+        List<String> imports = new ArrayList<>(element.getImports());
+        imports.addAll(element.getPublicImports());
+        for (String imported : imports) {
+            Descriptors.FileDescriptor dependency = WELL_KNOWN.get(imported);
+            if (dependency == null) {
+                dependency = built.get(imported);
+            }
+            if (dependency == null) {
+                String importedText = references.get(imported);
+                if (importedText == null) {
+                    throw new InvalidSchemaException(where + "import \"" + imported + "\" is neither one of the schema's "
+                            + "references nor one of protobuf's well-known types (google/protobuf/*.proto)");
+                }
+                if (building.contains(imported)) {
+                    throw new InvalidSchemaException(where + "import \"" + imported + "\" imports itself, through "
+                            + building);
+                }
+                dependency = build(imported, importedText, references, built, building);
+            }
+            dependencies.add(dependency);
+        }
+        Descriptors.FileDescriptor file;
+        try {
+            FileDescriptorProto proto = toProto(element, name, imports);
+            file = Descriptors.FileDescriptor.buildFrom(proto, dependencies.toArray(Descriptors.FileDescriptor[]::new));
+        } catch (Descriptors.DescriptorValidationException | RuntimeException e) {
+            throw new InvalidSchemaException(where + e.getMessage());
+        }
+        building.remove(name);
+        built.put(name, file);
+        return file;
     }
 
     /** The message type produced: the schema's first. */
@@ -228,8 +268,8 @@ final class ProtobufFormat implements ParsedSchema {
 
     // ---- .proto text to a FileDescriptorProto
 
-    private static FileDescriptorProto toProto(ProtoFileElement element, List<Descriptors.FileDescriptor> dependencies) {
-        FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder().setName("schema.proto");
+    private static FileDescriptorProto toProto(ProtoFileElement element, String name, List<String> imports) {
+        FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder().setName(name);
         String syntax = element.getSyntax() == null ? "proto2" : element.getSyntax().toString().toLowerCase(Locale.ROOT);
         if (syntax.contains("3")) {
             file.setSyntax("proto3");
@@ -242,16 +282,11 @@ final class ProtobufFormat implements ParsedSchema {
         if (element.getPackageName() != null) {
             file.setPackage(element.getPackageName());
         }
-        List<String> imports = new ArrayList<>(element.getImports());
-        imports.addAll(element.getPublicImports());
         for (String imported : imports) {
-            Descriptors.FileDescriptor known = WELL_KNOWN.get(imported);
-            if (known == null) {
-                throw new IllegalArgumentException("import \"" + imported + "\" is not supported: only protobuf's "
-                        + "well-known types (google/protobuf/*.proto) can be imported");
-            }
             file.addDependency(imported);
-            dependencies.add(known);
+        }
+        for (int i = element.getImports().size(); i < imports.size(); i++) {
+            file.addPublicDependency(i); // the public imports come after the others
         }
         for (TypeElement type : element.getTypes()) {
             if (type instanceof MessageElement m) {

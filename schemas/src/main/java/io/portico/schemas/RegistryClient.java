@@ -56,8 +56,27 @@ public final class RegistryClient {
         }
     }
 
-    /** A schema's text and type, as the registry stores it. */
-    public record SchemaText(SchemaType type, String text) {
+    /**
+     * A schema's text and type, as the registry stores it, and the other registered schemas it
+     * names (an avro type, a protobuf import, a JSON Schema {@code $ref}), each by the name it
+     * uses for it.
+     */
+    public record SchemaText(SchemaType type, String text, List<Reference> references) {
+        public SchemaText {
+            references = List.copyOf(references);
+        }
+
+        /** A schema that names no other. */
+        public SchemaText(SchemaType type, String text) {
+            this(type, text, List.of());
+        }
+    }
+
+    /**
+     * One schema's reference to another: the name the schema uses for it, and the subject and
+     * version it is registered under.
+     */
+    public record Reference(String name, String subject, int version) {
     }
 
     /** A schema registered under a subject: its id, its version there, and the schema. */
@@ -115,16 +134,34 @@ public final class RegistryClient {
         if (schema == null || !schema.isTextual()) {
             throw new RegistryException(502, 502, "the schema registry's answer has no schema");
         }
-        JsonNode references = json.get("references");
-        if (references != null && references.isArray() && !references.isEmpty()) {
-            throw new RegistryException(422, 422, "the schema has references to other schemas, which Portico does not resolve");
-        }
         JsonNode type = json.get("schemaType");
         SchemaType t = SchemaType.fromRegistry(type == null || type.isNull() ? null : type.asText());
         if (t == null) {
             throw new RegistryException(422, 422, "the schema registry returned an unknown schemaType " + type);
         }
-        return new SchemaText(t, schema.asText());
+        return new SchemaText(t, schema.asText(), references(json.get("references")));
+    }
+
+    private static List<Reference> references(JsonNode references) {
+        if (references == null || references.isNull()) {
+            return List.of();
+        }
+        if (!references.isArray()) {
+            throw new RegistryException(502, 502, "the schema registry's answer has references that are not a list");
+        }
+        List<Reference> out = new java.util.ArrayList<>(references.size());
+        for (JsonNode r : references) {
+            JsonNode name = r.get("name");
+            JsonNode subject = r.get("subject");
+            JsonNode version = r.get("version");
+            if (name == null || !name.isTextual() || subject == null || !subject.isTextual() || version == null
+                    || !version.canConvertToInt()) {
+                throw new RegistryException(502, 502, "the schema registry's answer has a reference without a name, "
+                        + "a subject or a version");
+            }
+            out.add(new Reference(name.asText(), subject.asText(), version.intValue()));
+        }
+        return out;
     }
 
     private static int requireInt(JsonNode json, String field) {
@@ -140,6 +177,12 @@ public final class RegistryClient {
         body.put("schema", schema.text());
         if (schema.type() != SchemaType.AVRO) {
             body.put("schemaType", schema.type().name()); // absent means avro, as Confluent's serializers send it
+        }
+        if (!schema.references().isEmpty()) {
+            com.fasterxml.jackson.databind.node.ArrayNode references = body.putArray("references");
+            for (Reference r : schema.references()) {
+                references.addObject().put("name", r.name()).put("subject", r.subject()).put("version", r.version());
+            }
         }
         return Json.write(body);
     }

@@ -10,6 +10,9 @@ import io.portico.protocol.RestException;
 import io.portico.schemas.RegistryClient.Registered;
 import io.portico.schemas.RegistryClient.SchemaText;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -68,6 +71,8 @@ public final class SchemaService {
     private final AsyncCache<TextKey, Resolved> byText;
     private final AsyncCache<VersionKey, Resolved> byVersion;
     private final AsyncCache<VersionKey, Resolved> latest;
+    /** The texts of schemas other schemas reference, by subject and version. */
+    private final AsyncCache<VersionKey, SchemaText> referenced;
     /**
      * Subjects and versions the registry said it does not have, for {@link #NOT_FOUND_TTL}: a
      * client sending a misspelt schema name again and again asks the registry about it once a
@@ -86,20 +91,31 @@ public final class SchemaService {
         this.wait = s.timeout().multipliedBy(s.urls().size()).plusSeconds(1);
         long share = Math.max(1, cacheMaxBytes / 4);
         this.byId = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((Integer k, ParsedSchema v) -> weight(v.canonical())).buildAsync();
+                .weigher((Integer k, ParsedSchema v) -> weight(v)).buildAsync();
         this.byText = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((TextKey k, Resolved v) -> weight(k.text()) + weight(v.schema().canonical())).buildAsync();
+                .weigher((TextKey k, Resolved v) -> weight(k.text()) + weight(v.schema())).buildAsync();
         this.byVersion = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
+                .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
         this.latest = Caffeine.newBuilder().maximumWeight(share).expireAfterWrite(LATEST_TTL)
-                .weigher((VersionKey k, Resolved v) -> weight(v.schema().canonical())).buildAsync();
+                .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
+        this.referenced = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 4))
+                .weigher((VersionKey k, SchemaText v) -> weight(v.text())).buildAsync();
         this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
                 .executor(Runnable::run)
                 .weigher((VersionKey k, String v) -> weight(k.subject()) + weight(v)).build();
     }
 
     private static int weight(String text) {
-        return (int) Math.min(Integer.MAX_VALUE, 256L + 8L * text.length());
+        return weight(text.length());
+    }
+
+    /** A parsed schema costs a few times its text, and the texts of the schemas it references with it. */
+    private static int weight(ParsedSchema schema) {
+        return weight(schema.canonical().length() + (schema instanceof Referencing r ? r.referencedChars() : 0));
+    }
+
+    private static int weight(long chars) {
+        return (int) Math.min(Integer.MAX_VALUE, 256L + 8L * chars);
     }
 
     /** The subject of the topic-name strategy: {@code <topic>-key} or {@code <topic>-value}. */
@@ -113,11 +129,21 @@ public final class SchemaService {
      * @throws RestException 422/42205 when it does not parse as {@code type}
      */
     public static ParsedSchema parse(SchemaType type, String text) {
+        return parse(type, text, Map.of());
+    }
+
+    /**
+     * Parses a schema that may use the schemas of {@code references} by their reference names,
+     * each listed after the ones it uses itself.
+     *
+     * @throws RestException 422/42205 when it, or a reference it uses, does not parse as {@code type}
+     */
+    static ParsedSchema parse(SchemaType type, String text, Map<String, String> references) {
         try {
             return switch (type) {
-                case AVRO -> AvroFormat.parse(text);
-                case JSON -> JsonSchemaFormat.parse(text);
-                case PROTOBUF -> ProtobufFormat.parse(text);
+                case AVRO -> AvroFormat.parse(text, references);
+                case JSON -> JsonSchemaFormat.parse(text, references);
+                case PROTOBUF -> ProtobufFormat.parse(text, references);
             };
         } catch (ParsedSchema.InvalidSchemaException e) {
             throw ErrorCode.INVALID_SCHEMA.exception(e.getMessage());
@@ -290,7 +316,7 @@ public final class SchemaService {
     // ---- look-ups, cached
 
     private ParsedSchema byId(int id) {
-        return await(byId.get(id, (k, executor) -> client.byId(k).thenApply(text -> parseFromRegistry(text, "schema id " + k))),
+        return await(byId.get(id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
                 "schema id " + id);
     }
 
@@ -316,7 +342,7 @@ public final class SchemaService {
 
     private Integer versionOf(String subject, ParsedSchema schema) {
         try {
-            return await(client.lookup(subject, new SchemaText(schema.type(), schema.canonical()))
+            return await(client.lookup(subject, new SchemaText(schema.type(), schema.canonical(), schema.references()))
                     .thenApply(Registered::version), "subject '" + subject + "'");
         } catch (RestException e) {
             if (e.errorCode() == ErrorCode.SERVICE_UNAVAILABLE) {
@@ -337,19 +363,125 @@ public final class SchemaService {
     }
 
     private CompletableFuture<Resolved> loadVersion(VersionKey k, java.util.concurrent.Executor executor) {
-        return client.byVersion(k.subject(), k.version()).thenApply(found -> {
-            ParsedSchema parsed = byId.synchronous().asMap().computeIfAbsent(found.id(),
-                    id -> parseFromRegistry(found.schema(), "schema id " + id));
-            return new Resolved(k.subject(), found.id(), found.version(), parsed);
-        });
+        return client.byVersion(k.subject(), k.version()).thenCompose(found -> byId
+                .get(found.id(), (id, e) -> fromRegistry(found.schema(), "schema id " + id))
+                .thenApply(parsed -> new Resolved(k.subject(), found.id(), found.version(), parsed)));
     }
 
-    private static ParsedSchema parseFromRegistry(SchemaText text, String what) {
+    /** A schema the registry gave, parsed, with the schemas it references (fetched, at most {@value #MAX_REFERENCED}). */
+    private CompletableFuture<ParsedSchema> fromRegistry(SchemaText text, String what) {
+        if (text.references().isEmpty()) {
+            try {
+                return CompletableFuture.completedFuture(parseFromRegistry(text, Map.of(), what));
+            } catch (RestException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        References closure = new References(text.type(), what);
+        return closure.fetch(text.references())
+                .thenApply(done -> new Referencing(parseFromRegistry(text, closure.inOrder(text.references()), what),
+                        text, closure.chars()));
+    }
+
+    private static ParsedSchema parseFromRegistry(SchemaText text, Map<String, String> references, String what) {
         try {
-            return parse(text.type(), text.text());
+            return parse(text.type(), text.text(), references);
         } catch (RestException e) {
             throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " does not parse: " + e.getMessage());
         }
+    }
+
+    /** The most schemas one schema may reference, directly or through others. */
+    static final int MAX_REFERENCED = 100;
+    /** The most text they may hold together, in characters. */
+    static final long MAX_REFERENCED_CHARS = 4L << 20;
+
+    /**
+     * The schemas one schema references, directly or through the ones it references, each once
+     * by its reference name: fetched from the registry (concurrently; each version cached), then
+     * listed so that each comes after the ones it uses.
+     */
+    private final class References {
+        private final SchemaType type;
+        private final String what;
+        private final Map<String, RegistryClient.Reference> named = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<String, SchemaText> fetched = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.concurrent.atomic.AtomicLong chars = new java.util.concurrent.atomic.AtomicLong();
+
+        References(SchemaType type, String what) {
+            this.type = type;
+            this.what = what;
+        }
+
+        CompletableFuture<Void> fetch(List<RegistryClient.Reference> references) {
+            List<CompletableFuture<Void>> pending = new ArrayList<>();
+            for (RegistryClient.Reference r : references) {
+                RegistryClient.Reference before = named.putIfAbsent(r.name(), r);
+                if (before != null) {
+                    if (!before.subject().equals(r.subject()) || before.version() != r.version()) {
+                        return refused("the reference name '" + r.name() + "' names two schemas (version "
+                                + before.version() + " of '" + before.subject() + "' and version " + r.version() + " of '"
+                                + r.subject() + "')");
+                    }
+                    continue;
+                }
+                if (named.size() > MAX_REFERENCED) {
+                    return refused("it references more than " + MAX_REFERENCED + " schemas");
+                }
+                pending.add(referenced(r).thenCompose(text -> {
+                    if (text.type() != type) {
+                        return refused("its reference '" + r.name() + "' is a " + text.type() + " schema, not " + type);
+                    }
+                    if (chars.addAndGet(text.text().length()) > MAX_REFERENCED_CHARS) {
+                        return refused("the schemas it references hold more than " + MAX_REFERENCED_CHARS + " characters");
+                    }
+                    fetched.put(r.name(), text);
+                    return fetch(text.references());
+                }));
+            }
+            return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new));
+        }
+
+        private CompletableFuture<Void> refused(String why) {
+            return CompletableFuture.failedFuture(ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: "
+                    + why));
+        }
+
+        /** Every fetched schema's text by reference name, each after the ones it uses (a cycle is refused). */
+        Map<String, String> inOrder(List<RegistryClient.Reference> roots) {
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            visit(roots, out, new java.util.LinkedHashSet<>());
+            return out;
+        }
+
+        private void visit(List<RegistryClient.Reference> references, Map<String, String> out, java.util.Set<String> path) {
+            for (RegistryClient.Reference r : references) {
+                if (out.containsKey(r.name())) {
+                    continue;
+                }
+                if (!path.add(r.name())) {
+                    throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its references "
+                            + "form a cycle (" + String.join(" -> ", path) + " -> " + r.name() + ")");
+                }
+                SchemaText text = fetched.get(r.name());
+                visit(text.references(), out, path);
+                path.remove(r.name());
+                out.put(r.name(), text.text());
+            }
+        }
+
+        long chars() {
+            return chars.get();
+        }
+    }
+
+    /** A referenced schema's text: a numbered version cached, a version below 1 (latest) asked each time. */
+    private CompletableFuture<SchemaText> referenced(RegistryClient.Reference r) {
+        if (r.version() < 1) {
+            return client.byVersion(r.subject(), "latest").thenApply(Registered::schema);
+        }
+        return referenced.get(new VersionKey(r.subject(), Integer.toString(r.version())),
+                (k, executor) -> client.byVersion(k.subject(), k.version()).thenApply(Registered::schema));
     }
 
     /** Waits for a look-up, at most the registry's bound, translating its failure. */

@@ -103,7 +103,23 @@ public final class SchemaRegistryServer implements AutoCloseable {
 
     /** Registers {@code schema} (avro text) under {@code subject}; its id. */
     public int register(String subject, String schema) throws IOException, InterruptedException {
-        String body = io.portico.protocol.Json.mapper().createObjectNode().put("schema", schema).toString();
+        return register(subject, "AVRO", schema);
+    }
+
+    /**
+     * Registers {@code schema} of {@code type} ({@code AVRO}, {@code PROTOBUF}, {@code JSON})
+     * under {@code subject}, with references given as (name, subject, version) triples; its id.
+     */
+    public int register(String subject, String type, String schema, String... references)
+            throws IOException, InterruptedException {
+        com.fasterxml.jackson.databind.node.ObjectNode json = io.portico.protocol.Json.mapper().createObjectNode()
+                .put("schema", schema).put("schemaType", type);
+        com.fasterxml.jackson.databind.node.ArrayNode refs = json.putArray("references");
+        for (int i = 0; i < references.length; i += 3) {
+            refs.addObject().put("name", references[i]).put("subject", references[i + 1])
+                    .put("version", Integer.parseInt(references[i + 2]));
+        }
+        String body = json.toString();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/subjects/"
                         + subject + "/versions"))
                 .header("Content-Type", "application/vnd.schemaregistry.v1+json")

@@ -1,0 +1,168 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.RestException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Schemas the registry lists with references to other registered schemas, through
+ * {@link SchemaService} against a stub of a Confluent registry: the references are fetched (each
+ * version once), parsed before the schema that uses them, and a closure that cannot be used
+ * (a cycle, too many, another type, one name for two schemas) is refused with a reason.
+ */
+class ReferencedSchemasTest {
+    private static final String MONEY = "syntax = \"proto3\";\npackage shop;\nmessage Money { int64 cents = 1; }\n";
+    private static final String ORDER = "syntax = \"proto3\";\npackage shop;\nimport \"money.proto\";\n"
+            + "message Order { int32 id = 1; Money total = 2; }\n";
+    private static final String REFUND = "syntax = \"proto3\";\npackage shop;\nimport \"money.proto\";\n"
+            + "message Refund { Money amount = 1; }\n";
+
+    private HttpServer registry;
+    /** What the stub answers, by request path. */
+    private final Map<String, String> answers = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> asked = new ConcurrentHashMap<>();
+    private SchemaService service;
+
+    @BeforeEach
+    void start() throws Exception {
+        registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        registry.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getRawPath();
+            asked.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
+            String body = answers.get(path);
+            int status = body == null ? 404 : 200;
+            byte[] bytes = (body == null ? "{\"error_code\":40403,\"message\":\"Schema not found\"}" : body)
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(status, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        registry.start();
+        URI url = URI.create("http://127.0.0.1:" + registry.getAddress().getPort());
+        service = new SchemaService(new RegistryClient(new RegistryClient.Settings(List.of(url), null, null,
+                Duration.ofSeconds(5))), 1 << 20);
+    }
+
+    @AfterEach
+    void stop() {
+        registry.stop(0);
+    }
+
+    /** A registry answer: the schema, its type, and its references as {name, subject, version} triples. */
+    private static String schema(String type, String text, String... references) {
+        ObjectNode json = Json.mapper().createObjectNode().put("schema", text).put("schemaType", type)
+                .put("id", 1).put("version", 1);
+        ArrayNode refs = json.putArray("references");
+        for (int i = 0; i < references.length; i += 3) {
+            refs.addObject().put("name", references[i]).put("subject", references[i + 1])
+                    .put("version", Integer.parseInt(references[i + 2]));
+        }
+        return json.toString();
+    }
+
+    private void id(int id, String answer) {
+        answers.put("/schemas/ids/" + id, answer);
+    }
+
+    private void version(String subject, int version, String answer) {
+        answers.put("/subjects/" + subject + "/versions/" + version, answer);
+    }
+
+    private SchemaService.Resolved byId(EmbeddedFormat format, int id) {
+        return service.forProduce(format, null, null, id);
+    }
+
+    private String refusal(EmbeddedFormat format, int id) {
+        RestException e = assertThrows(RestException.class, () -> byId(format, id));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode(), e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test
+    void aSchemaIsParsedWithItsReferencesAndEachReferencedVersionIsFetchedOnce() {
+        version("money", 3, schema("PROTOBUF", MONEY));
+        id(10, schema("PROTOBUF", ORDER, "money.proto", "money", "3"));
+        id(11, schema("PROTOBUF", REFUND, "money.proto", "money", "3"));
+
+        SchemaService.Resolved order = byId(EmbeddedFormat.PROTOBUF, 10);
+        String json = "{\"id\":7,\"total\":{\"cents\":\"250\"}}";
+        byte[] framed = order.serialize(json.getBytes(StandardCharsets.UTF_8));
+        assertEquals(json, new String(order.schema().toJson(framed), StandardCharsets.UTF_8));
+        assertEquals(ORDER, order.schema().canonical(), "the registry's own text, as a look-up sends it back");
+        assertEquals(List.of(new RegistryClient.Reference("money.proto", "money", 3)), order.schema().references());
+
+        assertEquals("shop.Refund", byId(EmbeddedFormat.PROTOBUF, 11).schema().recordName());
+        assertEquals(1, asked.get("/subjects/money/versions/3").get(), "a referenced version is fetched once");
+    }
+
+    @Test
+    void referencesOfReferencesComeFirstAndACycleIsRefusedNamingIt() {
+        String a = "{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"b\",\"type\":\"B\"}]}";
+        String b = "{\"type\":\"record\",\"name\":\"B\",\"fields\":[{\"name\":\"c\",\"type\":\"C\"}]}";
+        String c = "{\"type\":\"record\",\"name\":\"C\",\"fields\":[{\"name\":\"n\",\"type\":\"int\"}]}";
+        version("b", 1, schema("AVRO", b, "C", "c", "1"));
+        version("c", 1, schema("AVRO", c));
+        id(20, schema("AVRO", a, "B", "b", "1"));
+        String json = "{\"b\":{\"c\":{\"n\":5}}}";
+        SchemaService.Resolved top = byId(EmbeddedFormat.AVRO, 20);
+        assertEquals(json, new String(top.schema().toJson(top.serialize(json.getBytes(StandardCharsets.UTF_8))),
+                StandardCharsets.UTF_8));
+
+        version("x", 1, schema("AVRO", b, "C", "y", "1"));
+        version("y", 1, schema("AVRO", c, "B", "x", "1"));
+        id(21, schema("AVRO", a, "B", "x", "1"));
+        assertTrue(refusal(EmbeddedFormat.AVRO, 21).contains("its references form a cycle (B -> C -> B)"));
+    }
+
+    @Test
+    void aClosureThatCannotBeUsedIsRefusedWithItsReason() {
+        // another type
+        version("avro", 1, schema("AVRO", "{\"type\":\"record\",\"name\":\"M\",\"fields\":[]}"));
+        id(30, schema("PROTOBUF", ORDER, "money.proto", "avro", "1"));
+        assertTrue(refusal(EmbeddedFormat.PROTOBUF, 30).contains("its reference 'money.proto' is a AVRO schema, not PROTOBUF"));
+
+        // one name for two schemas
+        version("money", 1, schema("PROTOBUF", MONEY));
+        version("money", 2, schema("PROTOBUF", MONEY));
+        version("refund", 1, schema("PROTOBUF", REFUND, "money.proto", "money", "2"));
+        id(31, schema("PROTOBUF", ORDER, "money.proto", "money", "1", "refund.proto", "refund", "1"));
+        assertTrue(refusal(EmbeddedFormat.PROTOBUF, 31).contains("the reference name 'money.proto' names two schemas"));
+
+        // too many
+        String[] many = new String[3 * (SchemaService.MAX_REFERENCED + 1)];
+        for (int i = 0; i <= SchemaService.MAX_REFERENCED; i++) {
+            version("m" + i, 1, schema("PROTOBUF", "syntax = \"proto3\";\nmessage M" + i + " { int32 x = 1; }\n"));
+            many[3 * i] = "m" + i + ".proto";
+            many[3 * i + 1] = "m" + i;
+            many[3 * i + 2] = "1";
+        }
+        id(32, schema("PROTOBUF", ORDER, many));
+        assertTrue(refusal(EmbeddedFormat.PROTOBUF, 32).contains("it references more than " + SchemaService.MAX_REFERENCED));
+
+        // a reference the registry does not have: its refusal, named
+        id(33, schema("PROTOBUF", ORDER, "money.proto", "gone", "1"));
+        String gone = refusal(EmbeddedFormat.PROTOBUF, 33);
+        assertTrue(gone.contains("40403"), gone);
+    }
+}
