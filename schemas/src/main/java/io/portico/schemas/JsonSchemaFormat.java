@@ -48,7 +48,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
                 SpecificationVersion.DRAFT_7, builder -> builder
                         .schemaLoader(loader -> loader.fetchRemoteResources(false))
-                        .schemas(references));
+                        .schemas(byIri(text, references)));
         JsonNode node;
         try {
             node = Json.mapper().readTree(text);
@@ -67,6 +67,33 @@ final class JsonSchemaFormat implements ParsedSchema {
         }
         JsonNode title = node.get("title");
         return new JsonSchemaFormat(schema, node.toString(), title != null && title.isTextual() ? title.asText() : null);
+    }
+
+    /**
+     * The references by the names a {@code $ref} may use: each name as it is, and resolved
+     * against the schema's {@code $id} when it has one (a relative {@code $ref} resolves there),
+     * as Confluent's serializers register them.
+     */
+    private static java.util.Map<String, String> byIri(String text, java.util.Map<String, String> references) {
+        String id = null;
+        try {
+            JsonNode root = Json.mapper().readTree(text);
+            JsonNode idNode = root == null ? null : root.get("$id");
+            id = idNode != null && idNode.isTextual() ? idNode.asText() : null;
+        } catch (JsonProcessingException e) {
+            // not JSON: the parse below says so
+        }
+        java.util.Map<String, String> out = new java.util.HashMap<>(references);
+        if (id != null) {
+            for (java.util.Map.Entry<String, String> r : references.entrySet()) {
+                try {
+                    out.putIfAbsent(java.net.URI.create(id).resolve(r.getKey()).toString(), r.getValue());
+                } catch (IllegalArgumentException e) {
+                    // an $id or a name that is no URI: the name alone
+                }
+            }
+        }
+        return out;
     }
 
     @Override

@@ -59,15 +59,18 @@ final class ProtobufFormat implements ParsedSchema {
             Map.entry("sfixed64", FieldDescriptorProto.Type.TYPE_SFIXED64),
             Map.entry("sint32", FieldDescriptorProto.Type.TYPE_SINT32),
             Map.entry("sint64", FieldDescriptorProto.Type.TYPE_SINT64));
-    private static final Map<String, Descriptors.FileDescriptor> WELL_KNOWN = Map.of(
-            "google/protobuf/timestamp.proto", com.google.protobuf.TimestampProto.getDescriptor(),
-            "google/protobuf/duration.proto", com.google.protobuf.DurationProto.getDescriptor(),
-            "google/protobuf/wrappers.proto", com.google.protobuf.WrappersProto.getDescriptor(),
-            "google/protobuf/struct.proto", com.google.protobuf.StructProto.getDescriptor(),
-            "google/protobuf/empty.proto", com.google.protobuf.EmptyProto.getDescriptor(),
-            "google/protobuf/field_mask.proto", com.google.protobuf.FieldMaskProto.getDescriptor(),
-            "google/protobuf/any.proto", com.google.protobuf.AnyProto.getDescriptor(),
-            "google/protobuf/descriptor.proto", DescriptorProtos.getDescriptor());
+    private static final Map<String, Descriptors.FileDescriptor> WELL_KNOWN = Map.ofEntries(
+            Map.entry("google/protobuf/timestamp.proto", com.google.protobuf.TimestampProto.getDescriptor()),
+            Map.entry("google/protobuf/duration.proto", com.google.protobuf.DurationProto.getDescriptor()),
+            Map.entry("google/protobuf/wrappers.proto", com.google.protobuf.WrappersProto.getDescriptor()),
+            Map.entry("google/protobuf/struct.proto", com.google.protobuf.StructProto.getDescriptor()),
+            Map.entry("google/protobuf/empty.proto", com.google.protobuf.EmptyProto.getDescriptor()),
+            Map.entry("google/protobuf/field_mask.proto", com.google.protobuf.FieldMaskProto.getDescriptor()),
+            Map.entry("google/protobuf/any.proto", com.google.protobuf.AnyProto.getDescriptor()),
+            Map.entry("google/protobuf/api.proto", com.google.protobuf.ApiProto.getDescriptor()),
+            Map.entry("google/protobuf/type.proto", com.google.protobuf.TypeProto.getDescriptor()),
+            Map.entry("google/protobuf/source_context.proto", com.google.protobuf.SourceContextProto.getDescriptor()),
+            Map.entry("google/protobuf/descriptor.proto", DescriptorProtos.getDescriptor()));
     private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser();
     private static final JsonFormat.Printer JSON_PRINTER =
             JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
@@ -94,7 +97,11 @@ final class ProtobufFormat implements ParsedSchema {
      * @throws InvalidSchemaException when it or a file it imports cannot be built
      */
     static ProtobufFormat parse(String text, Map<String, String> references) {
-        Descriptors.FileDescriptor file = build(MAIN_FILE, text, references, new java.util.HashMap<>(),
+        String main = MAIN_FILE;
+        for (int i = 1; references.containsKey(main); i++) {
+            main = "schema-" + i + ".proto"; // a reference may have any name, this file's too
+        }
+        Descriptors.FileDescriptor file = build(main, text, references, new java.util.HashMap<>(),
                 new java.util.HashSet<>());
         if (file.getMessageTypes().isEmpty()) {
             throw new InvalidSchemaException("the schema has no message type");
@@ -107,7 +114,7 @@ final class ProtobufFormat implements ParsedSchema {
 
     private static Descriptors.FileDescriptor build(String name, String text, Map<String, String> references,
                                                     Map<String, Descriptors.FileDescriptor> built, java.util.Set<String> building) {
-        String where = name.equals(MAIN_FILE) ? "" : "its import \"" + name + "\": ";
+        String where = building.isEmpty() ? "" : "its import \"" + name + "\": ";
         ProtoFileElement element;
         try {
             element = ProtoParser.Companion.parse(Location.get(name), text);
@@ -118,6 +125,7 @@ final class ProtobufFormat implements ParsedSchema {
         List<Descriptors.FileDescriptor> dependencies = new ArrayList<>();
         List<String> imports = new ArrayList<>(element.getImports());
         imports.addAll(element.getPublicImports());
+        imports.addAll(element.getWeakImports());
         for (String imported : imports) {
             Descriptors.FileDescriptor dependency = WELL_KNOWN.get(imported);
             if (dependency == null) {
@@ -139,7 +147,7 @@ final class ProtobufFormat implements ParsedSchema {
         }
         Descriptors.FileDescriptor file;
         try {
-            FileDescriptorProto proto = toProto(element, name, imports);
+            FileDescriptorProto proto = toProto(element, name, imports, element.getPublicImports().size());
             file = Descriptors.FileDescriptor.buildFrom(proto, dependencies.toArray(Descriptors.FileDescriptor[]::new));
         } catch (Descriptors.DescriptorValidationException | RuntimeException e) {
             throw new InvalidSchemaException(where + e.getMessage());
@@ -268,7 +276,7 @@ final class ProtobufFormat implements ParsedSchema {
 
     // ---- .proto text to a FileDescriptorProto
 
-    private static FileDescriptorProto toProto(ProtoFileElement element, String name, List<String> imports) {
+    private static FileDescriptorProto toProto(ProtoFileElement element, String name, List<String> imports, int publics) {
         FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder().setName(name);
         String syntax = element.getSyntax() == null ? "proto2" : element.getSyntax().toString().toLowerCase(Locale.ROOT);
         if (syntax.contains("3")) {
@@ -285,8 +293,13 @@ final class ProtobufFormat implements ParsedSchema {
         for (String imported : imports) {
             file.addDependency(imported);
         }
-        for (int i = element.getImports().size(); i < imports.size(); i++) {
-            file.addPublicDependency(i); // the public imports come after the others
+        int plain = element.getImports().size();
+        for (int i = plain; i < imports.size(); i++) {
+            if (i < plain + publics) {
+                file.addPublicDependency(i); // the public imports come after the plain ones, the weak last
+            } else {
+                file.addWeakDependency(i);
+            }
         }
         for (TypeElement type : element.getTypes()) {
             if (type instanceof MessageElement m) {

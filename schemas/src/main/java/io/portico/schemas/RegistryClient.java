@@ -124,7 +124,13 @@ public final class RegistryClient {
 
     /** {@code GET /subjects/{subject}/versions/{version}}: a version of a subject ({@code latest} or a number). */
     public CompletableFuture<Registered> byVersion(String subject, String version) {
-        return call("GET", "/subjects/" + segment(subject) + "/versions/" + segment(version), null)
+        return byVersion(subject, version, false);
+    }
+
+    /** As above; with {@code deleted}, a soft-deleted version too ({@code ?deleted=true}). */
+    public CompletableFuture<Registered> byVersion(String subject, String version, boolean deleted) {
+        return call("GET", "/subjects/" + segment(subject) + "/versions/" + segment(version) + (deleted ? "?deleted=true" : ""),
+                null)
                 .thenApply(json -> new Registered(subject, requireInt(json, "id"), requireInt(json, "version"),
                         schemaText(json)));
     }

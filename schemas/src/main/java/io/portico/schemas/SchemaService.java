@@ -73,6 +73,8 @@ public final class SchemaService {
     private final AsyncCache<VersionKey, Resolved> latest;
     /** The texts of schemas other schemas reference, by subject and version. */
     private final AsyncCache<VersionKey, SchemaText> referenced;
+    /** The most text one schema's references may hold together, in characters (a part of a cache's share). */
+    private final long maxReferencedChars;
     /**
      * Subjects and versions the registry said it does not have, for {@link #NOT_FOUND_TTL}: a
      * client sending a misspelt schema name again and again asks the registry about it once a
@@ -89,7 +91,9 @@ public final class SchemaService {
         this.client = client;
         RegistryClient.Settings s = client.settings();
         this.wait = s.timeout().multipliedBy(s.urls().size()).plusSeconds(1);
-        long share = Math.max(1, cacheMaxBytes / 4);
+        long share = Math.max(1, cacheMaxBytes / 5);
+        // One schema and its references must fit a cache's share, or they would be fetched anew each time.
+        this.maxReferencedChars = Math.max(1024, share / 16);
         this.byId = Caffeine.newBuilder().maximumWeight(share)
                 .weigher((Integer k, ParsedSchema v) -> weight(v)).buildAsync();
         this.byText = Caffeine.newBuilder().maximumWeight(share)
@@ -98,7 +102,7 @@ public final class SchemaService {
                 .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
         this.latest = Caffeine.newBuilder().maximumWeight(share).expireAfterWrite(LATEST_TTL)
                 .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
-        this.referenced = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 4))
+        this.referenced = Caffeine.newBuilder().maximumWeight(share)
                 .weigher((VersionKey k, SchemaText v) -> weight(v.text())).buildAsync();
         this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
                 .executor(Runnable::run)
@@ -393,19 +397,18 @@ public final class SchemaService {
 
     /** The most schemas one schema may reference, directly or through others. */
     static final int MAX_REFERENCED = 100;
-    /** The most text they may hold together, in characters. */
-    static final long MAX_REFERENCED_CHARS = 4L << 20;
 
     /**
-     * The schemas one schema references, directly or through the ones it references, each once
-     * by its reference name: fetched from the registry (concurrently; each version cached), then
-     * listed so that each comes after the ones it uses.
+     * The schemas one schema references, directly or through the ones it references: every
+     * version named fetched from the registry (concurrently, each cached), then ordered as
+     * Confluent's serializers resolve them: depth first, each after the ones it uses, the first
+     * schema met under a name taking it (a name met again, a cycle included, is skipped).
      */
     private final class References {
         private final SchemaType type;
         private final String what;
-        private final Map<String, RegistryClient.Reference> named = new java.util.concurrent.ConcurrentHashMap<>();
-        private final Map<String, SchemaText> fetched = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<VersionKey, SchemaText> fetched = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.Set<VersionKey> asked = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final java.util.concurrent.atomic.AtomicLong chars = new java.util.concurrent.atomic.AtomicLong();
 
         References(SchemaType type, String what) {
@@ -416,30 +419,58 @@ public final class SchemaService {
         CompletableFuture<Void> fetch(List<RegistryClient.Reference> references) {
             List<CompletableFuture<Void>> pending = new ArrayList<>();
             for (RegistryClient.Reference r : references) {
-                RegistryClient.Reference before = named.putIfAbsent(r.name(), r);
-                if (before != null) {
-                    if (!before.subject().equals(r.subject()) || before.version() != r.version()) {
-                        return refused("the reference name '" + r.name() + "' names two schemas (version "
-                                + before.version() + " of '" + before.subject() + "' and version " + r.version() + " of '"
-                                + r.subject() + "')");
-                    }
+                VersionKey key;
+                try {
+                    key = keyOf(r);
+                } catch (RestException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+                if (!asked.add(key)) {
                     continue;
                 }
-                if (named.size() > MAX_REFERENCED) {
+                if (asked.size() > MAX_REFERENCED) {
                     return refused("it references more than " + MAX_REFERENCED + " schemas");
                 }
-                pending.add(referenced(r).thenCompose(text -> {
+                pending.add(referenced(key).handle((text, error) -> {
+                    if (error != null) {
+                        return CompletableFuture.<Void>failedFuture(failed(r, error));
+                    }
                     if (text.type() != type) {
                         return refused("its reference '" + r.name() + "' is a " + text.type() + " schema, not " + type);
                     }
-                    if (chars.addAndGet(text.text().length()) > MAX_REFERENCED_CHARS) {
-                        return refused("the schemas it references hold more than " + MAX_REFERENCED_CHARS + " characters");
+                    if (chars.addAndGet(text.text().length()) > maxReferencedChars) {
+                        return refused("the schemas it references hold more than " + maxReferencedChars + " characters");
                     }
-                    fetched.put(r.name(), text);
+                    fetched.put(key, text);
                     return fetch(text.references());
-                }));
+                }).thenCompose(f -> f));
             }
             return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new));
+        }
+
+        private VersionKey keyOf(RegistryClient.Reference r) {
+            if (r.version() == -1) {
+                return new VersionKey(r.subject(), "latest");
+            }
+            if (r.version() < 1) {
+                throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
+                        + r.name() + "' names version " + r.version() + " (a version is 1 or more, or -1 for the latest)");
+            }
+            return new VersionKey(r.subject(), Integer.toString(r.version()));
+        }
+
+        /** A reference the registry cannot give: unavailable stays 503; any refusal names the reference. */
+        private Throwable failed(RegistryClient.Reference r, Throwable error) {
+            Throwable c = error;
+            while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+                c = c.getCause();
+            }
+            if (c instanceof RegistryException registry && !registry.unavailable()) {
+                return ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
+                        + r.name() + "' (version " + r.version() + " of subject '" + r.subject() + "'): the registry answered "
+                        + registry.errorCode() + ": " + registry.getMessage());
+            }
+            return c;
         }
 
         private CompletableFuture<Void> refused(String why) {
@@ -447,25 +478,20 @@ public final class SchemaService {
                     + why));
         }
 
-        /** Every fetched schema's text by reference name, each after the ones it uses (a cycle is refused). */
+        /** Every referenced schema's text by reference name, in the order they are to be parsed. */
         Map<String, String> inOrder(List<RegistryClient.Reference> roots) {
             Map<String, String> out = new java.util.LinkedHashMap<>();
-            visit(roots, out, new java.util.LinkedHashSet<>());
+            visit(roots, out, new java.util.HashSet<>());
             return out;
         }
 
-        private void visit(List<RegistryClient.Reference> references, Map<String, String> out, java.util.Set<String> path) {
+        private void visit(List<RegistryClient.Reference> references, Map<String, String> out, java.util.Set<String> visited) {
             for (RegistryClient.Reference r : references) {
-                if (out.containsKey(r.name())) {
+                if (!visited.add(r.name())) {
                     continue;
                 }
-                if (!path.add(r.name())) {
-                    throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its references "
-                            + "form a cycle (" + String.join(" -> ", path) + " -> " + r.name() + ")");
-                }
-                SchemaText text = fetched.get(r.name());
-                visit(text.references(), out, path);
-                path.remove(r.name());
+                SchemaText text = fetched.get(keyOf(r));
+                visit(text.references(), out, visited);
                 out.put(r.name(), text.text());
             }
         }
@@ -475,13 +501,16 @@ public final class SchemaService {
         }
     }
 
-    /** A referenced schema's text: a numbered version cached, a version below 1 (latest) asked each time. */
-    private CompletableFuture<SchemaText> referenced(RegistryClient.Reference r) {
-        if (r.version() < 1) {
-            return client.byVersion(r.subject(), "latest").thenApply(Registered::schema);
+    /**
+     * A referenced version's text (soft-deleted versions too, as records written before the
+     * deletion still need them): a numbered version cached, the latest asked each time.
+     */
+    private CompletableFuture<SchemaText> referenced(VersionKey k) {
+        if (k.version().equals("latest")) {
+            return client.byVersion(k.subject(), k.version(), true).thenApply(Registered::schema);
         }
-        return referenced.get(new VersionKey(r.subject(), Integer.toString(r.version())),
-                (k, executor) -> client.byVersion(k.subject(), k.version()).thenApply(Registered::schema));
+        return referenced.get(k, (key, executor) -> client.byVersion(key.subject(), key.version(), true)
+                .thenApply(Registered::schema));
     }
 
     /** Waits for a look-up, at most the registry's bound, translating its failure. */

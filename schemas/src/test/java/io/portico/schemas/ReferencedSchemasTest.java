@@ -37,6 +37,9 @@ class ReferencedSchemasTest {
     private static final String REFUND = "syntax = \"proto3\";\npackage shop;\nimport \"money.proto\";\n"
             + "message Refund { Money amount = 1; }\n";
 
+    /** An answer that makes the stub answer 503, as a registry that is down. */
+    private static final String DOWN = "down";
+
     private HttpServer registry;
     /** What the stub answers, by request path. */
     private final Map<String, String> answers = new ConcurrentHashMap<>();
@@ -48,11 +51,15 @@ class ReferencedSchemasTest {
         registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         registry.createContext("/", exchange -> {
             String path = exchange.getRequestURI().getRawPath();
-            asked.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
+            String query = exchange.getRequestURI().getRawQuery();
+            asked.computeIfAbsent(query == null ? path : path + "?" + query, p -> new AtomicInteger()).incrementAndGet();
             String body = answers.get(path);
-            int status = body == null ? 404 : 200;
-            byte[] bytes = (body == null ? "{\"error_code\":40403,\"message\":\"Schema not found\"}" : body)
-                    .getBytes(StandardCharsets.UTF_8);
+            int status = body == null ? 404 : body.equals(DOWN) ? 503 : 200;
+            if (body == null) {
+                body = path.startsWith("/subjects/") ? "{\"error_code\":40402,\"message\":\"Version not found\"}"
+                        : "{\"error_code\":40403,\"message\":\"Schema not found\"}";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             exchange.sendResponseHeaders(status, bytes.length);
             exchange.getResponseBody().write(bytes);
@@ -113,11 +120,12 @@ class ReferencedSchemasTest {
         assertEquals(List.of(new RegistryClient.Reference("money.proto", "money", 3)), order.schema().references());
 
         assertEquals("shop.Refund", byId(EmbeddedFormat.PROTOBUF, 11).schema().recordName());
-        assertEquals(1, asked.get("/subjects/money/versions/3").get(), "a referenced version is fetched once");
+        assertEquals(1, asked.get("/subjects/money/versions/3?deleted=true").get(),
+                "a referenced version is fetched once, soft-deleted or not (records written before still need it)");
     }
 
     @Test
-    void referencesOfReferencesComeFirstAndACycleIsRefusedNamingIt() {
+    void referencesOfReferencesComeFirstAndANameMetAgainIsSkippedAsConfluentDoes() {
         String a = "{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"b\",\"type\":\"B\"}]}";
         String b = "{\"type\":\"record\",\"name\":\"B\",\"fields\":[{\"name\":\"c\",\"type\":\"C\"}]}";
         String c = "{\"type\":\"record\",\"name\":\"C\",\"fields\":[{\"name\":\"n\",\"type\":\"int\"}]}";
@@ -129,10 +137,29 @@ class ReferencedSchemasTest {
         assertEquals(json, new String(top.schema().toJson(top.serialize(json.getBytes(StandardCharsets.UTF_8))),
                 StandardCharsets.UTF_8));
 
+        // C's own reference back to B (a cycle) is skipped: B is already being resolved
         version("x", 1, schema("AVRO", b, "C", "y", "1"));
         version("y", 1, schema("AVRO", c, "B", "x", "1"));
         id(21, schema("AVRO", a, "B", "x", "1"));
-        assertTrue(refusal(EmbeddedFormat.AVRO, 21).contains("its references form a cycle (B -> C -> B)"));
+        assertEquals("A", byId(EmbeddedFormat.AVRO, 21).schema().recordName());
+
+        // one name for two versions: the first met, depth first, takes it
+        String moneyWithCurrency = "syntax = \"proto3\";\npackage shop;\nmessage Money { int64 cents = 1; string currency = 2; }\n";
+        version("money", 1, schema("PROTOBUF", MONEY));
+        version("money", 2, schema("PROTOBUF", moneyWithCurrency));
+        version("refund", 1, schema("PROTOBUF", REFUND, "money.proto", "money", "2"));
+        id(22, schema("PROTOBUF", ORDER, "money.proto", "money", "1", "refund.proto", "refund", "1"));
+        SchemaService.Resolved order = byId(EmbeddedFormat.PROTOBUF, 22);
+        order.serialize("{\"total\":{\"cents\":\"5\"}}".getBytes(StandardCharsets.UTF_8));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> order.serialize(
+                "{\"total\":{\"cents\":\"5\",\"currency\":\"EUR\"}}".getBytes(StandardCharsets.UTF_8)),
+                "version 1 of money, met first, has no currency");
+
+        // -1 is the latest version
+        answers.put("/subjects/money/versions/latest", schema("PROTOBUF", moneyWithCurrency));
+        id(23, schema("PROTOBUF", ORDER, "money.proto", "money", "-1"));
+        byId(EmbeddedFormat.PROTOBUF, 23).serialize("{\"total\":{\"currency\":\"EUR\"}}".getBytes(StandardCharsets.UTF_8));
+        assertEquals(1, asked.get("/subjects/money/versions/latest?deleted=true").get());
     }
 
     @Test
@@ -142,12 +169,9 @@ class ReferencedSchemasTest {
         id(30, schema("PROTOBUF", ORDER, "money.proto", "avro", "1"));
         assertTrue(refusal(EmbeddedFormat.PROTOBUF, 30).contains("its reference 'money.proto' is a AVRO schema, not PROTOBUF"));
 
-        // one name for two schemas
-        version("money", 1, schema("PROTOBUF", MONEY));
-        version("money", 2, schema("PROTOBUF", MONEY));
-        version("refund", 1, schema("PROTOBUF", REFUND, "money.proto", "money", "2"));
-        id(31, schema("PROTOBUF", ORDER, "money.proto", "money", "1", "refund.proto", "refund", "1"));
-        assertTrue(refusal(EmbeddedFormat.PROTOBUF, 31).contains("the reference name 'money.proto' names two schemas"));
+        // a version no registry numbers
+        id(31, schema("PROTOBUF", ORDER, "money.proto", "money", "0"));
+        assertTrue(refusal(EmbeddedFormat.PROTOBUF, 31).contains("its reference 'money.proto' names version 0"));
 
         // too many
         String[] many = new String[3 * (SchemaService.MAX_REFERENCED + 1)];
@@ -160,9 +184,24 @@ class ReferencedSchemasTest {
         id(32, schema("PROTOBUF", ORDER, many));
         assertTrue(refusal(EmbeddedFormat.PROTOBUF, 32).contains("it references more than " + SchemaService.MAX_REFERENCED));
 
-        // a reference the registry does not have: its refusal, named
+        // a reference the registry does not have: named, whatever the registry's code
         id(33, schema("PROTOBUF", ORDER, "money.proto", "gone", "1"));
         String gone = refusal(EmbeddedFormat.PROTOBUF, 33);
-        assertTrue(gone.contains("40403"), gone);
+        assertTrue(gone.contains("its reference 'money.proto' (version 1 of subject 'gone'): the registry answered 40402"), gone);
+        // ... also where the schema is named by subject and version: the subject is there, its reference is not
+        answers.put("/subjects/orders/versions/latest", schema("PROTOBUF", ORDER, "money.proto", "gone", "1"));
+        RestException byName = assertThrows(RestException.class, () -> service.subjectVersion("orders", "latest"));
+        assertEquals(ErrorCode.INVALID_SCHEMA, byName.errorCode(), byName.getMessage());
+        assertTrue(byName.getMessage().contains("its reference 'money.proto'"), byName.getMessage());
+    }
+
+    @Test
+    void aRegistryDownWhileFetchingAReferenceIs503AndARetryWorksOnceItIsBack() {
+        version("money", 1, DOWN);
+        id(40, schema("PROTOBUF", ORDER, "money.proto", "money", "1"));
+        RestException down = assertThrows(RestException.class, () -> byId(EmbeddedFormat.PROTOBUF, 40));
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, down.errorCode(), down.getMessage());
+        version("money", 1, schema("PROTOBUF", MONEY));
+        assertEquals("shop.Order", byId(EmbeddedFormat.PROTOBUF, 40).schema().recordName());
     }
 }

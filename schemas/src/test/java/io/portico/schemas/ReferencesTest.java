@@ -77,6 +77,18 @@ class ReferencesTest {
                 Map.of("a.proto", loop, "b.proto", back))).contains("imports itself"));
     }
 
+    @Test
+    void aReferenceMayHaveAnyNameAndImportsMayBePublicOrWeak() {
+        String common = "syntax = \"proto3\";\npackage c;\nmessage Id { string v = 1; }\n";
+        String reexport = "syntax = \"proto3\";\npackage c;\nimport public \"schema.proto\";\n";
+        String user = "syntax = \"proto3\";\nimport \"all.proto\";\nimport weak \"google/protobuf/empty.proto\";\n"
+                + "message User { c.Id id = 1; }\n";
+        ParsedSchema parsed = ProtobufFormat.parse(user, Map.of("schema.proto", common, "all.proto", reexport));
+        String json = "{\"id\":{\"v\":\"u-1\"}}";
+        assertEquals(json, text(parsed.toJson(parsed.encodeFramed(1, utf8(json)))));
+        assertEquals("User", parsed.recordName());
+    }
+
     // ---- JSON Schema: a $ref to the reference's name
 
     private static final String JSON_ADDRESS = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
@@ -92,5 +104,15 @@ class ReferencesTest {
         ParsedSchema.InvalidDataException wrong = assertThrows(ParsedSchema.InvalidDataException.class,
                 () -> order.encode(utf8("{\"id\":7,\"to\":{\"city\":3}}")));
         assertTrue(wrong.getMessage().contains("city"), wrong.getMessage());
+    }
+
+    @Test
+    void jsonSchemaResolvesARelativeRefAgainstTheSchemasId() {
+        String withId = "{\"$id\":\"https://example.com/schemas/order.json\",\"type\":\"object\","
+                + "\"properties\":{\"to\":{\"$ref\":\"address.json\"}},\"required\":[\"to\"]}";
+        ParsedSchema order = JsonSchemaFormat.parse(withId, Map.of("address.json", JSON_ADDRESS));
+        order.encode(utf8("{\"to\":{\"city\":\"Rome\"}}"));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> order.encode(utf8("{\"to\":{}}")),
+                "the referenced schema requires city");
     }
 }
