@@ -7,6 +7,7 @@ import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Authenticator;
+import io.portico.proxy.auth.Quotas;
 import io.portico.proxy.auth.StreamTokens;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
@@ -216,7 +217,10 @@ public final class Portico implements AutoCloseable {
         }
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
                 System::currentTimeMillis);
-        Router routes = Api.routes(new Access(authenticator, streamTokens), new Api.Handlers(
+        PorticoConfig.Quotas quota = config.quotas();
+        Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), ticker,
+                metrics.meter("portico.quota.refused")::mark);
+        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,

@@ -55,7 +55,8 @@ public record PorticoConfig(
         Map<String, Object> consumer,
         Map<String, Object> admin,
         Streaming streaming,
-        Nodes nodes) {
+        Nodes nodes,
+        Quotas quotas) {
 
     /**
      * The keys Portico itself reads: each defined once, with what its value may be, its default
@@ -212,6 +213,10 @@ public record PorticoConfig(
         AUTHENTICATION_METHOD("authentication.method", Setting.choice("NONE", "API_KEY"), "NONE",
                 "NONE, or API_KEY: every request needs a key from api.keys.file."),
         API_KEYS_FILE("api.keys.file", Setting.path(), "", "The JSON file of API keys; re-read when it changes."),
+        QUOTA_REQUESTS_PER_SECOND("quota.requests.per.second", Setting.integer(0, 1_000_000_000), "0",
+                "Requests a second each caller may make (an API key, or a client address with authentication off); beyond it, 429 with Retry-After. 0: no quota. A key's requests_per_second in the keys file overrides it."),
+        QUOTA_REQUESTS_BURST("quota.requests.burst", Setting.integer(0, 1_000_000_000), "0",
+                "Requests a caller may make at once beyond its rate after a quiet spell; 0: one second's worth."),
         SSL_KEYSTORE_TYPE("ssl.keystore.type", Setting.choice("PKCS12", "JKS", "PEM"), "PKCS12",
                 "The keystore's format (PEM: a PKCS#8 private key and the certificate chain in one file)."),
         SSL_KEYSTORE_LOCATION("ssl.keystore.location", Setting.path(), "", "The keystore of https listeners."),
@@ -421,6 +426,10 @@ public record PorticoConfig(
      * other nodes reach this one at (null: derived from the listeners), the directory topic,
      * heartbeat interval, expiry, and the bound on relayed requests.
      */
+    /** Per-caller request quotas: the rate (0: none) and the burst (0: one second's worth). */
+    public record Quotas(int requestsPerSecond, int burst) {
+    }
+
     public record Nodes(String secret, URI url, String topic, Duration heartbeat, Duration expiry,
                         Duration forwardTimeout) {
         public boolean enabled() {
@@ -733,7 +742,8 @@ public record PorticoConfig(
                         (Duration) v.get(Key.STREAMING_CONNECTION_MAX_DURATION_GRACE_PERIOD_MS),
                         (Integer) v.get(Key.STREAMING_UNACKNOWLEDGED_MAX_RECORDS),
                         (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)),
-                nodes(v));
+                nodes(v),
+                new Quotas((Integer) v.get(Key.QUOTA_REQUESTS_PER_SECOND), (Integer) v.get(Key.QUOTA_REQUESTS_BURST)));
     }
 
     private static SchemaRegistry schemaRegistry(Map<Key, Object> v) {

@@ -12,22 +12,28 @@ import io.undertow.util.AttachmentKey;
  * hold the role on the route's {@code {topic}} when it has one, or on some topic otherwise (403).
  * The route table says which role each route needs. A topic that holds Portico's own state is
  * refused to everyone (403), authentication on or off. A browser's event stream may present a
- * {@link StreamTokens stream token} instead of a key.
+ * {@link StreamTokens stream token} instead of a key. Each caller's requests count against its
+ * {@link Quotas quota} once it is known (429 beyond it).
  */
 public final class Access {
     private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
 
     private final Authenticator authenticator;
     private final StreamTokens tokens;
+    private final Quotas quotas;
 
     public Access(Authenticator authenticator) {
-        this(authenticator, null);
+        this(authenticator, null, Quotas.none());
     }
 
-    /** As above; a request may also open an event stream with a token of {@code tokens}. */
-    public Access(Authenticator authenticator, StreamTokens tokens) {
+    /**
+     * As above; a request may also open an event stream with a token of {@code tokens}, and
+     * each caller's requests are held to {@code quotas}.
+     */
+    public Access(Authenticator authenticator, StreamTokens tokens, Quotas quotas) {
         this.authenticator = authenticator;
         this.tokens = tokens;
+        this.quotas = quotas;
     }
 
     /** Metadata and consuming. */
@@ -48,6 +54,7 @@ public final class Access {
     private HttpHandler require(Role role, HttpHandler next) {
         if (!authenticator.enabled()) {
             return exchange -> {
+                quotas.admit(exchange, null);
                 KafkaNames.notReserved(Http.param(exchange, "topic"));
                 next.handleRequest(exchange);
             };
@@ -57,6 +64,7 @@ public final class Access {
             if (caller == null) {
                 caller = authenticator.authenticate(exchange);
             }
+            quotas.admit(exchange, caller);
             String topic = Http.param(exchange, "topic");
             KafkaNames.notReserved(topic);
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {

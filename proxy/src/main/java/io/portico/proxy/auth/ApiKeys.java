@@ -22,7 +22,8 @@ import javax.security.auth.x500.X500Principal;
  * {@code {"keys":[{"name":"orders-app","key":"<secret>","role":"writer","topics":["orders","orders.*"]}]}},
  * where an entry may give {@code "sha256":"<hex of the key>"} instead of {@code "key"}, and may
  * name a client certificate ({@code "certificate_subject":"CN=cics-app,O=Example"} or
- * {@code "certificate_sha256":"<its fingerprint>"}) besides a key or instead of one.
+ * {@code "certificate_sha256":"<its fingerprint>"}) besides a key or instead of one, and may
+ * have a request quota of its own ({@code "requests_per_second": 100}; 0: none).
  *
  * <p>Only SHA-256 digests are kept. {@link #find} compares the digest of a presented key with
  * every entry in constant time per entry, so timing tells nothing about how close a guess was.
@@ -43,7 +44,8 @@ public final class ApiKeys {
                      @JsonProperty("sha256") String sha256,
                      @JsonProperty("certificate_subject") String certificateSubject,
                      @JsonProperty("certificate_sha256") String certificateSha256,
-                     @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics) {
+                     @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics,
+                     @JsonProperty("requests_per_second") Integer requestsPerSecond) {
     }
 
     record KeysFile(@JsonProperty("keys") List<FileEntry> keys) {
@@ -144,7 +146,10 @@ public final class ApiKeys {
                 }
                 topics.add(ApiKey.glob(t.trim()));
             }
-            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics));
+            if (e.requestsPerSecond() != null && e.requestsPerSecond() < 0) {
+                throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) or more");
+            }
+            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, e.requestsPerSecond()));
         }
         return new ApiKeys(keys);
     }

@@ -1,0 +1,138 @@
+package io.portico.proxy.auth;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.ErrorCode;
+import io.portico.proxy.http.Http;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Per-caller request quotas, so that one application's burst cannot take the server from the
+ * others: each caller (an API key, or a client address with authentication off) has a token
+ * bucket of its rate, holding at most its burst; a request takes a token or is refused 429
+ * with {@code Retry-After} (the whole seconds until a token). A key's own
+ * {@code requests_per_second} overrides the default rate (0: none for it). A request another
+ * node relayed was counted there. Buckets of callers quiet for ten minutes are forgotten, and
+ * there are at most {@value #MAX_CALLERS} (the least recent go first). Thread-safe.
+ */
+public final class Quotas {
+    static final int MAX_CALLERS = 10_000;
+    private static final long FORGET_NANOS = TimeUnit.MINUTES.toNanos(10);
+
+    private final int defaultRate;
+    private final int burst;
+    private final Ticker ticker;
+    private final Cache<String, Bucket> buckets;
+    private final Runnable onRefused;
+
+    /**
+     * @param requestsPerSecond the default rate of every caller; 0: none (keys may still have their own)
+     * @param burst how many requests a rested caller may make at once; 0: one second's worth
+     * @param onRefused told of each refusal (a meter)
+     */
+    public Quotas(int requestsPerSecond, int burst, Ticker ticker, Runnable onRefused) {
+        this.defaultRate = requestsPerSecond;
+        this.burst = burst;
+        this.ticker = ticker;
+        this.onRefused = onRefused;
+        this.buckets = Caffeine.newBuilder().maximumSize(MAX_CALLERS).ticker(ticker)
+                .expireAfterAccess(Duration.ofNanos(FORGET_NANOS)).executor(Runnable::run).build();
+    }
+
+    /** No quotas at all. */
+    public static Quotas none() {
+        return new Quotas(0, 0, Ticker.systemTicker(), () -> { });
+    }
+
+    /**
+     * Takes a token of the caller of {@code exchange}, whose principal is {@code caller} (null
+     * with authentication off).
+     *
+     * @throws io.portico.protocol.RestException 429 with {@code Retry-After} when it has none
+     */
+    public void admit(HttpServerExchange exchange, Principal caller) {
+        Integer own = caller instanceof ApiKey key ? key.requestsPerSecond() : null;
+        int rate = own != null ? own : defaultRate;
+        if (rate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
+            return;
+        }
+        String who;
+        String named;
+        if (caller != null && caller.name() != null) {
+            who = "key:" + caller.name();
+            named = "API key '" + caller.name() + "'";
+        } else {
+            InetSocketAddress from = exchange.getSourceAddress();
+            String address = from == null || from.getAddress() == null ? "?" : from.getAddress().getHostAddress();
+            who = "address:" + address;
+            named = "client address " + address;
+        }
+        long wait = take(who, rate);
+        if (wait > 0) {
+            onRefused.run();
+            long seconds = Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(seconds));
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("the " + named + " may make "
+                    + rate + " requests a second" + (burst > 0 ? " (" + burst + " at once)" : "")
+                    + "; retry after " + seconds + " s");
+        }
+    }
+
+    /** Takes a token of {@code who} at {@code rate} a second: 0 when taken, else the nanoseconds until one is there. */
+    long take(String who, int rate) {
+        long capacity = burst > 0 ? burst : rate;
+        Bucket bucket = buckets.get(who, k -> new Bucket(rate, capacity, ticker.read()));
+        synchronized (bucket) {
+            if (bucket.rate != rate || bucket.capacity != capacity) {
+                bucket.reset(rate, capacity, ticker.read()); // the keys file gave it another rate
+            }
+            return bucket.take(ticker.read());
+        }
+    }
+
+    /**
+     * Tokens kept in nanoseconds of credit: a token is {@code 1e9 / rate} of them, and credit
+     * grows with time up to the capacity's worth (integers only: no drift).
+     */
+    private static final class Bucket {
+        int rate;
+        long capacity;
+        private long credit;
+        private long last;
+
+        Bucket(int rate, long capacity, long now) {
+            reset(rate, capacity, now);
+        }
+
+        void reset(int rate, long capacity, long now) {
+            this.rate = rate;
+            this.capacity = capacity;
+            this.credit = full();
+            this.last = now;
+        }
+
+        private long cost() {
+            return TimeUnit.SECONDS.toNanos(1) / rate;
+        }
+
+        private long full() {
+            return Math.multiplyHigh(capacity, cost()) != 0 ? Long.MAX_VALUE : capacity * cost();
+        }
+
+        long take(long now) {
+            long elapsed = Math.max(0, now - last);
+            last = now;
+            credit = credit > full() - elapsed ? full() : credit + elapsed;
+            if (credit >= cost()) {
+                credit -= cost();
+                return 0;
+            }
+            return cost() - credit;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.portico.proxy.auth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.portico.proxy.testing.FakeTicker;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The token buckets of {@link Quotas}, on a clock that moves only when told. */
+class QuotasTest {
+    private final FakeTicker clock = new FakeTicker();
+    private final AtomicInteger refused = new AtomicInteger();
+
+    private static long ms(long n) {
+        return TimeUnit.MILLISECONDS.toNanos(n);
+    }
+
+    @Test
+    void aCallerHasOneSecondsWorthAtOnceThenOneTokenPerTickOfItsRate() {
+        Quotas quotas = new Quotas(2, 0, clock, refused::incrementAndGet);
+        assertEquals(0, quotas.take("a", 2));
+        assertEquals(0, quotas.take("a", 2));
+        assertEquals(ms(500), quotas.take("a", 2), "the third waits half a second");
+        clock.advance(Duration.ofMillis(499));
+        assertEquals(ms(1), quotas.take("a", 2));
+        clock.advance(Duration.ofMillis(1));
+        assertEquals(0, quotas.take("a", 2));
+        assertEquals(ms(500), quotas.take("a", 2), "a refusal takes nothing");
+    }
+
+    @Test
+    void callersAreCountedApartAndCreditStopsAtTheBurst() {
+        Quotas quotas = new Quotas(1, 3, clock, refused::incrementAndGet);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0, quotas.take("a", 1), "request " + i);
+        }
+        assertEquals(ms(1000), quotas.take("a", 1));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0, quotas.take("b", 1), "b is not held back by a: " + i);
+        }
+        clock.advance(Duration.ofHours(1));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0, quotas.take("a", 1), "request " + i + " after a quiet hour");
+        }
+        assertEquals(ms(1000), quotas.take("a", 1), "no more than the burst saved up");
+    }
+
+    @Test
+    void aNewRateForACallerStartsItsBucketAfresh() {
+        Quotas quotas = new Quotas(1, 0, clock, refused::incrementAndGet);
+        assertEquals(0, quotas.take("a", 1));
+        assertEquals(ms(1000), quotas.take("a", 1));
+        for (int i = 0; i < 10; i++) {
+            assertEquals(0, quotas.take("a", 10), "the keys file gave it 10 a second: " + i);
+        }
+        assertEquals(ms(100), quotas.take("a", 10));
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(0, quotas.take("fast", 1_000_000_000), "a billion a second, no overflow: " + i);
+        }
+    }
+}
