@@ -38,8 +38,9 @@ import java.util.regex.Pattern;
  * {@code .proto} text, parsed with wire-schema and built into protobuf descriptors; keys and
  * values are given and shown in protobuf's JSON mapping, as Confluent's REST Proxy does (the
  * first message of the schema is the one produced; names in lowerCamelCase, fields with default
- * values shown). A schema may import protobuf's well-known types and the files its references
- * (other registered schemas) name.
+ * values shown). A schema may import the files its references (other registered schemas) name,
+ * and the ones Confluent's serializers treat as built in (protobuf's well-known types,
+ * {@code google/type/*.proto}, Confluent's {@code meta.proto} and {@code decimal.proto}).
  */
 final class ProtobufFormat implements ParsedSchema {
     private static final Pattern MAP = Pattern.compile("map\\s*<\\s*([\\w.]+)\\s*,\\s*([\\w.]+)\\s*>");
@@ -59,18 +60,42 @@ final class ProtobufFormat implements ParsedSchema {
             Map.entry("sfixed64", FieldDescriptorProto.Type.TYPE_SFIXED64),
             Map.entry("sint32", FieldDescriptorProto.Type.TYPE_SINT32),
             Map.entry("sint64", FieldDescriptorProto.Type.TYPE_SINT64));
-    private static final Map<String, Descriptors.FileDescriptor> WELL_KNOWN = Map.ofEntries(
-            Map.entry("google/protobuf/timestamp.proto", com.google.protobuf.TimestampProto.getDescriptor()),
-            Map.entry("google/protobuf/duration.proto", com.google.protobuf.DurationProto.getDescriptor()),
-            Map.entry("google/protobuf/wrappers.proto", com.google.protobuf.WrappersProto.getDescriptor()),
-            Map.entry("google/protobuf/struct.proto", com.google.protobuf.StructProto.getDescriptor()),
-            Map.entry("google/protobuf/empty.proto", com.google.protobuf.EmptyProto.getDescriptor()),
-            Map.entry("google/protobuf/field_mask.proto", com.google.protobuf.FieldMaskProto.getDescriptor()),
-            Map.entry("google/protobuf/any.proto", com.google.protobuf.AnyProto.getDescriptor()),
-            Map.entry("google/protobuf/api.proto", com.google.protobuf.ApiProto.getDescriptor()),
-            Map.entry("google/protobuf/type.proto", com.google.protobuf.TypeProto.getDescriptor()),
-            Map.entry("google/protobuf/source_context.proto", com.google.protobuf.SourceContextProto.getDescriptor()),
-            Map.entry("google/protobuf/descriptor.proto", DescriptorProtos.getDescriptor()));
+    /**
+     * The files a schema may import without a reference, as Confluent's serializers register none
+     * for them: protobuf's well-known types, {@code google/type/*.proto} and Confluent's own
+     * {@code confluent/meta.proto} and {@code confluent/type/decimal.proto}.
+     */
+    private static final Map<String, Descriptors.FileDescriptor> WELL_KNOWN = builtIn();
+
+    private static Map<String, Descriptors.FileDescriptor> builtIn() {
+        Map<String, Descriptors.FileDescriptor> files = new java.util.HashMap<>();
+        for (Descriptors.FileDescriptor f : List.of(com.google.protobuf.TimestampProto.getDescriptor(),
+                com.google.protobuf.DurationProto.getDescriptor(), com.google.protobuf.WrappersProto.getDescriptor(),
+                com.google.protobuf.StructProto.getDescriptor(), com.google.protobuf.EmptyProto.getDescriptor(),
+                com.google.protobuf.FieldMaskProto.getDescriptor(), com.google.protobuf.AnyProto.getDescriptor(),
+                com.google.protobuf.ApiProto.getDescriptor(), com.google.protobuf.TypeProto.getDescriptor(),
+                com.google.protobuf.SourceContextProto.getDescriptor(), DescriptorProtos.getDescriptor(),
+                com.google.type.CalendarPeriodProto.getDescriptor(), com.google.type.ColorProto.getDescriptor(),
+                com.google.type.DateProto.getDescriptor(), com.google.type.DateTimeProto.getDescriptor(),
+                com.google.type.DayOfWeekProto.getDescriptor(), com.google.type.DecimalProto.getDescriptor(),
+                com.google.type.ExprProto.getDescriptor(), com.google.type.FractionProto.getDescriptor(),
+                com.google.type.IntervalProto.getDescriptor(), com.google.type.LatLngProto.getDescriptor(),
+                com.google.type.LocalizedTextProto.getDescriptor(), com.google.type.MoneyProto.getDescriptor(),
+                com.google.type.MonthProto.getDescriptor(), com.google.type.PhoneNumberProto.getDescriptor(),
+                com.google.type.PostalAddressProto.getDescriptor(), com.google.type.QuaternionProto.getDescriptor(),
+                com.google.type.TimeOfDayProto.getDescriptor())) {
+            files.put(f.getName(), f);
+        }
+        // Confluent's two files, as their messages are on the wire (their options are not kept).
+        for (Map.Entry<String, String> own : Map.of(
+                "confluent/meta.proto", "syntax = \"proto3\";\npackage confluent;\n"
+                        + "message Meta {\n  string doc = 1;\n  map<string, string> params = 2;\n  repeated string tags = 3;\n}\n",
+                "confluent/type/decimal.proto", "syntax = \"proto3\";\npackage confluent.type;\n"
+                        + "message Decimal {\n  bytes value = 1;\n  uint32 precision = 2;\n  int32 scale = 3;\n}\n").entrySet()) {
+            files.put(own.getKey(), build(own.getKey(), own.getValue(), Map.of(), files, new java.util.HashSet<>()));
+        }
+        return Map.copyOf(files);
+    }
     private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser();
     private static final JsonFormat.Printer JSON_PRINTER =
             JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
@@ -135,7 +160,8 @@ final class ProtobufFormat implements ParsedSchema {
                 String importedText = references.get(imported);
                 if (importedText == null) {
                     throw new InvalidSchemaException(where + "import \"" + imported + "\" is neither one of the schema's "
-                            + "references nor one of protobuf's well-known types (google/protobuf/*.proto)");
+                            + "references nor a file built in (protobuf's well-known types, google/type/*.proto, "
+                            + "confluent/meta.proto, confluent/type/decimal.proto)");
                 }
                 if (building.contains(imported)) {
                     throw new InvalidSchemaException(where + "import \"" + imported + "\" imports itself, through "

@@ -78,6 +78,20 @@ class ReferencesTest {
     }
 
     @Test
+    void googleTypesAndConfluentsOwnFilesNeedNoReference() {
+        String order = "syntax = \"proto3\";\nimport \"google/type/money.proto\";\nimport \"google/type/date.proto\";\n"
+                + "import \"confluent/meta.proto\";\nimport \"confluent/type/decimal.proto\";\n"
+                + "message Order {\n  google.type.Money total = 1 [(confluent.field_meta).doc = \"the total\"];\n"
+                + "  google.type.Date due = 2;\n  confluent.type.Decimal rate = 3;\n}\n";
+        ParsedSchema parsed = ProtobufFormat.parse(order, Map.of());
+        String json = "{\"total\":{\"currencyCode\":\"EUR\",\"units\":\"12\",\"nanos\":500000000},"
+                + "\"due\":{\"year\":2026,\"month\":12,\"day\":3},\"rate\":{\"value\":\"AQ==\",\"precision\":4,\"scale\":2}}";
+        assertEquals(json, text(parsed.toJson(parsed.encodeFramed(1, utf8(json)))));
+        assertTrue(refused(() -> ProtobufFormat.parse("syntax = \"proto3\";\nimport \"google/type/nothing.proto\";\n"
+                + "message M { int32 x = 1; }\n", Map.of())).contains("nor a file built in"));
+    }
+
+    @Test
     void aReferenceMayHaveAnyNameAndImportsMayBePublicOrWeak() {
         String common = "syntax = \"proto3\";\npackage c;\nmessage Id { string v = 1; }\n";
         String reexport = "syntax = \"proto3\";\npackage c;\nimport public \"schema.proto\";\n";
