@@ -423,6 +423,9 @@ public final class Portico implements AutoCloseable {
     }
 
     private static Authenticator authenticator(PorticoConfig.Security security, boolean httpsListener) throws IOException {
+        if (security.basic() != null) {
+            return basicAuthenticator(security.basic());
+        }
         if (!security.apiKeys()) {
             return Authenticator.none();
         }
@@ -439,6 +442,38 @@ public final class Portico implements AutoCloseable {
             throw new ConfigException("api.keys.file", "no such file: " + security.apiKeysFile());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("api.keys.file", security.apiKeysFile() + ": " + e.getMessage());
+        }
+    }
+
+    /** Confluent's HTTP basic authentication: the users file given, or the one the JAAS configuration names. */
+    private static Authenticator basicAuthenticator(PorticoConfig.Basic basic) throws IOException {
+        String key = "authentication.users.file";
+        java.nio.file.Path users = basic.usersFile();
+        if (users == null) {
+            String jaas = System.getProperty("java.security.auth.login.config");
+            if (jaas == null || jaas.isBlank()) {
+                throw new ConfigException(key, "authentication.method=BASIC needs the users file, or a JAAS configuration "
+                        + "(-Djava.security.auth.login.config=<file>) whose " + basic.realm() + " section names it");
+            }
+            java.nio.file.Path jaasFile = java.nio.file.Path.of(jaas.startsWith("=") ? jaas.substring(1) : jaas);
+            try {
+                users = Authenticator.usersFileOf(java.nio.file.Files.readString(jaasFile), basic.realm(), jaasFile);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new ConfigException(key, "no such JAAS configuration: " + jaasFile);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+        }
+        try {
+            Authenticator authenticator = Authenticator.basic(users, basic.realm(), java.util.Set.copyOf(basic.roles()),
+                    Duration.ofSeconds(2));
+            LOG.info("HTTP basic authentication required (users from {}, realm {}, roles {})", users, basic.realm(),
+                    basic.roles());
+            return authenticator;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException(key, "no such file: " + users);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key, users + ": " + e.getMessage());
         }
     }
 

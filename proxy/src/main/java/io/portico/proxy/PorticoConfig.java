@@ -210,9 +210,15 @@ public record PorticoConfig(
                 "Bound on connecting to the registry and on each of its answers; a registry that does not answer in time is a 503."),
 
         // Authentication and TLS
-        AUTHENTICATION_METHOD("authentication.method", Setting.choice("NONE", "API_KEY"), "NONE",
-                "NONE, or API_KEY: every request needs a key from api.keys.file."),
+        AUTHENTICATION_METHOD("authentication.method", Setting.choice("NONE", "API_KEY", "BASIC"), "NONE",
+                "NONE; API_KEY: every request needs a key from api.keys.file; BASIC: Confluent's HTTP basic authentication, a user and password of the users file."),
         API_KEYS_FILE("api.keys.file", Setting.path(), "", "The JSON file of API keys; re-read when it changes."),
+        AUTHENTICATION_REALM("authentication.realm", Setting.string(), "KafkaRest",
+                "BASIC: the realm of the WWW-Authenticate challenge, and the section of the JAAS configuration that names the users file."),
+        AUTHENTICATION_ROLES("authentication.roles", Setting.list(), "*",
+                "BASIC: the roles of which a user needs one (* any user)."),
+        AUTHENTICATION_USERS_FILE("authentication.users.file", Setting.path(), "",
+                "BASIC: the users file (user: password[,role...]; plain, OBF: or MD5: passwords), re-read when it changes; empty: the file option of the realm's section of the JAAS configuration (-Djava.security.auth.login.config)."),
         QUOTA_REQUESTS_PER_SECOND("quota.requests.per.second", Setting.integer(0, 1_000_000_000), "0",
                 "Requests a second each caller may make (an API key, or a client address with authentication off); beyond it, 429 with Retry-After. 0: no quota. A key's requests_per_second in the keys file overrides it."),
         QUOTA_REQUESTS_BURST("quota.requests.burst", Setting.integer(0, 1_000_000_000), "0",
@@ -366,6 +372,7 @@ public record PorticoConfig(
     public record Security(
             boolean apiKeys,
             Path apiKeysFile,
+            Basic basic,
             String keystoreType,
             Path keystoreLocation,
             String keystorePassword,
@@ -426,6 +433,13 @@ public record PorticoConfig(
      * other nodes reach this one at (null: derived from the listeners), the directory topic,
      * heartbeat interval, expiry, and the bound on relayed requests.
      */
+    /**
+     * {@code authentication.method=BASIC}: the realm, the roles of which a user needs one, and the
+     * users file (null: the one the JAAS configuration names for the realm).
+     */
+    public record Basic(String realm, List<String> roles, Path usersFile) {
+    }
+
     /** Per-caller request quotas: the rate (0: none) and the burst (0: one second's worth). */
     public record Quotas(int requestsPerSecond, int burst) {
     }
@@ -845,11 +859,23 @@ public record PorticoConfig(
         if (apiKeys && keysFile == null) {
             throw new ConfigException(Key.API_KEYS_FILE.key(), "authentication.method=API_KEY needs the keys file");
         }
+        Basic basic = null;
+        if (v.get(Key.AUTHENTICATION_METHOD).equals("BASIC")) {
+            String realm = ((String) v.get(Key.AUTHENTICATION_REALM)).trim();
+            if (realm.isEmpty()) {
+                throw new ConfigException(Key.AUTHENTICATION_REALM.key(), "authentication.method=BASIC needs a realm");
+            }
+            List<String> roles = listOf(v.get(Key.AUTHENTICATION_ROLES), String.class);
+            if (roles.isEmpty()) {
+                throw new ConfigException(Key.AUTHENTICATION_ROLES.key(), "name at least one role, or * for any user");
+            }
+            basic = new Basic(realm, List.copyOf(roles), (Path) v.get(Key.AUTHENTICATION_USERS_FILE));
+        }
         List<String> protocols = listOf(v.get(Key.SSL_ENABLED_PROTOCOLS), String.class);
         if (protocols.isEmpty()) {
             throw new ConfigException(Key.SSL_ENABLED_PROTOCOLS.key(), "at least one protocol is required");
         }
-        return new Security(apiKeys, keysFile,
+        return new Security(apiKeys, keysFile, basic,
                 (String) v.get(Key.SSL_KEYSTORE_TYPE), (Path) v.get(Key.SSL_KEYSTORE_LOCATION),
                 (String) v.get(Key.SSL_KEYSTORE_PASSWORD), (String) v.get(Key.SSL_KEY_PASSWORD),
                 (String) v.get(Key.SSL_CLIENT_AUTH),

@@ -27,7 +27,8 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
      * a certificate) the SHA-256 of its key's digest, if any, and how it names the certificate.
      * What a stream token binds: a token outlives neither.
      */
-    byte[] credentialDigest() {
+    @Override
+    public byte[] credentialDigest() {
         if (certificateSubject == null && certificateSha256 == null) {
             return sha256;
         }

@@ -42,11 +42,23 @@ public final class Authenticator implements AutoCloseable {
     private final Path file;
     private final ScheduledExecutorService watcher;
     private volatile ApiKeys keys;
-    private volatile byte[] loadedContent; // what the keys in force were read from
+    private volatile byte[] loadedContent; // what the keys (or users) in force were read from
+    /** With {@code authentication.method=BASIC}: its users, and the realm and roles; else null. */
+    private volatile BasicUsers users;
+    private final String realm;
+    private final java.util.Set<String> roles;
 
     private Authenticator(Path file, byte[] content, ApiKeys keys, Duration checkEvery) {
+        this(file, content, keys, null, null, null, checkEvery);
+    }
+
+    private Authenticator(Path file, byte[] content, ApiKeys keys, BasicUsers users, String realm,
+                          java.util.Set<String> roles, Duration checkEvery) {
         this.file = file;
         this.keys = keys;
+        this.users = users;
+        this.realm = realm;
+        this.roles = roles;
         if (file == null) {
             this.watcher = null;
             return;
@@ -77,6 +89,31 @@ public final class Authenticator implements AutoCloseable {
         return new Authenticator(file, content, ApiKeys.parse(content), checkEvery);
     }
 
+    /**
+     * HTTP basic authentication as Confluent REST Proxy's {@code authentication.method=BASIC}: the
+     * users of a Jetty users file ({@code user: password[,role...]}), re-read when it changes; a
+     * user needs one of {@code roles} ({@code *}: any user), and may then do everything.
+     *
+     * @throws IOException when the file cannot be read
+     * @throws IllegalArgumentException when a line of it cannot be used
+     */
+    public static Authenticator basic(Path usersFile, String realm, java.util.Set<String> roles, Duration checkEvery)
+            throws IOException {
+        byte[] content = Files.readAllBytes(usersFile);
+        return new Authenticator(usersFile, content, null, BasicUsers.parse(content), realm, java.util.Set.copyOf(roles),
+                checkEvery);
+    }
+
+    /**
+     * The users file a JAAS configuration's {@code realm} section names (the {@code file} option
+     * of its {@code PropertyFileLoginModule}).
+     *
+     * @throws IllegalArgumentException when it names none
+     */
+    public static Path usersFileOf(String jaas, String realm, Path where) {
+        return BasicUsers.fromJaas(jaas, realm, where);
+    }
+
     /** Whether requests need credentials. */
     public boolean enabled() {
         return file != null;
@@ -93,6 +130,9 @@ public final class Authenticator implements AutoCloseable {
     public Principal authenticate(HttpServerExchange exchange) {
         if (file == null) {
             return Principal.ANONYMOUS;
+        }
+        if (users != null) {
+            return basic(exchange);
         }
         ApiKeys current = keys;
         String presented = credential(exchange);
@@ -139,6 +179,36 @@ public final class Authenticator implements AutoCloseable {
         }
     }
 
+    /** A user of the users file, from {@code Authorization: Basic}; 401 without one, 403 without one of the roles. */
+    private Principal basic(HttpServerExchange exchange) {
+        String authorization = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);
+        String value = authorization == null ? "" : authorization.trim();
+        BasicUsers.User user = null;
+        if (value.regionMatches(true, 0, "Basic ", 0, 6)) {
+            try {
+                String decoded = new String(Base64.getDecoder().decode(value.substring(6).trim()), StandardCharsets.UTF_8);
+                int colon = decoded.indexOf(':');
+                if (colon > 0) {
+                    user = users.check(decoded.substring(0, colon), decoded.substring(colon + 1));
+                }
+            } catch (IllegalArgumentException e) {
+                user = null; // not base64
+            }
+        }
+        if (user == null) {
+            exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE,
+                    "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"");
+            throw ErrorCode.UNAUTHORIZED.exception(value.isEmpty()
+                    ? "Authentication required: send 'Authorization: Basic <base64 of user:password>' (curl -u user:password)"
+                    : "The user name or password is not valid");
+        }
+        if (!BasicUsers.allowed(user, roles)) {
+            throw ErrorCode.FORBIDDEN.exception("The user '" + user.name() + "' has none of the roles "
+                    + "authentication.roles names");
+        }
+        return user;
+    }
+
     private static ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {
         if (found != null) {
             return found;
@@ -154,11 +224,18 @@ public final class Authenticator implements AutoCloseable {
     /** Whether an entry of the keys file, as it reads now, names a client certificate. */
     public boolean namesCertificates() {
         ApiKeys current = keys;
+        if (users != null) {
+            return false;
+        }
         return current != null && current.namesCertificates();
     }
 
-    /** The key of the keys file named {@code name} as the file reads now, or null (or auth off). */
-    ApiKey named(String name) {
+    /** The key (or basic user) named {@code name} as its file reads now, or null (or auth off). */
+    Principal named(String name) {
+        BasicUsers basic = users;
+        if (basic != null) {
+            return basic.named(name);
+        }
         ApiKeys current = keys;
         return current == null ? null : current.named(name);
     }
@@ -202,12 +279,18 @@ public final class Authenticator implements AutoCloseable {
                 return;
             }
             loadedContent = content;
+            if (users != null) {
+                BasicUsers reloaded = BasicUsers.parse(content);
+                users = reloaded;
+                LOG.info("Re-read the users file {}: {} users", file, reloaded.size());
+                return;
+            }
             ApiKeys reloaded = ApiKeys.parse(content);
             keys = reloaded;
             LOG.info("Re-read the API keys file {}: {} keys", file, reloaded.size());
         } catch (IOException | IllegalArgumentException e) {
-            LOG.error("The API keys file {} changed but cannot be used ({}); the keys read before stay in force",
-                    file, e.getMessage());
+            LOG.error("The {} file {} changed but cannot be used ({}); the ones read before stay in force",
+                    users != null ? "users" : "API keys", file, e.getMessage());
         }
     }
 

@@ -13,6 +13,14 @@ public interface Principal {
     /** Whether the caller holds at least {@code role} on {@code topic}. */
     boolean allows(Role role, String topic);
 
+    /**
+     * What the caller's credentials are, as one digest (what a stream token binds, so that a
+     * token outlives no change of them); empty for anonymous.
+     */
+    default byte[] credentialDigest() {
+        return new byte[0];
+    }
+
     /** Whether the caller may see {@code topic} at all (any role on it). */
     default boolean canSee(String topic) {
         return allows(Role.READER, topic);

@@ -65,7 +65,7 @@ public final class Quotas {
         String named;
         if (caller != null && caller.name() != null) {
             who = "key:" + caller.name();
-            named = "API key '" + caller.name() + "'";
+            named = (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "'";
         } else {
             InetSocketAddress from = exchange.getSourceAddress();
             String address = from == null || from.getAddress() == null ? "?" : from.getAddress().getHostAddress();

@@ -92,7 +92,7 @@ public final class StreamTokens {
         }
         String name = caller.name() == null ? "" : caller.name();
         long expires = clock.getAsLong() + ttl.toMillis();
-        ApiKey key = name.isEmpty() ? null : authenticator.named(name);
+        Principal key = name.isEmpty() ? null : authenticator.named(name);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(name.getBytes(StandardCharsets.UTF_8))
                 + "." + expires + "." + mac(name, expires, decoded, key);
         return new Token(token, path, ttl.toMillis());
@@ -121,7 +121,7 @@ public final class StreamTokens {
             try {
                 String name = new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8);
                 long expires = Long.parseLong(parts[1]);
-                ApiKey key = authenticator.named(name);
+                Principal key = authenticator.named(name);
                 String path = normalize(exchange.getRequestPath());
                 if (key != null && MessageDigest.isEqual(mac(name, expires, path, key).getBytes(StandardCharsets.US_ASCII),
                         parts[2].getBytes(StandardCharsets.US_ASCII))) {
@@ -137,7 +137,7 @@ public final class StreamTokens {
         throw ErrorCode.UNAUTHORIZED.exception("The " + PARAMETER + " is not valid for this path");
     }
 
-    private String mac(String name, long expires, String path, ApiKey key) {
+    private String mac(String name, long expires, String path, Principal key) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(secret, "HmacSHA256"));
