@@ -455,11 +455,8 @@ public final class Portico implements AutoCloseable {
                 throw new ConfigException(key, "authentication.method=BASIC needs the users file, or a JAAS configuration "
                         + "(-Djava.security.auth.login.config=<file>) whose " + basic.realm() + " section names it");
             }
-            java.nio.file.Path jaasFile = java.nio.file.Path.of(jaas.startsWith("=") ? jaas.substring(1) : jaas);
             try {
-                users = Authenticator.usersFileOf(java.nio.file.Files.readString(jaasFile), basic.realm(), jaasFile);
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw new ConfigException(key, "no such JAAS configuration: " + jaasFile);
+                users = Authenticator.usersFileOf(jaas, basic.realm());
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(key, e.getMessage());
             }

@@ -62,7 +62,14 @@ public final class Access {
         return exchange -> {
             Principal caller = tokens == null ? null : tokens.caller(exchange);
             if (caller == null) {
-                caller = authenticator.authenticate(exchange);
+                try {
+                    caller = authenticator.authenticate(exchange);
+                } catch (io.portico.protocol.RestException e) {
+                    if (e.errorCode() == ErrorCode.UNAUTHORIZED) {
+                        quotas.admitFailure(exchange); // 429 instead once its address guessed too often
+                    }
+                    throw e;
+                }
             }
             quotas.admit(exchange, caller);
             String topic = Http.param(exchange, "topic");

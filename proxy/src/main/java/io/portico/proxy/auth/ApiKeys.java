@@ -146,8 +146,8 @@ public final class ApiKeys {
                 }
                 topics.add(ApiKey.glob(t.trim()));
             }
-            if (e.requestsPerSecond() != null && e.requestsPerSecond() < 0) {
-                throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) or more");
+            if (e.requestsPerSecond() != null && (e.requestsPerSecond() < 0 || e.requestsPerSecond() > 1_000_000_000)) {
+                throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) to 1000000000");
             }
             keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, e.requestsPerSecond()));
         }

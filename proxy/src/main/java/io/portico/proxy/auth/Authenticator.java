@@ -105,13 +105,14 @@ public final class Authenticator implements AutoCloseable {
     }
 
     /**
-     * The users file a JAAS configuration's {@code realm} section names (the {@code file} option
-     * of its {@code PropertyFileLoginModule}).
+     * The users file the {@code realm} section of the JAAS configuration at {@code jaasLocation}
+     * (a path or URL, as {@code -Djava.security.auth.login.config} holds it) names: the
+     * {@code file} option of its {@code PropertyFileLoginModule}.
      *
      * @throws IllegalArgumentException when it names none
      */
-    public static Path usersFileOf(String jaas, String realm, Path where) {
-        return BasicUsers.fromJaas(jaas, realm, where);
+    public static Path usersFileOf(String jaasLocation, String realm) {
+        return BasicUsers.fromJaas(jaasLocation, realm);
     }
 
     /** Whether requests need credentials. */
@@ -234,7 +235,8 @@ public final class Authenticator implements AutoCloseable {
     Principal named(String name) {
         BasicUsers basic = users;
         if (basic != null) {
-            return basic.named(name);
+            BasicUsers.User user = basic.named(name);
+            return user != null && BasicUsers.allowed(user, roles) ? user : null; // a user who lost its roles is no one
         }
         ApiKeys current = keys;
         return current == null ? null : current.named(name);

@@ -1,8 +1,6 @@
 package io.portico.proxy.auth;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -16,22 +14,22 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The users of HTTP basic authentication as Confluent REST Proxy reads them
  * ({@code authentication.method=BASIC}): a Jetty {@code PropertyFileLoginModule} users file of
- * {@code user: credential[,role...]} lines, the credential plain, {@code OBF:} (Jetty's
- * obfuscation) or {@code MD5:} (the hex MD5 of the password). Only digests of the passwords are
- * kept; a check compares them in constant time. Immutable and thread-safe.
+ * {@code user: credential[,role...]} lines (UTF-8), the credential plain, {@code OBF:} (Jetty's
+ * obfuscation), {@code MD5:} (the hex MD5 of the password) or {@code MD:<algorithm>:} (Jetty
+ * 12.1's digest of any algorithm). Only digests of the passwords are kept; a check compares them
+ * in constant time. Immutable and thread-safe.
  */
 final class BasicUsers {
     /**
-     * One user: the digest of its password (SHA-256 of it, or the file's MD5) and its roles. As
-     * in Confluent's proxy, a user with one of the roles may do everything.
+     * One user: the digest of its password (the SHA-256 of a plain or {@code OBF:} one, else the
+     * file's digest in its {@code algorithm}) and its roles. As in Confluent's proxy, a user with
+     * one of the roles may do everything.
      */
-    record User(String name, byte[] digest, boolean md5, List<String> roles) implements Principal {
+    record User(String name, byte[] digest, String algorithm, List<String> roles) implements Principal {
         @Override
         public boolean hasRole(Role role) {
             return true;
@@ -60,11 +58,22 @@ final class BasicUsers {
      * @throws IllegalArgumentException naming the user whose line cannot be used
      */
     static BasicUsers parse(byte[] content) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(content)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the users file is not UTF-8 (save it as UTF-8; ASCII is UTF-8)");
+        }
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1); // a byte order mark, as some editors write one
+        }
         Properties lines = new Properties();
         try {
-            lines.load(new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.UTF_8));
+            lines.load(new java.io.StringReader(text));
         } catch (IOException e) {
-            throw new UncheckedIOException(e); // no I/O reading from an array
+            throw new UncheckedIOException(e); // no I/O reading from a string
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("not a users file (user: password[,role...]): " + e.getMessage());
         }
@@ -81,26 +90,30 @@ final class BasicUsers {
                     roles.add(parts[i].trim());
                 }
             }
-            String upper = credential.toUpperCase(Locale.ROOT);
             User user;
-            if (upper.startsWith("MD5:")) {
-                byte[] md5;
+            // Jetty's prefixes, as its Credential reads them (case matters there too).
+            if (credential.startsWith("MD5:")) {
+                user = new User(name, hex(credential.substring(4), 16, name, "an MD5: credential"), "MD5", List.copyOf(roles));
+            } else if (credential.startsWith("MD:")) {
+                // MD:<algorithm>:<hex digest>, as Jetty 12.1's Password tool writes it
+                int colon = credential.indexOf(':', 3);
+                String algorithm = colon < 0 ? "" : credential.substring(3, colon);
                 try {
-                    md5 = HexFormat.of().parseHex(credential.substring(4).trim());
-                } catch (IllegalArgumentException e) {
-                    md5 = new byte[0];
+                    MessageDigest.getInstance(algorithm);
+                } catch (NoSuchAlgorithmException | IllegalArgumentException e) {
+                    throw new IllegalArgumentException("user '" + name + "': an MD: credential is MD:<algorithm>:<hex>, "
+                            + "with an algorithm the JVM knows (not '" + algorithm + "')");
                 }
-                if (md5.length != 16) {
-                    throw new IllegalArgumentException("user '" + name + "': an MD5: credential is 32 hexadecimal digits");
-                }
-                user = new User(name, md5, true, List.copyOf(roles));
-            } else if (upper.startsWith("OBF:")) {
-                user = new User(name, sha256(deobfuscate(credential.substring(4), name)), false, List.copyOf(roles));
-            } else if (upper.startsWith("CRYPT:")) {
+                int length = digest(algorithm, "").length;
+                user = new User(name, hex(credential.substring(colon + 1), length, name, "an MD:" + algorithm + ": credential"),
+                        algorithm, List.copyOf(roles));
+            } else if (credential.startsWith("OBF:")) {
+                user = new User(name, sha256(deobfuscate(credential.substring(4), name)), "SHA-256", List.copyOf(roles));
+            } else if (credential.startsWith("CRYPT:")) {
                 throw new IllegalArgumentException("user '" + name + "': CRYPT: credentials are not supported; "
-                        + "use MD5: or OBF: (or the password itself)");
+                        + "use MD5:, MD: or OBF: (or the password itself)");
             } else {
-                user = new User(name, sha256(credential), false, List.copyOf(roles));
+                user = new User(name, sha256(credential), "SHA-256", List.copyOf(roles));
             }
             users.put(name, user);
         }
@@ -110,10 +123,28 @@ final class BasicUsers {
     /** The user {@code name} if {@code password} is its password, else null (also for an unknown user). */
     User check(String name, String password) {
         User user = users.get(name);
-        byte[] presented = user != null && user.md5() ? md5(password) : sha256(password);
-        // An unknown user costs as much as a known one: timing tells nothing about which names exist.
-        byte[] expected = user != null ? user.digest() : new byte[presented.length];
-        return MessageDigest.isEqual(expected, presented) && user != null ? user : null;
+        // Both digests every time: what a check costs tells nothing about which names exist or how they are stored.
+        byte[] sha256 = sha256(password);
+        byte[] other = digest(user == null || user.algorithm().equals("SHA-256") ? "MD5" : user.algorithm(), password);
+        if (user == null) {
+            MessageDigest.isEqual(sha256, new byte[sha256.length]);
+            return null;
+        }
+        byte[] presented = user.algorithm().equals("SHA-256") ? sha256 : other;
+        return MessageDigest.isEqual(user.digest(), presented) ? user : null;
+    }
+
+    private static byte[] hex(String digits, int length, String user, String what) {
+        byte[] bytes;
+        try {
+            bytes = HexFormat.of().parseHex(digits.trim().toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            bytes = new byte[0];
+        }
+        if (bytes.length != length) {
+            throw new IllegalArgumentException("user '" + user + "': " + what + " is " + 2 * length + " hexadecimal digits");
+        }
+        return bytes;
     }
 
     /** The user {@code name}, or null. */
@@ -152,21 +183,41 @@ final class BasicUsers {
     /**
      * The users file a JAAS configuration names for {@code realm}: the {@code file} option of its
      * section's login module (Jetty's {@code PropertyFileLoginModule}, as Confluent's docs set it
-     * up).
+     * up), read by the JDK's own parser of JAAS files. {@code location} is what
+     * {@code -Djava.security.auth.login.config} holds: a path or a URL ({@code =} before it, "only
+     * this file", is dropped).
      *
-     * @throws IllegalArgumentException when the configuration has no such section or option
+     * @throws IllegalArgumentException when the configuration cannot be read, or has no such section or option
      */
-    static Path fromJaas(String jaas, String realm, Path where) {
-        Matcher section = Pattern.compile("(?s)(?:^|[\\s;}])" + Pattern.quote(realm) + "\\s*\\{(.*?)\\}\\s*;").matcher(jaas);
-        if (!section.find()) {
-            throw new IllegalArgumentException(where + " has no section " + realm + " { … }; (authentication.realm)");
+    static Path fromJaas(String location, String realm) {
+        String where = location.startsWith("=") ? location.substring(1) : location;
+        java.net.URI uri;
+        try {
+            java.net.URI given = new java.net.URI(where);
+            uri = given.getScheme() != null && given.getScheme().length() > 1 ? given : Path.of(where).toAbsolutePath().toUri();
+        } catch (java.net.URISyntaxException e) {
+            uri = Path.of(where).toAbsolutePath().toUri();
         }
-        Matcher file = Pattern.compile("\\bfile\\s*=\\s*\"([^\"]*)\"").matcher(section.group(1));
-        if (!file.find()) {
-            throw new IllegalArgumentException("the section " + realm + " of " + where
-                    + " names no users file (file=\"…\" of its PropertyFileLoginModule)");
+        javax.security.auth.login.AppConfigurationEntry[] entries;
+        try {
+            entries = javax.security.auth.login.Configuration.getInstance("JavaLoginConfig",
+                    new java.security.URIParameter(uri)).getAppConfigurationEntry(realm);
+        } catch (NoSuchAlgorithmException | SecurityException | IllegalArgumentException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException("the JAAS configuration " + where + " cannot be read: " + cause.getMessage());
         }
-        return Path.of(file.group(1));
+        if (entries == null || entries.length == 0) {
+            throw new IllegalArgumentException("the JAAS configuration " + where + " has no section " + realm
+                    + " { … }; (authentication.realm)");
+        }
+        for (javax.security.auth.login.AppConfigurationEntry entry : entries) {
+            Object file = entry.getOptions().get("file");
+            if (file instanceof String f && !f.isBlank()) {
+                return Path.of(f);
+            }
+        }
+        throw new IllegalArgumentException("the section " + realm + " of the JAAS configuration " + where
+                + " names no users file (file=\"…\" of its PropertyFileLoginModule)");
     }
 
     /** Whether {@code user} holds one of {@code needed} ({@code *} in it: any user). */
@@ -186,11 +237,7 @@ final class BasicUsers {
         return digest("SHA-256", s);
     }
 
-    private static byte[] md5(String s) {
-        return digest("MD5", s);
-    }
-
-    private static byte[] digest(String algorithm, String s) {
+    static byte[] digest(String algorithm, String s) {
         try {
             return MessageDigest.getInstance(algorithm).digest(s.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {

@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
  * others: each caller (an API key, or a client address with authentication off) has a token
  * bucket of its rate, holding at most its burst; a request takes a token or is refused 429
  * with {@code Retry-After} (the whole seconds until a token). A key's own
- * {@code requests_per_second} overrides the default rate (0: none for it). A request another
- * node relayed was counted there. Buckets of callers quiet for ten minutes are forgotten, and
- * there are at most {@value #MAX_CALLERS} (the least recent go first). Thread-safe.
+ * {@code requests_per_second} overrides the default rate (0: none for it), with one second's worth
+ * at once. A request another node relayed was counted there. Buckets of callers quiet for ten
+ * minutes are forgotten, and there are at most {@value #MAX_CALLERS} (Caffeine's size eviction
+ * chooses which go; a forgotten caller starts afresh, never refused for it). Thread-safe.
  */
 public final class Quotas {
     static final int MAX_CALLERS = 10_000;
@@ -61,31 +62,58 @@ public final class Quotas {
         if (rate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
             return;
         }
-        String who;
-        String named;
+        // A key's own rate comes with one second's worth at once; the default with quota.requests.burst.
+        long capacity = own != null || burst <= 0 ? rate : burst;
         if (caller != null && caller.name() != null) {
-            who = "key:" + caller.name();
-            named = (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "'";
+            refuseOver(exchange, "key:" + caller.name(), rate, capacity,
+                    "the " + (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "' may make " + rate
+                            + " requests a second" + (capacity != rate ? " (" + capacity + " at once)" : ""));
         } else {
-            InetSocketAddress from = exchange.getSourceAddress();
-            String address = from == null || from.getAddress() == null ? "?" : from.getAddress().getHostAddress();
-            who = "address:" + address;
-            named = "client address " + address;
+            String address = address(exchange);
+            refuseOver(exchange, "address:" + address, rate, capacity, "the client address " + address + " may make "
+                    + rate + " requests a second" + (capacity != rate ? " (" + capacity + " at once)" : ""));
         }
-        long wait = take(who, rate);
+    }
+
+    /**
+     * A request whose credentials were refused (401) counts against its client address, at the
+     * default rate, so that guessing keys or passwords is held to it too: past it, 429.
+     */
+    public void admitFailure(HttpServerExchange exchange) {
+        if (defaultRate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
+            return;
+        }
+        String address = address(exchange);
+        long capacity = burst > 0 ? burst : defaultRate;
+        try {
+            refuseOver(exchange, "refused:" + address, defaultRate, capacity, "the client address " + address
+                    + " may make " + defaultRate + " requests a second without valid credentials");
+        } catch (io.portico.protocol.RestException e) {
+            exchange.getResponseHeaders().remove(Headers.WWW_AUTHENTICATE);
+            throw e;
+        }
+    }
+
+    private static String address(HttpServerExchange exchange) {
+        InetSocketAddress from = exchange.getSourceAddress();
+        return from == null || from.getAddress() == null ? "?" : from.getAddress().getHostAddress();
+    }
+
+    private void refuseOver(HttpServerExchange exchange, String who, int rate, long capacity, String limit) {
+        long wait = take(who, rate, capacity);
         if (wait > 0) {
             onRefused.run();
             long seconds = Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(seconds));
-            throw ErrorCode.TOO_MANY_REQUESTS.exception("the " + named + " may make "
-                    + rate + " requests a second" + (burst > 0 ? " (" + burst + " at once)" : "")
-                    + "; retry after " + seconds + " s");
+            throw ErrorCode.TOO_MANY_REQUESTS.exception(limit + "; retry after " + seconds + " s");
         }
     }
 
-    /** Takes a token of {@code who} at {@code rate} a second: 0 when taken, else the nanoseconds until one is there. */
-    long take(String who, int rate) {
-        long capacity = burst > 0 ? burst : rate;
+    /**
+     * Takes a token of {@code who} at {@code rate} a second, holding at most {@code capacity}: 0
+     * when taken, else the nanoseconds until one is there.
+     */
+    long take(String who, int rate, long capacity) {
         Bucket bucket = buckets.get(who, k -> new Bucket(rate, capacity, ticker.read()));
         synchronized (bucket) {
             if (bucket.rate != rate || bucket.capacity != capacity) {

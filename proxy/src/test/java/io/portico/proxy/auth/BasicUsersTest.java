@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import org.eclipse.jetty.util.security.Credential;
 import org.eclipse.jetty.util.security.Password;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The users files of Confluent's basic authentication, with credentials made by Jetty itself
@@ -61,17 +63,35 @@ class BasicUsersTest {
     }
 
     @Test
-    void theJaasConfigurationOfConfluentsDocsNamesTheUsersFile() {
-        String jaas = "KafkaRest {\n"
+    void theJaasConfigurationOfConfluentsDocsNamesTheUsersFileReadByTheJdksParser(@TempDir Path dir) throws Exception {
+        String jaas = "/* the proxy's users */\n"
+                + "// KafkaRest { x required file=\"/commented-out\"; };\n"
+                + "KafkaRest {\n"
                 + "    org.eclipse.jetty.security.jaas.spi.PropertyFileLoginModule required\n"
                 + "    file=\"/etc/kafka-rest/password.properties\"\n"
                 + "    debug=\"false\";\n"
                 + "};\n"
                 + "Other {\n  x required file=\"/elsewhere\";\n};\n";
-        Path where = Path.of("/etc/kafka-rest/jaas.conf");
-        assertEquals(Path.of("/etc/kafka-rest/password.properties"), BasicUsers.fromJaas(jaas, "KafkaRest", where));
-        assertEquals(Path.of("/elsewhere"), BasicUsers.fromJaas(jaas, "Other", where));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> BasicUsers.fromJaas(jaas, "Rest", where))
+        Path file = Files.writeString(dir.resolve("jaas.conf"), jaas);
+        assertEquals(Path.of("/etc/kafka-rest/password.properties"), BasicUsers.fromJaas(file.toString(), "KafkaRest"));
+        assertEquals(Path.of("/elsewhere"), BasicUsers.fromJaas("=" + file, "Other"), "== (only this file) as the JVM takes it");
+        assertEquals(Path.of("/elsewhere"), BasicUsers.fromJaas(file.toUri().toString(), "Other"), "a file: URL");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BasicUsers.fromJaas(file.toString(), "Rest"))
                 .getMessage().contains("has no section Rest"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BasicUsers.fromJaas(dir.resolve("none").toString(),
+                "KafkaRest")).getMessage().contains("cannot be read"));
+    }
+
+    @Test
+    void jettys12DigestsAByteOrderMarkAndAFileThatIsNotUtf8() {
+        String sha = "MD:SHA-256:" + java.util.HexFormat.of().formatHex(BasicUsers.digest("SHA-256", "dig-pass"));
+        assertTrue(Credential.getCredential(sha).check("dig-pass"), "Jetty reads it so too");
+        BasicUsers users = parse("\uFEFFann: " + sha + ",admin\n");
+        assertEquals("ann", users.check("ann", "dig-pass").name(), "the first user, after the byte order mark");
+        assertNull(users.check("ann", sha), "the digest itself is no password");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("bo: MD:NOPE:00\n"))
+                .getMessage().contains("user 'bo': an MD: credential is MD:<algorithm>:<hex>"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BasicUsers.parse(
+                "cy: p\u00e4ss\n".getBytes(StandardCharsets.ISO_8859_1))).getMessage().contains("not UTF-8"));
     }
 }

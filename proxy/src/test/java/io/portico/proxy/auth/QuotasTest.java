@@ -20,44 +20,44 @@ class QuotasTest {
     @Test
     void aCallerHasOneSecondsWorthAtOnceThenOneTokenPerTickOfItsRate() {
         Quotas quotas = new Quotas(2, 0, clock, refused::incrementAndGet);
-        assertEquals(0, quotas.take("a", 2));
-        assertEquals(0, quotas.take("a", 2));
-        assertEquals(ms(500), quotas.take("a", 2), "the third waits half a second");
+        assertEquals(0, quotas.take("a", 2, 2));
+        assertEquals(0, quotas.take("a", 2, 2));
+        assertEquals(ms(500), quotas.take("a", 2, 2), "the third waits half a second");
         clock.advance(Duration.ofMillis(499));
-        assertEquals(ms(1), quotas.take("a", 2));
+        assertEquals(ms(1), quotas.take("a", 2, 2));
         clock.advance(Duration.ofMillis(1));
-        assertEquals(0, quotas.take("a", 2));
-        assertEquals(ms(500), quotas.take("a", 2), "a refusal takes nothing");
+        assertEquals(0, quotas.take("a", 2, 2));
+        assertEquals(ms(500), quotas.take("a", 2, 2), "a refusal takes nothing");
     }
 
     @Test
     void callersAreCountedApartAndCreditStopsAtTheBurst() {
         Quotas quotas = new Quotas(1, 3, clock, refused::incrementAndGet);
         for (int i = 0; i < 3; i++) {
-            assertEquals(0, quotas.take("a", 1), "request " + i);
+            assertEquals(0, quotas.take("a", 1, 3), "request " + i);
         }
-        assertEquals(ms(1000), quotas.take("a", 1));
+        assertEquals(ms(1000), quotas.take("a", 1, 3));
         for (int i = 0; i < 3; i++) {
-            assertEquals(0, quotas.take("b", 1), "b is not held back by a: " + i);
+            assertEquals(0, quotas.take("b", 1, 3), "b is not held back by a: " + i);
         }
         clock.advance(Duration.ofHours(1));
         for (int i = 0; i < 3; i++) {
-            assertEquals(0, quotas.take("a", 1), "request " + i + " after a quiet hour");
+            assertEquals(0, quotas.take("a", 1, 3), "request " + i + " after a quiet hour");
         }
-        assertEquals(ms(1000), quotas.take("a", 1), "no more than the burst saved up");
+        assertEquals(ms(1000), quotas.take("a", 1, 3), "no more than the burst saved up");
     }
 
     @Test
     void aNewRateForACallerStartsItsBucketAfresh() {
         Quotas quotas = new Quotas(1, 0, clock, refused::incrementAndGet);
-        assertEquals(0, quotas.take("a", 1));
-        assertEquals(ms(1000), quotas.take("a", 1));
+        assertEquals(0, quotas.take("a", 1, 1));
+        assertEquals(ms(1000), quotas.take("a", 1, 1));
         for (int i = 0; i < 10; i++) {
-            assertEquals(0, quotas.take("a", 10), "the keys file gave it 10 a second: " + i);
+            assertEquals(0, quotas.take("a", 10, 10), "the keys file gave it 10 a second: " + i);
         }
-        assertEquals(ms(100), quotas.take("a", 10));
+        assertEquals(ms(100), quotas.take("a", 10, 10));
         for (int i = 0; i < 1000; i++) {
-            assertEquals(0, quotas.take("fast", 1_000_000_000), "a billion a second, no overflow: " + i);
+            assertEquals(0, quotas.take("fast", 1_000_000_000, 1_000_000_000), "a billion a second, no overflow: " + i);
         }
     }
 }

@@ -74,13 +74,19 @@ class QuotasIT {
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
             assertRefused(rest.get("/topics", bearer(SLOW)), "the API key 'slow' may make 1 requests a second");
             assertEquals(200, rest.get("/health").status(), "the operator's routes have no quota");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(401, rest.get("/topics", bearer("a-guess-0123456789")).status(), "guess " + i);
+            }
+            Rest.Response guessing = rest.get("/topics", bearer("a-guess-0123456789"));
+            assertRefused(guessing, "the client address 127.0.0.1 may make 3 requests a second without valid credentials");
+            assertEquals(null, guessing.header("WWW-Authenticate"), guessing.headers().map().toString());
 
             clock.advance(Duration.ofSeconds(1));
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, rest.get("/topics", bearer(BUSY)).status(), "a second later, request " + i);
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
-            assertEquals(3, portico.portico().metrics().meter("portico.quota.refused").getCount());
+            assertEquals(4, portico.portico().metrics().meter("portico.quota.refused").getCount());
             assertEquals(20, cluster.read(topic, 20).size(), "the refused record was not written");
         }
     }
