@@ -190,6 +190,32 @@ public final class MemoryBudget {
         }
     }
 
+    private final java.util.concurrent.atomic.AtomicLong tickets = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.ConcurrentSkipListSet<Long> queue = new java.util.concurrent.ConcurrentSkipListSet<>();
+
+    /**
+     * Joins the holders waiting for room, in order: what {@link #firstInQueue} and
+     * {@link #leaveQueue} take. Holders that each took part of what they need and wait for the
+     * rest would otherwise all wait until every one gives up; in order, the first goes on and the
+     * others make way.
+     */
+    public long joinQueue() {
+        long ticket = tickets.incrementAndGet();
+        queue.add(ticket);
+        return ticket;
+    }
+
+    /** Whether {@code ticket} has waited longest of those waiting now. */
+    public boolean firstInQueue(long ticket) {
+        Long first = queue.isEmpty() ? null : queue.first();
+        return first == null || first == ticket;
+    }
+
+    /** Done waiting (with room, or giving up). */
+    public void leaveQueue(long ticket) {
+        queue.remove(ticket);
+    }
+
     /** A new account of what one request or holder takes from this budget. */
     public Lease lease() {
         return new Lease();

@@ -381,6 +381,7 @@ public final class Http {
         private byte[] pending;
         private boolean pendingLast;
         private long waitingSince;
+        private long ticket; // this body's place among those that waited for room (0: it never had to)
         private RestException refusal; // set when the body no longer counts: it is dropped, then this answered
 
         BodyCollector(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
@@ -428,6 +429,9 @@ public final class Http {
             pending = chunk;
             pendingLast = last;
             waitingSince = System.nanoTime();
+            if (length > SMALL_BODY && ticket == 0) {
+                ticket = lease.budget().joinQueue(); // kept until the body is done: it keeps its place
+            }
             exchange.getRequestReceiver().pause();
             exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
             exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
@@ -445,10 +449,15 @@ public final class Http {
                 if (!finished) {
                     exchange.getRequestReceiver().resume();
                 }
-            } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()) {
-                // The client is within its limits and should read this answer, which a close in
-                // the middle of its upload would turn into a reset: the rest of the body is read
-                // and dropped (holding nothing), then the 503 is sent.
+            } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()
+                    || !lease.budget().firstInQueue(ticket)) {
+                // Out of time, or another body has waited longer: bodies that each hold part of
+                // what they need would otherwise all wait until all give up, none served; the one
+                // that waited longest goes on, with the room the others give back. The client is
+                // within its limits and should read this answer, which a close in the middle of
+                // its upload would turn into a reset: the rest of the body is read and dropped
+                // (holding nothing), then the 503 is sent.
+                leaveQueue();
                 refusal = ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
                         + lease.budget().name() + "); retry later");
                 pending = null;
@@ -495,8 +504,16 @@ public final class Http {
             return body;
         }
 
+        private void leaveQueue() {
+            if (ticket != 0) {
+                lease.budget().leaveQueue(ticket);
+                ticket = 0;
+            }
+        }
+
         /** Done with the body, whatever the outcome: nothing is held, no timer keeps this alive. */
         void finish() {
+            leaveQueue();
             finished = true;
             chunks = new java.util.ArrayList<>(0);
             pending = null;

@@ -245,4 +245,53 @@ class BodyBudgetTest {
                 "closed by the linger's bound, not at once");
         awaitBudgetEmpty(0);
     }
+
+    /** A POST of {@code bytes} over its own socket: the first half, then (once {@code go} opens) the rest; the status. */
+    private java.util.concurrent.CompletableFuture<Integer> halves(int bytes, java.util.concurrent.CountDownLatch sent,
+                                                                   java.util.concurrent.CountDownLatch go) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", rest.base().getPort())) {
+                java.io.OutputStream out = socket.getOutputStream();
+                out.write(("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+                        + bytes + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[bytes / 2]);
+                out.flush();
+                sent.countDown();
+                go.await();
+                out.write(new byte[bytes - bytes / 2]);
+                out.flush();
+                String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine();
+                return Integer.parseInt(status.split(" ")[1]);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, java.util.concurrent.Executors.newCachedThreadPool());
+    }
+
+    @Test
+    void largeBodiesThatEachHoldPartOfTheBudgetDoNotAllWaitInVain() throws Exception {
+        // Three bodies of which one fits at a time, each half sent before any sends the rest: each
+        // holds part of the budget, and waiting for the rest they would all wait until they ran out
+        // of time (10 minutes here): none served before. The one that waited longest goes on; the
+        // others make way at once (503, retry).
+        start(Duration.ofMinutes(10));
+        java.util.concurrent.CountDownLatch sent = new java.util.concurrent.CountDownLatch(3);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.CompletableFuture<Integer>> posts = List.of(halves(400_000, sent, go),
+                halves(400_000, sent, go), halves(400_000, sent, go));
+        assertTrue(sent.await(60, TimeUnit.SECONDS));
+        for (int i = 0; i < 6000 && !budget.over(); i++) {
+            Thread.sleep(10); // until the server has read the halves: together they are more than the budget
+        }
+        assertTrue(budget.over(), "the halves hold the whole budget: " + budget.used());
+        go.countDown();
+        List<Integer> statuses = new java.util.ArrayList<>();
+        for (java.util.concurrent.CompletableFuture<Integer> p : posts) {
+            statuses.add(p.get(120, TimeUnit.SECONDS));
+        }
+        assertTrue(statuses.contains(200), "at least one served: " + statuses);
+        assertTrue(statuses.stream().allMatch(s -> s == 200 || s == 503), statuses.toString());
+        awaitBudgetEmpty(0);
+    }
 }
