@@ -193,27 +193,9 @@ public final class MemoryBudget {
     private final java.util.concurrent.atomic.AtomicLong tickets = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.ConcurrentSkipListSet<Long> queue = new java.util.concurrent.ConcurrentSkipListSet<>();
 
-    /**
-     * Joins the holders waiting for room, in order: what {@link #firstInQueue} and
-     * {@link #leaveQueue} take. Holders that each took part of what they need and wait for the
-     * rest would otherwise all wait until every one gives up; in order, the first goes on and the
-     * others make way.
-     */
-    public long joinQueue() {
-        long ticket = tickets.incrementAndGet();
-        queue.add(ticket);
-        return ticket;
-    }
-
-    /** Whether {@code ticket} has waited longest of those waiting now. */
-    public boolean firstInQueue(long ticket) {
-        Long first = queue.isEmpty() ? null : queue.first();
-        return first == null || first == ticket;
-    }
-
-    /** Done waiting (with room, or giving up). */
-    public void leaveQueue(long ticket) {
-        queue.remove(ticket);
+    /** How many leases wait for room in order now (see {@link Lease#waitInOrder}). */
+    public int queued() {
+        return queue.size();
     }
 
     /** A new account of what one request or holder takes from this budget. */
@@ -228,6 +210,7 @@ public final class MemoryBudget {
     public final class Lease implements AutoCloseable {
         private long held; // guarded by this
         private boolean closed; // guarded by this
+        private long ticket; // its place among those that waited in order (0: it never did); guarded by this
 
         private Lease() {
         }
@@ -293,10 +276,41 @@ public final class MemoryBudget {
             MemoryBudget.this.give(given);
         }
 
-        /** Gives back everything this lease holds; later takes fail. */
+        /**
+         * Waits for room in order: joins the holders waiting now, at the place this lease got the
+         * first time it waited (a lease that waited before keeps its place). Holders that each
+         * took part of what they need and wait for the rest would otherwise all wait until every
+         * one gives up; in order, the first goes on and the others make way
+         * ({@link #firstInQueue}).
+         */
+        public synchronized void waitInOrder() {
+            if (closed) {
+                return;
+            }
+            if (ticket == 0) {
+                ticket = tickets.incrementAndGet();
+            }
+            queue.add(ticket);
+        }
+
+        /** Whether this lease waits in order and has waited longest of those waiting now. */
+        public synchronized boolean firstInQueue() {
+            Long first = queue.ceiling(Long.MIN_VALUE);
+            return ticket != 0 && first != null && first == ticket;
+        }
+
+        /** No longer waiting (it has room, or it gives up); it keeps its place for a next wait. */
+        public synchronized void doneWaiting() {
+            if (ticket != 0) {
+                queue.remove(ticket);
+            }
+        }
+
+        /** Gives back everything this lease holds, and leaves the queue; later takes fail. */
         @Override
         public synchronized void close() {
             closed = true;
+            doneWaiting();
             MemoryBudget.this.give(held);
             held = 0;
         }

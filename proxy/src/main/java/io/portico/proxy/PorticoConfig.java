@@ -113,7 +113,7 @@ public record PorticoConfig(
         MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
                 "Budget for Kafka consumers (1 MiB each with the default fetch size: instances and readers by offset) and the records they hold between requests."),
         MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
-                "How long a request that does not fit its memory budget waits before 503 with Retry-After."),
+                "How long a request that does not fit its memory budget waits before 503 with Retry-After (a large body behind an earlier one waiting too: at once)."),
 
         // Produce
         PRODUCE_THREADS("produce.threads", Setting.integer(1, 1024), "16",

@@ -381,7 +381,6 @@ public final class Http {
         private byte[] pending;
         private boolean pendingLast;
         private long waitingSince;
-        private long ticket; // this body's place among those that waited for room (0: it never had to)
         private RestException refusal; // set when the body no longer counts: it is dropped, then this answered
 
         BodyCollector(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
@@ -429,8 +428,8 @@ public final class Http {
             pending = chunk;
             pendingLast = last;
             waitingSince = System.nanoTime();
-            if (length > SMALL_BODY && ticket == 0) {
-                ticket = lease.budget().joinQueue(); // kept until the body is done: it keeps its place
+            if (length > SMALL_BODY) {
+                lease.waitInOrder();
             }
             exchange.getRequestReceiver().pause();
             exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
@@ -441,7 +440,13 @@ public final class Http {
             if (finished) {
                 return;
             }
+            if (!exchange.getConnection().isOpen()) {
+                finish(); // closed while it waited: no callback will come
+                lease.give(lease.held());
+                return;
+            }
             if (length <= SMALL_BODY || !lease.budget().over()) {
+                lease.doneWaiting();
                 byte[] chunk = pending;
                 pending = null;
                 lastProgress = System.nanoTime();
@@ -450,14 +455,14 @@ public final class Http {
                     exchange.getRequestReceiver().resume();
                 }
             } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()
-                    || !lease.budget().firstInQueue(ticket)) {
+                    || length > SMALL_BODY && !lease.firstInQueue()) {
                 // Out of time, or another body has waited longer: bodies that each hold part of
                 // what they need would otherwise all wait until all give up, none served; the one
                 // that waited longest goes on, with the room the others give back. The client is
                 // within its limits and should read this answer, which a close in the middle of
                 // its upload would turn into a reset: the rest of the body is read and dropped
                 // (holding nothing), then the 503 is sent.
-                leaveQueue();
+                lease.doneWaiting();
                 refusal = ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
                         + lease.budget().name() + "); retry later");
                 pending = null;
@@ -504,16 +509,9 @@ public final class Http {
             return body;
         }
 
-        private void leaveQueue() {
-            if (ticket != 0) {
-                lease.budget().leaveQueue(ticket);
-                ticket = 0;
-            }
-        }
-
         /** Done with the body, whatever the outcome: nothing is held, no timer keeps this alive. */
         void finish() {
-            leaveQueue();
+            lease.doneWaiting();
             finished = true;
             chunks = new java.util.ArrayList<>(0);
             pending = null;
@@ -534,7 +532,12 @@ public final class Http {
          */
         private void check() {
             timer = null;
-            if (finished || !exchange.getConnection().isOpen()) {
+            if (finished) {
+                return;
+            }
+            if (!exchange.getConnection().isOpen()) {
+                finish(); // closed under it: nothing of the body is kept
+                lease.give(lease.held());
                 return;
             }
             long now = System.nanoTime();

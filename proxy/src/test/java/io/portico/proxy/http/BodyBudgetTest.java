@@ -68,6 +68,14 @@ class BodyBudgetTest {
             Thread.sleep(10);
         }
         assertEquals(expected, budget.used(), "what the requests took is given back");
+        assertEquals(0, budget.queued(), "no body is left waiting in order");
+    }
+
+    private void awaitQueued(int n) throws InterruptedException {
+        for (int i = 0; i < 6000 && budget.queued() != n; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(n, budget.queued(), "bodies waiting in order");
     }
 
     @Test
@@ -266,7 +274,14 @@ class BodyBudgetTest {
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
-        }, java.util.concurrent.Executors.newCachedThreadPool());
+        }, clients);
+    }
+
+    private final java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopClients() {
+        clients.shutdownNow();
     }
 
     @Test
@@ -292,6 +307,28 @@ class BodyBudgetTest {
         }
         assertTrue(statuses.contains(200), "at least one served: " + statuses);
         assertTrue(statuses.stream().allMatch(s -> s == 200 || s == 503), statuses.toString());
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
+    void aBodyThatWaitedOnceAndGoesOnSlowlyDoesNotMakeTheNextOneGiveUp() throws Exception {
+        start(Duration.ofMinutes(10));
+        budget.takeAnyway(CAPACITY); // someone else holds everything
+        java.util.concurrent.CountDownLatch sent = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Integer> slow = halves(200_000, sent, go);
+        awaitQueued(1); // it waits, in order
+        budget.give(CAPACITY);
+        awaitQueued(0); // it had room again and read on; now it waits for its client, not for memory
+        budget.takeAnyway(CAPACITY);
+        java.util.concurrent.CompletableFuture<Rest.Response> next =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> post(200_000), clients);
+        awaitQueued(1); // the next body waits; the slow one's old place does not send it away
+        budget.give(CAPACITY);
+        Rest.Response r = next.get(120, TimeUnit.SECONDS);
+        assertEquals(200, r.status(), r.body());
+        go.countDown();
+        assertEquals(200, slow.get(120, TimeUnit.SECONDS));
         awaitBudgetEmpty(0);
     }
 }
