@@ -6,20 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpServer;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RestException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,40 +34,28 @@ class ReferencedSchemasTest {
     /** An answer that makes the stub answer 503, as a registry that is down. */
     private static final String DOWN = "down";
 
-    private HttpServer registry;
+    private StubRegistry registry;
     /** What the stub answers, by request path. */
     private final Map<String, String> answers = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> asked = new ConcurrentHashMap<>();
     private SchemaService service;
 
     @BeforeEach
     void start() throws Exception {
-        registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        registry.createContext("/", exchange -> {
-            String path = exchange.getRequestURI().getRawPath();
-            String query = exchange.getRequestURI().getRawQuery();
-            asked.computeIfAbsent(query == null ? path : path + "?" + query, p -> new AtomicInteger()).incrementAndGet();
+        registry = new StubRegistry(path -> {
             String body = answers.get(path);
-            int status = body == null ? 404 : body.equals(DOWN) ? 503 : 200;
             if (body == null) {
-                body = path.startsWith("/subjects/") ? "{\"error_code\":40402,\"message\":\"Version not found\"}"
-                        : "{\"error_code\":40403,\"message\":\"Schema not found\"}";
+                return new StubRegistry.Answer(404, path.startsWith("/subjects/")
+                        ? "{\"error_code\":40402,\"message\":\"Version not found\"}"
+                        : "{\"error_code\":40403,\"message\":\"Schema not found\"}");
             }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+            return body.equals(DOWN) ? new StubRegistry.Answer(503, "down") : new StubRegistry.Answer(200, body);
         });
-        registry.start();
-        URI url = URI.create("http://127.0.0.1:" + registry.getAddress().getPort());
-        service = new SchemaService(new RegistryClient(new RegistryClient.Settings(List.of(url), null, null,
-                Duration.ofSeconds(5))), 1 << 20);
+        service = registry.service();
     }
 
     @AfterEach
     void stop() {
-        registry.stop(0);
+        registry.close();
     }
 
     /** A registry answer: the schema, its type, and its references as {name, subject, version} triples. */
@@ -120,7 +102,7 @@ class ReferencedSchemasTest {
         assertEquals(List.of(new RegistryClient.Reference("money.proto", "money", 3)), order.schema().references());
 
         assertEquals("shop.Refund", byId(EmbeddedFormat.PROTOBUF, 11).schema().recordName());
-        assertEquals(1, asked.get("/subjects/money/versions/3?deleted=true").get(),
+        assertEquals(1, registry.asked("/subjects/money/versions/3?deleted=true"),
                 "a referenced version is fetched once, soft-deleted or not (records written before still need it)");
     }
 
@@ -159,7 +141,7 @@ class ReferencedSchemasTest {
         answers.put("/subjects/money/versions/latest", schema("PROTOBUF", moneyWithCurrency));
         id(23, schema("PROTOBUF", ORDER, "money.proto", "money", "-1"));
         byId(EmbeddedFormat.PROTOBUF, 23).serialize("{\"total\":{\"currency\":\"EUR\"}}".getBytes(StandardCharsets.UTF_8));
-        assertEquals(1, asked.get("/subjects/money/versions/latest?deleted=true").get());
+        assertEquals(1, registry.asked("/subjects/money/versions/latest?deleted=true"));
     }
 
     @Test

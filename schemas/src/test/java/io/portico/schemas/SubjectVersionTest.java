@@ -4,18 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,52 +20,32 @@ import org.junit.jupiter.api.Test;
 class SubjectVersionTest {
     private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
 
-    private HttpServer registry;
-    private final Map<String, AtomicInteger> asked = new ConcurrentHashMap<>();
+    private StubRegistry registry;
     private SchemaService service;
 
     @BeforeEach
     void start() throws Exception {
-        registry = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        registry.createContext("/", exchange -> {
-            String path = exchange.getRequestURI().getRawPath();
-            asked.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
-            int status;
-            String body;
+        registry = new StubRegistry(path -> {
             if (path.equals("/subjects/users/versions/1") || path.equals("/subjects/users/versions/latest")) {
-                status = 200;
-                body = "{\"subject\":\"users\",\"id\":7,\"version\":1,\"schema\":" + io.portico.protocol.Json.mapper()
-                        .writeValueAsString(USER) + "}";
+                return new StubRegistry.Answer(200, "{\"subject\":\"users\",\"id\":7,\"version\":1,\"schema\":"
+                        + io.portico.protocol.Json.mapper().getNodeFactory().textNode(USER) + "}");
             } else if (path.startsWith("/subjects/users/versions/")) {
-                status = 404;
-                body = "{\"error_code\":40402,\"message\":\"Version not found\"}";
+                return new StubRegistry.Answer(404, "{\"error_code\":40402,\"message\":\"Version not found\"}");
             } else if (path.startsWith("/subjects/proxied/")) {
-                status = 404;
-                body = "<html>no such page</html>"; // a reverse proxy's 404, not the registry's
-            } else {
-                status = 404;
-                body = "{\"error_code\":40401,\"message\":\"Subject not found\"}";
+                return new StubRegistry.Answer(404, "<html>no such page</html>"); // a reverse proxy's 404, not the registry's
             }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+            return new StubRegistry.Answer(404, "{\"error_code\":40401,\"message\":\"Subject not found\"}");
         });
-        registry.start();
-        URI url = URI.create("http://127.0.0.1:" + registry.getAddress().getPort());
-        service = new SchemaService(new RegistryClient(new RegistryClient.Settings(List.of(url), null, null,
-                Duration.ofSeconds(5))), 1 << 20);
+        service = registry.service();
     }
 
     @AfterEach
     void stop() {
-        registry.stop(0);
+        registry.close();
     }
 
     private int asked(String path) {
-        AtomicInteger n = asked.get(path);
-        return n == null ? 0 : n.get();
+        return registry.asked(path);
     }
 
     @Test
@@ -104,8 +75,8 @@ class SubjectVersionTest {
         }
         assertEquals(ErrorCode.SCHEMA_NOT_FOUND,
                 assertThrows(RestException.class, () -> service.subjectVersion("..", "1")).errorCode());
-        assertEquals(0, asked.keySet().stream().filter(p -> p.contains("/versions/one") || p.contains("/versions/0")
-                || p.contains("/subjects/../") || p.contains("/subjects/%2E")).count(), asked.toString());
+        assertEquals(0, registry.paths().stream().filter(p -> p.contains("/versions/one") || p.contains("/versions/0")
+                || p.contains("/subjects/../") || p.contains("/subjects/%2E")).count(), registry.paths().toString());
     }
 
     @Test

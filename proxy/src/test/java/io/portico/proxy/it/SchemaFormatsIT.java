@@ -49,7 +49,8 @@ class SchemaFormatsIT {
         return (framed[1] & 0xff) << 24 | (framed[2] & 0xff) << 16 | (framed[3] & 0xff) << 8 | framed[4] & 0xff;
     }
 
-    private static List<JsonNode> readV2(Rest rest, String group, String topic, String format, String accept, int count) {
+    /** A v2 instance of {@code format} in {@code group}, subscribed to {@code topic}: up to {@code count} records, then deleted. */
+    static List<JsonNode> readV2(Rest rest, String group, String topic, String format, String accept, int count) {
         String base = "/consumers/" + group + "/instances/i";
         assertEquals(200, rest.post("/consumers/" + group, V2, "{\"name\":\"i\",\"format\":\"" + format
                 + "\",\"auto.offset.reset\":\"earliest\"}").status());

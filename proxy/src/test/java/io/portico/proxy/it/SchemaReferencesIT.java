@@ -8,7 +8,6 @@ import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.SchemaPortico;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -22,23 +21,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith({PorticoExtension.class, SchemaPortico.Extension.class})
 class SchemaReferencesIT {
-    private static final String V2 = "application/vnd.kafka.v2+json";
-
     private static List<JsonNode> readV2(Rest rest, String topic, String format, int count) {
-        String group = KafkaCluster.uniqueTopic("refs-group");
-        String base = "/consumers/" + group + "/instances/i";
-        String accept = "application/vnd.kafka." + format + ".v2+json";
-        assertEquals(200, rest.post("/consumers/" + group, V2, "{\"name\":\"i\",\"format\":\"" + format
-                + "\",\"auto.offset.reset\":\"earliest\"}").status());
-        assertEquals(204, rest.post(base + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}").status());
-        List<JsonNode> out = new ArrayList<>();
-        for (int i = 0; i < 30 && out.size() < count; i++) {
-            Rest.Response r = rest.get(base + "/records", "Accept", accept);
-            assertEquals(200, r.status(), r.body());
-            r.json().forEach(out::add);
-        }
-        rest.delete(base);
-        return out;
+        return SchemaFormatsIT.readV2(rest, KafkaCluster.uniqueTopic("refs-group"), topic, format,
+                "application/vnd.kafka." + format + ".v2+json", count);
     }
 
     private static String v3Path(Rest rest, String topic) {
