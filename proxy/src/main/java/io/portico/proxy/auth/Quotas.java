@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Per-caller request quotas, so that one application's burst cannot take the server from the
  * others: each caller (an API key, or a client address with authentication off) has a token
- * bucket of its rate, holding at most its burst; a request takes a token or is refused 429
+ * bucket of its rate, holding at most its burst (an IPv6 client counted by its /64 network); a request takes a token or is refused 429
  * with {@code Retry-After} (the whole seconds until a token). A key's own
  * {@code requests_per_second} overrides the default rate (0: none for it), with one second's worth
  * at once. A request another node relayed was counted there. Buckets of callers quiet for ten
@@ -96,7 +96,20 @@ public final class Quotas {
 
     private static String address(HttpServerExchange exchange) {
         InetSocketAddress from = exchange.getSourceAddress();
-        return from == null || from.getAddress() == null ? "?" : from.getAddress().getHostAddress();
+        return from == null || from.getAddress() == null ? "?" : caller(from.getAddress());
+    }
+
+    /**
+     * The caller a client address is counted as: an IPv4 address itself, an IPv6 address by its
+     * /64 network (one site or host usually has a whole /64 to choose addresses from).
+     */
+    static String caller(java.net.InetAddress address) {
+        if (address instanceof java.net.Inet6Address) {
+            byte[] b = address.getAddress();
+            return String.format("%x:%x:%x:%x::/64", (b[0] & 0xff) << 8 | b[1] & 0xff, (b[2] & 0xff) << 8 | b[3] & 0xff,
+                    (b[4] & 0xff) << 8 | b[5] & 0xff, (b[6] & 0xff) << 8 | b[7] & 0xff);
+        }
+        return address.getHostAddress();
     }
 
     private void refuseOver(HttpServerExchange exchange, String who, int rate, long capacity, String limit) {
