@@ -219,6 +219,8 @@ public record PorticoConfig(
                 "BASIC: the roles of which a user needs one (* any user)."),
         AUTHENTICATION_USERS_FILE("authentication.users.file", Setting.path(), "",
                 "BASIC: the users file (user: password[,role...]; plain, OBF: or MD5: passwords), re-read when it changes; empty: the file option of the realm's section of the JAAS configuration (-Djava.security.auth.login.config)."),
+        AUTHENTICATION_SKIP_PATHS("authentication.skip.paths", Setting.list(), "",
+                "Paths served without authentication (Confluent's setting): exact paths, or prefixes ending in /* (/* itself: every path). Empty: none."),
         QUOTA_REQUESTS_PER_SECOND("quota.requests.per.second", Setting.integer(0, 1_000_000_000), "0",
                 "Requests a second each caller may make (an API key, a basic-authentication user, or a client address with authentication off); beyond it, 429 with Retry-After; requests refused 401 count against their address at this rate too. 0: no quota. A key's requests_per_second in the keys file overrides it."),
         QUOTA_REQUESTS_BURST("quota.requests.burst", Setting.integer(0, 1_000_000_000), "0",
@@ -373,6 +375,7 @@ public record PorticoConfig(
             boolean apiKeys,
             Path apiKeysFile,
             Basic basic,
+            List<String> skipPaths,
             String keystoreType,
             Path keystoreLocation,
             String keystorePassword,
@@ -875,7 +878,14 @@ public record PorticoConfig(
         if (protocols.isEmpty()) {
             throw new ConfigException(Key.SSL_ENABLED_PROTOCOLS.key(), "at least one protocol is required");
         }
-        return new Security(apiKeys, keysFile, basic,
+        List<String> skip = listOf(v.get(Key.AUTHENTICATION_SKIP_PATHS), String.class);
+        for (String path : skip) {
+            if (!path.startsWith("/") || path.indexOf('*') >= 0 && !path.endsWith("/*") || path.indexOf('*') != path.lastIndexOf('*')) {
+                throw new ConfigException(Key.AUTHENTICATION_SKIP_PATHS.key(), "'" + path + "': a path starting with /, "
+                        + "or a prefix ending in /*");
+            }
+        }
+        return new Security(apiKeys, keysFile, basic, List.copyOf(skip),
                 (String) v.get(Key.SSL_KEYSTORE_TYPE), (Path) v.get(Key.SSL_KEYSTORE_LOCATION),
                 (String) v.get(Key.SSL_KEYSTORE_PASSWORD), (String) v.get(Key.SSL_KEY_PASSWORD),
                 (String) v.get(Key.SSL_CLIENT_AUTH),

@@ -58,6 +58,8 @@ class PorticoConfigTest {
         assertKeyNamed("topics.show.internal", Map.of("topics.show.internal", "yes"));
         assertKeyNamed("request.body.max.bytes", Map.of("request.body.max.bytes", "-1"));
         assertKeyNamed("listner", Map.of("listner", "http://0.0.0.0:1"));
+        assertKeyNamed("authentication.skip.paths", Map.of("authentication.skip.paths", "topics"));
+        assertKeyNamed("authentication.skip.paths", Map.of("authentication.skip.paths", "/v3/*/records"));
     }
 
     private static void assertKeyNamed(String key, Map<String, String> raw) {

@@ -60,7 +60,10 @@ public final class Access {
             };
         }
         return exchange -> {
-            Principal caller = tokens == null ? null : tokens.caller(exchange);
+            Principal caller = authenticator.skips(exchange.getRequestPath()) ? Principal.ANONYMOUS : null;
+            if (caller == null && tokens != null) {
+                caller = tokens.caller(exchange);
+            }
             if (caller == null) {
                 try {
                     caller = authenticator.authenticate(exchange);

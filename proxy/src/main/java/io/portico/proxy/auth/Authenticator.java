@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -113,6 +114,32 @@ public final class Authenticator implements AutoCloseable {
      */
     public static Path usersFileOf(String jaasLocation, String realm) {
         return BasicUsers.fromJaas(jaasLocation, realm);
+    }
+
+    private volatile List<String> skipPaths = List.of();
+
+    /**
+     * Serves {@code paths} without authentication (Confluent's {@code authentication.skip.paths}):
+     * exact paths, or prefixes ending in {@code /*}. Called once, before serving.
+     */
+    public Authenticator skipping(List<String> paths) {
+        this.skipPaths = List.copyOf(paths);
+        return this;
+    }
+
+    /** Whether {@code path} is served without authentication. */
+    boolean skips(String path) {
+        for (String spec : skipPaths) {
+            if (spec.endsWith("/*")) {
+                String prefix = spec.substring(0, spec.length() - 2);
+                if (path.equals(prefix) || path.startsWith(prefix + "/") || prefix.isEmpty()) {
+                    return true;
+                }
+            } else if (path.equals(spec)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether requests need credentials. */

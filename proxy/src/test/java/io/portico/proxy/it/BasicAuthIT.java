@@ -51,7 +51,8 @@ class BasicAuthIT {
     @Test
     void confluentsCurlWithAUserAndPasswordWorksAndTheRolesDecide(KafkaCluster cluster) throws Exception {
         try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "BASIC",
-                "authentication.users.file", users().toString(), "authentication.roles", "admin,developer"))) {
+                "authentication.users.file", users().toString(), "authentication.roles", "admin,developer",
+                "authentication.skip.paths", "/brokers,/v3/clusters/*"))) {
             Rest rest = portico.rest();
             String topic = KafkaCluster.uniqueTopic("basic");
             if (Processes.onPath("curl")) {
@@ -75,6 +76,11 @@ class BasicAuthIT {
             Rest.Response noRole = rest.get("/topics", basic("harry", "harry-pass"));
             assertEquals(403, noRole.status(), "harry is a user, neither admin nor developer: " + noRole.body());
             assertEquals(200, rest.get("/topics/" + topic, basic("tom", "tom-pass")).status());
+            // Confluent's authentication.skip.paths: an exact path, and a prefix with what is under it
+            assertEquals(200, rest.get("/brokers").status(), "skipped");
+            assertEquals(200, rest.get("/v3/clusters").status(), "skipped");
+            String clusterId = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            assertEquals(200, rest.get("/v3/clusters/" + clusterId + "/topics").status(), "skipped");
 
             // a consumer instance belongs to the user that created it
             String group = KafkaCluster.uniqueTopic("basic-group");
