@@ -9,10 +9,10 @@ import javax.security.auth.x500.X500Principal;
  * proves it is this entry (the SHA-256 of the secret key, a client certificate's subject or its
  * SHA-256 fingerprint: each null when the entry does not use it, never all three), a role, the
  * topics it applies to (exact names or {@code *} globs), and its own request quota (null: the
- * server's {@code quota.requests.per.second}; 0: none).
+ * server's {@code quota.requests.per.second}; 0: none) and burst (null: one second's worth).
  */
 public record ApiKey(String name, byte[] sha256, X500Principal certificateSubject, byte[] certificateSha256,
-                     Role role, List<Pattern> topics, Integer requestsPerSecond) implements Principal {
+                     Role role, List<Pattern> topics, Integer requestsPerSecond, Integer burst) implements Principal {
 
     /** Whether {@code presented}, a verified client certificate, is this entry's. */
     boolean isCertificate(ClientCertificate presented) {

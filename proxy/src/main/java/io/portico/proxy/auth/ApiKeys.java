@@ -45,7 +45,8 @@ public final class ApiKeys {
                      @JsonProperty("certificate_subject") String certificateSubject,
                      @JsonProperty("certificate_sha256") String certificateSha256,
                      @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics,
-                     @JsonProperty("requests_per_second") Integer requestsPerSecond) {
+                     @JsonProperty("requests_per_second") Integer requestsPerSecond,
+                     @JsonProperty("burst") Integer burst) {
     }
 
     record KeysFile(@JsonProperty("keys") List<FileEntry> keys) {
@@ -149,7 +150,10 @@ public final class ApiKeys {
             if (e.requestsPerSecond() != null && (e.requestsPerSecond() < 0 || e.requestsPerSecond() > 1_000_000_000)) {
                 throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) to 1000000000");
             }
-            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, e.requestsPerSecond()));
+            if (e.burst() != null && (e.burst() < 1 || e.burst() > 1_000_000_000 || e.requestsPerSecond() == null)) {
+                throw new IllegalArgumentException(where + ": \"burst\" is 1 to 1000000000, with \"requests_per_second\"");
+            }
+            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, e.requestsPerSecond(), e.burst()));
         }
         return new ApiKeys(keys);
     }

@@ -62,8 +62,9 @@ public final class Quotas {
         if (rate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
             return;
         }
-        // A key's own rate comes with one second's worth at once; the default with quota.requests.burst.
-        long capacity = own != null || burst <= 0 ? rate : burst;
+        // A key's own rate comes with its own burst (else one second's worth); the default with quota.requests.burst.
+        Integer ownBurst = own != null ? ((ApiKey) caller).burst() : null;
+        long capacity = ownBurst != null ? ownBurst : own != null || burst <= 0 ? rate : burst;
         if (caller != null && caller.name() != null) {
             refuseOver(exchange, "key:" + caller.name(), rate, capacity,
                     "the " + (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "' may make " + rate

@@ -114,5 +114,9 @@ class ApiKeysTest {
                 .contains("keys[1] (b): another entry names the same certificate_sha256"));
         assertTrue(refusal(entry("k", "\"key\":\"k-0123456789abcdef\",\"sha256\":\"" + PRINT_HEX + "\""))
                 .contains("(k): give one of \"key\" and \"sha256\", not both"));
+        assertTrue(refusal(entry("q", "\"key\":\"k-0123456789abcdef\",\"burst\":5"))
+                .contains("(q): \"burst\" is 1 to 1000000000, with \"requests_per_second\""));
+        assertTrue(refusal(entry("r", "\"key\":\"k-0123456789abcdef\",\"requests_per_second\":-1"))
+                .contains("(r): \"requests_per_second\" must be 0 (no quota) to 1000000000"));
     }
 }

@@ -30,6 +30,7 @@ class QuotasIT {
     private static final String BUSY = "busy-" + UUID.randomUUID();
     private static final String FREE = "free-" + UUID.randomUUID();
     private static final String SLOW = "slow-" + UUID.randomUUID();
+    private static final String BURSTY = "bursty-" + UUID.randomUUID();
 
     @TempDir
     Path dir;
@@ -51,7 +52,9 @@ class QuotasIT {
         Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
                 + "{\"name\":\"busy\",\"key\":\"" + BUSY + "\",\"role\":\"writer\",\"topics\":[\"*\"]},"
                 + "{\"name\":\"free\",\"key\":\"" + FREE + "\",\"role\":\"writer\",\"topics\":[\"*\"],\"requests_per_second\":0},"
-                + "{\"name\":\"slow\",\"key\":\"" + SLOW + "\",\"role\":\"writer\",\"topics\":[\"*\"],\"requests_per_second\":1}]}");
+                + "{\"name\":\"slow\",\"key\":\"" + SLOW + "\",\"role\":\"writer\",\"topics\":[\"*\"],\"requests_per_second\":1},"
+                + "{\"name\":\"bursty\",\"key\":\"" + BURSTY + "\",\"role\":\"writer\",\"topics\":[\"*\"],"
+                + "\"requests_per_second\":1,\"burst\":4}]}");
         FakeTicker clock = new FakeTicker();
         try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
                 "api.keys.file", keys.toString(), "quota.requests.per.second", "3"), clock)) {
@@ -73,6 +76,10 @@ class QuotasIT {
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
             assertRefused(rest.get("/topics", bearer(SLOW)), "the API key 'slow' may make 1 requests a second");
+            for (int i = 0; i < 4; i++) {
+                assertEquals(200, rest.get("/topics", bearer(BURSTY)).status(), "its own burst, request " + i);
+            }
+            assertRefused(rest.get("/topics", bearer(BURSTY)), "the API key 'bursty' may make 1 requests a second (4 at once)");
             assertEquals(200, rest.get("/health").status(), "the operator's routes have no quota");
             for (int i = 0; i < 3; i++) {
                 assertEquals(401, rest.get("/topics", bearer("a-guess-0123456789")).status(), "guess " + i);
@@ -86,7 +93,7 @@ class QuotasIT {
                 assertEquals(200, rest.get("/topics", bearer(BUSY)).status(), "a second later, request " + i);
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
-            assertEquals(4, portico.portico().metrics().meter("portico.quota.refused").getCount());
+            assertEquals(5, portico.portico().metrics().meter("portico.quota.refused").getCount());
             assertEquals(20, cluster.read(topic, 20).size(), "the refused record was not written");
         }
     }
