@@ -132,7 +132,7 @@ public final class Portico implements AutoCloseable {
         io.portico.sessions.KafkaNames.reserve(config.idempotency().topic());
         io.portico.sessions.KafkaNames.reserve(config.nodes().topic());
         // What can be checked without Kafka is checked first, so a bad setting fails at once.
-        authenticator = authenticator(config.security(), config.hasHttpsListener()).skipping(config.security().skipPaths());
+        authenticator = authenticator(config.security(), config.hasHttpsListener());
         SSLContext tls = config.hasHttpsListener() ? Tls.context(config.security()) : null;
         if (config.embedded()) {
             embeddedKafka = EmbeddedKafka.start(config.embeddedKafkaDir(), config.embeddedKafka());
@@ -220,7 +220,7 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Quotas quota = config.quotas();
         Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), ticker,
                 metrics.meter("portico.quota.refused")::mark);
-        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas), new Api.Handlers(
+        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,

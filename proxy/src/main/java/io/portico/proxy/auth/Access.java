@@ -6,6 +6,7 @@ import io.portico.sessions.KafkaNames;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.AttachmentKey;
+import java.util.List;
 
 /**
  * Wraps a route's handler with the role it needs: the caller is authenticated (401) and must
@@ -21,19 +22,38 @@ public final class Access {
     private final Authenticator authenticator;
     private final StreamTokens tokens;
     private final Quotas quotas;
+    private final List<String> skipPaths;
 
     public Access(Authenticator authenticator) {
-        this(authenticator, null, Quotas.none());
+        this(authenticator, null, Quotas.none(), List.of());
     }
 
     /**
-     * As above; a request may also open an event stream with a token of {@code tokens}, and
-     * each caller's requests are held to {@code quotas}.
+     * As above; a request may also open an event stream with a token of {@code tokens}, each
+     * caller's requests are held to {@code quotas}, and the paths of {@code skipPaths} (Confluent's
+     * {@code authentication.skip.paths}: exact paths, or prefixes ending in {@code /*}) are served
+     * without authentication.
      */
-    public Access(Authenticator authenticator, StreamTokens tokens, Quotas quotas) {
+    public Access(Authenticator authenticator, StreamTokens tokens, Quotas quotas, List<String> skipPaths) {
         this.authenticator = authenticator;
         this.tokens = tokens;
         this.quotas = quotas;
+        this.skipPaths = List.copyOf(skipPaths);
+    }
+
+    /** Whether {@code path} is served without authentication. */
+    private boolean skips(String path) {
+        for (String spec : skipPaths) {
+            if (spec.endsWith("/*")) {
+                String prefix = spec.substring(0, spec.length() - 2);
+                if (prefix.isEmpty() || path.equals(prefix) || path.startsWith(prefix + "/")) {
+                    return true;
+                }
+            } else if (path.equals(spec)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Metadata and consuming. */
@@ -60,7 +80,7 @@ public final class Access {
             };
         }
         return exchange -> {
-            Principal caller = authenticator.skips(exchange.getRequestPath()) ? Principal.ANONYMOUS : null;
+            Principal caller = skips(exchange.getRequestPath()) ? Principal.ANONYMOUS : null;
             if (caller == null && tokens != null) {
                 caller = tokens.caller(exchange);
             }

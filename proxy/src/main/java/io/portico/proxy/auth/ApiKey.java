@@ -36,7 +36,7 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
                 ? "subject:" + certificateSubject.getName(X500Principal.CANONICAL)
                 : "sha256:" + java.util.HexFormat.of().formatHex(certificateSha256);
         String key = sha256 == null ? "" : "key:" + java.util.HexFormat.of().formatHex(sha256) + "\n";
-        return ClientCertificate.sha256((key + certificate).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return Digests.sha256(key + certificate);
     }
 
     /** A {@code *} glob as a regular expression matching whole topic names. */

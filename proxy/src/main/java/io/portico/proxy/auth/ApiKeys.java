@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -90,7 +88,7 @@ public final class ApiKeys {
                 if (e.key().length() < 16) {
                     throw new IllegalArgumentException(where + ": a key must have at least 16 characters");
                 }
-                digest = sha256(e.key());
+                digest = Digests.sha256(e.key());
             } else if (e.sha256() != null) {
                 try {
                     digest = HexFormat.of().parseHex(e.sha256().trim());
@@ -175,7 +173,7 @@ public final class ApiKeys {
 
     /** The entry whose key is {@code presented}, or null. */
     public ApiKey find(String presented) {
-        byte[] digest = sha256(presented);
+        byte[] digest = Digests.sha256(presented);
         ApiKey found = null;
         for (ApiKey k : keys) {
             if (k.sha256() != null && MessageDigest.isEqual(k.sha256(), digest)) {
@@ -229,11 +227,4 @@ public final class ApiKeys {
         return keys.size();
     }
 
-    static byte[] sha256(String key) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
-    }
 }

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -116,32 +115,6 @@ public final class Authenticator implements AutoCloseable {
         return BasicUsers.fromJaas(jaasLocation, realm);
     }
 
-    private volatile List<String> skipPaths = List.of();
-
-    /**
-     * Serves {@code paths} without authentication (Confluent's {@code authentication.skip.paths}):
-     * exact paths, or prefixes ending in {@code /*}. Called once, before serving.
-     */
-    public Authenticator skipping(List<String> paths) {
-        this.skipPaths = List.copyOf(paths);
-        return this;
-    }
-
-    /** Whether {@code path} is served without authentication. */
-    boolean skips(String path) {
-        for (String spec : skipPaths) {
-            if (spec.endsWith("/*")) {
-                String prefix = spec.substring(0, spec.length() - 2);
-                if (path.equals(prefix) || path.startsWith(prefix + "/") || prefix.isEmpty()) {
-                    return true;
-                }
-            } else if (path.equals(spec)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** Whether requests need credentials. */
     public boolean enabled() {
         return file != null;
@@ -212,16 +185,10 @@ public final class Authenticator implements AutoCloseable {
         String authorization = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);
         String value = authorization == null ? "" : authorization.trim();
         BasicUsers.User user = null;
-        if (value.regionMatches(true, 0, "Basic ", 0, 6)) {
-            try {
-                String decoded = new String(Base64.getDecoder().decode(value.substring(6).trim()), StandardCharsets.UTF_8);
-                int colon = decoded.indexOf(':');
-                if (colon > 0) {
-                    user = users.check(decoded.substring(0, colon), decoded.substring(colon + 1));
-                }
-            } catch (IllegalArgumentException e) {
-                user = null; // not base64
-            }
+        String decoded = value.regionMatches(true, 0, "Basic ", 0, 6) ? basicCredentials(value.substring(6)) : null;
+        int colon = decoded == null ? -1 : decoded.indexOf(':');
+        if (colon > 0) {
+            user = users.check(decoded.substring(0, colon), decoded.substring(colon + 1));
         }
         if (user == null) {
             exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE,
@@ -251,10 +218,7 @@ public final class Authenticator implements AutoCloseable {
 
     /** Whether an entry of the keys file, as it reads now, names a client certificate. */
     public boolean namesCertificates() {
-        ApiKeys current = keys;
-        if (users != null) {
-            return false;
-        }
+        ApiKeys current = keys; // null with basic authentication
         return current != null && current.namesCertificates();
     }
 
@@ -286,17 +250,22 @@ public final class Authenticator implements AutoCloseable {
                 return rest;
             }
             if (scheme.equalsIgnoreCase("Basic") && !rest.isEmpty()) {
-                try {
-                    String decoded = new String(Base64.getDecoder().decode(rest), StandardCharsets.UTF_8);
-                    int colon = decoded.indexOf(':');
-                    return colon < 0 ? decoded : decoded.substring(colon + 1);
-                } catch (IllegalArgumentException e) {
-                    return null;
-                }
+                String decoded = basicCredentials(rest);
+                int colon = decoded == null ? -1 : decoded.indexOf(':');
+                return colon < 0 ? decoded : decoded.substring(colon + 1);
             }
         }
         String token = exchange.getRequestHeaders().getFirst(X_AUTH_TOKEN);
         return token == null || token.isBlank() ? null : token.trim();
+    }
+
+    /** What {@code Authorization: Basic <base64>} carries, {@code user:password}; null when it is not base64. */
+    private static String basicCredentials(String base64) {
+        try {
+            return new String(Base64.getDecoder().decode(base64.trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private void reloadIfChanged() {

@@ -104,16 +104,16 @@ final class BasicUsers {
                     throw new IllegalArgumentException("user '" + name + "': an MD: credential is MD:<algorithm>:<hex>, "
                             + "with an algorithm the JVM knows (not '" + algorithm + "')");
                 }
-                int length = digest(algorithm, "").length;
+                int length = Digests.of(algorithm, "").length;
                 user = new User(name, hex(credential.substring(colon + 1), length, name, "an MD:" + algorithm + ": credential"),
                         algorithm, List.copyOf(roles));
             } else if (credential.startsWith("OBF:")) {
-                user = new User(name, sha256(deobfuscate(credential.substring(4), name)), "SHA-256", List.copyOf(roles));
+                user = new User(name, Digests.sha256(deobfuscate(credential.substring(4), name)), "SHA-256", List.copyOf(roles));
             } else if (credential.startsWith("CRYPT:")) {
                 throw new IllegalArgumentException("user '" + name + "': CRYPT: credentials are not supported; "
                         + "use MD5:, MD: or OBF: (or the password itself)");
             } else {
-                user = new User(name, sha256(credential), "SHA-256", List.copyOf(roles));
+                user = new User(name, Digests.sha256(credential), "SHA-256", List.copyOf(roles));
             }
             users.put(name, user);
         }
@@ -124,8 +124,8 @@ final class BasicUsers {
     User check(String name, String password) {
         User user = users.get(name);
         // Both digests every time: what a check costs tells nothing about which names exist or how they are stored.
-        byte[] sha256 = sha256(password);
-        byte[] other = digest(user == null || user.algorithm().equals("SHA-256") ? "MD5" : user.algorithm(), password);
+        byte[] sha256 = Digests.sha256(password);
+        byte[] other = Digests.of(user == null || user.algorithm().equals("SHA-256") ? "MD5" : user.algorithm(), password);
         if (user == null) {
             MessageDigest.isEqual(sha256, new byte[sha256.length]);
             return null;
@@ -231,17 +231,5 @@ final class BasicUsers {
             }
         }
         return false;
-    }
-
-    static byte[] sha256(String s) {
-        return digest("SHA-256", s);
-    }
-
-    static byte[] digest(String algorithm, String s) {
-        try {
-            return MessageDigest.getInstance(algorithm).digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(algorithm + " is part of every JDK", e);
-        }
     }
 }

@@ -3,8 +3,6 @@ package io.portico.proxy.auth;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.RenegotiationRequiredException;
 import io.undertow.server.SSLSessionInfo;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
@@ -28,6 +26,11 @@ record ClientCertificate(X500Principal subject, byte[] sha256) {
         if (tls == null) {
             return null;
         }
+        // Worked out once per TLS session (its requests all present the same certificate).
+        javax.net.ssl.SSLSession session = tls.getSSLSession();
+        if (session != null && session.getValue(SESSION_VALUE) instanceof ClientCertificate known) {
+            return known;
+        }
         Certificate[] chain;
         try {
             chain = tls.getPeerCertificates();
@@ -37,25 +40,24 @@ record ClientCertificate(X500Principal subject, byte[] sha256) {
         if (chain == null || chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
             return null;
         }
+        ClientCertificate presented;
         try {
-            return new ClientCertificate(leaf.getSubjectX500Principal(), sha256(leaf.getEncoded()));
+            presented = new ClientCertificate(leaf.getSubjectX500Principal(), Digests.sha256(leaf.getEncoded()));
         } catch (CertificateEncodingException e) {
             return null; // the JSSE decoded it from its encoding: not reached
         }
+        if (session != null) {
+            session.putValue(SESSION_VALUE, presented);
+        }
+        return presented;
     }
+
+    private static final String SESSION_VALUE = "io.portico.client-certificate";
 
     /** How the 401 names it: the subject, never more than a line. */
     String describe() {
         String name = subject.getName(X500Principal.RFC2253);
         return name.length() <= 200 ? name : name.substring(0, 200) + "…";
-    }
-
-    static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 
     /**

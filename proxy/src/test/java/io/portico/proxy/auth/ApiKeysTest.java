@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /** The keys file's entries of client certificates, besides its keys. */
 class ApiKeysTest {
-    private static final byte[] PRINT = ClientCertificate.sha256("a certificate".getBytes(StandardCharsets.UTF_8));
+    private static final byte[] PRINT = Digests.sha256("a certificate");
     private static final String PRINT_HEX = HexFormat.of().formatHex(PRINT);
     private static final String PRINT_OPENSSL = HexFormat.ofDelimiter(":").withUpperCase().formatHex(PRINT);
 
@@ -77,7 +77,7 @@ class ApiKeysTest {
     void aStreamTokenBindsTheKeyAndHowTheCertificateIsNamed() {
         String key = "k-0123456789abcdef";
         ApiKey keyOnly = parse(entry("key", "\"key\":\"" + key + "\"")).named("key");
-        assertArrayEquals(ApiKeys.sha256(key), keyOnly.credentialDigest());
+        assertArrayEquals(Digests.sha256(key), keyOnly.credentialDigest());
         byte[] both = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=app\"")).named("both")
                 .credentialDigest();
         byte[] bothOther = parse(entry("both", "\"key\":\"" + key + "\",\"certificate_subject\":\"CN=other\""))

@@ -84,7 +84,7 @@ class BasicUsersTest {
 
     @Test
     void jettys12DigestsAByteOrderMarkAndAFileThatIsNotUtf8() {
-        String sha = "MD:SHA-256:" + java.util.HexFormat.of().formatHex(BasicUsers.digest("SHA-256", "dig-pass"));
+        String sha = "MD:SHA-256:" + java.util.HexFormat.of().formatHex(Digests.of("SHA-256", "dig-pass"));
         assertTrue(Credential.getCredential(sha).check("dig-pass"), "Jetty reads it so too");
         BasicUsers users = parse("\uFEFFann: " + sha + ",admin\n");
         assertEquals("ann", users.check("ann", "dig-pass").name(), "the first user, after the byte order mark");
