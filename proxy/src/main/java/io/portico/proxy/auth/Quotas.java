@@ -57,22 +57,19 @@ public final class Quotas {
      * @throws io.portico.protocol.RestException 429 with {@code Retry-After} when it has none
      */
     public void admit(HttpServerExchange exchange, Principal caller) {
-        Integer own = caller instanceof ApiKey key ? key.requestsPerSecond() : null;
-        int rate = own != null ? own : defaultRate;
+        ApiKey own = caller instanceof ApiKey key && key.requestsPerSecond() != null ? key : null;
+        int rate = own != null ? own.requestsPerSecond() : defaultRate;
         if (rate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
             return;
         }
         // A key's own rate comes with its own burst (else one second's worth); the default with quota.requests.burst.
-        Integer ownBurst = own != null ? ((ApiKey) caller).burst() : null;
-        long capacity = ownBurst != null ? ownBurst : own != null || burst <= 0 ? rate : burst;
+        long capacity = own != null ? (own.burst() != null ? own.burst() : rate) : burst > 0 ? burst : rate;
         if (caller != null && caller.name() != null) {
-            refuseOver(exchange, "key:" + caller.name(), rate, capacity,
-                    "the " + (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "' may make " + rate
-                            + " requests a second" + (capacity != rate ? " (" + capacity + " at once)" : ""));
+            limit(exchange, "key:" + caller.name(), rate, capacity,
+                    (caller instanceof ApiKey ? "API key '" : "user '") + caller.name() + "'", "");
         } else {
             String address = address(exchange);
-            refuseOver(exchange, "address:" + address, rate, capacity, "the client address " + address + " may make "
-                    + rate + " requests a second" + (capacity != rate ? " (" + capacity + " at once)" : ""));
+            limit(exchange, "address:" + address, rate, capacity, "client address " + address, "");
         }
     }
 
@@ -85,42 +82,43 @@ public final class Quotas {
             return;
         }
         String address = address(exchange);
-        long capacity = burst > 0 ? burst : defaultRate;
         try {
-            refuseOver(exchange, "refused:" + address, defaultRate, capacity, "the client address " + address
-                    + " may make " + defaultRate + " requests a second without valid credentials");
+            limit(exchange, "refused:" + address, defaultRate, burst > 0 ? burst : defaultRate,
+                    "client address " + address, " without valid credentials");
         } catch (io.portico.protocol.RestException e) {
             exchange.getResponseHeaders().remove(Headers.WWW_AUTHENTICATE);
             throw e;
         }
     }
 
+    /** Takes a token of {@code who}, or refuses the request (429) naming the caller (text built only then). */
+    private void limit(HttpServerExchange exchange, String who, int rate, long capacity, String caller, String how) {
+        long wait = take(who, rate, capacity);
+        if (wait > 0) {
+            onRefused.run();
+            long seconds = Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(seconds));
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("the " + caller + " may make " + rate + " requests a second"
+                    + how + (capacity != rate ? " (" + capacity + " at once)" : "") + "; retry after " + seconds + " s");
+        }
+    }
+
     private static String address(HttpServerExchange exchange) {
         InetSocketAddress from = exchange.getSourceAddress();
-        return from == null || from.getAddress() == null ? "?" : caller(from.getAddress());
+        return from == null || from.getAddress() == null ? "?" : addressKey(from.getAddress());
     }
 
     /**
      * The caller a client address is counted as: an IPv4 address itself, an IPv6 address by its
      * /64 network (one site or host usually has a whole /64 to choose addresses from).
      */
-    static String caller(java.net.InetAddress address) {
+    static String addressKey(java.net.InetAddress address) {
         if (address instanceof java.net.Inet6Address) {
             byte[] b = address.getAddress();
             return String.format("%x:%x:%x:%x::/64", (b[0] & 0xff) << 8 | b[1] & 0xff, (b[2] & 0xff) << 8 | b[3] & 0xff,
                     (b[4] & 0xff) << 8 | b[5] & 0xff, (b[6] & 0xff) << 8 | b[7] & 0xff);
         }
         return address.getHostAddress();
-    }
-
-    private void refuseOver(HttpServerExchange exchange, String who, int rate, long capacity, String limit) {
-        long wait = take(who, rate, capacity);
-        if (wait > 0) {
-            onRefused.run();
-            long seconds = Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(seconds));
-            throw ErrorCode.TOO_MANY_REQUESTS.exception(limit + "; retry after " + seconds + " s");
-        }
     }
 
     /**
