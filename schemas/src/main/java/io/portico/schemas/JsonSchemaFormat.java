@@ -45,10 +45,6 @@ final class JsonSchemaFormat implements ParsedSchema {
      * @throws InvalidSchemaException when it is not a JSON schema, or a reference it uses is not one
      */
     static JsonSchemaFormat parse(String text, java.util.Map<String, String> references) {
-        SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
-                SpecificationVersion.DRAFT_7, builder -> builder
-                        .schemaLoader(loader -> loader.fetchRemoteResources(false))
-                        .schemas(byIri(text, references)));
         JsonNode node;
         try {
             node = Json.mapper().readTree(text);
@@ -58,6 +54,11 @@ final class JsonSchemaFormat implements ParsedSchema {
         if (node == null || !(node.isObject() || node.isBoolean())) {
             throw new InvalidSchemaException("a JSON schema is an object or a boolean");
         }
+        JsonNode id = node.get("$id");
+        SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
+                SpecificationVersion.DRAFT_7, builder -> builder
+                        .schemaLoader(loader -> loader.fetchRemoteResources(false))
+                        .schemas(byIri(id != null && id.isTextual() ? id.asText() : null, references)));
         Schema schema;
         try {
             schema = registry.getSchema(text, InputFormat.JSON);
@@ -74,15 +75,7 @@ final class JsonSchemaFormat implements ParsedSchema {
      * against the schema's {@code $id} when it has one (a relative {@code $ref} resolves there),
      * as Confluent's serializers register them.
      */
-    private static java.util.Map<String, String> byIri(String text, java.util.Map<String, String> references) {
-        String id = null;
-        try {
-            JsonNode root = Json.mapper().readTree(text);
-            JsonNode idNode = root == null ? null : root.get("$id");
-            id = idNode != null && idNode.isTextual() ? idNode.asText() : null;
-        } catch (JsonProcessingException e) {
-            // not JSON: the parse below says so
-        }
+    private static java.util.Map<String, String> byIri(String id, java.util.Map<String, String> references) {
         java.util.Map<String, String> out = new java.util.HashMap<>(references);
         if (id != null) {
             for (java.util.Map.Entry<String, String> r : references.entrySet()) {
