@@ -441,8 +441,7 @@ public final class Http {
                 return;
             }
             if (!exchange.getConnection().isOpen()) {
-                finish(); // closed while it waited: no callback will come
-                lease.give(lease.held());
+                abandon(); // closed while it waited: no callback will come
                 return;
             }
             if (length <= SMALL_BODY || !lease.budget().over()) {
@@ -509,6 +508,12 @@ public final class Http {
             return body;
         }
 
+        /** Done with the body, and nothing of it is kept from here on: its memory given back. */
+        private void abandon() {
+            finish();
+            lease.give(lease.held());
+        }
+
         /** Done with the body, whatever the outcome: nothing is held, no timer keeps this alive. */
         void finish() {
             lease.doneWaiting();
@@ -536,8 +541,7 @@ public final class Http {
                 return;
             }
             if (!exchange.getConnection().isOpen()) {
-                finish(); // closed under it: nothing of the body is kept
-                lease.give(lease.held());
+                abandon(); // closed under it
                 return;
             }
             long now = System.nanoTime();
@@ -559,8 +563,7 @@ public final class Http {
 
         /** {@code forSize}: the body is refused for its size (see {@link #refuse}); else for its pace. */
         private void fail(RestException error, boolean forSize) {
-            finish();
-            lease.give(lease.held()); // nothing of the body is kept from here on
+            abandon();
             exchange.getRequestReceiver().pause();
             refuse(exchange, error, forSize);
         }
