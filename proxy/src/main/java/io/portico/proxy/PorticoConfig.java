@@ -487,10 +487,15 @@ public record PorticoConfig(
      * Producer settings Portico uses unless {@code producer.*} says otherwise. Idempotence is on
      * (as Kafka's default is with {@code acks=all}), said explicitly: no duplicates from the
      * producer's own retries, and a setting that contradicts it fails start-up rather than
-     * turning it off silently.
+     * turning it off silently. One request in flight per broker connection, not Kafka's 5: a
+     * broker reads a connection's next request only once it has answered the one before, so
+     * requests sent ahead only wait there, and they split what the shared producer gathers from
+     * many small REST requests into more, smaller batches, each a request the broker handles.
+     * With one, what arrives while a request is out goes in the next as one batch.
      */
     static final Map<String, Object> PRODUCER_DEFAULTS = Map.of(
             ProducerConfig.LINGER_MS_CONFIG, "0",
+            ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1",
             ProducerConfig.CLIENT_ID_CONFIG, "portico-producer",
             ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
 

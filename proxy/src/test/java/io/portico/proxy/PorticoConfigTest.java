@@ -26,6 +26,9 @@ class PorticoConfigTest {
         assertEquals(Duration.ofSeconds(5), c.metadataTimeout());
         assertEquals("0", c.producerConfig("b:9092").get("linger.ms"), "synchronous produce must not linger");
         assertEquals("5000", c.producerConfig("b:9092").get("max.block.ms"), "bounded by metadata.timeout.ms");
+        assertEquals("1", c.producerConfig("b:9092").get("max.in.flight.requests.per.connection"),
+                "what arrives while a request is out goes in one batch");
+        assertEquals("1", c.transactionalProducerConfig("b:9092").get("max.in.flight.requests.per.connection"));
     }
 
     @Test
@@ -33,6 +36,7 @@ class PorticoConfigTest {
         PorticoConfig c = PorticoConfig.from(Map.of(
                 "bootstrap.servers", "k1:9092,k2:9092",
                 "producer.linger.ms", "3",
+                "producer.max.in.flight.requests.per.connection", "5",
                 "consumer.max.poll.records", "7",
                 "admin.retries", "2",
                 "client.client.rack", "r1",
@@ -40,6 +44,7 @@ class PorticoConfigTest {
         assertEquals("k1:9092,k2:9092", c.bootstrapServers());
         Map<String, Object> producer = c.producerConfig(c.bootstrapServers());
         assertEquals("3", producer.get("linger.ms"));
+        assertEquals("5", producer.get("max.in.flight.requests.per.connection"));
         assertEquals("r1", producer.get("client.rack"));
         assertEquals("PLAINTEXT", producer.get("security.protocol"));
         assertEquals("k1:9092,k2:9092", producer.get("bootstrap.servers"));
