@@ -528,7 +528,7 @@ public final class Http {
 
         private void scheduleCheck(long inNanos) {
             timer = exchange.getIoThread().executeAfter(this::check,
-                    Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos)), TimeUnit.MILLISECONDS);
+                    Math.max(1, TimeUnit.NANOSECONDS.toMillis(inNanos + 999_999)), TimeUnit.MILLISECONDS);
         }
 
         /**
@@ -554,6 +554,12 @@ public final class Http {
             }
             double seconds = (now - started) / 1e9;
             if (pending == null && now - started >= limit && length < seconds * BODY_MIN_RATE) {
+                if (limit - idle <= limit / 10) {
+                    // Nothing came for nearly the whole time (its last bytes came just after it
+                    // started): the check at its bound says it stopped arriving, which it did.
+                    scheduleCheck(limit - idle);
+                    return;
+                }
                 fail(ErrorCode.REQUEST_TIMEOUT.exception("the request body arrives slower than "
                         + BODY_MIN_RATE / 1024 + " KiB/s"), false);
                 return;
