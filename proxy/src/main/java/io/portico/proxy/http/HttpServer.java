@@ -5,10 +5,14 @@ import io.undertow.connector.ByteBufferPool;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
 import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.AlpnOpenListener;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import io.undertow.server.protocol.http2.Http2OpenListener;
 import io.undertow.server.protocol.http2.Http2UpgradeHandler;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Protocols;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -153,15 +157,20 @@ public final class HttpServer implements AutoCloseable {
             boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
             long maxEntitySize = settings.maxEntitySize();
+            String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
                 exchange.setMaxEntitySize(maxEntitySize);
+                if (keepAlive != null && exchange.isPersistent() && http1(exchange)) {
+                    exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
+                    exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
+                }
                 root.handleRequest(exchange);
             };
             HttpHandler upgrade = new Http2UpgradeHandler(limited);
             // h2c upgrade only for a request without a body (as most servers do): its body would
             // have to arrive whole in HTTP/1.1 before the switch, and a stream's never does.
             http.setRootHandler(settings.http2() && !https ? exchange -> {
-                boolean body = exchange.getRequestHeaders().contains(io.undertow.util.Headers.TRANSFER_ENCODING)
+                boolean body = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
                         || exchange.getRequestContentLength() > 0;
                 (body ? limited : upgrade).handleRequest(exchange);
             } : limited);
@@ -189,6 +198,30 @@ public final class HttpServer implements AutoCloseable {
             channels.add(channel);
             addresses.add((InetSocketAddress) channel.getLocalAddress());
         }
+    }
+
+    /** An answer that closes its connection after all (a refused body, say) promises no idle time. */
+    private static void noHintIfClosing(HttpServerExchange exchange) {
+        if (!exchange.isPersistent()) {
+            exchange.getResponseHeaders().remove(Headers.KEEP_ALIVE);
+        }
+    }
+
+    private static boolean http1(HttpServerExchange exchange) {
+        HttpString protocol = exchange.getProtocol();
+        return Protocols.HTTP_1_1.equals(protocol) || Protocols.HTTP_1_0.equals(protocol);
+    }
+
+    /**
+     * The {@code Keep-Alive} header of an HTTP/1.x answer whose connection stays open: how many
+     * whole seconds the connection may then stay idle before the server closes it, so that a
+     * client that honors the hint (Node.js's agent, undici) stops reusing it first, rather than
+     * sending its next request as it closes. None under a second. HTTP/2 forbids the header: a
+     * connection there ends with a GOAWAY frame.
+     */
+    static String keepAliveHint(Duration idleTimeout) {
+        long seconds = idleTimeout.toSeconds();
+        return seconds < 1 ? null : "timeout=" + seconds;
     }
 
     /** The bound address of each listener, in the order listed (the real port where 0 was asked). */

@@ -192,6 +192,27 @@ class ConnectionLimitsIT {
     }
 
     @Test
+    void anAnswerOnAConnectionLeftOpenSaysHowLongItMayIdle(Rest rest, KafkaCluster kafka) throws Exception {
+        try (Socket socket = connect(rest)) {
+            // Two requests at once (pipelined): the first leaves the connection open, the second closes it.
+            send(socket, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            String answers = readUntilClosed(socket).toLowerCase(java.util.Locale.ROOT);
+            int second = answers.indexOf("http/1.1 200", 1);
+            assertTrue(answers.startsWith("http/1.1 200") && second > 0, answers);
+            assertTrue(answers.substring(0, second).contains("\r\nkeep-alive: timeout=60\r\n"),
+                    "the idle timeout (connections.idle.timeout.ms, 60 s) in whole seconds: " + answers);
+            assertTrue(!answers.substring(second).contains("keep-alive:"), "a closing answer promises nothing: " + answers);
+        }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "900"));
+             Socket socket = connect(p.rest())) {
+            send(socket, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            String answer = readUntilClosed(socket); // closed once idle
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            assertTrue(!answer.toLowerCase(java.util.Locale.ROOT).contains("keep-alive:"), "no hint under a second: " + answer);
+        }
+    }
+
+    @Test
     void aRequestTheHttpParserRejectsGetsAJsonBody(Rest rest) throws Exception {
         try (Socket garbage = connect(rest)) {
             send(garbage, "NOT A REQUEST LINE\r\n\r\n");

@@ -53,6 +53,7 @@ class Http2IT {
         HttpResponse<String> root = get(client, rest.uri("/"));
         assertEquals(200, root.statusCode());
         assertEquals(HttpClient.Version.HTTP_2, root.version(), "h2c by upgrade");
+        assertTrue(root.headers().firstValue("keep-alive").isEmpty(), "HTTP/2 forbids connection headers: " + root.headers());
 
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("h2stream"), 1);
         String cluster = kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
