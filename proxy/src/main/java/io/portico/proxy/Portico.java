@@ -59,6 +59,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -83,6 +84,8 @@ public final class Portico implements AutoCloseable {
     private ProducerPool producers;
     private SharedAdmin admin;
     private ThreadPoolExecutor producePool;
+    /** Where produce requests that need the schema registry run: the produce pool's size, apart from it. */
+    private ThreadPoolExecutor schemaPool;
     private ThreadPoolExecutor metadataPool;
     private ThreadPoolExecutor consumerPool;
     private ConsumerRegistry consumers;
@@ -203,6 +206,10 @@ public final class Portico implements AutoCloseable {
         Idempotent idempotent = new Idempotent(idempotency);
 
         SchemaService schemas = schemaService(config.schemaRegistry());
+        // A request that waits on a slow registry must not hold up produces that never ask it.
+        schemaPool = schemas == null ? null : ScalingPool.create("portico-schema", config.produceThreads(),
+                config.produceQueueSize());
+        Executor schemaProduce = schemaPool == null ? producePool : schemaPool;
         if (schemas != null) {
             consumers.decoders(schemas::decoder);
         }
@@ -223,17 +230,17 @@ public final class Portico implements AutoCloseable {
         Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
+                new ProduceHandler(produce, producePool, schemaProduce, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
                         idempotent),
                 new MessagesHandler(offsetReader, consumerPool, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes()),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
-                new RecordsHandler(produce, producePool, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
+                new RecordsHandler(produce, producePool, schemaProduce, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
                 V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
-                new ProduceV3Handler(produce, clusterAdmin, producePool, new ProduceV3Handler.Limits(
+                new ProduceV3Handler(produce, clusterAdmin, producePool, schemaProduce, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
@@ -412,6 +419,8 @@ public final class Portico implements AutoCloseable {
         metrics.registerAll("jvm.threads", new ThreadStatesGaugeSet());
         metrics.gauge("portico.pool.produce.active", () -> producePool::getActiveCount);
         metrics.gauge("portico.pool.produce.queued", () -> () -> producePool.getQueue().size());
+        metrics.gauge("portico.pool.schema.active", () -> () -> schemaPool == null ? 0 : schemaPool.getActiveCount());
+        metrics.gauge("portico.pool.schema.queued", () -> () -> schemaPool == null ? 0 : schemaPool.getQueue().size());
         metrics.gauge("portico.pool.consumer.active", () -> consumerPool::getActiveCount);
         metrics.gauge("portico.pool.consumer.queued", () -> () -> consumerPool.getQueue().size());
         metrics.gauge("portico.kafka.reachable", () -> () -> cluster.reachable() ? 1 : 0);
@@ -564,6 +573,9 @@ public final class Portico implements AutoCloseable {
         }
         if (producePool != null) {
             producePool.shutdown();
+        }
+        if (schemaPool != null) {
+            schemaPool.shutdown();
         }
         if (metadataPool != null) {
             metadataPool.shutdown();

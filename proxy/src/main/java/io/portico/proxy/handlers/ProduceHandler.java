@@ -43,6 +43,7 @@ public final class ProduceHandler {
 
     private final ProduceService produce;
     private final Executor pool;
+    private final Executor schemaPool;
     private final long maxBodyBytes;
 
     private final int maxRecords;
@@ -55,8 +56,18 @@ public final class ProduceHandler {
      */
     public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords,
                           SchemaService schemas, Idempotent idempotent) {
+        this(produce, pool, pool, maxBodyBytes, maxRecords, schemas, idempotent);
+    }
+
+    /**
+     * @param schemaPool where requests of the schema formats run (they may wait on the schema
+     *        registry): a pool of their own, so that a slow registry never holds up the others
+     */
+    public ProduceHandler(ProduceService produce, Executor pool, Executor schemaPool, long maxBodyBytes, int maxRecords,
+                          SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
+        this.schemaPool = schemaPool;
         this.maxBodyBytes = maxBodyBytes;
         this.maxRecords = maxRecords;
         this.schemas = schemas;
@@ -182,11 +193,12 @@ public final class ProduceHandler {
         KafkaNames.topic(topic);
         IdempotencyKey key = idempotent.key(exchange);
         Function<Throwable, ErrorCode> codes = v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode;
+        Executor runOn = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.readBody(exchange, maxBodyBytes, body -> {
             long deadline = produce.deadlineFromNow(); // the metadata bound runs once the body is in
             if (key != null) {
                 String type = Idempotent.responseType(exchange);
-                idempotent.run(exchange, pool, key, body, topic, () -> {
+                idempotent.run(exchange, runOn, key, body, topic, () -> {
                     Parsed parsed = parse(body, format, partition);
                     // Serialized only when the key has no answer yet: a retry is answered without the registry.
                     return tx -> allOrNothing(topic, encode(parsed, format, topic), deadline, codes, v2, type, tx);
@@ -203,7 +215,7 @@ public final class ProduceHandler {
                                 .thenApply(offsets -> answer(offsets, v2, request)), answer -> answer);
                 return;
             }
-            Http.offload(exchange, pool, () -> {
+            Http.offload(exchange, runOn, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record

@@ -40,6 +40,7 @@ import java.util.concurrent.Executor;
 public final class RecordsHandler {
     private final ProduceService produce;
     private final Executor pool;
+    private final Executor schemaPool;
     private final Limits limits;
 
     /** Size limits: key and value bytes (IBM's defaults are 4096 and 65536) and the request URI. */
@@ -62,8 +63,15 @@ public final class RecordsHandler {
      */
     public RecordsHandler(ProduceService produce, Executor pool, Limits limits, SchemaService schemas,
                           Idempotent idempotent) {
+        this(produce, pool, pool, limits, schemas, idempotent);
+    }
+
+    /** @param schemaPool where a record naming a schema runs (it may wait on the schema registry) */
+    public RecordsHandler(ProduceService produce, Executor pool, Executor schemaPool, Limits limits, SchemaService schemas,
+                          Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
+        this.schemaPool = schemaPool;
         this.limits = limits;
         this.schemas = schemas;
         this.idempotent = idempotent;
@@ -100,7 +108,7 @@ public final class RecordsHandler {
                     if (idempotencyKey != null) {
                         // One record: written or not, and a failure is answered as without a key.
                         // The schema is looked up (and the body checked) before anything is asked of Kafka.
-                        idempotent.run(exchange, pool, idempotencyKey, value, topic, () -> {
+                        idempotent.run(exchange, schema != null ? schemaPool : pool, idempotencyKey, value, topic, () -> {
                             List<Map.Entry<String, byte[]>> all = withSchema(headers, schema, value, json);
                             return tx -> Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json",
                                     Json.write(new RecordsResponse(produce.produceOne(topic, key, value, all, deadline, tx)
@@ -114,7 +122,7 @@ public final class RecordsHandler {
                     CompletableFuture<RecordsResponse.Metadata> now = schema == null
                             && value.length <= ProduceService.AT_ONCE_MAX_BYTES
                             ? produce.produceOneAtOnce(topic, key, value, headers) : null;
-                    Http.offload(exchange, now != null ? Runnable::run : pool,
+                    Http.offload(exchange, now != null ? Runnable::run : schema != null ? schemaPool : pool,
                             () -> now != null ? now : produce.produceOne(topic, key, value,
                                     withSchema(headers, schema, value, json), deadline),
                             RecordsResponse::new);

@@ -74,6 +74,7 @@ public final class ProduceV3Handler {
     private final ProduceService produce;
     private final ClusterAdmin cluster;
     private final Executor pool;
+    private final Executor schemaPool;
     private final Limits limits;
     private final SchemaService schemas;
     private final Idempotent idempotent;
@@ -85,9 +86,20 @@ public final class ProduceV3Handler {
      */
     public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits,
                             SchemaService schemas, Idempotent idempotent) {
+        this(produce, cluster, pool, pool, limits, schemas, idempotent);
+    }
+
+    /**
+     * @param schemaPool where records that need a schema are serialized and sent (they may wait on
+     *        the schema registry): a pool of their own, so that a slow registry never holds up
+     *        the records of other requests
+     */
+    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Executor schemaPool,
+                            Limits limits, SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.cluster = cluster;
         this.pool = pool;
+        this.schemaPool = schemaPool;
         this.limits = limits;
         this.schemas = schemas;
         this.idempotent = idempotent;
@@ -110,6 +122,20 @@ public final class ProduceV3Handler {
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
     }
 
+    /** Whether {@code record} is serialized in a schema from the registry (which may make its sender wait). */
+    private boolean needsRegistry(ProduceRecord record) {
+        return schemas != null && (Sender.needsSchema(record.key()) || Sender.needsSchema(record.value()));
+    }
+
+    private boolean needsRegistry(BatchRequest batch) {
+        for (RecordStreamParser.Item item : batch.items()) {
+            if (item instanceof RecordStreamParser.Parsed parsed && needsRegistry(parsed.record())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records:batch}: 207. */
     public void batch(HttpServerExchange exchange) {
         String topic = checked(exchange);
@@ -117,7 +143,8 @@ public final class ProduceV3Handler {
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
             // Parsed on the pool, as every produce body is: never on the IO thread.
             if (key != null) {
-                idempotent.run(exchange, pool, key, body, topic, () -> {
+                // Parsed where it runs, so where the registry may be asked whenever there is one.
+                idempotent.run(exchange, schemas != null ? schemaPool : pool, key, body, topic, () -> {
                     BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                     return tx -> batchInTransaction(clusterId, topic, batch, tx);
                 });
@@ -125,7 +152,18 @@ public final class ProduceV3Handler {
             }
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
-                return sendBatch(topic, batch, null).thenApply(outcomes -> new Http.Reply(207,
+                CompletableFuture<List<Object>> sent;
+                if (needsRegistry(batch)) {
+                    try {
+                        sent = CompletableFuture.supplyAsync(() -> sendBatch(topic, batch, null), schemaPool)
+                                .thenCompose(f -> f);
+                    } catch (RejectedExecutionException e) {
+                        throw ErrorCode.SERVICE_UNAVAILABLE.exception("too many requests in progress; retry later");
+                    }
+                } else {
+                    sent = sendBatch(topic, batch, null);
+                }
+                return sent.thenApply(outcomes -> new Http.Reply(207,
                         new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
             }, reply -> reply);
         }));
@@ -165,7 +203,7 @@ public final class ProduceV3Handler {
             Http.ok(exchange, new Http.RawJson(withSeparator(DeliveryReports.error(errorOf(items.get(0))))));
             return;
         }
-        idempotent.run(exchange, pool, key, body, topic, () -> tx -> {
+        idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> tx -> {
             java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
             Object outcome = sendBatch(topic, new BatchRequest(List.of("0"), List.of(parsed)), tx, refused).join().get(0);
             if (outcome instanceof DeliveryReports.Landed landed) {
@@ -349,7 +387,7 @@ public final class ProduceV3Handler {
                     record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
         }
 
-        private static boolean needsSchema(ProduceRecord.Data data) {
+        static boolean needsSchema(ProduceRecord.Data data) {
             return data != null && data.needsSchema();
         }
 
@@ -560,9 +598,18 @@ public final class ProduceV3Handler {
             submit();
         }
 
+        /**
+         * Runs {@link #sendSome} on the pool of the first record queued: the schema pool for one
+         * that needs the registry, the produce pool otherwise.
+         */
         private void submit() {
+            Executor on;
+            synchronized (toSend) {
+                Pending head = toSend.peek();
+                on = head != null && needsRegistry(head.record) ? schemaPool : pool;
+            }
             try {
-                pool.execute(this::sendSome);
+                on.execute(() -> sendSome(on));
             } catch (RejectedExecutionException e) {
                 List<Pending> refused;
                 synchronized (toSend) {
@@ -577,16 +624,23 @@ public final class ProduceV3Handler {
             }
         }
 
-        /** On the produce pool: sends what is queued, a batch at a time, in order. */
-        private void sendSome() {
+        /**
+         * On {@code on}: sends what is queued, a batch at a time, in order, up to a record that
+         * belongs on the other pool (one that needs the registry, or the first after those).
+         */
+        private void sendSome(Executor on) {
             for (int n = 0; n < SEND_BATCH; n++) {
                 Pending p;
                 synchronized (toSend) {
-                    p = toSend.poll();
+                    p = toSend.peek();
                     if (p == null) {
                         sending = false;
                         return;
                     }
+                    if (schemaPool != pool && (needsRegistry(p.record) ? schemaPool : pool) != on) {
+                        break;
+                    }
+                    toSend.poll();
                 }
                 if (replies.isClosed()) {
                     continue;

@@ -1,0 +1,92 @@
+package io.portico.proxy.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.proxy.testing.KafkaCluster;
+import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * One client must never hurt another: produce requests of the schema formats waiting on a schema
+ * registry that does not answer (more of them than the produce pool has threads) hold up no
+ * produce that does not need the registry, whatever its dialect. Nothing here is timed: the other
+ * produces are answered while every schema request is still waiting (the registry's timeout is a
+ * minute; the test ends them by closing the registry's socket).
+ */
+@ExtendWith(PorticoExtension.class)
+class SlowRegistryIT {
+    private static final String AVRO_V2 = "application/vnd.kafka.avro.v2+json";
+    private static final int WAITING = 40; // over produce.threads (16): the whole schema pool, and its queue
+
+    @Test
+    void schemaProducesWaitingOnASilentRegistryHoldUpNoOtherProduce(KafkaCluster kafka) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(WAITING);
+        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress()); // accepts, never answers
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                     "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000"))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry"), 1);
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < WAITING; i++) {
+                String body = "{\"value_schema\":\"\\\"string\\\"\",\"records\":[{\"value\":\"x" + i + "\"}]}";
+                waiting.add(CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic, AVRO_V2, body), clients));
+            }
+            int threads = 16;
+            while (gauge(rest, "portico.pool.schema.active") < threads) {
+                assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "a schema produce ended early");
+                Thread.sleep(20); // polling until every thread of the schema pool is taken
+            }
+
+            // v2 binary, over 4 KiB (so it goes to a pool, not produced on the IO thread)
+            StringBuilder v2 = new StringBuilder("{\"records\":[");
+            for (int i = 0; i < 100; i++) {
+                v2.append(i == 0 ? "" : ",").append("{\"value\":\"").append("QUJD".repeat(20)).append("\"}");
+            }
+            v2.append("]}");
+            Rest.Response binary = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json", v2.toString());
+            assertEquals(200, binary.status(), binary.body());
+            // the records endpoint, over 4 KiB
+            Rest.Response record = rest.post("/topics/" + topic + "/records", "text/plain", "r".repeat(8192));
+            assertEquals(200, record.status(), record.body());
+            // a v3 batch of binary records
+            String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            Rest.Response batch = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records:batch",
+                    "application/json", "{\"entries\":[{\"id\":\"a\",\"value\":{\"type\":\"STRING\",\"data\":\"s\"}}]}");
+            assertEquals(207, batch.status(), batch.body());
+            assertTrue(batch.body().contains("\"successes\":[{\"id\":\"a\""), batch.body());
+            // a v3 record over 4 KiB (sent from the produce pool)
+            Rest.Response v3 = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records", "application/json",
+                    "{\"value\":{\"type\":\"STRING\",\"data\":\"" + "v".repeat(6000) + "\"}}");
+            assertEquals(200, v3.status(), v3.body());
+            assertTrue(v3.body().startsWith("{\"error_code\":200,"), v3.body());
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the schema produces were still waiting");
+
+            silent.close(); // the registry goes away: the waiting requests end (503), none lost in a hang
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                Rest.Response r = w.get(5, TimeUnit.MINUTES);
+                assertEquals(503, r.status(), r.body());
+            }
+            assertEquals(103, kafka.read(topic, 103).size(), "100 binary records, one record, two v3 records: no avro one");
+        } finally {
+            silent.close();
+            clients.shutdownNow();
+        }
+    }
+
+    private static long gauge(Rest rest, String name) {
+        return rest.get("/metrics").json().get("gauges").get(name).get("value").asLong();
+    }
+}
