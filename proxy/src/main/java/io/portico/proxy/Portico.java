@@ -88,6 +88,8 @@ public final class Portico implements AutoCloseable {
     private ThreadPoolExecutor schemaPool;
     private ThreadPoolExecutor metadataPool;
     private ThreadPoolExecutor consumerPool;
+    /** Where reads in the schema formats run (decoding may wait on the registry): the consumer pool's size, apart from it. */
+    private ThreadPoolExecutor schemaReadPool;
     private ConsumerRegistry consumers;
     private OffsetReader offsetReader;
     private EventStreams eventStreams;
@@ -210,6 +212,9 @@ public final class Portico implements AutoCloseable {
         schemaPool = schemas == null ? null : ScalingPool.create("portico-schema", config.produceThreads(),
                 config.produceQueueSize());
         Executor schemaProduce = schemaPool == null ? producePool : schemaPool;
+        schemaReadPool = schemas == null ? null : ScalingPool.create("portico-schema-reads", reads.threads(),
+                reads.queueSize());
+        Executor schemaReads = schemaReadPool == null ? consumerPool : schemaReadPool;
         if (schemas != null) {
             consumers.decoders(schemas::decoder);
         }
@@ -232,10 +237,10 @@ public final class Portico implements AutoCloseable {
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, schemaProduce, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
                         idempotent),
-                new MessagesHandler(offsetReader, consumerPool, reads.countMax(), schemas),
-                new ConsumerHandlers(consumers, cluster, consumerPool, config.advertisedListeners(), config.hostName(),
+                new MessagesHandler(offsetReader, consumerPool, schemaReads, reads.countMax(), schemas),
+                new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes()),
-                new ConsumerV2Handlers(consumers, cluster, consumerPool, config.requestBodyMaxBytes()),
+                new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes()),
                 new RecordsHandler(produce, producePool, schemaProduce, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
@@ -423,6 +428,8 @@ public final class Portico implements AutoCloseable {
         metrics.gauge("portico.pool.schema.queued", () -> () -> schemaPool == null ? 0 : schemaPool.getQueue().size());
         metrics.gauge("portico.pool.consumer.active", () -> consumerPool::getActiveCount);
         metrics.gauge("portico.pool.consumer.queued", () -> () -> consumerPool.getQueue().size());
+        metrics.gauge("portico.pool.schema.reads.active", () -> () -> schemaReadPool == null ? 0 : schemaReadPool.getActiveCount());
+        metrics.gauge("portico.pool.schema.reads.queued", () -> () -> schemaReadPool == null ? 0 : schemaReadPool.getQueue().size());
         metrics.gauge("portico.kafka.reachable", () -> () -> cluster.reachable() ? 1 : 0);
     }
 
@@ -582,6 +589,9 @@ public final class Portico implements AutoCloseable {
         }
         if (consumerPool != null) {
             consumerPool.shutdown();
+        }
+        if (schemaReadPool != null) {
+            schemaReadPool.shutdown();
         }
         if (directory != null) {
             directory.leaving(); // its instances' records stay: other nodes tell their callers it left

@@ -43,6 +43,7 @@ public final class ConsumerHandlers {
     private final ClusterHealth cluster;
     private final BaseUrl baseUrl;
     private final Executor pool;
+    private final Executor schemaPool;
     private final long maxBodyBytes;
 
     /**
@@ -52,10 +53,17 @@ public final class ConsumerHandlers {
      */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, List<URI> advertised,
                             String hostName, long maxBodyBytes) {
+        this(registry, cluster, pool, pool, advertised, hostName, maxBodyBytes);
+    }
+
+    /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
+    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+                            List<URI> advertised, String hostName, long maxBodyBytes) {
         this.registry = registry;
         this.cluster = cluster;
         this.baseUrl = new BaseUrl(advertised, hostName);
         this.pool = pool;
+        this.schemaPool = schemaPool;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -105,12 +113,13 @@ public final class ConsumerHandlers {
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // The read holds a pool thread for one poll slice at a time: between slices it waits in
         // the pool's queue again, behind reads whose records are there.
-        Http.offload(exchange, pool, () -> {
+        Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
+        Http.offload(exchange, on, () -> {
             ConsumerInstance instance = owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            return registry.readAsync(instance, topic, cap, room, pool).thenApply(records -> {
+            return registry.readAsync(instance, topic, cap, room, on).thenApply(records -> {
                 if (records.isEmpty() && !cluster.reachable()) {
                     // Nothing came because Kafka does not answer: say so rather than "no new records".
                     throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");

@@ -47,9 +47,17 @@ public final class ConsumerV2Handlers {
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
     private final Executor pool;
+    private final Executor schemaPool;
     private final long maxBodyBytes;
 
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, long maxBodyBytes) {
+        this(registry, cluster, pool, pool, maxBodyBytes);
+    }
+
+    /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
+    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+                              long maxBodyBytes) {
+        this.schemaPool = schemaPool;
         this.registry = registry;
         this.cluster = cluster;
         this.pool = pool;
@@ -178,12 +186,13 @@ public final class ConsumerV2Handlers {
         String caller = Access.caller(exchange).name();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // One poll slice at a time on the pool, as v1's read.
-        Http.offload(exchange, pool, () -> {
+        Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
+        Http.offload(exchange, on, () -> {
             ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            return registry.pollAsync(instance, timeout, cap, room, pool).thenApply(records -> {
+            return registry.pollAsync(instance, timeout, cap, room, on).thenApply(records -> {
                 if (records.isEmpty() && !cluster.reachable()) {
                     throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
                 }

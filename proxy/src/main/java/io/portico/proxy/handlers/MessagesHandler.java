@@ -25,6 +25,7 @@ import java.util.concurrent.Executor;
 public final class MessagesHandler {
     private final OffsetReader reader;
     private final Executor pool;
+    private final Executor schemaPool;
     private final int countMax;
     private final SchemaService schemas;
 
@@ -34,8 +35,14 @@ public final class MessagesHandler {
 
     /** @param schemas the schema formats' service, or null when no schema registry is configured */
     public MessagesHandler(OffsetReader reader, Executor pool, int countMax, SchemaService schemas) {
+        this(reader, pool, pool, countMax, schemas);
+    }
+
+    /** @param schemaPool where reads of the schema formats run (decoding may wait on the schema registry) */
+    public MessagesHandler(OffsetReader reader, Executor pool, Executor schemaPool, int countMax, SchemaService schemas) {
         this.reader = reader;
         this.pool = pool;
+        this.schemaPool = schemaPool;
         this.countMax = countMax;
         this.schemas = schemas;
     }
@@ -60,7 +67,7 @@ public final class MessagesHandler {
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, pool, () -> {
+        Http.run(exchange, format.needsSchemaRegistry() ? schemaPool : pool, () -> {
             List<ConsumedRecord> records = reader.read(topic, partition, offset, (int) count, room);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());

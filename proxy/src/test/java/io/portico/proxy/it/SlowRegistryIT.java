@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * One client must never hurt another: produce requests of the schema formats waiting on a schema
  * registry that does not answer (more of them than the produce pool has threads) hold up no
- * produce that does not need the registry, whatever its dialect. Nothing here is timed: the other
+ * produce that does not need the registry, whatever its dialect; reads decoding records likewise
+ * hold up no read of the binary format. Nothing here is timed: the other
  * produces are answered while every schema request is still waiting (the registry's timeout is a
  * minute; the test ends them by closing the registry's socket).
  */
@@ -80,6 +81,48 @@ class SlowRegistryIT {
                 assertEquals(503, r.status(), r.body());
             }
             assertEquals(103, kafka.read(topic, 103).size(), "100 binary records, one record, two v3 records: no avro one");
+        } finally {
+            silent.close();
+            clients.shutdownNow();
+        }
+    }
+
+    @Test
+    void readsDecodingWithASilentRegistryHoldUpNoOtherRead(KafkaCluster kafka) throws Exception {
+        int threads = 4; // consumer.threads: the schema reads' pool has as many
+        ExecutorService clients = Executors.newFixedThreadPool(2 * threads);
+        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress()); // accepts, never answers
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000",
+                "consumer.threads", Integer.toString(threads)))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-reads"), 1);
+            // A record framed as the schema formats frame theirs (magic byte 0, schema id 1): decoding asks the registry.
+            String framed = java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, 0, 0, 1, 2, 'x'});
+            Rest.Response produced = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
+                    "{\"records\":[{\"value\":\"" + framed + "\"}]}");
+            assertEquals(200, produced.status(), produced.body());
+            String path = "/topics/" + topic + "/partitions/0/messages?offset=0";
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < 2 * threads; i++) {
+                waiting.add(CompletableFuture.supplyAsync(
+                        () -> rest.get(path, "Accept", "application/vnd.kafka.avro.v1+json"), clients));
+            }
+            while (gauge(rest, "portico.pool.schema.reads.active") < threads) {
+                assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "an avro read ended early");
+                Thread.sleep(20); // polling until every thread of the schema reads' pool is taken
+            }
+            for (int i = 0; i < 2 * threads; i++) { // more binary reads than the consumer pool has threads
+                Rest.Response binary = rest.get(path, "Accept", "application/vnd.kafka.binary.v1+json");
+                assertEquals(200, binary.status(), binary.body());
+                assertTrue(binary.body().contains(framed), binary.body());
+            }
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the avro reads were still waiting");
+            silent.close(); // the registry goes away: the waiting reads end
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                Rest.Response r = w.get(5, TimeUnit.MINUTES);
+                assertEquals(503, r.status(), r.body());
+            }
         } finally {
             silent.close();
             clients.shutdownNow();
