@@ -11,7 +11,6 @@ import io.undertow.server.protocol.http.HttpOpenListener;
 import io.undertow.server.protocol.http2.Http2OpenListener;
 import io.undertow.server.protocol.http2.Http2UpgradeHandler;
 import io.undertow.util.Headers;
-import io.undertow.util.HttpString;
 import io.undertow.util.Protocols;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -160,7 +159,7 @@ public final class HttpServer implements AutoCloseable {
             String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
                 exchange.setMaxEntitySize(maxEntitySize);
-                if (keepAlive != null && exchange.isPersistent() && http1(exchange)) {
+                if (keepAlive != null && exchange.isPersistent() && Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
                     exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
                 }
@@ -207,17 +206,13 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private static boolean http1(HttpServerExchange exchange) {
-        HttpString protocol = exchange.getProtocol();
-        return Protocols.HTTP_1_1.equals(protocol) || Protocols.HTTP_1_0.equals(protocol);
-    }
-
     /**
-     * The {@code Keep-Alive} header of an HTTP/1.x answer whose connection stays open: how many
+     * The {@code Keep-Alive} header of an HTTP/1.1 answer whose connection stays open: how many
      * whole seconds the connection may then stay idle before the server closes it, so that a
      * client that honors the hint (Node.js's agent, undici) stops reusing it first, rather than
      * sending its next request as it closes. None under a second. HTTP/2 forbids the header: a
-     * connection there ends with a GOAWAY frame.
+     * connection there ends with a GOAWAY frame. HTTP/1.0 gets none: its connections stay open
+     * only on a {@code Connection: keep-alive}, which Portico does not send.
      */
     static String keepAliveHint(Duration idleTimeout) {
         long seconds = idleTimeout.toSeconds();
