@@ -70,6 +70,14 @@ public final class Idempotent {
             // Hashed on the pool: a body may be megabytes, and the IO thread serves other connections.
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
+            if (work instanceof Elsewhere moved) {
+                try {
+                    return CompletableFuture.supplyAsync(() -> service.execute(key, fingerprint, topic, moved.work()),
+                            moved.executor());
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception("too many requests in progress; retry later");
+                }
+            }
             return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
         }, answer -> {
             if (answer.replayed()) {
@@ -79,6 +87,17 @@ public final class Idempotent {
             exchange.putAttachment(Http.RESPONSE_TYPE, MediaType.parse(response.contentType()));
             return new Http.Reply(response.status(), new Http.RawJson(response.body()));
         });
+    }
+
+    /**
+     * Work that must run on {@code executor} rather than where it was prepared (a request whose
+     * records need the schema registry, found out only once its body was parsed).
+     */
+    public record Elsewhere(Executor executor, Idempotency.Work work) implements Idempotency.Work {
+        @Override
+        public Idempotency.Outcome run(org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer) {
+            return work.run(producer);
+        }
     }
 
     /** The response type negotiated for this exchange, as a keyed response records it. */

@@ -68,6 +68,12 @@ class SlowRegistryIT {
                     "application/json", "{\"entries\":[{\"id\":\"a\",\"value\":{\"type\":\"STRING\",\"data\":\"s\"}}]}");
             assertEquals(207, batch.status(), batch.body());
             assertTrue(batch.body().contains("\"successes\":[{\"id\":\"a\""), batch.body());
+            // a keyed v3 batch of binary records (written in a transaction, from the produce pool)
+            Rest.Response keyed = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records:batch",
+                    "application/json", "{\"entries\":[{\"id\":\"k\",\"value\":{\"type\":\"STRING\",\"data\":\"k\"}}]}",
+                    "Idempotency-Key", "slow-registry-1");
+            assertEquals(207, keyed.status(), keyed.body());
+            assertTrue(keyed.body().contains("\"successes\":[{\"id\":\"k\""), keyed.body());
             // a v3 record over 4 KiB (sent from the produce pool)
             Rest.Response v3 = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records", "application/json",
                     "{\"value\":{\"type\":\"STRING\",\"data\":\"" + "v".repeat(6000) + "\"}}");
@@ -80,7 +86,7 @@ class SlowRegistryIT {
                 Rest.Response r = w.get(5, TimeUnit.MINUTES);
                 assertEquals(503, r.status(), r.body());
             }
-            assertEquals(103, kafka.read(topic, 103).size(), "100 binary records, one record, two v3 records: no avro one");
+            assertEquals(104, kafka.read(topic, 104).size(), "100 binary records, one record, three v3 records: no avro one");
         } finally {
             silent.close();
             clients.shutdownNow();

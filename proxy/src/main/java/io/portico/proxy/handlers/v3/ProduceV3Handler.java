@@ -143,10 +143,11 @@ public final class ProduceV3Handler {
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
             // Parsed on the pool, as every produce body is: never on the IO thread.
             if (key != null) {
-                // Parsed where it runs, so where the registry may be asked whenever there is one.
-                idempotent.run(exchange, schemas != null ? schemaPool : pool, key, body, topic, () -> {
+                idempotent.run(exchange, pool, key, body, topic, () -> {
                     BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
-                    return tx -> batchInTransaction(clusterId, topic, batch, tx);
+                    Idempotency.Work work = tx -> batchInTransaction(clusterId, topic, batch, tx);
+                    // Written from the schema pool when an entry needs the registry (it may make it wait).
+                    return needsRegistry(batch) ? new Idempotent.Elsewhere(schemaPool, work) : work;
                 });
                 return;
             }
