@@ -64,6 +64,12 @@ public final class ProduceV3Handler {
     private static final int IN_FLIGHT_COST = 512;
     /** Records one task of a stream sends before it lets other work of the pool go first. */
     private static final int SEND_BATCH = 512;
+    /**
+     * How long one task of a stream sends on the schema pool before it lets other streams' work
+     * go first: a record there may wait on the registry, so a count alone would let one stream
+     * hold a thread for hundreds of registry waits.
+     */
+    private static final long SCHEMA_SEND_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long RETRY_MILLIS = 10;
 
     /** Limits of v3 produce. */
@@ -627,10 +633,16 @@ public final class ProduceV3Handler {
 
         /**
          * On {@code on}: sends what is queued, a batch at a time, in order, up to a record that
-         * belongs on the other pool (one that needs the registry, or the first after those).
+         * belongs on the other pool (one that needs the registry, or the first after those); on
+         * the schema pool for at most {@link #SCHEMA_SEND_NANOS} (at least one record).
          */
         private void sendSome(Executor on) {
+            boolean timed = on == schemaPool && schemaPool != pool;
+            long start = timed ? System.nanoTime() : 0;
             for (int n = 0; n < SEND_BATCH; n++) {
+                if (timed && n > 0 && System.nanoTime() - start >= SCHEMA_SEND_NANOS) {
+                    break; // the rest after other streams' work
+                }
                 Pending p;
                 synchronized (toSend) {
                     p = toSend.peek();
