@@ -50,13 +50,8 @@ public final class ConsumerHandlers {
      * @param advertised URLs clients reach this server at ({@code advertised.listeners}); may be empty
      * @param hostName host for {@code base_uri} ({@code host.name}) when nothing is advertised, or
      *        null to use the request's {@code Host}
+     * @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry)
      */
-    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, List<URI> advertised,
-                            String hostName, long maxBodyBytes) {
-        this(registry, cluster, pool, pool, advertised, hostName, maxBodyBytes);
-    }
-
-    /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes) {
         this.registry = registry;

@@ -50,10 +50,6 @@ public final class ConsumerV2Handlers {
     private final Executor schemaPool;
     private final long maxBodyBytes;
 
-    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, long maxBodyBytes) {
-        this(registry, cluster, pool, pool, maxBodyBytes);
-    }
-
     /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes) {

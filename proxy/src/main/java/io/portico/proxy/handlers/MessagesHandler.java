@@ -29,16 +29,10 @@ public final class MessagesHandler {
     private final int countMax;
     private final SchemaService schemas;
 
-    public MessagesHandler(OffsetReader reader, Executor pool, int countMax) {
-        this(reader, pool, countMax, null);
-    }
-
-    /** @param schemas the schema formats' service, or null when no schema registry is configured */
-    public MessagesHandler(OffsetReader reader, Executor pool, int countMax, SchemaService schemas) {
-        this(reader, pool, pool, countMax, schemas);
-    }
-
-    /** @param schemaPool where reads of the schema formats run (decoding may wait on the schema registry) */
+    /**
+     * @param schemas the schema formats' service, or null when no schema registry is configured
+     * @param schemaPool where reads of the schema formats run (decoding may wait on the schema registry)
+     */
     public MessagesHandler(OffsetReader reader, Executor pool, Executor schemaPool, int countMax, SchemaService schemas) {
         this.reader = reader;
         this.pool = pool;

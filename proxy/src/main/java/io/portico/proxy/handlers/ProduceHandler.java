@@ -53,13 +53,6 @@ public final class ProduceHandler {
     /**
      * @param schemas the schema formats' service, or null when no schema registry is configured
      * @param idempotent {@code Idempotency-Key} handling
-     */
-    public ProduceHandler(ProduceService produce, Executor pool, long maxBodyBytes, int maxRecords,
-                          SchemaService schemas, Idempotent idempotent) {
-        this(produce, pool, pool, maxBodyBytes, maxRecords, schemas, idempotent);
-    }
-
-    /**
      * @param schemaPool where requests of the schema formats run (they may wait on the schema
      *        registry): a pool of their own, so that a slow registry never holds up the others
      */

@@ -60,13 +60,8 @@ public final class RecordsHandler {
     /**
      * @param schemas the schema registry's schemas, or null when none is configured (a request
      *        naming a schema is then 501)
+     * @param schemaPool where a record naming a schema runs (it may wait on the schema registry)
      */
-    public RecordsHandler(ProduceService produce, Executor pool, Limits limits, SchemaService schemas,
-                          Idempotent idempotent) {
-        this(produce, pool, pool, limits, schemas, idempotent);
-    }
-
-    /** @param schemaPool where a record naming a schema runs (it may wait on the schema registry) */
     public RecordsHandler(ProduceService produce, Executor pool, Executor schemaPool, Limits limits, SchemaService schemas,
                           Idempotent idempotent) {
         this.produce = produce;

@@ -688,9 +688,25 @@ public final class Http {
             } catch (RejectedExecutionException e) {
                 done.run();
                 exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
-                ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
-                        "too many requests in progress; retry later"));
+                ErrorWriter.write(exchange, overloaded());
             }
         });
+    }
+
+    /** The 503 of a request a full pool turned away. */
+    public static RestException overloaded() {
+        return ErrorCode.SERVICE_UNAVAILABLE.exception("too many requests in progress; retry later");
+    }
+
+    /**
+     * {@code work} run on {@code pool} (from a task of another pool, for work that belongs there);
+     * a full pool is {@link #overloaded()}, thrown to the caller.
+     */
+    public static <T> CompletableFuture<T> on(Executor pool, Supplier<? extends CompletionStage<T>> work) {
+        try {
+            return CompletableFuture.supplyAsync(work, pool).thenCompose(Function.identity());
+        } catch (RejectedExecutionException e) {
+            throw overloaded();
+        }
     }
 }

@@ -71,12 +71,8 @@ public final class Idempotent {
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
             if (work instanceof Elsewhere moved) {
-                try {
-                    return CompletableFuture.supplyAsync(() -> service.execute(key, fingerprint, topic, moved.work()),
-                            moved.executor());
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception("too many requests in progress; retry later");
-                }
+                return Http.on(moved.executor(),
+                        () -> CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, moved.work())));
             }
             return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
         }, answer -> {

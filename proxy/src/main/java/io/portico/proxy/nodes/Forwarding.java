@@ -150,8 +150,7 @@ public final class Forwarding {
                     }, exchange));
                 } catch (RejectedExecutionException e) {
                     exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
-                    ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
-                            "too many requests in progress; retry later"));
+                    ErrorWriter.write(exchange, Http.overloaded());
                 }
             });
         };

@@ -89,13 +89,6 @@ public final class ProduceV3Handler {
      * @param schemas the schema formats' service, or null when no schema registry is configured
      *        (keys and values of the schema types are then each record's 422)
      * @param idempotent {@code Idempotency-Key} handling
-     */
-    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Limits limits,
-                            SchemaService schemas, Idempotent idempotent) {
-        this(produce, cluster, pool, pool, limits, schemas, idempotent);
-    }
-
-    /**
      * @param schemaPool where records that need a schema are serialized and sent (they may wait on
      *        the schema registry): a pool of their own, so that a slow registry never holds up
      *        the records of other requests
@@ -130,7 +123,11 @@ public final class ProduceV3Handler {
 
     /** Whether {@code record} is serialized in a schema from the registry (which may make its sender wait). */
     private boolean needsRegistry(ProduceRecord record) {
-        return schemas != null && (Sender.needsSchema(record.key()) || Sender.needsSchema(record.value()));
+        return schemas != null && (needsSchema(record.key()) || needsSchema(record.value()));
+    }
+
+    private static boolean needsSchema(ProduceRecord.Data data) {
+        return data != null && data.needsSchema();
     }
 
     private boolean needsRegistry(BatchRequest batch) {
@@ -159,17 +156,8 @@ public final class ProduceV3Handler {
             }
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
-                CompletableFuture<List<Object>> sent;
-                if (needsRegistry(batch)) {
-                    try {
-                        sent = CompletableFuture.supplyAsync(() -> sendBatch(topic, batch, null), schemaPool)
-                                .thenCompose(f -> f);
-                    } catch (RejectedExecutionException e) {
-                        throw ErrorCode.SERVICE_UNAVAILABLE.exception("too many requests in progress; retry later");
-                    }
-                } else {
-                    sent = sendBatch(topic, batch, null);
-                }
+                CompletableFuture<List<Object>> sent = needsRegistry(batch)
+                        ? Http.on(schemaPool, () -> sendBatch(topic, batch, null)) : sendBatch(topic, batch, null);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
                         new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
             }, reply -> reply);
@@ -386,16 +374,12 @@ public final class ProduceV3Handler {
          * {@code outcome} then told as by {@link #sendNow}; false when nothing was sent.
          */
         boolean sendAtOnce(ProduceRecord record, Outcome outcome) {
-            if (via != null || schemas != null && (needsSchema(record.key()) || needsSchema(record.value()))) {
+            if (via != null || needsRegistry(record)) {
                 return false;
             }
             // A topic this server refuses is not sent here either: the pool reports it in the record's report.
             return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
                     record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
-        }
-
-        static boolean needsSchema(ProduceRecord.Data data) {
-            return data != null && data.needsSchema();
         }
 
         /**
@@ -625,8 +609,7 @@ public final class ProduceV3Handler {
                     sending = false;
                 }
                 for (Pending p : refused) {
-                    p.slot.complete(DeliveryReports.error(new RecordError(503,
-                            "Service unavailable: too many requests in progress; retry later")));
+                    p.slot.complete(DeliveryReports.error(new RecordError(503, Http.overloaded().getMessage())));
                 }
             }
         }
