@@ -642,7 +642,26 @@ public record PorticoConfig(
 
     /** Validates {@code raw} (file and environment merged) into a config, shares of the heap taken of this JVM's. */
     public static PorticoConfig from(Map<String, String> raw) {
-        return from(raw, Runtime.getRuntime().maxMemory());
+        return from(raw, maxHeap());
+    }
+
+    /**
+     * The heap that {@code %} sizes are shares of: this JVM's {@code -Xmx} ({@code MaxHeapSize}).
+     * Not {@code Runtime.maxMemory()}, which under ParallelGC (the server's collector as shipped)
+     * leaves out a survivor space: the defaults (32 consumer instances on 256 MiB, a 32 MiB
+     * producer buffer of 64 KiB batches) would shrink with the collector.
+     */
+    static long maxHeap() {
+        com.sun.management.HotSpotDiagnosticMXBean hotSpot =
+                java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        if (hotSpot != null) {
+            try {
+                return Long.parseLong(hotSpot.getVMOption("MaxHeapSize").getValue());
+            } catch (RuntimeException e) {
+                // not a HotSpot that names it: the runtime's figure
+            }
+        }
+        return Runtime.getRuntime().maxMemory();
     }
 
     /** As {@link #from(Map)}, with {@code maxHeap} as the heap that {@code %} sizes are shares of. */

@@ -50,7 +50,7 @@ class LauncherTest {
         List<String> command = Launcher.serverCommand(List.of("-Dfoo=bar"), false, HOME, JAR, List.of(), 1, 6 * GIB,
                 false, true).orElseThrow();
         assertEquals(List.of(Path.of(HOME, "bin", "java").toString(), "-Dfoo=bar", "-Xmx256m",
-                "-XX:TrimNativeHeapInterval=5000", "-Dportico.launcher.parent=1", "-cp", JAR, "io.portico.proxy.Main"),
+                "-XX:+UseParallelGC", "-XX:TrimNativeHeapInterval=5000", "-Dportico.launcher.parent=1", "-cp", JAR, "io.portico.proxy.Main"),
                 command);
         List<String> chosen = Launcher.serverCommand(List.of("-XX:TrimNativeHeapInterval=0"), false, HOME, JAR,
                 List.of(), 1, 6 * GIB, false, true).orElseThrow();
@@ -61,6 +61,18 @@ class LauncherTest {
         Runtime.Version jdk = Runtime.version();
         if (jdk.feature() == 17 && jdk.update() >= 9) { // where the option arrived in 17
             assertTrue(Launcher.canTrim(), jdk.toString());
+        }
+    }
+
+    @Test
+    void theServerRunsParallelGcUnlessTheCommandLineChoseACollector() {
+        List<String> command = command(List.of("-Dfoo=bar"), false, 6 * GIB).orElseThrow();
+        assertEquals(1, command.stream().filter(o -> o.equals("-XX:+UseParallelGC")).count(), command.toString());
+        for (String chosen : List.of("-XX:+UseG1GC", "-XX:+UseSerialGC", "-XX:+UseZGC", "-XX:+UseShenandoahGC",
+                "-XX:-UseParallelGC", "-XX:+UseParallelGC")) {
+            List<String> theirs = command(List.of(chosen), false, 6 * GIB).orElseThrow();
+            assertEquals(List.of(chosen), theirs.stream().filter(o -> o.startsWith("-XX:+Use") || o.startsWith("-XX:-Use"))
+                    .toList(), "only the user's choice: " + theirs);
         }
     }
 

@@ -57,6 +57,13 @@ class JarIT {
             assertEquals("{\"offsets\":[{\"partition\":0,\"offset\":0,\"error_code\":null,\"error\":null}],"
                     + "\"key_schema_id\":null,\"value_schema_id\":null}", r.body());
 
+            Rest.Response metrics = rest.get("/metrics");
+            assertTrue(metrics.body().contains("\"jvm.gc.PS-Scavenge.count\""), "the server collects with ParallelGC");
+            // Budgets are shares of -Xmx, not of what ParallelGC reports as the heap's maximum
+            // (a survivor space less): 25% of 512 MiB.
+            assertEquals(128L << 20, metrics.json().get("gauges").get("portico.memory.consumers.capacity").get("value")
+                    .asLong(), "memory.consumers.max.bytes as shipped");
+
             String access = waitFor(output, lines, "\"POST /topics/jartest HTTP/1.1\" 200");
             assertTrue(access.contains(" INFO access - 127.0.0.1 "), "an access log line: " + access);
 
@@ -131,6 +138,7 @@ class JarIT {
         assertEquals(1, children.size(), "the launcher serves from one JVM of its own: " + children);
         List<String> arguments = List.of(children.get(0).info().arguments().orElseThrow());
         assertTrue(arguments.contains("-Xmx512m"), arguments.toString());
+        assertTrue(arguments.contains("-XX:+UseParallelGC"), arguments.toString());
         Runtime.Version jdk = Runtime.version();
         if (jdk.feature() == 17 && jdk.update() >= 9) { // a JDK that can, trims the server's native heap
             assertTrue(arguments.contains("-XX:TrimNativeHeapInterval=5000"), arguments.toString());

@@ -36,8 +36,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The memory budgets hold where they matter: Portico as shipped, in its own JVM with a 256 MiB
- * heap, in front of an external broker, under everything its documented limits allow at once —
+ * The memory budgets hold where they matter: Portico as shipped ({@code java -jar}: the launcher
+ * serves from a JVM of its own with a 256 MiB heap and ParallelGC), in front of an external broker, under everything its documented limits allow at once —
  * eight request bodies of the maximum size, concurrent reads by offset of the maximum count of
  * large records, and as many consumer instances as it takes, each holding records. Every request
  * is answered (200, or 503 / 429 when a budget or limit is full), no OutOfMemoryError happens,
@@ -192,7 +192,7 @@ class MemoryLimitsIT {
     private static Process start(Path config) throws IOException {
         assertTrue(Files.exists(JAR), "run after package: " + JAR.toAbsolutePath());
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", JAR.toString(), config.toString()).redirectErrorStream(true);
+                "-jar", JAR.toString(), config.toString()).redirectErrorStream(true); // as shipped: the launcher's heap and collector
         pb.environment().keySet().removeIf(k -> k.startsWith("PORTICO_"));
         return pb.start();
     }
