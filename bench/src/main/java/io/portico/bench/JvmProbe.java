@@ -117,9 +117,19 @@ public final class JvmProbe implements AutoCloseable {
         }
     }
 
-    /** The heap ceiling ({@code -Xmx}). */
+    /**
+     * The heap ceiling ({@code -Xmx}, the JVM's {@code MaxHeapSize}), which Portico takes its
+     * memory budgets as shares of; the heap's own maximum when the JVM does not name it (under
+     * ParallelGC that maximum leaves out a survivor space).
+     */
     public long heapMax() {
-        return memory.getHeapMemoryUsage().getMax();
+        try {
+            com.sun.management.HotSpotDiagnosticMXBean hotSpot = ManagementFactory.newPlatformMXBeanProxy(connection,
+                    "com.sun.management:type=HotSpotDiagnostic", com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Long.parseLong(hotSpot.getVMOption("MaxHeapSize").getValue());
+        } catch (IOException | RuntimeException e) {
+            return memory.getHeapMemoryUsage().getMax();
+        }
     }
 
     /** Starts a new window for {@link #peaks()}. */
