@@ -94,7 +94,8 @@ public record Options(
               --rows LIST             the HTTP rows to run, e.g. d,e (default root,a,j,b,c,o,g,d,m,h,e,f,i,n,k,l;
                                       b, c or o bring root, their baseline; the native rows always run)
               --profile               record Portico with JFR during each HTTP row; summarize in the results
-              --portico-heap SIZE     Portico's -Xmx (default none: java -jar portico.jar, as shipped)
+              --portico-heap SIZE     Portico's -Xmx (default none: java -jar portico.jar, as shipped), with
+                                      the launcher's -XX:+UseParallelGC unless --portico-jvm-opt names a collector
               --portico-jvm-opt OPT   an extra JVM option for Portico (repeatable)
               --portico-prop K=V      an extra line of Portico's bench.properties (repeatable)
               --out DIR               where the results file goes (default bench/results)

@@ -109,10 +109,7 @@ public final class Stack implements AutoCloseable {
         Files.writeString(propsFile, props);
 
         List<String> cmd = new ArrayList<>(List.of(javaBin));
-        if (settings.porticoHeap() != null) {
-            cmd.add("-Xmx" + settings.porticoHeap());
-        }
-        cmd.addAll(settings.porticoJvmOptions());
+        cmd.addAll(porticoJvmOptions(settings.porticoHeap(), settings.porticoJvmOptions()));
         cmd.addAll(List.of("-jar", settings.jar().toAbsolutePath().toString(), propsFile.toString()));
         porticoCommand = List.copyOf(cmd);
         porticoStarts++;
@@ -208,6 +205,24 @@ public final class Stack implements AutoCloseable {
 
     public List<String> brokerCommand() {
         return brokerCommand;
+    }
+
+    /**
+     * Portico's JVM options: {@code -Xmx} when {@code heap} is given, then {@code extra}. A sized
+     * heap makes Portico serve in place, without its launcher, which also picks the collector; so
+     * it gets the launcher's ({@code -XX:+UseParallelGC}) unless {@code extra} names one, and only
+     * the heap differs from Portico as shipped.
+     */
+    static List<String> porticoJvmOptions(String heap, List<String> extra) {
+        List<String> options = new ArrayList<>();
+        if (heap != null) {
+            options.add("-Xmx" + heap);
+            if (extra.stream().noneMatch(o -> o.matches("-XX:[+-]Use\\w*GC"))) {
+                options.add("-XX:+UseParallelGC");
+            }
+        }
+        options.addAll(extra);
+        return options;
     }
 
     public List<String> porticoCommand() {
