@@ -290,10 +290,7 @@ public final class Bench {
         porticoConfig = PorticoConfig.from(porticoProperties, porticoMaxHeap(o.porticoHeap()));
 
         List<String> cmd = new ArrayList<>(List.of(javaBin));
-        if (o.porticoHeap() != null) {
-            cmd.add("-Xmx" + o.porticoHeap());
-        }
-        cmd.addAll(o.porticoJvmOptions());
+        cmd.addAll(Stack.porticoJvmOptions(o.porticoHeap(), o.porticoJvmOptions()));
         cmd.addAll(List.of("-jar", o.jar().toAbsolutePath().toString(), propsFile.toString()));
         porticoCommand = List.copyOf(cmd);
         log("starting Portico: " + String.join(" ", porticoCommand));

@@ -296,7 +296,7 @@ public final class Curves {
         long heapMax = stack.probe() != null ? stack.probe().heapMax() : -1;
         if (heapMax > 0) {
             limits.put("Portico's heap ceiling", Report.mib(heapMax) + (o.porticoHeap() == null
-                    ? " (no -Xmx: the JVM's default, a quarter of the machine's memory)" : ""));
+                    ? " (no -Xmx: as shipped, the launcher's)" : ""));
             try {
                 PorticoConfig config = PorticoConfig.from(stack.porticoProperties(), heapMax);
                 limits.put("consumer instances at most (effective)", Bends.n(config.reads().instancesMax()));

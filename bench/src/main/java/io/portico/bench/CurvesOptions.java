@@ -64,7 +64,8 @@ public record CurvesOptions(
               --load-threads N        threads of the bench's generator, and of wrk (default 1)
               --curves LIST           which curves: produce,consume,idle (default all)
               --no-wrk                the bench's own generator only, even when wrk is on the PATH
-              --portico-heap SIZE     Portico's -Xmx (default: none, the JVM's default, as shipped)
+              --portico-heap SIZE     Portico's -Xmx (default: none, as shipped: the launcher's 256 MiB), with
+                                      the launcher's -XX:+UseParallelGC unless --portico-jvm-opt names a collector
               --portico-jvm-opt OPT   an extra JVM option for Portico (repeatable)
               --portico-prop K=V      an extra line of Portico's properties (repeatable)
               --out DIR               where the results file goes (default bench/results)

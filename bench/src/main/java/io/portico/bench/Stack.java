@@ -217,8 +217,8 @@ public final class Stack implements AutoCloseable {
         List<String> options = new ArrayList<>();
         if (heap != null) {
             options.add("-Xmx" + heap);
-            if (extra.stream().noneMatch(o -> o.matches("-XX:[+-]Use\\w*GC"))) {
-                options.add("-XX:+UseParallelGC");
+            if (!io.portico.proxy.Collector.chosen(extra)) {
+                options.add(io.portico.proxy.Collector.SHIPPED);
             }
         }
         options.addAll(extra);

@@ -15,8 +15,8 @@ import java.util.Optional;
  * GiB. A heap ceiling can only be given on the command line, so when none was, the launcher starts
  * the server in a JVM of its own with one ({@link #HEAP_BYTES}, {@link #EMBEDDED_HEAP_BYTES} when
  * it also runs the embedded broker), passes its exit status on, and stops it on SIGTERM or Ctrl-C;
- * the server stops itself if the launcher dies. The server runs ParallelGC ({@link #COLLECTOR})
- * unless the command line chooses a collector.
+ * the server stops itself if the launcher dies. The server runs ParallelGC ({@link Collector#SHIPPED})
+ * unless the command line chooses a collector; a JVM that serves in place keeps its own.
  *
  * <p>Nothing is relaunched when the command line (or {@code JAVA_TOOL_OPTIONS},
  * {@code JDK_JAVA_OPTIONS}) already sizes the heap, when the JVM's own ceiling is no larger, when
@@ -41,14 +41,6 @@ final class Launcher {
      */
     static final String TRIM_OPTION = "-XX:TrimNativeHeapInterval=";
     static final int TRIM_MILLIS = 5000;
-
-    /**
-     * The server's collector unless the command line chooses one. On this small heap, G1's write
-     * barriers and concurrent work cost the read paths more than Parallel's pauses do: side by side
-     * on 2 cores, reads by offset and the event-stream drain did more records per second, and the
-     * longest pause with every memory budget full stayed short (see the README's benchmark).
-     */
-    static final String COLLECTOR = "-XX:+UseParallelGC";
 
     /** Options that size the heap or its young generation: given any, the user chose. */
     private static final List<String> SIZING = List.of("-Xmx", "-Xms", "-Xmn", "-XX:MaxHeapSize=",
@@ -88,8 +80,8 @@ final class Launcher {
         command.add(Path.of(javaHome, "bin", "java").toString());
         command.addAll(jvmOptions);
         command.add("-Xmx" + (heap >> 20) + "m");
-        if (jvmOptions.stream().noneMatch(Launcher::choosesCollector)) {
-            command.add(COLLECTOR);
+        if (!Collector.chosen(jvmOptions)) {
+            command.add(Collector.SHIPPED);
         }
         if (canTrim && jvmOptions.stream().noneMatch(o -> o.startsWith(TRIM_OPTION))) {
             command.add(TRIM_OPTION + TRIM_MILLIS);
@@ -147,11 +139,6 @@ final class Launcher {
         } catch (IllegalArgumentException e) {
             return false; // an older HotSpot
         }
-    }
-
-    /** {@code -XX:+UseG1GC}, {@code -XX:+UseZGC}, … or their {@code -XX:-} forms: the user chose. */
-    private static boolean choosesCollector(String option) {
-        return (option.startsWith("-XX:+Use") || option.startsWith("-XX:-Use")) && option.endsWith("GC");
     }
 
     private static boolean sizes(String option) {

@@ -652,16 +652,13 @@ public record PorticoConfig(
      * producer buffer of 64 KiB batches) would shrink with the collector.
      */
     static long maxHeap() {
-        com.sun.management.HotSpotDiagnosticMXBean hotSpot =
-                java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-        if (hotSpot != null) {
-            try {
-                return Long.parseLong(hotSpot.getVMOption("MaxHeapSize").getValue());
-            } catch (RuntimeException e) {
-                // not a HotSpot that names it: the runtime's figure
-            }
+        try {
+            return Long.parseLong(java.lang.management.ManagementFactory
+                    .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .getVMOption("MaxHeapSize").getValue());
+        } catch (RuntimeException e) {
+            return Runtime.getRuntime().maxMemory(); // not a HotSpot that names it: the runtime's figure
         }
-        return Runtime.getRuntime().maxMemory();
     }
 
     /** As {@link #from(Map)}, with {@code maxHeap} as the heap that {@code %} sizes are shares of. */

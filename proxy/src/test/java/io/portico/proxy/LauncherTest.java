@@ -69,10 +69,14 @@ class LauncherTest {
         List<String> command = command(List.of("-Dfoo=bar"), false, 6 * GIB).orElseThrow();
         assertEquals(1, command.stream().filter(o -> o.equals("-XX:+UseParallelGC")).count(), command.toString());
         for (String chosen : List.of("-XX:+UseG1GC", "-XX:+UseSerialGC", "-XX:+UseZGC", "-XX:+UseShenandoahGC",
-                "-XX:-UseParallelGC", "-XX:+UseParallelGC")) {
+                "-XX:-UseParallelGC", "-XX:+UseParallelGC", "-XX:+UseEpsilonGC")) {
             List<String> theirs = command(List.of(chosen), false, 6 * GIB).orElseThrow();
             assertEquals(List.of(chosen), theirs.stream().filter(o -> o.startsWith("-XX:+Use") || o.startsWith("-XX:-Use"))
                     .toList(), "only the user's choice: " + theirs);
+        }
+        for (String other : List.of("-XX:+UseLargePages", "-XX:+UseAdaptiveSizePolicyWithSystemGC", "-XX:+UseNUMA")) {
+            List<String> notAChoice = command(List.of(other), false, 6 * GIB).orElseThrow();
+            assertTrue(notAChoice.contains("-XX:+UseParallelGC"), "not a collector: " + notAChoice);
         }
     }
 

@@ -66,6 +66,10 @@ class MemoryLimitsIT {
         try {
             Rest rest = new Rest(URI.create("http://127.0.0.1:" + port));
             awaitServing(rest, process, output);
+            Rest.Response metrics = rest.get("/metrics"); // as shipped: the launcher's heap and collector
+            assertTrue(metrics.body().contains("\"jvm.gc.PS-Scavenge.count\""), "ParallelGC: " + metrics.body());
+            assertEquals(64L << 20, metrics.json().get("gauges").get("portico.memory.consumers.capacity").get("value")
+                    .asLong(), "memory.consumers.max.bytes: 25% of 256 MiB");
 
             ConcurrentLinkedQueue<String> unexpected = new ConcurrentLinkedQueue<>();
             Map<String, AtomicInteger> served = new java.util.concurrent.ConcurrentHashMap<>();
