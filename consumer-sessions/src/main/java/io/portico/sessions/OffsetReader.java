@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Readers come in two kinds, by what their fetches bring. A read at an offset no reader stopped
  * at (a read at a random offset, or the first of a walk) gets a <em>seeker</em>, whose fetches
- * are at most {@link #SEEK_FETCH_BYTES}: about a thousand small records, and little more fetched,
- * copied and dropped when the next read goes elsewhere. A read that goes on where a seeker
+ * are at most {@link #SEEK_FETCH_BYTES}: a thousand small records past the batch that holds the
+ * offset, and little more fetched, copied and dropped when the next read goes elsewhere. A read that goes on where a seeker
  * stopped starts a walk, which a <em>walker</em> takes over: its fetches are the configured size
  * ({@code fetch.max.bytes}), fewer round trips for a client reading on and on. The pool's bound
  * counts both kinds, and no reader is closed to make another (see {@link #borrow}). Offsets outside the
@@ -53,8 +53,13 @@ public final class OffsetReader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OffsetReader.class);
     /** Poll in slices, so that the log end is noticed soon after an empty fetch. */
     private static final Duration POLL_SLICE = Duration.ofMillis(20);
-    /** The most a seeker's fetch brings (its fetch.max.bytes and max.partition.fetch.bytes). */
-    static final int SEEK_FETCH_BYTES = 128 * 1024;
+    /**
+     * The most a seeker's fetch brings (its fetch.max.bytes and max.partition.fetch.bytes). A read
+     * at a random offset starts inside a batch, which the broker returns whole from its start: with
+     * batches of up to 64 KiB (Portico's producer writes such), 128 KiB held fewer than a thousand
+     * small records past the offset for most reads, which then waited for a second fetch.
+     */
+    static final int SEEK_FETCH_BYTES = 192 * 1024;
 
     private final Map<String, Object> config; // walkers'
     private final Map<String, Object> seekerConfig;

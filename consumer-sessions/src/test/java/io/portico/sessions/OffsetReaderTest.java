@@ -382,8 +382,8 @@ class OffsetReaderTest {
 
         assertEquals(List.of(9L), offsets(reader.read(TOPIC, 0, 9, 1)));
 
-        assertEquals("131072", configs.get(0).get(ConsumerConfig.FETCH_MAX_BYTES_CONFIG));
-        assertEquals("131072", configs.get(0).get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG));
+        assertEquals("196608", configs.get(0).get(ConsumerConfig.FETCH_MAX_BYTES_CONFIG));
+        assertEquals("196608", configs.get(0).get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG));
     }
 
     @Test
