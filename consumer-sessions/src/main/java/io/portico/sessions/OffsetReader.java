@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Readers come in two kinds, by what their fetches bring. A read at an offset no reader stopped
  * at (a read at a random offset, or the first of a walk) gets a <em>seeker</em>, whose fetches
- * are at most {@link #SEEK_FETCH_BYTES}: a thousand small records past the batch that holds the
- * offset, and little more fetched, copied and dropped when the next read goes elsewhere. A read that goes on where a seeker
+ * are at most {@link #SEEK_FETCH_BYTES}: the part of the batch before the offset and a thousand
+ * small records after it, and little more fetched, copied and dropped when the next read goes
+ * elsewhere. A read that goes on where a seeker
  * stopped starts a walk, which a <em>walker</em> takes over: its fetches are the configured size
  * ({@code fetch.max.bytes}), fewer round trips for a client reading on and on. The pool's bound
  * counts both kinds, and no reader is closed to make another (see {@link #borrow}). Offsets outside the
