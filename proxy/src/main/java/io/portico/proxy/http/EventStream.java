@@ -128,7 +128,6 @@ public final class EventStream {
      */
     public static void start(HttpServerExchange exchange, EventStreams streams, Supplier<Source> open) {
         if (!streams.admit()) {
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server already serves " + streams.max()
                     + " event streams (sse.streams.max); retry later");
         }

@@ -480,7 +480,6 @@ public final class Http {
 
         private void refuseAfterBody() {
             finish();
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
             ErrorWriter.write(exchange, refusal);
         }
 
@@ -687,7 +686,6 @@ public final class Http {
                 });
             } catch (RejectedExecutionException e) {
                 done.run();
-                exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                 ErrorWriter.write(exchange, overloaded());
             }
         });

@@ -4,7 +4,6 @@ import io.portico.protocol.ErrorCode;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.ExchangeCompletionListener;
-import io.undertow.util.Headers;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -44,14 +43,12 @@ public final class InFlight implements HttpHandler {
         int now = active.incrementAndGet();
         exchange.addExchangeCompleteListener(onDone);
         if (now > max) {
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
             ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception(
                     "more than " + max + " requests in progress (max.concurrent.requests); retry later"));
             return;
         }
         if (shuttingDown) {
             exchange.setPersistent(false);
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
             ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
             return;
         }

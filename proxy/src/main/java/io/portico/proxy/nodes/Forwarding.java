@@ -149,7 +149,6 @@ public final class Forwarding {
                         }
                     }, exchange));
                 } catch (RejectedExecutionException e) {
-                    exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                     ErrorWriter.write(exchange, Http.overloaded());
                 }
             });
@@ -172,7 +171,6 @@ public final class Forwarding {
                 if (ex.isResponseStarted() || ex.getStatusCode() != 503) {
                     return false;
                 }
-                ex.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                 ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
                         + "', which holds this consumer instance, does not answer at " + there.node().url()
                         + " (or has no connection free for another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
