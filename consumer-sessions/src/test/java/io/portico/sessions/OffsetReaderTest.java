@@ -152,6 +152,17 @@ class OffsetReaderTest {
     private static final long SEEKER_COST = HeldRecords.consumerCost(
             Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(OffsetReader.SEEK_FETCH_BYTES)));
 
+    /**
+     * The figures the configuration table gives for {@code memory.consumers.max.bytes}: a seeker
+     * 640 KiB, a walker (Portico's 384 KiB fetch) 1 MiB.
+     */
+    @Test
+    void consumerCostsAsDocumented() {
+        assertEquals(640 * 1024, SEEKER_COST);
+        assertEquals(1024 * 1024, HeldRecords.consumerCost(
+                Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(384 * 1024))));
+    }
+
     /** A pool of {@code poolSize} readers with a consumers budget of {@code budgetBytes}. */
     private OffsetReader budgeted(long budgetBytes, int poolSize, Duration poolTimeout) {
         OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
