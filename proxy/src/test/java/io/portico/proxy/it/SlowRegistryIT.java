@@ -3,6 +3,7 @@ package io.portico.proxy.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portico.protocol.Json;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * One client must never hurt another: produce requests of the schema formats waiting on a schema
  * registry that does not answer (more of them than the produce pool has threads) hold up no
  * produce that does not need the registry, whatever its dialect; reads decoding records likewise
- * hold up no read of the binary format. Nothing here is timed: the other
+ * hold up no read of the binary format, and their event streams no other stream. Nothing here is timed: the other
  * produces are answered while every schema request is still waiting (the registry's timeout is a
  * minute; the test ends them by closing the registry's socket).
  */
@@ -133,6 +134,102 @@ class SlowRegistryIT {
             silent.close();
             clients.shutdownNow();
         }
+    }
+
+    /**
+     * Server-Sent Events of schema-format instances, each waiting to decode a record on the silent
+     * registry, hold up no binary instance's stream, no binary partition stream and no read by
+     * offset; once the registry goes away each of them ends with an error event (503), none hangs.
+     */
+    @Test
+    void eventStreamsDecodingWithASilentRegistryHoldUpNoOtherStream(KafkaCluster kafka) throws Exception {
+        int avroStreams = 3;
+        List<java.net.Socket> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
+        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(() -> { // accepts and keeps each connection, never answers
+            try {
+                while (true) {
+                    accepted.add(silent.accept());
+                }
+            } catch (java.io.IOException closed) {
+                // the registry goes away
+            }
+        }, "silent-registry");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        List<io.portico.proxy.testing.SseClient> streams = new ArrayList<>();
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000"))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-sse"), 1);
+            String framed = java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, 0, 0, 1, 2, 'x'});
+            Rest.Response produced = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
+                    "{\"records\":[{\"value\":\"" + framed + "\"}]}");
+            assertEquals(200, produced.status(), produced.body());
+            List<io.portico.proxy.testing.SseClient> avro = new ArrayList<>();
+            for (int i = 0; i < avroStreams; i++) {
+                String base = instance(rest, "slow-registry-avro-" + i, "avro", topic);
+                io.portico.proxy.testing.SseClient s = io.portico.proxy.testing.SseClient.open(rest.uri(base + "/records"));
+                streams.add(s);
+                avro.add(s);
+                assertEquals(200, s.status(), s.errorBody());
+            }
+            while (accepted.isEmpty()) {
+                Thread.sleep(20); // polling until a decode has asked the registry
+            }
+
+            // a binary instance's stream of the same topic
+            io.portico.proxy.testing.SseClient binary = io.portico.proxy.testing.SseClient.open(
+                    rest.uri(instance(rest, "slow-registry-binary", "binary", topic) + "/records"));
+            streams.add(binary);
+            assertEquals(200, binary.status(), binary.errorBody());
+            io.portico.proxy.testing.SseClient.Event event = binary.next(java.time.Duration.ofSeconds(30));
+            assertTrue(event != null && event.event() == null && event.data().contains(framed), String.valueOf(event));
+            // a binary partition stream, and a read by offset
+            io.portico.proxy.testing.SseClient partition = io.portico.proxy.testing.SseClient.open(
+                    rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0"));
+            streams.add(partition);
+            event = partition.next(java.time.Duration.ofSeconds(30));
+            assertTrue(event != null && event.event() == null && event.data().contains(framed), String.valueOf(event));
+            Rest.Response read = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0",
+                    "Accept", "application/vnd.kafka.binary.v1+json");
+            assertEquals(200, read.status(), read.body());
+            assertTrue(read.body().contains(framed), read.body());
+            for (io.portico.proxy.testing.SseClient s : avro) {
+                List<io.portico.proxy.testing.SseClient.Event> early = s.pending();
+                assertTrue(early.isEmpty(), "the avro streams were still waiting: " + early);
+            }
+
+            silent.close(); // the registry goes away: every avro stream ends with an error event
+            synchronized (accepted) {
+                for (java.net.Socket s : accepted) {
+                    s.close();
+                }
+            }
+            for (io.portico.proxy.testing.SseClient s : avro) {
+                io.portico.proxy.testing.SseClient.Event error = s.next(java.time.Duration.ofMinutes(2));
+                assertTrue(error != null && "error".equals(error.event()), String.valueOf(error));
+                assertEquals(503, Json.mapper().readTree(error.data()).get("error_code").asInt(), error.data());
+                assertTrue(s.awaitEnd(java.time.Duration.ofSeconds(30)), "the stream ended after its error");
+            }
+        } finally {
+            silent.close();
+            for (io.portico.proxy.testing.SseClient s : streams) {
+                s.close();
+            }
+        }
+    }
+
+    /** A v2 consumer instance of {@code format} subscribed to {@code topic}, from its start; its path. */
+    private static String instance(Rest rest, String group, String format, String topic) {
+        String v2 = "application/vnd.kafka.v2+json";
+        Rest.Response created = rest.post("/consumers/" + group, v2,
+                "{\"format\":\"" + format + "\",\"auto.offset.reset\":\"earliest\"}", "Accept", v2);
+        assertEquals(200, created.status(), created.body());
+        String base = java.net.URI.create(created.json().get("base_uri").asText()).getRawPath();
+        Rest.Response subscribed = rest.post(base + "/subscription", v2, "{\"topics\":[\"" + topic + "\"]}");
+        assertEquals(204, subscribed.status(), subscribed.body());
+        return base;
     }
 
     private static long gauge(Rest rest, String name) {
