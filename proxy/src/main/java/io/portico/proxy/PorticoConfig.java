@@ -111,7 +111,7 @@ public record PorticoConfig(
         MEMORY_RESPONSES_MAX_BYTES("memory.responses.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "15%",
                 "Budget for read responses being built and sent."),
         MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
-                "Budget for Kafka consumers (with the default fetch sizes 1 MiB for each instance and each reader walking by offset, 640 KiB for a reader seeking at a random offset) and the records they hold between requests."),
+                "Budget for Kafka consumers (with the default fetch sizes 1 MiB for each instance, each reader walking by offset and each partition event stream, 640 KiB for a reader seeking at a random offset) and the records they hold between requests."),
         MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
                 "How long a request that does not fit its memory budget waits before 503 with Retry-After (a large body behind an earlier one waiting too: at once)."),
 

@@ -17,6 +17,17 @@ import org.junit.jupiter.api.io.TempDir;
 
 class PorticoConfigTest {
 
+    /**
+     * The configuration table's figure for {@code memory.consumers.max.bytes}: a consumer instance,
+     * a walking reader or a partition stream, with the consumer settings as shipped, costs 1 MiB.
+     */
+    @Test
+    void aConsumerAsShippedCostsOneMebibyte() {
+        PorticoConfig config = PorticoConfig.defaults();
+        assertEquals(1024 * 1024, io.portico.sessions.HeldRecords.consumerCost(config.consumerConfig("localhost:9092")));
+        assertTrue(PorticoConfig.Key.MEMORY_CONSUMERS_MAX_BYTES.doc().contains("1 MiB"));
+    }
+
     @Test
     void defaultsServeConfluentsPortWithAnEmbeddedBroker() {
         PorticoConfig c = PorticoConfig.defaults();
