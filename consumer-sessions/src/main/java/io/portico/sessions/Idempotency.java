@@ -233,6 +233,15 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /**
+     * Whether this node knows the answer of a request with {@code key} (a retry is then answered
+     * with it, and its work never runs). A false answer may turn true at once, as another node
+     * executes the key.
+     */
+    public boolean answered(IdempotencyKey key) {
+        return view.get(key) != null;
+    }
+
+    /**
      * As {@link #execute(IdempotencyKey, byte[], Work)}, for work that produces to {@code topic}:
      * a new producer learns of it (and of the idempotency topic) while it initializes, not at
      * its first send.

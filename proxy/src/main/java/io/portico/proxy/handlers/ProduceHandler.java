@@ -193,8 +193,12 @@ public final class ProduceHandler {
                 String type = Idempotent.responseType(exchange);
                 idempotent.run(exchange, runOn, key, body, topic, () -> {
                     Parsed parsed = parse(body, format, partition);
-                    // Serialized only when the key has no answer yet: a retry is answered without the registry.
-                    return tx -> allOrNothing(topic, encode(parsed, format, topic), deadline, codes, v2, type, tx);
+                    // Serialized here, before the key's transactional id is taken, so that a slow
+                    // registry holds up no other key sharing the id; not when the key has its
+                    // answer already (a retry is answered without the registry).
+                    Encoded encoded = idempotent.answered(key) ? null : encode(parsed, format, topic);
+                    return tx -> allOrNothing(topic, encoded != null ? encoded : encode(parsed, format, topic),
+                            deadline, codes, v2, type, tx);
                 });
                 return;
             }

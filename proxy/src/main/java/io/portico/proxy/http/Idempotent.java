@@ -71,8 +71,8 @@ public final class Idempotent {
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
             if (work instanceof Elsewhere moved) {
-                return Http.on(moved.executor(),
-                        () -> CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, moved.work())));
+                return Http.on(moved.executor(), () -> CompletableFuture.completedFuture(
+                        service.execute(key, fingerprint, topic, moved.prepare().get())));
             }
             return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
         }, answer -> {
@@ -86,14 +86,24 @@ public final class Idempotent {
     }
 
     /**
-     * Work that must run on {@code executor} rather than where it was prepared (a request whose
-     * records need the schema registry, found out only once its body was parsed).
+     * Work prepared, then run, on {@code executor} rather than where the request was parsed (a
+     * request whose records need the schema registry, found out only once its body was parsed):
+     * {@code prepare} runs there before the key's transactional id is taken, so what it waits for
+     * (the registry) holds up no other key that shares the id.
      */
-    public record Elsewhere(Executor executor, Idempotency.Work work) implements Idempotency.Work {
+    public record Elsewhere(Executor executor, Supplier<Idempotency.Work> prepare) implements Idempotency.Work {
         @Override
         public Idempotency.Outcome run(org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer) {
-            return work.run(producer);
+            return prepare.get().run(producer);
         }
+    }
+
+    /**
+     * Whether a request with {@code key} has its answer here already: its work would not run, so
+     * a caller need not prepare it (ask the schema registry, say).
+     */
+    public boolean answered(IdempotencyKey key) {
+        return service.answered(key);
     }
 
     /** The response type negotiated for this exchange, as a keyed response records it. */

@@ -140,72 +140,68 @@ class SlowRegistryIT {
      * Server-Sent Events of schema-format instances, each waiting to decode a record on the silent
      * registry, hold up no binary instance's stream, no binary partition stream and no read by
      * offset; once the registry goes away each of them ends with an error event (503), none hangs.
+     * Each avro instance reads a topic of its own whose record names a schema id of its own, so
+     * each decode is a request of its own to the registry (lookups of one id are shared).
      */
     @Test
     void eventStreamsDecodingWithASilentRegistryHoldUpNoOtherStream(KafkaCluster kafka) throws Exception {
         int avroStreams = 3;
-        List<java.net.Socket> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
-        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> { // accepts and keeps each connection, never answers
-            try {
-                while (true) {
-                    accepted.add(silent.accept());
-                }
-            } catch (java.io.IOException closed) {
-                // the registry goes away
-            }
-        }, "silent-registry");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        List<java.net.Socket> accepted = new ArrayList<>(); // guarded by itself
+        ServerSocket silent = silentRegistry(accepted);
         List<io.portico.proxy.testing.SseClient> streams = new ArrayList<>();
+        // The registry's timeout (the most allowed) is far beyond this test: only closing it ends the waits.
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000"))) {
+                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000"))) {
             Rest rest = p.rest();
-            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-sse"), 1);
-            String framed = java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, 0, 0, 1, 2, 'x'});
-            Rest.Response produced = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
-                    "{\"records\":[{\"value\":\"" + framed + "\"}]}");
-            assertEquals(200, produced.status(), produced.body());
+            List<String> topics = new ArrayList<>();
+            List<String> framed = new ArrayList<>();
             List<io.portico.proxy.testing.SseClient> avro = new ArrayList<>();
             for (int i = 0; i < avroStreams; i++) {
+                String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-sse-" + i), 1);
+                // framed as the schema formats frame records: magic byte 0, then schema id i + 1
+                String value = java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, 0, 0, (byte) (i + 1), 2, 'x'});
+                Rest.Response produced = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
+                        "{\"records\":[{\"value\":\"" + value + "\"}]}");
+                assertEquals(200, produced.status(), produced.body());
+                topics.add(topic);
+                framed.add(value);
                 String base = instance(rest, "slow-registry-avro-" + i, "avro", topic);
                 io.portico.proxy.testing.SseClient s = io.portico.proxy.testing.SseClient.open(rest.uri(base + "/records"));
                 streams.add(s);
                 avro.add(s);
                 assertEquals(200, s.status(), s.errorBody());
             }
-            while (accepted.isEmpty()) {
-                Thread.sleep(20); // polling until a decode has asked the registry
-            }
+            awaitAsked(accepted, avroStreams, () -> {
+                for (io.portico.proxy.testing.SseClient s : avro) {
+                    assertTrue(s.pending().isEmpty() && !s.awaitEnd(java.time.Duration.ZERO),
+                            "an avro stream answered or ended while the registry was silent");
+                }
+            });
 
+            String topic = topics.get(0);
             // a binary instance's stream of the same topic
             io.portico.proxy.testing.SseClient binary = io.portico.proxy.testing.SseClient.open(
                     rest.uri(instance(rest, "slow-registry-binary", "binary", topic) + "/records"));
             streams.add(binary);
             assertEquals(200, binary.status(), binary.errorBody());
             io.portico.proxy.testing.SseClient.Event event = binary.next(java.time.Duration.ofSeconds(30));
-            assertTrue(event != null && event.event() == null && event.data().contains(framed), String.valueOf(event));
+            assertTrue(event != null && event.event() == null && event.data().contains(framed.get(0)), String.valueOf(event));
             // a binary partition stream, and a read by offset
             io.portico.proxy.testing.SseClient partition = io.portico.proxy.testing.SseClient.open(
                     rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0"));
             streams.add(partition);
             event = partition.next(java.time.Duration.ofSeconds(30));
-            assertTrue(event != null && event.event() == null && event.data().contains(framed), String.valueOf(event));
+            assertTrue(event != null && event.event() == null && event.data().contains(framed.get(0)), String.valueOf(event));
             Rest.Response read = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0",
                     "Accept", "application/vnd.kafka.binary.v1+json");
             assertEquals(200, read.status(), read.body());
-            assertTrue(read.body().contains(framed), read.body());
+            assertTrue(read.body().contains(framed.get(0)), read.body());
             for (io.portico.proxy.testing.SseClient s : avro) {
                 List<io.portico.proxy.testing.SseClient.Event> early = s.pending();
                 assertTrue(early.isEmpty(), "the avro streams were still waiting: " + early);
             }
 
-            silent.close(); // the registry goes away: every avro stream ends with an error event
-            synchronized (accepted) {
-                for (java.net.Socket s : accepted) {
-                    s.close();
-                }
-            }
+            closeRegistry(silent, accepted); // every avro stream ends with an error event
             for (io.portico.proxy.testing.SseClient s : avro) {
                 io.portico.proxy.testing.SseClient.Event error = s.next(java.time.Duration.ofMinutes(2));
                 assertTrue(error != null && "error".equals(error.event()), String.valueOf(error));
@@ -213,8 +209,125 @@ class SlowRegistryIT {
                 assertTrue(s.awaitEnd(java.time.Duration.ofSeconds(30)), "the stream ended after its error");
             }
         } finally {
-            silent.close();
+            closeRegistry(silent, accepted);
             for (io.portico.proxy.testing.SseClient s : streams) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * Keyed requests of the schema formats ({@code Idempotency-Key}) waiting on the silent
+     * registry hold no transactional id: with one id for every key
+     * ({@code idempotency.transactional.ids=1}), a keyed binary produce is answered while a keyed
+     * avro produce (v2), a keyed v3 record and a keyed v3 batch, each to a topic of its own (a
+     * subject of its own), all wait on the registry. Once it goes away each of them ends with 503
+     * for its record, nothing of theirs written.
+     */
+    @Test
+    void keyedSchemaRequestsWaitingOnASilentRegistryHoldNoTransactionalId(KafkaCluster kafka) throws Exception {
+        List<java.net.Socket> accepted = new ArrayList<>(); // guarded by itself
+        ServerSocket silent = silentRegistry(accepted);
+        ExecutorService clients = Executors.newFixedThreadPool(3);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000",
+                "idempotency.transactional.ids", "1", "idempotency.wait.ms", "5000"))) {
+            Rest rest = p.rest();
+            String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            List<String> topics = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                topics.add(kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-keyed-" + i), 1));
+            }
+            String avro = "{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\",\"data\":\"x\"}";
+            String v3 = "/v3/clusters/" + cluster + "/topics/";
+            List<CompletableFuture<Rest.Response>> waiting = List.of(
+                    CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topics.get(0), AVRO_V2,
+                            "{\"value_schema\":\"\\\"string\\\"\",\"records\":[{\"value\":\"x\"}]}",
+                            "Idempotency-Key", "slow-registry-avro-v2"), clients),
+                    CompletableFuture.supplyAsync(() -> rest.post(v3 + topics.get(1) + "/records", "application/json",
+                            "{\"value\":" + avro + "}", "Idempotency-Key", "slow-registry-avro-v3"), clients),
+                    CompletableFuture.supplyAsync(() -> rest.post(v3 + topics.get(2) + "/records:batch", "application/json",
+                            "{\"entries\":[{\"id\":\"a\",\"value\":" + avro + "}]}",
+                            "Idempotency-Key", "slow-registry-avro-batch"), clients));
+            awaitAsked(accepted, waiting.size(), () -> assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone),
+                    "a keyed avro request ended while the registry was silent"));
+
+            Rest.Response binary = rest.post("/topics/" + topics.get(0), "application/vnd.kafka.binary.v2+json",
+                    "{\"records\":[{\"value\":\"QUJD\"}]}", "Idempotency-Key", "slow-registry-binary");
+            assertEquals(200, binary.status(), binary.body());
+            assertTrue(binary.body().contains("\"offset\":0"), binary.body());
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the keyed avro requests were still waiting");
+
+            closeRegistry(silent, accepted); // the registry goes away: each keyed avro request ends, nothing written
+            Rest.Response v2 = waiting.get(0).get(2, TimeUnit.MINUTES);
+            assertEquals(503, v2.status(), v2.body());
+            Rest.Response one = waiting.get(1).get(2, TimeUnit.MINUTES);
+            assertEquals(200, one.status(), one.body());
+            assertTrue(one.body().startsWith("{\"error_code\":503,"), one.body());
+            Rest.Response batch = waiting.get(2).get(2, TimeUnit.MINUTES);
+            assertEquals(207, batch.status(), batch.body());
+            assertTrue(batch.body().contains("{\"id\":\"a\",\"error_code\":503,"), batch.body());
+            assertEquals(List.of("ABC"), kafka.readToEnd(topics.get(0), "read_uncommitted").stream()
+                    .map(r -> new String(r.value(), java.nio.charset.StandardCharsets.UTF_8)).toList(),
+                    "the binary record alone");
+            assertEquals(0, kafka.readToEnd(topics.get(1), "read_uncommitted").size());
+            assertEquals(0, kafka.readToEnd(topics.get(2), "read_uncommitted").size());
+        } finally {
+            closeRegistry(silent, accepted);
+            clients.shutdownNow();
+        }
+    }
+
+    /** A schema registry that accepts connections, keeping each in {@code accepted}, and never answers. */
+    private static ServerSocket silentRegistry(List<java.net.Socket> accepted) throws java.io.IOException {
+        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(() -> {
+            try {
+                while (true) {
+                    java.net.Socket s = silent.accept();
+                    synchronized (accepted) {
+                        accepted.add(s);
+                    }
+                }
+            } catch (java.io.IOException closed) {
+                // the registry goes away
+            }
+        }, "silent-registry");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return silent;
+    }
+
+    /**
+     * Polls until the registry has accepted {@code asks} connections (each waiting request asked it
+     * on one of its own), checking {@code stillWaiting} meanwhile; fails after two minutes.
+     */
+    private static void awaitAsked(List<java.net.Socket> accepted, int asks, Check stillWaiting)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (true) {
+            synchronized (accepted) {
+                if (accepted.size() >= asks) {
+                    return;
+                }
+            }
+            stillWaiting.run();
+            assertTrue(System.nanoTime() < deadline, "the waiting requests did not all ask the registry");
+            Thread.sleep(20);
+        }
+    }
+
+    /** An assertion that may wait. */
+    @FunctionalInterface
+    private interface Check {
+        void run() throws InterruptedException;
+    }
+
+    /** Closes the silent registry and every connection it accepted (the acceptor then stops). */
+    private static void closeRegistry(ServerSocket silent, List<java.net.Socket> accepted) throws java.io.IOException {
+        silent.close();
+        synchronized (accepted) {
+            for (java.net.Socket s : accepted) {
                 s.close();
             }
         }

@@ -148,9 +148,15 @@ public final class ProduceV3Handler {
             if (key != null) {
                 idempotent.run(exchange, pool, key, body, topic, () -> {
                     BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
-                    Idempotency.Work work = tx -> batchInTransaction(clusterId, topic, batch, tx);
-                    // Written from the schema pool when an entry needs the registry (it may make it wait).
-                    return needsRegistry(batch) ? new Idempotent.Elsewhere(schemaPool, work) : work;
+                    if (!needsRegistry(batch)) {
+                        return tx -> batchInTransaction(clusterId, topic, batch, tx);
+                    }
+                    // Serialized and written from the schema pool (the registry may make it wait),
+                    // before the key's transactional id is taken.
+                    return new Idempotent.Elsewhere(schemaPool, () -> {
+                        BatchRequest serialized = idempotent.answered(key) ? batch : serialized(topic, batch);
+                        return tx -> batchInTransaction(clusterId, topic, serialized, tx);
+                    });
                 });
                 return;
             }
@@ -198,17 +204,42 @@ public final class ProduceV3Handler {
             Http.ok(exchange, new Http.RawJson(withSeparator(DeliveryReports.error(errorOf(items.get(0))))));
             return;
         }
-        idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> tx -> {
-            java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
-            Object outcome = sendBatch(topic, new BatchRequest(List.of("0"), List.of(parsed)), tx, refused).join().get(0);
-            if (outcome instanceof DeliveryReports.Landed landed) {
-                return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json", withSeparator(
-                        DeliveryReports.success(clusterId, topic, landed.partition(), landed.offset(), landed.timestamp(),
-                                landed.record()))));
-            }
-            return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
-                    withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
+        idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> {
+            // Serialized before the key's transactional id is taken (see records:batch).
+            BatchRequest one = new BatchRequest(List.of("0"), List.of(parsed));
+            BatchRequest request = idempotent.answered(key) ? one : serialized(topic, one);
+            return tx -> {
+                java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
+                Object outcome = sendBatch(topic, request, tx, refused).join().get(0);
+                if (outcome instanceof DeliveryReports.Landed landed) {
+                    return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json", withSeparator(
+                            DeliveryReports.success(clusterId, topic, landed.partition(), landed.offset(),
+                                    landed.timestamp(), landed.record()))));
+                }
+                return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
+                        withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
+            };
         });
+    }
+
+    /**
+     * The batch with each entry that needs the registry serialized (one it cannot serialize
+     * becomes that entry's error, as when it is sent): a keyed request asks the registry before
+     * it takes its transactional id. Blocks on the registry (bounded): call from the schema pool.
+     */
+    private BatchRequest serialized(String topic, BatchRequest batch) {
+        List<RecordStreamParser.Item> items = new ArrayList<>(batch.items().size());
+        for (RecordStreamParser.Item item : batch.items()) {
+            if (schemas != null && item instanceof RecordStreamParser.Parsed parsed && needsRegistry(parsed.record())) {
+                try {
+                    item = new RecordStreamParser.Parsed(SchemaProduceV3.serialize(schemas, topic, parsed.record()));
+                } catch (RestException e) {
+                    item = new RecordStreamParser.Invalid(SchemaProduceV3.recordError(e));
+                }
+            }
+            items.add(item);
+        }
+        return new BatchRequest(batch.ids(), items);
     }
 
     /**
