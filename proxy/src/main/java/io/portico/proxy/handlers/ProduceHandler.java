@@ -8,6 +8,7 @@ import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
+import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
@@ -196,9 +197,26 @@ public final class ProduceHandler {
                     // Serialized here, before the key's transactional id is taken, so that a slow
                     // registry holds up no other key sharing the id; not when the key has its
                     // answer already (a retry is answered without the registry).
-                    Encoded encoded = idempotent.answered(key) ? null : encode(parsed, format, topic);
-                    return tx -> allOrNothing(topic, encoded != null ? encoded : encode(parsed, format, topic),
-                            deadline, codes, v2, type, tx);
+                    // Its failure (the registry does not answer, a record does not fit) is thrown
+                    // from the work, so that a result of the key found meanwhile is answered instead.
+                    Encoded encoded = null;
+                    RestException failed = null;
+                    if (!idempotent.answered(key)) {
+                        try {
+                            encoded = encode(parsed, format, topic);
+                        } catch (RestException e) {
+                            failed = e;
+                        }
+                    }
+                    Encoded ready = encoded;
+                    RestException refusal = failed;
+                    return tx -> {
+                        if (refusal != null) {
+                            throw refusal;
+                        }
+                        return allOrNothing(topic, ready != null ? ready : encode(parsed, format, topic),
+                                deadline, codes, v2, type, tx);
+                    };
                 });
                 return;
             }

@@ -92,6 +92,7 @@ public final class Idempotent {
      * (the registry) holds up no other key that shares the id.
      */
     public record Elsewhere(Executor executor, Supplier<Idempotency.Work> prepare) implements Idempotency.Work {
+        /** Prepares and runs here: only for a caller that ran it without moving (prepare then waits inside the transaction). */
         @Override
         public Idempotency.Outcome run(org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer) {
             return prepare.get().run(producer);

@@ -231,7 +231,7 @@ class SlowRegistryIT {
         ExecutorService clients = Executors.newFixedThreadPool(3);
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
                 "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000",
-                "idempotency.transactional.ids", "1", "idempotency.wait.ms", "5000"))) {
+                "idempotency.transactional.ids", "1", "idempotency.wait.ms", "30000"))) {
             Rest rest = p.rest();
             String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
             List<String> topics = new ArrayList<>();
