@@ -220,22 +220,22 @@ class SlowRegistryIT {
      * Keyed requests of the schema formats ({@code Idempotency-Key}) waiting on the silent
      * registry hold no transactional id: with one id for every key
      * ({@code idempotency.transactional.ids=1}), a keyed binary produce is answered while a keyed
-     * avro produce (v2), a keyed v3 record and a keyed v3 batch, each to a topic of its own (a
-     * subject of its own), all wait on the registry. Once it goes away each of them ends with 503
-     * for its record, nothing of theirs written.
+     * avro produce (v2), a keyed v3 record, a keyed v3 batch and a keyed record of the records
+     * endpoint naming a schema, each to a topic of its own (a subject of its own), all wait on the
+     * registry. Once it goes away each of them ends with 503 for its record, nothing of theirs written.
      */
     @Test
     void keyedSchemaRequestsWaitingOnASilentRegistryHoldNoTransactionalId(KafkaCluster kafka) throws Exception {
         List<java.net.Socket> accepted = new ArrayList<>(); // guarded by itself
         ServerSocket silent = silentRegistry(accepted);
-        ExecutorService clients = Executors.newFixedThreadPool(3);
+        ExecutorService clients = Executors.newFixedThreadPool(4);
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
                 "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000",
                 "idempotency.transactional.ids", "1", "idempotency.wait.ms", "30000"))) {
             Rest rest = p.rest();
             String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
             List<String> topics = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 4; i++) {
                 topics.add(kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-keyed-" + i), 1));
             }
             String avro = "{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\",\"data\":\"x\"}";
@@ -248,7 +248,11 @@ class SlowRegistryIT {
                             "{\"value\":" + avro + "}", "Idempotency-Key", "slow-registry-avro-v3"), clients),
                     CompletableFuture.supplyAsync(() -> rest.post(v3 + topics.get(2) + "/records:batch", "application/json",
                             "{\"entries\":[{\"id\":\"a\",\"value\":" + avro + "}]}",
-                            "Idempotency-Key", "slow-registry-avro-batch"), clients));
+                            "Idempotency-Key", "slow-registry-avro-batch"), clients),
+                    // the records endpoint naming a schema of the registry
+                    CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topics.get(3)
+                            + "/records?schemaname=" + topics.get(3) + "-value&schemaversion=1", "text/plain", "x",
+                            "Idempotency-Key", "slow-registry-records"), clients));
             awaitAsked(accepted, waiting.size(), () -> assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone),
                     "a keyed avro request ended while the registry was silent"));
 
@@ -272,6 +276,9 @@ class SlowRegistryIT {
                     "the binary record alone");
             assertEquals(0, kafka.readToEnd(topics.get(1), "read_uncommitted").size());
             assertEquals(0, kafka.readToEnd(topics.get(2), "read_uncommitted").size());
+            Rest.Response records = waiting.get(3).get(2, TimeUnit.MINUTES);
+            assertEquals(503, records.status(), records.body());
+            assertEquals(0, kafka.readToEnd(topics.get(3), "read_uncommitted").size());
         } finally {
             closeRegistry(silent, accepted);
             clients.shutdownNow();
