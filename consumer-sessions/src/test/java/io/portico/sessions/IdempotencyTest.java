@@ -231,6 +231,19 @@ class IdempotencyTest {
     }
 
     @Test
+    void aKeyIsAnsweredOnceItsResultIsRecordedNotWhileItsWorkFails() {
+        IdempotencyKey key = IdempotencyKey.of("orders-app", "answered");
+        assertFalse(service.answered(key));
+        assertThrows(RestException.class, () -> service.execute(key, fingerprint("b"), TOPIC, producer -> {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the schema registry does not answer");
+        }));
+        assertFalse(service.answered(key), "a failure is not the key's answer");
+        service.execute(key, fingerprint("b"), TOPIC, new Producing("{\"offsets\":[1]}"));
+        assertTrue(service.answered(key));
+        assertFalse(service.answered(IdempotencyKey.of("dashboard", "answered")), "another API key's key is its own");
+    }
+
+    @Test
     void anotherRequestWithTheKeyIs422AndKeysOfOtherApiKeysAreTheirOwn() {
         service.execute(IdempotencyKey.of("orders-app", "k"), fingerprint("a"), TOPIC, new Producing("A"));
         RestException e = assertThrows(RestException.class,

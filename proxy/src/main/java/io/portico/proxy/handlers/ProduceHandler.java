@@ -8,7 +8,6 @@ import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
-import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
@@ -194,29 +193,10 @@ public final class ProduceHandler {
                 String type = Idempotent.responseType(exchange);
                 idempotent.run(exchange, runOn, key, body, topic, () -> {
                     Parsed parsed = parse(body, format, partition);
-                    // Serialized here, before the key's transactional id is taken, so that a slow
-                    // registry holds up no other key sharing the id; not when the key has its
-                    // answer already (a retry is answered without the registry).
-                    // Its failure (the registry does not answer, a record does not fit) is thrown
-                    // from the work, so that a result of the key found meanwhile is answered instead.
-                    Encoded encoded = null;
-                    RestException failed = null;
-                    if (!idempotent.answered(key)) {
-                        try {
-                            encoded = encode(parsed, format, topic);
-                        } catch (RestException e) {
-                            failed = e;
-                        }
-                    }
-                    Encoded ready = encoded;
-                    RestException refusal = failed;
-                    return tx -> {
-                        if (refusal != null) {
-                            throw refusal;
-                        }
-                        return allOrNothing(topic, ready != null ? ready : encode(parsed, format, topic),
-                                deadline, codes, v2, type, tx);
-                    };
+                    // Serialized before the key's transactional id is taken; a retry answered
+                    // without the registry.
+                    return idempotent.prepared(key, () -> encode(parsed, format, topic),
+                            encoded -> tx -> allOrNothing(topic, encoded, deadline, codes, v2, type, tx));
                 });
                 return;
             }

@@ -102,33 +102,13 @@ public final class RecordsHandler {
                     boolean json = type == BodyType.JSON;
                     if (idempotencyKey != null) {
                         // One record: written or not, and a failure is answered as without a key.
-                        // The schema is looked up (and the body checked) before anything is asked of Kafka.
-                        // Looked up before the key's transactional id is taken, unless the key has its
-                        // answer here; a failure is thrown from the work, so that a result of the key
-                        // found meanwhile is answered instead.
-                        idempotent.run(exchange, schema != null ? schemaPool : pool, idempotencyKey, value, topic, () -> {
-                            List<Map.Entry<String, byte[]>> looked = null;
-                            RestException failed = null;
-                            if (!idempotent.answered(idempotencyKey)) {
-                                try {
-                                    looked = withSchema(headers, schema, value, json);
-                                } catch (RestException e) {
-                                    failed = e;
-                                }
-                            }
-                            List<Map.Entry<String, byte[]>> ready = looked;
-                            RestException refusal = failed;
-                            return tx -> {
-                                if (refusal != null) {
-                                    throw refusal;
-                                }
-                                List<Map.Entry<String, byte[]>> all = ready != null ? ready
-                                        : withSchema(headers, schema, value, json);
-                                return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json",
-                                        Json.write(new RecordsResponse(produce.produceOne(topic, key, value, all, deadline, tx)
-                                                .join()))));
-                            };
-                        });
+                        // The schema is looked up (and the body checked) before anything is asked of
+                        // Kafka, and before the key's transactional id is taken.
+                        idempotent.run(exchange, schema != null ? schemaPool : pool, idempotencyKey, value, topic,
+                                () -> idempotent.prepared(idempotencyKey, () -> withSchema(headers, schema, value, json),
+                                        all -> tx -> Idempotency.Outcome.produced(new Idempotency.Response(200,
+                                                "application/json", Json.write(new RecordsResponse(produce.produceOne(
+                                                        topic, key, value, all, deadline, tx).join()))))));
                         return;
                     }
                     // A small record the producer takes at once is produced here, on the IO thread:

@@ -2,6 +2,7 @@ package io.portico.proxy.http;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.MediaType;
+import io.portico.protocol.RestException;
 import io.portico.proxy.auth.Access;
 import io.portico.sessions.Idempotency;
 import io.portico.sessions.IdempotencyKey;
@@ -10,6 +11,7 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.HttpString;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -100,11 +102,28 @@ public final class Idempotent {
     }
 
     /**
-     * Whether a request with {@code key} has its answer here already: its work would not run, so
-     * a caller need not prepare it (ask the schema registry, say).
+     * Work whose preparation (asking the schema registry, say) runs now, before the key's
+     * transactional id is taken, so that what it waits for holds up no other key sharing the id;
+     * {@code then} makes the work of what it prepared. Not when this node has the key's answer
+     * already: the work then seldom runs (only when that answer expired meanwhile) and prepares
+     * in place. A {@link RestException} of the preparation is thrown from the work, so that a
+     * result of the key found before it runs (the view catching up, a request with the key in
+     * progress) is answered instead.
      */
-    public boolean answered(IdempotencyKey key) {
-        return service.answered(key);
+    public <T> Idempotency.Work prepared(IdempotencyKey key, Supplier<T> prepare,
+                                         Function<T, Idempotency.Work> then) {
+        if (service.answered(key)) {
+            return producer -> then.apply(prepare.get()).run(producer);
+        }
+        T ready;
+        try {
+            ready = prepare.get();
+        } catch (RestException e) {
+            return producer -> {
+                throw e;
+            };
+        }
+        return then.apply(ready);
     }
 
     /** The response type negotiated for this exchange, as a keyed response records it. */

@@ -153,10 +153,8 @@ public final class ProduceV3Handler {
                     }
                     // Serialized and written from the schema pool (the registry may make it wait),
                     // before the key's transactional id is taken.
-                    return new Idempotent.Elsewhere(schemaPool, () -> {
-                        BatchRequest serialized = idempotent.answered(key) ? batch : serialized(topic, batch);
-                        return tx -> batchInTransaction(clusterId, topic, serialized, tx);
-                    });
+                    return new Idempotent.Elsewhere(schemaPool, () -> idempotent.prepared(key,
+                            () -> serialized(topic, batch), serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
                 });
                 return;
             }
@@ -207,8 +205,7 @@ public final class ProduceV3Handler {
         idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> {
             // Serialized before the key's transactional id is taken (see records:batch).
             BatchRequest one = new BatchRequest(List.of("0"), List.of(parsed));
-            BatchRequest request = idempotent.answered(key) ? one : serialized(topic, one);
-            return tx -> {
+            return idempotent.prepared(key, () -> serialized(topic, one), request -> tx -> {
                 java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
                 Object outcome = sendBatch(topic, request, tx, refused).join().get(0);
                 if (outcome instanceof DeliveryReports.Landed landed) {
@@ -218,7 +215,7 @@ public final class ProduceV3Handler {
                 }
                 return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
                         withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
-            };
+            });
         });
     }
 
