@@ -7,9 +7,13 @@ import io.portico.protocol.Json;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.SseClient;
 import io.portico.proxy.testing.TestPortico;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -146,16 +150,16 @@ class SlowRegistryIT {
     @Test
     void eventStreamsDecodingWithASilentRegistryHoldUpNoOtherStream(KafkaCluster kafka) throws Exception {
         int avroStreams = 3;
-        List<java.net.Socket> accepted = new ArrayList<>(); // guarded by itself
+        List<Socket> accepted = new ArrayList<>(); // guarded by itself
         ServerSocket silent = silentRegistry(accepted);
-        List<io.portico.proxy.testing.SseClient> streams = new ArrayList<>();
+        List<SseClient> streams = new ArrayList<>();
         // The registry's timeout (the most allowed) is far beyond this test: only closing it ends the waits.
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
                 "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000"))) {
             Rest rest = p.rest();
             List<String> topics = new ArrayList<>();
             List<String> framed = new ArrayList<>();
-            List<io.portico.proxy.testing.SseClient> avro = new ArrayList<>();
+            List<SseClient> avro = new ArrayList<>();
             for (int i = 0; i < avroStreams; i++) {
                 String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-sse-" + i), 1);
                 // framed as the schema formats frame records: magic byte 0, then schema id i + 1
@@ -166,51 +170,51 @@ class SlowRegistryIT {
                 topics.add(topic);
                 framed.add(value);
                 String base = instance(rest, "slow-registry-avro-" + i, "avro", topic);
-                io.portico.proxy.testing.SseClient s = io.portico.proxy.testing.SseClient.open(rest.uri(base + "/records"));
+                SseClient s = SseClient.open(rest.uri(base + "/records"));
                 streams.add(s);
                 avro.add(s);
                 assertEquals(200, s.status(), s.errorBody());
             }
             awaitAsked(accepted, avroStreams, () -> {
-                for (io.portico.proxy.testing.SseClient s : avro) {
-                    assertTrue(s.pending().isEmpty() && !s.awaitEnd(java.time.Duration.ZERO),
+                for (SseClient s : avro) {
+                    assertTrue(s.pending().isEmpty() && !s.awaitEnd(Duration.ZERO),
                             "an avro stream answered or ended while the registry was silent");
                 }
             });
 
             String topic = topics.get(0);
             // a binary instance's stream of the same topic
-            io.portico.proxy.testing.SseClient binary = io.portico.proxy.testing.SseClient.open(
+            SseClient binary = SseClient.open(
                     rest.uri(instance(rest, "slow-registry-binary", "binary", topic) + "/records"));
             streams.add(binary);
             assertEquals(200, binary.status(), binary.errorBody());
-            io.portico.proxy.testing.SseClient.Event event = binary.next(java.time.Duration.ofSeconds(30));
+            SseClient.Event event = binary.next(Duration.ofSeconds(30));
             assertTrue(event != null && event.event() == null && event.data().contains(framed.get(0)), String.valueOf(event));
             // a binary partition stream, and a read by offset
-            io.portico.proxy.testing.SseClient partition = io.portico.proxy.testing.SseClient.open(
+            SseClient partition = SseClient.open(
                     rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0"));
             streams.add(partition);
-            event = partition.next(java.time.Duration.ofSeconds(30));
+            event = partition.next(Duration.ofSeconds(30));
             assertTrue(event != null && event.event() == null && event.data().contains(framed.get(0)), String.valueOf(event));
             Rest.Response read = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0",
                     "Accept", "application/vnd.kafka.binary.v1+json");
             assertEquals(200, read.status(), read.body());
             assertTrue(read.body().contains(framed.get(0)), read.body());
-            for (io.portico.proxy.testing.SseClient s : avro) {
-                List<io.portico.proxy.testing.SseClient.Event> early = s.pending();
+            for (SseClient s : avro) {
+                List<SseClient.Event> early = s.pending();
                 assertTrue(early.isEmpty(), "the avro streams were still waiting: " + early);
             }
 
             closeRegistry(silent, accepted); // every avro stream ends with an error event
-            for (io.portico.proxy.testing.SseClient s : avro) {
-                io.portico.proxy.testing.SseClient.Event error = s.next(java.time.Duration.ofMinutes(2));
+            for (SseClient s : avro) {
+                SseClient.Event error = s.next(Duration.ofMinutes(2));
                 assertTrue(error != null && "error".equals(error.event()), String.valueOf(error));
                 assertEquals(503, Json.mapper().readTree(error.data()).get("error_code").asInt(), error.data());
-                assertTrue(s.awaitEnd(java.time.Duration.ofSeconds(30)), "the stream ended after its error");
+                assertTrue(s.awaitEnd(Duration.ofSeconds(30)), "the stream ended after its error");
             }
         } finally {
             closeRegistry(silent, accepted);
-            for (io.portico.proxy.testing.SseClient s : streams) {
+            for (SseClient s : streams) {
                 s.close();
             }
         }
@@ -226,7 +230,7 @@ class SlowRegistryIT {
      */
     @Test
     void keyedSchemaRequestsWaitingOnASilentRegistryHoldNoTransactionalId(KafkaCluster kafka) throws Exception {
-        List<java.net.Socket> accepted = new ArrayList<>(); // guarded by itself
+        List<Socket> accepted = new ArrayList<>(); // guarded by itself
         ServerSocket silent = silentRegistry(accepted);
         ExecutorService clients = Executors.newFixedThreadPool(4);
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
@@ -286,17 +290,17 @@ class SlowRegistryIT {
     }
 
     /** A schema registry that accepts connections, keeping each in {@code accepted}, and never answers. */
-    private static ServerSocket silentRegistry(List<java.net.Socket> accepted) throws java.io.IOException {
+    private static ServerSocket silentRegistry(List<Socket> accepted) throws IOException {
         ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(() -> {
             try {
                 while (true) {
-                    java.net.Socket s = silent.accept();
+                    Socket s = silent.accept();
                     synchronized (accepted) {
                         accepted.add(s);
                     }
                 }
-            } catch (java.io.IOException closed) {
+            } catch (IOException closed) {
                 // the registry goes away
             }
         }, "silent-registry");
@@ -309,7 +313,7 @@ class SlowRegistryIT {
      * Polls until the registry has accepted {@code asks} connections (each waiting request asked it
      * on one of its own), checking {@code stillWaiting} meanwhile; fails after two minutes.
      */
-    private static void awaitAsked(List<java.net.Socket> accepted, int asks, Check stillWaiting)
+    private static void awaitAsked(List<Socket> accepted, int asks, Check stillWaiting)
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
         while (true) {
@@ -331,10 +335,10 @@ class SlowRegistryIT {
     }
 
     /** Closes the silent registry and every connection it accepted (the acceptor then stops). */
-    private static void closeRegistry(ServerSocket silent, List<java.net.Socket> accepted) throws java.io.IOException {
+    private static void closeRegistry(ServerSocket silent, List<Socket> accepted) throws IOException {
         silent.close();
         synchronized (accepted) {
-            for (java.net.Socket s : accepted) {
+            for (Socket s : accepted) {
                 s.close();
             }
         }
