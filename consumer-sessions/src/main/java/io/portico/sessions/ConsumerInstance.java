@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -59,7 +60,10 @@ import org.slf4j.LoggerFactory;
  * waits in slices and, between slices, lets an operation that is waiting (a commit, a seek) go
  * first, so a long poll never starves a commit. Operations block (poll, commit): call them from a
  * worker pool. {@link #readAsync} and {@link #pollAsync} hold a pool thread for one slice at a
- * time only, so that idle long polls do not keep reads with records waiting. {@link #close} may be called from any thread: it wakes a blocked poll, waits for the
+ * time only, so that idle long polls do not keep reads with records waiting. One exception to
+ * the lock: while a fetch ahead holds it (after a read, see {@link #fetchAhead}), a read takes
+ * what it fetched under a second lock of the held records only, and the consumer fetches the next
+ * meanwhile. {@link #close} may be called from any thread: it wakes a blocked poll, waits for the
  * lock and closes the consumer (leaving the group); later operations answer 40403.
  *
  * <p>Errors are {@link RestException}s: 40903 when subscription and assignment are mixed (and
@@ -72,7 +76,8 @@ public final class ConsumerInstance {
     private static final int MAX_DRAIN_POLLS = 8;
     /**
      * The longest a fetch ahead of the next read waits for the records Kafka says are there
-     * (it returns as soon as they came): a read or a commit arriving meanwhile waits as long.
+     * (it returns as soon as they came): a commit arriving meanwhile waits as long. Also how long
+     * it waits for a read to take what it fetched before it lets go of the instance.
      */
     private static final Duration READ_AHEAD_WAIT = Duration.ofMillis(20);
     /** How often a pattern subscription looks for new topics that match. */
@@ -110,6 +115,29 @@ public final class ConsumerInstance {
     private volatile boolean closed;
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
     private volatile java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder;
+    /**
+     * Guards {@link #held}, {@link #returned} and {@link #delivered} while a {@linkplain #fetchAhead
+     * fetch ahead} holds the instance, so that a read can take what that fetch brought without the
+     * instance's lock (see {@link #takeFetchedAhead}). Taken after {@link #lock}, never before it;
+     * an operation holding {@link #lock} while no fetch ahead runs needs it only in the rebalance
+     * callbacks.
+     */
+    private final ReentrantLock heldLock = new ReentrantLock();
+    /** Signalled (under {@link #heldLock}) when a fetch ahead holds more records, or ends. */
+    private final Condition fetchedAhead = heldLock.newCondition();
+    /** Signalled (under {@link #heldLock}) when a read took what a fetch ahead held. */
+    private final Condition takenAhead = heldLock.newCondition();
+    /** Whether a fetch ahead holds the instance (guarded by {@link #heldLock}). */
+    private boolean fetchingAhead;
+    /** Counts fetches ahead, so that a read that waited knows it is still the one it looked at (guarded by {@link #heldLock}). */
+    private long aheadRuns;
+    /**
+     * How long a fetch ahead waits for a read to take what it fetched ({@link #READ_AHEAD_WAIT};
+     * tests lengthen it so that their reads come in time however slow the machine).
+     */
+    private volatile long takeWaitNanos = READ_AHEAD_WAIT.toNanos();
+    /** A read took records while fetching ahead and auto-commit is on: the fetch ahead commits them (guarded by {@link #heldLock}). */
+    private boolean commitDue;
     /** The stream this instance serves its records to, or null (set under the lock, cleared by any thread). */
     private final java.util.concurrent.atomic.AtomicReference<Stream> stream =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -969,7 +997,8 @@ public final class ConsumerInstance {
     public java.util.concurrent.CompletableFuture<List<ConsumedRecord>> readAsync(
             String topic, ReadLimits limits, Predicate<String> topicExists, ResponseRoom room,
             java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
-        return start(() -> {
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> quick = takeFetchedAhead(topic, limits, room);
+        return quick != null ? quick : start(() -> {
             notStreaming();
             subscribeOnFirstRead(topic, topicExists);
             delivered.clear();
@@ -980,7 +1009,8 @@ public final class ConsumerInstance {
     public java.util.concurrent.CompletableFuture<List<ConsumedRecord>> pollAsync(
             ReadLimits limits, ResponseRoom room,
             java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
-        return start(() -> {
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> quick = takeFetchedAhead(null, limits, room);
+        return quick != null ? quick : start(() -> {
             notStreaming();
             requireSubscribedOrAssigned();
             delivered.clear();
@@ -1073,11 +1103,11 @@ public final class ConsumerInstance {
      * in its queue from them) or refuses it. The next read then fetches itself.
      */
     private void readAhead(java.util.concurrent.Executor pool) {
-        if (pool instanceof java.util.concurrent.ThreadPoolExecutor bounded && !bounded.getQueue().isEmpty()) {
+        if (othersWaitIn(pool)) {
             return;
         }
         try {
-            pool.execute(this::fetchAhead);
+            pool.execute(() -> fetchAhead(pool));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // busy or shutting down: the next read fetches, as without reading ahead
         }
@@ -1089,20 +1119,61 @@ public final class ConsumerInstance {
      * partitions over one connection no longer waits for Kafka's fetch and parse between two reads.
      * Only when nothing else uses or waits for the instance, nothing is held yet, the consumers
      * budget has room, and the last fetch said a partition has more records than were fetched (a
-     * poll at the log's end would only wait). What it fetches counts against the consumers budget
-     * as any held records; commits cover only what reads handed out, so nothing fetched ahead is
-     * committed.
+     * poll at the log's end would only wait). It then holds the instance while a read takes
+     * what it fetched without the instance's lock ({@link #takeFetchedAhead}), and fetches again
+     * as soon as one did: the consumer fetches the next records while the last are rendered and
+     * sent, one fetch ahead at most. It ends when no read took its records within
+     * {@link #READ_AHEAD_WAIT}, as soon as another operation waits for the instance or work
+     * waits in {@code pool}'s queue, and at the log's end. What it fetches counts against the
+     * consumers budget as any held records; commits cover only what reads handed out, so nothing
+     * fetched ahead is committed.
      */
-    void fetchAhead() {
+    void fetchAhead(java.util.concurrent.Executor pool) {
         if (!lock.tryLock()) {
             return; // a read, a commit or a close has the instance: the next read fetches itself
         }
         try {
-            boolean busy = lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null;
-            if (busy || closed || mode == Mode.NONE || !held.isEmpty() || memory.budget().over() || !behind()) {
+            if (busy() || !held.isEmpty() || !behind()) {
                 return;
             }
-            metrics.readAhead(held.add(consumer.poll(READ_AHEAD_WAIT)));
+            heldLock.lock();
+            try {
+                fetchingAhead = true;
+                aheadRuns++;
+            } finally {
+                heldLock.unlock();
+            }
+            try {
+                while (true) {
+                    org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> polled = consumer.poll(READ_AHEAD_WAIT);
+                    heldLock.lock();
+                    try {
+                        held.add(polled);
+                        fetchedAhead.signalAll();
+                        commitIfDue();
+                    } finally {
+                        heldLock.unlock();
+                    }
+                    metrics.readAhead(polled.count());
+                    // Instances whose reads go the usual way anyway (a schema format, a minimum of
+                    // bytes to wait for) fetch once; a pattern due for a refresh lets a read do it.
+                    if (polled.isEmpty() || decoder != null || options.fetchMinBytes() > 0 || patternDue()
+                            || !behind() || !awaitTaken(pool)) {
+                        return;
+                    }
+                }
+            } finally {
+                heldLock.lock();
+                try {
+                    fetchingAhead = false;
+                    fetchedAhead.signalAll();
+                    if (!closed) {
+                        commitIfDue();
+                    }
+                } finally {
+                    heldLock.unlock();
+                }
+            }
         } catch (WakeupException | InterruptException e) {
             // closing: the close goes on once the lock is free
         } catch (RuntimeException e) {
@@ -1111,6 +1182,118 @@ public final class ConsumerInstance {
             LOG.debug("Fetching ahead for {}/{} failed: {}", group, name, e.toString());
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Waits (holding the instance's lock) until a read took what a fetch ahead holds, so that the
+     * consumer fetches the next records while that read's answer is rendered; false, and the
+     * fetch ahead ends, when no read took it within {@link #READ_AHEAD_WAIT}, or another operation
+     * waits for the instance, or work waits in {@code pool}'s queue (each looked at every
+     * millisecond). One fetch ahead is held at most.
+     */
+    private boolean awaitTaken(java.util.concurrent.Executor pool) {
+        long left = takeWaitNanos;
+        heldLock.lock();
+        try {
+            while (!held.isEmpty()) {
+                if (left <= 0 || busy() || othersWaitIn(pool)) {
+                    return false;
+                }
+                long slice = Math.min(left, TimeUnit.MILLISECONDS.toNanos(1));
+                left -= slice - takenAhead.awaitNanos(slice);
+            }
+            return !busy() && !othersWaitIn(pool);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            heldLock.unlock();
+        }
+    }
+
+    /** Whether a pattern subscription should look for new topics now (a read does that). */
+    private boolean patternDue() {
+        return mode == Mode.PATTERN && clock.read() - patternCheckedAt > PATTERN_REFRESH_NANOS;
+    }
+
+    /** As {@link #READ_AHEAD_WAIT}, for tests. */
+    void takeWait(Duration wait) {
+        takeWaitNanos = wait.toNanos();
+    }
+
+    /** Whether work waits in {@code pool}'s queue (requests, read slices): a fetch ahead gives way to it. */
+    private static boolean othersWaitIn(java.util.concurrent.Executor pool) {
+        return pool instanceof java.util.concurrent.ThreadPoolExecutor bounded && !bounded.getQueue().isEmpty();
+    }
+
+    /** Whether something else uses or waits for the instance, or it should not fetch ahead now (under the lock). */
+    private boolean busy() {
+        return lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null || closed || mode == Mode.NONE
+                || memory.budget().over();
+    }
+
+    /** Sends the auto-commit of what reads took while fetching ahead (under both locks). */
+    private void commitIfDue() {
+        if (!commitDue) {
+            return;
+        }
+        commitDue = false;
+        consumer.commitAsync(toCommit(), (offsets, e) -> {
+            if (e != null) {
+                LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
+            }
+        });
+    }
+
+    /**
+     * A read's way while a {@linkplain #fetchAhead fetch ahead} holds the instance: it takes what
+     * that fetch brought (waiting for its poll in progress when nothing is held yet) without the
+     * instance's lock, so the consumer goes on fetching while this answer is rendered and sent.
+     * The consumer polls meanwhile, so the instance takes part in its group as a read's own poll
+     * would. Null when it cannot (no fetch ahead, a stream, a schema format, a minimum of bytes
+     * to wait for, v1's first read or another topic, the consumers budget full, nothing fetched
+     * after all): the read then goes the usual way, which answers those cases. With auto-commit,
+     * the fetch ahead sends the commit of what was taken once its poll in progress is back (the
+     * usual way sends it with the answer). When the budget is over after the take, the fetch
+     * ahead ends and the next read, the usual way, lets go of what is left.
+     */
+    private java.util.concurrent.CompletableFuture<List<ConsumedRecord>> takeFetchedAhead(
+            String v1Topic, ReadLimits limits, ResponseRoom room) {
+        if (closed || decoder != null || limits.fetchMinBytes() > 0) {
+            return null;
+        }
+        heldLock.lock();
+        try {
+            // While fetchingAhead, the fetch ahead holds the lock: mode and topics stay as they are.
+            if (!fetchingAhead || stream.get() != null
+                    || (v1Topic == null ? mode == Mode.NONE : mode != Mode.TOPICS || !topics.equals(Set.of(v1Topic)))) {
+                return null;
+            }
+            // The poll in progress takes at most READ_AHEAD_WAIT; a read waits no longer than it would.
+            long run = aheadRuns;
+            long waitNanos = Math.min(READ_AHEAD_WAIT.toNanos() * 2, limits.requestTimeout().toNanos());
+            while (held.isEmpty() && fetchingAhead && waitNanos > 0) {
+                waitNanos = fetchedAhead.awaitNanos(waitNanos);
+            }
+            if (!fetchingAhead || aheadRuns != run || held.isEmpty() || closed || memory.budget().over()) {
+                return null; // the one looked at ended meanwhile: the state checked above may have changed
+            }
+            delivered.clear();
+            List<ConsumedRecord> out = take(limits, room);
+            if (autoCommit && !out.isEmpty()) {
+                commitDue = true;
+            }
+            takenAhead.signalAll();
+            metrics.takenAhead();
+            return java.util.concurrent.CompletableFuture.completedFuture(out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e); // as a read's slice fails its future
+        } finally {
+            heldLock.unlock();
         }
     }
 
@@ -1540,13 +1723,23 @@ public final class ConsumerInstance {
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            commitOnRevocation(partitions);
-            drop(partitions);
+            heldLock.lock(); // a read may be taking what a fetch ahead brought
+            try {
+                commitOnRevocation(partitions);
+                drop(partitions);
+            } finally {
+                heldLock.unlock();
+            }
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            drop(partitions);
+            heldLock.lock();
+            try {
+                drop(partitions);
+            } finally {
+                heldLock.unlock();
+            }
         }
 
         @Override

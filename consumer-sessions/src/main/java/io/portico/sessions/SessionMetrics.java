@@ -20,6 +20,7 @@ public final class SessionMetrics {
     private final Meter consumedRecords;
     private final Meter consumedBytes;
     private final Meter readAhead;
+    private final Meter takenAhead;
     private final Meter producedAtOnce;
     private final Counter instancesCreated;
     private final Counter instancesExpired;
@@ -31,6 +32,7 @@ public final class SessionMetrics {
         this.consumedRecords = registry.meter("portico.consume.records");
         this.consumedBytes = registry.meter("portico.consume.bytes");
         this.readAhead = registry.meter("portico.consume.read.ahead");
+        this.takenAhead = registry.meter("portico.consume.taken.ahead");
         this.producedAtOnce = registry.meter("portico.produce.at.once");
         this.instancesCreated = registry.counter("portico.consumer.instances.opened");
         this.instancesExpired = registry.counter("portico.consumer.instances.expired");
@@ -88,6 +90,11 @@ public final class SessionMetrics {
     /** Counts records a consumer instance fetched ahead of its next read. */
     void readAhead(int records) {
         readAhead.mark(records);
+    }
+
+    /** Counts a read answered from what a fetch ahead held while that fetch ahead went on. */
+    void takenAhead() {
+        takenAhead.mark();
     }
 
     /** Counts {@code records} records read, of {@code bytes} key and value bytes in all. */

@@ -843,6 +843,200 @@ class ConsumerInstanceTest {
         assertEquals(List.of(), consumer.violations);
     }
 
+    /**
+     * Fetches ahead on a thread of its own ({@code pool}'s task): its first poll brings the records
+     * already at the broker; a second poll, if it comes to one, signals {@code inSecondPoll}, waits
+     * for {@code release} and brings {@code later}. Returns the fetch ahead's end.
+     */
+    private Future<Integer> fetchAheadWithASecondPollHeldUp(HeldTasks pool, CountDownLatch inSecondPoll,
+                                                           CountDownLatch release,
+                                                           List<ConsumerRecord<byte[], byte[]>> later) {
+        SessionTestConsumer consumer = factory.last();
+        consumer.schedulePollTask(() -> { });
+        consumer.schedulePollTask(() -> {
+            inSecondPoll.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            later.forEach(consumer::addRecord);
+        });
+        return threads.submit(pool::runAll);
+    }
+
+    @Test
+    void aReadTakesWhatTheFetchAheadHoldsAndTheConsumerFetchesTheNextMeanwhile() throws Exception {
+        ConsumerInstance instance = assignedWithOneRecord(1);
+        instance.takeWait(Duration.ofSeconds(30)); // the fetch ahead waits for this test's reads however slow the machine
+        SessionTestConsumer consumer = factory.last();
+        HeldTasks pool = new HeldTasks();
+        assertEquals(List.of(0L), readAsync(instance, pool));
+        consumer.updateEndOffsets(Map.of(P0, 100L)); // far behind: the fetch ahead goes on
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
+        CountDownLatch inSecondPoll = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            fetchAheadWithASecondPollHeldUp(pool, inSecondPoll, release,
+                    List.of(record(TOPIC, 0, 3, null, "d"), record(TOPIC, 0, 4, null, "e")));
+            assertTrue(SessionTestConsumer.waitUntil(() -> consumer.position(P0) == 3L, Duration.ofSeconds(10)),
+                    "the first poll ahead brought 1 and 2");
+
+            // The fetch ahead holds the instance, waiting for a read to take 1 and 2: this one
+            // takes them without the instance's lock, and the consumer polls for the next meanwhile.
+            assertEquals(List.of(1L, 2L), threads.submit(() -> readAsync(instance, pool)).get(10, TimeUnit.SECONDS));
+            assertTrue(inSecondPoll.await(10, TimeUnit.SECONDS), "the fetch ahead went on after the read took 1 and 2");
+            // A read while that poll runs waits for it and takes what it brings.
+            Future<List<Long>> next = threads.submit(() -> readAsync(instance, pool));
+            release.countDown();
+            assertEquals(List.of(3L, 4L), next.get(10, TimeUnit.SECONDS));
+        } finally {
+            release.countDown();
+        }
+        // Only what reads handed out is committed.
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 4, 4)), registries.get(0).commit(instance));
+        assertEquals(Map.of(P0, 5L), committedOffsets(consumer, P0));
+        assertEquals(List.of(), consumer.violations, "the consumer was never used by two threads at once");
+    }
+
+    @Test
+    void aFetchAheadNoReadTakesFromEndsAndHoldsItsRecordsForTheNextRead() throws Exception {
+        ConsumerInstance instance = assignedWithOneRecord(1);
+        SessionTestConsumer consumer = factory.last();
+        HeldTasks pool = new HeldTasks();
+        assertEquals(List.of(0L), readAsync(instance, pool));
+        consumer.updateEndOffsets(Map.of(P0, 100L));
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        CountDownLatch inSecondPoll = new CountDownLatch(1);
+        Future<Integer> ahead = fetchAheadWithASecondPollHeldUp(pool, inSecondPoll, new CountDownLatch(0), List.of());
+        assertEquals(1, ahead.get(10, TimeUnit.SECONDS), "the fetch ahead ended with nobody reading");
+        assertEquals(1L, inSecondPoll.getCount(), "one fetch held at most: no second poll");
+        assertEquals(2L, consumer.position(P0));
+        assertEquals(List.of(1L), readAsync(instance, pool));
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void withAutoCommitTheFetchAheadCommitsWhatAReadTookFromIt() throws Exception {
+        ConsumerInstance instance = create(registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20), "true");
+        instance.takeWait(Duration.ofSeconds(30));
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
+        consumer.updateEndOffsets(Map.of(P0, 100L));
+        HeldTasks pool = new HeldTasks();
+        assertEquals(List.of(0L), readAsync(instance, pool));
+        assertEquals(1L, consumer.lastCommitted(P0), "the read's own commit: record 0");
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        CountDownLatch inSecondPoll = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            fetchAheadWithASecondPollHeldUp(pool, inSecondPoll, release, List.of());
+            assertTrue(SessionTestConsumer.waitUntil(() -> consumer.position(P0) == 2L, Duration.ofSeconds(10)));
+            assertEquals(List.of(1L), threads.submit(() -> readAsync(instance, pool)).get(10, TimeUnit.SECONDS));
+            assertTrue(inSecondPoll.await(10, TimeUnit.SECONDS));
+            assertEquals(1L, consumer.lastCommitted(P0), "the consumer is in a poll: committed once it is back");
+        } finally {
+            release.countDown();
+        }
+        assertTrue(SessionTestConsumer.waitUntil(() -> Long.valueOf(2L).equals(consumer.lastCommitted(P0)),
+                Duration.ofSeconds(10)), "committed after record 1: " + consumer.commits);
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void aFetchAheadGivesWayToWorkWaitingInThePoolRatherThanWaitForARead() throws Exception {
+        ConsumerInstance instance = assignedWithOneRecord(1);
+        instance.takeWait(Duration.ofSeconds(30)); // without the pool's queue to look at, it would wait that long
+        SessionTestConsumer consumer = factory.last();
+        assertEquals(List.of(0L), readAsync(instance, new HeldTasks()));
+        consumer.updateEndOffsets(Map.of(P0, 100L));
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1,
+                TimeUnit.MINUTES, new java.util.concurrent.ArrayBlockingQueue<>(4));
+        try {
+            pool.execute(() -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            pool.execute(() -> { }); // a request waiting for the busy thread
+
+            threads.submit(() -> instance.fetchAhead(pool)).get(10, TimeUnit.SECONDS);
+            assertEquals(3L, consumer.position(P0), "it fetched 1 and 2, then let go of the instance");
+        } finally {
+            release.countDown();
+            pool.shutdown();
+        }
+        assertEquals(List.of(1L, 2L), readAsync(instance, new HeldTasks()));
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void readsAndCommitsWhileFetchingAheadReturnEachRecordOnceInOrder() throws Exception {
+        com.codahale.metrics.MetricRegistry metrics = new com.codahale.metrics.MetricRegistry();
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                        Duration.ofMinutes(5), Duration.ofMillis(20), ASSIGNMENT_TIMEOUT, 1 << 20, 100, ""),
+                factory, topic -> true, TICKER, new SessionMetrics(metrics));
+        registries.add(registry);
+        ConsumerInstance instance = create(registry, null);
+        instance.takeWait(Duration.ofSeconds(30)); // ended by the commits, not by the reader's pace
+        SessionTestConsumer consumer = factory.last();
+        int total = 600;
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
+        for (int o = 0; o < total; o++) {
+            all.add(record(TOPIC, 0, o, null, "v" + o));
+        }
+        int batch = 10;
+        consumer.assignOnNextPoll(List.of(P0), all.subList(0, batch));
+        consumer.updateEndOffsets(Map.of(P0, (long) total)); // behind until the end: reads fetch ahead
+        for (int from = batch; from < total; from += batch) {
+            consumer.deliverOnNextPoll(List.copyOf(all.subList(from, from + batch)));
+        }
+        java.util.concurrent.ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Long> returned = new CopyOnWriteArrayList<>();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        AtomicBoolean done = new AtomicBoolean();
+        try {
+            Future<?> committer = threads.submit(() -> {
+                while (!done.get()) {
+                    try {
+                        registry.commit(instance);
+                    } catch (RuntimeException e) {
+                        failures.add(e);
+                    }
+                    Thread.sleep(2); // reads go on between commits: fetches ahead and reads taking from them
+                }
+                return null;
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (returned.size() < total && System.nanoTime() < deadline) {
+                // One client reading in a loop, as a drain does, while another commits.
+                returned.addAll(offsets(registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool)
+                        .get(10, TimeUnit.SECONDS)));
+                Thread.sleep(1); // the client reads its answer: the instance fetches ahead meanwhile
+            }
+            done.set(true);
+            committer.get(10, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdown();
+        }
+        assertEquals(List.of(), failures);
+        assertEquals(List.of(), consumer.violations, "the consumer was never used by two threads at once");
+        List<Long> expected = new ArrayList<>();
+        for (long o = 0; o < total; o++) {
+            expected.add(o);
+        }
+        assertEquals(expected, returned, "every record once, in order");
+        assertTrue(metrics.meter("portico.consume.taken.ahead").getCount() > 0, "reads took from fetches ahead");
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, total - 1, total - 1)), registry.commit(instance));
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }

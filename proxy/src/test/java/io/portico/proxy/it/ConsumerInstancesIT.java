@@ -80,6 +80,14 @@ class ConsumerInstancesIT {
         return meter == null ? 0 : meter.get("count").asLong();
     }
 
+    /** Reads consumer instances answered from a fetch ahead while it fetched on, so far (Portico's metric). */
+    private static long takenAheadCount(Rest rest) {
+        Rest.Response r = rest.get("/metrics");
+        assertEquals(200, r.status(), r.body());
+        JsonNode meter = r.json().get("meters").get("portico.consume.taken.ahead");
+        return meter == null ? 0 : meter.get("count").asLong();
+    }
+
     private static void sleepMillis(long millis) {
         try {
             Thread.sleep(millis);
@@ -317,6 +325,43 @@ class ConsumerInstancesIT {
             assertEquals(handedOut + i, rest2.get(i).get("offset").asLong());
         }
         assertEquals(String.format("%08d", handedOut), values(rest2).get(0).substring(0, 8));
+    }
+
+    @Test
+    void aDrainOverOneConnectionGetsEachRecordOnceInOrderWhileTheConsumerFetchesAhead(Rest rest) {
+        // Many reads' worth: after the first, reads take what the instance fetched ahead while its
+        // consumer fetches the next.
+        String topic = KafkaCluster.uniqueTopic("drain");
+        int total = 20_000;
+        for (int batch = 0; batch < total / 500; batch++) {
+            String[] values = new String[500];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = String.format("%08d", batch * 500 + i) + "x".repeat(92);
+            }
+            produce(rest, topic, values);
+        }
+        String group = KafkaCluster.uniqueTopic("g");
+        String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"true\"}");
+        long takenBefore = takenAheadCount(rest);
+        List<JsonNode> all = new ArrayList<>();
+        for (int i = 0; i < 400 && all.size() < total; i++) {
+            // About 400 records a read: many reads, each taking part of what a fetch brought.
+            Rest.Response r = rest.get(path(group, first) + "/topics/" + topic + "?max_bytes=40000", "Accept", BINARY);
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(all::add);
+        }
+        assertEquals(total, all.size(), "every record, none twice");
+        for (int i = 0; i < total; i++) {
+            assertEquals(i, all.get(i).get("offset").asLong());
+        }
+        assertEquals(String.format("%08d", total - 1), values(all).get(total - 1).substring(0, 8));
+        assertTrue(takenAheadCount(rest) > takenBefore, "reads took what the instance fetched ahead");
+
+        // Auto-commit covered what those reads handed out: the group goes on after them.
+        assertEquals(204, rest.delete(path(group, first)).status());
+        produce(rest, topic, "after");
+        String second = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(List.of("after"), values(readAll(rest, group, second, topic, 1)));
     }
 
     @Test
