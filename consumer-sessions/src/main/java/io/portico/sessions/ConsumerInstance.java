@@ -80,6 +80,11 @@ public final class ConsumerInstance {
      * it waits for a read to take what it fetched before it lets go of the instance.
      */
     private static final Duration READ_AHEAD_WAIT = Duration.ofMillis(20);
+    /**
+     * How often a fetch ahead waiting for a read looks at its pool's queue (an operation waiting
+     * for the instance, or its close, wakes it at once).
+     */
+    private static final long POOL_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     /** How often a pattern subscription looks for new topics that match. */
     private static final long PATTERN_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -129,6 +134,8 @@ public final class ConsumerInstance {
     private final Condition takenAhead = heldLock.newCondition();
     /** Whether a fetch ahead holds the instance (guarded by {@link #heldLock}). */
     private boolean fetchingAhead;
+    /** Operations about to wait for {@link #lock} (a fetch ahead that sees one lets go of the instance). */
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     /** Counts fetches ahead, so that a read that waited knows it is still the one it looked at (guarded by {@link #heldLock}). */
     private long aheadRuns;
     /**
@@ -1189,8 +1196,8 @@ public final class ConsumerInstance {
      * Waits (holding the instance's lock) until a read took what a fetch ahead holds, so that the
      * consumer fetches the next records while that read's answer is rendered; false, and the
      * fetch ahead ends, when no read took it within {@link #READ_AHEAD_WAIT}, or another operation
-     * waits for the instance, or work waits in {@code pool}'s queue (each looked at every
-     * millisecond). One fetch ahead is held at most.
+     * waits for the instance (which wakes it), or work waits in {@code pool}'s queue (looked at
+     * every {@link #POOL_CHECK_NANOS}). One fetch ahead is held at most.
      */
     private boolean awaitTaken(java.util.concurrent.Executor pool) {
         long left = takeWaitNanos;
@@ -1200,13 +1207,27 @@ public final class ConsumerInstance {
                 if (left <= 0 || busy() || othersWaitIn(pool)) {
                     return false;
                 }
-                long slice = Math.min(left, TimeUnit.MILLISECONDS.toNanos(1));
+                long slice = Math.min(left, POOL_CHECK_NANOS);
                 left -= slice - takenAhead.awaitNanos(slice);
             }
             return !busy() && !othersWaitIn(pool);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        } finally {
+            heldLock.unlock();
+        }
+    }
+
+    /**
+     * Wakes a fetch ahead waiting for a read to take its records, so that it sees why it was woken
+     * (an operation waiting for the instance, counted in {@link #waiting} first; the instance
+     * closed) and lets go of the instance at once.
+     */
+    private void nudgeFetchAhead() {
+        heldLock.lock();
+        try {
+            takenAhead.signalAll();
         } finally {
             heldLock.unlock();
         }
@@ -1229,7 +1250,7 @@ public final class ConsumerInstance {
 
     /** Whether something else uses or waits for the instance, or it should not fetch ahead now (under the lock). */
     private boolean busy() {
-        return lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null || closed || mode == Mode.NONE
+        return waiting.get() > 0 || lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null || closed || mode == Mode.NONE
                 || memory.budget().over();
     }
 
@@ -1651,7 +1672,17 @@ public final class ConsumerInstance {
         if (closed) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
-        lock.lock();
+        // Counted before the look at the lock: a fetch ahead that takes it from here on sees this
+        // operation waiting; one holding it already is woken (fair order kept: no tryLock barging).
+        waiting.incrementAndGet();
+        try {
+            if (lock.isLocked()) {
+                nudgeFetchAhead();
+            }
+            lock.lock();
+        } finally {
+            waiting.decrementAndGet();
+        }
         if (closed) {
             lock.unlock();
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
@@ -1676,6 +1707,7 @@ public final class ConsumerInstance {
         // up would make the final commit below throw.
         boolean locked = lock.tryLock();
         if (!locked) {
+            nudgeFetchAhead(); // it sees the instance closed and lets go of it
             consumer.wakeup();
             try {
                 locked = lock.tryLock(timeout.toMillis(), TimeUnit.MILLISECONDS);

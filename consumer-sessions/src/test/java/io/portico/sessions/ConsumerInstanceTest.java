@@ -945,6 +945,32 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aCommitOrADeleteIsNotHeldUpByAFetchAheadWaitingForARead() throws Exception {
+        ConsumerInstance instance = assignedWithOneRecord(1);
+        instance.takeWait(Duration.ofMinutes(5)); // waiting for a read that never comes
+        SessionTestConsumer consumer = factory.last();
+        HeldTasks pool = new HeldTasks();
+        assertEquals(List.of(0L), readAsync(instance, pool));
+        consumer.updateEndOffsets(Map.of(P0, 100L));
+        consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+        Future<Integer> ahead = threads.submit(pool::runAll);
+        assertTrue(SessionTestConsumer.waitUntil(() -> consumer.position(P0) == 2L, Duration.ofSeconds(10)));
+
+        assertEquals(List.of(new CommittedOffset(TOPIC, 0, 0, 0)),
+                threads.submit(() -> registries.get(0).commit(instance)).get(10, TimeUnit.SECONDS));
+        assertEquals(1, ahead.get(10, TimeUnit.SECONDS), "the fetch ahead let go of the instance");
+
+        assertEquals(List.of(1L), readAsync(instance, pool));
+        consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
+        ahead = threads.submit(pool::runAll);
+        assertTrue(SessionTestConsumer.waitUntil(() -> consumer.position(P0) == 3L, Duration.ofSeconds(10)));
+        threads.submit(() -> registries.get(0).delete("g1", instance.name())).get(10, TimeUnit.SECONDS);
+        assertEquals(1, ahead.get(10, TimeUnit.SECONDS));
+        assertEquals("close", consumer.events.get(consumer.events.size() - 1));
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
     void aFetchAheadGivesWayToWorkWaitingInThePoolRatherThanWaitForARead() throws Exception {
         ConsumerInstance instance = assignedWithOneRecord(1);
         instance.takeWait(Duration.ofSeconds(30)); // without the pool's queue to look at, it would wait that long
