@@ -804,21 +804,27 @@ class ConsumerInstanceTest {
         assertEquals(List.of(), consumer.violations);
     }
 
+    /** A pool of one thread, busy until {@code release}, with a request waiting in its queue. */
+    private static java.util.concurrent.ThreadPoolExecutor busyPoolWithARequestWaiting(CountDownLatch release) {
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1,
+                TimeUnit.MINUTES, new java.util.concurrent.ArrayBlockingQueue<>(4));
+        pool.execute(() -> {
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        pool.execute(() -> { });
+        return pool;
+    }
+
     @Test
     void noFetchAheadTakesAPlaceInThePoolsQueueFromWorkWaitingThere() throws Exception {
         ConsumerInstance instance = assignedWithOneRecord(3); // two more after record 0
         CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1,
-                TimeUnit.MINUTES, new java.util.concurrent.ArrayBlockingQueue<>(4));
+        java.util.concurrent.ThreadPoolExecutor pool = busyPoolWithARequestWaiting(release);
         try {
-            pool.execute(() -> {
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            pool.execute(() -> { }); // a request waiting for the busy thread
 
             assertEquals(List.of(0L), readAsync(instance, pool));
             assertEquals(1, pool.getQueue().size(), "only the waiting request: no fetch ahead was queued");
@@ -980,17 +986,8 @@ class ConsumerInstanceTest {
         consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
         consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
         CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1,
-                TimeUnit.MINUTES, new java.util.concurrent.ArrayBlockingQueue<>(4));
+        java.util.concurrent.ThreadPoolExecutor pool = busyPoolWithARequestWaiting(release);
         try {
-            pool.execute(() -> {
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            pool.execute(() -> { }); // a request waiting for the busy thread
 
             threads.submit(() -> instance.fetchAhead(pool)).get(10, TimeUnit.SECONDS);
             assertEquals(3L, consumer.position(P0), "it fetched 1 and 2, then let go of the instance");

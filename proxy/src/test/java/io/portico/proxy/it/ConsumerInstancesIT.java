@@ -47,6 +47,17 @@ class ConsumerInstancesIT {
         assertEquals(200, r.status(), r.body());
     }
 
+    /** Produces {@code total} records of 100 B, in 500s, each value starting with its number in 8 digits. */
+    private static void produceNumbered(Rest rest, String topic, int total) {
+        for (int batch = 0; batch < total / 500; batch++) {
+            String[] values = new String[500];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = String.format("%08d", batch * 500 + i) + "x".repeat(92);
+            }
+            produce(rest, topic, values);
+        }
+    }
+
     private static String create(Rest rest, String group, String body) {
         Rest.Response r = rest.post("/consumers/" + group, V1, body);
         assertEquals(200, r.status(), r.body());
@@ -288,13 +299,7 @@ class ConsumerInstancesIT {
         // the instance fetches the next ones ahead while the client reads its answer.
         String topic = KafkaCluster.uniqueTopic("ahead");
         int total = 6_000;
-        for (int batch = 0; batch < total / 500; batch++) {
-            String[] values = new String[500];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = String.format("%08d", batch * 500 + i) + "x".repeat(92);
-            }
-            produce(rest, topic, values);
-        }
+        produceNumbered(rest, topic, total);
         String group = KafkaCluster.uniqueTopic("g");
         String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"false\"}");
         long aheadBefore = readAheadCount(rest);
@@ -333,13 +338,7 @@ class ConsumerInstancesIT {
         // consumer fetches the next.
         String topic = KafkaCluster.uniqueTopic("drain");
         int total = 20_000;
-        for (int batch = 0; batch < total / 500; batch++) {
-            String[] values = new String[500];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = String.format("%08d", batch * 500 + i) + "x".repeat(92);
-            }
-            produce(rest, topic, values);
-        }
+        produceNumbered(rest, topic, total);
         String group = KafkaCluster.uniqueTopic("g");
         String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"true\"}");
         long takenBefore = takenAheadCount(rest);
