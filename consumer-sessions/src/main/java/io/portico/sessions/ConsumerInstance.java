@@ -258,9 +258,14 @@ public final class ConsumerInstance {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
             subscribeTopics(List.of(topic));
-        } else if (mode != Mode.TOPICS || !topics.equals(Set.of(topic))) {
+        } else if (!readsOnly(topic)) {
             throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
         }
+    }
+
+    /** v1: whether the instance is subscribed to {@code topic} alone (what its later reads must name). */
+    private boolean readsOnly(String topic) {
+        return mode == Mode.TOPICS && topics.size() == 1 && topics.contains(topic);
     }
 
     // ---- v2: subscription and assignment -------------------------------------------------------
@@ -966,11 +971,7 @@ public final class ConsumerInstance {
                 letGoOfHeld();
             }
             if (autoCommit && !out.isEmpty()) {
-                consumer.commitAsync(toCommit(), (offsets, e) -> {
-                    if (e != null) {
-                        LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
-                    }
-                });
+                autoCommitReturned();
             }
             return done(out);
         }
@@ -1260,6 +1261,11 @@ public final class ConsumerInstance {
             return;
         }
         commitDue = false;
+        autoCommitReturned();
+    }
+
+    /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
+    private void autoCommitReturned() {
         consumer.commitAsync(toCommit(), (offsets, e) -> {
             if (e != null) {
                 LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
@@ -1288,7 +1294,7 @@ public final class ConsumerInstance {
         try {
             // While fetchingAhead, the fetch ahead holds the lock: mode and topics stay as they are.
             if (!fetchingAhead || stream.get() != null
-                    || (v1Topic == null ? mode == Mode.NONE : mode != Mode.TOPICS || !topics.equals(Set.of(v1Topic)))) {
+                    || (v1Topic == null ? mode == Mode.NONE : !readsOnly(v1Topic))) {
                 return null;
             }
             // The poll in progress takes at most READ_AHEAD_WAIT; a read waits no longer than it would.
