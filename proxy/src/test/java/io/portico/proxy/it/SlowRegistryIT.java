@@ -150,12 +150,11 @@ class SlowRegistryIT {
     @Test
     void eventStreamsDecodingWithASilentRegistryHoldUpNoOtherStream(KafkaCluster kafka) throws Exception {
         int avroStreams = 3;
-        List<Socket> accepted = new ArrayList<>(); // guarded by itself
-        ServerSocket silent = silentRegistry(accepted);
+        SilentRegistry silent = new SilentRegistry();
         List<SseClient> streams = new ArrayList<>();
         // The registry's timeout (the most allowed) is far beyond this test: only closing it ends the waits.
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000"))) {
+                "http://127.0.0.1:" + silent.port(), "schema.registry.request.timeout.ms", "600000"))) {
             Rest rest = p.rest();
             List<String> topics = new ArrayList<>();
             List<String> framed = new ArrayList<>();
@@ -175,7 +174,7 @@ class SlowRegistryIT {
                 avro.add(s);
                 assertEquals(200, s.status(), s.errorBody());
             }
-            awaitAsked(accepted, avroStreams, () -> {
+            silent.awaitAsked(avroStreams, () -> {
                 for (SseClient s : avro) {
                     assertTrue(s.pending().isEmpty() && !s.awaitEnd(Duration.ZERO),
                             "an avro stream answered or ended while the registry was silent");
@@ -205,7 +204,7 @@ class SlowRegistryIT {
                 assertTrue(early.isEmpty(), "the avro streams were still waiting: " + early);
             }
 
-            closeRegistry(silent, accepted); // every avro stream ends with an error event
+            silent.close(); // every avro stream ends with an error event
             for (SseClient s : avro) {
                 SseClient.Event error = s.next(Duration.ofMinutes(2));
                 assertTrue(error != null && "error".equals(error.event()), String.valueOf(error));
@@ -213,7 +212,7 @@ class SlowRegistryIT {
                 assertTrue(s.awaitEnd(Duration.ofSeconds(30)), "the stream ended after its error");
             }
         } finally {
-            closeRegistry(silent, accepted);
+            silent.close();
             for (SseClient s : streams) {
                 s.close();
             }
@@ -230,11 +229,10 @@ class SlowRegistryIT {
      */
     @Test
     void keyedSchemaRequestsWaitingOnASilentRegistryHoldNoTransactionalId(KafkaCluster kafka) throws Exception {
-        List<Socket> accepted = new ArrayList<>(); // guarded by itself
-        ServerSocket silent = silentRegistry(accepted);
+        SilentRegistry silent = new SilentRegistry();
         ExecutorService clients = Executors.newFixedThreadPool(4);
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "600000",
+                "http://127.0.0.1:" + silent.port(), "schema.registry.request.timeout.ms", "600000",
                 "idempotency.transactional.ids", "1", "idempotency.wait.ms", "30000"))) {
             Rest rest = p.rest();
             String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
@@ -257,7 +255,7 @@ class SlowRegistryIT {
                     CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topics.get(3)
                             + "/records?schemaname=" + topics.get(3) + "-value&schemaversion=1", "text/plain", "x",
                             "Idempotency-Key", "slow-registry-records"), clients));
-            awaitAsked(accepted, waiting.size(), () -> assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone),
+            silent.awaitAsked(waiting.size(), () -> assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone),
                     "a keyed avro request ended while the registry was silent"));
 
             Rest.Response binary = rest.post("/topics/" + topics.get(0), "application/vnd.kafka.binary.v2+json",
@@ -266,7 +264,7 @@ class SlowRegistryIT {
             assertTrue(binary.body().contains("\"offset\":0"), binary.body());
             assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the keyed avro requests were still waiting");
 
-            closeRegistry(silent, accepted); // the registry goes away: each keyed avro request ends, nothing written
+            silent.close(); // the registry goes away: each keyed avro request ends, nothing written
             Rest.Response v2 = waiting.get(0).get(2, TimeUnit.MINUTES);
             assertEquals(503, v2.status(), v2.body());
             Rest.Response one = waiting.get(1).get(2, TimeUnit.MINUTES);
@@ -284,47 +282,75 @@ class SlowRegistryIT {
             assertEquals(503, records.status(), records.body());
             assertEquals(0, kafka.readToEnd(topics.get(3), "read_uncommitted").size());
         } finally {
-            closeRegistry(silent, accepted);
+            silent.close();
             clients.shutdownNow();
         }
     }
 
-    /** A schema registry that accepts connections, keeping each in {@code accepted}, and never answers. */
-    private static ServerSocket silentRegistry(List<Socket> accepted) throws IOException {
-        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
-            try {
-                while (true) {
-                    Socket s = silent.accept();
-                    synchronized (accepted) {
-                        accepted.add(s);
-                    }
-                }
-            } catch (IOException closed) {
-                // the registry goes away
-            }
-        }, "silent-registry");
-        acceptor.setDaemon(true);
-        acceptor.start();
-        return silent;
-    }
-
     /**
-     * Polls until the registry has accepted {@code asks} connections (each waiting request asked it
-     * on one of its own), checking {@code stillWaiting} meanwhile; fails after two minutes.
+     * A schema registry that accepts connections and never answers, until it is closed: then every
+     * connection it accepted is closed, and so is any it accepts later. (A client may retry a GET
+     * whose connection closed unanswered, and a thread blocked in accept can still be handed that
+     * connection after the listening socket is closed.)
      */
-    private static void awaitAsked(List<Socket> accepted, int asks, Check stillWaiting)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (true) {
-            synchronized (accepted) {
-                if (accepted.size() >= asks) {
-                    return;
+    private static final class SilentRegistry implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        private final List<Socket> accepted = new ArrayList<>(); // guarded by this
+        private boolean closed; // guarded by this
+
+        SilentRegistry() throws IOException {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        take(server.accept());
+                    }
+                } catch (IOException gone) {
+                    // the registry goes away
+                }
+            }, "silent-registry");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        private synchronized void take(Socket s) throws IOException {
+            if (closed) {
+                s.close();
+            } else {
+                accepted.add(s);
+            }
+        }
+
+        private synchronized int asked() {
+            return accepted.size();
+        }
+
+        /**
+         * Polls until the registry has accepted {@code asks} connections (each waiting request
+         * asked it on one of its own), checking {@code stillWaiting} meanwhile; fails after two minutes.
+         */
+        void awaitAsked(int asks, Check stillWaiting) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            while (asked() < asks) {
+                stillWaiting.run();
+                assertTrue(System.nanoTime() < deadline, "the waiting requests did not all ask the registry");
+                Thread.sleep(20);
+            }
+        }
+
+        /** Closes the registry, every connection it accepted and any it accepts from now on. */
+        @Override
+        public void close() throws IOException {
+            synchronized (this) {
+                closed = true;
+                for (Socket s : accepted) {
+                    s.close();
                 }
             }
-            stillWaiting.run();
-            assertTrue(System.nanoTime() < deadline, "the waiting requests did not all ask the registry");
-            Thread.sleep(20);
+            server.close();
         }
     }
 
@@ -332,16 +358,6 @@ class SlowRegistryIT {
     @FunctionalInterface
     private interface Check {
         void run() throws InterruptedException;
-    }
-
-    /** Closes the silent registry and every connection it accepted (the acceptor then stops). */
-    private static void closeRegistry(ServerSocket silent, List<Socket> accepted) throws IOException {
-        silent.close();
-        synchronized (accepted) {
-            for (Socket s : accepted) {
-                s.close();
-            }
-        }
     }
 
     /** A v2 consumer instance of {@code format} subscribed to {@code topic}, from its start; its path. */
