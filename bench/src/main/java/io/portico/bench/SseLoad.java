@@ -56,14 +56,12 @@ final class SseLoad {
             perConnection.add(latencies);
             Thread t = new Thread(() -> {
                 long sentAt = System.nanoTime();
-                long[] first = {0};
+                long[] counted = {0}; // this connection's events: added to the shared count once, at its end
                 try (Stream s = Stream.open(host, "/topics/" + topic + "/partitions/" + partition + "/messages?offset=0")) {
                     s.read(offset -> {
-                        if (first[0] == 0) {
-                            first[0] = System.nanoTime();
-                            latencies.record(first[0] - sentAt);
+                        if (counted[0]++ == 0) {
+                            latencies.record(System.nanoTime() - sentAt);
                         }
-                        records.incrementAndGet();
                     }, offset -> offset >= last, timeoutMillis);
                     received.addAndGet(s.bytes);
                     if (s.lastOffset < last) {
@@ -73,6 +71,8 @@ final class SseLoad {
                 } catch (IOException | RuntimeException e) {
                     kinds.merge(e.getClass().getSimpleName(), 1L, Long::sum);
                     samples.add("partition " + partition + ": " + e);
+                } finally {
+                    records.addAndGet(counted[0]);
                 }
             }, "sse-drain-" + p);
             threads.add(t);
@@ -120,7 +120,10 @@ final class SseLoad {
 
         /**
          * Reads events, handing each one's offset to {@code onEvent}, until {@code done} says so
-         * (or the stream ends, or {@code timeoutMillis} passed).
+         * (or the stream ends, or {@code timeoutMillis} passed). Whole lines are taken from what
+         * the socket gave, their ends found eight bytes at a time; a line starting {@code "id: "}
+         * is an event's id, its offset the digits at its end. A line cut by the end of what was
+         * read waits (moved to the buffer's start) for the rest.
          *
          * @throws IOException when the answer is not 200 or the connection breaks
          */
@@ -128,21 +131,31 @@ final class SseLoad {
             byte[] buf = new byte[256 * 1024];
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
             boolean headers = true;
-            int matched = 0; // bytes of "id: " matched at the start of a line
-            boolean skipping = false; // inside a line that is not an id
-            boolean inId = false;
-            long number = 0;
+            boolean skipping = false; // in a line longer than the buffer: dropped up to its end
+            int from = 0; // the start of the first line not yet taken
+            int to = 0; // the end of what was read
             StringBuilder statusLine = new StringBuilder();
             while (System.nanoTime() < deadline) {
-                int n = in.read(buf);
+                if (to == buf.length) {
+                    if (from == 0) { // one line fills the buffer: no id, whatever it is
+                        skipping = true;
+                        to = 0;
+                    } else {
+                        System.arraycopy(buf, from, buf, 0, to - from);
+                        to -= from;
+                        from = 0;
+                    }
+                }
+                int n = in.read(buf, to, buf.length - to);
                 if (n < 0) {
                     return;
                 }
                 bytes += n;
-                int i = 0;
+                int i = to;
+                to += n;
                 if (headers) {
                     // The status line, then headers up to the blank line.
-                    for (; i < n; i++) {
+                    for (; i < to; i++) {
                         statusLine.append((char) buf[i]);
                         int len = statusLine.length();
                         if (len >= 4 && statusLine.charAt(len - 4) == '\r' && statusLine.charAt(len - 1) == '\n'
@@ -156,48 +169,51 @@ final class SseLoad {
                             break;
                         }
                     }
-                }
-                while (i < n) {
-                    if (skipping) {
-                        // Inside a line that is not an id: on to its end, a word at a time.
-                        int nl = indexOfNewline(buf, i, n);
-                        if (nl < 0) {
-                            break;
-                        }
-                        skipping = false;
-                        matched = 0;
-                        i = nl + 1;
+                    if (headers) {
+                        from = to = 0;
                         continue;
                     }
-                    byte b = buf[i++];
-                    if (inId) {
-                        if (b >= '0' && b <= '9') {
-                            number = number * 10 + (b - '0');
-                        } else if (b == '/') {
-                            number = 0;
-                        } else if (b == '\n') {
-                            inId = false;
-                            matched = 0;
-                            lastOffset = number;
-                            onEvent.accept(number);
-                            if (done.test(number)) {
-                                return;
-                            }
-                        } else {
-                            number = 0; // the topic's characters
+                    from = i;
+                }
+                int nl;
+                while ((nl = indexOfNewline(buf, from, to)) >= 0) {
+                    int line = from;
+                    from = nl + 1;
+                    if (skipping) {
+                        skipping = false;
+                        continue;
+                    }
+                    if (nl - line > ID.length && buf[line] == 'i' && buf[line + 1] == 'd' && buf[line + 2] == ':'
+                            && buf[line + 3] == ' ') {
+                        long number = offsetAtEnd(buf, line + ID.length, nl);
+                        lastOffset = number;
+                        onEvent.accept(number);
+                        if (done.test(number)) {
+                            return;
                         }
-                    } else if (b == '\n') {
-                        matched = 0;
-                    } else if (b == ID[matched]) {
-                        if (++matched == ID.length) {
-                            inId = true;
-                            number = 0;
-                        }
-                    } else {
-                        skipping = true;
                     }
                 }
+                if (from == to) {
+                    from = to = 0;
+                }
             }
+        }
+
+        /** The number of the digits that end {@code buf[from, end)} (a '\r' before the end aside). */
+        private static long offsetAtEnd(byte[] buf, int from, int end) {
+            int i = end;
+            if (i > from && buf[i - 1] == '\r') {
+                i--;
+            }
+            int digits = i;
+            while (digits > from && buf[digits - 1] >= '0' && buf[digits - 1] <= '9') {
+                digits--;
+            }
+            long number = 0;
+            for (int d = digits; d < i; d++) {
+                number = number * 10 + (buf[d] - '0');
+            }
+            return number;
         }
 
         private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);

@@ -43,23 +43,31 @@ class SseLoadTest {
         StringBuilder body = new StringBuilder(": stream opened\n\n");
         List<Long> sent = new ArrayList<>();
         for (long offset = 0; offset < 300; offset++) {
-            // Data lines that look like ids inside, and of every length around eight bytes.
+            // Data lines that look like ids inside, and of every length around eight bytes; one
+            // line longer than the reader's buffer, and some ids ending in CR LF.
             body.append("data: {\"value\":\"id: 99/").append("x".repeat((int) (offset % 19))).append("\"}\n");
-            body.append("id: topic-9/2/").append(offset).append("\n\n");
+            body.append("id: topic-9/2/").append(offset).append(offset % 7 == 3 ? "\r\n\n" : "\n\n");
+            if (offset == 150) {
+                body.append("data: ").append("y".repeat(300 * 1024)).append("\n\n"); // longer than the reader's buffer
+            }
             sent.add(offset);
             if (offset % 50 == 0) {
                 body.append(": heartbeat\n\n");
             }
         }
-        byte[] response = ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + body)
-                .getBytes(StandardCharsets.US_ASCII);
+        String text = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + body;
+        byte[] response = text.getBytes(StandardCharsets.US_ASCII);
+        int longStart = text.indexOf("yyyy");
+        int longEnd = longStart + 300 * 1024;
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread writer = new Thread(() -> {
                 try (Socket s = server.accept(); OutputStream out = s.getOutputStream()) {
                     s.setTcpNoDelay(true);
                     s.getInputStream().read(new byte[4096]);
-                    for (int i = 0; i < response.length; i += 5) { // pieces that split lines anywhere
-                        out.write(response, i, Math.min(5, response.length - i));
+                    for (int i = 0; i < response.length; ) { // pieces that split lines anywhere
+                        int piece = i >= longStart && i + 65_536 <= longEnd ? 65_536 : 5; // the long line faster
+                        out.write(response, i, Math.min(piece, response.length - i));
+                        i += piece;
                         out.flush();
                     }
                 } catch (IOException e) {
