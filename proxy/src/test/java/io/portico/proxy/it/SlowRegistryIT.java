@@ -344,13 +344,20 @@ class SlowRegistryIT {
         /** Closes the registry, every connection it accepted and any it accepts from now on. */
         @Override
         public void close() throws IOException {
-            synchronized (this) {
-                closed = true;
-                for (Socket s : accepted) {
-                    s.close();
+            try {
+                synchronized (this) {
+                    closed = true;
+                    for (Socket s : accepted) {
+                        try {
+                            s.close();
+                        } catch (IOException ignored) {
+                            // closed already, or the client went away: nothing to answer anyway
+                        }
+                    }
                 }
+            } finally {
+                server.close();
             }
-            server.close();
         }
     }
 
