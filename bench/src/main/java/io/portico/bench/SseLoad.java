@@ -183,8 +183,7 @@ final class SseLoad {
                         skipping = false;
                         continue;
                     }
-                    if (nl - line > ID.length && buf[line] == 'i' && buf[line + 1] == 'd' && buf[line + 2] == ':'
-                            && buf[line + 3] == ' ') {
+                    if (nl - line > ID.length && java.util.Arrays.equals(buf, line, line + ID.length, ID, 0, ID.length)) {
                         long number = offsetAtEnd(buf, line + ID.length, nl);
                         lastOffset = number;
                         onEvent.accept(number);

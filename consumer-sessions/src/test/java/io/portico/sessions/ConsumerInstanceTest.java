@@ -825,7 +825,6 @@ class ConsumerInstanceTest {
         CountDownLatch release = new CountDownLatch(1);
         java.util.concurrent.ThreadPoolExecutor pool = busyPoolWithARequestWaiting(release);
         try {
-
             assertEquals(List.of(0L), readAsync(instance, pool));
             assertEquals(1, pool.getQueue().size(), "only the waiting request: no fetch ahead was queued");
         } finally {
@@ -988,7 +987,6 @@ class ConsumerInstanceTest {
         CountDownLatch release = new CountDownLatch(1);
         java.util.concurrent.ThreadPoolExecutor pool = busyPoolWithARequestWaiting(release);
         try {
-
             threads.submit(() -> instance.fetchAhead(pool)).get(10, TimeUnit.SECONDS);
             assertEquals(3L, consumer.position(P0), "it fetched 1 and 2, then let go of the instance");
         } finally {
