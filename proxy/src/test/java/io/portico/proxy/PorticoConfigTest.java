@@ -232,6 +232,17 @@ class PorticoConfigTest {
     }
 
     @Test
+    void consumersHaveRoomInTheirSocketForAWholeFetchUnlessTold() {
+        Map<String, Object> shipped = PorticoConfig.defaults().consumerConfig("b:1");
+        long receive = Long.parseLong((String) shipped.get("receive.buffer.bytes"));
+        assertTrue(receive >= Long.parseLong((String) shipped.get("fetch.max.bytes")),
+                "a fetch response fits the receive buffer: " + shipped);
+        assertEquals(1024 * 1024, receive);
+        assertEquals("65536", PorticoConfig.from(Map.of("consumer.receive.buffer.bytes", "65536"))
+                .consumerConfig("b:1").get("receive.buffer.bytes"));
+    }
+
+    @Test
     void aLingeringProducerStillStartsEachRequestLeavingRoomForTheLinger() {
         // Kafka refuses a producer whose delivery.timeout.ms < linger.ms + request.timeout.ms.
         for (Map<String, String> settings : List.of(Map.of("producer.linger.ms", "5"),
