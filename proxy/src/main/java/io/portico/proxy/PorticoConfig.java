@@ -485,7 +485,9 @@ public record PorticoConfig(
 
     /**
      * Portico's default socket receive buffer for consumers (Kafka's is 64 KiB): room for a whole
-     * fetch response, so that the broker sends one in a go rather than a window at a time.
+     * fetch response, so that the broker sends one in a go rather than a window at a time (the
+     * kernel caps it at {@code net.core.rmem_max}; {@code consumer.receive.buffer.bytes=-1} leaves
+     * the size to the kernel, for a cluster far away).
      */
     static final int RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
