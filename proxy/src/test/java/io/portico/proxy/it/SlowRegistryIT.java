@@ -40,9 +40,9 @@ class SlowRegistryIT {
     @Test
     void schemaProducesWaitingOnASilentRegistryHoldUpNoOtherProduce(KafkaCluster kafka) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(WAITING);
-        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress()); // accepts, never answers
+        SilentRegistry silent = new SilentRegistry();
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                     "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000"))) {
+                     "http://127.0.0.1:" + silent.port(), "schema.registry.request.timeout.ms", "60000"))) {
             Rest rest = p.rest();
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry"), 1);
             List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
@@ -102,9 +102,9 @@ class SlowRegistryIT {
     void readsDecodingWithASilentRegistryHoldUpNoOtherRead(KafkaCluster kafka) throws Exception {
         int threads = 4; // consumer.threads: the schema reads' pool has as many
         ExecutorService clients = Executors.newFixedThreadPool(2 * threads);
-        ServerSocket silent = new ServerSocket(0, 200, InetAddress.getLoopbackAddress()); // accepts, never answers
+        SilentRegistry silent = new SilentRegistry();
         try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + silent.getLocalPort(), "schema.registry.request.timeout.ms", "60000",
+                "http://127.0.0.1:" + silent.port(), "schema.registry.request.timeout.ms", "60000",
                 "consumer.threads", Integer.toString(threads)))) {
             Rest rest = p.rest();
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("slow-registry-reads"), 1);
