@@ -485,9 +485,10 @@ public record PorticoConfig(
 
     /**
      * Portico's default socket receive buffer for consumers (Kafka's is 64 KiB): room for a whole
-     * fetch response, so that the broker sends one in a go rather than a window at a time (the
-     * kernel caps it at {@code net.core.rmem_max}; {@code consumer.receive.buffer.bytes=-1} leaves
-     * the size to the kernel, for a cluster far away).
+     * fetch response of Portico's default size ({@link #FETCH_MAX_BYTES}), so that the broker
+     * sends one in a go rather than a window at a time (the kernel caps it at
+     * {@code net.core.rmem_max}; {@code consumer.receive.buffer.bytes=-1} leaves the size to the
+     * kernel, for a cluster far away).
      */
     static final int RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
@@ -625,8 +626,6 @@ public record PorticoConfig(
         // humongous objects (which made most collections under load); consumers pipeline fetches.
         out.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
         out.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(FETCH_MAX_BYTES));
-        // With Kafka's 64 KiB receive buffer a 384 KiB response came in six windows or more, each
-        // a wake-up of the consumer and an acknowledgement the broker waited for before sending on.
         // The kernel holds at most the response in flight (one per broker connection), not the size.
         out.put(ConsumerConfig.RECEIVE_BUFFER_CONFIG, String.valueOf(RECEIVE_BUFFER_BYTES));
         // Records of aborted transactions (a keyed produce that did not commit) are never returned.
