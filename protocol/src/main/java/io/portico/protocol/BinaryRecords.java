@@ -122,29 +122,73 @@ public final class BinaryRecords {
     static ByteChunks writeEvents(List<ConsumedRecord> records, boolean withTopic, boolean withTimestamp) {
         int n = records.size();
         Topics topics = withTopic ? new Topics() : null;
-        Topics ids = new Topics();
+        Positions positions = new Positions();
         int[] sizes = new int[n];
         int largest = 0;
         for (int i = 0; i < n; i++) {
             ConsumedRecord r = records.get(i);
-            sizes[i] = piece(EVENT_ID.length + ids.bytes(r.topic()).length + 1 + digits(r.partition()) + 1
-                    + digits(r.offset()) + EVENT_DATA.length + size(r, topics)
-                    + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0) + EVENT_END.length);
+            Positions.Of at = positions.of(r.topic(), r.partition());
+            int offsetDigits = digits(r.offset());
+            sizes[i] = piece(at.id().length + offsetDigits + EVENT_DATA.length + head(r, topics) + at.field().length
+                    + offsetDigits + (withTimestamp ? TIMESTAMP.length + digits(r.timestamp()) : 0) + 1
+                    + EVENT_END.length);
             largest = Math.max(largest, Math.max(length(r.key()), length(r.value())));
         }
         byte[] scratch = new byte[4 * ((largest + 2) / 3)];
         return assemble(sizes, "binary events", (out, p, i) -> {
             ConsumedRecord r = records.get(i);
-            p = put(out, p, EVENT_ID);
-            p = put(out, p, ids.bytes(r.topic()));
-            out[p++] = '/';
-            p = number(out, p, r.partition());
-            out[p++] = '/';
+            Positions.Of at = positions.of(r.topic(), r.partition());
+            p = put(out, p, at.id());
+            int offsetAt = p;
             p = number(out, p, r.offset());
+            int offsetDigits = p - offsetAt;
             p = put(out, p, EVENT_DATA);
-            p = write(out, p, r, topics, withTimestamp, scratch);
+            p = head(out, p, r, topics, scratch);
+            p = put(out, p, at.field());
+            System.arraycopy(out, offsetAt, out, p, offsetDigits); // the id's offset again
+            p += offsetDigits;
+            if (withTimestamp) {
+                p = put(out, p, TIMESTAMP);
+                p = number(out, p, r.timestamp());
+            }
+            out[p++] = '}';
             return put(out, p, EVENT_END);
         });
+    }
+
+    /**
+     * What an event writes the same for every record of a partition: the id up to the offset
+     * ({@code id: <topic>/<partition>/}) and the record's fields from its partition to its offset
+     * ({@code ,"partition":<p>,"offset":}), made once per partition and call (a stream's records
+     * come a partition at a time), so a record's numbers are written once: its offset, in the id,
+     * then copied into its object.
+     */
+    private static final class Positions {
+        record Of(byte[] id, byte[] field) {
+        }
+
+        private String topic;
+        private int partition;
+        private Of last;
+
+        Of of(String topic, int partition) {
+            if (last == null || partition != this.partition || topic != this.topic && !topic.equals(this.topic)) {
+                byte[] name = topic(topic);
+                String p = Integer.toString(partition);
+                byte[] id = new byte[EVENT_ID.length + name.length + p.length() + 2];
+                int at = put(id, 0, EVENT_ID);
+                at = put(id, at, name);
+                id[at++] = '/';
+                at = put(id, at, ascii(p));
+                id[at] = '/';
+                byte[] field = new byte[PARTITION.length + p.length() + OFFSET.length];
+                put(field, put(field, put(field, 0, PARTITION), ascii(p)), OFFSET);
+                last = new Of(id, field);
+                this.topic = topic;
+                this.partition = partition;
+            }
+            return last;
+        }
     }
 
     private static final byte[] V3_OFFSET = ascii(",\"offset\":");
@@ -278,24 +322,19 @@ public final class BinaryRecords {
 
     /** {@code topics}: null when records are written without their topic. */
     private static long size(ConsumedRecord r, Topics topics) {
+        return head(r, topics) + PARTITION.length + digits(r.partition()) + OFFSET.length + digits(r.offset()) + 1;
+    }
+
+    /** The bytes of a record's object up to its value's end (see {@link #head(byte[], int, ConsumedRecord, Topics, byte[])}). */
+    private static long head(ConsumedRecord r, Topics topics) {
         long size = topics != null ? OPEN_TOPIC.length + topics.bytes(r.topic()).length + KEY_AFTER_TOPIC.length
                 : OPEN_KEY.length;
-        return size + data(r.key()) + VALUE.length + data(r.value())
-                + PARTITION.length + digits(r.partition()) + OFFSET.length + digits(r.offset()) + 1;
+        return size + data(r.key()) + VALUE.length + data(r.value());
     }
 
     private static int write(byte[] out, int p, ConsumedRecord r, Topics topics, boolean withTimestamp,
                              byte[] scratch) {
-        if (topics != null) {
-            p = put(out, p, OPEN_TOPIC);
-            p = put(out, p, topics.bytes(r.topic()));
-            p = put(out, p, KEY_AFTER_TOPIC);
-        } else {
-            p = put(out, p, OPEN_KEY);
-        }
-        p = data(out, p, r.key(), scratch);
-        p = put(out, p, VALUE);
-        p = data(out, p, r.value(), scratch);
+        p = head(out, p, r, topics, scratch);
         p = put(out, p, PARTITION);
         p = number(out, p, r.partition());
         p = put(out, p, OFFSET);
@@ -306,6 +345,20 @@ public final class BinaryRecords {
         }
         out[p++] = '}';
         return p;
+    }
+
+    /** A record's object up to its value's end: its fields from the partition on and its closing brace follow. */
+    private static int head(byte[] out, int p, ConsumedRecord r, Topics topics, byte[] scratch) {
+        if (topics != null) {
+            p = put(out, p, OPEN_TOPIC);
+            p = put(out, p, topics.bytes(r.topic()));
+            p = put(out, p, KEY_AFTER_TOPIC);
+        } else {
+            p = put(out, p, OPEN_KEY);
+        }
+        p = data(out, p, r.key(), scratch);
+        p = put(out, p, VALUE);
+        return data(out, p, r.value(), scratch);
     }
 
     /**
@@ -356,16 +409,17 @@ public final class BinaryRecords {
         return p;
     }
 
-    /** Decimal digits of {@code v} (with its sign), by comparison: no division. */
+    /**
+     * Decimal digits of {@code v} (with its sign), with no division or loop: from its bit length,
+     * {@code t = bits × 1233 / 4096} (1233 / 4096 is just under log10 2) is its digit count or
+     * one less, which one comparison tells.
+     */
     static int digits(long v) {
         if (v < 0) {
             return v == Long.MIN_VALUE ? 20 : 1 + digits(-v);
         }
-        int d = 1;
-        while (d < TENS.length && v >= TENS[d]) {
-            d++;
-        }
-        return d;
+        int t = ((Long.SIZE - Long.numberOfLeadingZeros(v)) * 1233) >>> 12;
+        return v >= TENS[t] ? t + 1 : Math.max(t, 1);
     }
 
     /**

@@ -126,5 +126,23 @@ class RecordsWriterTest {
             1_000_000_000_000_000_000L, Long.MAX_VALUE, -1, -10, Long.MIN_VALUE}) {
             assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
         }
+        // Where the count changes (powers of ten) and where the bit length does (powers of two).
+        long ten = 1;
+        for (int d = 0; d <= 18; d++, ten *= 10) { // 10^0 to 10^18
+            for (long v : new long[] {ten - 1, ten, ten + 1}) {
+                assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
+            }
+        }
+        for (int bit = 0; bit < 63; bit++) {
+            for (long v : new long[] {(1L << bit) - 1, 1L << bit, (1L << bit) + 1}) {
+                assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
+                assertEquals(Long.toString(-v).length(), BinaryRecords.digits(-v), Long.toString(-v));
+            }
+        }
+        java.util.Random random = new java.util.Random(11);
+        for (int n = 0; n < 100_000; n++) {
+            long v = random.nextLong() >> random.nextInt(64);
+            assertEquals(Long.toString(v).length(), BinaryRecords.digits(v), Long.toString(v));
+        }
     }
 }

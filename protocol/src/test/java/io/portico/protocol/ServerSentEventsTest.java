@@ -36,6 +36,34 @@ class ServerSentEventsTest {
     }
 
     @Test
+    void eventsOfSeveralTopicsAndPartitionsEachCarryTheirOwnPosition() {
+        // A consumer instance's stream mixes partitions and topics, and offsets of any length.
+        List<ConsumedRecord> records = List.of(
+                new ConsumedRecord("a", null, utf8("1"), 0, 9, 1, List.of()),
+                new ConsumedRecord("a", null, utf8("2"), 0, 10, 2, List.of()),
+                new ConsumedRecord("a", null, utf8("3"), 12, 0, 3, List.of()),
+                new ConsumedRecord("bb", utf8("k"), utf8("4"), 12, 1234567890123L, 4, List.of()),
+                new ConsumedRecord("a", null, utf8("5"), 0, 99, 5, List.of()),
+                new ConsumedRecord(new String("a"), null, null, 1, Long.MAX_VALUE, 6, List.of()));
+        StringBuilder v1 = new StringBuilder();
+        StringBuilder v2 = new StringBuilder();
+        for (ConsumedRecord r : records) {
+            String id = "id: " + r.topic() + "/" + r.partition() + "/" + r.offset() + "\ndata: ";
+            v1.append(id).append(withoutBrackets(RecordsWriter.write(List.of(r), EmbeddedFormat.BINARY, false))).append("\n\n");
+            v2.append(id).append(withoutBrackets(RecordsWriter.writeV2(List.of(r), EmbeddedFormat.BINARY))).append("\n\n");
+        }
+        assertEquals(v1.toString(), text(ServerSentEvents.v1(records, EmbeddedFormat.BINARY)));
+        assertEquals(v2.toString(), text(ServerSentEvents.v2(records, EmbeddedFormat.BINARY)));
+        assertTrue(v2.toString().contains("id: a/1/9223372036854775807\ndata: {\"topic\":\"a\",\"key\":null,\"value\":null,"
+                + "\"partition\":1,\"offset\":9223372036854775807,\"timestamp\":6}\n\n"), v2.toString());
+    }
+
+    private static String withoutBrackets(ByteChunks array) {
+        String s = new String(array.toByteArray(), StandardCharsets.UTF_8);
+        return s.substring(1, s.length() - 1);
+    }
+
+    @Test
     void theDataOfAnEventIsTheRecordAsTheDialectsReadRendersIt() {
         List<ConsumedRecord> records = List.of(
                 new ConsumedRecord("t", utf8("1"), utf8("{\"a\":[1,2]}"), 0, 7, 5, List.of(new RecordHeader("h", utf8("x")))),
