@@ -115,8 +115,6 @@ public final class ConsumerInstance {
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private final DeliveryLog delivered = new DeliveryLog();
-    /** The stream whose read is running (under the lock), or null for a plain read. */
-    private Stream polling;
     private volatile boolean closed;
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
     private volatile java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder;
@@ -690,10 +688,6 @@ public final class ConsumerInstance {
         });
     }
 
-    /** Whether the read running is a stream's that another stream took over meanwhile. */
-    private boolean superseded() {
-        return polling != null && stream.get() != polling;
-    }
 
     /** Whether a stream is open on this instance (it does not expire then). */
     public boolean isStreaming() {
@@ -755,14 +749,9 @@ public final class ConsumerInstance {
                 if (!open || stream.get() != this) {
                     return List.of();
                 }
-                polling = this;
-                try {
-                    List<ConsumedRecord> out = pollLocked(limits, room);
-                    delivered.add(out);
-                    return out;
-                } finally {
-                    polling = null;
-                }
+                List<ConsumedRecord> out = pollLocked(limits, room, this);
+                delivered.add(out);
+                return out;
             });
         }
 
@@ -789,7 +778,12 @@ public final class ConsumerInstance {
 
     /** A read that blocks its thread (a stream's): its slices one after the other, under the lock. */
     private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room) {
-        Read read = new Read(limits, room);
+        return pollLocked(limits, room, null);
+    }
+
+    /** As {@link #pollLocked(ReadLimits, ResponseRoom)}, for {@code owner}'s read (a stream's), or null. */
+    private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room, Stream owner) {
+        Read read = new Read(limits, room, owner);
         while (true) {
             long next = read.slice();
             if (next == Read.DONE) {
@@ -841,14 +835,28 @@ public final class ConsumerInstance {
 
         private final ReadLimits limits;
         private final ResponseRoom room;
+        private final Stream owner; // the stream whose read this is, or null
         private Phase phase = Phase.START;
         private long deadline;
         private boolean firstAssignment;
         private List<ConsumedRecord> records;
 
         Read(ReadLimits limits, ResponseRoom room) {
+            this(limits, room, null);
+        }
+
+        Read(ReadLimits limits, ResponseRoom room, Stream owner) {
             this.limits = limits;
             this.room = room;
+            this.owner = owner;
+        }
+
+        /**
+         * Whether this is a stream's read and another stream took over (or it closed) meanwhile:
+         * asked of the read itself, since its waits let go of the lock and other reads run then.
+         */
+        private boolean superseded() {
+            return owner != null && (!owner.open || stream.get() != owner);
         }
 
         /**
@@ -931,7 +939,11 @@ public final class ConsumerInstance {
             }
             held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
             refreshPattern();
-            if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes())) {
+            // fetch.min.bytes waits for more only while the answer has room for it and the
+            // consumers budget for what is held: a minimum above the answer's cap, or above what
+            // the budget holds, answers with what is there rather than holding more.
+            if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes()
+                    || held.bytes() >= limits.maxBytes() || memory.budget().over())) {
                 drainFetched(limits.maxBytes());
                 return finish();
             }
@@ -1577,10 +1589,11 @@ public final class ConsumerInstance {
      * Commits the offsets of the records returned so far, on the partitions the instance still
      * owns, and reports them ({@code consumed} = last returned offset).
      *
-     * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
+     * @throws RestException 50002 when Kafka refuses the commit (403, 401, 503 as
+     *         {@link #commitError} says), 40403 when closed meanwhile
      */
     public List<CommittedOffset> commitReturned() {
-        return locked(e -> new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e), () -> {
+        return locked(ConsumerInstance::commitError, () -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
@@ -1603,7 +1616,7 @@ public final class ConsumerInstance {
      * @throws RestException 50002 when Kafka refuses the commit, 40403 when closed meanwhile
      */
     public void commit(Map<TopicPartition, OffsetAndMetadata> lastProcessed) {
-        locked(e -> new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e), () -> {
+        locked(ConsumerInstance::commitError, () -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             lastProcessed.forEach((tp, om) -> {
                 KafkaNames.topic(tp.topic());
@@ -1614,6 +1627,20 @@ public final class ConsumerInstance {
             }
             return null;
         });
+    }
+
+    /**
+     * Why a commit failed: authorization (403), authentication (401) and timeouts (503) as every
+     * other call of the instance reports them, else 50002 with Kafka's reason.
+     */
+    private static RestException commitError(RuntimeException e) {
+        Throwable t = KafkaErrors.unwrap(e);
+        if (t instanceof org.apache.kafka.common.errors.AuthorizationException
+                || t instanceof org.apache.kafka.common.errors.AuthenticationException
+                || t instanceof org.apache.kafka.common.errors.TimeoutException) {
+            return KafkaErrors.toRestException(e);
+        }
+        return new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e);
     }
 
     /**

@@ -255,6 +255,86 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aCommitKafkaRefusesReportsWhyAsEveryOtherCallDoes() {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        consumer.addRecord(new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, 0L, null, new byte[1]));
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        Map<TopicPartition, OffsetAndMetadata> offsets = Map.of(A0, new OffsetAndMetadata(4));
+        consumer.commitSyncFailure = new org.apache.kafka.common.errors.GroupAuthorizationException("not in group g");
+        assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR,
+                assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode());
+        assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR,
+                assertThrows(RestException.class, instance::commitReturned).errorCode(), "v1's commit too");
+        consumer.commitSyncFailure = new org.apache.kafka.common.errors.TimeoutException("no coordinator");
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE,
+                assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode());
+        consumer.commitSyncFailure = new org.apache.kafka.clients.consumer.CommitFailedException("rebalanced");
+        assertEquals(ErrorCode.KAFKA_ERROR,
+                assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode(), "the rest stay 50002");
+    }
+
+    @Test
+    void fetchMinBytesAboveTheAnswersCapAnswersAsSoonAsTheCapIsHeld() {
+        // A clock that moves 10 ms each time it is read: the wait is measured without sleeping.
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30))
+                .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                new ConsumerInstance.Options(10_000_000, null), null);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        scheduleOneRecordPerPoll(consumer, 3, 100);
+        long before = now.get();
+        // max_bytes 250: the third record makes the held bytes pass the cap; the answer is the two that fit.
+        assertEquals(List.of(0L, 1L), offsets(registry.poll(instance, null, 250, ResponseRoom.unbounded())));
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(now.get() - before) < 1_000,
+                "answered once the cap was held, not after the 30 s request timeout: "
+                        + TimeUnit.NANOSECONDS.toMillis(now.get() - before) + " ms");
+    }
+
+    @Test
+    void fetchMinBytesAboveWhatTheConsumersBudgetHoldsAnswersWithWhatIsHeld() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry.Settings settings = new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), Duration.ofMinutes(5),
+                Duration.ofSeconds(30), Duration.ofSeconds(2), 1 << 20, 100, "");
+        // Room for the instance's consumer and one held record of 100 bytes (each costs 260), not two.
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes",
+                HeldRecords.consumerCost(settings.kafka()) + 300);
+        ConsumerRegistry registry = new ConsumerRegistry(settings, factory, topic -> true, TICKER,
+                SessionMetrics.unreported(), budget, Duration.ZERO)
+                .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
+        registries.add(registry);
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                new ConsumerInstance.Options(10_000_000, null), null);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        scheduleOneRecordPerPoll(consumer, 3, 100);
+        long before = now.get();
+        assertEquals(List.of(0L, 1L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())),
+                "the read stops fetching once what it holds is over the budget");
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(now.get() - before) < 1_000,
+                "answered at once, not after the request timeout: " + TimeUnit.NANOSECONDS.toMillis(now.get() - before) + " ms");
+        assertEquals(0, budget.used() - HeldRecords.consumerCost(settings.kafka()),
+                "nothing held after the answer but the consumer itself");
+    }
+
+    /** Record {@code i} of {@code count} ({@code valueBytes} each) arrives in the {@code i}-th poll of partition a-0. */
+    private static void scheduleOneRecordPerPoll(SessionTestConsumer consumer, int count, int valueBytes) {
+        for (int i = 0; i < count; i++) {
+            long offset = i;
+            consumer.schedulePollTask(() -> consumer.addRecord(
+                    new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, offset, null, new byte[valueBytes])));
+        }
+    }
+
+    @Test
     void anInstancesOwnRequestTimeoutBoundsItsReadsAndATimeoutQueryShortensThem() {
         // A clock that moves 10 ms each time it is read: waits are measured without sleeping.
         java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();

@@ -68,6 +68,8 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     volatile String closedBy;
     volatile boolean honourPendingWakeup;
     volatile boolean failAsyncCommits;
+    /** Thrown by every {@code commitSync} while set (Kafka refusing commits). */
+    volatile RuntimeException commitSyncFailure;
 
     private final AtomicReference<Thread> owner = new AtomicReference<>();
     private int depth; // only touched by the owner
@@ -207,6 +209,9 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
             if (honourPendingWakeup && wakeupPending) {
                 wakeupPending = false;
                 throw new WakeupException();
+            }
+            if (commitSyncFailure != null) {
+                throw commitSyncFailure;
             }
             super.commitSync(offsets);
         } finally {

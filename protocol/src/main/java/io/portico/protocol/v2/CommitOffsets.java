@@ -29,6 +29,9 @@ public record CommitOffsets(@JsonProperty("offsets") List<Entry> offsets) {
             if (offset == null || offset < 0) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("offset is required and must not be negative");
             }
+            if (offset == Long.MAX_VALUE) { // the next offset to read, committed, would not be a number
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("offset must be below " + Long.MAX_VALUE);
+            }
             if (metadata != null && metadata.length() > 4096) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("metadata may have at most 4096 characters");
             }

@@ -60,13 +60,16 @@ public record Positions(
             }
             if (timestamp instanceof String text) {
                 try {
-                    return java.time.Instant.parse(text).toEpochMilli();
-                } catch (java.time.format.DateTimeParseException e) {
-                    // reported below
+                    long millis = java.time.Instant.parse(text).toEpochMilli();
+                    if (millis >= 0) { // Kafka finds no offset for a time before 1970 (it refuses to look)
+                        return millis;
+                    }
+                } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+                    // reported below (an instant too far off for milliseconds is an ArithmeticException)
                 }
             }
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception(
-                    "timestamp must be an ISO-8601 instant or milliseconds since the epoch");
+                    "timestamp must be an ISO-8601 instant from 1970 on or milliseconds since the epoch");
         }
     }
 }
