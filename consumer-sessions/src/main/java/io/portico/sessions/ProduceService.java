@@ -414,10 +414,22 @@ public final class ProduceService {
         send(topic, partition, timestamp, key, value, headers, delivery, null);
     }
 
-    /** As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery)}, sent with {@code via} unless it is null. */
+    /**
+     * As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery)}, sent with {@code via}
+     * unless it is null. Never throws: a shared producer that cannot be had (Portico shuts down, a
+     * replacement cannot be built) is told to {@code delivery} as the record's failure.
+     */
     public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                      List<io.portico.protocol.RecordHeader> headers, Delivery delivery, Producer<byte[], byte[]> via) {
-        send(via == null ? producers.shared() : via, via, topic, partition, timestamp, key, value, headers, delivery);
+        Producer<byte[], byte[]> producer;
+        try {
+            producer = via == null ? producers.shared() : via;
+        } catch (RuntimeException e) {
+            metrics.produceError(KafkaErrors.perRecordCodeV2(e));
+            delivery.onCompletion(null, e);
+            return;
+        }
+        send(producer, via, topic, partition, timestamp, key, value, headers, delivery);
     }
 
     private void send(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> via, String topic, Integer partition,

@@ -394,6 +394,24 @@ class ProduceServiceTest {
         assertTrue(producer.history().isEmpty());
     }
 
+    @Test
+    void aSendOnceThePoolIsClosedIsTheRecordsFailureNotAnException() {
+        // A streamed record sent after shutdown closed the producers: its caller must hear of it
+        // through the delivery (a thrown exception ended a v3 stream's sending for good).
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProducerPool pool = new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1));
+        ProduceService service = new ProduceService(pool, NEVER_ASKED);
+        pool.close();
+        List<Throwable> failures = new ArrayList<>();
+        service.send(TOPIC, 0, null, null, new byte[] {1}, List.of(), (landed, failure) -> {
+            assertNull(landed);
+            failures.add(failure);
+        });
+        assertEquals(1, failures.size(), "told once, through the delivery");
+        assertEquals(503, KafkaErrors.v3RecordError(failures.get(0)).errorCode());
+        assertTrue(producer.history().isEmpty());
+    }
+
     // ---- whole-request errors -------------------------------------------------------------
 
     @Test

@@ -84,6 +84,7 @@ public final class Portico implements AutoCloseable {
     private ProducerPool producers;
     private SharedAdmin admin;
     private ThreadPoolExecutor producePool;
+    private io.portico.proxy.handlers.v3.ProduceV3Handler produceV3;
     /** Where produce requests that need the schema registry run: the produce pool's size, apart from it. */
     private ThreadPoolExecutor schemaPool;
     private ThreadPoolExecutor metadataPool;
@@ -245,7 +246,7 @@ public final class Portico implements AutoCloseable {
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
                 V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
-                new ProduceV3Handler(produce, clusterAdmin, producePool, schemaProduce, new ProduceV3Handler.Limits(
+                produceV3 = new ProduceV3Handler(produce, clusterAdmin, producePool, schemaProduce, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
@@ -568,6 +569,9 @@ public final class Portico implements AutoCloseable {
             if (eventStreams != null) {
                 // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.
                 eventStreams.close(config.gracefulShutdown());
+            }
+            if (produceV3 != null) {
+                produceV3.endStreams(); // likewise produce streams, once the reports of what they read are written
             }
             try {
                 if (!inFlight.awaitIdle(config.gracefulShutdown().toMillis(), TimeUnit.MILLISECONDS)) {

@@ -94,6 +94,30 @@ public final class RecordStreamParser {
         this.schemas = schemas;
     }
 
+    /**
+     * The bytes the parser holds between chunks: its buffer for a record that began in an earlier
+     * chunk and has not ended yet (up to the record size limit; let go of after a large record).
+     */
+    public long bufferedBytes() {
+        return buffered.length;
+    }
+
+    /**
+     * Stops parsing and lets go of a record not ended yet: the caller ends the stream (its
+     * records so far are still handed out by {@link #next}).
+     */
+    public void discard() {
+        broken = true;
+        inValue = false;
+        buffered = new byte[0];
+        bufferedLength = 0;
+    }
+
+    /** Whether a record began in what was fed and has not ended yet. */
+    public boolean inRecord() {
+        return inValue;
+    }
+
     /** Whether the stream has ended badly; nothing more is parsed. */
     public boolean isBroken() {
         return broken;

@@ -2,6 +2,7 @@ package io.portico.protocol.v3;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,6 +58,30 @@ class RecordStreamParserTest {
 
     private static String utf8(byte[] b) {
         return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void whatARecordStillArrivingHoldsIsToldAndCanBeLetGo() {
+        RecordStreamParser parser = new RecordStreamParser(1 << 20);
+        parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"done\"}}\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals(0, parser.bufferedBytes(), "a record whole in its chunk is not copied");
+        assertFalse(parser.inRecord());
+        parser.feed(("{\"value\":{\"type\":\"STRING\",\"data\":\"" + "x".repeat(100_000)).getBytes(StandardCharsets.UTF_8));
+        assertTrue(parser.inRecord());
+        assertTrue(parser.bufferedBytes() >= 100_000, "held until its end comes: " + parser.bufferedBytes());
+        parser.feed("\"}}".getBytes(StandardCharsets.UTF_8));
+        assertFalse(parser.inRecord());
+        assertEquals(0, parser.bufferedBytes(), "a large record's buffer is not kept once it ended");
+        assertEquals(List.of("done", "x".repeat(100_000)), drain(parser).stream().map(i -> utf8(record(i).valueBytes())).toList());
+
+        parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"cut".getBytes(StandardCharsets.UTF_8));
+        assertTrue(parser.bufferedBytes() > 0);
+        parser.discard();
+        assertEquals(0, parser.bufferedBytes());
+        assertFalse(parser.inRecord());
+        assertTrue(parser.isBroken());
+        parser.feed("\"}}".getBytes(StandardCharsets.UTF_8));
+        assertNull(parser.next(), "nothing parsed after a discard");
     }
 
     private static final String MIXED = """

@@ -84,6 +84,16 @@ public final class ReplyStream {
 
     /** One item's place in the response. */
     public final class Slot {
+        private static final java.lang.invoke.VarHandle ITEM;
+
+        static {
+            try {
+                ITEM = java.lang.invoke.MethodHandles.lookup().findVarHandle(Slot.class, "item", Item.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private volatile Item item;
         private final Runnable onComplete;
 
@@ -91,18 +101,25 @@ public final class ReplyStream {
             this.onComplete = onComplete;
         }
 
-        /** Sets the item (once) as JSON bytes; see {@link #complete(Item)}. */
-        public void complete(byte[] json) {
-            complete(new Bytes(json));
+        /** Sets the item as JSON bytes; see {@link #complete(Item)}. */
+        public boolean complete(byte[] json) {
+            return complete(new Bytes(json));
         }
 
-        /** Sets the item (once); it is written as soon as every earlier item is. Any thread. */
-        public void complete(Item it) {
+        /**
+         * Sets the item; it is written as soon as every earlier item is. Any thread. The first
+         * completion counts: a later one is ignored (returns false), so a path that reports a
+         * failure after another already reported the record cannot report it twice.
+         */
+        public boolean complete(Item it) {
+            if (!ITEM.compareAndSet(this, null, it)) {
+                return false;
+            }
             memory.takeAnyway(ITEM_COST);
-            item = it;
             incomplete.decrementAndGet();
             onComplete.run();
             scheduleDrain();
+            return true;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.portico.proxy.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.sessions.MemoryBudget;
@@ -36,6 +37,8 @@ class StreamingTest {
     private static int port;
     /** Chunks the /paused stream received while its consumer said it was full. */
     private static final AtomicInteger chunksWhilePaused = new AtomicInteger();
+    /** Completions of /reverse's places that took effect after the first. */
+    private static final AtomicInteger secondCompletions = new AtomicInteger();
 
     @BeforeAll
     static void start() throws Exception {
@@ -59,6 +62,10 @@ class StreamingTest {
                             COMPLETER.execute(() -> {
                                 for (int i = slots.size() - 1; i >= 0; i--) {
                                     slots.get(i).complete(("got " + lines.get(i)).getBytes(StandardCharsets.US_ASCII));
+                                    // A second completion (a failure path after the record's report) is ignored.
+                                    if (slots.get(i).complete("again".getBytes(StandardCharsets.US_ASCII))) {
+                                        secondCompletions.incrementAndGet();
+                                    }
                                 }
                             });
                             if (last) {
@@ -177,6 +184,8 @@ class StreamingTest {
             String all = readUntil(s.getInputStream(), seen, "0\r\n\r\n");
             assertTrue(all.contains("got d\n"), all);
             assertTrue(all.startsWith("HTTP/1.1 200"), all);
+            assertFalse(all.contains("again"), all);
+            assertEquals(0, secondCompletions.get(), "a place is completed once");
         }
     }
 

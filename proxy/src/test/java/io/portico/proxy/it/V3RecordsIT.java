@@ -246,6 +246,65 @@ class V3RecordsIT {
     }
 
     @Test
+    void aRecordStillArrivingHoldsOnlyWhatTheRequestsBudgetHasRoomFor(KafkaCluster kafka) throws Exception {
+        // A record of up to the size limit sent a little at a time is held between its chunks:
+        // that memory is counted against memory.requests.max.bytes (1 MiB here), and a record
+        // that outgrows what the budget has room for ends the stream with a 503 report.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("memory.requests.max.bytes", "1048576",
+                "request.body.max.bytes", "8388608"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3held"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("first") + "\n");
+                assertEquals(200, stream.awaitReports(1).get(0).get("error_code").asInt());
+                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"");
+                String part = "A".repeat(64 * 1024);
+                try {
+                    for (int i = 0; i < 64; i++) { // 4 MiB of one record, within its size limit
+                        stream.sendChunk(part);
+                    }
+                } catch (IOException closed) {
+                    // the server ended the stream and closed the connection while this was sent
+                }
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(2, reports.size(), reports.toString());
+                assertEquals(503, reports.get(1).get("error_code").asInt(), reports.toString());
+                assertTrue(reports.get(1).get("message").asText().contains("memory.requests.max.bytes"),
+                        reports.toString());
+            }
+            assertEquals(List.of("first"), kafka.read(topic, 1).stream().map(c -> utf8(c.value())).toList());
+            Rest.Response after = p.rest().post(records(kafka, topic), "application/json", stringRecord("after"));
+            assertEquals(200, after.status(), "the stream's memory was given back: " + after.body());
+        }
+    }
+
+    @Test
+    void shutdownEndsAnOpenStreamCleanlyOnceTheReportsOfWhatItReadAreWritten(KafkaCluster kafka) throws Exception {
+        // A graceful period far longer than the stream's socket timeout: only ending the stream
+        // (not the period running out) lets this read end.
+        TestPortico p = TestPortico.start(kafka, Map.of("shutdown.graceful.ms", "120000"));
+        Thread closing = new Thread(p::close, "closing");
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3shutdown"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic));
+                 RawStream quiet = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("one") + "\n" + stringRecord("two") + "\n");
+                assertEquals(2, stream.awaitReports(2).size());
+                closing.start();
+                List<JsonNode> reports = stream.readToEnd();
+                assertTrue(stream.endedCleanly(), "the response ends with its last chunk, not a dropped connection");
+                assertEquals(List.of(200, 200), reports.stream().map(r -> r.get("error_code").asInt()).toList());
+                Socket raw = quiet.socket;
+                String answer = new String(raw.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(answer.startsWith("HTTP/1.1 503"), "a stream that sent nothing yet: " + answer);
+            }
+            assertEquals(List.of("one", "two"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).toList());
+        } finally {
+            closing.join(60_000);
+            p.close();
+        }
+    }
+
+    @Test
     void aStreamMayBeFarLongerThanTheBodyLimitOfOtherRequests(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3long"), 1);
@@ -406,6 +465,7 @@ class V3RecordsIT {
         private boolean headersRead;
         private long fixedLeft = -1; // of an answer with a Content-Length, the bytes still to come
         private boolean ended;
+        private boolean endedCleanly; // the last chunk came (not the connection's end alone)
         private boolean closedByServer;
 
         private RawStream(Socket socket) throws IOException {
@@ -454,6 +514,11 @@ class V3RecordsIT {
                 readSome();
             }
             return parsed();
+        }
+
+        /** Whether the response ended with its last chunk, as a response ends, rather than a dropped connection. */
+        boolean endedCleanly() {
+            return endedCleanly;
         }
 
         boolean closedByServer() throws IOException {
@@ -527,6 +592,7 @@ class V3RecordsIT {
                 int size = Integer.parseInt(text.substring(at, lineEnd).trim(), 16);
                 if (size == 0) {
                     ended = true;
+                    endedCleanly = true;
                     at = lineEnd + 2;
                     break;
                 }

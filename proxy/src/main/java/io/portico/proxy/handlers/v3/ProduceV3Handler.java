@@ -22,6 +22,7 @@ import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.ProduceService;
+import io.portico.sessions.RateLimitedLog;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
 import java.nio.charset.StandardCharsets;
@@ -35,6 +36,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.Producer;
+import org.slf4j.LoggerFactory;
 
 /**
  * Confluent v3 produce: {@code POST /v3/clusters/{cluster_id}/topics/{topic}/records}, one JSON
@@ -55,6 +57,8 @@ import org.apache.kafka.clients.producer.Producer;
  */
 public final class ProduceV3Handler {
     private static final byte[] SEPARATOR = "\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final RateLimitedLog LIMITED =
+            new RateLimitedLog(LoggerFactory.getLogger(ProduceV3Handler.class), Duration.ofSeconds(10));
     /**
      * Bytes a record in flight is counted for beyond its own bytes, from when it is parsed until its
      * report is written: its parsed form, Kafka's callbacks and future for it, its report's slot.
@@ -71,6 +75,8 @@ public final class ProduceV3Handler {
      */
     private static final long SCHEMA_SEND_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long RETRY_MILLIS = 10;
+    /** Growth of the parser's buffer that may use the requests budget's reserve for small takes. */
+    private static final long SMALL_GROWTH = 64 * 1024;
 
     /** Limits of v3 produce. */
     public record Limits(int maxRecordBytes, int unacknowledgedMax, int batchMaxEntries, Duration idleTimeout,
@@ -119,6 +125,22 @@ public final class ProduceV3Handler {
             return;
         }
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
+    }
+
+    /** Streams whose body is still being read: shutdown ends them ({@link #endStreams}). */
+    private final java.util.Set<Stream> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean ending;
+
+    /**
+     * Portico shuts down: every open stream stops reading its body and ends its response once
+     * the reports of the records it read are written (as when a stream reaches its longest
+     * duration), and a stream opened from now on ends as soon as it starts. Any thread.
+     */
+    public void endStreams() {
+        ending = true;
+        for (Stream s : open) {
+            s.endOnShutdown();
+        }
     }
 
     /** Whether {@code record} is serialized in a schema from the registry (which may make its sender wait). */
@@ -472,6 +494,7 @@ public final class ProduceV3Handler {
         // Records waiting for the produce pool, and whether a task of this stream is queued or running.
         private final ArrayDeque<Pending> toSend = new ArrayDeque<>();
         private boolean sending; // guarded by toSend
+        private long bufferedCounted; // the parser's buffer as counted on the lease (IO thread)
         // IO thread only.
         private boolean expired;
         private boolean ended;
@@ -495,7 +518,32 @@ public final class ProduceV3Handler {
         }
 
         void start() {
+            open.add(this);
+            exchange.addExchangeCompleteListener((ex, next) -> {
+                open.remove(this);
+                next.proceed();
+            });
             body.start();
+            if (ending) {
+                endOnShutdown();
+            }
+        }
+
+        /**
+         * Ends the stream as Portico shuts down: no more of the body is read, the reports of what
+         * was are written; a stream that sent nothing yet is answered 503. Any thread.
+         */
+        void endOnShutdown() {
+            exchange.getIoThread().execute(() -> {
+                if (!ended && !parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
+                    ended = true;
+                    body.stop();
+                    exchange.setPersistent(false);
+                    ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
+                    return;
+                }
+                endInput(true);
+            });
         }
 
         @Override
@@ -507,11 +555,42 @@ public final class ProduceV3Handler {
             for (RecordStreamParser.Item item; (item = parser.next()) != null; ) {
                 take(item);
             }
+            if (!countBuffered()) {
+                parser.discard();
+                bufferedCounted = 0;
+                reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
+                        + "record being received does not fit the memory set aside for request bodies "
+                        + "(memory.requests.max.bytes); retry it later"));
+                endInput(true);
+                return;
+            }
             if (last || parser.isBroken()) {
                 endInput(!last);
                 return;
             }
             readMoreIfRoom();
+        }
+
+        /**
+         * Counts what the parser holds of a record not ended yet against the requests budget, as
+         * it grows and shrinks: a client sending a record of up to the size limit a little at a
+         * time holds that much between its chunks. False when the budget has no room for more:
+         * the stream then ends with a 503 report for that record (as a body that finds no room
+         * gets 503), rather than many such streams holding memory no budget sees.
+         */
+        private boolean countBuffered() {
+            long now = parser.bufferedBytes();
+            if (now > bufferedCounted) {
+                long more = now - bufferedCounted;
+                // Growth of up to 64 KiB may use the budget's reserve for small takes, as small bodies do.
+                if (!(more <= SMALL_GROWTH ? lease.tryTakeSmall(more) : lease.tryTake(more))) {
+                    return false;
+                }
+            } else if (now < bufferedCounted) {
+                lease.give(bufferedCounted - now);
+            }
+            bufferedCounted = now;
+            return true;
         }
 
         private void take(RecordStreamParser.Item item) {
@@ -563,7 +642,9 @@ public final class ProduceV3Handler {
             if (ended) {
                 return;
             }
-            boolean budgetsFull = lease.budget().over() || replies.over();
+            // A stream in the middle of a record reads on while the requests budget is over: its
+            // record then ends and its buffer can go; growing that buffer needs room (countBuffered).
+            boolean budgetsFull = lease.budget().over() && !parser.inRecord() || replies.over();
             if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull) {
                 body.pause();
                 if (budgetsFull && !retryScheduled) {
@@ -669,7 +750,16 @@ public final class ProduceV3Handler {
                 if (replies.isClosed()) {
                     continue;
                 }
-                sender.sendNow(p.record, outcomeFor(p.slot));
+                Outcome outcome = outcomeFor(p.slot);
+                try {
+                    sender.sendNow(p.record, outcome);
+                } catch (RuntimeException e) {
+                    // Reported as the record's failure (unless it was reported already), and the
+                    // stream goes on: an escaped exception would leave this stream's next records
+                    // unsent and its response never ended.
+                    LIMITED.error("unexpected:" + e.getClass().getName(), "Sending a streamed record failed unexpectedly", e);
+                    outcome.failed(KafkaErrors.v3RecordError(e));
+                }
             }
             submit(); // more queued: after other work of the pool
         }
