@@ -106,6 +106,8 @@ public final class ConsumerInstance {
 
     // Guarded by lock.
     private Mode mode = Mode.NONE;
+    /** The topics the client named: a subscription's, an assignment's (none for a pattern); read without the lock. */
+    private volatile Set<String> namedTopics = Set.of();
     private Set<String> topics = Set.of(); // subscribed topics (a pattern's current matches too)
     private Pattern pattern;
     private Predicate<String> patternAllowed = t -> true;
@@ -308,6 +310,7 @@ public final class ConsumerInstance {
             pattern = compiled;
             patternAllowed = allowed;
             mode = Mode.PATTERN;
+            namedTopics = Set.of();
             beforeSubscriptionChange();
             matchPattern(topicLister == null ? List.of() : topicLister.get(), true);
             afterSubscriptionChange();
@@ -407,6 +410,7 @@ public final class ConsumerInstance {
 
     private void subscribeTopics(List<String> topicNames) {
         mode = Mode.TOPICS;
+        namedTopics = Set.copyOf(topicNames);
         pattern = null;
         topics = Set.copyOf(new LinkedHashSet<>(topicNames));
         beforeSubscriptionChange();
@@ -431,6 +435,15 @@ public final class ConsumerInstance {
     }
 
     /** The topics subscribed to (a pattern's current matches), sorted; empty when assigned or unsubscribed. */
+    /**
+     * The topics the client named for this instance to read, by subscription or assignment (a
+     * pattern's matches aside: its own check decides those): a read checks its caller may still
+     * read them all. Does not wait for the instance.
+     */
+    public Set<String> namedTopics() {
+        return namedTopics;
+    }
+
     public List<String> subscription() {
         return locked(KafkaErrors::toRestException, () -> mode == Mode.TOPICS || mode == Mode.PATTERN
                 ? List.copyOf(new TreeSet<>(topics)) : List.of());
@@ -443,6 +456,7 @@ public final class ConsumerInstance {
                 commitOnRevocation(consumer.assignment());
                 consumer.unsubscribe(); // an assignment too, as KafkaConsumer.unsubscribe does
                 mode = Mode.NONE;
+                namedTopics = Set.of();
                 topics = Set.of();
                 pattern = null;
                 resetPositions();
@@ -476,6 +490,9 @@ public final class ConsumerInstance {
                 consumer.assign(List.copyOf(new LinkedHashSet<>(partitions)));
             }
             mode = partitions.isEmpty() ? Mode.NONE : Mode.ASSIGNED;
+            Set<String> topics = new HashSet<>();
+            partitions.forEach(tp -> topics.add(tp.topic()));
+            namedTopics = Set.copyOf(topics);
             assigned = !partitions.isEmpty();
             awaitedAssignment = true;
             return null;

@@ -18,6 +18,7 @@ import java.util.List;
  */
 public final class Access {
     private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+    private static final AttachmentKey<Authenticator> KEYS = AttachmentKey.create(Authenticator.class);
 
     private final Authenticator authenticator;
     private final StreamTokens tokens;
@@ -96,6 +97,9 @@ public final class Access {
             }
             quotas.admit(exchange, caller);
             String topic = Http.param(exchange, "topic");
+            if (topic != null) {
+                KafkaNames.topic(topic); // a name Kafka cannot have is refused before any key's globs see it
+            }
             KafkaNames.notReserved(topic);
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
                 throw ErrorCode.FORBIDDEN.exception(topic != null
@@ -103,6 +107,9 @@ public final class Access {
                         : "This API key does not have the " + role + " role");
             }
             exchange.putAttachment(PRINCIPAL, caller);
+            if (caller.name() != null) {
+                exchange.putAttachment(KEYS, authenticator); // for live(exchange)
+            }
             next.handleRequest(exchange);
         };
     }
@@ -111,5 +118,38 @@ public final class Access {
     public static Principal caller(HttpServerExchange exchange) {
         Principal p = exchange.getAttachment(PRINCIPAL);
         return p == null ? Principal.ANONYMOUS : p;
+    }
+
+    /**
+     * The caller as the keys (or users) file reads at each question, not as it read when this
+     * request came: for what outlives the request (a pattern subscription's later matches, an
+     * event stream's later records), so that a key narrowed or removed by a rewrite of the file
+     * stops reading there too. A key no longer in the file may do nothing.
+     */
+    public static Principal live(HttpServerExchange exchange) {
+        Principal caller = caller(exchange);
+        Authenticator keys = exchange.getAttachment(KEYS);
+        return keys == null || caller.name() == null ? caller : new Live(caller.name(), keys);
+    }
+
+    /** A principal looked up by name at each question. */
+    private record Live(String name, Authenticator keys) implements Principal {
+        @Override
+        public boolean hasRole(Role role) {
+            Principal now = keys.named(name);
+            return now != null && now.hasRole(role);
+        }
+
+        @Override
+        public boolean allows(Role role, String topic) {
+            Principal now = keys.named(name);
+            return now != null && now.allows(role, topic);
+        }
+
+        @Override
+        public byte[] credentialDigest() {
+            Principal now = keys.named(name);
+            return now == null ? new byte[0] : now.credentialDigest();
+        }
     }
 }

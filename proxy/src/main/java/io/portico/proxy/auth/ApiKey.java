@@ -1,7 +1,6 @@
 package io.portico.proxy.auth;
 
 import java.util.List;
-import java.util.regex.Pattern;
 import javax.security.auth.x500.X500Principal;
 
 /**
@@ -12,7 +11,7 @@ import javax.security.auth.x500.X500Principal;
  * server's {@code quota.requests.per.second}; 0: none) and burst (null: one second's worth).
  */
 public record ApiKey(String name, byte[] sha256, X500Principal certificateSubject, byte[] certificateSha256,
-                     Role role, List<Pattern> topics, Integer requestsPerSecond, Integer burst) implements Principal {
+                     Role role, List<String> topics, Integer requestsPerSecond, Integer burst) implements Principal {
 
     /** Whether {@code presented}, a verified client certificate, is this entry's. */
     boolean isCertificate(ClientCertificate presented) {
@@ -39,16 +38,35 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
         return Digests.sha256(key + certificate);
     }
 
-    /** A {@code *} glob as a regular expression matching whole topic names. */
-    static Pattern glob(String glob) {
-        StringBuilder regex = new StringBuilder();
-        for (String part : glob.split("\\*", -1)) {
-            if (regex.length() > 0) {
-                regex.append(".*");
+    /**
+     * Whether {@code name} matches {@code glob} as a whole, each {@code *} standing for any run of
+     * characters: in one pass with one step back to the last star, at most the name's length
+     * times the glob's (a regular expression of several {@code .*} backtracked for as many steps
+     * as a power of the name's length, on the IO thread, when it failed to match).
+     */
+    static boolean globMatches(String glob, String name) {
+        int g = 0;
+        int n = 0;
+        int star = -1; // the glob's last star passed
+        int resume = 0; // where the name resumes once that star takes one more character
+        while (n < name.length()) {
+            if (g < glob.length() && glob.charAt(g) == '*') {
+                star = g++;
+                resume = n;
+            } else if (g < glob.length() && glob.charAt(g) == name.charAt(n)) {
+                g++;
+                n++;
+            } else if (star >= 0) {
+                g = star + 1;
+                n = ++resume;
+            } else {
+                return false;
             }
-            regex.append(Pattern.quote(part));
         }
-        return Pattern.compile(regex.toString());
+        while (g < glob.length() && glob.charAt(g) == '*') {
+            g++;
+        }
+        return g == glob.length();
     }
 
     @Override
@@ -61,8 +79,8 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
         if (!role.includes(needed)) {
             return false;
         }
-        for (Pattern p : topics) {
-            if (p.matcher(topic).matches()) {
+        for (String glob : topics) {
+            if (globMatches(glob, topic)) {
                 return true;
             }
         }

@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 import javax.security.auth.x500.X500Principal;
 
 /**
@@ -138,12 +137,12 @@ public final class ApiKeys {
             if (e.topics() == null || e.topics().isEmpty()) {
                 throw new IllegalArgumentException(where + ": \"topics\" must list topic names or globs such as \"*\"");
             }
-            List<Pattern> topics = new ArrayList<>();
+            List<String> topics = new ArrayList<>();
             for (String t : e.topics()) {
                 if (t == null || t.isBlank()) {
                     throw new IllegalArgumentException(where + ": an empty topic pattern");
                 }
-                topics.add(ApiKey.glob(t.trim()));
+                topics.add(t.trim());
             }
             if (e.requestsPerSecond() != null && (e.requestsPerSecond() < 0 || e.requestsPerSecond() > 1_000_000_000)) {
                 throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) to 1000000000");

@@ -80,7 +80,8 @@ public final class ConsumerV2Handlers {
                 }
                 instance.subscribe(s.topics());
             } else {
-                instance.subscribe(s.topicPattern(), caller::canSee);
+                // Asked of the keys file as it reads at each match (a later narrowing drops topics).
+                instance.subscribe(s.topicPattern(), Access.live(exchange)::canSee);
             }
             return Http.NO_CONTENT;
         });
@@ -179,12 +180,14 @@ public final class ConsumerV2Handlers {
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         long timeoutMs = Http.longQuery(exchange, "timeout", -1);
         Duration timeout = timeoutMs <= 0 ? null : Duration.ofMillis(timeoutMs); // as Confluent: 0 or less, the default
-        String caller = Access.caller(exchange).name();
+        Principal principal = Access.caller(exchange);
+        String caller = principal.name();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // One poll slice at a time on the pool, as v1's read.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
             ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
+            InstanceAccess.stillReadable(principal, instance);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }

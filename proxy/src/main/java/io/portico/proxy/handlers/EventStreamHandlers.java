@@ -11,6 +11,8 @@ import io.portico.protocol.ServerSentEvents.EventId;
 import io.portico.protocol.v3.ProduceRecord;
 import io.portico.protocol.v3.RecordListWriter;
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Principal;
+import io.portico.proxy.auth.Role;
 import io.portico.proxy.http.EventStream;
 import io.portico.proxy.http.EventStreams;
 import io.portico.proxy.http.Http;
@@ -123,6 +125,7 @@ public final class EventStreamHandlers {
         String name = Http.param(exchange, "instance");
         EventId last = lastEventId(exchange);
         String caller = Access.caller(exchange).name();
+        Principal live = Access.live(exchange);
         EventStream.start(exchange, streams, () -> {
             ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
             if (asked != null && instance.format() != asked) {
@@ -136,6 +139,12 @@ public final class EventStreamHandlers {
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
+                    // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
+                    if (v1Topic != null && !live.allows(Role.READER, v1Topic)) {
+                        throw ErrorCode.FORBIDDEN.exception("This API key no longer has the reader role on topic '"
+                                + KafkaNames.excerpt(v1Topic) + "'");
+                    }
+                    InstanceAccess.stillReadable(live, instance);
                     List<ConsumedRecord> records;
                     try {
                         records = registry.next(stream, EventStream.BATCH_MAX_BYTES, room);
@@ -236,6 +245,7 @@ public final class EventStreamHandlers {
             }
         }
         long from = offset;
+        Principal live = Access.live(exchange);
         EventStream.start(exchange, streams, () -> {
             if (check != null) {
                 check.run();
@@ -244,6 +254,11 @@ public final class EventStreamHandlers {
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
+                    // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
+                    if (!live.allows(Role.READER, topic)) {
+                        throw ErrorCode.FORBIDDEN.exception("This API key no longer has the reader role on topic '"
+                                + KafkaNames.excerpt(topic) + "'");
+                    }
                     ServerSentEvents.Rendered r = render.apply(stream.next(readWait, EventStream.BATCH_MAX_BYTES, room));
                     return new EventStream.Events(r.bytes(), r.error(), false);
                 }

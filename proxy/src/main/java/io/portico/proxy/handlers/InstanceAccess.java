@@ -22,6 +22,19 @@ public final class InstanceAccess {
         return instance;
     }
 
+    /**
+     * 403 unless {@code caller} may still read every topic the client named for the instance (by
+     * subscription or assignment): a key narrowed after it chose them reads none of them then.
+     */
+    public static void stillReadable(Principal caller, ConsumerInstance instance) {
+        for (String topic : instance.namedTopics()) {
+            if (!caller.allows(Role.READER, topic)) {
+                throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
+                        + KafkaNames.excerpt(topic) + "', which this consumer instance reads");
+            }
+        }
+    }
+
     /** {@code topic}, if it is a valid name the caller may read; else 400 or 403. */
     public static String readable(Principal caller, String topic) {
         KafkaNames.topic(topic);

@@ -35,6 +35,29 @@ class ApiKeysTest {
     }
 
     @Test
+    void topicGlobsMatchWholeNamesWithStarsForAnyRun() {
+        String[][] matching = {{"*", ""}, {"*", "orders"}, {"orders", "orders"}, {"orders.*", "orders."},
+            {"orders.*", "orders.eu"}, {"*-*.events", "a-b.events"}, {"*-*.events", "a-b-c.events"},
+            {"a*b*c", "abc"}, {"a*b*c", "aXbYbZc"}, {"**", "x"}, {"*.events*", "x.events.events"}};
+        for (String[] m : matching) {
+            assertTrue(ApiKey.globMatches(m[0], m[1]), m[0] + " ~ " + m[1]);
+        }
+        String[][] notMatching = {{"orders", "orders2"}, {"orders", "order"}, {"orders.*", "orders"},
+            {"*-*.events", "ab.events"}, {"*-*.events", "a-b.event"}, {"a*b*c", "acb"}, {"a.b", "aXb"}, {"", "x"}};
+        for (String[] m : notMatching) {
+            assertFalse(ApiKey.globMatches(m[0], m[1]), m[0] + " !~ " + m[1]);
+        }
+        // A name that fails a glob of several stars late: a regular expression of .* backtracked
+        // for a power of the length; this takes one pass per start the last star tries.
+        assertFalse(ApiKey.globMatches("*-*-*-*.events", "-".repeat(60_000)));
+        ApiKey reader = parse(entry("scoped", "\"key\":\"a-key-of-16-chars-or-more\"").replace("[\"orders\"]", "[\"orders.*\", \" audit \"]"))
+                .named("scoped");
+        assertTrue(reader.allows(Role.READER, "orders.eu"));
+        assertTrue(reader.allows(Role.READER, "audit"), "names are trimmed");
+        assertFalse(reader.allows(Role.READER, "payments"));
+    }
+
+    @Test
     void aSubjectMatchesInItsCanonicalFormWhateverTheCaseAndSpacing() {
         ApiKeys keys = parse(entry("cics", "\"certificate_subject\":\"CN=cics-app, O=Example\""));
         byte[] anyPrint = new byte[32];

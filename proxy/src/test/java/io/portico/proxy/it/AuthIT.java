@@ -11,6 +11,7 @@ import io.portico.proxy.ConfigException;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.SseClient;
 import io.portico.proxy.testing.TestPortico;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -400,6 +401,65 @@ class AuthIT {
                     "the new key works once the file is re-read");
             assertEquals(401, produceRecord(r, topic, "v", bearer(first)).status(), "a removed key stops working");
             assertEquals(403, produceRecord(r, topic, "v", bearer(READER)).status(), "roles come from the new file");
+        }
+    }
+
+    @Test
+    void aKeyNarrowedByARewriteStopsReadingWhereItStartedBefore(KafkaCluster cluster, @TempDir Path own) throws Exception {
+        // What outlives a request (a v2 instance's subscription, a pattern's later matches, an
+        // event stream) follows the keys file as it reads now, not as it read when it began.
+        String key = secret();
+        String kept = cluster.createTopic(P + "-narrow-kept", 1);
+        String lost = cluster.createTopic(P + "-narrow-lost", 1);
+        cluster.produce(kept, 0, null, "k".getBytes(StandardCharsets.UTF_8));
+        cluster.produce(lost, 0, null, "l".getBytes(StandardCharsets.UTF_8));
+        Path file = Files.writeString(own.resolve("keys.json"), keysFile(entry("app", "key", key, "reader", "*")));
+        try (TestPortico reloading = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", file.toString()))) {
+            Rest r = reloading.rest();
+            String v2 = "application/vnd.kafka.v2+json";
+            String binary = "application/vnd.kafka.binary.v2+json";
+            String group = P + "-narrow";
+            assertEquals(200, r.post("/consumers/" + group, v2, "{\"name\":\"named\",\"auto.offset.reset\":\"earliest\"}",
+                    bearer(key)).status());
+            assertEquals(200, r.post("/consumers/" + group, v2, "{\"name\":\"pattern\",\"auto.offset.reset\":\"earliest\"}",
+                    bearer(key)).status());
+            String named = "/consumers/" + group + "/instances/named";
+            String pattern = "/consumers/" + group + "/instances/pattern";
+            assertEquals(204, r.post(named + "/subscription", v2, "{\"topics\":[\"" + lost + "\"]}", bearer(key)).status());
+            assertEquals(204, r.post(pattern + "/subscription", v2, "{\"topic_pattern\":\"" + P + "-narrow-.*\"}",
+                    bearer(key)).status());
+            assertEquals("{\"topics\":[\"" + kept + "\",\"" + lost + "\"]}",
+                    r.get(pattern + "/subscription", "Accept", v2, "Authorization", "Bearer " + key).body());
+            assertEquals(200, r.get(named + "/records?timeout=1000", "Accept", binary, "Authorization", "Bearer " + key)
+                    .status());
+            try (SseClient stream = SseClient.open(r.uri("/topics/" + lost + "/partitions/0/messages?offset=0"),
+                    "Accept", "text/event-stream", "Authorization", "Bearer " + key)) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals("l", new String(java.util.Base64.getDecoder().decode(
+                        io.portico.protocol.Json.mapper().readTree(stream.next(Duration.ofSeconds(30)).data()).get("value").asText()),
+                        StandardCharsets.UTF_8));
+
+                assertEquals(200, r.get("/topics/" + lost, "Authorization", "Bearer " + key).status());
+                rewrite(file, keysFile(entry("app", "key", key, "reader", kept)));
+                assertTrue(eventually(Duration.ofSeconds(15),
+                        () -> r.get("/topics/" + lost, "Authorization", "Bearer " + key).status() == 403),
+                        "the file is re-read");
+
+                Rest.Response read = r.get(named + "/records?timeout=1000", "Accept", binary, "Authorization", "Bearer " + key);
+                assertEquals(403, read.status(), "an instance subscribed to a topic the key lost: " + read.body());
+                assertTrue(eventually(Duration.ofSeconds(15), () -> {
+                    // A pattern looks again at the cluster's topics (about once a second) while it is read.
+                    r.get(pattern + "/records?timeout=500", "Accept", binary, "Authorization", "Bearer " + key);
+                    return r.get(pattern + "/subscription", "Accept", v2, "Authorization", "Bearer " + key).body()
+                            .equals("{\"topics\":[\"" + kept + "\"]}");
+                }), "a pattern's matches drop the topic the key lost");
+                cluster.produce(lost, 0, null, "later".getBytes(StandardCharsets.UTF_8));
+                SseClient.Event ended = stream.next(Duration.ofSeconds(30));
+                assertEquals("error", ended == null ? null : ended.event(), "the stream ends with an error event");
+                assertEquals(403, io.portico.protocol.Json.mapper().readTree(ended.data()).get("error_code").asInt(), ended.data());
+                assertTrue(stream.awaitEnd(Duration.ofSeconds(30)));
+            }
         }
     }
 
