@@ -3,6 +3,7 @@ package io.portico.proxy.auth;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import io.portico.protocol.ServerSentEvents;
+import io.portico.proxy.http.Http;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
@@ -107,7 +108,10 @@ public final class StreamTokens {
      */
     Principal caller(HttpServerExchange exchange) {
         java.util.Deque<String> values = exchange.getQueryParameters().get(PARAMETER);
-        if (values == null || values.isEmpty() || Authenticator.presentsKey(exchange)) {
+        if (values == null || values.isEmpty() || Authenticator.presentsKey(exchange)
+                || exchange.getAttachment(Http.RELAYED_BY) != null) {
+            // Relayed by another node (with the node secret): that node checked the token, made
+            // with its own secret, and names the key it found (the authenticator takes it).
             return null;
         }
         if (!exchange.getRequestMethod().equals(Methods.GET)
@@ -122,7 +126,11 @@ public final class StreamTokens {
                 String name = new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8);
                 long expires = Long.parseLong(parts[1]);
                 Principal key = authenticator.named(name);
-                String path = normalize(exchange.getRequestPath());
+                // Undertow decoded the path once already: decoding it again (as normalize does a
+                // path given to mint) would make "%2541" of a name "%41", and "A" at that.
+                String requested = exchange.getRequestPath();
+                String path = requested.length() > 1 && requested.endsWith("/")
+                        ? requested.substring(0, requested.length() - 1) : requested;
                 if (key != null && MessageDigest.isEqual(mac(name, expires, path, key).getBytes(StandardCharsets.US_ASCII),
                         parts[2].getBytes(StandardCharsets.US_ASCII))) {
                     if (clock.getAsLong() > expires) {

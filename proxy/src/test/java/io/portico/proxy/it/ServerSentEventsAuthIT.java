@@ -102,6 +102,30 @@ class ServerSentEventsAuthIT {
     }
 
     @Test
+    void aTokenOpensTheStreamOfAnInstanceWhoseGroupNameNeedsEscaping() throws Exception {
+        // A group named "g%41…" is written "g%2541…" in the path: decoded once, by the server,
+        // when the token is checked, as it is when the token is made (a second decoding read it
+        // as "gA…", and the token never opened its own path).
+        String topic = kafka.createTopic(P + "-escaped", 1);
+        kafka.produce(topic, 0, null, "x".getBytes(StandardCharsets.UTF_8));
+        String group = "g%41-" + UUID.randomUUID();
+        String v2 = "application/vnd.kafka.v2+json";
+        String groupPath = "/consumers/" + URLEncoder.encode(group, StandardCharsets.UTF_8);
+        assertEquals(200, rest.post(groupPath, v2, "{\"name\":\"i\",\"auto.offset.reset\":\"earliest\"}",
+                "Authorization", "Bearer " + READER).status());
+        String path = groupPath + "/instances/i/records";
+        assertTrue(path.contains("%2541"), path);
+        assertEquals(204, rest.post(groupPath + "/instances/i/subscription", v2, "{\"topics\":[\"" + topic + "\"]}",
+                "Authorization", "Bearer " + READER).status());
+        String token = token(READER, path);
+        try (SseClient stream = SseClient.open(rest.uri(path + "?sse_token=" + q(token)))) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            assertEquals(topic + "/0/0", stream.next(WAIT).id());
+        }
+        assertEquals(204, rest.delete(groupPath + "/instances/i", "Authorization", "Bearer " + READER).status());
+    }
+
+    @Test
     void aTokenOpensOnlyItsOwnPathsEventStreamAndNeverReplacesTheKey() throws Exception {
         String topic = kafka.createTopic(P + "-narrow", 2);
         String path = "/topics/" + topic + "/partitions/0/messages";

@@ -260,6 +260,27 @@ class SeveralNodesIT {
         assertEquals(204, node(1).delete(instance, as(APP)).status());
     }
 
+    @Test
+    void anInstancesEventStreamOpenedWithATokenIsRelayedThroughAnotherNode() throws Exception {
+        // Each node makes tokens with a secret of its own (sse.token.secret unset): the node the
+        // browser asks checks the token, and the node holding the instance believes it for the key.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-token"), 1);
+        produce(topic, 2);
+        String instance = subscribedInstance("nodes-token-", "tokened", topic, node(1));
+        Rest.Response minted = node(2).post("/sse/tokens", "application/json",
+                "{\"path\":\"" + instance + "/records\"}", as(APP));
+        assertEquals(200, minted.status(), minted.body());
+        String token = java.net.URLEncoder.encode(minted.json().get("token").asText(), StandardCharsets.UTF_8);
+        try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                node(2).uri(instance + "/records?sse_token=" + token))) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            List<String> ids = new ArrayList<>();
+            stream.take(2, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
+            assertEquals(List.of(topic + "/0/0", topic + "/0/1"), ids);
+        }
+        assertEquals(204, node(1).delete(instance, as(APP)).status());
+    }
+
     /**
      * A node that shuts down while it relays an instance's event stream: the holder ends the
      * stream cleanly as soon as the relaying node says it leaves (the client sees the response
