@@ -100,12 +100,13 @@ public final class Access {
             if (topic != null) {
                 KafkaNames.topic(topic); // a name Kafka cannot have is refused before any key's globs see it
             }
-            KafkaNames.notReserved(topic);
             if (topic != null ? !caller.allows(role, topic) : !caller.hasRole(role)) {
                 throw ErrorCode.FORBIDDEN.exception(topic != null
                         ? "This API key does not have the " + role + " role on topic '" + KafkaNames.excerpt(topic) + "'"
                         : "This API key does not have the " + role + " role");
             }
+            // After the key's scope: a key that may not see a name learns nothing of it here.
+            KafkaNames.notReserved(topic);
             exchange.putAttachment(PRINCIPAL, caller);
             if (caller.name() != null) {
                 exchange.putAttachment(KEYS, authenticator); // for live(exchange)

@@ -200,7 +200,8 @@ public final class RecordsHandler {
         if (value.equalsIgnoreCase(yes)) {
             return true;
         }
-        throw ErrorCode.BAD_REQUEST.exception(name + " must be " + no + " or " + yes + ", not '" + value + "'");
+        throw ErrorCode.BAD_REQUEST.exception(name + " must be " + no + " or " + yes + ", not '"
+                + KafkaNames.excerpt(value) + "'");
     }
 
     /** How to treat the body for a Content-Type; 415 for types the endpoint does not take. */
@@ -246,10 +247,13 @@ public final class RecordsHandler {
             int colon = pair.indexOf(':');
             if (colon <= 0) {
                 throw ErrorCode.BAD_REQUEST.exception("headers must be name:hexvalue pairs separated by commas, not '"
-                        + pair + "'");
+                        + KafkaNames.excerpt(pair) + "'");
             }
             String name = pair.substring(0, colon).trim();
-            out.add(Map.entry(name, hex(pair.substring(colon + 1).trim(), "header " + name)));
+            if (name.isEmpty()) { // a name of spaces only: Kafka would take an empty one
+                throw ErrorCode.BAD_REQUEST.exception("a header name must not be blank: '" + KafkaNames.excerpt(pair) + "'");
+            }
+            out.add(Map.entry(name, hex(pair.substring(colon + 1).trim(), "header " + KafkaNames.excerpt(name))));
         }
         return out;
     }
@@ -258,7 +262,8 @@ public final class RecordsHandler {
         try {
             return HexFormat.of().parseHex(value);
         } catch (IllegalArgumentException e) {
-            throw ErrorCode.BAD_REQUEST.exception("The " + what + " must be hexadecimal (base16): '" + value + "'");
+            throw ErrorCode.BAD_REQUEST.exception("The " + what + " must be hexadecimal (base16): '"
+                    + KafkaNames.excerpt(value) + "'");
         }
     }
 }

@@ -557,6 +557,17 @@ class AuthIT {
     }
 
     @Test
+    void aKeyOutsideAReservedTopicLearnsNothingOfItsName() {
+        // The key's scope is asked first: Portico's own state topic answers a key that may not
+        // see it as any other topic outside its scope does.
+        Rest.Response scoped = rest.get("/topics/_portico_idempotency", "Authorization", "Bearer " + ORDERS);
+        assertEquals(403, scoped.status());
+        assertTrue(scoped.body().contains("does not have the reader role"), scoped.body());
+        Rest.Response other = rest.get("/topics/" + P + "-payments-never", "Authorization", "Bearer " + ORDERS);
+        assertEquals(scoped.body().replace("_portico_idempotency", P + "-payments-never"), other.body());
+    }
+
+    @Test
     void v2SubscriptionsAssignmentsAndPatternsStayWithinTheKeysTopics() throws Exception {
         String mine = kafka.createTopic(P + "-orders.v2", 1);
         String theirs = kafka.createTopic(P + "-payments.v2", 1);

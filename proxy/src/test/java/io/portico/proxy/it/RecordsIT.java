@@ -325,6 +325,12 @@ class RecordsIT {
                 "name:hexvalue");
         assertError(post(rest, records(topic) + "?headers=colour:red", "text/plain", "v"), 400, topic, "hexadecimal");
         assertError(post(rest, records(topic) + "?headers=colour:72656", "text/plain", "v"), 400, topic, "hexadecimal");
+        // A name of spaces would reach Kafka as an empty one.
+        assertError(post(rest, records(topic) + "?headers=%20:00", "text/plain", "v"), 400, topic, "blank");
+        // What the client sent is quoted in part: an answer does not echo kilobytes of its query.
+        JsonNode long_ = assertError(post(rest, records(topic) + "?headers=h:" + "zz".repeat(2000), "text/plain", "v"),
+                400, topic, "hexadecimal");
+        assertTrue(long_.get("message").asText().length() < 300, long_.toString());
     }
 
     // ---- empty bodies and limits
