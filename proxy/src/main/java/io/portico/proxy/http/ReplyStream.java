@@ -151,6 +151,18 @@ public final class ReplyStream {
         return memory.budget().over();
     }
 
+    /**
+     * Whether this response's completed items waiting to be written hold more than its share of
+     * the responses budget ({@code 1 / shareDivisor} of it): a client that reads slowly gets no
+     * more of the budget than that, however much it sends, so that it never fills what other
+     * clients' answers need. {@code halfShare}: the half of that share, below which a caller that
+     * paused may go on.
+     */
+    public boolean overShare(int shareDivisor, boolean halfShare) {
+        long share = memory.budget().capacity() / shareDivisor;
+        return memory.held() > (halfShare ? share / 2 : share);
+    }
+
     /** Items taken and not written yet (IO thread). */
     public int pending() {
         return slots.size();

@@ -305,6 +305,63 @@ class V3RecordsIT {
     }
 
     @Test
+    void aClientThatReadsNoneOfItsReportsHoldsOnlyItsShareOfTheResponsesBudget(KafkaCluster kafka) throws Exception {
+        // 64 MiB for responses: a stream's unwritten reports may hold an eighth (8 MiB, some
+        // 32,000 reports), then its body is not read further. 120,000 records sent, none of the
+        // answer read: the stream stops well before its end, where without the share the whole
+        // stream's reports (some 30 MB counted) would fit the budget and keep other answers waiting.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", "67108864"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3share"), 1);
+            java.net.Socket socket = new java.net.Socket();
+            socket.setReceiveBufferSize(16 * 1024); // little room for the answer on this side
+            socket.connect(new java.net.InetSocketAddress(p.rest().base().getHost(), p.rest().base().getPort()));
+            int count = 120_000;
+            Thread sender = new Thread(() -> {
+                try {
+                    java.io.OutputStream out = socket.getOutputStream();
+                    out.write(("POST " + records(kafka, topic) + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    StringBuilder chunk = new StringBuilder();
+                    for (int i = 0; i < 1000; i++) {
+                        chunk.append(stringRecord("x")).append('\n');
+                    }
+                    byte[] data = chunk.toString().getBytes(StandardCharsets.US_ASCII);
+                    byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                    for (int c = 0; c < count / 1000; c++) {
+                        out.write(head);
+                        out.write(data);
+                        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                    }
+                    out.flush();
+                } catch (Exception e) {
+                    // closed by the test at its end
+                }
+            }, "v3share-sender");
+            sender.start();
+            try {
+                org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+                long last = -1;
+                int still = 0;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (still < 6 && System.nanoTime() < deadline) { // 3 s without growth: the stream waits
+                    Thread.sleep(500);
+                    long end = kafka.admin().listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                            .all().get(30, TimeUnit.SECONDS).get(tp).offset();
+                    still = end == last ? still + 1 : 0;
+                    last = end;
+                }
+                assertTrue(last > 0 && last < 100_000, "records produced before the stream waited for its reader: " + last);
+                Rest.Response read = p.rest().get("/topics/" + topic + "/partitions/0/messages?offset=0&count=100",
+                        "Accept", "application/vnd.kafka.binary.v1+json");
+                assertEquals(200, read.status(), "other answers find room: " + read.body());
+            } finally {
+                socket.close();
+                sender.join(30_000);
+            }
+        }
+    }
+
+    @Test
     void aStreamMayBeFarLongerThanTheBodyLimitOfOtherRequests(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3long"), 1);

@@ -75,6 +75,8 @@ public final class ProduceV3Handler {
      */
     private static final long SCHEMA_SEND_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long RETRY_MILLIS = 10;
+    /** One stream's reports waiting to be written hold at most this fraction (1/8) of the responses budget. */
+    private static final int REPORTS_SHARE = 8;
     /** Growth of the parser's buffer that may use the requests budget's reserve for small takes. */
     private static final long SMALL_GROWTH = 64 * 1024;
 
@@ -645,7 +647,10 @@ public final class ProduceV3Handler {
             // A stream in the middle of a record reads on while the requests budget is over: its
             // record then ends and its buffer can go; growing that buffer needs room (countBuffered).
             boolean budgetsFull = lease.budget().over() && !parser.inRecord() || replies.over();
-            if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull) {
+            // A client that reads its reports slowly holds at most its share of the responses
+            // budget: its stream is not read further until they are written.
+            boolean ownShareFull = replies.overShare(REPORTS_SHARE, false);
+            if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull || ownShareFull) {
                 body.pause();
                 if (budgetsFull && !retryScheduled) {
                     // Others' memory may be what fills the budget: look again shortly.
@@ -655,7 +660,8 @@ public final class ProduceV3Handler {
                         readMoreIfRoom();
                     }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
                 }
-            } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2) {
+            } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2
+                    && !replies.overShare(REPORTS_SHARE, true)) {
                 body.resume();
             }
         }
