@@ -172,7 +172,7 @@ public final class Authenticator implements AutoCloseable {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(name.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static String decodeName(String encoded) {
+    static String decodeName(String encoded) {
         try {
             return new String(Base64.getUrlDecoder().decode(encoded), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {

@@ -108,16 +108,24 @@ public final class StreamTokens {
      */
     Principal caller(HttpServerExchange exchange) {
         java.util.Deque<String> values = exchange.getQueryParameters().get(PARAMETER);
-        if (values == null || values.isEmpty() || Authenticator.presentsKey(exchange)
-                || exchange.getAttachment(Http.RELAYED_BY) != null) {
-            // Relayed by another node (with the node secret): that node checked the token, made
-            // with its own secret, and names the key it found (the authenticator takes it).
+        if (values == null || values.isEmpty() || Authenticator.presentsKey(exchange)) {
             return null;
         }
         if (!exchange.getRequestMethod().equals(Methods.GET)
                 || !ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
             throw ErrorCode.UNAUTHORIZED.exception("An " + PARAMETER + " opens event streams only "
                     + "(GET with Accept: text/event-stream); send an API key for anything else");
+        }
+        if (exchange.getAttachment(Http.RELAYED_BY) != null) {
+            // Relayed by another node (the node secret was checked): that node checked the token,
+            // made with its own secret, and names the key (or basic user) it stands for.
+            String forwarded = exchange.getRequestHeaders().getFirst(Http.FORWARDED_FOR);
+            String name = forwarded == null ? null : Authenticator.decodeName(forwarded);
+            Principal key = name == null ? null : authenticator.named(name);
+            if (key == null) {
+                throw ErrorCode.UNAUTHORIZED.exception("The API key this stream was relayed for is not in this node's keys file");
+            }
+            return key;
         }
         String token = values.getFirst();
         String[] parts = token.split("\\.", -1);

@@ -112,10 +112,12 @@ public final class ReplyStream {
          * failure after another already reported the record cannot report it twice.
          */
         public boolean complete(Item it) {
+            // Counted before it is published: once it is, the IO thread may write it and give its count back.
+            memory.takeAnyway(ITEM_COST);
             if (!ITEM.compareAndSet(this, null, it)) {
+                memory.give(ITEM_COST);
                 return false;
             }
-            memory.takeAnyway(ITEM_COST);
             incomplete.decrementAndGet();
             onComplete.run();
             scheduleDrain();

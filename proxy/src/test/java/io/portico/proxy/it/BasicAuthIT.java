@@ -118,4 +118,37 @@ class BasicAuthIT {
         ConfigException e = assertInstanceOf(ConfigException.class, noFile.getCause());
         assertTrue(e.getMessage().contains("authentication.users.file"), e.getMessage());
     }
+    @Test
+    void aStreamTokenOpensAnInstancesStreamThroughAnotherNodeWithBasicUsers(KafkaCluster cluster) throws Exception {
+        // The node the browser asks checks the token (each node's own secret); the node holding the
+        // instance takes the user that node names, as it does API keys.
+        Map<String, String> config = Map.of("authentication.method", "BASIC",
+                "authentication.users.file", users().toString(), "authentication.roles", "admin,developer",
+                "nodes.secret", "nodes-" + java.util.UUID.randomUUID(),
+                "nodes.topic", "__portico_nodes_" + java.util.UUID.randomUUID().toString().substring(0, 8),
+                "nodes.heartbeat.interval.ms", "250");
+        String topic = cluster.createTopic(KafkaCluster.uniqueTopic("basic-relay"), 1);
+        cluster.produce(topic, 0, null, "r".getBytes(StandardCharsets.UTF_8));
+        try (TestPortico holder = TestPortico.start(cluster, config); TestPortico relay = TestPortico.start(cluster, config)) {
+            String group = "/consumers/basic-relay-" + java.util.UUID.randomUUID();
+            Rest.Response created = holder.rest().post(group, V2, "{\"name\":\"i\",\"auto.offset.reset\":\"earliest\"}",
+                    basic("fred", "fred-pass"));
+            assertEquals(200, created.status(), created.body());
+            String instance = group + "/instances/i";
+            assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
+                    basic("fred", "fred-pass")).status());
+            Rest.Response minted = relay.rest().post("/sse/tokens", "application/json",
+                    "{\"path\":\"" + instance + "/records\"}", basic("fred", "fred-pass"));
+            assertEquals(200, minted.status(), minted.body());
+            String token = java.net.URLEncoder.encode(minted.json().get("token").asText(), StandardCharsets.UTF_8);
+            try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                    relay.rest().uri(instance + "/records?sse_token=" + token))) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals(topic + "/0/0", stream.next(Duration.ofSeconds(30)).id());
+            }
+            assertEquals(204, holder.rest().delete(instance, basic("fred", "fred-pass")).status());
+        } finally {
+            cluster.admin().deleteTopics(List.of(config.get("nodes.topic"))).all().get();
+        }
+    }
 }

@@ -306,16 +306,17 @@ class V3RecordsIT {
 
     @Test
     void aClientThatReadsNoneOfItsReportsHoldsOnlyItsShareOfTheResponsesBudget(KafkaCluster kafka) throws Exception {
-        // 64 MiB for responses: a stream's unwritten reports may hold an eighth (8 MiB, some
-        // 32,000 reports), then its body is not read further. 120,000 records sent, none of the
-        // answer read: the stream stops well before its end, where without the share the whole
-        // stream's reports (some 30 MB counted) would fit the budget and keep other answers waiting.
-        try (TestPortico p = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", "67108864"))) {
+        // 128 MiB for responses: a stream's unwritten reports may hold an eighth (16 MiB, some
+        // 65,000 reports), then its body is not read further. 300,000 records sent, none of the
+        // answer read: the stream stops well before its end (the share, and what the sockets'
+        // buffers take: some 20,000 reports per 4 MiB), where without the share the whole
+        // stream's reports (some 77 MB counted) would fit the budget and keep other answers waiting.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", "134217728"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3share"), 1);
             java.net.Socket socket = new java.net.Socket();
             socket.setReceiveBufferSize(16 * 1024); // little room for the answer on this side
             socket.connect(new java.net.InetSocketAddress(p.rest().base().getHost(), p.rest().base().getPort()));
-            int count = 120_000;
+            int count = 300_000;
             Thread sender = new Thread(() -> {
                 try {
                     java.io.OutputStream out = socket.getOutputStream();
@@ -350,7 +351,7 @@ class V3RecordsIT {
                     still = end == last ? still + 1 : 0;
                     last = end;
                 }
-                assertTrue(last > 0 && last < 100_000, "records produced before the stream waited for its reader: " + last);
+                assertTrue(last > 0 && last < 250_000, "records produced before the stream waited for its reader: " + last);
                 Rest.Response read = p.rest().get("/topics/" + topic + "/partitions/0/messages?offset=0&count=100",
                         "Accept", "application/vnd.kafka.binary.v1+json");
                 assertEquals(200, read.status(), "other answers find room: " + read.body());

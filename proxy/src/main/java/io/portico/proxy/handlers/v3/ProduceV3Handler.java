@@ -77,8 +77,6 @@ public final class ProduceV3Handler {
     private static final long RETRY_MILLIS = 10;
     /** One stream's reports waiting to be written hold at most this fraction (1/8) of the responses budget. */
     private static final int REPORTS_SHARE = 8;
-    /** Growth of the parser's buffer that may use the requests budget's reserve for small takes. */
-    private static final long SMALL_GROWTH = 64 * 1024;
 
     /** Limits of v3 produce. */
     public record Limits(int maxRecordBytes, int unacknowledgedMax, int batchMaxEntries, Duration idleTimeout,
@@ -497,6 +495,8 @@ public final class ProduceV3Handler {
         private final ArrayDeque<Pending> toSend = new ArrayDeque<>();
         private boolean sending; // guarded by toSend
         private long bufferedCounted; // the parser's buffer as counted on the lease (IO thread)
+        private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
+        private final Duration memoryWait;
         // IO thread only.
         private boolean expired;
         private boolean ended;
@@ -513,6 +513,7 @@ public final class ProduceV3Handler {
                     limits.idleTimeout(), this::readMoreIfRoom);
             this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());
             this.lease = Budgets.requestLease(exchange);
+            this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.sender = new Sender(topic, null);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
@@ -557,15 +558,7 @@ public final class ProduceV3Handler {
             for (RecordStreamParser.Item item; (item = parser.next()) != null; ) {
                 take(item);
             }
-            if (!countBuffered()) {
-                parser.discard();
-                bufferedCounted = 0;
-                reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
-                        + "record being received does not fit the memory set aside for request bodies "
-                        + "(memory.requests.max.bytes); retry it later"));
-                endInput(true);
-                return;
-            }
+            countBuffered();
             if (last || parser.isBroken()) {
                 endInput(!last);
                 return;
@@ -576,23 +569,33 @@ public final class ProduceV3Handler {
         /**
          * Counts what the parser holds of a record not ended yet against the requests budget, as
          * it grows and shrinks: a client sending a record of up to the size limit a little at a
-         * time holds that much between its chunks. False when the budget has no room for more:
-         * the stream then ends with a 503 report for that record (as a body that finds no room
-         * gets 503), rather than many such streams holding memory no budget sees.
+         * time holds that much between its chunks, which the budget sees (reading pauses while
+         * it is over; see {@link #giveUpOnPartialRecord}).
          */
-        private boolean countBuffered() {
+        private void countBuffered() {
             long now = parser.bufferedBytes();
             if (now > bufferedCounted) {
-                long more = now - bufferedCounted;
-                // Growth of up to 64 KiB may use the budget's reserve for small takes, as small bodies do.
-                if (!(more <= SMALL_GROWTH ? lease.tryTakeSmall(more) : lease.tryTake(more))) {
-                    return false;
-                }
+                lease.takeAnyway(now - bufferedCounted);
             } else if (now < bufferedCounted) {
                 lease.give(bufferedCounted - now);
             }
             bufferedCounted = now;
-            return true;
+        }
+
+        /**
+         * The stream waited {@code memory.wait.ms} in the middle of a record for the requests
+         * budget, with none of its own records in flight to free it: that record gets a 503 report
+         * and the stream ends (as a body that finds no room gets 503), so that streams each
+         * holding part of a record never wait on one another for good.
+         */
+        private void giveUpOnPartialRecord() {
+            parser.discard();
+            lease.give(bufferedCounted);
+            bufferedCounted = 0;
+            reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
+                    + "record being received does not fit the memory set aside for request bodies "
+                    + "(memory.requests.max.bytes); retry it later"));
+            endInput(true);
         }
 
         private void take(RecordStreamParser.Item item) {
@@ -644,14 +647,24 @@ public final class ProduceV3Handler {
             if (ended) {
                 return;
             }
-            // A stream in the middle of a record reads on while the requests budget is over: its
-            // record then ends and its buffer can go; growing that buffer needs room (countBuffered).
-            boolean budgetsFull = lease.budget().over() && !parser.inRecord() || replies.over();
+            boolean budgetsFull = lease.budget().over() || replies.over();
             // A client that reads its reports slowly holds at most its share of the responses
             // budget: its stream is not read further until they are written.
             boolean ownShareFull = replies.overShare(REPORTS_SHARE, false);
             if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull || ownShareFull) {
                 body.pause();
+                if (budgetsFull && parser.inRecord() && replies.incomplete() == 0) {
+                    // Waiting mid-record, with nothing of its own in flight to free the budget.
+                    long now = System.nanoTime();
+                    if (waitingMidRecordSince == 0) {
+                        waitingMidRecordSince = now;
+                    } else if (now - waitingMidRecordSince > memoryWait.toNanos()) {
+                        giveUpOnPartialRecord();
+                        return;
+                    }
+                } else {
+                    waitingMidRecordSince = 0;
+                }
                 if (budgetsFull && !retryScheduled) {
                     // Others' memory may be what fills the budget: look again shortly.
                     retryScheduled = true;
@@ -662,6 +675,7 @@ public final class ProduceV3Handler {
                 }
             } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2
                     && !replies.overShare(REPORTS_SHARE, true)) {
+                waitingMidRecordSince = 0;
                 body.resume();
             }
         }
