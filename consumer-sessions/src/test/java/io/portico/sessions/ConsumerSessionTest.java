@@ -57,6 +57,14 @@ class ConsumerSessionTest {
                 null);
     }
 
+    /** An instance of {@code registry} (group g, name i) assigned partition a-0, which begins at offset 0. */
+    private ConsumerInstance assignedAtA0(ConsumerRegistry registry, ConsumerInstance.Options options) {
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false, options, null);
+        instance.assign(List.of(A0));
+        beginAt(factory.last(), A0);
+        return instance;
+    }
+
     private static List<Long> offsets(List<ConsumedRecord> records) {
         return records.stream().map(ConsumedRecord::offset).toList();
     }
@@ -100,10 +108,8 @@ class ConsumerSessionTest {
     @Test
     void aSeekLetsGoOfWhatWasHeldAndTheNextReadStartsThere() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
-        ConsumerInstance instance = create(registry);
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         for (int i = 0; i < 10; i++) {
             consumer.addRecord(record("a", 0, i, null, "v" + i));
         }
@@ -225,10 +231,8 @@ class ConsumerSessionTest {
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), Duration.ofMinutes(5),
                 Duration.ofMillis(20), Duration.ofSeconds(2), 50, 100, ""), factory, topic -> true, TICKER);
         registries.add(registry);
-        ConsumerInstance instance = create(registry);
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         consumer.addRecord(new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, 0, null, new byte[100]));
         assertEquals(List.of(), offsets(registry.poll(instance, null, 80, ResponseRoom.unbounded())),
                 "100 bytes is more than the client's 80, whatever the server's cap");
@@ -239,11 +243,8 @@ class ConsumerSessionTest {
     @Test
     void aReadWaitsForTheInstancesFetchMinBytesBeforeAnswering() {
         ConsumerRegistry registry = registry(Duration.ofSeconds(30));
-        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
-                new ConsumerInstance.Options(250, null), null);
+        ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(250, null));
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         // One 100-byte record arrives per poll: 250 bytes take three polls of one read.
         for (int i = 0; i < 3; i++) {
             long offset = i;
@@ -257,10 +258,8 @@ class ConsumerSessionTest {
     @Test
     void aCommitKafkaRefusesReportsWhyAsEveryOtherCallDoes() {
         ConsumerRegistry registry = registry(Duration.ofSeconds(30));
-        ConsumerInstance instance = create(registry);
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         consumer.addRecord(new org.apache.kafka.clients.consumer.ConsumerRecord<>("a", 0, 0L, null, new byte[1]));
         assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
         Map<TopicPartition, OffsetAndMetadata> offsets = Map.of(A0, new OffsetAndMetadata(4));
@@ -283,11 +282,8 @@ class ConsumerSessionTest {
         java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
         ConsumerRegistry registry = registry(Duration.ofSeconds(30))
                 .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
-        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
-                new ConsumerInstance.Options(10_000_000, null), null);
+        ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(10_000_000, null));
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         scheduleOneRecordPerPoll(consumer, 3, 100);
         long before = now.get();
         // max_bytes 250: the third record makes the held bytes pass the cap; the answer is the two that fit.
@@ -310,11 +306,8 @@ class ConsumerSessionTest {
                 SessionMetrics.unreported(), budget, Duration.ZERO)
                 .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
         registries.add(registry);
-        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
-                new ConsumerInstance.Options(10_000_000, null), null);
+        ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(10_000_000, null));
         SessionTestConsumer consumer = factory.last();
-        instance.assign(List.of(A0));
-        beginAt(consumer, A0);
         scheduleOneRecordPerPoll(consumer, 3, 100);
         long before = now.get();
         assertEquals(List.of(0L, 1L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())),
