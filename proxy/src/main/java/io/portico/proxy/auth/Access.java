@@ -147,10 +147,5 @@ public final class Access {
             return now != null && now.allows(role, topic);
         }
 
-        @Override
-        public byte[] credentialDigest() {
-            Principal now = keys.named(name);
-            return now == null ? new byte[0] : now.credentialDigest();
-        }
     }
 }

@@ -12,7 +12,6 @@ import io.portico.protocol.v3.ProduceRecord;
 import io.portico.protocol.v3.RecordListWriter;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
-import io.portico.proxy.auth.Role;
 import io.portico.proxy.http.EventStream;
 import io.portico.proxy.http.EventStreams;
 import io.portico.proxy.http.Http;
@@ -139,11 +138,8 @@ public final class EventStreamHandlers {
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
-                    // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
-                    if (v1Topic != null && !live.allows(Role.READER, v1Topic)) {
-                        throw ErrorCode.FORBIDDEN.exception("This API key no longer has the reader role on topic '"
-                                + KafkaNames.excerpt(v1Topic) + "'");
-                    }
+                    // The key as its file reads now: a key narrowed or removed meanwhile ends the
+                    // stream (403). v1's topic is among the instance's named topics once subscribed.
                     InstanceAccess.stillReadable(live, instance);
                     List<ConsumedRecord> records;
                     try {
@@ -255,10 +251,7 @@ public final class EventStreamHandlers {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
                     // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
-                    if (!live.allows(Role.READER, topic)) {
-                        throw ErrorCode.FORBIDDEN.exception("This API key no longer has the reader role on topic '"
-                                + KafkaNames.excerpt(topic) + "'");
-                    }
+                    InstanceAccess.stillReadable(live, topic);
                     ServerSentEvents.Rendered r = render.apply(stream.next(readWait, EventStream.BATCH_MAX_BYTES, room));
                     return new EventStream.Events(r.bytes(), r.error(), false);
                 }

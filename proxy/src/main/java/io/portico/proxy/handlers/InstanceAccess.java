@@ -28,10 +28,15 @@ public final class InstanceAccess {
      */
     public static void stillReadable(Principal caller, ConsumerInstance instance) {
         for (String topic : instance.namedTopics()) {
-            if (!caller.allows(Role.READER, topic)) {
-                throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
-                        + KafkaNames.excerpt(topic) + "', which this consumer instance reads");
-            }
+            stillReadable(caller, topic);
+        }
+    }
+
+    /** 403 unless {@code caller} may (still) read {@code topic}, a name checked when the read began. */
+    public static void stillReadable(Principal caller, String topic) {
+        if (!caller.allows(Role.READER, topic)) {
+            throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
+                    + KafkaNames.excerpt(topic) + "'");
         }
     }
 
@@ -39,10 +44,7 @@ public final class InstanceAccess {
     public static String readable(Principal caller, String topic) {
         KafkaNames.topic(topic);
         KafkaNames.notReserved(topic);
-        if (!caller.allows(Role.READER, topic)) {
-            throw ErrorCode.FORBIDDEN.exception("This API key does not have the reader role on topic '"
-                    + KafkaNames.excerpt(topic) + "'");
-        }
+        stillReadable(caller, topic);
         return topic;
     }
 }
