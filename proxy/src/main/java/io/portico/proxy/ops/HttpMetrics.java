@@ -8,6 +8,7 @@ import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
 import io.undertow.util.PathTemplateMatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -17,10 +18,14 @@ import java.util.concurrent.TimeUnit;
  * bounded: {@code portico.http.requests.<route>} (a timer) and
  * {@code portico.http.responses.<route>.<2xx|4xx|…>} (meters), where {@code <route>} is the
  * method and template in dotted form ({@code POST /topics/{topic}} is {@code post.topics.topic});
- * requests matching no route count as {@code <method>.unmatched}.
+ * requests matching no route count as {@code <method>.unmatched}. A method outside HTTP's own
+ * (a client may send any word) counts as {@code other}: names never grow with what clients send.
  */
 public final class HttpMetrics implements HttpHandler {
     private static final String[] CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    private static final HttpString OTHER = new HttpString("OTHER");
+    private static final java.util.Set<HttpString> METHODS = java.util.Set.of(Methods.GET, Methods.HEAD, Methods.POST,
+            Methods.PUT, Methods.PATCH, Methods.DELETE, Methods.OPTIONS, Methods.TRACE, Methods.CONNECT);
 
     private final HttpHandler next;
     private final MetricRegistry registry;
@@ -48,6 +53,9 @@ public final class HttpMetrics implements HttpHandler {
             PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
             String template = match == null ? "unmatched" : match.getMatchedTemplate();
             HttpString method = exchange.getRequestMethod();
+            if (!METHODS.contains(method)) {
+                method = OTHER;
+            }
             ConcurrentHashMap<HttpString, Route> byMethod = routes.computeIfAbsent(template, t -> new ConcurrentHashMap<>());
             Route route = byMethod.get(method);
             if (route == null) {

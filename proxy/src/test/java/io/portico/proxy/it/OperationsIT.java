@@ -63,6 +63,22 @@ class OperationsIT {
     }
 
     @Test
+    void methodsAClientMakesUpShareOneMetricName(Rest rest) {
+        for (int i = 0; i < 40; i++) {
+            Rest.Response made = rest.send(rest.request(i % 2 == 0 ? "/" : "/topics")
+                    .method("MADEUP" + i, java.net.http.HttpRequest.BodyPublishers.noBody()));
+            assertEquals(405, made.status(), made.body());
+        }
+        JsonNode metrics = rest.get("/metrics").json();
+        java.util.List<String> names = new java.util.ArrayList<>();
+        metrics.get("timers").fieldNames().forEachRemaining(names::add);
+        metrics.get("meters").fieldNames().forEachRemaining(names::add);
+        assertTrue(names.stream().noneMatch(n -> n.contains("madeup")), names.toString());
+        assertTrue(metrics.get("timers").get("portico.http.requests.other.root").get("count").asLong() >= 20);
+        assertTrue(metrics.get("meters").get("portico.http.responses.other.topics.4xx").get("count").asLong() >= 20);
+    }
+
+    @Test
     void corsPreflightAndSimpleRequestsFromAnAllowedOrigin(KafkaCluster kafka) {
         try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "https://app.example",
                 "access.control.allow.methods", "GET,POST"))) {
