@@ -55,11 +55,12 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
          */
         static Entry cut(String host, long at, String method, String uri, String query, String protocol, int status,
                          long bytes, String referer, String userAgent, long millis) {
-            String u = head(uri, LINE_MAX);
-            String q = head(query, LINE_MAX - length(u));
-            String r = head(referer, LINE_MAX - length(u) - length(q));
-            String a = head(userAgent, LINE_MAX - length(u) - length(q) - length(r));
-            return new Entry(host, at, method, u, q, protocol, status, bytes, r, a, millis);
+            String m = head(method, LINE_MAX);
+            String u = head(uri, LINE_MAX - length(m));
+            String q = head(query, LINE_MAX - length(m) - length(u));
+            String r = head(referer, LINE_MAX - length(m) - length(u) - length(q));
+            String a = head(userAgent, LINE_MAX - length(m) - length(u) - length(q) - length(r));
+            return new Entry(host, at, m, u, q, protocol, status, bytes, r, a, millis);
         }
     }
 
@@ -140,10 +141,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     /** The entry's line, credentials in its query redacted, cut at {@link #LINE_MAX}. Writer thread only. */
     String format(Entry e) {
         StringBuilder line = new StringBuilder(160);
-        line.append(e.host() == null ? "-" : e.host()).append(" - - [").append(time(e.at())).append("] \"")
-                .append(e.method()).append(' ').append(e.uri());
+        line.append(e.host() == null ? "-" : e.host()).append(" - - [").append(time(e.at())).append("] \"");
+        escaped(line, e.method()).append(' ');
+        escaped(line, e.uri());
         if (e.query() != null && !e.query().isEmpty()) {
-            line.append('?').append(e.query());
+            escaped(line.append('?'), e.query());
         }
         line.append(' ').append(e.protocol()).append("\" ").append(e.status()).append(' ');
         if (e.bytes() > 0) {
@@ -151,8 +153,8 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
         } else {
             line.append('-');
         }
-        line.append(" \"").append(e.referer() == null ? "-" : e.referer()).append("\" \"")
-                .append(e.userAgent() == null ? "-" : e.userAgent()).append("\" ");
+        escaped(line.append(" \""), e.referer() == null ? "-" : e.referer()).append("\" \"");
+        escaped(line, e.userAgent() == null ? "-" : e.userAgent()).append("\" ");
         if (e.millis() < 0) {
             line.append('-');
         } else {
@@ -171,9 +173,41 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
         return secondText;
     }
 
-    /** Query parameters whose values are credentials: never written to the log. */
-    private static final java.util.regex.Pattern SECRETS =
-            java.util.regex.Pattern.compile("([?&](?:sse_token|access_token|api_key)=)[^&\\s\"]*");
+    /**
+     * Query parameters whose values are credentials: never written to the log, however their names
+     * are written ({@code sse%5Ftoken} is the {@code sse_token} that Undertow decodes).
+     */
+    private static final java.util.regex.Pattern SECRETS = java.util.regex.Pattern.compile(
+            "([?&](?:" + encodable("sse_token") + "|" + encodable("access_token") + "|" + encodable("api_key")
+                    + ")=)[^&\\s\"]*");
+
+    /** A pattern matching {@code name} with any of its characters percent-encoded. */
+    private static String encodable(String name) {
+        StringBuilder p = new StringBuilder();
+        for (char c : name.toCharArray()) {
+            p.append("(?:").append(c).append("|%(?i:").append(String.format("%02x", (int) c)).append("))");
+        }
+        return p.toString();
+    }
+
+    /**
+     * Appends {@code s} as Apache writes a request's fields: a quote and a backslash escaped with a
+     * backslash, control characters as {@code \xhh}, so that no client's text ends a field or a
+     * line (HTTP/2 lets a header value hold a line break).
+     */
+    private static StringBuilder escaped(StringBuilder line, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                line.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                line.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+            } else {
+                line.append(c);
+            }
+        }
+        return line;
+    }
 
     /** {@code line} with the values of credential query parameters ({@code sse_token}) redacted. */
     static String redact(String line) {

@@ -21,6 +21,36 @@ class AccessLogTest {
     }
 
     @Test
+    void aTokenWhoseNameIsPercentEncodedIsRedactedToo() {
+        // Undertow decodes parameter names: sse%5Ftoken is the sse_token a stream opens with.
+        assertEquals("\"GET /x?sse%5Ftoken=[redacted]&offset=0 HTTP/1.1\"",
+                AccessLog.redact("\"GET /x?sse%5Ftoken=abc.1.def&offset=0 HTTP/1.1\""));
+        assertEquals("\"GET /x?a=1&%73se_%74oken=[redacted] HTTP/1.1\"",
+                AccessLog.redact("\"GET /x?a=1&%73se_%74oken=abc.1.def HTTP/1.1\""));
+        assertEquals("\"GET /x?%61pi%5fkey=[redacted] HTTP/1.1\"", AccessLog.redact("\"GET /x?%61pi%5fkey=k HTTP/1.1\""));
+        assertEquals("\"GET /x?sse%5Ftokens=kept HTTP/1.1\"", AccessLog.redact("\"GET /x?sse%5Ftokens=kept HTTP/1.1\""));
+    }
+
+    @Test
+    void aClientsLineBreaksAndQuotesStayInsideTheirField() {
+        try (AccessLog log = new AccessLog()) {
+            String line = log.format(new AccessLog.Entry("h", 0, "GET", "/", "", "HTTP/2.0", 200, 1, null,
+                    "x\n10.0.0.1 - - [01/Dec/2026:00:00:00 +0000] \"DELETE /admin/topics/t HTTP/1.1\" 200\r", 1));
+            assertTrue(line.indexOf('\n') < 0 && line.indexOf('\r') < 0, line);
+            assertTrue(line.contains("\"x\\x0a10.0.0.1 - - [01/Dec/2026:00:00:00 +0000] \\\"DELETE /admin/topics/t HTTP/1.1\\\" 200\\x0d\" 1ms"),
+                    line);
+        }
+    }
+
+    @Test
+    void theMethodSharesTheLinesCharactersToo() {
+        String longText = "x".repeat(3 * AccessLog.LINE_MAX);
+        AccessLog.Entry e = AccessLog.Entry.cut("h", 0, longText, "/" + longText, null, "HTTP/2.0", 405, 1, null,
+                null, 1);
+        assertEquals(AccessLog.LINE_MAX, e.method().length() + e.uri().length());
+    }
+
+    @Test
     void linesAreInTheCombinedFormatWithTheTimeTaken() {
         long at = Instant.parse("2026-12-02T10:00:00.250Z").toEpochMilli();
         String time = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US)
@@ -42,9 +72,9 @@ class AccessLogTest {
         AccessLog.Entry e = AccessLog.Entry.cut("h", 0, "GET", "/" + longText, "q=" + longText, "HTTP/1.1", 200, 1,
                 longText, longText, 1);
 
-        assertEquals(AccessLog.LINE_MAX, e.uri().length() + e.query().length() + e.referer().length()
-                + e.userAgent().length(), "four long fields share one line's characters");
-        assertEquals(AccessLog.LINE_MAX, e.uri().length(), "in the line's order");
+        assertEquals(AccessLog.LINE_MAX, e.method().length() + e.uri().length() + e.query().length()
+                + e.referer().length() + e.userAgent().length(), "the long fields share one line's characters");
+        assertEquals(AccessLog.LINE_MAX - "GET".length(), e.uri().length(), "in the line's order");
     }
 
     @Test
