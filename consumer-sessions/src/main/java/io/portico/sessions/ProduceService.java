@@ -297,11 +297,14 @@ public final class ProduceService {
                                                             List<ProduceRecord> records, long deadline,
                                                             java.util.function.Function<Throwable, ErrorCode> codes) {
         Batch batch = new Batch(records.size(), codes);
+        boolean late = false;
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = watched(producer, via, batch.callback(i));
-            if ((i & 63) == 63 && System.nanoTime() - deadline > 0) {
-                // Sends block while the producer's buffer is full; past the bound the rest are not sent.
+            // Sends block while the producer's buffer is full; past the bound (looked at every 64
+            // records) none of the rest is sent.
+            late = late || (i & 63) == 63 && System.nanoTime() - deadline > 0;
+            if (late) {
                 callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
                         + "past the request's metadata bound (metadata.timeout.ms)"));
                 continue;

@@ -181,6 +181,24 @@ class ProduceServiceTest {
     }
 
     @Test
+    void pastTheRequestsBoundNoneOfTheRestIsSent() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known: no look-up next
+        List<ProduceRecord> many = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            many.add(value("v" + i, null));
+        }
+
+        List<PartitionOffset> results = done(service.produce(TOPIC, many, System.nanoTime() - 1));
+
+        assertEquals(1 + 63, producer.history().size(), "the bound is looked at every 64 records; none sent after");
+        for (int i = 0; i < 200; i++) {
+            assertEquals(i >= 63, results.get(i).errorCode() != null, "record " + i + ": " + results.get(i));
+        }
+    }
+
+    @Test
     void eachRecordReportsThePartitionAndOffsetItLandedAt() {
         MockProducer<byte[], byte[]> producer = autoProducer(3);
         ProduceService service = serviceOver(producer);
