@@ -195,8 +195,11 @@ public final class ProduceHandler {
                     Parsed parsed = parse(body, format, partition);
                     // Serialized before the key's transactional id is taken; a retry answered
                     // without the registry.
+                    // The metadata bound starts with the transaction: waits for the key before it
+                    // (another request with it, the state topic) are bounded by idempotency.wait.ms.
                     return idempotent.prepared(key, () -> encode(parsed, format, topic),
-                            encoded -> tx -> allOrNothing(topic, encoded, deadline, codes, v2, type, tx));
+                            encoded -> tx -> allOrNothing(topic, encoded, produce.deadlineFromNow(), codes, v2,
+                                    type, tx));
                 });
                 return;
             }
