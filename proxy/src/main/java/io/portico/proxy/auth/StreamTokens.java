@@ -119,7 +119,9 @@ public final class StreamTokens {
         if (exchange.getAttachment(Http.RELAYED_BY) != null) {
             // Relayed by another node (the node secret was checked): that node checked the token,
             // made with its own secret, and names the key (or basic user) it stands for.
-            String forwarded = exchange.getRequestHeaders().getFirst(Http.FORWARDED_FOR);
+            // Only a consumer instance's stream is ever relayed: on a partition's, the name is not believed.
+            String forwarded = Http.param(exchange, "instance") == null ? null
+                    : exchange.getRequestHeaders().getFirst(Http.FORWARDED_FOR);
             String name = forwarded == null ? null : Authenticator.decodeName(forwarded);
             Principal key = name == null ? null : authenticator.named(name);
             if (key == null) {

@@ -338,4 +338,20 @@ class SeveralNodesIT {
         assertEquals(404, right.status(), right.body());
         assertNotEquals(403, right.status());
     }
+
+    @Test
+    void theNodeSecretDoesNotMakeAPartitionsStreamBelieveANamedCaller() throws Exception {
+        // Only an instance's stream is ever relayed: a partition's, with the secret and a name, is not served.
+        String topic = KafkaCluster.uniqueTopic("not-relayed");
+        kafka.produce(topic, 0, null, "secret".getBytes(StandardCharsets.UTF_8));
+        java.net.http.HttpRequest request = node(0).request("/topics/" + topic
+                        + "/partitions/0/messages?offset=0&sse_token=x", "Accept", "text/event-stream",
+                "Portico-Forwarded-By", "n", "Portico-Node-Secret", SECRET,
+                "Portico-Forwarded-For", io.portico.proxy.auth.Authenticator.encodeName("app"))
+                .timeout(java.time.Duration.ofSeconds(30)).build();
+        java.net.http.HttpResponse<java.io.InputStream> response = java.net.http.HttpClient.newHttpClient()
+                .send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+        response.body().close();
+        assertEquals(401, response.statusCode(), "the stream was opened for the named caller");
+    }
 }
