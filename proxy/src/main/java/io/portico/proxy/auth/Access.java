@@ -82,18 +82,19 @@ public final class Access {
         }
         return exchange -> {
             Principal caller = skips(exchange.getRequestPath()) ? Principal.ANONYMOUS : null;
-            if (caller == null && tokens != null) {
-                caller = tokens.caller(exchange);
-            }
-            if (caller == null) {
-                try {
-                    caller = authenticator.authenticate(exchange);
-                } catch (io.portico.protocol.RestException e) {
-                    if (e.errorCode() == ErrorCode.UNAUTHORIZED) {
-                        quotas.admitFailure(exchange); // 429 instead once its address guessed too often
-                    }
-                    throw e;
+            try {
+                if (caller == null && tokens != null) {
+                    caller = tokens.caller(exchange);
                 }
+                if (caller == null) {
+                    caller = authenticator.authenticate(exchange);
+                }
+            } catch (io.portico.protocol.RestException e) {
+                if (e.errorCode() == ErrorCode.UNAUTHORIZED) {
+                    // A bad key or stream token: 429 instead once its address guessed too often.
+                    quotas.admitFailure(exchange);
+                }
+                throw e;
             }
             quotas.admit(exchange, caller);
             String topic = Http.param(exchange, "topic");

@@ -87,13 +87,16 @@ class QuotasIT {
             Rest.Response guessing = rest.get("/topics", bearer("a-guess-0123456789"));
             assertRefused(guessing, "the client address 127.0.0.1 may make 3 requests a second without valid credentials");
             assertEquals(null, guessing.header("WWW-Authenticate"), guessing.headers().map().toString());
+            Rest.Response token = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&sse_token=a.1.guess",
+                    "Accept", "text/event-stream");
+            assertEquals(429, token.status(), "a stream token guessed counts as a key guessed: " + token.body());
 
             clock.advance(Duration.ofSeconds(1));
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, rest.get("/topics", bearer(BUSY)).status(), "a second later, request " + i);
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
-            assertEquals(5, portico.portico().metrics().meter("portico.quota.refused").getCount());
+            assertEquals(6, portico.portico().metrics().meter("portico.quota.refused").getCount());
             assertEquals(20, cluster.read(topic, 20).size(), "the refused record was not written");
         }
     }
