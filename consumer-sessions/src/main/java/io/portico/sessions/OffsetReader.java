@@ -77,6 +77,37 @@ public final class OffsetReader implements AutoCloseable {
     private final SessionMetrics metrics;
     private final MemoryBudget memory;
     private volatile boolean closed;
+    private volatile LogEnds logEnds;
+
+    /**
+     * Where a partition's log ends for every reader (its high watermark), when the consumers'
+     * own look-up cannot tell: under {@code read_committed} (Portico's default) a consumer's end
+     * offset is the last stable offset, before the records of a transaction still open, which a
+     * read or stream at or past it must wait for, not call past the log's end.
+     */
+    @FunctionalInterface
+    public interface LogEnds {
+        /** The partition's high watermark, asked within {@code timeout}; throws Kafka's exceptions. */
+        long end(TopicPartition tp, Duration timeout);
+    }
+
+    /**
+     * Asks {@code ends} where a log ends when an offset is past the end a reader's consumer
+     * sees; without it (unit tests, {@code read_uncommitted}) that end is the log's end.
+     */
+    public OffsetReader logEnds(LogEnds ends) {
+        this.logEnds = ends;
+        return this;
+    }
+
+    /**
+     * Whether {@code offset} is past the log's end, {@code end} being where the consumer's
+     * look-up said it ends: when it is past that, the log's own end decides.
+     */
+    private boolean pastTheLogEnd(long offset, long end, TopicPartition tp, Duration timeout) {
+        LogEnds ends = logEnds;
+        return offset > end && (ends == null || offset > ends.end(tp, timeout));
+    }
 
     /**
      * A pooled consumer, the partition it is assigned to, and what it fetched beyond what it
@@ -287,7 +318,9 @@ public final class OffsetReader implements AutoCloseable {
             }
             ConsumedRecord c = ConsumerInstance.toConsumed(r);
             long size = c.size();
-            if (!out.isEmpty() && bytes + size > maxBytes || !room.take(size, out.isEmpty())) {
+            // max_bytes counts keys and values, as Confluent's does; memory holds the headers too.
+            if (!out.isEmpty() && bytes + size > maxBytes
+                    || !room.take(size + HeldRecords.headerBytes(r), out.isEmpty())) {
                 break;
             }
             reader.held.poll();
@@ -306,16 +339,16 @@ public final class OffsetReader implements AutoCloseable {
      * within a short grace), so such a read is a 40406, not an empty page.
      */
     private void pastTheEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long confirmedEnd) {
-        long end = confirmedEnd;
-        if (end < 0) {
-            try {
-                end = consumer.endOffsets(List.of(tp), END_GRACE).get(tp);
-            } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                return; // Kafka is slower still: an empty page
+        try {
+            long end = confirmedEnd >= 0 ? confirmedEnd : consumer.endOffsets(List.of(tp), END_GRACE).get(tp);
+            if (pastTheLogEnd(offset, end, tp, END_GRACE)) {
+                throw outOfRange(consumer, tp, offset, System.nanoTime() + END_GRACE.toNanos());
             }
-        }
-        if (offset > end) {
-            throw outOfRange(consumer, tp, offset, System.nanoTime() + END_GRACE.toNanos());
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            // Nothing fetched, and Kafka cannot say where the log ends: not an empty page, which
+            // would tell the client it is at the end.
+            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka did not answer for partition " + tp.partition()
+                    + " of '" + tp.topic() + "' within " + fetchTimeout.toMillis() + " ms; retry later");
         }
     }
 
@@ -343,6 +376,7 @@ public final class OffsetReader implements AutoCloseable {
                     + memory.name() + "); retry later");
         }
         Consumer<byte[], byte[]> consumer = null;
+        boolean made = false;
         try {
             consumer = factory.apply(streamConfig);
             long deadline = System.nanoTime() + fetchTimeout.toNanos();
@@ -360,21 +394,24 @@ public final class OffsetReader implements AutoCloseable {
                 throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
                         + start + " of partition " + partition);
             }
-            if (offset > end) {
+            if (pastTheLogEnd(offset, end, tp, left(deadline))) {
                 throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
-                        + end + " of partition " + partition);
+                        + logEnd(tp, end, deadline) + " of partition " + partition);
             }
             consumer.seek(tp, offset);
             PartitionStream stream = new PartitionStream(consumer, tp, offset, lease, metrics);
-            consumer = null;
+            made = true;
             return stream;
         } catch (RestException e) {
             throw e;
         } catch (RuntimeException e) {
             throw KafkaErrors.toRestException(e);
         } finally {
-            if (consumer != null) {
-                closeQuietly(consumer);
+            if (!made) {
+                // Also when the consumer could not be made: its room goes back.
+                if (consumer != null) {
+                    closeQuietly(consumer);
+                }
                 lease.close();
             }
         }
@@ -395,7 +432,17 @@ public final class OffsetReader implements AutoCloseable {
                     + start + " of partition " + tp.partition());
         }
         return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
-                + end + " of partition " + tp.partition());
+                + logEnd(tp, end, deadline) + " of partition " + tp.partition());
+    }
+
+    /** The log's end for a message: its high watermark when that can be asked, else {@code end}. */
+    private long logEnd(TopicPartition tp, long end, long deadline) {
+        LogEnds ends = logEnds;
+        try {
+            return ends == null ? end : Math.max(end, ends.end(tp, left(deadline)));
+        } catch (RuntimeException e) {
+            return end;
+        }
     }
 
     /** What is left before {@code deadline} (at least a millisecond, so a late call fails fast, not never). */

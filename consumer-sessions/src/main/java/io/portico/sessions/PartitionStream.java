@@ -85,7 +85,8 @@ public final class PartitionStream implements AutoCloseable {
             while (!held.isEmpty()) {
                 ConsumerRecord<byte[], byte[]> r = held.peek();
                 long size = HeldRecords.size(r);
-                if (!out.isEmpty() && bytes + size > maxBytes || !room.take(size, out.isEmpty())) {
+                if (!out.isEmpty() && bytes + size > maxBytes
+                        || !room.take(size + HeldRecords.headerBytes(r), out.isEmpty())) {
                     break;
                 }
                 held.poll();

@@ -62,6 +62,8 @@ class OffsetReaderTest {
         volatile boolean staleLag;
         /** Its fetches never come back in time, as on a busy broker: polls return nothing. */
         volatile boolean slowFetches;
+        /** Its look-ups of the log's end time out, as while the broker is unreachable. */
+        volatile boolean endUnknown;
 
         LogConsumer(Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log) {
             this.log = log;
@@ -86,6 +88,15 @@ class OffsetReaderTest {
                 }
             }
             return super.poll(timeout);
+        }
+
+        @Override
+        public synchronized Map<TopicPartition, Long> endOffsets(java.util.Collection<TopicPartition> partitions,
+                                                                Duration timeout) {
+            if (endUnknown) {
+                throw new org.apache.kafka.common.errors.TimeoutException("no answer");
+            }
+            return super.endOffsets(partitions, timeout);
         }
 
         @Override
@@ -221,6 +232,79 @@ class OffsetReaderTest {
         RestException past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> slow.read(TOPIC, 0, 16, 1));
         assertTrue(past.getMessage().contains("past the log end offset 15"), past.getMessage());
         assertEquals(List.of(), slow.read(TOPIC, 0, 15, 1), "at the end: an empty page");
+    }
+
+    @Test
+    void aReadThatFetchesNothingWhileKafkaCannotSayWhereTheLogEndsIs503NotAnEmptyPage() {
+        onCreate = c -> {
+            c.slowFetches = true;
+            c.endUnknown = true;
+        };
+        OffsetReader unreachable = reader(2, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+
+        assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> unreachable.read(TOPIC, 0, 7, 1));
+    }
+
+    @Test
+    void anOffsetPastTheLastStableOffsetButInTheLogWaitsForTheOpenTransaction() {
+        // The consumer's end (15) is the last stable offset; the log ends at 20: a transaction is open.
+        onCreate = c -> c.slowFetches = true; // fetches past the last stable offset return nothing
+        OffsetReader reader = reader(2, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20)
+                .logEnds((tp, timeout) -> 20L);
+
+        assertEquals(List.of(), reader.read(TOPIC, 0, 17, 1), "not visible yet: an empty page");
+        RestException past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.read(TOPIC, 0, 21, 1));
+        assertTrue(past.getMessage().contains("past the log end offset 20"), past.getMessage());
+        try (PartitionStream stream = reader.stream(TOPIC, 0, 20)) {
+            assertEquals(20, stream.position(), "a stream opens there and waits");
+        }
+        assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.stream(TOPIC, 0, 21));
+    }
+
+    @Test
+    void aRecordsHeadersTakeRoomInTheResponse() {
+        TopicPartition tp = new TopicPartition("headed", 0);
+        org.apache.kafka.common.header.internals.RecordHeaders headers =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        headers.add("h", new byte[10_000]);
+        List<ConsumerRecord<byte[], byte[]>> log = new ArrayList<>();
+        for (int o = 0; o < 10; o++) {
+            log.add(new ConsumerRecord<>("headed", 0, o, 0L, org.apache.kafka.common.record.TimestampType.CREATE_TIME,
+                    0, 1, null, new byte[1], headers, java.util.Optional.empty()));
+        }
+        OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                config -> {
+                    LogConsumer c = new LogConsumer(Map.of(tp, log));
+                    c.updatePartitions("headed", List.of(partition("headed", 0)));
+                    c.updateBeginningOffsets(Map.of(tp, 0L));
+                    c.updateEndOffsets(Map.of(tp, 10L));
+                    return c;
+                }, 1, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20);
+        readers.add(reader);
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 100_000);
+
+        try (MemoryBudget.Lease lease = responses.lease()) {
+            List<ConsumedRecord> read = reader.read("headed", 0, 0, 10, new ResponseRoom(lease, Duration.ZERO));
+            assertEquals(3, read.size(), "10 bytes of keys and values, but 10,000 of headers a record");
+        }
+    }
+
+    @Test
+    void aStreamWhoseConsumerCannotBeMadeGivesItsRoomBack() {
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", 1L << 30);
+        java.util.concurrent.atomic.AtomicInteger tried = new java.util.concurrent.atomic.AtomicInteger();
+        OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                config -> {
+                    tried.incrementAndGet();
+                    throw new org.apache.kafka.common.KafkaException("the keystore cannot be read");
+                }, 2, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20, SessionMetrics.unreported(), budget);
+        readers.add(reader);
+
+        for (int i = 0; i < 3; i++) {
+            assertThrows(RestException.class, () -> reader.stream(TOPIC, 0, 5));
+        }
+        assertEquals(3, tried.get());
+        assertEquals(0, budget.used());
     }
 
     @Test

@@ -189,7 +189,8 @@ public final class Portico implements AutoCloseable {
                 nodeId), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
         consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
-                config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget);
+                config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget)
+                .logEnds(this::highWatermark);
         consumerPool = ScalingPool.create("portico-consumer", reads.threads(), reads.queueSize());
         registerGauges();
         if (nodes.enabled()) {
@@ -317,6 +318,24 @@ public final class Portico implements AutoCloseable {
     }
 
     /** A node id when none is configured: this host's name and a random part (a restarted node is a new node). */
+    /** A partition's high watermark, the end of its log for every reader (asked of the admin client). */
+    private long highWatermark(org.apache.kafka.common.TopicPartition tp, Duration timeout) {
+        long millis = Math.max(1, timeout.toMillis());
+        try {
+            return admin.get().listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()),
+                            new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                                    org.apache.kafka.common.IsolationLevel.READ_UNCOMMITTED).timeoutMs((int) Math.min(millis, Integer.MAX_VALUE)))
+                    .partitionResult(tp).get(millis, java.util.concurrent.TimeUnit.MILLISECONDS).offset();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new org.apache.kafka.common.KafkaException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new org.apache.kafka.common.errors.TimeoutException("the log end of " + tp + " was not known in time");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.apache.kafka.common.errors.InterruptException(e);
+        }
+    }
+
     private static String generatedNodeId() {
         String host;
         try {

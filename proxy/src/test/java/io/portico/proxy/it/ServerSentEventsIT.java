@@ -299,6 +299,32 @@ class ServerSentEventsIT {
     }
 
     @Test
+    void aRecordBehindAnOpenTransactionIsNotYetVisibleNotPastTheLogEnd(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-open-tx"), 1);
+        String path = "/topics/" + topic + "/partitions/0/messages";
+        try (KafkaProducer<byte[], byte[]> tx = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                "transactional.id", "open-" + topic), new ByteArraySerializer(), new ByteArraySerializer())) {
+            tx.initTransactions();
+            tx.beginTransaction();
+            tx.send(new ProducerRecord<>(topic, 0, null, "in the transaction".getBytes(StandardCharsets.UTF_8))).get();
+            tx.flush(); // offset 0, its transaction open: read_committed readers' end stays at 0
+            assertEquals(1, kafka.produce(topic, 0, null, "acknowledged".getBytes(StandardCharsets.UTF_8)).offset());
+
+            Rest.Response plain = rest.get(path + "?offset=1", "Accept", "application/vnd.kafka.binary.v1+json");
+            assertEquals(200, plain.status(), "in the log, not visible yet: " + plain.body());
+            assertEquals(0, plain.json().size(), plain.body());
+            assertEquals(404, rest.get(path + "?offset=3", "Accept", "application/vnd.kafka.binary.v1+json").status(),
+                    "past the log's end (2) still is");
+            try (SseClient stream = SseClient.open(rest.uri(path + "?offset=1"))) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                tx.commitTransaction();
+                assertEquals(topic + "/0/1", stream.next(WAIT).id(), "there once the transaction ends");
+            }
+        }
+    }
+
+    @Test
     void errorsBeforeAStreamStartsAreJsonErrors(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-errors"), 1);
         produce(kafka, topic, 0, 0, 2);
