@@ -158,8 +158,14 @@ public final class KafkaNames {
      * @throws RestException {@code error} otherwise
      */
     public static String configName(String name, ErrorCode error) {
-        if (name == null || name.isEmpty() || name.length() > 255 || !name.matches("[a-z0-9._-]+")) {
+        if (name == null || name.isEmpty() || name.length() > 255) {
             throw error.exception("Invalid config name '" + excerpt(name) + "'");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+                throw error.exception("Invalid config name '" + excerpt(name) + "'");
+            }
         }
         return name;
     }

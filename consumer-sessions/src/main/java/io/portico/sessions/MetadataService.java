@@ -177,13 +177,18 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /**
      * Creates a topic; partitions and replication factor default to the broker's.
-     * Fails with 42201 when it exists (IBM's admin API code), 422 for an invalid name, count or setting.
+     * Fails with 42201 when it exists (IBM's admin API code), 422 for an invalid name, count or
+     * setting, or more than {@link AdminTopics#MAX_CONFIGS} settings (checked before any of them).
      */
     public CompletableFuture<Void> createTopic(String name, Integer partitions, Integer replicationFactor,
                                                Map<String, String> configs) {
         try {
             KafkaNames.topic(name, ErrorCode.UNPROCESSABLE_ENTITY);
             KafkaNames.notInternal(name, "created");
+            if (configs.size() > AdminTopics.MAX_CONFIGS) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("\"configs\" may hold at most " + AdminTopics.MAX_CONFIGS
+                        + " settings");
+            }
             KafkaNames.configs(configs);
             if (partitions != null && partitions > MAX_PARTITIONS) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("At most " + MAX_PARTITIONS + " partitions per topic");

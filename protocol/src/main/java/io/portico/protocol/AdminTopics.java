@@ -13,6 +13,9 @@ import java.util.Map;
  * {@code cleanupPolicy}); {@link #kafkaName} turns them into Kafka's names.
  */
 public final class AdminTopics {
+    /** The most settings a topic may be created with: as many as Confluent v3's create takes. */
+    public static final int MAX_CONFIGS = 1000;
+
     private AdminTopics() {
     }
 
@@ -32,6 +35,9 @@ public final class AdminTopics {
             }
             if (replicationFactor != null && replicationFactor < 1) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("\"replicationFactor\" must be at least 1");
+            }
+            if (configs != null && configs.size() > MAX_CONFIGS) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("\"configs\" may hold at most " + MAX_CONFIGS + " settings");
             }
         }
 
