@@ -240,7 +240,9 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /**
      * The topics {@code visible} lets through (internal ones only when configured), each with its
-     * partition count, replication factor, retention and cleanup policy, sorted by name.
+     * partition count, replication factor, retention and cleanup policy, sorted by name. A topic
+     * deleted since it was listed is left out; one whose settings cannot be read (not allowed, or
+     * not answered) is shown without its retention and cleanup policy.
      */
     public CompletableFuture<List<AdminTopics.Topic>> adminTopics(java.util.function.Predicate<String> visible) {
         return topicNames().thenCompose(names -> adminTopics(names.stream().filter(visible).toList(), false));
@@ -255,32 +257,52 @@ public final class MetadataService implements ProduceService.TopicExistence {
         return adminTopics(List.of(name), true).thenApply(list -> list.get(0));
     }
 
-    private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean withConfigs) {
+    /**
+     * The topics {@code names}, described each on its own: for one topic asked for by name
+     * ({@code one}), any failure fails the whole; for a list, a topic gone since the listing is
+     * left out and one whose settings fail is shown without them.
+     */
+    private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean one) {
         if (names.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
         List<ConfigResource> resources = names.stream()
                 .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
-        CompletableFuture<Map<String, org.apache.kafka.clients.admin.TopicDescription>> described =
-                map(shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames(),
-                        m -> m);
-        CompletableFuture<Map<ConfigResource, Config>> configs =
-                map(shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(), m -> m);
-        return described.thenCombine(configs, (d, c) -> {
-            List<AdminTopics.Topic> out = new ArrayList<>();
-            for (String n : names) {
-                org.apache.kafka.clients.admin.TopicDescription t = d.get(n);
-                Config config = c.get(new ConfigResource(ConfigResource.Type.TOPIC, n));
-                ConfigEntry retention = config == null ? null : config.get("retention.ms");
-                ConfigEntry cleanup = config == null ? null : config.get("cleanup.policy");
-                int rf = t.partitions().isEmpty() ? 0 : t.partitions().get(0).replicas().size();
-                out.add(new AdminTopics.Topic(n, t.partitions().size(), rf,
-                        retention == null || retention.value() == null ? null : Long.valueOf(retention.value()),
-                        cleanup == null ? null : cleanup.value(),
-                        withConfigs ? overrides(config) : null));
+        Map<String, KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>> described =
+                shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
+        Map<ConfigResource, KafkaFuture<Config>> configs =
+                shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).values();
+        List<CompletableFuture<AdminTopics.Topic>> each = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i);
+            CompletableFuture<org.apache.kafka.clients.admin.TopicDescription> topic = map(described.get(n), t -> t);
+            CompletableFuture<Config> config = map(configs.get(resources.get(i)), c -> c);
+            if (!one) {
+                topic = topic.exceptionally(e -> {
+                    RestException rest = KafkaErrors.toRestException(e);
+                    if (rest.errorCode() == ErrorCode.TOPIC_NOT_FOUND) {
+                        return null; // deleted since it was listed
+                    }
+                    throw rest;
+                });
+                config = config.exceptionally(e -> null);
             }
-            return out;
-        });
+            each.add(topic.thenCombine(config, (t, c) -> t == null ? null : adminTopic(n, t, c, one)));
+        }
+        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> each.stream().map(CompletableFuture::join).filter(t -> t != null).toList());
+    }
+
+    /** A topic as {@link #adminTopics} shows it; without retention and cleanup policy when {@code config} is null. */
+    private static AdminTopics.Topic adminTopic(String name, org.apache.kafka.clients.admin.TopicDescription t,
+                                                Config config, boolean withConfigs) {
+        ConfigEntry retention = config == null ? null : config.get("retention.ms");
+        ConfigEntry cleanup = config == null ? null : config.get("cleanup.policy");
+        int rf = t.partitions().isEmpty() ? 0 : t.partitions().get(0).replicas().size();
+        return new AdminTopics.Topic(name, t.partitions().size(), rf,
+                retention == null || retention.value() == null ? null : Long.valueOf(retention.value()),
+                cleanup == null ? null : cleanup.value(),
+                withConfigs ? overrides(config) : null);
     }
 
     /**

@@ -8,12 +8,27 @@ import io.portico.protocol.AdminTopics;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.AdminResults;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeConfigsResult;
+import org.apache.kafka.clients.admin.DescribeTopicsResult;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.junit.jupiter.api.Test;
 
 /** The topics of IBM Event Streams' admin API ({@code /admin/topics}) over a fake admin client. */
@@ -38,5 +53,71 @@ class MetadataServiceTest {
         assertEquals("\"configs\" may hold at most 1000 settings", e.getMessage());
         assertEquals(List.of(), fake.calls, "the admin client was asked");
         assertEquals(ClusterAdmin.MAX_CONFIGS, AdminTopics.MAX_CONFIGS, "both APIs take as many settings");
+    }
+
+    private static <T> KafkaFuture<T> failed(Throwable error) {
+        KafkaFutureImpl<T> future = new KafkaFutureImpl<>();
+        future.completeExceptionally(error);
+        return future;
+    }
+
+    /** A topic of two partitions, each with one replica on broker 1. */
+    private static TopicDescription twoPartitions(String name) {
+        Node broker = new Node(1, "localhost", 9092);
+        return new TopicDescription(name, false, List.of(
+                new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker)),
+                new TopicPartitionInfo(1, broker, List.of(broker), List.of(broker))));
+    }
+
+    /**
+     * An admin client listing {@code a}, {@code gone} (deleted before it is described) and
+     * {@code secret} (whose settings the caller may not describe).
+     */
+    private void clusterWithAGoneAndASecretTopic() {
+        Set<String> gone = Set.of("gone");
+        fake.on("listTopics", args -> AdminResults.listTopics(List.of("a", "gone", "secret")))
+                .on("describeTopics", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> names = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                    for (String name : names) {
+                        each.put(name, gone.contains(name)
+                                ? failed(new UnknownTopicOrPartitionException("This server does not host this topic-partition."))
+                                : KafkaFuture.completedFuture(twoPartitions(name)));
+                    }
+                    return new DescribeTopicsResult(null, each) { };
+                })
+                .on("describeConfigs", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<ConfigResource> resources = (Collection<ConfigResource>) args[0];
+                    Map<ConfigResource, KafkaFuture<Config>> each = new LinkedHashMap<>();
+                    for (ConfigResource r : resources) {
+                        each.put(r, switch (r.name()) {
+                            case "gone" -> failed(new UnknownTopicOrPartitionException("gone"));
+                            case "secret" -> failed(new TopicAuthorizationException(Set.of("secret")));
+                            default -> KafkaFuture.completedFuture(new Config(List.of(
+                                    new ConfigEntry("retention.ms", "86400000"), new ConfigEntry("cleanup.policy", "delete"))));
+                        });
+                    }
+                    return new DescribeConfigsResult(each) { };
+                });
+    }
+
+    @Test
+    void aListLeavesOutATopicDeletedSinceItWasListedAndShowsOneWhoseSettingsFailWithoutThem() throws Exception {
+        clusterWithAGoneAndASecretTopic();
+
+        List<AdminTopics.Topic> topics = service.adminTopics(t -> true).get(5, TimeUnit.SECONDS);
+
+        assertEquals(List.of(new AdminTopics.Topic("a", 2, 1, 86_400_000L, "delete", null),
+                new AdminTopics.Topic("secret", 2, 1, null, null, null)), topics);
+    }
+
+    @Test
+    void aTopicAskedForByNameStillFailsWhenItIsGoneOrItsSettingsFail() {
+        clusterWithAGoneAndASecretTopic();
+
+        assertEquals(ErrorCode.TOPIC_NOT_FOUND, failure(service.adminTopic("gone")).errorCode());
+        assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, failure(service.adminTopic("secret")).errorCode());
     }
 }

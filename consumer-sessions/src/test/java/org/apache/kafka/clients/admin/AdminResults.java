@@ -1,0 +1,39 @@
+package org.apache.kafka.clients.admin;
+
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.clients.admin.internals.CoordinatorKey;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+
+/**
+ * The results of admin calls whose constructors Kafka keeps to its own package, for the fake
+ * admin clients of tests.
+ */
+public final class AdminResults {
+    private AdminResults() {
+    }
+
+    /** {@code listTopics} answering {@code names}, none of them internal. */
+    public static ListTopicsResult listTopics(Collection<String> names) {
+        Map<String, TopicListing> listings = new LinkedHashMap<>();
+        for (String name : names) {
+            listings.put(name, new TopicListing(name, Uuid.randomUuid(), false));
+        }
+        return new ListTopicsResult(KafkaFuture.completedFuture(listings));
+    }
+
+    /** {@code createPartitions} of {@code topic}, completing as {@code done} does. */
+    public static CreatePartitionsResult createPartitions(String topic, KafkaFuture<Void> done) {
+        return new CreatePartitionsResult(Map.of(topic, done));
+    }
+
+    /** {@code listConsumerGroupOffsets} of {@code group}, answering {@code offsets}. */
+    public static ListConsumerGroupOffsetsResult groupOffsets(String group, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        return new ListConsumerGroupOffsetsResult(Map.of(CoordinatorKey.byGroupId(group),
+                KafkaFuture.completedFuture(offsets)));
+    }
+}
