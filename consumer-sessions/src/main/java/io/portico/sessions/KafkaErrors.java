@@ -8,10 +8,18 @@ import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicaAssignmentException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.ThrottlingQuotaExceededException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicDeletionDisabledException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
@@ -65,6 +73,30 @@ public final class KafkaErrors {
             return new RestException(ErrorCode.KAFKA_ERROR, describe(t), t);
         }
         return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, null, t);
+    }
+
+    /**
+     * The error a topic's creation or deletion through IBM Event Streams' admin API
+     * ({@code /admin/topics}) fails with: Kafka refusing it (an invalid name, count, replica
+     * assignment or setting, a policy, topic deletion disabled) is 422 with Kafka's message, as
+     * IBM's API answers a request it rejects; Kafka throttling topic changes is 429; the rest as
+     * {@link #toRestException}.
+     */
+    public static RestException forAdminTopics(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof RestException rest) {
+            return rest;
+        }
+        if (t instanceof ThrottlingQuotaExceededException) {
+            return new RestException(ErrorCode.TOO_MANY_REQUESTS, describe(t), t);
+        }
+        if (t instanceof InvalidTopicException || t instanceof InvalidPartitionsException
+                || t instanceof InvalidReplicationFactorException || t instanceof InvalidReplicaAssignmentException
+                || t instanceof InvalidConfigurationException || t instanceof PolicyViolationException
+                || t instanceof InvalidRequestException || t instanceof TopicDeletionDisabledException) {
+            return new RestException(ErrorCode.UNPROCESSABLE_ENTITY, describe(t), t);
+        }
+        return toRestException(t);
     }
 
     /**

@@ -32,12 +32,6 @@ import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.InvalidConfigurationException;
-import org.apache.kafka.common.errors.InvalidPartitionsException;
-import org.apache.kafka.common.errors.InvalidReplicationFactorException;
-import org.apache.kafka.common.errors.InvalidRequestException;
-import org.apache.kafka.common.errors.InvalidTopicException;
-import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
@@ -178,7 +172,8 @@ public final class MetadataService implements ProduceService.TopicExistence {
     /**
      * Creates a topic; partitions and replication factor default to the broker's.
      * Fails with 42201 when it exists (IBM's admin API code), 422 for an invalid name, count or
-     * setting, or more than {@link AdminTopics#MAX_CONFIGS} settings (checked before any of them).
+     * setting, or more than {@link AdminTopics#MAX_CONFIGS} settings (checked before any of them),
+     * or when Kafka refuses it otherwise (a policy); 429 when Kafka throttles topic changes.
      */
     public CompletableFuture<Void> createTopic(String name, Integer partitions, Integer replicationFactor,
                                                Map<String, String> configs) {
@@ -215,19 +210,17 @@ public final class MetadataService implements ProduceService.TopicExistence {
                         });
                     } else if (error instanceof TopicExistsException) {
                         out.completeExceptionally(ErrorCode.ADMIN_TOPIC_EXISTS.exception());
-                    } else if (error instanceof InvalidTopicException || error instanceof InvalidPartitionsException
-                            || error instanceof InvalidReplicationFactorException
-                            || error instanceof InvalidConfigurationException || error instanceof PolicyViolationException
-                            || error instanceof InvalidRequestException) {
-                        out.completeExceptionally(ErrorCode.UNPROCESSABLE_ENTITY.exception(KafkaErrors.describe(error)));
                     } else {
-                        out.completeExceptionally(KafkaErrors.toRestException(error));
+                        out.completeExceptionally(KafkaErrors.forAdminTopics(error));
                     }
                 });
         return out;
     }
 
-    /** Deletes a topic; 40401 when it does not exist. */
+    /**
+     * Deletes a topic; 40401 when it does not exist, 422 when Kafka refuses (topic deletion
+     * disabled), 429 when Kafka throttles topic changes.
+     */
     public CompletableFuture<Void> deleteTopic(String name) {
         try {
             KafkaNames.topic(name);
@@ -235,7 +228,16 @@ public final class MetadataService implements ProduceService.TopicExistence {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return map(shared.get().deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all(), v -> null);
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        shared.get().deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all()
+                .whenComplete((v, failure) -> {
+                    if (failure != null) {
+                        out.completeExceptionally(KafkaErrors.forAdminTopics(failure));
+                    } else {
+                        out.complete(null);
+                    }
+                });
+        return out;
     }
 
     /**

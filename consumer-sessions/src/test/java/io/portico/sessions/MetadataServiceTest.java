@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.AdminResults;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.DeleteTopicsResult;
 import org.apache.kafka.clients.admin.DescribeConfigsResult;
 import org.apache.kafka.clients.admin.DescribeTopicsResult;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -26,7 +28,10 @@ import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.PolicyViolationException;
+import org.apache.kafka.common.errors.ThrottlingQuotaExceededException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.TopicDeletionDisabledException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.junit.jupiter.api.Test;
@@ -119,5 +124,45 @@ class MetadataServiceTest {
 
         assertEquals(ErrorCode.TOPIC_NOT_FOUND, failure(service.adminTopic("gone")).errorCode());
         assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, failure(service.adminTopic("secret")).errorCode());
+    }
+
+    /** An admin client whose every creation and deletion of a topic fails with {@code error}. */
+    private void topicChangesFailWith(Throwable error) {
+        fake.on("createTopics", args -> {
+            @SuppressWarnings("unchecked")
+            Collection<org.apache.kafka.clients.admin.NewTopic> topics =
+                    (Collection<org.apache.kafka.clients.admin.NewTopic>) args[0];
+            return new CreateTopicsResult(Map.of(topics.iterator().next().name(), failed(error))) { };
+        }).on("deleteTopics", args -> {
+            @SuppressWarnings("unchecked")
+            Collection<String> names = (Collection<String>) args[0];
+            return new DeleteTopicsResult(null, Map.of(names.iterator().next(), failed(error))) { };
+        });
+    }
+
+    private static void assertError(RestException e, int status, ErrorCode code, String message) {
+        assertEquals(status, e.httpStatus(), e.getMessage());
+        assertEquals(code, e.errorCode(), e.getMessage());
+        assertEquals(message, e.getMessage());
+    }
+
+    @Test
+    void kafkaRefusingADeletionOrACreationIs422WithKafkasMessage() {
+        topicChangesFailWith(new TopicDeletionDisabledException("Topic deletion is disabled."));
+        assertError(failure(service.deleteTopic("t")), 422, ErrorCode.UNPROCESSABLE_ENTITY, "Topic deletion is disabled.");
+
+        topicChangesFailWith(new PolicyViolationException("Topics must have 3 replicas."));
+        assertError(failure(service.deleteTopic("t")), 422, ErrorCode.UNPROCESSABLE_ENTITY, "Topics must have 3 replicas.");
+        assertError(failure(service.createTopic("t", 1, 1, Map.of())), 422, ErrorCode.UNPROCESSABLE_ENTITY,
+                "Topics must have 3 replicas.");
+    }
+
+    @Test
+    void kafkaThrottlingTopicChangesIs429() {
+        topicChangesFailWith(new ThrottlingQuotaExceededException(1000, "The throttling quota has been exceeded."));
+        assertError(failure(service.deleteTopic("t")), 429, ErrorCode.TOO_MANY_REQUESTS,
+                "Too many requests: The throttling quota has been exceeded.");
+        assertError(failure(service.createTopic("t", 1, 1, Map.of())), 429, ErrorCode.TOO_MANY_REQUESTS,
+                "Too many requests: The throttling quota has been exceeded.");
     }
 }
