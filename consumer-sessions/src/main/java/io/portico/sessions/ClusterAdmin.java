@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -351,10 +353,18 @@ public final class ClusterAdmin {
         }
     }
 
+    /**
+     * Checks an explicit replica assignment as Kafka would before it reaches Kafka: at most
+     * {@link MetadataService#MAX_PARTITIONS} partitions with ids within that bound, each with 1 to
+     * {@link #MAX_REPLICAS} distinct, non-negative broker ids, every partition with as many.
+     *
+     * @throws RestException 422/42206 otherwise
+     */
     private static void checkAssignments(Map<Integer, List<Integer>> assignments) {
         if (assignments.size() > MetadataService.MAX_PARTITIONS) {
             throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MetadataService.MAX_PARTITIONS + " partitions.");
         }
+        Map.Entry<Integer, List<Integer>> first = null;
         for (Map.Entry<Integer, List<Integer>> e : assignments.entrySet()) {
             if (e.getKey() < 0 || e.getKey() >= MetadataService.MAX_PARTITIONS) {
                 throw ErrorCode.PAYLOAD_ERROR.exception("Partition ids are between 0 and "
@@ -364,10 +374,22 @@ public final class ClusterAdmin {
                 throw ErrorCode.PAYLOAD_ERROR.exception("Partition " + e.getKey() + " needs 1 to " + MAX_REPLICAS
                         + " replicas.");
             }
+            Set<Integer> brokers = new HashSet<>();
             for (Integer broker : e.getValue()) {
                 if (broker == null || broker < 0) {
                     throw ErrorCode.PAYLOAD_ERROR.exception("Broker ids are not negative.");
                 }
+                if (!brokers.add(broker)) {
+                    throw ErrorCode.PAYLOAD_ERROR.exception("Partition " + e.getKey() + " lists broker " + broker
+                            + " more than once.");
+                }
+            }
+            if (first == null) {
+                first = e;
+            } else if (e.getValue().size() != first.getValue().size()) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("Every partition needs as many replicas: partition "
+                        + first.getKey() + " has " + first.getValue().size() + ", partition " + e.getKey() + " has "
+                        + e.getValue().size() + ".");
             }
         }
     }

@@ -103,6 +103,24 @@ class ClusterAdminTest {
     }
 
     @Test
+    void anAssignmentKafkaWouldRefuseIsAPayloadErrorBeforeKafka() throws Exception {
+        assertError(failure(create("t", null, null, Map.of(0, List.of(1, 2, 1)), Map.of())), 422, 42206,
+                "Payload error. Partition 0 lists broker 1 more than once.");
+        Map<Integer, List<Integer>> unequal = new LinkedHashMap<>();
+        unequal.put(0, List.of(1, 2));
+        unequal.put(1, List.of(2, 3));
+        unequal.put(2, List.of(3));
+        assertError(failure(create("t", null, null, unequal, Map.of())), 422, 42206,
+                "Payload error. Every partition needs as many replicas: partition 0 has 2, partition 2 has 1.");
+    }
+
+    @Test
+    void bothCreateApisTakeAsManySettingsAndPartitions() {
+        assertEquals(ClusterAdmin.MAX_CONFIGS, io.portico.protocol.v3.CreateTopicRequest.MAX_CONFIGS);
+        assertEquals(MetadataService.MAX_PARTITIONS, io.portico.protocol.v3.CreateTopicRequest.MAX_PARTITIONS);
+    }
+
+    @Test
     void settingsAreCheckedByNameSizeAndCount() throws Exception {
         assertError(failure(create("t", 1, 1, Map.of(), Map.of("Retention.MS", "1"))), 422, 42206,
                 "Payload error. Invalid config name 'Retention.MS'");

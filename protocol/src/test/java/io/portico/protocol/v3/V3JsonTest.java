@@ -2,6 +2,7 @@ package io.portico.protocol.v3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -192,6 +193,43 @@ class V3JsonTest {
         RestException unknown = readFails(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"partitions\":1}");
         assertEquals(422, unknown.httpStatus());
         assertEquals("Unrecognized field: partitions", unknown.getMessage());
+    }
+
+    @Test
+    void aCreateRequestWithMoreConfigsOrPartitionsThanATopicMayHaveIsRefusedAsItIsRead() {
+        StringBuilder configs = new StringBuilder("{\"topic_name\":\"t\",\"configs\":[");
+        for (int i = 0; i <= CreateTopicRequest.MAX_CONFIGS; i++) {
+            configs.append(i == 0 ? "" : ",").append("{\"name\":\"c").append(i).append("\",\"value\":\"v\"}");
+        }
+        assertPayloadError(readFails(CreateTopicRequest.class, configs.append("]}").toString()),
+                "Payload error. At most 1000 configs.");
+        StringBuilder partitions = new StringBuilder("{\"topic_name\":\"t\",\"replicas_assignments\":{");
+        for (int i = 0; i <= CreateTopicRequest.MAX_PARTITIONS; i++) {
+            partitions.append(i == 0 ? "" : ",").append('"').append(i).append("\":[1]");
+        }
+        assertPayloadError(readFails(CreateTopicRequest.class, partitions.append("}}").toString()),
+                "Payload error. At most 10000 partitions.");
+    }
+
+    @Test
+    void aCreateRequestBuildsItsSettingsAndAssignmentsOnce() {
+        CreateTopicRequest r = read(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"replicas_assignments\":{\"0\":[1,2]},"
+                + "\"configs\":[{\"name\":\"cleanup.policy\",\"value\":\"compact\"}]}");
+        assertSame(r.configMap(), r.configMap());
+        assertSame(r.assignments(), r.assignments());
+        assertThrows(UnsupportedOperationException.class, () -> r.configMap().put("retention.ms", "1"));
+        assertThrows(UnsupportedOperationException.class, () -> r.assignments().put(1, List.of(1)));
+        for (String field : List.of("configMap", "assignments", "dryRun", "topicName", "partitionsCount", "replicationFactor")) {
+            assertEquals("Unrecognized field: " + field,
+                    readFails(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"" + field + "\":null}").getMessage());
+        }
+    }
+
+    @Test
+    void aPartitionGivenTwiceIsAPayloadError() {
+        assertPayloadError(readFails(CreateTopicRequest.class,
+                "{\"topic_name\":\"t\",\"replicas_assignments\":{\"0\":[1],\"00\":[2]}}"),
+                "Payload error. Partition 0 is given twice.");
     }
 
     @Test
