@@ -575,9 +575,9 @@ public final class ClusterAdmin {
 
     /**
      * The group's lag on each partition it committed an offset for, of the topics
-     * {@code visibleTopic} lets through, largest lag first (then by topic and partition). 404 when
-     * the group does not exist, has no committed offset there, or none of those partitions
-     * exists any more.
+     * {@code visibleTopic} lets through (Portico's own never), largest lag first (then by topic
+     * and partition). 404 when the group does not exist, has no committed offset there, or none
+     * of those partitions exists any more.
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
         return describeGroup(group).thenCompose(description -> {
@@ -588,7 +588,7 @@ public final class ClusterAdmin {
                     .partitionsToOffsetAndMetadata(), committed -> {
                         Map<TopicPartition, Long> current = new HashMap<>();
                         committed.forEach((tp, offset) -> {
-                            if (offset != null && visibleTopic.test(tp.topic())) {
+                            if (offset != null && !KafkaNames.isReserved(tp.topic()) && visibleTopic.test(tp.topic())) {
                                 current.put(tp, offset.offset());
                             }
                         });

@@ -14,12 +14,24 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminResults;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsResult;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -183,5 +195,32 @@ class ClusterAdminTest {
         assertEquals(0, lag("a", 0, 12, 10).lag());
         assertEquals(7 + 7 + 0 + 2, summary.totalLag());
         assertThrows(IllegalArgumentException.class, () -> ClusterAdmin.LagSummary.of(List.of()));
+    }
+
+    @Test
+    void lagsLeaveOutTheTopicsThatHoldPorticosOwnState() throws Exception {
+        String reserved = "portico-lags-test-state";
+        KafkaNames.reserve(reserved);
+        TopicPartition orders = new TopicPartition("orders", 0);
+        TopicPartition state = new TopicPartition(reserved, 0);
+        FakeAdmin fake = new FakeAdmin()
+                .on("describeConsumerGroups", args -> new DescribeConsumerGroupsResult(Map.of("g", KafkaFuture.completedFuture(
+                        new ConsumerGroupDescription("g", false, List.of(), "range", GroupType.CLASSIC, GroupState.EMPTY,
+                                new Node(1, "localhost", 9092), Set.of(), Optional.empty(), Optional.empty())))))
+                .on("listConsumerGroupOffsets", args -> AdminResults.groupOffsets("g",
+                        Map.of(orders, new OffsetAndMetadata(3), state, new OffsetAndMetadata(1))))
+                .on("listOffsets", args -> {
+                    @SuppressWarnings("unchecked")
+                    Map<TopicPartition, ?> asked = (Map<TopicPartition, ?>) args[0];
+                    Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> ends = new java.util.HashMap<>();
+                    asked.keySet().forEach(tp -> ends.put(tp, KafkaFuture.completedFuture(
+                            new ListOffsetsResult.ListOffsetsResultInfo(10, -1, Optional.empty()))));
+                    return new ListOffsetsResult(ends);
+                });
+        ClusterAdmin withGroup = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+
+        List<ClusterAdmin.Lag> lags = withGroup.lags("g", t -> true).get(5, TimeUnit.SECONDS);
+        assertEquals(List.of("orders"), lags.stream().map(ClusterAdmin.Lag::topic).toList());
+        assertEquals(7, withGroup.lagSummary("g", t -> true).get(5, TimeUnit.SECONDS).totalLag());
     }
 }
