@@ -413,10 +413,13 @@ public final class ClusterAdmin {
     }
 
     /**
-     * Raises the topic's partition count to {@code count}; 400/40002 when it has that many or
-     * more already. Completes once Kafka has accepted the change.
+     * Raises the topic's partition count to {@code count}; 404/40403 when the topic does not
+     * exist, 400/40002 when it has that many partitions or more already. The topic is described
+     * before the change, so that nothing is asked of the cluster after Kafka has accepted it:
+     * completes, once Kafka has, with the topic as it was described (its partitions the ones it
+     * had; it now has {@code count}).
      */
-    public CompletableFuture<Void> increasePartitions(String name, int count) {
+    public CompletableFuture<Topic> increasePartitions(String name, int count) {
         try {
             KafkaNames.topic(name);
             KafkaNames.notInternal(name, "changed");
@@ -424,8 +427,9 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return adapt(admin().createPartitions(Map.of(name, NewPartitions.increaseTo(count)),
-                new CreatePartitionsOptions().timeoutMs(timeoutMs)).all(), v -> v);
+        return topic(name).thenCompose(before -> adapt(admin().createPartitions(
+                Map.of(name, NewPartitions.increaseTo(count)), new CreatePartitionsOptions().timeoutMs(timeoutMs)).all(),
+                v -> before));
     }
 
     // ---- topic settings

@@ -25,13 +25,17 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminResults;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.DescribeConsumerGroupsResult;
+import org.apache.kafka.clients.admin.DescribeTopicsResult;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -222,5 +226,29 @@ class ClusterAdminTest {
         List<ClusterAdmin.Lag> lags = withGroup.lags("g", t -> true).get(5, TimeUnit.SECONDS);
         assertEquals(List.of("orders"), lags.stream().map(ClusterAdmin.Lag::topic).toList());
         assertEquals(7, withGroup.lagSummary("g", t -> true).get(5, TimeUnit.SECONDS).totalLag());
+    }
+
+    @Test
+    void morePartitionsAreAnsweredWithTheTopicDescribedBeforeTheChange() throws Exception {
+        Node broker = new Node(1, "localhost", 9092);
+        FakeAdmin fake = new FakeAdmin();
+        fake.on("describeTopics", args -> {
+            KafkaFutureImpl<TopicDescription> described = new KafkaFutureImpl<>();
+            if (fake.calls.contains("createPartitions")) {
+                described.completeExceptionally(new TimeoutException("the cluster did not answer"));
+            } else {
+                described.complete(new TopicDescription("t", false,
+                        List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker)))));
+            }
+            return new DescribeTopicsResult(null, Map.of("t", described)) { };
+        }).on("createPartitions", args -> AdminResults.createPartitions("t", KafkaFuture.completedFuture(null)));
+        ClusterAdmin withTopic = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+
+        ClusterAdmin.Topic topic = withTopic.increasePartitions("t", 3).get(5, TimeUnit.SECONDS);
+
+        assertEquals("t", topic.name());
+        assertEquals(1, topic.replicationFactor());
+        assertEquals(List.of("describeTopics", "createPartitions"), fake.calls,
+                "nothing is asked of the cluster once it has accepted the change");
     }
 }
