@@ -94,6 +94,35 @@ class HostileInputIT {
     }
 
     @Test
+    void aTopicWithMoreSettingsThanATopicMayHaveIs422AndTheTopicListStillAnswers(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        String name = KafkaCluster.uniqueTopic("hostile-configs");
+        StringBuilder configs = new StringBuilder();
+        for (int i = 0; i <= 1000; i++) {
+            configs.append(i == 0 ? "" : ",").append("\"c").append(i).append("\":1");
+        }
+        JsonNode error = assertJsonError(rest.post("/admin/topics", "application/json",
+                "{\"name\":\"" + name + "\",\"configs\":{" + configs + "}}"), 422);
+        assertEquals("\"configs\" may hold at most 1000 settings", error.get("message").asText());
+
+        String listed = kafka.createTopic(KafkaCluster.uniqueTopic("hostile-listed"), 2);
+        Rest.Response list = rest.get("/admin/topics");
+        assertEquals(200, list.status(), list.body());
+        JsonNode topic = null;
+        for (JsonNode t : list.json()) {
+            assertFalse(t.get("name").asText().equals(name), "not created: " + list.body());
+            if (t.get("name").asText().equals(listed)) {
+                topic = t;
+            }
+        }
+        assertTrue(topic != null, list.body());
+        assertEquals(2, topic.get("partitions").asInt(), list.body());
+        assertTrue(topic.get("retentionMs").asLong() > 0, list.body());
+        assertEquals("delete", topic.get("cleanupPolicy").asText(), list.body());
+        othersStillServed(rest, kafka);
+    }
+
+    @Test
     void internalTopicsCannotBeCreatedDeletedOrProducedTo(Rest rest, KafkaCluster kafka) throws Exception {
         assertJsonError(rest.delete("/admin/topics/__consumer_offsets"), 403);
         assertJsonError(rest.post("/admin/topics", "application/json", "{\"name\":\"__mine\",\"partitions\":1}"), 403);
