@@ -65,9 +65,47 @@ final class JsonSchemaFormat implements ParsedSchema {
             schema.initializeValidators(); // every keyword checked now, not at the first record
         } catch (RuntimeException e) {
             throw new InvalidSchemaException(String.valueOf(e.getMessage()));
+        } catch (StackOverflowError e) {
+            throw new InvalidSchemaException("it nests, or refers to itself, too deeply to be read");
         }
+        requireEndingValidation(schema);
         JsonNode title = node.get("title");
         return new JsonSchemaFormat(schema, node.toString(), title != null && title.isTextual() ? title.asText() : null);
+    }
+
+    /** A value of each JSON type, validated against every schema once as it is parsed. */
+    private static final List<JsonNode> PROBES = probes();
+
+    private static List<JsonNode> probes() {
+        List<JsonNode> probes = new java.util.ArrayList<>();
+        try {
+            Json.mapper().readTree("[null,true,0,0.5,\"\",{},[]]").forEach(probes::add);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        return List.copyOf(probes);
+    }
+
+    /**
+     * Refuses a schema whose validation of a plain value never ends: one whose {@code $ref}s
+     * (directly or through {@code allOf}, {@code oneOf}, {@code not} and the like) lead back to
+     * where they start without going into the value, as {@code {"$ref":"#"}} or two definitions
+     * referring to each other do. A schema that loops only for some values (under an {@code if},
+     * say) is caught as it validates one: see {@link #encode}.
+     *
+     * @throws InvalidSchemaException when validating a plain value of some JSON type never ends
+     */
+    private static void requireEndingValidation(Schema schema) {
+        for (JsonNode probe : PROBES) {
+            try {
+                schema.validate(probe);
+            } catch (StackOverflowError e) {
+                throw new InvalidSchemaException("validating " + probe + " against it never ends: its $ref, allOf, "
+                        + "anyOf, oneOf or not lead back to themselves without going into the value");
+            } catch (RuntimeException e) {
+                // A value the schema cannot validate: each record that meets it says so (see encode).
+            }
+        }
     }
 
     /**
@@ -117,6 +155,9 @@ final class JsonSchemaFormat implements ParsedSchema {
             errors = schema.validate(value);
         } catch (RuntimeException e) {
             throw new InvalidDataException("the schema cannot validate it: " + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new InvalidDataException("the schema cannot validate it: validating it never ends (the schema's "
+                    + "$refs lead back to themselves without going into the value)");
         }
         if (!errors.isEmpty()) {
             StringBuilder why = new StringBuilder("the JSON does not match the schema: ");

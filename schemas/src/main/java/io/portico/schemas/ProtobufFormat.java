@@ -140,11 +140,18 @@ final class ProtobufFormat implements ParsedSchema {
     private static Descriptors.FileDescriptor build(String name, String text, Map<String, String> references,
                                                     Map<String, Descriptors.FileDescriptor> built, java.util.Set<String> building) {
         String where = building.isEmpty() ? "" : "its import \"" + name + "\": ";
+        int depth = nesting(text);
+        if (depth > MAX_NESTING) {
+            throw new InvalidSchemaException(where + "it nests " + depth + " levels deep (braces, brackets and "
+                    + "parentheses within one another); at most " + MAX_NESTING + " are read");
+        }
         ProtoFileElement element;
         try {
             element = ProtoParser.Companion.parse(Location.get(name), text);
         } catch (RuntimeException e) {
             throw new InvalidSchemaException(where + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new InvalidSchemaException(where + "it nests too deeply to be read");
         }
         building.add(name);
         List<Descriptors.FileDescriptor> dependencies = new ArrayList<>();
@@ -177,10 +184,49 @@ final class ProtobufFormat implements ParsedSchema {
             file = Descriptors.FileDescriptor.buildFrom(proto, dependencies.toArray(Descriptors.FileDescriptor[]::new));
         } catch (Descriptors.DescriptorValidationException | RuntimeException e) {
             throw new InvalidSchemaException(where + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new InvalidSchemaException(where + "it nests too deeply to be built");
         }
         building.remove(name);
         built.put(name, file);
         return file;
+    }
+
+    /**
+     * How deep a {@code .proto} file may nest braces, brackets and parentheses within one another
+     * (messages in messages, option values): the parser and the descriptors recurse at each level.
+     */
+    private static final int MAX_NESTING = 100;
+
+    /**
+     * The deepest nesting of braces, brackets and parentheses in {@code .proto} text, outside its
+     * strings and comments.
+     */
+    private static int nesting(String text) {
+        int depth = 0;
+        int deepest = 0;
+        int n = text.length();
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c == '"' || c == '\'') {
+                for (i++; i < n && text.charAt(i) != c && text.charAt(i) != '\n'; i++) {
+                    if (text.charAt(i) == '\\') {
+                        i++;
+                    }
+                }
+            } else if (c == '/' && i + 1 < n && text.charAt(i + 1) == '/') {
+                int end = text.indexOf('\n', i);
+                i = end < 0 ? n : end;
+            } else if (c == '/' && i + 1 < n && text.charAt(i + 1) == '*') {
+                int end = text.indexOf("*/", i + 2);
+                i = end < 0 ? n : end + 1;
+            } else if (c == '{' || c == '[' || c == '(') {
+                deepest = Math.max(deepest, ++depth);
+            } else if ((c == '}' || c == ']' || c == ')') && depth > 0) {
+                depth--;
+            }
+        }
+        return deepest;
     }
 
     /** The message type produced: the schema's first. */

@@ -140,6 +140,51 @@ class FormatsTest {
     }
 
     @Test
+    void aJsonSchemaWhoseRefsLeadBackToThemselvesIsRefused() {
+        for (String text : new String[] {"{\"$ref\":\"#\"}", "{\"allOf\":[{\"$ref\":\"#\"}]}",
+                "{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},\"b\":{\"$ref\":\"#/definitions/a\"}},"
+                        + "\"$ref\":\"#/definitions/a\"}"}) {
+            RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.JSON, text), text);
+            assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+            assertTrue(e.getMessage().contains("never ends"), e.getMessage());
+        }
+        // A schema referring to itself for a property's value ends with the value: it is fine.
+        ParsedSchema tree = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#\"}}}");
+        tree.encode(utf8("{\"next\":{\"next\":{}}}"));
+        // One that loops only for some values: those values are refused as data, the others taken.
+        ParsedSchema loops = SchemaService.parse(SchemaType.JSON,
+                "{\"if\":{\"type\":\"object\",\"required\":[\"a\"]},\"then\":{\"$ref\":\"#\"}}");
+        loops.encode(utf8("{\"b\":1}"));
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> loops.encode(utf8("{\"a\":1}")));
+        assertTrue(e.getMessage().contains("never ends"), e.getMessage());
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> loops.check(utf8("{\"a\":1}"), true));
+    }
+
+    @Test
+    void aProtoNestedTooDeeplyIsRefusedBeforeItIsParsed() {
+        RestException e = assertThrows(RestException.class,
+                () -> SchemaService.parse(SchemaType.PROTOBUF, "message A{".repeat(20_000)));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("20000 levels"), e.getMessage());
+        String deep = "message A { ".repeat(100) + "}".repeat(100); // as deep as is read
+        // Braces in strings and comments do not nest.
+        String braces = "{[(".repeat(200);
+        ParsedSchema hundred = SchemaService.parse(SchemaType.PROTOBUF, "syntax = \"proto3\";\n// " + braces + "\n/* "
+                + braces + " */\noption java_package = \"" + braces + "\\\"\";\n" + deep);
+        assertEquals("A", hundred.recordName());
+        e = assertThrows(RestException.class,
+                () -> SchemaService.parse(SchemaType.PROTOBUF, "syntax = \"proto3\";\nmessage B { " + deep + " }"));
+        assertTrue(e.getMessage().contains("101 levels"), e.getMessage());
+        // An import nested too deeply is refused, naming it.
+        e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.PROTOBUF,
+                "syntax = \"proto3\";\nimport \"deep.proto\";\nmessage C { int32 x = 1; }",
+                java.util.Map.of("deep.proto", "syntax = \"proto3\";\n" + "message D { ".repeat(5_000))));
+        assertTrue(e.getMessage().contains("deep.proto") && e.getMessage().contains("5000 levels"), e.getMessage());
+    }
+
+    @Test
     void framingIsMagicByteAndBigEndianId() {
         byte[] framed = Framing.frame(0x01020304, new byte[] {9});
         assertArrayEquals(new byte[] {0, 1, 2, 3, 4, 9}, framed);
