@@ -214,6 +214,10 @@ final class AvroFormat implements ParsedSchema {
             return out.toByteArray();
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
+        } catch (StackOverflowError e) {
+            // A recursive schema (a linked list, a tree) and a datum nested deeper than the stack takes.
+            throw new InvalidDataException("its avro datum of schema " + schema.getFullName()
+                    + " nests too deeply to be read");
         }
     }
 

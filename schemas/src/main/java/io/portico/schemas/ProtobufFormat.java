@@ -299,8 +299,26 @@ final class ProtobufFormat implements ParsedSchema {
         }
     }
 
+    /**
+     * {@inheritDoc} A message protobuf's JSON mapping cannot show (a {@code Timestamp} or
+     * {@code Duration} out of its range, say) is invalid data too.
+     */
     @Override
     public byte[] toJson(byte[] framed) {
+        DynamicMessage message = read(framed);
+        try {
+            return JSON_PRINTER.print(message).getBytes(StandardCharsets.UTF_8);
+        } catch (InvalidProtocolBufferException | RuntimeException e) {
+            throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
+                    + " message has no form in protobuf's JSON mapping: " + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
+                    + " message nests too deeply to be shown");
+        }
+    }
+
+    /** The message of a framed record, of the type its message-index list names. */
+    private DynamicMessage read(byte[] framed) {
         int[] at = {Framing.HEADER};
         Descriptors.Descriptor type;
         try {
@@ -322,11 +340,14 @@ final class ProtobufFormat implements ParsedSchema {
                     level = type.getNestedTypes();
                 }
             }
-            DynamicMessage message = DynamicMessage.parseFrom(type,
+            return DynamicMessage.parseFrom(type,
                     com.google.protobuf.ByteString.copyFrom(framed, at[0], framed.length - at[0]));
-            return JSON_PRINTER.print(message).getBytes(StandardCharsets.UTF_8);
-        } catch (InvalidProtocolBufferException | IndexOutOfBoundsException e) {
+        } catch (InvalidDataException e) {
+            throw e;
+        } catch (InvalidProtocolBufferException | RuntimeException e) {
             throw new InvalidDataException("its bytes are not a protobuf message of the schema: " + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new InvalidDataException("its bytes are not a protobuf message of the schema: it nests too deeply");
         }
     }
 

@@ -185,6 +185,33 @@ class FormatsTest {
     }
 
     @Test
+    void aRecordThatCannotBeShownAsJsonIsInvalidData() {
+        // Timestamps out of their range: a protobuf message, which protobuf's JSON mapping cannot show.
+        ParsedSchema order = SchemaService.parse(SchemaType.PROTOBUF, ORDER);
+        for (com.google.protobuf.Timestamp at : new com.google.protobuf.Timestamp[] {
+                com.google.protobuf.Timestamp.newBuilder().setNanos(-1).build(),
+                com.google.protobuf.Timestamp.newBuilder().setSeconds(Long.MAX_VALUE).build()}) {
+            byte[] bytes = at.toByteArray();
+            byte[] payload = new byte[3 + bytes.length];
+            payload[1] = (9 << 3) | 2; // index list [0], then field 9 (at), length-delimited
+            payload[2] = (byte) bytes.length;
+            System.arraycopy(bytes, 0, payload, 3, bytes.length);
+            ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                    () -> order.toJson(Framing.frame(3, payload)), at.toString());
+            assertTrue(e.getMessage().contains("JSON mapping"), e.getMessage());
+        }
+        // A linked list 50,000 nodes long: each node's union is branch 1 (a node), the last's branch 0 (null).
+        ParsedSchema list = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"record\",\"name\":\"Node\",\"fields\":"
+                + "[{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}");
+        assertEquals("{\"next\":{\"Node\":{\"next\":null}}}", framedToJson(list, 1, new byte[] {2, 0}));
+        byte[] deep = new byte[50_001];
+        java.util.Arrays.fill(deep, 0, 50_000, (byte) 2);
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> list.toJson(Framing.frame(1, deep)));
+        assertTrue(e.getMessage().contains("too deeply"), e.getMessage());
+    }
+
+    @Test
     void framingIsMagicByteAndBigEndianId() {
         byte[] framed = Framing.frame(0x01020304, new byte[] {9});
         assertArrayEquals(new byte[] {0, 1, 2, 3, 4, 9}, framed);
