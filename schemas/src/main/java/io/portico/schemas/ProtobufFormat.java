@@ -252,12 +252,17 @@ final class ProtobufFormat implements ParsedSchema {
     @Override
     public byte[] encode(byte[] json) {
         DynamicMessage.Builder builder = DynamicMessage.newBuilder(first);
+        byte[] message;
         try {
             JSON_PARSER.merge(new String(json, StandardCharsets.UTF_8), builder);
+            message = builder.build().toByteArray();
+        } catch (com.google.protobuf.UninitializedMessageException e) {
+            // proto2's required fields the message lacks (a nested message's, the JSON parser reports itself)
+            throw new InvalidDataException(e.getMissingFields() == null ? String.valueOf(e.getMessage())
+                    : "missing required fields: " + String.join(", ", e.getMissingFields()));
         } catch (InvalidProtocolBufferException | RuntimeException e) {
             throw new InvalidDataException(String.valueOf(e.getMessage()));
         }
-        byte[] message = builder.build().toByteArray();
         byte[] out = new byte[1 + message.length];
         out[0] = 0; // message indexes [0]: the first message
         System.arraycopy(message, 0, out, 1, message.length);

@@ -114,6 +114,21 @@ class FormatsTest {
     }
 
     @Test
+    void aProto2MessageWithoutItsRequiredFieldsIsInvalidData() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, "syntax = \"proto2\";\n"
+                + "message R { required string id = 1; optional Inner inner = 2; }\nmessage Inner { required int32 n = 1; }\n");
+        assertArrayEquals(new byte[] {0, 0x0a, 1, 'a'}, schema.encode(utf8("{\"id\":\"a\"}")));
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("{}")));
+        assertEquals("missing required fields: id", e.getMessage());
+        e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("{\"id\":\"a\",\"inner\":{}}")));
+        assertTrue(e.getMessage().contains("missing required fields: n"), e.getMessage()); // the parser's own words
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(utf8("{}"), true));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[0], false));
+    }
+
+    @Test
     void jsonSchemaValidatesAndKeepsTheTextAsSent() {
         ParsedSchema schema = SchemaService.parse(SchemaType.JSON, "{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
                 + "\"title\":\"Person\",\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
