@@ -25,9 +25,12 @@ import javax.net.ssl.SSLContext;
  *
  * <p>Every call is asynchronous and bounded: a connection takes at most the timeout to open and
  * an answer at most the timeout to come; when several URLs are configured, the next is tried
- * when one does not answer. A registry that does not answer fails the future with an
- * {@linkplain RegistryException#unavailable() unavailable} {@link RegistryException}; one that
- * answers with an error fails it with its status and code. Thread-safe.
+ * when one does not answer. A registry that does not answer (or answers a 5xx, 408 or 429) fails
+ * the future with an {@linkplain RegistryException#unavailable() unavailable}
+ * {@link RegistryException}; one that refuses the request as its API does (an error status with
+ * its {@code error_code}) fails it {@linkplain RegistryException#refused() refused}, with its
+ * status and code; any other answer (401, 403, a 404 without an {@code error_code}, a redirect,
+ * an answer not of its API) fails it as the registry's failure. Thread-safe.
  */
 public final class RegistryClient {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
@@ -138,12 +141,12 @@ public final class RegistryClient {
     private static SchemaText schemaText(JsonNode json) {
         JsonNode schema = json.get("schema");
         if (schema == null || !schema.isTextual()) {
-            throw new RegistryException(502, 502, "the schema registry's answer has no schema");
+            throw RegistryException.failed(502, "the schema registry's answer has no schema");
         }
         JsonNode type = json.get("schemaType");
         SchemaType t = SchemaType.fromRegistry(type == null || type.isNull() ? null : type.asText());
         if (t == null) {
-            throw new RegistryException(422, 422, "the schema registry returned an unknown schemaType " + type);
+            throw RegistryException.refused(422, 422, "the schema registry returned an unknown schemaType " + type);
         }
         return new SchemaText(t, schema.asText(), references(json.get("references")));
     }
@@ -153,7 +156,7 @@ public final class RegistryClient {
             return List.of();
         }
         if (!references.isArray()) {
-            throw new RegistryException(502, 502, "the schema registry's answer has references that are not a list");
+            throw RegistryException.failed(502, "the schema registry's answer has references that are not a list");
         }
         List<Reference> out = new java.util.ArrayList<>(references.size());
         for (JsonNode r : references) {
@@ -162,7 +165,7 @@ public final class RegistryClient {
             JsonNode version = r.get("version");
             if (name == null || !name.isTextual() || subject == null || !subject.isTextual() || version == null
                     || !version.canConvertToInt()) {
-                throw new RegistryException(502, 502, "the schema registry's answer has a reference without a name, "
+                throw RegistryException.failed(502, "the schema registry's answer has a reference without a name, "
                         + "a subject or a version");
             }
             out.add(new Reference(name.asText(), subject.asText(), version.intValue()));
@@ -173,7 +176,7 @@ public final class RegistryClient {
     private static int requireInt(JsonNode json, String field) {
         JsonNode n = json.get(field);
         if (n == null || !n.canConvertToInt()) {
-            throw new RegistryException(502, 502, "the schema registry's answer has no " + field);
+            throw RegistryException.failed(502, "the schema registry's answer has no " + field);
         }
         return n.intValue();
     }
@@ -223,8 +226,8 @@ public final class RegistryClient {
             return CompletableFuture.failedFuture(RegistryException.unavailable(describe(base, e)));
         }
         return sent.handle((response, error) -> {
-            if (error == null && response.statusCode() < 500) {
-                return CompletableFuture.completedFuture(answer(response));
+            if (error == null && !unanswered(response.statusCode())) {
+                return CompletableFuture.completedFuture(answer(base, response));
             }
             String why = error != null ? describe(base, error)
                     : "the schema registry at " + base + " answered " + response.statusCode();
@@ -235,10 +238,21 @@ public final class RegistryClient {
         }).thenCompose(f -> f);
     }
 
-    private static JsonNode answer(HttpResponse<byte[]> response) {
+    /** A status that means the registry cannot answer now: a 5xx, 408 (Request Timeout) or 429 (Too Many Requests). */
+    private static boolean unanswered(int status) {
+        return status >= 500 || status == 408 || status == 429;
+    }
+
+    /**
+     * The JSON object of a registry's answer; a refusal of its API (an error status with its
+     * {@code error_code}) fails as {@linkplain RegistryException#refused() refused}, any other
+     * error status as the registry's failure.
+     */
+    private static JsonNode answer(URI base, HttpResponse<byte[]> response) {
         byte[] bytes = response.body();
         if (bytes.length > MAX_ANSWER_BYTES) {
-            throw new RegistryException(502, 502, "the schema registry's answer is larger than " + MAX_ANSWER_BYTES + " bytes");
+            throw RegistryException.failed(502, "the schema registry's answer is larger than " + MAX_ANSWER_BYTES
+                    + " bytes");
         }
         JsonNode json;
         try {
@@ -246,21 +260,30 @@ public final class RegistryClient {
         } catch (IOException e) {
             json = null;
         }
-        if (response.statusCode() >= 300) {
-            int code = response.statusCode();
-            String message = "HTTP " + code;
-            if (json != null && json.isObject()) {
-                if (json.path("error_code").canConvertToInt()) {
-                    code = json.get("error_code").intValue();
-                }
-                if (json.path("message").isTextual()) {
-                    message = json.get("message").asText();
-                }
+        int status = response.statusCode();
+        if (status >= 300) {
+            boolean registrys = json != null && json.isObject() && json.path("error_code").canConvertToInt();
+            String message = json != null && json.isObject() && json.path("message").isTextual()
+                    ? json.get("message").asText() : null;
+            String answered = "the schema registry at " + base + " answered " + status
+                    + (message == null ? "" : " (" + message + ")");
+            if (status == 401 || status == 403) {
+                throw RegistryException.failed(status, answered + ": it does not take the credentials this server "
+                        + "sends it (basic auth user info)");
             }
-            throw new RegistryException(response.statusCode(), code, message);
+            if (status < 400) {
+                throw RegistryException.failed(status, answered + ", a redirect, which is not followed: its URL is not "
+                        + "the registry's own (http for https, say)");
+            }
+            if (status == 404 && !registrys) {
+                throw RegistryException.failed(status, answered + " without a schema registry's error code: its URL "
+                        + "is not a schema registry's API (a path missing, or a proxy in front of it)");
+            }
+            throw RegistryException.refused(status, registrys ? json.get("error_code").intValue() : status,
+                    message == null ? "HTTP " + status : message);
         }
         if (json == null || !json.isObject()) {
-            throw new RegistryException(502, 502, "the schema registry's answer is not a JSON object");
+            throw RegistryException.failed(502, "the schema registry's answer is not a JSON object");
         }
         return json;
     }

@@ -34,8 +34,10 @@ import java.util.function.Function;
  *
  * <p>Errors are {@link RestException}s: a registry that does not answer is 503 (retriable); one
  * that refuses (an incompatible schema, an unknown id, subject or version) is 422/42205 with its
- * reason; a schema that does not parse is 422/42205; data that does not fit its schema is for the
- * caller to report ({@link ParsedSchema.InvalidDataException}, see {@link Resolved#serialize}).
+ * reason; one that answers otherwise (it does not take this server's credentials, its URL is not a
+ * registry's, its answer is not one of its API's) is 500, the server's failure; a schema that does
+ * not parse is 422/42205; data that does not fit its schema is for the caller to report
+ * ({@link ParsedSchema.InvalidDataException}, see {@link Resolved#serialize}).
  */
 public final class SchemaService {
     /** How long a subject's latest version is remembered. */
@@ -349,8 +351,8 @@ public final class SchemaService {
             return await(client.lookup(subject, new SchemaText(schema.type(), schema.canonical(), schema.references()))
                     .thenApply(Registered::version), "subject '" + subject + "'");
         } catch (RestException e) {
-            if (e.errorCode() == ErrorCode.SERVICE_UNAVAILABLE) {
-                throw e;
+            if (e.errorCode() != ErrorCode.INVALID_SCHEMA) {
+                throw e; // the registry did not answer, or failed
             }
             return null; // not registered under that subject: produced by id, its version unknown
         }
@@ -459,13 +461,13 @@ public final class SchemaService {
             return new VersionKey(r.subject(), Integer.toString(r.version()));
         }
 
-        /** A reference the registry cannot give: unavailable stays 503; any refusal names the reference. */
+        /** A reference the registry cannot give: unavailable stays 503, a failure 500; any refusal names the reference. */
         private Throwable failed(RegistryClient.Reference r, Throwable error) {
             Throwable c = error;
             while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
                 c = c.getCause();
             }
-            if (c instanceof RegistryException registry && !registry.unavailable()) {
+            if (c instanceof RegistryException registry && registry.refused()) {
                 return ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
                         + r.name() + "' (version " + r.version() + " of subject '" + r.subject() + "'): the registry answered "
                         + registry.errorCode() + ": " + registry.getMessage());
@@ -538,6 +540,11 @@ public final class SchemaService {
         if (c instanceof RegistryException r) {
             if (r.unavailable()) {
                 return unavailable(r.getMessage());
+            }
+            if (!r.refused()) {
+                // Not the client's fault: this server's credentials or registry URL, or the registry.
+                return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, "the schema registry cannot be asked for "
+                        + what + ": " + r.getMessage(), r);
             }
             return new RestException(ErrorCode.INVALID_SCHEMA, "the schema registry refused " + what + " ("
                     + r.errorCode() + "): " + r.getMessage(), r);

@@ -44,9 +44,18 @@ final class StubRegistry implements AutoCloseable {
 
     /** A schema service of this registry (5 s timeout, 1 MiB of caches). */
     SchemaService service() {
-        URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
-        return new SchemaService(new RegistryClient(new RegistryClient.Settings(List.of(url), null, null,
+        return service(url());
+    }
+
+    /** A schema service of the registries at {@code urls}, in that order (5 s timeout, 1 MiB of caches). */
+    static SchemaService service(URI... urls) {
+        return new SchemaService(new RegistryClient(new RegistryClient.Settings(List.of(urls), null, null,
                 Duration.ofSeconds(5))), 1 << 20);
+    }
+
+    /** This registry's base URL. */
+    URI url() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
     /** How often {@code pathAndQuery} was asked. */

@@ -82,6 +82,7 @@ class SubjectVersionTest {
     @Test
     void aNotFoundThatIsNotConfluentsIsTheRegistrysFailureNotTheClients() {
         RestException e = assertThrows(RestException.class, () -> service.subjectVersion("proxied", "1"));
-        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode(), e.getMessage());
+        assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, e.errorCode(), e.getMessage());
+        assertTrue(e.getMessage().contains("answered 404"), e.getMessage());
     }
 }
