@@ -3,6 +3,7 @@ package io.portico.schemas;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
@@ -67,6 +68,14 @@ public final class SchemaService {
     private record VersionKey(String subject, String version) {
     }
 
+    /** A schema id under a subject. */
+    private record IdKey(String subject, int id) {
+    }
+
+    /** The version a schema id has under a subject; null when the subject does not have it. */
+    private record SubjectVersion(Integer version) {
+    }
+
     private final RegistryClient client;
     private final Duration wait;
     private final AsyncCache<Integer, ParsedSchema> byId;
@@ -84,6 +93,14 @@ public final class SchemaService {
      */
     private final Cache<VersionKey, String> notFound;
     private static final Duration NOT_FOUND_TTL = Duration.ofSeconds(1);
+    /**
+     * The versions of schema ids under subjects, as v3's produce by id reports them: the registry
+     * is asked once per subject and id, not per record, and a record by id is produced while it
+     * does not answer. That a subject does not have an id is remembered for
+     * {@link #NOT_UNDER_SUBJECT_TTL} only (it may be registered there since).
+     */
+    private final AsyncCache<IdKey, SubjectVersion> versions;
+    private static final Duration NOT_UNDER_SUBJECT_TTL = Duration.ofSeconds(30);
 
     /**
      * @param cacheMaxBytes bound on the schema text the caches hold (each cache gets a share; a
@@ -109,6 +126,10 @@ public final class SchemaService {
         this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
                 .executor(Runnable::run)
                 .weigher((VersionKey k, String v) -> weight(k.subject()) + weight(v)).build();
+        this.versions = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16))
+                .expireAfter(Expiry.writing((IdKey k, SubjectVersion v) -> v.version() == null ? NOT_UNDER_SUBJECT_TTL
+                        : Duration.ofNanos(Long.MAX_VALUE)))
+                .weigher((IdKey k, SubjectVersion v) -> weight(k.subject())).buildAsync();
     }
 
     private static int weight(String text) {
@@ -195,16 +216,17 @@ public final class SchemaService {
             if (type == null) {
                 throw ErrorCode.PAYLOAD_ERROR.exception("A raw schema needs its type (AVRO, JSONSCHEMA or PROTOBUF).");
             }
-            ParsedSchema parsed = parse(type, rawSchema);
-            String target = subject != null ? subject : subject(s, topic, key, parsed);
-            Resolved registered = register(target, type, rawSchema);
-            return registered;
+            // Only the record-name strategies need the schema parsed to name the subject; otherwise a
+            // schema produced before is found by its text, without parsing it again.
+            String target = subject != null ? subject : s == SubjectStrategy.TOPIC_NAME ? topicSubject(topic, key)
+                    : subject(s, topic, key, parse(type, rawSchema));
+            return register(target, type, rawSchema);
         }
         if (schemaId != null) {
             ParsedSchema schema = byId(schemaId);
             requireType(schema, type, "schema id " + schemaId);
             String target = subject != null ? subject : subject(s, topic, key, schema);
-            Integer version = versionOf(target, schema);
+            Integer version = versionOf(target, schemaId, schema);
             return new Resolved(target, schemaId, version, schema);
         }
         String target = subject;
@@ -346,16 +368,26 @@ public final class SchemaService {
         }), "the schema under subject '" + subject + "'");
     }
 
-    private Integer versionOf(String subject, ParsedSchema schema) {
-        try {
-            return await(client.lookup(subject, new SchemaText(schema.type(), schema.canonical(), schema.references()))
-                    .thenApply(Registered::version), "subject '" + subject + "'");
-        } catch (RestException e) {
-            if (e.errorCode() != ErrorCode.INVALID_SCHEMA) {
-                throw e; // the registry did not answer, or failed
-            }
-            return null; // not registered under that subject: produced by id, its version unknown
-        }
+    /**
+     * The version schema {@code id} has under {@code subject}, cached; null when the registry
+     * refuses the look-up (the subject does not have it: produced by id, its version unknown).
+     *
+     * @throws RestException 503 when the registry does not answer, 500 when it fails
+     */
+    private Integer versionOf(String subject, int id, ParsedSchema schema) {
+        return await(versions.get(new IdKey(subject, id), (k, executor) -> client.lookup(subject,
+                new SchemaText(schema.type(), schema.canonical(), schema.references())).handle((found, error) -> {
+                    if (error == null) {
+                        return CompletableFuture.completedFuture(new SubjectVersion(found.version()));
+                    }
+                    Throwable c = error;
+                    while (c instanceof CompletionException && c.getCause() != null) {
+                        c = c.getCause();
+                    }
+                    return c instanceof RegistryException r && r.refused()
+                            ? CompletableFuture.completedFuture(new SubjectVersion(null))
+                            : CompletableFuture.<SubjectVersion>failedFuture(c);
+                }).thenCompose(f -> f)), "subject '" + subject + "'").version();
     }
 
     private Resolved version(String subject, String version) {

@@ -1,0 +1,109 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.RestException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * v3's produce with a schema ({@link SchemaService#forV3}) against a stub of a Confluent registry
+ * that counts what it is asked. By {@code schema_id}: the version an id has under the subject is
+ * asked once, not per record, and records by id are produced while the registry does not answer;
+ * that a subject does not have the id is remembered too, for a while. By {@code schema} text:
+ * registered once per subject, under the subject its strategy names.
+ */
+class ProduceV3Test {
+    private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
+
+    private StubRegistry registry;
+    private SchemaService service;
+    /** When set, the stub answers 503 to everything, as a registry that is down. */
+    private volatile boolean down;
+
+    @BeforeEach
+    void start() throws Exception {
+        registry = new StubRegistry(path -> {
+            if (down) {
+                return new StubRegistry.Answer(503, "down");
+            } else if (path.equals("/schemas/ids/7")) {
+                return new StubRegistry.Answer(200, "{\"schema\":" + Json.mapper().getNodeFactory().textNode(USER) + "}");
+            } else if (path.endsWith("/versions")) {
+                return new StubRegistry.Answer(200, "{\"id\":7}");
+            } else if (path.equals("/subjects/t-value")) {
+                return new StubRegistry.Answer(200, "{\"subject\":\"t-value\",\"id\":7,\"version\":3,\"schema\":"
+                        + Json.mapper().getNodeFactory().textNode(USER) + "}");
+            }
+            return new StubRegistry.Answer(404, "{\"error_code\":40403,\"message\":\"Schema not found\"}");
+        });
+        service = registry.service();
+    }
+
+    @AfterEach
+    void stop() {
+        registry.close();
+    }
+
+    private SchemaService.Resolved byId(String subject) {
+        return service.forV3(SchemaType.AVRO, "t", false, subject, null, 7, null, null);
+    }
+
+    @Test
+    void theVersionOfAnIdUnderASubjectIsAskedOnce() {
+        for (int i = 0; i < 5; i++) {
+            SchemaService.Resolved r = byId(null);
+            assertEquals("t-value", r.subject());
+            assertEquals(7, r.id());
+            assertEquals(3, r.version());
+        }
+        assertEquals(1, registry.asked("/subjects/t-value"), "five records, one look-up");
+
+        down = true;
+        for (int i = 0; i < 5; i++) {
+            assertEquals(3, byId(null).version(), "produced while the registry does not answer");
+        }
+        // A subject never asked about cannot be answered for.
+        RestException e = assertThrows(RestException.class, () -> byId("elsewhere"));
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, e.errorCode(), e.getMessage());
+    }
+
+    @Test
+    void aSubjectWithoutTheIdIsRememberedForAWhile() {
+        for (int i = 0; i < 5; i++) {
+            SchemaService.Resolved r = byId("other");
+            assertEquals("other", r.subject());
+            assertEquals(7, r.id());
+            assertNull(r.version(), "not under that subject: its version unknown");
+        }
+        assertEquals(1, registry.asked("/subjects/other"), "five records, one look-up");
+        down = true;
+        assertNull(byId("other").version());
+    }
+
+    @Test
+    void aRawSchemaIsRegisteredOnceUnderTheSubjectItsStrategyNames() {
+        for (int i = 0; i < 3; i++) {
+            SchemaService.Resolved r = service.forV3(SchemaType.AVRO, "t", false, null, null, null, null, USER);
+            assertEquals("t-value", r.subject());
+            assertEquals(7, r.id());
+            assertEquals(3, r.version());
+            assertEquals("User", r.schema().recordName());
+            SchemaService.Resolved named = service.forV3(SchemaType.AVRO, "t", false, null,
+                    SchemaService.SubjectStrategy.RECORD_NAME, null, null, USER);
+            assertEquals("User", named.subject());
+            assertNull(named.version());
+        }
+        assertEquals(1, registry.asked("/subjects/t-value/versions"));
+        assertEquals(1, registry.asked("/subjects/User/versions"));
+        for (SchemaService.SubjectStrategy s : SchemaService.SubjectStrategy.values()) {
+            RestException e = assertThrows(RestException.class,
+                    () -> service.forV3(SchemaType.AVRO, "t", false, null, s, null, null, "{\"type\":\"recor"));
+            assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode(), e.getMessage());
+        }
+    }
+}
