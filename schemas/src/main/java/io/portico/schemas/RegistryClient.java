@@ -3,6 +3,7 @@ package io.portico.schemas;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.portico.protocol.Json;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -10,11 +11,17 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -23,18 +30,22 @@ import javax.net.ssl.SSLContext;
  * version, or by its text under a subject. Apicurio Registry serves the same API at
  * {@code /apis/ccompat/v7}.
  *
- * <p>Every call is asynchronous and bounded: a connection takes at most the timeout to open and
- * an answer at most the timeout to come; when several URLs are configured, the next is tried
- * when one does not answer. A registry that does not answer (or answers a 5xx, 408 or 429) fails
- * the future with an {@linkplain RegistryException#unavailable() unavailable}
- * {@link RegistryException}; one that refuses the request as its API does (an error status with
- * its {@code error_code}) fails it {@linkplain RegistryException#refused() refused}, with its
- * status and code; any other answer (401, 403, a 404 without an {@code error_code}, a redirect,
- * an answer not of its API) fails it as the registry's failure. Thread-safe.
+ * <p>Every call is asynchronous and bounded: a connection takes at most the timeout to open, and
+ * an attempt as a whole (the answer's body included) at most the timeout; an answer larger than
+ * 8 MiB is not read. When several URLs are configured, the next is tried when one does not
+ * answer. A registry that does not answer (or answers a 5xx, 408 or 429) fails the future with an
+ * {@linkplain RegistryException#unavailable() unavailable} {@link RegistryException}; one that
+ * refuses the request as its API does (an error status with its {@code error_code}) fails it
+ * {@linkplain RegistryException#refused() refused}, with its status and code; any other answer
+ * (401, 403, a 404 without an {@code error_code}, a redirect, an answer not of its API, one larger
+ * than 8 MiB) fails it as the registry's failure. Thread-safe.
  */
 public final class RegistryClient {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-    /** The largest answer read from the registry; a schema is text, and a larger answer is a fault. */
+    /**
+     * The largest answer read from the registry; a schema is text, and a larger answer is a fault
+     * (refused as its Content-Length says so, or as it grows past this).
+     */
     private static final int MAX_ANSWER_BYTES = 8 << 20;
 
     /**
@@ -219,13 +230,41 @@ public final class RegistryClient {
         } else {
             request.method(method, HttpRequest.BodyPublishers.noBody());
         }
+        AtomicReference<LimitedBody> reading = new AtomicReference<>();
         CompletableFuture<HttpResponse<byte[]>> sent;
         try {
-            sent = http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            sent = http.sendAsync(request.build(), info -> {
+                LimitedBody b = new LimitedBody(info.headers().firstValueAsLong("Content-Length").orElse(-1),
+                        MAX_ANSWER_BYTES);
+                reading.set(b);
+                return b;
+            });
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(RegistryException.unavailable(describe(base, e)));
         }
-        return sent.handle((response, error) -> {
+        // The request's timeout ends once the headers arrive: the attempt as a whole, its body
+        // included, is bounded here (a body that trickles in would hold the look-up forever).
+        CompletableFuture<HttpResponse<byte[]>> bounded = new CompletableFuture<>();
+        sent.whenComplete((response, error) -> {
+            if (error != null) {
+                bounded.completeExceptionally(error);
+            } else {
+                bounded.complete(response);
+            }
+        });
+        bounded.orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        return bounded.handle((response, error) -> {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof TimeoutException) {
+                sent.cancel(true);
+                LimitedBody b = reading.get();
+                if (b != null) {
+                    b.cancel();
+                }
+            }
+            if (cause instanceof RegistryException tooLarge) {
+                return CompletableFuture.<JsonNode>failedFuture(tooLarge);
+            }
             if (error == null && !unanswered(response.statusCode())) {
                 return CompletableFuture.completedFuture(answer(base, response));
             }
@@ -250,10 +289,6 @@ public final class RegistryClient {
      */
     private static JsonNode answer(URI base, HttpResponse<byte[]> response) {
         byte[] bytes = response.body();
-        if (bytes.length > MAX_ANSWER_BYTES) {
-            throw RegistryException.failed(502, "the schema registry's answer is larger than " + MAX_ANSWER_BYTES
-                    + " bytes");
-        }
         JsonNode json;
         try {
             json = Json.mapper().readTree(bytes);
@@ -289,12 +324,88 @@ public final class RegistryClient {
     }
 
     private String describe(URI base, Throwable error) {
-        Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        Throwable e = error instanceof CompletionException && error.getCause() != null
                 ? error.getCause() : error;
-        if (e instanceof HttpTimeoutException) {
+        if (e instanceof HttpTimeoutException || e instanceof TimeoutException) {
             return "the schema registry at " + base + " did not answer within " + settings.timeout().toMillis() + " ms";
         }
         return "the schema registry at " + base + " cannot be reached (" + e.getClass().getSimpleName()
                 + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
+    }
+
+    /**
+     * An answer's body read into memory, at most {@code max} bytes of it: a body whose
+     * Content-Length says more is not read at all, one that grows past it is cancelled as it
+     * does; either fails the response with the registry's failure (502).
+     */
+    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final long declared;
+        private final int max;
+        private volatile Flow.Subscription subscription;
+
+        LimitedBody(long declared, int max) {
+            this.declared = declared;
+            this.max = max;
+        }
+
+        @Override
+        public CompletableFuture<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (declared > max) {
+                tooLarge();
+            } else if (body.isDone()) {
+                s.cancel(); // cancelled before the body began
+            } else {
+                s.request(Long.MAX_VALUE);
+            }
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (body.isDone()) {
+                return;
+            }
+            for (ByteBuffer item : items) {
+                if (bytes.size() + (long) item.remaining() > max) {
+                    tooLarge();
+                    return;
+                }
+                byte[] chunk = new byte[item.remaining()];
+                item.get(chunk);
+                bytes.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            body.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            body.complete(bytes.toByteArray());
+        }
+
+        /** Stops reading: the attempt timed out. */
+        void cancel() {
+            body.cancel(false);
+            Flow.Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+        }
+
+        private void tooLarge() {
+            subscription.cancel();
+            body.completeExceptionally(RegistryException.failed(502, "the schema registry's answer is larger than "
+                    + max + " bytes"));
+        }
     }
 }

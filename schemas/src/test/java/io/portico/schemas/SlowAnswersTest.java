@@ -1,0 +1,152 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.portico.protocol.EmbeddedFormat;
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
+import io.portico.protocol.RestException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Registry answers whose headers come in time and whose body does not, or is too large, through
+ * {@link RegistryClient} with a short timeout: an attempt is bounded as a whole, body included
+ * (the next URL is tried, unavailable when none answers), and a body larger than 8 MiB is refused
+ * as its Content-Length says so or as it grows past it, without waiting for the rest. Each
+ * outcome is awaited for far longer than the timeout: a look-up that hangs fails the test.
+ */
+class SlowAnswersTest {
+    /** The client's timeout. */
+    private static final Duration TIMEOUT = Duration.ofMillis(1500);
+    /** How long a test waits for an outcome the timeout should bring much sooner. */
+    private static final long PATIENCE_SECONDS = 20;
+    private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
+
+    /** What a registry stub does with an exchange. */
+    private interface Handler {
+        void handle(HttpExchange exchange) throws IOException, InterruptedException;
+    }
+
+    private final List<HttpServer> servers = new ArrayList<>();
+    private final ExecutorService handlers = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stop() {
+        handlers.shutdownNow(); // the handlers still writing or waiting end
+        servers.forEach(s -> s.stop(0));
+    }
+
+    /** A registry stub on a loopback port whose every exchange {@code handler} answers. */
+    private URI registry(Handler handler) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(handlers);
+        server.createContext("/", exchange -> {
+            try (exchange) {
+                handler.handle(exchange);
+            } catch (IOException | InterruptedException e) {
+                // the client went away, or the test ended
+            }
+        });
+        server.start();
+        servers.add(server);
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+    }
+
+    private static RegistryClient client(URI... urls) {
+        return new RegistryClient(new RegistryClient.Settings(List.of(urls), null, null, TIMEOUT));
+    }
+
+    /** The exception a look-up of schema id 1 fails with (within the test's patience). */
+    private static RegistryException failure(RegistryClient client) {
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> client.byId(1).get(PATIENCE_SECONDS, TimeUnit.SECONDS));
+        return assertInstanceOf(RegistryException.class, e.getCause());
+    }
+
+    /** Headers, then the start of a body, then a byte every 100 ms for a minute. */
+    private static void trickle(HttpExchange exchange) throws IOException, InterruptedException {
+        exchange.sendResponseHeaders(200, 0);
+        OutputStream out = exchange.getResponseBody();
+        out.write("{\"schema\":\"".getBytes(StandardCharsets.UTF_8));
+        for (int i = 0; i < 600; i++) {
+            out.write(' ');
+            out.flush();
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void aBodyThatTricklesInEndsTheAttemptAtTheTimeout() throws Exception {
+        RegistryException e = failure(client(registry(SlowAnswersTest::trickle)));
+        assertTrue(e.unavailable(), e.getMessage());
+        assertTrue(e.getMessage().contains("did not answer within 1500 ms"), e.getMessage());
+
+        // With another URL, that one is asked next.
+        URI fine = registry(exchange -> {
+            byte[] body = ("{\"schema\":" + Json.mapper().getNodeFactory().textNode(USER) + "}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        });
+        RegistryClient.SchemaText text = client(registry(SlowAnswersTest::trickle), fine).byId(1)
+                .get(PATIENCE_SECONDS, TimeUnit.SECONDS);
+        assertEquals(USER, text.text());
+    }
+
+    @Test
+    void aBodyLargerThanTheLimitIsRefusedAsItsLengthSaysSo() throws Exception {
+        // Headers declaring 9 MiB, then nothing: refused on the headers, the body never awaited.
+        RegistryException e = failure(client(registry(exchange -> {
+            exchange.sendResponseHeaders(200, 9L << 20);
+            exchange.getResponseBody().flush();
+            Thread.sleep(60_000);
+        })));
+        assertFalse(e.unavailable() || e.refused(), e.getMessage());
+        assertEquals(502, e.status());
+        assertTrue(e.getMessage().contains("larger than"), e.getMessage());
+    }
+
+    @Test
+    void aBodyGrowingPastTheLimitIsRefusedAsItDoes() throws Exception {
+        // A chunked body of 9 MiB sent at once, then nothing: refused once 8 MiB are read.
+        URI url = registry(exchange -> {
+            exchange.sendResponseHeaders(200, 0);
+            byte[] chunk = new byte[64 << 10];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            for (int i = 0; i < 9 * 16; i++) {
+                exchange.getResponseBody().write(chunk);
+            }
+            exchange.getResponseBody().flush();
+            Thread.sleep(60_000);
+        });
+        RegistryException e = failure(client(url));
+        assertFalse(e.unavailable() || e.refused(), e.getMessage());
+        assertTrue(e.getMessage().contains("larger than"), e.getMessage());
+
+        // Through the schema service: the registry's failure, not the client's.
+        SchemaService service = new SchemaService(client(url), 1 << 20);
+        RestException rest = assertThrows(RestException.class,
+                () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1));
+        assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, rest.errorCode(), rest.getMessage());
+    }
+}
