@@ -1552,11 +1552,12 @@ public final class ConsumerInstance {
                 // first in line, nothing after it returned, as with json below.
                 try {
                     c = decoder.apply(c);
-                } catch (RestException e) {
+                } catch (RuntimeException e) {
                     if (previous == null) {
-                        throw e;
+                        throw e instanceof RestException rest ? rest : ErrorCode.KAFKA_ERROR.exception("the record at "
+                                + "offset " + c.offset() + " of partition " + c.partition() + " cannot be rendered: " + e);
                     }
-                    break;
+                    break; // the records before it are answered; it stays first in line
                 }
                 cost = c.size() + HeldRecords.headerBytes(r);
             }

@@ -127,6 +127,28 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aRecordItsFormatCannotRenderEndsTheReadBeforeItThenIs50002NamingIt() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
+        instance.decoder(c -> {
+            if (c.offset() == 2) {
+                throw new IllegalArgumentException("Timestamp is not valid"); // as protobuf's JSON mapping throws
+            }
+            return c;
+        });
+        SessionTestConsumer consumer = factory.last();
+        for (int i = 0; i < 4; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(0L, 1L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())),
+                "the records before it");
+        RestException e = assertThrows(RestException.class,
+                () -> registry.poll(instance, null, 0, ResponseRoom.unbounded()));
+        assertEquals(ErrorCode.KAFKA_ERROR, e.errorCode(), e.getMessage());
+        assertTrue(e.getMessage().contains("offset 2 of partition 0"), e.getMessage());
+    }
+
+    @Test
     void anExplicitCommitStoresTheOffsetAfterTheLastProcessedWithItsMetadata() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         ConsumerInstance instance = create(registry);
