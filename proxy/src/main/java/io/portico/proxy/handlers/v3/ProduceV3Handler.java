@@ -773,10 +773,10 @@ public final class ProduceV3Handler {
                 Outcome outcome = outcomeFor(p.slot);
                 try {
                     sender.sendNow(p.record, outcome);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | StackOverflowError e) {
                     // Reported as the record's failure (unless it was reported already), and the
-                    // stream goes on: an escaped exception would leave this stream's next records
-                    // unsent and its response never ended.
+                    // stream goes on (also past a schema too deep for the stack): an escaped
+                    // exception would leave this stream's next records unsent and its response never ended.
                     LIMITED.error("unexpected:" + e.getClass().getName(), "Sending a streamed record failed unexpectedly", e);
                     outcome.failed(KafkaErrors.v3RecordError(e));
                 }
