@@ -70,6 +70,7 @@ public final class ApiKeys {
         Set<String> names = new HashSet<>();
         Set<X500Principal> subjects = new HashSet<>();
         Set<String> fingerprints = new HashSet<>();
+        Set<String> digests = new HashSet<>();
         for (int i = 0; i < parsed.keys().size(); i++) {
             FileEntry e = parsed.keys().get(i);
             String where = "keys[" + i + "]";
@@ -97,6 +98,10 @@ public final class ApiKeys {
                 if (digest.length != 32) {
                     throw new IllegalArgumentException(where + ": \"sha256\" must be 64 hexadecimal digits");
                 }
+            }
+            if (digest != null && !digests.add(HexFormat.of().formatHex(digest))) {
+                // Two entries of one key: the last would silently decide what its holders may do.
+                throw new IllegalArgumentException(where + ": another entry has the same key");
             }
             X500Principal subject = null;
             byte[] fingerprint = null;

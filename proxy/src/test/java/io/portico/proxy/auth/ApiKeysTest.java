@@ -35,6 +35,17 @@ class ApiKeysTest {
     }
 
     @Test
+    void twoEntriesWithOneKeyAreRefusedHoweverItIsGiven() {
+        String key = "shared-key-0123456789";
+        assertTrue(refusal(entry("app", "\"key\":\"" + key + "\"") + "," + entry("app-admin", "\"key\":\"" + key + "\""))
+                .contains("keys[1] (app-admin): another entry has the same key"));
+        String sha = HexFormat.of().formatHex(Digests.sha256(key));
+        assertTrue(refusal(entry("app", "\"key\":\"" + key + "\"") + "," + entry("hashed", "\"sha256\":\"" + sha.toUpperCase() + "\""))
+                .contains("another entry has the same key"));
+        parse(entry("a", "\"key\":\"" + key + "\"") + "," + entry("b", "\"key\":\"" + key + "-other\""));
+    }
+
+    @Test
     void topicGlobsMatchWholeNamesWithStarsForAnyRun() {
         String[][] matching = {{"*", ""}, {"*", "orders"}, {"orders", "orders"}, {"orders.*", "orders."},
             {"orders.*", "orders.eu"}, {"*-*.events", "a-b.events"}, {"*-*.events", "a-b-c.events"},
