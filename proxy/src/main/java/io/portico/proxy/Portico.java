@@ -139,7 +139,7 @@ public final class Portico implements AutoCloseable {
         io.portico.sessions.KafkaNames.reserve(config.nodes().topic());
         // What can be checked without Kafka is checked first, so a bad setting fails at once.
         authenticator = authenticator(config.security(), config.hasHttpsListener());
-        SSLContext tls = config.hasHttpsListener() ? Tls.context(config.security()) : null;
+        SSLContext tls = config.anyHttpsListener() ? Tls.context(config.security()) : null;
         if (config.embedded()) {
             embeddedKafka = EmbeddedKafka.start(config.embeddedKafkaDir(), config.embeddedKafka());
             bootstrapServers = embeddedKafka.bootstrapServers();

@@ -520,8 +520,8 @@ public record PorticoConfig(
     public PorticoConfig {
         listeners = List.copyOf(listeners);
         advertisedListeners = List.copyOf(advertisedListeners);
-        if (security != null && security.keystoreLocation() == null
-                && listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"))) {
+        if (security != null && security.keystoreLocation() == null && (https(listeners)
+                || operations != null && https(operations.adminListeners()))) {
             throw new ConfigException(Key.SSL_KEYSTORE_LOCATION.key(), "an https listener needs a keystore");
         }
         embeddedKafka = Map.copyOf(embeddedKafka);
@@ -795,6 +795,16 @@ public record PorticoConfig(
                 new Quotas((Integer) v.get(Key.QUOTA_REQUESTS_PER_SECOND), (Integer) v.get(Key.QUOTA_REQUESTS_BURST)));
     }
 
+    /** A URL as an error may quote it: a password in it ({@code user:password@}) is not. */
+    static String withoutUserInfo(String url) {
+        int scheme = url.indexOf("://");
+        int at = url.lastIndexOf('@'); // a password may hold '/' or '@'; all before the last '@' goes
+        if (at < 0) {
+            return url;
+        }
+        return (scheme < 0 || scheme > at ? "" : url.substring(0, scheme + 3)) + "…@" + url.substring(at + 1);
+    }
+
     private static SchemaRegistry schemaRegistry(Map<Key, Object> v) {
         List<URI> urls = new ArrayList<>();
         String userInfo = null;
@@ -803,11 +813,12 @@ public record PorticoConfig(
             try {
                 url = new URI(item);
             } catch (java.net.URISyntaxException e) {
-                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + item + "' is not a URL");
+                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + withoutUserInfo(item) + "' is not a URL");
             }
             String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
             if (!(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
-                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + item + "' must be an http:// or https:// URL with a host");
+                throw new ConfigException(Key.SCHEMA_REGISTRY_URL.key(), "'" + withoutUserInfo(item)
+                        + "' must be an http:// or https:// URL with a host");
             }
             if (url.getRawUserInfo() != null) {
                 userInfo = userInfo != null ? userInfo : java.net.URLDecoder.decode(url.getRawUserInfo(),
@@ -926,8 +937,17 @@ public record PorticoConfig(
                 protocols, listOf(v.get(Key.SSL_CIPHER_SUITES), String.class));
     }
 
-    /** Whether a listener serves https. */
+    /** Whether a listener of clients serves https. */
     public boolean hasHttpsListener() {
+        return https(listeners);
+    }
+
+    /** Whether any listener, the operations' too, serves https (and so needs the TLS context). */
+    public boolean anyHttpsListener() {
+        return https(listeners) || https(operations.adminListeners());
+    }
+
+    private static boolean https(List<URI> listeners) {
         return listeners.stream().anyMatch(u -> u.getScheme().equalsIgnoreCase("https"));
     }
 }

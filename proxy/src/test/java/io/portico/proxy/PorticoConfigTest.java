@@ -78,6 +78,18 @@ class PorticoConfigTest {
         assertKeyNamed("authentication.skip.paths", Map.of("authentication.skip.paths", "/v3/*/records"));
     }
 
+    @Test
+    void aRegistryUrlRefusedIsQuotedWithoutItsPassword() {
+        for (String url : new String[] {"htp://user:s3cret@registry:8081", "https://user:pa ss/s3cret@registry:8081",
+            "https://user:s3cret@@registry:8081/a b"}) {
+            ConfigException e = assertThrows(ConfigException.class,
+                    () -> PorticoConfig.from(Map.of("schema.registry.url", url)));
+            assertTrue(e.getMessage().contains("schema.registry.url"), e.getMessage());
+            assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+        }
+        assertEquals("https://registry:8081/x", PorticoConfig.withoutUserInfo("https://registry:8081/x"));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());

@@ -211,6 +211,22 @@ class HttpsIT {
     }
 
     @Test
+    void anHttpsAdminListenerBesideHttpListenersServesWithTheKeystore() throws Exception {
+        int adminPort = TestPortico.freePort();
+        TestPortico p = start(Map.of("listeners", "http://127.0.0.1:0",
+                "admin.listeners", "https://127.0.0.1:" + adminPort,
+                "ssl.keystore.location", server.pkcs12().toString(),
+                "ssl.keystore.password", TestCerts.PASSWORD));
+        Rest admin = client(URI.create("https://127.0.0.1:" + adminPort), null);
+        assertEquals(200, admin.get("/health").status());
+        assertEquals(200, p.rest().get("/topics").status());
+
+        ConfigException e = startFails(Map.of("listeners", "http://127.0.0.1:0",
+                "admin.listeners", "https://127.0.0.1:" + TestPortico.freePort()));
+        assertTrue(e.getMessage().contains("ssl.keystore.location: an https listener needs a keystore"), e.getMessage());
+    }
+
+    @Test
     void ibmsBearerCurlCommandWorksVerbatim() throws Exception {
         String topic = KafkaCluster.uniqueTopic("curl-bearer");
         String apiEndpoint = httpsUrl(https).toString();
