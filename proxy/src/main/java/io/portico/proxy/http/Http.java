@@ -581,6 +581,46 @@ public final class Http {
     static final long LINGER_MILLIS = 2000;
 
     /**
+     * For a request whose body has not all arrived when its handling starts: once its answer is
+     * written, what is left of the body gets {@link #LINGER_MILLIS} to arrive (Undertow reads and
+     * drops it, for a connection to be kept), then the connection is closed. Without it a client
+     * that declares a body and never sends it (answered 401, 404, 405 without being read) held
+     * the request in progress, its budgets and a place among {@code max.concurrent.requests},
+     * for good. On HTTP/2 the connection is closed too: its other streams are that client's.
+     */
+    public static void lingerAfterAnswer(HttpServerExchange exchange) {
+        if (!exchange.isRequestComplete()) {
+            exchange.addResponseWrapper((factory, ex) -> new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {
+                private boolean ended;
+
+                @Override
+                public void terminateWrites() throws java.io.IOException {
+                    super.terminateWrites();
+                    if (!ended) {
+                        ended = true;
+                        closeIfStillUnread(ex);
+                    }
+                }
+            });
+        }
+    }
+
+    private static void closeIfStillUnread(HttpServerExchange exchange) {
+        if (exchange.isRequestComplete() || exchange.isComplete()) {
+            return;
+        }
+        XnioExecutor.Key linger = exchange.getIoThread().executeAfter(() -> {
+            if (!exchange.isComplete()) {
+                IoUtils.safeClose(exchange.getConnection());
+            }
+        }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        exchange.addExchangeCompleteListener((ex, next) -> {
+            linger.remove();
+            next.proceed();
+        });
+    }
+
+    /**
      * Answers a request whose body will not be kept. On HTTP/1.1, a body refused for its size
      * ({@code forSize}: over a limit, or more than the memory budget could ever hold) goes on
      * being read and dropped once the answer is written (Undertow drains it), for up to

@@ -155,9 +155,12 @@ public final class HttpServer implements AutoCloseable {
         for (URI listener : listeners) {
             boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
+            FirstRequests firstRequests = new FirstRequests(settings.idleTimeout());
             long maxEntitySize = settings.maxEntitySize();
             String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
+                firstRequests.started(exchange);
+                Http.lingerAfterAnswer(exchange);
                 exchange.setMaxEntitySize(maxEntitySize);
                 if (keepAlive != null && exchange.isPersistent() && Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
@@ -181,7 +184,7 @@ public final class HttpServer implements AutoCloseable {
                 alpn.addProtocol(Http2OpenListener.HTTP2, h2, 10);
                 protocols = alpn;
             }
-            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https);
+            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https, firstRequests);
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -244,11 +247,13 @@ public final class HttpServer implements AutoCloseable {
         private final int max;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
+        private final FirstRequests firstRequests;
 
-        Guard(ChannelListener<StreamConnection> next, int max, boolean plain) {
+        Guard(ChannelListener<StreamConnection> next, int max, boolean plain, FirstRequests firstRequests) {
             this.next = next;
             this.max = max;
             this.plain = plain;
+            this.firstRequests = firstRequests;
         }
 
         @Override
@@ -258,8 +263,12 @@ public final class HttpServer implements AutoCloseable {
                 refuse(connection);
                 return;
             }
+            Runnable unwatched = firstRequests.watch(connection);
             // XNIO merges close listeners, so Undertow's own, set later, does not replace this one.
-            connection.setCloseListener(c -> open.decrementAndGet());
+            connection.setCloseListener(c -> {
+                open.decrementAndGet();
+                unwatched.run();
+            });
             // On https this is the decrypted side of the connection: the same bytes Undertow writes.
             ConduitStreamSinkChannel sink = connection.getSinkChannel();
             sink.setConduit(new BadRequestBody(sink.getConduit()));
@@ -276,6 +285,70 @@ public final class HttpServer implements AutoCloseable {
             } finally {
                 IoUtils.safeClose(connection);
             }
+        }
+    }
+
+    /**
+     * New connections that have not begun a request yet, each closed when it has not within the
+     * idle timeout: Undertow times the wait for a first request on plain HTTP/1.1 only, not a TLS
+     * handshake that never ends, an HTTP/2 preface without a request after it, or an HTTP/2
+     * connection's first stream (its idle timer starts when a stream ends). Connections are known
+     * by their peer's address (one per open connection); once none waits, a request costs a
+     * look at an empty map.
+     */
+    static final class FirstRequests {
+        private final long millis;
+        private final java.util.concurrent.ConcurrentHashMap<java.net.SocketAddress, Waiting> waiting =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        private static final class Waiting {
+            volatile org.xnio.XnioExecutor.Key deadline;
+        }
+
+        FirstRequests(Duration idleTimeout) {
+            this.millis = idleTimeout.toMillis();
+        }
+
+        /** Watches a new connection; returns what its close must run. */
+        Runnable watch(StreamConnection connection) {
+            java.net.SocketAddress peer = connection.getPeerAddress();
+            if (millis <= 0 || peer == null) {
+                return () -> { };
+            }
+            Waiting w = new Waiting();
+            waiting.put(peer, w);
+            w.deadline = connection.getIoThread().executeAfter(() -> {
+                if (waiting.remove(peer, w)) {
+                    LOG.debug("Closing a connection from {} that began no request in {} ms", peer, millis);
+                    IoUtils.safeClose(connection);
+                }
+            }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return () -> forget(peer, w);
+        }
+
+        /** The connection of {@code exchange} has begun a request. */
+        void started(HttpServerExchange exchange) {
+            if (!waiting.isEmpty()) {
+                java.net.SocketAddress peer = exchange.getConnection().getPeerAddress();
+                Waiting w = peer == null ? null : waiting.get(peer);
+                if (w != null) {
+                    forget(peer, w);
+                }
+            }
+        }
+
+        private void forget(java.net.SocketAddress peer, Waiting w) {
+            if (waiting.remove(peer, w)) {
+                org.xnio.XnioExecutor.Key deadline = w.deadline;
+                if (deadline != null) {
+                    deadline.remove();
+                }
+            }
+        }
+
+        /** Connections waiting for their first request (for tests). */
+        int waiting() {
+            return waiting.size();
         }
     }
 

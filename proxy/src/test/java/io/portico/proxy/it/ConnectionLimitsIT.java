@@ -79,6 +79,41 @@ class ConnectionLimitsIT {
     }
 
     @Test
+    void aBodyDeclaredAndNeverSentDoesNotKeepItsRequestInProgressAfterTheAnswer(KafkaCluster kafka) throws Exception {
+        // Answered without reading the body (a GET declaring one): the rest gets a short linger,
+        // then the connection closes and the request no longer counts among those in progress.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("max.concurrent.requests", "2",
+                "connections.idle.timeout.ms", "600000"));
+             Socket first = connect(p.rest());
+             Socket second = connect(p.rest())) {
+            for (Socket s : List.of(first, second)) {
+                send(s, "GET /topics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+            }
+            for (Socket s : List.of(first, second)) {
+                String answer = readUntilClosed(s);
+                assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            }
+            for (int i = 0; i < 3; i++) {
+                assertServes(p.rest());
+            }
+        }
+    }
+
+    @Test
+    void anHttp2PrefaceWithoutARequestIsClosed(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "300"));
+             Socket half = connect(p.rest());
+             Socket settings = connect(p.rest())) {
+            send(half, "PRI * HTTP/2.0\r\n\r\n");
+            // The whole preface and an empty SETTINGS frame, then nothing.
+            send(settings, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\u0004\0\0\0\0\0");
+            readUntilClosed(half);
+            readUntilClosed(settings);
+            assertServes(p.rest());
+        }
+    }
+
+    @Test
     void aRequestWhoseHeadersNeverEndIsClosed(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.header.timeout.ms", "300",
                 "connections.idle.timeout.ms", "600000"));

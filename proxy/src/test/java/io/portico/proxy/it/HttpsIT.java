@@ -227,6 +227,32 @@ class HttpsIT {
     }
 
     @Test
+    void aConnectionThatNeverFinishesItsTlsHandshakeIsClosed() throws Exception {
+        TestPortico p = start(Map.of("listeners", "https://127.0.0.1:0",
+                "ssl.keystore.location", server.pkcs12().toString(),
+                "ssl.keystore.password", TestCerts.PASSWORD,
+                "connections.idle.timeout.ms", "300"));
+        URI url = httpsUrl(p);
+        for (byte[] sent : List.of(new byte[0], new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01})) { // nothing; half a ClientHello
+            try (java.net.Socket socket = new java.net.Socket(url.getHost(), url.getPort())) {
+                socket.setSoTimeout(60_000);
+                socket.getOutputStream().write(sent);
+                socket.getOutputStream().flush();
+                try {
+                    while (socket.getInputStream().read() >= 0) {
+                        // whatever the server sends before it closes
+                    }
+                } catch (java.net.SocketTimeoutException e) {
+                    throw new AssertionError("the connection was neither used nor closed", e);
+                } catch (IOException e) {
+                    // a reset counts as closed
+                }
+            }
+        }
+        assertEquals(200, client(url, null).get("/topics").status());
+    }
+
+    @Test
     void ibmsBearerCurlCommandWorksVerbatim() throws Exception {
         String topic = KafkaCluster.uniqueTopic("curl-bearer");
         String apiEndpoint = httpsUrl(https).toString();
