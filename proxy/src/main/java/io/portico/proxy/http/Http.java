@@ -588,7 +588,7 @@ public final class Http {
      * the request in progress, its budgets and a place among {@code max.concurrent.requests},
      * for good. On HTTP/2 the connection is closed too: its other streams are that client's.
      */
-    public static void lingerAfterAnswer(HttpServerExchange exchange) {
+    public static void lingerAfterAnswer(HttpServerExchange exchange, Consumer<HttpServerExchange> close) {
         if (!exchange.isRequestComplete()) {
             exchange.addResponseWrapper((factory, ex) -> new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {
                 private boolean ended;
@@ -598,20 +598,20 @@ public final class Http {
                     super.terminateWrites();
                     if (!ended) {
                         ended = true;
-                        closeIfStillUnread(ex);
+                        closeIfStillUnread(ex, close);
                     }
                 }
             });
         }
     }
 
-    private static void closeIfStillUnread(HttpServerExchange exchange) {
+    private static void closeIfStillUnread(HttpServerExchange exchange, Consumer<HttpServerExchange> close) {
         if (exchange.isRequestComplete() || exchange.isComplete()) {
             return;
         }
         XnioExecutor.Key linger = exchange.getIoThread().executeAfter(() -> {
             if (!exchange.isComplete()) {
-                IoUtils.safeClose(exchange.getConnection());
+                close.accept(exchange);
             }
         }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
         exchange.addExchangeCompleteListener((ex, next) -> {

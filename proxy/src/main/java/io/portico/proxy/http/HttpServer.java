@@ -156,11 +156,16 @@ public final class HttpServer implements AutoCloseable {
             boolean https = listener.getScheme().toLowerCase(Locale.ROOT).equals("https");
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
             FirstRequests firstRequests = new FirstRequests(settings.idleTimeout());
+            long stallNanos = settings.writeTimeout().toNanos();
             long maxEntitySize = settings.maxEntitySize();
             String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
                 firstRequests.started(exchange);
-                Http.lingerAfterAnswer(exchange);
+                Http.lingerAfterAnswer(exchange, firstRequests::close);
+                if (stallNanos > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
+                    exchange.addResponseWrapper((factory, ex) -> new StalledStream(factory.create(), ex, stallNanos,
+                            firstRequests));
+                }
                 exchange.setMaxEntitySize(maxEntitySize);
                 if (keepAlive != null && exchange.isPersistent() && Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
@@ -300,6 +305,9 @@ public final class HttpServer implements AutoCloseable {
         private final long millis;
         private final java.util.concurrent.ConcurrentHashMap<java.net.SocketAddress, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
+        /** Every open connection, by its peer's address: an HTTP/2 stream's way to its whole connection. */
+        private final java.util.concurrent.ConcurrentHashMap<java.net.SocketAddress, StreamConnection> open =
+                new java.util.concurrent.ConcurrentHashMap<>();
 
         private static final class Waiting {
             volatile org.xnio.XnioExecutor.Key deadline;
@@ -312,8 +320,12 @@ public final class HttpServer implements AutoCloseable {
         /** Watches a new connection; returns what its close must run. */
         Runnable watch(StreamConnection connection) {
             java.net.SocketAddress peer = connection.getPeerAddress();
-            if (millis <= 0 || peer == null) {
+            if (peer == null) {
                 return () -> { };
+            }
+            open.put(peer, connection);
+            if (millis <= 0) {
+                return () -> open.remove(peer, connection);
             }
             Waiting w = new Waiting();
             waiting.put(peer, w);
@@ -323,7 +335,27 @@ public final class HttpServer implements AutoCloseable {
                     IoUtils.safeClose(connection);
                 }
             }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
-            return () -> forget(peer, w);
+            return () -> {
+                open.remove(peer, connection);
+                forget(peer, w);
+            };
+        }
+
+        /**
+         * Closes the connection of {@code exchange}: on HTTP/2 the whole connection (Undertow's
+         * close of a stream's connection resets the stream, whose answer still waits, queued, for
+         * a window the client never grants, its request in progress for good).
+         */
+        void close(HttpServerExchange exchange) {
+            if (Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
+                java.net.SocketAddress peer = exchange.getConnection().getPeerAddress();
+                StreamConnection connection = peer == null ? null : open.get(peer);
+                if (connection != null) {
+                    IoUtils.safeClose(connection);
+                    return;
+                }
+            }
+            IoUtils.safeClose(exchange.getConnection());
         }
 
         /** The connection of {@code exchange} has begun a request. */
@@ -349,6 +381,117 @@ public final class HttpServer implements AutoCloseable {
         /** Connections waiting for their first request (for tests). */
         int waiting() {
             return waiting.size();
+        }
+    }
+
+    /**
+     * An HTTP/2 stream's answer that makes no progress for the write timeout closes its
+     * connection, as the socket's write timeout does on HTTP/1.1: a client that grants no
+     * flow-control window (or stops granting it) blocks the stream's writes without ever blocking
+     * the socket, so its request stayed in progress, with what it holds, for good.
+     */
+    private static final class StalledStream extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
+        private final HttpServerExchange exchange;
+        private final long timeoutNanos;
+        private final FirstRequests connections;
+        private volatile long blockedSince; // 0: not blocked
+        private volatile org.xnio.XnioExecutor.Key timer;
+
+        StalledStream(org.xnio.conduits.StreamSinkConduit next, HttpServerExchange exchange, long timeoutNanos,
+                      FirstRequests connections) {
+            super(next);
+            this.exchange = exchange;
+            this.timeoutNanos = timeoutNanos;
+            this.connections = connections;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int n = next.write(src);
+            track(n > 0, src.hasRemaining());
+            return n;
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offs, int len) throws IOException {
+            long n = next.write(srcs, offs, len);
+            track(n > 0, org.xnio.Buffers.hasRemaining(srcs, offs, len));
+            return n;
+        }
+
+        @Override
+        public int writeFinal(ByteBuffer src) throws IOException {
+            int n = next.writeFinal(src);
+            track(n > 0, src.hasRemaining());
+            return n;
+        }
+
+        @Override
+        public long writeFinal(ByteBuffer[] srcs, int offs, int len) throws IOException {
+            long n = next.writeFinal(srcs, offs, len);
+            track(n > 0, org.xnio.Buffers.hasRemaining(srcs, offs, len));
+            return n;
+        }
+
+        @Override
+        public boolean flush() throws IOException {
+            boolean flushed = next.flush();
+            track(false, !flushed);
+            return flushed;
+        }
+
+        /**
+         * The whole answer is handed over: it is queued in the connection's frames, which wait for
+         * the client's window, where no write blocks. It must be sent within the timeout.
+         */
+        @Override
+        public void terminateWrites() throws IOException {
+            super.terminateWrites();
+            if (exchange.isComplete()) {
+                return;
+            }
+            org.xnio.XnioExecutor.Key sent = exchange.getIoThread().executeAfter(() -> {
+                if (!exchange.isComplete()) {
+                    LOG.debug("Closing an HTTP/2 connection whose client took not all of a stream's answer in {} ms",
+                            timeoutNanos / 1_000_000);
+                    connections.close(exchange);
+                }
+            }, Math.max(1, timeoutNanos / 1_000_000), java.util.concurrent.TimeUnit.MILLISECONDS);
+            exchange.addExchangeCompleteListener((ex, nextListener) -> {
+                sent.remove();
+                nextListener.proceed();
+            });
+        }
+
+        private void track(boolean progressed, boolean blocked) {
+            if (!blocked) {
+                blockedSince = 0;
+                return;
+            }
+            if (progressed || blockedSince == 0) {
+                blockedSince = System.nanoTime();
+            }
+            if (timer == null) {
+                timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, timeoutNanos / 1_000_000),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void check() {
+            timer = null;
+            long since = blockedSince;
+            if (since == 0 || exchange.isComplete()) {
+                return;
+            }
+            long waited = System.nanoTime() - since;
+            if (waited >= timeoutNanos) {
+                LOG.debug("Closing an HTTP/2 connection whose client took none of a stream's answer for {} ms",
+                        timeoutNanos / 1_000_000);
+                connections.close(exchange);
+                return;
+            }
+            timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, (timeoutNanos - waited) / 1_000_000),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 

@@ -90,6 +90,50 @@ class Http2IT {
     }
 
     @Test
+    void aClientThatGrantsNoFlowControlWindowHasItsConnectionClosed(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
+                "connections.idle.timeout.ms", "600000"));
+             Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
+            socket.setSoTimeout(60_000);
+            OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
+            java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+            block.write(new byte[] {(byte) 0x82, (byte) 0x86}); // :method GET, :scheme http (HPACK static table)
+            block.write(new byte[] {0x04, 13}); // :path, literal
+            block.write("/openapi.json".getBytes(StandardCharsets.US_ASCII));
+            block.write(new byte[] {0x01, 9}); // :authority, literal
+            block.write("localhost".getBytes(StandardCharsets.US_ASCII));
+            byte[] headers = block.toByteArray();
+            out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
+            out.write(headers);
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            try {
+                while (true) { // the server's SETTINGS, the answer's HEADERS; its DATA never fits the window
+                    byte[] header = new byte[9];
+                    in.readFully(header);
+                    int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
+                    int stream = java.nio.ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff;
+                    in.readFully(new byte[length]);
+                    assertTrue(stream == 0 || stream == 1, "frame of stream " + stream);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("a stream whose answer could not be sent kept its connection open", e);
+            } catch (java.io.EOFException | java.net.SocketException e) {
+                // closed: the client that grants no window loses its connection
+            }
+            int inFlight = -1;
+            for (int i = 0; i < 300 && inFlight != 1; i++) { // the reset stream's request ends (30 s at most)
+                Thread.sleep(i == 0 ? 0 : 100);
+                inFlight = p.rest().get("/metrics").json().get("gauges").get("portico.http.in.flight").get("value").asInt();
+            }
+            assertEquals(1, inFlight, "no request in progress but the one asking");
+            assertEquals(200, p.rest().get("/topics").status());
+        }
+    }
+
+    @Test
     void h2OverTlsByAlpnAndHttp2CanBeTurnedOff(KafkaCluster kafka) throws Exception {
         TestCerts.Identity server = TestCerts.selfSigned(dir, "portico", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
         try (TestPortico tls = TestPortico.start(kafka, Map.of("listeners", "https://127.0.0.1:0",
