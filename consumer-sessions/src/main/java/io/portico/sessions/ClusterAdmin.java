@@ -13,8 +13,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.AlterConfigsOptions;
@@ -68,11 +71,14 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * its brokers, topics (list, describe, create, delete, more partitions), topic settings (describe,
  * change), partitions and their offsets, consumer groups with their members and lags.
  *
- * <p>Non-blocking: every method returns at once; its future completes on an admin-client thread
- * within the metadata timeout. Every value a client gave is checked here before it reaches the
- * shared client: topic and group names by {@link KafkaNames}, partition counts, replication
- * factors, replica assignments and settings within bounds (422/42206 otherwise, 400/40002 for a
- * topic name in a path, 403 for an internal topic changed).
+ * <p>Non-blocking: every method returns at once; its future completes within the metadata timeout
+ * on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's one
+ * network thread, which every caller of the shared client waits on: what is chained after it
+ * (filtering and sorting a topic list, rendering each resource) takes none of that thread's time.
+ * An executor that refuses the work fails the future with 503. Every value a client gave is
+ * checked here before it reaches the shared client: topic and group names by {@link KafkaNames},
+ * partition counts, replication factors, replica assignments and settings within bounds
+ * (422/42206 otherwise, 400/40002 for a topic name in a path, 403 for an internal topic changed).
  *
  * <p>Failures complete the future with a {@link RestException} in Confluent's words for v3:
  * Kafka refusing a request (the topic exists, a partition count or replication factor it cannot
@@ -96,6 +102,7 @@ public final class ClusterAdmin {
     private final SharedAdmin shared;
     private final int timeoutMs;
     private final boolean showInternalTopics;
+    private final AdminAnswers answers;
     private volatile KnownId known;
 
     /** The cluster id last seen, and when (System.nanoTime). */
@@ -108,9 +115,21 @@ public final class ClusterAdmin {
      * @param showInternalTopics whether topic lists include Kafka's internal topics
      */
     public ClusterAdmin(SharedAdmin admin, Duration timeout, boolean showInternalTopics) {
+        this(admin, timeout, showInternalTopics, Runnable::run);
+    }
+
+    /**
+     * @param admin the shared admin client (replaced when it breaks)
+     * @param timeout how long each call waits for the cluster ({@code metadata.timeout.ms})
+     * @param showInternalTopics whether topic lists include Kafka's internal topics
+     * @param executor completes every future this service returns, off the admin client's thread
+     *        (a bounded pool: when it refuses, the future fails with 503)
+     */
+    public ClusterAdmin(SharedAdmin admin, Duration timeout, boolean showInternalTopics, Executor executor) {
         this.shared = admin;
         this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         this.showInternalTopics = showInternalTopics;
+        this.answers = new AdminAnswers(executor, ClusterAdmin::rest);
     }
 
     // ---- what the service answers with
@@ -272,18 +291,20 @@ public final class ClusterAdmin {
         }
         Map<String, KafkaFuture<TopicDescription>> described =
                 admin().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
-        List<CompletableFuture<Topic>> each = new ArrayList<>(names.size());
-        for (String name : names) {
-            each.add(adapt(described.get(name), ClusterAdmin::topic).exceptionally(e -> {
-                if (KafkaErrors.unwrap(e) instanceof RestException rest
-                        && rest.errorCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-                    return null;
+        return settled(described.values(), () -> {
+            List<Topic> out = new ArrayList<>(names.size());
+            for (String name : names) {
+                try {
+                    out.add(topic(valueOf(described.get(name))));
+                } catch (RestException e) {
+                    if (e.errorCode() != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                        throw e;
+                    }
+                    // deleted since it was listed
                 }
-                throw rest(e);
-            }));
-        }
-        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
-                .thenApply(v -> each.stream().map(CompletableFuture::join).filter(t -> t != null).toList());
+            }
+            return out;
+        });
     }
 
     /** One topic; 404/40403 when it does not exist. */
@@ -333,17 +354,19 @@ public final class ClusterAdmin {
         int askedPartitions = !assignments.isEmpty() ? assignments.size() : partitions == null ? 0 : partitions;
         int askedFactor = !assignments.isEmpty() ? assignments.values().iterator().next().size()
                 : replicationFactor == null ? 0 : replicationFactor;
-        CompletableFuture<Integer> count = orElse(result.numPartitions(name), askedPartitions);
-        CompletableFuture<Integer> factor = orElse(result.replicationFactor(name), askedFactor);
-        CompletableFuture<CreatedTopic> created = adapt(result.all(), v -> v)
-                .thenCompose(v -> count.thenCombine(factor, (c, f) -> new CreatedTopic(name, c, f)));
+        KafkaFuture<Integer> count = result.numPartitions(name);
+        KafkaFuture<Integer> factor = result.replicationFactor(name);
+        CompletableFuture<CreatedTopic> created = settled(List.of(result.all(), count, factor), () -> {
+            valueOf(result.all());
+            return new CreatedTopic(name, orElse(count, askedPartitions), orElse(factor, askedFactor));
+        });
         if (validateOnly) {
             return created;
         }
         // Answered once the partitions' leaders serve the topic, so that a produce sent right
         // after the answer does not race them (see TopicReadiness).
-        return created.thenCompose(t -> TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs)
-                .thenApply(v -> t));
+        return created.thenCompose(t -> answers.handedOff(
+                TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs), v -> t));
     }
 
     private static void checkPartitionsCount(Integer partitions) {
@@ -394,11 +417,17 @@ public final class ClusterAdmin {
         }
     }
 
-    /** The value of {@code future}, or {@code fallback} when it fails. */
-    private static CompletableFuture<Integer> orElse(KafkaFuture<Integer> future, int fallback) {
-        CompletableFuture<Integer> out = new CompletableFuture<>();
-        future.whenComplete((value, error) -> out.complete(error == null && value != null ? value : fallback));
-        return out;
+    /** The value of the completed {@code future}, or {@code fallback} when it failed or has none. */
+    private static int orElse(KafkaFuture<Integer> future, int fallback) {
+        try {
+            Integer value = future.getNow(null);
+            return value != null ? value : fallback;
+        } catch (ExecutionException e) {
+            return fallback;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return fallback;
+        }
     }
 
     /** Deletes a topic; 404/40403 when it does not exist. */
@@ -535,13 +564,16 @@ public final class ClusterAdmin {
                     }
                     Map<String, KafkaFuture<ConsumerGroupDescription>> described = admin().describeConsumerGroups(ids,
                             new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
-                    List<CompletableFuture<ConsumerGroupDescription>> each = new ArrayList<>();
-                    for (String id : ids) {
-                        each.add(existing(described.get(id)));
-                    }
-                    return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
-                            .thenApply(v -> each.stream().map(CompletableFuture::join).filter(d -> d != null)
-                                    .map(ClusterAdmin::group).toList());
+                    return settled(described.values(), () -> {
+                        List<ConsumerGroup> out = new ArrayList<>(ids.size());
+                        for (String id : ids) {
+                            ConsumerGroupDescription d = existing(described.get(id));
+                            if (d != null) {
+                                out.add(group(d));
+                            }
+                        }
+                        return out;
+                    });
                 });
     }
 
@@ -556,25 +588,29 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return existing(admin().describeConsumerGroups(List.of(id), new DescribeConsumerGroupsOptions()
-                .timeoutMs(timeoutMs)).describedGroups().get(id));
+        KafkaFuture<ConsumerGroupDescription> described = admin().describeConsumerGroups(List.of(id),
+                new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups().get(id);
+        return settled(List.of(described), () -> existing(described));
     }
 
-    /** The group's description, or null when the group does not exist (Kafka describes such a group as dead and simple). */
-    private static CompletableFuture<ConsumerGroupDescription> existing(KafkaFuture<ConsumerGroupDescription> future) {
-        CompletableFuture<ConsumerGroupDescription> out = new CompletableFuture<>();
-        future.whenComplete((d, error) -> {
-            if (error != null) {
-                if (KafkaErrors.unwrap(error) instanceof GroupIdNotFoundException) {
-                    out.complete(null);
-                } else {
-                    out.completeExceptionally(rest(error));
-                }
-            } else {
-                out.complete(d == null || d.isSimpleConsumerGroup() && d.groupState() == GroupState.DEAD ? null : d);
+    /**
+     * The completed {@code future}'s group description, or null when the group does not exist
+     * (Kafka describes such a group as dead and simple).
+     */
+    private static ConsumerGroupDescription existing(KafkaFuture<ConsumerGroupDescription> future) {
+        ConsumerGroupDescription d;
+        try {
+            d = future.getNow(null);
+        } catch (ExecutionException e) {
+            if (KafkaErrors.unwrap(e.getCause()) instanceof GroupIdNotFoundException) {
+                return null;
             }
-        });
-        return out;
+            throw rest(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+        return d == null || d.isSimpleConsumerGroup() && d.groupState() == GroupState.DEAD ? null : d;
     }
 
     /**
@@ -616,23 +652,20 @@ public final class ClusterAdmin {
         partitions.forEach(tp -> specs.put(tp, OffsetSpec.latest()));
         ListOffsetsResult result = admin().listOffsets(specs,
                 new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs));
-        Map<TopicPartition, CompletableFuture<Long>> each = new HashMap<>();
+        Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> each = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            each.put(tp, adapt(result.partitionResult(tp), ListOffsetsResult.ListOffsetsResultInfo::offset)
-                    .exceptionally(e -> {
-                        if (KafkaErrors.unwrap(e) instanceof RestException rest
-                                && rest.errorCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-                            return null; // a topic deleted since the group committed
-                        }
-                        throw rest(e);
-                    }));
+            each.put(tp, result.partitionResult(tp));
         }
-        return CompletableFuture.allOf(each.values().toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+        return settled(each.values(), () -> {
             Map<TopicPartition, Long> out = new HashMap<>();
             each.forEach((tp, f) -> {
-                Long end = f.join();
-                if (end != null) {
-                    out.put(tp, end);
+                try {
+                    out.put(tp, valueOf(f).offset());
+                } catch (RestException e) {
+                    if (e.errorCode() != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                        throw e;
+                    }
+                    // a topic deleted since the group committed
                 }
             });
             return out;
@@ -714,21 +747,23 @@ public final class ClusterAdmin {
         return shared.get();
     }
 
-    /** Adapts a Kafka future, its failure translated by {@link #rest}; {@code f} runs on completion. */
-    private static <T, R> CompletableFuture<R> adapt(KafkaFuture<T> future, Function<T, R> f) {
-        CompletableFuture<R> out = new CompletableFuture<>();
-        future.whenComplete((value, error) -> {
-            if (error != null) {
-                out.completeExceptionally(rest(error));
-                return;
-            }
-            try {
-                out.complete(f.apply(value));
-            } catch (RuntimeException e) {
-                out.completeExceptionally(rest(e));
-            }
-        });
-        return out;
+    /**
+     * Adapts a Kafka future, its failure translated by {@link #rest}: once it completes,
+     * {@code f} runs on the executor, which completes the future returned (and runs whatever is
+     * chained after it).
+     */
+    private <T, R> CompletableFuture<R> adapt(KafkaFuture<T> future, Function<T, R> f) {
+        return answers.map(future, f);
+    }
+
+    /** See {@link AdminAnswers#settled}. */
+    private <R> CompletableFuture<R> settled(Collection<? extends KafkaFuture<?>> futures, Supplier<R> then) {
+        return answers.settled(futures, then);
+    }
+
+    /** The value of a completed Kafka future; its failure translated by {@link #rest}. */
+    private <T> T valueOf(KafkaFuture<T> done) {
+        return answers.valueOf(done);
     }
 
     /**

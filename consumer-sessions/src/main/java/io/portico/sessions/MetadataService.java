@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
@@ -38,25 +39,42 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 /**
  * Cluster metadata through the admin client, in the shapes of the v1 API.
  *
- * <p>Non-blocking: every method returns at once; its future completes on an admin-client thread
- * (keep what runs there short), within the configured timeout. Failures complete the future
- * exceptionally with a {@link io.portico.protocol.RestException}: 40401 unknown topic, 40402
- * unknown partition, 503 when the cluster does not answer in time.
+ * <p>Non-blocking: every method returns at once; its future completes within the configured
+ * timeout on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's
+ * one network thread, which every caller of the shared client waits on (an executor that refuses
+ * the work fails the future with 503). Failures complete the future exceptionally with a
+ * {@link io.portico.protocol.RestException}: 40401 unknown topic, 40402 unknown partition, 503
+ * when the cluster does not answer in time.
  */
 public final class MetadataService implements ProduceService.TopicExistence {
     private final SharedAdmin shared;
     private final int timeoutMs;
     private final boolean showInternalTopics;
+    private final AdminAnswers answers;
 
     public MetadataService(Admin admin, Duration timeout, boolean showInternalTopics) {
         this(SharedAdmin.of(admin), timeout, showInternalTopics);
     }
 
-    /** Over the shared admin client, which may be replaced while this service runs. */
+    /**
+     * Over the shared admin client, which may be replaced while this service runs; its futures
+     * complete on the admin client's thread.
+     */
     public MetadataService(SharedAdmin admin, Duration timeout, boolean showInternalTopics) {
+        this(admin, timeout, showInternalTopics, Runnable::run);
+    }
+
+    /**
+     * Over the shared admin client, which may be replaced while this service runs.
+     *
+     * @param executor completes every future this service returns, off the admin client's thread
+     *        (a bounded pool: when it refuses, the future fails with 503)
+     */
+    public MetadataService(SharedAdmin admin, Duration timeout, boolean showInternalTopics, Executor executor) {
         this.shared = admin;
         this.timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         this.showInternalTopics = showInternalTopics;
+        this.answers = new AdminAnswers(executor, KafkaErrors::toRestException);
     }
 
     /** Topic names, sorted; internal topics only when configured to show them, Portico's own never. */
@@ -199,6 +217,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
         CompletableFuture<Void> out = new CompletableFuture<>();
         Admin admin = shared.get();
         CreateTopicsResult result = admin.createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs));
+        CompletableFuture<Void> answered = answers.handedOff(out, v -> v);
         result.all()
                 .whenComplete((v, failure) -> {
                     Throwable error = failure == null ? null : KafkaErrors.unwrap(failure);
@@ -214,7 +233,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
                         out.completeExceptionally(KafkaErrors.forAdminTopics(error));
                     }
                 });
-        return out;
+        return answered;
     }
 
     /**
@@ -228,16 +247,19 @@ public final class MetadataService implements ProduceService.TopicExistence {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<Void> out = new CompletableFuture<>();
-        shared.get().deleteTopics(List.of(name), new DeleteTopicsOptions().timeoutMs(timeoutMs)).all()
-                .whenComplete((v, failure) -> {
-                    if (failure != null) {
-                        out.completeExceptionally(KafkaErrors.forAdminTopics(failure));
-                    } else {
-                        out.complete(null);
-                    }
-                });
-        return out;
+        KafkaFuture<Void> deleted = shared.get().deleteTopics(List.of(name),
+                new DeleteTopicsOptions().timeoutMs(timeoutMs)).all();
+        return answers.settled(List.of(deleted), () -> {
+            try {
+                deleted.getNow(null);
+                return null;
+            } catch (ExecutionException e) {
+                throw KafkaErrors.forAdminTopics(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            }
+        });
     }
 
     /**
@@ -274,25 +296,34 @@ public final class MetadataService implements ProduceService.TopicExistence {
                 shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
         Map<ConfigResource, KafkaFuture<Config>> configs =
                 shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).values();
-        List<CompletableFuture<AdminTopics.Topic>> each = new ArrayList<>(names.size());
-        for (int i = 0; i < names.size(); i++) {
-            String n = names.get(i);
-            CompletableFuture<org.apache.kafka.clients.admin.TopicDescription> topic = map(described.get(n), t -> t);
-            CompletableFuture<Config> config = map(configs.get(resources.get(i)), c -> c);
-            if (!one) {
-                topic = topic.exceptionally(e -> {
-                    RestException rest = KafkaErrors.toRestException(e);
-                    if (rest.errorCode() == ErrorCode.TOPIC_NOT_FOUND) {
-                        return null; // deleted since it was listed
+        List<KafkaFuture<?>> all = new ArrayList<>(described.values());
+        all.addAll(configs.values());
+        return answers.settled(all, () -> {
+            List<AdminTopics.Topic> out = new ArrayList<>(names.size());
+            for (int i = 0; i < names.size(); i++) {
+                String n = names.get(i);
+                org.apache.kafka.clients.admin.TopicDescription topic;
+                try {
+                    topic = answers.valueOf(described.get(n));
+                } catch (RestException e) {
+                    if (!one && e.errorCode() == ErrorCode.TOPIC_NOT_FOUND) {
+                        continue; // deleted since it was listed
                     }
-                    throw rest;
-                });
-                config = config.exceptionally(e -> null);
+                    throw e;
+                }
+                Config config;
+                try {
+                    config = answers.valueOf(configs.get(resources.get(i)));
+                } catch (RestException e) {
+                    if (one) {
+                        throw e;
+                    }
+                    config = null;
+                }
+                out.add(adminTopic(n, topic, config, one));
             }
-            each.add(topic.thenCombine(config, (t, c) -> t == null ? null : adminTopic(n, t, c, one)));
-        }
-        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
-                .thenApply(v -> each.stream().map(CompletableFuture::join).filter(t -> t != null).toList());
+            return out;
+        });
     }
 
     /** A topic as {@link #adminTopics} shows it; without retention and cleanup policy when {@code config} is null. */
@@ -421,20 +452,11 @@ public final class MetadataService implements ProduceService.TopicExistence {
         }
     }
 
-    /** Adapts a Kafka future, translating its failure into Portico's vocabulary. */
-    private static <T, R> CompletableFuture<R> map(KafkaFuture<T> future, java.util.function.Function<T, R> f) {
-        CompletableFuture<R> out = new CompletableFuture<>();
-        future.whenComplete((value, error) -> {
-            if (error != null) {
-                out.completeExceptionally(KafkaErrors.toRestException(error));
-                return;
-            }
-            try {
-                out.complete(f.apply(value));
-            } catch (RuntimeException e) {
-                out.completeExceptionally(KafkaErrors.toRestException(e));
-            }
-        });
-        return out;
+    /**
+     * Adapts a Kafka future, translating its failure into Portico's vocabulary: once it
+     * completes, {@code f} runs on the executor, which completes the future returned.
+     */
+    private <T, R> CompletableFuture<R> map(KafkaFuture<T> future, java.util.function.Function<T, R> f) {
+        return answers.map(future, f);
     }
 }

@@ -11,6 +11,7 @@ import io.portico.protocol.RestException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
@@ -250,5 +255,68 @@ class ClusterAdminTest {
         assertEquals(1, topic.replicationFactor());
         assertEquals(List.of("describeTopics", "createPartitions"), fake.calls,
                 "nothing is asked of the cluster once it has accepted the change");
+    }
+
+    /** The name of the thread the fake admin clients complete their futures on, as the real one's network thread. */
+    static final String NETWORK = "kafka-admin-client-thread | fake";
+
+    /** A future that {@code network} completes with {@code value}, as the admin client's network thread would. */
+    static <T> KafkaFuture<T> completedOn(ExecutorService network, T value) {
+        KafkaFutureImpl<T> future = new KafkaFutureImpl<>();
+        network.execute(() -> future.complete(value));
+        return future;
+    }
+
+    @Test
+    void whatIsMadeOfTheAdminClientsAnswersRunsOnTheExecutorNeverOnItsNetworkThread() throws Exception {
+        ExecutorService network = Executors.newSingleThreadExecutor(r -> new Thread(r, NETWORK));
+        ExecutorService answers = Executors.newSingleThreadExecutor(r -> new Thread(r, "answers"));
+        try {
+            Node broker = new Node(1, "localhost", 9092);
+            FakeAdmin fake = new FakeAdmin()
+                    .on("listTopics", args -> AdminResults.listTopics(completedOn(network,
+                            AdminResults.listings(List.of("b", "a")))))
+                    .on("describeTopics", args -> {
+                        @SuppressWarnings("unchecked")
+                        Collection<String> names = (Collection<String>) args[0];
+                        Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                        for (String name : names) {
+                            each.put(name, completedOn(network, new TopicDescription(name, false,
+                                    List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker))))));
+                        }
+                        return new DescribeTopicsResult(null, each) { };
+                    });
+            ClusterAdmin onAnswers = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false, answers);
+            List<String> threads = new CopyOnWriteArrayList<>();
+
+            List<String> rendered = onAnswers.topics(name -> {
+                threads.add("visible " + name + " on " + Thread.currentThread().getName());
+                return true;
+            }).thenApply(topics -> {
+                threads.add("rendered on " + Thread.currentThread().getName());
+                return topics.stream().map(ClusterAdmin.Topic::name).toList();
+            }).get(5, TimeUnit.SECONDS);
+
+            assertEquals(List.of("a", "b"), rendered);
+            assertEquals(List.of("visible b on answers", "visible a on answers", "rendered on answers"), threads,
+                    "the topic list is filtered, and what is chained after it runs, on the executor");
+        } finally {
+            network.shutdownNow();
+            answers.shutdownNow();
+        }
+    }
+
+    @Test
+    void anAnswerTheExecutorRefusesIsA503() {
+        FakeAdmin fake = new FakeAdmin().on("listTopics", args -> AdminResults.listTopics(List.of("a")));
+        ClusterAdmin refusing = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false, task -> {
+            throw new RejectedExecutionException("all threads busy");
+        });
+
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> refusing.topics(name -> true).get(5, TimeUnit.SECONDS));
+        RestException rest = assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
+        assertEquals(503, rest.httpStatus());
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, rest.errorCode());
     }
 }

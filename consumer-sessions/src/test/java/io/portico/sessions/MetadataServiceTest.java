@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.AdminResults;
 import org.apache.kafka.clients.admin.Config;
@@ -164,5 +167,37 @@ class MetadataServiceTest {
                 "Too many requests: The throttling quota has been exceeded.");
         assertError(failure(service.createTopic("t", 1, 1, Map.of())), 429, ErrorCode.TOO_MANY_REQUESTS,
                 "Too many requests: The throttling quota has been exceeded.");
+    }
+
+    @Test
+    void aTopicListIsMadeOnTheExecutorNeverOnTheAdminClientsNetworkThread() throws Exception {
+        ExecutorService network = Executors.newSingleThreadExecutor(r -> new Thread(r, ClusterAdminTest.NETWORK));
+        ExecutorService answers = Executors.newSingleThreadExecutor(r -> new Thread(r, "answers"));
+        try {
+            fake.on("listTopics", args -> AdminResults.listTopics(ClusterAdminTest.completedOn(network,
+                            AdminResults.listings(List.of("a")))))
+                    .on("describeTopics", args -> new DescribeTopicsResult(null,
+                            Map.of("a", ClusterAdminTest.completedOn(network, twoPartitions("a")))) { })
+                    .on("describeConfigs", args -> new DescribeConfigsResult(Map.of(
+                            new ConfigResource(ConfigResource.Type.TOPIC, "a"), ClusterAdminTest.completedOn(network,
+                                    new Config(List.of(new ConfigEntry("retention.ms", "1")))))) { });
+            MetadataService onAnswers = new MetadataService(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false,
+                    answers);
+            List<String> threads = new CopyOnWriteArrayList<>();
+
+            List<AdminTopics.Topic> topics = onAnswers.adminTopics(name -> {
+                threads.add("visible " + name + " on " + Thread.currentThread().getName());
+                return true;
+            }).thenApply(list -> {
+                threads.add("rendered on " + Thread.currentThread().getName());
+                return list;
+            }).get(5, TimeUnit.SECONDS);
+
+            assertEquals(List.of(new AdminTopics.Topic("a", 2, 1, 1L, null, null)), topics);
+            assertEquals(List.of("visible a on answers", "rendered on answers"), threads);
+        } finally {
+            network.shutdownNow();
+            answers.shutdownNow();
+        }
     }
 }

@@ -88,6 +88,8 @@ public final class Portico implements AutoCloseable {
     /** Where produce requests that need the schema registry run: the produce pool's size, apart from it. */
     private ThreadPoolExecutor schemaPool;
     private ThreadPoolExecutor metadataPool;
+    /** Where the admin client's answers are made into responses: never on its own network thread. */
+    private ThreadPoolExecutor adminPool;
     private ThreadPoolExecutor consumerPool;
     /** Where reads in the schema formats run (decoding may wait on the registry): the consumer pool's size, apart from it. */
     private ThreadPoolExecutor schemaReadPool;
@@ -158,10 +160,14 @@ public final class Portico implements AutoCloseable {
         validateProducerConfig(config.producerConfig(bootstrapServers), config.idempotency().enabled());
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
         producers.shared(); // created now, so that a bad producer.* setting fails start-up
-        MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics());
         producePool = ScalingPool.create("portico-produce", config.produceThreads(), config.produceQueueSize());
         // Producer look-ups of topics it does not know yet block; requests stop waiting at their deadline.
         metadataPool = ScalingPool.create("portico-metadata", 8, 256);
+        // The admin client's answers are made into responses here, off its one network thread (which
+        // every admin call waits on), and apart from the look-ups above, which may block.
+        adminPool = ScalingPool.create("portico-admin", 8, 1024);
+        MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics(),
+                adminPool);
         ProduceService produce = new ProduceService(producers, metadata, sessionMetrics,
                 new ProduceService.Options(config.metadataTimeout(), config.internalTopicsProduce(), metadataPool));
 
@@ -221,7 +227,8 @@ public final class Portico implements AutoCloseable {
             consumers.decoders(schemas::decoder);
         }
         PorticoConfig.RecordsLimits recordsLimits = config.records();
-        ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics());
+        ClusterAdmin clusterAdmin = new ClusterAdmin(admin, config.metadataTimeout(), config.showInternalTopics(),
+                adminPool);
         BaseUrl baseUrl = new BaseUrl(config.advertisedListeners(), config.hostName());
         PorticoConfig.Sse sse = config.sse();
         eventStreams = new EventStreams(sse.streamsMax(), sse.heartbeat());
@@ -609,6 +616,9 @@ public final class Portico implements AutoCloseable {
         }
         if (metadataPool != null) {
             metadataPool.shutdown();
+        }
+        if (adminPool != null) {
+            adminPool.shutdown();
         }
         if (consumerPool != null) {
             consumerPool.shutdown();

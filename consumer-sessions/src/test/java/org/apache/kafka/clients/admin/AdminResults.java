@@ -19,11 +19,21 @@ public final class AdminResults {
 
     /** {@code listTopics} answering {@code names}, none of them internal. */
     public static ListTopicsResult listTopics(Collection<String> names) {
+        return listTopics(KafkaFuture.completedFuture(listings(names)));
+    }
+
+    /** {@code listTopics} answering as {@code listings} completes. */
+    public static ListTopicsResult listTopics(KafkaFuture<Map<String, TopicListing>> listings) {
+        return new ListTopicsResult(listings);
+    }
+
+    /** The listings of {@code names}, none of them internal, by name. */
+    public static Map<String, TopicListing> listings(Collection<String> names) {
         Map<String, TopicListing> listings = new LinkedHashMap<>();
         for (String name : names) {
             listings.put(name, new TopicListing(name, Uuid.randomUuid(), false));
         }
-        return new ListTopicsResult(KafkaFuture.completedFuture(listings));
+        return listings;
     }
 
     /** {@code createPartitions} of {@code topic}, completing as {@code done} does. */
