@@ -8,7 +8,9 @@ import java.time.Duration;
  * Room in one read's response, taken record by record from the responses budget before the
  * record joins the response. The first record may wait briefly for room, and a read that cannot
  * have even one is a 503; later records are only taken while there is room, so a read returns
- * fewer records rather than holding more memory than the budget allows.
+ * fewer records rather than holding more memory than the budget allows. An event stream's batch
+ * ({@link #forStream}) neither waits nor fails: it has no record, and the stream fetches again
+ * once there is room.
  * Used by one thread at a time (the read's); the lease is given back when the response is sent.
  */
 public final class ResponseRoom {
@@ -17,11 +19,34 @@ public final class ResponseRoom {
 
     private final MemoryBudget.Lease lease;
     private final Duration patience;
+    private final boolean streaming; // a first record without room is left where it is, not a 503
     private long credit; // room taken from the budget and not yet used (one reading thread at a time)
+    private boolean full; // a first record found no room (streaming only)
 
     public ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
+        this(lease, patience, false);
+    }
+
+    private ResponseRoom(MemoryBudget.Lease lease, Duration patience, boolean streaming) {
         this.lease = lease;
         this.patience = patience;
+        this.streaming = streaming;
+    }
+
+    /**
+     * Room for one batch of an event stream: when the budget has no room for even its first
+     * record, the record does not go in ({@link #take} is false, the batch has no record and the
+     * record stays first in line), nothing waits and nothing fails, and {@link #wasFull} says so:
+     * the stream fetches again a little later, for as long as the budget stays full. A record
+     * larger than the whole budget still goes out alone.
+     */
+    public static ResponseRoom forStream(MemoryBudget.Lease lease) {
+        return new ResponseRoom(lease, Duration.ZERO, true);
+    }
+
+    /** Whether a first record was left out for want of room (only a {@linkplain #forStream stream's} does that). */
+    public boolean wasFull() {
+        return full;
     }
 
     /** Room without bounds (unit tests and callers that do not render). */
@@ -42,8 +67,9 @@ public final class ResponseRoom {
      * Takes room for one more record.
      *
      * @param first whether the response has no record yet (it may wait, and must get room)
-     * @return false when a later record does not fit (the response ends before it)
-     * @throws RestException 503 when not even the first record finds room in time
+     * @return false when a later record does not fit (the response ends before it), or, for a
+     *         {@linkplain #forStream stream}, when the first does not either
+     * @throws RestException 503 when not even the first record finds room in time (never for a stream)
      */
     boolean take(long keyAndValueBytes, boolean first) {
         long bytes = cost(keyAndValueBytes);
@@ -71,6 +97,10 @@ public final class ResponseRoom {
             // One record larger than the whole budget: it goes out alone rather than never.
             lease.takeAnyway(bytes);
             return true;
+        }
+        if (streaming) {
+            full = true;
+            return false;
         }
         throw ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
                 + lease.budget().name() + "); retry later");

@@ -33,11 +33,12 @@ import org.xnio.channels.StreamSourceChannel;
  * <p>Backpressure: a batch is fetched while the one before is written, no further, and written
  * only as fast as the client's connection takes it ({@link ResponseChannel}), so a slow client
  * slows the fetching and never grows what is held: at most two batches per stream, each counted
- * against the responses budget until written (and not fetched while that budget is full), besides what the source's
- * consumer holds against the consumers budget. While a client reads nothing, the source is asked
- * every heartbeat to {@linkplain Source#idle keep its place} (a consumer instance stays in its
- * group); a client that reads nothing of a pending write for {@code request.body.timeout.ms} is
- * disconnected.
+ * against the responses budget until written, besides what the source's consumer holds against
+ * the consumers budget. While the responses budget is full (over its capacity, or without room
+ * for the next record), fetching pauses and the stream looks again a little later: a full budget
+ * never ends a stream. While a client reads nothing, the source is asked every heartbeat to
+ * {@linkplain Source#idle keep its place} (a consumer instance stays in its group); a client that
+ * reads nothing of a pending write for {@code request.body.timeout.ms} is disconnected.
  *
  * <p>Errors before the stream starts (the source could not be opened) are the usual JSON error
  * responses; after it started, an {@code event: error} with the JSON error ends it. A comment
@@ -54,7 +55,7 @@ public final class EventStream {
     private static final byte[] OPENED = ServerSentEvents.comment("stream opened");
     /** Bytes of keys and values one batch holds at most (fewer when the responses budget is short). */
     public static final long BATCH_MAX_BYTES = 512 * 1024;
-    /** How soon a stream looks again when the responses budget had no room for its next batch. */
+    /** How soon a stream looks again when the responses budget had no room for its next batch (or record). */
     private static final long BUDGET_RETRY_MILLIS = 20;
     /** How often an HTTP/2 stream looks whether the client reset it. */
     private static final long RESET_CHECK_MILLIS = 1000;
@@ -63,7 +64,8 @@ public final class EventStream {
     public interface Source {
         /**
          * The next events: as soon as records are there, else none after a read's wait (the
-         * stream then fetches again). Each record takes its room from {@code room} first.
+         * stream then fetches again). Each record takes its room from {@code room} first; one
+         * that finds none stays first in line for a later call (the events are then none).
          *
          * @throws RestException when the stream must end with an error event
          */
@@ -95,7 +97,6 @@ public final class EventStream {
     private final String relayedBy; // the node relaying this stream to its client, or null
     private final Duration heartbeat;
     private final MemoryBudget.Lease batch; // the stream's account of the responses budget (batches take leases of it)
-    private final Duration memoryWait;
     private final ResponseChannel out;
     private final ArrayDeque<Runnable> writes = new ArrayDeque<>(); // waiting for the pending one
     private Source source; // set once opened
@@ -116,7 +117,6 @@ public final class EventStream {
         this.heartbeat = streams.heartbeat();
         Budgets.Settings budgets = Budgets.settings(exchange);
         this.batch = budgets.responses().lease();
-        this.memoryWait = budgets.memoryWait();
         this.out = new ResponseChannel(exchange, ServerSentEvents.MEDIA_TYPE, budgets.bodyTimeout());
     }
 
@@ -262,14 +262,18 @@ public final class EventStream {
         rooms.add(room);
         try {
             streams.pool().execute(() -> {
+                // No wait for room on the pool, and no 503: a record without room stays first in
+                // line, and the stream looks again once the budget has room (see fetched).
+                ResponseRoom roomFor = ResponseRoom.forStream(room);
                 Events events;
                 try {
-                    events = s.next(new ResponseRoom(room, memoryWait));
+                    events = s.next(roomFor);
                 } catch (Throwable e) {
                     events = new Events(ByteChunks.EMPTY, asRestException(e), true);
                 }
                 Events fetched = events;
-                exchange.getIoThread().execute(() -> fetched(fetched, room));
+                boolean full = roomFor.wasFull();
+                exchange.getIoThread().execute(() -> fetched(fetched, room, full));
             });
         } catch (RejectedExecutionException e) {
             room.close();
@@ -288,7 +292,11 @@ public final class EventStream {
         return ErrorCode.INTERNAL_SERVER_ERROR.exception();
     }
 
-    private void fetched(Events events, MemoryBudget.Lease room) {
+    /**
+     * A fetch came back: its events are written, then the next batch is fetched (at once, or a
+     * little later when the budget had no room for a record: {@code full}).
+     */
+    private void fetched(Events events, MemoryBudget.Lease room, boolean full) {
         fetching = false;
         if (done) {
             room.close();
@@ -305,6 +313,8 @@ public final class EventStream {
             } else if (events.last()) {
                 ending = true;
                 finish();
+            } else if (full) {
+                exchange.getIoThread().executeAfter(this::fetch, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
             } else {
                 fetch();
             }
@@ -318,7 +328,7 @@ public final class EventStream {
             unwritten--;
             after.run();
         });
-        if (more) {
+        if (more && !full) {
             fetch(); // the next batch, while this one is written
         }
     }

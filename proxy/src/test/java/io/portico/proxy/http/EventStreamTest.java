@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.ByteChunks;
+import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.ErrorCode;
 import io.portico.sessions.MemoryBudget;
+import io.portico.sessions.OffsetReader;
+import io.portico.sessions.PartitionStream;
 import io.portico.sessions.ResponseRoom;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,8 +18,15 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,7 +35,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * {@link EventStream} on an in-process server, without Kafka: events as they are fetched, a
  * JSON error before the stream starts and an error event after, heartbeats while nothing comes,
- * fetching that stops while the client reads nothing, and shutdown ending every stream cleanly.
+ * fetching that stops while the client reads nothing or the responses budget is full, and
+ * shutdown ending every stream cleanly.
  */
 @Timeout(60)
 class EventStreamTest {
@@ -243,6 +254,89 @@ class EventStreamTest {
             assertTrue(all.endsWith("0\r\n\r\n"), all);
         } finally {
             other.close();
+        }
+    }
+
+    /**
+     * A partition holding one record of {@code valueBytes}, read by {@link PartitionStream}s of a
+     * reader over {@code MockConsumer}s.
+     */
+    private static OffsetReader oneRecord(int valueBytes) {
+        TopicPartition tp = new TopicPartition("t", 0);
+        Node node = new Node(0, "localhost", 9092);
+        return new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), config -> {
+            MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+            consumer.updatePartitions("t", List.of(new PartitionInfo("t", 0, node, new Node[] {node}, new Node[] {node})));
+            consumer.updateBeginningOffsets(Map.of(tp, 0L));
+            consumer.updateEndOffsets(Map.of(tp, 1L));
+            consumer.schedulePollTask(() -> consumer.addRecord(new ConsumerRecord<>("t", 0, 0, null, new byte[valueBytes])));
+            return consumer;
+        }, 1, Duration.ofSeconds(5), Duration.ofSeconds(5), 1 << 20);
+    }
+
+    @Test
+    void aFullResponsesBudgetPausesAStreamAndNeverEndsIt() throws Exception {
+        // A budget full but for less than the record needs, never over its capacity: reads that
+        // hold it (another client's large slow responses) are what fill it.
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 1 << 20);
+        MemoryBudget.Lease others = responses.lease();
+        assertTrue(others.tryTake(responses.capacity() - 1000));
+        OffsetReader reader = oneRecord(10_000);
+        AtomicInteger fetches = new AtomicInteger();
+        AtomicInteger failures = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        Router routes = new Router().get("/partition", exchange -> EventStream.start(exchange, own, () -> {
+            PartitionStream stream = reader.stream("t", 0, 0);
+            return new EventStream.Source() {
+                @Override
+                public EventStream.Events next(ResponseRoom room) {
+                    List<ConsumedRecord> records;
+                    try {
+                        records = stream.next(Duration.ofMillis(10), EventStream.BATCH_MAX_BYTES, room);
+                    } catch (RuntimeException e) {
+                        failures.incrementAndGet();
+                        throw e;
+                    }
+                    fetches.incrementAndGet();
+                    StringBuilder out = new StringBuilder();
+                    for (ConsumedRecord r : records) {
+                        out.append("id: ").append(r.offset()).append("\ndata: ").append(r.value().length).append("\n\n");
+                    }
+                    return EventStream.Events.of(out.toString().getBytes(StandardCharsets.US_ASCII));
+                }
+
+                @Override
+                public void close() {
+                    stream.close();
+                }
+            };
+        }));
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new Budgets(routes,
+                new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"), responses, Duration.ofSeconds(30),
+                        Duration.ofMillis(100)))), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /partition HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            readUntil(s.getInputStream(), seen, ": stream opened");
+            // The record has been fetched and found no room, more than once (or the stream failed).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (fetches.get() < 3 && failures.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(0, failures.get(), "a full budget does not fail the stream's fetch");
+            assertTrue(fetches.get() >= 3, "the stream goes on fetching while the budget is full: " + fetches.get());
+            others.close(); // the other responses are sent: room again
+            String all = readUntil(s.getInputStream(), seen, "id: 0\ndata: 10000\n\n");
+            assertTrue(all.contains("id: 0\ndata: 10000\n\n"), "the record comes once there is room: " + all);
+            assertTrue(!all.contains("event: error"), all);
+        } finally {
+            own.close(Duration.ofSeconds(10));
+            other.close();
+            reader.close();
         }
     }
 
