@@ -87,6 +87,8 @@ public final class Portico implements AutoCloseable {
     private io.portico.proxy.handlers.v3.ProduceV3Handler produceV3;
     /** Where produce requests that need the schema registry run: the produce pool's size, apart from it. */
     private ThreadPoolExecutor schemaPool;
+    /** Where requests with an Idempotency-Key execute (and wait): the produce pool's size, apart from it. */
+    private ThreadPoolExecutor keyedPool;
     private ThreadPoolExecutor metadataPool;
     /** Where the admin client's answers are made into responses: never on its own network thread. */
     private ThreadPoolExecutor adminPool;
@@ -212,8 +214,11 @@ public final class Portico implements AutoCloseable {
                     keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes(), keys.transactionalIds()), config.transactionalProducerConfig(bootstrapServers),
                     consumerConfig, admin, config.metadataTimeout(), sessionMetrics);
             idempotency.start();
+            // Keyed requests wait (for another with the key, the state topic, the transaction):
+            // on threads of their own, never on those that produces without a key need.
+            keyedPool = ScalingPool.create("portico-keyed", config.produceThreads(), config.produceQueueSize());
         }
-        Idempotent idempotent = new Idempotent(idempotency);
+        Idempotent idempotent = new Idempotent(idempotency, keyedPool);
 
         SchemaService schemas = schemaService(config.schemaRegistry());
         // A request that waits on a slow registry must not hold up produces that never ask it.
@@ -453,6 +458,8 @@ public final class Portico implements AutoCloseable {
         metrics.gauge("portico.pool.produce.queued", () -> () -> producePool.getQueue().size());
         metrics.gauge("portico.pool.schema.active", () -> () -> schemaPool == null ? 0 : schemaPool.getActiveCount());
         metrics.gauge("portico.pool.schema.queued", () -> () -> schemaPool == null ? 0 : schemaPool.getQueue().size());
+        metrics.gauge("portico.pool.keyed.active", () -> () -> keyedPool == null ? 0 : keyedPool.getActiveCount());
+        metrics.gauge("portico.pool.keyed.queued", () -> () -> keyedPool == null ? 0 : keyedPool.getQueue().size());
         metrics.gauge("portico.pool.consumer.active", () -> consumerPool::getActiveCount);
         metrics.gauge("portico.pool.consumer.queued", () -> () -> consumerPool.getQueue().size());
         metrics.gauge("portico.pool.schema.reads.active", () -> () -> schemaReadPool == null ? 0 : schemaReadPool.getActiveCount());
@@ -613,6 +620,9 @@ public final class Portico implements AutoCloseable {
         }
         if (schemaPool != null) {
             schemaPool.shutdown();
+        }
+        if (keyedPool != null) {
+            keyedPool.shutdown();
         }
         if (metadataPool != null) {
             metadataPool.shutdown();

@@ -17,8 +17,13 @@ import java.util.function.Supplier;
 /**
  * The HTTP side of {@code Idempotency-Key} on the produce routes: reads and checks the header,
  * scopes the key to the caller's API key, fingerprints the request, runs it through
- * {@link Idempotency} on a worker pool and answers what that says — the request's own response,
- * or the first one again with {@code Idempotent-Replayed: true}.
+ * {@link Idempotency} and answers what that says — the request's own response, or the first one
+ * again with {@code Idempotent-Replayed: true}.
+ *
+ * <p>A keyed request is parsed on its route's pool, and executed on a pool of keyed requests
+ * alone: what {@link Idempotency#execute} waits for (another request with the key or one sharing
+ * its transactional id, the state topic catching up, the transaction's start and commit) then
+ * takes none of the threads that produces without a key need.
  */
 public final class Idempotent {
     /** The request header. */
@@ -27,10 +32,16 @@ public final class Idempotent {
     public static final HttpString REPLAYED = new HttpString("Idempotent-Replayed");
 
     private final Idempotency service;
+    private final Executor keyed;
 
-    /** @param service the keys' service, or null when {@code idempotency.enabled=false} */
-    public Idempotent(Idempotency service) {
+    /**
+     * @param service the keys' service, or null when {@code idempotency.enabled=false}
+     * @param keyed where keyed requests execute, and wait (a bounded pool of their own: a full
+     *        one answers 503)
+     */
+    public Idempotent(Idempotency service, Executor keyed) {
         this.service = service;
+        this.keyed = keyed;
     }
 
     /**
@@ -57,11 +68,11 @@ public final class Idempotent {
     }
 
     /**
-     * Runs a keyed request that produces to {@code topic} on {@code pool}: {@code prepare} checks
-     * and parses it there (throwing its whole-request errors, before anything is asked of Kafka)
-     * and returns the work, which {@link Idempotency#execute} then runs at most once per key. Answers the outcome with the
-     * response's own status and type. Call on the IO thread once the body is in; the response
-     * type must be negotiated already.
+     * Runs a keyed request that produces to {@code topic}: {@code prepare} checks and parses it on
+     * {@code pool} (throwing its whole-request errors, before anything is asked of Kafka) and
+     * returns the work, which {@link Idempotency#execute} then runs at most once per key, on the
+     * keyed requests' pool. Answers the outcome with the response's own status and type. Call on
+     * the IO thread once the body is in; the response type must be negotiated already.
      */
     public void run(HttpServerExchange exchange, Executor pool, IdempotencyKey key, byte[] body, String topic,
                     Supplier<Idempotency.Work> prepare) {
@@ -73,10 +84,9 @@ public final class Idempotent {
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
             if (work instanceof Elsewhere moved) {
-                return Http.on(moved.executor(), () -> CompletableFuture.completedFuture(
-                        service.execute(key, fingerprint, topic, moved.prepare().get())));
+                return Http.on(moved.executor(), () -> execute(key, fingerprint, topic, moved.prepare().get()));
             }
-            return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
+            return execute(key, fingerprint, topic, work);
         }, answer -> {
             if (answer.replayed()) {
                 exchange.getResponseHeaders().put(REPLAYED, "true");
@@ -88,10 +98,21 @@ public final class Idempotent {
     }
 
     /**
-     * Work prepared, then run, on {@code executor} rather than where the request was parsed (a
-     * request whose records need the schema registry, found out only once its body was parsed):
-     * {@code prepare} runs there before the key's transactional id is taken, so what it waits for
-     * (the registry) holds up no other key that shares the id.
+     * {@link Idempotency#execute} of prepared work, on the keyed requests' pool (its waits hold
+     * none of the route's threads).
+     *
+     * @throws RestException 503 when that pool is full
+     */
+    private CompletableFuture<Idempotency.Answer> execute(IdempotencyKey key, byte[] fingerprint, String topic,
+                                                          Idempotency.Work work) {
+        return Http.on(keyed, () -> CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work)));
+    }
+
+    /**
+     * Work prepared on {@code executor} rather than where the request was parsed (a request whose
+     * records need the schema registry, found out only once its body was parsed), then run on the
+     * keyed requests' pool: {@code prepare} runs there before the key's transactional id is taken,
+     * so what it waits for (the registry) holds up no other key that shares the id.
      */
     public record Elsewhere(Executor executor, Supplier<Idempotency.Work> prepare) implements Idempotency.Work {
         /** Prepares and runs here: only for a caller that ran it without moving (prepare then waits inside the transaction). */

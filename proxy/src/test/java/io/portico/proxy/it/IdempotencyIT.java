@@ -34,8 +34,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * first response again and produces nothing (what Kafka holds is read with {@code read_committed},
  * to its end); another request with the key is 422; concurrent requests with one key on one node
  * and on three nodes produce once and answer alike; keys that share one transactional id at two
- * nodes are each written once; the state topic is hidden from clients;
- * Portico's own readers skip aborted records.
+ * nodes are each written once; a keyed request that waits holds up no produce without a key;
+ * the state topic is hidden from clients; Portico's own readers skip aborted records.
  */
 @ExtendWith(PorticoExtension.class)
 class IdempotencyIT {
@@ -299,6 +299,69 @@ class IdempotencyIT {
             expected.add("k" + k + "-b");
         }
         assertEquals(sorted(expected), sorted(values(committed(kafka, topic))), "each key's records exactly once");
+    }
+
+    /**
+     * A keyed request that waits holds none of the threads produces without a key need: with one
+     * produce thread, a request whose view of the state topic cannot catch up (an open
+     * transaction there keeps its {@code read_committed} reader behind the end) waits, and
+     * another client's produce, large enough to go to the pool, is answered meanwhile.
+     */
+    @Test
+    void aKeyedRequestThatWaitsHoldsUpNoProduceWithoutAKey(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-apart"), 1);
+        String state = "_portico_idem_apart_" + UUID.randomUUID().toString().substring(0, 8);
+        try (TestPortico node = TestPortico.start(kafka, Map.of("produce.threads", "1", "idempotency.topic", state,
+                "idempotency.topic.partitions", "1", "idempotency.wait.ms", "30000"));
+             KafkaProducer<byte[], byte[]> holder = new KafkaProducer<>(Map.of("bootstrap.servers",
+                     kafka.bootstrapServers(), "transactional.id", "it-holder-" + UUID.randomUUID()),
+                     new ByteArraySerializer(), new ByteArraySerializer())) {
+            String small = "{\"records\":[{\"value\":\"YQ==\"}]}";
+            assertEquals(200, node.rest().post("/topics/" + topic, V1, small, "Idempotency-Key", key()).status(),
+                    "keys work, and the node has read its state topic");
+            holder.initTransactions();
+            holder.beginTransaction();
+            holder.send(new ProducerRecord<>(state, 0, "held".getBytes(StandardCharsets.UTF_8),
+                    "held".getBytes(StandardCharsets.UTF_8))).get();
+
+            ExecutorService clients = Executors.newFixedThreadPool(1);
+            try {
+                Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, small,
+                        "Idempotency-Key", key()));
+                awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
+
+                String large = "{\"records\":[{\"value\":\"" + base64("b".repeat(6000)) + "\"}]}";
+                Rest other = new Rest(node.rest().base(), java.net.http.HttpClient.newBuilder()
+                        .version(java.net.http.HttpClient.Version.HTTP_1_1).build());
+                Rest.Response plain = other.post("/topics/" + topic, V1, large);
+                assertEquals(200, plain.status(), plain.body());
+                assertFalse(keyed.isDone(), "answered while the keyed request still waits: " + (keyed.isDone()
+                        ? keyed.get() : ""));
+
+                holder.abortTransaction();
+                Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
+                assertEquals(200, answered.status(), answered.body());
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+        kafka.admin().deleteTopics(List.of(state)).all().get(30, TimeUnit.SECONDS);
+    }
+
+    /** Waits until a thread of this JVM (the node runs here) is inside {@code className.method}. */
+    private static void awaitAThreadIn(String className, String method) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+                for (StackTraceElement frame : stack) {
+                    if (frame.getClassName().equals(className) && frame.getMethodName().equals(method)) {
+                        return;
+                    }
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no thread came to " + className + "." + method);
     }
 
     @Test
