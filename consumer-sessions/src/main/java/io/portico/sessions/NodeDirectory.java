@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code ["instance","<group>","<name>"]} → {@code {"node":"<id>"}}, written (acknowledged by
  *       every in-sync replica) before a create answers; a tombstone when the instance is deleted
  *       or expires. When two nodes claim one name, the first claim in the log whose node is alive
- *       keeps it.</li>
+ *       keeps it. A node that starts removes the records its id left from a former run (a fixed
+ *       {@code id} restarted): their instances did not survive it.</li>
  * </ul>
  *
  * <p>One thread reads the topic from its beginning and keeps the view; {@link #catchUp} waits
@@ -122,6 +123,11 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile boolean leaving;
     private boolean saidLeft; // guarded by this
     private volatile java.util.function.Consumer<String> departures = id -> { };
+    /**
+     * Set once {@link #start} removed what this node's id held in a former run: until then a
+     * claim naming this id is that run's, alive only as its heartbeats say (as another node's).
+     */
+    private volatile boolean formerRunRemoved;
 
     /**
      * @param producer writes the directory's records (acks=all)
@@ -166,9 +172,51 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             LOG.warn("The node directory ({}) was not read to its end within {} ms; other nodes' instances may be "
                     + "reported unknown for a while", settings.topic(), settings.catchUpTimeout().multipliedBy(4).toMillis());
         }
+        removeFormerRun();
         LOG.info("Node {} at {} joined the node directory {} ({} live node(s))", settings.nodeId(), url,
                 settings.topic(), liveNodes().size());
         return this;
+    }
+
+    /**
+     * Removes the records of the instances this node's id held in a former run (a node restarted
+     * with a fixed {@code id}, after a crash or a shutdown): those instances went with that run,
+     * and this one holds none yet, but as this node is alive again the other nodes would keep
+     * their names taken (40902) and relay their requests here (40403) for as long as it lives.
+     * Runs once the view is current and before this run creates anything; what it writes is read
+     * back before it returns. A record it cannot remove stays until this id stops for good.
+     */
+    void removeFormerRun() {
+        try {
+            List<InstanceKey> former = instances.entrySet().stream()
+                    .filter(e -> e.getValue().equals(settings.nodeId()))
+                    .map(Map.Entry::getKey)
+                    .toList();
+            if (former.isEmpty()) {
+                return;
+            }
+            long deadline = System.nanoTime() + settings.catchUpTimeout().toNanos();
+            List<java.util.concurrent.Future<RecordMetadata>> sent = former.stream()
+                    .map(k -> producer.send(new ProducerRecord<>(settings.topic(), 0,
+                            instanceKey(k.group(), k.name()), (byte[]) null)))
+                    .toList();
+            long end = 0;
+            for (java.util.concurrent.Future<RecordMetadata> f : sent) {
+                end = Math.max(end, f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS).offset() + 1);
+            }
+            awaitPosition(end, deadline);
+            LOG.info("Node {} removed {} consumer instance record(s) of its former run from the node directory {}",
+                    settings.nodeId(), former.size(), settings.topic());
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("Node {} could not remove the consumer instance records of its former run from the node directory "
+                    + "{}: {}; other nodes may report those instances held here, and keep their names taken",
+                    settings.nodeId(), settings.topic(), e instanceof TimeoutException ? "no answer in time"
+                            : KafkaErrors.describe(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            formerRunRemoved = true;
+        }
     }
 
     private void createTopic() {
@@ -534,7 +582,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     private boolean holderAlive(String node) {
-        return node.equals(settings.nodeId()) || alive(nodes.get(node), clock.millis());
+        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), clock.millis());
     }
 
     private static String field(byte[] json, String name) {

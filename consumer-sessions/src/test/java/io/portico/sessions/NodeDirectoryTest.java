@@ -3,6 +3,7 @@ package io.portico.sessions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -10,11 +11,29 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -23,7 +42,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The node directory's view, fed records as its reader thread would be, with a clock the test
  * moves: which node holds an instance, when a node counts as gone, which claim keeps a name, and
- * when a departed node's instance records are removed.
+ * when a departed node's instance records are removed; and directories started over one topic in
+ * memory: what a node restarted with its id removes.
  */
 class NodeDirectoryTest {
     private static final String TOPIC = "__portico_nodes";
@@ -169,5 +189,141 @@ class NodeDirectoryTest {
         assertNull(producer.history().get(0).value(), "a tombstone");
         assertEquals(new String(NodeDirectory.instanceKey("g", "held"), StandardCharsets.UTF_8),
                 new String(producer.history().get(0).key(), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The directory topic in memory, with the clock of the test as the broker's: the producers it
+     * makes append to it (acknowledged at once), the consumers it makes read it from its start.
+     */
+    private final class Topic {
+        private final TopicPartition partition = new TopicPartition(TOPIC, 0);
+        private final List<ConsumerRecord<byte[], byte[]>> records = new CopyOnWriteArrayList<>();
+        private final List<NodeDirectory> started = new ArrayList<>();
+
+        synchronized long append(byte[] key, byte[] value) {
+            long at = records.size();
+            records.add(new ConsumerRecord<>(TOPIC, 0, at, clock.millis(), TimestampType.LOG_APPEND_TIME, -1, -1, key,
+                    value, new RecordHeaders(), Optional.empty()));
+            return at;
+        }
+
+        void append(byte[] key, String value) {
+            append(key, value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** The keys of the tombstones written, as text. */
+        List<String> tombstones() {
+            return records.stream().filter(r -> r.value() == null)
+                    .map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList();
+        }
+
+        Producer<byte[], byte[]> producer() {
+            return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+                @Override
+                public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
+                    long offset = append(r.key(), r.value());
+                    return CompletableFuture.completedFuture(new RecordMetadata(partition, offset, 0, clock.millis(), -1, -1));
+                }
+            };
+        }
+
+        Consumer<byte[], byte[]> consumer() {
+            MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest") {
+                private int read;
+
+                @Override
+                public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+                    ConsumerRecords<byte[], byte[]> polled;
+                    synchronized (this) {
+                        while (read < records.size()) {
+                            addRecord(records.get(read++));
+                        }
+                        polled = super.poll(timeout);
+                    }
+                    if (polled.isEmpty()) {
+                        try {
+                            Thread.sleep(5); // as a poll that waits for records
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    return polled;
+                }
+            };
+            consumer.updateBeginningOffsets(Map.of(partition, 0L));
+            return consumer;
+        }
+
+        /** A node's directory over this topic, started. */
+        NodeDirectory start(String id) {
+            FakeAdmin admin = new FakeAdmin()
+                    .on("createTopics", args -> new CreateTopicsResult(Map.of(TOPIC, failed(new TopicExistsException(TOPIC)))) {
+                    })
+                    .on("listOffsets", args -> new ListOffsetsResult(Map.of(partition, KafkaFuture.completedFuture(
+                            new ListOffsetsResult.ListOffsetsResultInfo(records.size(), -1, Optional.empty())))));
+            Admin client = admin.admin();
+            NodeDirectory node = new NodeDirectory(new NodeDirectory.Settings(TOPIC, id, Duration.ofMillis(200),
+                    Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMinutes(5)), producer(), consumer(), () -> client,
+                    clock);
+            started.add(node);
+            return node.start(URI.create("http://" + id + ":8082"));
+        }
+    }
+
+    private static <T> KafkaFuture<T> failed(Throwable e) {
+        KafkaFutureImpl<T> f = new KafkaFutureImpl<>();
+        f.completeExceptionally(e);
+        return f;
+    }
+
+    @Test
+    void aNodeRestartedWithItsIdRemovesTheInstancesOfItsFormerRunAndAnotherNodeMayTakeTheirNames() {
+        Topic topic = new Topic();
+        try {
+            // Node "a" ran, created my_consumer and died a moment ago (nothing said it left).
+            topic.append(NodeDirectory.nodeKey("a"), "{\"url\":\"http://a:8082\"}");
+            topic.append(NodeDirectory.instanceKey("g", "my_consumer"), "{\"node\":\"a\"}");
+            NodeDirectory b = topic.start("b");
+            assertEquals("a", ((NodeDirectory.There) b.locate("g", "my_consumer")).node().id());
+
+            NodeDirectory a = topic.start("a"); // its registry is empty: my_consumer is gone
+            assertTrue(b.catchUp());
+            assertEquals(new NodeDirectory.Unknown(), b.locate("g", "my_consumer"), "not relayed to a (40403 there)");
+            b.claim("g", "my_consumer"); // not 40902
+            assertEquals(List.of(new String(NodeDirectory.instanceKey("g", "my_consumer"), StandardCharsets.UTF_8)),
+                    topic.tombstones(), "its record removed (not left to pile up with each restart)");
+            assertTrue(a.catchUp());
+            assertEquals("b", ((NodeDirectory.There) a.locate("g", "my_consumer")).node().id());
+
+            // The new run's own instances stay its own.
+            a.claim("g", "new_one");
+            assertTrue(b.catchUp());
+            assertEquals("a", ((NodeDirectory.There) b.locate("g", "new_one")).node().id());
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aNameAnotherNodeTookWhileTheFormerRunWasGoneIsNotRemovedByTheRestart() {
+        Topic topic = new Topic();
+        try {
+            topic.append(NodeDirectory.nodeKey("a"), "{\"url\":\"http://a:8082\"}");
+            topic.append(NodeDirectory.instanceKey("g", "taken"), "{\"node\":\"a\"}");
+            topic.append(NodeDirectory.instanceKey("g", "kept"), "{\"node\":\"a\"}");
+            topic.append(NodeDirectory.nodeKey("a"), (String) null); // a shut down
+            topic.append(NodeDirectory.nodeKey("b"), "{\"url\":\"http://b:8082\"}");
+            topic.append(NodeDirectory.instanceKey("g", "taken"), "{\"node\":\"b\"}");
+            int before = topic.tombstones().size();
+
+            NodeDirectory a = topic.start("a");
+            assertEquals(new NodeDirectory.There(new NodeDirectory.Node("b", URI.create("http://b:8082"))),
+                    a.locate("g", "taken"));
+            assertEquals(new NodeDirectory.Unknown(), a.locate("g", "kept"));
+            assertEquals(List.of(new String(NodeDirectory.instanceKey("g", "kept"), StandardCharsets.UTF_8)),
+                    topic.tombstones().subList(before, topic.tombstones().size()), "only what the former run still held");
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
     }
 }

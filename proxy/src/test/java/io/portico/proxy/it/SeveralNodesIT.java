@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three Portico nodes in front of one broker, as behind a round-robin load balancer: a consumer
  * instance created on one node is read, committed and deleted through the others (v1 and v2, with
  * API keys on); a node that stops takes its instances with it, and a new instance resumes from
- * the group's commit; relayed requests without the node secret are refused.
+ * the group's commit; a node restarted with its id frees its former instances' names; relayed
+ * requests without the node secret are refused.
  */
 @ExtendWith(PorticoExtension.class)
 class SeveralNodesIT {
@@ -222,6 +223,43 @@ class SeveralNodesIT {
             assertEquals(204, node(0).delete(second, as(APP)).status());
         } finally {
             leaving.close();
+        }
+    }
+
+    /**
+     * Nodes with fixed ids: one restarts while it holds an instance. The instance went with the
+     * node's former run, so through the other node its name is free (not 40902 for as long as
+     * the restarted node lives) and a request for it is 40403, as with a single node.
+     */
+    @Test
+    void aNodeRestartedWithItsIdFreesTheNamesOfItsFormerInstances() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> first = new HashMap<>(nodeConfig);
+        first.put("id", "fixed-a-" + suffix);
+        Map<String, String> second = new HashMap<>(nodeConfig);
+        second.put("id", "fixed-b-" + suffix);
+        String group = "nodes-restart-" + UUID.randomUUID();
+        TestPortico a = TestPortico.start(kafka, first);
+        TestPortico b = TestPortico.start(kafka, second);
+        try {
+            Rest.Response created = a.rest().post("/consumers/" + group, V2,
+                    "{\"name\":\"my_consumer\",\"format\":\"binary\"}", as(APP));
+            assertEquals(200, created.status(), created.body());
+            String instance = path(created.json().get("base_uri").asText());
+
+            a.close();
+            a = TestPortico.start(kafka, first); // well within consumer.instance.timeout.ms
+
+            Rest.Response gone = b.rest().get(instance + "/records", as(APP, "Accept", BINARY_V2));
+            assertEquals(404, gone.status(), gone.body());
+            assertEquals(40403, gone.json().get("error_code").asInt(), gone.body());
+            Rest.Response again = b.rest().post("/consumers/" + group, V2,
+                    "{\"name\":\"my_consumer\",\"format\":\"binary\"}", as(APP));
+            assertEquals(200, again.status(), again.body());
+            assertEquals(204, a.rest().delete(instance, as(APP)).status(), "relayed to the node that holds it now");
+        } finally {
+            a.close();
+            b.close();
         }
     }
 
