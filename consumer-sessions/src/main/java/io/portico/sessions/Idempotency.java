@@ -12,6 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -23,8 +26,12 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -79,7 +86,8 @@ public final class Idempotency implements AutoCloseable {
     /**
      * @param topic the compacted topic of results
      * @param partitions its partitions when Portico creates it
-     * @param retention how long a result counts (the topic's {@code retention.ms} when Portico creates it)
+     * @param retention how long a result counts (the topic's {@code retention.ms} when Portico
+     *        creates it; raised to it at start when shorter)
      * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
      * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
@@ -138,11 +146,28 @@ public final class Idempotency implements AutoCloseable {
         /** A new {@code read_committed} consumer for the topic, without a group. */
         Consumer<byte[], byte[]> consumer();
 
-        /** Creates the topic if it does not exist; returns its partition count. Blocks, bounded. */
+        /**
+         * Creates the topic if it does not exist, and makes it keep results for the retention at
+         * least; returns its partition count. Blocks, bounded.
+         *
+         * @throws RetentionTooShort when the topic would delete results sooner and may not be changed
+         */
         int ensureTopic(Settings settings);
 
         /** The partition's high watermark (committed and not yet committed records). Blocks up to {@code timeout}. */
         long endOffset(TopicPartition partition, Duration timeout);
+    }
+
+    /**
+     * The state topic deletes results before {@code idempotency.retention.ms} and Portico may not
+     * change it: a retry after its retention would be written again. Fails start-up.
+     */
+    public static final class RetentionTooShort extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        RetentionTooShort(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     private final Settings settings;
@@ -156,6 +181,8 @@ public final class Idempotency implements AutoCloseable {
     private volatile boolean closed;
     private volatile Consumer<byte[], byte[]> consumer;
     private Thread reader;
+    /** The topic's partition count as {@link #start} found it, for the reader to take once; 0 when not. */
+    private volatile int ensured;
 
     /**
      * @param clock wall-clock milliseconds (result times and the retention)
@@ -211,8 +238,22 @@ public final class Idempotency implements AutoCloseable {
         return config;
     }
 
-    /** Starts reading the topic (created first when absent) in the background; keyed requests wait for it. */
+    /**
+     * Makes sure of the topic (created when absent, its retention raised to the results' when
+     * shorter), then starts reading it in the background; keyed requests wait for it. Kafka not
+     * answering now is the reader's to retry; a retention that may not be raised fails.
+     *
+     * @throws RetentionTooShort the topic deletes results before the retention, and may not be changed
+     */
     public void start() {
+        try {
+            ensured = kafka.ensureTopic(settings);
+        } catch (RetentionTooShort e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot make sure of {} (idempotency.topic) now, trying again in the background: {}",
+                    settings.topic(), KafkaErrors.describe(e));
+        }
         reader = new Thread(this::read, "portico-idempotency-reader");
         reader.setDaemon(true);
         reader.start();
@@ -582,6 +623,9 @@ public final class Idempotency implements AutoCloseable {
                 }
             } catch (WakeupException e) {
                 // close() or a stop: the loop condition decides
+            } catch (RetentionTooShort e) {
+                LIMITED.error("read:retention", "Keyed requests are not served: {}", e.getMessage());
+                sleepQuietly(1000);
             } catch (RuntimeException e) {
                 if (closed) {
                     break;
@@ -604,7 +648,11 @@ public final class Idempotency implements AutoCloseable {
 
     /** Creates the topic when absent, and assigns the consumer every partition from the beginning. */
     private List<TopicPartition> open() {
-        int count = kafka.ensureTopic(settings);
+        int count = ensured;
+        ensured = 0;
+        if (count <= 0) {
+            count = kafka.ensureTopic(settings);
+        }
         if (consumer == null) {
             consumer = kafka.consumer();
             if (closed) {
@@ -659,7 +707,7 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /** Real Kafka clients. */
-    private record RealKafka(String topic, Map<String, Object> producerConfig, Map<String, Object> consumerConfig,
+    record RealKafka(String topic, Map<String, Object> producerConfig, Map<String, Object> consumerConfig,
                              SharedAdmin admin, Duration timeout) implements Kafka {
         @Override
         public Producer<byte[], byte[]> producer(String transactionalId) {
@@ -693,6 +741,7 @@ public final class Idempotency implements AutoCloseable {
                         throw KafkaErrors.toRestException(e);
                     }
                 }
+                keepResults(settings.topic(), settings.retention().toMillis());
                 return admin.get().describeTopics(List.of(settings.topic())).allTopicNames()
                         .get(ms, TimeUnit.MILLISECONDS).get(settings.topic()).partitions().size();
             } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
@@ -700,6 +749,75 @@ public final class Idempotency implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new WakeupException();
+            }
+        }
+
+        /**
+         * Makes the topic keep results for {@code retention} ms at least. A topic created by
+         * Portico does; one created beforehand, or before {@code idempotency.retention.ms} was
+         * raised, may not, and a node that starts would then not find results Kafka deleted
+         * within the retention: their retries would be written again. When the topic deletes
+         * ({@code cleanup.policy} with {@code delete}) after less ({@code retention.ms}), its
+         * {@code retention.ms} is raised (logged). Its {@code retention.bytes} is left as it is,
+         * with a warning: that bound is an operator's choice of disk over the guarantee.
+         *
+         * @throws RetentionTooShort when Kafka refuses the change (ACLs, a policy)
+         */
+        private void keepResults(String name, long retention)
+                throws ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+            long ms = timeout.toMillis();
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, name);
+            Config config;
+            try {
+                config = admin.get().describeConfigs(List.of(resource)).all().get(ms, TimeUnit.MILLISECONDS).get(resource);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof AuthorizationException)) {
+                    throw e;
+                }
+                LOG.warn("Cannot check how long {} (idempotency.topic) keeps results ({}): make sure that its "
+                        + "retention.ms is at least idempotency.retention.ms ({} ms), or a retry after it is written again",
+                        name, KafkaErrors.describe(e), retention);
+                return;
+            }
+            ConfigEntry policy = config == null ? null : config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
+            if (policy == null || policy.value() == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_DELETE)) {
+                return; // compacted only: results stay until replaced
+            }
+            long bytes = number(config.get(TopicConfig.RETENTION_BYTES_CONFIG));
+            if (bytes >= 0) {
+                LOG.warn("{} (idempotency.topic) has retention.bytes={}: a partition past that size loses its oldest "
+                        + "results, before idempotency.retention.ms ({} ms), and their retries are written again",
+                        name, bytes, retention);
+            }
+            long kept = number(config.get(TopicConfig.RETENTION_MS_CONFIG));
+            if (kept < 0 || kept >= retention) {
+                return;
+            }
+            AlterConfigOp raise = new AlterConfigOp(new ConfigEntry(TopicConfig.RETENTION_MS_CONFIG,
+                    String.valueOf(retention)), AlterConfigOp.OpType.SET);
+            try {
+                admin.get().incrementalAlterConfigs(Map.of(resource, List.of(raise))).all().get(ms, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                Throwable cause = KafkaErrors.unwrap(e);
+                if (cause instanceof RetriableException) {
+                    throw e;
+                }
+                throw new RetentionTooShort(name + " (idempotency.topic) deletes results after " + kept
+                        + " ms (its retention.ms), before idempotency.retention.ms (" + retention + " ms), and Kafka "
+                        + "refused to raise it (" + KafkaErrors.describe(cause) + "): a retry after " + kept
+                        + " ms would be written again. Set the topic's retention.ms to at least " + retention
+                        + ", allow Portico AlterConfigs on it, or lower idempotency.retention.ms", cause);
+            }
+            LOG.warn("{} (idempotency.topic) deleted results after {} ms (retention.ms), before idempotency.retention.ms: "
+                    + "its retention.ms is now {}", name, kept, retention);
+        }
+
+        /** A numeric setting's value, or -1 when absent or not a number (no bound). */
+        private static long number(ConfigEntry entry) {
+            try {
+                return entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value().trim());
+            } catch (NumberFormatException e) {
+                return -1;
             }
         }
 

@@ -22,9 +22,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -35,7 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * to its end); another request with the key is 422; concurrent requests with one key on one node
  * and on three nodes produce once and answer alike; keys that share one transactional id at two
  * nodes are each written once; a keyed request that waits holds up no produce without a key;
- * the state topic is hidden from clients; Portico's own readers skip aborted records.
+ * the state topic is hidden from clients, and one created beforehand with a shorter retention
+ * has it raised; Portico's own readers skip aborted records.
  */
 @ExtendWith(PorticoExtension.class)
 class IdempotencyIT {
@@ -429,6 +432,31 @@ class IdempotencyIT {
             assertEquals(200, portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"Yw==\"}]}").status(),
                     "without a key, produce works as ever");
             assertEquals(List.of("c"), values(committed(plain, topic)));
+        }
+    }
+
+    /**
+     * A state topic created beforehand that deletes results after a minute, started with the
+     * default idempotency.retention.ms (24 h): Portico raises the topic's retention.ms, so that a
+     * node that starts later still finds results a day old.
+     */
+    @Test
+    void anExistingStateTopicThatDeletesResultsSoonerHasItsRetentionRaised(KafkaCluster kafka) throws Exception {
+        String state = "_portico_idempotency_" + UUID.randomUUID().toString().substring(0, 8);
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, state);
+        NewTopic shortLived = new NewTopic(state, java.util.Optional.of(2), java.util.Optional.empty())
+                .configs(Map.of("cleanup.policy", "compact,delete", "retention.ms", "60000"));
+        kafka.admin().createTopics(List.of(shortLived)).all().get(30, TimeUnit.SECONDS);
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("idempotency.topic", state))) {
+            String retention = kafka.admin().describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS)
+                    .get(resource).get("retention.ms").value();
+            assertEquals("86400000", retention, "raised to idempotency.retention.ms");
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-retention"), 1);
+            Rest.Response keyed = portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
+                    "Idempotency-Key", key());
+            assertEquals(200, keyed.status(), keyed.body());
+        } finally {
+            kafka.admin().deleteTopics(List.of(state)).all().get(30, TimeUnit.SECONDS);
         }
     }
 

@@ -8,6 +8,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.config.ConfigResource;
 
 /**
  * The results of admin calls whose constructors Kafka keeps to its own package, for the fake
@@ -39,6 +40,11 @@ public final class AdminResults {
     /** {@code createPartitions} of {@code topic}, completing as {@code done} does. */
     public static CreatePartitionsResult createPartitions(String topic, KafkaFuture<Void> done) {
         return new CreatePartitionsResult(Map.of(topic, done));
+    }
+
+    /** {@code incrementalAlterConfigs} of {@code resource}, completing as {@code done} does. */
+    public static AlterConfigsResult alterConfigs(ConfigResource resource, KafkaFuture<Void> done) {
+        return new AlterConfigsResult(Map.of(resource, done));
     }
 
     /** {@code listConsumerGroupOffsets} of {@code group}, answering {@code offsets}. */
