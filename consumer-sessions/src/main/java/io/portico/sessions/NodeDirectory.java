@@ -260,6 +260,23 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 .toList();
     }
 
+    /** How often nodes say they are alive. */
+    public Duration heartbeatInterval() {
+        return settings.heartbeat();
+    }
+
+    /**
+     * Whether node {@code id} at {@code url} was heard from within the expiry time (a heartbeat,
+     * or the departure it said): false once it has not been for that long (its host may have
+     * vanished, with the connections to it), or when that id is now at another URL (it started
+     * again elsewhere).
+     */
+    public boolean heardFrom(String id, URI url) {
+        Heard heard = nodes.get(id);
+        return heard != null && heard.url().equals(url)
+                && clock.millis() - heard.lastSeen() < settings.expiry().toMillis();
+    }
+
     private boolean alive(Heard heard, long now) {
         return heard != null && !heard.left() && now - heard.lastSeen() < settings.expiry().toMillis();
     }

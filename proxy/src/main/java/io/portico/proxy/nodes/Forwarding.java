@@ -29,9 +29,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Xnio;
+import org.xnio.XnioExecutor;
 import org.xnio.ssl.XnioSsl;
 
 /**
@@ -40,14 +45,18 @@ import org.xnio.ssl.XnioSsl;
  * the caller, unchanged. The caller's own credentials travel with it, so the holder checks the
  * API key as if it had been asked directly; the relay adds {@value #FORWARDED_BY_NAME} and
  * {@value #NODE_SECRET_NAME}, and {@link #gate} refuses a request that claims to be relayed
- * without the cluster's node secret. A relayed request is never relayed again.
+ * without the cluster's node secret. A relayed request is never relayed again, and ends once
+ * its node is no longer heard from ({@code nodes.expiry.ms}).
  */
 public final class Forwarding {
+    private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
     static final String FORWARDED_BY_NAME = "Portico-Forwarded-By";
     static final String NODE_SECRET_NAME = "Portico-Node-Secret";
     public static final HttpString FORWARDED_BY = new HttpString(FORWARDED_BY_NAME);
     public static final HttpString NODE_SECRET = new HttpString(NODE_SECRET_NAME);
     private static final AttachmentKey<URI> TARGET = AttachmentKey.create(URI.class);
+    /** The connection to the node a request is relayed to, once it has one. */
+    private static final AttachmentKey<ProxyConnection> HOLDER_CONNECTION = AttachmentKey.create(ProxyConnection.class);
 
     private final NodeDirectory directory;
     private final ConsumerRegistry consumers;
@@ -179,6 +188,7 @@ public final class Forwarding {
             // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream.
             boolean stream = io.portico.protocol.ServerSentEvents.accepted(
                     exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
+            endOnceUnheardOf(exchange, there.node());
             (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
@@ -186,6 +196,50 @@ public final class Forwarding {
                     + "create a new instance to resume from them.");
         } else {
             next.handleRequest(exchange); // here, or unknown: this node answers (40403 when it has none)
+        }
+    }
+
+    /**
+     * Ends a relayed request once the directory has not heard from its node for the expiry time
+     * (checked every heartbeat interval): a node whose host vanished sends nothing more, not even
+     * the close of its connections, so a relayed event stream (which has no time bound) would
+     * otherwise stay open for good and its client never reconnect through another node, and any
+     * other request would wait for {@code nodes.forward.timeout.ms}. As Undertow's own relay does
+     * at its timeout: the connection to the node is closed, and the client's answer is a 503 when
+     * it has not started, else its connection (or HTTP/2 stream) is closed.
+     */
+    private void endOnceUnheardOf(HttpServerExchange exchange, NodeDirectory.Node node) {
+        long every = Math.max(50, directory.heartbeatInterval().toMillis());
+        AtomicReference<XnioExecutor.Key> check = new AtomicReference<>();
+        check.set(exchange.getIoThread().executeAtInterval(() -> {
+            if (directory.heardFrom(node.id(), node.url()) || exchange.isComplete()) {
+                return;
+            }
+            stop(check.get());
+            LOG.warn("Ending a request relayed to node '{}' at {} ({}): not heard from for nodes.expiry.ms", node.id(),
+                    node.url(), exchange.getRequestPath());
+            ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
+            if (holder != null) {
+                IoUtils.safeClose(holder.getConnection());
+            }
+            if (exchange.isResponseStarted()) {
+                if (!exchange.isComplete()) { // not already answered as the relay saw the connection close
+                    IoUtils.safeClose(exchange.getConnection());
+                }
+            } else {
+                exchange.setStatusCode(503);
+                exchange.endExchange();
+            }
+        }, every, TimeUnit.MILLISECONDS));
+        exchange.addExchangeCompleteListener((ex, next) -> {
+            stop(check.get());
+            next.proceed();
+        });
+    }
+
+    private static void stop(XnioExecutor.Key check) {
+        if (check != null) { // null only while it is being scheduled
+            check.remove();
         }
     }
 
@@ -233,7 +287,28 @@ public final class Forwarding {
         public void getConnection(ProxyTarget target, HttpServerExchange exchange,
                                   ProxyCallback<ProxyConnection> callback, long timeout, TimeUnit unit) {
             Target t = (Target) target;
-            t.client().getConnection(t.inner(), exchange, callback, timeout, unit);
+            t.client().getConnection(t.inner(), exchange, new ProxyCallback<>() {
+                @Override
+                public void completed(HttpServerExchange ex, ProxyConnection connection) {
+                    ex.putAttachment(HOLDER_CONNECTION, connection);
+                    callback.completed(ex, connection);
+                }
+
+                @Override
+                public void failed(HttpServerExchange ex) {
+                    callback.failed(ex);
+                }
+
+                @Override
+                public void couldNotResolveBackend(HttpServerExchange ex) {
+                    callback.couldNotResolveBackend(ex);
+                }
+
+                @Override
+                public void queuedRequestFailed(HttpServerExchange ex) {
+                    callback.queuedRequestFailed(ex);
+                }
+            }, timeout, unit);
         }
     }
 

@@ -361,6 +361,64 @@ class SeveralNodesIT {
         assertEquals(204, node(1).delete(instance, as(APP)).status());
     }
 
+    /**
+     * The node holding an instance whose event stream another node relays vanishes without a
+     * word (its process stopped with SIGSTOP: its connections stay open, nothing more comes on
+     * them, and it heartbeats no more, as when its host is cut off): the relayed stream ends once
+     * the node is unheard of for nodes.expiry.ms, so that its client reconnects (here it learns
+     * that the node left) instead of waiting for good. The holder is the shipped jar in a process
+     * of its own.
+     */
+    @Test
+    void aRelayedStreamEndsOnceItsNodeVanishes() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-vanish"), 1);
+        produce(topic, 2);
+        int port = TestPortico.freePort();
+        StringBuilder config = new StringBuilder("listeners=http://127.0.0.1:" + port + "\nbootstrap.servers="
+                + kafka.bootstrapServers() + "\n");
+        nodeConfig.forEach((k, v) -> config.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
+        Path properties = Files.writeString(dir.resolve("vanishing.properties"), config.toString());
+        Path jar = Path.of("target", "portico.jar");
+        assertTrue(Files.exists(jar), "run after package: " + jar.toAbsolutePath());
+        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-jar", jar.toString(), properties.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("vanishing.log").toFile()).start();
+        try {
+            Rest direct = new Rest(URI.create("http://127.0.0.1:" + port));
+            Rest.Response created = null;
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
+            while (created == null && System.nanoTime() < deadline && holder.isAlive()) {
+                try {
+                    created = direct.post("/consumers/nodes-vanish-" + UUID.randomUUID(), V2,
+                            "{\"name\":\"frozen\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+                } catch (RuntimeException notYet) {
+                    Thread.sleep(200); // not listening yet
+                }
+            }
+            assertTrue(created != null, "the node did not start: " + Files.readString(dir.resolve("vanishing.log")));
+            assertEquals(200, created.status(), created.body());
+            String instance = path(created.json().get("base_uri").asText());
+            assertEquals(204, node(0).post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}", as(APP))
+                    .status());
+            try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                    node(1).uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals(2, stream.take(2, java.time.Duration.ofSeconds(30)).size());
+
+                Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(holder.pid())).start();
+                assertEquals(0, stop.waitFor(), "SIGSTOP");
+
+                assertTrue(stream.awaitEnd(java.time.Duration.ofSeconds(60)), "the relayed stream ends");
+            }
+            Rest.Response gone = node(1).get(instance + "/records", as(APP, "Accept", BINARY_V2));
+            assertEquals(404, gone.status(), gone.body());
+            assertEquals(40403, gone.json().get("error_code").asInt(), gone.body());
+        } finally {
+            holder.destroyForcibly(); // SIGKILL ends a stopped process too
+            holder.waitFor();
+        }
+    }
+
     @Test
     void aRelayedRequestWithoutTheNodeSecretIsRefused() {
         String path = "/consumers/g/instances/x/records";
