@@ -673,7 +673,9 @@ public final class ConsumerInstance {
      * {@code Last-Event-ID} before Portico saw its old connection close), in which case the old
      * stream is {@linkplain Stream#isOpen ended} (its read in progress hands out nothing) and the
      * new one takes over. Resuming moves every partition back to right after what the client
-     * received ({@link DeliveryLog}): records handed to a connection that broke are read again.
+     * received ({@link DeliveryLog}): records handed to a connection that broke are read again
+     * (and, after an id older than the runs the log keeps one by one, some before them too: none
+     * is skipped).
      *
      * @throws RestException 40903 another stream is open, or (v2) the instance is neither
      *         subscribed nor assigned; 40901 / 40401 as a v1 read; 40403 closed

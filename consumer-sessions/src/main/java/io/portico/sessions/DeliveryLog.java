@@ -3,6 +3,7 @@ package io.portico.sessions;
 import io.portico.protocol.ConsumedRecord;
 import java.util.ArrayDeque;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,10 +14,12 @@ import org.apache.kafka.common.TopicPartition;
  * the last record it received resumes right after it on every partition: records written after
  * that one may never have reached it, and they are read again.
  *
- * <p>Kept as runs (consecutive records of one partition), a bounded number of the latest: a
- * record older than the log is not known, and resuming after it moves nothing. A seek forgets
- * the runs of the partitions it moves (a resume never undoes it). Not thread-safe: the instance's
- * lock guards it.
+ * <p>Kept as runs (consecutive records of one partition), a bounded number of the latest; of
+ * the runs dropped for room only what they covered of each partition is kept. Resuming after a
+ * record of a dropped run cannot tell what followed it exactly: every partition starts again
+ * where it started since the log last forgot it, the record's own right after it, so records
+ * are handed out again rather than lost. A seek forgets the runs of the partitions it moves (a
+ * resume never undoes it). Not thread-safe: the instance's lock guards it.
  */
 final class DeliveryLog {
     /** Runs kept at most (a run is a few dozen bytes; a stream of one partition has one). */
@@ -34,7 +37,16 @@ final class DeliveryLog {
         }
     }
 
+    /** The offsets a partition's dropped runs covered, from the first to the last. */
+    private record Span(long first, long last) {
+        Span merge(Span other) {
+            return new Span(Math.min(first, other.first), Math.max(last, other.last));
+        }
+    }
+
     private final ArrayDeque<Run> runs = new ArrayDeque<>();
+    /** What runs dropped for room covered, per partition, since the partition was last forgotten. */
+    private final Map<TopicPartition, Span> dropped = new HashMap<>();
 
     /** Notes records handed out, in the order they were. */
     void add(Collection<ConsumedRecord> records) {
@@ -47,7 +59,8 @@ final class DeliveryLog {
             }
             runs.addLast(new Run(new TopicPartition(r.topic(), r.partition()), r.offset(), r.offset()));
             if (runs.size() > MAX_RUNS) {
-                runs.pollFirst();
+                Run oldest = runs.pollFirst();
+                dropped.merge(oldest.partition, new Span(oldest.first, oldest.last), Span::merge);
             }
         }
     }
@@ -55,10 +68,12 @@ final class DeliveryLog {
     /** Forgets what was handed out of {@code partitions} (sought, or no longer the instance's). */
     void forget(Collection<TopicPartition> partitions) {
         runs.removeIf(r -> partitions.contains(r.partition));
+        dropped.keySet().removeAll(partitions);
     }
 
     void clear() {
         runs.clear();
+        dropped.clear();
     }
 
     /**
@@ -67,7 +82,8 @@ final class DeliveryLog {
      * that record is forgotten (it will be handed out again).
      *
      * @return the offset to seek each partition to (empty when nothing was handed out after the
-     *         record), or null when the record is not in the log
+     *         record), or null when the record is not in the log (never handed out, or before the
+     *         log last forgot its partition)
      */
     Map<TopicPartition, Long> resumeAfter(TopicPartition partition, long offset) {
         Run found = null;
@@ -79,7 +95,7 @@ final class DeliveryLog {
             }
         }
         if (found == null) {
-            return null;
+            return resumeAfterDropped(partition, offset);
         }
         Map<TopicPartition, Long> rewind = new LinkedHashMap<>();
         if (offset < found.last) {
@@ -90,6 +106,42 @@ final class DeliveryLog {
             Run later = runs.pollLast();
             rewind.merge(later.partition, later.partition.equals(partition) ? offset + 1 : later.first, Math::min);
         }
+        return rewind;
+    }
+
+    /**
+     * A resume after a record of a run dropped for room: what was handed out after it, of any
+     * partition, may be in the runs dropped after it, which are no longer known one by one. So
+     * every partition of the log starts again at the first offset it handed out since the log
+     * last forgot it (dropped or kept), and the record's partition right after the record: some
+     * records are handed out again, none is lost. The log starts anew. Null when the record is
+     * not among what the dropped runs of its partition covered.
+     */
+    private Map<TopicPartition, Long> resumeAfterDropped(TopicPartition partition, long offset) {
+        Span span = dropped.get(partition);
+        if (span == null || offset < span.first()) {
+            return null;
+        }
+        long last = span.last();
+        for (Run r : runs) {
+            if (r.partition.equals(partition)) {
+                last = Math.max(last, r.last);
+            }
+        }
+        if (offset > last) {
+            return null; // never handed out
+        }
+        Map<TopicPartition, Long> rewind = new LinkedHashMap<>();
+        dropped.forEach((tp, covered) -> rewind.put(tp, covered.first()));
+        for (Run r : runs) {
+            rewind.merge(r.partition, r.first, Math::min);
+        }
+        if (offset < last) {
+            rewind.put(partition, offset + 1);
+        } else {
+            rewind.remove(partition); // nothing of it was handed out after the record
+        }
+        clear();
         return rewind;
     }
 }

@@ -199,19 +199,61 @@ class ConsumerStreamTest {
         assertCode(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
     }
 
-    @Test
-    void theDeliveryLogKnowsOnlyWhatItKept() {
+    /** A log of {@code MAX_RUNS + 10} runs of one record each: record i at offset i of partition i % 2 of "t". */
+    private static DeliveryLog alternating() {
         DeliveryLog log = new DeliveryLog();
         List<ConsumedRecord> many = new ArrayList<>();
         for (int i = 0; i < DeliveryLog.MAX_RUNS + 10; i++) {
             many.add(new ConsumedRecord("t", null, null, i % 2, i, 0, List.of()));
         }
         log.add(many);
-        assertNull(log.resumeAfter(new TopicPartition("t", 0), 0), "the oldest runs are gone");
+        return log;
+    }
+
+    @Test
+    void theDeliveryLogKnowsExactlyWhatFollowedARecordOfTheRunsItKept() {
+        DeliveryLog log = alternating();
         Map<TopicPartition, Long> rewind = log.resumeAfter(new TopicPartition("t", 1), DeliveryLog.MAX_RUNS + 7);
         assertEquals(Map.of(new TopicPartition("t", 0), (long) DeliveryLog.MAX_RUNS + 8,
                 new TopicPartition("t", 1), (long) DeliveryLog.MAX_RUNS + 8), rewind);
         assertEquals(Map.of(), log.resumeAfter(new TopicPartition("t", 1), DeliveryLog.MAX_RUNS + 7),
                 "what followed is forgotten once resumed");
+    }
+
+    @Test
+    void resumingAfterARecordOfARunDroppedForRoomRepeatsRatherThanLoses() {
+        TopicPartition t0 = new TopicPartition("t", 0);
+        TopicPartition t1 = new TopicPartition("t", 1);
+        // The 10 oldest runs were dropped: offsets 0-8 of t/0 and 1-9 of t/1. After t/0's offset 4
+        // came 5, 7 and 9 of t/1, no longer known one by one: t/1 starts again where it started.
+        DeliveryLog log = alternating();
+        assertEquals(Map.of(t0, 5L, t1, 1L), log.resumeAfter(t0, 4));
+        assertNull(log.resumeAfter(t0, 4), "the log starts anew once resumed");
+
+        log = alternating();
+        assertNull(log.resumeAfter(t1, 0), "never handed out");
+        assertNull(log.resumeAfter(t0, DeliveryLog.MAX_RUNS + 100), "never handed out");
+        log.forget(List.of(t0));
+        assertNull(log.resumeAfter(t0, 4), "sought since: a resume never undoes a seek");
+        assertEquals(Map.of(t1, 4L), log.resumeAfter(t1, 3), "what the other partitions handed out is all kept");
+    }
+
+    @Test
+    void anInstanceResumingAfterAnIdOlderThanItsDeliveryLogMovesBackEveryPartitionFarEnough() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0, A1);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        int rounds = DeliveryLog.MAX_RUNS / 2 + 20; // each round hands out a record of each partition: two runs
+        for (int i = 0; i < rounds; i++) {
+            consumer.addRecord(record("a", 0, i, null, "x"));
+            consumer.addRecord(record("a", 1, i, null, "y"));
+            assertEquals(2, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        }
+        // The client got up to a/0/10 only (its connection broke with the rest unread).
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 10));
+        assertEquals(11L, consumer.position(A0));
+        assertEquals(0L, consumer.position(A1), "a/1 from what it first handed out: a/1/10 and later were "
+                + "handed out after a/0/10, among runs no longer known one by one");
     }
 }
