@@ -90,7 +90,8 @@ public final class Idempotency implements AutoCloseable {
      *        creates it; raised to it at start when shorter)
      * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
-     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503)
+     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503),
+     *        and other nodes' results are not kept (keys without a result here are then 503 too)
      * @param transactionalIds how many transactional ids keyed requests share: each key always
      *        takes the same one ({@link #transactionalId}), so the coordinator keeps at most that many
      */
@@ -194,7 +195,7 @@ public final class Idempotency implements AutoCloseable {
         this.metrics = metrics;
         this.clock = clock;
         this.beforeCommit = beforeCommit;
-        this.view = new IdempotencyView(settings.retention(), clock);
+        this.view = new IdempotencyView(settings.retention(), settings.memoryMaxBytes(), clock);
         KafkaNames.reserve(settings.topic());
         metrics.registry().gauge("portico.idempotency.keys", () -> view::size);
         metrics.registry().gauge("portico.idempotency.bytes", () -> view::bytes);
@@ -297,6 +298,7 @@ public final class Idempotency implements AutoCloseable {
             if (known != null) {
                 return replay(known, fingerprint);
             }
+            requireComplete();
             if (view.bytes() >= settings.memoryMaxBytes()) {
                 // Every node keeps every result within the retention: refusing new ones bounds them all.
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
@@ -371,6 +373,7 @@ public final class Idempotency implements AutoCloseable {
             if (known != null) {
                 return replay(known, fingerprint);
             }
+            requireComplete(); // the key's result may be one that the catch-up did not keep
             producer.beginTransaction();
             inTransaction = true;
             Outcome outcome = work.run(producer);
@@ -426,6 +429,21 @@ public final class Idempotency implements AutoCloseable {
             throw KafkaErrors.toRestException(e);
         } finally {
             closeQuietly(producer);
+        }
+    }
+
+    /**
+     * A key this node has no result for may have one when the view could not keep every result
+     * (other nodes' results over {@code idempotency.memory.max.bytes}): 503 then, as executing it
+     * could write it twice.
+     */
+    private void requireComplete() {
+        if (!view.complete()) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
+                    + settings.retention().toMillis() + " ms (idempotency.retention.ms) by all nodes are more than the "
+                    + settings.memoryMaxBytes() + " bytes this node sets aside for them (idempotency.memory.max.bytes), "
+                    + "and this key's may be among those it could not keep; nothing was produced, retry later (or "
+                    + "at a node with more room)");
         }
     }
 
@@ -601,6 +619,8 @@ public final class Idempotency implements AutoCloseable {
     private void read() {
         long lastSweep = clock.getAsLong();
         List<TopicPartition> partitions = null;
+        Map<TopicPartition, Long> rereadTo = null; // a read of the whole topic again: where it is complete
+        long refusedBefore = 0;
         while (!closed) {
             try {
                 if (partitions == null) {
@@ -616,10 +636,32 @@ public final class Idempotency implements AutoCloseable {
                 for (TopicPartition tp : partitions) {
                     view.advanced(tp.partition(), consumer.position(tp));
                 }
+                if (rereadTo != null && reached(rereadTo)) {
+                    view.completeAsOf(refusedBefore);
+                    rereadTo = null;
+                    if (view.complete()) {
+                        LOG.info("Read {} (idempotency.topic) again: this node holds every result now", settings.topic());
+                    }
+                }
+                if (!view.complete()) {
+                    LIMITED.warn("incomplete", "The results of {} (idempotency.topic) are over idempotency.memory.max.bytes "
+                            + "({} bytes) at this node: it does not keep them all, and keyed requests whose result it "
+                            + "does not hold answer 503 until older results expire", settings.topic(),
+                            settings.memoryMaxBytes());
+                }
                 long now = clock.getAsLong();
                 if (now - lastSweep >= SWEEP_EVERY_MS) {
                     view.sweep();
                     lastSweep = now;
+                    if (!view.complete() && rereadTo == null && view.bytes() < settings.memoryMaxBytes() / 2) {
+                        // Results expired and made room: read everything again to keep what was refused.
+                        rereadTo = new HashMap<>();
+                        for (TopicPartition tp : partitions) {
+                            rereadTo.put(tp, consumer.position(tp));
+                        }
+                        refusedBefore = view.refused();
+                        consumer.seekToBeginning(partitions);
+                    }
                 }
             } catch (WakeupException e) {
                 // close() or a stop: the loop condition decides
@@ -644,6 +686,16 @@ public final class Idempotency implements AutoCloseable {
                 LOG.debug("Closing the idempotency reader failed: {}", e.toString());
             }
         }
+    }
+
+    /** Whether the reader's consumer is at or past {@code positions} on every partition. */
+    private boolean reached(Map<TopicPartition, Long> positions) {
+        for (Map.Entry<TopicPartition, Long> e : positions.entrySet()) {
+            if (consumer.position(e.getKey()) < e.getValue()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Creates the topic when absent, and assigns the consumer every partition from the beginning. */

@@ -19,7 +19,10 @@ import java.util.function.LongSupplier;
  *
  * <p>Memory: a key's entry holds its response body plus about 250 bytes (identity, fingerprint,
  * map entry); {@link #bytes()} counts them. A v1 produce of one record answers 120 bytes: 370
- * bytes a key, 370 MB for a million keys within the retention. Thread-safe: one thread applies records and positions,
+ * bytes a key, 370 MB for a million keys within the retention. The results read from the topic
+ * are bounded too ({@code maxBytes}): one that does not fit is not kept, and the view is then
+ * {@linkplain #complete() incomplete} (a key it has no result for may have one) until a read of
+ * the whole topic again keeps everything. Thread-safe: one thread applies records and positions,
  * any number read and wait.
  */
 final class IdempotencyView {
@@ -42,6 +45,11 @@ final class IdempotencyView {
     private final ConcurrentHashMap<IdempotencyKey, Result> results = new ConcurrentHashMap<>();
     private final AtomicLong bytes = new AtomicLong();
     private final Duration retention;
+    private final long maxBytes;
+    /** Results read from the topic and not kept for room, ever. */
+    private final AtomicLong refused = new AtomicLong();
+    /** How many had been refused when the view was last known to hold every result. */
+    private volatile long refusedWhenComplete;
     private final LongSupplier clock;
     private final Object lock = new Object();
     private long[] positions; // guarded by lock; null until the topic's partitions are assigned
@@ -52,7 +60,17 @@ final class IdempotencyView {
      * @param clock wall-clock milliseconds (results carry their time)
      */
     IdempotencyView(Duration retention, LongSupplier clock) {
+        this(retention, Long.MAX_VALUE, clock);
+    }
+
+    /**
+     * @param retention how long a result counts (the topic's retention)
+     * @param maxBytes what the results read from the topic may take ({@link #bytes()})
+     * @param clock wall-clock milliseconds (results carry their time)
+     */
+    IdempotencyView(Duration retention, long maxBytes, LongSupplier clock) {
         this.retention = retention;
+        this.maxBytes = maxBytes;
         this.clock = clock;
     }
 
@@ -80,7 +98,9 @@ final class IdempotencyView {
 
     /**
      * Applies one committed record of the topic: a result, or a tombstone (null value) that
-     * removes one. A record that is not a result of this format is ignored.
+     * removes one. A record that is not a result of this format is ignored. A result that would
+     * take the results past {@code maxBytes} is not kept (nor the key's result before it), and
+     * the view is incomplete from then on.
      */
     void apply(byte[] recordKey, byte[] value) {
         IdempotencyKey key;
@@ -97,8 +117,41 @@ final class IdempotencyView {
             return;
         }
         Result r = decode(value);
-        if (r != null) {
-            put(key, r);
+        if (r == null || expired(r, clock.getAsLong())) {
+            return;
+        }
+        Result previous = results.get(key);
+        if (bytes.get() + r.bytes() - (previous == null ? 0 : previous.bytes()) > maxBytes) {
+            if (previous != null) {
+                remove(key, previous);
+            }
+            refused.incrementAndGet();
+            return;
+        }
+        put(key, r);
+    }
+
+    /**
+     * Whether the view holds every result the topic does (as far as it has read it): false once
+     * one was not kept for room, until {@link #completeAsOf} says a read of the whole topic since
+     * kept everything. While false, a key without a result here may have one.
+     */
+    boolean complete() {
+        return refused.get() == refusedWhenComplete;
+    }
+
+    /** Results read and not kept for room, ever: taken before a read of the whole topic again. */
+    long refused() {
+        return refused.get();
+    }
+
+    /**
+     * A read of the whole topic again, started when {@link #refused()} was {@code before}, has
+     * reached where the view had read: when it kept everything, the view is complete again.
+     */
+    void completeAsOf(long before) {
+        if (refused.get() == before) {
+            refusedWhenComplete = before;
         }
     }
 

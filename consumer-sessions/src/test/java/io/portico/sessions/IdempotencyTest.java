@@ -497,6 +497,41 @@ class IdempotencyTest {
     }
 
     @Test
+    void resultsReadPastTheMemoryBoundAreNotKeptAndAKeyWithoutAResultHereIs503() throws Exception {
+        service.close();
+        long bound = 2 * IdempotencyView.ENTRY_OVERHEAD + 10; // two one-byte results fit, not three
+        kafka.consumer = null; // the closed service's
+        service = service(Duration.ofSeconds(10), 1 << 20, bound);
+        // Three keys of one partition, so that they are read in this order.
+        List<IdempotencyKey> keys = new ArrayList<>();
+        int partition = IdempotencyKey.of(null, "k0").partition(PARTITIONS);
+        for (int i = 0; keys.size() < 3; i++) {
+            IdempotencyKey k = IdempotencyKey.of(null, "k" + i);
+            if (k.partition(PARTITIONS) == partition) {
+                keys.add(k);
+            }
+        }
+        kafka.ends.put(partition, 3L);
+        awaitReader();
+        kafka.consumer.schedulePollTask(() -> keys.forEach(k -> kafka.consumer.result(k,
+                new IdempotencyView.Result(fingerprint("b"), ok("x"), System.currentTimeMillis()))));
+
+        Producing work = new Producing("mine");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(keys.get(2), fingerprint("b"), TOPIC, work), "another node's result, not kept here");
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("idempotency.memory.max.bytes"), e.getMessage());
+        assertEquals(0, work.runs.get(), "never written twice");
+        assertEquals(2, service.size());
+        assertTrue(service.bytes() <= bound, "bounded: " + service.bytes());
+
+        assertTrue(service.execute(keys.get(0), fingerprint("b"), TOPIC, work).replayed(), "a result held is answered");
+        assertThrows(RestException.class, () -> service.execute(IdempotencyKey.of(null, "new"), fingerprint("b"), TOPIC,
+                work), "any key without a result here may have one");
+        assertEquals(0, work.runs.get());
+    }
+
+    @Test
     void afterCloseAKeyedRequestIs503() throws Exception {
         awaitReader();
         service.close();

@@ -143,4 +143,37 @@ class IdempotencyViewTest {
         assertTrue(r.sameRequest(fingerprint("body")));
         assertFalse(r.sameRequest(fingerprint("other body")));
     }
+
+    @Test
+    void resultsReadPastTheBoundAreNotKeptAndTheViewIsIncompleteUntilAWholeReadKeepsThemAll() {
+        IdempotencyView bounded = new IdempotencyView(Duration.ofHours(24), 2 * IdempotencyView.ENTRY_OVERHEAD + 10,
+                now::get);
+        IdempotencyKey a = IdempotencyKey.of(null, "a");
+        IdempotencyKey b = IdempotencyKey.of(null, "b");
+        IdempotencyKey c = IdempotencyKey.of(null, "c");
+        bounded.apply(a.id(), IdempotencyView.encode(result("a", now.get())));
+        bounded.apply(b.id(), IdempotencyView.encode(result("b", now.get())));
+        assertTrue(bounded.complete());
+        bounded.apply(c.id(), IdempotencyView.encode(result("c", now.get())));
+        assertFalse(bounded.complete(), "c's result was not kept");
+        assertNull(bounded.get(c));
+        assertEquals(2, bounded.size());
+        assertTrue(bounded.bytes() <= 2 * IdempotencyView.ENTRY_OVERHEAD + 10);
+
+        // a's result deleted, then the whole topic read again: everything kept.
+        long before = bounded.refused();
+        bounded.apply(a.id(), null);
+        bounded.apply(b.id(), IdempotencyView.encode(result("b", now.get())));
+        bounded.apply(c.id(), IdempotencyView.encode(result("c", now.get())));
+        bounded.completeAsOf(before);
+        assertTrue(bounded.complete());
+        assertNotNull(bounded.get(c));
+
+        // A read again that could not keep one stays incomplete.
+        bounded.apply(a.id(), IdempotencyView.encode(result("a", now.get())));
+        before = bounded.refused();
+        bounded.apply(a.id(), IdempotencyView.encode(result("a", now.get())));
+        bounded.completeAsOf(before - 1);
+        assertFalse(bounded.complete());
+    }
 }
