@@ -78,6 +78,20 @@ public final class OffsetReader implements AutoCloseable {
     private final MemoryBudget memory;
     private volatile boolean closed;
     private volatile LogEnds logEnds;
+    private java.util.function.LongSupplier nanoClock = System::nanoTime;
+
+    /**
+     * How long records a reader fetched ahead may wait for the read that continues there: past
+     * it they are fetched again, since the log may have changed under them (records deleted,
+     * the topic deleted and made again), and a read must not return what Kafka no longer holds.
+     */
+    static final long HELD_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /** The clock idle readers are timed with (a test's, to age them without waiting). */
+    OffsetReader nanoClock(java.util.function.LongSupplier clock) {
+        this.nanoClock = clock;
+        return this;
+    }
 
     /**
      * Where a partition's log ends for every reader (its high watermark), when the consumers'
@@ -120,6 +134,7 @@ public final class OffsetReader implements AutoCloseable {
         final boolean walker;
         TopicPartition assigned;
         long next = -1; // the offset after the last record returned; -1 when unknown
+        long idleSince; // the clock's time it was last given back
 
         Reader(Consumer<byte[], byte[]> consumer, MemoryBudget.Lease lease, boolean walker) {
             this.consumer = consumer;
@@ -274,6 +289,9 @@ public final class OffsetReader implements AutoCloseable {
             consumer.assign(List.of(tp));
             reader.assigned = tp;
             reader.next = -1;
+        }
+        if (reader.next == offset && nanoClock.getAsLong() - reader.idleSince > HELD_MAX_AGE_NANOS) {
+            reader.dropFetched(); // what it holds has waited too long to be trusted: fetched again
         }
         if (reader.next != offset) {
             reader.dropFetched();
@@ -604,6 +622,7 @@ public final class OffsetReader implements AutoCloseable {
                 reader.dropFetched(); // records fetched ahead are a cache: memory is needed elsewhere
             }
             boolean kept = false;
+            reader.idleSince = nanoClock.getAsLong();
             synchronized (idle) {
                 if (healthy && !closed) {
                     idle.addLast(reader);

@@ -308,6 +308,20 @@ class OffsetReaderTest {
     }
 
     @Test
+    void recordsHeldAheadTooLongAreFetchedAgainNotServedFromMemory() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20).nanoClock(now::get); // one reader
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)), "6..14 are held for the walk's next read");
+        TopicPartition p0 = new TopicPartition(TOPIC, 0);
+        made.get(0).updateBeginningOffsets(Map.of(p0, 10L)); // records below 10 deleted meanwhile
+
+        now.addAndGet(OffsetReader.HELD_MAX_AGE_NANOS - 1);
+        assertEquals(List.of(6L), offsets(reader.read(TOPIC, 0, 6, 1)), "a walk going on is served from what is held");
+        now.addAndGet(OffsetReader.HELD_MAX_AGE_NANOS + 1);
+        assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.read(TOPIC, 0, 7, 1));
+    }
+
+    @Test
     void aReadGathersRecordsOverSeveralPolls() {
         onCreate = c -> c.setMaxPollRecords(2);
 
