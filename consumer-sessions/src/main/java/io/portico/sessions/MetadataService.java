@@ -269,7 +269,10 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * not answered) is shown without its retention and cleanup policy.
      */
     public CompletableFuture<List<AdminTopics.Topic>> adminTopics(java.util.function.Predicate<String> visible) {
-        return topicNames().thenCompose(names -> adminTopics(names.stream().filter(visible).toList(), false));
+        // Filtered on the executor, also when the names are in before this is chained (which
+        // would filter them on the caller's thread, an IO thread).
+        return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
+                .thenCompose(names -> adminTopics(names, false));
     }
 
     /** One topic as {@link #adminTopics} shows it, with its per-topic overrides; 40401 when missing. */

@@ -261,6 +261,15 @@ class ClusterAdminTest {
     static final String NETWORK = "kafka-admin-client-thread | fake";
 
     /** A future that {@code network} completes with {@code value}, as the admin client's network thread would. */
+    /** Waits for {@code latch} (a test's hold on the fake network thread). */
+    static void awaitQuietly(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     static <T> KafkaFuture<T> completedOn(ExecutorService network, T value) {
         KafkaFutureImpl<T> future = new KafkaFutureImpl<>();
         network.execute(() -> future.complete(value));
@@ -288,14 +297,18 @@ class ClusterAdminTest {
                     });
             ClusterAdmin onAnswers = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false, answers);
             List<String> threads = new CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch chained = new java.util.concurrent.CountDownLatch(1);
+            network.execute(() -> awaitQuietly(chained)); // no answer before the test has chained its step
 
-            List<String> rendered = onAnswers.topics(name -> {
+            java.util.concurrent.CompletableFuture<List<String>> result = onAnswers.topics(name -> {
                 threads.add("visible " + name + " on " + Thread.currentThread().getName());
                 return true;
             }).thenApply(topics -> {
                 threads.add("rendered on " + Thread.currentThread().getName());
                 return topics.stream().map(ClusterAdmin.Topic::name).toList();
-            }).get(5, TimeUnit.SECONDS);
+            });
+            chained.countDown();
+            List<String> rendered = result.get(5, TimeUnit.SECONDS);
 
             assertEquals(List.of("a", "b"), rendered);
             assertEquals(List.of("visible b on answers", "visible a on answers", "rendered on answers"), threads,

@@ -184,14 +184,18 @@ class MetadataServiceTest {
             MetadataService onAnswers = new MetadataService(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false,
                     answers);
             List<String> threads = new CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch chained = new java.util.concurrent.CountDownLatch(1);
+            network.execute(() -> ClusterAdminTest.awaitQuietly(chained)); // no answer before the test has chained its step
 
-            List<AdminTopics.Topic> topics = onAnswers.adminTopics(name -> {
+            java.util.concurrent.CompletableFuture<List<AdminTopics.Topic>> result = onAnswers.adminTopics(name -> {
                 threads.add("visible " + name + " on " + Thread.currentThread().getName());
                 return true;
             }).thenApply(list -> {
                 threads.add("rendered on " + Thread.currentThread().getName());
                 return list;
-            }).get(5, TimeUnit.SECONDS);
+            });
+            chained.countDown();
+            List<AdminTopics.Topic> topics = result.get(5, TimeUnit.SECONDS);
 
             assertEquals(List.of(new AdminTopics.Topic("a", 2, 1, 1L, null, null)), topics);
             assertEquals(List.of("visible a on answers", "rendered on answers"), threads);
