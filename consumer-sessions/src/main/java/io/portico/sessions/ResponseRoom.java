@@ -64,6 +64,27 @@ public final class ResponseRoom {
     }
 
     /**
+     * Takes room for a record grown after its room was taken (decoded into text longer than its
+     * bytes): {@code from} key and value bytes became {@code to}. False when the difference does
+     * not fit now (the response then ends before the record). Never waits.
+     */
+    public boolean grow(long from, long to) {
+        long more = cost(to) - cost(from);
+        if (more <= 0) {
+            return true;
+        }
+        if (credit >= more) {
+            credit -= more;
+            return true;
+        }
+        if (lease.tryTake(more - credit)) {
+            credit = 0;
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * Takes room for one more record.
      *
      * @param first whether the response has no record yet (it may wait, and must get room)

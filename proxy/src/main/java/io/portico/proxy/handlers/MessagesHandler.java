@@ -66,7 +66,12 @@ public final class MessagesHandler {
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());
                 for (ConsumedRecord r : records) {
-                    decoded.add(schemas.decode(format, r)); // a record that does not decode fails the read, naming it
+                    ConsumedRecord d = schemas.decode(format, r); // a record that does not decode fails the read, naming it
+                    // Its JSON may be many times its avro bytes: room for that too, or the response ends before it.
+                    if (!decoded.isEmpty() && !room.grow(r.size(), d.size())) {
+                        break;
+                    }
+                    decoded.add(d);
                 }
                 return new Http.RawJson(RecordsWriter.write(decoded, EmbeddedFormat.JSON, false));
             }

@@ -173,6 +173,38 @@ class AvroIT {
     }
 
     @Test
+    void aReadByOffsetTakesRoomForItsRecordsDecodedJsonNotOnlyTheirAvroBytes(SchemaPortico sp) throws Exception {
+        String topic = KafkaCluster.uniqueTopic("avro-wide");
+        StringBuilder fields = new StringBuilder();
+        for (int f = 0; f < 300; f++) {
+            fields.append(f == 0 ? "" : ",").append("{\"name\":\"f").append(f).append("\",\"type\":[\"null\",\"int\"],\"default\":null}");
+        }
+        String schema = "{\"type\":\"record\",\"name\":\"Wide\",\"fields\":[" + fields + "]}";
+        java.net.http.HttpResponse<String> registered = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(sp.registry().url().toString().replaceAll("/$", "") + "/subjects/" + topic + "-value/versions"))
+                        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"schema\":" + json(schema) + "}"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, registered.statusCode(), registered.body());
+        int id = io.portico.protocol.Json.mapper().readTree(registered.body()).get("id").asInt();
+        // Every field null: 300 bytes of avro, some 3,000 of JSON a record.
+        for (int i = 0; i < 1000; i++) {
+            sp.cluster().produce(topic, 0, null, framed(id, new byte[300]));
+        }
+        try (io.portico.proxy.testing.TestPortico small = io.portico.proxy.testing.TestPortico.start(sp.cluster(),
+                java.util.Map.of("schema.registry.url", sp.registry().url().toString(),
+                        "memory.responses.max.bytes", String.valueOf(1 << 20)))) {
+            Rest.Response read = small.rest().get("/topics/" + topic + "/partitions/0/messages?offset=0&count=1000",
+                    "Accept", AVRO_V1);
+            assertEquals(200, read.status(), read.body().substring(0, Math.min(300, read.body().length())));
+            int returned = read.json().size();
+            // The avro bytes of all 1,000 fit the 1 MiB budget; their JSON, about a tenth of them.
+            assertTrue(returned >= 1 && returned < 500, "records returned: " + returned);
+            assertTrue(read.json().get(0).get("value").has("f299"), read.json().get(0).toString());
+        }
+    }
+
+    @Test
     void recordsOfAPlainProducerInConfluentsFramingAreReadByOffset(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("avro-plain");
