@@ -641,15 +641,13 @@ public final class Http {
                 if (exchange.isRequestChannelAvailable()) {
                     exchange.setMaxEntitySize(0); // a declared length over the limit is drained too, for the linger
                 }
-                XnioExecutor.Key linger = exchange.getIoThread().executeAfter(
-                        () -> IoUtils.safeClose(exchange.getConnection()), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-                exchange.addExchangeCompleteListener((ex, next) -> {
-                    linger.remove();
-                    next.proceed();
-                    if (closeAfter) {
+                // The linger's bound is every unread body's (lingerAfterAnswer, set where the request began).
+                if (closeAfter) {
+                    exchange.addExchangeCompleteListener((ex, next) -> {
+                        next.proceed();
                         IoUtils.safeClose(ex.getConnection()); // the body was all read: a clean close
-                    }
-                });
+                    });
+                }
             }
         } else {
             exchange.setPersistent(false);
