@@ -407,30 +407,28 @@ public final class HttpServer implements AutoCloseable {
 
         @Override
         public int write(ByteBuffer src) throws IOException {
-            int n = next.write(src);
-            track(n > 0, src.hasRemaining());
-            return n;
+            return (int) tracked(next.write(src), src.hasRemaining()); // arguments run left to right
         }
 
         @Override
         public long write(ByteBuffer[] srcs, int offs, int len) throws IOException {
-            long n = next.write(srcs, offs, len);
-            track(n > 0, org.xnio.Buffers.hasRemaining(srcs, offs, len));
-            return n;
+            return tracked(next.write(srcs, offs, len), org.xnio.Buffers.hasRemaining(srcs, offs, len));
         }
 
         @Override
         public int writeFinal(ByteBuffer src) throws IOException {
-            int n = next.writeFinal(src);
-            track(n > 0, src.hasRemaining());
-            return n;
+            return (int) tracked(next.writeFinal(src), src.hasRemaining());
         }
 
         @Override
         public long writeFinal(ByteBuffer[] srcs, int offs, int len) throws IOException {
-            long n = next.writeFinal(srcs, offs, len);
-            track(n > 0, org.xnio.Buffers.hasRemaining(srcs, offs, len));
-            return n;
+            return tracked(next.writeFinal(srcs, offs, len), org.xnio.Buffers.hasRemaining(srcs, offs, len));
+        }
+
+        /** {@code written}, after noting whether the write progressed and whether bytes are left. */
+        private long tracked(long written, boolean left) {
+            track(written > 0, left);
+            return written;
         }
 
         @Override
