@@ -587,10 +587,12 @@ public final class Http {
      * that declares a body and never sends it (answered 401, 404, 405 without being read) held
      * the request in progress, its budgets and a place among {@code max.concurrent.requests},
      * for good. On HTTP/2 the connection is closed too: its other streams are that client's.
+     * Make the handler once ({@code close} closes an exchange's connection); it costs a request
+     * whose body is in, or that has none, one look.
      */
-    public static void lingerAfterAnswer(HttpServerExchange exchange, Consumer<HttpServerExchange> close) {
-        if (!exchange.isRequestComplete()) {
-            exchange.addResponseWrapper((factory, ex) -> new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {
+    public static Consumer<HttpServerExchange> lingerAfterAnswer(Consumer<HttpServerExchange> close) {
+        io.undertow.server.ConduitWrapper<org.xnio.conduits.StreamSinkConduit> wrapper = (factory, ex) ->
+                new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {
                 private boolean ended;
 
                 @Override
@@ -601,8 +603,12 @@ public final class Http {
                         closeIfStillUnread(ex, close);
                     }
                 }
-            });
-        }
+            };
+        return exchange -> {
+            if (!exchange.isRequestComplete()) {
+                exchange.addResponseWrapper(wrapper);
+            }
+        };
     }
 
     private static void closeIfStillUnread(HttpServerExchange exchange, Consumer<HttpServerExchange> close) {

@@ -157,11 +157,12 @@ public final class HttpServer implements AutoCloseable {
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
             FirstRequests firstRequests = new FirstRequests(settings.idleTimeout());
             long stallNanos = settings.writeTimeout().toNanos();
+            java.util.function.Consumer<HttpServerExchange> linger = Http.lingerAfterAnswer(firstRequests::close);
             long maxEntitySize = settings.maxEntitySize();
             String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
                 firstRequests.started(exchange);
-                Http.lingerAfterAnswer(exchange, firstRequests::close);
+                linger.accept(exchange);
                 if (stallNanos > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
                     exchange.addResponseWrapper((factory, ex) -> new StalledStream(factory.create(), ex, stallNanos,
                             firstRequests));
