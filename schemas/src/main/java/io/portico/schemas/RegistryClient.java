@@ -244,15 +244,9 @@ public final class RegistryClient {
         }
         // The request's timeout ends once the headers arrive: the attempt as a whole, its body
         // included, is bounded here (a body that trickles in would hold the look-up forever).
-        CompletableFuture<HttpResponse<byte[]>> bounded = new CompletableFuture<>();
-        sent.whenComplete((response, error) -> {
-            if (error != null) {
-                bounded.completeExceptionally(error);
-            } else {
-                bounded.complete(response);
-            }
-        });
-        bounded.orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        // A copy times out, not the exchange itself (cancelled below when it does).
+        CompletableFuture<HttpResponse<byte[]>> bounded = sent.copy()
+                .orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
         return bounded.handle((response, error) -> {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof TimeoutException) {
