@@ -434,7 +434,6 @@ public final class ConsumerInstance {
         assigned = !consumer.assignment().isEmpty();
     }
 
-    /** The topics subscribed to (a pattern's current matches), sorted; empty when assigned or unsubscribed. */
     /**
      * The topics the client named for this instance to read, by subscription or assignment (a
      * pattern's matches aside: its own check decides those): a read checks its caller may still
@@ -444,6 +443,7 @@ public final class ConsumerInstance {
         return namedTopics;
     }
 
+    /** The topics subscribed to (a pattern's current matches), sorted; empty when assigned or unsubscribed. */
     public List<String> subscription() {
         return locked(KafkaErrors::toRestException, () -> mode == Mode.TOPICS || mode == Mode.PATTERN
                 ? List.copyOf(new TreeSet<>(topics)) : List.of());

@@ -329,7 +329,6 @@ public final class Portico implements AutoCloseable {
                 registry.timeout())), 16L << 20);
     }
 
-    /** A node id when none is configured: this host's name and a random part (a restarted node is a new node). */
     /** A partition's high watermark, the end of its log for every reader (asked of the admin client). */
     private long highWatermark(org.apache.kafka.common.TopicPartition tp, Duration timeout) {
         long millis = Math.max(1, timeout.toMillis());
@@ -348,6 +347,7 @@ public final class Portico implements AutoCloseable {
         }
     }
 
+    /** A node id when none is configured: this host's name and a random part (a restarted node is a new node). */
     private static String generatedNodeId() {
         String host;
         try {
