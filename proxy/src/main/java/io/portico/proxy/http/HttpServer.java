@@ -173,6 +173,9 @@ public final class HttpServer implements AutoCloseable {
                     exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
                 }
                 root.handleRequest(exchange);
+                if (!https) {
+                    keepReadsArmed(exchange);
+                }
             };
             HttpHandler upgrade = new Http2UpgradeHandler(limited);
             // h2c upgrade only for a request without a body (as most servers do): its body would
@@ -205,6 +208,37 @@ public final class HttpServer implements AutoCloseable {
             channel.resumeAccepts();
             channels.add(channel);
             addresses.add((InetSocketAddress) channel.getLocalAddress());
+        }
+    }
+
+    /**
+     * For an HTTP/1.1 request still being answered when its handler returns (one waiting for
+     * Kafka): the connection stays armed for reading, as it was when the request arrived.
+     * Undertow stops reading a connection as each request begins and starts again once it ends;
+     * with an answer that comes later from another thread, each is a change of the socket's
+     * epoll registration, two system calls per request that a request answered within its
+     * handler never makes (the two changes cancel out before the selector looks). Arming the
+     * reads again here cancels Undertow's stop in the same way, so the registration never
+     * changes. Nothing is read meanwhile: Undertow's reader, still the connection's listener,
+     * stops reading a connection that becomes readable while a request runs, so bytes sent early
+     * (a pipelined request, the connection's end) stop the reads at that point, as Undertow
+     * would have, and are read once the answer is written. Left alone: a request whose body is
+     * still arriving, a connection with another listener (an event stream watching for its end),
+     * and TLS connections (whose reads Undertow handles apart).
+     */
+    private static final String UNDERTOW_READER = "io.undertow.server.protocol.http.HttpReadListener";
+
+    static void keepReadsArmed(HttpServerExchange exchange) {
+        if (exchange.isComplete() || !exchange.isRequestComplete() || exchange.isUpgrade()
+                || !(exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection connection)
+                || !exchange.isInIoThread()) {
+            return;
+        }
+        org.xnio.conduits.ConduitStreamSourceChannel in = connection.getChannel().getSourceChannel();
+        org.xnio.ChannelListener<?> reader = in.getReadListener();
+        if ((reader == null || reader.getClass().getName().equals(UNDERTOW_READER)) && connection.getExtraBytes() == null) {
+            // The socket's own conduit: the request's (a body read to its end) no longer passes a resume on.
+            connection.getOriginalSourceConduit().resumeReads();
         }
     }
 
