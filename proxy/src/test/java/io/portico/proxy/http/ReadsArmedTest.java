@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * An HTTP/1.1 request answered after its handler returns keeps its connection armed for reading
@@ -112,11 +114,23 @@ class ReadsArmedTest {
         return new String(in.readNBytes(length), StandardCharsets.UTF_8);
     }
 
-    @Test
-    void aRequestWaitingForItsAnswerKeepsItsConnectionArmedForReading() throws Exception {
+    /** A GET of the held route, or a POST with a 5-byte body sent whole. */
+    private static void sendHeld(Socket socket, boolean withBody) throws IOException {
+        if (withBody) {
+            socket.getOutputStream().write(("POST /held HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 5\r\n\r\nhello").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+        } else {
+            send(socket, "/held");
+        }
+    }
+
+    @ParameterizedTest(name = "with a body: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRequestWaitingForItsAnswerKeepsItsConnectionArmedForReading(boolean withBody) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
-            send(socket, "/held");
+            sendHeld(socket, withBody);
             Held held = held();
             assertTrue(readsArmed(held.exchange()), "reads were stopped while the answer waits");
             held.answer().complete(Map.of("n", 1));
@@ -127,26 +141,13 @@ class ReadsArmedTest {
     }
 
     @Test
-    void aRequestWithABodyWaitingForItsAnswerKeepsItsConnectionArmedForReading() throws Exception {
-        try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(("POST /held HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
-                    + "Content-Length: 5\r\n\r\nhello").getBytes(StandardCharsets.US_ASCII));
-            Held held = held();
-            assertTrue(readsArmed(held.exchange()), "reads were stopped while the answer waits");
-            held.answer().complete(Map.of("n", 4));
-            assertEquals("{\"n\":4}", answer(socket.getInputStream()));
-        }
-    }
-
-    @Test
     void aRequestPipelinedBehindAWaitingOneIsAnsweredAfterIt() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             send(socket, "/held");
             Held held = held();
             send(socket, "/now");
-            awaitReadsStopped(held.exchange()); // readable with no listener: reads stop, nothing is read
+            awaitReadsStopped(held.exchange()); // readable while a request runs: reads stop, nothing is read
             held.answer().complete(Map.of("n", 2));
             InputStream in = socket.getInputStream();
             assertEquals("{\"n\":2}", answer(in));
@@ -154,33 +155,18 @@ class ReadsArmedTest {
         }
     }
 
-    @Test
-    void aClientThatHalfClosesWhileWaitingStillGetsItsAnswer() throws Exception {
+    @ParameterizedTest(name = "with a body: {0}")
+    @ValueSource(booleans = {false, true})
+    void aClientThatHalfClosesWhileWaitingStillGetsItsAnswer(boolean withBody) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
-            send(socket, "/held");
+            sendHeld(socket, withBody);
             Held held = held();
             socket.shutdownOutput();
-            awaitReadsStopped(held.exchange());
+            awaitReadsStopped(held.exchange()); // with a body, the connection has no listener: XNIO stops the reads
             held.answer().complete(Map.of("n", 3));
             InputStream in = socket.getInputStream();
             assertEquals("{\"n\":3}", answer(in));
-            assertEquals(-1, in.read(), "the connection is closed once its end is read");
-        }
-    }
-
-    @Test
-    void aClientThatHalfClosesAfterItsBodyStillGetsItsAnswer() throws Exception {
-        try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(("POST /held HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
-                    + "Content-Length: 5\r\n\r\nhello").getBytes(StandardCharsets.US_ASCII));
-            Held held = held();
-            socket.shutdownOutput();
-            awaitReadsStopped(held.exchange()); // readable with no listener: reads stop, nothing is read
-            held.answer().complete(Map.of("n", 5));
-            InputStream in = socket.getInputStream();
-            assertEquals("{\"n\":5}", answer(in));
             assertEquals(-1, in.read(), "the connection is closed once its end is read");
         }
     }
