@@ -224,9 +224,13 @@ public final class HttpServer implements AutoCloseable {
      * (a pipelined request, the connection's end) stop the reads at that point, as Undertow
      * would have, and are read once the answer is written. Left alone: a request whose body is
      * still arriving, a connection with another listener (an event stream watching for its end),
-     * and TLS connections (whose reads Undertow handles apart).
+     * and TLS connections (whose reads Undertow handles apart). Answers are written on the
+     * exchange's IO thread, as {@link Http#complete} and the other helpers do: a connection
+     * whose body was read (it has no listener then), ended from another thread while early
+     * bytes arrive, could be left with its reads stopped.
      */
     private static final String UNDERTOW_READER = "io.undertow.server.protocol.http.HttpReadListener";
+    private static final String SOCKET_CONDUIT = "org.xnio.nio.NioSocketConduit";
 
     static void keepReadsArmed(HttpServerExchange exchange) {
         if (exchange.isComplete() || !exchange.isRequestComplete() || exchange.isUpgrade()
@@ -236,7 +240,9 @@ public final class HttpServer implements AutoCloseable {
         }
         org.xnio.conduits.ConduitStreamSourceChannel in = connection.getChannel().getSourceChannel();
         org.xnio.ChannelListener<?> reader = in.getReadListener();
-        if ((reader == null || reader.getClass().getName().equals(UNDERTOW_READER)) && connection.getExtraBytes() == null) {
+        if ((reader == null || reader.getClass().getName().equals(UNDERTOW_READER)) && connection.getExtraBytes() == null
+                // The socket's conduit itself: a read timeout's conduit would start its timer on a resume.
+                && connection.getOriginalSourceConduit().getClass().getName().equals(SOCKET_CONDUIT)) {
             // The socket's own conduit: the request's (a body read to its end) no longer passes a resume on.
             connection.getOriginalSourceConduit().resumeReads();
         }

@@ -20,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -62,6 +63,11 @@ class ReadsArmedTest {
     @AfterAll
     static void stop() {
         server.close();
+    }
+
+    @BeforeEach
+    void noneHeld() {
+        HELD.clear();
     }
 
     private static boolean readsArmed(HttpServerExchange exchange) throws Exception {
@@ -146,6 +152,7 @@ class ReadsArmedTest {
             socket.setSoTimeout(10_000);
             send(socket, "/held");
             Held held = held();
+            assertTrue(readsArmed(held.exchange()), "reads were stopped while the answer waits");
             send(socket, "/now");
             awaitReadsStopped(held.exchange()); // readable while a request runs: reads stop, nothing is read
             held.answer().complete(Map.of("n", 2));
@@ -162,6 +169,7 @@ class ReadsArmedTest {
             socket.setSoTimeout(10_000);
             sendHeld(socket, withBody);
             Held held = held();
+            assertTrue(readsArmed(held.exchange()), "reads were stopped while the answer waits");
             socket.shutdownOutput();
             awaitReadsStopped(held.exchange()); // with a body, the connection has no listener: XNIO stops the reads
             held.answer().complete(Map.of("n", 3));
