@@ -36,7 +36,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * first response again and produces nothing (what Kafka holds is read with {@code read_committed},
  * to its end); another request with the key is 422; concurrent requests with one key on one node
  * and on three nodes produce once and answer alike; keys that share one transactional id at two
- * nodes are each written once; a keyed request that waits holds up no produce without a key;
+ * nodes are each written once; a keyed request that waits holds up no produce without a key,
+ * and is still produced when it waited longer than {@code metadata.timeout.ms};
  * the state topic is hidden from clients, and one created beforehand with a shorter retention
  * has it raised; Portico's own readers skip aborted records.
  */
@@ -344,6 +345,53 @@ class IdempotencyIT {
                 holder.abortTransaction();
                 Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
                 assertEquals(200, answered.status(), answered.body());
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+        kafka.admin().deleteTopics(List.of(state)).all().get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A keyed request's produce is bounded by {@code metadata.timeout.ms} from the start of its
+     * transaction, not from its arrival: one that first waited longer than that for its view of
+     * the state topic (held behind an open transaction there) is still produced and answered 200.
+     */
+    @Test
+    void aKeyedRequestThatWaitedLongerThanTheMetadataBoundIsStillProduced(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late"), 1);
+        String state = "_portico_idem_late_" + UUID.randomUUID().toString().substring(0, 8);
+        try (TestPortico node = TestPortico.start(kafka, Map.of("metadata.timeout.ms", "2000", "idempotency.topic", state,
+                "idempotency.topic.partitions", "1", "idempotency.wait.ms", "30000"));
+             KafkaProducer<byte[], byte[]> holder = new KafkaProducer<>(Map.of("bootstrap.servers",
+                     kafka.bootstrapServers(), "transactional.id", "it-holder-" + UUID.randomUUID()),
+                     new ByteArraySerializer(), new ByteArraySerializer())) {
+            String small = "{\"records\":[{\"value\":\"YQ==\"}]}";
+            assertEquals(200, node.rest().post("/topics/" + topic, V1, small, "Idempotency-Key", key()).status(),
+                    "keys work, and the node has read its state topic");
+            holder.initTransactions();
+            holder.beginTransaction();
+            holder.send(new ProducerRecord<>(state, 0, "held".getBytes(StandardCharsets.UTF_8),
+                    "held".getBytes(StandardCharsets.UTF_8))).get();
+
+            ExecutorService clients = Executors.newFixedThreadPool(1);
+            try {
+                // 64 records: the bound is looked at every 64th record sent.
+                String many = "{\"records\":[" + String.join(",", java.util.Collections.nCopies(64,
+                        "{\"value\":\"Yg==\"}")) + "]}";
+                Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, many,
+                        "Idempotency-Key", key()));
+                awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
+                Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
+                holder.abortTransaction();
+                Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
+                assertEquals(200, answered.status(), answered.body());
+                for (var offset : answered.json().get("offsets")) { // v1 reports a record's failure in its entry
+                    assertTrue(offset.get("error_code").isNull(), answered.body());
+                }
+                List<String> expected = new ArrayList<>(List.of("a"));
+                expected.addAll(java.util.Collections.nCopies(64, "b"));
+                assertEquals(expected, values(committed(kafka, topic)));
             } finally {
                 clients.shutdownNow();
             }
