@@ -314,42 +314,23 @@ class IdempotencyIT {
     @Test
     void aKeyedRequestThatWaitsHoldsUpNoProduceWithoutAKey(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-apart"), 1);
-        String state = "_portico_idem_apart_" + UUID.randomUUID().toString().substring(0, 8);
-        try (TestPortico node = TestPortico.start(kafka, Map.of("produce.threads", "1", "idempotency.topic", state,
-                "idempotency.topic.partitions", "1", "idempotency.wait.ms", "30000"));
-             KafkaProducer<byte[], byte[]> holder = new KafkaProducer<>(Map.of("bootstrap.servers",
-                     kafka.bootstrapServers(), "transactional.id", "it-holder-" + UUID.randomUUID()),
-                     new ByteArraySerializer(), new ByteArraySerializer())) {
-            String small = "{\"records\":[{\"value\":\"YQ==\"}]}";
-            assertEquals(200, node.rest().post("/topics/" + topic, V1, small, "Idempotency-Key", key()).status(),
-                    "keys work, and the node has read its state topic");
-            holder.initTransactions();
-            holder.beginTransaction();
-            holder.send(new ProducerRecord<>(state, 0, "held".getBytes(StandardCharsets.UTF_8),
-                    "held".getBytes(StandardCharsets.UTF_8))).get();
+        withStateTopicHeld(kafka, topic, Map.of("produce.threads", "1"), (node, holder, clients) -> {
+            Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, SMALL,
+                    "Idempotency-Key", key()));
+            awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
 
-            ExecutorService clients = Executors.newFixedThreadPool(1);
-            try {
-                Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, small,
-                        "Idempotency-Key", key()));
-                awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
+            String large = "{\"records\":[{\"value\":\"" + base64("b".repeat(6000)) + "\"}]}";
+            Rest other = new Rest(node.rest().base(), java.net.http.HttpClient.newBuilder()
+                    .version(java.net.http.HttpClient.Version.HTTP_1_1).build());
+            Rest.Response plain = other.post("/topics/" + topic, V1, large);
+            assertEquals(200, plain.status(), plain.body());
+            assertFalse(keyed.isDone(), "answered while the keyed request still waits: " + (keyed.isDone()
+                    ? keyed.get() : ""));
 
-                String large = "{\"records\":[{\"value\":\"" + base64("b".repeat(6000)) + "\"}]}";
-                Rest other = new Rest(node.rest().base(), java.net.http.HttpClient.newBuilder()
-                        .version(java.net.http.HttpClient.Version.HTTP_1_1).build());
-                Rest.Response plain = other.post("/topics/" + topic, V1, large);
-                assertEquals(200, plain.status(), plain.body());
-                assertFalse(keyed.isDone(), "answered while the keyed request still waits: " + (keyed.isDone()
-                        ? keyed.get() : ""));
-
-                holder.abortTransaction();
-                Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
-                assertEquals(200, answered.status(), answered.body());
-            } finally {
-                clients.shutdownNow();
-            }
-        }
-        kafka.admin().deleteTopics(List.of(state)).all().get(30, TimeUnit.SECONDS);
+            holder.abortTransaction();
+            Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
+            assertEquals(200, answered.status(), answered.body());
+        });
     }
 
     /**
@@ -360,38 +341,60 @@ class IdempotencyIT {
     @Test
     void aKeyedRequestThatWaitedLongerThanTheMetadataBoundIsStillProduced(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late"), 1);
-        String state = "_portico_idem_late_" + UUID.randomUUID().toString().substring(0, 8);
-        try (TestPortico node = TestPortico.start(kafka, Map.of("metadata.timeout.ms", "2000", "idempotency.topic", state,
-                "idempotency.topic.partitions", "1", "idempotency.wait.ms", "30000"));
+        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "2000"), (node, holder, clients) -> {
+            // 64 records: the bound is looked at every 64th record sent.
+            String many = "{\"records\":[" + String.join(",", java.util.Collections.nCopies(64,
+                    "{\"value\":\"Yg==\"}")) + "]}";
+            Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, many,
+                    "Idempotency-Key", key()));
+            awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
+            Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
+            holder.abortTransaction();
+            Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
+            assertEquals(200, answered.status(), answered.body());
+            for (var offset : answered.json().get("offsets")) { // v1 reports a record's failure in its entry
+                assertTrue(offset.get("error_code").isNull(), answered.body());
+            }
+            List<String> expected = new ArrayList<>(List.of("a"));
+            expected.addAll(java.util.Collections.nCopies(64, "b"));
+            assertEquals(expected, values(committed(kafka, topic)));
+        });
+    }
+
+    private static final String SMALL = "{\"records\":[{\"value\":\"YQ==\"}]}";
+
+    /** What a test does while a node's state topic is held behind {@code holder}'s open transaction. */
+    private interface WhileHeld {
+        void run(TestPortico node, KafkaProducer<byte[], byte[]> holder, ExecutorService clients) throws Exception;
+    }
+
+    /**
+     * Starts a node with a one-partition state topic of its own and {@code settings}, checks that
+     * keys work there (one keyed record {@code a} to {@code topic}: the node has read its state
+     * topic), then opens a transaction on the state topic, which keeps the node's
+     * {@code read_committed} view behind the end so that keyed requests wait (up to 30 s), and
+     * runs {@code test} with a one-thread pool for its clients. The state topic is deleted after.
+     */
+    private static void withStateTopicHeld(KafkaCluster kafka, String topic, Map<String, String> settings,
+                                           WhileHeld test) throws Exception {
+        String state = "_portico_idem_held_" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> config = new HashMap<>(settings);
+        config.put("idempotency.topic", state);
+        config.put("idempotency.topic.partitions", "1");
+        config.put("idempotency.wait.ms", "30000");
+        try (TestPortico node = TestPortico.start(kafka, config);
              KafkaProducer<byte[], byte[]> holder = new KafkaProducer<>(Map.of("bootstrap.servers",
                      kafka.bootstrapServers(), "transactional.id", "it-holder-" + UUID.randomUUID()),
                      new ByteArraySerializer(), new ByteArraySerializer())) {
-            String small = "{\"records\":[{\"value\":\"YQ==\"}]}";
-            assertEquals(200, node.rest().post("/topics/" + topic, V1, small, "Idempotency-Key", key()).status(),
+            assertEquals(200, node.rest().post("/topics/" + topic, V1, SMALL, "Idempotency-Key", key()).status(),
                     "keys work, and the node has read its state topic");
             holder.initTransactions();
             holder.beginTransaction();
             holder.send(new ProducerRecord<>(state, 0, "held".getBytes(StandardCharsets.UTF_8),
                     "held".getBytes(StandardCharsets.UTF_8))).get();
-
             ExecutorService clients = Executors.newFixedThreadPool(1);
             try {
-                // 64 records: the bound is looked at every 64th record sent.
-                String many = "{\"records\":[" + String.join(",", java.util.Collections.nCopies(64,
-                        "{\"value\":\"Yg==\"}")) + "]}";
-                Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, many,
-                        "Idempotency-Key", key()));
-                awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
-                Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
-                holder.abortTransaction();
-                Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
-                assertEquals(200, answered.status(), answered.body());
-                for (var offset : answered.json().get("offsets")) { // v1 reports a record's failure in its entry
-                    assertTrue(offset.get("error_code").isNull(), answered.body());
-                }
-                List<String> expected = new ArrayList<>(List.of("a"));
-                expected.addAll(java.util.Collections.nCopies(64, "b"));
-                assertEquals(expected, values(committed(kafka, topic)));
+                test.run(node, holder, clients);
             } finally {
                 clients.shutdownNow();
             }
