@@ -211,6 +211,18 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
+    /** Undertow's request reader and XNIO's socket conduit (neither is public), looked up once. */
+    private static final Class<?> UNDERTOW_READER = classNamed("io.undertow.server.protocol.http.HttpReadListener");
+    private static final Class<?> SOCKET_CONDUIT = classNamed("org.xnio.nio.NioSocketConduit");
+
+    private static Class<?> classNamed(String name) {
+        try {
+            return Class.forName(name, false, HttpServer.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(name + " is not on the class path", e);
+        }
+    }
+
     /**
      * For an HTTP/1.1 request still being answered when its handler returns (one waiting for
      * Kafka): the connection stays armed for reading, as it was when the request arrived.
@@ -229,22 +241,19 @@ public final class HttpServer implements AutoCloseable {
      * whose body was read (it has no listener then), ended from another thread while early
      * bytes arrive, could be left with its reads stopped.
      */
-    private static final String UNDERTOW_READER = "io.undertow.server.protocol.http.HttpReadListener";
-    private static final String SOCKET_CONDUIT = "org.xnio.nio.NioSocketConduit";
-
     static void keepReadsArmed(HttpServerExchange exchange) {
         if (exchange.isComplete() || !exchange.isRequestComplete() || exchange.isUpgrade()
                 || !(exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection connection)
                 || !exchange.isInIoThread()) {
             return;
         }
-        org.xnio.conduits.ConduitStreamSourceChannel in = connection.getChannel().getSourceChannel();
-        org.xnio.ChannelListener<?> reader = in.getReadListener();
-        if ((reader == null || reader.getClass().getName().equals(UNDERTOW_READER)) && connection.getExtraBytes() == null
-                // The socket's conduit itself: a read timeout's conduit would start its timer on a resume.
-                && connection.getOriginalSourceConduit().getClass().getName().equals(SOCKET_CONDUIT)) {
-            // The socket's own conduit: the request's (a body read to its end) no longer passes a resume on.
-            connection.getOriginalSourceConduit().resumeReads();
+        org.xnio.ChannelListener<?> reader = connection.getChannel().getSourceChannel().getReadListener();
+        org.xnio.conduits.StreamSourceConduit socket = connection.getOriginalSourceConduit();
+        // The socket's own conduit: the request's (a body read to its end) passes no resume on,
+        // and a read timeout's conduit would start its timer on one.
+        if ((reader == null || reader.getClass() == UNDERTOW_READER) && connection.getExtraBytes() == null
+                && socket.getClass() == SOCKET_CONDUIT) {
+            socket.resumeReads();
         }
     }
 
