@@ -1,6 +1,7 @@
 package io.portico.sessions;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.portico.protocol.BoundedMatch;
 import io.portico.protocol.CommittedOffset;
 import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.EmbeddedFormat;
@@ -350,51 +351,9 @@ public final class ConsumerInstance {
 
     private static boolean matches(Pattern pattern, String topic) {
         try {
-            return pattern.matcher(new BoundedText(topic, PATTERN_STEPS)).matches();
-        } catch (BoundedText.TooMuchWork e) {
+            return BoundedMatch.matches(pattern, topic, PATTERN_STEPS);
+        } catch (BoundedMatch.TooMuchWork e) {
             return false;
-        }
-    }
-
-    /** A string whose characters may be read only so many times: a runaway match stops. */
-    private static final class BoundedText implements CharSequence {
-        private final String text;
-        private int left;
-
-        BoundedText(String text, int steps) {
-            this.text = text;
-            this.left = steps;
-        }
-
-        @Override
-        public int length() {
-            return text.length();
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (--left < 0) {
-                throw new TooMuchWork();
-            }
-            return text.charAt(index);
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return new BoundedText(text.substring(start, end), left);
-        }
-
-        @Override
-        public String toString() {
-            return text;
-        }
-
-        static final class TooMuchWork extends RuntimeException {
-            private static final long serialVersionUID = 1L;
-
-            TooMuchWork() {
-                super(null, null, false, false);
-            }
         }
     }
 

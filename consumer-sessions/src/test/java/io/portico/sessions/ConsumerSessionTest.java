@@ -171,6 +171,16 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aPatternThatBacktracksWithoutEndMatchesNothingAndTheOthersStillMatch() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        // A back reference defeats Java's memory of failed loops: 2^40 steps on the first name.
+        registry.topicNames(() -> List.of("a".repeat(40) + "!", "aaaa"));
+        ConsumerInstance instance = create(registry);
+        instance.subscribe("^(a+)+\\1$", t -> true);
+        assertEquals(List.of("aaaa"), instance.subscription());
+    }
+
+    @Test
     void aCommitWaitingForALongPollGoesFirst() throws Exception {
         ConsumerRegistry registry = registry(Duration.ofMinutes(5));
         ConsumerInstance instance = create(registry);

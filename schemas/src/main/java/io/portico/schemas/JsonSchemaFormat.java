@@ -6,6 +6,7 @@ import com.networknt.schema.Error;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
 import com.networknt.schema.SpecificationVersion;
 import io.portico.protocol.Json;
 import java.io.IOException;
@@ -20,8 +21,10 @@ import java.util.List;
  */
 final class JsonSchemaFormat implements ParsedSchema {
     private static final int MAX_REPORTED_ERRORS = 3;
+    private static final SchemaRegistryConfig CONFIG = SchemaRegistryConfig.builder()
+            .regularExpressionFactory(BoundedPatterns.INSTANCE).build();
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7,
-            builder -> builder.schemaLoader(loader -> loader.fetchRemoteResources(false)));
+            builder -> builder.schemaRegistryConfig(CONFIG).schemaLoader(loader -> loader.fetchRemoteResources(false)));
 
     private final Schema schema;
     private final String canonical;
@@ -56,7 +59,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         }
         JsonNode id = node.get("$id");
         SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
-                SpecificationVersion.DRAFT_7, builder -> builder
+                SpecificationVersion.DRAFT_7, builder -> builder.schemaRegistryConfig(CONFIG)
                         .schemaLoader(loader -> loader.fetchRemoteResources(false))
                         .schemas(byIri(id != null && id.isTextual() ? id.asText() : null, references)));
         Schema schema;
@@ -152,7 +155,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         }
         List<Error> errors;
         try {
-            errors = schema.validate(value);
+            errors = BoundedPatterns.within(json.length, () -> schema.validate(value));
         } catch (RuntimeException e) {
             throw new InvalidDataException("the schema cannot validate it: " + e.getMessage());
         } catch (StackOverflowError e) {

@@ -155,6 +155,46 @@ class FormatsTest {
     }
 
     @Test
+    void aJsonSchemaPatternThatBacktracksWithoutEndRefusesTheValueInsteadOfRunning() {
+        // Java's matcher remembers where a plain group loop failed, but not with a back reference
+        // or a counted repeat: both of these double their work with each character.
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"pattern\":\"^(a+)+\\\\1$\"}}}");
+        schema.encode(utf8("{\"id\":\"aaaa\"}"));
+        // About 2^40 steps without the bound: the produce thread would not come back for days.
+        ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("{\"id\":\"" + "a".repeat(40) + "!\"}")));
+        assertTrue(e.getMessage().contains("/^(a+)+\\1$/ took too long"), e.getMessage());
+        // The same for a property name's pattern.
+        ParsedSchema names = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"object\",\"patternProperties\":{\"^(.*a){12}$\":{\"type\":\"integer\"}},"
+                        + "\"additionalProperties\":false}");
+        names.encode(utf8("{\"" + "a".repeat(12) + "\":1}"));
+        e = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> names.encode(utf8("{\"" + "a".repeat(60) + "!\":1}")));
+        assertTrue(e.getMessage().contains("took too long"), e.getMessage());
+    }
+
+    @Test
+    void aJsonValuesPatternsShareOneBudgetAndALongStringMatchingPlainlyPasses() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^(a+)+\\\\1$\"}}");
+        // Each string alone costs about 32,000 reads, well within the budget; 400 of them cost
+        // more than the value's budget together.
+        String one = "\"" + "a".repeat(12) + "!\"";
+        ParsedSchema.InvalidDataException alone = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("[" + one + "]")));
+        assertTrue(alone.getMessage().contains("does not match"), alone.getMessage());
+        ParsedSchema.InvalidDataException many = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode(utf8("[" + String.join(",", java.util.Collections.nCopies(400, one)) + "]")));
+        assertTrue(many.getMessage().contains("took too long"), many.getMessage());
+        // A pattern that reads each character a few times takes a long string.
+        ParsedSchema plain = SchemaService.parse(SchemaType.JSON, "{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"}");
+        byte[] longText = utf8("\"" + "x".repeat(1_000_000) + "\"");
+        assertArrayEquals(longText, plain.encode(longText));
+    }
+
+    @Test
     void aJsonSchemaWhoseRefsLeadBackToThemselvesIsRefused() {
         for (String text : new String[] {"{\"$ref\":\"#\"}", "{\"allOf\":[{\"$ref\":\"#\"}]}",
                 "{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},\"b\":{\"$ref\":\"#/definitions/a\"}},"

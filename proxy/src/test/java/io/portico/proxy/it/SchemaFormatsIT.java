@@ -91,6 +91,25 @@ class SchemaFormatsIT {
     }
 
     @Test
+    void aJsonSchemaPatternThatBacktracksWithoutEndIsRefusedAndTheTopicStaysUsable(SchemaPortico sp) {
+        Rest rest = sp.rest();
+        String topic = KafkaCluster.uniqueTopic("codes");
+        // Java's matcher takes about 2^40 steps for this pattern on 40 "a"s and a "!".
+        String schema = "{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\","
+                + "\"pattern\":\"^(a+)+\\\\1$\"}}}";
+        Rest.Response runaway = rest.post("/topics/" + topic, JSONSCHEMA_V2, "{\"value_schema\":" + json(schema)
+                + ",\"records\":[{\"value\":{\"code\":\"" + "a".repeat(40) + "!\"}}]}");
+        assertEquals(422, runaway.status(), runaway.body());
+        assertEquals(42207, runaway.json().get("error_code").asInt());
+        assertTrue(runaway.json().get("message").asText().contains("took too long"), runaway.body());
+        Rest.Response fine = rest.post("/topics/" + topic, JSONSCHEMA_V2, "{\"value_schema\":" + json(schema)
+                + ",\"records\":[{\"value\":{\"code\":\"aaaa\"}}]}");
+        assertEquals(200, fine.status(), fine.body());
+        assertEquals("{\"code\":\"aaaa\"}", new String(sp.cluster().read(topic, 1).get(0).value(), 5, 15,
+                StandardCharsets.UTF_8));
+    }
+
+    @Test
     void protobufThroughV2ProduceAndConsume(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("orders");
