@@ -115,12 +115,16 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     /**
-     * Whether {@code offset} is past the log's end, {@code end} being where the consumer's
-     * look-up said it ends: when it is past that, the log's own end decides.
+     * The log's end when {@code offset} is past it, else -1; {@code end} is where the consumer's
+     * look-up said the log ends: when the offset is past that, the log's own end decides.
      */
-    private boolean pastTheLogEnd(long offset, long end, TopicPartition tp, Duration timeout) {
+    private long endIfPast(long offset, long end, TopicPartition tp, Duration timeout) {
+        if (offset <= end) {
+            return -1;
+        }
         LogEnds ends = logEnds;
-        return offset > end && (ends == null || offset > ends.end(tp, timeout));
+        long logEnd = ends == null ? end : ends.end(tp, timeout);
+        return offset > logEnd ? logEnd : -1;
     }
 
     /**
@@ -359,8 +363,9 @@ public final class OffsetReader implements AutoCloseable {
     private void pastTheEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long confirmedEnd) {
         try {
             long end = confirmedEnd >= 0 ? confirmedEnd : consumer.endOffsets(List.of(tp), END_GRACE).get(tp);
-            if (pastTheLogEnd(offset, end, tp, END_GRACE)) {
-                throw outOfRange(consumer, tp, offset, System.nanoTime() + END_GRACE.toNanos());
+            long logEnd = endIfPast(offset, end, tp, END_GRACE);
+            if (logEnd >= 0) {
+                throw pastTheLogEnd(tp, offset, logEnd);
             }
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             // Nothing fetched, and Kafka cannot say where the log ends: not an empty page, which
@@ -412,9 +417,9 @@ public final class OffsetReader implements AutoCloseable {
                 throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
                         + start + " of partition " + partition);
             }
-            if (pastTheLogEnd(offset, end, tp, left(deadline))) {
-                throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
-                        + logEnd(tp, end, deadline) + " of partition " + partition);
+            long logEnd = endIfPast(offset, end, tp, left(deadline));
+            if (logEnd >= 0) {
+                throw pastTheLogEnd(tp, offset, logEnd);
             }
             consumer.seek(tp, offset);
             PartitionStream stream = new PartitionStream(consumer, tp, offset, lease, metrics);
@@ -441,26 +446,32 @@ public final class OffsetReader implements AutoCloseable {
         return lag.isPresent() && lag.getAsLong() <= 0;
     }
 
-    /** The error for an offset the log does not hold, saying which end it is beyond. */
+    /**
+     * The error for an offset the log does not hold (a fetch was refused), saying which end it is
+     * beyond: the log's start asked of the consumer, its end of {@link #logEnds} when set (the
+     * high watermark, never below the consumer's end), else of the consumer.
+     */
     private RestException outOfRange(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long deadline) {
         long start = consumer.beginningOffsets(List.of(tp), left(deadline)).get(tp);
-        long end = consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
         if (offset < start) {
             return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is below the log start offset "
                     + start + " of partition " + tp.partition());
         }
-        return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset "
-                + logEnd(tp, end, deadline) + " of partition " + tp.partition());
+        LogEnds ends = logEnds;
+        long end = -1;
+        if (ends != null) {
+            try {
+                end = ends.end(tp, left(deadline));
+            } catch (RuntimeException e) {
+                // the consumer's end, then
+            }
+        }
+        return pastTheLogEnd(tp, offset, end >= 0 ? end : consumer.endOffsets(List.of(tp), left(deadline)).get(tp));
     }
 
-    /** The log's end for a message: its high watermark when that can be asked, else {@code end}. */
-    private long logEnd(TopicPartition tp, long end, long deadline) {
-        LogEnds ends = logEnds;
-        try {
-            return ends == null ? end : Math.max(end, ends.end(tp, left(deadline)));
-        } catch (RuntimeException e) {
-            return end;
-        }
+    private static RestException pastTheLogEnd(TopicPartition tp, long offset, long end) {
+        return ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + offset + " is past the log end offset " + end
+                + " of partition " + tp.partition());
     }
 
     /** What is left before {@code deadline} (at least a millisecond, so a late call fails fast, not never). */

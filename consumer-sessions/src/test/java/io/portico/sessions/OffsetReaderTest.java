@@ -249,16 +249,25 @@ class OffsetReaderTest {
     void anOffsetPastTheLastStableOffsetButInTheLogWaitsForTheOpenTransaction() {
         // The consumer's end (15) is the last stable offset; the log ends at 20: a transaction is open.
         onCreate = c -> c.slowFetches = true; // fetches past the last stable offset return nothing
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
         OffsetReader reader = reader(2, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20)
-                .logEnds((tp, timeout) -> 20L);
+                .logEnds((tp, timeout) -> {
+                    asked.incrementAndGet();
+                    return 20L;
+                });
 
         assertEquals(List.of(), reader.read(TOPIC, 0, 17, 1), "not visible yet: an empty page");
+        asked.set(0);
         RestException past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.read(TOPIC, 0, 21, 1));
         assertTrue(past.getMessage().contains("past the log end offset 20"), past.getMessage());
+        assertEquals(1, asked.get(), "the log's end is asked once for a read past it");
         try (PartitionStream stream = reader.stream(TOPIC, 0, 20)) {
             assertEquals(20, stream.position(), "a stream opens there and waits");
         }
-        assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.stream(TOPIC, 0, 21));
+        asked.set(0);
+        past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.stream(TOPIC, 0, 21));
+        assertTrue(past.getMessage().contains("past the log end offset 20"), past.getMessage());
+        assertEquals(1, asked.get(), "and once for a stream opened past it");
     }
 
     @Test
