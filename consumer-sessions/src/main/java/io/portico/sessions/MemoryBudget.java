@@ -84,6 +84,11 @@ public final class MemoryBudget {
         return used.get() > capacity;
     }
 
+    /** Whether more is counted than the capacity and the reserve for small takes allow together. */
+    public boolean overReserve() {
+        return used.get() > capacity + reserve;
+    }
+
     /** Whether {@code bytes} could ever be taken (when nothing else is counted). */
     public boolean fits(long bytes) {
         return bytes <= capacity;

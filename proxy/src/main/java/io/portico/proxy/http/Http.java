@@ -444,7 +444,10 @@ public final class Http {
                 abandon(); // closed while it waited: no callback will come
                 return;
             }
-            if (length <= SMALL_BODY || !lease.budget().over()) {
+            // A small body goes on while the reserve holds what is counted (its own waiting chunk
+            // included); past that it waits as a large one does, then gets 503: many bodies held
+            // half sent must not count beyond the budget without end.
+            if (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over()) {
                 lease.doneWaiting();
                 byte[] chunk = pending;
                 pending = null;

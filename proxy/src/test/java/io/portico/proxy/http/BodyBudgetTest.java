@@ -130,6 +130,20 @@ class BodyBudgetTest {
     }
 
     @Test
+    void smallBodiesWaitAndGet503OnceTheReserveIsFullToo() throws Exception {
+        budget.takeAnyway(CAPACITY + CAPACITY / 8); // the budget and its reserve both held
+        Rest.Response small = post(10_000);
+        assertEquals(503, small.status(), small.body());
+        assertTrue(small.body().contains("memory.requests.max.bytes"), small.body());
+        budget.give(CAPACITY / 8);
+        awaitBudgetEmpty(CAPACITY);
+        Rest.Response again = post(10_000);
+        assertEquals(200, again.status(), "the reserve has room again: " + again.body());
+        budget.give(CAPACITY);
+        awaitBudgetEmpty(0);
+    }
+
+    @Test
     void aChunkedBodyOutgrowingWhatCouldEverFitIs413() throws Exception {
         byte[] big = new byte[CAPACITY]; // counts twice: can never fit, but no Content-Length says so up front
         Rest.Response r = rest.send(rest.request("/echo").POST(HttpRequest.BodyPublishers.ofInputStream(
@@ -320,11 +334,15 @@ class BodyBudgetTest {
         awaitQueued(1); // it waits, in order
         budget.give(CAPACITY);
         awaitQueued(0); // it had room again and read on; now it waits for its client, not for memory
-        budget.takeAnyway(CAPACITY);
+        for (int i = 0; i < 6000 && budget.used() < 200_000; i++) {
+            Thread.sleep(10); // until the server has read the first half
+        }
+        long others = CAPACITY - budget.used(); // someone else holds the rest of the budget, not its reserve
+        budget.takeAnyway(others);
         java.util.concurrent.CompletableFuture<Rest.Response> next =
                 java.util.concurrent.CompletableFuture.supplyAsync(() -> post(200_000), clients);
         awaitQueued(1); // the next body waits; the slow one's old place does not send it away
-        budget.give(CAPACITY);
+        budget.give(others);
         Rest.Response r = next.get(120, TimeUnit.SECONDS);
         assertEquals(200, r.status(), r.body());
         go.countDown();
