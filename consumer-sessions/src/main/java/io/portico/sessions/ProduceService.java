@@ -364,6 +364,9 @@ public final class ProduceService {
                                                                 List<Map.Entry<String, byte[]>> headers) {
         List<Header> kafkaHeaders = new ArrayList<>(headers.size());
         for (Map.Entry<String, byte[]> h : headers) {
+            if (!io.portico.protocol.RecordHeader.isValidName(h.getKey())) {
+                return CompletableFuture.failedFuture(badHeaderName());
+            }
             kafkaHeaders.add(new RecordHeader(h.getKey(), h.getValue()));
         }
         CompletableFuture<RecordsResponse.Metadata> result = new CompletableFuture<>();
@@ -440,6 +443,10 @@ public final class ProduceService {
                       Delivery delivery) {
         List<Header> kafkaHeaders = headers.isEmpty() ? List.of() : new ArrayList<>(headers.size());
         for (io.portico.protocol.RecordHeader h : headers) {
+            if (!io.portico.protocol.RecordHeader.isValidName(h.key())) {
+                delivery.onCompletion(null, badHeaderName()); // never to the shared producer
+                return;
+            }
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
         long bytes = bytes(key, value);
@@ -456,6 +463,11 @@ public final class ProduceService {
         } catch (RuntimeException e) {
             callback.onCompletion(null, e);
         }
+    }
+
+    /** A header name whose UTF-16 is not well formed (see {@link io.portico.protocol.RecordHeader#isValidName}). */
+    private static RestException badHeaderName() {
+        return ErrorCode.BAD_REQUEST.exception("a header's name must be well-formed Unicode: it has a lone surrogate");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.portico.sessions;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -178,6 +180,21 @@ class ProduceServiceTest {
         assertNull(sent.get(1).key());
         assertArrayEquals(utf8("v2"), sent.get(1).value());
         assertNull(sent.get(1).partition(), "no partition: the producer's partitioner chooses");
+    }
+
+    @Test
+    void aHeaderNameWithALoneSurrogateNeverReachesTheSharedProducer() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer);
+        CompletableFuture<Throwable> failed = new CompletableFuture<>();
+        service.send(TOPIC, null, null, null, utf8("v"), List.of(new io.portico.protocol.RecordHeader("\ud800", null)),
+                (metadata, e) -> failed.complete(e));
+        RestException e = assertInstanceOf(RestException.class, failed.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(400, e.httpStatus());
+        CompletionException one = assertThrows(CompletionException.class, () -> service.produceOne(TOPIC, null,
+                utf8("v"), List.of(Map.entry("ok\udc00", new byte[0]))).join());
+        assertInstanceOf(RestException.class, one.getCause());
+        assertEquals(List.of(), producer.history(), "nothing was sent");
     }
 
     @Test

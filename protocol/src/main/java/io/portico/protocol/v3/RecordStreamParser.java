@@ -447,6 +447,9 @@ public final class RecordStreamParser {
                         throw invalid("a header's name must be a string");
                     }
                     name = p.getText();
+                    if (!RecordHeader.isValidName(name)) {
+                        throw invalid("a header's name must be well-formed Unicode: it has a lone surrogate (\\ud800-\\udfff)");
+                    }
                 } else if (field.equals("value")) {
                     if (t == JsonToken.VALUE_NULL) {
                         value = null;

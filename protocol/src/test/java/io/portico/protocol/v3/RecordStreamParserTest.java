@@ -61,6 +61,24 @@ class RecordStreamParserTest {
     }
 
     @Test
+    void aHeaderNameWithALoneSurrogateIsRefusedForItsRecordAlone() {
+        // Kafka's producer would size "\ud800" as four bytes and write it as one: a corrupt batch.
+        List<RecordStreamParser.Item> items = parseWhole("""
+                {"value":{"type":"STRING","data":"a"},"headers":[{"name":"\\ud800x","value":null}]}
+                {"value":{"type":"STRING","data":"b"},"headers":[{"name":"\\udc00","value":null}]}
+                {"value":{"type":"STRING","data":"c"},"headers":[{"name":"\\ud83d\\ude00","value":null}]}
+                """, 1 << 20);
+        assertEquals(3, items.size());
+        for (int i = 0; i < 2; i++) {
+            RecordError error = assertInstanceOf(RecordStreamParser.Invalid.class, items.get(i)).error();
+            assertEquals(400, error.errorCode());
+            assertTrue(error.message().contains("lone surrogate"), error.message());
+        }
+        ProduceRecord paired = assertInstanceOf(RecordStreamParser.Parsed.class, items.get(2)).record();
+        assertEquals("\ud83d\ude00", paired.headers().get(0).key(), "a pair is a character like any other");
+    }
+
+    @Test
     void whatARecordStillArrivingHoldsIsToldAndCanBeLetGo() {
         RecordStreamParser parser = new RecordStreamParser(1 << 20);
         parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"done\"}}\n".getBytes(StandardCharsets.UTF_8));

@@ -187,17 +187,21 @@ class V3RecordsIT {
                 "{\"partition_id\":7,\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}",
                 "{\"value\":{\"data\":\"no type\"}}",
                 "{\"value\": }",
+                // A lone surrogate in a header's name would corrupt the batch it shared with others.
+                "{\"value\":{\"type\":\"STRING\",\"data\":\"y\"},\"headers\":[{\"name\":\"\\ud800\",\"value\":null}]}",
                 stringRecord("last")));
         assertEquals(200, r.status(), r.body());
         List<JsonNode> reports = reports(r.body());
-        assertEquals(6, reports.size(), r.body());
+        assertEquals(7, reports.size(), r.body());
         assertEquals(200, reports.get(0).get("error_code").asInt());
         assertEquals("{\"error_code\":400,\"message\":\"Bad Request: data=\\\"not base64!\\\" is not a valid base64 string.\"}",
                 reports.get(1).toString());
         assertEquals("{\"error_code\":40402,\"message\":\"Partition not found.\"}", reports.get(2).toString());
         assertEquals(422, reports.get(3).get("error_code").asInt());
         assertEquals(400, reports.get(4).get("error_code").asInt());
-        assertEquals(200, reports.get(5).get("error_code").asInt());
+        assertEquals(400, reports.get(5).get("error_code").asInt());
+        assertTrue(reports.get(5).get("message").asText().contains("lone surrogate"), reports.get(5).toString());
+        assertEquals(200, reports.get(6).get("error_code").asInt());
         assertEquals(List.of("first", "last"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).sorted()
                 .toList());
     }
