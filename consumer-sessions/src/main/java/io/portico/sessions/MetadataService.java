@@ -413,7 +413,9 @@ public final class MetadataService implements ProduceService.TopicExistence {
     public static final int MAX_PARTITIONS = 10_000;
 
     private volatile boolean autoCreate = true;
-    private volatile long autoCreateCheckedAt = Long.MIN_VALUE / 2;
+    private volatile long timestampAfterMaxMs = ProduceService.DEFAULT_TIMESTAMP_AFTER_MAX_MS;
+    private volatile long timestampBeforeMaxMs = Long.MAX_VALUE;
+    private volatile long brokerSettingsCheckedAt = Long.MIN_VALUE / 2;
 
     /**
      * Whether the cluster creates topics on first use, from a broker's
@@ -422,27 +424,63 @@ public final class MetadataService implements ProduceService.TopicExistence {
      */
     @Override
     public boolean createsTopicsOnFirstUse() {
-        long now = System.nanoTime();
-        if (now - autoCreateCheckedAt > Duration.ofMinutes(1).toNanos()) {
-            autoCreateCheckedAt = now;
-            shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes()
-                    .thenApply(nodes -> {
-                        if (nodes.isEmpty()) {
-                            return null;
-                        }
-                        ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER,
-                                String.valueOf(nodes.iterator().next().id()));
-                        shared.get().describeConfigs(List.of(broker), new DescribeConfigsOptions().timeoutMs(timeoutMs))
-                                .all().whenComplete((configs, e) -> {
-                                    ConfigEntry entry = e == null ? null : configs.get(broker).get("auto.create.topics.enable");
-                                    if (entry != null && entry.value() != null) {
-                                        autoCreate = Boolean.parseBoolean(entry.value());
-                                    }
-                                });
-                        return null;
-                    });
-        }
+        refreshBrokerSettings();
         return autoCreate;
+    }
+
+    /** A broker's {@code log.message.timestamp.after.max.ms}, asked as above; Kafka's default until known. */
+    @Override
+    public long timestampAfterMaxMs() {
+        refreshBrokerSettings();
+        return timestampAfterMaxMs;
+    }
+
+    /** A broker's {@code log.message.timestamp.before.max.ms}, asked as above; no bound until known. */
+    @Override
+    public long timestampBeforeMaxMs() {
+        refreshBrokerSettings();
+        return timestampBeforeMaxMs;
+    }
+
+    /** Asks a broker for the settings above, in the background, at most once a minute. */
+    private void refreshBrokerSettings() {
+        long now = System.nanoTime();
+        if (now - brokerSettingsCheckedAt <= Duration.ofMinutes(1).toNanos()) {
+            return;
+        }
+        brokerSettingsCheckedAt = now;
+        shared.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes()
+                .thenApply(nodes -> {
+                    if (nodes.isEmpty()) {
+                        return null;
+                    }
+                    ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER,
+                            String.valueOf(nodes.iterator().next().id()));
+                    shared.get().describeConfigs(List.of(broker), new DescribeConfigsOptions().timeoutMs(timeoutMs))
+                            .all().whenComplete((configs, e) -> {
+                                if (e != null) {
+                                    return;
+                                }
+                                org.apache.kafka.clients.admin.Config config = configs.get(broker);
+                                ConfigEntry create = config.get("auto.create.topics.enable");
+                                if (create != null && create.value() != null) {
+                                    autoCreate = Boolean.parseBoolean(create.value());
+                                }
+                                timestampAfterMaxMs = millis(config.get("log.message.timestamp.after.max.ms"),
+                                        timestampAfterMaxMs);
+                                timestampBeforeMaxMs = millis(config.get("log.message.timestamp.before.max.ms"),
+                                        timestampBeforeMaxMs);
+                            });
+                    return null;
+                });
+    }
+
+    private static long millis(ConfigEntry entry, long otherwise) {
+        try {
+            return entry == null || entry.value() == null ? otherwise : Math.max(0, Long.parseLong(entry.value()));
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
     }
 
     /** The error for a topic name Kafka would not take, or null when it is fine. */

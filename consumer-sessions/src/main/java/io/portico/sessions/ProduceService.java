@@ -87,7 +87,23 @@ public final class ProduceService {
         default boolean createsTopicsOnFirstUse() {
             return true;
         }
+
+        /**
+         * How far a record's timestamp may be ahead of now for the cluster to take it (Kafka's
+         * {@code log.message.timestamp.after.max.ms}, an hour unless the brokers say otherwise).
+         */
+        default long timestampAfterMaxMs() {
+            return DEFAULT_TIMESTAMP_AFTER_MAX_MS;
+        }
+
+        /** How far a record's timestamp may be behind now (Kafka's {@code log.message.timestamp.before.max.ms}: no bound unless set). */
+        default long timestampBeforeMaxMs() {
+            return Long.MAX_VALUE;
+        }
     }
+
+    /** Kafka's default {@code log.message.timestamp.after.max.ms} (since 4.0): an hour. */
+    public static final long DEFAULT_TIMESTAMP_AFTER_MAX_MS = 3_600_000;
 
     /**
      * How produce requests are bounded.
@@ -449,6 +465,13 @@ public final class ProduceService {
             }
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
+        if (timestamp != null) {
+            RestException refused = refusedTimestamp(timestamp);
+            if (refused != null) {
+                delivery.onCompletion(null, refused);
+                return;
+            }
+        }
         long bytes = bytes(key, value);
         Callback callback = watched(producer, via, (metadata, e) -> {
             if (e == null) {
@@ -463,6 +486,27 @@ public final class ProduceService {
         } catch (RuntimeException e) {
             callback.onCompletion(null, e);
         }
+    }
+
+    /**
+     * The error for a timestamp the brokers would refuse (further ahead of now than
+     * {@code log.message.timestamp.after.max.ms}, or behind by more than {@code …before.max.ms}),
+     * else null. A broker refuses the whole batch such a record is in, and the producer then fails
+     * every other record of that batch too: other clients' records to the same partition.
+     */
+    private RestException refusedTimestamp(long timestamp) {
+        long now = System.currentTimeMillis();
+        long after = topics.timestampAfterMaxMs();
+        long before = topics.timestampBeforeMaxMs();
+        if (timestamp - now > after) {
+            return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
+                    + after + " ms ahead of now; the cluster refuses it (log.message.timestamp.after.max.ms)");
+        }
+        if (now - timestamp > before) {
+            return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
+                    + before + " ms before now; the cluster refuses it (log.message.timestamp.before.max.ms)");
+        }
+        return null;
     }
 
     /** A header name whose UTF-16 is not well formed (see {@link io.portico.protocol.RecordHeader#isValidName}). */

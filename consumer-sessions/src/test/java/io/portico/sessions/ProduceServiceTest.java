@@ -198,6 +198,36 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aTimestampTheClusterWouldRefuseNeverReachesTheSharedProducer() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService.TopicExistence bounds = new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                return true;
+            }
+
+            @Override
+            public long timestampBeforeMaxMs() {
+                return 86_400_000; // a day
+            }
+        };
+        ProduceService service = serviceOver(producer, bounds);
+        long now = System.currentTimeMillis();
+        for (long refused : new long[] {now + 2 * ProduceService.DEFAULT_TIMESTAMP_AFTER_MAX_MS, now - 2 * 86_400_000L}) {
+            CompletableFuture<Throwable> failed = new CompletableFuture<>();
+            service.send(TOPIC, null, refused, null, utf8("v"), List.of(), (metadata, e) -> failed.complete(e));
+            RestException e = assertInstanceOf(RestException.class, failed.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(400, e.httpStatus());
+            assertTrue(e.getMessage().contains("log.message.timestamp."), e.getMessage());
+        }
+        assertEquals(List.of(), producer.history(), "nothing was sent");
+        CompletableFuture<Throwable> sent = new CompletableFuture<>();
+        service.send(TOPIC, null, now + 60_000, null, utf8("v"), List.of(), (metadata, e) -> sent.complete(e));
+        assertNull(sent.get(10, java.util.concurrent.TimeUnit.SECONDS), "a minute ahead is fine");
+        assertEquals(1, producer.history().size());
+    }
+
+    @Test
     void pastTheRequestsBoundNoneOfTheRestIsSent() {
         MockProducer<byte[], byte[]> producer = autoProducer(1);
         ProduceService service = serviceOver(producer);

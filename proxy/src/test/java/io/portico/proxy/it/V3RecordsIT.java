@@ -189,10 +189,12 @@ class V3RecordsIT {
                 "{\"value\": }",
                 // A lone surrogate in a header's name would corrupt the batch it shared with others.
                 "{\"value\":{\"type\":\"STRING\",\"data\":\"y\"},\"headers\":[{\"name\":\"\\ud800\",\"value\":null}]}",
+                // The broker refuses a timestamp over an hour ahead, and with it the whole batch.
+                "{\"value\":{\"type\":\"STRING\",\"data\":\"z\"},\"timestamp\":\"9999-01-01T00:00:00Z\"}",
                 stringRecord("last")));
         assertEquals(200, r.status(), r.body());
         List<JsonNode> reports = reports(r.body());
-        assertEquals(7, reports.size(), r.body());
+        assertEquals(8, reports.size(), r.body());
         assertEquals(200, reports.get(0).get("error_code").asInt());
         assertEquals("{\"error_code\":400,\"message\":\"Bad Request: data=\\\"not base64!\\\" is not a valid base64 string.\"}",
                 reports.get(1).toString());
@@ -201,7 +203,10 @@ class V3RecordsIT {
         assertEquals(400, reports.get(4).get("error_code").asInt());
         assertEquals(400, reports.get(5).get("error_code").asInt());
         assertTrue(reports.get(5).get("message").asText().contains("lone surrogate"), reports.get(5).toString());
-        assertEquals(200, reports.get(6).get("error_code").asInt());
+        assertEquals(400, reports.get(6).get("error_code").asInt());
+        assertTrue(reports.get(6).get("message").asText().contains("log.message.timestamp.after.max.ms"),
+                reports.get(6).toString());
+        assertEquals(200, reports.get(7).get("error_code").asInt());
         assertEquals(List.of("first", "last"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).sorted()
                 .toList());
     }
