@@ -94,6 +94,19 @@ public final class RecordStreamParser {
         this.schemas = schemas;
     }
 
+    private int valuesMax = Integer.MAX_VALUE;
+    private int values;
+
+    /**
+     * Stops the scan once {@code max} values have ended: the rest of what is fed is not looked
+     * at. For a body that must hold one record: two values say it holds more, whatever follows,
+     * and nothing is built for the rest (a body of {@code {}{}{}…} is millions of records).
+     */
+    public RecordStreamParser stopAfter(int max) {
+        this.valuesMax = max;
+        return this;
+    }
+
     /**
      * The bytes the parser holds between chunks: its buffer for a record that began in an earlier
      * chunk and has not ended yet (up to the record size limit; let go of after a large record).
@@ -175,7 +188,7 @@ public final class RecordStreamParser {
         this.chunk = chunk;
         int end = off + len;
         int start = off; // where the value in progress starts in this chunk
-        for (int i = off; i < end && !broken; i++) {
+        for (int i = off; i < end && !broken && values < valuesMax; i++) {
             byte b = chunk[i];
             if (!inValue) {
                 if (b == ' ' || b == '\n' || b == '\r' || b == '\t') {
@@ -288,6 +301,7 @@ public final class RecordStreamParser {
 
     private void complete(byte[] chunk, int from, int to) {
         inValue = false;
+        values++;
         Item item;
         if (bufferedLength == 0) {
             // Wholly in this chunk: parsed with the chunk's other such values (parseRanges).

@@ -61,6 +61,19 @@ class RecordStreamParserTest {
     }
 
     @Test
+    void stoppedAfterTwoValuesTheRestOfTheBodyIsNeverParsed() {
+        byte[] body = "{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}\n{}".concat("{}".repeat(1_000_000))
+                .getBytes(StandardCharsets.UTF_8);
+        RecordStreamParser parser = new RecordStreamParser(body.length).stopAfter(2);
+        parser.feed(body);
+        parser.end();
+        List<RecordStreamParser.Item> items = drain(parser);
+        assertEquals("a", utf8(record(items.get(0)).valueBytes()));
+        assertEquals(2, items.stream().filter(it -> !(it instanceof RecordStreamParser.Broken)).count(),
+                "two values, not a million: " + items.size());
+    }
+
+    @Test
     void aHeaderNameWithALoneSurrogateIsRefusedForItsRecordAlone() {
         // Kafka's producer would size "\ud800" as four bytes and write it as one: a corrupt batch.
         List<RecordStreamParser.Item> items = parseWhole("""

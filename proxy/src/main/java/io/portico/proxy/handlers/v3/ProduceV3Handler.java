@@ -206,7 +206,8 @@ public final class ProduceV3Handler {
      * is answered at once: nothing is produced, nothing kept.
      */
     private void single(HttpServerExchange exchange, String clusterId, String topic, IdempotencyKey key, byte[] body) {
-        RecordStreamParser parser = new RecordStreamParser(limits.maxRecordBytes(), schemas != null);
+        // Two values are enough to refuse the body: the rest is not parsed.
+        RecordStreamParser parser = new RecordStreamParser(limits.maxRecordBytes(), schemas != null).stopAfter(2);
         parser.feed(body);
         parser.end();
         List<RecordStreamParser.Item> items = new ArrayList<>(1);
