@@ -113,6 +113,14 @@ public final class Json {
          *         JSON object"), or one that does not fit the type; 400 for malformed JSON
          */
         public T read(byte[] body, EmbeddedFormat format) {
+            return read(body, format, Integer.MAX_VALUE);
+        }
+
+        /**
+         * As {@link #read(byte[], EmbeddedFormat)}, with at most {@code maxRecords} in a list read
+         * by {@link BoundedList}: past that, 413 as soon as the list's next element begins.
+         */
+        public T read(byte[] body, EmbeddedFormat format, int maxRecords) {
             if (body == null || body.length == 0) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body is empty; a JSON object is required");
             }
@@ -120,6 +128,9 @@ public final class Json {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body must be a JSON object");
             }
             ObjectReader reader = readers.get(format);
+            if (maxRecords != Integer.MAX_VALUE) {
+                reader = reader.withAttribute(BoundedList.MAX, maxRecords);
+            }
             if (format == EmbeddedFormat.BINARY) {
                 reader = reader.withAttribute(EmbeddedBytesDeserializer.REQUEST_BODY, body);
             }

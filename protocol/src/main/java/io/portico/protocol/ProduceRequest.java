@@ -1,6 +1,7 @@
 package io.portico.protocol;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.util.List;
 
 /**
@@ -8,7 +9,7 @@ import java.util.List;
  * embedded format; with binary and json they are accepted and ignored, as Confluent's proxy does.
  */
 public record ProduceRequest(
-        @JsonProperty("records") List<ProduceRecord> records,
+        @JsonProperty("records") @JsonDeserialize(using = BoundedList.class) List<ProduceRecord> records,
         @JsonProperty("key_schema") String keySchema,
         @JsonProperty("key_schema_id") Integer keySchemaId,
         @JsonProperty("value_schema") String valueSchema,

@@ -71,6 +71,28 @@ class ProduceRequestParsingTest {
     // --- binary embedded format ---
 
     @Test
+    void recordsPastTheBoundAre413AsTheyAreReadNotOnceAllAreBound() {
+        String body = "{\"records\":[" + String.join(",", java.util.Collections.nCopies(3, "{\"value\":\"AA==\"}")) + "]}";
+        assertEquals(3, TOPIC.read(utf8(body), EmbeddedFormat.BINARY, 3).records().size());
+        RestException e = assertThrows(RestException.class, () -> TOPIC.read(utf8(body), EmbeddedFormat.BINARY, 2));
+        assertEquals(ErrorCode.PAYLOAD_TOO_LARGE, e.errorCode());
+        assertTrue(e.getMessage().contains("produce.records.max"), e.getMessage());
+        String partition = "{\"records\":[{\"value\":null},{\"value\":null}]}";
+        assertEquals(ErrorCode.PAYLOAD_TOO_LARGE, assertThrows(RestException.class,
+                () -> PARTITION.read(utf8(partition), EmbeddedFormat.JSON, 1)).errorCode());
+        // Four million records in 16 MiB: refused at the third without binding the rest (the
+        // millions bound would take hundreds of MiB).
+        byte[] huge = utf8("{\"records\":[" + "{},".repeat(4_000_000) + "{}]}");
+        assertEquals(ErrorCode.PAYLOAD_TOO_LARGE, assertThrows(RestException.class,
+                () -> TOPIC.read(huge, EmbeddedFormat.BINARY, 2)).errorCode());
+        // The shapes the list had before: not an array, a null element.
+        assertEquals(ErrorCode.UNPROCESSABLE_ENTITY, assertThrows(RestException.class,
+                () -> binary("{\"records\":{}}")).errorCode());
+        assertEquals(ErrorCode.UNPROCESSABLE_ENTITY, assertThrows(RestException.class,
+                () -> binary("{\"records\":[null]}")).errorCode());
+    }
+
+    @Test
     void binaryValuesAreBase64DecodedByteForByte() {
         ProduceRecord r = onlyRecord(binary("{\"records\":[{\"key\":\"a2V5\",\"value\":\"dmFsdWU=\"}]}"));
         assertArrayEquals(utf8("key"), r.key());

@@ -101,12 +101,12 @@ public final class ProduceHandler {
         List<ProduceRecord> records;
         SchemaProduce.Fields fields;
         if (partition == null) {
-            ProduceRequest request = TOPIC_BODY.read(body, bodyFormat);
+            ProduceRequest request = TOPIC_BODY.read(body, bodyFormat, maxRecords);
             records = request.records();
             fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
                     request.valueSchema(), request.valueSchemaId());
         } else {
-            PartitionProduceRequest request = PARTITION_BODY.read(body, bodyFormat);
+            PartitionProduceRequest request = PARTITION_BODY.read(body, bodyFormat, maxRecords);
             records = request.toPartition(partition);
             fields = new SchemaProduce.Fields(request.keySchema(), request.keySchemaId(),
                     request.valueSchema(), request.valueSchemaId());
