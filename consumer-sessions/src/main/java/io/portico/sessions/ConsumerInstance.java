@@ -817,6 +817,7 @@ public final class ConsumerInstance {
         private Phase phase = Phase.START;
         private long deadline;
         private boolean firstAssignment;
+        private boolean polled; // whether this read's fetch polled Kafka yet
         private List<ConsumedRecord> records;
 
         Read(ReadLimits limits, ResponseRoom room) {
@@ -904,6 +905,7 @@ public final class ConsumerInstance {
                     deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
                 }
                 phase = Phase.FETCH;
+                polled = false;
                 return fetch();
             }
             return finish();
@@ -912,10 +914,13 @@ public final class ConsumerInstance {
         /** One poll slice of a fetch. */
         private long fetch() {
             long left = deadline - clock.read();
-            if (left <= 0) {
+            if (left <= 0 && polled) {
                 return finish();
             }
-            held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+            // A read polls at least once, without waiting when it has no time left: a request
+            // timeout of 0 still fetches (and keeps the member in its group).
+            polled = true;
+            held.add(consumer.poll(min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
             refreshPattern();
             // fetch.min.bytes waits for more only while the answer has room for it and the
             // consumers budget for what is held: a minimum above the answer's cap, or above what

@@ -127,6 +127,20 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void anInstanceWhoseReadsWaitNotAtAllStillPollsOncePerRead() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(-1, Duration.ZERO));
+        SessionTestConsumer consumer = factory.last();
+        consumer.addRecord(record("a", 0, 0, null, "v0"));
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        // consumer.request.timeout.ms 0: later reads have no time to wait, but each polls once.
+        for (long offset = 1; offset <= 3; offset++) {
+            consumer.addRecord(record("a", 0, offset, null, "v" + offset));
+            assertEquals(List.of(offset), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        }
+    }
+
+    @Test
     void aRecordItsFormatCannotRenderEndsTheReadBeforeItThenIs50002NamingIt() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
