@@ -111,6 +111,7 @@ public final class ConsumerInstance {
     private volatile Set<String> namedTopics = Set.of();
     private Set<String> topics = Set.of(); // subscribed topics (a pattern's current matches too)
     private Pattern pattern;
+    private Map<String, Boolean> patternResults = new HashMap<>(); // topic name → whether the pattern matches it
     private Predicate<String> patternAllowed = t -> true;
     private long patternCheckedAt;
     private boolean assigned; // partitions arrived since the last subscription
@@ -308,12 +309,19 @@ public final class ConsumerInstance {
             if (mode == Mode.ASSIGNED) {
                 throw mixed();
             }
+            Map<String, Boolean> results = new HashMap<>();
+            Set<String> matches = matching(compiled, allowed, topicLister == null ? List.of() : topicLister.get(), results);
+            if (matches == null) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("topic_pattern takes too long to match the cluster's "
+                        + "topic names (more than " + PATTERN_PASS_STEPS + " characters read); simplify it");
+            }
             pattern = compiled;
             patternAllowed = allowed;
+            patternResults = results;
             mode = Mode.PATTERN;
             namedTopics = Set.of();
             beforeSubscriptionChange();
-            matchPattern(topicLister == null ? List.of() : topicLister.get(), true);
+            subscribeMatches(matches, true);
             afterSubscriptionChange();
             return null;
         });
@@ -327,14 +335,63 @@ public final class ConsumerInstance {
         this.topicLister = lister;
     }
 
-    /** Subscribes the consumer to the topics matching the pattern; {@code force}: even when they did not change. */
-    private void matchPattern(Collection<String> all, boolean force) {
+    /**
+     * Subscribes the consumer to the topics matching the pattern, when they changed; a pass that
+     * runs out of its work leaves the subscription as it is (the next goes on from what it matched).
+     */
+    private void matchPattern(Collection<String> all) {
+        patternCheckedAt = clock.read();
+        Set<String> matches = matching(pattern, patternAllowed, all, patternResults);
+        if (matches != null) {
+            subscribeMatches(matches, false);
+        }
+    }
+
+    /**
+     * The topics of {@code all} that {@code pattern} matches and {@code allowed} lets through,
+     * never internal ones; or null when matching the names not in {@code results} yet would read
+     * more than {@link #PATTERN_PASS_STEPS} characters. A name's result never changes, so each is
+     * kept in {@code results} and matched once (a name that ran out of its own share of work does
+     * not match); only the caller's permission is asked again.
+     */
+    private static Set<String> matching(Pattern pattern, Predicate<String> allowed, Collection<String> all,
+                                        Map<String, Boolean> results) {
+        if (results.size() > 2 * all.size() + 1024) {
+            results.keySet().retainAll(new HashSet<>(all)); // deleted topics
+        }
         Set<String> matches = new TreeSet<>();
+        long passLeft = PATTERN_PASS_STEPS;
         for (String t : all) {
-            if (!KafkaNames.isInternal(t) && matches(pattern, t) && patternAllowed.test(t)) {
+            if (KafkaNames.isInternal(t)) {
+                continue;
+            }
+            Boolean matched = results.get(t);
+            if (matched == null) {
+                if (passLeft <= 0) {
+                    return null;
+                }
+                long share = Math.min(PATTERN_STEPS, passLeft);
+                BoundedMatch.Budget budget = new BoundedMatch.Budget(share);
+                try {
+                    matched = BoundedMatch.matches(pattern, t, budget);
+                } catch (BoundedMatch.TooMuchWork e) {
+                    matched = false;
+                }
+                passLeft -= share - Math.max(0, budget.left());
+                if (budget.left() < 0 && share < PATTERN_STEPS) {
+                    return null; // stopped by what was left of the pass, not by its own share
+                }
+                results.put(t, matched);
+            }
+            if (matched && allowed.test(t)) {
                 matches.add(t);
             }
         }
+        return matches;
+    }
+
+    /** Subscribes the consumer to {@code matches}; {@code force}: even when they did not change. */
+    private void subscribeMatches(Set<String> matches, boolean force) {
         patternCheckedAt = clock.read();
         if (force || !matches.equals(topics)) {
             topics = Set.copyOf(matches);
@@ -348,19 +405,13 @@ public final class ConsumerInstance {
 
     /** Client regular expressions get a bounded amount of work per topic name: no catastrophic backtracking. */
     private static final int PATTERN_STEPS = 100_000;
-
-    private static boolean matches(Pattern pattern, String topic) {
-        try {
-            return BoundedMatch.matches(pattern, topic, PATTERN_STEPS);
-        } catch (BoundedMatch.TooMuchWork e) {
-            return false;
-        }
-    }
+    /** And per pass over the cluster's topic names (only names not matched before are matched). */
+    static final long PATTERN_PASS_STEPS = 10_000_000;
 
     private void refreshPattern() {
         if (mode == Mode.PATTERN && topicLister != null && clock.read() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
             try {
-                matchPattern(topicLister.get(), false);
+                matchPattern(topicLister.get());
             } catch (RuntimeException e) {
                 LOG.debug("Looking up the topics matching {}/{}'s pattern failed: {}", group, name, e.toString());
             }

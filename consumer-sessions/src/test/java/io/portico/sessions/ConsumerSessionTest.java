@@ -195,6 +195,38 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aPatternMatchesEachTopicNameOnceAndAPassOverTooMuchWorkIsRefused() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry registry = registry(Duration.ofMillis(20))
+                .readClock(() -> now.addAndGet(TimeUnit.SECONDS.toNanos(2))); // a refresh due at every read
+        // Each such name costs the pattern its whole share of work: 100,000 characters read.
+        List<String> names = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            names.add("a".repeat(40) + "!" + i);
+        }
+        names.add("aaaa");
+        registry.topicNames(() -> names);
+        ConsumerInstance instance = create(registry);
+        instance.subscribe("^(a+)+\\1$", t -> true);
+        assertEquals(List.of("aaaa"), instance.subscription());
+        // Sixty more: matching all 120 again would read more than a pass may (10,000,000), the new
+        // ones alone do not.
+        for (int i = 60; i < 120; i++) {
+            names.add("a".repeat(40) + "!" + i);
+        }
+        names.add("aaaaaa");
+        registry.poll(instance, null, 0, ResponseRoom.unbounded());
+        assertEquals(List.of("aaaa", "aaaaaa"), instance.subscription(), "the new names matched, the others remembered");
+        // A new subscription has to match all 120 at once: refused, rather than done again and again.
+        ConsumerInstance other = registry.create("g2", "j", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        RestException e = assertThrows(RestException.class, () -> other.subscribe("^(a+)+\\1$", t -> true));
+        assertEquals(ErrorCode.UNPROCESSABLE_ENTITY, e.errorCode());
+        assertTrue(e.getMessage().contains("takes too long"), e.getMessage());
+        assertEquals(List.of(), other.subscription());
+    }
+
+    @Test
     void aCommitWaitingForALongPollGoesFirst() throws Exception {
         ConsumerRegistry registry = registry(Duration.ofMinutes(5));
         ConsumerInstance instance = create(registry);

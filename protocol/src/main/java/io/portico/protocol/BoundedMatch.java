@@ -18,6 +18,11 @@ public final class BoundedMatch {
         return pattern.matcher(new CountedText(text, new Budget(steps))).matches();
     }
 
+    /** As {@link #matches(Pattern, String, long)}, its reads taken from {@code budget}. */
+    public static boolean matches(Pattern pattern, String text, Budget budget) {
+        return pattern.matcher(new CountedText(text, budget)).matches();
+    }
+
     /**
      * Whether some part of {@code text} matches, its reads taken from {@code budget}, which
      * several matches may share (the strings of one value, say).
@@ -43,6 +48,11 @@ public final class BoundedMatch {
 
         public Budget(long left) {
             this.left = left;
+        }
+
+        /** Reads left (below zero once a match was stopped). */
+        public long left() {
+            return left;
         }
     }
 
