@@ -326,7 +326,14 @@ public final class OffsetReader implements AutoCloseable {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     if (out.isEmpty()) {
-                        pastTheEnd(consumer, tp, offset, confirmedEnd);
+                        long end = pastTheEnd(consumer, tp, offset, confirmedEnd);
+                        if (offset < end && consumer.position(tp, END_GRACE) <= offset) {
+                            // Records are there but none came in time (a slow or throttled
+                            // broker): not an empty page, which would tell the client it is at the end.
+                            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka did not return the records at offset "
+                                    + offset + " of partition " + tp.partition() + " of '" + tp.topic() + "' within "
+                                    + fetchTimeout.toMillis() + " ms; retry later");
+                        }
                     }
                     break;
                 }
@@ -359,14 +366,17 @@ public final class OffsetReader implements AutoCloseable {
      * A read that found nothing before its deadline (a slow fetch, on a busy broker) may have
      * asked past the log end, which a fetch would have refused: the log's end says so (asked
      * within a short grace), so such a read is a 40406, not an empty page.
+     *
+     * @return where the consumer's look-up says the log ends (its last stable offset)
      */
-    private void pastTheEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long confirmedEnd) {
+    private long pastTheEnd(Consumer<byte[], byte[]> consumer, TopicPartition tp, long offset, long confirmedEnd) {
         try {
             long end = confirmedEnd >= 0 ? confirmedEnd : consumer.endOffsets(List.of(tp), END_GRACE).get(tp);
             long logEnd = endIfPast(offset, end, tp, END_GRACE);
             if (logEnd >= 0) {
                 throw pastTheLogEnd(tp, offset, logEnd);
             }
+            return end;
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             // Nothing fetched, and Kafka cannot say where the log ends: not an empty page, which
             // would tell the client it is at the end.

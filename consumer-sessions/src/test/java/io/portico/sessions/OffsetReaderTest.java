@@ -235,6 +235,16 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aReadWithinTheLogThatFetchesNothingInTimeIs503NotAnEmptyPage() {
+        onCreate = c -> c.slowFetches = true; // a busy broker: the records at 7 do not come in time
+        OffsetReader slow = reader(2, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+
+        RestException e = assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> slow.read(TOPIC, 0, 7, 1));
+        assertTrue(e.getMessage().contains("offset 7"), e.getMessage());
+        assertEquals(List.of(), slow.read(TOPIC, 0, 15, 1), "at the end it is an empty page");
+    }
+
+    @Test
     void aReadThatFetchesNothingWhileKafkaCannotSayWhereTheLogEndsIs503NotAnEmptyPage() {
         onCreate = c -> {
             c.slowFetches = true;
