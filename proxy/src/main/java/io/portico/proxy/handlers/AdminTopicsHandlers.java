@@ -40,6 +40,8 @@ public final class AdminTopicsHandlers {
         }
         Http.readBody(exchange, maxBodyBytes, body -> {
             AdminTopics.CreateRequest request = CREATE_BODY.read(body, EmbeddedFormat.JSON);
+            // A name Kafka cannot have is refused as such (422) before the key's globs see it.
+            KafkaNames.topic(request.name(), ErrorCode.UNPROCESSABLE_ENTITY);
             if (!Access.caller(exchange).allows(Role.MANAGER, request.name())) {
                 throw ErrorCode.FORBIDDEN.exception("This API key does not have the manager role on topic '"
                         + KafkaNames.excerpt(request.name()) + "'");

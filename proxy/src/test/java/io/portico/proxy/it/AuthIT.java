@@ -50,6 +50,7 @@ class AuthIT {
     private static final String WRITER_ALL = secret();
     private static final String ORDERS = secret();
     private static final String READER = secret();
+    private static final String ORDERS_MANAGER = secret();
     private static final String READER_TWO = secret();
     private static final String HASHED = secret();
     private static final List<String> ALL_KEYS = List.of(WRITER_ALL, ORDERS, READER, READER_TWO, HASHED);
@@ -67,6 +68,7 @@ class AuthIT {
                 entry("writer-all", "key", WRITER_ALL, "writer", "*"),
                 entry("orders-app", "key", ORDERS, "writer", P + "-orders.*"),
                 entry("reader", "key", READER, "reader", "*"),
+                entry("orders-manager", "key", ORDERS_MANAGER, "manager", P + "-orders.*"),
                 entry("reader-two", "key", READER_TWO, "reader", "*"),
                 entry("hashed", "sha256", sha256Hex(HASHED), "writer", P + "-*")));
         portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
@@ -196,6 +198,17 @@ class AuthIT {
     }
 
     // ---- credentials
+
+    @Test
+    void aTopicNameKafkaCannotHaveIs422BeforeAnyKeysScopeIsAsked() {
+        // Scoped to P-orders.*: the name is refused as a name (422), not as out of scope (403).
+        Rest.Response bad = rest.post("/admin/topics", "application/json", "{\"name\":\"bad name!\",\"partitions\":1}",
+                bearer(ORDERS_MANAGER));
+        assertEquals(422, bad.status(), bad.body());
+        Rest.Response outOfScope = rest.post("/admin/topics", "application/json",
+                "{\"name\":\"" + P + "-payments\",\"partitions\":1}", bearer(ORDERS_MANAGER));
+        assertEquals(403, outOfScope.status(), outOfScope.body());
+    }
 
     @Test
     void everyCredentialFormWorksOnTheRecordsEndpointAndOnV1() throws Exception {
