@@ -84,6 +84,14 @@ public final class MetadataService implements ProduceService.TopicExistence {
     }
 
     /**
+     * As {@link #topicNames()}, those {@code visible} lets through: filtered on the executor (an
+     * API key's globs against every name of a large cluster is work for a worker, not an IO thread).
+     */
+    public CompletableFuture<List<String>> topicNames(java.util.function.Predicate<String> visible) {
+        return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList());
+    }
+
+    /**
      * A supplier of the cluster's topic names (internal ones included when configured) that asks
      * the cluster at most once per {@code maxAge} and never blocks longer than the metadata
      * timeout; the last answer stands while the cluster does not answer. For pattern subscriptions.
