@@ -88,11 +88,21 @@ public record ProduceRecord(Integer partitionId, List<RecordHeader> headers, Dat
         return value == null ? null : value.serialized();
     }
 
-    /** Key, value and header bytes: what the record holds while it waits for its acknowledgement. */
+    /**
+     * Heap a header takes beyond its name's characters and its value's bytes: its record, its
+     * name's string, its value's array and the list's slot (and Kafka's own header object once sent).
+     */
+    public static final int HEADER_OVERHEAD = 96;
+
+    /**
+     * Key, value and header bytes: what the record holds while it waits for its acknowledgement.
+     * Each header counts {@link #HEADER_OVERHEAD} more, so that many tiny headers (tens of
+     * thousands of {@code {"name":""}} in one record) count for the heap they take.
+     */
     public long payloadBytes() {
         long n = (key == null ? 0 : key.size()) + (value == null ? 0 : value.size());
         for (RecordHeader h : headers) {
-            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+            n += HEADER_OVERHEAD + 2L * h.key().length() + (h.value() == null ? 0 : h.value().length);
         }
         return n;
     }

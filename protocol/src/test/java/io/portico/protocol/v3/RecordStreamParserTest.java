@@ -61,6 +61,16 @@ class RecordStreamParserTest {
     }
 
     @Test
+    void aRecordsHeadersCountForTheHeapTheyTakeNotOnlyTheirBytes() {
+        List<RecordHeader> empty = java.util.Collections.nCopies(10_000, new RecordHeader("", null));
+        ProduceRecord many = new ProduceRecord(null, empty, null, null, null, 0);
+        assertTrue(many.payloadBytes() >= 10_000L * 64, "ten thousand empty headers: " + many.payloadBytes());
+        ProduceRecord one = new ProduceRecord(null, List.of(new RecordHeader("trace", new byte[100])), null,
+                new ProduceRecord.Data(ProduceRecord.Type.BINARY, new byte[1000]), null, 0);
+        assertTrue(one.payloadBytes() >= 1105, String.valueOf(one.payloadBytes()));
+    }
+
+    @Test
     void stoppedAfterTwoValuesTheRestOfTheBodyIsNeverParsed() {
         byte[] body = "{\"value\":{\"type\":\"STRING\",\"data\":\"a\"}}\n{}".concat("{}".repeat(1_000_000))
                 .getBytes(StandardCharsets.UTF_8);
