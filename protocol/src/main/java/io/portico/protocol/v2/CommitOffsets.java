@@ -1,6 +1,8 @@
 package io.portico.protocol.v2;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import io.portico.protocol.BoundedList;
 import io.portico.protocol.ErrorCode;
 import java.util.List;
 
@@ -9,7 +11,7 @@ import java.util.List;
  * each offset is the last one the client processed (Portico commits it plus one, as Confluent
  * does); and {@code GET …/offsets}'s answer, where each offset is the one committed (the next to read).
  */
-public record CommitOffsets(@JsonProperty("offsets") List<Entry> offsets) {
+public record CommitOffsets(@JsonDeserialize(using = BoundedList.Entries.class) @JsonProperty("offsets") List<Entry> offsets) {
 
     public CommitOffsets {
         if (offsets == null) {

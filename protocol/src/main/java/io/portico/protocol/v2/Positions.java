@@ -1,6 +1,8 @@
 package io.portico.protocol.v2;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import io.portico.protocol.BoundedList;
 import io.portico.protocol.ErrorCode;
 import java.util.List;
 
@@ -10,8 +12,8 @@ import java.util.List;
  * (milliseconds since the epoch); either or both.
  */
 public record Positions(
-        @JsonProperty("offsets") List<Offset> offsets,
-        @JsonProperty("timestamps") List<Timestamp> timestamps) {
+        @JsonDeserialize(using = BoundedList.Entries.class) @JsonProperty("offsets") List<Offset> offsets,
+        @JsonDeserialize(using = BoundedList.Entries.class) @JsonProperty("timestamps") List<Timestamp> timestamps) {
 
     public Positions {
         offsets = offsets == null ? List.of() : List.copyOf(offsets);

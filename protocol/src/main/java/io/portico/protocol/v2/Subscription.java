@@ -2,6 +2,8 @@ package io.portico.protocol.v2;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import io.portico.protocol.BoundedList;
 import io.portico.protocol.ErrorCode;
 import java.util.List;
 
@@ -11,7 +13,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Subscription(
-        @JsonProperty("topics") List<String> topics,
+        @JsonDeserialize(using = BoundedList.Entries.class) @JsonProperty("topics") List<String> topics,
         @JsonProperty("topic_pattern") String topicPattern) {
 
     /** The answer of {@code GET …/subscription}. */
