@@ -1736,13 +1736,28 @@ public final class ConsumerInstance {
 
     // ---- life ---------------------------------------------------------------------------------
 
+    /** Operations that may wait for the instance at once; more are refused (429). */
+    static final int MAX_WAITING_OPERATIONS = 8;
+
+    /** Operations waiting for the instance now (for tests). */
+    int waitingOperations() {
+        return waiting.get();
+    }
+
     private void lock() {
         if (closed) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         // Counted before the look at the lock: a fetch ahead that takes it from here on sees this
         // operation waiting; one holding it already is woken (fair order kept: no tryLock barging).
-        waiting.incrementAndGet();
+        if (waiting.incrementAndGet() > MAX_WAITING_OPERATIONS) {
+            // Each waits on a thread of the shared consumer pool: one client's pile of requests
+            // to its own instance (behind a commit Kafka takes seconds to answer, say) must not
+            // take the threads every other client's requests need.
+            waiting.decrementAndGet();
+            throw ErrorCode.TOO_MANY_REQUESTS.exception(MAX_WAITING_OPERATIONS + " requests already wait for consumer "
+                    + "instance '" + name + "' of group '" + group + "'; retry once they are answered");
+        }
         try {
             if (lock.isLocked()) {
                 nudgeFetchAhead();

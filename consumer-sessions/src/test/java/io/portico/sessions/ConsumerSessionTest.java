@@ -227,6 +227,46 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void requestsPilingUpOnOneInstanceAre429BeyondAFewWaiting() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = create(registry);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        java.util.concurrent.CountDownLatch inCommit = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        consumer.duringCommitSync = () -> {
+            inCommit.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newCachedThreadPool();
+        try {
+            List<java.util.concurrent.Future<?>> calls = new ArrayList<>();
+            calls.add(callers.submit(() -> instance.commit(Map.of(A0, new OffsetAndMetadata(1)))));
+            assertTrue(inCommit.await(60, TimeUnit.SECONDS), "the first commit holds the instance");
+            for (int i = 0; i < ConsumerInstance.MAX_WAITING_OPERATIONS; i++) {
+                calls.add(callers.submit(() -> instance.commit(Map.of(A0, new OffsetAndMetadata(2)))));
+            }
+            for (int i = 0; i < 6000 && instance.waitingOperations() < ConsumerInstance.MAX_WAITING_OPERATIONS; i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(ConsumerInstance.MAX_WAITING_OPERATIONS, instance.waitingOperations());
+            assertCode(ErrorCode.TOO_MANY_REQUESTS, () -> instance.commit(Map.of(A0, new OffsetAndMetadata(3))));
+            release.countDown();
+            for (java.util.concurrent.Future<?> call : calls) {
+                call.get(60, TimeUnit.SECONDS); // the waiting ones are all served
+            }
+            instance.commit(Map.of(A0, new OffsetAndMetadata(4)));
+        } finally {
+            release.countDown();
+            callers.shutdownNow();
+        }
+    }
+
+    @Test
     void aCommitWaitingForALongPollGoesFirst() throws Exception {
         ConsumerRegistry registry = registry(Duration.ofMinutes(5));
         ConsumerInstance instance = create(registry);

@@ -70,6 +70,8 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     volatile boolean failAsyncCommits;
     /** Thrown by every {@code commitSync} while set (Kafka refusing commits). */
     volatile RuntimeException commitSyncFailure;
+    /** Runs inside each commitSync (to hold it there). */
+    volatile Runnable duringCommitSync = () -> { };
 
     private final AtomicReference<Thread> owner = new AtomicReference<>();
     private int depth; // only touched by the owner
@@ -213,6 +215,7 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
             if (commitSyncFailure != null) {
                 throw commitSyncFailure;
             }
+            duringCommitSync.run();
             super.commitSync(offsets);
         } finally {
             release();
