@@ -106,6 +106,13 @@ public final class Access {
                         ? "This API key does not have the " + role + " role on topic '" + KafkaNames.excerpt(topic) + "'"
                         : "This API key does not have the " + role + " role");
             }
+            String group = Http.param(exchange, "group");
+            if (group != null && !caller.allowsGroup(group)) {
+                // Joining another application's group would take its partitions and overwrite its
+                // committed offsets: a key uses only the groups its entry lists.
+                throw ErrorCode.FORBIDDEN.exception("This API key may not use consumer group '"
+                        + KafkaNames.excerpt(group) + "'");
+            }
             // After the key's scope: a key that may not see a name learns nothing of it here.
             KafkaNames.notReserved(topic);
             exchange.putAttachment(PRINCIPAL, caller);
@@ -146,6 +153,12 @@ public final class Access {
         public boolean allows(Role role, String topic) {
             Principal now = keys.named(name);
             return now != null && now.allows(role, topic);
+        }
+
+        @Override
+        public boolean allowsGroup(String group) {
+            Principal now = keys.named(name);
+            return now != null && now.allowsGroup(group);
         }
 
     }

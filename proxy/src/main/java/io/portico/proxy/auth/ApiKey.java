@@ -7,11 +7,13 @@ import javax.security.auth.x500.X500Principal;
  * One entry of the API-keys file: a name (what logs and consumer ownership use), how a caller
  * proves it is this entry (the SHA-256 of the secret key, a client certificate's subject or its
  * SHA-256 fingerprint: each null when the entry does not use it, never all three), a role, the
- * topics it applies to (exact names or {@code *} globs), and its own request quota (null: the
+ * topics it applies to (exact names or {@code *} globs), the consumer groups it may use (the same;
+ * null: any), and its own request quota (null: the
  * server's {@code quota.requests.per.second}; 0: none) and burst (null: one second's worth).
  */
 public record ApiKey(String name, byte[] sha256, X500Principal certificateSubject, byte[] certificateSha256,
-                     Role role, List<String> topics, Integer requestsPerSecond, Integer burst) implements Principal {
+                     Role role, List<String> topics, List<String> groups, Integer requestsPerSecond, Integer burst)
+        implements Principal {
 
     /** Whether {@code presented}, a verified client certificate, is this entry's. */
     boolean isCertificate(ClientCertificate presented) {
@@ -72,6 +74,19 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
     @Override
     public boolean hasRole(Role needed) {
         return role.includes(needed);
+    }
+
+    @Override
+    public boolean allowsGroup(String group) {
+        if (groups == null) {
+            return true;
+        }
+        for (String glob : groups) {
+            if (globMatches(glob, group)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

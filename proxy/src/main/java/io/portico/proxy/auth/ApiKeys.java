@@ -20,7 +20,8 @@ import javax.security.auth.x500.X500Principal;
  * where an entry may give {@code "sha256":"<hex of the key>"} instead of {@code "key"}, and may
  * name a client certificate ({@code "certificate_subject":"CN=cics-app,O=Example"} or
  * {@code "certificate_sha256":"<its fingerprint>"}) besides a key or instead of one, and may
- * have a request quota of its own ({@code "requests_per_second": 100}; 0: none).
+ * have a request quota of its own ({@code "requests_per_second": 100}; 0: none) and list the
+ * consumer groups it may use ({@code "groups":["billing-*"]}; without it, any group).
  *
  * <p>Only SHA-256 digests are kept. {@link #find} compares the digest of a presented key with
  * every entry in constant time per entry, so timing tells nothing about how close a guess was.
@@ -42,6 +43,7 @@ public final class ApiKeys {
                      @JsonProperty("certificate_subject") String certificateSubject,
                      @JsonProperty("certificate_sha256") String certificateSha256,
                      @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics,
+                     @JsonProperty("groups") List<String> groups,
                      @JsonProperty("requests_per_second") Integer requestsPerSecond,
                      @JsonProperty("burst") Integer burst) {
     }
@@ -149,13 +151,25 @@ public final class ApiKeys {
                 }
                 topics.add(t.trim());
             }
+            List<String> groups = null;
+            if (e.groups() != null) {
+                groups = new ArrayList<>();
+                for (String g : e.groups()) {
+                    if (g == null || g.isBlank()) {
+                        throw new IllegalArgumentException(where + ": an empty consumer group pattern");
+                    }
+                    groups.add(g.trim());
+                }
+                groups = List.copyOf(groups);
+            }
             if (e.requestsPerSecond() != null && (e.requestsPerSecond() < 0 || e.requestsPerSecond() > 1_000_000_000)) {
                 throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) to 1000000000");
             }
             if (e.burst() != null && (e.burst() < 1 || e.burst() > 1_000_000_000 || e.requestsPerSecond() == null)) {
                 throw new IllegalArgumentException(where + ": \"burst\" is 1 to 1000000000, with \"requests_per_second\"");
             }
-            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, e.requestsPerSecond(), e.burst()));
+            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, groups, e.requestsPerSecond(),
+                    e.burst()));
         }
         return new ApiKeys(keys);
     }

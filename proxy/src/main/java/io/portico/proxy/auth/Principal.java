@@ -21,6 +21,11 @@ public interface Principal {
         return new byte[0];
     }
 
+    /** Whether the caller may use (join, read, commit, describe) consumer group {@code group}. */
+    default boolean allowsGroup(String group) {
+        return true;
+    }
+
     /** Whether the caller may see {@code topic} at all (any role on it). */
     default boolean canSee(String topic) {
         return allows(Role.READER, topic);

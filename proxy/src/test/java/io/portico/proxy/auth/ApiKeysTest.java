@@ -46,6 +46,19 @@ class ApiKeysTest {
     }
 
     @Test
+    void anEntryThatListsGroupsMayUseThoseAloneOneWithoutListsAny() {
+        ApiKeys keys = parse(entry("billing", "\"key\":\"billing-key-0123456\",\"groups\":[\"billing-*\",\" audit \"]") + ","
+                + entry("any", "\"key\":\"any-key-0123456789\""));
+        ApiKey billing = keys.find("billing-key-0123456");
+        assertTrue(billing.allowsGroup("billing-eu"));
+        assertTrue(billing.allowsGroup("audit"), "trimmed as topics are");
+        assertFalse(billing.allowsGroup("payments"));
+        assertTrue(keys.find("any-key-0123456789").allowsGroup("payments"));
+        assertTrue(refusal(entry("bad", "\"key\":\"bad-key-01234567\",\"groups\":[\" \"]"))
+                .contains("an empty consumer group pattern"));
+    }
+
+    @Test
     void topicGlobsMatchWholeNamesWithStarsForAnyRun() {
         String[][] matching = {{"*", ""}, {"*", "orders"}, {"orders", "orders"}, {"orders.*", "orders."},
             {"orders.*", "orders.eu"}, {"*-*.events", "a-b.events"}, {"*-*.events", "a-b-c.events"},

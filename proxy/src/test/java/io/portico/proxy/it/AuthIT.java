@@ -51,6 +51,7 @@ class AuthIT {
     private static final String ORDERS = secret();
     private static final String READER = secret();
     private static final String ORDERS_MANAGER = secret();
+    private static final String BILLING = secret();
     private static final String READER_TWO = secret();
     private static final String HASHED = secret();
     private static final List<String> ALL_KEYS = List.of(WRITER_ALL, ORDERS, READER, READER_TWO, HASHED);
@@ -69,6 +70,7 @@ class AuthIT {
                 entry("orders-app", "key", ORDERS, "writer", P + "-orders.*"),
                 entry("reader", "key", READER, "reader", "*"),
                 entry("orders-manager", "key", ORDERS_MANAGER, "manager", P + "-orders.*"),
+                entry("billing", "key", BILLING, "reader", "*").replace("}", ",\"groups\":[\"" + P + "-billing-*\"]}"),
                 entry("reader-two", "key", READER_TWO, "reader", "*"),
                 entry("hashed", "sha256", sha256Hex(HASHED), "writer", P + "-*")));
         portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
@@ -364,6 +366,27 @@ class AuthIT {
     }
 
     // ---- consumer instances
+
+    @Test
+    void aKeyThatListsItsGroupsUsesThoseAloneAndSeesThoseAlone() throws Exception {
+        String own = P + "-billing-1";
+        Rest.Response created = rest.post("/consumers/" + own, V1, "{\"name\":\"b\"}", bearer(BILLING));
+        assertEquals(200, created.status(), created.body());
+        // Another application's group: joining it would take its partitions and its commits.
+        String other = P + "-payments";
+        assertEquals(200, rest.post("/consumers/" + other, V1, "{\"name\":\"p\"}", bearer(READER)).status());
+        Rest.Response refused = rest.post("/consumers/" + other, V1, "{\"name\":\"x\"}", bearer(BILLING));
+        assertEquals(403, refused.status(), refused.body());
+        assertTrue(refused.json().get("message").asText().contains("consumer group"), refused.body());
+        String cluster = kafka.admin().describeCluster().clusterId().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(403, rest.get("/v3/clusters/" + cluster + "/consumer-groups/" + other + "/lags",
+                bearer(BILLING)).status());
+        // A key without "groups" uses any group, as before.
+        assertEquals(200, rest.post("/consumers/" + own, V1, "{\"name\":\"r\"}", bearer(READER)).status());
+        assertEquals(204, rest.delete("/consumers/" + own + "/instances/b", bearer(BILLING)).status());
+        assertEquals(204, rest.delete("/consumers/" + own + "/instances/r", bearer(READER)).status());
+        assertEquals(204, rest.delete("/consumers/" + other + "/instances/p", bearer(READER)).status());
+    }
 
     @Test
     void aConsumerInstanceBelongsToTheKeyThatCreatedIt() throws Exception {
