@@ -61,6 +61,48 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final Cache<Key, ConsumerInstance> instances;
     private final Semaphore slots;
+    /** Instances each API key holds (only keys: with authentication off there is one caller, anonymous). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> owned = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile int perOwnerMax = Integer.MAX_VALUE;
+
+    /**
+     * At most {@code max} instances per API key on this server ({@code consumer.instances.per.key.max}),
+     * so that one key cannot take every slot of {@code consumer.instances.max} from the others.
+     */
+    public ConsumerRegistry instancesPerOwner(int max) {
+        this.perOwnerMax = max;
+        return this;
+    }
+
+    private boolean takeOwned(String owner) {
+        if (owner == null) {
+            return true;
+        }
+        boolean[] taken = {false};
+        owned.compute(owner, (k, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= perOwnerMax) {
+                return n;
+            }
+            taken[0] = true;
+            return now + 1;
+        });
+        return taken[0];
+    }
+
+    /** Expired instances let go of first (their keys' counts with them), then another try. */
+    private boolean cleanedUpThenTaken(String owner) {
+        instances.cleanUp();
+        return takeOwned(owner);
+    }
+
+    /** An instance's slot, and its key's count, given back. */
+    private void release(String owner) {
+        if (owner != null) {
+            owned.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+        }
+        slots.release();
+    }
     private final SessionMetrics metrics;
     private final MemoryBudget memory;
     private final Duration memoryWait;
@@ -189,7 +231,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                     }
                 })
                 // Runs on the evicting thread, so an expired instance's slot is free at once.
-                .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> slots.release())
+                .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> release(instance.owner()))
                 .ticker(ticker)
                 .scheduler(Scheduler.systemScheduler())
                 .executor(closer)
@@ -261,6 +303,12 @@ public final class ConsumerRegistry implements AutoCloseable {
                         + "delete unused ones or retry later");
             }
         }
+        if (!takeOwned(owner) && !cleanedUpThenTaken(owner)) {
+            slots.release();
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already holds " + perOwnerMax
+                    + " consumer instances on this server (consumer.instances.per.key.max); delete unused ones "
+                    + "or retry later");
+        }
         boolean kept = false;
         MemoryBudget.Lease lease = memory.lease();
         try {
@@ -287,7 +335,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         } finally {
             if (!kept) {
                 lease.close();
-                slots.release();
+                release(owner);
             }
         }
     }
@@ -515,7 +563,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         if (instance == null) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
-        slots.release();
+        release(instance.owner());
         instance.close(CLOSE_TIMEOUT);
         return instance;
     }

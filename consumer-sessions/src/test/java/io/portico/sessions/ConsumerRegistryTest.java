@@ -277,6 +277,25 @@ class ConsumerRegistryTest {
     }
 
     @Test
+    void oneApiKeyHoldsAtMostItsShareAndTheOthersStillCreate() {
+        ConsumerRegistry registry = registry(10, "").instancesPerOwner(2);
+        registry.create("g1", named("a1"), "app-a");
+        registry.create("g1", named("a2"), "app-a");
+        RestException e = assertRestError(ErrorCode.TOO_MANY_REQUESTS, () -> registry.create("g1", named("a3"), "app-a"));
+        assertTrue(e.getMessage().contains("consumer.instances.per.key.max"), e.getMessage());
+        assertEquals("b1", registry.create("g1", named("b1"), "app-b").name(), "another key is not held back");
+        registry.delete("g1", "a1");
+        assertEquals("a3", registry.create("g1", named("a3"), "app-a").name(), "a deleted instance frees its key's place");
+        advance(INSTANCE_TIMEOUT.plusSeconds(1));
+        registry.create("g1", named("a4"), "app-a");
+        registry.create("g1", named("a5"), "app-a"); // the expired ones freed theirs too
+        for (int i = 0; i < 4; i++) {
+            registry.create("g2", named("anonymous" + i), null); // with authentication off: no key, no share
+        }
+        assertEquals(6, registry.size());
+    }
+
+    @Test
     void expiredInstancesDoNotCountTowardsTheLimit() {
         ConsumerRegistry registry = registry(1, "");
         registry.create("g1", named("a"), null);

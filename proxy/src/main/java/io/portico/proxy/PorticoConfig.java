@@ -153,6 +153,9 @@ public record PorticoConfig(
         CONSUMER_INSTANCES_MAX("consumer.instances.max", Setting.integer(1, 1_000_000), "1000",
                 "Consumer instances this server holds at most; one more answers 429. Unless set, also at most memory.consumers.max.bytes / 2 MiB (half the budget for the instances' consumers).",
                 "`1000`, or memory.consumers.max.bytes / 2 MiB if fewer"),
+        CONSUMER_INSTANCES_PER_KEY_MAX("consumer.instances.per.key.max", Setting.integer(1, 1_000_000), "1000000",
+                "Consumer instances one API key (or basic-authentication user) may hold on this server; one more answers 429. Unless set, half of consumer.instances.max (at least 1), so that one key cannot take every slot; with authentication off there is one caller and no such bound.",
+                "half of consumer.instances.max"),
         CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", Setting.millis(0, 86_400_000L * 365), "10000",
                 "How long the first read of an instance waits for its group to assign partitions."),
         CONSUMER_THREADS("consumer.threads", Setting.integer(1, 4096), "64",
@@ -354,6 +357,7 @@ public record PorticoConfig(
             long requestMaxBytes,
             Duration instanceTimeout,
             int instancesMax,
+            int instancesPerKeyMax,
             Duration assignmentTimeout,
             int threads,
             int queueSize,
@@ -725,6 +729,8 @@ public record PorticoConfig(
             instancesMax = (int) Math.max(1, Math.min(instancesMax,
                     memory.consumers() / (2 * io.portico.sessions.HeldRecords.consumerCost(fetch))));
         }
+        int instancesPerKeyMax = given.containsKey(Key.CONSUMER_INSTANCES_PER_KEY_MAX)
+                ? (Integer) v.get(Key.CONSUMER_INSTANCES_PER_KEY_MAX) : Math.max(1, instancesMax / 2);
         String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
         String hostName = (String) v.get(Key.HOST_NAME);
         return new PorticoConfig(
@@ -748,6 +754,7 @@ public record PorticoConfig(
                         (Long) v.get(Key.CONSUMER_REQUEST_MAX_BYTES),
                         (Duration) v.get(Key.CONSUMER_INSTANCE_TIMEOUT_MS),
                         instancesMax,
+                        instancesPerKeyMax,
                         (Duration) v.get(Key.CONSUMER_ASSIGNMENT_TIMEOUT_MS),
                         (Integer) v.get(Key.CONSUMER_THREADS),
                         (Integer) v.get(Key.CONSUMER_QUEUE_SIZE),
