@@ -237,7 +237,7 @@ public final class Portico implements AutoCloseable {
                 adminPool);
         BaseUrl baseUrl = new BaseUrl(config.advertisedListeners(), config.hostName());
         PorticoConfig.Sse sse = config.sse();
-        eventStreams = new EventStreams(sse.streamsMax(), sse.heartbeat());
+        eventStreams = new EventStreams(sse.streamsMax(), sse.heartbeat()).perOwner(sse.streamsPerKeyMax());
         metrics.gauge("portico.sse.streams.open", () -> eventStreams::active);
         if (directory != null) {
             directory.onDeparture(eventStreams::endRelayedBy);

@@ -174,6 +174,9 @@ public record PorticoConfig(
                 "An event stream that wrote nothing for this long writes a comment line (a heartbeat)."),
         SSE_STREAMS_MAX("sse.streams.max", Setting.integer(1, 100_000), "256",
                 "Event streams served at once (each has a thread while it waits for records); one more answers 503."),
+        SSE_STREAMS_PER_KEY_MAX("sse.streams.per.key.max", Setting.integer(1, 100_000), "100000",
+                "Event streams one API key (or basic-authentication user) may hold at once on this server; one more answers 429. Unless set, half of sse.streams.max (at least 1); with authentication off there is one caller and no such bound.",
+                "half of sse.streams.max"),
         SSE_TOKEN_TTL_MS("sse.token.ttl.ms", Setting.millis(1000, 86_400_000), "60000",
                 "How long a token from POST /sse/tokens opens event streams (a browser's EventSource passes it as ?sse_token=)."),
         SSE_TOKEN_SECRET("sse.token.secret", Setting.password(), "",
@@ -367,10 +370,11 @@ public record PorticoConfig(
     }
 
     /** Server-Sent Events: heartbeat, streams at once, and the tokens a browser opens them with. */
-    public record Sse(Duration heartbeat, int streamsMax, Duration tokenTtl, String tokenSecret) {
+    public record Sse(Duration heartbeat, int streamsMax, int streamsPerKeyMax, Duration tokenTtl, String tokenSecret) {
         @Override
         public String toString() {
-            return "Sse[heartbeat=" + heartbeat + ", streamsMax=" + streamsMax + ", tokenTtl=" + tokenTtl + "]"; // no secret
+            return "Sse[heartbeat=" + heartbeat + ", streamsMax=" + streamsMax + ", streamsPerKeyMax=" + streamsPerKeyMax
+                    + ", tokenTtl=" + tokenTtl + "]"; // no secret
         }
     }
 
@@ -764,6 +768,8 @@ public record PorticoConfig(
                 new Sse(
                         (Duration) v.get(Key.SSE_HEARTBEAT_MS),
                         (Integer) v.get(Key.SSE_STREAMS_MAX),
+                        given.containsKey(Key.SSE_STREAMS_PER_KEY_MAX) ? (Integer) v.get(Key.SSE_STREAMS_PER_KEY_MAX)
+                                : Math.max(1, (Integer) v.get(Key.SSE_STREAMS_MAX) / 2),
                         (Duration) v.get(Key.SSE_TOKEN_TTL_MS),
                         (String) v.get(Key.SSE_TOKEN_SECRET)),
                 security(v),

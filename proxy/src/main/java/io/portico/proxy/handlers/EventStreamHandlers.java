@@ -125,7 +125,7 @@ public final class EventStreamHandlers {
         EventId last = lastEventId(exchange);
         String caller = Access.caller(exchange).name();
         Principal live = Access.live(exchange);
-        EventStream.start(exchange, streams, () -> {
+        EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
             ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
             if (asked != null && instance.format() != asked) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
@@ -242,7 +242,7 @@ public final class EventStreamHandlers {
         }
         long from = offset;
         Principal live = Access.live(exchange);
-        EventStream.start(exchange, streams, () -> {
+        EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
             if (check != null) {
                 check.run();
             }

@@ -94,6 +94,7 @@ public final class EventStream {
 
     private final HttpServerExchange exchange;
     private final EventStreams streams;
+    private final String owner; // whose place it holds (null: authentication off)
     private final String relayedBy; // the node relaying this stream to its client, or null
     private final Duration heartbeat;
     private final MemoryBudget.Lease batch; // the stream's account of the responses budget (batches take leases of it)
@@ -110,9 +111,10 @@ public final class EventStream {
     private long lastWrite = System.nanoTime();
     private XnioExecutor.Key heartbeatTimer;
 
-    private EventStream(HttpServerExchange exchange, EventStreams streams) {
+    private EventStream(HttpServerExchange exchange, EventStreams streams, String owner) {
         this.exchange = exchange;
         this.streams = streams;
+        this.owner = owner;
         this.relayedBy = exchange.getAttachment(Http.RELAYED_BY);
         this.heartbeat = streams.heartbeat();
         Budgets.Settings budgets = Budgets.settings(exchange);
@@ -127,11 +129,25 @@ public final class EventStream {
      * handling the exchange.
      */
     public static void start(HttpServerExchange exchange, EventStreams streams, Supplier<Source> open) {
-        if (!streams.admit()) {
+        start(exchange, streams, null, open);
+    }
+
+    /**
+     * As above, for the caller {@code owner} (an API key's or user's name; null when
+     * authentication is off), who may hold at most {@code sse.streams.per.key.max} streams: one
+     * more is 429.
+     */
+    public static void start(HttpServerExchange exchange, EventStreams streams, String owner, Supplier<Source> open) {
+        EventStreams.Admission admitted = streams.admit(owner);
+        if (admitted == EventStreams.Admission.FULL) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server already serves " + streams.max()
                     + " event streams (sse.streams.max); retry later");
         }
-        EventStream stream = new EventStream(exchange, streams);
+        if (admitted == EventStreams.Admission.OWNER_FULL) {
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already holds " + streams.perOwnerMax()
+                    + " event streams on this server (sse.streams.per.key.max); close one or retry later");
+        }
+        EventStream stream = new EventStream(exchange, streams, owner);
         exchange.addExchangeCompleteListener((ex, next) -> {
             try {
                 stream.gone();
@@ -408,6 +424,11 @@ public final class EventStream {
     /** The node that relays this stream to its client, or null when the client asked this node. */
     String relayer() {
         return relayedBy;
+    }
+
+    /** The caller whose place the stream holds; null with authentication off. */
+    String owner() {
+        return owner;
     }
 
     /**

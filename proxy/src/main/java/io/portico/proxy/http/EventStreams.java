@@ -67,9 +67,47 @@ public final class EventStreams implements AutoCloseable {
         return pool;
     }
 
-    /** Takes a stream's place; false when all are taken or the server shuts down. */
-    boolean admit() {
-        return !closing && places.tryAcquire();
+    /** What {@link #admit} says. */
+    enum Admission { ADMITTED, FULL, OWNER_FULL }
+
+    /** Streams one caller (an API key or user) may hold at once. */
+    private volatile int perOwnerMax = Integer.MAX_VALUE;
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> owned = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** At most {@code max} streams per API key or user ({@code sse.streams.per.key.max}). */
+    public EventStreams perOwner(int max) {
+        this.perOwnerMax = max;
+        return this;
+    }
+
+    int perOwnerMax() {
+        return perOwnerMax;
+    }
+
+    /**
+     * Takes a stream's place for {@code owner} (null: no key, authentication off): FULL when all
+     * are taken or the server shuts down, OWNER_FULL when the owner holds its share.
+     */
+    Admission admit(String owner) {
+        if (closing || !places.tryAcquire()) {
+            return Admission.FULL;
+        }
+        if (owner != null) {
+            boolean[] taken = {false};
+            owned.compute(owner, (k, n) -> {
+                int now = n == null ? 0 : n;
+                if (now >= perOwnerMax) {
+                    return n;
+                }
+                taken[0] = true;
+                return now + 1;
+            });
+            if (!taken[0]) {
+                places.release();
+                return Admission.OWNER_FULL;
+            }
+        }
+        return Admission.ADMITTED;
     }
 
     void opened(EventStream stream) {
@@ -83,6 +121,10 @@ public final class EventStreams implements AutoCloseable {
     /** Gives back an admitted stream's place (once per stream). */
     void closed(EventStream stream) {
         open.remove(stream);
+        String owner = stream.owner();
+        if (owner != null) {
+            owned.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+        }
         places.release();
     }
 

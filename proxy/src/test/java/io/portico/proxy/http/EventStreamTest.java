@@ -235,6 +235,57 @@ class EventStreamTest {
     }
 
     @Test
+    void oneCallerHoldsAtMostItsShareOfTheStreamsAndAClosedOneFreesItsPlace() throws Exception {
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30)).perOwner(2);
+        Router routes = new Router().get("/quiet", exchange -> EventStream.start(exchange, own,
+                exchange.getQueryParameters().get("key").getFirst(), () -> numbers(0, 0, -1, new AtomicInteger())));
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(routes), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        List<Socket> open = new java.util.ArrayList<>();
+        try {
+            java.util.function.Function<String, String> openStream = key -> {
+                try {
+                    Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort());
+                    open.add(s);
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write(("GET /quiet?key=" + key + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    byte[] head = new byte[12];
+                    int n = 0;
+                    while (n < head.length) {
+                        int r = s.getInputStream().read(head, n, head.length - n);
+                        if (r < 0) {
+                            break;
+                        }
+                        n += r;
+                    }
+                    return new String(head, 0, n, StandardCharsets.US_ASCII);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertEquals("HTTP/1.1 200", openStream.apply("a"));
+            assertEquals("HTTP/1.1 200", openStream.apply("a"));
+            assertEquals("HTTP/1.1 429", openStream.apply("a"), "a third for the same key");
+            assertEquals("HTTP/1.1 200", openStream.apply("b"), "another key still gets one");
+            open.get(0).close(); // the first of a's streams ends
+            String again = "";
+            for (int i = 0; i < 500 && !again.equals("HTTP/1.1 200"); i++) {
+                Thread.sleep(10); // until the server saw the close
+                again = openStream.apply("a");
+            }
+            assertEquals("HTTP/1.1 200", again, "a closed stream frees its key's place");
+        } finally {
+            own.close(Duration.ofSeconds(10));
+            for (Socket s : open) {
+                s.close();
+            }
+            other.close();
+        }
+    }
+
+    @Test
     void shutdownEndsEveryStreamCleanly() throws Exception {
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router().get("/quiet", exchange -> EventStream.start(exchange, own,
