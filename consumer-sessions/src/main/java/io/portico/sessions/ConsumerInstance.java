@@ -377,11 +377,14 @@ public final class ConsumerInstance {
                 } catch (BoundedMatch.TooMuchWork e) {
                     matched = false;
                 }
-                passLeft -= share - Math.max(0, budget.left());
+                long used = share - Math.max(0, budget.left());
+                passLeft -= used;
                 if (budget.left() < 0 && share < PATTERN_STEPS) {
                     return null; // stopped by what was left of the pass, not by its own share
                 }
-                results.put(t, matched);
+                if (used > PATTERN_CHEAP_STEPS) {
+                    results.put(t, matched); // kept: matching it again would cost as much
+                }
             }
             if (matched && allowed.test(t)) {
                 matches.add(t);
@@ -407,6 +410,12 @@ public final class ConsumerInstance {
     private static final int PATTERN_STEPS = 100_000;
     /** And per pass over the cluster's topic names (only names not matched before are matched). */
     static final long PATTERN_PASS_STEPS = 10_000_000;
+    /**
+     * A name whose match read no more than this is matched again at each pass rather than kept:
+     * the results kept are those of costly names only, so that an instance on a cluster of many
+     * topics does not keep an entry for each.
+     */
+    private static final long PATTERN_CHEAP_STEPS = 1_000;
 
     private void refreshPattern() {
         if (mode == Mode.PATTERN && topicLister != null && clock.read() - patternCheckedAt > PATTERN_REFRESH_NANOS) {
@@ -422,6 +431,7 @@ public final class ConsumerInstance {
         mode = Mode.TOPICS;
         namedTopics = Set.copyOf(topicNames);
         pattern = null;
+        patternResults = new HashMap<>();
         topics = Set.copyOf(new LinkedHashSet<>(topicNames));
         beforeSubscriptionChange();
         consumer.subscribe(topics, new Rebalance());
@@ -469,6 +479,7 @@ public final class ConsumerInstance {
                 namedTopics = Set.of();
                 topics = Set.of();
                 pattern = null;
+                patternResults = new HashMap<>();
                 resetPositions();
             }
             return null;
@@ -943,6 +954,7 @@ public final class ConsumerInstance {
                 if (memory.budget().over()) {
                     phase = Phase.PAUSED;
                     deadline = clock.read() + limits.requestTimeout().toNanos();
+                    polled = false;
                     return waitPaused();
                 }
                 resumePaused();
@@ -996,12 +1008,13 @@ public final class ConsumerInstance {
                 return finish();
             }
             long left = deadline - clock.read();
-            if (left <= 0) {
+            if (left <= 0 && polled) {
                 return finish();
             }
+            polled = true; // at least once, as a fetch does: the member stays in its group
             try {
                 consumer.pause(consumer.assignment());
-                held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+                held.add(consumer.poll(min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
             } finally {
                 resumePaused();
             }

@@ -421,7 +421,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
     public static final int MAX_PARTITIONS = 10_000;
 
     private volatile boolean autoCreate = true;
-    private volatile long timestampAfterMaxMs = ProduceService.DEFAULT_TIMESTAMP_AFTER_MAX_MS;
+    private volatile long timestampAfterMaxMs = Long.MAX_VALUE; // no bound until a broker says one
     private volatile long timestampBeforeMaxMs = Long.MAX_VALUE;
     private volatile long brokerSettingsCheckedAt = Long.MIN_VALUE / 2;
 
@@ -436,7 +436,11 @@ public final class MetadataService implements ProduceService.TopicExistence {
         return autoCreate;
     }
 
-    /** A broker's {@code log.message.timestamp.after.max.ms}, asked as above; Kafka's default until known. */
+    /**
+     * A broker's {@code log.message.timestamp.after.max.ms}, asked as above; no bound until known,
+     * when the brokers do not have the setting (before Kafka 3.6), or when they stamp records
+     * with their own time ({@code log.message.timestamp.type=LogAppendTime}: never checked).
+     */
     @Override
     public long timestampAfterMaxMs() {
         refreshBrokerSettings();
@@ -474,10 +478,12 @@ public final class MetadataService implements ProduceService.TopicExistence {
                                 if (create != null && create.value() != null) {
                                     autoCreate = Boolean.parseBoolean(create.value());
                                 }
-                                timestampAfterMaxMs = millis(config.get("log.message.timestamp.after.max.ms"),
-                                        timestampAfterMaxMs);
-                                timestampBeforeMaxMs = millis(config.get("log.message.timestamp.before.max.ms"),
-                                        timestampBeforeMaxMs);
+                                ConfigEntry type = config.get("log.message.timestamp.type");
+                                boolean appendTime = type != null && "LogAppendTime".equalsIgnoreCase(type.value());
+                                timestampAfterMaxMs = appendTime ? Long.MAX_VALUE
+                                        : millis(config.get("log.message.timestamp.after.max.ms"), Long.MAX_VALUE);
+                                timestampBeforeMaxMs = appendTime ? Long.MAX_VALUE
+                                        : millis(config.get("log.message.timestamp.before.max.ms"), Long.MAX_VALUE);
                             });
                     return null;
                 });

@@ -90,10 +90,10 @@ public final class ProduceService {
 
         /**
          * How far a record's timestamp may be ahead of now for the cluster to take it (Kafka's
-         * {@code log.message.timestamp.after.max.ms}, an hour unless the brokers say otherwise).
+         * {@code log.message.timestamp.after.max.ms}); no bound when not known.
          */
         default long timestampAfterMaxMs() {
-            return DEFAULT_TIMESTAMP_AFTER_MAX_MS;
+            return Long.MAX_VALUE;
         }
 
         /** How far a record's timestamp may be behind now (Kafka's {@code log.message.timestamp.before.max.ms}: no bound unless set). */
@@ -102,8 +102,6 @@ public final class ProduceService {
         }
     }
 
-    /** Kafka's default {@code log.message.timestamp.after.max.ms} (since 4.0): an hour. */
-    public static final long DEFAULT_TIMESTAMP_AFTER_MAX_MS = 3_600_000;
 
     /**
      * How produce requests are bounded.
@@ -498,11 +496,11 @@ public final class ProduceService {
         long now = System.currentTimeMillis();
         long after = topics.timestampAfterMaxMs();
         long before = topics.timestampBeforeMaxMs();
-        if (timestamp - now > after) {
+        if (after != Long.MAX_VALUE && timestamp - now > after) {
             return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
                     + after + " ms ahead of now; the cluster refuses it (log.message.timestamp.after.max.ms)");
         }
-        if (now - timestamp > before) {
+        if (before != Long.MAX_VALUE && now - timestamp > before) {
             return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
                     + before + " ms before now; the cluster refuses it (log.message.timestamp.before.max.ms)");
         }

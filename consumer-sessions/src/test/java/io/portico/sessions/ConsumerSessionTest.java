@@ -141,6 +141,26 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aReadThatMayNotWaitPollsOnceAlsoWhileTheConsumersBudgetIsFull() {
+        ConsumerRegistry.Settings settings = new ConsumerRegistry.Settings(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"), Duration.ofMinutes(5),
+                Duration.ofSeconds(30), Duration.ofSeconds(2), 1 << 20, 100, "");
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", HeldRecords.consumerCost(settings.kafka()) + 300);
+        ConsumerRegistry registry = new ConsumerRegistry(settings, factory, topic -> true, TICKER,
+                SessionMetrics.unreported(), budget, Duration.ZERO);
+        registries.add(registry);
+        ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(-1, Duration.ZERO));
+        budget.lease().takeAnyway(1 << 20); // another client's records fill the budget: reads pause
+        SessionTestConsumer consumer = factory.last();
+        java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
+        for (int read = 1; read <= 3; read++) {
+            consumer.schedulePollTask(polls::incrementAndGet);
+            assertEquals(List.of(), registry.poll(instance, null, 0, ResponseRoom.unbounded()));
+            assertEquals(read, polls.get(), "each read polled (the member stays in its group)");
+        }
+    }
+
+    @Test
     void aRecordItsFormatCannotRenderEndsTheReadBeforeItThenIs50002NamingIt() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);

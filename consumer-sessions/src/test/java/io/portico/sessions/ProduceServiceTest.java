@@ -207,13 +207,18 @@ class ProduceServiceTest {
             }
 
             @Override
+            public long timestampAfterMaxMs() {
+                return 3_600_000; // an hour, Kafka 4's default
+            }
+
+            @Override
             public long timestampBeforeMaxMs() {
                 return 86_400_000; // a day
             }
         };
         ProduceService service = serviceOver(producer, bounds);
         long now = System.currentTimeMillis();
-        for (long refused : new long[] {now + 2 * ProduceService.DEFAULT_TIMESTAMP_AFTER_MAX_MS, now - 2 * 86_400_000L}) {
+        for (long refused : new long[] {now + 2 * 3_600_000L, now - 2 * 86_400_000L}) {
             CompletableFuture<Throwable> failed = new CompletableFuture<>();
             service.send(TOPIC, null, refused, null, utf8("v"), List.of(), (metadata, e) -> failed.complete(e));
             RestException e = assertInstanceOf(RestException.class, failed.get(10, java.util.concurrent.TimeUnit.SECONDS));
@@ -225,6 +230,12 @@ class ProduceServiceTest {
         service.send(TOPIC, null, now + 60_000, null, utf8("v"), List.of(), (metadata, e) -> sent.complete(e));
         assertNull(sent.get(10, java.util.concurrent.TimeUnit.SECONDS), "a minute ahead is fine");
         assertEquals(1, producer.history().size());
+        // Bounds not known (the default): a year ahead goes to Kafka as it is.
+        CompletableFuture<Throwable> unbounded = new CompletableFuture<>();
+        serviceOver(producer, topic -> true).send(TOPIC, null, now + 365 * 86_400_000L, null, utf8("v"), List.of(),
+                (metadata, e) -> unbounded.complete(e));
+        assertNull(unbounded.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(2, producer.history().size());
     }
 
     @Test

@@ -170,6 +170,7 @@ public final class Portico implements AutoCloseable {
         adminPool = ScalingPool.create("portico-admin", 8, 1024);
         MetadataService metadata = new MetadataService(admin, config.metadataTimeout(), config.showInternalTopics(),
                 adminPool);
+        metadata.timestampAfterMaxMs(); // the brokers' settings asked now, in the background, before the first produce
         ProduceService produce = new ProduceService(producers, metadata, sessionMetrics,
                 new ProduceService.Options(config.metadataTimeout(), config.internalTopicsProduce(), metadataPool));
 
