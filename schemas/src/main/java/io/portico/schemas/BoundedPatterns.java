@@ -20,7 +20,7 @@ final class BoundedPatterns implements RegularExpressionFactory {
     static final BoundedPatterns INSTANCE = new BoundedPatterns();
 
     /** Characters a value's patterns may read in all: this many, and {@link #STEPS_PER_BYTE} per byte of it. */
-    static final long BASE_STEPS = 1_000_000;
+    static final long BASE_STEPS = 100_000;
     static final long STEPS_PER_BYTE = 32;
 
     private static final ThreadLocal<BoundedMatch.Budget> CURRENT = new ThreadLocal<>();
@@ -28,14 +28,21 @@ final class BoundedPatterns implements RegularExpressionFactory {
     private BoundedPatterns() {
     }
 
-    /** Runs {@code validation} of a value of {@code bytes} bytes, its patterns sharing one budget. */
+    /**
+     * Runs {@code validation} of {@code bytes} bytes (a value, or a request's values), its
+     * patterns sharing one budget; inside another such call, the outer budget is the one charged
+     * (a request's values share the request's, so a thousand small values do not get a thousand
+     * budgets).
+     */
     static <T> T within(long bytes, Supplier<T> validation) {
-        BoundedMatch.Budget outer = CURRENT.get();
+        if (CURRENT.get() != null) {
+            return validation.get();
+        }
         CURRENT.set(new BoundedMatch.Budget(BASE_STEPS + STEPS_PER_BYTE * bytes));
         try {
             return validation.get();
         } finally {
-            CURRENT.set(outer);
+            CURRENT.remove();
         }
     }
 
@@ -50,8 +57,9 @@ final class BoundedPatterns implements RegularExpressionFactory {
                 return BoundedMatch.find(pattern, text, budget != null ? budget : new BoundedMatch.Budget(BASE_STEPS));
             } catch (BoundedMatch.TooMuchWork e) {
                 throw new SchemaException("the pattern " + shown(regex) + " took too long to match ("
-                        + (budget != null ? "the value's patterns may read " + BASE_STEPS + " characters and "
-                                + STEPS_PER_BYTE + " for each byte of it" : BASE_STEPS + " characters read") + ")");
+                        + (budget != null ? "the patterns of a value, or of a request's values, may read " + BASE_STEPS
+                                + " characters and " + STEPS_PER_BYTE + " for each of their bytes" : BASE_STEPS
+                                + " characters read") + ")");
             }
         };
     }

@@ -145,6 +145,15 @@ public final class SchemaService {
         return (int) Math.min(Integer.MAX_VALUE, 256L + 8L * chars);
     }
 
+    /**
+     * Runs {@code work}, which serializes values of {@code bytes} bytes in all (a request's), with
+     * one budget for the work of every JSON Schema {@code pattern} it meets: 100,000 characters
+     * read and 32 more per byte (see {@link BoundedPatterns}).
+     */
+    public static <T> T patternsWithin(long bytes, java.util.function.Supplier<T> work) {
+        return BoundedPatterns.within(bytes, work);
+    }
+
     /** The subject of the topic-name strategy: {@code <topic>-key} or {@code <topic>-value}. */
     public static String topicSubject(String topic, boolean key) {
         return topic + (key ? "-key" : "-value");

@@ -188,6 +188,25 @@ class FormatsTest {
         ParsedSchema.InvalidDataException many = assertThrows(ParsedSchema.InvalidDataException.class,
                 () -> schema.encode(utf8("[" + String.join(",", java.util.Collections.nCopies(400, one)) + "]")));
         assertTrue(many.getMessage().contains("took too long"), many.getMessage());
+        // The values of one request share the request's budget: each alone is fine, ten are not.
+        byte[] value = utf8("[" + one + "]");
+        for (int i = 0; i < 10; i++) {
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.encode(value)); // "does not match"
+        }
+        ParsedSchema.InvalidDataException shared = assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> SchemaService.patternsWithin(10L * value.length, () -> {
+                    for (int i = 0; i < 10; i++) {
+                        try {
+                            schema.encode(value);
+                        } catch (ParsedSchema.InvalidDataException e) {
+                            if (e.getMessage().contains("took too long")) {
+                                throw e;
+                            }
+                        }
+                    }
+                    return null;
+                }));
+        assertTrue(shared.getMessage().contains("took too long"), shared.getMessage());
         // A pattern that reads each character a few times takes a long string.
         ParsedSchema plain = SchemaService.parse(SchemaType.JSON, "{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"}");
         byte[] longText = utf8("\"" + "x".repeat(1_000_000) + "\"");

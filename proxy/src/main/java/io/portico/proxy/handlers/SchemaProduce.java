@@ -55,12 +55,20 @@ final class SchemaProduce {
         SchemaService.Resolved value = fields.valueSchema() == null && fields.valueSchemaId() == null ? null
                 : schemas.forProduce(format, SchemaService.topicSubject(topic, false), fields.valueSchema(),
                         fields.valueSchemaId());
-        List<ProduceRecord> out = new ArrayList<>(records.size());
-        for (int i = 0; i < records.size(); i++) {
-            ProduceRecord r = records.get(i);
-            out.add(new ProduceRecord(serialize(format, key, r.key(), "key", i), serialize(format, value, r.value(), "value", i),
-                    r.partition()));
+        long bytes = 0;
+        for (ProduceRecord r : records) {
+            bytes += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
         }
+        // The request's values share one budget for their JSON Schema patterns' work.
+        List<ProduceRecord> out = SchemaService.patternsWithin(bytes, () -> {
+            List<ProduceRecord> encoded = new ArrayList<>(records.size());
+            for (int i = 0; i < records.size(); i++) {
+                ProduceRecord r = records.get(i);
+                encoded.add(new ProduceRecord(serialize(format, key, r.key(), "key", i),
+                        serialize(format, value, r.value(), "value", i), r.partition()));
+            }
+            return encoded;
+        });
         return new Encoded(out, key == null ? null : key.id(), value == null ? null : value.id());
     }
 

@@ -176,14 +176,18 @@ public final class ProduceV3Handler {
                     // Serialized and written from the schema pool (the registry may make it wait),
                     // before the key's transactional id is taken.
                     return new Idempotent.Elsewhere(schemaPool, () -> idempotent.prepared(key,
-                            () -> serialized(topic, batch), serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
+                            () -> SchemaService.patternsWithin(body.length, () -> serialized(topic, batch)),
+                            serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
                 });
                 return;
             }
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
+                // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
-                        ? Http.on(schemaPool, () -> sendBatch(topic, batch, null)) : sendBatch(topic, batch, null);
+                        ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
+                                () -> sendBatch(topic, batch, null)))
+                        : sendBatch(topic, batch, null);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
                         new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
             }, reply -> reply);
