@@ -305,6 +305,11 @@ public final class ConsumerInstance {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception("topic_pattern is not a valid regular expression: "
                     + KafkaNames.excerpt(e.getDescription()));
         }
+        if (!io.portico.protocol.RegexChoices.bounded(regex)) {
+            // Choices that read nothing are not bounded by the characters a match may read.
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("topic_pattern has too many choices that match empty "
+                    + "(empty alternatives, optional parts that may be empty) to be matched in bounded time; simplify it");
+        }
         locked(KafkaErrors::toRestException, () -> {
             if (mode == Mode.ASSIGNED) {
                 throw mixed();

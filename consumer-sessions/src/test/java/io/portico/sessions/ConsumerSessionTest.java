@@ -202,6 +202,9 @@ class ConsumerSessionTest {
         instance.subscribe("_*orders\\..*", t -> !t.endsWith("secret"));
         assertEquals(List.of("orders.eu", "orders.us"), instance.subscription());
         assertCode(ErrorCode.UNPROCESSABLE_ENTITY, () -> instance.subscribe("orders.(", t -> true));
+        // 2^40 paths that read nothing: no count of characters read would stop it.
+        assertCode(ErrorCode.UNPROCESSABLE_ENTITY, () -> instance.subscribe("(?:|)".repeat(40) + "(?!)", t -> true));
+        assertEquals(List.of("orders.eu", "orders.us"), instance.subscription(), "the subscription it had stays");
     }
 
     @Test

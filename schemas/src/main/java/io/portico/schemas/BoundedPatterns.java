@@ -49,8 +49,13 @@ final class BoundedPatterns implements RegularExpressionFactory {
     @Override
     public RegularExpression getRegularExpression(String regex) {
         // The validator's own rewriting for JSON Schema's dialect ($ anchors, \p{Letter} names).
-        Pattern pattern = Pattern.compile(RegularExpressions.replaceLongformCharacterProperties(
-                RegularExpressions.replaceDollarAnchors(regex)));
+        String java = RegularExpressions.replaceLongformCharacterProperties(RegularExpressions.replaceDollarAnchors(regex));
+        Pattern pattern = Pattern.compile(java);
+        if (!io.portico.protocol.RegexChoices.bounded(java)) {
+            // Backtracking through choices that read nothing is not bounded by the reads counted below.
+            throw new SchemaException("the pattern " + shown(regex) + " has too many choices that match empty "
+                    + "(empty alternatives, optional parts that may be empty) to be matched in bounded time");
+        }
         return text -> {
             BoundedMatch.Budget budget = CURRENT.get();
             try {

@@ -165,6 +165,11 @@ class FormatsTest {
         ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
                 () -> schema.encode(utf8("{\"id\":\"" + "a".repeat(40) + "!\"}")));
         assertTrue(e.getMessage().contains("/^(a+)+\\1$/ took too long"), e.getMessage());
+        // A pattern whose backtracking reads nothing (2^40 empty choices): the schema is refused.
+        RestException refused = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"string\",\"pattern\":\"" + "(?:|)".repeat(40) + "(?!)\"}"));
+        assertEquals(ErrorCode.INVALID_SCHEMA, refused.errorCode());
+        assertTrue(refused.getMessage().contains("choices that match empty"), refused.getMessage());
         // The same for a property name's pattern.
         ParsedSchema names = SchemaService.parse(SchemaType.JSON,
                 "{\"type\":\"object\",\"patternProperties\":{\"^(.*a){12}$\":{\"type\":\"integer\"}},"
