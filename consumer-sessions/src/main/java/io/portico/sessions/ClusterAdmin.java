@@ -247,20 +247,48 @@ public final class ClusterAdmin {
         KnownId k = known;
         long now = System.nanoTime();
         if (k != null && clusterId != null) {
-            if (k.id().equals(clusterId) && now - k.at() < CLUSTER_ID_MAX_AGE) {
+            if (k.id().equals(clusterId)) {
+                if (now - k.at() >= CLUSTER_ID_MAX_AGE) {
+                    clusterIdNow(); // asked again in the background; the id known answers meanwhile
+                }
                 return CompletableFuture.completedFuture(k.id());
             }
-            if (!k.id().equals(clusterId) && now - k.at() < CLUSTER_ID_RECHECK) {
+            if (now - k.at() < CLUSTER_ID_RECHECK) {
                 return CompletableFuture.failedFuture(clusterNotFound(clusterId));
             }
         }
-        return adapt(admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).clusterId(), id -> {
-            remember(id);
+        return clusterIdNow().thenApply(id -> {
             if (!id.equals(clusterId)) {
                 throw clusterNotFound(clusterId);
             }
             return id;
         });
+    }
+
+    /** The look-up of the cluster's id in progress, shared by every request that needs it meanwhile. */
+    private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<String>> asking =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * Asks the cluster its id, once however many requests want it at the same time (a burst of v3
+     * requests as the known id ages, or while the cluster is slow, sends one describeCluster).
+     */
+    private CompletableFuture<String> clusterIdNow() {
+        CompletableFuture<String> mine = new CompletableFuture<>();
+        CompletableFuture<String> running = asking.compareAndExchange(null, mine);
+        if (running != null) {
+            return running;
+        }
+        adapt(admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).clusterId(), this::remember)
+                .whenComplete((id, e) -> {
+                    asking.compareAndSet(mine, null);
+                    if (e != null) {
+                        mine.completeExceptionally(e);
+                    } else {
+                        mine.complete(id);
+                    }
+                });
+        return mine;
     }
 
     private String remember(String id) {
