@@ -62,45 +62,26 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final Cache<Key, ConsumerInstance> instances;
     private final Semaphore slots;
     /** Instances each API key holds (only keys: with authentication off there is one caller, anonymous). */
-    private final java.util.concurrent.ConcurrentHashMap<String, Integer> owned = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile int perOwnerMax = Integer.MAX_VALUE;
+    private final PerOwner owned = new PerOwner();
 
     /**
      * At most {@code max} instances per API key on this server ({@code consumer.instances.per.key.max}),
      * so that one key cannot take every slot of {@code consumer.instances.max} from the others.
      */
     public ConsumerRegistry instancesPerOwner(int max) {
-        this.perOwnerMax = max;
+        owned.max(max);
         return this;
-    }
-
-    private boolean takeOwned(String owner) {
-        if (owner == null) {
-            return true;
-        }
-        boolean[] taken = {false};
-        owned.compute(owner, (k, n) -> {
-            int now = n == null ? 0 : n;
-            if (now >= perOwnerMax) {
-                return n;
-            }
-            taken[0] = true;
-            return now + 1;
-        });
-        return taken[0];
     }
 
     /** Expired instances let go of first (their keys' counts with them), then another try. */
     private boolean cleanedUpThenTaken(String owner) {
         instances.cleanUp();
-        return takeOwned(owner);
+        return owned.take(owner);
     }
 
     /** An instance's slot, and its key's count, given back. */
     private void release(String owner) {
-        if (owner != null) {
-            owned.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
-        }
+        owned.give(owner);
         slots.release();
     }
     private final SessionMetrics metrics;
@@ -303,9 +284,9 @@ public final class ConsumerRegistry implements AutoCloseable {
                         + "delete unused ones or retry later");
             }
         }
-        if (!takeOwned(owner) && !cleanedUpThenTaken(owner)) {
+        if (!owned.take(owner) && !cleanedUpThenTaken(owner)) {
             slots.release();
-            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already holds " + perOwnerMax
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already holds " + owned.max()
                     + " consumer instances on this server (consumer.instances.per.key.max); delete unused ones "
                     + "or retry later");
         }

@@ -70,18 +70,17 @@ public final class EventStreams implements AutoCloseable {
     /** What {@link #admit} says. */
     enum Admission { ADMITTED, FULL, OWNER_FULL }
 
-    /** Streams one caller (an API key or user) may hold at once. */
-    private volatile int perOwnerMax = Integer.MAX_VALUE;
-    private final java.util.concurrent.ConcurrentHashMap<String, Integer> owned = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Streams each caller (an API key or user) holds. */
+    private final io.portico.sessions.PerOwner owned = new io.portico.sessions.PerOwner();
 
     /** At most {@code max} streams per API key or user ({@code sse.streams.per.key.max}). */
     public EventStreams perOwner(int max) {
-        this.perOwnerMax = max;
+        owned.max(max);
         return this;
     }
 
     int perOwnerMax() {
-        return perOwnerMax;
+        return owned.max();
     }
 
     /**
@@ -92,20 +91,9 @@ public final class EventStreams implements AutoCloseable {
         if (closing || !places.tryAcquire()) {
             return Admission.FULL;
         }
-        if (owner != null) {
-            boolean[] taken = {false};
-            owned.compute(owner, (k, n) -> {
-                int now = n == null ? 0 : n;
-                if (now >= perOwnerMax) {
-                    return n;
-                }
-                taken[0] = true;
-                return now + 1;
-            });
-            if (!taken[0]) {
-                places.release();
-                return Admission.OWNER_FULL;
-            }
+        if (!owned.take(owner)) {
+            places.release();
+            return Admission.OWNER_FULL;
         }
         return Admission.ADMITTED;
     }
@@ -121,10 +109,7 @@ public final class EventStreams implements AutoCloseable {
     /** Gives back an admitted stream's place (once per stream). */
     void closed(EventStream stream) {
         open.remove(stream);
-        String owner = stream.owner();
-        if (owner != null) {
-            owned.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
-        }
+        owned.give(stream.owner());
         places.release();
     }
 
