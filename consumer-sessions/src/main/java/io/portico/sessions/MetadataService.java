@@ -298,6 +298,26 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * left out and one whose settings fail is shown without them.
      */
     private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean one) {
+        if (names.size() <= DESCRIBE_CHUNK) {
+            return describedChunk(names, one);
+        }
+        // A chunk at a time: the admin client's one network thread takes in the answers (some
+        // thirty settings a topic), which the cluster's other callers wait behind.
+        CompletableFuture<List<AdminTopics.Topic>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
+        for (int from = 0; from < names.size(); from += DESCRIBE_CHUNK) {
+            List<String> chunk = names.subList(from, Math.min(names.size(), from + DESCRIBE_CHUNK));
+            all = all.thenCompose(done -> describedChunk(chunk, one).thenApply(part -> {
+                done.addAll(part);
+                return done;
+            }));
+        }
+        return all;
+    }
+
+    /** Topics described in one call of each kind, at most this many. */
+    static final int DESCRIBE_CHUNK = 500;
+
+    private CompletableFuture<List<AdminTopics.Topic>> describedChunk(List<String> names, boolean one) {
         if (names.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }

@@ -122,6 +122,40 @@ class MetadataServiceTest {
     }
 
     @Test
+    void aLongListIsDescribedAChunkAtATime() throws Exception {
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < 2 * MetadataService.DESCRIBE_CHUNK + 1; i++) {
+            names.add(String.format("t%05d", i));
+        }
+        List<Integer> chunks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        fake.on("listTopics", args -> AdminResults.listTopics(names))
+                .on("describeTopics", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> asked = (Collection<String>) args[0];
+                    chunks.add(asked.size());
+                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                    for (String name : asked) {
+                        each.put(name, KafkaFuture.completedFuture(twoPartitions(name)));
+                    }
+                    return new DescribeTopicsResult(null, each) { };
+                })
+                .on("describeConfigs", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<ConfigResource> resources = (Collection<ConfigResource>) args[0];
+                    Map<ConfigResource, KafkaFuture<Config>> each = new LinkedHashMap<>();
+                    for (ConfigResource r : resources) {
+                        each.put(r, KafkaFuture.completedFuture(new Config(List.of())));
+                    }
+                    return new DescribeConfigsResult(each) { };
+                });
+
+        List<AdminTopics.Topic> topics = service.adminTopics(t -> true).get(5, TimeUnit.SECONDS);
+
+        assertEquals(names, topics.stream().map(AdminTopics.Topic::name).toList(), "all of them, in order");
+        assertEquals(List.of(MetadataService.DESCRIBE_CHUNK, MetadataService.DESCRIBE_CHUNK, 1), chunks);
+    }
+
+    @Test
     void aTopicAskedForByNameStillFailsWhenItIsGoneOrItsSettingsFail() {
         clusterWithAGoneAndASecretTopic();
 
