@@ -83,15 +83,26 @@ class MetadataServiceTest {
      */
     private void clusterWithAGoneAndASecretTopic() {
         Set<String> gone = Set.of("gone");
-        fake.on("listTopics", args -> AdminResults.listTopics(List.of("a", "gone", "secret")))
+        cluster(List.of("a", "gone", "secret"), name -> gone.contains(name)
+                ? failed(new UnknownTopicOrPartitionException("This server does not host this topic-partition."))
+                : KafkaFuture.completedFuture(twoPartitions(name)), name -> switch (name) {
+                    case "gone" -> failed(new UnknownTopicOrPartitionException("gone"));
+                    case "secret" -> failed(new TopicAuthorizationException(Set.of("secret")));
+                    default -> KafkaFuture.completedFuture(new Config(List.of(
+                            new ConfigEntry("retention.ms", "86400000"), new ConfigEntry("cleanup.policy", "delete"))));
+                });
+    }
+
+    /** An admin client listing {@code names}, describing each topic and its settings as the functions say. */
+    private void cluster(List<String> names, java.util.function.Function<String, KafkaFuture<TopicDescription>> topic,
+                         java.util.function.Function<String, KafkaFuture<Config>> config) {
+        fake.on("listTopics", args -> AdminResults.listTopics(names))
                 .on("describeTopics", args -> {
                     @SuppressWarnings("unchecked")
-                    Collection<String> names = (Collection<String>) args[0];
+                    Collection<String> asked = (Collection<String>) args[0];
                     Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
-                    for (String name : names) {
-                        each.put(name, gone.contains(name)
-                                ? failed(new UnknownTopicOrPartitionException("This server does not host this topic-partition."))
-                                : KafkaFuture.completedFuture(twoPartitions(name)));
+                    for (String name : asked) {
+                        each.put(name, topic.apply(name));
                     }
                     return new DescribeTopicsResult(null, each) { };
                 })
@@ -100,12 +111,7 @@ class MetadataServiceTest {
                     Collection<ConfigResource> resources = (Collection<ConfigResource>) args[0];
                     Map<ConfigResource, KafkaFuture<Config>> each = new LinkedHashMap<>();
                     for (ConfigResource r : resources) {
-                        each.put(r, switch (r.name()) {
-                            case "gone" -> failed(new UnknownTopicOrPartitionException("gone"));
-                            case "secret" -> failed(new TopicAuthorizationException(Set.of("secret")));
-                            default -> KafkaFuture.completedFuture(new Config(List.of(
-                                    new ConfigEntry("retention.ms", "86400000"), new ConfigEntry("cleanup.policy", "delete"))));
-                        });
+                        each.put(r, config.apply(r.name()));
                     }
                     return new DescribeConfigsResult(each) { };
                 });
@@ -127,32 +133,14 @@ class MetadataServiceTest {
         for (int i = 0; i < 2 * MetadataService.DESCRIBE_CHUNK + 1; i++) {
             names.add(String.format("t%05d", i));
         }
-        List<Integer> chunks = new java.util.concurrent.CopyOnWriteArrayList<>();
-        fake.on("listTopics", args -> AdminResults.listTopics(names))
-                .on("describeTopics", args -> {
-                    @SuppressWarnings("unchecked")
-                    Collection<String> asked = (Collection<String>) args[0];
-                    chunks.add(asked.size());
-                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
-                    for (String name : asked) {
-                        each.put(name, KafkaFuture.completedFuture(twoPartitions(name)));
-                    }
-                    return new DescribeTopicsResult(null, each) { };
-                })
-                .on("describeConfigs", args -> {
-                    @SuppressWarnings("unchecked")
-                    Collection<ConfigResource> resources = (Collection<ConfigResource>) args[0];
-                    Map<ConfigResource, KafkaFuture<Config>> each = new LinkedHashMap<>();
-                    for (ConfigResource r : resources) {
-                        each.put(r, KafkaFuture.completedFuture(new Config(List.of())));
-                    }
-                    return new DescribeConfigsResult(each) { };
-                });
+        cluster(names, name -> KafkaFuture.completedFuture(twoPartitions(name)),
+                name -> KafkaFuture.completedFuture(new Config(List.of())));
 
         List<AdminTopics.Topic> topics = service.adminTopics(t -> true).get(5, TimeUnit.SECONDS);
 
         assertEquals(names, topics.stream().map(AdminTopics.Topic::name).toList(), "all of them, in order");
-        assertEquals(List.of(MetadataService.DESCRIBE_CHUNK, MetadataService.DESCRIBE_CHUNK, 1), chunks);
+        assertEquals(3, fake.calls.stream().filter("describeTopics"::equals).count(), "500, 500, then 1");
+        assertEquals(3, fake.calls.stream().filter("describeConfigs"::equals).count());
     }
 
     @Test
