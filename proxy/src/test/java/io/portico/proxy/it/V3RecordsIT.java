@@ -372,6 +372,106 @@ class V3RecordsIT {
     }
 
     @Test
+    void recordsOfAClientThatLeftStayCountedUntilKafkaAnswersForThem(KafkaCluster kafka) throws Exception {
+        // The producer's acknowledgements of this topic's records wait (a producer interceptor
+        // holds them) until the test lets them through. The client leaves meanwhile; what its
+        // records hold stays counted against the requests budget until Kafka has answered for
+        // them (a budget freed at once would let others' bodies in on top of memory still in
+        // use), then it is given back.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3left"), 1);
+        HoldAcks.hold(topic);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("producer.interceptor.classes", HoldAcks.class.getName()))) {
+            try {
+                heldAcksOfALeftClient(p, kafka, topic);
+            } finally {
+                HoldAcks.release(); // before Portico closes: its producer's close waits for them
+            }
+        }
+    }
+
+    private static void heldAcksOfALeftClient(TestPortico p, KafkaCluster kafka, String topic) throws Exception {
+        var gauges = p.portico().metrics().getGauges();
+        com.codahale.metrics.Gauge<?> used = gauges.get("portico.memory.requests.used");
+        com.codahale.metrics.Gauge<?> inFlight = gauges.get("portico.http.in.flight");
+        int count = 16;
+        long bytes = count * 16L * 1024;
+        try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+            String value = java.util.Base64.getEncoder().encodeToString(new byte[16 * 1024]);
+            StringBuilder chunk = new StringBuilder();
+            for (int i = 0; i < count; i++) {
+                chunk.append("{\"value\":{\"type\":\"BINARY\",\"data\":\"").append(value).append("\"}}\n");
+            }
+            stream.sendChunk(chunk.toString());
+            awaitAtLeast(used, bytes, "the stream's records counted while they wait");
+            stream.reset(); // the client goes away, none of its records acknowledged to it
+        }
+        awaitAtMost(inFlight, 0, "the stream's exchange ended");
+        assertTrue(((Number) used.getValue()).longValue() >= bytes,
+                "still counted after the client left: " + used.getValue());
+        HoldAcks.release();
+        awaitAtMost(used, 0, "given back once Kafka answered");
+        assertEquals(count, kafka.read(topic, count).size(), "the records sent before the client left landed");
+    }
+
+    /** Holds the producer's acknowledgements of one topic's records until released (its network thread waits). */
+    public static final class HoldAcks implements org.apache.kafka.clients.producer.ProducerInterceptor<Object, Object> {
+        private static volatile String topic;
+        private static volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
+
+        static void hold(String heldTopic) {
+            gate = new java.util.concurrent.CountDownLatch(1);
+            topic = heldTopic;
+        }
+
+        static void release() {
+            gate.countDown();
+        }
+
+        @Override
+        public org.apache.kafka.clients.producer.ProducerRecord<Object, Object> onSend(
+                org.apache.kafka.clients.producer.ProducerRecord<Object, Object> record) {
+            return record;
+        }
+
+        @Override
+        public void onAcknowledgement(org.apache.kafka.clients.producer.RecordMetadata metadata, Exception exception) {
+            if (metadata != null && metadata.topic().equals(topic)) {
+                try {
+                    gate.await(120, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs) {
+        }
+    }
+
+    /** Waits (up to 60 s) until the gauge reads at least {@code least}. */
+    private static void awaitAtLeast(com.codahale.metrics.Gauge<?> gauge, long least, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (((Number) gauge.getValue()).longValue() < least && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(((Number) gauge.getValue()).longValue() >= least, what + ": " + gauge.getValue());
+    }
+
+    /** Waits (up to 60 s) until the gauge reads at most {@code most}. */
+    private static void awaitAtMost(com.codahale.metrics.Gauge<?> gauge, long most, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (((Number) gauge.getValue()).longValue() > most && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(((Number) gauge.getValue()).longValue() <= most, what + ": " + gauge.getValue());
+    }
+
+    @Test
     void aStreamMayBeFarLongerThanTheBodyLimitOfOtherRequests(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3long"), 1);

@@ -494,6 +494,11 @@ public final class ProduceV3Handler {
         private final ReplyStream replies;
         private final StreamingBody body;
         private final MemoryBudget.Lease lease;
+        // Keeps the request's accounts open past the exchange until every record taken is
+        // reported: a client that leaves mid-stream must not free the budget for others while its
+        // records still wait in the producer for Kafka's answer.
+        private final Runnable held;
+        private volatile boolean inputDone; // no more records will be taken
         private final Sender sender;
         private final DeliveryReports.Writer reports;
         // Records waiting for the produce pool, and whether a task of this stream is queued or running.
@@ -518,6 +523,7 @@ public final class ProduceV3Handler {
                     limits.idleTimeout(), this::readMoreIfRoom);
             this.body = new StreamingBody(exchange, this, limits.idleTimeout(), limits.maxDuration());
             this.lease = Budgets.requestLease(exchange);
+            this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.sender = new Sender(topic, null);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
@@ -529,6 +535,7 @@ public final class ProduceV3Handler {
             open.add(this);
             exchange.addExchangeCompleteListener((ex, next) -> {
                 open.remove(this);
+                inputDone(); // however the exchange ended: nothing more is taken from it
                 next.proceed();
             });
             body.start();
@@ -545,6 +552,7 @@ public final class ProduceV3Handler {
             exchange.getIoThread().execute(() -> {
                 if (!ended && !parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
                     ended = true;
+                    inputDone();
                     body.stop();
                     exchange.setPersistent(false);
                     ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
@@ -616,7 +624,10 @@ public final class ProduceV3Handler {
                 ProduceRecord record = parsed.record();
                 long cost = record.payloadBytes() + IN_FLIGHT_COST;
                 lease.takeAnyway(cost);
-                ReplyStream.Slot slot = replies.reserve(() -> lease.give(cost));
+                ReplyStream.Slot slot = replies.reserve(() -> {
+                    lease.give(cost);
+                    releaseIfDone();
+                });
                 enqueue(new Pending(record, slot));
             } else {
                 reportNow(errorOf(item));
@@ -633,6 +644,7 @@ public final class ProduceV3Handler {
                 return;
             }
             ended = true;
+            inputDone();
             body.stop();
             if (!parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
                 exchange.setPersistent(!closeConnection && exchange.isPersistent());
@@ -703,8 +715,27 @@ public final class ProduceV3Handler {
         public void failed(Throwable cause) {
             ended = true;
             replies.abort();
+            List<Pending> unsent;
             synchronized (toSend) {
+                unsent = new ArrayList<>(toSend);
                 toSend.clear();
+            }
+            for (Pending p : unsent) {
+                p.slot.complete(DeliveryReports.error(CLIENT_GONE));
+            }
+            inputDone();
+        }
+
+        /** No record will be taken any more: the hold ends once those taken are reported. */
+        private void inputDone() {
+            inputDone = true;
+            releaseIfDone();
+        }
+
+        /** Any thread: the hold on the request's accounts ends once input is done and every record reported. */
+        private void releaseIfDone() {
+            if (inputDone && replies.incomplete() == 0) {
+                held.run(); // runs once, however many threads get here
             }
         }
 
@@ -773,6 +804,7 @@ public final class ProduceV3Handler {
                     toSend.poll();
                 }
                 if (replies.isClosed()) {
+                    p.slot.complete(DeliveryReports.error(CLIENT_GONE)); // not sent: nobody hears of it
                     continue;
                 }
                 Outcome outcome = outcomeFor(p.slot);
@@ -804,6 +836,10 @@ public final class ProduceV3Handler {
             };
         }
     }
+
+    /** The report of a record not sent because its client left first (never written: the client is gone). */
+    private static final RecordError CLIENT_GONE = new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(),
+            "Service Unavailable: the client left before the record was sent");
 
     private record Pending(ProduceRecord record, ReplyStream.Slot slot) {
     }
