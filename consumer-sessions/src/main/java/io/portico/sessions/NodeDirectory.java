@@ -123,6 +123,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile boolean leaving;
     private boolean saidLeft; // guarded by this
     private volatile java.util.function.Consumer<String> departures = id -> { };
+    private volatile java.util.function.Consumer<String> returns = id -> { };
     /**
      * Set once {@link #start} removed what this node's id held in a former run: until then a
      * claim naming this id is that run's, alive only as its heartbeats say (as another node's).
@@ -431,6 +432,16 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
+     * Calls {@code listener} with the id of another node heard from again after it said it left
+     * (a node restarted under a fixed {@code id}, or a heartbeat read after an old departure when
+     * this node reads the directory from its start), on the directory's reader thread: what was
+     * kept of its departure no longer holds.
+     */
+    public void onReturn(java.util.function.Consumer<String> listener) {
+        this.returns = listener;
+    }
+
+    /**
      * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once,
      * after a heartbeat being written (so that none lands after it); waits for Kafka's
      * acknowledgement when {@code await}.
@@ -574,7 +585,14 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             } else {
                 String url = field(r.value(), "url");
                 if (url != null) {
-                    nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
+                    Heard before = nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
+                    if (before != null && before.left() && !id.equals(settings.nodeId())) {
+                        try {
+                            returns.accept(id);
+                        } catch (RuntimeException e) {
+                            LOG.warn("Taking node {} back failed: {}", id, e.toString());
+                        }
+                    }
                 }
             }
         } else if (kind.equals("instance") && key.size() == 3) {

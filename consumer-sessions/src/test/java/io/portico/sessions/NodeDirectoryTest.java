@@ -138,6 +138,23 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aNodeHeardFromAgainAfterItLeftIsToldToTheReturnListenerOnce() {
+        List<String> returned = new java.util.ArrayList<>();
+        directory.onReturn(returned::add);
+        heartbeat("b");
+        heartbeat("b");
+        assertEquals(List.of(), returned, "a node that never left does not return");
+        feed(NodeDirectory.nodeKey("b"), null);
+        heartbeat("b"); // restarted under the same id
+        heartbeat("b");
+        feed(NodeDirectory.nodeKey("me"), null);
+        heartbeat("me");
+        assertEquals(List.of("b"), returned);
+        claim("g", "c1", "b");
+        assertInstanceOf(NodeDirectory.There.class, directory.locate("g", "c1"));
+    }
+
+    @Test
     void generatedNamesNameTheirNodeAndOtherNamesNeedARecord() {
         heartbeat("node-7.x");
         String generated = "rest-consumer-node-7.x-" + java.util.UUID.randomUUID();

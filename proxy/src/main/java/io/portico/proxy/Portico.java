@@ -242,6 +242,7 @@ public final class Portico implements AutoCloseable {
         metrics.gauge("portico.sse.streams.open", () -> eventStreams::active);
         if (directory != null) {
             directory.onDeparture(eventStreams::endRelayedBy);
+            directory.onReturn(eventStreams::relayerReturned);
         }
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
                 System::currentTimeMillis);

@@ -125,6 +125,14 @@ public final class EventStreams implements AutoCloseable {
     }
 
     /**
+     * Node {@code nodeId} is heard from again after it left (restarted under the same id): the
+     * streams it relays from now on are served, not ended as its departure's were.
+     */
+    public void relayerReturned(String nodeId) {
+        departed.remove(nodeId);
+    }
+
+    /**
      * Ends every stream cleanly (each after the batch it is fetching is written) and admits no
      * more; then, once they ended (or {@code wait} passed), stops the pool.
      */

@@ -286,6 +286,43 @@ class EventStreamTest {
     }
 
     @Test
+    void aRelayingNodeHeardFromAgainAfterItLeftHasItsStreamsServedAgain() throws Exception {
+        EventStreams own = new EventStreams(4, Duration.ofMillis(100));
+        Router routes = new Router().get("/relayed", exchange -> {
+            exchange.putAttachment(Http.RELAYED_BY, "node-r"); // as the node gate marks a relayed request
+            EventStream.start(exchange, own, () -> numbers(0, 0, -1, new AtomicInteger()));
+        });
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(routes), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        int otherPort = other.addresses().get(0).getPort();
+        try {
+            own.endRelayedBy("node-r"); // its departure was read
+            try (Socket s = new Socket("127.0.0.1", otherPort)) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("GET /relayed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n");
+                assertTrue(all.endsWith("\r\n0\r\n\r\n"), "a stream it relays after it left ends at once: " + all);
+            }
+            own.relayerReturned("node-r"); // restarted under the same id, heard from again
+            try (Socket s = new Socket("127.0.0.1", otherPort)) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("GET /relayed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                ByteArrayOutputStream seen = new ByteArrayOutputStream();
+                readUntil(s.getInputStream(), seen, ": heartbeat\n\n");
+                String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": heartbeat\n\n");
+                assertTrue(all.contains(": heartbeat\n\n") && !all.contains("\r\n0\r\n\r\n"),
+                        "served, heartbeat after heartbeat: " + seen + all);
+            }
+        } finally {
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
     void shutdownEndsEveryStreamCleanly() throws Exception {
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router().get("/quiet", exchange -> EventStream.start(exchange, own,
