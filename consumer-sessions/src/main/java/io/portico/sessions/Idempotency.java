@@ -94,9 +94,28 @@ public final class Idempotency implements AutoCloseable {
      *        and other nodes' results are not kept (keys without a result here are then 503 too)
      * @param transactionalIds how many transactional ids keyed requests share: each key always
      *        takes the same one ({@link #transactionalId}), so the coordinator keeps at most that many
+     * @param perOwnerMaxBytes what the results of one API key may take of {@code memoryMaxBytes};
+     *        past it that key's new keyed requests are refused (429), so that one key cannot fill
+     *        the results' memory and turn every other key's keyed requests away
      */
     public record Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes,
-                           long memoryMaxBytes, int transactionalIds) {
+                           long memoryMaxBytes, int transactionalIds, long perOwnerMaxBytes) {
+        /** With one API key's results at most half of {@code memoryMaxBytes}. */
+        public Settings(String topic, int partitions, Duration retention, Duration waitFor, int responseMaxBytes,
+                        long memoryMaxBytes, int transactionalIds) {
+            this(topic, partitions, retention, waitFor, responseMaxBytes, memoryMaxBytes, transactionalIds,
+                    memoryMaxBytes / 2);
+        }
+    }
+
+    /** Header of a result record naming its owner ({@link IdempotencyKey#owner(String)}, eight bytes). */
+    static final String OWNER_HEADER = "portico-owner";
+
+    /** The owner a result record names, or 0 (none, or not eight bytes). */
+    private static long owner(ConsumerRecord<byte[], byte[]> r) {
+        org.apache.kafka.common.header.Header h = r.headers().lastHeader(OWNER_HEADER);
+        return h == null || h.value() == null || h.value().length != Long.BYTES ? 0
+                : java.nio.ByteBuffer.wrap(h.value()).getLong();
     }
 
     /** A response as a keyed request answered it: what a retry is answered with again. */
@@ -306,6 +325,12 @@ public final class Idempotency implements AutoCloseable {
                         + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes); "
                         + "nothing was produced, retry later");
             }
+            if (view.bytesOf(key.owner()) >= settings.perOwnerMaxBytes()) {
+                throw ErrorCode.TOO_MANY_REQUESTS.exception("the results of this API key's Idempotency-Key requests "
+                        + "kept for " + settings.retention().toMillis() + " ms (idempotency.retention.ms) fill its share, "
+                        + settings.perOwnerMaxBytes() + " bytes (idempotency.memory.per.key.max.bytes); nothing was "
+                        + "produced, retry later");
+            }
             // One request at a time per transactional id at this node: the one with this key, or
             // another whose key shares its id, would fence this one.
             CompletableFuture<Void> mine = new CompletableFuture<>();
@@ -391,9 +416,14 @@ public final class Idempotency implements AutoCloseable {
                         + " bytes, over the " + settings.responseMaxBytes() + " kept for an Idempotency-Key "
                         + "(idempotency.response.max.bytes); nothing was produced: send fewer records per request");
             }
-            IdempotencyView.Result result = new IdempotencyView.Result(fingerprint.clone(), response, clock.getAsLong());
-            java.util.concurrent.Future<?> sent = producer.send(new ProducerRecord<>(settings.topic(),
-                    key.partition(partitions), result.time(), key.id(), IdempotencyView.encode(result)));
+            IdempotencyView.Result result = new IdempotencyView.Result(fingerprint.clone(), response, clock.getAsLong(),
+                    key.owner());
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(settings.topic(),
+                    key.partition(partitions), result.time(), key.id(), IdempotencyView.encode(result));
+            if (key.owner() != 0) {
+                record.headers().add(OWNER_HEADER, java.nio.ByteBuffer.allocate(Long.BYTES).putLong(key.owner()).array());
+            }
+            java.util.concurrent.Future<?> sent = producer.send(record);
             producer.flush();
             try {
                 sent.get();
@@ -631,7 +661,7 @@ public final class Idempotency implements AutoCloseable {
                 // otherwise wait its whole timeout before the position is published.
                 Duration timeout = view.waiters() > 0 ? Duration.ofMillis(5) : Duration.ofSeconds(1);
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
-                    view.apply(r.key(), r.value());
+                    view.apply(r.key(), r.value(), owner(r));
                 }
                 for (TopicPartition tp : partitions) {
                     view.advanced(tp.partition(), consumer.position(tp));

@@ -24,10 +24,12 @@ public final class IdempotencyKey {
 
     private final byte[] id;
     private final int hash;
+    private final long owner;
 
-    private IdempotencyKey(byte[] id) {
-        this.id = id; // all a key holds, as the view keeps one per result
+    private IdempotencyKey(byte[] id, long owner) {
+        this.id = id; // all a key holds (and its owner), as the view keeps one per result
         this.hash = Arrays.hashCode(id);
+        this.owner = owner;
     }
 
     /**
@@ -42,7 +44,27 @@ public final class IdempotencyKey {
         field(sha, scope == null ? "" : scope);
         sha.update((byte) (scope == null ? 0 : 1));
         field(sha, value);
-        return new IdempotencyKey(sha.digest());
+        return new IdempotencyKey(sha.digest(), owner(scope));
+    }
+
+    /**
+     * Who holds a key's result, as a number: eight bytes of the SHA-256 of the scope (never the
+     * API key's name itself, which is not written to Kafka), or 0 for none (authentication off).
+     */
+    static long owner(String scope) {
+        if (scope == null) {
+            return 0;
+        }
+        MessageDigest sha = sha256();
+        field(sha, "portico-idempotency-owner");
+        field(sha, scope);
+        long owner = java.nio.ByteBuffer.wrap(sha.digest()).getLong();
+        return owner == 0 ? 1 : owner;
+    }
+
+    /** The owner of this key ({@link #owner(String)}); 0 when unknown (a key read back from the topic). */
+    long owner() {
+        return owner;
     }
 
     /** A key read back from the idempotency topic (its record key). */
@@ -50,7 +72,7 @@ public final class IdempotencyKey {
         if (id == null || id.length != 32) {
             throw new IllegalArgumentException("an idempotency key's id has 32 bytes");
         }
-        return new IdempotencyKey(id.clone());
+        return new IdempotencyKey(id.clone(), 0);
     }
 
     /**

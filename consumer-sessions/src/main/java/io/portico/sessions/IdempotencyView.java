@@ -31,8 +31,17 @@ final class IdempotencyView {
     /** What an entry costs beyond its body (identity, fingerprint, objects, map node): 246 bytes measured on a 64-bit JVM. */
     static final int ENTRY_OVERHEAD = 250;
 
-    /** The result of the request that produced under a key. */
-    record Result(byte[] fingerprint, Idempotency.Response response, long time) {
+    /**
+     * The result of the request that produced under a key.
+     *
+     * @param owner who holds it ({@link IdempotencyKey#owner(String)}), 0 when not known (a result
+     *        written without one)
+     */
+    record Result(byte[] fingerprint, Idempotency.Response response, long time, long owner) {
+        Result(byte[] fingerprint, Idempotency.Response response, long time) {
+            this(fingerprint, response, time, 0);
+        }
+
         int bytes() {
             return ENTRY_OVERHEAD + response.body().length; // content types are shared (interned)
         }
@@ -44,6 +53,8 @@ final class IdempotencyView {
 
     private final ConcurrentHashMap<IdempotencyKey, Result> results = new ConcurrentHashMap<>();
     private final AtomicLong bytes = new AtomicLong();
+    /** What each owner's results take ({@link Result#bytes()}), owners with none left out. */
+    private final ConcurrentHashMap<Long, Long> owned = new ConcurrentHashMap<>();
     private final Duration retention;
     private final long maxBytes;
     /** Results read from the topic and not kept for room, ever. */
@@ -91,6 +102,10 @@ final class IdempotencyView {
         }
         Result previous = results.put(key, result);
         bytes.addAndGet(result.bytes() - (previous == null ? 0 : previous.bytes()));
+        if (previous != null) {
+            own(previous, -previous.bytes());
+        }
+        own(result, result.bytes());
         synchronized (lock) {
             lock.notifyAll();
         }
@@ -103,6 +118,11 @@ final class IdempotencyView {
      * the view is incomplete from then on.
      */
     void apply(byte[] recordKey, byte[] value) {
+        apply(recordKey, value, 0);
+    }
+
+    /** As {@link #apply(byte[], byte[])}, for a result whose record names its {@code owner} (0: none). */
+    void apply(byte[] recordKey, byte[] value, long owner) {
         IdempotencyKey key;
         try {
             key = IdempotencyKey.fromId(recordKey);
@@ -110,13 +130,13 @@ final class IdempotencyView {
             return;
         }
         if (value == null) {
-            Result r = results.remove(key);
+            Result r = results.get(key);
             if (r != null) {
-                bytes.addAndGet(-r.bytes());
+                remove(key, r);
             }
             return;
         }
-        Result r = decode(value);
+        Result r = decode(value, owner);
         if (r == null || expired(r, clock.getAsLong())) {
             return;
         }
@@ -262,6 +282,7 @@ final class IdempotencyView {
     private boolean remove(IdempotencyKey key, Result r) {
         if (results.remove(key, r)) {
             bytes.addAndGet(-r.bytes());
+            own(r, -r.bytes());
             return true;
         }
         return false;
@@ -281,6 +302,20 @@ final class IdempotencyView {
         return bytes.get();
     }
 
+    /** What the results of {@code owner} take ({@link Result#bytes()} each); 0 for owner 0. */
+    long bytesOf(long owner) {
+        return owner == 0 ? 0 : owned.getOrDefault(owner, 0L);
+    }
+
+    private void own(Result r, long delta) {
+        if (r.owner() != 0) {
+            owned.compute(r.owner(), (o, held) -> {
+                long now = (held == null ? 0 : held) + delta;
+                return now <= 0 ? null : now;
+            });
+        }
+    }
+
     // ---- the record value: version, fingerprint, time, status, content type, body
 
     static byte[] encode(Result r) {
@@ -294,6 +329,11 @@ final class IdempotencyView {
 
     /** The result in {@code value}, or null when it is not one this version wrote. */
     static Result decode(byte[] value) {
+        return decode(value, 0);
+    }
+
+    /** As {@link #decode(byte[])}, the result held by {@code owner}. */
+    static Result decode(byte[] value, long owner) {
         try {
             ByteBuffer in = ByteBuffer.wrap(value);
             if (in.get() != VERSION) {
@@ -311,7 +351,7 @@ final class IdempotencyView {
                 return null;
             }
             return new Result(fingerprint, new Idempotency.Response(status, new String(type, StandardCharsets.UTF_8)
-                    .intern(), body), time);
+                    .intern(), body), time, owner);
         } catch (RuntimeException e) { // short, or a negative length
             return null;
         }

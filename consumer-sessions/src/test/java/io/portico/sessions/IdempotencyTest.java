@@ -3,6 +3,7 @@ package io.portico.sessions;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -453,6 +454,39 @@ class IdempotencyTest {
         assertEquals("B", body(second));
         assertEquals(1, most.get(), "never two at once with one transactional id");
         assertEquals(List.of(STATE + "-0", STATE + "-0"), kafka.transactionalIds);
+    }
+
+    @Test
+    void oneApiKeysResultsTakeAtMostItsShareOfTheMemorySoOtherKeysGoOn() {
+        service.close();
+        service = service(Duration.ofSeconds(10), 1 << 20, 1 << 20); // 1 MiB for results, half of it per API key
+        String big = "x".repeat(200_000);
+        int executed = 0;
+        RestException refused = null;
+        for (int i = 0; i < 10 && refused == null; i++) {
+            try {
+                service.execute(IdempotencyKey.of("greedy", "k" + i), fingerprint("k" + i), TOPIC, new Producing(big));
+                executed++;
+            } catch (RestException e) {
+                refused = e;
+            }
+        }
+        assertEquals(3, executed, "200,250 bytes a result: three fit within the key's 524,288");
+        assertNotNull(refused);
+        assertSame(ErrorCode.TOO_MANY_REQUESTS, refused.errorCode(), refused.getMessage());
+        assertTrue(refused.getMessage().contains("idempotency.memory.per.key.max.bytes"), refused.getMessage());
+
+        Idempotency.Answer other = service.execute(IdempotencyKey.of("modest", "m"), fingerprint("m"), TOPIC,
+                new Producing(big));
+        assertFalse(other.replayed());
+        assertEquals(big, body(other), "another API key still has room");
+        Idempotency.Answer again = service.execute(IdempotencyKey.of("greedy", "k0"), fingerprint("k0"), TOPIC,
+                new Producing("again"));
+        assertTrue(again.replayed(), "the full key's results are still answered");
+
+        Idempotency.Answer anonymous = service.execute(IdempotencyKey.of(null, "a"), fingerprint("a"), TOPIC,
+                new Producing("a"));
+        assertEquals("a", body(anonymous), "with authentication off there is one caller and no share");
     }
 
     @Test

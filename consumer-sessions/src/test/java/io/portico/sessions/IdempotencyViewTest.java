@@ -74,6 +74,29 @@ class IdempotencyViewTest {
     }
 
     @Test
+    void eachOwnersResultsAreCountedAsTheyComeAndGo() {
+        long app = IdempotencyKey.owner("app");
+        long other = IdempotencyKey.owner("other-app");
+        assertTrue(app != 0 && app != other && IdempotencyKey.owner(null) == 0);
+        IdempotencyKey read = IdempotencyKey.of("app", "read");
+        view.apply(read.id(), IdempotencyView.encode(result("from another node", now.get())), app); // its record's header
+        IdempotencyKey mine = IdempotencyKey.of("app", "mine");
+        IdempotencyView.Result own = new IdempotencyView.Result(fingerprint("b"), new Idempotency.Response(200,
+                "application/json", new byte[1000]), now.get(), mine.owner());
+        view.put(mine, own);
+        view.apply(IdempotencyKey.of(null, "nobody's").id(), IdempotencyView.encode(result("x", now.get())));
+        long both = view.get(read).bytes() + own.bytes();
+        assertEquals(both, view.bytesOf(app));
+        assertEquals(0, view.bytesOf(other));
+        assertEquals(0, view.bytesOf(0), "results without an owner count for nobody");
+        view.apply(read.id(), null);
+        assertEquals(own.bytes(), view.bytesOf(app), "a tombstone gives its share back");
+        now.addAndGet(Duration.ofHours(25).toMillis());
+        view.sweep();
+        assertEquals(0, view.bytesOf(app), "so does the retention");
+    }
+
+    @Test
     void resultsPastTheRetentionAreForgottenWhetherKafkaDeletedThemOrNot() {
         IdempotencyKey old = IdempotencyKey.of(null, "old");
         IdempotencyKey recent = IdempotencyKey.of(null, "recent");

@@ -213,7 +213,8 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
             idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),
-                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes(), keys.transactionalIds()), config.transactionalProducerConfig(bootstrapServers),
+                    keys.waitFor(), keys.responseMaxBytes(), keys.memoryMaxBytes(), keys.transactionalIds(),
+                    keys.perKeyMaxBytes()), config.transactionalProducerConfig(bootstrapServers),
                     consumerConfig, admin, config.metadataTimeout(), sessionMetrics);
             idempotency.start();
             // Keyed requests wait (for another with the key, the state topic, the transaction):

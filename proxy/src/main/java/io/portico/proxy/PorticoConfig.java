@@ -140,6 +140,9 @@ public record PorticoConfig(
                 "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
         IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
                 "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503; results of other nodes that do not fit are not kept, and keyed requests whose result this node does not hold then answer 503 until older ones expire."),
+        IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES("idempotency.memory.per.key.max.bytes", Setting.bytes(1024, Long.MAX_VALUE), "1048576",
+                "What the kept results of one API key's (or basic-authentication user's) keyed requests may take of idempotency.memory.max.bytes; past it that key's new keyed requests answer 429 until its results expire. Unless set, half of idempotency.memory.max.bytes, so that one key cannot turn every other key's keyed requests away; with authentication off there is one caller and no such bound.",
+                "half of idempotency.memory.max.bytes"),
         IDEMPOTENCY_TRANSACTIONAL_IDS("idempotency.transactional.ids", Setting.integer(1, 1_048_576), "16384",
                 "How many Kafka transactional ids keyed requests share (each key always takes the same one, so that nodes executing one key fence each other): what Kafka's transaction coordinator keeps for them is bounded by it. The same on every node."),
 
@@ -419,7 +422,7 @@ public record PorticoConfig(
 
     /** Idempotency-Key: on or off, the topic of results and its partitions, retention, waits, largest response, memory. */
     public record Idempotency(boolean enabled, String topic, int partitions, Duration retention, Duration waitFor,
-                              int responseMaxBytes, long memoryMaxBytes, int transactionalIds) {
+                              int responseMaxBytes, long memoryMaxBytes, int transactionalIds, long perKeyMaxBytes) {
     }
 
     /**
@@ -788,7 +791,7 @@ public record PorticoConfig(
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),
                         (Duration) v.get(Key.CLUSTER_CHECK_INTERVAL_MS)),
-                idempotency(v),
+                idempotency(v, given.containsKey(Key.IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES)),
                 memory,
                 new Connections(
                         (Integer) v.get(Key.REQUEST_HEADERS_MAX_BYTES),
@@ -899,7 +902,7 @@ public record PorticoConfig(
         return out;
     }
 
-    private static Idempotency idempotency(Map<Key, Object> v) {
+    private static Idempotency idempotency(Map<Key, Object> v, boolean perKeyGiven) {
         String topic = (String) v.get(Key.IDEMPOTENCY_TOPIC);
         try {
             io.portico.sessions.KafkaNames.topic(topic);
@@ -909,7 +912,9 @@ public record PorticoConfig(
         return new Idempotency((Boolean) v.get(Key.IDEMPOTENCY_ENABLED), topic,
                 (Integer) v.get(Key.IDEMPOTENCY_TOPIC_PARTITIONS), (Duration) v.get(Key.IDEMPOTENCY_RETENTION_MS),
                 (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES),
-                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES), (Integer) v.get(Key.IDEMPOTENCY_TRANSACTIONAL_IDS));
+                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES), (Integer) v.get(Key.IDEMPOTENCY_TRANSACTIONAL_IDS),
+                perKeyGiven ? (Long) v.get(Key.IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES)
+                        : (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES) / 2);
     }
 
     private static Security security(Map<Key, Object> v) {

@@ -292,6 +292,15 @@ class PorticoConfigTest {
 
     /** The README's configuration table is the one {@link PorticoConfig.Key} makes; paste the expected one when they differ. */
     @Test
+    void oneKeysShareOfTheIdempotencyResultsIsHalfOfThemUnlessSet() {
+        PorticoConfig.Idempotency defaults = PorticoConfig.from(Map.of("idempotency.memory.max.bytes", "8388608")).idempotency();
+        assertEquals(4L << 20, defaults.perKeyMaxBytes());
+        PorticoConfig.Idempotency set = PorticoConfig.from(Map.of("idempotency.memory.max.bytes", "8388608",
+                "idempotency.memory.per.key.max.bytes", "1048576")).idempotency();
+        assertEquals(1L << 20, set.perKeyMaxBytes());
+    }
+
+    @Test
     void readmeConfigurationTableMatchesTheKeys() throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
         String begin = "<!-- configuration table: generated from PorticoConfig.Key -->\n";
