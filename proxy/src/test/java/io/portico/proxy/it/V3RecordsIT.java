@@ -472,6 +472,88 @@ class V3RecordsIT {
     }
 
     @Test
+    void oneKeysStreamsThatReadNoneOfTheirReportsShareOneShareOfTheResponsesBudget(KafkaCluster kafka,
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // 64 MiB for responses: one key's unwritten reports may hold an eighth (8 MiB), however
+        // many streams it opens. Three streams of one key, each sending 80,000 records and
+        // reading none of its answer: with a share each they would hold up to 24 MiB, together
+        // they hold at most about 8 MiB (plus each stream's last records in flight).
+        String key = "k-" + java.util.UUID.randomUUID();
+        java.nio.file.Path keys = java.nio.file.Files.writeString(dir.resolve("keys.json"),
+                "{\"keys\":[{\"name\":\"greedy\",\"key\":\"" + key + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
+        try (TestPortico p = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", "67108864",
+                "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3keyshare"), 1);
+            List<java.net.Socket> sockets = new ArrayList<>();
+            List<Thread> senders = new ArrayList<>();
+            for (int n = 0; n < 3; n++) {
+                java.net.Socket socket = new java.net.Socket();
+                socket.setReceiveBufferSize(16 * 1024);
+                socket.connect(new java.net.InetSocketAddress(p.rest().base().getHost(), p.rest().base().getPort()));
+                sockets.add(socket);
+                String path = records(kafka, topic);
+                Thread sender = new Thread(() -> sendRecordsUnread(socket, path, key, 80_000), "v3keyshare-sender");
+                sender.start();
+                senders.add(sender);
+            }
+            try {
+                long end = awaitNoGrowth(kafka, topic);
+                assertTrue(end > 0 && end < 200_000, "records produced before the streams waited for their reader: " + end);
+                long used = ((Number) p.portico().metrics().getGauges().get("portico.memory.responses.used").getValue()).longValue();
+                // Measured: 4.8 MiB with the key's streams sharing its share, 13 MiB with a share each.
+                assertTrue(used < 9L << 20, "the key's three streams hold at most about its one share (8 MiB): " + used);
+            } finally {
+                for (java.net.Socket socket : sockets) {
+                    socket.close();
+                }
+                for (Thread sender : senders) {
+                    sender.join(30_000);
+                }
+            }
+        }
+    }
+
+    /** Writes a chunked v3 stream of {@code count} small records on {@code socket}, reading nothing. */
+    private static void sendRecordsUnread(java.net.Socket socket, String path, String apiKey, int count) {
+        try {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + (apiKey == null ? "" : "Authorization: Bearer " + apiKey + "\r\n")
+                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            StringBuilder chunk = new StringBuilder();
+            for (int i = 0; i < 1000; i++) {
+                chunk.append(stringRecord("x")).append('\n');
+            }
+            byte[] data = chunk.toString().getBytes(StandardCharsets.US_ASCII);
+            byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            for (int c = 0; c < count / 1000; c++) {
+                out.write(head);
+                out.write(data);
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.flush();
+        } catch (Exception e) {
+            // closed by the test at its end
+        }
+    }
+
+    /** The topic's (one partition's) end once it has not grown for 3 s (polled every 500 ms, for up to 60 s). */
+    private static long awaitNoGrowth(KafkaCluster kafka, String topic) throws Exception {
+        org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+        long last = -1;
+        int still = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (still < 6 && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            long end = kafka.admin().listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                    .all().get(30, TimeUnit.SECONDS).get(tp).offset();
+            still = end == last ? still + 1 : 0;
+            last = end;
+        }
+        return last;
+    }
+
+    @Test
     void aStreamMayBeFarLongerThanTheBodyLimitOfOtherRequests(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.max.bytes", "4096"))) {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3long"), 1);

@@ -75,8 +75,17 @@ public final class ProduceV3Handler {
      */
     private static final long SCHEMA_SEND_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long RETRY_MILLIS = 10;
-    /** One stream's reports waiting to be written hold at most this fraction (1/8) of the responses budget. */
+    /** One API key's streams' reports waiting to be written hold at most this fraction (1/8) of the responses budget. */
     private static final int REPORTS_SHARE = 8;
+
+    /**
+     * Streams open now per API key (or user): a key's streams share its one share of the
+     * responses budget (each holds {@code 1 / (REPORTS_SHARE × its key's streams)}), so that a
+     * key that opens many streams and reads none of their reports holds no more than one stream
+     * would. With authentication off there is one caller, and each stream has its own share.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> streamsOf =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Limits of v3 produce. */
     public record Limits(int maxRecordBytes, int unacknowledgedMax, int batchMaxEntries, Duration idleTimeout,
@@ -507,6 +516,7 @@ public final class ProduceV3Handler {
         private long bufferedCounted; // the parser's buffer as counted on the lease (IO thread)
         private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
         private final Duration memoryWait;
+        private final String owner; // the caller's API key or user, or null (authentication off)
         // IO thread only.
         private boolean expired;
         private boolean ended;
@@ -525,6 +535,7 @@ public final class ProduceV3Handler {
             this.lease = Budgets.requestLease(exchange);
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
+            this.owner = io.portico.proxy.auth.Access.caller(exchange).name();
             this.sender = new Sender(topic, null);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
@@ -533,8 +544,14 @@ public final class ProduceV3Handler {
 
         void start() {
             open.add(this);
+            if (owner != null) {
+                streamsOf.merge(owner, 1, Integer::sum);
+            }
             exchange.addExchangeCompleteListener((ex, next) -> {
                 open.remove(this);
+                if (owner != null) {
+                    streamsOf.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+                }
                 inputDone(); // however the exchange ended: nothing more is taken from it
                 next.proceed();
             });
@@ -667,7 +684,7 @@ public final class ProduceV3Handler {
             boolean budgetsFull = lease.budget().over() || replies.over();
             // A client that reads its reports slowly holds at most its share of the responses
             // budget: its stream is not read further until they are written.
-            boolean ownShareFull = replies.overShare(REPORTS_SHARE, false);
+            boolean ownShareFull = replies.overShare(shareDivisor(), false);
             if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull || ownShareFull) {
                 body.pause();
                 if (budgetsFull && parser.inRecord() && replies.incomplete() == 0) {
@@ -691,10 +708,16 @@ public final class ProduceV3Handler {
                     }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
                 }
             } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2
-                    && !replies.overShare(REPORTS_SHARE, true)) {
+                    && !replies.overShare(shareDivisor(), true)) {
                 waitingMidRecordSince = 0;
                 body.resume();
             }
+        }
+
+        /** This stream's share of the responses budget, as a divisor: its key's share split between the key's streams. */
+        private int shareDivisor() {
+            Integer streams = owner == null ? null : streamsOf.get(owner);
+            return REPORTS_SHARE * (streams == null ? 1 : Math.max(1, streams));
         }
 
         @Override
