@@ -278,6 +278,16 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 && clock.millis() - heard.lastSeen() < settings.expiry().toMillis();
     }
 
+    /**
+     * Whether node {@code id}, known to the directory, is no longer heard from: it said it left,
+     * or sent no heartbeat for the expiry time. False for a node the directory has not heard of
+     * (one that just started may not have been read yet).
+     */
+    public boolean unheardOf(String id) {
+        Heard heard = nodes.get(id);
+        return heard != null && !id.equals(settings.nodeId()) && !alive(heard, clock.millis());
+    }
+
     private boolean alive(Heard heard, long now) {
         return heard != null && !heard.left() && now - heard.lastSeen() < settings.expiry().toMillis();
     }

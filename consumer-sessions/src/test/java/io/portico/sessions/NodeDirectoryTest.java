@@ -1,6 +1,7 @@
 package io.portico.sessions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -152,6 +153,24 @@ class NodeDirectoryTest {
         assertEquals(List.of("b"), returned);
         claim("g", "c1", "b");
         assertInstanceOf(NodeDirectory.There.class, directory.locate("g", "c1"));
+    }
+
+    @Test
+    void aKnownNodeIsUnheardOfOnceItExpiresOrLeftAndAnUnknownOneIsNot() {
+        assertFalse(directory.unheardOf("new"), "not heard of yet: may just have started");
+        heartbeat("b");
+        heartbeat("c");
+        heartbeat("me");
+        assertFalse(directory.unheardOf("b"));
+        clock.millis += 5_000; // the expiry
+        heartbeat("c");
+        assertTrue(directory.unheardOf("b"), "no heartbeat for the expiry time");
+        assertFalse(directory.unheardOf("c"));
+        assertFalse(directory.unheardOf("me"), "never this node itself");
+        feed(NodeDirectory.nodeKey("c"), null);
+        assertTrue(directory.unheardOf("c"), "said it left");
+        heartbeat("b");
+        assertFalse(directory.unheardOf("b"), "heard from again");
     }
 
     @Test

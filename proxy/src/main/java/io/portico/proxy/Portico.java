@@ -244,6 +244,7 @@ public final class Portico implements AutoCloseable {
         if (directory != null) {
             directory.onDeparture(eventStreams::endRelayedBy);
             directory.onReturn(eventStreams::relayerReturned);
+            eventStreams.relayersGoneWhen(directory::unheardOf);
         }
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
                 System::currentTimeMillis);

@@ -383,6 +383,16 @@ public final class EventStream {
         if (done) {
             return;
         }
+        if (relayedBy != null && streams.relayerGone(relayedBy)) {
+            // The node relaying it is no longer heard from (its host vanished, or its process
+            // froze): nothing written reaches the client, whose connection to that node is gone
+            // or stuck. Closed, so that the stream's place, its instance (which does not expire
+            // while it streams) and its memory are free for a client that reconnects elsewhere.
+            LOG.warn("Ending an event stream relayed by node '{}': not heard from for nodes.expiry.ms", relayedBy);
+            out.abort();
+            gone();
+            return;
+        }
         long quiet = System.nanoTime() - lastWrite;
         if (out.busy()) {
             // The client has not taken the last batch yet: nothing is fetched meanwhile, and the

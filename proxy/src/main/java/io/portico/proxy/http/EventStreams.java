@@ -37,6 +37,8 @@ public final class EventStreams implements AutoCloseable {
         }
     });
     private static final int DEPARTED_KEPT = 64;
+    /** Whether a relaying node is no longer heard from (set with several nodes). */
+    private volatile java.util.function.Predicate<String> relayerGone = id -> false;
     private volatile boolean closing;
 
     public EventStreams(int max, Duration heartbeat) {
@@ -122,6 +124,18 @@ public final class EventStreams implements AutoCloseable {
     public void endRelayedBy(String nodeId) {
         departed.put(nodeId, Boolean.TRUE); // first: a stream opening meanwhile sees it (opened)
         open.stream().filter(s -> nodeId.equals(s.relayer())).forEach(EventStream::end);
+    }
+
+    /**
+     * How to tell that a node relaying streams here is no longer heard from: its streams end at
+     * their next heartbeat check ({@code sse.heartbeat.ms} at the latest).
+     */
+    public void relayersGoneWhen(java.util.function.Predicate<String> gone) {
+        this.relayerGone = gone;
+    }
+
+    boolean relayerGone(String nodeId) {
+        return !nodeId.isEmpty() && relayerGone.test(nodeId);
     }
 
     /**

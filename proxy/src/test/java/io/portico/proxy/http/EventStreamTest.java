@@ -323,6 +323,43 @@ class EventStreamTest {
     }
 
     @Test
+    void aStreamWhoseRelayingNodeIsNoLongerHeardFromIsClosedAndItsPlaceFreed() throws Exception {
+        EventStreams own = new EventStreams(4, Duration.ofMillis(100));
+        java.util.concurrent.atomic.AtomicBoolean unheard = new java.util.concurrent.atomic.AtomicBoolean();
+        own.relayersGoneWhen(id -> id.equals("node-r") && unheard.get());
+        Router routes = new Router().get("/relayed", exchange -> {
+            exchange.putAttachment(Http.RELAYED_BY, "node-r");
+            EventStream.start(exchange, own, () -> numbers(0, 0, -1, new AtomicInteger()));
+        });
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(routes), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /relayed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": heartbeat\n\n");
+            assertEquals(1, own.active());
+            unheard.set(true); // the relaying node's heartbeats stop
+            byte[] buf = new byte[8192];
+            int n = 0;
+            long readFor = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < readFor && (n = s.getInputStream().read(buf)) > 0) {
+                // heartbeats written before the check, then the connection's end
+            }
+            assertEquals(-1, n, "the connection is closed (not heartbeats on and on)");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (own.active() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, own.active(), "its place is free");
+        } finally {
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
     void shutdownEndsEveryStreamCleanly() throws Exception {
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router().get("/quiet", exchange -> EventStream.start(exchange, own,
