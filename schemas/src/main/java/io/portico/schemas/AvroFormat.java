@@ -52,12 +52,19 @@ final class AvroFormat implements ParsedSchema {
                 throw new InvalidSchemaException("its reference '" + reference.getKey() + "': " + message(e));
             }
         }
+        Schema schema;
         try {
-            return new AvroFormat(parser.parse(text));
+            schema = parser.parse(text);
         } catch (RuntimeException e) {
             // SchemaParseException, and the JSON parser's errors of a text that is not JSON at all.
             throw new InvalidSchemaException(message(e));
         }
+        try {
+            AvroPaths.requireBounded(schema);
+        } catch (StackOverflowError e) {
+            throw new InvalidSchemaException("its records nest too deeply to be read");
+        }
+        return new AvroFormat(schema);
     }
 
     @Override

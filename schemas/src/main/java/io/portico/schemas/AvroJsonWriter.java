@@ -9,11 +9,11 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.avro.Schema;
 import org.apache.avro.SystemLimitException;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
 
 /**
  * Writes a value given in avro's JSON encoding straight as avro binary, walking the schema along
@@ -45,7 +45,7 @@ final class AvroJsonWriter {
     AvroJsonWriter(Schema schema) {
         this.schema = schema;
         this.enabled = AVRO_LIMITS.stream().noneMatch(p -> System.getProperty(p) != null)
-                && takes(schema, Collections.newSetFromMap(new IdentityHashMap<>()));
+                && takes(schema, Collections.newSetFromMap(new IdentityHashMap<>()), new IdentityHashMap<>());
     }
 
     /** Whether this writer takes any value of its schema (else every value goes to avro's path). */
@@ -57,21 +57,22 @@ final class AvroJsonWriter {
      * Whether this writer may take values of {@code s}: not when avro's reader refuses something in
      * it that the JSON alone does not show, which are an {@code avro.java.string} property it does
      * not know (it refuses every value) and arrays or maps of items that encode to no bytes (it
-     * bounds how many it takes by the heap).
+     * bounds how many it takes by the heap). Which items encode to no bytes is answered once per
+     * record ({@link AvroPaths#zeroBytes}): avro's own answer walks a record once per path to it.
      */
-    private static boolean takes(Schema s, Set<Schema> seen) {
+    private static boolean takes(Schema s, Set<Schema> seen, Map<Schema, Boolean> zeroBytes) {
         switch (s.getType()) {
             case STRING:
                 return knownStringType(s);
             case MAP:
-                return knownStringType(s) && !GenericDatumReader.isZeroByteSchema(s.getValueType())
-                        && takes(s.getValueType(), seen);
+                return knownStringType(s) && !AvroPaths.zeroBytes(s.getValueType(), zeroBytes)
+                        && takes(s.getValueType(), seen, zeroBytes);
             case ARRAY:
-                return !GenericDatumReader.isZeroByteSchema(s.getElementType()) && takes(s.getElementType(), seen);
+                return !AvroPaths.zeroBytes(s.getElementType(), zeroBytes) && takes(s.getElementType(), seen, zeroBytes);
             case UNION:
-                return s.getTypes().stream().allMatch(t -> takes(t, seen));
+                return s.getTypes().stream().allMatch(t -> takes(t, seen, zeroBytes));
             case RECORD:
-                return !seen.add(s) || s.getFields().stream().allMatch(f -> takes(f.schema(), seen));
+                return !seen.add(s) || s.getFields().stream().allMatch(f -> takes(f.schema(), seen, zeroBytes));
             default:
                 return true;
         }

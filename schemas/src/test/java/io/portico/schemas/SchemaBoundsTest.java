@@ -1,0 +1,78 @@
+package io.portico.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Schemas whose size or shape would let one client's schema take a shared thread for good: each
+ * is refused as invalid (42205) in time, while schemas of the same kinds within the bounds work.
+ */
+class SchemaBoundsTest {
+    /** Far longer than any of these takes when bounded; without the bounds they run for days. */
+    private static final Duration PATIENCE = Duration.ofSeconds(20);
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Records R0 to R(n-1), each with a field {@code a} defining the next record inline and a
+     * field {@code b} naming it: R0 is reached by 2^n paths, though its text grows linearly.
+     */
+    static String avroChain(int n) {
+        String inner = "{\"type\":\"record\",\"name\":\"R" + n + "\",\"fields\":[{\"name\":\"z\",\"type\":\"null\"}]}";
+        for (int i = n - 1; i >= 0; i--) {
+            inner = "{\"type\":\"record\",\"name\":\"R" + i + "\",\"fields\":[{\"name\":\"a\",\"type\":" + inner
+                    + "},{\"name\":\"b\",\"type\":\"R" + (i + 1) + "\"}]}";
+        }
+        return inner;
+    }
+
+    /** A value of {@link #avroChain}{@code (n)}'s R0 in avro's JSON encoding. */
+    private static String avroChainValue(int n) {
+        String v = "{\"z\":null}";
+        for (int i = 0; i < n; i++) {
+            v = "{\"a\":" + v + ",\"b\":" + v + "}";
+        }
+        return v;
+    }
+
+    @Test
+    void anAvroSchemaWhoseRecordsAreReachedByVeryManyPathsIsRefusedAtOnce() {
+        // 2^60 paths to the last record: avro's check of an array's items walks every one of them.
+        String wrapped = "{\"type\":\"array\",\"items\":" + avroChain(60) + "}";
+        RestException e = assertTimeoutPreemptively(PATIENCE,
+                () -> assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, wrapped)));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("paths"), e.getMessage());
+        // In a map too.
+        assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO,
+                "{\"type\":\"map\",\"values\":" + avroChain(60) + "}"));
+        // The same shape a few levels deep is fine: written, and read back.
+        ParsedSchema few = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":" + avroChain(4) + "}");
+        String json = "[" + avroChainValue(4) + "]";
+        assertEquals(json, new String(few.toJson(few.encodeFramed(1, utf8(json))), StandardCharsets.UTF_8));
+        // Not in an array or a map, nothing walks the paths but a value's own bytes: it parses.
+        SchemaService.parse(SchemaType.AVRO, avroChain(60));
+    }
+
+    @Test
+    void anAvroRecordThatHoldsItselfWithoutAUnionOrACollectionIsRefused() {
+        // No value of it is finite, and avro's check of an array of it walks every simple path of its records.
+        RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO,
+                "{\"type\":\"record\",\"name\":\"Loop\",\"fields\":[{\"name\":\"self\",\"type\":\"Loop\"}]}"));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("Loop"), e.getMessage());
+        // Through a union it is a linked list, as before.
+        SchemaService.parse(SchemaType.AVRO, "{\"type\":\"record\",\"name\":\"Node\",\"fields\":"
+                + "[{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}");
+    }
+}
