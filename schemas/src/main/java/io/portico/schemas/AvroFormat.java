@@ -10,7 +10,6 @@ import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.io.JsonEncoder;
 
 /**
  * Avro as Confluent's REST Proxy and serializers use it: keys and values are given in avro's
@@ -208,17 +207,18 @@ final class AvroFormat implements ParsedSchema {
         items[0] -= n;
     }
 
+    /**
+     * {@inheritDoc} Read by {@link AvroJsonReader}, not by avro's reader: an array or map may
+     * declare at most eight items per byte of the record (at least 1,024), and the JSON may take
+     * at most {@link #MAX_JSON_BYTES}.
+     */
     @Override
     public byte[] toJson(byte[] framed) {
         try {
-            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(framed, Framing.HEADER,
-                    framed.length - Framing.HEADER, null);
-            Object datum = reader.read(null, decoder);
-            ByteArrayOutputStream out = new ByteArrayOutputStream(framed.length * 2 + 16);
-            JsonEncoder encoder = EncoderFactory.get().jsonEncoder(schema, out);
-            writer.write(datum, encoder);
-            encoder.flush();
-            return out.toByteArray();
+            return AvroJsonReader.toJson(schema, framed, Framing.HEADER, MAX_JSON_BYTES);
+        } catch (AvroJsonReader.TooLarge e) {
+            throw new InvalidDataException("its avro datum of schema " + schema.getFullName() + " cannot be shown: "
+                    + e.getMessage());
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
         } catch (StackOverflowError e) {

@@ -40,9 +40,20 @@ public interface ParsedSchema {
     }
 
     /**
+     * The most JSON {@link #toJson} shows one key or value as: 16 MiB, as large as the largest
+     * request body Portico takes by default, and more than six times the largest record a Kafka
+     * broker takes by default (1 MiB; six is the most avro's and protobuf's JSON take for a byte, as
+     * {@code \u0000}). A record is decoded before the consume side counts it against its memory
+     * budget, so without this bound a few bytes that declare millions of items, or a long name
+     * repeated as often, would build gigabytes on a shared thread first.
+     */
+    int MAX_JSON_BYTES = 16 << 20;
+
+    /**
      * The JSON text of a framed record's payload ({@code framed} from {@link Framing#HEADER} on).
      *
-     * @throws InvalidDataException when the bytes are not a datum of this schema
+     * @throws InvalidDataException when the bytes are not a datum of this schema, or it would be
+     *         shown as more than {@link #MAX_JSON_BYTES} bytes of JSON
      */
     byte[] toJson(byte[] framed);
 
