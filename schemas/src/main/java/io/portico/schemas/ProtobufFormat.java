@@ -306,19 +306,72 @@ final class ProtobufFormat implements ParsedSchema {
 
     /**
      * {@inheritDoc} A message protobuf's JSON mapping cannot show (a {@code Timestamp} or
-     * {@code Duration} out of its range, say) is invalid data too.
+     * {@code Duration} out of its range, say) is invalid data too. Every field is shown, set or
+     * not, so a few bytes may stand for much JSON (an empty element of a repeated message of 200
+     * fields takes two bytes): the JSON stops at {@link #MAX_JSON_BYTES}. Protobuf's encoding
+     * takes at least a byte for each element it reads, so the message itself is no larger than
+     * a small multiple of its bytes.
      */
     @Override
     public byte[] toJson(byte[] framed) {
         DynamicMessage message = read(framed);
         try {
-            return JSON_PRINTER.print(message).getBytes(StandardCharsets.UTF_8);
-        } catch (InvalidProtocolBufferException | RuntimeException e) {
+            BoundedText json = new BoundedText(MAX_JSON_BYTES);
+            JSON_PRINTER.appendTo(message, json);
+            return json.text.toString().getBytes(StandardCharsets.UTF_8);
+        } catch (BoundedText.TooLarge e) {
+            throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
+                    + " message cannot be shown: it would be shown as more than " + MAX_JSON_BYTES + " bytes of JSON");
+        } catch (java.io.IOException | RuntimeException e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
                     + " message has no form in protobuf's JSON mapping: " + e.getMessage());
         } catch (StackOverflowError e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
                     + " message nests too deeply to be shown");
+        }
+    }
+
+    /** Text that refuses to grow past a bound in UTF-8 bytes. */
+    private static final class BoundedText implements Appendable {
+        /** The bound is reached. */
+        static final class TooLarge extends java.io.IOException {
+            private static final long serialVersionUID = 1L;
+        }
+
+        final StringBuilder text = new StringBuilder();
+        private long room;
+
+        BoundedText(long maxBytes) {
+            this.room = maxBytes;
+        }
+
+        @Override
+        public Appendable append(CharSequence s) throws TooLarge {
+            return append(s, 0, s.length());
+        }
+
+        @Override
+        public Appendable append(CharSequence s, int start, int end) throws TooLarge {
+            for (int i = start; i < end; i++) {
+                take(s.charAt(i));
+            }
+            text.append(s, start, end);
+            return this;
+        }
+
+        @Override
+        public Appendable append(char c) throws TooLarge {
+            take(c);
+            text.append(c);
+            return this;
+        }
+
+        /** A surrogate counts two bytes (a pair, four), other characters their UTF-8 bytes. */
+        private void take(char c) throws TooLarge {
+            room -= c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+            if (room < 0) {
+                throw new TooLarge();
+            }
         }
     }
 
