@@ -41,6 +41,14 @@ import java.util.function.Function;
  * ({@link ParsedSchema.InvalidDataException}, see {@link Resolved#serialize}).
  */
 public final class SchemaService {
+    /**
+     * The most characters a schema's text may have, with the texts of the schemas it references:
+     * a schema is a client's text, parsed on a shared pool before the registry is asked, and
+     * Confluent's registry keeps its schemas as records of a Kafka topic, which a broker takes up to
+     * 1 MiB by default. Checked before the text is read at all.
+     */
+    public static final int MAX_SCHEMA_CHARS = 1 << 20;
+
     /** How long a subject's latest version is remembered. */
     private static final Duration LATEST_TTL = Duration.ofSeconds(5);
 
@@ -113,16 +121,23 @@ public final class SchemaService {
         long share = Math.max(1, cacheMaxBytes / 5);
         // One schema and its references must fit a cache's share, or they would be fetched anew each time.
         this.maxReferencedChars = Math.max(1024, share / 16);
+        // An entry heavier than its cache's maximum is evicted as it is put: a schema of more than
+        // about 400,000 characters (with 16 MiB of caches) would be fetched and parsed for every
+        // record. No entry weighs more than half a share, so one of any size allowed (at most
+        // MAX_SCHEMA_CHARS, with its references) stays cached as often as its use earns; what it
+        // costs beyond its weight is bounded by that size, two such entries a cache at most.
+        int most = (int) Math.min(Integer.MAX_VALUE, Math.max(1, share / 2));
         this.byId = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((Integer k, ParsedSchema v) -> weight(v)).buildAsync();
+                .weigher((Integer k, ParsedSchema v) -> Math.min(most, weight(v))).buildAsync();
         this.byText = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((TextKey k, Resolved v) -> weight(k.text()) + weight(v.schema())).buildAsync();
+                .weigher((TextKey k, Resolved v) -> (int) Math.min(most, (long) weight(k.text()) + weight(v.schema())))
+                .buildAsync();
         this.byVersion = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
+                .weigher((VersionKey k, Resolved v) -> Math.min(most, weight(v.schema()))).buildAsync();
         this.latest = Caffeine.newBuilder().maximumWeight(share).expireAfterWrite(LATEST_TTL)
-                .weigher((VersionKey k, Resolved v) -> weight(v.schema())).buildAsync();
+                .weigher((VersionKey k, Resolved v) -> Math.min(most, weight(v.schema()))).buildAsync();
         this.referenced = Caffeine.newBuilder().maximumWeight(share)
-                .weigher((VersionKey k, SchemaText v) -> weight(v.text())).buildAsync();
+                .weigher((VersionKey k, SchemaText v) -> Math.min(most, weight(v.text()))).buildAsync();
         this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
                 .executor(Runnable::run)
                 .weigher((VersionKey k, String v) -> weight(k.subject()) + weight(v)).build();
@@ -175,6 +190,14 @@ public final class SchemaService {
      * @throws RestException 422/42205 when it, or a reference it uses, does not parse as {@code type}
      */
     static ParsedSchema parse(SchemaType type, String text, Map<String, String> references) {
+        long chars = text.length();
+        for (String reference : references.values()) {
+            chars += reference.length();
+        }
+        if (chars > MAX_SCHEMA_CHARS) {
+            throw ErrorCode.INVALID_SCHEMA.exception("the schema" + (references.isEmpty() ? "" : " and its references")
+                    + " have " + chars + " characters; at most " + MAX_SCHEMA_CHARS + " characters are taken");
+        }
         try {
             return switch (type) {
                 case AVRO -> AvroFormat.parse(text, references);

@@ -75,4 +75,47 @@ class SchemaBoundsTest {
         SchemaService.parse(SchemaType.AVRO, "{\"type\":\"record\",\"name\":\"Node\",\"fields\":"
                 + "[{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}");
     }
+
+    /** An avro record whose doc is {@code chars} characters long. */
+    private static String withDoc(int chars) {
+        return "{\"type\":\"record\",\"name\":\"Big\",\"doc\":\"" + "d".repeat(chars) + "\",\"fields\":"
+                + "[{\"name\":\"n\",\"type\":\"int\"}]}";
+    }
+
+    @Test
+    void aSchemaTextLongerThanTheBoundIsRefusedBeforeItIsParsed() throws Exception {
+        RestException e = assertThrows(RestException.class,
+                () -> SchemaService.parse(SchemaType.AVRO, withDoc(SchemaService.MAX_SCHEMA_CHARS)));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains(SchemaService.MAX_SCHEMA_CHARS + " characters"), e.getMessage());
+        for (SchemaType type : SchemaType.values()) {
+            // not even read as JSON or .proto: the bound is checked first
+            assertThrows(RestException.class, () -> SchemaService.parse(type, " ".repeat(SchemaService.MAX_SCHEMA_CHARS + 1)));
+        }
+        // A raw schema given on produce: refused without asking the registry.
+        try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(200, "{\"id\":1}"))) {
+            RestException produced = assertThrows(RestException.class, () -> registry.service().forProduce(
+                    io.portico.protocol.EmbeddedFormat.AVRO, "t-value", withDoc(SchemaService.MAX_SCHEMA_CHARS), null));
+            assertEquals(ErrorCode.INVALID_SCHEMA, produced.errorCode());
+            assertEquals(java.util.Set.of(), registry.paths());
+        }
+    }
+
+    @Test
+    void aLargeSchemaIsFetchedOnceNotForEveryRecord() throws Exception {
+        // Half a million characters: heavier (256 + 8 a character) than a fifth of Portico's 16 MiB of caches.
+        String big = withDoc(500_000);
+        String body = "{\"schema\":" + io.portico.protocol.Json.mapper().getNodeFactory().textNode(big) + "}";
+        try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(200, body))) {
+            SchemaService service = new SchemaService(new RegistryClient(new RegistryClient.Settings(
+                    java.util.List.of(registry.url()), null, null, Duration.ofSeconds(5))), 16L << 20);
+            for (int offset = 0; offset < 3; offset++) {
+                io.portico.protocol.ConsumedRecord r = new io.portico.protocol.ConsumedRecord("t", null,
+                        Framing.frame(1, new byte[] {2}), 0, offset);
+                assertEquals("{\"n\":1}", new String(service.decode(io.portico.protocol.EmbeddedFormat.AVRO, r).value(),
+                        StandardCharsets.UTF_8));
+            }
+            assertEquals(1, registry.paths().stream().mapToInt(registry::asked).sum(), registry.paths().toString());
+        }
+    }
 }
