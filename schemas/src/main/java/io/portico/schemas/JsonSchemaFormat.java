@@ -71,6 +71,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         } catch (StackOverflowError e) {
             throw new InvalidSchemaException("it nests, or refers to itself, too deeply to be read");
         }
+        JsonSchemaPaths.requireBounded(node, byIri(id != null && id.isTextual() ? id.asText() : null, references));
         requireEndingValidation(schema);
         JsonNode title = node.get("title");
         return new JsonSchemaFormat(schema, node.toString(), title != null && title.isTextual() ? title.asText() : null);

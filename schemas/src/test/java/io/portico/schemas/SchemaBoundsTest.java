@@ -118,4 +118,33 @@ class SchemaBoundsTest {
             assertEquals(1, registry.paths().stream().mapToInt(registry::asked).sum(), registry.paths().toString());
         }
     }
+
+    /** Definitions a0 to a(n-1), each all of the next twice: validating against a0 evaluates 2^n schemas. */
+    private static String doubling(int n) {
+        StringBuilder d = new StringBuilder();
+        for (int k = 0; k < n; k++) {
+            d.append(k == 0 ? "" : ",").append("\"a").append(k).append("\":{\"allOf\":[{\"$ref\":\"#/definitions/a")
+                    .append(k + 1).append("\"},{\"$ref\":\"#/definitions/a").append(k + 1).append("\"}]}");
+        }
+        d.append(",\"a").append(n).append("\":{\"type\":\"string\"}");
+        // Behind an if that only "boom" meets: the plain values checked at parse never reach it.
+        return "{\"definitions\":{" + d + "},\"if\":{\"const\":\"boom\"},\"then\":{\"$ref\":\"#/definitions/a0\"}}";
+    }
+
+    @Test
+    void aJsonSchemaThatEvaluatesItsSchemasByVeryManyPathsIsRefused() {
+        RestException e = assertTimeoutPreemptively(PATIENCE, () -> assertThrows(RestException.class, () -> {
+            ParsedSchema parsed = SchemaService.parse(SchemaType.JSON, doubling(40));
+            parsed.encode(utf8("\"boom\"")); // 2^40 evaluations, if the schema was taken
+        }));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("100000"), e.getMessage());
+        // A few levels of it are fine.
+        ParsedSchema few = SchemaService.parse(SchemaType.JSON, doubling(5));
+        few.encode(utf8("\"boom\""));
+        // A schema referring to itself for the values inside a value is bounded by the value: taken.
+        ParsedSchema tree = SchemaService.parse(SchemaType.JSON, "{\"type\":\"object\",\"properties\":{"
+                + "\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},\"additionalProperties\":false}");
+        tree.encode(utf8("{\"left\":{\"right\":{}},\"right\":{}}"));
+    }
 }
