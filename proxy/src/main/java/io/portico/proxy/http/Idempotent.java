@@ -35,13 +35,23 @@ public final class Idempotent {
     private final Executor keyed;
 
     /**
+     * Keyed requests each API key (or user) has waiting for or running on the keyed pool: at most
+     * half the pool's threads, so that one key's requests (which wait on one another, and on any
+     * whose key shares their transactional id: keys a client can choose to collide) never hold
+     * every thread other keys' keyed requests need.
+     */
+    private final io.portico.sessions.PerOwner running = new io.portico.sessions.PerOwner();
+
+    /**
      * @param service the keys' service, or null when {@code idempotency.enabled=false}
      * @param keyed where keyed requests execute, and wait (a bounded pool of their own: a full
      *        one answers 503)
+     * @param perOwnerMax keyed requests one API key may have on that pool at once (429 past it)
      */
-    public Idempotent(Idempotency service, Executor keyed) {
+    public Idempotent(Idempotency service, Executor keyed, int perOwnerMax) {
         this.service = service;
         this.keyed = keyed;
+        this.running.max(perOwnerMax);
     }
 
     /**
@@ -79,14 +89,15 @@ public final class Idempotent {
         String method = exchange.getRequestMethod().toString();
         String path = exchange.getRequestPath() + "?" + exchange.getQueryString();
         String contentType = Http.contentType(exchange);
+        String owner = Access.caller(exchange).name();
         Http.offload(exchange, pool, () -> {
             // Hashed on the pool: a body may be megabytes, and the IO thread serves other connections.
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();
             if (work instanceof Elsewhere moved) {
-                return Http.on(moved.executor(), () -> execute(key, fingerprint, topic, moved.prepare().get()));
+                return Http.on(moved.executor(), () -> execute(owner, key, fingerprint, topic, moved.prepare().get()));
             }
-            return execute(key, fingerprint, topic, work);
+            return execute(owner, key, fingerprint, topic, work);
         }, answer -> {
             if (answer.replayed()) {
                 exchange.getResponseHeaders().put(REPLAYED, "true");
@@ -101,11 +112,27 @@ public final class Idempotent {
      * {@link Idempotency#execute} of prepared work, on the keyed requests' pool (its waits hold
      * none of the route's threads).
      *
-     * @throws RestException 503 when that pool is full
+     * @throws RestException 503 when that pool is full; 429 when {@code owner} has its share of it
      */
-    private CompletableFuture<Idempotency.Answer> execute(IdempotencyKey key, byte[] fingerprint, String topic,
-                                                          Idempotency.Work work) {
-        return Http.on(keyed, () -> CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work)));
+    private CompletableFuture<Idempotency.Answer> execute(String owner, IdempotencyKey key, byte[] fingerprint,
+                                                          String topic, Idempotency.Work work) {
+        if (!running.take(owner)) {
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max() + " requests with an "
+                    + "Idempotency-Key in progress on this server, its share of them (half of produce.threads); "
+                    + "nothing was produced, retry later");
+        }
+        try {
+            return Http.on(keyed, () -> {
+                try {
+                    return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
+                } finally {
+                    running.give(owner);
+                }
+            });
+        } catch (RuntimeException e) { // the pool is full: the work never runs
+            running.give(owner);
+            throw e;
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portico.proxy.testing.HoldAcks;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
@@ -103,6 +104,58 @@ class IdempotencyIT {
             expected.addAll(r.values());
             assertEquals(sorted(expected), sorted(values(committed(kafka, topic))), r.name()
                     + ": the first request's records and the other key's, once each");
+        }
+    }
+
+    @Test
+    void oneApiKeysKeyedRequestsHoldAtMostHalfTheKeyedThreads(KafkaCluster kafka,
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // Four keyed threads: one API key may have two keyed requests on them at once. Its two
+        // requests wait (the producer's acknowledgements of their topic are held); a third is
+        // 429, while another key's keyed request is served.
+        String greedy = "g-" + UUID.randomUUID();
+        String other = "o-" + UUID.randomUUID();
+        java.nio.file.Path keys = java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"greedy\",\"key\":\"" + greedy + "\",\"role\":\"writer\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"other\",\"key\":\"" + other + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
+        String held = kafka.createTopic(KafkaCluster.uniqueTopic("idem-held"), 1);
+        String free = kafka.createTopic(KafkaCluster.uniqueTopic("idem-free"), 1);
+        String body = "{\"records\":[{\"value\":\"YQ==\"}]}";
+        HoldAcks.hold(held);
+        ExecutorService clients = Executors.newFixedThreadPool(2);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("produce.threads", "4",
+                "producer.interceptor.classes", HoldAcks.class.getName(),
+                "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
+            List<Future<Rest.Response>> waiting = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    waiting.add(clients.submit(() -> p.rest().post("/topics/" + held, V1, body,
+                            "Idempotency-Key", key(), "Authorization", "Bearer " + greedy)));
+                }
+                com.codahale.metrics.Gauge<?> active = p.portico().metrics().getGauges().get("portico.pool.keyed.active");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (((Number) active.getValue()).intValue() < 2 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertEquals(2, ((Number) active.getValue()).intValue(), "the two keyed requests wait on the keyed pool");
+                Rest.Response third = p.rest().post("/topics/" + held, V1, body,
+                        "Idempotency-Key", key(), "Authorization", "Bearer " + greedy);
+                assertEquals(429, third.status(), third.body());
+                assertTrue(third.body().contains("produce.threads"), third.body());
+                Rest.Response others = p.rest().post("/topics/" + free, V1, body,
+                        "Idempotency-Key", key(), "Authorization", "Bearer " + other);
+                assertEquals(200, others.status(), "another key is served: " + others.body());
+            } finally {
+                HoldAcks.release(); // before Portico closes: its producers' close waits for them
+            }
+            for (Future<Rest.Response> w : waiting) {
+                assertEquals(200, w.get(60, TimeUnit.SECONDS).status());
+            }
+            Rest.Response after = p.rest().post("/topics/" + held, V1, body,
+                    "Idempotency-Key", key(), "Authorization", "Bearer " + greedy);
+            assertEquals(200, after.status(), "its places are given back: " + after.body());
+        } finally {
+            clients.shutdownNow();
         }
     }
 

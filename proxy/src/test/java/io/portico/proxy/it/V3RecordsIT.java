@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.protocol.Json;
+import io.portico.proxy.testing.HoldAcks;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
@@ -411,46 +412,6 @@ class V3RecordsIT {
         HoldAcks.release();
         awaitAtMost(used, 0, "given back once Kafka answered");
         assertEquals(count, kafka.read(topic, count).size(), "the records sent before the client left landed");
-    }
-
-    /** Holds the producer's acknowledgements of one topic's records until released (its network thread waits). */
-    public static final class HoldAcks implements org.apache.kafka.clients.producer.ProducerInterceptor<Object, Object> {
-        private static volatile String topic;
-        private static volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
-
-        static void hold(String heldTopic) {
-            gate = new java.util.concurrent.CountDownLatch(1);
-            topic = heldTopic;
-        }
-
-        static void release() {
-            gate.countDown();
-        }
-
-        @Override
-        public org.apache.kafka.clients.producer.ProducerRecord<Object, Object> onSend(
-                org.apache.kafka.clients.producer.ProducerRecord<Object, Object> record) {
-            return record;
-        }
-
-        @Override
-        public void onAcknowledgement(org.apache.kafka.clients.producer.RecordMetadata metadata, Exception exception) {
-            if (metadata != null && metadata.topic().equals(topic)) {
-                try {
-                    gate.await(120, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-        }
-
-        @Override
-        public void configure(Map<String, ?> configs) {
-        }
     }
 
     /** Waits (up to 60 s) until the gauge reads at least {@code least}. */
