@@ -243,6 +243,17 @@ public final class SchemaService {
      */
     public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
                           Integer schemaId, Integer schemaVersion, String rawSchema) {
+        return forV3(type, topic, key, subject, strategy, schemaId, schemaVersion, rawSchema, target -> { });
+    }
+
+    /**
+     * As {@link #forV3(SchemaType, String, boolean, String, SubjectStrategy, Integer, Integer, String)},
+     * calling {@code mayUse} with the subject once it is known, before it is registered under or
+     * looked up: it throws to refuse it (an API key that may not use that subject).
+     */
+    public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
+                          Integer schemaId, Integer schemaVersion, String rawSchema,
+                          java.util.function.Consumer<String> mayUse) {
         SubjectStrategy s = strategy == null ? SubjectStrategy.TOPIC_NAME : strategy;
         if (rawSchema != null) {
             if (type == null) {
@@ -252,12 +263,14 @@ public final class SchemaService {
             // schema produced before is found by its text, without parsing it again.
             String target = subject != null ? subject : s == SubjectStrategy.TOPIC_NAME ? topicSubject(topic, key)
                     : subject(s, topic, key, parse(type, rawSchema));
+            mayUse.accept(target);
             return register(target, type, rawSchema);
         }
         if (schemaId != null) {
             ParsedSchema schema = byId(schemaId);
             requireType(schema, type, "schema id " + schemaId);
             String target = subject != null ? subject : subject(s, topic, key, schema);
+            mayUse.accept(target);
             Integer version = versionOf(target, schemaId, schema);
             return new Resolved(target, schemaId, version, schema);
         }
@@ -269,6 +282,7 @@ public final class SchemaService {
             }
             target = topicSubject(topic, key);
         }
+        mayUse.accept(target);
         Resolved found = schemaVersion != null ? version(target, Integer.toString(schemaVersion)) : latest(target);
         requireType(found.schema(), type, "version " + found.version() + " of subject " + target);
         return found;

@@ -161,5 +161,11 @@ public final class Access {
             return now != null && now.allowsGroup(group);
         }
 
+        @Override
+        public boolean allowsSubject(String subject) {
+            Principal now = keys.named(name);
+            return now != null && now.allowsSubject(subject);
+        }
+
     }
 }

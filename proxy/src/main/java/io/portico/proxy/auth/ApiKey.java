@@ -8,11 +8,13 @@ import javax.security.auth.x500.X500Principal;
  * proves it is this entry (the SHA-256 of the secret key, a client certificate's subject or its
  * SHA-256 fingerprint: each null when the entry does not use it, never all three), a role, the
  * topics it applies to (exact names or {@code *} globs), the consumer groups it may use (the same;
- * null: any), and its own request quota (null: the
+ * null: any), the schema registry subjects it may use beyond its topics' own (the same; null:
+ * any), and its own request quota (null: the
  * server's {@code quota.requests.per.second}; 0: none) and burst (null: one second's worth).
  */
 public record ApiKey(String name, byte[] sha256, X500Principal certificateSubject, byte[] certificateSha256,
-                     Role role, List<String> topics, List<String> groups, Integer requestsPerSecond, Integer burst)
+                     Role role, List<String> topics, List<String> groups, List<String> subjects,
+                     Integer requestsPerSecond, Integer burst)
         implements Principal {
 
     /** Whether {@code presented}, a verified client certificate, is this entry's. */
@@ -78,11 +80,21 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
 
     @Override
     public boolean allowsGroup(String group) {
-        if (groups == null) {
+        return matchesAny(groups, group);
+    }
+
+    @Override
+    public boolean allowsSubject(String subject) {
+        return matchesAny(subjects, subject);
+    }
+
+    /** Whether {@code name} matches one of {@code globs}; any name when there are none (null). */
+    private static boolean matchesAny(List<String> globs, String name) {
+        if (globs == null) {
             return true;
         }
-        for (String glob : groups) {
-            if (globMatches(glob, group)) {
+        for (String glob : globs) {
+            if (globMatches(glob, name)) {
                 return true;
             }
         }

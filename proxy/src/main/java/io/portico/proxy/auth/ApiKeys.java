@@ -21,7 +21,9 @@ import javax.security.auth.x500.X500Principal;
  * name a client certificate ({@code "certificate_subject":"CN=cics-app,O=Example"} or
  * {@code "certificate_sha256":"<its fingerprint>"}) besides a key or instead of one, and may
  * have a request quota of its own ({@code "requests_per_second": 100}; 0: none) and list the
- * consumer groups it may use ({@code "groups":["billing-*"]}; without it, any group).
+ * consumer groups it may use ({@code "groups":["billing-*"]}; without it, any group) and the schema
+ * registry subjects it may use beyond its topics' own ({@code "subjects":["billing.*"]}; without
+ * it, any subject).
  *
  * <p>Only SHA-256 digests are kept. {@link #find} compares the digest of a presented key with
  * every entry in constant time per entry, so timing tells nothing about how close a guess was.
@@ -44,6 +46,7 @@ public final class ApiKeys {
                      @JsonProperty("certificate_sha256") String certificateSha256,
                      @JsonProperty("role") String role, @JsonProperty("topics") List<String> topics,
                      @JsonProperty("groups") List<String> groups,
+                     @JsonProperty("subjects") List<String> subjects,
                      @JsonProperty("requests_per_second") Integer requestsPerSecond,
                      @JsonProperty("burst") Integer burst) {
     }
@@ -151,27 +154,33 @@ public final class ApiKeys {
                 }
                 topics.add(t.trim());
             }
-            List<String> groups = null;
-            if (e.groups() != null) {
-                groups = new ArrayList<>();
-                for (String g : e.groups()) {
-                    if (g == null || g.isBlank()) {
-                        throw new IllegalArgumentException(where + ": an empty consumer group pattern");
-                    }
-                    groups.add(g.trim());
-                }
-                groups = List.copyOf(groups);
-            }
+            List<String> groups = globs(e.groups(), where + ": an empty consumer group pattern");
+            List<String> registrySubjects = globs(e.subjects(), where + ": an empty subject pattern");
             if (e.requestsPerSecond() != null && (e.requestsPerSecond() < 0 || e.requestsPerSecond() > 1_000_000_000)) {
                 throw new IllegalArgumentException(where + ": \"requests_per_second\" must be 0 (no quota) to 1000000000");
             }
             if (e.burst() != null && (e.burst() < 1 || e.burst() > 1_000_000_000 || e.requestsPerSecond() == null)) {
                 throw new IllegalArgumentException(where + ": \"burst\" is 1 to 1000000000, with \"requests_per_second\"");
             }
-            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, groups, e.requestsPerSecond(),
-                    e.burst()));
+            keys.add(new ApiKey(e.name(), digest, subject, fingerprint, role, topics, groups, registrySubjects,
+                    e.requestsPerSecond(), e.burst()));
         }
         return new ApiKeys(keys);
+    }
+
+    /** The globs listed, trimmed; null when none are listed (anything goes). */
+    private static List<String> globs(List<String> listed, String whenEmpty) {
+        if (listed == null) {
+            return null;
+        }
+        List<String> out = new ArrayList<>();
+        for (String g : listed) {
+            if (g == null || g.isBlank()) {
+                throw new IllegalArgumentException(whenEmpty);
+            }
+            out.add(g.trim());
+        }
+        return List.copyOf(out);
     }
 
     /**

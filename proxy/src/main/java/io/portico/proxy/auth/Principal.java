@@ -21,6 +21,15 @@ public interface Principal {
         return new byte[0];
     }
 
+    /**
+     * Whether the caller may register schemas under, or look up, schema registry subject
+     * {@code subject} beyond its topics' own ({@code <topic>-key}, {@code <topic>-value}): any,
+     * unless its entry lists subjects.
+     */
+    default boolean allowsSubject(String subject) {
+        return true;
+    }
+
     /** Whether the caller may use (join, read, commit, describe) consumer group {@code group}. */
     default boolean allowsGroup(String group) {
         return true;

@@ -88,6 +88,11 @@ public final class RecordsHandler {
         List<Map.Entry<String, byte[]>> headers = headers(Http.strictQuery(exchange, "headers"));
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         NamedSchema schema = namedSchema(exchange);
+        if (schema != null && !schema.name().equals(SchemaService.topicSubject(topic, false))
+                && !io.portico.proxy.auth.Access.caller(exchange).allowsSubject(schema.name())) {
+            throw ErrorCode.FORBIDDEN.exception("This API key may not use schema '" + KafkaNames.excerpt(schema.name())
+                    + "' (its entry's \"subjects\")");
+        }
         IdempotencyKey idempotencyKey = idempotent.key(exchange);
         Http.readBody(exchange, limits.valueMaxBytes(),
                 () -> ErrorCode.BAD_REQUEST.exception("The message is larger than " + limits.valueMaxBytes() + " bytes"),

@@ -59,6 +59,20 @@ class ApiKeysTest {
     }
 
     @Test
+    void anEntryThatListsSubjectsMayUseThoseAloneOneWithoutListsAny() {
+        ApiKeys keys = parse(entry("billing", "\"key\":\"billing-key-0123456\",\"subjects\":[\"billing.*\",\" audit-value \"]")
+                + "," + entry("any", "\"key\":\"any-key-0123456789\""));
+        ApiKey billing = keys.find("billing-key-0123456");
+        assertTrue(billing.allowsSubject("billing.Invoice"));
+        assertTrue(billing.allowsSubject("audit-value"), "trimmed");
+        assertFalse(billing.allowsSubject("orders-value"));
+        assertTrue(billing.allowsGroup("anything"), "subjects say nothing of groups");
+        assertTrue(keys.find("any-key-0123456789").allowsSubject("orders-value"));
+        assertTrue(refusal(entry("bad", "\"key\":\"bad-key-01234567\",\"subjects\":[\"\"]"))
+                .contains("an empty subject pattern"));
+    }
+
+    @Test
     void topicGlobsMatchWholeNamesWithStarsForAnyRun() {
         String[][] matching = {{"*", ""}, {"*", "orders"}, {"orders", "orders"}, {"orders.*", "orders."},
             {"orders.*", "orders.eu"}, {"*-*.events", "a-b.events"}, {"*-*.events", "a-b-c.events"},

@@ -139,6 +139,57 @@ class SchemaFormatsIT {
     }
 
     @Test
+    void aKeyThatListsSubjectsUsesNoOtherBeyondItsTopicsOwn(SchemaPortico sp,
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String scoped = "s-" + java.util.UUID.randomUUID();
+        String open = "o-" + java.util.UUID.randomUUID();
+        java.nio.file.Path keys = java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"scoped\",\"key\":\"" + scoped + "\",\"role\":\"writer\",\"topics\":[\"sandbox-*\"],"
+                + "\"subjects\":[\"sandbox.*\"]},"
+                + "{\"name\":\"open\",\"key\":\"" + open + "\",\"role\":\"writer\",\"topics\":[\"sandbox-*\"]}]}");
+        String suffix = java.util.UUID.randomUUID().toString().substring(0, 8);
+        String topic = KafkaCluster.uniqueTopic("sandbox-subjects");
+        String othersSubject = "orders-" + suffix + "-value";
+        try (io.portico.proxy.testing.TestPortico p = io.portico.proxy.testing.TestPortico.start(sp.cluster(), java.util.Map.of(
+                "schema.registry.url", sp.registry().url().toString(),
+                "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
+            Rest rest = p.rest();
+            String cluster = rest.get("/v3/clusters", "Authorization", "Bearer " + scoped).json().get("data").get(0)
+                    .get("cluster_id").asText();
+            String path = "/v3/clusters/" + cluster + "/topics/" + topic + "/records";
+            java.util.function.BiFunction<String, String, JsonNode> produce = (key, value) -> {
+                Rest.Response r = rest.post(path, "application/json", "{\"value\":" + value + "}",
+                        "Authorization", "Bearer " + key);
+                assertEquals(200, r.status(), r.body());
+                return r.json();
+            };
+            String user = "\"schema\":" + json(USER) + ",\"data\":{\"name\":\"Ann\"}";
+
+            JsonNode others = produce.apply(scoped, "{\"type\":\"AVRO\",\"subject\":\"" + othersSubject + "\"," + user + "}");
+            assertEquals(403, others.get("error_code").asInt(), others.toString());
+            assertTrue(others.get("message").asText().contains(othersSubject), others.toString());
+            assertTrue(!sp.registry().get("/subjects").contains(othersSubject), "nothing registered under it");
+            JsonNode byRecordName = produce.apply(scoped, "{\"type\":\"AVRO\",\"subject_name_strategy\":\"RECORD_NAME\","
+                    + user + "}");
+            assertEquals(403, byRecordName.get("error_code").asInt(), "demo.User is not the key's: " + byRecordName);
+
+            JsonNode own = produce.apply(scoped, "{\"type\":\"AVRO\"," + user + "}");
+            assertEquals(200, own.get("error_code").asInt(), "the topic's own subject: " + own);
+            assertEquals(topic + "-value", own.get("value").get("subject").asText());
+            String listed = "sandbox.users-" + suffix;
+            JsonNode inList = produce.apply(scoped, "{\"type\":\"AVRO\",\"subject\":\"" + listed + "\"," + user + "}");
+            assertEquals(200, inList.get("error_code").asInt(), "a subject its entry lists: " + inList);
+
+            JsonNode unscoped = produce.apply(open, "{\"type\":\"AVRO\",\"subject\":\"" + othersSubject + "\"," + user + "}");
+            assertEquals(200, unscoped.get("error_code").asInt(), "a key that lists no subjects may use any: " + unscoped);
+
+            Rest.Response named = rest.post("/topics/" + topic + "/records?schemaname=" + othersSubject, "text/plain", "x",
+                    "Authorization", "Bearer " + scoped);
+            assertEquals(403, named.status(), "the records endpoint's schemaname too: " + named.body());
+        }
+    }
+
+    @Test
     void v3TypedRecordsWithEveryWayOfNamingTheirSchema(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("v3-avro");

@@ -174,6 +174,7 @@ public final class ProduceV3Handler {
     public void batch(HttpServerExchange exchange) {
         String topic = checked(exchange);
         IdempotencyKey key = keyChecked(exchange);
+        java.util.function.Predicate<String> subjects = subjectsOf(exchange);
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
             // Parsed on the pool, as every produce body is: never on the IO thread.
             if (key != null) {
@@ -185,7 +186,7 @@ public final class ProduceV3Handler {
                     // Serialized and written from the schema pool (the registry may make it wait),
                     // before the key's transactional id is taken.
                     return new Idempotent.Elsewhere(schemaPool, () -> idempotent.prepared(key,
-                            () -> SchemaService.patternsWithin(body.length, () -> serialized(topic, batch)),
+                            () -> SchemaService.patternsWithin(body.length, () -> serialized(topic, batch, subjects)),
                             serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
                 });
                 return;
@@ -195,8 +196,8 @@ public final class ProduceV3Handler {
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
                         ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
-                                () -> sendBatch(topic, batch, null)))
-                        : sendBatch(topic, batch, null);
+                                () -> sendBatch(topic, batch, null, subjects)))
+                        : sendBatch(topic, batch, null, subjects);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
                         new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
             }, reply -> reply);
@@ -241,7 +242,7 @@ public final class ProduceV3Handler {
         idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> {
             // Serialized before the key's transactional id is taken (see records:batch).
             BatchRequest one = new BatchRequest(List.of("0"), List.of(parsed));
-            return idempotent.prepared(key, () -> serialized(topic, one), request -> tx -> {
+            return idempotent.prepared(key, () -> serialized(topic, one, subjectsOf(exchange)), request -> tx -> {
                 java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
                 Object outcome = sendBatch(topic, request, tx, refused).join().get(0);
                 if (outcome instanceof DeliveryReports.Landed landed) {
@@ -260,12 +261,12 @@ public final class ProduceV3Handler {
      * becomes that entry's error, as when it is sent): a keyed request asks the registry before
      * it takes its transactional id. Blocks on the registry (bounded): call from the schema pool.
      */
-    private BatchRequest serialized(String topic, BatchRequest batch) {
+    private BatchRequest serialized(String topic, BatchRequest batch, java.util.function.Predicate<String> subjects) {
         List<RecordStreamParser.Item> items = new ArrayList<>(batch.items().size());
         for (RecordStreamParser.Item item : batch.items()) {
             if (schemas != null && item instanceof RecordStreamParser.Parsed parsed && needsRegistry(parsed.record())) {
                 try {
-                    item = new RecordStreamParser.Parsed(SchemaProduceV3.serialize(schemas, topic, parsed.record()));
+                    item = new RecordStreamParser.Parsed(SchemaProduceV3.serialize(schemas, topic, parsed.record(), subjects));
                 } catch (RestException e) {
                     item = new RecordStreamParser.Invalid(SchemaProduceV3.recordError(e));
                 }
@@ -360,16 +361,35 @@ public final class ProduceV3Handler {
         })));
     }
 
-    /** Sends a batch's valid entries ({@code via} a keyed request's producer, or the shared one when null). */
-    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via) {
-        return sendBatch(topic, batch, via, new java.util.concurrent.atomic.AtomicReference<>());
+    /**
+     * Sends a batch's valid entries ({@code via} a keyed request's producer, or the shared one
+     * when null), those that need the registry under the subjects the caller may use.
+     */
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
+                                                      java.util.function.Predicate<String> subjects) {
+        return sendBatch(topic, batch, via, new java.util.concurrent.atomic.AtomicReference<>(), subjects);
     }
 
-    /** As {@link #sendBatch(String, BatchRequest, Producer)}, the first record Kafka refused ending in {@code refused}. */
+    /** As {@link #sendBatch(String, BatchRequest, Producer, java.util.function.Predicate)}, of a batch serialized already. */
     private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
                                                       java.util.concurrent.atomic.AtomicReference<Throwable> refused) {
+        return sendBatch(topic, batch, via, refused, SERIALIZED);
+    }
+
+    /** For a batch whose records were serialized (and their subjects checked) before: none asks the registry again. */
+    private static final java.util.function.Predicate<String> SERIALIZED = subject -> true;
+
+    /** The schema registry subjects the caller may use beyond its topic's own ({@link io.portico.proxy.auth.Principal#allowsSubject}). */
+    private static java.util.function.Predicate<String> subjectsOf(HttpServerExchange exchange) {
+        return io.portico.proxy.auth.Access.live(exchange)::allowsSubject;
+    }
+
+    /** The first record Kafka refused ends in {@code refused}. */
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
+                                                      java.util.concurrent.atomic.AtomicReference<Throwable> refused,
+                                                      java.util.function.Predicate<String> subjects) {
         List<CompletableFuture<Object>> results = new ArrayList<>();
-        Sender sender = new Sender(topic, via);
+        Sender sender = new Sender(topic, via, subjects);
         for (RecordStreamParser.Item item : batch.items()) {
             CompletableFuture<Object> result = new CompletableFuture<>();
             results.add(result);
@@ -423,13 +443,15 @@ public final class ProduceV3Handler {
     private final class Sender {
         private final String topic;
         private final Producer<byte[], byte[]> via;
+        private final java.util.function.Predicate<String> subjects;
         private int partitions = -1;
         private RestException topicError;
         private long topicErrorAt;
 
-        Sender(String topic, Producer<byte[], byte[]> via) {
+        Sender(String topic, Producer<byte[], byte[]> via, java.util.function.Predicate<String> subjects) {
             this.topic = topic;
             this.via = via;
+            this.subjects = subjects;
         }
 
         /**
@@ -453,7 +475,7 @@ public final class ProduceV3Handler {
         void sendNow(ProduceRecord parsed, Outcome outcome) {
             ProduceRecord record;
             try {
-                record = schemas == null ? parsed : SchemaProduceV3.serialize(schemas, topic, parsed);
+                record = schemas == null ? parsed : SchemaProduceV3.serialize(schemas, topic, parsed, subjects);
             } catch (RestException e) {
                 outcome.failed(SchemaProduceV3.recordError(e));
                 return;
@@ -536,7 +558,7 @@ public final class ProduceV3Handler {
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.owner = io.portico.proxy.auth.Access.caller(exchange).name();
-            this.sender = new Sender(topic, null);
+            this.sender = new Sender(topic, null, subjectsOf(exchange));
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
             this.atOnce = length >= 0 && length <= ProduceService.AT_ONCE_MAX_BYTES;

@@ -27,20 +27,28 @@ final class SchemaProduceV3 {
      *         together, 42205 for a schema that does not parse or the registry refuses, 42207
      *         for data that does not fit its schema, 503 when the registry does not answer
      */
-    static ProduceRecord serialize(SchemaService schemas, String topic, ProduceRecord record) {
-        ProduceRecord.Data key = resolve(schemas, topic, true, record.key());
-        ProduceRecord.Data value = resolve(schemas, topic, false, record.value());
+    static ProduceRecord serialize(SchemaService schemas, String topic, ProduceRecord record,
+                                   java.util.function.Predicate<String> subjects) {
+        ProduceRecord.Data key = resolve(schemas, topic, true, record.key(), subjects);
+        ProduceRecord.Data value = resolve(schemas, topic, false, record.value(), subjects);
         return key == record.key() && value == record.value() ? record : record.with(key, value);
     }
 
-    private static ProduceRecord.Data resolve(SchemaService schemas, String topic, boolean isKey, ProduceRecord.Data d) {
+    private static ProduceRecord.Data resolve(SchemaService schemas, String topic, boolean isKey, ProduceRecord.Data d,
+                                              java.util.function.Predicate<String> subjects) {
         if (d == null || !d.needsSchema()) {
             return d;
         }
         ProduceRecord.SchemaRef ref = d.schema();
         SchemaService.Resolved schema = schemas.forV3(schemaType(d.type()), topic, isKey, ref.subject(),
                 ref.subjectNameStrategy() == null ? null : SchemaService.SubjectStrategy.valueOf(ref.subjectNameStrategy()),
-                ref.schemaId(), ref.schemaVersion(), ref.rawSchema());
+                ref.schemaId(), ref.schemaVersion(), ref.rawSchema(), target -> {
+                    // The topic's own subject comes with the topic; any other, with the key's subjects.
+                    if (!target.equals(SchemaService.topicSubject(topic, isKey)) && !subjects.test(target)) {
+                        throw ErrorCode.FORBIDDEN.exception("This API key may not use schema registry subject '"
+                                + io.portico.sessions.KafkaNames.excerpt(target) + "' (its entry's \"subjects\")");
+                    }
+                });
         byte[] bytes;
         try {
             bytes = d.serialized() == null ? null : schema.serialize(d.serialized());
