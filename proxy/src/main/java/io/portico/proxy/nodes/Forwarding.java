@@ -64,6 +64,15 @@ public final class Forwarding {
     private final Executor pool;
     private final HttpHandler relay;
     private final HttpHandler streamRelay;
+    /**
+     * Plain requests each API key (or user) has relayed to each node at once: at most
+     * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node, so that one
+     * key's long reads (each holds a connection until it answers) never take every connection
+     * other keys' relayed requests need. Keyed by caller and node.
+     */
+    private final io.portico.sessions.PerOwner relayedPerKey = new io.portico.sessions.PerOwner();
+    static final int RELAYED_PER_KEY = 16;
+    private static final int CONNECTIONS_PER_THREAD = 32;
 
     /**
      * @param directory the nodes of the cluster, or null when this node works alone
@@ -85,7 +94,9 @@ public final class Forwarding {
             return;
         }
         // Requests and their answers: bounded in time; a request waits for a connection at most that long.
-        this.relay = relay(directory, secret, new NodeClient(tls, 32, 64), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        this.relay = relay(directory, secret, new NodeClient(tls, CONNECTIONS_PER_THREAD, 64),
+                (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        relayedPerKey.max(RELAYED_PER_KEY);
         // Event streams last as long as their client reads: no time bound, and connections of their own,
         // so that open streams never hold up the other relayed requests.
         this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0), -1);
@@ -188,6 +199,18 @@ public final class Forwarding {
             // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream.
             boolean stream = io.portico.protocol.ServerSentEvents.accepted(
                     exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
+            if (!stream && caller != null) {
+                String place = caller + "\n" + there.node().id();
+                if (!relayedPerKey.take(place)) {
+                    throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + RELAYED_PER_KEY + " requests "
+                            + "relayed to node '" + there.node().id() + "' in progress, its share of the connections "
+                            + "to it; retry once one has answered");
+                }
+                exchange.addExchangeCompleteListener((ex, nextListener) -> {
+                    relayedPerKey.give(place);
+                    nextListener.proceed();
+                });
+            }
             endOnceUnheardOf(exchange, there.node());
             (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {

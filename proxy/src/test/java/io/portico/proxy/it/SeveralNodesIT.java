@@ -264,6 +264,65 @@ class SeveralNodesIT {
     }
 
     /**
+     * One API key's long reads relayed to one node take at most 16 of the relay's connections to
+     * it: the 17th and 18th of 18 reads waiting at once are 429, and another key's relayed
+     * request is answered meanwhile.
+     */
+    @Test
+    void oneKeysRelayedReadsTakeAtMostItsShareOfTheConnectionsToANode() throws Exception {
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        config.put("nodes.forward.timeout.ms", "60000");
+        TestPortico holder = TestPortico.start(kafka, config);
+        TestPortico relay = TestPortico.start(kafka, config);
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(18);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-share"), 1); // empty: reads wait
+            List<String> instances = new ArrayList<>();
+            for (int i = 0; i < 9; i++) { // two reads each (an instance serves its reads one at a time)
+                Rest.Response created = holder.rest().post("/consumers/nodes-share-" + UUID.randomUUID(), V2,
+                        "{\"format\":\"binary\"}", as(APP));
+                assertEquals(200, created.status(), created.body());
+                String instance = path(created.json().get("base_uri").asText());
+                assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
+                        as(APP)).status());
+                assertEquals(200, holder.rest().get(instance + "/records?timeout=100", as(APP, "Accept", BINARY_V2)).status());
+                instances.add(instance);
+            }
+            List<java.util.concurrent.Future<Rest.Response>> reads = new ArrayList<>();
+            for (int i = 0; i < 18; i++) {
+                String instance = instances.get(i % 9);
+                reads.add(clients.submit(() -> relay.rest().get(instance + "/records?timeout=8000",
+                        as(APP, "Accept", BINARY_V2))));
+            }
+            List<Rest.Response> refused = new ArrayList<>();
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(7);
+            while (refused.size() < 2 && System.nanoTime() < deadline) {
+                refused.clear();
+                for (java.util.concurrent.Future<Rest.Response> read : reads) {
+                    if (read.isDone() && read.get().status() == 429) {
+                        refused.add(read.get());
+                    }
+                }
+                Thread.sleep(20);
+            }
+            assertEquals(2, refused.size(), "two of 18 reads past the key's 16 relayed at once");
+            assertTrue(refused.get(0).body().contains("relayed to node"), refused.get(0).body());
+            Rest.Response other = relay.rest().get(instances.get(0) + "/subscription", as(OTHER));
+            assertTrue(other.status() != 429 && other.status() != 503, "another key is relayed meanwhile: " + other);
+            int served = 0;
+            for (java.util.concurrent.Future<Rest.Response> read : reads) {
+                Rest.Response r = read.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                served += r.status() == 200 ? 1 : 0;
+            }
+            assertEquals(16, served, "the others were served");
+        } finally {
+            clients.shutdownNow();
+            relay.close();
+            holder.close();
+        }
+    }
+
+    /**
      * A binary v2 instance {@code name} of a new group, created on node 0 (reading from the
      * earliest offset) and subscribed to {@code topic} through {@code via}; its path.
      */
