@@ -147,4 +147,47 @@ class SchemaBoundsTest {
                 + "\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},\"additionalProperties\":false}");
         tree.encode(utf8("{\"left\":{\"right\":{}},\"right\":{}}"));
     }
+    /** {@code {"x":{"x":…{}…}}}, {@code depth} levels of {@code key} around {@code inner}. */
+    private static String nested(String key, int depth, String inner) {
+        return ("{\"" + key + "\":").repeat(depth) + inner + "}".repeat(depth);
+    }
+
+    @Test
+    void recursiveJsonSchemasValidateDeepValues() {
+        ParsedSchema tree = SchemaService.parse(SchemaType.JSON, "{\"type\":\"object\",\"properties\":{"
+                + "\"value\":{\"type\":\"integer\"},\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},"
+                + "\"additionalProperties\":false}");
+        ParsedSchema list = SchemaService.parse(SchemaType.JSON, "{\"$ref\":\"#/definitions/node\",\"definitions\":{"
+                + "\"node\":{\"type\":\"object\",\"required\":[\"value\"],\"properties\":{"
+                + "\"value\":{\"type\":\"string\"},\"next\":{\"$ref\":\"#/definitions/node\"}}}}}");
+        // A full tree 12 deep (8,191 nodes), and one 200 deep on the left and on the right.
+        String full = "{\"value\":0}";
+        for (int i = 0; i < 12; i++) {
+            full = "{\"value\":" + i + ",\"left\":" + full + ",\"right\":" + full + "}";
+        }
+        String fullTree = full;
+        for (String v : new String[] {full, nested("left", 200, "{\"value\":1}"), nested("right", 200, "{}")}) {
+            byte[] value = utf8(v);
+            assertTimeoutPreemptively(PATIENCE, () -> assertEquals(v, new String(tree.encode(value), StandardCharsets.UTF_8)));
+        }
+        for (String v : new String[] {fullTree.replace("\"value\":0}", "\"value\":\"zero\"}"),
+                nested("left", 200, "{\"value\":1.5}"), nested("right", 200, "{\"up\":{}}")}) {
+            ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE,
+                    () -> assertThrows(ParsedSchema.InvalidDataException.class, () -> tree.encode(utf8(v))));
+            assertTrue(e.getMessage().contains("does not match"), e.getMessage());
+        }
+        StringBuilder linked = new StringBuilder("{\"value\":\"last\"}");
+        for (int i = 0; i < 200; i++) {
+            linked.insert(0, "{\"value\":\"" + i + "\",\"next\":").append('}');
+        }
+        byte[] valid = utf8(linked.toString());
+        assertTimeoutPreemptively(PATIENCE, () -> assertEquals(linked.toString(), new String(list.encode(valid),
+                StandardCharsets.UTF_8)));
+        for (String v : new String[] {linked.toString().replace("{\"value\":\"last\"}", "{}"),
+                linked.toString().replace("\"last\"", "7")}) {
+            ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE,
+                    () -> assertThrows(ParsedSchema.InvalidDataException.class, () -> list.encode(utf8(v))));
+            assertTrue(e.getMessage().contains("does not match"), e.getMessage());
+        }
+    }
 }
