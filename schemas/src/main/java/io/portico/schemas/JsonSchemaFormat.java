@@ -102,12 +102,12 @@ final class JsonSchemaFormat implements ParsedSchema {
     private static void requireEndingValidation(Schema schema) {
         for (JsonNode probe : PROBES) {
             try {
-                schema.validate(probe);
+                BoundedValidation.validate(schema, probe);
             } catch (StackOverflowError e) {
                 throw new InvalidSchemaException("validating " + probe + " against it never ends: its $ref, allOf, "
                         + "anyOf, oneOf or not lead back to themselves without going into the value");
             } catch (RuntimeException e) {
-                // A value the schema cannot validate: each record that meets it says so (see encode).
+                // A value the schema cannot validate, or not in time: each record that meets it says so (see encode).
             }
         }
     }
@@ -156,7 +156,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         }
         List<Error> errors;
         try {
-            errors = BoundedPatterns.within(json.length, () -> schema.validate(value));
+            errors = BoundedValidation.within(json.length, () -> BoundedValidation.validate(schema, value));
         } catch (RuntimeException e) {
             throw new InvalidDataException("the schema cannot validate it: " + e.getMessage());
         } catch (StackOverflowError e) {

@@ -21,12 +21,13 @@ import java.util.Map;
  * each schema's count computed once, and a schema whose tree has more than {@link #MAX_SCHEMAS}
  * nodes is refused.
  *
- * <p>Why a count at parse rather than a bound on each value's validation: the validator has no
- * hook to count its evaluations, and a refused schema is one the client is told about once, as it
+ * <p>Why a count at parse as well as the bound on each value's validation
+ * ({@link BoundedValidation}): a refused schema is one the client is told about once, as it
  * registers it, instead of records refused one by one. A {@code $ref} back to a schema it is
  * within (a tree, a linked list) counts once: such a schema is evaluated again only for a value
- * nested one level deeper, so its work is bounded by the value's own size; one that leads back
- * without going into the value never ends, and is refused as before
+ * nested one level deeper; one that leads back more than once for the same part of the value
+ * fans out with each level of it, which only the bound on the validation catches. One that leads
+ * back without going into the value never ends, and is refused as before
  * ({@code JsonSchemaFormat.requireEndingValidation}). A {@code $ref} to a document that is
  * neither the schema nor one of its references (the drafts' meta-schemas) counts as one.
  */

@@ -163,10 +163,11 @@ public final class SchemaService {
     /**
      * Runs {@code work}, which serializes values of {@code bytes} bytes in all (a request's), with
      * one budget for the work of every JSON Schema {@code pattern} it meets: 100,000 characters
-     * read and 32 more per byte (see {@link BoundedPatterns}).
+     * read and 32 more per byte (see {@link BoundedPatterns}), and one for the JSON Schema keywords
+     * it evaluates: 1,000,000 and 64 more per byte (see {@link BoundedValidation}).
      */
     public static <T> T patternsWithin(long bytes, java.util.function.Supplier<T> work) {
-        return BoundedPatterns.within(bytes, work);
+        return BoundedValidation.within(bytes, work);
     }
 
     /** The subject of the topic-name strategy: {@code <topic>-key} or {@code <topic>-value}. */

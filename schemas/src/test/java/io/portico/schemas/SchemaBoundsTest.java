@@ -153,6 +153,31 @@ class SchemaBoundsTest {
     }
 
     @Test
+    void aJsonSchemaReferringToItselfTwiceForTheSamePartOfTheValueRefusesADeepValueInTime() {
+        // Each level of the value is validated twice against the whole schema: 2^40 evaluations
+        // for a value of a few hundred bytes. The parse cannot tell it from a tree (it refers back
+        // once a level of the value), so the validation itself is bounded.
+        ParsedSchema twice = SchemaService.parse(SchemaType.JSON,
+                "{\"type\":\"object\",\"properties\":{\"x\":{\"allOf\":[{\"$ref\":\"#\"},{\"$ref\":\"#\"}]}}}");
+        twice.encode(utf8(nested("x", 5, "{}")));
+        ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE,
+                () -> assertThrows(ParsedSchema.InvalidDataException.class, () -> twice.encode(utf8(nested("x", 40, "{}")))));
+        assertTrue(e.getMessage().contains("took too long"), e.getMessage());
+        // The values of one request share one budget, as their patterns do.
+        byte[] value = utf8(nested("x", 12, "{}"));
+        twice.encode(value);
+        ParsedSchema.InvalidDataException shared = assertTimeoutPreemptively(PATIENCE,
+                () -> assertThrows(ParsedSchema.InvalidDataException.class,
+                        () -> SchemaService.patternsWithin(1_000L * value.length, () -> {
+                            for (int i = 0; i < 1_000; i++) {
+                                twice.encode(value);
+                            }
+                            return null;
+                        })));
+        assertTrue(shared.getMessage().contains("took too long"), shared.getMessage());
+    }
+
+    @Test
     void recursiveJsonSchemasValidateDeepValues() {
         ParsedSchema tree = SchemaService.parse(SchemaType.JSON, "{\"type\":\"object\",\"properties\":{"
                 + "\"value\":{\"type\":\"integer\"},\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},"
