@@ -310,8 +310,11 @@ final class IdempotencyView {
     private void own(Result r, long delta) {
         if (r.owner() != 0) {
             owned.compute(r.owner(), (o, held) -> {
+                // Below 0 for a moment when a result's removal is counted before its arrival
+                // (the reader thread and a commit putting the same result at once): kept, so
+                // the arrival brings it back to what is held.
                 long now = (held == null ? 0 : held) + delta;
-                return now <= 0 ? null : now;
+                return now == 0 ? null : now;
             });
         }
     }

@@ -444,8 +444,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     /**
      * Calls {@code listener} with the id of another node heard from again after it said it left
      * (a node restarted under a fixed {@code id}, or a heartbeat read after an old departure when
-     * this node reads the directory from its start), on the directory's reader thread: what was
-     * kept of its departure no longer holds.
+     * this node reads the directory from its start), or heard of for the first time (a compacted
+     * directory may have kept only its departure, read before), on the directory's reader
+     * thread: what was kept of its departure no longer holds.
      */
     public void onReturn(java.util.function.Consumer<String> listener) {
         this.returns = listener;
@@ -596,7 +597,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 String url = field(r.value(), "url");
                 if (url != null) {
                     Heard before = nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
-                    if (before != null && before.left() && !id.equals(settings.nodeId())) {
+                    // Also a node first heard of here: its departure may be all the directory
+                    // kept of it before (a compacted topic read from its start).
+                    if ((before == null || before.left()) && !id.equals(settings.nodeId())) {
                         try {
                             returns.accept(id);
                         } catch (RuntimeException e) {

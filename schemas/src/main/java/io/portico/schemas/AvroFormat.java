@@ -210,12 +210,12 @@ final class AvroFormat implements ParsedSchema {
     /**
      * {@inheritDoc} Read by {@link AvroJsonReader}, not by avro's reader: an array or map may
      * declare at most eight items per byte of the record (at least 1,024), and the JSON may take
-     * at most {@link #MAX_JSON_BYTES}.
+     * at most {@link ParsedSchema#maxJsonBytes} (16 MiB, or eight times a larger record).
      */
     @Override
     public byte[] toJson(byte[] framed) {
         try {
-            return AvroJsonReader.toJson(schema, framed, Framing.HEADER, MAX_JSON_BYTES);
+            return AvroJsonReader.toJson(schema, framed, Framing.HEADER, ParsedSchema.maxJsonBytes(framed.length));
         } catch (AvroJsonReader.TooLarge e) {
             throw new InvalidDataException("its avro datum of schema " + schema.getFullName() + " cannot be shown: "
                     + e.getMessage());

@@ -50,10 +50,20 @@ public interface ParsedSchema {
     int MAX_JSON_BYTES = 16 << 20;
 
     /**
+     * The most JSON a record of {@code recordBytes} may be shown as: {@link #MAX_JSON_BYTES}, or
+     * eight times the record for a larger one (a byte may take six as JSON, {@code \u0000}), so
+     * that a large record of ordinary bytes is still shown while a small one that declares
+     * millions of items is not.
+     */
+    static int maxJsonBytes(int recordBytes) {
+        return (int) Math.min(Integer.MAX_VALUE - 16, Math.max(MAX_JSON_BYTES, 8L * recordBytes));
+    }
+
+    /**
      * The JSON text of a framed record's payload ({@code framed} from {@link Framing#HEADER} on).
      *
      * @throws InvalidDataException when the bytes are not a datum of this schema, or it would be
-     *         shown as more than {@link #MAX_JSON_BYTES} bytes of JSON
+     *         shown as more than {@link #maxJsonBytes} bytes of JSON
      */
     byte[] toJson(byte[] framed);
 

@@ -308,20 +308,21 @@ final class ProtobufFormat implements ParsedSchema {
      * {@inheritDoc} A message protobuf's JSON mapping cannot show (a {@code Timestamp} or
      * {@code Duration} out of its range, say) is invalid data too. Every field is shown, set or
      * not, so a few bytes may stand for much JSON (an empty element of a repeated message of 200
-     * fields takes two bytes): the JSON stops at {@link #MAX_JSON_BYTES}. Protobuf's encoding
+     * fields takes two bytes): the JSON stops at {@link ParsedSchema#maxJsonBytes}. Protobuf's encoding
      * takes at least a byte for each element it reads, so the message itself is no larger than
      * a small multiple of its bytes.
      */
     @Override
     public byte[] toJson(byte[] framed) {
         DynamicMessage message = read(framed);
+        int max = ParsedSchema.maxJsonBytes(framed.length);
         try {
-            BoundedText json = new BoundedText(MAX_JSON_BYTES);
+            BoundedText json = new BoundedText(max);
             JSON_PRINTER.appendTo(message, json);
             return json.text.toString().getBytes(StandardCharsets.UTF_8);
         } catch (BoundedText.TooLarge e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
-                    + " message cannot be shown: it would be shown as more than " + MAX_JSON_BYTES + " bytes of JSON");
+                    + " message cannot be shown: it would be shown as more than " + max + " bytes of JSON");
         } catch (java.io.IOException | RuntimeException e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
                     + " message has no form in protobuf's JSON mapping: " + e.getMessage());

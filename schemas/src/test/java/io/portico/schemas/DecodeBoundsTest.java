@@ -65,6 +65,26 @@ class DecodeBoundsTest {
     }
 
     @Test
+    void aLargeRecordOfOrdinaryBytesIsShownPastSixteenMiBOfJson() {
+        // 3 MiB of zero bytes (a broker with a raised message.max.bytes takes them): 18 MiB as
+        // JSON (\u0000 each), within eight times the record.
+        ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, "\"bytes\"");
+        int n = 3 << 20;
+        byte[] payload = new byte[4 + n];
+        int zigzag = n * 2;
+        int at = 0;
+        while ((zigzag & ~0x7f) != 0) {
+            payload[at++] = (byte) ((zigzag & 0x7f) | 0x80);
+            zigzag >>>= 7;
+        }
+        payload[at++] = (byte) zigzag;
+        byte[] record = java.util.Arrays.copyOf(payload, at + n);
+        byte[] json = assertTimeoutPreemptively(PATIENCE, () -> schema.toJson(Framing.frame(1, record)));
+        assertEquals(n * 6 + 2, json.length, "every byte shown");
+        assertTrue(json.length > ParsedSchema.MAX_JSON_BYTES);
+    }
+
+    @Test
     void aProtobufMessageShownAsMoreJsonThanTheBoundIsRefused() {
         StringBuilder fields = new StringBuilder();
         for (int i = 1; i <= 200; i++) {

@@ -89,6 +89,7 @@ public final class RecordsHandler {
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         NamedSchema schema = namedSchema(exchange);
         if (schema != null && !schema.name().equals(SchemaService.topicSubject(topic, false))
+                && !schema.name().equals(SchemaService.topicSubject(topic, true))
                 && !io.portico.proxy.auth.Access.caller(exchange).allowsSubject(schema.name())) {
             throw ErrorCode.FORBIDDEN.exception("This API key may not use schema '" + KafkaNames.excerpt(schema.name())
                     + "' (its entry's \"subjects\")");

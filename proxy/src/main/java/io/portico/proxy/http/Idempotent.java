@@ -116,21 +116,36 @@ public final class Idempotent {
      */
     private CompletableFuture<Idempotency.Answer> execute(String owner, IdempotencyKey key, byte[] fingerprint,
                                                           String topic, Idempotency.Work work) {
-        if (!running.take(owner)) {
-            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max() + " requests with an "
-                    + "Idempotency-Key in progress on this server, its share of them (half of produce.threads); "
-                    + "nothing was produced, retry later");
+        // A retry of a key already answered is answered again, whatever else the key has in progress.
+        boolean took = false;
+        if (!service.answered(key)) {
+            if (!running.take(owner)) {
+                throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max() + " requests with an "
+                        + "Idempotency-Key in progress on this server, its share of them (half of produce.threads); "
+                        + "nothing was produced, retry later");
+            }
+            took = true;
         }
+        return runCounted(owner, took, key, fingerprint, topic, work);
+    }
+
+    /** The work on the keyed pool; the key's place ({@code took}) is given back when it ends, or when it never runs. */
+    private CompletableFuture<Idempotency.Answer> runCounted(String owner, boolean took, IdempotencyKey key,
+                                                             byte[] fingerprint, String topic, Idempotency.Work work) {
         try {
             return Http.on(keyed, () -> {
                 try {
                     return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
                 } finally {
-                    running.give(owner);
+                    if (took) {
+                        running.give(owner);
+                    }
                 }
             });
         } catch (RuntimeException e) { // the pool is full: the work never runs
-            running.give(owner);
+            if (took) {
+                running.give(owner);
+            }
             throw e;
         }
     }

@@ -127,6 +127,9 @@ class IdempotencyIT {
                 "producer.interceptor.classes", HoldAcks.class.getName(),
                 "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
             List<Future<Rest.Response>> waiting = new ArrayList<>();
+            String answeredKey = key();
+            assertEquals(200, p.rest().post("/topics/" + free, V1, body, "Idempotency-Key", answeredKey,
+                    "Authorization", "Bearer " + greedy).status());
             try {
                 for (int i = 0; i < 2; i++) {
                     waiting.add(clients.submit(() -> p.rest().post("/topics/" + held, V1, body,
@@ -142,6 +145,10 @@ class IdempotencyIT {
                         "Idempotency-Key", key(), "Authorization", "Bearer " + greedy);
                 assertEquals(429, third.status(), third.body());
                 assertTrue(third.body().contains("produce.threads"), third.body());
+                Rest.Response retry = p.rest().post("/topics/" + free, V1, body, "Idempotency-Key", answeredKey,
+                        "Authorization", "Bearer " + greedy);
+                assertEquals(200, retry.status(), "a retry of an answered key is answered again: " + retry.body());
+                assertEquals("true", retry.header("Idempotent-Replayed"));
                 Rest.Response others = p.rest().post("/topics/" + free, V1, body,
                         "Idempotency-Key", key(), "Authorization", "Bearer " + other);
                 assertEquals(200, others.status(), "another key is served: " + others.body());

@@ -565,10 +565,8 @@ public final class ProduceV3Handler {
         }
 
         void start() {
-            open.add(this);
-            if (owner != null) {
-                streamsOf.merge(owner, 1, Integer::sum);
-            }
+            // The listener first: it throws when the exchange already ended (the cluster's id came
+            // late), and then nothing below is counted.
             exchange.addExchangeCompleteListener((ex, next) -> {
                 open.remove(this);
                 if (owner != null) {
@@ -577,6 +575,10 @@ public final class ProduceV3Handler {
                 inputDone(); // however the exchange ended: nothing more is taken from it
                 next.proceed();
             });
+            open.add(this);
+            if (owner != null) {
+                streamsOf.merge(owner, 1, Integer::sum);
+            }
             body.start();
             if (ending) {
                 endOnShutdown();

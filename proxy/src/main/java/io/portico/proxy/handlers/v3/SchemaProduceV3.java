@@ -43,8 +43,9 @@ final class SchemaProduceV3 {
         SchemaService.Resolved schema = schemas.forV3(schemaType(d.type()), topic, isKey, ref.subject(),
                 ref.subjectNameStrategy() == null ? null : SchemaService.SubjectStrategy.valueOf(ref.subjectNameStrategy()),
                 ref.schemaId(), ref.schemaVersion(), ref.rawSchema(), target -> {
-                    // The topic's own subject comes with the topic; any other, with the key's subjects.
-                    if (!target.equals(SchemaService.topicSubject(topic, isKey)) && !subjects.test(target)) {
+                    // The topic's own subjects come with the topic; any other, with the key's subjects.
+                    if (!target.equals(SchemaService.topicSubject(topic, true))
+                            && !target.equals(SchemaService.topicSubject(topic, false)) && !subjects.test(target)) {
                         throw ErrorCode.FORBIDDEN.exception("This API key may not use schema registry subject '"
                                 + io.portico.sessions.KafkaNames.excerpt(target) + "' (its entry's \"subjects\")");
                     }
