@@ -28,6 +28,19 @@ final class BoundedPatterns implements RegularExpressionFactory {
     private BoundedPatterns() {
     }
 
+    /** Runs {@code work} with no enclosing budget of {@link #within} (see {@link BoundedValidation#apart}). */
+    static <T> T apart(Supplier<T> work) {
+        BoundedMatch.Budget outer = CURRENT.get();
+        CURRENT.remove();
+        try {
+            return work.get();
+        } finally {
+            if (outer != null) {
+                CURRENT.set(outer);
+            }
+        }
+    }
+
     /**
      * Runs {@code validation} of {@code bytes} bytes (a value, or a request's values), its
      * patterns sharing one budget; inside another such call, the outer budget is the one charged

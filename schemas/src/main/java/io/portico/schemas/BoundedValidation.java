@@ -75,7 +75,34 @@ final class BoundedValidation {
         return schema.validate(context, value, OutputFormat.DEFAULT);
     }
 
-    /** The validator's context for one validation, charging each keyword it evaluates. */
+    /**
+     * What an error costs (it is kept until the validation ends): a value with errors by the
+     * million would hold hundreds of MB before its budget ran out.
+     */
+    static final long ERROR_STEPS = 1_000;
+
+    /**
+     * Runs {@code work} with budgets of its own, not those of the enclosing {@link #within}: the
+     * checks of a schema as it is parsed, which a request that registers it must not pay for
+     * with its values' budget (nor leave spent for them).
+     */
+    static <T> T apart(Supplier<T> work) {
+        long[] outer = CURRENT.get();
+        CURRENT.remove();
+        try {
+            return BoundedPatterns.apart(work);
+        } finally {
+            if (outer != null) {
+                CURRENT.set(outer);
+            }
+        }
+    }
+
+    /**
+     * The validator's context for one validation, charging each keyword it evaluates, each item
+     * or property it goes into, each schema it validates (an empty one too, as {@code "items":{}}
+     * is for every item: each asks for the errors so far) and each error it keeps.
+     */
     private static final class Counted extends ExecutionContext {
         private final long[] left;
         private final boolean shared;
@@ -88,13 +115,37 @@ final class BoundedValidation {
 
         @Override
         public void evaluationPathAddLast(String keyword) {
-            if (--left[0] < 0) {
-                throw new SchemaException("validating it took too long (" + (shared ? "the values of a request may "
-                        + "evaluate " + BASE_STEPS + " schema keywords and " + STEPS_PER_BYTE + " for each of their bytes"
-                        : BASE_STEPS + " schema keywords evaluated") + "): its $refs lead to the same schemas by very "
-                        + "many paths");
-            }
+            charge(1);
             super.evaluationPathAddLast(keyword);
+        }
+
+        @Override
+        public void evaluationPathAddLast(int index) {
+            charge(1);
+            super.evaluationPathAddLast(index);
+        }
+
+        @Override
+        public List<Error> getErrors() {
+            charge(1);
+            return super.getErrors();
+        }
+
+        @Override
+        public void addError(Error error) {
+            charge(ERROR_STEPS);
+            super.addError(error);
+        }
+
+        private void charge(long steps) {
+            left[0] -= steps;
+            if (left[0] < 0) {
+                throw new SchemaException("validating it took too long (" + (shared ? "the values of a request may "
+                        + "take " + BASE_STEPS + " steps and " + STEPS_PER_BYTE + " for each of their bytes"
+                        : BASE_STEPS + " steps taken") + ", a step a schema keyword, item or property gone into, "
+                        + ERROR_STEPS + " an error): its $refs lead to the same schemas by very many paths, or "
+                        + "the value is far from fitting it");
+            }
         }
     }
 }

@@ -100,16 +100,20 @@ final class JsonSchemaFormat implements ParsedSchema {
      * @throws InvalidSchemaException when validating a plain value of some JSON type never ends
      */
     private static void requireEndingValidation(Schema schema) {
-        for (JsonNode probe : PROBES) {
-            try {
-                BoundedValidation.validate(schema, probe);
-            } catch (StackOverflowError e) {
-                throw new InvalidSchemaException("validating " + probe + " against it never ends: its $ref, allOf, "
-                        + "anyOf, oneOf or not lead back to themselves without going into the value");
-            } catch (RuntimeException e) {
-                // A value the schema cannot validate, or not in time: each record that meets it says so (see encode).
+        // With budgets of their own: a request that registers the schema keeps its values' budgets whole.
+        BoundedValidation.apart(() -> {
+            for (JsonNode probe : PROBES) {
+                try {
+                    BoundedValidation.validate(schema, probe);
+                } catch (StackOverflowError e) {
+                    throw new InvalidSchemaException("validating " + probe + " against it never ends: its $ref, allOf, "
+                            + "anyOf, oneOf or not lead back to themselves without going into the value");
+                } catch (RuntimeException e) {
+                    // A value the schema cannot validate, or not in time: each record that meets it says so (see encode).
+                }
             }
-        }
+            return null;
+        });
     }
 
     /**

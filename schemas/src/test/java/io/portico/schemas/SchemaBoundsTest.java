@@ -178,6 +178,34 @@ class SchemaBoundsTest {
     }
 
     @Test
+    void itemsAndPropertiesGoneIntoCountToo() {
+        // The value nests 20 levels, each gone into twice (2^20 paths), and ends in an array of
+        // 100,000 items, each validated against the empty schema of "items" (no keyword): with
+        // only keywords counted, 2^20 paths each went through every item, 10^11 validations.
+        ParsedSchema twice = SchemaService.parse(SchemaType.JSON, "{\"type\":[\"object\",\"array\"],"
+                + "\"properties\":{\"x\":{\"allOf\":[{\"$ref\":\"#\"},{\"$ref\":\"#\"}]}},\"items\":{}}");
+        String items = "0,".repeat(99_999) + "0";
+        twice.encode(utf8(nested("x", 3, "[" + items + "]")));
+        ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE, () -> assertThrows(
+                ParsedSchema.InvalidDataException.class, () -> twice.encode(utf8(nested("x", 20, "[" + items + "]")))));
+        assertTrue(e.getMessage().contains("took too long"), e.getMessage());
+    }
+
+    @Test
+    void checksOfASchemaAsItIsParsedLeaveTheRequestsBudgetWhole() {
+        // Each plain value the parse checks meets 2^14 schemas (within the 100,000 a schema may
+        // expand to): some 1.4 million steps for all of them, more than a small request's budget.
+        // Paid apart, the request's one value (which meets them once) still fits its own.
+        String definitions = doubling(14).substring(0, doubling(14).indexOf(",\"if\""));
+        String schema = definitions + ",\"$ref\":\"#/definitions/a0\"}";
+        SchemaService.patternsWithin(10, () -> {
+            ParsedSchema parsed = SchemaService.parse(SchemaType.JSON, schema);
+            parsed.encode(utf8("\"s\""));
+            return null;
+        });
+    }
+
+    @Test
     void recursiveJsonSchemasValidateDeepValues() {
         ParsedSchema tree = SchemaService.parse(SchemaType.JSON, "{\"type\":\"object\",\"properties\":{"
                 + "\"value\":{\"type\":\"integer\"},\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},"
