@@ -76,10 +76,12 @@ final class BoundedValidation {
     }
 
     /**
-     * What an error costs (it is kept until the validation ends): a value with errors by the
-     * million would hold hundreds of MB before its budget ran out.
+     * Errors one validation may make (each is kept until the branch that made it ends): a value
+     * with errors by the million would hold hundreds of MB before its budget of steps ran out. A
+     * hundred thousand leave room for a {@code oneOf} of twenty object schemas (nineteen of which
+     * fail) over thousands of items.
      */
-    static final long ERROR_STEPS = 1_000;
+    static final int MAX_ERRORS = 100_000;
 
     /**
      * Runs {@code work} with budgets of its own, not those of the enclosing {@link #within}: the
@@ -101,11 +103,13 @@ final class BoundedValidation {
     /**
      * The validator's context for one validation, charging each keyword it evaluates, each item
      * or property it goes into, each schema it validates (an empty one too, as {@code "items":{}}
-     * is for every item: each asks for the errors so far) and each error it keeps.
+     * is for every item: each asks for the errors so far) and each error it makes, of which it
+     * may make at most {@link #MAX_ERRORS}.
      */
     private static final class Counted extends ExecutionContext {
         private final long[] left;
         private final boolean shared;
+        private int errors;
 
         Counted(ExecutionConfig config, long[] left, boolean shared) {
             super(config);
@@ -133,7 +137,11 @@ final class BoundedValidation {
 
         @Override
         public void addError(Error error) {
-            charge(ERROR_STEPS);
+            charge(1);
+            if (++errors > MAX_ERRORS) {
+                throw new SchemaException("validating it made more than " + MAX_ERRORS + " errors: the value is far "
+                        + "from fitting the schema");
+            }
             super.addError(error);
         }
 
@@ -143,8 +151,7 @@ final class BoundedValidation {
                 throw new SchemaException("validating it took too long (" + (shared ? "the values of a request may "
                         + "take " + BASE_STEPS + " steps and " + STEPS_PER_BYTE + " for each of their bytes"
                         : BASE_STEPS + " steps taken") + ", a step a schema keyword, item or property gone into, "
-                        + ERROR_STEPS + " an error): its $refs lead to the same schemas by very many paths, or "
-                        + "the value is far from fitting it");
+                        + "or error): its $refs lead to the same schemas by very many paths");
             }
         }
     }

@@ -192,6 +192,29 @@ class SchemaBoundsTest {
     }
 
     @Test
+    void aValueMakingErrorsByTheHundredThousandIsRefusedAndAOneOfOverThousandsOfItemsIsNot() {
+        // Eight failing types for each of 20,000 items: 160,000 errors, each kept.
+        ParsedSchema strict = SchemaService.parse(SchemaType.JSON, "{\"type\":\"array\",\"items\":{\"allOf\":["
+                + "{\"type\":\"string\"},".repeat(7) + "{\"type\":\"string\"}]}}");
+        ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE, () -> assertThrows(
+                ParsedSchema.InvalidDataException.class, () -> strict.encode(utf8("[" + "0,".repeat(19_999) + "0]"))));
+        assertTrue(e.getMessage().contains("errors"), e.getMessage());
+        // Each of 2,000 items one of twenty kinds: nineteen branches fail for each (38,000 errors).
+        StringBuilder kinds = new StringBuilder();
+        for (int k = 0; k < 20; k++) {
+            kinds.append(k == 0 ? "" : ",").append("{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"k")
+                    .append(k).append("\"},\"n\":{\"type\":\"integer\"}},\"required\":[\"kind\",\"n\"]}");
+        }
+        ParsedSchema kindsOf = SchemaService.parse(SchemaType.JSON, "{\"type\":\"array\",\"items\":{\"oneOf\":["
+                + kinds + "]}}");
+        StringBuilder items = new StringBuilder();
+        for (int i = 0; i < 2_000; i++) {
+            items.append(i == 0 ? "" : ",").append("{\"kind\":\"k").append(i % 20).append("\",\"n\":").append(i).append('}');
+        }
+        assertTimeoutPreemptively(PATIENCE, () -> kindsOf.encode(utf8("[" + items + "]")));
+    }
+
+    @Test
     void checksOfASchemaAsItIsParsedLeaveTheRequestsBudgetWhole() {
         // Each plain value the parse checks meets 2^14 schemas (within the 100,000 a schema may
         // expand to): some 1.4 million steps for all of them, more than a small request's budget.
