@@ -327,40 +327,11 @@ class V3RecordsIT {
             socket.setReceiveBufferSize(16 * 1024); // little room for the answer on this side
             socket.connect(new java.net.InetSocketAddress(p.rest().base().getHost(), p.rest().base().getPort()));
             int count = 300_000;
-            Thread sender = new Thread(() -> {
-                try {
-                    java.io.OutputStream out = socket.getOutputStream();
-                    out.write(("POST " + records(kafka, topic) + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                    StringBuilder chunk = new StringBuilder();
-                    for (int i = 0; i < 1000; i++) {
-                        chunk.append(stringRecord("x")).append('\n');
-                    }
-                    byte[] data = chunk.toString().getBytes(StandardCharsets.US_ASCII);
-                    byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-                    for (int c = 0; c < count / 1000; c++) {
-                        out.write(head);
-                        out.write(data);
-                        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
-                    }
-                    out.flush();
-                } catch (Exception e) {
-                    // closed by the test at its end
-                }
-            }, "v3share-sender");
+            String path = records(kafka, topic);
+            Thread sender = new Thread(() -> sendRecordsUnread(socket, path, null, count), "v3share-sender");
             sender.start();
             try {
-                org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
-                long last = -1;
-                int still = 0;
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (still < 6 && System.nanoTime() < deadline) { // 3 s without growth: the stream waits
-                    Thread.sleep(500);
-                    long end = kafka.admin().listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
-                            .all().get(30, TimeUnit.SECONDS).get(tp).offset();
-                    still = end == last ? still + 1 : 0;
-                    last = end;
-                }
+                long last = awaitNoGrowth(kafka, topic); // 3 s without growth: the stream waits
                 assertTrue(last > 0 && last < 250_000, "records produced before the stream waited for its reader: " + last);
                 Rest.Response read = p.rest().get("/topics/" + topic + "/partitions/0/messages?offset=0&count=100",
                         "Accept", "application/vnd.kafka.binary.v1+json");
