@@ -123,7 +123,6 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile boolean leaving;
     private boolean saidLeft; // guarded by this
     private volatile java.util.function.Consumer<String> departures = id -> { };
-    private volatile java.util.function.Consumer<String> returns = id -> { };
     /**
      * Set once {@link #start} removed what this node's id held in a former run: until then a
      * claim naming this id is that run's, alive only as its heartbeats say (as another node's).
@@ -442,17 +441,6 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
-     * Calls {@code listener} with the id of another node heard from again after it said it left
-     * (a node restarted under a fixed {@code id}, or a heartbeat read after an old departure when
-     * this node reads the directory from its start), or heard of for the first time (a compacted
-     * directory may have kept only its departure, read before), on the directory's reader
-     * thread: what was kept of its departure no longer holds.
-     */
-    public void onReturn(java.util.function.Consumer<String> listener) {
-        this.returns = listener;
-    }
-
-    /**
      * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once,
      * after a heartbeat being written (so that none lands after it); waits for Kafka's
      * acknowledgement when {@code await}.
@@ -596,16 +584,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             } else {
                 String url = field(r.value(), "url");
                 if (url != null) {
-                    Heard before = nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
-                    // Also a node first heard of here: its departure may be all the directory
-                    // kept of it before (a compacted topic read from its start).
-                    if ((before == null || before.left()) && !id.equals(settings.nodeId())) {
-                        try {
-                            returns.accept(id);
-                        } catch (RuntimeException e) {
-                            LOG.warn("Taking node {} back failed: {}", id, e.toString());
-                        }
-                    }
+                    nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
                 }
             }
         } else if (kind.equals("instance") && key.size() == 3) {

@@ -139,27 +139,6 @@ class NodeDirectoryTest {
     }
 
     @Test
-    void aNodeFirstHeardOfOrHeardFromAgainAfterItLeftIsToldToTheReturnListenerOnce() {
-        List<String> returned = new java.util.ArrayList<>();
-        directory.onReturn(returned::add);
-        heartbeat("b");
-        heartbeat("b");
-        assertEquals(List.of("b"), returned, "first heard of (its departure may be all that was read before)");
-        feed(NodeDirectory.nodeKey("b"), null);
-        heartbeat("b"); // restarted under the same id
-        heartbeat("b");
-        feed(NodeDirectory.nodeKey("me"), null);
-        heartbeat("me");
-        assertEquals(List.of("b", "b"), returned, "once more after it left, never for this node");
-        // All that a compacted directory kept of node c is its departure, read before c is back.
-        feed(NodeDirectory.nodeKey("c"), null);
-        heartbeat("c");
-        assertEquals(List.of("b", "b", "c"), returned);
-        claim("g", "c1", "b");
-        assertInstanceOf(NodeDirectory.There.class, directory.locate("g", "c1"));
-    }
-
-    @Test
     void aKnownNodeIsUnheardOfOnceItExpiresOrLeftAndAnUnknownOneIsNot() {
         assertFalse(directory.unheardOf("new"), "not heard of yet: may just have started");
         heartbeat("b");

@@ -243,7 +243,6 @@ public final class Portico implements AutoCloseable {
         metrics.gauge("portico.sse.streams.open", () -> eventStreams::active);
         if (directory != null) {
             directory.onDeparture(eventStreams::endRelayedBy);
-            directory.onReturn(eventStreams::relayerReturned);
             eventStreams.relayersGoneWhen(directory::unheardOf);
         }
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),

@@ -1,10 +1,7 @@
 package io.portico.proxy.http;
 
 import java.time.Duration;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -24,20 +21,12 @@ public final class EventStreams implements AutoCloseable {
     private final ThreadPoolExecutor pool;
     private final Set<EventStream> open = ConcurrentHashMap.newKeySet();
     /**
-     * Nodes that said they left, newest last: a relayed stream that opens after its node's
-     * departure was read ends at once. A few: only a stream whose request was relayed before its
-     * node began to shut down can open after the departure.
+     * Whether a relaying node said it left or is no longer heard from, as the nodes' directory
+     * knows now (set with several nodes): a relayed stream that opens after its node's departure
+     * was read ends at once (only one whose request was relayed before its node began to shut
+     * down can), and one already open at its next heartbeat check. A node heard from again (one
+     * restarted under the same id) is served again.
      */
-    private final Map<String, Boolean> departed = Collections.synchronizedMap(new LinkedHashMap<>() {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > DEPARTED_KEPT;
-        }
-    });
-    private static final int DEPARTED_KEPT = 64;
-    /** Whether a relaying node is no longer heard from (set with several nodes). */
     private volatile java.util.function.Predicate<String> relayerGone = id -> false;
     private volatile boolean closing;
 
@@ -103,7 +92,7 @@ public final class EventStreams implements AutoCloseable {
     void opened(EventStream stream) {
         open.add(stream);
         String relayer = stream.relayer();
-        if (closing || relayer != null && departed.containsKey(relayer)) {
+        if (closing || relayer != null && relayerGone(relayer)) {
             stream.end(); // the server, or the node relaying it, is shutting down
         }
     }
@@ -122,13 +111,15 @@ public final class EventStreams implements AutoCloseable {
      * {@code Last-Event-ID}; the instances stay.
      */
     public void endRelayedBy(String nodeId) {
-        departed.put(nodeId, Boolean.TRUE); // first: a stream opening meanwhile sees it (opened)
+        // The directory counts the node gone before it calls this: a stream opening meanwhile
+        // sees that (opened), or is open already and ended here.
         open.stream().filter(s -> nodeId.equals(s.relayer())).forEach(EventStream::end);
     }
 
     /**
-     * How to tell that a node relaying streams here is no longer heard from: its streams end at
-     * their next heartbeat check ({@code sse.heartbeat.ms} at the latest).
+     * How to tell that a node relaying streams here left or is no longer heard from: a stream it
+     * relays that opens then ends at once, and an open one at its next heartbeat check
+     * ({@code sse.heartbeat.ms} at the latest).
      */
     public void relayersGoneWhen(java.util.function.Predicate<String> gone) {
         this.relayerGone = gone;
@@ -136,14 +127,6 @@ public final class EventStreams implements AutoCloseable {
 
     boolean relayerGone(String nodeId) {
         return !nodeId.isEmpty() && relayerGone.test(nodeId);
-    }
-
-    /**
-     * Node {@code nodeId} is heard from again after it left (restarted under the same id): the
-     * streams it relays from now on are served, not ended as its departure's were.
-     */
-    public void relayerReturned(String nodeId) {
-        departed.remove(nodeId);
     }
 
     /**

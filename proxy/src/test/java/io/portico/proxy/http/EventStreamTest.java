@@ -288,6 +288,8 @@ class EventStreamTest {
     @Test
     void aRelayingNodeHeardFromAgainAfterItLeftHasItsStreamsServedAgain() throws Exception {
         EventStreams own = new EventStreams(4, Duration.ofMillis(100));
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        own.relayersGoneWhen(id -> id.equals("node-r") && gone.get()); // as the nodes' directory tells
         Router routes = new Router().get("/relayed", exchange -> {
             exchange.putAttachment(Http.RELAYED_BY, "node-r"); // as the node gate marks a relayed request
             EventStream.start(exchange, own, () -> numbers(0, 0, -1, new AtomicInteger()));
@@ -297,7 +299,8 @@ class EventStreamTest {
                         100, 1 << 20, List.of(), List.of(), "none"));
         int otherPort = other.addresses().get(0).getPort();
         try {
-            own.endRelayedBy("node-r"); // its departure was read
+            gone.set(true); // its departure was read
+            own.endRelayedBy("node-r");
             try (Socket s = new Socket("127.0.0.1", otherPort)) {
                 s.setSoTimeout(10_000);
                 s.getOutputStream().write("GET /relayed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
@@ -305,7 +308,7 @@ class EventStreamTest {
                 String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n");
                 assertTrue(all.endsWith("\r\n0\r\n\r\n"), "a stream it relays after it left ends at once: " + all);
             }
-            own.relayerReturned("node-r"); // restarted under the same id, heard from again
+            gone.set(false); // restarted under the same id, heard from again
             try (Socket s = new Socket("127.0.0.1", otherPort)) {
                 s.setSoTimeout(10_000);
                 s.getOutputStream().write("GET /relayed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
