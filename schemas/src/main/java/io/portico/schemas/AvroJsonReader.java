@@ -18,7 +18,8 @@ import org.apache.avro.io.DecoderFactory;
  * whose count a few bytes declare), and walks each array's item type once per path to its records
  * for every block it reads. Here an array or map may declare at most eight items per byte of the
  * record (at least 1,024, as {@code AvroFormat.check} allows), and the JSON stops at
- * {@link ParsedSchema#MAX_JSON_BYTES}: each item read writes some JSON, so that bounds the work too.
+ * {@link ParsedSchema#maxJsonBytes} (16 MiB, or eight times a larger record): each item read
+ * writes some JSON, so that bounds the work too.
  *
  * <p>A map's entries are shown in the order of the bytes (avro's reader shows them in its
  * {@code HashMap}'s order); a map that has a key twice is not shown (no avro writer writes one).

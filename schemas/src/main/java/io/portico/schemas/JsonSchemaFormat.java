@@ -58,10 +58,11 @@ final class JsonSchemaFormat implements ParsedSchema {
             throw new InvalidSchemaException("a JSON schema is an object or a boolean");
         }
         JsonNode id = node.get("$id");
+        java.util.Map<String, String> referencedByIri = byIri(id != null && id.isTextual() ? id.asText() : null, references);
         SchemaRegistry registry = references.isEmpty() ? REGISTRY : SchemaRegistry.withDefaultDialect(
                 SpecificationVersion.DRAFT_7, builder -> builder.schemaRegistryConfig(CONFIG)
                         .schemaLoader(loader -> loader.fetchRemoteResources(false))
-                        .schemas(byIri(id != null && id.isTextual() ? id.asText() : null, references)));
+                        .schemas(referencedByIri));
         Schema schema;
         try {
             schema = registry.getSchema(text, InputFormat.JSON);
@@ -71,7 +72,7 @@ final class JsonSchemaFormat implements ParsedSchema {
         } catch (StackOverflowError e) {
             throw new InvalidSchemaException("it nests, or refers to itself, too deeply to be read");
         }
-        JsonSchemaPaths.requireBounded(node, byIri(id != null && id.isTextual() ? id.asText() : null, references));
+        JsonSchemaPaths.requireBounded(node, referencedByIri);
         requireEndingValidation(schema);
         JsonNode title = node.get("title");
         return new JsonSchemaFormat(schema, node.toString(), title != null && title.isTextual() ? title.asText() : null);
