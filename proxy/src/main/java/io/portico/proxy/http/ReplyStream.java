@@ -113,9 +113,10 @@ public final class ReplyStream {
          */
         public boolean complete(Item it) {
             // Counted before it is published: once it is, the IO thread may write it and give its count back.
-            memory.takeAnyway(ITEM_COST);
+            long cost = cost(it);
+            memory.takeAnyway(cost);
             if (!ITEM.compareAndSet(this, null, it)) {
-                memory.give(ITEM_COST);
+                memory.give(cost);
                 return false;
             }
             incomplete.decrementAndGet();
@@ -125,8 +126,20 @@ public final class ReplyStream {
         }
     }
 
-    /** What a completed item is counted for until it is written (its size is known only then). */
+    /**
+     * What a completed item that renders itself as it is written is counted for until then (its
+     * objects, about 200 bytes; its size is worked out only then).
+     */
     private static final long ITEM_COST = 256;
+
+    /**
+     * What {@code item} holds until it is written: an item of bytes (an error report, whose
+     * message may quote what the client sent) its bytes and their array, at least
+     * {@link #ITEM_COST}; any other item {@link #ITEM_COST}.
+     */
+    static long cost(Item item) {
+        return item instanceof Bytes b ? Math.max(ITEM_COST, 64L + b.json().length) : ITEM_COST;
+    }
 
     /**
      * Takes the next place in the response (IO thread).
@@ -250,8 +263,10 @@ public final class ReplyStream {
                 : buffer != null && buffer.capacity() >= bytes ? buffer.clear()
                 : ByteBuffer.allocate(bytes > REUSED_BUFFER ? bytes
                         : Math.min(REUSED_BUFFER, Math.max(bytes, buffer == null ? 0 : 2 * buffer.capacity())));
+        long cost = 0;
         for (int i = 0; i < count; i++) {
             Item item = slots.poll().item;
+            cost += cost(item);
             int at = piece.position();
             item.writeTo(piece);
             if (piece.position() - at != item.size()) {
@@ -261,17 +276,17 @@ public final class ReplyStream {
         }
         piece.flip();
         written += count;
-        long cost = count * ITEM_COST;
+        long given = cost;
         if (whole) {
             closed = true; // nothing more to drain: the channel ends the response once this is written
-            out.whole(piece, closeConnection, () -> memory.give(cost));
+            out.whole(piece, closeConnection, () -> memory.give(given));
             return;
         }
         if (piece.capacity() <= REUSED_BUFFER) {
             buffer = piece; // written before the next drain: reused then
         }
         out.write(piece, () -> {
-            memory.give(cost);
+            memory.give(given);
             progress.run();
             drain();
         });

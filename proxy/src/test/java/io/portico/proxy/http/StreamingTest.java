@@ -37,6 +37,8 @@ class StreamingTest {
     private static int port;
     /** Chunks the /paused stream received while its consumer said it was full. */
     private static final AtomicInteger chunksWhilePaused = new AtomicInteger();
+    /** What /held's waiting item was counted for. */
+    private static final java.util.concurrent.atomic.AtomicLong heldBehindFirst = new java.util.concurrent.atomic.AtomicLong();
     /** Completions of /reverse's places that took effect after the first. */
     private static final AtomicInteger secondCompletions = new AtomicInteger();
 
@@ -102,6 +104,18 @@ class StreamingTest {
                         }
                     }, Duration.ofSeconds(30), Duration.ofHours(1));
                     body[0].start();
+                })
+                // A large item completes behind one not completed yet: it waits, counted by its size.
+                .get("/held", exchange -> {
+                    MemoryBudget.Lease memory = MemoryBudget.unbounded("test").lease();
+                    ReplyStream replies = new ReplyStream(exchange, "text/plain", "\n".getBytes(StandardCharsets.US_ASCII),
+                            memory, Duration.ofSeconds(30), () -> { });
+                    ReplyStream.Slot first = replies.reserve(() -> { });
+                    replies.reserve(() -> { }).complete("e".repeat(10_000).getBytes(StandardCharsets.US_ASCII));
+                    heldBehindFirst.set(memory.held());
+                    first.complete("first".getBytes(StandardCharsets.US_ASCII));
+                    replies.finish(false);
+                    exchange.dispatch(io.undertow.util.SameThreadExecutor.INSTANCE, () -> { });
                 })
                 // Answers far more than a socket holds, to a client that reads nothing.
                 .get("/flood", exchange -> {
@@ -203,6 +217,19 @@ class StreamingTest {
             assertTrue(all.indexOf("resumed") < all.indexOf("chunks"), "nothing more was read before the resume: " + all);
             assertEquals(0, chunksWhilePaused.get(), "no chunk was handed over while paused");
         }
+    }
+
+    @Test
+    void aCompletedItemWaitingToBeWrittenIsCountedByItsSize() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /held HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String answer = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "eeee\n");
+            assertTrue(answer.contains("first\ne"), answer.substring(0, Math.min(200, answer.length())));
+        }
+        // An error report quoting what the client sent is as large as that: counted as 256 bytes,
+        // a slow reader's reports could hold many times what the responses budget allows it.
+        assertTrue(heldBehindFirst.get() >= 10_000, "counted " + heldBehindFirst.get() + " bytes");
     }
 
     @Test
