@@ -115,11 +115,37 @@ public final class ErrorWriter {
                 && !exchange.getResponseHeaders().contains(Headers.RETRY_AFTER)) {
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
         }
-        if (exchange.getAttachment(STYLE) == Style.EVENT_STREAMS) {
+        if (style(exchange) == Style.EVENT_STREAMS) {
             writeEventStreams(exchange, error);
         } else {
             write(exchange, error.httpStatus(), error.body());
         }
+    }
+
+    /**
+     * The body style of an exchange's errors: its route's, and before a route took it (a full or
+     * stopping server's 503, a 405 for another method) what its path says, so that an Event
+     * Streams client gets the body it reads however its request was turned away.
+     */
+    static Style style(HttpServerExchange exchange) {
+        Style style = exchange.getAttachment(STYLE);
+        if (style != null) {
+            return style;
+        }
+        return isEventStreamsRecords(exchange.getRelativePath()) ? Style.EVENT_STREAMS : Style.CONFLUENT;
+    }
+
+    /** {@code /topics/{topic}/records}, with or without a trailing slash. */
+    static boolean isEventStreamsRecords(String path) {
+        if (path == null || !path.startsWith("/topics/")) {
+            return false;
+        }
+        int slash = path.indexOf('/', "/topics/".length());
+        if (slash <= "/topics/".length()) {
+            return false;
+        }
+        String rest = path.substring(slash);
+        return rest.equals("/records") || rest.equals("/records/");
     }
 
     /** Writes an error body with the given status. */

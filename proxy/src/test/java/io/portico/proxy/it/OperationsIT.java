@@ -132,7 +132,16 @@ class OperationsIT {
             assertEquals(503, refused.status(), refused.body());
             assertEquals("1", refused.header("retry-after"));
             assertTrue(refused.json().get("message").asText().contains("max.concurrent.requests"), refused.body());
+            // IBM's records endpoint, turned away before its route took it: still its own body.
+            Rest.Response refusedRecord = rest.post("/topics/" + topic + "/records", "text/plain", "x");
+            assertEquals(503, refusedRecord.status(), refusedRecord.body());
+            assertEquals("1", refusedRecord.header("retry-after"));
+            assertTrue(refusedRecord.header("content-type").startsWith("application/json"), refusedRecord.header("content-type"));
+            assertEquals(503, refusedRecord.json().path("error").path("error_code").asInt(), refusedRecord.body());
             assertEquals(200, polling.get(30, TimeUnit.SECONDS).status());
+            Rest.Response otherMethod = rest.get("/topics/" + topic + "/records");
+            assertEquals(405, otherMethod.status(), otherMethod.body());
+            assertEquals(405, otherMethod.json().path("error").path("error_code").asInt(), otherMethod.body());
             assertEquals(200, rest.get("/brokers").status(), "served again once the slot is free");
         }
     }
