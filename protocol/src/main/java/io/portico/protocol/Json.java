@@ -58,6 +58,34 @@ public final class Json {
     }
 
     /**
+     * Reads JSON only to see that it is JSON, never building values: nesting to 10,000 levels (as
+     * Go's {@code encoding/json} allows, which IBM's producer is written in) and numbers of any
+     * length, where the shared mapper stops at Jackson's defaults (1,000 levels, 1,000 digits)
+     * because it builds what it reads. Skipping is iterative, so depth costs no stack.
+     */
+    private static final com.fasterxml.jackson.core.JsonFactory SCAN_ONLY = com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNestingDepth(10_000).maxNumberLength(Integer.MAX_VALUE).build())
+            .build();
+
+    /**
+     * Whether {@code data} is exactly one JSON value, for a body stored as it came (the records
+     * endpoint's {@code application/json}): within {@link #SCAN_ONLY}'s bounds rather than the
+     * mapper's. Not for JSON that is parsed further.
+     */
+    public static boolean isWellFormedAsIs(byte[] data) {
+        try (JsonParser p = SCAN_ONLY.createParser(data)) {
+            if (p.nextToken() == null) {
+                return false;
+            }
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
      * The JSON value at the parser's current token as compact text, every number exactly as the
      * client wrote it (never through a double); leaves the parser on the value's last token.
      */

@@ -101,7 +101,7 @@ public final class RecordsHandler {
                     if (value.length == 0) {
                         throw ErrorCode.LENGTH_REQUIRED.exception("The request has no data: the body is the message");
                     }
-                    if (type == BodyType.JSON && !Json.isWellFormed(value)) {
+                    if (type == BodyType.JSON && !Json.isWellFormedAsIs(value)) {
                         throw ErrorCode.BAD_REQUEST.exception("The body is not valid JSON, as its Content-Type says it is");
                     }
                     long deadline = produce.deadlineFromNow();

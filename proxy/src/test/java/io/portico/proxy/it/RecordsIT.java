@@ -166,6 +166,10 @@ class RecordsIT {
                 Map.entry("application/octet-stream", NOT_UTF8),
                 Map.entry("application/json", utf8("{ \"a\" : [1, 2.5, null],\n  \"b\": \"é\" }\n")),
                 Map.entry("application/json; charset=utf-8", utf8("[1,2]")),
+                // Deeper than Jackson's 1,000 levels and a number longer than its 1,000 digits:
+                // JSON all the same, as IBM's producer takes it.
+                Map.entry("application/json", utf8("[".repeat(1001) + "]".repeat(1001))),
+                Map.entry("application/json", utf8("1".repeat(1001))),
                 Map.entry("text/xml", utf8("<a x=\"1\">é</a>")),
                 Map.entry("application/xml", utf8("<?xml version=\"1.0\"?>\n<b/>")),
                 Map.entry("vnd.ibm-event-streams.text.v1", text),
