@@ -211,15 +211,18 @@ public final class ConsumerRegistry implements AutoCloseable {
                         return instance.isStreaming() || instance.isReading() ? Long.MAX_VALUE : idleNanos;
                     }
                 })
-                // Runs on the evicting thread, so an expired instance's slot is free at once.
-                .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> release(instance.owner()))
+                // Runs on the evicting thread, so an expired instance's slot is free at once, and
+                // other nodes are told it left before a create can claim its name again (a create
+                // that finds it expired evicts it within its own put): told later, from the closer
+                // thread, the release would erase the new instance's claim.
+                .evictionListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
+                    release(instance.owner());
+                    ownership.release(key.group(), key.name());
+                })
                 .ticker(ticker)
                 .scheduler(Scheduler.systemScheduler())
                 .executor(closer)
                 .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
-                    if (key != null && cause != RemovalCause.REPLACED) {
-                        ownership.release(key.group(), key.name());
-                    }
                     if (cause == RemovalCause.EXPIRED) {
                         metrics.instanceExpired();
                     }
@@ -307,6 +310,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                 ownership.claim(group, name);
             } catch (RuntimeException e) {
                 instances.asMap().remove(key, instance);
+                ownership.release(group, name); // a claim written but not read back in time (none when another node holds it)
                 instance.close(CLOSE_TIMEOUT);
                 throw e;
             }
@@ -379,8 +383,27 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** Whether this registry holds the instance (not an access: its idle clock runs on). */
     public boolean holds(String group, String name) {
-        ConsumerInstance instance = instances.asMap().get(new Key(group, name));
+        ConsumerInstance instance = instances.policy().getIfPresentQuietly(new Key(group, name));
         return instance != null && !instance.isClosed();
+    }
+
+    /**
+     * The live instance, if {@code caller} created it (an API key's or user's name; with
+     * authentication off, null, and every caller may use it). Only an allowed access resets its
+     * idle clock: another key's refused requests never keep an abandoned instance, its memory and
+     * its creator's place from expiring.
+     *
+     * @throws RestException 40403 when unknown or expired; 403 when another caller created it
+     */
+    public ConsumerInstance owned(String group, String name, String caller) {
+        ConsumerInstance instance = instances.policy().getIfPresentQuietly(new Key(group, name));
+        if (instance == null || instance.isClosed()) {
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        if (instance.owner() != null && !instance.owner().equals(caller)) {
+            throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
+        }
+        return get(group, name);
     }
 
     /**
@@ -545,6 +568,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         release(instance.owner());
+        ownership.release(group, name); // before a create of the name can claim it again
         instance.close(CLOSE_TIMEOUT);
         return instance;
     }

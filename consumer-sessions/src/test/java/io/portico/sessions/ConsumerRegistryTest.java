@@ -432,6 +432,81 @@ class ConsumerRegistryTest {
     }
 
     @Test
+    void anotherKeysRefusedRequestsDoNotKeepAnAbandonedInstanceAlive() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = registry.create("g1", named("alice"), "key-a");
+        Duration most = INSTANCE_TIMEOUT.multipliedBy(3).dividedBy(5);
+
+        assertSame(instance, registry.owned("g1", "alice", "key-a"), "its own key's access");
+        advance(most);
+        assertRestError(ErrorCode.FORBIDDEN, () -> registry.owned("g1", "alice", "key-b"));
+        assertTrue(registry.holds("g1", "alice"));
+        advance(most); // 1.2 timeouts since key-a's access, 0.6 since key-b's refused one
+        registry.cleanUp();
+
+        assertFalse(registry.holds("g1", "alice"));
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.owned("g1", "alice", "key-a"));
+    }
+
+    @Test
+    void itsOwnKeysAccessResetsTheIdleClockAndWithoutAuthenticationEveryonesDoes() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance keyed = registry.create("g1", named("alice"), "key-a");
+        ConsumerInstance open = registry.create("g1", named("bob"), null);
+        Duration most = INSTANCE_TIMEOUT.multipliedBy(3).dividedBy(5);
+
+        for (int i = 0; i < 3; i++) {
+            advance(most);
+            registry.cleanUp();
+            assertSame(keyed, registry.owned("g1", "alice", "key-a"));
+            assertSame(open, registry.owned("g1", "bob", null));
+        }
+    }
+
+    @Test
+    void aDeletedNameCreatedAgainKeepsItsNewClaimWhileTheCloserIsBusy() throws Exception {
+        ConsumerRegistry registry = registry();
+        List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        registry.ownership(new ConsumerRegistry.Ownership() {
+            @Override
+            public void claim(String group, String name) {
+                calls.add("claim " + group + "/" + name);
+            }
+
+            @Override
+            public void release(String group, String name) {
+                calls.add("release " + group + "/" + name);
+            }
+        });
+        // An expired instance whose consumer takes long to close holds the closer thread.
+        registry.create("g1", named("slow"), null);
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        factory.last().duringClose = () -> {
+            closing.countDown();
+            try {
+                letGo.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        advance(INSTANCE_TIMEOUT.plusSeconds(1));
+        registry.cleanUp();
+        assertTrue(closing.await(10, TimeUnit.SECONDS), "the closer is busy");
+
+        registry.create("g1", named("alice"), null);
+        registry.delete("g1", "alice");
+        registry.create("g1", named("alice"), null);
+        letGo.countDown();
+        registry.close(); // whatever the closer had queued has run
+
+        List<String> alice = calls.stream().filter(c -> c.endsWith("g1/alice")).toList();
+        assertEquals(List.of("claim g1/alice", "release g1/alice", "claim g1/alice"), alice,
+                "other nodes must see alice held here");
+        assertTrue(calls.contains("release g1/slow"));
+    }
+
+    @Test
     void aCommitResetsTheIdleClock() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = registry.create("g1", named("alice"), null);

@@ -72,6 +72,8 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     volatile RuntimeException commitSyncFailure;
     /** Runs inside each commitSync (to hold it there). */
     volatile Runnable duringCommitSync = () -> { };
+    /** Runs inside close, before it closes (to hold the closing thread there). */
+    volatile Runnable duringClose = () -> { };
 
     private final AtomicReference<Thread> owner = new AtomicReference<>();
     private int depth; // only touched by the owner
@@ -79,6 +81,24 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
 
     SessionTestConsumer() {
         super("earliest");
+    }
+
+    /** Topics set apart by {@link #partitions}: how many partitions each has (0: none such). */
+    private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The cluster's {@code topic} has {@code count} partitions (0: it has no such topic); 8 unless set. */
+    void partitions(String topic, int count) {
+        partitionCounts.put(topic, count);
+    }
+
+    @Override
+    public synchronized List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+        int count = partitionCounts.getOrDefault(topic, 8);
+        List<org.apache.kafka.common.PartitionInfo> out = new java.util.ArrayList<>();
+        for (int p = 0; p < count; p++) {
+            out.add(new org.apache.kafka.common.PartitionInfo(topic, p, null, null, null));
+        }
+        return out;
     }
 
     // ---- helpers for tests ------------------------------------------------------------------
@@ -245,6 +265,7 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     public void close(CloseOptions options) {
         acquire();
         try {
+            duringClose.run();
             closedBy = Thread.currentThread().getName();
             events.add("close");
             super.close(options);

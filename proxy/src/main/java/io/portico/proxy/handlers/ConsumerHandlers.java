@@ -110,7 +110,7 @@ public final class ConsumerHandlers {
         // the pool's queue again, behind reads whose records are there.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
-            ConsumerInstance instance = owned(registry.get(group, name), caller);
+            ConsumerInstance instance = registry.owned(group, name, caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
@@ -142,11 +142,11 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
         if (!v2) {
-            Http.run(exchange, pool, () -> registry.commit(owned(registry.get(group, name), caller.name())));
+            Http.run(exchange, pool, () -> registry.commit(registry.owned(group, name, caller.name())));
             return;
         }
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
-            ConsumerInstance instance = owned(registry.get(group, name), caller.name());
+            ConsumerInstance instance = registry.owned(group, name, caller.name());
             if (isBlank(body)) {
                 registry.commit(instance);
                 return List.of();
@@ -171,15 +171,10 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).name();
         Http.run(exchange, pool, () -> {
-            owned(registry.get(group, name), caller);
+            registry.owned(group, name, caller);
             registry.delete(group, name);
             return Http.NO_CONTENT;
         });
-    }
-
-    /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */
-    private static ConsumerInstance owned(ConsumerInstance instance, String caller) {
-        return InstanceAccess.owned(instance, caller);
     }
 
     /** {@code <base URL>/consumers/<group>/instances/}, the base URL as {@link BaseUrl} finds it. */

@@ -186,7 +186,7 @@ public final class ConsumerV2Handlers {
         // One poll slice at a time on the pool, as v1's read.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
-            ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
+            ConsumerInstance instance = registry.owned(group, name, caller);
             InstanceAccess.stillReadable(principal, instance);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
@@ -218,7 +218,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.run(exchange, pool, () -> registry.run(InstanceAccess.owned(registry.get(group, name), caller.name()),
+        Http.run(exchange, pool, () -> registry.run(registry.owned(group, name, caller.name()),
                 instance -> operation.apply(instance, caller)));
     }
 
@@ -238,7 +238,7 @@ public final class ConsumerV2Handlers {
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
         Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, pool, () -> {
-            ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller.name());
+            ConsumerInstance instance = registry.owned(group, name, caller.name());
             B body = reader.read(bytes, EmbeddedFormat.BINARY);
             return registry.run(instance, i -> operation.apply(i, caller, body));
         }));

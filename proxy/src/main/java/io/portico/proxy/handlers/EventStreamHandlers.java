@@ -126,7 +126,7 @@ public final class EventStreamHandlers {
         String caller = Access.caller(exchange).name();
         Principal live = Access.live(exchange);
         EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
-            ConsumerInstance instance = InstanceAccess.owned(registry.get(group, name), caller);
+            ConsumerInstance instance = registry.owned(group, name, caller);
             if (asked != null && instance.format() != asked) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }

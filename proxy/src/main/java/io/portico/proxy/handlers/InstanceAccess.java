@@ -7,19 +7,12 @@ import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.KafkaNames;
 
 /**
- * Who may use a consumer instance and what it reads: the API key that created it, and topics
- * within that key's scope. (With authentication off every caller is allowed.)
+ * What a consumer instance may read: topics within its API key's scope. (Who may use it, the key
+ * that created it, is {@code ConsumerRegistry.owned}'s to say; with authentication off every
+ * caller may.)
  */
 public final class InstanceAccess {
     private InstanceAccess() {
-    }
-
-    /** The instance, if {@code caller} (an API key's name, null when auth is off) created it; else 403. */
-    public static ConsumerInstance owned(ConsumerInstance instance, String caller) {
-        if (instance.owner() != null && !instance.owner().equals(caller)) {
-            throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
-        }
-        return instance;
     }
 
     /**
