@@ -641,6 +641,32 @@ public final class ConsumerInstance {
                         + " of topic " + KafkaNames.excerpt(tp.topic()));
             }
         }
+        checkExists(partitions);
+    }
+
+    /**
+     * 404 for a partition its topic does not have (40402) or a topic Kafka does not know (40401),
+     * asked of the consumer's metadata (which it keeps for what it is assigned) before a call that
+     * would wait {@code default.api.timeout.ms} for such a partition: a position, a look-up by
+     * time, a commit. An assignment takes any partition, as Confluent's proxy does; without this
+     * each such call held the instance and a consumer thread for those seconds, and then answered
+     * a 503 that clients retry.
+     */
+    private void checkExists(Collection<TopicPartition> partitions) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            int count = counts.computeIfAbsent(tp.topic(), topic -> {
+                List<org.apache.kafka.common.PartitionInfo> known = consumer.partitionsFor(topic);
+                return known == null ? 0 : known.size();
+            });
+            if (count == 0) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic()) + "' not found");
+            }
+            if (tp.partition() < 0 || tp.partition() >= count) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic())
+                        + "' has no partition " + tp.partition());
+            }
+        }
     }
 
     // ---- reads --------------------------------------------------------------------------------
@@ -1675,6 +1701,7 @@ public final class ConsumerInstance {
                 KafkaNames.topic(tp.topic());
                 offsets.put(tp, new OffsetAndMetadata(om.offset() + 1, om.metadata()));
             });
+            checkExists(offsets.keySet());
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
             }

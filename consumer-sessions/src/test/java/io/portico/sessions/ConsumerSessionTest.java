@@ -127,6 +127,33 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aPartitionItsTopicDoesNotHaveIs404AtOnceNotAWaitForKafka() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.partitions("a", 1);
+        consumer.partitions("gone", 0);
+        TopicPartition a5 = new TopicPartition("a", 5);
+        TopicPartition gone = new TopicPartition("gone", 0);
+        instance.assign(List.of(A0, a5, gone)); // taken as Confluent's proxy takes it
+        beginAt(consumer, A0);
+
+        // Each of these would wait default.api.timeout.ms for the partition, holding the instance.
+        assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seekToBeginning(List.of(a5)));
+        assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seekToEnd(List.of(A0, a5)));
+        assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seek(Map.of(), Map.of(a5, 0L)));
+        assertCode(ErrorCode.TOPIC_NOT_FOUND, () -> instance.seek(Map.of(gone, 0L)));
+        assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.commit(
+                Map.of(a5, new org.apache.kafka.clients.consumer.OffsetAndMetadata(0L))));
+        assertTrue(consumer.commits.isEmpty(), "nothing committed");
+
+        instance.seekToBeginning(List.of(A0)); // the partitions it has are served as before
+        instance.commit(Map.of(A0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3L)));
+        assertEquals(4L, consumer.lastCommitted(A0));
+    }
+
+    @Test
     void anInstanceWhoseReadsWaitNotAtAllStillPollsOncePerRead() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         ConsumerInstance instance = assignedAtA0(registry, new ConsumerInstance.Options(-1, Duration.ZERO));
