@@ -101,13 +101,20 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
         return false;
     }
 
+    /**
+     * {@inheritDoc} An entry that lists its groups reaches Kafka's internal topics ({@code __…})
+     * only through a topic pattern that starts with {@code __} itself: {@code __consumer_offsets}
+     * holds every group's offsets, which a key kept to its own groups must not read through a
+     * {@code *}.
+     */
     @Override
     public boolean allows(Role needed, String topic) {
         if (!role.includes(needed)) {
             return false;
         }
+        boolean internalKeptApart = groups != null && topic.startsWith("__");
         for (String glob : topics) {
-            if (globMatches(glob, topic)) {
+            if (globMatches(glob, topic) && (!internalKeptApart || glob.startsWith("__"))) {
                 return true;
             }
         }

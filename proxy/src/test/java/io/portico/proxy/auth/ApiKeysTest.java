@@ -59,6 +59,22 @@ class ApiKeysTest {
     }
 
     @Test
+    void anEntryKeptToItsGroupsReadsInternalTopicsOnlyThroughAPatternThatNamesThem() {
+        String reader = "\"role\":\"reader\",\"topics\":[\"*\"]";
+        ApiKeys keys = parse("{\"name\":\"billing\",\"key\":\"billing-key-0123456\"," + reader
+                + ",\"groups\":[\"billing-*\"]},{\"name\":\"any\",\"key\":\"any-key-0123456789\"," + reader + "},"
+                + "{\"name\":\"ops\",\"key\":\"ops-key-01234567890\",\"role\":\"reader\",\"topics\":[\"*\",\"__*\"],"
+                + "\"groups\":[\"ops\"]}");
+        ApiKey billing = keys.find("billing-key-0123456");
+        assertTrue(billing.allows(Role.READER, "orders"));
+        // Every group's committed offsets: not to a key kept to its own groups through "*".
+        assertFalse(billing.allows(Role.READER, "__consumer_offsets"));
+        assertFalse(billing.allows(Role.READER, "__transaction_state"));
+        assertTrue(keys.find("any-key-0123456789").allows(Role.READER, "__consumer_offsets"), "no groups: any topic");
+        assertTrue(keys.find("ops-key-01234567890").allows(Role.READER, "__consumer_offsets"), "named by a __ pattern");
+    }
+
+    @Test
     void anEntryThatListsSubjectsMayUseThoseAloneOneWithoutListsAny() {
         ApiKeys keys = parse(entry("billing", "\"key\":\"billing-key-0123456\",\"subjects\":[\"billing.*\",\" audit-value \"]")
                 + "," + entry("any", "\"key\":\"any-key-0123456789\""));
