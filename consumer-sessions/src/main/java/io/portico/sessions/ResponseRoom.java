@@ -85,6 +85,39 @@ public final class ResponseRoom {
     }
 
     /**
+     * Gives the room of a record taken but left out of the response (a record before it grew) to
+     * the records kept: {@link #grow} takes from it first.
+     */
+    public void drop(long keyAndValueBytes) {
+        credit += cost(keyAndValueBytes);
+    }
+
+    /**
+     * As {@link #grow} for the response's first record, which must have its room: it waits as
+     * {@link #take} does for a first record, takes it anyway when the record alone is larger than
+     * the whole budget (it goes out alone rather than never), and otherwise answers 503.
+     *
+     * @throws RestException 503 when the budget has no room for it in time
+     */
+    public void growFirst(long from, long to) {
+        if (grow(from, to)) {
+            return;
+        }
+        long needed = cost(to) - cost(from) - credit;
+        if (lease.take(needed, patience)) {
+            credit = 0;
+            return;
+        }
+        if (!lease.budget().fits(needed)) {
+            lease.takeAnyway(needed);
+            credit = 0;
+            return;
+        }
+        throw ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
+                + lease.budget().name() + "); retry later");
+    }
+
+    /**
      * Takes room for one more record.
      *
      * @param first whether the response has no record yet (it may wait, and must get room)

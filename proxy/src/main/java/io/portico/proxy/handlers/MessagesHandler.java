@@ -65,11 +65,32 @@ public final class MessagesHandler {
             List<ConsumedRecord> records = reader.read(topic, partition, offset, (int) count, room);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());
-                for (ConsumedRecord r : records) {
-                    ConsumedRecord d = schemas.decode(format, r); // a record that does not decode fails the read, naming it
-                    // Its JSON may be many times its avro bytes: room for that too, or the response ends before it.
-                    if (!decoded.isEmpty() && !room.grow(r.size(), d.size())) {
-                        break;
+                int end = records.size(); // records from here on gave their room back
+                for (int i = 0; i < end; i++) {
+                    ConsumedRecord r = records.get(i);
+                    ConsumedRecord d;
+                    try {
+                        d = schemas.decode(format, r);
+                    } catch (RuntimeException e) {
+                        if (decoded.isEmpty()) {
+                            throw e; // the first record does not decode: the read fails, naming it
+                        }
+                        break; // the records before it are answered; a read from its offset names it
+                    }
+                    // Its JSON may be many times its avro bytes: room for that too, or the response
+                    // ends before it. The first record must go out: the last records give their
+                    // room back until its JSON fits, and then it waits for what is still missing.
+                    if (i > 0) {
+                        if (!room.grow(r.size(), d.size())) {
+                            break;
+                        }
+                    } else {
+                        while (end > 1 && !room.grow(r.size(), d.size())) {
+                            room.drop(records.get(--end).size());
+                        }
+                        if (end == 1) {
+                            room.growFirst(r.size(), d.size());
+                        }
                     }
                     decoded.add(d);
                 }

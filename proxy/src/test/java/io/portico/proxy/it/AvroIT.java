@@ -229,6 +229,16 @@ class AvroIT {
         byte[] stored = sp.cluster().read(topic, 1).get(0).value();
         byte[] expected = framed(id, new byte[] {2, 'a', 2, 0, 0, 0, 0, 0, 0, (byte) 0xf8, 0x3f, 4, (byte) 0xff, 1});
         assertArrayEquals(expected, stored);
+
+        // A record that does not decode stops a read at it: the records before it are answered,
+        // and a read from its offset names it.
+        sp.cluster().produce(topic, 0, null, "plain text".getBytes(StandardCharsets.UTF_8));
+        Rest.Response upTo = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=3", "Accept", AVRO_V1);
+        assertEquals(200, upTo.status(), upTo.body());
+        assertEquals(2, upTo.json().size(), upTo.body());
+        Rest.Response at = rest.get("/topics/" + topic + "/partitions/0/messages?offset=2", "Accept", AVRO_V1);
+        assertEquals(500, at.status(), at.body());
+        assertTrue(at.json().get("message").asText().contains("offset 2 of partition 0"), at.body());
     }
 
     @Test

@@ -1,0 +1,44 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** A response's first record grown after its room was taken (decoded into longer JSON) must have room for that too. */
+class ResponseRoomTest {
+    @Test
+    void aFirstRecordGrownBeyondWhatIsFreeWaitsThenIs503() {
+        MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 1000);
+        MemoryBudget.Lease other = budget.lease();
+        assertTrue(other.tryTake(600), "another response holds most of the budget");
+        MemoryBudget.Lease mine = budget.lease();
+        ResponseRoom room = new ResponseRoom(mine, Duration.ZERO);
+        assertTrue(room.take(10, true));
+        long held = mine.held();
+
+        RestException e = assertThrows(RestException.class, () -> room.growFirst(10, 100));
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, e.errorCode());
+        assertEquals(held, mine.held(), "nothing more taken");
+
+        other.close();
+        room.growFirst(10, 100);
+        assertEquals(held + ResponseRoom.cost(100) - ResponseRoom.cost(10), mine.held(), "counted once there is room");
+    }
+
+    @Test
+    void aFirstRecordLargerThanTheWholeBudgetGoesOutAloneCounted() {
+        MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 1000);
+        MemoryBudget.Lease mine = budget.lease();
+        ResponseRoom room = new ResponseRoom(mine, Duration.ZERO);
+        assertTrue(room.take(10, true));
+
+        room.growFirst(10, 16L << 20); // an avro record whose JSON is 16 MiB
+        assertTrue(mine.held() >= ResponseRoom.cost(16L << 20) - ResponseRoom.cost(10), "held " + mine.held());
+        assertTrue(budget.over(), "the budget is over: other responses wait for it");
+    }
+}
