@@ -582,10 +582,15 @@ public final class ClusterAdmin {
 
     // ---- consumer groups
 
-    /** The consumer groups of the cluster (classic, consumer-protocol and simple ones), sorted by id. */
-    public CompletableFuture<List<ConsumerGroup>> consumerGroups() {
+    /**
+     * The consumer groups of the cluster (classic, consumer-protocol and simple ones) that
+     * {@code visible} lets the caller see, sorted by id. Only those are described: a key kept to
+     * one group does not have every group of the cluster described, on the admin client that
+     * every caller shares, to be shown one.
+     */
+    public CompletableFuture<List<ConsumerGroup>> consumerGroups(java.util.function.Predicate<String> visible) {
         return adapt(admin().listGroups(ListGroupsOptions.forConsumerGroups().timeoutMs(timeoutMs)).valid(),
-                listings -> listings.stream().map(GroupListing::groupId).distinct().sorted().toList())
+                listings -> listings.stream().map(GroupListing::groupId).filter(visible).distinct().sorted().toList())
                 .thenCompose(ids -> {
                     if (ids.isEmpty()) {
                         return CompletableFuture.completedFuture(List.<ConsumerGroup>of());

@@ -207,6 +207,33 @@ class ClusterAdminTest {
     }
 
     @Test
+    void theGroupListDescribesOnlyTheGroupsTheCallerMaySee() throws Exception {
+        List<Collection<String>> describedIds = new CopyOnWriteArrayList<>();
+        FakeAdmin fake = new FakeAdmin()
+                .on("listGroups", args -> AdminResults.listGroups(List.of("b-1", "a-2", "a-1", "other")))
+                .on("describeConsumerGroups", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> ids = (Collection<String>) args[0];
+                    describedIds.add(List.copyOf(ids));
+                    Map<String, KafkaFuture<ConsumerGroupDescription>> out = new LinkedHashMap<>();
+                    for (String id : ids) {
+                        out.put(id, KafkaFuture.completedFuture(new ConsumerGroupDescription(id, false, List.of(), "range",
+                                GroupType.CLASSIC, GroupState.EMPTY, new Node(1, "localhost", 9092), Set.of(),
+                                Optional.empty(), Optional.empty())));
+                    }
+                    return new DescribeConsumerGroupsResult(out);
+                });
+        ClusterAdmin withGroups = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+
+        List<ClusterAdmin.ConsumerGroup> seen = withGroups.consumerGroups(g -> g.startsWith("a-")).get(5, TimeUnit.SECONDS);
+
+        assertEquals(List.of("a-1", "a-2"), seen.stream().map(ClusterAdmin.ConsumerGroup::id).toList());
+        assertEquals(List.of(List.of("a-1", "a-2")), describedIds, "the others are not described");
+        assertEquals(List.of(), withGroups.consumerGroups(g -> false).get(5, TimeUnit.SECONDS));
+        assertEquals(1, describedIds.size(), "nothing described for a caller who may see none");
+    }
+
+    @Test
     void lagsLeaveOutTheTopicsThatHoldPorticosOwnState() throws Exception {
         String reserved = "portico-lags-test-state";
         KafkaNames.reserve(reserved);

@@ -19,6 +19,16 @@ public final class AdminResults {
     }
 
     /** {@code listTopics} answering {@code names}, none of them internal. */
+    /** A listing of consumer groups of these ids. */
+    public static ListGroupsResult listGroups(Collection<String> ids) {
+        java.util.List<Object> listings = new java.util.ArrayList<>();
+        for (String id : ids) {
+            listings.add(new GroupListing(id, java.util.Optional.of(org.apache.kafka.common.GroupType.CLASSIC), "consumer",
+                    java.util.Optional.of(org.apache.kafka.common.GroupState.EMPTY)));
+        }
+        return new ListGroupsResult(KafkaFuture.completedFuture(listings));
+    }
+
     public static ListTopicsResult listTopics(Collection<String> names) {
         return listTopics(KafkaFuture.completedFuture(listings(names)));
     }

@@ -28,8 +28,8 @@ public final class ConsumerGroupsHandlers {
     /** {@code GET …/consumer-groups}: sorted by id. */
     public void list(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
-        V3.answer(exchange, admin, base, id -> admin.consumerGroups(), (r, groups) -> r.list(ConsumerGroupData.LIST_KIND,
-                groups.stream().filter(g -> caller.allowsGroup(g.id())).map(r::group).toList(), "consumer-groups"));
+        V3.answer(exchange, admin, base, id -> admin.consumerGroups(caller::allowsGroup), (r, groups) -> r.list(
+                ConsumerGroupData.LIST_KIND, groups.stream().map(r::group).toList(), "consumer-groups"));
     }
 
     /** {@code GET …/consumer-groups/{group}}: 404 when it does not exist. */
