@@ -68,6 +68,12 @@ public final class OffsetReader implements AutoCloseable {
     private final Map<String, Object> streamConfig;
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
     private final Semaphore permits;
+    /**
+     * Reads each API key has in progress (waiting for a reader or holding one): at most half the
+     * pool, so that one key whose reads are slow (a partition whose leader is away, a busy
+     * broker) never holds every reader the others need.
+     */
+    private final PerOwner reading = new PerOwner();
     private final Duration poolTimeout;
     private final Duration fetchTimeout;
     private final long maxBytes;
@@ -215,6 +221,7 @@ public final class OffsetReader implements AutoCloseable {
         this.streamConfig = Map.copyOf(sc);
         this.factory = factory;
         this.permits = new Semaphore(poolSize);
+        this.reading.max(Math.max(1, poolSize / 2));
         this.poolSize = poolSize;
         this.poolTimeout = poolTimeout;
         this.fetchTimeout = fetchTimeout;
@@ -257,7 +264,33 @@ public final class OffsetReader implements AutoCloseable {
      */
     public List<ConsumedRecord> read(String topic, int partition, long offset, int count, ResponseRoom room,
                                      long bytesCap) {
+        return read(null, topic, partition, offset, count, room, bytesCap);
+    }
+
+    /**
+     * As {@link #read(String, int, long, int, ResponseRoom, long)}, for the caller {@code owner}
+     * (an API key's or user's name; null when authentication is off), who may have at most half
+     * the pool's reads in progress.
+     *
+     * @throws RestException also 429 when {@code owner} has its share of the pool in progress
+     */
+    public List<ConsumedRecord> read(String owner, String topic, int partition, long offset, int count,
+                                     ResponseRoom room, long bytesCap) {
         KafkaNames.topic(topic);
+        if (!reading.take(owner)) {
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already has " + reading.max() + " reads by "
+                    + "offset in progress on this server, its share of the pooled readers (half of "
+                    + "simpleconsumer.pool.size.max); retry once one has answered");
+        }
+        try {
+            return readPooled(topic, partition, offset, count, room, bytesCap);
+        } finally {
+            reading.give(owner);
+        }
+    }
+
+    private List<ConsumedRecord> readPooled(String topic, int partition, long offset, int count, ResponseRoom room,
+                                            long bytesCap) {
         TopicPartition tp = new TopicPartition(topic, partition);
         Reader reader = borrow(tp, offset);
         boolean healthy = false;

@@ -69,8 +69,12 @@ class OffsetReaderTest {
             this.log = log;
         }
 
+        /** Counted down at its first poll. */
+        final java.util.concurrent.CountDownLatch polled = new java.util.concurrent.CountDownLatch(1);
+
         @Override
         public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+            polled.countDown();
             if (slowFetches) {
                 return ConsumerRecords.empty();
             }
@@ -242,6 +246,32 @@ class OffsetReaderTest {
         RestException e = assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> slow.read(TOPIC, 0, 7, 1));
         assertTrue(e.getMessage().contains("offset 7"), e.getMessage());
         assertEquals(List.of(), slow.read(TOPIC, 0, 15, 1), "at the end it is an empty page");
+    }
+
+    @Test
+    void oneKeysSlowReadsHoldAtMostHalfThePooledReaders() throws Exception {
+        onCreate = c -> c.slowFetches = true; // a busy broker: a read within the log waits its whole fetch timeout
+        OffsetReader slow = reader(2, Duration.ofSeconds(1), Duration.ofSeconds(5), 1 << 20);
+        java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<?> waiting = thread.submit(() -> slow.read("key-a", TOPIC, 0, 7, 1,
+                    ResponseRoom.unbounded(), 1 << 20));
+            for (int i = 0; i < 500 && made.isEmpty(); i++) {
+                Thread.sleep(10); // until the first read has made its reader
+            }
+            assertTrue(made.get(0).polled.await(10, java.util.concurrent.TimeUnit.SECONDS), "the first read is fetching");
+
+            RestException refused = assertRestError(ErrorCode.TOO_MANY_REQUESTS, () -> slow.read("key-a", TOPIC, 0, 15, 1,
+                    ResponseRoom.unbounded(), 1 << 20));
+            assertTrue(refused.getMessage().contains("simpleconsumer.pool.size.max"), refused.getMessage());
+            assertEquals(List.of(), slow.read("key-b", TOPIC, 0, 15, 1, ResponseRoom.unbounded(), 1 << 20),
+                    "another key has the other reader (at the end: an empty page)");
+            assertEquals(List.of(), slow.read(null, TOPIC, 0, 15, 1, ResponseRoom.unbounded(), 1 << 20),
+                    "with authentication off, one caller: never counted");
+            waiting.cancel(true);
+        } finally {
+            thread.shutdownNow();
+        }
     }
 
     @Test

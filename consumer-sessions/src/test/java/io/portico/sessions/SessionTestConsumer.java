@@ -86,14 +86,27 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     /** Topics set apart by {@link #partitions}: how many partitions each has (0: none such). */
     private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** The cluster's {@code topic} has {@code count} partitions (0: it has no such topic); 8 unless set. */
+    /** The cluster's {@code topic} has {@code count} partitions (0: it has no such topic). */
     void partitions(String topic, int count) {
         partitionCounts.put(topic, count);
     }
 
+    /**
+     * The partitions set by {@link #partitions} or {@code updatePartitions}; else, as a consumer's
+     * metadata has them, those of a topic it is assigned up to the highest it is assigned (none
+     * of a topic it is not).
+     */
     @Override
     public synchronized List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
-        int count = partitionCounts.getOrDefault(topic, 8);
+        Integer count = partitionCounts.get(topic);
+        if (count == null) {
+            List<org.apache.kafka.common.PartitionInfo> known = super.partitionsFor(topic);
+            if (known != null && !known.isEmpty()) {
+                return known;
+            }
+            count = assignment().stream().filter(tp -> tp.topic().equals(topic)).mapToInt(TopicPartition::partition)
+                    .max().orElse(-1) + 1;
+        }
         List<org.apache.kafka.common.PartitionInfo> out = new java.util.ArrayList<>();
         for (int p = 0; p < count; p++) {
             out.add(new org.apache.kafka.common.PartitionInfo(topic, p, null, null, null));

@@ -5,6 +5,7 @@ import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.KafkaMediaTypes;
 import io.portico.protocol.RecordsWriter;
+import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.schemas.SchemaService;
@@ -60,9 +61,10 @@ public final class MessagesHandler {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be between 1 and " + countMax);
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
+        String owner = Access.caller(exchange).name(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, format.needsSchemaRegistry() ? schemaPool : pool, () -> {
-            List<ConsumedRecord> records = reader.read(topic, partition, offset, (int) count, room);
+            List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, (int) count, room, Long.MAX_VALUE);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());
                 int end = records.size(); // records from here on gave their room back

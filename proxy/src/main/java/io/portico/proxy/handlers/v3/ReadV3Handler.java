@@ -4,6 +4,7 @@ import io.portico.protocol.ConsumedRecord;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.v3.ProduceRecord;
 import io.portico.protocol.v3.RecordListWriter;
+import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
@@ -66,6 +67,7 @@ public final class ReadV3Handler {
         String self = baseUrl.of(exchange) + exchange.getRequestURI()
                 + (exchange.getQueryString().isEmpty() ? "" : "?" + exchange.getQueryString());
         String path = baseUrl.of(exchange) + exchange.getRequestURI();
+        String owner = Access.caller(exchange).name(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, pool, () -> {
             String id;
@@ -74,7 +76,7 @@ public final class ReadV3Handler {
             } catch (RuntimeException e) {
                 throw KafkaErrors.toRestException(e);
             }
-            List<ConsumedRecord> records = reader.read(topic, partition, offset, (int) count, room, maxBytes);
+            List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, (int) count, room, maxBytes);
             long nextOffset = records.isEmpty() ? offset : records.get(records.size() - 1).offset() + 1;
             String next = path + "?offset=" + nextOffset + "&max_records=" + count
                     + (maxBytes == Long.MAX_VALUE ? "" : "&max_bytes=" + maxBytes)
