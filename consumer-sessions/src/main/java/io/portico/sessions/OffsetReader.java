@@ -300,6 +300,13 @@ public final class OffsetReader implements AutoCloseable {
             return out;
         } catch (RestException e) {
             healthy = true;
+            if (e.errorCode() == ErrorCode.BROKER_NOT_AVAILABLE) {
+                // Nothing came in time, or Kafka could not say where the log ends: a slow broker, or
+                // a topic deleted under the reader (its assignment says nothing of that).
+                reader.assigned = null; // the next read looks the partition up again
+                RestException gone = gone(reader.consumer, tp);
+                throw gone != null ? gone : e;
+            }
             throw e;
         } catch (RuntimeException e) {
             throw KafkaErrors.toRestException(e);
@@ -419,6 +426,26 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     private static final Duration END_GRACE = Duration.ofSeconds(1);
+
+    /**
+     * 40401 or 40402 when the partition a read fetched nothing from is no longer in the cluster
+     * (its topic deleted: fetches of an assigned partition then bring nothing and no error), as
+     * the consumer's metadata says within a short grace; null when it is there or Kafka cannot say.
+     */
+    private static RestException gone(Consumer<byte[], byte[]> consumer, TopicPartition tp) {
+        try {
+            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), END_GRACE);
+            if (partitions == null || partitions.isEmpty()) {
+                return ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
+            if (partitions.stream().noneMatch(p -> p.partition() == tp.partition())) {
+                return ErrorCode.PARTITION_NOT_FOUND.exception();
+            }
+        } catch (RuntimeException e) {
+            // Kafka cannot say now: the read's own answer stands
+        }
+        return null;
+    }
 
     /**
      * A stream of one partition from {@code offset} on, then live as records are appended, read by

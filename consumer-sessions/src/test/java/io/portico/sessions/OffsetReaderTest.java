@@ -249,6 +249,20 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aTopicDeletedUnderAReaderThatWasReadingItIs40401NotA503ToRetry() {
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+        assertEquals(List.of(7L), offsets(reader.read(TOPIC, 0, 7, 1)));
+        LogConsumer consumer = made.get(0);
+        // Deleted: the reader's consumer, still assigned, fetches nothing and hears of no error.
+        consumer.slowFetches = true;
+        consumer.partitions(TOPIC, 0);
+
+        assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1)); // not what it fetched ahead
+        assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1));
+        assertEquals(1, made.size(), "the same reader, looking the partition up again");
+    }
+
+    @Test
     void oneKeysSlowReadsHoldAtMostHalfThePooledReaders() throws Exception {
         onCreate = c -> c.slowFetches = true; // a busy broker: a read within the log waits its whole fetch timeout
         OffsetReader slow = reader(2, Duration.ofSeconds(1), Duration.ofSeconds(5), 1 << 20);

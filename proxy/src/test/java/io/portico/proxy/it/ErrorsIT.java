@@ -32,6 +32,24 @@ class ErrorsIT {
     }
 
     @Test
+    void aReadByOffsetOfATopicDeletedSinceIs40401(Rest rest, io.portico.proxy.testing.KafkaCluster kafka) throws Exception {
+        String topic = io.portico.proxy.testing.KafkaCluster.uniqueTopic("deleted");
+        kafka.createTopic(topic, 1);
+        for (int i = 0; i < 20; i++) {
+            kafka.produce(topic, 0, null, new byte[] {(byte) i});
+        }
+        String read = "/topics/" + topic + "/partitions/0/messages?offset=0&count=5";
+        assertEquals(200, rest.get(read, "Accept", "application/vnd.kafka.binary.v1+json").status());
+        kafka.admin().deleteTopics(java.util.List.of(topic)).all().get();
+        // A pooled reader still assigned to it fetches nothing and hears of no error: not a 503 to retry for ever.
+        Rest.Response gone = rest.get(read, "Accept", "application/vnd.kafka.binary.v1+json");
+        for (int i = 0; i < 3 && gone.status() == 503; i++) { // at most a retry or two while Kafka forgets the topic
+            gone = rest.get(read, "Accept", "application/vnd.kafka.binary.v1+json");
+        }
+        assertError(gone, 404, 40401, "");
+    }
+
+    @Test
     void unknownPathIs404(Rest rest) {
         assertError(rest.get("/nowhere"), 404, 404, "HTTP 404 Not Found");
         assertError(rest.get("/topics/a/b/c/d/e"), 404, 404, "Not Found");
