@@ -5,8 +5,10 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.MediaType;
 import io.portico.proxy.http.BaseUrl;
+import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
+import io.portico.sessions.MemoryBudget;
 import io.undertow.server.HttpServerExchange;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -35,10 +37,32 @@ final class V3 {
                 .thenCompose(id -> work.apply(id).thenApply(value -> render.apply(new Resources(baseUrl, id), value)));
     }
 
-    /** As {@link #resolve}, finishing the exchange with the answer: 200 with its JSON, or what a {@link Http.Reply} says. */
+    /**
+     * As {@link #resolve}, finishing the exchange with the answer: 200 with its JSON, or what a
+     * {@link Http.Reply} says. The JSON is written where the answer was made (the admin pool),
+     * not on the IO thread: a list of thousands of partitions or groups is megabytes of it. Its
+     * bytes count against the responses budget until sent, so that other requests wait for
+     * room while such answers are out.
+     */
     static <T, R> void answer(HttpServerExchange exchange, ClusterAdmin admin, BaseUrl base,
                               Function<String, CompletionStage<T>> work, BiFunction<Resources, T, R> render) {
-        Http.complete(exchange, resolve(exchange, admin, base, work, render), Function.identity());
+        MemoryBudget.Lease room = Budgets.responseLease(exchange);
+        Http.complete(exchange, resolve(exchange, admin, base, work, render).thenApply(answer -> written(answer, room)),
+                Function.identity());
+    }
+
+    /** The answer as JSON bytes (a {@link Http.Reply} keeps its status), counted in {@code room}. */
+    static Object written(Object answer, MemoryBudget.Lease room) {
+        if (answer instanceof Http.Reply reply) {
+            return reply.body() == null || reply.body() instanceof Http.RawJson ? reply
+                    : new Http.Reply(reply.status(), written(reply.body(), room));
+        }
+        if (answer instanceof Http.RawJson) {
+            return answer;
+        }
+        byte[] json = Json.write(answer);
+        room.takeAnyway(json.length);
+        return new Http.RawJson(json);
     }
 
     /**
