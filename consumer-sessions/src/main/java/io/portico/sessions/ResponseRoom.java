@@ -93,9 +93,9 @@ public final class ResponseRoom {
     }
 
     /**
-     * As {@link #grow} for the response's first record, which must have its room: it waits as
-     * {@link #take} does for a first record, takes it anyway when the record alone is larger than
-     * the whole budget (it goes out alone rather than never), and otherwise answers 503.
+     * As {@link #grow} for the response's first record, which must have its room: it takes it
+     * anyway when the record alone, grown, is larger than the whole budget (it goes out alone
+     * rather than never), else waits as {@link #take} does for a first record, and then answers 503.
      *
      * @throws RestException 503 when the budget has no room for it in time
      */
@@ -104,12 +104,14 @@ public final class ResponseRoom {
             return;
         }
         long needed = cost(to) - cost(from) - credit;
-        if (lease.take(needed, patience)) {
+        if (!lease.budget().fits(cost(to))) {
+            // The record alone, with what it held already, is larger than the whole budget: it
+            // goes out alone rather than never (waiting would never make room for it).
+            lease.takeAnyway(needed);
             credit = 0;
             return;
         }
-        if (!lease.budget().fits(needed)) {
-            lease.takeAnyway(needed);
+        if (lease.take(needed, patience)) {
             credit = 0;
             return;
         }

@@ -31,6 +31,17 @@ class ResponseRoomTest {
     }
 
     @Test
+    void aFirstRecordThatGrowsBeyondTheWholeBudgetGoesOutAloneThoughItsGrowthAloneWouldFit() {
+        MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 1000);
+        MemoryBudget.Lease mine = budget.lease();
+        ResponseRoom room = new ResponseRoom(mine, Duration.ZERO);
+        assertTrue(room.take(200, true)); // 728 of 1,000
+
+        room.growFirst(200, 300); // 1,028 in all: never in the budget, however long it waits
+        assertTrue(mine.held() >= ResponseRoom.cost(300), "held " + mine.held());
+    }
+
+    @Test
     void aFirstRecordLargerThanTheWholeBudgetGoesOutAloneCounted() {
         MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 1000);
         MemoryBudget.Lease mine = budget.lease();
