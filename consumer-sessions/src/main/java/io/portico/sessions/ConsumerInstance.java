@@ -340,6 +340,14 @@ public final class ConsumerInstance {
         this.topicLister = lister;
     }
 
+    /** Asks Kafka afresh how many partitions a topic has (0: no such topic; -1: it cannot say now); null: not asked. */
+    private volatile java.util.function.ToIntFunction<String> partitionCounter;
+
+    /** Sets where {@link #checkExists} asks afresh when the consumer's metadata says a partition is missing. */
+    void partitionCounter(java.util.function.ToIntFunction<String> counter) {
+        this.partitionCounter = counter;
+    }
+
     /**
      * Subscribes the consumer to the topics matching the pattern, when they changed; a pass that
      * runs out of its work leaves the subscription as it is (the next goes on from what it matched).
@@ -552,7 +560,7 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets) {
         locked(KafkaErrors::toRestException, () -> {
-            checkOwned(offsets.keySet());
+            checkAssigned(offsets.keySet()); // asks Kafka nothing: taken as Confluent's proxy takes it
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
@@ -603,7 +611,7 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets, Map<TopicPartition, Long> timestamps) {
         locked(KafkaErrors::toRestException, () -> {
-            checkOwned(offsets.keySet());
+            checkAssigned(offsets.keySet()); // a seek to an offset asks Kafka nothing: taken as Confluent's proxy takes it
             checkOwned(timestamps.keySet());
             delivered.forget(offsets.keySet());
             delivered.forget(timestamps.keySet());
@@ -634,6 +642,12 @@ public final class ConsumerInstance {
     }
 
     private void checkOwned(Collection<TopicPartition> partitions) {
+        checkAssigned(partitions);
+        checkExists(partitions);
+    }
+
+    /** 40903 for a partition the instance does not have now. */
+    private void checkAssigned(Collection<TopicPartition> partitions) {
         Set<TopicPartition> owned = consumer.assignment();
         for (TopicPartition tp : partitions) {
             if (!owned.contains(tp)) {
@@ -641,16 +655,16 @@ public final class ConsumerInstance {
                         + " of topic " + KafkaNames.excerpt(tp.topic()));
             }
         }
-        checkExists(partitions);
     }
 
     /**
      * 404 for a partition its topic does not have (40402) or a topic Kafka does not know (40401),
-     * asked of the consumer's metadata (which it keeps for what it is assigned) before a call that
-     * would wait {@code default.api.timeout.ms} for such a partition: a position, a look-up by
-     * time, a commit. An assignment takes any partition, as Confluent's proxy does; without this
-     * each such call held the instance and a consumer thread for those seconds, and then answered
-     * a 503 that clients retry.
+     * before a call that would wait {@code default.api.timeout.ms} for such a partition: a
+     * position, a look-up by time, a commit. An assignment takes any partition, as Confluent's
+     * proxy does; without this each such call held the instance and a consumer thread for those
+     * seconds, and then answered a 503 that clients retry. The consumer's metadata (kept for what
+     * it is assigned) answers first; a partition it does not know of (the topic may have grown
+     * since) is asked of Kafka afresh, and one Kafka cannot say of is left to the call.
      */
     private void checkExists(Collection<TopicPartition> partitions) {
         Map<String, Integer> counts = new HashMap<>();
@@ -659,6 +673,14 @@ public final class ConsumerInstance {
                 List<org.apache.kafka.common.PartitionInfo> known = consumer.partitionsFor(topic);
                 return known == null ? 0 : known.size();
             });
+            java.util.function.ToIntFunction<String> fresh = partitionCounter;
+            if ((tp.partition() >= count) && fresh != null) {
+                count = fresh.applyAsInt(tp.topic());
+                counts.put(tp.topic(), count);
+                if (count < 0) {
+                    continue; // Kafka cannot say now: the call will
+                }
+            }
             if (count == 0) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic()) + "' not found");
             }

@@ -118,7 +118,10 @@ public final class ConsumerRegistry implements AutoCloseable {
          */
         void claim(String group, String name);
 
-        /** The instance left this node (deleted, expired or closed); must not block for long. */
+        /**
+         * The instance left this node (deleted or expired), told before its name can be claimed
+         * again; must not block for long. Not when the registry closes: the node's departure says it.
+         */
         void release(String group, String name);
 
         Ownership NONE = new Ownership() {
@@ -310,7 +313,14 @@ public final class ConsumerRegistry implements AutoCloseable {
                 ownership.claim(group, name);
             } catch (RuntimeException e) {
                 instances.asMap().remove(key, instance);
-                ownership.release(group, name); // a claim written but not read back in time (none when another node holds it)
+                // A claim written but not read back in time may show this node as holder once it
+                // is: released afterwards, from the closer thread (nothing when another node holds it).
+                try {
+                    String claimed = name;
+                    closer.execute(() -> ownership.release(group, claimed));
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // the registry closes: this node's departure says it
+                }
                 instance.close(CLOSE_TIMEOUT);
                 throw e;
             }
@@ -373,6 +383,10 @@ public final class ConsumerRegistry implements AutoCloseable {
         ConsumerInstance instance = new ConsumerInstance(group, name, format, autoCommit, owner, options, consumer,
                 metrics, lease, readClock);
         instance.topicLister(() -> topicNames.get());
+        java.util.function.ToIntFunction<String> counts = partitionCounts;
+        if (counts != null) {
+            instance.partitionCounter(counts);
+        }
         return instance;
     }
 
@@ -403,7 +417,11 @@ public final class ConsumerRegistry implements AutoCloseable {
         if (instance.owner() != null && !instance.owner().equals(caller)) {
             throw ErrorCode.FORBIDDEN.exception("This consumer instance belongs to another API key");
         }
-        return get(group, name);
+        ConsumerInstance live = get(group, name);
+        if (live != instance) { // deleted and made again meanwhile: not the one whose owner was checked
+            throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        return live;
     }
 
     /**
@@ -580,6 +598,17 @@ public final class ConsumerRegistry implements AutoCloseable {
     public void topicNames(java.util.function.Supplier<java.util.Collection<String>> lister) {
         this.topicNames = lister;
     }
+
+    /**
+     * Where instances ask Kafka afresh how many partitions a topic has, for a partition their
+     * consumer's metadata does not know of (0: no such topic; -1: Kafka cannot say now); set once
+     * at start-up.
+     */
+    public void partitionCounts(java.util.function.ToIntFunction<String> counter) {
+        this.partitionCounts = counter;
+    }
+
+    private volatile java.util.function.ToIntFunction<String> partitionCounts;
 
     /** Live instances (approximate). */
     public long size() {

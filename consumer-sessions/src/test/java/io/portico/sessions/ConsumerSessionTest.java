@@ -143,7 +143,8 @@ class ConsumerSessionTest {
         assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seekToBeginning(List.of(a5)));
         assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seekToEnd(List.of(A0, a5)));
         assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seek(Map.of(), Map.of(a5, 0L)));
-        assertCode(ErrorCode.TOPIC_NOT_FOUND, () -> instance.seek(Map.of(gone, 0L)));
+        assertCode(ErrorCode.TOPIC_NOT_FOUND, () -> instance.seekToEnd(List.of(gone)));
+        instance.seek(Map.of(gone, 0L)); // a seek to an offset asks Kafka nothing: taken, as Confluent's proxy takes it
         assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.commit(
                 Map.of(a5, new org.apache.kafka.clients.consumer.OffsetAndMetadata(0L))));
         assertTrue(consumer.commits.isEmpty(), "nothing committed");
@@ -151,6 +152,23 @@ class ConsumerSessionTest {
         instance.seekToBeginning(List.of(A0)); // the partitions it has are served as before
         instance.commit(Map.of(A0, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3L)));
         assertEquals(4L, consumer.lastCommitted(A0));
+    }
+
+    @Test
+    void aPartitionTheConsumersMetadataDoesNotKnowIsAskedOfKafkaAfresh() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        registry.partitionCounts(topic -> topic.equals("a") ? 8 : 0); // the topic grew to 8 partitions
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        SessionTestConsumer consumer = factory.last();
+        consumer.partitions("a", 1); // what the consumer's metadata still says
+        TopicPartition a5 = new TopicPartition("a", 5);
+        TopicPartition a9 = new TopicPartition("a", 9);
+        instance.assign(List.of(A0, a5, a9));
+        beginAt(consumer, a5);
+
+        instance.seekToBeginning(List.of(a5)); // there now: served
+        assertCode(ErrorCode.PARTITION_NOT_FOUND, () -> instance.seekToBeginning(List.of(a9)));
     }
 
     @Test
