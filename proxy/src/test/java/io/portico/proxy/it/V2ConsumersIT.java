@@ -83,6 +83,30 @@ class V2ConsumersIT {
     // ---- the quickstart
 
     @Test
+    void aPartitionItsTopicDoesNotHaveIsTakenThen404ForAPositionOrACommit(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = KafkaCluster.uniqueTopic("one-partition");
+        kafka.createTopic(topic, 1);
+        String group = KafkaCluster.uniqueTopic("g");
+        String instance = path(create(rest, group, "{\"format\":\"binary\"}"));
+        String both = "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0},{\"topic\":\"" + topic
+                + "\",\"partition\":5}]}";
+        ok204(rest.post(instance + "/assignments", V2, both)); // as Confluent's proxy takes it
+        ok204(rest.post(instance + "/positions", V2, "{\"offsets\":[{\"topic\":\"" + topic
+                + "\",\"partition\":5,\"offset\":0}]}")); // asks Kafka nothing
+
+        Rest.Response beginning = rest.post(instance + "/positions/beginning", V2, "{\"partitions\":[{\"topic\":\""
+                + topic + "\",\"partition\":5}]}");
+        assertEquals(404, beginning.status(), beginning.body());
+        assertEquals(40402, beginning.json().get("error_code").asInt(), beginning.body());
+        Rest.Response commit = rest.post(instance + "/offsets", V2, "{\"offsets\":[{\"topic\":\"" + topic
+                + "\",\"partition\":5,\"offset\":0}]}");
+        assertEquals(404, commit.status(), commit.body());
+        ok204(rest.post(instance + "/positions/beginning", V2, "{\"partitions\":[{\"topic\":\"" + topic
+                + "\",\"partition\":0}]}"));
+        ok204(rest.delete(instance, "Content-Type", V2));
+    }
+
+    @Test
     void committedOffsetsAskedWithoutPartitionsAre40402(Rest rest) {
         String group = KafkaCluster.uniqueTopic("nobody");
         String instance = path(create(rest, group, "{\"format\":\"binary\"}"));
