@@ -138,32 +138,57 @@ public final class Access {
     public static Principal live(HttpServerExchange exchange) {
         Principal caller = caller(exchange);
         Authenticator keys = exchange.getAttachment(KEYS);
-        return keys == null || caller.name() == null ? caller : new Live(caller.name(), keys);
+        return keys == null || caller.name() == null ? caller : new Live(caller.name(), keys, null);
     }
 
-    /** A principal looked up by name at each question. */
-    private record Live(String name, Authenticator keys) implements Principal {
+    /**
+     * As {@link #live}, for an event stream: the entry must also still hold the credentials the
+     * stream was opened with, so that a key rotated out (its entry keeps its name, with another
+     * key) ends the streams it opened, as it ends its stream tokens. Not for a pattern
+     * subscription, which is its instance's and lives on under the entry's new key.
+     */
+    public static Principal liveStream(HttpServerExchange exchange) {
+        Principal caller = caller(exchange);
+        Authenticator keys = exchange.getAttachment(KEYS);
+        return keys == null || caller.name() == null ? caller
+                : new Live(caller.name(), keys, caller.credentialDigest());
+    }
+
+    /**
+     * A principal looked up by name at each question; with {@code credentials}, only while the
+     * entry still holds those (a digest, {@link Principal#credentialDigest}).
+     */
+    private record Live(String name, Authenticator keys, byte[] credentials) implements Principal {
+        private Principal now() {
+            Principal now = keys.named(name);
+            if (now != null && credentials != null
+                    && !java.security.MessageDigest.isEqual(credentials, now.credentialDigest())) {
+                return null; // rotated: another key under the same name
+            }
+            return now;
+        }
+
         @Override
         public boolean hasRole(Role role) {
-            Principal now = keys.named(name);
+            Principal now = now();
             return now != null && now.hasRole(role);
         }
 
         @Override
         public boolean allows(Role role, String topic) {
-            Principal now = keys.named(name);
+            Principal now = now();
             return now != null && now.allows(role, topic);
         }
 
         @Override
         public boolean allowsGroup(String group) {
-            Principal now = keys.named(name);
+            Principal now = now();
             return now != null && now.allowsGroup(group);
         }
 
         @Override
         public boolean allowsSubject(String subject) {
-            Principal now = keys.named(name);
+            Principal now = now();
             return now != null && now.allowsSubject(subject);
         }
 

@@ -124,7 +124,7 @@ public final class EventStreamHandlers {
         String name = Http.param(exchange, "instance");
         EventId last = lastEventId(exchange);
         String caller = Access.caller(exchange).name();
-        Principal live = Access.live(exchange);
+        Principal live = Access.liveStream(exchange);
         EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
             ConsumerInstance instance = registry.owned(group, name, caller);
             if (asked != null && instance.format() != asked) {
@@ -241,7 +241,7 @@ public final class EventStreamHandlers {
             }
         }
         long from = offset;
-        Principal live = Access.live(exchange);
+        Principal live = Access.liveStream(exchange);
         EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
             if (check != null) {
                 check.run();

@@ -20,6 +20,11 @@ public final class InstanceAccess {
      * subscription or assignment): a key narrowed after it chose them reads none of them then.
      */
     public static void stillReadable(Principal caller, ConsumerInstance instance) {
+        // A pattern subscription names no topic: a key removed (or no longer a reader, or no
+        // longer allowed the group) must end its instance's stream all the same.
+        if (!caller.hasRole(Role.READER) || !caller.allowsGroup(instance.group())) {
+            throw ErrorCode.FORBIDDEN.exception("This API key may no longer read through this consumer instance");
+        }
         for (String topic : instance.namedTopics()) {
             stillReadable(caller, topic);
         }

@@ -500,6 +500,56 @@ class AuthIT {
     }
 
     @Test
+    void aKeyRotatedOrRemovedByARewriteEndsTheStreamsItOpened(KafkaCluster cluster, @TempDir Path own) throws Exception {
+        String key = secret();
+        String rotated = secret();
+        String other = secret();
+        String topic = cluster.createTopic(P + "-rotated-stream", 1);
+        cluster.produce(topic, 0, null, "a".getBytes(StandardCharsets.UTF_8));
+        Path file = Files.writeString(own.resolve("keys.json"), keysFile(entry("app", "key", key, "reader", "*"),
+                entry("ops", "key", other, "reader", "*")));
+        try (TestPortico reloading = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", file.toString()))) {
+            Rest r = reloading.rest();
+            String v2 = "application/vnd.kafka.v2+json";
+            String group = P + "-rotated-stream";
+            assertEquals(200, r.post("/consumers/" + group, v2, "{\"name\":\"pattern\",\"auto.offset.reset\":\"earliest\"}",
+                    bearer(other)).status());
+            String pattern = "/consumers/" + group + "/instances/pattern";
+            assertEquals(204, r.post(pattern + "/subscription", v2, "{\"topic_pattern\":\"" + P + "-rotated-.*\"}",
+                    bearer(other)).status());
+            try (SseClient leaked = SseClient.open(r.uri("/topics/" + topic + "/partitions/0/messages?offset=0"),
+                    "Accept", "text/event-stream", "Authorization", "Bearer " + key);
+                 SseClient instance = SseClient.open(r.uri(pattern + "/records"),
+                         "Accept", "text/event-stream", "Authorization", "Bearer " + other)) {
+                assertEquals(200, leaked.status(), leaked.errorBody());
+                assertEquals(200, instance.status(), instance.errorBody());
+                assertEquals(null, leaked.next(Duration.ofSeconds(30)).event(), "the first record");
+                assertEquals(null, instance.next(Duration.ofSeconds(30)).event(), "the first record");
+
+                // "app" keeps its name with another key; "ops" is removed.
+                rewrite(file, keysFile(entry("app", "key", rotated, "reader", "*")));
+                assertTrue(eventually(Duration.ofSeconds(15), () -> r.get("/topics/" + topic, "Authorization",
+                        "Bearer " + key).status() == 401), "the file is re-read");
+                cluster.produce(topic, 0, null, "after".getBytes(StandardCharsets.UTF_8));
+
+                for (SseClient stream : List.of(leaked, instance)) {
+                    // A fetch already waiting when the file changed may still bring "after"; the
+                    // next one finds the key gone.
+                    SseClient.Event ended = stream.next(Duration.ofSeconds(30));
+                    if (ended != null && ended.event() == null) {
+                        ended = stream.next(Duration.ofSeconds(30));
+                    }
+                    assertEquals("error", ended == null ? null : ended.event(), "the stream ends with an error event");
+                    assertEquals(403, io.portico.protocol.Json.mapper().readTree(ended.data()).get("error_code").asInt(),
+                            ended.data());
+                    assertTrue(stream.awaitEnd(Duration.ofSeconds(30)));
+                }
+            }
+        }
+    }
+
+    @Test
     void aKeyRotatedIntoAFileOfTheSameSizeAndTimeIsReadAgain(KafkaCluster cluster, @TempDir Path own)
             throws Exception {
         String first = secret();
