@@ -29,7 +29,7 @@ public record AlterConfigsRequest(
             if (operation != null) {
                 String op = operation.toUpperCase(Locale.ROOT);
                 if (!op.equals("SET") && !op.equals("DELETE")) {
-                    throw ErrorCode.PAYLOAD_ERROR.exception("The operation of config " + name + " is SET or DELETE.");
+                    throw ErrorCode.PAYLOAD_ERROR.exception("The operation of config " + CreateTopicRequest.excerpt(name) + " is SET or DELETE.");
                 }
                 operation = op;
             }

@@ -113,7 +113,8 @@ public record CreateTopicRequest(String topicName, Integer partitionsCount, Inte
         return Collections.unmodifiableMap(out);
     }
 
-    private static String excerpt(String value) {
+    /** The start of a client's value, to quote in a message: at most 64 characters. */
+    static String excerpt(String value) {
         return value.length() <= 64 ? value : value.substring(0, 64) + "…";
     }
 }

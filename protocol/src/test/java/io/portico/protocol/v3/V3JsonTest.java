@@ -252,6 +252,11 @@ class V3JsonTest {
                 "Payload error. Every entry of data needs a name.");
         assertPayloadError(readFails(AlterConfigsRequest.class, "{\"data\":[{\"name\":\"a\",\"operation\":\"APPEND\"}]}"),
                 "Payload error. The operation of config a is SET or DELETE.");
+        // A long name is quoted by its start only, as every other message quotes a client's value.
+        String longName = "n".repeat(100_000);
+        assertPayloadError(readFails(AlterConfigsRequest.class, "{\"data\":[{\"name\":\"" + longName
+                        + "\",\"operation\":\"APPEND\"}]}"),
+                "Payload error. The operation of config " + "n".repeat(64) + "… is SET or DELETE.");
     }
 
     @Test
