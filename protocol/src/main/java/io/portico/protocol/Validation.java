@@ -2,13 +2,13 @@ package io.portico.protocol;
 
 import java.util.List;
 
-/** Checks shared by the compact constructors of request records. */
-final class Validation {
+/** Checks shared by the compact constructors of request records (of every dialect's package). */
+public final class Validation {
     private Validation() {
     }
 
     /** The start of a client's value, to quote in a message: at most 64 characters. */
-    static String excerpt(String value) {
+    public static String excerpt(String value) {
         return value == null || value.length() <= 64 ? value : value.substring(0, 64) + "…";
     }
 

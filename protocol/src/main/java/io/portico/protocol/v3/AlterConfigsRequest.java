@@ -2,6 +2,7 @@ package io.portico.protocol.v3;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Validation;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -29,7 +30,7 @@ public record AlterConfigsRequest(
             if (operation != null) {
                 String op = operation.toUpperCase(Locale.ROOT);
                 if (!op.equals("SET") && !op.equals("DELETE")) {
-                    throw ErrorCode.PAYLOAD_ERROR.exception("The operation of config " + CreateTopicRequest.excerpt(name) + " is SET or DELETE.");
+                    throw ErrorCode.PAYLOAD_ERROR.exception("The operation of config " + Validation.excerpt(name) + " is SET or DELETE.");
                 }
                 operation = op;
             }

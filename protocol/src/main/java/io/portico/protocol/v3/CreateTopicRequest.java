@@ -3,6 +3,7 @@ package io.portico.protocol.v3;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Validation;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,7 +80,7 @@ public record CreateTopicRequest(String topicName, Integer partitionsCount, Inte
                 throw ErrorCode.PAYLOAD_ERROR.exception("configs may not contain null.");
             }
             if (out.containsKey(c.name())) {
-                throw ErrorCode.PAYLOAD_ERROR.exception("Config '" + excerpt(c.name()) + "' is given twice.");
+                throw ErrorCode.PAYLOAD_ERROR.exception("Config '" + Validation.excerpt(c.name()) + "' is given twice.");
             }
             out.put(c.name(), c.value());
         }
@@ -100,7 +101,7 @@ public record CreateTopicRequest(String topicName, Integer partitionsCount, Inte
             }
             if (partition < 0) {
                 throw ErrorCode.PAYLOAD_ERROR.exception("The keys of replicas_assignments are partition ids, not '"
-                        + excerpt(e.getKey()) + "'.");
+                        + Validation.excerpt(e.getKey()) + "'.");
             }
             List<Integer> brokers = e.getValue();
             if (brokers == null || brokers.isEmpty() || brokers.stream().anyMatch(Objects::isNull)) {
@@ -111,10 +112,5 @@ public record CreateTopicRequest(String topicName, Integer partitionsCount, Inte
             }
         }
         return Collections.unmodifiableMap(out);
-    }
-
-    /** The start of a client's value, to quote in a message: at most 64 characters. */
-    static String excerpt(String value) {
-        return value.length() <= 64 ? value : value.substring(0, 64) + "…";
     }
 }
