@@ -46,7 +46,11 @@ public final class Json {
 
     /** Whether {@code data} is exactly one well-formed JSON value (no trailing content). */
     public static boolean isWellFormed(byte[] data) {
-        try (JsonParser p = MAPPER.getFactory().createParser(data)) {
+        return isOneValue(MAPPER.getFactory(), data);
+    }
+
+    private static boolean isOneValue(com.fasterxml.jackson.core.JsonFactory factory, byte[] data) {
+        try (JsonParser p = factory.createParser(data)) {
             if (p.nextToken() == null) {
                 return false;
             }
@@ -74,15 +78,7 @@ public final class Json {
      * mapper's. Not for JSON that is parsed further.
      */
     public static boolean isWellFormedAsIs(byte[] data) {
-        try (JsonParser p = SCAN_ONLY.createParser(data)) {
-            if (p.nextToken() == null) {
-                return false;
-            }
-            p.skipChildren();
-            return p.nextToken() == null;
-        } catch (IOException e) {
-            return false;
-        }
+        return isOneValue(SCAN_ONLY, data);
     }
 
     /**
