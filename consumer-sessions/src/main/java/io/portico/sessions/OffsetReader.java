@@ -321,12 +321,9 @@ public final class OffsetReader implements AutoCloseable {
         // One bound for the whole read, whatever it asks Kafka: look-ups get what is left of it.
         long deadline = System.nanoTime() + fetchTimeout.toNanos();
         if (!tp.equals(reader.assigned)) {
-            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), left(deadline));
-            if (partitions == null || partitions.isEmpty()) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception();
-            }
-            if (partitions.stream().noneMatch(p -> p.partition() == tp.partition())) {
-                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            RestException missing = missing(consumer.partitionsFor(tp.topic(), left(deadline)), tp);
+            if (missing != null) {
+                throw missing;
             }
             reader.assigned = null;
             reader.dropFetched();
@@ -434,15 +431,19 @@ public final class OffsetReader implements AutoCloseable {
      */
     private static RestException gone(Consumer<byte[], byte[]> consumer, TopicPartition tp) {
         try {
-            List<PartitionInfo> partitions = consumer.partitionsFor(tp.topic(), END_GRACE);
-            if (partitions == null || partitions.isEmpty()) {
-                return ErrorCode.TOPIC_NOT_FOUND.exception();
-            }
-            if (partitions.stream().noneMatch(p -> p.partition() == tp.partition())) {
-                return ErrorCode.PARTITION_NOT_FOUND.exception();
-            }
+            return missing(consumer.partitionsFor(tp.topic(), END_GRACE), tp);
         } catch (RuntimeException e) {
-            // Kafka cannot say now: the read's own answer stands
+            return null; // Kafka cannot say now: the read's own answer stands
+        }
+    }
+
+    /** 40401 when {@code partitions} (a topic's, as Kafka lists them) are none, 40402 when {@code tp} is not among them; else null. */
+    private static RestException missing(List<PartitionInfo> partitions, TopicPartition tp) {
+        if (partitions == null || partitions.isEmpty()) {
+            return ErrorCode.TOPIC_NOT_FOUND.exception();
+        }
+        if (partitions.stream().noneMatch(p -> p.partition() == tp.partition())) {
+            return ErrorCode.PARTITION_NOT_FOUND.exception();
         }
         return null;
     }
@@ -473,12 +474,9 @@ public final class OffsetReader implements AutoCloseable {
         try {
             consumer = factory.apply(streamConfig);
             long deadline = System.nanoTime() + fetchTimeout.toNanos();
-            List<PartitionInfo> partitions = consumer.partitionsFor(topic, left(deadline));
-            if (partitions == null || partitions.isEmpty()) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception();
-            }
-            if (partitions.stream().noneMatch(p -> p.partition() == partition)) {
-                throw ErrorCode.PARTITION_NOT_FOUND.exception();
+            RestException missing = missing(consumer.partitionsFor(topic, left(deadline)), tp);
+            if (missing != null) {
+                throw missing;
             }
             consumer.assign(List.of(tp));
             long start = consumer.beginningOffsets(List.of(tp), left(deadline)).get(tp);
