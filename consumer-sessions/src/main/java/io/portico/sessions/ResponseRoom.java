@@ -93,30 +93,15 @@ public final class ResponseRoom {
     }
 
     /**
-     * As {@link #grow} for the response's first record, which must have its room: it takes it
-     * anyway when the record alone, grown, is larger than the whole budget (it goes out alone
-     * rather than never), else waits as {@link #take} does for a first record, and then answers 503.
+     * As {@link #grow} for the response's first record, which must have its room (see
+     * {@link #firstRoom}).
      *
      * @throws RestException 503 when the budget has no room for it in time
      */
     public void growFirst(long from, long to) {
-        if (grow(from, to)) {
-            return;
+        if (!grow(from, to) && !firstRoom(cost(to) - cost(from) - credit, cost(to))) {
+            throw full();
         }
-        long needed = cost(to) - cost(from) - credit;
-        if (!lease.budget().fits(cost(to))) {
-            // The record alone, with what it held already, is larger than the whole budget: it
-            // goes out alone rather than never (waiting would never make room for it).
-            lease.takeAnyway(needed);
-            credit = 0;
-            return;
-        }
-        if (lease.take(needed, patience)) {
-            credit = 0;
-            return;
-        }
-        throw ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
-                + lease.budget().name() + "); retry later");
     }
 
     /**
@@ -145,20 +130,34 @@ public final class ResponseRoom {
         if (!first) {
             return false;
         }
-        if (lease.take(bytes - credit, patience)) {
-            credit = 0;
-            return true;
-        }
-        if (!lease.budget().fits(bytes)) {
-            // One record larger than the whole budget: it goes out alone rather than never.
-            lease.takeAnyway(bytes);
+        if (firstRoom(bytes - credit, bytes)) {
             return true;
         }
         if (streaming) {
             full = true;
             return false;
         }
-        throw ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
+        throw full();
+    }
+
+    /**
+     * Room for a response's first record, which must have it: {@code needed} more, the record
+     * costing {@code whole} in all. A record larger than the whole budget takes it at once (it
+     * goes out alone rather than never: no wait would make room for it); any other waits up to
+     * the patience. False when none came in time.
+     */
+    private boolean firstRoom(long needed, long whole) {
+        if (!lease.budget().fits(whole)) {
+            lease.takeAnyway(needed);
+        } else if (!lease.take(needed, patience)) {
+            return false;
+        }
+        credit = 0;
+        return true;
+    }
+
+    private RestException full() {
+        return ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
                 + lease.budget().name() + "); retry later");
     }
 }
