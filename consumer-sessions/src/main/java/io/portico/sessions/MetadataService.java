@@ -390,8 +390,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
         KafkaNames.topic(topic);
         int wait = (int) Math.max(1, Math.min(timeoutMs, timeout.toMillis()));
         try {
-            shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(wait))
-                    .allTopicNames().get(wait + 1000L, TimeUnit.MILLISECONDS);
+            describeNow(topic, wait);
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
@@ -404,6 +403,33 @@ public final class MetadataService implements ProduceService.TopicExistence {
             Thread.currentThread().interrupt();
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
         }
+    }
+
+    /**
+     * Blocking: how many partitions the topic has, asked of the cluster now (not of a cache: a
+     * topic may have grown): 0 when it has no such topic, -1 when the cluster does not answer
+     * within the metadata timeout or cannot say.
+     */
+    public int partitionCount(String topic) {
+        if (invalid(topic) != null) {
+            return 0;
+        }
+        try {
+            return describeNow(topic, timeoutMs).partitions().size();
+        } catch (ExecutionException e) {
+            return e.getCause() instanceof UnknownTopicOrPartitionException ? 0 : -1;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private org.apache.kafka.clients.admin.TopicDescription describeNow(String topic, int waitMs)
+            throws ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+        return shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(waitMs))
+                .allTopicNames().get(waitMs + 1000L, TimeUnit.MILLISECONDS).get(topic);
     }
 
     private static List<PartitionDescription> describe(org.apache.kafka.clients.admin.TopicDescription topic) {

@@ -197,7 +197,7 @@ public final class Portico implements AutoCloseable {
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
                 nodeId), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
         consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
-        consumers.partitionCounts(topic -> partitionCount(metadata, topic, config.metadataTimeout()));
+        consumers.partitionCounts(metadata::partitionCount);
         consumers.instancesPerOwner(reads.instancesPerKeyMax());
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget)
@@ -667,27 +667,6 @@ public final class Portico implements AutoCloseable {
             c.close();
         } catch (Exception e) {
             LOG.warn("Closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
-        }
-    }
-
-    /**
-     * How many partitions {@code topic} has, asked of Kafka now: 0 when it has no such topic, -1
-     * when Kafka does not answer within {@code timeout} (a consumer instance then leaves the
-     * partition to its own call).
-     */
-    private static int partitionCount(MetadataService metadata, String topic, Duration timeout) {
-        try {
-            return metadata.partitions(topic).get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).size();
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = io.portico.sessions.KafkaErrors.unwrap(e.getCause());
-            boolean unknown = cause instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException
-                    || cause instanceof io.portico.protocol.RestException rest && rest.httpStatus() == 404;
-            return unknown ? 0 : -1;
-        } catch (java.util.concurrent.TimeoutException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
         }
     }
 }
