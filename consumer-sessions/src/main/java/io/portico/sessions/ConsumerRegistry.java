@@ -312,7 +312,8 @@ public final class ConsumerRegistry implements AutoCloseable {
             try {
                 ownership.claim(group, name);
             } catch (RuntimeException e) {
-                instances.asMap().remove(key, instance);
+                // Deleted meanwhile (its creator gave up waiting, say): the delete gave its slot back.
+                kept = !instances.asMap().remove(key, instance);
                 // A claim written but not read back in time may show this node as holder once it
                 // is: released afterwards, from the closer thread (nothing when another node holds it).
                 try {
@@ -325,6 +326,12 @@ public final class ConsumerRegistry implements AutoCloseable {
                 throw e;
             }
             kept = true;
+            if (instances.asMap().get(key) != instance) {
+                // Deleted while its claim was read back: that delete found no claim of this node's
+                // to release, so it is released now (other nodes would refuse the name for good).
+                ownership.release(group, name);
+                throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+            }
             metrics.instanceCreated();
             return instance;
         } finally {
@@ -581,8 +588,20 @@ public final class ConsumerRegistry implements AutoCloseable {
      * @throws RestException 40403 when unknown or expired
      */
     public ConsumerInstance delete(String group, String name) {
-        ConsumerInstance instance = instances.asMap().remove(new Key(group, name));
-        if (instance == null) {
+        return delete(get(group, name));
+    }
+
+    /**
+     * Removes this instance, if it is still the one under its name (an owner check and the delete
+     * that follows it must not remove an instance made again meanwhile by another key), and
+     * closes it.
+     *
+     * @throws RestException 40403 when it is no longer in the registry
+     */
+    public ConsumerInstance delete(ConsumerInstance instance) {
+        String group = instance.group();
+        String name = instance.name();
+        if (!instances.asMap().remove(new Key(group, name), instance)) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         release(instance.owner());

@@ -506,6 +506,98 @@ class ConsumerRegistryTest {
         assertTrue(calls.contains("release g1/slow"));
     }
 
+    /** An ownership whose claim of {@code g1/alice} waits until let go, then fails or not. */
+    private static final class HeldClaim implements ConsumerRegistry.Ownership {
+        final CountDownLatch claiming = new CountDownLatch(1);
+        final CountDownLatch letGo = new CountDownLatch(1);
+        final List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final boolean fails;
+
+        HeldClaim(boolean fails) {
+            this.fails = fails;
+        }
+
+        @Override
+        public void claim(String group, String name) {
+            calls.add("claim " + name);
+            claiming.countDown();
+            try {
+                assertTrue(letGo.await(10, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (fails) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("claim not read back in time");
+            }
+            calls.add("claimed " + name);
+        }
+
+        @Override
+        public void release(String group, String name) {
+            calls.add("release " + name);
+        }
+    }
+
+    @Test
+    void aDeleteWhileTheClaimFailsGivesTheInstancesSlotBackOnce() throws Exception {
+        ConsumerRegistry registry = registry(1, "");
+        HeldClaim ownership = new HeldClaim(true);
+        registry.ownership(ownership);
+        ExecutorService creator = Executors.newSingleThreadExecutor();
+        try {
+            Future<ConsumerInstance> create = creator.submit(() -> registry.create("g1", named("alice"), "key-a"));
+            assertTrue(ownership.claiming.await(10, TimeUnit.SECONDS));
+            registry.delete("g1", "alice"); // its creator gave up waiting, say
+            ownership.letGo.countDown();
+            ExecutionException failed = assertThrows(ExecutionException.class, create::get);
+            assertEquals(ErrorCode.SERVICE_UNAVAILABLE, ((RestException) failed.getCause()).errorCode());
+        } finally {
+            creator.shutdownNow();
+        }
+        registry.ownership(ConsumerRegistry.Ownership.NONE);
+
+        registry.create("g1", named("bob"), "key-a");
+        // One slot (consumer.instances.max 1): given back once, so the second create is refused.
+        assertRestError(ErrorCode.TOO_MANY_REQUESTS, () -> registry.create("g1", named("carol"), "key-b"));
+    }
+
+    @Test
+    void aDeleteWhileTheClaimIsReadBackEndsTheCreateAndReleasesTheClaim() throws Exception {
+        ConsumerRegistry registry = registry(1, "");
+        HeldClaim ownership = new HeldClaim(false);
+        registry.ownership(ownership);
+        ExecutorService creator = Executors.newSingleThreadExecutor();
+        try {
+            Future<ConsumerInstance> create = creator.submit(() -> registry.create("g1", named("alice"), "key-a"));
+            assertTrue(ownership.claiming.await(10, TimeUnit.SECONDS));
+            ConsumerInstance deleted = registry.delete("g1", "alice");
+            ownership.letGo.countDown();
+            ExecutionException failed = assertThrows(ExecutionException.class, create::get);
+            assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, ((RestException) failed.getCause()).errorCode());
+            assertTrue(deleted.isClosed());
+        } finally {
+            creator.shutdownNow();
+        }
+        // The delete came before the claim was read back: released after it, or other nodes refuse the name.
+        assertEquals(List.of("claim alice", "release alice", "claimed alice", "release alice"), ownership.calls);
+        registry.ownership(ConsumerRegistry.Ownership.NONE);
+        registry.create("g1", named("bob"), "key-a");
+        assertRestError(ErrorCode.TOO_MANY_REQUESTS, () -> registry.create("g1", named("carol"), "key-b"));
+    }
+
+    @Test
+    void aDeleteOfAnInstanceMadeAgainUnderItsNameLeavesTheNewOne() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance checked = registry.owned("g1", registry.create("g1", named("alice"), "key-a").name(), "key-a");
+        registry.delete("g1", "alice"); // the key's other delete, or expiry, came first
+        ConsumerInstance again = registry.create("g1", named("alice"), "key-b");
+
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.delete(checked));
+
+        assertSame(again, registry.owned("g1", "alice", "key-b"));
+        assertFalse(again.isClosed());
+    }
+
     @Test
     void aCommitResetsTheIdleClock() {
         ConsumerRegistry registry = registry();

@@ -171,8 +171,7 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).name();
         Http.run(exchange, pool, () -> {
-            registry.owned(group, name, caller);
-            registry.delete(group, name);
+            registry.delete(registry.owned(group, name, caller));
             return Http.NO_CONTENT;
         });
     }
