@@ -152,11 +152,47 @@ public final class KafkaMediaTypes {
 
     /** The API version a request body's {@code Content-Type} names: 2 for any v2 type, else 1. */
     public static int apiVersion(String contentType) {
-        if (contentType == null || contentType.isBlank()) {
+        return namedVersion(contentType) == 2 ? 2 : 1;
+    }
+
+    /**
+     * The API version of a request with a body: the one its {@code Content-Type} names; for a type
+     * that names none ({@code application/json}, {@code application/vnd.kafka+json},
+     * {@code application/octet-stream}, none), 2 when its {@code Accept} names a v2 type and no
+     * v1 type (a v2 client sending plain JSON, whose commit body must not be taken for v1's
+     * commit of everything returned), else 1.
+     */
+    public static int apiVersion(String contentType, String accept) {
+        int named = namedVersion(contentType);
+        if (named != 0) {
+            return named;
+        }
+        if (accept == null || !accept.toLowerCase(java.util.Locale.ROOT).contains(".v2+json")) {
             return 1;
         }
+        boolean v2 = false;
+        for (MediaType range : MediaType.parseAccept(accept)) {
+            if (range.quality() <= 0 || !range.subtype().startsWith("vnd.kafka")) {
+                continue;
+            }
+            if (range.subtype().endsWith(".v1+json")) {
+                return 1;
+            }
+            v2 |= range.subtype().endsWith(".v2+json");
+        }
+        return v2 ? 2 : 1;
+    }
+
+    /** 1 or 2 when the type is a Kafka type naming that version, else 0. */
+    private static int namedVersion(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            return 0;
+        }
         MediaType type = MediaType.parse(contentType);
-        return type != null && type.subtype().startsWith("vnd.kafka") && type.subtype().endsWith(".v2+json") ? 2 : 1;
+        if (type == null || !type.subtype().startsWith("vnd.kafka")) {
+            return 0;
+        }
+        return type.subtype().endsWith(".v2+json") ? 2 : type.subtype().endsWith(".v1+json") ? 1 : 0;
     }
 
     /**

@@ -118,6 +118,22 @@ class KafkaMediaTypesTest {
     }
 
     @Test
+    void aBodyTypeNamingNoVersionIsV2WhenItsAcceptNamesV2AndNotV1() {
+        assertEquals(2, KafkaMediaTypes.apiVersion("application/vnd.kafka.v2+json", null));
+        assertEquals(2, KafkaMediaTypes.apiVersion("application/vnd.kafka.binary.v2+json", "application/vnd.kafka.v1+json"));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/vnd.kafka.binary.v1+json", "application/vnd.kafka.v2+json"));
+        assertEquals(2, KafkaMediaTypes.apiVersion("application/json", "application/vnd.kafka.v2+json"));
+        assertEquals(2, KafkaMediaTypes.apiVersion(null, "application/json, application/vnd.kafka.binary.v2+json"));
+        assertEquals(2, KafkaMediaTypes.apiVersion("application/vnd.kafka+json", "Application/VND.Kafka.V2+JSON"));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/json", null));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/json", "*/*"));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/json", "application/vnd.kafka.v2+json;q=0"));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/json",
+                "application/vnd.kafka.v2+json, application/vnd.kafka.v1+json"));
+        assertEquals(1, KafkaMediaTypes.apiVersion("application/json", "text/x.v2+json"));
+    }
+
+    @Test
     void readFormatFollowsTheNegotiatedType() {
         assertEquals(EmbeddedFormat.BINARY, KafkaMediaTypes.v1ReadFormat(MediaType.parse(KafkaMediaTypes.BINARY_V1)));
         assertEquals(EmbeddedFormat.JSON, KafkaMediaTypes.v1ReadFormat(MediaType.parse(KafkaMediaTypes.JSON_V1)));

@@ -72,7 +72,7 @@ public final class ConsumerHandlers {
         if (!KafkaMediaTypes.isV1GenericBody(contentType)) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType, Http.accept(exchange)) == 2;
         Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_CONSUMERS : KafkaMediaTypes.V1_CONSUMERS);
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
@@ -136,7 +136,7 @@ public final class ConsumerHandlers {
         if (!KafkaMediaTypes.isV1GenericBody(contentType)) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType, Http.accept(exchange)) == 2;
         Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_CONSUMERS : KafkaMediaTypes.V1_CONSUMERS);
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");

@@ -175,7 +175,7 @@ public final class ProduceHandler {
 
     private void handle(HttpServerExchange exchange, Integer partition) {
         String contentType = Http.contentType(exchange);
-        boolean v2 = KafkaMediaTypes.apiVersion(contentType) == 2;
+        boolean v2 = KafkaMediaTypes.apiVersion(contentType, Http.accept(exchange)) == 2;
         EmbeddedFormat format = v2 ? KafkaMediaTypes.v2ProduceFormat(contentType)
                 : KafkaMediaTypes.v1ProduceFormat(contentType);
         if (format.needsSchemaRegistry() && schemas == null) {

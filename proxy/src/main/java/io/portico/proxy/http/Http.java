@@ -189,13 +189,18 @@ public final class Http {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
     }
 
+    /** The request's {@code Accept} (the first, as negotiation reads it), or null. */
+    public static String accept(HttpServerExchange exchange) {
+        return exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+    }
+
     /**
      * Chooses the response type from {@code Accept} and remembers it for this exchange.
      *
      * @throws RestException 406 when the client accepts none of {@code offers}
      */
     public static MediaType negotiate(HttpServerExchange exchange, List<Negotiation.Offer> offers) {
-        String accept = exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+        String accept = accept(exchange);
         MediaType chosen = negotiated(accept == null ? "" : accept, offers);
         if (chosen == null) {
             throw ErrorCode.NOT_ACCEPTABLE.exception();

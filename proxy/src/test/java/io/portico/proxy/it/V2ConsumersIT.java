@@ -340,6 +340,34 @@ class V2ConsumersIT {
     }
 
     @Test
+    void aClientSendingPlainJsonAndAcceptingV2GetsV2Semantics(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("plainjson"), 1);
+        produce(kafka, topic, 0, 10);
+        String group = KafkaCluster.uniqueTopic("plainjson");
+        // fetch.min.bytes is a v2 field: a v1 create refuses it as unknown.
+        Rest.Response created = rest.send(rest.request("/consumers/" + group, "Content-Type", "application/json",
+                "Accept", V2).POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"plain\",\"format\":\"binary\","
+                + "\"auto.offset.reset\":\"earliest\",\"auto.commit.enable\":\"false\",\"fetch.min.bytes\":1}")));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(10, readAtLeast(rest, instance, BINARY_V2, 10).size());
+
+        // The client processed up to offset 4 of the 10 returned: 5 is stored, not 10 (v1's commit of everything).
+        Rest.Response committed = rest.send(rest.request(instance + "/offsets", "Content-Type", "application/json",
+                "Accept", V2).POST(HttpRequest.BodyPublishers.ofString(
+                "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":4}]}")));
+        assertEquals(200, committed.status(), committed.body());
+        assertEquals("[]", committed.body());
+        Rest.Response stored = rest.send(rest.request(instance + "/offsets", "Content-Type", V2, "Accept", V2)
+                .method("GET", HttpRequest.BodyPublishers.ofString(
+                        "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}")));
+        assertEquals("{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":5,\"metadata\":\"\"}]}",
+                stored.body());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
     void autoCommitIsOnUnlessTurnedOffAsInKafka(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("autocommit"), 1);
         produce(kafka, topic, 0, 5);
