@@ -707,12 +707,12 @@ public record PorticoConfig(
                 consumer.put(key.substring("consumer.".length()), value);
             } else if (key.startsWith("admin.")) {
                 admin.put(key.substring("admin.".length()), value);
+            } else if (CLIENT_KEYS.contains(key)) { // before the client. prefix: client.rack, client.id
+                common.put(key, value);
             } else if (key.startsWith("client.")) {
                 common.put(key.substring("client.".length()), value);
             } else if (key.startsWith("embedded.kafka.")) {
                 embedded.put(key.substring("embedded.kafka.".length()), value);
-            } else if (CLIENT_KEYS.contains(key)) {
-                common.put(key, value);
             } else {
                 throw new ConfigException(key, "unknown key (Portico keys are listed in the README; Kafka client "
                         + "settings take a producer., consumer., admin. or client. prefix)");

@@ -43,6 +43,18 @@ class PorticoConfigTest {
     }
 
     @Test
+    void kafkaClientKeysStartingWithClientPassThroughWhole() {
+        PorticoConfig c = PorticoConfig.from(Map.of("client.rack", "use1-az1", "client.dns.lookup", "use_all_dns_ips"));
+        for (Map<String, Object> client : List.of(c.producerConfig(c.bootstrapServers()),
+                c.consumerConfig(c.bootstrapServers()), c.adminConfig(c.bootstrapServers()))) {
+            assertEquals("use1-az1", client.get("client.rack"));
+            assertEquals("use_all_dns_ips", client.get("client.dns.lookup"));
+            assertFalse(client.containsKey("rack"));
+            assertFalse(client.containsKey("dns.lookup"));
+        }
+    }
+
+    @Test
     void clientSettingsPassThroughByPrefix() {
         PorticoConfig c = PorticoConfig.from(Map.of(
                 "bootstrap.servers", "k1:9092,k2:9092",
