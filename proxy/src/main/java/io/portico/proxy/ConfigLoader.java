@@ -9,6 +9,8 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads a properties file and lets environment variables override it. An environment variable
@@ -18,14 +20,15 @@ import java.util.Properties;
  * {@code PORTICO_PRODUCER_LINGER_MS} sets {@code producer.linger.ms}.
  */
 public final class ConfigLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
     static final String ENV_PREFIX = "PORTICO_";
 
     private ConfigLoader() {
     }
 
-    /** The file (if any) merged with the environment, validated. */
+    /** The file (if any) merged with the environment, validated (see {@link #forServer}). */
     public static PorticoConfig load(Path file, Map<String, String> env) {
-        return PorticoConfig.from(raw(file, env));
+        return PorticoConfig.from(forServer(file, env));
     }
 
     /** The file (if any) merged with the environment, as given. */
@@ -44,6 +47,30 @@ public final class ConfigLoader {
         }
         raw.putAll(fromEnvironment(env));
         return raw;
+    }
+
+    /**
+     * The settings the server validates: the file's, and those of the environment variables that
+     * name a setting. Other {@code PORTICO_*} variables are logged and left out rather than stopping
+     * start-up: they are not always meant for Portico ({@code PORTICO_URL} in the shell of a
+     * client of it, {@code PORTICO_SERVICE_HOST} and {@code PORTICO_PORT_…} that Kubernetes gives
+     * the pods beside a Service named portico). An unknown key in the file still stops start-up.
+     */
+    static Map<String, String> forServer(Path file, Map<String, String> env) {
+        Map<String, String> settings = raw(file, Map.of());
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String name = e.getKey();
+            if (!name.startsWith(ENV_PREFIX) || name.length() == ENV_PREFIX.length()) {
+                continue;
+            }
+            String key = keyOf(name.substring(ENV_PREFIX.length()));
+            if (PorticoConfig.accepts(key)) {
+                settings.put(key, e.getValue());
+            } else {
+                LOG.warn("Ignoring the environment variable {}: it names no setting ({})", name, key);
+            }
+        }
+        return settings;
     }
 
     /** The settings that {@code PORTICO_*} variables make. */

@@ -67,7 +67,7 @@ public final class Main {
         }
         Portico portico;
         try {
-            portico = Portico.start(PorticoConfig.from(settings));
+            portico = Portico.start(ConfigLoader.load(file, System.getenv()));
         } catch (ConfigException e) {
             System.err.println(e.getMessage());
             System.exit(2);

@@ -528,6 +528,21 @@ public record PorticoConfig(
         CLIENT_KEYS.addAll(AdminClientConfig.configNames());
     }
 
+    /** Prefixes whose keys pass through to the Kafka clients or the embedded broker. */
+    private static final List<String> PASSED_PREFIXES =
+            List.of("producer.", "consumer.", "admin.", "client.", "embedded.kafka.");
+
+    /** Whether {@link #from} takes {@code key}: a Portico key, a prefixed or unprefixed Kafka client key. */
+    static boolean accepts(String key) {
+        String k = key.trim();
+        for (Key own : Key.values()) {
+            if (own.key().equals(k)) {
+                return true;
+            }
+        }
+        return CLIENT_KEYS.contains(k) || PASSED_PREFIXES.stream().anyMatch(k::startsWith);
+    }
+
     public PorticoConfig {
         listeners = List.copyOf(listeners);
         advertisedListeners = List.copyOf(advertisedListeners);

@@ -121,6 +121,27 @@ class PorticoConfigTest {
     }
 
     @Test
+    void environmentVariablesNamingNoSettingAreLeftOutButUnknownFileKeysStopStartUp(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("p.properties");
+        Files.writeString(file, "metadata.timeout.ms=100\n");
+        // A client's shell (the samples' PORTICO_URL) and Kubernetes' service links for a Service named portico.
+        PorticoConfig c = ConfigLoader.load(file, Map.of(
+                "PORTICO_URL", "http://localhost:8082",
+                "PORTICO_API_KEY", "secret-key-of-a-client",
+                "PORTICO_SERVICE_HOST", "10.0.0.7",
+                "PORTICO_PORT_8082_TCP_PROTO", "tcp",
+                "PORTICO_BOOTSTRAP_SERVERS", "env:9092",
+                "PORTICO_CLIENT_RACK", "use1-az1"));
+        assertEquals("env:9092", c.bootstrapServers());
+        assertEquals(Duration.ofMillis(100), c.metadataTimeout());
+        assertEquals("use1-az1", c.producerConfig(c.bootstrapServers()).get("client.rack"));
+
+        Files.writeString(file, "url=http://localhost:8082\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
+        assertTrue(e.getMessage().contains("url"), e.getMessage());
+    }
+
+    @Test
     void environmentNamesMapToKeys() {
         assertEquals("bootstrap.servers", ConfigLoader.keyOf("BOOTSTRAP_SERVERS"));
         assertEquals("producer.linger.ms", ConfigLoader.keyOf("PRODUCER_LINGER_MS"));
