@@ -297,9 +297,12 @@ public final class ConsumerRegistry implements AutoCloseable {
                     + "or retry later");
         }
         boolean kept = false;
-        MemoryBudget.Lease lease = memory.lease();
+        MemoryBudget.Lease lease = memory.lease(owner);
         try {
             if (!lease.take(consumerCost, memoryWait)) {
+                if (lease.ownerFull(consumerCost)) {
+                    throw memory.ownerShareFull();
+                }
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                         + memory.name() + "); delete unused instances or retry later");
             }

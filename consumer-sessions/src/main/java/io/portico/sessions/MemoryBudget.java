@@ -28,6 +28,9 @@ public final class MemoryBudget {
     private final Condition freed = lock.newCondition();
     private volatile int waiting;
     private final java.util.List<Reclaimer> reclaimers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What each owner's leases hold (owners holding nothing have no entry). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> owners = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile long ownerShare = Long.MAX_VALUE;
 
     /**
      * Something that holds memory it can let go of on demand (records kept ahead of reads are a
@@ -92,6 +95,54 @@ public final class MemoryBudget {
     /** Whether {@code bytes} could ever be taken (when nothing else is counted). */
     public boolean fits(long bytes) {
         return bytes <= capacity;
+    }
+
+    /**
+     * At most {@code bytes} held at once by the leases of one owner (an API key): so that one key
+     * cannot take all of a budget the others share. Leases without an owner are not bounded by it.
+     */
+    public void ownerShare(long bytes) {
+        this.ownerShare = Math.max(1, bytes);
+    }
+
+    /** What one owner may hold at once ({@link Long#MAX_VALUE}: no bound). */
+    public long ownerShare() {
+        return ownerShare;
+    }
+
+    /** The 429 of a take refused because its owner holds its share. */
+    public io.portico.protocol.RestException ownerShareFull() {
+        return io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("this API key holds its share (half) of the "
+                + "memory set aside (" + name + "): what it has open or being sent must end first; retry later");
+    }
+
+    /** Bytes the leases of {@code owner} hold now. */
+    public long heldBy(String owner) {
+        Long held = owner == null ? null : owners.get(owner);
+        return held == null ? 0 : held;
+    }
+
+    /** Counts {@code bytes} more for {@code owner}: false (nothing counted) when past {@code limit}. */
+    private boolean ownerTake(String owner, long bytes, long limit) {
+        if (owner == null || bytes <= 0) {
+            return true;
+        }
+        boolean[] taken = {false};
+        owners.compute(owner, (k, held) -> {
+            long now = held == null ? 0 : held;
+            if (now + bytes > limit) {
+                return held;
+            }
+            taken[0] = true;
+            return now + bytes;
+        });
+        return taken[0];
+    }
+
+    private void ownerGive(String owner, long bytes) {
+        if (owner != null && bytes > 0) {
+            owners.computeIfPresent(owner, (k, held) -> held <= bytes ? null : held - bytes);
+        }
     }
 
     /** Registers a holder that {@link #take(long, Duration)} asks to let go of memory before it waits. */
@@ -205,7 +256,15 @@ public final class MemoryBudget {
 
     /** A new account of what one request or holder takes from this budget. */
     public Lease lease() {
-        return new Lease();
+        return new Lease(null);
+    }
+
+    /**
+     * A new account for {@code owner} (an API key; null: none): its takes also count against what
+     * that owner may hold ({@link #ownerShare}), and fail when that is full.
+     */
+    public Lease lease(String owner) {
+        return new Lease(owner);
     }
 
     /**
@@ -213,11 +272,26 @@ public final class MemoryBudget {
      * given back at once when the request completes. Thread-safe; closing twice gives back once.
      */
     public final class Lease implements AutoCloseable {
+        private final String owner;
         private long held; // guarded by this
         private boolean closed; // guarded by this
         private long ticket; // its place among those that waited in order (0: it never did); guarded by this
 
-        private Lease() {
+        private Lease(String owner) {
+            this.owner = owner;
+        }
+
+        /**
+         * Whether {@code bytes} could ever be taken by this lease: within the capacity, and within
+         * its owner's share when it has an owner.
+         */
+        public boolean fits(long bytes) {
+            return MemoryBudget.this.fits(bytes) && (owner == null || bytes <= ownerShare);
+        }
+
+        /** Whether this lease's owner holds too much for {@code bytes} more (its takes then fail). */
+        public boolean ownerFull(long bytes) {
+            return owner != null && heldBy(owner) + Math.max(0, bytes) > ownerShare;
         }
 
         /** The budget this lease takes from. */
@@ -230,44 +304,64 @@ public final class MemoryBudget {
             return held;
         }
 
-        /** As {@link MemoryBudget#tryTake}, counted on this lease. */
+        /** As {@link MemoryBudget#tryTake}, counted on this lease (and its owner's share). */
         public synchronized boolean tryTake(long bytes) {
-            if (closed || !MemoryBudget.this.tryTake(bytes)) {
-                return false;
-            }
-            held += Math.max(0, bytes);
-            return true;
+            return !closed && tryTakeWithin(bytes, capacity);
         }
 
-        /** As {@link MemoryBudget#tryTakeSmall}, counted on this lease. */
+        /** As {@link MemoryBudget#tryTakeSmall}, counted on this lease (and its owner's share). */
         public synchronized boolean tryTakeSmall(long bytes) {
-            if (closed || !MemoryBudget.this.tryTakeSmall(bytes)) {
+            return !closed && tryTakeWithin(bytes, capacity + reserve);
+        }
+
+        private boolean tryTakeWithin(long bytes, long limit) {
+            if (!ownerTake(owner, bytes, ownerShare)) {
+                return false;
+            }
+            if (!MemoryBudget.this.tryTake(bytes, limit)) {
+                ownerGive(owner, bytes);
                 return false;
             }
             held += Math.max(0, bytes);
             return true;
         }
 
-        /** As {@link MemoryBudget#take(long, Duration)}, counted on this lease. Blocks (not holding the lease). */
+        /**
+         * As {@link MemoryBudget#take(long, Duration)}, counted on this lease. Blocks (not holding
+         * the lease). Does not wait when its owner's share is full: only the owner's own leases
+         * can make room there.
+         */
         public boolean take(long bytes, Duration wait) {
             if (tryTake(bytes)) {
                 return true;
             }
+            if (!ownerTake(owner, bytes, ownerShare)) {
+                return false;
+            }
             if (!MemoryBudget.this.take(bytes, wait)) {
+                ownerGive(owner, bytes);
                 return false;
             }
             return keep(bytes);
         }
 
-        /** As {@link MemoryBudget#takeAnyway}, counted on this lease (given back at once when closed). */
+        /**
+         * As {@link MemoryBudget#takeAnyway}, counted on this lease and its owner, whatever the
+         * owner's share (given back at once when closed).
+         */
         public void takeAnyway(long bytes) {
             MemoryBudget.this.takeAnyway(bytes);
+            if (bytes > 0 && owner != null) {
+                owners.merge(owner, bytes, Long::sum);
+            }
             keep(bytes);
         }
 
+        /** Keeps what was taken from the budget and counted for the owner; gives both back when closed. */
         private synchronized boolean keep(long bytes) {
             if (closed) {
                 MemoryBudget.this.give(bytes);
+                ownerGive(owner, bytes);
                 return false;
             }
             held += Math.max(0, bytes);
@@ -278,6 +372,7 @@ public final class MemoryBudget {
         public synchronized void give(long bytes) {
             long given = Math.min(Math.max(0, bytes), held);
             held -= given;
+            ownerGive(owner, given);
             MemoryBudget.this.give(given);
         }
 
@@ -316,6 +411,7 @@ public final class MemoryBudget {
         public synchronized void close() {
             closed = true;
             doneWaiting();
+            ownerGive(owner, held);
             MemoryBudget.this.give(held);
             held = 0;
         }

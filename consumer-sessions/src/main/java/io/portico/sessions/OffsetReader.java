@@ -454,18 +454,22 @@ public final class OffsetReader implements AutoCloseable {
      * consumers budget like a pooled one. The partition and offset are checked here, so a stream
      * that opens can start.
      *
+     * @param owner the API key it is for (null: none): counted in that key's share of the consumers budget
      * @param offset the first offset to read: within the log, or its end
      * @throws RestException 40401 unknown topic, 40402 unknown partition, 40406 offset outside the
      *         log, 503 when the consumers budget has no room within the pool timeout
      */
-    public PartitionStream stream(String topic, int partition, long offset) {
+    public PartitionStream stream(String topic, int partition, long offset, String owner) {
         KafkaNames.topic(topic);
         TopicPartition tp = new TopicPartition(topic, partition);
         if (closed) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
         }
-        MemoryBudget.Lease lease = memory.lease();
+        MemoryBudget.Lease lease = memory.lease(owner);
         if (!lease.take(HeldRecords.consumerCost(streamConfig), poolTimeout)) {
+            if (lease.ownerFull(HeldRecords.consumerCost(streamConfig))) {
+                throw memory.ownerShareFull();
+            }
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka consumers fill the memory set aside for them ("
                     + memory.name() + "); retry later");
         }

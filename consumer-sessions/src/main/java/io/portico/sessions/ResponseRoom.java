@@ -99,8 +99,9 @@ public final class ResponseRoom {
      * @throws RestException 503 when the budget has no room for it in time
      */
     public void growFirst(long from, long to) {
-        if (!grow(from, to) && !firstRoom(cost(to) - cost(from) - credit, cost(to))) {
-            throw full();
+        long needed = cost(to) - cost(from) - credit;
+        if (!grow(from, to) && !firstRoom(needed, cost(to))) {
+            throw full(needed);
         }
     }
 
@@ -137,7 +138,7 @@ public final class ResponseRoom {
             full = true;
             return false;
         }
-        throw full();
+        throw full(bytes - credit);
     }
 
     /**
@@ -147,7 +148,7 @@ public final class ResponseRoom {
      * the patience. False when none came in time.
      */
     private boolean firstRoom(long needed, long whole) {
-        if (!lease.budget().fits(whole)) {
+        if (!lease.fits(whole)) {
             lease.takeAnyway(needed);
         } else if (!lease.take(needed, patience)) {
             return false;
@@ -156,7 +157,10 @@ public final class ResponseRoom {
         return true;
     }
 
-    private RestException full() {
+    private RestException full(long needed) {
+        if (lease.ownerFull(needed)) {
+            return lease.budget().ownerShareFull();
+        }
         return ErrorCode.SERVICE_UNAVAILABLE.exception("responses being sent fill the memory set aside for them ("
                 + lease.budget().name() + "); retry later");
     }

@@ -75,4 +75,53 @@ class MemoryBudgetTest {
         lease.takeAnyway(7);
         assertEquals(0, budget.used(), "memory counted on a closed lease is given back at once");
     }
+
+    @Test
+    void anOwnersLeasesHoldAtMostItsShareAndOthersKeepTheirRoom() {
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", 100);
+        budget.ownerShare(50);
+        MemoryBudget.Lease a1 = budget.lease("a");
+        MemoryBudget.Lease a2 = budget.lease("a");
+        assertTrue(a1.tryTake(30));
+        assertTrue(a2.take(20, Duration.ofSeconds(10)));
+        assertEquals(50, budget.heldBy("a"));
+        assertFalse(a2.tryTake(1), "the owner's share is full though the budget is not");
+        assertFalse(a1.take(1, Duration.ofMinutes(10)), "no wait: only the owner's own leases make room");
+        assertTrue(a1.ownerFull(1));
+        assertEquals(429, budget.ownerShareFull().httpStatus());
+
+        MemoryBudget.Lease b = budget.lease("b");
+        assertTrue(b.tryTake(50), "another owner has its half");
+        MemoryBudget.Lease none = budget.lease();
+        assertFalse(none.tryTake(1), "the budget is full");
+        assertEquals(100, budget.used());
+
+        a1.give(10);
+        assertEquals(40, budget.heldBy("a"));
+        assertTrue(a2.tryTakeSmall(10));
+        a1.close();
+        assertEquals(30, budget.heldBy("a"));
+        a2.close();
+        b.close();
+        assertEquals(0, budget.heldBy("a"));
+        assertEquals(0, budget.heldBy("b"));
+        assertEquals(0, budget.used());
+    }
+
+    @Test
+    void memoryThatExistsCountsForItsOwnerPastItsShareAndFitsKnowsTheShare() {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        budget.ownerShare(50);
+        MemoryBudget.Lease a = budget.lease("a");
+        a.takeAnyway(70);
+        assertEquals(70, budget.heldBy("a"));
+        assertFalse(a.tryTake(1));
+        assertFalse(a.fits(60), "more than the share can never be taken by an owner's lease");
+        assertTrue(budget.lease().fits(60));
+        a.close();
+        assertEquals(0, budget.heldBy("a"));
+        a.takeAnyway(5);
+        assertEquals(0, budget.heldBy("a"), "counted on a closed lease: given back at once");
+        assertEquals(0, budget.used());
+    }
 }

@@ -315,11 +315,11 @@ class OffsetReaderTest {
         RestException past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.read(TOPIC, 0, 21, 1));
         assertTrue(past.getMessage().contains("past the log end offset 20"), past.getMessage());
         assertEquals(1, asked.get(), "the log's end is asked once for a read past it");
-        try (PartitionStream stream = reader.stream(TOPIC, 0, 20)) {
+        try (PartitionStream stream = reader.stream(TOPIC, 0, 20, null)) {
             assertEquals(20, stream.position(), "a stream opens there and waits");
         }
         asked.set(0);
-        past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.stream(TOPIC, 0, 21));
+        past = assertRestError(ErrorCode.OFFSET_OUT_OF_RANGE, () -> reader.stream(TOPIC, 0, 21, null));
         assertTrue(past.getMessage().contains("past the log end offset 20"), past.getMessage());
         assertEquals(1, asked.get(), "and once for a stream opened past it");
     }
@@ -364,7 +364,7 @@ class OffsetReaderTest {
         readers.add(reader);
 
         for (int i = 0; i < 3; i++) {
-            assertThrows(RestException.class, () -> reader.stream(TOPIC, 0, 5));
+            assertThrows(RestException.class, () -> reader.stream(TOPIC, 0, 5, null));
         }
         assertEquals(3, tried.get());
         assertEquals(0, budget.used());
@@ -627,7 +627,7 @@ class OffsetReaderTest {
         assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
         assertEquals(1, reader.idleCount(), "the reader stays pooled, its cost counted");
 
-        try (PartitionStream stream = reader.stream(TOPIC, 0, 5)) {
+        try (PartitionStream stream = reader.stream(TOPIC, 0, 5, null)) {
             assertEquals(5, stream.position());
             assertTrue(made.get(0).closed(), "the idle reader was closed to make room");
             assertEquals(0, reader.idleCount());

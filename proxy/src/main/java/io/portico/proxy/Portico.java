@@ -188,6 +188,10 @@ public final class Portico implements AutoCloseable {
                 memory.requests() / 8);
         MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
+        // One API key holds at most half of what answers being sent, consumers and their records
+        // take (its instances, its event streams and what they hold): the other half stays for the others.
+        responsesBudget.ownerShare(responsesBudget.capacity() / 2);
+        consumersBudget.ownerShare(consumersBudget.capacity() / 2);
         PorticoConfig.Nodes nodes = config.nodes();
         nodeId = config.serverId();
         if (nodes.enabled() && nodeId.isEmpty()) {

@@ -242,11 +242,12 @@ public final class EventStreamHandlers {
         }
         long from = offset;
         Principal live = Access.liveStream(exchange);
-        EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
+        String owner = Access.caller(exchange).name();
+        EventStream.start(exchange, streams, owner, () -> {
             if (check != null) {
                 check.run();
             }
-            PartitionStream stream = reader.stream(topic, partition, from);
+            PartitionStream stream = reader.stream(topic, partition, from, owner);
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {

@@ -72,7 +72,7 @@ public final class Budgets implements HttpHandler {
 
     /** This request's account with the responses budget. */
     public static MemoryBudget.Lease responseLease(HttpServerExchange exchange) {
-        return accounts(exchange).response();
+        return accounts(exchange).response(io.portico.proxy.auth.Access.caller(exchange).name());
     }
 
     private static Accounts accounts(HttpServerExchange exchange) {
@@ -104,9 +104,10 @@ public final class Budgets implements HttpHandler {
             return request;
         }
 
-        synchronized MemoryBudget.Lease response() {
+        /** The answer's lease, counted in {@code owner}'s share of the responses budget (the first call's owner). */
+        synchronized MemoryBudget.Lease response(String owner) {
             if (response == null) {
-                response = settings.responses().lease();
+                response = settings.responses().lease(owner);
                 if (holders == 0) {
                     response.close();
                 }

@@ -118,7 +118,7 @@ public final class EventStream {
         this.relayedBy = exchange.getAttachment(Http.RELAYED_BY);
         this.heartbeat = streams.heartbeat();
         Budgets.Settings budgets = Budgets.settings(exchange);
-        this.batch = budgets.responses().lease();
+        this.batch = budgets.responses().lease(owner);
         this.out = new ResponseChannel(exchange, ServerSentEvents.MEDIA_TYPE, budgets.bodyTimeout());
     }
 
@@ -274,7 +274,7 @@ public final class EventStream {
         fetching = true;
         Source s = source;
         // Each batch takes its room from a lease of its own, given back once that batch is written.
-        MemoryBudget.Lease room = batch.budget().lease();
+        MemoryBudget.Lease room = batch.budget().lease(owner);
         rooms.add(room);
         try {
             streams.pool().execute(() -> {

@@ -414,7 +414,7 @@ class EventStreamTest {
         AtomicInteger failures = new AtomicInteger();
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router().get("/partition", exchange -> EventStream.start(exchange, own, () -> {
-            PartitionStream stream = reader.stream("t", 0, 0);
+            PartitionStream stream = reader.stream("t", 0, 0, null);
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
