@@ -176,7 +176,9 @@ public final class ProduceHandler {
     private void handle(HttpServerExchange exchange, Integer partition) {
         String contentType = Http.contentType(exchange);
         boolean v2 = KafkaMediaTypes.apiVersion(contentType, Http.accept(exchange)) == 2;
-        EmbeddedFormat format = v2 ? KafkaMediaTypes.v2ProduceFormat(contentType)
+        // The body's format as its type names it (a type naming no version is binary in both); the
+        // Accept only makes the answer v2.
+        EmbeddedFormat format = KafkaMediaTypes.apiVersion(contentType) == 2 ? KafkaMediaTypes.v2ProduceFormat(contentType)
                 : KafkaMediaTypes.v1ProduceFormat(contentType);
         if (format.needsSchemaRegistry() && schemas == null) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();

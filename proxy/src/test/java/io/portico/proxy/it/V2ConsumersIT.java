@@ -197,6 +197,15 @@ class V2ConsumersIT {
                 "{\"records\":[{\"key\":\"a2V5\",\"value\":\"dmFsdWU=\"}]}", "Accept", V2);
         assertEquals(200, r.status(), r.body());
         assertEquals(1, r.json().get("offsets").get(0).get("partition").asInt());
+        // A body type naming no version is binary, for a client accepting v2 too.
+        Rest.Response plain = rest.post("/topics/" + topic + "/partitions/0", "application/json",
+                "{\"records\":[{\"value\":\"dmFsdWU=\"}]}", "Accept", V2);
+        assertEquals(200, plain.status(), plain.body());
+        assertEquals(V2, plain.contentType());
+        List<String> values = kafka.readToEnd(topic, "read_committed").stream()
+                .filter(rec -> rec.partition() == 0)
+                .map(rec -> new String(rec.value(), java.nio.charset.StandardCharsets.UTF_8)).toList();
+        assertEquals(List.of("value"), values);
         assertEquals(415, rest.post("/topics/" + topic, "application/vnd.kafka.avro.v2+json",
                 "{\"records\":[{\"value\":1}]}").status());
         assertEquals(415, rest.post("/topics/" + topic, "application/vnd.kafka.protobuf.v2+json",
