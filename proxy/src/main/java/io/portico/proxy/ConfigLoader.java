@@ -50,11 +50,20 @@ public final class ConfigLoader {
     }
 
     /**
-     * The settings the server validates: the file's, and those of the environment variables that
-     * name a setting. Other {@code PORTICO_*} variables are logged and left out rather than stopping
-     * start-up: they are not always meant for Portico ({@code PORTICO_URL} in the shell of a
-     * client of it, {@code PORTICO_SERVICE_HOST} and {@code PORTICO_PORT_…} that Kubernetes gives
-     * the pods beside a Service named portico). An unknown key in the file still stops start-up.
+     * {@code PORTICO_*} variables that are not meant for Portico: those Kubernetes gives the pods
+     * beside a Service named portico ({@code PORTICO_SERVICE_HOST}, {@code PORTICO_SERVICE_PORT…},
+     * {@code PORTICO_PORT}, {@code PORTICO_PORT_8082_TCP…}) and those its samples and README
+     * examples read in a client's shell ({@code PORTICO_URL}, {@code PORTICO_API_KEY}).
+     */
+    private static final java.util.regex.Pattern NOT_FOR_PORTICO = java.util.regex.Pattern.compile(
+            "PORTICO_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PORT|PROTO|ADDR))?)?"
+                    + "|URL|API_KEY)");
+
+    /**
+     * The settings the server validates: the file's and the environment's, less the variables
+     * that are not meant for Portico ({@link #NOT_FOR_PORTICO}, each logged as ignored): a Service
+     * named portico or a client's shell must not stop start-up. Any other unknown variable, as an
+     * unknown key in the file, still stops it (a misspelt setting must not go unnoticed).
      */
     static Map<String, String> forServer(Path file, Map<String, String> env) {
         Map<String, String> settings = raw(file, Map.of());
@@ -64,10 +73,11 @@ public final class ConfigLoader {
                 continue;
             }
             String key = keyOf(name.substring(ENV_PREFIX.length()));
-            if (PorticoConfig.accepts(key)) {
-                settings.put(key, e.getValue());
+            if (!PorticoConfig.accepts(key) && NOT_FOR_PORTICO.matcher(name).matches()) {
+                LOG.warn("Ignoring the environment variable {}: it names no setting (Kubernetes service links and "
+                        + "client variables are not meant for Portico)", name);
             } else {
-                LOG.warn("Ignoring the environment variable {}: it names no setting ({})", name, key);
+                settings.put(key, e.getValue());
             }
         }
         return settings;

@@ -130,6 +130,8 @@ class PorticoConfigTest {
                 "PORTICO_API_KEY", "secret-key-of-a-client",
                 "PORTICO_SERVICE_HOST", "10.0.0.7",
                 "PORTICO_PORT_8082_TCP_PROTO", "tcp",
+                "PORTICO_PORT", "tcp://10.0.0.7:8082",
+                "PORTICO_SERVICE_PORT_HTTP", "8082",
                 "PORTICO_BOOTSTRAP_SERVERS", "env:9092",
                 "PORTICO_CLIENT_RACK", "use1-az1"));
         assertEquals("env:9092", c.bootstrapServers());
@@ -139,6 +141,12 @@ class PorticoConfigTest {
         Files.writeString(file, "url=http://localhost:8082\n");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
         assertTrue(e.getMessage().contains("url"), e.getMessage());
+        // A misspelt setting still stops start-up (it would start the embedded broker, or no authentication).
+        Files.writeString(file, "");
+        for (String typo : List.of("PORTICO_BOOTSTRAP_SERVER", "PORTICO_AUTHENTICATION_METHODE", "PORTICO_PORTS")) {
+            e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(typo, "x")), typo);
+            assertTrue(e.getMessage().contains(ConfigLoader.keyOf(typo.substring("PORTICO_".length()))), e.getMessage());
+        }
     }
 
     @Test
