@@ -1004,7 +1004,7 @@ public final class ConsumerInstance {
                 answerGroup();
             }
             if (held.isEmpty() || limits.fetchMinBytes() > 0 && held.bytes() < limits.fetchMinBytes()) {
-                if (memory.budget().over()) {
+                if (memory.over()) {
                     phase = Phase.PAUSED;
                     deadline = clock.read() + limits.requestTimeout().toNanos();
                     polled = false;
@@ -1042,7 +1042,7 @@ public final class ConsumerInstance {
             // consumers budget for what is held: a minimum above the answer's cap, or above what
             // the budget holds, answers with what is there rather than holding more.
             if (!held.isEmpty() && (limits.fetchMinBytes() <= 0 || held.bytes() >= limits.fetchMinBytes()
-                    || held.bytes() >= limits.maxBytes() || memory.budget().over())) {
+                    || held.bytes() >= limits.maxBytes() || memory.over())) {
                 drainFetched(limits.maxBytes());
                 return finish();
             }
@@ -1079,7 +1079,7 @@ public final class ConsumerInstance {
                 return done(List.of()); // a resuming stream took over during the wait: what is held stays for it
             }
             List<ConsumedRecord> out = take(limits, room);
-            if (memory.budget().over()) {
+            if (memory.over()) {
                 letGoOfHeld();
             }
             if (autoCommit && !out.isEmpty()) {
@@ -1364,7 +1364,7 @@ public final class ConsumerInstance {
     /** Whether something else uses or waits for the instance, or it should not fetch ahead now (under the lock). */
     private boolean busy() {
         return waiting.get() > 0 || lock.hasQueuedThreads() || !reading.isEmpty() || stream.get() != null || closed || mode == Mode.NONE
-                || memory.budget().over();
+                || memory.over();
     }
 
     /** Sends the auto-commit of what reads took while fetching ahead (under both locks). */
@@ -1415,7 +1415,7 @@ public final class ConsumerInstance {
             while (held.isEmpty() && fetchingAhead && waitNanos > 0) {
                 waitNanos = fetchedAhead.awaitNanos(waitNanos);
             }
-            if (!fetchingAhead || aheadRuns != run || held.isEmpty() || closed || memory.budget().over()) {
+            if (!fetchingAhead || aheadRuns != run || held.isEmpty() || closed || memory.over()) {
                 return null; // the one looked at ended meanwhile: the state checked above may have changed
             }
             delivered.clear();
@@ -1534,7 +1534,7 @@ public final class ConsumerInstance {
      * budget is over its capacity.
      */
     private void drainFetched(long maxBytes) {
-        for (int i = 0; i < MAX_DRAIN_POLLS && held.bytes() < maxBytes && !memory.budget().over(); i++) {
+        for (int i = 0; i < MAX_DRAIN_POLLS && held.bytes() < maxBytes && !memory.over(); i++) {
             if (held.add(consumer.poll(Duration.ZERO)) == 0) {
                 return;
             }

@@ -177,7 +177,17 @@ public final class ConsumerRegistry implements AutoCloseable {
         this.memory = memory;
         this.memoryWait = memoryWait;
         this.consumerCost = HeldRecords.consumerCost(settings.kafka());
-        memory.addReclaimer(this::relieve);
+        memory.addReclaimer(new MemoryBudget.Reclaimer() {
+            @Override
+            public void reclaim(long needed) {
+                relieve(needed);
+            }
+
+            @Override
+            public void reclaimOwn(String owner, long needed) {
+                relieve(owner, needed);
+            }
+        });
         this.metrics = metrics;
         this.factory = factory;
         this.topicExists = topicExists;
@@ -321,7 +331,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                 // is: released afterwards, from the closer thread (nothing when another node holds it).
                 try {
                     String claimed = name;
-                    closer.execute(() -> ownership.release(group, claimed));
+                    closer.execute(() -> releaseUnlessMadeAgain(key, group, claimed));
                 } catch (java.util.concurrent.RejectedExecutionException closing) {
                     // the registry closes: this node's departure says it
                 }
@@ -332,7 +342,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             if (instances.asMap().get(key) != instance) {
                 // Deleted while its claim was read back: that delete found no claim of this node's
                 // to release, so it is released now (other nodes would refuse the name for good).
-                ownership.release(group, name);
+                releaseUnlessMadeAgain(key, group, name);
                 throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
             }
             metrics.instanceCreated();
@@ -346,22 +356,44 @@ public final class ConsumerRegistry implements AutoCloseable {
     }
 
     /**
+     * Releases this node's claim of a name whose instance is gone, unless the name was made again
+     * here meanwhile (its new instance's claim is the same record: releasing would erase it).
+     */
+    private void releaseUnlessMadeAgain(Key key, String group, String name) {
+        if (instances.asMap().get(key) == null) {
+            ownership.release(group, name);
+        }
+    }
+
+    /**
      * Lets idle instances go of the records they hold (they fetch them again when read), the
      * largest holders first, until {@code needed} more bytes fit the consumers budget. Never
      * blocks on an instance in use.
      */
     private void relieve(long needed) {
-        if (memory.hasRoomFor(needed)) {
+        relieve(null, () -> memory.hasRoomFor(needed));
+    }
+
+    /** As above, among {@code owner}'s instances, until {@code needed} more fit its share of the budget. */
+    private void relieve(String owner, long needed) {
+        relieve(owner, () -> memory.heldBy(owner) + needed <= memory.ownerShare());
+    }
+
+    /** Sheds instances (of {@code owner}, or all when null), the largest holders first, until {@code enough}. */
+    private void relieve(String owner, java.util.function.BooleanSupplier enough) {
+        if (enough.getAsBoolean()) {
             return;
         }
         // Sorted by what each held when looked at: the amounts change while instances are read.
         List<Map.Entry<ConsumerInstance, Long>> all = new ArrayList<>();
         for (ConsumerInstance instance : instances.asMap().values()) {
-            all.add(Map.entry(instance, instance.memoryHeld()));
+            if (owner == null || owner.equals(instance.owner())) {
+                all.add(Map.entry(instance, instance.memoryHeld()));
+            }
         }
         all.sort(Map.Entry.<ConsumerInstance, Long>comparingByValue().reversed());
         for (Map.Entry<ConsumerInstance, Long> e : all) {
-            if (memory.hasRoomFor(needed)) {
+            if (enough.getAsBoolean()) {
                 return;
             }
             e.getKey().shed();

@@ -40,6 +40,13 @@ public final class MemoryBudget {
     public interface Reclaimer {
         /** Lets go of what it can, until {@code needed} more bytes fit (or it has nothing left to give). */
         void reclaim(long needed);
+
+        /**
+         * Lets go of what it holds for {@code owner}, until {@code needed} more bytes fit that
+         * owner's share (or it has nothing of the owner's left to give). Nothing by default.
+         */
+        default void reclaimOwn(String owner, long needed) {
+        }
     }
 
     /**
@@ -122,7 +129,10 @@ public final class MemoryBudget {
         return held == null ? 0 : held;
     }
 
-    /** Counts {@code bytes} more for {@code owner}: false (nothing counted) when past {@code limit}. */
+    /**
+     * Counts {@code bytes} more for {@code owner}: false (nothing counted) when past {@code limit},
+     * unless the owner holds nothing (one thing larger than a share goes alone).
+     */
     private boolean ownerTake(String owner, long bytes, long limit) {
         if (owner == null || bytes <= 0) {
             return true;
@@ -130,7 +140,7 @@ public final class MemoryBudget {
         boolean[] taken = {false};
         owners.compute(owner, (k, held) -> {
             long now = held == null ? 0 : held;
-            if (now + bytes > limit) {
+            if (now > 0 && now + bytes > limit) {
                 return held;
             }
             taken[0] = true;
@@ -186,15 +196,29 @@ public final class MemoryBudget {
      * @return false when there was no room within the wait (or the thread was interrupted)
      */
     public boolean take(long bytes, Duration wait) {
-        if (tryTake(bytes)) {
+        return takeWaiting(bytes, wait, null);
+    }
+
+    /**
+     * Takes {@code bytes}, counted for {@code owner} (null: none) within its share: asks the
+     * reclaimers (for the owner's share, then for the budget) and then waits up to {@code wait}
+     * for room in both. Blocks: worker threads only.
+     */
+    private boolean takeWaiting(long bytes, Duration wait, String owner) {
+        if (tryTakeFor(bytes, owner)) {
             return true;
         }
         if (!fits(bytes)) {
             return false;
         }
         for (Reclaimer r : reclaimers) {
-            r.reclaim(bytes);
-            if (tryTake(bytes)) {
+            if (owner != null && ownerFull(owner, bytes)) {
+                r.reclaimOwn(owner, bytes);
+            }
+            if (!hasRoomFor(bytes)) {
+                r.reclaim(bytes);
+            }
+            if (tryTakeFor(bytes, owner)) {
                 return true;
             }
         }
@@ -205,7 +229,7 @@ public final class MemoryBudget {
         lock.lock();
         waiting++;
         try {
-            while (!tryTake(bytes)) {
+            while (!tryTakeFor(bytes, owner)) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
@@ -221,6 +245,24 @@ public final class MemoryBudget {
             waiting--;
             lock.unlock();
         }
+    }
+
+    /** Takes {@code bytes} if they fit now, counted for {@code owner} within its share; never blocks. */
+    private boolean tryTakeFor(long bytes, String owner) {
+        if (!ownerTake(owner, bytes, ownerShare)) {
+            return false;
+        }
+        if (!tryTake(bytes)) {
+            ownerGive(owner, bytes);
+            return false;
+        }
+        return true;
+    }
+
+    /** Whether {@code owner} holds too much for {@code bytes} more (see {@link #ownerTake}). */
+    private boolean ownerFull(String owner, long bytes) {
+        long held = heldBy(owner);
+        return held > 0 && held + Math.max(0, bytes) > ownerShare;
     }
 
     /** Counts memory that exists already, whether or not it fits. */
@@ -281,17 +323,17 @@ public final class MemoryBudget {
             this.owner = owner;
         }
 
-        /**
-         * Whether {@code bytes} could ever be taken by this lease: within the capacity, and within
-         * its owner's share when it has an owner.
-         */
-        public boolean fits(long bytes) {
-            return MemoryBudget.this.fits(bytes) && (owner == null || bytes <= ownerShare);
-        }
-
         /** Whether this lease's owner holds too much for {@code bytes} more (its takes then fail). */
         public boolean ownerFull(long bytes) {
-            return owner != null && heldBy(owner) + Math.max(0, bytes) > ownerShare;
+            return owner != null && MemoryBudget.this.ownerFull(owner, bytes);
+        }
+
+        /**
+         * Whether the budget is {@linkplain MemoryBudget#over over} its capacity, or this lease's
+         * owner over its share: holders of records let go of what they can then.
+         */
+        public boolean over() {
+            return MemoryBudget.this.over() || owner != null && heldBy(owner) > ownerShare;
         }
 
         /** The budget this lease takes from. */
@@ -327,19 +369,14 @@ public final class MemoryBudget {
         }
 
         /**
-         * As {@link MemoryBudget#take(long, Duration)}, counted on this lease. Blocks (not holding
-         * the lease). Does not wait when its owner's share is full: only the owner's own leases
-         * can make room there.
+         * As {@link MemoryBudget#take(long, Duration)}, counted on this lease, waiting for room in
+         * its owner's share as in the budget. Blocks (not holding the lease).
          */
         public boolean take(long bytes, Duration wait) {
             if (tryTake(bytes)) {
                 return true;
             }
-            if (!ownerTake(owner, bytes, ownerShare)) {
-                return false;
-            }
-            if (!MemoryBudget.this.take(bytes, wait)) {
-                ownerGive(owner, bytes);
+            if (!takeWaiting(bytes, wait, owner)) {
                 return false;
             }
             return keep(bytes);

@@ -97,7 +97,7 @@ public final class PartitionStream implements AutoCloseable {
             if (!out.isEmpty()) {
                 next = out.get(out.size() - 1).offset() + 1;
             }
-            if (lease.budget().over() && !held.isEmpty()) {
+            if (lease.over() && !held.isEmpty()) {
                 // What is held is a cache: let it go and fetch it again when the client gets to it.
                 held.clear();
                 consumer.seek(partition, next);

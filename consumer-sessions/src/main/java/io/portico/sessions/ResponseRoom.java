@@ -148,7 +148,7 @@ public final class ResponseRoom {
      * the patience. False when none came in time.
      */
     private boolean firstRoom(long needed, long whole) {
-        if (!lease.fits(whole)) {
+        if (!lease.budget().fits(whole)) {
             lease.takeAnyway(needed);
         } else if (!lease.take(needed, patience)) {
             return false;

@@ -347,6 +347,29 @@ class ConsumerInstanceTest {
     // ---- committing --------------------------------------------------------------------------
 
     @Test
+    void aKeysCreatePastItsShareLetsGoOfThatKeysHeldRecordsFirst() {
+        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
+                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "1000");
+        long cost = HeldRecords.consumerCost(kafka);
+        // A key's share: two consumers and 500 bytes of records.
+        MemoryBudget memory = new MemoryBudget("memory.consumers.max.bytes", 2 * (2 * cost + 500));
+        memory.ownerShare(2 * cost + 500);
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(kafka, Duration.ofMinutes(5), REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT,
+                        1 << 20, 100, ""),
+                factory, topic -> true, TICKER, SessionMetrics.unreported(), memory, Duration.ZERO);
+        registries.add(registry);
+        ConsumerInstance first = registry.create("g1", new CreateConsumerRequest("first", null, null, null, null), "key-a");
+        factory.last().assignOnNextPoll(List.of(P0), sized(0, 0, 4, 200));
+        assertEquals(List.of(0L), offsets(registry.read(first, TOPIC, 250))); // 1..4 held back
+        assertTrue(memory.heldBy("key-a") > cost + 500, "held: " + memory.heldBy("key-a"));
+
+        registry.create("g1", new CreateConsumerRequest("second", null, null, null, null), "key-a");
+
+        assertEquals(2 * cost, memory.heldBy("key-a"), "the first instance let go of what it held");
+    }
+
+    @Test
     void commitCommitsTheOffsetAfterTheLastReturnedRecordNotAfterHeldBackOnes() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);

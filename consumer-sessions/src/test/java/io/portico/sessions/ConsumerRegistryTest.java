@@ -536,6 +536,12 @@ class ConsumerRegistryTest {
         public void release(String group, String name) {
             calls.add("release " + name);
         }
+
+        long count(String call) {
+            synchronized (calls) {
+                return calls.stream().filter(call::equals).count();
+            }
+        }
     }
 
     @Test
@@ -583,6 +589,31 @@ class ConsumerRegistryTest {
         registry.ownership(ConsumerRegistry.Ownership.NONE);
         registry.create("g1", named("bob"), "key-a");
         assertRestError(ErrorCode.TOO_MANY_REQUESTS, () -> registry.create("g1", named("carol"), "key-b"));
+    }
+
+    @Test
+    void aNameMadeAgainWhileTheDeletedOnesClaimIsReadBackKeepsItsClaim() throws Exception {
+        ConsumerRegistry registry = registry();
+        HeldClaim ownership = new HeldClaim(false);
+        registry.ownership(ownership);
+        ExecutorService creators = Executors.newFixedThreadPool(2);
+        try {
+            Future<ConsumerInstance> first = creators.submit(() -> registry.create("g1", named("alice"), "key-a"));
+            assertTrue(ownership.claiming.await(10, TimeUnit.SECONDS));
+            registry.delete("g1", "alice"); // the client gave up waiting and deleted it
+            Future<ConsumerInstance> again = creators.submit(() -> registry.create("g1", named("alice"), "key-a"));
+            while (ownership.count("claim alice") < 2) {
+                Thread.onSpinWait(); // the second create's claim has begun
+            }
+            ownership.letGo.countDown();
+            ExecutionException failed = assertThrows(ExecutionException.class, first::get);
+            assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, ((RestException) failed.getCause()).errorCode());
+            assertSame(again.get(10, TimeUnit.SECONDS), registry.get("g1", "alice"));
+        } finally {
+            creators.shutdownNow();
+        }
+        assertEquals(1, ownership.count("release alice"),
+                "only the delete's: the name's new claim stays");
     }
 
     @Test

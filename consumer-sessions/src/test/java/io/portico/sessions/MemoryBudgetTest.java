@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -86,7 +88,7 @@ class MemoryBudgetTest {
         assertTrue(a2.take(20, Duration.ofSeconds(10)));
         assertEquals(50, budget.heldBy("a"));
         assertFalse(a2.tryTake(1), "the owner's share is full though the budget is not");
-        assertFalse(a1.take(1, Duration.ofMinutes(10)), "no wait: only the owner's own leases make room");
+        assertFalse(a1.take(1, Duration.ofMillis(1)), "nothing of the owner's was given back");
         assertTrue(a1.ownerFull(1));
         assertEquals(429, budget.ownerShareFull().httpStatus());
 
@@ -109,19 +111,65 @@ class MemoryBudgetTest {
     }
 
     @Test
-    void memoryThatExistsCountsForItsOwnerPastItsShareAndFitsKnowsTheShare() {
+    void aTakeWaitsForItsOwnersRoomAsForTheBudgets() throws Exception {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        budget.ownerShare(50);
+        MemoryBudget.Lease sending = budget.lease("a");
+        assertTrue(sending.tryTake(50));
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
+            started.countDown();
+            return budget.lease("a").take(20, Duration.ofMinutes(1));
+        });
+        assertTrue(started.await(10, TimeUnit.SECONDS));
+        sending.close(); // the owner's answer was sent
+        assertTrue(waiter.get(1, TimeUnit.MINUTES));
+        assertEquals(20, budget.heldBy("a"));
+    }
+
+    @Test
+    void anOwnersReclaimerIsAskedForItsShareBeforeItWaits() {
+        MemoryBudget budget = new MemoryBudget("b", 100);
+        budget.ownerShare(50);
+        MemoryBudget.Lease cached = budget.lease("a");
+        cached.takeAnyway(45);
+        List<String> asked = new ArrayList<>();
+        budget.addReclaimer(new MemoryBudget.Reclaimer() {
+            @Override
+            public void reclaim(long needed) {
+                asked.add("budget " + needed);
+            }
+
+            @Override
+            public void reclaimOwn(String owner, long needed) {
+                asked.add(owner + " " + needed);
+                cached.give(cached.held());
+            }
+        });
+        assertTrue(budget.lease("a").take(20, Duration.ZERO));
+        assertEquals(List.of("a 20"), asked, "the budget had room: only the owner's share was short");
+        assertEquals(20, budget.heldBy("a"));
+    }
+
+    @Test
+    void memoryThatExistsCountsForItsOwnerPastItsShareAndOneThingLargerThanAShareGoesAlone() {
         MemoryBudget budget = new MemoryBudget("b", 100);
         budget.ownerShare(50);
         MemoryBudget.Lease a = budget.lease("a");
         a.takeAnyway(70);
         assertEquals(70, budget.heldBy("a"));
         assertFalse(a.tryTake(1));
-        assertFalse(a.fits(60), "more than the share can never be taken by an owner's lease");
-        assertTrue(budget.lease().fits(60));
+        assertTrue(a.over(), "the owner is past its share: its holders let go of what they can");
+        assertFalse(budget.lease("b").over());
         a.close();
         assertEquals(0, budget.heldBy("a"));
         a.takeAnyway(5);
         assertEquals(0, budget.heldBy("a"), "counted on a closed lease: given back at once");
         assertEquals(0, budget.used());
+
+        MemoryBudget.Lease large = budget.lease("a");
+        assertTrue(large.tryTake(60), "larger than the share, with nothing else held: alone");
+        assertFalse(budget.lease("a").tryTake(1));
+        assertTrue(budget.lease("b").tryTake(40));
     }
 }

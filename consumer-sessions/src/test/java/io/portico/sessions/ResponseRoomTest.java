@@ -52,4 +52,26 @@ class ResponseRoomTest {
         assertTrue(mine.held() >= ResponseRoom.cost(16L << 20) - ResponseRoom.cost(10), "held " + mine.held());
         assertTrue(budget.over(), "the budget is over: other responses wait for it");
     }
+
+    @Test
+    void aFirstRecordLargerThanItsKeysShareGoesAloneWithinTheBudgetAndWaitsForItsRoom() {
+        MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 10_000);
+        budget.ownerShare(5_000);
+        MemoryBudget.Lease other = budget.lease("b");
+        assertTrue(other.tryTake(5_000));
+        MemoryBudget.Lease mine = budget.lease("a");
+        ResponseRoom room = new ResponseRoom(mine, Duration.ZERO);
+
+        // 6,128 of cost: more than the key's share, less than the budget, which has 5,000 free.
+        RestException e = assertThrows(RestException.class, () -> room.take(2_000, true));
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, e.errorCode(), "it waits for the budget, it does not go anyway");
+        assertEquals(5_000, budget.used());
+
+        other.close();
+        assertTrue(room.take(2_000, true), "alone, with the key holding nothing else");
+        assertTrue(budget.used() <= budget.capacity(), "within the budget: " + budget.used());
+        assertEquals(ErrorCode.TOO_MANY_REQUESTS, assertThrows(RestException.class,
+                () -> new ResponseRoom(budget.lease("a"), Duration.ZERO).take(10, true)).errorCode(),
+                "the key's other answer waits for its share");
+    }
 }

@@ -267,7 +267,7 @@ public final class EventStream {
             finish();
             return;
         }
-        if (batch.budget().over()) {
+        if (batch.over()) {
             exchange.getIoThread().executeAfter(this::fetch, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
             return;
         }
