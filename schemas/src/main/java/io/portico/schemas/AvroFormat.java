@@ -103,10 +103,22 @@ final class AvroFormat implements ParsedSchema {
      */
     byte[] throughAvro(byte[] json) {
         Object datum;
+        String text = new String(json, StandardCharsets.UTF_8);
+        // A JSON decoder lays out the schema's grammar when made: kept for the next value, not made again for each.
+        org.apache.avro.io.JsonDecoder decoder = jsonDecoders.poll();
         try {
-            datum = reader.read(null, DecoderFactory.get().jsonDecoder(schema, new String(json, StandardCharsets.UTF_8)));
+            if (decoder == null) {
+                decoder = DecoderFactory.get().jsonDecoder(schema, text);
+            } else {
+                decoder.configure(text);
+            }
+            datum = reader.read(null, decoder);
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException(message(e));
+        } finally {
+            if (decoder != null && jsonDecoders.size() < KEPT_DECODERS) {
+                jsonDecoders.offer(decoder);
+            }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(16, json.length / 2));
         try {
@@ -121,6 +133,10 @@ final class AvroFormat implements ParsedSchema {
 
     /** How deep {@link #check} follows records, unions, arrays and maps within one another. */
     private static final int CHECK_MAX_DEPTH = 256;
+    /** JSON decoders kept for {@link #throughAvro} (each holds the schema's grammar). */
+    private static final int KEPT_DECODERS = 4;
+    private final java.util.concurrent.ConcurrentLinkedQueue<org.apache.avro.io.JsonDecoder> jsonDecoders =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * Walks the datum without building it (a client's bytes may declare billions of empty
@@ -135,7 +151,8 @@ final class AvroFormat implements ParsedSchema {
         }
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(message, null);
-            walk(schema, decoder, new long[] {Math.max(1024, 8L * message.length)}, 0);
+            walk(schema, decoder, new long[] {Math.max(1024, 8L * message.length),
+                    AvroPaths.MAX_EXPANDED + 64L * message.length}, 0);
             if (!decoder.isEnd()) {
                 throw new InvalidDataException("bytes follow the avro datum of schema " + schema.getFullName());
             }
@@ -147,10 +164,17 @@ final class AvroFormat implements ParsedSchema {
         }
     }
 
-    /** Reads past one datum of {@code s}, checking enum and union indexes; {@code items[0]} is what arrays and maps may still hold. */
+    /**
+     * Reads past one datum of {@code s}, checking enum and union indexes; {@code items[0]} is what
+     * arrays and maps may still hold, {@code items[1]} the steps the walk may still take (items
+     * of no bytes, say empty records, could otherwise multiply the work past what the bytes pay for).
+     */
     private static void walk(Schema s, org.apache.avro.io.Decoder in, long[] items, int depth) throws IOException {
         if (depth > CHECK_MAX_DEPTH) {
             throw new InvalidDataException("it nests deeper than " + CHECK_MAX_DEPTH);
+        }
+        if (--items[1] < 0) {
+            throw new InvalidDataException("its avro datum takes more steps to check than its bytes allow");
         }
         switch (s.getType()) {
             case NULL -> in.readNull();

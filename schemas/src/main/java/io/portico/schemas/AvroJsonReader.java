@@ -41,12 +41,14 @@ final class AvroJsonReader {
 
     private final BinaryDecoder in;
     private final JsonGenerator out;
+    private final int length;
     private long items;
 
-    private AvroJsonReader(BinaryDecoder in, JsonGenerator out, long items) {
+    private AvroJsonReader(BinaryDecoder in, JsonGenerator out, int length) {
         this.in = in;
         this.out = out;
-        this.items = items;
+        this.length = length;
+        this.items = Math.max(1024, 8L * length);
     }
 
     /**
@@ -59,8 +61,8 @@ final class AvroJsonReader {
         int length = bytes.length - offset;
         Bounded buffer = new Bounded(Math.min(maxJsonBytes, Math.max(64, length * 2)), maxJsonBytes);
         try (JsonGenerator g = JSON.createGenerator(buffer, JsonEncoding.UTF8)) {
-            new AvroJsonReader(DecoderFactory.get().binaryDecoder(bytes, offset, length, null), g,
-                    Math.max(1024, 8L * length)).write(schema, 0);
+            new AvroJsonReader(DecoderFactory.get().binaryDecoder(bytes, offset, length, null), g, length)
+                    .write(schema, 0);
         }
         return buffer.bytes();
     }
@@ -85,6 +87,9 @@ final class AvroJsonReader {
                 out.writeString(new String(b.array(), b.arrayOffset() + b.position(), b.remaining(), StandardCharsets.ISO_8859_1));
             }
             case FIXED -> {
+                if (s.getFixedSize() > length) { // not read whole before its bytes are known to be there
+                    throw new IOException("a fixed of " + s.getFixedSize() + " bytes in a datum of " + length);
+                }
                 byte[] b = new byte[s.getFixedSize()];
                 in.readFixed(b);
                 out.writeString(new String(b, StandardCharsets.ISO_8859_1));

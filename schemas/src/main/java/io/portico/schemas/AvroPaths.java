@@ -25,16 +25,29 @@ final class AvroPaths {
      */
     static final long MAX_WALK = 100_000;
 
+    /**
+     * The most steps of all the schema's records' walks together: what avro's JSON decoder lays
+     * out for a schema (it flattens each record, inlining the records of its fields once per path
+     * to them) and what a check of a datum walks, within a few megabytes and milliseconds.
+     */
+    static final long MAX_EXPANDED = 200_000;
+
+    /** The largest {@code fixed}: a value of it is allocated whole before its bytes are read. */
+    static final int MAX_FIXED = 1 << 20;
+
     private AvroPaths() {
     }
 
     /**
      * @throws ParsedSchema.InvalidSchemaException when a record holds itself through fields that
-     *         are records only (no union, array or map on the way: no value of it is finite), or
-     *         avro's walk of an array's or map's item type would take more than {@value #MAX_WALK} steps
+     *         are records only (no union, array or map on the way: no value of it is finite),
+     *         avro's walk of a record or of an array's or map's item type would take more than
+     *         {@value #MAX_WALK} steps, its records' walks more than {@value #MAX_EXPANDED} together,
+     *         or a {@code fixed} is larger than {@value #MAX_FIXED} bytes
      */
     static void requireBounded(Schema schema) {
         Map<Schema, Long> walks = new IdentityHashMap<>();
+        long expanded = 0;
         Deque<Schema> pending = new ArrayDeque<>();
         Map<Schema, Boolean> seen = new IdentityHashMap<>();
         pending.push(schema);
@@ -45,8 +58,20 @@ final class AvroPaths {
             }
             switch (s.getType()) {
                 case RECORD -> {
-                    walk(s, walks, new IdentityHashMap<>()); // refuses a loop through records alone
+                    // Refuses a loop through records alone, and a record reached by too many paths
+                    // (each record named twice by the one before it: 2^60 paths in 60 records).
+                    expanded += requireShortWalk(s, walks, "the record " + s.getFullName());
+                    if (expanded > MAX_EXPANDED) {
+                        throw new ParsedSchema.InvalidSchemaException("its records hold more than " + MAX_EXPANDED
+                                + " fields in all, counting a record's fields once for each path to it");
+                    }
                     s.getFields().forEach(f -> pending.push(f.schema()));
+                }
+                case FIXED -> {
+                    if (s.getFixedSize() > MAX_FIXED) {
+                        throw new ParsedSchema.InvalidSchemaException("the fixed " + s.getFullName() + " of "
+                                + s.getFixedSize() + " bytes is larger than " + MAX_FIXED + " bytes");
+                    }
                 }
                 case ARRAY -> {
                     requireShortWalk(s.getElementType(), walks, "an array's items");
@@ -63,13 +88,14 @@ final class AvroPaths {
         }
     }
 
-    private static void requireShortWalk(Schema item, Map<Schema, Long> walks, String what) {
+    private static long requireShortWalk(Schema item, Map<Schema, Long> walks, String what) {
         long steps = walk(item, walks, new IdentityHashMap<>());
         if (steps > MAX_WALK) {
             throw new ParsedSchema.InvalidSchemaException("the records of " + what + " (" + item.getFullName()
                     + ") are reached by more than " + MAX_WALK + " paths through their fields (a record named by "
-                    + "several fields of several records in turn); avro's reader walks each path for each block it reads");
+                    + "several fields of several records in turn); avro's reader walks each path");
         }
+        return steps;
     }
 
     /**

@@ -94,6 +94,17 @@ class AvroJsonWriterTest {
     }
 
     @Test
+    void avrosDecoderKeptForTheNextValueReadsItAsANewOneWouldAfterAFailureMidValue() {
+        AvroFormat kept = AvroFormat.parse(EVERYTHING);
+        byte[] good = utf8(CANONICAL);
+        byte[] expected = AvroFormat.parse(EVERYTHING).throughAvro(good);
+        for (String bad : List.of(CANONICAL.replace("\"GREEN\"", "\"BLUE\""), CANONICAL.substring(0, 40), "[1,2")) {
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> kept.throughAvro(utf8(bad)), bad);
+            assertArrayEquals(expected, kept.throughAvro(good), "after " + bad);
+        }
+    }
+
+    @Test
     void otherShapesAreLeftToAvroWhoseAnswerStands() {
         AvroFormat format = AvroFormat.parse(EVERYTHING);
         Schema schema = new Schema.Parser().parse(EVERYTHING);

@@ -60,8 +60,60 @@ class SchemaBoundsTest {
         ParsedSchema few = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":" + avroChain(4) + "}");
         String json = "[" + avroChainValue(4) + "]";
         assertEquals(json, new String(few.toJson(few.encodeFramed(1, utf8(json))), StandardCharsets.UTF_8));
-        // Not in an array or a map, nothing walks the paths but a value's own bytes: it parses.
-        SchemaService.parse(SchemaType.AVRO, avroChain(60));
+        // Not in an array or a map either: avro's JSON decoder lays each path out, and a check walks each.
+        e = assertTimeoutPreemptively(PATIENCE,
+                () -> assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, avroChain(60))));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("paths"), e.getMessage());
+        // Nor in a union: each of its records is laid out.
+        assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, "[\"null\"," + avroChain(60) + "]"));
+    }
+
+    @Test
+    void anAvroSchemaWhoseRecordsTogetherExpandTooFarIsRefused() {
+        // Each record within MAX_WALK, 25 of them in a union each reaching 2^13 paths: 200,000+ laid out in all.
+        StringBuilder union = new StringBuilder("[\"null\"");
+        for (int i = 0; i < 25; i++) {
+            union.append(",").append(avroChain(13).replace("\"R", "\"U" + i + "R"));
+        }
+        RestException e = assertTimeoutPreemptively(PATIENCE, () -> assertThrows(RestException.class,
+                () -> SchemaService.parse(SchemaType.AVRO, union.append("]").toString())));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("fields in all"), e.getMessage());
+        // A few of them are fine.
+        SchemaService.parse(SchemaType.AVRO, "[\"null\"," + avroChain(13) + "]");
+    }
+
+    @Test
+    void anAvroFixedLargerThanAMebibyteIsRefusedAndOneLargerThanItsRecordIsNotAllocated() {
+        RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO,
+                "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2147483639}"));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode());
+        assertTrue(e.getMessage().contains("fixed"), e.getMessage());
+        ParsedSchema mebibyte = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1048576}");
+        ParsedSchema.InvalidDataException read = assertThrows(ParsedSchema.InvalidDataException.class, () -> mebibyte.toJson(Framing.frame(1, new byte[] {1, 2})));
+        assertTrue(read.getMessage().contains("fixed of 1048576 bytes in a datum of 2"), read.getMessage());
+    }
+
+    @Test
+    void aCheckOfItemsOfNoBytesStopsWhenItsStepsRunOut() {
+        // Each item is 98,303 steps of records whose fields are null; 500,000 items are declared in a few bytes.
+        ParsedSchema parsed = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"record\",\"name\":\"Top\",\"fields\":["
+                + "{\"name\":\"pad\",\"type\":\"bytes\"},{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":"
+                + avroChain(15) + "}}]}");
+        java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
+        try {
+            org.apache.avro.io.BinaryEncoder out = org.apache.avro.io.EncoderFactory.get().directBinaryEncoder(message, null);
+            out.writeBytes(new byte[65_536]);
+            out.writeLong(500_000); // one block of items, no bytes each
+            out.writeLong(0);
+            out.flush();
+        } catch (java.io.IOException impossible) {
+            throw new AssertionError(impossible);
+        }
+        ParsedSchema.InvalidDataException e = assertTimeoutPreemptively(PATIENCE, () -> assertThrows(
+                ParsedSchema.InvalidDataException.class, () -> parsed.check(message.toByteArray(), false)));
+        assertTrue(e.getMessage().contains("steps"), e.getMessage());
     }
 
     @Test
