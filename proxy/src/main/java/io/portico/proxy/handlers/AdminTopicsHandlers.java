@@ -38,7 +38,7 @@ public final class AdminTopicsHandlers {
         if (type == null || !type.essence().equals("application/json")) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
-        Http.readBody(exchange, maxBodyBytes, body -> {
+        Http.readBody(exchange, Math.min(maxBodyBytes, Http.ADMIN_BODY_MAX_BYTES), body -> {
             AdminTopics.CreateRequest request = CREATE_BODY.read(body, EmbeddedFormat.JSON);
             // A name Kafka cannot have is refused as such (422) before the key's globs see it.
             KafkaNames.topic(request.name(), ErrorCode.UNPROCESSABLE_ENTITY);

@@ -39,6 +39,20 @@ class HostileInputIT {
     }
 
     /** Another client's ordinary work still succeeds. */
+    @Test
+    void anAdminBodyOverAMebibyteIs413BeforeItIsBound(Rest rest, KafkaCluster kafka) {
+        String name = KafkaCluster.uniqueTopic("hostile-admin");
+        String objects = "{}," .repeat(400_000) + "{}"; // 1.2 MB of empty objects: millions of maps if bound
+        assertJsonError(rest.post("/admin/topics", "application/json",
+                "{\"name\":\"" + name + "\",\"configs\":{\"x\":[" + objects + "]}}"), 413);
+        String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+        assertJsonError(rest.post("/v3/clusters/" + cluster + "/topics", "application/json",
+                "{\"topic_name\":\"" + name + "\",\"configs\":[" + objects.replace("{}", "{\"name\":\"a\"}") + "]}"), 413);
+        assertJsonError(rest.post("/v3/clusters/" + cluster + "/topics/" + name + "/configs:alter", "application/json",
+                "{\"data\":[" + objects + "]}"), 413);
+        othersStillServed(rest, kafka);
+    }
+
     private static void othersStillServed(Rest rest, KafkaCluster kafka) {
         String topic = KafkaCluster.uniqueTopic("bystander");
         Rest.Response produced = rest.post("/topics/" + topic, BINARY, ONE_RECORD);

@@ -74,7 +74,7 @@ final class V3 {
     static <T> void readBody(HttpServerExchange exchange, long maxBodyBytes, Json.BodyReader<T> reader, String empty,
                              Consumer<T> then) {
         Http.requireJsonBody(exchange);
-        Http.readBody(exchange, maxBodyBytes, body -> {
+        Http.readBody(exchange, Math.min(maxBodyBytes, Http.ADMIN_BODY_MAX_BYTES), body -> {
             if (isEmptyOrNull(body)) {
                 throw ErrorCode.PAYLOAD_ERROR.exception(empty);
             }
