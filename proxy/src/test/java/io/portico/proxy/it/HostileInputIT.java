@@ -53,6 +53,23 @@ class HostileInputIT {
         othersStillServed(rest, kafka);
     }
 
+    @Test
+    void aV3StreamDeclaringMoreThanTwoGibibytesIs413NotAClosedConnection(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("hostile-length"), 1);
+        String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+        try (java.net.Socket socket = new java.net.Socket(rest.base().getHost(), rest.base().getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("POST /v3/clusters/" + cluster + "/topics/" + topic + "/records HTTP/1.1\r\n"
+                    + "Host: localhost\r\nContent-Type: application/json\r\nContent-Length: 3000000000\r\n\r\n"
+                    + "{\"value\":{\"type\":\"STRING\",\"data\":\"x\"}}")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+            assertTrue(answer.contains("\"error_code\":413") && answer.contains("chunked"), answer);
+        }
+        othersStillServed(rest, kafka);
+    }
+
     private static void othersStillServed(Rest rest, KafkaCluster kafka) {
         String topic = KafkaCluster.uniqueTopic("bystander");
         Rest.Response produced = rest.post("/topics/" + topic, BINARY, ONE_RECORD);

@@ -133,6 +133,12 @@ public final class ProduceV3Handler {
                     body -> single(exchange, clusterId, topic, key, body)));
             return;
         }
+        if (exchange.getRequestContentLength() > Integer.MAX_VALUE) {
+            // Undertow's receiver cannot take such a length: it would end the connection unanswered.
+            exchange.setPersistent(false);
+            throw ErrorCode.PAYLOAD_TOO_LARGE.exception("a stream declaring more than 2 GiB in its Content-Length is "
+                    + "not read: send it chunked (Transfer-Encoding: chunked), which has no such bound");
+        }
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
     }
 
