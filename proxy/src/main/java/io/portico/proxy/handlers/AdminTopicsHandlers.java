@@ -53,11 +53,11 @@ public final class AdminTopicsHandlers {
 
     public void list(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
-        Http.complete(exchange, metadata.adminTopics(caller::canSee), Function.identity());
+        Http.completeWritten(exchange, metadata.adminTopics(caller::canSee), Function.identity());
     }
 
     public void get(HttpServerExchange exchange) {
-        Http.complete(exchange, metadata.adminTopic(Http.param(exchange, "topic")), Function.identity());
+        Http.completeWritten(exchange, metadata.adminTopic(Http.param(exchange, "topic")), Function.identity());
     }
 
     public void delete(HttpServerExchange exchange) {

@@ -25,19 +25,19 @@ public final class MetadataHandlers {
     public void topics(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
         Principal caller = Access.caller(exchange);
-        Http.complete(exchange, metadata.topicNames(caller::canSee), Function.identity());
+        Http.completeWritten(exchange, metadata.topicNames(caller::canSee), Function.identity());
     }
 
     /** {@code GET /topics/{topic}}. */
     public void topic(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
-        Http.complete(exchange, metadata.topic(Http.param(exchange, "topic")), Function.identity());
+        Http.completeWritten(exchange, metadata.topic(Http.param(exchange, "topic")), Function.identity());
     }
 
     /** {@code GET /topics/{topic}/partitions}: sorted by partition id. */
     public void partitions(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
-        Http.complete(exchange, metadata.partitions(Http.param(exchange, "topic")), Function.identity());
+        Http.completeWritten(exchange, metadata.partitions(Http.param(exchange, "topic")), Function.identity());
     }
 
     /** {@code GET /topics/{topic}/partitions/{partition}}. */
@@ -45,7 +45,7 @@ public final class MetadataHandlers {
         Http.negotiate(exchange, KafkaMediaTypes.V1_PARTITION_METADATA);
         String topic = Http.param(exchange, "topic");
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
-        Http.complete(exchange, metadata.partition(topic, partition), Function.identity());
+        Http.completeWritten(exchange, metadata.partition(topic, partition), Function.identity());
     }
 
     /** {@code GET /topics/{topic}/partitions/{partition}/offsets}: {@code {"beginning_offset","end_offset"}}. */
@@ -53,12 +53,12 @@ public final class MetadataHandlers {
         Http.negotiate(exchange, KafkaMediaTypes.V2_METADATA); // a v2 endpoint: v2's type unless v1's is asked for
         String topic = Http.param(exchange, "topic");
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
-        Http.complete(exchange, metadata.partitionOffsets(topic, partition), Function.identity());
+        Http.completeWritten(exchange, metadata.partitionOffsets(topic, partition), Function.identity());
     }
 
     /** {@code GET /brokers}. */
     public void brokers(HttpServerExchange exchange) {
         Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
-        Http.complete(exchange, metadata.brokerIds(), BrokerList::new);
+        Http.completeWritten(exchange, metadata.brokerIds(), BrokerList::new);
     }
 }

@@ -695,6 +695,32 @@ public final class Http {
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> finishWhenDone(exchange, result, toBody, done));
     }
 
+    /**
+     * As {@link #complete}, the body written as JSON where the result is made (the admin pool, for
+     * what Kafka answers) rather than on the IO thread: a list of thousands of topics, partitions
+     * or groups is megabytes of it. Its bytes count against the responses budget until sent, so
+     * that other requests wait for room while such answers are out.
+     */
+    public static <T> void completeWritten(HttpServerExchange exchange, CompletionStage<T> result,
+                                           Function<? super T, ?> toBody) {
+        MemoryBudget.Lease room = Budgets.responseLease(exchange);
+        complete(exchange, result.thenApply(value -> written(toBody.apply(value), room)), Function.identity());
+    }
+
+    /** The answer as JSON bytes (a {@link Reply} keeps its status), counted in {@code room}. */
+    static Object written(Object answer, MemoryBudget.Lease room) {
+        if (answer instanceof Reply reply) {
+            return reply.body() == null || reply.body() instanceof RawJson ? reply
+                    : new Reply(reply.status(), written(reply.body(), room));
+        }
+        if (answer instanceof RawJson) {
+            return answer;
+        }
+        byte[] json = Json.write(answer);
+        room.takeAnyway(json.length);
+        return new RawJson(json);
+    }
+
     /** Answers with the result once it completes; {@code done} releases the request's budgets then. */
     private static <T> void finishWhenDone(HttpServerExchange exchange, CompletionStage<T> result,
                                            Function<? super T, ?> toBody, Runnable done) {

@@ -46,23 +46,7 @@ final class V3 {
      */
     static <T, R> void answer(HttpServerExchange exchange, ClusterAdmin admin, BaseUrl base,
                               Function<String, CompletionStage<T>> work, BiFunction<Resources, T, R> render) {
-        MemoryBudget.Lease room = Budgets.responseLease(exchange);
-        Http.complete(exchange, resolve(exchange, admin, base, work, render).thenApply(answer -> written(answer, room)),
-                Function.identity());
-    }
-
-    /** The answer as JSON bytes (a {@link Http.Reply} keeps its status), counted in {@code room}. */
-    static Object written(Object answer, MemoryBudget.Lease room) {
-        if (answer instanceof Http.Reply reply) {
-            return reply.body() == null || reply.body() instanceof Http.RawJson ? reply
-                    : new Http.Reply(reply.status(), written(reply.body(), room));
-        }
-        if (answer instanceof Http.RawJson) {
-            return answer;
-        }
-        byte[] json = Json.write(answer);
-        room.takeAnyway(json.length);
-        return new Http.RawJson(json);
+        Http.completeWritten(exchange, resolve(exchange, admin, base, work, render), Function.identity());
     }
 
     /**
