@@ -1,4 +1,4 @@
-package io.portico.proxy.handlers.v3;
+package io.portico.proxy.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -6,21 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.portico.protocol.Json;
-import io.portico.proxy.http.Http;
 import io.portico.sessions.MemoryBudget;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** A v3 admin answer is written as JSON off the IO thread, and its bytes count against the responses budget. */
-class V3AnswersTest {
+/** A metadata or admin answer is written as JSON off the IO thread, and its bytes count against the responses budget. */
+class WrittenAnswersTest {
     @Test
     void anAnswerIsWrittenWhereItIsMadeAndCountedUntilSent() {
         MemoryBudget.Lease room = new MemoryBudget("memory.responses.max.bytes", 1 << 20).lease();
         Map<String, Object> list = Map.of("kind", "KafkaPartitionList", "data", List.of(Map.of("partition_id", 0)));
 
-        Object written = V3.written(list, room);
+        Object written = Http.written(list, room);
 
         Http.RawJson raw = assertInstanceOf(Http.RawJson.class, written);
         byte[] expected = Json.write(list);
@@ -31,12 +30,12 @@ class V3AnswersTest {
     @Test
     void aReplyKeepsItsStatusAndAnEmptyOneStaysEmpty() {
         MemoryBudget.Lease room = new MemoryBudget("memory.responses.max.bytes", 1 << 20).lease();
-        Http.Reply created = assertInstanceOf(Http.Reply.class, V3.written(new Http.Reply(201, Map.of("topic_name", "t")), room));
+        Http.Reply created = assertInstanceOf(Http.Reply.class, Http.written(new Http.Reply(201, Map.of("topic_name", "t")), room));
         assertEquals(201, created.status());
         assertInstanceOf(Http.RawJson.class, created.body());
 
         Http.Reply empty = new Http.Reply(204, null);
-        assertSame(empty, V3.written(empty, room));
+        assertSame(empty, Http.written(empty, room));
         assertNull(empty.body());
     }
 }
