@@ -374,6 +374,18 @@ public final class ConsumerRegistry implements AutoCloseable {
         relieve(null, () -> memory.hasRoomFor(needed));
     }
 
+    /**
+     * Before a read of {@code instance}: idle instances let go of what they hold while the budget,
+     * or the instance's key, is over (a key's instance left holding records would otherwise keep
+     * its other instances from fetching).
+     */
+    private void relieveFor(ConsumerInstance instance) {
+        relieve(0);
+        if (instance.owner() != null) {
+            relieve(instance.owner(), 0);
+        }
+    }
+
     /** As above, among {@code owner}'s instances, until {@code needed} more fit its share of the budget. */
     private void relieve(String owner, long needed) {
         relieve(owner, () -> memory.heldBy(owner) + needed <= memory.ownerShare());
@@ -486,7 +498,7 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** As {@link #read(ConsumerInstance, String, long)}, records taking their room in the response from {@code room}. */
     public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes, ResponseRoom room) {
-        relieve(0);
+        relieveFor(instance);
         List<ConsumedRecord> records = instance.read(topic, limits(settings.requestTimeout(), maxBytes, -1),
                 topicExists, room);
         touch(instance);
@@ -501,7 +513,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public CompletableFuture<List<ConsumedRecord>> readAsync(ConsumerInstance instance, String topic, long maxBytes,
                                                              ResponseRoom room, Executor pool) {
-        relieve(0);
+        relieveFor(instance);
         return whileReading(instance, instance.readAsync(topic, limits(settings.requestTimeout(), maxBytes, -1),
                 topicExists, room, pool, timer));
     }
@@ -511,7 +523,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      * {@code timeout} (null: the instance's {@code consumer.request.timeout.ms}, else the server's).
      */
     public List<ConsumedRecord> poll(ConsumerInstance instance, Duration timeout, long maxBytes, ResponseRoom room) {
-        relieve(0);
+        relieveFor(instance);
         List<ConsumedRecord> records = instance.poll(pollLimits(instance, timeout, maxBytes), room);
         touch(instance);
         return records;
@@ -523,7 +535,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public CompletableFuture<List<ConsumedRecord>> pollAsync(ConsumerInstance instance, Duration timeout,
                                                              long maxBytes, ResponseRoom room, Executor pool) {
-        relieve(0);
+        relieveFor(instance);
         return whileReading(instance, instance.pollAsync(pollLimits(instance, timeout, maxBytes), room, pool, timer));
     }
 
@@ -574,7 +586,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public ConsumerInstance.Stream openStream(ConsumerInstance instance, String v1Topic,
                                               ConsumerInstance.ResumeAfter resume) {
-        relieve(0);
+        relieveFor(instance);
         ConsumerInstance.Stream stream = instance.openStream(v1Topic, topicExists, resume);
         touch(instance); // streaming now: beyond expiry
         return stream;
@@ -587,7 +599,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      * comes alone).
      */
     public List<ConsumedRecord> next(ConsumerInstance.Stream stream, long maxBytes, ResponseRoom room) {
-        relieve(0);
+        relieveFor(stream.instance());
         return stream.next(new ConsumerInstance.ReadLimits(settings.requestTimeout(), settings.assignmentTimeout(),
                 Math.min(maxBytes, settings.requestMaxBytes())), room);
     }

@@ -330,10 +330,19 @@ public final class MemoryBudget {
 
         /**
          * Whether the budget is {@linkplain MemoryBudget#over over} its capacity, or this lease's
-         * owner over its share: holders of records let go of what they can then.
+         * owner over its share while its other leases hold part of it: holders of records let go
+         * of what they can then (a lease that holds all its owner holds, admitted alone past the
+         * share, is not over by that: letting go would never bring it under).
          */
         public boolean over() {
-            return MemoryBudget.this.over() || owner != null && heldBy(owner) > ownerShare;
+            if (MemoryBudget.this.over()) {
+                return true;
+            }
+            if (owner == null) {
+                return false;
+            }
+            long owners = heldBy(owner);
+            return owners > ownerShare && owners > held();
         }
 
         /** The budget this lease takes from. */

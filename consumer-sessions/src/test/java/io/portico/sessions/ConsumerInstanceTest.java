@@ -370,6 +370,31 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aReadOfAKeyPastItsShareLetsGoOfWhatItsOtherIdleInstancesHold() {
+        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
+                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "1000");
+        long cost = HeldRecords.consumerCost(kafka);
+        MemoryBudget memory = new MemoryBudget("memory.consumers.max.bytes", 4 * cost);
+        memory.ownerShare(2 * cost + 2000);
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(kafka, Duration.ofMinutes(5), REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT,
+                        1 << 20, 100, ""),
+                factory, topic -> true, TICKER, SessionMetrics.unreported(), memory, Duration.ZERO);
+        registries.add(registry);
+        ConsumerInstance first = registry.create("g1", new CreateConsumerRequest("first", null, null, null, null), "key-a");
+        SessionTestConsumer firsts = factory.last();
+        ConsumerInstance second = registry.create("g2", new CreateConsumerRequest("second", null, null, null, null), "key-a");
+        firsts.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 200));
+        assertEquals(List.of(0L), offsets(registry.read(first, TOPIC, 250))); // 1..4 held back, within the share
+        assertTrue(first.memoryHeld() > cost, "held: " + first.memoryHeld());
+        memory.ownerShare(2 * cost + 500); // the key is past its share now, the first instance idle
+
+        registry.read(second, TOPIC, 0);
+
+        assertEquals(cost, first.memoryHeld(), "the idle instance let go of what it held");
+    }
+
+    @Test
     void commitCommitsTheOffsetAfterTheLastReturnedRecordNotAfterHeldBackOnes() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);

@@ -159,8 +159,13 @@ class MemoryBudgetTest {
         a.takeAnyway(70);
         assertEquals(70, budget.heldBy("a"));
         assertFalse(a.tryTake(1));
-        assertTrue(a.over(), "the owner is past its share: its holders let go of what they can");
+        assertFalse(a.over(), "alone past the share: letting go would never bring it under");
+        MemoryBudget.Lease another = budget.lease("a");
+        another.takeAnyway(1);
+        assertTrue(a.over(), "the owner is past its share with other holders: they let go of what they can");
+        assertTrue(another.over());
         assertFalse(budget.lease("b").over());
+        another.close();
         a.close();
         assertEquals(0, budget.heldBy("a"));
         a.takeAnyway(5);

@@ -51,17 +51,27 @@ public final class ConfigLoader {
 
     /**
      * {@code PORTICO_*} variables that are not meant for Portico: those Kubernetes gives the pods
-     * beside a Service named portico ({@code PORTICO_SERVICE_HOST}, {@code PORTICO_SERVICE_PORT…},
-     * {@code PORTICO_PORT}, {@code PORTICO_PORT_8082_TCP…}) and those its samples and README
-     * examples read in a client's shell ({@code PORTICO_URL}, {@code PORTICO_API_KEY}).
+     * beside a Service named portico or portico-… ({@code PORTICO_SERVICE_HOST},
+     * {@code PORTICO_METRICS_SERVICE_PORT…}, {@code PORTICO_PORT}, {@code PORTICO_PORT_8082_TCP…}),
+     * whose values are addresses, ports or protocols, and those its samples and README examples
+     * read in a client's shell ({@code PORTICO_URL}, {@code PORTICO_API_KEY}, …).
      */
-    private static final java.util.regex.Pattern NOT_FOR_PORTICO = java.util.regex.Pattern.compile(
-            "PORTICO_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PORT|PROTO|ADDR))?)?"
-                    + "|URL|API_KEY)");
+    private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(
+            "PORTICO_([A-Z0-9_]+_)?(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PORT|PROTO|ADDR))?)?)");
+    private static final java.util.regex.Pattern SERVICE_LINK_VALUE = java.util.regex.Pattern.compile(
+            "(?i)(tcp|udp|sctp)(://[0-9a-f.:\\[\\]]+:[0-9]+)?|[0-9a-f.:]+");
+    private static final java.util.Set<String> CLIENT_VARIABLES = java.util.Set.of("PORTICO_URL", "PORTICO_API_KEY",
+            "PORTICO_HTTPS_URL", "PORTICO_AUTH_URL", "PORTICO_URL_NO_AUTOCREATE", "PORTICO_ADMIN_TOPICS");
+
+    /** Whether a variable that names no setting is one of those not meant for Portico (see above). */
+    static boolean notForPortico(String name, String value) {
+        return CLIENT_VARIABLES.contains(name) || SERVICE_LINK.matcher(name).matches()
+                && value != null && SERVICE_LINK_VALUE.matcher(value.trim()).matches();
+    }
 
     /**
      * The settings the server validates: the file's and the environment's, less the variables
-     * that are not meant for Portico ({@link #NOT_FOR_PORTICO}, each logged as ignored): a Service
+     * that are not meant for Portico ({@link #notForPortico}, each logged as ignored): a Service
      * named portico or a client's shell must not stop start-up. Any other unknown variable, as an
      * unknown key in the file, still stops it (a misspelt setting must not go unnoticed).
      */
@@ -73,7 +83,7 @@ public final class ConfigLoader {
                 continue;
             }
             String key = keyOf(name.substring(ENV_PREFIX.length()));
-            if (!PorticoConfig.accepts(key) && NOT_FOR_PORTICO.matcher(name).matches()) {
+            if (!PorticoConfig.accepts(key) && notForPortico(name, e.getValue())) {
                 LOG.warn("Ignoring the environment variable {}: it names no setting (Kubernetes service links and "
                         + "client variables are not meant for Portico)", name);
             } else {

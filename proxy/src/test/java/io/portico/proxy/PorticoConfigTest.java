@@ -125,15 +125,18 @@ class PorticoConfigTest {
         Path file = dir.resolve("p.properties");
         Files.writeString(file, "metadata.timeout.ms=100\n");
         // A client's shell (the samples' PORTICO_URL) and Kubernetes' service links for a Service named portico.
-        PorticoConfig c = ConfigLoader.load(file, Map.of(
-                "PORTICO_URL", "http://localhost:8082",
-                "PORTICO_API_KEY", "secret-key-of-a-client",
-                "PORTICO_SERVICE_HOST", "10.0.0.7",
-                "PORTICO_PORT_8082_TCP_PROTO", "tcp",
-                "PORTICO_PORT", "tcp://10.0.0.7:8082",
-                "PORTICO_SERVICE_PORT_HTTP", "8082",
-                "PORTICO_BOOTSTRAP_SERVERS", "env:9092",
-                "PORTICO_CLIENT_RACK", "use1-az1"));
+        PorticoConfig c = ConfigLoader.load(file, Map.ofEntries(
+                Map.entry("PORTICO_URL", "http://localhost:8082"),
+                Map.entry("PORTICO_API_KEY", "secret-key-of-a-client"),
+                Map.entry("PORTICO_SERVICE_HOST", "10.0.0.7"),
+                Map.entry("PORTICO_PORT_8082_TCP_PROTO", "tcp"),
+                Map.entry("PORTICO_PORT", "tcp://10.0.0.7:8082"),
+                Map.entry("PORTICO_SERVICE_PORT_HTTP", "8082"),
+                Map.entry("PORTICO_METRICS_SERVICE_HOST", "fd00::7"),
+                Map.entry("PORTICO_KAFKA_PORT_9092_TCP_ADDR", "10.0.0.9"),
+                Map.entry("PORTICO_HTTPS_URL", "https://localhost:8443"),
+                Map.entry("PORTICO_BOOTSTRAP_SERVERS", "env:9092"),
+                Map.entry("PORTICO_CLIENT_RACK", "use1-az1")));
         assertEquals("env:9092", c.bootstrapServers());
         assertEquals(Duration.ofMillis(100), c.metadataTimeout());
         assertEquals("use1-az1", c.producerConfig(c.bootstrapServers()).get("client.rack"));
@@ -143,7 +146,8 @@ class PorticoConfigTest {
         assertTrue(e.getMessage().contains("url"), e.getMessage());
         // A misspelt setting still stops start-up (it would start the embedded broker, or no authentication).
         Files.writeString(file, "");
-        for (String typo : List.of("PORTICO_BOOTSTRAP_SERVER", "PORTICO_AUTHENTICATION_METHODE", "PORTICO_PORTS")) {
+        for (String typo : List.of("PORTICO_BOOTSTRAP_SERVER", "PORTICO_AUTHENTICATION_METHODE", "PORTICO_PORTS",
+                "PORTICO_WEB_PORT")) { // the last is shaped as a service link, but its value is not an address
             e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of(typo, "x")), typo);
             assertTrue(e.getMessage().contains(ConfigLoader.keyOf(typo.substring("PORTICO_".length()))), e.getMessage());
         }

@@ -23,8 +23,9 @@ final class AvroFormat implements ParsedSchema {
     private final GenericDatumWriter<Object> writer;
     private final AvroJsonWriter json;
 
-    private AvroFormat(Schema schema) {
+    private AvroFormat(Schema schema, long expanded) {
         this.schema = schema;
+        this.keepsDecoder = expanded <= KEPT_DECODER_MAX_EXPANDED;
         this.canonical = schema.toString();
         this.reader = new GenericDatumReader<>(schema);
         this.writer = new GenericDatumWriter<>(schema);
@@ -58,12 +59,13 @@ final class AvroFormat implements ParsedSchema {
             // SchemaParseException, and the JSON parser's errors of a text that is not JSON at all.
             throw new InvalidSchemaException(message(e));
         }
+        long expanded;
         try {
-            AvroPaths.requireBounded(schema);
+            expanded = AvroPaths.requireBounded(schema);
         } catch (StackOverflowError e) {
             throw new InvalidSchemaException("its records nest too deeply to be read");
         }
-        return new AvroFormat(schema);
+        return new AvroFormat(schema, expanded);
     }
 
     @Override
@@ -104,8 +106,9 @@ final class AvroFormat implements ParsedSchema {
     byte[] throughAvro(byte[] json) {
         Object datum;
         String text = new String(json, StandardCharsets.UTF_8);
-        // A JSON decoder lays out the schema's grammar when made: kept for the next value, not made again for each.
-        org.apache.avro.io.JsonDecoder decoder = jsonDecoders.poll();
+        // A JSON decoder lays out the schema's grammar when made: one is kept for the next value
+        // (of a schema whose grammar is small: kept decoders are not counted in the schema caches).
+        org.apache.avro.io.JsonDecoder decoder = keepsDecoder ? jsonDecoders.poll() : null;
         try {
             if (decoder == null) {
                 decoder = DecoderFactory.get().jsonDecoder(schema, text);
@@ -116,9 +119,7 @@ final class AvroFormat implements ParsedSchema {
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException(message(e));
         } finally {
-            if (decoder != null && jsonDecoders.size() < KEPT_DECODERS) {
-                jsonDecoders.offer(decoder);
-            }
+            keep(decoder);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(16, json.length / 2));
         try {
@@ -133,10 +134,26 @@ final class AvroFormat implements ParsedSchema {
 
     /** How deep {@link #check} follows records, unions, arrays and maps within one another. */
     private static final int CHECK_MAX_DEPTH = 256;
-    /** JSON decoders kept for {@link #throughAvro} (each holds the schema's grammar). */
-    private static final int KEPT_DECODERS = 4;
+    /** JSON decoders kept for {@link #throughAvro} per schema (each holds the schema's grammar). */
+    private static final int KEPT_DECODERS = 1;
+    /** Schemas laid out in at most this many fields keep a decoder (its grammar a few hundred KB at most). */
+    private static final long KEPT_DECODER_MAX_EXPANDED = 10_000;
+    private final boolean keepsDecoder;
     private final java.util.concurrent.ConcurrentLinkedQueue<org.apache.avro.io.JsonDecoder> jsonDecoders =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /** Keeps {@code decoder} for the next value, if there is room, holding no text of the last one. */
+    private void keep(org.apache.avro.io.JsonDecoder decoder) {
+        if (decoder == null || !keepsDecoder || jsonDecoders.size() >= KEPT_DECODERS) {
+            return;
+        }
+        try {
+            decoder.configure("null"); // lets go of the last value's text and parser
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        jsonDecoders.offer(decoder);
+    }
 
     /**
      * Walks the datum without building it (a client's bytes may declare billions of empty

@@ -42,10 +42,11 @@ final class AvroPaths {
      * @throws ParsedSchema.InvalidSchemaException when a record holds itself through fields that
      *         are records only (no union, array or map on the way: no value of it is finite),
      *         avro's walk of a record or of an array's or map's item type would take more than
-     *         {@value #MAX_WALK} steps, its records' walks more than {@value #MAX_EXPANDED} together,
-     *         or a {@code fixed} is larger than {@value #MAX_FIXED} bytes
+     *         {@value #MAX_WALK} steps, its records', arrays' and maps' walks more than
+     *         {@value #MAX_EXPANDED} together, or a {@code fixed} is larger than {@value #MAX_FIXED} bytes
+     * @return those walks together: about what avro's JSON decoder lays out for the schema
      */
-    static void requireBounded(Schema schema) {
+    static long requireBounded(Schema schema) {
         Map<Schema, Long> walks = new IdentityHashMap<>();
         long expanded = 0;
         Deque<Schema> pending = new ArrayDeque<>();
@@ -60,11 +61,7 @@ final class AvroPaths {
                 case RECORD -> {
                     // Refuses a loop through records alone, and a record reached by too many paths
                     // (each record named twice by the one before it: 2^60 paths in 60 records).
-                    expanded += requireShortWalk(s, walks, "the record " + s.getFullName());
-                    if (expanded > MAX_EXPANDED) {
-                        throw new ParsedSchema.InvalidSchemaException("its records hold more than " + MAX_EXPANDED
-                                + " fields in all, counting a record's fields once for each path to it");
-                    }
+                    expanded = requireExpansion(expanded + requireShortWalk(s, walks, "the record " + s.getFullName()));
                     s.getFields().forEach(f -> pending.push(f.schema()));
                 }
                 case FIXED -> {
@@ -74,11 +71,12 @@ final class AvroPaths {
                     }
                 }
                 case ARRAY -> {
-                    requireShortWalk(s.getElementType(), walks, "an array's items");
+                    // Each array is laid out with its items' records inlined, as each record is.
+                    expanded = requireExpansion(expanded + requireShortWalk(s.getElementType(), walks, "an array's items"));
                     pending.push(s.getElementType());
                 }
                 case MAP -> {
-                    requireShortWalk(s.getValueType(), walks, "a map's values");
+                    expanded = requireExpansion(expanded + requireShortWalk(s.getValueType(), walks, "a map's values"));
                     pending.push(s.getValueType());
                 }
                 case UNION -> s.getTypes().forEach(pending::push);
@@ -86,6 +84,15 @@ final class AvroPaths {
                 }
             }
         }
+        return expanded;
+    }
+
+    private static long requireExpansion(long expanded) {
+        if (expanded > MAX_EXPANDED) {
+            throw new ParsedSchema.InvalidSchemaException("its records, arrays and maps hold more than " + MAX_EXPANDED
+                    + " fields in all, counting a record's fields once for each path to it");
+        }
+        return expanded;
     }
 
     private static long requireShortWalk(Schema item, Map<Schema, Long> walks, String what) {

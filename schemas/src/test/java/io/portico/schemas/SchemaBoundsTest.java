@@ -82,6 +82,14 @@ class SchemaBoundsTest {
         assertTrue(e.getMessage().contains("fields in all"), e.getMessage());
         // A few of them are fine.
         SchemaService.parse(SchemaType.AVRO, "[\"null\"," + avroChain(13) + "]");
+        // Arrays count too: each is laid out with its items' records inlined.
+        StringBuilder arrays = new StringBuilder("{\"type\":\"record\",\"name\":\"Top\",\"fields\":[{\"name\":\"f0\","
+                + "\"type\":{\"type\":\"array\",\"items\":" + avroChain(14) + "}}");
+        for (int i = 1; i < 10; i++) {
+            arrays.append(",{\"name\":\"f").append(i).append("\",\"type\":{\"type\":\"array\",\"items\":\"R0\"}}");
+        }
+        e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, arrays.append("]}").toString()));
+        assertTrue(e.getMessage().contains("fields in all"), e.getMessage());
     }
 
     @Test
@@ -97,10 +105,10 @@ class SchemaBoundsTest {
 
     @Test
     void aCheckOfItemsOfNoBytesStopsWhenItsStepsRunOut() {
-        // Each item is 98,303 steps of records whose fields are null; 500,000 items are declared in a few bytes.
+        // Each item is 49,151 steps of records whose fields are null; 500,000 items are declared in a few bytes.
         ParsedSchema parsed = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"record\",\"name\":\"Top\",\"fields\":["
                 + "{\"name\":\"pad\",\"type\":\"bytes\"},{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":"
-                + avroChain(15) + "}}]}");
+                + avroChain(14) + "}}]}");
         java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
         try {
             org.apache.avro.io.BinaryEncoder out = org.apache.avro.io.EncoderFactory.get().directBinaryEncoder(message, null);
