@@ -84,6 +84,20 @@ class ConsumerInstanceTest {
         return registry(REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT, 1 << 20);
     }
 
+    /** Consumers of 1,000-byte fetches: a consumer's cost in the budget is small enough to count records against. */
+    private static final Map<String, Object> SMALL_FETCHES = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            "broker:9092", ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "1000");
+
+    /** A registry of {@link #SMALL_FETCHES} consumers counted in {@code memory}, never waiting for room. */
+    private ConsumerRegistry registry(MemoryBudget memory) {
+        ConsumerRegistry registry = new ConsumerRegistry(
+                new ConsumerRegistry.Settings(SMALL_FETCHES, Duration.ofMinutes(5), REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT,
+                        1 << 20, 100, ""),
+                factory, topic -> true, TICKER, SessionMetrics.unreported(), memory, Duration.ZERO);
+        registries.add(registry);
+        return registry;
+    }
+
     private static ConsumerInstance create(ConsumerRegistry registry, String autoCommit) {
         return registry.create("g1", new CreateConsumerRequest("alice", null, null, null, autoCommit), null);
     }
@@ -348,17 +362,11 @@ class ConsumerInstanceTest {
 
     @Test
     void aKeysCreatePastItsShareLetsGoOfThatKeysHeldRecordsFirst() {
-        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
-                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "1000");
-        long cost = HeldRecords.consumerCost(kafka);
+        long cost = HeldRecords.consumerCost(SMALL_FETCHES);
         // A key's share: two consumers and 500 bytes of records.
         MemoryBudget memory = new MemoryBudget("memory.consumers.max.bytes", 2 * (2 * cost + 500));
         memory.ownerShare(2 * cost + 500);
-        ConsumerRegistry registry = new ConsumerRegistry(
-                new ConsumerRegistry.Settings(kafka, Duration.ofMinutes(5), REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT,
-                        1 << 20, 100, ""),
-                factory, topic -> true, TICKER, SessionMetrics.unreported(), memory, Duration.ZERO);
-        registries.add(registry);
+        ConsumerRegistry registry = registry(memory);
         ConsumerInstance first = registry.create("g1", new CreateConsumerRequest("first", null, null, null, null), "key-a");
         factory.last().assignOnNextPoll(List.of(P0), sized(0, 0, 4, 200));
         assertEquals(List.of(0L), offsets(registry.read(first, TOPIC, 250))); // 1..4 held back
@@ -371,16 +379,10 @@ class ConsumerInstanceTest {
 
     @Test
     void aReadOfAKeyPastItsShareLetsGoOfWhatItsOtherIdleInstancesHold() {
-        Map<String, Object> kafka = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
-                ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "1000");
-        long cost = HeldRecords.consumerCost(kafka);
+        long cost = HeldRecords.consumerCost(SMALL_FETCHES);
         MemoryBudget memory = new MemoryBudget("memory.consumers.max.bytes", 4 * cost);
         memory.ownerShare(2 * cost + 2000);
-        ConsumerRegistry registry = new ConsumerRegistry(
-                new ConsumerRegistry.Settings(kafka, Duration.ofMinutes(5), REQUEST_TIMEOUT, ASSIGNMENT_TIMEOUT,
-                        1 << 20, 100, ""),
-                factory, topic -> true, TICKER, SessionMetrics.unreported(), memory, Duration.ZERO);
-        registries.add(registry);
+        ConsumerRegistry registry = registry(memory);
         ConsumerInstance first = registry.create("g1", new CreateConsumerRequest("first", null, null, null, null), "key-a");
         SessionTestConsumer firsts = factory.last();
         ConsumerInstance second = registry.create("g2", new CreateConsumerRequest("second", null, null, null, null), "key-a");

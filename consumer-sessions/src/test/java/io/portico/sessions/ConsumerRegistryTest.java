@@ -544,22 +544,28 @@ class ConsumerRegistryTest {
         }
     }
 
-    @Test
-    void aDeleteWhileTheClaimFailsGivesTheInstancesSlotBackOnce() throws Exception {
-        ConsumerRegistry registry = registry(1, "");
-        HeldClaim ownership = new HeldClaim(true);
+    /**
+     * Creates {@code g1/alice} for key-a on another thread, deletes it while its claim is held (its
+     * creator gave up waiting, say), then lets the claim go on: the create's error.
+     */
+    private static RestException deletedWhileClaiming(ConsumerRegistry registry, HeldClaim ownership) throws Exception {
         registry.ownership(ownership);
         ExecutorService creator = Executors.newSingleThreadExecutor();
         try {
             Future<ConsumerInstance> create = creator.submit(() -> registry.create("g1", named("alice"), "key-a"));
             assertTrue(ownership.claiming.await(10, TimeUnit.SECONDS));
-            registry.delete("g1", "alice"); // its creator gave up waiting, say
+            assertTrue(registry.delete("g1", "alice").isClosed());
             ownership.letGo.countDown();
-            ExecutionException failed = assertThrows(ExecutionException.class, create::get);
-            assertEquals(ErrorCode.SERVICE_UNAVAILABLE, ((RestException) failed.getCause()).errorCode());
+            return (RestException) assertThrows(ExecutionException.class, create::get).getCause();
         } finally {
             creator.shutdownNow();
         }
+    }
+
+    @Test
+    void aDeleteWhileTheClaimFailsGivesTheInstancesSlotBackOnce() throws Exception {
+        ConsumerRegistry registry = registry(1, "");
+        assertEquals(ErrorCode.SERVICE_UNAVAILABLE, deletedWhileClaiming(registry, new HeldClaim(true)).errorCode());
         registry.ownership(ConsumerRegistry.Ownership.NONE);
 
         registry.create("g1", named("bob"), "key-a");
@@ -571,19 +577,7 @@ class ConsumerRegistryTest {
     void aDeleteWhileTheClaimIsReadBackEndsTheCreateAndReleasesTheClaim() throws Exception {
         ConsumerRegistry registry = registry(1, "");
         HeldClaim ownership = new HeldClaim(false);
-        registry.ownership(ownership);
-        ExecutorService creator = Executors.newSingleThreadExecutor();
-        try {
-            Future<ConsumerInstance> create = creator.submit(() -> registry.create("g1", named("alice"), "key-a"));
-            assertTrue(ownership.claiming.await(10, TimeUnit.SECONDS));
-            ConsumerInstance deleted = registry.delete("g1", "alice");
-            ownership.letGo.countDown();
-            ExecutionException failed = assertThrows(ExecutionException.class, create::get);
-            assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, ((RestException) failed.getCause()).errorCode());
-            assertTrue(deleted.isClosed());
-        } finally {
-            creator.shutdownNow();
-        }
+        assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, deletedWhileClaiming(registry, ownership).errorCode());
         // The delete came before the claim was read back: released after it, or other nodes refuse the name.
         assertEquals(List.of("claim alice", "release alice", "claimed alice", "release alice"), ownership.calls);
         registry.ownership(ConsumerRegistry.Ownership.NONE);
