@@ -629,12 +629,15 @@ public record PorticoConfig(
             out.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(batchSize(buffer)));
         }
         if (!producer.containsKey(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)) {
-            // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms: a request's own
-            // timeout (Kafka's 30 s at most) leaves room for the linger, whatever linger.ms is set.
+            // Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms. A request's own
+            // timeout is half of what is left after the linger (Kafka's 30 s at most): a request
+            // that times out is retried, idempotently, within the delivery timeout, which then
+            // learns whether the broker wrote it; with the two equal, the record failed as timed out
+            // at once while the broker might still write it.
             long delivery = asLong(out.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), produceTimeout);
             long linger = asLong(out.get(ProducerConfig.LINGER_MS_CONFIG), 0);
             out.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                    String.valueOf(Math.max(1, Math.min(30_000, delivery - linger))));
+                    String.valueOf(Math.max(1, Math.min(30_000, (delivery - linger) / 2))));
         }
         out.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;

@@ -314,8 +314,10 @@ class PorticoConfigTest {
                     new org.apache.kafka.common.serialization.ByteArraySerializer(),
                     new org.apache.kafka.common.serialization.ByteArraySerializer()).close(java.time.Duration.ZERO);
         }
-        assertEquals("30000", PorticoConfig.defaults().producerConfig("b:1").get("request.timeout.ms"),
-                "without a linger, Kafka's 30 s");
+        assertEquals("15000", PorticoConfig.defaults().producerConfig("b:1").get("request.timeout.ms"),
+                "half the delivery timeout: a request that times out is retried within it");
+        assertEquals("30000", PorticoConfig.from(Map.of("produce.timeout.ms", "120000")).producerConfig("b:1")
+                .get("request.timeout.ms"), "Kafka's 30 s at most");
         assertEquals("1000", PorticoConfig.from(Map.of("producer.request.timeout.ms", "1000"))
                 .producerConfig("b:1").get("request.timeout.ms"), "a request timeout that is set stands");
     }

@@ -104,7 +104,6 @@ public final class RecordsHandler {
                     if (type == BodyType.JSON && !Json.isWellFormedAsIs(value)) {
                         throw ErrorCode.BAD_REQUEST.exception("The body is not valid JSON, as its Content-Type says it is");
                     }
-                    long deadline = produce.deadlineFromNow();
                     boolean json = type == BodyType.JSON;
                     if (idempotencyKey != null) {
                         // One record: written or not, and a failure is answered as without a key.
@@ -114,9 +113,13 @@ public final class RecordsHandler {
                                 () -> idempotent.prepared(idempotencyKey, () -> withSchema(headers, schema, value, json),
                                         all -> tx -> Idempotency.Outcome.produced(new Idempotency.Response(200,
                                                 "application/json", Json.write(new RecordsResponse(produce.produceOne(
-                                                        topic, key, value, all, deadline, tx).join()))))));
+                                                        // the metadata bound starts with the transaction,
+                                                        // not with waits for the key before it
+                                                        topic, key, value, all, produce.deadlineFromNow(), tx)
+                                                        .join()))))));
                         return;
                     }
+                    long deadline = produce.deadlineFromNow();
                     // A small record the producer takes at once is produced here, on the IO thread:
                     // handing it to the pool and back would cost more than sending it. One that names
                     // a schema goes to the pool, which looks the schema up.

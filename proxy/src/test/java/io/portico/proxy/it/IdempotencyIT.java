@@ -421,6 +421,24 @@ class IdempotencyIT {
         });
     }
 
+    /** As above, on the records endpoint, to a topic the node has not produced to (its metadata is asked for). */
+    @Test
+    void aKeyedRecordsEndpointRequestThatWaitedLongerThanTheMetadataBoundIsStillProduced(KafkaCluster kafka)
+            throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late"), 1);
+        String fresh = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late-records"), 1);
+        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "2000"), (node, holder, clients) -> {
+            Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + fresh + "/records",
+                    "text/plain", "late", "Idempotency-Key", key()));
+            awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
+            Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
+            holder.abortTransaction();
+            Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
+            assertEquals(200, answered.status(), answered.body());
+            assertEquals(List.of("late"), values(committed(kafka, fresh)));
+        });
+    }
+
     private static final String SMALL = "{\"records\":[{\"value\":\"YQ==\"}]}";
 
     /** What a test does while a node's state topic is held behind {@code holder}'s open transaction. */
