@@ -326,7 +326,26 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         return catchUp(settings.catchUpTimeout());
     }
 
+    /**
+     * Whether the view has been read to the topic's end at least once: until then it holds a
+     * past (a restarted node replays heartbeats minutes old) and judges no other node departed.
+     */
+    private volatile boolean current;
+
+    /** The view has read the topic to its end once (see {@link #current}). */
+    void caughtUp() {
+        current = true;
+    }
+
     private boolean catchUp(Duration timeout) {
+        boolean caught = readUp(timeout);
+        if (caught) {
+            caughtUp();
+        }
+        return caught;
+    }
+
+    private boolean readUp(Duration timeout) {
         long arrived = System.nanoTime();
         long deadline = arrived + timeout.toNanos();
         Long end;
@@ -498,6 +517,11 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      * (or is unknown), once those instances would have expired anyway.
      */
     void removeDeparted() {
+        if (!current) {
+            // Half read, the view takes every other node for departed (their newest heartbeats
+            // are not read yet), and would remove the records of instances they hold.
+            return;
+        }
         List<Node> live = liveNodes();
         if (live.isEmpty() || !live.get(0).id().equals(settings.nodeId())) {
             return;
