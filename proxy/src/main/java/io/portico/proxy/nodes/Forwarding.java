@@ -291,7 +291,10 @@ public final class Forwarding {
             LoadBalancingProxyClient client = new LoadBalancingProxyClient()
                     .setConnectionsPerThread(connectionsPerThread)
                     .setMaxQueueSize(queue)
-                    .setProblemServerRetry(1);
+                    // No reconnect chain after a failed connect: Undertow's runs every second, holding
+                    // the exchange it began with, until the URL answers (for a node gone for good,
+                    // never). A client of one host still tries it on the next request.
+                    .setProblemServerRetry(0);
             return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
         }
 
