@@ -305,6 +305,28 @@ public final class ProduceService {
         }
     }
 
+    /** A record {@code send} refused before sending it, as a producer closed meanwhile does: retrying may succeed. */
+    static final class NotSent extends org.apache.kafka.common.errors.RetriableException {
+        private static final long serialVersionUID = 1L;
+
+        NotSent(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * What a send that threw reports: a producer closed under the request (the shared one was
+     * replaced while it was sending) sent nothing, so the record may be sent again (50003, 503),
+     * not a lasting Kafka error.
+     */
+    private static RuntimeException notSent(RuntimeException e) {
+        if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).contains("closed")) {
+            return new NotSent("not sent: the shared producer was replaced while the request was sending; "
+                    + "retry", e);
+        }
+        return e;
+    }
+
     /** Sends the records (their partitions checked) and collects their results in request order. */
     private CompletableFuture<List<PartitionOffset>> sendAll(Producer<byte[], byte[]> producer,
                                                             Producer<byte[], byte[]> via, String topic,
@@ -326,7 +348,7 @@ public final class ProduceService {
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
             } catch (RuntimeException e) {
-                callback.onCompletion(null, e);
+                callback.onCompletion(null, notSent(e));
             }
         }
         return batch.result.whenComplete((offsets, e) -> {
@@ -398,7 +420,7 @@ public final class ProduceService {
         try {
             producer.send(new ProducerRecord<>(topic, null, null, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {
-            callback.onCompletion(null, e);
+            callback.onCompletion(null, notSent(e));
         }
         return result;
     }
@@ -482,7 +504,7 @@ public final class ProduceService {
         try {
             producer.send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {
-            callback.onCompletion(null, e);
+            callback.onCompletion(null, notSent(e));
         }
     }
 

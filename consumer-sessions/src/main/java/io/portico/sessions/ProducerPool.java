@@ -153,7 +153,11 @@ public final class ProducerPool implements AutoCloseable {
             shared = null;
         }
         LOG.warn("Replacing the shared producer: {}", reason);
-        Thread closer = new Thread(() -> closeQuietly(broken), "portico-producer-replaced");
+        // A producer that still sends has records in flight whose requests answer within their
+        // delivery timeout: closed sooner, they would fail as "closed forcefully" while the broker
+        // may still write them. One Kafka left in a fatal state never sends again.
+        Duration wait = fatal ? closeTimeout : max(closeTimeout, deliveryTimeout().plusSeconds(5));
+        Thread closer = new Thread(() -> closeQuietly(broken, wait), "portico-producer-replaced");
         closer.setDaemon(true);
         closer.start();
         return true;
@@ -169,9 +173,27 @@ public final class ProducerPool implements AutoCloseable {
         return producers.estimatedSize();
     }
 
-    private void closeQuietly(Producer<byte[], byte[]> producer) {
+    /** The shared producers' delivery timeout (Kafka's 2 minutes unless set). */
+    private Duration deliveryTimeout() {
+        Object set = sharedKey().get("delivery.timeout.ms");
         try {
-            producer.close(closeTimeout);
+            return set == null ? Duration.ofMinutes(2) : Duration.ofMillis(Long.parseLong(set.toString().trim()));
+        } catch (NumberFormatException e) {
+            return Duration.ofMinutes(2);
+        }
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    private void closeQuietly(Producer<byte[], byte[]> producer) {
+        closeQuietly(producer, closeTimeout);
+    }
+
+    private void closeQuietly(Producer<byte[], byte[]> producer, Duration wait) {
+        try {
+            producer.close(wait);
         } catch (RuntimeException e) {
             LOG.warn("Closing a producer failed: {}", e.toString());
         }

@@ -257,6 +257,20 @@ class ProduceServiceTest {
     }
 
     @Test
+    void recordsAProducerClosedUnderTheRequestDidNotSendMayBeRetried() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known
+        producer.close(); // the shared producer was replaced and closed while a request was sending
+
+        List<PartitionOffset> results = done(service.produce(TOPIC, List.of(value("late", null))));
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), results.get(0).errorCode(), results.toString());
+        CompletionException one = assertThrows(CompletionException.class,
+                () -> service.produceOne(TOPIC, null, utf8("late"), List.of()).join());
+        assertEquals(503, KafkaErrors.forSingleRecord(one.getCause()).httpStatus(), one.getCause().toString());
+    }
+
+    @Test
     void eachRecordReportsThePartitionAndOffsetItLandedAt() {
         MockProducer<byte[], byte[]> producer = autoProducer(3);
         ProduceService service = serviceOver(producer);
@@ -452,7 +466,7 @@ class ProduceServiceTest {
     }
 
     @Test
-    void closedProducerFailsEveryRecordWith50002() {
+    void aClosedProducerFailsEveryRecordAsNotSentWith50003() {
         MockProducer<byte[], byte[]> producer = autoProducer(1);
         producer.close();
 
@@ -464,8 +478,8 @@ class ProduceServiceTest {
         for (PartitionOffset o : offsets) {
             assertNull(o.partition());
             assertNull(o.offset());
-            assertEquals(ErrorCode.KAFKA_ERROR.code(), o.errorCode());
-            assertEquals("MockProducer is already closed.", o.error());
+            assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), o.errorCode(), "nothing was sent: retrying may succeed");
+            assertTrue(o.error().startsWith("not sent"), o.error());
         }
         assertTrue(producer.history().isEmpty());
     }

@@ -107,6 +107,29 @@ class ProducerPoolTest {
     }
 
     @Test
+    void aReplacedProducerThatStillSendsIsGivenItsDeliveryTimeoutToFinishAFatalOneIsNot() throws Exception {
+        List<TimedCloseProducer> made = new CopyOnWriteArrayList<>();
+        Map<String, Object> base = new java.util.HashMap<>(BASE);
+        base.put("delivery.timeout.ms", "30000");
+        ProducerPool pool = new ProducerPool(base, config -> {
+            TimedCloseProducer p = new TimedCloseProducer();
+            made.add(p);
+            return p;
+        }, CLOSE_TIMEOUT, Duration.ZERO);
+        assertTrue(pool.replaceShared(pool.shared(), "metadata timed out three times"));
+        assertTrue(pool.replaceFatal(pool.shared(), "fenced"));
+        for (TimedCloseProducer p : made.subList(0, 2)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (p.closedWith == null && System.nanoTime() < deadline) {
+                Thread.sleep(10); // closed on a thread of its own
+            }
+        }
+        assertEquals(Duration.ofSeconds(35), made.get(0).closedWith, "its records' delivery timeout and a margin");
+        assertEquals(CLOSE_TIMEOUT, made.get(1).closedWith);
+        pool.close();
+    }
+
+    @Test
     void sharedReturnsTheSameProducerEveryTime() {
         RecordingFactory factory = new RecordingFactory();
         ProducerPool pool = new ProducerPool(BASE, factory, CLOSE_TIMEOUT);
