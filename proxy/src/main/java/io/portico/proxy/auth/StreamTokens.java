@@ -94,6 +94,13 @@ public final class StreamTokens {
         String name = caller.name() == null ? "" : caller.name();
         long expires = clock.getAsLong() + ttl.toMillis();
         Principal key = name.isEmpty() ? null : authenticator.named(name);
+        // Signed with the credentials the request came with: an entry rotated or removed while
+        // its body was read (the request authenticated with the old key) gets no token, which
+        // the entry's new credentials would sign and streams would then outlive the rotation.
+        if (!name.isEmpty() && (key == null || !MessageDigest.isEqual(key.credentialDigest(), caller.credentialDigest()))) {
+            throw ErrorCode.UNAUTHORIZED.exception("The API key (or user) of this request was rotated or removed while "
+                    + "it was read; ask again with the current one");
+        }
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(name.getBytes(StandardCharsets.UTF_8))
                 + "." + expires + "." + mac(name, expires, decoded, key);
         return new Token(token, path, ttl.toMillis());

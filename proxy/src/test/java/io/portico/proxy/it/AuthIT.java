@@ -550,6 +550,90 @@ class AuthIT {
     }
 
     @Test
+    void aStreamTokenAskedForWithAKeyRotatedWhileItsBodyWasReadIsRefused(KafkaCluster cluster, @TempDir Path own)
+            throws Exception {
+        String key = secret();
+        String rotated = secret();
+        String topic = cluster.createTopic(P + "-token-rotated", 1);
+        Path file = Files.writeString(own.resolve("keys.json"), keysFile(entry("app", "key", key, "reader", "*")));
+        try (TestPortico reloading = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", file.toString()));
+             java.net.Socket socket = new java.net.Socket(reloading.rest().base().getHost(),
+                     reloading.rest().base().getPort())) {
+            Rest r = reloading.rest();
+            byte[] body = ("{\"path\":\"/topics/" + topic + "/partitions/0/messages\"}").getBytes(StandardCharsets.UTF_8);
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("POST /sse/tokens HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nAuthorization: Bearer " + key + "\r\nContent-Length: "
+                    + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush(); // the headers are read, the body held back
+
+            rewrite(file, keysFile(entry("app", "key", rotated, "reader", "*")));
+            assertTrue(eventually(Duration.ofSeconds(15), () -> r.get("/topics/" + topic, "Authorization",
+                    "Bearer " + key).status() == 401), "the file is re-read");
+            socket.getOutputStream().write(body);
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 401"), answer);
+            assertFalse(answer.contains("\"token\""), answer);
+        }
+    }
+
+    @Test
+    void aV3ProduceStreamStopsWritingOnceItsKeyIsRotatedOut(KafkaCluster cluster, @TempDir Path own) throws Exception {
+        String key = secret();
+        String rotated = secret();
+        String topic = cluster.createTopic(P + "-stream-rotated", 1);
+        Path file = Files.writeString(own.resolve("keys.json"), keysFile(entry("app", "key", key, "writer", "*")));
+        try (TestPortico reloading = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", file.toString()));
+             java.net.Socket socket = new java.net.Socket(reloading.rest().base().getHost(),
+                     reloading.rest().base().getPort())) {
+            Rest r = reloading.rest();
+            String cluster0 = r.get("/v3/clusters", "Authorization", "Bearer " + key).json().get("data").get(0)
+                    .get("cluster_id").asText();
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /v3/clusters/" + cluster0 + "/topics/" + topic + "/records HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Connection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    + "Authorization: Bearer " + key + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            writeChunk(out, "{\"value\":{\"type\":\"STRING\",\"data\":\"before\"}}\n");
+            var in = socket.getInputStream();
+            StringBuilder answer = new StringBuilder();
+            readUntil(in, answer, "\"offset\"");
+
+            rewrite(file, keysFile(entry("app", "key", rotated, "writer", "*")));
+            assertTrue(eventually(Duration.ofSeconds(15), () -> r.get("/topics/" + topic, "Authorization",
+                    "Bearer " + key).status() == 401), "the file is re-read");
+            writeChunk(out, "{\"value\":{\"type\":\"STRING\",\"data\":\"after\"}}\n");
+            readUntil(in, answer, "\"error_code\":403");
+            answer.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)); // the stream ends
+            assertTrue(answer.toString().contains("no longer has the writer role"), answer.toString());
+            assertEquals(List.of("before"), cluster.readToEnd(topic, "read_committed").stream()
+                    .map(rec -> new String(rec.value(), StandardCharsets.UTF_8)).toList());
+        }
+    }
+
+    private static void writeChunk(java.io.OutputStream out, String data) throws IOException {
+        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+        out.write((Integer.toHexString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(bytes);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    /** Reads into {@code into} until it holds {@code marker} (the socket's time-out bounds the wait). */
+    private static void readUntil(java.io.InputStream in, StringBuilder into, String marker) throws IOException {
+        byte[] buffer = new byte[4096];
+        while (into.indexOf(marker) < 0) {
+            int n = in.read(buffer);
+            if (n < 0) {
+                throw new AssertionError("the answer ended before " + marker + ": " + into);
+            }
+            into.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
     void aKeyRotatedIntoAFileOfTheSameSizeAndTimeIsReadAgain(KafkaCluster cluster, @TempDir Path own)
             throws Exception {
         String first = secret();

@@ -545,6 +545,10 @@ public final class ProduceV3Handler {
         private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
         private final Duration memoryWait;
         private final String owner; // the caller's API key or user, or null (authentication off)
+        private final String topic;
+        // The caller as the keys file reads now, with the credentials the stream was opened with:
+        // a key removed, narrowed or rotated out stops writing on the streams it opened.
+        private final io.portico.proxy.auth.Principal writer;
         // IO thread only.
         private boolean expired;
         private boolean ended;
@@ -564,6 +568,8 @@ public final class ProduceV3Handler {
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.owner = io.portico.proxy.auth.Access.caller(exchange).name();
+            this.topic = topic;
+            this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
             this.sender = new Sender(topic, null, subjectsOf(exchange));
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
@@ -666,6 +672,13 @@ public final class ProduceV3Handler {
                 if (expired) {
                     reportNow(new RecordError(408,
                             "Streaming connection open for longer than allowed: Connection will be closed."));
+                    return;
+                }
+                if (!writer.allows(io.portico.proxy.auth.Role.WRITER, topic)) {
+                    reportNow(new RecordError(ErrorCode.FORBIDDEN.httpStatus(), "This API key no longer has the writer "
+                            + "role on topic '" + io.portico.sessions.KafkaNames.excerpt(topic) + "' (the keys file "
+                            + "changed): nothing more of this stream is produced"));
+                    endInput(true);
                     return;
                 }
                 ProduceRecord record = parsed.record();
