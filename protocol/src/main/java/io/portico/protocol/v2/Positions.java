@@ -8,8 +8,8 @@ import java.util.List;
 
 /**
  * {@code POST …/positions}: seek partitions to offsets, {@code {"offsets":[{"topic","partition","offset"}]}},
- * or to the first offset at or after timestamps, {@code {"timestamps":[{"topic","partition","timestamp"}]}}
- * (milliseconds since the epoch); either or both.
+ * or to the first offset at or after timestamps, {@code {"timestamps":[{"topic","partition","timestamp"}]}};
+ * either, both, or neither (nothing to seek: 204, as Confluent's proxy answers).
  */
 public record Positions(
         @JsonDeserialize(using = BoundedList.Entries.class) @JsonProperty("offsets") List<Offset> offsets,
@@ -18,9 +18,6 @@ public record Positions(
     public Positions {
         offsets = offsets == null ? List.of() : List.copyOf(offsets);
         timestamps = timestamps == null ? List.of() : List.copyOf(timestamps);
-        if (offsets.isEmpty() && timestamps.isEmpty()) {
-            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("offsets or timestamps is required");
-        }
     }
 
     /** One partition and the offset to read from next ({@code metadata}, as Confluent takes it, is ignored). */
@@ -39,7 +36,8 @@ public record Positions(
 
     /**
      * One partition and the time whose first record to read from next: an ISO-8601 instant
-     * ({@code "2026-12-01T10:00:00Z"}, as Confluent's proxy takes it) or milliseconds since the epoch.
+     * ({@code "2026-12-01T10:00:00Z"}) or a number of seconds since the epoch (a fraction for
+     * less: {@code 1764583200.5}), as Confluent's proxy reads both (its {@code Instant} field).
      */
     public record Timestamp(
             @JsonProperty("topic") String topic,
@@ -57,8 +55,15 @@ public record Positions(
         }
 
         private static long millis(Object timestamp) {
-            if (timestamp instanceof Number n && (n instanceof Integer || n instanceof Long) && n.longValue() >= 0) {
-                return n.longValue();
+            if (timestamp instanceof Number n && !(n instanceof Double d && (d.isNaN() || d.isInfinite()))) {
+                try {
+                    java.math.BigDecimal seconds = new java.math.BigDecimal(n.toString());
+                    if (seconds.signum() >= 0) {
+                        return seconds.movePointRight(3).setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+                    }
+                } catch (ArithmeticException | NumberFormatException e) {
+                    // reported below (too many seconds for milliseconds)
+                }
             }
             if (timestamp instanceof String text) {
                 try {
@@ -71,7 +76,7 @@ public record Positions(
                 }
             }
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception(
-                    "timestamp must be an ISO-8601 instant from 1970 on or milliseconds since the epoch");
+                    "timestamp must be an ISO-8601 instant from 1970 on or seconds since the epoch");
         }
     }
 }

@@ -155,7 +155,7 @@ public final class ConsumerV2Handlers {
         if (exchange.getRequestContentLength() == 0) {
             throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
         }
-        withBody(exchange, PARTITIONS, (instance, caller, body) -> {
+        withBody(exchange, PARTITIONS, true, (instance, caller, body) -> {
             Set<TopicPartition> asked = new LinkedHashSet<>(partitions(caller, body));
             Map<TopicPartition, OffsetAndMetadata> committed = instance.committed(new HashSet<>(asked));
             List<CommitOffsets.Entry> out = new ArrayList<>();
@@ -230,6 +230,15 @@ public final class ConsumerV2Handlers {
 
     /** Reads the body as {@code reader}'s type, then as {@link #onInstance}. */
     private <B> void withBody(HttpServerExchange exchange, Json.BodyReader<B> reader, WithBody<B> operation) {
+        withBody(exchange, reader, false, operation);
+    }
+
+    /**
+     * As above; with {@code partitionsAsked}, a body that is empty (a GET sent without one, with
+     * no {@code Content-Length}) asks for no partitions: Confluent's 404/40402.
+     */
+    private <B> void withBody(HttpServerExchange exchange, Json.BodyReader<B> reader, boolean partitionsAsked,
+                              WithBody<B> operation) {
         if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }
@@ -239,6 +248,9 @@ public final class ConsumerV2Handlers {
         Principal caller = Access.caller(exchange);
         Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, pool, () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.name());
+            if (partitionsAsked && new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+                throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
+            }
             B body = reader.read(bytes, EmbeddedFormat.BINARY);
             return registry.run(instance, i -> operation.apply(i, caller, body));
         }));

@@ -113,6 +113,16 @@ class V2ConsumersIT {
         Rest.Response r = rest.send(rest.request(instance + "/offsets", "Accept", V2).GET());
         assertEquals(404, r.status(), r.body());
         assertEquals(40402, r.json().get("error_code").asInt(), r.body());
+        // A GET without a Content-Length at all (curl's, HTTP/2's) asks for none either.
+        try (java.net.Socket socket = new java.net.Socket(rest.base().getHost(), rest.base().getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("GET " + instance + "/offsets HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Accept: " + V2 + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 404") && answer.contains("40402"), answer);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
         ok204(rest.delete(instance, "Content-Type", V2));
     }
 
@@ -313,6 +323,15 @@ class V2ConsumersIT {
         ok204(rest.post(instance + "/positions", V2, "{\"timestamps\":[{\"topic\":\"" + topic
                 + "\",\"partition\":0,\"timestamp\":0}]}"));
         assertEquals(0L, offsets(readAtLeast(rest, instance, BINARY_V2, 1)).get(0));
+
+        // A number is seconds since the epoch, as Confluent's proxy reads it: an hour from now is
+        // past every record (as milliseconds it would be January 1970, the first record).
+        long inAnHour = System.currentTimeMillis() / 1000 + 3600;
+        ok204(rest.post(instance + "/positions", V2, "{\"timestamps\":[{\"topic\":\"" + topic
+                + "\",\"partition\":0,\"timestamp\":" + inAnHour + "}]}"));
+        produce(kafka, topic, 0, 1);
+        assertEquals(List.of(11L), offsets(readAtLeast(rest, instance, BINARY_V2, 1)));
+        ok204(rest.post(instance + "/positions", V2, "{}")); // nothing to seek, as Confluent answers it
 
         assertEquals(40903, rest.post(instance + "/positions", V2,
                 "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":5,\"offset\":0}]}").json().get("error_code").asInt(),
