@@ -463,6 +463,12 @@ public record PorticoConfig(
         public boolean enabled() {
             return !secret.isEmpty();
         }
+
+        @Override
+        public String toString() {
+            return "Nodes[url=" + url + ", topic=" + topic + ", heartbeat=" + heartbeat + ", expiry=" + expiry
+                    + ", forwardTimeout=" + forwardTimeout + "]"; // no secret
+        }
     }
 
     /**

@@ -154,6 +154,22 @@ class PorticoConfigTest {
     }
 
     @Test
+    void theConfigurationsTextNamesNoSecret() {
+        PorticoConfig c = PorticoConfig.from(Map.of("nodes.secret", "nodes-secret-value-0123456789",
+                "node.url", "http://n1:8082",
+                "schema.registry.url", "http://registry:8081",
+                "schema.registry.basic.auth.user.info", "user:registry-password-value",
+                "schema.registry.ssl.truststore.password", "truststore-password-value",
+                "sse.token.secret", "sse-token-secret-value-0123456789"));
+        String text = c.nodes() + " " + c.schemaRegistry() + " " + c.sse() + " " + c.security();
+        for (String secret : List.of("nodes-secret-value", "registry-password-value", "truststore-password-value",
+                "sse-token-secret-value")) {
+            assertFalse(text.contains(secret), text);
+        }
+        assertTrue(text.contains("registry:8081") && text.contains("http://n1:8082"), text);
+    }
+
+    @Test
     void environmentNamesMapToKeys() {
         assertEquals("bootstrap.servers", ConfigLoader.keyOf("BOOTSTRAP_SERVERS"));
         assertEquals("producer.linger.ms", ConfigLoader.keyOf("PRODUCER_LINGER_MS"));
