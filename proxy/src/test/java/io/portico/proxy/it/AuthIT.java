@@ -605,7 +605,7 @@ class AuthIT {
             assertTrue(eventually(Duration.ofSeconds(15), () -> r.get("/topics/" + topic, "Authorization",
                     "Bearer " + key).status() == 401), "the file is re-read");
             writeChunk(out, "{\"value\":{\"type\":\"STRING\",\"data\":\"after\"}}\n");
-            readUntil(in, answer, "\"error_code\":403");
+            readUntil(in, answer, "\"error_code\":40301");
             answer.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)); // the stream ends
             assertTrue(answer.toString().contains("no longer has the writer role"), answer.toString());
             assertEquals(List.of("before"), cluster.readToEnd(topic, "read_committed").stream()

@@ -675,7 +675,8 @@ public final class ProduceV3Handler {
                     return;
                 }
                 if (!writer.allows(io.portico.proxy.auth.Role.WRITER, topic)) {
-                    reportNow(new RecordError(ErrorCode.FORBIDDEN.httpStatus(), "This API key no longer has the writer "
+                    // A record's authorization failure in a report is Confluent's 40301 (its HTTP status stays 200).
+                    reportNow(new RecordError(ErrorCode.KAFKA_AUTHORIZATION_ERROR.code(), "This API key no longer has the writer "
                             + "role on topic '" + io.portico.sessions.KafkaNames.excerpt(topic) + "' (the keys file "
                             + "changed): nothing more of this stream is produced"));
                     endInput(true);
