@@ -1015,9 +1015,11 @@ public final class ConsumerInstance {
                 deadline = now + limits.requestTimeout().toNanos();
                 // Only the first read waits for an assignment (partitions arrive in a poll, so none
                 // came before it): a member with no partitions long-polls as any other afterwards.
-                firstAssignment = !awaitedAssignment;
-                awaitedAssignment = true;
+                // A read given no assignment wait (a client's own timeout) keeps to its timeout, as
+                // Confluent's does; the join goes on in the next reads' polls.
+                firstAssignment = !awaitedAssignment && !limits.assignmentTimeout().isZero() && !limits.assignmentTimeout().isNegative();
                 if (firstAssignment) {
+                    awaitedAssignment = true;
                     deadline = Math.max(deadline, now + limits.assignmentTimeout().toNanos());
                 }
                 phase = Phase.FETCH;

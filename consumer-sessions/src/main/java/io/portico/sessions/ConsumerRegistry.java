@@ -499,7 +499,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     /** As {@link #read(ConsumerInstance, String, long)}, records taking their room in the response from {@code room}. */
     public List<ConsumedRecord> read(ConsumerInstance instance, String topic, long maxBytes, ResponseRoom room) {
         relieveFor(instance);
-        List<ConsumedRecord> records = instance.read(topic, limits(settings.requestTimeout(), maxBytes, -1),
+        List<ConsumedRecord> records = instance.read(topic, limits(settings.requestTimeout(), settings.assignmentTimeout(), maxBytes, -1),
                 topicExists, room);
         touch(instance);
         return records;
@@ -514,7 +514,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     public CompletableFuture<List<ConsumedRecord>> readAsync(ConsumerInstance instance, String topic, long maxBytes,
                                                              ResponseRoom room, Executor pool) {
         relieveFor(instance);
-        return whileReading(instance, instance.readAsync(topic, limits(settings.requestTimeout(), maxBytes, -1),
+        return whileReading(instance, instance.readAsync(topic, limits(settings.requestTimeout(), settings.assignmentTimeout(), maxBytes, -1),
                 topicExists, room, pool, timer));
     }
 
@@ -554,13 +554,19 @@ public final class ConsumerRegistry implements AutoCloseable {
         if (timeout != null && timeout.compareTo(wait) < 0) {
             wait = timeout;
         }
-        return limits(wait, maxBytes, instance.options().fetchMinBytes());
+        // A read that names its timeout answers within it even before the group has assigned the
+        // instance partitions (Confluent's answers [] then): a client priming its subscription
+        // with a short read it throws away must not be handed the topic's first records by it.
+        // Without one, the first read waits for the assignment, so records come back at once.
+        Duration assignmentWait = timeout == null ? settings.assignmentTimeout() : Duration.ZERO;
+        return limits(wait, assignmentWait, maxBytes, instance.options().fetchMinBytes());
     }
 
-    private ConsumerInstance.ReadLimits limits(Duration wait, long clientMaxBytes, int fetchMinBytes) {
+    private ConsumerInstance.ReadLimits limits(Duration wait, Duration assignmentWait, long clientMaxBytes,
+                                               int fetchMinBytes) {
         long server = settings.requestMaxBytes();
         long client = Math.max(0, clientMaxBytes);
-        return new ConsumerInstance.ReadLimits(wait, settings.assignmentTimeout(),
+        return new ConsumerInstance.ReadLimits(wait, assignmentWait,
                 client > 0 ? Math.min(client, server) : server, client, fetchMinBytes);
     }
 

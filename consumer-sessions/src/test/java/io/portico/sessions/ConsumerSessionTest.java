@@ -536,6 +536,29 @@ class ConsumerSessionTest {
         assertWaited(1_000, now, () -> registry.poll(own, Duration.ofSeconds(20), 0, ResponseRoom.unbounded()));
     }
 
+    @Test
+    void aFirstReadNamingItsTimeoutKeepsToItWhileTheGroupHasNotAssignedAnything() {
+        // Confluent's read answers [] after its timeout while the group join goes on; without a
+        // timeout of its own, the first read waits for the assignment (2 s here), so records come
+        // back at once. The group assigns nothing in this test.
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry registry = registry(Duration.ofSeconds(1))
+                .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
+        ConsumerInstance named = registry.create("g", "named", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        named.subscribe(List.of("a"));
+        ConsumerInstance unnamed = registry.create("g", "unnamed", EmbeddedFormat.BINARY, "earliest", false,
+                ConsumerInstance.Options.DEFAULTS, null);
+        unnamed.subscribe(List.of("a"));
+
+        assertWaited(300, now, () -> registry.poll(named, Duration.ofMillis(300), 0, ResponseRoom.unbounded()));
+        assertWaited(2_000, now, () -> registry.poll(unnamed, null, 0, ResponseRoom.unbounded()));
+        // Once a read has waited for the assignment, the next ones keep to the request timeout.
+        assertWaited(1_000, now, () -> registry.poll(unnamed, null, 0, ResponseRoom.unbounded()));
+        // A read that named its timeout did not use up the wait: the next one without waits for it.
+        assertWaited(2_000, now, () -> registry.poll(named, null, 0, ResponseRoom.unbounded()));
+    }
+
     /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
     private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
                                      java.util.function.Supplier<List<ConsumedRecord>> read) {

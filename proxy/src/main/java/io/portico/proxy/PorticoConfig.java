@@ -160,7 +160,7 @@ public record PorticoConfig(
                 "Consumer instances one API key (or basic-authentication user) may hold on this server; one more answers 429. Unless set, half of consumer.instances.max (at least 1), so that one key cannot take every slot; with authentication off there is one caller and no such bound.",
                 "half of consumer.instances.max"),
         CONSUMER_ASSIGNMENT_TIMEOUT_MS("consumer.assignment.timeout.ms", Setting.millis(0, 86_400_000L * 365), "10000",
-                "How long the first read of an instance waits for its group to assign partitions."),
+                "How long the first read of an instance (a v2 read only when it names no timeout) waits for its group to assign partitions."),
         CONSUMER_THREADS("consumer.threads", Setting.integer(1, 4096), "64",
                 "Threads that run consumer operations (a long poll holds one for a 100 ms slice at a time, not for its whole wait)."),
         CONSUMER_QUEUE_SIZE("consumer.queue.size", Setting.integer(1, 1_000_000), "1024",

@@ -54,6 +54,21 @@ class V2ConsumersIT {
         assertEquals(204, r.status(), r.body());
     }
 
+    /**
+     * Reads (a second at most each, answers of an empty topic) until the group gave the instance
+     * {@code count} partitions: a read naming its timeout answers within it even while the group
+     * join is still going on, as Confluent's does, so a join may take several reads.
+     */
+    private static void awaitAssigned(Rest rest, String instance, int count) {
+        int assigned = 0;
+        for (int i = 0; i < 30 && assigned != count; i++) {
+            Rest.Response r = rest.get(instance + "/records?timeout=1000", "Accept", BINARY_V2);
+            assertEquals(200, r.status(), r.body());
+            assigned = rest.get(instance + "/assignments", "Accept", V2).json().get("partitions").size();
+        }
+        assertEquals(count, assigned, "partitions the group gave " + instance);
+    }
+
     /** Reads until {@code count} records came or 30 reads passed; each read waits up to a second. */
     private static List<JsonNode> readAtLeast(Rest rest, String instance, String accept, int count) {
         List<JsonNode> out = new ArrayList<>();
@@ -277,13 +292,13 @@ class V2ConsumersIT {
         String a = path(create(rest, group, "{\"name\":\"a\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\","
                 + "\"consumer.request.timeout.ms\":\"20000\"}"));
         ok204(rest.post(a + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
-        assertEquals(200, rest.get(a + "/records?timeout=500", "Accept", BINARY_V2).status()); // joins, gets both partitions
+        awaitAssigned(rest, a, 2); // joins, gets both partitions
         // a long-polls an empty topic while b joins the group: the rebalance completes inside a's poll
         CompletableFuture<Rest.Response> longPoll = CompletableFuture.supplyAsync(
                 () -> rest.get(a + "/records", "Accept", BINARY_V2));
         String b = path(create(rest, group, "{\"name\":\"b\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
         ok204(rest.post(b + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
-        assertEquals(200, rest.get(b + "/records?timeout=1000", "Accept", BINARY_V2).status()); // joins
+        awaitAssigned(rest, b, 1); // joins
         JsonNode assignedB = rest.get(b + "/assignments", "Accept", V2).json().get("partitions");
         assertEquals(1, assignedB.size(), "the new member got a partition while the other long-polled: " + assignedB);
         int partitionOfB = assignedB.get(0).get("partition").asInt();
