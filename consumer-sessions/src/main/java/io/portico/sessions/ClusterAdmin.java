@@ -354,6 +354,9 @@ public final class ClusterAdmin {
     public CompletableFuture<CreatedTopic> createTopic(String name, Integer partitions, Integer replicationFactor,
                                                        Map<Integer, List<Integer>> assignments,
                                                        Map<String, String> configs, boolean validateOnly) {
+        // -1 is Kafka's own "the broker's default" (CreateTopics), which Confluent's proxy passes on.
+        partitions = partitions != null && partitions == -1 ? null : partitions;
+        replicationFactor = replicationFactor != null && replicationFactor == -1 ? null : replicationFactor;
         NewTopic topic;
         try {
             KafkaNames.topic(name, ErrorCode.PAYLOAD_ERROR);

@@ -1,5 +1,6 @@
 package io.portico.protocol.v2;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.portico.protocol.CreateConsumerRequest;
 import io.portico.protocol.ErrorCode;
@@ -8,16 +9,18 @@ import io.portico.protocol.ErrorCode;
  * {@code POST /consumers/{group}} in v2: v1's fields, {@code auto.commit.enable} defaulting to
  * Kafka's (on), and per instance {@code fetch.min.bytes} (-1..10000000; -1 or absent: answer as
  * soon as records are there) and {@code consumer.request.timeout.ms} (how long a read waits), as
- * strings or numbers. A value out of range is 422/40001, as Confluent answers.
+ * strings or numbers. A value out of range is 422/40001, as Confluent answers. The other names
+ * Confluent's proxy takes for them ({@code autoOffsetReset}, {@code autoCommitEnable},
+ * {@code responseMinBytes}, {@code requestWaitMs}) are taken too.
  */
 public record CreateConsumerV2(
         @JsonProperty("name") String name,
         @JsonProperty("id") String id,
         @JsonProperty("format") String format,
-        @JsonProperty("auto.offset.reset") String autoOffsetReset,
-        @JsonProperty("auto.commit.enable") String autoCommitEnable,
-        @JsonProperty("fetch.min.bytes") String fetchMinBytesText,
-        @JsonProperty("consumer.request.timeout.ms") String requestTimeoutText) {
+        @JsonProperty("auto.offset.reset") @JsonAlias("autoOffsetReset") String autoOffsetReset,
+        @JsonProperty("auto.commit.enable") @JsonAlias("autoCommitEnable") String autoCommitEnable,
+        @JsonProperty("fetch.min.bytes") @JsonAlias("responseMinBytes") String fetchMinBytesText,
+        @JsonProperty("consumer.request.timeout.ms") @JsonAlias("requestWaitMs") String requestTimeoutText) {
 
     public static final CreateConsumerV2 DEFAULTS = new CreateConsumerV2(null, null, null, null, null, null, null);
 

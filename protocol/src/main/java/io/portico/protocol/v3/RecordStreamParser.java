@@ -429,14 +429,31 @@ public final class RecordStreamParser {
         if (t == JsonToken.VALUE_NULL) {
             return null;
         }
-        if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
+        int partition;
+        if (t == JsonToken.VALUE_STRING) {
+            // Jackson's default coercion in Confluent's proxy takes a number in a string.
+            partition = digits(p.getText());
+        } else if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
             throw invalid("partition_id must be an integer");
+        } else {
+            partition = p.getIntValue();
         }
-        int partition = p.getIntValue();
         if (partition < 0) {
             throw new Failure(new RecordError(40402, "Partition not found."));
         }
         return partition;
+    }
+
+    /** A partition written as a string: decimal digits only (an optional minus), within an int. */
+    private static int digits(String text) {
+        if (text.isEmpty() || text.length() > 11 || !text.matches("-?[0-9]+")) {
+            throw invalid("partition_id must be an integer");
+        }
+        long value = Long.parseLong(text);
+        if (value != (int) value) {
+            throw invalid("partition_id must be an integer");
+        }
+        return (int) value;
     }
 
     private static List<RecordHeader> headers(JsonParser p) throws IOException {

@@ -200,7 +200,7 @@ class RecordStreamParserTest {
                 {"value":{"type":"AVRO","data":{}}}
                 {"value":{"type":"XML","data":"<a/>"}}
                 {"partition_id":-1}
-                {"partition_id":"1"}
+                {"partition_id":"one"}
                 {"value": }
                 {"timestamp":1700000000000}
                 42
@@ -223,6 +223,22 @@ class RecordStreamParserTest {
         assertTrue(invalid(items.get(9)).message().contains("ISO-8601"));
         assertTrue(invalid(items.get(10)).message().contains("must be a JSON object"));
         assertEquals("fine", utf8(record(items.get(11)).valueBytes()));
+    }
+
+    @Test
+    void aPartitionWrittenAsAStringOfDigitsIsTakenAsJacksonTakesItInConfluentsProxy() {
+        List<RecordStreamParser.Item> items = parseWhole("""
+                {"partition_id":"2","value":{"type":"STRING","data":"a"}}
+                {"partition_id":"-1"}
+                {"partition_id":"2147483648"}
+                {"partition_id":"1.5"}
+                {"partition_id":""}""", 1 << 20);
+        assertEquals(5, items.size());
+        assertEquals(2, record(items.get(0)).partitionId());
+        assertEquals(new RecordError(40402, "Partition not found."), invalid(items.get(1)));
+        for (int i = 2; i < 5; i++) {
+            assertEquals(400, invalid(items.get(i)).errorCode(), "item " + i);
+        }
     }
 
     @Test

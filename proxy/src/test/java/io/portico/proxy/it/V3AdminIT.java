@@ -336,6 +336,14 @@ class V3AdminIT {
         assertTrue(eventually(() -> describe(kafka.admin(), plain) != null), "Kafka has the topic");
         assertEquals(describe(kafka.admin(), plain).partitions().size(), created.json().get("partitions_count").asInt());
         assertEquals(1, created.json().get("replication_factor").asInt());
+        // -1 is Kafka's word for the broker's default, as Confluent's proxy passes it on.
+        String minusOne = KafkaCluster.uniqueTopic("v3-minus-one");
+        Rest.Response byDefault = rest.post(v3 + "/topics", JSON, "{\"topic_name\":\"" + minusOne
+                + "\",\"partitions_count\":-1,\"replication_factor\":-1}");
+        assertEquals(201, byDefault.status(), byDefault.body());
+        assertTrue(eventually(() -> describe(kafka.admin(), minusOne) != null), "Kafka has the topic");
+        assertEquals(describe(kafka.admin(), minusOne).partitions().size(), byDefault.json().get("partitions_count").asInt());
+        assertEquals(1, byDefault.json().get("replication_factor").asInt());
 
         int broker = kafka.admin().describeCluster().nodes().get().iterator().next().id();
         String assigned = KafkaCluster.uniqueTopic("v3-assigned");
