@@ -19,7 +19,8 @@ import java.util.Optional;
  * unless the command line chooses a collector; a JVM that serves in place keeps its own.
  *
  * <p>Nothing is relaunched when the command line (or {@code JAVA_TOOL_OPTIONS},
- * {@code JDK_JAVA_OPTIONS}) already sizes the heap, when the JVM's own ceiling is no larger, when
+ * {@code JDK_JAVA_OPTIONS}) already sizes the heap or attaches a tool ({@link #TOOLS}), when the
+ * JVM's own ceiling is no larger, when
  * {@code -Dportico.launcher=off} is given, or in the server itself ({@link Main} asks only outside it).
  */
 final class Launcher {
@@ -48,6 +49,16 @@ final class Launcher {
             "-XX:MinRAMPercentage=", "-XX:InitialRAMPercentage=", "-XX:MaxRAMFraction=", "-XX:MinRAMFraction=",
             "-XX:InitialRAMFraction=", "-XX:MaxNewSize=", "-XX:NewSize=");
 
+    /**
+     * Options that attach a tool to the JVM (an agent, a debugger, JMX, a flight recording, a log
+     * file): the launcher's JVM has it already, so a second JVM given it would find its port taken
+     * (an exporter agent's, JDWP's, JMX's) and not start, or write over the same file. With any of
+     * them the user's tool is meant for the server: it serves in place.
+     */
+    private static final List<String> TOOLS = List.of("-javaagent:", "-agentlib:", "-agentpath:", "-Xrunjdwp",
+            "-Dcom.sun.management.jmxremote", "-XX:StartFlightRecording", "-XX:FlightRecorderOptions",
+            "-Xloggc:", "-Xlog:");
+
     private Launcher() {
     }
 
@@ -72,7 +83,7 @@ final class Launcher {
             return Optional.empty();
         }
         for (String option : jvmOptions) {
-            if (sizes(option)) {
+            if (sizes(option) || attaches(option)) {
                 return Optional.empty();
             }
         }
@@ -139,6 +150,15 @@ final class Launcher {
         } catch (IllegalArgumentException e) {
             return false; // an older HotSpot
         }
+    }
+
+    private static boolean attaches(String option) {
+        for (String prefix : TOOLS) {
+            if (option.startsWith(prefix) && (!prefix.equals("-Xlog:") || option.contains("file="))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean sizes(String option) {

@@ -46,6 +46,20 @@ class LauncherTest {
     }
 
     @Test
+    void anOptionThatAttachesAToolServesInPlaceWhereTheToolIsMeantToBe() {
+        // A second JVM given these would find the agent's, debugger's or JMX port taken by the
+        // launcher and not start, or write over the launcher's recording or log file.
+        for (String option : List.of("-javaagent:/opt/jmx_prometheus_javaagent.jar=9404:config.yaml",
+                "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=*:5005", "-agentpath:/opt/yjp.so",
+                "-Xrunjdwp:transport=dt_socket,server=y", "-Dcom.sun.management.jmxremote.port=9010",
+                "-Dcom.sun.management.jmxremote", "-XX:StartFlightRecording=filename=rec.jfr",
+                "-Xloggc:gc.log", "-Xlog:gc*:file=gc.log")) {
+            assertEquals(Optional.empty(), command(List.of("-Dfoo=bar", option), false, 6 * GIB), option);
+        }
+        assertTrue(command(List.of("-Xlog:gc"), false, 6 * GIB).isPresent(), "a log to the console is no tool");
+    }
+
+    @Test
     void aJvmThatCanTrimItsNativeHeapHasTheServerDoItUnlessTheUserChoseAnInterval() {
         List<String> command = Launcher.serverCommand(List.of("-Dfoo=bar"), false, HOME, JAR, List.of(), 1, 6 * GIB,
                 false, true).orElseThrow();
