@@ -106,6 +106,7 @@ public final class EventStream {
     /** The leases of batches not yet written: given back when the stream ends, whatever became of them. */
     private final java.util.List<MemoryBudget.Lease> rooms = new java.util.ArrayList<>();
     private boolean ending; // the stream ends once what is fetched is written
+    private boolean retrying; // a fetch is due in BUDGET_RETRY_MILLIS (one at a time)
     private boolean done; // the response ended or the client is gone
     private boolean sourceClosed;
     private long lastWrite = System.nanoTime();
@@ -268,7 +269,7 @@ public final class EventStream {
             return;
         }
         if (batch.over()) {
-            exchange.getIoThread().executeAfter(this::fetch, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            fetchLater();
             return;
         }
         fetching = true;
@@ -299,6 +300,18 @@ public final class EventStream {
         }
     }
 
+    /** Fetches again a little later, once: the budget had no room. */
+    private void fetchLater() {
+        if (retrying) {
+            return;
+        }
+        retrying = true;
+        exchange.getIoThread().executeAfter(() -> {
+            retrying = false;
+            fetch();
+        }, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
     private static RestException asRestException(Throwable e) {
         Throwable t = KafkaErrors.unwrap(e);
         if (t instanceof RestException rest) {
@@ -320,6 +333,11 @@ public final class EventStream {
             return;
         }
         boolean more = events.error() == null && !events.last();
+        if (!more) {
+            // Known now, not once this batch is written: the batch before it, still being
+            // written, must not fetch past the error (a partition stream has moved on past it).
+            ending = true;
+        }
         Runnable after = () -> {
             room.close(); // written: the batch's room is free again
             rooms.remove(room);
@@ -330,7 +348,7 @@ public final class EventStream {
                 ending = true;
                 finish();
             } else if (full) {
-                exchange.getIoThread().executeAfter(this::fetch, BUDGET_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+                fetchLater();
             } else {
                 fetch();
             }
@@ -411,8 +429,12 @@ public final class EventStream {
                             fetching = false;
                             if (done) {
                                 closeSource();
-                            } else if (!out.busy() && writes.isEmpty()) {
-                                fetch(); // the batch was written meanwhile (or the stream ends)
+                            } else if (unwritten == 0) {
+                                // No batch of its own is left to write (what is pending, if
+                                // anything, is a heartbeat, whose write fetches nothing after
+                                // it): fetch now, or the stream would wait for good — a retry
+                                // for budget room that came while this ran found the source busy.
+                                fetch();
                             }
                         });
                     });

@@ -46,6 +46,7 @@ class EventStreamTest {
     private static int port;
     private static final AtomicInteger bigFetches = new AtomicInteger();
     private static final AtomicInteger quietClosed = new AtomicInteger();
+    private static final AtomicInteger afterErrorFetches = new AtomicInteger();
     /** Events of about 6 MiB (past a socket send buffer), each with its own data: a batch of many arrays. */
     private static final byte[] ARRAYS_EVENTS = arraysEvents();
 
@@ -122,6 +123,26 @@ class EventStreamTest {
                     public void close() {
                     }
                 }))
+                .get("/failsWhileWriting", exchange -> EventStream.start(exchange, streams, () -> new EventStream.Source() {
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        int call = afterErrorFetches.incrementAndGet();
+                        if (call == 1) { // past what the sockets buffer: still being written when the next comes
+                            return EventStream.Events.of(("id: 0\ndata: " + "x".repeat(4 << 20) + "\n\n")
+                                    .getBytes(StandardCharsets.US_ASCII));
+                        }
+                        if (call == 2) { // the record before a bad one, then the error
+                            ByteChunks.Builder out = new ByteChunks.Builder();
+                            out.writeBytes("id: 1\ndata: ok\n\n".getBytes(StandardCharsets.US_ASCII));
+                            return new EventStream.Events(out.build(), ErrorCode.KAFKA_ERROR.exception("bad"), false);
+                        }
+                        return EventStream.Events.of("id: 2\ndata: after\n\n".getBytes(StandardCharsets.US_ASCII));
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                }))
                 .get("/quiet", exchange -> EventStream.start(exchange, streams, () -> new EventStream.Source() {
                     @Override
                     public EventStream.Events next(ResponseRoom room) {
@@ -183,6 +204,34 @@ class EventStreamTest {
             assertTrue(all.contains("event: error\ndata: {\"error_code\":50002,\"message\":\"Kafka error: the source broke\"}\n\n"),
                     all);
             assertTrue(all.endsWith("0\r\n\r\n"), "the response ends with its last chunk: " + all);
+        }
+    }
+
+    @Test
+    void nothingIsFetchedOrWrittenAfterABatchThatEndsWithAnErrorWhileTheOneBeforeIsStillBeingWritten()
+            throws Exception {
+        afterErrorFetches.set(0);
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /failsWhileWriting HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            readUntil(s.getInputStream(), seen, ": stream opened");
+            // The client reads nothing until the second batch (with its error) has been fetched
+            // while the first is still being written.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (afterErrorFetches.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            String all = readUntil(s.getInputStream(), seen, "0\r\n\r\n");
+            int error = all.indexOf("event: error");
+            assertTrue(error > all.indexOf("id: 1\ndata: ok"), "the record before the error, then the error: "
+                    + all.substring(Math.max(0, all.length() - 300)));
+            assertTrue(!all.contains("id: 2\n"), "nothing after the error: " + all.substring(error));
+            assertTrue(all.endsWith("0\r\n\r\n"), "the stream ended");
+            assertEquals(2, afterErrorFetches.get(), "nothing fetched once a batch ended the stream");
         }
     }
 
