@@ -426,6 +426,25 @@ public final class MetadataService implements ProduceService.TopicExistence {
         }
     }
 
+    /**
+     * Blocking: as {@link #partitionCount}, but a count the cluster gave less than a second ago
+     * answers at once. For checks that a client's request can repeat at will (a partition past
+     * what a Kafka client's cache knows, which may be one the topic gained since): one look-up a
+     * second per topic, however many requests ask.
+     */
+    @Override
+    public int recentPartitionCount(String topic) {
+        Integer count = recentCounts.get(topic, t -> {
+            int asked = partitionCount(t);
+            return asked < 0 ? null : asked; // "cannot say" is asked again next time
+        });
+        return count == null ? -1 : count;
+    }
+
+    private final com.github.benmanes.caffeine.cache.Cache<String, Integer> recentCounts =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(1))
+                    .maximumSize(10_000).build();
+
     private org.apache.kafka.clients.admin.TopicDescription describeNow(String topic, int waitMs)
             throws ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
         return shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(waitMs))

@@ -84,6 +84,7 @@ public final class OffsetReader implements AutoCloseable {
     private final MemoryBudget memory;
     private volatile boolean closed;
     private volatile LogEnds logEnds;
+    private volatile java.util.function.ToIntFunction<String> partitionCounts = topic -> -1;
     private java.util.function.LongSupplier nanoClock = System::nanoTime;
 
     /**
@@ -109,6 +110,16 @@ public final class OffsetReader implements AutoCloseable {
     public interface LogEnds {
         /** The partition's high watermark, asked within {@code timeout}; throws Kafka's exceptions. */
         long end(TopicPartition tp, Duration timeout);
+    }
+
+    /**
+     * Asks {@code counts} (the cluster's partition count of a topic, recent; -1 when it cannot
+     * say) when a read names a partition past what a pooled consumer's metadata knows; without
+     * it, that metadata decides.
+     */
+    public OffsetReader partitionCounts(java.util.function.ToIntFunction<String> counts) {
+        this.partitionCounts = counts;
+        return this;
     }
 
     /**
@@ -322,6 +333,12 @@ public final class OffsetReader implements AutoCloseable {
         long deadline = System.nanoTime() + fetchTimeout.toNanos();
         if (!tp.equals(reader.assigned)) {
             RestException missing = missing(consumer.partitionsFor(tp.topic(), left(deadline)), tp);
+            if (missing != null && missing.errorCode() == ErrorCode.PARTITION_NOT_FOUND
+                    && partitionCounts.applyAsInt(tp.topic()) > tp.partition()) {
+                // The pooled consumer's metadata predates partitions the topic gained since:
+                // assigned, it learns of them.
+                missing = null;
+            }
             if (missing != null) {
                 throw missing;
             }

@@ -100,6 +100,15 @@ public final class ProduceService {
         default long timestampBeforeMaxMs() {
             return Long.MAX_VALUE;
         }
+
+        /**
+         * The topic's partition count as the cluster gave it at most a second ago (0 when it has
+         * no such topic), or -1 when it cannot say: asked when a record names a partition past
+         * what the producer knows, which the topic may have gained since.
+         */
+        default int recentPartitionCount(String topic) {
+            return -1;
+        }
     }
 
 
@@ -156,10 +165,9 @@ public final class ProduceService {
             return CompletableFuture.completedFuture(List.of());
         }
         AtOnce at = atOnce(topic);
-        if (at == null) {
-            return null;
+        if (at == null || highestPartition(records) >= at.partitions()) {
+            return null; // a partition past what the producer knows: the worker's path asks the cluster
         }
-        checkPartitions(records, at.partitions());
         long bytes = 0;
         for (ProduceRecord r : records) {
             bytes += bytes(r.key(), r.value());
@@ -292,8 +300,27 @@ public final class ProduceService {
         Producer<byte[], byte[]> shared = producers.shared();
         int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
         Producer<byte[], byte[]> producer = via == null ? shared : via;
-        checkPartitions(records, partitionCount);
+        checkPartitions(records, countFor(topic, partitionCount, highestPartition(records)));
         return sendAll(producer, via, topic, records, deadline, codes);
+    }
+
+    private static int highestPartition(List<ProduceRecord> records) {
+        int highest = -1;
+        for (ProduceRecord r : records) {
+            if (r.partition() != null) {
+                highest = Math.max(highest, r.partition());
+            }
+        }
+        return highest;
+    }
+
+    /**
+     * The partition count to check {@code partition} against: the producer's {@code known} one,
+     * or when that does not cover it the cluster's, asked again (a partition added since the
+     * producer learned of the topic: Kafka's producer refreshes its metadata for it on send).
+     */
+    private int countFor(String topic, int known, int partition) {
+        return partition < known ? known : Math.max(known, topics.recentPartitionCount(topic));
     }
 
     /** 40402 when a record names a partition the topic (of {@code count} partitions) does not have. */
@@ -433,6 +460,14 @@ public final class ProduceService {
     public int prepare(String topic, long deadline) {
         checkTopic(topic);
         return partitionCount(producers.shared(), topic, deadline);
+    }
+
+    /**
+     * As {@link #prepare(String, long)} for a record naming {@code partition}: when the producer's
+     * count does not cover it, the count the cluster gives now (the topic may have grown).
+     */
+    public int prepare(String topic, long deadline, int partition) {
+        return countFor(topic, prepare(topic, deadline), partition);
     }
 
     /**

@@ -205,7 +205,8 @@ public final class Portico implements AutoCloseable {
         consumers.instancesPerOwner(reads.instancesPerKeyMax());
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget)
-                .logEnds(this::highWatermark);
+                .logEnds(this::highWatermark)
+                .partitionCounts(metadata::recentPartitionCount);
         consumerPool = ScalingPool.create("portico-consumer", reads.threads(), reads.queueSize());
         registerGauges();
         if (nodes.enabled()) {

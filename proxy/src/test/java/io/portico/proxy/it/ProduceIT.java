@@ -30,6 +30,33 @@ class ProduceIT {
     }
 
     @Test
+    void partitionsATopicGainedAfterPorticoLearnedOfItAreServedAtOnce(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("grown"), 1);
+        String one = "{\"records\":[{\"value\":\"" + b64("a".getBytes(StandardCharsets.UTF_8)) + "\"}]}";
+        assertEquals(200, rest.post("/topics/" + topic + "/partitions/0", BINARY, one).status());
+        assertEquals(200, rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=1", "Accept", BINARY)
+                .status());
+        // Portico's producer and readers know the topic with one partition; it gains two.
+        kafka.admin().createPartitions(java.util.Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(3)))
+                .all().get();
+
+        Rest.Response toNew = rest.post("/topics/" + topic + "/partitions/2", BINARY, one);
+        assertEquals(200, toNew.status(), "a partition the topic has now: " + toNew.body());
+        assertEquals(2, toNew.json().get("offsets").get(0).get("partition").asInt());
+        Rest.Response named = rest.post("/topics/" + topic, BINARY,
+                "{\"records\":[{\"value\":\"" + b64("b".getBytes(StandardCharsets.UTF_8)) + "\",\"partition\":1}]}");
+        assertEquals(200, named.status(), named.body());
+        assertEquals(1, named.json().get("offsets").get(0).get("partition").asInt());
+        Rest.Response read = rest.get("/topics/" + topic + "/partitions/2/messages?offset=0&count=1", "Accept", BINARY);
+        assertEquals(200, read.status(), read.body());
+        assertEquals(b64("a".getBytes(StandardCharsets.UTF_8)), read.json().get(0).get("value").asText());
+
+        Rest.Response past = rest.post("/topics/" + topic + "/partitions/7", BINARY, one);
+        assertEquals(404, past.status(), past.body());
+        assertEquals(40402, past.json().get("error_code").asInt());
+    }
+
+    @Test
     void binaryKeysValuesAndNullsArriveByteForByte(Rest rest, KafkaCluster kafka) {
         String topic = KafkaCluster.uniqueTopic("bytes");
         byte[] notUtf8 = {(byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0x80, (byte) 0xc3, 0x28};

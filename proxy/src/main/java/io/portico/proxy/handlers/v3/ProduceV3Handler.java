@@ -493,7 +493,8 @@ public final class ProduceV3Handler {
                     return;
                 }
                 try {
-                    partitions = produce.prepare(topic, produce.deadlineFromNow());
+                    partitions = partition == null ? produce.prepare(topic, produce.deadlineFromNow())
+                            : produce.prepare(topic, produce.deadlineFromNow(), partition);
                     topicError = null;
                 } catch (RuntimeException e) {
                     topicError = KafkaErrors.toRestException(e);
