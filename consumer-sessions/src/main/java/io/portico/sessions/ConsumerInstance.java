@@ -1846,6 +1846,11 @@ public final class ConsumerInstance {
         return closed;
     }
 
+    /** What is left until {@code deadline} ({@link System#nanoTime}), none when it has passed. */
+    private static Duration left(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+    }
+
     /**
      * Wakes a blocked read, waits for the operation in progress, commits returned offsets when
      * auto-commit is on, and closes the consumer, which leaves the group. Idempotent.
@@ -1855,6 +1860,9 @@ public final class ConsumerInstance {
             return;
         }
         closed = true;
+        // One bound for the whole close: the final commit and the group's leave get what the
+        // wait for the lock left (each of them waited the whole timeout when Kafka did not answer).
+        long deadline = System.nanoTime() + timeout.toNanos();
         // Wake the consumer only when an operation holds it (a long poll): a wakeup nobody uses
         // up would make the final commit below throw.
         boolean locked = lock.tryLock();
@@ -1876,17 +1884,17 @@ public final class ConsumerInstance {
                     Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
                     if (!offsets.isEmpty()) {
                         try {
-                            consumer.commitSync(offsets, timeout);
+                            consumer.commitSync(offsets, left(deadline));
                         } catch (WakeupException e) {
                             // the wakeup meant for a poll that had already ended (a shed, say)
-                            consumer.commitSync(offsets, timeout);
+                            consumer.commitSync(offsets, left(deadline));
                         }
                     }
                 } catch (RuntimeException e) {
                     LOG.warn("Final auto-commit of {}/{} failed: {}", group, name, e.toString());
                 }
             }
-            consumer.close(CloseOptions.timeout(timeout));
+            consumer.close(CloseOptions.timeout(left(deadline)));
         } catch (RuntimeException e) {
             LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());
         } finally {

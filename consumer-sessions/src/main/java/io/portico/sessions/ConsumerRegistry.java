@@ -51,6 +51,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class ConsumerRegistry implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    /** How many instances are closed at once on shutdown. */
+    private static final int CLOSING_THREADS = 8;
 
     private final Settings settings;
     private volatile Ticker readClock = Ticker.systemTicker();
@@ -692,13 +694,38 @@ public final class ConsumerRegistry implements AutoCloseable {
         instances.cleanUp();
     }
 
-    /** Closes every instance (each leaves its group), then the closer thread. */
+    /** Closes every instance (each leaves its group), then the closer thread, within {@code CLOSE_TIMEOUT} in all. */
     @Override
     public void close() {
+        close(CLOSE_TIMEOUT);
+    }
+
+    /**
+     * As {@link #close()}, every instance closed within {@code within} of now: several at a time
+     * (a final commit and a leave each wait for Kafka), each given what is left of that bound, so
+     * that a shutdown with Kafka unreachable does not wait a commit's timeout per instance.
+     */
+    void close(Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
         List<ConsumerInstance> all = new ArrayList<>(instances.asMap().values());
         instances.asMap().clear();
-        for (ConsumerInstance instance : all) {
-            instance.close(CLOSE_TIMEOUT);
+        if (!all.isEmpty()) {
+            java.util.concurrent.ExecutorService closing = java.util.concurrent.Executors.newFixedThreadPool(
+                    Math.min(CLOSING_THREADS, all.size()), r -> {
+                        Thread t = new Thread(r, "portico-consumer-close");
+                        t.setDaemon(true);
+                        return t;
+                    });
+            for (ConsumerInstance instance : all) {
+                closing.execute(() -> instance.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+            }
+            closing.shutdown();
+            try {
+                // Each close keeps to the deadline; a little more for the last ones' own work.
+                closing.awaitTermination(within.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         closer.shutdown();
         timer.shutdown();

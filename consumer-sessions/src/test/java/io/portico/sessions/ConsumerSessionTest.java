@@ -559,6 +559,41 @@ class ConsumerSessionTest {
         assertWaited(2_000, now, () -> registry.poll(named, null, 0, ResponseRoom.unbounded()));
     }
 
+    @Test
+    void closingTheRegistryBoundsEveryInstancesFinalCommitByOneDeadline() {
+        // Kafka answers no commit: each final commit waits all it is given. Closed one after
+        // another, each with a timeout of its own, twenty instances waited twenty timeouts.
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        List<Long> commitsEndBy = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ConsumerInstance instance = registry.create("g", "i" + i, EmbeddedFormat.BINARY, "earliest", true,
+                    ConsumerInstance.Options.DEFAULTS, null);
+            instance.assign(List.of(A0));
+            SessionTestConsumer consumer = factory.last();
+            beginAt(consumer, A0);
+            consumer.addRecord(record("a", 0, 0, null, "v0"));
+            assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+            consumer.commitSyncTimeouts = timeout -> {
+                commitsEndBy.add(System.nanoTime() + timeout.toNanos());
+                try {
+                    Thread.sleep(timeout.toMillis()); // the coordinator does not answer
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+        }
+        long start = System.nanoTime();
+        Duration within = Duration.ofMillis(400);
+        registry.close(within);
+
+        assertEquals(20, commitsEndBy.size(), "each instance's returned record is committed on close");
+        for (long endBy : commitsEndBy) {
+            // Within the bound by construction, but for the instants between reading the clock and the call.
+            assertTrue(endBy - start <= within.toNanos() * 2,
+                    "a commit given until " + TimeUnit.NANOSECONDS.toMillis(endBy - start) + " ms after the close began");
+        }
+    }
+
     /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
     private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
                                      java.util.function.Supplier<List<ConsumedRecord>> read) {

@@ -72,6 +72,8 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     volatile RuntimeException commitSyncFailure;
     /** Runs inside each commitSync (to hold it there). */
     volatile Runnable duringCommitSync = () -> { };
+    /** Told the timeout of each commitSync given one, as it is called. */
+    volatile java.util.function.Consumer<Duration> commitSyncTimeouts = timeout -> { };
     /** Runs inside close, before it closes (to hold the closing thread there). */
     volatile Runnable duringClose = () -> { };
 
@@ -257,6 +259,7 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
 
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        commitSyncTimeouts.accept(timeout);
         acquire();
         try {
             commitSync(offsets);
