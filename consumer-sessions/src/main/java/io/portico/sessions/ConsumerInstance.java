@@ -787,7 +787,11 @@ public final class ConsumerInstance {
         return stream.get() != null;
     }
 
-    /** Starts each partition (of those the instance still has) at the given offset again. */
+    /**
+     * Starts each partition (of those the instance still has) at the given offset again; a commit
+     * of what was returned then commits that offset, what the client received (below what an
+     * earlier commit, or one on a revocation that gave the partition straight back, committed).
+     */
     private void rewind(Map<TopicPartition, Long> next) {
         Set<TopicPartition> owned = consumer.assignment();
         Map<TopicPartition, Long> mine = new HashMap<>();
@@ -799,13 +803,10 @@ public final class ConsumerInstance {
         held.drop(mine.keySet());
         mine.forEach((tp, offset) -> {
             consumer.seek(tp, offset);
-            Long last = returned.get(tp);
-            if (last != null && last >= offset) {
-                if (offset > 0) {
-                    returned.put(tp, offset - 1); // a commit commits what the client received
-                } else {
-                    returned.remove(tp);
-                }
+            if (offset > 0) {
+                returned.put(tp, offset - 1); // a commit commits what the client received
+            } else {
+                returned.remove(tp);
             }
         });
     }
@@ -1911,14 +1912,23 @@ public final class ConsumerInstance {
         }
     }
 
-    /** Keeps fetched-but-unreturned records only for partitions the instance still owns. */
+    /**
+     * Keeps fetched-but-unreturned records only for partitions the instance still owns. What a
+     * stream handed out of a revoked partition is kept until the rebalance assigns: a partition
+     * given straight back (the eager protocol revokes them all) starts from its committed offset,
+     * and a resuming stream still moves it back to right after what its client received; one that
+     * went to another member is forgotten (a resume never seeks it). A lost partition is forgotten
+     * at once: another member may have read it meanwhile.
+     */
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             heldLock.lock(); // a read may be taking what a fetch ahead brought
             try {
                 commitOnRevocation(partitions);
-                drop(partitions);
+                held.drop(partitions);
+                delivered.revoked(partitions);
+                partitions.forEach(returned::remove);
             } finally {
                 heldLock.unlock();
             }
@@ -1928,7 +1938,9 @@ public final class ConsumerInstance {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             heldLock.lock();
             try {
-                drop(partitions);
+                held.drop(partitions);
+                delivered.forget(partitions);
+                partitions.forEach(returned::remove);
             } finally {
                 heldLock.unlock();
             }
@@ -1939,12 +1951,12 @@ public final class ConsumerInstance {
             // The group protocol "consumer" calls this with no partitions when a member joins,
             // before its assignment: only partitions end the first read's wait.
             assigned |= !partitions.isEmpty();
-        }
-
-        private void drop(Collection<TopicPartition> partitions) {
-            held.drop(partitions);
-            delivered.forget(partitions);
-            partitions.forEach(returned::remove);
+            heldLock.lock();
+            try {
+                delivered.assigned(partitions);
+            } finally {
+                heldLock.unlock();
+            }
         }
     }
 }

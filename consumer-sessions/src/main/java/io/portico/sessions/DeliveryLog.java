@@ -4,9 +4,11 @@ import io.portico.protocol.ConsumedRecord;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -19,7 +21,11 @@ import org.apache.kafka.common.TopicPartition;
  * record of a dropped run cannot tell what followed it exactly: every partition starts again
  * where it started since the log last forgot it, the record's own right after it, so records
  * are handed out again rather than lost. A seek forgets the runs of the partitions it moves (a
- * resume never undoes it). Not thread-safe: the instance's lock guards it.
+ * resume never undoes it). A rebalance that revokes partitions keeps their runs until its
+ * assignment: those it gives straight back (the eager protocol revokes every partition, and
+ * assigns the same ones again) keep them, as what the client received of them is still to resume
+ * after; the others are forgotten, another member reads them now. Not thread-safe: the
+ * instance's lock guards it.
  */
 final class DeliveryLog {
     /** Runs kept at most (a run is a few dozen bytes; a stream of one partition has one). */
@@ -47,6 +53,8 @@ final class DeliveryLog {
     private final ArrayDeque<Run> runs = new ArrayDeque<>();
     /** What runs dropped for room covered, per partition, since the partition was last forgotten. */
     private final Map<TopicPartition, Span> dropped = new HashMap<>();
+    /** Partitions a rebalance under way revoked (at most those the instance had): kept until it assigns. */
+    private final Set<TopicPartition> revoked = new HashSet<>();
 
     /** Notes records handed out, in the order they were. */
     void add(Collection<ConsumedRecord> records) {
@@ -69,11 +77,35 @@ final class DeliveryLog {
     void forget(Collection<TopicPartition> partitions) {
         runs.removeIf(r -> partitions.contains(r.partition));
         dropped.keySet().removeAll(partitions);
+        revoked.removeAll(partitions);
+    }
+
+    /**
+     * A rebalance revoked {@code partitions}: what was handed out of them is kept until the
+     * rebalance {@linkplain #assigned assigns}, which tells whether they came back.
+     */
+    void revoked(Collection<TopicPartition> partitions) {
+        revoked.addAll(partitions);
+    }
+
+    /**
+     * A rebalance assigned {@code partitions} (those it added to the instance's): what was handed
+     * out of a partition it revoked is kept if it gave the partition back, else forgotten.
+     */
+    void assigned(Collection<TopicPartition> partitions) {
+        if (revoked.isEmpty()) {
+            return;
+        }
+        Set<TopicPartition> gone = new HashSet<>(revoked);
+        partitions.forEach(gone::remove);
+        revoked.clear();
+        forget(gone);
     }
 
     void clear() {
         runs.clear();
         dropped.clear();
+        revoked.clear();
     }
 
     /**

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -168,6 +170,78 @@ class ConsumerStreamTest {
         instance.seek(Map.of(A0, 100L));
         registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
         assertEquals(100L, consumer.position(A0));
+    }
+
+    /** An instance with auto-commit (the default) subscribed to "a", given {@code partitions} at its next poll. */
+    private ConsumerInstance subscribed(ConsumerRegistry registry, List<TopicPartition> partitions,
+                                        List<ConsumerRecord<byte[], byte[]>> records) {
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", true,
+                ConsumerInstance.Options.DEFAULTS, null);
+        instance.subscribe(List.of("a"));
+        factory.last().assignOnNextPoll(partitions, records);
+        return instance;
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> a0(long from, long to) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            out.add(record("a", 0, i, null, "x" + i));
+        }
+        return out;
+    }
+
+    @Test
+    void aResumeAfterARebalanceThatGaveThePartitionStraightBackReadsAgainWhatTheClientMissed() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(List.of("0/0", "0/1", "0/2", "0/3", "0/4"),
+                positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+
+        // Another member joins during the stream's next poll: the group revokes a/0 (the instance
+        // commits 5, what it handed out) and gives it straight back, where that commit left off.
+        consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
+        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(List.of(Map.of(A0, 5L), Map.of(A0, 5L)), consumer.commits,
+                "the auto-commit of what the read handed out, and the commit on revocation");
+        assertEquals(5L, consumer.position(A0));
+
+        // The client's connection had broken after a/0/1: it resumes from there.
+        ConsumerInstance.Stream resumed = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 1));
+        assertEquals(2L, consumer.position(A0));
+        assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), instance.commit(),
+                "a commit commits what the client received, below what the revocation committed");
+        assertEquals(2L, consumer.lastCommitted(A0));
+        a0(0, 5).forEach(consumer::addRecord); // still in the broker (a rebalance empties the mock's)
+        assertEquals(List.of("0/2", "0/3", "0/4", "0/5"),
+                positions(registry.next(resumed, 1 << 20, ResponseRoom.unbounded())), "none lost, none repeated");
+    }
+
+    @Test
+    void aResumeNeverSeeksAPartitionARebalanceGaveToAnotherMemberEvenOnceItComesBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0, A1), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+
+        consumer.schedulePollTask(() -> { // a/0 goes to another member
+            consumer.eagerRebalance(List.of(A1));
+            consumer.addRecord(record("a", 1, 0, null, "y0"));
+        });
+        assertEquals(List.of("1/0"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        // which reads a/0 up to 7 and commits; then a/0 comes back
+        consumer.commitSync(Map.of(A0, new OffsetAndMetadata(8)));
+        consumer.schedulePollTask(() -> {
+            consumer.eagerRebalance(List.of(A0, A1));
+            consumer.addRecord(record("a", 0, 8, null, "x8"));
+        });
+        assertEquals(List.of("0/8"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 1));
+        assertEquals(9L, consumer.position(A0), "an id from before a/0 went away moves nothing");
+        assertEquals(1L, consumer.position(A1));
     }
 
     @Test

@@ -80,6 +80,8 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     private final AtomicReference<Thread> owner = new AtomicReference<>();
     private int depth; // only touched by the owner
     private volatile boolean wakeupPending;
+    /** Whether the rebalance listener hears of assignments (not while {@link #eagerRebalance} revokes). */
+    private volatile boolean assignedHeard = true;
 
     SessionTestConsumer() {
         super("earliest");
@@ -136,6 +138,24 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
             updateBeginningOffsets(beginnings);
             records.forEach(this::addRecord);
         });
+    }
+
+    /**
+     * A rebalance of the classic protocol's eager assignors (its default): the group revokes every
+     * partition the consumer has, then assigns it {@code partitions}, in one rebalance. The listener
+     * hears {@code onPartitionsRevoked} of them all, then {@code onPartitionsAssigned} of the new
+     * assignment (nothing in between), and every partition, kept ones too, starts again from its
+     * committed offset, as with {@code KafkaConsumer}. ({@link #rebalance} revokes only what is
+     * taken away, and would tell the listener of an empty assignment in between.)
+     */
+    void eagerRebalance(Collection<TopicPartition> partitions) {
+        assignedHeard = false;
+        try {
+            rebalance(List.of());
+        } finally {
+            assignedHeard = true;
+        }
+        rebalance(partitions);
     }
 
     /** On the next poll, {@code records} arrive (their partitions must be assigned by then). */
@@ -205,7 +225,24 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
         acquire();
         try {
-            super.subscribe(topics, listener);
+            super.subscribe(topics, new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    listener.onPartitionsRevoked(partitions);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    if (assignedHeard) {
+                        listener.onPartitionsAssigned(partitions);
+                    }
+                }
+
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    listener.onPartitionsLost(partitions);
+                }
+            });
         } finally {
             release();
         }
