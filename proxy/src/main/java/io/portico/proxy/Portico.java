@@ -278,7 +278,7 @@ public final class Portico implements AutoCloseable {
                 forwarding,
                 new EventStreamHandlers(consumers, offsetReader, clusterAdmin, eventStreams, reads.requestTimeout()),
                 new StreamTokensHandler(streamTokens)));
-        OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster);
+        OpsHandlers opsHandlers = new OpsHandlers(metrics, cluster, () -> inFlight != null && inFlight.isShuttingDown());
         Router adminRoutes = null;
         if (ops.adminListeners().isEmpty()) {
             Api.operations(routes, opsHandlers);
@@ -292,14 +292,16 @@ public final class Portico implements AutoCloseable {
             accessLog = new AccessLog();
         }
         HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes));
-        if (!ops.corsOrigins().isBlank()) {
-            inner = new Cors(inner, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders());
-        }
         inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
                 config.connections().bodyTimeout(), memory.waitForRoom()));
         inFlight = new InFlight(inner, ops.maxConcurrentRequests());
         metrics.gauge("portico.http.in.flight", () -> inFlight::active);
-        HttpHandler chain = accessLog == null ? inFlight : accessLog.wrap(inFlight);
+        HttpHandler limited = inFlight;
+        if (!ops.corsOrigins().isBlank()) {
+            // Outside the in-flight cap: its 503s (overload, shutdown) carry CORS headers too.
+            limited = new Cors(limited, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders(), ops.corsExposedHeaders());
+        }
+        HttpHandler chain = accessLog == null ? limited : accessLog.wrap(limited);
         chain = new ErrorBoundary(new HttpMetrics(metrics, chain));
 
         if (directory != null) {

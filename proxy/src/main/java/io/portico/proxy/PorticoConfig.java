@@ -258,11 +258,16 @@ public record PorticoConfig(
         ACCESS_LOG_ENABLED("access.log.enabled", Setting.bool(), "true", "One line per request to the logger portico.access."),
         ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", Setting.string(), "",
                 "CORS: allowed origins, comma-separated, or *; empty: CORS off."),
-        ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,DELETE,HEAD",
+        ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,PATCH,DELETE,HEAD",
                 "CORS: methods in preflight answers."),
         ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", Setting.string(),
-                "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID",
+                "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID,Idempotency-Key",
                 "CORS: request headers in preflight answers."),
+        ACCESS_CONTROL_EXPOSE_HEADERS("access.control.expose.headers", Setting.string(),
+                "Retry-After,Location,Idempotent-Replayed",
+                "CORS: response headers a page's script may read (Access-Control-Expose-Headers); empty: none."),
+        ACCESS_CONTROL_SKIP_OPTIONS("access.control.skip.options", Setting.bool(), "true",
+                "CORS: preflights are answered without authentication (a browser sends none with them); only true is taken, as Confluent's default."),
         CLUSTER_CHECK_INTERVAL_MS("cluster.check.interval.ms", Setting.millis(100, 86_400_000L * 365), "5000",
                 "How often Portico asks whether Kafka answers (for /ready, and for reads while it is down)."),
 
@@ -411,6 +416,7 @@ public record PorticoConfig(
             String corsOrigins,
             String corsMethods,
             String corsHeaders,
+            String corsExposedHeaders,
             int maxConcurrentRequests,
             int produceRecordsMax,
             Duration produceTimeout,
@@ -749,6 +755,10 @@ public record PorticoConfig(
         if (((List<?>) v.get(Key.LISTENERS)).isEmpty()) {
             throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");
         }
+        if (!(Boolean) v.get(Key.ACCESS_CONTROL_SKIP_OPTIONS)) {
+            throw new ConfigException(Key.ACCESS_CONTROL_SKIP_OPTIONS.key(),
+                    "preflights are always answered without authentication (a browser sends none with them)");
+        }
         Memory memory = new Memory((Long) v.get(Key.MEMORY_REQUESTS_MAX_BYTES), (Long) v.get(Key.MEMORY_RESPONSES_MAX_BYTES),
                 (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), (Duration) v.get(Key.MEMORY_WAIT_MS),
                 Math.min(128L << 20, maxHeap / 8));
@@ -811,6 +821,7 @@ public record PorticoConfig(
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN),
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_METHODS),
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_HEADERS),
+                        (String) v.get(Key.ACCESS_CONTROL_EXPOSE_HEADERS),
                         (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),

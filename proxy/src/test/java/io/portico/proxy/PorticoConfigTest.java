@@ -102,6 +102,14 @@ class PorticoConfigTest {
         assertEquals("https://registry:8081/x", PorticoConfig.withoutUserInfo("https://registry:8081/x"));
     }
 
+    @Test
+    void confluentsCorsKeysAreTakenAndAPreflightIsNeverAuthenticated() {
+        PorticoConfig c = PorticoConfig.from(Map.of("access.control.allow.origin", "https://app.example",
+                "access.control.expose.headers", "Location", "access.control.skip.options", "true"));
+        assertEquals("Location", c.operations().corsExposedHeaders());
+        assertKeyNamed("access.control.skip.options", Map.of("access.control.skip.options", "false"));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());

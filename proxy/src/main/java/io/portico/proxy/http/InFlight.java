@@ -60,6 +60,11 @@ public final class InFlight implements HttpHandler {
         return active.get();
     }
 
+    /** Whether {@link #shutdown} was called. */
+    public boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
     /** Stops accepting requests (new ones get 503). */
     public void shutdown() {
         shuttingDown = true;

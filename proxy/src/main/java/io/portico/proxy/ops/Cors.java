@@ -10,10 +10,13 @@ import java.util.List;
 /**
  * Cross-origin requests, configured as Confluent's proxy names it: {@code access.control.allow.origin}
  * (comma-separated origins, or {@code *}), {@code access.control.allow.methods} and
- * {@code access.control.allow.headers}. A preflight ({@code OPTIONS} with
- * {@code Access-Control-Request-Method}) from an allowed origin is answered here with 204; other
- * requests from it get {@code Access-Control-Allow-Origin}. Requests from other origins pass
- * through without CORS headers (the browser then refuses them).
+ * {@code access.control.allow.headers}, {@code access.control.expose.headers}. A preflight
+ * ({@code OPTIONS} with {@code Access-Control-Request-Method}) from an allowed origin is answered
+ * here with 204; other requests from it get {@code Access-Control-Allow-Origin} and
+ * {@code Access-Control-Expose-Headers}, whatever answers them (it sits outside the in-flight
+ * cap, so a 503 reaches the page's script too). Requests from other origins pass through without
+ * CORS headers (the browser then refuses them). Unless every origin is allowed, every answer says
+ * {@code Vary: Origin}, so a shared cache does not hand one origin's answer to another.
  */
 public final class Cors implements HttpHandler {
     private static final HttpString ORIGIN = new HttpString("Origin");
@@ -22,30 +25,41 @@ public final class Cors implements HttpHandler {
     private static final HttpString ALLOW_METHODS = new HttpString("Access-Control-Allow-Methods");
     private static final HttpString ALLOW_HEADERS = new HttpString("Access-Control-Allow-Headers");
     private static final HttpString MAX_AGE = new HttpString("Access-Control-Max-Age");
+    private static final HttpString EXPOSE_HEADERS = new HttpString("Access-Control-Expose-Headers");
     private static final HttpString VARY = new HttpString("Vary");
 
     private final HttpHandler next;
     private final List<String> origins;
     private final String methods;
     private final String headers;
+    private final String exposed;
+    private final boolean any;
 
-    public Cors(HttpHandler next, String origins, String methods, String headers) {
+    public Cors(HttpHandler next, String origins, String methods, String headers, String exposed) {
         this.next = next;
         this.origins = Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        this.methods = methods.isBlank() ? "GET,POST,PUT,DELETE,HEAD" : methods;
+        this.methods = methods.isBlank() ? "GET,POST,PUT,PATCH,DELETE,HEAD" : methods;
         this.headers = headers.isBlank()
-                ? "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID" : headers;
+                ? "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID,Idempotency-Key"
+                : headers;
+        this.exposed = exposed.trim();
+        this.any = this.origins.contains("*");
     }
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
+        if (!any) {
+            exchange.getResponseHeaders().add(VARY, "Origin"); // the answer depends on it
+        }
         String origin = exchange.getRequestHeaders().getFirst(ORIGIN);
         if (origin == null || !allowed(origin)) {
             next.handleRequest(exchange);
             return;
         }
-        exchange.getResponseHeaders().put(ALLOW_ORIGIN, origins.contains("*") ? "*" : origin);
-        exchange.getResponseHeaders().add(VARY, "Origin");
+        exchange.getResponseHeaders().put(ALLOW_ORIGIN, any ? "*" : origin);
+        if (!exposed.isEmpty()) {
+            exchange.getResponseHeaders().put(EXPOSE_HEADERS, exposed);
+        }
         if (exchange.getRequestMethod().equals(Methods.OPTIONS)
                 && exchange.getRequestHeaders().contains(REQUEST_METHOD)) {
             exchange.getResponseHeaders().put(ALLOW_METHODS, methods);
@@ -59,6 +73,6 @@ public final class Cors implements HttpHandler {
     }
 
     private boolean allowed(String origin) {
-        return origins.contains("*") || origins.contains(origin);
+        return any || origins.contains(origin);
     }
 }

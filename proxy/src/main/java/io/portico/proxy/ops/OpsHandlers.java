@@ -30,14 +30,25 @@ import java.util.concurrent.TimeUnit;
 public final class OpsHandlers {
 
     private final ClusterHealth health;
+    private final java.util.function.BooleanSupplier stopping;
     private final ObjectWriter metricsJson;
     private final MetricRegistry registry;
     private final PrometheusRegistry prometheus = new PrometheusRegistry();
     private final PrometheusTextFormatWriter prometheusText = PrometheusTextFormatWriter.create();
 
     public OpsHandlers(MetricRegistry registry, ClusterHealth health) {
+        this(registry, health, () -> false);
+    }
+
+    /**
+     * As {@link #OpsHandlers(MetricRegistry, ClusterHealth)}, {@code /ready} answering 503 once
+     * {@code stopping} says the server is shutting down (the admin listeners serve on until the
+     * end, while the main ones turn every request away: a load balancer must stop sending).
+     */
+    public OpsHandlers(MetricRegistry registry, ClusterHealth health, java.util.function.BooleanSupplier stopping) {
         this.registry = registry;
         this.health = health;
+        this.stopping = stopping;
         this.metricsJson = Json.mapper().copy()
                 .registerModule(new MetricsModule(TimeUnit.SECONDS, TimeUnit.MILLISECONDS, false, MetricFilter.ALL))
                 .writer();
@@ -54,6 +65,10 @@ public final class OpsHandlers {
     }
 
     public void ready(HttpServerExchange exchange) {
+        if (stopping.getAsBoolean()) {
+            exchange.setPersistent(false);
+            throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
+        }
         Http.complete(exchange, health.check(), brokers -> new Ready("READY", brokers));
     }
 

@@ -98,6 +98,44 @@ class OperationsIT {
             Rest.Response other = rest.get("/topics", "Origin", "https://evil.example");
             assertEquals(200, other.status());
             assertNull(other.header("access-control-allow-origin"));
+            assertEquals("Origin", other.header("vary"), "a shared cache keeps one answer per origin");
+            assertEquals("Origin", rest.get("/topics").header("vary"));
+        }
+    }
+
+    @Test
+    void corsDefaultsLetAPageUseEveryRouteAndHeaderAndReadItsOverloadAnswers(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "https://app.example",
+                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "5000"))) {
+            Rest rest = p.rest();
+            Rest.Response preflight = rest.send(rest.request("/v3/clusters/c/topics/t", "Origin", "https://app.example",
+                    "Access-Control-Request-Method", "PATCH", "Access-Control-Request-Headers", "idempotency-key")
+                    .method("OPTIONS", java.net.http.HttpRequest.BodyPublishers.noBody()));
+            assertEquals(204, preflight.status());
+            assertTrue(preflight.header("access-control-allow-methods").contains("PATCH"), preflight.header("access-control-allow-methods"));
+            assertTrue(preflight.header("access-control-allow-headers").contains("Idempotency-Key"));
+            Rest.Response get = rest.get("/topics", "Origin", "https://app.example");
+            assertEquals("Retry-After,Location,Idempotent-Replayed", get.header("access-control-expose-headers"));
+
+            // One long-polling read holds the only slot: the next request's 503 carries CORS headers.
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("cors"), 1);
+            String group = KafkaCluster.uniqueTopic("g");
+            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
+            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
+                    "Accept", BINARY).status());
+            java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
+            Future<Rest.Response> polling = thread.submit(() ->
+                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
+            thread.shutdown();
+            com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
+            for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
+                Thread.sleep(10); // until the long poll is in progress
+            }
+            Rest.Response refused = rest.get("/brokers", "Origin", "https://app.example");
+            assertEquals(503, refused.status(), refused.body());
+            assertEquals("https://app.example", refused.header("access-control-allow-origin"));
+            assertEquals(200, polling.get(30, TimeUnit.SECONDS).status());
         }
     }
 
@@ -149,7 +187,8 @@ class OperationsIT {
     @Test
     void adminListenersServeTheOperationsEndpointsAlone(KafkaCluster kafka) throws Exception {
         int adminPort = TestPortico.freePort();
-        try (TestPortico p = TestPortico.start(kafka, Map.of("admin.listeners", "http://127.0.0.1:" + adminPort))) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("admin.listeners", "http://127.0.0.1:" + adminPort,
+                "consumer.request.timeout.ms", "5000"))) {
             Rest admin = new Rest(URI.create("http://127.0.0.1:" + adminPort));
             assertEquals(200, admin.get("/health").status());
             assertEquals(200, admin.get("/ready").status());
@@ -157,6 +196,34 @@ class OperationsIT {
             assertEquals(404, admin.get("/topics").status(), "the API is not on the admin listener");
             assertEquals(404, p.rest().get("/metrics").status(), "nor the operations endpoints on the main one");
             assertEquals(200, p.rest().get("/topics").status());
+
+            // Shutting down (a long poll holds the graceful wait open): the admin listener still
+            // answers, and /ready says not to send anything more.
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("ready"), 1);
+            String group = KafkaCluster.uniqueTopic("g");
+            Rest rest = p.rest();
+            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
+            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
+                    "Accept", BINARY).status());
+            java.util.concurrent.ExecutorService threads = Executors.newFixedThreadPool(2);
+            Future<Rest.Response> polling = threads.submit(() ->
+                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
+            com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
+            for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
+                Thread.sleep(10); // until the long poll is in progress
+            }
+            Future<?> closing = threads.submit(() -> p.portico().close());
+            threads.shutdown();
+            Rest.Response ready = admin.get("/ready");
+            for (int i = 0; i < 500 && ready.status() == 200; i++) {
+                Thread.sleep(10); // until the close has begun
+                ready = admin.get("/ready");
+            }
+            assertEquals(503, ready.status(), ready.body());
+            assertEquals(200, admin.get("/health").status(), "the process is still up");
+            polling.get(60, TimeUnit.SECONDS);
+            closing.get(60, TimeUnit.SECONDS);
         }
     }
 }
