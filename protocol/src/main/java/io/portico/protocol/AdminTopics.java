@@ -41,6 +41,11 @@ public final class AdminTopics {
             }
         }
 
+        /** The partition count asked for: IBM's default, 1, when the body names none (not the broker's {@code num.partitions}). */
+        public int partitionsOrDefault() {
+            return partitions == null ? 1 : partitions;
+        }
+
         /** The topic settings with Kafka's names and string values. */
         public Map<String, String> kafkaConfigs() {
             Map<String, String> out = new LinkedHashMap<>();

@@ -32,6 +32,12 @@ class AdminTopicsTest {
     }
 
     @Test
+    void aTopicWhoseBodyNamesNoPartitionCountGetsOnePartitionAsIbmDocumentsIt() {
+        assertEquals(1, read("{\"name\":\"t\"}").partitionsOrDefault(), "not the broker's num.partitions");
+        assertEquals(6, read("{\"name\":\"t\",\"partitions\":6}").partitionsOrDefault());
+    }
+
+    @Test
     void asManySettingsAsATopicMayHaveAreTaken() {
         AdminTopics.CreateRequest request = read(withConfigs(AdminTopics.MAX_CONFIGS));
         assertEquals(AdminTopics.MAX_CONFIGS, request.kafkaConfigs().size());

@@ -46,7 +46,7 @@ public final class AdminTopicsHandlers {
                 throw ErrorCode.FORBIDDEN.exception("This API key does not have the manager role on topic '"
                         + KafkaNames.excerpt(request.name()) + "'");
             }
-            Http.complete(exchange, metadata.createTopic(request.name(), request.partitions(),
+            Http.complete(exchange, metadata.createTopic(request.name(), request.partitionsOrDefault(),
                     request.replicationFactor(), request.kafkaConfigs()), v -> Http.ACCEPTED);
         });
     }
