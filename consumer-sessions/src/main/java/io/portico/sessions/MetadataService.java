@@ -427,23 +427,53 @@ public final class MetadataService implements ProduceService.TopicExistence {
     }
 
     /**
-     * Blocking: as {@link #partitionCount}, but a count the cluster gave less than a second ago
-     * answers at once. For checks that a client's request can repeat at will (a partition past
-     * what a Kafka client's cache knows, which may be one the topic gained since): one look-up a
-     * second per topic, however many requests ask.
+     * Blocking: as {@link #partitionCount}, but what the cluster answered less than a second ago
+     * (a count, no such topic, or that it could not say) answers at once. For checks that a
+     * client's request can repeat at will (a partition past what a Kafka client's cache knows,
+     * which may be one the topic gained since): one look-up a second per topic, however many
+     * requests ask, and those asking meanwhile wait for that one.
      */
     @Override
     public int recentPartitionCount(String topic) {
-        Integer count = recentCounts.get(topic, t -> {
-            int asked = partitionCount(t);
-            return asked < 0 ? null : asked; // "cannot say" is asked again next time
-        });
-        return count == null ? -1 : count;
+        if (invalid(topic) != null) {
+            return 0;
+        }
+        try {
+            return recentCounts.get(topic, (t, executor) -> describeCount(t)).get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
     }
 
-    private final com.github.benmanes.caffeine.cache.Cache<String, Integer> recentCounts =
+    /** The topic's partition count asked of the cluster, without blocking: 0 when it has no such topic, -1 when it cannot say. */
+    private CompletableFuture<Integer> describeCount(String topic) {
+        CompletableFuture<Integer> count = new CompletableFuture<>();
+        try {
+            shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+                    .allTopicNames().whenComplete((all, e) -> {
+                        if (e == null) {
+                            count.complete(all.get(topic).partitions().size());
+                        } else {
+                            Throwable cause = e;
+                            while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException)
+                                    && cause.getCause() != null) {
+                                cause = cause.getCause();
+                            }
+                            count.complete(cause instanceof UnknownTopicOrPartitionException ? 0 : -1);
+                        }
+                    });
+        } catch (RuntimeException e) {
+            count.complete(-1);
+        }
+        return count;
+    }
+
+    private final com.github.benmanes.caffeine.cache.AsyncCache<String, Integer> recentCounts =
             com.github.benmanes.caffeine.cache.Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(1))
-                    .maximumSize(10_000).build();
+                    .maximumSize(10_000).buildAsync();
 
     private org.apache.kafka.clients.admin.TopicDescription describeNow(String topic, int waitMs)
             throws ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {

@@ -118,6 +118,35 @@ class MetadataServiceTest {
     }
 
     @Test
+    void aRecentPartitionCountAsksTheClusterOnceASecondATopicWhateverItAnswered() throws Exception {
+        cluster(List.of("t", "down"), name -> switch (name) {
+            case "t" -> KafkaFuture.completedFuture(twoPartitions(name));
+            case "down" -> failed(new org.apache.kafka.common.errors.TimeoutException("no answer"));
+            default -> failed(new UnknownTopicOrPartitionException("none"));
+        }, name -> KafkaFuture.completedFuture(new Config(List.of())));
+        ExecutorService callers = Executors.newFixedThreadPool(5);
+        try {
+            for (String topic : List.of("t", "down", "missing")) {
+                List<java.util.concurrent.Future<Integer>> counts = new java.util.ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    counts.add(callers.submit(() -> service.recentPartitionCount(topic)));
+                }
+                for (java.util.concurrent.Future<Integer> count : counts) {
+                    assertEquals(switch (topic) {
+                        case "t" -> 2;
+                        case "down" -> -1; // cannot say
+                        default -> 0; // no such topic
+                    }, count.get(5, TimeUnit.SECONDS), topic);
+                }
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+        assertEquals(3, fake.calls.stream().filter("describeTopics"::equals).count(),
+                "one look-up a topic, also of one the cluster could not answer: " + fake.calls);
+    }
+
+    @Test
     void aListLeavesOutATopicDeletedSinceItWasListedAndShowsOneWhoseSettingsFailWithoutThem() throws Exception {
         clusterWithAGoneAndASecretTopic();
 

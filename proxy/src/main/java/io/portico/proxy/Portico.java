@@ -201,7 +201,7 @@ public final class Portico implements AutoCloseable {
                 reads.requestTimeout(), reads.assignmentTimeout(), reads.requestMaxBytes(), reads.instancesMax(),
                 nodeId), metadata::exists, ticker, sessionMetrics, consumersBudget, memory.waitForRoom());
         consumers.topicNames(metadata.cachedTopicNames(Duration.ofSeconds(1)));
-        consumers.partitionCounts(metadata::partitionCount);
+        consumers.partitionCounts(metadata::recentPartitionCount);
         consumers.instancesPerOwner(reads.instancesPerKeyMax());
         offsetReader = OffsetReader.kafka(consumerConfig, reads.offsetReaders(), reads.offsetReaderWait(),
                 config.metadataTimeout(), reads.requestMaxBytes(), sessionMetrics, consumersBudget)

@@ -39,6 +39,10 @@ class ProduceIT {
         // Portico's producer and readers know the topic with one partition; it gains two.
         kafka.admin().createPartitions(java.util.Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(3)))
                 .all().get();
+        for (int i = 0; i < 100 && kafka.admin().describeTopics(List.of(topic)).allTopicNames().get().get(topic)
+                .partitions().size() < 3; i++) {
+            Thread.sleep(50); // until the broker's metadata shows them (KRaft applies the change a little later)
+        }
 
         Rest.Response toNew = rest.post("/topics/" + topic + "/partitions/2", BINARY, one);
         assertEquals(200, toNew.status(), "a partition the topic has now: " + toNew.body());
