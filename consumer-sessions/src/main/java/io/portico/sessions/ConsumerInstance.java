@@ -1779,7 +1779,9 @@ public final class ConsumerInstance {
     }
 
     private void commitOnRevocation(Collection<TopicPartition> partitions) {
-        if (!autoCommit) {
+        if (!autoCommit || closed) {
+            // Closing: the close committed what was returned just before it left the group (and
+            // keeps to its deadline; this commit would wait default.api.timeout.ms again).
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();

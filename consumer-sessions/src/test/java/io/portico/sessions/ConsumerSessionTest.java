@@ -594,6 +594,29 @@ class ConsumerSessionTest {
         }
     }
 
+    @Test
+    void aClosingSubscribedInstanceCommitsOnceNotAgainWhenItsLeaveRevokesItsPartitions() {
+        // KafkaConsumer's close revokes a subscription's partitions as it leaves the group; the
+        // commit on revocation would repeat the close's own, waiting default.api.timeout.ms past
+        // the close's deadline when Kafka does not answer.
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", true,
+                ConsumerInstance.Options.DEFAULTS, null);
+        instance.subscribe(List.of("a"));
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(A0), List.of(record("a", 0, 0, null, "v0")));
+        List<Long> read = new ArrayList<>();
+        for (int i = 0; i < 10 && read.isEmpty(); i++) {
+            read.addAll(offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        }
+        assertEquals(List.of(0L), read);
+        consumer.revokeOnClose = true;
+        int before = consumer.commits.size();
+        registry.close(Duration.ofSeconds(5));
+        assertEquals(List.of(Map.of(A0, 1L)), consumer.commits.subList(before, consumer.commits.size()),
+                "the close's commit alone");
+    }
+
     /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
     private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
                                      java.util.function.Supplier<List<ConsumedRecord>> read) {

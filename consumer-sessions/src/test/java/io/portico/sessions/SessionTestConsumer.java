@@ -221,8 +221,13 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
         }
     }
 
+    /** Whether close tells the subscription's listener its partitions are revoked, as KafkaConsumer's leave does. */
+    volatile boolean revokeOnClose;
+    private volatile ConsumerRebalanceListener subscribedListener;
+
     @Override
     public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        subscribedListener = listener;
         acquire();
         try {
             super.subscribe(topics, new ConsumerRebalanceListener() {
@@ -319,6 +324,9 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
         acquire();
         try {
             duringClose.run();
+            if (revokeOnClose && subscribedListener != null && !assignment().isEmpty()) {
+                subscribedListener.onPartitionsRevoked(assignment());
+            }
             closedBy = Thread.currentThread().getName();
             events.add("close");
             super.close(options);
