@@ -154,11 +154,21 @@ final class Launcher {
 
     private static boolean attaches(String option) {
         for (String prefix : TOOLS) {
-            if (option.startsWith(prefix) && (!prefix.equals("-Xlog:") || option.contains("file="))) {
+            if (option.startsWith(prefix) && (!prefix.equals("-Xlog:") || logsToFile(option))) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether {@code -Xlog:what[:output[:…]]} writes to a file: an output named, not stdout or stderr. */
+    private static boolean logsToFile(String option) {
+        String[] parts = option.substring("-Xlog:".length()).split(":", -1);
+        if (parts.length < 2 || parts[1].isEmpty()) {
+            return false;
+        }
+        String output = parts[1].startsWith("file=") ? parts[1].substring(5) : parts[1];
+        return !output.equals("stdout") && !output.equals("stderr");
     }
 
     private static boolean sizes(String option) {

@@ -53,10 +53,12 @@ class LauncherTest {
                 "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=*:5005", "-agentpath:/opt/yjp.so",
                 "-Xrunjdwp:transport=dt_socket,server=y", "-Dcom.sun.management.jmxremote.port=9010",
                 "-Dcom.sun.management.jmxremote", "-XX:StartFlightRecording=filename=rec.jfr",
-                "-Xloggc:gc.log", "-Xlog:gc*:file=gc.log")) {
+                "-Xloggc:gc.log", "-Xlog:gc*:file=gc.log", "-Xlog:gc*:gc.log:time")) {
             assertEquals(Optional.empty(), command(List.of("-Dfoo=bar", option), false, 6 * GIB), option);
         }
-        assertTrue(command(List.of("-Xlog:gc"), false, 6 * GIB).isPresent(), "a log to the console is no tool");
+        for (String console : List.of("-Xlog:gc", "-Xlog:gc*:stdout", "-Xlog:gc:stderr:uptime", "-Xlog:disable")) {
+            assertTrue(command(List.of(console), false, 6 * GIB).isPresent(), "a log to the console is no tool: " + console);
+        }
     }
 
     @Test
