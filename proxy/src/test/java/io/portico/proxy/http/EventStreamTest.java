@@ -127,8 +127,8 @@ class EventStreamTest {
                     @Override
                     public EventStream.Events next(ResponseRoom room) {
                         int call = afterErrorFetches.incrementAndGet();
-                        if (call == 1) { // past what the sockets buffer: still being written when the next comes
-                            return EventStream.Events.of(("id: 0\ndata: " + "x".repeat(4 << 20) + "\n\n")
+                        if (call == 1) { // past what sockets buffer (4 MiB + 64 KiB here): still being written when the next comes
+                            return EventStream.Events.of(("id: 0\ndata: " + "x".repeat(16 << 20) + "\n\n")
                                     .getBytes(StandardCharsets.US_ASCII));
                         }
                         if (call == 2) { // the record before a bad one, then the error
