@@ -82,6 +82,23 @@ public final class Json {
     }
 
     /**
+     * Whether {@code data} is exactly one JSON value written as {@link #copyExactly} writes one
+     * (compact, strings escaped as Jackson escapes them): JSON that, given as a v3 record's
+     * {@code JSON} data, is stored as these very bytes.
+     */
+    public static boolean isCompact(byte[] data) {
+        try (JsonParser p = MAPPER.getFactory().createParser(data)) {
+            if (p.nextToken() == null) {
+                return false;
+            }
+            byte[] copy = copyExactly(p);
+            return p.nextToken() == null && java.util.Arrays.equals(copy, data);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
      * The JSON value at the parser's current token as compact text, every number exactly as the
      * client wrote it (never through a double); leaves the parser on the value's last token.
      */

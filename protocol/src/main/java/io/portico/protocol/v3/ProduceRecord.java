@@ -36,7 +36,9 @@ public record ProduceRecord(Integer partitionId, List<RecordHeader> headers, Dat
         }
 
         public Data(Type type, byte[] serialized, SchemaRef schema) {
-            this(type, serialized, schema, serialized == null ? 0 : serialized.length);
+            // A null key or value is reported with size -1, as Confluent's proxy reports Kafka's
+            // serialized size of one (an empty one is 0).
+            this(type, serialized, schema, serialized == null ? -1 : serialized.length);
         }
 
         /**

@@ -166,7 +166,9 @@ public final class RecordListWriter {
             return;
         }
         g.writeStartObject();
-        if (asked == ProduceRecord.Type.JSON && Json.isWellFormed(bytes)) {
+        // JSON only as a produce of it would store it (compact), so that the record posted again
+        // is the same bytes; other JSON (spaces, other escapes) comes as BINARY.
+        if (asked == ProduceRecord.Type.JSON && Json.isCompact(bytes)) {
             g.writeStringField("type", "JSON");
             g.writeFieldName("data");
             g.writeRawValue(new String(bytes, StandardCharsets.UTF_8));

@@ -36,6 +36,35 @@ class RecordListWriterTest {
     }
 
     @Test
+    void aJsonValueIsGivenAsJsonOnlyWhenPostingItAgainStoresTheSameBytes() throws Exception {
+        List<String> values = List.of("{\"a\":1,\"b\":[true,null,\"caf\u00e9\"],\"n\":1.50}", "{ \"a\": 1 }",
+                "\"caf\\u00e9\"", "{\"a\":1}\n", "12", "\"tab\\there\"");
+        List<ConsumedRecord> records = new ArrayList<>();
+        for (String v : values) {
+            records.add(new ConsumedRecord("t", null, v.getBytes(StandardCharsets.UTF_8), 0, records.size(), 0, List.of()));
+        }
+        byte[] out = RecordListWriter.write("c", "t", records, ProduceRecord.Type.JSON, ProduceRecord.Type.JSON,
+                "http://x/self", "http://x/next").toByteArray();
+        // Numbers read as written (a tree would make 1.50 1.5 itself), to post the data again as a client would.
+        com.fasterxml.jackson.databind.ObjectMapper exact = Json.mapper().copy()
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+        JsonNode data = exact.readTree(out).get("data");
+        List<String> types = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            JsonNode value = data.get(i).get("value");
+            types.add(value.get("type").asText());
+            // Posted again as it came: the same bytes are stored.
+            RecordStreamParser parser = new RecordStreamParser(1 << 20);
+            parser.feed(("{\"value\":" + value + "}").getBytes(StandardCharsets.UTF_8));
+            parser.end();
+            ProduceRecord again = ((RecordStreamParser.Parsed) parser.next()).record();
+            assertEquals(values.get(i), new String(again.valueBytes(), StandardCharsets.UTF_8), "value " + i);
+        }
+        assertEquals(List.of("JSON", "BINARY", "BINARY", "BINARY", "JSON", "JSON"), types);
+    }
+
+    @Test
     void binaryKeysValuesAndHeadersComeBackExactly() throws Exception {
         byte[] key = {0, -1, 34, 92, 10};
         byte[] value = new byte[300];

@@ -102,6 +102,27 @@ class V3RecordsIT {
         assertEquals("abc", utf8(headers[0].value()));
         assertEquals("empty", headers[1].key());
         assertNull(headers[1].value());
+
+        // A null key is size -1 (Kafka's serialized size of none, as Confluent reports it), an empty value 0.
+        Rest.Response nulls = rest.post(records(kafka, topic), "application/json",
+                "{\"partition_id\":0,\"key\":{\"type\":\"BINARY\",\"data\":null},\"value\":{\"type\":\"STRING\",\"data\":\"\"}}");
+        assertEquals(200, nulls.status(), nulls.body());
+        JsonNode nullReport = reports(nulls.body()).get(0);
+        assertEquals("{\"type\":\"BINARY\",\"size\":-1}", nullReport.get("key").toString());
+        assertEquals("{\"type\":\"STRING\",\"size\":0}", nullReport.get("value").toString());
+    }
+
+    @Test
+    void aReadByOffsetNamingNoCountGetsTheServersLimitWhenItIsBelowTheDefault(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3few"), 1);
+        for (int i = 0; i < 8; i++) {
+            kafka.produce(topic, 0, null, ("r" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("read.count.max", "5"))) {
+            Rest.Response r = p.rest().get(records(kafka, topic).replace("/records", "/partitions/0/records") + "?offset=0");
+            assertEquals(200, r.status(), r.body());
+            assertEquals(5, r.json().get("data").size(), r.body());
+        }
     }
 
     @Test

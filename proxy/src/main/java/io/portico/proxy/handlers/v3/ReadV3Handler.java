@@ -53,7 +53,7 @@ public final class ReadV3Handler {
         if (offset < 0) {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter offset must not be negative");
         }
-        long count = Http.longQuery(exchange, "max_records", DEFAULT_RECORDS);
+        long count = Http.longQuery(exchange, "max_records", Math.min(DEFAULT_RECORDS, maxRecords));
         if (count < 1 || count > maxRecords) {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter max_records must be between 1 and " + maxRecords);
         }
