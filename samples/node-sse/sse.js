@@ -161,8 +161,11 @@ async function open(path, query = '') {
     closed() {
       return new Promise((resolve, reject) => {
         if (source.readyState === EventSource.CLOSED) return resolve();
-        closedWaiter = resolve;
-        setTimeout(() => reject(new Error('the stream did not end')), WAIT_MS);
+        const timer = setTimeout(() => reject(new Error('the stream did not end')), WAIT_MS);
+        closedWaiter = () => {
+          clearTimeout(timer); // or it would keep the process alive after "Done."
+          resolve();
+        };
       });
     },
   };
