@@ -515,6 +515,9 @@ public final class ConsumerInstance {
             }
             Set<TopicPartition> dropped = new HashSet<>(consumer.assignment());
             dropped.removeAll(partitions);
+            // With auto-commit, what was returned of the partitions let go of is committed first,
+            // as Kafka's consumer does before it changes an assignment (and unsubscribe does here).
+            commitOnRevocation(dropped);
             held.drop(dropped);
             delivered.clear();
             dropped.forEach(returned::remove);
@@ -613,6 +616,10 @@ public final class ConsumerInstance {
         locked(KafkaErrors::toRestException, () -> {
             checkAssigned(offsets.keySet()); // a seek to an offset asks Kafka nothing: taken as Confluent's proxy takes it
             checkOwned(timestamps.keySet());
+            // Kafka is asked first: a look-up that fails (a timeout) moves nothing and lets go of
+            // nothing held, so no record is skipped.
+            Map<TopicPartition, OffsetAndTimestamp> found = timestamps.isEmpty() ? Map.of()
+                    : consumer.offsetsForTimes(timestamps);
             delivered.forget(offsets.keySet());
             delivered.forget(timestamps.keySet());
             held.drop(offsets.keySet());
@@ -622,7 +629,6 @@ public final class ConsumerInstance {
                 return null;
             }
             held.drop(timestamps.keySet());
-            Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(timestamps);
             List<TopicPartition> toEnd = new ArrayList<>();
             for (TopicPartition tp : timestamps.keySet()) {
                 OffsetAndTimestamp at = found.get(tp);

@@ -617,6 +617,38 @@ class ConsumerSessionTest {
                 "the close's commit alone");
     }
 
+    @Test
+    void aSeekToATimeKafkaCannotAnswerLetsGoOfNoHeldRecord() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
+        SessionTestConsumer consumer = factory.last();
+        for (int i = 0; i < 10; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 2, ResponseRoom.unbounded())));
+        // Kafka does not answer the look-up (a real consumer's TimeoutException; MockConsumer has none).
+        assertThrows(RestException.class, () -> instance.seek(Map.of(), Map.of(A0, 0L)));
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L),
+                offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())), "nothing skipped");
+    }
+
+    @Test
+    void anAssignmentThatLetsGoOfAPartitionCommitsWhatWasReturnedOfItWithAutoCommit() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", true,
+                ConsumerInstance.Options.DEFAULTS, null);
+        SessionTestConsumer consumer = factory.last();
+        TopicPartition a1 = new TopicPartition("a", 1);
+        instance.assign(List.of(A0, a1));
+        beginAt(consumer, A0, a1);
+        consumer.failAsyncCommits = true; // the commit after the read fails (the coordinator moved)
+        consumer.addRecord(record("a", 0, 0, null, "x"));
+        consumer.addRecord(record("a", 0, 1, null, "y"));
+        assertEquals(List.of(0L, 1L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        instance.assign(List.of(a1));
+        assertEquals(2L, consumer.lastCommitted(A0), "committed before it was let go of");
+    }
+
     /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
     private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
                                      java.util.function.Supplier<List<ConsumedRecord>> read) {
