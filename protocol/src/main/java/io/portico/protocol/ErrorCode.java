@@ -30,10 +30,14 @@ public enum ErrorCode {
     /** The records endpoint's body does not fit its schema ({@code schemavalidation=true}; IBM's 400). */
     SCHEMA_MISMATCH(400, 400, "The message does not fit its schema: "),
     UNPROCESSABLE_ENTITY(422, 422, "Unprocessable Entity"),
+    /** A request relayed by another node reached a node other than the one it was meant for (its {@code node.url}). */
+    MISDIRECTED_REQUEST(421, 421, "Misdirected request: "),
     TOO_MANY_REQUESTS(429, 429, "Too many requests: "),
     INTERNAL_SERVER_ERROR(500, 500, "Internal Server Error"),
     NOT_IMPLEMENTED(501, 501, "Not Implemented"),
     SERVICE_UNAVAILABLE(503, 503, "Service unavailable: "),
+    /** The node holding a consumer instance did not answer a relayed request within {@code nodes.forward.timeout.ms}. */
+    GATEWAY_TIMEOUT(504, 504, "Gateway timeout: "),
 
     // Confluent REST Proxy codes (v1 and v2); message strings are Confluent's, exactly.
     INVALID_CONSUMER_CONFIG_CONSTRAINT(422, 40001,

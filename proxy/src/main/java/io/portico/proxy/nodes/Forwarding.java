@@ -52,8 +52,11 @@ public final class Forwarding {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
     static final String FORWARDED_BY_NAME = "Portico-Forwarded-By";
     static final String NODE_SECRET_NAME = "Portico-Node-Secret";
+    static final String FORWARDED_TO_NAME = "Portico-Forwarded-To";
     public static final HttpString FORWARDED_BY = new HttpString(FORWARDED_BY_NAME);
     public static final HttpString NODE_SECRET = new HttpString(NODE_SECRET_NAME);
+    /** The id of the node a relayed request is meant for: another node it reaches refuses it (421). */
+    static final HttpString FORWARDED_TO = new HttpString(FORWARDED_TO_NAME);
     private static final AttachmentKey<URI> TARGET = AttachmentKey.create(URI.class);
     /** The connection to the node a request is relayed to, once it has one. */
     private static final AttachmentKey<ProxyConnection> HOLDER_CONNECTION = AttachmentKey.create(ProxyConnection.class);
@@ -125,12 +128,21 @@ public final class Forwarding {
     public HttpHandler gate(HttpHandler next) {
         return exchange -> {
             if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
-                    || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)) {
+                    || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
+                    || exchange.getRequestHeaders().contains(FORWARDED_TO)) {
                 String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
                 if (secret == null || given == null
                         || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret)) {
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
                             + NODE_SECRET_NAME + " missing or wrong)");
+                }
+                String to = exchange.getRequestHeaders().getFirst(FORWARDED_TO);
+                if (to != null && directory != null && !to.equals(directory.nodeId())) {
+                    // The URL the directory has for that node (its node.url, else its first
+                    // advertised listener) reached another node: a load balancer's, say. Serving
+                    // it here would answer "no such instance" for one another node holds.
+                    throw ErrorCode.MISDIRECTED_REQUEST.exception("relayed for node '" + to + "' but reached node '"
+                            + directory.nodeId() + "': each node's node.url must reach that node alone");
                 }
                 String by = exchange.getRequestHeaders().getFirst(FORWARDED_BY);
                 exchange.putAttachment(Http.RELAYED_BY, by == null ? "" : by);
@@ -178,6 +190,7 @@ public final class Forwarding {
     private void route(HttpServerExchange exchange, NodeDirectory.Location at, HttpHandler next) throws Exception {
         if (at instanceof NodeDirectory.There there) {
             exchange.putAttachment(TARGET, there.node().url());
+            exchange.getRequestHeaders().put(FORWARDED_TO, there.node().id());
             // The caller's key travels in its own headers; a client certificate cannot: name the
             // entry it was found to be (the holder believes it only with the node secret).
             String caller = Access.caller(exchange).name();
@@ -188,17 +201,31 @@ public final class Forwarding {
             }
             // The relay answers a holder it cannot reach with a bare 503: say which node, and why.
             exchange.addDefaultResponseListener(ex -> {
-                if (ex.isResponseStarted() || ex.getStatusCode() != 503) {
+                if (ex.isResponseStarted() || ex.getStatusCode() != 503 && ex.getStatusCode() != 504) {
                     return false;
+                }
+                if (ex.getStatusCode() == 504) {
+                    ErrorWriter.write(ex, ErrorCode.GATEWAY_TIMEOUT.exception("node '" + there.node().id()
+                            + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"
+                            + " (which should exceed the longest read: consumer.assignment.timeout.ms and the read's own wait)"));
+                    return true;
                 }
                 ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
                         + "', which holds this consumer instance, does not answer at " + there.node().url()
                         + " (or has no connection free for another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
                 return true;
             });
-            // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream.
-            boolean stream = io.portico.protocol.ServerSentEvents.accepted(
-                    exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
+            // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream;
+            // and only the two reads that stream (v1's topic read, v2's records) are streams here:
+            // another request asking for one is relayed as a plain request, bounded in time.
+            boolean stream = exchange.getRequestMethod().equals(io.undertow.util.Methods.GET)
+                    && (Http.param(exchange, "topic") != null || exchange.getRequestPath().endsWith("/records"))
+                    && io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
+            if (stream) {
+                // Each write of the holder's events goes out at once: HTTP/2 keeps a stream's bytes
+                // until its frame fills or is flushed, and the relay flushes only at the end.
+                exchange.addResponseWrapper((factory, ex) -> new FlushEachWrite(factory.create()));
+            }
             if (!stream && caller != null) {
                 String place = caller + "\n" + there.node().id();
                 if (!relayedPerKey.take(place)) {
@@ -339,5 +366,50 @@ public final class Forwarding {
     }
 
     private record Target(LoadBalancingProxyClient client, ProxyClient.ProxyTarget inner) implements ProxyClient.ProxyTarget {
+    }
+
+    /** Flushes after each write, so that a relayed event stream reaches its client event by event. */
+    private static final class FlushEachWrite
+            extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
+        FlushEachWrite(org.xnio.conduits.StreamSinkConduit next) {
+            super(next);
+        }
+
+        @Override
+        public int write(java.nio.ByteBuffer src) throws java.io.IOException {
+            int n = next.write(src);
+            if (n > 0) {
+                next.flush();
+            }
+            return n;
+        }
+
+        @Override
+        public long write(java.nio.ByteBuffer[] srcs, int offs, int len) throws java.io.IOException {
+            long n = next.write(srcs, offs, len);
+            if (n > 0) {
+                next.flush();
+            }
+            return n;
+        }
+
+        @Override
+        public long transferFrom(java.nio.channels.FileChannel src, long position, long count) throws java.io.IOException {
+            long n = next.transferFrom(src, position, count);
+            if (n > 0) {
+                next.flush();
+            }
+            return n;
+        }
+
+        @Override
+        public long transferFrom(org.xnio.channels.StreamSourceChannel source, long count, java.nio.ByteBuffer throughBuffer)
+                throws java.io.IOException {
+            long n = next.transferFrom(source, count, throughBuffer);
+            if (n > 0) {
+                next.flush();
+            }
+            return n;
+        }
     }
 }

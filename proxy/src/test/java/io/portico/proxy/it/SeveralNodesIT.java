@@ -365,6 +365,46 @@ class SeveralNodesIT {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 90, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void anInstancesEventStreamIsRelayedEventByEventToAnHttp2Client() throws Exception {
+        // HTTP/2 keeps a stream's bytes until its frame fills or is flushed: the relay flushes
+        // each write, so events (a few bytes each) arrive as they come, not 16 KiB later.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-h2"), 1);
+        produce(topic, 2);
+        String instance = subscribedInstance("nodes-sse-h2-", "streamed", topic, node(1));
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_2).connectTimeout(java.time.Duration.ofSeconds(10)).build();
+        try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(h2,
+                node(2).uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            assertEquals(java.net.http.HttpClient.Version.HTTP_2, stream.version());
+            List<String> ids = new ArrayList<>();
+            stream.take(2, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
+            assertEquals(List.of(topic + "/0/0", topic + "/0/1"), ids);
+            kafka.produce(topic, 0, null, "live".getBytes(StandardCharsets.UTF_8));
+            assertEquals(topic + "/0/2", stream.next(java.time.Duration.ofSeconds(30)).id());
+        }
+        assertEquals(204, node(1).delete(instance, as(APP)).status());
+    }
+
+    @Test
+    void aRelayedRequestThatReachesAnotherNodeThanItsTargetIsRefusedNotAnsweredAsUnknown() {
+        // As when every node's directory address is a load balancer's: the request reaches a node
+        // that does not hold the instance, which must not answer "no such instance".
+        String path = "/consumers/nodes-misdirected/instances/i/subscription";
+        String own = nodes.get(1).portico().nodeId();
+        Rest.Response misdirected = node(1).get(path, as(APP, "Portico-Node-Secret", SECRET,
+                "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", own + "-other"));
+        assertEquals(421, misdirected.status(), misdirected.body());
+        assertEquals(421, misdirected.json().get("error_code").asInt());
+        Rest.Response meant = node(1).get(path, as(APP, "Portico-Node-Secret", SECRET,
+                "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", own));
+        assertEquals(404, meant.status(), "served by the node it was meant for: " + meant.body());
+        Rest.Response claimed = node(1).get(path, as(APP, "Portico-Forwarded-To", own));
+        assertEquals(403, claimed.status(), "only with the nodes' secret: " + claimed.body());
+    }
+
+    @Test
     void anInstancesEventStreamOpenedWithATokenIsRelayedThroughAnotherNode() throws Exception {
         // Each node makes tokens with a secret of its own (sse.token.secret unset): the node the
         // browser asks checks the token, and the node holding the instance believes it for the key.
