@@ -278,6 +278,16 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
+     * Whether node {@code id} is running now: it sent a heartbeat within the last three heartbeat
+     * intervals and has not said it left (a node that crashed is not, though it has not expired yet).
+     */
+    public boolean heartbeating(String id) {
+        Heard heard = nodes.get(id);
+        return heard != null && !heard.left()
+                && clock.millis() - heard.lastSeen() < 3 * settings.heartbeat().toMillis();
+    }
+
+    /**
      * Whether node {@code id}, known to the directory, is no longer heard from: it said it left,
      * or sent no heartbeat for the expiry time. False for a node the directory has not heard of
      * (one that just started may not have been read yet).

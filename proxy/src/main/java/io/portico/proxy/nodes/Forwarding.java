@@ -50,6 +50,8 @@ import org.xnio.ssl.XnioSsl;
  */
 public final class Forwarding {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
+    private static final io.portico.sessions.RateLimitedLog LIMITED =
+            new io.portico.sessions.RateLimitedLog(LOG, java.time.Duration.ofSeconds(10));
     static final String FORWARDED_BY_NAME = "Portico-Forwarded-By";
     static final String NODE_SECRET_NAME = "Portico-Node-Secret";
     static final String FORWARDED_TO_NAME = "Portico-Forwarded-To";
@@ -138,11 +140,20 @@ public final class Forwarding {
                 }
                 String to = exchange.getRequestHeaders().getFirst(FORWARDED_TO);
                 if (to != null && directory != null && !to.equals(directory.nodeId())) {
-                    // The URL the directory has for that node (its node.url, else its first
-                    // advertised listener) reached another node: a load balancer's, say. Serving
-                    // it here would answer "no such instance" for one another node holds.
-                    throw ErrorCode.MISDIRECTED_REQUEST.exception("relayed for node '" + to + "' but reached node '"
-                            + directory.nodeId() + "': each node's node.url must reach that node alone");
+                    if (directory.heartbeating(to)) {
+                        // The URL the directory has for a running node (its node.url, else its
+                        // first advertised listener) reached another node: a load balancer's, say.
+                        // Answering here would say "no such instance" of one that node holds.
+                        LIMITED.warn("misdirected", "A request relayed for node '{}' reached this node ('{}'): "
+                                + "each node's node.url must reach that node alone", to, directory.nodeId());
+                        throw ErrorCode.MISDIRECTED_REQUEST.exception("relayed for node '" + to + "' but reached node '"
+                                + directory.nodeId() + "': each node's node.url must reach that node alone");
+                    }
+                    // That node is not running (it crashed, and this node started at its address
+                    // since): its instances went with it.
+                    throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"
+                            + to + "', which no longer runs at its address. Its group's committed offsets remain in Kafka: "
+                            + "create a new instance to resume from them.");
                 }
                 String by = exchange.getRequestHeaders().getFirst(FORWARDED_BY);
                 exchange.putAttachment(Http.RELAYED_BY, by == null ? "" : by);

@@ -393,10 +393,17 @@ class SeveralNodesIT {
         // that does not hold the instance, which must not answer "no such instance".
         String path = "/consumers/nodes-misdirected/instances/i/subscription";
         String own = nodes.get(1).portico().nodeId();
+        String running = nodes.get(2).portico().nodeId();
         Rest.Response misdirected = node(1).get(path, as(APP, "Portico-Node-Secret", SECRET,
-                "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", own + "-other"));
+                "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", running));
         assertEquals(421, misdirected.status(), misdirected.body());
         assertEquals(421, misdirected.json().get("error_code").asInt());
+        // For a node that does not run (crashed; this node started at its address since): its
+        // instances are gone, as any departed node's.
+        Rest.Response earlierRun = node(1).get(path, as(APP, "Portico-Node-Secret", SECRET,
+                "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", own + "-earlier"));
+        assertEquals(404, earlierRun.status(), earlierRun.body());
+        assertEquals(40403, earlierRun.json().get("error_code").asInt());
         Rest.Response meant = node(1).get(path, as(APP, "Portico-Node-Secret", SECRET,
                 "Portico-Forwarded-By", nodes.get(0).portico().nodeId(), "Portico-Forwarded-To", own));
         assertEquals(404, meant.status(), "served by the node it was meant for: " + meant.body());
