@@ -120,6 +120,7 @@ public final class ConsumerInstance {
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private final DeliveryLog delivered = new DeliveryLog();
     private volatile boolean closed;
+    private volatile boolean leaving; // the close has committed and is closing the consumer
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
     private volatile java.util.function.Function<ConsumedRecord, ConsumedRecord> decoder;
     /**
@@ -516,8 +517,8 @@ public final class ConsumerInstance {
             Set<TopicPartition> dropped = new HashSet<>(consumer.assignment());
             dropped.removeAll(partitions);
             // With auto-commit, what was returned of the partitions let go of is committed first,
-            // as Kafka's consumer does before it changes an assignment (and unsubscribe does here).
-            commitOnRevocation(dropped);
+            // without waiting for it, as Kafka's consumer does before it changes an assignment.
+            commitReturnedAsync(dropped);
             held.drop(dropped);
             delivered.clear();
             dropped.forEach(returned::remove);
@@ -1385,6 +1386,27 @@ public final class ConsumerInstance {
         autoCommitReturned();
     }
 
+    /** Auto-commit: sends the commit of what reads returned of {@code partitions}, without waiting for it (under the lock). */
+    private void commitReturnedAsync(Collection<TopicPartition> partitions) {
+        if (!autoCommit) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            Long last = returned.get(tp);
+            if (last != null) {
+                offsets.put(tp, new OffsetAndMetadata(last + 1));
+            }
+        }
+        if (!offsets.isEmpty()) {
+            consumer.commitAsync(offsets, (done, e) -> {
+                if (e != null) {
+                    LOG.debug("Commit of {}/{}'s partitions let go of failed: {}", group, name, e.toString());
+                }
+            });
+        }
+    }
+
     /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
     private void autoCommitReturned() {
         consumer.commitAsync(toCommit(), (offsets, e) -> {
@@ -1785,9 +1807,9 @@ public final class ConsumerInstance {
     }
 
     private void commitOnRevocation(Collection<TopicPartition> partitions) {
-        if (!autoCommit || closed) {
-            // Closing: the close committed what was returned just before it left the group (and
-            // keeps to its deadline; this commit would wait default.api.timeout.ms again).
+        if (!autoCommit || leaving) {
+            // Leaving in a close: the close committed what was returned just before (and keeps
+            // to its deadline; this commit would wait default.api.timeout.ms again).
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -1903,6 +1925,7 @@ public final class ConsumerInstance {
                     LOG.warn("Final auto-commit of {}/{} failed: {}", group, name, e.toString());
                 }
             }
+            leaving = true; // the group's revocation in the close commits nothing again
             consumer.close(CloseOptions.timeout(left(deadline)));
         } catch (RuntimeException e) {
             LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());

@@ -455,7 +455,8 @@ public final class MetadataService implements ProduceService.TopicExistence {
             shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
                     .allTopicNames().whenComplete((all, e) -> {
                         if (e == null) {
-                            count.complete(all.get(topic).partitions().size());
+                            org.apache.kafka.clients.admin.TopicDescription described = all == null ? null : all.get(topic);
+                            count.complete(described == null ? -1 : described.partitions().size());
                         } else {
                             Throwable cause = e;
                             while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException)
