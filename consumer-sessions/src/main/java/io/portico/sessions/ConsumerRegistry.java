@@ -420,7 +420,10 @@ public final class ConsumerRegistry implements AutoCloseable {
         Map<String, Object> config = new HashMap<>(settings.kafka());
         config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-" + group + "-" + name);
+        // Under a prefix of their own: a group and name chosen by a client never make the id of
+        // Portico's own clients (portico-offset-reader, portico-idempotency-reader, ...), whose
+        // broker quotas and metrics a client id shares.
+        config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "portico-instance-" + group + "-" + name);
         // An instance keeps what it fetched beyond a response for the next read, so a poll may
         // hand over all that the fetches brought: fewer polls per read (Kafka's default is 500).
         config.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");

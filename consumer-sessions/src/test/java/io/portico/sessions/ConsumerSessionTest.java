@@ -650,6 +650,16 @@ class ConsumerSessionTest {
         assertEquals(2L, consumer.lastCommitted(A0), "committed as it was let go of");
     }
 
+    @Test
+    void anInstancesClientIdNeverNamesOneOfPorticosOwnClients() {
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        registry.create("offset", "reader", EmbeddedFormat.BINARY, "earliest", false, ConsumerInstance.Options.DEFAULTS,
+                null);
+        // "portico-offset-reader" is every pooled reader's id: broker quotas by client id would be shared.
+        assertEquals("portico-instance-offset-reader",
+                factory.configs.get(factory.configs.size() - 1).get(ConsumerConfig.CLIENT_ID_CONFIG));
+    }
+
     /** The read answered nothing after waiting {@code millis} (give or take a few clock readings). */
     private static void assertWaited(long millis, java.util.concurrent.atomic.AtomicLong now,
                                      java.util.function.Supplier<List<ConsumedRecord>> read) {
