@@ -472,6 +472,53 @@ public final class MetadataService implements ProduceService.TopicExistence {
         return count;
     }
 
+    /**
+     * Whether each topic is compacted, asked of the cluster ({@code describeConfigs}) once, then
+     * again in the background every 10 s while produces ask; false when it cannot say (the
+     * caller may not describe the topic's settings: records go to Kafka as before).
+     */
+    private final com.github.benmanes.caffeine.cache.AsyncLoadingCache<String, Boolean> compactedTopics =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000)
+                    .refreshAfterWrite(Duration.ofSeconds(10)).expireAfterWrite(Duration.ofMinutes(1))
+                    .buildAsync((topic, executor) -> describeCompacted(topic));
+
+    @Override
+    public Boolean compactedIfKnown(String topic) {
+        CompletableFuture<Boolean> known = compactedTopics.get(topic);
+        if (!known.isDone()) {
+            return null;
+        }
+        return !known.isCompletedExceptionally() && Boolean.TRUE.equals(known.getNow(Boolean.FALSE));
+    }
+
+    @Override
+    public boolean compacted(String topic) {
+        try {
+            return compactedTopics.get(topic).get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private CompletableFuture<Boolean> describeCompacted(String topic) {
+        CompletableFuture<Boolean> compacted = new CompletableFuture<>();
+        try {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            shared.get().describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all()
+                    .whenComplete((all, e) -> {
+                        Config config = e == null && all != null ? all.get(resource) : null;
+                        ConfigEntry policy = config == null ? null : config.get("cleanup.policy");
+                        compacted.complete(policy != null && policy.value() != null && policy.value().contains("compact"));
+                    });
+        } catch (RuntimeException e) {
+            compacted.complete(false);
+        }
+        return compacted;
+    }
+
     private final com.github.benmanes.caffeine.cache.AsyncCache<String, Integer> recentCounts =
             com.github.benmanes.caffeine.cache.Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(1))
                     .maximumSize(10_000).buildAsync();

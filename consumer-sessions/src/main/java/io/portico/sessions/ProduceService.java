@@ -109,6 +109,20 @@ public final class ProduceService {
         default int recentPartitionCount(String topic) {
             return -1;
         }
+
+        /**
+         * Whether the topic is compacted ({@code cleanup.policy} has {@code compact}), if known
+         * now without waiting; null while it is being asked. A broker refuses the whole batch
+         * a record without a key for such a topic is in.
+         */
+        default Boolean compactedIfKnown(String topic) {
+            return Boolean.FALSE;
+        }
+
+        /** As {@link #compactedIfKnown}, waiting (at most the metadata timeout) for the answer; false when the cluster cannot say. */
+        default boolean compacted(String topic) {
+            return false;
+        }
     }
 
 
@@ -168,12 +182,16 @@ public final class ProduceService {
         if (at == null || highestPartition(records) >= at.partitions()) {
             return null; // a partition past what the producer knows: the worker's path asks the cluster
         }
+        Boolean compacted = anyKeyless(records) ? topics.compactedIfKnown(topic) : Boolean.FALSE;
+        if (compacted == null) {
+            return null; // not known yet: the worker's path waits for it
+        }
         long bytes = 0;
         for (ProduceRecord r : records) {
             bytes += bytes(r.key(), r.value());
         }
         return takes(at, Math.min(records.size(), at.partitions()), bytes)
-                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes) : null;
+                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, compacted) : null;
     }
 
     /**
@@ -184,6 +202,13 @@ public final class ProduceService {
                                                                         List<Map.Entry<String, byte[]>> headers) {
         checkTopic(topic);
         AtOnce at = atOnce(topic);
+        Boolean compacted = key == null ? topics.compactedIfKnown(topic) : Boolean.FALSE;
+        if (compacted == null) {
+            return null; // not known yet: the worker's path waits for it
+        }
+        if (compacted) {
+            return CompletableFuture.failedFuture(KafkaErrors.forSingleRecord(keylessToCompacted(topic)));
+        }
         return at != null && takes(at, 1, bytes(key, value))
                 ? sendOne(at.check().producer, null, topic, key, value, headers) : null;
     }
@@ -204,8 +229,9 @@ public final class ProduceService {
         }
         AtOnce at = atOnce(topic);
         if (at == null || partition != null && (partition < 0 || partition >= at.partitions())
+                || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))
                 || !takes(at, 1, bytes(key, value))) {
-            return false;
+            return false; // a keyless record for a compacted topic (or one not known yet) goes the usual way
         }
         send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery);
         return true;
@@ -301,7 +327,7 @@ public final class ProduceService {
         int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
         Producer<byte[], byte[]> producer = via == null ? shared : via;
         checkPartitions(records, countFor(topic, partitionCount, highestPartition(records)));
-        return sendAll(producer, via, topic, records, deadline, codes);
+        return sendAll(producer, via, topic, records, deadline, codes, anyKeyless(records) && topics.compacted(topic));
     }
 
     private static int highestPartition(List<ProduceRecord> records) {
@@ -358,7 +384,8 @@ public final class ProduceService {
     private CompletableFuture<List<PartitionOffset>> sendAll(Producer<byte[], byte[]> producer,
                                                             Producer<byte[], byte[]> via, String topic,
                                                             List<ProduceRecord> records, long deadline,
-                                                            java.util.function.Function<Throwable, ErrorCode> codes) {
+                                                            java.util.function.Function<Throwable, ErrorCode> codes,
+                                                            boolean compacted) {
         Batch batch = new Batch(records.size(), codes);
         boolean late = false;
         for (int i = 0; i < records.size(); i++) {
@@ -370,6 +397,10 @@ public final class ProduceService {
             if (late) {
                 callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
                         + "past the request's metadata bound (metadata.timeout.ms)"));
+                continue;
+            }
+            if (compacted && r.key() == null) {
+                callback.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
                 continue;
             }
             try {
@@ -418,6 +449,9 @@ public final class ProduceService {
         checkTopic(topic);
         Producer<byte[], byte[]> shared = producers.shared();
         partitionCount(shared, topic, deadline);
+        if (key == null && topics.compacted(topic)) {
+            return CompletableFuture.failedFuture(KafkaErrors.forSingleRecord(keylessToCompacted(topic)));
+        }
         return sendOne(via == null ? shared : via, via, topic, key, value, headers);
     }
 
@@ -506,6 +540,10 @@ public final class ProduceService {
             delivery.onCompletion(null, e);
             return;
         }
+        if (key == null && topics.compacted(topic)) {
+            delivery.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
+            return;
+        }
         send(producer, via, topic, partition, timestamp, key, value, headers, delivery);
     }
 
@@ -562,6 +600,25 @@ public final class ProduceService {
                     + before + " ms before now; the cluster refuses it (log.message.timestamp.before.max.ms)");
         }
         return null;
+    }
+
+    private static boolean anyKeyless(List<ProduceRecord> records) {
+        for (ProduceRecord r : records) {
+            if (r.key() == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What Kafka answers a record without a key for a compacted topic, said before it is sent: the
+     * broker refuses the whole batch such a record is in, and the producer then fails every other
+     * record of that batch too (other clients' records to the same partition).
+     */
+    private static org.apache.kafka.common.InvalidRecordException keylessToCompacted(String topic) {
+        return new org.apache.kafka.common.InvalidRecordException("Compacted topic cannot accept message without key"
+                + " (topic '" + KafkaNames.excerpt(topic) + "' has cleanup.policy compact)");
     }
 
     /** A header name whose UTF-16 is not well formed (see {@link io.portico.protocol.RecordHeader#isValidName}). */

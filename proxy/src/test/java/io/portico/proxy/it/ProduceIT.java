@@ -61,6 +61,38 @@ class ProduceIT {
     }
 
     @Test
+    void aRecordWithoutAKeyForACompactedTopicIsRefusedAloneNotInABatchWithOthers(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        // The broker refuses a whole batch holding a keyless record for a compacted topic, and the
+        // producer fails every record of it: those of the same request, and other clients' sent
+        // to the same partition at the same time.
+        String topic = KafkaCluster.uniqueTopic("compacted");
+        kafka.admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
+                .configs(java.util.Map.of("cleanup.policy", "compact")))).all().get();
+        String key = b64("k".getBytes(StandardCharsets.UTF_8));
+        String value = b64("v".getBytes(StandardCharsets.UTF_8));
+        for (String path : List.of("/topics/" + topic, "/topics/" + topic + "/partitions/0")) {
+            Rest.Response r = rest.post(path, BINARY, "{\"records\":[{\"key\":\"" + key + "\",\"value\":\"" + value
+                    + "\"},{\"value\":\"" + value + "\"},{\"key\":\"" + key + "\",\"value\":\"" + value + "\"}]}");
+            JsonNode offsets = r.json().get("offsets");
+            assertTrue(offsets.get(0).get("error_code").isNull(), "the keyed records land: " + r.body());
+            assertTrue(offsets.get(2).get("error_code").isNull(), r.body());
+            assertTrue(offsets.get(1).get("error").asText().contains("without key"), r.body());
+        }
+        Rest.Response keyless = rest.post("/topics/" + topic + "/records", "text/plain", "v");
+        assertTrue(keyless.status() >= 400, keyless.body());
+        assertTrue(keyless.body().contains("without key"), keyless.body());
+        assertEquals(200, rest.post("/topics/" + topic + "/records?key=k", "text/plain", "v").status());
+        String v3 = "/v3/clusters/" + kafka.admin().describeCluster().clusterId().get() + "/topics/" + topic + "/records";
+        Rest.Response v3Keyless = rest.post(v3, "application/json", "{\"value\":{\"type\":\"STRING\",\"data\":\"v\"}}");
+        assertTrue(v3Keyless.body().contains("without key") && !v3Keyless.body().contains("\"error_code\":200"),
+                v3Keyless.body());
+        assertEquals(200, rest.post(v3, "application/json", "{\"key\":{\"type\":\"STRING\",\"data\":\"k\"},"
+                + "\"value\":{\"type\":\"STRING\",\"data\":\"v\"}}").status());
+        assertEquals(6, kafka.read(topic, 6).size(), "the keyed records, none other");
+    }
+
+    @Test
     void binaryKeysValuesAndNullsArriveByteForByte(Rest rest, KafkaCluster kafka) {
         String topic = KafkaCluster.uniqueTopic("bytes");
         byte[] notUtf8 = {(byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0x80, (byte) 0xc3, 0x28};
