@@ -117,7 +117,7 @@ class ConsumerRegistryTest {
         assertEquals("g1", config.get(ConsumerConfig.GROUP_ID_CONFIG));
         assertEquals("false", config.get(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG),
                 "the proxy commits itself, even for auto.commit.enable=true");
-        assertEquals("portico-g1-alice", config.get(ConsumerConfig.CLIENT_ID_CONFIG));
+        assertEquals("portico-instance-g1-alice", config.get(ConsumerConfig.CLIENT_ID_CONFIG));
         assertEquals("broker:9092", config.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
         assertFalse(config.containsKey(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG),
                 "auto.offset.reset is left to Kafka's default when the request gives none");
