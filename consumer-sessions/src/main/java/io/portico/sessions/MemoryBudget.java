@@ -345,6 +345,18 @@ public final class MemoryBudget {
             return owners > ownerShare && owners > held();
         }
 
+        /**
+         * Whether this lease's owner holds more than its share while its other leases hold part
+         * of it (as {@link #over}, without the budget's own state).
+         */
+        public boolean ownerOver() {
+            if (owner == null) {
+                return false;
+            }
+            long owners = heldBy(owner);
+            return owners > ownerShare && owners > held();
+        }
+
         /** The budget this lease takes from. */
         public MemoryBudget budget() {
             return MemoryBudget.this;

@@ -190,6 +190,7 @@ public final class Portico implements AutoCloseable {
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
         // One API key holds at most half of what answers being sent, consumers and their records
         // take (its instances, its event streams and what they hold): the other half stays for the others.
+        requestsBudget.ownerShare(requestsBudget.capacity() / 2);
         responsesBudget.ownerShare(responsesBudget.capacity() / 2);
         consumersBudget.ownerShare(consumersBudget.capacity() / 2);
         PorticoConfig.Nodes nodes = config.nodes();

@@ -65,9 +65,9 @@ public final class Budgets implements HttpHandler {
         };
     }
 
-    /** This request's account with the requests budget. */
+    /** This request's account with the requests budget, in its caller's share of it. */
     public static MemoryBudget.Lease requestLease(HttpServerExchange exchange) {
-        return accounts(exchange).request();
+        return accounts(exchange).request(io.portico.proxy.auth.Access.caller(exchange).name());
     }
 
     /** This request's account with the responses budget. */
@@ -94,9 +94,10 @@ public final class Budgets implements HttpHandler {
             this.settings = settings;
         }
 
-        synchronized MemoryBudget.Lease request() {
+        /** The body's lease, counted in {@code owner}'s share of the requests budget (the first call's owner). */
+        synchronized MemoryBudget.Lease request(String owner) {
             if (request == null) {
-                request = settings.requests().lease();
+                request = settings.requests().lease(owner);
                 if (holders == 0) {
                     request.close(); // made after everything ended: takes nothing
                 }

@@ -437,11 +437,17 @@ public final class Http {
             // budget has room again. Chunks are handed over inside Undertow's handler call, and an
             // exchange that returns from it neither reading nor dispatched is ended: dispatched.
             lease.takeAnyway(cost);
+            if (!lease.ownerOver() && (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over())) {
+                // Past its caller's share, but its caller holds nothing else: within the budget,
+                // one body larger than a share goes on alone.
+                add(chunk, last);
+                return;
+            }
             pending = chunk;
             pendingLast = last;
             waitingSince = System.nanoTime();
-            if (length > SMALL_BODY) {
-                lease.waitInOrder();
+            if (length > SMALL_BODY && !lease.ownerOver()) {
+                lease.waitInOrder(); // waiting for the budget (a caller past its share waits for its own bodies)
             }
             exchange.getRequestReceiver().pause();
             exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
@@ -459,7 +465,8 @@ public final class Http {
             // A small body goes on while the reserve holds what is counted (its own waiting chunk
             // included); past that it waits as a large one does, then gets 503: many bodies held
             // half sent must not count beyond the budget without end.
-            if (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over()) {
+            boolean ownerOver = lease.ownerOver();
+            if (!ownerOver && (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over())) {
                 lease.doneWaiting();
                 byte[] chunk = pending;
                 pending = null;
@@ -469,7 +476,7 @@ public final class Http {
                     exchange.getRequestReceiver().resume();
                 }
             } else if (System.nanoTime() - waitingSince >= settings.memoryWait().toNanos()
-                    || length > SMALL_BODY && !lease.firstInQueue()) {
+                    || !ownerOver && length > SMALL_BODY && !firstInLine()) {
                 // Out of time, or another body has waited longer: bodies that each hold part of
                 // what they need would otherwise all wait until all give up, none served; the one
                 // that waited longest goes on, with the room the others give back. The client is
@@ -477,7 +484,9 @@ public final class Http {
                 // its upload would turn into a reset: the rest of the body is read and dropped
                 // (holding nothing), then the 503 is sent.
                 lease.doneWaiting();
-                refusal = ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
+                // A caller past its share (half the budget) waited for its own other bodies: 429.
+                refusal = ownerOver ? lease.budget().ownerShareFull()
+                        : ErrorCode.SERVICE_UNAVAILABLE.exception("request bodies fill the memory set aside for them ("
                         + lease.budget().name() + "); retry later");
                 pending = null;
                 chunks.clear();
@@ -491,6 +500,12 @@ public final class Http {
             } else {
                 exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
+        }
+
+        /** Whether this body, waiting for the budget, has waited longest (it joins the line once it waits for the budget). */
+        private boolean firstInLine() {
+            lease.waitInOrder(); // keeps its place when it already has one
+            return lease.firstInQueue();
         }
 
         private void refuseAfterBody() {

@@ -141,4 +141,53 @@ class MemorySharesIT {
         assertEquals(200, metrics.status(), metrics.body());
         return metrics.json().get("gauges").get("portico.memory.responses.used").get("value").asLong();
     }
+
+    @Test
+    void oneKeysSlowBodiesHoldAtMostHalfTheRequestsBudget(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("shares-bodies"), 1);
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"a\",\"key\":\"" + KEY_A + "\",\"role\":\"writer\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"b\",\"key\":\"" + KEY_B + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
+        // 4 MiB, a body byte counting twice: a key's half holds 1 MiB of bodies.
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", keys.toString(), "memory.requests.max.bytes", String.valueOf(4 << 20),
+                "memory.wait.ms", "5000"))) {
+            Rest rest = portico.rest();
+            String path = "/topics/" + topic;
+            List<java.net.Socket> slow = new ArrayList<>();
+            try {
+                // The first key sends three bodies of 650 KB each but their last bytes, and stalls.
+                byte[] body = body(650_000);
+                for (int i = 0; i < 3; i++) {
+                    java.net.Socket socket = new java.net.Socket(rest.base().getHost(), rest.base().getPort());
+                    slow.add(socket);
+                    socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                            + KEY_A + "\r\nContent-Type: application/vnd.kafka.binary.v1+json\r\nContent-Length: "
+                            + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    socket.getOutputStream().write(body, 0, body.length - 10);
+                    socket.getOutputStream().flush();
+                }
+                com.codahale.metrics.Gauge<?> used = portico.portico().metrics().getGauges().get("portico.memory.requests.used");
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (((Number) used.getValue()).longValue() < 2_000_000 && System.nanoTime() < deadline) {
+                    Thread.sleep(10); // until the first key holds its half
+                }
+                assertTrue(((Number) used.getValue()).longValue() >= 2_000_000, "the slow bodies are read: " + used.getValue());
+                // The other key's body (600 KB counted) finds the room the first key's share leaves.
+                Rest.Response other = rest.post(path, "application/vnd.kafka.binary.v1+json",
+                        new String(body(300_000), java.nio.charset.StandardCharsets.US_ASCII), "Authorization", "Bearer " + KEY_B);
+                assertEquals(200, other.status(), other.body());
+            } finally {
+                for (java.net.Socket socket : slow) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    /** A v1 binary produce body of about {@code bytes} bytes: one record. */
+    private static byte[] body(int bytes) {
+        String value = java.util.Base64.getEncoder().encodeToString(new byte[bytes * 3 / 4 - 40]);
+        return ("{\"records\":[{\"value\":\"" + value + "\"}]}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
 }

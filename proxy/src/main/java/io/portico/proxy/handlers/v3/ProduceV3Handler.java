@@ -726,7 +726,8 @@ public final class ProduceV3Handler {
             if (ended) {
                 return;
             }
-            boolean budgetsFull = lease.budget().over() || replies.over();
+            // The requests budget, or the caller's share of it while its other requests hold part.
+            boolean budgetsFull = lease.over() || replies.over();
             // A client that reads its reports slowly holds at most its share of the responses
             // budget: its stream is not read further until they are written.
             boolean ownShareFull = replies.overShare(shareDivisor(), false);
