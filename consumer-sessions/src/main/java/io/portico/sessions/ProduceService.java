@@ -202,6 +202,9 @@ public final class ProduceService {
                                                                         List<Map.Entry<String, byte[]>> headers) {
         checkTopic(topic);
         AtOnce at = atOnce(topic);
+        if (at == null) {
+            return null; // a topic the producer has not looked up here: the worker's path
+        }
         Boolean compacted = key == null ? topics.compactedIfKnown(topic) : Boolean.FALSE;
         if (compacted == null) {
             return null; // not known yet: the worker's path waits for it
@@ -209,7 +212,7 @@ public final class ProduceService {
         if (compacted) {
             return CompletableFuture.failedFuture(KafkaErrors.forSingleRecord(keylessToCompacted(topic)));
         }
-        return at != null && takes(at, 1, bytes(key, value))
+        return takes(at, 1, bytes(key, value))
                 ? sendOne(at.check().producer, null, topic, key, value, headers) : null;
     }
 

@@ -466,6 +466,12 @@ public final class Http {
             // included); past that it waits as a large one does, then gets 503: many bodies held
             // half sent must not count beyond the budget without end.
             boolean ownerOver = lease.ownerOver();
+            if (ownerOver) {
+                // Waiting for its own key's other bodies, not for the budget: out of the budget's
+                // line (it keeps its place for when it waits for the budget again), so that other
+                // keys' bodies waiting for the budget are not turned away behind it.
+                lease.doneWaiting();
+            }
             if (!ownerOver && (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over())) {
                 lease.doneWaiting();
                 byte[] chunk = pending;

@@ -656,12 +656,17 @@ public final class ProduceV3Handler {
          * holding part of a record never wait on one another for good.
          */
         private void giveUpOnPartialRecord() {
+            boolean ownShare = lease.ownerOver();
             parser.discard();
             lease.give(bufferedCounted);
             bufferedCounted = 0;
-            reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
-                    + "record being received does not fit the memory set aside for request bodies "
-                    + "(memory.requests.max.bytes); retry it later"));
+            reportNow(ownShare
+                    ? new RecordError(ErrorCode.TOO_MANY_REQUESTS.httpStatus(), "Too many requests: the record being "
+                            + "received does not fit this API key's share (half) of the memory set aside for request "
+                            + "bodies (memory.requests.max.bytes); retry it once its other requests have ended")
+                    : new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
+                            + "record being received does not fit the memory set aside for request bodies "
+                            + "(memory.requests.max.bytes); retry it later"));
             endInput(true);
         }
 
