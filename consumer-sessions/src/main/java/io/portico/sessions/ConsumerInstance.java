@@ -1391,13 +1391,7 @@ public final class ConsumerInstance {
         if (!autoCommit) {
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            Long last = returned.get(tp);
-            if (last != null) {
-                offsets.put(tp, new OffsetAndMetadata(last + 1));
-            }
-        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
         if (!offsets.isEmpty()) {
             consumer.commitAsync(offsets, (done, e) -> {
                 if (e != null) {
@@ -1806,12 +1800,8 @@ public final class ConsumerInstance {
         return offsets;
     }
 
-    private void commitOnRevocation(Collection<TopicPartition> partitions) {
-        if (!autoCommit || leaving) {
-            // Leaving in a close: the close committed what was returned just before (and keeps
-            // to its deadline; this commit would wait default.api.timeout.ms again).
-            return;
-        }
+    /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
+    private Map<TopicPartition, OffsetAndMetadata> returnedOf(Collection<TopicPartition> partitions) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : partitions) {
             Long last = returned.get(tp);
@@ -1819,6 +1809,16 @@ public final class ConsumerInstance {
                 offsets.put(tp, new OffsetAndMetadata(last + 1));
             }
         }
+        return offsets;
+    }
+
+    private void commitOnRevocation(Collection<TopicPartition> partitions) {
+        if (!autoCommit || leaving) {
+            // Leaving in a close: the close committed what was returned just before (and keeps
+            // to its deadline; this commit would wait default.api.timeout.ms again).
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
         if (!offsets.isEmpty()) {
             try {
                 consumer.commitSync(offsets);

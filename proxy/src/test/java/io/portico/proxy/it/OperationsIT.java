@@ -118,24 +118,11 @@ class OperationsIT {
             assertEquals("Retry-After,Location,Idempotent-Replayed", get.header("access-control-expose-headers"));
 
             // One long-polling read holds the only slot: the next request's 503 carries CORS headers.
-            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("cors"), 1);
-            String group = KafkaCluster.uniqueTopic("g");
-            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
-            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
-                    "Accept", BINARY).status());
-            java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
-            Future<Rest.Response> polling = thread.submit(() ->
-                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
-            thread.shutdown();
-            com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
-            for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
-                Thread.sleep(10); // until the long poll is in progress
-            }
+            Polling polling = longPoll(p, kafka, "cors");
             Rest.Response refused = rest.get("/brokers", "Origin", "https://app.example");
             assertEquals(503, refused.status(), refused.body());
             assertEquals("https://app.example", refused.header("access-control-allow-origin"));
-            assertEquals(200, polling.get(30, TimeUnit.SECONDS).status());
+            assertEquals(200, polling.answer().get(30, TimeUnit.SECONDS).status());
         }
     }
 
@@ -150,21 +137,9 @@ class OperationsIT {
             assertTrue(many.json().get("message").asText().contains("produce.records.max"), many.body());
 
             // One long-polling read holds the only slot; the next request is turned away.
-            String topic = KafkaCluster.uniqueTopic("limits");
-            kafka.createTopic(topic, 1);
-            String group = KafkaCluster.uniqueTopic("g");
-            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
-            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
-                    "Accept", BINARY).status());
-            java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
-            Future<Rest.Response> polling = thread.submit(() ->
-                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
-            thread.shutdown();
+            Polling polling = longPoll(p, kafka, "limits");
+            String topic = polling.topic();
             com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
-            for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
-                Thread.sleep(10); // until the long poll is in progress
-            }
             assertEquals(1, ((Number) inFlight.getValue()).intValue(), "the long poll is in progress");
             Rest.Response refused = rest.get("/brokers");
             assertEquals(503, refused.status(), refused.body());
@@ -176,7 +151,7 @@ class OperationsIT {
             assertEquals("1", refusedRecord.header("retry-after"));
             assertTrue(refusedRecord.header("content-type").startsWith("application/json"), refusedRecord.header("content-type"));
             assertEquals(503, refusedRecord.json().path("error").path("error_code").asInt(), refusedRecord.body());
-            assertEquals(200, polling.get(30, TimeUnit.SECONDS).status());
+            assertEquals(200, polling.answer().get(30, TimeUnit.SECONDS).status());
             Rest.Response otherMethod = rest.get("/topics/" + topic + "/records");
             assertEquals(405, otherMethod.status(), otherMethod.body());
             assertEquals(405, otherMethod.json().path("error").path("error_code").asInt(), otherMethod.body());
@@ -199,22 +174,10 @@ class OperationsIT {
 
             // Shutting down (a long poll holds the graceful wait open): the admin listener still
             // answers, and /ready says not to send anything more.
-            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("ready"), 1);
-            String group = KafkaCluster.uniqueTopic("g");
-            Rest rest = p.rest();
-            String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                    "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
-            assertEquals(200, rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic,
-                    "Accept", BINARY).status());
-            java.util.concurrent.ExecutorService threads = Executors.newFixedThreadPool(2);
-            Future<Rest.Response> polling = threads.submit(() ->
-                    rest.get("/consumers/" + group + "/instances/" + id + "/topics/" + topic, "Accept", BINARY));
-            com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
-            for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
-                Thread.sleep(10); // until the long poll is in progress
-            }
-            Future<?> closing = threads.submit(() -> p.portico().close());
-            threads.shutdown();
+            Polling polling = longPoll(p, kafka, "ready");
+            java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
+            Future<?> closing = thread.submit(() -> p.portico().close());
+            thread.shutdown();
             Rest.Response ready = admin.get("/ready");
             for (int i = 0; i < 500 && ready.status() == 200; i++) {
                 Thread.sleep(10); // until the close has begun
@@ -222,8 +185,34 @@ class OperationsIT {
             }
             assertEquals(503, ready.status(), ready.body());
             assertEquals(200, admin.get("/health").status(), "the process is still up");
-            polling.get(60, TimeUnit.SECONDS);
+            polling.answer().get(60, TimeUnit.SECONDS);
             closing.get(60, TimeUnit.SECONDS);
         }
+    }
+
+    /** A long-polling read in progress, and the topic it reads. */
+    private record Polling(Future<Rest.Response> answer, String topic) {
+    }
+
+    /**
+     * A v1 instance's read of an empty topic, long-polling (for {@code consumer.request.timeout.ms})
+     * once this returns: it holds one of the server's requests in progress.
+     */
+    private static Polling longPoll(TestPortico p, KafkaCluster kafka, String prefix) throws Exception {
+        Rest rest = p.rest();
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic(prefix), 1);
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
+        String read = "/consumers/" + group + "/instances/" + id + "/topics/" + topic;
+        assertEquals(200, rest.get(read, "Accept", BINARY).status());
+        java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
+        Future<Rest.Response> polling = thread.submit(() -> rest.get(read, "Accept", BINARY));
+        thread.shutdown();
+        com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
+        for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
+            Thread.sleep(10); // until the long poll is in progress
+        }
+        return new Polling(polling, topic);
     }
 }
