@@ -395,6 +395,11 @@ class V3RecordsIT {
                 chunk.append("{\"value\":{\"type\":\"BINARY\",\"data\":\"").append(value).append("\"}}\n");
             }
             stream.sendChunk(chunk.toString());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (HoldAcks.sent() < count && System.nanoTime() < deadline) {
+                Thread.sleep(10); // until every record is with the producer (not merely its bytes read)
+            }
+            assertEquals(count, HoldAcks.sent(), "the stream's records are sent");
             awaitAtLeast(used, bytes, "the stream's records counted while they wait");
             stream.reset(); // the client goes away, none of its records acknowledged to it
         }

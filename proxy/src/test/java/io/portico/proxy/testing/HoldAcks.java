@@ -8,9 +8,17 @@ public final class HoldAcks implements org.apache.kafka.clients.producer.Produce
     private static volatile String topic;
     private static volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
 
+    private static final java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+
     public static void hold(String heldTopic) {
         gate = new java.util.concurrent.CountDownLatch(1);
+        sent.set(0);
         topic = heldTopic;
+    }
+
+    /** Records of the held topic handed to the producer since {@link #hold}. */
+    public static int sent() {
+        return sent.get();
     }
 
     public static void release() {
@@ -20,6 +28,9 @@ public final class HoldAcks implements org.apache.kafka.clients.producer.Produce
     @Override
     public org.apache.kafka.clients.producer.ProducerRecord<Object, Object> onSend(
             org.apache.kafka.clients.producer.ProducerRecord<Object, Object> record) {
+        if (record.topic().equals(topic)) {
+            sent.incrementAndGet();
+        }
         return record;
     }
 
