@@ -1821,7 +1821,13 @@ public final class ConsumerInstance {
         Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
         if (!offsets.isEmpty()) {
             try {
-                consumer.commitSync(offsets);
+                try {
+                    consumer.commitSync(offsets);
+                } catch (WakeupException e) {
+                    // A wakeup meant for a poll (a close waiting for the instance, a shed): the
+                    // commit is made still, as the close's own is, or what was returned is lost.
+                    consumer.commitSync(offsets);
+                }
             } catch (RuntimeException e) {
                 LOG.debug("Commit on revocation of {}/{} failed: {}", group, name, e.toString());
             }

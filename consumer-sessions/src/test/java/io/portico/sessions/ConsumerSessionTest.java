@@ -651,6 +651,25 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void anUnsubscribeCommitsWhatWasReturnedThoughAWakeupMeantForAPollIsPending() {
+        // A close waiting for the instance wakes its consumer; an unsubscribe holding the
+        // instance then finds its commit woken instead of a poll.
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", true,
+                ConsumerInstance.Options.DEFAULTS, null);
+        SessionTestConsumer consumer = factory.last();
+        instance.assign(List.of(A0));
+        beginAt(consumer, A0);
+        consumer.failAsyncCommits = true; // the commit after the read fails
+        consumer.addRecord(record("a", 0, 0, null, "x"));
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        consumer.honourPendingWakeup = true;
+        consumer.wakeup();
+        instance.unsubscribe();
+        assertEquals(1L, consumer.lastCommitted(A0), "what was returned is committed");
+    }
+
+    @Test
     void anInstancesClientIdNeverNamesOneOfPorticosOwnClients() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         registry.create("offset", "reader", EmbeddedFormat.BINARY, "earliest", false, ConsumerInstance.Options.DEFAULTS,
