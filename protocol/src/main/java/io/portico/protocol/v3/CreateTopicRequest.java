@@ -61,13 +61,11 @@ public record CreateTopicRequest(String topicName, Integer partitionsCount, Inte
         if (replicasAssignments != null && replicasAssignments.size() > MAX_PARTITIONS) {
             throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_PARTITIONS + " partitions.");
         }
-        if (replicasAssignments != null && !replicasAssignments.isEmpty()
-                && (partitionsCount != null || replicationFactor != null)) {
-            throw ErrorCode.PAYLOAD_ERROR.exception(
-                    "Give either replicas_assignments or partitions_count and replication_factor, not both.");
-        }
-        return new CreateTopicRequest(topicName, partitionsCount, replicationFactor, assignments(replicasAssignments),
-                configMap(configs), Boolean.TRUE.equals(validateOnly));
+        boolean assigned = replicasAssignments != null && !replicasAssignments.isEmpty();
+        // With replicas_assignments the counts are what the assignments say: counts given beside
+        // them are ignored, as Confluent's proxy ignores them.
+        return new CreateTopicRequest(topicName, assigned ? null : partitionsCount, assigned ? null : replicationFactor,
+                assignments(replicasAssignments), configMap(configs), Boolean.TRUE.equals(validateOnly));
     }
 
     private static Map<String, String> configMap(List<ConfigValue> configs) {

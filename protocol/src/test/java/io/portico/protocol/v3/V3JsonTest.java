@@ -174,6 +174,12 @@ class V3JsonTest {
     void replicaAssignmentsAreReadByPartitionId() {
         CreateTopicRequest r = read(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"replicas_assignments\":{\"0\":[1,2],\"1\":[2,3]}}");
         assertEquals(Map.of(0, List.of(1, 2), 1, List.of(2, 3)), r.assignments());
+        // Counts beside assignments are ignored, as Confluent's proxy ignores them.
+        CreateTopicRequest both = read(CreateTopicRequest.class,
+                "{\"topic_name\":\"t\",\"partitions_count\":5,\"replication_factor\":3,\"replicas_assignments\":{\"0\":[1]}}");
+        assertEquals(Map.of(0, List.of(1)), both.assignments());
+        assertEquals(null, both.partitionsCount());
+        assertEquals(null, both.replicationFactor());
     }
 
     @Test
@@ -187,9 +193,6 @@ class V3JsonTest {
                 "Payload error. The keys of replicas_assignments are partition ids, not 'x'.");
         assertPayloadError(readFails(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"replicas_assignments\":{\"0\":[]}}"),
                 "Payload error. Partition 0 needs a list of broker ids.");
-        assertPayloadError(readFails(CreateTopicRequest.class,
-                "{\"topic_name\":\"t\",\"partitions_count\":1,\"replicas_assignments\":{\"0\":[1]}}"),
-                "Payload error. Give either replicas_assignments or partitions_count and replication_factor, not both.");
         RestException unknown = readFails(CreateTopicRequest.class, "{\"topic_name\":\"t\",\"partitions\":1}");
         assertEquals(422, unknown.httpStatus());
         assertEquals("Unrecognized field: partitions", unknown.getMessage());
