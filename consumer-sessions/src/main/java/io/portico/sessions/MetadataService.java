@@ -406,29 +406,9 @@ public final class MetadataService implements ProduceService.TopicExistence {
     }
 
     /**
-     * Blocking: how many partitions the topic has, asked of the cluster now (not of a cache: a
-     * topic may have grown): 0 when it has no such topic, -1 when the cluster does not answer
-     * within the metadata timeout or cannot say.
-     */
-    public int partitionCount(String topic) {
-        if (invalid(topic) != null) {
-            return 0;
-        }
-        try {
-            return describeNow(topic, timeoutMs).partitions().size();
-        } catch (ExecutionException e) {
-            return e.getCause() instanceof UnknownTopicOrPartitionException ? 0 : -1;
-        } catch (java.util.concurrent.TimeoutException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
-    }
-
-    /**
-     * Blocking: as {@link #partitionCount}, but what the cluster answered less than a second ago
-     * (a count, no such topic, or that it could not say) answers at once. For checks that a
+     * Blocking: how many partitions the topic has (0 when it has no such topic, -1 when the
+     * cluster cannot say within the metadata timeout); what the cluster answered less than a
+     * second ago, whatever it was, answers at once. For checks that a
      * client's request can repeat at will (a partition past what a Kafka client's cache knows,
      * which may be one the topic gained since): one look-up a second per topic, however many
      * requests ask, and those asking meanwhile wait for that one.
@@ -458,12 +438,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
                             org.apache.kafka.clients.admin.TopicDescription described = all == null ? null : all.get(topic);
                             count.complete(described == null ? -1 : described.partitions().size());
                         } else {
-                            Throwable cause = e;
-                            while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException)
-                                    && cause.getCause() != null) {
-                                cause = cause.getCause();
-                            }
-                            count.complete(cause instanceof UnknownTopicOrPartitionException ? 0 : -1);
+                            count.complete(KafkaErrors.unwrap(e) instanceof UnknownTopicOrPartitionException ? 0 : -1);
                         }
                     });
         } catch (RuntimeException e) {
@@ -484,7 +459,10 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     @Override
     public Boolean compactedIfKnown(String topic) {
-        CompletableFuture<Boolean> known = compactedTopics.get(topic);
+        CompletableFuture<Boolean> known = compactedTopics.getIfPresent(topic); // allocates nothing (IO threads)
+        if (known == null) {
+            known = compactedTopics.get(topic);
+        }
         if (!known.isDone()) {
             return null;
         }
