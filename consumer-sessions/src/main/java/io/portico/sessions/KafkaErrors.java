@@ -102,7 +102,7 @@ public final class KafkaErrors {
     /**
      * The error a request that produced a single record fails with when its send fails:
      * 408 when delivery timed out, 503 when the cluster cannot take it now (retriable), 400 when
-     * the record is too large, 403/401 for authorization/authentication, else 500.
+     * the record is too large or Kafka refuses it as invalid, 403/401 for authorization/authentication, else 500.
      */
     public static RestException forSingleRecord(Throwable failure) {
         Throwable t = unwrap(failure);
@@ -114,6 +114,10 @@ public final class KafkaErrors {
         }
         if (t instanceof RecordTooLargeException) {
             return new RestException(ErrorCode.BAD_REQUEST, "the record is too large for Kafka: " + describe(t), t);
+        }
+        if (t instanceof org.apache.kafka.common.InvalidRecordException) {
+            // The record itself (a keyless one for a compacted topic, say): the client's to mend.
+            return new RestException(ErrorCode.BAD_REQUEST, "Kafka refuses the record: " + describe(t), t);
         }
         if (t instanceof RetriableException || t instanceof BufferExhaustedException) {
             return new RestException(ErrorCode.SERVICE_UNAVAILABLE, "Kafka cannot take the record now: "

@@ -182,16 +182,15 @@ public final class ProduceService {
         if (at == null || highestPartition(records) >= at.partitions()) {
             return null; // a partition past what the producer knows: the worker's path asks the cluster
         }
-        Boolean compacted = anyKeyless(records) ? topics.compactedIfKnown(topic) : Boolean.FALSE;
-        if (compacted == null) {
-            return null; // not known yet: the worker's path waits for it
+        if (anyKeyless(records) && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
+            return null; // keyless records for a compacted topic (or one not known yet): the worker's path
         }
         long bytes = 0;
         for (ProduceRecord r : records) {
             bytes += bytes(r.key(), r.value());
         }
         return takes(at, Math.min(records.size(), at.partitions()), bytes)
-                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, compacted) : null;
+                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false) : null;
     }
 
     /**
@@ -202,15 +201,8 @@ public final class ProduceService {
                                                                         List<Map.Entry<String, byte[]>> headers) {
         checkTopic(topic);
         AtOnce at = atOnce(topic);
-        if (at == null) {
-            return null; // a topic the producer has not looked up here: the worker's path
-        }
-        Boolean compacted = key == null ? topics.compactedIfKnown(topic) : Boolean.FALSE;
-        if (compacted == null) {
-            return null; // not known yet: the worker's path waits for it
-        }
-        if (compacted) {
-            return CompletableFuture.failedFuture(KafkaErrors.forSingleRecord(keylessToCompacted(topic)));
+        if (at == null || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
+            return null; // not looked up here, or keyless for a compacted topic (or one not known yet): the worker's path
         }
         return takes(at, 1, bytes(key, value))
                 ? sendOne(at.check().producer, null, topic, key, value, headers) : null;
