@@ -335,20 +335,10 @@ public final class MemoryBudget {
          * share, is not over by that: letting go would never bring it under).
          */
         public boolean over() {
-            if (MemoryBudget.this.over()) {
-                return true;
-            }
-            if (owner == null) {
-                return false;
-            }
-            long owners = heldBy(owner);
-            return owners > ownerShare && owners > held();
+            return MemoryBudget.this.over() || ownerOver();
         }
 
-        /**
-         * Whether this lease's owner holds more than its share while its other leases hold part
-         * of it (as {@link #over}, without the budget's own state).
-         */
+        /** Whether this lease's owner holds more than its share while its other leases hold part of it. */
         public boolean ownerOver() {
             if (owner == null) {
                 return false;

@@ -437,7 +437,7 @@ public final class Http {
             // budget has room again. Chunks are handed over inside Undertow's handler call, and an
             // exchange that returns from it neither reading nor dispatched is ended: dispatched.
             lease.takeAnyway(cost);
-            if (!lease.ownerOver() && (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over())) {
+            if (!lease.ownerOver() && budgetHasRoom()) {
                 // Past its caller's share, but its caller holds nothing else: within the budget,
                 // one body larger than a share goes on alone.
                 add(chunk, last);
@@ -472,7 +472,7 @@ public final class Http {
                 // keys' bodies waiting for the budget are not turned away behind it.
                 lease.doneWaiting();
             }
-            if (!ownerOver && (length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over())) {
+            if (!ownerOver && budgetHasRoom()) {
                 lease.doneWaiting();
                 byte[] chunk = pending;
                 pending = null;
@@ -506,6 +506,11 @@ public final class Http {
             } else {
                 exchange.getIoThread().executeAfter(this::retry, RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
+        }
+
+        /** Whether the budget holds what is counted (a small body may use its reserve). */
+        private boolean budgetHasRoom() {
+            return length <= SMALL_BODY ? !lease.budget().overReserve() : !lease.budget().over();
         }
 
         /** Whether this body, waiting for the budget, has waited longest (it joins the line once it waits for the budget). */

@@ -660,10 +660,9 @@ public final class ProduceV3Handler {
             parser.discard();
             lease.give(bufferedCounted);
             bufferedCounted = 0;
-            reportNow(ownShare
-                    ? new RecordError(ErrorCode.TOO_MANY_REQUESTS.httpStatus(), "Too many requests: the record being "
-                            + "received does not fit this API key's share (half) of the memory set aside for request "
-                            + "bodies (memory.requests.max.bytes); retry it once its other requests have ended")
+            io.portico.protocol.RestException share = ownShare ? lease.budget().ownerShareFull() : null;
+            reportNow(share != null
+                    ? new RecordError(share.errorCode().code(), share.getMessage())
                     : new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
                             + "record being received does not fit the memory set aside for request bodies "
                             + "(memory.requests.max.bytes); retry it later"));
