@@ -1388,22 +1388,19 @@ public final class ConsumerInstance {
 
     /** Auto-commit: sends the commit of what reads returned of {@code partitions}, without waiting for it (under the lock). */
     private void commitReturnedAsync(Collection<TopicPartition> partitions) {
-        if (!autoCommit) {
-            return;
-        }
-        Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
+        Map<TopicPartition, OffsetAndMetadata> offsets = autoCommit ? returnedOf(partitions) : Map.of();
         if (!offsets.isEmpty()) {
-            consumer.commitAsync(offsets, (done, e) -> {
-                if (e != null) {
-                    LOG.debug("Commit of {}/{}'s partitions let go of failed: {}", group, name, e.toString());
-                }
-            });
+            commitAsync(offsets);
         }
     }
 
     /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
     private void autoCommitReturned() {
-        consumer.commitAsync(toCommit(), (offsets, e) -> {
+        commitAsync(toCommit());
+    }
+
+    private void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        consumer.commitAsync(offsets, (done, e) -> {
             if (e != null) {
                 LOG.debug("Auto-commit of {}/{} failed: {}", group, name, e.toString());
             }
@@ -1790,14 +1787,7 @@ public final class ConsumerInstance {
     }
 
     private Map<TopicPartition, OffsetAndMetadata> toCommit() {
-        Set<TopicPartition> owned = consumer.assignment();
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (Map.Entry<TopicPartition, Long> e : returned.entrySet()) {
-            if (owned.contains(e.getKey())) {
-                offsets.put(e.getKey(), new OffsetAndMetadata(e.getValue() + 1));
-            }
-        }
-        return offsets;
+        return returnedOf(consumer.assignment());
     }
 
     /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
