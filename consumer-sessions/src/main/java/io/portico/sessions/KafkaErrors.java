@@ -109,6 +109,9 @@ public final class KafkaErrors {
         if (t instanceof RestException rest) {
             return rest;
         }
+        if (t instanceof ProducerShares.ShareFull) {
+            return new RestException(ErrorCode.TOO_MANY_REQUESTS, t.getMessage(), t);
+        }
         if (t instanceof TimeoutException && !(t instanceof BufferExhaustedException)) {
             return new RestException(ErrorCode.REQUEST_TIMEOUT, "producing to Kafka timed out: " + describe(t), t);
         }
@@ -161,6 +164,10 @@ public final class KafkaErrors {
         if (t instanceof RecordTooLargeException
                 || t instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException) {
             return new io.portico.protocol.v3.RecordError(413, "Record too large: " + describe(t));
+        }
+        if (t instanceof ProducerShares.ShareFull) {
+            return new io.portico.protocol.v3.RecordError(ErrorCode.TOO_MANY_REQUESTS.code(),
+                    ErrorCode.TOO_MANY_REQUESTS.messageWith(t.getMessage()));
         }
         if (t instanceof UnknownTopicOrPartitionException) {
             return new io.portico.protocol.v3.RecordError(40403, "This server does not host this topic-partition.");

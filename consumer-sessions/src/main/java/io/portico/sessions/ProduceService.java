@@ -54,6 +54,10 @@ public final class ProduceService {
     private final TopicExistence topics;
     private final SessionMetrics metrics;
     private final Options options;
+    /** What each API key's records take of the shared producer's buffer until acknowledged. */
+    private final ProducerShares shares;
+    /** Whether the shared producer puts a keyed record where Kafka's own partitioner does (by the key's hash). */
+    private final boolean keyedPlaces;
     /** Topics a producer has metadata for (the value is that producer): asked directly, without a bounded hop. */
     private final Cache<String, Producer<byte[], byte[]>> known = Caffeine.newBuilder()
             .maximumSize(10_000)
@@ -149,6 +153,78 @@ public final class ProduceService {
         this.metrics = metrics;
         this.options = options;
         metrics.registry().gauge("portico.producers", () -> producers::size);
+        Map<String, Object> config = producers.sharedConfig();
+        this.shares = new ProducerShares(setting(config, org.apache.kafka.clients.producer.ProducerConfig.BUFFER_MEMORY_CONFIG,
+                32L << 20) / 2, setting(config, org.apache.kafka.clients.producer.ProducerConfig.BATCH_SIZE_CONFIG, 16384));
+        Object partitioner = config.get(org.apache.kafka.clients.producer.ProducerConfig.PARTITIONER_CLASS_CONFIG);
+        this.keyedPlaces = (partitioner == null || partitioner.toString().isBlank())
+                && !"true".equalsIgnoreCase(String.valueOf(
+                        config.get(org.apache.kafka.clients.producer.ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG)).trim());
+    }
+
+    /** A setting of the producer's as a number, Kafka's default when not set. */
+    private static long setting(Map<String, Object> config, String name, long otherwise) {
+        Object value = config.get(name);
+        return value == null || value.toString().isBlank() ? otherwise : Long.parseLong(value.toString().trim());
+    }
+
+    /**
+     * The account of {@code owner} (an API key or user; null when authentication is off) with the
+     * shared producer's buffer: the calls that take one count its records there until Kafka
+     * acknowledges them, and refuse what is past its share (half the buffer) with 429.
+     */
+    public ProducerShares.Account share(String owner) {
+        return shares.account(owner);
+    }
+
+    /** Every caller's account with the shared producer's buffer. */
+    public ProducerShares shares() {
+        return shares;
+    }
+
+    /**
+     * The partition the shared producer will put a record in, as far as can be said before it is
+     * sent: the one it names, else its key's (Kafka's partitioner, {@code partitions} known), else
+     * {@link ProducerShares#UNKNOWN_PARTITION}.
+     */
+    private int placeOf(Integer partition, byte[] key, int partitions) {
+        if (partition != null) {
+            return partition;
+        }
+        if (key != null && keyedPlaces && partitions > 0) {
+            return org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key)) % partitions;
+        }
+        return ProducerShares.UNKNOWN_PARTITION;
+    }
+
+    /**
+     * {@code callback}, counted in {@code account} first: null (and {@code callback} told of the
+     * refusal) when the record does not fit the caller's share and must not be sent.
+     */
+    private Callback counted(ProducerShares.Account account, String topic, Integer partition, byte[] key, byte[] value,
+                             int partitions, Callback callback) {
+        if (account == ProducerShares.NONE) {
+            return callback;
+        }
+        int place = placeOf(partition, key, partitions);
+        long size = bytes(key, value);
+        ProducerShares.Account counted = account.take(topic, place, size);
+        if (counted == null) {
+            callback.onCompletion(null, account.shareFull());
+            return null;
+        }
+        return (metadata, e) -> {
+            counted.release(topic, place, size); // before the answer: the caller's next request finds its room
+            callback.onCompletion(metadata, e);
+        };
+    }
+
+    /** 429 when the caller's records waiting for Kafka hold its share of the buffer already. */
+    private static void refuseIfFull(ProducerShares.Account account) {
+        RestException full = account.full();
+        if (full != null) {
+            throw full;
+        }
     }
 
     /**
@@ -174,10 +250,18 @@ public final class ProduceService {
      */
     public CompletableFuture<List<PartitionOffset>> produceAtOnce(String topic, List<ProduceRecord> records,
                                                                   java.util.function.Function<Throwable, ErrorCode> codes) {
+        return produceAtOnce(topic, records, codes, ProducerShares.NONE);
+    }
+
+    /** As {@link #produceAtOnce(String, List, java.util.function.Function)}, counted in {@code account} (429 past its share). */
+    public CompletableFuture<List<PartitionOffset>> produceAtOnce(String topic, List<ProduceRecord> records,
+                                                                  java.util.function.Function<Throwable, ErrorCode> codes,
+                                                                  ProducerShares.Account account) {
         checkTopic(topic);
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
+        refuseIfFull(account);
         AtOnce at = atOnce(topic);
         if (at == null || highestPartition(records) >= at.partitions()) {
             return null; // a partition past what the producer knows: the worker's path asks the cluster
@@ -190,7 +274,8 @@ public final class ProduceService {
             bytes += bytes(r.key(), r.value());
         }
         return takes(at, Math.min(records.size(), at.partitions()), bytes)
-                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false) : null;
+                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false, account,
+                        at.partitions()) : null;
     }
 
     /**
@@ -199,13 +284,21 @@ public final class ProduceService {
      */
     public CompletableFuture<RecordsResponse.Metadata> produceOneAtOnce(String topic, byte[] key, byte[] value,
                                                                         List<Map.Entry<String, byte[]>> headers) {
+        return produceOneAtOnce(topic, key, value, headers, ProducerShares.NONE);
+    }
+
+    /** As {@link #produceOneAtOnce(String, byte[], byte[], List)}, counted in {@code account} (429 past its share). */
+    public CompletableFuture<RecordsResponse.Metadata> produceOneAtOnce(String topic, byte[] key, byte[] value,
+                                                                        List<Map.Entry<String, byte[]>> headers,
+                                                                        ProducerShares.Account account) {
         checkTopic(topic);
+        refuseIfFull(account);
         AtOnce at = atOnce(topic);
         if (at == null || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return null; // not looked up here, or keyless for a compacted topic (or one not known yet): the worker's path
         }
         return takes(at, 1, bytes(key, value))
-                ? sendOne(at.check().producer, null, topic, key, value, headers) : null;
+                ? sendOne(at.check().producer, null, topic, key, value, headers, account, at.partitions()) : null;
     }
 
     /**
@@ -217,6 +310,19 @@ public final class ProduceService {
      */
     public boolean sendAtOnce(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                               List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
+        return sendAtOnce(topic, partition, timestamp, key, value, headers, delivery, ProducerShares.NONE);
+    }
+
+    /**
+     * As {@link #sendAtOnce(String, Integer, Long, byte[], byte[], List, Delivery)}, counted in
+     * {@code account}; false (nothing sent) while the caller holds its share already.
+     */
+    public boolean sendAtOnce(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
+                              List<io.portico.protocol.RecordHeader> headers, Delivery delivery,
+                              ProducerShares.Account account) {
+        if (account.full() != null) {
+            return false; // the worker's path reports it
+        }
         try {
             checkTopic(topic);
         } catch (RestException e) {
@@ -228,7 +334,8 @@ public final class ProduceService {
                 || !takes(at, 1, bytes(key, value))) {
             return false; // a keyless record for a compacted topic (or one not known yet) goes the usual way
         }
-        send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery);
+        send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery, account,
+                at.partitions());
         return true;
     }
 
@@ -314,15 +421,29 @@ public final class ProduceService {
     public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline,
                                                             java.util.function.Function<Throwable, ErrorCode> codes,
                                                             Producer<byte[], byte[]> via) {
+        return produce(topic, records, deadline, codes, via, ProducerShares.NONE);
+    }
+
+    /**
+     * As {@link #produce(String, List, long, java.util.function.Function, Producer)}; records sent
+     * with the shared producer are counted in {@code account}: 429 when the caller holds its share
+     * of the buffer already, and a record past it fails alone (50003, retriable).
+     */
+    public CompletableFuture<List<PartitionOffset>> produce(String topic, List<ProduceRecord> records, long deadline,
+                                                            java.util.function.Function<Throwable, ErrorCode> codes,
+                                                            Producer<byte[], byte[]> via, ProducerShares.Account account) {
         checkTopic(topic);
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
+        ProducerShares.Account counting = via == null ? account : ProducerShares.NONE; // a keyed request's own producer
+        refuseIfFull(counting);
         Producer<byte[], byte[]> shared = producers.shared();
         int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
         Producer<byte[], byte[]> producer = via == null ? shared : via;
         checkPartitions(records, countFor(topic, partitionCount, highestPartition(records)));
-        return sendAll(producer, via, topic, records, deadline, codes, anyKeyless(records) && topics.compacted(topic));
+        return sendAll(producer, via, topic, records, deadline, codes, anyKeyless(records) && topics.compacted(topic),
+                counting, partitionCount);
     }
 
     private static int highestPartition(List<ProduceRecord> records) {
@@ -380,7 +501,8 @@ public final class ProduceService {
                                                             Producer<byte[], byte[]> via, String topic,
                                                             List<ProduceRecord> records, long deadline,
                                                             java.util.function.Function<Throwable, ErrorCode> codes,
-                                                            boolean compacted) {
+                                                            boolean compacted, ProducerShares.Account account,
+                                                            int partitions) {
         Batch batch = new Batch(records.size(), codes);
         boolean late = false;
         for (int i = 0; i < records.size(); i++) {
@@ -397,6 +519,10 @@ public final class ProduceService {
             if (compacted && r.key() == null) {
                 callback.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
                 continue;
+            }
+            callback = counted(account, topic, r.partition(), r.key(), r.value(), partitions, callback);
+            if (callback == null) {
+                continue; // past the caller's share: told so
             }
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
@@ -441,19 +567,33 @@ public final class ProduceService {
     public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
                                                                   List<Map.Entry<String, byte[]>> headers,
                                                                   long deadline, Producer<byte[], byte[]> via) {
+        return produceOne(topic, key, value, headers, deadline, via, ProducerShares.NONE);
+    }
+
+    /**
+     * As {@link #produceOne(String, byte[], byte[], List, long, Producer)}, sent with the shared
+     * producer counted in {@code account} (429 past the caller's share).
+     */
+    public CompletableFuture<RecordsResponse.Metadata> produceOne(String topic, byte[] key, byte[] value,
+                                                                  List<Map.Entry<String, byte[]>> headers,
+                                                                  long deadline, Producer<byte[], byte[]> via,
+                                                                  ProducerShares.Account account) {
         checkTopic(topic);
+        ProducerShares.Account counting = via == null ? account : ProducerShares.NONE;
+        refuseIfFull(counting);
         Producer<byte[], byte[]> shared = producers.shared();
-        partitionCount(shared, topic, deadline);
+        int partitions = partitionCount(shared, topic, deadline);
         if (key == null && topics.compacted(topic)) {
             return CompletableFuture.failedFuture(KafkaErrors.forSingleRecord(keylessToCompacted(topic)));
         }
-        return sendOne(via == null ? shared : via, via, topic, key, value, headers);
+        return sendOne(via == null ? shared : via, via, topic, key, value, headers, counting, partitions);
     }
 
     private CompletableFuture<RecordsResponse.Metadata> sendOne(Producer<byte[], byte[]> producer,
                                                                 Producer<byte[], byte[]> via, String topic,
                                                                 byte[] key, byte[] value,
-                                                                List<Map.Entry<String, byte[]>> headers) {
+                                                                List<Map.Entry<String, byte[]>> headers,
+                                                                ProducerShares.Account account, int partitions) {
         List<Header> kafkaHeaders = new ArrayList<>(headers.size());
         for (Map.Entry<String, byte[]> h : headers) {
             if (!io.portico.protocol.RecordHeader.isValidName(h.getKey())) {
@@ -473,6 +613,10 @@ public final class ProduceService {
                         metadata.partition(), metadata.offset()));
             }
         });
+        callback = counted(account, topic, null, key, value, partitions, callback);
+        if (callback == null) {
+            return result; // past the caller's share: failed with 429
+        }
         try {
             producer.send(new ProducerRecord<>(topic, null, null, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {
@@ -527,6 +671,17 @@ public final class ProduceService {
      */
     public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                      List<io.portico.protocol.RecordHeader> headers, Delivery delivery, Producer<byte[], byte[]> via) {
+        send(topic, partition, timestamp, key, value, headers, delivery, via, ProducerShares.NONE, 0);
+    }
+
+    /**
+     * As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery, Producer)}; sent with
+     * the shared producer, counted in {@code account} ({@code partitions}: the topic's count that
+     * {@link #prepare} gave), and refused (429) past the caller's share.
+     */
+    public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
+                     List<io.portico.protocol.RecordHeader> headers, Delivery delivery, Producer<byte[], byte[]> via,
+                     ProducerShares.Account account, int partitions) {
         Producer<byte[], byte[]> producer;
         try {
             producer = via == null ? producers.shared() : via;
@@ -539,12 +694,13 @@ public final class ProduceService {
             delivery.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
             return;
         }
-        send(producer, via, topic, partition, timestamp, key, value, headers, delivery);
+        send(producer, via, topic, partition, timestamp, key, value, headers, delivery,
+                via == null ? account : ProducerShares.NONE, partitions);
     }
 
     private void send(Producer<byte[], byte[]> producer, Producer<byte[], byte[]> via, String topic, Integer partition,
                       Long timestamp, byte[] key, byte[] value, List<io.portico.protocol.RecordHeader> headers,
-                      Delivery delivery) {
+                      Delivery delivery, ProducerShares.Account account, int partitions) {
         List<Header> kafkaHeaders = headers.isEmpty() ? List.of() : new ArrayList<>(headers.size());
         for (io.portico.protocol.RecordHeader h : headers) {
             if (!io.portico.protocol.RecordHeader.isValidName(h.key())) {
@@ -569,6 +725,10 @@ public final class ProduceService {
             }
             delivery.onCompletion(metadata, e);
         });
+        callback = counted(account, topic, partition, key, value, partitions, callback);
+        if (callback == null) {
+            return; // past the caller's share: told so
+        }
         try {
             producer.send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
         } catch (RuntimeException e) {

@@ -818,4 +818,121 @@ class ProduceServiceTest {
         assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", 2)),
                 service.deadlineFromNow(), KafkaErrors::perRecordCode, keyed), "partitions checked as without it");
     }
+
+    // ---- each API key's share of the shared producer's buffer ------------------------------
+
+    /** A service whose shared producer has a 20,000-byte buffer and 1,000-byte batches: a key's share is 10,000. */
+    private static ProduceService sharedOver(Producer<byte[], byte[]> producer) {
+        return new ProduceService(new ProducerPool(Map.of("buffer.memory", "20000", "batch.size", "1000"),
+                config -> producer, Duration.ofSeconds(1)), NEVER_ASKED);
+    }
+
+    @Test
+    void aKeysRecordsWaitingInManyPartitionsHoldAtMostHalfTheBufferAndOthersStillProduce() {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        List<ProduceRecord> sprayed = new ArrayList<>();
+        for (int p = 0; p < 12; p++) {
+            sprayed.add(value("v", p)); // one record per partition: a batch of the buffer each
+        }
+        CompletableFuture<List<PartitionOffset>> first = service.produce(TOPIC, sprayed, service.deadlineFromNow(),
+                KafkaErrors::perRecordCode, null, a);
+        assertEquals(9, producer.history().size(), "nine partitions' batches fit in the key's half; the rest are not sent");
+
+        RestException refused = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("w", 0)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, null, a), "while they wait, the key's next request");
+        assertEquals(429, refused.httpStatus());
+        assertTrue(refused.getMessage().contains("producer.buffer.memory"), refused.getMessage());
+        assertEquals(429, assertThrows(RestException.class,
+                () -> service.produceOneAtOnce(TOPIC, null, utf8("w"), List.of(), a)).httpStatus());
+        assertEquals(9, producer.history().size());
+
+        CompletableFuture<List<PartitionOffset>> other = service.produce(TOPIC, List.of(value("b", 20)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, null, service.share("b"));
+        assertEquals(10, producer.history().size(), "another key's record is sent");
+
+        while (producer.completeNext()) {
+            // Kafka acknowledges them
+        }
+        List<PartitionOffset> offsets = first.join();
+        for (int p = 0; p < 9; p++) {
+            assertNull(offsets.get(p).errorCode(), "record " + p);
+        }
+        for (int p = 9; p < 12; p++) {
+            assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), offsets.get(p).errorCode(), "record " + p);
+            assertTrue(offsets.get(p).error().contains("share"), offsets.get(p).error());
+        }
+        assertNull(other.join().get(0).errorCode());
+        assertEquals(0, service.shares().heldBy("a"), "acknowledged: given back");
+        service.produce(TOPIC, List.of(value("again", 0)), service.deadlineFromNow(), KafkaErrors::perRecordCode, null, a);
+        assertEquals(11, producer.history().size(), "the key produces again");
+    }
+
+    @Test
+    void keyedRecordsCountInThePartitionsTheirKeysGoTo() {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        List<ProduceRecord> records = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            records.add(keyed("key-" + i, "v", null));
+        }
+        service.produce(TOPIC, records, service.deadlineFromNow(), KafkaErrors::perRecordCode, null, service.share("a"));
+        // Kafka's partitioner puts a key in murmur2(key) mod 50: the first nine partitions the keys
+        // go to fit the share, and so does every later record going to one of them.
+        Set<Integer> open = new java.util.HashSet<>();
+        int expected = 0;
+        for (int i = 0; i < 40; i++) {
+            int partition = org.apache.kafka.common.utils.Utils.toPositive(
+                    org.apache.kafka.common.utils.Utils.murmur2(utf8("key-" + i))) % 50;
+            if (open.contains(partition) || open.size() < 9 && open.add(partition)) {
+                expected++;
+            }
+        }
+        assertTrue(expected < 40, "the keys go to more than nine partitions");
+        assertEquals(expected, producer.history().size(), "keys spread over partitions count a batch each");
+
+        MockProducer<byte[], byte[]> second = manualProducer(50);
+        ProduceService one = sharedOver(second);
+        List<ProduceRecord> sameKey = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            sameKey.add(keyed("same", "v", null));
+        }
+        one.produce(TOPIC, sameKey, one.deadlineFromNow(), KafkaErrors::perRecordCode, null, one.share("a"));
+        assertEquals(40, second.history().size(), "one key's records go to one partition: one batch");
+    }
+
+    @Test
+    void aSingleRecordPastTheShareIs429AndAV3RecordReports429() throws Exception {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        for (int p = 0; p < 9; p++) {
+            service.send(TOPIC, p, null, null, utf8("v"), List.of(), (m, e) -> { }, null, a, 50);
+        }
+        CompletableFuture<Throwable> v3 = new CompletableFuture<>();
+        service.send(TOPIC, 9, null, null, utf8("v"), List.of(), (m, e) -> v3.complete(e), null, a, 50);
+        Throwable failure = v3.get(10, TimeUnit.SECONDS);
+        assertEquals(429, KafkaErrors.v3RecordError(failure).errorCode());
+        assertFalse(service.sendAtOnce(TOPIC, 0, null, null, utf8("v"), List.of(), (m, e) -> { }, a),
+                "not sent at once while the key holds its share");
+        assertEquals(429, assertThrows(RestException.class, () -> service.produceOne(TOPIC, utf8("k"), utf8("v"),
+                List.of(), service.deadlineFromNow(), null, a)).httpStatus(), "the whole request");
+        assertEquals(9, producer.history().size());
+    }
+
+    @Test
+    void aRecordOfTheRecordsEndpointThatDoesNotFitTheShareFailsWith429() {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        service.produceOne(TOPIC, null, utf8("v"), List.of(), service.deadlineFromNow(), null, a);
+        java.util.concurrent.ExecutionException one = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> service.produceOne(TOPIC, utf8("k"), new byte[9000], List.of(), service.deadlineFromNow(), null, a)
+                        .get(10, TimeUnit.SECONDS));
+        assertEquals(429, assertInstanceOf(RestException.class, one.getCause()).httpStatus());
+        assertEquals(1, producer.history().size(), "not sent");
+        producer.completeNext();
+        assertEquals(0, service.shares().heldBy("a"));
+    }
 }

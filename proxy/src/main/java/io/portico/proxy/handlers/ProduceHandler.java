@@ -205,19 +205,20 @@ public final class ProduceHandler {
                 });
                 return;
             }
+            io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).name());
             if (!format.needsSchemaRegistry() && body.length <= ProduceService.AT_ONCE_MAX_BYTES) {
                 // A small request is parsed here, on the IO thread, and produced here too when the
                 // producer takes it at once: handing it to the pool and back costs more.
                 Encoded request = new Encoded(parse(body, format, partition).records(), null, null);
-                CompletableFuture<List<PartitionOffset>> now = produce.produceAtOnce(topic, request.records(), codes);
+                CompletableFuture<List<PartitionOffset>> now = produce.produceAtOnce(topic, request.records(), codes, share);
                 Http.offload(exchange, now != null ? Runnable::run : pool,
-                        () -> (now != null ? now : produce.produce(topic, request.records(), deadline, codes))
+                        () -> (now != null ? now : produce.produce(topic, request.records(), deadline, codes, null, share))
                                 .thenApply(offsets -> answer(offsets, v2, request)), answer -> answer);
                 return;
             }
             Http.offload(exchange, runOn, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
-                return produce.produce(topic, request.records(), deadline, codes)
+                return produce.produce(topic, request.records(), deadline, codes, null, share)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
             }, answer -> answer);
         });

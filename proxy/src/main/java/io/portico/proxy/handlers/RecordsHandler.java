@@ -120,15 +120,16 @@ public final class RecordsHandler {
                         return;
                     }
                     long deadline = produce.deadlineFromNow();
+                    io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).name());
                     // A small record the producer takes at once is produced here, on the IO thread:
                     // handing it to the pool and back would cost more than sending it. One that names
                     // a schema goes to the pool, which looks the schema up.
                     CompletableFuture<RecordsResponse.Metadata> now = schema == null
                             && value.length <= ProduceService.AT_ONCE_MAX_BYTES
-                            ? produce.produceOneAtOnce(topic, key, value, headers) : null;
+                            ? produce.produceOneAtOnce(topic, key, value, headers, share) : null;
                     Http.offload(exchange, now != null ? Runnable::run : schema != null ? schemaPool : pool,
                             () -> now != null ? now : produce.produceOne(topic, key, value,
-                                    withSchema(headers, schema, value, json), deadline),
+                                    withSchema(headers, schema, value, json), deadline, null, share),
                             RecordsResponse::new);
                 });
     }

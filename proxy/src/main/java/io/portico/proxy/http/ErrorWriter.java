@@ -111,7 +111,7 @@ public final class ErrorWriter {
             LIMITED.error("unexpected:" + t.getClass().getName(), "{} failed unexpectedly", where(exchange), t);
             error = ErrorCode.INTERNAL_SERVER_ERROR.exception();
         }
-        if (error.httpStatus() == 503 && !exchange.isResponseStarted()
+        if ((error.httpStatus() == 503 || error.httpStatus() == 429) && !exchange.isResponseStarted()
                 && !exchange.getResponseHeaders().contains(Headers.RETRY_AFTER)) {
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
         }

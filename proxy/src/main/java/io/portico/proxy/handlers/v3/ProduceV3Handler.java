@@ -22,6 +22,7 @@ import io.portico.sessions.KafkaErrors;
 import io.portico.sessions.KafkaNames;
 import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.ProduceService;
+import io.portico.sessions.ProducerShares;
 import io.portico.sessions.RateLimitedLog;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
@@ -197,13 +198,14 @@ public final class ProduceV3Handler {
                 });
                 return;
             }
+            ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).name());
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
                         ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
-                                () -> sendBatch(topic, batch, null, subjects)))
-                        : sendBatch(topic, batch, null, subjects);
+                                () -> sendBatch(topic, batch, subjects, share)))
+                        : sendBatch(topic, batch, subjects, share);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
                         new Http.RawJson(DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes))));
             }, reply -> reply);
@@ -368,18 +370,19 @@ public final class ProduceV3Handler {
     }
 
     /**
-     * Sends a batch's valid entries ({@code via} a keyed request's producer, or the shared one
-     * when null), those that need the registry under the subjects the caller may use.
+     * Sends a batch's valid entries with the shared producer, counted in the caller's
+     * {@code share} of its buffer, those that need the registry under the subjects the caller may use.
      */
-    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
-                                                      java.util.function.Predicate<String> subjects) {
-        return sendBatch(topic, batch, via, new java.util.concurrent.atomic.AtomicReference<>(), subjects);
+    private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch,
+                                                      java.util.function.Predicate<String> subjects,
+                                                      ProducerShares.Account share) {
+        return sendBatch(topic, batch, null, new java.util.concurrent.atomic.AtomicReference<>(), subjects, share);
     }
 
-    /** As {@link #sendBatch(String, BatchRequest, Producer, java.util.function.Predicate)}, of a batch serialized already. */
+    /** Sends a batch serialized already ({@code via} a keyed request's producer): none asks the registry again. */
     private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
                                                       java.util.concurrent.atomic.AtomicReference<Throwable> refused) {
-        return sendBatch(topic, batch, via, refused, SERIALIZED);
+        return sendBatch(topic, batch, via, refused, SERIALIZED, ProducerShares.NONE);
     }
 
     /** For a batch whose records were serialized (and their subjects checked) before: none asks the registry again. */
@@ -393,9 +396,10 @@ public final class ProduceV3Handler {
     /** The first record Kafka refused ends in {@code refused}. */
     private CompletableFuture<List<Object>> sendBatch(String topic, BatchRequest batch, Producer<byte[], byte[]> via,
                                                       java.util.concurrent.atomic.AtomicReference<Throwable> refused,
-                                                      java.util.function.Predicate<String> subjects) {
+                                                      java.util.function.Predicate<String> subjects,
+                                                      ProducerShares.Account share) {
         List<CompletableFuture<Object>> results = new ArrayList<>();
-        Sender sender = new Sender(topic, via, subjects);
+        Sender sender = new Sender(topic, via, subjects, share);
         for (RecordStreamParser.Item item : batch.items()) {
             CompletableFuture<Object> result = new CompletableFuture<>();
             results.add(result);
@@ -450,14 +454,18 @@ public final class ProduceV3Handler {
         private final String topic;
         private final Producer<byte[], byte[]> via;
         private final java.util.function.Predicate<String> subjects;
+        /** The caller's share of the shared producer's buffer ({@link ProducerShares#NONE} with {@code via}). */
+        private final ProducerShares.Account share;
         private int partitions = -1;
         private RestException topicError;
         private long topicErrorAt;
 
-        Sender(String topic, Producer<byte[], byte[]> via, java.util.function.Predicate<String> subjects) {
+        Sender(String topic, Producer<byte[], byte[]> via, java.util.function.Predicate<String> subjects,
+               ProducerShares.Account share) {
             this.topic = topic;
             this.via = via;
             this.subjects = subjects;
+            this.share = via == null ? share : ProducerShares.NONE;
         }
 
         /**
@@ -471,7 +479,8 @@ public final class ProduceV3Handler {
             }
             // A topic this server refuses is not sent here either: the pool reports it in the record's report.
             return produce.sendAtOnce(topic, record.partitionId(), record.timestamp(), record.keyBytes(),
-                    record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome));
+                    record.valueBytes(), record.headers(), (landed, error) -> delivered(record, landed, error, outcome),
+                    share);
         }
 
         /**
@@ -509,7 +518,8 @@ public final class ProduceV3Handler {
                 }
             }
             produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
-                    record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via);
+                    record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via, share,
+                    partitions);
         }
 
         private static void delivered(ProduceRecord record, org.apache.kafka.clients.producer.RecordMetadata landed,
@@ -571,7 +581,7 @@ public final class ProduceV3Handler {
             this.owner = io.portico.proxy.auth.Access.caller(exchange).name();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
-            this.sender = new Sender(topic, null, subjectsOf(exchange));
+            this.sender = new Sender(topic, null, subjectsOf(exchange), produce.share(owner));
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
             this.atOnce = length >= 0 && length <= ProduceService.AT_ONCE_MAX_BYTES;

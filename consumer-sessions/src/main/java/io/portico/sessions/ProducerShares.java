@@ -1,0 +1,176 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.common.errors.RetriableException;
+
+/**
+ * What each caller's records take of the shared producer's buffer until Kafka acknowledges them,
+ * and at most how much each may: half the buffer ({@code producer.buffer.memory}), so that one API
+ * key whose batches Kafka keeps retrying (records sprayed over hundreds of partitions of a topic
+ * that cannot take them, say) never fills the buffer every other client's records need.
+ *
+ * <p>Kafka's producer gives each partition's open batch a whole {@code batch.size} of its buffer
+ * however little is in it, so a record is counted as its key and value bytes plus, when the caller
+ * has no other record waiting for that partition, one batch. Where a record goes is known when it
+ * names its partition, or has a key and the producer partitions by key with Kafka's own
+ * partitioner; a record without either is counted against one place per topic (Kafka's sticky
+ * partitioner fills one partition's batch at a time). A caller with nothing waiting may always
+ * send one record, so no record is refused for its size alone. A null owner (authentication off:
+ * one caller) is never counted. Thread-safe.
+ */
+public final class ProducerShares {
+    /** Where a record's partition is not known before it is sent. */
+    public static final int UNKNOWN_PARTITION = -1;
+
+    /** The account of no one: takes everything, counts nothing. */
+    public static final Account NONE = new Account(null, null);
+
+    private final long share;
+    private final long batchBytes;
+    private final ConcurrentHashMap<String, Account> accounts = new ConcurrentHashMap<>();
+
+    /**
+     * @param share at most this many bytes of the buffer per caller
+     * @param batchBytes what a partition's open batch takes of the buffer ({@code batch.size})
+     */
+    public ProducerShares(long share, long batchBytes) {
+        this.share = share;
+        this.batchBytes = batchBytes;
+    }
+
+    /** The account of {@code owner}; {@link #NONE} for a null owner. */
+    public Account account(String owner) {
+        return owner == null ? NONE : accounts.computeIfAbsent(owner, o -> new Account(this, o));
+    }
+
+    /** Bytes of the buffer counted for {@code owner} now. */
+    public long heldBy(String owner) {
+        Account account = owner == null ? null : accounts.get(owner);
+        return account == null ? 0 : account.held();
+    }
+
+    /** At most this many bytes per caller. */
+    public long share() {
+        return share;
+    }
+
+    /** Why a record was not sent: its caller's records waiting for Kafka hold its share already. */
+    public static final class ShareFull extends RetriableException {
+        private static final long serialVersionUID = 1L;
+
+        ShareFull(String message) {
+            super(message);
+        }
+    }
+
+    /** The message of a refusal, for the whole request ({@link #full()}) and for one record. */
+    private String words() {
+        return "this API key's records waiting for Kafka's acknowledgement hold its share (half, " + share
+                + " bytes) of the shared producer's buffer (producer.buffer.memory); retry when they are "
+                + "acknowledged";
+    }
+
+    /** One caller's records that Kafka has not acknowledged yet. */
+    public static final class Account {
+        private final ProducerShares shares;
+        private final String owner;
+        /** Per partition (topic and partition): records waiting, and their bytes. */
+        private final Map<Place, long[]> waiting = new HashMap<>();
+        private long held;
+        /** Let go of (it held nothing): whoever still has it asks the shares for the owner's live account. */
+        private boolean retired;
+
+        private Account(ProducerShares shares, String owner) {
+            this.shares = shares;
+            this.owner = owner;
+        }
+
+        /**
+         * The 429 for a whole request when this caller's share has no room left for another
+         * partition's batch (nothing of the request should be sent), else null.
+         */
+        public RestException full() {
+            if (shares == null) {
+                return null;
+            }
+            synchronized (this) {
+                if (!retired) {
+                    // No room left for another partition's batch: most of what it would send would be refused.
+                    return held > 0 && held + shares.batchBytes > shares.share
+                            ? ErrorCode.TOO_MANY_REQUESTS.exception(shares.words()) : null;
+                }
+            }
+            return shares.account(owner).full();
+        }
+
+        /**
+         * Counts a record of {@code bytes} for {@code partition} of {@code topic}
+         * ({@link #UNKNOWN_PARTITION} when not known): the account that counted it, whose
+         * {@link #release} must follow its acknowledgement (or failure) exactly once; null when
+         * it does not fit this caller's share (nothing counted: the record must not be sent).
+         */
+        public Account take(String topic, int partition, long bytes) {
+            if (shares == null) {
+                return this;
+            }
+            synchronized (this) {
+                if (!retired) {
+                    Place place = new Place(topic, partition);
+                    long[] there = waiting.get(place);
+                    long need = there == null ? bytes + shares.batchBytes : bytes;
+                    if (held > 0 && held + need > shares.share) {
+                        return null;
+                    }
+                    if (there == null) {
+                        waiting.put(place, new long[] {1});
+                    } else {
+                        there[0]++;
+                    }
+                    held += need;
+                    return this;
+                }
+            }
+            return shares.account(owner).take(topic, partition, bytes);
+        }
+
+        /** Gives back what {@link #take} counted for a record, once Kafka is done with it. */
+        public void release(String topic, int partition, long bytes) {
+            if (shares == null) {
+                return;
+            }
+            synchronized (this) {
+                Place place = new Place(topic, partition);
+                long[] there = waiting.get(place);
+                if (there == null) {
+                    return; // never counted here
+                }
+                held -= bytes;
+                if (--there[0] == 0) {
+                    waiting.remove(place);
+                    held -= shares.batchBytes;
+                }
+                if (waiting.isEmpty()) {
+                    held = 0;
+                    retired = true;
+                    shares.accounts.remove(owner, this);
+                }
+            }
+        }
+
+        /** The failure of a record that did not fit. */
+        public ShareFull shareFull() {
+            return new ShareFull(shares == null ? "" : shares.words());
+        }
+
+        synchronized long held() {
+            return held;
+        }
+    }
+
+    private record Place(String topic, int partition) {
+    }
+}
