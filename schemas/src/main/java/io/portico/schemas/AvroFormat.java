@@ -14,7 +14,8 @@ import org.apache.avro.io.EncoderFactory;
 /**
  * Avro as Confluent's REST Proxy and serializers use it: keys and values are given in avro's
  * JSON encoding (a union's branch named, {@code {"int": 25}}), stored as avro binary, and shown
- * again in avro's JSON encoding.
+ * again in avro's JSON encoding, except that a union which is the schema itself is shown as its
+ * branch bare ({@code "abc"} for {@code ["null","string"]}), as Confluent's proxy shows it.
  */
 final class AvroFormat implements ParsedSchema {
     private final Schema schema;

@@ -13,7 +13,8 @@ import org.apache.avro.io.DecoderFactory;
 
 /**
  * Shows avro binary as avro's JSON encoder writes a datum (a union's branch named by its full
- * name, bytes and fixed as ISO-8859-1 text), reading the bytes straight into the JSON: avro's
+ * name, bytes and fixed as ISO-8859-1 text; a union that is the schema itself shows its branch
+ * bare, as Confluent's proxy does), reading the bytes straight into the JSON: avro's
  * reader builds the whole datum first (a {@code GenericData.Record} for each item of a block
  * whose count a few bytes declare), and walks each array's item type once per path to its records
  * for every block it reads. Here an array or map may declare at most eight items per byte of the
@@ -109,6 +110,12 @@ final class AvroJsonReader {
                 Schema branch = s.getTypes().get(i);
                 if (branch.getType() == Schema.Type.NULL) {
                     out.writeNull();
+                    return;
+                }
+                if (depth == 0) {
+                    // The key or value itself: shown bare, as Confluent's proxy shows it (its JSON
+                    // encoder is made from the schema of the datum read, the branch).
+                    write(branch, depth + 1);
                     return;
                 }
                 out.writeStartObject();

@@ -60,6 +60,28 @@ class FormatsTest {
     }
 
     @Test
+    void anAvroUnionThatIsTheSchemaItselfIsShownBareAndProducedWrapped() {
+        // Confluent's proxy shows a key or value through an encoder made from the schema of the
+        // datum read (the union's branch): the branch bare at the top, unions within it wrapped.
+        ParsedSchema optional = SchemaService.parse(SchemaType.AVRO, "[\"null\",\"string\"]");
+        byte[] abc = optional.encode(utf8("{\"string\":\"abc\"}"));
+        assertArrayEquals(new byte[] {2, 6, 'a', 'b', 'c'}, abc);
+        assertEquals("\"abc\"", framedToJson(optional, 1, abc));
+        assertEquals("null", framedToJson(optional, 1, optional.encode(utf8("null"))));
+        // Produced as avro's JSON decoder reads it (Confluent's proxy uses it): the branch named.
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> optional.encode(utf8("\"abc\"")));
+
+        ParsedSchema either = SchemaService.parse(SchemaType.AVRO, "[{\"type\":\"record\",\"name\":\"A\","
+                + "\"namespace\":\"com.acme\",\"fields\":[{\"name\":\"x\",\"type\":[\"null\",\"int\"]}]},"
+                + "{\"type\":\"record\",\"name\":\"B\",\"namespace\":\"com.acme\",\"fields\":"
+                + "[{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":[\"null\",\"string\"]}}]}]");
+        assertEquals("{\"x\":{\"int\":3}}", framedToJson(either, 1, either.encode(utf8("{\"com.acme.A\":{\"x\":{\"int\":3}}}"))));
+        assertEquals("{\"x\":null}", framedToJson(either, 1, either.encode(utf8("{\"com.acme.A\":{\"x\":null}}"))));
+        assertEquals("{\"b\":[null,{\"string\":\"s\"}]}",
+                framedToJson(either, 1, either.encode(utf8("{\"com.acme.B\":{\"b\":[null,{\"string\":\"s\"}]}}"))));
+    }
+
+    @Test
     void jsonThatDoesNotFitAnAvroSchemaSaysWhy() {
         ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, USER);
         ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
