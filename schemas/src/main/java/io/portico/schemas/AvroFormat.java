@@ -201,8 +201,7 @@ final class AvroFormat implements ParsedSchema {
             case LONG -> in.readLong();
             case FLOAT -> in.readFloat();
             case DOUBLE -> in.readDouble();
-            case STRING -> in.skipString();
-            case BYTES -> in.skipBytes();
+            case STRING, BYTES -> skipLengthAndBytes(in);
             case FIXED -> in.skipFixed(s.getFixedSize());
             case ENUM -> {
                 int i = in.readEnum();
@@ -234,12 +233,29 @@ final class AvroFormat implements ParsedSchema {
                 for (long n = in.readMapStart(); n != 0; n = in.mapNext()) {
                     take(items, n);
                     for (long i = 0; i < n; i++) {
-                        in.skipString();
+                        skipLengthAndBytes(in); // the key
                         walk(s.getValueType(), in, items, depth + 1);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Reads past a string or bytes: its length, then that many bytes. Not avro's
+     * {@code skipString}/{@code skipBytes}: they skip a negative length as none, where every
+     * reader refuses it. (An array's or map's negative block count is avro's own: the count
+     * negated, followed by the block's size in bytes, which the decoder reads.)
+     */
+    private static void skipLengthAndBytes(org.apache.avro.io.Decoder in) throws IOException {
+        long length = in.readLong();
+        if (length < 0) {
+            throw new IOException("Malformed data. Length is negative: " + length); // avro's readers' words
+        }
+        if (length > Integer.MAX_VALUE) {
+            throw new java.io.EOFException(); // more than any message holds
+        }
+        in.skipFixed((int) length); // fails with EOFException past the message's end
     }
 
     private static void take(long[] items, long n) {

@@ -339,6 +339,35 @@ class FormatsTest {
     }
 
     @Test
+    void avroCheckRefusesANegativeStringOrBytesLengthAsItsReadersDo() {
+        // zig-zag 1 is -1: avro's skipString/skipBytes skip it as nothing; its readers refuse it.
+        for (String text : new String[] {"\"string\"", "\"bytes\""}) {
+            ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, text);
+            ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                    () -> schema.check(new byte[] {1}, false), text);
+            assertTrue(e.getMessage().contains("Length is negative"), e.getMessage());
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.toJson(Framing.frame(1, new byte[] {1})));
+            schema.check(new byte[] {0}, false); // empty
+            schema.check(new byte[] {2, 'x'}, false);
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {4, 'x'}, false),
+                    "longer than the bytes");
+            // A length past any message (2^40).
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(new byte[] {(byte) 0x80,
+                    (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x40}, false));
+        }
+        // A map's key too: one entry, key length -1, value int 0.
+        ParsedSchema map = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"map\",\"values\":\"int\"}");
+        map.check(new byte[] {2, 2, 'k', 0, 0}, false);
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> map.check(new byte[] {2, 1, 0, 0}, false));
+        // A negative block count is avro's own (-1 items, then the block's size in bytes: 3): taken.
+        map.check(new byte[] {1, 6, 2, 'k', 0, 0}, false);
+        assertEquals("{\"k\":0}", framedToJson(map, 1, new byte[] {1, 6, 2, 'k', 0, 0}));
+        ParsedSchema array = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":\"string\"}");
+        array.check(new byte[] {3, 6, 2, 'a', 0, 0}, false); // -2 items in 3 bytes: "a", ""
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> array.check(new byte[] {2, 1, 0}, false));
+    }
+
+    @Test
     void avroCheckRefusesManyEmptyItemsInFewBytesWithoutBuildingThem() {
         ParsedSchema nulls = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":\"null\"}");
         nulls.check(new byte[] {(byte) 0x80, 0x10, 0}, false); // 1,024 nulls in one block: within the floor
