@@ -23,8 +23,8 @@ import java.util.function.Function;
 
 /**
  * The schema formats' service, shared by every dialect: finds the schema a key or value is
- * produced with (registering a schema given as text, or looking one up by id, by version or as a
- * subject's latest), frames what it serializes as Confluent's serializers do, and renders stored
+ * produced with (a schema given as text looked up under its subject and registered when the
+ * subject lacks it, or one looked up by id, by version or as a subject's latest), frames what it serializes as Confluent's serializers do, and renders stored
  * records back as JSON, looking their schemas up by the id each carries.
  *
  * <p>Schemas are cached, parsed, in bounded Caffeine caches (by id, by text under a subject, by
@@ -233,7 +233,8 @@ public final class SchemaService {
     // ---- produce: v3
 
     /**
-     * The schema of a v3 key or value: given as text ({@code rawSchema}, registered), by
+     * The schema of a v3 key or value: given as text ({@code rawSchema}, registered unless it
+     * already is), by
      * {@code schemaId}, by {@code schemaVersion} of the subject, or else the subject's latest
      * version. The subject is {@code subject} when given, else the one {@code strategy} names
      * (the topic name by default). {@code type} is null when the request gave none: the
@@ -395,6 +396,12 @@ public final class SchemaService {
                 "schema id " + id);
     }
 
+    /**
+     * A schema given as text under {@code subject}, as Confluent's proxy finds it: looked up first
+     * ({@code POST /subjects/{subject}}), and registered only when the registry answers that the
+     * subject or the schema is not there, so a schema already registered is produced with under a
+     * subject in READONLY mode or with credentials that may only read. Cached.
+     */
     private Resolved register(String subject, SchemaType type, String rawSchema) {
         return await(byText.get(new TextKey(subject, type, rawSchema), (k, executor) -> {
             ParsedSchema parsed;
@@ -404,15 +411,29 @@ public final class SchemaService {
                 return CompletableFuture.failedFuture(e);
             }
             SchemaText text = new SchemaText(type, parsed.canonical());
-            return client.register(subject, text)
-                    .thenCompose(id -> client.lookup(subject, text)
-                            .handle((found, error) -> new Resolved(subject, id, error == null ? found.version() : null, parsed)))
+            return client.lookup(subject, text)
+                    .thenApply(found -> new Resolved(subject, found.id(), found.version(), parsed))
+                    .exceptionallyCompose(error -> !notRegistered(error) ? CompletableFuture.failedFuture(error)
+                            : client.register(subject, text).thenCompose(id -> client.lookup(subject, text).handle(
+                                    (found, e) -> new Resolved(subject, id, e == null ? found.version() : null, parsed))))
                     .whenComplete((resolved, error) -> {
                         if (resolved != null) {
                             byId.synchronous().asMap().putIfAbsent(resolved.id(), parsed);
                         }
                     });
         }), "the schema under subject '" + subject + "'");
+    }
+
+    /**
+     * Whether a look-up failed as Confluent's registry answers it for a schema a subject does not
+     * have: 40401 (no such subject) or 40403 (no such schema).
+     */
+    private static boolean notRegistered(Throwable error) {
+        Throwable c = error;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c instanceof RegistryException r && r.refused() && (r.errorCode() == 40401 || r.errorCode() == 40403);
     }
 
     /**

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * that counts what it is asked. By {@code schema_id}: the version an id has under the subject is
  * asked once, not per record, and records by id are produced while the registry does not answer;
  * that a subject does not have the id is remembered too, for a while. By {@code schema} text:
- * registered once per subject, under the subject its strategy names.
+ * looked up, and registered when the subject lacks it, once per subject, under the subject its
+ * strategy names.
  */
 class ProduceV3Test {
     private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
@@ -98,7 +99,9 @@ class ProduceV3Test {
             assertEquals("User", named.subject());
             assertNull(named.version());
         }
-        assertEquals(1, registry.asked("/subjects/t-value/versions"));
+        // Looked up first: t-value has it (not registered again), User does not (registered).
+        assertEquals(0, registry.asked("/subjects/t-value/versions"));
+        assertEquals(1, registry.asked("/subjects/t-value"));
         assertEquals(1, registry.asked("/subjects/User/versions"));
         for (SchemaService.SubjectStrategy s : SchemaService.SubjectStrategy.values()) {
             RestException e = assertThrows(RestException.class,
