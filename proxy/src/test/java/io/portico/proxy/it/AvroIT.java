@@ -242,6 +242,26 @@ class AvroIT {
     }
 
     @Test
+    void aKeyOrValueWhoseSchemaIsAUnionIsReadAsItsBranchBare(SchemaPortico sp) {
+        // Produced in avro's JSON encoding (the branch named), read as Confluent's proxy shows it:
+        // the branch bare at the top, a union within it named.
+        Rest rest = sp.rest();
+        String topic = KafkaCluster.uniqueTopic("avro-union");
+        String keySchema = "[{\"type\":\"record\",\"name\":\"A\",\"namespace\":\"com.acme\",\"fields\":"
+                + "[{\"name\":\"x\",\"type\":[\"null\",\"int\"]}]},"
+                + "{\"type\":\"record\",\"name\":\"B\",\"namespace\":\"com.acme\",\"fields\":[{\"name\":\"b\",\"type\":\"string\"}]}]";
+        Rest.Response produced = rest.post("/topics/" + topic, AVRO_V2, "{\"key_schema\":" + json(keySchema)
+                + ",\"value_schema\":" + json("[\"null\",\"string\"]") + ",\"records\":["
+                + "{\"key\":{\"com.acme.A\":{\"x\":{\"int\":3}}},\"value\":{\"string\":\"abc\"}},"
+                + "{\"key\":{\"com.acme.B\":{\"b\":\"q\"}},\"value\":{\"string\":\"\"}}]}");
+        assertEquals(200, produced.status(), produced.body());
+        Rest.Response read = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=2", "Accept", AVRO_V1);
+        assertEquals(200, read.status(), read.body());
+        assertEquals("[{\"key\":{\"x\":{\"int\":3}},\"value\":\"abc\",\"partition\":0,\"offset\":0},"
+                + "{\"key\":{\"b\":\"q\"},\"value\":\"\",\"partition\":0,\"offset\":1}]", read.body());
+    }
+
+    @Test
     void aRecordNotInConfluentsFramingIsAnErrorNamingItsOffset(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("avro-unframed");
