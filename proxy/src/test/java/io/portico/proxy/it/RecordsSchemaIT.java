@@ -135,6 +135,11 @@ class RecordsSchemaIT {
         Rest.Response trailing = post(rest, "/topics/" + topic + "/records?schemaname=" + subject
                 + "&schemavalidation=true", "application/octet-stream", new byte[] {2, 'a', 0});
         assertEquals(400, trailing.status(), trailing.body());
+        // A string of length -1 (zig-zag 1): avro's skip takes it as empty, its readers refuse it.
+        Rest.Response negative = post(rest, "/topics/" + topic + "/records?schemaname=" + subject
+                + "&schemavalidation=true", "application/octet-stream", new byte[] {1});
+        assertEquals(400, negative.status(), negative.body());
+        assertTrue(negative.json().get("message").asText().contains("Length is negative"), negative.body());
         Rest.Response badJson = post(rest, "/topics/" + topic + "/records?schemaname=" + subject
                 + "&schemavalidation=true", "application/json", "{\"name\":1}".getBytes(StandardCharsets.UTF_8));
         assertEquals(400, badJson.status(), badJson.body());
