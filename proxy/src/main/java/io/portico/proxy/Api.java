@@ -16,6 +16,7 @@ import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
 import io.portico.proxy.nodes.Forwarding;
+import io.portico.proxy.http.AdminCalls;
 import io.portico.proxy.http.ErrorWriter;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Router;
@@ -54,7 +55,11 @@ final class Api {
                 .get("/metrics/prometheus", json(ops::prometheus)); // errors in JSON; the body is text
     }
 
-    static Router routes(Access a, Handlers h) {
+    /**
+     * The API's routes. Those answered from the shared Kafka admin client go through {@code c},
+     * which holds each API key to its share of admin requests in progress.
+     */
+    static Router routes(Access a, AdminCalls c, Handlers h) {
         Forwarding f = h.nodes();
         return new Router()
                 // The OpenAPI document of this table. No API key: it grants nothing, and clients and
@@ -64,16 +69,16 @@ final class Api {
                 // Confluent v1: liveness, metadata, produce, read by offset
                 .get("/", a.reader(h.root()::get))
                 .post("/", a.reader(h.root()::post))
-                .get("/topics", a.reader(h.metadata()::topics))
-                .get("/topics/{topic}", a.reader(h.metadata()::topic))
+                .get("/topics", a.reader(c.wrap(h.metadata()::topics)))
+                .get("/topics/{topic}", a.reader(c.wrap(h.metadata()::topic)))
                 .post("/topics/{topic}", a.writer(h.produce()::toTopic))
-                .get("/topics/{topic}/partitions", a.reader(h.metadata()::partitions))
-                .get("/topics/{topic}/partitions/{partition}", a.reader(h.metadata()::partition))
+                .get("/topics/{topic}/partitions", a.reader(c.wrap(h.metadata()::partitions)))
+                .get("/topics/{topic}/partitions/{partition}", a.reader(c.wrap(h.metadata()::partition)))
                 .post("/topics/{topic}/partitions/{partition}", a.writer(h.produce()::toPartition))
                 .get("/topics/{topic}/partitions/{partition}/messages",
                         a.reader(orPlain(h.streams()::v1Partition, h.messages()::read)))
-                .get("/topics/{topic}/partitions/{partition}/offsets", a.reader(h.metadata()::partitionOffsets))
-                .get("/brokers", a.reader(h.metadata()::brokers))
+                .get("/topics/{topic}/partitions/{partition}/offsets", a.reader(c.wrap(h.metadata()::partitionOffsets)))
+                .get("/brokers", a.reader(c.wrap(h.metadata()::brokers)))
                 // Confluent v1: consumer-group instances (each belongs to the key that created it, and is
                 // reached through any node: a request for another node's instance is relayed to it)
                 .post("/consumers/{group}", a.reader(h.consumers()::create))
@@ -97,37 +102,42 @@ final class Api {
                 // IBM Event Streams REST producer: one record per request, IBM's error bodies
                 .post("/topics/{topic}/records", eventStreams(a.writer(h.records()::produce)))
                 // IBM Event Streams admin API: topics (the body names the topic a create needs manager on)
-                .post("/admin/topics", json(a.manager(h.admin()::create)))
-                .get("/admin/topics", json(a.reader(h.admin()::list)))
-                .get("/admin/topics/{topic}", json(a.reader(h.admin()::get)))
-                .delete("/admin/topics/{topic}", json(a.manager(h.admin()::delete)))
+                .post("/admin/topics", json(a.manager(c.wrap(h.admin()::create))))
+                .get("/admin/topics", json(a.reader(c.wrap(h.admin()::list))))
+                .get("/admin/topics/{topic}", json(a.reader(c.wrap(h.admin()::get))))
+                .delete("/admin/topics/{topic}", json(a.manager(c.wrap(h.admin()::delete))))
                 // Confluent v3: cluster admin. Plain JSON; a {cluster_id} other than this cluster's is a 404.
                 // Reading needs reader (on the route's {topic}), changing a topic manager on it (a create's
                 // topic is in its body); lists and lags show only the topics the API key may see.
-                .get("/v3/clusters", json(a.reader(h.v3Admin().clusters()::list)))
-                .get("/v3/clusters/{cluster_id}", json(a.reader(h.v3Admin().clusters()::get)))
-                .get("/v3/clusters/{cluster_id}/brokers", json(a.reader(h.v3Admin().brokers()::list)))
-                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}", json(a.reader(h.v3Admin().brokers()::get)))
-                .get("/v3/clusters/{cluster_id}/topics", json(a.reader(h.v3Admin().topics()::list)))
-                .post("/v3/clusters/{cluster_id}/topics", json(a.manager(h.v3Admin().topics()::create)))
-                .get("/v3/clusters/{cluster_id}/topics/{topic}", json(a.reader(h.v3Admin().topics()::get)))
-                .patch("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(h.v3Admin().topics()::updatePartitions)))
-                .delete("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(h.v3Admin().topics()::delete)))
-                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs", json(a.reader(h.v3Admin().configs()::list)))
-                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}", json(a.reader(h.v3Admin().configs()::get)))
-                .post("/v3/clusters/{cluster_id}/topics/{topic}/configs:alter", json(a.manager(h.v3Admin().configs()::alter)))
-                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions", json(a.reader(h.v3Admin().partitions()::list)))
+                .get("/v3/clusters", json(a.reader(c.wrap(h.v3Admin().clusters()::list))))
+                .get("/v3/clusters/{cluster_id}", json(a.reader(c.wrap(h.v3Admin().clusters()::get))))
+                .get("/v3/clusters/{cluster_id}/brokers", json(a.reader(c.wrap(h.v3Admin().brokers()::list))))
+                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}", json(a.reader(c.wrap(h.v3Admin().brokers()::get))))
+                .get("/v3/clusters/{cluster_id}/topics", json(a.reader(c.wrap(h.v3Admin().topics()::list))))
+                .post("/v3/clusters/{cluster_id}/topics", json(a.manager(c.wrap(h.v3Admin().topics()::create))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}", json(a.reader(c.wrap(h.v3Admin().topics()::get))))
+                .patch("/v3/clusters/{cluster_id}/topics/{topic}",
+                        json(a.manager(c.wrap(h.v3Admin().topics()::updatePartitions))))
+                .delete("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(c.wrap(h.v3Admin().topics()::delete))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs", json(a.reader(c.wrap(h.v3Admin().configs()::list))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
+                        json(a.reader(c.wrap(h.v3Admin().configs()::get))))
+                .post("/v3/clusters/{cluster_id}/topics/{topic}/configs:alter",
+                        json(a.manager(c.wrap(h.v3Admin().configs()::alter))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions",
+                        json(a.reader(c.wrap(h.v3Admin().partitions()::list))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}",
-                        json(a.reader(h.v3Admin().partitions()::get)))
+                        json(a.reader(c.wrap(h.v3Admin().partitions()::get))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/offset",
-                        json(a.reader(h.v3Admin().partitions()::offsets)))
-                .get("/v3/clusters/{cluster_id}/consumer-groups", json(a.reader(h.v3Admin().groups()::list)))
-                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}", json(a.reader(h.v3Admin().groups()::get)))
+                        json(a.reader(c.wrap(h.v3Admin().partitions()::offsets))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups", json(a.reader(c.wrap(h.v3Admin().groups()::list))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}", json(a.reader(c.wrap(h.v3Admin().groups()::get))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers",
-                        json(a.reader(h.v3Admin().groups()::consumers)))
-                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lags", json(a.reader(h.v3Admin().groups()::lags)))
+                        json(a.reader(c.wrap(h.v3Admin().groups()::consumers))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lags",
+                        json(a.reader(c.wrap(h.v3Admin().groups()::lags))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lag-summary",
-                        json(a.reader(h.v3Admin().groups()::lagSummary)))
+                        json(a.reader(c.wrap(h.v3Admin().groups()::lagSummary))))
                 // Confluent v3: records, one report per record in order — single, streamed (chunked,
                 // full duplex) or batched (207)
                 .post("/v3/clusters/{cluster_id}/topics/{topic}/records", json(a.writer(h.produceV3()::records)))

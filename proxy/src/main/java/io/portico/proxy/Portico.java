@@ -22,6 +22,7 @@ import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.handlers.RootHandler;
 import io.portico.proxy.handlers.StreamTokensHandler;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
+import io.portico.proxy.http.AdminCalls;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.ErrorBoundary;
@@ -257,7 +258,8 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Quotas quota = config.quotas();
         Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), ticker,
                 metrics.meter("portico.quota.refused")::mark);
-        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths()), new Api.Handlers(
+        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths()),
+                new AdminCalls(ops.adminRequestsPerKeyMax()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, schemaProduce, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,

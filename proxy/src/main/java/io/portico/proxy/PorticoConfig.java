@@ -104,6 +104,8 @@ public record PorticoConfig(
                 "Open connections at most (per listener; never more than half the process's file-descriptor limit); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
+        ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
+                "Requests answered from the shared Kafka admin client (v1/v2 topic, partition and broker metadata, v3 clusters, brokers, topics, partitions, configs, consumer groups and lags, /admin/topics) one API key (or basic-authentication user) may have in progress at once on this server; one more answers 429 with Retry-After, so that one key's many calls cannot slow the admin client every other key (and /ready) waits on. With authentication off there is one caller and no such bound."),
 
         // Memory
         MEMORY_REQUESTS_MAX_BYTES("memory.requests.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "15%",
@@ -418,6 +420,7 @@ public record PorticoConfig(
             String corsHeaders,
             String corsExposedHeaders,
             int maxConcurrentRequests,
+            int adminRequestsPerKeyMax,
             int produceRecordsMax,
             Duration produceTimeout,
             Duration clusterCheckInterval) {
@@ -823,6 +826,7 @@ public record PorticoConfig(
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_HEADERS),
                         (String) v.get(Key.ACCESS_CONTROL_EXPOSE_HEADERS),
                         (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS),
+                        (Integer) v.get(Key.ADMIN_REQUESTS_PER_KEY_MAX),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),
                         (Duration) v.get(Key.CLUSTER_CHECK_INTERVAL_MS)),

@@ -23,6 +23,7 @@ import io.portico.proxy.handlers.v3.ProduceV3Handler;
 import io.portico.proxy.handlers.v3.ReadV3Handler;
 import io.portico.proxy.nodes.Forwarding;
 import io.portico.proxy.handlers.v3.V3AdminHandlers;
+import io.portico.proxy.http.AdminCalls;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.ops.OpsHandlers;
 import io.portico.proxy.testing.OpenApiDocs;
@@ -56,7 +57,7 @@ class OpenApiDocumentTest {
 
     /** Every route Portico serves, {@code GET /topics/{topic}}, as {@link Api} builds its table. */
     static Set<String> routeTable() {
-        Router routes = Api.routes(new Access(Authenticator.none()), new Api.Handlers(
+        Router routes = Api.routes(new Access(Authenticator.none()), new AdminCalls(1), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(null),
                 new ProduceHandler(null, null, null, 0, 0, null, null),
