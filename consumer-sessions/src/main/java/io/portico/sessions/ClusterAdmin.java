@@ -103,6 +103,8 @@ public final class ClusterAdmin {
     private final int timeoutMs;
     private final boolean showInternalTopics;
     private final AdminAnswers answers;
+    /** The cluster-wide lists (topic names, group ids) being asked, shared by the requests that want them meanwhile. */
+    private final SharedCalls<String, List<String>> lists = new SharedCalls<>();
     private volatile KnownId known;
 
     /** The cluster id last seen, and when (System.nanoTime). */
@@ -305,11 +307,21 @@ public final class ClusterAdmin {
 
     // ---- topics
 
-    /** The topics {@code visible} lets through (internal ones only when configured, Portico's own never), sorted by name. */
+    /**
+     * The topics {@code visible} lets through (internal ones only when configured, Portico's own
+     * never), sorted by name. The cluster's list is asked once for every request that wants it
+     * meanwhile; each filters it for its caller on the executor.
+     */
     public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
-        return adapt(admin().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
-                .names(), names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).filter(visible).sorted().toList())
+        return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
                 .thenCompose(this::describeSkippingGone);
+    }
+
+    /** Every topic name the lists show (internal ones only when configured, Portico's own never), sorted. */
+    private CompletableFuture<List<String>> topicNames() {
+        return lists.call("topics", () -> adapt(admin().listTopics(new ListTopicsOptions()
+                .listInternal(showInternalTopics).timeoutMs(timeoutMs)).names(),
+                names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList()));
     }
 
     /** Describes {@code names}, leaving out a topic deleted since it was listed. */
@@ -592,8 +604,7 @@ public final class ClusterAdmin {
      * every caller shares, to be shown one.
      */
     public CompletableFuture<List<ConsumerGroup>> consumerGroups(java.util.function.Predicate<String> visible) {
-        return adapt(admin().listGroups(ListGroupsOptions.forConsumerGroups().timeoutMs(timeoutMs)).valid(),
-                listings -> listings.stream().map(GroupListing::groupId).filter(visible).distinct().sorted().toList())
+        return answers.handedOff(groupIds(), ids -> ids.stream().filter(visible).toList())
                 .thenCompose(ids -> {
                     if (ids.isEmpty()) {
                         return CompletableFuture.completedFuture(List.<ConsumerGroup>of());
@@ -611,6 +622,16 @@ public final class ClusterAdmin {
                         return out;
                     });
                 });
+    }
+
+    /**
+     * The ids of the cluster's consumer groups, sorted: asked once for every request that wants
+     * them meanwhile (each filters them for its caller).
+     */
+    private CompletableFuture<List<String>> groupIds() {
+        return lists.call("groups", () -> adapt(admin().listGroups(ListGroupsOptions.forConsumerGroups()
+                .timeoutMs(timeoutMs)).valid(), listings -> listings.stream().map(GroupListing::groupId)
+                .distinct().sorted().toList()));
     }
 
     /** The consumer group, or empty when it does not exist; 400 for a name Kafka cannot take. */

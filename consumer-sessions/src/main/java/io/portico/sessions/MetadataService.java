@@ -51,6 +51,8 @@ public final class MetadataService implements ProduceService.TopicExistence {
     private final int timeoutMs;
     private final boolean showInternalTopics;
     private final AdminAnswers answers;
+    /** The cluster-wide lists being asked, shared by the requests that want them meanwhile. */
+    private final SharedCalls<String, List<String>> lists = new SharedCalls<>();
 
     public MetadataService(Admin admin, Duration timeout, boolean showInternalTopics) {
         this(SharedAdmin.of(admin), timeout, showInternalTopics);
@@ -77,10 +79,14 @@ public final class MetadataService implements ProduceService.TopicExistence {
         this.answers = new AdminAnswers(executor, KafkaErrors::toRestException);
     }
 
-    /** Topic names, sorted; internal topics only when configured to show them, Portico's own never. */
+    /**
+     * Topic names, sorted; internal topics only when configured to show them, Portico's own never.
+     * Asked of the cluster once for every caller that asks while it is asked.
+     */
     public CompletableFuture<List<String>> topicNames() {
-        return map(shared.get().listTopics(new ListTopicsOptions().listInternal(showInternalTopics).timeoutMs(timeoutMs))
-                .names(), names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList());
+        return lists.call("topics", () -> map(shared.get().listTopics(new ListTopicsOptions()
+                .listInternal(showInternalTopics).timeoutMs(timeoutMs)).names(),
+                names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList()));
     }
 
     /**

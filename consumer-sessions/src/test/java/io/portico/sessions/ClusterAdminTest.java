@@ -338,7 +338,7 @@ class ClusterAdminTest {
             List<String> rendered = result.get(5, TimeUnit.SECONDS);
 
             assertEquals(List.of("a", "b"), rendered);
-            assertEquals(List.of("visible b on answers", "visible a on answers", "rendered on answers"), threads,
+            assertEquals(List.of("visible a on answers", "visible b on answers", "rendered on answers"), threads,
                     "the topic list is filtered, and what is chained after it runs, on the executor");
         } finally {
             network.shutdownNow();
@@ -358,5 +358,89 @@ class ClusterAdminTest {
         RestException rest = assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
         assertEquals(503, rest.httpStatus());
         assertEquals(ErrorCode.SERVICE_UNAVAILABLE, rest.errorCode());
+    }
+    /** A fake admin client whose group listings the test answers, one per listGroups call, describing every group it is asked. */
+    private static FakeAdmin heldGroupListings(List<KafkaFutureImpl<Collection<Object>>> listings) {
+        return new FakeAdmin()
+                .on("listGroups", args -> {
+                    KafkaFutureImpl<Collection<Object>> listing = new KafkaFutureImpl<>();
+                    listings.add(listing);
+                    return AdminResults.listGroups(listing);
+                })
+                .on("describeConsumerGroups", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> ids = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<ConsumerGroupDescription>> out = new LinkedHashMap<>();
+                    for (String id : ids) {
+                        out.put(id, KafkaFuture.completedFuture(new ConsumerGroupDescription(id, false, List.of(), "range",
+                                GroupType.CLASSIC, GroupState.EMPTY, new Node(1, "localhost", 9092), Set.of(),
+                                Optional.empty(), Optional.empty())));
+                    }
+                    return new DescribeConsumerGroupsResult(out);
+                });
+    }
+
+    private static List<String> ids(CompletableFuture<List<ClusterAdmin.ConsumerGroup>> groups) throws Exception {
+        return groups.get(5, TimeUnit.SECONDS).stream().map(ClusterAdmin.ConsumerGroup::id).toList();
+    }
+
+    @Test
+    void groupListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
+        List<KafkaFutureImpl<Collection<Object>>> listings = new CopyOnWriteArrayList<>();
+        FakeAdmin fake = heldGroupListings(listings);
+        ClusterAdmin groups = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        CompletableFuture<List<ClusterAdmin.ConsumerGroup>> a = groups.consumerGroups(g -> g.startsWith("a-"));
+        CompletableFuture<List<ClusterAdmin.ConsumerGroup>> b = groups.consumerGroups(g -> g.startsWith("b-"));
+        CompletableFuture<List<ClusterAdmin.ConsumerGroup>> none = groups.consumerGroups(g -> false);
+        assertEquals(1, listings.size(), "one listGroups for three lists asked at once");
+
+        listings.get(0).complete(AdminResults.groupListings(List.of("b-1", "a-2", "a-1", "other")));
+        assertEquals(List.of("a-1", "a-2"), ids(a));
+        assertEquals(List.of("b-1"), ids(b));
+        assertEquals(List.of(), ids(none));
+
+        // (Kafka's listing reports a failure among its listings, which valid() leaves out: no failed listing here.)
+        CompletableFuture<List<ClusterAdmin.ConsumerGroup>> again = groups.consumerGroups(g -> true);
+        assertEquals(2, listings.size(), "a list asked after the answer is asked again");
+        listings.get(1).complete(AdminResults.groupListings(List.of("a-1", "c-1")));
+        assertEquals(List.of("a-1", "c-1"), ids(again));
+    }
+
+    @Test
+    void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
+        List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
+        Node broker = new Node(1, "localhost", 9092);
+        FakeAdmin fake = new FakeAdmin()
+                .on("listTopics", args -> {
+                    KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
+                    listings.add(listing);
+                    return AdminResults.listTopics(listing);
+                })
+                .on("describeTopics", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> names = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                    for (String name : names) {
+                        each.put(name, KafkaFuture.completedFuture(new TopicDescription(name, false,
+                                List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker))))));
+                    }
+                    return new DescribeTopicsResult(null, each) { };
+                });
+        ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        CompletableFuture<List<ClusterAdmin.Topic>> orders = topics.topics(n -> n.startsWith("orders"));
+        CompletableFuture<List<ClusterAdmin.Topic>> all = topics.topics(n -> true);
+        assertEquals(1, listings.size(), "one listTopics for two lists asked at once");
+
+        listings.get(0).complete(AdminResults.listings(List.of("payments", "orders-eu")));
+        assertEquals(List.of("orders-eu"), orders.get(5, TimeUnit.SECONDS).stream().map(ClusterAdmin.Topic::name).toList());
+        assertEquals(List.of("orders-eu", "payments"),
+                all.get(5, TimeUnit.SECONDS).stream().map(ClusterAdmin.Topic::name).toList());
+
+        CompletableFuture<List<ClusterAdmin.Topic>> failing = topics.topics(n -> true);
+        assertEquals(2, listings.size(), "a list asked after the answer is asked again");
+        listings.get(1).completeExceptionally(new TimeoutException("no answer"));
+        assertEquals(503, failure(failing).httpStatus());
+        topics.topics(n -> true);
+        assertEquals(3, listings.size(), "a failure is not kept");
     }
 }

@@ -27,6 +27,7 @@ import org.apache.kafka.clients.admin.DeleteTopicsResult;
 import org.apache.kafka.clients.admin.DescribeConfigsResult;
 import org.apache.kafka.clients.admin.DescribeTopicsResult;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.admin.TopicListing;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -254,5 +255,35 @@ class MetadataServiceTest {
             network.shutdownNow();
             answers.shutdownNow();
         }
+    }
+    @Test
+    void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
+        List<KafkaFutureImpl<Map<String, TopicListing>>> listings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        fake.on("listTopics", args -> {
+            KafkaFutureImpl<Map<String, TopicListing>> listing = new KafkaFutureImpl<>();
+            listings.add(listing);
+            return AdminResults.listTopics(listing);
+        });
+        CompletableFuture<List<String>> orders = service.topicNames(n -> n.startsWith("orders"));
+        CompletableFuture<List<String>> all = service.topicNames(n -> true);
+        CompletableFuture<List<String>> none = service.topicNames(n -> false);
+        assertEquals(1, listings.size(), "one listTopics for three lists asked at once");
+
+        listings.get(0).complete(AdminResults.listings(List.of("payments", "orders-eu", "orders-us")));
+        assertEquals(List.of("orders-eu", "orders-us"), orders.get(5, TimeUnit.SECONDS));
+        assertEquals(List.of("orders-eu", "orders-us", "payments"), all.get(5, TimeUnit.SECONDS));
+        assertEquals(List.of(), none.get(5, TimeUnit.SECONDS));
+
+        CompletableFuture<List<String>> failing = service.topicNames(n -> true);
+        CompletableFuture<List<String>> alsoFailing = service.topicNames(n -> true);
+        assertEquals(2, listings.size(), "a list asked after the answer is asked again");
+        listings.get(1).completeExceptionally(new org.apache.kafka.common.errors.TimeoutException("no answer"));
+        assertEquals(503, failure(failing).httpStatus());
+        assertEquals(503, failure(alsoFailing).httpStatus(), "the failure reaches every caller");
+
+        CompletableFuture<List<String>> again = service.topicNames(n -> true);
+        assertEquals(3, listings.size(), "a failure is not kept");
+        listings.get(2).complete(AdminResults.listings(List.of("payments")));
+        assertEquals(List.of("payments"), again.get(5, TimeUnit.SECONDS));
     }
 }

@@ -21,12 +21,22 @@ public final class AdminResults {
     /** {@code listTopics} answering {@code names}, none of them internal. */
     /** A listing of consumer groups of these ids. */
     public static ListGroupsResult listGroups(Collection<String> ids) {
+        return listGroups(KafkaFuture.completedFuture(groupListings(ids)));
+    }
+
+    /** A listing of consumer groups answering as {@code listings} completes. */
+    public static ListGroupsResult listGroups(KafkaFuture<Collection<Object>> listings) {
+        return new ListGroupsResult(listings);
+    }
+
+    /** The listings of consumer groups of these ids, classic and empty. */
+    public static Collection<Object> groupListings(Collection<String> ids) {
         java.util.List<Object> listings = new java.util.ArrayList<>();
         for (String id : ids) {
             listings.add(new GroupListing(id, java.util.Optional.of(org.apache.kafka.common.GroupType.CLASSIC), "consumer",
                     java.util.Optional.of(org.apache.kafka.common.GroupState.EMPTY)));
         }
-        return new ListGroupsResult(KafkaFuture.completedFuture(listings));
+        return listings;
     }
 
     public static ListTopicsResult listTopics(Collection<String> names) {
