@@ -962,6 +962,18 @@ public record PorticoConfig(
         if (apiKeys && keysFile == null) {
             throw new ConfigException(Key.API_KEYS_FILE.key(), "authentication.method=API_KEY needs the keys file");
         }
+        String method = (String) v.get(Key.AUTHENTICATION_METHOD);
+        // A file of credentials the method does not use would leave the server open while its
+        // operator believes it is closed: refused, naming the setting to fix.
+        if (!apiKeys && keysFile != null) {
+            throw new ConfigException(Key.AUTHENTICATION_METHOD.key(), "api.keys.file is set but authentication.method is "
+                    + method + ", so no key would be asked for: set authentication.method=API_KEY, or remove api.keys.file");
+        }
+        if (!method.equals("BASIC") && v.get(Key.AUTHENTICATION_USERS_FILE) != null) {
+            throw new ConfigException(Key.AUTHENTICATION_METHOD.key(), "authentication.users.file is set but "
+                    + "authentication.method is " + method + ", so no user would be asked for: set authentication.method=BASIC, "
+                    + "or remove authentication.users.file");
+        }
         Basic basic = null;
         if (v.get(Key.AUTHENTICATION_METHOD).equals("BASIC")) {
             String realm = ((String) v.get(Key.AUTHENTICATION_REALM)).trim();

@@ -110,6 +110,18 @@ class PorticoConfigTest {
         assertKeyNamed("access.control.skip.options", Map.of("access.control.skip.options", "false"));
     }
 
+    @Test
+    void aCredentialsFileTheAuthenticationMethodDoesNotUseRefusesToStart() {
+        assertKeyNamed("authentication.method", Map.of("api.keys.file", "/etc/portico/keys.json"));
+        assertKeyNamed("authentication.method", Map.of("authentication.method", "BASIC",
+                "api.keys.file", "/etc/portico/keys.json"));
+        assertKeyNamed("authentication.method", Map.of("authentication.users.file", "/etc/portico/users"));
+        assertKeyNamed("authentication.method", Map.of("authentication.method", "API_KEY",
+                "api.keys.file", "/etc/portico/keys.json", "authentication.users.file", "/etc/portico/users"));
+        assertTrue(PorticoConfig.from(Map.of("authentication.method", "API_KEY", "api.keys.file",
+                "/etc/portico/keys.json")).security().apiKeys());
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());

@@ -81,7 +81,7 @@ public final class Access {
             };
         }
         return exchange -> {
-            Principal caller = skips(exchange.getRequestPath()) ? Principal.ANONYMOUS : null;
+            Principal caller = skips(exchange.getRequestPath()) ? Principal.UNAUTHENTICATED : null;
             try {
                 if (caller == null && tokens != null) {
                     caller = tokens.caller(exchange);

@@ -7,6 +7,17 @@ public interface Principal {
     /** The key's name (never the key itself); null for anonymous. */
     String name();
 
+    /**
+     * Whose the caller's consumer instances, event streams and shares of the server's bounds are
+     * (memory, the producer's buffer, pooled readers, admin requests): its name, except that
+     * callers let in without credentials on {@code authentication.skip.paths} while
+     * authentication is on are one owner together ({@link #UNAUTHENTICATED}), held to the same
+     * per-key bounds as any key; null (nothing counted) when authentication is off.
+     */
+    default String owner() {
+        return name();
+    }
+
     /** Whether the caller holds at least {@code role} on some topics. */
     boolean hasRole(Role role);
 
@@ -39,6 +50,39 @@ public interface Principal {
     default boolean canSee(String topic) {
         return allows(Role.READER, topic);
     }
+
+    /**
+     * The owner of what callers without credentials hold while authentication is on: a name no
+     * API key or user can have (it starts with a NUL character, which a key's name never holds).
+     */
+    String UNAUTHENTICATED_OWNER = "\u0000unauthenticated";
+
+    /**
+     * A caller let in without credentials on {@code authentication.skip.paths} while
+     * authentication is on: allowed everything there, as {@link #ANONYMOUS}, but one owner (see
+     * {@link #owner()}) so that such callers together take no more than a key's share.
+     */
+    Principal UNAUTHENTICATED = new Principal() {
+        @Override
+        public String name() {
+            return null;
+        }
+
+        @Override
+        public String owner() {
+            return UNAUTHENTICATED_OWNER;
+        }
+
+        @Override
+        public boolean hasRole(Role role) {
+            return true;
+        }
+
+        @Override
+        public boolean allows(Role role, String topic) {
+            return true;
+        }
+    };
 
     Principal ANONYMOUS = new Principal() {
         @Override

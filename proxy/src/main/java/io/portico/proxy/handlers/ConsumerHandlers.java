@@ -76,7 +76,7 @@ public final class ConsumerHandlers {
         Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_CONSUMERS : KafkaMediaTypes.V1_CONSUMERS);
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
-        String owner = Access.caller(exchange).name();
+        String owner = Access.caller(exchange).owner();
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
             ConsumerInstance instance;
             if (v2) {
@@ -104,7 +104,7 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
-        String caller = Access.caller(exchange).name();
+        String caller = Access.caller(exchange).owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // The read holds a pool thread for one poll slice at a time: between slices it waits in
         // the pool's queue again, behind reads whose records are there.
@@ -142,11 +142,11 @@ public final class ConsumerHandlers {
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
         if (!v2) {
-            Http.run(exchange, pool, () -> registry.commit(registry.owned(group, name, caller.name())));
+            Http.run(exchange, pool, () -> registry.commit(registry.owned(group, name, caller.owner())));
             return;
         }
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
-            ConsumerInstance instance = registry.owned(group, name, caller.name());
+            ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (isBlank(body)) {
                 registry.commit(instance);
                 return List.of();
@@ -169,7 +169,7 @@ public final class ConsumerHandlers {
     public void delete(HttpServerExchange exchange) {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
-        String caller = Access.caller(exchange).name();
+        String caller = Access.caller(exchange).owner();
         Http.run(exchange, pool, () -> {
             registry.delete(registry.owned(group, name, caller));
             return Http.NO_CONTENT;

@@ -181,7 +181,7 @@ public final class ConsumerV2Handlers {
         long timeoutMs = Http.longQuery(exchange, "timeout", -1);
         Duration timeout = timeoutMs <= 0 ? null : Duration.ofMillis(timeoutMs); // as Confluent: 0 or less, the default
         Principal principal = Access.caller(exchange);
-        String caller = principal.name();
+        String caller = principal.owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // One poll slice at a time on the pool, as v1's read.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
@@ -218,7 +218,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.run(exchange, pool, () -> registry.run(registry.owned(group, name, caller.name()),
+        Http.run(exchange, pool, () -> registry.run(registry.owned(group, name, caller.owner()),
                 instance -> operation.apply(instance, caller)));
     }
 
@@ -247,7 +247,7 @@ public final class ConsumerV2Handlers {
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
         Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, pool, () -> {
-            ConsumerInstance instance = registry.owned(group, name, caller.name());
+            ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (partitionsAsked && new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
             }

@@ -123,9 +123,9 @@ public final class EventStreamHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         EventId last = lastEventId(exchange);
-        String caller = Access.caller(exchange).name();
+        String caller = Access.caller(exchange).owner();
         Principal live = Access.liveStream(exchange);
-        EventStream.start(exchange, streams, Access.caller(exchange).name(), () -> {
+        EventStream.start(exchange, streams, caller, () -> {
             ConsumerInstance instance = registry.owned(group, name, caller);
             if (asked != null && instance.format() != asked) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
@@ -242,7 +242,7 @@ public final class EventStreamHandlers {
         }
         long from = offset;
         Principal live = Access.liveStream(exchange);
-        String owner = Access.caller(exchange).name();
+        String owner = Access.caller(exchange).owner();
         EventStream.start(exchange, streams, owner, () -> {
             if (check != null) {
                 check.run();

@@ -61,7 +61,7 @@ public final class MessagesHandler {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be between 1 and " + countMax);
         }
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
-        String owner = Access.caller(exchange).name(); // at most half the pooled readers per API key
+        String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, format.needsSchemaRegistry() ? schemaPool : pool, () -> {
             List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, (int) count, room, Long.MAX_VALUE);

@@ -23,7 +23,7 @@ public final class AdminCalls {
 
     /** At most {@code perKeyMax} admin requests in progress per API key or user. */
     public AdminCalls(int perKeyMax) {
-        this(perKeyMax, exchange -> io.portico.proxy.auth.Access.caller(exchange).name());
+        this(perKeyMax, exchange -> io.portico.proxy.auth.Access.caller(exchange).owner());
     }
 
     /** As above, the caller of a request told by {@code caller} (null: not counted). */

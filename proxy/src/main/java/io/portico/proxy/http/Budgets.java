@@ -67,12 +67,12 @@ public final class Budgets implements HttpHandler {
 
     /** This request's account with the requests budget, in its caller's share of it. */
     public static MemoryBudget.Lease requestLease(HttpServerExchange exchange) {
-        return accounts(exchange).request(io.portico.proxy.auth.Access.caller(exchange).name());
+        return accounts(exchange).request(io.portico.proxy.auth.Access.caller(exchange).owner());
     }
 
     /** This request's account with the responses budget. */
     public static MemoryBudget.Lease responseLease(HttpServerExchange exchange) {
-        return accounts(exchange).response(io.portico.proxy.auth.Access.caller(exchange).name());
+        return accounts(exchange).response(io.portico.proxy.auth.Access.caller(exchange).owner());
     }
 
     private static Accounts accounts(HttpServerExchange exchange) {

@@ -89,7 +89,7 @@ public final class Idempotent {
         String method = exchange.getRequestMethod().toString();
         String path = exchange.getRequestPath() + "?" + exchange.getQueryString();
         String contentType = Http.contentType(exchange);
-        String owner = Access.caller(exchange).name();
+        String owner = Access.caller(exchange).owner();
         Http.offload(exchange, pool, () -> {
             // Hashed on the pool: a body may be megabytes, and the IO thread serves other connections.
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);

@@ -237,8 +237,9 @@ public final class Forwarding {
                 // until its frame fills or is flushed, and the relay flushes only at the end.
                 exchange.addResponseWrapper((factory, ex) -> new FlushEachWrite(factory.create()));
             }
-            if (!stream && caller != null) {
-                String place = caller + "\n" + there.node().id();
+            String owner = Access.caller(exchange).owner();
+            if (!stream && owner != null) {
+                String place = owner + "\n" + there.node().id();
                 if (!relayedPerKey.take(place)) {
                     throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + RELAYED_PER_KEY + " requests "
                             + "relayed to node '" + there.node().id() + "' in progress, its share of the connections "

@@ -190,4 +190,45 @@ class MemorySharesIT {
         String value = java.util.Base64.getEncoder().encodeToString(new byte[bytes * 3 / 4 - 40]);
         return ("{\"records\":[{\"value\":\"" + value + "\"}]}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
+
+    @Test
+    void callersLetInWithoutCredentialsAreOneOwnerHeldToAKeysShare(KafkaCluster kafka, @TempDir Path dir)
+            throws Exception {
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"a\",\"key\":\"" + KEY_A + "\",\"role\":\"reader\",\"topics\":[\"*\"]}]}");
+        String group = KafkaCluster.uniqueTopic("open-group");
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", keys.toString(), "authentication.skip.paths", "/consumers/" + group + "/*",
+                "consumer.instances.per.key.max", "2"))) {
+            Rest rest = portico.rest();
+            String v2 = "application/vnd.kafka.v2+json";
+            for (int i = 0; i < 2; i++) {
+                Rest.Response created = rest.post("/consumers/" + group, v2, "{\"name\":\"open" + i + "\"}");
+                assertEquals(200, created.status(), created.body());
+            }
+            Rest.Response third = rest.post("/consumers/" + group, v2, "{\"name\":\"open2\"}");
+            assertEquals(429, third.status(), "callers without credentials hold a key's share together: " + third.body());
+            assertTrue(third.body().contains("consumer.instances.per.key.max"), third.body());
+
+            // A key still has its own share.
+            Rest.Response keyed = rest.post("/consumers/" + KafkaCluster.uniqueTopic("keyed-group"), v2,
+                    "{\"name\":\"keyed\"}", "Authorization", "Bearer " + KEY_A);
+            assertEquals(200, keyed.status(), keyed.body());
+            Rest.Response own = rest.get("/consumers/" + group + "/instances/open0/subscription", "Accept", v2);
+            assertEquals(200, own.status(), "one caller without credentials uses another's instance: " + own.body());
+
+            // Deleting one gives the place back (once its consumer is closed).
+            assertEquals(204, rest.delete("/consumers/" + group + "/instances/open1").status());
+            Rest.Response again = null;
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                again = rest.post("/consumers/" + group, v2, "{\"name\":\"open3\"}");
+                if (again.status() != 429) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertEquals(200, again.status(), again.body());
+        }
+    }
 }

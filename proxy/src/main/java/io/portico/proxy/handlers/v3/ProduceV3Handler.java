@@ -198,7 +198,7 @@ public final class ProduceV3Handler {
                 });
                 return;
             }
-            ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).name());
+            ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
@@ -578,7 +578,7 @@ public final class ProduceV3Handler {
             this.lease = Budgets.requestLease(exchange);
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
-            this.owner = io.portico.proxy.auth.Access.caller(exchange).name();
+            this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
             this.sender = new Sender(topic, null, subjectsOf(exchange), produce.share(owner));

@@ -67,7 +67,7 @@ public final class ReadV3Handler {
         String self = baseUrl.of(exchange) + exchange.getRequestURI()
                 + (exchange.getQueryString().isEmpty() ? "" : "?" + exchange.getQueryString());
         String path = baseUrl.of(exchange) + exchange.getRequestURI();
-        String owner = Access.caller(exchange).name(); // at most half the pooled readers per API key
+        String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, pool, () -> {
             String id;
