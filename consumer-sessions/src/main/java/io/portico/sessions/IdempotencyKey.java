@@ -39,12 +39,20 @@ public final class IdempotencyKey {
      * @param value the header's value, already {@link #check checked}
      */
     public static IdempotencyKey of(String scope, String value) {
+        return of(scope, value, scope);
+    }
+
+    /**
+     * As {@link #of(String, String)}, its memory counted for {@code owner} (the caller's owner
+     * of per-key shares, which for callers without credentials is not their scope).
+     */
+    public static IdempotencyKey of(String scope, String value, String owner) {
         MessageDigest sha = sha256();
         field(sha, "portico-idempotency-key");
         field(sha, scope == null ? "" : scope);
         sha.update((byte) (scope == null ? 0 : 1));
         field(sha, value);
-        return new IdempotencyKey(sha.digest(), owner(scope));
+        return new IdempotencyKey(sha.digest(), owner(owner));
     }
 
     /**

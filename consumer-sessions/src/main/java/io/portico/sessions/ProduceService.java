@@ -202,12 +202,12 @@ public final class ProduceService {
      * refusal) when the record does not fit the caller's share and must not be sent.
      */
     private Callback counted(ProducerShares.Account account, String topic, Integer partition, byte[] key, byte[] value,
-                             int partitions, Callback callback) {
+                             long headerBytes, int partitions, Callback callback) {
         if (account == ProducerShares.NONE) {
             return callback;
         }
         int place = placeOf(partition, key, partitions);
-        long size = bytes(key, value);
+        long size = bytes(key, value) + headerBytes;
         ProducerShares.Account counted = account.take(topic, place, size);
         if (counted == null) {
             callback.onCompletion(null, account.shareFull());
@@ -217,6 +217,15 @@ public final class ProduceService {
             counted.release(topic, place, size); // before the answer: the caller's next request finds its room
             callback.onCompletion(metadata, e);
         };
+    }
+
+    /** What a record's headers take of its batch, about: their names' characters and their values' bytes. */
+    private static long headerBytes(List<Header> headers) {
+        long bytes = 0;
+        for (Header h : headers) {
+            bytes += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        return bytes;
     }
 
     /** 429 when the caller's records waiting for Kafka hold its share of the buffer already. */
@@ -520,7 +529,7 @@ public final class ProduceService {
                 callback.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
                 continue;
             }
-            callback = counted(account, topic, r.partition(), r.key(), r.value(), partitions, callback);
+            callback = counted(account, topic, r.partition(), r.key(), r.value(), 0, partitions, callback);
             if (callback == null) {
                 continue; // past the caller's share: told so
             }
@@ -605,7 +614,9 @@ public final class ProduceService {
         Callback callback = watched(producer, via, (metadata, e) -> {
             if (e != null) {
                 RestException error = KafkaErrors.forSingleRecord(e);
-                metrics.produceError(error.errorCode());
+                if (!(e instanceof ProducerShares.ShareFull)) { // refused here: not Kafka's error
+                    metrics.produceError(error.errorCode());
+                }
                 result.completeExceptionally(error);
             } else {
                 metrics.producedOne(bytes(key, value));
@@ -613,7 +624,7 @@ public final class ProduceService {
                         metadata.partition(), metadata.offset()));
             }
         });
-        callback = counted(account, topic, null, key, value, partitions, callback);
+        callback = counted(account, topic, null, key, value, headerBytes(kafkaHeaders), partitions, callback);
         if (callback == null) {
             return result; // past the caller's share: failed with 429
         }
@@ -720,12 +731,12 @@ public final class ProduceService {
         Callback callback = watched(producer, via, (metadata, e) -> {
             if (e == null) {
                 metrics.producedOne(bytes);
-            } else {
+            } else if (!(e instanceof ProducerShares.ShareFull)) { // refused here: not Kafka's error
                 metrics.produceError(KafkaErrors.perRecordCodeV2(e));
             }
             delivery.onCompletion(metadata, e);
         });
-        callback = counted(account, topic, partition, key, value, partitions, callback);
+        callback = counted(account, topic, partition, key, value, headerBytes(kafkaHeaders), partitions, callback);
         if (callback == null) {
             return; // past the caller's share: told so
         }

@@ -14,7 +14,7 @@ import org.apache.kafka.common.errors.RetriableException;
  * that cannot take them, say) never fills the buffer every other client's records need.
  *
  * <p>Kafka's producer gives each partition's open batch a whole {@code batch.size} of its buffer
- * however little is in it, so a record is counted as its key and value bytes plus, when the caller
+ * however little is in it, so a record is counted as its key, value and header bytes plus, when the caller
  * has no other record waiting for that partition, one batch. Where a record goes is known when it
  * names its partition, or has a key and the producer partitions by key with Kafka's own
  * partitioner; a record without either is counted against one place per topic (Kafka's sticky

@@ -84,4 +84,13 @@ class IdempotencyKeyTest {
         assertFalse(java.util.Arrays.equals(IdempotencyKey.fingerprint("POST", "/a", "b", new byte[0]),
                 IdempotencyKey.fingerprint("POST", "/ab", "", new byte[0])), "fields never run into each other");
     }
+
+    @Test
+    void callersWithoutCredentialsShareAScopeButAreCountedForTheirOwner() {
+        IdempotencyKey open = IdempotencyKey.of(null, "k", "\u0000unauthenticated");
+        assertArrayEquals(IdempotencyKey.of(null, "k").id(), open.id(), "the same key as without an owner");
+        assertNotEquals(0, IdempotencyKey.owner("\u0000unauthenticated"));
+        assertEquals(IdempotencyKey.owner("\u0000unauthenticated"), open.owner(), "their memory is counted for them");
+        assertEquals(IdempotencyKey.of("a", "k").owner(), IdempotencyKey.of("a", "k", "a").owner());
+    }
 }

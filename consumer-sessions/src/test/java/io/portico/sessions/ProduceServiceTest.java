@@ -922,6 +922,20 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aRecordsHeadersCountInItsShareAsItsValueDoes() throws Exception {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        service.send(TOPIC, 0, null, null, utf8("v"), List.of(), (m, e) -> { }, null, a, 50);
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
+        service.send(TOPIC, 0, null, null, utf8("v"),
+                List.of(new io.portico.protocol.RecordHeader("h", new byte[9500])), (m, e) -> refused.complete(e), null, a, 50);
+        assertEquals(429, KafkaErrors.v3RecordError(refused.get(10, TimeUnit.SECONDS)).errorCode(),
+                "an empty value with 9,500 bytes of headers does not fit what is left of the share");
+        assertEquals(1, producer.history().size());
+    }
+
+    @Test
     void aRecordOfTheRecordsEndpointThatDoesNotFitTheShareFailsWith429() {
         MockProducer<byte[], byte[]> producer = manualProducer(50);
         ProduceService service = sharedOver(producer);

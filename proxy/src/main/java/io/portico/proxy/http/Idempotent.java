@@ -74,7 +74,8 @@ public final class Idempotent {
             throw ErrorCode.NOT_IMPLEMENTED.exception("Idempotency-Key is turned off on this server "
                     + "(idempotency.enabled=false); nothing was produced");
         }
-        return IdempotencyKey.of(Access.caller(exchange).name(), value);
+        io.portico.proxy.auth.Principal caller = Access.caller(exchange);
+        return IdempotencyKey.of(caller.name(), value, caller.owner());
     }
 
     /**
