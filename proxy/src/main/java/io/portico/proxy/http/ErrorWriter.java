@@ -113,13 +113,26 @@ public final class ErrorWriter {
         }
         if ((error.httpStatus() == 503 || error.httpStatus() == 429) && !exchange.isResponseStarted()
                 && !exchange.getResponseHeaders().contains(Headers.RETRY_AFTER)) {
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, retryAfter(error));
         }
         if (style(exchange) == Style.EVENT_STREAMS) {
             writeEventStreams(exchange, error);
         } else {
             write(exchange, error.httpStatus(), error.body());
         }
+    }
+
+    /**
+     * Seconds a client should wait before it retries: as long as Kafka said it throttles (its
+     * controller mutation quota, say), else 1.
+     */
+    static String retryAfter(RestException error) {
+        Throwable cause = error.getCause() == null ? null : io.portico.sessions.KafkaErrors.unwrap(error.getCause());
+        if (cause instanceof org.apache.kafka.common.errors.ThrottlingQuotaExceededException throttled
+                && throttled.throttleTimeMs() > 1000) {
+            return String.valueOf((throttled.throttleTimeMs() + 999) / 1000);
+        }
+        return "1";
     }
 
     /**

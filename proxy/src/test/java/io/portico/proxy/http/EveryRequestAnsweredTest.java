@@ -44,6 +44,14 @@ class EveryRequestAnsweredTest {
                 .get("/body-error", exchange -> Http.readBody(exchange, 1024, body -> {
                     throw new ExceptionInInitializerError("injected");
                 }))
+                .get("/throttled", exchange -> {
+                    throw new io.portico.protocol.RestException(io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS, "quota",
+                            new java.util.concurrent.ExecutionException(
+                                    new org.apache.kafka.common.errors.ThrottlingQuotaExceededException(2500, "throttled")));
+                })
+                .get("/too-many", exchange -> {
+                    throw io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("share");
+                })
                 .get("/bare-503", exchange -> {
                     exchange.setStatusCode(503);
                     exchange.endExchange();
@@ -99,6 +107,16 @@ class EveryRequestAnsweredTest {
     @Test
     void anErrorWhileHandlingABodyIsAJson500() throws Exception {
         assertJson500("/body-error");
+    }
+
+    @Test
+    void a429SaysWhenToRetryAsLongAsKafkaThrottles() throws Exception {
+        Rest.Response throttled = rest.get("/throttled");
+        assertEquals(429, throttled.status(), throttled.body());
+        assertEquals("3", throttled.header("Retry-After"), "Kafka's 2.5 s, rounded up");
+        Rest.Response share = rest.get("/too-many");
+        assertEquals(429, share.status(), share.body());
+        assertEquals("1", share.header("Retry-After"));
     }
 
     @Test
