@@ -62,7 +62,19 @@ public interface Principal {
      * authentication is on: allowed everything there, as {@link #ANONYMOUS}, but one owner (see
      * {@link #owner()}) so that such callers together take no more than a key's share.
      */
-    Principal UNAUTHENTICATED = new Principal() {
+    Principal UNAUTHENTICATED = new Everything(UNAUTHENTICATED_OWNER);
+
+    /** Every caller when authentication is off: allowed everything, owner of nothing counted. */
+    Principal ANONYMOUS = new Everything(null);
+
+    /** A caller without a name, allowed everything, whose shares go to {@code owner}. */
+    final class Everything implements Principal {
+        private final String owner;
+
+        private Everything(String owner) {
+            this.owner = owner;
+        }
+
         @Override
         public String name() {
             return null;
@@ -70,7 +82,7 @@ public interface Principal {
 
         @Override
         public String owner() {
-            return UNAUTHENTICATED_OWNER;
+            return owner;
         }
 
         @Override
@@ -82,22 +94,5 @@ public interface Principal {
         public boolean allows(Role role, String topic) {
             return true;
         }
-    };
-
-    Principal ANONYMOUS = new Principal() {
-        @Override
-        public String name() {
-            return null;
-        }
-
-        @Override
-        public boolean hasRole(Role role) {
-            return true;
-        }
-
-        @Override
-        public boolean allows(Role role, String topic) {
-            return true;
-        }
-    };
+    }
 }
