@@ -79,6 +79,54 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
+    private static final io.undertow.util.HttpString HTTP2_SETTINGS = new io.undertow.util.HttpString("HTTP2-Settings");
+
+    /**
+     * Whether {@code exchange} is an HTTP/1.1 request asking for h2c with one {@code HTTP2-Settings}
+     * header of base64url (RFC 9113's upgrade): what Undertow's upgrade handler takes without failing.
+     */
+    static boolean upgradable(HttpServerExchange exchange) {
+        if (!Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
+            return false;
+        }
+        String upgrade = exchange.getRequestHeaders().getFirst(Headers.UPGRADE);
+        io.undertow.util.HeaderValues settings = exchange.getRequestHeaders().get(HTTP2_SETTINGS);
+        if (upgrade == null || !upgrade.toLowerCase(java.util.Locale.ROOT).contains("h2c")
+                || settings == null || settings.size() != 1) {
+            return false;
+        }
+        String value = settings.getFirst();
+        int end = value.length();
+        while (end > 0 && value.charAt(end - 1) == '=') {
+            end--;
+        }
+        // Six bytes a setting: whole ones only, at most a few hundred.
+        if (end > 1024 || end % 8 != 0) {
+            return false;
+        }
+        byte[] bytes;
+        try {
+            bytes = java.util.Base64.getUrlDecoder().decode(value.substring(0, end));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        java.nio.ByteBuffer frame = java.nio.ByteBuffer.wrap(bytes);
+        while (frame.remaining() >= 6) {
+            int id = frame.getShort() & 0xffff;
+            long v = frame.getInt() & 0xffffffffL;
+            boolean valid = switch (id) {
+                case 2 -> v <= 1; // ENABLE_PUSH
+                case 4 -> v <= Integer.MAX_VALUE; // INITIAL_WINDOW_SIZE
+                case 5 -> v >= 16_384 && v <= 16_777_215; // MAX_FRAME_SIZE
+                default -> true;
+            };
+            if (!valid) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private final XnioWorker worker;
     private final List<AcceptingChannel<? extends StreamConnection>> channels = new ArrayList<>();
     private final List<InetSocketAddress> addresses = new ArrayList<>();
@@ -180,10 +228,23 @@ public final class HttpServer implements AutoCloseable {
             HttpHandler upgrade = new Http2UpgradeHandler(limited);
             // h2c upgrade only for a request without a body (as most servers do): its body would
             // have to arrive whole in HTTP/1.1 before the switch, and a stream's never does.
+            // Only an HTTP/1.1 request asking for h2c with settings Undertow can read is upgraded;
+            // any other (an HTTP/2 stream naming an upgrade, unreadable settings) is served as it
+            // came, with the upgrade headers dropped: Undertow's upgrade handler, outside the error
+            // boundary, answered those with a bare 500 and an error logged for each.
             http.setRootHandler(settings.http2() && !https ? exchange -> {
                 boolean body = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
                         || exchange.getRequestContentLength() > 0;
-                (body ? limited : upgrade).handleRequest(exchange);
+                if (!body && upgradable(exchange)) {
+                    upgrade.handleRequest(exchange);
+                    return;
+                }
+                if (exchange.getRequestHeaders().contains(Headers.UPGRADE)
+                        || exchange.getRequestHeaders().contains(HTTP2_SETTINGS)) {
+                    exchange.getRequestHeaders().remove(Headers.UPGRADE);
+                    exchange.getRequestHeaders().remove(HTTP2_SETTINGS);
+                }
+                limited.handleRequest(exchange);
             } : limited);
             ChannelListener<StreamConnection> protocols = http;
             if (settings.http2() && https) {

@@ -102,15 +102,32 @@ public final class Router implements HttpHandler {
         exchange.putAttachment(PathTemplateMatch.ATTACHMENT_KEY,
                 new PathTemplateMatch(match.getMatchedTemplate(), match.getParameters()));
         HttpHandler handler = match.getValue().get(exchange.getRequestMethod());
+        boolean headAsGet = headAsGet(path, match.getValue());
+        if (handler == null && headAsGet && exchange.getRequestMethod().equals(Methods.HEAD)
+                && !io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
+            handler = match.getValue().get(Methods.GET); // Undertow sends the headers only
+        }
         if (handler == null) {
             StringBuilder allow = new StringBuilder();
             for (HttpString m : match.getValue().keySet()) {
                 allow.append(allow.length() == 0 ? "" : ", ").append(m);
+            }
+            if (headAsGet && !match.getValue().containsKey(Methods.HEAD)) {
+                allow.append(", ").append(Methods.HEAD);
             }
             exchange.getResponseHeaders().put(Headers.ALLOW, allow.toString());
             ErrorWriter.write(exchange, ErrorCode.METHOD_NOT_ALLOWED.exception());
             return;
         }
         handler.handleRequest(exchange);
+    }
+
+    /**
+     * Whether a HEAD of {@code path} is answered as its GET without the body: for every GET but
+     * those of consumer instances (a read there consumes records, which a HEAD would throw away)
+     * and event streams (Accept: text/event-stream, which never end on their own).
+     */
+    private static boolean headAsGet(String path, Map<HttpString, HttpHandler> methods) {
+        return methods.containsKey(Methods.GET) && !path.startsWith("/consumers/");
     }
 }

@@ -49,6 +49,7 @@ class EveryRequestAnsweredTest {
                             new java.util.concurrent.ExecutionException(
                                     new org.apache.kafka.common.errors.ThrottlingQuotaExceededException(2500, "throttled")));
                 })
+                .get("/consumers/held", exchange -> Http.run(exchange, POOL, () -> Map.of("consumed", true)))
                 .get("/too-many", exchange -> {
                     throw io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("share");
                 })
@@ -107,6 +108,40 @@ class EveryRequestAnsweredTest {
     @Test
     void anErrorWhileHandlingABodyIsAJson500() throws Exception {
         assertJson500("/body-error");
+    }
+
+    @Test
+    void aHeadIsAnsweredAsItsGetWithoutTheBodyExceptWhereAGetConsumes() throws Exception {
+        Rest.Response head = rest.send(rest.request("/ok").method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()));
+        assertEquals(200, head.status(), head.body());
+        assertEquals("", head.body());
+        Rest.Response consuming = rest.send(rest.request("/consumers/held")
+                .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()));
+        assertEquals(405, consuming.status(), "a HEAD never reads an instance's records to throw them away");
+        assertEquals("GET", consuming.header("Allow"));
+        Rest.Response post = rest.post("/ok", "application/json", "{}");
+        assertEquals(405, post.status());
+        assertEquals("GET, HEAD", post.header("Allow"));
+        awaitNoneInFlight();
+    }
+
+    @Test
+    void anH2cUpgradeWithSettingsThatCannotBeReadIsServedAsHttp11() throws Exception {
+        assertTrue(statusLine("@@@@").startsWith("HTTP/1.1 200"), "unreadable settings: served as it came");
+        assertTrue(statusLine("AAMAAABkAAQAAP__").startsWith("HTTP/1.1 101"), "readable ones: upgraded");
+        assertTrue(statusLine("AAUAAAAA").startsWith("HTTP/1.1 200"), "a frame size HTTP/2 refuses: not upgraded");
+        awaitNoneInFlight();
+    }
+
+    private static String statusLine(String settings) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c\r\nHTTP2-Settings: " + settings + "\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        }
     }
 
     @Test
