@@ -79,6 +79,7 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
+    private static final String HTTP2_HEADERS_PROPERTY = "io.undertow.http2-max-header-size";
     private static final io.undertow.util.HttpString HTTP2_SETTINGS = new io.undertow.util.HttpString("HTTP2-Settings");
 
     /**
@@ -182,6 +183,13 @@ public final class HttpServer implements AutoCloseable {
             }
         }
         OptionMap socketOptions = socket.getMap();
+        // Undertow bounds an HTTP/2 header block by the smaller of this server's options and a
+        // JVM-wide 20,000 bytes it reads once (a system property): raised to the most
+        // request.headers.max.bytes allows unless the JVM was given one, so this server's own
+        // bound holds over HTTP/2 as over HTTP/1.1.
+        if (System.getProperty(HTTP2_HEADERS_PROPERTY) == null) {
+            System.setProperty(HTTP2_HEADERS_PROPERTY, String.valueOf(16 << 20));
+        }
         OptionMap serverOptions = OptionMap.builder()
                 .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.headerTimeout().toMillis()))
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.idleTimeout().toMillis()))

@@ -54,6 +54,11 @@ class Http2IT {
         assertEquals(200, root.statusCode());
         assertEquals(HttpClient.Version.HTTP_2, root.version(), "h2c by upgrade");
         assertTrue(root.headers().firstValue("keep-alive").isEmpty(), "HTTP/2 forbids connection headers: " + root.headers());
+        // Headers of up to request.headers.max.bytes (64 KiB) are taken over HTTP/2 as over HTTP/1.1.
+        HttpResponse<String> large = client.send(HttpRequest.newBuilder(rest.uri("/")).timeout(Duration.ofSeconds(30))
+                .header("X-Pad", "a".repeat(40_000)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, large.statusCode(), large.body());
+        assertEquals(HttpClient.Version.HTTP_2, large.version());
 
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("h2stream"), 1);
         String cluster = kafka.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
