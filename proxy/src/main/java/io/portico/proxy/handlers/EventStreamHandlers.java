@@ -148,6 +148,9 @@ public final class EventStreamHandlers {
                         if (e.errorCode() == ErrorCode.CONSUMER_INSTANCE_NOT_FOUND) {
                             return EventStream.Events.END; // deleted, or Portico shuts down: the stream ends
                         }
+                        // A key removed while the poll ran (its pattern then matches nothing, and
+                        // the instance is no longer subscribed): the key's end is the reason, 403.
+                        InstanceAccess.stillReadable(live, instance);
                         throw e;
                     }
                     if (!stream.isOpen()) {
