@@ -59,10 +59,13 @@ class ErrorsIT {
     void wrongMethodIs405WithAllow(Rest rest) {
         Rest.Response r = rest.delete("/topics");
         assertError(r, 405, 405, "HTTP 405 Method Not Allowed");
-        assertEquals("GET", r.header("allow"));
+        assertEquals("GET, HEAD", r.header("allow"), "a HEAD is answered as the GET");
         Rest.Response put = rest.send(rest.request("/topics/t").PUT(HttpRequest.BodyPublishers.noBody()));
         assertError(put, 405, 405, "Method Not Allowed");
-        assertEquals("GET, POST", put.header("allow"));
+        assertEquals("GET, POST, HEAD", put.header("allow"));
+        Rest.Response head = rest.send(rest.request("/topics").method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertEquals(200, head.status());
+        assertEquals("", head.body());
     }
 
     @Test
