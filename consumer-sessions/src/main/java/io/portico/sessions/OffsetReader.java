@@ -455,7 +455,7 @@ public final class OffsetReader implements AutoCloseable {
     }
 
     /** 40401 when {@code partitions} (a topic's, as Kafka lists them) are none, 40402 when {@code tp} is not among them; else null. */
-    private static RestException missing(List<PartitionInfo> partitions, TopicPartition tp) {
+    static RestException missing(List<PartitionInfo> partitions, TopicPartition tp) {
         if (partitions == null || partitions.isEmpty()) {
             return ErrorCode.TOPIC_NOT_FOUND.exception();
         }
@@ -511,7 +511,7 @@ public final class OffsetReader implements AutoCloseable {
                 throw pastTheLogEnd(tp, offset, logEnd);
             }
             consumer.seek(tp, offset);
-            PartitionStream stream = new PartitionStream(consumer, tp, offset, lease, metrics);
+            PartitionStream stream = new PartitionStream(consumer, tp, offset, lease, metrics, nanoClock);
             made = true;
             return stream;
         } catch (RestException e) {

@@ -34,13 +34,26 @@ public final class PartitionStream implements AutoCloseable {
     private final HeldRecords held;
     private final SessionMetrics metrics;
     private final ReentrantLock lock = new ReentrantLock();
+    private final java.util.function.LongSupplier nanoClock;
     private long next;
+    /** When the partition was last looked up (a poll that brings nothing cannot tell a deleted topic). */
+    private long lookedUp;
     private volatile boolean closed;
     private boolean consumerClosed; // guarded by lock
 
+    /** How often a stream that gets nothing asks whether its partition is still there. */
+    static final long LOOK_UP_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
     PartitionStream(Consumer<byte[], byte[]> consumer, TopicPartition partition, long offset, MemoryBudget.Lease lease,
                     SessionMetrics metrics) {
+        this(consumer, partition, offset, lease, metrics, System::nanoTime);
+    }
+
+    PartitionStream(Consumer<byte[], byte[]> consumer, TopicPartition partition, long offset, MemoryBudget.Lease lease,
+                    SessionMetrics metrics, java.util.function.LongSupplier nanoClock) {
         this.consumer = consumer;
+        this.nanoClock = nanoClock;
+        this.lookedUp = nanoClock.getAsLong();
         this.partition = partition;
         this.next = offset;
         this.lease = lease;
@@ -79,6 +92,9 @@ public final class PartitionStream implements AutoCloseable {
                 } catch (RuntimeException e) {
                     throw KafkaErrors.toRestException(e);
                 }
+                if (held.isEmpty()) {
+                    stillThere();
+                }
             }
             List<ConsumedRecord> out = new ArrayList<>(Math.min(held.count(), 1024));
             long bytes = 0;
@@ -106,6 +122,30 @@ public final class PartitionStream implements AutoCloseable {
             return out;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * 40401 (40402) when the topic (partition) is gone, asked of Kafka at most every
+     * {@link #LOOK_UP_EVERY_NANOS} while polls bring nothing: an assigned consumer whose topic was
+     * deleted fetches nothing and hears of no error, and the stream would wait for good.
+     */
+    private void stillThere() {
+        long now = nanoClock.getAsLong();
+        if (now - lookedUp < LOOK_UP_EVERY_NANOS) {
+            return;
+        }
+        lookedUp = now;
+        RestException missing;
+        try {
+            missing = OffsetReader.missing(consumer.partitionsFor(partition.topic(), Duration.ofSeconds(1)), partition);
+        } catch (WakeupException e) {
+            return; // closed meanwhile
+        } catch (RuntimeException e) {
+            return; // Kafka cannot say now: asked again later
+        }
+        if (missing != null) {
+            throw missing;
         }
     }
 

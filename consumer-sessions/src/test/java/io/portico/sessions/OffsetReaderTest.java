@@ -263,6 +263,26 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aPartitionStreamWhoseTopicIsDeletedEndsWith40401() {
+        long[] now = {0};
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20).nanoClock(() -> now[0]);
+        try (PartitionStream stream = reader.stream(TOPIC, 0, 5, null)) {
+            LogConsumer consumer = made.get(made.size() - 1);
+            for (int i = 0; i < 100 && !stream.next(Duration.ofMillis(10), 1 << 20, ResponseRoom.unbounded()).isEmpty(); i++) {
+                // read to the log's end
+            }
+            // Deleted: the stream's consumer, still assigned, fetches nothing and hears of no error.
+            consumer.slowFetches = true;
+            consumer.partitions(TOPIC, 0);
+            assertEquals(List.of(), stream.next(Duration.ofMillis(10), 1 << 20, ResponseRoom.unbounded()),
+                    "looked up at most every few seconds");
+            now[0] += PartitionStream.LOOK_UP_EVERY_NANOS;
+            assertRestError(ErrorCode.TOPIC_NOT_FOUND,
+                    () -> stream.next(Duration.ofMillis(10), 1 << 20, ResponseRoom.unbounded()));
+        }
+    }
+
+    @Test
     void oneKeysSlowReadsHoldAtMostHalfThePooledReaders() throws Exception {
         onCreate = c -> c.slowFetches = true; // a busy broker: a read within the log waits its whole fetch timeout
         OffsetReader slow = reader(2, Duration.ofSeconds(1), Duration.ofSeconds(5), 1 << 20);

@@ -265,6 +265,21 @@ class ServerSentEventsIT {
     // ---- partitions
 
     @Test
+    void aPartitionStreamWhoseTopicIsDeletedEndsWithAnErrorEvent(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-deleted"), 1);
+        produce(kafka, topic, 0, 0, 2);
+        try (SseClient stream = SseClient.open(rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0"))) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            assertEquals(ids(topic, 0, 0, 2), ids(stream.take(2, WAIT)));
+            kafka.admin().deleteTopics(List.of(topic)).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            SseClient.Event ended = stream.next(WAIT);
+            assertEquals("error", ended == null ? null : ended.event(), "the stream ends, not waits for good");
+            assertEquals(40401, json(ended.data()).get("error_code").asInt(), ended.data());
+            assertTrue(stream.awaitEnd(WAIT));
+        }
+    }
+
+    @Test
     void aPartitionStreamsFromAnOffsetThenLiveAndResumesRightAfterLastEventId(Rest rest, KafkaCluster kafka)
             throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-partition"), 1);
