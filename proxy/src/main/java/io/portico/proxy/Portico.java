@@ -433,23 +433,34 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Connections c = config.connections();
         PorticoConfig.Security s = config.security();
         return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),
-                c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(), connectionCap(c.max()),
+                c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(),
+                connectionCap(c.max(), config.listeners().size() + config.operations().adminListeners().size()),
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
                 s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams()));
     }
 
-    /** {@code connections.max}, but never more than half the file descriptors the process may open. */
-    private static int connectionCap(int configured) {
+    /**
+     * {@code connections.max} for one of {@code listeners} listeners (main and admin), but never
+     * more than its part of half the file descriptors the process may open: all listeners' idle
+     * connections together leave the other half to Kafka's clients, the broker and new requests.
+     */
+    static int connectionCap(int configured, int listeners) {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
-            long half = unix.getMaxFileDescriptorCount() / 2;
-            if (half > 0 && half < configured) {
-                LOG.info("connections.max {} is more than half the file descriptors this process may open: {} connections at most",
-                        configured, half);
-                return (int) half;
-            }
+            return connectionCap(configured, listeners, unix.getMaxFileDescriptorCount());
+        }
+        return configured;
+    }
+
+    /** As {@link #connectionCap(int, int)} for a process that may open {@code descriptors} files. */
+    static int connectionCap(int configured, int listeners, long descriptors) {
+        long part = descriptors / 2 / Math.max(1, listeners);
+        if (part > 0 && part < configured) {
+            LOG.info("connections.max {} on each of {} listeners is more than half the file descriptors this process may "
+                    + "open: {} connections at most on each", configured, listeners, part);
+            return (int) part;
         }
         return configured;
     }

@@ -101,7 +101,7 @@ public record PorticoConfig(
         HTTP2_MAX_CONCURRENT_STREAMS("http2.max.concurrent.streams", Setting.integer(1, 10_000), "100",
                 "Streams one HTTP/2 connection may have open at once (each may buffer a 64 KiB window)."),
         CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
-                "Open connections at most (per listener; never more than half the process's file-descriptor limit); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
+                "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
         ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
