@@ -393,6 +393,8 @@ public final class Http {
         private byte[] pending;
         private boolean pendingLast;
         private long waitingSince;
+        /** Nanoseconds the body waited for room, which the pace it arrives at does not count. */
+        private long waited;
         private RestException refusal; // set when the body no longer counts: it is dropped, then this answered
 
         BodyCollector(HttpServerExchange exchange, long maxBytes, Supplier<RestException> tooLarge,
@@ -477,6 +479,7 @@ public final class Http {
                 byte[] chunk = pending;
                 pending = null;
                 lastProgress = System.nanoTime();
+                waited += lastProgress - waitingSince;
                 add(chunk, pendingLast);
                 if (!finished) {
                     exchange.getRequestReceiver().resume();
@@ -592,8 +595,9 @@ public final class Http {
                         + settings.bodyTimeout().toMillis() + " ms (request.body.timeout.ms)"), false);
                 return;
             }
-            double seconds = (now - started) / 1e9;
-            if (pending == null && now - started >= limit && length < seconds * BODY_MIN_RATE) {
+            long arriving = now - started - waited; // the time the server made it wait is not the client's
+            double seconds = arriving / 1e9;
+            if (pending == null && arriving >= limit && length < seconds * BODY_MIN_RATE) {
                 if (limit - idle <= limit / 10) {
                     // Nothing came for nearly the whole time (its last bytes came just after it
                     // started): the check at its bound says it stopped arriving, which it did.
