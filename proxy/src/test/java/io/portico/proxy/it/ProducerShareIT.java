@@ -11,6 +11,7 @@ import io.portico.proxy.testing.TestPortico;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -58,6 +59,7 @@ class ProducerShareIT {
             assertEquals(200, rest.post("/topics/" + other, BINARY, "{\"records\":[{\"key\":\"aw==\",\"value\":\"Yg==\"}]}",
                     "Authorization", "Bearer " + KEY_B).status());
 
+            String clusterId = cluster.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
             relay.hold(true); // what is sent now waits in the producer's buffer for Kafka's answer
             StringBuilder body = new StringBuilder("{\"records\":[");
             for (int p = 0; p < partitions; p++) {
@@ -84,6 +86,15 @@ class ProducerShareIT {
             assertEquals(429, refused.status(), "while its records wait, the key's next request: " + refused.body());
             assertTrue(refused.body().contains("producer.buffer.memory"), refused.body());
             assertEquals("1", refused.header("Retry-After"));
+            // v3 too, single or streamed or batched, before it reads the body.
+            for (String path : List.of("/records", "/records:batch")) {
+                Rest.Response v3 = rest.post("/v3/clusters/" + clusterId + "/topics/" + sprayed + path, "application/json",
+                        path.endsWith("batch") ? "{\"entries\":[{\"id\":\"1\",\"value\":{\"type\":\"BINARY\",\"data\":\"YQ==\"}}]}"
+                                : "{\"value\":{\"type\":\"BINARY\",\"data\":\"YQ==\"}}",
+                        "Authorization", "Bearer " + KEY_A);
+                assertEquals(429, v3.status(), path + ": " + v3.body());
+                assertTrue(v3.body().contains("producer.buffer.memory"), v3.body());
+            }
 
             // The other key's record finds room in the buffer (it would fail after max.block.ms if
             // the first key's batches took it all) and lands once the broker is back.

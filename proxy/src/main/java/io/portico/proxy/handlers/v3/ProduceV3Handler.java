@@ -140,7 +140,20 @@ public final class ProduceV3Handler {
             throw ErrorCode.PAYLOAD_TOO_LARGE.exception("a stream declaring more than 2 GiB in its Content-Length is "
                     + "not read: send it chunked (Transfer-Encoding: chunked), which has no such bound");
         }
+        refuseIfShareFull(exchange);
         onCluster(exchange, clusterId -> new Stream(exchange, clusterId, topic).start());
+    }
+
+    /**
+     * 429 before anything is read when the caller's records waiting for Kafka hold its share of
+     * the shared producer's buffer already, as v1 and v2 answer then (a record past it in a request
+     * that started fails alone, in its report).
+     */
+    private void refuseIfShareFull(HttpServerExchange exchange) {
+        RestException full = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner()).full();
+        if (full != null) {
+            throw full;
+        }
     }
 
     /** Streams whose body is still being read: shutdown ends them ({@link #endStreams}). */
@@ -182,6 +195,9 @@ public final class ProduceV3Handler {
         String topic = checked(exchange);
         IdempotencyKey key = keyChecked(exchange);
         java.util.function.Predicate<String> subjects = subjectsOf(exchange);
+        if (key == null) {
+            refuseIfShareFull(exchange);
+        }
         onCluster(exchange, clusterId -> Http.readBody(exchange, limits.maxRecordBytes(), body -> {
             // Parsed on the pool, as every produce body is: never on the IO thread.
             if (key != null) {
@@ -596,6 +612,15 @@ public final class ProduceV3Handler {
                     streamsOf.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
                 }
                 inputDone(); // however the exchange ended: nothing more is taken from it
+                // Its body's timers too: a connection closed while reading was paused (a stalled
+                // write aborted it) ended the exchange without the body's end, and the idle check,
+                // rescheduling itself while paused, kept the stream and its reports alive for up
+                // to the longest duration, no longer counted in the budgets.
+                try {
+                    body.stop();
+                } catch (RuntimeException e) {
+                    // the connection is gone: its reads are over anyway
+                }
                 next.proceed();
             });
             open.add(this);
