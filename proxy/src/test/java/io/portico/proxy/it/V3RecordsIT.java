@@ -68,6 +68,24 @@ class V3RecordsIT {
     }
 
     @Test
+    void aStreamOfJunkEndsAfterAHundredValuesInARowThatAreNotRecords(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3junk"), 1);
+        String body = "{\"value\":{\"type\":\"STRING\",\"data\":\"first\"}}" + ",".repeat(1000)
+                + "{\"value\":{\"type\":\"STRING\",\"data\":\"after\"}}";
+        Rest.Response r = rest.post(records(kafka, topic), "application/json", body);
+        assertEquals(200, r.status(), r.body());
+        List<JsonNode> reports = reports(r.body());
+        assertEquals(102, reports.size(), "the record, a hundred one-byte values, and the end: not a report per comma");
+        assertEquals(200, reports.get(0).get("error_code").asInt());
+        for (JsonNode report : reports.subList(1, 102)) {
+            assertEquals(400, report.get("error_code").asInt(), report.toString());
+        }
+        assertTrue(reports.get(101).get("message").asText().contains("in a row"), reports.get(101).toString());
+        assertEquals(List.of("first"), kafka.readToEnd(topic, "read_committed").stream()
+                .map(rec -> new String(rec.value(), StandardCharsets.UTF_8)).toList(), "nothing after the junk is produced");
+    }
+
+    @Test
     void aSingleRecordIsProducedWithItsKeyHeadersAndTimestamp(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3single"), 2);
         Rest.Response r = rest.post(records(kafka, topic), "application/json", """
@@ -302,7 +320,7 @@ class V3RecordsIT {
                 assertTrue(reports.get(1).get("message").asText().contains("memory.requests.max.bytes"),
                         reports.toString());
             }
-            assertEquals(List.of("first"), kafka.read(topic, 1).stream().map(c -> utf8(c.value())).toList());
+            assertEquals(List.of("first"), kafka.readToEnd(topic, "read_committed").stream().map(c -> utf8(c.value())).toList());
             Rest.Response after = p.rest().post(records(kafka, topic), "application/json", stringRecord("after"));
             assertEquals(200, after.status(), "the stream's memory was given back: " + after.body());
         }

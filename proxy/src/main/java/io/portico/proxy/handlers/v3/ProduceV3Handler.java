@@ -156,6 +156,9 @@ public final class ProduceV3Handler {
         }
     }
 
+    /** Values in a row of a stream that may be other than records (each its own report) before the stream ends. */
+    static final int INVALID_IN_A_ROW_MAX = 100;
+
     /** Streams whose body is still being read: shutdown ends them ({@link #endStreams}). */
     private final java.util.Set<Stream> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean ending;
@@ -579,6 +582,8 @@ public final class ProduceV3Handler {
         // IO thread only.
         private boolean expired;
         private boolean ended;
+        /** Values in a row that were not records (IO thread): past {@link #INVALID_IN_A_ROW_MAX} the stream ends. */
+        private int invalidInARow;
         private boolean retryScheduled;
         // A small body of a declared length (one record, typically): its records may be sent from
         // the IO thread, with no hop to the pool and back.
@@ -722,6 +727,7 @@ public final class ProduceV3Handler {
                     endInput(true);
                     return;
                 }
+                invalidInARow = 0;
                 ProduceRecord record = parsed.record();
                 long cost = record.payloadBytes() + IN_FLIGHT_COST;
                 lease.takeAnyway(cost);
@@ -732,6 +738,13 @@ public final class ProduceV3Handler {
                 enqueue(new Pending(record, slot));
             } else {
                 reportNow(errorOf(item));
+                if (++invalidInARow >= INVALID_IN_A_ROW_MAX && !ended) {
+                    // A body of junk (a chunk of commas is thousands of one-byte values) would make
+                    // a report of each, many to a chunk, before any limit of the stream is looked at.
+                    reportNow(RecordError.badRequest(INVALID_IN_A_ROW_MAX + " values in a row were not records: "
+                            + "the stream ends"));
+                    endInput(true);
+                }
             }
         }
 
