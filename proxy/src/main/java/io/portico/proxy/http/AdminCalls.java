@@ -13,8 +13,8 @@ import java.util.function.Function;
  * {@code admin.requests.per.key.max} at once: one more answers 429 with {@code Retry-After}, so
  * that one key running many at once cannot slow the admin client that every other key, topic
  * look-ups and {@code /ready} wait on. A request takes its place before its handler runs (after
- * its access check, which names the caller) and gives it back once, when its exchange completes,
- * whatever way it ends. With authentication off there is one caller, and nothing is counted.
+ * its access check, which names the caller) and gives it back once, as its answer starts or when
+ * its exchange completes, whatever way it ends. With authentication off there is one caller, and nothing is counted.
  * Thread-safe.
  */
 public final class AdminCalls {
@@ -42,9 +42,19 @@ public final class AdminCalls {
                         + " admin requests in progress on this server (admin.requests.per.key.max); "
                         + "retry when one is answered");
             }
+            // Given back once: as the answer starts (the client may send its next request as soon as
+            // it has it, before this exchange completes: a body it still drains, say), or when the
+            // exchange completes without one.
+            java.util.concurrent.atomic.AtomicBoolean given = new java.util.concurrent.atomic.AtomicBoolean();
+            Runnable giveBack = () -> {
+                if (given.compareAndSet(false, true)) {
+                    running.give(owner);
+                }
+            };
+            exchange.addResponseCommitListener(ex -> giveBack.run());
             exchange.addExchangeCompleteListener((ex, nextListener) -> {
                 try {
-                    running.give(owner);
+                    giveBack.run();
                 } finally {
                     nextListener.proceed();
                 }
