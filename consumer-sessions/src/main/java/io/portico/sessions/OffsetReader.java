@@ -381,9 +381,10 @@ public final class OffsetReader implements AutoCloseable {
                 if (left <= 0) {
                     if (out.isEmpty()) {
                         long end = pastTheEnd(consumer, tp, offset, confirmedEnd);
-                        if (offset < end && consumer.position(tp, END_GRACE) <= offset) {
-                            // Records are there but none came in time (a slow or throttled
-                            // broker): not an empty page, which would tell the client it is at the end.
+                        if (offset < end && consumer.position(tp, END_GRACE) < end) {
+                            // Records are there but none came in time (a slow or throttled broker,
+                            // or fetches still skipping an aborted transaction's batches): not an
+                            // empty page, which would tell the client it is at the end.
                             throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka did not return the records at offset "
                                     + offset + " of partition " + tp.partition() + " of '" + tp.topic() + "' within "
                                     + fetchTimeout.toMillis() + " ms; retry later");

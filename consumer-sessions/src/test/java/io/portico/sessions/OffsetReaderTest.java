@@ -64,6 +64,11 @@ class OffsetReaderTest {
         volatile boolean slowFetches;
         /** Its look-ups of the log's end time out, as while the broker is unreachable. */
         volatile boolean endUnknown;
+        /**
+         * With {@link #slowFetches}: where each poll moves the position to without returning a
+         * record, as fetches of an aborted transaction's batches do under read_committed (-1: none).
+         */
+        volatile long skipTo = -1;
 
         LogConsumer(Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log) {
             this.log = log;
@@ -76,6 +81,11 @@ class OffsetReaderTest {
         public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
             polled.countDown();
             if (slowFetches) {
+                if (skipTo >= 0) {
+                    for (TopicPartition tp : assignment()) {
+                        seek(tp, skipTo);
+                    }
+                }
                 return ConsumerRecords.empty();
             }
             for (TopicPartition tp : assignment()) {
@@ -260,6 +270,18 @@ class OffsetReaderTest {
         assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1)); // not what it fetched ahead
         assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1));
         assertEquals(1, made.size(), "the same reader, looking the partition up again");
+    }
+
+    @Test
+    void aReadThatRunsOutOfTimeWithRecordsStillBeforeTheEndIs50302NotAnEmptyPage() {
+        onCreate = c -> {
+            c.slowFetches = true;
+            c.skipTo = 12; // its polls skip aborted data and bring nothing within the time
+        };
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+        RestException e = assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> reader.read(TOPIC, 0, 3, 1));
+        assertTrue(e.getMessage().contains("retry"), "not [], which would tell the client it is at the end: "
+                + e.getMessage());
     }
 
     @Test
