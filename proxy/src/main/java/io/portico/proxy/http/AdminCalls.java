@@ -4,7 +4,6 @@ import io.portico.protocol.ErrorCode;
 import io.portico.sessions.PerOwner;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
 import java.util.function.Function;
 
 /**
@@ -37,7 +36,6 @@ public final class AdminCalls {
         return exchange -> {
             String owner = caller.apply(exchange);
             if (!running.take(owner)) {
-                exchange.getResponseHeaders().put(Headers.RETRY_AFTER, "1");
                 throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max()
                         + " admin requests in progress on this server (admin.requests.per.key.max); "
                         + "retry when one is answered");
