@@ -102,24 +102,31 @@ public final class Router implements HttpHandler {
         exchange.putAttachment(PathTemplateMatch.ATTACHMENT_KEY,
                 new PathTemplateMatch(match.getMatchedTemplate(), match.getParameters()));
         HttpHandler handler = match.getValue().get(exchange.getRequestMethod());
-        boolean headAsGet = headAsGet(path, match.getValue());
-        if (handler == null && headAsGet && exchange.getRequestMethod().equals(Methods.HEAD)
-                && !io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
-            handler = match.getValue().get(Methods.GET); // Undertow sends the headers only
-        }
         if (handler == null) {
-            StringBuilder allow = new StringBuilder();
-            for (HttpString m : match.getValue().keySet()) {
-                allow.append(allow.length() == 0 ? "" : ", ").append(m);
-            }
-            if (headAsGet && !match.getValue().containsKey(Methods.HEAD)) {
-                allow.append(", ").append(Methods.HEAD);
-            }
-            exchange.getResponseHeaders().put(Headers.ALLOW, allow.toString());
-            ErrorWriter.write(exchange, ErrorCode.METHOD_NOT_ALLOWED.exception());
+            notFoundForMethod(exchange, path, match.getValue());
             return;
         }
         handler.handleRequest(exchange);
+    }
+
+    /** No handler for the request's method: a HEAD answered as its GET where that is safe, else 405 with Allow. */
+    private static void notFoundForMethod(HttpServerExchange exchange, String path, Map<HttpString, HttpHandler> methods)
+            throws Exception {
+        boolean headAsGet = headAsGet(path, methods);
+        if (headAsGet && exchange.getRequestMethod().equals(Methods.HEAD)
+                && !io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
+            methods.get(Methods.GET).handleRequest(exchange); // Undertow sends the headers only
+            return;
+        }
+        StringBuilder allow = new StringBuilder();
+        for (HttpString m : methods.keySet()) {
+            allow.append(allow.length() == 0 ? "" : ", ").append(m);
+        }
+        if (headAsGet && !methods.containsKey(Methods.HEAD)) {
+            allow.append(", ").append(Methods.HEAD);
+        }
+        exchange.getResponseHeaders().put(Headers.ALLOW, allow.toString());
+        ErrorWriter.write(exchange, ErrorCode.METHOD_NOT_ALLOWED.exception());
     }
 
     /**
