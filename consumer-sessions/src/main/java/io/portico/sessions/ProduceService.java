@@ -228,13 +228,6 @@ public final class ProduceService {
         return bytes;
     }
 
-    /** 429 when the caller's records waiting for Kafka hold its share of the buffer already. */
-    private static void refuseIfFull(ProducerShares.Account account) {
-        RestException full = account.full();
-        if (full != null) {
-            throw full;
-        }
-    }
 
     /**
      * The largest request body a handler should parse where it arrived to try
@@ -270,7 +263,7 @@ public final class ProduceService {
         if (records.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
-        refuseIfFull(account);
+        account.refuseIfFull();
         AtOnce at = atOnce(topic);
         if (at == null || highestPartition(records) >= at.partitions()) {
             return null; // a partition past what the producer knows: the worker's path asks the cluster
@@ -301,7 +294,7 @@ public final class ProduceService {
                                                                         List<Map.Entry<String, byte[]>> headers,
                                                                         ProducerShares.Account account) {
         checkTopic(topic);
-        refuseIfFull(account);
+        account.refuseIfFull();
         AtOnce at = atOnce(topic);
         if (at == null || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return null; // not looked up here, or keyless for a compacted topic (or one not known yet): the worker's path
@@ -446,7 +439,7 @@ public final class ProduceService {
             return CompletableFuture.completedFuture(List.of());
         }
         ProducerShares.Account counting = via == null ? account : ProducerShares.NONE; // a keyed request's own producer
-        refuseIfFull(counting);
+        counting.refuseIfFull();
         Producer<byte[], byte[]> shared = producers.shared();
         int partitionCount = partitionCount(shared, topic, deadline); // the shared producer knows the topic
         Producer<byte[], byte[]> producer = via == null ? shared : via;
@@ -589,7 +582,7 @@ public final class ProduceService {
                                                                   ProducerShares.Account account) {
         checkTopic(topic);
         ProducerShares.Account counting = via == null ? account : ProducerShares.NONE;
-        refuseIfFull(counting);
+        counting.refuseIfFull();
         Producer<byte[], byte[]> shared = producers.shared();
         int partitions = partitionCount(shared, topic, deadline);
         if (key == null && topics.compacted(topic)) {

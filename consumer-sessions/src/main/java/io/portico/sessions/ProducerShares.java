@@ -107,6 +107,14 @@ public final class ProducerShares {
             return shares.account(owner).full();
         }
 
+        /** Throws {@link #full()}'s 429 when there is one. */
+        public void refuseIfFull() {
+            RestException full = full();
+            if (full != null) {
+                throw full;
+            }
+        }
+
         /**
          * Counts a record of {@code bytes} for {@code partition} of {@code topic}
          * ({@link #UNKNOWN_PARTITION} when not known): the account that counted it, whose

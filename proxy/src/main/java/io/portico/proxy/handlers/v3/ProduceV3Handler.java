@@ -150,10 +150,7 @@ public final class ProduceV3Handler {
      * that started fails alone, in its report).
      */
     private void refuseIfShareFull(HttpServerExchange exchange) {
-        RestException full = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner()).full();
-        if (full != null) {
-            throw full;
-        }
+        produce.share(io.portico.proxy.auth.Access.caller(exchange).owner()).refuseIfFull();
     }
 
     /** Values in a row of a stream that may be other than records (each its own report) before the stream ends. */
