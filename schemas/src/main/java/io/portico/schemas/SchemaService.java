@@ -424,15 +424,21 @@ public final class SchemaService {
         }), "the schema under subject '" + subject + "'");
     }
 
+    /** {@code error} without the future's wrappers around its cause. */
+    private static Throwable unwrap(Throwable error) {
+        Throwable c = error;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c;
+    }
+
     /**
      * Whether a look-up failed as Confluent's registry answers it for a schema a subject does not
      * have: 40401 (no such subject) or 40403 (no such schema).
      */
     private static boolean notRegistered(Throwable error) {
-        Throwable c = error;
-        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
-            c = c.getCause();
-        }
+        Throwable c = unwrap(error);
         return c instanceof RegistryException r && r.refused() && (r.errorCode() == 40401 || r.errorCode() == 40403);
     }
 
@@ -563,10 +569,7 @@ public final class SchemaService {
 
         /** A reference the registry cannot give: unavailable stays 503, a failure 500; any refusal names the reference. */
         private Throwable failed(RegistryClient.Reference r, Throwable error) {
-            Throwable c = error;
-            while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
-                c = c.getCause();
-            }
+            Throwable c = unwrap(error);
             if (c instanceof RegistryException registry && registry.refused()) {
                 return ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
                         + r.name() + "' (version " + r.version() + " of subject '" + r.subject() + "'): the registry answered "
@@ -630,10 +633,7 @@ public final class SchemaService {
     }
 
     private static RuntimeException translate(Throwable cause, String what) {
-        Throwable c = cause;
-        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
-            c = c.getCause();
-        }
+        Throwable c = unwrap(cause);
         if (c instanceof RestException rest) {
             return rest;
         }
