@@ -637,17 +637,26 @@ public final class ProduceV3Handler {
 
         /**
          * Ends the stream as Portico shuts down: no more of the body is read, the reports of what
-         * was are written; a stream that sent nothing yet is answered 503. Any thread.
+         * was are written; a stream that has no report yet (nothing sent, or only part of its
+         * first record) is answered 503, and a record it was still receiving gets a 503 report.
+         * Any thread.
          */
         void endOnShutdown() {
             exchange.getIoThread().execute(() -> {
-                if (!ended && !parser.sawAnything() && replies.pending() == 0 && replies.written() == 0) {
+                if (ended) {
+                    return;
+                }
+                if (replies.pending() == 0 && replies.written() == 0) {
                     ended = true;
                     inputDone();
                     body.stop();
                     exchange.setPersistent(false);
                     ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
                     return;
+                }
+                if (parser.inRecord()) {
+                    reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
+                            + "server is shutting down; this record was not received whole and is not produced"));
                 }
                 endInput(true);
             });
