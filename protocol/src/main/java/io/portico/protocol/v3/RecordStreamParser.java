@@ -73,11 +73,14 @@ public final class RecordStreamParser {
     private boolean arrayClosed;
     private boolean broken;
     private boolean ended;
-    // Values of the chunk being fed that lie wholly in it, parsed together at the chunk's end.
+    // Values of the chunk fed last that lie wholly in it: parsed as they are asked for
+    // (next), a few at a time, so that a chunk of many small records makes no more records than
+    // its reader takes; those before nextRange are parsed.
     private int[] rangeStarts = new int[64];
     private int[] rangeEnds = new int[64];
     private int ranges;
-    private byte[] chunk = new byte[0]; // the chunk being fed
+    private int nextRange;
+    private byte[] chunk = new byte[0]; // the chunk fed last, kept while values of it are unparsed
 
     /** @param maxRecordBytes the most bytes one record's JSON object may take */
     public RecordStreamParser(int maxRecordBytes) {
@@ -112,7 +115,7 @@ public final class RecordStreamParser {
      * chunk and has not ended yet (up to the record size limit; let go of after a large record).
      */
     public long bufferedBytes() {
-        return buffered.length;
+        return buffered.length + (nextRange < ranges ? chunk.length : 0);
     }
 
     /**
@@ -141,12 +144,30 @@ public final class RecordStreamParser {
         return !first;
     }
 
-    /** The next item parsed so far, or null when the chunks fed so far hold no other. */
+    /**
+     * The next item of the chunks fed so far, or null when they hold no other. Values are parsed
+     * here, as they are asked for: a caller that stops asking holds the last chunk's bytes, not
+     * records made of them.
+     */
     public Item next() {
+        if (ready.isEmpty() && nextRange < ranges) {
+            parseRanges(chunk, PARSED_AT_ONCE);
+        }
         return ready.poll();
     }
 
-    /** Scans {@code chunk}, queueing an item for each value it completes. */
+    /** Whether {@link #next} has an item to give. */
+    public boolean hasNext() {
+        return !ready.isEmpty() || nextRange < ranges;
+    }
+
+    /** Values parsed at once by {@link #next} (with one Jackson parser when they follow one another). */
+    private static final int PARSED_AT_ONCE = 32;
+
+    /**
+     * Scans {@code chunk}, queueing an item for each value it completes. The parser keeps the
+     * chunk, which must not change, until its items are taken or the next chunk is fed.
+     */
     public void feed(byte[] chunk) {
         feed(chunk, 0, chunk.length);
     }
@@ -185,6 +206,7 @@ public final class RecordStreamParser {
 
     /** Scans {@code chunk[off, off + len)}, queueing an item for each value it completes. */
     public void feed(byte[] chunk, int off, int len) {
+        parseRanges(this.chunk, Integer.MAX_VALUE); // what is left of the chunk before, in order
         this.chunk = chunk;
         int end = off + len;
         int start = off; // where the value in progress starts in this chunk
@@ -266,7 +288,6 @@ public final class RecordStreamParser {
                 return;
             }
         }
-        parseRanges(chunk);
         if (inValue && !broken) {
             keep(chunk, start, end);
         }
@@ -279,9 +300,9 @@ public final class RecordStreamParser {
         }
         ended = true;
         if (inValue && scalar) {
-            chunk = new byte[0];
-            complete(chunk, 0, 0);
-            parseRanges(chunk);
+            // Its bytes are in the buffer (kept at the chunk's end): parsed after the chunk's values.
+            parseRanges(chunk, Integer.MAX_VALUE);
+            complete(new byte[0], 0, 0);
         } else if (inValue) {
             fail("Bad Request: the body ended inside a record");
         } else if (array && !arrayClosed) {
@@ -325,7 +346,7 @@ public final class RecordStreamParser {
     }
 
     private void fail(String message) {
-        parseRanges(chunk); // the values before come first
+        parseRanges(chunk, Integer.MAX_VALUE); // the values before come first
         broken = true;
         inValue = false;
         buffered = new byte[0];
@@ -398,17 +419,18 @@ public final class RecordStreamParser {
      * new one starts after a value that is not a valid record (where the old one stopped is then
      * unknown) or that does not end where the scanner saw it end.
      */
-    private void parseRanges(byte[] chunk) {
-        int k = 0;
-        while (k < ranges) {
+    private void parseRanges(byte[] chunk, int most) {
+        int k = nextRange;
+        int stop = (int) Math.min(ranges, (long) k + most);
+        while (k < stop) {
             if (array || rangeStarts[k] == rangeEnds[k]) {
                 ready.add(parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k], schemas));
                 k++;
                 continue;
             }
             int base = rangeStarts[k];
-            try (JsonParser p = FACTORY.createParser(chunk, base, rangeEnds[ranges - 1] - base)) {
-                while (k < ranges) {
+            try (JsonParser p = FACTORY.createParser(chunk, base, rangeEnds[stop - 1] - base)) {
+                while (k < stop) {
                     int len = rangeEnds[k] - rangeStarts[k];
                     Item item = parseNext(p, chunk, base, len, schemas);
                     ready.add(item);
@@ -421,7 +443,11 @@ public final class RecordStreamParser {
                 // closing a byte-array parser does not fail
             }
         }
-        ranges = 0;
+        nextRange = k;
+        if (k == ranges) {
+            ranges = 0;
+            nextRange = 0;
+        }
     }
 
     private static Integer partition(JsonParser p) throws IOException {
@@ -593,12 +619,9 @@ public final class RecordStreamParser {
                 return new ProduceRecord.Data(kind, Json.copyExactly(d), ref); // serialized in its schema later
             }
             byte[] bytes = switch (kind) {
-                case BINARY -> {
-                    if (d.currentToken() != JsonToken.VALUE_STRING) {
-                        throw invalid("data=" + excerpt(buf, from, length) + " is not a base64 string.");
-                    }
-                    yield base64(d.getText(), null);
-                }
+                // Decoded where it lies, as when the type comes first: not through a char buffer
+                // and a String (some six times the data's size).
+                case BINARY -> decodeHere(d, kind, buf, from);
                 case STRING -> {
                     if (d.currentToken() != JsonToken.VALUE_STRING) {
                         throw invalid("data=" + excerpt(buf, from, length) + " is not a string.");

@@ -104,9 +104,17 @@ class RecordStreamParserTest {
     @Test
     void whatARecordStillArrivingHoldsIsToldAndCanBeLetGo() {
         RecordStreamParser parser = new RecordStreamParser(1 << 20);
-        parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"done\"}}\n".getBytes(StandardCharsets.UTF_8));
-        assertEquals(0, parser.bufferedBytes(), "a record whole in its chunk is not copied");
+        byte[] whole = ("{\"value\":{\"type\":\"STRING\",\"data\":\"done\"}}\n" + "{}".repeat(100))
+                .getBytes(StandardCharsets.UTF_8);
+        parser.feed(whole);
+        assertEquals(whole.length, parser.bufferedBytes(), "records whole in their chunk hold the chunk (not a "
+                + "copy, nor records made of it) until they are asked for");
         assertFalse(parser.inRecord());
+        assertEquals("done", utf8(record(parser.next()).valueBytes()));
+        assertEquals(whole.length, parser.bufferedBytes(), "a few are parsed at a time: the rest wait in the chunk");
+        assertEquals(100, drain(parser).size());
+        assertEquals(0, parser.bufferedBytes(), "all taken");
+        parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"done\"}}\n".getBytes(StandardCharsets.UTF_8));
         parser.feed(("{\"value\":{\"type\":\"STRING\",\"data\":\"" + "x".repeat(100_000)).getBytes(StandardCharsets.UTF_8));
         assertTrue(parser.inRecord());
         assertTrue(parser.bufferedBytes() >= 100_000, "held until its end comes: " + parser.bufferedBytes());
@@ -123,6 +131,46 @@ class RecordStreamParserTest {
         assertTrue(parser.isBroken());
         parser.feed("\"}}".getBytes(StandardCharsets.UTF_8));
         assertNull(parser.next(), "nothing parsed after a discard");
+    }
+
+    @Test
+    void aChunkFedBeforeTheLastOnesRecordsAreTakenComesAfterThem() {
+        RecordStreamParser parser = new RecordStreamParser(1 << 20);
+        StringBuilder first = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            first.append("{\"value\":{\"type\":\"STRING\",\"data\":\"a").append(i).append("\"}}");
+        }
+        parser.feed(first.toString().getBytes(StandardCharsets.UTF_8));
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            values.add(utf8(record(parser.next()).valueBytes()));
+        }
+        parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"b\"}} 7".getBytes(StandardCharsets.UTF_8));
+        parser.end(); // the trailing scalar ends with the body: it comes last
+        for (RecordStreamParser.Item item : drain(parser)) {
+            values.add(item instanceof RecordStreamParser.Parsed p ? utf8(p.record().valueBytes()) : "invalid");
+        }
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            expected.add("a" + i);
+        }
+        expected.add("b");
+        expected.add("invalid");
+        assertEquals(expected, values);
+    }
+
+    @Test
+    void binaryDataBeforeItsTypeIsDecodedAsWhenTheTypeComesFirst() {
+        List<RecordStreamParser.Item> items = parseWhole("""
+                {"value":{"data":"S2Fma2E=","type":"BINARY"}}
+                {"value":{"data":"P\\/8=","type":"BINARY"}}
+                {"value":{"data":"not base64!","type":"BINARY"}}
+                {"value":{"data":17,"type":"BINARY"}}
+                """, 1 << 20);
+        assertEquals("Kafka", utf8(record(items.get(0)).valueBytes()));
+        assertArrayEquals(new byte[] {0x3f, (byte) 0xff}, record(items.get(1)).valueBytes(), "an escaped '/' as JSON reads it");
+        assertEquals("Bad Request: data=\"not base64!\" is not a valid base64 string.", invalid(items.get(2)).message());
+        assertEquals("Bad Request: data=17 is not a base64 string.", invalid(items.get(3)).message());
     }
 
     private static final String MIXED = """
