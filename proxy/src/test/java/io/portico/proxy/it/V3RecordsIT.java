@@ -413,6 +413,41 @@ class V3RecordsIT {
         }
     }
 
+    @Test
+    void aChunkOfManySmallRecordsPutsNoMoreInFlightThanTheLimit(KafkaCluster kafka) throws Exception {
+        // One chunk of 1,000 records, 10 allowed unacknowledged, Kafka's answers held: 10 go to
+        // the producer and the rest wait unparsed in the chunk (not 1,000 in flight at once, the
+        // whole chunk taken as it came); once Kafka answers, every record is reported in order.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3inflight"), 1);
+        HoldAcks.hold(topic);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("producer.interceptor.classes", HoldAcks.class.getName(),
+                "streaming.unacknowledged.max.records", "10"))) {
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                StringBuilder chunk = new StringBuilder();
+                for (int i = 0; i < 1000; i++) {
+                    chunk.append(stringRecord("s" + i));
+                }
+                stream.sendChunk(chunk.toString());
+                stream.endBody();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (HoldAcks.sent() < 10 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                Thread.sleep(500); // time for more to be sent, were the limit not kept
+                assertEquals(10, HoldAcks.sent(), "records with the producer while Kafka answers none");
+                HoldAcks.release();
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(1000, reports.size());
+                for (int i = 0; i < reports.size(); i++) {
+                    assertEquals(200, reports.get(i).get("error_code").asInt(), reports.get(i).toString());
+                    assertEquals(i, reports.get(i).get("offset").asLong());
+                }
+            } finally {
+                HoldAcks.release();
+            }
+        }
+    }
+
     private static void heldAcksOfALeftClient(TestPortico p, KafkaCluster kafka, String topic) throws Exception {
         var gauges = p.portico().metrics().getGauges();
         com.codahale.metrics.Gauge<?> used = gauges.get("portico.memory.requests.used");

@@ -582,6 +582,8 @@ public final class ProduceV3Handler {
         /** Values in a row that were not records (IO thread): past {@link #INVALID_IN_A_ROW_MAX} the stream ends. */
         private int invalidInARow;
         private boolean retryScheduled;
+        /** The body's last chunk was read (IO thread); its records may still wait in the parser. */
+        private boolean bodyEnded;
         // A small body of a declared length (one record, typically): its records may be sent from
         // the IO thread, with no hop to the pool and back.
         private final boolean atOnce;
@@ -667,13 +669,31 @@ public final class ProduceV3Handler {
             parser.feed(chunk);
             if (last) {
                 parser.end();
+                bodyEnded = true;
             }
-            for (RecordStreamParser.Item item; (item = parser.next()) != null; ) {
-                take(item);
+            takeWhileRoom();
+        }
+
+        /**
+         * Takes the records of what was read while fewer than {@code streaming.unacknowledged.max.records}
+         * are in flight (a chunk may hold thousands of small ones; the rest wait in the parser's
+         * chunk, counted, until reports make room), then ends the input once the body's end or
+         * break is taken, or reads on (IO thread).
+         */
+        private void takeWhileRoom() {
+            while (!ended && replies.incomplete() < limits.unacknowledgedMax() && parser.hasNext()) {
+                take(parser.next());
             }
             countBuffered();
-            if (last || parser.isBroken()) {
-                endInput(!last);
+            if (ended) {
+                return;
+            }
+            if (parser.hasNext()) {
+                body.pause(); // readMoreIfRoom takes the rest once reports make room
+                return;
+            }
+            if (bodyEnded || parser.isBroken()) {
+                endInput(!bodyEnded);
                 return;
             }
             readMoreIfRoom();
@@ -811,10 +831,14 @@ public final class ProduceV3Handler {
                         readMoreIfRoom();
                     }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
                 }
-            } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2
+            } else if ((body.isPaused() || parser.hasNext()) && replies.incomplete() <= limits.unacknowledgedMax() / 2
                     && !replies.overShare(shareDivisor(), true)) {
                 waitingMidRecordSince = 0;
-                body.resume();
+                if (parser.hasNext()) {
+                    takeWhileRoom(); // records read already first; it reads on once they are taken
+                } else {
+                    body.resume();
+                }
             }
         }
 
