@@ -11,7 +11,8 @@ import org.xnio.XnioExecutor;
  * Reads a request body of any length as it arrives, handing each chunk over on the IO thread,
  * for requests that are streams (a v3 produce stream) rather than one document. The reader can be
  * paused and resumed by the consumer of the chunks (backpressure: while paused, TCP's window
- * makes the client wait). A body that sends nothing for {@code idleTimeout} while not paused is
+ * makes the client wait). A body that sends nothing for {@code idleTimeout} while not paused,
+ * and while the sink owes it no answers ({@link Sink#owesAnswers}, {@link #answered}), is
  * ended with {@link Sink#idle}, and every stream ends at {@code maxDuration} with
  * {@link Sink#expired}; the body's length is not limited here (the consumer bounds what it keeps).
  */
@@ -30,6 +31,14 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
 
         /** The connection broke. */
         void failed(Throwable cause);
+
+        /**
+         * Whether the client is owed answers for what it sent (records waiting for Kafka): a
+         * client that waits for them before it sends more is not idle meanwhile.
+         */
+        default boolean owesAnswers() {
+            return false;
+        }
     }
 
     private final HttpServerExchange exchange;
@@ -103,6 +112,14 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         }
     }
 
+    /**
+     * The server has just answered all it owed (IO thread): the client's idle time counts from
+     * now, not from its last bytes, which came before the wait for those answers.
+     */
+    public void answered() {
+        lastProgress = System.nanoTime();
+    }
+
     /** Whether reading is paused. */
     public boolean isPaused() {
         return paused;
@@ -136,6 +153,9 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         idleTimer = null;
         if (done) {
             return;
+        }
+        if (sink.owesAnswers()) {
+            lastProgress = System.nanoTime(); // and again from its answers (answered)
         }
         long idle = System.nanoTime() - lastProgress;
         if (!paused && idle >= idleTimeout.toNanos()) {

@@ -617,6 +617,36 @@ class V3RecordsIT {
     }
 
     @Test
+    void aClientWaitingForItsReportIsNotIdleWhileKafkaTakesLongerThanTheTimeout(KafkaCluster kafka) throws Exception {
+        // A client that sends a record and waits for its report before the next: Kafka answers
+        // after 3 s, six times the body timeout. The wait is the server's: the stream goes on, and
+        // the client's idle time counts from its report.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3slowack"), 1);
+        HoldAcks.hold(topic);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("producer.interceptor.classes", HoldAcks.class.getName(),
+                "request.body.timeout.ms", "500"))) {
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("one"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (HoldAcks.sent() < 1 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                Thread.sleep(3000);
+                HoldAcks.release();
+                assertEquals(1, stream.awaitReports(1).size());
+                stream.sendChunk(stringRecord("two"));
+                stream.endBody();
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(List.of(200, 200), reports.stream().map(r -> r.get("error_code").asInt()).toList(),
+                        reports.toString());
+            } finally {
+                HoldAcks.release();
+            }
+            assertEquals(List.of("one", "two"), kafka.read(topic, 2).stream().map(c -> utf8(c.value())).toList());
+        }
+    }
+
+    @Test
     void aBatchAnswers207WithSuccessesAndFailures(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3batch"), 1);
         String batch = records(kafka, topic) + ":batch";

@@ -804,6 +804,9 @@ public final class ProduceV3Handler {
             if (ended) {
                 return;
             }
+            if (replies.incomplete() == 0) {
+                body.answered(); // a client waiting for its reports was not idle meanwhile
+            }
             // The requests budget, or the caller's share of it while its other requests hold part.
             boolean budgetsFull = lease.over() || replies.over();
             // A client that reads its reports slowly holds at most its share of the responses
@@ -846,6 +849,11 @@ public final class ProduceV3Handler {
         private int shareDivisor() {
             Integer streams = owner == null ? null : streamsOf.get(owner);
             return REPORTS_SHARE * (streams == null ? 1 : Math.max(1, streams));
+        }
+
+        @Override
+        public boolean owesAnswers() {
+            return replies.incomplete() > 0;
         }
 
         @Override
