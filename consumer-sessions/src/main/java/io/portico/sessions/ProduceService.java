@@ -155,7 +155,7 @@ public final class ProduceService {
         metrics.registry().gauge("portico.producers", () -> producers::size);
         Map<String, Object> config = producers.sharedConfig();
         this.shares = new ProducerShares(setting(config, org.apache.kafka.clients.producer.ProducerConfig.BUFFER_MEMORY_CONFIG,
-                32L << 20) / 2, setting(config, org.apache.kafka.clients.producer.ProducerConfig.BATCH_SIZE_CONFIG, 16384));
+                32L << 20), setting(config, org.apache.kafka.clients.producer.ProducerConfig.BATCH_SIZE_CONFIG, 16384));
         Object partitioner = config.get(org.apache.kafka.clients.producer.ProducerConfig.PARTITIONER_CLASS_CONFIG);
         this.keyedPlaces = (partitioner == null || partitioner.toString().isBlank())
                 && !"true".equalsIgnoreCase(String.valueOf(

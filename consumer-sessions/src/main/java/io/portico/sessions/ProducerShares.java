@@ -11,7 +11,12 @@ import org.apache.kafka.common.errors.RetriableException;
  * What each caller's records take of the shared producer's buffer until Kafka acknowledges them,
  * and at most how much each may: half the buffer ({@code producer.buffer.memory}), so that one API
  * key whose batches Kafka keeps retrying (records sprayed over hundreds of partitions of a topic
- * that cannot take them, say) never fills the buffer every other client's records need.
+ * that cannot take them, say) never fills the buffer every other client's records need. Several
+ * keys each within its half could still fill it together, so once the callers' records hold three
+ * quarters of it (crowded), a caller holding more than an equal part of those three quarters
+ * (among the callers with records waiting) takes no more, and none takes more once they hold
+ * seven eighths: the last eighth is left for callers with nothing waiting, whose first record is
+ * always taken (and each caller holding less than its part may still grow to it).
  *
  * <p>Kafka's producer gives each partition's open batch a whole {@code batch.size} of its buffer
  * however little is in it, so a record is counted as its key, value and header bytes plus, when the caller
@@ -30,16 +35,36 @@ public final class ProducerShares {
     public static final Account NONE = new Account(null, null);
 
     private final long share;
+    private final long crowded;
+    private final long ceiling;
     private final long batchBytes;
     private final ConcurrentHashMap<String, Account> accounts = new ConcurrentHashMap<>();
+    /** Bytes counted for all callers together. */
+    private final java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+    /** Callers with records waiting. */
+    private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
-     * @param share at most this many bytes of the buffer per caller
+     * @param buffer the shared producer's buffer ({@code buffer.memory}): half of it per caller at most
      * @param batchBytes what a partition's open batch takes of the buffer ({@code batch.size})
      */
-    public ProducerShares(long share, long batchBytes) {
-        this.share = share;
+    public ProducerShares(long buffer, long batchBytes) {
+        this.share = buffer / 2;
+        this.crowded = buffer / 4 * 3;
+        this.ceiling = buffer / 8 * 7;
         this.batchBytes = batchBytes;
+    }
+
+    /**
+     * Whether a caller holding {@code held} (more than nothing) may take {@code need} more while all
+     * callers hold {@code all} (its own included).
+     */
+    private boolean fits(long held, long need, long all) {
+        if (held + need > share || all + need > ceiling) {
+            return false;
+        }
+        // Crowded: no more than an equal part of the crowded line, for a caller past it.
+        return all + need <= crowded || held + need <= crowded / Math.max(1, active.get());
     }
 
     /** The account of {@code owner}; {@link #NONE} for a null owner. */
@@ -58,6 +83,11 @@ public final class ProducerShares {
         return share;
     }
 
+    /** Bytes counted for all callers together now. */
+    public long total() {
+        return total.get();
+    }
+
     /** Why a record was not sent: its caller's records waiting for Kafka hold its share already. */
     public static final class ShareFull extends RetriableException {
         private static final long serialVersionUID = 1L;
@@ -69,8 +99,9 @@ public final class ProducerShares {
 
     /** The message of a refusal, for the whole request ({@link #full()}) and for one record. */
     private String words() {
-        return "this API key's records waiting for Kafka's acknowledgement hold its share (half, " + share
-                + " bytes) of the shared producer's buffer (producer.buffer.memory); retry when they are "
+        return "this API key's records waiting for Kafka's acknowledgement hold its share of the shared producer's "
+                + "buffer (producer.buffer.memory): at most half, " + share + " bytes, and while the records of "
+                + "several keys fill three quarters of it, an equal part of those each; retry when they are "
                 + "acknowledged";
     }
 
@@ -100,7 +131,7 @@ public final class ProducerShares {
             synchronized (this) {
                 if (!retired) {
                     // No room left for another partition's batch: most of what it would send would be refused.
-                    return held > 0 && held + shares.batchBytes > shares.share
+                    return held > 0 && !shares.fits(held, shares.batchBytes, shares.total.get())
                             ? ErrorCode.TOO_MANY_REQUESTS.exception(shares.words()) : null;
                 }
             }
@@ -130,8 +161,15 @@ public final class ProducerShares {
                     Place place = new Place(topic, partition);
                     long[] there = waiting.get(place);
                     long need = there == null ? bytes + shares.batchBytes : bytes;
-                    if (held > 0 && held + need > shares.share) {
+                    // Counted in the total first, so that callers taking at once never pass the
+                    // ceiling together; given back when it does not fit.
+                    long all = shares.total.addAndGet(need) - need;
+                    if (held > 0 && !shares.fits(held, need, all)) {
+                        shares.total.addAndGet(-need);
                         return null;
+                    }
+                    if (held == 0) {
+                        shares.active.incrementAndGet();
                     }
                     if (there == null) {
                         waiting.put(place, new long[] {1});
@@ -156,13 +194,17 @@ public final class ProducerShares {
                 if (there == null) {
                     return; // never counted here
                 }
-                held -= bytes;
+                long freed = bytes;
                 if (--there[0] == 0) {
                     waiting.remove(place);
-                    held -= shares.batchBytes;
+                    freed += shares.batchBytes;
                 }
+                held -= freed;
+                shares.total.addAndGet(-freed);
                 if (waiting.isEmpty()) {
+                    shares.total.addAndGet(-held); // nothing, unless releases did not match takes
                     held = 0;
+                    shares.active.decrementAndGet();
                     retired = true;
                     shares.accounts.remove(owner, this);
                 }

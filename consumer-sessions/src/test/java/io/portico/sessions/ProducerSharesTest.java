@@ -13,7 +13,7 @@ class ProducerSharesTest {
 
     @Test
     void eachPartitionWithRecordsWaitingCountsOneBatchBesidesTheBytes() {
-        ProducerShares shares = new ProducerShares(10_000, BATCH);
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
         ProducerShares.Account a = shares.account("a");
         assertNotNull(a.take("t", 0, 10));
         assertNotNull(a.take("t", 0, 10));
@@ -25,7 +25,7 @@ class ProducerSharesTest {
 
     @Test
     void recordsSprayedOverPartitionsArePastTheShareLongBeforeTheirBytesAre() {
-        ProducerShares shares = new ProducerShares(10_000, BATCH);
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
         ProducerShares.Account a = shares.account("a");
         int taken = 0;
         while (taken < 100 && a.take("t", taken, 1) != null) {
@@ -43,7 +43,7 @@ class ProducerSharesTest {
 
     @Test
     void whatKafkaIsDoneWithIsGivenBackAndAnEmptyAccountIsLetGo() {
-        ProducerShares shares = new ProducerShares(10_000, BATCH);
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
         ProducerShares.Account a = shares.account("a");
         ProducerShares.Account counted = a.take("t", 0, 10);
         a.take("t", 1, 10).release("t", 1, 10);
@@ -61,10 +61,57 @@ class ProducerSharesTest {
 
     @Test
     void aCallerWithNothingWaitingMaySendOneRecordLargerThanItsShare() {
-        ProducerShares shares = new ProducerShares(10_000, BATCH);
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
         ProducerShares.Account a = shares.account("a");
         assertNotNull(a.take("t", 0, 50_000));
         assertNull(a.take("t", 0, 1), "nothing more while it waits");
+    }
+
+    /** Takes a record of one byte for each new partition of {@code topic} until refused: how many were taken. */
+    private static int spray(ProducerShares.Account account, String topic) {
+        int taken = 0;
+        while (taken < 1000 && account.take(topic, taken, 1) != null) {
+            taken++;
+        }
+        return taken;
+    }
+
+    @Test
+    void keysEachWithinTheirHalfStopAtAnEqualPartOnceTheyCrowdTheBuffer() {
+        // A buffer of 20,000: a half is 10,000, crowded past 15,000, nothing more past 17,500.
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
+        ProducerShares.Account a = shares.account("a");
+        for (int p = 0; p < 7; p++) {
+            assertNotNull(a.take("t", p, 1));
+        }
+        ProducerShares.Account b = shares.account("b");
+        assertEquals(7, spray(b, "u"), "b grows past its part of 7,500 only while the buffer is not crowded: "
+                + "7 batches (5 uncrowded, 2 more up to its part)");
+        assertEquals(14_014, shares.total());
+        assertNull(a.take("t", 7, 1), "a holds 7,007, within its half, but past its part (7,500) the next batch: refused");
+        assertNotNull(a.full(), "and its next request is refused whole");
+        assertNotNull(a.take("t", 0, 1), "a record for a partition it has a batch in fits its part");
+        ProducerShares.Account released = shares.account("b");
+        for (int p = 0; p < 7; p++) {
+            released.release("u", p, 1);
+        }
+        assertEquals(0, shares.heldBy("b"));
+        assertNotNull(a.take("t", 7, 1), "once b's records are acknowledged, a has room again");
+    }
+
+    @Test
+    void theLastEighthIsLeftForCallersWithNothingWaiting() {
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
+        assertEquals(9, spray(shares.account("a"), "t"));
+        assertEquals(7, spray(shares.account("b"), "u"), "b stops at its part of 7,500 once crowded (a's 9,009 "
+                + "besides)");
+        assertEquals(16_016, shares.total());
+        assertEquals(1, spray(shares.account("c"), "v"), "c, far under its part of 5,000, has its first record "
+                + "taken, then none past the ceiling of 17,500");
+        assertEquals(17_017, shares.total());
+        assertNull(shares.account("c").take("v", 0, 1_000), "past the ceiling even within its part");
+        assertNotNull(shares.account("d").take("w", 0, 1), "a caller with nothing waiting still sends a record");
+        assertNull(shares.account("d").take("w", 1, 1), "but no more while the buffer is at its ceiling");
     }
 
     @Test

@@ -27,28 +27,130 @@ import org.junit.jupiter.api.io.TempDir;
 class ProducerShareIT {
     private static final String KEY_A = "a-" + UUID.randomUUID();
     private static final String KEY_B = "b-" + UUID.randomUUID();
+    private static final String KEY_C = "c-" + UUID.randomUUID();
+    private static final String KEY_D = "d-" + UUID.randomUUID();
     private static final String BINARY = "application/vnd.kafka.binary.v1+json";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
+    /**
+     * A broker of its own that clients reach through a relay the test can stop passing bytes on,
+     * and Portico with four API keys and a 1 MiB buffer of 64 KiB batches: sixteen partitions'
+     * batches fill it, a key's half takes seven, it is crowded past twelve and full for the keys'
+     * records past fourteen.
+     */
+    private static final class Rig implements AutoCloseable {
+        final Relay relay;
+        final EmbeddedKafka broker;
+        final KafkaCluster cluster;
+        final TestPortico portico;
+
+        Rig(Path dir) throws Exception {
+            int brokerPort;
+            try (java.net.ServerSocket free = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                brokerPort = free.getLocalPort();
+            }
+            relay = new Relay(brokerPort);
+            broker = EmbeddedKafka.start(Files.createDirectories(dir.resolve("kafka")),
+                    Map.of("advertised.listeners", "PLAINTEXT://127.0.0.1:" + relay.port()), brokerPort, 0);
+            StringBuilder keys = new StringBuilder("{\"keys\":[");
+            List<String> all = List.of(KEY_A, KEY_B, KEY_C, KEY_D);
+            for (int i = 0; i < all.size(); i++) {
+                keys.append(i == 0 ? "" : ",").append("{\"name\":\"").append((char) ('a' + i)).append("\",\"key\":\"")
+                        .append(all.get(i)).append("\",\"role\":\"writer\",\"topics\":[\"*\"]}");
+            }
+            Path file = Files.writeString(dir.resolve("keys.json"), keys.append("]}"));
+            cluster = KafkaCluster.external("127.0.0.1:" + relay.port());
+            portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                    "api.keys.file", file.toString(), "producer.buffer.memory", String.valueOf(1 << 20),
+                    "producer.batch.size", String.valueOf(64 << 10), "producer.max.block.ms", "3000"));
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            relay.hold(false);
+            portico.close();
+            cluster.close();
+            try {
+                broker.close();
+            } catch (Exception e) {
+                throw new java.io.IOException(e);
+            }
+            relay.close();
+        }
+    }
+
+    /** A v1 produce body of one record for each of {@code partitions}. */
+    private static String sprayBody(int partitions) {
+        StringBuilder body = new StringBuilder("{\"records\":[");
+        for (int p = 0; p < partitions; p++) {
+            body.append(p == 0 ? "" : ",").append("{\"key\":\"aw==\",\"value\":\"c3ByYXk=\",\"partition\":")
+                    .append(p).append('}');
+        }
+        return body.append("]}").toString();
+    }
+
+    @Test
+    void keysEachWithinTheirHalfLeaveRoomForAnotherKeyTogether(@TempDir Path dir) throws Exception {
+        // Three keys spray 24 partitions each while Kafka answers nothing: each within its half,
+        // they would fill the buffer together (7 + 7 + 2 batches), and a fourth key's record
+        // would fail after max.block.ms. Crowded, each stops at an equal part: the fourth's waits
+        // for Kafka and lands.
+        try (Rig rig = new Rig(dir)) {
+            Rest rest = rig.portico.rest();
+            List<String> sprayers = List.of(KEY_A, KEY_B, KEY_C);
+            List<String> topics = new java.util.ArrayList<>();
+            for (String key : sprayers) {
+                String topic = rig.cluster.createTopic(KafkaCluster.uniqueTopic("crowd"), 24);
+                topics.add(topic);
+                assertEquals(200, rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"key\":\"aw==\",\"value\":\"YQ==\"}]}",
+                        "Authorization", "Bearer " + key).status());
+            }
+            String other = rig.cluster.createTopic(KafkaCluster.uniqueTopic("other"), 1);
+            assertEquals(200, rest.post("/topics/" + other, BINARY, "{\"records\":[{\"key\":\"aw==\",\"value\":\"Yg==\"}]}",
+                    "Authorization", "Bearer " + KEY_D).status());
+
+            rig.relay.hold(true);
+            List<CompletableFuture<Rest.Response>> sprays = new java.util.ArrayList<>();
+            for (int i = 0; i < sprayers.size(); i++) {
+                String topic = topics.get(i);
+                String key = sprayers.get(i);
+                sprays.add(CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic, BINARY, sprayBody(24),
+                        "Authorization", "Bearer " + key)));
+                Thread.sleep(500); // one after the other: each key's records are with the producer before the next's
+            }
+            Thread.sleep(1000);
+            CompletableFuture<Rest.Response> fourth = CompletableFuture.supplyAsync(() -> rest.post("/topics/" + other,
+                    BINARY, "{\"records\":[{\"key\":\"aw==\",\"value\":\"Yg==\"}]}", "Authorization", "Bearer " + KEY_D));
+            Thread.sleep(3500); // longer than max.block.ms: a record without room fails by then
+            assertTrue(!fourth.isDone(), "the fourth key's record waits for Kafka: " + (fourth.isDone() ? fourth.join().body() : ""));
+            rig.relay.hold(false);
+            Rest.Response d = fourth.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(200, d.status(), d.body());
+            assertTrue(d.json().path("offsets").get(0).path("error_code").isNull(), d.body());
+            int landed = 0;
+            for (CompletableFuture<Rest.Response> spray : sprays) {
+                Rest.Response answered = spray.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                assertEquals(200, answered.status(), answered.body());
+                for (JsonNode offset : answered.json().path("offsets")) {
+                    if (offset.path("error_code").isNull()) {
+                        landed++;
+                    } else {
+                        assertEquals(50003, offset.path("error_code").asInt(), answered.body());
+                        assertTrue(offset.path("error").asText().contains("share"), answered.body());
+                    }
+                }
+            }
+            assertTrue(landed >= 3 && landed <= 14, "what fit the keys' parts landed, no more: " + landed);
+        }
+    }
+
     @Test
     void aKeysWaitingRecordsOverManyPartitionsLeaveTheOtherHalfOfTheBufferToOthers(@TempDir Path dir) throws Exception {
-        int brokerPort;
-        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-            brokerPort = free.getLocalPort();
-        }
-        Relay relay = new Relay(brokerPort);
-        // Clients reach the broker through the relay, which the test can stop passing bytes on.
-        EmbeddedKafka broker = EmbeddedKafka.start(Files.createDirectories(dir.resolve("kafka")),
-                Map.of("advertised.listeners", "PLAINTEXT://127.0.0.1:" + relay.port()), brokerPort, 0);
         int partitions = 24;
-        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
-                + "{\"name\":\"a\",\"key\":\"" + KEY_A + "\",\"role\":\"writer\",\"topics\":[\"*\"]},"
-                + "{\"name\":\"b\",\"key\":\"" + KEY_B + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
-        KafkaCluster cluster = KafkaCluster.external("127.0.0.1:" + relay.port());
-        // A 1 MiB buffer of 64 KiB batches: sixteen partitions' batches fill it, a key's half takes seven.
-        TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
-                "api.keys.file", keys.toString(), "producer.buffer.memory", String.valueOf(1 << 20),
-                "producer.batch.size", String.valueOf(64 << 10), "producer.max.block.ms", "3000"));
+        Rig rig = new Rig(dir);
+        Relay relay = rig.relay;
+        KafkaCluster cluster = rig.cluster;
+        TestPortico portico = rig.portico;
         try {
             String sprayed = cluster.createTopic(KafkaCluster.uniqueTopic("sprayed"), partitions);
             String other = cluster.createTopic(KafkaCluster.uniqueTopic("other"), 1);
@@ -61,14 +163,8 @@ class ProducerShareIT {
 
             String clusterId = cluster.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
             relay.hold(true); // what is sent now waits in the producer's buffer for Kafka's answer
-            StringBuilder body = new StringBuilder("{\"records\":[");
-            for (int p = 0; p < partitions; p++) {
-                body.append(p == 0 ? "" : ",").append("{\"key\":\"aw==\",\"value\":\"c3ByYXk=\",\"partition\":")
-                        .append(p).append('}');
-            }
-            body.append("]}");
             CompletableFuture<Rest.Response> spray = CompletableFuture.supplyAsync(() -> rest.post("/topics/" + sprayed,
-                    BINARY, body.toString(), "Authorization", "Bearer " + KEY_A));
+                    BINARY, sprayBody(partitions), "Authorization", "Bearer " + KEY_A));
             Rest.Response refused = null;
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (refused == null && System.nanoTime() < deadline) {
@@ -124,11 +220,7 @@ class ProducerShareIT {
             assertEquals(200, again.status(), again.body());
             assertTrue(again.json().path("offsets").get(0).path("error_code").isNull(), "its room came back: " + again.body());
         } finally {
-            relay.hold(false);
-            portico.close();
-            cluster.close();
-            broker.close();
-            relay.close();
+            rig.close();
         }
     }
 
