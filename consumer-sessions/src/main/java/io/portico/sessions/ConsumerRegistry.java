@@ -518,9 +518,30 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public CompletableFuture<List<ConsumedRecord>> readAsync(ConsumerInstance instance, String topic, long maxBytes,
                                                              ResponseRoom room, Executor pool) {
+        return readAsync(instance, topic, maxBytes, room, pool, null);
+    }
+
+    /**
+     * As {@link #readAsync(ConsumerInstance, String, long, ResponseRoom, Executor)}, its waits
+     * (for the group's assignment, then for records) together at most {@code within} (null: no
+     * such bound): a read relayed by another node must answer before that node stops waiting.
+     */
+    public CompletableFuture<List<ConsumedRecord>> readAsync(ConsumerInstance instance, String topic, long maxBytes,
+                                                             ResponseRoom room, Executor pool, Duration within) {
         relieveFor(instance);
-        return whileReading(instance, instance.readAsync(topic, limits(settings.requestTimeout(), settings.assignmentTimeout(), maxBytes, -1),
-                topicExists, room, pool, timer));
+        return whileReading(instance, instance.readAsync(topic, within(limits(settings.requestTimeout(),
+                settings.assignmentTimeout(), maxBytes, -1), within), topicExists, room, pool, timer));
+    }
+
+    /** {@code limits} with its waits together at most {@code within} (the wait for records first); as is when null. */
+    static ConsumerInstance.ReadLimits within(ConsumerInstance.ReadLimits limits, Duration within) {
+        if (within == null) {
+            return limits;
+        }
+        Duration wait = min(limits.requestTimeout(), within);
+        Duration assignment = min(limits.assignmentTimeout(), within.minus(wait));
+        return new ConsumerInstance.ReadLimits(wait, assignment, limits.maxBytes(), limits.clientMaxBytes(),
+                limits.fetchMinBytes());
     }
 
     /**
@@ -540,8 +561,16 @@ public final class ConsumerRegistry implements AutoCloseable {
      */
     public CompletableFuture<List<ConsumedRecord>> pollAsync(ConsumerInstance instance, Duration timeout,
                                                              long maxBytes, ResponseRoom room, Executor pool) {
+        return pollAsync(instance, timeout, maxBytes, room, pool, null);
+    }
+
+    /** As {@link #pollAsync(ConsumerInstance, Duration, long, ResponseRoom, Executor)}, its waits together at most {@code within}. */
+    public CompletableFuture<List<ConsumedRecord>> pollAsync(ConsumerInstance instance, Duration timeout,
+                                                             long maxBytes, ResponseRoom room, Executor pool,
+                                                             Duration within) {
         relieveFor(instance);
-        return whileReading(instance, instance.pollAsync(pollLimits(instance, timeout, maxBytes), room, pool, timer));
+        return whileReading(instance, instance.pollAsync(within(pollLimits(instance, timeout, maxBytes), within), room,
+                pool, timer));
     }
 
     /** Marks the instance as read (its expiry waits while a read is in progress) now and when the read ends. */

@@ -91,6 +91,23 @@ class ConsumerRegistryTest {
     // ---- create ------------------------------------------------------------------------------
 
     @Test
+    void aReadBoundedByARelaysWaitKeepsItsWaitsWithinIt() {
+        ConsumerInstance.ReadLimits limits = new ConsumerInstance.ReadLimits(Duration.ofSeconds(1), Duration.ofSeconds(10),
+                1000, 7, 2);
+        assertSame(limits, ConsumerRegistry.within(limits, null), "no bound: as is");
+        ConsumerInstance.ReadLimits wide = ConsumerRegistry.within(limits, Duration.ofSeconds(290));
+        assertEquals(Duration.ofSeconds(1), wide.requestTimeout());
+        assertEquals(Duration.ofSeconds(10), wide.assignmentTimeout(), "within a wide bound nothing changes");
+        ConsumerInstance.ReadLimits tight = ConsumerRegistry.within(limits, Duration.ofMillis(1500));
+        assertEquals(Duration.ofSeconds(1), tight.requestTimeout(), "the wait for records first");
+        assertEquals(Duration.ofMillis(500), tight.assignmentTimeout(), "the assignment gets what is left");
+        ConsumerInstance.ReadLimits tighter = ConsumerRegistry.within(limits, Duration.ofMillis(800));
+        assertEquals(Duration.ofMillis(800), tighter.requestTimeout());
+        assertEquals(Duration.ZERO, tighter.assignmentTimeout());
+        assertEquals(List.of(1000L, 7L, 2), List.of(tighter.maxBytes(), tighter.clientMaxBytes(), tighter.fetchMinBytes()));
+    }
+
+    @Test
     void createReturnsAnInstanceThatGetFindsByGroupAndName() {
         ConsumerRegistry registry = registry();
 

@@ -106,6 +106,7 @@ public final class ConsumerHandlers {
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         String caller = Access.caller(exchange).owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
+        java.time.Duration within = exchange.getAttachment(Http.READ_WITHIN); // relayed: answer before the relay stops waiting
         // The read holds a pool thread for one poll slice at a time: between slices it waits in
         // the pool's queue again, behind reads whose records are there.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
@@ -114,7 +115,7 @@ public final class ConsumerHandlers {
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            return registry.readAsync(instance, topic, cap, room, on).thenApply(records -> {
+            return registry.readAsync(instance, topic, cap, room, on, within).thenApply(records -> {
                 if (records.isEmpty() && !cluster.reachable()) {
                     // Nothing came because Kafka does not answer: say so rather than "no new records".
                     throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");

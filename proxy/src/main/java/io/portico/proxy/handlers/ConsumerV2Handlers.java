@@ -183,6 +183,7 @@ public final class ConsumerV2Handlers {
         Principal principal = Access.caller(exchange);
         String caller = principal.owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
+        java.time.Duration within = exchange.getAttachment(Http.READ_WITHIN); // relayed: answer before the relay stops waiting
         // One poll slice at a time on the pool, as v1's read.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
@@ -191,7 +192,7 @@ public final class ConsumerV2Handlers {
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();
             }
-            return registry.pollAsync(instance, timeout, cap, room, on).thenApply(records -> {
+            return registry.pollAsync(instance, timeout, cap, room, on, within).thenApply(records -> {
                 if (records.isEmpty() && !cluster.reachable()) {
                     throw ErrorCode.BROKER_NOT_AVAILABLE.exception("Kafka is not reachable; retry later");
                 }

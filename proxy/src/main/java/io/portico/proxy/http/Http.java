@@ -47,6 +47,14 @@ public final class Http {
     public static final AttachmentKey<String> RELAYED_BY = AttachmentKey.create(String.class);
 
     /**
+     * On a request another node relayed: the most its waits (for a group's assignment, then for
+     * records) may take together, so that its answer comes before the relaying node stops waiting
+     * ({@code nodes.forward.timeout.ms}) and no record read for it is lost with an answer nobody
+     * gets. Absent on a client's own request.
+     */
+    public static final AttachmentKey<java.time.Duration> READ_WITHIN = AttachmentKey.create(java.time.Duration.class);
+
+    /**
      * The name of the API key entry the relaying node authenticated the caller as; believed only
      * on a request with {@link #RELAYED_BY} (a client certificate does not travel with a relay).
      */

@@ -55,6 +55,8 @@ public final class Forwarding {
     static final String FORWARDED_BY_NAME = "Portico-Forwarded-By";
     static final String NODE_SECRET_NAME = "Portico-Node-Secret";
     static final String FORWARDED_TO_NAME = "Portico-Forwarded-To";
+    /** On a relayed request: the milliseconds its reads may wait ({@link Http#READ_WITHIN}). */
+    static final HttpString READ_WITHIN = new HttpString("Portico-Read-Within");
     public static final HttpString FORWARDED_BY = new HttpString(FORWARDED_BY_NAME);
     public static final HttpString NODE_SECRET = new HttpString(NODE_SECRET_NAME);
     /** The id of the node a relayed request is meant for: another node it reaches refuses it (421). */
@@ -69,6 +71,16 @@ public final class Forwarding {
     private final Executor pool;
     private final HttpHandler relay;
     private final HttpHandler streamRelay;
+    /** What a relayed read may wait, in milliseconds ({@link #readWithin(java.time.Duration)}). */
+    private final String readWithin;
+
+    /**
+     * What the reads of a request relayed with {@code timeout} may wait together at the holder:
+     * the timeout less a quarter of it (at most 10 s), time for the answer's way back.
+     */
+    static java.time.Duration readWithin(java.time.Duration timeout) {
+        return timeout.minus(java.time.Duration.ofMillis(Math.min(10_000, timeout.toMillis() / 4)));
+    }
     /**
      * Plain requests each API key (or user) has relayed to each node at once: at most
      * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node, so that one
@@ -93,6 +105,7 @@ public final class Forwarding {
         this.consumers = consumers;
         this.secret = secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8);
         this.pool = pool;
+        this.readWithin = String.valueOf(readWithin(timeout).toMillis());
         if (directory == null) {
             this.relay = null;
             this.streamRelay = null;
@@ -157,6 +170,10 @@ public final class Forwarding {
                 }
                 String by = exchange.getRequestHeaders().getFirst(FORWARDED_BY);
                 exchange.putAttachment(Http.RELAYED_BY, by == null ? "" : by);
+                String within = exchange.getRequestHeaders().getFirst(READ_WITHIN);
+                if (within != null && within.matches("[0-9]{1,10}")) {
+                    exchange.putAttachment(Http.READ_WITHIN, java.time.Duration.ofMillis(Long.parseLong(within)));
+                }
             }
             next.handleRequest(exchange);
         };
@@ -217,8 +234,7 @@ public final class Forwarding {
                 }
                 if (ex.getStatusCode() == 504) {
                     ErrorWriter.write(ex, ErrorCode.GATEWAY_TIMEOUT.exception("node '" + there.node().id()
-                            + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"
-                            + " (which should exceed the longest read: consumer.assignment.timeout.ms and the read's own wait)"));
+                            + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"));
                     return true;
                 }
                 ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
@@ -251,6 +267,11 @@ public final class Forwarding {
                 });
             }
             endOnceUnheardOf(exchange, there.node());
+            if (stream) {
+                exchange.getRequestHeaders().remove(READ_WITHIN); // a stream's reads have no such bound
+            } else {
+                exchange.getRequestHeaders().put(READ_WITHIN, readWithin);
+            }
             (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception("Consumer instance not found: it was held by node '"

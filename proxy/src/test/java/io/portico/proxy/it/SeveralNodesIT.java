@@ -149,6 +149,36 @@ class SeveralNodesIT {
     }
 
     @Test
+    void aRelayedReadThatWouldWaitLongerThanTheRelayAnswersWithinItAndLosesNothing() throws Exception {
+        // The instance's reads wait 5 s for records; the nodes relay for 2 s. Relayed, a read
+        // answers within the relay's time ([] on an empty topic), not a 504 while the holder
+        // still reads (whatever came meanwhile would be answered to nobody).
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-wait"), 1);
+        String group = "nodes-wait-" + UUID.randomUUID();
+        Rest.Response created = node(0).post("/consumers/" + group, V2, "{\"name\":\"slow\",\"format\":\"binary\","
+                + "\"auto.offset.reset\":\"earliest\",\"consumer.request.timeout.ms\":5000}", as(APP));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals(204, node(0).post(instance + "/assignments", V2,
+                "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}", as(APP)).status());
+        for (String read : List.of("/records", "/records?timeout=60000")) {
+            Rest.Response empty = node(1).get(instance + read, as(APP, "Accept", BINARY_V2));
+            assertEquals(200, empty.status(), read + " relayed: " + empty.body());
+            assertEquals(0, empty.json().size(), empty.body());
+        }
+        produce(topic, 1);
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < 20 && values.isEmpty(); i++) {
+            Rest.Response r = node(1).get(instance + "/records", as(APP, "Accept", BINARY_V2));
+            assertEquals(200, r.status(), r.body());
+            r.json().forEach(rec -> values.add(new String(java.util.Base64.getDecoder().decode(rec.get("value").asText()),
+                    StandardCharsets.UTF_8)));
+        }
+        assertEquals(List.of("v0"), values, "the record produced after the empty reads");
+        assertEquals(204, node(0).delete(instance, as(APP)).status());
+    }
+
+    @Test
     void aV1InstanceWithAGeneratedNameIsReadCommittedAndDeletedThroughOtherNodes() throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-v1"), 1);
         produce(topic, 5);
