@@ -171,7 +171,7 @@ public final class ProduceService {
     /**
      * The account of {@code owner} (an API key or user; null when authentication is off) with the
      * shared producer's buffer: the calls that take one count its records there until Kafka
-     * acknowledges them, and refuse what is past its share (half the buffer) with 429.
+     * acknowledges them, and refuse what is past its share (see {@link ProducerShares}) with 429.
      */
     public ProducerShares.Account share(String owner) {
         return shares.account(owner);

@@ -83,6 +83,11 @@ public final class ProducerShares {
         return share;
     }
 
+    /** Callers with records waiting now. */
+    int active() {
+        return active.get();
+    }
+
     /** Bytes counted for all callers together now. */
     public long total() {
         return total.get();
@@ -131,7 +136,7 @@ public final class ProducerShares {
             synchronized (this) {
                 if (!retired) {
                     // No room left for another partition's batch: most of what it would send would be refused.
-                    return held > 0 && !shares.fits(held, shares.batchBytes, shares.total.get())
+                    return !waiting.isEmpty() && !shares.fits(held, shares.batchBytes, shares.total.get())
                             ? ErrorCode.TOO_MANY_REQUESTS.exception(shares.words()) : null;
                 }
             }
@@ -164,11 +169,14 @@ public final class ProducerShares {
                     // Counted in the total first, so that callers taking at once never pass the
                     // ceiling together; given back when it does not fit.
                     long all = shares.total.addAndGet(need) - need;
-                    if (held > 0 && !shares.fits(held, need, all)) {
+                    // A caller with nothing waiting may always send one record (even with a zero
+                    // batch.size and an empty record, where it holds nothing after it).
+                    boolean first = waiting.isEmpty();
+                    if (!first && !shares.fits(held, need, all)) {
                         shares.total.addAndGet(-need);
                         return null;
                     }
-                    if (held == 0) {
+                    if (first) {
                         shares.active.incrementAndGet();
                     }
                     if (there == null) {

@@ -85,12 +85,13 @@ class ProducerSharesTest {
             assertNotNull(a.take("t", p, 1));
         }
         ProducerShares.Account b = shares.account("b");
-        assertEquals(7, spray(b, "u"), "b grows past its part of 7,500 only while the buffer is not crowded: "
-                + "7 batches (5 uncrowded, 2 more up to its part)");
+        assertEquals(7, spray(b, "u"), "b takes 7 batches before the buffer is crowded (14,014), the 8th would "
+                + "take it past 15,000 with b past its part (7,500)");
         assertEquals(14_014, shares.total());
-        assertNull(a.take("t", 7, 1), "a holds 7,007, within its half, but past its part (7,500) the next batch: refused");
+        assertNull(a.take("t", 7, 1), "a holds 7,007, within its half, but the next batch would crowd the buffer "
+                + "with a past its part: refused");
         assertNotNull(a.full(), "and its next request is refused whole");
-        assertNotNull(a.take("t", 0, 1), "a record for a partition it has a batch in fits its part");
+        assertNotNull(a.take("t", 0, 1), "a record for a partition it has a batch in leaves the buffer uncrowded");
         ProducerShares.Account released = shares.account("b");
         for (int p = 0; p < 7; p++) {
             released.release("u", p, 1);
@@ -112,6 +113,22 @@ class ProducerSharesTest {
         assertNull(shares.account("c").take("v", 0, 1_000), "past the ceiling even within its part");
         assertNotNull(shares.account("d").take("w", 0, 1), "a caller with nothing waiting still sends a record");
         assertNull(shares.account("d").take("w", 1, 1), "but no more while the buffer is at its ceiling");
+    }
+
+    @Test
+    void recordsThatTakeNothingStillMakeOneCallerWithRecordsWaiting() {
+        // batch.size=0 (no batching) and empty records: each holds nothing, yet waits.
+        ProducerShares shares = new ProducerShares(20_000, 0);
+        ProducerShares.Account z = shares.account("z");
+        for (int i = 0; i < 3; i++) {
+            assertNotNull(z.take("t", 0, 0));
+        }
+        assertEquals(1, shares.active(), "one caller, however many of its records wait");
+        for (int i = 0; i < 3; i++) {
+            z.release("t", 0, 0);
+        }
+        assertEquals(0, shares.active());
+        assertEquals(0, shares.total());
     }
 
     @Test
