@@ -30,9 +30,10 @@ import java.util.Locale;
  * record).
  *
  * <p>A scanner finds where each value ends (strings, escapes and nesting only, a few operations a
- * byte); a complete value is then parsed from its bytes — in place when it lies in one chunk —
- * so no more than one record's bytes (at most {@code maxRecordBytes}) is ever buffered, however
- * long the stream. Not thread-safe: one parser per stream, fed from one thread at a time.
+ * byte); a complete value is then parsed from its bytes as it is asked for ({@link #next}) — in
+ * place when it lies in one chunk, which the parser holds until its values are taken — so no
+ * more than the last chunk and one record's bytes (at most {@code maxRecordBytes}) are ever held,
+ * however long the stream. Not thread-safe: one parser per stream, fed from one thread at a time.
  */
 public final class RecordStreamParser {
     private static final JsonFactory FACTORY = Json.mapper().getFactory();
@@ -58,6 +59,8 @@ public final class RecordStreamParser {
     private final int maxRecordBytes;
     private final boolean schemas;
     private final ArrayDeque<Item> ready = new ArrayDeque<>();
+    /** Items that come after the values of the last chunk not parsed yet (a record's end, the stream's break). */
+    private final ArrayDeque<Item> after = new ArrayDeque<>();
 
     // The value in progress: its bytes from earlier chunks (when it spans chunks) and its shape.
     private byte[] buffered = new byte[0];
@@ -112,7 +115,8 @@ public final class RecordStreamParser {
 
     /**
      * The bytes the parser holds between chunks: its buffer for a record that began in an earlier
-     * chunk and has not ended yet (up to the record size limit; let go of after a large record).
+     * chunk and has not ended yet (up to the record size limit; let go of after a large record),
+     * and the last chunk while values of it are not parsed yet.
      */
     public long bufferedBytes() {
         return buffered.length + (nextRange < ranges ? chunk.length : 0);
@@ -153,12 +157,12 @@ public final class RecordStreamParser {
         if (ready.isEmpty() && nextRange < ranges) {
             parseRanges(chunk, PARSED_AT_ONCE);
         }
-        return ready.poll();
+        return ready.isEmpty() ? after.poll() : ready.poll();
     }
 
     /** Whether {@link #next} has an item to give. */
     public boolean hasNext() {
-        return !ready.isEmpty() || nextRange < ranges;
+        return !ready.isEmpty() || nextRange < ranges || !after.isEmpty();
     }
 
     /** Values parsed at once by {@link #next} (with one Jackson parser when they follow one another). */
@@ -207,6 +211,8 @@ public final class RecordStreamParser {
     /** Scans {@code chunk[off, off + len)}, queueing an item for each value it completes. */
     public void feed(byte[] chunk, int off, int len) {
         parseRanges(this.chunk, Integer.MAX_VALUE); // what is left of the chunk before, in order
+        ready.addAll(after);
+        after.clear();
         this.chunk = chunk;
         int end = off + len;
         int start = off; // where the value in progress starts in this chunk
@@ -300,8 +306,7 @@ public final class RecordStreamParser {
         }
         ended = true;
         if (inValue && scalar) {
-            // Its bytes are in the buffer (kept at the chunk's end): parsed after the chunk's values.
-            parseRanges(chunk, Integer.MAX_VALUE);
+            // Its bytes are in the buffer (kept at the chunk's end): handed out after the chunk's values.
             complete(new byte[0], 0, 0);
         } else if (inValue) {
             fail("Bad Request: the body ended inside a record");
@@ -342,16 +347,20 @@ public final class RecordStreamParser {
                 buffered = new byte[0]; // a large record's buffer is not kept for the rest of the stream
             }
         }
-        ready.add(item);
+        add(item);
+    }
+
+    /** Queues an item after every value found before it (those of the last chunk may not be parsed yet). */
+    private void add(Item item) {
+        (nextRange < ranges || !after.isEmpty() ? after : ready).add(item);
     }
 
     private void fail(String message) {
-        parseRanges(chunk, Integer.MAX_VALUE); // the values before come first
         broken = true;
         inValue = false;
         buffered = new byte[0];
         bufferedLength = 0;
-        ready.add(new Broken(RecordError.badRequest(message.substring("Bad Request: ".length()))));
+        add(new Broken(RecordError.badRequest(message.substring("Bad Request: ".length())))); // after the values before
     }
 
     /** Parses one complete value into a record, or the error that is its report. */

@@ -160,6 +160,23 @@ class RecordStreamParserTest {
     }
 
     @Test
+    void aBreakAfterManyRecordsOfAChunkComesAfterThemAndTheyStayInTheChunkUntilTaken() {
+        RecordStreamParser parser = new RecordStreamParser(100);
+        byte[] chunk = ("{}".repeat(1000) + "{\"value\":{\"type\":\"STRING\",\"data\":\"" + "x".repeat(200) + "\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        parser.feed(chunk);
+        assertTrue(parser.isBroken());
+        assertEquals(chunk.length, parser.bufferedBytes(), "the records before the break wait unparsed in the chunk");
+        List<RecordStreamParser.Item> items = drain(parser);
+        assertEquals(1001, items.size());
+        for (int i = 0; i < 1000; i++) {
+            record(items.get(i));
+        }
+        assertInstanceOf(RecordStreamParser.Broken.class, items.get(1000));
+        assertEquals(0, parser.bufferedBytes());
+    }
+
+    @Test
     void binaryDataBeforeItsTypeIsDecodedAsWhenTheTypeComesFirst() {
         List<RecordStreamParser.Item> items = parseWhole("""
                 {"value":{"data":"S2Fma2E=","type":"BINARY"}}
