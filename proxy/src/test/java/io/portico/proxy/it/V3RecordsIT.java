@@ -448,6 +448,46 @@ class V3RecordsIT {
         }
     }
 
+    @Test
+    void shutdownReportsTheRecordsReadButNotYetSentAsNotProduced(KafkaCluster kafka) throws Exception {
+        // 10 records in flight (Kafka's answers held), the rest of the first chunk read and
+        // waiting for room; Portico shuts down meanwhile: every record read is reported, those
+        // sent with their offsets, the waiting ones 503 (not produced), in order.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3downwait"), 1);
+        HoldAcks.hold(topic);
+        TestPortico p = TestPortico.start(kafka, Map.of("producer.interceptor.classes", HoldAcks.class.getName(),
+                "streaming.unacknowledged.max.records", "10", "shutdown.graceful.ms", "120000"));
+        Thread closing = new Thread(p::close, "closing");
+        try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+            StringBuilder chunk = new StringBuilder();
+            for (int i = 0; i < 1000; i++) {
+                chunk.append(stringRecord("s" + i));
+            }
+            stream.sendChunk(chunk.toString());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (HoldAcks.sent() < 10 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(10, HoldAcks.sent());
+            com.codahale.metrics.Gauge<?> used = p.portico().metrics().getGauges().get("portico.memory.requests.used");
+            long holding = ((Number) used.getValue()).longValue(); // the 10 in flight and the chunk the rest wait in
+            closing.start();
+            awaitAtMost(used, holding - 1000, "the waiting records reported and their chunk let go of");
+            HoldAcks.release();
+            List<Integer> codes = stream.readToEnd().stream().map(r -> r.get("error_code").asInt()).toList();
+            int sent = codes.indexOf(503);
+            assertTrue(sent >= 10, "the records sent come first: " + codes);
+            assertTrue(codes.subList(sent, codes.size()).stream().allMatch(c -> c == 503), "then only 503s: " + codes);
+            // Besides one record the chunk may cut short, those waiting whole in it: hundreds.
+            assertTrue(codes.size() - sent > 1, "the records read and not sent are reported: " + codes.size());
+            assertEquals(sent, kafka.read(topic, sent).size(), "the records reported 200 are in Kafka");
+        } finally {
+            HoldAcks.release();
+            closing.join(60_000);
+            p.close();
+        }
+    }
+
     private static void heldAcksOfALeftClient(TestPortico p, KafkaCluster kafka, String topic) throws Exception {
         var gauges = p.portico().metrics().getGauges();
         com.codahale.metrics.Gauge<?> used = gauges.get("portico.memory.requests.used");

@@ -52,9 +52,10 @@ import org.slf4j.LoggerFactory;
  * sends its records itself when the producer takes them at once ({@link ProduceService#sendAtOnce})
  * and they need no schema. It is bounded both ways: at most {@code streaming.unacknowledged.max.records} records
  * read and not yet reported, their bytes counted against the requests budget (reading stops
- * while either is full, so a client that sends faster than Kafka acknowledges waits on TCP), at
- * most one record's bytes buffered by the parser, a pause of {@code request.body.timeout.ms}
- * ends it, and so does {@code streaming.connection.max.duration.ms}.
+ * while either is full, so a client that sends faster than Kafka acknowledges waits on TCP; the
+ * rest of a chunk waits unparsed), at most the last chunk and one record's bytes held by the
+ * parser (counted too), a pause of {@code request.body.timeout.ms} while no report is owed ends
+ * it, and so does {@code streaming.connection.max.duration.ms}.
  */
 public final class ProduceV3Handler {
     private static final byte[] SEPARATOR = "\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -656,11 +657,14 @@ public final class ProduceV3Handler {
                     ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
                     return;
                 }
+                RecordError down = new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: "
+                        + "the server is shutting down; this record is not produced");
+                reportWaiting(down); // records read whole first, then the one cut short
                 if (parser.inRecord()) {
                     reportNow(new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(), "Service Unavailable: the "
                             + "server is shutting down; this record was not received whole and is not produced"));
                 }
-                endInput(true);
+                endInput(true, down);
             });
         }
 
@@ -741,16 +745,16 @@ public final class ProduceV3Handler {
             }
             if (item instanceof RecordStreamParser.Parsed parsed) {
                 if (expired) {
-                    reportNow(new RecordError(408,
-                            "Streaming connection open for longer than allowed: Connection will be closed."));
+                    reportNow(EXPIRED);
                     return;
                 }
                 if (!writer.allows(io.portico.proxy.auth.Role.WRITER, topic)) {
                     // A record's authorization failure in a report is Confluent's 40301 (its HTTP status stays 200).
-                    reportNow(new RecordError(ErrorCode.KAFKA_AUTHORIZATION_ERROR.code(), "This API key no longer has the writer "
-                            + "role on topic '" + io.portico.sessions.KafkaNames.excerpt(topic) + "' (the keys file "
-                            + "changed): nothing more of this stream is produced"));
-                    endInput(true);
+                    RecordError revoked = new RecordError(ErrorCode.KAFKA_AUTHORIZATION_ERROR.code(), "This API key no "
+                            + "longer has the writer role on topic '" + io.portico.sessions.KafkaNames.excerpt(topic)
+                            + "' (the keys file changed): nothing more of this stream is produced");
+                    reportNow(revoked);
+                    endInput(true, revoked);
                     return;
                 }
                 invalidInARow = 0;
@@ -767,9 +771,10 @@ public final class ProduceV3Handler {
                 if (++invalidInARow >= INVALID_IN_A_ROW_MAX && !ended) {
                     // A body of junk (a chunk of commas is thousands of one-byte values) would make
                     // a report of each, many to a chunk, before any limit of the stream is looked at.
-                    reportNow(RecordError.badRequest(INVALID_IN_A_ROW_MAX + " values in a row were not records: "
-                            + "the stream ends"));
-                    endInput(true);
+                    RecordError junk = RecordError.badRequest(INVALID_IN_A_ROW_MAX + " values in a row were not "
+                            + "records: the stream ends");
+                    reportNow(junk);
+                    endInput(true, null); // what follows is likely more of the same: not a report each
                 }
             }
         }
@@ -778,11 +783,31 @@ public final class ProduceV3Handler {
             replies.reserve(() -> { }).complete(DeliveryReports.error(error));
         }
 
+        /** Reports what the parser still holds, a record with {@code unsent} (it is not produced); null: drops it. */
+        private void reportWaiting(RecordError unsent) {
+            for (RecordStreamParser.Item item; (item = parser.next()) != null; ) {
+                if (unsent != null) {
+                    reportNow(item instanceof RecordStreamParser.Parsed ? unsent : errorOf(item));
+                }
+            }
+            countBuffered();
+        }
+
         /** The body ended (or is no longer read): the response ends once every report is written. */
         private void endInput(boolean closeConnection) {
+            endInput(closeConnection, NOT_TAKEN);
+        }
+
+        /**
+         * As {@link #endInput(boolean)}; records read but not taken yet (waiting in the parser
+         * for room in flight) are each reported with {@code unsent} (they are not produced), or
+         * dropped unreported when it is null, as what was not read.
+         */
+        private void endInput(boolean closeConnection, RecordError unsent) {
             if (ended) {
                 return;
             }
+            reportWaiting(unsent);
             ended = true;
             inputDone();
             body.stop();
@@ -806,6 +831,14 @@ public final class ProduceV3Handler {
             }
             if (replies.incomplete() == 0) {
                 body.answered(); // a client waiting for its reports was not idle meanwhile
+            }
+            if (parser.hasNext()) {
+                // Records read already (counted in the budget as their chunk came) are taken
+                // before anything more is read, once reports make room; it reads on after them.
+                if (replies.incomplete() <= limits.unacknowledgedMax() / 2 && !replies.overShare(shareDivisor(), true)) {
+                    takeWhileRoom();
+                }
+                return;
             }
             // The requests budget, or the caller's share of it while its other requests hold part.
             boolean budgetsFull = lease.over() || replies.over();
@@ -834,14 +867,10 @@ public final class ProduceV3Handler {
                         readMoreIfRoom();
                     }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
                 }
-            } else if ((body.isPaused() || parser.hasNext()) && replies.incomplete() <= limits.unacknowledgedMax() / 2
+            } else if (body.isPaused() && replies.incomplete() <= limits.unacknowledgedMax() / 2
                     && !replies.overShare(shareDivisor(), true)) {
                 waitingMidRecordSince = 0;
-                if (parser.hasNext()) {
-                    takeWhileRoom(); // records read already first; it reads on once they are taken
-                } else {
-                    body.resume();
-                }
+                body.resume();
             }
         }
 
@@ -866,7 +895,7 @@ public final class ProduceV3Handler {
         @Override
         public void expired(Duration maxDuration) {
             expired = true;
-            exchange.getIoThread().executeAfter(() -> endInput(true),
+            exchange.getIoThread().executeAfter(() -> endInput(true, EXPIRED),
                     Math.max(1, limits.gracePeriod().toMillis()), TimeUnit.MILLISECONDS);
         }
 
@@ -995,6 +1024,14 @@ public final class ProduceV3Handler {
             };
         }
     }
+
+    /** The report of a record after a stream's longest duration (Confluent's words). */
+    private static final RecordError EXPIRED = new RecordError(408,
+            "Streaming connection open for longer than allowed: Connection will be closed.");
+
+    /** The report of a record read but not sent when its stream ended for a reason reported before it. */
+    private static final RecordError NOT_TAKEN = new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(),
+            "Service Unavailable: the stream ended (see the report before) before this record was sent; it is not produced");
 
     /** The report of a record not sent because its client left first (never written: the client is gone). */
     private static final RecordError CLIENT_GONE = new RecordError(ErrorCode.SERVICE_UNAVAILABLE.httpStatus(),
