@@ -331,6 +331,13 @@ public final class Idempotency implements AutoCloseable {
                         + settings.perOwnerMaxBytes() + " bytes (idempotency.memory.per.key.max.bytes); nothing was "
                         + "produced, retry later");
             }
+            if (view.crowded(key.owner(), settings.memoryMaxBytes())) {
+                throw ErrorCode.TOO_MANY_REQUESTS.exception("the results of Idempotency-Key requests kept for "
+                        + settings.retention().toMillis() + " ms (idempotency.retention.ms) nearly fill the "
+                        + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes), and this "
+                        + "API key's hold an equal part of them or more (the rest is kept for other keys); nothing was "
+                        + "produced, retry later");
+            }
             // One request at a time per transactional id at this node: the one with this key, or
             // another whose key shares its id, would fence this one.
             CompletableFuture<Void> mine = new CompletableFuture<>();

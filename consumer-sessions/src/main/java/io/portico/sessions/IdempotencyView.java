@@ -307,6 +307,24 @@ final class IdempotencyView {
         return owner == 0 ? 0 : owned.getOrDefault(owner, 0L);
     }
 
+    /**
+     * Whether {@code owner} may keep no more results while others need room in {@code maxBytes}:
+     * once the results held fill three quarters of it, an owner holding an equal part of those
+     * three quarters (among the owners with results held) or more keeps no more, and once they
+     * fill seven eighths no owner with results held does, the last eighth left for owners with
+     * none (as {@link ProducerShares} shares the producer's buffer). Never for owner 0 (no owner:
+     * authentication off, one caller).
+     */
+    boolean crowded(long owner, long maxBytes) {
+        long mine = bytesOf(owner);
+        if (owner == 0 || mine <= 0) {
+            return false;
+        }
+        long all = bytes.get();
+        long crowdedLine = maxBytes / 4 * 3;
+        return all >= maxBytes / 8 * 7 || all >= crowdedLine && mine >= crowdedLine / Math.max(1, owned.size());
+    }
+
     private void own(Result r, long delta) {
         if (r.owner() != 0) {
             owned.compute(r.owner(), (o, held) -> {

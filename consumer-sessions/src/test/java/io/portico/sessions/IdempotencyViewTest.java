@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -71,6 +72,43 @@ class IdempotencyViewTest {
         view.apply(key.id(), null);
         assertNull(view.get(key));
         assertEquals(0, view.bytes());
+    }
+
+    /** Puts a result of {@code size} body bytes for a new key of {@code scope}; what it counts. */
+    private int keep(String scope, int size) {
+        IdempotencyKey key = IdempotencyKey.of(scope, UUID.randomUUID().toString());
+        IdempotencyView.Result r = new IdempotencyView.Result(fingerprint("b"), new Idempotency.Response(200,
+                "application/json", new byte[size]), now.get(), key.owner());
+        view.put(key, r);
+        return r.bytes();
+    }
+
+    @Test
+    void keysFillingTheResultsMemoryTogetherLeaveRoomForAnother() {
+        long a = IdempotencyKey.owner("a");
+        long b = IdempotencyKey.owner("b");
+        long c = IdempotencyKey.owner("c");
+        int e = keep("a", 1000); // what one result counts: the memory is 100 of them
+        long max = 100L * e;
+        for (int i = 1; i < 37; i++) {
+            keep("a", 1000);
+        }
+        for (int i = 0; i < 30; i++) {
+            keep("b", 1000);
+        }
+        assertFalse(view.crowded(a, max), "67 of 100 held: not crowded, a within its half");
+        for (int i = 0; i < 10; i++) {
+            keep("a", 1000);
+        }
+        assertTrue(view.crowded(a, max), "77 held, past three quarters: a's 47 are more than an equal part (37.5)");
+        assertFalse(view.crowded(b, max), "b's 30 are less: it may keep more");
+        assertFalse(view.crowded(c, max), "c holds nothing: it may always keep one");
+        for (int i = 0; i < 11; i++) {
+            keep("c", 1000);
+        }
+        assertTrue(view.crowded(c, max), "88 held, past seven eighths: no owner with results keeps more");
+        assertFalse(view.crowded(IdempotencyKey.owner("d"), max), "the last eighth is for owners with none");
+        assertFalse(view.crowded(0, max), "no owner (authentication off): not shared out");
     }
 
     @Test
