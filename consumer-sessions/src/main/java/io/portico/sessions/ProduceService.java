@@ -275,9 +275,16 @@ public final class ProduceService {
         for (ProduceRecord r : records) {
             bytes += bytes(r.key(), r.value());
         }
-        return takes(at, Math.min(records.size(), at.partitions()), bytes)
-                ? sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false, account,
-                        at.partitions()) : null;
+        long claim = takes(at, Math.min(records.size(), at.partitions()), bytes);
+        if (claim < 0) {
+            return null;
+        }
+        try {
+            return sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false, account,
+                    at.partitions());
+        } finally {
+            at.check().release(claim);
+        }
     }
 
     /**
@@ -299,8 +306,15 @@ public final class ProduceService {
         if (at == null || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return null; // not looked up here, or keyless for a compacted topic (or one not known yet): the worker's path
         }
-        return takes(at, 1, bytes(key, value))
-                ? sendOne(at.check().producer, null, topic, key, value, headers, account, at.partitions()) : null;
+        long claim = takes(at, 1, bytes(key, value));
+        if (claim < 0) {
+            return null;
+        }
+        try {
+            return sendOne(at.check().producer, null, topic, key, value, headers, account, at.partitions());
+        } finally {
+            at.check().release(claim);
+        }
     }
 
     /**
@@ -332,12 +346,19 @@ public final class ProduceService {
         }
         AtOnce at = atOnce(topic);
         if (at == null || partition != null && (partition < 0 || partition >= at.partitions())
-                || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))
-                || !takes(at, 1, bytes(key, value))) {
+                || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return false; // a keyless record for a compacted topic (or one not known yet) goes the usual way
         }
-        send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery, account,
-                at.partitions());
+        long claim = takes(at, 1, bytes(key, value));
+        if (claim < 0) {
+            return false;
+        }
+        try {
+            send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery, account,
+                    at.partitions());
+        } finally {
+            at.check().release(claim);
+        }
         return true;
     }
 
@@ -345,13 +366,16 @@ public final class ProduceService {
     private record AtOnce(SendsAtOnce check, int partitions) {
     }
 
-    /** Whether the producer's buffer has room for them; counted in the meter when it does (they are sent next). */
-    private boolean takes(AtOnce at, int batches, long bytes) {
-        if (!at.check().roomFor(batches, bytes)) {
-            return false;
+    /**
+     * Room claimed in the producer's buffer for them (to release once sent), or -1 when it has
+     * none; counted in the meter when claimed (they are sent next).
+     */
+    private long takes(AtOnce at, int batches, long bytes) {
+        long claim = at.check().claim(batches, bytes);
+        if (claim >= 0) {
+            metrics.producedAtOnce();
         }
-        metrics.producedAtOnce();
-        return true;
+        return claim;
     }
 
     /**
@@ -510,9 +534,9 @@ public final class ProduceService {
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = watched(producer, via, batch.callback(i));
-            // Sends block while the producer's buffer is full; past the bound (looked at every 64
-            // records) none of the rest is sent.
-            late = late || (i & 63) == 63 && System.nanoTime() - deadline > 0;
+            // Sends block while the producer's buffer is full (each up to max.block.ms); past the
+            // bound (looked at before each) none of the rest is sent.
+            late = late || System.nanoTime() - deadline > 0;
             if (late) {
                 callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
                         + "past the request's metadata bound (metadata.timeout.ms)"));
@@ -539,7 +563,14 @@ public final class ProduceService {
         });
     }
 
-    private void checkTopic(String topic) {
+    /**
+     * Refuses a topic no client may produce to through this server: Portico's own, and Kafka's
+     * internal ones unless allowed. Asks Kafka nothing (a topic a producer looked up may be
+     * created by the cluster).
+     *
+     * @throws RestException 400 for a name Kafka cannot have, 403 for a topic refused
+     */
+    public void checkTopic(String topic) {
         KafkaNames.topic(topic);
         KafkaNames.notReserved(topic);
         if (!options.internalTopicsAllowed()) {

@@ -19,8 +19,10 @@ import org.slf4j.LoggerFactory;
  * itself reads it) and its {@code buffer-available-bytes} metric, which must keep half the buffer
  * free after the records' batches. It answers no whenever it cannot tell: for a producer other
  * than Kafka's, a Kafka version without that field or metric, and a producer with interceptors or
- * a partitioner of the configuration's own, which may do anything in {@code send()}. What it
- * cannot see is another thread taking the buffer's free half between the look and the send.
+ * a partitioner of the configuration's own, which may do anything in {@code send()}. Threads
+ * sending at once claim their room first, so that together they never take the free half; what
+ * it cannot see is a thread sending the usual way (a worker, which may wait) taking it between
+ * the look and the send.
  */
 final class SendsAtOnce {
     private static final Logger LOG = LoggerFactory.getLogger(SendsAtOnce.class);
@@ -34,6 +36,8 @@ final class SendsAtOnce {
     private final Metric available;
     private final Metric total;
     private final long batchBytes;
+    /** Room claimed by threads about to send ({@link #claim}): IO threads looking at once see each other's. */
+    private final java.util.concurrent.atomic.AtomicLong claimed = new java.util.concurrent.atomic.AtomicLong();
 
     private SendsAtOnce(Producer<byte[], byte[]> producer, Metadata metadata, Metric available, Metric total,
                         long batchBytes) {
@@ -88,19 +92,34 @@ final class SendsAtOnce {
     }
 
     /**
-     * Whether the buffer has room for {@code batches} new batches of {@code bytes} in all, with
-     * half the buffer still free after them.
+     * Claims room in the buffer for {@code batches} new batches of {@code bytes} in all, with half
+     * the buffer still free after them and after what other threads claimed and have not sent
+     * yet: what was claimed, to give back with {@link #release} once the records are sent (the
+     * buffer's free bytes then say it), or -1 when there is no such room (nothing claimed).
      */
-    boolean roomFor(int batches, long bytes) {
+    long claim(int batches, long bytes) {
         if (metadata == null) {
-            return false;
+            return -1;
         }
         try {
             double free = ((Number) available.metricValue()).doubleValue();
             double all = ((Number) total.metricValue()).doubleValue();
-            return free - (double) batches * batchBytes - bytes >= all / 2;
+            long need = (long) batches * batchBytes + bytes;
+            long claimedNow = claimed.addAndGet(need);
+            if (free - claimedNow >= all / 2) {
+                return need;
+            }
+            claimed.addAndGet(-need);
+            return -1;
         } catch (RuntimeException e) {
-            return false;
+            return -1;
+        }
+    }
+
+    /** Gives back a {@link #claim} (its records sent, or not). */
+    void release(long claim) {
+        if (claim > 0) {
+            claimed.addAndGet(-claim);
         }
     }
 
