@@ -33,6 +33,7 @@ public final class Idempotent {
 
     private final Idempotency service;
     private final Executor keyed;
+    private final java.util.function.Consumer<String> topicCheck;
 
     /**
      * Keyed requests each API key (or user) has waiting for or running on the keyed pool: at most
@@ -47,10 +48,14 @@ public final class Idempotent {
      * @param keyed where keyed requests execute, and wait (a bounded pool of their own: a full
      *        one answers 503)
      * @param perOwnerMax keyed requests one API key may have on that pool at once (429 past it)
+     * @param topicCheck refuses (throws) a topic no client may produce to, before a keyed
+     *        request's producer looks it up (which may create it)
      */
-    public Idempotent(Idempotency service, Executor keyed, int perOwnerMax) {
+    public Idempotent(Idempotency service, Executor keyed, int perOwnerMax,
+                      java.util.function.Consumer<String> topicCheck) {
         this.service = service;
         this.keyed = keyed;
+        this.topicCheck = topicCheck;
         this.running.max(perOwnerMax);
     }
 
@@ -92,6 +97,9 @@ public final class Idempotent {
         String contentType = Http.contentType(exchange);
         String owner = Access.caller(exchange).owner();
         Http.offload(exchange, pool, () -> {
+            if (topic != null) {
+                topicCheck.accept(topic); // before anything asks Kafka of it
+            }
             // Hashed on the pool: a body may be megabytes, and the IO thread serves other connections.
             byte[] fingerprint = IdempotencyKey.fingerprint(method, path, contentType, body);
             Idempotency.Work work = prepare.get();

@@ -497,6 +497,19 @@ class IdempotencyIT {
     }
 
     @Test
+    void aKeyedRequestToAnInternalTopicIsRefusedBeforeKafkaIsAskedOfIt(Rest rest, KafkaCluster kafka) throws Exception {
+        // The broker creates topics a producer looks up: a keyed request's producer must not look
+        // up a topic no client may write (nor build a transactional producer for it).
+        String topic = "__idem-internal-" + UUID.randomUUID().toString().substring(0, 8);
+        for (Route route : routes(kafka, topic)) {
+            Rest.Response r = post(rest, route, key());
+            assertEquals(403, r.status(), route.name() + ": " + r.body());
+        }
+        assertFalse(kafka.admin().listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true))
+                .names().get(30, TimeUnit.SECONDS).contains(topic), "the topic was not created");
+    }
+
+    @Test
     void theStateTopicIsHiddenFromClients(Rest rest, KafkaCluster kafka) throws Exception {
         assertEquals(200, rest.post("/topics/" + kafka.createTopic(KafkaCluster.uniqueTopic("idem-hidden"), 1), V1,
                 "{\"records\":[{\"value\":\"YQ==\"}]}", "Idempotency-Key", key()).status());
