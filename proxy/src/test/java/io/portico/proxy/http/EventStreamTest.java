@@ -335,6 +335,83 @@ class EventStreamTest {
     }
 
     @Test
+    void aCallerWhoseStreamsLeftWhileTheirSourcesWereBusyHoldsTheirPlacesUntilTheyAreDone() throws Exception {
+        // Each stream's first fetch blocks (a long poll) until the test lets it go. A caller that
+        // opens its share of streams and leaves at once still has their fetches busy on the pool:
+        // it gets no more places until they are done, so it never keeps more threads busy than
+        // its share while other callers' streams wait for them.
+        java.util.concurrent.CountDownLatch fetches = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger closed = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30)).perOwner(2);
+        Router routes = new Router().get("/busy", exchange -> EventStream.start(exchange, own,
+                exchange.getQueryParameters().get("key").getFirst(), () -> new EventStream.Source() {
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        try {
+                            fetches.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return EventStream.Events.of(new byte[0]);
+                    }
+
+                    @Override
+                    public void close() {
+                        closed.incrementAndGet();
+                    }
+                }));
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(routes), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        List<Socket> open = new java.util.ArrayList<>();
+        try {
+            java.util.function.Function<String, String> openStream = key -> {
+                try {
+                    Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort());
+                    open.add(s);
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write(("GET /busy?key=" + key + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    byte[] head = new byte[12];
+                    int n = 0;
+                    while (n < head.length) {
+                        int r = s.getInputStream().read(head, n, head.length - n);
+                        if (r < 0) {
+                            break;
+                        }
+                        n += r;
+                    }
+                    return new String(head, 0, n, StandardCharsets.US_ASCII);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertEquals("HTTP/1.1 200", openStream.apply("a"));
+            assertEquals("HTTP/1.1 200", openStream.apply("a"));
+            open.get(0).close();
+            open.get(1).close(); // both leave while their fetches are busy
+            Thread.sleep(500); // time for the server to see them go (it would free their places then)
+            assertEquals("HTTP/1.1 429", openStream.apply("a"), "their fetches still hold the pool");
+            assertEquals("HTTP/1.1 200", openStream.apply("b"), "another caller still gets a stream");
+            fetches.countDown();
+            String again = "";
+            for (int i = 0; i < 500 && !again.equals("HTTP/1.1 200"); i++) {
+                Thread.sleep(10); // until their fetches came back and their sources were closed
+                again = openStream.apply("a");
+            }
+            assertEquals("HTTP/1.1 200", again, "their places come back once their sources are closed");
+            assertTrue(closed.get() >= 2, "the sources were closed: " + closed.get());
+        } finally {
+            fetches.countDown();
+            own.close(Duration.ofSeconds(10));
+            for (Socket s : open) {
+                s.close();
+            }
+            other.close();
+        }
+    }
+
+    @Test
     void aRelayingNodeHeardFromAgainAfterItLeftHasItsStreamsServedAgain() throws Exception {
         EventStreams own = new EventStreams(4, Duration.ofMillis(100));
         java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
