@@ -989,13 +989,37 @@ public final class ConsumerInstance {
                     if (mode == Mode.NONE || superseded()) {
                         return finish(); // unsubscribed or unassigned, or taken over, between two slices
                     }
+                    if (matchesNothingNow()) {
+                        return awaitMatchesAgain();
+                    }
                     return fetch();
                 }
                 case PAUSED -> {
+                    if (matchesNothingNow()) {
+                        return awaitMatchesAgain();
+                    }
                     return waitPaused();
                 }
                 default -> throw new IllegalStateException(phase.name());
             }
+        }
+
+        /**
+         * Whether the pattern subscribed matches no topic now (the last one it matched was deleted,
+         * or the caller's access narrowed, while the read waited): the consumer is then subscribed
+         * to nothing, and a poll would fail.
+         */
+        private boolean matchesNothingNow() {
+            return mode == Mode.PATTERN && topics.isEmpty();
+        }
+
+        /** The pattern stopped matching mid-read: what is held is answered, else the read waits for matches as a new one does. */
+        private long awaitMatchesAgain() {
+            if (!held.isEmpty()) {
+                return finish();
+            }
+            phase = Phase.MATCHES;
+            return awaitMatches();
         }
 
         /** A pattern that matches nothing yet: waits (a slice at a time) until the request timeout. */

@@ -456,6 +456,28 @@ class V2ConsumersIT {
     }
 
     @Test
+    void aReadWhosePatternStopsMatchingWaitsForMatchesRatherThanFailing(Rest rest, KafkaCluster kafka) throws Exception {
+        // The pattern's only topic is deleted while a read waits (8 s, the instance's own wait):
+        // the pattern then matches nothing, and the read answers [] at its end, as a read of a
+        // pattern that matches nothing yet does, not 409 from a consumer subscribed to nothing.
+        String prefix = KafkaCluster.uniqueTopic("unmatched");
+        String only = kafka.createTopic(prefix + "-a", 1);
+        produce(kafka, only, 0, 1);
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("unmatched"),
+                "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\",\"consumer.request.timeout.ms\":8000}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topic_pattern\":\"" + prefix + "-.*\"}"));
+        assertEquals(1, readAtLeast(rest, instance, BINARY_V2, 1).size());
+        java.util.concurrent.CompletableFuture<Rest.Response> waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> rest.get(instance + "/records", "Accept", BINARY_V2));
+        Thread.sleep(1000);
+        kafka.admin().deleteTopics(List.of(only)).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Rest.Response r = waiting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, r.status(), r.body());
+        assertEquals("[]", r.body());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
     void v2RecordsCarryTheirHeaders(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("headers"), 1);
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
