@@ -454,31 +454,47 @@ public final class MetadataService implements ProduceService.TopicExistence {
     }
 
     /**
-     * Whether each topic is compacted, asked of the cluster ({@code describeConfigs}) once, then
-     * again in the background every 10 s while produces ask; false when it cannot say (the
-     * caller may not describe the topic's settings: records go to Kafka as before).
+     * What a broker refuses of a topic's records, from its settings as the cluster gives them
+     * (its own, else the brokers' defaults): whether it is compacted, and how far a timestamp may
+     * be ahead of or behind now ({@code Long.MAX_VALUE}: no bound, also when the broker stamps
+     * records itself). Null settings: the cluster could not say.
      */
-    private final com.github.benmanes.caffeine.cache.AsyncLoadingCache<String, Boolean> compactedTopics =
+    record TopicRules(boolean compacted, long timestampAfterMaxMs, long timestampBeforeMaxMs, boolean known) {
+        static final TopicRules UNKNOWN = new TopicRules(false, Long.MAX_VALUE, Long.MAX_VALUE, false);
+    }
+
+    /**
+     * Each topic's rules, asked of the cluster ({@code describeConfigs}) once, then again in the
+     * background every 10 s while produces ask; unknown when it cannot say (the caller may not
+     * describe the topic's settings: records go to Kafka as before).
+     */
+    private final com.github.benmanes.caffeine.cache.AsyncLoadingCache<String, TopicRules> topicRules =
             com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000)
                     .refreshAfterWrite(Duration.ofSeconds(10)).expireAfterWrite(Duration.ofMinutes(1))
-                    .buildAsync((topic, executor) -> describeCompacted(topic));
+                    .buildAsync((topic, executor) -> describeRules(topic));
 
-    @Override
-    public Boolean compactedIfKnown(String topic) {
-        CompletableFuture<Boolean> known = compactedTopics.getIfPresent(topic); // allocates nothing (IO threads)
+    /** The topic's rules if known now without waiting (its look-up started otherwise), else null. */
+    private TopicRules rulesIfKnown(String topic) {
+        CompletableFuture<TopicRules> known = topicRules.getIfPresent(topic); // allocates nothing (IO threads)
         if (known == null) {
-            known = compactedTopics.get(topic);
+            known = topicRules.get(topic);
         }
         if (!known.isDone()) {
             return null;
         }
-        return !known.isCompletedExceptionally() && Boolean.TRUE.equals(known.getNow(Boolean.FALSE));
+        return known.isCompletedExceptionally() ? TopicRules.UNKNOWN : known.getNow(TopicRules.UNKNOWN);
+    }
+
+    @Override
+    public Boolean compactedIfKnown(String topic) {
+        TopicRules rules = rulesIfKnown(topic);
+        return rules == null ? null : rules.compacted();
     }
 
     @Override
     public boolean compacted(String topic) {
         try {
-            return compactedTopics.get(topic).get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
+            return topicRules.get(topic).get(timeoutMs + 1000L, TimeUnit.MILLISECONDS).compacted();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             return false;
         } catch (InterruptedException e) {
@@ -487,20 +503,41 @@ public final class MetadataService implements ProduceService.TopicExistence {
         }
     }
 
-    private CompletableFuture<Boolean> describeCompacted(String topic) {
-        CompletableFuture<Boolean> compacted = new CompletableFuture<>();
+    @Override
+    public long timestampAfterMaxMs(String topic) {
+        TopicRules rules = rulesIfKnown(topic);
+        return rules != null && rules.known() ? rules.timestampAfterMaxMs() : timestampAfterMaxMs();
+    }
+
+    @Override
+    public long timestampBeforeMaxMs(String topic) {
+        TopicRules rules = rulesIfKnown(topic);
+        return rules != null && rules.known() ? rules.timestampBeforeMaxMs() : timestampBeforeMaxMs();
+    }
+
+    private CompletableFuture<TopicRules> describeRules(String topic) {
+        CompletableFuture<TopicRules> rules = new CompletableFuture<>();
         try {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
             shared.get().describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all()
                     .whenComplete((all, e) -> {
                         Config config = e == null && all != null ? all.get(resource) : null;
-                        ConfigEntry policy = config == null ? null : config.get("cleanup.policy");
-                        compacted.complete(policy != null && policy.value() != null && policy.value().contains("compact"));
+                        rules.complete(config == null ? TopicRules.UNKNOWN : rulesOf(config));
                     });
         } catch (RuntimeException e) {
-            compacted.complete(false);
+            rules.complete(TopicRules.UNKNOWN);
         }
-        return compacted;
+        return rules;
+    }
+
+    static TopicRules rulesOf(Config config) {
+        ConfigEntry policy = config.get("cleanup.policy");
+        boolean compacted = policy != null && policy.value() != null && policy.value().contains("compact");
+        ConfigEntry type = config.get("message.timestamp.type");
+        boolean appendTime = type != null && "LogAppendTime".equalsIgnoreCase(type.value());
+        return new TopicRules(compacted,
+                appendTime ? Long.MAX_VALUE : millis(config.get("message.timestamp.after.max.ms"), Long.MAX_VALUE),
+                appendTime ? Long.MAX_VALUE : millis(config.get("message.timestamp.before.max.ms"), Long.MAX_VALUE), true);
     }
 
     private final com.github.benmanes.caffeine.cache.AsyncCache<String, Integer> recentCounts =

@@ -106,6 +106,20 @@ public final class ProduceService {
         }
 
         /**
+         * As {@link #timestampAfterMaxMs()} for {@code topic}: its own
+         * {@code message.timestamp.after.max.ms} when known (a topic may override the brokers'),
+         * else the brokers'.
+         */
+        default long timestampAfterMaxMs(String topic) {
+            return timestampAfterMaxMs();
+        }
+
+        /** As {@link #timestampBeforeMaxMs()} for {@code topic}, as {@link #timestampAfterMaxMs(String)}. */
+        default long timestampBeforeMaxMs(String topic) {
+            return timestampBeforeMaxMs();
+        }
+
+        /**
          * The topic's partition count as the cluster gave it at most a second ago (0 when it has
          * no such topic), or -1 when it cannot say: asked when a record names a partition past
          * what the producer knows, which the topic may have gained since.
@@ -745,7 +759,7 @@ public final class ProduceService {
             kafkaHeaders.add(new RecordHeader(h.key(), h.value()));
         }
         if (timestamp != null) {
-            RestException refused = refusedTimestamp(timestamp);
+            RestException refused = refusedTimestamp(topic, timestamp);
             if (refused != null) {
                 delivery.onCompletion(null, refused);
                 return;
@@ -777,17 +791,19 @@ public final class ProduceService {
      * else null. A broker refuses the whole batch such a record is in, and the producer then fails
      * every other record of that batch too: other clients' records to the same partition.
      */
-    private RestException refusedTimestamp(long timestamp) {
+    private RestException refusedTimestamp(String topic, long timestamp) {
         long now = System.currentTimeMillis();
-        long after = topics.timestampAfterMaxMs();
-        long before = topics.timestampBeforeMaxMs();
+        long after = topics.timestampAfterMaxMs(topic);
+        long before = topics.timestampBeforeMaxMs(topic);
         if (after != Long.MAX_VALUE && timestamp - now > after) {
             return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
-                    + after + " ms ahead of now; the cluster refuses it (log.message.timestamp.after.max.ms)");
+                    + after + " ms ahead of now; the cluster refuses it (the topic's message.timestamp.after.max.ms, "
+                    + "log.message.timestamp.after.max.ms unless the topic sets it)");
         }
         if (before != Long.MAX_VALUE && now - timestamp > before) {
             return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
-                    + before + " ms before now; the cluster refuses it (log.message.timestamp.before.max.ms)");
+                    + before + " ms before now; the cluster refuses it (the topic's message.timestamp.before.max.ms, "
+                    + "log.message.timestamp.before.max.ms unless the topic sets it)");
         }
         return null;
     }

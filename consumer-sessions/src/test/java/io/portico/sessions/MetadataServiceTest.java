@@ -51,6 +51,21 @@ class MetadataServiceTest {
     }
 
     @Test
+    void aTopicsRulesComeFromItsEffectiveSettings() {
+        java.util.function.Function<Map<String, String>, MetadataService.TopicRules> of = settings ->
+                MetadataService.rulesOf(new org.apache.kafka.clients.admin.Config(settings.entrySet().stream()
+                        .map(e -> new org.apache.kafka.clients.admin.ConfigEntry(e.getKey(), e.getValue())).toList()));
+        MetadataService.TopicRules plain = of.apply(Map.of("cleanup.policy", "delete",
+                "message.timestamp.type", "CreateTime", "message.timestamp.before.max.ms", "86400000",
+                "message.timestamp.after.max.ms", "3600000"));
+        assertEquals(new MetadataService.TopicRules(false, 3_600_000, 86_400_000, true), plain);
+        assertEquals(true, of.apply(Map.of("cleanup.policy", "compact,delete")).compacted());
+        MetadataService.TopicRules stamped = of.apply(Map.of("message.timestamp.type", "LogAppendTime",
+                "message.timestamp.before.max.ms", "1"));
+        assertEquals(Long.MAX_VALUE, stamped.timestampBeforeMaxMs(), "the broker stamps records itself: no bound");
+    }
+
+    @Test
     void aTopicWithMoreSettingsThanV3TakesIsRefusedBeforeAnyIsCheckedOrSent() {
         Map<String, String> many = new LinkedHashMap<>();
         for (int i = 0; i <= AdminTopics.MAX_CONFIGS; i++) {

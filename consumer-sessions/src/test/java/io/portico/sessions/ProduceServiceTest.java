@@ -240,6 +240,33 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aTopicsOwnTimestampBoundsAreKeptAsTheBrokersAre() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService.TopicExistence bounds = new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                return true;
+            }
+
+            @Override
+            public long timestampBeforeMaxMs(String topic) {
+                return topic.equals(TOPIC) ? 86_400_000 : Long.MAX_VALUE; // a day on this topic, no bound elsewhere
+            }
+        };
+        ProduceService service = serviceOver(producer, bounds);
+        long twoDaysAgo = System.currentTimeMillis() - 2 * 86_400_000L;
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
+        service.send(TOPIC, null, twoDaysAgo, null, utf8("v"), List.of(), (metadata, e) -> refused.complete(e));
+        RestException e = (RestException) refused.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(400, e.httpStatus());
+        assertTrue(e.getMessage().contains("message.timestamp.before.max.ms"), e.getMessage());
+        assertEquals(List.of(), producer.history(), "never sent to share a batch with others' records");
+        CompletableFuture<Throwable> elsewhere = new CompletableFuture<>();
+        service.send("other", null, twoDaysAgo, null, utf8("v"), List.of(), (metadata, x) -> elsewhere.complete(x));
+        assertNull(elsewhere.get(10, java.util.concurrent.TimeUnit.SECONDS), "another topic has no such bound");
+    }
+
+    @Test
     void pastTheRequestsBoundNoneOfTheRestIsSent() {
         MockProducer<byte[], byte[]> producer = autoProducer(1);
         ProduceService service = serviceOver(producer);
