@@ -459,7 +459,7 @@ public final class ConsumerInstance {
      */
     private void beforeSubscriptionChange() {
         letGoOfHeld();
-        delivered.clear();
+        delivered.forgetAll();
     }
 
     /** The next read waits for an assignment only when the instance has no partitions yet. */
@@ -520,7 +520,7 @@ public final class ConsumerInstance {
             // without waiting for it, as Kafka's consumer does before it changes an assignment.
             commitReturnedAsync(dropped);
             held.drop(dropped);
-            delivered.clear();
+            delivered.forgetAll();
             dropped.forEach(returned::remove);
             if (partitions.isEmpty()) {
                 consumer.unsubscribe(); // as KafkaConsumer.assign does with no partitions
@@ -549,7 +549,7 @@ public final class ConsumerInstance {
 
     private void resetPositions() {
         held.clear();
-        delivered.clear();
+        delivered.forgetAll();
         returned.clear();
         assigned = false;
         awaitedAssignment = false;

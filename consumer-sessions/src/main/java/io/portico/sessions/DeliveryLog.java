@@ -20,8 +20,10 @@ import org.apache.kafka.common.TopicPartition;
  * the runs dropped for room only what they covered of each partition is kept. Resuming after a
  * record of a dropped run cannot tell what followed it exactly: every partition starts again
  * where it started since the log last forgot it, the record's own right after it, so records
- * are handed out again rather than lost. A seek forgets the runs of the partitions it moves (a
- * resume never undoes it). A rebalance that revokes partitions keeps their runs until its
+ * are handed out again rather than lost. A seek marks the runs of the partitions it moves as
+ * moved: a resume never undoes it, but a resume after a record of such a run still starts the
+ * other partitions again after that record (an assignment or subscription changed while
+ * streaming marks every run so). A rebalance that revokes partitions keeps their runs until its
  * assignment: those it gives straight back (the eager protocol revokes every partition, and
  * assigns the same ones again) keep them, as what the client received of them is still to resume
  * after; the others are forgotten, another member reads them now. Not thread-safe: the
@@ -35,6 +37,8 @@ final class DeliveryLog {
         final TopicPartition partition;
         final long first;
         long last;
+        /** Its partition was sought (or is no longer the instance's) since: kept only to tell what came after it. */
+        boolean moved;
 
         Run(TopicPartition partition, long first, long last) {
             this.partition = partition;
@@ -60,24 +64,42 @@ final class DeliveryLog {
     void add(Collection<ConsumedRecord> records) {
         for (ConsumedRecord r : records) {
             Run tail = runs.peekLast();
-            if (tail != null && tail.partition.partition() == r.partition() && tail.partition.topic().equals(r.topic())
-                    && r.offset() > tail.last) {
+            if (tail != null && !tail.moved && tail.partition.partition() == r.partition()
+                    && tail.partition.topic().equals(r.topic()) && r.offset() > tail.last) {
                 tail.last = r.offset();
                 continue;
             }
             runs.addLast(new Run(new TopicPartition(r.topic(), r.partition()), r.offset(), r.offset()));
             if (runs.size() > MAX_RUNS) {
                 Run oldest = runs.pollFirst();
-                dropped.merge(oldest.partition, new Span(oldest.first, oldest.last), Span::merge);
+                if (!oldest.moved) {
+                    dropped.merge(oldest.partition, new Span(oldest.first, oldest.last), Span::merge);
+                }
             }
         }
     }
 
-    /** Forgets what was handed out of {@code partitions} (sought, or no longer the instance's). */
+    /**
+     * Forgets what was handed out of {@code partitions} (sought, or no longer the instance's): a
+     * resume does not move them back; their runs stay only to tell what came after them.
+     */
     void forget(Collection<TopicPartition> partitions) {
-        runs.removeIf(r -> partitions.contains(r.partition));
+        for (Run r : runs) {
+            if (partitions.contains(r.partition)) {
+                r.moved = true;
+            }
+        }
         dropped.keySet().removeAll(partitions);
         revoked.removeAll(partitions);
+    }
+
+    /** As {@link #forget} for every partition: the stream's assignment or subscription changed. */
+    void forgetAll() {
+        for (Run r : runs) {
+            r.moved = true;
+        }
+        dropped.clear();
+        revoked.clear();
     }
 
     /**
@@ -130,13 +152,17 @@ final class DeliveryLog {
             return resumeAfterDropped(partition, offset);
         }
         Map<TopicPartition, Long> rewind = new LinkedHashMap<>();
-        if (offset < found.last) {
+        if (!found.moved && offset < found.last) {
             rewind.put(partition, offset + 1);
             found.last = offset;
         }
         while (runs.peekLast() != found) {
             Run later = runs.pollLast();
-            rewind.merge(later.partition, later.partition.equals(partition) ? offset + 1 : later.first, Math::min);
+            if (later.moved) {
+                continue; // its partition was moved since: where it is now stands
+            }
+            rewind.merge(later.partition, later.partition.equals(partition) && !found.moved ? offset + 1 : later.first,
+                    Math::min);
         }
         return rewind;
     }
@@ -156,7 +182,7 @@ final class DeliveryLog {
         }
         long last = span.last();
         for (Run r : runs) {
-            if (r.partition.equals(partition)) {
+            if (!r.moved && r.partition.equals(partition)) {
                 last = Math.max(last, r.last);
             }
         }
@@ -166,7 +192,9 @@ final class DeliveryLog {
         Map<TopicPartition, Long> rewind = new LinkedHashMap<>();
         dropped.forEach((tp, covered) -> rewind.put(tp, covered.first()));
         for (Run r : runs) {
-            rewind.merge(r.partition, r.first, Math::min);
+            if (!r.moved) {
+                rewind.merge(r.partition, r.first, Math::min);
+            }
         }
         if (offset < last) {
             rewind.put(partition, offset + 1);
