@@ -181,7 +181,6 @@ public final class EventStream {
     private void refuse(Throwable error) {
         done = true;
         release();
-        givePlaceBack(); // nothing of it runs on the pool any more
         ErrorWriter.write(exchange, error);
     }
 
@@ -529,8 +528,6 @@ public final class EventStream {
                 s.close();
             } catch (RuntimeException e) {
                 LOG.warn("Closing an event stream's source failed: {}", e.toString());
-            } finally {
-                givePlaceBack(); // its last work on the pool is done
             }
         };
         try {
@@ -541,9 +538,8 @@ public final class EventStream {
     }
 
     private boolean released;
-    private final java.util.concurrent.atomic.AtomicBoolean placeGiven = new java.util.concurrent.atomic.AtomicBoolean();
 
-    /** Gives back the stream's batch's room (once); its place goes back once its source is closed. */
+    /** Gives back the stream's place and its batch's room (once). */
     private void release() {
         if (released) {
             return;
@@ -552,17 +548,6 @@ public final class EventStream {
         rooms.forEach(MemoryBudget.Lease::close);
         rooms.clear();
         batch.close();
-    }
-
-    /**
-     * Gives back the stream's place (once, any thread): when its source is closed, or could not
-     * be opened. Not when its client leaves while the source opens or fetches on the pool: a
-     * caller opening streams and leaving at once would otherwise have more of the pool's
-     * threads busy than its share of places, and other callers' streams wait for them.
-     */
-    private void givePlaceBack() {
-        if (placeGiven.compareAndSet(false, true)) {
-            streams.closed(this);
-        }
+        streams.closed(this);
     }
 }
