@@ -489,7 +489,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      * @throws RestException 40403 when unknown or expired
      */
     public ConsumerInstance get(String group, String name) {
-        ConsumerInstance instance = instances.getIfPresent(new Key(group, name));
+        ConsumerInstance instance = access(new Key(group, name));
         if (instance == null || instance.isClosed()) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
@@ -666,7 +666,24 @@ public final class ConsumerRegistry implements AutoCloseable {
 
     /** A long operation counts as activity when it ends, not only when it starts. */
     private void touch(ConsumerInstance instance) {
-        instances.getIfPresent(new Key(instance.group(), instance.name()));
+        access(new Key(instance.group(), instance.name()));
+    }
+
+    /**
+     * An access of the instance at {@code key} (null when there is none), which sets its expiry
+     * from what it does now (never while it reads or streams). Accesses of one instance take
+     * turns: two at once (the ends of two overlapping reads) could each work out its expiry and
+     * the one that saw the other's read still going set "never" last, after that read ended, so
+     * that an instance its client left would never expire.
+     */
+    private ConsumerInstance access(Key key) {
+        ConsumerInstance instance = instances.policy().getIfPresentQuietly(key);
+        if (instance == null) {
+            return null;
+        }
+        synchronized (instance) {
+            return instances.getIfPresent(key);
+        }
     }
 
     /**
