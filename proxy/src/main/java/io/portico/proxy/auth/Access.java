@@ -93,6 +93,7 @@ public final class Access {
                 if (e.errorCode() == ErrorCode.UNAUTHORIZED) {
                     // A bad key or stream token: 429 instead once its address guessed too often.
                     quotas.admitFailure(exchange);
+                    authenticator.challenge(exchange);
                 }
                 throw e;
             }

@@ -204,6 +204,23 @@ public final class Authenticator implements AutoCloseable {
         return user;
     }
 
+    /**
+     * Adds the challenges of this server's way of authenticating to a 401 that has none yet (one
+     * refused a stream token, say): RFC 7235 asks every 401 for one.
+     */
+    public void challenge(HttpServerExchange exchange) {
+        if (exchange.getResponseHeaders().contains(Headers.WWW_AUTHENTICATE)) {
+            return;
+        }
+        if (keys == null && users != null) {
+            exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE,
+                    "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"");
+            return;
+        }
+        exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BEARER);
+        exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
+    }
+
     private static ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {
         if (found != null) {
             return found;

@@ -143,6 +143,8 @@ class ServerSentEventsAuthIT {
                 token.replaceFirst("\\.[0-9]+\\.", ".99999999999999.")}) {
             try (SseClient forged = SseClient.open(rest.uri(path + "?offset=0&sse_token=" + q(bad)))) {
                 assertEquals(401, forged.status(), bad);
+                assertTrue(forged.headers().allValues("WWW-Authenticate").stream().anyMatch(c -> c.startsWith("Bearer")),
+                        "a 401 says how to authenticate: " + forged.headers().map());
             }
         }
         try (SseClient none = SseClient.open(rest.uri(path + "?offset=0"))) {
