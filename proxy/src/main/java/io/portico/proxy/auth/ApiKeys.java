@@ -82,6 +82,9 @@ public final class ApiKeys {
             if (e == null || e.name() == null || e.name().isBlank()) {
                 throw new IllegalArgumentException(where + ": \"name\" is required");
             }
+            if (Principal.hasControlCharacter(e.name())) {
+                throw new IllegalArgumentException(where + ": a name may not hold control characters");
+            }
             where = where + " (" + e.name() + ")";
             if (!names.add(e.name())) {
                 throw new IllegalArgumentException(where + ": the name is used twice");

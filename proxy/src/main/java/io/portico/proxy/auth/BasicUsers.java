@@ -84,6 +84,9 @@ final class BasicUsers {
             if (name.isBlank() || credential.isEmpty()) {
                 throw new IllegalArgumentException("user '" + name + "': a line is user: password[,role...]");
             }
+            if (Principal.hasControlCharacter(name)) {
+                throw new IllegalArgumentException("a user name may not hold control characters");
+            }
             List<String> roles = new ArrayList<>();
             for (int i = 1; i < parts.length; i++) {
                 if (!parts[i].isBlank()) {

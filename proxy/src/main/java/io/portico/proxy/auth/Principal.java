@@ -53,9 +53,15 @@ public interface Principal {
 
     /**
      * The owner of what callers without credentials hold while authentication is on: a name no
-     * API key or user can have (it starts with a NUL character, which a key's name never holds).
+     * API key or user can have (it starts with a NUL character, which a key's name never holds:
+     * the keys and users files refuse control characters in names).
      */
     String UNAUTHENTICATED_OWNER = "\u0000unauthenticated";
+
+    /** Whether {@code name} holds a control character (which no key's or user's name may). */
+    static boolean hasControlCharacter(String name) {
+        return name.chars().anyMatch(Character::isISOControl);
+    }
 
     /**
      * A caller let in without credentials on {@code authentication.skip.paths} while

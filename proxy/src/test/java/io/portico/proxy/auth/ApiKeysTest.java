@@ -46,6 +46,13 @@ class ApiKeysTest {
     }
 
     @Test
+    void aNameWithAControlCharacterIsRefused() {
+        // "\u0000unauthenticated" owns what callers on authentication.skip.paths hold: no entry may share it.
+        assertTrue(refusal(entry("\\u0000unauthenticated", "\"key\":\"nul-key-0123456789\""))
+                .contains("control characters"));
+    }
+
+    @Test
     void anEntryThatListsGroupsMayUseThoseAloneOneWithoutListsAny() {
         ApiKeys keys = parse(entry("billing", "\"key\":\"billing-key-0123456\",\"groups\":[\"billing-*\",\" audit \"]") + ","
                 + entry("any", "\"key\":\"any-key-0123456789\""));

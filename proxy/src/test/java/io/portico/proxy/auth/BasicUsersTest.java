@@ -58,6 +58,8 @@ class BasicUsersTest {
                 .getMessage().contains("user 'ann': CRYPT: credentials are not supported"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("bo: MD5:12ab\n"))
                 .getMessage().contains("user 'bo': an MD5: credential is 32 hexadecimal digits"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("\\u0000unauthenticated: secret\n"))
+                .getMessage().contains("control characters"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("cy: ,admin\n"))
                 .getMessage().contains("user 'cy'"));
     }
