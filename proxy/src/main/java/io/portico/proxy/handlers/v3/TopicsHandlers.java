@@ -71,7 +71,9 @@ public final class TopicsHandlers {
                             request.assignments(), request.configMap(), request.dryRun()),
                     (r, created) -> r.topic(created.name(), false, created.replicationFactor(), created.partitionsCount())),
                     topic -> {
-                        exchange.getResponseHeaders().put(Headers.LOCATION, topic.metadata().self());
+                        if (status == 201) { // a dry run creates nothing to point at
+                            exchange.getResponseHeaders().put(Headers.LOCATION, topic.metadata().self());
+                        }
                         return new Http.Reply(status, topic);
                     });
         });
