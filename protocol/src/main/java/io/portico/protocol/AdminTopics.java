@@ -52,9 +52,13 @@ public final class AdminTopics {
             if (configs != null) {
                 configs.forEach((k, v) -> {
                     if (v == null || v instanceof Map || v instanceof List) {
-                        throw ErrorCode.UNPROCESSABLE_ENTITY.exception("config " + k + " must be a string, number or boolean");
+                        throw ErrorCode.UNPROCESSABLE_ENTITY.exception("config " + Validation.excerpt(k)
+                                + " must be a string, number or boolean");
                     }
-                    out.put(kafkaName(k), String.valueOf(v));
+                    if (out.put(kafkaName(k), String.valueOf(v)) != null) {
+                        throw ErrorCode.UNPROCESSABLE_ENTITY.exception("config " + Validation.excerpt(kafkaName(k))
+                                + " is given twice (under IBM's name and Kafka's)");
+                    }
                 });
             }
             return out;

@@ -50,4 +50,17 @@ class AdminTopicsTest {
         assertEquals("86400000", request.kafkaConfigs().get("retention.ms"));
         assertEquals("compact", request.kafkaConfigs().get("cleanup.policy"));
     }
+
+    @Test
+    void aSettingGivenTwiceOrNotAValueIsRefusedQuotingAtMostItsStart() {
+        RestException twice = assertThrows(RestException.class,
+                () -> read("{\"name\":\"t\",\"configs\":{\"retentionMs\":1,\"retention.ms\":2}}").kafkaConfigs());
+        assertEquals(422, twice.httpStatus());
+        assertEquals("config retention.ms is given twice (under IBM's name and Kafka's)", twice.getMessage());
+        String longName = "x".repeat(100_000);
+        RestException notAValue = assertThrows(RestException.class,
+                () -> read("{\"name\":\"t\",\"configs\":{\"" + longName + "\":null}}").kafkaConfigs());
+        assertEquals(422, notAValue.httpStatus());
+        assertEquals(true, notAValue.getMessage().length() < 200, "not the whole name: " + notAValue.getMessage().length());
+    }
 }
