@@ -295,7 +295,7 @@ public final class Portico implements AutoCloseable {
         if (ops.accessLog()) {
             accessLog = new AccessLog();
         }
-        HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes));
+        HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes), quotas::admitFailure);
         inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
                 config.connections().bodyTimeout(), memory.waitForRoom()));
         inFlight = new InFlight(inner, ops.maxConcurrentRequests());

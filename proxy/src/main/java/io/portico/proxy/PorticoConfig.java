@@ -185,7 +185,7 @@ public record PorticoConfig(
         SSE_TOKEN_TTL_MS("sse.token.ttl.ms", Setting.millis(1000, 86_400_000), "60000",
                 "How long a token from POST /sse/tokens opens event streams (a browser's EventSource passes it as ?sse_token=)."),
         SSE_TOKEN_SECRET("sse.token.secret", Setting.password(), "",
-                "The key that signs stream tokens; empty: a random one per process (give every node the same for tokens any node accepts)."),
+                "The key that signs stream tokens, at least 16 characters; empty: a random one per process (give every node the same for tokens any node accepts)."),
 
         // Records endpoint
         RECORDS_KEY_MAX_BYTES("records.key.max.bytes", Setting.integer(1, Integer.MAX_VALUE), "4096",
@@ -275,7 +275,7 @@ public record PorticoConfig(
 
         // Several nodes as one service
         NODES_SECRET("nodes.secret", Setting.password(), "",
-                "Secret shared by the Portico nodes that serve one Kafka cluster together: set the same on every node to make consumer instances reachable through any node. Empty: this node works alone."),
+                "Secret shared by the Portico nodes that serve one Kafka cluster together, at least 16 characters: set the same on every node to make consumer instances reachable through any node. Empty: this node works alone. A request with a wrong one counts against its client address as a bad API key does."),
         NODE_URL("node.url", Setting.string(), "",
                 "URL the other nodes reach this node at; empty: the first of advertised.listeners, else the first listener (a wildcard host replaced by this host's name)."),
         NODES_TOPIC("nodes.topic", Setting.string(), "__portico_nodes",
@@ -811,7 +811,7 @@ public record PorticoConfig(
                         given.containsKey(Key.SSE_STREAMS_PER_KEY_MAX) ? (Integer) v.get(Key.SSE_STREAMS_PER_KEY_MAX)
                                 : Math.max(1, (Integer) v.get(Key.SSE_STREAMS_MAX) / 2),
                         (Duration) v.get(Key.SSE_TOKEN_TTL_MS),
-                        (String) v.get(Key.SSE_TOKEN_SECRET)),
+                        tokenSecret((String) v.get(Key.SSE_TOKEN_SECRET))),
                 security(v),
                 new RecordsLimits(
                         (Integer) v.get(Key.RECORDS_KEY_MAX_BYTES),
@@ -898,6 +898,17 @@ public record PorticoConfig(
                 (Duration) v.get(Key.SCHEMA_REGISTRY_REQUEST_TIMEOUT_MS));
     }
 
+    /** The fewest characters of a secret set for {@code nodes.secret} or {@code sse.token.secret} (as of an API key). */
+    static final int SECRET_MIN_CHARS = 16;
+
+    private static String tokenSecret(String secret) {
+        if (!secret.isEmpty() && secret.length() < SECRET_MIN_CHARS) {
+            throw new ConfigException(Key.SSE_TOKEN_SECRET.key(), "must have at least " + SECRET_MIN_CHARS
+                    + " characters: a token that leaks must not let its secret be guessed");
+        }
+        return secret;
+    }
+
     private static Nodes nodes(Map<Key, Object> v) {
         Duration heartbeat = (Duration) v.get(Key.NODES_HEARTBEAT_INTERVAL_MS);
         Duration expiry = (Duration) v.get(Key.NODES_EXPIRY_MS);
@@ -918,6 +929,10 @@ public record PorticoConfig(
             }
         }
         String secret = (String) v.get(Key.NODES_SECRET);
+        if (!secret.isEmpty() && secret.length() < SECRET_MIN_CHARS) {
+            throw new ConfigException(Key.NODES_SECRET.key(), "must have at least " + SECRET_MIN_CHARS + " characters: "
+                    + "it stands in for every API key between the nodes");
+        }
         String id = (String) v.get(Key.ID);
         if (!secret.isEmpty() && !id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new ConfigException(Key.ID.key(), "with nodes.secret set, the id names this node in generated "

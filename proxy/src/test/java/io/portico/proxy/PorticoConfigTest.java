@@ -122,6 +122,13 @@ class PorticoConfigTest {
                 "/etc/portico/keys.json")).security().apiKeys());
     }
 
+    @Test
+    void aSecretThatCouldBeGuessedRefusesToStart() {
+        assertKeyNamed("nodes.secret", Map.of("nodes.secret", "abc"));
+        assertKeyNamed("sse.token.secret", Map.of("sse.token.secret", "short-secret"));
+        PorticoConfig.from(Map.of("nodes.secret", "0123456789abcdef", "sse.token.secret", "0123456789abcdef"));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());

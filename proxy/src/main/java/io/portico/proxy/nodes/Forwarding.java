@@ -148,6 +148,7 @@ public final class Forwarding {
                 String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
                 if (secret == null || given == null
                         || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret)) {
+                    refused.accept(exchange); // guessing the secret is held to a client's failures' rate
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
                             + NODE_SECRET_NAME + " missing or wrong)");
                 }
@@ -178,6 +179,18 @@ public final class Forwarding {
             next.handleRequest(exchange);
         };
     }
+
+    /**
+     * As {@link #gate(HttpHandler)}; a request refused for a missing or wrong node secret is
+     * first told to {@code refused} (which may throw its own answer: 429 once its client address
+     * has guessed too often, as for a bad API key).
+     */
+    public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> refused) {
+        this.refused = refused;
+        return gate(next);
+    }
+
+    private volatile java.util.function.Consumer<HttpServerExchange> refused = exchange -> { };
 
     /** Wraps a route of one consumer instance ({@code {group}}, {@code {instance}}). */
     public HttpHandler instance(HttpHandler next) {

@@ -90,13 +90,15 @@ class QuotasIT {
             Rest.Response token = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&sse_token=a.1.guess",
                     "Accept", "text/event-stream");
             assertEquals(429, token.status(), "a stream token guessed counts as a key guessed: " + token.body());
+            Rest.Response forged = rest.get("/topics", "Portico-Node-Secret", "a-guess-0123456789", "Portico-Forwarded-By", "n");
+            assertEquals(429, forged.status(), "a node secret guessed counts as a key guessed: " + forged.body());
 
             clock.advance(Duration.ofSeconds(1));
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, rest.get("/topics", bearer(BUSY)).status(), "a second later, request " + i);
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
-            assertEquals(6, portico.portico().metrics().meter("portico.quota.refused").getCount());
+            assertEquals(7, portico.portico().metrics().meter("portico.quota.refused").getCount());
             assertEquals(20, cluster.read(topic, 20).size(), "the refused record was not written");
         }
     }
