@@ -789,6 +789,22 @@ public final class ConsumerInstance {
     }
 
 
+    /**
+     * Whether its name is this node's in the cluster's directory (at once when this node works
+     * alone): until then this node does not hold it for the requests that reach it, which are
+     * relayed to the node the directory names (a create another node's claim refuses must not
+     * answer, meanwhile, the requests for that node's instance of the name).
+     */
+    private volatile boolean claimed;
+
+    void claimed() {
+        claimed = true;
+    }
+
+    boolean isClaimed() {
+        return claimed;
+    }
+
     /** Whether a stream is open on this instance (it does not expire then). */
     public boolean isStreaming() {
         return stream.get() != null;

@@ -341,6 +341,7 @@ public final class ConsumerRegistry implements AutoCloseable {
                 throw e;
             }
             kept = true;
+            instance.claimed();
             if (instances.asMap().get(key) != instance) {
                 // Deleted while its claim was read back: that delete found no claim of this node's
                 // to release, so it is released now (other nodes would refuse the name for good).
@@ -457,7 +458,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     /** Whether this registry holds the instance (not an access: its idle clock runs on). */
     public boolean holds(String group, String name) {
         ConsumerInstance instance = instances.policy().getIfPresentQuietly(new Key(group, name));
-        return instance != null && !instance.isClosed();
+        return instance != null && !instance.isClosed() && instance.isClaimed();
     }
 
     /**

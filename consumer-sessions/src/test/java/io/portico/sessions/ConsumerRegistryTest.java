@@ -360,6 +360,36 @@ class ConsumerRegistryTest {
         assertEquals(1, registry.size());
     }
 
+    @Test
+    void anInstanceWhoseNameIsStillBeingClaimedIsNotHeldHereYet() throws Exception {
+        // Another node holds "x" (key a's): this node's create of "x" for key b waits on the
+        // directory's claim, which then refuses it. Meanwhile a's requests reaching this node
+        // must go on to a's node, not find b's instance here (a 403 where the relay was due).
+        ConsumerRegistry registry = registry();
+        CountDownLatch claiming = new CountDownLatch(1);
+        CountDownLatch refuse = new CountDownLatch(1);
+        registry.ownership(new ConsumerRegistry.Ownership() {
+            @Override
+            public void claim(String group, String name) {
+                claiming.countDown();
+                await(refuse);
+                throw ErrorCode.CONSUMER_ALREADY_EXISTS.exception();
+            }
+
+            @Override
+            public void release(String group, String name) {
+            }
+        });
+        Future<ConsumerInstance> create = threads.submit(() -> registry.create("g1", named("x"), "b"));
+        assertTrue(claiming.await(5, TimeUnit.SECONDS));
+        assertFalse(registry.holds("g1", "x"), "not this node's until claimed: requests for the name are relayed to "
+                + "the node the directory names");
+        refuse.countDown();
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> create.get(5, TimeUnit.SECONDS));
+        assertEquals(ErrorCode.CONSUMER_ALREADY_EXISTS, assertInstanceOf(RestException.class, refused.getCause()).errorCode());
+        assertFalse(registry.holds("g1", "x"));
+    }
+
     // ---- get and delete ----------------------------------------------------------------------
 
     @Test
