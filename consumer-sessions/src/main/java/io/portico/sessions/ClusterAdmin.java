@@ -324,8 +324,36 @@ public final class ClusterAdmin {
                 names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList()));
     }
 
-    /** Describes {@code names}, leaving out a topic deleted since it was listed. */
+    /** Names described in one call at most, as the IBM list does ({@link MetadataService#DESCRIBE_CHUNK}). */
+    static final int DESCRIBE_CHUNK = MetadataService.DESCRIBE_CHUNK;
+
+    /**
+     * {@code describe} of {@code names} a chunk at a time, one call after the other: the admin
+     * client's one network thread takes in each answer, which every other caller of the shared
+     * admin client (produce's topic look-ups, {@code /ready}) waits behind.
+     */
+    private static <T> CompletableFuture<List<T>> inChunks(List<String> names,
+                                                         java.util.function.Function<List<String>, CompletableFuture<List<T>>> describe) {
+        if (names.size() <= DESCRIBE_CHUNK) {
+            return describe.apply(names);
+        }
+        CompletableFuture<List<T>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
+        for (int from = 0; from < names.size(); from += DESCRIBE_CHUNK) {
+            List<String> chunk = names.subList(from, Math.min(names.size(), from + DESCRIBE_CHUNK));
+            all = all.thenCompose(done -> describe.apply(chunk).thenApply(part -> {
+                done.addAll(part);
+                return done;
+            }));
+        }
+        return all;
+    }
+
+    /** Describes {@code names}, leaving out a topic deleted since it was listed; a chunk at a time. */
     private CompletableFuture<List<Topic>> describeSkippingGone(List<String> names) {
+        return inChunks(names, this::describeChunkSkippingGone);
+    }
+
+    private CompletableFuture<List<Topic>> describeChunkSkippingGone(List<String> names) {
         if (names.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
@@ -605,7 +633,7 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<List<ConsumerGroup>> consumerGroups(java.util.function.Predicate<String> visible) {
         return answers.handedOff(groupIds(), ids -> ids.stream().filter(visible).toList())
-                .thenCompose(ids -> {
+                .thenCompose(visibleIds -> inChunks(visibleIds, ids -> {
                     if (ids.isEmpty()) {
                         return CompletableFuture.completedFuture(List.<ConsumerGroup>of());
                     }
@@ -621,7 +649,7 @@ public final class ClusterAdmin {
                         }
                         return out;
                     });
-                });
+                }));
     }
 
     /**
