@@ -72,7 +72,7 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * change), partitions and their offsets, consumer groups with their members and lags.
  *
  * <p>Non-blocking: every method returns at once; its future completes within the metadata timeout
- * on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's one
+ * for each call it makes of the cluster (a group's lags, three calls, within one in all), on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's one
  * network thread, which every caller of the shared client waits on: what is chained after it
  * (filtering and sorting a topic list, rendering each resource) takes none of that thread's time.
  * An executor that refuses the work fails the future with 503. Every value a client gave is
@@ -668,13 +668,18 @@ public final class ClusterAdmin {
     }
 
     private CompletableFuture<ConsumerGroupDescription> describeGroup(String id) {
+        return describeGroup(id, System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+    }
+
+    /** As {@link #describeGroup(String)}, within what is left until {@code deadline} ({@link System#nanoTime}). */
+    private CompletableFuture<ConsumerGroupDescription> describeGroup(String id, long deadline) {
         try {
             KafkaNames.group(id);
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
         KafkaFuture<ConsumerGroupDescription> described = admin().describeConsumerGroups(List.of(id),
-                new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups().get(id);
+                new DescribeConsumerGroupsOptions().timeoutMs(left(deadline))).describedGroups().get(id);
         return settled(List.of(described), () -> existing(described));
     }
 
@@ -705,11 +710,13 @@ public final class ClusterAdmin {
      * of those partitions exists any more.
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
-        return describeGroup(group).thenCompose(description -> {
+        // Three calls one after the other, within one metadata timeout in all.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        return describeGroup(group, deadline).thenCompose(description -> {
             if (description == null) {
                 throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
             }
-            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs))
+            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(left(deadline)))
                     .partitionsToOffsetAndMetadata(), committed -> {
                         Map<TopicPartition, Long> current = new HashMap<>();
                         committed.forEach((tp, offset) -> {
@@ -721,7 +728,7 @@ public final class ClusterAdmin {
                             throw ErrorCode.NOT_FOUND.exception("Consumer group offsets could not be found.");
                         }
                         return current;
-                    }).thenCompose(current -> endOffsets(current.keySet())
+                    }).thenCompose(current -> endOffsets(current.keySet(), deadline)
                             .thenApply(ends -> lags(description, current, ends)));
         });
     }
@@ -731,12 +738,25 @@ public final class ClusterAdmin {
         return lags(group, visibleTopic).thenApply(LagSummary::of);
     }
 
+    /**
+     * The milliseconds left until {@code deadline} for the next call of a request that makes
+     * several; 503 when none is left (the calls before took the request's time).
+     */
+    private static int left(long deadline) {
+        long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (ms <= 0) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka did not answer in time (metadata.timeout.ms, for all "
+                    + "the calls of this request); retry later");
+        }
+        return (int) Math.min(Integer.MAX_VALUE, ms);
+    }
+
     /** The end offsets (of committed records) of the partitions that still exist. */
-    private CompletableFuture<Map<TopicPartition, Long>> endOffsets(Collection<TopicPartition> partitions) {
+    private CompletableFuture<Map<TopicPartition, Long>> endOffsets(Collection<TopicPartition> partitions, long deadline) {
         Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
         partitions.forEach(tp -> specs.put(tp, OffsetSpec.latest()));
         ListOffsetsResult result = admin().listOffsets(specs,
-                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs));
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(left(deadline)));
         Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> each = new HashMap<>();
         for (TopicPartition tp : partitions) {
             each.put(tp, result.partitionResult(tp));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.ErrorMessage;
@@ -231,6 +232,43 @@ class ClusterAdminTest {
         assertEquals(List.of(List.of("a-1", "a-2")), describedIds, "the others are not described");
         assertEquals(List.of(), withGroups.consumerGroups(g -> false).get(5, TimeUnit.SECONDS));
         assertEquals(1, describedIds.size(), "nothing described for a caller who may see none");
+    }
+
+    @Test
+    void aGroupsLagsAreAskedWithinOneTimeoutInAll() throws Exception {
+        // The group's description takes 400 ms of a 1 s timeout: the calls after it get what is
+        // left, not a second each again.
+        TopicPartition orders = new TopicPartition("orders", 0);
+        List<Integer> timeouts = new CopyOnWriteArrayList<>();
+        FakeAdmin fake = new FakeAdmin()
+                .on("describeConsumerGroups", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions) args[1]).timeoutMs());
+                    KafkaFutureImpl<ConsumerGroupDescription> later = new KafkaFutureImpl<>();
+                    new Thread(() -> {
+                        try {
+                            Thread.sleep(400);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        later.complete(new ConsumerGroupDescription("g", false, List.of(), "range", GroupType.CLASSIC,
+                                GroupState.EMPTY, new Node(1, "localhost", 9092), Set.of(), Optional.empty(), Optional.empty()));
+                    }).start();
+                    return new DescribeConsumerGroupsResult(Map.of("g", later));
+                })
+                .on("listConsumerGroupOffsets", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions) args[1]).timeoutMs());
+                    return AdminResults.groupOffsets("g", Map.of(orders, new OffsetAndMetadata(3)));
+                })
+                .on("listOffsets", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.ListOffsetsOptions) args[1]).timeoutMs());
+                    return new ListOffsetsResult(Map.of(orders, KafkaFuture.completedFuture(
+                            new ListOffsetsResult.ListOffsetsResultInfo(10, -1, Optional.empty()))));
+                });
+        ClusterAdmin withGroup = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
+        assertEquals(7, withGroup.lagSummary("g", t -> true).get(5, TimeUnit.SECONDS).totalLag());
+        assertEquals(3, timeouts.size(), timeouts.toString());
+        assertTrue(timeouts.get(0) > 600, "the first call has (nearly) all of it: " + timeouts);
+        assertTrue(timeouts.get(1) <= 600 && timeouts.get(2) <= timeouts.get(1), "what is left of the second: " + timeouts);
     }
 
     @Test
