@@ -841,12 +841,6 @@ public final class ConsumerInstance {
      */
     public final class Stream implements AutoCloseable {
         private volatile boolean open = true;
-        /**
-         * With auto-commit: what the batches before the last one handed out came to (under the
-         * lock). A stream writes a batch while it fetches the next, never more: when the next
-         * batch after that is asked for, these are written, and only then committed.
-         */
-        private Map<TopicPartition, OffsetAndMetadata> beforeLast = Map.of();
 
         private Stream() {
         }
@@ -872,13 +866,8 @@ public final class ConsumerInstance {
                 if (!open || stream.get() != this) {
                     return List.of();
                 }
-                Map<TopicPartition, OffsetAndMetadata> throughLast = autoCommit ? toCommit() : Map.of();
                 List<ConsumedRecord> out = pollLocked(limits, room, this);
                 delivered.add(out);
-                if (autoCommit) {
-                    commitWritten(beforeLast);
-                    beforeLast = throughLast;
-                }
                 return out;
             });
         }
@@ -1143,8 +1132,8 @@ public final class ConsumerInstance {
             if (memory.over()) {
                 letGoOfHeld();
             }
-            if (autoCommit && !out.isEmpty() && owner == null) {
-                autoCommitReturned(); // a stream's: once written (Stream#next)
+            if (autoCommit && !out.isEmpty()) {
+                autoCommitReturned();
             }
             return done(out);
         }
@@ -1448,24 +1437,6 @@ public final class ConsumerInstance {
     /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
     private void autoCommitReturned() {
         commitAsync(toCommit());
-    }
-
-    /**
-     * Auto-commits what a stream wrote ({@code written}: offsets as {@link #toCommit} gave them
-     * then), of each partition whose returned records still reach that far (one the client
-     * seeked back since is committed by the reads after the seek instead).
-     */
-    private void commitWritten(Map<TopicPartition, OffsetAndMetadata> written) {
-        Map<TopicPartition, OffsetAndMetadata> still = new HashMap<>();
-        written.forEach((tp, offset) -> {
-            Long last = returned.get(tp);
-            if (last != null && last + 1 >= offset.offset()) {
-                still.put(tp, offset);
-            }
-        });
-        if (!still.isEmpty()) {
-            commitAsync(still);
-        }
     }
 
     private void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets) {

@@ -102,30 +102,6 @@ class ConsumerStreamTest {
     }
 
     @Test
-    void autoCommitCommitsAStreamsBatchOnlyOnceItIsWritten() {
-        // A stream writes one batch while it fetches the next: when a batch is asked for, the
-        // one two before it is written, and only that is committed (a client that leaves then
-        // gets the rest again from the group, not skipped).
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", true,
-                ConsumerInstance.Options.DEFAULTS, null);
-        instance.assign(List.of(A0));
-        SessionTestConsumer consumer = factory.last();
-        consumer.updateBeginningOffsets(Map.of(A0, 0L));
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        List<Long> committed = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            consumer.addRecord(record("a", 0, i, null, "v" + i));
-            assertEquals(List.of("0/" + i), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
-            OffsetAndMetadata at = consumer.committed(java.util.Set.of(A0)).get(A0);
-            committed.add(at == null ? null : at.offset());
-        }
-        assertEquals(java.util.Arrays.asList(null, null, 1L, 2L), committed,
-                "batch 0 committed when batch 2 is asked for, batch 1 with batch 3");
-        registry.closeStream(stream);
-    }
-
-    @Test
     void aStreamTakenOverDuringItsLongPollHandsOutNothingAndTheNewOneGetsTheRecords() throws Exception {
         Ticker ticker = nanos::get;
         ConsumerRegistry registry = new ConsumerRegistry(new ConsumerRegistry.Settings(
@@ -227,9 +203,8 @@ class ConsumerStreamTest {
         // commits 5, what it handed out) and gives it straight back, where that commit left off.
         consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
         assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
-        assertEquals(List.of(Map.of(A0, 5L)), consumer.commits,
-                "the commit on revocation of what the stream handed out (its own auto-commit waits until a "
-                        + "batch is written)");
+        assertEquals(List.of(Map.of(A0, 5L), Map.of(A0, 5L)), consumer.commits,
+                "the auto-commit of what the read handed out, and the commit on revocation");
         assertEquals(5L, consumer.position(A0));
 
         // The client's connection had broken after a/0/1: it resumes from there.
