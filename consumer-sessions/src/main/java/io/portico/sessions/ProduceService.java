@@ -536,6 +536,9 @@ public final class ProduceService {
         return e;
     }
 
+    /** A send that took longer waited for room in the producer's buffer (or for its metadata). */
+    private static final long BLOCKED_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
+
     /** Sends the records (their partitions checked) and collects their results in request order. */
     private CompletableFuture<List<PartitionOffset>> sendAll(Producer<byte[], byte[]> producer,
                                                             Producer<byte[], byte[]> via, String topic,
@@ -545,12 +548,14 @@ public final class ProduceService {
                                                             int partitions) {
         Batch batch = new Batch(records.size(), codes);
         boolean late = false;
+        boolean blocked = false; // the last send waited (the producer's buffer was full)
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = watched(producer, via, batch.callback(i));
-            // Sends block while the producer's buffer is full (each up to max.block.ms); past the
-            // bound (looked at before each) none of the rest is sent.
-            late = late || System.nanoTime() - deadline > 0;
+            // Sends block while the producer's buffer is full (each up to max.block.ms): once one
+            // did past the request's bound, none of the rest is sent. A send that does not wait
+            // goes on whatever the time (a request that waited for a thread is still sent).
+            late = late || blocked && deadline != Long.MAX_VALUE && System.nanoTime() - deadline > 0;
             if (late) {
                 callback.onCompletion(null, new TimeoutException("not sent: the producer's buffer stayed full "
                         + "past the request's metadata bound (metadata.timeout.ms)"));
@@ -564,11 +569,13 @@ public final class ProduceService {
             if (callback == null) {
                 continue; // past the caller's share: told so
             }
+            long before = System.nanoTime();
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
             } catch (RuntimeException e) {
                 callback.onCompletion(null, notSent(e));
             }
+            blocked = System.nanoTime() - before > BLOCKED_NANOS;
         }
         return batch.result.whenComplete((offsets, e) -> {
             if (offsets != null) {

@@ -267,20 +267,41 @@ class ProduceServiceTest {
     }
 
     @Test
-    void pastTheRequestsBoundNoneOfTheRestIsSent() {
-        MockProducer<byte[], byte[]> producer = autoProducer(1);
+    void onceASendWaitedPastTheRequestsBoundNoneOfTheRestIsSent() {
+        // Sends that wait 5 ms each (a full buffer), the request's bound passed already: the first
+        // is sent and waits, then none of the rest.
+        java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+                if (full.get()) {
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.send(record, callback);
+            }
+        };
         ProduceService service = serviceOver(producer);
         done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known: no look-up next
         List<ProduceRecord> many = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
             many.add(value("v" + i, null));
         }
+        List<PartitionOffset> inTime = done(service.produce(TOPIC, many.subList(0, 3), System.nanoTime() - 1));
+        assertEquals(4, producer.history().size(), "sends that do not wait go on past the bound (a request that "
+                + "waited for a thread): " + inTime);
 
+        full.set(true);
         List<PartitionOffset> results = done(service.produce(TOPIC, many, System.nanoTime() - 1));
 
-        assertEquals(1, producer.history().size(), "the bound is looked at before each record: none sent past it");
+        assertEquals(4 + 1, producer.history().size(), "after a send that waited past the bound, none");
         for (int i = 0; i < 200; i++) {
-            assertNotNull(results.get(i).errorCode(), "record " + i + ": " + results.get(i));
+            assertEquals(i >= 1, results.get(i).errorCode() != null, "record " + i + ": " + results.get(i));
         }
     }
 
