@@ -342,7 +342,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             }
             kept = true;
             instance.claimed();
-            if (instances.asMap().get(key) != instance) {
+            if (instances.policy().getIfPresentQuietly(key) != instance) {
                 // Deleted while its claim was read back: that delete found no claim of this node's
                 // to release, so it is released now (other nodes would refuse the name for good).
                 releaseUnlessMadeAgain(key, group, name);
@@ -363,7 +363,7 @@ public final class ConsumerRegistry implements AutoCloseable {
      * here meanwhile (its new instance's claim is the same record: releasing would erase it).
      */
     private void releaseUnlessMadeAgain(Key key, String group, String name) {
-        if (instances.asMap().get(key) == null) {
+        if (instances.policy().getIfPresentQuietly(key) == null) {
             ownership.release(group, name);
         }
     }
