@@ -435,9 +435,16 @@ public final class ClusterAdmin {
             return created;
         }
         // Answered once the partitions' leaders serve the topic, so that a produce sent right
-        // after the answer does not race them (see TopicReadiness).
-        return created.thenCompose(t -> answers.handedOff(
-                TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs), v -> t));
+        // after the answer does not race them (see TopicReadiness). When Kafka did not say the
+        // count or factor it chose and the request left them to it, the topic is described for
+        // them: a count of 0 would wait on no partition and answer 0.
+        return created.thenCompose(t -> t.partitionsCount() > 0 && t.replicationFactor() > 0
+                        ? CompletableFuture.completedFuture(t)
+                        : topic(name).handle((d, e) -> d == null ? t : new CreatedTopic(name,
+                                t.partitionsCount() > 0 ? t.partitionsCount() : d.partitions().size(),
+                                t.replicationFactor() > 0 ? t.replicationFactor() : d.replicationFactor())))
+                .thenCompose(t -> answers.handedOff(TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs),
+                        v -> t));
     }
 
     private static void checkPartitionsCount(Integer partitions) {

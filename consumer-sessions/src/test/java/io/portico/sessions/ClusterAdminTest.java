@@ -445,6 +445,37 @@ class ClusterAdminTest {
     }
 
     @Test
+    void aCreateKafkaDoesNotTellTheCountsOfIsDescribedForThemAndWaitsOnEveryPartition() throws Exception {
+        // Without the right to describe configs (KIP-525) Kafka does not say the count and
+        // factor it chose: the topic is described for them (not answered 0, waiting on nothing).
+        Node broker = new Node(1, "localhost", 9092);
+        List<Integer> waitedOn = new CopyOnWriteArrayList<>();
+        FakeAdmin fake = new FakeAdmin()
+                .on("createTopics", args -> new org.apache.kafka.clients.admin.CreateTopicsResult(Map.of("new",
+                        KafkaFuture.completedFuture(new org.apache.kafka.clients.admin.CreateTopicsResult.TopicMetadataAndConfig(
+                                new org.apache.kafka.common.errors.TopicAuthorizationException("no describe configs"))))) { })
+                .on("describeTopics", args -> new DescribeTopicsResult(null, Map.of("new", KafkaFuture.completedFuture(
+                        new TopicDescription("new", false, List.of(
+                                new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker)),
+                                new TopicPartitionInfo(1, broker, List.of(broker), List.of(broker)),
+                                new TopicPartitionInfo(2, broker, List.of(broker), List.of(broker))))))) { })
+                .on("listOffsets", args -> {
+                    @SuppressWarnings("unchecked")
+                    Map<TopicPartition, ?> asked = (Map<TopicPartition, ?>) args[0];
+                    waitedOn.add(asked.size());
+                    Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> ends = new java.util.HashMap<>();
+                    asked.keySet().forEach(tp -> ends.put(tp, KafkaFuture.completedFuture(
+                            new ListOffsetsResult.ListOffsetsResultInfo(0, -1, Optional.empty()))));
+                    return new ListOffsetsResult(ends);
+                });
+        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        ClusterAdmin.CreatedTopic created = admin.createTopic("new", null, null, Map.of(), Map.of(), false)
+                .get(10, TimeUnit.SECONDS);
+        assertEquals(new ClusterAdmin.CreatedTopic("new", 3, 1), created);
+        assertEquals(List.of(3), waitedOn, "the answer waited for the leaders of all three partitions");
+    }
+
+    @Test
     void aLongTopicListIsDescribedAChunkAtATime() throws Exception {
         Node broker = new Node(1, "localhost", 9092);
         List<Integer> describedAtOnce = new CopyOnWriteArrayList<>();
