@@ -451,10 +451,7 @@ class V3RecordsIT {
                 }
                 stream.sendChunk(chunk.toString());
                 stream.endBody();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (HoldAcks.sent() < 10 && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
+                awaitSent(10);
                 Thread.sleep(500); // time for more to be sent, were the limit not kept
                 assertEquals(10, HoldAcks.sent(), "records with the producer while Kafka answers none");
                 HoldAcks.release();
@@ -486,10 +483,7 @@ class V3RecordsIT {
                 chunk.append(stringRecord("s" + i));
             }
             stream.sendChunk(chunk.toString());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (HoldAcks.sent() < 10 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            awaitSent(10);
             assertEquals(10, HoldAcks.sent());
             com.codahale.metrics.Gauge<?> used = p.portico().metrics().getGauges().get("portico.memory.requests.used");
             long holding = ((Number) used.getValue()).longValue(); // the 10 in flight and the chunk the rest wait in
@@ -523,10 +517,7 @@ class V3RecordsIT {
                 chunk.append("{\"value\":{\"type\":\"BINARY\",\"data\":\"").append(value).append("\"}}\n");
             }
             stream.sendChunk(chunk.toString());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (HoldAcks.sent() < count && System.nanoTime() < deadline) {
-                Thread.sleep(10); // until every record is with the producer (not merely its bytes read)
-            }
+            awaitSent(count);
             assertEquals(count, HoldAcks.sent(), "the stream's records are sent");
             awaitAtLeast(used, bytes, "the stream's records counted while they wait");
             stream.reset(); // the client goes away, none of its records acknowledged to it
@@ -537,6 +528,14 @@ class V3RecordsIT {
         HoldAcks.release();
         awaitAtMost(used, 0, "given back once Kafka answered");
         assertEquals(count, kafka.read(topic, count).size(), "the records sent before the client left landed");
+    }
+
+    /** Waits (up to 60 s) until {@code count} records of the held topic are with the producer (not merely read). */
+    private static void awaitSent(int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (HoldAcks.sent() < count && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
     }
 
     /** Waits (up to 60 s) until the gauge reads at least {@code least}. */
@@ -689,10 +688,7 @@ class V3RecordsIT {
                 "request.body.timeout.ms", "500"))) {
             try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
                 stream.sendChunk(stringRecord("one"));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (HoldAcks.sent() < 1 && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
+                awaitSent(1);
                 Thread.sleep(3000);
                 HoldAcks.release();
                 assertEquals(1, stream.awaitReports(1).size());
