@@ -72,7 +72,8 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * change), partitions and their offsets, consumer groups with their members and lags.
  *
  * <p>Non-blocking: every method returns at once; its future completes within the metadata timeout
- * for each call it makes of the cluster (a group's lags, three calls, within one in all), on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's one
+ * for each call it makes of the cluster (a group's lags, three calls, and a topic's creation with
+ * what follows it, within one in all), on a thread of the executor given (see {@link AdminAnswers}), not on the admin client's one
  * network thread, which every caller of the shared client waits on: what is chained after it
  * (filtering and sorting a topic list, rendering each resource) takes none of that thread's time.
  * An executor that refuses the work fails the future with 503. Every value a client gave is
@@ -377,12 +378,16 @@ public final class ClusterAdmin {
 
     /** One topic; 404/40403 when it does not exist. */
     public CompletableFuture<Topic> topic(String name) {
+        return topic(name, timeoutMs);
+    }
+
+    private CompletableFuture<Topic> topic(String name, int waitMs) {
         try {
             KafkaNames.topic(name);
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return adapt(admin().describeTopics(List.of(name), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+        return adapt(admin().describeTopics(List.of(name), new DescribeTopicsOptions().timeoutMs(waitMs))
                 .allTopicNames(), all -> topic(all.get(name)));
     }
 
@@ -418,6 +423,9 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
+        // The create, the look-up of what Kafka chose when it did not say, and the wait for the
+        // leaders: within one metadata timeout in all.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         CreateTopicsResult result = admin().createTopics(List.of(topic),
                 new CreateTopicsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs));
         // Kafka says the count and factor it chose; a caller without the right to describe
@@ -440,11 +448,11 @@ public final class ClusterAdmin {
         // them: a count of 0 would wait on no partition and answer 0.
         return created.thenCompose(t -> t.partitionsCount() > 0 && t.replicationFactor() > 0
                         ? CompletableFuture.completedFuture(t)
-                        : topic(name).handle((d, e) -> d == null ? t : new CreatedTopic(name,
+                        : topic(name, remaining(deadline)).handle((d, e) -> d == null ? t : new CreatedTopic(name,
                                 t.partitionsCount() > 0 ? t.partitionsCount() : d.partitions().size(),
                                 t.replicationFactor() > 0 ? t.replicationFactor() : d.replicationFactor())))
-                .thenCompose(t -> answers.handedOff(TopicReadiness.served(admin(), name, t.partitionsCount(), timeoutMs),
-                        v -> t));
+                .thenCompose(t -> answers.handedOff(TopicReadiness.served(admin(), name, t.partitionsCount(),
+                        remaining(deadline)), v -> t));
     }
 
     private static void checkPartitionsCount(Integer partitions) {
@@ -756,6 +764,15 @@ public final class ClusterAdmin {
                     + "the calls of this request); retry later");
         }
         return (int) Math.min(Integer.MAX_VALUE, ms);
+    }
+
+    /**
+     * The milliseconds left until {@code deadline}, at least 1: for a call after the request's
+     * main one succeeded, which must not fail it (a created topic's look-ups).
+     */
+    private static int remaining(long deadline) {
+        long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ms));
     }
 
     /** The end offsets (of committed records) of the partitions that still exist. */

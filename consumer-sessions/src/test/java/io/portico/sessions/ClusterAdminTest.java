@@ -447,32 +447,51 @@ class ClusterAdminTest {
     @Test
     void aCreateKafkaDoesNotTellTheCountsOfIsDescribedForThemAndWaitsOnEveryPartition() throws Exception {
         // Without the right to describe configs (KIP-525) Kafka does not say the count and
-        // factor it chose: the topic is described for them (not answered 0, waiting on nothing).
+        // factor it chose: the topic is described for them (not answered 0, waiting on nothing),
+        // within what the create (400 ms of a 1 s timeout) left of the request's time.
         Node broker = new Node(1, "localhost", 9092);
         List<Integer> waitedOn = new CopyOnWriteArrayList<>();
+        List<Integer> timeouts = new CopyOnWriteArrayList<>();
         FakeAdmin fake = new FakeAdmin()
-                .on("createTopics", args -> new org.apache.kafka.clients.admin.CreateTopicsResult(Map.of("new",
-                        KafkaFuture.completedFuture(new org.apache.kafka.clients.admin.CreateTopicsResult.TopicMetadataAndConfig(
-                                new org.apache.kafka.common.errors.TopicAuthorizationException("no describe configs"))))) { })
-                .on("describeTopics", args -> new DescribeTopicsResult(null, Map.of("new", KafkaFuture.completedFuture(
+                .on("createTopics", args -> {
+                    KafkaFutureImpl<org.apache.kafka.clients.admin.CreateTopicsResult.TopicMetadataAndConfig> later =
+                            new KafkaFutureImpl<>();
+                    new Thread(() -> {
+                        try {
+                            Thread.sleep(400);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        later.complete(new org.apache.kafka.clients.admin.CreateTopicsResult.TopicMetadataAndConfig(
+                                new org.apache.kafka.common.errors.TopicAuthorizationException("no describe configs")));
+                    }).start();
+                    return new org.apache.kafka.clients.admin.CreateTopicsResult(Map.of("new", later)) { };
+                })
+                .on("describeTopics", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.DescribeTopicsOptions) args[1]).timeoutMs());
+                    return new DescribeTopicsResult(null, Map.of("new", KafkaFuture.completedFuture(
                         new TopicDescription("new", false, List.of(
                                 new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker)),
                                 new TopicPartitionInfo(1, broker, List.of(broker), List.of(broker)),
-                                new TopicPartitionInfo(2, broker, List.of(broker), List.of(broker))))))) { })
+                                new TopicPartitionInfo(2, broker, List.of(broker), List.of(broker))))))) { };
+                })
                 .on("listOffsets", args -> {
                     @SuppressWarnings("unchecked")
                     Map<TopicPartition, ?> asked = (Map<TopicPartition, ?>) args[0];
                     waitedOn.add(asked.size());
+                    timeouts.add(((org.apache.kafka.clients.admin.ListOffsetsOptions) args[1]).timeoutMs());
                     Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> ends = new java.util.HashMap<>();
                     asked.keySet().forEach(tp -> ends.put(tp, KafkaFuture.completedFuture(
                             new ListOffsetsResult.ListOffsetsResultInfo(0, -1, Optional.empty()))));
                     return new ListOffsetsResult(ends);
                 });
-        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
         ClusterAdmin.CreatedTopic created = admin.createTopic("new", null, null, Map.of(), Map.of(), false)
                 .get(10, TimeUnit.SECONDS);
         assertEquals(new ClusterAdmin.CreatedTopic("new", 3, 1), created);
         assertEquals(List.of(3), waitedOn, "the answer waited for the leaders of all three partitions");
+        assertEquals(2, timeouts.size());
+        assertTrue(timeouts.get(0) <= 600 && timeouts.get(1) <= timeouts.get(0), "what the create left: " + timeouts);
     }
 
     @Test
