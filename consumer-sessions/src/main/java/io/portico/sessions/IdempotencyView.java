@@ -308,11 +308,8 @@ final class IdempotencyView {
     }
 
     /**
-     * Whether {@code owner} may keep no more results while others need room in {@code maxBytes}:
-     * once the results held fill three quarters of it, an owner holding an equal part of those
-     * three quarters (among the owners with results held) or more keeps no more, and once they
-     * fill seven eighths no owner with results held does, the last eighth left for owners with
-     * none (as {@link ProducerShares} shares the producer's buffer). Never for owner 0 (no owner:
+     * Whether {@code owner}, holding results already, may keep no more while others need room in
+     * {@code maxBytes}, as {@link Crowding} shares it out. Never for owner 0 (no owner:
      * authentication off, one caller).
      */
     boolean crowded(long owner, long maxBytes) {
@@ -320,9 +317,7 @@ final class IdempotencyView {
         if (owner == 0 || mine <= 0) {
             return false;
         }
-        long all = bytes.get();
-        long crowdedLine = maxBytes / 4 * 3;
-        return all >= maxBytes / 8 * 7 || all >= crowdedLine && mine >= crowdedLine / Math.max(1, owned.size());
+        return !Crowding.allows(mine, 1, bytes.get(), maxBytes, owned.size()); // one byte more: none
     }
 
     private void own(Result r, long delta) {

@@ -35,8 +35,7 @@ public final class ProducerShares {
     public static final Account NONE = new Account(null, null);
 
     private final long share;
-    private final long crowded;
-    private final long ceiling;
+    private final long buffer;
     private final long batchBytes;
     private final ConcurrentHashMap<String, Account> accounts = new ConcurrentHashMap<>();
     /** Bytes counted for all callers together. */
@@ -50,8 +49,7 @@ public final class ProducerShares {
      */
     public ProducerShares(long buffer, long batchBytes) {
         this.share = buffer / 2;
-        this.crowded = buffer / 4 * 3;
-        this.ceiling = buffer / 8 * 7;
+        this.buffer = buffer;
         this.batchBytes = batchBytes;
     }
 
@@ -60,11 +58,7 @@ public final class ProducerShares {
      * callers hold {@code all} (its own included).
      */
     private boolean fits(long held, long need, long all) {
-        if (held + need > share || all + need > ceiling) {
-            return false;
-        }
-        // Crowded: no more than an equal part of the crowded line, for a caller past it.
-        return all + need <= crowded || held + need <= crowded / Math.max(1, active.get());
+        return held + need <= share && Crowding.allows(held, need, all, buffer, active.get());
     }
 
     /** The account of {@code owner}; {@link #NONE} for a null owner. */
