@@ -4,7 +4,6 @@ import io.portico.protocol.ErrorCode;
 import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.io.IOException;
@@ -191,8 +190,7 @@ public final class Authenticator implements AutoCloseable {
             user = users.check(decoded.substring(0, colon), decoded.substring(colon + 1));
         }
         if (user == null) {
-            exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE,
-                    "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"");
+            challenge(exchange);
             throw ErrorCode.UNAUTHORIZED.exception(value.isEmpty()
                     ? "Authentication required: send 'Authorization: Basic <base64 of user:password>' (curl -u user:password)"
                     : "The user name or password is not valid");
@@ -205,8 +203,8 @@ public final class Authenticator implements AutoCloseable {
     }
 
     /**
-     * Adds the challenges of this server's way of authenticating to a 401 that has none yet (one
-     * refused a stream token, say): RFC 7235 asks every 401 for one.
+     * Adds the challenges of this server's way of authenticating to a 401 that has none yet
+     * (every 401 of this class, and one that refused a stream token): RFC 7235 asks every 401 for one.
      */
     public void challenge(HttpServerExchange exchange) {
         if (exchange.getResponseHeaders().contains(Headers.WWW_AUTHENTICATE)) {
@@ -221,15 +219,11 @@ public final class Authenticator implements AutoCloseable {
         exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
     }
 
-    private static ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {
+    private ApiKey orUnauthorized(HttpServerExchange exchange, ApiKey found, String why) {
         if (found != null) {
             return found;
         }
-        HeaderValues challenges = exchange.getResponseHeaders().get(Headers.WWW_AUTHENTICATE);
-        if (challenges == null) {
-            exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BEARER);
-            exchange.getResponseHeaders().add(Headers.WWW_AUTHENTICATE, CHALLENGE_BASIC);
-        }
+        challenge(exchange);
         throw ErrorCode.UNAUTHORIZED.exception(why);
     }
 
