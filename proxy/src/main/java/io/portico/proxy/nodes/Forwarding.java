@@ -138,9 +138,11 @@ public final class Forwarding {
 
     /**
      * Outside the routes: a request that says another node relayed it must carry the node
-     * secret (403 otherwise, also when this node has none); such a request is served here.
+     * secret (403 otherwise, also when this node has none); such a request is served here. One
+     * refused is first told to {@code refused} (which may throw its own answer: 429 once its
+     * client address has guessed too often, as for a bad API key).
      */
-    public HttpHandler gate(HttpHandler next) {
+    public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> refused) {
         return exchange -> {
             if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
                     || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
@@ -179,18 +181,6 @@ public final class Forwarding {
             next.handleRequest(exchange);
         };
     }
-
-    /**
-     * As {@link #gate(HttpHandler)}; a request refused for a missing or wrong node secret is
-     * first told to {@code refused} (which may throw its own answer: 429 once its client address
-     * has guessed too often, as for a bad API key).
-     */
-    public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> refused) {
-        this.refused = refused;
-        return gate(next);
-    }
-
-    private volatile java.util.function.Consumer<HttpServerExchange> refused = exchange -> { };
 
     /** Wraps a route of one consumer instance ({@code {group}}, {@code {instance}}). */
     public HttpHandler instance(HttpHandler next) {
