@@ -758,12 +758,11 @@ public final class ClusterAdmin {
      * several; 503 when none is left (the calls before took the request's time).
      */
     private static int left(long deadline) {
-        long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (ms <= 0) {
+        if (deadline - System.nanoTime() <= 0) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka did not answer in time (metadata.timeout.ms, for all "
                     + "the calls of this request); retry later");
         }
-        return (int) Math.min(Integer.MAX_VALUE, ms);
+        return remaining(deadline);
     }
 
     /**
