@@ -325,33 +325,9 @@ public final class ClusterAdmin {
                 names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList()));
     }
 
-    /** Names described in one call at most, as the IBM list does ({@link MetadataService#DESCRIBE_CHUNK}). */
-    static final int DESCRIBE_CHUNK = MetadataService.DESCRIBE_CHUNK;
-
-    /**
-     * {@code describe} of {@code names} a chunk at a time, one call after the other: the admin
-     * client's one network thread takes in each answer, which every other caller of the shared
-     * admin client (produce's topic look-ups, {@code /ready}) waits behind.
-     */
-    private static <T> CompletableFuture<List<T>> inChunks(List<String> names,
-                                                         java.util.function.Function<List<String>, CompletableFuture<List<T>>> describe) {
-        if (names.size() <= DESCRIBE_CHUNK) {
-            return describe.apply(names);
-        }
-        CompletableFuture<List<T>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
-        for (int from = 0; from < names.size(); from += DESCRIBE_CHUNK) {
-            List<String> chunk = names.subList(from, Math.min(names.size(), from + DESCRIBE_CHUNK));
-            all = all.thenCompose(done -> describe.apply(chunk).thenApply(part -> {
-                done.addAll(part);
-                return done;
-            }));
-        }
-        return all;
-    }
-
     /** Describes {@code names}, leaving out a topic deleted since it was listed; a chunk at a time. */
     private CompletableFuture<List<Topic>> describeSkippingGone(List<String> names) {
-        return inChunks(names, this::describeChunkSkippingGone);
+        return MetadataService.inChunks(names, this::describeChunkSkippingGone);
     }
 
     private CompletableFuture<List<Topic>> describeChunkSkippingGone(List<String> names) {
@@ -425,7 +401,7 @@ public final class ClusterAdmin {
         }
         // The create, the look-up of what Kafka chose when it did not say, and the wait for the
         // leaders: within one metadata timeout in all.
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        long deadline = deadline();
         CreateTopicsResult result = admin().createTopics(List.of(topic),
                 new CreateTopicsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs));
         // Kafka says the count and factor it chose; a caller without the right to describe
@@ -648,7 +624,7 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<List<ConsumerGroup>> consumerGroups(java.util.function.Predicate<String> visible) {
         return answers.handedOff(groupIds(), ids -> ids.stream().filter(visible).toList())
-                .thenCompose(visibleIds -> inChunks(visibleIds, ids -> {
+                .thenCompose(visibleIds -> MetadataService.inChunks(visibleIds, ids -> {
                     if (ids.isEmpty()) {
                         return CompletableFuture.completedFuture(List.<ConsumerGroup>of());
                     }
@@ -683,7 +659,7 @@ public final class ClusterAdmin {
     }
 
     private CompletableFuture<ConsumerGroupDescription> describeGroup(String id) {
-        return describeGroup(id, System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+        return describeGroup(id, deadline());
     }
 
     /** As {@link #describeGroup(String)}, within what is left until {@code deadline} ({@link System#nanoTime}). */
@@ -726,7 +702,7 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
         // Three calls one after the other, within one metadata timeout in all.
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        long deadline = deadline();
         return describeGroup(group, deadline).thenCompose(description -> {
             if (description == null) {
                 throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
@@ -763,6 +739,11 @@ public final class ClusterAdmin {
                     + "the calls of this request); retry later");
         }
         return remaining(deadline);
+    }
+
+    /** The {@link System#nanoTime} one metadata timeout from now: the bound of a request's calls together. */
+    private long deadline() {
+        return System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
     }
 
     /**

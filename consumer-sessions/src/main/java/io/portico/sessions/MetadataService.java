@@ -304,15 +304,23 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * left out and one whose settings fail is shown without them.
      */
     private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean one) {
+        return inChunks(names, chunk -> describedChunk(chunk, one));
+    }
+
+    /**
+     * {@code describe} of {@code names} a chunk ({@link #DESCRIBE_CHUNK}) at a time, one call
+     * after the other: the admin client's one network thread takes in each answer (some thirty
+     * settings a topic), which every other caller of the shared admin client waits behind.
+     */
+    static <T> CompletableFuture<List<T>> inChunks(List<String> names,
+                                                   java.util.function.Function<List<String>, CompletableFuture<List<T>>> describe) {
         if (names.size() <= DESCRIBE_CHUNK) {
-            return describedChunk(names, one);
+            return describe.apply(names);
         }
-        // A chunk at a time: the admin client's one network thread takes in the answers (some
-        // thirty settings a topic), which the cluster's other callers wait behind.
-        CompletableFuture<List<AdminTopics.Topic>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
+        CompletableFuture<List<T>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
         for (int from = 0; from < names.size(); from += DESCRIBE_CHUNK) {
             List<String> chunk = names.subList(from, Math.min(names.size(), from + DESCRIBE_CHUNK));
-            all = all.thenCompose(done -> describedChunk(chunk, one).thenApply(part -> {
+            all = all.thenCompose(done -> describe.apply(chunk).thenApply(part -> {
                 done.addAll(part);
                 return done;
             }));
