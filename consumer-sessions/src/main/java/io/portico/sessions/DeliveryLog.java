@@ -84,22 +84,22 @@ final class DeliveryLog {
      * resume does not move them back; their runs stay only to tell what came after them.
      */
     void forget(Collection<TopicPartition> partitions) {
-        for (Run r : runs) {
-            if (partitions.contains(r.partition)) {
-                r.moved = true;
-            }
-        }
-        dropped.keySet().removeAll(partitions);
-        revoked.removeAll(partitions);
+        forget(partitions::contains);
     }
 
     /** As {@link #forget} for every partition: the stream's assignment or subscription changed. */
     void forgetAll() {
+        forget(tp -> true);
+    }
+
+    private void forget(java.util.function.Predicate<TopicPartition> which) {
         for (Run r : runs) {
-            r.moved = true;
+            if (which.test(r.partition)) {
+                r.moved = true;
+            }
         }
-        dropped.clear();
-        revoked.clear();
+        dropped.keySet().removeIf(which);
+        revoked.removeIf(which);
     }
 
     /**
