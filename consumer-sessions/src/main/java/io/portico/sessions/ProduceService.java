@@ -289,16 +289,8 @@ public final class ProduceService {
         for (ProduceRecord r : records) {
             bytes += bytes(r.key(), r.value());
         }
-        long claim = takes(at, Math.min(records.size(), at.partitions()), bytes);
-        if (claim < 0) {
-            return null;
-        }
-        try {
-            return sendAll(at.check().producer, null, topic, records, Long.MAX_VALUE, codes, false, account,
-                    at.partitions());
-        } finally {
-            at.check().release(claim);
-        }
+        return withRoom(at, Math.min(records.size(), at.partitions()), bytes, () -> sendAll(at.check().producer,
+                null, topic, records, Long.MAX_VALUE, codes, false, account, at.partitions()));
     }
 
     /**
@@ -320,15 +312,8 @@ public final class ProduceService {
         if (at == null || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return null; // not looked up here, or keyless for a compacted topic (or one not known yet): the worker's path
         }
-        long claim = takes(at, 1, bytes(key, value));
-        if (claim < 0) {
-            return null;
-        }
-        try {
-            return sendOne(at.check().producer, null, topic, key, value, headers, account, at.partitions());
-        } finally {
-            at.check().release(claim);
-        }
+        return withRoom(at, 1, bytes(key, value),
+                () -> sendOne(at.check().producer, null, topic, key, value, headers, account, at.partitions()));
     }
 
     /**
@@ -363,17 +348,11 @@ public final class ProduceService {
                 || key == null && !Boolean.FALSE.equals(topics.compactedIfKnown(topic))) {
             return false; // a keyless record for a compacted topic (or one not known yet) goes the usual way
         }
-        long claim = takes(at, 1, bytes(key, value));
-        if (claim < 0) {
-            return false;
-        }
-        try {
+        return withRoom(at, 1, bytes(key, value), () -> {
             send(at.check().producer, null, topic, partition, timestamp, key, value, headers, delivery, account,
                     at.partitions());
-        } finally {
-            at.check().release(claim);
-        }
-        return true;
+            return Boolean.TRUE;
+        }) != null;
     }
 
     /** The shared producer's check and the topic's partition count in its metadata, when it may take records at once. */
@@ -381,15 +360,21 @@ public final class ProduceService {
     }
 
     /**
-     * Room claimed in the producer's buffer for them (to release once sent), or -1 when it has
-     * none; counted in the meter when claimed (they are sent next).
+     * {@code send}'s answer when the producer's buffer has room for {@code batches} new batches of
+     * {@code bytes} (claimed while it sends, counted in the meter as sent at once), else null
+     * (nothing sent).
      */
-    private long takes(AtOnce at, int batches, long bytes) {
+    private <T> T withRoom(AtOnce at, int batches, long bytes, java.util.function.Supplier<T> send) {
         long claim = at.check().claim(batches, bytes);
-        if (claim >= 0) {
-            metrics.producedAtOnce();
+        if (claim < 0) {
+            return null;
         }
-        return claim;
+        metrics.producedAtOnce();
+        try {
+            return send.get();
+        } finally {
+            at.check().release(claim);
+        }
     }
 
     /**
@@ -800,8 +785,9 @@ public final class ProduceService {
      */
     private RestException refusedTimestamp(String topic, long timestamp) {
         long now = System.currentTimeMillis();
-        long after = topics.timestampAfterMaxMs(topic);
-        long before = topics.timestampBeforeMaxMs(topic);
+        // One bound looked up: the one on the timestamp's side of now.
+        long after = timestamp > now ? topics.timestampAfterMaxMs(topic) : Long.MAX_VALUE;
+        long before = timestamp < now ? topics.timestampBeforeMaxMs(topic) : Long.MAX_VALUE;
         if (after != Long.MAX_VALUE && timestamp - now > after) {
             return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
                     + after + " ms ahead of now; the cluster refuses it (the topic's message.timestamp.after.max.ms, "

@@ -83,7 +83,7 @@ public final class ProducerShares {
     }
 
     /** Bytes counted for all callers together now. */
-    public long total() {
+    long total() {
         return total.get();
     }
 
