@@ -902,9 +902,13 @@ public record PorticoConfig(
     static final int SECRET_MIN_CHARS = 16;
 
     private static String tokenSecret(String secret) {
+        return secret(Key.SSE_TOKEN_SECRET, secret, "a token that leaks must not let its secret be guessed");
+    }
+
+    /** {@code secret}, empty or of {@link #SECRET_MIN_CHARS} at least (else a refusal naming {@code key} and {@code why}). */
+    private static String secret(Key key, String secret, String why) {
         if (!secret.isEmpty() && secret.length() < SECRET_MIN_CHARS) {
-            throw new ConfigException(Key.SSE_TOKEN_SECRET.key(), "must have at least " + SECRET_MIN_CHARS
-                    + " characters: a token that leaks must not let its secret be guessed");
+            throw new ConfigException(key.key(), "must have at least " + SECRET_MIN_CHARS + " characters: " + why);
         }
         return secret;
     }
@@ -928,11 +932,8 @@ public record PorticoConfig(
                 throw new ConfigException(Key.NODE_URL.key(), "must be an http:// or https:// URL with a host");
             }
         }
-        String secret = (String) v.get(Key.NODES_SECRET);
-        if (!secret.isEmpty() && secret.length() < SECRET_MIN_CHARS) {
-            throw new ConfigException(Key.NODES_SECRET.key(), "must have at least " + SECRET_MIN_CHARS + " characters: "
-                    + "it stands in for every API key between the nodes");
-        }
+        String secret = secret(Key.NODES_SECRET, (String) v.get(Key.NODES_SECRET),
+                "it stands in for every API key between the nodes");
         String id = (String) v.get(Key.ID);
         if (!secret.isEmpty() && !id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new ConfigException(Key.ID.key(), "with nodes.secret set, the id names this node in generated "
@@ -990,7 +991,7 @@ public record PorticoConfig(
                     + "or remove authentication.users.file");
         }
         Basic basic = null;
-        if (v.get(Key.AUTHENTICATION_METHOD).equals("BASIC")) {
+        if (method.equals("BASIC")) {
             String realm = ((String) v.get(Key.AUTHENTICATION_REALM)).trim();
             if (realm.isEmpty()) {
                 throw new ConfigException(Key.AUTHENTICATION_REALM.key(), "authentication.method=BASIC needs a realm");
