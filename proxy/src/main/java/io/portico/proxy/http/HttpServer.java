@@ -247,11 +247,8 @@ public final class HttpServer implements AutoCloseable {
                     upgrade.handleRequest(exchange);
                     return;
                 }
-                if (exchange.getRequestHeaders().contains(Headers.UPGRADE)
-                        || exchange.getRequestHeaders().contains(HTTP2_SETTINGS)) {
-                    exchange.getRequestHeaders().remove(Headers.UPGRADE);
-                    exchange.getRequestHeaders().remove(HTTP2_SETTINGS);
-                }
+                exchange.getRequestHeaders().remove(Headers.UPGRADE); // no upgrade: none asked of Undertow
+                exchange.getRequestHeaders().remove(HTTP2_SETTINGS);
                 limited.handleRequest(exchange);
             } : limited);
             ChannelListener<StreamConnection> protocols = http;
