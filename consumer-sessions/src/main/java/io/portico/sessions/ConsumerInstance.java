@@ -955,6 +955,8 @@ public final class ConsumerInstance {
         private final Stream owner; // the stream whose read this is, or null
         private Phase phase = Phase.START;
         private long deadline;
+        /** Whether {@link #deadline} is set: a read's wait runs from its start, however it waits (matches, then records). */
+        private boolean timed;
         private boolean firstAssignment;
         private boolean polled; // whether this read's fetch polled Kafka yet
         private List<ConsumedRecord> records;
@@ -990,6 +992,7 @@ public final class ConsumerInstance {
                     if (mode == Mode.PATTERN && topics.isEmpty()) {
                         phase = Phase.MATCHES;
                         deadline = clock.read() + limits.requestTimeout().toNanos();
+                        timed = true;
                         return awaitMatches();
                     }
                     return prepare();
@@ -1052,15 +1055,17 @@ public final class ConsumerInstance {
                 answerGroup();
             }
             if (held.isEmpty() || limits.fetchMinBytes() > 0 && held.bytes() < limits.fetchMinBytes()) {
+                long now = clock.read();
+                if (!timed) {
+                    deadline = now + limits.requestTimeout().toNanos();
+                    timed = true;
+                }
                 if (memory.over()) {
                     phase = Phase.PAUSED;
-                    deadline = clock.read() + limits.requestTimeout().toNanos();
                     polled = false;
                     return waitPaused();
                 }
                 resumePaused();
-                long now = clock.read();
-                deadline = now + limits.requestTimeout().toNanos();
                 // Only the first read waits for an assignment (partitions arrive in a poll, so none
                 // came before it): a member with no partitions long-polls as any other afterwards.
                 // A read given no assignment wait (a client's own timeout) keeps to its timeout, as

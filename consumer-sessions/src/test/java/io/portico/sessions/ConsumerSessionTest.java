@@ -389,6 +389,25 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aReadWhosePatternStopsAndStartsMatchingAgainKeepsToItsOwnTimeout() {
+        // A clock that moves 10 ms each time it is read: the wait is measured without sleeping.
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        ConsumerRegistry registry = registry(Duration.ofSeconds(5))
+                .readClock(() -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(10)));
+        java.util.concurrent.atomic.AtomicLong gone = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+        // The pattern's one topic is deleted at `gone` and created again 1.5 s later.
+        registry.topicNames(() -> now.get() >= gone.get() && now.get() < gone.get() + TimeUnit.MILLISECONDS.toNanos(1_500)
+                ? List.of() : List.of("p1"));
+        ConsumerInstance instance = create(registry);
+        instance.subscribe("p.*", t -> true);
+        registry.poll(instance, null, 0, ResponseRoom.unbounded()); // the first read waits for an assignment
+        gone.set(now.get() + TimeUnit.MILLISECONDS.toNanos(1_500));
+        // The read waits 5 s from its start: its wait for matches again does not start a new 5 s.
+        assertWaited(5_000, now, () -> registry.poll(instance, null, 0, ResponseRoom.unbounded()));
+        assertEquals(List.of("p1"), instance.subscription(), "subscribed to the topic again");
+    }
+
+    @Test
     void aPatternMatchingNothingReplacesATopicSubscription() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         registry.topicNames(() -> List.of("a"));
