@@ -314,8 +314,10 @@ public final class ClusterAdmin {
      * meanwhile; each filters it for its caller on the executor.
      */
     public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
+        // The listing and the descriptions of its chunks: within one metadata timeout in all.
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
         return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
-                .thenCompose(this::describeSkippingGone);
+                .thenCompose(names -> MetadataService.inChunks(names, deadline, this::describeChunkSkippingGone));
     }
 
     /** Every topic name the lists show (internal ones only when configured, Portico's own never), sorted. */
@@ -325,17 +327,13 @@ public final class ClusterAdmin {
                 names -> names.stream().filter(n -> !KafkaNames.isReserved(n)).sorted().toList()));
     }
 
-    /** Describes {@code names}, leaving out a topic deleted since it was listed; a chunk at a time. */
-    private CompletableFuture<List<Topic>> describeSkippingGone(List<String> names) {
-        return MetadataService.inChunks(names, this::describeChunkSkippingGone);
-    }
-
-    private CompletableFuture<List<Topic>> describeChunkSkippingGone(List<String> names) {
+    /** Describes {@code names}, leaving out a topic deleted since it was listed, within {@code waitMs}. */
+    private CompletableFuture<List<Topic>> describeChunkSkippingGone(List<String> names, int waitMs) {
         if (names.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
         Map<String, KafkaFuture<TopicDescription>> described =
-                admin().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
+                admin().describeTopics(names, new DescribeTopicsOptions().timeoutMs(waitMs)).topicNameValues();
         return settled(described.values(), () -> {
             List<Topic> out = new ArrayList<>(names.size());
             for (String name : names) {
@@ -401,7 +399,7 @@ public final class ClusterAdmin {
         }
         // The create, the look-up of what Kafka chose when it did not say, and the wait for the
         // leaders: within one metadata timeout in all.
-        long deadline = deadline();
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
         CreateTopicsResult result = admin().createTopics(List.of(topic),
                 new CreateTopicsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs));
         // Kafka says the count and factor it chose; a caller without the right to describe
@@ -424,11 +422,11 @@ public final class ClusterAdmin {
         // them: a count of 0 would wait on no partition and answer 0.
         return created.thenCompose(t -> t.partitionsCount() > 0 && t.replicationFactor() > 0
                         ? CompletableFuture.completedFuture(t)
-                        : topic(name, remaining(deadline)).handle((d, e) -> d == null ? t : new CreatedTopic(name,
+                        : topic(name, deadline.remaining()).handle((d, e) -> d == null ? t : new CreatedTopic(name,
                                 t.partitionsCount() > 0 ? t.partitionsCount() : d.partitions().size(),
                                 t.replicationFactor() > 0 ? t.replicationFactor() : d.replicationFactor())))
                 .thenCompose(t -> answers.handedOff(TopicReadiness.served(admin(), name, t.partitionsCount(),
-                        remaining(deadline)), v -> t));
+                        deadline.remaining()), v -> t));
     }
 
     private static void checkPartitionsCount(Integer partitions) {
@@ -518,8 +516,9 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return topic(name).thenCompose(before -> adapt(admin().createPartitions(
-                Map.of(name, NewPartitions.increaseTo(count)), new CreatePartitionsOptions().timeoutMs(timeoutMs)).all(),
+        CallDeadline deadline = CallDeadline.in(timeoutMs); // the look-up and the change together
+        return topic(name, deadline.left()).thenCompose(before -> adapt(admin().createPartitions(
+                Map.of(name, NewPartitions.increaseTo(count)), new CreatePartitionsOptions().timeoutMs(deadline.left())).all(),
                 v -> before));
     }
 
@@ -527,6 +526,10 @@ public final class ClusterAdmin {
 
     /** Every setting of the topic, sorted by name. */
     public CompletableFuture<List<Config>> topicConfigs(String topic) {
+        return topicConfigs(topic, timeoutMs);
+    }
+
+    private CompletableFuture<List<Config>> topicConfigs(String topic, int waitMs) {
         try {
             KafkaNames.topic(topic);
         } catch (RestException e) {
@@ -534,7 +537,7 @@ public final class ClusterAdmin {
         }
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
         return adapt(admin().describeConfigs(List.of(resource),
-                new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(timeoutMs)).all(), all -> {
+                new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(waitMs)).all(), all -> {
                     org.apache.kafka.clients.admin.Config config = all.get(resource);
                     List<Config> out = new ArrayList<>();
                     if (config != null) {
@@ -578,7 +581,9 @@ public final class ClusterAdmin {
             return CompletableFuture.failedFuture(e);
         }
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        return topicConfigs(topic).thenCompose(existing -> {
+        // The look-up of the topic's settings and the change: within one metadata timeout in all.
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        return topicConfigs(topic, deadline.left()).thenCompose(existing -> {
             for (ConfigChange c : changes) {
                 if (existing.stream().noneMatch(e -> e.name().equals(c.name()))) {
                     throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for TOPIC " + topic
@@ -586,7 +591,7 @@ public final class ClusterAdmin {
                 }
             }
             return adapt(admin().incrementalAlterConfigs(Map.of(resource, ops),
-                    new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(timeoutMs)).all(), v -> v);
+                    new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(deadline.left())).all(), v -> v);
         });
     }
 
@@ -600,12 +605,13 @@ public final class ClusterAdmin {
 
     /** The partition's first offset and the offset after its last record; 40402 when the topic has no such partition. */
     public CompletableFuture<Offsets> partitionOffsets(String topic, int partition) {
-        return topic(topic).thenCompose(t -> {
+        CallDeadline deadline = CallDeadline.in(timeoutMs); // the look-up and the offsets together
+        return topic(topic, deadline.left()).thenCompose(t -> {
             if (t.partitions().stream().noneMatch(p -> p.id() == partition)) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception();
             }
             TopicPartition tp = new TopicPartition(topic, partition);
-            ListOffsetsOptions options = new ListOffsetsOptions().timeoutMs(timeoutMs);
+            ListOffsetsOptions options = new ListOffsetsOptions().timeoutMs(deadline.left());
             CompletableFuture<Long> earliest = adapt(admin().listOffsets(Map.of(tp, OffsetSpec.earliest()), options)
                     .partitionResult(tp), ListOffsetsResult.ListOffsetsResultInfo::offset);
             CompletableFuture<Long> latest = adapt(admin().listOffsets(Map.of(tp, OffsetSpec.latest()), options)
@@ -623,13 +629,14 @@ public final class ClusterAdmin {
      * every caller shares, to be shown one.
      */
     public CompletableFuture<List<ConsumerGroup>> consumerGroups(java.util.function.Predicate<String> visible) {
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
         return answers.handedOff(groupIds(), ids -> ids.stream().filter(visible).toList())
-                .thenCompose(visibleIds -> MetadataService.inChunks(visibleIds, ids -> {
+                .thenCompose(visibleIds -> MetadataService.inChunks(visibleIds, deadline, (ids, waitMs) -> {
                     if (ids.isEmpty()) {
                         return CompletableFuture.completedFuture(List.<ConsumerGroup>of());
                     }
                     Map<String, KafkaFuture<ConsumerGroupDescription>> described = admin().describeConsumerGroups(ids,
-                            new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
+                            new DescribeConsumerGroupsOptions().timeoutMs(waitMs)).describedGroups();
                     return settled(described.values(), () -> {
                         List<ConsumerGroup> out = new ArrayList<>(ids.size());
                         for (String id : ids) {
@@ -659,18 +666,18 @@ public final class ClusterAdmin {
     }
 
     private CompletableFuture<ConsumerGroupDescription> describeGroup(String id) {
-        return describeGroup(id, deadline());
+        return describeGroup(id, CallDeadline.in(timeoutMs));
     }
 
-    /** As {@link #describeGroup(String)}, within what is left until {@code deadline} ({@link System#nanoTime}). */
-    private CompletableFuture<ConsumerGroupDescription> describeGroup(String id, long deadline) {
+    /** As {@link #describeGroup(String)}, within what is left of {@code deadline}. */
+    private CompletableFuture<ConsumerGroupDescription> describeGroup(String id, CallDeadline deadline) {
         try {
             KafkaNames.group(id);
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
         KafkaFuture<ConsumerGroupDescription> described = admin().describeConsumerGroups(List.of(id),
-                new DescribeConsumerGroupsOptions().timeoutMs(left(deadline))).describedGroups().get(id);
+                new DescribeConsumerGroupsOptions().timeoutMs(deadline.left())).describedGroups().get(id);
         return settled(List.of(described), () -> existing(described));
     }
 
@@ -702,12 +709,12 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
         // Three calls one after the other, within one metadata timeout in all.
-        long deadline = deadline();
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
         return describeGroup(group, deadline).thenCompose(description -> {
             if (description == null) {
                 throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
             }
-            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(left(deadline)))
+            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(deadline.left()))
                     .partitionsToOffsetAndMetadata(), committed -> {
                         Map<TopicPartition, Long> current = new HashMap<>();
                         committed.forEach((tp, offset) -> {
@@ -729,38 +736,12 @@ public final class ClusterAdmin {
         return lags(group, visibleTopic).thenApply(LagSummary::of);
     }
 
-    /**
-     * The milliseconds left until {@code deadline} for the next call of a request that makes
-     * several; 503 when none is left (the calls before took the request's time).
-     */
-    private static int left(long deadline) {
-        if (deadline - System.nanoTime() <= 0) {
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("Kafka did not answer in time (metadata.timeout.ms, for all "
-                    + "the calls of this request); retry later");
-        }
-        return remaining(deadline);
-    }
-
-    /** The {@link System#nanoTime} one metadata timeout from now: the bound of a request's calls together. */
-    private long deadline() {
-        return System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-    }
-
-    /**
-     * The milliseconds left until {@code deadline}, at least 1: for a call after the request's
-     * main one succeeded, which must not fail it (a created topic's look-ups).
-     */
-    private static int remaining(long deadline) {
-        long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ms));
-    }
-
     /** The end offsets (of committed records) of the partitions that still exist. */
-    private CompletableFuture<Map<TopicPartition, Long>> endOffsets(Collection<TopicPartition> partitions, long deadline) {
+    private CompletableFuture<Map<TopicPartition, Long>> endOffsets(Collection<TopicPartition> partitions, CallDeadline deadline) {
         Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
         partitions.forEach(tp -> specs.put(tp, OffsetSpec.latest()));
         ListOffsetsResult result = admin().listOffsets(specs,
-                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(left(deadline)));
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(deadline.left()));
         Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> each = new HashMap<>();
         for (TopicPartition tp : partitions) {
             each.put(tp, result.partitionResult(tp));

@@ -156,17 +156,25 @@ public final class MetadataService implements ProduceService.TopicExistence {
 
     /** The topic's partitions, sorted by id. */
     public CompletableFuture<List<PartitionDescription>> partitions(String topic) {
+        return partitions(topic, timeoutMs);
+    }
+
+    private CompletableFuture<List<PartitionDescription>> partitions(String topic, int waitMs) {
         RestException invalid = invalid(topic);
         if (invalid != null) {
             return CompletableFuture.failedFuture(invalid);
         }
-        return map(shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs))
+        return map(shared.get().describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(waitMs))
                 .allTopicNames(), all -> describe(all.get(topic)));
     }
 
     /** One partition of the topic. */
     public CompletableFuture<PartitionDescription> partition(String topic, int partition) {
-        return partitions(topic).thenApply(all -> {
+        return partition(topic, partition, timeoutMs);
+    }
+
+    private CompletableFuture<PartitionDescription> partition(String topic, int partition, int waitMs) {
+        return partitions(topic, waitMs).thenApply(all -> {
             for (PartitionDescription p : all) {
                 if (p.partition() == partition) {
                     return p;
@@ -181,10 +189,11 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * topic or partition does not exist.
      */
     public CompletableFuture<io.portico.protocol.v2.PartitionOffsets> partitionOffsets(String topic, int partition) {
-        return partition(topic, partition).thenCompose(p -> {
+        CallDeadline deadline = CallDeadline.in(timeoutMs); // the look-up and the offsets together
+        return partition(topic, partition, deadline.left()).thenCompose(p -> {
             org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, partition);
             org.apache.kafka.clients.admin.ListOffsetsOptions options =
-                    new org.apache.kafka.clients.admin.ListOffsetsOptions().timeoutMs(timeoutMs);
+                    new org.apache.kafka.clients.admin.ListOffsetsOptions().timeoutMs(deadline.left());
             CompletableFuture<Long> first = map(shared.get().listOffsets(
                     Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest()), options).partitionResult(tp),
                     info -> info.offset());
@@ -230,6 +239,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
                 Optional.ofNullable(replicationFactor).map(Integer::shortValue)).configs(configs);
         CompletableFuture<Void> out = new CompletableFuture<>();
         Admin admin = shared.get();
+        CallDeadline deadline = CallDeadline.in(timeoutMs); // the create and the wait for its leaders together
         CreateTopicsResult result = admin.createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs(timeoutMs));
         CompletableFuture<Void> answered = answers.handedOff(out, v -> v);
         result.all()
@@ -239,7 +249,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
                         // Answered once the partitions' leaders serve the topic (see TopicReadiness).
                         result.numPartitions(name).whenComplete((count, unknown) -> {
                             int n = count != null ? count : partitions == null ? 0 : partitions;
-                            TopicReadiness.served(admin, name, n, timeoutMs).thenRun(() -> out.complete(null));
+                            TopicReadiness.served(admin, name, n, deadline.remaining()).thenRun(() -> out.complete(null));
                         });
                     } else if (error instanceof TopicExistsException) {
                         out.completeExceptionally(ErrorCode.ADMIN_TOPIC_EXISTS.exception());
@@ -283,10 +293,12 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * not answered) is shown without its retention and cleanup policy.
      */
     public CompletableFuture<List<AdminTopics.Topic>> adminTopics(java.util.function.Predicate<String> visible) {
+        // The listing and the descriptions of its chunks: within one metadata timeout in all.
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
         // Filtered on the executor, also when the names are in before this is chained (which
         // would filter them on the caller's thread, an IO thread).
         return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
-                .thenCompose(names -> adminTopics(names, false));
+                .thenCompose(names -> adminTopics(names, false, deadline));
     }
 
     /** One topic as {@link #adminTopics} shows it, with its per-topic overrides; 40401 when missing. */
@@ -295,7 +307,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
         if (invalid != null) {
             return CompletableFuture.failedFuture(invalid);
         }
-        return adminTopics(List.of(name), true).thenApply(list -> list.get(0));
+        return adminTopics(List.of(name), true, CallDeadline.in(timeoutMs)).thenApply(list -> list.get(0));
     }
 
     /**
@@ -303,8 +315,8 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * ({@code one}), any failure fails the whole; for a list, a topic gone since the listing is
      * left out and one whose settings fail is shown without them.
      */
-    private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean one) {
-        return inChunks(names, chunk -> describedChunk(chunk, one));
+    private CompletableFuture<List<AdminTopics.Topic>> adminTopics(List<String> names, boolean one, CallDeadline deadline) {
+        return inChunks(names, deadline, (chunk, ms) -> describedChunk(chunk, one, ms));
     }
 
     /**
@@ -312,15 +324,15 @@ public final class MetadataService implements ProduceService.TopicExistence {
      * after the other: the admin client's one network thread takes in each answer (some thirty
      * settings a topic), which every other caller of the shared admin client waits behind.
      */
-    static <T> CompletableFuture<List<T>> inChunks(List<String> names,
-                                                   java.util.function.Function<List<String>, CompletableFuture<List<T>>> describe) {
-        if (names.size() <= DESCRIBE_CHUNK) {
-            return describe.apply(names);
-        }
+    static <T> CompletableFuture<List<T>> inChunks(List<String> names, CallDeadline deadline,
+            java.util.function.BiFunction<List<String>, Integer, CompletableFuture<List<T>>> describe) {
         CompletableFuture<List<T>> all = CompletableFuture.completedFuture(new ArrayList<>(names.size()));
+        if (names.size() <= DESCRIBE_CHUNK) {
+            return all.thenCompose(none -> describe.apply(names, deadline.left()));
+        }
         for (int from = 0; from < names.size(); from += DESCRIBE_CHUNK) {
             List<String> chunk = names.subList(from, Math.min(names.size(), from + DESCRIBE_CHUNK));
-            all = all.thenCompose(done -> describe.apply(chunk).thenApply(part -> {
+            all = all.thenCompose(done -> describe.apply(chunk, deadline.left()).thenApply(part -> {
                 done.addAll(part);
                 return done;
             }));
@@ -331,16 +343,16 @@ public final class MetadataService implements ProduceService.TopicExistence {
     /** Topics described in one call of each kind, at most this many. */
     static final int DESCRIBE_CHUNK = 500;
 
-    private CompletableFuture<List<AdminTopics.Topic>> describedChunk(List<String> names, boolean one) {
+    private CompletableFuture<List<AdminTopics.Topic>> describedChunk(List<String> names, boolean one, int waitMs) {
         if (names.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
         List<ConfigResource> resources = names.stream()
                 .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
         Map<String, KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>> described =
-                shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(timeoutMs)).topicNameValues();
+                shared.get().describeTopics(names, new DescribeTopicsOptions().timeoutMs(waitMs)).topicNameValues();
         Map<ConfigResource, KafkaFuture<Config>> configs =
-                shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(timeoutMs)).values();
+                shared.get().describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(waitMs)).values();
         List<KafkaFuture<?>> all = new ArrayList<>(described.values());
         all.addAll(configs.values());
         return answers.settled(all, () -> {

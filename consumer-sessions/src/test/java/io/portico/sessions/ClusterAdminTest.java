@@ -526,6 +526,78 @@ class ClusterAdminTest {
     }
 
     @Test
+    void aLongTopicListsChunksShareOneTimeoutWithItsListing() throws Exception {
+        // The listing takes 400 ms of a 1 s timeout: each chunk's description gets what is left,
+        // not a second each again (1,200 topics would otherwise take up to three).
+        Node broker = new Node(1, "localhost", 9092);
+        List<Integer> timeouts = new CopyOnWriteArrayList<>();
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < 1200; i++) {
+            names.add(String.format("t-%04d", i));
+        }
+        FakeAdmin fake = new FakeAdmin()
+                .on("listTopics", args -> {
+                    KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
+                    completeLater(listing, AdminResults.listings(names), 400);
+                    return AdminResults.listTopics(listing);
+                })
+                .on("describeTopics", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.DescribeTopicsOptions) args[1]).timeoutMs());
+                    @SuppressWarnings("unchecked")
+                    Collection<String> asked = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                    for (String name : asked) {
+                        each.put(name, KafkaFuture.completedFuture(new TopicDescription(name, false,
+                                List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker))))));
+                    }
+                    return new DescribeTopicsResult(null, each) { };
+                });
+        ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
+        assertEquals(1200, topics.topics(n -> true).get(10, TimeUnit.SECONDS).size());
+        assertEquals(3, timeouts.size(), timeouts.toString());
+        for (int i = 0; i < 3; i++) {
+            assertTrue(timeouts.get(i) <= 600 && (i == 0 || timeouts.get(i) <= timeouts.get(i - 1)),
+                    "what is left of the one timeout: " + timeouts);
+        }
+    }
+
+    @Test
+    void aSettingsChangeLooksUpAndChangesWithinOneTimeout() throws Exception {
+        List<Integer> timeouts = new CopyOnWriteArrayList<>();
+        org.apache.kafka.common.config.ConfigResource resource = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "orders");
+        FakeAdmin fake = new FakeAdmin()
+                .on("describeConfigs", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.DescribeConfigsOptions) args[1]).timeoutMs());
+                    KafkaFutureImpl<org.apache.kafka.clients.admin.Config> later = new KafkaFutureImpl<>();
+                    completeLater(later, new org.apache.kafka.clients.admin.Config(
+                            List.of(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "1000"))), 400);
+                    return AdminResults.describeConfigs(resource, later);
+                })
+                .on("incrementalAlterConfigs", args -> {
+                    timeouts.add(((org.apache.kafka.clients.admin.AlterConfigsOptions) args[1]).timeoutMs());
+                    return AdminResults.alterConfigs(resource, KafkaFuture.completedFuture(null));
+                });
+        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
+        admin.alterTopicConfigs("c", "orders", List.of(new ClusterAdmin.ConfigChange("retention.ms", "2000", false)), false)
+                .get(5, TimeUnit.SECONDS);
+        assertEquals(2, timeouts.size(), timeouts.toString());
+        assertTrue(timeouts.get(1) <= 600, "the change gets what the look-up left of one timeout: " + timeouts);
+    }
+
+    /** Completes {@code future} with {@code value} after {@code millis}, on a thread of its own. */
+    private static <T> void completeLater(KafkaFutureImpl<T> future, T value, long millis) {
+        new Thread(() -> {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            future.complete(value);
+        }).start();
+    }
+
+    @Test
     void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);

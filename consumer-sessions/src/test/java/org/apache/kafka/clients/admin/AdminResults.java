@@ -67,6 +67,11 @@ public final class AdminResults {
         return new AlterConfigsResult(Map.of(resource, done));
     }
 
+    /** {@code describeConfigs} of {@code resource}, completing as {@code config} does. */
+    public static DescribeConfigsResult describeConfigs(ConfigResource resource, KafkaFuture<Config> config) {
+        return new DescribeConfigsResult(Map.of(resource, config));
+    }
+
     /** {@code listConsumerGroupOffsets} of {@code group}, answering {@code offsets}. */
     public static ListConsumerGroupOffsetsResult groupOffsets(String group, Map<TopicPartition, OffsetAndMetadata> offsets) {
         return new ListConsumerGroupOffsetsResult(Map.of(CoordinatorKey.byGroupId(group),
