@@ -690,7 +690,7 @@ public final class ClusterAdmin {
         try {
             d = future.getNow(null);
         } catch (ExecutionException e) {
-            if (KafkaErrors.unwrap(e.getCause()) instanceof GroupIdNotFoundException) {
+            if (RestException.unwrap(e.getCause()) instanceof GroupIdNotFoundException) {
                 return null;
             }
             throw rest(e.getCause());
@@ -862,7 +862,7 @@ public final class ClusterAdmin {
      * quota 429/42901; the rest as every route maps them.
      */
     static RestException rest(Throwable failure) {
-        Throwable t = KafkaErrors.unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof RestException r) {
             return r;
         }

@@ -1803,7 +1803,7 @@ public final class ConsumerInstance {
      * other call of the instance reports them, else 50002 with Kafka's reason.
      */
     private static RestException commitError(RuntimeException e) {
-        Throwable t = KafkaErrors.unwrap(e);
+        Throwable t = RestException.unwrap(e);
         if (t instanceof org.apache.kafka.common.errors.AuthorizationException
                 || t instanceof org.apache.kafka.common.errors.AuthenticationException
                 || t instanceof org.apache.kafka.common.errors.TimeoutException) {

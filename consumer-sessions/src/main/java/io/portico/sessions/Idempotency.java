@@ -887,7 +887,7 @@ public final class Idempotency implements AutoCloseable {
             try {
                 admin.get().incrementalAlterConfigs(Map.of(resource, List.of(raise))).all().get(ms, TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
-                Throwable cause = KafkaErrors.unwrap(e);
+                Throwable cause = RestException.unwrap(e);
                 if (cause instanceof RetriableException) {
                     throw e;
                 }

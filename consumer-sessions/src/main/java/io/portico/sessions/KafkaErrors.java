@@ -30,20 +30,12 @@ public final class KafkaErrors {
     private KafkaErrors() {
     }
 
-    /** The cause under completion/execution wrappers. */
-    public static Throwable unwrap(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
     /**
      * The error a whole request fails with when a Kafka call it depends on fails. A timeout means
      * the cluster did not answer in time: 503, retriable.
      */
     public static RestException toRestException(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof RestException rest) {
             return rest;
         }
@@ -83,7 +75,7 @@ public final class KafkaErrors {
      * {@link #toRestException}.
      */
     public static RestException forAdminTopics(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof RestException rest) {
             return rest;
         }
@@ -105,7 +97,7 @@ public final class KafkaErrors {
      * the record is too large or Kafka refuses it as invalid, 403/401 for authorization/authentication, else 500.
      */
     public static RestException forSingleRecord(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof RestException rest) {
             return rest;
         }
@@ -131,7 +123,7 @@ public final class KafkaErrors {
 
     /** A failure's message for a client: its own message, or its kind when it has none. */
     public static String describe(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         String message = t.getMessage();
         return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
     }
@@ -141,7 +133,7 @@ public final class KafkaErrors {
      * produce's HTTP status becomes 401/403 when a record got one), else as {@link #perRecordCode}.
      */
     public static ErrorCode perRecordCodeV2(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof AuthenticationException) {
             return ErrorCode.KAFKA_AUTHENTICATION_ERROR;
         }
@@ -157,7 +149,7 @@ public final class KafkaErrors {
      * limits, 50003 when retrying may succeed, else 50002) with the cause's message.
      */
     public static io.portico.protocol.v3.RecordError v3RecordError(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         if (t instanceof RestException rest) {
             return new io.portico.protocol.v3.RecordError(rest.errorCode().code(), rest.getMessage());
         }
@@ -179,7 +171,7 @@ public final class KafkaErrors {
 
     /** The per-record code of a failed send: 50003 when retrying may succeed, else 50002. */
     public static ErrorCode perRecordCode(Throwable failure) {
-        return unwrap(failure) instanceof RetriableException
+        return RestException.unwrap(failure) instanceof RetriableException
                 ? ErrorCode.KAFKA_RETRIABLE_ERROR
                 : ErrorCode.KAFKA_ERROR;
     }

@@ -244,7 +244,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
         CompletableFuture<Void> answered = answers.handedOff(out, v -> v);
         result.all()
                 .whenComplete((v, failure) -> {
-                    Throwable error = failure == null ? null : KafkaErrors.unwrap(failure);
+                    Throwable error = failure == null ? null : RestException.unwrap(failure);
                     if (error == null) {
                         // Answered once the partitions' leaders serve the topic (see TopicReadiness).
                         result.numPartitions(name).whenComplete((count, unknown) -> {
@@ -464,7 +464,7 @@ public final class MetadataService implements ProduceService.TopicExistence {
                             org.apache.kafka.clients.admin.TopicDescription described = all == null ? null : all.get(topic);
                             count.complete(described == null ? -1 : described.partitions().size());
                         } else {
-                            count.complete(KafkaErrors.unwrap(e) instanceof UnknownTopicOrPartitionException ? 0 : -1);
+                            count.complete(RestException.unwrap(e) instanceof UnknownTopicOrPartitionException ? 0 : -1);
                         }
                     });
         } catch (RuntimeException e) {

@@ -905,7 +905,7 @@ public final class ProduceService {
      * protocol version).
      */
     static boolean leavesProducerFatal(Throwable failure) {
-        Throwable t = KafkaErrors.unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         return t instanceof org.apache.kafka.common.errors.ClusterAuthorizationException
                 || t instanceof org.apache.kafka.common.errors.TransactionalIdAuthorizationException
                 || t instanceof org.apache.kafka.common.errors.ProducerFencedException

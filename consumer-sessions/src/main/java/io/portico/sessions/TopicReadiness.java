@@ -1,5 +1,6 @@
 package io.portico.sessions;
 
+import io.portico.protocol.RestException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -48,7 +49,7 @@ final class TopicReadiness {
                     .whenComplete((offsets, error) -> {
                         if (error != null) {
                             LOG.debug("The leaders of the new topic {} were not all seen serving it: {}", topic,
-                                    KafkaErrors.describe(KafkaErrors.unwrap(error)));
+                                    KafkaErrors.describe(RestException.unwrap(error)));
                         }
                         out.complete(null);
                     });

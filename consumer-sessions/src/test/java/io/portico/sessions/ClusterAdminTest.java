@@ -64,7 +64,7 @@ class ClusterAdminTest {
 
     private RestException failure(CompletableFuture<?> future) throws InterruptedException {
         ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(5, TimeUnit.SECONDS));
-        RestException rest = assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
+        RestException rest = assertInstanceOf(RestException.class, RestException.unwrap(e));
         assertEquals(0, adminCalls.get(), "the admin client was asked");
         return rest;
     }
@@ -393,7 +393,7 @@ class ClusterAdminTest {
 
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> refusing.topics(name -> true).get(5, TimeUnit.SECONDS));
-        RestException rest = assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
+        RestException rest = assertInstanceOf(RestException.class, RestException.unwrap(e));
         assertEquals(503, rest.httpStatus());
         assertEquals(ErrorCode.SERVICE_UNAVAILABLE, rest.errorCode());
     }

@@ -170,7 +170,7 @@ class KafkaErrorsTest {
 
         assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, rest.errorCode());
         assertSame(cause, rest.getCause());
-        assertSame(cause, KafkaErrors.unwrap(wrapped));
+        assertSame(cause, RestException.unwrap(wrapped));
     }
 
     @Test
@@ -178,7 +178,7 @@ class KafkaErrorsTest {
         // Mapping is by the class of the failure itself; a KafkaException's cause does not decide it.
         KafkaException outer = new KafkaException("MockProducer is fenced.", new TopicAuthorizationException("t"));
 
-        assertSame(outer, KafkaErrors.unwrap(outer));
+        assertSame(outer, RestException.unwrap(outer));
         assertEquals(ErrorCode.KAFKA_ERROR, codeOf(outer));
     }
 
@@ -186,7 +186,7 @@ class KafkaErrorsTest {
     void aWrapperWithoutACauseIsItselfTheFailure() {
         ExecutionException empty = new ExecutionException("no cause", null);
 
-        assertSame(empty, KafkaErrors.unwrap(empty));
+        assertSame(empty, RestException.unwrap(empty));
         assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, codeOf(empty));
     }
 
@@ -228,7 +228,7 @@ class KafkaErrorsTest {
     void unwrapLeavesAnUnwrappedFailureAlone() {
         TimeoutException e = new TimeoutException("t");
 
-        assertSame(e, KafkaErrors.unwrap(e));
-        assertNull(KafkaErrors.unwrap(null));
+        assertSame(e, RestException.unwrap(e));
+        assertNull(RestException.unwrap(null));
     }
 }

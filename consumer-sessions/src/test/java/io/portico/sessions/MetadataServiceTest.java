@@ -47,7 +47,7 @@ class MetadataServiceTest {
 
     private static RestException failure(CompletableFuture<?> future) {
         ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(5, TimeUnit.SECONDS));
-        return assertInstanceOf(RestException.class, KafkaErrors.unwrap(e));
+        return assertInstanceOf(RestException.class, RestException.unwrap(e));
     }
 
     @Test

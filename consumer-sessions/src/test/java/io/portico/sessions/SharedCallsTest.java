@@ -1,5 +1,6 @@
 package io.portico.sessions;
 
+import io.portico.protocol.RestException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -62,7 +63,7 @@ class SharedCallsTest {
         made.get(0).completeExceptionally(failure);
         for (CompletableFuture<String> f : List.of(first, second)) {
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
-            assertSame(failure, KafkaErrors.unwrap(e));
+            assertSame(failure, RestException.unwrap(e));
         }
         assertEquals(0, shared.inProgress());
 

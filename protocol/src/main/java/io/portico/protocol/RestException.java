@@ -29,4 +29,16 @@ public final class RestException extends RuntimeException {
     public ErrorMessage body() {
         return new ErrorMessage(errorCode.code(), getMessage());
     }
+
+    /**
+     * The failure under the wrappers of asynchronous calls ({@link java.util.concurrent.CompletionException},
+     * {@link java.util.concurrent.ExecutionException}): a RestException thrown in a future's stage comes out as itself.
+     */
+    public static Throwable unwrap(Throwable t) {
+        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
 }

@@ -425,20 +425,12 @@ public final class SchemaService {
     }
 
     /** {@code error} without the future's wrappers around its cause. */
-    private static Throwable unwrap(Throwable error) {
-        Throwable c = error;
-        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
-            c = c.getCause();
-        }
-        return c;
-    }
-
     /**
      * Whether a look-up failed as Confluent's registry answers it for a schema a subject does not
      * have: 40401 (no such subject) or 40403 (no such schema).
      */
     private static boolean notRegistered(Throwable error) {
-        Throwable c = unwrap(error);
+        Throwable c = RestException.unwrap(error);
         return c instanceof RegistryException r && r.refused() && (r.errorCode() == 40401 || r.errorCode() == 40403);
     }
 
@@ -569,7 +561,7 @@ public final class SchemaService {
 
         /** A reference the registry cannot give: unavailable stays 503, a failure 500; any refusal names the reference. */
         private Throwable failed(RegistryClient.Reference r, Throwable error) {
-            Throwable c = unwrap(error);
+            Throwable c = RestException.unwrap(error);
             if (c instanceof RegistryException registry && registry.refused()) {
                 return ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
                         + r.name() + "' (version " + r.version() + " of subject '" + r.subject() + "'): the registry answered "
@@ -633,7 +625,7 @@ public final class SchemaService {
     }
 
     private static RuntimeException translate(Throwable cause, String what) {
-        Throwable c = unwrap(cause);
+        Throwable c = RestException.unwrap(cause);
         if (c instanceof RestException rest) {
             return rest;
         }

@@ -99,7 +99,7 @@ public final class ErrorWriter {
     };
 
     private static void writeError(HttpServerExchange exchange, Throwable failure) {
-        Throwable t = KafkaErrors.unwrap(failure);
+        Throwable t = RestException.unwrap(failure);
         RestException error;
         if (t instanceof RestException rest) {
             error = rest;
@@ -127,7 +127,7 @@ public final class ErrorWriter {
      * controller mutation quota, say), else 1.
      */
     static String retryAfter(RestException error) {
-        Throwable cause = error.getCause() == null ? null : io.portico.sessions.KafkaErrors.unwrap(error.getCause());
+        Throwable cause = error.getCause() == null ? null : RestException.unwrap(error.getCause());
         if (cause instanceof org.apache.kafka.common.errors.ThrottlingQuotaExceededException throttled
                 && throttled.throttleTimeMs() > 1000) {
             return String.valueOf((throttled.throttleTimeMs() + 999) / 1000);

@@ -313,7 +313,7 @@ public final class EventStream {
     }
 
     private static RestException asRestException(Throwable e) {
-        Throwable t = KafkaErrors.unwrap(e);
+        Throwable t = RestException.unwrap(e);
         if (t instanceof RestException rest) {
             return rest;
         }
