@@ -899,7 +899,7 @@ public record PorticoConfig(
     }
 
     /** The fewest characters of a secret set for {@code nodes.secret} or {@code sse.token.secret} (as of an API key). */
-    static final int SECRET_MIN_CHARS = 16;
+    static final int SECRET_MIN_CHARS = io.portico.proxy.auth.ApiKeys.KEY_MIN_CHARS;
 
     private static String tokenSecret(String secret) {
         return secret(Key.SSE_TOKEN_SECRET, secret, "a token that leaks must not let its secret be guessed");

@@ -30,6 +30,8 @@ import javax.security.auth.x500.X500Principal;
  * Immutable and thread-safe.
  */
 public final class ApiKeys {
+    /** The fewest characters of an API key given in the clear (and of Portico's other secrets). */
+    public static final int KEY_MIN_CHARS = 16;
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
@@ -93,8 +95,8 @@ public final class ApiKeys {
             if (e.key() != null && e.sha256() != null) {
                 throw new IllegalArgumentException(where + ": give one of \"key\" and \"sha256\", not both");
             } else if (e.key() != null) {
-                if (e.key().length() < 16) {
-                    throw new IllegalArgumentException(where + ": a key must have at least 16 characters");
+                if (e.key().length() < KEY_MIN_CHARS) {
+                    throw new IllegalArgumentException(where + ": a key must have at least " + KEY_MIN_CHARS + " characters");
                 }
                 digest = Digests.sha256(e.key());
             } else if (e.sha256() != null) {
