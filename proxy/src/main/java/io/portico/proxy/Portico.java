@@ -259,7 +259,8 @@ public final class Portico implements AutoCloseable {
         PorticoConfig.Quotas quota = config.quotas();
         Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), ticker,
                 metrics.meter("portico.quota.refused")::mark);
-        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths()),
+        Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths(),
+                ops.requestsPerKeyMax()),
                 new AdminCalls(ops.adminRequestsPerKeyMax()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),

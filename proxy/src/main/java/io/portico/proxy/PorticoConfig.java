@@ -104,6 +104,9 @@ public record PorticoConfig(
                 "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
+        REQUESTS_PER_KEY_MAX("requests.per.key.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
+                "Requests one API key (or basic-authentication user) may have in progress at once on this server (event streams and long polls included); one more answers 429 with Retry-After, so that one key (whose bodies may arrive a byte at a time) cannot take every place of max.concurrent.requests. Unless set, half of max.concurrent.requests (at least 1); with authentication off there is one caller and no such bound.",
+                "half of max.concurrent.requests"),
         ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
                 "Requests answered from the shared Kafka admin client (v1/v2 topic, partition and broker metadata, v3 clusters, brokers, topics, partitions, configs, consumer groups and lags, /admin/topics) one API key (or basic-authentication user) may have in progress at once on this server; one more answers 429 with Retry-After, so that one key's many calls cannot slow the admin client every other key (and /ready) waits on. With authentication off there is one caller and no such bound."),
 
@@ -420,6 +423,7 @@ public record PorticoConfig(
             String corsHeaders,
             String corsExposedHeaders,
             int maxConcurrentRequests,
+            int requestsPerKeyMax,
             int adminRequestsPerKeyMax,
             int produceRecordsMax,
             Duration produceTimeout,
@@ -826,6 +830,8 @@ public record PorticoConfig(
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_HEADERS),
                         (String) v.get(Key.ACCESS_CONTROL_EXPOSE_HEADERS),
                         (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS),
+                        given.containsKey(Key.REQUESTS_PER_KEY_MAX) ? (Integer) v.get(Key.REQUESTS_PER_KEY_MAX)
+                                : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
                         (Integer) v.get(Key.ADMIN_REQUESTS_PER_KEY_MAX),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),

@@ -24,22 +24,29 @@ public final class Access {
     private final StreamTokens tokens;
     private final Quotas quotas;
     private final List<String> skipPaths;
+    /** Each caller's requests in progress, at most {@code requests.per.key.max}. */
+    private final io.portico.sessions.PerOwner inProgress = new io.portico.sessions.PerOwner();
 
     public Access(Authenticator authenticator) {
-        this(authenticator, null, Quotas.none(), List.of());
+        this(authenticator, null, Quotas.none(), List.of(), Integer.MAX_VALUE);
     }
 
     /**
      * As above; a request may also open an event stream with a token of {@code tokens}, each
      * caller's requests are held to {@code quotas}, and the paths of {@code skipPaths} (Confluent's
      * {@code authentication.skip.paths}: exact paths, or prefixes ending in {@code /*}) are served
-     * without authentication.
+     * without authentication. One caller has at most {@code requestsPerKeyMax} requests in
+     * progress at once (one more is 429), so that one key cannot take every place of
+     * {@code max.concurrent.requests} (a body sent a byte at a time holds its place until the
+     * body timeout) from the others.
      */
-    public Access(Authenticator authenticator, StreamTokens tokens, Quotas quotas, List<String> skipPaths) {
+    public Access(Authenticator authenticator, StreamTokens tokens, Quotas quotas, List<String> skipPaths,
+                  int requestsPerKeyMax) {
         this.authenticator = authenticator;
         this.tokens = tokens;
         this.quotas = quotas;
         this.skipPaths = List.copyOf(skipPaths);
+        this.inProgress.max(requestsPerKeyMax);
     }
 
     /** Whether {@code path} is served without authentication. */
@@ -98,6 +105,7 @@ public final class Access {
                 throw e;
             }
             quotas.admit(exchange, caller);
+            holdPlace(exchange, caller.owner());
             String topic = Http.param(exchange, "topic");
             if (topic != null) {
                 KafkaNames.topic(topic); // a name Kafka cannot have is refused before any key's globs see it
@@ -122,6 +130,24 @@ public final class Access {
             }
             next.handleRequest(exchange);
         };
+    }
+
+    /**
+     * Takes a place among {@code owner}'s requests in progress until the exchange completes; 429
+     * when it has its most already.
+     */
+    private void holdPlace(HttpServerExchange exchange, String owner) {
+        if (!inProgress.take(owner)) {
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + inProgress.max()
+                    + " requests in progress on this server (requests.per.key.max); retry when one is answered");
+        }
+        exchange.addExchangeCompleteListener((ex, nextListener) -> {
+            try {
+                inProgress.give(owner);
+            } finally {
+                nextListener.proceed();
+            }
+        });
     }
 
     /** The caller of a request that passed an access check ({@link Principal#ANONYMOUS} when auth is off). */

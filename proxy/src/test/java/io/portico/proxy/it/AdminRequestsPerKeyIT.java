@@ -88,6 +88,37 @@ class AdminRequestsPerKeyIT {
     }
 
     @Test
+    void aKeyWithItsMostRequestsInProgressIs429UntilOneEndsWhileAnotherKeyIsServed(KafkaCluster cluster) throws Exception {
+        // requests.per.key.max: a key whose bodies arrive slowly (held back here) cannot take
+        // every place of max.concurrent.requests from the others.
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"busy\",\"key\":\"" + BUSY + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"other\",\"key\":\"" + OTHER + "\",\"role\":\"writer\",\"topics\":[\"*\"]}]}");
+        String topic = cluster.createTopic(KafkaCluster.uniqueTopic("request-share"), 1);
+        String missing = KafkaCluster.uniqueTopic("request-share-missing");
+        String v3 = "/v3/clusters/" + cluster.admin().describeCluster().clusterId().get();
+        String records = "{\"records\":[{\"value\":\"YQ==\"}]}";
+        try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", keys.toString(), "requests.per.key.max", "2"))) {
+            Rest rest = portico.rest();
+            Socket first = heldAlter(rest, v3 + "/topics/" + missing + "/configs:alter", BUSY);
+            Socket second = heldAlter(rest, v3 + "/topics/" + missing + "/configs:alter", BUSY);
+
+            Rest.Response refused = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json", records, bearer(BUSY));
+            assertEquals(429, refused.status(), refused.body());
+            assertEquals("1", refused.header("Retry-After"), refused.body());
+            assertTrue(refused.json().get("message").asText().contains("requests.per.key.max"), refused.body());
+            Rest.Response others = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json", records, bearer(OTHER));
+            assertEquals(200, others.status(), "another key is served: " + others.body());
+
+            assertTrue(finish(first).startsWith("HTTP/1.1 404"));
+            Rest.Response again = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json", records, bearer(BUSY));
+            assertEquals(200, again.status(), "the ended request gave its place back: " + again.body());
+            assertTrue(finish(second).startsWith("HTTP/1.1 404"));
+        }
+    }
+
+    @Test
     void aKeyWithItsMostAdminRequestsInProgressIs429UntilTheyEnd(KafkaCluster cluster) throws Exception {
         Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
                 + "{\"name\":\"busy\",\"key\":\"" + BUSY + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
