@@ -574,8 +574,9 @@ public final class ConsumerInstance {
     }
 
     /** Makes the next read of each partition start at its first offset. */
-    public void seekToBeginning(Collection<TopicPartition> partitions) {
+    public void seekToBeginning(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
+            Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
             checkOwned(partitions);
             held.drop(partitions);
             delivered.forget(partitions);
@@ -586,9 +587,19 @@ public final class ConsumerInstance {
         });
     }
 
+    /**
+     * The partitions a seek to the beginning or end moves: those named, or, for none, every
+     * partition assigned now (Kafka's {@code seekToBeginning}/{@code seekToEnd} of an empty list,
+     * which Confluent's proxy passes on as it is).
+     */
+    private Collection<TopicPartition> everyAssignedIfNone(Collection<TopicPartition> asked) {
+        return asked.isEmpty() ? Set.copyOf(consumer.assignment()) : asked;
+    }
+
     /** Makes the next read of each partition start at its end (records written from now on). */
-    public void seekToEnd(Collection<TopicPartition> partitions) {
+    public void seekToEnd(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
+            Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
             checkOwned(partitions);
             held.drop(partitions);
             delivered.forget(partitions);

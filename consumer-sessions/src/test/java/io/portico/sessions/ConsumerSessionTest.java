@@ -127,6 +127,24 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aSeekToTheBeginningOfNoPartitionNamedMovesEveryAssignedOneAndLetsGoOfWhatWasHeld() {
+        // Kafka's seekToBeginning of an empty list moves every assigned partition (as Confluent's
+        // proxy passes it on): what was held of them must go too, or it would come first.
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
+        SessionTestConsumer consumer = factory.last();
+        for (int i = 0; i < 10; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 2, ResponseRoom.unbounded())),
+                "one 2-byte record a read; the others held");
+        instance.seekToBeginning(List.of());
+        consumer.addRecord(record("a", 0, 0, null, "v0")); // the broker still has it
+        assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())),
+                "from the beginning again, not the records held before the seek");
+    }
+
+    @Test
     void aPartitionItsTopicDoesNotHaveIs404AtOnceNotAWaitForKafka() {
         ConsumerRegistry registry = registry(Duration.ofMillis(20));
         ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
