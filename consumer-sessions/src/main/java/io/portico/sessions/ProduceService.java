@@ -212,6 +212,15 @@ public final class ProduceService {
     }
 
     /**
+     * Whether a record going to {@code place} may follow a refused record of one of the
+     * {@code refused} places into the same partition (either place unknown: the producer chooses).
+     */
+    private static boolean mayFollow(java.util.Set<Integer> refused, int place) {
+        return place == ProducerShares.UNKNOWN_PARTITION || refused.contains(place)
+                || refused.contains(ProducerShares.UNKNOWN_PARTITION);
+    }
+
+    /**
      * {@code callback}, counted in {@code account} first: null (and {@code callback} told of the
      * refusal) when the record does not fit the caller's share and must not be sent.
      */
@@ -534,6 +543,7 @@ public final class ProduceService {
         Batch batch = new Batch(records.size(), codes);
         boolean late = false;
         boolean blocked = false; // the last send waited (the producer's buffer was full)
+        java.util.Set<Integer> refused = null; // the places of records past the caller's share
         for (int i = 0; i < records.size(); i++) {
             ProduceRecord r = records.get(i);
             Callback callback = watched(producer, via, batch.callback(i));
@@ -546,12 +556,21 @@ public final class ProduceService {
                         + "past the request's metadata bound (metadata.timeout.ms)"));
                 continue;
             }
+            if (refused != null && mayFollow(refused, placeOf(r.partition(), r.key(), partitions))) {
+                // Sent, it would land before a refused record of its partition, which its client retries.
+                callback.onCompletion(null, account.shareFull());
+                continue;
+            }
             if (compacted && r.key() == null) {
                 callback.onCompletion(null, keylessToCompacted(topic)); // never in a batch shared with others
                 continue;
             }
             callback = counted(account, topic, r.partition(), r.key(), r.value(), 0, partitions, callback);
             if (callback == null) {
+                if (refused == null) {
+                    refused = new java.util.HashSet<>();
+                }
+                refused.add(placeOf(r.partition(), r.key(), partitions));
                 continue; // past the caller's share: told so
             }
             long before = System.nanoTime();

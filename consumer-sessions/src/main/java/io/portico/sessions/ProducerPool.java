@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.RestException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -86,7 +87,16 @@ public final class ProducerPool implements AutoCloseable {
         Producer<byte[], byte[]> producer = shared;
         if (producer == null || closed) {
             synchronized (this) { // with replaceShared: a retired producer is never published again
-                producer = get(Map.of());
+                try {
+                    producer = get(Map.of());
+                } catch (RestException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // Kafka's producer could not be made (its bootstrap servers do not resolve
+                    // now, say): the next request tries again, and this one may be retried.
+                    throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "the shared Kafka producer cannot be made now ("
+                            + e.getClass().getSimpleName() + "); retry", e);
+                }
                 shared = producer; // the hot path then skips building and hashing the config map
             }
         }

@@ -919,6 +919,29 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aRecordPastTheShareIsNotOvertakenInItsPartitionByTheRequestsLaterRecords() {
+        MockProducer<byte[], byte[]> producer = manualProducer(50);
+        ProduceService service = sharedOver(producer);
+        List<ProduceRecord> records = List.of(
+                value("a", 0),
+                new ProduceRecord(null, new byte[9_500], 0), // past the key's 10,000 with partition 0's batch
+                value("b", 0), // would fit, but would land before the refused record its client retries
+                value("c", 1)); // another partition: nothing to overtake
+        CompletableFuture<List<PartitionOffset>> result = service.produce(TOPIC, records, service.deadlineFromNow(),
+                KafkaErrors::perRecordCode, null, service.share("a"));
+        assertEquals(List.of("a", "c"), producer.history().stream().map(r -> new String(r.value(),
+                java.nio.charset.StandardCharsets.UTF_8)).toList());
+        while (producer.completeNext()) {
+            // Kafka acknowledges them
+        }
+        List<PartitionOffset> offsets = result.join();
+        assertNull(offsets.get(0).errorCode());
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), offsets.get(1).errorCode());
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), offsets.get(2).errorCode());
+        assertNull(offsets.get(3).errorCode());
+    }
+
+    @Test
     void keyedRecordsCountInThePartitionsTheirKeysGoTo() {
         MockProducer<byte[], byte[]> producer = manualProducer(50);
         ProduceService service = sharedOver(producer);

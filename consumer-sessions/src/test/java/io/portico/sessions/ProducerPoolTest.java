@@ -37,6 +37,23 @@ import org.junit.jupiter.api.Test;
 class ProducerPoolTest {
 
     @Test
+    void aSharedProducerThatCannotBeMadeIs503AndMadeAtTheNextAsk() {
+        java.util.concurrent.atomic.AtomicBoolean resolvable = new java.util.concurrent.atomic.AtomicBoolean();
+        ProducerPool pool = new ProducerPool(Map.of(), config -> {
+            if (!resolvable.get()) {
+                throw new org.apache.kafka.common.config.ConfigException("No resolvable bootstrap urls given in bootstrap.servers");
+            }
+            return new MockProducer<>();
+        }, Duration.ofSeconds(1), Duration.ZERO);
+        io.portico.protocol.RestException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.portico.protocol.RestException.class, pool::shared);
+        assertEquals(io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE, e.errorCode(), e.getMessage());
+        resolvable.set(true);
+        org.junit.jupiter.api.Assertions.assertNotNull(pool.shared());
+        pool.close();
+    }
+
+    @Test
     void aReplacedProducerIsNeverHandedOutAgainWhileOthersAskForTheSharedOne() throws Exception {
         List<MockProducer<byte[], byte[]>> made = new java.util.concurrent.CopyOnWriteArrayList<>();
         ProducerPool pool = new ProducerPool(Map.of(), config -> {
