@@ -555,9 +555,21 @@ public final class MetadataService implements ProduceService.TopicExistence {
         boolean compacted = policy != null && policy.value() != null && policy.value().contains("compact");
         ConfigEntry type = config.get("message.timestamp.type");
         boolean appendTime = type != null && "LogAppendTime".equalsIgnoreCase(type.value());
+        long difference = millis(config.get("message.timestamp.difference.max.ms"), Long.MAX_VALUE);
         return new TopicRules(compacted,
-                appendTime ? Long.MAX_VALUE : millis(config.get("message.timestamp.after.max.ms"), Long.MAX_VALUE),
-                appendTime ? Long.MAX_VALUE : millis(config.get("message.timestamp.before.max.ms"), Long.MAX_VALUE), true);
+                appendTime ? Long.MAX_VALUE : orDifference(config.get("message.timestamp.after.max.ms"), difference),
+                appendTime ? Long.MAX_VALUE : orDifference(config.get("message.timestamp.before.max.ms"), difference), true);
+    }
+
+    /**
+     * A timestamp bound as Kafka applies it: the setting when it says one, else (left at its
+     * default, or a Kafka before 3.6 without it) {@code message.timestamp.difference.max.ms},
+     * which Kafka 3.6 to 3.9 still apply on both sides then ({@code difference}: its value, or no
+     * bound when absent, as from Kafka 4).
+     */
+    private static long orDifference(ConfigEntry bound, long difference) {
+        long set = millis(bound, Long.MAX_VALUE);
+        return set != Long.MAX_VALUE ? set : difference;
     }
 
     private final com.github.benmanes.caffeine.cache.AsyncCache<String, Integer> recentCounts =
@@ -664,10 +676,11 @@ public final class MetadataService implements ProduceService.TopicExistence {
                                 }
                                 ConfigEntry type = config.get("log.message.timestamp.type");
                                 boolean appendTime = type != null && "LogAppendTime".equalsIgnoreCase(type.value());
+                                long difference = millis(config.get("log.message.timestamp.difference.max.ms"), Long.MAX_VALUE);
                                 timestampAfterMaxMs = appendTime ? Long.MAX_VALUE
-                                        : millis(config.get("log.message.timestamp.after.max.ms"), Long.MAX_VALUE);
+                                        : orDifference(config.get("log.message.timestamp.after.max.ms"), difference);
                                 timestampBeforeMaxMs = appendTime ? Long.MAX_VALUE
-                                        : millis(config.get("log.message.timestamp.before.max.ms"), Long.MAX_VALUE);
+                                        : orDifference(config.get("log.message.timestamp.before.max.ms"), difference);
                             });
                     return null;
                 });

@@ -63,6 +63,17 @@ class MetadataServiceTest {
         MetadataService.TopicRules stamped = of.apply(Map.of("message.timestamp.type", "LogAppendTime",
                 "message.timestamp.before.max.ms", "1"));
         assertEquals(Long.MAX_VALUE, stamped.timestampBeforeMaxMs(), "the broker stamps records itself: no bound");
+        // Kafka 3.6 to 3.9: before/after left at their default, the deprecated difference bounds both
+        // sides; before 3.6 only the difference exists.
+        String none = String.valueOf(Long.MAX_VALUE);
+        assertEquals(new MetadataService.TopicRules(false, 3_600_000, 3_600_000, true), of.apply(Map.of(
+                "message.timestamp.difference.max.ms", "3600000", "message.timestamp.before.max.ms", none,
+                "message.timestamp.after.max.ms", none)));
+        assertEquals(new MetadataService.TopicRules(false, 3_600_000, 3_600_000, true), of.apply(Map.of(
+                "message.timestamp.difference.max.ms", "3600000")));
+        assertEquals(new MetadataService.TopicRules(false, 60_000, 3_600_000, true), of.apply(Map.of(
+                "message.timestamp.difference.max.ms", "3600000", "message.timestamp.after.max.ms", "60000")),
+                "a bound set wins over the difference");
     }
 
     @Test
