@@ -148,9 +148,11 @@ public final class MetadataService implements ProduceService.TopicExistence {
         }
         CompletableFuture<List<PartitionDescription>> partitions = partitions(topic);
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        // Settings Portico may not (or cannot now) describe leave the topic without its overrides,
+        // as a list shows it, rather than failing the look-up of a topic that is there.
         CompletableFuture<Map<String, String>> configs = map(
                 shared.get().describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(),
-                all -> overrides(all.get(resource)));
+                all -> overrides(all.get(resource))).exceptionally(e -> Map.of());
         return partitions.thenCombine(configs, (p, c) -> new TopicDescription(topic, c, p));
     }
 
@@ -372,12 +374,9 @@ public final class MetadataService implements ProduceService.TopicExistence {
                 try {
                     config = answers.valueOf(configs.get(resources.get(i)));
                 } catch (RestException e) {
-                    if (one) {
-                        throw e;
-                    }
-                    config = null;
+                    config = null; // shown without its settings (not allowed, or not answered)
                 }
-                out.add(adminTopic(n, topic, config, one));
+                out.add(adminTopic(n, topic, config, one && config != null));
             }
             return out;
         });
