@@ -114,6 +114,14 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private final TopicPartition partition;
     private final Map<String, Heard> nodes = new ConcurrentHashMap<>();
     private final Map<InstanceKey, String> instances = new ConcurrentHashMap<>();
+    /**
+     * This node's claims written and not yet read back (guarded by itself), and of those, the
+     * ones released meanwhile: a claim whose create failed (not read back in time) or whose
+     * instance went while it was read back is removed once it is read, since until then the
+     * view does not show this node as its holder and a release would find nothing to remove.
+     */
+    private final Map<InstanceKey, Integer> unread = new java.util.HashMap<>(); // claims of each name not read back yet
+    private final java.util.Set<InstanceKey> releaseOnRead = new java.util.HashSet<>();
     private final Object progress = new Object();
     private long position; // guarded by progress: the next offset the view reads
     private final ScheduledExecutorService heartbeats;
@@ -425,7 +433,24 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     @Override
     public void claim(String group, String name) {
         long deadline = System.nanoTime() + settings.catchUpTimeout().toNanos();
-        RecordMetadata written = write(instanceKey(group, name), value("node", settings.nodeId()), true);
+        InstanceKey claimed = new InstanceKey(group, name);
+        synchronized (unread) {
+            unread.merge(claimed, 1, Integer::sum);
+            releaseOnRead.remove(claimed); // claimed again: an earlier claim's release is not this one's
+        }
+        RecordMetadata written;
+        try {
+            written = write(instanceKey(group, name), value("node", settings.nodeId()), true);
+        } catch (RuntimeException e) {
+            // Not acknowledged in time, it may still be written, and is then removed once read;
+            // refused by Kafka (the cause), it never will be.
+            if (e.getCause() != null) {
+                synchronized (unread) {
+                    unread.computeIfPresent(claimed, (k, n) -> n <= 1 ? null : n - 1);
+                }
+            }
+            throw e;
+        }
         if (!awaitPosition(written.offset() + 1, deadline)) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
                     + ") was not read back in time; retry");
@@ -499,7 +524,17 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     /** The instance left this node (deleted or expired): its record is removed. */
     @Override
     public void release(String group, String name) {
-        if (closed || leaving || !settings.nodeId().equals(instances.get(new InstanceKey(group, name)))) {
+        InstanceKey key = new InstanceKey(group, name);
+        if (closed || leaving) {
+            return;
+        }
+        synchronized (unread) {
+            if (unread.containsKey(key)) {
+                releaseOnRead.add(key); // removed once this node's claim is read back (see apply)
+                return;
+            }
+        }
+        if (!settings.nodeId().equals(instances.get(key))) {
             return;
         }
         try {
@@ -557,8 +592,8 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         try {
             return sent.get(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
-                    + ") cannot be written: " + KafkaErrors.describe(e.getCause()));
+            throw new io.portico.protocol.RestException(ErrorCode.SERVICE_UNAVAILABLE, "the node directory ("
+                    + settings.topic() + ") cannot be written: " + KafkaErrors.describe(e.getCause()), e.getCause());
         } catch (TimeoutException e) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
                     + ") was not written in time; retry");
@@ -639,6 +674,33 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 }
                 return holder;
             });
+            if (node.equals(settings.nodeId())) {
+                readBack(instance);
+            }
+        }
+    }
+
+    /** This node's claim of {@code instance} was read: removed now when it was released meanwhile. */
+    private void readBack(InstanceKey instance) {
+        synchronized (unread) {
+            if (unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1) != null) {
+                return; // a later claim of the name is still to be read: what is released then is its
+            }
+            if (!releaseOnRead.remove(instance) || !settings.nodeId().equals(instances.get(instance))) {
+                return;
+            }
+        }
+        try {
+            heartbeats.execute(() -> {
+                synchronized (unread) {
+                    if (unread.containsKey(instance)) {
+                        return; // claimed again meanwhile: the new instance's
+                    }
+                }
+                release(instance.group(), instance.name());
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: this node's departure says it
         }
     }
 

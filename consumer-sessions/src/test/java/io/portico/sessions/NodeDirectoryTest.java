@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portico.protocol.RestException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -221,6 +223,8 @@ class NodeDirectoryTest {
         private final TopicPartition partition = new TopicPartition(TOPIC, 0);
         private final List<ConsumerRecord<byte[], byte[]>> records = new CopyOnWriteArrayList<>();
         private final List<NodeDirectory> started = new ArrayList<>();
+        /** While set, the consumers made read nothing more (a directory slow to read back). */
+        volatile boolean holding;
 
         synchronized long append(byte[] key, byte[] value) {
             long at = records.size();
@@ -257,7 +261,7 @@ class NodeDirectoryTest {
                 public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
                     ConsumerRecords<byte[], byte[]> polled;
                     synchronized (this) {
-                        while (read < records.size()) {
+                        while (!holding && read < records.size()) {
                             addRecord(records.get(read++));
                         }
                         polled = super.poll(timeout);
@@ -278,6 +282,11 @@ class NodeDirectoryTest {
 
         /** A node's directory over this topic, started. */
         NodeDirectory start(String id) {
+            return start(id, Duration.ofSeconds(5));
+        }
+
+        /** As above, waiting at most {@code catchUp} to read back what it wrote. */
+        NodeDirectory start(String id, Duration catchUp) {
             FakeAdmin admin = new FakeAdmin()
                     .on("createTopics", args -> new CreateTopicsResult(Map.of(TOPIC, failed(new TopicExistsException(TOPIC)))) {
                     })
@@ -285,7 +294,7 @@ class NodeDirectoryTest {
                             new ListOffsetsResult.ListOffsetsResultInfo(records.size(), -1, Optional.empty())))));
             Admin client = admin.admin();
             NodeDirectory node = new NodeDirectory(new NodeDirectory.Settings(TOPIC, id, Duration.ofMillis(200),
-                    Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMinutes(5)), producer(), consumer(), () -> client,
+                    Duration.ofSeconds(5), catchUp, Duration.ofMinutes(5)), producer(), consumer(), () -> client,
                     clock);
             started.add(node);
             return node.start(URI.create("http://" + id + ":8082"));
@@ -321,6 +330,50 @@ class NodeDirectoryTest {
             a.claim("g", "new_one");
             assertTrue(b.catchUp());
             assertEquals("a", ((NodeDirectory.There) b.locate("g", "new_one")).node().id());
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aClaimNotReadBackInTimeAndReleasedIsRemovedOnceItIsReadSoOtherNodesMayTakeTheName() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            NodeDirectory b = topic.start("b");
+            topic.holding = true; // the directory is slow to read back: a's claim fails (503)
+            RestException failed = assertThrows(RestException.class, () -> a.claim("g", "worker-1"));
+            assertEquals(503, failed.httpStatus(), failed.getMessage());
+            a.release("g", "worker-1"); // as its registry does once the create failed
+            String claimKey = new String(NodeDirectory.instanceKey("g", "worker-1"), StandardCharsets.UTF_8);
+            assertFalse(topic.tombstones().contains(claimKey), "nothing to remove before the claim is read");
+            topic.holding = false;
+            assertTrue(a.catchUp());
+            for (int i = 0; i < 500 && !topic.tombstones().contains(claimKey); i++) {
+                Thread.sleep(10); // removed on the directory's own thread
+            }
+            assertTrue(topic.tombstones().contains(claimKey), "the claim removed once read: " + topic.tombstones());
+            assertTrue(b.catchUp());
+            assertEquals(new NodeDirectory.Unknown(), b.locate("g", "worker-1"));
+            b.claim("g", "worker-1"); // not 40902
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aFailedClaimsReleaseDoesNotRemoveTheNameWhenItIsClaimedAgainFirst() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            topic.holding = true;
+            assertThrows(RestException.class, () -> a.claim("g", "worker-1"));
+            a.release("g", "worker-1");
+            topic.holding = false;
+            a.claim("g", "worker-1"); // created again before the first claim was read back
+            assertTrue(a.catchUp());
+            assertEquals(List.of(), topic.tombstones(), "the new instance's claim stays");
+            assertEquals(new NodeDirectory.Here(), a.locate("g", "worker-1"));
         } finally {
             topic.started.forEach(NodeDirectory::close);
         }
