@@ -852,6 +852,12 @@ public final class ProduceService {
      * {@code deadline} — most of it, when the cluster has yet to be asked, in the rest, whether the
      * topic exists: 404 if not; if it does, the producer gets what is left, then 503.
      */
+    /** How long topics are asked about before the producer's look-up once the cluster did not create one. */
+    static final long ASK_FIRST_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+
+    /** Until when ({@link System#nanoTime}) a topic the producer does not know is asked about first. */
+    private volatile long askFirstUntil = System.nanoTime();
+
     private int partitionCount(Producer<byte[], byte[]> producer, String topic, long deadline) {
         if (known.getIfPresent(topic) == producer) {
             try {
@@ -869,7 +875,7 @@ public final class ProduceService {
                     + options.metadataTimeout().toMillis() + " ms) before it could be handled; retry later");
         }
         boolean exists = false;
-        if (!topics.createsTopicsOnFirstUse()) {
+        if (!topics.createsTopicsOnFirstUse() || System.nanoTime() - askFirstUntil < 0) {
             if (!topics.exists(topic, Duration.ofNanos(Math.max(1, left * 2 / 5)))) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
@@ -882,6 +888,11 @@ public final class ProduceService {
         if (!exists) {
             // The producer cannot tell "no such topic" from "no cluster": ask the cluster.
             if (!topics.exists(topic, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                // The cluster did not create it on the producer's look-up, though it was thought to
+                // (Portico may not create topics, or the brokers' setting could not be read): for a
+                // while, a topic the producer does not know is asked about first, so that names
+                // that do not exist stay away from the shared producer and its look-up threads.
+                askFirstUntil = System.nanoTime() + ASK_FIRST_NANOS;
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
             }
             lookup = lookup(producer, topic, deadline); // it exists: the producer may have the rest

@@ -589,6 +589,13 @@ class ProduceServiceTest {
         assertEquals(40401, e.body().errorCode());
         assertEquals(List.of("ghosts"), topics.asked, "the cluster is asked about that topic, once");
         assertTrue(producer.history().isEmpty());
+
+        // The cluster did not create it: the next unknown name is asked about before the producer
+        // looks it up (a flood of names that do not exist would hold the look-up threads).
+        producer.partitionsForException = new IllegalStateException("the producer looked up phantoms");
+        assertEquals(ErrorCode.TOPIC_NOT_FOUND, assertThrows(RestException.class,
+                () -> service.produce("phantoms", List.of(value("a", null)))).errorCode());
+        assertEquals(List.of("ghosts", "phantoms"), topics.asked);
     }
 
     @Test
