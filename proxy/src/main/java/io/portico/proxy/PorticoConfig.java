@@ -262,7 +262,7 @@ public record PorticoConfig(
                 "Listeners for /health, /ready and /metrics only; when set, the main listeners do not serve them."),
         ACCESS_LOG_ENABLED("access.log.enabled", Setting.bool(), "true", "One line per request to the logger portico.access."),
         ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", Setting.string(), "",
-                "CORS: allowed origins, comma-separated, or *; empty: CORS off."),
+                "CORS: allowed origins, comma-separated, or *; a * within an origin stands for any characters (https://*.example.com), as in Confluent's proxy; empty: CORS off."),
         ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,PATCH,DELETE,HEAD",
                 "CORS: methods in preflight answers."),
         ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", Setting.string(),

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Cross-origin requests, configured as Confluent's proxy names it: {@code access.control.allow.origin}
- * (comma-separated origins, or {@code *}), {@code access.control.allow.methods} and
+ * (comma-separated origins, or {@code *}; a {@code *} within an origin stands for any characters,
+ * as in {@code https://*.example.com}), {@code access.control.allow.methods} and
  * {@code access.control.allow.headers}, {@code access.control.expose.headers}. A preflight
  * ({@code OPTIONS} with {@code Access-Control-Request-Method}) from an allowed origin is answered
  * here with 204; other requests from it get {@code Access-Control-Allow-Origin} and
@@ -73,6 +74,45 @@ public final class Cors implements HttpHandler {
     }
 
     private boolean allowed(String origin) {
-        return any || origins.contains(origin);
+        if (any) {
+            return true;
+        }
+        for (String allowed : origins) {
+            if (allowed.indexOf('*') < 0 ? allowed.equals(origin) : matches(allowed, origin)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code origin} matches {@code pattern}, each {@code *} of which stands for any
+     * characters, as Jetty's {@code CrossOriginFilter} (which Confluent's proxy configures with
+     * this setting) takes {@code https://*.example.com}. Matched without regular expressions, in
+     * time proportional to the lengths' product at worst, whatever the header holds.
+     */
+    static boolean matches(String pattern, String origin) {
+        int p = 0;
+        int o = 0;
+        int star = -1; // the pattern's last * seen
+        int resume = 0; // where in the origin that * matches up to, so far
+        while (o < origin.length()) {
+            if (p < pattern.length() && pattern.charAt(p) == '*') {
+                star = p++;
+                resume = o;
+            } else if (p < pattern.length() && pattern.charAt(p) == origin.charAt(o)) {
+                p++;
+                o++;
+            } else if (star >= 0) {
+                p = star + 1; // the * takes one more character
+                o = ++resume;
+            } else {
+                return false;
+            }
+        }
+        while (p < pattern.length() && pattern.charAt(p) == '*') {
+            p++;
+        }
+        return p == pattern.length();
     }
 }

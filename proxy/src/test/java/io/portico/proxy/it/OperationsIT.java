@@ -80,8 +80,8 @@ class OperationsIT {
 
     @Test
     void corsPreflightAndSimpleRequestsFromAnAllowedOrigin(KafkaCluster kafka) {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "https://app.example",
-                "access.control.allow.methods", "GET,POST"))) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin",
+                "https://app.example, https://*.pages.example", "access.control.allow.methods", "GET,POST"))) {
             Rest rest = p.rest();
             Rest.Response preflight = rest.send(rest.request("/topics/t", "Origin", "https://app.example",
                     "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
@@ -94,6 +94,11 @@ class OperationsIT {
             Rest.Response get = rest.get("/topics", "Origin", "https://app.example");
             assertEquals(200, get.status());
             assertEquals("https://app.example", get.header("access-control-allow-origin"));
+
+            // As Jetty's filter (Confluent's) takes it: a * within an origin stands for any characters.
+            Rest.Response pages = rest.get("/topics", "Origin", "https://team.pages.example");
+            assertEquals("https://team.pages.example", pages.header("access-control-allow-origin"));
+            assertNull(rest.get("/topics", "Origin", "https://pages.example").header("access-control-allow-origin"));
 
             Rest.Response other = rest.get("/topics", "Origin", "https://evil.example");
             assertEquals(200, other.status());
