@@ -101,6 +101,9 @@ public final class Access {
                     // A bad key or stream token: 429 instead once its address guessed too often.
                     quotas.admitFailure(exchange);
                     authenticator.challenge(exchange);
+                } else if (e.errorCode() == ErrorCode.FORBIDDEN) {
+                    // A user without the roles asked for: held to a rate too, as a refused key is.
+                    quotas.admitFailure(exchange);
                 }
                 throw e;
             }

@@ -79,6 +79,11 @@ public final class StreamTokens {
     public record Token(String token, String path, long expiresInMs) {
     }
 
+    /** Adds the authentication challenge every 401 carries (a {@link #mint} refused after the request's access check). */
+    public void challenge(io.undertow.server.HttpServerExchange exchange) {
+        authenticator.challenge(exchange);
+    }
+
     /**
      * A token for {@code caller} to open streams on {@code path} (a stream route's path, as the
      * request will have it; percent-escapes allowed).

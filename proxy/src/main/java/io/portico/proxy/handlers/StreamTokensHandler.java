@@ -29,7 +29,15 @@ public final class StreamTokensHandler {
         var caller = Access.caller(exchange);
         Http.readBody(exchange, MAX_BODY, body -> {
             StreamToken.Request request = BODY.read(body, EmbeddedFormat.BINARY);
-            StreamTokens.Token token = tokens.mint(caller, request.path());
+            StreamTokens.Token token;
+            try {
+                token = tokens.mint(caller, request.path());
+            } catch (io.portico.protocol.RestException e) {
+                if (e.errorCode() == ErrorCode.UNAUTHORIZED) {
+                    tokens.challenge(exchange); // the key was rotated while the body was read
+                }
+                throw e;
+            }
             Http.ok(exchange, new StreamToken.Response(token.token(), token.path(), token.expiresInMs()));
         });
     }

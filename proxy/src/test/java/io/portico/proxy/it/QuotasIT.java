@@ -104,6 +104,23 @@ class QuotasIT {
     }
 
     @Test
+    void aUserWithoutTheRolesAskedForIsHeldToTheRateOfRefusedCredentials(KafkaCluster cluster) throws Exception {
+        Path users = Files.writeString(dir.resolve("password.properties"), "tom: tom-pass,user\n");
+        FakeTicker clock = new FakeTicker();
+        try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "BASIC",
+                "authentication.users.file", users.toString(), "authentication.roles", "admin",
+                "quota.requests.per.second", "2"), clock)) {
+            Rest rest = portico.rest();
+            String[] tom = {"Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                    "tom:tom-pass".getBytes(java.nio.charset.StandardCharsets.UTF_8))};
+            for (int i = 0; i < 2; i++) {
+                assertEquals(403, rest.get("/topics", tom).status(), "request " + i);
+            }
+            assertRefused(rest.get("/topics", tom), "without valid credentials");
+        }
+    }
+
+    @Test
     void withAuthenticationOffTheClientsAddressIsTheCaller(KafkaCluster cluster) {
         FakeTicker clock = new FakeTicker();
         try (TestPortico portico = TestPortico.start(cluster, Map.of("quota.requests.per.second", "2",
