@@ -44,12 +44,18 @@ public final class Json {
         return MAPPER;
     }
 
-    /** Whether {@code data} is exactly one well-formed JSON value (no trailing content). */
+    /**
+     * Whether {@code data} is exactly one well-formed JSON value (no trailing content) in UTF-8
+     * without a byte order mark: the JSON that can be copied, as these bytes, into a response.
+     */
     public static boolean isWellFormed(byte[] data) {
         return isOneValue(MAPPER.getFactory(), data);
     }
 
     private static boolean isOneValue(com.fasterxml.jackson.core.JsonFactory factory, byte[] data) {
+        if (isOtherThanUtf8(data)) {
+            return false;
+        }
         try (JsonParser p = factory.createParser(data)) {
             if (p.nextToken() == null) {
                 return false;
@@ -59,6 +65,24 @@ public final class Json {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * Whether Jackson would read {@code data} as other than plain UTF-8: as UTF-16 or UTF-32 (which
+     * it detects from a zero byte among the first four, or a byte order mark) or as UTF-8 after a
+     * byte order mark it skips. Such bytes, checked as JSON, are not JSON once copied as they are.
+     * No JSON in UTF-8 without a BOM, the only JSON exchanged between systems (RFC 8259 §8.1),
+     * has any of these: a JSON text holds no 0x00 byte, and 0xFE and 0xFF are never UTF-8.
+     */
+    private static boolean isOtherThanUtf8(byte[] data) {
+        for (int i = 0; i < Math.min(4, data.length); i++) {
+            if (data[i] == 0) {
+                return true;
+            }
+        }
+        int first = data.length == 0 ? -1 : data[0] & 0xFF;
+        return first == 0xFE || first == 0xFF
+                || data.length >= 3 && first == 0xEF && (data[1] & 0xFF) == 0xBB && (data[2] & 0xFF) == 0xBF;
     }
 
     /**
@@ -73,9 +97,9 @@ public final class Json {
             .build();
 
     /**
-     * Whether {@code data} is exactly one JSON value, for a body stored as it came (the records
-     * endpoint's {@code application/json}): within {@link #SCAN_ONLY}'s bounds rather than the
-     * mapper's. Not for JSON that is parsed further.
+     * Whether {@code data} is exactly one JSON value in UTF-8 without a byte order mark, for a body
+     * stored as it came (the records endpoint's {@code application/json}): within
+     * {@link #SCAN_ONLY}'s bounds rather than the mapper's. Not for JSON that is parsed further.
      */
     public static boolean isWellFormedAsIs(byte[] data) {
         return isOneValue(SCAN_ONLY, data);

@@ -2,6 +2,7 @@ package io.portico.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
@@ -99,6 +100,16 @@ class RecordsWriterTest {
         List<ConsumedRecord> bad = List.of(new ConsumedRecord("t", null, "not json".getBytes(StandardCharsets.UTF_8), 0, 6));
         RestException e = assertThrows(RestException.class, () -> RecordsWriter.write(bad, EmbeddedFormat.JSON, false));
         assertEquals(50002, e.errorCode().code());
+        // JSON that Jackson would read in another encoding is not JSON once copied as it is.
+        for (byte[] value : new byte[][] {"1".getBytes(StandardCharsets.UTF_16LE),
+            {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}}) {
+            List<ConsumedRecord> encoded = List.of(new ConsumedRecord("t", null, value, 0, 7));
+            e = assertThrows(RestException.class, () -> RecordsWriter.write(encoded, EmbeddedFormat.JSON, false));
+            assertEquals(50002, e.errorCode().code());
+            assertTrue(e.getMessage().contains("offset 7"), e.getMessage());
+            e = assertThrows(RestException.class, () -> RecordsWriter.writeV2(encoded, EmbeddedFormat.JSON));
+            assertEquals(50002, e.errorCode().code());
+        }
     }
 
     @Test

@@ -40,4 +40,30 @@ class WellFormedJsonTest {
         assertFalse(Json.isWellFormedAsIs(bytes("")));
         assertFalse(Json.isWellFormedAsIs(bytes("{\"a\":01}")));
     }
+
+    @Test
+    void jsonInAnotherEncodingOrAfterAByteOrderMarkIsNotJsonThatCanBeCopiedAsItIs() {
+        byte[][] notUtf8 = {
+            "1".getBytes(StandardCharsets.UTF_16LE), // 31 00
+            "1".getBytes(StandardCharsets.UTF_16BE), // 00 31
+            "{}".getBytes(StandardCharsets.UTF_16LE),
+            "{\"a\":1}".getBytes(StandardCharsets.UTF_16), // with its byte order mark FE FF
+            "[1]".getBytes(java.nio.charset.Charset.forName("UTF-32BE")),
+            "[1]".getBytes(java.nio.charset.Charset.forName("UTF-32LE")),
+            {(byte) 0xFF, (byte) 0xFE, '1', 0}, // UTF-16LE with its byte order mark
+            {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}, // a UTF-8 byte order mark
+            {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '1'},
+        };
+        for (byte[] data : notUtf8) {
+            String shown = java.util.HexFormat.of().formatHex(data);
+            assertFalse(Json.isWellFormed(data), shown);
+            assertFalse(Json.isWellFormedAsIs(data), shown);
+        }
+        // What is not refused: UTF-8 JSON of one, two and three bytes, and non-ASCII text.
+        assertTrue(Json.isWellFormed(bytes("1")));
+        assertTrue(Json.isWellFormed(bytes("12")));
+        assertTrue(Json.isWellFormed(bytes(" 1 ")));
+        assertTrue(Json.isWellFormed(bytes("\"\u00e9\u20ac\ud83d\ude00\"")));
+        assertTrue(Json.isWellFormedAsIs(bytes("[\"\ufeff\"]"))); // a BOM's character inside a string is text
+    }
 }

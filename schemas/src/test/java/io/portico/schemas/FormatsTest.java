@@ -390,6 +390,25 @@ class FormatsTest {
     }
 
     @Test
+    void jsonSchemaTextInAnotherEncodingOrAfterAByteOrderMarkIsNotJson() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON, "{}");
+        byte[][] notUtf8 = {
+            "1".getBytes(StandardCharsets.UTF_16LE),
+            "{}".getBytes(StandardCharsets.UTF_16BE),
+            "{}".getBytes(java.nio.charset.Charset.forName("UTF-32LE")),
+            {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'},
+        };
+        for (byte[] payload : notUtf8) {
+            // Read back, it would be copied into a response as it is: not JSON there.
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.toJson(Framing.frame(1, payload)));
+            // Stored as it came (the records endpoint), it would be read back so.
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(payload, true));
+            assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.check(payload, false));
+        }
+        assertEquals("1", framedToJson(schema, 1, utf8("1")));
+    }
+
+    @Test
     void protobufCheckTakesAMessageOfTheFirstTypeWithNoFieldItLacks() {
         ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, ORDER);
         // id = "a" (field 1, string), items = [{sku = "s"}] (field 3, a message)
