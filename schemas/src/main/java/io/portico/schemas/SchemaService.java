@@ -80,8 +80,11 @@ public final class SchemaService {
     private record IdKey(String subject, int id) {
     }
 
-    /** The version a schema id has under a subject; null when the subject does not have it. */
-    private record SubjectVersion(Integer version) {
+    /**
+     * The version a schema id has under a subject; or, {@code version} null, why the registry
+     * refused the look-up ({@code refusal}: the subject does not have it, mostly).
+     */
+    private record SubjectVersion(Integer version, String refusal) {
     }
 
     private final RegistryClient client;
@@ -104,8 +107,8 @@ public final class SchemaService {
     /**
      * The versions of schema ids under subjects, as v3's produce by id reports them: the registry
      * is asked once per subject and id, not per record, and a record by id is produced while it
-     * does not answer. That a subject does not have an id is remembered for
-     * {@link #NOT_UNDER_SUBJECT_TTL} only (it may be registered there since).
+     * does not answer. That a subject does not have an id (the record is refused) is remembered
+     * for {@link #NOT_UNDER_SUBJECT_TTL} only (it may be registered there since).
      */
     private final AsyncCache<IdKey, SubjectVersion> versions;
     private static final Duration NOT_UNDER_SUBJECT_TTL = Duration.ofSeconds(30);
@@ -144,7 +147,8 @@ public final class SchemaService {
         this.versions = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16))
                 .expireAfter(Expiry.writing((IdKey k, SubjectVersion v) -> v.version() == null ? NOT_UNDER_SUBJECT_TTL
                         : Duration.ofNanos(Long.MAX_VALUE)))
-                .weigher((IdKey k, SubjectVersion v) -> weight(k.subject())).buildAsync();
+                .weigher((IdKey k, SubjectVersion v) -> weight(k.subject()) + (v.refusal() == null ? 0 : weight(v.refusal())))
+                .buildAsync();
     }
 
     private static int weight(String text) {
@@ -241,7 +245,8 @@ public final class SchemaService {
      * registry's type is then taken.
      *
      * @throws RestException 422/42206 when the fields do not fit together, 422/42205 as
-     *         {@link #forProduce}, 503 when the registry does not answer
+     *         {@link #forProduce}, 422/42207 when {@code schemaId} is not registered under the
+     *         subject (as Confluent's v3 refuses it), 503 when the registry does not answer
      */
     public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
                           Integer schemaId, Integer schemaVersion, String rawSchema) {
@@ -435,25 +440,33 @@ public final class SchemaService {
     }
 
     /**
-     * The version schema {@code id} has under {@code subject}, cached; null when the registry
-     * refuses the look-up (the subject does not have it: produced by id, its version unknown).
+     * The version schema {@code id} has under {@code subject}, cached. A record by an id its
+     * subject does not have is refused, as Confluent's v3 refuses it ("Error when fetching schema
+     * version"): the subject's compatibility rule holds for every record produced under it.
      *
-     * @throws RestException 503 when the registry does not answer, 500 when it fails
+     * @throws RestException 422/42207 when the registry refuses the look-up (the subject does not
+     *         have the id: 40401, 40403), 503 when it does not answer, 500 when it fails
      */
-    private Integer versionOf(String subject, int id, ParsedSchema schema) {
-        return await(versions.get(new IdKey(subject, id), (k, executor) -> client.lookup(subject,
-                new SchemaText(schema.type(), schema.canonical(), schema.references())).handle((found, error) -> {
+    private int versionOf(String subject, int id, ParsedSchema schema) {
+        SubjectVersion found = await(versions.get(new IdKey(subject, id), (k, executor) -> client.lookup(subject,
+                new SchemaText(schema.type(), schema.canonical(), schema.references())).handle((answer, error) -> {
                     if (error == null) {
-                        return CompletableFuture.completedFuture(new SubjectVersion(found.version()));
+                        return CompletableFuture.completedFuture(new SubjectVersion(answer.version(), null));
                     }
-                    Throwable c = error;
-                    while (c instanceof CompletionException && c.getCause() != null) {
-                        c = c.getCause();
+                    Throwable c = RestException.unwrap(error);
+                    if (!(c instanceof RegistryException r && r.refused())) {
+                        return CompletableFuture.<SubjectVersion>failedFuture(c);
                     }
-                    return c instanceof RegistryException r && r.refused()
-                            ? CompletableFuture.completedFuture(new SubjectVersion(null))
-                            : CompletableFuture.<SubjectVersion>failedFuture(c);
-                }).thenCompose(f -> f)), "subject '" + subject + "'").version();
+                    String refusal = notRegistered(r)
+                            ? "Schema id " + id + " is not registered under subject '" + subject + "'"
+                            : "The schema registry refused to look schema id " + id + " up under subject '" + subject + "'";
+                    return CompletableFuture.completedFuture(new SubjectVersion(null,
+                            refusal + " (" + r.errorCode() + ": " + r.getMessage() + ")"));
+                }).thenCompose(f -> f)), "subject '" + subject + "'");
+        if (found.version() == null) {
+            throw ErrorCode.SERIALIZATION_ERROR.exception(found.refusal());
+        }
+        return found.version();
     }
 
     private Resolved version(String subject, String version) {

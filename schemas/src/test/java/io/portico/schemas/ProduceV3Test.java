@@ -3,6 +3,7 @@ package io.portico.schemas;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
@@ -15,9 +16,9 @@ import org.junit.jupiter.api.Test;
  * v3's produce with a schema ({@link SchemaService#forV3}) against a stub of a Confluent registry
  * that counts what it is asked. By {@code schema_id}: the version an id has under the subject is
  * asked once, not per record, and records by id are produced while the registry does not answer;
- * that a subject does not have the id is remembered too, for a while. By {@code schema} text:
- * looked up, and registered when the subject lacks it, once per subject, under the subject its
- * strategy names.
+ * an id the subject does not have is refused, and that is remembered too, for a while. By
+ * {@code schema} text: looked up, and registered when the subject lacks it, once per subject,
+ * under the subject its strategy names.
  */
 class ProduceV3Test {
     private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
@@ -74,16 +75,18 @@ class ProduceV3Test {
     }
 
     @Test
-    void aSubjectWithoutTheIdIsRememberedForAWhile() {
+    void anIdTheSubjectDoesNotHaveIsRefusedAndThatIsRememberedForAWhile() {
         for (int i = 0; i < 5; i++) {
-            SchemaService.Resolved r = byId("other");
-            assertEquals("other", r.subject());
-            assertEquals(7, r.id());
-            assertNull(r.version(), "not under that subject: its version unknown");
+            // As Confluent's v3: the subject's compatibility rule holds for every record under it.
+            RestException e = assertThrows(RestException.class, () -> byId("other"));
+            assertEquals(ErrorCode.SERIALIZATION_ERROR, e.errorCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("Schema id 7 is not registered under subject 'other' (40403: "),
+                    e.getMessage());
         }
         assertEquals(1, registry.asked("/subjects/other"), "five records, one look-up");
         down = true;
-        assertNull(byId("other").version());
+        RestException e = assertThrows(RestException.class, () -> byId("other"));
+        assertEquals(ErrorCode.SERIALIZATION_ERROR, e.errorCode(), e.getMessage());
     }
 
     @Test

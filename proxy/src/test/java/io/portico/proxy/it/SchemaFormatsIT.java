@@ -242,6 +242,41 @@ class SchemaFormatsIT {
     }
 
     @Test
+    void v3ByASchemaIdTheSubjectDoesNotHaveIsRefused(SchemaPortico sp) throws Exception {
+        Rest rest = sp.rest();
+        String topic = KafkaCluster.uniqueTopic("v3-foreign-id");
+        String cluster = rest.get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+        String path = "/v3/clusters/" + cluster + "/topics/" + topic + "/records";
+        String elsewhere = topic + "-elsewhere";
+        int id = sp.registry().register(elsewhere, "{\"type\":\"record\",\"name\":\"Payment\",\"fields\":"
+                + "[{\"name\":\"amount\",\"type\":\"int\"}]}");
+        sp.registry().register(topic + "-other", USER);
+        String data = ",\"data\":{\"amount\":5}}}\n";
+        // As Confluent's v3: the id must be registered under the subject the record goes under, so
+        // that subject's compatibility rule holds for all its records.
+        Rest.Response r = rest.post(path, "application/json",
+                "{\"value\":{\"schema_id\":" + id + data // <topic>-value: no such subject
+                        + "{\"value\":{\"schema_id\":" + id + ",\"subject\":\"" + topic + "-other\"" + data // a subject without it
+                        + "{\"value\":{\"schema_id\":" + id + ",\"subject\":\"" + elsewhere + "\"" + data);
+        assertEquals(200, r.status(), r.body());
+        String[] reports = r.body().split("\r\n");
+        assertEquals(3, reports.length, r.body());
+        for (int i = 0; i < 2; i++) {
+            JsonNode refused = io.portico.protocol.Json.mapper().readTree(reports[i]);
+            assertEquals(422, refused.get("error_code").asInt(), reports[i]);
+            String message = refused.get("message").asText();
+            assertTrue(message.startsWith("Error: 42207 : ")
+                    && message.toLowerCase(java.util.Locale.ROOT).contains("schema id " + id) && message.contains("subject '" + topic + (i == 0 ? "-value'" : "-other'")), reports[i]);
+        }
+        JsonNode ok = io.portico.protocol.Json.mapper().readTree(reports[2]);
+        assertEquals(200, ok.get("error_code").asInt(), reports[2]);
+        assertEquals(1, ok.get("value").get("schema_version").asInt(), reports[2]);
+        assertEquals(0, ok.get("offset").asInt(), "the refused records were not produced: " + reports[2]);
+        ConsumerRecord<byte[], byte[]> stored = sp.cluster().read(topic, 1).get(0);
+        assertEquals(id, idOf(stored.value()));
+    }
+
+    @Test
     void v3JsonSchemaAndProtobuf(SchemaPortico sp) throws Exception {
         Rest rest = sp.rest();
         String topic = KafkaCluster.uniqueTopic("v3-others");

@@ -25,7 +25,8 @@ final class SchemaProduceV3 {
      *
      * @throws RestException for that record alone: 42206 for schema fields that do not fit
      *         together, 42205 for a schema that does not parse or the registry refuses, 42207
-     *         for data that does not fit its schema, 503 when the registry does not answer
+     *         for data that does not fit its schema or a {@code schema_id} its subject does not
+     *         have, 503 when the registry does not answer
      */
     static ProduceRecord serialize(SchemaService schemas, String topic, ProduceRecord record,
                                    java.util.function.Predicate<String> subjects) {
