@@ -105,6 +105,7 @@ final class AvroFormat implements ParsedSchema {
      * reference for every value, and the path of those {@link AvroJsonWriter} does not take.
      */
     byte[] throughAvro(byte[] json) {
+        JsonTokens.requireWithinBound(json);
         Object datum;
         String text = new String(json, StandardCharsets.UTF_8);
         // A JSON decoder lays out the schema's grammar when made: one is kept for the next value

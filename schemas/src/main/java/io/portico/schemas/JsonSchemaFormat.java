@@ -153,6 +153,7 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
+        JsonTokens.requireWithinBound(json);
         JsonNode value;
         try {
             value = Json.mapper().readTree(json);

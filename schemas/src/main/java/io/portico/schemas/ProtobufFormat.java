@@ -251,6 +251,7 @@ final class ProtobufFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
+        JsonTokens.requireWithinBound(json);
         DynamicMessage.Builder builder = DynamicMessage.newBuilder(first);
         byte[] message;
         try {

@@ -38,7 +38,8 @@ import javax.net.ssl.SSLContext;
  * refuses the request as its API does (an error status with its {@code error_code}) fails it
  * {@linkplain RegistryException#refused() refused}, with its status and code; any other answer
  * (401, 403, a 404 without an {@code error_code}, a redirect, an answer not of its API, one larger
- * than 8 MiB) fails it as the registry's failure. Thread-safe.
+ * than 8 MiB or of more than {@value #MAX_ANSWER_TOKENS} JSON tokens) fails it as the registry's
+ * failure. Thread-safe.
  */
 public final class RegistryClient {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
@@ -47,6 +48,17 @@ public final class RegistryClient {
      * (refused as its Content-Length says so, or as it grows past this).
      */
     private static final int MAX_ANSWER_BYTES = 8 << 20;
+    /**
+     * The most JSON tokens of an answer: an answer is a few fields (a schema's text is one token),
+     * its references at most some hundreds; 8 MiB of {@code [{},{},…]} would otherwise become a
+     * tree of some 200 MB before it is seen not to be an answer of the API.
+     */
+    static final int MAX_ANSWER_TOKENS = 10_000;
+    private static final com.fasterxml.jackson.databind.ObjectMapper ANSWERS =
+            com.fasterxml.jackson.databind.json.JsonMapper.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+                    .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                            .maxTokenCount(MAX_ANSWER_TOKENS).build()).build())
+                    .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     /**
      * Where the registry is and how to reach it.
@@ -285,7 +297,10 @@ public final class RegistryClient {
         byte[] bytes = response.body();
         JsonNode json;
         try {
-            json = Json.mapper().readTree(bytes);
+            json = ANSWERS.readTree(bytes);
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            throw RegistryException.failed(502, "the schema registry at " + base + " answered "
+                    + response.statusCode() + " with more than " + MAX_ANSWER_TOKENS + " JSON tokens, not an answer of its API");
         } catch (IOException e) {
             json = null;
         }
