@@ -105,7 +105,15 @@ final class AvroFormat implements ParsedSchema {
      * reference for every value, and the path of those {@link AvroJsonWriter} does not take.
      */
     byte[] throughAvro(byte[] json) {
-        JsonTokens.requireWithinBound(json);
+        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
+        try {
+            return throughAvroTree(json);
+        } finally {
+            room.close();
+        }
+    }
+
+    private byte[] throughAvroTree(byte[] json) {
         Object datum;
         String text = new String(json, StandardCharsets.UTF_8);
         // A JSON decoder lays out the schema's grammar when made: one is kept for the next value

@@ -153,7 +153,15 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
-        JsonTokens.requireWithinBound(json);
+        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
+        try {
+            return encodeTree(json);
+        } finally {
+            room.close();
+        }
+    }
+
+    private byte[] encodeTree(byte[] json) {
         JsonNode value;
         try {
             value = Json.mapper().readTree(json);

@@ -26,13 +26,75 @@ final class JsonTokens {
     private JsonTokens() {
     }
 
+    /** What a tree takes per token, about (a node, a {@code String} and its array for a short string). */
+    private static final long BYTES_PER_TOKEN = 64;
+
+    /**
+     * The tokens of the trees being built at once, at most: what 15% of the heap holds of them
+     * (some 630,000 on the 256 MiB heap Portico ships with), so that requests building trees
+     * together (one per thread of the schema pool) cannot fill the heap that every client shares.
+     */
+    static final int BUILDING_MAX = (int) Math.min(Integer.MAX_VALUE,
+            Math.max(10_000, Runtime.getRuntime().maxMemory() * 15 / 100 / BYTES_PER_TOKEN));
+
+    private static final java.util.concurrent.Semaphore BUILDING = new java.util.concurrent.Semaphore(BUILDING_MAX, true);
+
+    /** How long a value waits for trees being built to make room before it is refused (503). */
+    private static final long BUILDING_WAIT_MS = 2_000;
+
+    /** Room taken for a tree while it is built; closing it gives the room back. */
+    interface Room extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Counts the tokens of {@code json} ({@link #requireWithinBound}), then takes room for its tree
+     * among the trees being built at once, waiting a little for it: one larger than all the room
+     * goes on alone once it has it all.
+     *
+     * @throws ParsedSchema.InvalidDataException when it holds more than {@link #MAX} tokens
+     * @throws io.portico.protocol.RestException 503 when the trees being built leave no room in time
+     */
+    static Room reserve(byte[] json) {
+        return reserve(json, BUILDING, BUILDING_MAX);
+    }
+
+    /** As {@link #reserve(byte[])}, from {@code building}, which holds {@code max} at most. */
+    static Room reserve(byte[] json, java.util.concurrent.Semaphore building, int max) {
+        int permits = Math.max(1, Math.min(max, requireWithinBound(json)));
+        boolean taken;
+        try {
+            taken = building.tryAcquire(permits, BUILDING_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            taken = false;
+        }
+        if (!taken) {
+            throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception("the schema-format values being "
+                    + "built in memory at once fill the room set aside for them; retry");
+        }
+        java.util.concurrent.atomic.AtomicBoolean given = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (given.compareAndSet(false, true)) {
+                building.release(permits);
+            }
+        };
+    }
+
+    /** The room free now for trees being built (tests). */
+    static int available() {
+        return BUILDING.availablePermits();
+    }
+
     /**
      * Counts the tokens of {@code json} without building anything. JSON that does not parse is
      * left to the format's own parser, which says why.
      *
+     * @return the tokens counted (those before a parse error)
      * @throws ParsedSchema.InvalidDataException when it holds more than {@link #MAX} tokens
      */
-    static void requireWithinBound(byte[] json) {
+    static int requireWithinBound(byte[] json) {
         int tokens = 0;
         try (JsonParser p = FACTORY.createParser(json)) {
             while (p.nextToken() != null) {
@@ -44,5 +106,6 @@ final class JsonTokens {
         } catch (IOException e) {
             // not JSON: the format's parser reports it
         }
+        return tokens;
     }
 }

@@ -251,7 +251,15 @@ final class ProtobufFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
-        JsonTokens.requireWithinBound(json);
+        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
+        try {
+            return encodeTree(json);
+        } finally {
+            room.close();
+        }
+    }
+
+    private byte[] encodeTree(byte[] json) {
         DynamicMessage.Builder builder = DynamicMessage.newBuilder(first);
         byte[] message;
         try {

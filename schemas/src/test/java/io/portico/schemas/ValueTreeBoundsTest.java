@@ -90,4 +90,30 @@ class ValueTreeBoundsTest {
             assertEquals(7, registry.service().forProduce(EmbeddedFormat.AVRO, "t-value", null, 7).id());
         }
     }
+
+    @Test
+    void treesBuiltAtOnceShareOneRoomAndAValueWithoutRoomIs503() {
+        java.util.concurrent.Semaphore building = new java.util.concurrent.Semaphore(10);
+        byte[] eight = "[1,2,3,4,5,6]".getBytes(java.nio.charset.StandardCharsets.UTF_8); // 8 tokens
+        JsonTokens.Room first = JsonTokens.reserve(eight, building, 10);
+        io.portico.protocol.RestException full = org.junit.jupiter.api.Assertions.assertThrows(
+                io.portico.protocol.RestException.class, () -> JsonTokens.reserve(eight, building, 10));
+        org.junit.jupiter.api.Assertions.assertEquals(503, full.httpStatus(), full.getMessage());
+        first.close();
+        first.close(); // once
+        org.junit.jupiter.api.Assertions.assertEquals(10, building.availablePermits());
+        byte[] many = "[1,2,3,4,5,6,7,8,9,10,11,12,13,14]".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        JsonTokens.reserve(many, building, 10).close(); // larger than the room: goes on alone, with all of it
+        org.junit.jupiter.api.Assertions.assertEquals(10, building.availablePermits());
+    }
+
+    @Test
+    void anEncodedValueGivesItsRoomBackWhetherItFitsItsSchemaOrNot() {
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON, "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}");
+        int before = JsonTokens.available();
+        schema.encode("[1,2,3]".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        org.junit.jupiter.api.Assertions.assertThrows(ParsedSchema.InvalidDataException.class,
+                () -> schema.encode("[\"a\"]".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        org.junit.jupiter.api.Assertions.assertEquals(before, JsonTokens.available());
+    }
 }
