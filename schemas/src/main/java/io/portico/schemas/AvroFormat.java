@@ -286,6 +286,8 @@ final class AvroFormat implements ParsedSchema {
         } catch (AvroJsonReader.TooLarge e) {
             throw new InvalidDataException("its avro datum of schema " + schema.getFullName() + " cannot be shown: "
                     + e.getMessage());
+        } catch (io.portico.protocol.RestException e) {
+            throw e; // no room to decode it now (503): the record is fine
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException("its bytes are not avro of schema " + schema.getFullName() + ": " + message(e));
         } catch (StackOverflowError e) {

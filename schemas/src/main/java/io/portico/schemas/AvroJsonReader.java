@@ -60,12 +60,17 @@ final class AvroJsonReader {
      */
     static byte[] toJson(Schema schema, byte[] bytes, int offset, int maxJsonBytes) throws IOException {
         int length = bytes.length - offset;
-        Bounded buffer = new Bounded(Math.min(maxJsonBytes, Math.max(64, length * 2)), maxJsonBytes);
-        try (JsonGenerator g = JSON.createGenerator(buffer, JsonEncoding.UTF8)) {
-            new AvroJsonReader(DecoderFactory.get().binaryDecoder(bytes, offset, length, null), g, length)
-                    .write(schema, 0);
+        DecodeRoom room = DecodeRoom.open();
+        try {
+            Bounded buffer = new Bounded(Math.min(maxJsonBytes, Math.max(64, length * 2)), maxJsonBytes, room);
+            try (JsonGenerator g = JSON.createGenerator(buffer, JsonEncoding.UTF8)) {
+                new AvroJsonReader(DecoderFactory.get().binaryDecoder(bytes, offset, length, null), g, length)
+                        .write(schema, 0);
+            }
+            return buffer.bytes();
+        } finally {
+            room.close();
         }
-        return buffer.bytes();
     }
 
     private void write(Schema s, int depth) throws IOException {
@@ -175,10 +180,13 @@ final class AvroJsonReader {
         private byte[] buf;
         private int length;
         private final int max;
+        private final DecodeRoom room;
 
-        Bounded(int capacity, int max) {
+        Bounded(int capacity, int max, DecodeRoom room) {
+            room.need(2L * capacity);
             this.buf = new byte[capacity];
             this.max = max;
+            this.room = room;
         }
 
         @Override
@@ -199,7 +207,9 @@ final class AvroJsonReader {
                 throw new TooLarge("it would be shown as more than " + max + " bytes of JSON");
             }
             if (buf.length - length < n) {
-                buf = Arrays.copyOf(buf, (int) Math.min(max, Math.max(2L * buf.length, (long) length + n)));
+                int grown = (int) Math.min(max, Math.max(2L * buf.length, (long) length + n));
+                room.need(2L * grown); // the buffer, and its copy as the answer's bytes
+                buf = Arrays.copyOf(buf, grown);
             }
         }
 

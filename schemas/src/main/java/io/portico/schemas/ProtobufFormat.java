@@ -325,10 +325,13 @@ final class ProtobufFormat implements ParsedSchema {
     public byte[] toJson(byte[] framed) {
         DynamicMessage message = read(framed);
         int max = ParsedSchema.maxJsonBytes(framed.length);
+        DecodeRoom room = DecodeRoom.open();
         try {
-            BoundedText json = new BoundedText(max);
+            BoundedText json = new BoundedText(max, room);
             JSON_PRINTER.appendTo(message, json);
             return json.text.toString().getBytes(StandardCharsets.UTF_8);
+        } catch (io.portico.protocol.RestException e) {
+            throw e; // no room to decode it now (503): the record is fine
         } catch (BoundedText.TooLarge e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
                     + " message cannot be shown: it would be shown as more than " + max + " bytes of JSON");
@@ -338,6 +341,8 @@ final class ProtobufFormat implements ParsedSchema {
         } catch (StackOverflowError e) {
             throw new InvalidDataException("its " + message.getDescriptorForType().getFullName()
                     + " message nests too deeply to be shown");
+        } finally {
+            room.close();
         }
     }
 
@@ -349,10 +354,15 @@ final class ProtobufFormat implements ParsedSchema {
         }
 
         final StringBuilder text = new StringBuilder();
+        private final long maxBytes;
         private long room;
+        private final DecodeRoom decoding;
+        private long charged = DecodeRoom.FREE_BYTES / 4; // bytes of text covered so far (the first ones free)
 
-        BoundedText(long maxBytes) {
+        BoundedText(long maxBytes, DecodeRoom decoding) {
+            this.maxBytes = maxBytes;
             this.room = maxBytes;
+            this.decoding = decoding;
         }
 
         @Override
@@ -381,6 +391,13 @@ final class ProtobufFormat implements ParsedSchema {
             room -= c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
             if (room < 0) {
                 throw new TooLarge();
+            }
+            long used = maxBytes - room;
+            if (used > charged) {
+                // The builder (up to two bytes a character, grown by doubling), its String and the
+                // answer's bytes: some four times the text, asked for 64 KiB of text ahead.
+                charged = used + 64 * 1024;
+                decoding.need(4 * charged);
             }
         }
     }
