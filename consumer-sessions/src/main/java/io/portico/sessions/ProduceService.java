@@ -530,6 +530,42 @@ public final class ProduceService {
         return e;
     }
 
+    /** A producer's {@code bufferpool-wait-time-ns-total} metric (null: it has none). */
+    private record WaitMetric(Producer<byte[], byte[]> producer, org.apache.kafka.common.Metric metric) {
+    }
+
+    private volatile WaitMetric waitMetric;
+
+    /**
+     * The nanoseconds {@code producer}'s sends have waited for room in its buffer in all, or NaN
+     * when it cannot tell: a slow send that made it grow waited for room; one that did not was
+     * slow for another reason (a collection's pause), which says nothing of the buffer.
+     */
+    private double bufferWaitNanos(Producer<byte[], byte[]> producer) {
+        WaitMetric w = waitMetric;
+        if (w == null || w.producer() != producer) {
+            org.apache.kafka.common.Metric found = null;
+            try {
+                for (Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> m
+                        : producer.metrics().entrySet()) {
+                    if ("producer-metrics".equals(m.getKey().group())
+                            && "bufferpool-wait-time-ns-total".equals(m.getKey().name())) {
+                        found = m.getValue();
+                    }
+                }
+            } catch (RuntimeException e) {
+                // cannot tell
+            }
+            w = new WaitMetric(producer, found);
+            waitMetric = w;
+        }
+        try {
+            return w.metric() == null ? Double.NaN : ((Number) w.metric().metricValue()).doubleValue();
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     /** A send that took longer waited for room in the producer's buffer (or for its metadata). */
     private static final long BLOCKED_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -574,12 +610,17 @@ public final class ProduceService {
                 continue; // past the caller's share: told so
             }
             long before = System.nanoTime();
+            // Past the bound, whether a slow send waited for room is asked of the producer itself
+            // (when it can tell): a collection's pause must not stop the rest of the request.
+            boolean past = deadline != Long.MAX_VALUE && before - deadline > 0;
+            double waitedBefore = past ? bufferWaitNanos(producer) : Double.NaN;
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
             } catch (RuntimeException e) {
                 callback.onCompletion(null, notSent(e));
             }
-            blocked = System.nanoTime() - before > BLOCKED_NANOS;
+            blocked = System.nanoTime() - before > BLOCKED_NANOS
+                    && (Double.isNaN(waitedBefore) || bufferWaitNanos(producer) > waitedBefore);
         }
         return batch.result.whenComplete((offsets, e) -> {
             if (offsets != null) {

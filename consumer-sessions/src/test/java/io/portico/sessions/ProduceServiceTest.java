@@ -306,6 +306,54 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aSlowSendPastTheBoundStopsTheRestOnlyWhenTheProducerSaysItWaitedForRoom() {
+        // Each send takes 5 ms (a collection's pause, say); the producer's own count of the time
+        // its sends waited for room in its buffer grows only while the buffer is full.
+        java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (full.get()) {
+                    waited.addAndGet(5_000_000);
+                }
+                return super.send(record, callback);
+            }
+        };
+        org.apache.kafka.common.MetricName name = new org.apache.kafka.common.MetricName(
+                "bufferpool-wait-time-ns-total", "producer-metrics", "", Map.of());
+        producer.setMockMetrics(name, new org.apache.kafka.common.Metric() {
+            @Override
+            public org.apache.kafka.common.MetricName metricName() {
+                return name;
+            }
+
+            @Override
+            public Object metricValue() {
+                return (double) waited.get();
+            }
+        });
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null))));
+        List<ProduceRecord> some = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            some.add(value("v" + i, null));
+        }
+        List<PartitionOffset> slow = done(service.produce(TOPIC, some, System.nanoTime() - 1));
+        assertEquals(1 + 5, producer.history().size(), "slow sends that did not wait for room all go: " + slow);
+        full.set(true);
+        List<PartitionOffset> waiting = done(service.produce(TOPIC, some, System.nanoTime() - 1));
+        assertEquals(1 + 5 + 1, producer.history().size(), "after one that waited for room, none: " + waiting);
+    }
+
+    @Test
     void recordsAProducerClosedUnderTheRequestDidNotSendMayBeRetried() throws Exception {
         MockProducer<byte[], byte[]> producer = autoProducer(1);
         ProduceService service = serviceOver(producer);
