@@ -105,12 +105,7 @@ final class AvroFormat implements ParsedSchema {
      * reference for every value, and the path of those {@link AvroJsonWriter} does not take.
      */
     byte[] throughAvro(byte[] json) {
-        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
-        try {
-            return throughAvroTree(json);
-        } finally {
-            room.close();
-        }
+        return JsonTokens.built(json, this::throughAvroTree); // the tree, counted while it is built and used
     }
 
     private byte[] throughAvroTree(byte[] json) {

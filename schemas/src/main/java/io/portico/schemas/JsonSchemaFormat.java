@@ -153,12 +153,7 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
-        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
-        try {
-            return encodeTree(json);
-        } finally {
-            room.close();
-        }
+        return JsonTokens.built(json, this::encodeTree); // the tree, counted while it is built and used
     }
 
     private byte[] encodeTree(byte[] json) {

@@ -60,6 +60,19 @@ final class JsonTokens {
         return reserve(json, BUILDING, BUILDING_MAX);
     }
 
+    /**
+     * {@code build} of {@code json} (which builds its tree), with room {@linkplain #reserve reserved}
+     * for the tree while it runs.
+     */
+    static byte[] built(byte[] json, java.util.function.UnaryOperator<byte[]> build) {
+        Room room = reserve(json);
+        try {
+            return build.apply(json);
+        } finally {
+            room.close();
+        }
+    }
+
     /** As {@link #reserve(byte[])}, from {@code building}, which holds {@code max} at most. */
     static Room reserve(byte[] json, java.util.concurrent.Semaphore building, int max) {
         int permits = Math.max(1, Math.min(max, requireWithinBound(json)));

@@ -251,12 +251,7 @@ final class ProtobufFormat implements ParsedSchema {
 
     @Override
     public byte[] encode(byte[] json) {
-        JsonTokens.Room room = JsonTokens.reserve(json); // the tree, counted while it is built and used
-        try {
-            return encodeTree(json);
-        } finally {
-            room.close();
-        }
+        return JsonTokens.built(json, this::encodeTree); // the tree, counted while it is built and used
     }
 
     private byte[] encodeTree(byte[] json) {

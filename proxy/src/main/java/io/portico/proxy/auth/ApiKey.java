@@ -46,9 +46,10 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
      * Whether {@code name} matches {@code glob} as a whole, each {@code *} standing for any run of
      * characters: in one pass with one step back to the last star, at most the name's length
      * times the glob's (a regular expression of several {@code .*} backtracked for as many steps
-     * as a power of the name's length, on the IO thread, when it failed to match).
+     * as a power of the name's length, on the IO thread, when it failed to match). Also CORS's
+     * allowed origins' (see {@code Cors}).
      */
-    static boolean globMatches(String glob, String name) {
+    public static boolean globMatches(String glob, String name) {
         int g = 0;
         int n = 0;
         int star = -1; // the glob's last star passed

@@ -88,31 +88,10 @@ public final class Cors implements HttpHandler {
     /**
      * Whether {@code origin} matches {@code pattern}, each {@code *} of which stands for any
      * characters, as Jetty's {@code CrossOriginFilter} (which Confluent's proxy configures with
-     * this setting) takes {@code https://*.example.com}. Matched without regular expressions, in
-     * time proportional to the lengths' product at worst, whatever the header holds.
+     * this setting) takes {@code https://*.example.com}: matched as API keys' topic globs are,
+     * without regular expressions, in time proportional to the lengths' product at worst.
      */
     static boolean matches(String pattern, String origin) {
-        int p = 0;
-        int o = 0;
-        int star = -1; // the pattern's last * seen
-        int resume = 0; // where in the origin that * matches up to, so far
-        while (o < origin.length()) {
-            if (p < pattern.length() && pattern.charAt(p) == '*') {
-                star = p++;
-                resume = o;
-            } else if (p < pattern.length() && pattern.charAt(p) == origin.charAt(o)) {
-                p++;
-                o++;
-            } else if (star >= 0) {
-                p = star + 1; // the * takes one more character
-                o = ++resume;
-            } else {
-                return false;
-            }
-        }
-        while (p < pattern.length() && pattern.charAt(p) == '*') {
-            p++;
-        }
-        return p == pattern.length();
+        return io.portico.proxy.auth.ApiKey.globMatches(pattern, origin);
     }
 }
