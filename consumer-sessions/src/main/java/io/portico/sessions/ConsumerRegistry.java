@@ -455,6 +455,11 @@ public final class ConsumerRegistry implements AutoCloseable {
         this.ownership = ownership;
     }
 
+    /** Whether an instance of that name is in this registry now, being made included (its claim not done yet). */
+    public boolean has(String group, String name) {
+        return instances.policy().getIfPresentQuietly(new Key(group, name)) != null;
+    }
+
     /** Whether this registry holds the instance (not an access: its idle clock runs on). */
     public boolean holds(String group, String name) {
         ConsumerInstance instance = instances.policy().getIfPresentQuietly(new Key(group, name));

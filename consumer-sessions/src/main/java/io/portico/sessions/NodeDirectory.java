@@ -438,19 +438,10 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             unread.merge(claimed, 1, Integer::sum);
             releaseOnRead.remove(claimed); // claimed again: an earlier claim's release is not this one's
         }
-        RecordMetadata written;
-        try {
-            written = write(instanceKey(group, name), value("node", settings.nodeId()), true);
-        } catch (RuntimeException e) {
-            // Not acknowledged in time, it may still be written, and is then removed once read;
-            // refused by Kafka (the cause), it never will be.
-            if (e.getCause() != null) {
-                synchronized (unread) {
-                    unread.computeIfPresent(claimed, (k, n) -> n <= 1 ? null : n - 1);
-                }
-            }
-            throw e;
-        }
+        // A claim that is never written (refused by Kafka, now or after this call gave up
+        // waiting) is never read back either: it is not waited for then.
+        RecordMetadata written = write(instanceKey(group, name), value("node", settings.nodeId()), true,
+                () -> unwritten(claimed));
         if (!awaitPosition(written.offset() + 1, deadline)) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory (" + settings.topic()
                     + ") was not read back in time; retry");
@@ -585,7 +576,22 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     private RecordMetadata write(byte[] key, byte[] value, boolean await) {
-        var sent = producer.send(new ProducerRecord<>(settings.topic(), 0, key, value));
+        return write(key, value, await, () -> { });
+    }
+
+    /** As above; {@code unwritten} runs when Kafka refuses the record (at once, or later). */
+    private RecordMetadata write(byte[] key, byte[] value, boolean await, Runnable unwritten) {
+        java.util.concurrent.Future<RecordMetadata> sent;
+        try {
+            sent = producer.send(new ProducerRecord<>(settings.topic(), 0, key, value), (metadata, e) -> {
+                if (e != null) {
+                    unwritten.run();
+                }
+            });
+        } catch (RuntimeException e) {
+            unwritten.run();
+            throw e;
+        }
         if (!await) {
             return null;
         }
@@ -680,29 +686,48 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         }
     }
 
-    /** This node's claim of {@code instance} was read: removed now when it was released meanwhile. */
+    /** A claim of {@code instance} that will not be read back: not waited for any more. */
+    private void unwritten(InstanceKey instance) {
+        synchronized (unread) {
+            if (unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1) == null) {
+                releaseOnRead.remove(instance); // nothing of it to remove
+            }
+        }
+    }
+
+    /**
+     * This node's claim of {@code instance} was read (the reader thread): removed now when it was
+     * released meanwhile, unless the name was made here again since (its new claim's).
+     */
     private void readBack(InstanceKey instance) {
         synchronized (unread) {
             if (unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1) != null) {
                 return; // a later claim of the name is still to be read: what is released then is its
             }
-            if (!releaseOnRead.remove(instance) || !settings.nodeId().equals(instances.get(instance))) {
+            if (!releaseOnRead.remove(instance) || !settings.nodeId().equals(instances.get(instance))
+                    || madeHere.test(instance.group(), instance.name())) {
                 return;
             }
-        }
-        try {
-            heartbeats.execute(() -> {
-                synchronized (unread) {
-                    if (unread.containsKey(instance)) {
-                        return; // claimed again meanwhile: the new instance's
-                    }
-                }
-                release(instance.group(), instance.name());
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing: this node's departure says it
+            // Written here, under the lock, so that no claim of the name comes between the look and the
+            // tombstone (the producer knows the topic: it just wrote the claim).
+            try {
+                write(instanceKey(instance.group(), instance.name()), null, false, () -> { });
+            } catch (RuntimeException e) {
+                LOG.debug("Could not remove instance {}/{} from the node directory: {}", instance.group(),
+                        instance.name(), e.toString());
+            }
         }
     }
+
+    /**
+     * Tells whether this node's registry has an instance of the name now (being made included):
+     * a claim released while it was read back is then not removed, since it is that instance's.
+     */
+    public void madeHere(java.util.function.BiPredicate<String, String> made) {
+        this.madeHere = made;
+    }
+
+    private volatile java.util.function.BiPredicate<String, String> madeHere = (group, name) -> false;
 
     private boolean holderAlive(String node) {
         return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), clock.millis());

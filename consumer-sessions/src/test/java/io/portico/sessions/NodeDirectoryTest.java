@@ -225,6 +225,9 @@ class NodeDirectoryTest {
         private final List<NodeDirectory> started = new ArrayList<>();
         /** While set, the consumers made read nothing more (a directory slow to read back). */
         volatile boolean holding;
+        /** While set, the producers made take nothing: their sends wait, their callbacks kept here. */
+        volatile boolean stalling;
+        final List<Callback> stalled = new CopyOnWriteArrayList<>();
 
         synchronized long append(byte[] key, byte[] value) {
             long at = records.size();
@@ -247,6 +250,10 @@ class NodeDirectoryTest {
             return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
                 @Override
                 public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
+                    if (stalling) {
+                        stalled.add(callback);
+                        return new CompletableFuture<>();
+                    }
                     long offset = append(r.key(), r.value());
                     return CompletableFuture.completedFuture(new RecordMetadata(partition, offset, 0, clock.millis(), -1, -1));
                 }
@@ -356,6 +363,52 @@ class NodeDirectoryTest {
             assertTrue(b.catchUp());
             assertEquals(new NodeDirectory.Unknown(), b.locate("g", "worker-1"));
             b.claim("g", "worker-1"); // not 40902
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aClaimKafkaRefusesAfterItsCreateGaveUpDoesNotKeepLaterReleasesOfTheNameWaiting() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            topic.stalling = true; // the cluster takes nothing: the claim's create gives up (503)
+            assertEquals(503, assertThrows(RestException.class, () -> a.claim("g", "w1")).httpStatus());
+            a.release("g", "w1");
+            topic.stalling = false;
+            for (Callback refused : topic.stalled) { // then Kafka gives up on the record
+                refused.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("expired"));
+            }
+            a.claim("g", "w1"); // created again, and then deleted
+            assertTrue(a.catchUp());
+            a.release("g", "w1");
+            String claimKey = new String(NodeDirectory.instanceKey("g", "w1"), StandardCharsets.UTF_8);
+            assertEquals(List.of(claimKey), topic.tombstones(), "the name is free again on every node");
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aReleaseThatComesAfterTheNameWasMadeHereAgainDoesNotRemoveTheNewInstancesClaim() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a", Duration.ofSeconds(5));
+            java.util.Set<String> made = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            a.madeHere((group, name) -> made.contains(group + "/" + name));
+            topic.holding = true;
+            made.add("g/w1"); // the registry makes the instance, then claims its name
+            CompletableFuture<Void> claiming = CompletableFuture.runAsync(() -> a.claim("g", "w1"));
+            while (topic.records.stream().noneMatch(r -> r.value() != null
+                    && new String(r.key(), StandardCharsets.UTF_8).contains("w1"))) {
+                Thread.sleep(5); // the claim is written, not yet read back
+            }
+            a.release("g", "w1"); // late: an earlier instance of the name's release
+            topic.holding = false;
+            claiming.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(a.catchUp());
+            assertEquals(List.of(), topic.tombstones(), "the new instance's claim stays");
         } finally {
             topic.started.forEach(NodeDirectory::close);
         }

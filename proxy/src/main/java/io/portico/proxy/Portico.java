@@ -310,6 +310,7 @@ public final class Portico implements AutoCloseable {
         chain = new ErrorBoundary(new HttpMetrics(metrics, chain));
 
         if (directory != null) {
+            directory.madeHere(consumers::has);
             URI url = nodeUrl(config.listeners().get(0));
             if (url != null) {
                 // Before the server listens: no create goes unrecorded, no relay looks at an empty directory.
