@@ -593,7 +593,9 @@ public final class ProduceService {
                 continue;
             }
             if (refused != null && mayFollow(refused, placeOf(r.partition(), r.key(), partitions))) {
-                // Sent, it would land before a refused record of its partition, which its client retries.
+                // Sent, it would land before a refused record of its partition, which its client
+                // retries; and the records after it must not overtake it in turn.
+                refused.add(placeOf(r.partition(), r.key(), partitions));
                 callback.onCompletion(null, account.shareFull());
                 continue;
             }

@@ -96,6 +96,11 @@ public final class Json {
                     .maxNestingDepth(10_000).maxNumberLength(Integer.MAX_VALUE).build())
             .build();
 
+    /** A factory of parsers within {@link #SCAN_ONLY}'s bounds, for reading JSON only to scan it. */
+    public static com.fasterxml.jackson.core.JsonFactory scanOnly() {
+        return SCAN_ONLY;
+    }
+
     /**
      * Whether {@code data} is exactly one JSON value in UTF-8 without a byte order mark, for a body
      * stored as it came (the records endpoint's {@code application/json}): within

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
  * sees it, on any of the read pools' threads at once. Each decode grows its first
  * {@link #FREE_BYTES} without asking; past that it takes room here as it grows, waits a little
  * when there is none, and then fails the read with 503 (retriable) rather than fill the heap every
- * client shares. One decode larger than all the room goes on alone once it has it all.
+ * client shares. One decode larger than all the room goes on alone once it has it all; decodes of
+ * many MiB each, which grow while holding what they took, take turns (one may get the 503).
  */
 final class DecodeRoom {
     /** What a decode grows without asking (most records' JSON). */
@@ -21,7 +22,7 @@ final class DecodeRoom {
     /** How long a decode waits for room before its read is refused. */
     private static final long WAIT_MS = 1_000;
 
-    /** Units of room: 10% of the heap (some 25 MiB on the 256 MiB heap as shipped), at least 32 MiB's worth. */
+    /** Units of room: 10% of the heap, at least 32 MiB (so 32 MiB on the 256 MiB heap as shipped). */
     static final int UNITS = (int) Math.max(512, Runtime.getRuntime().maxMemory() / 10 / UNIT);
 
     private static final Semaphore ROOM = new Semaphore(UNITS, true);

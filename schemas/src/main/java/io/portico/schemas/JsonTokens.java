@@ -21,7 +21,8 @@ final class JsonTokens {
      * tree of at most some 70 MB.
      */
     static final int MAX = 1_000_000;
-    private static final JsonFactory FACTORY = Json.mapper().getFactory();
+    /** Bounds as loose as any caller's that checked the JSON before (the records endpoint's: numbers of any length). */
+    private static final JsonFactory FACTORY = Json.scanOnly();
 
     private JsonTokens() {
     }
@@ -75,7 +76,10 @@ final class JsonTokens {
 
     /** As {@link #reserve(byte[])}, from {@code building}, which holds {@code max} at most. */
     static Room reserve(byte[] json, java.util.concurrent.Semaphore building, int max) {
-        int permits = Math.max(1, Math.min(max, requireWithinBound(json)));
+        int tokens = requireWithinBound(json);
+        // JSON this scan cannot read to its end, which a lenient parser may still read whole:
+        // counted as the most tokens its bytes can hold.
+        int permits = Math.max(1, Math.min(max, tokens >= 0 ? tokens : json.length / 2 + 1));
         boolean taken;
         try {
             taken = building.tryAcquire(permits, BUILDING_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -104,7 +108,7 @@ final class JsonTokens {
      * Counts the tokens of {@code json} without building anything. JSON that does not parse is
      * left to the format's own parser, which says why.
      *
-     * @return the tokens counted (those before a parse error)
+     * @return the tokens counted, or -1 when the JSON does not parse to its end
      * @throws ParsedSchema.InvalidDataException when it holds more than {@link #MAX} tokens
      */
     static int requireWithinBound(byte[] json) {
@@ -117,7 +121,7 @@ final class JsonTokens {
                 }
             }
         } catch (IOException e) {
-            // not JSON: the format's parser reports it
+            return -1; // not JSON to this scan: the format's parser says why, if it is not
         }
         return tokens;
     }

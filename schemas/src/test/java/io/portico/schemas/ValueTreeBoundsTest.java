@@ -116,4 +116,18 @@ class ValueTreeBoundsTest {
                 () -> schema.encode("[\"a\"]".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         org.junit.jupiter.api.Assertions.assertEquals(before, JsonTokens.available());
     }
+
+    @Test
+    void aValueIsCountedWholeWhateverTheLengthOfItsNumbersAndUnreadableJsonAsTheMostItsBytesHold() {
+        // The records endpoint takes numbers of any length, and protobuf's lenient parser builds
+        // them: the count must not stop at the first number Jackson's defaults refuse.
+        java.util.concurrent.Semaphore building = new java.util.concurrent.Semaphore(1_000);
+        byte[] longNumber = ("{\"a\":" + "9".repeat(1_001) + ",\"xs\":[0,0,0,0,0,0,0,0,0,0]}").getBytes(StandardCharsets.UTF_8);
+        JsonTokens.Room room = JsonTokens.reserve(longNumber, building, 1_000);
+        assertEquals(1_000 - 17, building.availablePermits(), "every token of it");
+        room.close();
+        byte[] notJson = "{'lenient': [0, 0, 0, 0], }".getBytes(StandardCharsets.UTF_8);
+        JsonTokens.reserve(notJson, building, 1_000);
+        assertEquals(1_000 - (notJson.length / 2 + 1), building.availablePermits());
+    }
 }

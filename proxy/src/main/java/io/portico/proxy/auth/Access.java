@@ -136,7 +136,9 @@ public final class Access {
     }
 
     /**
-     * Takes a place among {@code owner}'s requests in progress until the exchange completes; 429
+     * Takes a place among {@code owner}'s requests in progress until the exchange completes, as
+     * {@code max.concurrent.requests} counts it (not only until its answer starts: a stream whose
+     * answer started early, or a body drained after its answer, still holds a place there); 429
      * when it has its most already.
      */
     private void holdPlace(HttpServerExchange exchange, String owner) {
