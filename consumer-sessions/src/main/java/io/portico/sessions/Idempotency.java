@@ -193,6 +193,8 @@ public final class Idempotency implements AutoCloseable {
     private final Settings settings;
     private final Kafka kafka;
     private final IdempotencyView view;
+    /** Bytes of results being committed and not yet put in the view: counted with it against its bound. */
+    private final java.util.concurrent.atomic.AtomicLong committingBytes = new java.util.concurrent.atomic.AtomicLong();
     private final LongSupplier clock;
     private final Runnable beforeCommit;
     /** Requests executing at this node, by their transactional id's number: one at a time each. */
@@ -391,6 +393,7 @@ public final class Idempotency implements AutoCloseable {
         }
         boolean inTransaction = false;
         boolean committing = false;
+        long reserved = 0; // bytes of committingBytes this request's result holds
         try {
             try {
                 producer.initTransactions();
@@ -430,6 +433,16 @@ public final class Idempotency implements AutoCloseable {
             if (key.owner() != 0) {
                 record.headers().add(OWNER_HEADER, java.nio.ByteBuffer.allocate(Long.BYTES).putLong(key.owner()).array());
             }
+            // The result must fit what the view keeps, with the results being committed beside
+            // it: past that, the view would refuse it when it reads it back (and be incomplete).
+            if (view.bytes() + committingBytes.addAndGet(result.bytes()) > settings.memoryMaxBytes()) {
+                committingBytes.addAndGet(-result.bytes());
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
+                        + settings.retention().toMillis() + " ms (idempotency.retention.ms) fill the "
+                        + settings.memoryMaxBytes() + " bytes set aside for them (idempotency.memory.max.bytes); "
+                        + "nothing was produced, retry later");
+            }
+            reserved = result.bytes();
             java.util.concurrent.Future<?> sent = producer.send(record);
             producer.flush();
             try {
@@ -465,6 +478,7 @@ public final class Idempotency implements AutoCloseable {
             }
             throw KafkaErrors.toRestException(e);
         } finally {
+            committingBytes.addAndGet(-reserved); // put in the view by now, or not to be
             closeQuietly(producer);
         }
     }

@@ -141,7 +141,11 @@ final class IdempotencyView {
             return;
         }
         Result previous = results.get(key);
-        if (bytes.get() + r.bytes() - (previous == null ? 0 : previous.bytes()) > maxBytes) {
+        long more = r.bytes() - (previous == null ? 0 : previous.bytes());
+        // Only a result that adds bytes past the bound is refused: this node's own, read back
+        // after it put it, adds none (the results may be over the bound then, by the results
+        // being committed together).
+        if (more > 0 && bytes.get() + more > maxBytes) {
             if (previous != null) {
                 remove(key, previous);
             }

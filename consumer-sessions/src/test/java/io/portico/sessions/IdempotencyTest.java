@@ -531,6 +531,23 @@ class IdempotencyTest {
     }
 
     @Test
+    void aResultThatWouldTakeTheResultsPastTheirMemoryIsNotCommitted() {
+        // Admitted while the results are under the bound, a request whose own result would take
+        // them past it is not committed (its records are aborted): its result read back would not
+        // be kept, and the view would be incomplete.
+        service.close();
+        long bound = 2 * IdempotencyView.ENTRY_OVERHEAD + 10;
+        service = service(Duration.ofSeconds(10), 1 << 20, bound);
+        service.execute(IdempotencyKey.of(null, "small"), fingerprint("b"), TOPIC, new Producing("x"));
+        Producing large = new Producing("y".repeat(IdempotencyView.ENTRY_OVERHEAD));
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "large"), fingerprint("b"), TOPIC, large));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("nothing was produced"), e.getMessage());
+        assertTrue(service.bytes() <= bound, "bounded: " + service.bytes());
+    }
+
+    @Test
     void resultsReadPastTheMemoryBoundAreNotKeptAndAKeyWithoutAResultHereIs503() throws Exception {
         service.close();
         long bound = 2 * IdempotencyView.ENTRY_OVERHEAD + 10; // two one-byte results fit, not three
