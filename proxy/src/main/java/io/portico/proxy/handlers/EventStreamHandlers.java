@@ -166,6 +166,13 @@ public final class EventStreamHandlers {
                 }
 
                 @Override
+                public void cancel() {
+                    // The instance is free for a reconnecting client at once: the running read
+                    // ends at its next slice, what it holds kept for the next stream or read.
+                    stream.close();
+                }
+
+                @Override
                 public void close() {
                     registry.closeStream(stream);
                 }

@@ -75,6 +75,14 @@ public final class EventStream {
         default void idle() {
         }
 
+        /**
+         * The client went away while {@link #next} runs: let go at once of what others wait for
+         * (a consumer instance a reconnecting client streams again), without blocking (the IO
+         * thread calls it). {@link #close} still follows once {@code next} returned.
+         */
+        default void cancel() {
+        }
+
         /** Lets go of what the source holds; called once, after its last {@link #next}. */
         void close();
     }
@@ -499,6 +507,12 @@ public final class EventStream {
             writes.clear();
             if (!fetching) {
                 closeSource();
+            } else if (source != null && !sourceClosed) {
+                try {
+                    source.cancel(); // closed once its fetch returns; what others wait for, now
+                } catch (RuntimeException e) {
+                    LOG.debug("Cancelling an event stream's source failed: {}", e.toString());
+                }
             }
             release();
         };

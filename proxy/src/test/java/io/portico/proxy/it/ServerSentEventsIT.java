@@ -450,6 +450,29 @@ class ServerSentEventsIT {
         }
     }
 
+    @Test
+    void anInstanceWhoseStreamsClientLeftMidPollStreamsToItsNextClientAtOnce(KafkaCluster kafka) throws Exception {
+        // A quiet stream's read waits the request timeout (two minutes here): a client that leaves
+        // meanwhile frees the instance at once, not when that read ends, so a page reloaded (a new
+        // EventSource, no Last-Event-ID, to which a 409 is final) streams again.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-reload"), 1);
+        produce(kafka, topic, 0, 0, 1);
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "3600000",
+                "consumer.request.timeout.ms", "120000"))) {
+            Rest rest = portico.rest();
+            HttpClient h1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+            String instance = v2Instance(rest, "sse-reload-group-" + topic, topic);
+            try (SseClient first = SseClient.open(h1, rest.uri(instance + "/records"))) {
+                assertEquals(200, first.status(), first.errorBody());
+                assertEquals(topic + "/0/0", first.next(WAIT).id());
+            } // left while its next read waits for records
+            try (SseClient again = openOnceFree(h1, rest.uri(instance + "/records"))) {
+                produce(kafka, topic, 0, 1, 2);
+                assertEquals(topic + "/0/1", again.next(WAIT).id(), "the instance streams again, from where it was");
+            }
+        }
+    }
+
     /**
      * Over HTTP/2 (Node.js's client here: the JDK's can neither reset a stream for sure nor close
      * a connection), a stream the client resets on a connection it keeps is freed within a
