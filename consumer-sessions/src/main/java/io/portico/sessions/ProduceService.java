@@ -201,7 +201,7 @@ public final class ProduceService {
      * sent: the one it names, else its key's (Kafka's partitioner, {@code partitions} known), else
      * {@link ProducerShares#UNKNOWN_PARTITION}.
      */
-    private int placeOf(Integer partition, byte[] key, int partitions) {
+    public int placeOf(Integer partition, byte[] key, int partitions) {
         if (partition != null) {
             return partition;
         }
@@ -215,7 +215,7 @@ public final class ProduceService {
      * Whether a record going to {@code place} may follow a refused record of one of the
      * {@code refused} places into the same partition (either place unknown: the producer chooses).
      */
-    private static boolean mayFollow(java.util.Set<Integer> refused, int place) {
+    public static boolean mayFollow(java.util.Set<Integer> refused, int place) {
         return place == ProducerShares.UNKNOWN_PARTITION || refused.contains(place)
                 || refused.contains(ProducerShares.UNKNOWN_PARTITION);
     }

@@ -224,6 +224,40 @@ class ProducerShareIT {
         }
     }
 
+    @Test
+    void aV3BatchsRecordPastTheShareIsNotOvertakenInItsPartitionByTheBatchsLaterRecords(@TempDir Path dir) throws Exception {
+        Rig rig = new Rig(dir);
+        try {
+            String topic = rig.cluster.createTopic(KafkaCluster.uniqueTopic("batch-order"), 2);
+            Rest rest = rig.portico.rest();
+            assertEquals(200, rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"value\":\"YQ==\",\"partition\":0}]}",
+                    "Authorization", "Bearer " + KEY_A).status(), "the producer knows the topic");
+            String clusterId = rig.cluster.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+            rig.relay.hold(true); // the batch's first record waits in the buffer
+            String large = java.util.Base64.getEncoder().encodeToString(new byte[600 * 1024]);
+            String batch = "{\"entries\":["
+                    + "{\"id\":\"0\",\"partition_id\":0,\"value\":{\"type\":\"BINARY\",\"data\":\"YQ==\"}},"
+                    + "{\"id\":\"1\",\"partition_id\":0,\"value\":{\"type\":\"BINARY\",\"data\":\"" + large + "\"}},"
+                    + "{\"id\":\"2\",\"partition_id\":0,\"value\":{\"type\":\"BINARY\",\"data\":\"Yg==\"}},"
+                    + "{\"id\":\"3\",\"partition_id\":1,\"value\":{\"type\":\"BINARY\",\"data\":\"Yw==\"}}]}";
+            CompletableFuture<Rest.Response> sent = CompletableFuture.supplyAsync(() -> rest.post("/v3/clusters/" + clusterId
+                    + "/topics/" + topic + "/records:batch", "application/json", batch, "Authorization", "Bearer " + KEY_A));
+            Thread.sleep(2000); // its records sent, or refused, meanwhile (nothing is acknowledged)
+            rig.relay.hold(false);
+            Rest.Response answered = sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(207, answered.status(), answered.body());
+            List<String> landed = new java.util.ArrayList<>();
+            answered.json().path("successes").forEach(r -> landed.add(r.path("id").asText()));
+            List<String> refused = new java.util.ArrayList<>();
+            answered.json().path("failures").forEach(r -> refused.add(r.path("id").asText() + ":" + r.path("error_code").asInt()));
+            assertEquals(List.of("0", "3"), landed, excerpt(answered.body()));
+            assertEquals(List.of("1:429", "2:429"), refused, "the record after the refused one in its partition is "
+                    + "refused too (retrying them keeps their order); another partition's lands: " + excerpt(answered.body()));
+        } finally {
+            rig.close();
+        }
+    }
+
     private static String excerpt(String body) {
         return body.length() <= 400 ? body : body.substring(0, 400) + "…";
     }

@@ -416,7 +416,7 @@ public final class ProduceV3Handler {
                                                       java.util.function.Predicate<String> subjects,
                                                       ProducerShares.Account share) {
         List<CompletableFuture<Object>> results = new ArrayList<>();
-        Sender sender = new Sender(topic, via, subjects, share);
+        Sender sender = new Sender(topic, via, subjects, share, true);
         for (RecordStreamParser.Item item : batch.items()) {
             CompletableFuture<Object> result = new CompletableFuture<>();
             results.add(result);
@@ -476,13 +476,20 @@ public final class ProduceV3Handler {
         private int partitions = -1;
         private RestException topicError;
         private long topicErrorAt;
+        /**
+         * The places (partitions) of a batch's records refused for the caller's share, or null for
+         * a stream, whose records are each its own: a batch's later record that could land in one
+         * is refused too, so that retrying the refused ones keeps their order.
+         */
+        private final java.util.Set<Integer> refusedPlaces;
 
         Sender(String topic, Producer<byte[], byte[]> via, java.util.function.Predicate<String> subjects,
-               ProducerShares.Account share) {
+               ProducerShares.Account share, boolean keepsOrder) {
             this.topic = topic;
             this.via = via;
             this.subjects = subjects;
             this.share = via == null ? share : ProducerShares.NONE;
+            this.refusedPlaces = keepsOrder ? java.util.concurrent.ConcurrentHashMap.newKeySet() : null;
         }
 
         /**
@@ -534,9 +541,26 @@ public final class ProduceV3Handler {
                     return;
                 }
             }
+            if (refusedPlaces == null) {
+                produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
+                        record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via, share,
+                        partitions);
+                return;
+            }
+            int place = produce.placeOf(partition, record.keyBytes(), partitions);
+            if (!refusedPlaces.isEmpty() && ProduceService.mayFollow(refusedPlaces, place)) {
+                refusedPlaces.add(place); // and those after it do not overtake it in turn
+                Throwable full = share.shareFull();
+                outcome.refused(KafkaErrors.v3RecordError(full), full);
+                return;
+            }
             produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
-                    record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via, share,
-                    partitions);
+                    record.headers(), (landed, error) -> {
+                        if (error instanceof ProducerShares.ShareFull) {
+                            refusedPlaces.add(place); // told at once, before the next record is sent
+                        }
+                        delivered(record, landed, error, outcome);
+                    }, via, share, partitions);
         }
 
         private static void delivered(ProduceRecord record, org.apache.kafka.clients.producer.RecordMetadata landed,
@@ -602,7 +626,7 @@ public final class ProduceV3Handler {
             this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
-            this.sender = new Sender(topic, null, subjectsOf(exchange), produce.share(owner));
+            this.sender = new Sender(topic, null, subjectsOf(exchange), produce.share(owner), false);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
             this.atOnce = length >= 0 && length <= ProduceService.AT_ONCE_MAX_BYTES;
