@@ -195,6 +195,17 @@ public final class Idempotency implements AutoCloseable {
     private final IdempotencyView view;
     /** Bytes of results being committed and not yet put in the view: counted with it against its bound. */
     private final java.util.concurrent.atomic.AtomicLong committingBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The same, per owner, against each owner's share. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Long> committingByOwner = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Adds {@code delta} to {@code owner}'s bytes being committed; what they are now. */
+    private long committingOf(long owner, long delta) {
+        Long now = committingByOwner.compute(owner, (o, n) -> {
+            long v = (n == null ? 0 : n) + delta;
+            return v == 0 ? null : v;
+        });
+        return now == null ? 0 : now;
+    }
     private final LongSupplier clock;
     private final Runnable beforeCommit;
     /** Requests executing at this node, by their transactional id's number: one at a time each. */
@@ -394,6 +405,7 @@ public final class Idempotency implements AutoCloseable {
         boolean inTransaction = false;
         boolean committing = false;
         long reserved = 0; // bytes of committingBytes this request's result holds
+        long ownerReserved = 0; // the owner those bytes are counted for too, or 0
         try {
             try {
                 producer.initTransactions();
@@ -443,6 +455,16 @@ public final class Idempotency implements AutoCloseable {
                         + "nothing was produced, retry later");
             }
             reserved = result.bytes();
+            // Likewise the key's share: the checks before the request ran did not know its result's size.
+            if (key.owner() != 0 && view.bytesOf(key.owner()) + committingOf(key.owner(), result.bytes())
+                    > settings.perOwnerMaxBytes()) {
+                committingOf(key.owner(), -result.bytes());
+                throw ErrorCode.TOO_MANY_REQUESTS.exception("the results of this API key's Idempotency-Key requests "
+                        + "kept for " + settings.retention().toMillis() + " ms (idempotency.retention.ms) would pass "
+                        + "its share, " + settings.perOwnerMaxBytes() + " bytes (idempotency.memory.per.key.max.bytes), "
+                        + "with this one's; nothing was produced, retry later");
+            }
+            ownerReserved = key.owner();
             java.util.concurrent.Future<?> sent = producer.send(record);
             producer.flush();
             try {
@@ -479,6 +501,9 @@ public final class Idempotency implements AutoCloseable {
             throw KafkaErrors.toRestException(e);
         } finally {
             committingBytes.addAndGet(-reserved); // put in the view by now, or not to be
+            if (ownerReserved != 0) {
+                committingOf(ownerReserved, -reserved);
+            }
             closeQuietly(producer);
         }
     }

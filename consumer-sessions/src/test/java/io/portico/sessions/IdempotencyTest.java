@@ -471,7 +471,7 @@ class IdempotencyTest {
                 refused = e;
             }
         }
-        assertEquals(3, executed, "200,250 bytes a result: three fit within the key's 524,288");
+        assertEquals(2, executed, "200,250 bytes a result: two fit within the key's 524,288, a third would not");
         assertNotNull(refused);
         assertSame(ErrorCode.TOO_MANY_REQUESTS, refused.errorCode(), refused.getMessage());
         assertTrue(refused.getMessage().contains("idempotency.memory.per.key.max.bytes"), refused.getMessage());
@@ -545,6 +545,24 @@ class IdempotencyTest {
         assertEquals(503, e.httpStatus());
         assertTrue(e.getMessage().contains("nothing was produced"), e.getMessage());
         assertTrue(service.bytes() <= bound, "bounded: " + service.bytes());
+    }
+
+    @Test
+    void aResultThatWouldTakeItsKeysResultsPastTheirShareIsNotCommitted() {
+        // The share is checked before the request runs, when its result's size is not known:
+        // checked again with it before the commit, so that a key never holds more than its share.
+        service.close();
+        long share = 2 * IdempotencyView.ENTRY_OVERHEAD;
+        service = new Idempotency(new Idempotency.Settings(STATE, PARTITIONS, Duration.ofHours(24), Duration.ofSeconds(10),
+                1 << 20, 1L << 30, transactionalIds, share), kafka, SessionMetrics.unreported(), System::currentTimeMillis,
+                () -> { });
+        service.start();
+        service.execute(IdempotencyKey.of("app", "small", "app"), fingerprint("b"), TOPIC, new Producing("x"));
+        RestException e = assertThrows(RestException.class, () -> service.execute(IdempotencyKey.of("app", "large", "app"),
+                fingerprint("b"), TOPIC, new Producing("y".repeat(IdempotencyView.ENTRY_OVERHEAD))));
+        assertEquals(429, e.httpStatus(), e.getMessage());
+        assertTrue(e.getMessage().contains("idempotency.memory.per.key.max.bytes"), e.getMessage());
+        assertEquals(1, service.size(), "only the small one's result kept");
     }
 
     @Test
