@@ -8,6 +8,7 @@ import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
+import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
@@ -149,9 +150,14 @@ public final class ProduceHandler {
             return Idempotency.Outcome.produced(new Idempotency.Response(200, type,
                     Json.write(new ProduceResponse(offsets, request.keySchemaId(), request.valueSchemaId()))));
         }
+        // Refused for a reason a retry meets again (a timestamp or a keyless record Portico
+        // refuses, a record Kafka cannot take): the others are not called retriable.
+        boolean retriable = RestException.unwrap(first.get()) instanceof org.apache.kafka.common.errors.RetriableException;
+        PartitionOffset notWritten = retriable ? PartitionOffset.failure(ErrorCode.KAFKA_RETRIABLE_ERROR, NOT_WRITTEN)
+                : PartitionOffset.failure(ErrorCode.KAFKA_ERROR, NOT_WRITTEN_UNTIL_CORRECTED);
         List<PartitionOffset> reported = new ArrayList<>(offsets.size());
         for (PartitionOffset o : offsets) {
-            reported.add(o.errorCode() != null ? o : PartitionOffset.failure(ErrorCode.KAFKA_RETRIABLE_ERROR, NOT_WRITTEN));
+            reported.add(o.errorCode() != null ? o : notWritten);
         }
         Object answer = answer(reported, v2, request);
         int status = answer instanceof Http.Reply reply ? reply.status() : 200;
@@ -162,6 +168,11 @@ public final class ProduceHandler {
     /** Why a record Kafka acknowledged in a keyed request's aborted transaction is reported failed. */
     static final String NOT_WRITTEN = "Not written: another record of this request failed, and a request with an "
             + "Idempotency-Key is written whole or not at all; retry with the same key";
+
+    /** As {@link #NOT_WRITTEN}, when the record that failed would fail again as it is. */
+    static final String NOT_WRITTEN_UNTIL_CORRECTED = "Not written: another record of this request was refused, and "
+            + "a request with an Idempotency-Key is written whole or not at all; correct that record and send the "
+            + "request again (nothing was kept for the key)";
 
     /** {@code POST /topics/{topic}}. */
     public void toTopic(HttpServerExchange exchange) {

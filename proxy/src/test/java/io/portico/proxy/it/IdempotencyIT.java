@@ -510,6 +510,23 @@ class IdempotencyIT {
     }
 
     @Test
+    void aKeyedRequestWithARecordThatCannotBeWrittenAsItIsDoesNotCallTheOthersRetriable(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        // A keyless record for a compacted topic is refused whatever the retry: the request is
+        // written whole or not at all, and its other records are told to correct it, not to retry.
+        String topic = KafkaCluster.uniqueTopic("idem-compacted");
+        kafka.admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
+                .configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS);
+        String body = "{\"records\":[{\"key\":\"aw==\",\"value\":\"dg==\"},{\"value\":\"dg==\"}]}";
+        Rest.Response r = rest.post("/topics/" + topic, V1, body, "Idempotency-Key", key());
+        assertEquals(200, r.status(), r.body());
+        com.fasterxml.jackson.databind.JsonNode offsets = r.json().get("offsets");
+        assertEquals(50002, offsets.get(0).get("error_code").asInt(), r.body());
+        assertTrue(offsets.get(0).get("error").asText().contains("correct that record"), r.body());
+        assertTrue(offsets.get(1).get("error").asText().contains("without key"), r.body());
+    }
+
+    @Test
     void theStateTopicIsHiddenFromClients(Rest rest, KafkaCluster kafka) throws Exception {
         assertEquals(200, rest.post("/topics/" + kafka.createTopic(KafkaCluster.uniqueTopic("idem-hidden"), 1), V1,
                 "{\"records\":[{\"value\":\"YQ==\"}]}", "Idempotency-Key", key()).status());

@@ -321,9 +321,14 @@ public final class ProduceV3Handler {
             return Idempotency.Outcome.produced(new Idempotency.Response(207, "application/json",
                     DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes)));
         }
+        // Refused for a reason a retry meets again (a timestamp or a keyless record Portico refuses,
+        // a record Kafka cannot take): the others are not called retriable.
+        RecordError notWritten = refused == null || RestException.unwrap(refused)
+                instanceof org.apache.kafka.common.errors.RetriableException
+                ? new RecordError(50003, NOT_WRITTEN) : new RecordError(50002, NOT_WRITTEN_UNTIL_CORRECTED);
         List<Object> reported = new ArrayList<>(outcomes.size());
         for (Object o : outcomes) {
-            reported.add(o instanceof DeliveryReports.Landed ? new RecordError(50003, NOT_WRITTEN) : o);
+            reported.add(o instanceof DeliveryReports.Landed ? notWritten : o);
         }
         return Idempotency.Outcome.notProduced(new Idempotency.Response(207, "application/json",
                 DeliveryReports.batch(clusterId, topic, batch.ids(), reported)), refused);
@@ -332,6 +337,11 @@ public final class ProduceV3Handler {
     /** Why an entry Kafka acknowledged in a keyed request's aborted transaction is reported failed. */
     private static final String NOT_WRITTEN = "Retriable Kafka error: not written: another record of this request "
             + "failed, and a request with an Idempotency-Key is written whole or not at all; retry with the same key";
+
+    /** As {@link #NOT_WRITTEN}, when the record that failed would fail again as it is. */
+    private static final String NOT_WRITTEN_UNTIL_CORRECTED = "Kafka error: not written: another record of this "
+            + "request was refused, and a request with an Idempotency-Key is written whole or not at all; correct "
+            + "that record and send the request again (nothing was kept for the key)";
 
     private static byte[] withSeparator(byte[] report) {
         byte[] out = java.util.Arrays.copyOf(report, report.length + SEPARATOR.length);
