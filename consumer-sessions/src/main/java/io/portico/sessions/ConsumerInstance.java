@@ -880,7 +880,7 @@ public final class ConsumerInstance {
                 List<ConsumedRecord> out = pollLocked(limits, room, this);
                 delivered.add(out);
                 return out;
-            });
+            }, true);
         }
 
         /**
@@ -893,7 +893,7 @@ public final class ConsumerInstance {
                     answerGroup();
                 }
                 return null;
-            });
+            }, true);
         }
 
         /** Ends the stream's hold on the instance (idempotent, never blocks). */
@@ -1530,7 +1530,15 @@ public final class ConsumerInstance {
      * any other Kafka failure what {@code onKafkaError} makes of it.
      */
     private <T> T locked(Function<RuntimeException, RestException> onKafkaError, Supplier<T> operation) {
-        lock();
+        return locked(onKafkaError, operation, false);
+    }
+
+    /**
+     * As above; {@code streams}: the instance's event stream's own operation, which waits
+     * whatever else waits (a burst of the client's commits must not end its stream with 429).
+     */
+    private <T> T locked(Function<RuntimeException, RestException> onKafkaError, Supplier<T> operation, boolean streams) {
+        lock(streams);
         try {
             return operation.get();
         } catch (WakeupException e) {
@@ -1897,12 +1905,16 @@ public final class ConsumerInstance {
     }
 
     private void lock() {
+        lock(false);
+    }
+
+    private void lock(boolean streams) {
         if (closed) {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         // Counted before the look at the lock: a fetch ahead that takes it from here on sees this
         // operation waiting; one holding it already is woken (fair order kept: no tryLock barging).
-        if (waiting.incrementAndGet() > MAX_WAITING_OPERATIONS) {
+        if (waiting.incrementAndGet() > MAX_WAITING_OPERATIONS && !streams) {
             // Each waits on a thread of the shared consumer pool: one client's pile of requests
             // to its own instance (behind a commit Kafka takes seconds to answer, say) must not
             // take the threads every other client's requests need.

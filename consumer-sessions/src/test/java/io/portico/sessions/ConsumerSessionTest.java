@@ -328,6 +328,7 @@ class ConsumerSessionTest {
                 Thread.currentThread().interrupt();
             }
         };
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newCachedThreadPool();
         try {
             List<java.util.concurrent.Future<?>> calls = new ArrayList<>();
@@ -341,6 +342,8 @@ class ConsumerSessionTest {
             }
             assertEquals(ConsumerInstance.MAX_WAITING_OPERATIONS, instance.waitingOperations());
             assertCode(ErrorCode.TOO_MANY_REQUESTS, () -> instance.commit(Map.of(A0, new OffsetAndMetadata(3))));
+            // The instance's event stream waits whatever else does: not ended by the client's burst.
+            calls.add(callers.submit(stream::keepInGroup));
             release.countDown();
             for (java.util.concurrent.Future<?> call : calls) {
                 call.get(60, TimeUnit.SECONDS); // the waiting ones are all served
