@@ -227,7 +227,10 @@ public final class Idempotency implements AutoCloseable {
         this.metrics = metrics;
         this.clock = clock;
         this.beforeCommit = beforeCommit;
-        this.view = new IdempotencyView(settings.retention(), settings.memoryMaxBytes(), clock);
+        // The view keeps a quarter more than a new key is admitted under: the results of the other
+        // nodes, admitted under their own views and committed meanwhile, still fit.
+        this.view = new IdempotencyView(settings.retention(), settings.memoryMaxBytes() + settings.memoryMaxBytes() / 4,
+                clock);
         KafkaNames.reserve(settings.topic());
         metrics.registry().gauge("portico.idempotency.keys", () -> view::size);
         metrics.registry().gauge("portico.idempotency.bytes", () -> view::bytes);

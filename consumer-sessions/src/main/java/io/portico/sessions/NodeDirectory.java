@@ -686,12 +686,14 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         }
     }
 
-    /** A claim of {@code instance} that will not be read back: not waited for any more. */
+    /**
+     * A claim of {@code instance} that Kafka says it did not take: not waited for any more. Its
+     * release stays asked for, as Kafka may have written it after all (a batch that expired in
+     * flight): should it be read, it is removed then (see {@link #readBack}).
+     */
     private void unwritten(InstanceKey instance) {
         synchronized (unread) {
-            if (unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1) == null) {
-                releaseOnRead.remove(instance); // nothing of it to remove
-            }
+            unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1);
         }
     }
 

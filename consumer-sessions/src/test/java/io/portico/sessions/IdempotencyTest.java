@@ -566,6 +566,36 @@ class IdempotencyTest {
     }
 
     @Test
+    void resultsOfOtherNodesCommittedPastTheAdmissionBoundAreStillKept() throws Exception {
+        // Other nodes admit keys under their own views: what they commit meanwhile may take the
+        // results past the bound a new key is admitted under. The view keeps a quarter more, so
+        // it stays complete (new keys 503 while it is full, retries answered) rather than
+        // refusing results and answering 503 to every key it holds none for.
+        service.close();
+        long bound = 4 * IdempotencyView.ENTRY_OVERHEAD + 10;
+        kafka.consumer = null; // the closed service's
+        service = service(Duration.ofSeconds(10), 1 << 20, bound);
+        List<IdempotencyKey> keys = new ArrayList<>();
+        int partition = IdempotencyKey.of(null, "k0").partition(PARTITIONS);
+        for (int i = 0; keys.size() < 5; i++) {
+            IdempotencyKey k = IdempotencyKey.of(null, "k" + i);
+            if (k.partition(PARTITIONS) == partition) {
+                keys.add(k);
+            }
+        }
+        kafka.ends.put(partition, 5L);
+        awaitReader();
+        kafka.consumer.schedulePollTask(() -> keys.forEach(k -> kafka.consumer.result(k,
+                new IdempotencyView.Result(fingerprint("b"), ok("x"), System.currentTimeMillis()))));
+        assertTrue(service.execute(keys.get(4), fingerprint("b"), TOPIC, new Producing("mine")).replayed(),
+                "the fifth result, past the admission bound, is kept and answered");
+        assertEquals(5, service.size());
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "new"), fingerprint("b"), TOPIC, new Producing("y")));
+        assertTrue(e.getMessage().contains("fill the"), "full, not incomplete: " + e.getMessage());
+    }
+
+    @Test
     void resultsReadPastTheMemoryBoundAreNotKeptAndAKeyWithoutAResultHereIs503() throws Exception {
         service.close();
         long bound = 2 * IdempotencyView.ENTRY_OVERHEAD + 10; // two one-byte results fit, not three

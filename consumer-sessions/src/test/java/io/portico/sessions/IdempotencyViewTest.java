@@ -256,4 +256,18 @@ class IdempotencyViewTest {
         assertTrue(bounded.complete());
         assertNotNull(bounded.get(c));
     }
+
+    @Test
+    void resultsExpiredSinceTheLastSweepMakeRoomBeforeOneReadIsRefused() {
+        IdempotencyView bounded = new IdempotencyView(Duration.ofHours(24), 2 * IdempotencyView.ENTRY_OVERHEAD + 10,
+                now::get);
+        bounded.apply(IdempotencyKey.of(null, "old").id(), IdempotencyView.encode(result("a", now.get())));
+        now.addAndGet(Duration.ofHours(23).toMillis());
+        bounded.apply(IdempotencyKey.of(null, "b").id(), IdempotencyView.encode(result("b", now.get())));
+        now.addAndGet(Duration.ofHours(2).toMillis()); // "old" expired; no sweep since
+        IdempotencyKey c = IdempotencyKey.of(null, "c");
+        bounded.apply(c.id(), IdempotencyView.encode(result("c", now.get())));
+        assertTrue(bounded.complete(), "the expired result made room: nothing refused");
+        assertNotNull(bounded.get(c));
+    }
 }

@@ -391,6 +391,30 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aClaimKafkaSaysItDidNotTakeButWroteAfterAllIsRemovedOnceRead() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            topic.stalling = true;
+            assertEquals(503, assertThrows(RestException.class, () -> a.claim("g", "w1")).httpStatus());
+            a.release("g", "w1"); // as its registry does once the create failed
+            topic.stalling = false;
+            for (Callback expired : topic.stalled) { // a batch that expired in flight: written all the same
+                expired.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("expired in flight"));
+            }
+            topic.append(NodeDirectory.instanceKey("g", "w1"), "{\"node\":\"a\"}");
+            assertTrue(a.catchUp());
+            String claimKey = new String(NodeDirectory.instanceKey("g", "w1"), StandardCharsets.UTF_8);
+            for (int i = 0; i < 500 && !topic.tombstones().contains(claimKey); i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(claimKey), topic.tombstones(), "the name is free again on every node");
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
     void aReleaseThatComesAfterTheNameWasMadeHereAgainDoesNotRemoveTheNewInstancesClaim() throws Exception {
         Topic topic = new Topic();
         try {
