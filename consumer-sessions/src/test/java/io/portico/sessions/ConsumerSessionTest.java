@@ -344,6 +344,10 @@ class ConsumerSessionTest {
             assertCode(ErrorCode.TOO_MANY_REQUESTS, () -> instance.commit(Map.of(A0, new OffsetAndMetadata(3))));
             // The instance's event stream waits whatever else does: not ended by the client's burst.
             calls.add(callers.submit(stream::keepInGroup));
+            for (int i = 0; i < 6000 && instance.waitingOperations() <= ConsumerInstance.MAX_WAITING_OPERATIONS; i++) {
+                Thread.sleep(10); // waiting beside the eight, not refused
+            }
+            assertEquals(ConsumerInstance.MAX_WAITING_OPERATIONS + 1, instance.waitingOperations());
             release.countDown();
             for (java.util.concurrent.Future<?> call : calls) {
                 call.get(60, TimeUnit.SECONDS); // the waiting ones are all served
