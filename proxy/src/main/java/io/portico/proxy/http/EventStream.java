@@ -238,29 +238,13 @@ public final class EventStream {
             watchForReset();
             return;
         }
-        if (done || !(exchange.getConnection() instanceof HttpServerConnection connection) || !exchange.isRequestComplete()
-                || exchange.getRequestContentLength() > 0 || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
-            return; // a body read to its end would read as the connection's end
+        if (done) {
+            return;
         }
-        exchange.setPersistent(false); // nothing on this connection is read as a request again
-        StreamSourceChannel in = connection.getChannel().getSourceChannel();
-        in.getReadSetter().set(channel -> {
-            int read;
-            try {
-                read = channel.read(ByteBuffer.allocate(64));
-            } catch (IOException e) {
-                read = -1;
-            }
-            if (read == 0) {
-                return;
-            }
-            channel.suspendReads();
-            if (read < 0) {
-                gone();
-                out.abort(); // closes the connection
-            }
+        Http.onConnectionEnd(exchange, () -> {
+            gone();
+            out.abort(); // closes the connection
         });
-        in.resumeReads();
     }
 
     /**

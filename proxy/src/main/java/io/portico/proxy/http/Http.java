@@ -643,6 +643,40 @@ public final class Http {
      * Make the handler once ({@code close} closes an exchange's connection); it costs a request
      * whose body is in, or that has none, one look.
      */
+    /**
+     * HTTP/1.1, for a request without a body whose answer may last (an event stream, here or
+     * relayed): runs {@code ended} on the IO thread once the client closes its connection, which
+     * is all the connection can bring next. Read for at once, where a write would tell only at the
+     * next one. The connection is then not read for another request (it closes after the answer);
+     * a client that sends bytes instead is left to the writes to find gone. Does nothing on
+     * HTTP/2 or for a request with a body (read to its end, it would read as the connection's end).
+     */
+    public static void onConnectionEnd(HttpServerExchange exchange, Runnable ended) {
+        if (!(exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection connection)
+                || !exchange.isRequestComplete() || exchange.getRequestContentLength() > 0
+                || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
+            return;
+        }
+        exchange.setPersistent(false);
+        org.xnio.channels.StreamSourceChannel in = connection.getChannel().getSourceChannel();
+        in.getReadSetter().set(channel -> {
+            int read;
+            try {
+                read = channel.read(java.nio.ByteBuffer.allocate(64));
+            } catch (java.io.IOException e) {
+                read = -1;
+            }
+            if (read == 0) {
+                return;
+            }
+            channel.suspendReads();
+            if (read < 0) {
+                ended.run();
+            }
+        });
+        in.resumeReads();
+    }
+
     public static Consumer<HttpServerExchange> lingerAfterAnswer(Consumer<HttpServerExchange> close) {
         io.undertow.server.ConduitWrapper<org.xnio.conduits.StreamSinkConduit> wrapper = (factory, ex) ->
                 new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {

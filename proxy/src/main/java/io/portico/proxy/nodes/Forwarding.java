@@ -255,6 +255,16 @@ public final class Forwarding {
                 // Each write of the holder's events goes out at once: HTTP/2 keeps a stream's bytes
                 // until its frame fills or is flushed, and the relay flushes only at the end.
                 exchange.addResponseWrapper((factory, ex) -> new FlushEachWrite(factory.create()));
+                // A client that leaves ends the stream at the holder at once (its connection to the
+                // holder closed), not at the next batch or heartbeat: until then the holder keeps
+                // the instance, and a client opening it again without Last-Event-ID would get 409.
+                Http.onConnectionEnd(exchange, () -> {
+                    ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
+                    if (holder != null) {
+                        IoUtils.safeClose(holder.getConnection());
+                    }
+                    IoUtils.safeClose(exchange.getConnection());
+                });
             }
             String owner = Access.caller(exchange).owner();
             if (!stream && owner != null) {

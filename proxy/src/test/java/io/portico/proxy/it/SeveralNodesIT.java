@@ -395,6 +395,49 @@ class SeveralNodesIT {
     }
 
     @Test
+    void aRelayedStreamWhoseClientLeavesFreesItsInstanceAtTheHolderAtOnce() throws Exception {
+        // Quiet streams (no heartbeat for an hour): the relaying node tells the holder at once that
+        // the client left, so the instance streams to the client's next connection (a reloaded
+        // page's new EventSource, to which a 409 is final) instead of being held until a write fails.
+        Map<String, String> quiet = new HashMap<>(nodeConfig);
+        quiet.put("sse.heartbeat.ms", "3600000");
+        TestPortico holder = TestPortico.start(kafka, quiet);
+        TestPortico relaying = TestPortico.start(kafka, quiet);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-left"), 1);
+            produce(topic, 1);
+            Rest.Response created = holder.rest().post("/consumers/nodes-sse-left-" + UUID.randomUUID(), V2,
+                    "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+            assertEquals(200, created.status(), created.body());
+            String instance = path(created.json().get("base_uri").asText());
+            assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
+                    as(APP)).status());
+            java.net.URI records = relaying.rest().uri(instance + "/records");
+            try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(records,
+                    "Authorization", "Bearer " + APP)) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals(topic + "/0/0", stream.next(java.time.Duration.ofSeconds(30)).id());
+            } // left: nothing more is written to it
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+            while (true) {
+                try (io.portico.proxy.testing.SseClient again = io.portico.proxy.testing.SseClient.open(records,
+                        "Authorization", "Bearer " + APP)) {
+                    if (again.status() == 200 || again.status() != 409 || System.nanoTime() > deadline) {
+                        assertEquals(200, again.status(), again.errorBody());
+                        produce(topic, 1);
+                        assertEquals(topic + "/0/1", again.next(java.time.Duration.ofSeconds(30)).id());
+                        break;
+                    }
+                }
+                Thread.sleep(100);
+            }
+        } finally {
+            relaying.close();
+            holder.close();
+        }
+    }
+
+    @Test
     @org.junit.jupiter.api.Timeout(value = 90, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void anInstancesEventStreamIsRelayedEventByEventToAnHttp2Client() throws Exception {
         // HTTP/2 keeps a stream's bytes until its frame fills or is flushed: the relay flushes
