@@ -802,6 +802,15 @@ class V3RecordsIT {
             }
         }
         assertEquals(List.of(0L, 1L, 2L), offsets);
+        // A request line in absolute form (as some forward proxies pass it on): links hold its path once.
+        try (java.net.Socket socket = new java.net.Socket(rest.base().getHost(), rest.base().getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("GET " + rest.base() + base + "?offset=0&max_records=1 HTTP/1.1\r\nHost: "
+                    + rest.base().getAuthority() + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            JsonNode absolute = new com.fasterxml.jackson.databind.ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+            assertEquals(rest.base() + base + "?offset=0&max_records=1", absolute.get("metadata").get("self").asText());
+        }
         assertEquals(1, rest.get(base + "?offset=0&max_bytes=1").json().get("data").size(),
                 "a first record over max_bytes comes alone");
 

@@ -64,9 +64,11 @@ public final class ReadV3Handler {
         ProduceRecord.Type both = type(exchange, "type", ProduceRecord.Type.BINARY);
         ProduceRecord.Type keyType = type(exchange, "key_type", both);
         ProduceRecord.Type valueType = type(exchange, "value_type", both);
-        String self = baseUrl.of(exchange) + exchange.getRequestURI()
+        // The request's path (its target may be absolute-form: the URI then holds scheme and host).
+        String requested = exchange.isHostIncludedInRequestURI() ? exchange.getRequestPath() : exchange.getRequestURI();
+        String self = baseUrl.of(exchange) + requested
                 + (exchange.getQueryString().isEmpty() ? "" : "?" + exchange.getQueryString());
-        String path = baseUrl.of(exchange) + exchange.getRequestURI();
+        String path = baseUrl.of(exchange) + requested;
         String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, pool, () -> {

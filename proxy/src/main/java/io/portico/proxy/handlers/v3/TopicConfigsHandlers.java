@@ -27,9 +27,21 @@ public final class TopicConfigsHandlers {
         this.maxBodyBytes = maxBodyBytes;
     }
 
+    /**
+     * The path's topic; {@code -} is Confluent's "every topic" ({@code topics/-/configs}, not
+     * served here): 404 as any route not served, not the settings of a topic named {@code -}.
+     */
+    private static String topic(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        if ("-".equals(topic)) {
+            throw io.portico.protocol.ErrorCode.NOT_FOUND.exception();
+        }
+        return topic;
+    }
+
     /** {@code GET …/configs}: sorted by name. */
     public void list(HttpServerExchange exchange) {
-        String topic = Http.param(exchange, "topic");
+        String topic = topic(exchange);
         V3.answer(exchange, admin, base, id -> admin.topicConfigs(topic), (r, configs) -> r.list(TopicConfigData.LIST_KIND,
                 configs.stream().map(c -> r.config(topic, c)).toList(), "topics", topic, "configs"));
     }
@@ -43,7 +55,7 @@ public final class TopicConfigsHandlers {
 
     /** {@code POST …/configs:alter}: {@code {"data":[{"name","value","operation"}],"validate_only"}}. */
     public void alter(HttpServerExchange exchange) {
-        String topic = Http.param(exchange, "topic");
+        String topic = topic(exchange);
         V3.readBody(exchange, maxBodyBytes, ALTER_BODY, "Null input provided. Data is required.", request -> {
             List<ClusterAdmin.ConfigChange> changes = request.data().stream()
                     .map(e -> new ClusterAdmin.ConfigChange(e.name(), e.value(), e.delete())).toList();
