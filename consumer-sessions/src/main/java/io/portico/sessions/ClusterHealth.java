@@ -65,6 +65,14 @@ public final class ClusterHealth implements AutoCloseable {
      * the cluster does not answer within the timeout.
      */
     public CompletableFuture<Integer> check() {
+        // Probes asked at once share one call: a flood of /ready must not queue ahead of every
+        // other caller of the shared admin client.
+        return checks.call("check", this::checkNow);
+    }
+
+    private final SharedCalls<String, Integer> checks = new SharedCalls<>();
+
+    private CompletableFuture<Integer> checkNow() {
         CompletableFuture<Integer> out = new CompletableFuture<>();
         admin.get().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs)).nodes().whenComplete((nodes, e) -> {
             boolean up = e == null && !nodes.isEmpty();

@@ -1,0 +1,59 @@
+package io.portico.sessions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.lang.reflect.Constructor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.internals.KafkaFutureImpl;
+import org.junit.jupiter.api.Test;
+
+/** Readiness probes asked at once share one question to the cluster. */
+class ClusterHealthTest {
+    private final List<KafkaFutureImpl<Collection<Node>>> asked = new CopyOnWriteArrayList<>();
+
+    private DescribeClusterResult describe() {
+        KafkaFutureImpl<Collection<Node>> nodes = new KafkaFutureImpl<>();
+        asked.add(nodes);
+        try {
+            Constructor<DescribeClusterResult> c = DescribeClusterResult.class.getDeclaredConstructor(KafkaFuture.class,
+                    KafkaFuture.class, KafkaFuture.class, KafkaFuture.class);
+            c.setAccessible(true);
+            return c.newInstance(nodes, new KafkaFutureImpl<>(), new KafkaFutureImpl<>(), new KafkaFutureImpl<>());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void probesAskedWhileTheClusterIsAskedShareOneQuestion() throws Exception {
+        FakeAdmin admin = new FakeAdmin().on("describeCluster", args -> describe());
+        try (ClusterHealth health = new ClusterHealth(SharedAdmin.of(admin.admin()), Duration.ofSeconds(5),
+                Duration.ofHours(1))) {
+            for (int i = 0; i < 500 && asked.isEmpty(); i++) {
+                Thread.sleep(10); // the background check at start
+            }
+            List<CompletableFuture<Integer>> probes = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                probes.add(health.check());
+            }
+            assertEquals(1, asked.size(), "one describeCluster for the background check and 100 probes");
+            assertFalse(probes.get(0).isDone());
+            asked.get(0).complete(List.of(new Node(1, "localhost", 9092)));
+            for (CompletableFuture<Integer> p : probes) {
+                assertEquals(1, p.get(5, TimeUnit.SECONDS));
+            }
+            health.check();
+            assertEquals(2, asked.size(), "answered: the next probe asks again");
+        }
+    }
+}
