@@ -368,18 +368,26 @@ class NodeDirectoryTest {
         }
     }
 
+    /**
+     * {@code a}'s claim of {@code g/name} while the cluster takes nothing: its create gives up
+     * (503) and its registry releases the name; then Kafka says it did not take the record.
+     */
+    private static void refusedAfterItsCreateGaveUp(Topic topic, NodeDirectory a, String name) {
+        topic.stalling = true;
+        assertEquals(503, assertThrows(RestException.class, () -> a.claim("g", name)).httpStatus());
+        a.release("g", name);
+        topic.stalling = false;
+        for (Callback refused : topic.stalled) {
+            refused.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("expired"));
+        }
+    }
+
     @Test
     void aClaimKafkaRefusesAfterItsCreateGaveUpDoesNotKeepLaterReleasesOfTheNameWaiting() throws Exception {
         Topic topic = new Topic();
         try {
             NodeDirectory a = topic.start("a", Duration.ofMillis(300));
-            topic.stalling = true; // the cluster takes nothing: the claim's create gives up (503)
-            assertEquals(503, assertThrows(RestException.class, () -> a.claim("g", "w1")).httpStatus());
-            a.release("g", "w1");
-            topic.stalling = false;
-            for (Callback refused : topic.stalled) { // then Kafka gives up on the record
-                refused.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("expired"));
-            }
+            refusedAfterItsCreateGaveUp(topic, a, "w1");
             a.claim("g", "w1"); // created again, and then deleted
             assertTrue(a.catchUp());
             a.release("g", "w1");
@@ -395,13 +403,7 @@ class NodeDirectoryTest {
         Topic topic = new Topic();
         try {
             NodeDirectory a = topic.start("a", Duration.ofMillis(300));
-            topic.stalling = true;
-            assertEquals(503, assertThrows(RestException.class, () -> a.claim("g", "w1")).httpStatus());
-            a.release("g", "w1"); // as its registry does once the create failed
-            topic.stalling = false;
-            for (Callback expired : topic.stalled) { // a batch that expired in flight: written all the same
-                expired.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("expired in flight"));
-            }
+            refusedAfterItsCreateGaveUp(topic, a, "w1"); // a batch that expired in flight: written all the same
             topic.append(NodeDirectory.instanceKey("g", "w1"), "{\"node\":\"a\"}");
             assertTrue(a.catchUp());
             String claimKey = new String(NodeDirectory.instanceKey("g", "w1"), StandardCharsets.UTF_8);
