@@ -74,7 +74,7 @@ public record PorticoConfig(
                 "URLs clients reach this server at, for the base_uri of consumer instances (the one of the request's scheme); wins over host.name."),
         EMBEDDED_KAFKA_DIR("embedded.kafka.dir", Setting.path(), "",
                 "Data directory the embedded Kafka keeps across restarts; empty: a temporary one, deleted on exit."),
-        ID("id", Setting.string(), "", "This server's id; generated consumer instance names include it. With nodes.secret it is the node's id (empty: the host name and a random part, new at each start)."),
+        ID("id", Setting.string(), "", "This server's id, 1 to 64 letters, digits, '.', '_' and '-'; generated consumer instance names include it. With nodes.secret it is the node's id (empty: the host name and a random part, new at each start)."),
         IO_THREADS("io.threads", Setting.integer(0, 256), "0", "HTTP IO threads; 0 means one per core."),
         METADATA_TIMEOUT_MS("metadata.timeout.ms", Setting.millis(1, 3_600_000), "5000",
                 "Bound on a request's Kafka metadata waits: a missing topic answers 404, an unreachable cluster 503, within it (also the producer's max.block.ms unless producer.max.block.ms is set)."),
@@ -941,9 +941,11 @@ public record PorticoConfig(
         String secret = secret(Key.NODES_SECRET, (String) v.get(Key.NODES_SECRET),
                 "it stands in for every API key between the nodes");
         String id = (String) v.get(Key.ID);
-        if (!secret.isEmpty() && !id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
-            throw new ConfigException(Key.ID.key(), "with nodes.secret set, the id names this node in generated "
-                    + "instance names: 1 to 64 letters, digits, '.', '_' and '-'");
+        if (!id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
+            // In the names of the consumer instances it generates, which a '/' (say) would make
+            // unreachable at their own base_uri.
+            throw new ConfigException(Key.ID.key(), "the id is part of generated consumer instance names (and with "
+                    + "nodes.secret names this node): 1 to 64 letters, digits, '.', '_' and '-'");
         }
         return new Nodes(secret, nodeUrl, (String) v.get(Key.NODES_TOPIC), heartbeat, expiry,
                 (Duration) v.get(Key.NODES_FORWARD_TIMEOUT_MS));

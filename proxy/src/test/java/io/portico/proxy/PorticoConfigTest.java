@@ -129,6 +129,13 @@ class PorticoConfigTest {
         PorticoConfig.from(Map.of("nodes.secret", "0123456789abcdef", "sse.token.secret", "0123456789abcdef"));
     }
 
+    @Test
+    void anIdThatWouldMakeGeneratedInstanceNamesUnreachableRefusesToStart() {
+        assertKeyNamed("id", Map.of("id", "edge/1")); // with or without nodes.secret
+        assertKeyNamed("id", Map.of("id", "edge/1", "nodes.secret", "0123456789abcdef"));
+        assertEquals("edge-1", PorticoConfig.from(Map.of("id", "edge-1")).serverId());
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());
