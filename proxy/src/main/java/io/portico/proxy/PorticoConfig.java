@@ -127,7 +127,7 @@ public record PorticoConfig(
                 "Produce requests that may wait for a thread; beyond it, 503."),
         PRODUCE_RECORDS_MAX("produce.records.max", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Records in one produce request at most; more answers 413."),
-        PRODUCE_TIMEOUT_MS("produce.timeout.ms", Setting.millis(1000, 86_400_000L * 365), "30000",
+        PRODUCE_TIMEOUT_MS("produce.timeout.ms", Setting.millis(1000, Integer.MAX_VALUE), "30000",
                 "How long a produce waits for Kafka's acknowledgement before failing (the producer's delivery.timeout.ms)."),
 
         // Idempotency-Key

@@ -136,6 +136,13 @@ class PorticoConfigTest {
         assertEquals("edge-1", PorticoConfig.from(Map.of("id", "edge-1")).serverId());
     }
 
+    @Test
+    void aProduceTimeoutTheProducerCannotTakeIsRefusedNamingItsKey() {
+        // The producer's delivery.timeout.ms is an int: more would fail start-up as a Kafka error.
+        assertKeyNamed("produce.timeout.ms", Map.of("produce.timeout.ms", "3000000000"));
+        PorticoConfig.from(Map.of("produce.timeout.ms", String.valueOf(Integer.MAX_VALUE)));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());
