@@ -592,10 +592,11 @@ public final class ProduceService {
                         + "past the request's metadata bound (metadata.timeout.ms)"));
                 continue;
             }
-            if (refused != null && mayFollow(refused, placeOf(r.partition(), r.key(), partitions))) {
+            int place = refused == null ? 0 : placeOf(r.partition(), r.key(), partitions);
+            if (refused != null && mayFollow(refused, place)) {
                 // Sent, it would land before a refused record of its partition, which its client
                 // retries; and the records after it must not overtake it in turn.
-                refused.add(placeOf(r.partition(), r.key(), partitions));
+                refused.add(place);
                 callback.onCompletion(null, account.shareFull());
                 continue;
             }

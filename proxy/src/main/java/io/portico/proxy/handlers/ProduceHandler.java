@@ -8,7 +8,6 @@ import io.portico.protocol.PartitionProduceRequest;
 import io.portico.protocol.ProduceRecord;
 import io.portico.protocol.ProduceRequest;
 import io.portico.protocol.ProduceResponse;
-import io.portico.protocol.RestException;
 import io.portico.proxy.http.Http;
 import io.portico.proxy.http.Idempotent;
 import io.portico.sessions.Idempotency;
@@ -152,9 +151,9 @@ public final class ProduceHandler {
         }
         // Refused for a reason a retry meets again (a timestamp or a keyless record Portico
         // refuses, a record Kafka cannot take): the others are not called retriable.
-        boolean retriable = RestException.unwrap(first.get()) instanceof org.apache.kafka.common.errors.RetriableException;
-        PartitionOffset notWritten = retriable ? PartitionOffset.failure(ErrorCode.KAFKA_RETRIABLE_ERROR, NOT_WRITTEN)
-                : PartitionOffset.failure(ErrorCode.KAFKA_ERROR, NOT_WRITTEN_UNTIL_CORRECTED);
+        ErrorCode code = KafkaErrors.perRecordCode(first.get());
+        PartitionOffset notWritten = PartitionOffset.failure(code,
+                code == ErrorCode.KAFKA_RETRIABLE_ERROR ? NOT_WRITTEN : NOT_WRITTEN_UNTIL_CORRECTED);
         List<PartitionOffset> reported = new ArrayList<>(offsets.size());
         for (PartitionOffset o : offsets) {
             reported.add(o.errorCode() != null ? o : notWritten);

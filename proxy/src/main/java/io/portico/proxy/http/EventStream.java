@@ -9,12 +9,10 @@ import io.portico.sessions.MemoryBudget;
 import io.portico.sessions.RateLimitedLog;
 import io.portico.sessions.ResponseRoom;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.server.protocol.http2.Http2ServerConnection;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.SameThreadExecutor;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -24,7 +22,6 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.XnioExecutor;
-import org.xnio.channels.StreamSourceChannel;
 
 /**
  * A read answered as Server-Sent Events ({@code text/event-stream}): records are fetched from a

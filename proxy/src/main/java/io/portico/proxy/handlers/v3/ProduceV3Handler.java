@@ -323,9 +323,9 @@ public final class ProduceV3Handler {
         }
         // Refused for a reason a retry meets again (a timestamp or a keyless record Portico refuses,
         // a record Kafka cannot take): the others are not called retriable.
-        RecordError notWritten = refused == null || RestException.unwrap(refused)
-                instanceof org.apache.kafka.common.errors.RetriableException
-                ? new RecordError(50003, NOT_WRITTEN) : new RecordError(50002, NOT_WRITTEN_UNTIL_CORRECTED);
+        ErrorCode code = refused == null ? ErrorCode.KAFKA_RETRIABLE_ERROR : KafkaErrors.perRecordCode(refused);
+        RecordError notWritten = new RecordError(code.code(),
+                code == ErrorCode.KAFKA_RETRIABLE_ERROR ? NOT_WRITTEN : NOT_WRITTEN_UNTIL_CORRECTED);
         List<Object> reported = new ArrayList<>(outcomes.size());
         for (Object o : outcomes) {
             reported.add(o instanceof DeliveryReports.Landed ? notWritten : o);
