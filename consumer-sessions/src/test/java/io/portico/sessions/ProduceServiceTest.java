@@ -268,24 +268,10 @@ class ProduceServiceTest {
 
     @Test
     void onceASendWaitedPastTheRequestsBoundNoneOfTheRestIsSent() {
-        // Sends that wait 5 ms each (a full buffer), the request's bound passed already: the first
-        // is sent and waits, then none of the rest.
+        // Sends that wait 5 ms each for room (a full buffer), the request's bound passed already:
+        // the first is sent and waits, then none of the rest.
         java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
-        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
-                new ByteArraySerializer(), new ByteArraySerializer()) {
-            @Override
-            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
-                    ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
-                if (full.get()) {
-                    try {
-                        Thread.sleep(5);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                return super.send(record, callback);
-            }
-        };
+        MockProducer<byte[], byte[]> producer = waitingWhenFull(full, false);
         ProduceService service = serviceOver(producer);
         done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known: no look-up next
         List<ProduceRecord> many = new ArrayList<>();
@@ -310,16 +296,39 @@ class ProduceServiceTest {
         // Each send takes 5 ms (a collection's pause, say); the producer's own count of the time
         // its sends waited for room in its buffer grows only while the buffer is full.
         java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        MockProducer<byte[], byte[]> producer = waitingWhenFull(full, true);
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null))));
+        List<ProduceRecord> some = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            some.add(value("v" + i, null));
+        }
+        List<PartitionOffset> slow = done(service.produce(TOPIC, some, System.nanoTime() - 1));
+        assertEquals(1 + 5, producer.history().size(), "slow sends that did not wait for room all go: " + slow);
+        full.set(true);
+        List<PartitionOffset> waiting = done(service.produce(TOPIC, some, System.nanoTime() - 1));
+        assertEquals(1 + 5 + 1, producer.history().size(), "after one that waited for room, none: " + waiting);
+    }
+
+    /**
+     * A producer whose sends take 5 ms while {@code full} (or always when {@code alwaysSlow}) and
+     * whose {@code bufferpool-wait-time-ns-total} grows only while {@code full}: what a send waited
+     * for room is told by the producer, not guessed from a machine's timing.
+     */
+    private static MockProducer<byte[], byte[]> waitingWhenFull(java.util.concurrent.atomic.AtomicBoolean full,
+                                                                boolean alwaysSlow) {
         java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
         MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
                 new ByteArraySerializer(), new ByteArraySerializer()) {
             @Override
             public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
                     ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                if (alwaysSlow || full.get()) {
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 if (full.get()) {
                     waited.addAndGet(5_000_000);
@@ -340,17 +349,7 @@ class ProduceServiceTest {
                 return (double) waited.get();
             }
         });
-        ProduceService service = serviceOver(producer);
-        done(service.produce(TOPIC, List.of(value("first", null))));
-        List<ProduceRecord> some = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            some.add(value("v" + i, null));
-        }
-        List<PartitionOffset> slow = done(service.produce(TOPIC, some, System.nanoTime() - 1));
-        assertEquals(1 + 5, producer.history().size(), "slow sends that did not wait for room all go: " + slow);
-        full.set(true);
-        List<PartitionOffset> waiting = done(service.produce(TOPIC, some, System.nanoTime() - 1));
-        assertEquals(1 + 5 + 1, producer.history().size(), "after one that waited for room, none: " + waiting);
+        return producer;
     }
 
     @Test
