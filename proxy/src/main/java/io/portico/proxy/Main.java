@@ -47,7 +47,7 @@ public final class Main {
         } else {
             // Decided before the settings are validated (the server does that): the launcher loads
             // as few classes as it can, since it stays.
-            // (trimmed, as PorticoConfig reads it: empty means the embedded broker)
+            // (a blank one stops start-up in the server)
             boolean embedded = settings.getOrDefault("bootstrap.servers", "").trim().isEmpty();
             Optional<List<String>> server = Launcher.serverCommand(
                     ManagementFactory.getRuntimeMXBean().getInputArguments(),

@@ -67,7 +67,7 @@ public record PorticoConfig(
         LISTENERS("listeners", Setting.listeners(), "http://0.0.0.0:8082",
                 "Comma-separated listener URLs, http:// or https://."),
         BOOTSTRAP_SERVERS("bootstrap.servers", Setting.string(), "",
-                "The Kafka cluster. Empty: start an embedded single-node Kafka."),
+                "The Kafka cluster. Not set: start an embedded single-node Kafka; set but empty stops start-up."),
         HOST_NAME("host.name", Setting.string(), "",
                 "Host name for absolute URLs Portico returns (with the request's port); empty: the request's Host."),
         ADVERTISED_LISTENERS("advertised.listeners", Setting.listeners(), "",
@@ -758,6 +758,12 @@ public record PorticoConfig(
         Map<Key, Object> v = new java.util.EnumMap<>(Key.class);
         for (Key k : Key.values()) {
             v.put(k, k.parse(given.getOrDefault(k, k.defaultValue()), maxHeap));
+        }
+        if (given.containsKey(Key.BOOTSTRAP_SERVERS) && given.get(Key.BOOTSTRAP_SERVERS).isEmpty()) {
+            // A blank variable of a deployment must not run a throw-away broker that acknowledges
+            // what a restart then loses.
+            throw new ConfigException(Key.BOOTSTRAP_SERVERS.key(), "set but empty: name the Kafka cluster "
+                    + "(host:port,...), or leave the setting out to run an embedded single-node Kafka");
         }
         if (((List<?>) v.get(Key.LISTENERS)).isEmpty()) {
             throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");

@@ -143,6 +143,15 @@ class PorticoConfigTest {
         PorticoConfig.from(Map.of("produce.timeout.ms", String.valueOf(Integer.MAX_VALUE)));
     }
 
+    @Test
+    void aBootstrapSetButEmptyStopsStartUpWhereNoneRunsTheEmbeddedBroker() {
+        // A deployment's variable left blank must not run a throw-away broker.
+        assertKeyNamed("bootstrap.servers", Map.of("bootstrap.servers", ""));
+        assertKeyNamed("bootstrap.servers", Map.of("bootstrap.servers", "  "));
+        assertNull(PorticoConfig.from(Map.of()).bootstrapServers());
+        assertKeyNamed("bootstrap.servers", ConfigLoader.raw(null, Map.of("PORTICO_BOOTSTRAP_SERVERS", "")));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());
@@ -231,7 +240,9 @@ class PorticoConfigTest {
     @Test
     void everyDefaultIsValid() {
         for (PorticoConfig.Key k : PorticoConfig.Key.values()) {
-            PorticoConfig.from(Map.of(k.key(), k.defaultValue())); // explicit defaults parse as the implicit ones
+            if (k != PorticoConfig.Key.BOOTSTRAP_SERVERS) { // set but empty is refused (see above)
+                PorticoConfig.from(Map.of(k.key(), k.defaultValue())); // explicit defaults parse as the implicit ones
+            }
         }
     }
 
