@@ -18,7 +18,7 @@ import java.util.Set;
 record Setting(Kind kind, long min, long max, Set<String> choices) {
 
     /** The kinds of values. */
-    enum Kind { STRING, PASSWORD, BOOLEAN, INT, LONG, MILLIS, BYTES, CHOICE, LISTENERS, LIST, PATH }
+    enum Kind { STRING, PASSWORD, BOOLEAN, INT, LONG, MILLIS, BYTES, CHOICE, LISTENERS, ADVERTISED, LIST, PATH }
 
     static Setting string() {
         return new Setting(Kind.STRING, 0, 0, Set.of());
@@ -54,8 +54,14 @@ record Setting(Kind kind, long min, long max, Set<String> choices) {
         return new Setting(Kind.CHOICE, 0, 0, Set.of(choices));
     }
 
+    /** URLs to bind: {@code http(s)://host:port}, no path. */
     static Setting listeners() {
         return new Setting(Kind.LISTENERS, 0, 0, Set.of());
+    }
+
+    /** URLs clients reach a server at: as {@link #listeners()}, a path allowed (a proxy's prefix). */
+    static Setting advertised() {
+        return new Setting(Kind.ADVERTISED, 0, 0, Set.of());
     }
 
     /** A comma-separated list of non-blank items. */
@@ -76,7 +82,7 @@ record Setting(Kind kind, long min, long max, Set<String> choices) {
             case MILLIS -> "ms " + range();
             case BYTES -> "bytes or % of heap";
             case CHOICE -> String.join(" / ", choices.stream().sorted().toList());
-            case LISTENERS -> "URL list";
+            case LISTENERS, ADVERTISED -> "URL list";
             case LIST -> "list";
             case PATH -> "file";
         };
@@ -113,7 +119,8 @@ record Setting(Kind kind, long min, long max, Set<String> choices) {
             case CHOICE -> choices.stream().filter(c -> c.equalsIgnoreCase(value)).findFirst()
                     .orElseThrow(() -> new ConfigException(key, "'" + value + "' is not one of "
                             + String.join(", ", choices.stream().sorted().toList())));
-            case LISTENERS -> listeners(key, value);
+            case LISTENERS -> listeners(key, value, false);
+            case ADVERTISED -> listeners(key, value, true);
             case LIST -> items(value);
             case PATH -> value.isEmpty() ? null : Path.of(value);
         };
@@ -161,7 +168,7 @@ record Setting(Kind kind, long min, long max, Set<String> choices) {
         return List.copyOf(out);
     }
 
-    private static List<URI> listeners(String key, String value) {
+    private static List<URI> listeners(String key, String value, boolean paths) {
         List<URI> out = new ArrayList<>();
         for (String part : items(value)) {
             URI uri;
@@ -177,6 +184,16 @@ record Setting(Kind kind, long min, long max, Set<String> choices) {
             if (uri.getHost() == null || uri.getPort() < 0 || uri.getPort() > 65535) {
                 throw new ConfigException(key, "'" + part
                         + "' must look like http://host:port (e.g. http://0.0.0.0:8082 or https://0.0.0.0:8443)");
+            }
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null
+                    || !paths && !path.isEmpty() && !path.equals("/")) {
+                throw new ConfigException(key, "'" + part + "': " + (paths
+                        ? "a URL without user, query or fragment (a path is kept, e.g. https://gateway:443/kafka)"
+                        : "a listener binds host:port only (no path, user, query or fragment)"));
+            }
+            if (paths) { // answers append /consumers/…: no trailing slash, so none doubled
+                uri = URI.create(uri.getScheme() + "://" + uri.getRawAuthority() + path.replaceAll("/+$", ""));
             }
             out.add(uri);
         }

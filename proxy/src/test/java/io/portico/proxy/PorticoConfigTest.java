@@ -152,6 +152,16 @@ class PorticoConfigTest {
         assertKeyNamed("bootstrap.servers", ConfigLoader.raw(null, Map.of("PORTICO_BOOTSTRAP_SERVERS", "")));
     }
 
+    @Test
+    void anAdvertisedListenerMayHaveAPathWhereABoundOneMayNot() {
+        assertEquals(List.of(URI.create("https://gw.example.com:443/kafka")), PorticoConfig.from(
+                Map.of("advertised.listeners", "https://gw.example.com:443/kafka//")).advertisedListeners());
+        assertKeyNamed("advertised.listeners", Map.of("advertised.listeners", "https://gw.example.com:443/kafka?x=1"));
+        assertKeyNamed("listeners", Map.of("listeners", "http://0.0.0.0:8082/kafka"));
+        assertEquals(List.of(URI.create("http://0.0.0.0:8082/")),
+                PorticoConfig.from(Map.of("listeners", "http://0.0.0.0:8082/")).listeners());
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());

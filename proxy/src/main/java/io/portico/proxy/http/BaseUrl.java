@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Where clients reach this server, for the absolute URLs answers carry (a v1/v2 consumer's
  * {@code base_uri}, a v3 resource's {@code self}): the advertised listener of the request's scheme
- * (else the first one), else {@code host.name} with the request's scheme and port, else the
+ * (else the first one; with its path, a gateway's prefix), else {@code host.name} with the request's scheme and port, else the
  * request's scheme and {@code Host}. Immutable and thread-safe.
  */
 public final class BaseUrl {
@@ -24,12 +24,12 @@ public final class BaseUrl {
         this.hostName = hostName;
     }
 
-    /** {@code <scheme>://<host>[:<port>]} for this request, without a trailing slash. */
+    /** {@code <scheme>://<host>[:<port>][<advertised path>]} for this request, without a trailing slash. */
     public String of(HttpServerExchange exchange) {
         if (!advertised.isEmpty()) {
             URI url = advertised.stream().filter(u -> u.getScheme().equalsIgnoreCase(exchange.getRequestScheme()))
                     .findFirst().orElse(advertised.get(0));
-            return url.getScheme() + "://" + url.getHost() + ":" + url.getPort();
+            return url.getScheme() + "://" + url.getRawAuthority() + url.getRawPath(); // a proxy's prefix kept
         }
         String host;
         if (hostName != null) {

@@ -546,6 +546,19 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void baseUriKeepsTheAdvertisedListenersPathAGatewaysPrefix(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("advertised.listeners", "http://gw.example.com:80/kafka/"))) {
+            String group = KafkaCluster.uniqueTopic("g");
+            Rest.Response r = p.rest().post("/consumers/" + group, V1, "{\"name\":\"i\"}");
+            assertEquals("http://gw.example.com:80/kafka/consumers/" + group + "/instances/i",
+                    r.json().get("base_uri").asText());
+            Rest.Response cluster = p.rest().get("/v3/clusters");
+            assertTrue(cluster.json().get("data").get(0).get("metadata").get("self").asText()
+                    .startsWith("http://gw.example.com:80/kafka/v3/clusters/"), cluster.body());
+        }
+    }
+
+    @Test
     void aJsonInstanceNeverSkipsARecordItCannotRender(Rest rest) {
         String topic = KafkaCluster.uniqueTopic("poison");
         rest.post("/topics/" + topic, JSON, "{\"records\":[{\"value\":{\"n\":1}}]}");
