@@ -5,21 +5,21 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
- * Calls to the shared admin client that are in progress at once with the same key share one: the
+ * Calls (to the shared admin client, say) that are in progress at once with the same key share one: the
  * first caller makes the call, and those that come while it runs get its answer, or its failure.
  * Nothing is kept once the call completes: a caller after that makes a new one, so a failure is
  * never answered again and an answer is never older than the request. Each caller gets a future of
  * its own, so that what one does with it (cancels it, say) does not reach the others; what a
  * caller may see of the answer is its own to filter. Thread-safe.
  */
-final class SharedCalls<K, V> {
+public final class SharedCalls<K, V> {
     private final ConcurrentHashMap<K, CompletableFuture<V>> running = new ConcurrentHashMap<>();
 
     /**
      * The answer of the call of {@code key} in progress, else of the one {@code call} makes now.
      * The future returned completes on the thread that completes the call.
      */
-    CompletableFuture<V> call(K key, Supplier<CompletableFuture<V>> call) {
+    public CompletableFuture<V> call(K key, Supplier<CompletableFuture<V>> call) {
         CompletableFuture<V> mine = new CompletableFuture<>();
         CompletableFuture<V> theirs = running.putIfAbsent(key, mine);
         if (theirs != null) {
@@ -43,7 +43,7 @@ final class SharedCalls<K, V> {
     }
 
     /** Calls in progress now. */
-    int inProgress() {
+    public int inProgress() {
         return running.size();
     }
 }

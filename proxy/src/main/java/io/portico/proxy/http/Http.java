@@ -267,6 +267,10 @@ public final class Http {
     /** 202 Accepted with {@code {}}. */
     public static final Reply ACCEPTED = new Reply(202, java.util.Map.of());
 
+    /** A handler result of another type than JSON, already serialized ({@code 200}). */
+    public record Text(String contentType, byte[] body) {
+    }
+
     /** A handler result that is JSON already serialized (e.g. records written by a streaming writer). */
     public record RawJson(ByteChunks body) {
         public RawJson(byte[] bytes) {
@@ -291,6 +295,10 @@ public final class Http {
             }
         } else if (body instanceof RawJson raw) {
             send(exchange, 200, raw.body());
+        } else if (body instanceof Text text) {
+            exchange.setStatusCode(200);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, text.contentType());
+            exchange.getResponseSender().send(ByteBuffer.wrap(text.body()));
         } else {
             send(exchange, 200, Json.write(body));
         }

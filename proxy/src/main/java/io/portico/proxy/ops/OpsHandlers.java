@@ -13,19 +13,20 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The operator's endpoints: {@code GET /health} (the process is up), {@code GET /ready} (Kafka
  * answers within the bound, else 503), {@code GET /metrics} (every metric as Dropwizard's JSON)
  * and {@code GET /metrics/prometheus} (the same in Prometheus' text format, through Prometheus'
- * Dropwizard bridge: dots become underscores).
+ * Dropwizard bridge: dots become underscores). The metrics are rendered on a thread of their own,
+ * not an IO thread, and scrapes that come while one is rendered share its answer (the same bytes):
+ * a flood of scrapes, which need no credentials, costs one rendering at a time and one copy of it.
  */
 public final class OpsHandlers {
 
@@ -35,6 +36,14 @@ public final class OpsHandlers {
     private final MetricRegistry registry;
     private final PrometheusRegistry prometheus = new PrometheusRegistry();
     private final PrometheusTextFormatWriter prometheusText = PrometheusTextFormatWriter.create();
+    private final io.portico.sessions.SharedCalls<String, byte[]> renders = new io.portico.sessions.SharedCalls<>();
+    /** One thread, gone when idle; its queue holds at most one rendering per format (shared). */
+    private final java.util.concurrent.ThreadPoolExecutor renderer = new java.util.concurrent.ThreadPoolExecutor(
+            0, 1, 10, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "portico-metrics");
+                t.setDaemon(true);
+                return t;
+            });
 
     public OpsHandlers(MetricRegistry registry, ClusterHealth health) {
         this(registry, health, () -> false);
@@ -73,21 +82,60 @@ public final class OpsHandlers {
     }
 
     public void metrics(HttpServerExchange exchange) {
-        try {
-            Http.send(exchange, 200, metricsJson.writeValueAsBytes(registry));
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        Http.complete(exchange, rendered("json", () -> {
+            try {
+                return metricsJson.writeValueAsBytes(registry);
+            } catch (JsonProcessingException e) {
+                throw new UncheckedIOException(e);
+            }
+        }), body -> new Http.RawJson(held(exchange, body)));
     }
 
     public void prometheus(HttpServerExchange exchange) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
-        try {
-            prometheusText.write(out, prometheus.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Http.complete(exchange, rendered("prometheus", () -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+            try {
+                prometheusText.write(out, prometheus.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }), body -> new Http.Text(prometheusText.getContentType(), held(exchange, body)));
+    }
+
+    /**
+     * The most bytes of metrics answers being sent at once (a scrape is some hundreds of KiB): past
+     * it, clients that scrape and do not read get 503, and nothing of the API's memory budgets is
+     * theirs to take (scrapes need no credentials).
+     */
+    static final long SENDING_MAX_BYTES = 16L << 20;
+    private final java.util.concurrent.atomic.AtomicLong sending = new java.util.concurrent.atomic.AtomicLong();
+
+    /** {@code body}, counted as being sent until the exchange completes; 503 when there is no room. */
+    private byte[] held(HttpServerExchange exchange, byte[] body) {
+        if (!admit(sending, body.length, SENDING_MAX_BYTES)) {
+            throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception(
+                    "too many metrics answers are being sent at once; retry later");
         }
-        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, prometheusText.getContentType());
-        exchange.getResponseSender().send(ByteBuffer.wrap(out.toByteArray()));
+        exchange.addExchangeCompleteListener((done, next) -> {
+            sending.addAndGet(-body.length);
+            next.proceed();
+        });
+        return body;
+    }
+
+    /** Counts {@code length} more in {@code sending} if it fits under {@code max} (one answer always does). */
+    static boolean admit(java.util.concurrent.atomic.AtomicLong sending, long length, long max) {
+        long after = sending.addAndGet(length);
+        if (after > max && after != length) {
+            sending.addAndGet(-length);
+            return false;
+        }
+        return true;
+    }
+
+    /** The rendering of {@code format} in progress, else one started now on the renderer's thread. */
+    private CompletableFuture<byte[]> rendered(String format, java.util.function.Supplier<byte[]> render) {
+        return renders.call(format, () -> CompletableFuture.supplyAsync(render, renderer));
     }
 }

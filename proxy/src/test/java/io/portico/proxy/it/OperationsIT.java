@@ -63,6 +63,52 @@ class OperationsIT {
     }
 
     @Test
+    void scrapesAreRenderedOffTheIoThreadAndThoseThatComeMeanwhileShareOneRendering(KafkaCluster kafka)
+            throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("io.threads", "1"))) {
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicInteger renderings = new java.util.concurrent.atomic.AtomicInteger();
+            p.portico().metrics().gauge("test.slow", () -> () -> {
+                renderings.incrementAndGet();
+                entered.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 1;
+            });
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.util.List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> scrapes =
+                    new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                scrapes.add(client.sendAsync(p.rest().request("/metrics").GET().build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()));
+            }
+            assertTrue(entered.await(60, TimeUnit.SECONDS), "a rendering began");
+            // The one IO thread is free while the metrics are rendered: the API answers.
+            assertEquals(200, p.rest().send(p.rest().request("/").timeout(java.time.Duration.ofSeconds(30))).status());
+            com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
+            for (int i = 0; i < 3000 && ((Number) inFlight.getValue()).intValue() < 4; i++) {
+                Thread.sleep(10); // until every scrape has been taken in
+            }
+            assertEquals(4, ((Number) inFlight.getValue()).intValue(), "the four scrapes in progress");
+            release.countDown();
+            String first = null;
+            for (java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> scrape : scrapes) {
+                java.net.http.HttpResponse<String> r = scrape.get(60, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+                first = first == null ? r.body() : first;
+                assertTrue(first.equals(r.body()), "the scrapes that came during one rendering share it");
+            }
+            assertEquals(1, renderings.get(), "one rendering for the four scrapes");
+            assertEquals(200, p.rest().get("/metrics").status());
+            assertEquals(2, renderings.get(), "a scrape after it renders anew");
+        }
+    }
+
+    @Test
     void methodsAClientMakesUpShareOneMetricName(Rest rest) {
         for (int i = 0; i < 40; i++) {
             Rest.Response made = rest.send(rest.request(i % 2 == 0 ? "/" : "/topics")
