@@ -169,13 +169,15 @@ class HostileInputIT {
     }
 
     @Test
-    void anOperatorMayAllowProducingToInternalTopicsButNeverDeletingThem(KafkaCluster kafka) {
+    void anOperatorMayAllowProducingToInternalTopicsButNeverDeletingThem(KafkaCluster kafka) throws Exception {
         String topic = "__portico_" + KafkaCluster.uniqueTopic("ops");
         try (TestPortico allowed = TestPortico.start(kafka, Map.of("internal.topics.produce.allowed", "true"))) {
             Rest.Response r = allowed.rest().post("/topics/" + topic, BINARY, ONE_RECORD);
             assertEquals(200, r.status(), r.body());
             assertEquals(1, kafka.read(topic, 1).size());
             assertJsonError(allowed.rest().delete("/admin/topics/" + topic), 403);
+        } finally { // the broker is shared: other classes list its topics
+            kafka.admin().deleteTopics(List.of(topic)).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 
