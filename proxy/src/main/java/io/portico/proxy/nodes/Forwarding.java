@@ -24,8 +24,6 @@ import io.undertow.util.SameThreadExecutor;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -339,15 +337,36 @@ public final class Forwarding {
         }
     }
 
-    /** Connections to the other nodes, one balancing client (of one host) per node URL. */
-    private static final class NodeClient implements ProxyClient {
-        private final Map<URI, LoadBalancingProxyClient> byNode = new ConcurrentHashMap<>();
+    /**
+     * Connections to the other nodes, one balancing client (of one host) per node URL; a client
+     * not asked for in {@link #IDLE} is dropped and its idle connections closed (nodes come and go
+     * under new URLs, a rolling restart's pods say, and a long-lived node must not keep them all).
+     */
+    static final class NodeClient implements ProxyClient {
+        static final java.time.Duration IDLE = java.time.Duration.ofHours(1);
+        private final com.github.benmanes.caffeine.cache.Cache<URI, LoadBalancingProxyClient> byNode;
         private final XnioSsl ssl;
 
         private final int connectionsPerThread;
         private final int queue;
 
         NodeClient(SSLContext tls, int connectionsPerThread, int queue) {
+            this(tls, connectionsPerThread, queue, com.github.benmanes.caffeine.cache.Ticker.systemTicker());
+        }
+
+        NodeClient(SSLContext tls, int connectionsPerThread, int queue, com.github.benmanes.caffeine.cache.Ticker ticker) {
+            this.byNode = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                    .ticker(ticker)
+                    .expireAfterAccess(IDLE)
+                    .executor(Runnable::run)
+                    // A relayed request still on one of its connections finishes: closing the pool
+                    // closes what is idle, and the rest as it is handed back.
+                    .<URI, LoadBalancingProxyClient>removalListener((url, client, cause) -> {
+                        if (url != null && client != null) {
+                            client.removeHost(url);
+                        }
+                    })
+                    .build();
             this.connectionsPerThread = connectionsPerThread;
             this.queue = queue;
             XnioSsl s = null;
@@ -371,13 +390,24 @@ public final class Forwarding {
             return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
         }
 
+        /** The balancing client of {@code url}, made now when there is none. */
+        LoadBalancingProxyClient client(URI url) {
+            return byNode.get(url, this::clientFor);
+        }
+
+        /** The node URLs that have a client now (expired ones dropped first). */
+        java.util.Set<URI> urls() {
+            byNode.cleanUp();
+            return java.util.Set.copyOf(byNode.asMap().keySet());
+        }
+
         @Override
         public ProxyTarget findTarget(HttpServerExchange exchange) {
             URI url = exchange.getAttachment(TARGET);
             if (url == null) {
                 return null;
             }
-            LoadBalancingProxyClient client = byNode.computeIfAbsent(url, this::clientFor);
+            LoadBalancingProxyClient client = client(url);
             ProxyTarget inner = client.findTarget(exchange);
             return inner == null ? null : new Target(client, inner);
         }
