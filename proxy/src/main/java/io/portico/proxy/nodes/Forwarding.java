@@ -344,6 +344,7 @@ public final class Forwarding {
      */
     static final class NodeClient implements ProxyClient {
         static final java.time.Duration IDLE = java.time.Duration.ofHours(1);
+        static final int IDLE_CONNECTION_MS = 30_000;
         private final com.github.benmanes.caffeine.cache.Cache<URI, LoadBalancingProxyClient> byNode;
         private final XnioSsl ssl;
 
@@ -386,7 +387,11 @@ public final class Forwarding {
                     // No reconnect chain after a failed connect: Undertow's runs every second, holding
                     // the exchange it began with, until the URL answers (for a node gone for good,
                     // never). A client of one host still tries it on the next request.
-                    .setProblemServerRetry(0);
+                    .setProblemServerRetry(0)
+                    // Each IO thread closes its connections idle for 30 s: a node that died without
+                    // closing them (a crashed host) does not keep them open for the process's life.
+                    .setSoftMaxConnectionsPerThread(0)
+                    .setTtl(IDLE_CONNECTION_MS);
             return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
         }
 

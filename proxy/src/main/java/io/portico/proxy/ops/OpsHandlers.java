@@ -117,10 +117,15 @@ public final class OpsHandlers {
             throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception(
                     "too many metrics answers are being sent at once; retry later");
         }
-        exchange.addExchangeCompleteListener((done, next) -> {
+        try {
+            exchange.addExchangeCompleteListener((done, next) -> {
+                sending.addAndGet(-body.length);
+                next.proceed();
+            });
+        } catch (RuntimeException e) { // the exchange ended meanwhile (its connection closed)
             sending.addAndGet(-body.length);
-            next.proceed();
-        });
+            throw e;
+        }
         return body;
     }
 
