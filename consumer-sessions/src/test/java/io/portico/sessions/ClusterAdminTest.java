@@ -236,8 +236,9 @@ class ClusterAdminTest {
 
     @Test
     void aGroupsLagsAreAskedWithinOneTimeoutInAll() throws Exception {
-        // The group's description takes 400 ms of a 1 s timeout: the calls after it get what is
-        // left, not a second each again.
+        // The group's description takes 400 ms of a 10 s timeout: the calls after it get what is
+        // left, not ten seconds each again. (What was deducted is asserted, not how much is left:
+        // a stall only deducts more.)
         TopicPartition orders = new TopicPartition("orders", 0);
         List<Integer> timeouts = new CopyOnWriteArrayList<>();
         FakeAdmin fake = new FakeAdmin()
@@ -264,11 +265,12 @@ class ClusterAdminTest {
                     return new ListOffsetsResult(Map.of(orders, KafkaFuture.completedFuture(
                             new ListOffsetsResult.ListOffsetsResultInfo(10, -1, Optional.empty()))));
                 });
-        ClusterAdmin withGroup = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
-        assertEquals(7, withGroup.lagSummary("g", t -> true).get(5, TimeUnit.SECONDS).totalLag());
+        ClusterAdmin withGroup = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(10), false);
+        assertEquals(7, withGroup.lagSummary("g", t -> true).get(30, TimeUnit.SECONDS).totalLag());
         assertEquals(3, timeouts.size(), timeouts.toString());
-        assertTrue(timeouts.get(0) > 600, "the first call has (nearly) all of it: " + timeouts);
-        assertTrue(timeouts.get(1) <= 600 && timeouts.get(2) <= timeouts.get(1), "what is left of the second: " + timeouts);
+        assertTrue(timeouts.get(0) <= 10_000, "the first call has at most the one timeout: " + timeouts);
+        assertTrue(timeouts.get(0) - timeouts.get(1) >= 399 && timeouts.get(2) <= timeouts.get(1),
+                "the calls after the description get what it left: " + timeouts);
     }
 
     @Test
@@ -496,8 +498,9 @@ class ClusterAdminTest {
 
     @Test
     void aLongTopicListIsDescribedAChunkAtATimeWithinOneTimeoutWithItsListing() throws Exception {
-        // The listing takes 400 ms of a 1 s timeout: each chunk's description gets what is left,
-        // not a second each again (1,200 topics would otherwise take up to three).
+        // The listing takes 400 ms of a 10 s timeout: each chunk's description gets what is left,
+        // not ten seconds each again (1,200 topics would otherwise take up to thirty). (What was
+        // deducted is asserted, not how much is left: a stall only deducts more.)
         Node broker = new Node(1, "localhost", 9092);
         List<Integer> describedAtOnce = new CopyOnWriteArrayList<>();
         List<Integer> timeouts = new CopyOnWriteArrayList<>();
@@ -523,13 +526,13 @@ class ClusterAdminTest {
                     }
                     return new DescribeTopicsResult(null, each) { };
                 });
-        ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
-        List<String> listed = topics.topics(n -> true).get(10, TimeUnit.SECONDS).stream().map(ClusterAdmin.Topic::name).toList();
+        ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(10), false);
+        List<String> listed = topics.topics(n -> true).get(30, TimeUnit.SECONDS).stream().map(ClusterAdmin.Topic::name).toList();
         assertEquals(names, listed, "every topic, in order");
         assertEquals(List.of(500, 500, 200), describedAtOnce, "described 500 at a time, one call after the other");
         for (int i = 0; i < 3; i++) {
-            assertTrue(timeouts.get(i) <= 600 && (i == 0 || timeouts.get(i) <= timeouts.get(i - 1)),
-                    "what is left of the one timeout: " + timeouts);
+            assertTrue(timeouts.get(i) <= 10_000 - 399 && (i == 0 || timeouts.get(i) <= timeouts.get(i - 1)),
+                    "what the listing left of the one timeout: " + timeouts);
         }
     }
 
@@ -550,11 +553,13 @@ class ClusterAdminTest {
                     timeouts.add(((org.apache.kafka.clients.admin.AlterConfigsOptions) args[1]).timeoutMs());
                     return AdminResults.alterConfigs(resource, KafkaFuture.completedFuture(null));
                 });
-        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(1), false);
+        // The look-up takes 400 ms of a 10 s timeout (a stall only deducts more).
+        ClusterAdmin admin = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(10), false);
         admin.alterTopicConfigs("c", "orders", List.of(new ClusterAdmin.ConfigChange("retention.ms", "2000", false)), false)
-                .get(5, TimeUnit.SECONDS);
+                .get(30, TimeUnit.SECONDS);
         assertEquals(2, timeouts.size(), timeouts.toString());
-        assertTrue(timeouts.get(1) <= 600, "the change gets what the look-up left of one timeout: " + timeouts);
+        assertTrue(timeouts.get(0) <= 10_000, "the look-up has at most the one timeout: " + timeouts);
+        assertTrue(timeouts.get(0) - timeouts.get(1) >= 399, "the change gets what the look-up left of one timeout: " + timeouts);
     }
 
     /** Completes {@code future} with {@code value} after {@code millis}, on a thread of its own. */
