@@ -308,6 +308,17 @@ class NodeDirectoryTest {
         }
     }
 
+    /**
+     * The read-back bound of a node whose claims the test makes fail (each such claim waits it
+     * out): longer than a stall of the machine, which the claims that must succeed wait through.
+     */
+    private static final Duration FAILING_CATCH_UP = Duration.ofSeconds(3);
+
+    /** Whether {@code node} catches up within 30 s (a false catchUp() means only "not yet"). */
+    private static boolean caughtUp(NodeDirectory node) throws InterruptedException {
+        return SessionTestConsumer.waitUntil(node::catchUp, Duration.ofSeconds(30));
+    }
+
     private static <T> KafkaFuture<T> failed(Throwable e) {
         KafkaFutureImpl<T> f = new KafkaFutureImpl<>();
         f.completeExceptionally(e);
@@ -346,7 +357,7 @@ class NodeDirectoryTest {
     void aClaimNotReadBackInTimeAndReleasedIsRemovedOnceItIsReadSoOtherNodesMayTakeTheName() throws Exception {
         Topic topic = new Topic();
         try {
-            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            NodeDirectory a = topic.start("a", FAILING_CATCH_UP);
             NodeDirectory b = topic.start("b");
             topic.holding = true; // the directory is slow to read back: a's claim fails (503)
             RestException failed = assertThrows(RestException.class, () -> a.claim("g", "worker-1"));
@@ -355,7 +366,7 @@ class NodeDirectoryTest {
             String claimKey = new String(NodeDirectory.instanceKey("g", "worker-1"), StandardCharsets.UTF_8);
             assertFalse(topic.tombstones().contains(claimKey), "nothing to remove before the claim is read");
             topic.holding = false;
-            assertTrue(a.catchUp());
+            assertTrue(caughtUp(a));
             for (int i = 0; i < 500 && !topic.tombstones().contains(claimKey); i++) {
                 Thread.sleep(10); // removed on the directory's own thread
             }
@@ -386,10 +397,10 @@ class NodeDirectoryTest {
     void aClaimKafkaRefusesAfterItsCreateGaveUpDoesNotKeepLaterReleasesOfTheNameWaiting() throws Exception {
         Topic topic = new Topic();
         try {
-            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            NodeDirectory a = topic.start("a", FAILING_CATCH_UP);
             refusedAfterItsCreateGaveUp(topic, a, "w1");
             a.claim("g", "w1"); // created again, and then deleted
-            assertTrue(a.catchUp());
+            assertTrue(caughtUp(a));
             a.release("g", "w1");
             String claimKey = new String(NodeDirectory.instanceKey("g", "w1"), StandardCharsets.UTF_8);
             assertEquals(List.of(claimKey), topic.tombstones(), "the name is free again on every node");
@@ -402,10 +413,10 @@ class NodeDirectoryTest {
     void aClaimKafkaSaysItDidNotTakeButWroteAfterAllIsRemovedOnceRead() throws Exception {
         Topic topic = new Topic();
         try {
-            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            NodeDirectory a = topic.start("a", FAILING_CATCH_UP);
             refusedAfterItsCreateGaveUp(topic, a, "w1"); // a batch that expired in flight: written all the same
             topic.append(NodeDirectory.instanceKey("g", "w1"), "{\"node\":\"a\"}");
-            assertTrue(a.catchUp());
+            assertTrue(caughtUp(a));
             String claimKey = new String(NodeDirectory.instanceKey("g", "w1"), StandardCharsets.UTF_8);
             for (int i = 0; i < 500 && !topic.tombstones().contains(claimKey); i++) {
                 Thread.sleep(10);
@@ -444,13 +455,13 @@ class NodeDirectoryTest {
     void aFailedClaimsReleaseDoesNotRemoveTheNameWhenItIsClaimedAgainFirst() throws Exception {
         Topic topic = new Topic();
         try {
-            NodeDirectory a = topic.start("a", Duration.ofMillis(300));
+            NodeDirectory a = topic.start("a", FAILING_CATCH_UP);
             topic.holding = true;
             assertThrows(RestException.class, () -> a.claim("g", "worker-1"));
             a.release("g", "worker-1");
             topic.holding = false;
             a.claim("g", "worker-1"); // created again before the first claim was read back
-            assertTrue(a.catchUp());
+            assertTrue(caughtUp(a));
             assertEquals(List.of(), topic.tombstones(), "the new instance's claim stays");
             assertEquals(new NodeDirectory.Here(), a.locate("g", "worker-1"));
         } finally {
