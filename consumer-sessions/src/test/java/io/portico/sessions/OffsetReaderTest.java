@@ -260,8 +260,11 @@ class OffsetReaderTest {
 
     @Test
     void aTopicDeletedUnderAReaderThatWasReadingItIs40401NotA503ToRetry() {
+        // 50 ms to fetch, so that the reads of the deleted topic below end soon. The fetch
+        // timeout is the reader's, so the first read (which must succeed) has it too: a stall of
+        // the machine before its first poll runs it out (a 503 to retry), and it is retried.
         OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
-        assertEquals(List.of(7L), offsets(reader.read(TOPIC, 0, 7, 1)));
+        assertEquals(List.of(7L), offsets(retryingUnavailable(() -> reader.read(TOPIC, 0, 7, 1))));
         LogConsumer consumer = made.get(0);
         // Deleted: the reader's consumer, still assigned, fetches nothing and hears of no error.
         consumer.slowFetches = true;
@@ -270,6 +273,19 @@ class OffsetReaderTest {
         assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1)); // not what it fetched ahead
         assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> reader.read(TOPIC, 0, 3, 1));
         assertEquals(1, made.size(), "the same reader, looking the partition up again");
+    }
+
+    /** {@code read}'s answer, retried (at most 20 times in all) while it is a 503 to retry. */
+    private static List<ConsumedRecord> retryingUnavailable(java.util.function.Supplier<List<ConsumedRecord>> read) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return read.get();
+            } catch (RestException e) {
+                if (e.errorCode() != ErrorCode.BROKER_NOT_AVAILABLE || attempt == 20) {
+                    throw e;
+                }
+            }
+        }
     }
 
     @Test
