@@ -851,10 +851,9 @@ class ProduceServiceTest {
         assertEquals(List.of(PartitionOffset.success(0, 0)), done(service.produce(TOPIC, List.of(value("b", null)))),
                 "the next request gets a new producer");
         assertEquals(2, made.size());
-        for (int i = 0; i < 200 && !made.get(0).closed(); i++) {
-            Thread.sleep(10); // closed in the background
-        }
-        assertTrue(made.get(0).closed(), "the broken producer is closed");
+        // Closed in the background, on a thread started for it: waited for up to 30 s.
+        assertTrue(SessionTestConsumer.waitUntil(() -> made.get(0).closed(), Duration.ofSeconds(30)),
+                "the broken producer is closed");
         assertFalse(pool.replaceShared(made.get(1), "again"), "at most once per interval");
     }
 
@@ -881,10 +880,8 @@ class ProduceServiceTest {
         assertTrue(fatal.history().size() == 1, "the fatal producer got nothing more");
         made.get(2).completeNext();
         assertEquals(List.of(PartitionOffset.success(0, 0)), done(next));
-        for (int i = 0; i < 200 && !fatal.closed(); i++) {
-            Thread.sleep(10); // closed in the background
-        }
-        assertTrue(fatal.closed(), "the fatal producer is closed");
+        // Closed in the background, on a thread started for it: waited for up to 30 s.
+        assertTrue(SessionTestConsumer.waitUntil(fatal::closed, Duration.ofSeconds(30)), "the fatal producer is closed");
     }
 
     @Test
