@@ -36,8 +36,13 @@ import org.junit.jupiter.api.Test;
  * outcome is awaited for far longer than the timeout: a look-up that hangs fails the test.
  */
 class SlowAnswersTest {
-    /** The client's timeout. */
+    /** The client's timeout, where the test waits it out (a body that trickles in). */
     private static final Duration TIMEOUT = Duration.ofMillis(1500);
+    /**
+     * The client's timeout where an answer too large must be refused before it: long enough for
+     * 8 MiB to be read on a slow machine (else the outcome is "did not answer", not "larger than").
+     */
+    private static final Duration SIZE_TIMEOUT = Duration.ofSeconds(10);
     /** How long a test waits for an outcome the timeout should bring much sooner. */
     private static final long PATIENCE_SECONDS = 20;
     private static final String USER = "{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}]}";
@@ -73,7 +78,11 @@ class SlowAnswersTest {
     }
 
     private static RegistryClient client(URI... urls) {
-        return new RegistryClient(new RegistryClient.Settings(List.of(urls), null, null, TIMEOUT));
+        return client(TIMEOUT, urls);
+    }
+
+    private static RegistryClient client(Duration timeout, URI... urls) {
+        return new RegistryClient(new RegistryClient.Settings(List.of(urls), null, null, timeout));
     }
 
     /** The exception a look-up of schema id 1 fails with (within the test's patience). */
@@ -116,7 +125,7 @@ class SlowAnswersTest {
     @Test
     void aBodyLargerThanTheLimitIsRefusedAsItsLengthSaysSo() throws Exception {
         // Headers declaring 9 MiB, then nothing: refused on the headers, the body never awaited.
-        RegistryException e = failure(client(registry(exchange -> {
+        RegistryException e = failure(client(SIZE_TIMEOUT, registry(exchange -> {
             exchange.sendResponseHeaders(200, 9L << 20);
             exchange.getResponseBody().flush();
             Thread.sleep(60_000);
@@ -139,12 +148,12 @@ class SlowAnswersTest {
             exchange.getResponseBody().flush();
             Thread.sleep(60_000);
         });
-        RegistryException e = failure(client(url));
+        RegistryException e = failure(client(SIZE_TIMEOUT, url));
         assertFalse(e.unavailable() || e.refused(), e.getMessage());
         assertTrue(e.getMessage().contains("larger than"), e.getMessage());
 
         // Through the schema service: the registry's failure, not the client's.
-        SchemaService service = new SchemaService(client(url), 1 << 20);
+        SchemaService service = new SchemaService(client(SIZE_TIMEOUT, url), 1 << 20);
         RestException rest = assertThrows(RestException.class,
                 () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1));
         assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, rest.errorCode(), rest.getMessage());
