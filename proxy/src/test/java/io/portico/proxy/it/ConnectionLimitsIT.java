@@ -71,7 +71,8 @@ class ConnectionLimitsIT {
 
     @Test
     void aConnectionThatNeverSendsARequestIsClosed(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "300"));
+        // Also the window in which the final request, on a new connection, must reach the server.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "2000"));
              Socket idle = connect(p.rest())) {
             assertEquals("", readUntilClosed(idle));
             assertServes(p.rest());
@@ -101,7 +102,8 @@ class ConnectionLimitsIT {
 
     @Test
     void anHttp2PrefaceWithoutARequestIsClosed(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "300"));
+        // Also the window in which the final request, on a new connection, must reach the server.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "2000"));
              Socket half = connect(p.rest());
              Socket settings = connect(p.rest())) {
             send(half, "PRI * HTTP/2.0\r\n\r\n");

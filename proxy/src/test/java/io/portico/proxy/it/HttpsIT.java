@@ -231,7 +231,8 @@ class HttpsIT {
         TestPortico p = start(Map.of("listeners", "https://127.0.0.1:0",
                 "ssl.keystore.location", server.pkcs12().toString(),
                 "ssl.keystore.password", TestCerts.PASSWORD,
-                "connections.idle.timeout.ms", "300"));
+                // Also the window of the final request's own connect and handshake.
+                "connections.idle.timeout.ms", "2000"));
         URI url = httpsUrl(p);
         for (byte[] sent : List.of(new byte[0], new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01})) { // nothing; half a ClientHello
             try (java.net.Socket socket = new java.net.Socket(url.getHost(), url.getPort())) {
