@@ -142,7 +142,8 @@ class ConnectionLimitsIT {
 
     @Test
     void aBodyThatTricklesGets408(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500"));
+        // The rate check fires at the timeout; a byte every 100 ms keeps the body far from idle for it.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "2000"));
              Socket slow = connect(p.rest())) {
             send(slow, "POST /topics/t HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v1+json\r\n"
                     + "Content-Length: 1000000\r\n\r\n{");

@@ -680,16 +680,16 @@ class V3RecordsIT {
     @Test
     void aClientWaitingForItsReportIsNotIdleWhileKafkaTakesLongerThanTheTimeout(KafkaCluster kafka) throws Exception {
         // A client that sends a record and waits for its report before the next: Kafka answers
-        // after 3 s, six times the body timeout. The wait is the server's: the stream goes on, and
-        // the client's idle time counts from its report.
+        // after 6 s, four times the body timeout. The wait is the server's: the stream goes on, and
+        // the client's idle time counts from its report (1.5 s to send the next record and end).
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3slowack"), 1);
         HoldAcks.hold(topic);
         try (TestPortico p = TestPortico.start(kafka, Map.of("producer.interceptor.classes", HoldAcks.class.getName(),
-                "request.body.timeout.ms", "500"))) {
+                "request.body.timeout.ms", "1500"))) {
             try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
                 stream.sendChunk(stringRecord("one"));
                 awaitSent(1);
-                Thread.sleep(3000);
+                Thread.sleep(6000);
                 HoldAcks.release();
                 assertEquals(1, stream.awaitReports(1).size());
                 stream.sendChunk(stringRecord("two"));
