@@ -28,7 +28,7 @@ class BrokerOutageIT {
         int brokerPort = broker.brokerPort();
         int controllerPort = broker.controllerPort();
         KafkaCluster cluster = KafkaCluster.external(broker.bootstrapServers());
-        TestPortico p = TestPortico.start(cluster, Map.of("metadata.timeout.ms", "2000",
+        TestPortico p = TestPortico.start(cluster, Map.of("metadata.timeout.ms", "5000",
                 "produce.timeout.ms", "3000", "cluster.check.interval.ms", "300"));
         try {
             Rest rest = p.rest();

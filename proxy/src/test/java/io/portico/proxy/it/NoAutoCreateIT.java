@@ -20,7 +20,7 @@ class NoAutoCreateIT {
     @BeforeAll
     static void start() throws Exception {
         kafka = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
-        portico = TestPortico.start(kafka, Map.of("metadata.timeout.ms", "1500"));
+        portico = TestPortico.start(kafka, Map.of("metadata.timeout.ms", "5000"));
     }
 
     @AfterAll

@@ -55,7 +55,7 @@ class RecordsIT {
                 "records.value.max.bytes", String.valueOf(VALUE_MAX),
                 "records.uri.max.bytes", String.valueOf(URI_MAX)));
         noAutoCreate = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
-        strict = TestPortico.start(noAutoCreate, Map.of("metadata.timeout.ms", "1500",
+        strict = TestPortico.start(noAutoCreate, Map.of("metadata.timeout.ms", "5000",
                 "records.value.max.bytes", "8192", "producer.max.request.size", "2048"));
     }
 

@@ -45,7 +45,7 @@ class SamplesIT {
     @BeforeAll
     static void startTheOtherPorticos(KafkaCluster kafka) throws Exception {
         strictKafka = KafkaCluster.embedded(Map.of("auto.create.topics.enable", "false"));
-        strict = TestPortico.start(strictKafka, Map.of("metadata.timeout.ms", "2000"));
+        strict = TestPortico.start(strictKafka, Map.of("metadata.timeout.ms", "5000"));
         TestCerts.Identity server = TestCerts.selfSigned(dir, "portico", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
         certificate = TestCerts.exportPem(server, dir.resolve("portico.pem"));
         Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":[{\"name\":\"node\",\"key\":\"" + API_KEY
