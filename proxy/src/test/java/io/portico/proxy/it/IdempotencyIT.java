@@ -401,14 +401,14 @@ class IdempotencyIT {
     @Test
     void aKeyedRequestThatWaitedLongerThanTheMetadataBoundIsStillProduced(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late"), 1);
-        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "2000"), (node, holder, clients) -> {
+        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "5000"), (node, holder, clients) -> {
             // 64 records: the bound is looked at every 64th record sent.
             String many = "{\"records\":[" + String.join(",", java.util.Collections.nCopies(64,
                     "{\"value\":\"Yg==\"}")) + "]}";
             Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + topic, V1, many,
                     "Idempotency-Key", key()));
             awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
-            Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
+            Thread.sleep(6000); // the request is now older than metadata.timeout.ms (5 s) before its transaction
             holder.abortTransaction();
             Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
             assertEquals(200, answered.status(), answered.body());
@@ -427,11 +427,11 @@ class IdempotencyIT {
             throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late"), 1);
         String fresh = kafka.createTopic(KafkaCluster.uniqueTopic("idem-late-records"), 1);
-        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "2000"), (node, holder, clients) -> {
+        withStateTopicHeld(kafka, topic, Map.of("metadata.timeout.ms", "5000"), (node, holder, clients) -> {
             Future<Rest.Response> keyed = clients.submit(() -> node.rest().post("/topics/" + fresh + "/records",
                     "text/plain", "late", "Idempotency-Key", key()));
             awaitAThreadIn("io.portico.sessions.IdempotencyView", "awaitPosition");
-            Thread.sleep(5000); // the request is now older than metadata.timeout.ms (2 s) before its transaction
+            Thread.sleep(6000); // the request is now older than metadata.timeout.ms (5 s) before its transaction
             holder.abortTransaction();
             Rest.Response answered = keyed.get(60, TimeUnit.SECONDS);
             assertEquals(200, answered.status(), answered.body());
@@ -574,7 +574,7 @@ class IdempotencyIT {
     void withoutKafkaTransactionsAKeyedRequestFailsClearlyAndProducesNothing() throws Exception {
         // A single broker that keeps Kafka's default replication of its transaction log cannot coordinate transactions.
         try (KafkaCluster plain = KafkaCluster.embedded(Map.of("transaction.state.log.replication.factor", "3"));
-             TestPortico portico = TestPortico.start(plain, Map.of("metadata.timeout.ms", "1000"));
+             TestPortico portico = TestPortico.start(plain, Map.of("metadata.timeout.ms", "5000"));
              TestPortico off = TestPortico.start(plain, Map.of("idempotency.enabled", "false"))) {
             String topic = plain.createTopic(KafkaCluster.uniqueTopic("idem-no-tx"), 1);
             Rest.Response keyed = portico.rest().post("/topics/" + topic, V1, "{\"records\":[{\"value\":\"YQ==\"}]}",
