@@ -91,14 +91,6 @@ class ConsumerInstancesIT {
         return meter == null ? 0 : meter.get("count").asLong();
     }
 
-    /** Reads consumer instances answered from a fetch ahead while it fetched on, so far (Portico's metric). */
-    private static long takenAheadCount(Rest rest) {
-        Rest.Response r = rest.get("/metrics");
-        assertEquals(200, r.status(), r.body());
-        JsonNode meter = r.json().get("meters").get("portico.consume.taken.ahead");
-        return meter == null ? 0 : meter.get("count").asLong();
-    }
-
     private static void sleepMillis(long millis) {
         try {
             Thread.sleep(millis);
@@ -343,7 +335,6 @@ class ConsumerInstancesIT {
         produceNumbered(rest, topic, total);
         String group = KafkaCluster.uniqueTopic("g");
         String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"true\"}");
-        long takenBefore = takenAheadCount(rest);
         List<JsonNode> all = new ArrayList<>();
         for (int i = 0; i < 400 && all.size() < total; i++) {
             // About 400 records a read: many reads, each taking part of what a fetch brought.
@@ -356,7 +347,9 @@ class ConsumerInstancesIT {
             assertEquals(i, all.get(i).get("offset").asLong());
         }
         assertEquals(String.format("%08d", total - 1), values(all).get(total - 1).substring(0, 8));
-        assertTrue(takenAheadCount(rest) > takenBefore, "reads took what the instance fetched ahead");
+        // Whether a read took from a fetch ahead here depends on the client's pace against the
+        // fetch ahead's 20 ms wait; ConsumerInstanceTest.readsAndCommitsWhileFetchingAheadReturnEachRecordOnceInOrder
+        // checks that reads do (portico.consume.taken.ahead), with a wait no pace can miss.
 
         // Auto-commit covered what those reads handed out: the group goes on after them.
         assertEquals(204, rest.delete(path(group, first)).status());
