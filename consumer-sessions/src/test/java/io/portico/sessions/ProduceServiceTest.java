@@ -292,6 +292,50 @@ class ProduceServiceTest {
     }
 
     @Test
+    void aRequestWaitsForItsTopicsSendLockNoLongerThanItsDeadlineThenSendsWithoutIt() throws Exception {
+        // One request's records are handed to the producer under its topic's lock; a send that
+        // blocks (a full buffer) holds it, and another request waits only until its deadline.
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(clusterWith(TOPIC, 1), true, null,
+                new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+                if ("hold".equals(new String(record.value(), StandardCharsets.UTF_8))) {
+                    entered.countDown();
+                    try {
+                        release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.send(record, callback);
+            }
+        };
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known
+        CompletableFuture<List<PartitionOffset>> holding = CompletableFuture.supplyAsync(
+                () -> done(service.produce(TOPIC, List.of(value("hold", null), value("after", null)))));
+        assertTrue(entered.await(60, java.util.concurrent.TimeUnit.SECONDS));
+
+        List<PartitionOffset> other = CompletableFuture.supplyAsync(() -> done(service.produce(TOPIC,
+                List.of(value("x", null), value("y", null)), System.nanoTime() + 50_000_000L)))
+                .get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(other.stream().allMatch(o -> o.errorCode() == null), other.toString());
+        assertEquals(List.of("first", "x", "y"), sentValues(producer), "sent while the lock is held elsewhere");
+        assertFalse(holding.isDone());
+
+        release.countDown();
+        assertTrue(holding.get(60, java.util.concurrent.TimeUnit.SECONDS).stream().allMatch(o -> o.errorCode() == null));
+        assertEquals(List.of("first", "x", "y", "hold", "after"), sentValues(producer));
+    }
+
+    private static List<String> sentValues(MockProducer<byte[], byte[]> producer) {
+        return producer.history().stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
+    }
+
+    @Test
     void aSlowSendPastTheBoundStopsTheRestOnlyWhenTheProducerSaysItWaitedForRoom() {
         // Each send takes 5 ms (a collection's pause, say); the producer's own count of the time
         // its sends waited for room in its buffer grows only while the buffer is full.
