@@ -548,14 +548,28 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         removeDeparted();
     }
 
+    /** Whether the view has now read what was written before the call (tests replace it). */
+    private volatile java.util.function.BooleanSupplier readsUp = this::readsUpInTime;
+
+    private boolean readsUpInTime() {
+        return readUp(settings.catchUpTimeout());
+    }
+
+    /** Replaces how {@link #removeDeparted} finds whether the view reads up (tests). */
+    void readsUpWith(java.util.function.BooleanSupplier readsUp) {
+        this.readsUp = readsUp;
+    }
+
     /**
      * The live node with the smallest id removes the records of instances whose node has left
      * (or is unknown), once those instances would have expired anyway.
      */
     void removeDeparted() {
-        if (!current) {
+        if (!current || !readsUp.getAsBoolean()) {
             // Half read, the view takes every other node for departed (their newest heartbeats
-            // are not read yet), and would remove the records of instances they hold.
+            // are not read yet), and would remove the records of instances they hold: so too a
+            // view that read nothing for a while (this process paused, or Kafka out of reach for
+            // minutes), until it has read what the others wrote meanwhile.
             return;
         }
         List<Node> live = liveNodes();
@@ -660,6 +674,10 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 String url = field(r.value(), "url");
                 if (url != null) {
                     nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
+                    URI own = this.url;
+                    if (own != null && id.equals(settings.nodeId()) && !own.toString().equals(url)) {
+                        twinHeard(url);
+                    }
                 }
             }
         } else if (kind.equals("instance") && key.size() == 3) {
@@ -683,6 +701,22 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             if (node.equals(settings.nodeId())) {
                 readBack(instance);
             }
+        }
+    }
+
+    private volatile long twinLoggedAt = Long.MIN_VALUE;
+
+    /**
+     * Another process heartbeats under this node's id (two nodes given the same {@code id}):
+     * each takes the other's instances for its own and a restart of one removes the other's
+     * records. Said loudly, at most once a minute.
+     */
+    private void twinHeard(String otherUrl) {
+        long now = clock.millis();
+        if (twinLoggedAt == Long.MIN_VALUE || now - twinLoggedAt >= 60_000) {
+            twinLoggedAt = now;
+            LOG.error("Another node uses this node's id '{}' (it is at {}, this one at {}): give every node "
+                    + "its own id, or consumer instances are lost and misdirected", settings.nodeId(), otherUrl, url);
         }
     }
 

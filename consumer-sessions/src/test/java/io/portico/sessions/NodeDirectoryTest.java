@@ -192,6 +192,8 @@ class NodeDirectoryTest {
 
     @Test
     void theSmallestLiveNodeRemovesADepartedNodesInstancesOnceTheyWouldHaveExpired() {
+        boolean[] readsUp = {true};
+        directory.readsUpWith(() -> readsUp[0]);
         heartbeat("a-me-first"); // not this node: "me" is not the smallest live id
         heartbeat("me");
         heartbeat("x");
@@ -208,6 +210,10 @@ class NodeDirectoryTest {
 
         clock.millis += Duration.ofSeconds(10).toMillis(); // a-me-first is gone now
         heartbeat("me");
+        readsUp[0] = false; // this process paused, or Kafka out of reach: the others' news not read
+        directory.removeDeparted();
+        assertEquals(0, producer.history().size(), "a view that cannot read up judges no one departed");
+        readsUp[0] = true;
         directory.removeDeparted();
         assertEquals(1, producer.history().size());
         assertNull(producer.history().get(0).value(), "a tombstone");

@@ -74,7 +74,7 @@ public record PorticoConfig(
                 "URLs clients reach this server at, for the base_uri of consumer instances and v3 links (the one of the request's scheme; a path, a gateway's prefix, is kept); wins over host.name."),
         EMBEDDED_KAFKA_DIR("embedded.kafka.dir", Setting.path(), "",
                 "Data directory the embedded Kafka keeps across restarts; empty: a temporary one, deleted on exit."),
-        ID("id", Setting.string(), "", "This server's id, 1 to 64 letters, digits, '.', '_' and '-'; generated consumer instance names include it. With nodes.secret it is the node's id (empty: the host name and a random part, new at each start)."),
+        ID("id", Setting.string(), "", "This server's id, 1 to 64 letters, digits, '.', '_' and '-'; generated consumer instance names include it. With nodes.secret it is the node's id, which must differ from every other node's (empty: the host name and a random part, new at each start)."),
         IO_THREADS("io.threads", Setting.integer(0, 256), "0", "HTTP IO threads; 0 means one per core."),
         METADATA_TIMEOUT_MS("metadata.timeout.ms", Setting.millis(1, 3_600_000), "5000",
                 "Bound on a request's Kafka metadata waits: a missing topic answers 404, an unreachable cluster 503, within it (also the producer's max.block.ms unless producer.max.block.ms is set)."),

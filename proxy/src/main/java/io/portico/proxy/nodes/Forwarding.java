@@ -203,8 +203,15 @@ public final class Forwarding {
                 try {
                     pool.execute(() -> Connectors.executeRootHandler(ex -> {
                         try {
-                            directory.catchUp();
-                            route(ex, directory.locate(group, name), next);
+                            boolean read = directory.catchUp();
+                            NodeDirectory.Location now = directory.locate(group, name);
+                            if (!read && !(now instanceof NodeDirectory.There) && !consumers.holds(group, name)) {
+                                // Not read to its end: the instance may exist elsewhere (40403 would
+                                // tell its client to make a new one), or its node may not have left.
+                                throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node directory could not be "
+                                        + "read in time to find where this consumer instance is; retry");
+                            }
+                            route(ex, now, next);
                         } catch (Throwable t) {
                             ErrorWriter.write(ex, t);
                         }
@@ -247,7 +254,8 @@ public final class Forwarding {
             // and only the two reads that stream (v1's topic read, v2's records) are streams here:
             // another request asking for one is relayed as a plain request, bounded in time.
             boolean stream = exchange.getRequestMethod().equals(io.undertow.util.Methods.GET)
-                    && (Http.param(exchange, "topic") != null || exchange.getRequestPath().endsWith("/records"))
+                    && (Http.param(exchange, "topic") != null || exchange.getRequestPath().endsWith("/records")
+                            || exchange.getRequestPath().endsWith("/records/")) // the router takes one trailing slash
                     && io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
             if (stream) {
                 // Each write of the holder's events goes out at once: HTTP/2 keeps a stream's bytes
