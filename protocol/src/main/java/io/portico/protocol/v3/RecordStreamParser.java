@@ -491,6 +491,12 @@ public final class RecordStreamParser {
         return (int) value;
     }
 
+    /**
+     * The most headers a record may carry: counted as they are parsed, so that a body of empty
+     * headers (a 16 MiB one holds over a million) is refused before it becomes millions of objects.
+     */
+    public static final int MAX_HEADERS = 10_000;
+
     private static List<RecordHeader> headers(JsonParser p) throws IOException {
         if (p.currentToken() == JsonToken.VALUE_NULL) {
             return List.of();
@@ -502,6 +508,9 @@ public final class RecordStreamParser {
         while (p.nextToken() != JsonToken.END_ARRAY) {
             if (p.currentToken() != JsonToken.START_OBJECT) {
                 throw invalid("a header must be an object {\"name\":…,\"value\":…}");
+            }
+            if (out.size() == MAX_HEADERS) {
+                throw invalid("a record may carry at most " + MAX_HEADERS + " headers");
             }
             String name = null;
             byte[] value = null;

@@ -226,6 +226,20 @@ class RecordStreamParserTest {
     }
 
     @Test
+    void aRecordMayCarryAtMostTenThousandHeaders() {
+        StringBuilder within = new StringBuilder("{\"headers\":[");
+        for (int i = 0; i < RecordStreamParser.MAX_HEADERS; i++) {
+            within.append(i == 0 ? "" : ",").append("{\"name\":\"\"}");
+        }
+        String many = within + ",{\"name\":\"\"}]}";
+        List<RecordStreamParser.Item> items = parseWhole(within + "]}" + many, 1 << 20);
+        assertEquals(RecordStreamParser.MAX_HEADERS, record(items.get(0)).headers().size());
+        RecordError refused = invalid(items.get(1));
+        assertEquals(400, refused.errorCode());
+        assertTrue(refused.message().contains("at most 10000 headers"), refused.message());
+    }
+
+    @Test
     void anyChunkingGivesTheSameRecords() {
         byte[] body = MIXED.getBytes(StandardCharsets.UTF_8);
         List<RecordStreamParser.Item> whole = parseWhole(MIXED, 1 << 20);
