@@ -246,7 +246,7 @@ public record PorticoConfig(
         SSL_KEY_PASSWORD("ssl.key.password", Setting.password(), "",
                 "The private key's password, when it differs from the keystore's (PEM: of an encrypted key)."),
         SSL_CLIENT_AUTH("ssl.client.auth", Setting.choice("none", "requested", "required"), "none",
-                "Client certificates on https listeners."),
+                "Client certificates on https listeners (other than none with no https listener stops start-up)."),
         SSL_TRUSTSTORE_TYPE("ssl.truststore.type", Setting.choice("PKCS12", "JKS", "PEM"), "PKCS12",
                 "The truststore's format."),
         SSL_TRUSTSTORE_LOCATION("ssl.truststore.location", Setting.path(), "",
@@ -568,6 +568,13 @@ public record PorticoConfig(
         if (security != null && security.keystoreLocation() == null && (https(listeners)
                 || operations != null && https(operations.adminListeners()))) {
             throw new ConfigException(Key.SSL_KEYSTORE_LOCATION.key(), "an https listener needs a keystore");
+        }
+        if (security != null && !"none".equals(security.clientAuth()) && !https(listeners)
+                && !(operations != null && https(operations.adminListeners()))) {
+            // Client certificates meant as the access control, on plain http: the server would be
+            // open while its operator believes it closed.
+            throw new ConfigException(Key.SSL_CLIENT_AUTH.key(), "asks for client certificates, but no listener "
+                    + "is https:// (" + listeners + "): make one https, or set ssl.client.auth=none");
         }
         embeddedKafka = Map.copyOf(embeddedKafka);
         producer = Map.copyOf(producer);

@@ -162,6 +162,13 @@ class PorticoConfigTest {
                 PorticoConfig.from(Map.of("listeners", "http://0.0.0.0:8082/")).listeners());
     }
 
+    @Test
+    void clientCertificatesAskedForWithoutAnHttpsListenerStopStartUp() {
+        assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "required", "listeners", "http://0.0.0.0:8443"));
+        assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "requested"));
+        PorticoConfig.from(Map.of("ssl.client.auth", "none", "listeners", "http://0.0.0.0:8443"));
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());
