@@ -318,9 +318,9 @@ public final class Portico implements AutoCloseable {
                 consumers.ownership(directory);
             }
         }
-        server = listen(config.listeners(), chain, tls);
+        server = listen(PorticoConfig.Key.LISTENERS.key(), config.listeners(), chain, tls);
         if (adminRoutes != null) {
-            adminServer = listen(ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
+            adminServer = listen(PorticoConfig.Key.ADMIN_LISTENERS.key(), ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
             LOG.info("Operations endpoints on {}", ops.adminListeners());
         }
         if (directory != null && !directory.started()) {
@@ -432,7 +432,21 @@ public final class Portico implements AutoCloseable {
         return nodeId;
     }
 
-    private HttpServer listen(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
+    /**
+     * Serves {@code listeners} (the setting {@code key}); one that cannot be bound (its port taken,
+     * say by Confluent's REST Proxy, whose port 8082 is, or its host unknown) stops start-up
+     * naming the setting and the address.
+     */
+    private HttpServer listen(String key, List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
+        try {
+            return serve(listeners, handler, tls);
+        } catch (java.net.BindException | java.net.UnknownHostException e) {
+            throw new ConfigException(key, "cannot listen on " + listeners + ": " + e.getMessage()
+                    + (e instanceof java.net.BindException ? " (another process may hold the port)" : ""));
+        }
+    }
+
+    private HttpServer serve(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
         PorticoConfig.Connections c = config.connections();
         PorticoConfig.Security s = config.security();
         return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),

@@ -109,6 +109,18 @@ class OperationsIT {
     }
 
     @Test
+    void aListenerWhosePortIsTakenStopsStartUpNamingTheSetting(KafkaCluster kafka) throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> TestPortico.start(kafka, Map.of("listeners", "http://127.0.0.1:" + taken.getLocalPort())).close());
+            io.portico.proxy.ConfigException config = org.junit.jupiter.api.Assertions.assertInstanceOf(
+                    io.portico.proxy.ConfigException.class, e.getCause());
+            assertTrue(config.getMessage().contains("listeners") && config.getMessage().contains(
+                    String.valueOf(taken.getLocalPort())), config.getMessage());
+        }
+    }
+
+    @Test
     void methodsAClientMakesUpShareOneMetricName(Rest rest) {
         for (int i = 0; i < 40; i++) {
             Rest.Response made = rest.send(rest.request(i % 2 == 0 ? "/" : "/topics")
