@@ -224,6 +224,11 @@ public final class HttpServer implements AutoCloseable {
                             firstRequests));
                 }
                 exchange.setMaxEntitySize(maxEntitySize);
+                if (Protocols.HTTP_1_1.equals(exchange.getProtocol()) && headBytes(exchange) > LARGE_HEAD_BYTES) {
+                    // Undertow's parser keeps the buffers a request's line and headers grew to for
+                    // the connection's life: a large one is answered, then its connection closed.
+                    exchange.setPersistent(false);
+                }
                 if (keepAlive != null && exchange.isPersistent() && Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
                     exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
@@ -275,6 +280,27 @@ public final class HttpServer implements AutoCloseable {
             channels.add(channel);
             addresses.add((InetSocketAddress) channel.getLocalAddress());
         }
+    }
+
+    /**
+     * A request line and headers past this many characters close their HTTP/1.1 connection after
+     * the answer: Undertow's parser keeps, per connection, buffers as large as the largest request
+     * head it read (some 140 KB after one 64 KiB path), and thousands of idle connections kept
+     * alive by small requests would hold them outside every memory budget. Common heads (a long
+     * bearer token, a records-endpoint URI up to its default 10 KiB) stay under it.
+     */
+    static final int LARGE_HEAD_BYTES = 16 * 1024;
+
+    /** The characters of a request's line and headers, about (path and query, names and values). */
+    static long headBytes(HttpServerExchange exchange) {
+        long bytes = exchange.getRequestURI().length() + exchange.getQueryString().length();
+        for (io.undertow.util.HeaderValues values : exchange.getRequestHeaders()) {
+            bytes += values.getHeaderName().length();
+            for (String v : values) {
+                bytes += v.length();
+            }
+        }
+        return bytes;
     }
 
     /** Undertow's request reader and XNIO's socket conduit (neither is public), looked up once. */

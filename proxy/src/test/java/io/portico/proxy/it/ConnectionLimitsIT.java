@@ -70,6 +70,21 @@ class ConnectionLimitsIT {
     }
 
     @Test
+    void aRequestWithALargeHeadIsAnsweredThenItsConnectionClosed(KafkaCluster kafka) throws Exception {
+        // The parser's buffers grow to the largest head a connection sent and stay for its life.
+        // Idle connections are kept far longer than the read waits: only the large head closes it.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "600000"));
+             Socket socket = connect(p.rest())) {
+            send(socket, "GET /small-" + "a".repeat(1000) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /large-" + "a".repeat(17 * 1024) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            String answers = readUntilClosed(socket);
+            assertEquals(2, answers.split("HTTP/1.1 404", -1).length - 1, "both answered, the small one kept it open: "
+                    + answers.substring(0, Math.min(answers.length(), 2000)));
+            assertServes(p.rest());
+        }
+    }
+
+    @Test
     void aConnectionThatNeverSendsARequestIsClosed(KafkaCluster kafka) throws Exception {
         // Also the window in which the final request, on a new connection, must reach the server.
         try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "2000"));
