@@ -881,8 +881,10 @@ public final class ProduceV3Handler {
             boolean ownShareFull = replies.overShare(shareDivisor(), false);
             if (replies.incomplete() >= limits.unacknowledgedMax() || budgetsFull || ownShareFull) {
                 body.pause();
-                if (budgetsFull && parser.inRecord() && replies.incomplete() == 0) {
-                    // Waiting mid-record, with nothing of its own in flight to free the budget.
+                if (lease.over() && parser.inRecord() && replies.incomplete() == 0) {
+                    // Waiting mid-record, with nothing of its own in flight to free the requests
+                    // budget its part of the record holds (a full responses budget, which it holds
+                    // none of, only pauses it).
                     long now = System.nanoTime();
                     if (waitingMidRecordSince == 0) {
                         waitingMidRecordSince = now;
