@@ -378,7 +378,7 @@ public final class Http {
     static final long SMALL_BODY = 64 * 1024;
 
     /** Bytes per second a body must average once it has taken {@code request.body.timeout.ms}. */
-    static final long BODY_MIN_RATE = 16 * 1024;
+    public static final long BODY_MIN_RATE = 16 * 1024;
 
     private static RestException neverFits(MemoryBudget.Lease lease, long bytes) {
         return ErrorCode.PAYLOAD_TOO_LARGE.exception("a body of " + bytes + " bytes can never fit the memory set aside "

@@ -39,13 +39,34 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         default boolean owesAnswers() {
             return false;
         }
+
+        /**
+         * The bytes the sink holds of an item still arriving (a record that spans chunks): past
+         * {@link #HELD_FREE_BYTES}, that item must arrive at {@link Http#BODY_MIN_RATE} on average once
+         * it has taken longer than the idle timeout, as a request body must.
+         */
+        default long heldBytes() {
+            return 0;
+        }
+
+        /** An item held past {@link #HELD_FREE_BYTES} arrives slower than the least rate: it is ended. */
+        default void tooSlow(Duration took, long bytes) {
+            idle(Duration.ZERO);
+        }
     }
+
+    /** What an item still arriving may hold without being held to a rate. */
+    public static final long HELD_FREE_BYTES = 64 * 1024;
 
     private final HttpServerExchange exchange;
     private final Sink sink;
     private final Duration idleTimeout;
     private final Duration maxDuration;
     private long lastProgress = System.nanoTime();
+    /** When the sink began holding more than {@link #HELD_FREE_BYTES} of one item (0: it does not), and the bytes since. */
+    private long heldSince;
+    private long bytesSinceHeld;
+    private long pausedAt;
     private boolean paused;
     private boolean done;
     private XnioExecutor.Key idleTimer;
@@ -90,6 +111,16 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
             stop();
         }
         sink.chunk(chunk, last);
+        if (sink.heldBytes() > HELD_FREE_BYTES) {
+            if (heldSince == 0) {
+                heldSince = lastProgress;
+                bytesSinceHeld = 0;
+            } else {
+                bytesSinceHeld += chunk.length;
+            }
+        } else {
+            heldSince = 0;
+        }
         if (done || paused) {
             exchange.dispatch(SameThreadExecutor.INSTANCE, () -> { });
         }
@@ -99,6 +130,7 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
     public void pause() {
         if (!paused && !done) {
             paused = true;
+            pausedAt = System.nanoTime();
             exchange.getRequestReceiver().pause();
         }
     }
@@ -108,6 +140,9 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         if (paused && !done) {
             paused = false;
             lastProgress = System.nanoTime(); // time spent paused is the server's, not the client's
+            if (heldSince != 0) {
+                heldSince += lastProgress - pausedAt;
+            }
             exchange.getRequestReceiver().resume();
         }
     }
@@ -157,7 +192,16 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         if (sink.owesAnswers()) {
             lastProgress = System.nanoTime(); // and again from its answers (answered)
         }
-        long idle = System.nanoTime() - lastProgress;
+        long now = System.nanoTime();
+        long idle = now - lastProgress;
+        if (!paused && heldSince != 0 && sink.heldBytes() > HELD_FREE_BYTES) {
+            // A large item trickling in (a byte now and then) would hold its part for hours.
+            long took = now - heldSince;
+            if (took >= idleTimeout.toNanos() && bytesSinceHeld < took / 1_000_000_000.0 * Http.BODY_MIN_RATE) {
+                sink.tooSlow(Duration.ofNanos(took), bytesSinceHeld);
+                return;
+            }
+        }
         if (!paused && idle >= idleTimeout.toNanos()) {
             sink.idle(idleTimeout);
             return;

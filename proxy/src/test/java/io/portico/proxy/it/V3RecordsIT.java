@@ -678,6 +678,29 @@ class V3RecordsIT {
     }
 
     @Test
+    void aLargeRecordThatTricklesInIsEndedWithA408Report(KafkaCluster kafka) throws Exception {
+        // 100 KiB of a record, then a few bytes now and then: it would hold its part of the
+        // requests budget for as long as the trickle lasts.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "2000"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3trickle"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("one"));
+                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(100 * 1024));
+                for (int i = 0; i < 10; i++) {
+                    Thread.sleep(100);
+                    stream.sendChunk("AAAA");
+                }
+                List<JsonNode> reports = stream.readToEnd(); // then nothing more is sent
+                assertEquals(2, reports.size(), reports.toString());
+                assertEquals(200, reports.get(0).get("error_code").asInt());
+                assertEquals(408, reports.get(1).get("error_code").asInt());
+                assertTrue(reports.get(1).get("message").asText().contains("least rate"), reports.toString());
+            }
+            assertEquals(200, p.rest().get("/").status());
+        }
+    }
+
+    @Test
     void aClientWaitingForItsReportIsNotIdleWhileKafkaTakesLongerThanTheTimeout(KafkaCluster kafka) throws Exception {
         // A client that sends a record and waits for its report before the next: Kafka answers
         // after 6 s, four times the body timeout. The wait is the server's: the stream goes on, and

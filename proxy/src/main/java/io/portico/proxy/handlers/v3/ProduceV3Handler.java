@@ -922,6 +922,20 @@ public final class ProduceV3Handler {
         }
 
         @Override
+        public long heldBytes() {
+            return parser.inRecord() ? parser.bufferedBytes() : 0;
+        }
+
+        @Override
+        public void tooSlow(Duration took, long bytes) {
+            reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: a record of more than "
+                    + StreamingBody.HELD_FREE_BYTES / 1024 + " KiB arrived at " + bytes / Math.max(1, took.toSeconds())
+                    + " bytes/s for " + took.toSeconds() + " s, under the least rate of " + Http.BODY_MIN_RATE / 1024
+                    + " KiB/s (request.body.timeout.ms)"));
+            endInput(true);
+        }
+
+        @Override
         public void idle(Duration idleTimeout) {
             reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: the stream sent "
                     + "nothing for " + idleTimeout.toMillis() + " ms (request.body.timeout.ms)"));
