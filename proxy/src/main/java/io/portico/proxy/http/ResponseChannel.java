@@ -232,12 +232,26 @@ final class ResponseChannel {
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, contentType);
         }
         if (closeConnection) {
-            exchange.setPersistent(false);
+            if (exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection
+                    && !exchange.isRequestComplete()) {
+                // A client still sending: closed with its bytes unread, the connection would reach
+                // it as a reset that can wipe out the last reports (the one saying why included).
+                // Kept while Undertow reads and drops the rest, at most the linger every unread
+                // body gets (Http.lingerAfterAnswer), then closed.
+                exchange.setPersistent(true);
+                lingering = true;
+                exchange.addExchangeCompleteListener((ex, next) -> {
+                    next.proceed();
+                    IoUtils.safeClose(ex.getConnection());
+                });
+            } else {
+                exchange.setPersistent(false);
+            }
         }
         closed = true;
         cancelStallTimer();
         if (channel == null) {
-            exchange.endExchange();
+            finish();
             return;
         }
         // The response's last chunk goes out before the exchange ends: ending an exchange whose
@@ -249,7 +263,7 @@ final class ResponseChannel {
                     try {
                         if (c.flush()) {
                             c.suspendWrites();
-                            exchange.endExchange();
+                            finish();
                         }
                     } catch (IOException e) {
                         IoUtils.safeClose(exchange.getConnection());
@@ -262,6 +276,18 @@ final class ResponseChannel {
             IoUtils.safeClose(exchange.getConnection());
             return;
         }
+        finish();
+    }
+
+    /** Whether the connection is kept, after the response, while the rest of the body is dropped. */
+    private boolean lingering;
+
+    /** Ends the exchange; one still dropping the rest of its body is closed after the linger. */
+    private void finish() {
         exchange.endExchange();
+        if (lingering && !exchange.isComplete()) {
+            exchange.getIoThread().executeAfter(() -> IoUtils.safeClose(exchange.getConnection()),
+                    Http.LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
 }
