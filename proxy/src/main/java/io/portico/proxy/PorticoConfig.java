@@ -640,6 +640,23 @@ public record PorticoConfig(
         return out;
     }
 
+    /**
+     * Kafka's producer requires {@code delivery.timeout.ms >= linger.ms + request.timeout.ms}: a
+     * request timeout set beside {@code produce.timeout.ms} that breaks it would fail start-up as a
+     * Kafka error naming neither key.
+     */
+    private void checkProducerTimeouts() {
+        Map<String, Object> effective = producerConfig("-");
+        long delivery = asLong(effective.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), 0);
+        long linger = asLong(effective.get(ProducerConfig.LINGER_MS_CONFIG), 0);
+        long request = asLong(effective.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG), 0);
+        if (delivery < linger + request) {
+            throw new ConfigException(Key.PRODUCE_TIMEOUT_MS.key(), "produce.timeout.ms (the producer's delivery.timeout.ms, "
+                    + delivery + " ms) must be at least producer.linger.ms + producer.request.timeout.ms ("
+                    + linger + " + " + request + " ms)");
+        }
+    }
+
     /** The full producer configuration for the given bootstrap servers. */
     public Map<String, Object> producerConfig(String bootstrap) {
         Map<String, Object> out = new HashMap<>(PRODUCER_DEFAULTS);
@@ -697,6 +714,13 @@ public record PorticoConfig(
         out.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
         out.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(metadataTimeout.toMillis()));
         out.putAll(admin);
+        if (!admin.containsKey(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG)) {
+            // A request.timeout.ms given for every client (30 s, say) above it would fail the admin
+            // client's creation; Portico's own calls each pass their bound.
+            long request = asLong(out.get(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG), metadataTimeout.toMillis());
+            out.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    String.valueOf(Math.max(metadataTimeout.toMillis(), request)));
+        }
         out.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         return out;
     }
@@ -794,7 +818,7 @@ public record PorticoConfig(
                 ? (Integer) v.get(Key.CONSUMER_INSTANCES_PER_KEY_MAX) : Math.max(1, instancesMax / 2);
         String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
         String hostName = (String) v.get(Key.HOST_NAME);
-        return new PorticoConfig(
+        PorticoConfig config = new PorticoConfig(
                 listOf(v.get(Key.LISTENERS), URI.class),
                 bootstrap.isEmpty() ? null : bootstrap,
                 hostName.isEmpty() ? null : hostName,
@@ -867,6 +891,8 @@ public record PorticoConfig(
                         (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)),
                 nodes(v),
                 new Quotas((Integer) v.get(Key.QUOTA_REQUESTS_PER_SECOND), (Integer) v.get(Key.QUOTA_REQUESTS_BURST)));
+        config.checkProducerTimeouts();
+        return config;
     }
 
     /** A URL as an error may quote it: a password in it ({@code user:password@}) is not. */

@@ -169,6 +169,26 @@ class PorticoConfigTest {
         PorticoConfig.from(Map.of("ssl.client.auth", "none", "listeners", "http://0.0.0.0:8443"));
     }
 
+    @Test
+    void aProducerRequestTimeoutPastTheProduceTimeoutStopsStartUpNamingItsKeys() {
+        ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
+                "produce.timeout.ms", "10000", "producer.request.timeout.ms", "15000")));
+        assertTrue(e.getMessage().contains("produce.timeout.ms") && e.getMessage().contains("producer.request.timeout.ms"),
+                e.getMessage());
+        PorticoConfig.from(Map.of("produce.timeout.ms", "10000", "producer.request.timeout.ms", "10000"));
+    }
+
+    @Test
+    void aRequestTimeoutForEveryClientAboveTheMetadataBoundStillMakesAnAdminClient() {
+        Map<String, Object> admin = PorticoConfig.from(Map.of("request.timeout.ms", "30000")).adminConfig("k:9092");
+        assertEquals("30000", admin.get("request.timeout.ms"));
+        assertEquals("30000", admin.get("default.api.timeout.ms"), "no smaller than request.timeout.ms, as Kafka requires");
+        Map<String, Object> plain = PorticoConfig.from(Map.of()).adminConfig("k:9092");
+        assertEquals("5000", plain.get("default.api.timeout.ms"));
+        assertEquals("1000", PorticoConfig.from(Map.of("admin.default.api.timeout.ms", "1000")).adminConfig("k:9092")
+                .get("default.api.timeout.ms"), "as given");
+    }
+
     private static void assertKeyNamed(String key, Map<String, String> raw) {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(raw));
         assertTrue(e.getMessage().contains(key), e.getMessage());
