@@ -600,29 +600,28 @@ public final class ProduceService {
                                                             java.util.function.Function<Throwable, ErrorCode> codes,
                                                             boolean compacted, ProducerShares.Account account,
                                                             int partitions) {
-        if (records.size() < 2 || via != null) {
-            return sendEach(producer, via, topic, records, deadline, codes, compacted, account, partitions);
-        }
-        java.util.concurrent.locks.ReentrantLock lock = sendLocks[Math.floorMod(topic.hashCode(), sendLocks.length)];
-        boolean locked;
-        if (deadline == Long.MAX_VALUE) {
-            locked = lock.tryLock();
-        } else {
-            try {
-                locked = lock.tryLock(Math.max(0, Math.min(SEND_LOCK_WAIT_NANOS, deadline - System.nanoTime())),
-                        java.util.concurrent.TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                locked = false;
-            }
-        }
-        if (!locked) {
-            return sendEach(producer, via, topic, records, deadline, codes, compacted, account, partitions);
-        }
+        java.util.concurrent.locks.ReentrantLock held = records.size() < 2 || via != null ? null : sendLock(topic, deadline);
         try {
             return sendEach(producer, via, topic, records, deadline, codes, compacted, account, partitions);
         } finally {
-            lock.unlock();
+            if (held != null) {
+                held.unlock();
+            }
+        }
+    }
+
+    /** {@code topic}'s send lock, taken (see {@link #sendAll}), or null when it was not. */
+    private java.util.concurrent.locks.ReentrantLock sendLock(String topic, long deadline) {
+        java.util.concurrent.locks.ReentrantLock lock = sendLocks[Math.floorMod(topic.hashCode(), sendLocks.length)];
+        if (deadline == Long.MAX_VALUE) {
+            return lock.tryLock() ? lock : null;
+        }
+        try {
+            return lock.tryLock(Math.max(0, Math.min(SEND_LOCK_WAIT_NANOS, deadline - System.nanoTime())),
+                    java.util.concurrent.TimeUnit.NANOSECONDS) ? lock : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
         }
     }
 
