@@ -395,7 +395,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         }
         java.util.concurrent.CompletableFuture<Long> end = new java.util.concurrent.CompletableFuture<>();
         endLookup = new EndLookup(System.nanoTime(), end);
-        admin.get().listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
+        admin.get().listOffsets(Map.of(partition, OffsetSpec.latest()), new org.apache.kafka.clients.admin.ListOffsetsOptions()
+                        .timeoutMs((int) Math.min(Integer.MAX_VALUE, settings.catchUpTimeout().toMillis())))
+                .partitionResult(partition)
                 .whenComplete((info, e) -> {
                     if (e != null) {
                         end.completeExceptionally(e);
@@ -552,7 +554,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile java.util.function.BooleanSupplier readsUp = this::readsUpInTime;
 
     private boolean readsUpInTime() {
-        return readUp(settings.catchUpTimeout());
+        // At most a heartbeat interval: it runs on the heartbeat thread, whose next beat waits.
+        return readUp(settings.heartbeat().compareTo(settings.catchUpTimeout()) < 0
+                ? settings.heartbeat() : settings.catchUpTimeout());
     }
 
     /** Replaces how {@link #removeDeparted} finds whether the view reads up (tests). */
@@ -565,15 +569,18 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      * (or is unknown), once those instances would have expired anyway.
      */
     void removeDeparted() {
-        if (!current || !readsUp.getAsBoolean()) {
+        if (!current) {
             // Half read, the view takes every other node for departed (their newest heartbeats
-            // are not read yet), and would remove the records of instances they hold: so too a
-            // view that read nothing for a while (this process paused, or Kafka out of reach for
-            // minutes), until it has read what the others wrote meanwhile.
+            // are not read yet), and would remove the records of instances they hold.
             return;
         }
         List<Node> live = liveNodes();
         if (live.isEmpty() || !live.get(0).id().equals(settings.nodeId())) {
+            return;
+        }
+        if (!readsUp.getAsBoolean()) {
+            // So too a view that read nothing for a while (this process paused, or Kafka out of
+            // reach for minutes), until it has read what the others wrote meanwhile.
             return;
         }
         long now = clock.millis();
@@ -675,8 +682,12 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 if (url != null) {
                     nodes.put(id, new Heard(URI.create(url), r.timestamp(), false));
                     URI own = this.url;
-                    if (own != null && id.equals(settings.nodeId()) && !own.toString().equals(url)) {
-                        twinHeard(url);
+                    if (own != null && id.equals(settings.nodeId())) {
+                        if (own.toString().equals(url)) {
+                            ownHeard = true;
+                        } else if (ownHeard) { // not this node's former run, replayed before its first beat
+                            twinHeard(url);
+                        }
                     }
                 }
             }
@@ -705,6 +716,8 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     private volatile long twinLoggedAt = Long.MIN_VALUE;
+    /** Whether a heartbeat of this node's own run was read (later ones of its id at another URL are a twin's). */
+    private volatile boolean ownHeard;
 
     /**
      * Another process heartbeats under this node's id (two nodes given the same {@code id}):

@@ -224,7 +224,7 @@ public final class HttpServer implements AutoCloseable {
                             firstRequests));
                 }
                 exchange.setMaxEntitySize(maxEntitySize);
-                if (Protocols.HTTP_1_1.equals(exchange.getProtocol()) && headBytes(exchange) > LARGE_HEAD_BYTES) {
+                if (!Protocols.HTTP_2_0.equals(exchange.getProtocol()) && headBytes(exchange) > LARGE_HEAD_BYTES) {
                     // Undertow's parser keeps the buffers a request's line and headers grew to for
                     // the connection's life: a large one is answered, then its connection closed.
                     exchange.setPersistent(false);
@@ -283,7 +283,7 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * A request line and headers past this many characters close their HTTP/1.1 connection after
+     * A request line and headers past this many characters close their HTTP/1.x connection after
      * the answer: Undertow's parser keeps, per connection, buffers as large as the largest request
      * head it read (some 140 KB after one 64 KiB path), and thousands of idle connections kept
      * alive by small requests would hold them outside every memory budget. Common heads (a long

@@ -82,6 +82,12 @@ class ConnectionLimitsIT {
                     + answers.substring(0, Math.min(answers.length(), 2000)));
             assertServes(p.rest());
         }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "600000"));
+             Socket socket = connect(p.rest())) { // HTTP/1.0 asking to keep the connection: the same
+            send(socket, "GET /large-" + "a".repeat(17 * 1024) + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+            String answer = readUntilClosed(socket);
+            assertTrue(answer.startsWith("HTTP/1.0 404"), answer.substring(0, Math.min(answer.length(), 200)));
+        }
     }
 
     @Test
