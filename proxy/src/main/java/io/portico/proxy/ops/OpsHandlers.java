@@ -109,34 +109,37 @@ public final class OpsHandlers {
      * theirs to take (scrapes need no credentials).
      */
     static final long SENDING_MAX_BYTES = 16L << 20;
-    private final java.util.concurrent.atomic.AtomicLong sending = new java.util.concurrent.atomic.AtomicLong();
+    private final io.portico.sessions.MemoryBudget sending =
+            new io.portico.sessions.MemoryBudget("metrics answers", SENDING_MAX_BYTES);
 
     /** {@code body}, counted as being sent until the exchange completes; 503 when there is no room. */
     private byte[] held(HttpServerExchange exchange, byte[] body) {
-        if (!admit(sending, body.length, SENDING_MAX_BYTES)) {
+        if (!admit(sending, body.length)) {
             throw io.portico.protocol.ErrorCode.SERVICE_UNAVAILABLE.exception(
                     "too many metrics answers are being sent at once; retry later");
         }
         try {
             exchange.addExchangeCompleteListener((done, next) -> {
-                sending.addAndGet(-body.length);
+                sending.give(body.length);
                 next.proceed();
             });
         } catch (RuntimeException e) { // the exchange ended meanwhile (its connection closed)
-            sending.addAndGet(-body.length);
+            sending.give(body.length);
             throw e;
         }
         return body;
     }
 
-    /** Counts {@code length} more in {@code sending} if it fits under {@code max} (one answer always does). */
-    static boolean admit(java.util.concurrent.atomic.AtomicLong sending, long length, long max) {
-        long after = sending.addAndGet(length);
-        if (after > max && after != length) {
-            sending.addAndGet(-length);
-            return false;
+    /** Takes {@code length} of {@code sending} if it fits; one answer larger than all of it goes alone. */
+    static boolean admit(io.portico.sessions.MemoryBudget sending, long length) {
+        if (sending.tryTake(length)) {
+            return true;
         }
-        return true;
+        if (length > sending.capacity() && sending.used() == 0) {
+            sending.takeAnyway(length);
+            return true;
+        }
+        return false;
     }
 
     /** The rendering of {@code format} in progress, else one started now on the renderer's thread. */
