@@ -380,6 +380,14 @@ public final class Http {
     /** Bytes per second a body must average once it has taken {@code request.body.timeout.ms}. */
     public static final long BODY_MIN_RATE = 16 * 1024;
 
+    /**
+     * Whether {@code bytes} that took {@code nanos} to arrive are a body too slow to keep: it has
+     * taken {@code bound} ({@code request.body.timeout.ms}) and averaged under {@link #BODY_MIN_RATE}.
+     */
+    static boolean belowLeastRate(long bytes, long nanos, long bound) {
+        return nanos >= bound && bytes < nanos / 1e9 * BODY_MIN_RATE;
+    }
+
     private static RestException neverFits(MemoryBudget.Lease lease, long bytes) {
         return ErrorCode.PAYLOAD_TOO_LARGE.exception("a body of " + bytes + " bytes can never fit the memory set aside "
                 + "for request bodies (" + lease.budget().name() + ")");
@@ -612,8 +620,7 @@ public final class Http {
                 return;
             }
             long arriving = now - started - waited; // the time the server made it wait is not the client's
-            double seconds = arriving / 1e9;
-            if (pending == null && arriving >= limit && length < seconds * BODY_MIN_RATE) {
+            if (pending == null && belowLeastRate(length, arriving, limit)) {
                 if (limit - idle <= limit / 10) {
                     // Nothing came for nearly the whole time (its last bytes came just after it
                     // started): the check at its bound says it stopped arriving, which it did.

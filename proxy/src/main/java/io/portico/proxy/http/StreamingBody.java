@@ -197,7 +197,7 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         if (!paused && heldSince != 0 && sink.heldBytes() > HELD_FREE_BYTES) {
             // A large item trickling in (a byte now and then) would hold its part for hours.
             long took = now - heldSince;
-            if (took >= idleTimeout.toNanos() && bytesSinceHeld < took / 1_000_000_000.0 * Http.BODY_MIN_RATE) {
+            if (Http.belowLeastRate(bytesSinceHeld, took, idleTimeout.toNanos())) {
                 sink.tooSlow(Duration.ofNanos(took), bytesSinceHeld);
                 return;
             }
