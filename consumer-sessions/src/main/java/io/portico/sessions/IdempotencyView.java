@@ -145,7 +145,10 @@ final class IdempotencyView {
         // Only a result that adds bytes past the bound is refused: this node's own, read back
         // after it put it, adds none (the results may be over the bound then, by the results
         // being committed together).
-        if (more > 0 && bytes.get() + more > maxBytes && sweepBeforeRefusing() >= 0 && bytes.get() + more > maxBytes) {
+        if (more > 0 && bytes.get() + more > maxBytes) {
+            sweepBeforeRefusing();
+        }
+        if (more > 0 && bytes.get() + more > maxBytes) {
             if (previous != null) {
                 remove(key, previous);
             }
@@ -277,13 +280,12 @@ final class IdempotencyView {
      * Drops the expired results, at most once a second, before a result is refused for room:
      * results that expired since the last sweep (every minute) must not cost another's place.
      */
-    private int sweepBeforeRefusing() {
+    private void sweepBeforeRefusing() {
         long now = clock.getAsLong();
-        if (now - sweptBeforeRefusing < 1_000) {
-            return 0;
+        if (now - sweptBeforeRefusing >= 1_000) {
+            sweptBeforeRefusing = now;
+            sweep();
         }
-        sweptBeforeRefusing = now;
-        return sweep();
     }
 
     /** Drops results older than the retention; returns how many. */
