@@ -557,17 +557,20 @@ public final class ProduceV3Handler {
                         partitions);
                 return;
             }
-            int place = produce.placeOf(partition, record.keyBytes(), partitions);
-            if (!refusedPlaces.isEmpty() && ProduceService.mayFollow(refusedPlaces, place)) {
-                refusedPlaces.add(place); // and those after it do not overtake it in turn
-                Throwable full = share.shareFull();
-                outcome.refused(KafkaErrors.v3RecordError(full), full);
-                return;
+            if (!refusedPlaces.isEmpty()) { // where a record goes (its key's hash) matters only once one was refused
+                int place = produce.placeOf(partition, record.keyBytes(), partitions);
+                if (ProduceService.mayFollow(refusedPlaces, place)) {
+                    refusedPlaces.add(place); // and those after it do not overtake it in turn
+                    Throwable full = share.shareFull();
+                    outcome.refused(KafkaErrors.v3RecordError(full), full);
+                    return;
+                }
             }
             produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
                     record.headers(), (landed, error) -> {
                         if (error instanceof ProducerShares.ShareFull) {
-                            refusedPlaces.add(place); // told at once, before the next record is sent
+                            // told at once, before the next record is sent
+                            refusedPlaces.add(produce.placeOf(partition, record.keyBytes(), partitions));
                         }
                         delivered(record, landed, error, outcome);
                     }, via, share, partitions);
