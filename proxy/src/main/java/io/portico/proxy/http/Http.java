@@ -649,16 +649,6 @@ public final class Http {
     static final long LINGER_MILLIS = 2000;
 
     /**
-     * For a request whose body has not all arrived when its handling starts: once its answer is
-     * written, what is left of the body gets {@link #LINGER_MILLIS} to arrive (Undertow reads and
-     * drops it, for a connection to be kept), then the connection is closed. Without it a client
-     * that declares a body and never sends it (answered 401, 404, 405 without being read) held
-     * the request in progress, its budgets and a place among {@code max.concurrent.requests},
-     * for good. On HTTP/2 the connection is closed too: its other streams are that client's.
-     * Make the handler once ({@code close} closes an exchange's connection); it costs a request
-     * whose body is in, or that has none, one look.
-     */
-    /**
      * HTTP/1.1, for a request without a body whose answer may last (an event stream, here or
      * relayed): runs {@code ended} on the IO thread once the client closes its connection, which
      * is all the connection can bring next. Read for at once, where a write would tell only at the
@@ -692,6 +682,16 @@ public final class Http {
         in.resumeReads();
     }
 
+    /**
+     * For a request whose body has not all arrived when its handling starts: once its answer is
+     * written, what is left of the body gets {@link #LINGER_MILLIS} to arrive (Undertow reads and
+     * drops it, for a connection to be kept), then the connection is closed. Without it a client
+     * that declares a body and never sends it (answered 401, 404, 405 without being read) held
+     * the request in progress, its budgets and a place among {@code max.concurrent.requests},
+     * for good. On HTTP/2 the connection is closed too: its other streams are that client's.
+     * Make the handler once ({@code close} closes an exchange's connection); it costs a request
+     * whose body is in, or that has none, one look.
+     */
     public static Consumer<HttpServerExchange> lingerAfterAnswer(Consumer<HttpServerExchange> close) {
         io.undertow.server.ConduitWrapper<org.xnio.conduits.StreamSinkConduit> wrapper = (factory, ex) ->
                 new org.xnio.conduits.AbstractStreamSinkConduit<>(factory.create()) {

@@ -49,9 +49,11 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
             return 0;
         }
 
-        /** An item held past {@link #HELD_FREE_BYTES} arrives slower than the least rate: it is ended. */
+        /**
+         * An item held past {@link #HELD_FREE_BYTES} arrives slower than the least rate: it is
+         * ended. Called only for a sink whose {@link #heldBytes} can pass that.
+         */
         default void tooSlow(Duration took, long bytes) {
-            idle(Duration.ZERO);
         }
     }
 
