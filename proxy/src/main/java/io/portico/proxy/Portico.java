@@ -103,6 +103,7 @@ public final class Portico implements AutoCloseable {
     private InFlight inFlight;
     private HttpServer server;
     private HttpServer adminServer;
+    private MemoryBudget headsBudget; // request heads still arriving, on every listener
     private AccessLog accessLog;
     private ClusterHealth cluster;
     private NodeDirectory directory;
@@ -189,6 +190,7 @@ public final class Portico implements AutoCloseable {
                 memory.requests() / 8);
         MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
+        headsBudget = budget("memory.heads.max.bytes", "heads", memory.heads());
         // One API key holds at most half of what answers being sent, consumers and their records
         // take (its instances, its event streams and what they hold): the other half stays for the others.
         requestsBudget.ownerShare(requestsBudget.capacity() / 2);
@@ -455,7 +457,7 @@ public final class Portico implements AutoCloseable {
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
-                s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams()));
+                s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams(), headsBudget));
     }
 
     /**

@@ -117,6 +117,8 @@ public record PorticoConfig(
                 "Budget for read responses being built and sent."),
         MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
                 "Budget for Kafka consumers (with the default fetch sizes 1 MiB for each instance, each reader walking by offset and each partition event stream, 640 KiB for a reader seeking at a random offset) and the records they hold between requests."),
+        MEMORY_HEADS_MAX_BYTES("memory.heads.max.bytes", Setting.bytes(64 * 1024, Long.MAX_VALUE), "2%",
+                "Budget for HTTP/1.x request heads (line and headers) still arriving: a head left incomplete by a read takes room for what it costs past its first 2 KiB; without room its connection is answered 503 and closed."),
         MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
                 "How long a request that does not fit its memory budget waits before 503 with Retry-After (a large body behind an earlier one waiting too: at once)."),
 
@@ -440,10 +442,11 @@ public record PorticoConfig(
 
     /**
      * The memory budgets: bytes of request bodies and produce records awaiting acknowledgement,
-     * of read responses being built and sent, and of Kafka consumers and the records they hold;
-     * how long a request waits for room before 503.
+     * of read responses being built and sent, of Kafka consumers and the records they hold, and
+     * of request heads still arriving; how long a request waits for room before 503.
      */
-    public record Memory(long requests, long responses, long consumers, Duration waitForRoom, long producerBuffer) {
+    public record Memory(long requests, long responses, long consumers, long heads, Duration waitForRoom,
+                         long producerBuffer) {
     }
 
     /** Connection limits: header and body read timeouts, idle timeout, open connections. */
@@ -804,7 +807,8 @@ public record PorticoConfig(
                     "preflights are always answered without authentication (a browser sends none with them)");
         }
         Memory memory = new Memory((Long) v.get(Key.MEMORY_REQUESTS_MAX_BYTES), (Long) v.get(Key.MEMORY_RESPONSES_MAX_BYTES),
-                (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), (Duration) v.get(Key.MEMORY_WAIT_MS),
+                (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), (Long) v.get(Key.MEMORY_HEADS_MAX_BYTES),
+                (Duration) v.get(Key.MEMORY_WAIT_MS),
                 Math.min(128L << 20, maxHeap / 8));
         int instancesMax = (Integer) v.get(Key.CONSUMER_INSTANCES_MAX);
         if (!given.containsKey(Key.CONSUMER_INSTANCES_MAX)) {

@@ -1,5 +1,6 @@
 package io.portico.proxy.http;
 
+import io.portico.sessions.MemoryBudget;
 import io.undertow.UndertowOptions;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.protocols.ssl.UndertowXnioSsl;
@@ -69,13 +70,22 @@ public final class HttpServer implements AutoCloseable {
     public record Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                            Duration writeTimeout,
                            int maxConnections, long maxEntitySize, List<String> tlsProtocols,
-                           List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams) {
+                           List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
+                           MemoryBudget heads) {
+        /** As below, with request heads still arriving counted against no budget. */
+        public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
+                        Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
+                        List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams) {
+            this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
+                    tlsProtocols, tlsCipherSuites, clientAuth, http2, http2MaxStreams, null);
+        }
+
         /** HTTP/2 on, at most 100 streams per connection. */
         public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                         Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
                         List<String> tlsCipherSuites, String clientAuth) {
             this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
-                    tlsProtocols, tlsCipherSuites, clientAuth, true, 100);
+                    tlsProtocols, tlsCipherSuites, clientAuth, true, 100, null);
         }
     }
 
@@ -218,6 +228,10 @@ public final class HttpServer implements AutoCloseable {
             String keepAlive = keepAliveHint(settings.idleTimeout());
             HttpHandler limited = exchange -> {
                 firstRequests.started(exchange);
+                RequestHeads heads = RequestHeads.of(exchange);
+                if (heads != null) {
+                    heads.started(exchange);
+                }
                 linger.accept(exchange);
                 if (stallNanos > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
                     exchange.addResponseWrapper((factory, ex) -> new StalledStream(factory.create(), ex, stallNanos,
@@ -249,6 +263,10 @@ public final class HttpServer implements AutoCloseable {
                 boolean body = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
                         || exchange.getRequestContentLength() > 0;
                 if (!body && upgradable(exchange)) {
+                    RequestHeads heads = RequestHeads.of(exchange);
+                    if (heads != null) {
+                        heads.stop(); // HTTP/2 frames follow: no heads to count
+                    }
                     upgrade.handleRequest(exchange);
                     return;
                 }
@@ -264,7 +282,8 @@ public final class HttpServer implements AutoCloseable {
                 alpn.addProtocol(Http2OpenListener.HTTP2, h2, 10);
                 protocols = alpn;
             }
-            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https, firstRequests);
+            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https, firstRequests,
+                    settings.heads());
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -341,6 +360,9 @@ public final class HttpServer implements AutoCloseable {
         }
         org.xnio.ChannelListener<?> reader = connection.getChannel().getSourceChannel().getReadListener();
         org.xnio.conduits.StreamSourceConduit socket = connection.getOriginalSourceConduit();
+        if (socket instanceof RequestHeads heads) {
+            socket = heads.socket(); // it only counts what is read: resuming reads passes through it
+        }
         // The socket's own conduit: the request's (a body read to its end) passes no resume on,
         // and a read timeout's conduit would start its timer on one.
         if ((reader == null || reader.getClass() == UNDERTOW_READER) && connection.getExtraBytes() == null
@@ -394,13 +416,18 @@ public final class HttpServer implements AutoCloseable {
         private final int max;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
+        private static final byte[] HEAD_REFUSED = response(503, "Service Unavailable", 503,
+                "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
+        private final MemoryBudget heads; // null: heads are not counted
 
-        Guard(ChannelListener<StreamConnection> next, int max, boolean plain, FirstRequests firstRequests) {
+        Guard(ChannelListener<StreamConnection> next, int max, boolean plain, FirstRequests firstRequests,
+              MemoryBudget heads) {
             this.next = next;
             this.max = max;
             this.plain = plain;
             this.firstRequests = firstRequests;
+            this.heads = heads;
         }
 
         @Override
@@ -411,10 +438,21 @@ public final class HttpServer implements AutoCloseable {
                 return;
             }
             Runnable unwatched = firstRequests.watch(connection);
+            RequestHeads counted = null;
+            if (heads != null) {
+                // On https this is the decrypted side: the bytes Undertow parses.
+                org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
+                counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null);
+                source.setConduit(counted);
+            }
+            RequestHeads countedHeads = counted;
             // XNIO merges close listeners, so Undertow's own, set later, does not replace this one.
             connection.setCloseListener(c -> {
                 open.decrementAndGet();
                 unwatched.run();
+                if (countedHeads != null) {
+                    countedHeads.closed();
+                }
             });
             // On https this is the decrypted side of the connection: the same bytes Undertow writes.
             ConduitStreamSinkChannel sink = connection.getSinkChannel();

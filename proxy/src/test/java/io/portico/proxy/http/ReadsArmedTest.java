@@ -56,7 +56,9 @@ class ReadsArmedTest {
                 .get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
         server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new InFlight(routes, 100)),
                 null, new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60),
-                        Duration.ofSeconds(30), 100, 1 << 20, List.of(), List.of(), "none"));
+                        Duration.ofSeconds(30), 100, 1 << 20, List.of(), List.of(), "none", true, 100,
+                        // Heads counted as Portico counts them: the counting conduit passes resumed reads on.
+                        new io.portico.sessions.MemoryBudget("memory.heads.max.bytes", 1 << 20)));
         port = server.addresses().get(0).getPort();
     }
 

@@ -1,0 +1,240 @@
+package io.portico.proxy.http;
+
+import io.portico.sessions.MemoryBudget;
+import io.undertow.server.ExchangeCompletionListener;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpServerConnection;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
+import org.xnio.conduits.AbstractStreamSourceConduit;
+import org.xnio.conduits.StreamSourceConduit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An HTTP/1.x connection's request line and headers still arriving, counted against a memory
+ * budget shared by every connection ({@code memory.heads.max.bytes}). A head is held by the
+ * parser (its text, its header objects) from its first byte until its last: each one is bounded
+ * by {@code request.headers.max.bytes} and {@code request.header.timeout.ms}, but without this
+ * thousands of connections sending large heads slowly would together hold more than the heap.
+ *
+ * <p>The bytes the socket gives while a head is in progress are scanned for its end (an empty
+ * line after a non-empty one, {@code \r\n} or a bare {@code \n}): what comes after it (the body,
+ * a pipelined request) is not the head's. A head's cost is its bytes twice (the parser's builder,
+ * then the header strings) and {@link #LINE_COST} for each line (the objects of a header). Its
+ * first {@link #FREE_COST} are never refused; beyond that a head still incomplete after a read
+ * takes its cost from the budget, and without room its connection is answered 503 (plain HTTP)
+ * and closed. A head that ends within the read that brought it is never refused, whatever its
+ * size: only heads left waiting hold memory. What a head took is given back when it ends (or its
+ * connection closes). The next head starts when the request's exchange completes; a connection
+ * that turns to HTTP/2 (h2c upgrade or preface) is counted no more.
+ *
+ * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
+ */
+final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit> implements ExchangeCompletionListener {
+    private static final Logger LOG = LoggerFactory.getLogger(RequestHeads.class);
+    /** What a head may cost before it takes room from the budget: the common heads never do. */
+    static final long FREE_COST = 2048;
+    /** What one line of a head costs besides its bytes: a header's name, value and list objects. */
+    static final long LINE_COST = 128;
+
+    private final MemoryBudget budget;
+    private final StreamConnection connection;
+    private final byte[] refusal;
+    private final Scan scan = new Scan();
+    private volatile boolean inHead = true; // set by the IO thread (the head ended) and by the exchange's end
+    private boolean off; // HTTP/2: not counted any more (IO thread)
+    private long taken; // room taken from the budget for the head in progress (guarded by this)
+
+    /**
+     * @param refusal the bytes written before closing a connection refused for want of room, or
+     *                null to close it unanswered (TLS, where a write here is not safe)
+     */
+    RequestHeads(StreamSourceConduit next, MemoryBudget budget, StreamConnection connection, byte[] refusal) {
+        super(next);
+        this.budget = budget;
+        this.connection = connection;
+        this.refusal = refusal;
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        int start = dst.position();
+        int n = next.read(dst);
+        if (n > 0 && inHead && !off && !counted(dst, start, start + n)) {
+            dst.position(start);
+            return -1;
+        }
+        return n;
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
+        int[] starts = new int[len];
+        for (int i = 0; i < len; i++) {
+            starts[i] = dsts[offs + i].position();
+        }
+        long n = next.read(dsts, offs, len);
+        if (n > 0 && inHead && !off) {
+            for (int i = 0; i < len && inHead; i++) {
+                ByteBuffer b = dsts[offs + i];
+                if (b.position() > starts[i] && !counted(b, starts[i], b.position())) {
+                    for (int j = 0; j < len; j++) {
+                        dsts[offs + j].position(starts[j]);
+                    }
+                    return -1;
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Counts bytes {@code from} to {@code to} of {@code b} (read just now) into the head; false
+     * when the head, still incomplete, found no room (the connection is then closed).
+     */
+    private boolean counted(ByteBuffer b, int from, int to) {
+        if (scan.feed(b, from, to)) {
+            inHead = false;
+            scan.reset();
+            giveBack();
+            return true;
+        }
+        long over = scan.cost() - FREE_COST;
+        if (over <= 0) {
+            return true;
+        }
+        synchronized (this) {
+            if (over <= taken) {
+                return true;
+            }
+            if (budget.tryTake(over - taken)) {
+                taken = over;
+                return true;
+            }
+        }
+        LOG.debug("Closing a connection from {}: its request head ({} bytes so far) found no room in {}",
+                connection.getPeerAddress(), scan.bytes(), budget.name());
+        refuse();
+        return false;
+    }
+
+    private void refuse() {
+        try {
+            if (refusal != null) {
+                connection.getSinkChannel().write(ByteBuffer.wrap(refusal));
+            }
+        } catch (IOException e) {
+            LOG.debug("Answering a refused request head failed: {}", e.toString());
+        } finally {
+            IoUtils.safeClose(connection);
+        }
+    }
+
+    private synchronized void giveBack() {
+        if (taken > 0) {
+            budget.give(taken);
+            taken = 0;
+        }
+    }
+
+    /** The conduit it reads from. */
+    StreamSourceConduit socket() {
+        return next;
+    }
+
+    /** The connection closed: what its head held is free. */
+    void closed() {
+        giveBack();
+    }
+
+    /** The head of {@code exchange} was read whole: its request runs, and the next head begins at its end. */
+    void started(HttpServerExchange exchange) {
+        if (off) {
+            return;
+        }
+        if (inHead) { // not found by the scan (a head Undertow read from what it had buffered)
+            inHead = false;
+            scan.reset();
+            giveBack();
+        }
+        exchange.addExchangeCompleteListener(this);
+    }
+
+    /** The connection turns to HTTP/2 (an h2c upgrade): its frames are no head. */
+    void stop() {
+        off = true;
+        inHead = false;
+        giveBack();
+    }
+
+    @Override
+    public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
+        try {
+            // A pipelined request Undertow already holds begins without a read: its head is not
+            // counted (at most what one read brought), nor is its body taken for a head.
+            if (!off && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c
+                    && c.getExtraBytes() == null) {
+                inHead = true;
+            }
+        } finally {
+            nextListener.proceed();
+        }
+    }
+
+    /** This connection's counter, when it has one: HTTP/1.x connections of a server with the budget. */
+    static RequestHeads of(HttpServerExchange exchange) {
+        return exchange.getConnection() instanceof HttpServerConnection c
+                && c.getOriginalSourceConduit() instanceof RequestHeads heads ? heads : null;
+    }
+
+    /**
+     * Finds a head's end in the bytes as they come, a read at a time: the first empty line after a
+     * line with something in it (empty lines before the request line are no end), lines ended by
+     * {@code \r\n} or a bare {@code \n}. Counts the head's bytes and lines meanwhile.
+     */
+    static final class Scan {
+        private boolean content; // a byte other than CR or LF was seen
+        private boolean lineEmpty = true; // the current line holds nothing but CRs so far
+        private long bytes;
+        private long lines;
+
+        /** Takes bytes {@code from} to {@code to}; true when the head ended among them. */
+        boolean feed(ByteBuffer b, int from, int to) {
+            for (int i = from; i < to; i++) {
+                byte c = b.get(i);
+                if (c == '\n') {
+                    if (lineEmpty && content) {
+                        bytes += i + 1 - from;
+                        return true;
+                    }
+                    lineEmpty = true;
+                    lines++;
+                } else if (c != '\r') {
+                    lineEmpty = false;
+                    content = true;
+                }
+            }
+            bytes += to - from;
+            return false;
+        }
+
+        /** What the head read so far costs in memory. */
+        long cost() {
+            return 2 * bytes + LINE_COST * (lines + 1);
+        }
+
+        long bytes() {
+            return bytes;
+        }
+
+        void reset() {
+            content = false;
+            lineEmpty = true;
+            bytes = 0;
+            lines = 0;
+        }
+    }
+}

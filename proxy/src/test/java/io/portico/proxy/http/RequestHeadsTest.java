@@ -1,0 +1,172 @@
+package io.portico.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.sessions.MemoryBudget;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Request heads still arriving are counted against a memory budget ({@link RequestHeads}): a
+ * head trickled past its free allowance takes room, one that finds none is answered 503 and its
+ * connection closed, while heads that arrive whole, bodies and pipelined requests take none.
+ * Runs on an in-process server, without Kafka.
+ */
+class RequestHeadsTest {
+    /** Room for one trickled 40,000-byte head (about 78 KB of cost past its free 2 KiB), not one more of 15,000. */
+    private static final MemoryBudget HEADS = new MemoryBudget("memory.heads.max.bytes", 100_000);
+    private static HttpServer server;
+    private static int port;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Router routes = new Router()
+                .get("/now", exchange -> Http.ok(exchange, Map.of("now", true)))
+                .post("/body", exchange -> Http.readBody(exchange, 1 << 20,
+                        body -> Http.ok(exchange, Map.of("bytes", body.length))));
+        server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new InFlight(routes, 100)),
+                null, new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60),
+                        Duration.ofSeconds(30), 100, 1 << 20, List.of(), List.of(), "none", true, 100, HEADS));
+        port = server.addresses().get(0).getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @AfterEach
+    void allGivenBack() throws Exception {
+        await(() -> HEADS.used() == 0, "the heads budget was not given back: " + HEADS.used());
+    }
+
+    private static void await(BooleanSupplier condition, String message) throws InterruptedException {
+        for (int i = 0; i < 1000 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(condition.getAsBoolean(), message);
+    }
+
+    private static Socket connect() throws IOException {
+        Socket socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    private static void write(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+    }
+
+    /** A request line and a header whose value is {@code bytes} long and not ended yet. */
+    private static String unfinishedHead(int bytes) {
+        return "GET /now HTTP/1.1\r\nHost: localhost\r\nX-Large: " + "a".repeat(bytes);
+    }
+
+    /** One answer: its status line and body (the server sends Content-Length). */
+    private static String answer(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("closed in the head: " + head);
+            }
+            head.write(b);
+        }
+        String text = head.toString(StandardCharsets.US_ASCII);
+        int length = 0;
+        for (String line : text.split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        return text.lines().findFirst().orElse("") + " " + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    }
+
+    private static String get(Socket socket) throws IOException {
+        write(socket, "GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        return answer(socket.getInputStream());
+    }
+
+    @Test
+    void aHeadTrickledPastItsAllowanceTakesRoomAndGivesItBackWhenItEnds() throws Exception {
+        try (Socket socket = connect()) {
+            // Under 16 KiB, so that the connection stays open after it (see HttpServer.LARGE_HEAD_BYTES).
+            write(socket, unfinishedHead(10_000));
+            await(() -> HEADS.used() > 15_000, "the unfinished head took no room: " + HEADS.used());
+            write(socket, "\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(socket.getInputStream()));
+            await(() -> HEADS.used() == 0, "the finished head kept its room: " + HEADS.used());
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", get(socket)); // the connection serves on
+        }
+    }
+
+    @Test
+    void aHeadThatFindsNoRoomIsAnswered503AndItsConnectionClosedWhileOthersAreServed() throws Exception {
+        try (Socket holder = connect(); Socket refused = connect(); Socket other = connect()) {
+            // The holder leaves less room than one read of a head and a body would take if it were all head.
+            write(holder, unfinishedHead(40_000));
+            await(() -> HEADS.used() > 75_000, "the first unfinished head took no room: " + HEADS.used());
+            write(refused, unfinishedHead(15_000)); // read at once, so the connection closes with nothing unread
+            InputStream in = refused.getInputStream();
+            String answer = new String(in.readAllBytes(), StandardCharsets.US_ASCII); // up to the close
+            assertTrue(answer.startsWith("HTTP/1.1 503 "), answer);
+            assertTrue(answer.contains("\"error_code\":503") && answer.contains("memory.heads.max.bytes"), answer);
+            // Heads that arrive whole take no room, and bodies are not heads: served while the budget is held.
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", get(other));
+            String body = "b".repeat(200_000);
+            write(other, "POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n" + body);
+            assertEquals("HTTP/1.1 200 OK {\"bytes\":200000}", answer(other.getInputStream()));
+            // The holder, untouched, finishes its head and is answered.
+            write(holder, "\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(holder.getInputStream()));
+        }
+    }
+
+    @Test
+    void theNextHeadOnAKeptAliveConnectionIsCountedAgain() throws Exception {
+        try (Socket socket = connect()) {
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", get(socket));
+            write(socket, unfinishedHead(30_000));
+            await(() -> HEADS.used() > 50_000, "the second request's unfinished head took no room: " + HEADS.used());
+        }
+        // closing the connection gives its room back (checked after each test)
+    }
+
+    @Test
+    void theScanFindsAHeadsEndAcrossReadsWithEitherLineEnd() {
+        RequestHeads.Scan scan = new RequestHeads.Scan();
+        assertFalse(feed(scan, "\r\n\n"), "empty lines before the request line are no end");
+        assertFalse(feed(scan, "GET / HTTP/1.1\r\nHost: a\r"));
+        assertFalse(feed(scan, "\n\r"));
+        assertTrue(feed(scan, "\nbody"), "the end, split between reads");
+        assertEquals(3 + 16 + 8 + 2 + 1, scan.bytes(), "the bytes up to the end, the body not among them");
+        scan.reset();
+        assertTrue(feed(scan, "GET / HTTP/1.1\nHost: a\n\nbody"), "bare line feeds");
+        assertEquals(24, scan.bytes());
+        scan.reset();
+        assertFalse(feed(scan, "GET / HTTP/1.1\r\nX: a\r\n \r\n"), "a line of a space is no empty line");
+        assertEquals(2 * 25 + RequestHeads.LINE_COST * 4, scan.cost());
+    }
+
+    private static boolean feed(RequestHeads.Scan scan, String text) {
+        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+        return scan.feed(b, 0, b.limit());
+    }
+}
