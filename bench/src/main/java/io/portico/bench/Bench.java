@@ -75,8 +75,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>The produce rows and their baselines run once per partition count ({@code --partitions},
  * each a {@link Section}); the other rows once, in the last section. Produce rows warm up on half
  * their size against topics of their own; the read rows warm up by time on the topic they
- * measure and are each the median of three passes, so both sides of a read ratio are measured
- * alike.
+ * measure; every measured row, produce and read alike (the wrk rows aside), is the median of
+ * three passes, so both sides of a ratio are measured alike.
  *
  * <p>Prints a table per section and writes them, with the targets and the machine's details, to
  * {@code bench/results/<yyyy-MM-dd-HHmm>.md}. Stops what it started, by PID.
@@ -434,14 +434,14 @@ public final class Bench {
                 warmProduce(tuned ? NATIVE_TUNED : NATIVE_PRODUCE,
                         pass -> nativeProduce(warmTopic(t + p, pass), warmRecords, false, tuned));
             }
-            rows.add(nativeProduce("bench-" + t + p, o.records(), true, tuned));
+            rows.add(measured(pass -> nativeProduce(passTopic("bench-" + t + p, pass), o.records(), true, tuned)));
         }
         // root: GET /, the single-record rows' ceiling, over their connections.
         if (o.runs(ROOT)) {
             if (warm) {
                 warmProduce(ROOT, pass -> rootRow(warmRequests, false));
             }
-            rows.add(rootRow(o.requests(), true));
+            rows.add(measured(pass -> rootRow(o.requests(), true)));
         }
         // a: v1 binary, batch records per POST.
         if (o.runs("a")) {
@@ -453,8 +453,11 @@ public final class Bench {
                             o.batch(), o.batchConnections(), Scripts.Answer.V1, false);
                 });
             }
-            rows.add(httpProduce("a", "bench-a" + p, v1Variants("bench-a" + p, o.batch()), aRequests, o.batch(),
-                    o.batchConnections(), Scripts.Answer.V1, true));
+            rows.add(measured(pass -> {
+                String t = passTopic("bench-a" + p, pass);
+                return httpProduce("a", t, v1Variants(t, o.batch()), aRequests, o.batch(), o.batchConnections(),
+                        Scripts.Answer.V1, true);
+            }));
         }
         // j: v2 avro, batch records per POST, as row a (its ratio is to row a).
         if (last && o.runs("j")) {
@@ -466,8 +469,11 @@ public final class Bench {
                             o.batch(), o.batchConnections(), Scripts.Answer.V1, false);
                 });
             }
-            RowResult j = httpProduce("j", "bench-j" + p, avroVariants("bench-j" + p, o.batch()), jRequests,
-                    o.batch(), o.batchConnections(), Scripts.Answer.V1, true);
+            RowResult j = measured(pass -> {
+                String t = passTopic("bench-j" + p, pass);
+                return httpProduce("j", t, avroVariants(t, o.batch()), jRequests, o.batch(), o.batchConnections(),
+                        Scripts.Answer.V1, true);
+            });
             rows.add(new RowResult(j.id(), "POST /topics/{t}, v2 avro (value_schema_id, a record of one string field "
                     + "of " + (o.valueBytes() - 2) + " characters, " + (o.valueBytes() + 5) + " B in Kafka), " + o.batch()
                     + " records per request, " + o.batchConnections() + " connections", o.runs("a") ? "a" : NATIVE_TUNED,
@@ -483,8 +489,11 @@ public final class Bench {
                             false);
                 });
             }
-            rows.add(httpProduce("b", "bench-b" + p, v1Variants("bench-b" + p, 1), o.requests(), 1, o.connections(),
-                    Scripts.Answer.V1, true));
+            rows.add(measured(pass -> {
+                String t = passTopic("bench-b" + p, pass);
+                return httpProduce("b", t, v1Variants(t, 1), o.requests(), 1, o.connections(), Scripts.Answer.V1,
+                        true);
+            }));
         }
         // c: records endpoint, 1 record per POST.
         if (o.runs("c")) {
@@ -495,8 +504,11 @@ public final class Bench {
                             Scripts.Answer.ANY, false);
                 });
             }
-            rows.add(httpProduce("c", "bench-c" + p, recordsVariants("bench-c" + p), o.requests(), 1,
-                    o.connections(), Scripts.Answer.ANY, true));
+            rows.add(measured(pass -> {
+                String t = passTopic("bench-c" + p, pass);
+                return httpProduce("c", t, recordsVariants(t), o.requests(), 1, o.connections(), Scripts.Answer.ANY,
+                        true);
+            }));
         }
         // o: v3 produce, 1 record per POST (not streamed).
         if (o.runs("o")) {
@@ -507,15 +519,17 @@ public final class Bench {
                             false);
                 });
             }
-            rows.add(httpProduce("o", "bench-o" + p, v3Variants("bench-o" + p), o.requests(), 1,
-                    o.connections(), Scripts.Answer.V3, true));
+            rows.add(measured(pass -> {
+                String t = passTopic("bench-o" + p, pass);
+                return httpProduce("o", t, v3Variants(t), o.requests(), 1, o.connections(), Scripts.Answer.V3, true);
+            }));
         }
         // g: v3 streaming produce, one chunked request per connection.
         if (last && o.runs("g")) {
             if (warm) {
                 warmProduce("g", pass -> v3Stream(warmTopic("g" + p, pass), warmRecords, false));
             }
-            rows.add(v3Stream("bench-g" + p, o.records(), true));
+            rows.add(measured(pass -> v3Stream(passTopic("bench-g" + p, pass), o.records(), true)));
         }
         if (wrk != null) {
             wrkProduceRows(p);
@@ -849,7 +863,32 @@ public final class Bench {
         RowResult run(int pass) throws Exception;
     }
 
-    /** Measured passes of each read row (native-consume, d, e): the median pass is the row. */
+    /**
+     * A produce row (or its baseline) measured {@link #passes()} times, the pass of median
+     * records/s being the row, as the read rows are: one pass of a few seconds on two busy cores
+     * moved the native producer twofold between two rows run back to back (native-produce and
+     * native-produce-tuned differ by {@code linger.ms} alone, and came out at 861k and 462k records
+     * a second in {@code 2026-12-06-0301}).
+     */
+    private RowResult measured(Pass pass) throws Exception {
+        return median(null, pass);
+    }
+
+    /**
+     * The topic of pass {@code pass} of a measured produce row: the row's own topic for the first
+     * (the native producer's is the one the read rows read), a new one for each other, so that
+     * every pass writes to a topic of the same size and each checks its own records landed.
+     */
+    private String passTopic(String topic, int pass) throws Exception {
+        if (pass == 1) {
+            return topic;
+        }
+        String t = topic + "-" + pass;
+        createTopics(List.of(t), partitions);
+        return t;
+    }
+
+    /** Measured passes of each read row (native-consume, d, e) and produce row: the median pass is the row. */
     private int passes() {
         return o.quick() ? 1 : 3;
     }
