@@ -118,7 +118,7 @@ public record PorticoConfig(
         MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
                 "Budget for Kafka consumers (with the default fetch sizes 1 MiB for each instance, each reader walking by offset and each partition event stream, 640 KiB for a reader seeking at a random offset) and the records they hold between requests."),
         MEMORY_HEADS_MAX_BYTES("memory.heads.max.bytes", Setting.bytes(64 * 1024, Long.MAX_VALUE), "2%",
-                "Budget for HTTP/1.x request heads (line and headers) still arriving: a head left incomplete by a read takes room for what it costs past its first 2 KiB; without room its connection is answered 503 and closed."),
+                "Budget for HTTP/1.x request heads (line and headers) still arriving: a head left incomplete by a read takes room for what it costs past its first 2 KiB; without room its connection is answered 503 and closed. At least three times request.headers.max.bytes."),
         MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
                 "How long a request that does not fit its memory budget waits before 503 with Retry-After (a large body behind an earlier one waiting too: at once)."),
 
@@ -806,8 +806,17 @@ public record PorticoConfig(
             throw new ConfigException(Key.ACCESS_CONTROL_SKIP_OPTIONS.key(),
                     "preflights are always answered without authentication (a browser sends none with them)");
         }
+        long heads = (Long) v.get(Key.MEMORY_HEADS_MAX_BYTES);
+        int headersMax = (Integer) v.get(Key.REQUEST_HEADERS_MAX_BYTES);
+        if (heads < 3L * headersMax) {
+            // A head of the largest size costs about twice its bytes: it must fit the budget alone.
+            throw new ConfigException(Key.MEMORY_HEADS_MAX_BYTES.key(), heads + " bytes cannot hold a request head of "
+                    + Key.REQUEST_HEADERS_MAX_BYTES.key() + " (" + headersMax + " bytes, which costs about twice that "
+                    + "while it arrives): give it at least three times " + Key.REQUEST_HEADERS_MAX_BYTES.key()
+                    + ", or lower that");
+        }
         Memory memory = new Memory((Long) v.get(Key.MEMORY_REQUESTS_MAX_BYTES), (Long) v.get(Key.MEMORY_RESPONSES_MAX_BYTES),
-                (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), (Long) v.get(Key.MEMORY_HEADS_MAX_BYTES),
+                (Long) v.get(Key.MEMORY_CONSUMERS_MAX_BYTES), heads,
                 (Duration) v.get(Key.MEMORY_WAIT_MS),
                 Math.min(128L << 20, maxHeap / 8));
         int instancesMax = (Integer) v.get(Key.CONSUMER_INSTANCES_MAX);

@@ -170,6 +170,16 @@ class PorticoConfigTest {
     }
 
     @Test
+    void theHeadsBudgetMustHoldALargestHead() {
+        ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
+                "memory.heads.max.bytes", "131072")));
+        assertTrue(e.getMessage().contains("memory.heads.max.bytes") && e.getMessage().contains("request.headers.max.bytes"),
+                e.getMessage());
+        assertEquals(196608, PorticoConfig.from(Map.of("memory.heads.max.bytes", "196608")).memory().heads());
+        PorticoConfig.from(Map.of("memory.heads.max.bytes", "131072", "request.headers.max.bytes", "40000"));
+    }
+
+    @Test
     void aProducerRequestTimeoutPastTheProduceTimeoutStopsStartUpNamingItsKeys() {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
                 "produce.timeout.ms", "10000", "producer.request.timeout.ms", "15000")));

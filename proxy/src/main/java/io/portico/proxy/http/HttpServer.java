@@ -264,10 +264,10 @@ public final class HttpServer implements AutoCloseable {
                         || exchange.getRequestContentLength() > 0;
                 if (!body && upgradable(exchange)) {
                     RequestHeads heads = RequestHeads.of(exchange);
-                    if (heads != null) {
-                        heads.stop(); // HTTP/2 frames follow: no heads to count
-                    }
                     upgrade.handleRequest(exchange);
+                    if (heads != null && exchange.isUpgrade()) {
+                        heads.stop(); // upgraded (Undertow takes only an exact h2c): HTTP/2 frames follow
+                    }
                     return;
                 }
                 exchange.getRequestHeaders().remove(Headers.UPGRADE); // no upgrade: none asked of Undertow

@@ -23,13 +23,16 @@ import org.slf4j.LoggerFactory;
  * <p>The bytes the socket gives while a head is in progress are scanned for its end (an empty
  * line after a non-empty one, {@code \r\n} or a bare {@code \n}): what comes after it (the body,
  * a pipelined request) is not the head's. A head's cost is its bytes twice (the parser's builder,
- * then the header strings) and {@link #LINE_COST} for each line (the objects of a header). Its
+ * then the header strings) and {@link #PART_COST} for each line and each parameter of its request
+ * line ({@code &}, {@code ;}: the objects the parser makes for a header or a parameter). Its
  * first {@link #FREE_COST} are never refused; beyond that a head still incomplete after a read
- * takes its cost from the budget, and without room its connection is answered 503 (plain HTTP)
- * and closed. A head that ends within the read that brought it is never refused, whatever its
- * size: only heads left waiting hold memory. What a head took is given back when it ends (or its
- * connection closes). The next head starts when the request's exchange completes; a connection
- * that turns to HTTP/2 (h2c upgrade or preface) is counted no more.
+ * takes its cost from the budget, and without room its connection is answered 503 (plain HTTP;
+ * a client still sending may see a reset instead) and closed. A head that ends within the read
+ * that brought it is never refused, whatever its cost: only heads left incomplete hold memory
+ * (a head longer than one read, 16 KiB, always is for a while). What a head took is given back
+ * when it ends (or its connection closes). The next head starts when the request's exchange
+ * completes, with whatever of it the parser already holds (a pipelined request); a connection
+ * that turns to HTTP/2 (an h2c upgrade, the prior-knowledge preface) is counted no more.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -37,8 +40,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private static final Logger LOG = LoggerFactory.getLogger(RequestHeads.class);
     /** What a head may cost before it takes room from the budget: the common heads never do. */
     static final long FREE_COST = 2048;
-    /** What one line of a head costs besides its bytes: a header's name, value and list objects. */
-    static final long LINE_COST = 128;
+    /**
+     * What a line of a head, or a parameter of its request line, costs besides its bytes: a
+     * header's name, value and list objects; a parameter's name, value and deque.
+     */
+    static final long PART_COST = 160;
 
     private final MemoryBudget budget;
     private final StreamConnection connection;
@@ -102,6 +108,17 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             giveBack();
             return true;
         }
+        if (roomFor()) {
+            return true;
+        }
+        LOG.debug("Closing a connection from {}: its request head ({} bytes so far) found no room in {}",
+                connection.getPeerAddress(), scan.bytes(), budget.name());
+        refuse();
+        return false;
+    }
+
+    /** Takes room for what the head read so far costs past its free part; false when there is none. */
+    private boolean roomFor() {
         long over = scan.cost() - FREE_COST;
         if (over <= 0) {
             return true;
@@ -115,9 +132,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 return true;
             }
         }
-        LOG.debug("Closing a connection from {}: its request head ({} bytes so far) found no room in {}",
-                connection.getPeerAddress(), scan.bytes(), budget.name());
-        refuse();
         return false;
     }
 
@@ -173,11 +187,21 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
         try {
-            // A pipelined request Undertow already holds begins without a read: its head is not
-            // counted (at most what one read brought), nor is its body taken for a head.
-            if (!off && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c
-                    && c.getExtraBytes() == null) {
-                inHead = true;
+            // The next head begins: with the bytes of it Undertow already holds, when the client
+            // sent it early (pipelined, or in one write with the end of a body).
+            if (!off && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c) {
+                io.undertow.connector.PooledByteBuffer extra = c.getExtraBytes();
+                ByteBuffer held = extra == null ? null : extra.getBuffer();
+                if (held == null || !held.hasRemaining() || !scan.feed(held, held.position(), held.limit())) {
+                    if (!roomFor() && held != null) {
+                        LOG.debug("Closing a connection from {}: its pipelined request head found no room in {}",
+                                connection.getPeerAddress(), budget.name());
+                        IoUtils.safeClose(connection);
+                    }
+                    inHead = true; // after the scan's state is set: the IO thread reads this first
+                } else {
+                    scan.reset(); // a whole head is held: its request runs next, and this comes again at its end
+                }
             }
         } finally {
             nextListener.proceed();
@@ -193,13 +217,15 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     /**
      * Finds a head's end in the bytes as they come, a read at a time: the first empty line after a
      * line with something in it (empty lines before the request line are no end), lines ended by
-     * {@code \r\n} or a bare {@code \n}. Counts the head's bytes and lines meanwhile.
+     * {@code \r\n} or a bare {@code \n}. Counts the head's bytes and parts (lines, and the
+     * {@code &} and {@code ;} that part parameters; in header values too, which only counts more)
+     * meanwhile.
      */
     static final class Scan {
         private boolean content; // a byte other than CR or LF was seen
         private boolean lineEmpty = true; // the current line holds nothing but CRs so far
         private long bytes;
-        private long lines;
+        private long parts;
 
         /** Takes bytes {@code from} to {@code to}; true when the head ended among them. */
         boolean feed(ByteBuffer b, int from, int to) {
@@ -211,10 +237,13 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                         return true;
                     }
                     lineEmpty = true;
-                    lines++;
+                    parts++;
                 } else if (c != '\r') {
                     lineEmpty = false;
                     content = true;
+                    if (c == '&' || c == ';') {
+                        parts++;
+                    }
                 }
             }
             bytes += to - from;
@@ -223,7 +252,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
         /** What the head read so far costs in memory. */
         long cost() {
-            return 2 * bytes + LINE_COST * (lines + 1);
+            return 2 * bytes + PART_COST * (parts + 1);
         }
 
         long bytes() {
@@ -234,7 +263,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             content = false;
             lineEmpty = true;
             bytes = 0;
-            lines = 0;
+            parts = 0;
         }
     }
 }

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * Runs on an in-process server, without Kafka.
  */
 class RequestHeadsTest {
-    /** Room for one trickled 40,000-byte head (about 78 KB of cost past its free 2 KiB), not one more of 15,000. */
+    /** Room for one trickled 40,045-byte head (78.5 KB of cost past its free 2 KiB), not one more of 15,045. */
     private static final MemoryBudget HEADS = new MemoryBudget("memory.heads.max.bytes", 100_000);
     private static HttpServer server;
     private static int port;
@@ -150,6 +150,53 @@ class RequestHeadsTest {
     }
 
     @Test
+    void aPipelinedHeadIsCountedFromWhatTheServerAlreadyHolds() throws Exception {
+        try (Socket socket = connect()) {
+            // One write: a whole request and the start of the next, which the server reads with it.
+            write(socket, "GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n" + unfinishedHead(10_000));
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(socket.getInputStream()));
+            await(() -> HEADS.used() > 15_000, "the pipelined unfinished head took no room: " + HEADS.used());
+            write(socket, "a".repeat(2_000));
+            await(() -> HEADS.used() > 19_000, "the rest of the pipelined head took no room: " + HEADS.used());
+            write(socket, "\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(socket.getInputStream()));
+        }
+    }
+
+    @Test
+    void anUpgradeUndertowDoesNotMakeKeepsTheHeadsCounted() throws Exception {
+        try (Socket socket = connect()) {
+            write(socket, "GET /now HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c, websocket\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(socket.getInputStream()));
+            write(socket, unfinishedHead(10_000));
+            await(() -> HEADS.used() > 15_000, "the next unfinished head took no room: " + HEADS.used());
+        }
+    }
+
+    @Test
+    void anUpgradedConnectionsHttp2FramesAreNoHeads() throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_2).build();
+        URI base = URI.create("http://127.0.0.1:" + port);
+        // The first request (no body) upgrades the connection; the others are HTTP/2 streams on it.
+        java.net.http.HttpResponse<String> first = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/now"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, first.version(), "not upgraded");
+        for (int i = 0; i < 3; i++) {
+            // Bodies larger than the whole budget, in frames no head scan would find an end in.
+            java.net.http.HttpResponse<String> posted = client.send(java.net.http.HttpRequest.newBuilder(base.resolve("/body"))
+                    .header("Content-Type", "text/plain")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("b".repeat(300_000))).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, posted.statusCode(), posted.body());
+            assertEquals(java.net.http.HttpClient.Version.HTTP_2, posted.version());
+            assertEquals("{\"bytes\":300000}", posted.body());
+        }
+        assertEquals(0, HEADS.used());
+    }
+
+    @Test
     void theScanFindsAHeadsEndAcrossReadsWithEitherLineEnd() {
         RequestHeads.Scan scan = new RequestHeads.Scan();
         assertFalse(feed(scan, "\r\n\n"), "empty lines before the request line are no end");
@@ -162,7 +209,10 @@ class RequestHeadsTest {
         assertEquals(24, scan.bytes());
         scan.reset();
         assertFalse(feed(scan, "GET / HTTP/1.1\r\nX: a\r\n \r\n"), "a line of a space is no empty line");
-        assertEquals(2 * 25 + RequestHeads.LINE_COST * 4, scan.cost());
+        assertEquals(2 * 25 + RequestHeads.PART_COST * 4, scan.cost());
+        scan.reset();
+        assertFalse(feed(scan, "GET /?a=1&b=2;c HTTP/1.1\r\n"), "parameters cost as lines do");
+        assertEquals(2 * 26 + RequestHeads.PART_COST * 4, scan.cost());
     }
 
     private static boolean feed(RequestHeads.Scan scan, String text) {
