@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code ["node","<id>"]} → {@code {"url":"http://…"}}, written every heartbeat interval;
  *       a tombstone when the node shuts down. A node not heard from for the expiry time has left.
  *       Heartbeats are stamped by the broker ({@code LogAppendTime}) and compared with this
- *       node's clock, so nodes' clocks must agree within a fraction of the expiry time.</li>
+ *       node's clock, but never with a time more than two heartbeat intervals past this node's
+ *       own newest heartbeat read back (see {@link #viewNow}): a view that reads late, or a clock
+ *       ahead of the broker's, takes no node for departed early.</li>
  *   <li>{@code ["instance","<group>","<name>"]} → {@code {"node":"<id>"}}, written (acknowledged by
  *       every in-sync replica) before a create answers; a tombstone when the instance is deleted
  *       or expires. When two nodes claim one name, the first claim in the log whose node is alive
@@ -260,7 +262,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /** The nodes heard from within the expiry time, this one included. */
     public List<Node> liveNodes() {
-        long now = clock.millis();
+        long now = viewNow();
         return nodes.entrySet().stream()
                 .filter(e -> e.getKey().equals(settings.nodeId()) || alive(e.getValue(), now))
                 .map(e -> new Node(e.getKey(), e.getValue().url()))
@@ -282,7 +284,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     public boolean heardFrom(String id, URI url) {
         Heard heard = nodes.get(id);
         return heard != null && heard.url().equals(url)
-                && clock.millis() - heard.lastSeen() < settings.expiry().toMillis();
+                && viewNow() - heard.lastSeen() < settings.expiry().toMillis();
     }
 
     /**
@@ -292,7 +294,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     public boolean heartbeating(String id) {
         Heard heard = nodes.get(id);
         return heard != null && !heard.left()
-                && clock.millis() - heard.lastSeen() < 3 * settings.heartbeat().toMillis();
+                && viewNow() - heard.lastSeen() < 3 * settings.heartbeat().toMillis();
     }
 
     /**
@@ -302,7 +304,23 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      */
     public boolean unheardOf(String id) {
         Heard heard = nodes.get(id);
-        return heard != null && !id.equals(settings.nodeId()) && !alive(heard, clock.millis());
+        return heard != null && !id.equals(settings.nodeId()) && !alive(heard, viewNow());
+    }
+
+    /**
+     * The time other nodes' heartbeats are judged against: the local clock, but at most two
+     * heartbeat intervals past this node's own newest heartbeat as read back from the directory.
+     * Heartbeats carry the broker's timestamps and reach this node through the same topic as its
+     * own, so a view that stopped reading for a while (this process paused, the broker moving)
+     * does not take the other nodes for departed because their newer heartbeats are not read
+     * yet: its own are not either. A node whose own heartbeats are not written meanwhile (Kafka out
+     * of its reach) likewise judges no other departed until they are again. Before this run's
+     * first heartbeat is read back, the local clock alone.
+     */
+    private long viewNow() {
+        long now = clock.millis();
+        Heard own = ownHeard ? nodes.get(settings.nodeId()) : null;
+        return own == null ? now : Math.min(now, own.lastSeen() + 2 * settings.heartbeat().toMillis());
     }
 
     private boolean alive(Heard heard, long now) {
@@ -322,7 +340,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             return new Here();
         }
         Heard heard = nodes.get(node);
-        return alive(heard, clock.millis()) ? new There(new Node(node, heard.url())) : new Gone(node);
+        return alive(heard, viewNow()) ? new There(new Node(node, heard.url())) : new Gone(node);
     }
 
     /** The node id in a generated instance name ({@code rest-consumer-<node>-<uuid>}), or null. */
@@ -583,7 +601,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             // reach for minutes), until it has read what the others wrote meanwhile.
             return;
         }
-        long now = clock.millis();
+        long now = viewNow();
         instances.forEach((instance, node) -> {
             Heard heard = nodes.get(node);
             if (node.equals(settings.nodeId()) || alive(heard, now)) {
@@ -779,7 +797,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile java.util.function.BiPredicate<String, String> madeHere = (group, name) -> false;
 
     private boolean holderAlive(String node) {
-        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), clock.millis());
+        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), viewNow());
     }
 
     private static String field(byte[] json, String name) {

@@ -332,6 +332,32 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aViewThatStopsReadingTakesNoOtherNodeForDepartedUntilItHasReadAgain() throws Exception {
+        Topic topic = new Topic();
+        try {
+            // Node b beat once and holds c1; it is silent from here on.
+            topic.append(NodeDirectory.nodeKey("b"), "{\"url\":\"http://b:8082\"}");
+            topic.append(NodeDirectory.instanceKey("g", "c1"), "{\"node\":\"b\"}");
+            NodeDirectory me = topic.start("me");
+            assertEquals("b", ((NodeDirectory.There) me.locate("g", "c1")).node().id());
+
+            topic.holding = true; // this node's reader stalls (a pause, the broker moving)
+            clock.millis += 10_000; // twice the expiry: b's newer heartbeats, had it sent any, are not read either
+            assertEquals("b", ((NodeDirectory.There) me.locate("g", "c1")).node().id(),
+                    "a stalled view does not tell b's clients that b has left");
+            assertFalse(me.unheardOf("b"));
+            assertTrue(me.liveNodes().stream().anyMatch(n -> n.id().equals("b")));
+
+            topic.holding = false; // read again: its own heartbeats since the stall, and none of b's
+            assertTrue(SessionTestConsumer.waitUntil(() -> me.unheardOf("b"), Duration.ofSeconds(30)),
+                    "b was silent for the expiry while this node's own heartbeats were read: departed");
+            assertEquals(new NodeDirectory.Gone("b"), me.locate("g", "c1"));
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
     void aNodeRestartedWithItsIdRemovesTheInstancesOfItsFormerRunAndAnotherNodeMayTakeTheirNames() {
         Topic topic = new Topic();
         try {
