@@ -43,9 +43,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code ["node","<id>"]} → {@code {"url":"http://…"}}, written every heartbeat interval;
  *       a tombstone when the node shuts down. A node not heard from for the expiry time has left.
  *       Heartbeats are stamped by the broker ({@code LogAppendTime}) and compared with this
- *       node's clock, but never with a time more than two heartbeat intervals past this node's
- *       own newest heartbeat read back (see {@link #viewNow}): a view that reads late, or a clock
- *       ahead of the broker's, takes no node for departed early.</li>
+ *       node's clock, but never with a time more than two heartbeat intervals past the newest
+ *       record read (see {@link #viewNow}): a view that reads late takes no node for departed
+ *       early, and a clock ahead of the broker's at most two intervals early.</li>
  *   <li>{@code ["instance","<group>","<name>"]} → {@code {"node":"<id>"}}, written (acknowledged by
  *       every in-sync replica) before a create answers; a tombstone when the instance is deleted
  *       or expires. When two nodes claim one name, the first claim in the log whose node is alive
@@ -309,19 +309,21 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /**
      * The time other nodes' heartbeats are judged against: the local clock, but at most two
-     * heartbeat intervals past this node's own newest heartbeat as read back from the directory.
-     * Heartbeats carry the broker's timestamps and reach this node through the same topic as its
-     * own, so a view that stopped reading for a while (this process paused, the broker moving)
-     * does not take the other nodes for departed because their newer heartbeats are not read
-     * yet: its own are not either. A node whose own heartbeats are not written meanwhile (Kafka out
-     * of its reach) likewise judges no other departed until they are again. Before this run's
-     * first heartbeat is read back, the local clock alone.
+     * heartbeat intervals past the newest record read from the directory (the broker's
+     * timestamp). Every live node, this one included, writes a heartbeat each interval, so a view
+     * reading up to date has read one within an interval; a view that stopped reading for a while
+     * (this process paused, the broker moving) does not take the other nodes for departed because
+     * their newer heartbeats are not read yet. Nothing read yet: the local clock alone. The claim
+     * rule judges by the claim's own timestamp instead (see {@link #holderAlive}).
      */
     private long viewNow() {
         long now = clock.millis();
-        Heard own = ownHeard ? nodes.get(settings.nodeId()) : null;
-        return own == null ? now : Math.min(now, own.lastSeen() + 2 * settings.heartbeat().toMillis());
+        long read = newestRead;
+        return read == Long.MIN_VALUE ? now : Math.min(now, read + 2 * settings.heartbeat().toMillis());
     }
+
+    /** The newest broker timestamp of a record read from the directory; MIN_VALUE before the first. */
+    private volatile long newestRead = Long.MIN_VALUE;
 
     private boolean alive(Heard heard, long now) {
         return heard != null && !heard.left() && now - heard.lastSeen() < settings.expiry().toMillis();
@@ -558,8 +560,8 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private void heartbeatQuietly() {
         try {
             heartbeat();
-        } catch (RuntimeException e) {
-            LOG.warn("Node heartbeat to {} failed: {}", settings.topic(), e.getMessage());
+        } catch (Throwable e) { // anything: a scheduled task that throws is never run again
+            LOG.warn("Node heartbeat to {} failed: {}", settings.topic(), e.toString());
         }
     }
 
@@ -673,6 +675,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /** Applies one record of the directory to the view (the reader thread; tests). */
     void apply(ConsumerRecord<byte[], byte[]> r) {
+        if (r.timestamp() > newestRead) {
+            newestRead = r.timestamp(); // the reader's thread alone writes it
+        }
         JsonNode key;
         try {
             key = JSON.readTree(r.key());
@@ -722,7 +727,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             instances.compute(instance, (k, holder) -> {
                 // The first claim whose node is alive keeps the name; a claim by the holder itself
                 // (written again) or after the holder left takes it.
-                if (holder == null || holder.equals(node) || !holderAlive(holder)) {
+                if (holder == null || holder.equals(node) || !holderAlive(holder, r.timestamp())) {
                     return node;
                 }
                 return holder;
@@ -796,8 +801,13 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     private volatile java.util.function.BiPredicate<String, String> madeHere = (group, name) -> false;
 
-    private boolean holderAlive(String node) {
-        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), viewNow());
+    /**
+     * Whether {@code node}, holding a name, was alive when a later claim of it was written
+     * ({@code at}, the claim's broker timestamp): judged on the log alone, so every node, reading
+     * it live or replaying it later, gives the name to the same node.
+     */
+    private boolean holderAlive(String node, long at) {
+        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), at);
     }
 
     private static String field(byte[] json, String name) {

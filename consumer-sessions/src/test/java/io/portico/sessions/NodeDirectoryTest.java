@@ -87,6 +87,12 @@ class NodeDirectoryTest {
                 value == null ? null : value.getBytes(StandardCharsets.UTF_8), new RecordHeaders(), Optional.empty()));
     }
 
+    /** As {@link #feed}, stamped {@code timestamp} by the broker (a record written then, read now). */
+    private void feedAt(long timestamp, byte[] key, String value) {
+        directory.apply(new ConsumerRecord<>(TOPIC, 0, offset++, timestamp, TimestampType.LOG_APPEND_TIME, -1, -1, key,
+                value == null ? null : value.getBytes(StandardCharsets.UTF_8), new RecordHeaders(), Optional.empty()));
+    }
+
     private void heartbeat(String node) {
         feed(NodeDirectory.nodeKey(node), "{\"url\":\"http://" + node + ":8082\"}");
     }
@@ -104,8 +110,10 @@ class NodeDirectoryTest {
         assertEquals(new NodeDirectory.There(new NodeDirectory.Node("b", URI.create("http://b:8082"))), at);
 
         clock.millis += 4_999;
+        heartbeat("me"); // this node's own, read as it goes on beating
         assertInstanceOf(NodeDirectory.There.class, directory.locate("g", "c1"));
         clock.millis += 1;
+        heartbeat("me");
         assertEquals(new NodeDirectory.Gone("b"), directory.locate("g", "c1"));
         heartbeat("b");
         assertInstanceOf(NodeDirectory.There.class, directory.locate("g", "c1"), "a heartbeat brings it back");
@@ -188,6 +196,20 @@ class NodeDirectoryTest {
         claim("g", "other", "b");
         claim("g", "other", "c");
         assertEquals("c", ((NodeDirectory.There) directory.locate("g", "other")).node().id());
+    }
+
+    @Test
+    void aSecondClaimIsJudgedAtItsOwnTimestampSoANodeReadingItLaterDecidesAsTheOthersDid() {
+        heartbeat("b");
+        heartbeat("c");
+        claim("g", "x", "b");
+        long written = clock.millis + 1_000; // c claims x while b is alive: b keeps it
+        clock.millis += 60_000; // this node reads that claim a minute later (it was paused, or started since)
+        feedAt(written, NodeDirectory.instanceKey("g", "x"), "{\"node\":\"c\"}");
+        NodeDirectory.Location at = directory.locate("g", "x");
+        String holder = at instanceof NodeDirectory.There there ? there.node().id()
+                : at instanceof NodeDirectory.Gone gone ? gone.nodeId() : null;
+        assertEquals("b", holder, "b holds x, not c: " + at);
     }
 
     @Test

@@ -288,7 +288,7 @@ public record PorticoConfig(
         NODES_HEARTBEAT_INTERVAL_MS("nodes.heartbeat.interval.ms", Setting.millis(100, 600_000), "2000",
                 "How often a node records that it is alive."),
         NODES_EXPIRY_MS("nodes.expiry.ms", Setting.millis(500, 3_600_000), "10000",
-                "A node not heard from for this long has left (at least twice nodes.heartbeat.interval.ms), judged against the broker's stamps of this node's own heartbeats as read back: a node whose clock is behind the broker's sees departures later by as much."),
+                "A node not heard from for this long has left (at least twice nodes.heartbeat.interval.ms), judged against the newest broker timestamp this node read from the directory: nodes' clocks must agree well within it."),
         NODES_FORWARD_TIMEOUT_MS("nodes.forward.timeout.ms", Setting.millis(1000, 3_600_000), "300000",
                 "Longest a request relayed to the node holding its consumer instance may take."),
 
