@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.sessions.MemoryBudget;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -78,24 +77,10 @@ class RequestHeadsTest {
         return "GET /now HTTP/1.1\r\nHost: localhost\r\nX-Large: " + "a".repeat(bytes);
     }
 
-    /** One answer: its status line and body (the server sends Content-Length). */
+    /** One answer: its status line and body. */
     private static String answer(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("closed in the head: " + head);
-            }
-            head.write(b);
-        }
-        String text = head.toString(StandardCharsets.US_ASCII);
-        int length = 0;
-        for (String line : text.split("\r\n")) {
-            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(15).trim());
-            }
-        }
-        return text.lines().findFirst().orElse("") + " " + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        RawAnswer answer = RawAnswer.read(in);
+        return answer.status() + " " + answer.body();
     }
 
     private static String get(Socket socket) throws IOException {
