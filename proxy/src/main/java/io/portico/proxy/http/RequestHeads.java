@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * then the header strings) and {@link #PART_COST} for each line and each parameter of its request
  * line ({@code &}, {@code ;}: the objects the parser makes for a header or a parameter). Its
  * first {@link #FREE_COST} are never refused; beyond that a head still incomplete after a read
- * takes its cost from the budget, and without room its connection is answered 503 (plain HTTP;
- * a client still sending may see a reset instead) and closed. A head that ends within the read
+ * takes its cost from the budget, and without room its connection is answered 503 (plain HTTP)
+ * and closed. A head that ends within the read
  * that brought it is never refused, whatever its cost: only heads left incomplete hold memory
  * (a head longer than one read, 16 KiB, always is for a while). What a head took is given back
  * when it ends (or its connection closes). The next head starts when the request's exchange
@@ -51,6 +51,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private final byte[] refusal;
     private final Scan scan = new Scan();
     private volatile boolean inHead = true; // set by the IO thread (the head ended) and by the exchange's end
+    private boolean refused; // answered 503: what comes is dropped until the connection closes (IO thread)
     private boolean off; // HTTP/2: not counted any more (IO thread)
     private long taken; // room taken from the budget for the head in progress (guarded by this)
 
@@ -69,9 +70,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     public int read(ByteBuffer dst) throws IOException {
         int start = dst.position();
         int n = next.read(dst);
-        if (n > 0 && inHead && !off && !counted(dst, start, start + n)) {
-            dst.position(start);
-            return -1;
+        if (n > 0 && (refused || inHead && !off && !counted(dst, start, start + n))) {
+            dst.position(start); // refused: what the client still sends is dropped
+            return 0;
         }
         return n;
     }
@@ -83,15 +84,18 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             starts[i] = dsts[offs + i].position();
         }
         long n = next.read(dsts, offs, len);
-        if (n > 0 && inHead && !off) {
-            for (int i = 0; i < len && inHead; i++) {
+        if (n > 0 && (refused || inHead && !off)) {
+            for (int i = 0; i < len && inHead && !refused; i++) {
                 ByteBuffer b = dsts[offs + i];
-                if (b.position() > starts[i] && !counted(b, starts[i], b.position())) {
-                    for (int j = 0; j < len; j++) {
-                        dsts[offs + j].position(starts[j]);
-                    }
-                    return -1;
+                if (b.position() > starts[i]) {
+                    counted(b, starts[i], b.position());
                 }
+            }
+            if (refused) {
+                for (int j = 0; j < len; j++) {
+                    dsts[offs + j].position(starts[j]);
+                }
+                return 0;
             }
         }
         return n;
@@ -135,17 +139,38 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         return false;
     }
 
+    /**
+     * Answers 503 and closes: on plain HTTP the answer is written and the sending side shut, and
+     * what the client still sends is read and dropped until it closes, or for at most
+     * {@link #LINGER_MILLIS} (closing with its bytes unread would reset the connection, and a
+     * client still sending would see the reset rather than the answer). Its head's room stays
+     * taken until the connection closes. On TLS, closed at once.
+     */
     private void refuse() {
+        refused = true;
+        if (refusal == null) {
+            IoUtils.safeClose(connection);
+            return;
+        }
         try {
-            if (refusal != null) {
-                connection.getSinkChannel().write(ByteBuffer.wrap(refusal));
+            ByteBuffer answer = ByteBuffer.wrap(refusal);
+            connection.getSinkChannel().write(answer);
+            if (answer.hasRemaining()) { // a socket buffer this full: no answer, as on TLS
+                IoUtils.safeClose(connection);
+                return;
             }
+            connection.getSinkChannel().shutdownWrites();
+            connection.getSinkChannel().flush();
+            connection.getIoThread().executeAfter(() -> IoUtils.safeClose(connection), LINGER_MILLIS,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (IOException e) {
             LOG.debug("Answering a refused request head failed: {}", e.toString());
-        } finally {
             IoUtils.safeClose(connection);
         }
     }
+
+    /** How long a refused connection is read (and what comes dropped) after its 503, at most. */
+    static final long LINGER_MILLIS = 2000;
 
     private synchronized void giveBack() {
         if (taken > 0) {
