@@ -140,11 +140,12 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     }
 
     /**
-     * Answers 503 and closes: on plain HTTP the answer is written and the sending side shut, and
-     * what the client still sends is read and dropped until it closes, or for at most
-     * {@link #LINGER_MILLIS} (closing with its bytes unread would reset the connection, and a
-     * client still sending would see the reset rather than the answer). Its head's room stays
-     * taken until the connection closes. On TLS, closed at once.
+     * Answers 503 and closes: on plain HTTP the answer is written (it says {@code Connection:
+     * close}), and what the client still sends is read and dropped until it closes, or for at
+     * most {@link #LINGER_MILLIS} (closing with its bytes unread would reset the connection, and a
+     * client still sending would see the reset rather than the answer). The sending side is not
+     * shut meanwhile: Undertow closes a connection at once when it finds it so. Its head's room
+     * stays taken until the connection closes. On TLS, closed at once.
      */
     private void refuse() {
         refused = true;
@@ -159,8 +160,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 IoUtils.safeClose(connection);
                 return;
             }
-            connection.getSinkChannel().shutdownWrites();
-            connection.getSinkChannel().flush();
             connection.getIoThread().executeAfter(() -> IoUtils.safeClose(connection), LINGER_MILLIS,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (IOException e) {
@@ -218,11 +217,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 io.undertow.connector.PooledByteBuffer extra = c.getExtraBytes();
                 ByteBuffer held = extra == null ? null : extra.getBuffer();
                 if (held == null || !held.hasRemaining() || !scan.feed(held, held.position(), held.limit())) {
-                    if (!roomFor() && held != null) {
-                        LOG.debug("Closing a connection from {}: its pipelined request head found no room in {}",
-                                connection.getPeerAddress(), budget.name());
-                        IoUtils.safeClose(connection);
-                    }
+                    // Room for what is held if there is some now; if not, the next read of this
+                    // head refuses it (503, on the IO thread), as it would a head read then.
+                    roomFor();
                     inHead = true; // after the scan's state is set: the IO thread reads this first
                 } else {
                     scan.reset(); // a whole head is held: its request runs next, and this comes again at its end
