@@ -79,6 +79,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     @Override
     public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
+        if (off || !inHead && !refused) {
+            return next.read(dsts, offs, len); // a body, or HTTP/2: nothing to count
+        }
         int[] starts = new int[len];
         for (int i = 0; i < len; i++) {
             starts[i] = dsts[offs + i].position();
@@ -142,8 +145,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     /**
      * Answers 503 and closes: on plain HTTP the answer is written (it says {@code Connection:
      * close}), and what the client still sends is read and dropped until it closes, or for at
-     * most {@link #LINGER_MILLIS} (closing with its bytes unread would reset the connection, and a
-     * client still sending would see the reset rather than the answer). The sending side is not
+     * most {@link Http#LINGER_MILLIS}, as an answered body's rest is (closing with its bytes
+     * unread would reset the connection, and a client still sending would see the reset rather
+     * than the answer). The sending side is not
      * shut meanwhile: Undertow closes a connection at once when it finds it so. Its head's room
      * stays taken until the connection closes. On TLS, closed at once.
      */
@@ -160,7 +164,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 IoUtils.safeClose(connection);
                 return;
             }
-            connection.getIoThread().executeAfter(() -> IoUtils.safeClose(connection), LINGER_MILLIS,
+            connection.getIoThread().executeAfter(() -> IoUtils.safeClose(connection), Http.LINGER_MILLIS,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (IOException e) {
             LOG.debug("Answering a refused request head failed: {}", e.toString());
@@ -168,8 +172,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         }
     }
 
-    /** How long a refused connection is read (and what comes dropped) after its 503, at most. */
-    static final long LINGER_MILLIS = 2000;
 
     private synchronized void giveBack() {
         if (taken > 0) {
