@@ -229,16 +229,15 @@ public final class HttpServer implements AutoCloseable {
             HttpHandler limited = exchange -> {
                 firstRequests.started(exchange);
                 RequestHeads heads = RequestHeads.of(exchange);
-                if (heads != null) {
-                    heads.started(exchange);
-                }
+                long head = heads == null ? -1 : heads.started(exchange); // its bytes, when counted
                 linger.accept(exchange);
                 if (stallNanos > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
                     exchange.addResponseWrapper((factory, ex) -> new StalledStream(factory.create(), ex, stallNanos,
                             firstRequests));
                 }
                 exchange.setMaxEntitySize(maxEntitySize);
-                if (!Protocols.HTTP_2_0.equals(exchange.getProtocol()) && headBytes(exchange) > LARGE_HEAD_BYTES) {
+                if (!Protocols.HTTP_2_0.equals(exchange.getProtocol())
+                        && (head >= 0 ? head : headBytes(exchange)) > LARGE_HEAD_BYTES) {
                     // Undertow's parser keeps the buffers a request's line and headers grew to for
                     // the connection's life: a large one is answered, then its connection closed.
                     exchange.setPersistent(false);
@@ -310,7 +309,10 @@ public final class HttpServer implements AutoCloseable {
      */
     static final int LARGE_HEAD_BYTES = 16 * 1024;
 
-    /** The characters of a request's line and headers, about (path and query, names and values). */
+    /**
+     * The characters of a request's line and headers, about (path and query, names and values),
+     * for a head the connection's {@link RequestHeads} did not count.
+     */
     static long headBytes(HttpServerExchange exchange) {
         long bytes = exchange.getRequestURI().length() + exchange.getQueryString().length();
         for (io.undertow.util.HeaderValues values : exchange.getRequestHeaders()) {

@@ -52,6 +52,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private final Scan scan = new Scan();
     private volatile boolean inHead = true; // set by the IO thread (the head ended) and by the exchange's end
     private boolean refused; // answered 503: what comes is dropped until the connection closes (IO thread)
+    private long lastHead = -1; // the bytes of the last head the scan saw end, until its request starts
     private boolean off; // HTTP/2: not counted any more (IO thread)
     private long taken; // room taken from the budget for the head in progress (guarded by this)
 
@@ -111,6 +112,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private boolean counted(ByteBuffer b, int from, int to) {
         if (scan.feed(b, from, to)) {
             inHead = false;
+            lastHead = scan.bytes();
             scan.reset();
             giveBack();
             return true;
@@ -190,17 +192,25 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         giveBack();
     }
 
-    /** The head of {@code exchange} was read whole: its request runs, and the next head begins at its end. */
-    void started(HttpServerExchange exchange) {
+    /**
+     * The head of {@code exchange} was read whole: its request runs, and the next head begins at
+     * its end. Returns the head's bytes as the scan counted them (request line, headers, line
+     * ends), or -1 when the scan did not see it end (the caller then measures it otherwise).
+     */
+    long started(HttpServerExchange exchange) {
         if (off) {
-            return;
+            return -1;
         }
+        long head = lastHead;
+        lastHead = -1;
         if (inHead) { // not found by the scan (a head Undertow read from what it had buffered)
             inHead = false;
             scan.reset();
             giveBack();
+            head = -1;
         }
         exchange.addExchangeCompleteListener(this);
+        return head;
     }
 
     /** The connection turns to HTTP/2 (an h2c upgrade): its frames are no head. */
@@ -224,6 +234,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                     roomFor();
                     inHead = true; // after the scan's state is set: the IO thread reads this first
                 } else {
+                    lastHead = scan.bytes();
                     scan.reset(); // a whole head is held: its request runs next, and this comes again at its end
                 }
             }
