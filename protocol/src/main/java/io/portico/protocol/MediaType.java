@@ -28,6 +28,31 @@ public record MediaType(String type, String subtype, double quality) {
         if (value == null) {
             return null;
         }
+        if (value.length() > MEMO_MAX_LENGTH) {
+            return parseFresh(value);
+        }
+        // Clients send the same few Content-Type and Accept values again and again: the newest
+        // parse of each of a few slots is kept (a value's hash picks its slot). A Memo's fields
+        // are final, so a slot read without locking sees a whole one or the one before it.
+        int slot = value.hashCode() & (MEMO.length - 1);
+        Memo memo = MEMO[slot];
+        if (memo != null && memo.value.equals(value)) {
+            return memo.type;
+        }
+        MediaType type = parseFresh(value);
+        MEMO[slot] = new Memo(value, type);
+        return type;
+    }
+
+    /** Values longer than this are parsed every time rather than kept. */
+    private static final int MEMO_MAX_LENGTH = 128;
+    private static final Memo[] MEMO = new Memo[32];
+
+    /** A value and what it parsed to (null when it did not parse). */
+    private record Memo(String value, MediaType type) {
+    }
+
+    private static MediaType parseFresh(String value) {
         int semicolon = value.indexOf(';');
         String essence = withoutOws(semicolon < 0 ? value : value.substring(0, semicolon));
         int slash = essence.indexOf('/');

@@ -109,4 +109,21 @@ class MediaTypeTest {
         assertEquals(0, MediaType.parse("application/xml").specificityFor(json));
         assertEquals(0, MediaType.parse("*/json").specificityFor(json));
     }
+
+    @Test
+    void valuesSeenBeforeParseAsTheyDidWhateverCameBetween() {
+        // More distinct values than the memo has slots, valid and not, long and short, each
+        // parsed again after all the others: every answer is still its own value's.
+        int n = 300;
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < n; i++) {
+                MediaType t = MediaType.parse("application/x-" + i + "; q=0." + (i % 10));
+                assertEquals("x-" + i, t.subtype(), "round " + round);
+                assertEquals((i % 10) / 10.0, t.quality());
+                assertNull(MediaType.parse("not-a-type-" + i), "round " + round);
+                String longValue = "application/" + "y".repeat(200) + i;
+                assertEquals("y".repeat(200) + i, MediaType.parse(longValue).subtype());
+            }
+        }
+    }
 }
