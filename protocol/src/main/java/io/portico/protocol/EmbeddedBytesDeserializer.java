@@ -20,8 +20,8 @@ import java.util.Base64;
  * {@code 1e400}, {@code 0.1000000000000000000000001} and {@code -0.0} are stored as sent).
  * A JSON {@code null} never reaches this class: it is a null key or value in both formats.
  *
- * <p>When the reader carries the request body (attribute {@link #REQUEST_BODY}), a base64 string is
- * decoded straight from the body's bytes: a large value then costs its decoded bytes (three
+ * <p>While a body is read through {@link #decodingFrom}, a base64 string of it is decoded
+ * straight from the body's bytes: a large value then costs its decoded bytes (three
  * quarters of its text), where reading it as text first costs nearly six times its text (the
  * parser's char buffer at two bytes a character, the String, its bytes, the decoded value).
  * Jackson's own streaming base64 decoding is not used: it accepts what this format rejects (spaces,
@@ -32,10 +32,27 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
     private static final long serialVersionUID = 1L;
 
     /**
-     * Reader attribute: the {@code byte[]} the reader parses. With it, base64 strings are decoded
-     * from the body itself rather than from their text.
+     * The {@code byte[]} being read on this thread, while {@link #decodingFrom} reads it (a
+     * thread-local rather than a reader attribute: an attribute copies the reader's attribute map
+     * for every body). Only the parser reading it takes it: see {@link #decodeFromBody}.
      */
-    static final Object REQUEST_BODY = new Object();
+    private static final ThreadLocal<byte[]> BODY = new ThreadLocal<>();
+
+    /** What reads {@code body} with one parser. */
+    interface BodyRead<T> {
+        T read() throws IOException;
+    }
+
+    /** Runs {@code read}, which parses {@code body}, with base64 strings decoded from the body's bytes. */
+    static <T> T decodingFrom(byte[] body, BodyRead<T> read) throws IOException {
+        byte[] outer = BODY.get();
+        BODY.set(body);
+        try {
+            return read.read();
+        } finally {
+            BODY.set(outer);
+        }
+    }
 
     private static final Base64.Decoder BASE64 = Base64.getDecoder();
 
@@ -79,7 +96,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
     }
 
     /**
-     * Decodes the current string token from the request body's bytes, when the reader carries the
+     * Decodes the current string token from the request body's bytes, while {@link #decodingFrom} reads the
      * body, the parser is the one reading it, and the string's raw text is plain: printable ASCII
      * other than the backslash, save for the escapes {@code \n}, {@code \r} and {@code \/}. The
      * string's value is then its raw text with those escapes resolved, so dropping the line breaks
@@ -94,7 +111,8 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
      * @throws RestException 422 when the text is not valid base64
      */
     private static byte[] decodeFromBody(JsonParser p, DeserializationContext ctxt, String field) {
-        if (!(ctxt.getAttribute(REQUEST_BODY) instanceof byte[] body) || p != ctxt.getParser()) {
+        byte[] body = BODY.get();
+        if (body == null || p != ctxt.getParser()) {
             return null;
         }
         long quote = p.currentTokenLocation().getByteOffset();

@@ -165,7 +165,18 @@ public final class Json {
      */
     public static final class BodyReader<T> {
         private final Map<EmbeddedFormat, ObjectReader> readers = new EnumMap<>(EmbeddedFormat.class);
+        /**
+         * Per format (by ordinal), the reader with the newest {@code maxRecords} asked for: callers
+         * pass a configured bound, so this is built once rather than for every body (a Jackson
+         * attribute copies the reader's attribute map). A slot's fields are final, so a slot read
+         * without locking sees a whole one or the one before it.
+         */
+        private final Bounded[] bounded = new Bounded[EmbeddedFormat.values().length];
         private final boolean readFromObject;
+
+        /** A reader carrying {@link BoundedList#MAX} = {@code max}. */
+        private record Bounded(int max, ObjectReader reader) {
+        }
 
         public BodyReader(Class<T> type) {
             ObjectReader base = MAPPER.readerFor(type);
@@ -197,16 +208,12 @@ public final class Json {
             if (readFromObject && isWellFormedOtherThanAnObject(body)) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body must be a JSON object");
             }
-            ObjectReader reader = readers.get(format);
-            if (maxRecords != Integer.MAX_VALUE) {
-                reader = reader.withAttribute(BoundedList.MAX, maxRecords);
-            }
-            if (format == EmbeddedFormat.BINARY) {
-                reader = reader.withAttribute(EmbeddedBytesDeserializer.REQUEST_BODY, body);
-            }
+            ObjectReader reader = maxRecords == Integer.MAX_VALUE ? readers.get(format) : bounded(format, maxRecords);
             T value;
             try {
-                value = reader.readValue(body);
+                value = format == EmbeddedFormat.BINARY
+                        ? EmbeddedBytesDeserializer.decodingFrom(body, () -> reader.readValue(body))
+                        : reader.readValue(body);
             } catch (IOException | RuntimeException e) {
                 throw translate(e);
             }
@@ -214,6 +221,15 @@ public final class Json {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Request body must not be null");
             }
             return value;
+        }
+
+        private ObjectReader bounded(EmbeddedFormat format, int maxRecords) {
+            Bounded b = bounded[format.ordinal()];
+            if (b == null || b.max != maxRecords) {
+                b = new Bounded(maxRecords, readers.get(format).withAttribute(BoundedList.MAX, maxRecords));
+                bounded[format.ordinal()] = b;
+            }
+            return b.reader;
         }
     }
 
@@ -223,6 +239,14 @@ public final class Json {
      * parsed to its end, so that malformed JSON is left for the reader to report as it always has.
      */
     private static boolean isWellFormedOtherThanAnObject(byte[] data) {
+        for (byte b : data) {
+            if (b == '{') {
+                return false; // an object's first token, seen without a parser
+            }
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                break;
+            }
+        }
         try (JsonParser p = MAPPER.getFactory().createParser(data)) {
             JsonToken first = p.nextToken();
             if (first == null || first == JsonToken.START_OBJECT) {
