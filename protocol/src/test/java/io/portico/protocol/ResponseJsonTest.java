@@ -57,6 +57,25 @@ class ResponseJsonTest {
     }
 
     @Test
+    void recordsEndpointAnswersWrittenWithoutJacksonAreWhatJacksonWrites() throws JsonProcessingException {
+        java.util.Random random = new java.util.Random(12);
+        String[] topics = {"t", "orders.v1-EU_2", "a".repeat(249), null};
+        String[] times = {"2026-11-25T16:30:00.123Z", "1970-01-01T00:00:00Z", null};
+        for (int round = 0; round < 200; round++) {
+            RecordsResponse response = new RecordsResponse(new RecordsResponse.Metadata(
+                    topics[random.nextInt(topics.length)], times[random.nextInt(times.length)],
+                    random.nextInt(Integer.MAX_VALUE), random.nextLong() & Long.MAX_VALUE));
+            assertNotNull(response.plainJson(), "plain strings: written directly");
+            assertEquals(Json.mapper().writeValueAsString(response), json(response));
+        }
+        for (String odd : new String[] {"a\"b", "back\\slash", "tab\t", "caf\u00e9", "\u007f"}) {
+            RecordsResponse response = new RecordsResponse(new RecordsResponse.Metadata(odd, odd, 0, 0));
+            assertNull(response.plainJson(), "a string Jackson escapes: " + odd);
+            assertEquals(Json.mapper().writeValueAsString(response), json(response));
+        }
+    }
+
+    @Test
     void produceResponseWithAFailureHasNullPartitionAndOffset() throws JsonProcessingException {
         String error = "Batch containing 1 record(s) expired due to timeout while requesting metadata from brokers for testing-1";
         assertRoundTrip(
