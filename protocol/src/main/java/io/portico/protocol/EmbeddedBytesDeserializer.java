@@ -34,7 +34,10 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
     /**
      * The {@code byte[]} being read on this thread, while {@link #decodingFrom} reads it (a
      * thread-local rather than a reader attribute: an attribute copies the reader's attribute map
-     * for every body). Only the parser reading it takes it: see {@link #decodeFromBody}.
+     * for every body). {@link #decodeFromBody} takes it only from the parser its context reads with;
+     * that is the parser reading this body as long as nothing read through Jackson while a produce
+     * body is read (a record's constructor, a deserializer) parses other bytes on the same thread,
+     * which nothing does: such a read would decode its base64 from the wrong bytes.
      */
     private static final ThreadLocal<byte[]> BODY = new ThreadLocal<>();
 

@@ -168,8 +168,9 @@ public final class Json {
         /**
          * Per format (by ordinal), the reader with the newest {@code maxRecords} asked for: callers
          * pass a configured bound, so this is built once rather than for every body (a Jackson
-         * attribute copies the reader's attribute map). A slot's fields are final, so a slot read
-         * without locking sees a whole one or the one before it.
+         * attribute copies the reader's attribute map). Slots are read and written without locking:
+         * a read may see null or any slot written before, each whole (its fields are final), and
+         * takes it only when its bound is the one asked for.
          */
         private final Bounded[] bounded = new Bounded[EmbeddedFormat.values().length];
         private final boolean readFromObject;

@@ -32,8 +32,9 @@ public record MediaType(String type, String subtype, double quality) {
             return parseFresh(value);
         }
         // Clients send the same few Content-Type and Accept values again and again: the newest
-        // parse of each of a few slots is kept (a value's hash picks its slot). A Memo's fields
-        // are final, so a slot read without locking sees a whole one or the one before it.
+        // parse of each of a few slots is kept (a value's hash picks its slot). Slots are read and
+        // written without locking: a read may see null or any Memo written before, each whole (its
+        // fields are final), and takes it only when it is this value's.
         int slot = value.hashCode() & (MEMO.length - 1);
         Memo memo = MEMO[slot];
         if (memo != null && memo.value.equals(value)) {

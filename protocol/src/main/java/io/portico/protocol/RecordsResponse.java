@@ -12,9 +12,9 @@ public record RecordsResponse(@JsonProperty("metadata") Metadata metadata) {
 
     /**
      * This answer as JSON written directly, byte for byte as Jackson writes it; null when a string
-     * in it would need Jackson's escaping (a topic or timestamp holding a quote, a backslash, or a
-     * character outside printable ASCII, which Kafka's topic names and the ISO timestamps never
-     * do). {@link Json#write} takes it.
+     * in it holds anything but printable ASCII other than a quote or a backslash (which Jackson
+     * escapes, or for non-ASCII writes as UTF-8: left to it), which Kafka's topic names and the ISO
+     * timestamps never do. {@link Json#write} takes it.
      */
     byte[] plainJson() {
         if (metadata == null || !plain(metadata.topic()) || !plain(metadata.timestamp())) {
