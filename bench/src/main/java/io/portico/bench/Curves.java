@@ -245,10 +245,16 @@ public final class Curves {
             p.put("connections.idle.timeout.ms", "600000");
             limits.put("connections.idle.timeout.ms", "600000 (default 60000): idle connections stay open for the "
                     + "whole point, however long opening them takes");
-            if (most + 100 > 10_000) {
-                p.put("connections.max", String.valueOf(most + 100));
-                limits.put("connections.max", (most + 100) + " (default 10000): room for " + most + " idle "
+            int cap = Math.max(10_000, most + 100);
+            if (cap > 10_000) {
+                p.put("connections.max", String.valueOf(cap));
+                limits.put("connections.max", cap + " (default 10000): room for " + most + " idle "
                         + "connections and fresh clients; Portico caps it at half its open-files limit");
+            }
+            if (most + 100 > cap / 2) {
+                p.put("connections.per.address.max", String.valueOf(cap));
+                limits.put("connections.per.address.max", cap + " (default half of connections.max): the idle "
+                        + "connections all come from the bench's one address");
             }
         }
         if (o.runs("consume")) {

@@ -451,13 +451,14 @@ public final class Portico implements AutoCloseable {
     private HttpServer serve(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
         PorticoConfig.Connections c = config.connections();
         PorticoConfig.Security s = config.security();
+        int cap = connectionCap(c.max(), config.listeners().size() + config.operations().adminListeners().size());
         return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),
-                c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(),
-                connectionCap(c.max(), config.listeners().size() + config.operations().adminListeners().size()),
+                c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(), cap,
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
-                s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams(), headsBudget));
+                s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams(), headsBudget,
+                Math.min(c.perAddressMax(), cap)));
     }
 
     /**

@@ -102,6 +102,9 @@ public record PorticoConfig(
                 "Streams one HTTP/2 connection may have open at once (each may buffer a 64 KiB window)."),
         CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
                 "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
+        CONNECTIONS_PER_ADDRESS_MAX("connections.per.address.max", Setting.integer(1, 10_000_000), "5000",
+                "Open connections from one client address at most (per listener), so that one host cannot take every place of connections.max; beyond it that address's new ones are answered 503 and closed (on https closed before the handshake, unanswered). Unless set, half of connections.max (at least 1). Behind a load balancer or proxy whose connections to Portico all come from one address, set it to connections.max.",
+                "half of connections.max"),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
         REQUESTS_PER_KEY_MAX("requests.per.key.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
@@ -449,9 +452,9 @@ public record PorticoConfig(
                          long producerBuffer) {
     }
 
-    /** Connection limits: header and body read timeouts, idle timeout, open connections. */
+    /** Connection limits: header and body read timeouts, idle timeout, open connections (in all and from one address). */
     public record Connections(int headersMaxBytes, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
-                              int max, boolean http2, int http2MaxStreams) {
+                              int max, int perAddressMax, boolean http2, int http2MaxStreams) {
     }
 
     /** v3 produce: how long a stream may stay open, how far it may run ahead of Kafka, batch entries. */
@@ -894,6 +897,8 @@ public record PorticoConfig(
                         (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
                         (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),
                         (Integer) v.get(Key.CONNECTIONS_MAX),
+                        given.containsKey(Key.CONNECTIONS_PER_ADDRESS_MAX) ? (Integer) v.get(Key.CONNECTIONS_PER_ADDRESS_MAX)
+                                : Math.max(1, (Integer) v.get(Key.CONNECTIONS_MAX) / 2),
                         (Boolean) v.get(Key.HTTP2_ENABLED),
                         (Integer) v.get(Key.HTTP2_MAX_CONCURRENT_STREAMS)),
                 merge(common, producer), merge(common, consumer), merge(common, admin),

@@ -71,7 +71,16 @@ public final class HttpServer implements AutoCloseable {
                            Duration writeTimeout,
                            int maxConnections, long maxEntitySize, List<String> tlsProtocols,
                            List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
-                           MemoryBudget heads) {
+                           MemoryBudget heads, int maxConnectionsPerAddress) {
+        /** As below, with no client address held to fewer connections than {@code maxConnections}. */
+        public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
+                        Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
+                        List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
+                        MemoryBudget heads) {
+            this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
+                    tlsProtocols, tlsCipherSuites, clientAuth, http2, http2MaxStreams, heads, maxConnections);
+        }
+
         /** As below, with request heads still arriving counted against no budget. */
         public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                         Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
@@ -281,7 +290,8 @@ public final class HttpServer implements AutoCloseable {
                 alpn.addProtocol(Http2OpenListener.HTTP2, h2, 10);
                 protocols = alpn;
             }
-            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(), !https, firstRequests,
+            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(),
+                    settings.maxConnectionsPerAddress(), !https, firstRequests,
                     settings.heads());
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
@@ -408,35 +418,81 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * In front of Undertow's open listener: counts the listener's connections, turns away those
-     * beyond the cap, and rewrites Undertow's empty 400 into one with a JSON body.
+     * In front of Undertow's open listener: counts the listener's connections, in all and from each
+     * client address, turns away those beyond either cap, and rewrites Undertow's empty 400 into one
+     * with a JSON body.
      */
     private static final class Guard implements ChannelListener<StreamConnection> {
         private static final byte[] TOO_MANY = response(503, "Service Unavailable", 503,
                 "Too many open connections; retry later");
+        private static final byte[] TOO_MANY_FROM_ADDRESS = response(503, "Service Unavailable", 503,
+                "Too many open connections from this client address (connections.per.address.max); retry later");
         private final ChannelListener<StreamConnection> next;
         private final int max;
+        private final int perAddress;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
+        /** Open connections by client address, while an address has any; only when perAddress bounds anything. */
+        private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, Integer> byAddress =
+                new java.util.concurrent.ConcurrentHashMap<>();
         private static final byte[] HEAD_REFUSED = response(503, "Service Unavailable", 503,
                 "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
         private final MemoryBudget heads; // null: heads are not counted
 
-        Guard(ChannelListener<StreamConnection> next, int max, boolean plain, FirstRequests firstRequests,
-              MemoryBudget heads) {
+        Guard(ChannelListener<StreamConnection> next, int max, int perAddress, boolean plain,
+              FirstRequests firstRequests, MemoryBudget heads) {
             this.next = next;
             this.max = max;
+            this.perAddress = perAddress;
             this.plain = plain;
             this.firstRequests = firstRequests;
             this.heads = heads;
+        }
+
+        /**
+         * Takes a place for a connection from {@code address}: false when the address holds
+         * {@code perAddress} already. Null (no address known) and a share no smaller than the whole
+         * cap take no place.
+         */
+        private boolean takeAddressPlace(java.net.InetAddress address) {
+            if (address == null || perAddress >= max) {
+                return true;
+            }
+            boolean[] taken = {false};
+            byAddress.compute(address, (a, n) -> {
+                int now = n == null ? 0 : n;
+                if (now >= perAddress) {
+                    return n;
+                }
+                taken[0] = true;
+                return now + 1;
+            });
+            return taken[0];
+        }
+
+        private void releaseAddressPlace(java.net.InetAddress address) {
+            if (address != null && perAddress < max) {
+                byAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+            }
+        }
+
+        private static java.net.InetAddress addressOf(StreamConnection connection) {
+            java.net.InetSocketAddress peer = connection.getPeerAddress(java.net.InetSocketAddress.class);
+            return peer == null ? null : peer.getAddress();
         }
 
         @Override
         public void handleEvent(StreamConnection connection) {
             if (open.incrementAndGet() > max) {
                 open.decrementAndGet();
-                refuse(connection);
+                refuse(connection, TOO_MANY);
+                return;
+            }
+            java.net.InetAddress address = addressOf(connection);
+            if (!takeAddressPlace(address)) {
+                open.decrementAndGet();
+                refuse(connection, TOO_MANY_FROM_ADDRESS);
                 return;
             }
             Runnable unwatched = firstRequests.watch(connection);
@@ -451,6 +507,7 @@ public final class HttpServer implements AutoCloseable {
             // XNIO merges close listeners, so Undertow's own, set later, does not replace this one.
             connection.setCloseListener(c -> {
                 open.decrementAndGet();
+                releaseAddressPlace(address);
                 unwatched.run();
                 if (countedHeads != null) {
                     countedHeads.closed();
@@ -462,10 +519,10 @@ public final class HttpServer implements AutoCloseable {
             next.handleEvent(connection);
         }
 
-        private void refuse(StreamConnection connection) {
+        private void refuse(StreamConnection connection, byte[] answer) {
             try {
                 if (plain) {
-                    connection.getSinkChannel().write(ByteBuffer.wrap(TOO_MANY));
+                    connection.getSinkChannel().write(ByteBuffer.wrap(answer));
                 }
             } catch (IOException e) {
                 LOG.debug("Turning away a connection over the cap failed: {}", e.toString());

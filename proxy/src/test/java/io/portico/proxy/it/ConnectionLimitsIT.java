@@ -217,7 +217,7 @@ class ConnectionLimitsIT {
     @Test
     void connectionsBeyondTheCapAreTurnedAwayWith503(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("connections.max", "4",
-                "connections.idle.timeout.ms", "600000"))) {
+                "connections.per.address.max", "4", "connections.idle.timeout.ms", "600000"))) {
             List<Socket> held = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
@@ -251,6 +251,62 @@ class ConnectionLimitsIT {
             }
             assertTrue(r != null && r.status() == 200, String.valueOf(r));
         }
+    }
+
+    @Test
+    void oneAddressHoldsAtMostItsShareWhileOthersAreStillServed(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.max", "6",
+                "connections.per.address.max", "2", "connections.idle.timeout.ms", "600000"))) {
+            List<Socket> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    Socket s = connect(p.rest());
+                    held.add(s);
+                    send(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                    assertTrue(readHead(s).startsWith("HTTP/1.1 200"));
+                }
+                try (Socket extra = connect(p.rest())) {
+                    String answer = readUntilClosed(extra);
+                    assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
+                    assertTrue(answer.contains("\"error_code\":503"), answer);
+                    assertTrue(answer.contains("connections.per.address.max"), answer);
+                }
+                // Another address (all of 127/8 is this host on Linux) still has places of the cap.
+                for (int i = 0; i < 2; i++) {
+                    Socket other = connectFrom("127.0.0.2", p.rest());
+                    held.add(other);
+                    send(other, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                    assertTrue(readHead(other).startsWith("HTTP/1.1 200"));
+                }
+            } finally {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+            // The share counts open connections: once the first address's are closed, it is served again.
+            String answer = null;
+            for (int attempt = 0; attempt < 200 && (answer == null || !answer.startsWith("HTTP/1.1 200")); attempt++) {
+                try (Socket again = connect(p.rest())) {
+                    send(again, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                    answer = readUntilClosed(again);
+                } catch (IOException e) {
+                    answer = null;
+                }
+                if (answer == null || !answer.startsWith("HTTP/1.1 200")) {
+                    Thread.sleep(50); // the server may not have seen the closes yet
+                }
+            }
+            assertTrue(answer != null && answer.startsWith("HTTP/1.1 200"), String.valueOf(answer));
+        }
+    }
+
+    private static Socket connectFrom(String localAddress, Rest rest) throws IOException {
+        URI base = rest.base();
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(localAddress, 0));
+        socket.connect(new InetSocketAddress(base.getHost(), base.getPort()), 10_000);
+        socket.setSoTimeout(READ_TIMEOUT_MS);
+        return socket;
     }
 
     /** Reads one response to a request without a body (headers and a small body) on a kept-alive connection. */
