@@ -292,7 +292,7 @@ public final class HttpServer implements AutoCloseable {
             }
             ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(),
                     settings.maxConnectionsPerAddress(), !https, firstRequests,
-                    settings.heads());
+                    settings.heads(), settings.headersMaxBytes());
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -439,15 +439,17 @@ public final class HttpServer implements AutoCloseable {
                 "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
         private final MemoryBudget heads; // null: heads are not counted
+        private final int headersMax; // request.headers.max.bytes
 
         Guard(ChannelListener<StreamConnection> next, int max, int perAddress, boolean plain,
-              FirstRequests firstRequests, MemoryBudget heads) {
+              FirstRequests firstRequests, MemoryBudget heads, int headersMax) {
             this.next = next;
             this.max = max;
             this.perAddress = perAddress;
             this.plain = plain;
             this.firstRequests = firstRequests;
             this.heads = heads;
+            this.headersMax = headersMax;
         }
 
         /**
@@ -500,7 +502,8 @@ public final class HttpServer implements AutoCloseable {
             if (heads != null) {
                 // On https this is the decrypted side: the bytes Undertow parses.
                 org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
-                counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null);
+                counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null,
+                        headersMax);
                 source.setConduit(counted);
             }
             RequestHeads countedHeads = counted;

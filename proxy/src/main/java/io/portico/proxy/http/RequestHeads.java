@@ -31,8 +31,17 @@ import org.slf4j.LoggerFactory;
  * that brought it is never refused, whatever its cost: only heads left incomplete hold memory
  * (a head longer than one read, 16 KiB, always is for a while). What a head took is given back
  * when it ends (or its connection closes). The next head starts when the request's exchange
- * completes, with whatever of it the parser already holds (a pipelined request); a connection
- * that turns to HTTP/2 (an h2c upgrade, the prior-knowledge preface) is counted no more.
+ * completes, with whatever of it the parser already holds (a pipelined request).
+ *
+ * <p>A connection that turns to HTTP/2 (an h2c upgrade; the preface as its first bytes, by prior
+ * knowledge or after ALPN) has its header blocks counted instead: a block is in progress from
+ * its HEADERS (or PUSH_PROMISE) frame to the end of the frame flagged END_HEADERS, and Undertow
+ * holds what it decoded of it meanwhile, up to {@code request.headers.max.bytes}. A block still
+ * in progress after a read costs twice what its bytes so far can decode to (HPACK lets one byte
+ * name a {@value #HPACK_ENTRY_MAX}-byte entry of the connection's table), at most twice
+ * {@code request.headers.max.bytes}; without room its connection is closed (an HTTP/2
+ * connection cannot be answered from here). A block that ends within the read that brought it
+ * costs nothing, and frames' payloads are skipped, not scanned.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -45,6 +54,10 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * header's name, value and list objects; a parameter's name, value and deque.
      */
     static final long PART_COST = 160;
+    /** The most one byte of a header block can decode to: an entry of HPACK's 4,096-byte table. */
+    static final long HPACK_ENTRY_MAX = 4096;
+    /** An HTTP/2 connection's first bytes (RFC 9113, section 3.4). */
+    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private final MemoryBudget budget;
     private final StreamConnection connection;
@@ -53,25 +66,30 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private volatile boolean inHead = true; // set by the IO thread (the head ended) and by the exchange's end
     private boolean refused; // answered 503: what comes is dropped until the connection closes (IO thread)
     private long lastHead = -1; // the bytes of the last head the scan saw end, until its request starts
-    private boolean off; // HTTP/2: not counted any more (IO thread)
+    private boolean off; // HTTP/2: no heads counted any more (IO thread)
+    private Frames frames; // HTTP/2: its header blocks are counted (IO thread)
+    private int prefaceAt; // the connection's first bytes matched the preface this far; past its length: not the preface
+    private final long blockMax; // request.headers.max.bytes: the most an HTTP/2 header block decodes to
     private long taken; // room taken from the budget for the head in progress (guarded by this)
 
     /**
      * @param refusal the bytes written before closing a connection refused for want of room, or
      *                null to close it unanswered (TLS, where a write here is not safe)
      */
-    RequestHeads(StreamSourceConduit next, MemoryBudget budget, StreamConnection connection, byte[] refusal) {
+    RequestHeads(StreamSourceConduit next, MemoryBudget budget, StreamConnection connection, byte[] refusal,
+                 long blockMax) {
         super(next);
         this.budget = budget;
         this.connection = connection;
         this.refusal = refusal;
+        this.blockMax = blockMax;
     }
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
         int start = dst.position();
         int n = next.read(dst);
-        if (n > 0 && (refused || inHead && !off && !counted(dst, start, start + n))) {
+        if (n > 0 && !taken(dst, start, start + n)) {
             dst.position(start); // refused: what the client still sends is dropped
             return 0;
         }
@@ -80,19 +98,19 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     @Override
     public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        if (off || !inHead && !refused) {
-            return next.read(dsts, offs, len); // a body, or HTTP/2: nothing to count
+        if (frames == null && !refused && prefaceAt > PREFACE.length && (off || !inHead)) {
+            return next.read(dsts, offs, len); // a body: nothing to count
         }
         int[] starts = new int[len];
         for (int i = 0; i < len; i++) {
             starts[i] = dsts[offs + i].position();
         }
         long n = next.read(dsts, offs, len);
-        if (n > 0 && (refused || inHead && !off)) {
-            for (int i = 0; i < len && inHead && !refused; i++) {
+        if (n > 0) {
+            for (int i = 0; i < len && !refused; i++) {
                 ByteBuffer b = dsts[offs + i];
                 if (b.position() > starts[i]) {
-                    counted(b, starts[i], b.position());
+                    taken(b, starts[i], b.position());
                 }
             }
             if (refused) {
@@ -103,6 +121,72 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             }
         }
         return n;
+    }
+
+    /**
+     * Takes bytes {@code from} to {@code to} of {@code b} (read just now): the HTTP/2 preface at
+     * the connection's start, an HTTP/2 header block, or an HTTP/1.x head. False when the
+     * connection was refused (now or before): the bytes are dropped.
+     */
+    private boolean taken(ByteBuffer b, int from, int to) {
+        if (refused) {
+            return false;
+        }
+        if (frames != null) {
+            return blocks(b, from, to);
+        }
+        if (prefaceAt < PREFACE.length) {
+            int earlier = prefaceAt; // matched by earlier reads, not scanned yet
+            int i = from;
+            while (i < to && prefaceAt < PREFACE.length && b.get(i) == PREFACE[prefaceAt]) {
+                i++;
+                prefaceAt++;
+            }
+            if (prefaceAt == PREFACE.length) { // HTTP/2 by prior knowledge, or after ALPN
+                prefaceAt++;
+                frames = new Frames(false);
+                off = true;
+                inHead = false;
+                scan.reset();
+                giveBack();
+                return blocks(b, i, to);
+            }
+            if (i == to) {
+                return true; // the preface so far: the head scan sees it only if it turns out to be no preface
+            }
+            prefaceAt = PREFACE.length + 1; // an HTTP/1.x head, with what seemed the preface's start
+            if (earlier > 0 && inHead && !off && !counted(ByteBuffer.wrap(PREFACE), 0, earlier)) {
+                return false;
+            }
+        }
+        return !inHead || off || counted(b, from, to);
+    }
+
+    /**
+     * Walks HTTP/2 frames in bytes {@code from} to {@code to} of {@code b}; a header block still in
+     * progress after them takes room for what it can decode to. False when it found none: the
+     * connection is closed.
+     */
+    private boolean blocks(ByteBuffer b, int from, int to) {
+        if (!frames.feed(b, from, to)) {
+            giveBack();
+            return true;
+        }
+        long cost = 2 * Math.min(blockMax, HPACK_ENTRY_MAX * frames.blockBytes());
+        synchronized (this) {
+            if (cost <= taken) {
+                return true;
+            }
+            if (budget.tryTake(cost - taken)) {
+                taken = cost;
+                return true;
+            }
+        }
+        LOG.debug("Closing an HTTP/2 connection from {}: its header block ({} bytes so far) found no room in {}",
+                connection.getPeerAddress(), frames.blockBytes(), budget.name());
+        refused = true;
+        IoUtils.safeClose(connection);
+        return false;
     }
 
     /**
@@ -213,10 +297,12 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         return head;
     }
 
-    /** The connection turns to HTTP/2 (an h2c upgrade): its frames are no head. */
+    /** The connection turns to HTTP/2 (an h2c upgrade): its frames are no head; its header blocks are counted. */
     void stop() {
         off = true;
         inHead = false;
+        prefaceAt = PREFACE.length + 1;
+        frames = new Frames(true);
         giveBack();
     }
 
@@ -247,6 +333,92 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     static RequestHeads of(HttpServerExchange exchange) {
         return exchange.getConnection() instanceof HttpServerConnection c
                 && c.getOriginalSourceConduit() instanceof RequestHeads heads ? heads : null;
+    }
+
+    /**
+     * Walks HTTP/2 frames as they come, a read at a time, to tell whether a header block is in
+     * progress: from a HEADERS or PUSH_PROMISE frame's header to the end of the payload of the
+     * frame (it, or a CONTINUATION) flagged END_HEADERS. Counts the block's payload bytes. Frame
+     * payloads are skipped by their length, not scanned. Undertow checks the frames themselves (a
+     * frame out of place ends the connection there).
+     */
+    static final class Frames {
+        private static final int HEADERS = 0x1;
+        private static final int PUSH_PROMISE = 0x5;
+        private static final int CONTINUATION = 0x9;
+        private static final int END_HEADERS = 0x4;
+        private int prefaceAt; // bytes of the client preface seen; PREFACE.length once past it
+        private final byte[] header = new byte[9];
+        private int headerRead;
+        private long payloadLeft;
+        private boolean endsBlock; // the current frame's payload ends the block in progress
+        private boolean inBlock;
+        private long blockBytes;
+
+        /** @param preface whether the client's preface comes first (after an h2c upgrade's 101) */
+        Frames(boolean preface) {
+            prefaceAt = preface ? 0 : PREFACE.length;
+        }
+
+        /** Takes bytes {@code from} to {@code to}; true when a header block is in progress after them. */
+        boolean feed(ByteBuffer b, int from, int to) {
+            int i = from;
+            while (i < to) {
+                if (prefaceAt < PREFACE.length) {
+                    if (b.get(i) == PREFACE[prefaceAt]) {
+                        prefaceAt++;
+                        i++;
+                        continue;
+                    }
+                    prefaceAt = PREFACE.length; // sent before the switch, or none: frames from here
+                }
+                if (payloadLeft > 0) {
+                    int k = (int) Math.min(payloadLeft, to - i);
+                    payloadLeft -= k;
+                    i += k;
+                    if (inBlock) {
+                        blockBytes += k;
+                        if (payloadLeft == 0 && endsBlock) {
+                            endBlock();
+                        }
+                    }
+                    continue;
+                }
+                header[headerRead++] = b.get(i++);
+                if (headerRead == header.length) {
+                    headerRead = 0;
+                    frame();
+                }
+            }
+            return inBlock;
+        }
+
+        /** A frame's 9-byte header was read. */
+        private void frame() {
+            payloadLeft = (header[0] & 0xffL) << 16 | (header[1] & 0xffL) << 8 | header[2] & 0xffL;
+            int type = header[3] & 0xff;
+            boolean end = (header[4] & END_HEADERS) != 0;
+            if (type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION && inBlock) {
+                inBlock = true;
+                endsBlock = end;
+                if (end && payloadLeft == 0) {
+                    endBlock();
+                }
+            } else {
+                endsBlock = false;
+            }
+        }
+
+        private void endBlock() {
+            inBlock = false;
+            endsBlock = false;
+            blockBytes = 0;
+        }
+
+        /** The payload bytes of the block in progress read so far. */
+        long blockBytes() {
+            return blockBytes;
+        }
     }
 
     /**

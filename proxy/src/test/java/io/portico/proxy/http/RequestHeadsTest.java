@@ -210,6 +210,126 @@ class RequestHeadsTest {
         assertEquals(2 * 26 + RequestHeads.PART_COST * 4, scan.cost());
     }
 
+    /** An HTTP/2 frame: its 9-byte header (stream 1 unless a SETTINGS frame) and payload. */
+    private static byte[] frame(int type, int flags, byte[] payload) {
+        int stream = type == 0x4 ? 0 : 1;
+        byte[] f = new byte[9 + payload.length];
+        f[0] = (byte) (payload.length >>> 16);
+        f[1] = (byte) (payload.length >>> 8);
+        f[2] = (byte) payload.length;
+        f[3] = (byte) type;
+        f[4] = (byte) flags;
+        f[8] = (byte) stream;
+        System.arraycopy(payload, 0, f, 9, payload.length);
+        return f;
+    }
+
+    /**
+     * Reads the server's HTTP/2 frames up to the next HEADERS frame of a response and returns its
+     * status, which a server's HPACK sends as one byte for 200 (index 8) and 404 (index 13).
+     */
+    private static int responseStatus(InputStream in) throws IOException {
+        while (true) {
+            byte[] header = in.readNBytes(9);
+            if (header.length < 9) {
+                throw new IOException("the connection ended before a response");
+            }
+            int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
+            byte[] payload = in.readNBytes(length);
+            if (header[3] == 0x1) {
+                int first = payload[0] & 0xff;
+                return first == 0x88 ? 200 : first == 0x8d ? 404 : -first;
+            }
+        }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    /** HPACK for GET http://localhost/now: :method GET, :scheme http, :path /now (8 bytes), :authority localhost (20 in all). */
+    private static final byte[] GET_NOW = concat(new byte[] {(byte) 0x82, (byte) 0x86, 0x44, 4},
+            "/now".getBytes(StandardCharsets.US_ASCII), new byte[] {0x41, 9}, "localhost".getBytes(StandardCharsets.US_ASCII));
+
+    @Test
+    void http2HeaderBlocksAreFollowedAcrossFramesAndReads() {
+        RequestHeads.Frames frames = new RequestHeads.Frames(true);
+        byte[] headersOpen = frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8)); // END_STREAM, no END_HEADERS
+        byte[] continuation = frame(0x9, 0x4, java.util.Arrays.copyOfRange(GET_NOW, 8, 20)); // END_HEADERS
+        byte[] data = new byte[300];
+        java.util.Arrays.fill(data, (byte) 0x1); // bytes that read as HEADERS frame headers, were they not a payload
+        byte[] all = concat(PREFACE, frame(0x4, 0, new byte[0]), frame(0x0, 0, data), headersOpen, continuation,
+                frame(0x1, 0x5, GET_NOW), frame(0x0, 0x1, data));
+        int headersAt = PREFACE.length + 9 + 9 + data.length;
+        int continuationAt = headersAt + headersOpen.length;
+        int wholeAt = continuationAt + continuation.length;
+        // Fed a byte at a time: a block is in progress from its HEADERS frame's header to the
+        // last byte of the CONTINUATION that ends it, and never within a DATA payload.
+        for (int at = 0; at < all.length; at++) {
+            boolean open = frames.feed(ByteBuffer.wrap(all), at, at + 1);
+            boolean expected = at >= headersAt + 8 && at < continuationAt + continuation.length - 1
+                    || at >= wholeAt + 8 && at < wholeAt + 9 + GET_NOW.length - 1;
+            assertEquals(expected, open, "after byte " + at);
+            if (at == continuationAt + 8) {
+                assertEquals(8, frames.blockBytes(), "the payload bytes of the block so far");
+            }
+        }
+        // Whole in one read: nothing left in progress.
+        RequestHeads.Frames whole = new RequestHeads.Frames(false);
+        assertFalse(whole.feed(ByteBuffer.wrap(concat(frame(0x4, 0, new byte[0]), headersOpen, continuation)), 0,
+                9 + headersOpen.length + continuation.length));
+        // A preface already read before the switch (sent early after an upgrade): frames from the start.
+        RequestHeads.Frames early = new RequestHeads.Frames(true);
+        assertTrue(early.feed(ByteBuffer.wrap(headersOpen), 0, headersOpen.length));
+    }
+
+    @Test
+    void anHttp2HeaderBlockLeftOpenTakesRoomAndOneWithoutRoomClosesItsConnectionOnly() throws Exception {
+        // request.headers.max.bytes 4,096: a block in progress costs 8,192; room for one.
+        MemoryBudget budget = new MemoryBudget("memory.heads.max.bytes", 12_000);
+        Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
+        HttpServer small = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")),
+                new ErrorBoundary(new InFlight(routes, 100)), null, new HttpServer.Settings(1, 4096,
+                        Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30), 100, 1 << 20, List.of(),
+                        List.of(), "none", true, 100, budget));
+        int smallPort = small.addresses().get(0).getPort();
+        byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]), frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8)));
+        try (Socket holder = new Socket("127.0.0.1", smallPort); Socket refused = new Socket("127.0.0.1", smallPort);
+             Socket other = new Socket("127.0.0.1", smallPort)) {
+            holder.setSoTimeout(10_000);
+            refused.setSoTimeout(10_000);
+            other.setSoTimeout(10_000);
+            holder.getOutputStream().write(opening);
+            await(() -> budget.used() == 8192, "the open block took no room: " + budget.used());
+            refused.getOutputStream().write(opening);
+            // Closed without an answer; what the server sent before (its SETTINGS) may come first.
+            InputStream in = refused.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // until the end
+                }
+            } catch (java.net.SocketException reset) {
+                // closed with our bytes unread: also an end
+            }
+            assertEquals(8192, budget.used(), "the refused block took nothing");
+            // HTTP/1.1 heads that arrive whole are served meanwhile.
+            other.getOutputStream().write("GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(other.getInputStream()));
+            // The holder ends its block: its room is given back.
+            holder.getOutputStream().write(frame(0x9, 0x4, java.util.Arrays.copyOfRange(GET_NOW, 8, 20)));
+            assertEquals(200, responseStatus(holder.getInputStream()), "the holder's request was served");
+            await(() -> budget.used() == 0, "the ended block kept its room: " + budget.used());
+        } finally {
+            small.close();
+        }
+        await(() -> budget.used() == 0, "room kept after the connections closed: " + budget.used());
+    }
+
     private static boolean feed(RequestHeads.Scan scan, String text) {
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
         return scan.feed(b, 0, b.limit());
