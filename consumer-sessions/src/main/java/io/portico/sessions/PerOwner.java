@@ -3,9 +3,10 @@ package io.portico.sessions;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * How many of something (consumer instances, event streams) each caller holds, and at most how
- * many each may: so that one API key cannot take every place of a server-wide bound from the
- * others. A null owner (authentication off: one caller) is never counted. Thread-safe.
+ * How many of something (consumer instances, event streams, connections from one address) each
+ * caller holds, and at most how many each may: so that one API key (or client address) cannot
+ * take every place of a server-wide bound from the others. A null owner (authentication off: one
+ * caller) is never counted. Thread-safe.
  */
 public final class PerOwner {
     private final ConcurrentHashMap<String, Integer> held = new ConcurrentHashMap<>();

@@ -432,9 +432,8 @@ public final class HttpServer implements AutoCloseable {
         private final int perAddress;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
-        /** Open connections by client address, while an address has any; only when perAddress bounds anything. */
-        private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, Integer> byAddress =
-                new java.util.concurrent.ConcurrentHashMap<>();
+        /** Open connections by client address (its text), while an address has any; only when perAddress bounds anything. */
+        private final io.portico.sessions.PerOwner byAddress = new io.portico.sessions.PerOwner();
         private static final byte[] HEAD_REFUSED = response(503, "Service Unavailable", 503,
                 "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
@@ -446,42 +445,18 @@ public final class HttpServer implements AutoCloseable {
             this.next = next;
             this.max = max;
             this.perAddress = perAddress;
+            byAddress.max(perAddress);
             this.plain = plain;
             this.firstRequests = firstRequests;
             this.heads = heads;
             this.headersMax = headersMax;
         }
 
-        /**
-         * Takes a place for a connection from {@code address}: false when the address holds
-         * {@code perAddress} already. Null (no address known) and a share no smaller than the whole
-         * cap take no place.
-         */
-        private boolean takeAddressPlace(java.net.InetAddress address) {
-            if (address == null || perAddress >= max) {
-                return true;
-            }
-            boolean[] taken = {false};
-            byAddress.compute(address, (a, n) -> {
-                int now = n == null ? 0 : n;
-                if (now >= perAddress) {
-                    return n;
-                }
-                taken[0] = true;
-                return now + 1;
-            });
-            return taken[0];
-        }
-
-        private void releaseAddressPlace(java.net.InetAddress address) {
-            if (address != null && perAddress < max) {
-                byAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
-            }
-        }
-
-        private static java.net.InetAddress addressOf(StreamConnection connection) {
-            java.net.InetSocketAddress peer = connection.getPeerAddress(java.net.InetSocketAddress.class);
-            return peer == null ? null : peer.getAddress();
+        /** The client address of {@code connection}, when a share of the cap applies and it is known; else null. */
+        private String addressOf(StreamConnection connection) {
+            java.net.InetSocketAddress peer = perAddress < max
+                    ? connection.getPeerAddress(java.net.InetSocketAddress.class) : null;
+            return peer == null || peer.getAddress() == null ? null : peer.getAddress().getHostAddress();
         }
 
         @Override
@@ -491,8 +466,8 @@ public final class HttpServer implements AutoCloseable {
                 refuse(connection, TOO_MANY);
                 return;
             }
-            java.net.InetAddress address = addressOf(connection);
-            if (!takeAddressPlace(address)) {
+            String address = addressOf(connection); // null takes no place
+            if (!byAddress.take(address)) {
                 open.decrementAndGet();
                 refuse(connection, TOO_MANY_FROM_ADDRESS);
                 return;
@@ -510,7 +485,7 @@ public final class HttpServer implements AutoCloseable {
             // XNIO merges close listeners, so Undertow's own, set later, does not replace this one.
             connection.setCloseListener(c -> {
                 open.decrementAndGet();
-                releaseAddressPlace(address);
+                byAddress.give(address);
                 unwatched.run();
                 if (countedHeads != null) {
                     countedHeads.closed();
