@@ -274,7 +274,12 @@ public final class HttpServer implements AutoCloseable {
                     RequestHeads heads = RequestHeads.of(exchange);
                     upgrade.handleRequest(exchange);
                     if (heads != null && exchange.isUpgrade()) {
-                        heads.stop(); // upgraded (Undertow takes only an exact h2c): HTTP/2 frames follow
+                        // Upgraded (Undertow takes only an exact h2c): HTTP/2 frames follow, the
+                        // client's preface perhaps already read past the head.
+                        io.undertow.connector.PooledByteBuffer extra =
+                                exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection c
+                                        ? c.getExtraBytes() : null;
+                        heads.stop(extra == null ? null : extra.getBuffer());
                     }
                     return;
                 }

@@ -33,15 +33,16 @@ import org.slf4j.LoggerFactory;
  * when it ends (or its connection closes). The next head starts when the request's exchange
  * completes, with whatever of it the parser already holds (a pipelined request).
  *
- * <p>A connection that turns to HTTP/2 (an h2c upgrade; the preface as its first bytes, by prior
- * knowledge or after ALPN) has its header blocks counted instead: a block is in progress from
- * its HEADERS (or PUSH_PROMISE) frame to the end of the frame flagged END_HEADERS, and Undertow
- * holds what it decoded of it meanwhile, up to {@code request.headers.max.bytes}. A block still
- * in progress after a read costs twice what its bytes so far can decode to (HPACK lets one byte
- * name a {@value #HPACK_ENTRY_MAX}-byte entry of the connection's table), at most twice
- * {@code request.headers.max.bytes}; without room its connection is closed (an HTTP/2
- * connection cannot be answered from here). A block that ends within the read that brought it
- * costs nothing, and frames' payloads are skipped, not scanned.
+ * <p>A connection that turns to HTTP/2 (an h2c upgrade; a first head of method {@code PRI}, as
+ * the preface by prior knowledge or after ALPN begins) has its header blocks counted instead: a
+ * block is in progress from its HEADERS (or PUSH_PROMISE) frame to the end of the frame flagged
+ * END_HEADERS, and Undertow holds what it decoded of it meanwhile, up to
+ * {@code request.headers.max.bytes}. A block still in progress after a read costs what
+ * {@link #blockCost} says, past the same free {@link #FREE_COST}; without room its connection is
+ * closed (an HTTP/2 connection cannot be answered from here), as it is at once when a header
+ * frame announces more than {@link #FRAME_MAX} bytes (Undertow would hold all of it before
+ * refusing it). A block that ends within the read that brought it costs nothing, and frames'
+ * payloads are skipped, not scanned.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -54,10 +55,18 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * header's name, value and list objects; a parameter's name, value and deque.
      */
     static final long PART_COST = 160;
-    /** The most one byte of a header block can decode to: an entry of HPACK's 4,096-byte table. */
-    static final long HPACK_ENTRY_MAX = 4096;
+    /** Headers Undertow takes in one request at most (its default {@code MAX_HEADERS}). */
+    static final long HEADERS_MAX = 200;
+    /** The largest frame Undertow's HTTP/2 settings let a client send (its default SETTINGS_MAX_FRAME_SIZE). */
+    static final long FRAME_MAX = 16_384;
     /** An HTTP/2 connection's first bytes (RFC 9113, section 3.4). */
-    private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PREFACE = ascii("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    /**
+     * What starts a head Undertow takes for HTTP/2 by prior knowledge: the method {@code PRI}
+     * (with version HTTP/2.0, whatever its target and headers), the head then followed by {@link #TAIL}.
+     */
+    private static final byte[] PRI = ascii("PRI ");
+    private static final byte[] TAIL = ascii("SM\r\n\r\n");
 
     private final MemoryBudget budget;
     private final StreamConnection connection;
@@ -68,7 +77,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private long lastHead = -1; // the bytes of the last head the scan saw end, until its request starts
     private boolean off; // HTTP/2: no heads counted any more (IO thread)
     private Frames frames; // HTTP/2: its header blocks are counted (IO thread)
-    private int prefaceAt; // the connection's first bytes matched the preface this far; past its length: not the preface
+    private int methodAt; // the connection's first bytes matched PRI this far; past its length: decided
+    private boolean pri; // the first head is PRI's: HTTP/2 follows it
+    private boolean closed; // the connection closed: no room is taken any more (guarded by this)
     private final long blockMax; // request.headers.max.bytes: the most an HTTP/2 header block decodes to
     private long taken; // room taken from the budget for the head in progress (guarded by this)
 
@@ -98,7 +109,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     @Override
     public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        if (frames == null && !refused && prefaceAt > PREFACE.length && (off || !inHead)) {
+        if (frames == null && !refused && methodAt > PRI.length && (off || !inHead)) {
             return next.read(dsts, offs, len); // a body: nothing to count
         }
         int[] starts = new int[len];
@@ -135,27 +146,19 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         if (frames != null) {
             return blocks(b, from, to);
         }
-        if (prefaceAt < PREFACE.length) {
-            int earlier = prefaceAt; // matched by earlier reads, not scanned yet
+        if (methodAt < PRI.length) {
+            int earlier = methodAt; // matched by earlier reads, not scanned yet
             int i = from;
-            while (i < to && prefaceAt < PREFACE.length && b.get(i) == PREFACE[prefaceAt]) {
+            while (i < to && methodAt < PRI.length && b.get(i) == PRI[methodAt]) {
                 i++;
-                prefaceAt++;
+                methodAt++;
             }
-            if (prefaceAt == PREFACE.length) { // HTTP/2 by prior knowledge, or after ALPN
-                prefaceAt++;
-                frames = new Frames(false);
-                off = true;
-                inHead = false;
-                scan.reset();
-                giveBack();
-                return blocks(b, i, to);
+            if (methodAt < PRI.length && i == to) {
+                return true; // PRI's start so far: scanned once the method is known
             }
-            if (i == to) {
-                return true; // the preface so far: the head scan sees it only if it turns out to be no preface
-            }
-            prefaceAt = PREFACE.length + 1; // an HTTP/1.x head, with what seemed the preface's start
-            if (earlier > 0 && inHead && !off && !counted(ByteBuffer.wrap(PREFACE), 0, earlier)) {
+            pri = methodAt == PRI.length; // HTTP/2 by prior knowledge (or after ALPN) once this head ends
+            methodAt = PRI.length + 1;
+            if (earlier > 0 && inHead && !off && !counted(ByteBuffer.wrap(PRI), 0, earlier)) {
                 return false;
             }
         }
@@ -168,19 +171,20 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * connection is closed.
      */
     private boolean blocks(ByteBuffer b, int from, int to) {
-        if (!frames.feed(b, from, to)) {
+        boolean open = frames.feed(b, from, to);
+        if (frames.oversized()) {
+            LOG.debug("Closing an HTTP/2 connection from {}: a header frame of more than {} bytes",
+                    connection.getPeerAddress(), FRAME_MAX);
+            refused = true;
+            IoUtils.safeClose(connection);
+            return false;
+        }
+        if (!open) {
             giveBack();
             return true;
         }
-        long cost = 2 * Math.min(blockMax, HPACK_ENTRY_MAX * frames.blockBytes());
-        synchronized (this) {
-            if (cost <= taken) {
-                return true;
-            }
-            if (budget.tryTake(cost - taken)) {
-                taken = cost;
-                return true;
-            }
+        if (roomFor(blockCost(frames.blockBytes(), blockMax))) {
+            return true;
         }
         LOG.debug("Closing an HTTP/2 connection from {}: its header block ({} bytes so far) found no room in {}",
                 connection.getPeerAddress(), frames.blockBytes(), budget.name());
@@ -197,11 +201,18 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         if (scan.feed(b, from, to)) {
             inHead = false;
             lastHead = scan.bytes();
+            int end = scan.end();
             scan.reset();
             giveBack();
+            if (pri) { // HTTP/2 by prior knowledge: the preface's tail, then frames
+                pri = false;
+                off = true;
+                frames = new Frames(TAIL);
+                return blocks(b, end, to);
+            }
             return true;
         }
-        if (roomFor()) {
+        if (roomFor(scan.cost())) {
             return true;
         }
         LOG.debug("Closing a connection from {}: its request head ({} bytes so far) found no room in {}",
@@ -210,14 +221,24 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         return false;
     }
 
-    /** Takes room for what the head read so far costs past its free part; false when there is none. */
-    private boolean roomFor() {
-        long over = scan.cost() - FREE_COST;
+    /**
+     * What an HTTP/2 header block in progress, {@code bytes} of it read, costs: its bytes twice (the
+     * decoder's strings), and {@link #PART_COST} for each header it can hold (an indexed field is
+     * one byte; Undertow takes at most {@link #HEADERS_MAX}); at most what the largest block
+     * Undertow decodes ({@code blockMax}) holds.
+     */
+    static long blockCost(long bytes, long blockMax) {
+        return 2 * Math.min(bytes, blockMax) + PART_COST * Math.min(bytes, HEADERS_MAX);
+    }
+
+    /** Takes room for {@code cost} past the free part; false when there is none. */
+    private boolean roomFor(long cost) {
+        long over = cost - FREE_COST;
         if (over <= 0) {
             return true;
         }
         synchronized (this) {
-            if (over <= taken) {
+            if (closed || over <= taken) { // closed: what it holds is free, nothing more is taken
                 return true;
             }
             if (budget.tryTake(over - taken)) {
@@ -273,6 +294,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     /** The connection closed: what its head held is free. */
     void closed() {
+        synchronized (this) {
+            closed = true;
+        }
         giveBack();
     }
 
@@ -297,13 +321,24 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         return head;
     }
 
-    /** The connection turns to HTTP/2 (an h2c upgrade): its frames are no head; its header blocks are counted. */
-    void stop() {
+    /**
+     * The connection turns to HTTP/2 (an h2c upgrade): its frames are no head; its header blocks
+     * are counted, from {@code held} on (what Undertow read past the upgrade's head, when the
+     * client sent its preface early; null when nothing).
+     */
+    void stop(ByteBuffer held) {
         off = true;
         inHead = false;
-        prefaceAt = PREFACE.length + 1;
-        frames = new Frames(true);
+        methodAt = PRI.length + 1;
+        frames = new Frames(PREFACE);
         giveBack();
+        if (held != null && held.hasRemaining()) {
+            blocks(held, held.position(), held.limit());
+        }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     @Override
@@ -317,7 +352,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 if (held == null || !held.hasRemaining() || !scan.feed(held, held.position(), held.limit())) {
                     // Room for what is held if there is some now; if not, the next read of this
                     // head refuses it (503, on the IO thread), as it would a head read then.
-                    roomFor();
+                    roomFor(scan.cost());
                     inHead = true; // after the scan's state is set: the IO thread reads this first
                 } else {
                     lastHead = scan.bytes();
@@ -347,7 +382,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private static final int PUSH_PROMISE = 0x5;
         private static final int CONTINUATION = 0x9;
         private static final int END_HEADERS = 0x4;
-        private int prefaceAt; // bytes of the client preface seen; PREFACE.length once past it
+        private final byte[] expect; // what may come before the first frame: the client preface, or its tail
+        private int expectAt; // bytes of it seen; its length once past it
+        private boolean oversized; // a header frame longer than FRAME_MAX was announced
         private final byte[] header = new byte[9];
         private int headerRead;
         private long payloadLeft;
@@ -355,22 +392,25 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private boolean inBlock;
         private long blockBytes;
 
-        /** @param preface whether the client's preface comes first (after an h2c upgrade's 101) */
-        Frames(boolean preface) {
-            prefaceAt = preface ? 0 : PREFACE.length;
+        /**
+         * @param expect what may come first (the preface after an h2c upgrade's 101, the tail of
+         *               one read as a PRI head); when other bytes come, frames start there
+         */
+        Frames(byte[] expect) {
+            this.expect = expect;
         }
 
         /** Takes bytes {@code from} to {@code to}; true when a header block is in progress after them. */
         boolean feed(ByteBuffer b, int from, int to) {
             int i = from;
             while (i < to) {
-                if (prefaceAt < PREFACE.length) {
-                    if (b.get(i) == PREFACE[prefaceAt]) {
-                        prefaceAt++;
+                if (expectAt < expect.length) {
+                    if (b.get(i) == expect[expectAt]) {
+                        expectAt++;
                         i++;
                         continue;
                     }
-                    prefaceAt = PREFACE.length; // sent before the switch, or none: frames from here
+                    expectAt = expect.length; // sent before the switch, or none: frames from here
                 }
                 if (payloadLeft > 0) {
                     int k = (int) Math.min(payloadLeft, to - i);
@@ -399,6 +439,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             int type = header[3] & 0xff;
             boolean end = (header[4] & END_HEADERS) != 0;
             if (type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION && inBlock) {
+                // Undertow would refuse it only once all of it had come, holding it meanwhile.
+                oversized |= payloadLeft > FRAME_MAX;
                 inBlock = true;
                 endsBlock = end;
                 if (end && payloadLeft == 0) {
@@ -419,6 +461,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         long blockBytes() {
             return blockBytes;
         }
+
+        /** Whether a header frame longer than {@link #FRAME_MAX} was announced. */
+        boolean oversized() {
+            return oversized;
+        }
     }
 
     /**
@@ -433,6 +480,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private boolean lineEmpty = true; // the current line holds nothing but CRs so far
         private long bytes;
         private long parts;
+        private int end; // where in the buffer of the last feed the head ended
 
         /** Takes bytes {@code from} to {@code to}; true when the head ended among them. */
         boolean feed(ByteBuffer b, int from, int to) {
@@ -441,6 +489,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                 if (c == '\n') {
                     if (lineEmpty && content) {
                         bytes += i + 1 - from;
+                        end = i + 1;
                         return true;
                     }
                     lineEmpty = true;
@@ -464,6 +513,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
         long bytes() {
             return bytes;
+        }
+
+        /** Just past the head's end in the buffer the feed that found it took. */
+        int end() {
+            return end;
         }
 
         void reset() {

@@ -258,7 +258,7 @@ class RequestHeadsTest {
 
     @Test
     void http2HeaderBlocksAreFollowedAcrossFramesAndReads() {
-        RequestHeads.Frames frames = new RequestHeads.Frames(true);
+        RequestHeads.Frames frames = new RequestHeads.Frames(PREFACE);
         byte[] headersOpen = frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8)); // END_STREAM, no END_HEADERS
         byte[] continuation = frame(0x9, 0x4, java.util.Arrays.copyOfRange(GET_NOW, 8, 20)); // END_HEADERS
         byte[] data = new byte[300];
@@ -280,17 +280,18 @@ class RequestHeadsTest {
             }
         }
         // Whole in one read: nothing left in progress.
-        RequestHeads.Frames whole = new RequestHeads.Frames(false);
+        RequestHeads.Frames whole = new RequestHeads.Frames(new byte[0]);
         assertFalse(whole.feed(ByteBuffer.wrap(concat(frame(0x4, 0, new byte[0]), headersOpen, continuation)), 0,
                 9 + headersOpen.length + continuation.length));
         // A preface already read before the switch (sent early after an upgrade): frames from the start.
-        RequestHeads.Frames early = new RequestHeads.Frames(true);
+        RequestHeads.Frames early = new RequestHeads.Frames(PREFACE);
         assertTrue(early.feed(ByteBuffer.wrap(headersOpen), 0, headersOpen.length));
     }
 
     @Test
     void anHttp2HeaderBlockLeftOpenTakesRoomAndOneWithoutRoomClosesItsConnectionOnly() throws Exception {
-        // request.headers.max.bytes 4,096: a block in progress costs 8,192; room for one.
+        // A block in progress of 58 bytes (GET_NOW's first 8, then 50 one-byte indexed fields)
+        // costs 2 x 58 + 160 x 58, less the free 2 KiB: 7,348. Room for one.
         MemoryBudget budget = new MemoryBudget("memory.heads.max.bytes", 12_000);
         Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
         HttpServer small = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")),
@@ -298,14 +299,22 @@ class RequestHeadsTest {
                         Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30), 100, 1 << 20, List.of(),
                         List.of(), "none", true, 100, budget));
         int smallPort = small.addresses().get(0).getPort();
-        byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]), frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8)));
+        byte[] manyHeaders = new byte[50];
+        java.util.Arrays.fill(manyHeaders, (byte) 0x90); // accept-encoding: gzip, deflate (HPACK's static entry 16)
+        byte[] blockStart = concat(java.util.Arrays.copyOf(GET_NOW, 8), manyHeaders);
+        long cost = RequestHeads.blockCost(blockStart.length, 4096) - RequestHeads.FREE_COST;
+        assertEquals(7348, cost);
+        // The holder's preface is a PRI head with a header, which Undertow takes for HTTP/2 as it does the exact one.
+        byte[] holderOpening = concat("PRI * HTTP/2.0\r\nX-Any: b\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
+                frame(0x4, 0, new byte[0]), frame(0x1, 0x1, blockStart));
+        byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]), frame(0x1, 0x1, blockStart));
         try (Socket holder = new Socket("127.0.0.1", smallPort); Socket refused = new Socket("127.0.0.1", smallPort);
              Socket other = new Socket("127.0.0.1", smallPort)) {
             holder.setSoTimeout(10_000);
             refused.setSoTimeout(10_000);
             other.setSoTimeout(10_000);
-            holder.getOutputStream().write(opening);
-            await(() -> budget.used() == 8192, "the open block took no room: " + budget.used());
+            holder.getOutputStream().write(holderOpening);
+            await(() -> budget.used() == cost, "the open block took no room: " + budget.used());
             refused.getOutputStream().write(opening);
             // Closed without an answer; what the server sent before (its SETTINGS) may come first.
             InputStream in = refused.getInputStream();
@@ -316,7 +325,7 @@ class RequestHeadsTest {
             } catch (java.net.SocketException reset) {
                 // closed with our bytes unread: also an end
             }
-            assertEquals(8192, budget.used(), "the refused block took nothing");
+            assertEquals(cost, budget.used(), "the refused block took nothing");
             // HTTP/1.1 heads that arrive whole are served meanwhile.
             other.getOutputStream().write("GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(other.getInputStream()));
@@ -328,6 +337,26 @@ class RequestHeadsTest {
             small.close();
         }
         await(() -> budget.used() == 0, "room kept after the connections closed: " + budget.used());
+    }
+
+    @Test
+    void anHttp2HeaderFrameAnnouncingMoreThanTheLargestFrameClosesItsConnectionAtOnce() throws Exception {
+        try (Socket socket = connect()) {
+            byte[] header = frame(0x1, 0x4, new byte[0]);
+            header[0] = 0;
+            header[1] = (byte) (20_000 >>> 8); // 20,000 bytes announced, more than the 16,384 allowed
+            header[2] = (byte) 20_000;
+            socket.getOutputStream().write(concat(PREFACE, frame(0x4, 0, new byte[0]), header, GET_NOW));
+            InputStream in = socket.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // the server's SETTINGS, then the end, long before the 20,000 bytes
+                }
+            } catch (java.net.SocketException reset) {
+                // closed with our bytes unread: also an end
+            }
+        }
+        assertEquals(0, HEADS.used());
     }
 
     private static boolean feed(RequestHeads.Scan scan, String text) {
