@@ -121,7 +121,7 @@ public record PorticoConfig(
         MEMORY_CONSUMERS_MAX_BYTES("memory.consumers.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "25%",
                 "Budget for Kafka consumers (with the default fetch sizes 1 MiB for each instance, each reader walking by offset and each partition event stream, 640 KiB for a reader seeking at a random offset) and the records they hold between requests."),
         MEMORY_HEADS_MAX_BYTES("memory.heads.max.bytes", Setting.bytes(64 * 1024, Long.MAX_VALUE), "2%",
-                "Budget for HTTP/1.x request heads (line and headers) and HTTP/2 header blocks still arriving: a head left incomplete by a read takes room for what it costs past its first 2 KiB, a header block for what it can decode to; without room its connection is answered 503 (HTTP/1.x) and closed. At least three times request.headers.max.bytes."),
+                "Budget for HTTP/1.x request heads (line and headers) and HTTP/2 header blocks still arriving: a head left incomplete by a read takes room for what it costs past its first 2 KiB, a header block for its bytes and the headers they can hold; without room its connection is answered 503 (HTTP/1.x) and closed. At least three times request.headers.max.bytes."),
         MEMORY_WAIT_MS("memory.wait.ms", Setting.millis(0, 60_000), "500",
                 "How long a request that does not fit its memory budget waits before 503 with Retry-After (a large body behind an earlier one waiting too: at once)."),
 

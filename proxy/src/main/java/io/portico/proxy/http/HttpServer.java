@@ -297,7 +297,7 @@ public final class HttpServer implements AutoCloseable {
             }
             ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(),
                     settings.maxConnectionsPerAddress(), !https, firstRequests,
-                    settings.heads(), settings.headersMaxBytes());
+                    settings.heads(), settings.headersMaxBytes(), settings.http2());
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -444,9 +444,10 @@ public final class HttpServer implements AutoCloseable {
         private final FirstRequests firstRequests;
         private final MemoryBudget heads; // null: heads are not counted
         private final int headersMax; // request.headers.max.bytes
+        private final boolean http2; // HTTP/2 served on this listener
 
         Guard(ChannelListener<StreamConnection> next, int max, int perAddress, boolean plain,
-              FirstRequests firstRequests, MemoryBudget heads, int headersMax) {
+              FirstRequests firstRequests, MemoryBudget heads, int headersMax, boolean http2) {
             this.next = next;
             this.max = max;
             this.perAddress = perAddress;
@@ -455,6 +456,7 @@ public final class HttpServer implements AutoCloseable {
             this.firstRequests = firstRequests;
             this.heads = heads;
             this.headersMax = headersMax;
+            this.http2 = http2;
         }
 
         /** The client address of {@code connection}, when a share of the cap applies and it is known; else null. */
@@ -483,7 +485,7 @@ public final class HttpServer implements AutoCloseable {
                 // On https this is the decrypted side: the bytes Undertow parses.
                 org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
                 counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null,
-                        headersMax);
+                        headersMax, http2);
                 source.setConduit(counted);
             }
             RequestHeads countedHeads = counted;

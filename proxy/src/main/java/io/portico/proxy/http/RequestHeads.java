@@ -33,8 +33,10 @@ import org.slf4j.LoggerFactory;
  * when it ends (or its connection closes). The next head starts when the request's exchange
  * completes, with whatever of it the parser already holds (a pipelined request).
  *
- * <p>A connection that turns to HTTP/2 (an h2c upgrade; a first head of method {@code PRI}, as
- * the preface by prior knowledge or after ALPN begins) has its header blocks counted instead: a
+ * <p>A connection that turns to HTTP/2 (an h2c upgrade; a head whose request line is method
+ * {@code PRI} and version {@code HTTP/2.0}, any case, as the preface by prior knowledge or after
+ * ALPN begins, which Undertow takes for HTTP/2 on any request of a connection where HTTP/2 is
+ * on, and answers 400 where it is off) has its header blocks counted instead: a
  * block is in progress from its HEADERS (or PUSH_PROMISE) frame to the end of the frame flagged
  * END_HEADERS, and Undertow holds what it decoded of it meanwhile, up to
  * {@code request.headers.max.bytes}. A block still in progress after a read costs what
@@ -61,11 +63,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     static final long FRAME_MAX = 16_384;
     /** An HTTP/2 connection's first bytes (RFC 9113, section 3.4). */
     private static final byte[] PREFACE = ascii("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-    /**
-     * What starts a head Undertow takes for HTTP/2 by prior knowledge: the method {@code PRI}
-     * (with version HTTP/2.0, whatever its target and headers), the head then followed by {@link #TAIL}.
-     */
-    private static final byte[] PRI = ascii("PRI ");
+    /** What follows a head Undertow takes for HTTP/2 by prior knowledge (see {@link Scan#http2()}). */
     private static final byte[] TAIL = ascii("SM\r\n\r\n");
 
     private final MemoryBudget budget;
@@ -77,10 +75,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private long lastHead = -1; // the bytes of the last head the scan saw end, until its request starts
     private boolean off; // HTTP/2: no heads counted any more (IO thread)
     private Frames frames; // HTTP/2: its header blocks are counted (IO thread)
-    private int methodAt; // the connection's first bytes matched PRI this far; past its length: decided
-    private boolean pri; // the first head is PRI's: HTTP/2 follows it
     private boolean closed; // the connection closed: no room is taken any more (guarded by this)
     private final long blockMax; // request.headers.max.bytes: the most an HTTP/2 header block decodes to
+    private final boolean http2; // Undertow serves HTTP/2 here: a PRI head turns the connection to it
     private long taken; // room taken from the budget for the head in progress (guarded by this)
 
     /**
@@ -88,8 +85,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      *                null to close it unanswered (TLS, where a write here is not safe)
      */
     RequestHeads(StreamSourceConduit next, MemoryBudget budget, StreamConnection connection, byte[] refusal,
-                 long blockMax) {
+                 long blockMax, boolean http2) {
         super(next);
+        this.http2 = http2;
         this.budget = budget;
         this.connection = connection;
         this.refusal = refusal;
@@ -109,7 +107,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     @Override
     public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        if (frames == null && !refused && methodAt > PRI.length && (off || !inHead)) {
+        if (frames == null && !refused && (off || !inHead)) {
             return next.read(dsts, offs, len); // a body: nothing to count
         }
         int[] starts = new int[len];
@@ -145,22 +143,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         }
         if (frames != null) {
             return blocks(b, from, to);
-        }
-        if (methodAt < PRI.length) {
-            int earlier = methodAt; // matched by earlier reads, not scanned yet
-            int i = from;
-            while (i < to && methodAt < PRI.length && b.get(i) == PRI[methodAt]) {
-                i++;
-                methodAt++;
-            }
-            if (methodAt < PRI.length && i == to) {
-                return true; // PRI's start so far: scanned once the method is known
-            }
-            pri = methodAt == PRI.length; // HTTP/2 by prior knowledge (or after ALPN) once this head ends
-            methodAt = PRI.length + 1;
-            if (earlier > 0 && inHead && !off && !counted(ByteBuffer.wrap(PRI), 0, earlier)) {
-                return false;
-            }
         }
         return !inHead || off || counted(b, from, to);
     }
@@ -202,12 +184,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             inHead = false;
             lastHead = scan.bytes();
             int end = scan.end();
+            boolean http2 = scan.http2();
             scan.reset();
             giveBack();
-            if (pri) { // HTTP/2 by prior knowledge: the preface's tail, then frames
-                pri = false;
-                off = true;
-                frames = new Frames(TAIL);
+            if (http2 && this.http2) { // HTTP/2 by prior knowledge: the preface's tail, then frames
+                toFrames();
                 return blocks(b, end, to);
             }
             return true;
@@ -329,12 +310,18 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     void stop(ByteBuffer held) {
         off = true;
         inHead = false;
-        methodAt = PRI.length + 1;
         frames = new Frames(PREFACE);
         giveBack();
         if (held != null && held.hasRemaining()) {
             blocks(held, held.position(), held.limit());
         }
+    }
+
+    /** The head just read was an HTTP/2 preface's: frames follow its tail. */
+    private void toFrames() {
+        off = true;
+        inHead = false;
+        frames = new Frames(TAIL);
     }
 
     private static byte[] ascii(String s) {
@@ -354,6 +341,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                     // head refuses it (503, on the IO thread), as it would a head read then.
                     roomFor(scan.cost());
                     inHead = true; // after the scan's state is set: the IO thread reads this first
+                } else if (http2 && scan.http2()) { // a held PRI head: HTTP/2 from its tail on, in what is held too
+                    int end = scan.end();
+                    scan.reset();
+                    toFrames();
+                    blocks(held, end, held.limit());
                 } else {
                     lastHead = scan.bytes();
                     scan.reset(); // a whole head is held: its request runs next, and this comes again at its end
@@ -393,8 +385,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private long blockBytes;
 
         /**
-         * @param expect what may come first (the preface after an h2c upgrade's 101, the tail of
-         *               one read as a PRI head); when other bytes come, frames start there
+         * @param expect what may come first (the preface after an h2c upgrade's 101; after a
+         *               PRI head, its tail); when other bytes come, frames start there
          */
         Frames(byte[] expect) {
             this.expect = expect;
@@ -410,7 +402,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                         i++;
                         continue;
                     }
-                    expectAt = expect.length; // sent before the switch, or none: frames from here
+                    expectAt = expect.length; // not there (none sent, or walked before): frames from here
                 }
                 if (payloadLeft > 0) {
                     int k = (int) Math.min(payloadLeft, to - i);
@@ -481,6 +473,12 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private long bytes;
         private long parts;
         private int end; // where in the buffer of the last feed the head ended
+        private boolean firstLine = true; // the request line is being read (after any empty lines)
+        private int lineAt; // bytes of the request line so far, CRs not counted
+        private boolean pri; // the request line began "PRI " (any case)
+        private long lastEight; // the request line's last 8 bytes, lower-cased, the newest lowest
+        private int ninth; // the byte before them
+        private boolean http2; // the request line was PRI ... HTTP/2.0
 
         /** Takes bytes {@code from} to {@code to}; true when the head ended among them. */
         boolean feed(ByteBuffer b, int from, int to) {
@@ -492,11 +490,24 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                         end = i + 1;
                         return true;
                     }
+                    if (firstLine && content) {
+                        firstLine = false;
+                        http2 = pri && ninth == ' ' && lastEight == HTTP_2_0;
+                    }
                     lineEmpty = true;
                     parts++;
                 } else if (c != '\r') {
                     lineEmpty = false;
                     content = true;
+                    if (firstLine) {
+                        int lower = c >= 'A' && c <= 'Z' ? c + 32 : c & 0xff;
+                        if (lineAt < 4) {
+                            pri = (lineAt == 0 || pri) && lower == "pri ".charAt(lineAt);
+                        }
+                        lineAt++;
+                        ninth = (int) (lastEight >>> 56);
+                        lastEight = lastEight << 8 | lower;
+                    }
                     if (c == '&' || c == ';') {
                         parts++;
                     }
@@ -515,6 +526,25 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             return bytes;
         }
 
+        /** "http/2.0" as {@link #lastEight} holds it. */
+        private static final long HTTP_2_0 = eight("http/2.0");
+
+        private static long eight(String s) {
+            long v = 0;
+            for (int i = 0; i < s.length(); i++) {
+                v = v << 8 | s.charAt(i);
+            }
+            return v;
+        }
+
+        /**
+         * Whether the head that ended is one Undertow takes for HTTP/2 by prior knowledge: its
+         * request line is method {@code PRI} and version {@code HTTP/2.0} (any case).
+         */
+        boolean http2() {
+            return http2;
+        }
+
         /** Just past the head's end in the buffer the feed that found it took. */
         int end() {
             return end;
@@ -525,6 +555,12 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             lineEmpty = true;
             bytes = 0;
             parts = 0;
+            firstLine = true;
+            lineAt = 0;
+            pri = false;
+            lastEight = 0;
+            ninth = 0;
+            http2 = false;
         }
     }
 }

@@ -283,7 +283,7 @@ class RequestHeadsTest {
         RequestHeads.Frames whole = new RequestHeads.Frames(new byte[0]);
         assertFalse(whole.feed(ByteBuffer.wrap(concat(frame(0x4, 0, new byte[0]), headersOpen, continuation)), 0,
                 9 + headersOpen.length + continuation.length));
-        // A preface already read before the switch (sent early after an upgrade): frames from the start.
+        // A preface expected but not there: frames from the first byte.
         RequestHeads.Frames early = new RequestHeads.Frames(PREFACE);
         assertTrue(early.feed(ByteBuffer.wrap(headersOpen), 0, headersOpen.length));
     }
@@ -304,7 +304,8 @@ class RequestHeadsTest {
         byte[] blockStart = concat(java.util.Arrays.copyOf(GET_NOW, 8), manyHeaders);
         long cost = RequestHeads.blockCost(blockStart.length, 4096) - RequestHeads.FREE_COST;
         assertEquals(7348, cost);
-        // The holder's preface is a PRI head with a header, which Undertow takes for HTTP/2 as it does the exact one.
+        // The holder turns to HTTP/2 on its second request, by a PRI head with a header, which
+        // Undertow takes for HTTP/2 on any request as it does the exact preface on the first.
         byte[] holderOpening = concat("PRI * HTTP/2.0\r\nX-Any: b\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
                 frame(0x4, 0, new byte[0]), frame(0x1, 0x1, blockStart));
         byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]), frame(0x1, 0x1, blockStart));
@@ -313,9 +314,13 @@ class RequestHeadsTest {
             holder.setSoTimeout(10_000);
             refused.setSoTimeout(10_000);
             other.setSoTimeout(10_000);
+            holder.getOutputStream().write("GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("HTTP/1.1 200 OK {\"now\":true}", answer(holder.getInputStream()));
             holder.getOutputStream().write(holderOpening);
             await(() -> budget.used() == cost, "the open block took no room: " + budget.used());
-            refused.getOutputStream().write(opening);
+            // The refused one sends its preface pipelined behind an HTTP/1.1 request, in one write.
+            refused.getOutputStream().write(concat("GET /now HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII), opening));
             // Closed without an answer; what the server sent before (its SETTINGS) may come first.
             InputStream in = refused.getInputStream();
             try {
@@ -357,6 +362,36 @@ class RequestHeadsTest {
             }
         }
         assertEquals(0, HEADS.used());
+    }
+
+    @Test
+    void aPriHeadOfAnotherVersionIsServedAsHttp1AndTheHeadsAfterItAreCountedStill() throws Exception {
+        try (Socket socket = connect()) {
+            write(socket, "PRI /now HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            String answer = answer(socket.getInputStream());
+            assertTrue(answer.startsWith("HTTP/1.1 405"), answer);
+            write(socket, unfinishedHead(10_000));
+            await(() -> HEADS.used() > 15_000, "the next unfinished head took no room: " + HEADS.used());
+        }
+    }
+
+    @Test
+    void theScanTellsTheHeadsUndertowTakesForHttp2() {
+        RequestHeads.Scan scan = new RequestHeads.Scan();
+        for (String head : new String[] {"PRI * HTTP/2.0\r\n\r\n", "pri * http/2.0\r\n\r\n",
+                "\r\nPRI /x HTTP/2.0\r\nA: b\r\n\r\n", "PRI * HTTP/2.0\n\n"}) {
+            scan.reset();
+            for (int i = 0; i < head.length(); i++) { // a byte at a time
+                feed(scan, head.substring(i, i + 1));
+            }
+            assertTrue(scan.http2(), head);
+        }
+        for (String head : new String[] {"PRI * HTTP/1.1\r\n\r\n", "GET /PRI HTTP/2.0\r\n\r\n",
+                "PRIX * HTTP/2.0\r\n\r\n", "GET / HTTP/1.1\r\nPRI: HTTP/2.0\r\n\r\n", "PR * HTTP/2.0\r\n\r\n"}) {
+            scan.reset();
+            assertTrue(feed(scan, head));
+            assertFalse(scan.http2(), head);
+        }
     }
 
     private static boolean feed(RequestHeads.Scan scan, String text) {
