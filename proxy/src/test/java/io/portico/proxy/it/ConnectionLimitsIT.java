@@ -220,18 +220,8 @@ class ConnectionLimitsIT {
                 "connections.per.address.max", "4", "connections.idle.timeout.ms", "600000"))) {
             List<Socket> held = new ArrayList<>();
             try {
-                for (int i = 0; i < 4; i++) {
-                    Socket s = connect(p.rest());
-                    held.add(s);
-                    // A full request and answer proves the server has taken this connection.
-                    send(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-                    assertTrue(readHead(s).startsWith("HTTP/1.1 200"));
-                }
-                try (Socket extra = connect(p.rest())) {
-                    String answer = readUntilClosed(extra);
-                    assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
-                    assertTrue(answer.contains("\"error_code\":503"), answer);
-                }
+                holdServed(held, 4, () -> connect(p.rest()));
+                turnedAway(p.rest());
             } finally {
                 for (Socket s : held) {
                     s.close();
@@ -259,25 +249,11 @@ class ConnectionLimitsIT {
                 "connections.per.address.max", "2", "connections.idle.timeout.ms", "600000"))) {
             List<Socket> held = new ArrayList<>();
             try {
-                for (int i = 0; i < 2; i++) {
-                    Socket s = connect(p.rest());
-                    held.add(s);
-                    send(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-                    assertTrue(readHead(s).startsWith("HTTP/1.1 200"));
-                }
-                try (Socket extra = connect(p.rest())) {
-                    String answer = readUntilClosed(extra);
-                    assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
-                    assertTrue(answer.contains("\"error_code\":503"), answer);
-                    assertTrue(answer.contains("connections.per.address.max"), answer);
-                }
+                holdServed(held, 2, () -> connect(p.rest()));
+                String answer = turnedAway(p.rest());
+                assertTrue(answer.contains("connections.per.address.max"), answer);
                 // Another address (all of 127/8 is this host on Linux) still has places of the cap.
-                for (int i = 0; i < 2; i++) {
-                    Socket other = connectFrom("127.0.0.2", p.rest());
-                    held.add(other);
-                    send(other, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-                    assertTrue(readHead(other).startsWith("HTTP/1.1 200"));
-                }
+                holdServed(held, 2, () -> connectFrom("127.0.0.2", p.rest()));
             } finally {
                 for (Socket s : held) {
                     s.close();
@@ -297,6 +273,26 @@ class ConnectionLimitsIT {
                 }
             }
             assertTrue(answer != null && answer.startsWith("HTTP/1.1 200"), String.valueOf(answer));
+        }
+    }
+
+    /** Opens {@code n} connections and has each served a request (proof the server has taken it), adding them to {@code held}. */
+    private static void holdServed(List<Socket> held, int n, java.util.concurrent.Callable<Socket> open) throws Exception {
+        for (int i = 0; i < n; i++) {
+            Socket s = open.call();
+            held.add(s);
+            send(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertTrue(readHead(s).startsWith("HTTP/1.1 200"));
+        }
+    }
+
+    /** A new connection's answer: a 503 JSON error, then the connection closed. */
+    private static String turnedAway(Rest rest) throws IOException {
+        try (Socket extra = connect(rest)) {
+            String answer = readUntilClosed(extra);
+            assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
+            assertTrue(answer.contains("\"error_code\":503"), answer);
+            return answer;
         }
     }
 
