@@ -458,7 +458,7 @@ public final class Portico implements AutoCloseable {
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
                 s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams(), headsBudget,
-                Math.min(c.perAddressMax(), cap)));
+                c.perAddressMax() > 0 ? Math.min(c.perAddressMax(), cap) : Math.max(1, cap / 2)));
     }
 
     /**

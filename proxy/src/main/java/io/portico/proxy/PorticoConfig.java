@@ -103,7 +103,7 @@ public record PorticoConfig(
         CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
                 "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         CONNECTIONS_PER_ADDRESS_MAX("connections.per.address.max", Setting.integer(1, 10_000_000), "5000",
-                "Open connections from one client address at most (per listener), so that one host cannot take every place of connections.max; beyond it that address's new ones are answered 503 and closed (on https closed before the handshake, unanswered). Unless set, half of connections.max (at least 1). Behind a load balancer or proxy whose connections to Portico all come from one address, set it to connections.max.",
+                "Open connections from one client address at most (per listener), so that one host cannot take every place of connections.max; beyond it that address's new ones are answered 503 and closed (on https closed before the handshake, unanswered). Unless set, half of a listener's cap (connections.max, or less where the open-files limit lowers it; at least 1). Behind a load balancer or proxy whose connections to Portico all come from one address, set it to connections.max.",
                 "half of connections.max"),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
@@ -452,7 +452,10 @@ public record PorticoConfig(
                          long producerBuffer) {
     }
 
-    /** Connection limits: header and body read timeouts, idle timeout, open connections (in all and from one address). */
+    /**
+     * Connection limits: header and body read timeouts, idle timeout, open connections (in all and
+     * from one address; {@code perAddressMax} 0 when not set: half of each listener's cap).
+     */
     public record Connections(int headersMaxBytes, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
                               int max, int perAddressMax, boolean http2, int http2MaxStreams) {
     }
@@ -897,8 +900,8 @@ public record PorticoConfig(
                         (Duration) v.get(Key.REQUEST_BODY_TIMEOUT_MS),
                         (Duration) v.get(Key.CONNECTIONS_IDLE_TIMEOUT_MS),
                         (Integer) v.get(Key.CONNECTIONS_MAX),
-                        given.containsKey(Key.CONNECTIONS_PER_ADDRESS_MAX) ? (Integer) v.get(Key.CONNECTIONS_PER_ADDRESS_MAX)
-                                : Math.max(1, (Integer) v.get(Key.CONNECTIONS_MAX) / 2),
+                        // 0: half of each listener's cap, as the server sets it (the open-files limit may lower it)
+                        given.containsKey(Key.CONNECTIONS_PER_ADDRESS_MAX) ? (Integer) v.get(Key.CONNECTIONS_PER_ADDRESS_MAX) : 0,
                         (Boolean) v.get(Key.HTTP2_ENABLED),
                         (Integer) v.get(Key.HTTP2_MAX_CONCURRENT_STREAMS)),
                 merge(common, producer), merge(common, consumer), merge(common, admin),

@@ -472,4 +472,11 @@ class PorticoConfigTest {
         assertTrue(from >= 0 && to > from, "README.md has the configuration table markers");
         assertEquals(PorticoConfig.markdownTable(), readme.substring(from + begin.length(), to));
     }
+
+    @Test
+    void aClientAddressSharesHalfOfEachListenersCapUnlessSet() {
+        assertEquals(0, PorticoConfig.from(Map.of()).connections().perAddressMax(),
+                "not set: half of each listener's cap, as the server sets it");
+        assertEquals(7, PorticoConfig.from(Map.of("connections.per.address.max", "7")).connections().perAddressMax());
+    }
 }
