@@ -104,7 +104,7 @@ public record PorticoConfig(
                 "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         CONNECTIONS_PER_ADDRESS_MAX("connections.per.address.max", Setting.integer(1, 10_000_000), "5000",
                 "Open connections from one client address at most (per listener), so that one host cannot take every place of connections.max; beyond it that address's new ones are answered 503 and closed (on https closed before the handshake, unanswered). Unless set, half of a listener's cap (connections.max, or less where the open-files limit lowers it; at least 1). Behind a load balancer or proxy whose connections to Portico all come from one address, set it to connections.max.",
-                "half of connections.max"),
+                "half of a listener's cap"),
         MAX_CONCURRENT_REQUESTS("max.concurrent.requests", Setting.integer(1, Integer.MAX_VALUE), "10000",
                 "Requests in progress at most; beyond it, 503 with Retry-After."),
         REQUESTS_PER_KEY_MAX("requests.per.key.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
