@@ -73,8 +73,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private volatile boolean inHead = true; // set by the IO thread (the head ended) and by the exchange's end
     private boolean refused; // answered 503: what comes is dropped until the connection closes (IO thread)
     private long lastHead = -1; // the bytes of the last head the scan saw end, until its request starts
-    private boolean off; // HTTP/2: no heads counted any more (IO thread)
-    private Frames frames; // HTTP/2: its header blocks are counted (IO thread)
+    private Frames frames; // HTTP/2: its header blocks are counted, no heads any more (IO thread)
     private boolean closed; // the connection closed: no room is taken any more (guarded by this)
     private final long blockMax; // request.headers.max.bytes: the most an HTTP/2 header block decodes to
     private final boolean http2; // Undertow serves HTTP/2 here: a PRI head turns the connection to it
@@ -107,7 +106,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     @Override
     public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-        if (frames == null && !refused && (off || !inHead)) {
+        if (frames == null && !refused && !inHead) {
             return next.read(dsts, offs, len); // a body: nothing to count
         }
         int[] starts = new int[len];
@@ -144,22 +143,20 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         if (frames != null) {
             return blocks(b, from, to);
         }
-        return !inHead || off || counted(b, from, to);
+        return !inHead || counted(b, from, to);
     }
 
     /**
      * Walks HTTP/2 frames in bytes {@code from} to {@code to} of {@code b}; a header block still in
-     * progress after them takes room for what it can decode to. False when it found none: the
-     * connection is closed.
+     * progress after them takes room for its {@link #blockCost}. False when it found none, or a
+     * header frame was announced larger than {@link #FRAME_MAX}: the connection is closed.
      */
     private boolean blocks(ByteBuffer b, int from, int to) {
         boolean open = frames.feed(b, from, to);
         if (frames.oversized()) {
             LOG.debug("Closing an HTTP/2 connection from {}: a header frame of more than {} bytes",
                     connection.getPeerAddress(), FRAME_MAX);
-            refused = true;
-            IoUtils.safeClose(connection);
-            return false;
+            return closeRefused();
         }
         if (!open) {
             giveBack();
@@ -170,6 +167,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         }
         LOG.debug("Closing an HTTP/2 connection from {}: its header block ({} bytes so far) found no room in {}",
                 connection.getPeerAddress(), frames.blockBytes(), budget.name());
+        return closeRefused();
+    }
+
+    /** Refuses the connection unanswered (HTTP/2 cannot be answered from here): closed; false. */
+    private boolean closeRefused() {
         refused = true;
         IoUtils.safeClose(connection);
         return false;
@@ -240,11 +242,11 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * stays taken until the connection closes. On TLS, closed at once.
      */
     private void refuse() {
-        refused = true;
         if (refusal == null) {
-            IoUtils.safeClose(connection);
+            closeRefused();
             return;
         }
+        refused = true;
         try {
             ByteBuffer answer = ByteBuffer.wrap(refusal);
             connection.getSinkChannel().write(answer);
@@ -287,7 +289,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * ends), or -1 when the scan did not see it end (the caller then measures it otherwise).
      */
     long started(HttpServerExchange exchange) {
-        if (off) {
+        if (frames != null) {
             return -1;
         }
         long head = lastHead;
@@ -308,7 +310,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * client sent its preface early; null when nothing).
      */
     void stop(ByteBuffer held) {
-        off = true;
         inHead = false;
         frames = new Frames(PREFACE);
         giveBack();
@@ -319,7 +320,6 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
 
     /** The head just read was an HTTP/2 preface's: frames follow its tail. */
     private void toFrames() {
-        off = true;
         inHead = false;
         frames = new Frames(TAIL);
     }
@@ -333,7 +333,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         try {
             // The next head begins: with the bytes of it Undertow already holds, when the client
             // sent it early (pipelined, or in one write with the end of a body).
-            if (!off && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c) {
+            if (frames == null && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c) {
                 io.undertow.connector.PooledByteBuffer extra = c.getExtraBytes();
                 ByteBuffer held = extra == null ? null : extra.getBuffer();
                 if (held == null || !held.hasRemaining() || !scan.feed(held, held.position(), held.limit())) {
