@@ -90,8 +90,10 @@ class OperationsIT {
             // The one IO thread is free while the metrics are rendered: the API answers.
             assertEquals(200, p.rest().send(p.rest().request("/").timeout(java.time.Duration.ofSeconds(30))).status());
             com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
-            for (int i = 0; i < 3000 && ((Number) inFlight.getValue()).intValue() < 4; i++) {
-                Thread.sleep(10); // until every scrape has been taken in
+            for (int i = 0; i < 3000 && ((Number) inFlight.getValue()).intValue() != 4; i++) {
+                // until every scrape has been taken in, and the GET / above (answered to the
+                // client before its exchange completes on the server) has left the count
+                Thread.sleep(10);
             }
             assertEquals(4, ((Number) inFlight.getValue()).intValue(), "the four scrapes in progress");
             release.countDown();
