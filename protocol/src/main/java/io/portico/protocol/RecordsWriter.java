@@ -111,7 +111,8 @@ public final class RecordsWriter {
         if (data == null) {
             g.writeNull();
         } else {
-            g.writeString(java.util.Base64.getEncoder().encodeToString(data));
+            byte[] encoded = Base64Text.encode(data); // no escaping: its bytes go into the JSON string as they are
+            g.writeRawUTF8String(encoded, 0, encoded.length);
         }
     }
 

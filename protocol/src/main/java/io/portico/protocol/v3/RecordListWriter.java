@@ -3,6 +3,7 @@ package io.portico.protocol.v3;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.portico.protocol.Base64Text;
 import io.portico.protocol.BinaryRecords;
 import io.portico.protocol.ByteChunks;
 import io.portico.protocol.ConsumedRecord;
@@ -15,7 +16,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -185,7 +185,7 @@ public final class RecordListWriter {
 
     /** Base64 needs no escaping: its bytes go into the JSON string as they are (no String made of them). */
     private static void base64(JsonGenerator g, byte[] bytes) throws IOException {
-        byte[] encoded = Base64.getEncoder().encode(bytes);
+        byte[] encoded = Base64Text.encode(bytes);
         g.writeRawUTF8String(encoded, 0, encoded.length);
     }
 

@@ -1,0 +1,90 @@
+package io.portico.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class Base64TextTest {
+
+    @Test
+    void writesWhatTheJdkEncoderWritesForEveryLengthUpTo600() {
+        Random random = new Random(42);
+        for (int n = 0; n <= 600; n++) {
+            byte[] data = new byte[n];
+            random.nextBytes(data);
+            assertArrayEquals(Base64.getEncoder().encode(data), Base64Text.encode(data), "length " + n);
+            assertEquals(Base64.getEncoder().encode(data).length, Base64Text.length(n), "length " + n);
+        }
+    }
+
+    @Test
+    void everyByteValueInEveryPositionOfAStep() {
+        // Each byte value at each of the six places of a step and in the three- and one-byte tails.
+        for (int shift = 0; shift < 9; shift++) {
+            byte[] data = new byte[256 + shift];
+            for (int i = 0; i < 256; i++) {
+                data[shift + i] = (byte) i;
+            }
+            assertArrayEquals(Base64.getEncoder().encode(data), Base64Text.encode(data), "shift " + shift);
+        }
+        byte[] ones = new byte[37];
+        Arrays.fill(ones, (byte) 0xff);
+        assertEquals(Base64.getEncoder().encodeToString(ones), new String(Base64Text.encode(ones), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void writesAPartOfItsSourceInPlaceAndNothingAroundIt() {
+        Random random = new Random(7);
+        byte[] src = new byte[300];
+        random.nextBytes(src);
+        for (int from = 0; from < 10; from++) {
+            for (int n = 0; n <= 40; n++) {
+                byte[] out = new byte[100];
+                Arrays.fill(out, (byte) '#');
+                int end = Base64Text.encode(src, from, n, out, 5);
+                byte[] expected = Base64.getEncoder().encode(Arrays.copyOfRange(src, from, from + n));
+                assertEquals(5 + expected.length, end, "from " + from + ", " + n + " bytes");
+                assertArrayEquals(expected, Arrays.copyOfRange(out, 5, end), "from " + from + ", " + n + " bytes");
+                for (int i = 0; i < out.length; i++) {
+                    if (i < 5 || i >= end) {
+                        assertEquals('#', out[i], "byte " + i + " outside what was written, from " + from + ", " + n + " bytes");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void bothWaysWriteTheSameInPlace() {
+        // The table's way and the JDK's (taken where HotSpot vectorizes it): this machine runs one of them.
+        Random random = new Random(11);
+        byte[] src = new byte[70_000];
+        random.nextBytes(src);
+        int[][] parts = {{0, 0}, {0, 1}, {3, 2}, {1, 100}, {0, 70_000}, {17, 65_600}, {5, 300}};
+        for (int[] part : parts) {
+            byte[] byPairs = new byte[100_000];
+            byte[] withJdk = new byte[100_000];
+            int a = Base64Text.encodeByPairs(src, part[0], part[1], byPairs, 9);
+            int b = Base64Text.encodeWithJdk(src, part[0], part[1], withJdk, 9);
+            assertEquals(a, b, part[0] + "+" + part[1]);
+            assertArrayEquals(byPairs, withJdk, part[0] + "+" + part[1]);
+            assertArrayEquals(Base64.getEncoder().encode(Arrays.copyOfRange(src, part[0], part[0] + part[1])),
+                    Arrays.copyOfRange(byPairs, 9, a), part[0] + "+" + part[1]);
+        }
+    }
+
+    @Test
+    void knownVectorsOfRfc4648() {
+        String[][] vectors = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+            {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"foobarfoobar!", "Zm9vYmFyZm9vYmFyIQ=="}};
+        for (String[] v : vectors) {
+            assertEquals(v[1], new String(Base64Text.encode(v[0].getBytes(StandardCharsets.US_ASCII)),
+                    StandardCharsets.US_ASCII), v[0]);
+        }
+    }
+}
