@@ -295,9 +295,7 @@ public final class HttpServer implements AutoCloseable {
                 alpn.addProtocol(Http2OpenListener.HTTP2, h2, 10);
                 protocols = alpn;
             }
-            ChannelListener<StreamConnection> open = new Guard(protocols, settings.maxConnections(),
-                    settings.maxConnectionsPerAddress(), !https, firstRequests,
-                    settings.heads(), settings.headersMaxBytes(), settings.http2());
+            ChannelListener<StreamConnection> open = new Guard(protocols, settings, !https, firstRequests);
             ChannelListener<AcceptingChannel<StreamConnection>> accept = ChannelListeners.openListenerAdapter(open);
             InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(listener.getHost()), listener.getPort());
             AcceptingChannel<? extends StreamConnection> channel;
@@ -443,20 +441,17 @@ public final class HttpServer implements AutoCloseable {
                 "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
         private final MemoryBudget heads; // null: heads are not counted
-        private final int headersMax; // request.headers.max.bytes
-        private final boolean http2; // HTTP/2 served on this listener
+        private final Settings settings;
 
-        Guard(ChannelListener<StreamConnection> next, int max, int perAddress, boolean plain,
-              FirstRequests firstRequests, MemoryBudget heads, int headersMax, boolean http2) {
+        Guard(ChannelListener<StreamConnection> next, Settings settings, boolean plain, FirstRequests firstRequests) {
             this.next = next;
-            this.max = max;
-            this.perAddress = perAddress;
+            this.settings = settings;
+            this.max = settings.maxConnections();
+            this.perAddress = settings.maxConnectionsPerAddress();
             byAddress.max(perAddress);
             this.plain = plain;
             this.firstRequests = firstRequests;
-            this.heads = heads;
-            this.headersMax = headersMax;
-            this.http2 = http2;
+            this.heads = settings.heads();
         }
 
         /** The client address of {@code connection}, when a share of the cap applies and it is known; else null. */
@@ -485,7 +480,7 @@ public final class HttpServer implements AutoCloseable {
                 // On https this is the decrypted side: the bytes Undertow parses.
                 org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
                 counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null,
-                        headersMax, http2);
+                        settings.headersMaxBytes(), settings.http2());
                 source.setConduit(counted);
             }
             RequestHeads countedHeads = counted;
