@@ -7,7 +7,8 @@ import java.nio.ByteOrder;
 /**
  * Standard base64 (RFC 4648, with padding: what {@code Base64.getEncoder()} writes), written
  * straight into a caller's array at any position. Every key and value a read returns in the
- * binary format goes through here.
+ * binary format goes through here; produce requests' values are decoded here when their text is
+ * plain ({@link #decode}), else by the JDK's decoder.
  *
  * <p>Six bytes a step: read as one big-endian {@code long}, cut into four 12-bit groups, each
  * looked up in a table of the 4,096 pairs of base64 characters, the eight characters stored as one
@@ -124,5 +125,93 @@ public final class Base64Text {
             out[p++] = '=';
         }
         return p;
+    }
+
+    private static final int[] VALUES = new int[256];
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    static {
+        java.util.Arrays.fill(VALUES, -1);
+        for (int i = 0; i < ALPHABET.length; i++) {
+            VALUES[ALPHABET[i]] = i;
+        }
+    }
+
+    /**
+     * The position in {@code b[from, to)} of the first byte that is a double quote, a backslash,
+     * or not printable ASCII ({@code < 0x20} or {@code >= 0x80}); {@code to} when there is none.
+     * What ends a JSON string's plain text: eight bytes a step.
+     */
+    public static int plainTextEnd(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long x = (long) LONG_LE.get(b, i);
+            long quote = x ^ 0x2222222222222222L;
+            long backslash = x ^ 0x5c5c5c5c5c5c5c5cL;
+            long found = (quote - ONES) & ~quote & HIGHS
+                    | (backslash - ONES) & ~backslash & HIGHS
+                    | (x - 0x2020202020202020L) & ~x & HIGHS
+                    | x & HIGHS;
+            if (found != 0) {
+                // The lowest byte found is exact (a borrow only reaches bytes above a found one).
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            byte c = b[i];
+            if (c == '"' || c == '\\' || c < 0x20) {
+                return i;
+            }
+        }
+        return to;
+    }
+
+    /**
+     * {@code src[from, from + n)} decoded, when it is base64 of the standard alphabet either
+     * without padding (its length not 1 more than a multiple of 4) or padded to a multiple of 4
+     * with one or two {@code =} at its end; null for any other text (a line break, a character
+     * outside the alphabet, padding elsewhere), which the caller then gives to the JDK's decoder
+     * for its answer or its error. What is decoded is what the JDK's basic decoder returns.
+     */
+    public static byte[] decode(byte[] src, int from, int n) {
+        int pad = 0;
+        if (n >= 4 && (n & 3) == 0 && src[from + n - 1] == '=') {
+            pad = src[from + n - 2] == '=' ? 2 : 1;
+        }
+        int chars = n - pad;
+        int tail = chars & 3;
+        if (tail == 1) {
+            return null; // one character cannot end a unit: the JDK's error
+        }
+        byte[] out = new byte[chars / 4 * 3 + (tail == 0 ? 0 : tail - 1)];
+        int i = from;
+        int whole = from + (chars & ~3);
+        int p = 0;
+        for (; i < whole; i += 4, p += 3) {
+            int bits = VALUES[src[i] & 0xff] << 18 | VALUES[src[i + 1] & 0xff] << 12
+                    | VALUES[src[i + 2] & 0xff] << 6 | VALUES[src[i + 3] & 0xff];
+            if (bits < 0) {
+                return null;
+            }
+            out[p] = (byte) (bits >> 16);
+            out[p + 1] = (byte) (bits >> 8);
+            out[p + 2] = (byte) bits;
+        }
+        if (tail == 2) {
+            int bits = VALUES[src[i] & 0xff] << 6 | VALUES[src[i + 1] & 0xff];
+            if (bits < 0) {
+                return null;
+            }
+            out[p] = (byte) (bits >> 4);
+        } else if (tail == 3) {
+            int bits = VALUES[src[i] & 0xff] << 12 | VALUES[src[i + 1] & 0xff] << 6 | VALUES[src[i + 2] & 0xff];
+            if (bits < 0) {
+                return null;
+            }
+            out[p] = (byte) (bits >> 10);
+            out[p + 1] = (byte) (bits >> 2);
+        }
+        return out;
     }
 }

@@ -123,6 +123,15 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
             return null;
         }
         int start = (int) quote + 1;
+        int plainEnd = Base64Text.plainTextEnd(body, start, body.length);
+        if (plainEnd < body.length && body[plainEnd] == '"'
+                && plainEnd - start < p.streamReadConstraints().getMaxStringLength()) {
+            // The common case, plain text to the closing quote: one scan, then one decode.
+            byte[] decoded = Base64Text.decode(body, start, plainEnd - start);
+            if (decoded != null) {
+                return decoded;
+            }
+        }
         int end = start;
         int lineBreaks = 0;
         int slashes = 0;

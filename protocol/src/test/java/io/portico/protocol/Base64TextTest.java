@@ -2,6 +2,8 @@ package io.portico.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -86,5 +88,83 @@ class Base64TextTest {
             assertEquals(v[1], new String(Base64Text.encode(v[0].getBytes(StandardCharsets.US_ASCII)),
                     StandardCharsets.US_ASCII), v[0]);
         }
+    }
+
+    @Test
+    void decodesWhatTheJdkDecodesPaddedOrNotAndLeavesEverythingElseToIt() {
+        Random random = new Random(5);
+        for (int n = 0; n <= 300; n++) {
+            byte[] data = new byte[n];
+            random.nextBytes(data);
+            byte[] padded = Base64.getEncoder().encode(data);
+            byte[] bare = Base64.getEncoder().withoutPadding().encode(data);
+            assertArrayEquals(data, Base64Text.decode(padded, 0, padded.length), "padded, length " + n);
+            assertArrayEquals(data, Base64Text.decode(bare, 0, bare.length), "unpadded, length " + n);
+            byte[] framed = concat("\"".getBytes(StandardCharsets.US_ASCII), padded, "\"".getBytes(StandardCharsets.US_ASCII));
+            assertArrayEquals(data, Base64Text.decode(framed, 1, padded.length), "in place, length " + n);
+        }
+        // Random text over the alphabet, '=', a line break and a space: the same bytes as the JDK, or
+        // null wherever the JDK refuses (and, where it is not plain, null for the JDK to decide).
+        byte[] letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/==\n -_".getBytes(StandardCharsets.US_ASCII);
+        int decoded = 0;
+        for (int round = 0; round < 200_000; round++) {
+            byte[] text = new byte[random.nextInt(13)];
+            for (int i = 0; i < text.length; i++) {
+                text[i] = letters[random.nextInt(random.nextInt(4) == 0 ? letters.length : 64)];
+            }
+            byte[] jdk;
+            try {
+                jdk = Base64.getDecoder().decode(text);
+            } catch (IllegalArgumentException e) {
+                jdk = null;
+            }
+            byte[] ours = Base64Text.decode(text, 0, text.length);
+            String shown = new String(text, StandardCharsets.US_ASCII);
+            if (ours != null) {
+                decoded++;
+                assertArrayEquals(jdk, ours, "'" + shown + "'");
+            } else {
+                boolean plain = jdk != null;
+                for (byte b : text) {
+                    plain &= b != '\n' && b != ' ' && b != '-' && b != '_';
+                }
+                // The only plain text left to the JDK that it takes: none.
+                assertFalse(plain && jdk != null && shown.indexOf('=') < 0, "'" + shown + "' was left to the JDK");
+            }
+        }
+        assertTrue(decoded > 50_000, "decoded only " + decoded);
+    }
+
+    @Test
+    void plainTextEndsAtAQuoteABackslashOrAByteThatIsNotPrintableAscii() {
+        Random random = new Random(3);
+        byte[] special = {'"', '\\', 0, 0x1f, (byte) 0x80, (byte) 0xff, (byte) 0xc3};
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[random.nextInt(40)];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (byte) (0x20 + random.nextInt(0x5f)); // printable ASCII, 0x7f (DEL) too
+                if (b[i] == '"' || b[i] == '\\') {
+                    b[i] = 'x';
+                }
+            }
+            int marks = random.nextInt(3);
+            for (int m = 0; m < marks && b.length > 0; m++) {
+                b[random.nextInt(b.length)] = special[random.nextInt(special.length)];
+            }
+            int from = b.length == 0 ? 0 : random.nextInt(b.length);
+            int expected = from;
+            while (expected < b.length && b[expected] != '"' && b[expected] != '\\' && b[expected] >= 0x20) {
+                expected++;
+            }
+            assertEquals(expected, Base64Text.plainTextEnd(b, from, b.length), java.util.Arrays.toString(b) + " from " + from);
+        }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
     }
 }

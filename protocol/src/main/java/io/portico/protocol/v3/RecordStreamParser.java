@@ -699,11 +699,12 @@ public final class RecordStreamParser {
                     throw invalid("data=" + excerpt(buf, start, end - start) + " is not a base64 string.");
                 }
                 int quote = off + (int) p.currentTokenLocation().getByteOffset();
-                int close = quote + 1;
-                while (close < buf.length && buf[close] != '"' && buf[close] != '\\' && buf[close] >= 0x20) {
-                    close++;
-                }
+                int close = io.portico.protocol.Base64Text.plainTextEnd(buf, quote + 1, buf.length);
                 if (close < buf.length && buf[close] == '"') {
+                    byte[] decoded = io.portico.protocol.Base64Text.decode(buf, quote + 1, close - quote - 1);
+                    if (decoded != null) {
+                        return decoded;
+                    }
                     try {
                         java.nio.ByteBuffer bytes = BASE64.decode(java.nio.ByteBuffer.wrap(buf, quote + 1, close - quote - 1));
                         return bytes.remaining() == bytes.array().length ? bytes.array()
