@@ -97,7 +97,7 @@ public final class PartitionStream implements AutoCloseable {
                 }
             }
             // Sized for what is held (a fetch of 100-byte records holds thousands): growing the
-            // list by halves from 1,024 copied it three times a batch. At most 64 KiB of references.
+            // list by halves from 1,024 copied it three times a batch. At most 16,384 references.
             List<ConsumedRecord> out = new ArrayList<>(Math.min(held.count(), 16_384));
             long bytes = 0;
             while (!held.isEmpty()) {

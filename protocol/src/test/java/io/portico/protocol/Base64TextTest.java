@@ -62,25 +62,6 @@ class Base64TextTest {
     }
 
     @Test
-    void bothWaysWriteTheSameInPlace() {
-        // The table's way and the JDK's (taken where HotSpot vectorizes it): this machine runs one of them.
-        Random random = new Random(11);
-        byte[] src = new byte[70_000];
-        random.nextBytes(src);
-        int[][] parts = {{0, 0}, {0, 1}, {3, 2}, {1, 100}, {0, 70_000}, {17, 65_600}, {5, 300}};
-        for (int[] part : parts) {
-            byte[] byPairs = new byte[100_000];
-            byte[] withJdk = new byte[100_000];
-            int a = Base64Text.encodeByPairs(src, part[0], part[1], byPairs, 9);
-            int b = Base64Text.encodeWithJdk(src, part[0], part[1], withJdk, 9);
-            assertEquals(a, b, part[0] + "+" + part[1]);
-            assertArrayEquals(byPairs, withJdk, part[0] + "+" + part[1]);
-            assertArrayEquals(Base64.getEncoder().encode(Arrays.copyOfRange(src, part[0], part[0] + part[1])),
-                    Arrays.copyOfRange(byPairs, 9, a), part[0] + "+" + part[1]);
-        }
-    }
-
-    @Test
     void knownVectorsOfRfc4648() {
         String[][] vectors = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
             {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"foobarfoobar!", "Zm9vYmFyZm9vYmFyIQ=="}};
@@ -142,7 +123,7 @@ class Base64TextTest {
         for (int round = 0; round < 20_000; round++) {
             byte[] b = new byte[random.nextInt(40)];
             for (int i = 0; i < b.length; i++) {
-                b[i] = (byte) (0x20 + random.nextInt(0x5f)); // printable ASCII, 0x7f (DEL) too
+                b[i] = (byte) (0x20 + random.nextInt(0x60)); // 0x20 to 0x7f (DEL, which does not end the text)
                 if (b[i] == '"' || b[i] == '\\') {
                     b[i] = 'x';
                 }
