@@ -93,6 +93,15 @@ public final class Base64Text {
         return p;
     }
 
+    /**
+     * Writes {@code data} in base64 as a JSON string value: base64 needs no escaping, so its bytes
+     * go into the string as they are (no String is made of them).
+     */
+    public static void writeString(com.fasterxml.jackson.core.JsonGenerator g, byte[] data) throws java.io.IOException {
+        byte[] encoded = encode(data);
+        g.writeRawUTF8String(encoded, 0, encoded.length);
+    }
+
     private static final int[] VALUES = new int[256];
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
@@ -135,13 +144,33 @@ public final class Base64Text {
     }
 
     /**
-     * {@code src[from, from + n)} decoded, when it is base64 of the standard alphabet either
+     * {@code src[from, from + n)} decoded as {@code Base64.getDecoder()} decodes it (standard
+     * alphabet, padding optional): by the table when the text is plain base64, else by the JDK's
+     * decoder, which then gives the answer or the error.
+     *
+     * @throws IllegalArgumentException when the text is not base64, as the JDK's decoder throws it
+     */
+    public static byte[] decode(byte[] src, int from, int n) {
+        byte[] decoded = decodePlain(src, from, n);
+        if (decoded != null) {
+            return decoded;
+        }
+        java.nio.ByteBuffer bytes = JDK_DECODER.decode(java.nio.ByteBuffer.wrap(src, from, n));
+        return bytes.remaining() == bytes.array().length ? bytes.array()
+                : java.util.Arrays.copyOfRange(bytes.array(), bytes.arrayOffset() + bytes.position(),
+                        bytes.arrayOffset() + bytes.limit());
+    }
+
+    private static final java.util.Base64.Decoder JDK_DECODER = java.util.Base64.getDecoder();
+
+    /**
+     * {@code src[from, from + n)} decoded by the table, when it is base64 of the standard alphabet either
      * without padding (its length not 1 more than a multiple of 4) or padded to a multiple of 4
      * with one or two {@code =} at its end; null for any other text (a line break, a character
      * outside the alphabet, padding elsewhere), which the caller then gives to the JDK's decoder
      * for its answer or its error. What is decoded is what the JDK's basic decoder returns.
      */
-    public static byte[] decode(byte[] src, int from, int n) {
+    static byte[] decodePlain(byte[] src, int from, int n) {
         int pad = 0;
         if (n >= 4 && (n & 3) == 0 && src[from + n - 1] == '=') {
             pad = src[from + n - 2] == '=' ? 2 : 1;

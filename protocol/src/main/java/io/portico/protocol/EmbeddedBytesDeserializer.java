@@ -8,8 +8,6 @@ import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.Base64;
 
 /**
@@ -123,16 +121,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
             return null;
         }
         int start = (int) quote + 1;
-        int plainEnd = Base64Text.plainTextEnd(body, start, body.length);
-        if (plainEnd < body.length && body[plainEnd] == '"'
-                && plainEnd - start < p.streamReadConstraints().getMaxStringLength()) {
-            // The common case, plain text to the closing quote: one scan, then one decode.
-            byte[] decoded = Base64Text.decode(body, start, plainEnd - start);
-            if (decoded != null) {
-                return decoded;
-            }
-        }
-        int end = start;
+        int end = Base64Text.plainTextEnd(body, start, body.length); // what comes before it needs no look
         int lineBreaks = 0;
         int slashes = 0;
         while (true) {
@@ -165,9 +154,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
         }
         try {
             if (lineBreaks == 0 && slashes == 0) {
-                ByteBuffer decoded = BASE64.decode(ByteBuffer.wrap(body, start, end - start));
-                byte[] bytes = decoded.array();
-                return decoded.remaining() == bytes.length ? bytes : Arrays.copyOf(bytes, decoded.remaining());
+                return Base64Text.decode(body, start, end - start);
             }
             byte[] text = new byte[end - start - 2 * lineBreaks - slashes];
             int n = 0;

@@ -111,8 +111,7 @@ public final class RecordsWriter {
         if (data == null) {
             g.writeNull();
         } else {
-            byte[] encoded = Base64Text.encode(data); // no escaping: its bytes go into the JSON string as they are
-            g.writeRawUTF8String(encoded, 0, encoded.length);
+            Base64Text.writeString(g, data);
         }
     }
 

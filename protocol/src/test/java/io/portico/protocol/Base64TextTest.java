@@ -79,10 +79,11 @@ class Base64TextTest {
             random.nextBytes(data);
             byte[] padded = Base64.getEncoder().encode(data);
             byte[] bare = Base64.getEncoder().withoutPadding().encode(data);
-            assertArrayEquals(data, Base64Text.decode(padded, 0, padded.length), "padded, length " + n);
-            assertArrayEquals(data, Base64Text.decode(bare, 0, bare.length), "unpadded, length " + n);
+            assertArrayEquals(data, Base64Text.decodePlain(padded, 0, padded.length), "padded, length " + n);
+            assertArrayEquals(data, Base64Text.decodePlain(bare, 0, bare.length), "unpadded, length " + n);
             byte[] framed = concat("\"".getBytes(StandardCharsets.US_ASCII), padded, "\"".getBytes(StandardCharsets.US_ASCII));
-            assertArrayEquals(data, Base64Text.decode(framed, 1, padded.length), "in place, length " + n);
+            assertArrayEquals(data, Base64Text.decodePlain(framed, 1, padded.length), "in place, length " + n);
+            assertArrayEquals(data, Base64Text.decode(framed, 1, padded.length), "in place, either way, length " + n);
         }
         // Random text over the alphabet, '=', a line break and a space: the same bytes as the JDK, or
         // null wherever the JDK refuses (and, where it is not plain, null for the JDK to decide).
@@ -99,7 +100,14 @@ class Base64TextTest {
             } catch (IllegalArgumentException e) {
                 jdk = null;
             }
-            byte[] ours = Base64Text.decode(text, 0, text.length);
+            byte[] ours = Base64Text.decodePlain(text, 0, text.length);
+            byte[] either;
+            try {
+                either = Base64Text.decode(text, 0, text.length);
+            } catch (IllegalArgumentException e) {
+                either = null;
+            }
+            assertArrayEquals(jdk, either, "either way: '" + new String(text, StandardCharsets.US_ASCII) + "'");
             String shown = new String(text, StandardCharsets.US_ASCII);
             if (ours != null) {
                 decoded++;

@@ -149,7 +149,7 @@ public final class RecordListWriter {
             if (h.value() == null) {
                 g.writeNull();
             } else {
-                base64(g, h.value());
+                Base64Text.writeString(g, h.value());
             }
             g.writeEndObject();
         }
@@ -178,16 +178,11 @@ public final class RecordListWriter {
         } else {
             g.writeStringField("type", "BINARY");
             g.writeFieldName("data");
-            base64(g, bytes);
+            Base64Text.writeString(g, bytes);
         }
         g.writeEndObject();
     }
 
-    /** Base64 needs no escaping: its bytes go into the JSON string as they are (no String made of them). */
-    private static void base64(JsonGenerator g, byte[] bytes) throws IOException {
-        byte[] encoded = Base64Text.encode(bytes);
-        g.writeRawUTF8String(encoded, 0, encoded.length);
-    }
 
     /** {@code Instant.ofEpochMilli(millis).toString()}. */
     static String timestamp(long millis) {

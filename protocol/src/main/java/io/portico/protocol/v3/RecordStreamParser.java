@@ -701,15 +701,8 @@ public final class RecordStreamParser {
                 int quote = off + (int) p.currentTokenLocation().getByteOffset();
                 int close = io.portico.protocol.Base64Text.plainTextEnd(buf, quote + 1, buf.length);
                 if (close < buf.length && buf[close] == '"') {
-                    byte[] decoded = io.portico.protocol.Base64Text.decode(buf, quote + 1, close - quote - 1);
-                    if (decoded != null) {
-                        return decoded;
-                    }
                     try {
-                        java.nio.ByteBuffer bytes = BASE64.decode(java.nio.ByteBuffer.wrap(buf, quote + 1, close - quote - 1));
-                        return bytes.remaining() == bytes.array().length ? bytes.array()
-                                : Arrays.copyOfRange(bytes.array(), bytes.arrayOffset() + bytes.position(),
-                                        bytes.arrayOffset() + bytes.limit());
+                        return io.portico.protocol.Base64Text.decode(buf, quote + 1, close - quote - 1);
                     } catch (IllegalArgumentException e) {
                         throw invalid("data=\"" + excerpt(buf, quote + 1, close - quote - 1)
                                 + "\" is not a valid base64 string.");
