@@ -276,10 +276,7 @@ public final class HttpServer implements AutoCloseable {
                     if (heads != null && exchange.isUpgrade()) {
                         // Upgraded (Undertow takes only an exact h2c): HTTP/2 frames follow, the
                         // client's preface perhaps already read past the head.
-                        io.undertow.connector.PooledByteBuffer extra =
-                                exchange.getConnection() instanceof io.undertow.server.protocol.http.HttpServerConnection c
-                                        ? c.getExtraBytes() : null;
-                        heads.stop(extra == null ? null : extra.getBuffer());
+                        heads.stop(exchange);
                     }
                     return;
                 }
@@ -431,8 +428,6 @@ public final class HttpServer implements AutoCloseable {
         private static final byte[] TOO_MANY_FROM_ADDRESS = response(503, "Service Unavailable", 503,
                 "Too many open connections from this client address (connections.per.address.max); retry later");
         private final ChannelListener<StreamConnection> next;
-        private final int max;
-        private final int perAddress;
         private final boolean plain;
         private final AtomicInteger open = new AtomicInteger();
         /** Open connections by client address (its text), while an address has any; only when perAddress bounds anything. */
@@ -440,30 +435,26 @@ public final class HttpServer implements AutoCloseable {
         private static final byte[] HEAD_REFUSED = response(503, "Service Unavailable", 503,
                 "Too many large request heads are arriving at once (memory.heads.max.bytes); retry later");
         private final FirstRequests firstRequests;
-        private final MemoryBudget heads; // null: heads are not counted
-        private final Settings settings;
+        private final Settings settings; // its heads budget null: heads are not counted
 
         Guard(ChannelListener<StreamConnection> next, Settings settings, boolean plain, FirstRequests firstRequests) {
             this.next = next;
             this.settings = settings;
-            this.max = settings.maxConnections();
-            this.perAddress = settings.maxConnectionsPerAddress();
-            byAddress.max(perAddress);
+            byAddress.max(settings.maxConnectionsPerAddress());
             this.plain = plain;
             this.firstRequests = firstRequests;
-            this.heads = settings.heads();
         }
 
         /** The client address of {@code connection}, when a share of the cap applies and it is known; else null. */
         private String addressOf(StreamConnection connection) {
-            java.net.InetSocketAddress peer = perAddress < max
+            java.net.InetSocketAddress peer = settings.maxConnectionsPerAddress() < settings.maxConnections()
                     ? connection.getPeerAddress(java.net.InetSocketAddress.class) : null;
             return peer == null || peer.getAddress() == null ? null : peer.getAddress().getHostAddress();
         }
 
         @Override
         public void handleEvent(StreamConnection connection) {
-            if (open.incrementAndGet() > max) {
+            if (open.incrementAndGet() > settings.maxConnections()) {
                 open.decrementAndGet();
                 refuse(connection, TOO_MANY);
                 return;
@@ -476,10 +467,10 @@ public final class HttpServer implements AutoCloseable {
             }
             Runnable unwatched = firstRequests.watch(connection);
             RequestHeads counted = null;
-            if (heads != null) {
+            if (settings.heads() != null) {
                 // On https this is the decrypted side: the bytes Undertow parses.
                 org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
-                counted = new RequestHeads(source.getConduit(), heads, connection, plain ? HEAD_REFUSED : null,
+                counted = new RequestHeads(source.getConduit(), settings.heads(), connection, plain ? HEAD_REFUSED : null,
                         settings.headersMaxBytes(), settings.http2());
                 source.setConduit(counted);
             }

@@ -305,17 +305,25 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     }
 
     /**
-     * The connection turns to HTTP/2 (an h2c upgrade): its frames are no head; its header blocks
-     * are counted, from {@code held} on (what Undertow read past the upgrade's head, when the
-     * client sent its preface early; null when nothing).
+     * The connection of {@code upgraded} turns to HTTP/2 (an h2c upgrade): its frames are no head;
+     * its header blocks are counted, from what Undertow read past the upgrade's head on (the
+     * client's preface, when sent early).
      */
-    void stop(ByteBuffer held) {
+    void stop(HttpServerExchange upgraded) {
+        ByteBuffer held = held(upgraded);
         inHead = false;
         frames = new Frames(PREFACE);
         giveBack();
         if (held != null && held.hasRemaining()) {
             blocks(held, held.position(), held.limit());
         }
+    }
+
+    /** What Undertow read of {@code exchange}'s connection past its request, or null. */
+    private static ByteBuffer held(HttpServerExchange exchange) {
+        io.undertow.connector.PooledByteBuffer extra = exchange.getConnection() instanceof HttpServerConnection c
+                ? c.getExtraBytes() : null;
+        return extra == null ? null : extra.getBuffer();
     }
 
     /** The head just read was an HTTP/2 preface's: frames follow its tail. */
@@ -333,9 +341,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         try {
             // The next head begins: with the bytes of it Undertow already holds, when the client
             // sent it early (pipelined, or in one write with the end of a body).
-            if (frames == null && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection c) {
-                io.undertow.connector.PooledByteBuffer extra = c.getExtraBytes();
-                ByteBuffer held = extra == null ? null : extra.getBuffer();
+            if (frames == null && exchange.isPersistent() && exchange.getConnection() instanceof HttpServerConnection) {
+                ByteBuffer held = held(exchange);
                 if (held == null || !held.hasRemaining() || !scan.feed(held, held.position(), held.limit())) {
                     // Room for what is held if there is some now; if not, the next read of this
                     // head refuses it (503, on the IO thread), as it would a head read then.
