@@ -10,7 +10,10 @@ import java.util.Map;
  * The benchmark's settings: sizes, connections, where things are. {@link #parse} reads the
  * command line of {@code bench/run.sh}.
  *
- * @param records records of the native rows and of row a; the read rows read the native topic
+ * @param records records of the native produce rows and of rows a, j and g
+ * @param readRecords records of the topic the read rows read: the native producer's first pass
+ *        writes {@code records} of them, the rest are added untimed before the read rows (at
+ *        least {@code records}: the read rows never read fewer than were produced)
  * @param requests requests of rows b and c (one record each) and of row root ({@code GET /})
  * @param batch records per POST in row a
  * @param valueBytes size of every record value
@@ -38,6 +41,7 @@ import java.util.Map;
 public record Options(
         boolean quick,
         long records,
+        long readRecords,
         long requests,
         int batch,
         int valueBytes,
@@ -70,7 +74,10 @@ public record Options(
               --quick                 tiny sizes (2,000 records per row, 4 connections, no warm-up, one partition
                                       count, wrk rows of 2 s; the native producer sends to each partition
                                       in turn, so that no partition the read rows read is empty)
-              --records N             records of native produce/consume and of row a (default 2,000,000)
+              --records N             records of the native produce rows and of rows a, j and g (default 2,000,000)
+              --read-records N        records of the topic native-consume and the read rows read (default
+                                      10,000,000; at least --records): what the native producer's first pass
+                                      wrote, topped up untimed before the read rows
               --requests N            requests of rows root, b and c, one record each (default 500,000)
               --batch N               records per POST in row a (default 100)
               --value-bytes N         bytes per record value (default 100)
@@ -149,27 +156,27 @@ public record Options(
 
     /** Defaults for a full run from the repository at {@code root}. */
     public static Options defaults(Path root) {
-        return new Options(false, 2_000_000, 500_000, 100, 100, 16, 64, 6, 4, 1000, 3, PARTITIONS, true, 15, 0.5, 20,
+        return new Options(false, 2_000_000, 10_000_000, 500_000, 100, 100, 16, 64, 6, 4, 1000, 3, PARTITIONS, true, 15, 0.5, 20,
                 90, 1, false, ALL_ROWS, null, List.of(), Map.of(), root, root.resolve("proxy/target/portico.jar"),
                 root.resolve("bench/target/classes"), root.resolve("bench/results"), null);
     }
 
     /** The tiny run of the smoke test and of {@code --quick}: one partition count (the last). */
     public Options quickSizes() {
-        return new Options(true, 2000, 2000, batch, valueBytes, 4, 4, readPartitions(), randomConnections, readCount,
+        return new Options(true, 2000, 2000, 2000, batch, valueBytes, 4, 4, readPartitions(), randomConnections, readCount,
                 instances, List.of(readPartitions()), wrk, 2, 0, 0, warmupMaxSeconds, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes,
                 out, work);
     }
 
     public Options withOut(Path dir) {
-        return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
+        return new Options(quick, records, readRecords, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
                 warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, dir, work);
     }
 
     public Options withWork(Path dir) {
-        return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
+        return new Options(quick, records, readRecords, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
                 warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, out, dir);
@@ -177,14 +184,14 @@ public record Options(
 
     /** The same with the produce rows run at each of {@code counts} partitions. */
     public Options withPartitions(List<Integer> counts) {
-        return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
+        return new Options(quick, records, readRecords, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, List.copyOf(counts), wrk, wrkSeconds, warmup,
                 warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows, porticoHeap, porticoJvmOptions, porticoProperties, root, jar,
                 classes, out, work);
     }
 
     public Options withPaths(Path jarPath, Path classesPath) {
-        return new Options(quick, records, requests, batch, valueBytes, batchConnections, connections,
+        return new Options(quick, records, readRecords, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
                 warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
                 porticoHeap, porticoJvmOptions, porticoProperties, root, jarPath, classesPath, out, work);
@@ -195,6 +202,7 @@ public record Options(
         Options d = defaults(root);
         boolean quick = false;
         Long records = null;
+        Long readRecords = null;
         Long requests = null;
         int batch = d.batch;
         int valueBytes = d.valueBytes;
@@ -232,6 +240,7 @@ public record Options(
                     String v = args[++i];
                     switch (a) {
                         case "--records" -> records = Long.parseLong(v.replace(",", "").replace("_", ""));
+                        case "--read-records" -> readRecords = Long.parseLong(v.replace(",", "").replace("_", ""));
                         case "--requests" -> requests = Long.parseLong(v.replace(",", "").replace("_", ""));
                         case "--batch" -> batch = Integer.parseInt(v);
                         case "--value-bytes" -> valueBytes = Integer.parseInt(v);
@@ -267,8 +276,10 @@ public record Options(
         Options base = quick ? d.quickSizes() : d;
         List<Integer> counts = partitions != null ? partitions : base.partitions;
         int readPartitions = counts.get(counts.size() - 1);
+        long produced = records != null ? records : base.records;
         return new Options(quick,
-                records != null ? records : base.records,
+                produced,
+                Math.max(produced, readRecords != null ? readRecords : base.readRecords),
                 requests != null ? requests : base.requests,
                 batch, valueBytes,
                 batchConnections != null ? batchConnections : base.batchConnections,
@@ -285,12 +296,13 @@ public record Options(
     public String describe() {
         StringBuilder s = new StringBuilder();
         s.append(String.format(java.util.Locale.ROOT,
-                "records=%,d (native, a; the read rows read the native topic), requests=%,d (root, b, c), batch=%d "
+                "records=%,d (native produce, a, j, g), read records=%,d (the native topic, topped up: native-consume "
+                        + "and the read rows), requests=%,d (root, b, c), batch=%d "
                         + "records/POST, value=%d B, connections: a=%d, root/b/c=%d, d/h=%d, m=%d (count=%d), "
                         + "e/f/i=%d instances; partitions=%s (reads: %d), wrk rows %s, warm-up=%.0f%% (read rows: "
                         + "%.0f s; each row's until the JIT compilers are quiet, at most %.0f s), load threads=%d, "
                         + "Portico %s",
-                records, requests, batch, valueBytes, batchConnections, connections, readConnections,
+                records, readRecords, requests, batch, valueBytes, batchConnections, connections, readConnections,
                 randomConnections, readCount, instances,
                 String.join(",", partitions.stream().map(String::valueOf).toList()), readPartitions(),
                 wrk ? wrkSeconds + " s each (connections as their twins; wrk-d and wrk-m " + randomConnections + ")"
