@@ -540,7 +540,7 @@ public final class Bench {
     private void readRows(String topic) throws Exception {
         boolean warm = o.warmup() > 0;
         boolean warmReads = o.warmupSeconds() > 0;
-        long held = topUp(topic);
+        long held = readsAny() ? topUp(topic) : sum(endOffsets(topic));
         if (warmReads) {
             // Read rows warm up on the topic they measure (a first read of a topic sets up the
             // client's per-topic metrics and deoptimizes code compiled before), for a time.
@@ -638,6 +638,9 @@ public final class Bench {
         long have = sum(endOffsets(topic));
         long more = o.readRecords() - have;
         if (more > 0) {
+            // A broker that stops taking them: the first failure ends the top-up, and so does a
+            // deadline (each send may block for max.block.ms).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(120, more / 50_000));
             log("the read rows' topic " + topic + ": " + fmt(more) + " more records (untimed), " + fmt(o.readRecords())
                     + " in all");
             Map<String, Object> config = tunedProducerConfig();
@@ -645,7 +648,7 @@ public final class Bench {
             AtomicLong failed = new AtomicLong();
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(),
                     new ByteArraySerializer())) {
-                for (long i = 0; i < more; i++) {
+                for (long i = 0; i < more && failed.get() == 0 && System.nanoTime() < deadline; i++) {
                     producer.send(new ProducerRecord<>(topic, null, null, values[(int) (i % values.length)]),
                             (md, e) -> {
                                 if (e != null) {
@@ -658,10 +661,15 @@ public final class Bench {
             have = sum(endOffsets(topic));
             if (failed.get() > 0 || have != o.readRecords()) {
                 runNotes.add(topic + " holds " + fmt(have) + " records, " + fmt(o.readRecords()) + " were asked for the"
-                        + " read rows (" + fmt(failed.get()) + " sends failed)");
+                        + " read rows (" + fmt(failed.get()) + " sends failed): the read rows read " + fmt(have));
             }
         }
         return have;
+    }
+
+    /** Whether a row other than native-consume reads the native topic (else it is not topped up). */
+    private boolean readsAny() {
+        return java.util.stream.Stream.of("d", "m", "h", "e", "f", "i", "n", "k").anyMatch(o::runs); // wrk-d, wrk-m: d, m
     }
 
     /** Records of row l (one produced at a time, each awaited): at most 5,000. */
@@ -934,8 +942,9 @@ public final class Bench {
 
     /**
      * Runs a read row {@link #passes()} times and keeps the pass of median records/s, noting the
-     * others: a read row takes a second or two, short enough for one pass to land on a
-     * collection or a compilation, so each side of a read ratio is a median of the same count.
+     * others: one pass may land on a collection or a compilation (a read row's pass takes a few
+     * seconds at --read-records' 10,000,000), so each side of a read ratio is a median of the same
+     * count.
      */
     private RowResult median(String id, Pass pass) throws Exception {
         return alternating(List.of(pass)).get(0);
@@ -1047,6 +1056,7 @@ public final class Bench {
         long bytes = 0;
         long start;
         long end;
+        long seconds = Math.max(120, n / 100_000); // at least 100,000 records a second, or an error
         Monitor.Usage usage;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
@@ -1058,7 +1068,7 @@ public final class Bench {
             consumer.seekToBeginning(tps);
             Monitor.Window w = monitor.begin(NATIVE_CONSUME, null);
             start = System.nanoTime();
-            long deadline = start + TimeUnit.SECONDS.toNanos(120);
+            long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
             while (count < n && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
                     count++;
@@ -1071,7 +1081,7 @@ public final class Bench {
         long errors = count < n ? 1 : 0;
         List<String> notes = new ArrayList<>();
         if (count < n) {
-            notes.add("read " + fmt(count) + " of " + fmt(n) + " records within 120 s");
+            notes.add("read " + fmt(count) + " of " + fmt(n) + " records within " + seconds + " s");
         }
         return new RowResult(NATIVE_CONSUME, "KafkaConsumer, assign + seekToBeginning, poll until all read "
                 + "(Portico's consumer settings: " + settingsText(config) + ")", null, count, (end - start) / 1e9,

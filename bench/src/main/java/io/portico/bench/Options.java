@@ -168,6 +168,14 @@ public record Options(
                 out, work);
     }
 
+    /** The same with the read rows' topic topped up to {@code n} records (at least {@link #records}). */
+    public Options withReadRecords(long n) {
+        return new Options(quick, records, Math.max(records, n), requests, batch, valueBytes, batchConnections, connections,
+                readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
+                warmupSeconds, warmupMaxSeconds, loadThreads, profile, rows,
+                porticoHeap, porticoJvmOptions, porticoProperties, root, jar, classes, out, work);
+    }
+
     public Options withOut(Path dir) {
         return new Options(quick, records, readRecords, requests, batch, valueBytes, batchConnections, connections,
                 readConnections, randomConnections, readCount, instances, partitions, wrk, wrkSeconds, warmup,
@@ -296,8 +304,8 @@ public record Options(
     public String describe() {
         StringBuilder s = new StringBuilder();
         s.append(String.format(java.util.Locale.ROOT,
-                "records=%,d (native produce, a, j, g), read records=%,d (the native topic, topped up: native-consume "
-                        + "and the read rows), requests=%,d (root, b, c), batch=%d "
+                "records=%,d (native produce, a, j, g), read records=%,d (native-consume and the read rows: the "
+                        + "native topic, topped up to this untimed), requests=%,d (root, b, c), batch=%d "
                         + "records/POST, value=%d B, connections: a=%d, root/b/c=%d, d/h=%d, m=%d (count=%d), "
                         + "e/f/i=%d instances; partitions=%s (reads: %d), wrk rows %s, warm-up=%.0f%% (read rows: "
                         + "%.0f s; each row's until the JIT compilers are quiet, at most %.0f s), load threads=%d, "

@@ -80,7 +80,10 @@ public final class Summary {
         }
         Matcher s = SETTINGS.matcher(text);
         String settings = s.find() ? s.group(1) : "";
-        boolean full = !partial && settings.contains("records=2,000,000") && settings.contains("requests=500,000")
+        // Full sizes: 2,000,000 records produced, and read rows on the 10,000,000 of --read-records
+        // (runs before it had none and read the 2,000,000).
+        boolean full = !partial && settings.startsWith("records=2,000,000 ") && settings.contains("requests=500,000")
+                && (!settings.contains("read records=") || settings.contains("read records=10,000,000 "))
                 && settings.contains("partitions=1,3") && settings.contains("JIT compilers are quiet");
         Matcher c = COMMIT.matcher(text);
         return new Run(name, c.find() ? c.group(1) : "?", full, judged);

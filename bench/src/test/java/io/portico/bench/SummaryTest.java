@@ -58,6 +58,14 @@ class SummaryTest {
     void aRunAtOtherSizesIsNotFullAndAFileWithoutTargetsIsNoRun() {
         String quick = FULL.replace("records=2,000,000", "records=2,000");
         assertFalse(Summary.parse("x", results("c", quick, "50%", "**no**", "46%", "**no**", "1.0 ×")).full());
+        String reads = FULL.replace("(native, a; …), ", "(native produce, a, j, g), read records=10,000,000 (…), ");
+        assertTrue(Summary.parse("x", results("c", reads, "50%", "**no**", "46%", "**no**", "1.0 ×")).full());
+        String fewerReads = reads.replace("read records=10,000,000", "read records=3,000,000");
+        assertFalse(Summary.parse("x", results("c", fewerReads, "50%", "**no**", "46%", "**no**", "1.0 ×")).full());
+        String fewerProduced = reads.replace("records=2,000,000 (native", "records=1,000,000 (native")
+                .replace("read records=10,000,000", "read records=2,000,000");
+        assertFalse(Summary.parse("x", results("c", fewerProduced, "50%", "**no**", "46%", "**no**", "1.0 ×")).full(),
+                "2,000,000 read records are not 2,000,000 produced");
         assertFalse(Summary.parse("x", results("c", FULL, "not run", "—", "46%", "**no**", "1.0 ×")).full(),
                 "some rows were not run");
         assertNull(Summary.parse("x", "# Portico benchmark\n\n## 3 partitions\n\n| row | vs |\n"));
