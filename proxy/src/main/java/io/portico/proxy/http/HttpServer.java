@@ -103,10 +103,14 @@ public final class HttpServer implements AutoCloseable {
 
     /**
      * Whether {@code exchange} is an HTTP/1.1 request asking for h2c with one {@code HTTP2-Settings}
-     * header of base64url (RFC 9113's upgrade): what Undertow's upgrade handler takes without failing.
+     * header of base64url (RFC 9113's upgrade), not expecting 100-continue: what Undertow's upgrade
+     * handler takes without failing, at once.
      */
     static boolean upgradable(HttpServerExchange exchange) {
-        if (!Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
+        if (!Protocols.HTTP_1_1.equals(exchange.getProtocol())
+                || io.undertow.server.protocol.http.HttpContinue.requiresContinueResponse(exchange)) {
+            // Expecting 100-continue: Undertow would upgrade only once its 100 was written, perhaps
+            // later, on another thread, past where the connection's heads stop being watched.
             return false;
         }
         String upgrade = exchange.getRequestHeaders().getFirst(Headers.UPGRADE);

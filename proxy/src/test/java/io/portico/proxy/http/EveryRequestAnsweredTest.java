@@ -130,14 +130,20 @@ class EveryRequestAnsweredTest {
         assertTrue(statusLine("@@@@").startsWith("HTTP/1.1 200"), "unreadable settings: served as it came");
         assertTrue(statusLine("AAMAAABkAAQAAP__").startsWith("HTTP/1.1 101"), "readable ones: upgraded");
         assertTrue(statusLine("AAUAAAAA").startsWith("HTTP/1.1 200"), "a frame size HTTP/2 refuses: not upgraded");
+        assertTrue(statusLine("AAMAAABkAAQAAP__", "Expect: 100-continue\r\n").startsWith("HTTP/1.1 200"),
+                "expecting 100-continue: served as HTTP/1.1, no 100 and no upgrade");
         awaitNoneInFlight();
     }
 
     private static String statusLine(String settings) throws Exception {
+        return statusLine(settings, "");
+    }
+
+    private static String statusLine(String settings, String moreHeaders) throws Exception {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-                    + "Upgrade: h2c\r\nHTTP2-Settings: " + settings + "\r\n\r\n")
+                    + "Upgrade: h2c\r\nHTTP2-Settings: " + settings + "\r\n" + moreHeaders + "\r\n")
                     .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
                     java.nio.charset.StandardCharsets.US_ASCII)).readLine();
