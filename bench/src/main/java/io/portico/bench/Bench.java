@@ -96,6 +96,8 @@ public final class Bench {
 
     private final Options o;
     private final LocalDateTime startedAt = LocalDateTime.now();
+    /** Portico's commit and whether its sources differed from it, as the run started (it may change during a run). */
+    private final String source;
     private final Path work;
     private final byte[][] values;
     private final List<Section> sections = new ArrayList<>();
@@ -164,6 +166,7 @@ public final class Bench {
 
     private Bench(Options o) {
         this.o = o;
+        this.source = Report.git(o.root());
         this.work = o.work() != null ? o.work()
                 : o.root().resolve("bench/target/bench-run-" + STAMP.format(startedAt));
         Random random = new Random(42);
@@ -233,7 +236,7 @@ public final class Bench {
             table.append("\n").append(s.title()).append("\n\n").append(Report.table(s.rows()));
         }
         System.out.println(table);
-        Path file = Report.write(o, b.startedAt, b.sections, b.wrk != null, b.runNotes, b.profiles, b.brokerCommand,
+        Path file = Report.write(o, b.startedAt, b.source, b.sections, b.wrk != null, b.runNotes, b.profiles, b.brokerCommand,
                 b.porticoCommand, b.porticoProperties, b.work);
         System.out.println("Results: " + file);
         if (failure != null) {
@@ -684,7 +687,8 @@ public final class Bench {
                 + "events), one stream per partition, " + end.length + " at once, each read to its end";
         log((measured ? "" : "warm-up ") + "row k: " + what + ", " + fmt(sum(end)) + " records of " + topic);
         Monitor.Window w = monitor.begin("k", measured && o.profile() ? jfrFile("k") : null);
-        SseLoad.Result r = SseLoad.drain(host, topic, end, 120_000);
+        // At least 100,000 records a second (each stream ends by then), as native-consume.
+        SseLoad.Result r = SseLoad.drain(host, topic, end, 1000 * Math.max(120, sum(end) / 100_000));
         Monitor.Usage usage = monitor.end(w);
         List<String> notes = new ArrayList<>();
         notes.add(String.format(Locale.ROOT, "HTTP traffic %.1f MB/s in; latency: a stream's request to its first "

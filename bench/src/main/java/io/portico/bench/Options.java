@@ -305,7 +305,7 @@ public record Options(
         StringBuilder s = new StringBuilder();
         s.append(String.format(java.util.Locale.ROOT,
                 "records=%,d (native produce, a, j, g), read records=%,d (native-consume and the read rows: the "
-                        + "native topic, topped up to this untimed), requests=%,d (root, b, c), batch=%d "
+                        + "native topic, topped up to this untimed when a read row runs), requests=%,d (root, b, c), batch=%d "
                         + "records/POST, value=%d B, connections: a=%d, root/b/c=%d, d/h=%d, m=%d (count=%d), "
                         + "e/f/i=%d instances; partitions=%s (reads: %d), wrk rows %s, warm-up=%.0f%% (read rows: "
                         + "%.0f s; each row's until the JIT compilers are quiet, at most %.0f s), load threads=%d, "

@@ -89,7 +89,7 @@ final class Report {
         return rows.stream().filter(r -> r.id().equals(id)).findFirst().orElse(null);
     }
 
-    static Path write(Options o, LocalDateTime startedAt, List<Section> sections, boolean wrk, List<String> runNotes,
+    static Path write(Options o, LocalDateTime startedAt, String source, List<Section> sections, boolean wrk, List<String> runNotes,
                       Map<String, String> profiles, List<String> brokerCommand, List<String> porticoCommand,
                       Map<String, String> porticoProperties, Path work) throws IOException {
         Files.createDirectories(o.out());
@@ -203,7 +203,7 @@ final class Report {
                 .append(memTotal()).append(" memory, Linux ").append(read("/proc/sys/kernel/osrelease"))
                 .append('\n');
         md.append("- Java: ").append(javaVersion()).append('\n');
-        md.append("- Portico: ").append(git(o.root())).append('\n');
+        md.append("- Portico: ").append(source).append(" when the run started\n");
         md.append("- Settings: ").append(o.describe()).append('\n');
         md.append("- wrk: ").append(wrk ? Wrk.version(Wrk.find()) : o.wrk() ? "not installed (apt-get install wrk)" : "not used (--no-wrk)").append('\n');
         md.append("- Broker: `").append(brokerCommand == null ? "?" : shorten(brokerCommand, o.root()))

@@ -268,9 +268,10 @@ public final class HttpServer implements AutoCloseable {
             // h2c upgrade only for a request without a body (as most servers do): its body would
             // have to arrive whole in HTTP/1.1 before the switch, and a stream's never does.
             // Only an HTTP/1.1 request asking for h2c with settings Undertow can read is upgraded;
-            // any other (an HTTP/2 stream naming an upgrade, unreadable settings) is served as it
-            // came, with the upgrade headers dropped: Undertow's upgrade handler, outside the error
-            // boundary, answered those with a bare 500 and an error logged for each.
+            // any other (an HTTP/2 stream naming an upgrade, unreadable settings, one expecting
+            // 100-continue) is served as it came, with the upgrade headers dropped: Undertow's
+            // upgrade handler, outside the error boundary, answered the first two with a bare 500
+            // and an error logged for each.
             http.setRootHandler(settings.http2() && !https ? exchange -> {
                 boolean body = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
                         || exchange.getRequestContentLength() > 0;
