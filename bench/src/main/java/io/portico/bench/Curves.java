@@ -66,6 +66,8 @@ public final class Curves {
 
     private final CurvesOptions o;
     private final LocalDateTime startedAt = LocalDateTime.now();
+    /** Portico's commit and whether its sources differed from it, as the run started. */
+    private final String source;
     private final Path work;
     private final Path wrk;
     private final List<ProducePoint> produce = new ArrayList<>();
@@ -158,6 +160,7 @@ public final class Curves {
 
     private Curves(CurvesOptions o) {
         this.o = o;
+        this.source = Report.git(o.root());
         this.work = o.work() != null ? o.work()
                 : o.root().resolve("bench/target/curves-run-" + STAMP.format(startedAt));
         this.wrk = o.wrk() ? Wrk.find() : null;
@@ -226,7 +229,7 @@ public final class Curves {
     }
 
     private CurvesReport.Input report() {
-        return new CurvesReport.Input(o, startedAt, work, produce, consume, idle, runNotes, limits,
+        return new CurvesReport.Input(o, startedAt, source, work, produce, consume, idle, runNotes, limits,
                 stack == null ? null : stack.brokerCommand(), stack == null ? null : stack.porticoCommand(),
                 stack == null ? null : stack.porticoProperties(), wrk == null ? null : Wrk.version(wrk),
                 stack == null ? List.of() : stack.notes(), connectionCap);

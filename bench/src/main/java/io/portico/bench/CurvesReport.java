@@ -21,7 +21,7 @@ final class CurvesReport {
     }
 
     /** Everything the file shows. */
-    record Input(CurvesOptions options, LocalDateTime startedAt, Path work, List<ProducePoint> produce,
+    record Input(CurvesOptions options, LocalDateTime startedAt, String source, Path work, List<ProducePoint> produce,
                  List<ConsumePoint> consume, List<IdlePoint> idle, List<String> runNotes, Map<String, String> limits,
                  List<String> brokerCommand, List<String> porticoCommand, Map<String, String> porticoProperties,
                  String wrkVersion, List<String> stackNotes, long connectionCap) {
@@ -352,7 +352,7 @@ final class CurvesReport {
                 .append("; open-files limit of this process ").append(Bends.n(Stack.maxOpenFiles(
                         ProcessHandle.current().pid()))).append('\n');
         md.append("- Java: ").append(Report.javaVersion()).append('\n');
-        md.append("- Portico: ").append(Report.git(o.root())).append('\n');
+        md.append("- Portico: ").append(in.source()).append(" when the run started\n");
         md.append("- Settings: ").append(o.describe()).append('\n');
         md.append("- wrk: ").append(in.wrkVersion() == null ? "not run" : in.wrkVersion()).append('\n');
         md.append("- Broker: `").append(in.brokerCommand() == null ? "?" : Report.shorten(in.brokerCommand(), o.root()))
