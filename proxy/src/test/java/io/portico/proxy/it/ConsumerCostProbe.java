@@ -62,13 +62,23 @@ public final class ConsumerCostProbe {
         ConsumerInstance instance = registry.create(group, "c", EmbeddedFormat.BINARY, "earliest", false,
                 ConsumerInstance.Options.DEFAULTS, null);
         int reads = 0;
-        for (int attempt = 0; reads < 3 && attempt < 50; attempt++) {
-            if (!registry.read(instance, topic, 0).isEmpty()) {
+        int attempts = 0;
+        long start = System.nanoTime();
+        StringBuilder got = new StringBuilder(); // what each read returned (its first record's place), or "-"
+        for (; reads < 3 && attempts < 50; attempts++) {
+            java.util.List<io.portico.protocol.ConsumedRecord> records = registry.read(instance, topic, 0);
+            if (!records.isEmpty()) {
                 reads++;
+                got.append(records.get(0).partition()).append('/').append(records.get(0).offset()).append(' ');
+            } else {
+                got.append("- ");
             }
         }
         if (reads < 3) {
-            throw new IllegalStateException(group + " got records from " + reads + " reads");
+            // Said in full, so that a failure tells where the instance was (assignment, reads).
+            throw new IllegalStateException(group + " got records from " + reads + " reads of " + attempts + " in "
+                    + (System.nanoTime() - start) / 1_000_000 + " ms (" + got.toString().trim() + "); assignment "
+                    + instance.assignment());
         }
         return instance;
     }
