@@ -7,8 +7,8 @@ import java.nio.ByteOrder;
 /**
  * Standard base64 (RFC 4648, with padding: what {@code Base64.getEncoder()} writes), written
  * straight into a caller's array at any position. Every key and value a read returns in the
- * binary format goes through here; produce requests' values are decoded here when their text is
- * plain ({@link #decode}), else by the JDK's decoder.
+ * binary format goes through here, and every base64 key and value of a produce request is
+ * decoded here ({@link #decode}: by a table when its text is plain, else by the JDK's decoder).
  *
  * <p>Six bytes a step: read as one big-endian {@code long}, cut into four 12-bit groups, each
  * looked up in a table of the 4,096 pairs of base64 characters, the eight characters stored as one
@@ -162,6 +162,12 @@ public final class Base64Text {
     }
 
     private static final java.util.Base64.Decoder JDK_DECODER = java.util.Base64.getDecoder();
+
+    /** {@code text} decoded as {@code Base64.getDecoder().decode(text)} decodes it (see {@link #decode(byte[], int, int)}). */
+    public static byte[] decode(String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1); // as the JDK's decoder takes a String
+        return decode(bytes, 0, bytes.length);
+    }
 
     /**
      * {@code src[from, from + n)} decoded by the table, when it is base64 of the standard alphabet either

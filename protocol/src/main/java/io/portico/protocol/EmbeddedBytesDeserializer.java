@@ -8,7 +8,6 @@ import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import java.io.IOException;
-import java.util.Base64;
 
 /**
  * Reads a record key or value straight from the parser into the bytes Kafka will store, in the
@@ -55,8 +54,6 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
         }
     }
 
-    private static final Base64.Decoder BASE64 = Base64.getDecoder();
-
     EmbeddedBytesDeserializer() {
         super(byte[].class);
     }
@@ -84,7 +81,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
         // then decode: standard alphabet, padding optional, line breaks tolerated (as base64(1) wraps).
         String text = p.getText();
         try {
-            return BASE64.decode(text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0
+            return Base64Text.decode(text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0
                     ? text.replace("\r", "").replace("\n", "")
                     : text);
         } catch (IllegalArgumentException e) {
@@ -165,7 +162,7 @@ final class EmbeddedBytesDeserializer extends StdDeserializer<byte[]> {
                     text[n++] = '/';
                 } // else a line break, dropped
             }
-            return BASE64.decode(text);
+            return Base64Text.decode(text, 0, text.length);
         } catch (IllegalArgumentException e) {
             throw invalidBase64(field);
         }

@@ -3,6 +3,7 @@ package io.portico.protocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -122,6 +123,18 @@ class Base64TextTest {
             }
         }
         assertTrue(decoded > 50_000, "decoded only " + decoded);
+    }
+
+    @Test
+    void decodesAStringAsTheJdkDecodesOneAndRefusesWhatItRefuses() {
+        for (String text : new String[] {"", "S2Fma2E=", "S2Fma2E", "QUJD", "QQ==", "QQ"}) {
+            assertArrayEquals(Base64.getDecoder().decode(text), Base64Text.decode(text), "'" + text + "'");
+        }
+        // Characters past Latin-1 and others outside the alphabet: the JDK's refusal, whatever the way in.
+        for (String text : new String[] {"QUJ\u20ac", "QUJ\u00e9", "QU JD", "QUJD\n", "Q", "QQ=", "QUJD=A=="}) {
+            assertThrows(IllegalArgumentException.class, () -> Base64.getDecoder().decode(text), text);
+            assertThrows(IllegalArgumentException.class, () -> Base64Text.decode(text), text);
+        }
     }
 
     @Test

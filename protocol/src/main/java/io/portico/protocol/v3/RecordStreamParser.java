@@ -17,7 +17,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 
@@ -37,7 +36,6 @@ import java.util.Locale;
  */
 public final class RecordStreamParser {
     private static final JsonFactory FACTORY = Json.mapper().getFactory();
-    private static final Base64.Decoder BASE64 = Base64.getDecoder();
     private static final int EXCERPT = 100;
 
     /** What one value of the stream came to. */
@@ -791,7 +789,7 @@ public final class RecordStreamParser {
 
     private static byte[] base64(String text, String what) {
         try {
-            return BASE64.decode(text);
+            return io.portico.protocol.Base64Text.decode(text);
         } catch (IllegalArgumentException e) {
             throw invalid(what == null ? "data=\"" + excerpt(text) + "\" is not a valid base64 string."
                     : "the " + what + " is not a valid base64 string.");
