@@ -102,21 +102,24 @@ public final class HttpServer implements AutoCloseable {
     private static final io.undertow.util.HttpString HTTP2_SETTINGS = new io.undertow.util.HttpString("HTTP2-Settings");
 
     /**
-     * Whether {@code exchange} is an HTTP/1.1 request asking for h2c with one {@code HTTP2-Settings}
-     * header of base64url (RFC 9113's upgrade), not expecting 100-continue: what Undertow's upgrade
-     * handler takes without failing, at once.
+     * Whether {@code exchange} is to be upgraded to h2c now: an HTTP/1.1 request without a body
+     * (as most servers do: a body would have to arrive whole in HTTP/1.1 before the switch, and a
+     * stream's never does) and not expecting 100-continue (Undertow would upgrade only once its
+     * 100 was written, perhaps later on another thread, past where the connection's heads stop
+     * being watched), asking for exactly {@code h2c} (the one upgrade Undertow makes) with one
+     * {@code HTTP2-Settings} header of base64url (RFC 9113's upgrade) that Undertow's upgrade
+     * handler takes without failing.
      */
     static boolean upgradable(HttpServerExchange exchange) {
         if (!Protocols.HTTP_1_1.equals(exchange.getProtocol())
+                || exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
+                || exchange.getRequestContentLength() > 0
                 || io.undertow.server.protocol.http.HttpContinue.requiresContinueResponse(exchange)) {
-            // Expecting 100-continue: Undertow would upgrade only once its 100 was written, perhaps
-            // later, on another thread, past where the connection's heads stop being watched.
             return false;
         }
         String upgrade = exchange.getRequestHeaders().getFirst(Headers.UPGRADE);
         io.undertow.util.HeaderValues settings = exchange.getRequestHeaders().get(HTTP2_SETTINGS);
-        if (upgrade == null || !upgrade.toLowerCase(java.util.Locale.ROOT).contains("h2c")
-                || settings == null || settings.size() != 1) {
+        if (!"h2c".equals(upgrade) || settings == null || settings.size() != 1) {
             return false;
         }
         String value = settings.getFirst();
@@ -265,22 +268,17 @@ public final class HttpServer implements AutoCloseable {
                 }
             };
             HttpHandler upgrade = new Http2UpgradeHandler(limited);
-            // h2c upgrade only for a request without a body (as most servers do): its body would
-            // have to arrive whole in HTTP/1.1 before the switch, and a stream's never does.
-            // Only an HTTP/1.1 request asking for h2c with settings Undertow can read is upgraded;
-            // any other (an HTTP/2 stream naming an upgrade, unreadable settings, one expecting
-            // 100-continue) is served as it came, with the upgrade headers dropped: Undertow's
-            // upgrade handler, outside the error boundary, answered the first two with a bare 500
-            // and an error logged for each.
+            // Only what upgradable() allows goes to Undertow's upgrade handler; any other request
+            // (an HTTP/2 stream naming an upgrade, unreadable settings, a body) is served as it
+            // came, with the upgrade headers dropped: Undertow's upgrade handler, outside the error
+            // boundary, answered some with a bare 500 and an error logged for each.
             http.setRootHandler(settings.http2() && !https ? exchange -> {
-                boolean body = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)
-                        || exchange.getRequestContentLength() > 0;
-                if (!body && upgradable(exchange)) {
+                if (upgradable(exchange)) {
                     RequestHeads heads = RequestHeads.of(exchange);
                     upgrade.handleRequest(exchange);
                     if (heads != null && exchange.isUpgrade()) {
-                        // Upgraded (Undertow takes only an exact h2c): HTTP/2 frames follow, the
-                        // client's preface perhaps already read past the head.
+                        // Upgraded: HTTP/2 frames follow, the client's preface perhaps already
+                        // read past the head.
                         heads.stop(exchange);
                     }
                     return;
