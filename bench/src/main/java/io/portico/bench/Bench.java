@@ -634,8 +634,8 @@ public final class Bench {
      * Brings the read rows' topic (the native producer's first pass wrote {@code --records} to
      * it) to {@code --read-records}, untimed, with the tuned native producer: a drain of two
      * million records lasts half a second to a second and a half, and passes that short measured
-     * when a collection fell more than the reading (native-consume's passes 1.06M to 2.20M
-     * records/s in one run). Returns how many records the topic holds.
+     * when a collection fell more than the reading (native-consume's fastest pass 2.07 times its
+     * slowest in one run). Returns how many records the topic holds.
      */
     private long topUp(String topic) throws Exception {
         long have = sum(endOffsets(topic));
