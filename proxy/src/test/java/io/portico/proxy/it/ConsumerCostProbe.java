@@ -57,6 +57,14 @@ public final class ConsumerCostProbe {
         System.exit(0);
     }
 
+    /**
+     * What one read answers at most. With the server's cap a read takes what one poll and the
+     * polls draining the consumer's fetched records return (up to 9 times 500 records): two reads
+     * could take the whole topic, and the third then waited for records that never come. Three
+     * reads of this cap move an instance through well under half of the topic's 6 MB.
+     */
+    private static final long READ_BYTES = 200_000;
+
     /** An instance in a group of its own that got records from three reads. */
     private static ConsumerInstance readFewTimes(ConsumerRegistry registry, String topic, String group) {
         ConsumerInstance instance = registry.create(group, "c", EmbeddedFormat.BINARY, "earliest", false,
@@ -66,7 +74,7 @@ public final class ConsumerCostProbe {
         long start = System.nanoTime();
         StringBuilder got = new StringBuilder(); // what each read returned (its first record's place), or "-"
         for (; reads < 3 && attempts < 50; attempts++) {
-            java.util.List<io.portico.protocol.ConsumedRecord> records = registry.read(instance, topic, 0);
+            java.util.List<io.portico.protocol.ConsumedRecord> records = registry.read(instance, topic, READ_BYTES);
             if (!records.isEmpty()) {
                 reads++;
                 got.append(records.get(0).partition()).append('/').append(records.get(0).offset()).append(' ');
