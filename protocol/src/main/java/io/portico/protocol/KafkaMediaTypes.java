@@ -49,10 +49,13 @@ public final class KafkaMediaTypes {
 
     /**
      * Response types of v2 consumer reads ({@code GET …/records}): binary for vague clients, the
-     * other embedded formats when asked for by name.
+     * other embedded formats when asked for by name. The generic JSON types ({@code application/json},
+     * {@code application/vnd.kafka+json}), which Confluent's v2 reads do not offer, read binary
+     * when alone but weigh less than a named type: {@code json.v2, application/json} reads the
+     * json format, as on Confluent's proxy, where only the json reader matches it.
      */
     public static final List<Offer> V2_RECORDS = List.of(
-            Offer.of(BINARY_V2, 1.0), Offer.of(V2_JSON, 0.9), Offer.of(KAFKA_JSON, 0.8), Offer.of(JSON, 0.5),
+            Offer.of(BINARY_V2, 1.0), Offer.of(V2_JSON, 0.9), Offer.of(KAFKA_JSON, 0.05), Offer.of(JSON, 0.04),
             Offer.of(JSON_V2, 0.1), Offer.of(AVRO_V2, 0.1), Offer.of(JSONSCHEMA_V2, 0.1), Offer.of(PROTOBUF_V2, 0.1));
 
     /**

@@ -199,4 +199,30 @@ class NegotiationTest {
         List<Offer> offers = List.of(Offer.of("application/a", 0.5), Offer.of("application/b", 0.5));
         assertEquals("application/a", select("application/b, application/a", offers));
     }
+    // --- v2 record reads ---
+
+    private static EmbeddedFormat v2ReadFormat(String accept) {
+        return KafkaMediaTypes.v2ReadFormat(Negotiation.select(accept, KafkaMediaTypes.V2_RECORDS));
+    }
+
+    @Test
+    void aV2ReadOfVagueOrGenericTypesIsBinary() {
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat("*/*"));
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat(null));
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat(JSON));
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat(KAFKA_JSON));
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat("application/vnd.kafka.v2+json"));
+    }
+
+    @Test
+    void aNamedV2FormatListedWithAGenericJsonTypeIsThatFormat() {
+        // Confluent's v2 reads do not offer the generic types: only the named format's reader matches.
+        assertEquals(EmbeddedFormat.JSON, v2ReadFormat("application/vnd.kafka.json.v2+json, application/json"));
+        assertEquals(EmbeddedFormat.JSON, v2ReadFormat("application/json, application/vnd.kafka.json.v2+json"));
+        assertEquals(EmbeddedFormat.AVRO, v2ReadFormat("application/vnd.kafka.avro.v2+json, application/vnd.kafka+json"));
+        assertEquals(EmbeddedFormat.JSONSCHEMA, v2ReadFormat("application/vnd.kafka.jsonschema.v2+json, application/json"));
+        assertEquals(EmbeddedFormat.PROTOBUF, v2ReadFormat("application/vnd.kafka.protobuf.v2+json, application/json"));
+        // Binary's own generic type still outweighs them (Confluent's binary reader offers v2+json).
+        assertEquals(EmbeddedFormat.BINARY, v2ReadFormat("application/vnd.kafka.json.v2+json, application/vnd.kafka.v2+json"));
+    }
 }
