@@ -142,15 +142,26 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        if (!v2) {
-            Http.run(exchange, pool, () -> registry.commit(registry.owned(group, name, caller.owner())));
-            return;
-        }
-        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
+        Http.readBody(exchange, maxBodyBytes, body -> {
+            boolean blank = isBlank(body);
+            if (!v2 && !blank) {
+                // A v1 commit has no body: offsets sent with generic headers (a JSON library's
+                // application/json, or none) are a v2 commit. Committing all that was returned
+                // instead would commit records the client had not processed yet.
+                Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
+            }
+            commit(exchange, group, name, caller, v2 || !blank, blank ? null : body);
+        });
+    }
+
+    /** Commits the returned records (no body: v1's answer, or v2's {@code []}), or the body's offsets. */
+    private void commit(HttpServerExchange exchange, String group, String name, Principal caller, boolean v2,
+                        byte[] body) {
+        Http.run(exchange, pool, () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.owner());
-            if (isBlank(body)) {
-                registry.commit(instance);
-                return List.of();
+            if (body == null) {
+                List<?> committed = registry.commit(instance);
+                return v2 ? List.of() : committed;
             }
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             for (CommitOffsets.Entry e : COMMIT_V2_BODY.read(body, EmbeddedFormat.BINARY).offsets()) {
@@ -163,7 +174,7 @@ public final class ConsumerHandlers {
                 return null;
             });
             return List.of();
-        }));
+        });
     }
 
     /** {@code DELETE /consumers/{group}/instances/{instance}}: 204 whatever the Accept header. */
@@ -182,12 +193,25 @@ public final class ConsumerHandlers {
         return baseUrl.of(exchange) + "/consumers/" + Http.pathSegment(group) + "/instances/";
     }
 
-    private static boolean isBlank(byte[] body) {
-        for (byte b : body) {
-            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
-                return false;
-            }
+    /**
+     * Whether a create or commit body says nothing: empty, white space, or the JSON literal
+     * {@code null} (JavaScript's {@code JSON.stringify(null)} for "no options"), which Confluent's
+     * proxy reads as no body too (all defaults; commit what was returned).
+     */
+    static boolean isBlank(byte[] body) {
+        int from = 0;
+        int to = body.length;
+        while (from < to && isSpace(body[from])) {
+            from++;
         }
-        return true;
+        while (to > from && isSpace(body[to - 1])) {
+            to--;
+        }
+        return to == from || to - from == 4 && body[from] == 'n' && body[from + 1] == 'u' && body[from + 2] == 'l'
+                && body[from + 3] == 'l';
+    }
+
+    private static boolean isSpace(byte b) {
+        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 }

@@ -242,7 +242,7 @@ public final class EventStreamHandlers {
             }
             offset = last.offset() + 1;
         } else {
-            if (Http.query(exchange, "offset") == null) {
+            if (!Http.hasQuery(exchange, "offset")) {
                 throw ErrorCode.BAD_REQUEST.exception("Query parameter offset is required");
             }
             offset = Http.longQuery(exchange, "offset", -1);

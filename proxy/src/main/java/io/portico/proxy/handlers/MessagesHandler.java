@@ -49,7 +49,7 @@ public final class MessagesHandler {
         }
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
-        if (Http.query(exchange, "offset") == null) {
+        if (!Http.hasQuery(exchange, "offset")) {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter offset is required");
         }
         long offset = Http.longQuery(exchange, "offset", -1);

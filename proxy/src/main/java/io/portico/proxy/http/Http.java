@@ -114,14 +114,20 @@ public final class Http {
         return values == null || values.isEmpty() ? null : values.getFirst();
     }
 
+    /** Whether the request gives the query parameter a value that is not blank ({@link #longQuery} reads a blank one as absent). */
+    public static boolean hasQuery(HttpServerExchange exchange, String name) {
+        String value = query(exchange, name);
+        return value != null && !value.isBlank();
+    }
+
     /**
-     * A whole-number query parameter, or {@code absent} when the request has none.
+     * A whole-number query parameter, or {@code absent} when the request has none or leaves it blank.
      *
      * @throws RestException 400 when it is not a whole number
      */
     public static long longQuery(HttpServerExchange exchange, String name, long absent) {
         String value = query(exchange, name);
-        if (value == null) {
+        if (value == null || value.isBlank()) { // ?timeout= as a client filling a URL template sends it: the default, as Jersey gives
             return absent;
         }
         try {
@@ -204,9 +210,17 @@ public final class Http {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
     }
 
-    /** The request's {@code Accept} (the first, as negotiation reads it), or null. */
+    /**
+     * The request's {@code Accept}, or null: a client that sent several {@code Accept} lines (Go's
+     * {@code Header.Add}, Java's {@code HttpRequest.Builder.header} called twice) accepts what they
+     * all list, as one list joined in their order (RFC 9110, 5.3; as Jersey reads them).
+     */
     public static String accept(HttpServerExchange exchange) {
-        return exchange.getRequestHeaders().getFirst(Headers.ACCEPT);
+        io.undertow.util.HeaderValues values = exchange.getRequestHeaders().get(Headers.ACCEPT);
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        return values.size() == 1 ? values.getFirst() : String.join(", ", values);
     }
 
     /**

@@ -411,6 +411,70 @@ class V2ConsumersIT {
     }
 
     @Test
+    void aCommitWithOffsetsIsAV2CommitWhateverItsHeaders(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("genericcommit"), 1);
+        produce(kafka, topic, 0, 10);
+        String group = KafkaCluster.uniqueTopic("genericcommit");
+        String instance = path(create(rest, group,
+                "{\"name\":\"c\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\",\"auto.commit.enable\":\"false\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(10, readAtLeast(rest, instance, BINARY_V2, 10).size());
+
+        // What a JSON library sends (application/json, no Accept): headers of a v1 commit, which has
+        // no body. The client processed up to offset 4 of the 10 returned: 5 is stored, not 10.
+        String offsets = "{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":4}]}";
+        for (String contentType : new String[] {"application/json", null}) {
+            Rest.Response committed = rest.post(instance + "/offsets", contentType, offsets);
+            assertEquals(200, committed.status(), committed.body());
+            assertEquals("[]", committed.body());
+            assertEquals(V2, committed.contentType(), "answered as the v2 commit it is");
+            Rest.Response stored = rest.send(rest.request(instance + "/offsets", "Content-Type", V2, "Accept", V2)
+                    .method("GET", HttpRequest.BodyPublishers.ofString(
+                            "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}")));
+            assertEquals("{\"offsets\":[{\"topic\":\"" + topic + "\",\"partition\":0,\"offset\":5,\"metadata\":\"\"}]}",
+                    stored.body());
+        }
+
+        // The JSON null is no body (JSON.stringify(null)), as Confluent's proxy reads it: v1's
+        // commit of all that was returned, v2's too.
+        Rest.Response v1 = rest.post(instance + "/offsets", "application/json", "null");
+        assertEquals(200, v1.status(), v1.body());
+        assertTrue(v1.body().contains("\"committed\":9"), v1.body());
+        assertEquals("[]", rest.post(instance + "/offsets", V2, " null ").body());
+        ok204(rest.delete(instance));
+
+        Rest.Response created = rest.post("/consumers/" + group, V2, "null", "Accept", V2);
+        assertEquals(200, created.status(), created.body());
+        assertTrue(created.json().get("instance_id").asText().startsWith("rest-consumer-"), created.body());
+        ok204(rest.delete(path(created.json().get("base_uri").asText())));
+    }
+
+    @Test
+    void readsTakeWhatClientsSendBesideTheNamedFormat(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("acceptlists"), 1);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < 3; i++) {
+                p.send(new ProducerRecord<>(topic, 0, null, ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("acceptlists"),
+                "{\"format\":\"json\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        // A named format beside application/json is that format (Confluent offers no generic type here).
+        List<JsonNode> records = readAtLeast(rest, instance, JSON_V2 + ", application/json", 1);
+        assertEquals(0, records.get(0).get("value").get("n").asInt(), records.toString());
+        // Two Accept lines are one list; blank timeout= and max_bytes= are the defaults.
+        ok204(rest.post(instance + "/positions/beginning", V2, "{\"partitions\":[]}"));
+        Rest.Response twoLines = rest.get(instance + "/records?timeout=&max_bytes=", "Accept", "application/json",
+                "Accept", JSON_V2);
+        assertEquals(200, twoLines.status(), twoLines.body());
+        assertEquals(JSON_V2, twoLines.contentType());
+        assertEquals(0, twoLines.json().get(0).get("value").get("n").asInt(), twoLines.body());
+        ok204(rest.delete(instance));
+    }
+
+    @Test
     void autoCommitIsOnUnlessTurnedOffAsInKafka(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("autocommit"), 1);
         produce(kafka, topic, 0, 5);
