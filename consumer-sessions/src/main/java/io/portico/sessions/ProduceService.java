@@ -496,7 +496,17 @@ public final class ProduceService {
      * producer learned of the topic: Kafka's producer refreshes its metadata for it on send).
      */
     private int countFor(String topic, int known, int partition) {
-        return partition < known ? known : Math.max(known, topics.recentPartitionCount(topic));
+        if (partition < known) {
+            return known;
+        }
+        int now = topics.recentPartitionCount(topic);
+        if (now < 0) {
+            // Not "no such partition" (a 4xx a client takes as final) for one the topic may have
+            // gained since the producer learned of it: the cluster did not say, so retry.
+            throw ErrorCode.BROKER_NOT_AVAILABLE.exception("the cluster did not say within the metadata timeout "
+                    + "whether topic '" + KafkaNames.excerpt(topic) + "' has partition " + partition + "; retry later");
+        }
+        return Math.max(known, now);
     }
 
     /** 40402 when a record names a partition the topic (of {@code count} partitions) does not have. */
@@ -792,6 +802,27 @@ public final class ProduceService {
     public int prepare(String topic, long deadline) {
         checkTopic(topic);
         return partitionCount(producers.shared(), topic, deadline);
+    }
+
+    /**
+     * Forgets that the shared producer knows {@code topic}: the next {@link #prepare} asks the
+     * cluster whether it exists (40401 at once when it does not) before the producer's look-up,
+     * which for a topic deleted since blocks for the whole metadata timeout. For a caller whose
+     * send just failed for want of the topic's metadata.
+     */
+    public void forget(String topic) {
+        known.invalidate(topic);
+    }
+
+    /**
+     * Whether {@code failure}, told to a record's delivery by {@link #send} before it returned
+     * (on the sending thread), says the producer has no metadata for the topic: its look-up ran
+     * out of time, or the topic is unknown. Each later send to it would block as long again.
+     */
+    public static boolean topicMissing(Throwable failure) {
+        Throwable t = RestException.unwrap(failure);
+        return t instanceof org.apache.kafka.common.errors.TimeoutException
+                || t instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
     }
 
     /**

@@ -647,7 +647,17 @@ class ProduceServiceTest {
     @Test
     void partitionBeyondTheTopicIsPartitionNotFoundAndNothingIsSent() {
         MockProducer<byte[], byte[]> producer = autoProducer(3);
-        ProduceService service = serviceOver(producer);
+        ProduceService service = serviceOver(producer, new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                return true;
+            }
+
+            @Override
+            public int recentPartitionCount(String topic) {
+                return 3; // the cluster says it has no more than the producer knows
+            }
+        });
         List<ProduceRecord> records = List.of(value("fine", 0), value("fine too", null), value("nowhere", 3));
 
         RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, records));
@@ -656,6 +666,32 @@ class ProduceServiceTest {
         assertEquals(404, e.httpStatus());
         assertEquals(40402, e.body().errorCode());
         assertTrue(producer.history().isEmpty(), "not even the valid records before it are sent");
+    }
+
+    @Test
+    void aPartitionPastWhatTheProducerKnowsWhenTheClusterCannotSayIs503NotPartitionNotFound() {
+        MockProducer<byte[], byte[]> producer = autoProducer(3);
+        ProduceService.TopicExistence silent = new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                return true;
+            }
+
+            @Override
+            public int recentPartitionCount(String topic) {
+                return -1; // the cluster did not answer in time
+            }
+        };
+        ProduceService service = serviceOver(producer, silent);
+
+        // The topic may have gained partition 5 since the producer learned of it: not a 4xx a client takes as final.
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("new", 5))));
+        assertEquals(503, e.httpStatus());
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, e.errorCode());
+        assertEquals(503, assertThrows(RestException.class,
+                () -> service.prepare(TOPIC, System.nanoTime() + 1_000_000_000L, 5)).httpStatus());
+        assertEquals(3, service.prepare(TOPIC, System.nanoTime() + 1_000_000_000L, 2), "a partition it knows: no question");
+        assertTrue(producer.history().isEmpty());
     }
 
     @Test

@@ -49,7 +49,17 @@ class ProduceAtOnceIT {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("at-once"), 2);
         try (ProducerPool producers = ProducerPool.kafka(Map.of("bootstrap.servers", kafka.bootstrapServers()),
                 Duration.ofSeconds(5))) {
-            ProduceService produce = new ProduceService(producers, t -> true);
+            ProduceService produce = new ProduceService(producers, new ProduceService.TopicExistence() {
+                @Override
+                public boolean exists(String t) {
+                    return true;
+                }
+
+                @Override
+                public int recentPartitionCount(String t) {
+                    return 2; // as the cluster says: no partition past what the producer knows
+                }
+            });
             assertNull(produce.produceAtOnce(topic, List.of(record("not yet")), KafkaErrors::perRecordCode),
                     "a topic not looked up yet is left to the pool");
             produce.produce(topic, List.of(record("one"))).join();

@@ -301,6 +301,11 @@ public final class ProduceV3Handler {
         return new BatchRequest(batch.ids(), items);
     }
 
+    /** The HTTP status of a record's error code: itself (503), or a Confluent code's first three digits (50302). */
+    static int httpStatus(int errorCode) {
+        return errorCode >= 10_000 ? errorCode / 100 : errorCode;
+    }
+
     /**
      * A keyed {@code records:batch} in its transaction: every valid entry written, or none. When
      * Kafka refuses one, the answer is as without a key except that entries acknowledged inside
@@ -316,7 +321,7 @@ public final class ProduceV3Handler {
         // An entry that failed for a reason a retry may not meet again (5xx: the schema registry does
         // not answer, say) must not be kept as the key's answer: nothing is written, the retry runs again.
         boolean transientFailure = outcomes.stream()
-                .anyMatch(o -> o instanceof RecordError e && e.errorCode() >= 500 && e.errorCode() < 600);
+                .anyMatch(o -> o instanceof RecordError e && httpStatus(e.errorCode()) >= 500);
         if (refused == null && landed && !transientFailure) {
             return Idempotency.Outcome.produced(new Idempotency.Response(207, "application/json",
                     DeliveryReports.batch(clusterId, topic, batch.ids(), outcomes)));
@@ -551,10 +556,13 @@ public final class ProduceV3Handler {
                     return;
                 }
             }
+            Thread sending = Thread.currentThread();
             if (refusedPlaces == null) {
                 produce.send(topic, partition, record.timestamp(), record.keyBytes(), record.valueBytes(),
-                        record.headers(), (landed, error) -> delivered(record, landed, error, outcome), via, share,
-                        partitions);
+                        record.headers(), (landed, error) -> {
+                            topicMissing(error, sending);
+                            delivered(record, landed, error, outcome);
+                        }, via, share, partitions);
                 return;
             }
             if (!refusedPlaces.isEmpty()) { // where a record goes (its key's hash) matters only once one was refused
@@ -572,8 +580,24 @@ public final class ProduceV3Handler {
                             // told at once, before the next record is sent
                             refusedPlaces.add(produce.placeOf(partition, record.keyBytes(), partitions));
                         }
+                        topicMissing(error, sending);
                         delivered(record, landed, error, outcome);
                     }, via, share, partitions);
+        }
+
+        /**
+         * A send that failed before it returned (its callback on the {@code sending} thread, not
+         * Kafka's) because the producer has no metadata for the topic (deleted since this
+         * request learned its partitions, on a cluster that does not create topics): it blocked
+         * for the whole metadata timeout, and each later record would block a produce thread as
+         * long. The next record learns about the topic again, from the cluster first (40401 at
+         * once for a topic that is gone, kept for a second as any topic error).
+         */
+        private void topicMissing(Throwable error, Thread sending) {
+            if (error != null && Thread.currentThread() == sending && ProduceService.topicMissing(error)) {
+                partitions = -1;
+                produce.forget(topic);
+            }
         }
 
         private static void delivered(ProduceRecord record, org.apache.kafka.clients.producer.RecordMetadata landed,
@@ -653,7 +677,8 @@ public final class ProduceV3Handler {
                 if (owner != null) {
                     streamsOf.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
                 }
-                inputDone(); // however the exchange ended: nothing more is taken from it
+                ended = true; // however the exchange ended (a stalled write closed it, say): nothing more is taken from it
+                inputDone();
                 // Its body's timers too: a connection closed while reading was paused (a stalled
                 // write aborted it) ended the exchange without the body's end, and the idle check,
                 // rescheduling itself while paused, kept the stream and its reports alive for up
@@ -983,7 +1008,8 @@ public final class ProduceV3Handler {
         private void enqueue(Pending p) {
             synchronized (toSend) {
                 // Sent here only when nothing of this stream waits for the pool, so records stay in order.
-                if (atOnce && !sending && toSend.isEmpty() && sender.sendAtOnce(p.record, outcomeFor(p.slot))) {
+                if (atOnce && !sending && toSend.isEmpty() && !replies.isClosed()
+                        && sender.sendAtOnce(p.record, outcomeFor(p.slot))) {
                     return;
                 }
                 toSend.add(p);
