@@ -98,6 +98,12 @@ public final class ApiKeys {
                 if (e.key().length() < KEY_MIN_CHARS) {
                     throw new IllegalArgumentException(where + ": a key must have at least " + KEY_MIN_CHARS + " characters");
                 }
+                if (!e.key().chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+                    // HTTP header values are read as ISO-8859-1 and trimmed: a key with other
+                    // characters, or spaces, could never be sent as a Bearer or X-Auth-Token.
+                    throw new IllegalArgumentException(where + ": a key must be printable ASCII without spaces "
+                            + "(as `openssl rand -hex 24` makes one)");
+                }
                 digest = Digests.sha256(e.key());
             } else if (e.sha256() != null) {
                 try {

@@ -254,6 +254,9 @@ public final class RecordsHandler {
         }
         List<Map.Entry<String, byte[]>> out = new ArrayList<>();
         for (String pair : query.split(",")) {
+            if (pair.isBlank()) {
+                continue; // a,,b or a trailing comma: nothing there, as String.split drops a trailing one
+            }
             int colon = pair.indexOf(':');
             if (colon <= 0) {
                 throw ErrorCode.BAD_REQUEST.exception("headers must be name:hexvalue pairs separated by commas, not '"

@@ -53,6 +53,16 @@ class ApiKeysTest {
     }
 
     @Test
+    void aKeyThatNoHeaderCouldCarryIsRefused() {
+        // Header values are read as ISO-8859-1 and trimmed: such a key would only ever get 401.
+        for (String key : new String[] {"caf\u00e9-0123456789abcdef", "with space-0123456789", "tab\\t-0123456789abcdef",
+                "\u00a0nbsp-0123456789abcdef"}) {
+            assertTrue(refusal(entry("app", "\"key\":\"" + key + "\"")).contains("printable ASCII"), key);
+        }
+        parse(entry("app", "\"key\":\"!~printable-ASCII_0123456789\""));
+    }
+
+    @Test
     void anEntryThatListsGroupsMayUseThoseAloneOneWithoutListsAny() {
         ApiKeys keys = parse(entry("billing", "\"key\":\"billing-key-0123456\",\"groups\":[\"billing-*\",\" audit \"]") + ","
                 + entry("any", "\"key\":\"any-key-0123456789\""));
