@@ -179,6 +179,10 @@ public final class ConsumerHandlers {
 
     /** {@code DELETE /consumers/{group}/instances/{instance}}: 204 whatever the Accept header. */
     public void delete(HttpServerExchange exchange) {
+        // A v2 request's errors (40403) typed v2; never a 406 (v1 clients send a binary.v1 Accept).
+        if (KafkaMediaTypes.apiVersion(Http.contentType(exchange), Http.accept(exchange)) == 2) {
+            Http.preferType(exchange, KafkaMediaTypes.V2_CONSUMERS);
+        }
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).owner();

@@ -152,6 +152,7 @@ public final class ConsumerV2Handlers {
      * each offset the committed one (the next to read), for the partitions that have one.
      */
     public void committed(HttpServerExchange exchange) {
+        Http.preferType(exchange, KafkaMediaTypes.V2_CONSUMERS); // the 40402 below is a v2 answer
         if (exchange.getRequestContentLength() == 0) {
             throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
         }
@@ -240,6 +241,7 @@ public final class ConsumerV2Handlers {
      */
     private <B> void withBody(HttpServerExchange exchange, Json.BodyReader<B> reader, boolean partitionsAsked,
                               WithBody<B> operation) {
+        Http.preferType(exchange, KafkaMediaTypes.V2_CONSUMERS); // the 415 below is a v2 answer
         if (!KafkaMediaTypes.isV1GenericBody(Http.contentType(exchange))) {
             throw ErrorCode.UNSUPPORTED_MEDIA_TYPE.exception();
         }

@@ -238,6 +238,19 @@ public final class Http {
         return chosen;
     }
 
+    /**
+     * Chooses the type of an error answered before {@link #negotiate} runs (a 415 checked first,
+     * as Jersey does), from {@code offers}: without it an error is typed as v1 metadata. Leaves
+     * it unchosen when the client accepts none of them; never throws.
+     */
+    public static void preferType(HttpServerExchange exchange, List<Negotiation.Offer> offers) {
+        String accept = accept(exchange);
+        MediaType chosen = negotiated(accept == null ? "" : accept, offers);
+        if (chosen != null) {
+            exchange.putAttachment(RESPONSE_TYPE, chosen);
+        }
+    }
+
     /** An offer list compared by identity: the lists are the protocol's constants. */
     private record OfferList(List<Negotiation.Offer> offers) {
         @Override

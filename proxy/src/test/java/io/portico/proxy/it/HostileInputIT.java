@@ -198,7 +198,9 @@ class HostileInputIT {
         for (String body : List.of("null", " null ", "[]", "\"x\"", "1", "true")) {
             assertJsonError(rest.post("/topics/t", BINARY, body), 422);
             assertJsonError(rest.post("/topics/t/partitions/0", BINARY, body), 422);
-            assertJsonError(rest.post("/consumers/" + KafkaCluster.uniqueTopic("g"), BINARY, body), 422);
+            if (!body.isBlank() && !body.trim().equals("null")) { // the JSON null creates with the defaults, as Confluent's does
+                assertJsonError(rest.post("/consumers/" + KafkaCluster.uniqueTopic("g"), BINARY, body), 422);
+            }
             assertJsonError(rest.post("/admin/topics", "application/json", body), 422);
         }
         othersStillServed(rest, kafka);

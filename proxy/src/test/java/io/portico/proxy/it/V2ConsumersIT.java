@@ -475,6 +475,27 @@ class V2ConsumersIT {
     }
 
     @Test
+    void errorsOfV2CallsAnsweredBeforeTheirBodyIsReadAreTypedV2(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("errtypes");
+        String instance = path(create(rest, group, "{\"format\":\"binary\"}"));
+        Rest.Response noPartitions = rest.get(instance + "/offsets", "Accept", "*/*");
+        assertEquals(404, noPartitions.status(), noPartitions.body());
+        assertEquals(V2, noPartitions.contentType());
+        Rest.Response unsupported = rest.post(instance + "/subscription", "text/plain", "x", "Accept", "*/*");
+        assertEquals(415, unsupported.status(), unsupported.body());
+        assertEquals(V2, unsupported.contentType());
+        ok204(rest.delete(instance, "Content-Type", V2));
+        Rest.Response gone = rest.delete(instance, "Content-Type", V2);
+        assertEquals(404, gone.status(), gone.body());
+        assertEquals(40403, gone.json().get("error_code").asInt());
+        assertEquals(V2, gone.contentType());
+        // A v1 client's delete keeps v1's type (its Accept names an embedded v1 type: never a 406).
+        Rest.Response goneV1 = rest.delete(instance, "Accept", "application/vnd.kafka.binary.v1+json");
+        assertEquals(404, goneV1.status(), goneV1.body());
+        assertEquals("application/vnd.kafka.v1+json", goneV1.contentType());
+    }
+
+    @Test
     void autoCommitIsOnUnlessTurnedOffAsInKafka(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("autocommit"), 1);
         produce(kafka, topic, 0, 5);
