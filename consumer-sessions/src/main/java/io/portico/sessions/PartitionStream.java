@@ -152,6 +152,15 @@ public final class PartitionStream implements AutoCloseable {
     }
 
     /**
+     * The client went away: a waiting {@link #next} returns at once, empty, and so does every
+     * later one, without blocking the caller (an IO thread); {@link #close} still closes the consumer.
+     */
+    public void cancel() {
+        closed = true;
+        consumer.wakeup();
+    }
+
+    /**
      * Ends the stream: wakes a waiting {@link #next}, waits for it to return, and closes the
      * consumer. Blocks briefly (call it from a worker thread). Idempotent.
      */

@@ -301,6 +301,19 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aCancelledPartitionStreamHandsOutNothingMoreAndItsCloseClosesTheConsumer() {
+        OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20);
+        PartitionStream stream = reader.stream(TOPIC, 0, 5, null);
+        LogConsumer consumer = made.get(made.size() - 1);
+        stream.cancel(); // the client left: from the IO thread, without blocking
+        assertEquals(List.of(), stream.next(Duration.ofMillis(10), 1 << 20, ResponseRoom.unbounded()),
+                "records are there, but nobody to hand them to");
+        assertFalse(consumer.closed(), "closed by close, off the IO thread");
+        stream.close();
+        assertTrue(consumer.closed());
+    }
+
+    @Test
     void aPartitionStreamWhoseTopicIsDeletedEndsWith40401() {
         long[] now = {0};
         OffsetReader reader = reader(1, Duration.ofSeconds(1), Duration.ofMillis(50), 1 << 20).nanoClock(() -> now[0]);

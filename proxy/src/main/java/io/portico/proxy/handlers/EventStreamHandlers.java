@@ -268,6 +268,11 @@ public final class EventStreamHandlers {
                 }
 
                 @Override
+                public void cancel() {
+                    stream.cancel(); // a poll waiting up to consumer.request.timeout.ms returns now
+                }
+
+                @Override
                 public void close() {
                     stream.close();
                 }
