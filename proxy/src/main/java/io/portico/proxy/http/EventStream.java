@@ -401,36 +401,13 @@ public final class EventStream {
             return;
         }
         long quiet = System.nanoTime() - lastWrite;
+        // The client has not taken the last batch yet, or the responses budget has no room for the
+        // next: nothing is fetched meanwhile, and the source keeps its place (a consumer instance
+        // its group membership, and its notice of a delete).
+        if (out.busy() || batch.over()) {
+            keepSourceInPlace();
+        }
         if (out.busy()) {
-            // The client has not taken the last batch yet: nothing is fetched meanwhile, and the
-            // source keeps its place (a consumer instance its group membership).
-            if (!fetching && source != null) {
-                fetching = true;
-                Source s = source;
-                try {
-                    streams.pool().execute(() -> {
-                        try {
-                            s.idle();
-                        } catch (RuntimeException e) {
-                            LOG.debug("Keeping an event stream's source in place failed: {}", e.toString());
-                        }
-                        exchange.getIoThread().execute(() -> {
-                            fetching = false;
-                            if (done) {
-                                closeSource();
-                            } else if (unwritten == 0) {
-                                // No batch of its own is left to write (what is pending, if
-                                // anything, is a heartbeat, whose write fetches nothing after
-                                // it): fetch now, or the stream would wait for good — a retry
-                                // for budget room that came while this ran found the source busy.
-                                fetch();
-                            }
-                        });
-                    });
-                } catch (RejectedExecutionException e) {
-                    fetching = false;
-                }
-            }
             scheduleHeartbeat(heartbeat.toNanos());
             return;
         }
@@ -439,6 +416,37 @@ public final class EventStream {
             scheduleHeartbeat(heartbeat.toNanos());
         } else {
             scheduleHeartbeat(heartbeat.toNanos() - quiet);
+        }
+    }
+
+    /** Lets the source poll without fetching (see {@link Source#idle}), on the pool, unless a call of it runs. */
+    private void keepSourceInPlace() {
+        if (!fetching && source != null) {
+            fetching = true;
+            Source s = source;
+            try {
+                streams.pool().execute(() -> {
+                    try {
+                        s.idle();
+                    } catch (RuntimeException e) {
+                        LOG.debug("Keeping an event stream's source in place failed: {}", e.toString());
+                    }
+                    exchange.getIoThread().execute(() -> {
+                        fetching = false;
+                        if (done) {
+                            closeSource();
+                        } else if (unwritten == 0) {
+                            // No batch of its own is left to write (what is pending, if
+                            // anything, is a heartbeat, whose write fetches nothing after
+                            // it): fetch now, or the stream would wait for good — a retry
+                            // for budget room that came while this ran found the source busy.
+                            fetch();
+                        }
+                    });
+                });
+            } catch (RejectedExecutionException e) {
+                fetching = false;
+            }
         }
     }
 

@@ -452,6 +452,55 @@ class EventStreamTest {
     }
 
     @Test
+    void aStreamWaitingForRoomInAnOverfullBudgetKeepsItsSourceInPlace() throws Exception {
+        // Over its capacity (records taken anyway): the stream fetches nothing until there is room,
+        // but its source (a consumer instance in its group) must still be polled at each heartbeat.
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 1 << 20);
+        MemoryBudget.Lease others = responses.lease();
+        others.takeAnyway(responses.capacity() + 1);
+        AtomicInteger idles = new AtomicInteger();
+        AtomicInteger fetches = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofMillis(50));
+        Router routes = new Router().get("/waiting", exchange -> EventStream.start(exchange, own, () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                fetches.incrementAndGet();
+                return EventStream.Events.of(new byte[0]);
+            }
+
+            @Override
+            public void idle() {
+                idles.incrementAndGet();
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new Budgets(routes,
+                new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"), responses, Duration.ofSeconds(30),
+                        Duration.ofMillis(100)))), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /waiting HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": stream opened");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (idles.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(idles.get() >= 2, "the source kept in place while the budget has no room: " + idles.get());
+            assertEquals(0, fetches.get(), "nothing fetched without room");
+        } finally {
+            others.close();
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
     void aFullResponsesBudgetPausesAStreamAndNeverEndsIt() throws Exception {
         // A budget full but for less than the record needs, never over its capacity: reads that
         // hold it (another client's large slow responses) are what fill it.
