@@ -412,6 +412,9 @@ public final class Portico implements AutoCloseable {
         Map<String, Object> c = new java.util.HashMap<>(config.producerConfig(bootstrapServers));
         c.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
         c.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, "0");
+        // The directory's records must land in the order written (a release, then a claim of the
+        // same name again): one request in flight, whatever producer.* says of idempotence.
+        c.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         c.put(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, "portico-nodes-" + nodeId);
         return new org.apache.kafka.clients.producer.KafkaProducer<>(c,
                 new org.apache.kafka.common.serialization.ByteArraySerializer(),
