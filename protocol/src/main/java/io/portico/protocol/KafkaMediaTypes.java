@@ -186,6 +186,26 @@ public final class KafkaMediaTypes {
         return v2 ? 2 : 1;
     }
 
+    /**
+     * Whether a request names v1 itself: its {@code Content-Type} is a v1 Kafka type, or its
+     * {@code Accept} lists one (not refused with {@code q=0}). A v1 client's commit, whose body
+     * Confluent's v1 proxy ignores, says so; a body under generic headers does not.
+     */
+    public static boolean namesV1(String contentType, String accept) {
+        if (namedVersion(contentType) == 1) {
+            return true;
+        }
+        if (accept == null || !accept.toLowerCase(java.util.Locale.ROOT).contains(".v1+json")) {
+            return false;
+        }
+        for (MediaType range : MediaType.parseAccept(accept)) {
+            if (range.quality() > 0 && range.subtype().startsWith("vnd.kafka") && range.subtype().endsWith(".v1+json")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** 1 or 2 when the type is a Kafka type naming that version, else 0. */
     private static int namedVersion(String contentType) {
         if (contentType == null || contentType.isBlank()) {

@@ -142,15 +142,17 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
+        boolean v1 = !v2 && KafkaMediaTypes.namesV1(contentType, Http.accept(exchange));
         Http.readBody(exchange, maxBodyBytes, body -> {
-            boolean blank = isBlank(body);
-            if (!v2 && !blank) {
-                // A v1 commit has no body: offsets sent with generic headers (a JSON library's
-                // application/json, or none) are a v2 commit. Committing all that was returned
-                // instead would commit records the client had not processed yet.
+            // A v1 commit has no body (Confluent's v1 proxy ignores one): a body sent with generic
+            // headers (a JSON library's application/json, or none, nothing naming v1) is a v2
+            // commit of its offsets. Committing all that was returned instead would commit
+            // records the client had not processed yet.
+            boolean asV2 = v2 || !v1 && !isBlank(body);
+            if (asV2 && !v2) {
                 Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
             }
-            commit(exchange, group, name, caller, v2 || !blank, blank ? null : body);
+            commit(exchange, group, name, caller, asV2, asV2 && !isBlank(body) ? body : null);
         });
     }
 

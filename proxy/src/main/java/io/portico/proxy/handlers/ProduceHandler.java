@@ -193,7 +193,10 @@ public final class ProduceHandler {
         if (format.needsSchemaRegistry() && schemas == null) {
             throw ErrorCode.SCHEMA_REGISTRY_REQUIRED.exception();
         }
-        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA : KafkaMediaTypes.V1_METADATA);
+        // v1's produce to a partition also answers an embedded-format Accept (binary.v1, as the
+        // body's type), as Confluent's partition resource does; its topic resource does not.
+        Http.negotiate(exchange, v2 ? KafkaMediaTypes.V2_METADATA
+                : partition != null ? KafkaMediaTypes.V1_PARTITION_METADATA : KafkaMediaTypes.V1_METADATA);
         String topic = Http.param(exchange, "topic");
         KafkaNames.topic(topic);
         IdempotencyKey key = idempotent.key(exchange);

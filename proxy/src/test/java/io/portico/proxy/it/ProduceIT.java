@@ -34,6 +34,10 @@ class ProduceIT {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("grown"), 1);
         String one = "{\"records\":[{\"value\":\"" + b64("a".getBytes(StandardCharsets.UTF_8)) + "\"}]}";
         assertEquals(200, rest.post("/topics/" + topic + "/partitions/0", BINARY, one).status());
+        // An Accept equal to the body's type: Confluent's partition resource answers it (its topic one does not).
+        Rest.Response typed = rest.post("/topics/" + topic + "/partitions/0", BINARY, one, "Accept", BINARY);
+        assertEquals(200, typed.status(), typed.body());
+        assertEquals(BINARY, typed.contentType());
         assertEquals(200, rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=1", "Accept", BINARY)
                 .status());
         // Portico's producer and readers know the topic with one partition; it gains two.
