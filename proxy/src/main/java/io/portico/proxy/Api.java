@@ -122,6 +122,10 @@ final class Api {
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/configs", json(a.reader(c.wrap(h.v3Admin().configs()::list))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
                         json(a.reader(c.wrap(h.v3Admin().configs()::get))))
+                .put("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
+                        json(a.manager(c.wrap(h.v3Admin().configs()::update))))
+                .delete("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
+                        json(a.manager(c.wrap(h.v3Admin().configs()::reset))))
                 .post("/v3/clusters/{cluster_id}/topics/{topic}/configs:alter",
                         json(a.manager(c.wrap(h.v3Admin().configs()::alter))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions",

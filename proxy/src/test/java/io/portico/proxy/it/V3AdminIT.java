@@ -528,6 +528,31 @@ class V3AdminIT {
         assertEquals("compact", kafkaValue(kafka.admin(), name, "cleanup.policy"));
     }
 
+    @Test
+    void aSettingIsSetByPutAndResetByDeleteAsConfluentsQuickStartDoes(Rest rest, KafkaCluster kafka) throws Exception {
+        String v3 = v3(kafka);
+        String name = kafka.createTopic(KafkaCluster.uniqueTopic("v3-put"), 1);
+        String retention = v3 + "/topics/" + name + "/configs/retention.ms";
+        Rest.Response put = rest.send(rest.request(retention, "Content-Type", JSON)
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"value\":\"3600000\"}")));
+        assertEquals(204, put.status(), put.body());
+        assertTrue(eventually(() -> "3600000".equals(kafkaValue(kafka.admin(), name, "retention.ms"))), "Kafka has it");
+        assertTrue(eventually(() -> "3600000".equals(rest.get(retention).json().get("value").asText())));
+
+        Rest.Response reset = rest.delete(retention);
+        assertEquals(204, reset.status(), reset.body());
+        assertTrue(eventually(() -> kafkaConfig(kafka.admin(), name, "retention.ms").source()
+                != ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG), "retention.ms is back to its default");
+
+        assertError(rest.send(rest.request(retention, "Content-Type", JSON)
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{}"))), 422, 42206, "Payload error. value is required.");
+        assertError(rest.send(rest.request(v3 + "/topics/" + name + "/configs/no.such.config", "Content-Type", JSON)
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"value\":\"1\"}"))), 404, 404,
+                "Config no.such.config cannot be found for TOPIC " + name + " in cluster " + clusterId(kafka) + ".");
+        assertErrorStartsWith(rest.send(rest.request(retention, "Content-Type", JSON)
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"value\":\"soon\"}"))), 400, 40002, "");
+    }
+
     // ---- partitions
 
     @Test

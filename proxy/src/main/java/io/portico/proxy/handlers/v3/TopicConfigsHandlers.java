@@ -3,6 +3,7 @@ package io.portico.proxy.handlers.v3;
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
 import io.portico.protocol.v3.TopicConfigData;
+import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
@@ -10,12 +11,13 @@ import io.undertow.server.HttpServerExchange;
 import java.util.List;
 
 /**
- * {@code …/topics/{topic}/configs}: every setting of the topic, one setting, and
- * {@code configs:alter} to set or reset several at once (204; Kafka only checks them with
- * {@code validate_only}).
+ * {@code …/topics/{topic}/configs}: every setting of the topic, one setting, one setting set
+ * ({@code PUT}) or reset to its default ({@code DELETE}), and {@code configs:alter} to set or
+ * reset several at once (204; Kafka only checks them with {@code validate_only}).
  */
 public final class TopicConfigsHandlers {
     private static final Json.BodyReader<AlterConfigsRequest> ALTER_BODY = new Json.BodyReader<>(AlterConfigsRequest.class);
+    private static final Json.BodyReader<UpdateConfigRequest> UPDATE_BODY = new Json.BodyReader<>(UpdateConfigRequest.class);
 
     private final ClusterAdmin admin;
     private final BaseUrl base;
@@ -62,5 +64,23 @@ public final class TopicConfigsHandlers {
             V3.answer(exchange, admin, base, id -> admin.alterTopicConfigs(id, topic, changes, request.dryRun()),
                     (r, v) -> Http.NO_CONTENT);
         });
+    }
+    /** {@code PUT …/configs/{name}}: {@code {"value"}}; 204, as Confluent's quick start sets one. */
+    public void update(HttpServerExchange exchange) {
+        String topic = topic(exchange);
+        String name = Http.param(exchange, "name");
+        V3.readBody(exchange, maxBodyBytes, UPDATE_BODY, "Null input provided. Data is required.", request ->
+                change(exchange, topic, new ClusterAdmin.ConfigChange(name, request.value(), false)));
+    }
+
+    /** {@code DELETE …/configs/{name}}: the setting back to its default; 204. */
+    public void reset(HttpServerExchange exchange) {
+        String topic = topic(exchange);
+        change(exchange, topic, new ClusterAdmin.ConfigChange(Http.param(exchange, "name"), null, true));
+    }
+
+    private void change(HttpServerExchange exchange, String topic, ClusterAdmin.ConfigChange change) {
+        V3.answer(exchange, admin, base, id -> admin.alterTopicConfigs(id, topic, List.of(change), false),
+                (r, v) -> Http.NO_CONTENT);
     }
 }
