@@ -640,7 +640,7 @@ public final class ClusterAdmin {
                     return settled(described.values(), () -> {
                         List<ConsumerGroup> out = new ArrayList<>(ids.size());
                         for (String id : ids) {
-                            ConsumerGroupDescription d = existing(described.get(id));
+                            ConsumerGroupDescription d = listable(described.get(id));
                             if (d != null) {
                                 out.add(group(d));
                             }
@@ -679,6 +679,27 @@ public final class ClusterAdmin {
         KafkaFuture<ConsumerGroupDescription> described = admin().describeConsumerGroups(List.of(id),
                 new DescribeConsumerGroupsOptions().timeoutMs(deadline.left())).describedGroups().get(id);
         return settled(List.of(described), () -> existing(described));
+    }
+
+    /**
+     * As {@link #existing}, for a list: null also for a group Portico's principal may not
+     * describe (Kafka's ACLs or RBAC, or ACLs changed between the list and the describe), which
+     * the list leaves out as Confluent's does, rather than failing the whole list with 403.
+     */
+    private static ConsumerGroupDescription listable(KafkaFuture<ConsumerGroupDescription> future) {
+        if (future.isCompletedExceptionally()) {
+            try {
+                future.getNow(null);
+            } catch (ExecutionException e) {
+                if (RestException.unwrap(e.getCause()) instanceof org.apache.kafka.common.errors.GroupAuthorizationException) {
+                    return null;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            }
+        }
+        return existing(future);
     }
 
     /**

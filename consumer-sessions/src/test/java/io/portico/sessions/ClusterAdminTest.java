@@ -235,6 +235,36 @@ class ClusterAdminTest {
     }
 
     @Test
+    void aGroupPorticoMayNotDescribeIsLeftOutOfTheListNotA403ForAll() throws Exception {
+        FakeAdmin fake = new FakeAdmin()
+                .on("listGroups", args -> AdminResults.listGroups(List.of("open", "locked")))
+                .on("describeConsumerGroups", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> ids = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<ConsumerGroupDescription>> out = new LinkedHashMap<>();
+                    for (String id : ids) {
+                        if (id.equals("locked")) {
+                            org.apache.kafka.common.internals.KafkaFutureImpl<ConsumerGroupDescription> refused =
+                                    new org.apache.kafka.common.internals.KafkaFutureImpl<>();
+                            refused.completeExceptionally(new org.apache.kafka.common.errors.GroupAuthorizationException(
+                                    "Not authorized to access group: locked"));
+                            out.put(id, refused);
+                        } else {
+                            out.put(id, KafkaFuture.completedFuture(new ConsumerGroupDescription(id, false, List.of(), "range",
+                                    GroupType.CLASSIC, GroupState.EMPTY, new Node(1, "localhost", 9092), Set.of(),
+                                    Optional.empty(), Optional.empty())));
+                        }
+                    }
+                    return new DescribeConsumerGroupsResult(out);
+                });
+        ClusterAdmin groups = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+
+        List<ClusterAdmin.ConsumerGroup> listed = groups.consumerGroups(g -> true).get(5, TimeUnit.SECONDS);
+
+        assertEquals(List.of("open"), listed.stream().map(ClusterAdmin.ConsumerGroup::id).toList());
+    }
+
+    @Test
     void aGroupsLagsAreAskedWithinOneTimeoutInAll() throws Exception {
         // The group's description takes 400 ms of a 10 s timeout: the calls after it get what is
         // left, not ten seconds each again. (What was deducted is asserted, not how much is left:
