@@ -45,6 +45,28 @@ public final class Json {
     }
 
     /**
+     * Whether a request body says nothing: empty, white space, or the JSON literal {@code null}
+     * between white space (JavaScript's {@code JSON.stringify(null)} for "no options"), which
+     * Confluent's proxy reads as no body too.
+     */
+    public static boolean isEmptyOrNull(byte[] body) {
+        int start = 0;
+        int end = body.length;
+        while (start < end && isWhitespace(body[start])) {
+            start++;
+        }
+        while (end > start && isWhitespace(body[end - 1])) {
+            end--;
+        }
+        return end == start || end - start == 4 && body[start] == 'n' && body[start + 1] == 'u' && body[start + 2] == 'l'
+                && body[start + 3] == 'l';
+    }
+
+    private static boolean isWhitespace(byte b) {
+        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
+    }
+
+    /**
      * Whether {@code data} is exactly one well-formed JSON value (no trailing content) in UTF-8
      * without a byte order mark: the JSON that can be copied, as these bytes, into a response.
      */

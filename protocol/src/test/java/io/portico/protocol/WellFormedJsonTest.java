@@ -66,4 +66,15 @@ class WellFormedJsonTest {
         assertTrue(Json.isWellFormed(bytes("\"\u00e9\u20ac\ud83d\ude00\"")));
         assertTrue(Json.isWellFormedAsIs(bytes("[\"\ufeff\"]"))); // a BOM's character inside a string is text
     }
+    @Test
+    void anEmptyOrNullBodySaysNothing() {
+        for (String nothing : new String[] {"", " ", "\r\n\t", "null", " null\n", "\tnull "}) {
+            org.junit.jupiter.api.Assertions.assertTrue(Json.isEmptyOrNull(nothing.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    "'" + nothing + "'");
+        }
+        for (String something : new String[] {"{}", "nul", "nulls", "\"null\"", "null null", "[null]", "x"}) {
+            org.junit.jupiter.api.Assertions.assertFalse(Json.isEmptyOrNull(something.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    something);
+        }
+    }
 }

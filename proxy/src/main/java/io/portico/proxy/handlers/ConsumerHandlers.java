@@ -80,7 +80,7 @@ public final class ConsumerHandlers {
         Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
             ConsumerInstance instance;
             if (v2) {
-                CreateConsumerV2 request = isBlank(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
+                CreateConsumerV2 request = Json.isEmptyOrNull(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
                 CreateConsumerRequest common = request.common();
                 int timeoutMs = request.requestTimeoutMs();
                 instance = registry.create(group, common.instanceName(), common.anyEmbeddedFormat(),
@@ -88,7 +88,7 @@ public final class ConsumerHandlers {
                                 request.fetchMinBytes(), timeoutMs < 0 ? null : java.time.Duration.ofMillis(timeoutMs)),
                         owner);
             } else {
-                CreateConsumerRequest request = isBlank(body)
+                CreateConsumerRequest request = Json.isEmptyOrNull(body)
                         ? CreateConsumerRequest.DEFAULTS
                         : CREATE_BODY.read(body, EmbeddedFormat.BINARY);
                 instance = registry.create(group, request, owner);
@@ -148,11 +148,11 @@ public final class ConsumerHandlers {
             // headers (a JSON library's application/json, or none, nothing naming v1) is a v2
             // commit of its offsets. Committing all that was returned instead would commit
             // records the client had not processed yet.
-            boolean asV2 = v2 || !v1 && !isBlank(body);
+            boolean asV2 = v2 || !v1 && !Json.isEmptyOrNull(body);
             if (asV2 && !v2) {
                 Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
             }
-            commit(exchange, group, name, caller, asV2, asV2 && !isBlank(body) ? body : null);
+            commit(exchange, group, name, caller, asV2, asV2 && !Json.isEmptyOrNull(body) ? body : null);
         });
     }
 
@@ -197,27 +197,5 @@ public final class ConsumerHandlers {
     /** {@code <base URL>/consumers/<group>/instances/}, the base URL as {@link BaseUrl} finds it. */
     private String baseUri(HttpServerExchange exchange, String group) {
         return baseUrl.of(exchange) + "/consumers/" + Http.pathSegment(group) + "/instances/";
-    }
-
-    /**
-     * Whether a create or commit body says nothing: empty, white space, or the JSON literal
-     * {@code null} (JavaScript's {@code JSON.stringify(null)} for "no options"), which Confluent's
-     * proxy reads as no body too (all defaults; commit what was returned).
-     */
-    static boolean isBlank(byte[] body) {
-        int from = 0;
-        int to = body.length;
-        while (from < to && isSpace(body[from])) {
-            from++;
-        }
-        while (to > from && isSpace(body[to - 1])) {
-            to--;
-        }
-        return to == from || to - from == 4 && body[from] == 'n' && body[from + 1] == 'u' && body[from + 2] == 'l'
-                && body[from + 3] == 'l';
-    }
-
-    private static boolean isSpace(byte b) {
-        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 }

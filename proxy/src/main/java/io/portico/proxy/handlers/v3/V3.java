@@ -59,28 +59,10 @@ final class V3 {
                              Consumer<T> then) {
         Http.requireJsonBody(exchange);
         Http.readBody(exchange, Math.min(maxBodyBytes, Http.ADMIN_BODY_MAX_BYTES), body -> {
-            if (isEmptyOrNull(body)) {
+            if (Json.isEmptyOrNull(body)) {
                 throw ErrorCode.PAYLOAD_ERROR.exception(empty);
             }
             then.accept(reader.read(body, EmbeddedFormat.JSON));
         });
-    }
-
-    /** Whether {@code body} is only whitespace, or a JSON {@code null} between whitespace. */
-    private static boolean isEmptyOrNull(byte[] body) {
-        int start = 0;
-        int end = body.length;
-        while (start < end && isWhitespace(body[start])) {
-            start++;
-        }
-        while (end > start && isWhitespace(body[end - 1])) {
-            end--;
-        }
-        return end == start || end - start == 4 && body[start] == 'n' && body[start + 1] == 'u' && body[start + 2] == 'l'
-                && body[start + 3] == 'l';
-    }
-
-    private static boolean isWhitespace(byte b) {
-        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 }
