@@ -124,7 +124,7 @@ public final class StreamTokens {
             return null;
         }
         if (!exchange.getRequestMethod().equals(Methods.GET)
-                || !ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
+                || !ServerSentEvents.accepted(Http.accept(exchange))) {
             throw ErrorCode.UNAUTHORIZED.exception("An " + PARAMETER + " opens event streams only "
                     + "(GET with Accept: text/event-stream); send an API key for anything else");
         }

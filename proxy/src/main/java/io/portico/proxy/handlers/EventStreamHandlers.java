@@ -76,7 +76,7 @@ public final class EventStreamHandlers {
      */
     public static HttpHandler orPlain(HttpHandler stream, HttpHandler plain) {
         return exchange -> {
-            if (ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
+            if (ServerSentEvents.accepted(Http.accept(exchange))) {
                 stream.handleRequest(exchange);
             } else {
                 plain.handleRequest(exchange);

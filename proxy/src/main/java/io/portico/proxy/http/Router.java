@@ -114,7 +114,7 @@ public final class Router implements HttpHandler {
             throws Exception {
         boolean headAsGet = headAsGet(path, methods);
         if (headAsGet && exchange.getRequestMethod().equals(Methods.HEAD)
-                && !io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT))) {
+                && !io.portico.protocol.ServerSentEvents.accepted(Http.accept(exchange))) {
             methods.get(Methods.GET).handleRequest(exchange); // Undertow sends the headers only
             return;
         }

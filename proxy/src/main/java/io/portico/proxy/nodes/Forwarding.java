@@ -256,7 +256,7 @@ public final class Forwarding {
             boolean stream = exchange.getRequestMethod().equals(io.undertow.util.Methods.GET)
                     && (Http.param(exchange, "topic") != null || exchange.getRequestPath().endsWith("/records")
                             || exchange.getRequestPath().endsWith("/records/")) // the router takes one trailing slash
-                    && io.portico.protocol.ServerSentEvents.accepted(exchange.getRequestHeaders().getFirst(Headers.ACCEPT));
+                    && io.portico.protocol.ServerSentEvents.accepted(Http.accept(exchange));
             if (stream) {
                 // Each write of the holder's events goes out at once: HTTP/2 keeps a stream's bytes
                 // until its frame fills or is flushed, and the relay flushes only at the end.
