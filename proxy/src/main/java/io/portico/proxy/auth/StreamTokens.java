@@ -5,7 +5,6 @@ import io.portico.protocol.RestException;
 import io.portico.protocol.ServerSentEvents;
 import io.portico.proxy.http.Http;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.util.Headers;
 import io.undertow.util.Methods;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
