@@ -747,7 +747,9 @@ public final class Idempotency implements AutoCloseable {
             } catch (RetentionTooShort e) {
                 LIMITED.error("read:retention", "Keyed requests are not served: {}", e.getMessage());
                 sleepQuietly(1000);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too (an OutOfMemoryError under heap pressure): a reader thread that died
+                // would leave every new key waiting its whole wait for a result, then 503, until a restart.
                 if (closed) {
                     break;
                 }

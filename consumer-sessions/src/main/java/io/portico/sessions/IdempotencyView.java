@@ -380,9 +380,17 @@ final class IdempotencyView {
             in.get(fingerprint);
             long time = in.getLong();
             int status = in.getShort();
-            byte[] type = new byte[in.getShort() & 0xffff];
+            int typeLength = in.getShort() & 0xffff;
+            if (typeLength > in.remaining()) {
+                return null;
+            }
+            byte[] type = new byte[typeLength];
             in.get(type);
-            byte[] body = new byte[in.getInt()];
+            int bodyLength = in.getInt();
+            if (bodyLength < 0 || bodyLength != in.remaining()) {
+                return null; // checked before allocating: a record claiming 2 GiB is not 2 GiB of heap
+            }
+            byte[] body = new byte[bodyLength];
             in.get(body);
             if (in.hasRemaining()) {
                 return null;

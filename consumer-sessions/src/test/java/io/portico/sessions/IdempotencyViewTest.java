@@ -55,6 +55,15 @@ class IdempotencyViewTest {
         assertNull(IdempotencyView.decode(java.util.Arrays.copyOf(good, good.length - 1)), "cut short");
         assertNull(IdempotencyView.decode(java.util.Arrays.copyOf(good, good.length + 1)), "trailing bytes");
         assertNull(IdempotencyView.decode(new byte[0]));
+        // A short record that claims a body of 2 GiB (or a type longer than it is): refused before
+        // anything of that size is allocated (an OutOfMemoryError ended the reader thread).
+        byte[] claimsMore = good.clone();
+        int bodyLengthAt = good.length - 1 - 4; // the body "x", after its length
+        java.nio.ByteBuffer.wrap(claimsMore).putInt(bodyLengthAt, Integer.MAX_VALUE);
+        assertNull(IdempotencyView.decode(claimsMore));
+        byte[] longType = good.clone();
+        java.nio.ByteBuffer.wrap(longType).putShort(1 + 32 + 8 + 2, (short) 0xffff);
+        assertNull(IdempotencyView.decode(longType));
         IdempotencyKey key = IdempotencyKey.of(null, "k");
         view.apply(new byte[] {1, 2, 3}, good); // a record key that is no identity
         view.apply(key.id(), otherVersion);
