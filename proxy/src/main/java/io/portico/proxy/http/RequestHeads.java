@@ -59,6 +59,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     static final long PART_COST = 160;
     /** Headers Undertow takes in one request at most (its default {@code MAX_HEADERS}). */
     static final long HEADERS_MAX = 200;
+    /** Request-line parameters Undertow takes at most (its default {@code MAX_PARAMETERS}). */
+    static final long PARAMETERS_MAX = 1000;
     /** The largest frame Undertow's HTTP/2 settings let a client send (its default SETTINGS_MAX_FRAME_SIZE). */
     static final long FRAME_MAX = 16_384;
     /** An HTTP/2 connection's first bytes (RFC 9113, section 3.4). */
@@ -470,9 +472,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     /**
      * Finds a head's end in the bytes as they come, a read at a time: the first empty line after a
      * line with something in it (empty lines before the request line are no end), lines ended by
-     * {@code \r\n} or a bare {@code \n}. Counts the head's bytes and parts (lines, and the
-     * {@code &} and {@code ;} that part parameters; in header values too, which only counts more)
-     * meanwhile.
+     * {@code \r\n} or a bare {@code \n}. Counts the head's bytes and parts (lines, up to the
+     * headers Undertow takes, and the {@code &} and {@code ;} that part the request line's
+     * parameters, up to the parameters it takes) meanwhile.
      */
     static final class Scan {
         private boolean content; // a byte other than CR or LF was seen
@@ -486,6 +488,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private long lastEight; // the request line's last 8 bytes, lower-cased, the newest lowest
         private int ninth; // the byte before them
         private boolean http2; // the request line was PRI ... HTTP/2.0
+        private long lines; // line ends read
+        private long parameters; // '&' and ';' of the request line counted
 
         /** Takes bytes {@code from} to {@code to}; true when the head ended among them. */
         boolean feed(ByteBuffer b, int from, int to) {
@@ -502,7 +506,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                         http2 = pri && ninth == ' ' && lastEight == HTTP_2_0;
                     }
                     lineEmpty = true;
-                    parts++;
+                    if (lines++ <= HEADERS_MAX) { // Undertow refuses a head of more headers than that
+                        parts++;
+                    }
                 } else if (c != '\r') {
                     lineEmpty = false;
                     content = true;
@@ -515,7 +521,10 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
                         ninth = (int) (lastEight >>> 56);
                         lastEight = lastEight << 8 | lower;
                     }
-                    if (c == '&' || c == ';') {
+                    // Parameters of the request line only (Undertow makes objects for those, at
+                    // most PARAMETERS_MAX; a header value full of ';' is one string, its bytes counted).
+                    if ((c == '&' || c == ';') && firstLine && parameters < PARAMETERS_MAX) {
+                        parameters++;
                         parts++;
                     }
                 }
@@ -568,6 +577,8 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             lastEight = 0;
             ninth = 0;
             http2 = false;
+            lines = 0;
+            parameters = 0;
         }
     }
 }

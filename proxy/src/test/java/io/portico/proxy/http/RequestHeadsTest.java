@@ -208,6 +208,15 @@ class RequestHeadsTest {
         scan.reset();
         assertFalse(feed(scan, "GET /?a=1&b=2;c HTTP/1.1\r\n"), "parameters cost as lines do");
         assertEquals(2 * 26 + RequestHeads.PART_COST * 4, scan.cost());
+        scan.reset();
+        // A header value full of ';' is one string: its bytes count, not a part per ';'.
+        assertFalse(feed(scan, "GET / HTTP/1.1\r\nX: " + ";".repeat(30_000)));
+        assertEquals(2 * (16 + 3 + 30_000) + RequestHeads.PART_COST * 2, scan.cost());
+        scan.reset();
+        // Parameters and lines count up to what Undertow takes (it refuses a head with more).
+        assertFalse(feed(scan, "GET /?" + "&".repeat(5_000) + " HTTP/1.1\r\n" + "X: a\n".repeat(1_000)));
+        assertEquals(2 * (6 + 5_000 + 11 + 5 * 1_000)
+                + RequestHeads.PART_COST * (1 + RequestHeads.PARAMETERS_MAX + RequestHeads.HEADERS_MAX + 1), scan.cost());
     }
 
     /** An HTTP/2 frame: its 9-byte header (stream 1 unless a SETTINGS frame) and payload. */
