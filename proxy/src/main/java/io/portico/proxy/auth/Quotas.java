@@ -108,17 +108,9 @@ public final class Quotas {
         return from == null || from.getAddress() == null ? "?" : addressKey(from.getAddress());
     }
 
-    /**
-     * The caller a client address is counted as: an IPv4 address itself, an IPv6 address by its
-     * /64 network (one site or host usually has a whole /64 to choose addresses from).
-     */
+    /** The caller a client address is counted as: {@link Http#addressKey}. */
     static String addressKey(java.net.InetAddress address) {
-        if (address instanceof java.net.Inet6Address) {
-            byte[] b = address.getAddress();
-            return String.format("%x:%x:%x:%x::/64", (b[0] & 0xff) << 8 | b[1] & 0xff, (b[2] & 0xff) << 8 | b[3] & 0xff,
-                    (b[4] & 0xff) << 8 | b[5] & 0xff, (b[6] & 0xff) << 8 | b[7] & 0xff);
-        }
-        return address.getHostAddress();
+        return Http.addressKey(address);
     }
 
     /**

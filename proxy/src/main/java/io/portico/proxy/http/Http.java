@@ -205,6 +205,20 @@ public final class Http {
         return out.toString();
     }
 
+    /**
+     * What a client address is counted as, for quotas and the per-address connection cap: an
+     * IPv4 address itself, an IPv6 address by its /64 network (one site or host usually has a
+     * whole /64 to choose addresses from).
+     */
+    public static String addressKey(java.net.InetAddress address) {
+        if (address instanceof java.net.Inet6Address) {
+            byte[] b = address.getAddress();
+            return String.format("%x:%x:%x:%x::/64", (b[0] & 0xff) << 8 | b[1] & 0xff, (b[2] & 0xff) << 8 | b[3] & 0xff,
+                    (b[4] & 0xff) << 8 | b[5] & 0xff, (b[6] & 0xff) << 8 | b[7] & 0xff);
+        }
+        return address.getHostAddress();
+    }
+
     /** The request's {@code Content-Type}, or null. */
     public static String contentType(HttpServerExchange exchange) {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);

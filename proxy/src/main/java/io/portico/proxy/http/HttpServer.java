@@ -452,7 +452,7 @@ public final class HttpServer implements AutoCloseable {
         private String addressOf(StreamConnection connection) {
             java.net.InetSocketAddress peer = settings.maxConnectionsPerAddress() < settings.maxConnections()
                     ? connection.getPeerAddress(java.net.InetSocketAddress.class) : null;
-            return peer == null || peer.getAddress() == null ? null : peer.getAddress().getHostAddress();
+            return peer == null || peer.getAddress() == null ? null : Http.addressKey(peer.getAddress()); // IPv6 by its /64
         }
 
         @Override
