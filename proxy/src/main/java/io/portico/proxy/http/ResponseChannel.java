@@ -134,8 +134,19 @@ final class ResponseChannel {
         }
         Runnable then = whenWritten;
         whenWritten = null;
-        then.run();
+        try {
+            then.run();
+        } catch (RuntimeException | Error e) {
+            // A continuation that fails (it writes the next piece, or ends the answer) would leave
+            // a started answer with nothing pending and no timer: the client would wait for good.
+            LIMITED.error("continuation:" + e.getClass().getName(),
+                    "Writing an answer failed after a piece was written; its connection is closed", e);
+            abort();
+        }
     }
+
+    private static final io.portico.sessions.RateLimitedLog LIMITED = new io.portico.sessions.RateLimitedLog(
+            org.slf4j.LoggerFactory.getLogger(ResponseChannel.class), java.time.Duration.ofSeconds(10));
 
     /** Whether bytes of the pending piece are left, {@link #first} at the first buffer that has some. */
     private boolean skipWritten() {

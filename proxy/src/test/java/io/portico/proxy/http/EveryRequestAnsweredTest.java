@@ -56,6 +56,14 @@ class EveryRequestAnsweredTest {
                 .get("/bare-503", exchange -> {
                     exchange.setStatusCode(503);
                     exchange.endExchange();
+                })
+                .get("/continuation-error", exchange -> {
+                    // More than the socket buffers hold, so the rest is written once the client
+                    // reads, from the channel's write listener; what runs next then fails.
+                    new ResponseChannel(exchange, "text/plain", Duration.ofSeconds(30)).write(
+                            java.nio.ByteBuffer.wrap(new byte[8 << 20]), () -> {
+                                throw new IllegalStateException("injected");
+                            });
                 });
         inFlight = new InFlight(routes, 100);
         server = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(inFlight), null,
@@ -93,6 +101,24 @@ class EveryRequestAnsweredTest {
         assertJson500("/worker-oom");
         Rest.Response ok = rest.get("/ok");
         assertEquals(200, ok.status(), ok.body());
+    }
+
+    @Test
+    void aStartedAnswerWhoseNextStepFailsEndsItsConnectionRatherThanHangingIt() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.addresses().get(0).getPort())) {
+            s.setSoTimeout(20_000); // a hang fails here, not a clean end
+            s.getOutputStream().write("GET /continuation-error HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            Thread.sleep(200); // the server's write blocks first, the client reading nothing yet
+            java.io.InputStream in = s.getInputStream();
+            byte[] buf = new byte[1 << 16];
+            long read = 0;
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                read += n;
+            }
+            org.junit.jupiter.api.Assertions.assertTrue(read >= 8 << 20, "the piece, then the end: " + read);
+        }
     }
 
     @Test
