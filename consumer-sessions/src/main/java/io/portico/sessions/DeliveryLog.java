@@ -140,9 +140,11 @@ final class DeliveryLog {
      *         log last forgot its partition)
      */
     Map<TopicPartition, Long> resumeAfter(TopicPartition partition, long offset) {
+        // The oldest run that holds the id: after a seek back the same offsets may be in two runs,
+        // and the client, which got the id from the first, has not got the later one (taking the
+        // newest would skip what the seek asked for; the oldest can only repeat).
         Run found = null;
-        for (Iterator<Run> it = runs.descendingIterator(); it.hasNext(); ) {
-            Run r = it.next();
+        for (Run r : runs) {
             if (r.partition.equals(partition) && r.first <= offset && offset <= r.last) {
                 found = r;
                 break;

@@ -65,6 +65,27 @@ class DeliveryLogTest {
     }
 
     @Test
+    void anIdHandedOutAgainAfterASeekBackResumesFromTheSeekNotPastIt() {
+        // The client got t-0/50 of the first run, sought t-0 back to 0; the second run (0..99
+        // again) was handed out but never reached it. Resuming after 50 must not skip 0..50 of
+        // the second run, which the seek asked for: it starts at the seek's 0 (a repeat, no gap).
+        DeliveryLog log = new DeliveryLog();
+        log.add(records(T0, 0, 99));
+        log.forget(Set.of(T0)); // sought to 0
+        log.add(records(T0, 0, 99));
+        assertEquals(Map.of(T0, 0L), log.resumeAfter(T0, 50));
+    }
+
+    @Test
+    void anIdInARunAndInTheRunARebalanceHandedOutAgainResumesRightAfterIt() {
+        // A revocation gave t-0 straight back at its committed 51: 51..99 handed out twice.
+        DeliveryLog log = new DeliveryLog();
+        log.add(records(T0, 0, 99));
+        log.add(records(T0, 51, 99));
+        assertEquals(Map.of(T0, 61L), log.resumeAfter(T0, 60));
+    }
+
+    @Test
     void aRecordNeverHandedOutIsNotFound() {
         DeliveryLog log = new DeliveryLog();
         log.add(records(T0, 100, 149));
