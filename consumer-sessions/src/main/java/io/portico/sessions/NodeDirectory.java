@@ -773,10 +773,15 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      */
     private void readBack(InstanceKey instance) {
         synchronized (unread) {
+            // A claim naming this node that it is not waiting for, once its former run's are gone: another
+            // node's re-write of this node's claim (it lost a race for the name), which may come after
+            // the instance was released here; without an instance behind it, it must not keep the name.
+            boolean stray = !unread.containsKey(instance) && formerRunRemoved;
             if (unread.computeIfPresent(instance, (k, n) -> n <= 1 ? null : n - 1) != null) {
                 return; // a later claim of the name is still to be read: what is released then is its
             }
-            if (!releaseOnRead.remove(instance) || !settings.nodeId().equals(instances.get(instance))
+            boolean released = releaseOnRead.remove(instance);
+            if (!released && !stray || !settings.nodeId().equals(instances.get(instance))
                     || madeHere.test(instance.group(), instance.name())) {
                 return;
             }

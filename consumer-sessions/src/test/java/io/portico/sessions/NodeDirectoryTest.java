@@ -482,6 +482,30 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aClaimNamingThisNodeThatItNeverWroteIsRemovedWhenNoInstanceIsBehindIt() throws Exception {
+        // Two nodes claimed one name at once; the loser wrote the winner's claim again, read only
+        // after the winner (this node) had released the instance: that claim must not keep the name.
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a");
+            assertTrue(caughtUp(a));
+            topic.append(NodeDirectory.instanceKey("g", "raced"), "{\"node\":\"a\"}");
+            String claimKey = new String(NodeDirectory.instanceKey("g", "raced"), StandardCharsets.UTF_8);
+            for (int i = 0; i < 500 && !topic.tombstones().contains(claimKey); i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(claimKey), topic.tombstones(), "the name is free again on every node");
+            // One with its instance here stays.
+            a.madeHere((group, name) -> name.equals("live"));
+            topic.append(NodeDirectory.instanceKey("g", "live"), "{\"node\":\"a\"}");
+            assertTrue(caughtUp(a));
+            assertEquals(List.of(claimKey), topic.tombstones());
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
     void aReleaseThatComesAfterTheNameWasMadeHereAgainDoesNotRemoveTheNewInstancesClaim() throws Exception {
         Topic topic = new Topic();
         try {
