@@ -809,10 +809,12 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     /**
      * Whether {@code node}, holding a name, was alive when a later claim of it was written
      * ({@code at}, the claim's broker timestamp): judged on the log alone, so every node, reading
-     * it live or replaying it later, gives the name to the same node.
+     * it live or replaying it later, gives the name to the same node, this one's own claims
+     * included (a node that lost Kafka past the expiry, whose name another node took meanwhile,
+     * gives it up too, rather than serve an instance of that name beside the other node's).
      */
     private boolean holderAlive(String node, long at) {
-        return node.equals(settings.nodeId()) && formerRunRemoved || alive(nodes.get(node), at);
+        return alive(nodes.get(node), at);
     }
 
     private static String field(byte[] json, String name) {

@@ -482,6 +482,28 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aNodeUnheardOfPastTheExpiryLosesItsOwnNameToALaterClaimAsEveryOtherNodeDecides() throws Exception {
+        Topic topic = new Topic();
+        try {
+            NodeDirectory a = topic.start("a");
+            a.madeHere((group, name) -> name.equals("x"));
+            a.claim("g", "x");
+            assertTrue(caughtUp(a));
+            assertEquals(new NodeDirectory.Here(), a.locate("g", "x"));
+            topic.stalling = true; // a loses Kafka: its heartbeats no longer land
+            clock.millis += 10_000; // past the expiry (5 s)
+            topic.append(NodeDirectory.nodeKey("b"), "{\"url\":\"http://b:8082\"}");
+            topic.append(NodeDirectory.instanceKey("g", "x"), "{\"node\":\"b\"}"); // a client made x again, on b
+            assertTrue(SessionTestConsumer.waitUntil(() -> a.locate("g", "x") instanceof NodeDirectory.There,
+                    Duration.ofSeconds(30)), "b holds x in a's view too: " + a.locate("g", "x"));
+            assertEquals("b", ((NodeDirectory.There) a.locate("g", "x")).node().id());
+        } finally {
+            topic.stalling = false;
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
     void aClaimNamingThisNodeThatItNeverWroteIsRemovedWhenNoInstanceIsBehindIt() throws Exception {
         // Two nodes claimed one name at once; the loser wrote the winner's claim again, read only
         // after the winner (this node) had released the instance: that claim must not keep the name.

@@ -188,11 +188,18 @@ public final class Forwarding {
         return exchange -> {
             String group = Http.param(exchange, "group");
             String name = Http.param(exchange, "instance");
-            if (exchange.getAttachment(Http.RELAYED_BY) != null || consumers.holds(group, name)) {
+            if (exchange.getAttachment(Http.RELAYED_BY) != null) {
                 next.handleRequest(exchange);
                 return;
             }
             NodeDirectory.Location at = directory.locate(group, name);
+            // An instance held here serves its requests, unless the directory gave its name to
+            // another node since (this one lost Kafka past the expiry): every node then sends them
+            // there, this one too, and the one left here expires unused.
+            if (consumers.holds(group, name) && !(at instanceof NodeDirectory.There)) {
+                next.handleRequest(exchange);
+                return;
+            }
             if (at instanceof NodeDirectory.There || at instanceof NodeDirectory.Here) {
                 route(exchange, at, next);
                 return;
