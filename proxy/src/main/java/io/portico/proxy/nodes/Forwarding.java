@@ -247,6 +247,10 @@ public final class Forwarding {
                 if (ex.isResponseStarted() || ex.getStatusCode() != 503 && ex.getStatusCode() != 504) {
                     return false;
                 }
+                // The holder's head may have been copied before its connection broke: its length
+                // and framing are not this error's.
+                ex.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
+                ex.getResponseHeaders().remove(Headers.TRANSFER_ENCODING);
                 if (ex.getStatusCode() == 504) {
                     ErrorWriter.write(ex, ErrorCode.GATEWAY_TIMEOUT.exception("node '" + there.node().id()
                             + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"));
