@@ -90,8 +90,9 @@ public final class Idempotency implements AutoCloseable {
      *        creates it; raised to it at start when shorter)
      * @param waitFor the bound of each wait: for another request with the key, for the view to catch up
      * @param responseMaxBytes the largest response a keyed request may have (it is kept)
-     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503),
-     *        and other nodes' results are not kept (keys without a result here are then 503 too)
+     * @param memoryMaxBytes what the results kept may take in memory; past it new keyed requests are refused (503);
+     *        the results read from the topic (other nodes' too) are kept up to a quarter more, past which
+     *        they are not (keys without a result here are then 503 too)
      * @param transactionalIds how many transactional ids keyed requests share: each key always
      *        takes the same one ({@link #transactionalId}), so the coordinator keeps at most that many
      * @param perOwnerMaxBytes what the results of one API key may take of {@code memoryMaxBytes};
@@ -301,9 +302,10 @@ public final class Idempotency implements AutoCloseable {
      * @param fingerprint the request's {@link IdempotencyKey#fingerprint}
      * @return the answer: {@code work}'s response, or the response recorded for the key before
      * @throws RestException 422 when the key's result is of another request; 413 when the response
-     *         is over {@code idempotency.response.max.bytes} (nothing is produced); 503 when a wait
-     *         runs out, Kafka's transactions are not available or the results kept fill their
-     *         memory; what {@code work} throws
+     *         is over {@code idempotency.response.max.bytes} (nothing is produced); 429 when the
+     *         caller's results hold more than its share of that memory; 503 when a wait runs out,
+     *         Kafka's transactions are not available or the results kept fill their memory; what
+     *         {@code work} throws
      */
     public Answer execute(IdempotencyKey key, byte[] fingerprint, Work work) {
         return execute(key, fingerprint, null, work);
@@ -552,6 +554,11 @@ public final class Idempotency implements AutoCloseable {
     private Answer awaitTakeOver(IdempotencyKey key, byte[] fingerprint, boolean committing) {
         try {
             IdempotencyView.Result theirs = view.awaitResult(key, System.nanoTime() + settings.waitFor().toNanos());
+            if (theirs != null && committing && theirs.sameRequest(fingerprint)) {
+                // Fenced while committing, and the commit went through (the fencing producer's
+                // start completed it): this request's own answer, not a replay of another's.
+                return new Answer(theirs.response(), false);
+            }
             if (theirs != null) {
                 return replay(theirs, fingerprint);
             }

@@ -362,6 +362,20 @@ class IdempotencyTest {
     }
 
     @Test
+    void aCommitFencedAfterItWentThroughAnswersItsOwnResultNotAReplay() throws Exception {
+        // The commit's answer lost, its retry fenced; the fencing producer's start completed the
+        // commit, so the key's result is this request's own: answered, not marked replayed.
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        awaitReader();
+        kafka.setUp = p -> p.commitTransactionException = new ProducerFencedException("fenced during commit");
+        kafka.consumer.schedulePollTask(() -> kafka.consumer.result(key,
+                new IdempotencyView.Result(fingerprint("b"), ok("x"), System.currentTimeMillis())));
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, new Producing("x"));
+        assertFalse(answer.replayed());
+        assertEquals("x", body(answer));
+    }
+
+    @Test
     void aResultAnotherNodeCommittedIsFoundOnceTheViewHasReadTheKeysPartitionToItsEnd() throws Exception {
         IdempotencyKey key = IdempotencyKey.of(null, "k");
         kafka.ends.put(key.partition(PARTITIONS), 1L);
