@@ -368,9 +368,12 @@ class IdempotencyTest {
         IdempotencyKey key = IdempotencyKey.of(null, "k");
         awaitReader();
         kafka.setUp = p -> p.commitTransactionException = new ProducerFencedException("fenced during commit");
-        kafka.consumer.schedulePollTask(() -> kafka.consumer.result(key,
-                new IdempotencyView.Result(fingerprint("b"), ok("x"), System.currentTimeMillis())));
-        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, new Producing("x"));
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, producer -> {
+            Idempotency.Outcome outcome = new Producing("x").run(producer);
+            // Read by the view once the commit is fenced (added now: never before the request started).
+            kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("x"), System.currentTimeMillis()));
+            return outcome;
+        });
         assertFalse(answer.replayed());
         assertEquals("x", body(answer));
     }

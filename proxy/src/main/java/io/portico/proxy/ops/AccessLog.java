@@ -62,6 +62,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
             String a = head(userAgent, LINE_MAX - length(m) - length(u) - length(q) - length(r));
             return new Entry(host, at, m, u, q, protocol, status, bytes, r, a, millis);
         }
+
+        /** The characters of its client-chosen fields (at most {@link #LINE_MAX}). */
+        long clientChars() {
+            return length(method) + length(uri) + length(query) + length(referer) + length(userAgent);
+        }
     }
 
     /** Entries the writer takes at once. */
@@ -113,9 +118,22 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
 
     /** Queues a line's entry (dropped, and counted, when the queue is full). */
     void offer(Entry entry) {
-        if (!entries.offer(entry)) {
+        long chars = entry.clientChars();
+        // Bounded in characters too: 16,384 entries of a full line each would hold tens of MiB
+        // outside every budget while the log's output is slow.
+        if (queuedChars.addAndGet(chars) > QUEUED_CHARS_MAX || !entries.offer(entry)) {
+            queuedChars.addAndGet(-chars);
             dropped.incrementAndGet();
         }
+    }
+
+    /** The most characters of client-chosen fields the waiting entries hold together (about 4 MiB). */
+    static final long QUEUED_CHARS_MAX = 2L << 20;
+    private final AtomicLong queuedChars = new AtomicLong();
+
+    /** The characters of client-chosen fields the waiting entries hold now. */
+    long queuedChars() {
+        return queuedChars.get();
     }
 
     private static Entry entry(HttpServerExchange exchange) {
@@ -226,7 +244,11 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     private void drain() {
         List<Entry> batch = new ArrayList<>(BATCH);
         while (running || !entries.isEmpty()) {
-            if (entries.drainTo(batch, BATCH) == 0) {
+            int taken = entries.drainTo(batch, BATCH);
+            for (Entry e : batch) {
+                queuedChars.addAndGet(-e.clientChars());
+            }
+            if (taken == 0) {
                 LockSupport.parkNanos(this, IDLE_NANOS);
                 if (Thread.interrupted()) {
                     return;

@@ -117,6 +117,52 @@ class AccessLogTest {
     }
 
     @Test
+    void entriesWaitingForASlowOutputAreBoundedInCharactersNotOnlyInNumber() throws Exception {
+        java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.io.PrintStream stderr = System.err;
+        java.io.OutputStream stalled = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                writing.countDown();
+                try {
+                    release.await(); // a log shipper that pushes back
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+        };
+        String longUri = "/" + "u".repeat(AccessLog.LINE_MAX);
+        AccessLog.Entry full = AccessLog.Entry.cut("10.1.2.3", 0, "GET", longUri, null, "HTTP/1.1", 404, 0, null, null, 1);
+        try (java.io.PrintStream blocking = new java.io.PrintStream(stalled, true, java.nio.charset.StandardCharsets.UTF_8)) {
+            System.setErr(blocking);
+            try (AccessLog log = new AccessLog(true)) {
+                long queued;
+                try {
+                    log.offer(full);
+                    assertTrue(writing.await(30, java.util.concurrent.TimeUnit.SECONDS), "the writer is held in its first write");
+                    for (int i = 0; i < 4_000; i++) { // 8 M characters offered, far within the 16,384 entries
+                        log.offer(full);
+                    }
+                    queued = log.queuedChars();
+                } finally {
+                    release.countDown(); // before the close, which drains the queue
+                }
+                assertTrue(queued <= AccessLog.QUEUED_CHARS_MAX, "held: " + queued);
+                assertTrue(queued > AccessLog.QUEUED_CHARS_MAX - AccessLog.LINE_MAX, "filled: " + queued);
+            }
+        } finally {
+            release.countDown();
+            System.setErr(stderr);
+        }
+    }
+
+    @Test
     void theDateIsSlf4jSimplesDate() {
         java.text.SimpleDateFormat simple = new java.text.SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         for (String at : java.util.List.of("2026-12-02T10:00:00.250Z", "2026-01-01T00:00:00.007Z", "2027-06-30T23:59:59.999Z")) {
