@@ -451,6 +451,24 @@ class EventStreamTest {
         }, 1, Duration.ofSeconds(5), Duration.ofSeconds(5), 1 << 20);
     }
 
+    /** A server of {@code routes} whose responses budget is {@code responses}. */
+    private static HttpServer serverOver(Router routes, MemoryBudget responses) throws Exception {
+        return HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new Budgets(routes,
+                new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"), responses, Duration.ofSeconds(30),
+                        Duration.ofMillis(100)))), null,
+                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                        100, 1 << 20, List.of(), List.of(), "none"));
+    }
+
+    /** A connection to {@code server} that has asked for the event stream of {@code path}. */
+    private static Socket streamFrom(HttpServer server, String path) throws java.io.IOException {
+        Socket s = new Socket("127.0.0.1", server.addresses().get(0).getPort());
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        return s;
+    }
+
     @Test
     void aStreamWaitingForRoomInAnOverfullBudgetKeepsItsSourceInPlace() throws Exception {
         // Over its capacity (records taken anyway): the stream fetches nothing until there is room,
@@ -477,15 +495,8 @@ class EventStreamTest {
             public void close() {
             }
         }));
-        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new Budgets(routes,
-                new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"), responses, Duration.ofSeconds(30),
-                        Duration.ofMillis(100)))), null,
-                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
-                        100, 1 << 20, List.of(), List.of(), "none"));
-        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET /waiting HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/waiting")) {
             readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": stream opened");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (idles.get() < 2 && System.nanoTime() < deadline) {
@@ -537,15 +548,8 @@ class EventStreamTest {
                 }
             };
         }));
-        HttpServer other = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new Budgets(routes,
-                new Budgets.Settings(MemoryBudget.unbounded("memory.requests.max.bytes"), responses, Duration.ofSeconds(30),
-                        Duration.ofMillis(100)))), null,
-                new HttpServer.Settings(1, 65536, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30),
-                        100, 1 << 20, List.of(), List.of(), "none"));
-        try (Socket s = new Socket("127.0.0.1", other.addresses().get(0).getPort())) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET /partition HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/partition")) {
             ByteArrayOutputStream seen = new ByteArrayOutputStream();
             readUntil(s.getInputStream(), seen, ": stream opened");
             // The record has been fetched and found no room, more than once (or the stream failed).
