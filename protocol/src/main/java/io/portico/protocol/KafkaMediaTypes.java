@@ -170,10 +170,18 @@ public final class KafkaMediaTypes {
         if (named != 0) {
             return named;
         }
-        if (accept == null || !accept.toLowerCase(java.util.Locale.ROOT).contains(".v2+json")) {
-            return 1;
+        return acceptedVersion(accept) == 2 ? 2 : 1;
+    }
+
+    /**
+     * The API version an {@code Accept} names: 1 when it lists a v1 Kafka type (not refused with
+     * {@code q=0}), else 2 when it lists a v2 one, else 0.
+     */
+    private static int acceptedVersion(String accept) {
+        if (accept == null || accept.indexOf('+') < 0) { // no Kafka type: nothing to parse (*/*, application/json)
+            return 0;
         }
-        boolean v2 = false;
+        int version = 0;
         for (MediaType range : MediaType.parseAccept(accept)) {
             if (range.quality() <= 0 || !range.subtype().startsWith("vnd.kafka")) {
                 continue;
@@ -181,9 +189,11 @@ public final class KafkaMediaTypes {
             if (range.subtype().endsWith(".v1+json")) {
                 return 1;
             }
-            v2 |= range.subtype().endsWith(".v2+json");
+            if (range.subtype().endsWith(".v2+json")) {
+                version = 2;
+            }
         }
-        return v2 ? 2 : 1;
+        return version;
     }
 
     /**
@@ -192,18 +202,7 @@ public final class KafkaMediaTypes {
      * Confluent's v1 proxy ignores, says so; a body under generic headers does not.
      */
     public static boolean namesV1(String contentType, String accept) {
-        if (namedVersion(contentType) == 1) {
-            return true;
-        }
-        if (accept == null || !accept.toLowerCase(java.util.Locale.ROOT).contains(".v1+json")) {
-            return false;
-        }
-        for (MediaType range : MediaType.parseAccept(accept)) {
-            if (range.quality() > 0 && range.subtype().startsWith("vnd.kafka") && range.subtype().endsWith(".v1+json")) {
-                return true;
-            }
-        }
-        return false;
+        return namedVersion(contentType) == 1 || acceptedVersion(accept) == 1;
     }
 
     /** 1 or 2 when the type is a Kafka type naming that version, else 0. */
