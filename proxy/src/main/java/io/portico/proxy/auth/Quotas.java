@@ -105,12 +105,7 @@ public final class Quotas {
 
     private static String address(HttpServerExchange exchange) {
         InetSocketAddress from = exchange.getSourceAddress();
-        return from == null || from.getAddress() == null ? "?" : addressKey(from.getAddress());
-    }
-
-    /** The caller a client address is counted as: {@link Http#addressKey}. */
-    static String addressKey(java.net.InetAddress address) {
-        return Http.addressKey(address);
+        return from == null || from.getAddress() == null ? "?" : Http.addressKey(from.getAddress());
     }
 
     /**

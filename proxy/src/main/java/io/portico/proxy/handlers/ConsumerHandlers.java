@@ -148,11 +148,12 @@ public final class ConsumerHandlers {
             // headers (a JSON library's application/json, or none, nothing naming v1) is a v2
             // commit of its offsets. Committing all that was returned instead would commit
             // records the client had not processed yet.
-            boolean asV2 = v2 || !v1 && !Json.isEmptyOrNull(body);
+            boolean empty = Json.isEmptyOrNull(body);
+            boolean asV2 = v2 || !v1 && !empty;
             if (asV2 && !v2) {
                 Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
             }
-            commit(exchange, group, name, caller, asV2, asV2 && !Json.isEmptyOrNull(body) ? body : null);
+            commit(exchange, group, name, caller, asV2, asV2 && !empty ? body : null);
         });
     }
 

@@ -63,10 +63,10 @@ class QuotasTest {
 
     @Test
     void anIpv6ClientIsCountedByItsNetworkAnIpv4OneByItsAddress() throws Exception {
-        assertEquals("2001:db8:1:2::/64", Quotas.addressKey(java.net.InetAddress.getByName("2001:db8:1:2::1")));
-        assertEquals("2001:db8:1:2::/64", Quotas.addressKey(java.net.InetAddress.getByName("2001:db8:1:2:ffff:1:2:3")));
-        assertEquals("2001:db8:1:3::/64", Quotas.addressKey(java.net.InetAddress.getByName("2001:db8:1:3::1")));
-        assertEquals("0:0:0:0::/64", Quotas.addressKey(java.net.InetAddress.getByName("::1")));
-        assertEquals("192.0.2.7", Quotas.addressKey(java.net.InetAddress.getByName("192.0.2.7")));
+        assertEquals("2001:db8:1:2::/64", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("2001:db8:1:2::1")));
+        assertEquals("2001:db8:1:2::/64", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("2001:db8:1:2:ffff:1:2:3")));
+        assertEquals("2001:db8:1:3::/64", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("2001:db8:1:3::1")));
+        assertEquals("0:0:0:0::/64", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("::1")));
+        assertEquals("192.0.2.7", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("192.0.2.7")));
     }
 }
