@@ -180,7 +180,7 @@ public record PorticoConfig(
         SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", Setting.millis(0, 86_400_000L * 365), "1000",
                 "How long a read by offset waits for a free consumer before 503/50301."),
         READ_COUNT_MAX("read.count.max", Setting.integer(1, Integer.MAX_VALUE), "10000",
-                "Largest count a read by offset may ask for; more answers 400."),
+                "Most records one read by offset returns: a v1 read asking more (count) gets this many, a v3 read asking more (max_records) answers 400."),
 
         // Server-Sent Events
         SSE_HEARTBEAT_MS("sse.heartbeat.ms", Setting.millis(100, 3_600_000), "15000",

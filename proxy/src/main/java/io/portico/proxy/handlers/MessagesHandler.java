@@ -49,22 +49,23 @@ public final class MessagesHandler {
         }
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
-        if (!Http.hasQuery(exchange, "offset")) {
-            throw ErrorCode.BAD_REQUEST.exception("Query parameter offset is required");
-        }
-        long offset = Http.longQuery(exchange, "offset", -1);
+        // No offset reads from 0, as Confluent's (a Java long left unset) does.
+        long offset = Http.longQuery(exchange, "offset", 0);
         if (offset < 0) {
             throw ErrorCode.BAD_REQUEST.exception("Query parameter offset must not be negative");
         }
-        long count = Http.longQuery(exchange, "count", 1);
-        if (count < 1 || count > countMax) {
-            throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be between 1 and " + countMax);
+        long asked = Http.longQuery(exchange, "count", 1);
+        if (asked < 1) {
+            throw ErrorCode.BAD_REQUEST.exception("Query parameter count must be at least 1");
         }
+        // More than read.count.max reads that many, as a read past the log end reads what there is:
+        // the client reads on from the last offset it got (Confluent sets no cap).
+        int count = (int) Math.min(asked, countMax);
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
         String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         Http.run(exchange, format.needsSchemaRegistry() ? schemaPool : pool, () -> {
-            List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, (int) count, room, Long.MAX_VALUE);
+            List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, count, room, Long.MAX_VALUE);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());
                 int end = records.size(); // records from here on gave their room back

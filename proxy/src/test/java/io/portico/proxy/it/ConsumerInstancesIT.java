@@ -637,6 +637,9 @@ class ConsumerInstancesIT {
         String topic = KafkaCluster.uniqueTopic("byoffset");
         produce(rest, topic, "o0", "o1", "o2", "o3");
         String base = "/topics/" + topic + "/partitions/0/messages";
+        // No offset (or a blank one) reads from offset 0, as Confluent's does.
+        assertEquals(List.of("o0"), values(toList(rest.get(base).json())));
+        assertEquals(List.of("o0", "o1"), values(toList(rest.get(base + "?offset=&count=2").json())));
         Rest.Response more = rest.get(base + "?offset=2&count=10");
         assertEquals(2, more.json().size(), "fewer than asked when the log ends");
         assertEquals("[]", rest.get(base + "?offset=4&count=3").body(), "[] at the log end");
@@ -650,14 +653,27 @@ class ConsumerInstancesIT {
         assertTrue(below.json().get("message").asText().contains("below the log start"), below.body());
         assertEquals("o2", values(toList(rest.get(base + "?offset=2").json())).get(0));
 
-        assertError(rest.get(base), 400, 400);
+        assertError(rest.get(base), 404, 40406); // offset 0, deleted
         assertError(rest.get(base + "?offset=-1"), 400, 400);
         assertError(rest.get(base + "?offset=abc"), 400, 400);
         assertError(rest.get(base + "?offset=0&count=0"), 400, 400);
-        assertError(rest.get(base + "?offset=0&count=10001"), 400, 400);
+        assertEquals(List.of("o2", "o3"), values(toList(rest.get(base + "?offset=2&count=10001").json())));
         assertError(rest.get("/topics/" + topic + "/partitions/7/messages?offset=0"), 404, 40402);
         assertError(rest.get("/topics/" + KafkaCluster.uniqueTopic("none") + "/partitions/0/messages?offset=0"),
                 404, 40401);
+    }
+
+    @Test
+    void aReadByOffsetAskingMoreThanTheServersLimitGetsTheLimit(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("byoffsetcap"), 1);
+        for (int i = 0; i < 6; i++) {
+            kafka.produce(topic, 0, null, ("c" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        try (TestPortico p = TestPortico.start(kafka, Map.of("read.count.max", "4"))) {
+            String base = "/topics/" + topic + "/partitions/0/messages";
+            assertEquals(List.of("c0", "c1", "c2", "c3"), values(toList(p.rest().get(base + "?offset=0&count=5").json())));
+            assertEquals(List.of("c4", "c5"), values(toList(p.rest().get(base + "?offset=4&count=100000").json())));
+        }
     }
 
     @Test
