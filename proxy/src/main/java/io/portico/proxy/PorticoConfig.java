@@ -110,6 +110,9 @@ public record PorticoConfig(
         REQUESTS_PER_KEY_MAX("requests.per.key.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
                 "Requests one API key (or basic-authentication user) may have in progress at once on this server (event streams and long polls included); one more answers 429 with Retry-After, so that one key (whose bodies may arrive a byte at a time) cannot take every place of max.concurrent.requests. Unless set, half of max.concurrent.requests (at least 1); with authentication off there is one caller and no such bound.",
                 "half of max.concurrent.requests"),
+        REQUESTS_PER_ADDRESS_MAX("requests.per.address.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
+                "Requests from one client address (an IPv6 client by its /64) in progress at once on this server, authenticated or not, counted before routing and authentication (404s, 401s and HTTP/2 streams included); one more answers 429 with Retry-After, so that one host cannot take every place of max.concurrent.requests, with no API key or with many. Unless set, half of max.concurrent.requests (at least 1). Behind a load balancer or proxy whose connections to Portico all come from one address, and for the relays of other Portico nodes (each counted under its node's address), set it to max.concurrent.requests.",
+                "half of max.concurrent.requests"),
         ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
                 "Requests answered from the shared Kafka admin client (v1/v2 topic, partition and broker metadata, v3 clusters, brokers, topics, partitions, configs, consumer groups and lags, /admin/topics) one API key (or basic-authentication user) may have in progress at once on this server; one more answers 429 with Retry-After, so that one key's many calls cannot slow the admin client every other key (and /ready) waits on. With authentication off there is one caller and no such bound."),
 
@@ -429,6 +432,7 @@ public record PorticoConfig(
             String corsExposedHeaders,
             int maxConcurrentRequests,
             int requestsPerKeyMax,
+            int requestsPerAddressMax,
             int adminRequestsPerKeyMax,
             int produceRecordsMax,
             Duration produceTimeout,
@@ -887,6 +891,8 @@ public record PorticoConfig(
                         (String) v.get(Key.ACCESS_CONTROL_EXPOSE_HEADERS),
                         (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS),
                         given.containsKey(Key.REQUESTS_PER_KEY_MAX) ? (Integer) v.get(Key.REQUESTS_PER_KEY_MAX)
+                                : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
+                        given.containsKey(Key.REQUESTS_PER_ADDRESS_MAX) ? (Integer) v.get(Key.REQUESTS_PER_ADDRESS_MAX)
                                 : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
                         (Integer) v.get(Key.ADMIN_REQUESTS_PER_KEY_MAX),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),

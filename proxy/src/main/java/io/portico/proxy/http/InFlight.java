@@ -1,21 +1,32 @@
 package io.portico.proxy.http;
 
 import io.portico.protocol.ErrorCode;
+import io.portico.sessions.PerOwner;
+import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.ExchangeCompletionListener;
+import io.undertow.server.ServerConnection;
+import io.undertow.util.AttachmentKey;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Counts the requests in progress, turns away those beyond {@code max.concurrent.requests} with
- * 503 and {@code Retry-After}, and, once {@link #shutdown()} is called, turns every new one away
- * with 503 and {@code Connection: close}, so that shutdown can wait for those already accepted
- * (every produce that will answer 200 has been acknowledged by Kafka) before closing the clients.
+ * 503 and {@code Retry-After}, and those beyond {@code requests.per.address.max} from one client
+ * address with 429 and {@code Retry-After} (before routing and authentication: a client with no
+ * key, or with many, cannot take every place from the others), and, once {@link #shutdown()} is
+ * called, turns every new one away with 503 and {@code Connection: close}, so that shutdown can
+ * wait for those already accepted (every produce that will answer 200 has been acknowledged by
+ * Kafka) before closing the clients.
  */
 public final class InFlight implements HttpHandler {
+    /** A connection's client address as {@link Http#addressKey} counts it, worked out once per connection. */
+    private static final AttachmentKey<String> ADDRESS = AttachmentKey.create(String.class);
+
     private final HttpHandler next;
     private final AtomicInteger active = new AtomicInteger();
+    private final PerOwner byAddress = new PerOwner();
     private final Object lock = new Object();
     private volatile boolean shuttingDown;
 
@@ -33,9 +44,31 @@ public final class InFlight implements HttpHandler {
 
     private final int max;
 
+    /** Every request counted, no share per address. */
     public InFlight(HttpHandler next, int max) {
+        this(next, max, max);
+    }
+
+    /** @param perAddress requests from one client address in progress at most (no share when not below {@code max}) */
+    public InFlight(HttpHandler next, int max, int perAddress) {
         this.next = next;
         this.max = max;
+        byAddress.max(perAddress);
+    }
+
+    /** The client address of the exchange's connection as counted, or null when unknown. */
+    private static String addressOf(HttpServerExchange exchange) {
+        ServerConnection connection = exchange.getConnection();
+        String key = connection.getAttachment(ADDRESS); // HTTP/1.x: one per connection; HTTP/2: per stream
+        if (key == null) {
+            InetSocketAddress peer = connection.getPeerAddress(InetSocketAddress.class);
+            if (peer == null || peer.getAddress() == null) {
+                return null;
+            }
+            key = Http.addressKey(peer.getAddress());
+            connection.putAttachment(ADDRESS, key);
+        }
+        return key;
     }
 
     @Override
@@ -51,6 +84,24 @@ public final class InFlight implements HttpHandler {
             exchange.setPersistent(false);
             ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
             return;
+        }
+        if (byAddress.max() < max) {
+            String address = addressOf(exchange);
+            if (!byAddress.take(address)) {
+                ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception("this client address has "
+                        + byAddress.max() + " requests in progress on this server (requests.per.address.max); "
+                        + "retry when one is answered"));
+                return;
+            }
+            if (address != null) {
+                exchange.addExchangeCompleteListener((ex, nextListener) -> {
+                    try {
+                        byAddress.give(address);
+                    } finally {
+                        nextListener.proceed();
+                    }
+                });
+            }
         }
         next.handleRequest(exchange);
     }

@@ -105,7 +105,7 @@ class ConnectionLimitsIT {
         // Answered without reading the body (a GET declaring one): the rest gets a short linger,
         // then the connection closes and the request no longer counts among those in progress.
         try (TestPortico p = TestPortico.start(kafka, Map.of("max.concurrent.requests", "2",
-                "connections.idle.timeout.ms", "600000"));
+                "requests.per.address.max", "2", "connections.idle.timeout.ms", "600000"));
              Socket first = connect(p.rest());
              Socket second = connect(p.rest())) {
             for (Socket s : List.of(first, second)) {
@@ -274,6 +274,54 @@ class ConnectionLimitsIT {
                 }
             }
             assertTrue(answer != null && answer.startsWith("HTTP/1.1 200"), String.valueOf(answer));
+        }
+    }
+
+    @Test
+    void oneAddressHasAtMostItsShareOfTheRequestsInProgressWhileOthersAreStillServed(KafkaCluster kafka)
+            throws Exception {
+        // requests.per.address.max not set: half of max.concurrent.requests, 2. Held here by two
+        // produces whose declared bodies never come (no API key needed: the share is taken before
+        // routing and authentication).
+        try (TestPortico p = TestPortico.start(kafka, Map.of("max.concurrent.requests", "4",
+                "request.body.timeout.ms", "600000", "connections.idle.timeout.ms", "600000"))) {
+            Socket first = connect(p.rest());
+            Socket second = connect(p.rest());
+            for (Socket s : List.of(first, second)) {
+                send(s, "POST /topics/held HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v1+json\r\n"
+                        + "Content-Length: 100\r\n\r\n");
+            }
+            String answer = null;
+            for (int attempt = 0; attempt < 200 && (answer == null || !answer.startsWith("HTTP/1.1 429")); attempt++) {
+                answer = oneRequest(connect(p.rest()), "GET /nothing-here");
+                if (!answer.startsWith("HTTP/1.1 429")) {
+                    assertTrue(answer.startsWith("HTTP/1.1 404"), answer); // the holders not yet seen
+                    Thread.sleep(50);
+                }
+            }
+            assertTrue(answer.startsWith("HTTP/1.1 429"), answer);
+            assertTrue(answer.contains("\"error_code\":429") && answer.contains("requests.per.address.max"), answer);
+            assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("retry-after:"), answer);
+            // Another address (all of 127/8 is this host on Linux) still has places of the cap.
+            assertTrue(oneRequest(connectFrom("127.0.0.2", p.rest()), "GET /").startsWith("HTTP/1.1 200"));
+            first.close();
+            second.close();
+            // The share counts requests in progress: once the first address's have ended, it is served again.
+            for (int attempt = 0; attempt < 200 && !answer.startsWith("HTTP/1.1 200"); attempt++) {
+                answer = oneRequest(connect(p.rest()), "GET /");
+                if (!answer.startsWith("HTTP/1.1 200")) {
+                    Thread.sleep(50); // the server may not have seen the closes yet
+                }
+            }
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+        }
+    }
+
+    /** Sends {@code requestLine}'s request on {@code socket} asking it closed after, and returns the whole answer. */
+    private static String oneRequest(Socket socket, String requestLine) throws IOException {
+        try (socket) {
+            send(socket, requestLine + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            return readUntilClosed(socket);
         }
     }
 
