@@ -17,6 +17,9 @@ public record CreateConsumerRequest(
         @JsonProperty("auto.offset.reset") String autoOffsetReset,
         @JsonProperty("auto.commit.enable") String autoCommitEnable) {
 
+    /** The longest instance name taken. */
+    public static final int NAME_MAX_LENGTH = 255;
+
     public static final CreateConsumerRequest DEFAULTS = new CreateConsumerRequest(null, null, null, null, null);
 
     /** The instance name asked for ({@code id} over {@code name}), or null to generate one. */
@@ -25,9 +28,23 @@ public record CreateConsumerRequest(
         if (chosen == null || chosen.isBlank()) {
             return null;
         }
-        if (!chosen.matches("[A-Za-z0-9._~-]{1,255}")) {
+        // Any name its URLs can carry (percent-encoded), as Confluent takes, within 255 characters
+        // and without control characters, as consumer group names; not '/', '\\' or '?' (the
+        // server reads a path's separator, or the start of its query, in them however encoded),
+        // '.' or '..' alone (a path's dot segments, refused on every route).
+        if (chosen.length() > NAME_MAX_LENGTH) {
             throw ErrorCode.UNPROCESSABLE_ENTITY.exception(
-                    "Invalid consumer name: use letters, digits, '.', '_', '~' or '-' (at most 255)");
+                    "Invalid consumer name: at most " + NAME_MAX_LENGTH + " characters");
+        }
+        if (chosen.indexOf('/') >= 0 || chosen.indexOf('\\') >= 0 || chosen.indexOf('?') >= 0
+                || chosen.equals(".") || chosen.equals("..")) {
+            throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid consumer name: '/', '\\' and '?' are not "
+                    + "allowed, nor '.' or '..' alone (its URL could not name it)");
+        }
+        for (int i = 0; i < chosen.length(); i++) {
+            if (Character.isISOControl(chosen.charAt(i))) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid consumer name: control characters are not allowed");
+            }
         }
         return chosen;
     }

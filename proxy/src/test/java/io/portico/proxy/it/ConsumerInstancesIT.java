@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.portico.protocol.Json;
 import io.portico.proxy.testing.FakeTicker;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
@@ -515,6 +516,28 @@ class ConsumerInstancesIT {
         assertError(rest.post("/consumers/" + group, V1, "{\"auto.commit.enable\":\"maybe\"}"), 422, 42204);
         assertError(rest.post("/consumers/" + group, V1, "{\"nmae\":\"typo\"}"), 422, 422);
         assertError(rest.post("/consumers/" + group, "text/plain", "{}"), 415, 415);
+    }
+
+    @Test
+    void anInstanceMayHaveAnyNameWithoutControlCharactersAndItsBaseUriServesIt(Rest rest) {
+        String group = KafkaCluster.uniqueTopic("g");
+        // As Confluent takes them: its URLs carry the name percent-encoded.
+        for (String name : List.of("worker@host-1:7", "a b+c", "ü", "x#z", "x%25", "x&;=", "...", "~".repeat(255))) {
+            Rest.Response created = rest.post("/consumers/" + group, V1, "{\"name\":" + new String(Json.write(name), StandardCharsets.UTF_8) + "}");
+            assertEquals(200, created.status(), created.body());
+            assertEquals(name, created.json().get("instance_id").asText());
+            String path = java.net.URI.create(created.json().get("base_uri").asText()).getRawPath();
+            Rest.Response commit = rest.post(path + "/offsets", V1, "");
+            assertEquals(200, commit.status(), name + ": " + commit.body());
+            assertEquals("[]", commit.body());
+            assertEquals(204, rest.delete(path).status(), name);
+            assertError(rest.post(path + "/offsets", V1, ""), 404, 40403);
+        }
+        assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"a\\u0007b\"}"), 422, 422);
+        for (String unreachable : List.of("a/b", "a\\\\b", "a?b", ".", "..")) {
+            assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"" + unreachable + "\"}"), 422, 422);
+        }
+        assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"" + "n".repeat(256) + "\"}"), 422, 422);
     }
 
     @Test
