@@ -42,6 +42,15 @@ final class JsonSchemaFormat implements ParsedSchema {
     }
 
     /**
+     * Reads a schema's numbers exactly as written ({@code 1.50} stays {@code 1.50}, not the
+     * {@code 1.5} of a double; {@code 0.0001} not {@code 1.0E-4}), as the schema registry's own
+     * reader does: the text registered and looked up is then the text the registry holds.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectMapper EXACT = Json.mapper().copy()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+
+    /**
      * A JSON schema whose {@code $ref}s may name the schemas of {@code references} by their
      * reference names, as Confluent's serializers resolve them.
      *
@@ -50,7 +59,7 @@ final class JsonSchemaFormat implements ParsedSchema {
     static JsonSchemaFormat parse(String text, java.util.Map<String, String> references) {
         JsonNode node;
         try {
-            node = Json.mapper().readTree(text);
+            node = EXACT.readTree(text);
         } catch (JsonProcessingException e) {
             throw new InvalidSchemaException("not JSON: " + e.getOriginalMessage());
         }

@@ -165,6 +165,20 @@ class FormatsTest {
     }
 
     @Test
+    void aJsonSchemasNumbersAreRegisteredAndLookedUpAsWritten() {
+        // The schema registry reads them exactly (big decimals) and compares texts: through a
+        // double, 1.50 would be 1.5 and 0.0001 1.0E-4, a schema it does not hold.
+        ParsedSchema schema = SchemaService.parse(SchemaType.JSON, "{ \"type\": \"object\", \"properties\": {"
+                + "\"p\": {\"type\": \"number\", \"multipleOf\": 0.0001, \"maximum\": 100.00, \"minimum\": 1.50},"
+                + "\"q\": {\"type\": \"number\", \"maximum\": 12345678.9}}}");
+        assertEquals("{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"number\",\"multipleOf\":0.0001,"
+                + "\"maximum\":100.00,\"minimum\":1.50},\"q\":{\"type\":\"number\",\"maximum\":12345678.9}}}",
+                schema.canonical());
+        assertArrayEquals(utf8("{\"p\":1.5}"), schema.encode(utf8("{\"p\":1.5}")));
+        assertThrows(ParsedSchema.InvalidDataException.class, () -> schema.encode(utf8("{\"p\":1.00005}")));
+    }
+
+    @Test
     void jsonSchemaRefsAreNeverFetched() throws Exception {
         try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             String ref = "http://127.0.0.1:" + server.getLocalPort() + "/other.json";
