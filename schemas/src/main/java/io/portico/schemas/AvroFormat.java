@@ -45,7 +45,16 @@ final class AvroFormat implements ParsedSchema {
      * @throws InvalidSchemaException when {@code text} or a reference is not an avro schema
      */
     static AvroFormat parse(String text, java.util.Map<String, String> references) {
-        Schema.Parser parser = new Schema.Parser();
+        return parse(text, references, true);
+    }
+
+    /**
+     * As {@link #parse(String, java.util.Map)}; {@code validateDefaults} false for a schema the
+     * registry already holds, as Confluent's serializers read those: a registry may hold schemas
+     * registered before avro checked fields' defaults, and their records must stay readable.
+     */
+    static AvroFormat parse(String text, java.util.Map<String, String> references, boolean validateDefaults) {
+        Schema.Parser parser = new Schema.Parser().setValidateDefaults(validateDefaults);
         for (java.util.Map.Entry<String, String> reference : references.entrySet()) {
             try {
                 parser.parse(reference.getValue());

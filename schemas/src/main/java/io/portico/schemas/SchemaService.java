@@ -195,6 +195,14 @@ public final class SchemaService {
      * @throws RestException 422/42205 when it, or a reference it uses, does not parse as {@code type}
      */
     static ParsedSchema parse(SchemaType type, String text, Map<String, String> references) {
+        return parse(type, text, references, true);
+    }
+
+    /**
+     * As {@link #parse(SchemaType, String, Map)}; {@code asNew} false for a schema read from the
+     * registry, whose avro field defaults are not checked (as Confluent's serializers read them).
+     */
+    private static ParsedSchema parse(SchemaType type, String text, Map<String, String> references, boolean asNew) {
         long chars = text.length();
         for (String reference : references.values()) {
             chars += reference.length();
@@ -205,7 +213,7 @@ public final class SchemaService {
         }
         try {
             return switch (type) {
-                case AVRO -> AvroFormat.parse(text, references);
+                case AVRO -> AvroFormat.parse(text, references, asNew);
                 case JSON -> JsonSchemaFormat.parse(text, references);
                 case PROTOBUF -> ProtobufFormat.parse(text, references);
             };
@@ -502,7 +510,7 @@ public final class SchemaService {
 
     private static ParsedSchema parseFromRegistry(SchemaText text, Map<String, String> references, String what) {
         try {
-            return parse(text.type(), text.text(), references);
+            return parse(text.type(), text.text(), references, false);
         } catch (RestException e) {
             throw ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " does not parse: " + e.getMessage());
         }

@@ -107,6 +107,21 @@ class ReferencedSchemasTest {
     }
 
     @Test
+    void anAvroSchemaTheRegistryHoldsIsReadWithoutCheckingItsDefaultsAsConfluentsSerializersReadIt() {
+        // Registered before avro checked defaults: a string as an int's default.
+        String old = "{\"type\":\"record\",\"name\":\"U\",\"fields\":[{\"name\":\"n\","
+                + "\"type\":[\"null\",\"string\"]},{\"name\":\"i\",\"type\":\"int\",\"default\":\"x\"}]}";
+        id(12, schema("AVRO", old));
+        SchemaService.Resolved held = byId(EmbeddedFormat.AVRO, 12);
+        String json = "{\"n\":{\"string\":\"abc\"},\"i\":7}";
+        assertEquals(json, new String(held.schema().toJson(held.serialize(json.getBytes(StandardCharsets.UTF_8))),
+                StandardCharsets.UTF_8));
+        // The same text as a new schema (a produce's value_schema) is refused, as Confluent refuses it.
+        RestException e = assertThrows(RestException.class, () -> SchemaService.parse(SchemaType.AVRO, old));
+        assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode(), e.getMessage());
+    }
+
+    @Test
     void referencesOfReferencesComeFirstAndANameMetAgainIsSkippedAsConfluentDoes() {
         String a = "{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"b\",\"type\":\"B\"}]}";
         String b = "{\"type\":\"record\",\"name\":\"B\",\"fields\":[{\"name\":\"c\",\"type\":\"C\"}]}";
