@@ -90,7 +90,9 @@ final class AvroFormat implements ParsedSchema {
 
     @Override
     public String recordName() {
-        return schema.getFullName();
+        // Only a record has one, as Confluent's AvroSchema.name() says: a "string", an enum or a
+        // union gives a record-name strategy no subject.
+        return schema.getType() == Schema.Type.RECORD ? schema.getFullName() : null;
     }
 
     @Override

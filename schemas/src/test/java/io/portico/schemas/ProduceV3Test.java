@@ -111,5 +111,15 @@ class ProduceV3Test {
                     () -> service.forV3(SchemaType.AVRO, "t", false, null, s, null, null, "{\"type\":\"recor"));
             assertEquals(ErrorCode.INVALID_SCHEMA, e.errorCode(), e.getMessage());
         }
+        // A schema that is not a record has no record name: no subject named "string" or "union".
+        for (String notRecord : java.util.List.of("\"string\"", "[\"null\",\"string\"]",
+                "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}")) {
+            for (SchemaService.SubjectStrategy s : java.util.List.of(SchemaService.SubjectStrategy.RECORD_NAME,
+                    SchemaService.SubjectStrategy.TOPIC_RECORD_NAME)) {
+                RestException e = assertThrows(RestException.class,
+                        () -> service.forV3(SchemaType.AVRO, "t", false, null, s, null, null, notRecord));
+                assertEquals(ErrorCode.PAYLOAD_ERROR, e.errorCode(), e.getMessage());
+            }
+        }
     }
 }
