@@ -311,7 +311,10 @@ public final class RegistryClient {
                     ? json.get("message").asText() : null;
             String answered = "the schema registry at " + base + " answered " + status
                     + (message == null ? "" : " (" + message + ")");
-            if (status == 401 || status == 403) {
+            // A 403 with Confluent's 40301 is the registry's authorization (RBAC) refusing this
+            // server that subject or schema: a refusal, answered 403/40301 as Confluent's proxy does.
+            boolean notAuthorized = status == 403 && registrys && json.get("error_code").intValue() == 40301;
+            if ((status == 401 || status == 403) && !notAuthorized) {
                 throw RegistryException.failed(status, answered + ": it does not take the credentials this server "
                         + "sends it (basic auth user info)");
             }

@@ -659,6 +659,10 @@ public final class SchemaService {
                 return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, "the schema registry cannot be asked for "
                         + what + ": " + r.getMessage(), r);
             }
+            if (r.errorCode() == ErrorCode.KAFKA_AUTHORIZATION_ERROR.code()) {
+                return new RestException(ErrorCode.KAFKA_AUTHORIZATION_ERROR, "the schema registry does not authorize "
+                        + "this server for " + what + ": " + r.getMessage(), r);
+            }
             return new RestException(ErrorCode.INVALID_SCHEMA, "the schema registry refused " + what + " ("
                     + r.errorCode() + "): " + r.getMessage(), r);
         }

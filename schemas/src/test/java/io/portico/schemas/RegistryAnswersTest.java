@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * What a registry's answers other than a schema mean, through {@link SchemaService} against stubs
  * of a Confluent registry: a 5xx, 408 or 429 is a registry that cannot answer now (the next URL is
  * tried, 503 when none answers); 401, 403, a 404 without Confluent's error code and a redirect are
- * this server's failure (500), never the client's; Confluent's own refusals stay the client's
+ * this server's failure (500), never the client's, except that a 403 with Confluent's 40301 (its
+ * authorization refusing this server a subject or schema) is 403/40301 as Confluent's proxy answers; Confluent's own refusals stay the client's
  * (422/42205 on produce, 50002 naming the record on consume).
  */
 class RegistryAnswersTest {
@@ -83,6 +84,19 @@ class RegistryAnswersTest {
                 assertTrue(e.getMessage().contains("answered " + status) && e.getMessage().contains("credentials"),
                         e.getMessage());
             }
+        }
+    }
+
+    @Test
+    void aRefusalOfTheRegistrysAuthorizationIs403As40301() throws IOException {
+        // The registry takes this server's credentials, but its authorization (RBAC) does not let
+        // it use that subject or schema: as Confluent's proxy answers it.
+        SchemaService service = registry(403, "{\"error_code\":40301,\"message\":\"User cannot access the resource.\"}")
+                .service();
+        for (RestException e : List.of(byId(service), registering(service))) {
+            assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, e.errorCode(), e.getMessage());
+            assertEquals(403, e.httpStatus());
+            assertTrue(e.getMessage().contains("User cannot access the resource."), e.getMessage());
         }
     }
 
