@@ -134,9 +134,10 @@ public final class KafkaMediaTypes {
     }
 
     /**
-     * Whether a body-less or generic-body v1 request (create consumer, commit, liveness) may carry
-     * this {@code Content-Type}: any Kafka v1 type, the generic JSON types, or none. False (the
-     * caller answers 415) for every other value, a malformed one included; never throws.
+     * Whether a consumer request with a generic body (create consumer, commit; v1's and v2's, which
+     * share these routes), or {@code POST /}, may carry this {@code Content-Type}: any Kafka v1 or
+     * v2 type, the generic JSON types, {@code application/octet-stream}, or none. False (the caller
+     * answers 415) for every other value, a malformed one included; never throws.
      */
     public static boolean isV1GenericBody(String contentType) {
         if (contentType == null || contentType.isBlank()) {

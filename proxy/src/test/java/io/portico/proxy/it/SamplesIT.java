@@ -145,6 +145,9 @@ class SamplesIT {
         // What the script's comments say comes back: the binary record read by a consumer and by
         // offset, the JSON record, and each instance deleted.
         assertTrue(run.output().contains("\"value\":\"S2Fma2E=\""), run.output());
+        int byOffset = run.output().indexOf("Read the message at offset 0");
+        assertTrue(byOffset >= 0 && run.output().indexOf("[{\"key\":null,\"value\":\"S2Fma2E=\",\"partition\":0,\"offset\":0}]",
+                byOffset) > byOffset, "the read by offset: " + run.output());
         assertTrue(run.output().contains("\"value\":{\"foo\":\"bar\"}"), run.output());
         assertTrue(run.output().split("HTTP 204", -1).length - 1 >= 2, run.output());
     }
