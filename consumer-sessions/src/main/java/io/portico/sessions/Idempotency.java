@@ -272,7 +272,29 @@ public final class Idempotency implements AutoCloseable {
         // A new producer's first transactional request waits one backoff after finding its
         // coordinator: Kafka's 100 ms would be most of a keyed request's time.
         config.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
+        // A transaction lasts as long as its records may take (the metadata wait, then their
+        // delivery timeout, produce.timeout.ms): with Kafka's 60 s the coordinator would abort a
+        // slower one, which the request then took for another node's fencing. At most the
+        // broker's default transaction.max.timeout.ms, 15 minutes.
+        long lasts = millis(base.get(ProducerConfig.MAX_BLOCK_MS_CONFIG), 60_000)
+                + millis(base.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG), 120_000) + 10_000;
+        config.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                Long.toString(Math.max(60_000, Math.min(lasts, TRANSACTION_TIMEOUT_MAX_MS))));
         return config;
+    }
+
+    /** The broker's default {@code transaction.max.timeout.ms}: a producer asking more is refused. */
+    static final long TRANSACTION_TIMEOUT_MAX_MS = 900_000;
+
+    private static long millis(Object value, long absent) {
+        if (value == null) {
+            return absent;
+        }
+        try {
+            return Long.parseLong(value.toString().trim());
+        } catch (NumberFormatException e) {
+            return absent; // the producer refuses it itself
+        }
     }
 
     /**

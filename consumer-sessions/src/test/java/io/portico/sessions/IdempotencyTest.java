@@ -666,5 +666,20 @@ class IdempotencyTest {
         assertEquals("true", config.get("enable.idempotence"));
         assertEquals("t-1", config.get("client.id"));
         assertEquals("0", config.get("linger.ms"));
+        assertEquals("190000", config.get("transaction.timeout.ms"), "Kafka's max.block.ms and delivery.timeout.ms, and 10 s");
+    }
+
+    @Test
+    void aTransactionMayLastAsLongAsItsRecordsMay() {
+        // Portico's producer settings: metadata.timeout.ms 5 s as max.block.ms, produce.timeout.ms as the delivery timeout.
+        assertEquals("60000", Idempotency.transactionalConfig(Map.of("max.block.ms", "5000", "delivery.timeout.ms", 30000),
+                "t").get("transaction.timeout.ms"), "never below Kafka's 60 s");
+        assertEquals("135000", Idempotency.transactionalConfig(Map.of("max.block.ms", "5000", "delivery.timeout.ms", "120000"),
+                "t").get("transaction.timeout.ms"));
+        assertEquals("900000", Idempotency.transactionalConfig(Map.of("max.block.ms", "5000",
+                "delivery.timeout.ms", Integer.toString(Integer.MAX_VALUE)), "t").get("transaction.timeout.ms"),
+                "at most the broker's default transaction.max.timeout.ms");
+        assertEquals("30000", Idempotency.transactionalConfig(Map.of("delivery.timeout.ms", "120000",
+                "transaction.timeout.ms", "30000"), "t").get("transaction.timeout.ms"), "one given is kept");
     }
 }
