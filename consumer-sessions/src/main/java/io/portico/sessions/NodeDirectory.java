@@ -72,9 +72,77 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
      * @param catchUpTimeout the longest wait for the view to read what was written
      * @param instanceTimeout how long an idle instance lives: the records of a departed node's
      *        instances are removed once they would have expired anyway
+     * @param secret the nodes' shared secret ({@code nodes.secret}): every record written is
+     *        signed with it and a record read without its signature is ignored, so that whoever
+     *        may write the topic, but does not know the secret, cannot name a node (where requests,
+     *        with the secret and callers' keys, would be relayed) or a holder; null: unsigned
      */
     public record Settings(String topic, String nodeId, Duration heartbeat, Duration expiry,
-                           Duration catchUpTimeout, Duration instanceTimeout) {
+                           Duration catchUpTimeout, Duration instanceTimeout, String secret) {
+        /** Unsigned records (tests of the view alone). */
+        public Settings(String topic, String nodeId, Duration heartbeat, Duration expiry,
+                        Duration catchUpTimeout, Duration instanceTimeout) {
+            this(topic, nodeId, heartbeat, expiry, catchUpTimeout, instanceTimeout, null);
+        }
+    }
+
+    /** The header holding a record's signature. */
+    static final String SIGNATURE_HEADER = "portico-signature";
+    private static final RateLimitedLog UNSIGNED = new RateLimitedLog(LOG, Duration.ofMinutes(1));
+
+    /** A MAC keyed by the secret (and this use of it), or null when records are unsigned. */
+    private final javax.crypto.Mac signer;
+
+    private static javax.crypto.Mac signer(String secret) {
+        if (secret == null) {
+            return null;
+        }
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(("portico-node-directory\0" + secret)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8), "HmacSHA256"));
+            return mac;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    }
+
+    /** The signature of a record of {@code key} and {@code value} (null: a removal). */
+    private byte[] signature(byte[] key, byte[] value) {
+        javax.crypto.Mac mac;
+        try {
+            mac = (javax.crypto.Mac) signer.clone(); // a Mac serves one thread at a time
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+        mac.update(key);
+        mac.update((byte) 0);
+        if (value == null) {
+            mac.update((byte) 1);
+        } else {
+            mac.update((byte) 2);
+            mac.update(value);
+        }
+        return mac.doFinal();
+    }
+
+    /** A record of the directory, signed when records are (package-private: tests). */
+    ProducerRecord<byte[], byte[]> record(byte[] key, byte[] value) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(settings.topic(), 0, key, value);
+        if (signer != null) {
+            record.headers().add(SIGNATURE_HEADER, signature(key, value));
+        }
+        return record;
+    }
+
+    /** Whether {@code r} carries this directory's signature (always, when records are unsigned). */
+    private boolean signed(ConsumerRecord<byte[], byte[]> r) {
+        if (signer == null) {
+            return true;
+        }
+        org.apache.kafka.common.header.Header h = r.headers().lastHeader(SIGNATURE_HEADER);
+        return r.key() != null && h != null && h.value() != null
+                && java.security.MessageDigest.isEqual(h.value(), signature(r.key(), r.value()));
     }
 
     /** A live node. */
@@ -153,6 +221,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
         this.admin = admin;
         this.clock = clock;
         this.partition = new TopicPartition(settings.topic(), 0);
+        this.signer = signer(settings.secret());
         this.heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-node-heartbeat");
             t.setDaemon(true);
@@ -207,8 +276,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
             }
             long deadline = System.nanoTime() + settings.catchUpTimeout().toNanos();
             List<java.util.concurrent.Future<RecordMetadata>> sent = former.stream()
-                    .map(k -> producer.send(new ProducerRecord<>(settings.topic(), 0,
-                            instanceKey(k.group(), k.name()), (byte[]) null)))
+                    .map(k -> producer.send(record(instanceKey(k.group(), k.name()), null)))
                     .toList();
             long end = 0;
             for (java.util.concurrent.Future<RecordMetadata> f : sent) {
@@ -624,7 +692,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private RecordMetadata write(byte[] key, byte[] value, boolean await, Runnable unwritten) {
         java.util.concurrent.Future<RecordMetadata> sent;
         try {
-            sent = producer.send(new ProducerRecord<>(settings.topic(), 0, key, value), (metadata, e) -> {
+            sent = producer.send(record(key, value), (metadata, e) -> {
                 if (e != null) {
                     unwritten.run();
                 }
@@ -675,6 +743,14 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /** Applies one record of the directory to the view (the reader thread; tests). */
     void apply(ConsumerRecord<byte[], byte[]> r) {
+        if (!signed(r)) {
+            // Not written by a node knowing the secret (or by one of an older version, unsigned):
+            // a writer of the topic must not be able to name where requests are relayed.
+            UNSIGNED.warn("unsigned", "Ignored a record of the node directory {} at offset {} without a valid "
+                    + "signature (written by a client that does not know nodes.secret, or by a node of another "
+                    + "version or secret)", settings.topic(), r.offset());
+            return;
+        }
         if (r.timestamp() > newestRead) {
             newestRead = r.timestamp(); // the reader's thread alone writes it
         }

@@ -101,6 +101,54 @@ class NodeDirectoryTest {
         feed(NodeDirectory.instanceKey(group, name), "{\"node\":\"" + node + "\"}");
     }
 
+    /** A directory of node {@code id} whose records are signed with {@code secret}. */
+    private NodeDirectory signing(String id, String secret) {
+        return new NodeDirectory(new NodeDirectory.Settings(TOPIC, id, Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofMinutes(5), secret), producer, new MockConsumer<>("earliest"), () -> null,
+                clock);
+    }
+
+    /** {@code written} as the directory's reader reads it, its value replaced by {@code value} when not null. */
+    private ConsumerRecord<byte[], byte[]> read(org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> written,
+                                                byte[] key, byte[] value) {
+        return new ConsumerRecord<>(TOPIC, 0, offset++, clock.millis, TimestampType.LOG_APPEND_TIME, -1, -1, key, value,
+                new RecordHeaders(written.headers().toArray()), Optional.empty());
+    }
+
+    @Test
+    void withTheNodesSecretOnlyRecordsSignedWithItAreRead() {
+        String secret = "the-nodes-secret-0123456789";
+        NodeDirectory reader = signing("me", secret);
+        NodeDirectory writer = signing("b", secret);
+        NodeDirectory stranger = signing("x", "another-secret-0123456789");
+        byte[] node = NodeDirectory.nodeKey("b");
+        byte[] at = "{\"url\":\"http://b:8082\"}".getBytes(StandardCharsets.UTF_8);
+        java.util.function.Supplier<Boolean> known = () -> reader.liveNodes().stream().anyMatch(n -> n.id().equals("b"));
+
+        reader.apply(new ConsumerRecord<>(TOPIC, 0, offset++, clock.millis, TimestampType.LOG_APPEND_TIME, -1, -1, node,
+                at, new RecordHeaders(), Optional.empty()));
+        assertFalse(known.get(), "unsigned: a client of the topic that does not know the secret");
+        reader.apply(read(stranger.record(node, at), node, at));
+        assertFalse(known.get(), "signed with another secret");
+        byte[] elsewhere = "{\"url\":\"http://attacker:80\"}".getBytes(StandardCharsets.UTF_8);
+        reader.apply(read(writer.record(node, at), node, elsewhere));
+        assertFalse(known.get(), "a signature copied onto another value");
+        reader.apply(read(writer.record(node, at), node, at));
+        assertTrue(known.get(), "signed by a node that knows the secret");
+
+        byte[] instance = NodeDirectory.instanceKey("g", "i");
+        byte[] held = "{\"node\":\"b\"}".getBytes(StandardCharsets.UTF_8);
+        org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> claim = writer.record(instance, held);
+        reader.apply(read(claim, NodeDirectory.instanceKey("g", "other"), held));
+        assertInstanceOf(NodeDirectory.Unknown.class, reader.locate("g", "other"), "a signature copied onto another key");
+        reader.apply(read(claim, instance, held));
+        assertEquals(new NodeDirectory.There(new NodeDirectory.Node("b", URI.create("http://b:8082"))), reader.locate("g", "i"));
+        reader.apply(read(claim, instance, null));
+        assertInstanceOf(NodeDirectory.There.class, reader.locate("g", "i"), "a removal is signed on its own");
+        reader.apply(read(writer.record(instance, null), instance, null));
+        assertInstanceOf(NodeDirectory.Unknown.class, reader.locate("g", "i"), "removed by a signed removal");
+    }
+
     @Test
     void anInstanceOnALiveNodeIsThereAndOnANodeUnheardOfForTheExpiryGone() {
         heartbeat("me");

@@ -215,7 +215,8 @@ public final class Portico implements AutoCloseable {
         registerGauges();
         if (nodes.enabled()) {
             directory = new NodeDirectory(new NodeDirectory.Settings(nodes.topic(), nodeId, nodes.heartbeat(),
-                    nodes.expiry(), config.metadataTimeout(), reads.instanceTimeout()), nodeProducer(), nodeConsumer(consumerConfig),
+                    nodes.expiry(), config.metadataTimeout(), reads.instanceTimeout(), nodes.secret()), nodeProducer(),
+                    nodeConsumer(consumerConfig),
                     admin::get, java.time.Clock.systemUTC());
         }
         forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout(),
