@@ -631,8 +631,47 @@ public final class SchemaService {
                 .thenApply(Registered::schema));
     }
 
+    /**
+     * Thrown by a look-up inside {@link #cachedOnly} that would wait for the registry (its call
+     * started, and cached once it answers). Without a stack trace: it is a signal, not an error.
+     */
+    public static final class NeedsRegistry extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        private NeedsRegistry() {
+            super("the schema registry must be asked", null, false, false);
+        }
+    }
+
+    private static final NeedsRegistry NEEDS_REGISTRY = new NeedsRegistry();
+    private static final ThreadLocal<Boolean> CACHED_ONLY = new ThreadLocal<>();
+
+    /**
+     * Runs {@code work} (produce's serialization, say), whose look-ups answer from what is cached
+     * and throw {@link NeedsRegistry} rather than wait for the registry: so that a request whose
+     * schemas are known runs where no request waiting for a slow registry can hold it up, and only
+     * one that must wait is run again where waiting is allowed. {@code work} must be safe to run
+     * again (nothing done before the look-ups that cannot be done twice).
+     *
+     * @throws NeedsRegistry when a look-up would wait (it is under way then: the next finds it)
+     */
+    public static <T> T cachedOnly(java.util.function.Supplier<T> work) {
+        Boolean outer = CACHED_ONLY.get();
+        CACHED_ONLY.set(Boolean.TRUE);
+        try {
+            return work.get();
+        } finally {
+            if (outer == null) {
+                CACHED_ONLY.remove();
+            }
+        }
+    }
+
     /** Waits for a look-up, at most the registry's bound, translating its failure. */
     private <T> T await(CompletableFuture<T> future, String what) {
+        if (!future.isDone() && CACHED_ONLY.get() != null) {
+            throw NEEDS_REGISTRY;
+        }
         try {
             return future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {

@@ -158,4 +158,31 @@ class SlowAnswersTest {
                 () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1));
         assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, rest.errorCode(), rest.getMessage());
     }
+
+    @Test
+    void aLookUpThatWouldWaitForTheRegistryThrowsInsideCachedOnlyAndItsAnswerIsCachedForTheNext() throws Exception {
+        // Schema id 1 answered at once, id 2 only once the test lets it.
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        byte[] body = ("{\"schema\":" + Json.mapper().getNodeFactory().textNode(USER) + "}").getBytes(StandardCharsets.UTF_8);
+        URI url = registry(exchange -> {
+            if (exchange.getRequestURI().getPath().endsWith("/2")) {
+                release.await();
+            }
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        });
+        SchemaService service = new SchemaService(client(Duration.ofSeconds(30), url), 1 << 20);
+        assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
+        // Cached: answered inside cachedOnly.
+        assertEquals(1, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1)).id());
+        // Not cached, the registry not answering: thrown at once, not waited for.
+        assertThrows(SchemaService.NeedsRegistry.class,
+                () -> SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)));
+        // Its call went on: once answered, the next finds it (inside cachedOnly too, once done).
+        release.countDown();
+        assertEquals(2, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2).id());
+        assertEquals(2, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)).id());
+        // Outside cachedOnly a look-up waits as before.
+        assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
+    }
 }

@@ -229,7 +229,24 @@ public final class ProduceHandler {
                                 .thenApply(offsets -> answer(offsets, v2, request)), answer -> answer);
                 return;
             }
-            Http.offload(exchange, runOn, () -> {
+            if (format.needsSchemaRegistry()) {
+                // On the produce pool while its schemas are cached, where no request waiting for a
+                // slow registry holds it up; one that must ask the registry goes on on the schema pool.
+                Http.offload(exchange, pool, () -> {
+                    Parsed parsed = parse(body, format, partition);
+                    CompletableFuture<Encoded> encoded;
+                    try {
+                        encoded = CompletableFuture.completedFuture(
+                                SchemaService.cachedOnly(() -> encode(parsed, format, topic)));
+                    } catch (SchemaService.NeedsRegistry e) {
+                        encoded = Http.on(schemaPool, () -> CompletableFuture.completedFuture(encode(parsed, format, topic)));
+                    }
+                    return encoded.thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
+                            share).thenApply(offsets -> answer(offsets, v2, request)));
+                }, answer -> answer);
+                return;
+            }
+            Http.offload(exchange, pool, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes, null, share)
                         .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record

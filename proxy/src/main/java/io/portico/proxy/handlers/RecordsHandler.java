@@ -127,9 +127,24 @@ public final class RecordsHandler {
                     CompletableFuture<RecordsResponse.Metadata> now = schema == null
                             && value.length <= ProduceService.AT_ONCE_MAX_BYTES
                             ? produce.produceOneAtOnce(topic, key, value, headers, share) : null;
-                    Http.offload(exchange, now != null ? Runnable::run : schema != null ? schemaPool : pool,
-                            () -> now != null ? now : produce.produceOne(topic, key, value,
-                                    withSchema(headers, schema, value, json), deadline, null, share),
+                    if (schema != null) {
+                        // On the produce pool while the schema is cached, where no request waiting
+                        // for a slow registry holds it up; one that must ask it goes on on the schema pool.
+                        Http.offload(exchange, pool, () -> {
+                            CompletableFuture<List<Map.Entry<String, byte[]>>> all;
+                            try {
+                                all = CompletableFuture.completedFuture(
+                                        SchemaService.cachedOnly(() -> withSchema(headers, schema, value, json)));
+                            } catch (SchemaService.NeedsRegistry e) {
+                                all = Http.on(schemaPool,
+                                        () -> CompletableFuture.completedFuture(withSchema(headers, schema, value, json)));
+                            }
+                            return all.thenCompose(h -> produce.produceOne(topic, key, value, h, deadline, null, share));
+                        }, RecordsResponse::new);
+                        return;
+                    }
+                    Http.offload(exchange, now != null ? Runnable::run : pool,
+                            () -> now != null ? now : produce.produceOne(topic, key, value, headers, deadline, null, share),
                             RecordsResponse::new);
                 });
     }

@@ -99,6 +99,64 @@ class SlowRegistryIT {
     }
 
     @Test
+    void aSchemaProduceWhoseSchemaIsCachedIsNotHeldUpByThoseWaitingOnTheRegistry(KafkaCluster kafka) throws Exception {
+        // The registry answers schema id 1 and holds every other request until it is closed.
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        ExecutorService answering = Executors.newCachedThreadPool();
+        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        registry.setExecutor(answering);
+        registry.createContext("/", exchange -> {
+            try (exchange) {
+                if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
+                    closed.await();
+                    exchange.sendResponseHeaders(503, -1);
+                    return;
+                }
+                byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, schema.length);
+                exchange.getResponseBody().write(schema);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        registry.start();
+        ExecutorService clients = Executors.newFixedThreadPool(WAITING);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                "http://127.0.0.1:" + registry.getAddress().getPort(), "schema.registry.request.timeout.ms", "60000"))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("cached-schema"), 1);
+            String cached = "{\"value_schema_id\":1,\"records\":[{\"value\":\"c\"}]}";
+            Rest.Response first = rest.post("/topics/" + topic, AVRO_V2, cached);
+            assertEquals(200, first.status(), first.body());
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < WAITING; i++) {
+                String body = "{\"value_schema_id\":" + (2 + i) + ",\"records\":[{\"value\":\"w\"}]}";
+                waiting.add(CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic, AVRO_V2, body), clients));
+            }
+            while (gauge(rest, "portico.pool.schema.active") < 16) {
+                assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "a schema produce ended early");
+                Thread.sleep(20); // polling until every thread of the schema pool is taken
+            }
+            Rest.Response again = rest.post("/topics/" + topic, AVRO_V2, cached);
+            assertEquals(200, again.status(), again.body());
+            assertEquals(1, again.json().get("value_schema_id").asInt(), again.body());
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the others were still waiting");
+            closed.countDown();
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                Rest.Response r = w.get(5, TimeUnit.MINUTES);
+                assertTrue(r.status() == 503 || r.status() == 422, r.body());
+            }
+            assertEquals(2, kafka.read(topic, 2).size(), "the two records of the cached schema");
+        } finally {
+            closed.countDown();
+            registry.stop(0);
+            answering.shutdownNow();
+            clients.shutdownNow();
+        }
+    }
+
+    @Test
     void readsDecodingWithASilentRegistryHoldUpNoOtherRead(KafkaCluster kafka) throws Exception {
         int threads = 4; // consumer.threads: the schema reads' pool has as many
         ExecutorService clients = Executors.newFixedThreadPool(2 * threads);
