@@ -233,6 +233,7 @@ public final class ProduceService {
         long size = bytes(key, value) + headerBytes;
         ProducerShares.Account counted = account.take(topic, place, size);
         if (counted == null) {
+            metrics.shareRefused();
             callback.onCompletion(null, account.shareFull());
             return null;
         }
@@ -662,6 +663,7 @@ public final class ProduceService {
                 // Sent, it would land before a refused record of its partition, which its client
                 // retries; and the records after it must not overtake it in turn.
                 refused.add(place);
+                metrics.shareRefused();
                 callback.onCompletion(null, account.shareFull());
                 continue;
             }

@@ -87,6 +87,11 @@ public final class SessionMetrics {
         produceError(code.code());
     }
 
+    /** Counts a record refused because its caller's records waiting for Kafka hold its share of the producer's buffer. */
+    void shareRefused() {
+        registry.meter("portico.produce.share.refused").mark();
+    }
+
     /** Counts records a consumer instance fetched ahead of its next read. */
     void readAhead(int records) {
         readAhead.mark(records);

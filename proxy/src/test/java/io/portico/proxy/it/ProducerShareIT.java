@@ -38,6 +38,14 @@ class ProducerShareIT {
      * batches fill it, a key's half takes seven, it is crowded past twelve and full for the keys'
      * records past fourteen.
      */
+    /** Records refused so far because a key's records hold its share of the producer's buffer: Portico's meter. */
+    private static long refusedForTheShare(Rest rest) {
+        Rest.Response r = rest.get("/metrics", "Authorization", "Bearer " + KEY_A);
+        assertEquals(200, r.status(), r.body());
+        JsonNode meter = r.json().get("meters").get("portico.produce.share.refused");
+        return meter == null ? 0 : meter.get("count").asLong();
+    }
+
     private static final class Rig implements AutoCloseable {
         final Relay relay;
         final EmbeddedKafka broker;
@@ -233,6 +241,14 @@ class ProducerShareIT {
             assertEquals(200, rest.post("/topics/" + topic, BINARY, "{\"records\":[{\"value\":\"YQ==\",\"partition\":0}]}",
                     "Authorization", "Bearer " + KEY_A).status(), "the producer knows the topic");
             String clusterId = rig.cluster.admin().describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+            // A batch first, so that Portico knows the cluster's id and the topic's partitions: with
+            // the broker held, the batch below must wait for nothing but its records' acknowledgements.
+            Rest.Response known = rest.post("/v3/clusters/" + clusterId + "/topics/" + topic + "/records:batch",
+                    "application/json", "{\"entries\":[{\"id\":\"a\",\"partition_id\":0,\"value\":{\"type\":\"BINARY\","
+                            + "\"data\":\"YQ==\"}},{\"id\":\"b\",\"partition_id\":1,\"value\":{\"type\":\"BINARY\","
+                            + "\"data\":\"YQ==\"}}]}", "Authorization", "Bearer " + KEY_A);
+            assertEquals(207, known.status(), known.body());
+            assertEquals(2, known.json().path("successes").size(), known.body());
             rig.relay.hold(true); // the batch's first record waits in the buffer
             String large = java.util.Base64.getEncoder().encodeToString(new byte[600 * 1024]);
             String batch = "{\"entries\":["
@@ -242,7 +258,15 @@ class ProducerShareIT {
                     + "{\"id\":\"3\",\"partition_id\":1,\"value\":{\"type\":\"BINARY\",\"data\":\"Yw==\"}}]}";
             CompletableFuture<Rest.Response> sent = CompletableFuture.supplyAsync(() -> rest.post("/v3/clusters/" + clusterId
                     + "/topics/" + topic + "/records:batch", "application/json", batch, "Authorization", "Bearer " + KEY_A));
-            Thread.sleep(2000); // its records sent, or refused, meanwhile (nothing is acknowledged)
+            // The large record is refused while the first one is held in the buffer (nothing is
+            // acknowledged): only then may the broker answer. Polled, not slept: a loaded machine
+            // may take its time to get there.
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (refusedForTheShare(rest) < 1) {
+                assertTrue(System.nanoTime() < deadline && !sent.isDone(), "the large record was not refused in time: "
+                        + (sent.isDone() ? excerpt(sent.join().body()) : "still waiting"));
+                Thread.sleep(20);
+            }
             rig.relay.hold(false);
             Rest.Response answered = sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
             assertEquals(207, answered.status(), answered.body());
