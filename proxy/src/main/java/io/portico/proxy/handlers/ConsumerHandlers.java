@@ -106,11 +106,11 @@ public final class ConsumerHandlers {
         long cap = Http.longQuery(exchange, "max_bytes", 0); // 0 or less: the server's cap
         String caller = Access.caller(exchange).owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        java.time.Duration within = exchange.getAttachment(Http.READ_WITHIN); // relayed: answer before the relay stops waiting
         // The read holds a pool thread for one poll slice at a time: between slices it waits in
         // the pool's queue again, behind reads whose records are there.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
+            java.time.Duration within = Http.readWithin(exchange); // relayed: answer before the relay stops waiting
             ConsumerInstance instance = registry.owned(group, name, caller);
             if (instance.format() != format) {
                 throw ErrorCode.CONSUMER_FORMAT_MISMATCH.exception();

@@ -184,10 +184,10 @@ public final class ConsumerV2Handlers {
         Principal principal = Access.caller(exchange);
         String caller = principal.owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        java.time.Duration within = exchange.getAttachment(Http.READ_WITHIN); // relayed: answer before the relay stops waiting
         // One poll slice at a time on the pool, as v1's read.
         Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
         Http.offload(exchange, on, () -> {
+            java.time.Duration within = Http.readWithin(exchange); // relayed: answer before the relay stops waiting
             ConsumerInstance instance = registry.owned(group, name, caller);
             InstanceAccess.stillReadable(principal, instance);
             if (instance.format() != format) {

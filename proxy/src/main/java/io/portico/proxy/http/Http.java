@@ -50,9 +50,19 @@ public final class Http {
      * On a request another node relayed: the most its waits (for a group's assignment, then for
      * records) may take together, so that its answer comes before the relaying node stops waiting
      * ({@code nodes.forward.timeout.ms}) and no record read for it is lost with an answer nobody
-     * gets. Absent on a client's own request.
+     * gets. Absent on a client's own request. A {@link System#nanoTime()} deadline, set as the
+     * request arrives: its wait for a pool thread here counts too (see {@link #readWithin}).
      */
-    public static final AttachmentKey<java.time.Duration> READ_WITHIN = AttachmentKey.create(java.time.Duration.class);
+    public static final AttachmentKey<Long> READ_WITHIN = AttachmentKey.create(Long.class);
+
+    /**
+     * What a relayed request's waits may still take now ({@link #READ_WITHIN}), or null on a
+     * client's own request: call it where the read starts.
+     */
+    public static java.time.Duration readWithin(HttpServerExchange exchange) {
+        Long by = exchange.getAttachment(READ_WITHIN);
+        return by == null ? null : java.time.Duration.ofNanos(Math.max(0, by - System.nanoTime()));
+    }
 
     /**
      * The name of the API key entry the relaying node authenticated the caller as; believed only

@@ -69,8 +69,29 @@ public final class Forwarding {
     private final Executor pool;
     private final HttpHandler relay;
     private final HttpHandler streamRelay;
-    /** What a relayed read may wait, in milliseconds ({@link #readWithin(java.time.Duration)}). */
-    private final String readWithin;
+    /** What a relayed read may wait, in nanoseconds ({@link #readWithin(java.time.Duration)}). */
+    private final long readWithinNanos;
+
+    /**
+     * On a request this node relays: the {@link System#nanoTime()} by which the holder's reads
+     * must be done, from when it was routed; {@link #READ_WITHIN} says what is left of it when
+     * the request is sent (after any wait for a connection to the holder).
+     */
+    private static final io.undertow.util.AttachmentKey<Long> READS_DONE_BY = io.undertow.util.AttachmentKey.create(Long.class);
+
+    /** The milliseconds left to a relayed request's reads as it is sent; null (no header) on others. */
+    private static final io.undertow.attribute.ExchangeAttribute READS_LEFT = new io.undertow.attribute.ExchangeAttribute() {
+        @Override
+        public String readAttribute(HttpServerExchange exchange) {
+            Long by = exchange.getAttachment(READS_DONE_BY);
+            return by == null ? null : Long.toString(Math.max(0, by - System.nanoTime()) / 1_000_000);
+        }
+
+        @Override
+        public void writeAttribute(HttpServerExchange exchange, String newValue) {
+            throw new UnsupportedOperationException("read only");
+        }
+    };
 
     /**
      * What the reads of a request relayed with {@code timeout} may wait together at the holder:
@@ -103,7 +124,7 @@ public final class Forwarding {
         this.consumers = consumers;
         this.secret = secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8);
         this.pool = pool;
-        this.readWithin = String.valueOf(readWithin(timeout).toMillis());
+        this.readWithinNanos = readWithin(timeout).toNanos();
         if (directory == null) {
             this.relay = null;
             this.streamRelay = null;
@@ -127,6 +148,7 @@ public final class Forwarding {
                 .setMaxConnectionRetries(0) // a consumer request is never sent twice
                 .addRequestHeader(FORWARDED_BY, ExchangeAttributes.constant(directory.nodeId()))
                 .addRequestHeader(NODE_SECRET, ExchangeAttributes.constant(secret))
+                .addRequestHeader(READ_WITHIN, READS_LEFT) // worked out as the request is sent
                 .setNext(exchange -> {
                     throw ErrorCode.SERVICE_UNAVAILABLE.exception("the node holding this consumer instance "
                             + "cannot be reached; retry");
@@ -173,7 +195,8 @@ public final class Forwarding {
                 exchange.putAttachment(Http.RELAYED_BY, by == null ? "" : by);
                 String within = exchange.getRequestHeaders().getFirst(READ_WITHIN);
                 if (within != null && within.matches("[0-9]{1,10}")) {
-                    exchange.putAttachment(Http.READ_WITHIN, java.time.Duration.ofMillis(Long.parseLong(within)));
+                    // From now: the wait for a pool thread here counts too.
+                    exchange.putAttachment(Http.READ_WITHIN, System.nanoTime() + Long.parseLong(within) * 1_000_000);
                 }
             }
             next.handleRequest(exchange);
@@ -297,10 +320,11 @@ public final class Forwarding {
                 });
             }
             endOnceUnheardOf(exchange, there.node());
-            if (stream) {
-                exchange.getRequestHeaders().remove(READ_WITHIN); // a stream's reads have no such bound
-            } else {
-                exchange.getRequestHeaders().put(READ_WITHIN, readWithin);
+            // The client's own header never travels: a stream's reads have no such bound, and the
+            // others' bound is worked out as each is sent.
+            exchange.getRequestHeaders().remove(READ_WITHIN);
+            if (!stream) {
+                exchange.putAttachment(READS_DONE_BY, System.nanoTime() + readWithinNanos);
             }
             (stream ? streamRelay : relay).handleRequest(exchange);
         } else if (at instanceof NodeDirectory.Gone gone) {
