@@ -97,14 +97,52 @@ final class ProtobufFormat implements ParsedSchema {
         return Map.copyOf(files);
     }
     private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser();
-    private static final JsonFormat.Printer JSON_PRINTER =
-            JsonFormat.printer().alwaysPrintFieldsWithNoPresence().omittingInsignificantWhitespace();
+
+    /**
+     * The fields a record's JSON shows even when unset, as Confluent's proxy shows them (protobuf's
+     * "including default value fields"): every field without presence (proto3's scalars, repeated
+     * fields and maps), and every scalar, enum or string field outside a oneof (proto2's optional
+     * ones, with their declared defaults); never an unset message or a oneof's member.
+     */
+    private static java.util.Set<Descriptors.FieldDescriptor> shownUnset(Descriptors.FileDescriptor file) {
+        java.util.Set<Descriptors.FieldDescriptor> out = new java.util.HashSet<>();
+        java.util.Set<Descriptors.Descriptor> seen = new java.util.HashSet<>();
+        java.util.ArrayDeque<Descriptors.Descriptor> todo = new java.util.ArrayDeque<>();
+        java.util.Set<Descriptors.FileDescriptor> files = new java.util.HashSet<>();
+        java.util.ArrayDeque<Descriptors.FileDescriptor> filesTodo = new java.util.ArrayDeque<>(List.of(file));
+        while (!filesTodo.isEmpty()) { // the records' messages may be of imported files too
+            Descriptors.FileDescriptor f = filesTodo.pop();
+            if (files.add(f)) {
+                todo.addAll(f.getMessageTypes());
+                filesTodo.addAll(f.getDependencies());
+            }
+        }
+        while (!todo.isEmpty()) {
+            Descriptors.Descriptor d = todo.pop();
+            if (!seen.add(d)) {
+                continue;
+            }
+            for (Descriptors.FieldDescriptor field : d.getFields()) {
+                if (!field.hasPresence() || field.getJavaType() != Descriptors.FieldDescriptor.JavaType.MESSAGE
+                        && field.getContainingOneof() == null) {
+                    out.add(field);
+                }
+            }
+            todo.addAll(d.getNestedTypes());
+        }
+        return out;
+    }
 
     private final Descriptors.FileDescriptor file;
     private final Descriptors.Descriptor first;
     private final String canonical;
 
+    private final JsonFormat.Printer printer;
+
     private ProtobufFormat(Descriptors.FileDescriptor file, String canonical) {
+        java.util.Set<Descriptors.FieldDescriptor> unset = shownUnset(file);
+        this.printer = (unset.isEmpty() ? JsonFormat.printer() : JsonFormat.printer().includingDefaultValueFields(unset))
+                .omittingInsignificantWhitespace();
         this.file = file;
         this.first = file.getMessageTypes().get(0);
         this.canonical = canonical;
@@ -323,7 +361,7 @@ final class ProtobufFormat implements ParsedSchema {
         DecodeRoom room = DecodeRoom.open();
         try {
             BoundedText json = new BoundedText(max, room);
-            JSON_PRINTER.appendTo(message, json);
+            printer.appendTo(message, json);
             return json.text.toString().getBytes(StandardCharsets.UTF_8);
         } catch (io.portico.protocol.RestException e) {
             throw e; // no room to decode it now (503): the record is fine

@@ -136,6 +136,18 @@ class FormatsTest {
     }
 
     @Test
+    void aProto2MessagesUnsetOptionalFieldsAreShownWithTheirDefaultsAsConfluentShowsThem() {
+        // Protobuf's "including default value fields", as Confluent's proxy prints records: a
+        // scalar, string or enum field outside a oneof is shown unset too; a message or a oneof's member is not.
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, "syntax = \"proto2\";\n"
+                + "message M { optional int32 a = 1 [default = 5]; optional string b = 2; optional Inner inner = 3;\n"
+                + "  repeated int32 r = 4; oneof o { string x = 5; int32 y = 6; } }\nmessage Inner { optional bool f = 1; }\n");
+        assertEquals("{\"a\":5,\"b\":\"\",\"r\":[]}", framedToJson(schema, 4, schema.encode(utf8("{}"))));
+        assertEquals("{\"a\":1,\"b\":\"\",\"inner\":{\"f\":false},\"r\":[],\"y\":0}",
+                framedToJson(schema, 4, schema.encode(utf8("{\"a\":1,\"inner\":{},\"y\":0}"))));
+    }
+
+    @Test
     void aProto2MessageWithoutItsRequiredFieldsIsInvalidData() {
         ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF, "syntax = \"proto2\";\n"
                 + "message R { required string id = 1; optional Inner inner = 2; }\nmessage Inner { required int32 n = 1; }\n");
