@@ -106,6 +106,12 @@ public final class ClusterAdmin {
     private final AdminAnswers answers;
     /** The cluster-wide lists (topic names, group ids) being asked, shared by the requests that want them meanwhile. */
     private final SharedCalls<String, List<String>> lists = new SharedCalls<>();
+    /**
+     * The descriptions of a list of topics, shared by the requests that want the same list at
+     * once (a dashboard's many calls, or many callers with the same view): one set of
+     * describeTopics calls on the shared admin client, and one copy held, however many ask.
+     */
+    private final SharedCalls<List<String>, List<Topic>> described = new SharedCalls<>();
     private volatile KnownId known;
 
     /** The cluster id last seen, and when (System.nanoTime). */
@@ -311,13 +317,15 @@ public final class ClusterAdmin {
     /**
      * The topics {@code visible} lets through (internal ones only when configured, Portico's own
      * never), sorted by name. The cluster's list is asked once for every request that wants it
-     * meanwhile; each filters it for its caller on the executor.
+     * meanwhile; each filters it for its caller on the executor, and the requests whose callers
+     * see the same topics share their descriptions too.
      */
     public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
         // The listing and the descriptions of its chunks: within one metadata timeout in all.
         CallDeadline deadline = CallDeadline.in(timeoutMs);
         return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
-                .thenCompose(names -> MetadataService.inChunks(names, deadline, this::describeChunkSkippingGone));
+                .thenCompose(names -> described.call(names,
+                        () -> MetadataService.inChunks(names, deadline, this::describeChunkSkippingGone)));
     }
 
     /** Every topic name the lists show (internal ones only when configured, Portico's own never), sorted. */

@@ -605,6 +605,53 @@ class ClusterAdminTest {
     }
 
     @Test
+    void topicListsOfTheSameTopicsAskedAtOnceShareTheirDescriptions() throws Exception {
+        List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
+        List<KafkaFutureImpl<TopicDescription>> describing = new CopyOnWriteArrayList<>();
+        Node broker = new Node(1, "localhost", 9092);
+        FakeAdmin fake = new FakeAdmin()
+                .on("listTopics", args -> {
+                    KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
+                    listings.add(listing);
+                    return AdminResults.listTopics(listing);
+                })
+                .on("describeTopics", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<String> names = (Collection<String>) args[0];
+                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
+                    for (String name : names) {
+                        KafkaFutureImpl<TopicDescription> d = new KafkaFutureImpl<>();
+                        describing.add(d);
+                        each.put(name, d);
+                    }
+                    return new DescribeTopicsResult(null, each) { };
+                });
+        // Answers handled on the thread that completes them: once the listing is complete, every
+        // list asked has asked for its descriptions.
+        ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false, Runnable::run);
+        List<CompletableFuture<List<ClusterAdmin.Topic>>> lists = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            lists.add(topics.topics(n -> true));
+        }
+        lists.add(topics.topics(n -> n.startsWith("orders")));
+        listings.get(0).complete(AdminResults.listings(List.of("payments", "orders-eu")));
+        assertEquals(3, describing.size(), "both topics described once for the three lists that see both, "
+                + "orders-eu once more for the list that sees it alone");
+        for (KafkaFutureImpl<TopicDescription> d : describing) {
+            d.complete(new TopicDescription("x", false, List.of(new TopicPartitionInfo(0, broker, List.of(broker),
+                    List.of(broker)))));
+        }
+        for (CompletableFuture<List<ClusterAdmin.Topic>> list : lists) {
+            list.get(5, TimeUnit.SECONDS);
+        }
+        assertEquals(3, describing.size());
+        CompletableFuture<List<ClusterAdmin.Topic>> later = topics.topics(n -> true);
+        listings.get(listings.size() - 1).complete(AdminResults.listings(List.of("payments", "orders-eu")));
+        assertEquals(5, describing.size(), "a list asked after the answer is described again");
+        later.cancel(true);
+    }
+
+    @Test
     void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);
