@@ -42,8 +42,16 @@ public record CreateConsumerRequest(
                     + "allowed, nor '.' or '..' alone (its URL could not name it)");
         }
         for (int i = 0; i < chosen.length(); i++) {
-            if (Character.isISOControl(chosen.charAt(i))) {
+            char c = chosen.charAt(i);
+            if (Character.isISOControl(c)) {
                 throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid consumer name: control characters are not allowed");
+            }
+            // Half of a surrogate pair alone is no character: its URL would name another instance.
+            if (Character.isHighSurrogate(c) && i + 1 < chosen.length() && Character.isLowSurrogate(chosen.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("Invalid consumer name: it is not valid Unicode "
+                        + "(half of a surrogate pair)");
             }
         }
         return chosen;

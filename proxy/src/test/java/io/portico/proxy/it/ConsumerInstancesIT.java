@@ -522,7 +522,7 @@ class ConsumerInstancesIT {
     void anInstanceMayHaveAnyNameWithoutControlCharactersAndItsBaseUriServesIt(Rest rest) {
         String group = KafkaCluster.uniqueTopic("g");
         // As Confluent takes them: its URLs carry the name percent-encoded.
-        for (String name : List.of("worker@host-1:7", "a b+c", "ü", "x#z", "x%25", "x&;=", "...", "~".repeat(255))) {
+        for (String name : List.of("worker@host-1:7", "a b+c", "ü", "x#z", "x%25", "x&;=", "...", "\uD83D\uDE00", "~".repeat(255))) {
             Rest.Response created = rest.post("/consumers/" + group, V1, "{\"name\":" + new String(Json.write(name), StandardCharsets.UTF_8) + "}");
             assertEquals(200, created.status(), created.body());
             assertEquals(name, created.json().get("instance_id").asText());
@@ -534,7 +534,7 @@ class ConsumerInstancesIT {
             assertError(rest.post(path + "/offsets", V1, ""), 404, 40403);
         }
         assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"a\\u0007b\"}"), 422, 422);
-        for (String unreachable : List.of("a/b", "a\\\\b", "a?b", ".", "..")) {
+        for (String unreachable : List.of("a/b", "a\\\\b", "a?b", ".", "..", "a\\ud800", "\\udc00b")) {
             assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"" + unreachable + "\"}"), 422, 422);
         }
         assertError(rest.post("/consumers/" + group, V1, "{\"name\":\"" + "n".repeat(256) + "\"}"), 422, 422);
