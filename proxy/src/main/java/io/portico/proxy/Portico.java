@@ -302,7 +302,7 @@ public final class Portico implements AutoCloseable {
         HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes), quotas::admitFailure);
         inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
                 config.connections().bodyTimeout(), memory.waitForRoom()));
-        inFlight = new InFlight(inner, ops.maxConcurrentRequests(), ops.requestsPerAddressMax());
+        inFlight = new InFlight(inner, ops.maxConcurrentRequests(), ops.requestsPerAddressMax(), forwarding::fromNode);
         metrics.gauge("portico.http.in.flight", () -> inFlight::active);
         HttpHandler limited = inFlight;
         if (!ops.corsOrigins().isBlank()) {

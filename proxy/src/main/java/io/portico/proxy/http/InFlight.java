@@ -44,15 +44,21 @@ public final class InFlight implements HttpHandler {
 
     private final int max;
 
+    private final java.util.function.Predicate<HttpServerExchange> exempt;
+
     /** Every request counted, no share per address. */
     public InFlight(HttpHandler next, int max) {
-        this(next, max, max);
+        this(next, max, max, exchange -> false);
     }
 
-    /** @param perAddress requests from one client address in progress at most (no share when not below {@code max}) */
-    public InFlight(HttpHandler next, int max, int perAddress) {
+    /**
+     * @param perAddress requests from one client address in progress at most (no share when not below {@code max})
+     * @param exempt requests no address share holds (those another node relayed: their callers were counted there)
+     */
+    public InFlight(HttpHandler next, int max, int perAddress, java.util.function.Predicate<HttpServerExchange> exempt) {
         this.next = next;
         this.max = max;
+        this.exempt = exempt;
         byAddress.max(perAddress);
     }
 
@@ -85,7 +91,7 @@ public final class InFlight implements HttpHandler {
             ErrorWriter.write(exchange, ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down"));
             return;
         }
-        if (byAddress.max() < max) {
+        if (byAddress.max() < max && !exempt.test(exchange)) {
             String address = addressOf(exchange);
             if (!byAddress.take(address)) {
                 ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception("this client address has "

@@ -162,14 +162,24 @@ public final class Forwarding {
      * refused is first told to {@code refused} (which may throw its own answer: 429 once its
      * client address has guessed too often, as for a bad API key).
      */
+    /**
+     * Whether {@code exchange} carries this cluster's node secret: a request another node relayed
+     * (its caller counted there), which no share of a client address holds back here.
+     */
+    public boolean fromNode(HttpServerExchange exchange) {
+        if (secret == null) {
+            return false;
+        }
+        String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
+        return given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret);
+    }
+
     public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> refused) {
         return exchange -> {
             if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
                     || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
                     || exchange.getRequestHeaders().contains(FORWARDED_TO)) {
-                String given = exchange.getRequestHeaders().getFirst(NODE_SECRET);
-                if (secret == null || given == null
-                        || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret)) {
+                if (!fromNode(exchange)) {
                     refused.accept(exchange); // guessing the secret is held to a client's failures' rate
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
                             + NODE_SECRET_NAME + " missing or wrong)");

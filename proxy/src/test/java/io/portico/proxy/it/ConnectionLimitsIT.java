@@ -283,8 +283,10 @@ class ConnectionLimitsIT {
         // requests.per.address.max not set: half of max.concurrent.requests, 2. Held here by two
         // produces whose declared bodies never come (no API key needed: the share is taken before
         // routing and authentication).
+        String secret = "connection-limits-node-secret";
         try (TestPortico p = TestPortico.start(kafka, Map.of("max.concurrent.requests", "4",
-                "request.body.timeout.ms", "600000", "connections.idle.timeout.ms", "600000"))) {
+                "request.body.timeout.ms", "600000", "connections.idle.timeout.ms", "600000",
+                "nodes.secret", secret, "nodes.topic", "__portico_nodes_limits_" + System.nanoTime()))) {
             Socket first = connect(p.rest());
             Socket second = connect(p.rest());
             for (Socket s : List.of(first, second)) {
@@ -304,6 +306,9 @@ class ConnectionLimitsIT {
             assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("retry-after:"), answer);
             // Another address (all of 127/8 is this host on Linux) still has places of the cap.
             assertTrue(oneRequest(connectFrom("127.0.0.2", p.rest()), "GET /").startsWith("HTTP/1.1 200"));
+            // A request another node relays (it carries the node secret) is not held to the
+            // relaying node's address share: its caller was counted there.
+            assertTrue(oneRequest(connect(p.rest()), "GET /", "Portico-Node-Secret: " + secret).startsWith("HTTP/1.1 200"));
             first.close();
             second.close();
             // The share counts requests in progress: once the first address's have ended, it is served again.
@@ -317,10 +322,14 @@ class ConnectionLimitsIT {
         }
     }
 
-    /** Sends {@code requestLine}'s request on {@code socket} asking it closed after, and returns the whole answer. */
-    private static String oneRequest(Socket socket, String requestLine) throws IOException {
+    /**
+     * Sends {@code requestLine}'s request (with {@code headers}, each a whole line) on
+     * {@code socket} asking it closed after, and returns the whole answer.
+     */
+    private static String oneRequest(Socket socket, String requestLine, String... headers) throws IOException {
         try (socket) {
-            send(socket, requestLine + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            send(socket, requestLine + " HTTP/1.1\r\nHost: x\r\n" + String.join("", java.util.Arrays.stream(headers)
+                    .map(h -> h + "\r\n").toList()) + "Connection: close\r\n\r\n");
             return readUntilClosed(socket);
         }
     }
