@@ -90,17 +90,24 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     static final String SIGNATURE_HEADER = "portico-signature";
     private static final RateLimitedLog UNSIGNED = new RateLimitedLog(LOG, Duration.ofMinutes(1));
 
-    /** A MAC keyed by the secret (and this use of it), or null when records are unsigned. */
-    private final javax.crypto.Mac signer;
+    /** The key of the records' MAC (the secret, for this use of it), or null when records are unsigned. */
+    private final javax.crypto.spec.SecretKeySpec signer;
 
-    private static javax.crypto.Mac signer(String secret) {
+    private static javax.crypto.spec.SecretKeySpec signer(String secret) {
         if (secret == null) {
             return null;
         }
+        javax.crypto.spec.SecretKeySpec key = new javax.crypto.spec.SecretKeySpec(("portico-node-directory\0" + secret)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), "HmacSHA256");
+        mac(key); // fails at start, not at the first record, where HmacSHA256 is missing
+        return key;
+    }
+
+    /** A MAC of {@code key}: a new one each time (a Mac serves one thread at a time; records are few). */
+    private static javax.crypto.Mac mac(javax.crypto.spec.SecretKeySpec key) {
         try {
             javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-            mac.init(new javax.crypto.spec.SecretKeySpec(("portico-node-directory\0" + secret)
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8), "HmacSHA256"));
+            mac.init(key);
             return mac;
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is not available", e);
@@ -109,12 +116,7 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /** The signature of a record of {@code key} and {@code value} (null: a removal). */
     private byte[] signature(byte[] key, byte[] value) {
-        javax.crypto.Mac mac;
-        try {
-            mac = (javax.crypto.Mac) signer.clone(); // a Mac serves one thread at a time
-        } catch (CloneNotSupportedException e) {
-            throw new IllegalStateException(e);
-        }
+        javax.crypto.Mac mac = mac(signer);
         mac.update(key);
         mac.update((byte) 0);
         if (value == null) {
