@@ -405,7 +405,7 @@ public final class SchemaService {
     // ---- look-ups, cached
 
     private ParsedSchema byId(int id) {
-        return await(byId.get(id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
+        return await(cached(byId, id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
                 "schema id " + id);
     }
 
@@ -416,7 +416,7 @@ public final class SchemaService {
      * subject in READONLY mode or with credentials that may only read. Cached.
      */
     private Resolved register(String subject, SchemaType type, String rawSchema) {
-        return await(byText.get(new TextKey(subject, type, rawSchema), (k, executor) -> {
+        return await(cached(byText, new TextKey(subject, type, rawSchema), (k, executor) -> {
             ParsedSchema parsed;
             try {
                 parsed = parse(type, rawSchema);
@@ -456,7 +456,7 @@ public final class SchemaService {
      *         have the id: 40401, 40403), 503 when it does not answer, 500 when it fails
      */
     private int versionOf(String subject, int id, ParsedSchema schema) {
-        SubjectVersion found = await(versions.get(new IdKey(subject, id), (k, executor) -> client.lookup(subject,
+        SubjectVersion found = await(cached(versions, new IdKey(subject, id), (k, executor) -> client.lookup(subject,
                 new SchemaText(schema.type(), schema.canonical(), schema.references())).handle((answer, error) -> {
                     if (error == null) {
                         return CompletableFuture.completedFuture(new SubjectVersion(answer.version(), null));
@@ -478,12 +478,12 @@ public final class SchemaService {
     }
 
     private Resolved version(String subject, String version) {
-        return await(byVersion.get(new VersionKey(subject, version), this::loadVersion),
+        return await(cached(byVersion, new VersionKey(subject, version), this::loadVersion),
                 "version " + version + " of subject '" + subject + "'");
     }
 
     private Resolved latest(String subject) {
-        return await(latest.get(new VersionKey(subject, "latest"), this::loadVersion),
+        return await(cached(latest, new VersionKey(subject, "latest"), this::loadVersion),
                 "the latest version of subject '" + subject + "'");
     }
 
@@ -632,8 +632,8 @@ public final class SchemaService {
     }
 
     /**
-     * Thrown by a look-up inside {@link #cachedOnly} that would wait for the registry (its call
-     * started, and cached once it answers). Without a stack trace: it is a signal, not an error.
+     * Thrown by a look-up inside {@link #cachedOnly} whose answer is not cached (nothing is
+     * started for it). Without a stack trace: it is a signal, not an error.
      */
     public static final class NeedsRegistry extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -648,12 +648,12 @@ public final class SchemaService {
 
     /**
      * Runs {@code work} (produce's serialization, say), whose look-ups answer from what is cached
-     * and throw {@link NeedsRegistry} rather than wait for the registry: so that a request whose
+     * and throw {@link NeedsRegistry} rather than parse a schema or ask the registry: so that a request whose
      * schemas are known runs where no request waiting for a slow registry can hold it up, and only
      * one that must wait is run again where waiting is allowed. {@code work} must be safe to run
      * again (nothing done before the look-ups that cannot be done twice).
      *
-     * @throws NeedsRegistry when a look-up would wait (it is under way then: the next finds it)
+     * @throws NeedsRegistry when a look-up's answer is not cached
      */
     public static <T> T cachedOnly(java.util.function.Supplier<T> work) {
         Boolean outer = CACHED_ONLY.get();
@@ -665,6 +665,24 @@ public final class SchemaService {
                 CACHED_ONLY.remove();
             }
         }
+    }
+
+    /**
+     * {@code cache}'s value of {@code key}, {@code loader} looking it up when absent; inside
+     * {@link #cachedOnly}, only a value there already: nothing is started (parsed, or asked of
+     * the registry) on that thread, and {@link NeedsRegistry} is thrown instead.
+     */
+    private static <K, V> CompletableFuture<V> cached(AsyncCache<K, V> cache, K key,
+            java.util.function.BiFunction<? super K, ? super java.util.concurrent.Executor,
+                    ? extends CompletableFuture<? extends V>> loader) {
+        if (CACHED_ONLY.get() != null) {
+            CompletableFuture<V> there = cache.getIfPresent(key);
+            if (there == null || !there.isDone()) {
+                throw NEEDS_REGISTRY;
+            }
+            return there;
+        }
+        return cache.get(key, loader);
     }
 
     /** Waits for a look-up, at most the registry's bound, translating its failure. */

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -163,9 +164,11 @@ class SlowAnswersTest {
     void aLookUpThatWouldWaitForTheRegistryThrowsInsideCachedOnlyAndItsAnswerIsCachedForTheNext() throws Exception {
         // Schema id 1 answered at once, id 2 only once the test lets it.
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger askedFor2 = new java.util.concurrent.atomic.AtomicInteger();
         byte[] body = ("{\"schema\":" + Json.mapper().getNodeFactory().textNode(USER) + "}").getBytes(StandardCharsets.UTF_8);
         URI url = registry(exchange -> {
             if (exchange.getRequestURI().getPath().endsWith("/2")) {
+                askedFor2.incrementAndGet();
                 release.await();
             }
             exchange.sendResponseHeaders(200, body.length);
@@ -175,12 +178,22 @@ class SlowAnswersTest {
         assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
         // Cached: answered inside cachedOnly.
         assertEquals(1, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1)).id());
-        // Not cached, the registry not answering: thrown at once, not waited for.
+        // Not cached: thrown at once, nothing asked of the registry there.
         assertThrows(SchemaService.NeedsRegistry.class,
                 () -> SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)));
-        // Its call went on: once answered, the next finds it (inside cachedOnly too, once done).
+        assertEquals(0, askedFor2.get());
+        // Asked outside it, and while its answer is awaited, still not cached inside it.
+        CompletableFuture<SchemaService.Resolved> asking = CompletableFuture.supplyAsync(
+                () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2), handlers);
+        while (askedFor2.get() == 0) {
+            assertFalse(asking.isDone(), "the look-up ended before the registry answered");
+            Thread.sleep(5);
+        }
+        assertThrows(SchemaService.NeedsRegistry.class,
+                () -> SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)));
         release.countDown();
-        assertEquals(2, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2).id());
+        assertEquals(2, asking.get(PATIENCE_SECONDS, TimeUnit.SECONDS).id());
+        assertEquals(1, askedFor2.get());
         assertEquals(2, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)).id());
         // Outside cachedOnly a look-up waits as before.
         assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
