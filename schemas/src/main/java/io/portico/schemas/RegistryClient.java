@@ -37,7 +37,8 @@ import javax.net.ssl.SSLContext;
  * {@linkplain RegistryException#unavailable() unavailable} {@link RegistryException}; one that
  * refuses the request as its API does (an error status with its {@code error_code}) fails it
  * {@linkplain RegistryException#refused() refused}, with its status and code; any other answer
- * (401, 403, a 404 without an {@code error_code}, a redirect, an answer not of its API, one larger
+ * (401, a 403 other than its authorization's 40301, a 404 without an {@code error_code}, a redirect,
+ * an answer not of its API, one larger
  * than 8 MiB or of more than {@value #MAX_ANSWER_TOKENS} JSON tokens) fails it as the registry's
  * failure. Thread-safe.
  */

@@ -3,7 +3,8 @@ package io.portico.schemas;
 /**
  * A schema registry call that failed: the registry refused the request as its API does (its HTTP
  * status and Confluent error code, e.g. 404/40403 for an unknown schema id, 409 for an
- * incompatible schema: {@link #refused()}), it could not be reached in time
+ * incompatible schema, 403/40301 for its authorization refusing this server a subject or schema:
+ * {@link #refused()}), it could not be reached in time
  * ({@link #unavailable()}), or it answered otherwise: this server's credentials or URL are wrong,
  * or the answer is not one of its API's (neither: the registry's failure, not the client's).
  */
@@ -33,7 +34,7 @@ public final class RegistryException extends RuntimeException {
 
     /**
      * The registry answered, but not as its API refuses a request: it does not take this server's
-     * credentials (401, 403), the URL is not a registry's (a 404 without a Confluent error code, a
+     * credentials (401, a 403 without its 40301), the URL is not a registry's (a 404 without a Confluent error code, a
      * redirect), or the answer is not one of its API's.
      */
     static RegistryException failed(int status, String message) {

@@ -462,7 +462,9 @@ public final class SchemaService {
                         return CompletableFuture.completedFuture(new SubjectVersion(answer.version(), null));
                     }
                     Throwable c = RestException.unwrap(error);
-                    if (!(c instanceof RegistryException r && r.refused())) {
+                    // The registry's authorization refusing this server (40301) is not cached as an answer: 403.
+                    if (!(c instanceof RegistryException r && r.refused()
+                            && r.errorCode() != ErrorCode.KAFKA_AUTHORIZATION_ERROR.code())) {
                         return CompletableFuture.<SubjectVersion>failedFuture(c);
                     }
                     String refusal = notRegistered(r)
@@ -583,6 +585,12 @@ public final class SchemaService {
         /** A reference the registry cannot give: unavailable stays 503, a failure 500; any refusal names the reference. */
         private Throwable failed(RegistryClient.Reference r, Throwable error) {
             Throwable c = RestException.unwrap(error);
+            if (c instanceof RegistryException registry && registry.refused()
+                    && registry.errorCode() == ErrorCode.KAFKA_AUTHORIZATION_ERROR.code()) {
+                return ErrorCode.KAFKA_AUTHORIZATION_ERROR.exception("the schema registry does not authorize this server "
+                        + "for the registry's " + what + "'s reference '" + r.name() + "' (version " + r.version()
+                        + " of subject '" + r.subject() + "'): " + registry.getMessage());
+            }
             if (c instanceof RegistryException registry && registry.refused()) {
                 return ErrorCode.INVALID_SCHEMA.exception("the registry's " + what + " cannot be used: its reference '"
                         + r.name() + "' (version " + r.version() + " of subject '" + r.subject() + "'): the registry answered "

@@ -98,6 +98,18 @@ class RegistryAnswersTest {
             assertEquals(403, e.httpStatus());
             assertTrue(e.getMessage().contains("User cannot access the resource."), e.getMessage());
         }
+        // v3 by id: the id is read, its look-up under the subject refused.
+        StubRegistry subjectRefused = new StubRegistry(path -> path.startsWith("/schemas/ids/7")
+                ? new StubRegistry.Answer(200, SCHEMA_7)
+                : new StubRegistry.Answer(403, "{\"error_code\":40301,\"message\":\"User cannot access the subject.\"}"));
+        registries.add(subjectRefused);
+        SchemaService v3 = subjectRefused.service();
+        for (int i = 0; i < 2; i++) { // not kept as the subject's answer: asked again, refused again
+            RestException e = assertThrows(RestException.class, () -> v3.forV3(SchemaType.AVRO, "t", false, null, null, 7,
+                    null, null));
+            assertEquals(ErrorCode.KAFKA_AUTHORIZATION_ERROR, e.errorCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("User cannot access the subject."), e.getMessage());
+        }
     }
 
     @Test
