@@ -604,17 +604,21 @@ class ClusterAdminTest {
         }).start();
     }
 
+    /** An admin whose topic listings are held (each added to {@code listings}) until the test completes them. */
+    private static FakeAdmin listingsHeldIn(List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings) {
+        return new FakeAdmin().on("listTopics", args -> {
+            KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
+            listings.add(listing);
+            return AdminResults.listTopics(listing);
+        });
+    }
+
     @Test
     void topicListsOfTheSameTopicsAskedAtOnceShareTheirDescriptions() throws Exception {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         List<KafkaFutureImpl<TopicDescription>> describing = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);
-        FakeAdmin fake = new FakeAdmin()
-                .on("listTopics", args -> {
-                    KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
-                    listings.add(listing);
-                    return AdminResults.listTopics(listing);
-                })
+        FakeAdmin fake = listingsHeldIn(listings)
                 .on("describeTopics", args -> {
                     @SuppressWarnings("unchecked")
                     Collection<String> names = (Collection<String>) args[0];
@@ -655,12 +659,7 @@ class ClusterAdminTest {
     void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);
-        FakeAdmin fake = new FakeAdmin()
-                .on("listTopics", args -> {
-                    KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>> listing = new KafkaFutureImpl<>();
-                    listings.add(listing);
-                    return AdminResults.listTopics(listing);
-                })
+        FakeAdmin fake = listingsHeldIn(listings)
                 .on("describeTopics", args -> {
                     @SuppressWarnings("unchecked")
                     Collection<String> names = (Collection<String>) args[0];

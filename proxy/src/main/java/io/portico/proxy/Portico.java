@@ -260,7 +260,7 @@ public final class Portico implements AutoCloseable {
         StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
                 System::currentTimeMillis);
         PorticoConfig.Quotas quota = config.quotas();
-        Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), ticker,
+        Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), quota.authFailuresPerSecond(), ticker,
                 metrics.meter("portico.quota.refused")::mark);
         Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths(),
                 ops.requestsPerKeyMax()),

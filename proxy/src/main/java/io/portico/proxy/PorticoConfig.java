@@ -244,7 +244,9 @@ public record PorticoConfig(
         AUTHENTICATION_SKIP_PATHS("authentication.skip.paths", Setting.list(), "",
                 "Paths served without authentication (Confluent's setting): exact paths, or prefixes ending in /* (/* itself: every path). Empty: none."),
         QUOTA_REQUESTS_PER_SECOND("quota.requests.per.second", Setting.integer(0, 1_000_000_000), "0",
-                "Requests a second each caller may make (an API key, a basic-authentication user, or a client address with authentication off); beyond it, 429 with Retry-After; requests refused 401 count against their address at this rate too. 0: no quota. A key's requests_per_second in the keys file overrides it."),
+                "Requests a second each caller may make (an API key, a basic-authentication user, or a client address with authentication off); beyond it, 429 with Retry-After. 0: no quota. A key's requests_per_second in the keys file overrides it."),
+        QUOTA_AUTH_FAILURES_PER_SECOND("quota.auth.failures.per.second", Setting.integer(0, 1_000_000_000), "10",
+                "Requests refused 401 (credentials missing or wrong) or 403 for a wrong node secret one client address (an IPv6 client by its /64) may have a second, with ten seconds' worth at once; beyond it, 429 with Retry-After: guessing API keys, passwords or the node secret is held to it, whatever quota.requests.per.second says. 0: no bound."),
         QUOTA_REQUESTS_BURST("quota.requests.burst", Setting.integer(0, 1_000_000_000), "0",
                 "Requests a caller at the default rate may make at once after a quiet spell (the most its bucket holds); 0: one second's worth."),
         SSL_KEYSTORE_TYPE("ssl.keystore.type", Setting.choice("PKCS12", "JKS", "PEM"), "PKCS12",
@@ -481,7 +483,7 @@ public record PorticoConfig(
     }
 
     /** Per-caller request quotas: the rate (0: none) and the burst (0: one second's worth). */
-    public record Quotas(int requestsPerSecond, int burst) {
+    public record Quotas(int requestsPerSecond, int burst, int authFailuresPerSecond) {
     }
 
     public record Nodes(String secret, URI url, String topic, Duration heartbeat, Duration expiry,
@@ -917,7 +919,8 @@ public record PorticoConfig(
                         (Integer) v.get(Key.STREAMING_UNACKNOWLEDGED_MAX_RECORDS),
                         (Integer) v.get(Key.API_V3_PRODUCE_BATCH_MAXIMUM_ENTRIES)),
                 nodes(v),
-                new Quotas((Integer) v.get(Key.QUOTA_REQUESTS_PER_SECOND), (Integer) v.get(Key.QUOTA_REQUESTS_BURST)));
+                new Quotas((Integer) v.get(Key.QUOTA_REQUESTS_PER_SECOND), (Integer) v.get(Key.QUOTA_REQUESTS_BURST),
+                        (Integer) v.get(Key.QUOTA_AUTH_FAILURES_PER_SECOND)));
         config.checkProducerTimeouts();
         return config;
     }

@@ -27,6 +27,7 @@ public final class Quotas {
 
     private final int defaultRate;
     private final int burst;
+    private final int failureRate;
     private final Ticker ticker;
     private final Cache<String, Bucket> buckets;
     private final Runnable onRefused;
@@ -37,8 +38,17 @@ public final class Quotas {
      * @param onRefused told of each refusal (a meter)
      */
     public Quotas(int requestsPerSecond, int burst, Ticker ticker, Runnable onRefused) {
+        this(requestsPerSecond, burst, 0, ticker, onRefused);
+    }
+
+    /**
+     * As above; {@code failuresPerSecond}: the rate of requests refused for their credentials one
+     * client address may have (ten seconds' worth at once); 0: none.
+     */
+    public Quotas(int requestsPerSecond, int burst, int failuresPerSecond, Ticker ticker, Runnable onRefused) {
         this.defaultRate = requestsPerSecond;
         this.burst = burst;
+        this.failureRate = failuresPerSecond;
         this.ticker = ticker;
         this.onRefused = onRefused;
         this.buckets = Caffeine.newBuilder().maximumSize(MAX_CALLERS).ticker(ticker)
@@ -47,7 +57,7 @@ public final class Quotas {
 
     /** No quotas at all. */
     public static Quotas none() {
-        return new Quotas(0, 0, Ticker.systemTicker(), () -> { });
+        return new Quotas(0, 0, 0, Ticker.systemTicker(), () -> { });
     }
 
     /**
@@ -74,16 +84,17 @@ public final class Quotas {
     }
 
     /**
-     * A request whose credentials were refused (401) counts against its client address, at the
-     * default rate, so that guessing keys or passwords is held to it too: past it, 429.
+     * A request whose credentials were refused (401, or a wrong node secret) counts against its
+     * client address at the failures' rate, ten seconds' worth at once, so that guessing keys,
+     * passwords or the secret is held to it: past it, 429.
      */
     public void admitFailure(HttpServerExchange exchange) {
-        if (defaultRate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
+        if (failureRate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
             return;
         }
         String address = address(exchange);
         try {
-            limit(exchange, "refused:" + address, defaultRate, burst > 0 ? burst : defaultRate,
+            limit(exchange, "refused:" + address, failureRate, Math.min(Integer.MAX_VALUE, failureRate * 10L),
                     "client address " + address, " without valid credentials");
         } catch (io.portico.protocol.RestException e) {
             exchange.getResponseHeaders().remove(Headers.WWW_AUTHENTICATE);

@@ -69,4 +69,33 @@ class QuotasTest {
         assertEquals("0:0:0:0::/64", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("::1")));
         assertEquals("192.0.2.7", io.portico.proxy.http.Http.addressKey(java.net.InetAddress.getByName("192.0.2.7")));
     }
+
+    /** A request from {@code address}, as Quotas sees one. */
+    private static io.undertow.server.HttpServerExchange from(String address) throws Exception {
+        io.undertow.server.HttpServerExchange exchange = new io.undertow.server.HttpServerExchange(null);
+        exchange.setSourceAddress(new java.net.InetSocketAddress(java.net.InetAddress.getByName(address), 40000));
+        return exchange;
+    }
+
+    @Test
+    void refusedCredentialsAreHeldToTheirOwnRatePerAddressWithoutAnyRequestQuota() throws Exception {
+        Quotas quotas = new Quotas(0, 0, 2, clock, refused::incrementAndGet); // no request quota; 2 failures a second
+        for (int i = 0; i < 20; i++) {
+            quotas.admitFailure(from("192.0.2.7")); // ten seconds' worth at once
+        }
+        io.portico.protocol.RestException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.portico.protocol.RestException.class, () -> quotas.admitFailure(from("192.0.2.7")));
+        assertEquals(429, e.httpStatus());
+        assertEquals(1, refused.get());
+        quotas.admitFailure(from("192.0.2.8")); // another address is counted apart
+        clock.advance(Duration.ofMillis(500));
+        quotas.admitFailure(from("192.0.2.7"));
+        org.junit.jupiter.api.Assertions.assertThrows(io.portico.protocol.RestException.class,
+                () -> quotas.admitFailure(from("192.0.2.7")));
+
+        Quotas unbounded = new Quotas(5, 0, 0, clock, refused::incrementAndGet);
+        for (int i = 0; i < 1000; i++) {
+            unbounded.admitFailure(from("192.0.2.7")); // 0: no bound, whatever the request quota
+        }
+    }
 }

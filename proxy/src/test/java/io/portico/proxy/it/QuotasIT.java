@@ -57,7 +57,8 @@ class QuotasIT {
                 + "\"requests_per_second\":1,\"burst\":4}]}");
         FakeTicker clock = new FakeTicker();
         try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
-                "api.keys.file", keys.toString(), "quota.requests.per.second", "3"), clock)) {
+                "api.keys.file", keys.toString(), "quota.requests.per.second", "3",
+                "quota.auth.failures.per.second", "1"), clock)) {
             Rest rest = portico.rest();
             String topic = KafkaCluster.uniqueTopic("quota");
             for (int i = 0; i < 3; i++) {
@@ -81,11 +82,12 @@ class QuotasIT {
             }
             assertRefused(rest.get("/topics", bearer(BURSTY)), "the API key 'bursty' may make 1 requests a second (4 at once)");
             assertEquals(200, rest.get("/health").status(), "the operator's routes have no quota");
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 10; i++) { // ten seconds' worth of quota.auth.failures.per.second at once
                 assertEquals(401, rest.get("/topics", bearer("a-guess-0123456789")).status(), "guess " + i);
             }
             Rest.Response guessing = rest.get("/topics", bearer("a-guess-0123456789"));
-            assertRefused(guessing, "the client address 127.0.0.1 may make 3 requests a second without valid credentials");
+            assertRefused(guessing, "the client address 127.0.0.1 may make 1 requests a second without valid credentials "
+                    + "(10 at once)");
             assertEquals(null, guessing.header("WWW-Authenticate"), guessing.headers().map().toString());
             Rest.Response token = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&sse_token=a.1.guess",
                     "Accept", "text/event-stream");
@@ -109,11 +111,11 @@ class QuotasIT {
         FakeTicker clock = new FakeTicker();
         try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "BASIC",
                 "authentication.users.file", users.toString(), "authentication.roles", "admin",
-                "quota.requests.per.second", "2"), clock)) {
+                "quota.requests.per.second", "2", "quota.auth.failures.per.second", "1"), clock)) {
             Rest rest = portico.rest();
             String[] tom = {"Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
                     "tom:tom-pass".getBytes(java.nio.charset.StandardCharsets.UTF_8))};
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 10; i++) { // ten seconds' worth of quota.auth.failures.per.second at once
                 assertEquals(403, rest.get("/topics", tom).status(), "request " + i);
             }
             assertRefused(rest.get("/topics", tom), "without valid credentials");
