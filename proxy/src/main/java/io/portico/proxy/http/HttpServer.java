@@ -516,11 +516,22 @@ public final class HttpServer implements AutoCloseable {
      */
     static final class FirstRequests {
         private final long millis;
-        private final java.util.concurrent.ConcurrentHashMap<java.net.SocketAddress, Waiting> waiting =
+        private final java.util.concurrent.ConcurrentHashMap<Ends, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
-        /** Every open connection, by its peer's address: an HTTP/2 stream's way to its whole connection. */
-        private final java.util.concurrent.ConcurrentHashMap<java.net.SocketAddress, StreamConnection> open =
+        /** Every open connection, by its two ends: an HTTP/2 stream's way to its whole connection. */
+        private final java.util.concurrent.ConcurrentHashMap<Ends, StreamConnection> open =
                 new java.util.concurrent.ConcurrentHashMap<>();
+
+        /**
+         * A connection's two ends: the peer's address and port alone may be another connection's
+         * too (a client using one source port towards two addresses of this host, on a listener
+         * of all of them).
+         */
+        private record Ends(java.net.SocketAddress peer, java.net.SocketAddress local) {
+            static Ends of(java.net.SocketAddress peer, java.net.SocketAddress local) {
+                return peer == null ? null : new Ends(peer, local);
+            }
+        }
 
         private static final class Waiting {
             volatile org.xnio.XnioExecutor.Key deadline;
@@ -532,7 +543,7 @@ public final class HttpServer implements AutoCloseable {
 
         /** Watches a new connection; returns what its close must run. */
         Runnable watch(StreamConnection connection) {
-            java.net.SocketAddress peer = connection.getPeerAddress();
+            Ends peer = Ends.of(connection.getPeerAddress(), connection.getLocalAddress());
             if (peer == null) {
                 return () -> { };
             }
@@ -561,7 +572,7 @@ public final class HttpServer implements AutoCloseable {
          */
         void close(HttpServerExchange exchange) {
             if (Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
-                java.net.SocketAddress peer = exchange.getConnection().getPeerAddress();
+                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
                 StreamConnection connection = peer == null ? null : open.get(peer);
                 if (connection != null) {
                     IoUtils.safeClose(connection);
@@ -574,7 +585,7 @@ public final class HttpServer implements AutoCloseable {
         /** The connection of {@code exchange} has begun a request. */
         void started(HttpServerExchange exchange) {
             if (!waiting.isEmpty()) {
-                java.net.SocketAddress peer = exchange.getConnection().getPeerAddress();
+                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
                 Waiting w = peer == null ? null : waiting.get(peer);
                 if (w != null) {
                     forget(peer, w);
@@ -582,7 +593,7 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
-        private void forget(java.net.SocketAddress peer, Waiting w) {
+        private void forget(Ends peer, Waiting w) {
             if (waiting.remove(peer, w)) {
                 org.xnio.XnioExecutor.Key deadline = w.deadline;
                 if (deadline != null) {
