@@ -562,6 +562,48 @@ public record PorticoConfig(
         CLIENT_KEYS.addAll(AdminClientConfig.configNames());
     }
 
+    /**
+     * The Portico key {@code key} is a typo of (at most two letters added, removed or changed),
+     * when {@code key} is not a Kafka client setting as it stands (after its prefix); else null.
+     */
+    static String nearMiss(String key, java.util.Collection<String> own) {
+        String rest = key;
+        for (String prefix : List.of("producer.", "consumer.", "admin.", "client.")) {
+            if (key.startsWith(prefix)) {
+                rest = key.substring(prefix.length());
+            }
+        }
+        if (CLIENT_KEYS.contains(rest) || CLIENT_KEYS.contains(key)) {
+            return null;
+        }
+        for (String name : own) {
+            if (Math.abs(name.length() - key.length()) <= 2 && distance(name, key) <= 2) {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /** The edit distance of {@code a} and {@code b} (insertions, deletions, substitutions). */
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int change = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + change);
+            }
+            int[] t = previous;
+            previous = current;
+            current = t;
+        }
+        return previous[b.length()];
+    }
+
     /** Prefixes whose keys pass through to the Kafka clients or the embedded broker. */
     private static final List<String> PASSED_PREFIXES =
             List.of("producer.", "consumer.", "admin.", "client.", "embedded.kafka.");
@@ -784,12 +826,28 @@ public record PorticoConfig(
             Key own = byName.get(key);
             if (own != null) {
                 given.put(own, value);
+            } else if (key.endsWith(".bootstrap.servers") && (key.startsWith("producer.") || key.startsWith("consumer.")
+                    || key.startsWith("admin.") || key.startsWith("client."))) {
+                // Every client reaches the cluster bootstrap.servers names: dropped, this one would
+                // leave Portico on its throw-away embedded broker.
+                throw new ConfigException(key, "Portico's clients all reach the cluster that bootstrap.servers names: "
+                        + "set bootstrap.servers");
+            } else if (nearMiss(key, byName.keySet()) != null) {
+                // admin.listener, embedded.kafka.dirs: a typo of Portico's own key would otherwise
+                // pass to a Kafka client or the embedded broker, silently unused.
+                throw new ConfigException(key, "unknown key; did you mean " + nearMiss(key, byName.keySet()) + "?");
             } else if (key.startsWith("producer.")) {
                 producer.put(key.substring("producer.".length()), value);
             } else if (key.startsWith("consumer.")) {
                 consumer.put(key.substring("consumer.".length()), value);
             } else if (key.startsWith("admin.")) {
                 admin.put(key.substring("admin.".length()), value);
+            } else if (key.startsWith("ssl.")) {
+                // Confluent's listener keys Portico lacks (ssl.endpoint.identification.algorithm,
+                // ssl.protocol, ...) are Kafka client keys too: passed to the clients, a copied blank
+                // one would turn off their check of the brokers' host names.
+                throw new ConfigException(key, "is not a setting of Portico's listeners (their ssl.* keys are listed in "
+                        + "the README); for the Kafka clients write client." + key);
             } else if (CLIENT_KEYS.contains(key)) { // before the client. prefix: client.rack, client.id
                 common.put(key, value);
             } else if (key.startsWith("client.")) {

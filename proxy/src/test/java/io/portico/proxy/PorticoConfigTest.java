@@ -170,6 +170,38 @@ class PorticoConfigTest {
     }
 
     @Test
+    void anSslKeyThatIsNotAListenersGoesToNoKafkaClientUnprefixed() {
+        // Confluent's listener key, copied: a Kafka client key too, which would turn off the
+        // clients' check of the brokers' host names.
+        ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
+                "ssl.endpoint.identification.algorithm", "")));
+        assertTrue(e.getMessage().contains("client.ssl.endpoint.identification.algorithm"), e.getMessage());
+        assertEquals("", PorticoConfig.from(Map.of("client.ssl.endpoint.identification.algorithm", ""))
+                .adminConfig("k:9092").get("ssl.endpoint.identification.algorithm"));
+    }
+
+    @Test
+    void aClientsOwnBootstrapServersStopsStartUpNamingTheOneKey() {
+        for (String key : List.of("client.bootstrap.servers", "producer.bootstrap.servers", "consumer.bootstrap.servers",
+                "admin.bootstrap.servers")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(key, "kafka:9092")));
+            assertTrue(e.getMessage().contains(key) && e.getMessage().contains("set bootstrap.servers"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aTypoOfPorticosOwnKeyUnderAPassedPrefixIsNotPassedOnSilently() {
+        for (String[] typo : new String[][] {{"admin.listener", "admin.listeners"},
+                {"embedded.kafka.dirs", "embedded.kafka.dir"}, {"consumer.request.timout.ms", "consumer.request.timeout.ms"}}) {
+            ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(typo[0], "x")), typo[0]);
+            assertTrue(e.getMessage().contains(typo[0]) && e.getMessage().contains("did you mean " + typo[1]), e.getMessage());
+        }
+        // Kafka's own settings near one of Portico's still pass.
+        assertEquals("5", PorticoConfig.from(Map.of("admin.retries", "5")).adminConfig("k:9092").get("retries"));
+        assertEquals("300", PorticoConfig.from(Map.of("consumer.max.poll.records", "300")).consumer().get("max.poll.records"));
+    }
+
+    @Test
     void theHeadsBudgetMustHoldALargestHead() {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
                 "memory.heads.max.bytes", "131072")));
