@@ -626,10 +626,9 @@ public record PorticoConfig(
                 || operations != null && https(operations.adminListeners()))) {
             throw new ConfigException(Key.SSL_KEYSTORE_LOCATION.key(), "an https listener needs a keystore");
         }
-        if (security != null && !"none".equals(security.clientAuth()) && !https(listeners)
-                && !(operations != null && https(operations.adminListeners()))) {
+        if (security != null && !"none".equals(security.clientAuth()) && !https(listeners)) {
             // Client certificates meant as the access control, on plain http: the server would be
-            // open while its operator believes it closed.
+            // open while its operator believes it closed (an https admin listener does not close the API's).
             throw new ConfigException(Key.SSL_CLIENT_AUTH.key(), "asks for client certificates, but no listener "
                     + "is https:// (" + listeners + "): make one https, or set ssl.client.auth=none");
         }

@@ -166,6 +166,9 @@ class PorticoConfigTest {
     void clientCertificatesAskedForWithoutAnHttpsListenerStopStartUp() {
         assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "required", "listeners", "http://0.0.0.0:8443"));
         assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "requested"));
+        // An https admin listener does not close the API's plain http one.
+        assertKeyNamed("ssl.client.auth", Map.of("ssl.client.auth", "required", "listeners", "http://0.0.0.0:8082",
+                "admin.listeners", "https://127.0.0.1:9443", "ssl.keystore.location", "/nonexistent.p12"));
         PorticoConfig.from(Map.of("ssl.client.auth", "none", "listeners", "http://0.0.0.0:8443"));
     }
 
