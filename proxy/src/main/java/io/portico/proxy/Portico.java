@@ -52,6 +52,8 @@ import io.portico.sessions.ProducerPool;
 import io.portico.sessions.SessionMetrics;
 import io.portico.sessions.SharedAdmin;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Methods;
 import io.undertow.server.handlers.HttpContinueReadHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -77,6 +79,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Portico implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Portico.class);
+    /** The operator's probes, answered whatever the load (see {@link InFlight}). */
+    private static final java.util.Set<String> PROBES = java.util.Set.of("/health", "/ready");
 
     private final PorticoConfig config;
     private final Ticker ticker;
@@ -157,6 +161,7 @@ public final class Portico implements AutoCloseable {
         }
 
         Map<String, Object> adminConfig = config.adminConfig(bootstrapServers);
+        validateAdminConfig(adminConfig);
         admin = new SharedAdmin(() -> Admin.create(adminConfig), Duration.ofSeconds(30));
         PorticoConfig.Operations ops = config.operations();
         cluster = new ClusterHealth(admin, config.metadataTimeout(), ops.clusterCheckInterval());
@@ -302,7 +307,14 @@ public final class Portico implements AutoCloseable {
         HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes), quotas::admitFailure);
         inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
                 config.connections().bodyTimeout(), memory.waitForRoom()));
-        inFlight = new InFlight(inner, ops.maxConcurrentRequests(), ops.requestsPerAddressMax(), forwarding::fromNode);
+        // The operator's probes on the API's listeners answer whatever the load (/ready says 503 itself
+        // during shutdown); on admin listeners of their own they never meet this chain.
+        java.util.function.Predicate<HttpServerExchange> probes = ops.adminListeners().isEmpty()
+                ? exchange -> PROBES.contains(exchange.getRelativePath()) && (Methods.GET.equals(exchange.getRequestMethod())
+                        || Methods.HEAD.equals(exchange.getRequestMethod()))
+                : exchange -> false;
+        inFlight = new InFlight(inner, ops.maxConcurrentRequests(), ops.requestsPerAddressMax(), forwarding::fromNode,
+                probes);
         metrics.gauge("portico.http.in.flight", () -> inFlight::active);
         HttpHandler limited = inFlight;
         if (!ops.corsOrigins().isBlank()) {
@@ -601,6 +613,15 @@ public final class Portico implements AutoCloseable {
     }
 
     /** A bad {@code consumer.*} setting fails start-up, not the first consumer request. */
+    /** Kafka's check of the admin client's settings, before one is built: a bad one names its key, no stack trace. */
+    static void validateAdminConfig(Map<String, Object> adminConfig) {
+        try {
+            new org.apache.kafka.clients.admin.AdminClientConfig(adminConfig);
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new ConfigException("admin.*", e.getMessage()); // Kafka's message names the setting
+        }
+    }
+
     private static void validateConsumerConfig(Map<String, Object> consumerConfig) {
         Map<String, Object> probe = new java.util.HashMap<>(consumerConfig);
         probe.put("key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);

@@ -868,6 +868,14 @@ public record PorticoConfig(
             throw new ConfigException(Key.BOOTSTRAP_SERVERS.key(), "set but empty: name the Kafka cluster "
                     + "(host:port,...), or leave the setting out to run an embedded single-node Kafka");
         }
+        for (String server : given.getOrDefault(Key.BOOTSTRAP_SERVERS, "").split(",")) {
+            String s = server.trim();
+            // Kafka's own check, which it makes only as a client is built (a stack trace then).
+            if (!s.isEmpty() && (org.apache.kafka.common.utils.Utils.getHost(s) == null
+                    || org.apache.kafka.common.utils.Utils.getPort(s) == null)) {
+                throw new ConfigException(Key.BOOTSTRAP_SERVERS.key(), "'" + s + "' is not host:port");
+            }
+        }
         if (((List<?>) v.get(Key.LISTENERS)).isEmpty()) {
             throw new ConfigException(Key.LISTENERS.key(), "at least one listener is required");
         }

@@ -439,6 +439,20 @@ class PorticoConfigTest {
     }
 
     @Test
+    void aBadKafkaSettingOfTheAdminClientOrABootstrapServerWithoutAPortNamesItsKey() {
+        ConfigException port = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
+                "bootstrap.servers", "k1:9092, kafka")));
+        assertTrue(port.getMessage().contains("bootstrap.servers") && port.getMessage().contains("'kafka' is not host:port"),
+                port.getMessage());
+        PorticoConfig.from(Map.of("bootstrap.servers", "k1:9092,[::1]:9093"));
+        ConfigException admin = assertThrows(ConfigException.class, () -> Portico.validateAdminConfig(
+                PorticoConfig.from(Map.of("admin.request.timeout.ms", "abc")).adminConfig("k:9092")));
+        assertTrue(admin.getMessage().contains("admin.*") && admin.getMessage().contains("request.timeout.ms"),
+                admin.getMessage());
+        Portico.validateAdminConfig(PorticoConfig.defaults().adminConfig("k:9092"));
+    }
+
+    @Test
     void consumersHaveRoomInTheirSocketForAWholeFetchUnlessTold() {
         Map<String, Object> shipped = PorticoConfig.defaults().consumerConfig("b:1");
         long receive = Long.parseLong((String) shipped.get("receive.buffer.bytes"));
