@@ -45,20 +45,25 @@ public final class InFlight implements HttpHandler {
     private final int max;
 
     private final java.util.function.Predicate<HttpServerExchange> exempt;
+    private final java.util.function.Predicate<HttpServerExchange> probe;
 
     /** Every request counted, no share per address. */
     public InFlight(HttpHandler next, int max) {
-        this(next, max, max, exchange -> false);
+        this(next, max, max, exchange -> false, exchange -> false);
     }
 
     /**
      * @param perAddress requests from one client address in progress at most (no share when not below {@code max})
      * @param exempt requests no address share holds (those another node relayed: their callers were counted there)
+     * @param probe requests neither counted nor turned away, during shutdown either (the operator's
+     *        {@code /health} and {@code /ready}: a liveness probe must not fail because the server is busy)
      */
-    public InFlight(HttpHandler next, int max, int perAddress, java.util.function.Predicate<HttpServerExchange> exempt) {
+    public InFlight(HttpHandler next, int max, int perAddress, java.util.function.Predicate<HttpServerExchange> exempt,
+                    java.util.function.Predicate<HttpServerExchange> probe) {
         this.next = next;
         this.max = max;
         this.exempt = exempt;
+        this.probe = probe;
         byAddress.max(perAddress);
     }
 
@@ -79,6 +84,10 @@ public final class InFlight implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
+        if (probe.test(exchange)) {
+            next.handleRequest(exchange);
+            return;
+        }
         int now = active.incrementAndGet();
         exchange.addExchangeCompleteListener(onDone);
         if (now > max) {

@@ -139,6 +139,19 @@ class OperationsIT {
     }
 
     @Test
+    void withEveryOriginAllowedAnAnswerStillVariesByOrigin(KafkaCluster kafka) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "*"))) {
+            Rest rest = p.rest();
+            Rest.Response page = rest.get("/topics", "Origin", "https://app.example");
+            assertEquals("*", page.header("access-control-allow-origin"));
+            assertEquals("Origin", page.header("vary"));
+            Rest.Response plain = rest.get("/topics");
+            assertNull(plain.header("access-control-allow-origin"));
+            assertEquals("Origin", plain.header("vary"), "a cached answer without CORS headers is not one for a page");
+        }
+    }
+
+    @Test
     void corsPreflightAndSimpleRequestsFromAnAllowedOrigin(KafkaCluster kafka) {
         try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin",
                 "https://app.example, https://*.pages.example", "access.control.allow.methods", "GET,POST"))) {
@@ -210,6 +223,11 @@ class OperationsIT {
             assertEquals(503, refused.status(), refused.body());
             assertEquals("1", refused.header("retry-after"));
             assertTrue(refused.json().get("message").asText().contains("max.concurrent.requests"), refused.body());
+            // The operator's probes are answered whatever the load: a busy server is alive.
+            assertEquals(200, rest.get("/health").status(), "liveness while every place is taken");
+            Rest.Response ready = rest.get("/ready");
+            assertEquals(200, ready.status(), ready.body());
+            assertEquals(503, rest.get("/metrics").status(), "the metrics are a request like the others");
             // IBM's records endpoint, turned away before its route took it: still its own body.
             Rest.Response refusedRecord = rest.post("/topics/" + topic + "/records", "text/plain", "x");
             assertEquals(503, refusedRecord.status(), refusedRecord.body());
