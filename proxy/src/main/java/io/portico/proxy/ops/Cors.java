@@ -16,8 +16,8 @@ import java.util.List;
  * here with 204; other requests from it get {@code Access-Control-Allow-Origin} and
  * {@code Access-Control-Expose-Headers}, whatever answers them (it sits outside the in-flight
  * cap, so a 503 reaches the page's script too). Requests from other origins pass through without
- * CORS headers (the browser then refuses them). Unless every origin is allowed, every answer says
- * {@code Vary: Origin}, so a shared cache does not hand one origin's answer to another.
+ * CORS headers (the browser then refuses them). Every answer says {@code Vary: Origin}, so a
+ * shared cache does not hand one origin's answer (or one without its CORS headers) to another.
  */
 public final class Cors implements HttpHandler {
     private static final HttpString ORIGIN = new HttpString("Origin");
@@ -49,9 +49,8 @@ public final class Cors implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        if (!any) {
-            exchange.getResponseHeaders().add(VARY, "Origin"); // the answer depends on it
-        }
+        // The answer depends on it: its CORS headers come only with an allowed Origin (with * too).
+        exchange.getResponseHeaders().add(VARY, "Origin");
         String origin = exchange.getRequestHeaders().getFirst(ORIGIN);
         if (origin == null || !allowed(origin)) {
             next.handleRequest(exchange);
