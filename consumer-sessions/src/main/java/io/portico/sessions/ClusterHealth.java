@@ -87,10 +87,23 @@ public final class ClusterHealth implements AutoCloseable {
             if (up) {
                 out.complete(nodes.size());
             } else {
+                out.completeExceptionally(ErrorCode.BROKER_NOT_AVAILABLE.exception(e == null ? "Kafka has no brokers"
+                        : e instanceof org.apache.kafka.common.errors.TimeoutException
+                        ? "Kafka did not answer within " + timeoutMs + " ms" : "Kafka refused: " + KafkaErrors.describe(e)));
+            }
+        });
+        // The admin client's own bound, should its thread hang: a check that never ends would be
+        // shared by every probe after it, and the cluster never asked again.
+        scheduler.schedule(() -> {
+            if (!out.isDone()) {
+                if (reachable) {
+                    LOG.warn("Kafka is not reachable: the admin client did not answer within {} ms", timeoutMs + 1000);
+                }
+                reachable = false; // before the probes waiting on it hear
                 out.completeExceptionally(ErrorCode.BROKER_NOT_AVAILABLE.exception(
                         "Kafka did not answer within " + timeoutMs + " ms"));
             }
-        });
+        }, timeoutMs + 1000L, TimeUnit.MILLISECONDS);
         return out;
     }
 

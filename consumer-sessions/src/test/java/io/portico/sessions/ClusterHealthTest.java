@@ -56,4 +56,20 @@ class ClusterHealthTest {
             assertEquals(2, asked.size(), "answered: the next probe asks again");
         }
     }
+
+    @Test
+    void aCheckTheAdminClientNeverAnswersEndsAtItsBoundAndTheNextAsksAgain() throws Exception {
+        FakeAdmin admin = new FakeAdmin().on("describeCluster", args -> describe()); // never completed
+        try (ClusterHealth health = new ClusterHealth(SharedAdmin.of(admin.admin()), Duration.ofMillis(100),
+                Duration.ofHours(1))) {
+            CompletableFuture<Integer> probe = health.check();
+            java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> probe.get(30, TimeUnit.SECONDS));
+            assertEquals(503, ((io.portico.protocol.RestException) e.getCause()).httpStatus());
+            assertFalse(health.reachable());
+            int before = asked.size();
+            health.check();
+            assertEquals(before + 1, asked.size(), "the hung check is not shared by the next probe");
+        }
+    }
 }
