@@ -137,6 +137,12 @@ final class Tls {
             try (InputStream in = Files.newInputStream(location)) {
                 store.load(in, password.isEmpty() ? null : password.toCharArray());
             }
+            if (store.size() == 0) {
+                // A PKCS12 store opened without its password shows none of its encrypted
+                // certificates: one that trusts nothing would refuse every client and server.
+                throw new ConfigException(password.isEmpty() ? prefix + ".password" : prefix + ".location",
+                        location + " holds no entries" + (password.isEmpty() ? " readable without a password" : ""));
+            }
             return store;
         } catch (IOException e) {
             if (e.getCause() instanceof java.security.UnrecoverableKeyException

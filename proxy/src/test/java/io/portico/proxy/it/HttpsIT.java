@@ -444,6 +444,20 @@ class HttpsIT {
         assertTrue(e.getMessage().contains("ssl.truststore.location"), e.getMessage());
     }
 
+    @Test
+    void aTruststoreReadWithoutItsPasswordShowingNoEntryStopsStartUp(@org.junit.jupiter.api.io.TempDir Path dir) {
+        // A PKCS12 store opened without its password shows none of its (encrypted) certificates:
+        // started, the server would trust nothing and refuse every client certificate.
+        Path truststore = TestCerts.truststore(dir.resolve("trust.p12"), server.certificate());
+        ConfigException e = startFails(Map.of("listeners", "https://127.0.0.1:0",
+                "ssl.keystore.location", server.pkcs12().toString(),
+                "ssl.keystore.password", TestCerts.PASSWORD,
+                "ssl.client.auth", "required",
+                "ssl.truststore.location", truststore.toString()));
+        assertTrue(e.getMessage().contains("ssl.truststore.password") && e.getMessage().contains("no entries"),
+                e.getMessage());
+    }
+
     // ---- client certificates
 
     private static TestPortico mutualTls(String truststoreType, Path truststore) {
