@@ -604,6 +604,20 @@ class ClusterAdminTest {
         }).start();
     }
 
+    /** describeTopics answered with {@code each} topic's description. */
+    private static java.util.function.Function<Object[], Object> describedBy(
+            java.util.function.Function<String, KafkaFuture<TopicDescription>> each) {
+        return args -> {
+            @SuppressWarnings("unchecked")
+            Collection<String> names = (Collection<String>) args[0];
+            Map<String, KafkaFuture<TopicDescription>> described = new LinkedHashMap<>();
+            for (String name : names) {
+                described.put(name, each.apply(name));
+            }
+            return new DescribeTopicsResult(null, described) { };
+        };
+    }
+
     /** An admin whose topic listings are held (each added to {@code listings}) until the test completes them. */
     private static FakeAdmin listingsHeldIn(List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings) {
         return new FakeAdmin().on("listTopics", args -> {
@@ -618,18 +632,11 @@ class ClusterAdminTest {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         List<KafkaFutureImpl<TopicDescription>> describing = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);
-        FakeAdmin fake = listingsHeldIn(listings)
-                .on("describeTopics", args -> {
-                    @SuppressWarnings("unchecked")
-                    Collection<String> names = (Collection<String>) args[0];
-                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
-                    for (String name : names) {
-                        KafkaFutureImpl<TopicDescription> d = new KafkaFutureImpl<>();
-                        describing.add(d);
-                        each.put(name, d);
-                    }
-                    return new DescribeTopicsResult(null, each) { };
-                });
+        FakeAdmin fake = listingsHeldIn(listings).on("describeTopics", describedBy(name -> {
+            KafkaFutureImpl<TopicDescription> d = new KafkaFutureImpl<>();
+            describing.add(d);
+            return d;
+        }));
         // Answers handled on the thread that completes them: once the listing is complete, every
         // list asked has asked for its descriptions.
         ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false, Runnable::run);
@@ -659,17 +666,8 @@ class ClusterAdminTest {
     void topicListsAskedAtOnceShareOneListingEachFilteredForItsCaller() throws Exception {
         List<KafkaFutureImpl<Map<String, org.apache.kafka.clients.admin.TopicListing>>> listings = new CopyOnWriteArrayList<>();
         Node broker = new Node(1, "localhost", 9092);
-        FakeAdmin fake = listingsHeldIn(listings)
-                .on("describeTopics", args -> {
-                    @SuppressWarnings("unchecked")
-                    Collection<String> names = (Collection<String>) args[0];
-                    Map<String, KafkaFuture<TopicDescription>> each = new LinkedHashMap<>();
-                    for (String name : names) {
-                        each.put(name, KafkaFuture.completedFuture(new TopicDescription(name, false,
-                                List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker))))));
-                    }
-                    return new DescribeTopicsResult(null, each) { };
-                });
+        FakeAdmin fake = listingsHeldIn(listings).on("describeTopics", describedBy(name -> KafkaFuture.completedFuture(
+                new TopicDescription(name, false, List.of(new TopicPartitionInfo(0, broker, List.of(broker), List.of(broker)))))));
         ClusterAdmin topics = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
         CompletableFuture<List<ClusterAdmin.Topic>> orders = topics.topics(n -> n.startsWith("orders"));
         CompletableFuture<List<ClusterAdmin.Topic>> all = topics.topics(n -> true);
