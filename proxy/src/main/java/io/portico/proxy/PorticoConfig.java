@@ -604,6 +604,11 @@ public record PorticoConfig(
         return previous[b.length()];
     }
 
+    /** The embedded broker's settings Portico makes itself: where it listens, its role, its data. */
+    private static final java.util.Set<String> EMBEDDED_OWN = java.util.Set.of("process.roles", "node.id",
+            "controller.quorum.voters", "listeners", "advertised.listeners", "listener.security.protocol.map",
+            "controller.listener.names", "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir");
+
     /** Prefixes whose keys pass through to the Kafka clients or the embedded broker. */
     private static final List<String> PASSED_PREFIXES =
             List.of("producer.", "consumer.", "admin.", "client.", "embedded.kafka.");
@@ -852,7 +857,14 @@ public record PorticoConfig(
             } else if (key.startsWith("client.")) {
                 common.put(key.substring("client.".length()), value);
             } else if (key.startsWith("embedded.kafka.")) {
-                embedded.put(key.substring("embedded.kafka.".length()), value);
+                String setting = key.substring("embedded.kafka.".length());
+                if (EMBEDDED_OWN.contains(setting)) {
+                    // Portico would reach a broker that is not where it looks for it (or lose its data).
+                    throw new ConfigException(key, "is set by Portico for its embedded broker"
+                            + (setting.startsWith("log.dir") || setting.equals("metadata.log.dir")
+                            ? "; its data directory is embedded.kafka.dir" : ""));
+                }
+                embedded.put(setting, value);
             } else {
                 throw new ConfigException(key, "unknown key (Portico keys are listed in the README; Kafka client "
                         + "settings take a producer., consumer., admin. or client. prefix)");

@@ -205,6 +205,16 @@ class PorticoConfigTest {
     }
 
     @Test
+    void theEmbeddedBrokersOwnListenersAndDataAreNotSettings() {
+        for (String key : List.of("embedded.kafka.listeners", "embedded.kafka.log.dirs", "embedded.kafka.node.id")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(key, "x")), key);
+            assertTrue(e.getMessage().contains(key) && e.getMessage().contains("set by Portico"), e.getMessage());
+        }
+        assertEquals("false", PorticoConfig.from(Map.of("embedded.kafka.auto.create.topics.enable", "false"))
+                .embeddedKafka().get("auto.create.topics.enable"));
+    }
+
+    @Test
     void theHeadsBudgetMustHoldALargestHead() {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
                 "memory.heads.max.bytes", "131072")));
