@@ -114,10 +114,30 @@ final class Tls {
                         + protocols);
             }
         }
+        // Known, but turned off by the JVM's jdk.tls.disabledAlgorithms (TLSv1.1): every handshake would fail.
+        List<String> usable = List.of(context.getDefaultSSLParameters().getProtocols());
+        for (String p : s.enabledProtocols()) {
+            if (!usable.contains(p)) {
+                throw new ConfigException("ssl.enabled.protocols", "'" + p + "' is turned off in this JVM "
+                        + "(jdk.tls.disabledAlgorithms); it allows " + usable);
+            }
+        }
         List<String> suites = List.of(supported.getCipherSuites());
         for (String suite : s.cipherSuites()) {
             if (!suites.contains(suite)) {
                 throw new ConfigException("ssl.cipher.suites", "'" + suite + "' is not a cipher suite this JVM supports");
+            }
+        }
+        if (!s.cipherSuites().isEmpty()) {
+            // TLS 1.3's suites serve TLS 1.3 alone, the others TLS 1.2 and before: none for any
+            // protocol enabled, and no handshake could succeed.
+            boolean tls13 = s.enabledProtocols().isEmpty() || s.enabledProtocols().contains("TLSv1.3");
+            boolean older = s.enabledProtocols().isEmpty() || s.enabledProtocols().stream().anyMatch(p -> !p.equals("TLSv1.3"));
+            boolean fits = s.cipherSuites().stream().anyMatch(suite -> suite.startsWith("TLS_AES_")
+                    || suite.startsWith("TLS_CHACHA20_") ? tls13 : older);
+            if (!fits) {
+                throw new ConfigException("ssl.cipher.suites", "none of " + s.cipherSuites() + " serves a protocol of "
+                        + "ssl.enabled.protocols " + s.enabledProtocols() + " (TLS_AES_* and TLS_CHACHA20_* serve TLSv1.3 alone)");
             }
         }
     }

@@ -103,4 +103,16 @@ class TlsSettingsIT {
                 () -> start(kafka, Map.of("ssl.cipher.suites", "TLS_NOT_A_SUITE")));
         assertTrue(String.valueOf(suite.getCause()).contains("ssl.cipher.suites"), String.valueOf(suite.getCause()));
     }
+
+    @Test
+    void aProtocolTheJvmTurnsOffOrSuitesServingNoProtocolEnabledFailStartUp(KafkaCluster kafka) {
+        // Known to the JVM but turned off (jdk.tls.disabledAlgorithms): every handshake would fail.
+        IllegalStateException off = assertThrows(IllegalStateException.class,
+                () -> start(kafka, Map.of("ssl.enabled.protocols", "TLSv1.1")));
+        assertTrue(String.valueOf(off.getCause()).contains("ssl.enabled.protocols")
+                && String.valueOf(off.getCause()).contains("turned off"), String.valueOf(off.getCause()));
+        IllegalStateException none = assertThrows(IllegalStateException.class, () -> start(kafka, Map.of(
+                "ssl.enabled.protocols", "TLSv1.2", "ssl.cipher.suites", "TLS_AES_128_GCM_SHA256")));
+        assertTrue(String.valueOf(none.getCause()).contains("ssl.cipher.suites"), String.valueOf(none.getCause()));
+    }
 }
