@@ -69,7 +69,7 @@ public record PorticoConfig(
         BOOTSTRAP_SERVERS("bootstrap.servers", Setting.string(), "",
                 "The Kafka cluster. Not set: start an embedded single-node Kafka; set but empty stops start-up."),
         HOST_NAME("host.name", Setting.string(), "",
-                "Host name for absolute URLs Portico returns (with the request's port); empty: the request's Host."),
+                "Host name for absolute URLs Portico returns (with the request's port): a name or address alone, no scheme, port or path (else start-up stops); empty: the request's Host."),
         ADVERTISED_LISTENERS("advertised.listeners", Setting.advertised(), "",
                 "URLs clients reach this server at, for the base_uri of consumer instances and v3 links (the one of the request's scheme; a path, a gateway's prefix, is kept); wins over host.name."),
         EMBEDDED_KAFKA_DIR("embedded.kafka.dir", Setting.path(), "",
@@ -920,6 +920,11 @@ public record PorticoConfig(
                 ? (Integer) v.get(Key.CONSUMER_INSTANCES_PER_KEY_MAX) : Math.max(1, instancesMax / 2);
         String bootstrap = (String) v.get(Key.BOOTSTRAP_SERVERS);
         String hostName = (String) v.get(Key.HOST_NAME);
+        if (!hostName.isEmpty() && !hostName.matches("[A-Za-z0-9._-]+|\\[[0-9A-Fa-f:.]+]")) {
+            // Put in every base_uri as the host: a scheme, a port or a path there makes URLs no client can use.
+            throw new ConfigException(Key.HOST_NAME.key(), "'" + hostName + "' is not a host name (no scheme, port or "
+                    + "path: advertised.listeners takes whole URLs)");
+        }
         PorticoConfig config = new PorticoConfig(
                 listOf(v.get(Key.LISTENERS), URI.class),
                 bootstrap.isEmpty() ? null : bootstrap,

@@ -215,6 +215,17 @@ class PorticoConfigTest {
     }
 
     @Test
+    void hostNameIsAHostNameAlone() {
+        for (String bad : List.of("https://proxy.example.com", "proxy.example.com:8082", "proxy/rest", "a b")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of("host.name", bad)), bad);
+            assertTrue(e.getMessage().contains("host.name"), e.getMessage());
+        }
+        for (String good : List.of("proxy1.example.com", "localhost", "10.0.0.7", "[::1]")) {
+            PorticoConfig.from(Map.of("host.name", good));
+        }
+    }
+
+    @Test
     void theHeadsBudgetMustHoldALargestHead() {
         ConfigException e = assertThrows(ConfigException.class, () -> PorticoConfig.from(Map.of(
                 "memory.heads.max.bytes", "131072")));
