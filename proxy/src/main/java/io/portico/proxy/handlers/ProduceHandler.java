@@ -234,14 +234,7 @@ public final class ProduceHandler {
                 // slow registry holds it up; one that must ask the registry goes on on the schema pool.
                 Http.offload(exchange, pool, () -> {
                     Parsed parsed = parse(body, format, partition);
-                    CompletableFuture<Encoded> encoded;
-                    try {
-                        encoded = CompletableFuture.completedFuture(
-                                SchemaService.cachedOnly(() -> encode(parsed, format, topic)));
-                    } catch (SchemaService.NeedsRegistry e) {
-                        encoded = Http.on(schemaPool, () -> CompletableFuture.completedFuture(encode(parsed, format, topic)));
-                    }
-                    return encoded.thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
+                    return SchemaProduce.cachedHereElseOn(schemaPool, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
                             share).thenApply(offsets -> answer(offsets, v2, request)));
                 }, answer -> answer);
                 return;

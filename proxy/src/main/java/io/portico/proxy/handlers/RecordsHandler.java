@@ -130,17 +130,10 @@ public final class RecordsHandler {
                     if (schema != null) {
                         // On the produce pool while the schema is cached, where no request waiting
                         // for a slow registry holds it up; one that must ask it goes on on the schema pool.
-                        Http.offload(exchange, pool, () -> {
-                            CompletableFuture<List<Map.Entry<String, byte[]>>> all;
-                            try {
-                                all = CompletableFuture.completedFuture(
-                                        SchemaService.cachedOnly(() -> withSchema(headers, schema, value, json)));
-                            } catch (SchemaService.NeedsRegistry e) {
-                                all = Http.on(schemaPool,
-                                        () -> CompletableFuture.completedFuture(withSchema(headers, schema, value, json)));
-                            }
-                            return all.thenCompose(h -> produce.produceOne(topic, key, value, h, deadline, null, share));
-                        }, RecordsResponse::new);
+                        Http.offload(exchange, pool, () -> SchemaProduce.cachedHereElseOn(schemaPool,
+                                        () -> withSchema(headers, schema, value, json))
+                                .thenCompose(h -> produce.produceOne(topic, key, value, h, deadline, null, share)),
+                                RecordsResponse::new);
                         return;
                     }
                     Http.offload(exchange, now != null ? Runnable::run : pool,

@@ -36,6 +36,20 @@ final class SchemaProduce {
      *         (avro) or 42207 when one does not fit its schema, 42205 for a schema that does not
      *         parse or that the registry refuses, 503 when the registry does not answer
      */
+    /**
+     * {@code work}'s result here when the schemas it looks up are cached, else {@code work} run on
+     * {@code schemaPool}, where waiting for the registry holds up only requests that need it.
+     */
+    static <T> java.util.concurrent.CompletableFuture<T> cachedHereElseOn(java.util.concurrent.Executor schemaPool,
+                                                                          java.util.function.Supplier<T> work) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(SchemaService.cachedOnly(work));
+        } catch (SchemaService.NeedsRegistry e) {
+            return io.portico.proxy.http.Http.on(schemaPool,
+                    () -> java.util.concurrent.CompletableFuture.completedFuture(work.get()));
+        }
+    }
+
     static Encoded encode(SchemaService schemas, EmbeddedFormat format, String topic, List<ProduceRecord> records,
                           Fields fields) {
         boolean anyKey = false;
