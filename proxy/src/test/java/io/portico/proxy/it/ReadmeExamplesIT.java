@@ -44,11 +44,15 @@ class ReadmeExamplesIT {
         assertFalse(examples.isEmpty(), "the README has marked examples");
         String example = examples.stream().filter(e -> e.contains(marker)).findFirst().orElseThrow();
         Path script = Files.createTempFile("readme-example", ".sh");
-        Files.writeString(script, "set -euo pipefail\n" + example);
-        Processes.Result run = Processes.run(README.getParent(), Map.of("PORTICO_URL", rest.base().toString()),
-                Duration.ofMinutes(1), List.of("bash", script.toString()));
-        assertEquals(0, run.exitCode(), run.output());
-        return run.output();
+        try {
+            Files.writeString(script, "set -euo pipefail\n" + example);
+            Processes.Result run = Processes.run(README.getParent(), Map.of("PORTICO_URL", rest.base().toString()),
+                    Duration.ofMinutes(1), List.of("bash", script.toString()));
+            assertEquals(0, run.exitCode(), run.output());
+            return run.output();
+        } finally {
+            Files.deleteIfExists(script);
+        }
     }
 
     @Test
