@@ -288,12 +288,13 @@ class ConsumerInstancesIT {
 
     @Test
     void recordsFetchedAheadOfTheNextReadAreNeitherCommittedNorLost(Rest rest) {
-        // More records than one read hands out (one fetch of at most 384 KiB): after a read,
-        // the instance fetches the next ones ahead while the client reads its answer. Far more
-        // than one poll's 5,000: a first read that finds a fetch ahead done during its group
-        // join takes what that fetched too (once 6,000 here, all of them).
+        // More records than one read can hand out: after a read, the instance fetches the next
+        // ones ahead while the client reads its answer. A read hands out one poll's records and
+        // at most eight more polls' of what is already fetched (max.poll.records 5,000 each), so
+        // 45,000 at most whatever the machine's pace: on a loaded machine a first read found all
+        // of 20,000 fetched during its group join.
         String topic = KafkaCluster.uniqueTopic("ahead");
-        int total = 20_000;
+        int total = 50_000;
         produceNumbered(rest, topic, total);
         String group = KafkaCluster.uniqueTopic("g");
         String first = create(rest, group, "{\"auto.offset.reset\":\"smallest\",\"auto.commit.enable\":\"false\"}");
