@@ -119,6 +119,16 @@ public final class ConsumerInstance {
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
     private final DeliveryLog delivered = new DeliveryLog();
+    /** What the stream that handed it out has not written yet (a commit stops before it). */
+    private final Unwritten unwritten = new Unwritten();
+    /** The stream {@link #unwritten} is of, or null. */
+    private Stream unwrittenOf;
+    /**
+     * A stream that ended without being taken over (its client left): the next operation on the
+     * instance, under its lock, moves each partition back to the first record it did not write
+     * (the stream's close may run on an IO thread, which must not wait for the lock).
+     */
+    private volatile Stream leftBehind;
     private volatile boolean closed;
     private volatile boolean leaving; // the close has committed and is closing the consumer
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
@@ -522,6 +532,7 @@ public final class ConsumerInstance {
             held.drop(dropped);
             delivered.forgetAll();
             dropped.forEach(returned::remove);
+            unwritten.forget(dropped);
             if (partitions.isEmpty()) {
                 consumer.unsubscribe(); // as KafkaConsumer.assign does with no partitions
             } else {
@@ -551,6 +562,7 @@ public final class ConsumerInstance {
         held.clear();
         delivered.forgetAll();
         returned.clear();
+        unwritten.clear();
         assigned = false;
         awaitedAssignment = false;
     }
@@ -569,6 +581,7 @@ public final class ConsumerInstance {
             delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
             offsets.keySet().forEach(returned::remove);
+            unwritten.forget(offsets.keySet());
             return null;
         });
     }
@@ -583,6 +596,7 @@ public final class ConsumerInstance {
             consumer.seekToBeginning(partitions);
             partitions.forEach(consumer::position); // resolved now, not at the next fetch
             partitions.forEach(returned::remove);
+            unwritten.forget(partitions);
             return null;
         });
     }
@@ -608,6 +622,7 @@ public final class ConsumerInstance {
             // (records written in between are read).
             partitions.forEach(consumer::position);
             partitions.forEach(returned::remove);
+            unwritten.forget(partitions);
             return null;
         });
     }
@@ -637,6 +652,7 @@ public final class ConsumerInstance {
             held.drop(offsets.keySet());
             offsets.forEach(consumer::seek);
             offsets.keySet().forEach(returned::remove);
+            unwritten.forget(offsets.keySet());
             if (timestamps.isEmpty()) {
                 return null;
             }
@@ -655,6 +671,7 @@ public final class ConsumerInstance {
                 toEnd.forEach(consumer::position);
             }
             timestamps.keySet().forEach(returned::remove);
+            unwritten.forget(timestamps.keySet());
             return null;
         });
     }
@@ -785,10 +802,13 @@ public final class ConsumerInstance {
                     throw ErrorCode.ILLEGAL_STATE.exception("This consumer instance already streams to another "
                             + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
                 }
-                current.close();
+                current.takeOver();
             }
             Stream opened = new Stream();
             stream.set(opened);
+            settleWritten(); // what the last stream wrote counts as returned, what it did not write goes
+            unwritten.clear(); // (a resume below moves back to what its client received)
+            unwrittenOf = opened;
             if (resume != null) {
                 Map<TopicPartition, Long> rewind = delivered.resumeAfter(resume.partition(), resume.offset());
                 if (rewind != null) {
@@ -835,6 +855,7 @@ public final class ConsumerInstance {
             }
         });
         held.drop(mine.keySet());
+        unwritten.forget(mine.keySet());
         mine.forEach((tp, offset) -> {
             consumer.seek(tp, offset);
             if (offset > 0) {
@@ -852,6 +873,10 @@ public final class ConsumerInstance {
      */
     public final class Stream implements AutoCloseable {
         private volatile boolean open = true;
+        /** The number of the last batch handed out (1, 2, …; 0: none); read by the stream's thread. */
+        private long handedOut;
+        /** The number of the last batch written to the connection (set by any thread). */
+        private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
 
         private Stream() {
         }
@@ -883,6 +908,30 @@ public final class ConsumerInstance {
             }, true);
         }
 
+        /** Notes a batch this stream hands out as not written yet (under the lock). */
+        private void handOut(List<ConsumedRecord> out) {
+            if (!out.isEmpty() && unwrittenOf == this) {
+                unwritten.add(++handedOut, out);
+            }
+        }
+
+        /**
+         * The number of the batch the last {@link #next} handed out, to pass to {@link #written}
+         * once it is written. Call from the thread that called {@code next}.
+         */
+        public long handedOut() {
+            return handedOut;
+        }
+
+        /**
+         * The batches up to number {@code batch} were written to the connection: a commit of what
+         * was returned covers them now, and a client that leaves after them is not given them
+         * again. Never blocks (an IO thread calls it).
+         */
+        public void written(long batch) {
+            written.accumulateAndGet(batch, Math::max);
+        }
+
         /**
          * Takes part in the group without fetching (partitions paused), so that an instance whose
          * stream waits for a slow client is not dropped from its group; never blocks for long.
@@ -896,11 +945,68 @@ public final class ConsumerInstance {
             }, true);
         }
 
-        /** Ends the stream's hold on the instance (idempotent, never blocks). */
+        /**
+         * Ends the stream's hold on the instance (idempotent, never blocks). Unless a resuming
+         * stream took over, what it handed out and did not write goes back in line: the next
+         * operation on the instance moves each partition back to the first such record.
+         */
         @Override
         public void close() {
             open = false;
-            stream.compareAndSet(this, null);
+            if (stream.compareAndSet(this, null)) {
+                leftBehind = this;
+            }
+        }
+
+        /** A resuming stream takes over (under the lock): the resume says where each partition goes on. */
+        private void takeOver() {
+            open = false;
+        }
+    }
+
+    /**
+     * The batches the stream of {@link #unwritten} has written by now count as returned: a commit
+     * of what was returned covers them (under the lock).
+     */
+    private void settleWritten() {
+        Stream s = unwrittenOf;
+        if (s != null && !unwritten.isEmpty()) {
+            unwritten.written(s.written.get(), (tp, last) -> returned.merge(tp, last, Math::max));
+        }
+    }
+
+    /**
+     * After a stream ended without a takeover (under the lock): each partition starts again at
+     * the first record the stream handed out and did not write, as a resume after the last record
+     * it wrote would (the delivery log is cut there too); what was returned, and is committed,
+     * ends before it.
+     */
+    private void moveBackFromLeftStream() {
+        Stream left = leftBehind;
+        leftBehind = null;
+        if (left == null || left != unwrittenOf) {
+            return;
+        }
+        settleWritten();
+        unwrittenOf = null;
+        if (unwritten.isEmpty()) {
+            unwritten.clear();
+            return;
+        }
+        Map<TopicPartition, Long> firsts = unwritten.firsts();
+        Map<TopicPartition, Long> afterWritten = unwritten.lastWrittenPartition() == null ? null
+                : delivered.resumeAfter(unwritten.lastWrittenPartition(), unwritten.lastWrittenOffset());
+        Map<TopicPartition, Long> back = new HashMap<>(firsts);
+        if (afterWritten == null) {
+            delivered.forget(firsts.keySet()); // nothing written, or the log no longer knows the record
+        } else {
+            afterWritten.forEach((tp, offset) -> back.merge(tp, offset, Math::min));
+        }
+        unwritten.clear();
+        try {
+            rewind(back);
+        } catch (RuntimeException e) {
+            LOG.debug("Moving {}/{} back to what its stream did not write failed: {}", group, name, e.toString());
         }
     }
 
@@ -1144,7 +1250,11 @@ public final class ConsumerInstance {
             if (superseded()) {
                 return done(List.of()); // a resuming stream took over during the wait: what is held stays for it
             }
-            List<ConsumedRecord> out = take(limits, room);
+            // A stream's records count as returned (and committed) once written, not now.
+            List<ConsumedRecord> out = take(limits, room, owner == null);
+            if (owner != null) {
+                owner.handOut(out);
+            }
             if (memory.over()) {
                 letGoOfHeld();
             }
@@ -1452,7 +1562,10 @@ public final class ConsumerInstance {
 
     /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
     private void autoCommitReturned() {
-        commitAsync(toCommit());
+        Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+        if (!offsets.isEmpty()) { // a stream's first batch, say, which counts once written
+            commitAsync(offsets);
+        }
     }
 
     private void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets) {
@@ -1497,7 +1610,7 @@ public final class ConsumerInstance {
                 return null; // the one looked at ended meanwhile: the state checked above may have changed
             }
             delivered.clear();
-            List<ConsumedRecord> out = take(limits, room);
+            List<ConsumedRecord> out = take(limits, room, true);
             if (autoCommit && !out.isEmpty()) {
                 commitDue = true;
             }
@@ -1702,7 +1815,7 @@ public final class ConsumerInstance {
      * it are, and it stays first in line (a read that starts at it fails with 50002 and consumes
      * nothing), so nothing is marked returned, and committed, that the client did not get.
      */
-    private List<ConsumedRecord> take(ReadLimits limits, ResponseRoom room) {
+    private List<ConsumedRecord> take(ReadLimits limits, ResponseRoom room, boolean returning) {
         List<ConsumedRecord> out = new ArrayList<>(held.count());
         long bytes = 0;
         ConsumedRecord previous = null;
@@ -1742,14 +1855,15 @@ public final class ConsumerInstance {
             }
             held.poll();
             bytes += size;
-            if (previous != null && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
+            if (returning && previous != null
+                    && (previous.partition() != c.partition() || !previous.topic().equals(c.topic()))) {
                 remember(previous);
             }
             out.add(c);
             previous = c;
         }
         held.settle();
-        if (previous != null) {
+        if (returning && previous != null) {
             remember(previous);
         }
         metrics.consumed(out.size(), bytes);
@@ -1786,9 +1900,9 @@ public final class ConsumerInstance {
                 consumer.commitSync(offsets);
             }
             List<CommittedOffset> out = new ArrayList<>();
-            for (TopicPartition tp : offsets.keySet()) {
-                long last = returned.get(tp);
-                out.add(new CommittedOffset(tp.topic(), tp.partition(), last, last));
+            for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+                long last = e.getValue().offset() - 1;
+                out.add(new CommittedOffset(e.getKey().topic(), e.getKey().partition(), last, last));
             }
             out.sort(Comparator.comparing(CommittedOffset::topic).thenComparingInt(CommittedOffset::partition));
             return out;
@@ -1856,6 +1970,7 @@ public final class ConsumerInstance {
 
     /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
     private Map<TopicPartition, OffsetAndMetadata> returnedOf(Collection<TopicPartition> partitions) {
+        settleWritten(); // a stream's batches written by now count as returned
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : partitions) {
             Long last = returned.get(tp);
@@ -1933,6 +2048,9 @@ public final class ConsumerInstance {
         if (closed) {
             lock.unlock();
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+        }
+        if (leftBehind != null) {
+            moveBackFromLeftStream();
         }
     }
 
@@ -2024,6 +2142,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.revoked(partitions);
                 partitions.forEach(returned::remove);
+                unwritten.forget(partitions);
             } finally {
                 heldLock.unlock();
             }
@@ -2036,6 +2155,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.forget(partitions);
                 partitions.forEach(returned::remove);
+                unwritten.forget(partitions);
             } finally {
                 heldLock.unlock();
             }

@@ -198,13 +198,14 @@ class ConsumerStreamTest {
         ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
         assertEquals(List.of("0/0", "0/1", "0/2", "0/3", "0/4"),
                 positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        assertEquals(List.of(), consumer.commits, "auto-commit waits until the stream wrote them");
+        stream.written(stream.handedOut());
 
         // Another member joins during the stream's next poll: the group revokes a/0 (the instance
-        // commits 5, what it handed out) and gives it straight back, where that commit left off.
+        // commits 5, what it handed out and wrote) and gives it straight back, where that commit left off.
         consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
         assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
-        assertEquals(List.of(Map.of(A0, 5L), Map.of(A0, 5L)), consumer.commits,
-                "the auto-commit of what the read handed out, and the commit on revocation");
+        assertEquals(List.of(Map.of(A0, 5L)), consumer.commits, "the commit on revocation");
         assertEquals(5L, consumer.position(A0));
 
         // The client's connection had broken after a/0/1: it resumes from there.
@@ -330,5 +331,89 @@ class ConsumerStreamTest {
         assertEquals(11L, consumer.position(A0));
         assertEquals(0L, consumer.position(A1), "a/1 from what it first handed out: a/1/10 and later were "
                 + "handed out after a/0/10, among runs no longer known one by one");
+    }
+
+    @Test
+    void aCommitDuringAStreamCoversWhatItWroteNotWhatItFetchedAhead() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        a0(0, 4).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        long first = stream.handedOut();
+        a0(5, 9).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size(), "the next batch, fetched while the first is written");
+        assertEquals(List.of(), instance.commit(), "nothing written yet: nothing committed");
+
+        stream.written(first);
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit(), "the batch written");
+        assertEquals(5L, consumer.lastCommitted(A0));
+        stream.written(stream.handedOut());
+        assertEquals(List.of(new CommittedOffset("a", 0, 9, 9)), instance.commit());
+        assertEquals(10L, consumer.lastCommitted(A0));
+    }
+
+    @Test
+    void aStreamWhoseClientLeftHandsOutWhatItDidNotWriteAgain() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0, A1);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        a0(0, 4).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+        a0(5, 9).forEach(consumer::addRecord);
+        consumer.addRecord(record("a", 1, 0, null, "y0"));
+        assertEquals(6, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size(), "fetched, never written");
+
+        registry.closeStream(stream); // its client left
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit(), "what was written, no more");
+        assertEquals(5L, consumer.position(A0), "a/0 starts again after the last record written");
+        assertEquals(0L, consumer.position(A1), "a/1 at its first record handed out");
+        a0(5, 9).forEach(consumer::addRecord); // still in the broker
+        consumer.addRecord(record("a", 1, 0, null, "y0"));
+        ConsumerInstance.Stream again = registry.openStream(instance, null, null);
+        List<String> next = positions(registry.next(again, 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(List.of("0/5", "0/6", "0/7", "0/8", "0/9", "1/0"), next.stream().sorted().toList(),
+                "none lost, none repeated");
+    }
+
+    @Test
+    void aStreamTakenOverMovesBackToWhatTheResumingClientReceivedNotToWhatItWrote() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0, A1);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        a0(0, 9).forEach(consumer::addRecord);
+        assertEquals(10, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
+        first.written(first.handedOut());
+
+        a0(10, 11).forEach(consumer::addRecord);
+        consumer.addRecord(record("a", 1, 0, null, "y0"));
+        assertEquals(3, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "fetched, never written");
+
+        // The client received up to a/0/3 (the rest sat in buffers when its connection broke).
+        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 3));
+        registry.closeStream(first); // Portico sees the old connection close only now
+        assertEquals(4L, consumer.position(A0));
+        assertEquals(0L, consumer.position(A1), "a/1's record came after a/0/3: read again");
+        assertEquals(List.of(new CommittedOffset("a", 0, 3, 3)), instance.commit());
+        assertTrue(second.isOpen());
+    }
+
+    @Test
+    void deletingAnAutoCommitInstanceWhileItStreamsCommitsOnlyWhatTheStreamWrote() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+        a0(5, 9).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+
+        registry.delete("g", "i");
+        assertEquals(5L, consumer.lastCommitted(A0), "the second batch never reached the client");
     }
 }

@@ -157,7 +157,9 @@ public final class EventStreamHandlers {
                         return EventStream.Events.END; // a resuming stream took over
                     }
                     ServerSentEvents.Rendered r = render.render(records, format);
-                    return new EventStream.Events(r.bytes(), r.error(), false);
+                    // Once written, a commit covers these records, and a client that leaves is not given them again.
+                    long batch = stream.handedOut();
+                    return new EventStream.Events(r.bytes(), r.error(), false, () -> stream.written(batch));
                 }
 
                 @Override

@@ -86,11 +86,17 @@ public final class EventStream {
 
     /**
      * What a fetch yielded: events to write (possibly none), then, when not null, an error that
-     * ends the stream, or the end of the stream when {@code last}.
+     * ends the stream, or the end of the stream when {@code last}. {@code written}, when not
+     * null, runs on the IO thread once the events are written to the connection (not when an
+     * error follows them, nor when the client left first): it must not block.
      */
-    public record Events(ByteChunks bytes, RestException error, boolean last) {
+    public record Events(ByteChunks bytes, RestException error, boolean last, Runnable written) {
         /** Nothing more: the stream ends cleanly. */
         public static final Events END = new Events(ByteChunks.EMPTY, null, true);
+
+        public Events(ByteChunks bytes, RestException error, boolean last) {
+            this(bytes, error, last, null);
+        }
 
         public static Events of(byte[] bytes) {
             return new Events(ByteChunks.of(bytes), null, false);
@@ -349,6 +355,9 @@ public final class EventStream {
         unwritten++;
         send(events.bytes().buffers(), () -> {
             unwritten--;
+            if (events.written() != null && events.error() == null) {
+                events.written().run();
+            }
             after.run();
         });
         if (more && !full) {

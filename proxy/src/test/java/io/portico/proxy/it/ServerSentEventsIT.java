@@ -550,6 +550,71 @@ class ServerSentEventsIT {
     }
 
     @Test
+    void aCommitDuringAStalledStreamCoversWhatWasWrittenAndWhatWasNotIsReadAgainOnceTheClientLeaves(KafkaCluster kafka)
+            throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-unwritten"), 1);
+        int records = 3000;
+        byte[] value = new byte[10 * 1024];
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < records; i++) {
+                p.send(new ProducerRecord<>(topic, 0, null, value));
+            }
+            p.flush();
+        }
+        String group = "sse-unwritten-group-" + topic;
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (TestPortico portico = TestPortico.start(kafka, Map.of())) {
+            Rest rest = portico.rest();
+            var registry = portico.portico().metrics();
+            String instance = v2Instance(rest, group, topic);
+            URI base = rest.base();
+            long handedOut;
+            try (Socket socket = new Socket()) {
+                socket.setReceiveBufferSize(32 * 1024);
+                socket.connect(new java.net.InetSocketAddress(base.getHost(), base.getPort()));
+                socket.setSoTimeout(30_000);
+                socket.getOutputStream().write(("GET " + instance + "/records HTTP/1.1\r\n"
+                        + "Host: x\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                assertTrue(socket.getInputStream().read(new byte[16 * 1024]) > 0);
+                // The client reads no more (30 MB wait in Kafka): the stream stops once the
+                // connection's buffers are full, with a batch handed out and not written (it holds
+                // its room in the responses budget until written).
+                long before = -1;
+                handedOut = registry.getMeters().get("portico.consume.records").getCount();
+                for (int i = 0; i < 300 && (handedOut != before
+                        || (Long) registry.getGauges().get("portico.memory.responses.used").getValue() == 0); i++) {
+                    Thread.sleep(200);
+                    before = handedOut;
+                    handedOut = registry.getMeters().get("portico.consume.records").getCount();
+                }
+                assertTrue(handedOut > 0 && handedOut < records, "the stream stopped part way: " + handedOut);
+
+                Rest.Response commit = rest.post(instance + "/offsets", V2, "", "Accept", V2);
+                assertEquals(200, commit.status(), commit.body());
+            }
+            long committed = kafka.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS).get(tp).offset();
+            assertTrue(committed < handedOut, "the commit covers what was written, not the batch the client never got: "
+                    + committed + " of " + handedOut + " handed out");
+
+            // The client left: the instance reads on from the first record its stream did not write.
+            Rest.Response read = rest.get(instance + "/records?max_bytes=20000", "Accept", BINARY_V2);
+            for (int i = 0; i < 100 && read.status() == 409; i++) { // until Portico sees the connection closed
+                Thread.sleep(100);
+                read = rest.get(instance + "/records?max_bytes=20000", "Accept", BINARY_V2);
+            }
+            for (int i = 0; i < 20 && read.status() == 200 && read.json().isEmpty(); i++) {
+                read = rest.get(instance + "/records?max_bytes=20000", "Accept", BINARY_V2);
+            }
+            assertEquals(200, read.status(), read.body());
+            assertFalse(read.json().isEmpty(), read.body());
+            assertEquals(committed, read.json().get(0).get("offset").asLong(),
+                    "on from the first record not written, which the commit stopped before");
+        }
+    }
+
+    @Test
     void aSlowReaderHoldsBoundedMemoryAndGetsEveryRecordInTheEnd(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-slow"), 1);
         int records = 3000;

@@ -1,0 +1,104 @@
+package io.portico.sessions;
+
+import io.portico.protocol.ConsumedRecord;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The batches an instance's stream handed out and has not written to its connection yet, in
+ * order: they count as returned (what a commit of "what was returned" commits) once written, and
+ * a stream whose client left moves each partition back to the first of them, so that what never
+ * left Portico is neither committed nor skipped. Batches are numbered by the stream (1, 2, …); the stream says up
+ * to which one it wrote. A partition sought, let go of or moved back is forgotten here: where it
+ * stands then is what counts. At most a few batches are kept (a stream fetches one ahead of the
+ * one it writes), each as the first offset of each partition in it. Not thread-safe: the
+ * instance's lock guards it.
+ */
+final class Unwritten {
+    private record Batch(long number, Map<TopicPartition, Long> firsts, Map<TopicPartition, Long> lasts,
+                         TopicPartition lastPartition, long lastOffset) {
+    }
+
+    private final ArrayDeque<Batch> batches = new ArrayDeque<>();
+    private TopicPartition lastWrittenPartition;
+    private long lastWrittenOffset = -1;
+
+    /** Notes batch {@code number}'s records (in the order handed out); nothing when there are none. */
+    void add(long number, List<ConsumedRecord> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, Long> firsts = new HashMap<>();
+        Map<TopicPartition, Long> lasts = new HashMap<>();
+        for (ConsumedRecord r : records) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            firsts.merge(tp, r.offset(), Math::min);
+            lasts.merge(tp, r.offset(), Math::max);
+        }
+        ConsumedRecord last = records.get(records.size() - 1);
+        batches.addLast(new Batch(number, firsts, lasts, new TopicPartition(last.topic(), last.partition()), last.offset()));
+    }
+
+    /**
+     * The stream wrote every batch up to number {@code upTo}: they are no longer unwritten, and
+     * {@code returned} is told the last offset of each partition in each of them, in order.
+     */
+    void written(long upTo, java.util.function.BiConsumer<TopicPartition, Long> returned) {
+        while (!batches.isEmpty() && batches.peekFirst().number() <= upTo) {
+            Batch b = batches.pollFirst();
+            b.lasts().forEach(returned);
+            lastWrittenPartition = b.lastPartition();
+            lastWrittenOffset = b.lastOffset();
+        }
+    }
+
+    /** Each partition's first offset handed out and not written. */
+    Map<TopicPartition, Long> firsts() {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        for (Batch b : batches) {
+            b.firsts().forEach((tp, f) -> out.merge(tp, f, Math::min));
+        }
+        return out;
+    }
+
+    /** The partition of the last record written, or null when none was (since the last {@link #clear}). */
+    TopicPartition lastWrittenPartition() {
+        return lastWrittenPartition;
+    }
+
+    /** The offset of the last record written (see {@link #lastWrittenPartition}). */
+    long lastWrittenOffset() {
+        return lastWrittenOffset;
+    }
+
+    boolean isEmpty() {
+        return batches.isEmpty();
+    }
+
+    /** Forgets what was handed out of {@code partitions}: they were sought, let go of or moved back. */
+    void forget(Collection<TopicPartition> partitions) {
+        if (batches.isEmpty()) {
+            return;
+        }
+        for (Iterator<Batch> it = batches.iterator(); it.hasNext(); ) {
+            Batch b = it.next();
+            b.firsts().keySet().removeAll(partitions);
+            b.lasts().keySet().removeAll(partitions);
+            if (b.firsts().isEmpty()) {
+                it.remove();
+            }
+        }
+    }
+
+    /** Forgets everything: a new stream starts, or the partitions' positions were all reset. */
+    void clear() {
+        batches.clear();
+        lastWrittenPartition = null;
+        lastWrittenOffset = -1;
+    }
+}
