@@ -802,12 +802,15 @@ public final class ConsumerInstance {
                     throw ErrorCode.ILLEGAL_STATE.exception("This consumer instance already streams to another "
                             + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
                 }
-                current.takeOver();
+                current.open = false;
+                leftBehind = current;
             }
+            // The last stream's records it did not write go back in line (its close may have come
+            // just after the look at leftBehind in lock()); a resume below may go further back.
+            moveBackFromLeftStream();
             Stream opened = new Stream();
             stream.set(opened);
-            settleWritten(); // what the last stream wrote counts as returned, what it did not write goes
-            unwritten.clear(); // (a resume below moves back to what its client received)
+            unwritten.clear();
             unwrittenOf = opened;
             if (resume != null) {
                 Map<TopicPartition, Long> rewind = delivered.resumeAfter(resume.partition(), resume.offset());
@@ -902,6 +905,7 @@ public final class ConsumerInstance {
                 if (!open || stream.get() != this) {
                     return List.of();
                 }
+                settledByStream(); // what it wrote since its last call: returned, and auto-committed
                 List<ConsumedRecord> out = pollLocked(limits, room, this);
                 delivered.add(out);
                 return out;
@@ -939,6 +943,7 @@ public final class ConsumerInstance {
         public void keepInGroup() {
             locked(KafkaErrors::toRestException, () -> {
                 if (open && stream.get() == this) {
+                    settledByStream();
                     answerGroup();
                 }
                 return null;
@@ -953,14 +958,22 @@ public final class ConsumerInstance {
         @Override
         public void close() {
             open = false;
-            if (stream.compareAndSet(this, null)) {
+            if (stream.get() == this) {
+                // Noted before the instance is free: an open that finds no stream finds this.
                 leftBehind = this;
+                stream.compareAndSet(this, null);
             }
         }
+    }
 
-        /** A resuming stream takes over (under the lock): the resume says where each partition goes on. */
-        private void takeOver() {
-            open = false;
+    /**
+     * A stream's own call (under the lock): the batches it wrote since count as returned, and
+     * with auto-commit are committed now, not only with its next batch (a stream that goes quiet
+     * would leave its last one uncommitted).
+     */
+    private void settledByStream() {
+        if (settleWritten() && autoCommit) {
+            autoCommitReturned();
         }
     }
 
@@ -968,18 +981,18 @@ public final class ConsumerInstance {
      * The batches the stream of {@link #unwritten} has written by now count as returned: a commit
      * of what was returned covers them (under the lock).
      */
-    private void settleWritten() {
+    private boolean settleWritten() {
         Stream s = unwrittenOf;
-        if (s != null && !unwritten.isEmpty()) {
-            unwritten.written(s.written.get(), (tp, last) -> returned.merge(tp, last, Math::max));
-        }
+        return s != null && !unwritten.isEmpty()
+                && unwritten.written(s.written.get(), (tp, last) -> returned.merge(tp, last, Math::max));
     }
 
     /**
-     * After a stream ended without a takeover (under the lock): each partition starts again at
-     * the first record the stream handed out and did not write, as a resume after the last record
-     * it wrote would (the delivery log is cut there too); what was returned, and is committed,
-     * ends before it.
+     * After a stream ended (its client left, or a resuming stream takes over; under the lock):
+     * each partition starts again at the first record the stream handed out and did not write,
+     * and the delivery log forgets those records, as they were never handed out; what was
+     * returned, and is committed, ends before them. Never throws: the instance stays usable
+     * (a partition it could not move is read on from where it is).
      */
     private void moveBackFromLeftStream() {
         Stream left = leftBehind;
@@ -987,24 +1000,15 @@ public final class ConsumerInstance {
         if (left == null || left != unwrittenOf) {
             return;
         }
-        settleWritten();
-        unwrittenOf = null;
-        if (unwritten.isEmpty()) {
-            unwritten.clear();
-            return;
-        }
-        Map<TopicPartition, Long> firsts = unwritten.firsts();
-        Map<TopicPartition, Long> afterWritten = unwritten.lastWrittenPartition() == null ? null
-                : delivered.resumeAfter(unwritten.lastWrittenPartition(), unwritten.lastWrittenOffset());
-        Map<TopicPartition, Long> back = new HashMap<>(firsts);
-        if (afterWritten == null) {
-            delivered.forget(firsts.keySet()); // nothing written, or the log no longer knows the record
-        } else {
-            afterWritten.forEach((tp, offset) -> back.merge(tp, offset, Math::min));
-        }
-        unwritten.clear();
         try {
-            rewind(back);
+            settleWritten();
+            unwrittenOf = null;
+            Map<TopicPartition, Long> back = unwritten.firsts();
+            unwritten.clear();
+            if (!back.isEmpty()) {
+                delivered.handedBack(back);
+                rewind(back);
+            }
         } catch (RuntimeException e) {
             LOG.debug("Moving {}/{} back to what its stream did not write failed: {}", group, name, e.toString());
         }
@@ -1970,7 +1974,9 @@ public final class ConsumerInstance {
 
     /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
     private Map<TopicPartition, OffsetAndMetadata> returnedOf(Collection<TopicPartition> partitions) {
-        settleWritten(); // a stream's batches written by now count as returned
+        if (lock.isHeldByCurrentThread()) {
+            settleWritten(); // a stream's batches written by now count as returned (a close that did not get the lock: as they stand)
+        }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : partitions) {
             Long last = returned.get(tp);
@@ -2014,6 +2020,11 @@ public final class ConsumerInstance {
     /** Operations that may wait for the instance at once; more are refused (429). */
     static final int MAX_WAITING_OPERATIONS = 8;
 
+    /** Batches its stream handed out and has not written, as the instance knows now (for tests). */
+    int unwrittenBatches() {
+        return unwritten.batches();
+    }
+
     /** Operations waiting for the instance now (for tests). */
     int waitingOperations() {
         return waiting.get();
@@ -2050,7 +2061,7 @@ public final class ConsumerInstance {
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         if (leftBehind != null) {
-            moveBackFromLeftStream();
+            moveBackFromLeftStream(); // never throws: the lock is not left held
         }
     }
 
@@ -2142,7 +2153,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.revoked(partitions);
                 partitions.forEach(returned::remove);
-                unwritten.forget(partitions);
+                unwritten.revoked(partitions);
             } finally {
                 heldLock.unlock();
             }
@@ -2169,6 +2180,10 @@ public final class ConsumerInstance {
             heldLock.lock();
             try {
                 delivered.assigned(partitions);
+                // A partition given straight back (the eager protocol revokes them all) goes on
+                // after what the stream handed out: its batch in flight is still written, and the
+                // commit on revocation covered only what was written before.
+                unwritten.assigned(partitions).forEach(consumer::seek);
             } finally {
                 heldLock.unlock();
             }

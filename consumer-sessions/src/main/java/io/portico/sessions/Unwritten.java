@@ -12,12 +12,15 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * The batches an instance's stream handed out and has not written to its connection yet, in
  * order: they count as returned (what a commit of "what was returned" commits) once written, and
- * a stream whose client left moves each partition back to the first of them, so that what never
- * left Portico is neither committed nor skipped. Batches are numbered by the stream (1, 2, …); the stream says up
- * to which one it wrote. A partition sought, let go of or moved back is forgotten here: where it
- * stands then is what counts. At most a few batches are kept (a stream fetches one ahead of the
- * one it writes), each as the first offset of each partition in it. Not thread-safe: the
- * instance's lock guards it.
+ * a stream that ends moves each partition back to the first of them, so that what never left
+ * Portico is neither committed nor skipped. Batches are numbered by the stream (1, 2, …); the
+ * stream says up to which one it wrote, and the instance settles that before each of the
+ * stream's fetches, so a few batches are kept at most (a stream fetches one ahead of the one it
+ * writes), each as the first and last offset of each partition in it. A partition sought, let go
+ * of or moved back is forgotten here: where it stands then is what counts. One a rebalance
+ * revoked is kept until the rebalance assigns: given straight back, it goes on after what was
+ * handed out (the batch in flight is still written); gone to another member, it is forgotten.
+ * Not thread-safe: the instance's lock guards it.
  */
 final class Unwritten {
     private record Batch(long number, Map<TopicPartition, Long> firsts, Map<TopicPartition, Long> lasts,
@@ -25,6 +28,8 @@ final class Unwritten {
     }
 
     private final ArrayDeque<Batch> batches = new ArrayDeque<>();
+    /** Partitions a rebalance under way revoked, with the offset after the last of each handed out. */
+    private final Map<TopicPartition, Long> revoked = new HashMap<>();
     private TopicPartition lastWrittenPartition;
     private long lastWrittenOffset = -1;
 
@@ -48,13 +53,16 @@ final class Unwritten {
      * The stream wrote every batch up to number {@code upTo}: they are no longer unwritten, and
      * {@code returned} is told the last offset of each partition in each of them, in order.
      */
-    void written(long upTo, java.util.function.BiConsumer<TopicPartition, Long> returned) {
+    boolean written(long upTo, java.util.function.BiConsumer<TopicPartition, Long> returned) {
+        boolean any = false;
         while (!batches.isEmpty() && batches.peekFirst().number() <= upTo) {
+            any = true;
             Batch b = batches.pollFirst();
             b.lasts().forEach(returned);
             lastWrittenPartition = b.lastPartition();
             lastWrittenOffset = b.lastOffset();
         }
+        return any;
     }
 
     /** Each partition's first offset handed out and not written. */
@@ -76,12 +84,17 @@ final class Unwritten {
         return lastWrittenOffset;
     }
 
+    int batches() {
+        return batches.size();
+    }
+
     boolean isEmpty() {
         return batches.isEmpty();
     }
 
     /** Forgets what was handed out of {@code partitions}: they were sought, let go of or moved back. */
     void forget(Collection<TopicPartition> partitions) {
+        revoked.keySet().removeAll(partitions);
         if (batches.isEmpty()) {
             return;
         }
@@ -95,9 +108,52 @@ final class Unwritten {
         }
     }
 
+    /**
+     * A rebalance revoked {@code partitions}: what was handed out of them and not written is kept
+     * until it {@linkplain #assigned assigns}.
+     */
+    void revoked(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            Long next = null;
+            for (Batch b : batches) {
+                Long last = b.lasts().get(tp);
+                if (last != null && (next == null || last + 1 > next)) {
+                    next = last + 1;
+                }
+            }
+            if (next != null) {
+                revoked.put(tp, next);
+            }
+        }
+    }
+
+    /**
+     * A rebalance assigned {@code partitions}: of those it revoked with records not written, the
+     * ones it gave back and where each goes on (after what was handed out); the others are
+     * forgotten.
+     */
+    Map<TopicPartition, Long> assigned(Collection<TopicPartition> partitions) {
+        if (revoked.isEmpty()) {
+            return Map.of();
+        }
+        Map<TopicPartition, Long> back = new HashMap<>();
+        List<TopicPartition> gone = new java.util.ArrayList<>();
+        revoked.forEach((tp, next) -> {
+            if (partitions.contains(tp)) {
+                back.put(tp, next);
+            } else {
+                gone.add(tp);
+            }
+        });
+        revoked.clear();
+        forget(gone);
+        return back;
+    }
+
     /** Forgets everything: a new stream starts, or the partitions' positions were all reset. */
     void clear() {
         batches.clear();
+        revoked.clear();
         lastWrittenPartition = null;
         lastWrittenOffset = -1;
     }

@@ -133,14 +133,17 @@ class ConsumerStreamTest {
             consumer.addRecord(record("a", 0, i, null, "x"));
         }
         assertEquals(List.of("0/0", "0/1", "0/2"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        stream.written(stream.handedOut());
         for (int i = 0; i < 2; i++) {
             consumer.addRecord(record("a", 1, i, null, "y"));
         }
         assertEquals(List.of("1/0", "1/1"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        stream.written(stream.handedOut());
         consumer.addRecord(record("a", 0, 3, null, "x"));
         assertEquals(List.of("0/3"), positions(registry.next(stream, 1 << 20, ResponseRoom.unbounded())));
+        stream.written(stream.handedOut());
 
-        // The client got up to a/0/1: 0/2, 1/0, 1/1 and 0/3 may never have reached it.
+        // The client got up to a/0/1: 0/2, 1/0, 1/1 and 0/3, written, sat in buffers when its connection broke.
         ConsumerInstance.Stream resumed = registry.openStream(instance, null,
                 new ConsumerInstance.ResumeAfter(A0, 1));
         assertEquals(2L, consumer.position(A0));
@@ -205,7 +208,8 @@ class ConsumerStreamTest {
         // commits 5, what it handed out and wrote) and gives it straight back, where that commit left off.
         consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
         assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
-        assertEquals(List.of(Map.of(A0, 5L)), consumer.commits, "the commit on revocation");
+        assertEquals(List.of(Map.of(A0, 5L), Map.of(A0, 5L)), consumer.commits,
+                "the auto-commit of what the stream wrote, at its next call, and the commit on revocation");
         assertEquals(5L, consumer.position(A0));
 
         // The client's connection had broken after a/0/1: it resumes from there.
@@ -414,6 +418,86 @@ class ConsumerStreamTest {
         assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
 
         registry.delete("g", "i");
-        assertEquals(5L, consumer.lastCommitted(A0), "the second batch never reached the client");
+        assertEquals(5L, consumer.lastCommitted(A0), "the second batch was not written when the instance closed");
+    }
+
+    @Test
+    void aLongStreamKeepsOnlyTheBatchesItHasNotWritten() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        for (int i = 0; i < 50; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+            assertEquals(1, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+            stream.written(stream.handedOut() - 1); // the batch before is written as this one is fetched
+        }
+        assertTrue(instance.unwrittenBatches() <= 2, "what was written is let go of: " + instance.unwrittenBatches());
+    }
+
+    @Test
+    void aQuietStreamAutoCommitsWhatItWroteWithoutWaitingForMoreRecords() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()), "nothing more comes");
+        assertEquals(5L, consumer.lastCommitted(A0), "the batch written is committed by the stream's next call");
+    }
+
+    @Test
+    void aPartitionGivenStraightBackGoesOnAfterWhatTheStreamHandedOutWhileItsBatchIsWritten() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        long inFlight = stream.handedOut();
+
+        // The group revokes a/0 while the batch is still being written, and gives it straight back.
+        consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
+        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(List.of(), consumer.commits, "nothing written, nothing committed on revocation");
+        assertEquals(5L, consumer.position(A0), "not the batch again, which is still written to the client");
+
+        stream.written(inFlight);
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit(), "once written, it counts");
+    }
+
+    @Test
+    void aClientThatLeftAndResumesGetsWhatItMissedWhicheverPorticoHearsOfFirst() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        a0(0, 4).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
+        first.written(first.handedOut());
+        a0(5, 9).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "never written");
+
+        registry.closeStream(first); // the old connection's close is seen first
+        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
+        assertEquals(3L, consumer.position(A0), "right after what the client received");
+        assertEquals(List.of(new CommittedOffset("a", 0, 2, 2)), instance.commit());
+        assertTrue(second.isOpen());
+    }
+
+    @Test
+    void aResumeWithAnIdTheInstanceDoesNotKnowStillGetsWhatTheOldStreamDidNotWrite() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
+        a0(0, 4).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
+        first.written(first.handedOut());
+        a0(5, 9).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "never written");
+
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 99)); // takes over
+        assertEquals(5L, consumer.position(A0), "the records the old stream never wrote come again");
     }
 }

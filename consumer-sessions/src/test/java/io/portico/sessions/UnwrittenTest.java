@@ -60,4 +60,15 @@ class UnwrittenTest {
         u.clear();
         assertNull(u.lastWrittenPartition());
     }
+
+    @Test
+    void aRevokedPartitionGivenBackGoesOnAfterWhatWasHandedOutAndOneGoneIsForgotten() {
+        Unwritten u = new Unwritten();
+        u.add(1, List.of(r(0, 5), r(1, 3)));
+        u.add(2, List.of(r(0, 6), r(0, 7)));
+        u.revoked(List.of(T0, T1));
+        assertEquals(Map.of(T0, 8L), u.assigned(List.of(T0)), "t-0 back: on after 7");
+        assertEquals(Map.of(T0, 5L), u.firsts(), "t-1 went elsewhere: forgotten");
+        assertEquals(Map.of(), u.assigned(List.of(T0, T1)), "one rebalance's revocations are answered once");
+    }
 }
