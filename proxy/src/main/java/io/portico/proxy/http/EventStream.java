@@ -132,7 +132,6 @@ public final class EventStream {
         Budgets.Settings budgets = Budgets.settings(exchange);
         this.batch = budgets.responses().lease(owner);
         this.out = new ResponseChannel(exchange, ServerSentEvents.MEDIA_TYPE, budgets.bodyTimeout());
-        exchange.putAttachment(Http.UNPACED, Boolean.TRUE); // its client sets the pace; batches slow the fetching
     }
 
     /**

@@ -432,12 +432,6 @@ public final class Http {
     public static final long BODY_MIN_RATE = 16 * 1024;
 
     /**
-     * Set on an exchange whose answer its client reads at its own pace, however slow (an event
-     * stream): the least rate answers are otherwise held to does not apply to it.
-     */
-    public static final io.undertow.util.AttachmentKey<Boolean> UNPACED = io.undertow.util.AttachmentKey.create(Boolean.class);
-
-    /**
      * Whether {@code bytes} that took {@code nanos} to arrive are a body too slow to keep: it has
      * taken {@code bound} ({@code request.body.timeout.ms}) and averaged under {@link #BODY_MIN_RATE}.
      */

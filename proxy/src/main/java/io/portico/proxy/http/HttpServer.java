@@ -49,8 +49,7 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
  * <li>timeouts: a client that starts a request has {@code headerTimeout} to send its line and
  *     headers; a connection with no request in progress (a new one too) is closed after
  *     {@code idleTimeout}; a response the client does not read for {@code writeTimeout} ends the
- *     connection, as does one it takes at under {@link Http#BODY_MIN_RATE} on average once it has
- *     kept the server waiting that long (event streams excepted, see {@link Http#UNPACED});</li>
+ *     connection;</li>
  * <li>a request Undertow cannot parse (a bad request line, headers over the size limit) gets a
  *     {@code 400} with a JSON body instead of Undertow's empty one.</li>
  * </ul>
@@ -240,8 +239,6 @@ public final class HttpServer implements AutoCloseable {
             HttpOpenListener http = new HttpOpenListener(buffers, serverOptions);
             FirstRequests firstRequests = new FirstRequests(settings.idleTimeout());
             long stallNanos = settings.writeTimeout().toNanos();
-            io.undertow.server.ConduitWrapper<org.xnio.conduits.StreamSinkConduit> paced = (factory, ex) ->
-                    new AnswerPace(factory.create(), ex, stallNanos, firstRequests);
             java.util.function.Consumer<HttpServerExchange> linger = Http.lingerAfterAnswer(firstRequests::close);
             long maxEntitySize = settings.maxEntitySize();
             String keepAlive = keepAliveHint(settings.idleTimeout());
@@ -250,8 +247,9 @@ public final class HttpServer implements AutoCloseable {
                 RequestHeads heads = RequestHeads.of(exchange);
                 long head = heads == null ? -1 : heads.started(exchange); // its bytes, when counted
                 linger.accept(exchange);
-                if (stallNanos > 0) {
-                    exchange.addResponseWrapper(paced);
+                if (stallNanos > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
+                    exchange.addResponseWrapper((factory, ex) -> new StalledStream(factory.create(), ex, stallNanos,
+                            firstRequests));
                 }
                 exchange.setMaxEntitySize(maxEntitySize);
                 if (!Protocols.HTTP_2_0.equals(exchange.getProtocol())
@@ -611,42 +609,24 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * Holds an answer to the pace its client must keep, counted only while the server has bytes
-     * of it waiting for the client:
-     * <ul>
-     * <li>taken at under {@link Http#BODY_MIN_RATE} on average once the server has waited
-     *     {@code timeoutNanos} for it (request bodies must arrive at that rate too), the connection
-     *     is closed: a client reading a large answer a byte at a time held its room in the
-     *     responses budget, its place among the requests in progress and its key's share of both
-     *     for as long as it liked, since any progress restarts the socket's write timeout. An
-     *     event stream ({@link Http#UNPACED}) is exempt: its client sets the pace, and its
-     *     batches slow the fetching, within their own bounds;</li>
-     * <li>HTTP/2: a stream's answer that makes no progress for {@code timeoutNanos} closes its
-     *     connection, as the socket's write timeout does on HTTP/1.1: a client that grants no
-     *     flow-control window (or stops granting it) blocks the stream's writes without ever
-     *     blocking the socket, so its request stayed in progress, with what it holds, for good.</li>
-     * </ul>
-     * Writes and checks run on the exchange's IO thread.
+     * An HTTP/2 stream's answer that makes no progress for the write timeout closes its
+     * connection, as the socket's write timeout does on HTTP/1.1: a client that grants no
+     * flow-control window (or stops granting it) blocks the stream's writes without ever blocking
+     * the socket, so its request stayed in progress, with what it holds, for good.
      */
-    private static final class AnswerPace extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
+    private static final class StalledStream extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
         private final HttpServerExchange exchange;
         private final long timeoutNanos;
         private final FirstRequests connections;
-        private final boolean http2;
-        private long blockedSince; // when the current wait for the client began; 0: not waiting
-        private long progressAt; // the last write that made progress while waiting (HTTP/2's stall)
-        private long waitedBefore; // the waits that ended
-        private long takenWhileWaiting; // bytes the client took while the server waited for it
-        private org.xnio.XnioExecutor.Key timer;
-        private boolean hooked; // the exchange's end removes the timer
+        private volatile long blockedSince; // 0: not blocked
+        private volatile org.xnio.XnioExecutor.Key timer;
 
-        AnswerPace(org.xnio.conduits.StreamSinkConduit next, HttpServerExchange exchange, long timeoutNanos,
-                   FirstRequests connections) {
+        StalledStream(org.xnio.conduits.StreamSinkConduit next, HttpServerExchange exchange, long timeoutNanos,
+                      FirstRequests connections) {
             super(next);
             this.exchange = exchange;
             this.timeoutNanos = timeoutNanos;
             this.connections = connections;
-            this.http2 = Protocols.HTTP_2_0.equals(exchange.getProtocol());
         }
 
         @Override
@@ -669,27 +649,27 @@ public final class HttpServer implements AutoCloseable {
             return tracked(next.writeFinal(srcs, offs, len), org.xnio.Buffers.hasRemaining(srcs, offs, len));
         }
 
-        /** {@code written}, after noting what the write took and whether bytes are left. */
+        /** {@code written}, after noting whether the write progressed and whether bytes are left. */
         private long tracked(long written, boolean left) {
-            track(Math.max(0, written), left);
+            track(written > 0, left);
             return written;
         }
 
         @Override
         public boolean flush() throws IOException {
             boolean flushed = next.flush();
-            track(0, !flushed);
+            track(false, !flushed);
             return flushed;
         }
 
         /**
-         * HTTP/2: the whole answer is handed over: it is queued in the connection's frames, which
-         * wait for the client's window, where no write blocks. It must be sent within the timeout.
+         * The whole answer is handed over: it is queued in the connection's frames, which wait for
+         * the client's window, where no write blocks. It must be sent within the timeout.
          */
         @Override
         public void terminateWrites() throws IOException {
             super.terminateWrites();
-            if (!http2 || exchange.isComplete()) {
+            if (exchange.isComplete()) {
                 return;
             }
             org.xnio.XnioExecutor.Key sent = exchange.getIoThread().executeAfter(() -> {
@@ -705,68 +685,34 @@ public final class HttpServer implements AutoCloseable {
             });
         }
 
-        private void track(long taken, boolean waiting) {
-            long now = 0;
-            if (blockedSince != 0) {
-                takenWhileWaiting += taken;
-                if (taken > 0) {
-                    progressAt = now = System.nanoTime();
-                }
-            }
-            if (!waiting) {
-                if (blockedSince != 0) {
-                    waitedBefore += (now != 0 ? now : System.nanoTime()) - blockedSince;
-                    blockedSince = 0;
-                }
+        private void track(boolean progressed, boolean blocked) {
+            if (!blocked) {
+                blockedSince = 0;
                 return;
             }
-            if (blockedSince == 0) {
-                blockedSince = progressAt = System.nanoTime();
+            if (progressed || blockedSince == 0) {
+                blockedSince = System.nanoTime();
             }
             if (timer == null) {
                 timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, timeoutNanos / 1_000_000),
                         java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (!hooked) {
-                    // The timer holds the exchange: let go of both once it ends (thousands of
-                    // large answers a second would otherwise stay reachable for the timeout).
-                    hooked = true;
-                    exchange.addExchangeCompleteListener((ex, nextListener) -> {
-                        org.xnio.XnioExecutor.Key t = timer;
-                        if (t != null) {
-                            t.remove();
-                            timer = null;
-                        }
-                        nextListener.proceed();
-                    });
-                }
             }
         }
 
         private void check() {
             timer = null;
-            if (blockedSince == 0 || exchange.isComplete()) {
+            long since = blockedSince;
+            if (since == 0 || exchange.isComplete()) {
                 return;
             }
-            long now = System.nanoTime();
-            if (http2 && now - progressAt >= timeoutNanos) {
+            long waited = System.nanoTime() - since;
+            if (waited >= timeoutNanos) {
                 LOG.debug("Closing an HTTP/2 connection whose client took none of a stream's answer for {} ms",
                         timeoutNanos / 1_000_000);
                 connections.close(exchange);
                 return;
             }
-            long waited = waitedBefore + now - blockedSince;
-            if (exchange.getAttachment(Http.UNPACED) == null
-                    && Http.belowLeastRate(takenWhileWaiting, waited, timeoutNanos)) {
-                LOG.debug("Closing the connection of a client that took {} bytes of its answer in {} ms of waiting for it",
-                        takenWhileWaiting, waited / 1_000_000);
-                connections.close(exchange);
-                return;
-            }
-            // The pace is next in doubt once the wait reaches the time its bytes allow (the
-            // timeout at least); HTTP/2's stall once the last progress is that old.
-            long paceDue = Math.max(timeoutNanos, (long) (takenWhileWaiting * 1e9 / Http.BODY_MIN_RATE)) - waited;
-            long due = http2 ? Math.min(paceDue, timeoutNanos - (now - progressAt)) : paceDue;
-            timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, due / 1_000_000),
+            timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, (timeoutNanos - waited) / 1_000_000),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }

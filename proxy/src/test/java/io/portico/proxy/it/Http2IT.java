@@ -10,7 +10,6 @@ import io.portico.proxy.testing.TestCerts;
 import io.portico.proxy.testing.TestPortico;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -92,103 +91,6 @@ class Http2IT {
             byte[] header = new byte[9];
             in.readFully(header);
             assertEquals(4, header[3], "the server's first frame is its SETTINGS");
-        }
-    }
-
-    /**
-     * An HTTP/2 connection by prior knowledge, streams' windows 0, that asks {@code path} on
-     * stream 1 (with {@code accept} when not null), then grants 800 bytes of window every 100 ms
-     * (8 KB/s, half the least rate) for {@code millis} or until the server closes it.
-     *
-     * @return the answer's DATA bytes, negative when the server closed the connection
-     */
-    private static long trickle(TestPortico p, String path, String accept, long millis) throws Exception {
-        try (Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
-            socket.setSoTimeout(30_000);
-            OutputStream out = socket.getOutputStream();
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
-            java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
-            block.write(new byte[] {(byte) 0x82, (byte) 0x86}); // :method GET, :scheme http (HPACK static table)
-            block.write(new byte[] {0x04, (byte) path.length()}); // :path, literal
-            block.write(path.getBytes(StandardCharsets.US_ASCII));
-            block.write(new byte[] {0x01, 9}); // :authority, literal
-            block.write("localhost".getBytes(StandardCharsets.US_ASCII));
-            if (accept != null) {
-                block.write(new byte[] {0x0f, 0x04, (byte) accept.length()}); // accept (static index 19), literal
-                block.write(accept.getBytes(StandardCharsets.US_ASCII));
-            }
-            byte[] headers = block.toByteArray();
-            out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
-            out.write(headers);
-            out.flush();
-            java.util.concurrent.atomic.AtomicLong data = new java.util.concurrent.atomic.AtomicLong();
-            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-            Thread reader = new Thread(() -> {
-                try {
-                    DataInputStream in = new DataInputStream(socket.getInputStream());
-                    while (true) {
-                        byte[] header = new byte[9];
-                        in.readFully(header);
-                        int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
-                        in.readFully(new byte[length]);
-                        if (header[3] == 0) {
-                            data.addAndGet(length);
-                        }
-                    }
-                } catch (IOException e) {
-                    closed.countDown(); // the server closed it (or the test did)
-                }
-            });
-            reader.setDaemon(true);
-            reader.start();
-            byte[] grant = new byte[] {0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 3, 32}; // WINDOW_UPDATE of 800, stream set below
-            for (long end = System.nanoTime() + millis * 1_000_000; System.nanoTime() < end; ) {
-                if (closed.await(100, TimeUnit.MILLISECONDS)) {
-                    return -1 - data.get();
-                }
-                try {
-                    grant[8] = 1; // the stream's window
-                    out.write(grant);
-                    grant[8] = 0; // the connection's
-                    out.write(grant);
-                    out.flush();
-                } catch (IOException e) {
-                    return -1 - data.get();
-                }
-            }
-            return data.get();
-        }
-    }
-
-    @Test
-    void anAnswerTakenBelowTheLeastRateClosesItsConnectionButAnEventStreamSetsItsOwnPace(KafkaCluster kafka)
-            throws Exception {
-        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("trickle"), 1);
-        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer =
-                     new org.apache.kafka.clients.producer.KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
-                             new org.apache.kafka.common.serialization.ByteArraySerializer(),
-                             new org.apache.kafka.common.serialization.ByteArraySerializer())) {
-            for (int i = 0; i < 100; i++) {
-                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 0, null, new byte[10 * 1024]));
-            }
-            producer.flush();
-        }
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "1000",
-                "connections.idle.timeout.ms", "600000"))) {
-            // About 1.4 MB, granted a window at 8 KB/s: progress every 100 ms, at half the least rate.
-            long answer = trickle(p, "/topics/" + topic + "/partitions/0/messages?offset=0&count=100", null, 10_000);
-            assertTrue(answer < 0, "closed, after " + (answer < 0 ? -1 - answer : answer) + " bytes of its answer");
-            var responses = p.portico().metrics().getGauges().get("portico.memory.responses.used");
-            for (int i = 0; i < 100 && (Long) responses.getValue() > 0; i++) {
-                Thread.sleep(50); // given back as the exchange ends
-            }
-            assertEquals(0L, responses.getValue(), "the answer's room is free again");
-
-            // The same pace on an event stream: it goes on.
-            long events = trickle(p, "/topics/" + topic + "/partitions/0/messages?offset=0", "text/event-stream", 3_000);
-            assertTrue(events > 0, "the stream is open at its client's pace, after " + events + " bytes");
-            assertEquals(200, p.rest().get("/topics").status());
         }
     }
 
