@@ -226,6 +226,8 @@ public final class Idempotency implements AutoCloseable {
         this.settings = settings;
         this.kafka = kafka;
         this.metrics = metrics;
+        metrics.registry().meter("portico.idempotency.executed"); // at 0 from the start, as the other meters
+        metrics.registry().meter("portico.idempotency.replayed");
         this.clock = clock;
         this.beforeCommit = beforeCommit;
         // The view keeps a quarter more than a new key is admitted under: the results of the other

@@ -322,7 +322,7 @@ public final class Portico implements AutoCloseable {
             limited = new Cors(limited, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders(), ops.corsExposedHeaders());
         }
         HttpHandler chain = accessLog == null ? limited : accessLog.wrap(limited);
-        chain = new ErrorBoundary(new HttpMetrics(metrics, chain));
+        chain = new ErrorBoundary(new HttpMetrics(metrics, chain, routes::template));
 
         if (directory != null) {
             directory.madeHere(consumers::has);

@@ -83,6 +83,18 @@ public final class Router implements HttpHandler {
         return false;
     }
 
+    /**
+     * The template {@code path} matches, or null: how metrics name a request turned away before
+     * it reached the router (overload, shutdown, a preflight).
+     */
+    public String template(String path) {
+        if (path.length() > 1 && path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = matcher.match(path);
+        return match == null ? null : match.getMatchedTemplate();
+    }
+
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         if (hasDotSegment(exchange.getRequestURI())) {

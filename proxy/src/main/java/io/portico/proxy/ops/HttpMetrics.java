@@ -18,8 +18,10 @@ import java.util.concurrent.TimeUnit;
  * bounded: {@code portico.http.requests.<route>} (a timer) and
  * {@code portico.http.responses.<route>.<2xx|4xx|…>} (meters), where {@code <route>} is the
  * method and template in dotted form ({@code POST /topics/{topic}} is {@code post.topics.topic});
- * requests matching no route count as {@code <method>.unmatched}. A method outside HTTP's own
- * (a client may send any word) counts as {@code other}: names never grow with what clients send.
+ * requests matching no route count as {@code <method>.unmatched}; one turned away before it was
+ * routed (overload, shutdown, a share's 429, a CORS preflight) counts under the route its path
+ * matches. A method outside HTTP's own (a client may send any word) counts as {@code other}:
+ * names never grow with what clients send.
  */
 public final class HttpMetrics implements HttpHandler {
     private static final String[] CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -36,9 +38,17 @@ public final class HttpMetrics implements HttpHandler {
     private record Route(Timer timer, Meter[] statuses) {
     }
 
+    private final java.util.function.Function<String, String> templateOf;
+
     public HttpMetrics(MetricRegistry registry, HttpHandler next) {
+        this(registry, next, path -> null);
+    }
+
+    /** {@code templateOf}: the route template a path matches, or null (for requests refused before routing). */
+    public HttpMetrics(MetricRegistry registry, HttpHandler next, java.util.function.Function<String, String> templateOf) {
         this.next = next;
         this.registry = registry;
+        this.templateOf = templateOf;
     }
 
     /** Needs Undertow's {@code RECORD_REQUEST_START_TIME} option: requests are timed from their start. */
@@ -51,7 +61,8 @@ public final class HttpMetrics implements HttpHandler {
     private void done(HttpServerExchange exchange, ExchangeCompletionListener.NextListener nextListener) {
         try {
             PathTemplateMatch match = exchange.getAttachment(PathTemplateMatch.ATTACHMENT_KEY);
-            String template = match == null ? "unmatched" : match.getMatchedTemplate();
+            String matched = match != null ? match.getMatchedTemplate() : templateOf.apply(exchange.getRelativePath());
+            String template = matched == null ? "unmatched" : matched;
             HttpString method = exchange.getRequestMethod();
             if (!METHODS.contains(method)) {
                 method = OTHER;

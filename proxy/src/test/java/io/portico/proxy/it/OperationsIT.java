@@ -48,6 +48,9 @@ class OperationsIT {
         assertTrue(metrics.get("meters").get("portico.http.responses.get.unmatched.4xx").get("count").asLong() >= 1);
         assertTrue(metrics.get("meters").get("portico.produce.records").get("count").asLong() >= 2);
         assertTrue(metrics.get("meters").get("portico.produce.bytes").get("count").asLong() >= 4);
+        // There before their first event, so that rate() and increase() see that one.
+        assertTrue(metrics.get("meters").has("portico.produce.share.refused"));
+        assertTrue(metrics.get("meters").has("portico.idempotency.replayed"));
         assertTrue(metrics.get("gauges").has("jvm.memory.heap.used"));
         assertTrue(metrics.get("gauges").has("jvm.threads.count"));
         assertTrue(metrics.get("gauges").has("portico.consumer.instances.live"));
@@ -163,6 +166,10 @@ class OperationsIT {
             assertEquals("https://app.example", preflight.header("access-control-allow-origin"));
             assertEquals("GET,POST", preflight.header("access-control-allow-methods"));
             assertTrue(preflight.header("access-control-allow-headers").contains("Content-Type"));
+            // Answered before routing, counted under its route all the same.
+            JsonNode meters = rest.get("/metrics").json().get("meters");
+            assertEquals(1, meters.path("portico.http.responses.options.topics.topic.2xx").path("count").asLong(), meters.toString());
+            assertNull(meters.get("portico.http.responses.options.unmatched.2xx"));
 
             Rest.Response get = rest.get("/topics", "Origin", "https://app.example");
             assertEquals(200, get.status());
