@@ -121,6 +121,12 @@ public final class ConsumerInstance {
     private final DeliveryLog delivered = new DeliveryLog();
     /** What the stream that handed it out has not written yet (a commit stops before it). */
     private final Unwritten unwritten = new Unwritten();
+    /**
+     * Where a resume (or a stream's end) moves partitions a rebalance under way has revoked: set
+     * when the rebalance gives them back (the eager protocol revokes every partition, and a
+     * client may reconnect before it assigns them again).
+     */
+    private final Map<TopicPartition, Long> rewindOnReturn = new HashMap<>();
     /** The stream {@link #unwritten} is of, or null. */
     private Stream unwrittenOf;
     /**
@@ -563,6 +569,7 @@ public final class ConsumerInstance {
         delivered.forgetAll();
         returned.clear();
         unwritten.clear();
+        rewindOnReturn.clear();
         assigned = false;
         awaitedAssignment = false;
     }
@@ -855,6 +862,8 @@ public final class ConsumerInstance {
         next.forEach((tp, offset) -> {
             if (owned.contains(tp)) {
                 mine.put(tp, offset);
+            } else if (delivered.isRevoked(tp)) {
+                rewindOnReturn.merge(tp, offset, Math::min); // applied if the rebalance gives it back
             }
         });
         held.drop(mine.keySet());
@@ -2167,6 +2176,7 @@ public final class ConsumerInstance {
                 delivered.forget(partitions);
                 partitions.forEach(returned::remove);
                 unwritten.forget(partitions);
+                rewindOnReturn.keySet().removeAll(partitions);
             } finally {
                 heldLock.unlock();
             }
@@ -2184,6 +2194,19 @@ public final class ConsumerInstance {
                 // after what the stream handed out: its batch in flight is still written, and the
                 // commit on revocation covered only what was written before.
                 unwritten.assigned(partitions).forEach(consumer::seek);
+                // A resume that came while the partitions were revoked moves them back now (a
+                // partition gone to another member is not this instance's to move).
+                rewindOnReturn.forEach((tp, offset) -> {
+                    if (partitions.contains(tp)) {
+                        consumer.seek(tp, offset);
+                        if (offset > 0) {
+                            returned.put(tp, offset - 1);
+                        } else {
+                            returned.remove(tp);
+                        }
+                    }
+                });
+                rewindOnReturn.clear();
             } finally {
                 heldLock.unlock();
             }

@@ -144,6 +144,11 @@ final class DeliveryLog {
         }
     }
 
+    /** Whether a rebalance under way revoked {@code partition} and has not assigned yet. */
+    boolean isRevoked(TopicPartition partition) {
+        return revoked.contains(partition);
+    }
+
     void clear() {
         runs.clear();
         dropped.clear();

@@ -500,4 +500,21 @@ class ConsumerStreamTest {
         registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 99)); // takes over
         assertEquals(5L, consumer.position(A0), "the records the old stream never wrote come again");
     }
+
+    @Test
+    void aResumeThatComesWhileARebalanceHasRevokedThePartitionMovesItBackOnceGivenBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+
+        consumer.revokeForRebalance(); // another member joins: a/0 revoked, the join under way
+        // The client's connection broke after a/0/1: it resumes before the rebalance assigns.
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 1));
+        consumer.rebalance(List.of(A0)); // given straight back
+        assertEquals(2L, consumer.position(A0), "right after what the client received");
+        assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), instance.commit());
+    }
 }

@@ -149,13 +149,18 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
      * taken away, and would tell the listener of an empty assignment in between.)
      */
     void eagerRebalance(Collection<TopicPartition> partitions) {
+        revokeForRebalance();
+        rebalance(partitions);
+    }
+
+    /** The first half of {@link #eagerRebalance}: every partition revoked, none assigned yet (a join under way). */
+    void revokeForRebalance() {
         assignedHeard = false;
         try {
             rebalance(List.of());
         } finally {
             assignedHeard = true;
         }
-        rebalance(partitions);
     }
 
     /** On the next poll, {@code records} arrive (their partitions must be assigned by then). */
