@@ -670,6 +670,9 @@ public final class Portico implements AutoCloseable {
                 // clients (cleanly, as this node ends its own), so that they do not hold it up.
                 directory.departing();
             }
+            // One wait for both: streams ending, then the other requests in progress (each waited
+            // shutdown.graceful.ms of its own, twice the time the setting promises).
+            long gracefulEnd = System.nanoTime() + config.gracefulShutdown().toNanos();
             if (eventStreams != null) {
                 // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.
                 eventStreams.close(config.gracefulShutdown());
@@ -678,7 +681,7 @@ public final class Portico implements AutoCloseable {
                 produceV3.endStreams(); // likewise produce streams, once the reports of what they read are written
             }
             try {
-                if (!inFlight.awaitIdle(config.gracefulShutdown().toMillis(), TimeUnit.MILLISECONDS)) {
+                if (!inFlight.awaitIdle(Math.max(0, gracefulEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                     LOG.warn("{} requests still in progress after {} ms; closing anyway",
                             inFlight.active(), config.gracefulShutdown().toMillis());
                 }
