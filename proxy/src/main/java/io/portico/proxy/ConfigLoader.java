@@ -83,7 +83,9 @@ public final class ConfigLoader {
                 continue;
             }
             String key = keyOf(name.substring(ENV_PREFIX.length()));
-            if (!PorticoConfig.accepts(key) && notForPortico(name, e.getValue())) {
+            // A service link of a Service named portico-admin, portico-producer, … (admin.port=tcp://…)
+            // fits a prefix passed on to the Kafka clients: only Portico's own keys win over the shape.
+            if (!PorticoConfig.isOwnKey(key) && notForPortico(name, e.getValue())) {
                 LOG.warn("Ignoring the environment variable {}: it names no setting (Kubernetes service links and "
                         + "client variables are not meant for Portico)", name);
             } else {

@@ -616,12 +616,18 @@ public record PorticoConfig(
     /** Whether {@link #from} takes {@code key}: a Portico key, a prefixed or unprefixed Kafka client key. */
     static boolean accepts(String key) {
         String k = key.trim();
+        return isOwnKey(k) || CLIENT_KEYS.contains(k) || PASSED_PREFIXES.stream().anyMatch(k::startsWith);
+    }
+
+    /** Whether {@code key} is one of Portico's own settings (not one passed on to the Kafka clients). */
+    static boolean isOwnKey(String key) {
+        String k = key.trim();
         for (Key own : Key.values()) {
             if (own.key().equals(k)) {
                 return true;
             }
         }
-        return CLIENT_KEYS.contains(k) || PASSED_PREFIXES.stream().anyMatch(k::startsWith);
+        return false;
     }
 
     public PorticoConfig {

@@ -287,12 +287,19 @@ class PorticoConfigTest {
                 Map.entry("PORTICO_SERVICE_PORT_HTTP", "8082"),
                 Map.entry("PORTICO_METRICS_SERVICE_HOST", "fd00::7"),
                 Map.entry("PORTICO_KAFKA_PORT_9092_TCP_ADDR", "10.0.0.9"),
+                // Services named portico-admin and portico-producer: their links fit prefixes passed on to Kafka's clients.
+                Map.entry("PORTICO_ADMIN_PORT", "tcp://10.96.1.2:9090"),
+                Map.entry("PORTICO_ADMIN_SERVICE_HOST", "10.96.1.2"),
+                Map.entry("PORTICO_PRODUCER_PORT_9092_TCP_ADDR", "10.96.1.3"),
                 Map.entry("PORTICO_HTTPS_URL", "https://localhost:8443"),
                 Map.entry("PORTICO_BOOTSTRAP_SERVERS", "env:9092"),
                 Map.entry("PORTICO_CLIENT_RACK", "use1-az1")));
         assertEquals("env:9092", c.bootstrapServers());
         assertEquals(Duration.ofMillis(100), c.metadataTimeout());
         assertEquals("use1-az1", c.producerConfig(c.bootstrapServers()).get("client.rack"));
+        assertNull(c.producerConfig(c.bootstrapServers()).get("port.9092.tcp.addr"), "not passed on");
+        assertNull(c.adminConfig(c.bootstrapServers()).get("port"), "not passed on");
+        assertNull(c.adminConfig(c.bootstrapServers()).get("service.host"), "not passed on");
 
         Files.writeString(file, "url=http://localhost:8082\n");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
