@@ -35,6 +35,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final KafkaRaftServer server;
     private final Path dataDir;
     private final boolean deleteOnClose;
+    /** Deletes a temporary data directory when the JVM ends without a close (a SIGTERM during start-up). */
+    private Thread exitCleanup;
+    private boolean closed;
     private final String bootstrapServers;
     private final int brokerPort;
     private final int controllerPort;
@@ -78,11 +81,32 @@ public final class EmbeddedKafka implements AutoCloseable {
         boolean temporary = dir == null;
         Path dataDir = temporary ? Files.createTempDirectory("portico-kafka-") : dir;
         Files.createDirectories(dataDir);
+        // A SIGTERM (or the launcher's end) while the broker, or Portico after it, still starts
+        // runs no close: the temporary directory, with its logs, would stay behind for good.
+        java.util.concurrent.atomic.AtomicReference<EmbeddedKafka> started = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread cleanup = !temporary ? null : new Thread(() -> {
+            EmbeddedKafka kafka = started.get();
+            if (kafka != null) {
+                kafka.close();
+            } else {
+                try {
+                    Utils.delete(dataDir.toFile());
+                } catch (IOException e) {
+                    // the JVM ends: nothing more to do
+                }
+            }
+        }, "portico-embedded-kafka-cleanup");
+        if (cleanup != null) {
+            Runtime.getRuntime().addShutdownHook(cleanup);
+        }
         RuntimeException last = null;
         try {
             for (int attempt = 0; attempt < 3; attempt++) {
                 try {
-                    return startOnce(dataDir, temporary, overrides, brokerPort, controllerPort);
+                    EmbeddedKafka kafka = startOnce(dataDir, temporary, overrides, brokerPort, controllerPort);
+                    kafka.exitCleanup = cleanup;
+                    started.set(kafka);
+                    return kafka;
                 } catch (RuntimeException e) {
                     // A port taken between choosing and binding: choose again.
                     last = e;
@@ -92,6 +116,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw last;
         } catch (Throwable t) {
             if (temporary) {
+                removeHook(cleanup);
                 Utils.delete(dataDir.toFile());
             }
             throw t;
@@ -171,9 +196,25 @@ public final class EmbeddedKafka implements AutoCloseable {
         return dataDir;
     }
 
-    /** Stops the broker and deletes a temporary data directory. */
+    private static void removeHook(Thread hook) {
+        if (hook == null || hook == Thread.currentThread()) {
+            return;
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs, and finds the broker closed
+        }
+    }
+
+    /** Stops the broker and deletes a temporary data directory (once; Portico's close and the exit hook may both ask). */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        removeHook(exitCleanup);
         try {
             server.shutdown();
             server.awaitShutdown();
