@@ -185,6 +185,31 @@ class ConsumerStreamTest {
         return instance;
     }
 
+    /**
+     * Opens a stream on {@code instance} that hands out {@code written} and writes it, then hands
+     * out {@code unwritten} and writes none of it (the client's connection is full, or broke).
+     */
+    private ConsumerInstance.Stream streamed(ConsumerRegistry registry, ConsumerInstance instance,
+                                             List<ConsumerRecord<byte[], byte[]>> written,
+                                             List<ConsumerRecord<byte[], byte[]>> unwritten) {
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        written.forEach(consumer::addRecord);
+        assertEquals(written.size(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+        unwritten.forEach(consumer::addRecord);
+        assertEquals(unwritten.size(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size(),
+                "fetched, never written");
+        return stream;
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> with(List<ConsumerRecord<byte[], byte[]>> records,
+                                                             ConsumerRecord<byte[], byte[]> more) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>(records);
+        out.add(more);
+        return out;
+    }
+
     private static List<ConsumerRecord<byte[], byte[]>> a0(long from, long to) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         for (long i = from; i <= to; i++) {
@@ -363,13 +388,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0, A1);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        a0(0, 4).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
-        stream.written(stream.handedOut());
-        a0(5, 9).forEach(consumer::addRecord);
-        consumer.addRecord(record("a", 1, 0, null, "y0"));
-        assertEquals(6, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size(), "fetched, never written");
+        ConsumerInstance.Stream stream = streamed(registry, instance, a0(0, 4), with(a0(5, 9), record("a", 1, 0, null, "y0")));
 
         registry.closeStream(stream); // its client left
         assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit(), "what was written, no more");
@@ -388,14 +407,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0, A1);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
-        a0(0, 9).forEach(consumer::addRecord);
-        assertEquals(10, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
-        first.written(first.handedOut());
-
-        a0(10, 11).forEach(consumer::addRecord);
-        consumer.addRecord(record("a", 1, 0, null, "y0"));
-        assertEquals(3, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "fetched, never written");
+        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 9), with(a0(10, 11), record("a", 1, 0, null, "y0")));
 
         // The client received up to a/0/3 (the rest sat in buffers when its connection broke).
         ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 3));
@@ -471,12 +483,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
-        a0(0, 4).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
-        first.written(first.handedOut());
-        a0(5, 9).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "never written");
+        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
 
         registry.closeStream(first); // the old connection's close is seen first
         ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
@@ -490,12 +497,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = assigned(registry, A0);
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = registry.openStream(instance, null, null);
-        a0(0, 4).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
-        first.written(first.handedOut());
-        a0(5, 9).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size(), "never written");
+        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
 
         registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 99)); // takes over
         assertEquals(5L, consumer.position(A0), "the records the old stream never wrote come again");

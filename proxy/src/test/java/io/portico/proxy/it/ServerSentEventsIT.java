@@ -104,6 +104,27 @@ class ServerSentEventsIT {
         return ids(events).stream().filter(id -> id.startsWith(topic + "/" + partition + "/")).toList();
     }
 
+    /** {@code records} records of 10 KiB into partition 0 of {@code topic}. */
+    private static void produceLarge(KafkaCluster kafka, String topic, int records) throws Exception {
+        byte[] value = new byte[10 * 1024];
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < records; i++) {
+                p.send(new ProducerRecord<>(topic, 0, null, value));
+            }
+            p.flush();
+        }
+    }
+
+    /** A connection to {@code base} with a small receive buffer, so that a client that stops reading stops the server soon. */
+    private static Socket smallWindow(URI base) throws IOException {
+        Socket socket = new Socket();
+        socket.setReceiveBufferSize(32 * 1024);
+        socket.connect(new java.net.InetSocketAddress(base.getHost(), base.getPort()));
+        socket.setSoTimeout(30_000);
+        return socket;
+    }
+
     private static void assertNoErrorEvent(List<SseClient.Event> events) {
         for (SseClient.Event e : events) {
             assertNull(e.event(), "no error event: " + e);
@@ -554,14 +575,7 @@ class ServerSentEventsIT {
             throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-unwritten"), 1);
         int records = 3000;
-        byte[] value = new byte[10 * 1024];
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
-                new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (int i = 0; i < records; i++) {
-                p.send(new ProducerRecord<>(topic, 0, null, value));
-            }
-            p.flush();
-        }
+        produceLarge(kafka, topic, records); // 30 MB: far more than a connection's buffers hold
         String group = "sse-unwritten-group-" + topic;
         TopicPartition tp = new TopicPartition(topic, 0);
         try (TestPortico portico = TestPortico.start(kafka, Map.of())) {
@@ -570,10 +584,7 @@ class ServerSentEventsIT {
             String instance = v2Instance(rest, group, topic);
             URI base = rest.base();
             long handedOut;
-            try (Socket socket = new Socket()) {
-                socket.setReceiveBufferSize(32 * 1024);
-                socket.connect(new java.net.InetSocketAddress(base.getHost(), base.getPort()));
-                socket.setSoTimeout(30_000);
+            try (Socket socket = smallWindow(base)) {
                 socket.getOutputStream().write(("GET " + instance + "/records HTTP/1.1\r\n"
                         + "Host: x\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 assertTrue(socket.getInputStream().read(new byte[16 * 1024]) > 0);
@@ -619,21 +630,11 @@ class ServerSentEventsIT {
     void aSlowReaderHoldsBoundedMemoryAndGetsEveryRecordInTheEnd(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-slow"), 1);
         int records = 3000;
-        byte[] value = new byte[10 * 1024];
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
-                new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (int i = 0; i < records; i++) {
-                p.send(new ProducerRecord<>(topic, 0, null, value));
-            }
-            p.flush();
-        }
+        produceLarge(kafka, topic, records); // 30 MB: far more than a connection's buffers hold
         try (TestPortico portico = TestPortico.start(kafka, Map.of())) {
             var metrics = portico.portico().metrics().getGauges();
             URI base = portico.rest().base();
-            try (Socket socket = new Socket()) {
-                socket.setReceiveBufferSize(32 * 1024);
-                socket.connect(new java.net.InetSocketAddress(base.getHost(), base.getPort()));
-                socket.setSoTimeout(30_000);
+            try (Socket socket = smallWindow(base)) {
                 socket.getOutputStream().write(("GET /topics/" + topic + "/partitions/0/messages?offset=0 HTTP/1.1\r\n"
                         + "Host: x\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 InputStream in = socket.getInputStream();
