@@ -185,6 +185,13 @@ class ConsumerStreamTest {
         return instance;
     }
 
+    /** A stream opened on {@code instance}, after its first call handed out {@code records} records. */
+    private static ConsumerInstance.Stream opened(ConsumerRegistry registry, ConsumerInstance instance, int records) {
+        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
+        assertEquals(records, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        return stream;
+    }
+
     /**
      * Opens a stream on {@code instance} that hands out {@code written} and writes it, then hands
      * out {@code unwritten} and writes none of it (the client's connection is full, or broke).
@@ -253,8 +260,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = subscribed(registry, List.of(A0, A1), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
 
         consumer.schedulePollTask(() -> { // a/0 goes to another member
             consumer.eagerRebalance(List.of(A1));
@@ -423,8 +429,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
         stream.written(stream.handedOut());
         a0(5, 9).forEach(consumer::addRecord);
         assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
@@ -452,8 +457,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
         stream.written(stream.handedOut());
         assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()), "nothing more comes");
         assertEquals(5L, consumer.lastCommitted(A0), "the batch written is committed by the stream's next call");
@@ -464,8 +468,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
         long inFlight = stream.handedOut();
 
         // The group revokes a/0 while the batch is still being written, and gives it straight back.
@@ -508,8 +511,7 @@ class ConsumerStreamTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
         stream.written(stream.handedOut());
 
         consumer.revokeForRebalance(); // another member joins: a/0 revoked, the join under way
