@@ -130,11 +130,13 @@ public final class ConsumerInstance {
     /** The stream {@link #unwritten} is of, or null. */
     private Stream unwrittenOf;
     /**
-     * A stream that ended without being taken over (its client left): the next operation on the
+     * A stream that ended (its client left; a takeover sets it too): the next operation on the
      * instance, under its lock, moves each partition back to the first record it did not write
-     * (the stream's close may run on an IO thread, which must not wait for the lock).
+     * (the stream's close may run on an IO thread, which must not wait for the lock). Taken with
+     * getAndSet, so that a close that comes meanwhile is never lost.
      */
-    private volatile Stream leftBehind;
+    private final java.util.concurrent.atomic.AtomicReference<Stream> leftBehind =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private volatile boolean closed;
     private volatile boolean leaving; // the close has committed and is closing the consumer
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
@@ -810,7 +812,7 @@ public final class ConsumerInstance {
                             + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
                 }
                 current.open = false;
-                leftBehind = current;
+                leftBehind.set(current);
             }
             // The last stream's records it did not write go back in line (its close may have come
             // just after the look at leftBehind in lock()); a resume below may go further back.
@@ -960,19 +962,24 @@ public final class ConsumerInstance {
         }
 
         /**
-         * Ends the stream's hold on the instance (idempotent, never blocks). Unless a resuming
-         * stream took over, what it handed out and did not write goes back in line: the next
-         * operation on the instance moves each partition back to the first such record.
+         * Ends the stream's hold on the instance (idempotent, never blocks). What it handed out and
+         * did not write goes back in line: the next operation on the instance moves each
+         * partition back to the first such record (a resuming stream's takeover did so already).
          */
         @Override
         public void close() {
             open = false;
             if (stream.get() == this) {
                 // Noted before the instance is free: an open that finds no stream finds this.
-                leftBehind = this;
+                leftBehind.set(this);
                 stream.compareAndSet(this, null);
             }
         }
+    }
+
+    /** Notes {@code last} as returned of {@code tp} (records of a partition are handed out in order). */
+    private void returnedUpTo(TopicPartition tp, long last) {
+        returned.merge(tp, last, Math::max);
     }
 
     /**
@@ -993,7 +1000,7 @@ public final class ConsumerInstance {
     private boolean settleWritten() {
         Stream s = unwrittenOf;
         return s != null && !unwritten.isEmpty()
-                && unwritten.written(s.written.get(), (tp, last) -> returned.merge(tp, last, Math::max));
+                && unwritten.written(s.written.get(), this::returnedUpTo);
     }
 
     /**
@@ -1004,8 +1011,7 @@ public final class ConsumerInstance {
      * (a partition it could not move is read on from where it is).
      */
     private void moveBackFromLeftStream() {
-        Stream left = leftBehind;
-        leftBehind = null;
+        Stream left = leftBehind.getAndSet(null);
         if (left == null || left != unwrittenOf) {
             return;
         }
@@ -1013,9 +1019,13 @@ public final class ConsumerInstance {
             settleWritten();
             unwrittenOf = null;
             Map<TopicPartition, Long> back = unwritten.firsts();
+            // A rebalance under way: what the stream wrote of a partition it revoked goes on after
+            // that once it is given back (the commit on revocation came before it was written).
+            unwritten.writtenWhileRevoked().forEach((tp, last) -> back.merge(tp, last + 1, Math::min));
             unwritten.clear();
+            // The delivery log keeps what was not written: a client that got part of a batch
+            // resumes with its id right after it (cut, the whole batch came again).
             if (!back.isEmpty()) {
-                delivered.handedBack(back);
                 rewind(back);
             }
         } catch (RuntimeException e) {
@@ -1271,7 +1281,7 @@ public final class ConsumerInstance {
             if (memory.over()) {
                 letGoOfHeld();
             }
-            if (autoCommit && !out.isEmpty()) {
+            if (autoCommit && !out.isEmpty() && owner == null) { // a stream's: once written (settledByStream)
                 autoCommitReturned();
             }
             return done(out);
@@ -2069,7 +2079,7 @@ public final class ConsumerInstance {
             lock.unlock();
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
-        if (leftBehind != null) {
+        if (leftBehind.get() != null) {
             moveBackFromLeftStream(); // never throws: the lock is not left held
         }
     }
@@ -2148,10 +2158,12 @@ public final class ConsumerInstance {
     /**
      * Keeps fetched-but-unreturned records only for partitions the instance still owns. What a
      * stream handed out of a revoked partition is kept until the rebalance assigns: a partition
-     * given straight back (the eager protocol revokes them all) starts from its committed offset,
-     * and a resuming stream still moves it back to right after what its client received; one that
-     * went to another member is forgotten (a resume never seeks it). A lost partition is forgotten
-     * at once: another member may have read it meanwhile.
+     * given straight back (the eager protocol revokes them all) goes on after what the stream
+     * handed out (its batch in flight is still written; what it writes meanwhile counts as
+     * returned once the partition is back), and a resume or a stream's end that came meanwhile
+     * moves it back then ({@code rewindOnReturn}); one that went to another member is forgotten
+     * (a resume never seeks it, a commit never names it). A lost partition is forgotten at once:
+     * another member may have read it meanwhile.
      */
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
@@ -2193,7 +2205,7 @@ public final class ConsumerInstance {
                 // A partition given straight back (the eager protocol revokes them all) goes on
                 // after what the stream handed out: its batch in flight is still written, and the
                 // commit on revocation covered only what was written before.
-                unwritten.assigned(partitions).forEach(consumer::seek);
+                unwritten.assigned(partitions, ConsumerInstance.this::returnedUpTo).forEach(consumer::seek);
                 // A resume that came while the partitions were revoked moves them back now (a
                 // partition gone to another member is not this instance's to move).
                 rewindOnReturn.forEach((tp, offset) -> {
@@ -2207,6 +2219,9 @@ public final class ConsumerInstance {
                     }
                 });
                 rewindOnReturn.clear();
+                // Nothing is returned of a partition the instance does not have: a commit never
+                // moves another member's partition (a settle during the join may have noted one).
+                returned.keySet().retainAll(consumer.assignment());
             } finally {
                 heldLock.unlock();
             }

@@ -124,26 +124,6 @@ final class DeliveryLog {
         forget(gone);
     }
 
-    /**
-     * Records from {@code firsts} on (per partition) were not handed out after all (a stream
-     * fetched them and never wrote them): the log forgets them, the newest it holds of their
-     * partitions, so that a resume never counts them as received.
-     */
-    void handedBack(Map<TopicPartition, Long> firsts) {
-        for (Iterator<Run> it = runs.descendingIterator(); it.hasNext(); ) {
-            Run r = it.next();
-            Long first = firsts.get(r.partition);
-            if (first == null || r.moved || r.last < first) {
-                continue;
-            }
-            if (r.first >= first) {
-                it.remove();
-            } else {
-                r.last = first - 1;
-            }
-        }
-    }
-
     /** Whether a rebalance under way revoked {@code partition} and has not assigned yet. */
     boolean isRevoked(TopicPartition partition) {
         return revoked.contains(partition);

@@ -23,15 +23,14 @@ import org.apache.kafka.common.TopicPartition;
  * Not thread-safe: the instance's lock guards it.
  */
 final class Unwritten {
-    private record Batch(long number, Map<TopicPartition, Long> firsts, Map<TopicPartition, Long> lasts,
-                         TopicPartition lastPartition, long lastOffset) {
+    private record Batch(long number, Map<TopicPartition, Long> firsts, Map<TopicPartition, Long> lasts) {
     }
 
     private final ArrayDeque<Batch> batches = new ArrayDeque<>();
     /** Partitions a rebalance under way revoked, with the offset after the last of each handed out. */
     private final Map<TopicPartition, Long> revoked = new HashMap<>();
-    private TopicPartition lastWrittenPartition;
-    private long lastWrittenOffset = -1;
+    /** Of those, the last offset written since the revocation: returned once given back, not before. */
+    private final Map<TopicPartition, Long> writtenWhileRevoked = new HashMap<>();
 
     /** Notes batch {@code number}'s records (in the order handed out); nothing when there are none. */
     void add(long number, List<ConsumedRecord> records) {
@@ -45,22 +44,26 @@ final class Unwritten {
             firsts.merge(tp, r.offset(), Math::min);
             lasts.merge(tp, r.offset(), Math::max);
         }
-        ConsumedRecord last = records.get(records.size() - 1);
-        batches.addLast(new Batch(number, firsts, lasts, new TopicPartition(last.topic(), last.partition()), last.offset()));
+        batches.addLast(new Batch(number, firsts, lasts));
     }
 
     /**
      * The stream wrote every batch up to number {@code upTo}: they are no longer unwritten, and
-     * {@code returned} is told the last offset of each partition in each of them, in order.
+     * {@code returned} is told the last offset of each partition in each of them, in order (of a
+     * partition a rebalance under way revoked, once it {@linkplain #assigned gives it back}).
      */
     boolean written(long upTo, java.util.function.BiConsumer<TopicPartition, Long> returned) {
         boolean any = false;
         while (!batches.isEmpty() && batches.peekFirst().number() <= upTo) {
             any = true;
             Batch b = batches.pollFirst();
-            b.lasts().forEach(returned);
-            lastWrittenPartition = b.lastPartition();
-            lastWrittenOffset = b.lastOffset();
+            b.lasts().forEach((tp, last) -> {
+                if (revoked.containsKey(tp)) {
+                    writtenWhileRevoked.merge(tp, last, Math::max);
+                } else {
+                    returned.accept(tp, last);
+                }
+            });
         }
         return any;
     }
@@ -74,14 +77,9 @@ final class Unwritten {
         return out;
     }
 
-    /** The partition of the last record written, or null when none was (since the last {@link #clear}). */
-    TopicPartition lastWrittenPartition() {
-        return lastWrittenPartition;
-    }
-
-    /** The offset of the last record written (see {@link #lastWrittenPartition}). */
-    long lastWrittenOffset() {
-        return lastWrittenOffset;
+    /** Of the partitions a rebalance under way revoked, the last offset written of each since. */
+    Map<TopicPartition, Long> writtenWhileRevoked() {
+        return Map.copyOf(writtenWhileRevoked);
     }
 
     int batches() {
@@ -95,6 +93,7 @@ final class Unwritten {
     /** Forgets what was handed out of {@code partitions}: they were sought, let go of or moved back. */
     void forget(Collection<TopicPartition> partitions) {
         revoked.keySet().removeAll(partitions);
+        writtenWhileRevoked.keySet().removeAll(partitions);
         if (batches.isEmpty()) {
             return;
         }
@@ -129,10 +128,11 @@ final class Unwritten {
 
     /**
      * A rebalance assigned {@code partitions}: of those it revoked with records not written, the
-     * ones it gave back and where each goes on (after what was handed out); the others are
-     * forgotten.
+     * ones it gave back and where each goes on (after what was handed out), what was written of
+     * them meanwhile told to {@code returned}; the others are forgotten.
      */
-    Map<TopicPartition, Long> assigned(Collection<TopicPartition> partitions) {
+    Map<TopicPartition, Long> assigned(Collection<TopicPartition> partitions,
+                                       java.util.function.BiConsumer<TopicPartition, Long> returned) {
         if (revoked.isEmpty()) {
             return Map.of();
         }
@@ -141,11 +141,16 @@ final class Unwritten {
         revoked.forEach((tp, next) -> {
             if (partitions.contains(tp)) {
                 back.put(tp, next);
+                Long written = writtenWhileRevoked.get(tp);
+                if (written != null) {
+                    returned.accept(tp, written);
+                }
             } else {
                 gone.add(tp);
             }
         });
         revoked.clear();
+        writtenWhileRevoked.clear();
         forget(gone);
         return back;
     }
@@ -154,7 +159,6 @@ final class Unwritten {
     void clear() {
         batches.clear();
         revoked.clear();
-        lastWrittenPartition = null;
-        lastWrittenOffset = -1;
+        writtenWhileRevoked.clear();
     }
 }

@@ -521,4 +521,46 @@ class ConsumerStreamTest {
         assertEquals(2L, consumer.position(A0), "right after what the client received");
         assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), instance.commit());
     }
+
+    @Test
+    void aClientThatGotPartOfABatchResumesRightAfterItsIdWhicheverPorticoHearsOfFirst() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
+        registry.closeStream(first); // the second batch was being written: the client got 5 and 6
+        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 6));
+        assertEquals(7L, consumer.position(A0), "none of what it got again");
+    }
+
+    @Test
+    void whatAStreamWritesDuringARebalanceNeverMovesTheGroupsOffsetBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
+        consumer.revokeForRebalance(); // the join under way
+        stream.written(stream.handedOut()); // the batch in flight is written meanwhile
+        assertEquals(List.of(), instance.commit(), "the instance has no partition to commit");
+        consumer.rebalance(List.of()); // a/0 went to another member, which reads and commits it
+        consumer.commitSync(Map.of(A0, new OffsetAndMetadata(8)));
+        consumer.rebalance(List.of(A0)); // and it comes back
+        assertEquals(List.of(), instance.commit(), "nothing of it returned since");
+        assertEquals(8L, consumer.lastCommitted(A0), "not moved back to what the stream wrote before");
+    }
+
+    @Test
+    void aStreamThatEndsDuringARebalanceGoesOnAfterWhatItWroteOnceThePartitionIsBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
+        consumer.revokeForRebalance();
+        stream.written(stream.handedOut()); // written after the revocation's commit
+        registry.closeStream(stream); // and its client leaves during the join
+        assertEquals(List.of(), instance.commit());
+        consumer.rebalance(List.of(A0)); // given back
+        assertEquals(5L, consumer.position(A0), "not the batch the client got again");
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit());
+    }
 }

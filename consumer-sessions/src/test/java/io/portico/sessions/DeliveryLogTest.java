@@ -92,16 +92,4 @@ class DeliveryLogTest {
         assertEquals(null, log.resumeAfter(T1, 5));
         assertEquals(null, log.resumeAfter(T0, 150));
     }
-
-    @Test
-    void recordsHandedBackAreNoLongerCountedAsHandedOut() {
-        DeliveryLog log = new DeliveryLog();
-        log.add(records(T0, 100, 149));
-        log.add(records(T1, 200, 249));
-        log.add(records(T0, 150, 159));
-        log.handedBack(Map.of(T0, 140L, T1, 200L)); // a stream wrote t-0 up to 139, nothing of t-1
-        assertEquals(null, log.resumeAfter(T0, 145), "never handed out after all");
-        assertEquals(null, log.resumeAfter(T1, 200));
-        assertEquals(Map.of(T0, 131L), log.resumeAfter(T0, 130), "what follows the record is t-0's own, up to 139");
-    }
 }

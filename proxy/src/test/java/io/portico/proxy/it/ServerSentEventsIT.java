@@ -162,7 +162,7 @@ class ServerSentEventsIT {
             assertNotNull(live, "a record produced while streaming arrives");
             assertEquals(topic + "/0/5", live.id());
 
-            // A commit (of what was handed out) works while the stream is open.
+            // A commit (of what the stream wrote, here all it handed out: the client read it) works while the stream is open.
             Rest.Response commit = rest.post(instance + "/offsets", V2, "", "Accept", V2);
             assertEquals(200, commit.status(), commit.body());
             Map<TopicPartition, OffsetAndMetadata> committed = kafka.admin()
