@@ -881,9 +881,10 @@ public final class ConsumerInstance {
     }
 
     /**
-     * One stream's hold on its instance: its reads (each handing out records as a plain read does,
-     * noted for a later resume), and keeping the instance in its group while the connection is
-     * too slow to read more. Used by one thread at a time (the stream's); {@link #close} from any.
+     * One stream's hold on its instance: its reads (each handing out records, noted for a later
+     * resume, which count as returned once the stream says they are {@linkplain #written written}),
+     * and keeping the instance in its group while the connection is too slow to read more. Used by
+     * one thread at a time (the stream's); {@link #written} and {@link #close} from any.
      */
     public final class Stream implements AutoCloseable {
         private volatile boolean open = true;
@@ -1005,10 +1006,10 @@ public final class ConsumerInstance {
 
     /**
      * After a stream ended (its client left, or a resuming stream takes over; under the lock):
-     * each partition starts again at the first record the stream handed out and did not write,
-     * and the delivery log forgets those records, as they were never handed out; what was
-     * returned, and is committed, ends before them. Never throws: the instance stays usable
-     * (a partition it could not move is read on from where it is).
+     * each partition starts again at the first record the stream handed out and did not write
+     * (the delivery log keeps them, so that a client that got part of a batch can resume right
+     * after its id); what was returned, and is committed, ends before them. Never throws: the
+     * instance stays usable (a partition it could not move is read on from where it is).
      */
     private void moveBackFromLeftStream() {
         Stream left = leftBehind.getAndSet(null);

@@ -1,7 +1,6 @@
 package io.portico.sessions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.ConsumedRecord;

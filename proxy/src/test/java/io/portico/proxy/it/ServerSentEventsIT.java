@@ -246,7 +246,7 @@ class ServerSentEventsIT {
             produce(kafka, topic, 0, 20, 21);
             assertEquals(topic + "/0/20", resumed.next(WAIT).id());
         }
-        // A commit commits what the resumed stream handed out.
+        // A commit commits what the resumed stream wrote (here all it handed out: the client read it).
         assertEquals(200, rest.post(instance + "/offsets", V2, "", "Accept", V2).status());
         assertEquals(21L, kafka.admin().listConsumerGroupOffsets("sse-resume-group-" + topic)
                 .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).get(new TopicPartition(topic, 0)).offset());
