@@ -989,10 +989,19 @@ public final class ConsumerInstance {
      * would leave its last one uncommitted).
      */
     private void settledByStream() {
-        if (settleWritten() && autoCommit) {
+        boolean moved = settleWritten() | returnedSinceCommit;
+        returnedSinceCommit = false;
+        if (moved && autoCommit) {
             autoCommitReturned();
         }
     }
+
+    /**
+     * What a stream wrote during a rebalance became returned as the rebalance gave its partition
+     * back: the stream's next call auto-commits it, as it does newly written batches (a quiet
+     * topic brings none). Guarded by the lock.
+     */
+    private boolean returnedSinceCommit;
 
     /**
      * The batches the stream of {@link #unwritten} has written by now count as returned: a commit
@@ -2206,7 +2215,10 @@ public final class ConsumerInstance {
                 // A partition given straight back (the eager protocol revokes them all) goes on
                 // after what the stream handed out: its batch in flight is still written, and the
                 // commit on revocation covered only what was written before.
-                unwritten.assigned(partitions, ConsumerInstance.this::returnedUpTo).forEach(consumer::seek);
+                unwritten.assigned(partitions, (tp, last) -> {
+                    returnedUpTo(tp, last);
+                    returnedSinceCommit = true;
+                }).forEach(consumer::seek);
                 // A resume that came while the partitions were revoked moves them back now (a
                 // partition gone to another member is not this instance's to move).
                 rewindOnReturn.forEach((tp, offset) -> {

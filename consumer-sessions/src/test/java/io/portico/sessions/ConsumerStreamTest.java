@@ -563,4 +563,18 @@ class ConsumerStreamTest {
         assertEquals(5L, consumer.position(A0), "not the batch the client got again");
         assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit());
     }
+
+    @Test
+    void whatAStreamWroteDuringARebalanceIsAutoCommittedByItsNextCallOnceThePartitionIsBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = opened(registry, instance, 5);
+        consumer.revokeForRebalance();
+        stream.written(stream.handedOut()); // written during the join
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(A0))); // given back in the stream's next poll
+        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()), "a quiet topic");
+        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(5L, consumer.lastCommitted(A0), "committed without waiting for another batch");
+    }
 }
