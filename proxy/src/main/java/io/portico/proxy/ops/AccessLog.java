@@ -139,12 +139,21 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
     private static Entry entry(HttpServerExchange exchange) {
         InetSocketAddress source = exchange.getSourceAddress();
         long start = exchange.getRequestStartTime();
-        return Entry.cut(source == null ? null : source.getHostString(), System.currentTimeMillis(),
+        long millis = start < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        return Entry.cut(source == null ? null : source.getHostString(), arrivedAt(System.currentTimeMillis(), millis),
                 exchange.getRequestMethod().toString(), exchange.getRequestURI(), exchange.getQueryString(),
                 exchange.getProtocol().toString(), exchange.getStatusCode(), exchange.getResponseBytesSent(),
                 exchange.getRequestHeaders().getFirst(Headers.REFERER),
-                exchange.getRequestHeaders().getFirst(Headers.USER_AGENT),
-                start < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                exchange.getRequestHeaders().getFirst(Headers.USER_AGENT), millis);
+    }
+
+    /**
+     * When a request that took {@code millis} (negative: unknown) and ended at {@code now} arrived:
+     * the time Apache's {@code %t} gives (an hour's event stream is logged at its start, as the
+     * other logs of that moment are), else {@code now}.
+     */
+    static long arrivedAt(long now, long millis) {
+        return millis >= 0 ? now - millis : now;
     }
 
     /** The first {@code n} characters of {@code s} (all of it when shorter; null stays null). */
@@ -210,16 +219,21 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
 
     /**
      * Appends {@code s} as Apache writes a request's fields: a quote and a backslash escaped with a
-     * backslash, control characters as {@code \xhh}, so that no client's text ends a field or a
-     * line (HTTP/2 lets a header value hold a line break).
+     * backslash, control characters (C0, DEL and C1, as {@code \xhh}) and the characters some
+     * pipelines break lines at or that reorder what a terminal shows (line and paragraph
+     * separators, bidirectional controls, as a backslash, {@code u} and four hex digits) escaped, so that no client's text
+     * ends a field or a line, or disguises one (HTTP/2 lets a header value hold a line break).
      */
     private static StringBuilder escaped(StringBuilder line, String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '"' || c == '\\') {
                 line.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f) {
+            } else if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
                 line.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+            } else if (c == 0x2028 || c == 0x2029 || c == 0x200e || c == 0x200f || c >= 0x202a && c <= 0x202e
+                    || c >= 0x2066 && c <= 0x2069) {
+                line.append("\\u").append(Integer.toHexString(c));
             } else {
                 line.append(c);
             }

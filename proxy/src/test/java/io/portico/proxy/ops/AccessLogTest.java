@@ -43,6 +43,21 @@ class AccessLogTest {
     }
 
     @Test
+    void c1ControlsLineSeparatorsAndBidiControlsAreEscapedToo() {
+        try (AccessLog log = new AccessLog()) {
+            String line = log.format(new AccessLog.Entry("h", 0, "GET", "/", "", "HTTP/2.0", 200, 1, null,
+                    "a\u0085b\u2028c\u202ed\u00e9", 1));
+            assertTrue(line.contains("\"a\\x85b\\u2028c\\u202ed\u00e9\""), line); // é is text: kept
+        }
+    }
+
+    @Test
+    void aRequestIsLoggedAtTheTimeItArrived() {
+        assertEquals(1_000_000L - 3_600_000L, AccessLog.arrivedAt(1_000_000L, 3_600_000L), "an hour's stream, at its start");
+        assertEquals(5L, AccessLog.arrivedAt(5L, -1), "no start time: when it ended");
+    }
+
+    @Test
     void theMethodSharesTheLinesCharactersToo() {
         String longText = "x".repeat(3 * AccessLog.LINE_MAX);
         AccessLog.Entry e = AccessLog.Entry.cut("h", 0, longText, "/" + longText, null, "HTTP/2.0", 405, 1, null,
