@@ -111,7 +111,7 @@ public record PorticoConfig(
                 "Requests one API key (or basic-authentication user) may have in progress at once on this server (event streams and long polls included); one more answers 429 with Retry-After, so that one key (whose bodies may arrive a byte at a time) cannot take every place of max.concurrent.requests. Unless set, half of max.concurrent.requests (at least 1); with authentication off there is one caller and no such bound.",
                 "half of max.concurrent.requests"),
         REQUESTS_PER_ADDRESS_MAX("requests.per.address.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
-                "Requests from one client address (an IPv6 client by its /64) in progress at once on this server, authenticated or not, counted before routing and authentication (404s, 401s and HTTP/2 streams included); one more answers 429 with Retry-After, so that one host cannot take every place of max.concurrent.requests, with no API key or with many. Unless set, half of max.concurrent.requests (at least 1). Requests other Portico nodes relay (with the node secret) are not counted: their callers were, at the relaying node. Behind a load balancer or proxy whose connections to Portico all come from one address, set it to max.concurrent.requests.",
+                "Requests from one client address (an IPv6 client by its /64) in progress at once on this server, authenticated or not, counted before routing and authentication (404s, 401s and HTTP/2 streams included); one more answers 429 with Retry-After, so that one host cannot take every place of max.concurrent.requests, with no API key or with many. Unless set, half of max.concurrent.requests (at least 1), or all of them when connections.per.address.max is set to connections.max or more (one address is a load balancer's). Requests other Portico nodes relay (with the node secret) are not counted: their callers were, at the relaying node. Behind a load balancer or proxy whose connections to Portico all come from one address, set it to max.concurrent.requests (or connections.per.address.max to connections.max).",
                 "half of max.concurrent.requests"),
         ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
                 "Requests answered from the shared Kafka admin client (v1/v2 topic, partition and broker metadata, v3 clusters, brokers, topics, partitions, configs, consumer groups and lags, /admin/topics) one API key (or basic-authentication user) may have in progress at once on this server; one more answers 429 with Retry-After, so that one key's many calls cannot slow the admin client every other key (and /ready) waits on. With authentication off there is one caller and no such bound."),
@@ -983,6 +983,11 @@ public record PorticoConfig(
                         given.containsKey(Key.REQUESTS_PER_KEY_MAX) ? (Integer) v.get(Key.REQUESTS_PER_KEY_MAX)
                                 : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
                         given.containsKey(Key.REQUESTS_PER_ADDRESS_MAX) ? (Integer) v.get(Key.REQUESTS_PER_ADDRESS_MAX)
+                                // connections.per.address.max at connections.max says one address is a load
+                                // balancer's: its clients then share no half of the requests in progress.
+                                : given.containsKey(Key.CONNECTIONS_PER_ADDRESS_MAX)
+                                        && (Integer) v.get(Key.CONNECTIONS_PER_ADDRESS_MAX) >= (Integer) v.get(Key.CONNECTIONS_MAX)
+                                ? (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS)
                                 : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
                         (Integer) v.get(Key.ADMIN_REQUESTS_PER_KEY_MAX),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),

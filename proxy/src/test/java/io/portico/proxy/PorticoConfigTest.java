@@ -556,4 +556,16 @@ class PorticoConfigTest {
                 "not set: half of each listener's cap, as the server sets it");
         assertEquals(7, PorticoConfig.from(Map.of("connections.per.address.max", "7")).connections().perAddressMax());
     }
+
+    @Test
+    void aClientAddressSharesHalfOfTheRequestsInProgressUnlessOneAddressIsDeclaredABalancers() {
+        assertEquals(50, PorticoConfig.from(Map.of("max.concurrent.requests", "100")).operations().requestsPerAddressMax());
+        assertEquals(50, PorticoConfig.from(Map.of("max.concurrent.requests", "100", "connections.per.address.max", "7"))
+                .operations().requestsPerAddressMax(), "a share of the connections is no load balancer");
+        assertEquals(100, PorticoConfig.from(Map.of("max.concurrent.requests", "100", "connections.max", "500",
+                "connections.per.address.max", "500")).operations().requestsPerAddressMax(),
+                "every connection from one address: a load balancer's, whose clients share no half");
+        assertEquals(30, PorticoConfig.from(Map.of("max.concurrent.requests", "100", "connections.max", "500",
+                "connections.per.address.max", "500", "requests.per.address.max", "30")).operations().requestsPerAddressMax());
+    }
 }

@@ -103,9 +103,10 @@ public final class InFlight implements HttpHandler {
         if (byAddress.max() < max && !exempt.test(exchange)) {
             String address = addressOf(exchange);
             if (!byAddress.take(address)) {
-                ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception("this client address has "
-                        + byAddress.max() + " requests in progress on this server (requests.per.address.max); "
-                        + "retry when one is answered"));
+                // Named: behind a load balancer or proxy the address counted is the balancer's, not the client's.
+                ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception("the client address " + address
+                        + " has " + byAddress.max() + " requests in progress on this server (requests.per.address.max; "
+                        + "behind a load balancer all its clients share its address); retry when one is answered"));
                 return;
             }
             if (address != null) {
