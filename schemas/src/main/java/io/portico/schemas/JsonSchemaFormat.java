@@ -211,6 +211,11 @@ final class JsonSchemaFormat implements ParsedSchema {
 
     @Override
     public byte[] toJson(byte[] framed) {
+        return text(framed);
+    }
+
+    /** A framed JSON Schema record's JSON text (whatever its schema: reading it needs none). */
+    static byte[] text(byte[] framed) {
         byte[] text = java.util.Arrays.copyOfRange(framed, Framing.HEADER, framed.length);
         if (!Json.isWellFormed(text)) {
             throw new InvalidDataException("its payload is not JSON");

@@ -90,6 +90,8 @@ public final class SchemaService {
     private final RegistryClient client;
     private final Duration wait;
     private final AsyncCache<Integer, ParsedSchema> byId;
+    /** The type of each schema id a JSON Schema record was read with (reading one needs no more). */
+    private final AsyncCache<Integer, SchemaType> typeById;
     private final AsyncCache<TextKey, Resolved> byText;
     private final AsyncCache<VersionKey, Resolved> byVersion;
     private final AsyncCache<VersionKey, Resolved> latest;
@@ -132,6 +134,7 @@ public final class SchemaService {
         int most = (int) Math.min(Integer.MAX_VALUE, Math.max(1, share / 2));
         this.byId = Caffeine.newBuilder().maximumWeight(share)
                 .weigher((Integer k, ParsedSchema v) -> Math.min(most, weight(v))).buildAsync();
+        this.typeById = Caffeine.newBuilder().maximumSize(Math.max(16, share / 1024)).buildAsync();
         this.byText = Caffeine.newBuilder().maximumWeight(share)
                 .weigher((TextKey k, Resolved v) -> (int) Math.min(most, (long) weight(k.text()) + weight(v.schema())))
                 .buildAsync();
@@ -381,6 +384,26 @@ public final class SchemaService {
                     + "and a 4-byte schema id); read it in the binary embedded format");
         }
         int id = Framing.schemaId(stored);
+        if (format == EmbeddedFormat.JSONSCHEMA) {
+            // A JSON Schema record is shown as its JSON text, which its schema does not change: only
+            // the id's type is needed (Confluent's deserializer validates nothing either), so a
+            // schema Portico would refuse to produce with (a loop of $refs, a huge generated one)
+            // does not make its topic unreadable.
+            SchemaType found = await(cached(typeById, id, (k, executor) -> {
+                ParsedSchema parsed = byId.synchronous().getIfPresent(k);
+                return parsed != null ? CompletableFuture.completedFuture(parsed.type())
+                        : client.byId(k).thenApply(SchemaText::type);
+            }), "schema id " + id);
+            if (found != SchemaType.JSON) {
+                throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + found
+                        + " schema; read it in the " + found.format().wireName() + " embedded format");
+            }
+            try {
+                return JsonSchemaFormat.text(stored);
+            } catch (ParsedSchema.InvalidDataException e) {
+                throw ErrorCode.KAFKA_ERROR.exception(what + " (schema id " + id + ") does not decode: " + e.getMessage());
+            }
+        }
         ParsedSchema schema;
         try {
             schema = byId(id);

@@ -207,6 +207,32 @@ class SchemaBoundsTest {
                 + "\"left\":{\"$ref\":\"#\"},\"right\":{\"$ref\":\"#\"}},\"additionalProperties\":false}");
         tree.encode(utf8("{\"left\":{\"right\":{}},\"right\":{}}"));
     }
+
+    @Test
+    void aJsonSchemaRecordReadsWhateverItsSchemaWhichProduceStillRefuses() throws Exception {
+        // A schema the registry took and serializers wrote with, beyond what Portico produces with.
+        String body = "{\"schemaType\":\"JSON\",\"schema\":"
+                + io.portico.protocol.Json.mapper().getNodeFactory().textNode(doubling(40)) + "}";
+        try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(200, body))) {
+            SchemaService service = new SchemaService(new RegistryClient(new RegistryClient.Settings(
+                    java.util.List.of(registry.url()), null, null, Duration.ofSeconds(5))), 16L << 20);
+            for (int offset = 0; offset < 2; offset++) {
+                io.portico.protocol.ConsumedRecord r = new io.portico.protocol.ConsumedRecord("t", null,
+                        Framing.frame(1, utf8("{\"n\":1}")), 0, offset);
+                assertEquals("{\"n\":1}", new String(service.decode(io.portico.protocol.EmbeddedFormat.JSONSCHEMA, r).value(),
+                        StandardCharsets.UTF_8));
+            }
+            assertEquals(1, registry.paths().stream().mapToInt(registry::asked).sum(), "its type is cached");
+            RestException e = assertThrows(RestException.class, () -> service.forProduce(
+                    io.portico.protocol.EmbeddedFormat.JSONSCHEMA, "t-value", null, 1));
+            assertTrue(e.getMessage().contains("100000"), e.getMessage());
+            // Read as another format, the id's type says which to use.
+            RestException avro = assertThrows(RestException.class, () -> service.decode(io.portico.protocol.EmbeddedFormat.AVRO,
+                    new io.portico.protocol.ConsumedRecord("t", null, Framing.frame(1, utf8("{}")), 0, 9)));
+            assertEquals(ErrorCode.KAFKA_ERROR, avro.errorCode(), avro.getMessage());
+        }
+    }
+
     /** {@code {"x":{"x":…{}…}}}, {@code depth} levels of {@code key} around {@code inner}. */
     private static String nested(String key, int depth, String inner) {
         return ("{\"" + key + "\":").repeat(depth) + inner + "}".repeat(depth);
