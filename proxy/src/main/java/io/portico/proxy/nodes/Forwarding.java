@@ -62,8 +62,6 @@ public final class Forwarding {
     private static final AttachmentKey<URI> TARGET = AttachmentKey.create(URI.class);
     /** The connection to the node a request is relayed to, once it has one. */
     private static final AttachmentKey<ProxyConnection> HOLDER_CONNECTION = AttachmentKey.create(ProxyConnection.class);
-    /** How long a relay waits for a connection to the holder at most (less when the relay's own bound is less). */
-    static final long CONNECT_TIMEOUT_MS = 5000;
 
     private final NodeDirectory directory;
     private final ConsumerRegistry consumers;
@@ -476,56 +474,26 @@ public final class Forwarding {
         public void getConnection(ProxyTarget target, HttpServerExchange exchange,
                                   ProxyCallback<ProxyConnection> callback, long timeout, TimeUnit unit) {
             Target t = (Target) target;
-            // A holder whose address drops connection attempts (a firewall, a split network) made
-            // each relay wait for the system's own connect timeout (about two minutes), and an
-            // event stream, which has no time bound, for as long: the relay answers 503 at the
-            // deadline, and a connection made after it is closed unused.
-            java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
-            long millis = timeout > 0 ? Math.min(CONNECT_TIMEOUT_MS, unit.toMillis(timeout)) : CONNECT_TIMEOUT_MS;
-            org.xnio.XnioExecutor.Key deadline = exchange.getIoThread().executeAfter(() -> {
-                if (settled.compareAndSet(false, true)) {
-                    LOG.debug("No connection to {} within {} ms", exchange.getAttachment(TARGET), millis);
-                    callback.failed(exchange);
-                }
-            }, Math.max(1, millis), TimeUnit.MILLISECONDS);
             t.client().getConnection(t.inner(), exchange, new ProxyCallback<>() {
-                private boolean first() {
-                    if (!settled.compareAndSet(false, true)) {
-                        return false;
-                    }
-                    deadline.remove();
-                    return true;
-                }
-
                 @Override
                 public void completed(HttpServerExchange ex, ProxyConnection connection) {
-                    if (!first()) {
-                        IoUtils.safeClose(connection.getConnection()); // the request was answered 503 meanwhile
-                        return;
-                    }
                     ex.putAttachment(HOLDER_CONNECTION, connection);
                     callback.completed(ex, connection);
                 }
 
                 @Override
                 public void failed(HttpServerExchange ex) {
-                    if (first()) {
-                        callback.failed(ex);
-                    }
+                    callback.failed(ex);
                 }
 
                 @Override
                 public void couldNotResolveBackend(HttpServerExchange ex) {
-                    if (first()) {
-                        callback.couldNotResolveBackend(ex);
-                    }
+                    callback.couldNotResolveBackend(ex);
                 }
 
                 @Override
                 public void queuedRequestFailed(HttpServerExchange ex) {
-                    if (first()) {
-                        callback.queuedRequestFailed(ex);
-                    }
+                    callback.queuedRequestFailed(ex);
                 }
             }, timeout, unit);
         }
