@@ -196,6 +196,15 @@ public final class EmbeddedKafka implements AutoCloseable {
         return dataDir;
     }
 
+    /**
+     * Its owner's own shutdown hook closes it from now on: the exit hook set at start (for a JVM
+     * ended while it, or its owner, still started) goes, or it would stop the broker while the
+     * owner's hook still lets requests finish and flushes producers.
+     */
+    public void closedByOwnerFromNowOn() {
+        removeHook(exitCleanup);
+    }
+
     private static void removeHook(Thread hook) {
         if (hook == null || hook == Thread.currentThread()) {
             return;

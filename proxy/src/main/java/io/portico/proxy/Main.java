@@ -79,5 +79,6 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(portico::close, "portico-shutdown"));
+        portico.shutdownHookSet();
     }
 }

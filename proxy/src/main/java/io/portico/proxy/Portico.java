@@ -657,6 +657,16 @@ public final class Portico implements AutoCloseable {
     }
 
     /** Graceful shutdown; see the class comment. Safe to call more than once. */
+    /**
+     * A shutdown hook that calls {@link #close} is set: the embedded broker's own exit hook, which
+     * covered start-up, goes (it would stop the broker under requests still finishing).
+     */
+    public void shutdownHookSet() {
+        if (embeddedKafka != null) {
+            embeddedKafka.closedByOwnerFromNowOn();
+        }
+    }
+
     @Override
     public synchronized void close() {
         if (closed) {
@@ -673,12 +683,13 @@ public final class Portico implements AutoCloseable {
             // One wait for both: streams ending, then the other requests in progress (each waited
             // shutdown.graceful.ms of its own, twice the time the setting promises).
             long gracefulEnd = System.nanoTime() + config.gracefulShutdown().toNanos();
+            if (produceV3 != null) {
+                // Told first: an event stream whose client reads nothing may take the whole wait below.
+                produceV3.endStreams(); // produce streams end once the reports of what they read are written
+            }
             if (eventStreams != null) {
                 // Streams last until their clients go: end them (cleanly), so in-flight requests can finish.
                 eventStreams.close(config.gracefulShutdown());
-            }
-            if (produceV3 != null) {
-                produceV3.endStreams(); // likewise produce streams, once the reports of what they read are written
             }
             try {
                 if (!inFlight.awaitIdle(Math.max(0, gracefulEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {

@@ -389,11 +389,19 @@ public final class SchemaService {
             // the id's type is needed (Confluent's deserializer validates nothing either), so a
             // schema Portico would refuse to produce with (a loop of $refs, a huge generated one)
             // does not make its topic unreadable.
-            SchemaType found = await(cached(typeById, id, (k, executor) -> {
-                ParsedSchema parsed = byId.synchronous().getIfPresent(k);
-                return parsed != null ? CompletableFuture.completedFuture(parsed.type())
-                        : client.byId(k).thenApply(SchemaText::type);
-            }), "schema id " + id);
+            SchemaType found;
+            try {
+                found = await(cached(typeById, id, (k, executor) -> {
+                    ParsedSchema parsed = byId.synchronous().getIfPresent(k);
+                    return parsed != null ? CompletableFuture.completedFuture(parsed.type())
+                            : client.byId(k).thenApply(SchemaText::type);
+                }), "schema id " + id);
+            } catch (RestException e) {
+                if (e.errorCode() == ErrorCode.INVALID_SCHEMA) { // as for the other formats: the record's, named
+                    throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ": " + e.getMessage());
+                }
+                throw e;
+            }
             if (found != SchemaType.JSON) {
                 throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + found
                         + " schema; read it in the " + found.format().wireName() + " embedded format");

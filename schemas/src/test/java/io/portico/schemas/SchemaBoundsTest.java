@@ -231,6 +231,16 @@ class SchemaBoundsTest {
                     new io.portico.protocol.ConsumedRecord("t", null, Framing.frame(1, utf8("{}")), 0, 9)));
             assertEquals(ErrorCode.KAFKA_ERROR, avro.errorCode(), avro.getMessage());
         }
+        // An id the registry does not know: the record's failure, named, as in the other formats.
+        try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(404,
+                "{\"error_code\":40403,\"message\":\"Schema not found\"}"))) {
+            SchemaService service = new SchemaService(new RegistryClient(new RegistryClient.Settings(
+                    java.util.List.of(registry.url()), null, null, Duration.ofSeconds(5))), 16L << 20);
+            RestException e = assertThrows(RestException.class, () -> service.decode(io.portico.protocol.EmbeddedFormat.JSONSCHEMA,
+                    new io.portico.protocol.ConsumedRecord("t", null, Framing.frame(5, utf8("{}")), 0, 3)));
+            assertEquals(ErrorCode.KAFKA_ERROR, e.errorCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("offset 3"), e.getMessage());
+        }
     }
 
     /** {@code {"x":{"x":…{}…}}}, {@code depth} levels of {@code key} around {@code inner}. */

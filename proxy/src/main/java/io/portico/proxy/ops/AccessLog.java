@@ -231,9 +231,12 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
                 line.append('\\').append(c);
             } else if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
                 line.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
-            } else if (c == 0x2028 || c == 0x2029 || c == 0x200e || c == 0x200f || c >= 0x202a && c <= 0x202e
+            } else if (c == 0x2028 || c == 0x2029 || c == 0x061c || c == 0x200e || c == 0x200f || c >= 0x202a && c <= 0x202e
                     || c >= 0x2066 && c <= 0x2069) {
-                line.append("\\u").append(Integer.toHexString(c));
+                line.append("\\u");
+                for (int shift = 12; shift >= 0; shift -= 4) {
+                    line.append(Character.forDigit(c >> shift & 15, 16));
+                }
             } else {
                 line.append(c);
             }
