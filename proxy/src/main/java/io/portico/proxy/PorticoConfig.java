@@ -568,7 +568,7 @@ public record PorticoConfig(
      */
     static String nearMiss(String key, java.util.Collection<String> own) {
         String rest = key;
-        for (String prefix : List.of("producer.", "consumer.", "admin.", "client.")) {
+        for (String prefix : CLIENT_PREFIXES) {
             if (key.startsWith(prefix)) {
                 rest = key.substring(prefix.length());
             }
@@ -608,6 +608,9 @@ public record PorticoConfig(
     private static final java.util.Set<String> EMBEDDED_OWN = java.util.Set.of("process.roles", "node.id",
             "controller.quorum.voters", "listeners", "advertised.listeners", "listener.security.protocol.map",
             "controller.listener.names", "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir");
+
+    /** Prefixes whose keys pass through to the Kafka clients (client.: to all three). */
+    private static final List<String> CLIENT_PREFIXES = List.of("producer.", "consumer.", "admin.", "client.");
 
     /** Prefixes whose keys pass through to the Kafka clients or the embedded broker. */
     private static final List<String> PASSED_PREFIXES =
@@ -834,18 +837,18 @@ public record PorticoConfig(
             String key = e.getKey().trim();
             String value = e.getValue() == null ? "" : e.getValue().trim();
             Key own = byName.get(key);
+            String meant = own != null ? null : nearMiss(key, byName.keySet());
             if (own != null) {
                 given.put(own, value);
-            } else if (key.endsWith(".bootstrap.servers") && (key.startsWith("producer.") || key.startsWith("consumer.")
-                    || key.startsWith("admin.") || key.startsWith("client."))) {
+            } else if (key.endsWith(".bootstrap.servers") && CLIENT_PREFIXES.stream().anyMatch(key::startsWith)) {
                 // Every client reaches the cluster bootstrap.servers names: dropped, this one would
                 // leave Portico on its throw-away embedded broker.
                 throw new ConfigException(key, "Portico's clients all reach the cluster that bootstrap.servers names: "
                         + "set bootstrap.servers");
-            } else if (nearMiss(key, byName.keySet()) != null) {
+            } else if (meant != null) {
                 // admin.listener, embedded.kafka.dirs: a typo of Portico's own key would otherwise
                 // pass to a Kafka client or the embedded broker, silently unused.
-                throw new ConfigException(key, "unknown key; did you mean " + nearMiss(key, byName.keySet()) + "?");
+                throw new ConfigException(key, "unknown key; did you mean " + meant + "?");
             } else if (key.startsWith("producer.")) {
                 producer.put(key.substring("producer.".length()), value);
             } else if (key.startsWith("consumer.")) {
