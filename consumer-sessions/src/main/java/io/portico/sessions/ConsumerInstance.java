@@ -539,8 +539,7 @@ public final class ConsumerInstance {
             commitReturnedAsync(dropped);
             held.drop(dropped);
             delivered.forgetAll();
-            dropped.forEach(returned::remove);
-            unwritten.forget(dropped);
+            notReturned(dropped);
             if (partitions.isEmpty()) {
                 consumer.unsubscribe(); // as KafkaConsumer.assign does with no partitions
             } else {
@@ -589,8 +588,7 @@ public final class ConsumerInstance {
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
-            offsets.keySet().forEach(returned::remove);
-            unwritten.forget(offsets.keySet());
+            notReturned(offsets.keySet());
             return null;
         });
     }
@@ -604,8 +602,7 @@ public final class ConsumerInstance {
             delivered.forget(partitions);
             consumer.seekToBeginning(partitions);
             partitions.forEach(consumer::position); // resolved now, not at the next fetch
-            partitions.forEach(returned::remove);
-            unwritten.forget(partitions);
+            notReturned(partitions);
             return null;
         });
     }
@@ -630,8 +627,7 @@ public final class ConsumerInstance {
             // Resolved now: "the end" is where the log ends at this call, not at the next fetch
             // (records written in between are read).
             partitions.forEach(consumer::position);
-            partitions.forEach(returned::remove);
-            unwritten.forget(partitions);
+            notReturned(partitions);
             return null;
         });
     }
@@ -660,8 +656,7 @@ public final class ConsumerInstance {
             delivered.forget(timestamps.keySet());
             held.drop(offsets.keySet());
             offsets.forEach(consumer::seek);
-            offsets.keySet().forEach(returned::remove);
-            unwritten.forget(offsets.keySet());
+            notReturned(offsets.keySet());
             if (timestamps.isEmpty()) {
                 return null;
             }
@@ -679,8 +674,7 @@ public final class ConsumerInstance {
                 consumer.seekToEnd(toEnd);
                 toEnd.forEach(consumer::position);
             }
-            timestamps.keySet().forEach(returned::remove);
-            unwritten.forget(timestamps.keySet());
+            notReturned(timestamps.keySet());
             return null;
         });
     }
@@ -870,14 +864,7 @@ public final class ConsumerInstance {
         });
         held.drop(mine.keySet());
         unwritten.forget(mine.keySet());
-        mine.forEach((tp, offset) -> {
-            consumer.seek(tp, offset);
-            if (offset > 0) {
-                returned.put(tp, offset - 1); // a commit commits what the client received
-            } else {
-                returned.remove(tp);
-            }
-        });
+        mine.forEach(this::startAt);
     }
 
     /**
@@ -976,6 +963,25 @@ public final class ConsumerInstance {
                 stream.compareAndSet(this, null);
             }
         }
+    }
+
+    /**
+     * {@code tp} reads on from {@code offset}, everything before it returned: a commit commits
+     * what the client received (below what an earlier commit may have).
+     */
+    private void startAt(TopicPartition tp, long offset) {
+        consumer.seek(tp, offset);
+        if (offset > 0) {
+            returned.put(tp, offset - 1);
+        } else {
+            returned.remove(tp);
+        }
+    }
+
+    /** Nothing of {@code partitions} counts as returned, nor will what a stream handed out of them and writes later. */
+    private void notReturned(Collection<TopicPartition> partitions) {
+        partitions.forEach(returned::remove);
+        unwritten.forget(partitions);
     }
 
     /** Notes {@code last} as returned of {@code tp} (records of a partition are handed out in order). */
@@ -2196,8 +2202,7 @@ public final class ConsumerInstance {
             try {
                 held.drop(partitions);
                 delivered.forget(partitions);
-                partitions.forEach(returned::remove);
-                unwritten.forget(partitions);
+                notReturned(partitions);
                 rewindOnReturn.keySet().removeAll(partitions);
             } finally {
                 heldLock.unlock();
@@ -2223,12 +2228,7 @@ public final class ConsumerInstance {
                 // partition gone to another member is not this instance's to move).
                 rewindOnReturn.forEach((tp, offset) -> {
                     if (partitions.contains(tp)) {
-                        consumer.seek(tp, offset);
-                        if (offset > 0) {
-                            returned.put(tp, offset - 1);
-                        } else {
-                            returned.remove(tp);
-                        }
+                        startAt(tp, offset);
                     }
                 });
                 rewindOnReturn.clear();
