@@ -88,11 +88,16 @@ public final class Router implements HttpHandler {
      * it reached the router (overload, shutdown, a preflight).
      */
     public String template(String path) {
+        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = match(path);
+        return match == null ? null : match.getMatchedTemplate();
+    }
+
+    /** The route {@code path} matches (one trailing slash taken), or null. */
+    private PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match(String path) {
         if (path.length() > 1 && path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);
         }
-        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = matcher.match(path);
-        return match == null ? null : match.getMatchedTemplate();
+        return matcher.match(path);
     }
 
     @Override
@@ -103,10 +108,7 @@ public final class Router implements HttpHandler {
             return;
         }
         String path = exchange.getRelativePath();
-        if (path.length() > 1 && path.endsWith("/")) {
-            path = path.substring(0, path.length() - 1);
-        }
-        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = matcher.match(path);
+        PathTemplateMatcher.PathMatchResult<Map<HttpString, HttpHandler>> match = match(path);
         if (match == null) {
             ErrorWriter.write(exchange, ErrorCode.NOT_FOUND.exception());
             return;
