@@ -384,56 +384,47 @@ public final class SchemaService {
                     + "and a 4-byte schema id); read it in the binary embedded format");
         }
         int id = Framing.schemaId(stored);
-        if (format == EmbeddedFormat.JSONSCHEMA) {
-            // A JSON Schema record is shown as its JSON text, which its schema does not change: only
-            // the id's type is needed (Confluent's deserializer validates nothing either), so a
-            // schema Portico would refuse to produce with (a loop of $refs, a huge generated one)
-            // does not make its topic unreadable.
-            SchemaType found;
-            try {
-                found = await(cached(typeById, id, (k, executor) -> {
-                    ParsedSchema parsed = byId.synchronous().getIfPresent(k);
-                    return parsed != null ? CompletableFuture.completedFuture(parsed.type())
-                            : client.byId(k).thenApply(SchemaText::type);
-                }), "schema id " + id);
-            } catch (RestException e) {
-                if (e.errorCode() == ErrorCode.INVALID_SCHEMA) { // as for the other formats: the record's, named
-                    throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ": " + e.getMessage());
-                }
-                throw e;
-            }
-            if (found != SchemaType.JSON) {
-                throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + found
-                        + " schema; read it in the " + found.format().wireName() + " embedded format");
-            }
-            try {
-                return JsonSchemaFormat.text(stored);
-            } catch (ParsedSchema.InvalidDataException e) {
-                throw ErrorCode.KAFKA_ERROR.exception(what + " (schema id " + id + ") does not decode: " + e.getMessage());
-            }
-        }
-        ParsedSchema schema;
+        // A JSON Schema record is shown as its JSON text, which its schema does not change: only
+        // the id's type is needed (Confluent's deserializer validates nothing either), so a schema
+        // Portico would refuse to produce with (a loop of $refs, a huge generated one) does not
+        // make its topic unreadable. Avro and protobuf records decode with their schema.
+        boolean textAlone = format == EmbeddedFormat.JSONSCHEMA;
+        ParsedSchema schema = null;
+        SchemaType found;
         try {
-            schema = byId(id);
+            if (textAlone) {
+                found = typeById(id);
+            } else {
+                schema = byId(id);
+                found = schema.type();
+            }
         } catch (RestException e) {
             if (e.errorCode() == ErrorCode.INVALID_SCHEMA) {
                 throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ": " + e.getMessage());
             }
             throw e;
         }
-        SchemaType type = SchemaType.of(format);
-        if (schema.type() != type) {
-            throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + schema.type()
-                    + " schema; read it in the " + schema.type().format().wireName() + " embedded format");
+        if (found != SchemaType.of(format)) {
+            throw ErrorCode.KAFKA_ERROR.exception(what + " has schema id " + id + ", a " + found
+                    + " schema; read it in the " + found.format().wireName() + " embedded format");
         }
         try {
-            return schema.toJson(stored);
+            return textAlone ? JsonSchemaFormat.text(stored) : schema.toJson(stored);
         } catch (ParsedSchema.InvalidDataException e) {
             throw ErrorCode.KAFKA_ERROR.exception(what + " (schema id " + id + ") does not decode: " + e.getMessage());
         }
     }
 
     // ---- look-ups, cached
+
+    /** The type of schema {@code id}, without parsing it when it is not parsed already. */
+    private SchemaType typeById(int id) {
+        return await(cached(typeById, id, (k, executor) -> {
+            ParsedSchema parsed = byId.synchronous().getIfPresent(k);
+            return parsed != null ? CompletableFuture.completedFuture(parsed.type())
+                    : client.byId(k).thenApply(SchemaText::type);
+        }), "schema id " + id);
+    }
 
     private ParsedSchema byId(int id) {
         return await(cached(byId, id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
