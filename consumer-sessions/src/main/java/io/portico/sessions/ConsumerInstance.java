@@ -130,13 +130,13 @@ public final class ConsumerInstance {
     /** The stream {@link #unwritten} is of, or null. */
     private Stream unwrittenOf;
     /**
-     * A stream that ended (its client left; a takeover sets it too): the next operation on the
-     * instance, under its lock, moves each partition back to the first record it did not write
-     * (the stream's close may run on an IO thread, which must not wait for the lock). Taken with
-     * getAndSet, so that a close that comes meanwhile is never lost.
+     * Set when a stream ended (its client left; a takeover sets it too): the next operation on
+     * the instance, under its lock, moves each partition back to the first record the stream
+     * did not write (the stream's close may run on an IO thread, which must not wait for the
+     * lock). Only a hint: which stream ended is read from the state under the lock, so a stale
+     * close that sets it late moves nothing back that should stay.
      */
-    private final java.util.concurrent.atomic.AtomicReference<Stream> leftBehind =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private volatile boolean streamEnded;
     private volatile boolean closed;
     private volatile boolean leaving; // the close has committed and is closing the consumer
     /** Renders records of a schema format (decoded by their schema ids); null for binary and json. */
@@ -806,10 +806,9 @@ public final class ConsumerInstance {
                             + "connection (one at a time; a client resuming with Last-Event-ID takes it over)");
                 }
                 current.open = false;
-                leftBehind.set(current);
             }
             // The last stream's records it did not write go back in line (its close may have come
-            // just after the look at leftBehind in lock()); a resume below may go further back.
+            // just after the look at streamEnded in lock()); a resume below may go further back.
             moveBackFromLeftStream();
             Stream opened = new Stream();
             stream.set(opened);
@@ -883,6 +882,11 @@ public final class ConsumerInstance {
         private Stream() {
         }
 
+        /** Whether it closed or another stream took over (a stream that ended is not open again). */
+        private boolean ended() {
+            return !open || stream.get() != this;
+        }
+
         /** The instance it streams. */
         public ConsumerInstance instance() {
             return ConsumerInstance.this;
@@ -901,7 +905,7 @@ public final class ConsumerInstance {
          */
         public List<ConsumedRecord> next(ReadLimits limits, ResponseRoom room) {
             return locked(KafkaErrors::toRestException, () -> {
-                if (!open || stream.get() != this) {
+                if (ended()) {
                     return List.of();
                 }
                 settledByStream(); // what it wrote since its last call: returned, and auto-committed
@@ -941,7 +945,7 @@ public final class ConsumerInstance {
          */
         public void keepInGroup() {
             locked(KafkaErrors::toRestException, () -> {
-                if (open && stream.get() == this) {
+                if (!ended()) {
                     settledByStream();
                     answerGroup();
                 }
@@ -959,7 +963,7 @@ public final class ConsumerInstance {
             open = false;
             if (stream.get() == this) {
                 // Noted before the instance is free: an open that finds no stream finds this.
-                leftBehind.set(this);
+                streamEnded = true;
                 stream.compareAndSet(this, null);
             }
         }
@@ -1027,8 +1031,9 @@ public final class ConsumerInstance {
      * instance stays usable (a partition it could not move is read on from where it is).
      */
     private void moveBackFromLeftStream() {
-        Stream left = leftBehind.getAndSet(null);
-        if (left == null || left != unwrittenOf) {
+        streamEnded = false; // before the look: a close that comes after it sets it again
+        Stream left = unwrittenOf;
+        if (left == null || !left.ended()) {
             return;
         }
         try {
@@ -1132,7 +1137,7 @@ public final class ConsumerInstance {
          * asked of the read itself, since its waits let go of the lock and other reads run then.
          */
         private boolean superseded() {
-            return owner != null && (!owner.open || stream.get() != owner);
+            return owner != null && owner.ended();
         }
 
         /**
@@ -2095,7 +2100,7 @@ public final class ConsumerInstance {
             lock.unlock();
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
-        if (leftBehind.get() != null) {
+        if (streamEnded) {
             moveBackFromLeftStream(); // never throws: the lock is not left held
         }
     }
