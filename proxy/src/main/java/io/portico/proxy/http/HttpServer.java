@@ -510,17 +510,28 @@ public final class HttpServer implements AutoCloseable {
      * New connections that have not begun a request yet, each closed when it has not within the
      * idle timeout: Undertow times the wait for a first request on plain HTTP/1.1 only, not a TLS
      * handshake that never ends, an HTTP/2 preface without a request after it, or an HTTP/2
-     * connection's first stream (its idle timer starts when a stream ends). Connections are known
-     * by their peer's address (one per open connection); once none waits, a request costs a
-     * look at an empty map.
+     * connection's first stream (its idle timer starts when a stream ends cleanly); and HTTP/2
+     * connections none of whose streams is in progress, timed likewise (Undertow's idle timer
+     * does not start when a stream is reset). Connections are known by their two ends (one per
+     * open connection); once none waits, an HTTP/1.1 request costs a look at an empty map.
      */
     static final class FirstRequests {
         private final long millis;
         private final java.util.concurrent.ConcurrentHashMap<Ends, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
         /** Every open connection, by its two ends: an HTTP/2 stream's way to its whole connection. */
-        private final java.util.concurrent.ConcurrentHashMap<Ends, StreamConnection> open =
+        private final java.util.concurrent.ConcurrentHashMap<Ends, Open> open =
                 new java.util.concurrent.ConcurrentHashMap<>();
+
+        /** An open connection and, on HTTP/2, how many of its streams are requests in progress. */
+        private static final class Open {
+            final StreamConnection connection;
+            final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
+
+            Open(StreamConnection connection) {
+                this.connection = connection;
+            }
+        }
 
         /**
          * A connection's two ends: the peer's address and port alone may be another connection's
@@ -547,9 +558,10 @@ public final class HttpServer implements AutoCloseable {
             if (peer == null) {
                 return () -> { };
             }
-            open.put(peer, connection);
+            Open opened = new Open(connection);
+            open.put(peer, opened);
             if (millis <= 0) {
-                return () -> open.remove(peer, connection);
+                return () -> open.remove(peer, opened);
             }
             Waiting w = new Waiting();
             waiting.put(peer, w);
@@ -560,41 +572,87 @@ public final class HttpServer implements AutoCloseable {
                 }
             }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
             return () -> {
-                open.remove(peer, connection);
-                forget(peer, w);
+                open.remove(peer, opened);
+                forget(peer, waiting.get(peer)); // the first request's wait, or an idle HTTP/2 connection's
             };
         }
 
         /**
-         * Closes the connection of {@code exchange}: on HTTP/2 the whole connection (Undertow's
-         * close of a stream's connection resets the stream, whose answer still waits, queued, for
-         * a window the client never grants, its request in progress for good).
+         * Ends {@code exchange}, whose client does not go on with it: on HTTP/1.1 by closing its
+         * connection, on HTTP/2 by resetting its stream alone ({@link #reset}).
          */
         void close(HttpServerExchange exchange) {
             if (Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
-                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
-                StreamConnection connection = peer == null ? null : open.get(peer);
-                if (connection != null) {
-                    IoUtils.safeClose(connection);
-                    return;
-                }
+                reset(exchange);
+                return;
             }
             IoUtils.safeClose(exchange.getConnection());
         }
 
-        /** The connection of {@code exchange} has begun a request. */
+        /**
+         * Ends an HTTP/2 stream whose answer cannot be sent: the stream alone is reset
+         * ({@code RST_STREAM}; the connection's other streams go on, which behind a proxy that
+         * multiplexes its clients over one connection are other clients') and its exchange ended,
+         * so what its request holds is given back (Undertow's reset alone leaves the answer queued
+         * for a window the client never grants, and the request in progress).
+         */
+        void reset(HttpServerExchange exchange) {
+            IoUtils.safeClose(exchange.getConnection()); // an HTTP/2 stream's "connection": RST_STREAM
+            io.undertow.server.Connectors.terminateRequest(exchange);
+            io.undertow.server.Connectors.terminateResponse(exchange);
+        }
+
+        /**
+         * The connection of {@code exchange} has begun a request. An HTTP/2 connection whose
+         * streams have all ended is timed as idle from then on, here too: Undertow restarts its
+         * idle timer when a stream ends cleanly, not when one is reset (by the client, or by
+         * {@link #reset}), which left such a connection open for good.
+         */
         void started(HttpServerExchange exchange) {
-            if (!waiting.isEmpty()) {
-                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
-                Waiting w = peer == null ? null : waiting.get(peer);
-                if (w != null) {
-                    forget(peer, w);
+            boolean http2 = millis > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol());
+            if (waiting.isEmpty() && !http2) {
+                return;
+            }
+            Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
+            if (peer == null) {
+                return;
+            }
+            Waiting w = waiting.get(peer);
+            if (w != null) {
+                forget(peer, w);
+            }
+            Open connection = http2 ? open.get(peer) : null;
+            if (connection != null) {
+                connection.streams.incrementAndGet();
+                exchange.addExchangeCompleteListener((ex, next) -> {
+                    if (connection.streams.decrementAndGet() == 0) {
+                        idle(peer, connection);
+                    }
+                    next.proceed();
+                });
+            }
+        }
+
+        /** An HTTP/2 connection none of whose streams is in progress: closed unless a request begins in time. */
+        private void idle(Ends peer, Open connection) {
+            Waiting w = new Waiting();
+            Waiting before = waiting.put(peer, w);
+            if (before != null && before.deadline != null) {
+                before.deadline.remove();
+            }
+            w.deadline = connection.connection.getIoThread().executeAfter(() -> {
+                if (connection.streams.get() == 0 && waiting.remove(peer, w)) {
+                    LOG.debug("Closing an HTTP/2 connection from {} that began no request in {} ms", peer, millis);
+                    IoUtils.safeClose(connection.connection);
                 }
+            }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (!connection.connection.isOpen()) {
+                forget(peer, w); // closed meanwhile: its close may have looked already
             }
         }
 
         private void forget(Ends peer, Waiting w) {
-            if (waiting.remove(peer, w)) {
+            if (w != null && waiting.remove(peer, w)) {
                 org.xnio.XnioExecutor.Key deadline = w.deadline;
                 if (deadline != null) {
                     deadline.remove();
@@ -609,10 +667,12 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * An HTTP/2 stream's answer that makes no progress for the write timeout closes its
-     * connection, as the socket's write timeout does on HTTP/1.1: a client that grants no
+     * An HTTP/2 stream's answer that makes no progress for the write timeout resets the stream, as
+     * the socket's write timeout closes an HTTP/1.1 connection: a client that grants no
      * flow-control window (or stops granting it) blocks the stream's writes without ever blocking
-     * the socket, so its request stayed in progress, with what it holds, for good.
+     * the socket, so its request stayed in progress, with what it holds, for good. Its
+     * connection goes on: a client that grants the whole connection no window has each stream
+     * reset in turn, and the connection, idle then, closed by its idle timeout.
      */
     private static final class StalledStream extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
         private final HttpServerExchange exchange;
@@ -674,9 +734,9 @@ public final class HttpServer implements AutoCloseable {
             }
             org.xnio.XnioExecutor.Key sent = exchange.getIoThread().executeAfter(() -> {
                 if (!exchange.isComplete()) {
-                    LOG.debug("Closing an HTTP/2 connection whose client took not all of a stream's answer in {} ms",
+                    LOG.debug("Resetting an HTTP/2 stream whose client took not all of its answer in {} ms",
                             timeoutNanos / 1_000_000);
-                    connections.close(exchange);
+                    connections.reset(exchange);
                 }
             }, Math.max(1, timeoutNanos / 1_000_000), java.util.concurrent.TimeUnit.MILLISECONDS);
             exchange.addExchangeCompleteListener((ex, nextListener) -> {
@@ -707,9 +767,9 @@ public final class HttpServer implements AutoCloseable {
             }
             long waited = System.nanoTime() - since;
             if (waited >= timeoutNanos) {
-                LOG.debug("Closing an HTTP/2 connection whose client took none of a stream's answer for {} ms",
+                LOG.debug("Resetting an HTTP/2 stream whose client took none of its answer for {} ms",
                         timeoutNanos / 1_000_000);
-                connections.close(exchange);
+                connections.reset(exchange);
                 return;
             }
             timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, (timeoutNanos - waited) / 1_000_000),

@@ -94,47 +94,177 @@ class Http2IT {
         }
     }
 
+    /** An HTTP/2 client with prior knowledge, granting its streams no window unless told to. */
+    private static OutputStream zeroWindowClient(Socket socket) throws java.io.IOException {
+        socket.setSoTimeout(60_000);
+        OutputStream out = socket.getOutputStream();
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
+        return out;
+    }
+
+    /** A GET of {@code path} on {@code stream} (HEADERS with END_STREAM, HPACK literals). */
+    private static void get(OutputStream out, int stream, String path) throws java.io.IOException {
+        get(out, stream, path, true);
+    }
+
+    /** A GET of {@code path} on {@code stream}, a body to follow unless {@code ended}. */
+    private static void get(OutputStream out, int stream, String path, boolean ended) throws java.io.IOException {
+        java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+        block.write(new byte[] {(byte) 0x82, (byte) 0x86}); // :method GET, :scheme http (HPACK static table)
+        block.write(new byte[] {0x04, (byte) path.length()}); // :path, literal
+        block.write(path.getBytes(StandardCharsets.US_ASCII));
+        block.write(new byte[] {0x01, 9}); // :authority, literal
+        block.write("localhost".getBytes(StandardCharsets.US_ASCII));
+        byte[] headers = block.toByteArray();
+        out.write(new byte[] {0, 0, (byte) headers.length, 1, (byte) (ended ? 5 : 4), 0, 0, 0, (byte) stream}); // [END_STREAM |] END_HEADERS
+        out.write(headers);
+        out.flush();
+    }
+
+    /** WINDOW_UPDATE: {@code stream} may be sent {@code bytes} more. */
+    private static void grant(OutputStream out, int stream, int bytes) throws java.io.IOException {
+        out.write(new byte[] {0, 0, 4, 8, 0, 0, 0, 0, (byte) stream,
+                (byte) (bytes >>> 24), (byte) (bytes >>> 16), (byte) (bytes >>> 8), (byte) bytes});
+        out.flush();
+    }
+
+    /** A frame read: its type, flags and stream. */
+    private record Frame(int type, int flags, int stream) {
+        static Frame read(DataInputStream in) throws java.io.IOException {
+            byte[] header = new byte[9];
+            in.readFully(header);
+            int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
+            in.readFully(new byte[length]);
+            return new Frame(header[3], header[4], java.nio.ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff);
+        }
+
+        boolean endsStream() {
+            return (type == 0 || type == 1) && (flags & 1) != 0;
+        }
+    }
+
+    /** Waits until Portico has no request in progress but the one asking (30 s at most). */
+    private static void assertOnlyTheAskingRequestInProgress(TestPortico p) throws InterruptedException {
+        int inFlight = -1;
+        for (int i = 0; i < 300 && inFlight != 1; i++) {
+            Thread.sleep(i == 0 ? 0 : 100);
+            inFlight = p.rest().get("/metrics").json().get("gauges").get("portico.http.in.flight").get("value").asInt();
+        }
+        assertEquals(1, inFlight, "no request in progress but the one asking");
+    }
+
+    /**
+     * A client that grants its connection no more window than the first 64 KiB: the stream that
+     * waits for it is reset, and the connection, with nothing in progress, is closed when idle.
+     */
     @Test
-    void aClientThatGrantsNoFlowControlWindowHasItsConnectionClosed(KafkaCluster kafka) throws Exception {
+    void aClientThatGrantsItsConnectionNoWindowHasTheStreamResetAndTheConnectionClosedWhenIdle(KafkaCluster kafka)
+            throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
+                "connections.idle.timeout.ms", "3000"));
+             Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
+            OutputStream out = zeroWindowClient(socket);
+            get(out, 1, "/openapi.json"); // about 170 KB: more than the connection's first window
+            grant(out, 1, 1 << 20);
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            boolean reset = false;
+            try {
+                while (true) {
+                    Frame f = Frame.read(in);
+                    assertTrue(f.stream() == 0 || f.stream() == 1, "frame of stream " + f.stream());
+                    assertTrue(!f.endsStream(), "the whole answer sent: more than the connection's window");
+                    reset |= f.type() == 3;
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("the connection stayed open (stream reset: " + reset + ")", e);
+            } catch (java.io.EOFException | java.net.SocketException e) {
+                // closed once idle
+            }
+            assertTrue(reset, "the stream was reset before its connection closed");
+            assertOnlyTheAskingRequestInProgress(p);
+            assertEquals(200, p.rest().get("/topics").status());
+        }
+    }
+
+    /**
+     * Behind a proxy that multiplexes many clients over one HTTP/2 connection, a stream its client
+     * reads nothing of is reset alone: the connection's other streams, before and after, are answered.
+     */
+    @Test
+    void aStreamThatIsGrantedNoWindowIsResetAloneAndItsConnectionGoesOn(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
                 "connections.idle.timeout.ms", "600000"));
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
-            socket.setSoTimeout(60_000);
-            OutputStream out = socket.getOutputStream();
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
-            java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
-            block.write(new byte[] {(byte) 0x82, (byte) 0x86}); // :method GET, :scheme http (HPACK static table)
-            block.write(new byte[] {0x04, 13}); // :path, literal
-            block.write("/openapi.json".getBytes(StandardCharsets.US_ASCII));
-            block.write(new byte[] {0x01, 9}); // :authority, literal
-            block.write("localhost".getBytes(StandardCharsets.US_ASCII));
-            byte[] headers = block.toByteArray();
-            out.write(new byte[] {0, 0, (byte) headers.length, 1, 5, 0, 0, 0, 1}); // HEADERS, END_STREAM | END_HEADERS, stream 1
-            out.write(headers);
-            out.flush();
+            OutputStream out = zeroWindowClient(socket);
+            get(out, 1, "/openapi.json"); // never granted a window
+            get(out, 3, "/");
+            grant(out, 3, 65_535);
+            grant(out, 0, 1 << 20); // the connection's window: not what stalls stream 1
             DataInputStream in = new DataInputStream(socket.getInputStream());
+            java.util.Set<Integer> answered = new java.util.HashSet<>();
+            boolean reset = false;
             try {
-                while (true) { // the server's SETTINGS, the answer's HEADERS; its DATA never fits the window
-                    byte[] header = new byte[9];
-                    in.readFully(header);
-                    int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
-                    int stream = java.nio.ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff;
-                    in.readFully(new byte[length]);
-                    assertTrue(stream == 0 || stream == 1, "frame of stream " + stream);
+                while (!reset || !answered.contains(5)) {
+                    Frame f = Frame.read(in);
+                    if (f.endsStream()) {
+                        answered.add(f.stream());
+                    }
+                    if (f.type() == 3) { // RST_STREAM
+                        assertEquals(1, f.stream(), "the stream reset");
+                        reset = true;
+                        get(out, 5, "/"); // the connection is still served
+                        grant(out, 5, 65_535);
+                    }
+                    assertTrue(f.type() != 7, "GOAWAY: the connection is ended");
                 }
             } catch (java.net.SocketTimeoutException e) {
-                throw new AssertionError("a stream whose answer could not be sent kept its connection open", e);
+                throw new AssertionError("stream 1 was not reset in time; answered: " + answered, e);
             } catch (java.io.EOFException | java.net.SocketException e) {
-                // closed: the client that grants no window loses its connection
+                throw new AssertionError("the connection was closed for one stream's stall; answered: " + answered, e);
             }
-            int inFlight = -1;
-            for (int i = 0; i < 300 && inFlight != 1; i++) { // the reset stream's request ends (30 s at most)
-                Thread.sleep(i == 0 ? 0 : 100);
-                inFlight = p.rest().get("/metrics").json().get("gauges").get("portico.http.in.flight").get("value").asInt();
+            assertEquals(java.util.Set.of(3, 5), answered, "the other streams' answers");
+            assertOnlyTheAskingRequestInProgress(p);
+        }
+    }
+
+    /**
+     * A GET that announces a body it never sends is answered, and then, its body still unread
+     * after the linger, its stream is reset: the connection goes on.
+     */
+    @Test
+    void aStreamWhoseBodyNeverComesIsResetAfterItsAnswerAndItsConnectionGoesOn(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "600000"));
+             Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
+            OutputStream out = zeroWindowClient(socket);
+            get(out, 1, "/", false); // a body announced, never sent
+            grant(out, 1, 65_535);
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            boolean answered = false;
+            try {
+                while (true) {
+                    Frame f = Frame.read(in);
+                    assertTrue(f.type() != 7, "GOAWAY: the connection is ended");
+                    answered |= f.stream() == 1 && f.endsStream();
+                    if (f.type() == 3) {
+                        assertEquals(1, f.stream(), "the stream reset");
+                        break;
+                    }
+                }
+                assertTrue(answered, "answered before its reset");
+                get(out, 3, "/");
+                grant(out, 3, 65_535);
+                Frame f;
+                do {
+                    f = Frame.read(in);
+                } while (!f.endsStream());
+                assertEquals(3, f.stream());
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("no reset in time (answered: " + answered + ")", e);
+            } catch (java.io.EOFException | java.net.SocketException e) {
+                throw new AssertionError("the connection was closed for one stream's body (answered: " + answered + ")", e);
             }
-            assertEquals(1, inFlight, "no request in progress but the one asking");
-            assertEquals(200, p.rest().get("/topics").status());
+            assertOnlyTheAskingRequestInProgress(p);
         }
     }
 
