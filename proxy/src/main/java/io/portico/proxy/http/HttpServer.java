@@ -474,7 +474,7 @@ public final class HttpServer implements AutoCloseable {
                 // On https this is the decrypted side: the bytes Undertow parses.
                 org.xnio.conduits.ConduitStreamSourceChannel source = connection.getSourceChannel();
                 counted = new RequestHeads(source.getConduit(), settings.heads(), connection, plain ? HEAD_REFUSED : null,
-                        settings.headersMaxBytes(), settings.http2());
+                        settings.headersMaxBytes(), settings.http2(), settings.headerTimeout());
                 source.setConduit(counted);
             }
             RequestHeads countedHeads = counted;

@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * closed (an HTTP/2 connection cannot be answered from here), as it is at once when a header
  * frame announces more than {@link #FRAME_MAX} bytes (Undertow would hold all of it before
  * refusing it). A block that ends within the read that brought it costs nothing, and frames'
- * payloads are skipped, not scanned.
+ * payloads are skipped, not scanned. A block still in progress {@code request.header.timeout.ms}
+ * after its HEADERS frame closes its connection, as a head that slow ends an HTTP/1.x one: until
+ * it ends, nothing else may come on the connection (HTTP/2 allows no frame between a block's
+ * frames), and Undertow's parse timeout does not time HTTP/2 frames.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -80,14 +83,18 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private final long blockMax; // request.headers.max.bytes: the most an HTTP/2 header block decodes to
     private final boolean http2; // Undertow serves HTTP/2 here: a PRI head turns the connection to it
     private long taken; // room taken from the budget for the head in progress (guarded by this)
+    private final long blockTimeoutMillis; // request.header.timeout.ms: an HTTP/2 header block's time (0: none)
+    private long timedBlock; // the number of the header block the timer is for (IO thread)
+    private org.xnio.XnioExecutor.Key blockTimer; // times the block in progress (IO thread)
 
     /**
      * @param refusal the bytes written before closing a connection refused for want of room, or
      *                null to close it unanswered (TLS, where a write here is not safe)
      */
     RequestHeads(StreamSourceConduit next, MemoryBudget budget, StreamConnection connection, byte[] refusal,
-                 long blockMax, boolean http2) {
+                 long blockMax, boolean http2, java.time.Duration blockTimeout) {
         super(next);
+        this.blockTimeoutMillis = blockTimeout.toMillis();
         this.http2 = http2;
         this.budget = budget;
         this.connection = connection;
@@ -161,15 +168,42 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             return closeRefused();
         }
         if (!open) {
+            untimeBlock();
             giveBack();
             return true;
         }
+        timeBlock();
         if (roomFor(blockCost(frames.blockBytes(), blockMax))) {
             return true;
         }
         LOG.debug("Closing an HTTP/2 connection from {}: its header block ({} bytes so far) found no room in {}",
                 connection.getPeerAddress(), frames.blockBytes(), budget.name());
         return closeRefused();
+    }
+
+    /** Times the header block in progress, from when it began, unless it is timed already (IO thread). */
+    private void timeBlock() {
+        long block = frames.block();
+        if (blockTimeoutMillis <= 0 || block == timedBlock && blockTimer != null) {
+            return;
+        }
+        untimeBlock();
+        timedBlock = block;
+        blockTimer = connection.getIoThread().executeAfter(() -> {
+            blockTimer = null;
+            if (frames.inBlock() && frames.block() == block && connection.isOpen()) {
+                LOG.debug("Closing an HTTP/2 connection from {}: a header block still in progress after {} ms",
+                        connection.getPeerAddress(), blockTimeoutMillis);
+                closeRefused();
+            }
+        }, blockTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private void untimeBlock() {
+        if (blockTimer != null) {
+            blockTimer.remove();
+            blockTimer = null;
+        }
     }
 
     /** Refuses the connection unanswered (HTTP/2 cannot be answered from here): closed; false. */
@@ -392,6 +426,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         private boolean endsBlock; // the current frame's payload ends the block in progress
         private boolean inBlock;
         private long blockBytes;
+        private long blocks; // header blocks begun
 
         /**
          * @param expect what may come first (the preface after an h2c upgrade's 101; after a
@@ -442,6 +477,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             if (type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION && inBlock) {
                 // Undertow would refuse it only once all of it had come, holding it meanwhile.
                 oversized |= payloadLeft > FRAME_MAX;
+                if (!inBlock) {
+                    blocks++;
+                }
                 inBlock = true;
                 endsBlock = end;
                 if (end && payloadLeft == 0) {
@@ -456,6 +494,16 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             inBlock = false;
             endsBlock = false;
             blockBytes = 0;
+        }
+
+        /** Whether a header block is in progress. */
+        boolean inBlock() {
+            return inBlock;
+        }
+
+        /** The number of the last header block begun (1, 2, …). */
+        long block() {
+            return blocks;
         }
 
         /** The payload bytes of the block in progress read so far. */

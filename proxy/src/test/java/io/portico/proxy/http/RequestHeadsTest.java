@@ -354,6 +354,48 @@ class RequestHeadsTest {
     }
 
     @Test
+    void anHttp2HeaderBlockStillInProgressAfterTheHeaderTimeoutClosesItsConnectionAlone() throws Exception {
+        // request.header.timeout.ms of 1 s: a block that ends in time is served, and its connection
+        // is served again after that time; one left open is closed.
+        MemoryBudget budget = new MemoryBudget("memory.heads.max.bytes", 100_000);
+        Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
+        HttpServer timed = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")),
+                new ErrorBoundary(new InFlight(routes, 100)), null, new HttpServer.Settings(1, 4096,
+                        Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30), 100, 1 << 20, List.of(),
+                        List.of(), "none", true, 100, budget));
+        int timedPort = timed.addresses().get(0).getPort();
+        byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]),
+                frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8))); // END_STREAM, no END_HEADERS
+        try (Socket stuck = new Socket("127.0.0.1", timedPort); Socket ended = new Socket("127.0.0.1", timedPort)) {
+            stuck.setSoTimeout(10_000);
+            ended.setSoTimeout(10_000);
+            stuck.getOutputStream().write(opening);
+            ended.getOutputStream().write(opening);
+            Thread.sleep(200); // most likely read apart: the block is in progress after a read, and timed
+            ended.getOutputStream().write(frame(0x9, 0x4, java.util.Arrays.copyOfRange(GET_NOW, 8, GET_NOW.length)));
+            assertEquals(200, responseStatus(ended.getInputStream()));
+            InputStream in = stuck.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // the server's SETTINGS, then the end
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("a header block left open kept its connection", e);
+            } catch (java.net.SocketException reset) {
+                // closed with our bytes unread: also an end
+            }
+            Thread.sleep(500); // past the time the ended block would have had too
+            byte[] again = frame(0x1, 0x5, GET_NOW); // a whole block, on stream 3
+            again[8] = 3;
+            ended.getOutputStream().write(again);
+            assertEquals(200, responseStatus(ended.getInputStream()), "the connection whose block ended is served");
+        } finally {
+            timed.close();
+        }
+        await(() -> budget.used() == 0, "room kept after the connections closed: " + budget.used());
+    }
+
+    @Test
     void anHttp2HeaderFrameAnnouncingMoreThanTheLargestFrameClosesItsConnectionAtOnce() throws Exception {
         try (Socket socket = connect()) {
             byte[] header = frame(0x1, 0x4, new byte[0]);
