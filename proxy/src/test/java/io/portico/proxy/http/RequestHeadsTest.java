@@ -297,16 +297,20 @@ class RequestHeadsTest {
         assertTrue(early.feed(ByteBuffer.wrap(headersOpen), 0, headersOpen.length));
     }
 
+    /** A server of its own answering GET /now, HTTP/2 on, heads of 4 KiB at most. */
+    private static HttpServer nowServer(Duration headerTimeout, MemoryBudget heads) throws Exception {
+        Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
+        return HttpServer.start(List.of(URI.create("http://127.0.0.1:0")), new ErrorBoundary(new InFlight(routes, 100)),
+                null, new HttpServer.Settings(1, 4096, headerTimeout, Duration.ofSeconds(60), Duration.ofSeconds(30), 100,
+                        1 << 20, List.of(), List.of(), "none", true, 100, heads));
+    }
+
     @Test
     void anHttp2HeaderBlockLeftOpenTakesRoomAndOneWithoutRoomClosesItsConnectionOnly() throws Exception {
         // A block in progress of 69 bytes (GET_NOW's pseudo-headers, then 50 one-byte indexed
         // fields) costs 2 x 69 + 160 x 69, less the free 2 KiB: 9,130. Room for one.
         MemoryBudget budget = new MemoryBudget("memory.heads.max.bytes", 12_000);
-        Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
-        HttpServer small = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")),
-                new ErrorBoundary(new InFlight(routes, 100)), null, new HttpServer.Settings(1, 4096,
-                        Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(30), 100, 1 << 20, List.of(),
-                        List.of(), "none", true, 100, budget));
+        HttpServer small = nowServer(Duration.ofSeconds(30), budget);
         int smallPort = small.addresses().get(0).getPort();
         byte[] manyHeaders = new byte[50];
         java.util.Arrays.fill(manyHeaders, (byte) 0x90); // accept-encoding: gzip, deflate (HPACK's static entry 16)
@@ -358,11 +362,7 @@ class RequestHeadsTest {
         // request.header.timeout.ms of 1 s: a block that ends in time is served, and its connection
         // is served again after that time; one left open is closed.
         MemoryBudget budget = new MemoryBudget("memory.heads.max.bytes", 100_000);
-        Router routes = new Router().get("/now", exchange -> Http.ok(exchange, Map.of("now", true)));
-        HttpServer timed = HttpServer.start(List.of(URI.create("http://127.0.0.1:0")),
-                new ErrorBoundary(new InFlight(routes, 100)), null, new HttpServer.Settings(1, 4096,
-                        Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30), 100, 1 << 20, List.of(),
-                        List.of(), "none", true, 100, budget));
+        HttpServer timed = nowServer(Duration.ofSeconds(1), budget);
         int timedPort = timed.addresses().get(0).getPort();
         byte[] opening = concat(PREFACE, frame(0x4, 0, new byte[0]),
                 frame(0x1, 0x1, java.util.Arrays.copyOf(GET_NOW, 8))); // END_STREAM, no END_HEADERS
