@@ -130,7 +130,7 @@ public final class ConsumerInstance {
     /** The stream {@link #unwritten} is of, or null. */
     private Stream unwrittenOf;
     /**
-     * Set when a stream ended (its client left; a takeover sets it too): the next operation on
+     * Set when a stream ended (its client left; a takeover moves back at once): the next operation on
      * the instance, under its lock, moves each partition back to the first record the stream
      * did not write (the stream's close may run on an IO thread, which must not wait for the
      * lock). Only a hint: which stream ended is read from the state under the lock, so a stale

@@ -699,6 +699,34 @@ public final class Http {
      */
     static final long LINGER_MILLIS = 2000;
 
+    private static final AttachmentKey<io.undertow.util.AttachmentList<Runnable>> ON_RESET =
+            AttachmentKey.createList(Runnable.class);
+
+    /**
+     * Runs {@code before} when the server resets the HTTP/2 stream of {@code exchange} and ends
+     * the exchange (its client took none of its answer in time, or left its body unread), before
+     * the exchange's completion listeners: what the exchange holds that they would hand on while
+     * still busy (a relay's connection to another node, its answer unread) is let go of first.
+     * Runs on the exchange's IO thread; must not block.
+     */
+    public static void onReset(HttpServerExchange exchange, Runnable before) {
+        exchange.addToAttachmentList(ON_RESET, before);
+    }
+
+    /** Runs what {@link #onReset} registered for {@code exchange}, each once. */
+    static void beforeReset(HttpServerExchange exchange) {
+        List<Runnable> hooks = exchange.removeAttachment(ON_RESET);
+        if (hooks != null) {
+            for (Runnable hook : hooks) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(Http.class).debug("A reset's hook failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
     /**
      * HTTP/1.1, for a request without a body whose answer may last (an event stream, here or
      * relayed): runs {@code ended} on the IO thread once the client closes its connection, which

@@ -516,6 +516,8 @@ public final class HttpServer implements AutoCloseable {
      * open connection); once none waits, an HTTP/1.1 request costs a look at an empty map.
      */
     static final class FirstRequests {
+        /** How long after its GOAWAY frame Undertow closes an HTTP/2 connection it found idle, and a little more. */
+        private static final long UNDERTOW_GOAWAY_GRACE_MILLIS = 2500;
         private final long millis;
         private final java.util.concurrent.ConcurrentHashMap<Ends, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
@@ -590,14 +592,26 @@ public final class HttpServer implements AutoCloseable {
         }
 
         /**
-         * Ends an HTTP/2 stream whose answer cannot be sent: the stream alone is reset
+         * Ends an HTTP/2 exchange its client does not go on with: the stream alone is reset
          * ({@code RST_STREAM}; the connection's other streams go on, which behind a proxy that
-         * multiplexes its clients over one connection are other clients') and its exchange ended,
-         * so what its request holds is given back (Undertow's reset alone leaves the answer queued
-         * for a window the client never grants, and the request in progress).
+         * multiplexes its clients over one connection are other clients') and the exchange
+         * ended, so that what its request holds is given back (Undertow's reset alone leaves the
+         * request in progress). What {@link Http#onReset} registered runs first. The first stream
+         * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
+         * connection closed instead.
          */
         void reset(HttpServerExchange exchange) {
-            IoUtils.safeClose(exchange.getConnection()); // an HTTP/2 stream's "connection": RST_STREAM
+            Http.beforeReset(exchange);
+            try {
+                exchange.getConnection().close(); // an HTTP/2 stream's "connection": RST_STREAM
+            } catch (java.io.IOException | RuntimeException e) {
+                // Undertow keeps no request channel for an h2c upgrade's stream, and fails to reset it.
+                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
+                Open connection = peer == null ? null : open.get(peer);
+                if (connection != null) {
+                    IoUtils.safeClose(connection.connection);
+                }
+            }
             io.undertow.server.Connectors.terminateRequest(exchange);
             io.undertow.server.Connectors.terminateResponse(exchange);
         }
@@ -633,7 +647,11 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
-        /** An HTTP/2 connection none of whose streams is in progress: closed unless a request begins in time. */
+        /**
+         * An HTTP/2 connection none of whose streams is in progress: closed unless a request
+         * begins in time. Later than Undertow's own close of an idle connection (a GOAWAY frame,
+         * then the close 2 s after), which comes first whenever Undertow times the connection.
+         */
         private void idle(Ends peer, Open connection) {
             Waiting w = new Waiting();
             Waiting before = waiting.put(peer, w);
@@ -645,7 +663,7 @@ public final class HttpServer implements AutoCloseable {
                     LOG.debug("Closing an HTTP/2 connection from {} that began no request in {} ms", peer, millis);
                     IoUtils.safeClose(connection.connection);
                 }
-            }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }, millis + UNDERTOW_GOAWAY_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
             if (!connection.connection.isOpen()) {
                 forget(peer, w); // closed meanwhile: its close may have looked already
             }
@@ -658,11 +676,6 @@ public final class HttpServer implements AutoCloseable {
                     deadline.remove();
                 }
             }
-        }
-
-        /** Connections waiting for their first request (for tests). */
-        int waiting() {
-            return waiting.size();
         }
     }
 
@@ -736,13 +749,29 @@ public final class HttpServer implements AutoCloseable {
                 if (!exchange.isComplete()) {
                     LOG.debug("Resetting an HTTP/2 stream whose client took not all of its answer in {} ms",
                             timeoutNanos / 1_000_000);
-                    connections.reset(exchange);
+                    reset();
                 }
             }, Math.max(1, timeoutNanos / 1_000_000), java.util.concurrent.TimeUnit.MILLISECONDS);
             exchange.addExchangeCompleteListener((ex, nextListener) -> {
                 sent.remove();
                 nextListener.proceed();
             });
+        }
+
+        /**
+         * Resets the stream: first its answer's frames, queued for a window that never comes, are
+         * dropped and their buffers freed (closing the stream's sink, which sends the
+         * {@code RST_STREAM}; left queued, they stayed until the connection closed, and could go
+         * out after the reset once the connection's window grew), then its exchange is ended.
+         */
+        private void reset() {
+            Http.beforeReset(exchange); // before the sink's close wakes a writer that would hand on what the hooks let go of
+            try {
+                next.truncateWrites();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("Dropping a stalled HTTP/2 answer failed: {}", e.toString());
+            }
+            connections.reset(exchange);
         }
 
         private void track(boolean progressed, boolean blocked) {
@@ -769,7 +798,7 @@ public final class HttpServer implements AutoCloseable {
             if (waited >= timeoutNanos) {
                 LOG.debug("Resetting an HTTP/2 stream whose client took none of its answer for {} ms",
                         timeoutNanos / 1_000_000);
-                connections.reset(exchange);
+                reset();
                 return;
             }
             timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, (timeoutNanos - waited) / 1_000_000),

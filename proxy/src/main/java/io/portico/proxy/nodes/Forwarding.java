@@ -330,6 +330,14 @@ public final class Forwarding {
                 });
             }
             endOnceUnheardOf(exchange, there.node());
+            // A reset of the client's HTTP/2 stream ends the exchange, whose completion hands the
+            // connection to the holder back to the pool: closed first, its answer half read.
+            Http.onReset(exchange, () -> {
+                ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
+                if (holder != null) {
+                    IoUtils.safeClose(holder.getConnection());
+                }
+            });
             // The client's own header never travels: a stream's reads have no such bound, and the
             // others' bound is worked out as each is sent.
             exchange.getRequestHeaders().remove(READ_WITHIN);

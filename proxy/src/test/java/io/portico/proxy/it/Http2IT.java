@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
+import io.portico.proxy.testing.RawHttp2;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.TestCerts;
 import io.portico.proxy.testing.TestPortico;
@@ -94,56 +95,6 @@ class Http2IT {
         }
     }
 
-    /** An HTTP/2 client with prior knowledge, granting its streams no window unless told to. */
-    private static OutputStream zeroWindowClient(Socket socket) throws java.io.IOException {
-        socket.setSoTimeout(60_000);
-        OutputStream out = socket.getOutputStream();
-        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0}); // SETTINGS: INITIAL_WINDOW_SIZE 0
-        return out;
-    }
-
-    /** A GET of {@code path} on {@code stream} (HEADERS with END_STREAM, HPACK literals). */
-    private static void get(OutputStream out, int stream, String path) throws java.io.IOException {
-        get(out, stream, path, true);
-    }
-
-    /** A GET of {@code path} on {@code stream}, a body to follow unless {@code ended}. */
-    private static void get(OutputStream out, int stream, String path, boolean ended) throws java.io.IOException {
-        java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
-        block.write(new byte[] {(byte) 0x82, (byte) 0x86}); // :method GET, :scheme http (HPACK static table)
-        block.write(new byte[] {0x04, (byte) path.length()}); // :path, literal
-        block.write(path.getBytes(StandardCharsets.US_ASCII));
-        block.write(new byte[] {0x01, 9}); // :authority, literal
-        block.write("localhost".getBytes(StandardCharsets.US_ASCII));
-        byte[] headers = block.toByteArray();
-        out.write(new byte[] {0, 0, (byte) headers.length, 1, (byte) (ended ? 5 : 4), 0, 0, 0, (byte) stream}); // [END_STREAM |] END_HEADERS
-        out.write(headers);
-        out.flush();
-    }
-
-    /** WINDOW_UPDATE: {@code stream} may be sent {@code bytes} more. */
-    private static void grant(OutputStream out, int stream, int bytes) throws java.io.IOException {
-        out.write(new byte[] {0, 0, 4, 8, 0, 0, 0, 0, (byte) stream,
-                (byte) (bytes >>> 24), (byte) (bytes >>> 16), (byte) (bytes >>> 8), (byte) bytes});
-        out.flush();
-    }
-
-    /** A frame read: its type, flags and stream. */
-    private record Frame(int type, int flags, int stream) {
-        static Frame read(DataInputStream in) throws java.io.IOException {
-            byte[] header = new byte[9];
-            in.readFully(header);
-            int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
-            in.readFully(new byte[length]);
-            return new Frame(header[3], header[4], java.nio.ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff);
-        }
-
-        boolean endsStream() {
-            return (type == 0 || type == 1) && (flags & 1) != 0;
-        }
-    }
-
     /** Waits until Portico has no request in progress but the one asking (30 s at most). */
     private static void assertOnlyTheAskingRequestInProgress(TestPortico p) throws InterruptedException {
         int inFlight = -1;
@@ -164,17 +115,16 @@ class Http2IT {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
                 "connections.idle.timeout.ms", "3000"));
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
-            OutputStream out = zeroWindowClient(socket);
-            get(out, 1, "/openapi.json"); // about 170 KB: more than the connection's first window
-            grant(out, 1, 1 << 20);
-            DataInputStream in = new DataInputStream(socket.getInputStream());
+            RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+            h2.get(1, "/openapi.json"); // about 170 KB: more than the connection's first window
+            h2.grant(1, 1 << 20);
             boolean reset = false;
             try {
                 while (true) {
-                    Frame f = Frame.read(in);
+                    RawHttp2.Frame f = h2.read();
                     assertTrue(f.stream() == 0 || f.stream() == 1, "frame of stream " + f.stream());
                     assertTrue(!f.endsStream(), "the whole answer sent: more than the connection's window");
-                    reset |= f.type() == 3;
+                    reset |= f.type() == RawHttp2.Frame.RST_STREAM;
                 }
             } catch (java.net.SocketTimeoutException e) {
                 throw new AssertionError("the connection stayed open (stream reset: " + reset + ")", e);
@@ -196,27 +146,26 @@ class Http2IT {
         try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
                 "connections.idle.timeout.ms", "600000"));
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
-            OutputStream out = zeroWindowClient(socket);
-            get(out, 1, "/openapi.json"); // never granted a window
-            get(out, 3, "/");
-            grant(out, 3, 65_535);
-            grant(out, 0, 1 << 20); // the connection's window: not what stalls stream 1
-            DataInputStream in = new DataInputStream(socket.getInputStream());
+            RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+            h2.get(1, "/openapi.json"); // never granted a window
+            h2.get(3, "/");
+            h2.grant(3, 65_535);
+            h2.grant(0, 1 << 20); // the connection's window: not what stalls stream 1
             java.util.Set<Integer> answered = new java.util.HashSet<>();
             boolean reset = false;
             try {
                 while (!reset || !answered.contains(5)) {
-                    Frame f = Frame.read(in);
+                    RawHttp2.Frame f = h2.read();
                     if (f.endsStream()) {
                         answered.add(f.stream());
                     }
-                    if (f.type() == 3) { // RST_STREAM
+                    if (f.type() == RawHttp2.Frame.RST_STREAM) { // RST_STREAM
                         assertEquals(1, f.stream(), "the stream reset");
                         reset = true;
-                        get(out, 5, "/"); // the connection is still served
-                        grant(out, 5, 65_535);
+                        h2.get(5, "/"); // the connection is still served
+                        h2.grant(5, 65_535);
                     }
-                    assertTrue(f.type() != 7, "GOAWAY: the connection is ended");
+                    assertTrue(f.type() != RawHttp2.Frame.GOAWAY, "GOAWAY: the connection is ended");
                 }
             } catch (java.net.SocketTimeoutException e) {
                 throw new AssertionError("stream 1 was not reset in time; answered: " + answered, e);
@@ -236,27 +185,26 @@ class Http2IT {
     void aStreamWhoseBodyNeverComesIsResetAfterItsAnswerAndItsConnectionGoesOn(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("connections.idle.timeout.ms", "600000"));
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
-            OutputStream out = zeroWindowClient(socket);
-            get(out, 1, "/", false); // a body announced, never sent
-            grant(out, 1, 65_535);
-            DataInputStream in = new DataInputStream(socket.getInputStream());
+            RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+            h2.get(1, "/", false); // a body announced, never sent
+            h2.grant(1, 65_535);
             boolean answered = false;
             try {
                 while (true) {
-                    Frame f = Frame.read(in);
-                    assertTrue(f.type() != 7, "GOAWAY: the connection is ended");
+                    RawHttp2.Frame f = h2.read();
+                    assertTrue(f.type() != RawHttp2.Frame.GOAWAY, "GOAWAY: the connection is ended");
                     answered |= f.stream() == 1 && f.endsStream();
-                    if (f.type() == 3) {
+                    if (f.type() == RawHttp2.Frame.RST_STREAM) {
                         assertEquals(1, f.stream(), "the stream reset");
                         break;
                     }
                 }
                 assertTrue(answered, "answered before its reset");
-                get(out, 3, "/");
-                grant(out, 3, 65_535);
-                Frame f;
+                h2.get(3, "/");
+                h2.grant(3, 65_535);
+                RawHttp2.Frame f;
                 do {
-                    f = Frame.read(in);
+                    f = h2.read();
                 } while (!f.endsStream());
                 assertEquals(3, f.stream());
             } catch (java.net.SocketTimeoutException e) {

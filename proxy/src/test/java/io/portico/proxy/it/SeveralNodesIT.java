@@ -471,6 +471,58 @@ class SeveralNodesIT {
         assertEquals(204, node(1).delete(instance, as(APP)).status());
     }
 
+    /**
+     * An HTTP/2 client that takes none of a relayed event stream has its stream reset; the
+     * connection to the holder that carried it, its answer half read, is closed rather than given
+     * to the next stream relayed to that node (which waited behind it for good).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRelayedStreamResetForItsStalledClientDoesNotLeaveItsConnectionToTheHolderToTheNext() throws Exception {
+        Map<String, String> relaying = new HashMap<>(nodeConfig);
+        relaying.put("request.body.timeout.ms", "1000"); // a stream the client takes none of for 1 s is reset
+        relaying.put("io.threads", "1");
+        relaying.put("sse.streams.max", "1"); // one connection to the holder for relayed streams
+        relaying.put("nodes.forward.timeout.ms", "60000");
+        TestPortico holder = TestPortico.start(kafka, nodeConfig);
+        TestPortico relay = TestPortico.start(kafka, relaying);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-reset"), 1);
+            byte[] value = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
+            for (int i = 0; i < 300; i++) { // about 100 KB of events: more than the relay reads ahead
+                kafka.produce(topic, 0, null, value);
+            }
+            List<String> instances = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Rest.Response created = holder.rest().post("/consumers/nodes-sse-reset-" + UUID.randomUUID(), V2,
+                        "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+                assertEquals(200, created.status(), created.body());
+                String instance = path(created.json().get("base_uri").asText());
+                assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
+                        as(APP)).status());
+                instances.add(instance);
+            }
+            try (java.net.Socket socket = new java.net.Socket(relay.rest().base().getHost(), relay.rest().base().getPort())) {
+                io.portico.proxy.testing.RawHttp2 h2 = io.portico.proxy.testing.RawHttp2.zeroWindow(socket);
+                h2.get(1, instances.get(0) + "/records", "accept", "text/event-stream", "authorization", "Bearer " + APP);
+                io.portico.proxy.testing.RawHttp2.Frame f;
+                do {
+                    f = h2.read();
+                    assertTrue(f.type() != io.portico.proxy.testing.RawHttp2.Frame.GOAWAY, "GOAWAY");
+                } while (f.type() != io.portico.proxy.testing.RawHttp2.Frame.RST_STREAM);
+                assertEquals(1, f.stream(), "the stalled stream is reset");
+            }
+            try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                    relay.rest().uri(instances.get(1) + "/records"), "Authorization", "Bearer " + APP)) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals(topic + "/0/0", stream.next(java.time.Duration.ofSeconds(30)).id());
+            }
+        } finally {
+            relay.close();
+            holder.close();
+        }
+    }
+
     @Test
     void aRelayedRequestThatReachesAnotherNodeThanItsTargetIsRefusedNotAnsweredAsUnknown() {
         // As when every node's directory address is a load balancer's: the request reaches a node
