@@ -510,9 +510,10 @@ public final class HttpServer implements AutoCloseable {
      * New connections that have not begun a request yet, each closed when it has not within the
      * idle timeout: Undertow times the wait for a first request on plain HTTP/1.1 only, not a TLS
      * handshake that never ends, an HTTP/2 preface without a request after it, or an HTTP/2
-     * connection's first stream (its idle timer starts when a stream ends cleanly); and HTTP/2
-     * connections none of whose streams is in progress, timed likewise (Undertow's idle timer
-     * does not start when a stream is reset). Connections are known by their two ends (one per
+     * connection's first stream (its idle timer starts when a stream's answer ends); and HTTP/2
+     * connections none of whose streams is in progress, timed likewise, later than Undertow's
+     * own timer (which does not start when a stream is reset before its answer ended, by the
+     * client or by {@link #reset}, nor when a body ends after its answer). Connections are known by their two ends (one per
      * open connection); once none waits, an HTTP/1.1 request costs a look at an empty map.
      */
     static final class FirstRequests {
@@ -759,18 +760,14 @@ public final class HttpServer implements AutoCloseable {
         }
 
         /**
-         * Resets the stream: first its answer's frames, queued for a window that never comes, are
-         * dropped and their buffers freed (closing the stream's sink, which sends the
-         * {@code RST_STREAM}; left queued, they stayed until the connection closed, and could go
-         * out after the reset once the connection's window grew), then its exchange is ended.
+         * Resets the stream and ends its exchange ({@link FirstRequests#reset}). Its answer's
+         * frames queued for a window keep their buffers until the connection closes, as Undertow
+         * keeps those of a stream the client resets: closing the stream's sink to free them sent a
+         * second {@code RST_STREAM} (halving what Undertow's reset-flood limit lets a connection
+         * have before it is closed), and closed the whole connection when a frame waited for the
+         * socket rather than for a window.
          */
         private void reset() {
-            Http.beforeReset(exchange); // before the sink's close wakes a writer that would hand on what the hooks let go of
-            try {
-                next.truncateWrites();
-            } catch (IOException | RuntimeException e) {
-                LOG.debug("Dropping a stalled HTTP/2 answer failed: {}", e.toString());
-            }
             connections.reset(exchange);
         }
 

@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * payloads are skipped, not scanned. A block still in progress {@code request.header.timeout.ms}
  * after its HEADERS frame closes its connection, as a head that slow ends an HTTP/1.x one: until
  * it ends, nothing else may come on the connection (HTTP/2 allows no frame between a block's
- * frames), and Undertow's parse timeout does not time HTTP/2 frames.
+ * frames), and Undertow's parse timeout does not time HTTP/2 frames. A block that has had its
+ * time while Undertow does not read the connection gets it again.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -189,14 +190,30 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         }
         untimeBlock();
         timedBlock = block;
-        blockTimer = connection.getIoThread().executeAfter(() -> {
-            blockTimer = null;
-            if (frames.inBlock() && frames.block() == block && connection.isOpen()) {
-                LOG.debug("Closing an HTTP/2 connection from {}: a header block still in progress after {} ms",
-                        connection.getPeerAddress(), blockTimeoutMillis);
-                closeRefused();
-            }
-        }, blockTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The block numbered {@code block} had its time: its connection is closed if it is still in
+     * progress, unless Undertow stopped reading the connection (its read buffers all held by
+     * streams it waits on, or its answers queued): the rest of the block may be there, unread,
+     * and it has its time again.
+     */
+    private void blockTimedOut(long block) {
+        blockTimer = null;
+        if (!frames.inBlock() || frames.block() != block || !connection.isOpen()) {
+            return;
+        }
+        if (!isReadResumed()) {
+            timedBlock = block;
+            blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
+        LOG.debug("Closing an HTTP/2 connection from {}: a header block still in progress after {} ms",
+                connection.getPeerAddress(), blockTimeoutMillis);
+        closeRefused();
     }
 
     private void untimeBlock() {
