@@ -92,7 +92,8 @@ public record PorticoConfig(
                 "Largest request line and headers together; larger answers 400 and the connection is closed."),
         REQUEST_HEADER_TIMEOUT_MS("request.header.timeout.ms", Setting.millis(1, 3_600_000), "10000",
                 "Time a client has to send a request's line and headers once it started (on HTTP/2, a header block's "
-                        + "frames from its HEADERS frame on); then the connection is closed."),
+                        + "frames from its HEADERS frame on, up to three times that while Portico is not reading the "
+                        + "connection); then the connection is closed."),
         REQUEST_BODY_TIMEOUT_MS("request.body.timeout.ms", Setting.millis(1, 3_600_000), "30000",
                 "Longest pause while a request body arrives; then 408 and the connection is closed."),
         CONNECTIONS_IDLE_TIMEOUT_MS("connections.idle.timeout.ms", Setting.millis(1, 86_400_000), "60000",

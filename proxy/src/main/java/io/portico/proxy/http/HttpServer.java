@@ -519,6 +519,8 @@ public final class HttpServer implements AutoCloseable {
     static final class FirstRequests {
         /** How long after its GOAWAY frame Undertow closes an HTTP/2 connection it found idle, and a little more. */
         private static final long UNDERTOW_GOAWAY_GRACE_MILLIS = 2500;
+        /** Streams of one HTTP/2 connection Portico resets before it closes the connection instead. */
+        static final int RESETS_MAX = 8;
         private final long millis;
         private final java.util.concurrent.ConcurrentHashMap<Ends, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
@@ -530,6 +532,7 @@ public final class HttpServer implements AutoCloseable {
         private static final class Open {
             final StreamConnection connection;
             final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
+            final java.util.concurrent.atomic.AtomicInteger resets = new java.util.concurrent.atomic.AtomicInteger();
 
             Open(StreamConnection connection) {
                 this.connection = connection;
@@ -599,19 +602,26 @@ public final class HttpServer implements AutoCloseable {
          * ended, so that what its request holds is given back (Undertow's reset alone leaves the
          * request in progress). What {@link Http#onReset} registered runs first. The first stream
          * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
-         * connection closed instead.
+         * connection closed instead, and so does the stream past the {@link #RESETS_MAX}th a
+         * connection had reset: Undertow keeps a reset stream's answer queued for a window (its
+         * buffers) until the connection closes, so that is what bounds them.
          */
         void reset(HttpServerExchange exchange) {
             Http.beforeReset(exchange);
-            try {
-                exchange.getConnection().close(); // an HTTP/2 stream's "connection": RST_STREAM
-            } catch (java.io.IOException | RuntimeException e) {
-                // Undertow keeps no request channel for an h2c upgrade's stream, and fails to reset it.
-                Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
-                Open connection = peer == null ? null : open.get(peer);
-                if (connection != null) {
-                    IoUtils.safeClose(connection.connection);
+            Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
+            Open connection = peer == null ? null : open.get(peer);
+            boolean whole = connection != null && connection.resets.incrementAndGet() > RESETS_MAX;
+            if (whole) {
+                LOG.debug("Closing an HTTP/2 connection from {}: more than {} of its streams reset", peer, RESETS_MAX);
+            } else {
+                try {
+                    exchange.getConnection().close(); // an HTTP/2 stream's "connection": RST_STREAM
+                } catch (java.io.IOException | RuntimeException e) {
+                    whole = true; // Undertow keeps no request channel for an h2c upgrade's stream, and fails to reset it
                 }
+            }
+            if (whole && connection != null) {
+                IoUtils.safeClose(connection.connection);
             }
             io.undertow.server.Connectors.terminateRequest(exchange);
             io.undertow.server.Connectors.terminateResponse(exchange);

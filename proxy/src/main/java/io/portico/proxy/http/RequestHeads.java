@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * after its HEADERS frame closes its connection, as a head that slow ends an HTTP/1.x one: until
  * it ends, nothing else may come on the connection (HTTP/2 allows no frame between a block's
  * frames), and Undertow's parse timeout does not time HTTP/2 frames. A block that has had its
- * time while Undertow does not read the connection gets it again.
+ * time while Undertow does not read the connection gets it again, up to three times in all.
  *
  * <p>Reads run on the connection's IO thread; the exchange's end may come on another thread.
  */
@@ -87,6 +87,9 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
     private final long blockTimeoutMillis; // request.header.timeout.ms: an HTTP/2 header block's time (0: none)
     private long timedBlock; // the number of the header block the timer is for (IO thread)
     private org.xnio.XnioExecutor.Key blockTimer; // times the block in progress (IO thread)
+    private int blockExtensions; // times the block in progress had its time again (IO thread)
+    /** How many times its {@code request.header.timeout.ms} an HTTP/2 header block may take at most. */
+    static final int BLOCK_TIMES_MAX = 3;
 
     /**
      * @param refusal the bytes written before closing a connection refused for want of room, or
@@ -190,6 +193,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
         }
         untimeBlock();
         timedBlock = block;
+        blockExtensions = 0;
         blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -198,14 +202,15 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
      * The block numbered {@code block} had its time: its connection is closed if it is still in
      * progress, unless Undertow stopped reading the connection (its read buffers all held by
      * streams it waits on, or its answers queued): the rest of the block may be there, unread,
-     * and it has its time again.
+     * and it has its time again, up to {@link #BLOCK_TIMES_MAX} times in all (a client that
+     * stops reading its answers stops Undertow's reads too).
      */
     private void blockTimedOut(long block) {
         blockTimer = null;
         if (!frames.inBlock() || frames.block() != block || !connection.isOpen()) {
             return;
         }
-        if (!isReadResumed()) {
+        if (!isReadResumed() && ++blockExtensions < BLOCK_TIMES_MAX) {
             timedBlock = block;
             blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
                     java.util.concurrent.TimeUnit.MILLISECONDS);

@@ -179,6 +179,35 @@ class Http2IT {
     }
 
     /**
+     * A connection whose streams Portico has had to reset more than eight times is closed: each
+     * reset stream's answer stays queued (its buffers held) until the connection closes.
+     */
+    @Test
+    void aConnectionWithManyStreamsResetIsClosed(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
+                "connections.idle.timeout.ms", "600000"));
+             Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
+            RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+            for (int stream = 1; stream <= 17; stream += 2) { // nine streams, never granted a window
+                h2.get(stream, "/openapi.json");
+            }
+            int resets = 0;
+            try {
+                while (true) {
+                    RawHttp2.Frame f = h2.read();
+                    resets += f.type() == RawHttp2.Frame.RST_STREAM ? 1 : 0;
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("the connection stayed open (" + resets + " streams reset)", e);
+            } catch (java.io.EOFException | java.net.SocketException e) {
+                // closed at the ninth reset
+            }
+            assertTrue(resets <= 8, resets + " streams reset before the connection closed");
+            assertOnlyTheAskingRequestInProgress(p);
+        }
+    }
+
+    /**
      * A GET that announces a body it never sends is answered, and then, its body still unread
      * after the linger, its stream is reset: the connection goes on.
      */
