@@ -137,14 +137,18 @@ class Http2IT {
         }
     }
 
+    /** A Portico of its own that resets a stream its client takes none of for half a second, and never closes idle connections. */
+    private static TestPortico resettingAfterHalfASecond(KafkaCluster kafka) throws Exception {
+        return TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500", "connections.idle.timeout.ms", "600000"));
+    }
+
     /**
      * Behind a proxy that multiplexes many clients over one HTTP/2 connection, a stream its client
      * reads nothing of is reset alone: the connection's other streams, before and after, are answered.
      */
     @Test
     void aStreamThatIsGrantedNoWindowIsResetAloneAndItsConnectionGoesOn(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
-                "connections.idle.timeout.ms", "600000"));
+        try (TestPortico p = resettingAfterHalfASecond(kafka);
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
             RawHttp2 h2 = RawHttp2.zeroWindow(socket);
             h2.get(1, "/openapi.json"); // never granted a window
@@ -184,8 +188,7 @@ class Http2IT {
      */
     @Test
     void aConnectionWithManyStreamsResetIsClosed(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
-                "connections.idle.timeout.ms", "600000"));
+        try (TestPortico p = resettingAfterHalfASecond(kafka);
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
             RawHttp2 h2 = RawHttp2.zeroWindow(socket);
             for (int stream = 1; stream <= 17; stream += 2) { // nine streams, never granted a window
