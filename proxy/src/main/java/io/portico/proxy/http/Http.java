@@ -767,8 +767,8 @@ public final class Http {
      * drops it, for a connection to be kept), then the connection is closed. Without it a client
      * that declares a body and never sends it (answered 401, 404, 405 without being read) held
      * the request in progress, its budgets and a place among {@code max.concurrent.requests},
-     * for good. On HTTP/2 {@code close} resets the stream alone (its connection's other streams may
-     * be other clients', behind a proxy that multiplexes them). Make the handler once
+     * for good. On HTTP/2 {@code close} resets the stream, most often alone (its connection's other
+     * streams may be other clients', behind a proxy that multiplexes them). Make the handler once
      * ({@code close} ends an exchange, closing its connection or resetting its stream); it costs a request
      * whose body is in, or that has none, one look.
      */

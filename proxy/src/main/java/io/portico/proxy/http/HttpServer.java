@@ -585,7 +585,7 @@ public final class HttpServer implements AutoCloseable {
 
         /**
          * Ends {@code exchange}, whose client does not go on with it: on HTTP/1.1 by closing its
-         * connection, on HTTP/2 by resetting its stream alone ({@link #reset}).
+         * connection, on HTTP/2 by resetting its stream ({@link #reset}: alone, mostly).
          */
         void close(HttpServerExchange exchange) {
             if (Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
@@ -603,14 +603,16 @@ public final class HttpServer implements AutoCloseable {
          * request in progress). What {@link Http#onReset} registered runs first. The first stream
          * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
          * connection closed instead, and so does the stream past the {@link #RESETS_MAX}th a
-         * connection had reset: Undertow keeps a reset stream's answer queued for a window (its
-         * buffers) until the connection closes, so that is what bounds them.
+         * connection had reset with its answer not all sent: Undertow keeps such an answer queued
+         * (its buffers) until the connection closes, so that is what bounds them.
          */
         void reset(HttpServerExchange exchange) {
             Http.beforeReset(exchange);
             Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
             Open connection = peer == null ? null : open.get(peer);
-            boolean whole = connection != null && connection.resets.incrementAndGet() > RESETS_MAX;
+            // Counted when the answer is not all sent: what Undertow then keeps queued until the connection closes.
+            boolean whole = connection != null && !exchange.isResponseComplete()
+                    && connection.resets.incrementAndGet() > RESETS_MAX;
             if (whole) {
                 LOG.debug("Closing an HTTP/2 connection from {}: more than {} of its streams reset", peer, RESETS_MAX);
             } else {
@@ -695,8 +697,9 @@ public final class HttpServer implements AutoCloseable {
      * the socket's write timeout closes an HTTP/1.1 connection: a client that grants no
      * flow-control window (or stops granting it) blocks the stream's writes without ever blocking
      * the socket, so its request stayed in progress, with what it holds, for good. Its
-     * connection goes on: a client that grants the whole connection no window has each stream
-     * reset in turn, and the connection, idle then, closed by its idle timeout.
+     * connection goes on, up to {@link FirstRequests#RESETS_MAX} such resets: a client that grants
+     * the whole connection no window has each stream reset in turn, and the connection closed
+     * at the ninth, or by its idle timeout once none is in progress.
      */
     private static final class StalledStream extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
         private final HttpServerExchange exchange;
