@@ -318,20 +318,10 @@ class SeveralNodesIT {
         java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(18);
         try {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-share"), 1); // empty: reads wait
-            Rest.Response othersCreated = holder.rest().post("/consumers/nodes-share-" + UUID.randomUUID(), V2,
-                    "{\"format\":\"binary\"}", as(OTHER));
-            assertEquals(200, othersCreated.status(), othersCreated.body());
-            String othersInstance = path(othersCreated.json().get("base_uri").asText());
-            assertEquals(204, holder.rest().post(othersInstance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
-                    as(OTHER)).status());
+            String othersInstance = subscribedOn(holder, "nodes-share-", "{\"format\":\"binary\"}", topic, OTHER);
             List<String> instances = new ArrayList<>();
             for (int i = 0; i < 9; i++) { // two reads each (an instance serves its reads one at a time)
-                Rest.Response created = holder.rest().post("/consumers/nodes-share-" + UUID.randomUUID(), V2,
-                        "{\"format\":\"binary\"}", as(APP));
-                assertEquals(200, created.status(), created.body());
-                String instance = path(created.json().get("base_uri").asText());
-                assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
-                        as(APP)).status());
+                String instance = subscribedOn(holder, "nodes-share-", "{\"format\":\"binary\"}", topic, APP);
                 assertEquals(200, holder.rest().get(instance + "/records?timeout=100", as(APP, "Accept", BINARY_V2)).status());
                 instances.add(instance);
             }
@@ -368,6 +358,22 @@ class SeveralNodesIT {
             relay.close();
             holder.close();
         }
+    }
+
+    /** A binary v2 instance's body that reads a new group's partitions from their beginning. */
+    private static final String EARLIEST = "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}";
+
+    /**
+     * A v2 instance of a new group ({@code groupPrefix} and a random part) made on {@code node}
+     * with {@code body} by {@code key}'s caller, and subscribed to {@code topic} there; its path.
+     */
+    private static String subscribedOn(TestPortico node, String groupPrefix, String body, String topic, String key) {
+        Rest.Response created = node.rest().post("/consumers/" + groupPrefix + UUID.randomUUID(), V2, body, as(key));
+        assertEquals(200, created.status(), created.body());
+        String instance = path(created.json().get("base_uri").asText());
+        assertEquals(204, node.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
+                as(key)).status());
+        return instance;
     }
 
     /**
@@ -417,12 +423,7 @@ class SeveralNodesIT {
         try {
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-left"), 1);
             produce(topic, 1);
-            Rest.Response created = holder.rest().post("/consumers/nodes-sse-left-" + UUID.randomUUID(), V2,
-                    "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
-            assertEquals(200, created.status(), created.body());
-            String instance = path(created.json().get("base_uri").asText());
-            assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
-                    as(APP)).status());
+            String instance = subscribedOn(holder, "nodes-sse-left-", EARLIEST, topic, APP);
             java.net.URI records = relaying.rest().uri(instance + "/records");
             try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(records,
                     "Authorization", "Bearer " + APP)) {
@@ -494,13 +495,7 @@ class SeveralNodesIT {
             }
             List<String> instances = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                Rest.Response created = holder.rest().post("/consumers/nodes-sse-reset-" + UUID.randomUUID(), V2,
-                        "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}", as(APP));
-                assertEquals(200, created.status(), created.body());
-                String instance = path(created.json().get("base_uri").asText());
-                assertEquals(204, holder.rest().post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}",
-                        as(APP)).status());
-                instances.add(instance);
+                instances.add(subscribedOn(holder, "nodes-sse-reset-", EARLIEST, topic, APP));
             }
             try (java.net.Socket socket = new java.net.Socket(relay.rest().base().getHost(), relay.rest().base().getPort())) {
                 io.portico.proxy.testing.RawHttp2 h2 = io.portico.proxy.testing.RawHttp2.zeroWindow(socket);
