@@ -185,6 +185,31 @@ class ConsumerStreamTest {
         return instance;
     }
 
+    /** An instance of a registry, its consumer, and a stream of it. */
+    private record Streaming(ConsumerRegistry registry, ConsumerInstance instance, SessionTestConsumer consumer,
+                             ConsumerInstance.Stream stream) {
+        /** What the stream handed out so far is written to its connection. */
+        void writtenAll() {
+            stream.written(stream.handedOut());
+        }
+    }
+
+    /** A subscribed instance, its consumer given a/0 with records 0–4, and a stream whose first call handed them out. */
+    private Streaming streamingA0() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        return new Streaming(registry, instance, consumer, opened(registry, instance, 5));
+    }
+
+    /** An instance assigned a/0 and a stream that wrote its records 0–4 and handed out 5–9 without writing them. */
+    private Streaming halfWrittenA0() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = assigned(registry, A0);
+        SessionTestConsumer consumer = factory.last();
+        return new Streaming(registry, instance, consumer, streamed(registry, instance, a0(0, 4), a0(5, 9)));
+    }
+
     /** A stream opened on {@code instance}, after its first call handed out {@code records} records. */
     private static ConsumerInstance.Stream opened(ConsumerRegistry registry, ConsumerInstance instance, int records) {
         ConsumerInstance.Stream stream = registry.openStream(instance, null, null);
@@ -426,16 +451,13 @@ class ConsumerStreamTest {
 
     @Test
     void deletingAnAutoCommitInstanceWhileItStreamsCommitsOnlyWhatTheStreamWrote() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        stream.written(stream.handedOut());
-        a0(5, 9).forEach(consumer::addRecord);
-        assertEquals(5, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        Streaming s = streamingA0();
+        s.writtenAll();
+        a0(5, 9).forEach(s.consumer()::addRecord);
+        assertEquals(5, s.registry().next(s.stream(), 1 << 20, ResponseRoom.unbounded()).size());
 
-        registry.delete("g", "i");
-        assertEquals(5L, consumer.lastCommitted(A0), "the second batch was not written when the instance closed");
+        s.registry().delete("g", "i");
+        assertEquals(5L, s.consumer().lastCommitted(A0), "the second batch was not written when the instance closed");
     }
 
     @Test
@@ -454,127 +476,100 @@ class ConsumerStreamTest {
 
     @Test
     void aQuietStreamAutoCommitsWhatItWroteWithoutWaitingForMoreRecords() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        stream.written(stream.handedOut());
-        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()), "nothing more comes");
-        assertEquals(5L, consumer.lastCommitted(A0), "the batch written is committed by the stream's next call");
+        Streaming s = streamingA0();
+        s.writtenAll();
+        assertEquals(List.of(), s.registry().next(s.stream(), 1 << 20, ResponseRoom.unbounded()), "nothing more comes");
+        assertEquals(5L, s.consumer().lastCommitted(A0), "the batch written is committed by the stream's next call");
     }
 
     @Test
     void aPartitionGivenStraightBackGoesOnAfterWhatTheStreamHandedOutWhileItsBatchIsWritten() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        long inFlight = stream.handedOut();
+        Streaming s = streamingA0();
+        long inFlight = s.stream().handedOut();
 
         // The group revokes a/0 while the batch is still being written, and gives it straight back.
-        consumer.schedulePollTask(() -> consumer.eagerRebalance(List.of(A0)));
-        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
-        assertEquals(List.of(), consumer.commits, "nothing written, nothing committed on revocation");
-        assertEquals(5L, consumer.position(A0), "not the batch again, which is still written to the client");
+        s.consumer().schedulePollTask(() -> s.consumer().eagerRebalance(List.of(A0)));
+        assertEquals(List.of(), s.registry().next(s.stream(), 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(List.of(), s.consumer().commits, "nothing written, nothing committed on revocation");
+        assertEquals(5L, s.consumer().position(A0), "not the batch again, which is still written to the client");
 
-        stream.written(inFlight);
-        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit(), "once written, it counts");
+        s.stream().written(inFlight);
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), s.instance().commit(), "once written, it counts");
     }
 
     @Test
     void aClientThatLeftAndResumesGetsWhatItMissedWhicheverPorticoHearsOfFirst() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = assigned(registry, A0);
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
+        Streaming s = halfWrittenA0();
 
-        registry.closeStream(first); // the old connection's close is seen first
-        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 2));
-        assertEquals(3L, consumer.position(A0), "right after what the client received");
-        assertEquals(List.of(new CommittedOffset("a", 0, 2, 2)), instance.commit());
+        s.registry().closeStream(s.stream()); // the old connection's close is seen first
+        ConsumerInstance.Stream second = s.registry().openStream(s.instance(), null, new ConsumerInstance.ResumeAfter(A0, 2));
+        assertEquals(3L, s.consumer().position(A0), "right after what the client received");
+        assertEquals(List.of(new CommittedOffset("a", 0, 2, 2)), s.instance().commit());
         assertTrue(second.isOpen());
     }
 
     @Test
     void aResumeWithAnIdTheInstanceDoesNotKnowStillGetsWhatTheOldStreamDidNotWrite() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = assigned(registry, A0);
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
+        Streaming s = halfWrittenA0();
 
-        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 99)); // takes over
-        assertEquals(5L, consumer.position(A0), "the records the old stream never wrote come again");
+        s.registry().openStream(s.instance(), null, new ConsumerInstance.ResumeAfter(A0, 99)); // takes over
+        assertEquals(5L, s.consumer().position(A0), "the records the old stream never wrote come again");
     }
 
     @Test
     void aResumeThatComesWhileARebalanceHasRevokedThePartitionMovesItBackOnceGivenBack() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        stream.written(stream.handedOut());
+        Streaming s = streamingA0();
+        s.writtenAll();
 
-        consumer.revokeForRebalance(); // another member joins: a/0 revoked, the join under way
+        s.consumer().revokeForRebalance(); // another member joins: a/0 revoked, the join under way
         // The client's connection broke after a/0/1: it resumes before the rebalance assigns.
-        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 1));
-        consumer.rebalance(List.of(A0)); // given straight back
-        assertEquals(2L, consumer.position(A0), "right after what the client received");
-        assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), instance.commit());
+        s.registry().openStream(s.instance(), null, new ConsumerInstance.ResumeAfter(A0, 1));
+        s.consumer().rebalance(List.of(A0)); // given straight back
+        assertEquals(2L, s.consumer().position(A0), "right after what the client received");
+        assertEquals(List.of(new CommittedOffset("a", 0, 1, 1)), s.instance().commit());
     }
 
     @Test
     void aClientThatGotPartOfABatchResumesRightAfterItsIdWhicheverPorticoHearsOfFirst() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = assigned(registry, A0);
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream first = streamed(registry, instance, a0(0, 4), a0(5, 9));
-        registry.closeStream(first); // the second batch was being written: the client got 5 and 6
-        registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 6));
-        assertEquals(7L, consumer.position(A0), "none of what it got again");
+        Streaming s = halfWrittenA0();
+        s.registry().closeStream(s.stream()); // the second batch was being written: the client got 5 and 6
+        s.registry().openStream(s.instance(), null, new ConsumerInstance.ResumeAfter(A0, 6));
+        assertEquals(7L, s.consumer().position(A0), "none of what it got again");
     }
 
     @Test
     void whatAStreamWritesDuringARebalanceNeverMovesTheGroupsOffsetBack() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        consumer.revokeForRebalance(); // the join under way
-        stream.written(stream.handedOut()); // the batch in flight is written meanwhile
-        assertEquals(List.of(), instance.commit(), "the instance has no partition to commit");
-        consumer.rebalance(List.of()); // a/0 went to another member, which reads and commits it
-        consumer.commitSync(Map.of(A0, new OffsetAndMetadata(8)));
-        consumer.rebalance(List.of(A0)); // and it comes back
-        assertEquals(List.of(), instance.commit(), "nothing of it returned since");
-        assertEquals(8L, consumer.lastCommitted(A0), "not moved back to what the stream wrote before");
+        Streaming s = streamingA0();
+        s.consumer().revokeForRebalance(); // the join under way
+        s.writtenAll(); // the batch in flight is written meanwhile
+        assertEquals(List.of(), s.instance().commit(), "the instance has no partition to commit");
+        s.consumer().rebalance(List.of()); // a/0 went to another member, which reads and commits it
+        s.consumer().commitSync(Map.of(A0, new OffsetAndMetadata(8)));
+        s.consumer().rebalance(List.of(A0)); // and it comes back
+        assertEquals(List.of(), s.instance().commit(), "nothing of it returned since");
+        assertEquals(8L, s.consumer().lastCommitted(A0), "not moved back to what the stream wrote before");
     }
 
     @Test
     void aStreamThatEndsDuringARebalanceGoesOnAfterWhatItWroteOnceThePartitionIsBack() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        consumer.revokeForRebalance();
-        stream.written(stream.handedOut()); // written after the revocation's commit
-        registry.closeStream(stream); // and its client leaves during the join
-        assertEquals(List.of(), instance.commit());
-        consumer.rebalance(List.of(A0)); // given back
-        assertEquals(5L, consumer.position(A0), "not the batch the client got again");
-        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), instance.commit());
+        Streaming s = streamingA0();
+        s.consumer().revokeForRebalance();
+        s.writtenAll(); // written after the revocation's commit
+        s.registry().closeStream(s.stream()); // and its client leaves during the join
+        assertEquals(List.of(), s.instance().commit());
+        s.consumer().rebalance(List.of(A0)); // given back
+        assertEquals(5L, s.consumer().position(A0), "not the batch the client got again");
+        assertEquals(List.of(new CommittedOffset("a", 0, 4, 4)), s.instance().commit());
     }
 
     @Test
     void whatAStreamWroteDuringARebalanceIsAutoCommittedByItsNextCallOnceThePartitionIsBack() {
-        ConsumerRegistry registry = registry();
-        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
-        SessionTestConsumer consumer = factory.last();
-        ConsumerInstance.Stream stream = opened(registry, instance, 5);
-        consumer.revokeForRebalance();
-        stream.written(stream.handedOut()); // written during the join
-        consumer.schedulePollTask(() -> consumer.rebalance(List.of(A0))); // given back in the stream's next poll
-        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()), "a quiet topic");
-        assertEquals(List.of(), registry.next(stream, 1 << 20, ResponseRoom.unbounded()));
-        assertEquals(5L, consumer.lastCommitted(A0), "committed without waiting for another batch");
+        Streaming s = streamingA0();
+        s.consumer().revokeForRebalance();
+        s.writtenAll(); // written during the join
+        s.consumer().schedulePollTask(() -> s.consumer().rebalance(List.of(A0))); // given back in the stream's next poll
+        assertEquals(List.of(), s.registry().next(s.stream(), 1 << 20, ResponseRoom.unbounded()), "a quiet topic");
+        assertEquals(List.of(), s.registry().next(s.stream(), 1 << 20, ResponseRoom.unbounded()));
+        assertEquals(5L, s.consumer().lastCommitted(A0), "committed without waiting for another batch");
     }
 }
