@@ -211,7 +211,8 @@ public final class Idempotency implements AutoCloseable {
     private final Runnable beforeCommit;
     /** Requests executing at this node, by their transactional id's number: one at a time each. */
     private final ConcurrentHashMap<Integer, CompletableFuture<Void>> inProgress = new ConcurrentHashMap<>();
-    private final SessionMetrics metrics;
+    private final com.codahale.metrics.Meter executed; // at 0 from the start, as the other meters
+    private final com.codahale.metrics.Meter replayed;
     private volatile boolean closed;
     private volatile Consumer<byte[], byte[]> consumer;
     private Thread reader;
@@ -225,9 +226,8 @@ public final class Idempotency implements AutoCloseable {
     public Idempotency(Settings settings, Kafka kafka, SessionMetrics metrics, LongSupplier clock, Runnable beforeCommit) {
         this.settings = settings;
         this.kafka = kafka;
-        this.metrics = metrics;
-        metrics.registry().meter("portico.idempotency.executed"); // at 0 from the start, as the other meters
-        metrics.registry().meter("portico.idempotency.replayed");
+        this.executed = metrics.registry().meter("portico.idempotency.executed");
+        this.replayed = metrics.registry().meter("portico.idempotency.replayed");
         this.clock = clock;
         this.beforeCommit = beforeCommit;
         // The view keeps a quarter more than a new key is admitted under: the results of the other
@@ -509,7 +509,7 @@ public final class Idempotency implements AutoCloseable {
             producer.commitTransaction();
             inTransaction = false;
             view.put(key, result);
-            metrics.registry().meter("portico.idempotency.executed").mark();
+            executed.mark();
             return new Answer(response, false);
         } catch (RuntimeException e) {
             if (e instanceof Fenced) {
@@ -670,7 +670,7 @@ public final class Idempotency implements AutoCloseable {
         if (!known.sameRequest(fingerprint)) {
             throw ErrorCode.IDEMPOTENCY_KEY_REUSED.exception();
         }
-        metrics.registry().meter("portico.idempotency.replayed").mark();
+        replayed.mark();
         return new Answer(known.response(), true);
     }
 

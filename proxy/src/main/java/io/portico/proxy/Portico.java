@@ -656,7 +656,6 @@ public final class Portico implements AutoCloseable {
         return bootstrapServers;
     }
 
-    /** Graceful shutdown; see the class comment. Safe to call more than once. */
     /**
      * A shutdown hook that calls {@link #close} is set: the embedded broker's own exit hook, which
      * covered start-up, goes (it would stop the broker under requests still finishing).
@@ -667,6 +666,7 @@ public final class Portico implements AutoCloseable {
         }
     }
 
+    /** Graceful shutdown; see the class comment. Safe to call more than once. */
     @Override
     public synchronized void close() {
         if (closed) {

@@ -614,16 +614,6 @@ public record PorticoConfig(
     /** Prefixes whose keys pass through to the Kafka clients (client.: to all three). */
     private static final List<String> CLIENT_PREFIXES = List.of("producer.", "consumer.", "admin.", "client.");
 
-    /** Prefixes whose keys pass through to the Kafka clients or the embedded broker. */
-    private static final List<String> PASSED_PREFIXES =
-            List.of("producer.", "consumer.", "admin.", "client.", "embedded.kafka.");
-
-    /** Whether {@link #from} takes {@code key}: a Portico key, a prefixed or unprefixed Kafka client key. */
-    static boolean accepts(String key) {
-        String k = key.trim();
-        return isOwnKey(k) || CLIENT_KEYS.contains(k) || PASSED_PREFIXES.stream().anyMatch(k::startsWith);
-    }
-
     /** Whether {@code key} is one of Portico's own settings (not one passed on to the Kafka clients). */
     static boolean isOwnKey(String key) {
         String k = key.trim();

@@ -40,10 +40,6 @@ public final class HttpMetrics implements HttpHandler {
 
     private final java.util.function.Function<String, String> templateOf;
 
-    public HttpMetrics(MetricRegistry registry, HttpHandler next) {
-        this(registry, next, path -> null);
-    }
-
     /** {@code templateOf}: the route template a path matches, or null (for requests refused before routing). */
     public HttpMetrics(MetricRegistry registry, HttpHandler next, java.util.function.Function<String, String> templateOf) {
         this.next = next;
