@@ -604,7 +604,10 @@ public final class HttpServer implements AutoCloseable {
          * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
          * connection closed instead, and so does the stream past the {@link #RESETS_MAX}th a
          * connection had reset with its answer not all sent: Undertow keeps such an answer queued
-         * (its buffers) until the connection closes, so that is what bounds them.
+         * (its buffers) until the connection closes, as it does a stream's the client resets, so
+         * that is what bounds them (closing the stream's sink to free them sent a second
+         * {@code RST_STREAM}, and closed the whole connection when a frame waited for the socket
+         * rather than for a window).
          */
         void reset(HttpServerExchange exchange) {
             Http.beforeReset(exchange);
@@ -763,25 +766,13 @@ public final class HttpServer implements AutoCloseable {
                 if (!exchange.isComplete()) {
                     LOG.debug("Resetting an HTTP/2 stream whose client took not all of its answer in {} ms",
                             timeoutNanos / 1_000_000);
-                    reset();
+                    connections.reset(exchange);
                 }
             }, Math.max(1, timeoutNanos / 1_000_000), java.util.concurrent.TimeUnit.MILLISECONDS);
             exchange.addExchangeCompleteListener((ex, nextListener) -> {
                 sent.remove();
                 nextListener.proceed();
             });
-        }
-
-        /**
-         * Resets the stream and ends its exchange ({@link FirstRequests#reset}). Its answer's
-         * frames queued for a window keep their buffers until the connection closes, as Undertow
-         * keeps those of a stream the client resets: closing the stream's sink to free them sent a
-         * second {@code RST_STREAM} (halving what Undertow's reset-flood limit lets a connection
-         * have before it is closed), and closed the whole connection when a frame waited for the
-         * socket rather than for a window.
-         */
-        private void reset() {
-            connections.reset(exchange);
         }
 
         private void track(boolean progressed, boolean blocked) {
@@ -808,7 +799,7 @@ public final class HttpServer implements AutoCloseable {
             if (waited >= timeoutNanos) {
                 LOG.debug("Resetting an HTTP/2 stream whose client took none of its answer for {} ms",
                         timeoutNanos / 1_000_000);
-                reset();
+                connections.reset(exchange);
                 return;
             }
             timer = exchange.getIoThread().executeAfter(this::check, Math.max(1, (timeoutNanos - waited) / 1_000_000),

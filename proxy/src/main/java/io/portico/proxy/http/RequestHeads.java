@@ -192,8 +192,12 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             return;
         }
         untimeBlock();
-        timedBlock = block;
         blockExtensions = 0;
+        armBlockTimer(block);
+    }
+
+    private void armBlockTimer(long block) {
+        timedBlock = block;
         blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -211,9 +215,7 @@ final class RequestHeads extends AbstractStreamSourceConduit<StreamSourceConduit
             return;
         }
         if (!isReadResumed() && ++blockExtensions < BLOCK_TIMES_MAX) {
-            timedBlock = block;
-            blockTimer = connection.getIoThread().executeAfter(() -> blockTimedOut(block), blockTimeoutMillis,
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            armBlockTimer(block);
             return;
         }
         LOG.debug("Closing an HTTP/2 connection from {}: a header block still in progress after {} ms",

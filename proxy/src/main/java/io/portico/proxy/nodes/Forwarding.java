@@ -309,10 +309,7 @@ public final class Forwarding {
                 // holder closed), not at the next batch or heartbeat: until then the holder keeps
                 // the instance, and a client opening it again without Last-Event-ID would get 409.
                 Http.onConnectionEnd(exchange, () -> {
-                    ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
-                    if (holder != null) {
-                        IoUtils.safeClose(holder.getConnection());
-                    }
+                    closeHolder(exchange);
                     IoUtils.safeClose(exchange.getConnection());
                 });
             }
@@ -332,12 +329,9 @@ public final class Forwarding {
             endOnceUnheardOf(exchange, there.node());
             // A reset of the client's HTTP/2 stream ends the exchange, whose completion hands the
             // connection to the holder back to the pool: closed first, its answer half read.
-            Http.onReset(exchange, () -> {
-                ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
-                if (holder != null) {
-                    IoUtils.safeClose(holder.getConnection());
-                }
-            });
+            if (io.undertow.util.Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
+                Http.onReset(exchange, () -> closeHolder(exchange));
+            }
             // The client's own header never travels: a stream's reads have no such bound, and the
             // others' bound is worked out as each is sent.
             exchange.getRequestHeaders().remove(READ_WITHIN);
@@ -373,10 +367,7 @@ public final class Forwarding {
             stop(check.get());
             LOG.warn("Ending a request relayed to node '{}' at {} ({}): not heard from for nodes.expiry.ms", node.id(),
                     node.url(), exchange.getRequestPath());
-            ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
-            if (holder != null) {
-                IoUtils.safeClose(holder.getConnection());
-            }
+            closeHolder(exchange);
             if (exchange.isResponseStarted()) {
                 if (!exchange.isComplete()) { // not already answered as the relay saw the connection close
                     IoUtils.safeClose(exchange.getConnection());
@@ -390,6 +381,14 @@ public final class Forwarding {
             stop(check.get());
             next.proceed();
         });
+    }
+
+    /** Closes the connection to the holder node that {@code exchange} was relayed on, if any. */
+    private static void closeHolder(HttpServerExchange exchange) {
+        ProxyConnection holder = exchange.getAttachment(HOLDER_CONNECTION);
+        if (holder != null) {
+            IoUtils.safeClose(holder.getConnection());
+        }
     }
 
     private static void stop(XnioExecutor.Key check) {
