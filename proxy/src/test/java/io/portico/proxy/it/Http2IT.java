@@ -211,6 +211,99 @@ class Http2IT {
     }
 
     /**
+     * What reset streams keep queued until their connections close is charged to the responses
+     * budget (32 KiB a stream), within a quarter of it: a client stalling eight streams on each of
+     * many connections has a connection closed once that quarter (of 1 MiB: room for 8) is
+     * spent, not its streams reset without end; closing its connections gives it back.
+     */
+    @Test
+    void resetStreamsOnManyConnectionsAreBoundedByTheResponsesBudget(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "500",
+                "connections.idle.timeout.ms", "600000", "memory.responses.max.bytes", "1048576"))) {
+            long before = responsesUsed(p);
+            List<Socket> sockets = new java.util.ArrayList<>();
+            int charged = 0;
+            int closedEarly = -1;
+            try {
+                for (int c = 0; c < 6 && closedEarly < 0; c++) {
+                    Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort());
+                    sockets.add(socket);
+                    RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+                    for (int stream = 1; stream <= 15; stream += 2) { // eight streams, never granted a window
+                        h2.get(stream, "/");
+                    }
+                    int resets = 0;
+                    try {
+                        while (resets < 8) {
+                            resets += h2.read().type() == RawHttp2.Frame.RST_STREAM ? 1 : 0;
+                        }
+                    } catch (java.net.SocketTimeoutException e) {
+                        throw new AssertionError("connection " + c + ": " + resets + " of 8 streams reset in time", e);
+                    } catch (java.io.EOFException | java.net.SocketException e) {
+                        closedEarly = c; // no room left for its resets' queued answers
+                    }
+                    charged += resets;
+                }
+                assertTrue(closedEarly >= 0, "six connections of eight reset streams each stayed open");
+                assertEquals(8, charged, "reset streams kept: a quarter of 1 MiB / 32 KiB");
+                assertEquals(1, closedEarly, "the connection closed at its first reset past the quarter");
+                assertTrue(responsesUsed(p) - before >= 8 * 32 * 1024L,
+                        "the open connections' reset streams are charged: " + (responsesUsed(p) - before));
+            } finally {
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+            }
+            long used = -1;
+            for (int i = 0; i < 300 && used != before; i++) {
+                Thread.sleep(i == 0 ? 0 : 100);
+                used = responsesUsed(p);
+            }
+            assertEquals(before, used, "given back once the connections closed");
+            assertEquals(200, p.rest().get("/").status());
+        }
+    }
+
+    /**
+     * A stream the client resets itself while its answer waits for a window leaves that answer
+     * queued as one Portico resets does: its answer, still in progress, is reset by Portico when
+     * it has made no progress for {@code request.body.timeout.ms}, and so charged and counted
+     * towards the connection's eight as well.
+     */
+    @Test
+    void streamsTheClientResetsWhileTheirAnswersWaitAreChargedToo(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "3000",
+                "connections.idle.timeout.ms", "600000", "memory.responses.max.bytes", "1048576"))) {
+            long before = responsesUsed(p);
+            try (Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
+                RawHttp2 h2 = RawHttp2.zeroWindow(socket);
+                for (int stream = 1; stream <= 15; stream += 2) { // eight streams, never granted a window
+                    h2.get(stream, "/");
+                }
+                int inFlight = -1;
+                for (int i = 0; i < 300 && inFlight != 9; i++) { // the eight in progress, and the one asking
+                    Thread.sleep(i == 0 ? 0 : 100);
+                    inFlight = p.rest().get("/metrics").json().get("gauges").get("portico.http.in.flight").get("value").asInt();
+                }
+                assertEquals(9, inFlight, "the eight streams' requests in progress");
+                for (int stream = 1; stream <= 15; stream += 2) {
+                    h2.reset(stream);
+                }
+                long used = -1;
+                for (int i = 0; i < 300 && used - before < 8 * 32 * 1024L; i++) {
+                    Thread.sleep(i == 0 ? 0 : 100);
+                    used = responsesUsed(p);
+                }
+                assertEquals(8 * 32 * 1024L, used - before, "the eight answers the client's resets left queued");
+            }
+        }
+    }
+
+    private static long responsesUsed(TestPortico p) {
+        return p.rest().get("/metrics").json().get("gauges").get("portico.memory.responses.used").get("value").asLong();
+    }
+
+    /**
      * A GET that announces a body it never sends is answered, and then, its body still unread
      * after the linger, its stream is reset: the connection goes on.
      */

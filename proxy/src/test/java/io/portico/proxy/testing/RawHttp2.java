@@ -68,6 +68,13 @@ public final class RawHttp2 {
         out.flush();
     }
 
+    /** RST_STREAM: the client ends {@code stream} (CANCEL). */
+    public void reset(int stream) throws IOException {
+        out.write(frameHeader(4, 3, 0, stream));
+        out.write(ByteBuffer.allocate(4).putInt(8).array());
+        out.flush();
+    }
+
     /** The next frame the server sent (its payload skipped). */
     public Frame read() throws IOException {
         byte[] header = new byte[9];
