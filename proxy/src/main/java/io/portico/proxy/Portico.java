@@ -30,6 +30,7 @@ import io.portico.proxy.http.EventStreams;
 import io.portico.proxy.http.HttpServer;
 import io.portico.proxy.http.Idempotent;
 import io.portico.proxy.http.InFlight;
+import io.portico.proxy.http.ResetAnswers;
 import io.portico.proxy.http.Router;
 import io.portico.proxy.http.ScalingPool;
 import io.portico.proxy.nodes.Forwarding;
@@ -108,7 +109,7 @@ public final class Portico implements AutoCloseable {
     private HttpServer server;
     private HttpServer adminServer;
     private MemoryBudget headsBudget; // request heads still arriving, on every listener
-    private MemoryBudget responsesBudget; // answers being sent, and reset HTTP/2 streams' queued answers
+    private ResetAnswers resetAnswers; // reset HTTP/2 streams' queued answers, every listener's
     private AccessLog accessLog;
     private ClusterHealth cluster;
     private NodeDirectory directory;
@@ -194,7 +195,8 @@ public final class Portico implements AutoCloseable {
         // An eighth more for small bodies only: large uploads filling the budget never starve them.
         MemoryBudget requestsBudget = budget("memory.requests.max.bytes", "requests", memory.requests(),
                 memory.requests() / 8);
-        responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
+        MemoryBudget responsesBudget = budget("memory.responses.max.bytes", "responses", memory.responses());
+        resetAnswers = new ResetAnswers(responsesBudget);
         MemoryBudget consumersBudget = budget("memory.consumers.max.bytes", "consumers", memory.consumers());
         headsBudget = budget("memory.heads.max.bytes", "heads", memory.heads());
         // One API key holds at most half of what answers being sent, consumers and their records
@@ -475,7 +477,7 @@ public final class Portico implements AutoCloseable {
                 // backstop only cuts off bodies nobody reads.
                 2 * config.requestBodyMaxBytes(),
                 s.enabledProtocols(), s.cipherSuites(), s.clientAuth(), c.http2(), c.http2MaxStreams(), headsBudget,
-                c.perAddressMax() > 0 ? Math.min(c.perAddressMax(), cap) : Math.max(1, cap / 2), responsesBudget));
+                c.perAddressMax() > 0 ? Math.min(c.perAddressMax(), cap) : Math.max(1, cap / 2), resetAnswers));
     }
 
     /**

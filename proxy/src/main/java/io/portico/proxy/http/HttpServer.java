@@ -71,10 +71,10 @@ public final class HttpServer implements AutoCloseable {
                            Duration writeTimeout,
                            int maxConnections, long maxEntitySize, List<String> tlsProtocols,
                            List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
-                           MemoryBudget heads, int maxConnectionsPerAddress, MemoryBudget resetAnswers) {
+                           MemoryBudget heads, int maxConnectionsPerAddress, ResetAnswers resetAnswers) {
         /**
-         * As below, with what reset HTTP/2 streams' answers keep queued ({@code resetAnswers}, the
-         * responses budget: {@link FirstRequests#HELD_BYTES} a stream) bounded per connection only.
+         * As below, with what reset HTTP/2 streams' answers keep queued ({@code resetAnswers},
+         * shared by every listener of the process) bounded per connection only.
          */
         public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                         Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
@@ -534,17 +534,9 @@ public final class HttpServer implements AutoCloseable {
         private static final long UNDERTOW_GOAWAY_GRACE_MILLIS = 2500;
         /** Streams of one HTTP/2 connection Portico resets before it closes the connection instead. */
         static final int RESETS_MAX = 8;
-        /**
-         * What a stream reset with its answer not all sent keeps queued until its connection
-         * closes, as charged to the responses budget: two of Undertow's 16 KiB buffers (the
-         * answer's frame waiting for a window and its header).
-         */
-        static final long HELD_BYTES = 32 * 1024;
         private final long millis;
-        /** What reset streams' queued answers are charged to while their connections live; null: not charged. */
-        private final MemoryBudget held;
-        /** What they are charged in all, at most a quarter of {@link #held}. */
-        private final java.util.concurrent.atomic.AtomicLong heldTotal = new java.util.concurrent.atomic.AtomicLong();
+        /** What reset streams' queued answers are charged while their connections live. */
+        private final ResetAnswers resetAnswers;
         private final java.util.concurrent.ConcurrentHashMap<Ends, Waiting> waiting =
                 new java.util.concurrent.ConcurrentHashMap<>();
         /** Every open connection, by its two ends: an HTTP/2 stream's way to its whole connection. */
@@ -556,45 +548,12 @@ public final class HttpServer implements AutoCloseable {
             final StreamConnection connection;
             final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
             final java.util.concurrent.atomic.AtomicInteger resets = new java.util.concurrent.atomic.AtomicInteger();
-            /** Charged for its reset streams' queued answers (guarded by this); given back when it closes. */
-            private long charged;
-            private boolean closed;
+            /** Its reset streams' queued answers, charged until it closes. */
+            final ResetAnswers.Holder held;
 
-            Open(StreamConnection connection) {
+            Open(StreamConnection connection, ResetAnswers resetAnswers) {
                 this.connection = connection;
-            }
-        }
-
-        /**
-         * Charges one reset stream's queued answer to the responses budget, within the quarter of
-         * it that such answers may take (the rest stays for answers being sent); false when there
-         * is no room, or the connection closed meanwhile.
-         */
-        private boolean charge(Open connection) {
-            synchronized (connection) {
-                if (connection.closed) {
-                    return false;
-                }
-                if (held != null) {
-                    if (heldTotal.addAndGet(HELD_BYTES) > held.capacity() / 4 || !held.tryTake(HELD_BYTES)) {
-                        heldTotal.addAndGet(-HELD_BYTES);
-                        return false;
-                    }
-                }
-                connection.charged += HELD_BYTES;
-                return true;
-            }
-        }
-
-        /** {@code connection} closed: what its reset streams held is freed, and given back. */
-        private void release(Open connection) {
-            synchronized (connection) {
-                connection.closed = true;
-                if (held != null && connection.charged > 0) {
-                    held.give(connection.charged);
-                    heldTotal.addAndGet(-connection.charged);
-                }
-                connection.charged = 0;
+                this.held = resetAnswers.holder(() -> IoUtils.safeClose(connection));
             }
         }
 
@@ -613,9 +572,9 @@ public final class HttpServer implements AutoCloseable {
             volatile org.xnio.XnioExecutor.Key deadline;
         }
 
-        FirstRequests(Duration idleTimeout, MemoryBudget held) {
+        FirstRequests(Duration idleTimeout, ResetAnswers resetAnswers) {
             this.millis = idleTimeout.toMillis();
-            this.held = held;
+            this.resetAnswers = resetAnswers == null ? new ResetAnswers(null) : resetAnswers;
         }
 
         /** Watches a new connection; returns what its close must run. */
@@ -624,12 +583,12 @@ public final class HttpServer implements AutoCloseable {
             if (peer == null) {
                 return () -> { };
             }
-            Open opened = new Open(connection);
+            Open opened = new Open(connection, resetAnswers);
             open.put(peer, opened);
             if (millis <= 0) {
                 return () -> {
                     open.remove(peer, opened);
-                    release(opened);
+                    opened.held.release();
                 };
             }
             Waiting w = new Waiting();
@@ -642,7 +601,7 @@ public final class HttpServer implements AutoCloseable {
             }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
             return () -> {
                 open.remove(peer, opened);
-                release(opened);
+                opened.held.release();
                 forget(peer, waiting.get(peer)); // the first request's wait, or an idle HTTP/2 connection's
             };
         }
@@ -668,8 +627,8 @@ public final class HttpServer implements AutoCloseable {
          * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
          * connection closed instead, and so does the stream past the {@link #RESETS_MAX}th a
          * connection had reset with its answer not all sent, and one whose queued answer finds no
-         * room in the quarter of the responses budget such answers may take ({@link #HELD_BYTES}
-         * each, charged until the connection closes):
+         * room in {@link ResetAnswers} (charged there until the connection closes; a connection
+         * holding more is closed first to make room):
          * Undertow keeps such an answer queued (its buffers) until the connection closes, as it
          * does a stream's the client resets, so that is what bounds them, per connection and in
          * all (closing the stream's sink to free them sent a second
@@ -687,10 +646,10 @@ public final class HttpServer implements AutoCloseable {
                 if (connection.resets.incrementAndGet() > RESETS_MAX) {
                     whole = true;
                     LOG.debug("Closing an HTTP/2 connection from {}: more than {} of its streams reset", peer, RESETS_MAX);
-                } else if (!charge(connection)) {
+                } else if (!connection.held.charge()) {
                     whole = true;
-                    LOG.debug("Closing an HTTP/2 connection from {}: no room in {} for its reset stream's queued answer",
-                            peer, held == null ? "memory" : held.name());
+                    LOG.debug("Closing an HTTP/2 connection from {}: its reset streams' queued answers hold the most "
+                            + "of what such answers may (or it closed)", peer);
                 }
             }
             if (!whole) {

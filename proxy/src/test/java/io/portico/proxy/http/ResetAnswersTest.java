@@ -1,0 +1,82 @@
+package io.portico.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portico.sessions.MemoryBudget;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class ResetAnswersTest {
+    private static final long HELD = ResetAnswers.HELD_BYTES;
+
+    /** A budget of 1 MiB: a quarter, 256 KiB, holds eight reset streams' answers. */
+    private final MemoryBudget budget = new MemoryBudget("memory.responses.max.bytes", 1 << 20);
+    private final ResetAnswers answers = new ResetAnswers(budget);
+
+    @Test
+    void chargesAreTakenFromTheBudgetAndGivenBackOnceWhenTheConnectionCloses() {
+        ResetAnswers.Holder a = answers.holder(() -> { });
+        assertTrue(a.charge());
+        assertTrue(a.charge());
+        assertEquals(2 * HELD, budget.used());
+        assertEquals(2 * HELD, answers.total());
+        a.release();
+        a.release();
+        assertEquals(0, budget.used());
+        assertEquals(0, answers.total());
+        assertFalse(a.charge(), "a connection that closed is charged nothing more");
+        assertEquals(0, budget.used());
+    }
+
+    @Test
+    void whenTheQuarterIsFullTheConnectionHoldingTheMostIsClosedToMakeRoom() {
+        AtomicInteger closed = new AtomicInteger();
+        ResetAnswers.Holder bad = answers.holder(closed::incrementAndGet);
+        for (int i = 0; i < 8; i++) {
+            assertTrue(bad.charge(), "charge " + i + " fits the quarter");
+        }
+        ResetAnswers.Holder good = answers.holder(() -> { throw new AssertionError("not the one to close"); });
+        assertTrue(good.charge(), "room made for another connection's reset");
+        assertEquals(1, closed.get(), "the connection holding eight closed");
+        assertEquals(HELD, answers.total(), "its charge gone, the new one taken");
+        assertEquals(HELD, budget.used());
+        bad.release(); // its close listener, later: nothing more given back
+        assertEquals(HELD, budget.used());
+    }
+
+    @Test
+    void aConnectionHoldingNoMoreThanTheResettingOneWouldIsNotClosedForIt() {
+        AtomicInteger closed = new AtomicInteger();
+        for (int i = 0; i < 8; i++) {
+            assertTrue(answers.holder(closed::incrementAndGet).charge());
+        }
+        ResetAnswers.Holder late = answers.holder(() -> { });
+        assertFalse(late.charge(), "eight connections of one each: the resetting one closes instead");
+        assertEquals(0, closed.get());
+        assertEquals(8 * HELD, answers.total());
+    }
+
+    @Test
+    void aResetIsChargedEvenWhenAnswersBeingSentFillTheBudget() {
+        assertTrue(budget.tryTake(1 << 20));
+        ResetAnswers.Holder a = answers.holder(() -> { });
+        assertTrue(a.charge(), "reads filling the budget do not refuse a reset its quarter");
+        assertEquals((1 << 20) + HELD, budget.used());
+        a.release();
+        assertEquals(1 << 20, budget.used());
+    }
+
+    @Test
+    void withoutABudgetChargesAreCountedWithinNoBound() {
+        ResetAnswers unbounded = new ResetAnswers(null);
+        ResetAnswers.Holder a = unbounded.holder(() -> { });
+        for (int i = 0; i < 100; i++) {
+            assertTrue(a.charge());
+        }
+        assertEquals(100 * HELD, unbounded.total());
+        a.release();
+        assertEquals(0, unbounded.total());
+    }
+}
