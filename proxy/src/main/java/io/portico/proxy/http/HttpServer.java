@@ -553,7 +553,8 @@ public final class HttpServer implements AutoCloseable {
 
             Open(StreamConnection connection, ResetAnswers resetAnswers) {
                 this.connection = connection;
-                this.held = resetAnswers.holder(() -> IoUtils.safeClose(connection));
+                // Closed on its own IO thread: room is made from another connection's.
+                this.held = resetAnswers.holder(() -> connection.getIoThread().execute(() -> IoUtils.safeClose(connection)));
             }
         }
 

@@ -87,7 +87,7 @@ public final class ResetAnswers {
                     }
                     most.release(); // its charge goes now: its connection closes just below
                 }
-                most.close.run(); // outside the lock: closing runs the connection's close listeners
+                most.close.run(); // outside the lock: closing runs the connection's close listeners (on its IO thread)
             }
             return false;
         }
