@@ -554,7 +554,9 @@ public final class HttpServer implements AutoCloseable {
             Open(StreamConnection connection, ResetAnswers resetAnswers) {
                 this.connection = connection;
                 // Closed on its own IO thread: room is made from another connection's.
-                this.held = resetAnswers.holder(() -> connection.getIoThread().execute(() -> IoUtils.safeClose(connection)));
+                java.net.SocketAddress peer = connection.getPeerAddress();
+                this.held = resetAnswers.holder(peer instanceof InetSocketAddress inet && inet.getAddress() != null
+                        ? inet.getAddress() : peer, () -> connection.getIoThread().execute(() -> IoUtils.safeClose(connection)));
             }
         }
 

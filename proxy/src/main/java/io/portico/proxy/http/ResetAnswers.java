@@ -1,7 +1,9 @@
 package io.portico.proxy.http;
 
 import io.portico.sessions.MemoryBudget;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -11,10 +13,13 @@ import java.util.Set;
  *
  * <p>Such answers may take a quarter of the budget in all. They are charged even when answers
  * being sent fill the rest (the budget then goes over by what they hold, and reads shrink), so a
- * stalled stream is not refused its reset because reads are busy. When the quarter is full, the
- * connection holding the most such answers is closed (which frees them) to make room, or the
- * resetting one when none holds more than it: a client stalling streams on many connections loses
- * its own connections, not others' multiplexed ones. Thread-safe.
+ * stalled stream is not refused its reset because reads are busy. When the quarter is full, room
+ * is made by closing a connection (which frees what its resets left) of the client address that
+ * holds the most, the one of its connections that holds the most: a client stalling streams on
+ * many connections, many to a connection or few, loses its own connections, not another
+ * client's (a multiplexing proxy's) connection. The resetting connection is closed instead when
+ * its own address holds the most and none of its other connections holds more than it would.
+ * Thread-safe.
  */
 public final class ResetAnswers {
     /**
@@ -28,6 +33,7 @@ public final class ResetAnswers {
     private final long max;
     private long total; // guarded by this
     private final Set<Holder> holders = new HashSet<>(); // those charged something, guarded by this
+    private final Map<Object, Long> byAddress = new HashMap<>(); // what they are charged, guarded by this
 
     /** Charged to {@code budget}, within a quarter of it; null: counted, within no bound. */
     public ResetAnswers(MemoryBudget budget) {
@@ -40,29 +46,58 @@ public final class ResetAnswers {
         return total;
     }
 
-    /** The account of one connection, closed by {@code close} to make room. */
-    Holder holder(Runnable close) {
-        return new Holder(close);
+    /** The account of one connection from {@code address} (its client's), closed by {@code close} to make room. */
+    Holder holder(Object address, Runnable close) {
+        return new Holder(address, close);
+    }
+
+    /**
+     * The holder to close to make room for {@code resetting}'s charge, or null when it is to be
+     * closed itself: the address holding the most, when that is another holding more than
+     * {@code resetting}'s would after the charge, its connection holding the most; else, of
+     * {@code resetting}'s own address, a connection holding more than it would after the charge.
+     */
+    private Holder toClose(Holder resetting) {
+        long mine = byAddress.getOrDefault(resetting.address, 0L);
+        Object top = null;
+        long most = mine + HELD_BYTES;
+        for (Map.Entry<Object, Long> e : byAddress.entrySet()) {
+            if (!e.getKey().equals(resetting.address) && e.getValue() > most) {
+                top = e.getKey();
+                most = e.getValue();
+            }
+        }
+        Holder chosen = null;
+        for (Holder h : holders) {
+            boolean candidate = top != null ? h.address.equals(top)
+                    : h != resetting && h.address.equals(resetting.address) && h.charged > resetting.charged + HELD_BYTES;
+            if (candidate && (chosen == null || h.charged > chosen.charged)) {
+                chosen = h;
+            }
+        }
+        return chosen;
     }
 
     /** One connection's charge. */
     final class Holder {
+        private final Object address;
         private final Runnable close;
         private long charged; // guarded by the ResetAnswers
         private boolean released; // guarded by the ResetAnswers
 
-        private Holder(Runnable close) {
+        private Holder(Object address, Runnable close) {
+            this.address = address;
             this.close = close;
         }
 
         /**
-         * Charges one reset stream's queued answer, first closing the connection holding the most
-         * when the quarter is full (if it would still hold more than this one); false (nothing
-         * charged) when none does, or this one closed meanwhile: then it is to be closed.
+         * Charges one reset stream's queued answer, first closing a connection to make room when
+         * the quarter is full (see {@link ResetAnswers}); false (nothing charged) when this
+         * connection is to be closed instead, or closed meanwhile.
          */
         boolean charge() {
             for (int attempt = 0; attempt < 4; attempt++) {
-                Holder most;
+                Holder chosen;
                 synchronized (ResetAnswers.this) {
                     if (released) {
                         return false;
@@ -71,23 +106,19 @@ public final class ResetAnswers {
                         total += HELD_BYTES;
                         charged += HELD_BYTES;
                         holders.add(this);
+                        byAddress.merge(address, HELD_BYTES, Long::sum);
                         if (budget != null) {
                             budget.takeAnyway(HELD_BYTES);
                         }
                         return true;
                     }
-                    most = null;
-                    for (Holder h : holders) {
-                        if (h != this && h.charged > charged + HELD_BYTES && (most == null || h.charged > most.charged)) {
-                            most = h;
-                        }
-                    }
-                    if (most == null) {
+                    chosen = toClose(this);
+                    if (chosen == null) {
                         return false;
                     }
-                    most.release(); // its charge goes now: its connection closes just below
+                    chosen.release(); // its charge goes now: its connection closes just below
                 }
-                most.close.run(); // outside the lock: closing runs the connection's close listeners (on its IO thread)
+                chosen.close.run(); // outside the lock: closing runs the connection's close listeners (on its IO thread)
             }
             return false;
         }
@@ -102,6 +133,12 @@ public final class ResetAnswers {
                         budget.give(charged);
                     }
                     holders.remove(this);
+                    long left = byAddress.get(address) - charged;
+                    if (left > 0) {
+                        byAddress.put(address, left);
+                    } else {
+                        byAddress.remove(address);
+                    }
                     charged = 0;
                 }
             }

@@ -17,7 +17,7 @@ class ResetAnswersTest {
 
     @Test
     void chargesAreTakenFromTheBudgetAndGivenBackOnceWhenTheConnectionCloses() {
-        ResetAnswers.Holder a = answers.holder(() -> { });
+        ResetAnswers.Holder a = answers.holder("a", () -> { });
         assertTrue(a.charge());
         assertTrue(a.charge());
         assertEquals(2 * HELD, budget.used());
@@ -33,11 +33,11 @@ class ResetAnswersTest {
     @Test
     void whenTheQuarterIsFullTheConnectionHoldingTheMostIsClosedToMakeRoom() {
         AtomicInteger closed = new AtomicInteger();
-        ResetAnswers.Holder bad = answers.holder(closed::incrementAndGet);
+        ResetAnswers.Holder bad = answers.holder("a", closed::incrementAndGet);
         for (int i = 0; i < 8; i++) {
             assertTrue(bad.charge(), "charge " + i + " fits the quarter");
         }
-        ResetAnswers.Holder good = answers.holder(() -> { throw new AssertionError("not the one to close"); });
+        ResetAnswers.Holder good = answers.holder("a", () -> { throw new AssertionError("not the one to close"); });
         assertTrue(good.charge(), "room made for another connection's reset");
         assertEquals(1, closed.get(), "the connection holding eight closed");
         assertEquals(HELD, answers.total(), "its charge gone, the new one taken");
@@ -50,18 +50,45 @@ class ResetAnswersTest {
     void aConnectionHoldingNoMoreThanTheResettingOneWouldIsNotClosedForIt() {
         AtomicInteger closed = new AtomicInteger();
         for (int i = 0; i < 8; i++) {
-            assertTrue(answers.holder(closed::incrementAndGet).charge());
+            assertTrue(answers.holder("a", closed::incrementAndGet).charge());
         }
-        ResetAnswers.Holder late = answers.holder(() -> { });
+        ResetAnswers.Holder late = answers.holder("a", () -> { });
         assertFalse(late.charge(), "eight connections of one each: the resetting one closes instead");
         assertEquals(0, closed.get());
         assertEquals(8 * HELD, answers.total());
     }
 
     @Test
+    void anAddressSpreadingItsResetsOverManyConnectionsLosesItsOwnForAnotherAddressesReset() {
+        AtomicInteger closedA = new AtomicInteger();
+        for (int i = 0; i < 8; i++) { // one each on eight connections: none holds more than another would
+            assertTrue(answers.holder("a", closedA::incrementAndGet).charge());
+        }
+        AtomicInteger closedB = new AtomicInteger();
+        ResetAnswers.Holder b = answers.holder("b", closedB::incrementAndGet);
+        assertTrue(b.charge(), "room made from the address holding the most");
+        assertEquals(1, closedA.get(), "one of a's connections closed");
+        assertTrue(b.charge(), "and again");
+        assertTrue(answers.holder("b", () -> { }).charge());
+        assertTrue(answers.holder("b", () -> { }).charge());
+        assertEquals(4, closedA.get(), "a: 4, b: 4");
+        assertEquals(0, closedB.get());
+        assertTrue(answers.holder("b", () -> { }).charge(), "b's own connection of two makes room");
+        assertEquals(1, closedB.get());
+        assertEquals(4, closedA.get(), "a holds no more than b would");
+        assertEquals(7 * HELD, answers.total());
+        assertTrue(answers.holder("b", () -> { }).charge(), "room left");
+        assertFalse(answers.holder("b", () -> { }).charge(),
+                "b holds as much as a, none of its connections more than one: the resetting one closes");
+        assertEquals(1, closedB.get());
+        assertEquals(4, closedA.get());
+        assertEquals(8 * HELD, answers.total());
+    }
+
+    @Test
     void aResetIsChargedEvenWhenAnswersBeingSentFillTheBudget() {
         assertTrue(budget.tryTake(1 << 20));
-        ResetAnswers.Holder a = answers.holder(() -> { });
+        ResetAnswers.Holder a = answers.holder("a", () -> { });
         assertTrue(a.charge(), "reads filling the budget do not refuse a reset its quarter");
         assertEquals((1 << 20) + HELD, budget.used());
         a.release();
@@ -71,7 +98,7 @@ class ResetAnswersTest {
     @Test
     void withoutABudgetChargesAreCountedWithinNoBound() {
         ResetAnswers unbounded = new ResetAnswers(null);
-        ResetAnswers.Holder a = unbounded.holder(() -> { });
+        ResetAnswers.Holder a = unbounded.holder("a", () -> { });
         for (int i = 0; i < 100; i++) {
             assertTrue(a.charge());
         }
