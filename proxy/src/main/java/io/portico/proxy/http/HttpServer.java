@@ -553,10 +553,18 @@ public final class HttpServer implements AutoCloseable {
 
             Open(StreamConnection connection, ResetAnswers resetAnswers) {
                 this.connection = connection;
-                // Closed on its own IO thread: room is made from another connection's.
                 java.net.SocketAddress peer = connection.getPeerAddress();
                 this.held = resetAnswers.holder(peer instanceof InetSocketAddress inet && inet.getAddress() != null
-                        ? inet.getAddress() : peer, () -> connection.getIoThread().execute(() -> IoUtils.safeClose(connection)));
+                        ? Http.addressKey(inet.getAddress()) : peer, () -> closeOnItsThread(connection));
+            }
+
+            /** Closed on its own IO thread (room is made from another connection's), or here when that takes no more work. */
+            private static void closeOnItsThread(StreamConnection connection) {
+                try {
+                    connection.getIoThread().execute(() -> IoUtils.safeClose(connection));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    IoUtils.safeClose(connection);
+                }
             }
         }
 
@@ -630,8 +638,8 @@ public final class HttpServer implements AutoCloseable {
          * of a connection upgraded from HTTP/1.1 (h2c), which Undertow cannot reset, has its whole
          * connection closed instead, and so does the stream past the {@link #RESETS_MAX}th a
          * connection had reset with its answer not all sent, and one whose queued answer finds no
-         * room in {@link ResetAnswers} (charged there until the connection closes; a connection
-         * holding more is closed first to make room):
+         * room in {@link ResetAnswers} (charged there until the connection closes; another
+         * client's connection is closed first to make room when that client holds more):
          * Undertow keeps such an answer queued (its buffers) until the connection closes, as it
          * does a stream's the client resets, so that is what bounds them, per connection and in
          * all (closing the stream's sink to free them sent a second
@@ -651,8 +659,8 @@ public final class HttpServer implements AutoCloseable {
                     LOG.debug("Closing an HTTP/2 connection from {}: more than {} of its streams reset", peer, RESETS_MAX);
                 } else if (!connection.held.charge()) {
                     whole = true;
-                    LOG.debug("Closing an HTTP/2 connection from {}: its reset streams' queued answers hold the most "
-                            + "of what such answers may (or it closed)", peer);
+                    LOG.debug("Closing an HTTP/2 connection from {}: no room for its reset stream's queued answer "
+                            + "(its address holds the most of them), or it closed", peer);
                 }
             }
             if (!whole) {

@@ -8,18 +8,17 @@ import java.util.Set;
 
 /**
  * What HTTP/2 streams reset with their answers not all sent keep queued in Undertow until their
- * connections close (Undertow frees a reset stream's queued frame only then), charged to the
- * responses budget, on every listener of the process together.
+ * connections close (Undertow frees a reset stream's queued frame only then), charged to a
+ * budget of their own (a quarter of the responses budget's size, outside it: answers being sent
+ * are not shortened by them), on every listener of the process together.
  *
- * <p>Such answers may take a quarter of the budget in all. They are charged even when answers
- * being sent fill the rest (the budget then goes over by what they hold, and reads shrink), so a
- * stalled stream is not refused its reset because reads are busy. When the quarter is full, room
- * is made by closing a connection (which frees what its resets left) of the client address that
- * holds the most, the one of its connections that holds the most: a client stalling streams on
- * many connections, many to a connection or few, loses its own connections, not another
- * client's (a multiplexing proxy's) connection. The resetting connection is closed instead when
- * its own address holds the most and none of its other connections holds more than it would.
- * Thread-safe.
+ * <p>When the budget is full, room is made by closing a connection (which frees what its resets
+ * left) of the client address (an IPv6 client's /64, as {@link Http#addressKey} groups them)
+ * holding the most, if it holds more than the resetting connection's address would: the one of
+ * its connections holding the most. The resetting connection is closed instead when its own
+ * address holds the most, unless another of its connections holds more than it would. So a
+ * client's resets close another client's connection only while that client holds more such
+ * answers than it. Thread-safe.
  */
 public final class ResetAnswers {
     /**
@@ -35,10 +34,10 @@ public final class ResetAnswers {
     private final Set<Holder> holders = new HashSet<>(); // those charged something, guarded by this
     private final Map<Object, Long> byAddress = new HashMap<>(); // what they are charged, guarded by this
 
-    /** Charged to {@code budget}, within a quarter of it; null: counted, within no bound. */
+    /** Charged to {@code budget}, a budget of their own; null: counted, within no bound. */
     public ResetAnswers(MemoryBudget budget) {
         this.budget = budget;
-        this.max = budget == null ? Long.MAX_VALUE : budget.capacity() / 4;
+        this.max = budget == null ? Long.MAX_VALUE : budget.capacity();
     }
 
     /** What such answers are charged in all. */
@@ -46,7 +45,7 @@ public final class ResetAnswers {
         return total;
     }
 
-    /** The account of one connection from {@code address} (its client's), closed by {@code close} to make room. */
+    /** The account of one connection from {@code address} (its client's, as grouped), closed by {@code close} to make room. */
     Holder holder(Object address, Runnable close) {
         return new Holder(address, close);
     }
@@ -118,7 +117,7 @@ public final class ResetAnswers {
                     }
                     chosen.release(); // its charge goes now: its connection closes just below
                 }
-                chosen.close.run(); // outside the lock: closing runs the connection's close listeners (on its IO thread)
+                chosen.close.run(); // outside the lock: closing runs the connection's close listeners
             }
             return false;
         }
