@@ -1,5 +1,6 @@
 package io.portico.proxy.handlers;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.protocol.CreateConsumerRequest;
 import io.portico.protocol.CreateConsumerResponse;
 import io.portico.protocol.EmbeddedFormat;
@@ -144,17 +145,29 @@ public final class ConsumerHandlers {
         Principal caller = Access.caller(exchange);
         boolean v1 = !v2 && KafkaMediaTypes.namesV1(contentType, Http.accept(exchange));
         Http.readBody(exchange, maxBodyBytes, body -> {
-            // A v1 commit has no body (Confluent's v1 proxy ignores one): a body sent with generic
-            // headers (a JSON library's application/json, or none, nothing naming v1) is a v2
-            // commit of its offsets. Committing all that was returned instead would commit
-            // records the client had not processed yet.
-            boolean empty = Json.isEmptyOrNull(body);
+            // A v1 commit has no body (Confluent's v1 proxy ignores one): a body that names
+            // offsets sent with generic headers (a JSON library's application/json, or none,
+            // nothing naming v1) is a v2 commit of those offsets. Committing all that was returned
+            // instead would commit records the client had not processed yet. One that names none
+            // ({}, what a client library sends when it always sends an object) is no body.
+            boolean empty = Json.isEmptyOrNull(body) || namesNoOffsets(body);
             boolean asV2 = v2 || !v1 && !empty;
             if (asV2 && !v2) {
                 Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
             }
             commit(exchange, group, name, caller, asV2, asV2 && !empty ? body : null);
         });
+    }
+
+    /** Whether {@code body} is a JSON object naming no offsets: {@code {}} or {@code {"offsets":null}}. */
+    private static boolean namesNoOffsets(byte[] body) {
+        try {
+            JsonNode tree = Json.mapper().readTree(body);
+            return tree != null && tree.isObject()
+                    && (tree.isEmpty() || tree.size() == 1 && tree.has("offsets") && tree.get("offsets").isNull());
+        } catch (java.io.IOException e) {
+            return false; // the v2 reader answers what is wrong with it
+        }
     }
 
     /** Commits the returned records (no body: v1's answer, or v2's {@code []}), or the body's offsets. */
