@@ -140,19 +140,29 @@ public final class MetadataService implements ProduceService.TopicExistence {
         };
     }
 
-    /** One topic: name, its per-topic config overrides, partitions sorted by id. */
+    /** One topic: name, its per-topic config overrides, partitions sorted by id (v1's shape). */
     public CompletableFuture<TopicDescription> topic(String topic) {
+        return topic(topic, false);
+    }
+
+    /**
+     * One topic: name, its configs (with {@code all}, every setting the broker describes, as v2
+     * shows them, a sensitive one's value null; else the per-topic overrides only, as v1 shows
+     * them), partitions sorted by id.
+     */
+    public CompletableFuture<TopicDescription> topic(String topic, boolean all) {
         RestException invalid = invalid(topic);
         if (invalid != null) {
             return CompletableFuture.failedFuture(invalid);
         }
         CompletableFuture<List<PartitionDescription>> partitions = partitions(topic);
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        // Settings Portico may not (or cannot now) describe leave the topic without its overrides,
+        // Settings Portico may not (or cannot now) describe leave the topic without its configs,
         // as a list shows it, rather than failing the look-up of a topic that is there.
         CompletableFuture<Map<String, String>> configs = map(
                 shared.get().describeConfigs(List.of(resource), new DescribeConfigsOptions().timeoutMs(timeoutMs)).all(),
-                all -> overrides(all.get(resource))).exceptionally(e -> Map.of());
+                described -> all ? everySetting(described.get(resource)) : overrides(described.get(resource)))
+                .exceptionally(e -> Map.of());
         return partitions.thenCombine(configs, (p, c) -> new TopicDescription(topic, c, p));
     }
 
@@ -596,6 +606,17 @@ public final class MetadataService implements ProduceService.TopicExistence {
             out.add(new PartitionDescription(p.partition(), leader, replicas));
         }
         out.sort(Comparator.comparingInt(PartitionDescription::partition));
+        return out;
+    }
+
+    /** Every setting of a topic, by name, as v2 shows them (a sensitive one's value null, as Kafka describes it). */
+    private static Map<String, String> everySetting(Config config) {
+        Map<String, String> out = new TreeMap<>();
+        if (config != null) {
+            for (ConfigEntry e : config.entries()) {
+                out.put(e.name(), e.isSensitive() ? null : e.value());
+            }
+        }
         return out;
     }
 

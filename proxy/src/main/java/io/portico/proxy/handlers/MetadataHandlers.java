@@ -28,10 +28,13 @@ public final class MetadataHandlers {
         Http.completeWritten(exchange, metadata.topicNames(caller::canSee), Function.identity());
     }
 
-    /** {@code GET /topics/{topic}}. */
+    /**
+     * {@code GET /topics/{topic}}: its configs the per-topic overrides when answered as v1, every
+     * setting when answered as v2 (as Confluent's v2 answers).
+     */
     public void topic(HttpServerExchange exchange) {
-        Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA);
-        Http.completeWritten(exchange, metadata.topic(Http.param(exchange, "topic")), Function.identity());
+        boolean v2 = Http.negotiate(exchange, KafkaMediaTypes.V1_METADATA).essence().equals(KafkaMediaTypes.V2_JSON);
+        Http.completeWritten(exchange, metadata.topic(Http.param(exchange, "topic"), v2), Function.identity());
     }
 
     /** {@code GET /topics/{topic}/partitions}: sorted by partition id. */

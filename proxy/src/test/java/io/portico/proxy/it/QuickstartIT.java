@@ -81,7 +81,7 @@ class QuickstartIT {
     }
 
     @Test
-    void topicConfigsShowPerTopicOverridesOnly(Rest rest, KafkaCluster kafka) throws Exception {
+    void topicConfigsShowPerTopicOverridesOnlyInV1AndEverySettingInV2(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = KafkaCluster.uniqueTopic("configs");
         kafka.admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)
                 .configs(java.util.Map.of("retention.ms", "3600000", "cleanup.policy", "compact")))).all().get();
@@ -89,6 +89,15 @@ class QuickstartIT {
         assertEquals("3600000", configs.get("retention.ms").asText());
         assertEquals("compact", configs.get("cleanup.policy").asText());
         assertEquals(2, configs.size(), configs.toString());
+
+        // v2, as Confluent's v2 answers: every setting, the defaults too.
+        Rest.Response v2 = rest.get("/topics/" + topic, "Accept", "application/vnd.kafka.v2+json");
+        assertEquals("application/vnd.kafka.v2+json", v2.contentType());
+        JsonNode all = v2.json().get("configs");
+        assertEquals("3600000", all.get("retention.ms").asText());
+        assertEquals("compact", all.get("cleanup.policy").asText());
+        assertTrue(all.has("max.message.bytes") && all.has("segment.bytes"), all.toString());
+        assertTrue(all.size() > 20, all.toString());
     }
 
     @Test
