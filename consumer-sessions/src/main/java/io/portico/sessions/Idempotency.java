@@ -177,6 +177,14 @@ public final class Idempotency implements AutoCloseable {
 
         /** The partition's high watermark (committed and not yet committed records). Blocks up to {@code timeout}. */
         long endOffset(TopicPartition partition, Duration timeout);
+
+        /**
+         * The topic's partition count as the cluster describes it now; -1 when it cannot tell
+         * within {@code timeout} (the count is then not checked). Blocks up to {@code timeout}.
+         */
+        default int partitionCount(String topic, Duration timeout) {
+            return -1;
+        }
     }
 
     /**
@@ -611,6 +619,7 @@ public final class Idempotency implements AutoCloseable {
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server has not read " + settings.topic()
                         + " (idempotency.topic) yet; retry later");
             }
+            requireSamePartitions(partitions, deadline);
             int partition = key.partition(partitions);
             long end;
             try {
@@ -628,6 +637,46 @@ public final class Idempotency implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        }
+    }
+
+    /** How often, at most, keyed requests have the state topic's partition count looked up. */
+    private static final long COUNT_CHECK_EVERY_MS = 1000;
+    private final java.util.concurrent.atomic.AtomicBoolean countChecking = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile long countCheckedAt;
+    private volatile boolean countChecked;
+    private volatile int liveCount = -1;
+
+    /**
+     * Refuses (503) a keyed request while the state topic's partition count differs from the one
+     * this node reads: a key's result is written to, and looked up in, its partition of that
+     * count, so after partitions were added a node still on the old count would miss results
+     * other nodes wrote, and write the records again. The count is looked up at most once a
+     * second, by one request while the others go on with the last one known.
+     */
+    private void requireSamePartitions(int partitions, long deadline) {
+        long now = clock.getAsLong();
+        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_MS) && countChecking.compareAndSet(false, true)) {
+            try {
+                long left = Math.max(1, Math.min(TimeUnit.SECONDS.toNanos(2), deadline - System.nanoTime()));
+                int live = kafka.partitionCount(settings.topic(), Duration.ofNanos(left));
+                if (live > 0) {
+                    liveCount = live;
+                }
+                countCheckedAt = now;
+                countChecked = true;
+            } finally {
+                countChecking.set(false);
+            }
+        }
+        int live = liveCount;
+        if (live > 0 && live != partitions) {
+            LIMITED.error("partitions", "{} (idempotency.topic) has {} partitions and this node reads {}: its partition "
+                    + "count changed while this node ran. Keyed requests answer 503 until every node is restarted",
+                    settings.topic(), live, partitions);
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception(settings.topic() + " (idempotency.topic) has " + live
+                    + " partitions where this server reads " + partitions + ": keyed requests wait for its restart; "
+                    + "nothing was produced");
         }
     }
 
@@ -981,6 +1030,20 @@ public final class Idempotency implements AutoCloseable {
             try {
                 return entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value().trim());
             } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+
+        @Override
+        public int partitionCount(String topic, Duration wait) {
+            try {
+                return admin.get().describeTopics(List.of(topic)).allTopicNames().get(wait.toMillis(), TimeUnit.MILLISECONDS)
+                        .get(topic).partitions().size();
+            } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+                LOG.debug("Describing {} (idempotency.topic) failed: {}", topic, e.toString());
+                return -1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return -1;
             }
         }

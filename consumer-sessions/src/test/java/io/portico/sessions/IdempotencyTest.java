@@ -117,6 +117,13 @@ class IdempotencyTest {
             return ends.getOrDefault(partition.partition(), 0L);
         }
 
+        volatile int partitionCount = -1;
+
+        @Override
+        public int partitionCount(String topic, Duration timeout) {
+            return partitionCount;
+        }
+
         MockProducer<byte[], byte[]> last() {
             return producers.get(producers.size() - 1);
         }
@@ -229,6 +236,24 @@ class IdempotencyTest {
         assertEquals(body(first), body(again));
         assertEquals(1, work.runs.get());
         assertEquals(1, kafka.producers.size(), "a replay asks nothing of Kafka");
+    }
+
+    @Test
+    void aStateTopicWhosePartitionCountIsNotTheOneReadRefusesKeyedRequestsWithoutProducing() {
+        kafka.partitionCount = PARTITIONS + 4; // partitions added while this node reads PARTITIONS
+        Producing work = new Producing("{\"offsets\":[1]}");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of("orders-app", "grown"), fingerprint("b"), TOPIC, work));
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("has 8 partitions where this server reads 4"), e.getMessage());
+        assertEquals(0, work.runs.get(), "nothing produced");
+    }
+
+    @Test
+    void aStateTopicOfTheCountReadServesKeyedRequests() {
+        kafka.partitionCount = PARTITIONS;
+        assertFalse(service.execute(IdempotencyKey.of("orders-app", "same"), fingerprint("b"), TOPIC,
+                new Producing("{\"offsets\":[1]}")).replayed());
     }
 
     @Test

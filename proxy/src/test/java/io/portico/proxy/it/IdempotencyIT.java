@@ -280,6 +280,35 @@ class IdempotencyIT {
      * not known when fenced during its commit), and its retry with the key writes it or answers
      * what was written. Every key's records end up in Kafka exactly once.
      */
+    /**
+     * Partitions added to the state topic while a node runs: a key's result is written to, and
+     * looked up in, its partition of the count the node reads, so the node refuses keyed requests
+     * (503, nothing produced) instead of missing results written at the new count, and writing again.
+     */
+    @Test
+    void partitionsAddedToTheStateTopicWhileANodeRunsTurnItsKeyedRequestsAway(KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-grown"), 1);
+        String state = "_portico_idem_grown_" + UUID.randomUUID().toString().substring(0, 8);
+        try (TestPortico node = TestPortico.start(kafka, Map.of("idempotency.topic", state,
+                "idempotency.topic.partitions", "2"))) {
+            String body = "{\"records\":[{\"value\":\"YQ==\"}]}";
+            Rest.Response before = node.rest().post("/topics/" + topic, V1, body, "Idempotency-Key", key());
+            assertEquals(200, before.status(), before.body());
+            kafka.admin().createPartitions(Map.of(state, org.apache.kafka.clients.admin.NewPartitions.increaseTo(3)))
+                    .all().get(30, TimeUnit.SECONDS);
+            Rest.Response after = null;
+            int produced = 1;
+            for (int i = 0; i < 100 && (after == null || after.status() != 503); i++) {
+                Thread.sleep(i == 0 ? 0 : 200); // the count is looked up at most once a second
+                after = node.rest().post("/topics/" + topic, V1, body, "Idempotency-Key", key());
+                produced += after.status() == 200 ? 1 : 0;
+            }
+            assertEquals(503, after.status(), after.body());
+            assertTrue(after.body().contains("has 3 partitions where this server reads 2"), after.body());
+            assertEquals(produced, committed(kafka, topic).size(), "the refused request produced nothing");
+        }
+    }
+
     @Test
     void keysThatShareOneTransactionalIdAtTwoNodesAreEachWrittenOnce(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("idem-shared-id"), 1);
