@@ -367,7 +367,7 @@ public final class Idempotency implements AutoCloseable {
             if (known != null) {
                 return replay(known, fingerprint);
             }
-            requireComplete();
+            requireComplete(key);
             if (view.bytes() >= settings.memoryMaxBytes()) {
                 // Every node keeps every result within the retention: refusing new ones bounds them all.
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
@@ -457,7 +457,7 @@ public final class Idempotency implements AutoCloseable {
             if (known != null) {
                 return replay(known, fingerprint);
             }
-            requireComplete(); // the key's result may be one that the catch-up did not keep
+            requireComplete(key); // the key's result may be one that the catch-up did not keep
             producer.beginTransaction();
             inTransaction = true;
             Outcome outcome = work.run(producer);
@@ -547,11 +547,11 @@ public final class Idempotency implements AutoCloseable {
 
     /**
      * A key this node has no result for may have one when the view could not keep every result
-     * (other nodes' results over {@code idempotency.memory.max.bytes}): 503 then, as executing it
-     * could write it twice.
+     * of its API key (other nodes' results over {@code idempotency.memory.max.bytes}): 503 then,
+     * as executing it could write it twice.
      */
-    private void requireComplete() {
-        if (!view.complete()) {
+    private void requireComplete(IdempotencyKey key) {
+        if (!view.complete(key.owner())) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
                     + settings.retention().toMillis() + " ms (idempotency.retention.ms) by all nodes are more than the "
                     + settings.memoryMaxBytes() + " bytes this node sets aside for them (idempotency.memory.max.bytes), "
@@ -805,7 +805,8 @@ public final class Idempotency implements AutoCloseable {
                 if (!view.complete()) {
                     LIMITED.warn("incomplete", "The results of {} (idempotency.topic) are over idempotency.memory.max.bytes "
                             + "({} bytes) at this node: it does not keep them all, and keyed requests whose result it "
-                            + "does not hold answer 503 until older results expire", settings.topic(),
+                            + "does not hold, of the API keys whose results it did not keep, answer 503 until older "
+                            + "results expire", settings.topic(),
                             settings.memoryMaxBytes());
                 }
                 long now = clock.getAsLong();

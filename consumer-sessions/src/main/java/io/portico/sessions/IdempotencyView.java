@@ -59,6 +59,8 @@ final class IdempotencyView {
     private final long maxBytes;
     /** Results read from the topic and not kept for room, ever. */
     private final AtomicLong refused = new AtomicLong();
+    /** The owners whose results were refused since the view last held every result (0: a result naming none). */
+    private final java.util.Set<Long> refusedOwners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** How many had been refused when the view was last known to hold every result. */
     private volatile long refusedWhenComplete;
     private final LongSupplier clock;
@@ -152,6 +154,7 @@ final class IdempotencyView {
             if (previous != null) {
                 remove(key, previous);
             }
+            refusedOwners.add(owner);
             refused.incrementAndGet();
             return;
         }
@@ -167,6 +170,16 @@ final class IdempotencyView {
         return refused.get() == refusedWhenComplete;
     }
 
+    /**
+     * Whether the view holds every result of {@code owner}'s keys: it does unless one of its
+     * results, or one naming no owner, was not kept since the view last held every result. So
+     * the results one API key leaves unkept at this node (many results at a node with more room)
+     * turn away that key's new keys here, not every key's.
+     */
+    boolean complete(long owner) {
+        return complete() || !refusedOwners.contains(0L) && !refusedOwners.contains(owner);
+    }
+
     /** Results read and not kept for room, ever: taken before a read of the whole topic again. */
     long refused() {
         return refused.get();
@@ -178,6 +191,7 @@ final class IdempotencyView {
      */
     void completeAsOf(long before) {
         if (refused.get() == before) {
+            refusedOwners.clear(); // refusals are applied by the same thread: none since the check
             refusedWhenComplete = before;
         }
     }

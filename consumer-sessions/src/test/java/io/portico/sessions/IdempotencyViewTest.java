@@ -215,6 +215,30 @@ class IdempotencyViewTest {
     }
 
     @Test
+    void resultsOfOneOwnerNotKeptLeaveTheViewCompleteForOtherOwnersOnly() {
+        IdempotencyView bounded = new IdempotencyView(Duration.ofHours(24), 2 * IdempotencyView.ENTRY_OVERHEAD + 10,
+                now::get);
+        long x = 11;
+        long y = 22;
+        bounded.apply(IdempotencyKey.of(null, "x1").id(), IdempotencyView.encode(result("a", now.get())), x);
+        bounded.apply(IdempotencyKey.of(null, "x2").id(), IdempotencyView.encode(result("b", now.get())), x);
+        bounded.apply(IdempotencyKey.of(null, "x3").id(), IdempotencyView.encode(result("c", now.get())), x);
+        assertFalse(bounded.complete(), "x3's result was not kept");
+        assertFalse(bounded.complete(x), "x's keys may have a result this view does not hold");
+        assertTrue(bounded.complete(y), "y's results were all kept");
+
+        // A result naming no owner not kept: any key's may be it.
+        bounded.apply(IdempotencyKey.of(null, "n").id(), IdempotencyView.encode(result("d", now.get())), 0);
+        assertFalse(bounded.complete(y));
+
+        // A read of the whole topic that keeps everything again.
+        long before = bounded.refused();
+        bounded.completeAsOf(before);
+        assertTrue(bounded.complete(x));
+        assertTrue(bounded.complete(y));
+    }
+
+    @Test
     void resultsReadPastTheBoundAreNotKeptAndTheViewIsIncompleteUntilAWholeReadKeepsThemAll() {
         IdempotencyView bounded = new IdempotencyView(Duration.ofHours(24), 2 * IdempotencyView.ENTRY_OVERHEAD + 10,
                 now::get);

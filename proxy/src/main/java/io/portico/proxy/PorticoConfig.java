@@ -154,7 +154,7 @@ public record PorticoConfig(
         IDEMPOTENCY_RESPONSE_MAX_BYTES("idempotency.response.max.bytes", Setting.integer(1024, 900_000), "524288",
                 "Largest response a keyed request may have (it is kept for retries); over it nothing is produced and the answer is 413."),
         IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
-                "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503; results of other nodes that do not fit are not kept, and keyed requests whose result this node does not hold then answer 503 until older ones expire."),
+                "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503; results of other nodes that do not fit are not kept, and keyed requests of the API keys whose results were not kept, whose result this node does not hold, then answer 503 until older ones expire."),
         IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES("idempotency.memory.per.key.max.bytes", Setting.bytes(1024, Long.MAX_VALUE), "1048576",
                 "What the kept results of one API key's (or basic-authentication user's) keyed requests may take of idempotency.memory.max.bytes; past it that key's new keyed requests answer 429 until its results expire. Unless set, half of idempotency.memory.max.bytes, so that one key cannot turn every other key's keyed requests away; with authentication off there is one caller and no such bound.",
                 "half of idempotency.memory.max.bytes"),
