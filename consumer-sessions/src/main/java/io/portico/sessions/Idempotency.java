@@ -435,7 +435,12 @@ public final class Idempotency implements AutoCloseable {
             throw new RestException(ErrorCode.KAFKA_ERROR, "cannot make a transactional producer: "
                     + KafkaErrors.describe(e), e);
         }
-        warmUp(producer, settings.topic());
+        if (view.opened()) {
+            // Not before the reader has made sure of it: a producer's look-up of a topic that is
+            // not there yet has the broker create it with its defaults (auto.create.topics.enable),
+            // uncompacted, which the reader would then take as it is.
+            warmUp(producer, settings.topic());
+        }
         if (topic != null) {
             warmUp(producer, topic);
         }

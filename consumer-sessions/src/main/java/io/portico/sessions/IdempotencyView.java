@@ -216,6 +216,13 @@ final class IdempotencyView {
     }
 
     /** The topic's partition count, waiting for it until {@code deadline} ({@link System#nanoTime()}); -1 if unknown then. */
+    /** Whether the topic's partitions are known (the reader has opened it): {@link #awaitPartitions} would not wait. */
+    boolean opened() {
+        synchronized (lock) {
+            return positions != null;
+        }
+    }
+
     int awaitPartitions(long deadline) throws InterruptedException {
         synchronized (lock) {
             while (positions == null) {
