@@ -361,7 +361,9 @@ public final class Idempotency implements AutoCloseable {
         if (closed) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the server is shutting down");
         }
-        long deadline = System.nanoTime() + settings.waitFor().toNanos(); // one bound for all the waits below
+        // One bound for the wait for the key's slot and the catch-up below (a fenced request's wait for
+        // the result that fenced it has its own, from the fence).
+        long deadline = System.nanoTime() + settings.waitFor().toNanos();
         while (true) {
             IdempotencyView.Result known = view.get(key);
             if (known != null) {
@@ -414,7 +416,7 @@ public final class Idempotency implements AutoCloseable {
             }
             Fenced fenced;
             try {
-                return executeOnce(key, fingerprint, topic, work);
+                return executeOnce(key, fingerprint, topic, work, deadline);
             } catch (Fenced e) {
                 fenced = e;
             } finally {
@@ -427,7 +429,7 @@ public final class Idempotency implements AutoCloseable {
         }
     }
 
-    private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work) {
+    private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
         Producer<byte[], byte[]> producer;
         try {
             producer = kafka.producer(transactionalId(key));
@@ -457,7 +459,7 @@ public final class Idempotency implements AutoCloseable {
                         + "transaction.state.log.replication.factor=1 and transaction.state.log.min.isr=1): "
                         + KafkaErrors.describe(e), e);
             }
-            int partitions = awaitCaughtUp(key);
+            int partitions = awaitCaughtUp(key, deadline);
             IdempotencyView.Result known = view.get(key);
             if (known != null) {
                 return replay(known, fingerprint);
@@ -616,8 +618,7 @@ public final class Idempotency implements AutoCloseable {
      * before this point, a transaction completed by {@code initTransactions()} included); returns
      * the topic's partition count.
      */
-    private int awaitCaughtUp(IdempotencyKey key) {
-        long deadline = System.nanoTime() + settings.waitFor().toNanos();
+    private int awaitCaughtUp(IdempotencyKey key, long deadline) {
         try {
             int partitions = view.awaitPartitions(deadline);
             if (partitions < 0) {
