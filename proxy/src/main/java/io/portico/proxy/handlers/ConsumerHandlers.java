@@ -1,6 +1,7 @@
 package io.portico.proxy.handlers;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.portico.protocol.CreateConsumerRequest;
 import io.portico.protocol.CreateConsumerResponse;
 import io.portico.protocol.EmbeddedFormat;
@@ -149,8 +150,10 @@ public final class ConsumerHandlers {
             // offsets sent with generic headers (a JSON library's application/json, or none,
             // nothing naming v1) is a v2 commit of those offsets. Committing all that was returned
             // instead would commit records the client had not processed yet. One that names none
-            // ({}, what a client library sends when it always sends an object) is no body.
-            boolean empty = Json.isEmptyOrNull(body) || namesNoOffsets(body);
+            // ({}, what a client library sends when it always sends an object) is no body, unless
+            // the headers name v2 (a v2 client that left its offsets out gets 422, not a commit of
+            // all that was returned).
+            boolean empty = Json.isEmptyOrNull(body) || !v2 && namesNoOffsets(body);
             boolean asV2 = v2 || !v1 && !empty;
             if (asV2 && !v2) {
                 Http.negotiate(exchange, KafkaMediaTypes.V2_CONSUMERS);
@@ -159,12 +162,20 @@ public final class ConsumerHandlers {
         });
     }
 
-    /** Whether {@code body} is a JSON object naming no offsets: {@code {}} or {@code {"offsets":null}}. */
+    /**
+     * Whether {@code body} is a JSON object naming no offsets, {@code {}} or {@code {"offsets":null}}
+     * (nothing after it): at most five tokens read, whatever the body's size.
+     */
     private static boolean namesNoOffsets(byte[] body) {
-        try {
-            JsonNode tree = Json.mapper().readTree(body);
-            return tree != null && tree.isObject()
-                    && (tree.isEmpty() || tree.size() == 1 && tree.has("offsets") && tree.get("offsets").isNull());
+        try (JsonParser p = Json.mapper().getFactory().createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            JsonToken t = p.nextToken();
+            if (t == JsonToken.FIELD_NAME && "offsets".equals(p.currentName())) {
+                t = p.nextToken() == JsonToken.VALUE_NULL ? p.nextToken() : null;
+            }
+            return t == JsonToken.END_OBJECT && p.nextToken() == null;
         } catch (java.io.IOException e) {
             return false; // the v2 reader answers what is wrong with it
         }
