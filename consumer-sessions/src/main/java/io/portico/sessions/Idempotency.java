@@ -109,7 +109,12 @@ public final class Idempotency implements AutoCloseable {
         }
     }
 
-    /** Header of a result record naming its owner ({@link IdempotencyKey#owner(String)}, eight bytes). */
+    /** {@code bytes} and a quarter more, at most {@link Long#MAX_VALUE}. */
+    private static long plusAQuarter(long bytes) {
+        return bytes > Long.MAX_VALUE / 5 * 4 ? Long.MAX_VALUE : bytes + bytes / 4;
+    }
+
+        /** Header of a result record naming its owner ({@link IdempotencyKey#owner(String)}, eight bytes). */
     static final String OWNER_HEADER = "portico-owner";
 
     /** The owner a result record names, or 0 (none, or not eight bytes). */
@@ -239,9 +244,10 @@ public final class Idempotency implements AutoCloseable {
         this.clock = clock;
         this.beforeCommit = beforeCommit;
         // The view keeps a quarter more than a new key is admitted under: the results of the other
-        // nodes, admitted under their own views and committed meanwhile, still fit.
-        this.view = new IdempotencyView(settings.retention(), settings.memoryMaxBytes() + settings.memoryMaxBytes() / 4,
-                clock);
+        // nodes, admitted under their own views and committed meanwhile, still fit. So for one
+        // API key's share: past it, that key's results are not kept, and only its keys wait.
+        this.view = new IdempotencyView(settings.retention(), plusAQuarter(settings.memoryMaxBytes()),
+                plusAQuarter(settings.perOwnerMaxBytes()), clock);
         KafkaNames.reserve(settings.topic());
         metrics.registry().gauge("portico.idempotency.keys", () -> view::size);
         metrics.registry().gauge("portico.idempotency.bytes", () -> view::bytes);
@@ -370,6 +376,10 @@ public final class Idempotency implements AutoCloseable {
                 return replay(known, fingerprint);
             }
             requireComplete(key);
+            int opened = view.partitions();
+            if (opened > 0) {
+                requireSamePartitions(opened, deadline); // before a producer of the key's id fences anything
+            }
             if (view.bytes() >= settings.memoryMaxBytes()) {
                 // Every node keeps every result within the retention: refusing new ones bounds them all.
                 throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
@@ -437,7 +447,7 @@ public final class Idempotency implements AutoCloseable {
             throw new RestException(ErrorCode.KAFKA_ERROR, "cannot make a transactional producer: "
                     + KafkaErrors.describe(e), e);
         }
-        if (view.opened()) {
+        if (view.partitions() > 0) {
             // Not before the reader has made sure of it: a producer's look-up of a topic that is
             // not there yet has the broker create it with its defaults (auto.create.topics.enable),
             // uncompacted, which the reader would then take as it is.
@@ -647,7 +657,7 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /** How often, at most, keyed requests have the state topic's partition count looked up. */
-    private static final long COUNT_CHECK_EVERY_MS = 1000;
+    private static final long COUNT_CHECK_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final java.util.concurrent.atomic.AtomicBoolean countChecking = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile long countCheckedAt;
     private volatile boolean countChecked;
@@ -661,13 +671,16 @@ public final class Idempotency implements AutoCloseable {
      * second, by one request while the others go on with the last one known.
      */
     private void requireSamePartitions(int partitions, long deadline) {
-        long now = clock.getAsLong();
-        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_MS) && countChecking.compareAndSet(false, true)) {
+        long now = System.nanoTime();
+        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && countChecking.compareAndSet(false, true)) {
             try {
-                long left = Math.max(1, Math.min(TimeUnit.SECONDS.toNanos(2), deadline - System.nanoTime()));
+                long left = Math.max(1, Math.min(TimeUnit.SECONDS.toNanos(2), deadline - now));
                 int live = kafka.partitionCount(settings.topic(), Duration.ofNanos(left));
                 if (live > 0) {
                     liveCount = live;
+                } else {
+                    LIMITED.warn("partitions:unknown", "Could not look up the partition count of {} (idempotency.topic); "
+                            + "keyed requests go on with the last one known", settings.topic());
                 }
                 countCheckedAt = now;
                 countChecked = true;

@@ -57,6 +57,7 @@ final class IdempotencyView {
     private final ConcurrentHashMap<Long, Long> owned = new ConcurrentHashMap<>();
     private final Duration retention;
     private final long maxBytes;
+    private final long ownerMaxBytes;
     /** Results read from the topic and not kept for room, ever. */
     private final AtomicLong refused = new AtomicLong();
     /** The owners whose results were refused since the view last held every result (0: a result naming none). */
@@ -82,8 +83,17 @@ final class IdempotencyView {
      * @param clock wall-clock milliseconds (results carry their time)
      */
     IdempotencyView(Duration retention, long maxBytes, LongSupplier clock) {
+        this(retention, maxBytes, Long.MAX_VALUE, clock);
+    }
+
+    /**
+     * @param ownerMaxBytes what the results of one owner (but owner 0, none) may take of them: past
+     *        it that owner's further results are not kept, and its keys' view is incomplete
+     */
+    IdempotencyView(Duration retention, long maxBytes, long ownerMaxBytes, LongSupplier clock) {
         this.retention = retention;
         this.maxBytes = maxBytes;
+        this.ownerMaxBytes = ownerMaxBytes;
         this.clock = clock;
     }
 
@@ -147,10 +157,12 @@ final class IdempotencyView {
         // Only a result that adds bytes past the bound is refused: this node's own, read back
         // after it put it, adds none (the results may be over the bound then, by the results
         // being committed together).
-        if (more > 0 && bytes.get() + more > maxBytes) {
+        if (more > 0 && (bytes.get() + more > maxBytes || owner != 0 && bytesOf(owner) + more > ownerMaxBytes)) {
             sweepBeforeRefusing();
         }
-        if (more > 0 && bytes.get() + more > maxBytes) {
+        // One owner's results past its share are not kept either: they leave that owner's keys,
+        // not every key's, without their results here.
+        if (more > 0 && (bytes.get() + more > maxBytes || owner != 0 && bytesOf(owner) + more > ownerMaxBytes)) {
             if (previous != null) {
                 remove(key, previous);
             }
@@ -173,11 +185,12 @@ final class IdempotencyView {
     /**
      * Whether the view holds every result of {@code owner}'s keys: it does unless one of its
      * results, or one naming no owner, was not kept since the view last held every result. So
-     * the results one API key leaves unkept at this node (many results at a node with more room)
-     * turn away that key's new keys here, not every key's.
+     * the results one API key leaves unkept at this node (many results at a node with more room,
+     * past its share here) turn away that key's new keys here, not every key's. Owner 0 (no
+     * owner: authentication off) needs every result kept.
      */
     boolean complete(long owner) {
-        return complete() || !refusedOwners.contains(0L) && !refusedOwners.contains(owner);
+        return complete() || owner != 0 && !refusedOwners.contains(0L) && !refusedOwners.contains(owner);
     }
 
     /** Results read and not kept for room, ever: taken before a read of the whole topic again. */
@@ -215,14 +228,14 @@ final class IdempotencyView {
         }
     }
 
-    /** The topic's partition count, waiting for it until {@code deadline} ({@link System#nanoTime()}); -1 if unknown then. */
-    /** Whether the topic's partitions are known (the reader has opened it): {@link #awaitPartitions} would not wait. */
-    boolean opened() {
+    /** The topic's partition count as the reader opened it; -1 before (see {@link #awaitPartitions}). */
+    int partitions() {
         synchronized (lock) {
-            return positions != null;
+            return positions == null ? -1 : positions.length;
         }
     }
 
+    /** The topic's partition count, waiting for it until {@code deadline} ({@link System#nanoTime()}); -1 if unknown then. */
     int awaitPartitions(long deadline) throws InterruptedException {
         synchronized (lock) {
             while (positions == null) {

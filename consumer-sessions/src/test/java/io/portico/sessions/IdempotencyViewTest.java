@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -212,6 +213,23 @@ class IdempotencyViewTest {
         IdempotencyView.Result r = result("body", now.get());
         assertTrue(r.sameRequest(fingerprint("body")));
         assertFalse(r.sameRequest(fingerprint("other body")));
+    }
+
+    @Test
+    void oneOwnersResultsPastItsShareAreNotKeptAndLeaveOnlyItsKeysIncomplete() {
+        IdempotencyView shared = new IdempotencyView(Duration.ofHours(24), 100 * IdempotencyView.ENTRY_OVERHEAD,
+                2 * IdempotencyView.ENTRY_OVERHEAD + 10, now::get);
+        long x = 11;
+        long y = 22;
+        for (String k : List.of("x1", "x2", "x3")) {
+            shared.apply(IdempotencyKey.of(null, k).id(), IdempotencyView.encode(result("a", now.get())), x);
+        }
+        assertEquals(2, shared.size(), "x's third result is past its share");
+        assertFalse(shared.complete(x));
+        assertTrue(shared.complete(y), "the view is far from full: y's keys are answered as before");
+        shared.apply(IdempotencyKey.of(null, "y1").id(), IdempotencyView.encode(result("b", now.get())), y);
+        assertEquals(3, shared.size());
+        assertFalse(shared.complete(0), "no owner (authentication off): every result must be kept");
     }
 
     @Test
