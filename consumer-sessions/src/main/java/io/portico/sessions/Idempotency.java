@@ -832,7 +832,7 @@ public final class Idempotency implements AutoCloseable {
                 if (now - lastSweep >= SWEEP_EVERY_MS) {
                     view.sweep();
                     lastSweep = now;
-                    if (!view.complete() && rereadTo == null && view.bytes() < settings.memoryMaxBytes() / 2) {
+                    if (!view.complete() && rereadTo == null && view.roomAgain(settings.memoryMaxBytes() / 2)) {
                         // Results expired and made room: read everything again to keep what was refused.
                         rereadTo = new HashMap<>();
                         for (TopicPartition tp : partitions) {

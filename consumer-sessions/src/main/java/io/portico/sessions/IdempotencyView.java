@@ -62,6 +62,8 @@ final class IdempotencyView {
     private final AtomicLong refused = new AtomicLong();
     /** The owners whose results were refused since the view last held every result (0: a result naming none). */
     private final java.util.Set<Long> refusedOwners = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Those of them refused for their share (not for the results' room in all). */
+    private final java.util.Set<Long> overShare = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** How many had been refused when the view was last known to hold every result. */
     private volatile long refusedWhenComplete;
     private final LongSupplier clock;
@@ -162,11 +164,15 @@ final class IdempotencyView {
         }
         // One owner's results past its share are not kept either: they leave that owner's keys,
         // not every key's, without their results here.
-        if (more > 0 && (bytes.get() + more > maxBytes || owner != 0 && bytesOf(owner) + more > ownerMaxBytes)) {
+        boolean pastShare = owner != 0 && bytesOf(owner) + more > ownerMaxBytes;
+        if (more > 0 && (bytes.get() + more > maxBytes || pastShare)) {
             if (previous != null) {
                 remove(key, previous);
             }
             refusedOwners.add(owner);
+            if (pastShare) {
+                overShare.add(owner);
+            }
             refused.incrementAndGet();
             return;
         }
@@ -193,6 +199,24 @@ final class IdempotencyView {
         return complete() || owner != 0 && !refusedOwners.contains(0L) && !refusedOwners.contains(owner);
     }
 
+    /**
+     * Whether what was not kept may fit now, so that a read of the whole topic again is worth
+     * it: the results under {@code below}, and each owner refused for its share under half of it
+     * (else the read would refuse the same results again, and be made again, for as long as
+     * they last).
+     */
+    boolean roomAgain(long below) {
+        if (bytes.get() >= below) {
+            return false;
+        }
+        for (Long owner : overShare) {
+            if (bytesOf(owner) >= ownerMaxBytes / 2) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Results read and not kept for room, ever: taken before a read of the whole topic again. */
     long refused() {
         return refused.get();
@@ -205,6 +229,7 @@ final class IdempotencyView {
     void completeAsOf(long before) {
         if (refused.get() == before) {
             refusedOwners.clear(); // refusals are applied by the same thread: none since the check
+            overShare.clear();
             refusedWhenComplete = before;
         }
     }

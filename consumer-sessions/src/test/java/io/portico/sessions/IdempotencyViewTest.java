@@ -230,6 +230,11 @@ class IdempotencyViewTest {
         shared.apply(IdempotencyKey.of(null, "y1").id(), IdempotencyView.encode(result("b", now.get())), y);
         assertEquals(3, shared.size());
         assertFalse(shared.complete(0), "no owner (authentication off): every result must be kept");
+        assertFalse(shared.roomAgain(Long.MAX_VALUE), "x still holds its share: a read again would refuse the same");
+        shared.apply(IdempotencyKey.of(null, "x1").id(), null);
+        shared.apply(IdempotencyKey.of(null, "x2").id(), null);
+        assertTrue(shared.roomAgain(Long.MAX_VALUE), "x's results gone: room for what was refused");
+        assertFalse(shared.roomAgain(shared.bytes()), "but not when the results in all are over the bound given");
     }
 
     @Test
