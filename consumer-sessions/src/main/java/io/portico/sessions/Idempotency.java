@@ -114,7 +114,7 @@ public final class Idempotency implements AutoCloseable {
         return bytes > Long.MAX_VALUE / 5 * 4 ? Long.MAX_VALUE : bytes + bytes / 4;
     }
 
-        /** Header of a result record naming its owner ({@link IdempotencyKey#owner(String)}, eight bytes). */
+    /** Header of a result record naming its owner ({@link IdempotencyKey#owner(String)}, eight bytes). */
     static final String OWNER_HEADER = "portico-owner";
 
     /** The owner a result record names, or 0 (none, or not eight bytes). */
@@ -440,6 +440,11 @@ public final class Idempotency implements AutoCloseable {
     }
 
     private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
+        if (System.nanoTime() - deadline >= 0) { // the slot's wait took it all: no producer starts (and fences) for nothing
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that shares "
+                    + "its transactional id) was in progress for " + settings.waitFor().toMillis()
+                    + " ms (idempotency.wait.ms); nothing was produced, retry later");
+        }
         Producer<byte[], byte[]> producer;
         try {
             producer = kafka.producer(transactionalId(key));
@@ -572,6 +577,7 @@ public final class Idempotency implements AutoCloseable {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the results of Idempotency-Key requests kept for "
                     + settings.retention().toMillis() + " ms (idempotency.retention.ms) by all nodes are more than the "
                     + settings.memoryMaxBytes() + " bytes this node sets aside for them (idempotency.memory.max.bytes), "
+                    + "or this API key's are more than its share of them here, "
                     + "and this key's may be among those it could not keep; nothing was produced, retry later (or "
                     + "at a node with more room)");
         }
@@ -672,18 +678,19 @@ public final class Idempotency implements AutoCloseable {
      */
     private void requireSamePartitions(int partitions, long deadline) {
         long now = System.nanoTime();
-        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && countChecking.compareAndSet(false, true)) {
+        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now > 0
+                && countChecking.compareAndSet(false, true)) {
             try {
                 long left = Math.max(1, Math.min(TimeUnit.SECONDS.toNanos(2), deadline - now));
                 int live = kafka.partitionCount(settings.topic(), Duration.ofNanos(left));
                 if (live > 0) {
                     liveCount = live;
-                } else {
+                    countCheckedAt = now;
+                    countChecked = true;
+                } else { // looked up again by the next keyed request
                     LIMITED.warn("partitions:unknown", "Could not look up the partition count of {} (idempotency.topic); "
                             + "keyed requests go on with the last one known", settings.topic());
                 }
-                countCheckedAt = now;
-                countChecked = true;
             } finally {
                 countChecking.set(false);
             }
@@ -823,9 +830,9 @@ public final class Idempotency implements AutoCloseable {
                 }
                 if (!view.complete()) {
                     LIMITED.warn("incomplete", "The results of {} (idempotency.topic) are over idempotency.memory.max.bytes "
-                            + "({} bytes) at this node: it does not keep them all, and keyed requests whose result it "
-                            + "does not hold, of the API keys whose results it did not keep, answer 503 until older "
-                            + "results expire", settings.topic(),
+                            + "({} bytes) at this node, or one API key's past its share: it does not keep them all, and "
+                            + "keyed requests whose result it does not hold, of the API keys whose results it did not "
+                            + "keep, answer 503 until those results expire", settings.topic(),
                             settings.memoryMaxBytes());
                 }
                 long now = clock.getAsLong();

@@ -61,7 +61,7 @@ final class IdempotencyView {
     /** Results read from the topic and not kept for room, ever. */
     private final AtomicLong refused = new AtomicLong();
     /** The owners whose results were refused since the view last held every result (0: a result naming none). */
-    private final java.util.Set<Long> refusedOwners = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Map<Long, Long> refusedOwners = new java.util.concurrent.ConcurrentHashMap<>(); // owner → its newest refused result's time
     /** Those of them refused for their share (not for the results' room in all). */
     private final java.util.Set<Long> overShare = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** How many had been refused when the view was last known to hold every result. */
@@ -169,7 +169,7 @@ final class IdempotencyView {
             if (previous != null) {
                 remove(key, previous);
             }
-            refusedOwners.add(owner);
+            refusedOwners.merge(owner, r.time(), Math::max);
             if (pastShare) {
                 overShare.add(owner);
             }
@@ -190,13 +190,28 @@ final class IdempotencyView {
 
     /**
      * Whether the view holds every result of {@code owner}'s keys: it does unless one of its
-     * results, or one naming no owner, was not kept since the view last held every result. So
-     * the results one API key leaves unkept at this node (many results at a node with more room,
-     * past its share here) turn away that key's new keys here, not every key's. Owner 0 (no
-     * owner: authentication off) needs every result kept.
+     * results, or one naming no owner, was not kept (since the view last held every result) and
+     * has not expired yet. So the results one API key leaves unkept at this node (many results at
+     * a node with more room, past its share here) turn away that key's new keys here, not every
+     * key's, and only within the retention of the newest of them. Owner 0 (no owner:
+     * authentication off) needs every result kept.
      */
     boolean complete(long owner) {
-        return complete() || owner != 0 && !refusedOwners.contains(0L) && !refusedOwners.contains(owner);
+        if (complete()) {
+            return true;
+        }
+        long now = clock.getAsLong();
+        if (owner == 0) {
+            for (long newest : refusedOwners.values()) {
+                if (now - newest < retention.toMillis()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        Long none = refusedOwners.get(0L);
+        Long mine = refusedOwners.get(owner);
+        return (none == null || now - none >= retention.toMillis()) && (mine == null || now - mine >= retention.toMillis());
     }
 
     /**

@@ -240,6 +240,10 @@ class IdempotencyTest {
 
     @Test
     void aStateTopicWhosePartitionCountIsNotTheOneReadRefusesKeyedRequestsWithoutProducing() {
+        // A first request, while the count cannot be looked up: served (the view is open after it).
+        assertFalse(service.execute(IdempotencyKey.of("orders-app", "before"), fingerprint("b"), TOPIC,
+                new Producing("{\"offsets\":[1]}")).replayed());
+        int producers = kafka.producers.size();
         kafka.partitionCount = PARTITIONS + 4; // partitions added while this node reads PARTITIONS
         Producing work = new Producing("{\"offsets\":[1]}");
         RestException e = assertThrows(RestException.class,
@@ -247,6 +251,7 @@ class IdempotencyTest {
         assertEquals(503, e.httpStatus());
         assertTrue(e.getMessage().contains("has 8 partitions where this server reads 4"), e.getMessage());
         assertEquals(0, work.runs.get(), "nothing produced");
+        assertEquals(producers, kafka.producers.size(), "no producer made: none fenced the id's other transactions");
     }
 
     @Test

@@ -230,6 +230,10 @@ class IdempotencyViewTest {
         shared.apply(IdempotencyKey.of(null, "y1").id(), IdempotencyView.encode(result("b", now.get())), y);
         assertEquals(3, shared.size());
         assertFalse(shared.complete(0), "no owner (authentication off): every result must be kept");
+        now.addAndGet(Duration.ofHours(24).toMillis()); // x3, refused, has expired: no result of x's is missing
+        assertTrue(shared.complete(x), "complete for x once what it refused expired, without a read again");
+        assertTrue(shared.complete(0));
+        now.addAndGet(-Duration.ofHours(24).toMillis());
         assertFalse(shared.roomAgain(Long.MAX_VALUE), "x still holds its share: a read again would refuse the same");
         shared.apply(IdempotencyKey.of(null, "x1").id(), null);
         shared.apply(IdempotencyKey.of(null, "x2").id(), null);
