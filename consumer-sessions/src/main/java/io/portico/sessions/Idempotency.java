@@ -440,10 +440,12 @@ public final class Idempotency implements AutoCloseable {
     }
 
     private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
-        if (System.nanoTime() - deadline >= 0) { // the slot's wait took it all: no producer starts (and fences) for nothing
-            throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that shares "
-                    + "its transactional id) was in progress for " + settings.waitFor().toMillis()
-                    + " ms (idempotency.wait.ms); nothing was produced, retry later");
+        // The waits before took (nearly) all of idempotency.wait.ms: no producer starts (which fences
+        // the id's transactions at other nodes) to then answer 503 from a catch-up without time.
+        if (deadline - System.nanoTime() < Math.min(settings.waitFor().toNanos() / 4, TimeUnit.SECONDS.toNanos(1))) {
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the waits for a request with this Idempotency-Key (or "
+                    + "another that shares its transactional id) to end took most of idempotency.wait.ms ("
+                    + settings.waitFor().toMillis() + " ms); nothing was produced, retry later");
         }
         Producer<byte[], byte[]> producer;
         try {
@@ -678,10 +680,11 @@ public final class Idempotency implements AutoCloseable {
      */
     private void requireSamePartitions(int partitions, long deadline) {
         long now = System.nanoTime();
-        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now > 0
+        long most = Math.min(TimeUnit.SECONDS.toNanos(2), settings.waitFor().toNanos() / 4);
+        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now >= most
                 && countChecking.compareAndSet(false, true)) {
             try {
-                long left = Math.max(1, Math.min(TimeUnit.SECONDS.toNanos(2), deadline - now));
+                long left = Math.max(TimeUnit.MILLISECONDS.toNanos(1), most);
                 int live = kafka.partitionCount(settings.topic(), Duration.ofNanos(left));
                 if (live > 0) {
                     liveCount = live;
@@ -1064,8 +1067,10 @@ public final class Idempotency implements AutoCloseable {
         @Override
         public int partitionCount(String topic, Duration wait) {
             try {
-                return admin.get().describeTopics(List.of(topic)).allTopicNames().get(wait.toMillis(), TimeUnit.MILLISECONDS)
-                        .get(topic).partitions().size();
+                // The call's own timeout too: one that timed out here leaves nothing queued in the shared admin client.
+                return admin.get().describeTopics(List.of(topic),
+                                new org.apache.kafka.clients.admin.DescribeTopicsOptions().timeoutMs((int) Math.max(1, wait.toMillis())))
+                        .allTopicNames().get(wait.toMillis(), TimeUnit.MILLISECONDS).get(topic).partitions().size();
             } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
                 LOG.debug("Describing {} (idempotency.topic) failed: {}", topic, e.toString());
                 return -1;

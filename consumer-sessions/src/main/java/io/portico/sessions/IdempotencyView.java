@@ -362,13 +362,24 @@ final class IdempotencyView {
         }
     }
 
-    /** Drops results older than the retention; returns how many. */
+    /**
+     * Drops results older than the retention, and forgets the results not kept that are as old:
+     * once none is left, the view holds every result again. Returns how many results it dropped.
+     * Called by the thread that applies records.
+     */
     int sweep() {
         long now = clock.getAsLong();
         int dropped = 0;
         for (var e : results.entrySet()) {
             if (expired(e.getValue(), now) && remove(e.getKey(), e.getValue())) {
                 dropped++;
+            }
+        }
+        if (!refusedOwners.isEmpty()) {
+            refusedOwners.values().removeIf(newest -> now - newest >= retention.toMillis());
+            overShare.removeIf(owner -> !refusedOwners.containsKey(owner));
+            if (refusedOwners.isEmpty()) {
+                refusedWhenComplete = refused.get(); // every result not kept has expired
             }
         }
         return dropped;

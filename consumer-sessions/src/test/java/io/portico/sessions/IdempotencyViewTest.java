@@ -242,6 +242,28 @@ class IdempotencyViewTest {
     }
 
     @Test
+    void anOwnerIsCompleteAgainOnceTheNewestOfItsResultsNotKeptHasExpiredAndTheViewOnceAllHave() {
+        IdempotencyView shared = new IdempotencyView(Duration.ofHours(24), 100 * IdempotencyView.ENTRY_OVERHEAD,
+                2 * IdempotencyView.ENTRY_OVERHEAD + 10, now::get);
+        long x = 11;
+        long t = now.get();
+        shared.apply(IdempotencyKey.of(null, "x1").id(), IdempotencyView.encode(result("a", t)), x);
+        shared.apply(IdempotencyKey.of(null, "x2").id(), IdempotencyView.encode(result("b", t)), x);
+        shared.apply(IdempotencyKey.of(null, "x3").id(), IdempotencyView.encode(result("c", t)), x); // not kept
+        now.set(t + Duration.ofHours(1).toMillis());
+        shared.apply(IdempotencyKey.of(null, "x4").id(), IdempotencyView.encode(result("d", now.get())), x); // not kept
+        assertFalse(shared.complete(x));
+        now.set(t + Duration.ofHours(24).toMillis());
+        assertFalse(shared.complete(x), "x3 has expired, x4 has not");
+        shared.sweep();
+        assertFalse(shared.complete(), "x4 is still missing here");
+        now.set(t + Duration.ofHours(25).toMillis());
+        assertTrue(shared.complete(x), "every result of x's not kept has expired");
+        shared.sweep();
+        assertTrue(shared.complete(), "nothing is missing here any more");
+    }
+
+    @Test
     void resultsOfOneOwnerNotKeptLeaveTheViewCompleteForOtherOwnersOnly() {
         IdempotencyView bounded = new IdempotencyView(Duration.ofHours(24), 2 * IdempotencyView.ENTRY_OVERHEAD + 10,
                 now::get);
