@@ -73,25 +73,15 @@ public final class HttpServer implements AutoCloseable {
                            List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
                            MemoryBudget heads, int maxConnectionsPerAddress, ResetAnswers resetAnswers) {
         /**
-         * As below, with what reset HTTP/2 streams' answers keep queued ({@code resetAnswers},
-         * shared by every listener of the process) bounded per connection only.
+         * As below, with no client address held to fewer connections than {@code maxConnections},
+         * and what reset HTTP/2 streams' answers keep queued bounded per connection only.
          */
-        public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
-                        Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
-                        List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
-                        MemoryBudget heads, int maxConnectionsPerAddress) {
-            this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
-                    tlsProtocols, tlsCipherSuites, clientAuth, http2, http2MaxStreams, heads, maxConnectionsPerAddress,
-                    null);
-        }
-
-        /** As below, with no client address held to fewer connections than {@code maxConnections}. */
         public Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                         Duration writeTimeout, int maxConnections, long maxEntitySize, List<String> tlsProtocols,
                         List<String> tlsCipherSuites, String clientAuth, boolean http2, int http2MaxStreams,
                         MemoryBudget heads) {
             this(ioThreads, headersMaxBytes, headerTimeout, idleTimeout, writeTimeout, maxConnections, maxEntitySize,
-                    tlsProtocols, tlsCipherSuites, clientAuth, http2, http2MaxStreams, heads, maxConnections);
+                    tlsProtocols, tlsCipherSuites, clientAuth, http2, http2MaxStreams, heads, maxConnections, null);
         }
 
         /** As below, with request heads still arriving counted against no budget. */
@@ -548,14 +538,44 @@ public final class HttpServer implements AutoCloseable {
             final StreamConnection connection;
             final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
             final java.util.concurrent.atomic.AtomicInteger resets = new java.util.concurrent.atomic.AtomicInteger();
-            /** Its reset streams' queued answers, charged until it closes. */
-            final ResetAnswers.Holder held;
+            /** Its reset streams' queued answers, charged until it closes; made at its first such reset (guarded by this). */
+            private ResetAnswers.Holder held;
+            private boolean closed; // guarded by this
 
-            Open(StreamConnection connection, ResetAnswers resetAnswers) {
+            Open(StreamConnection connection) {
                 this.connection = connection;
-                java.net.SocketAddress peer = connection.getPeerAddress();
-                this.held = resetAnswers.holder(peer instanceof InetSocketAddress inet && inet.getAddress() != null
-                        ? Http.addressKey(inet.getAddress()) : peer, () -> closeOnItsThread(connection));
+            }
+
+            /**
+             * Charges one reset stream's queued answer to {@code resetAnswers}; false when there
+             * is no room for it (or the connection closed): the connection is to be closed.
+             */
+            boolean charge(ResetAnswers resetAnswers) {
+                ResetAnswers.Holder h;
+                synchronized (this) {
+                    if (closed) {
+                        return false;
+                    }
+                    if (held == null) {
+                        java.net.SocketAddress peer = connection.getPeerAddress();
+                        held = resetAnswers.holder(peer instanceof InetSocketAddress inet && inet.getAddress() != null
+                                ? Http.addressKey(inet.getAddress()) : peer, () -> closeOnItsThread(connection));
+                    }
+                    h = held;
+                }
+                return h.charge(); // false once released by the close
+            }
+
+            /** The connection closed: what its reset streams held is given back (nothing to do for most). */
+            void release() {
+                ResetAnswers.Holder h;
+                synchronized (this) {
+                    closed = true;
+                    h = held;
+                }
+                if (h != null) {
+                    h.release();
+                }
             }
 
             /** Closed on its own IO thread (room is made from another connection's), or here when that takes no more work. */
@@ -594,12 +614,12 @@ public final class HttpServer implements AutoCloseable {
             if (peer == null) {
                 return () -> { };
             }
-            Open opened = new Open(connection, resetAnswers);
+            Open opened = new Open(connection);
             open.put(peer, opened);
             if (millis <= 0) {
                 return () -> {
                     open.remove(peer, opened);
-                    opened.held.release();
+                    opened.release();
                 };
             }
             Waiting w = new Waiting();
@@ -612,7 +632,7 @@ public final class HttpServer implements AutoCloseable {
             }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
             return () -> {
                 open.remove(peer, opened);
-                opened.held.release();
+                opened.release();
                 forget(peer, waiting.get(peer)); // the first request's wait, or an idle HTTP/2 connection's
             };
         }
@@ -657,7 +677,7 @@ public final class HttpServer implements AutoCloseable {
                 if (connection.resets.incrementAndGet() > RESETS_MAX) {
                     whole = true;
                     LOG.debug("Closing an HTTP/2 connection from {}: more than {} of its streams reset", peer, RESETS_MAX);
-                } else if (!connection.held.charge()) {
+                } else if (!connection.charge(resetAnswers)) {
                     whole = true;
                     LOG.debug("Closing an HTTP/2 connection from {}: no room for its reset stream's queued answer "
                             + "(its address holds the most of them), or it closed", peer);
