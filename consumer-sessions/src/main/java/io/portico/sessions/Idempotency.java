@@ -667,8 +667,7 @@ public final class Idempotency implements AutoCloseable {
     /** How often, at most, keyed requests have the state topic's partition count looked up. */
     private static final long COUNT_CHECK_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final java.util.concurrent.atomic.AtomicBoolean countChecking = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile long countCheckedAt;
-    private volatile boolean countChecked;
+    private volatile long countCheckedAt; // when liveCount was looked up, once it is known
     private volatile int liveCount = -1;
 
     /**
@@ -681,15 +680,14 @@ public final class Idempotency implements AutoCloseable {
     private void requireSamePartitions(int partitions, long deadline) {
         long now = System.nanoTime();
         long most = Math.min(TimeUnit.SECONDS.toNanos(2), settings.waitFor().toNanos() / 4);
-        if ((!countChecked || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now >= most
+        if ((liveCount <= 0 || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now >= most
                 && countChecking.compareAndSet(false, true)) {
             try {
                 long left = Math.max(TimeUnit.MILLISECONDS.toNanos(1), most);
                 int live = kafka.partitionCount(settings.topic(), Duration.ofNanos(left));
                 if (live > 0) {
-                    liveCount = live;
                     countCheckedAt = now;
-                    countChecked = true;
+                    liveCount = live;
                 } else { // looked up again by the next keyed request
                     LIMITED.warn("partitions:unknown", "Could not look up the partition count of {} (idempotency.topic); "
                             + "keyed requests go on with the last one known", settings.topic());
