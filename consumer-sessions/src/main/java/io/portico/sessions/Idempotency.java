@@ -442,7 +442,7 @@ public final class Idempotency implements AutoCloseable {
     private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
         // The waits before took (nearly) all of idempotency.wait.ms: no producer starts (which fences
         // the id's transactions at other nodes) to then answer 503 from a catch-up without time.
-        if (deadline - System.nanoTime() < Math.min(settings.waitFor().toNanos() / 4, TimeUnit.SECONDS.toNanos(1))) {
+        if (deadline - System.nanoTime() < least()) {
             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the waits for a request with this Idempotency-Key (or "
                     + "another that shares its transactional id) to end took most of idempotency.wait.ms ("
                     + settings.waitFor().toMillis() + " ms); nothing was produced, retry later");
@@ -664,6 +664,14 @@ public final class Idempotency implements AutoCloseable {
         }
     }
 
+    /**
+     * What a keyed request must have left of {@code idempotency.wait.ms} to start its producer, and
+     * the longest the partition count's look-up takes of it: a quarter, at most 1 s.
+     */
+    private long least() {
+        return Math.min(settings.waitFor().toNanos() / 4, TimeUnit.SECONDS.toNanos(1));
+    }
+
     /** How often, at most, keyed requests have the state topic's partition count looked up. */
     private static final long COUNT_CHECK_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final java.util.concurrent.atomic.AtomicBoolean countChecking = new java.util.concurrent.atomic.AtomicBoolean();
@@ -679,7 +687,7 @@ public final class Idempotency implements AutoCloseable {
      */
     private void requireSamePartitions(int partitions, long deadline) {
         long now = System.nanoTime();
-        long most = Math.min(TimeUnit.SECONDS.toNanos(2), settings.waitFor().toNanos() / 4);
+        long most = least();
         if ((liveCount <= 0 || now - countCheckedAt >= COUNT_CHECK_EVERY_NANOS) && deadline - now >= most
                 && countChecking.compareAndSet(false, true)) {
             try {

@@ -64,8 +64,6 @@ final class IdempotencyView {
     private final java.util.Map<Long, Long> refusedOwners = new java.util.concurrent.ConcurrentHashMap<>(); // owner → its newest refused result's time
     /** Those of them refused for their share (not for the results' room in all). */
     private final java.util.Set<Long> overShare = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** How many had been refused when the view was last known to hold every result. */
-    private volatile long refusedWhenComplete;
     private final LongSupplier clock;
     private final Object lock = new Object();
     private long[] positions; // guarded by lock; null until the topic's partitions are assigned
@@ -182,10 +180,11 @@ final class IdempotencyView {
     /**
      * Whether the view holds every result the topic does (as far as it has read it): false once
      * one was not kept for room, until {@link #completeAsOf} says a read of the whole topic since
-     * kept everything. While false, a key without a result here may have one.
+     * kept everything, or every result not kept has expired. While false, a key without a result
+     * here may have one.
      */
     boolean complete() {
-        return refused.get() == refusedWhenComplete;
+        return refusedOwners.isEmpty();
     }
 
     /**
@@ -245,7 +244,6 @@ final class IdempotencyView {
         if (refused.get() == before) {
             refusedOwners.clear(); // refusals are applied by the same thread: none since the check
             overShare.clear();
-            refusedWhenComplete = before;
         }
     }
 
@@ -375,12 +373,9 @@ final class IdempotencyView {
                 dropped++;
             }
         }
-        if (!refusedOwners.isEmpty()) {
+        if (!refusedOwners.isEmpty()) { // once none is left, every result not kept has expired
             refusedOwners.values().removeIf(newest -> now - newest >= retention.toMillis());
             overShare.removeIf(owner -> !refusedOwners.containsKey(owner));
-            if (refusedOwners.isEmpty()) {
-                refusedWhenComplete = refused.get(); // every result not kept has expired
-            }
         }
         return dropped;
     }

@@ -671,7 +671,7 @@ public final class HttpServer implements AutoCloseable {
             Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
             Open connection = peer == null ? null : open.get(peer);
             // Counted when the answer is not all sent: what Undertow then keeps queued until the
-            // connection closes, charged to the responses budget meanwhile.
+            // connection closes, charged to ResetAnswers meanwhile.
             boolean whole = false;
             if (connection != null && !exchange.isResponseComplete()) {
                 if (connection.resets.incrementAndGet() > RESETS_MAX) {
