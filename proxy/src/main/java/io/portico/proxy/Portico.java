@@ -273,7 +273,7 @@ public final class Portico implements AutoCloseable {
                 metrics.meter("portico.quota.refused")::mark);
         Router routes = Api.routes(new Access(authenticator, streamTokens, quotas, config.security().skipPaths(),
                 ops.requestsPerKeyMax()),
-                new AdminCalls(ops.adminRequestsPerKeyMax()), new Api.Handlers(
+                new AdminCalls(ops.adminRequestsMax(), ops.adminRequestsPerKeyMax()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, schemaProduce, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,

@@ -115,6 +115,8 @@ public record PorticoConfig(
         REQUESTS_PER_ADDRESS_MAX("requests.per.address.max", Setting.integer(1, Integer.MAX_VALUE), "5000",
                 "Requests from one client address (an IPv6 client by its /64) in progress at once on this server, authenticated or not, counted before routing and authentication (404s, 401s and HTTP/2 streams included); one more answers 429 with Retry-After, so that one host cannot take every place of max.concurrent.requests, with no API key or with many. Unless set, half of max.concurrent.requests (at least 1), or all of them when connections.per.address.max is set to connections.max or more (one address is a load balancer's). Requests other Portico nodes relay (with the node secret) are not counted: their callers were, at the relaying node. Behind a load balancer or proxy whose connections to Portico all come from one address, set it to max.concurrent.requests (or connections.per.address.max to connections.max).",
                 "half of max.concurrent.requests"),
+        ADMIN_REQUESTS_MAX("admin.requests.max", Setting.integer(1, 100_000), "32",
+                "Requests answered from the shared Kafka admin client (as admin.requests.per.key.max counts them) in progress at once on this server, all callers together, authentication on or off; one more answers 503 with Retry-After. Kafka's admin client sends one call at a time to each broker and queues the rest, so this bounds how long a queue HTTP callers can build ahead of every other caller's metadata look-up."),
         ADMIN_REQUESTS_PER_KEY_MAX("admin.requests.per.key.max", Setting.integer(1, 100_000), "8",
                 "Requests answered from the shared Kafka admin client (v1/v2 topic, partition and broker metadata, v3 clusters, brokers, topics, partitions, configs, consumer groups and lags, /admin/topics) one API key (or basic-authentication user) may have in progress at once on this server; one more answers 429 with Retry-After, so that one key's many calls cannot slow the admin client every other key (and /ready) waits on. With authentication off there is one caller and no such bound."),
 
@@ -437,6 +439,7 @@ public record PorticoConfig(
             int maxConcurrentRequests,
             int requestsPerKeyMax,
             int requestsPerAddressMax,
+            int adminRequestsMax,
             int adminRequestsPerKeyMax,
             int produceRecordsMax,
             Duration produceTimeout,
@@ -984,6 +987,7 @@ public record PorticoConfig(
                                         && (Integer) v.get(Key.CONNECTIONS_PER_ADDRESS_MAX) >= (Integer) v.get(Key.CONNECTIONS_MAX)
                                 ? (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS)
                                 : Math.max(1, (Integer) v.get(Key.MAX_CONCURRENT_REQUESTS) / 2),
+                        (Integer) v.get(Key.ADMIN_REQUESTS_MAX),
                         (Integer) v.get(Key.ADMIN_REQUESTS_PER_KEY_MAX),
                         (Integer) v.get(Key.PRODUCE_RECORDS_MAX),
                         (Duration) v.get(Key.PRODUCE_TIMEOUT_MS),

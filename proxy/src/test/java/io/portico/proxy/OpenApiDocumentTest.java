@@ -57,7 +57,7 @@ class OpenApiDocumentTest {
 
     /** Every route Portico serves, {@code GET /topics/{topic}}, as {@link Api} builds its table. */
     static Set<String> routeTable() {
-        Router routes = Api.routes(new Access(Authenticator.none()), new AdminCalls(1), new Api.Handlers(
+        Router routes = Api.routes(new Access(Authenticator.none()), new AdminCalls(1, 1), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(null),
                 new ProduceHandler(null, null, null, 0, 0, null, null),

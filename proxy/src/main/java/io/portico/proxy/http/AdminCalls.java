@@ -13,36 +13,61 @@ import java.util.function.Function;
  * that one key running many at once cannot slow the admin client that every other key, topic
  * look-ups and {@code /ready} wait on. A request takes its place before its handler runs (after
  * its access check, which names the caller) and gives it back once, as its answer starts or when
- * its exchange completes, whatever way it ends. With authentication off there is one caller, and nothing is counted.
- * Thread-safe.
+ * its exchange completes, whatever way it ends. With authentication off there is one caller, and
+ * nothing is counted per key.
+ *
+ * <p>All callers together, authentication on or off, have at most {@code admin.requests.max} in
+ * progress: one more answers 503 with {@code Retry-After}. Kafka's admin client sends one call at a
+ * time to each broker and queues the rest, so without a bound many keys (or one caller, with
+ * authentication off) could queue enough slow calls (lags of wide groups, long lists) that every
+ * other caller's look-up waited behind them past its timeout. Thread-safe.
  */
 public final class AdminCalls {
     private final PerOwner running = new PerOwner();
+    private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
+    private final int max;
     private final Function<HttpServerExchange, String> caller;
 
-    /** At most {@code perKeyMax} admin requests in progress per API key or user. */
-    public AdminCalls(int perKeyMax) {
-        this(perKeyMax, exchange -> io.portico.proxy.auth.Access.caller(exchange).owner());
+    /**
+     * At most {@code max} admin requests in progress on this server, and {@code perKeyMax} per API
+     * key or user.
+     */
+    public AdminCalls(int max, int perKeyMax) {
+        this(max, perKeyMax, exchange -> io.portico.proxy.auth.Access.caller(exchange).owner());
     }
 
-    /** As above, the caller of a request told by {@code caller} (null: not counted). */
-    AdminCalls(int perKeyMax, Function<HttpServerExchange, String> caller) {
+    /** As above, the caller of a request told by {@code caller} (null: not counted per key). */
+    AdminCalls(int max, int perKeyMax, Function<HttpServerExchange, String> caller) {
+        this.max = max;
         this.running.max(perKeyMax);
         this.caller = caller;
     }
 
-    /** {@code next}, answered only while its caller has fewer than its most admin requests in progress. */
+    /** Admin requests in progress on this server now. */
+    public int inProgress() {
+        return inProgress.get();
+    }
+
+    /**
+     * {@code next}, answered only while the server has fewer than its most admin requests in
+     * progress, and its caller fewer than its own most.
+     */
     public HttpHandler wrap(HttpHandler next) {
         return exchange -> {
             String owner = caller.apply(exchange);
-            if (owner == null) { // authentication off: one caller, nothing counted
-                next.handleRequest(exchange);
-                return;
-            }
-            if (!running.take(owner)) {
+            // The caller's share first: a key at its own bound takes no place of the server's.
+            if (owner != null && !running.take(owner)) {
                 throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max()
                         + " admin requests in progress on this server (admin.requests.per.key.max); "
                         + "retry when one is answered");
+            }
+            if (inProgress.incrementAndGet() > max) {
+                inProgress.decrementAndGet();
+                if (owner != null) {
+                    running.give(owner);
+                }
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("this server has " + max
+                        + " admin requests in progress (admin.requests.max); retry later");
             }
             // Given back once: as the answer starts (the client may send its next request as soon as
             // it has it, before this exchange completes: a body it still drains, say), or when the
@@ -50,7 +75,10 @@ public final class AdminCalls {
             java.util.concurrent.atomic.AtomicBoolean given = new java.util.concurrent.atomic.AtomicBoolean();
             Runnable giveBack = () -> {
                 if (given.compareAndSet(false, true)) {
-                    running.give(owner);
+                    inProgress.decrementAndGet();
+                    if (owner != null) {
+                        running.give(owner);
+                    }
                 }
             };
             exchange.addResponseCommitListener(ex -> giveBack.run());

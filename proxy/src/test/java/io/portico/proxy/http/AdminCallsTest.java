@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 /**
  * An API key has at most {@code admin.requests.per.key.max} admin requests in progress: one more
  * is a JSON 429 with {@code Retry-After}, another key's is served, and a place comes back when its
- * request ends, answered or failed. On an in-process server, without Kafka: the handler behind
+ * request ends, answered or failed. The server has at most {@code admin.requests.max} in progress,
+ * all callers together (none named too: authentication off): one more is a JSON 503. On an in-process server, without Kafka: the handler behind
  * the cap holds the requests the test asks it to (as a slow admin call would) until the test
  * answers them, so which are in progress is known without timing.
  */
@@ -45,7 +46,7 @@ class AdminCallsTest {
 
     @BeforeEach
     void start() throws Exception {
-        AdminCalls calls = new AdminCalls(2, exchange -> exchange.getRequestHeaders().getFirst(CALLER));
+        AdminCalls calls = new AdminCalls(5, 2, exchange -> exchange.getRequestHeaders().getFirst(CALLER));
         io.undertow.server.HttpHandler admin = calls.wrap(exchange -> {
             if (exchange.getRequestHeaders().contains(FAIL)) {
                 throw ErrorCode.TOPIC_NOT_FOUND.exception();
@@ -167,11 +168,46 @@ class AdminCallsTest {
         assertRefused(answer(send("a")));
     }
 
+    private static void assertServerFull(HttpResponse<String> r) throws Exception {
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals("1", r.headers().firstValue("Retry-After").orElse(null), r.headers().toString());
+        JsonNode body = Json.mapper().readTree(r.body());
+        assertEquals(503, body.get("error_code").asInt(), r.body());
+        assertTrue(body.get("message").asText().contains("admin.requests.max"), r.body());
+    }
+
     @Test
-    void withoutACallerNothingIsCounted() throws Exception {
+    void withoutACallerOnlyTheServersBoundCounts() throws Exception {
+        HttpServerExchange first = null;
         for (int i = 0; i < 5; i++) {
-            hold(null);
+            HttpServerExchange e = hold(null);
+            first = first == null ? e : first;
         }
+        assertServerFull(answer(send(null)));
+        awaitCompleted("null");
+        ok(first);
+        awaitCompleted("null");
         assertEquals(200, answer(send(null)).statusCode());
+    }
+
+    @Test
+    void theServersBoundCountsEveryCallerTogether() throws Exception {
+        HttpServerExchange a = hold("a");
+        hold("a");
+        hold("b");
+        hold("b");
+        hold(null);
+        assertServerFull(answer(send("c"))); // c has room of its own, the server none
+        awaitCompleted("c");
+        assertServerFull(answer(send(null)));
+        awaitCompleted("null");
+        assertRefused(answer(send("a"))); // a at its own bound: 429, as before
+        awaitCompleted("a");
+
+        ok(a);
+        awaitCompleted("a");
+        hold("c"); // the place a gave back
+        // Full again: 503, not 429, so c's refusals kept no place of its own.
+        assertServerFull(answer(send("c")));
     }
 }
