@@ -1,10 +1,13 @@
 package io.portico.sessions;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * The admin client every metadata request shares, replaced when it is what fails. An admin
  * client whose thread died answers every later call with a timeout, exactly as when the cluster
  * is down; the two are told apart by asking the cluster once with a new client: if that one gets
- * an answer, it becomes the shared client and the old one is closed.
+ * an answer, it becomes the shared client and the old one is closed. A client that got answers
+ * from the cluster meanwhile is busy, not broken (its calls wait in its queue, one at a time per
+ * broker), and is kept: replacing it would fail every call queued in it.
  *
  * <p>Thread-safe; {@link #get()} is a field read.
  */
@@ -46,14 +51,41 @@ public final class SharedAdmin implements AutoCloseable {
     }
 
     /**
-     * Called when the shared client failed to reach the cluster within {@code timeout}: asks the
-     * cluster with a new client (blocking, up to the timeout) and, when that one answers, makes it
-     * the shared client. At most once per probe interval.
+     * How many answers the current client has had from the cluster, as its own metrics count them
+     * ({@code response-total}); -1 when it does not say. A client whose thread died has no more.
+     */
+    public long progress() {
+        try {
+            long total = -1;
+            for (Map.Entry<MetricName, ? extends Metric> e : current.metrics().entrySet()) {
+                MetricName name = e.getKey();
+                // The client's own count, not one of its per-broker ones (which carry a node-id).
+                if (name.name().equals("response-total") && !name.tags().containsKey("node-id")
+                        && e.getValue().metricValue() instanceof Number n) {
+                    total = Math.max(total, 0) + n.longValue();
+                }
+            }
+            return total;
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Called when the shared client failed to reach the cluster within {@code timeout}, its
+     * {@link #progress} at the start of the failed call being {@code progressBefore}: unless it had
+     * answers since (busy, not broken), asks the cluster with a new client (blocking, up to the
+     * timeout) and, when that one answers, makes it the shared client. At most once per probe
+     * interval.
      *
      * @return whether the shared client was replaced
      */
-    public boolean replaceIfBroken(Duration timeout) {
+    public boolean replaceIfBroken(Duration timeout, long progressBefore) {
         Admin suspect = current;
+        if (progressBefore >= 0 && progress() > progressBefore) {
+            LOG.debug("The shared admin client is slow to answer but has answers: kept");
+            return false;
+        }
         synchronized (this) {
             long now = System.nanoTime();
             if (closed || now - lastProbe < probeInterval.toNanos()) {

@@ -17,7 +17,11 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.junit.jupiter.api.Test;
 
-/** Readiness probes asked at once share one question to the cluster. */
+/**
+ * Readiness probes asked at once share one question to the cluster; the checks ask through an
+ * admin client of their own, so a busy shared client neither makes the cluster look unreachable
+ * nor gets replaced, and a shared client that is what fails is.
+ */
 class ClusterHealthTest {
     private final List<KafkaFutureImpl<Collection<Node>>> asked = new CopyOnWriteArrayList<>();
 
@@ -70,6 +74,79 @@ class ClusterHealthTest {
             int before = asked.size();
             health.check();
             assertEquals(before + 1, asked.size(), "the hung check is not shared by the next probe");
+        }
+    }
+
+    /** A shared client whose calls never end, which has {@code answers} answers (to others' calls). */
+    private static FakeAdmin stuck(java.util.concurrent.atomic.AtomicLong answers) {
+        return new FakeAdmin()
+                .on("metrics", args -> java.util.Map.of(new org.apache.kafka.common.MetricName("response-total",
+                        "admin-client-metrics", "", java.util.Map.of()), new org.apache.kafka.common.Metric() {
+                            @Override
+                            public org.apache.kafka.common.MetricName metricName() {
+                                return null;
+                            }
+
+                            @Override
+                            public Object metricValue() {
+                                return (double) answers.get();
+                            }
+                        }))
+                .on("describeCluster", args -> {
+                    answers.incrementAndGet(); // others' calls are answered meanwhile, when busy
+                    return new ClusterHealthTest().describe(); // never completed
+                })
+                .on("close", args -> null);
+    }
+
+    private FakeAdmin answering() {
+        return new FakeAdmin().on("describeCluster", args -> {
+            DescribeClusterResult r = describe();
+            asked.get(asked.size() - 1).complete(List.of(new Node(1, "localhost", 9092)));
+            return r;
+        });
+    }
+
+    @Test
+    void aBusySharedClientLeavesTheClusterReachableAndIsKept() {
+        FakeAdmin checks = answering();
+        java.util.concurrent.atomic.AtomicLong answers = new java.util.concurrent.atomic.AtomicLong();
+        List<FakeAdmin> made = new CopyOnWriteArrayList<>();
+        SharedAdmin shared = new SharedAdmin(() -> {
+            FakeAdmin f = stuck(answers);
+            made.add(f);
+            return f.admin();
+        }, Duration.ZERO);
+        try (ClusterHealth health = new ClusterHealth(SharedAdmin.of(checks.admin()), shared, Duration.ofMillis(100),
+                Duration.ofHours(1), false)) {
+            health.background();
+            org.junit.jupiter.api.Assertions.assertTrue(checks.calls.contains("describeCluster"),
+                    "the check asked through its own client");
+            org.junit.jupiter.api.Assertions.assertTrue(health.reachable());
+            org.junit.jupiter.api.Assertions.assertTrue(made.get(0).calls.contains("describeCluster"),
+                    "the shared client was asked too");
+            assertEquals(1, made.size(), "busy, not broken: no new client made to check it");
+        }
+    }
+
+    @Test
+    void aSharedClientWithNoAnswersWhileTheClusterAnswersIsReplaced() {
+        FakeAdmin checks = answering();
+        List<FakeAdmin> made = new CopyOnWriteArrayList<>();
+        SharedAdmin shared = new SharedAdmin(() -> {
+            // The first never answers anything (its thread died); the next answers.
+            FakeAdmin f = made.isEmpty() ? new FakeAdmin().on("metrics", args -> java.util.Map.of())
+                    .on("describeCluster", args -> describe()).on("close", args -> null) : answering();
+            made.add(f);
+            return f.admin();
+        }, Duration.ZERO);
+        Object first = shared.get();
+        try (ClusterHealth health = new ClusterHealth(SharedAdmin.of(checks.admin()), shared, Duration.ofMillis(100),
+                Duration.ofHours(1), false)) {
+            health.background();
+            org.junit.jupiter.api.Assertions.assertTrue(health.reachable());
+            assertEquals(2, made.size());
+            org.junit.jupiter.api.Assertions.assertNotSame(first, shared.get(), "replaced by the one that answered");
         }
     }
 }

@@ -112,6 +112,7 @@ public final class Portico implements AutoCloseable {
     private ResetAnswers resetAnswers; // reset HTTP/2 streams' queued answers, every listener's
     private AccessLog accessLog;
     private ClusterHealth cluster;
+    private SharedAdmin healthAdmin;
     private NodeDirectory directory;
     private Forwarding forwarding;
     private String nodeId;
@@ -166,7 +167,13 @@ public final class Portico implements AutoCloseable {
         validateAdminConfig(adminConfig);
         admin = new SharedAdmin(() -> Admin.create(adminConfig), Duration.ofSeconds(30));
         PorticoConfig.Operations ops = config.operations();
-        cluster = new ClusterHealth(admin, config.metadataTimeout(), ops.clusterCheckInterval());
+        // The health checks' own admin client: calls queued in the shared one (one at a time per
+        // broker) must not make a cluster that answers look unreachable (/ready, reads' 503s).
+        Map<String, Object> healthConfig = new java.util.HashMap<>(adminConfig);
+        healthConfig.put(org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG,
+                adminConfig.get(org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG) + "-health");
+        healthAdmin = new SharedAdmin(() -> Admin.create(healthConfig), Duration.ofSeconds(30));
+        cluster = new ClusterHealth(healthAdmin, admin, config.metadataTimeout(), ops.clusterCheckInterval());
         SessionMetrics sessionMetrics = new SessionMetrics(metrics);
         validateProducerConfig(config.producerConfig(bootstrapServers), config.idempotency().enabled());
         producers = ProducerPool.kafka(config.producerConfig(bootstrapServers), config.gracefulShutdown());
@@ -735,6 +742,7 @@ public final class Portico implements AutoCloseable {
         closeQuietly(idempotency);
         closeQuietly(producers);
         closeQuietly(cluster);
+        closeQuietly(healthAdmin);
         closeQuietly(admin);
         closeQuietly(server);
         closeQuietly(adminServer);
