@@ -87,11 +87,8 @@ final class AvroJsonReader {
             case LONG -> out.writeNumber(in.readLong());
             case FLOAT -> out.writeNumber(in.readFloat());
             case DOUBLE -> out.writeNumber(in.readDouble());
-            case STRING -> out.writeString(in.readString());
-            case BYTES -> {
-                java.nio.ByteBuffer b = in.readBytes(null);
-                out.writeString(new String(b.array(), b.arrayOffset() + b.position(), b.remaining(), StandardCharsets.ISO_8859_1));
-            }
+            case STRING -> out.writeString(new String(lengthPrefixed(), StandardCharsets.UTF_8));
+            case BYTES -> out.writeString(new String(lengthPrefixed(), StandardCharsets.ISO_8859_1));
             case FIXED -> {
                 if (s.getFixedSize() > length) { // not read whole before its bytes are known to be there
                     throw new IOException("a fixed of " + s.getFixedSize() + " bytes in a datum of " + length);
@@ -152,7 +149,7 @@ final class AvroJsonReader {
                 for (long n = in.readMapStart(); n != 0; n = in.mapNext()) {
                     take(n);
                     for (long i = 0; i < n; i++) {
-                        String key = in.readString();
+                        String key = new String(lengthPrefixed(), StandardCharsets.UTF_8);
                         if (keys == null) {
                             keys = new java.util.HashSet<>();
                         }
@@ -166,6 +163,21 @@ final class AvroJsonReader {
                 out.writeEndObject();
             }
         }
+    }
+
+    /**
+     * A string's or bytes' content, read only once its declared length is known to fit in the
+     * datum: avro's own reader makes an array of whatever length a record declares (up to 2 GiB
+     * from five bytes) before it finds the bytes missing.
+     */
+    private byte[] lengthPrefixed() throws IOException {
+        long n = in.readLong();
+        if (n < 0 || n > length) {
+            throw new IOException("a string or bytes of " + n + " bytes in a datum of " + length);
+        }
+        byte[] b = new byte[(int) n];
+        in.readFixed(b);
+        return b;
     }
 
     private void take(long n) throws TooLarge {

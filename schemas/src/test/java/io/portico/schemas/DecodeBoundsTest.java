@@ -51,6 +51,40 @@ class DecodeBoundsTest {
                 StandardCharsets.UTF_8).substring(0, 11));
     }
 
+    /** Bytes this thread allocated while {@code run} ran. */
+    private static long allocatedBy(Runnable run) {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().getId();
+        long before = threads.getThreadAllocatedBytes(id);
+        run.run();
+        return threads.getThreadAllocatedBytes(id) - before;
+    }
+
+    @Test
+    void anAvroStringBytesOrMapKeyDeclaringTwoGiBIsRefusedWithoutMakingRoomForThem() {
+        // A length of 2,147,483,639 (zig-zag, five bytes) and nothing after it: avro's own reader
+        // makes the 2 GiB array before it finds the bytes missing.
+        byte[] huge = {(byte) 0xee, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f};
+        byte[] inMap = {2, (byte) 0xee, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f}; // a block of one entry, its key
+        for (String[] c : new String[][] {{"\"string\"", "s"}, {"\"bytes\"", "s"},
+                {"{\"type\":\"map\",\"values\":\"int\"}", "m"}}) {
+            ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, c[0]);
+            byte[] payload = c[1].equals("m") ? inMap : huge;
+            long allocated = allocatedBy(() -> {
+                ParsedSchema.InvalidDataException e = assertThrows(ParsedSchema.InvalidDataException.class,
+                        () -> schema.toJson(Framing.frame(1, payload)));
+                assertTrue(e.getMessage().contains("bytes in a datum of"), c[0] + ": " + e.getMessage());
+            });
+            assertTrue(allocated < 64L << 20, c[0] + ": " + allocated + " bytes allocated for a record of "
+                    + payload.length);
+        }
+        // Within the datum they are read as before.
+        ParsedSchema string = SchemaService.parse(SchemaType.AVRO, "\"string\"");
+        assertEquals("\"h\u00e9\"", new String(string.toJson(Framing.frame(1, new byte[] {6, 'h', (byte) 0xc3, (byte) 0xa9})),
+                StandardCharsets.UTF_8));
+    }
+
     @Test
     void anAvroRecordShownAsMoreJsonThanTheBoundIsRefused() {
         String symbol = "S".repeat(10_000);
