@@ -20,7 +20,7 @@ import org.apache.avro.io.EncoderFactory;
 final class AvroFormat implements ParsedSchema {
     private final Schema schema;
     private final String canonical;
-    private final GenericDatumReader<Object> reader;
+    private final Reader reader;
     private final GenericDatumWriter<Object> writer;
     private final AvroJsonWriter json;
 
@@ -28,7 +28,7 @@ final class AvroFormat implements ParsedSchema {
         this.schema = schema;
         this.keepsDecoder = expanded <= KEPT_DECODER_MAX_EXPANDED;
         this.canonical = schema.toString();
-        this.reader = new GenericDatumReader<>(schema);
+        this.reader = new Reader(schema);
         this.writer = new GenericDatumWriter<>(schema);
         this.json = new AvroJsonWriter(schema);
     }
@@ -122,20 +122,23 @@ final class AvroFormat implements ParsedSchema {
     private byte[] throughAvroTree(byte[] json) {
         Object datum;
         String text = new String(json, StandardCharsets.UTF_8);
-        // A JSON decoder lays out the schema's grammar when made: one is kept for the next value
-        // (of a schema whose grammar is small: kept decoders are not counted in the schema caches).
-        org.apache.avro.io.JsonDecoder decoder = keepsDecoder ? jsonDecoders.poll() : null;
+        // A JSON decoder and the resolving decoder over it each lay out the schema's grammar when
+        // made: one pair is kept for the next value (of a schema whose grammar is small: kept
+        // decoders are not counted in the schema caches).
+        Decoders decoders = keepsDecoder ? jsonDecoders.poll() : null;
         try {
-            if (decoder == null) {
-                decoder = DecoderFactory.get().jsonDecoder(schema, text);
+            if (decoders == null) {
+                org.apache.avro.io.JsonDecoder fromJson = DecoderFactory.get().jsonDecoder(schema, text);
+                decoders = new Decoders(fromJson, DecoderFactory.get().resolvingDecoder(schema, schema, fromJson));
             } else {
-                decoder.configure(text);
+                decoders.json().configure(text);
+                decoders.resolving().configure(decoders.json());
             }
-            datum = reader.read(null, decoder);
+            datum = reader.read(decoders.resolving());
         } catch (IOException | RuntimeException e) {
             throw new InvalidDataException(message(e));
         } finally {
-            keep(decoder);
+            keep(decoders);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(16, json.length / 2));
         try {
@@ -155,20 +158,43 @@ final class AvroFormat implements ParsedSchema {
     /** Schemas laid out in at most this many fields keep a decoder (its grammar a few hundred KB at most). */
     private static final long KEPT_DECODER_MAX_EXPANDED = 10_000;
     private final boolean keepsDecoder;
-    private final java.util.concurrent.ConcurrentLinkedQueue<org.apache.avro.io.JsonDecoder> jsonDecoders =
+    private final java.util.concurrent.ConcurrentLinkedQueue<Decoders> jsonDecoders =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    /** Keeps {@code decoder} for the next value, if there is room, holding no text of the last one. */
-    private void keep(org.apache.avro.io.JsonDecoder decoder) {
-        if (decoder == null || !keepsDecoder || jsonDecoders.size() >= KEPT_DECODERS) {
+    /** A JSON decoder of the schema and the resolving decoder reading through it. */
+    private record Decoders(org.apache.avro.io.JsonDecoder json, org.apache.avro.io.ResolvingDecoder resolving) {
+    }
+
+    /**
+     * Avro's generic reader, given its resolving decoder. Its own {@code read(reuse, decoder)}
+     * keeps what it builds for a schema in avro's static caches, uncounted: a fast reader per
+     * record schema for the whole process (avro 1.12's default), or a resolving decoder per
+     * schema and thread, each holding the schema its cache holds weakly, so never let go of: every
+     * schema parsed (again after the schema caches evicted it) stayed in memory for good.
+     */
+    private static final class Reader extends GenericDatumReader<Object> {
+        Reader(Schema schema) {
+            super(schema);
+        }
+
+        Object read(org.apache.avro.io.ResolvingDecoder in) throws IOException {
+            Object datum = read(null, getExpected(), in);
+            in.drain();
+            return datum;
+        }
+    }
+
+    /** Keeps {@code decoders} for the next value, if there is room, holding no text of the last one. */
+    private void keep(Decoders decoders) {
+        if (decoders == null || !keepsDecoder || jsonDecoders.size() >= KEPT_DECODERS) {
             return;
         }
         try {
-            decoder.configure("null"); // lets go of the last value's text and parser
+            decoders.json().configure("null"); // lets go of the last value's text and parser
         } catch (IOException | RuntimeException e) {
             return;
         }
-        jsonDecoders.offer(decoder);
+        jsonDecoders.offer(decoders);
     }
 
     /**

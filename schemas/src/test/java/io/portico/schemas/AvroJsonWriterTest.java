@@ -104,6 +104,43 @@ class AvroJsonWriterTest {
         }
     }
 
+    /** What avro's generic reader keeps in its static cache for this thread, by schema. */
+    @SuppressWarnings("unchecked")
+    private static java.util.Map<Schema, ?> avrosResolversOfThisThread() throws ReflectiveOperationException {
+        java.lang.reflect.Field f = org.apache.avro.generic.GenericDatumReader.class.getDeclaredField("RESOLVER_CACHE");
+        f.setAccessible(true);
+        return ((ThreadLocal<java.util.Map<Schema, ?>>) f.get(null)).get();
+    }
+
+    /** What avro's fast reader (the generic reader's default) keeps for the whole process, by schema. */
+    private static java.util.Map<?, ?> avrosFastReaders() throws ReflectiveOperationException {
+        java.lang.reflect.Field f = org.apache.avro.io.FastReaderBuilder.class.getDeclaredField("readerCache");
+        f.setAccessible(true);
+        return (java.util.Map<?, ?>) f.get(org.apache.avro.generic.GenericData.get().getFastReaderBuilder());
+    }
+
+    @Test
+    void readingThroughAvroLeavesNothingInAvrosCaches() throws Exception {
+        // Avro's reader keeps a reader per record schema in caches of its own, uncounted, which
+        // never let go of it: each holds the schema it is cached under (weakly).
+        String list = "{\"type\":\"record\",\"name\":\"Node\",\"fields\":[{\"name\":\"v\",\"type\":\"int\"},"
+                + "{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}";
+        int resolvers = avrosResolversOfThisThread().size();
+        int fast = avrosFastReaders().size();
+        for (int i = 0; i < 20; i++) { // a schema parsed again (evicted from the caches, say) is another key
+            // Parsed on another thread, as schemas are (avro's reader keeps what the thread that
+            // made it needs in itself, what other threads need in its caches).
+            java.util.concurrent.FutureTask<AvroFormat> parsed = new java.util.concurrent.FutureTask<>(() -> AvroFormat.parse(list));
+            new Thread(parsed).start();
+            AvroFormat format = parsed.get();
+            // Fields out of order: not the writer's shape, so avro reads it.
+            byte[] bytes = format.throughAvro(utf8("{\"next\":{\"Node\":{\"v\":2,\"next\":null}},\"v\":1}"));
+            assertArrayEquals(new byte[] {2, 2, 4, 0}, bytes);
+        }
+        assertEquals(fast, avrosFastReaders().size(), "avro's process-wide cache of fast readers grew");
+        assertEquals(resolvers, avrosResolversOfThisThread().size(), "avro's per-thread cache of resolvers grew");
+    }
+
     @Test
     void otherShapesAreLeftToAvroWhoseAnswerStands() {
         AvroFormat format = AvroFormat.parse(EVERYTHING);
