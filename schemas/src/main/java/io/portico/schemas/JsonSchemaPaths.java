@@ -122,7 +122,12 @@ final class JsonSchemaPaths {
             return 1;
         }
         if (fragment.startsWith("/")) {
-            JsonNode found = target.at(URLDecoder.decode(fragment.replace("+", "%2B"), StandardCharsets.UTF_8));
+            JsonNode found;
+            try {
+                found = target.at(URLDecoder.decode(fragment.replace("+", "%2B"), StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                return 1; // not a pointer (a bad %-escape, say): not followed, the validator's to refuse
+            }
             return found.isMissingNode() ? 1 : count(found, target);
         }
         return fragment.isEmpty() ? count(target, target) : 1; // an anchor: not followed

@@ -41,6 +41,7 @@ import java.util.function.Function;
  * ({@link ParsedSchema.InvalidDataException}, see {@link Resolved#serialize}).
  */
 public final class SchemaService {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SchemaService.class);
     /**
      * The most characters a schema's text may have, with the texts of the schemas it references:
      * a schema is a client's text, parsed on a shared pool before the registry is asked, and
@@ -222,6 +223,13 @@ public final class SchemaService {
             };
         } catch (ParsedSchema.InvalidSchemaException e) {
             throw ErrorCode.INVALID_SCHEMA.exception(e.getMessage());
+        } catch (io.portico.protocol.RestException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // A parser failing otherwise on a text it was given: the schema's fault, not the
+            // registry's (a 503 would have its client retry it for good).
+            LOG.debug("A {} schema failed to parse", type, e);
+            throw ErrorCode.INVALID_SCHEMA.exception("the schema could not be read: " + e.getClass().getSimpleName());
         }
     }
 
@@ -753,7 +761,11 @@ public final class SchemaService {
             return new RestException(ErrorCode.INVALID_SCHEMA, "the schema registry refused " + what + " ("
                     + r.errorCode() + "): " + r.getMessage(), r);
         }
-        return unavailable("the schema registry call failed: " + c);
+        if (c instanceof java.io.IOException) {
+            return unavailable("the schema registry call failed: " + c.getMessage());
+        }
+        LOG.error("Using the schema registry for {} failed unexpectedly", what, c);
+        return new RestException(ErrorCode.INTERNAL_SERVER_ERROR, "the schema for " + what + " could not be used", c);
     }
 
     private static RestException unavailable(String detail) {

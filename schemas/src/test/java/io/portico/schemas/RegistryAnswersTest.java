@@ -75,6 +75,16 @@ class RegistryAnswersTest {
     }
 
     @Test
+    void aJsonSchemaWithAReferenceThatIsNoPointerIsReadNotARegistryOutage() throws IOException {
+        // networknt's draft 7 ignores dependentSchemas; the count of where $refs lead read its
+        // "#/%zz" as a pointer and failed, which was answered 503 "retry later" for good.
+        String schema = "{\"dependentSchemas\":{\"a\":{\"$ref\":\"#/%zz\"}}}";
+        SchemaService service = registry(200, "{\"schemaType\":\"JSON\",\"schema\":"
+                + Json.mapper().getNodeFactory().textNode(schema) + "}").service();
+        assertEquals(7, service.forProduce(EmbeddedFormat.JSONSCHEMA, "t-value", null, 7).id());
+    }
+
+    @Test
     void credentialsTheRegistryDoesNotTakeAreTheServersFailure() throws IOException {
         for (int status : new int[] {401, 403}) {
             SchemaService service = registry(status, "{\"error_code\":" + status + ",\"message\":\"Unauthorized\"}").service();
