@@ -328,6 +328,10 @@ public final class Portico implements AutoCloseable {
                 probes);
         metrics.gauge("portico.http.in.flight", () -> inFlight::active);
         HttpHandler limited = inFlight;
+        if (!ops.crossSiteWritesAllowed()) {
+            limited = new io.portico.proxy.ops.CrossSiteWrites(limited,
+                    io.portico.proxy.ops.Cors.allowedOrigins(ops.corsOrigins()), forwarding::fromNode);
+        }
         if (!ops.corsOrigins().isBlank()) {
             // Outside the in-flight cap: its 503s (overload, shutdown) carry CORS headers too.
             limited = new Cors(limited, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders(), ops.corsExposedHeaders());

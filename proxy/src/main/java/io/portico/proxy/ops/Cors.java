@@ -73,11 +73,18 @@ public final class Cors implements HttpHandler {
     }
 
     private boolean allowed(String origin) {
-        if (any) {
-            return true;
-        }
+        return allowed(origins, origin);
+    }
+
+    /** Whether {@code origins} ({@code access.control.allow.origin}'s value) lets {@code origin} in. */
+    public static java.util.function.Predicate<String> allowedOrigins(String origins) {
+        List<String> list = Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        return origin -> allowed(list, origin);
+    }
+
+    private static boolean allowed(List<String> origins, String origin) {
         for (String allowed : origins) {
-            if (allowed.indexOf('*') < 0 ? allowed.equals(origin) : matches(allowed, origin)) {
+            if (allowed.equals("*") || (allowed.indexOf('*') < 0 ? allowed.equals(origin) : matches(allowed, origin))) {
                 return true;
             }
         }

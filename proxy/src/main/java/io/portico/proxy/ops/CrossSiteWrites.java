@@ -1,0 +1,132 @@
+package io.portico.proxy.ops;
+
+import io.portico.protocol.ErrorCode;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import java.net.URI;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+/**
+ * Requests that change something (every method but {@code GET}, {@code HEAD} and
+ * {@code OPTIONS}) sent by a web page of another site are refused 403, unless that page's origin
+ * is one {@code access.control.allow.origin} lets in. CORS only keeps such a page from reading
+ * the answer: a form or a {@code no-cors} fetch with a {@code text/plain} body (or none) needs no
+ * preflight, and reaches the records endpoint or a v1 produce of any Portico the browser can
+ * reach (with authentication off, or with credentials the browser holds: a client certificate, a
+ * password typed at Basic's prompt). A browser says where a request comes from
+ * ({@code Sec-Fetch-Site}, and {@code Origin} on every such request); clients that are not
+ * browsers (curl, Kafka tools, Node.js) send neither and are not concerned.
+ *
+ * <p>The rule: {@code Sec-Fetch-Site: same-origin} or {@code none} passes; {@code same-site} or
+ * {@code cross-site} passes only with an allowed {@code Origin}; without {@code Sec-Fetch-Site}
+ * (an older browser), an {@code Origin} passes when allowed or when it names the host the request
+ * was sent to ({@code Host}). Requests other nodes relay (with the node secret) were checked
+ * there. Thread-safe.
+ */
+public final class CrossSiteWrites implements HttpHandler {
+    private static final HttpString ORIGIN = new HttpString("Origin");
+    private static final HttpString FETCH_SITE = new HttpString("Sec-Fetch-Site");
+    private static final int SHOWN_MAX = 100;
+
+    private final HttpHandler next;
+    private final Predicate<String> allowed;
+    private final Predicate<HttpServerExchange> fromNode;
+
+    /**
+     * @param allowed whether an origin is one {@code access.control.allow.origin} lets in
+     * @param fromNode whether a request was relayed by another node (with the node secret)
+     */
+    public CrossSiteWrites(HttpHandler next, Predicate<String> allowed, Predicate<HttpServerExchange> fromNode) {
+        this.next = next;
+        this.allowed = allowed;
+        this.fromNode = fromNode;
+    }
+
+    @Override
+    public void handleRequest(HttpServerExchange exchange) throws Exception {
+        HttpString method = exchange.getRequestMethod();
+        if (method.equals(Methods.GET) || method.equals(Methods.HEAD) || method.equals(Methods.OPTIONS)
+                || refusedOrigin(exchange) == null || fromNode.test(exchange)) {
+            next.handleRequest(exchange);
+            return;
+        }
+        String origin = refusedOrigin(exchange);
+        throw ErrorCode.FORBIDDEN.exception("a web page of another site (Origin: " + shown(origin) + ") may not send "
+                + exchange.getRequestMethod() + " requests here; its origin must be listed in access.control.allow.origin");
+    }
+
+    /** The origin a request comes from when it may not change anything here; null when it may. */
+    private String refusedOrigin(HttpServerExchange exchange) {
+        String origin = exchange.getRequestHeaders().getFirst(ORIGIN);
+        String site = exchange.getRequestHeaders().getFirst(FETCH_SITE);
+        if (site != null) {
+            String s = site.trim().toLowerCase(Locale.ROOT);
+            if (s.equals("same-origin") || s.equals("none")) {
+                return null;
+            }
+            if (origin != null && allowed.test(origin)) {
+                return null;
+            }
+            return origin == null ? "(none; Sec-Fetch-Site: " + s + ")" : origin;
+        }
+        if (origin == null || allowed.test(origin) || sameHost(origin, exchange.getRequestHeaders().getFirst(Headers.HOST))) {
+            return null;
+        }
+        return origin;
+    }
+
+    /**
+     * Whether {@code origin} ({@code scheme://host[:port]}) names the host the request was sent
+     * to; the port is compared only when {@code Host} gives one (a gateway in front may have
+     * taken TLS off, and the request's own scheme tell nothing of the page's).
+     */
+    static boolean sameHost(String origin, String host) {
+        if (host == null || origin.equals("null")) {
+            return false;
+        }
+        URI uri;
+        try {
+            uri = new URI(origin.trim());
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+        if (uri.getHost() == null || uri.getScheme() == null) {
+            return false;
+        }
+        String h = host.trim().toLowerCase(Locale.ROOT);
+        String name = h;
+        int port = -1;
+        int colon = h.lastIndexOf(':');
+        if (colon > h.lastIndexOf(']')) { // a port, not a colon of an IPv6 address
+            name = h.substring(0, colon);
+            try {
+                port = Integer.parseInt(h.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+        if (!uri.getHost().toLowerCase(Locale.ROOT).equals(name)) {
+            return false;
+        }
+        if (port < 0) {
+            return true;
+        }
+        int originPort = uri.getPort() >= 0 ? uri.getPort()
+                : uri.getScheme().equalsIgnoreCase("https") ? 443 : uri.getScheme().equalsIgnoreCase("http") ? 80 : -1;
+        return originPort == port;
+    }
+
+    private static String shown(String origin) {
+        String s = origin.length() > SHOWN_MAX ? origin.substring(0, SHOWN_MAX) + "…" : origin;
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            out.append(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        return out.toString();
+    }
+}
