@@ -68,8 +68,16 @@ public final class Authenticator implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        watcher.scheduleWithFixedDelay(this::reloadIfChanged, checkEvery.toMillis(), checkEvery.toMillis(),
-                TimeUnit.MILLISECONDS);
+        watcher.scheduleWithFixedDelay(() -> {
+            try {
+                reloadIfChanged();
+            } catch (Throwable e) {
+                // Thrown out of the task, it would end every later re-read without a word: keys
+                // removed from the file would stay valid until a restart.
+                LOG.error("Re-reading the {} file {} failed; the ones read before stay in force", users != null
+                        ? "users" : "API keys", file, e);
+            }
+        }, checkEvery.toMillis(), checkEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Authentication off: every request is anonymous and may do everything. */
@@ -130,6 +138,11 @@ public final class Authenticator implements AutoCloseable {
     public Principal authenticate(HttpServerExchange exchange) {
         if (file == null) {
             return Principal.ANONYMOUS;
+        }
+        String ambiguous = ambiguous(exchange, users == null);
+        if (ambiguous != null) {
+            challenge(exchange);
+            throw ErrorCode.UNAUTHORIZED.exception(ambiguous);
         }
         if (users != null) {
             return basic(exchange);
@@ -244,6 +257,33 @@ public final class Authenticator implements AutoCloseable {
         return current == null ? null : current.named(name);
     }
 
+    /**
+     * Why the request's credentials name no one caller, or null: an {@code Authorization} (or,
+     * with API keys, {@code X-Auth-Token}) header sent twice, or both headers carrying different
+     * keys. A gateway that adds its own credential beside the client's, rather than replacing it,
+     * must not leave the choice to which comes first.
+     */
+    private static String ambiguous(HttpServerExchange exchange, boolean apiKeys) {
+        io.undertow.util.HeaderValues authorization = exchange.getRequestHeaders().get(Headers.AUTHORIZATION);
+        if (authorization != null && authorization.size() > 1) {
+            return "The request has " + authorization.size() + " Authorization headers; send one";
+        }
+        if (!apiKeys) {
+            return null;
+        }
+        io.undertow.util.HeaderValues token = exchange.getRequestHeaders().get(X_AUTH_TOKEN);
+        if (token != null && token.size() > 1) {
+            return "The request has " + token.size() + " X-Auth-Token headers; send one";
+        }
+        if (authorization != null && token != null && !token.getFirst().isBlank()) {
+            String fromAuthorization = credential(exchange);
+            if (fromAuthorization != null && !fromAuthorization.equals(token.getFirst().trim())) {
+                return "The Authorization and X-Auth-Token headers carry different API keys; send one";
+            }
+        }
+        return null;
+    }
+
     /** Whether the request presents an API key (in any of the three forms). */
     static boolean presentsKey(HttpServerExchange exchange) {
         return credential(exchange) != null;
@@ -279,10 +319,17 @@ public final class Authenticator implements AutoCloseable {
         }
     }
 
+    /** The largest keys or users file re-read while running (one replaced by a large file by mistake is not). */
+    static final long MAX_FILE_BYTES = 64L << 20;
+
     private void reloadIfChanged() {
         try {
             // The content is compared, not the modification time or size: a key rotated into a
             // file of the same length within the same second is seen too. The file is small.
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new IllegalArgumentException("it has " + size + " bytes; at most " + MAX_FILE_BYTES + " are read");
+            }
             byte[] content = Files.readAllBytes(file);
             if (Arrays.equals(content, loadedContent)) {
                 return;

@@ -270,6 +270,27 @@ class AuthIT {
         assertRecordsError(produceRecord(rest, topic, "v", bearer(sha256Hex(HASHED))), 401, topic, "not valid");
     }
 
+    @Test
+    void credentialsThatNameMoreThanOneCallerAre401() throws Exception {
+        // A gateway adding its own credential beside the client's: which comes first must not decide.
+        String topic = kafka.createTopic(P + "-twice", 1);
+        String wrong = secret();
+        for (String[] headers : List.of(
+                new String[] {"Authorization", "Bearer " + wrong, "Authorization", "Bearer " + WRITER_ALL},
+                new String[] {"Authorization", "Bearer " + WRITER_ALL, "Authorization", "Bearer " + WRITER_ALL},
+                new String[] {"X-Auth-Token", WRITER_ALL, "X-Auth-Token", wrong},
+                new String[] {"Authorization", "Bearer " + wrong, "X-Auth-Token", WRITER_ALL},
+                new String[] {"Authorization", "Bearer " + WRITER_ALL, "X-Auth-Token", wrong})) {
+            Rest.Response r = produceRecord(rest, topic, "v", headers);
+            assertEquals(401, r.status(), String.join(" ", headers) + ": " + r.body());
+            assertChallenges(r);
+            assertFalse(r.body().contains(WRITER_ALL) || r.body().contains(wrong), r.body());
+        }
+        // The same key in both headers is one caller.
+        assertEquals(200, produceRecord(rest, topic, "v",
+                new String[] {"Authorization", "Bearer " + WRITER_ALL, "X-Auth-Token", WRITER_ALL}).status());
+    }
+
     // ---- authorization
 
     @Test
