@@ -202,17 +202,21 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
 
     /**
      * Query parameters whose values are credentials: never written to the log, however their names
-     * are written ({@code sse%5Ftoken} is the {@code sse_token} that Undertow decodes).
+     * are written ({@code sse%5Ftoken} is the {@code sse_token} that Undertow decodes, and case does
+     * not matter). Portico takes none but {@code sse_token} in a URL, but clients written for other
+     * gateways send their keys and passwords there, and are answered 401 with the request logged.
      */
     private static final java.util.regex.Pattern SECRETS = java.util.regex.Pattern.compile(
-            "([?&](?:" + encodable("sse_token") + "|" + encodable("access_token") + "|" + encodable("api_key")
-                    + ")=)[^&\\s\"]*");
+            "([?&](?:" + String.join("|", java.util.stream.Stream.of("sse_token", "access_token", "api_key", "apikey",
+                    "api-key", "x-auth-token", "token", "auth", "password", "passwd", "secret")
+                    .map(AccessLog::encodable).toList()) + ")=)[^&\\s\"]*");
 
-    /** A pattern matching {@code name} with any of its characters percent-encoded. */
+    /** A pattern matching {@code name} in any case, with any of its characters percent-encoded. */
     private static String encodable(String name) {
         StringBuilder p = new StringBuilder();
         for (char c : name.toCharArray()) {
-            p.append("(?:").append(c).append("|%(?i:").append(String.format("%02x", (int) c)).append("))");
+            String literal = Character.isLetter(c) ? "(?i:" + c + ")" : java.util.regex.Pattern.quote(String.valueOf(c));
+            p.append("(?:").append(literal).append("|%(?i:").append(String.format("%02x", (int) c)).append("))");
         }
         return p.toString();
     }

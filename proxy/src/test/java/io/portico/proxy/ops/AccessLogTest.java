@@ -21,6 +21,18 @@ class AccessLogTest {
     }
 
     @Test
+    void credentialsClientsOfOtherGatewaysPutInTheQueryAreNeverLoggedInAnyCase() {
+        for (String name : new String[] {"apikey", "ApiKey", "api-key", "API_KEY", "X-Auth-Token", "token", "auth",
+                "password", "Passwd", "secret"}) {
+            assertEquals("\"GET /topics/t?a=1&" + name + "=[redacted]&b=2 HTTP/1.1\"",
+                    AccessLog.redact("\"GET /topics/t?a=1&" + name + "=s3cr3t&b=2 HTTP/1.1\""), name);
+        }
+        // Names that only begin or end like one are not credentials.
+        assertEquals("\"GET /x?tokens=kept&mytoken=kept&key=k HTTP/1.1\"",
+                AccessLog.redact("\"GET /x?tokens=kept&mytoken=kept&key=k HTTP/1.1\""));
+    }
+
+    @Test
     void aTokenWhoseNameIsPercentEncodedIsRedactedToo() {
         // Undertow decodes parameter names: sse%5Ftoken is the sse_token a stream opens with.
         assertEquals("\"GET /x?sse%5Ftoken=[redacted]&offset=0 HTTP/1.1\"",
