@@ -273,8 +273,8 @@ public final class Portico implements AutoCloseable {
             directory.onDeparture(eventStreams::endRelayedBy);
             eventStreams.relayersGoneWhen(directory::unheardOf);
         }
-        StreamTokens streamTokens = new StreamTokens(authenticator, sse.tokenSecret(), sse.tokenTtl(),
-                System::currentTimeMillis);
+        StreamTokens streamTokens = new StreamTokens(authenticator,
+                StreamTokens.secret(sse.tokenSecret(), config.nodes().secret()), sse.tokenTtl(), System::currentTimeMillis);
         PorticoConfig.Quotas quota = config.quotas();
         Quotas quotas = new Quotas(quota.requestsPerSecond(), quota.burst(), quota.authFailuresPerSecond(), ticker,
                 metrics.meter("portico.quota.refused")::mark);

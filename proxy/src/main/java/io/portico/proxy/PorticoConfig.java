@@ -200,7 +200,7 @@ public record PorticoConfig(
         SSE_TOKEN_TTL_MS("sse.token.ttl.ms", Setting.millis(1000, 86_400_000), "60000",
                 "How long a token from POST /sse/tokens opens event streams (a browser's EventSource passes it as ?sse_token=)."),
         SSE_TOKEN_SECRET("sse.token.secret", Setting.password(), "",
-                "The key that signs stream tokens, at least 16 characters; empty: a random one per process (give every node the same for tokens any node accepts)."),
+                "The key that signs stream tokens, at least 16 characters; empty: one made from nodes.secret when that is set (the nodes of one service accept each other's tokens), else a random one per process."),
 
         // Records endpoint
         RECORDS_KEY_MAX_BYTES("records.key.max.bytes", Setting.integer(1, Integer.MAX_VALUE), "4096",

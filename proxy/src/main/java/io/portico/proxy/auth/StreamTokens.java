@@ -69,6 +69,26 @@ public final class StreamTokens {
         this.clock = clock;
     }
 
+    /**
+     * The key tokens are signed with: {@code sse.token.secret} when set; else, when the node
+     * secret is set, one made from it (HMAC-SHA256 of a fixed label), so that the nodes of one
+     * service accept each other's tokens (a browser's {@code EventSource} refused by the node a
+     * load balancer sent it to does not retry); else empty (a random one per process).
+     */
+    public static String secret(String tokenSecret, String nodesSecret) {
+        if (tokenSecret != null && !tokenSecret.isEmpty() || nodesSecret == null || nodesSecret.isEmpty()) {
+            return tokenSecret;
+        }
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(nodesSecret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            return java.util.HexFormat.of().formatHex(mac.doFinal(
+                    "portico event stream tokens".getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    }
+
     /** How long a token opens streams. */
     public Duration ttl() {
         return ttl;

@@ -544,8 +544,9 @@ class SeveralNodesIT {
 
     @Test
     void anInstancesEventStreamOpenedWithATokenIsRelayedThroughAnotherNode() throws Exception {
-        // Each node makes tokens with a secret of its own (sse.token.secret unset): the node the
-        // browser asks checks the token, and the node holding the instance believes it for the key.
+        // sse.token.secret unset: the nodes sign tokens with a key made from their node secret.
+        // The node the browser asks checks the token, and the node holding the instance believes
+        // it for the key.
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-token"), 1);
         produce(topic, 2);
         String instance = subscribedInstance("nodes-token-", "tokened", topic, node(1));
@@ -559,6 +560,11 @@ class SeveralNodesIT {
             List<String> ids = new ArrayList<>();
             stream.take(2, java.time.Duration.ofSeconds(30)).forEach(e -> ids.add(e.id()));
             assertEquals(List.of(topic + "/0/0", topic + "/0/1"), ids);
+        }
+        // A load balancer sends the reconnecting browser to another node: the token opens it there too.
+        try (io.portico.proxy.testing.SseClient again = io.portico.proxy.testing.SseClient.open(
+                node(0).uri(instance + "/records?sse_token=" + token), "Last-Event-ID", topic + "/0/1")) {
+            assertEquals(200, again.status(), again.errorBody());
         }
         assertEquals(204, node(1).delete(instance, as(APP)).status());
     }
