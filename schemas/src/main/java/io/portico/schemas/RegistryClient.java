@@ -111,11 +111,31 @@ public final class RegistryClient {
     }
 
     private final Settings settings;
+    /**
+     * Per URL, until when (System.nanoTime) it is skipped, 0 when it is not: a URL that did not
+     * answer (no connection, or no answer within the timeout) is not asked again for
+     * {@link #DOWN_NANOS}, and then by one call, the others skipping it until that one answers.
+     */
+    private final java.util.concurrent.atomic.AtomicLongArray downUntil;
+    /**
+     * How long a URL that did not answer is skipped: without it, each look-up during an outage
+     * waited the whole timeout again (a v3 batch's records one after another, each key and value:
+     * minutes), holding a schema-pool thread all along.
+     */
+    static final long DOWN_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final HttpClient http;
     private final String authorization;
+    private final java.util.function.LongSupplier nanoClock;
 
     public RegistryClient(Settings settings) {
+        this(settings, System::nanoTime);
+    }
+
+    /** As above, {@code nanoClock} telling when a URL that did not answer is asked again. */
+    RegistryClient(Settings settings, java.util.function.LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
         this.settings = settings;
+        this.downUntil = new java.util.concurrent.atomic.AtomicLongArray(settings.urls().size());
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .connectTimeout(settings.timeout())
                 .version(HttpClient.Version.HTTP_1_1)
@@ -230,6 +250,19 @@ public final class RegistryClient {
 
     private CompletableFuture<JsonNode> attempt(int index, String method, String path, byte[] body) {
         URI base = settings.urls().get(index);
+        long until = downUntil.get(index);
+        if (until != 0) {
+            long now = nanoClock.getAsLong();
+            // Skipped while marked, and while one call finds out whether it answers again.
+            long probing = now + settings.timeout().toNanos() + DOWN_NANOS;
+            if (now - until < 0 || !downUntil.compareAndSet(index, until, probing == 0 ? 1 : probing)) {
+                if (index + 1 < settings.urls().size()) {
+                    return attempt(index + 1, method, path, body);
+                }
+                return CompletableFuture.failedFuture(RegistryException.unavailable("the schema registry at " + base
+                        + " did not answer a moment ago"));
+            }
+        }
         String root = base.toString().endsWith("/") ? base.toString().substring(0, base.toString().length() - 1)
                 : base.toString();
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(root + path))
@@ -270,7 +303,14 @@ public final class RegistryClient {
                 }
             }
             if (cause instanceof RegistryException tooLarge) {
+                downUntil.set(index, 0); // it answers
                 return CompletableFuture.<JsonNode>failedFuture(tooLarge);
+            }
+            if (error != null) {
+                long next = nanoClock.getAsLong() + DOWN_NANOS;
+                downUntil.set(index, next == 0 ? 1 : next);
+            } else {
+                downUntil.set(index, 0);
             }
             if (error == null && !unanswered(response.statusCode())) {
                 return CompletableFuture.completedFuture(answer(base, response));

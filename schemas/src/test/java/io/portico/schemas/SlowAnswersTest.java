@@ -124,6 +124,52 @@ class SlowAnswersTest {
     }
 
     @Test
+    void aUrlThatDidNotAnswerIsSkippedForASecondThenAskedByOneCallAgain() throws Exception {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(5);
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean answers = new java.util.concurrent.atomic.AtomicBoolean();
+        byte[] schema = ("{\"schema\":" + Json.mapper().getNodeFactory().textNode(USER) + "}").getBytes(StandardCharsets.UTF_8);
+        URI down = registry(exchange -> {
+            asked.incrementAndGet();
+            if (!answers.get()) {
+                trickle(exchange);
+                return;
+            }
+            exchange.sendResponseHeaders(200, schema.length);
+            exchange.getResponseBody().write(schema);
+        });
+        RegistryClient client = new RegistryClient(new RegistryClient.Settings(List.of(down), null, null, TIMEOUT),
+                now::get);
+        assertTrue(failure(client).getMessage().contains("did not answer within"));
+        assertEquals(1, asked.get());
+        // During an outage each look-up no longer waits the timeout again: it fails at once.
+        for (int i = 0; i < 3; i++) {
+            RegistryException e = failure(client);
+            assertTrue(e.unavailable() && e.getMessage().contains("did not answer a moment ago"), e.getMessage());
+        }
+        assertEquals(1, asked.get(), "not asked while skipped");
+
+        answers.set(true);
+        now.addAndGet(RegistryClient.DOWN_NANOS);
+        assertEquals(USER, client.byId(1).get(PATIENCE_SECONDS, TimeUnit.SECONDS).text(), "asked again a second later");
+        assertEquals(USER, client.byId(1).get(PATIENCE_SECONDS, TimeUnit.SECONDS).text());
+        assertEquals(3, asked.get(), "answering, it is asked by every call");
+
+        // With another URL, the one that did not answer is skipped for the next.
+        answers.set(false);
+        URI fine = registry(exchange -> {
+            exchange.sendResponseHeaders(200, schema.length);
+            exchange.getResponseBody().write(schema);
+        });
+        RegistryClient both = new RegistryClient(new RegistryClient.Settings(List.of(down, fine), null, null, TIMEOUT),
+                now::get);
+        assertEquals(USER, both.byId(1).get(PATIENCE_SECONDS, TimeUnit.SECONDS).text());
+        assertEquals(4, asked.get());
+        assertEquals(USER, both.byId(1).get(PATIENCE_SECONDS, TimeUnit.SECONDS).text());
+        assertEquals(4, asked.get(), "skipped: the next URL answered at once");
+    }
+
+    @Test
     void aBodyLargerThanTheLimitIsRefusedAsItsLengthSaysSo() throws Exception {
         // Headers declaring 9 MiB, then nothing: refused on the headers, the body never awaited.
         RegistryException e = failure(client(SIZE_TIMEOUT, registry(exchange -> {
