@@ -123,6 +123,8 @@ public final class RegistryClient {
      * minutes), holding a schema-pool thread all along.
      */
     static final long DOWN_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Threads that take the registry's answers and what follows them (parsing a schema). */
+    private static final int ANSWER_THREADS = 4;
     private final HttpClient http;
     private final String authorization;
     private final java.util.function.LongSupplier nanoClock;
@@ -136,7 +138,17 @@ public final class RegistryClient {
         this.nanoClock = nanoClock;
         this.settings = settings;
         this.downUntil = new java.util.concurrent.atomic.AtomicLongArray(settings.urls().size());
+        // The client's own executor (unbounded by default) also runs what follows an answer, the
+        // parsing of a schema up to 1 Mi characters among it: at most a few at once.
+        java.util.concurrent.ThreadPoolExecutor answers = new java.util.concurrent.ThreadPoolExecutor(ANSWER_THREADS,
+                ANSWER_THREADS, 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "portico-schema-registry");
+                    t.setDaemon(true);
+                    return t;
+                });
+        answers.allowCoreThreadTimeOut(true);
         HttpClient.Builder builder = HttpClient.newBuilder()
+                .executor(answers)
                 .connectTimeout(settings.timeout())
                 .version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER);

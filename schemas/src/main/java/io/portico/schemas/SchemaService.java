@@ -108,6 +108,14 @@ public final class SchemaService {
     private final Cache<VersionKey, String> notFound;
     private static final Duration NOT_FOUND_TTL = Duration.ofSeconds(1);
     /**
+     * Schema ids whose schema the registry does not have or that cannot be used (it does not
+     * parse, it is over the bounds), for {@link #FAILED_ID_TTL}: failed look-ups are not cached,
+     * and a consumer stuck at a record framed with such an id fetched and parsed its schema (up to
+     * 1 Mi characters) again on every poll.
+     */
+    private final Cache<Integer, RestException> failedIds;
+    static final Duration FAILED_ID_TTL = Duration.ofSeconds(5);
+    /**
      * The versions of schema ids under subjects, as v3's produce by id reports them: the registry
      * is asked once per subject and id, not per record, and a record by id is produced while it
      * does not answer. That a subject does not have an id (the record is refused) is remembered
@@ -148,6 +156,9 @@ public final class SchemaService {
         this.notFound = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(NOT_FOUND_TTL)
                 .executor(Runnable::run)
                 .weigher((VersionKey k, String v) -> weight(k.subject()) + weight(v)).build();
+        this.failedIds = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16)).expireAfterWrite(FAILED_ID_TTL)
+                .executor(Runnable::run)
+                .weigher((Integer k, RestException v) -> weight(v.getMessage())).build();
         this.versions = Caffeine.newBuilder().maximumWeight(Math.max(1, share / 16))
                 .expireAfter(Expiry.writing((IdKey k, SubjectVersion v) -> v.version() == null ? NOT_UNDER_SUBJECT_TTL
                         : Duration.ofNanos(Long.MAX_VALUE)))
@@ -435,8 +446,19 @@ public final class SchemaService {
     }
 
     private ParsedSchema byId(int id) {
-        return await(cached(byId, id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
-                "schema id " + id);
+        RestException failed = failedIds.getIfPresent(id);
+        if (failed != null) {
+            throw failed;
+        }
+        try {
+            return await(cached(byId, id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
+                    "schema id " + id);
+        } catch (RestException e) {
+            if (e.errorCode() == ErrorCode.INVALID_SCHEMA || e.errorCode() == ErrorCode.SCHEMA_NOT_FOUND) {
+                failedIds.put(id, e);
+            }
+            throw e;
+        }
     }
 
     /**

@@ -135,6 +135,18 @@ class RegistryAnswersTest {
     }
 
     @Test
+    void anIdTheRegistryDoesNotHaveIsNotAskedForAgainAtEveryRecord() throws IOException {
+        // A consumer stuck at a record framed with it read its schema again on every poll.
+        StubRegistry r = registry(404, "{\"error_code\":40403,\"message\":\"Schema 7 not found\"}");
+        SchemaService unknown = r.service();
+        for (int i = 0; i < 3; i++) {
+            assertTrue(consuming(unknown).getMessage().contains("40403"));
+            assertEquals(ErrorCode.INVALID_SCHEMA, byId(unknown).errorCode());
+        }
+        assertEquals(1, r.asked("/schemas/ids/7"), "asked once within " + SchemaService.FAILED_ID_TTL);
+    }
+
+    @Test
     void confluentsRefusalsStayTheClients() throws IOException {
         SchemaService unknown = registry(404, "{\"error_code\":40403,\"message\":\"Schema 7 not found\"}").service();
         RestException e = byId(unknown);
