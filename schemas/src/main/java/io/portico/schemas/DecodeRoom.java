@@ -61,9 +61,11 @@ final class DecodeRoom {
             return;
         }
         int more = units - held;
-        boolean taken;
+        // Room that is free now is taken at once, ahead of a decode waiting for more than is free:
+        // an outsized decode waits (and may be refused) rather than every small one behind it.
+        boolean taken = room.tryAcquire(more);
         try {
-            taken = room.tryAcquire(more, WAIT_MS, TimeUnit.MILLISECONDS);
+            taken = taken || room.tryAcquire(more, WAIT_MS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             taken = false;

@@ -80,9 +80,11 @@ final class JsonTokens {
         // JSON this scan cannot read to its end, which a lenient parser may still read whole:
         // counted as the most tokens its bytes can hold.
         int permits = Math.max(1, Math.min(max, tokens >= 0 ? tokens : json.length / 2 + 1));
-        boolean taken;
+        // Room that is free now is taken at once, ahead of any value waiting for more than is free:
+        // one client's outsized value waits (and may be refused) rather than every small one behind it.
+        boolean taken = building.tryAcquire(permits);
         try {
-            taken = building.tryAcquire(permits, BUILDING_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            taken = taken || building.tryAcquire(permits, BUILDING_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             taken = false;

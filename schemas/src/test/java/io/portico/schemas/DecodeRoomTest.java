@@ -39,6 +39,35 @@ class DecodeRoomTest {
     }
 
     @Test
+    void aDecodeThatFitsWhatIsFreeIsNotHeldBehindOneWaitingForMore() throws Exception {
+        Semaphore room = new Semaphore(4, true); // fair, as the shared room is
+        DecodeRoom large = DecodeRoom.open(room, 4);
+        large.need(DecodeRoom.FREE_BYTES + 3 * UNIT);
+        // Another waits for 2 of the 1 free (longer than a decode waits: it is still there when the next asks).
+        java.util.concurrent.CompletableFuture<Boolean> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                boolean got = room.tryAcquire(2, 60, java.util.concurrent.TimeUnit.SECONDS);
+                if (got) {
+                    room.release(2);
+                }
+                return got;
+            } catch (InterruptedException e) {
+                return false;
+            }
+        });
+        while (!room.hasQueuedThreads() && !waiting.isDone()) {
+            Thread.onSpinWait();
+        }
+        DecodeRoom small = DecodeRoom.open(room, 4);
+        small.need(DecodeRoom.FREE_BYTES + UNIT); // the one free: taken at once, not refused after the wait
+        assertEquals(0, room.availablePermits());
+        small.close();
+        large.close();
+        assertEquals(true, waiting.get(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(4, room.availablePermits());
+    }
+
+    @Test
     void anAvroRecordOfMuchJsonTakesRoomWhileDecodedAndIs503WithoutIt() {
         String symbol = "A".repeat(100_000);
         ParsedSchema schema = SchemaService.parse(SchemaType.AVRO, "{\"type\":\"array\",\"items\":{\"type\":\"enum\","
