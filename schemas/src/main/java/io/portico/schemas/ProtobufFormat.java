@@ -356,9 +356,18 @@ final class ProtobufFormat implements ParsedSchema {
      */
     @Override
     public byte[] toJson(byte[] framed) {
-        DynamicMessage message = read(framed);
-        int max = ParsedSchema.maxJsonBytes(framed.length);
         DecodeRoom room = DecodeRoom.open();
+        DynamicMessage message;
+        try {
+            // The message is built whole before its JSON: a record of empty elements of a repeated
+            // message builds an object for every two bytes. Its room is taken first (503 without).
+            room.need(MESSAGE_BYTES_PER_BYTE * framed.length);
+            message = read(framed);
+        } catch (RuntimeException e) {
+            room.close();
+            throw e;
+        }
+        int max = ParsedSchema.maxJsonBytes(framed.length);
         try {
             BoundedText json = new BoundedText(max, room);
             printer.appendTo(message, json);
@@ -378,6 +387,9 @@ final class ProtobufFormat implements ParsedSchema {
             room.close();
         }
     }
+
+    /** What a parsed message takes per byte of its encoding, at most about (an empty element of a repeated message: two bytes). */
+    private static final long MESSAGE_BYTES_PER_BYTE = 40;
 
     /** Text that refuses to grow past a bound in UTF-8 bytes. */
     private static final class BoundedText implements Appendable {

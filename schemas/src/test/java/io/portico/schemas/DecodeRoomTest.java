@@ -115,4 +115,28 @@ class DecodeRoomTest {
             all.close();
         }
     }
+
+    @Test
+    void aProtobufRecordOfManyEmptyElementsTakesRoomBeforeItsMessageIsBuilt() {
+        // Two bytes an element: 50,000 empty messages built (some MiB) for a record of 100 KB,
+        // before its JSON (a few bytes an element) is anywhere near the room.
+        ParsedSchema schema = SchemaService.parse(SchemaType.PROTOBUF,
+                "syntax = \"proto3\"; message M { repeated E e = 1; } message E { }");
+        byte[] payload = new byte[1 + 2 * 50_000];
+        for (int i = 0; i < 50_000; i++) {
+            payload[1 + 2 * i] = 0x0A;
+        }
+        byte[] framed = Framing.frame(1, payload);
+        int before = DecodeRoom.available();
+        assertEquals('{', schema.toJson(framed)[0]);
+        assertEquals(before, DecodeRoom.available(), "given back");
+        DecodeRoom all = DecodeRoom.open();
+        all.need(Long.MAX_VALUE / 2);
+        try {
+            assertEquals(503, assertThrows(RestException.class, () -> schema.toJson(framed)).httpStatus());
+        } finally {
+            all.close();
+        }
+        assertEquals(before, DecodeRoom.available(), "given back after the 503 too");
+    }
 }
