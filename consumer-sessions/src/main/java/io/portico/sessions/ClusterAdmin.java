@@ -194,8 +194,22 @@ public final class ClusterAdmin {
                                 Broker coordinator, List<Member> members) {
     }
 
-    /** A member of a consumer group: its consumer id, static instance id (or null) and client id. */
-    public record Member(String consumerId, String instanceId, String clientId) {
+    /**
+     * A member of a consumer group: its consumer id, static instance id (or null), client id and
+     * the partitions assigned to it, by topic and partition.
+     */
+    public record Member(String consumerId, String instanceId, String clientId, List<Assigned> assignments) {
+        public Member {
+            assignments = List.copyOf(assignments);
+        }
+
+        public Member(String consumerId, String instanceId, String clientId) {
+            this(consumerId, instanceId, clientId, List.of());
+        }
+    }
+
+    /** A partition assigned to a member of a consumer group. */
+    public record Assigned(String topic, int partition) {
     }
 
     /**
@@ -852,7 +866,11 @@ public final class ClusterAdmin {
             }
         }
         List<Member> members = d.members().stream()
-                .map(m -> new Member(m.consumerId(), m.groupInstanceId().orElse(null), m.clientId()))
+                .map(m -> new Member(m.consumerId(), m.groupInstanceId().orElse(null), m.clientId(),
+                        m.assignment() == null ? List.of() : m.assignment().topicPartitions().stream()
+                                .map(tp -> new Assigned(tp.topic(), tp.partition()))
+                                .sorted(Comparator.comparing(Assigned::topic).thenComparingInt(Assigned::partition))
+                                .toList()))
                 .sorted(Comparator.comparing(Member::consumerId))
                 .toList();
         return new ConsumerGroup(d.groupId(), d.isSimpleConsumerGroup(), d.partitionAssignor(),

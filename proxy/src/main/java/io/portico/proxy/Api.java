@@ -138,8 +138,16 @@ final class Api {
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}", json(a.reader(c.wrap(h.v3Admin().groups()::get))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers",
                         json(a.reader(c.wrap(h.v3Admin().groups()::consumers))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers/{consumer}",
+                        json(a.reader(c.wrap(h.v3Admin().groups()::consumer))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers/{consumer}/assignments",
+                        json(a.reader(c.wrap(h.v3Admin().groups()::assignments))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/consumers/{consumer}/assignments/{topic}/partitions/{partition}",
+                        json(a.reader(c.wrap(h.v3Admin().groups()::assignment))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lags",
                         json(a.reader(c.wrap(h.v3Admin().groups()::lags))))
+                .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lags/{topic}/partitions/{partition}",
+                        json(a.reader(c.wrap(h.v3Admin().groups()::lag))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups/{group}/lag-summary",
                         json(a.reader(c.wrap(h.v3Admin().groups()::lagSummary))))
                 // Confluent v3: records, one report per record in order — single, streamed (chunked,

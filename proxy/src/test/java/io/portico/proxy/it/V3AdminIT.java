@@ -223,7 +223,10 @@ class V3AdminIT {
         for (String path : List.of("", "/brokers", "/brokers/1", "/topics", "/topics/" + topic, "/topics/" + topic + "/configs",
                 "/topics/" + topic + "/configs/retention.ms", "/topics/" + topic + "/partitions",
                 "/topics/" + topic + "/partitions/0", "/topics/" + topic + "/partitions/0/offset", "/consumer-groups",
-                "/consumer-groups/g", "/consumer-groups/g/consumers", "/consumer-groups/g/lags", "/consumer-groups/g/lag-summary")) {
+                "/consumer-groups/g", "/consumer-groups/g/consumers", "/consumer-groups/g/lags", "/consumer-groups/g/lag-summary",
+                "/consumer-groups/g/consumers/c", "/consumer-groups/g/consumers/c/assignments",
+                "/consumer-groups/g/consumers/c/assignments/" + topic + "/partitions/0",
+                "/consumer-groups/g/lags/" + topic + "/partitions/0")) {
             assertError(rest.get(other + path, "Accept", "application/vnd.kafka.v2+json"), 404, 404, message);
         }
         assertError(rest.post(other + "/topics", JSON, "{\"topic_name\":\"" + topic + "-x\"}"), 404, 404, message);
@@ -656,6 +659,10 @@ class V3AdminIT {
         assertEquals("", p0.get("consumer_id").asText());
         assertEquals("", p0.get("client_id").asText());
         assertTrue(p0.get("instance_id").isNull());
+        // Its self link is served: the one partition's lag.
+        assertEquals(p0, ok(rest.get(v3 + "/consumer-groups/" + group + "/lags/" + topic + "/partitions/0")));
+        assertEquals(404, rest.get(v3 + "/consumer-groups/" + group + "/lags/" + topic + "/partitions/7").status());
+        assertEquals(404, rest.get(v3 + "/consumer-groups/" + group + "/lags/" + topic + "/partitions/x").status());
         JsonNode p1 = lags.get("data").get(2);
         assertEquals(3, p1.get("current_offset").asLong());
         assertEquals(3, p1.get("log_end_offset").asLong());
@@ -715,6 +722,33 @@ class V3AdminIT {
             assertEquals(memberId, summary.get("max_lag_consumer_id").asText());
             assertEquals("v3-member-client", summary.get("max_lag_client_id").asText());
             assertEquals(consumerSelf, summary.get("max_lag_consumer").get("related").asText());
+
+            // The links are served: the member, its assignments, each assignment and its lag.
+            String path = v3 + "/consumer-groups/" + group + "/consumers/" + memberId;
+            assertEquals(c, ok(rest.get(path)));
+            JsonNode assignments = ok(rest.get(path + "/assignments"));
+            assertEquals("KafkaConsumerAssignmentList", assignments.get("kind").asText());
+            assertEquals(consumerSelf + "/assignments", assignments.get("metadata").get("self").asText());
+            assertEquals(1, assignments.get("data").size(), assignments.toString());
+            JsonNode a = assignments.get("data").get(0);
+            assertEquals("KafkaConsumerAssignment", a.get("kind").asText());
+            assertEquals(consumerSelf + "/assignments/" + topic + "/partitions/0", a.get("metadata").get("self").asText());
+            assertEquals("crn:///kafka=" + clusterId(kafka) + "/consumer-group=" + group + "/consumer=" + memberId
+                    + "/assignment=" + topic + "/partition=0", a.get("metadata").get("resource_name").asText());
+            assertEquals(clusterId(kafka), a.get("cluster_id").asText());
+            assertEquals(group, a.get("consumer_group_id").asText());
+            assertEquals(memberId, a.get("consumer_id").asText());
+            assertEquals(topic, a.get("topic_name").asText());
+            assertEquals(0, a.get("partition_id").asInt());
+            assertEquals(rest.base() + v3 + "/topics/" + topic + "/partitions/0", a.get("partition").get("related").asText());
+            assertEquals(rest.base() + v3 + "/consumer-groups/" + group + "/lags/" + topic + "/partitions/0",
+                    a.get("lag").get("related").asText());
+            assertEquals(a, ok(rest.get(path + "/assignments/" + topic + "/partitions/0")));
+            assertEquals(lag, ok(rest.get(v3 + "/consumer-groups/" + group + "/lags/" + topic + "/partitions/0")));
+            assertEquals(404, rest.get(path + "/assignments/" + topic + "/partitions/1").status(), "not assigned to it");
+            assertEquals(404, rest.get(v3 + "/consumer-groups/" + group + "/consumers/no-such-member").status());
+            assertEquals(404, rest.get(v3 + "/consumer-groups/no-such-" + group + "/consumers/" + memberId + "/assignments")
+                    .status());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.portico.proxy.handlers.v3;
 
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.v3.ConsumerAssignmentData;
 import io.portico.protocol.v3.ConsumerData;
 import io.portico.protocol.v3.ConsumerGroupData;
 import io.portico.protocol.v3.ConsumerLagData;
@@ -46,6 +47,57 @@ public final class ConsumerGroupsHandlers {
                 () -> ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " does not exist."))),
                 (r, g) -> r.list(ConsumerData.LIST_KIND, g.members().stream().map(m -> r.consumer(group, m)).toList(),
                         "consumer-groups", group, "consumers"));
+    }
+
+    /** {@code GET …/consumer-groups/{group}/consumers/{consumer}}: 404 when the group has no such member. */
+    public void consumer(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        String consumer = Http.param(exchange, "consumer");
+        V3.answer(exchange, admin, base, id -> member(group, consumer), (r, m) -> r.consumer(group, m));
+    }
+
+    /**
+     * {@code GET …/consumer-groups/{group}/consumers/{consumer}/assignments}: the partitions
+     * assigned to the member, by topic and partition (of the topics the API key may see).
+     */
+    public void assignments(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        String consumer = Http.param(exchange, "consumer");
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> member(group, consumer), (r, m) -> r.list(ConsumerAssignmentData.LIST_KIND,
+                m.assignments().stream().filter(a -> caller.canSee(a.topic()))
+                        .map(a -> r.assignment(group, consumer, a)).toList(),
+                "consumer-groups", group, "consumers", consumer, "assignments"));
+    }
+
+    /** {@code GET …/consumers/{consumer}/assignments/{topic}/partitions/{partition}}: 404 when not assigned to it. */
+    public void assignment(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        String consumer = Http.param(exchange, "consumer");
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> member(group, consumer).thenApply(m -> m.assignments().stream()
+                .filter(a -> a.topic().equals(topic) && a.partition() == partition && caller.canSee(a.topic()))
+                .findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception)), (r, a) -> r.assignment(group, consumer, a));
+    }
+
+    private java.util.concurrent.CompletableFuture<ClusterAdmin.Member> member(String group, String consumer) {
+        return admin.consumerGroup(group).thenApply(g -> g.orElseThrow(
+                () -> ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " does not exist.")).members().stream()
+                .filter(m -> m.consumerId().equals(consumer)).findFirst()
+                .orElseThrow(() -> ErrorCode.NOT_FOUND.exception("Consumer " + consumer + " does not exist.")));
+    }
+
+    /** {@code GET …/consumer-groups/{group}/lags/{topic}/partitions/{partition}}: 404 when the group has no offset there. */
+    public void lag(HttpServerExchange exchange) {
+        String group = Http.param(exchange, "group");
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee).thenApply(lags -> lags.stream()
+                .filter(l -> l.topic().equals(topic) && l.partition() == partition).findFirst()
+                .orElseThrow(ErrorCode.NOT_FOUND::exception)), (r, l) -> r.lag(group, l));
     }
 
     /** {@code GET …/consumer-groups/{group}/lags}: largest lag first. */

@@ -2,6 +2,7 @@ package io.portico.proxy.handlers.v3;
 
 import io.portico.protocol.v3.BrokerData;
 import io.portico.protocol.v3.ClusterData;
+import io.portico.protocol.v3.ConsumerAssignmentData;
 import io.portico.protocol.v3.ConsumerData;
 import io.portico.protocol.v3.ConsumerGroupData;
 import io.portico.protocol.v3.ConsumerGroupLagSummaryData;
@@ -147,6 +148,16 @@ final class Resources {
                         crn("consumer-group", group, "consumer", m.consumerId())),
                 clusterId, group, m.consumerId(), m.instanceId(), m.clientId(),
                 related("consumer-groups", group, "consumers", m.consumerId(), "assignments"));
+    }
+
+    ConsumerAssignmentData assignment(String group, String consumerId, ClusterAdmin.Assigned a) {
+        String partition = String.valueOf(a.partition());
+        return new ConsumerAssignmentData(ConsumerAssignmentData.KIND,
+                new ResourceMetadata(url("consumer-groups", group, "consumers", consumerId, "assignments", a.topic(),
+                        "partitions", partition),
+                        crn("consumer-group", group, "consumer", consumerId, "assignment", a.topic(), "partition", partition)),
+                clusterId, group, consumerId, a.topic(), a.partition(), related("topics", a.topic(), "partitions", partition),
+                related("consumer-groups", group, "lags", a.topic(), "partitions", partition));
     }
 
     ConsumerLagData lag(String group, ClusterAdmin.Lag l) {
