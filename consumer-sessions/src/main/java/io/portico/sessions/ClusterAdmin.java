@@ -155,8 +155,19 @@ public final class ClusterAdmin {
     public record Topic(String name, boolean internal, int replicationFactor, List<Partition> partitions) {
     }
 
-    /** A partition: its id, its leader's broker id (null without a leader) and its replicas' broker ids. */
-    public record Partition(int id, Integer leader, List<Integer> replicas) {
+    /**
+     * A partition: its id, its leader's broker id (null without a leader), its replicas' broker
+     * ids and those of the replicas in sync.
+     */
+    public record Partition(int id, Integer leader, List<Integer> replicas, List<Integer> inSync) {
+        public Partition {
+            replicas = List.copyOf(replicas);
+            inSync = List.copyOf(inSync);
+        }
+
+        public Partition(int id, Integer leader, List<Integer> replicas) {
+            this(id, leader, replicas, List.of());
+        }
     }
 
     /** A topic Kafka created, or would create for a dry run: its partition count and replication factor. */
@@ -845,7 +856,8 @@ public final class ClusterAdmin {
         List<Partition> partitions = new ArrayList<>(d.partitions().size());
         for (TopicPartitionInfo p : d.partitions()) {
             Integer leader = p.leader() == null || p.leader().isEmpty() ? null : p.leader().id();
-            partitions.add(new Partition(p.partition(), leader, p.replicas().stream().map(Node::id).toList()));
+            partitions.add(new Partition(p.partition(), leader, p.replicas().stream().map(Node::id).toList(),
+                    p.isr() == null ? List.of() : p.isr().stream().map(Node::id).toList()));
         }
         partitions.sort(Comparator.comparingInt(Partition::id));
         int factor = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();

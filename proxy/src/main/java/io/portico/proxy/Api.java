@@ -132,6 +132,10 @@ final class Api {
                         json(a.reader(c.wrap(h.v3Admin().partitions()::list))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}",
                         json(a.reader(c.wrap(h.v3Admin().partitions()::get))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/replicas",
+                        json(a.reader(c.wrap(h.v3Admin().partitions()::replicas))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/replicas/{broker_id}",
+                        json(a.reader(c.wrap(h.v3Admin().partitions()::replica))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/offset",
                         json(a.reader(c.wrap(h.v3Admin().partitions()::offsets))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups", json(a.reader(c.wrap(h.v3Admin().groups()::list))))

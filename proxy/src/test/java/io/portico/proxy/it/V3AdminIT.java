@@ -226,7 +226,8 @@ class V3AdminIT {
                 "/consumer-groups/g", "/consumer-groups/g/consumers", "/consumer-groups/g/lags", "/consumer-groups/g/lag-summary",
                 "/consumer-groups/g/consumers/c", "/consumer-groups/g/consumers/c/assignments",
                 "/consumer-groups/g/consumers/c/assignments/" + topic + "/partitions/0",
-                "/consumer-groups/g/lags/" + topic + "/partitions/0")) {
+                "/consumer-groups/g/lags/" + topic + "/partitions/0", "/topics/" + topic + "/partitions/0/replicas",
+                "/topics/" + topic + "/partitions/0/replicas/1")) {
             assertError(rest.get(other + path, "Accept", "application/vnd.kafka.v2+json"), 404, 404, message);
         }
         assertError(rest.post(other + "/topics", JSON, "{\"topic_name\":\"" + topic + "-x\"}"), 404, 404, message);
@@ -579,7 +580,28 @@ class V3AdminIT {
             assertEquals(self + "/replicas", p.get("replicas").get("related").asText());
             assertEquals(self + "/reassignment", p.get("reassignment").get("related").asText());
             assertEquals(p, ok(rest.get(v3 + "/topics/" + name + "/partitions/" + id)));
+
+            // Its replicas and leader links are served.
+            int leader = described.partitions().get(id).leader().id();
+            JsonNode replicas = ok(rest.get(v3 + "/topics/" + name + "/partitions/" + id + "/replicas"));
+            assertEquals("KafkaReplicaList", replicas.get("kind").asText());
+            assertEquals(self + "/replicas", replicas.get("metadata").get("self").asText());
+            assertEquals(1, replicas.get("data").size(), replicas.toString()); // one broker
+            JsonNode r = replicas.get("data").get(0);
+            assertEquals("KafkaReplica", r.get("kind").asText());
+            assertEquals(self + "/replicas/" + leader, r.get("metadata").get("self").asText());
+            assertEquals("crn:///kafka=" + clusterId(kafka) + "/topic=" + name + "/partition=" + id + "/replica=" + leader,
+                    r.get("metadata").get("resource_name").asText());
+            assertEquals(name, r.get("topic_name").asText());
+            assertEquals(id, r.get("partition_id").asInt());
+            assertEquals(leader, r.get("broker_id").asInt());
+            assertTrue(r.get("is_leader").asBoolean());
+            assertTrue(r.get("is_in_sync").asBoolean());
+            assertEquals(rest.base() + v3 + "/brokers/" + leader, r.get("broker").get("related").asText());
+            assertEquals(r, ok(rest.get(p.get("leader").get("related").asText().substring(rest.base().toString().length()))));
+            assertEquals(404, rest.get(v3 + "/topics/" + name + "/partitions/" + id + "/replicas/" + (leader + 1)).status());
         }
+        assertEquals(404, rest.get(v3 + "/topics/" + name + "/partitions/2/replicas").status());
         assertError(rest.get(v3 + "/topics/" + name + "/partitions/2"), 404, 404, "HTTP 404 Not Found");
         assertError(rest.get(v3 + "/topics/" + name + "/partitions/x"), 404, 404, "HTTP 404 Not Found");
         assertError(rest.get(v3 + "/topics/" + name + "-missing/partitions"), 404, 40403,

@@ -30,6 +30,28 @@ public final class PartitionsHandlers {
                 t.partitions().stream().map(p -> r.partition(topic, p)).toList(), "topics", topic, "partitions"));
     }
 
+    /** {@code GET …/partitions/{partition}/replicas}: by broker id; 404 when the topic has no such partition. */
+    public void replicas(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
+        V3.answer(exchange, admin, base, id -> admin.partition(topic, partition), (r, p) -> r.list(
+                io.portico.protocol.v3.ReplicaData.LIST_KIND, p.replicas().stream().sorted().map(b -> r.replica(topic, p, b))
+                        .toList(), "topics", topic, "partitions", String.valueOf(partition), "replicas"));
+    }
+
+    /** {@code GET …/partitions/{partition}/replicas/{broker_id}}: 404 when that broker holds no replica of it. */
+    public void replica(HttpServerExchange exchange) {
+        String topic = Http.param(exchange, "topic");
+        int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
+        int broker = Http.intParam(exchange, "broker_id", ErrorCode.NOT_FOUND);
+        V3.answer(exchange, admin, base, id -> admin.partition(topic, partition).thenApply(p -> {
+            if (!p.replicas().contains(broker)) {
+                throw ErrorCode.NOT_FOUND.exception();
+            }
+            return p;
+        }), (r, p) -> r.replica(topic, p, broker));
+    }
+
     /** {@code GET …/partitions/{partition}}: 404 when the topic has no such partition. */
     public void get(HttpServerExchange exchange) {
         String topic = Http.param(exchange, "topic");

@@ -10,6 +10,7 @@ import io.portico.protocol.v3.ConsumerLagData;
 import io.portico.protocol.v3.PartitionData;
 import io.portico.protocol.v3.PartitionOffsetsData;
 import io.portico.protocol.v3.Related;
+import io.portico.protocol.v3.ReplicaData;
 import io.portico.protocol.v3.ResourceList;
 import io.portico.protocol.v3.ResourceMetadata;
 import io.portico.protocol.v3.TopicConfigData;
@@ -113,6 +114,16 @@ final class Resources {
                 clusterId, topic, p.id(),
                 p.leader() == null ? null : related("topics", topic, "partitions", id, "replicas", String.valueOf(p.leader())),
                 related("topics", topic, "partitions", id, "replicas"), related("topics", topic, "partitions", id, "reassignment"));
+    }
+
+    ReplicaData replica(String topic, ClusterAdmin.Partition p, int broker) {
+        String partition = String.valueOf(p.id());
+        String id = String.valueOf(broker);
+        return new ReplicaData(ReplicaData.KIND,
+                new ResourceMetadata(url("topics", topic, "partitions", partition, "replicas", id),
+                        crn("topic", topic, "partition", partition, "replica", id)),
+                clusterId, topic, p.id(), broker, p.leader() != null && p.leader() == broker, p.inSync().contains(broker),
+                related("brokers", id));
     }
 
     PartitionOffsetsData offsets(String topic, int partition, ClusterAdmin.Offsets o) {
