@@ -1430,10 +1430,14 @@ public final class ConsumerInstance {
             }
         }
 
-        /** The next slice found no room: the wait ends with nothing (what is held stays). */
+        /**
+         * The next slice found no room: the read ends with 503 (what is held stays), not with an
+         * empty answer, which tells a client there is nothing to read and has it ask again at once.
+         */
         private void endWait() {
             reading.remove(this);
-            result.complete(List.of());
+            result.completeExceptionally(ErrorCode.SERVICE_UNAVAILABLE.exception(
+                    "the server's consumer threads are all busy (consumer.threads, consumer.queue.size); retry"));
         }
     }
 

@@ -731,7 +731,7 @@ class ConsumerInstanceTest {
     }
 
     @Test
-    void aSliceThePoolRefusesEndsTheWaitWithNoRecords() throws Exception {
+    void aSliceThePoolRefusesEndsTheReadWith503() throws Exception {
         ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
         ConsumerInstance instance = create(registry, null);
         SessionTestConsumer consumer = factory.last();
@@ -746,7 +746,10 @@ class ConsumerInstanceTest {
         java.util.concurrent.CompletableFuture<List<ConsumedRecord>> read =
                 registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), full);
 
-        assertEquals(List.of(), read.get(5, TimeUnit.SECONDS));
+        // Not an empty answer, which tells a client there is nothing and has it ask again at once.
+        java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.ExecutionException.class, () -> read.get(5, TimeUnit.SECONDS));
+        assertEquals(503, ((io.portico.protocol.RestException) e.getCause()).httpStatus());
         assertFalse(instance.isReading());
         // The instance is still good: the next read gets what came meanwhile.
         consumer.addRecord(record(TOPIC, 0, 0, null, "a"));
