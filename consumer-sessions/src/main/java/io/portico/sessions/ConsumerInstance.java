@@ -1990,6 +1990,17 @@ public final class ConsumerInstance {
                 || t instanceof org.apache.kafka.common.errors.TimeoutException) {
             return KafkaErrors.toRestException(e);
         }
+        // A group rebalancing is routine, not the server's fault: retriable (50003), and a commit
+        // Kafka refuses because the partitions went to another member is the client's conflict (409).
+        if (t instanceof org.apache.kafka.common.errors.RebalanceInProgressException
+                || t instanceof org.apache.kafka.common.errors.RetriableException) {
+            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, KafkaErrors.describe(e)
+                    + " (the group is rebalancing; commit again)", e);
+        }
+        if (t instanceof org.apache.kafka.clients.consumer.CommitFailedException) {
+            return new RestException(ErrorCode.ILLEGAL_STATE, "the group rebalanced and gave partitions of this commit "
+                    + "to another member, which reads them from the last committed offset; read again", e);
+        }
         return new RestException(ErrorCode.KAFKA_ERROR, KafkaErrors.describe(e), e);
     }
 

@@ -501,7 +501,18 @@ class ConsumerSessionTest {
         consumer.commitSyncFailure = new org.apache.kafka.common.errors.TimeoutException("no coordinator");
         assertEquals(ErrorCode.BROKER_NOT_AVAILABLE,
                 assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode());
+        // A group rebalancing is routine: retriable, or the client's conflict when its partitions moved.
+        consumer.commitSyncFailure = new org.apache.kafka.common.errors.RebalanceInProgressException("rebalancing");
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR,
+                assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode());
+        consumer.commitSyncFailure = new org.apache.kafka.common.errors.CoordinatorLoadInProgressException("loading");
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR,
+                assertThrows(RestException.class, instance::commitReturned).errorCode());
         consumer.commitSyncFailure = new org.apache.kafka.clients.consumer.CommitFailedException("rebalanced");
+        RestException moved = assertThrows(RestException.class, () -> instance.commit(offsets));
+        assertEquals(ErrorCode.ILLEGAL_STATE, moved.errorCode());
+        assertEquals(409, moved.httpStatus());
+        consumer.commitSyncFailure = new org.apache.kafka.common.errors.InvalidCommitOffsetSizeException("too large");
         assertEquals(ErrorCode.KAFKA_ERROR,
                 assertThrows(RestException.class, () -> instance.commit(offsets)).errorCode(), "the rest stay 50002");
     }
