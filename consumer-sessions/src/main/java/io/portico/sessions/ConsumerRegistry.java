@@ -193,11 +193,18 @@ public final class ConsumerRegistry implements AutoCloseable {
         this.metrics = metrics;
         this.factory = factory;
         this.topicExists = topicExists;
-        this.closer = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "portico-consumer-closer");
-            t.setDaemon(true);
-            return t;
-        });
+        // Closes of expired instances, several at a time: each may wait for Kafka (a final commit,
+        // the group's leave) up to CLOSE_TIMEOUT, and many expire together when a fleet of clients
+        // goes away; one at a time, with Kafka down, 300 took some 50 minutes, their consumers and
+        // their memory held all along.
+        java.util.concurrent.ThreadPoolExecutor closing = new java.util.concurrent.ThreadPoolExecutor(CLOSING_THREADS,
+                CLOSING_THREADS, 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "portico-consumer-closer");
+                    t.setDaemon(true);
+                    return t;
+                });
+        closing.allowCoreThreadTimeOut(true);
+        this.closer = closing;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-consumer-read-timer");
             t.setDaemon(true);
@@ -236,13 +243,19 @@ public final class ConsumerRegistry implements AutoCloseable {
                 })
                 .ticker(ticker)
                 .scheduler(Scheduler.systemScheduler())
-                .executor(closer)
+                // The cache's own work and its listener run where they are asked for: the listener
+                // hands a close to the closers and never blocks, so no expiry waits behind a close.
+                .executor(Runnable::run)
                 .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
                     if (cause == RemovalCause.EXPIRED) {
                         metrics.instanceExpired();
                     }
                     if (instance != null && cause != RemovalCause.EXPLICIT) {
-                        instance.close(CLOSE_TIMEOUT);
+                        try {
+                            closer.execute(() -> instance.close(CLOSE_TIMEOUT));
+                        } catch (java.util.concurrent.RejectedExecutionException e) {
+                            instance.close(CLOSE_TIMEOUT); // the registry closes
+                        }
                     }
                 })
                 .build();

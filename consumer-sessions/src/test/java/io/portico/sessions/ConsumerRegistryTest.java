@@ -453,6 +453,42 @@ class ConsumerRegistryTest {
     }
 
     @Test
+    void instancesThatExpireTogetherAreClosedSeveralAtATime() throws Exception {
+        // Each close may wait for Kafka (a final commit, the leave): one at a time, a fleet of
+        // expired instances took minutes, their consumers and memory held all along.
+        ConsumerRegistry registry = registry();
+        CountDownLatch bothClosing = new CountDownLatch(2);
+        CountDownLatch letGo = new CountDownLatch(1);
+        List<SessionTestConsumer> consumers = new ArrayList<>();
+        for (String name : List.of("alice", "bob")) {
+            registry.create("g1", named(name), null);
+            SessionTestConsumer consumer = factory.last();
+            consumer.duringClose = () -> {
+                bothClosing.countDown();
+                try {
+                    letGo.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            consumers.add(consumer);
+        }
+        registry.create("g1", named("carol"), null);
+        advance(INSTANCE_TIMEOUT.plusMillis(1));
+        registry.cleanUp();
+
+        assertTrue(bothClosing.await(30, TimeUnit.SECONDS), "both closes in progress at once");
+        assertRestError(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND, () -> registry.get("g1", "carol"));
+        SessionTestConsumer carol = factory.last();
+        assertTrue(SessionTestConsumer.waitUntil(carol::closed, Duration.ofSeconds(30)),
+                "a third closes while the two wait");
+        letGo.countDown();
+        for (SessionTestConsumer c : consumers) {
+            assertTrue(SessionTestConsumer.waitUntil(c::closed, Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
     void anInstanceJustShortOfItsTimeoutLives() throws Exception {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = registry.create("g1", named("alice"), null);
