@@ -823,7 +823,10 @@ public final class ProduceService {
      */
     public static boolean topicMissing(Throwable failure) {
         Throwable t = RestException.unwrap(failure);
+        // A full buffer is a TimeoutException too, but says nothing of the topic: forgetting it
+        // would send every client's requests for it to the look-ups.
         return t instanceof org.apache.kafka.common.errors.TimeoutException
+                && !(t instanceof org.apache.kafka.clients.producer.BufferExhaustedException)
                 || t instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
     }
 

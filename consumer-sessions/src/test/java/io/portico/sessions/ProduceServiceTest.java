@@ -1154,4 +1154,16 @@ class ProduceServiceTest {
         producer.completeNext();
         assertEquals(0, service.shares().heldBy("a"));
     }
+
+    @Test
+    void aFullBufferSaysNothingOfTheTopic() {
+        // BufferExhaustedException is a TimeoutException: taken as a missing topic, every client's
+        // requests for the topic went to the look-ups.
+        assertFalse(ProduceService.topicMissing(new org.apache.kafka.clients.producer.BufferExhaustedException("full")));
+        assertFalse(ProduceService.topicMissing(new java.util.concurrent.CompletionException(
+                new org.apache.kafka.clients.producer.BufferExhaustedException("full"))));
+        assertTrue(ProduceService.topicMissing(new org.apache.kafka.common.errors.TimeoutException("no metadata")));
+        assertTrue(ProduceService.topicMissing(new org.apache.kafka.common.errors.UnknownTopicOrPartitionException("x")));
+        assertFalse(ProduceService.topicMissing(new org.apache.kafka.common.errors.RecordTooLargeException("big")));
+    }
 }
