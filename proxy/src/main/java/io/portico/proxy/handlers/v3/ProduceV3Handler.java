@@ -1077,12 +1077,15 @@ public final class ProduceV3Handler {
                 Outcome outcome = outcomeFor(p.slot);
                 try {
                     sender.sendNow(p.record, outcome);
-                } catch (RuntimeException | StackOverflowError e) {
+                } catch (Throwable e) {
                     // Reported as the record's failure (unless it was reported already), and the
-                    // stream goes on (also past a schema too deep for the stack): an escaped
-                    // exception would leave this stream's next records unsent and its response never ended.
+                    // stream goes on (also past a schema too deep for the stack, or an Error a
+                    // schema library threw): an escaped throwable would leave this stream's next
+                    // records unsent and its response never ended.
                     LIMITED.error("unexpected:" + e.getClass().getName(), "Sending a streamed record failed unexpectedly", e);
-                    outcome.failed(KafkaErrors.v3RecordError(e));
+                    outcome.failed(KafkaErrors.v3RecordError(e instanceof org.apache.kafka.common.KafkaException
+                            || e instanceof io.portico.protocol.RestException || e instanceof StackOverflowError
+                            ? e : ErrorCode.INTERNAL_SERVER_ERROR.exception())); // no internal message to the client
                 }
             }
             submit(); // more queued: after other work of the pool
