@@ -1582,7 +1582,8 @@ public final class ConsumerInstance {
 
     /** Whether work waits in {@code pool}'s queue (requests, read slices): a fetch ahead gives way to it. */
     private static boolean othersWaitIn(java.util.concurrent.Executor pool) {
-        return pool instanceof java.util.concurrent.ThreadPoolExecutor bounded && !bounded.getQueue().isEmpty();
+        java.util.concurrent.Executor threads = pool instanceof OnPool share ? share.pool() : pool;
+        return threads instanceof java.util.concurrent.ThreadPoolExecutor bounded && !bounded.getQueue().isEmpty();
     }
 
     /** Whether something else uses or waits for the instance, or it should not fetch ahead now (under the lock). */

@@ -259,6 +259,12 @@ public final class Portico implements AutoCloseable {
         schemaReadPool = schemas == null ? null : ScalingPool.create("portico-schema-reads", reads.threads(),
                 reads.queueSize());
         Executor schemaReads = schemaReadPool == null ? consumerPool : schemaReadPool;
+        // One API key's consumer reads may hold half of a read pool's threads and queued places.
+        int readShare = (int) Math.min(Integer.MAX_VALUE, ((long) reads.threads() + reads.queueSize()) / 2);
+        io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readShare,
+                "consumer.threads, consumer.queue.size");
+        io.portico.proxy.http.PoolShares schemaReadShares = schemaReadPool == null ? readShares
+                : new io.portico.proxy.http.PoolShares(schemaReadPool, readShare, "consumer.threads, consumer.queue.size");
         if (schemas != null) {
             consumers.decoders(schemas::decoder);
         }
@@ -287,8 +293,9 @@ public final class Portico implements AutoCloseable {
                         idempotent),
                 new MessagesHandler(offsetReader, consumerPool, schemaReads, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
-                        config.requestBodyMaxBytes()),
-                new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes()),
+                        config.requestBodyMaxBytes(), readShares, schemaReadShares),
+                new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes(),
+                        readShares, schemaReadShares),
                 new RecordsHandler(produce, producePool, schemaProduce, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),

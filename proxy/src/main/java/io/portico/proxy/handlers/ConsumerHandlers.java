@@ -13,6 +13,7 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.PoolShares;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
@@ -46,6 +47,8 @@ public final class ConsumerHandlers {
     private final BaseUrl baseUrl;
     private final Executor pool;
     private final Executor schemaPool;
+    private final PoolShares readShares;
+    private final PoolShares schemaReadShares;
     private final long maxBodyBytes;
 
     /**
@@ -56,6 +59,16 @@ public final class ConsumerHandlers {
      */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes) {
+        this(registry, cluster, pool, schemaPool, advertised, hostName, maxBodyBytes,
+                new PoolShares(pool, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, ""));
+    }
+
+    /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+                            List<URI> advertised, String hostName, long maxBodyBytes, PoolShares readShares,
+                            PoolShares schemaReadShares) {
+        this.readShares = readShares;
+        this.schemaReadShares = schemaReadShares;
         this.registry = registry;
         this.cluster = cluster;
         this.baseUrl = new BaseUrl(advertised, hostName);
@@ -110,7 +123,8 @@ public final class ConsumerHandlers {
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // The read holds a pool thread for one poll slice at a time: between slices it waits in
         // the pool's queue again, behind reads whose records are there.
-        Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
+        // Each API key's slices held to its share of the pool, so that its many long polls leave the others room.
+        Executor on = (format.needsSchemaRegistry() ? schemaReadShares : readShares).of(caller);
         Http.offload(exchange, on, () -> {
             java.time.Duration within = Http.readWithin(exchange); // relayed: answer before the relay stops waiting
             ConsumerInstance instance = registry.owned(group, name, caller);

@@ -14,6 +14,7 @@ import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
+import io.portico.proxy.http.PoolShares;
 import io.portico.sessions.ClusterHealth;
 import io.portico.sessions.ConsumerInstance;
 import io.portico.sessions.ConsumerRegistry;
@@ -48,11 +49,22 @@ public final class ConsumerV2Handlers {
     private final ClusterHealth cluster;
     private final Executor pool;
     private final Executor schemaPool;
+    private final PoolShares readShares;
+    private final PoolShares schemaReadShares;
     private final long maxBodyBytes;
 
     /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes) {
+        this(registry, cluster, pool, schemaPool, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, ""),
+                new PoolShares(schemaPool, Integer.MAX_VALUE, ""));
+    }
+
+    /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+                              long maxBodyBytes, PoolShares readShares, PoolShares schemaReadShares) {
+        this.readShares = readShares;
+        this.schemaReadShares = schemaReadShares;
         this.schemaPool = schemaPool;
         this.registry = registry;
         this.cluster = cluster;
@@ -185,7 +197,8 @@ public final class ConsumerV2Handlers {
         String caller = principal.owner();
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
         // One poll slice at a time on the pool, as v1's read.
-        Executor on = format.needsSchemaRegistry() ? schemaPool : pool;
+        // Each API key's slices held to its share of the pool, so that its many long polls leave the others room.
+        Executor on = (format.needsSchemaRegistry() ? schemaReadShares : readShares).of(caller);
         Http.offload(exchange, on, () -> {
             java.time.Duration within = Http.readWithin(exchange); // relayed: answer before the relay stops waiting
             ConsumerInstance instance = registry.owned(group, name, caller);

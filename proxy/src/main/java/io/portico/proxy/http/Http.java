@@ -938,7 +938,8 @@ public final class Http {
                 });
             } catch (RejectedExecutionException e) {
                 done.run();
-                ErrorWriter.write(exchange, overloaded());
+                ErrorWriter.write(exchange, e instanceof PoolShares.Refused share
+                        ? ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()) : overloaded());
             }
         });
     }
