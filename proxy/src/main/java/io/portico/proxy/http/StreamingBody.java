@@ -41,31 +41,30 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         }
 
         /**
-         * The bytes the sink holds of an item still arriving (a record that spans chunks): past
-         * {@link #HELD_FREE_BYTES}, that item must arrive at {@link Http#BODY_MIN_RATE} on average once
-         * it has taken longer than the idle timeout, as a request body must.
+         * The bytes the sink holds of an item still arriving (a record that spans chunks): while
+         * there are any, that item must arrive at {@link Http#BODY_MIN_RATE} on average once it
+         * has taken longer than the idle timeout, as a request body must (a byte now and then
+         * would keep a partial record, and its part of the requests budget, for the stream's life).
          */
         default long heldBytes() {
             return 0;
         }
 
         /**
-         * An item held past {@link #HELD_FREE_BYTES} arrives slower than the least rate: it is
-         * ended. Called only for a sink whose {@link #heldBytes} can pass that.
+         * An item still arriving arrives slower than the least rate: it is ended. Called only for
+         * a sink whose {@link #heldBytes} can be more than 0.
          */
         default void tooSlow(Duration took, long bytes) {
         }
     }
 
-    /** What an item still arriving may hold without being held to a rate. */
-    public static final long HELD_FREE_BYTES = 64 * 1024;
 
     private final HttpServerExchange exchange;
     private final Sink sink;
     private final Duration idleTimeout;
     private final Duration maxDuration;
     private long lastProgress = System.nanoTime();
-    /** When the sink began holding more than {@link #HELD_FREE_BYTES} of one item (0: it does not), and the bytes since. */
+    /** When the sink began holding part of one item (0: it holds none), and the bytes since. */
     private long heldSince;
     private long bytesSinceHeld;
     private long pausedAt;
@@ -113,7 +112,7 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
             stop();
         }
         sink.chunk(chunk, last);
-        if (sink.heldBytes() > HELD_FREE_BYTES) {
+        if (sink.heldBytes() > 0) {
             if (heldSince == 0) {
                 heldSince = lastProgress;
                 bytesSinceHeld = 0;
@@ -196,8 +195,8 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         }
         long now = System.nanoTime();
         long idle = now - lastProgress;
-        if (!paused && heldSince != 0 && sink.heldBytes() > HELD_FREE_BYTES) {
-            // A large item trickling in (a byte now and then) would hold its part for hours.
+        if (!paused && heldSince != 0 && sink.heldBytes() > 0) {
+            // An item trickling in (a byte now and then) would hold its part for hours.
             long took = now - heldSince;
             if (Http.belowLeastRate(bytesSinceHeld, took, idleTimeout.toNanos())) {
                 sink.tooSlow(Duration.ofNanos(took), bytesSinceHeld);

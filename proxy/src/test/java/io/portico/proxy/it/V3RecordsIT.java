@@ -686,11 +686,44 @@ class V3RecordsIT {
             try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
                 stream.sendChunk(stringRecord("one"));
                 stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(100 * 1024));
-                for (int i = 0; i < 10; i++) {
-                    Thread.sleep(100);
-                    stream.sendChunk("AAAA");
+                // The record's bytes on average since its first: under 16 KiB/s once 100 KiB took 6.4 s.
+                try {
+                    for (int i = 0; i < 150; i++) { // up to 15 s, never idle for the timeout
+                        Thread.sleep(100);
+                        stream.sendChunk("AAAA");
+                    }
+                } catch (java.io.IOException e) {
+                    // ended meanwhile: what it answered is read below
                 }
-                List<JsonNode> reports = stream.readToEnd(); // then nothing more is sent
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(2, reports.size(), reports.toString());
+                assertEquals(200, reports.get(0).get("error_code").asInt());
+                assertEquals(408, reports.get(1).get("error_code").asInt());
+                assertTrue(reports.get(1).get("message").asText().contains("least rate"), reports.toString());
+            }
+            assertEquals(200, p.rest().get("/").status());
+        }
+    }
+
+    @Test
+    void aSmallRecordThatTricklesInIsEndedWithA408ReportToo(KafkaCluster kafka) throws Exception {
+        // 2 KiB of a record, then a byte or four now and then, never idle for the timeout: held to
+        // the least rate as a large one is, or it would keep its part of the requests budget (and
+        // its place) for as long as the trickle lasts.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "1000"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3trickle-small"), 1);
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                stream.sendChunk(stringRecord("one"));
+                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(2 * 1024));
+                try {
+                    for (int i = 0; i < 40; i++) { // up to 8 s, far past the timeout
+                        Thread.sleep(200);
+                        stream.sendChunk("AAAA");
+                    }
+                } catch (java.io.IOException e) {
+                    // ended meanwhile: what it answered is read below
+                }
+                List<JsonNode> reports = stream.readToEnd();
                 assertEquals(2, reports.size(), reports.toString());
                 assertEquals(200, reports.get(0).get("error_code").asInt());
                 assertEquals(408, reports.get(1).get("error_code").asInt());

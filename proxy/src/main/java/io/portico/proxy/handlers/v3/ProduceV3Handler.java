@@ -956,8 +956,8 @@ public final class ProduceV3Handler {
 
         @Override
         public void tooSlow(Duration took, long bytes) {
-            reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: a record of more than "
-                    + StreamingBody.HELD_FREE_BYTES / 1024 + " KiB arrived at " + bytes / Math.max(1, took.toSeconds())
+            reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: a record arrived at "
+                    + bytes / Math.max(1, took.toSeconds())
                     + " bytes/s for " + took.toSeconds() + " s, under the least rate of " + Http.BODY_MIN_RATE / 1024
                     + " KiB/s (request.body.timeout.ms)"));
             endInput(true);
