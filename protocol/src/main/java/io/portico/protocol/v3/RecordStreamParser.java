@@ -59,6 +59,8 @@ public final class RecordStreamParser {
     private final ArrayDeque<Item> ready = new ArrayDeque<>();
     /** Items that come after the values of the last chunk not parsed yet (a record's end, the stream's break). */
     private final ArrayDeque<Item> after = new ArrayDeque<>();
+    /** What {@link #parsedBytes} says. */
+    private long parsedBytes;
 
     // The value in progress: its bytes from earlier chunks (when it spans chunks) and its shape.
     private byte[] buffered = new byte[0];
@@ -155,7 +157,22 @@ public final class RecordStreamParser {
         if (ready.isEmpty() && nextRange < ranges) {
             parseRanges(chunk, PARSED_AT_ONCE);
         }
-        return ready.isEmpty() ? after.poll() : ready.poll();
+        Item item = ready.isEmpty() ? after.poll() : ready.poll();
+        parsedBytes -= bytesOf(item);
+        return item;
+    }
+
+    /**
+     * The keys', values' and headers' bytes of the records parsed and not yet handed out by
+     * {@link #next}: a record that spanned chunks is parsed as it ends and no longer counted in
+     * {@link #bufferedBytes}, though it is held until taken (up to the record size limit).
+     */
+    public long parsedBytes() {
+        return parsedBytes;
+    }
+
+    private static long bytesOf(Item item) {
+        return item instanceof Parsed parsed ? parsed.record().payloadBytes() : 0;
     }
 
     /** Whether {@link #next} has an item to give. */
@@ -350,6 +367,7 @@ public final class RecordStreamParser {
 
     /** Queues an item after every value found before it (those of the last chunk may not be parsed yet). */
     private void add(Item item) {
+        parsedBytes += bytesOf(item);
         (nextRange < ranges || !after.isEmpty() ? after : ready).add(item);
     }
 
@@ -431,7 +449,9 @@ public final class RecordStreamParser {
         int stop = (int) Math.min(ranges, (long) k + most);
         while (k < stop) {
             if (array || rangeStarts[k] == rangeEnds[k]) {
-                ready.add(parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k], schemas));
+                Item parsed = parse(chunk, rangeStarts[k], rangeEnds[k] - rangeStarts[k], schemas);
+                parsedBytes += bytesOf(parsed);
+                ready.add(parsed);
                 k++;
                 continue;
             }
@@ -440,6 +460,7 @@ public final class RecordStreamParser {
                 while (k < stop) {
                     int len = rangeEnds[k] - rangeStarts[k];
                     Item item = parseNext(p, chunk, base, len, schemas);
+                    parsedBytes += bytesOf(item);
                     ready.add(item);
                     k++;
                     if (!(item instanceof Parsed) || base + p.currentLocation().getByteOffset() != rangeEnds[k - 1]) {

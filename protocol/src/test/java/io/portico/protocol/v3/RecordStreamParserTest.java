@@ -121,7 +121,10 @@ class RecordStreamParserTest {
         parser.feed("\"}}".getBytes(StandardCharsets.UTF_8));
         assertFalse(parser.inRecord());
         assertEquals(0, parser.bufferedBytes(), "a large record's buffer is not kept once it ended");
+        // ... but the record made of it is held until taken, and told as held.
+        assertTrue(parser.parsedBytes() >= 100_000, "parsed and not taken: " + parser.parsedBytes());
         assertEquals(List.of("done", "x".repeat(100_000)), drain(parser).stream().map(i -> utf8(record(i).valueBytes())).toList());
+        assertEquals(0, parser.parsedBytes(), "taken");
 
         parser.feed("{\"value\":{\"type\":\"STRING\",\"data\":\"cut".getBytes(StandardCharsets.UTF_8));
         assertTrue(parser.bufferedBytes() > 0);

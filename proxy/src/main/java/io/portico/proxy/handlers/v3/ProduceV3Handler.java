@@ -772,7 +772,10 @@ public final class ProduceV3Handler {
          * it is over; see {@link #giveUpOnPartialRecord}).
          */
         private void countBuffered() {
-            long now = parser.bufferedBytes();
+            // And the records parsed but not taken yet: a record that spanned chunks leaves the
+            // parser's buffer as it ends, and waits parsed (up to the record size limit) until
+            // reports make room for it.
+            long now = parser.bufferedBytes() + parser.parsedBytes();
             if (now > bufferedCounted) {
                 lease.takeAnyway(now - bufferedCounted);
             } else if (now < bufferedCounted) {
