@@ -588,7 +588,7 @@ public final class ConsumerInstance {
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
-            notReturned(offsets.keySet());
+            offsets.forEach(this::soughtTo);
             return null;
         });
     }
@@ -601,8 +601,8 @@ public final class ConsumerInstance {
             held.drop(partitions);
             delivered.forget(partitions);
             consumer.seekToBeginning(partitions);
-            partitions.forEach(consumer::position); // resolved now, not at the next fetch
-            notReturned(partitions);
+            // resolved now, not at the next fetch
+            partitions.forEach(tp -> soughtTo(tp, consumer.position(tp)));
             return null;
         });
     }
@@ -626,8 +626,7 @@ public final class ConsumerInstance {
             consumer.seekToEnd(partitions);
             // Resolved now: "the end" is where the log ends at this call, not at the next fetch
             // (records written in between are read).
-            partitions.forEach(consumer::position);
-            notReturned(partitions);
+            partitions.forEach(tp -> soughtTo(tp, consumer.position(tp)));
             return null;
         });
     }
@@ -656,7 +655,7 @@ public final class ConsumerInstance {
             delivered.forget(timestamps.keySet());
             held.drop(offsets.keySet());
             offsets.forEach(consumer::seek);
-            notReturned(offsets.keySet());
+            offsets.forEach(this::soughtTo);
             if (timestamps.isEmpty()) {
                 return null;
             }
@@ -668,13 +667,13 @@ public final class ConsumerInstance {
                     toEnd.add(tp);
                 } else {
                     consumer.seek(tp, at.offset());
+                    soughtTo(tp, at.offset());
                 }
             }
             if (!toEnd.isEmpty()) {
                 consumer.seekToEnd(toEnd);
-                toEnd.forEach(consumer::position);
+                toEnd.forEach(tp -> soughtTo(tp, consumer.position(tp)));
             }
-            notReturned(timestamps.keySet());
             return null;
         });
     }
@@ -980,6 +979,16 @@ public final class ConsumerInstance {
         } else {
             returned.remove(tp);
         }
+    }
+
+    /**
+     * {@code tp} was sought to {@code offset}: a commit without offsets commits there, as
+     * Confluent's proxy commits a consumer's position (a client resets its group by seeking to the
+     * end, then committing); what a stream handed out of it and writes later does not count.
+     */
+    private void soughtTo(TopicPartition tp, long offset) {
+        unwritten.forget(List.of(tp));
+        returned.put(tp, offset - 1); // -1 for the first offset: a commit commits 0
     }
 
     /** Nothing of {@code partitions} counts as returned, nor will what a stream handed out of them and writes later. */

@@ -127,6 +127,33 @@ class ConsumerSessionTest {
     }
 
     @Test
+    void aCommitWithoutOffsetsAfterASeekCommitsWhereTheSeekWent() {
+        // As Confluent's proxy commits a consumer's position: a client resets its group by
+        // seeking (to the end, the beginning, an offset, a time) and committing.
+        ConsumerRegistry registry = registry(Duration.ofMillis(20));
+        ConsumerInstance instance = assignedAtA0(registry, ConsumerInstance.Options.DEFAULTS);
+        SessionTestConsumer consumer = factory.last();
+        for (int i = 0; i < 10; i++) {
+            consumer.addRecord(record("a", 0, i, null, "v" + i));
+        }
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L),
+                offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+        instance.commitReturned();
+        assertEquals(10L, consumer.lastCommitted(A0));
+
+        instance.seek(Map.of(A0, 4L));
+        instance.commitReturned();
+        assertEquals(4L, consumer.lastCommitted(A0), "back to the offset sought");
+        instance.seekToBeginning(List.of(A0));
+        instance.commitReturned();
+        assertEquals(0L, consumer.lastCommitted(A0), "back to the beginning");
+        consumer.updateEndOffsets(Map.of(A0, 10L));
+        instance.seekToEnd(List.of(A0));
+        instance.commitReturned();
+        assertEquals(10L, consumer.lastCommitted(A0), "on to the end");
+    }
+
+    @Test
     void aSeekToTheBeginningOfNoPartitionNamedMovesEveryAssignedOneAndLetsGoOfWhatWasHeld() {
         // Kafka's seekToBeginning of an empty list moves every assigned partition (as Confluent's
         // proxy passes it on): what was held of them must go too, or it would come first.
