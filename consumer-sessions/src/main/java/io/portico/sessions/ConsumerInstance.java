@@ -1535,6 +1535,7 @@ public final class ConsumerInstance {
             LOG.debug("Fetching ahead for {}/{} failed: {}", group, name, e.toString());
         } finally {
             lock.unlock();
+            closeIfFree(); // a close waiting for the consumer runs now
         }
     }
 
@@ -1726,6 +1727,7 @@ public final class ConsumerInstance {
             throw onKafkaError.apply(e);
         } finally {
             lock.unlock();
+            closeIfFree(); // a close waiting for the consumer runs now
         }
     }
 
@@ -1836,6 +1838,7 @@ public final class ConsumerInstance {
             return false;
         } finally {
             lock.unlock();
+            closeIfFree(); // a close waiting for the consumer runs now
         }
     }
 
@@ -2101,6 +2104,7 @@ public final class ConsumerInstance {
 
     private void lock(boolean streams) {
         if (closed) {
+            closeIfFree(); // a close that waited for the consumer, should its holder have let go unseen
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         // Counted before the look at the lock: a fetch ahead that takes it from here on sees this
@@ -2123,6 +2127,7 @@ public final class ConsumerInstance {
         }
         if (closed) {
             lock.unlock();
+            closeIfFree(); // a close waiting for the consumer runs now
             throw ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
         }
         if (streamEnded) {
@@ -2164,10 +2169,52 @@ public final class ConsumerInstance {
                 Thread.currentThread().interrupt();
             }
         }
+        if (!locked) {
+            // The holder uses the consumer still (Kafka refuses a second thread, and a close that
+            // failed so would leave it open for good: its sockets, threads and group membership):
+            // it is closed by whoever holds it, as it lets go. Its memory stays counted until then.
+            LOG.warn("Consumer {}/{} was busy for {} ms; it is closed once free", group, name, timeout.toMillis());
+            closeTimeout = timeout;
+            closeWhenFree = true;
+            endReads();
+            closeIfFree(); // it may have let go meanwhile
+            return;
+        }
         try {
-            if (!locked) {
-                LOG.warn("Consumer {}/{} was busy for {} ms; closing it anyway", group, name, timeout.toMillis());
+            closeLocked(deadline);
+        } finally {
+            held.clear();
+            lock.unlock();
+            memory.close(); // its fixed cost and held records, at once: the consumer is gone
+            endReads();
+        }
+    }
+
+    /** Set when a close could not have the consumer: it closes once its holder lets go ({@link #closeIfFree}). */
+    private volatile boolean closeWhenFree;
+    private volatile Duration closeTimeout = Duration.ZERO;
+
+    /** The close that waited for the consumer, now, if it waits and the consumer is free (after an unlock). */
+    private void closeIfFree() {
+        if (!closeWhenFree || !lock.tryLock()) {
+            return;
+        }
+        try {
+            if (!closeWhenFree) {
+                return; // closed by another meanwhile
             }
+            closeWhenFree = false;
+            closeLocked(System.nanoTime() + closeTimeout.toNanos());
+            held.clear();
+            memory.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The final auto-commit and the consumer's close (under the lock). */
+    private void closeLocked(long deadline) {
+        try {
             if (autoCommit) {
                 try {
                     Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
@@ -2187,18 +2234,15 @@ public final class ConsumerInstance {
             consumer.close(CloseOptions.timeout(left(deadline)));
         } catch (RuntimeException e) {
             LOG.warn("Closing consumer {}/{} failed: {}", group, name, e.toString());
-        } finally {
-            if (locked) {
-                held.clear();
-                lock.unlock();
-            }
-            memory.close(); // its fixed cost and held records, at once: the consumer is gone
-            // Reads waiting between two slices end now (a slice still queued finds the instance closed).
-            for (AsyncRead read : reading) {
-                read.result.completeExceptionally(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception());
-            }
-            reading.clear();
         }
+    }
+
+    /** Reads waiting between two slices end now (a slice still queued finds the instance closed). */
+    private void endReads() {
+        for (AsyncRead read : reading) {
+            read.result.completeExceptionally(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception());
+        }
+        reading.clear();
     }
 
     /**

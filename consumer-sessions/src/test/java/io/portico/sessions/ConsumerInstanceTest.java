@@ -757,6 +757,45 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aCloseThatCannotHaveTheConsumerLeavesItToItsHolderRatherThanUseItAlongside() throws Exception {
+        // Kafka refuses a second thread: a close that used the consumer anyway failed, and left it
+        // open for good (its sockets, threads and group membership). An operation holding the
+        // instance past the close's wait (schema decoding, a wait for memory) stands for any.
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        java.lang.reflect.Field field = ConsumerInstance.class.getDeclaredField("lock");
+        field.setAccessible(true);
+        java.util.concurrent.locks.ReentrantLock lock = (java.util.concurrent.locks.ReentrantLock) field.get(instance);
+        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            lock.lock();
+            try {
+                holding.countDown();
+                letGo.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                lock.unlock();
+            }
+        });
+        holder.start();
+        assertTrue(holding.await(30, TimeUnit.SECONDS));
+
+        instance.close(Duration.ofMillis(100));
+        assertFalse(consumer.closed(), "not closed while another holds it");
+        letGo.countDown();
+        holder.join(30_000);
+        // The next to have it (here an operation, which finds the instance closed) closes it.
+        assertEquals(ErrorCode.CONSUMER_INSTANCE_NOT_FOUND,
+                org.junit.jupiter.api.Assertions.assertThrows(io.portico.protocol.RestException.class,
+                        instance::commitReturned).errorCode());
+        assertTrue(consumer.closed(), "closed once let go");
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
     void deletingDuringAnAsyncReadEndsItWith40403() throws Exception {
         ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
         ConsumerInstance instance = create(registry, null);
