@@ -3,7 +3,6 @@ package io.portico.sessions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import java.lang.reflect.Constructor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,7 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
-import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.internals.KafkaFutureImpl;
 import org.junit.jupiter.api.Test;
@@ -28,14 +26,7 @@ class ClusterHealthTest {
     private DescribeClusterResult describe() {
         KafkaFutureImpl<Collection<Node>> nodes = new KafkaFutureImpl<>();
         asked.add(nodes);
-        try {
-            Constructor<DescribeClusterResult> c = DescribeClusterResult.class.getDeclaredConstructor(KafkaFuture.class,
-                    KafkaFuture.class, KafkaFuture.class, KafkaFuture.class);
-            c.setAccessible(true);
-            return c.newInstance(nodes, new KafkaFutureImpl<>(), new KafkaFutureImpl<>(), new KafkaFutureImpl<>());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        return FakeAdmin.describeCluster(nodes);
     }
 
     @Test

@@ -35,4 +35,21 @@ final class FakeAdmin {
                     return answer.apply(args);
                 });
     }
+
+    /** A describeCluster result whose nodes are {@code nodes} (its other parts never complete). */
+    static org.apache.kafka.clients.admin.DescribeClusterResult describeCluster(
+            org.apache.kafka.common.KafkaFuture<java.util.Collection<org.apache.kafka.common.Node>> nodes) {
+        try {
+            java.lang.reflect.Constructor<org.apache.kafka.clients.admin.DescribeClusterResult> c =
+                    org.apache.kafka.clients.admin.DescribeClusterResult.class.getDeclaredConstructor(
+                            org.apache.kafka.common.KafkaFuture.class, org.apache.kafka.common.KafkaFuture.class,
+                            org.apache.kafka.common.KafkaFuture.class, org.apache.kafka.common.KafkaFuture.class);
+            c.setAccessible(true);
+            return c.newInstance(nodes, new org.apache.kafka.common.internals.KafkaFutureImpl<>(),
+                    new org.apache.kafka.common.internals.KafkaFutureImpl<>(),
+                    new org.apache.kafka.common.internals.KafkaFutureImpl<>());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Constructor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
-import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.Node;
@@ -60,14 +58,7 @@ class SharedAdminTest {
     private static DescribeClusterResult oneBroker() {
         KafkaFutureImpl<java.util.Collection<Node>> nodes = new KafkaFutureImpl<>();
         nodes.complete(List.of(new Node(1, "localhost", 9092)));
-        try {
-            Constructor<DescribeClusterResult> c = DescribeClusterResult.class.getDeclaredConstructor(KafkaFuture.class,
-                    KafkaFuture.class, KafkaFuture.class, KafkaFuture.class);
-            c.setAccessible(true);
-            return c.newInstance(nodes, new KafkaFutureImpl<>(), new KafkaFutureImpl<>(), new KafkaFutureImpl<>());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        return FakeAdmin.describeCluster(nodes);
     }
 
     @Test

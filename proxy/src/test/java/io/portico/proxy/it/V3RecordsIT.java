@@ -680,44 +680,34 @@ class V3RecordsIT {
     @Test
     void aLargeRecordThatTricklesInIsEndedWithA408Report(KafkaCluster kafka) throws Exception {
         // 100 KiB of a record, then a few bytes now and then: it would hold its part of the
-        // requests budget for as long as the trickle lasts.
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "2000"))) {
-            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3trickle"), 1);
-            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
-                stream.sendChunk(stringRecord("one"));
-                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(100 * 1024));
-                // The record's bytes on average since its first: under 16 KiB/s once 100 KiB took 6.4 s.
-                try {
-                    for (int i = 0; i < 150; i++) { // up to 15 s, never idle for the timeout
-                        Thread.sleep(100);
-                        stream.sendChunk("AAAA");
-                    }
-                } catch (java.io.IOException e) {
-                    // ended meanwhile: what it answered is read below
-                }
-                List<JsonNode> reports = stream.readToEnd();
-                assertEquals(2, reports.size(), reports.toString());
-                assertEquals(200, reports.get(0).get("error_code").asInt());
-                assertEquals(408, reports.get(1).get("error_code").asInt());
-                assertTrue(reports.get(1).get("message").asText().contains("least rate"), reports.toString());
-            }
-            assertEquals(200, p.rest().get("/").status());
-        }
+        // requests budget for as long as the trickle lasts. The record's bytes on average since
+        // its first: under 16 KiB/s once 100 KiB took 6.4 s (up to 15 s of trickle).
+        assertTrickleEndedAtTheLeastRate(kafka, "v3trickle", 2000, 100 * 1024, 150, 100);
     }
 
     @Test
     void aSmallRecordThatTricklesInIsEndedWithA408ReportToo(KafkaCluster kafka) throws Exception {
-        // 2 KiB of a record, then a byte or four now and then, never idle for the timeout: held to
+        // 2 KiB of a record, then a few bytes now and then, never idle for the timeout: held to
         // the least rate as a large one is, or it would keep its part of the requests budget (and
-        // its place) for as long as the trickle lasts.
-        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "1000"))) {
-            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3trickle-small"), 1);
+        // its place) for as long as the trickle lasts (up to 8 s, far past the timeout).
+        assertTrickleEndedAtTheLeastRate(kafka, "v3trickle-small", 1000, 2 * 1024, 40, 200);
+    }
+
+    /**
+     * A stream sends a record, then {@code first} bytes of another and four more every
+     * {@code everyMs} ({@code times} times, never idle for {@code timeoutMs}): it is answered the
+     * first record's report and a 408 for the least rate, and Portico goes on.
+     */
+    private static void assertTrickleEndedAtTheLeastRate(KafkaCluster kafka, String prefix, int timeoutMs, int first,
+                                                         int times, long everyMs) throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", String.valueOf(timeoutMs)))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic(prefix), 1);
             try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
                 stream.sendChunk(stringRecord("one"));
-                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(2 * 1024));
+                stream.sendChunk("{\"value\":{\"type\":\"BINARY\",\"data\":\"" + "A".repeat(first));
                 try {
-                    for (int i = 0; i < 40; i++) { // up to 8 s, far past the timeout
-                        Thread.sleep(200);
+                    for (int i = 0; i < times; i++) {
+                        Thread.sleep(everyMs);
                         stream.sendChunk("AAAA");
                     }
                 } catch (java.io.IOException e) {
