@@ -1427,7 +1427,7 @@ public final class ConsumerInstance {
                     submit();
                 }
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                endWait();
+                endWait(e);
             }
         }
 
@@ -1435,18 +1435,23 @@ public final class ConsumerInstance {
             try {
                 pool.execute(this);
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                endWait();
+                endWait(e);
             }
         }
 
         /**
          * The next slice found no room: the read ends with 503 (what is held stays), not with an
-         * empty answer, which tells a client there is nothing to read and has it ask again at once.
+         * empty answer, which tells a client there is nothing to read and has it ask again at once;
+         * with 429 when the room refused was the caller's own share of the pool (a refusal of
+         * its own kind, which says so).
          */
-        private void endWait() {
+        private void endWait(java.util.concurrent.RejectedExecutionException refused) {
             reading.remove(this);
-            result.completeExceptionally(ErrorCode.SERVICE_UNAVAILABLE.exception(
-                    "the server's consumer threads are all busy (consumer.threads, consumer.queue.size); retry"));
+            result.completeExceptionally(refused.getClass() != java.util.concurrent.RejectedExecutionException.class
+                    && refused.getMessage() != null
+                    ? ErrorCode.TOO_MANY_REQUESTS.exception(refused.getMessage())
+                    : ErrorCode.SERVICE_UNAVAILABLE.exception(
+                            "the server's consumer threads are all busy (consumer.threads, consumer.queue.size); retry"));
         }
     }
 
@@ -2007,8 +2012,7 @@ public final class ConsumerInstance {
         // Kafka refuses because the partitions went to another member is the client's conflict (409).
         if (t instanceof org.apache.kafka.common.errors.RebalanceInProgressException
                 || t instanceof org.apache.kafka.common.errors.RetriableException) {
-            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, KafkaErrors.describe(e)
-                    + " (the group is rebalancing; commit again)", e);
+            return new RestException(ErrorCode.KAFKA_RETRIABLE_ERROR, KafkaErrors.describe(e) + " (commit again)", e);
         }
         if (t instanceof org.apache.kafka.clients.consumer.CommitFailedException) {
             return new RestException(ErrorCode.ILLEGAL_STATE, "the group rebalanced and gave partitions of this commit "
@@ -2181,7 +2185,7 @@ public final class ConsumerInstance {
             return;
         }
         try {
-            closeLocked(deadline);
+            closeLocked(deadline, true);
         } finally {
             held.clear();
             lock.unlock();
@@ -2204,7 +2208,9 @@ public final class ConsumerInstance {
                 return; // closed by another meanwhile
             }
             closeWhenFree = false;
-            closeLocked(System.nanoTime() + closeTimeout.toNanos());
+            // No final commit: the holder went on after the close ended its answer, and what it
+            // marked returned since never reached the client (the group reads it again instead).
+            closeLocked(System.nanoTime() + closeTimeout.toNanos(), false);
             held.clear();
             memory.close();
         } finally {
@@ -2212,10 +2218,10 @@ public final class ConsumerInstance {
         }
     }
 
-    /** The final auto-commit and the consumer's close (under the lock). */
-    private void closeLocked(long deadline) {
+    /** The final auto-commit (when {@code commit}) and the consumer's close (under the lock). */
+    private void closeLocked(long deadline, boolean commit) {
         try {
-            if (autoCommit) {
+            if (autoCommit && commit) {
                 try {
                     Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
                     if (!offsets.isEmpty()) {

@@ -59,6 +59,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     private final Function<Map<String, Object>, Consumer<byte[], byte[]>> factory;
     private final Predicate<String> topicExists;
     private final ExecutorService closer;
+    private final ExecutorService maintenance;
     /** Where a read's wait without polling (a pattern that matches nothing yet) passes. */
     private final ScheduledExecutorService timer;
     private final Cache<Key, ConsumerInstance> instances;
@@ -205,6 +206,11 @@ public final class ConsumerRegistry implements AutoCloseable {
                 });
         closing.allowCoreThreadTimeOut(true);
         this.closer = closing;
+        this.maintenance = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "portico-consumer-expiry");
+            t.setDaemon(true);
+            return t;
+        });
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portico-consumer-read-timer");
             t.setDaemon(true);
@@ -243,9 +249,10 @@ public final class ConsumerRegistry implements AutoCloseable {
                 })
                 .ticker(ticker)
                 .scheduler(Scheduler.systemScheduler())
-                // The cache's own work and its listener run where they are asked for: the listener
-                // hands a close to the closers and never blocks, so no expiry waits behind a close.
-                .executor(Runnable::run)
+                // The cache's own work (expiry, and the eviction listener's release of a name to the
+                // other nodes, which may wait for Kafka) on a thread of its own, never behind a close
+                // (the removal listener hands those to the closers) nor on the JVM's shared timer.
+                .executor(maintenance)
                 .removalListener((Key key, ConsumerInstance instance, RemovalCause cause) -> {
                     if (cause == RemovalCause.EXPIRED) {
                         metrics.instanceExpired();
@@ -796,6 +803,7 @@ public final class ConsumerRegistry implements AutoCloseable {
             }
         }
         closer.shutdown();
+        maintenance.shutdown();
         timer.shutdown();
         try {
             closer.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

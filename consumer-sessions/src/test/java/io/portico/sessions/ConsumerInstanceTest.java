@@ -762,8 +762,15 @@ class ConsumerInstanceTest {
         // open for good (its sockets, threads and group membership). An operation holding the
         // instance past the close's wait (schema decoding, a wait for memory) stands for any.
         ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
-        ConsumerInstance instance = create(registry, null);
+        ConsumerInstance instance = create(registry, "true"); // auto-commit
         SessionTestConsumer consumer = factory.last();
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(P0));
+            consumer.updateBeginningOffsets(Map.of(P0, 0L));
+            consumer.addRecord(record(TOPIC, 0, 0, null, "a"));
+        });
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
+        int commits = consumer.commits.size();
         java.lang.reflect.Field field = ConsumerInstance.class.getDeclaredField("lock");
         field.setAccessible(true);
         java.util.concurrent.locks.ReentrantLock lock = (java.util.concurrent.locks.ReentrantLock) field.get(instance);
@@ -792,6 +799,8 @@ class ConsumerInstanceTest {
                 org.junit.jupiter.api.Assertions.assertThrows(io.portico.protocol.RestException.class,
                         instance::commitReturned).errorCode());
         assertTrue(consumer.closed(), "closed once let go");
+        assertEquals(commits, consumer.commits.size(), "no final commit: what the holder marked returned after "
+                + "the close ended its answer never reached the client");
         assertEquals(List.of(), consumer.violations);
     }
 

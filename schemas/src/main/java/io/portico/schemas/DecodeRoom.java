@@ -27,6 +27,9 @@ final class DecodeRoom {
 
     private static final Semaphore ROOM = new Semaphore(UNITS, true);
 
+    /** A quarter of the room, in bytes a decode may {@link #need} (past what it grows freely). */
+    static final long QUARTER_BYTES = FREE_BYTES + UNITS / 4 * UNIT;
+
     private final Semaphore room;
     private final int max;
     private int held; // units this decode holds

@@ -361,7 +361,9 @@ final class ProtobufFormat implements ParsedSchema {
         try {
             // The message is built whole before its JSON: a record of empty elements of a repeated
             // message builds an object for every two bytes. Its room is taken first (503 without).
-            room.need(MESSAGE_BYTES_PER_BYTE * framed.length);
+            // At most a quarter of the whole room: a large record of one bytes field costs about
+            // its size, and asking for all the room would hold every other decode behind it.
+            room.need(Math.min(MESSAGE_BYTES_PER_BYTE * framed.length, DecodeRoom.QUARTER_BYTES));
             message = read(framed);
         } catch (RuntimeException e) {
             room.close();

@@ -17,7 +17,8 @@ import java.util.function.Function;
  * nothing is counted per key.
  *
  * <p>All callers together, authentication on or off, have at most {@code admin.requests.max} in
- * progress: one more answers 503 with {@code Retry-After}. Kafka's admin client sends one call at a
+ * progress of those without a body (reads, deletes; a create or change is counted per key only, as
+ * its place would be taken before its body arrives): one more answers 503 with {@code Retry-After}. Kafka's admin client sends one call at a
  * time to each broker and queues the rest, so without a bound many keys (or one caller, with
  * authentication off) could queue enough slow calls (lags of wide groups, long lists) that every
  * other caller's look-up waited behind them past its timeout. Thread-safe.
@@ -43,7 +44,14 @@ public final class AdminCalls {
         this.caller = caller;
     }
 
-    /** Admin requests in progress on this server now. */
+    /** Whether the request is one that carries a body (POST, PUT, PATCH). */
+    private static boolean hasBody(HttpServerExchange exchange) {
+        io.undertow.util.HttpString method = exchange.getRequestMethod();
+        return method.equals(io.undertow.util.Methods.POST) || method.equals(io.undertow.util.Methods.PUT)
+                || method.equals(io.undertow.util.Methods.PATCH);
+    }
+
+    /** Admin requests in progress on this server now (those without a body). */
     public int inProgress() {
         return inProgress.get();
     }
@@ -61,7 +69,11 @@ public final class AdminCalls {
                         + " admin requests in progress on this server (admin.requests.per.key.max); "
                         + "retry when one is answered");
             }
-            if (inProgress.incrementAndGet() > max) {
+            // Requests with a body (creates, changes) are not counted for the whole server: their
+            // place would be taken before their body arrives, and bodies that never come (each held
+            // until request.body.timeout.ms) would shut every caller out of the admin routes.
+            boolean counted = !hasBody(exchange);
+            if (counted && inProgress.incrementAndGet() > max) {
                 inProgress.decrementAndGet();
                 if (owner != null) {
                     running.give(owner);
@@ -75,7 +87,9 @@ public final class AdminCalls {
             java.util.concurrent.atomic.AtomicBoolean given = new java.util.concurrent.atomic.AtomicBoolean();
             Runnable giveBack = () -> {
                 if (given.compareAndSet(false, true)) {
-                    inProgress.decrementAndGet();
+                    if (counted) {
+                        inProgress.decrementAndGet();
+                    }
                     if (owner != null) {
                         running.give(owner);
                     }

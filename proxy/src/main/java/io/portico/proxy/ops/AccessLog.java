@@ -204,7 +204,7 @@ public final class AccessLog implements ExchangeCompletionListener, AutoCloseabl
      * Query parameters whose values are credentials: never written to the log, however their names
      * are written ({@code sse%5Ftoken} is the {@code sse_token} that Undertow decodes, and case does
      * not matter). Portico takes none but {@code sse_token} in a URL, but clients written for other
-     * gateways send their keys and passwords there, and are answered 401 with the request logged.
+     * gateways send their keys and passwords there, and the request is logged all the same.
      */
     private static final java.util.regex.Pattern SECRETS = java.util.regex.Pattern.compile(
             "([?&](?:" + String.join("|", java.util.stream.Stream.of("sse_token", "access_token", "api_key", "apikey",

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code admin.requests.per.key.max} and {@code admin.requests.max} on a real Portico and broker: an API key with its most admin
+ * {@code admin.requests.per.key.max} on a real Portico and broker: an API key with its most admin
  * requests in progress is answered 429 with {@code Retry-After} on every admin route, while its
  * produce, another key's admin requests and {@code /ready} are served; its places come back when
  * its requests end, a failed one (404) included. A request is kept in progress without timing: a
@@ -161,36 +161,6 @@ class AdminRequestsPerKeyIT {
                 assertEquals(404, rest.get(v3 + "/topics/" + missing, bearer(BUSY)).status(), "request " + i);
                 assertEquals(404, rest.get("/admin/topics/" + missing, bearer(BUSY)).status(), "request " + i);
             }
-        }
-    }
-
-    @Test
-    void theServerWithItsMostAdminRequestsInProgressIs503ForEveryCallerUntilOneEnds(KafkaCluster cluster)
-            throws Exception {
-        // admin.requests.max: all callers together, here with authentication off (one caller).
-        String topic = cluster.createTopic(KafkaCluster.uniqueTopic("admin-all"), 1);
-        String missing = KafkaCluster.uniqueTopic("admin-all-missing");
-        String v3 = "/v3/clusters/" + cluster.admin().describeCluster().clusterId().get();
-        try (TestPortico portico = TestPortico.start(cluster, Map.of("admin.requests.max", "2"))) {
-            Rest rest = portico.rest();
-            Socket first = heldAlter(rest, v3 + "/topics/" + missing + "/configs:alter", "none");
-            Socket second = heldAlter(rest, v3 + "/topics/" + missing + "/configs:alter", "none");
-
-            for (String path : new String[] {v3 + "/topics", "/topics", "/topics/" + topic + "/partitions"}) {
-                Rest.Response r = rest.get(path);
-                assertEquals(503, r.status(), path + ": " + r.body());
-                assertEquals("1", r.header("Retry-After"), r.body());
-                assertEquals(503, r.json().get("error_code").asInt(), r.body());
-                assertTrue(r.json().get("message").asText().contains("admin.requests.max"), r.body());
-            }
-            Rest.Response produced = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
-                    "{\"records\":[{\"value\":\"YQ==\"}]}");
-            assertEquals(200, produced.status(), "produce is not an admin request: " + produced.body());
-            assertEquals(200, rest.get("/ready").status());
-
-            assertTrue(finish(first).startsWith("HTTP/1.1 404"));
-            assertEquals(200, rest.get(v3 + "/topics").status(), "the ended request gave its place back");
-            assertTrue(finish(second).startsWith("HTTP/1.1 404"));
         }
     }
 }

@@ -681,7 +681,7 @@ class V3RecordsIT {
     void aLargeRecordThatTricklesInIsEndedWithA408Report(KafkaCluster kafka) throws Exception {
         // 100 KiB of a record, then a few bytes now and then: it would hold its part of the
         // requests budget for as long as the trickle lasts. The record's bytes on average since
-        // its first: under 16 KiB/s once 100 KiB took 6.4 s (up to 15 s of trickle).
+        // its first: under 16 KiB/s once 100 KiB took 6.25 s (up to 15 s of trickle).
         assertTrickleEndedAtTheLeastRate(kafka, "v3trickle", 2000, 100 * 1024, 150, 100);
     }
 
