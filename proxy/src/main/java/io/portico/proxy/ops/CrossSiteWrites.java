@@ -24,12 +24,13 @@ import java.util.function.Predicate;
  * <p>The rule: {@code Sec-Fetch-Site: same-origin} or {@code none} passes; {@code same-site} or
  * {@code cross-site} passes only with an allowed {@code Origin}; without {@code Sec-Fetch-Site}
  * (an older browser), an {@code Origin} passes when allowed or when it names the host the request
- * was sent to ({@code Host}). Requests other nodes relay (with the node secret) were checked
- * there. Thread-safe.
+ * was sent to ({@code Host}, or the {@code X-Forwarded-Host} a proxy in front sets). Requests other
+ * nodes relay (with the node secret) were checked there. Thread-safe.
  */
 public final class CrossSiteWrites implements HttpHandler {
     private static final HttpString ORIGIN = new HttpString("Origin");
     private static final HttpString FETCH_SITE = new HttpString("Sec-Fetch-Site");
+    private static final HttpString FORWARDED_HOST = new HttpString("X-Forwarded-Host");
     private static final int SHOWN_MAX = 100;
 
     private final HttpHandler next;
@@ -73,10 +74,25 @@ public final class CrossSiteWrites implements HttpHandler {
             }
             return origin == null ? "(none; Sec-Fetch-Site: " + s + ")" : origin;
         }
-        if (origin == null || allowed.test(origin) || sameHost(origin, exchange.getRequestHeaders().getFirst(Headers.HOST))) {
+        if (origin == null || allowed.test(origin) || sameHost(origin, exchange.getRequestHeaders().getFirst(Headers.HOST))
+                || sameHost(origin, forwardedHost(exchange))) {
             return null;
         }
         return origin;
+    }
+
+    /**
+     * The host a proxy in front says the client asked ({@code X-Forwarded-Host}, its first), or
+     * null. A page of another site cannot send it: a request with a header of its own choosing is
+     * no simple request, and the browser asks a preflight first, which another origin fails.
+     */
+    private static String forwardedHost(HttpServerExchange exchange) {
+        String forwarded = exchange.getRequestHeaders().getFirst(FORWARDED_HOST);
+        if (forwarded == null) {
+            return null;
+        }
+        int comma = forwarded.indexOf(',');
+        return (comma < 0 ? forwarded : forwarded.substring(0, comma)).trim();
     }
 
     /**

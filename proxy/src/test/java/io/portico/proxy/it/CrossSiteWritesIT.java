@@ -66,9 +66,14 @@ class CrossSiteWritesIT {
             assertEquals(200, rest.post(records, "text/plain", "same", "Origin", self, "Sec-Fetch-Site", "same-origin").status());
             assertEquals(200, rest.post(records, "text/plain", "typed", "Sec-Fetch-Site", "none").status());
             assertEquals(200, rest.post(records, "text/plain", "host", "Origin", self).status(), "Origin names the host asked");
+            // Behind a proxy that rewrites Host: the host the client asked, as the proxy says it.
+            assertEquals(200, rest.post(records, "text/plain", "proxied", "Origin", "https://public.example",
+                    "X-Forwarded-Host", "public.example").status());
+            assertRefused(rest.post(records, "text/plain", "elsewhere", "Origin", EVIL, "X-Forwarded-Host", "public.example"));
             assertEquals(200, rest.get("/topics/" + topic, "Origin", EVIL, "Sec-Fetch-Site", "cross-site").status());
 
-            assertEquals(List.of("curl", "same", "typed", "host"), values(kafka, topic), "nothing of the refused produced");
+            assertEquals(List.of("curl", "same", "typed", "host", "proxied"), values(kafka, topic),
+                    "nothing of the refused produced");
         }
     }
 
