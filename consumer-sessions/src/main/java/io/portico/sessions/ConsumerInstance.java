@@ -1442,14 +1442,12 @@ public final class ConsumerInstance {
         /**
          * The next slice found no room: the read ends with 503 (what is held stays), not with an
          * empty answer, which tells a client there is nothing to read and has it ask again at once;
-         * with 429 when the room refused was the caller's own share of the pool (a refusal of
-         * its own kind, which says so).
+         * with 429 when the room refused was the caller's own share of the pool ({@link OnPool.ShareFull}).
          */
         private void endWait(java.util.concurrent.RejectedExecutionException refused) {
             reading.remove(this);
-            result.completeExceptionally(refused.getClass() != java.util.concurrent.RejectedExecutionException.class
-                    && refused.getMessage() != null
-                    ? ErrorCode.TOO_MANY_REQUESTS.exception(refused.getMessage())
+            result.completeExceptionally(refused instanceof OnPool.ShareFull share
+                    ? ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage())
                     : ErrorCode.SERVICE_UNAVAILABLE.exception(
                             "the server's consumer threads are all busy (consumer.threads, consumer.queue.size); retry"));
         }

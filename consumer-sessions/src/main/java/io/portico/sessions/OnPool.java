@@ -9,4 +9,16 @@ import java.util.concurrent.Executor;
 public interface OnPool extends Executor {
     /** The executor whose threads run the tasks. */
     Executor pool();
+
+    /**
+     * A task refused for its caller's share of the pool, not because the pool is full: the
+     * message says whose share and which settings (a read refused so answers 429 with it).
+     */
+    final class ShareFull extends java.util.concurrent.RejectedExecutionException {
+        private static final long serialVersionUID = 1L;
+
+        public ShareFull(String message) {
+            super(message);
+        }
+    }
 }

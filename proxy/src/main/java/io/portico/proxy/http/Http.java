@@ -938,7 +938,7 @@ public final class Http {
                 });
             } catch (RejectedExecutionException e) {
                 done.run();
-                ErrorWriter.write(exchange, e instanceof PoolShares.Refused share
+                ErrorWriter.write(exchange, e instanceof io.portico.sessions.OnPool.ShareFull share
                         ? ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()) : overloaded());
             }
         });

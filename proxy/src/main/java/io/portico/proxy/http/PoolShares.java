@@ -11,20 +11,11 @@ import java.util.concurrent.RejectedExecutionException;
  * for as long as it waits, and every slice queues again: without a share, one key's many long
  * polls (many instances, several reads each) took every thread and queued place, and every other
  * caller's consumer request got 503. A task past its caller's share is refused as a full pool
- * refuses one ({@link Refused}, a {@link RejectedExecutionException}): the request answers 429, a
+ * refuses one ({@link OnPool.ShareFull}, a {@link RejectedExecutionException}): the request answers 429, a
  * waiting read's next slice ends the read with 503. A null caller (authentication off) has the
  * whole pool. Thread-safe.
  */
 public final class PoolShares {
-    /** A task refused for its caller's share, not for a full pool. */
-    public static final class Refused extends RejectedExecutionException {
-        private static final long serialVersionUID = 1L;
-
-        Refused(String message) {
-            super(message);
-        }
-    }
-
     private final Executor pool;
     private final PerOwner running = new PerOwner();
     private final String setting;
@@ -63,7 +54,7 @@ public final class PoolShares {
         @Override
         public void execute(Runnable task) {
             if (!running.take(owner)) {
-                throw new Refused("this API key already has " + running.max() + " tasks queued or running on the "
+                throw new OnPool.ShareFull("this API key already has " + running.max() + " tasks queued or running on the "
                         + "server's threads for this work, half of them (" + setting + "); retry when one is answered");
             }
             try {

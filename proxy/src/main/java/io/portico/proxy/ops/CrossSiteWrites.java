@@ -50,12 +50,12 @@ public final class CrossSiteWrites implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         HttpString method = exchange.getRequestMethod();
-        if (method.equals(Methods.GET) || method.equals(Methods.HEAD) || method.equals(Methods.OPTIONS)
-                || refusedOrigin(exchange) == null || fromNode.test(exchange)) {
+        String origin = method.equals(Methods.GET) || method.equals(Methods.HEAD) || method.equals(Methods.OPTIONS)
+                ? null : refusedOrigin(exchange);
+        if (origin == null || fromNode.test(exchange)) {
             next.handleRequest(exchange);
             return;
         }
-        String origin = refusedOrigin(exchange);
         throw ErrorCode.FORBIDDEN.exception("a web page of another site (Origin: " + shown(origin) + ") may not send "
                 + exchange.getRequestMethod() + " requests here; its origin must be listed in access.control.allow.origin");
     }

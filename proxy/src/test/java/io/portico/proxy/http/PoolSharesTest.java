@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * One API key has at most its share of a pool's tasks queued or running: one more is refused (a
- * {@link PoolShares.Refused}, which requests answer 429), another key's are run, and a place comes
+ * {@link io.portico.sessions.OnPool.ShareFull}, which requests answer 429), another key's are run, and a place comes
  * back when its task ends, however it ends.
  */
 class PoolSharesTest {
@@ -46,7 +46,7 @@ class PoolSharesTest {
         shares.of("a").execute(held(started));
         shares.of("a").execute(held(started));
         assertTrue(started.await(30, TimeUnit.SECONDS));
-        PoolShares.Refused refused = assertThrows(PoolShares.Refused.class, () -> shares.of("a").execute(() -> { }));
+        io.portico.sessions.OnPool.ShareFull refused = assertThrows(io.portico.sessions.OnPool.ShareFull.class, () -> shares.of("a").execute(() -> { }));
         assertTrue(refused.getMessage().contains("consumer.threads"), refused.getMessage());
 
         CountDownLatch other = new CountDownLatch(1);
@@ -61,7 +61,7 @@ class PoolSharesTest {
         while (again.getCount() > 0 && System.nanoTime() < deadline) {
             try {
                 shares.of("a").execute(again::countDown);
-            } catch (PoolShares.Refused e) {
+            } catch (io.portico.sessions.OnPool.ShareFull e) {
                 Thread.onSpinWait(); // its held tasks have not ended yet
             }
         }
