@@ -259,12 +259,14 @@ public final class Portico implements AutoCloseable {
         schemaReadPool = schemas == null ? null : ScalingPool.create("portico-schema-reads", reads.threads(),
                 reads.queueSize());
         Executor schemaReads = schemaReadPool == null ? consumerPool : schemaReadPool;
-        // One API key's consumer reads may hold half of a read pool's threads and queued places.
-        int readShare = (int) Math.min(Integer.MAX_VALUE, ((long) reads.threads() + reads.queueSize()) / 2);
-        io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readShare,
-                "consumer.threads, consumer.queue.size");
+        // One API key's consumer reads may hold half of a read pool's threads and queued places,
+        // less while other keys' reads crowd it.
+        int readPlaces = (int) Math.min(Integer.MAX_VALUE, (long) reads.threads() + reads.queueSize());
+        io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readPlaces / 2,
+                readPlaces, "consumer.threads, consumer.queue.size");
         io.portico.proxy.http.PoolShares schemaReadShares = schemaReadPool == null ? readShares
-                : new io.portico.proxy.http.PoolShares(schemaReadPool, readShare, "consumer.threads, consumer.queue.size");
+                : new io.portico.proxy.http.PoolShares(schemaReadPool, readPlaces / 2, readPlaces,
+                        "consumer.threads, consumer.queue.size");
         if (schemas != null) {
             consumers.decoders(schemas::decoder);
         }

@@ -60,7 +60,7 @@ public final class ConsumerHandlers {
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes) {
         this(registry, cluster, pool, schemaPool, advertised, hostName, maxBodyBytes,
-                new PoolShares(pool, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, ""));
+                new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
     /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */

@@ -56,8 +56,8 @@ public final class ConsumerV2Handlers {
     /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes) {
-        this(registry, cluster, pool, schemaPool, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, ""),
-                new PoolShares(schemaPool, Integer.MAX_VALUE, ""));
+        this(registry, cluster, pool, schemaPool, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
+                new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
     /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */

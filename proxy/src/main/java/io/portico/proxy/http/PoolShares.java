@@ -1,32 +1,47 @@
 package io.portico.proxy.http;
 
+import io.portico.sessions.Crowding;
 import io.portico.sessions.OnPool;
-import io.portico.sessions.PerOwner;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Each caller's share of a bounded pool: the tasks one API key (or user) has queued or running on
- * it at once, at most {@code max}. A consumer read holds the pool's threads a poll slice at a time
- * for as long as it waits, and every slice queues again: without a share, one key's many long
- * polls (many instances, several reads each) took every thread and queued place, and every other
- * caller's consumer request got 503. A task past its caller's share is refused as a full pool
- * refuses one ({@link OnPool.ShareFull}, a {@link RejectedExecutionException}): the request answers 429, a
- * waiting read's next slice ends the read with 503. A null caller (authentication off) has the
- * whole pool. Thread-safe.
+ * it at once. A consumer read holds the pool's threads a poll slice at a time for as long as it
+ * waits, and every slice queues again: without a share, one key's many long polls (many
+ * instances, several reads each) took every thread and queued place, and every other caller's
+ * consumer request got 503. A key may hold at most {@code max} places (half the pool), and beyond
+ * that the pool's places are shared out as {@link Crowding} shares memories: once the keys' tasks
+ * fill three quarters of the pool's threads and queue, a key holding more than an equal part of
+ * those three quarters (among the keys with tasks) takes no more, and past seven eighths no key
+ * holding any does, so that two or three busy keys never fill the pool between them; a key with
+ * nothing on the pool may always queue one task (the pool itself may still be full). A task past
+ * its caller's share is refused as a full pool refuses one ({@link OnPool.ShareFull}, a
+ * {@link RejectedExecutionException}): the request answers 429, a waiting read's next slice ends
+ * the read with 429. A null caller (authentication off) has the whole pool and is not counted.
+ * Thread-safe.
  */
 public final class PoolShares {
     private final Executor pool;
-    private final PerOwner running = new PerOwner();
+    private final int max;
+    private final int capacity;
     private final String setting;
+    /** Places each key holds (keys holding none are absent). */
+    private final ConcurrentHashMap<String, Integer> held = new ConcurrentHashMap<>();
+    /** Places all keys hold together. */
+    private final AtomicInteger total = new AtomicInteger();
 
     /**
      * @param max the most tasks one caller may have queued or running at once
+     * @param capacity the pool's threads and queued places together, which the callers share
      * @param setting what the refusal's message names (the pool's settings)
      */
-    public PoolShares(Executor pool, int max, String setting) {
+    public PoolShares(Executor pool, int max, int capacity, String setting) {
         this.pool = pool;
-        this.running.max(Math.max(1, max));
+        this.max = Math.max(1, max);
+        this.capacity = Math.max(1, capacity);
         this.setting = setting;
     }
 
@@ -36,6 +51,33 @@ public final class PoolShares {
             return pool;
         }
         return new Share(owner);
+    }
+
+    /** Places {@code owner} holds now. */
+    int heldBy(String owner) {
+        return held.getOrDefault(owner, 0);
+    }
+
+    /** Takes a place for {@code owner}: false past its cap or, the pool crowded, its part. */
+    private boolean take(String owner) {
+        boolean[] taken = {false};
+        held.compute(owner, (k, n) -> {
+            int mine = n == null ? 0 : n;
+            if (mine >= max || mine > 0 && !Crowding.allows(mine, 1, total.get(), capacity, held.size())) {
+                return n;
+            }
+            taken[0] = true;
+            total.incrementAndGet();
+            return mine + 1;
+        });
+        return taken[0];
+    }
+
+    private void give(String owner) {
+        held.computeIfPresent(owner, (k, n) -> {
+            total.decrementAndGet();
+            return n <= 1 ? null : n - 1;
+        });
     }
 
     /** One caller's share: its tasks run on the pool's threads. */
@@ -53,20 +95,21 @@ public final class PoolShares {
 
         @Override
         public void execute(Runnable task) {
-            if (!running.take(owner)) {
-                throw new OnPool.ShareFull("this API key already has " + running.max() + " tasks queued or running on the "
-                        + "server's threads for this work, half of them (" + setting + "); retry when one is answered");
+            if (!take(owner)) {
+                throw new OnPool.ShareFull("this API key already has " + heldBy(owner) + " tasks queued or running on the "
+                        + "server's threads for this work, its share of them (" + setting
+                        + "; half at most, less while other keys' work fills them); retry when one is answered");
             }
             try {
                 pool.execute(() -> {
                     try {
                         task.run();
                     } finally {
-                        running.give(owner);
+                        give(owner);
                     }
                 });
             } catch (RuntimeException | Error e) {
-                running.give(owner);
+                give(owner);
                 throw e;
             }
         }

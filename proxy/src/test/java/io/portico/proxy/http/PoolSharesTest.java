@@ -41,7 +41,7 @@ class PoolSharesTest {
 
     @Test
     void aKeyPastItsShareIsRefusedWhileAnotherKeysTasksRun() throws Exception {
-        PoolShares shares = new PoolShares(pool, 2, "consumer.threads, consumer.queue.size");
+        PoolShares shares = new PoolShares(pool, 2, 100, "consumer.threads, consumer.queue.size");
         CountDownLatch started = new CountDownLatch(2);
         shares.of("a").execute(held(started));
         shares.of("a").execute(held(started));
@@ -69,8 +69,50 @@ class PoolSharesTest {
     }
 
     @Test
+    void busyKeysLeaveTheLastEighthOfThePoolToKeysWithNothingOnIt() throws Exception {
+        // 16 places, at most 8 per key: crowded past 12, full for keys holding tasks past 14.
+        PoolShares shares = new PoolShares(pool, 8, 16, "consumer.threads, consumer.queue.size");
+        CountDownLatch started = new CountDownLatch(4);
+        for (int i = 0; i < 8; i++) {
+            shares.of("a").execute(held(started));
+        }
+        assertThrows(OnPool.ShareFull.class, () -> shares.of("a").execute(() -> { }), "a's cap");
+        for (int i = 0; i < 6; i++) {
+            shares.of("b").execute(held(started)); // up to its half of the crowded three quarters
+        }
+        OnPool.ShareFull refused = assertThrows(OnPool.ShareFull.class, () -> shares.of("b").execute(() -> { }),
+                "within b's cap, but the keys hold seven eighths of the pool");
+        assertTrue(refused.getMessage().contains("6 tasks"), refused.getMessage());
+        shares.of("c").execute(held(started)); // a key with nothing on the pool: its first task
+        assertThrows(OnPool.ShareFull.class, () -> shares.of("c").execute(() -> { }));
+        assertEquals(8, shares.heldBy("a"));
+        assertEquals(6, shares.heldBy("b"));
+        assertEquals(1, shares.heldBy("c"));
+        assertTrue(started.await(30, TimeUnit.SECONDS));
+
+        letGo.countDown(); // every task ends: every place comes back
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (shares.heldBy("a") + shares.heldBy("b") + shares.heldBy("c") > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertEquals(0, shares.heldBy("a") + shares.heldBy("b") + shares.heldBy("c"));
+        CountDownLatch release = new CountDownLatch(1);
+        for (int i = 0; i < 8; i++) {
+            shares.of("b").execute(() -> { // alone again, b may hold up to its cap
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        assertEquals(8, shares.heldBy("b"));
+        release.countDown();
+    }
+
+    @Test
     void aTaskThatThrowsOrThatThePoolRefusesGivesItsPlaceBack() throws Exception {
-        PoolShares shares = new PoolShares(pool, 1, "x");
+        PoolShares shares = new PoolShares(pool, 1, 100, "x");
         for (int i = 0; i < 5; i++) {
             CountDownLatch ran = new CountDownLatch(1);
             shares.of("a").execute(() -> {
