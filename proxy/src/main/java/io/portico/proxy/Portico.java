@@ -256,6 +256,11 @@ public final class Portico implements AutoCloseable {
         schemaPool = schemas == null ? null : ScalingPool.create("portico-schema", config.produceThreads(),
                 config.produceQueueSize());
         Executor schemaProduce = schemaPool == null ? producePool : schemaPool;
+        // One API key's requests may hold half of the schema pool's threads, queued or running, less
+        // while other keys' crowd them: a request waiting for the registry (a cache miss) holds its
+        // thread, so a key's many such requests, queued, would hold up every other key's behind them.
+        io.portico.proxy.http.PoolShares schemaShares = new io.portico.proxy.http.PoolShares(schemaProduce,
+                config.produceThreads() / 2, config.produceThreads(), "produce.threads");
         schemaReadPool = schemas == null ? null : ScalingPool.create("portico-schema-reads", reads.threads(),
                 reads.queueSize());
         Executor schemaReads = schemaReadPool == null ? consumerPool : schemaReadPool;
@@ -291,18 +296,18 @@ public final class Portico implements AutoCloseable {
                 new AdminCalls(ops.adminRequestsMax(), ops.adminRequestsPerKeyMax()), new Api.Handlers(
                 new RootHandler(),
                 new MetadataHandlers(metadata),
-                new ProduceHandler(produce, producePool, schemaProduce, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
+                new ProduceHandler(produce, producePool, schemaShares, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
                         idempotent),
                 new MessagesHandler(offsetReader, consumerPool, schemaReads, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes(), readShares, schemaReadShares),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes(),
                         readShares, schemaReadShares),
-                new RecordsHandler(produce, producePool, schemaProduce, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
+                new RecordsHandler(produce, producePool, schemaShares, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),
                 V3AdminHandlers.of(clusterAdmin, baseUrl, config.requestBodyMaxBytes()),
-                produceV3 = new ProduceV3Handler(produce, clusterAdmin, producePool, schemaProduce, new ProduceV3Handler.Limits(
+                produceV3 = new ProduceV3Handler(produce, clusterAdmin, producePool, schemaShares, new ProduceV3Handler.Limits(
                         (int) Math.min(Integer.MAX_VALUE, config.requestBodyMaxBytes()),
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),

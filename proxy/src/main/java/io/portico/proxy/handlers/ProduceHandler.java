@@ -43,7 +43,7 @@ public final class ProduceHandler {
 
     private final ProduceService produce;
     private final Executor pool;
-    private final Executor schemaPool;
+    private final io.portico.proxy.http.PoolShares schemaPool;
     private final long maxBodyBytes;
 
     private final int maxRecords;
@@ -54,9 +54,11 @@ public final class ProduceHandler {
      * @param schemas the schema formats' service, or null when no schema registry is configured
      * @param idempotent {@code Idempotency-Key} handling
      * @param schemaPool where requests of the schema formats run (they may wait on the schema
-     *        registry): a pool of their own, so that a slow registry never holds up the others
+     *        registry): a pool of their own, so that a slow registry never holds up the others, and
+     *        each API key's share of it
      */
-    public ProduceHandler(ProduceService produce, Executor pool, Executor schemaPool, long maxBodyBytes, int maxRecords,
+    public ProduceHandler(ProduceService produce, Executor pool, io.portico.proxy.http.PoolShares schemaPool,
+                          long maxBodyBytes, int maxRecords,
                           SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
@@ -201,7 +203,9 @@ public final class ProduceHandler {
         KafkaNames.topic(topic);
         IdempotencyKey key = idempotent.key(exchange);
         Function<Throwable, ErrorCode> codes = v2 ? KafkaErrors::perRecordCodeV2 : KafkaErrors::perRecordCode;
-        Executor runOn = format.needsSchemaRegistry() ? schemaPool : pool;
+        Executor schemaOn = format.needsSchemaRegistry() ? schemaPool.of(io.portico.proxy.auth.Access.caller(exchange).owner())
+                : null; // the caller's share of the schema pool
+        Executor runOn = format.needsSchemaRegistry() ? schemaOn : pool;
         Http.readBody(exchange, maxBodyBytes, body -> {
             long deadline = produce.deadlineFromNow(); // the metadata bound runs once the body is in
             if (key != null) {
@@ -234,7 +238,7 @@ public final class ProduceHandler {
                 // slow registry holds it up; one that must ask the registry goes on on the schema pool.
                 Http.offload(exchange, pool, () -> {
                     Parsed parsed = parse(body, format, partition);
-                    return SchemaProduce.cachedHereElseOn(schemaPool, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
+                    return SchemaProduce.cachedHereElseOn(schemaOn, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
                             share).thenApply(offsets -> answer(offsets, v2, request)));
                 }, answer -> answer);
                 return;

@@ -40,10 +40,15 @@ import java.util.concurrent.Executor;
 public final class RecordsHandler {
     private final ProduceService produce;
     private final Executor pool;
-    private final Executor schemaPool;
+    private final io.portico.proxy.http.PoolShares schemaPool;
     private final Limits limits;
 
     /** Size limits: key and value bytes (IBM's defaults are 4096 and 65536) and the request URI. */
+    /** The caller's share of the schema pool. */
+    private Executor schemaOn(HttpServerExchange exchange) {
+        return schemaPool.of(io.portico.proxy.auth.Access.caller(exchange).owner());
+    }
+
     public record Limits(int keyMaxBytes, int valueMaxBytes, int uriMaxBytes) {
     }
 
@@ -60,9 +65,11 @@ public final class RecordsHandler {
     /**
      * @param schemas the schema registry's schemas, or null when none is configured (a request
      *        naming a schema is then 501)
-     * @param schemaPool where a record naming a schema runs (it may wait on the schema registry)
+     * @param schemaPool where a record naming a schema runs (it may wait on the schema registry),
+     *        each API key's share of it
      */
-    public RecordsHandler(ProduceService produce, Executor pool, Executor schemaPool, Limits limits, SchemaService schemas,
+    public RecordsHandler(ProduceService produce, Executor pool, io.portico.proxy.http.PoolShares schemaPool, Limits limits,
+                          SchemaService schemas,
                           Idempotent idempotent) {
         this.produce = produce;
         this.pool = pool;
@@ -109,7 +116,7 @@ public final class RecordsHandler {
                         // One record: written or not, and a failure is answered as without a key.
                         // The schema is looked up (and the body checked) before anything is asked of
                         // Kafka, and before the key's transactional id is taken.
-                        idempotent.run(exchange, schema != null ? schemaPool : pool, idempotencyKey, value, topic,
+                        idempotent.run(exchange, schema != null ? schemaOn(exchange) : pool, idempotencyKey, value, topic,
                                 () -> idempotent.prepared(idempotencyKey, () -> withSchema(headers, schema, value, json),
                                         all -> tx -> Idempotency.Outcome.produced(new Idempotency.Response(200,
                                                 "application/json", Json.write(new RecordsResponse(produce.produceOne(
@@ -130,7 +137,8 @@ public final class RecordsHandler {
                     if (schema != null) {
                         // On the produce pool while the schema is cached, where no request waiting
                         // for a slow registry holds it up; one that must ask it goes on on the schema pool.
-                        Http.offload(exchange, pool, () -> SchemaProduce.cachedHereElseOn(schemaPool,
+                        Executor schemaOn = schemaOn(exchange);
+                        Http.offload(exchange, pool, () -> SchemaProduce.cachedHereElseOn(schemaOn,
                                         () -> withSchema(headers, schema, value, json))
                                 .thenCompose(h -> produce.produceOne(topic, key, value, h, deadline, null, share)),
                                 RecordsResponse::new);

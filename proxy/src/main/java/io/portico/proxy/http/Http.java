@@ -956,6 +956,8 @@ public final class Http {
     public static <T> CompletableFuture<T> on(Executor pool, Supplier<? extends CompletionStage<T>> work) {
         try {
             return CompletableFuture.supplyAsync(work, pool).thenCompose(Function.identity());
+        } catch (io.portico.sessions.OnPool.ShareFull share) {
+            throw ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage());
         } catch (RejectedExecutionException e) {
             throw overloaded();
         }

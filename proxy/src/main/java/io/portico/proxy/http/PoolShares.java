@@ -53,6 +53,11 @@ public final class PoolShares {
         return new Share(owner);
     }
 
+    /** The pool the callers share. */
+    public Executor pool() {
+        return pool;
+    }
+
     /** Places {@code owner} holds now. */
     int heldBy(String owner) {
         return held.getOrDefault(owner, 0);

@@ -156,6 +156,96 @@ class SlowRegistryIT {
         }
     }
 
+    /**
+     * One API key's schema produces waiting on the registry hold at most half of the schema pool's
+     * threads (16): its requests past them are 429 at once, not queued, so another key's request
+     * that must ask the registry finds a thread and is answered while the first key's still wait.
+     */
+    @Test
+    void oneKeysSchemaProducesWaitingOnTheRegistryLeaveAnotherKeyThreads(KafkaCluster kafka,
+                                                                          @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String busy = "busy-" + java.util.UUID.randomUUID();
+        String other = "other-" + java.util.UUID.randomUUID();
+        java.nio.file.Path keys = java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"busy\",\"key\":\"" + busy + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"other\",\"key\":\"" + other + "\",\"role\":\"manager\",\"topics\":[\"*\"]}]}");
+        // The registry answers schema id 1 and holds every other request until it is closed.
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService answering = Executors.newCachedThreadPool();
+        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        registry.setExecutor(answering);
+        registry.createContext("/", exchange -> {
+            try (exchange) {
+                if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
+                    held.incrementAndGet();
+                    closed.await();
+                    exchange.sendResponseHeaders(503, -1);
+                    return;
+                }
+                byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, schema.length);
+                exchange.getResponseBody().write(schema);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        registry.start();
+        int sent = 16; // produce.threads: the whole schema pool
+        ExecutorService clients = Executors.newFixedThreadPool(sent + 1);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
+                "http://127.0.0.1:" + registry.getAddress().getPort(), "schema.registry.request.timeout.ms", "60000",
+                "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-share"), 1);
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < sent; i++) {
+                String body = "{\"value_schema_id\":" + (2 + i) + ",\"records\":[{\"value\":\"w\"}]}";
+                waiting.add(CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic, AVRO_V2, body,
+                        "Authorization", "Bearer " + busy), clients));
+            }
+            List<Rest.Response> refused = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // against a hang only
+            while (held.get() + refused.size() < sent && System.nanoTime() < deadline) {
+                for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
+                    if (w.isDone()) {
+                        refused.add(w.join());
+                        waiting.remove(w);
+                    }
+                }
+                Thread.sleep(20); // polling until each request was answered or waits on the registry
+            }
+            assertEquals(sent / 2, held.get(), "half of the schema pool's threads wait on the registry");
+            assertEquals(sent / 2, refused.size());
+            for (Rest.Response r : refused) {
+                assertEquals(429, r.status(), r.body());
+                assertEquals("1", r.header("Retry-After"), r.body());
+                assertTrue(r.json().get("message").asText().contains("produce.threads"), r.body());
+            }
+
+            // Another key's produce whose schema is not cached yet: it asks the registry, on a free thread.
+            CompletableFuture<Rest.Response> others = CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic,
+                    AVRO_V2, "{\"value_schema_id\":1,\"records\":[{\"value\":\"o\"}]}",
+                    "Authorization", "Bearer " + other), clients);
+            Rest.Response served = others.get(5, TimeUnit.MINUTES); // queued behind the waiting ones, it would wait for them
+            assertEquals(200, served.status(), served.body());
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the first key's were still waiting");
+            closed.countDown();
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                Rest.Response r = w.get(5, TimeUnit.MINUTES);
+                assertTrue(r.status() == 503 || r.status() == 422, r.body());
+            }
+            assertEquals(1, kafka.read(topic, 1).size(), "the other key's record");
+        } finally {
+            closed.countDown();
+            registry.stop(0);
+            answering.shutdownNow();
+            clients.shutdownNow();
+        }
+    }
+
     @Test
     void readsDecodingWithASilentRegistryHoldUpNoOtherRead(KafkaCluster kafka) throws Exception {
         int threads = 4; // consumer.threads: the schema reads' pool has as many

@@ -97,7 +97,10 @@ public final class ProduceV3Handler {
     private final ProduceService produce;
     private final ClusterAdmin cluster;
     private final Executor pool;
+    /** The schema pool itself ({@link #schemaShares}'s). */
     private final Executor schemaPool;
+    /** Each API key's share of the schema pool. */
+    private final io.portico.proxy.http.PoolShares schemaShares;
     private final Limits limits;
     private final SchemaService schemas;
     private final Idempotent idempotent;
@@ -108,14 +111,17 @@ public final class ProduceV3Handler {
      * @param idempotent {@code Idempotency-Key} handling
      * @param schemaPool where records that need a schema are serialized and sent (they may wait on
      *        the schema registry): a pool of their own, so that a slow registry never holds up
-     *        the records of other requests
+     *        the records of other requests; a batch or keyed request takes its caller's share of
+     *        it, a stream (which has at most one task there at a time, a slice) the pool itself
      */
-    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool, Executor schemaPool,
+    public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool,
+                            io.portico.proxy.http.PoolShares schemaPool,
                             Limits limits, SchemaService schemas, Idempotent idempotent) {
         this.produce = produce;
         this.cluster = cluster;
         this.pool = pool;
-        this.schemaPool = schemaPool;
+        this.schemaShares = schemaPool;
+        this.schemaPool = schemaPool == null ? null : schemaPool.pool();
         this.limits = limits;
         this.schemas = schemas;
         this.idempotent = idempotent;
@@ -209,18 +215,19 @@ public final class ProduceV3Handler {
                     }
                     // Serialized and written from the schema pool (the registry may make it wait),
                     // before the key's transactional id is taken.
-                    return new Idempotent.Elsewhere(schemaPool, () -> idempotent.prepared(key,
+                    return new Idempotent.Elsewhere(schemaOn(exchange), () -> idempotent.prepared(key,
                             () -> SchemaService.patternsWithin(body.length, () -> serialized(topic, batch, subjects)),
                             serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
                 });
                 return;
             }
             ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
+            Executor schemaOn = schemaOn(exchange);
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
-                        ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
+                        ? Http.on(schemaOn, () -> SchemaService.patternsWithin(body.length,
                                 () -> sendBatch(topic, batch, subjects, share)))
                         : sendBatch(topic, batch, subjects, share);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
@@ -264,7 +271,7 @@ public final class ProduceV3Handler {
             Http.ok(exchange, new Http.RawJson(withSeparator(DeliveryReports.error(errorOf(items.get(0))))));
             return;
         }
-        idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaPool : pool, key, body, topic, () -> {
+        idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaOn(exchange) : pool, key, body, topic, () -> {
             // Serialized before the key's transactional id is taken (see records:batch).
             BatchRequest one = new BatchRequest(List.of("0"), List.of(parsed));
             return idempotent.prepared(key, () -> serialized(topic, one, subjectsOf(exchange)), request -> tx -> {
@@ -352,6 +359,11 @@ public final class ProduceV3Handler {
         byte[] out = java.util.Arrays.copyOf(report, report.length + SEPARATOR.length);
         System.arraycopy(SEPARATOR, 0, out, report.length, SEPARATOR.length);
         return out;
+    }
+
+    /** The caller's share of the schema pool. */
+    private Executor schemaOn(HttpServerExchange exchange) {
+        return schemaShares.of(io.portico.proxy.auth.Access.caller(exchange).owner());
     }
 
     /**
