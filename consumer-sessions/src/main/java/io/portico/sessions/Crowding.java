@@ -17,8 +17,9 @@ public final class Crowding {
      * keys hold {@code all} (its own included) and {@code holders} keys hold any.
      */
     public static boolean allows(long mine, long need, long all, long capacity, int holders) {
-        long crowded = capacity / 4 * 3;
-        return all + need <= capacity / 8 * 7
+        // Rounded up, not down: of a pool of 4 places, 3 and 4 (not 3 and 0).
+        long crowded = capacity - capacity / 4;
+        return all + need <= capacity - capacity / 8
                 && (all + need <= crowded || mine + need <= crowded / Math.max(1, holders));
     }
 }

@@ -272,6 +272,10 @@ public final class Portico implements AutoCloseable {
         io.portico.proxy.http.PoolShares schemaReadShares = schemaReadPool == null ? readShares
                 : new io.portico.proxy.http.PoolShares(schemaReadPool, readPlaces / 2, readPlaces,
                         "consumer.threads, consumer.queue.size");
+        // A read by offset decoding records holds its thread while the registry answers: one API
+        // key's such reads, queued or running, at most half the threads (fewer while crowded).
+        io.portico.proxy.http.PoolShares schemaReadsByOffset = new io.portico.proxy.http.PoolShares(schemaReads,
+                reads.threads() / 2, reads.threads(), "consumer.threads");
         if (schemas != null) {
             consumers.decoders(schemas::decoder);
         }
@@ -298,7 +302,7 @@ public final class Portico implements AutoCloseable {
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, schemaShares, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
                         idempotent),
-                new MessagesHandler(offsetReader, consumerPool, schemaReads, reads.countMax(), schemas),
+                new MessagesHandler(offsetReader, consumerPool, schemaReadsByOffset, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes(), readShares, schemaReadShares),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes(),

@@ -26,15 +26,17 @@ import java.util.concurrent.Executor;
 public final class MessagesHandler {
     private final OffsetReader reader;
     private final Executor pool;
-    private final Executor schemaPool;
+    private final io.portico.proxy.http.PoolShares schemaPool;
     private final int countMax;
     private final SchemaService schemas;
 
     /**
      * @param schemas the schema formats' service, or null when no schema registry is configured
-     * @param schemaPool where reads of the schema formats run (decoding may wait on the schema registry)
+     * @param schemaPool where reads of the schema formats run (decoding may wait on the schema
+     *        registry), each API key's share of it
      */
-    public MessagesHandler(OffsetReader reader, Executor pool, Executor schemaPool, int countMax, SchemaService schemas) {
+    public MessagesHandler(OffsetReader reader, Executor pool, io.portico.proxy.http.PoolShares schemaPool, int countMax,
+                           SchemaService schemas) {
         this.reader = reader;
         this.pool = pool;
         this.schemaPool = schemaPool;
@@ -64,7 +66,7 @@ public final class MessagesHandler {
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
         String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, format.needsSchemaRegistry() ? schemaPool : pool, () -> {
+        Http.run(exchange, format.needsSchemaRegistry() ? schemaPool.of(owner) : pool, () -> {
             List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, count, room, Long.MAX_VALUE);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());

@@ -111,6 +111,18 @@ class PoolSharesTest {
     }
 
     @Test
+    void aSmallPoolsShareIsHalfOfItForALoneKey() throws Exception {
+        PoolShares shares = new PoolShares(pool, 2, 4, "consumer.threads"); // 4 threads: 2 per key
+        CountDownLatch started = new CountDownLatch(2);
+        shares.of("a").execute(held(started));
+        shares.of("a").execute(held(started));
+        assertTrue(started.await(30, TimeUnit.SECONDS));
+        assertEquals(2, shares.heldBy("a"));
+        assertThrows(OnPool.ShareFull.class, () -> shares.of("a").execute(() -> { }));
+        shares.of("b").execute(() -> { }); // crowded past 3 of 4: b, with none, still takes one
+    }
+
+    @Test
     void aTaskThatThrowsOrThatThePoolRefusesGivesItsPlaceBack() throws Exception {
         PoolShares shares = new PoolShares(pool, 1, 100, "x");
         for (int i = 0; i < 5; i++) {

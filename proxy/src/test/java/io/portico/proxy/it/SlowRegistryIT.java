@@ -100,30 +100,10 @@ class SlowRegistryIT {
 
     @Test
     void aSchemaProduceWhoseSchemaIsCachedIsNotHeldUpByThoseWaitingOnTheRegistry(KafkaCluster kafka) throws Exception {
-        // The registry answers schema id 1 and holds every other request until it is closed.
-        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-        ExecutorService answering = Executors.newCachedThreadPool();
-        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        registry.setExecutor(answering);
-        registry.createContext("/", exchange -> {
-            try (exchange) {
-                if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
-                    closed.await();
-                    exchange.sendResponseHeaders(503, -1);
-                    return;
-                }
-                byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(200, schema.length);
-                exchange.getResponseBody().write(schema);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        registry.start();
+        HoldingRegistry registry = new HoldingRegistry();
         ExecutorService clients = Executors.newFixedThreadPool(WAITING);
-        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + registry.getAddress().getPort(), "schema.registry.request.timeout.ms", "60000"))) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", registry.url(),
+                "schema.registry.request.timeout.ms", "60000"))) {
             Rest rest = p.rest();
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("cached-schema"), 1);
             String cached = "{\"value_schema_id\":1,\"records\":[{\"value\":\"c\"}]}";
@@ -142,16 +122,14 @@ class SlowRegistryIT {
             assertEquals(200, again.status(), again.body());
             assertEquals(1, again.json().get("value_schema_id").asInt(), again.body());
             assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the others were still waiting");
-            closed.countDown();
+            registry.close();
             for (CompletableFuture<Rest.Response> w : waiting) {
                 Rest.Response r = w.get(5, TimeUnit.MINUTES);
                 assertTrue(r.status() == 503 || r.status() == 422, r.body());
             }
             assertEquals(2, kafka.read(topic, 2).size(), "the two records of the cached schema");
         } finally {
-            closed.countDown();
-            registry.stop(0);
-            answering.shutdownNow();
+            registry.close();
             clients.shutdownNow();
         }
     }
@@ -167,37 +145,12 @@ class SlowRegistryIT {
             throws Exception {
         String busy = "busy-" + java.util.UUID.randomUUID();
         String other = "other-" + java.util.UUID.randomUUID();
-        java.nio.file.Path keys = java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
-                + "{\"name\":\"busy\",\"key\":\"" + busy + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
-                + "{\"name\":\"other\",\"key\":\"" + other + "\",\"role\":\"manager\",\"topics\":[\"*\"]}]}");
-        // The registry answers schema id 1 and holds every other request until it is closed.
-        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
-        ExecutorService answering = Executors.newCachedThreadPool();
-        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        registry.setExecutor(answering);
-        registry.createContext("/", exchange -> {
-            try (exchange) {
-                if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
-                    held.incrementAndGet();
-                    closed.await();
-                    exchange.sendResponseHeaders(503, -1);
-                    return;
-                }
-                byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(200, schema.length);
-                exchange.getResponseBody().write(schema);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        registry.start();
+        HoldingRegistry registry = new HoldingRegistry();
         int sent = 16; // produce.threads: the whole schema pool
         ExecutorService clients = Executors.newFixedThreadPool(sent + 1);
-        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
-                "http://127.0.0.1:" + registry.getAddress().getPort(), "schema.registry.request.timeout.ms", "60000",
-                "authentication.method", "API_KEY", "api.keys.file", keys.toString()))) {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", registry.url(),
+                "schema.registry.request.timeout.ms", "60000",
+                "authentication.method", "API_KEY", "api.keys.file", keys(dir, busy, other).toString()))) {
             Rest rest = p.rest();
             String topic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-share"), 1);
             List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
@@ -208,7 +161,7 @@ class SlowRegistryIT {
             }
             List<Rest.Response> refused = new ArrayList<>();
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // against a hang only
-            while (held.get() + refused.size() < sent && System.nanoTime() < deadline) {
+            while (registry.held() + refused.size() < sent && System.nanoTime() < deadline) {
                 for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
                     if (w.isDone()) {
                         refused.add(w.join());
@@ -217,7 +170,7 @@ class SlowRegistryIT {
                 }
                 Thread.sleep(20); // polling until each request was answered or waits on the registry
             }
-            assertEquals(sent / 2, held.get(), "half of the schema pool's threads wait on the registry");
+            assertEquals(sent / 2, registry.held(), "half of the schema pool's threads wait on the registry");
             assertEquals(sent / 2, refused.size());
             for (Rest.Response r : refused) {
                 assertEquals(429, r.status(), r.body());
@@ -232,16 +185,92 @@ class SlowRegistryIT {
             Rest.Response served = others.get(5, TimeUnit.MINUTES); // queued behind the waiting ones, it would wait for them
             assertEquals(200, served.status(), served.body());
             assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the first key's were still waiting");
-            closed.countDown();
+            registry.close();
             for (CompletableFuture<Rest.Response> w : waiting) {
                 Rest.Response r = w.get(5, TimeUnit.MINUTES);
                 assertTrue(r.status() == 503 || r.status() == 422, r.body());
             }
             assertEquals(1, kafka.read(topic, 1).size(), "the other key's record");
         } finally {
-            closed.countDown();
-            registry.stop(0);
-            answering.shutdownNow();
+            registry.close();
+            clients.shutdownNow();
+        }
+    }
+
+    /**
+     * One API key's reads by offset decoding records whose schema ids the registry holds take at
+     * most half of the schema reads' threads: its reads past them are 429 at once, and another
+     * key's read of a record whose schema the registry answers is answered meanwhile.
+     */
+    @Test
+    void oneKeysSchemaReadsWaitingOnTheRegistryLeaveAnotherKeyThreads(KafkaCluster kafka,
+                                                                      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        int threads = 4; // consumer.threads: the schema reads' pool has as many
+        String busy = "busy-" + java.util.UUID.randomUUID();
+        String other = "other-" + java.util.UUID.randomUUID();
+        HoldingRegistry registry = new HoldingRegistry();
+        ExecutorService clients = Executors.newFixedThreadPool(threads + 1);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", registry.url(),
+                "schema.registry.request.timeout.ms", "60000", "consumer.threads", Integer.toString(threads),
+                "authentication.method", "API_KEY", "api.keys.file", keys(dir, busy, other).toString()))) {
+            Rest rest = p.rest();
+            String heldTopic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-reads-held"), 1);
+            String answeredTopic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-reads-answered"), 1);
+            // Records framed as the schema formats frame theirs: magic byte 0, a schema id, an avro string "x".
+            // Each of the first key's reads reads a record of a schema id of its own (look-ups of one id are shared).
+            StringBuilder records = new StringBuilder("{\"records\":[");
+            for (int i = 0; i < threads; i++) {
+                records.append(i == 0 ? "" : ",").append("{\"value\":\"").append(java.util.Base64.getEncoder()
+                        .encodeToString(new byte[] {0, 0, 0, 0, (byte) (2 + i), 2, 'x'})).append("\"}");
+            }
+            Rest.Response produced = rest.post("/topics/" + heldTopic, "application/vnd.kafka.binary.v2+json",
+                    records.append("]}").toString(), "Authorization", "Bearer " + busy);
+            assertEquals(200, produced.status(), produced.body());
+            produced = rest.post("/topics/" + answeredTopic, "application/vnd.kafka.binary.v2+json", "{\"records\":[{\"value\":\""
+                    + java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, 0, 0, 1, 2, 'x'}) + "\"}]}",
+                    "Authorization", "Bearer " + other);
+            assertEquals(200, produced.status(), produced.body());
+
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                String path = "/topics/" + heldTopic + "/partitions/0/messages?offset=" + i + "&count=1";
+                waiting.add(CompletableFuture.supplyAsync(() -> rest.get(path, "Accept", "application/vnd.kafka.avro.v1+json",
+                        "Authorization", "Bearer " + busy), clients));
+            }
+            List<Rest.Response> refused = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // against a hang only
+            while (registry.held() + refused.size() < threads && System.nanoTime() < deadline) {
+                for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
+                    if (w.isDone()) {
+                        refused.add(w.join());
+                        waiting.remove(w);
+                    }
+                }
+                Thread.sleep(20); // polling until each read was answered or waits on the registry
+            }
+            assertEquals(threads / 2, registry.held(), "half of the schema reads' threads wait on the registry; answered: "
+                    + refused.stream().map(Rest.Response::body).toList());
+            assertEquals(threads / 2, refused.size());
+            for (Rest.Response r : refused) {
+                assertEquals(429, r.status(), r.body());
+                assertEquals("1", r.header("Retry-After"), r.body());
+                assertTrue(r.json().get("message").asText().contains("consumer.threads"), r.body());
+            }
+
+            Rest.Response served = CompletableFuture.supplyAsync(() -> rest.get("/topics/" + answeredTopic
+                    + "/partitions/0/messages?offset=0", "Accept", "application/vnd.kafka.avro.v1+json",
+                    "Authorization", "Bearer " + other), clients).get(5, TimeUnit.MINUTES);
+            assertEquals(200, served.status(), served.body());
+            assertEquals("x", served.json().get(0).get("value").asText(), served.body());
+            assertTrue(waiting.stream().noneMatch(CompletableFuture::isDone), "the first key's reads were still waiting");
+            registry.close();
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                Rest.Response r = w.get(5, TimeUnit.MINUTES);
+                assertTrue(r.status() >= 500, r.body());
+            }
+        } finally {
+            registry.close();
             clients.shutdownNow();
         }
     }
@@ -441,6 +470,60 @@ class SlowRegistryIT {
      * whose connection closed unanswered, and a thread blocked in accept can still be handed that
      * connection after the listening socket is closed.)
      */
+    /** A keys file of two managers of every topic. */
+    private static java.nio.file.Path keys(java.nio.file.Path dir, String first, String second) throws IOException {
+        return java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"first\",\"key\":\"" + first + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"second\",\"key\":\"" + second + "\",\"role\":\"manager\",\"topics\":[\"*\"]}]}");
+    }
+
+    /** A registry that answers schema id 1 ({@code "string"}) and holds every other request until it is closed. */
+    private static final class HoldingRegistry implements AutoCloseable {
+        private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+        private final ExecutorService answering = Executors.newCachedThreadPool();
+        private final com.sun.net.httpserver.HttpServer server;
+
+        HoldingRegistry() throws IOException {
+            server = com.sun.net.httpserver.HttpServer.create(
+                    new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.setExecutor(answering);
+            server.createContext("/", exchange -> {
+                try (exchange) {
+                    if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
+                        held.incrementAndGet();
+                        closed.await();
+                        exchange.sendResponseHeaders(503, -1);
+                        return;
+                    }
+                    byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    exchange.sendResponseHeaders(200, schema.length);
+                    exchange.getResponseBody().write(schema);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            server.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        /** Requests held so far (those for ids other than 1). */
+        int held() {
+            return held.get();
+        }
+
+        /** Ends every held request (503) and stops. */
+        @Override
+        public void close() {
+            closed.countDown();
+            server.stop(0);
+            answering.shutdownNow();
+        }
+    }
+
     private static final class SilentRegistry implements AutoCloseable {
         private final ServerSocket server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
         private final List<Socket> accepted = new ArrayList<>(); // guarded by this
