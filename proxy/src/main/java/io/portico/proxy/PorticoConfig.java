@@ -294,7 +294,7 @@ public record PorticoConfig(
 
         // Several nodes as one service
         NODES_SECRET("nodes.secret", Setting.password(), "",
-                "Secret shared by the Portico nodes that serve one Kafka cluster together, at least 16 characters: set the same on every node to make consumer instances reachable through any node. Empty: this node works alone. A request with a wrong one counts against its client address as a bad API key does."),
+                "Secret shared by the Portico nodes that serve one Kafka cluster together, at least 16 characters of printable ASCII without spaces: set the same on every node to make consumer instances reachable through any node. Empty: this node works alone. A request with a wrong one counts against its client address as a bad API key does."),
         NODE_URL("node.url", Setting.string(), "",
                 "URL the other nodes reach this node at; empty: the first of advertised.listeners, else the first listener (a wildcard host replaced by this host's name)."),
         NODES_TOPIC("nodes.topic", Setting.string(), "__portico_nodes",
@@ -1105,6 +1105,12 @@ public record PorticoConfig(
         }
         String secret = secret(Key.NODES_SECRET, (String) v.get(Key.NODES_SECRET),
                 "it stands in for every API key between the nodes");
+        if (!secret.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+            // It travels in a header between the nodes: other characters would not arrive intact,
+            // and every relayed request would be refused as a wrong secret.
+            throw new ConfigException(Key.NODES_SECRET.key(), "must be printable ASCII without spaces (letters, digits, "
+                    + "punctuation): it is sent in a request header between the nodes");
+        }
         String id = (String) v.get(Key.ID);
         if (!id.isEmpty() && !id.matches("[A-Za-z0-9._-]{1,64}")) {
             // In the names of the consumer instances it generates, which a '/' (say) would make

@@ -125,6 +125,8 @@ class PorticoConfigTest {
     @Test
     void aSecretThatCouldBeGuessedRefusesToStart() {
         assertKeyNamed("nodes.secret", Map.of("nodes.secret", "abc"));
+        assertKeyNamed("nodes.secret", Map.of("nodes.secret", "0123456789abcdé€")); // not sent intact in a header
+        assertKeyNamed("nodes.secret", Map.of("nodes.secret", "0123456789 abcdef"));
         assertKeyNamed("sse.token.secret", Map.of("sse.token.secret", "short-secret"));
         PorticoConfig.from(Map.of("nodes.secret", "0123456789abcdef", "sse.token.secret", "0123456789abcdef"));
     }

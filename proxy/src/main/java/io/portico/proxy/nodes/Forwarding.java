@@ -284,6 +284,13 @@ public final class Forwarding {
                 // and framing are not this error's.
                 ex.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
                 ex.getResponseHeaders().remove(Headers.TRANSFER_ENCODING);
+                // The relay's connection to the holder, closed for this answer, really closes only
+                // after Undertow drains it (up to 10 s), or a connect still under way fails later;
+                // Undertow's relay then closes this exchange's client connection, which by then may
+                // carry the client's next request (or, behind a load balancer, another client's).
+                // Closed now, after this answer, it carries nothing more (HTTP/1.1; an HTTP/2
+                // stream's late reset touches only the ended stream).
+                ex.setPersistent(false);
                 if (ex.getStatusCode() == 504) {
                     ErrorWriter.write(ex, ErrorCode.GATEWAY_TIMEOUT.exception("node '" + there.node().id()
                             + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"));

@@ -268,6 +268,61 @@ class SeveralNodesIT {
     }
 
     /**
+     * A relayed request the holder does not answer within {@code nodes.forward.timeout.ms} (an
+     * avro read decoding a record whose schema the registry holds) is answered 504 with
+     * {@code Connection: close}: Undertow closes the client's connection once the relay's
+     * connection to the holder has drained shut, seconds later, when a kept-alive connection
+     * could carry the client's next request (or another client's, behind a load balancer).
+     */
+    @Test
+    void aRelayedRequestThatTimesOutClosesItsClientsConnectionWithTheAnswer() throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-timeout"), 1);
+        // framed as the schema formats frame records: magic byte 0, schema id 2 (held), avro "x"
+        kafka.produce(topic, 0, null, new byte[] {0, 0, 0, 0, 2, 2, 'x'});
+        String group = "nodes-timeout-" + UUID.randomUUID();
+        io.portico.proxy.testing.HoldingRegistry registry = new io.portico.proxy.testing.HoldingRegistry();
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        config.put("schema.registry.url", registry.url());
+        config.put("schema.registry.request.timeout.ms", "60000");
+        TestPortico holder = TestPortico.start(kafka, config);
+        try {
+            Rest.Response created = holder.rest().post("/consumers/" + group, V2,
+                    "{\"name\":\"slow\",\"format\":\"avro\",\"auto.offset.reset\":\"earliest\"}", as(APP));
+            assertEquals(200, created.status(), created.body());
+            String instance = path(created.json().get("base_uri").asText());
+            assertEquals(204, holder.rest().post(instance + "/assignments", V2,
+                    "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}", as(APP)).status());
+
+            Rest relay = node(0);
+            try (java.net.Socket socket = new java.net.Socket(relay.base().getHost(), relay.base().getPort())) {
+                socket.setSoTimeout(60_000);
+                socket.getOutputStream().write(("GET " + instance + "/records HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Authorization: Bearer " + APP + "\r\nAccept: application/vnd.kafka.avro.v2+json\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                java.io.InputStream in = socket.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    head.append((char) b);
+                }
+                String h = head.toString().toLowerCase(java.util.Locale.ROOT);
+                assertTrue(h.startsWith("http/1.1 504"), head.toString());
+                assertTrue(h.contains("\r\nconnection: close\r\n"), head.toString());
+                String body = new String(in.readAllBytes(), StandardCharsets.UTF_8); // to the close, not later
+                assertTrue(body.contains("did not answer within nodes.forward.timeout.ms"), body);
+            }
+            assertTrue(registry.held() >= 1, "the holder's read was waiting on the registry");
+        } finally {
+            registry.close(); // the holder's read ends
+            holder.close();
+        }
+    }
+
+    /**
      * Nodes with fixed ids: one restarts while it holds an instance. The instance went with the
      * node's former run, so through the other node its name is free (not 40902 for as long as
      * the restarted node lives) and a request for it is 40403, as with a single node.

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.Json;
+import io.portico.proxy.testing.HoldingRegistry;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
@@ -475,53 +476,6 @@ class SlowRegistryIT {
         return java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
                 + "{\"name\":\"first\",\"key\":\"" + first + "\",\"role\":\"manager\",\"topics\":[\"*\"]},"
                 + "{\"name\":\"second\",\"key\":\"" + second + "\",\"role\":\"manager\",\"topics\":[\"*\"]}]}");
-    }
-
-    /** A registry that answers schema id 1 ({@code "string"}) and holds every other request until it is closed. */
-    private static final class HoldingRegistry implements AutoCloseable {
-        private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-        private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
-        private final ExecutorService answering = Executors.newCachedThreadPool();
-        private final com.sun.net.httpserver.HttpServer server;
-
-        HoldingRegistry() throws IOException {
-            server = com.sun.net.httpserver.HttpServer.create(
-                    new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            server.setExecutor(answering);
-            server.createContext("/", exchange -> {
-                try (exchange) {
-                    if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
-                        held.incrementAndGet();
-                        closed.await();
-                        exchange.sendResponseHeaders(503, -1);
-                        return;
-                    }
-                    byte[] schema = "{\"schema\":\"\\\"string\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                    exchange.sendResponseHeaders(200, schema.length);
-                    exchange.getResponseBody().write(schema);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            server.start();
-        }
-
-        String url() {
-            return "http://127.0.0.1:" + server.getAddress().getPort();
-        }
-
-        /** Requests held so far (those for ids other than 1). */
-        int held() {
-            return held.get();
-        }
-
-        /** Ends every held request (503) and stops. */
-        @Override
-        public void close() {
-            closed.countDown();
-            server.stop(0);
-            answering.shutdownNow();
-        }
     }
 
     private static final class SilentRegistry implements AutoCloseable {
