@@ -814,10 +814,16 @@ public final class Idempotency implements AutoCloseable {
         long lastSweep = clock.getAsLong();
         List<TopicPartition> partitions = null;
         Map<TopicPartition, Long> rereadTo = null; // a read of the whole topic again: where it is complete
+        // Where each partition's records have been applied to (its next offset). A failure on the
+        // way (an OutOfMemoryError in poll or in an apply) leaves the consumer's position past
+        // records never applied; published, it would tell a retry of their keys that no result
+        // exists, and the retry would write its records again: the reader goes back to here.
+        Map<TopicPartition, Long> applied = new HashMap<>();
         long refusedBefore = 0;
         while (!closed) {
             try {
                 if (partitions == null) {
+                    applied.clear();
                     partitions = open();
                 }
                 // Short polls while a request waits for this reader: a poll that fetches only a
@@ -826,9 +832,12 @@ public final class Idempotency implements AutoCloseable {
                 Duration timeout = view.waiters() > 0 ? Duration.ofMillis(5) : Duration.ofSeconds(1);
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
                     view.apply(r.key(), r.value(), owner(r));
+                    applied.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
                 }
                 for (TopicPartition tp : partitions) {
-                    view.advanced(tp.partition(), consumer.position(tp));
+                    long position = consumer.position(tp);
+                    view.advanced(tp.partition(), position);
+                    applied.put(tp, position);
                 }
                 if (rereadTo != null && reached(rereadTo)) {
                     view.completeAsOf(refusedBefore);
@@ -855,6 +864,7 @@ public final class Idempotency implements AutoCloseable {
                             rereadTo.put(tp, consumer.position(tp));
                         }
                         refusedBefore = view.refused();
+                        applied.clear(); // read again from the beginning, failure or not
                         consumer.seekToBeginning(partitions);
                     }
                 }
@@ -871,6 +881,9 @@ public final class Idempotency implements AutoCloseable {
                 }
                 LIMITED.warn("read:" + e.getClass().getName(), "Reading {} (idempotency.topic) failed, retrying: {}",
                         settings.topic(), e.toString());
+                if (partitions != null && !rewound(partitions, applied)) {
+                    partitions = null; // opened again: read from the beginning
+                }
                 sleepQuietly(1000);
             }
         }
@@ -882,6 +895,25 @@ public final class Idempotency implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.debug("Closing the idempotency reader failed: {}", e.toString());
             }
+        }
+    }
+
+    /**
+     * Puts the reader back where the records it has applied end on each partition, so that what
+     * it polled and did not apply is read again; false when it cannot tell or cannot seek.
+     */
+    private boolean rewound(List<TopicPartition> partitions, Map<TopicPartition, Long> applied) {
+        if (!applied.keySet().containsAll(partitions)) {
+            return false;
+        }
+        try {
+            for (TopicPartition tp : partitions) {
+                consumer.seek(tp, applied.get(tp));
+            }
+            return true;
+        } catch (RuntimeException | Error e) {
+            LOG.debug("Seeking the idempotency reader back failed: {}", e.toString());
+            return false;
         }
     }
 

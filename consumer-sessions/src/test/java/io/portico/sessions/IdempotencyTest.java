@@ -142,9 +142,44 @@ class IdempotencyTest {
             updateBeginningOffsets(beginnings);
         }
 
+        /** Set: the next poll that takes records loses them and throws, as an Error inside a poll would. */
+        volatile boolean failNextDelivery;
+        /** Every record added, as the topic keeps them: a seek back reads them again. */
+        private final List<ConsumerRecord<byte[], byte[]>> log = new CopyOnWriteArrayList<>();
+
+        @Override
+        public synchronized void addRecord(ConsumerRecord<byte[], byte[]> record) {
+            log.add(record);
+            super.addRecord(record);
+        }
+
+        @Override
+        public synchronized void seek(TopicPartition partition, long offset) {
+            super.seek(partition, offset);
+            for (ConsumerRecord<byte[], byte[]> r : log) {
+                if (r.partition() == partition.partition() && r.offset() >= offset) {
+                    super.addRecord(r);
+                }
+            }
+        }
+
+        @Override
+        public synchronized void seekToBeginning(java.util.Collection<TopicPartition> partitions) {
+            super.seekToBeginning(partitions);
+            for (ConsumerRecord<byte[], byte[]> r : log) {
+                if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) {
+                    super.addRecord(r);
+                }
+            }
+        }
+
         @Override
         public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
             ConsumerRecords<byte[], byte[]> records = super.poll(timeout);
+            if (!records.isEmpty() && failNextDelivery) {
+                failNextDelivery = false;
+                throw new OutOfMemoryError("a poll failed after it took records (a test's)");
+            }
             if (records.isEmpty()) {
                 try {
                     Thread.sleep(Math.min(2, timeout.toMillis()));
@@ -417,6 +452,24 @@ class IdempotencyTest {
                 new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis())));
         Producing work = new Producing("mine");
         Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, work);
+        assertTrue(answer.replayed());
+        assertEquals("theirs", body(answer));
+        assertEquals(0, work.runs.get());
+    }
+
+    @Test
+    void aResultWhosePollFailedIsReadAgainNotSkipped() throws Exception {
+        // The poll that took another node's result failed (an OutOfMemoryError, say): the reader
+        // reads it again, rather than publishing a position past it and running the key again.
+        IdempotencyKey key = IdempotencyKey.of(null, "k");
+        kafka.ends.put(key.partition(PARTITIONS), 1L);
+        awaitReader();
+        kafka.consumer.failNextDelivery = true;
+        kafka.consumer.schedulePollTask(() -> kafka.consumer.result(key,
+                new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis())));
+        Producing work = new Producing("mine");
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, work);
+        assertFalse(kafka.consumer.failNextDelivery, "a poll failed");
         assertTrue(answer.replayed());
         assertEquals("theirs", body(answer));
         assertEquals(0, work.runs.get());

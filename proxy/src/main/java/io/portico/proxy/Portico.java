@@ -248,7 +248,7 @@ public final class Portico implements AutoCloseable {
             // on threads of their own, never on those that produces without a key need.
             keyedPool = ScalingPool.create("portico-keyed", config.produceThreads(), config.produceQueueSize());
         }
-        Idempotent idempotent = new Idempotent(idempotency, keyedPool, Math.max(1, config.produceThreads() / 2),
+        Idempotent idempotent = new Idempotent(idempotency, keyedPool, config.produceThreads(),
                 produce::checkTopic);
 
         SchemaService schemas = schemaService(config.schemaRegistry());

@@ -37,26 +37,28 @@ public final class Idempotent {
 
     /**
      * Keyed requests each API key (or user) has waiting for or running on the keyed pool: at most
-     * half the pool's threads, so that one key's requests (which wait on one another, and on any
-     * whose key shares their transactional id: keys a client can choose to collide) never hold
-     * every thread other keys' keyed requests need.
+     * half the pool's threads, fewer while other keys' crowd them ({@link PoolShares}), so that
+     * one key's requests (which wait on one another, and on any whose key shares their
+     * transactional id: keys a client can choose to collide), or two keys', never hold every
+     * thread other keys' keyed requests need.
      */
-    private final io.portico.sessions.PerOwner running = new io.portico.sessions.PerOwner();
+    private final PoolShares shares;
 
     /**
      * @param service the keys' service, or null when {@code idempotency.enabled=false}
      * @param keyed where keyed requests execute, and wait (a bounded pool of their own: a full
      *        one answers 503)
-     * @param perOwnerMax keyed requests one API key may have on that pool at once (429 past it)
+     * @param threads that pool's threads: one API key may have half of them at once (429 past it)
      * @param topicCheck refuses (throws) a topic no client may produce to, before a keyed
      *        request's producer looks it up (which may create it)
      */
-    public Idempotent(Idempotency service, Executor keyed, int perOwnerMax,
+    public Idempotent(Idempotency service, Executor keyed, int threads,
                       java.util.function.Consumer<String> topicCheck) {
         this.service = service;
         this.keyed = keyed;
         this.topicCheck = topicCheck;
-        this.running.max(perOwnerMax);
+        this.shares = new PoolShares(keyed, threads / 2, threads,
+                "produce.threads, requests with an Idempotency-Key; nothing of this request was produced");
     }
 
     /**
@@ -126,37 +128,8 @@ public final class Idempotent {
     private CompletableFuture<Idempotency.Answer> execute(String owner, IdempotencyKey key, byte[] fingerprint,
                                                           String topic, Idempotency.Work work) {
         // A retry of a key already answered is answered again, whatever else the key has in progress.
-        boolean took = false;
-        if (!service.answered(key)) {
-            if (!running.take(owner)) {
-                throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + running.max() + " requests with an "
-                        + "Idempotency-Key in progress on this server, its share of them (half of produce.threads); "
-                        + "nothing was produced, retry later");
-            }
-            took = true;
-        }
-        return runCounted(owner, took, key, fingerprint, topic, work);
-    }
-
-    /** The work on the keyed pool; the key's place ({@code took}) is given back when it ends, or when it never runs. */
-    private CompletableFuture<Idempotency.Answer> runCounted(String owner, boolean took, IdempotencyKey key,
-                                                             byte[] fingerprint, String topic, Idempotency.Work work) {
-        try {
-            return Http.on(keyed, () -> {
-                try {
-                    return CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work));
-                } finally {
-                    if (took) {
-                        running.give(owner);
-                    }
-                }
-            });
-        } catch (RuntimeException e) { // the pool is full: the work never runs
-            if (took) {
-                running.give(owner);
-            }
-            throw e;
-        }
+        Executor on = service.answered(key) ? keyed : shares.of(owner);
+        return Http.on(on, () -> CompletableFuture.completedFuture(service.execute(key, fingerprint, topic, work)));
     }
 
     /**
