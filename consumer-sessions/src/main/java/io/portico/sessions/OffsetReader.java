@@ -233,6 +233,7 @@ public final class OffsetReader implements AutoCloseable {
         this.factory = factory;
         this.permits = new Semaphore(poolSize);
         this.reading.max(Math.max(1, poolSize / 2));
+        this.reading.shareOut(poolSize); // fewer while other keys' reads crowd the pool
         this.poolSize = poolSize;
         this.poolTimeout = poolTimeout;
         this.fetchTimeout = fetchTimeout;
@@ -289,9 +290,10 @@ public final class OffsetReader implements AutoCloseable {
                                      ResponseRoom room, long bytesCap) {
         KafkaNames.topic(topic);
         if (!reading.take(owner)) {
-            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already has " + reading.max() + " reads by "
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key already has " + reading.heldBy(owner) + " reads by "
                     + "offset in progress on this server, its share of the pooled readers (half of "
-                    + "simpleconsumer.pool.size.max); retry once one has answered");
+                    + "simpleconsumer.pool.size.max at most, less while other keys' reads fill it); retry once one "
+                    + "has answered");
         }
         try {
             return readPooled(topic, partition, offset, count, room, bytesCap);

@@ -302,7 +302,7 @@ public final class Portico implements AutoCloseable {
                 new MetadataHandlers(metadata),
                 new ProduceHandler(produce, producePool, schemaShares, config.requestBodyMaxBytes(), ops.produceRecordsMax(), schemas,
                         idempotent),
-                new MessagesHandler(offsetReader, consumerPool, schemaReadsByOffset, reads.countMax(), schemas),
+                new MessagesHandler(offsetReader, readShares, schemaReadsByOffset, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
                         config.requestBodyMaxBytes(), readShares, schemaReadShares),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes(),
@@ -316,7 +316,7 @@ public final class Portico implements AutoCloseable {
                         config.streaming().unacknowledgedMax(), config.streaming().batchMaxEntries(),
                         config.connections().bodyTimeout(), config.streaming().maxDuration(),
                         config.streaming().gracePeriod()), schemas, idempotent),
-                new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, consumerPool, reads.countMax()),
+                new ReadV3Handler(offsetReader, clusterAdmin, baseUrl, readShares, reads.countMax()),
                 forwarding,
                 new EventStreamHandlers(consumers, offsetReader, clusterAdmin, eventStreams, reads.requestTimeout()),
                 new StreamTokensHandler(streamTokens)));

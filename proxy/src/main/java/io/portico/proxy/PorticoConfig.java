@@ -183,7 +183,7 @@ public record PorticoConfig(
         CONSUMER_QUEUE_SIZE("consumer.queue.size", Setting.integer(1, 1_000_000), "1024",
                 "Consumer operations that may wait for a thread; beyond it, 503."),
         SIMPLECONSUMER_POOL_SIZE_MAX("simpleconsumer.pool.size.max", Setting.integer(1, 10_000), "25",
-                "Consumers kept for reads by offset. One API key (or basic-authentication user) may have reads in progress on at most half of them; one more answers 429."),
+                "Consumers kept for reads by offset. One API key (or basic-authentication user) may have reads in progress on at most half of them, fewer while other keys' reads fill three quarters of them; one more answers 429."),
         SIMPLECONSUMER_POOL_TIMEOUT_MS("simpleconsumer.pool.timeout.ms", Setting.millis(0, 86_400_000L * 365), "1000",
                 "How long a read by offset waits for a free consumer before 503/50301; 0: not at all (in Confluent's proxy 0 waits without end, which Portico never does)."),
         READ_COUNT_MAX("read.count.max", Setting.integer(1, Integer.MAX_VALUE), "10000",

@@ -25,7 +25,7 @@ import java.util.concurrent.Executor;
  */
 public final class MessagesHandler {
     private final OffsetReader reader;
-    private final Executor pool;
+    private final io.portico.proxy.http.PoolShares pool;
     private final io.portico.proxy.http.PoolShares schemaPool;
     private final int countMax;
     private final SchemaService schemas;
@@ -35,7 +35,8 @@ public final class MessagesHandler {
      * @param schemaPool where reads of the schema formats run (decoding may wait on the schema
      *        registry), each API key's share of it
      */
-    public MessagesHandler(OffsetReader reader, Executor pool, io.portico.proxy.http.PoolShares schemaPool, int countMax,
+    public MessagesHandler(OffsetReader reader, io.portico.proxy.http.PoolShares pool, io.portico.proxy.http.PoolShares schemaPool,
+                           int countMax,
                            SchemaService schemas) {
         this.reader = reader;
         this.pool = pool;
@@ -66,7 +67,8 @@ public final class MessagesHandler {
         // Rendered on the pool thread too: JSON for a thousand records is work for no IO thread.
         String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, format.needsSchemaRegistry() ? schemaPool.of(owner) : pool, () -> {
+        // On the caller's share of the pool: a read holds its thread while Kafka answers.
+        Http.run(exchange, (format.needsSchemaRegistry() ? schemaPool : pool).of(owner), () -> {
             List<ConsumedRecord> records = reader.read(owner, topic, partition, offset, count, room, Long.MAX_VALUE);
             if (format.needsSchemaRegistry()) {
                 List<ConsumedRecord> decoded = new ArrayList<>(records.size());

@@ -2,10 +2,9 @@ package io.portico.proxy.http;
 
 import io.portico.sessions.Crowding;
 import io.portico.sessions.OnPool;
-import java.util.concurrent.ConcurrentHashMap;
+import io.portico.sessions.PerOwner;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Each caller's share of a bounded pool: the tasks one API key (or user) has queued or running on
@@ -25,13 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class PoolShares {
     private final Executor pool;
-    private final int max;
-    private final int capacity;
     private final String setting;
-    /** Places each key holds (keys holding none are absent). */
-    private final ConcurrentHashMap<String, Integer> held = new ConcurrentHashMap<>();
-    /** Places all keys hold together. */
-    private final AtomicInteger total = new AtomicInteger();
+    /** Places each key holds, shared out. */
+    private final PerOwner held = new PerOwner();
 
     /**
      * @param max the most tasks one caller may have queued or running at once
@@ -40,9 +35,9 @@ public final class PoolShares {
      */
     public PoolShares(Executor pool, int max, int capacity, String setting) {
         this.pool = pool;
-        this.max = Math.max(1, max);
-        this.capacity = Math.max(1, capacity);
         this.setting = setting;
+        held.max(Math.max(1, max));
+        held.shareOut(capacity);
     }
 
     /** The pool as {@code owner} may use it (the pool itself for a null owner). */
@@ -60,29 +55,7 @@ public final class PoolShares {
 
     /** Places {@code owner} holds now. */
     int heldBy(String owner) {
-        return held.getOrDefault(owner, 0);
-    }
-
-    /** Takes a place for {@code owner}: false past its cap or, the pool crowded, its part. */
-    private boolean take(String owner) {
-        boolean[] taken = {false};
-        held.compute(owner, (k, n) -> {
-            int mine = n == null ? 0 : n;
-            if (mine >= max || mine > 0 && !Crowding.allows(mine, 1, total.get(), capacity, held.size())) {
-                return n;
-            }
-            taken[0] = true;
-            total.incrementAndGet();
-            return mine + 1;
-        });
-        return taken[0];
-    }
-
-    private void give(String owner) {
-        held.computeIfPresent(owner, (k, n) -> {
-            total.decrementAndGet();
-            return n <= 1 ? null : n - 1;
-        });
+        return held.heldBy(owner);
     }
 
     /** One caller's share: its tasks run on the pool's threads. */
@@ -100,7 +73,7 @@ public final class PoolShares {
 
         @Override
         public void execute(Runnable task) {
-            if (!take(owner)) {
+            if (!held.take(owner)) {
                 throw new OnPool.ShareFull("this API key already has " + heldBy(owner) + " tasks queued or running on the "
                         + "server's threads for this work, its share of them (" + setting
                         + "; half at most, less while other keys' work fills them); retry when one is answered");
@@ -110,11 +83,11 @@ public final class PoolShares {
                     try {
                         task.run();
                     } finally {
-                        give(owner);
+                        held.give(owner);
                     }
                 });
             } catch (RuntimeException | Error e) {
-                give(owner);
+                held.give(owner);
                 throw e;
             }
         }

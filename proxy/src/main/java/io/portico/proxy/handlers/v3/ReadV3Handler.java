@@ -31,10 +31,12 @@ public final class ReadV3Handler {
     private final OffsetReader reader;
     private final ClusterAdmin cluster;
     private final BaseUrl baseUrl;
-    private final Executor pool;
+    private final io.portico.proxy.http.PoolShares pool;
     private final int maxRecords;
 
-    public ReadV3Handler(OffsetReader reader, ClusterAdmin cluster, BaseUrl baseUrl, Executor pool, int maxRecords) {
+    /** @param pool the consumer pool, each API key's share of it */
+    public ReadV3Handler(OffsetReader reader, ClusterAdmin cluster, BaseUrl baseUrl, io.portico.proxy.http.PoolShares pool,
+                         int maxRecords) {
         this.reader = reader;
         this.cluster = cluster;
         this.baseUrl = baseUrl;
@@ -71,7 +73,7 @@ public final class ReadV3Handler {
         String path = baseUrl.of(exchange) + requested;
         String owner = Access.caller(exchange).owner(); // at most half the pooled readers per API key
         ResponseRoom room = new ResponseRoom(Budgets.responseLease(exchange), Budgets.settings(exchange).memoryWait());
-        Http.run(exchange, pool, () -> {
+        Http.run(exchange, pool.of(owner), () -> {
             String id;
             try {
                 id = cluster.requireCluster(clusterId).join();
