@@ -478,6 +478,11 @@ public final class EventStream {
             ending = true;
             if (!fetching) {
                 finish();
+            } else if (!done) {
+                // A fetch waiting for records (up to consumer.request.timeout.ms) returns now, so
+                // that the stream ends within a shutdown's grace, not cut off after it; what it
+                // fetched is written first, and what it holds is kept as a departing client's is.
+                source.cancel();
             }
         });
     }

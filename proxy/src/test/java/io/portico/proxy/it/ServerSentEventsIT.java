@@ -409,7 +409,10 @@ class ServerSentEventsIT {
     @Test
     void quietStreamsHaveHeartbeatsAndShutdownEndsEveryStreamCleanly(KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-quiet"), 1);
-        TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "200"));
+        // Reads that wait far longer than the shutdown's grace (10 s): each stream's fetch is
+        // ended at shutdown, not waited for.
+        TestPortico portico = TestPortico.start(kafka, Map.of("sse.heartbeat.ms", "200",
+                "consumer.request.timeout.ms", "120000"));
         Rest rest = portico.rest();
         String instance = v2Instance(rest, "sse-quiet-group-" + topic, topic);
         try (SseClient partition = SseClient.open(rest.uri("/topics/" + topic + "/partitions/0/messages?offset=0"));
@@ -427,6 +430,8 @@ class ServerSentEventsIT {
             portico.close();
             assertTrue(partition.awaitEnd(WAIT), "shutdown ends a partition stream");
             assertTrue(consumer.awaitEnd(WAIT), "shutdown ends an instance's stream");
+            assertTrue(partition.endedCleanly(), "the partition stream's last chunk came");
+            assertTrue(consumer.endedCleanly(), "the instance stream's last chunk came");
             assertNoErrorEvent(partition.pending());
             assertNoErrorEvent(consumer.pending());
         } finally {
