@@ -280,6 +280,14 @@ public final class EventStream {
                 Events events;
                 try {
                     events = s.next(roomFor);
+                    // The room a record takes is reckoned for a plain answer; its event may be
+                    // more (the id line and the data repeat its topic, each header is a JSON
+                    // object, a JSON value's line breaks become data lines): until written, the
+                    // batch holds at least what was rendered.
+                    long more = events.bytes().length() - room.held();
+                    if (more > 0) {
+                        room.takeAnyway(more);
+                    }
                 } catch (Throwable e) {
                     events = new Events(ByteChunks.EMPTY, asRestException(e), true);
                 }

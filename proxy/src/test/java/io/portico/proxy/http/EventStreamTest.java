@@ -470,6 +470,64 @@ class EventStreamTest {
     }
 
     @Test
+    void aBatchHoldsWhatItsEventsTakeOfTheBudgetUntilWritten() throws Exception {
+        // The source took no room for its records (events larger than their records' reckoning):
+        // the batch counts its rendered bytes against the budget until the client has them.
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
+        int size = 32 << 20; // more than the connection's socket buffers hold
+        AtomicInteger fetches = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        Router routes = new Router().get("/big", exchange -> EventStream.start(exchange, own, () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                if (fetches.getAndIncrement() > 0) {
+                    return EventStream.Events.END;
+                }
+                byte[] event = new byte[size];
+                java.util.Arrays.fill(event, (byte) 'x');
+                byte[] head = "data: ".getBytes(StandardCharsets.US_ASCII);
+                System.arraycopy(head, 0, event, 0, head.length);
+                event[size - 2] = '\n';
+                event[size - 1] = '\n';
+                return EventStream.Events.of(event);
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/big")) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (responses.used() < size && System.nanoTime() < deadline) {
+                Thread.sleep(5); // the client reads nothing: the batch cannot be written whole
+            }
+            assertTrue(responses.used() >= size, "the batch's events are counted: " + responses.used());
+            // To the stream's end: its last chunk.
+            byte[] buf = new byte[65536];
+            StringBuilder tail = new StringBuilder();
+            long read = 0;
+            while (read < size || !tail.toString().endsWith("\r\n0\r\n\r\n")) {
+                int n = s.getInputStream().read(buf);
+                if (n < 0) {
+                    break;
+                }
+                read += n;
+                tail.append(new String(buf, Math.max(0, n - 16), Math.min(n, 16), StandardCharsets.US_ASCII));
+                tail.delete(0, Math.max(0, tail.length() - 16));
+            }
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (responses.used() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(0, responses.used(), "written: given back");
+        } finally {
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
     void aStreamWaitingForRoomInAnOverfullBudgetKeepsItsSourceInPlace() throws Exception {
         // Over its capacity (records taken anyway): the stream fetches nothing until there is room,
         // but its source (a consumer instance in its group) must still be polled at each heartbeat.
