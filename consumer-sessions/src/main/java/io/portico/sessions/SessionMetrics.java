@@ -28,8 +28,9 @@ public final class SessionMetrics {
 
     public SessionMetrics(MetricRegistry registry) {
         this.registry = registry;
-        this.producedRecords = registry.meter("portico.produce.records");
-        this.producedBytes = registry.meter("portico.produce.bytes");
+        // Marked once per record as Kafka acknowledges it (on the producer's thread): deferred.
+        this.producedRecords = registry.meter("portico.produce.records", DeferredMeter::new);
+        this.producedBytes = registry.meter("portico.produce.bytes", DeferredMeter::new);
         this.consumedRecords = registry.meter("portico.consume.records");
         this.consumedBytes = registry.meter("portico.consume.bytes");
         this.readAhead = registry.meter("portico.consume.read.ahead");
