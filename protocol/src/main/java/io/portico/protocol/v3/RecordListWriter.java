@@ -172,7 +172,9 @@ public final class RecordListWriter {
             g.writeStringField("type", "JSON");
             g.writeFieldName("data");
             g.writeRawValue(new String(bytes, StandardCharsets.UTF_8));
-        } else if (asked == ProduceRecord.Type.STRING && isUtf8(bytes)) {
+        } else if (asked == ProduceRecord.Type.STRING && escapedLength(bytes) <= base64Length(bytes) && isUtf8(bytes)) {
+            // Not longer than its base64 would be: what a read takes room for (a control character
+            // is written as a six-byte escape, and a value of them would take far more).
             g.writeStringField("type", "STRING");
             g.writeStringField("data", new String(bytes, StandardCharsets.UTF_8));
         } else {
@@ -187,6 +189,25 @@ public final class RecordListWriter {
     /** {@code Instant.ofEpochMilli(millis).toString()}. */
     static String timestamp(long millis) {
         return BinaryRecords.isoTimestamp(millis);
+    }
+
+    /** The bytes of {@code bytes} as a JSON string's content (UTF-8 passes through; quotes, backslashes and controls are escaped). */
+    static long escapedLength(byte[] bytes) {
+        long n = 0;
+        for (byte b : bytes) {
+            if (b == '"' || b == '\\' || b == '\b' || b == '\t' || b == '\n' || b == '\f' || b == '\r') {
+                n += 2;
+            } else if (b >= 0 && b < 0x20) {
+                n += 6;
+            } else {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static long base64Length(byte[] bytes) {
+        return (bytes.length + 2L) / 3 * 4;
     }
 
     private static boolean isUtf8(byte[] bytes) {

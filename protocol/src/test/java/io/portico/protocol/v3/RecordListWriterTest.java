@@ -65,6 +65,33 @@ class RecordListWriterTest {
     }
 
     @Test
+    void aStringValueWhoseEscapesWouldOutgrowItsBase64ComesAsBinary() throws Exception {
+        byte[] controls = new byte[300]; // valid UTF-8, each byte a six-byte escape in a string: 6 times its size
+        for (int i = 0; i < controls.length; i++) {
+            controls[i] = (byte) (i % 8);
+        }
+        List<String> texts = List.of("plain text", "caf\u00e9 \"quoted\"\n\tline", "\u0001");
+        List<ConsumedRecord> records = new ArrayList<>();
+        records.add(new ConsumedRecord("t", null, controls, 0, 0, 0, List.of()));
+        for (String t : texts) {
+            records.add(new ConsumedRecord("t", null, t.getBytes(StandardCharsets.UTF_8), 0, records.size(), 0, List.of()));
+        }
+        byte[] out = RecordListWriter.write("c", "t", records, ProduceRecord.Type.STRING, ProduceRecord.Type.STRING,
+                "http://x/self", "http://x/next").toByteArray();
+        JsonNode data = Json.mapper().readTree(out).get("data");
+        assertEquals("BINARY", data.get(0).get("value").get("type").asText());
+        assertEquals(Base64.getEncoder().encodeToString(controls), data.get(0).get("value").get("data").asText());
+        for (int i = 0; i < 2; i++) {
+            assertEquals("STRING", data.get(i + 1).get("value").get("type").asText());
+            assertEquals(texts.get(i), data.get(i + 1).get("value").get("data").asText());
+        }
+        assertEquals("BINARY", data.get(3).get("value").get("type").asText(), "one control: 6 bytes against 4");
+        assertTrue(out.length < 2 * 300 + 1000, "no value rendered at six times its size: " + out.length);
+        assertEquals(RecordListWriter.escapedLength(texts.get(1).getBytes(StandardCharsets.UTF_8)),
+                Json.mapper().writeValueAsBytes(texts.get(1)).length - 2, "the length Jackson writes");
+    }
+
+    @Test
     void binaryKeysValuesAndHeadersComeBackExactly() throws Exception {
         byte[] key = {0, -1, 34, 92, 10};
         byte[] value = new byte[300];
