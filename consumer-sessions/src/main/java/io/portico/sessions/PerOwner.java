@@ -64,6 +64,11 @@ public final class PerOwner {
         }
     }
 
+    /** Places all callers hold now. */
+    public long total() {
+        return total.get();
+    }
+
     /** Places {@code owner} holds now. */
     public int heldBy(String owner) {
         return owner == null ? 0 : held.getOrDefault(owner, 0);

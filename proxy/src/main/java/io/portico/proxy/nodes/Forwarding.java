@@ -101,12 +101,15 @@ public final class Forwarding {
         return timeout.minus(java.time.Duration.ofMillis(Math.min(10_000, timeout.toMillis() / 4)));
     }
     /**
-     * Plain requests each API key (or user) has relayed to each node at once: at most
-     * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node, so that one
-     * key's long reads (each holds a connection until it answers) never take every connection
-     * other keys' relayed requests need. Keyed by caller and node.
+     * Plain requests each API key (or user) has relayed to each node at once, per node: at most
+     * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node, and fewer
+     * while other keys' crowd them (past three quarters of those connections an equal part each,
+     * past seven eighths none for keys with some), so that one key's long reads (each holds a
+     * connection until it answers), or two keys', never take every connection other keys'
+     * relayed requests need. A node's entry goes once nothing is relayed to it.
      */
-    private final io.portico.sessions.PerOwner relayedPerKey = new io.portico.sessions.PerOwner();
+    private final java.util.concurrent.ConcurrentHashMap<String, io.portico.sessions.PerOwner> relayedTo =
+            new java.util.concurrent.ConcurrentHashMap<>();
     static final int RELAYED_PER_KEY = 16;
     private static final int CONNECTIONS_PER_THREAD = 32;
 
@@ -133,7 +136,6 @@ public final class Forwarding {
         // Requests and their answers: bounded in time; a request waits for a connection at most that long.
         this.relay = relay(directory, secret, new NodeClient(tls, CONNECTIONS_PER_THREAD, 64),
                 (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-        relayedPerKey.max(RELAYED_PER_KEY);
         // Event streams last as long as their client reads: no time bound, and connections of their own,
         // so that open streams never hold up the other relayed requests.
         this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0), -1);
@@ -322,14 +324,24 @@ public final class Forwarding {
             }
             String owner = Access.caller(exchange).owner();
             if (!stream && owner != null) {
-                String place = owner + "\n" + there.node().id();
-                if (!relayedPerKey.take(place)) {
-                    throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + RELAYED_PER_KEY + " requests "
-                            + "relayed to node '" + there.node().id() + "' in progress, its share of the connections "
-                            + "to it; retry once one has answered");
+                String node = there.node().id();
+                io.portico.sessions.PerOwner relayed = relayedTo.computeIfAbsent(node, n -> {
+                    io.portico.sessions.PerOwner perKey = new io.portico.sessions.PerOwner();
+                    perKey.max(RELAYED_PER_KEY);
+                    perKey.shareOut(CONNECTIONS_PER_THREAD);
+                    return perKey;
+                });
+                if (!relayed.take(owner)) {
+                    throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + relayed.heldBy(owner)
+                            + " requests relayed to node '" + node + "' in progress, its share of the connections "
+                            + "to it (" + RELAYED_PER_KEY + " at most, fewer while other keys' fill them); retry once "
+                            + "one has answered");
                 }
                 exchange.addExchangeCompleteListener((ex, nextListener) -> {
-                    relayedPerKey.give(place);
+                    relayed.give(owner);
+                    if (relayed.total() == 0) {
+                        relayedTo.remove(node, relayed); // one taken meanwhile is given back to it alone
+                    }
                     nextListener.proceed();
                 });
             }
