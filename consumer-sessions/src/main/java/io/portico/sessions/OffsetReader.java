@@ -74,6 +74,17 @@ public final class OffsetReader implements AutoCloseable {
      * broker) never holds every reader the others need.
      */
     private final PerOwner reading = new PerOwner();
+    /**
+     * Closes the readers a failed read let go of, off the request's thread: a consumer's close may
+     * take its whole 5 s while Kafka does not answer, and the read's 503 must not wait for it.
+     * Bounded: past its queue a close runs on the caller's thread, as before.
+     */
+    private final java.util.concurrent.ThreadPoolExecutor closer = new java.util.concurrent.ThreadPoolExecutor(1, 2,
+            30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(64), r -> {
+                Thread t = new Thread(r, "portico-reader-closer");
+                t.setDaemon(true);
+                return t;
+            });
     private final Duration poolTimeout;
     private final Duration fetchTimeout;
     private final long maxBytes;
@@ -736,10 +747,19 @@ public final class OffsetReader implements AutoCloseable {
                 idle.notifyAll();
             }
             if (!kept) {
-                close(reader);
+                closeSoon(reader);
             }
         } finally {
             permits.release();
+        }
+    }
+
+    /** Closes {@code reader} on the closer (its memory is counted until it is closed). */
+    private void closeSoon(Reader reader) {
+        try {
+            closer.execute(() -> close(reader));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            close(reader);
         }
     }
 
@@ -798,5 +818,6 @@ public final class OffsetReader implements AutoCloseable {
             idle.clear();
         }
         all.forEach(OffsetReader::close);
+        closer.shutdown(); // closes already handed to it still run
     }
 }

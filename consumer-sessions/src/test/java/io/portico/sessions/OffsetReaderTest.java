@@ -746,7 +746,7 @@ class OffsetReaderTest {
         RestException e = assertRestError(ErrorCode.KAFKA_ERROR, () -> reader.read(TOPIC, 0, 5, 1));
 
         assertEquals("Kafka error: boom", e.getMessage());
-        assertTrue(broken.closed(), "the failed consumer is closed");
+        awaitClosed(broken); // on the reader's closer, after the answer
         assertEquals(0, reader.idleCount());
         assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
         assertEquals(2, made.size());
@@ -762,7 +762,7 @@ class OffsetReaderTest {
         RestException e = assertRestError(ErrorCode.BROKER_NOT_AVAILABLE, () -> reader.read(TOPIC, 0, 5, 1));
 
         assertEquals(503, e.httpStatus());
-        assertTrue(made.get(0).closed());
+        awaitClosed(made.get(0));
         assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
         assertEquals(2, made.size());
     }
@@ -822,6 +822,37 @@ class OffsetReaderTest {
         assertEquals(List.of(8L, 9L), offsets(a.get(1, TimeUnit.MINUTES)));
         assertEquals(List.of(12L), offsets(b.get(1, TimeUnit.MINUTES)), "B was served by the seeker A gave back");
         assertEquals(2, made.size(), "a pool of two made no third reader");
+    }
+
+    @Test
+    void aFailedReadAnswersWithoutWaitingForItsConsumersClose() throws Exception {
+        OffsetReader reader = reader();
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)));
+        LogConsumer broken = made.get(0);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        broken.duringClose = () -> {
+            try {
+                release.await(1, TimeUnit.MINUTES); // a close that waits for Kafka
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        broken.setPollException(new KafkaException("boom"));
+        assertRestError(ErrorCode.KAFKA_ERROR, () -> reader.read(TOPIC, 0, 5, 1)); // answered, the close held
+        assertFalse(broken.closed());
+        assertEquals(List.of(5L), offsets(reader.read(TOPIC, 0, 5, 1)), "the next read has a reader meanwhile");
+        release.countDown();
+        awaitClosed(broken);
+        assertEquals("portico-reader-closer", broken.closedBy);
+    }
+
+    /** Until {@code consumer} is closed (it is closed off the read's thread), at most a minute. */
+    private static void awaitClosed(LogConsumer consumer) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while (!consumer.closed() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(consumer.closed(), "the failed consumer is closed");
     }
 
     @Test
