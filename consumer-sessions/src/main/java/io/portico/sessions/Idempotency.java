@@ -1007,12 +1007,24 @@ public final class Idempotency implements AutoCloseable {
             return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         }
 
+        /**
+         * A segment of the state topic is deleted once its newest result is past the retention,
+         * and the segment being written never is: rolled only at Kafka's 7 days (or 1 GiB), it
+         * kept expired results on disk, each read again by a node's every start before it serves
+         * keys. Rolled at a quarter of the retention (1 minute to 1 hour), results go at most
+         * that much after they expire.
+         */
+        static long segmentMs(Duration retention) {
+            return Math.max(60_000L, Math.min(3_600_000L, retention.toMillis() / 4));
+        }
+
         @Override
         public int ensureTopic(Settings settings) {
             long ms = timeout.toMillis();
             NewTopic topic = new NewTopic(settings.topic(), Optional.of(settings.partitions()), Optional.empty())
                     .configs(Map.of("cleanup.policy", "compact,delete",
-                            "retention.ms", String.valueOf(settings.retention().toMillis())));
+                            "retention.ms", String.valueOf(settings.retention().toMillis()),
+                            "segment.ms", String.valueOf(segmentMs(settings.retention()))));
             try {
                 try {
                     admin.get().createTopics(List.of(topic)).all().get(ms, TimeUnit.MILLISECONDS);

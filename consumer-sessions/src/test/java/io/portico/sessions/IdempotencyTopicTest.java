@@ -48,6 +48,38 @@ class IdempotencyTopicTest {
         return f;
     }
 
+    @Test
+    void aNewStateTopicRollsItsSegmentsAtAQuarterOfTheRetentionAtMostAnHour() {
+        List<org.apache.kafka.clients.admin.NewTopic> created = new ArrayList<>();
+        Node node = new Node(0, "localhost", 9092);
+        TopicDescription described = new TopicDescription(STATE, false, List.of(
+                new TopicPartitionInfo(0, node, List.of(node), List.of(node)),
+                new TopicPartitionInfo(1, node, List.of(node), List.of(node))));
+        FakeAdmin admin = new FakeAdmin()
+                .on("createTopics", args -> {
+                    @SuppressWarnings("unchecked")
+                    Collection<org.apache.kafka.clients.admin.NewTopic> topics =
+                            (Collection<org.apache.kafka.clients.admin.NewTopic>) args[0];
+                    created.addAll(topics);
+                    return new CreateTopicsResult(Map.of(STATE, KafkaFuture.completedFuture(null))) {
+                    };
+                })
+                .on("describeTopics", args -> new DescribeTopicsResult(null, Map.of(STATE,
+                        KafkaFuture.completedFuture(described))) {
+                })
+                .on("describeConfigs", args -> new DescribeConfigsResult(Map.of(RESOURCE, KafkaFuture.completedFuture(
+                        new Config(List.of(new ConfigEntry("cleanup.policy", "compact,delete"),
+                                new ConfigEntry("retention.ms", String.valueOf(RETENTION.toMillis()))))))) {
+                });
+        assertEquals(2, new Idempotency.RealKafka(STATE, Map.of(), Map.of(), SharedAdmin.of(admin.admin()),
+                Duration.ofSeconds(5)).ensureTopic(SETTINGS));
+        assertEquals(1, created.size());
+        assertEquals("3600000", created.get(0).configs().get("segment.ms"), "24 h of results: rolled hourly");
+        assertEquals(String.valueOf(RETENTION.toMillis()), created.get(0).configs().get("retention.ms"));
+        assertEquals(900_000L, Idempotency.RealKafka.segmentMs(Duration.ofHours(1)));
+        assertEquals(60_000L, Idempotency.RealKafka.segmentMs(Duration.ofMinutes(2)));
+    }
+
     /** An admin client for which the topic exists with {@code configs}; changes end as {@code altered} does. */
     private Idempotency.RealKafka kafka(Map<String, String> configs, KafkaFuture<Void> altered) {
         Node node = new Node(0, "localhost", 9092);
