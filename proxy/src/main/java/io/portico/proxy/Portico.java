@@ -235,7 +235,12 @@ public final class Portico implements AutoCloseable {
                     nodeConsumer(consumerConfig),
                     admin::get, java.time.Clock.systemUTC());
         }
-        forwarding = new Forwarding(directory, consumers, nodes.secret(), consumerPool, tls, nodes.forwardTimeout(),
+        // One API key's consumer reads may hold half of a read pool's threads and queued places,
+        // less while other keys' reads crowd it.
+        int readPlaces = (int) Math.min(Integer.MAX_VALUE, (long) reads.threads() + reads.queueSize());
+        io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readPlaces / 2,
+                readPlaces, "consumer.threads, consumer.queue.size");
+        forwarding = new Forwarding(directory, consumers, nodes.secret(), readShares, tls, nodes.forwardTimeout(),
                 config.sse().streamsMax());
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
@@ -264,11 +269,6 @@ public final class Portico implements AutoCloseable {
         schemaReadPool = schemas == null ? null : ScalingPool.create("portico-schema-reads", reads.threads(),
                 reads.queueSize());
         Executor schemaReads = schemaReadPool == null ? consumerPool : schemaReadPool;
-        // One API key's consumer reads may hold half of a read pool's threads and queued places,
-        // less while other keys' reads crowd it.
-        int readPlaces = (int) Math.min(Integer.MAX_VALUE, (long) reads.threads() + reads.queueSize());
-        io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readPlaces / 2,
-                readPlaces, "consumer.threads, consumer.queue.size");
         io.portico.proxy.http.PoolShares schemaReadShares = schemaReadPool == null ? readShares
                 : new io.portico.proxy.http.PoolShares(schemaReadPool, readPlaces / 2, readPlaces,
                         "consumer.threads, consumer.queue.size");

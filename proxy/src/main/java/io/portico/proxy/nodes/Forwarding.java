@@ -66,7 +66,7 @@ public final class Forwarding {
     private final NodeDirectory directory;
     private final ConsumerRegistry consumers;
     private final byte[] secret;
-    private final Executor pool;
+    private final io.portico.proxy.http.PoolShares pool;
     private final HttpHandler relay;
     private final HttpHandler streamRelay;
     /** What a relayed read may wait, in nanoseconds ({@link #readWithin(java.time.Duration)}). */
@@ -116,12 +116,13 @@ public final class Forwarding {
     /**
      * @param directory the nodes of the cluster, or null when this node works alone
      * @param secret the nodes' shared secret (empty when this node works alone)
-     * @param pool where a look-up that must wait for the directory runs
+     * @param pool where a look-up that must wait for the directory runs, each API key's share of it
      * @param tls the TLS context for nodes reached over https (the server's own), or null
      * @param timeout the longest a relayed request may take (event streams excepted)
      * @param streamsMax how many event streams may be relayed to one node at once (per IO thread)
      */
-    public Forwarding(NodeDirectory directory, ConsumerRegistry consumers, String secret, Executor pool,
+    public Forwarding(NodeDirectory directory, ConsumerRegistry consumers, String secret,
+                      io.portico.proxy.http.PoolShares pool,
                       SSLContext tls, java.time.Duration timeout, int streamsMax) {
         this.directory = directory;
         this.consumers = consumers;
@@ -243,7 +244,9 @@ public final class Forwarding {
             // node's first heartbeat) written a moment ago. Waiting for it blocks: a worker does.
             exchange.dispatch(SameThreadExecutor.INSTANCE, () -> {
                 try {
-                    pool.execute(() -> Connectors.executeRootHandler(ex -> {
+                    // On the caller's share of the consumer threads: a look-up waits up to
+                    // metadata.timeout.ms while the directory is slow.
+                    pool.of(Access.caller(exchange).owner()).execute(() -> Connectors.executeRootHandler(ex -> {
                         try {
                             boolean read = directory.catchUp();
                             NodeDirectory.Location now = directory.locate(group, name);
@@ -258,6 +261,8 @@ public final class Forwarding {
                             ErrorWriter.write(ex, t);
                         }
                     }, exchange));
+                } catch (io.portico.sessions.OnPool.ShareFull share) {
+                    ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()));
                 } catch (RejectedExecutionException e) {
                     ErrorWriter.write(exchange, Http.overloaded());
                 }
