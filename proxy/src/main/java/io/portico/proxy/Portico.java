@@ -397,7 +397,10 @@ public final class Portico implements AutoCloseable {
 
     /** A partition's high watermark, the end of its log for every reader (asked of the admin client). */
     private long highWatermark(org.apache.kafka.common.TopicPartition tp, Duration timeout) {
-        long millis = Math.max(1, timeout.toMillis());
+        // Never sent with under 100 ms to live (CallDeadline's floor): a call that times out in
+        // flight makes Kafka's admin client close its connection to that broker, which every
+        // other caller of the shared client then pays for. A read overruns its bound by that at most.
+        long millis = Math.max(100, timeout.toMillis());
         try {
             return admin.get().listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()),
                             new org.apache.kafka.clients.admin.ListOffsetsOptions(
