@@ -558,7 +558,11 @@ public final class EventStream {
         try {
             streams.pool().execute(close);
         } catch (RejectedExecutionException e) {
-            close.run(); // the pool is shut down: the source is closed here
+            // The pool is shut down (Portico stops): on a thread of its own, never this IO thread,
+            // which a consumer's close (up to 5 s) would hold from every other connection on it.
+            Thread closing = new Thread(close, "portico-stream-close");
+            closing.setDaemon(true);
+            closing.start();
         }
     }
 

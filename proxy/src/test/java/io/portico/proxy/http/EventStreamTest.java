@@ -434,6 +434,45 @@ class EventStreamTest {
         }
     }
 
+    @Test
+    void aSourceLeftAfterTheStreamsPoolStoppedIsClosedOffTheIoThread() throws Exception {
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        java.util.concurrent.CountDownLatch fetching = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch cancelled = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<String> closedOn = new java.util.concurrent.CompletableFuture<>();
+        Router routes = new Router().get("/late", exchange -> EventStream.start(exchange, own, () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                fetching.countDown();
+                try {
+                    cancelled.await(30, TimeUnit.SECONDS); // a fetch still waiting when the pool stops
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return EventStream.Events.of(new byte[0]);
+            }
+
+            @Override
+            public void cancel() {
+                cancelled.countDown();
+            }
+
+            @Override
+            public void close() {
+                closedOn.complete(Thread.currentThread().getName());
+            }
+        }));
+        HttpServer other = serverOver(routes, new MemoryBudget("memory.responses.max.bytes", 64L << 20));
+        try (Socket s = streamFrom(other, "/late")) {
+            readUntil(s.getInputStream(), new ByteArrayOutputStream(), ": stream opened");
+            assertTrue(fetching.await(30, TimeUnit.SECONDS));
+            own.close(Duration.ZERO); // the pool stops while the fetch runs; the fetch is cancelled
+            assertEquals("portico-stream-close", closedOn.get(30, TimeUnit.SECONDS));
+        } finally {
+            other.close();
+        }
+    }
+
     /**
      * A partition holding one record of {@code valueBytes}, read by {@link PartitionStream}s of a
      * reader over {@code MockConsumer}s.
