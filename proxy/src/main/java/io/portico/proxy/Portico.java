@@ -241,7 +241,7 @@ public final class Portico implements AutoCloseable {
         io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readPlaces / 2,
                 readPlaces, "consumer.threads, consumer.queue.size");
         forwarding = new Forwarding(directory, consumers, nodes.secret(), readShares, tls, nodes.forwardTimeout(),
-                config.sse().streamsMax());
+                config.sse().streamsMax(), config.sse().heartbeat());
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {
             idempotency = Idempotency.kafka(new Idempotency.Settings(keys.topic(), keys.partitions(), keys.retention(),

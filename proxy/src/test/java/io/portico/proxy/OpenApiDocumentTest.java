@@ -69,7 +69,7 @@ class OpenApiDocumentTest {
                 V3AdminHandlers.of(null, null, 0),
                 new ProduceV3Handler(null, null, null, null, null, null, null),
                 new ReadV3Handler(null, null, null, null, 0),
-                new Forwarding(null, null, "", null, null, java.time.Duration.ofSeconds(1), 1),
+                new Forwarding(null, null, "", null, null, java.time.Duration.ofSeconds(1), 1, java.time.Duration.ofSeconds(15)),
                 new EventStreamHandlers(null, null, null, null, null),
                 new StreamTokensHandler(null)));
         Api.operations(routes, new OpsHandlers(new MetricRegistry(), null));

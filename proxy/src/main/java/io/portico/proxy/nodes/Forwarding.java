@@ -120,10 +120,12 @@ public final class Forwarding {
      * @param tls the TLS context for nodes reached over https (the server's own), or null
      * @param timeout the longest a relayed request may take (event streams excepted)
      * @param streamsMax how many event streams may be relayed to one node at once (per IO thread)
+     * @param heartbeat how often a holder writes to an event stream with nothing else to send
+     *        ({@code sse.heartbeat.ms}): a relayed stream silent for four of them is ended
      */
     public Forwarding(NodeDirectory directory, ConsumerRegistry consumers, String secret,
                       io.portico.proxy.http.PoolShares pool,
-                      SSLContext tls, java.time.Duration timeout, int streamsMax) {
+                      SSLContext tls, java.time.Duration timeout, int streamsMax, java.time.Duration heartbeat) {
         this.directory = directory;
         this.consumers = consumers;
         this.secret = secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8);
@@ -135,11 +137,20 @@ public final class Forwarding {
             return;
         }
         // Requests and their answers: bounded in time; a request waits for a connection at most that long.
-        this.relay = relay(directory, secret, new NodeClient(tls, CONNECTIONS_PER_THREAD, 64),
+        this.relay = relay(directory, secret, new NodeClient(tls, CONNECTIONS_PER_THREAD, 64, OptionMap.EMPTY),
                 (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
         // Event streams last as long as their client reads: no time bound, and connections of their own,
         // so that open streams never hold up the other relayed requests.
-        this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0), -1);
+        // A holder writes a heartbeat at least every sse.heartbeat.ms: a stream from it silent
+        // for four of them (a link cut between the nodes while the holder is still heard from,
+        // or a holder that never answers) is ended, and its client resumes with its Last-Event-ID.
+        this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0,
+                OptionMap.create(org.xnio.Options.READ_TIMEOUT, streamSilence(heartbeat))), -1);
+    }
+
+    /** How long a relayed event stream may be silent: four heartbeats, at least a second, at most a day. */
+    static int streamSilence(java.time.Duration heartbeat) {
+        return (int) Math.max(1_000, Math.min(86_400_000L, heartbeat.toMillis() * 4));
     }
 
     private static HttpHandler relay(NodeDirectory directory, String secret, NodeClient client, int maxRequestTime) {
@@ -435,11 +446,15 @@ public final class Forwarding {
         private final int connectionsPerThread;
         private final int queue;
 
-        NodeClient(SSLContext tls, int connectionsPerThread, int queue) {
-            this(tls, connectionsPerThread, queue, com.github.benmanes.caffeine.cache.Ticker.systemTicker());
+        private final OptionMap options;
+
+        NodeClient(SSLContext tls, int connectionsPerThread, int queue, OptionMap options) {
+            this(tls, connectionsPerThread, queue, options, com.github.benmanes.caffeine.cache.Ticker.systemTicker());
         }
 
-        NodeClient(SSLContext tls, int connectionsPerThread, int queue, com.github.benmanes.caffeine.cache.Ticker ticker) {
+        NodeClient(SSLContext tls, int connectionsPerThread, int queue, OptionMap options,
+                   com.github.benmanes.caffeine.cache.Ticker ticker) {
+            this.options = options;
             this.byNode = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
                     .ticker(ticker)
                     .expireAfterAccess(IDLE)
@@ -476,7 +491,7 @@ public final class Forwarding {
                     // closing them (a crashed host) does not keep them open for the process's life.
                     .setSoftMaxConnectionsPerThread(0)
                     .setTtl(IDLE_CONNECTION_MS);
-            return "https".equals(url.getScheme()) && ssl != null ? client.addHost(url, ssl) : client.addHost(url);
+            return client.addHost(url, null, "https".equals(url.getScheme()) ? ssl : null, options);
         }
 
         /** The balancing client of {@code url}, made now when there is none. */

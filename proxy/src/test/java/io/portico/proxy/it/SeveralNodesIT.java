@@ -268,6 +268,109 @@ class SeveralNodesIT {
     }
 
     /**
+     * A relayed event stream whose link to the holder goes silent while the holder is still heard
+     * from (a cut between the two nodes, not a departure) is ended by the relaying node once four
+     * of its heartbeats passed without a byte, so that its client reconnects and resumes with its
+     * Last-Event-ID instead of waiting for good.
+     */
+    @Test
+    void aRelayedStreamWhoseLinkToTheHolderGoesSilentIsEnded() throws Exception {
+        Link link = new Link(); // in front of the holder: passes bytes on until cut
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        config.put("sse.heartbeat.ms", "250"); // the relaying node ends a stream silent for 1 s
+        Map<String, String> holderConfig = new HashMap<>(config);
+        holderConfig.put("node.url", "http://127.0.0.1:" + link.port());
+        TestPortico holder = TestPortico.start(kafka, holderConfig);
+        link.to(holder.rest().base().getPort());
+        TestPortico relaying = TestPortico.start(kafka, config);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-cut"), 1);
+            produce(topic, 1);
+            String instance = subscribedOn(holder, "nodes-sse-cut-", EARLIEST, topic, APP);
+            try (io.portico.proxy.testing.SseClient stream = io.portico.proxy.testing.SseClient.open(
+                    relaying.rest().uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+                assertEquals(200, stream.status(), stream.errorBody());
+                assertEquals(topic + "/0/0", stream.next(java.time.Duration.ofSeconds(30)).id());
+                link.cut();
+                assertTrue(stream.awaitEnd(java.time.Duration.ofSeconds(60)), "the silent relayed stream is ended");
+            }
+        } finally {
+            relaying.close();
+            holder.close();
+            link.close();
+        }
+    }
+
+    /** A TCP relay to a port, which can stop passing bytes on while keeping its connections open. */
+    private static final class Link implements AutoCloseable {
+        private final java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private volatile int target;
+        private volatile boolean cut;
+        private volatile boolean closed;
+
+        Link() throws IOException {
+            daemon(() -> {
+                try {
+                    while (true) {
+                        java.net.Socket in = server.accept();
+                        java.net.Socket out = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), target);
+                        sockets.add(in);
+                        sockets.add(out);
+                        daemon(() -> pump(in, out));
+                        daemon(() -> pump(out, in));
+                    }
+                } catch (IOException closedNow) {
+                    // closed
+                }
+            });
+        }
+
+        private static void daemon(Runnable r) {
+            Thread t = new Thread(r, "link");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        void to(int port) {
+            target = port;
+        }
+
+        void cut() {
+            cut = true;
+        }
+
+        private void pump(java.net.Socket from, java.net.Socket to) {
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = from.getInputStream().read(buf)) >= 0) {
+                    while (cut && !closed) {
+                        Thread.sleep(20); // silent: nothing passed on, the connection kept open
+                    }
+                    to.getOutputStream().write(buf, 0, n);
+                    to.getOutputStream().flush();
+                }
+            } catch (IOException | InterruptedException e) {
+                // closed
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            server.close();
+            for (java.net.Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    /**
      * A relayed request the holder does not answer within {@code nodes.forward.timeout.ms} (an
      * avro read decoding a record whose schema the registry holds) is answered 504 with
      * {@code Connection: close}: Undertow closes the client's connection once the relay's

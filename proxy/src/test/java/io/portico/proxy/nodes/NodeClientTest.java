@@ -13,7 +13,7 @@ class NodeClientTest {
     @Test
     void aNodeUrlNotAskedForInAnHourIsDroppedWhileOneInUseStays() {
         AtomicLong nanos = new AtomicLong();
-        Forwarding.NodeClient nodes = new Forwarding.NodeClient(null, 1, 0, nanos::get);
+        Forwarding.NodeClient nodes = new Forwarding.NodeClient(null, 1, 0, org.xnio.OptionMap.EMPTY, nanos::get);
         URI gone = URI.create("http://10.0.0.1:8082");
         URI kept = URI.create("http://10.0.0.2:8082");
         var keptClient = nodes.client(kept);
