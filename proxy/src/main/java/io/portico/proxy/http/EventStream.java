@@ -443,15 +443,25 @@ public final class EventStream {
             Source s = source;
             try {
                 streams.pool().execute(() -> {
+                    boolean gone = false;
                     try {
                         s.idle();
+                    } catch (RestException e) {
+                        // The instance was deleted (or expired) meanwhile: the stream ends, as a
+                        // fetch would end it, not once the budget has room to fetch again.
+                        gone = e.httpStatus() == 404;
+                        LOG.debug("Keeping an event stream's source in place failed: {}", e.toString());
                     } catch (RuntimeException e) {
                         LOG.debug("Keeping an event stream's source in place failed: {}", e.toString());
                     }
+                    boolean ended = gone;
                     exchange.getIoThread().execute(() -> {
                         fetching = false;
                         if (done) {
                             closeSource();
+                        } else if (ended) {
+                            ending = true;
+                            finish(); // once what is being written is written
                         } else if (unwritten == 0) {
                             // No batch of its own is left to write (what is pending, if
                             // anything, is a heartbeat, whose write fetches nothing after

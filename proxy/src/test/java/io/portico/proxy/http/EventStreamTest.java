@@ -609,6 +609,58 @@ class EventStreamTest {
     }
 
     @Test
+    void aStreamWaitingForRoomEndsWhenItsInstanceIsDeleted() throws Exception {
+        // Over its capacity: nothing is fetched, but the heartbeat's keeping in place learns that
+        // the instance is gone (404), and the stream ends then, not once the budget has room.
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 1 << 20);
+        MemoryBudget.Lease others = responses.lease();
+        others.takeAnyway(responses.capacity() + 1);
+        AtomicInteger idles = new AtomicInteger();
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        EventStreams own = new EventStreams(4, Duration.ofMillis(50));
+        Router routes = new Router().get("/deleted", exchange -> EventStream.start(exchange, own, () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                return EventStream.Events.of(new byte[0]);
+            }
+
+            @Override
+            public void idle() {
+                if (idles.incrementAndGet() >= 2) {
+                    throw io.portico.protocol.ErrorCode.CONSUMER_INSTANCE_NOT_FOUND.exception();
+                }
+            }
+
+            @Override
+            public void close() {
+                closed.countDown();
+            }
+        }));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/deleted")) {
+            // Heartbeats keep coming until it ends: read for 30 s at most.
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!seen.toString(StandardCharsets.US_ASCII).endsWith("\r\n0\r\n\r\n") && System.nanoTime() < deadline) {
+                int n = s.getInputStream().read(buf);
+                if (n < 0) {
+                    break;
+                }
+                seen.write(buf, 0, n);
+            }
+            String all = seen.toString(StandardCharsets.US_ASCII);
+            assertTrue(all.endsWith("\r\n0\r\n\r\n"), "ended cleanly: " + all.substring(Math.max(0, all.length() - 200)));
+            assertTrue(closed.await(10, TimeUnit.SECONDS), "its source closed");
+            assertEquals(0, own.active());
+        } finally {
+            others.close();
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
     void aFullResponsesBudgetPausesAStreamAndNeverEndsIt() throws Exception {
         // A budget full but for less than the record needs, never over its capacity: reads that
         // hold it (another client's large slow responses) are what fill it.
