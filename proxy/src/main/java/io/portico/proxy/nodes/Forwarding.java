@@ -293,9 +293,13 @@ public final class Forwarding {
             } else {
                 exchange.getRequestHeaders().put(Http.FORWARDED_FOR, Authenticator.encodeName(caller));
             }
-            // The relay answers a holder it cannot reach with a bare 503: say which node, and why.
+            // The relay answers a holder it cannot reach with a bare 503 (504 past its time, 500 when
+            // the request's body could not be sent): say which node, and why.
             exchange.addDefaultResponseListener(ex -> {
-                if (ex.isResponseStarted() || ex.getStatusCode() != 503 && ex.getStatusCode() != 504) {
+                // 500: the relay's own, when the request's body could not be passed on (the holder's
+                // connection broke meanwhile): a 503 to retry, as for a holder that does not answer.
+                int status = ex.getStatusCode();
+                if (ex.isResponseStarted() || status != 503 && status != 504 && status != 500) {
                     return false;
                 }
                 // The holder's head may have been copied before its connection broke: its length
@@ -309,6 +313,9 @@ public final class Forwarding {
                 // Closed now, after this answer, it carries nothing more (HTTP/1.1; an HTTP/2
                 // stream's late reset touches only the ended stream).
                 ex.setPersistent(false);
+                LIMITED.warn("relay:" + ex.getStatusCode(), "A request relayed to node '{}' at {} ended with {} ({}): {}",
+                        there.node().id(), there.node().url(), ex.getStatusCode(), ex.getRequestPath(),
+                        ex.getStatusCode() == 504 ? "no answer within nodes.forward.timeout.ms" : "no answer");
                 if (ex.getStatusCode() == 504) {
                     ErrorWriter.write(ex, ErrorCode.GATEWAY_TIMEOUT.exception("node '" + there.node().id()
                             + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"));
