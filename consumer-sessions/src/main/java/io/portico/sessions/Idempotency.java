@@ -76,6 +76,11 @@ import org.slf4j.LoggerFactory;
  * thread. The view is filled by one background thread, started by {@link #start()}.
  */
 public final class Idempotency implements AutoCloseable {
+    /** What a kept result of a response of {@code bodyBytes} takes of the results' memory. */
+    public static long resultBytes(int bodyBytes) {
+        return IdempotencyView.ENTRY_OVERHEAD + (long) bodyBytes;
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(Idempotency.class);
     private static final RateLimitedLog LIMITED = new RateLimitedLog(LOG, Duration.ofSeconds(10));
     /** How often results past the retention are dropped from the view. */

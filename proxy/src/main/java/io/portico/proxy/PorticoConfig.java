@@ -158,7 +158,7 @@ public record PorticoConfig(
         IDEMPOTENCY_MEMORY_MAX_BYTES("idempotency.memory.max.bytes", Setting.bytes(1 << 20, Long.MAX_VALUE), "10%",
                 "Memory for the results every node keeps (each about 250 bytes plus its response); while they fill it, new keyed requests answer 503; results of other nodes that do not fit are not kept, and keyed requests of the API keys whose results were not kept, whose result this node does not hold, then answer 503 until older ones expire."),
         IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES("idempotency.memory.per.key.max.bytes", Setting.bytes(1024, Long.MAX_VALUE), "1048576",
-                "What the kept results of one API key's (or basic-authentication user's) keyed requests may take of idempotency.memory.max.bytes; past it that key's new keyed requests answer 429 until its results expire. Unless set, half of idempotency.memory.max.bytes, so that one key cannot turn every other key's keyed requests away; with authentication off there is one caller and no such bound.",
+                "What the kept results of one API key's (or basic-authentication user's) keyed requests may take of idempotency.memory.max.bytes; past it that key's new keyed requests answer 429 until its results expire. Unless set, half of idempotency.memory.max.bytes (at least the largest result: idempotency.response.max.bytes and 250 bytes), so that one key cannot turn every other key's keyed requests away; set lower than the largest result, start-up fails. With authentication off there is one caller and no such bound.",
                 "half of idempotency.memory.max.bytes"),
         IDEMPOTENCY_TRANSACTIONAL_IDS("idempotency.transactional.ids", Setting.integer(1, 1_048_576), "16384",
                 "How many Kafka transactional ids keyed requests share (each key always takes the same one, so that nodes executing one key fence each other): what Kafka's transaction coordinator keeps for them is bounded by it. The same on every node."),
@@ -1143,12 +1143,22 @@ public record PorticoConfig(
         } catch (io.portico.protocol.RestException e) {
             throw new ConfigException(Key.IDEMPOTENCY_TOPIC.key(), e.getMessage());
         }
+        // One key's share must hold its largest result: a result past it is never kept, and its
+        // request answers 429 "retry later" every time. (The whole memory, 1 MiB at least, always
+        // holds one: a result is at most 900,000 bytes and its 250.)
+        int responseMax = (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES);
+        long largest = io.portico.sessions.Idempotency.resultBytes(responseMax);
+        long memory = (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES);
+        long perKey = perKeyGiven ? (Long) v.get(Key.IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES) : Math.max(memory / 2, largest);
+        if (largest > perKey) {
+            throw new ConfigException(Key.IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES.key(), "must hold the largest result, "
+                    + largest + " bytes (" + Key.IDEMPOTENCY_RESPONSE_MAX_BYTES.key() + " and "
+                    + (largest - responseMax) + " bytes more)");
+        }
         return new Idempotency((Boolean) v.get(Key.IDEMPOTENCY_ENABLED), topic,
                 (Integer) v.get(Key.IDEMPOTENCY_TOPIC_PARTITIONS), (Duration) v.get(Key.IDEMPOTENCY_RETENTION_MS),
-                (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), (Integer) v.get(Key.IDEMPOTENCY_RESPONSE_MAX_BYTES),
-                (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES), (Integer) v.get(Key.IDEMPOTENCY_TRANSACTIONAL_IDS),
-                perKeyGiven ? (Long) v.get(Key.IDEMPOTENCY_MEMORY_PER_KEY_MAX_BYTES)
-                        : (Long) v.get(Key.IDEMPOTENCY_MEMORY_MAX_BYTES) / 2);
+                (Duration) v.get(Key.IDEMPOTENCY_WAIT_MS), responseMax, memory,
+                (Integer) v.get(Key.IDEMPOTENCY_TRANSACTIONAL_IDS), perKey);
     }
 
     private static Security security(Map<Key, Object> v) {

@@ -539,6 +539,10 @@ class PorticoConfigTest {
         PorticoConfig.Idempotency set = PorticoConfig.from(Map.of("idempotency.memory.max.bytes", "8388608",
                 "idempotency.memory.per.key.max.bytes", "1048576")).idempotency();
         assertEquals(1L << 20, set.perKeyMaxBytes());
+        // Half of 1 MiB is less than the largest result (512 KiB and its 250 bytes): that much, then.
+        assertEquals(524_288L + 250, PorticoConfig.from(Map.of("idempotency.memory.max.bytes", "1048576"))
+                .idempotency().perKeyMaxBytes());
+        assertKeyNamed("idempotency.memory.per.key.max.bytes", Map.of("idempotency.memory.per.key.max.bytes", "500000"));
     }
 
     @Test
