@@ -63,7 +63,8 @@ class AdminRequestsPerKeyIT {
         return socket;
     }
 
-    private static String readHead(InputStream in) throws IOException {
+    /** An answer's head, to its blank line, read a byte at a time (the body stays to be read). */
+    static String readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int b = in.read();

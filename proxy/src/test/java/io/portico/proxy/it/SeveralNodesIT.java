@@ -404,17 +404,10 @@ class SeveralNodesIT {
                         .getBytes(StandardCharsets.US_ASCII));
                 socket.getOutputStream().flush();
                 java.io.InputStream in = socket.getInputStream();
-                StringBuilder head = new StringBuilder();
-                while (!head.toString().endsWith("\r\n\r\n")) {
-                    int b = in.read();
-                    if (b < 0) {
-                        break;
-                    }
-                    head.append((char) b);
-                }
-                String h = head.toString().toLowerCase(java.util.Locale.ROOT);
-                assertTrue(h.startsWith("http/1.1 504"), head.toString());
-                assertTrue(h.contains("\r\nconnection: close\r\n"), head.toString());
+                String head = AdminRequestsPerKeyIT.readHead(in);
+                String h = head.toLowerCase(java.util.Locale.ROOT);
+                assertTrue(h.startsWith("http/1.1 504"), head);
+                assertTrue(h.contains("\r\nconnection: close\r\n"), head);
                 String body = new String(in.readAllBytes(), StandardCharsets.UTF_8); // to the close, not later
                 assertTrue(body.contains("did not answer within nodes.forward.timeout.ms"), body);
             }

@@ -160,24 +160,7 @@ class SlowRegistryIT {
                 waiting.add(CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic, AVRO_V2, body,
                         "Authorization", "Bearer " + busy), clients));
             }
-            List<Rest.Response> refused = new ArrayList<>();
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // against a hang only
-            while (registry.held() + refused.size() < sent && System.nanoTime() < deadline) {
-                for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
-                    if (w.isDone()) {
-                        refused.add(w.join());
-                        waiting.remove(w);
-                    }
-                }
-                Thread.sleep(20); // polling until each request was answered or waits on the registry
-            }
-            assertEquals(sent / 2, registry.held(), "half of the schema pool's threads wait on the registry");
-            assertEquals(sent / 2, refused.size());
-            for (Rest.Response r : refused) {
-                assertEquals(429, r.status(), r.body());
-                assertEquals("1", r.header("Retry-After"), r.body());
-                assertTrue(r.json().get("message").asText().contains("produce.threads"), r.body());
-            }
+            assertHalfHeldHalfRefused(registry, waiting, sent, "produce.threads");
 
             // Another key's produce whose schema is not cached yet: it asks the registry, on a free thread.
             CompletableFuture<Rest.Response> others = CompletableFuture.supplyAsync(() -> rest.post("/topics/" + topic,
@@ -239,25 +222,7 @@ class SlowRegistryIT {
                 waiting.add(CompletableFuture.supplyAsync(() -> rest.get(path, "Accept", "application/vnd.kafka.avro.v1+json",
                         "Authorization", "Bearer " + busy), clients));
             }
-            List<Rest.Response> refused = new ArrayList<>();
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // against a hang only
-            while (registry.held() + refused.size() < threads && System.nanoTime() < deadline) {
-                for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
-                    if (w.isDone()) {
-                        refused.add(w.join());
-                        waiting.remove(w);
-                    }
-                }
-                Thread.sleep(20); // polling until each read was answered or waits on the registry
-            }
-            assertEquals(threads / 2, registry.held(), "half of the schema reads' threads wait on the registry; answered: "
-                    + refused.stream().map(Rest.Response::body).toList());
-            assertEquals(threads / 2, refused.size());
-            for (Rest.Response r : refused) {
-                assertEquals(429, r.status(), r.body());
-                assertEquals("1", r.header("Retry-After"), r.body());
-                assertTrue(r.json().get("message").asText().contains("consumer.threads"), r.body());
-            }
+            assertHalfHeldHalfRefused(registry, waiting, threads, "consumer.threads");
 
             Rest.Response served = CompletableFuture.supplyAsync(() -> rest.get("/topics/" + answeredTopic
                     + "/partitions/0/messages?offset=0", "Accept", "application/vnd.kafka.avro.v1+json",
@@ -471,6 +436,34 @@ class SlowRegistryIT {
      * whose connection closed unanswered, and a thread blocked in accept can still be handed that
      * connection after the listening socket is closed.)
      */
+    /**
+     * Polls (two minutes at most, against a hang) until each of {@code sent} requests was answered
+     * or waits on {@code registry}, taking the answered out of {@code waiting}; then half of them
+     * must wait there and half be 429 for the key's share of {@code setting}'s threads.
+     */
+    private static void assertHalfHeldHalfRefused(HoldingRegistry registry, List<CompletableFuture<Rest.Response>> waiting,
+                                                  int sent, String setting) throws InterruptedException {
+        List<Rest.Response> refused = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (registry.held() + refused.size() < sent && System.nanoTime() < deadline) {
+            for (CompletableFuture<Rest.Response> w : new ArrayList<>(waiting)) {
+                if (w.isDone()) {
+                    refused.add(w.join());
+                    waiting.remove(w);
+                }
+            }
+            Thread.sleep(20);
+        }
+        assertEquals(sent / 2, registry.held(), "half of the threads wait on the registry; answered: "
+                + refused.stream().map(Rest.Response::body).toList());
+        assertEquals(sent / 2, refused.size());
+        for (Rest.Response r : refused) {
+            assertEquals(429, r.status(), r.body());
+            assertEquals("1", r.header("Retry-After"), r.body());
+            assertTrue(r.json().get("message").asText().contains(setting), r.body());
+        }
+    }
+
     /** A keys file of two managers of every topic. */
     private static java.nio.file.Path keys(java.nio.file.Path dir, String first, String second) throws IOException {
         return java.nio.file.Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
