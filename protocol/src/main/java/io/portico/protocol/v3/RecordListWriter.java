@@ -172,9 +172,10 @@ public final class RecordListWriter {
             g.writeStringField("type", "JSON");
             g.writeFieldName("data");
             g.writeRawValue(new String(bytes, StandardCharsets.UTF_8));
-        } else if (asked == ProduceRecord.Type.STRING && escapedLength(bytes) <= base64Length(bytes) && isUtf8(bytes)) {
-            // Not longer than its base64 would be: what a read takes room for (a control character
-            // is written as a six-byte escape, and a value of them would take far more).
+        } else if (asked == ProduceRecord.Type.STRING && escapedLength(bytes) <= 2L * bytes.length + 16 && isUtf8(bytes)) {
+            // At most twice its bytes written (quotes, backslashes and line breaks take two each):
+            // within the room a read takes for it; a control character is a six-byte escape, and
+            // a value of them would take far more.
             g.writeStringField("type", "STRING");
             g.writeStringField("data", new String(bytes, StandardCharsets.UTF_8));
         } else {
@@ -204,10 +205,6 @@ public final class RecordListWriter {
             }
         }
         return n;
-    }
-
-    private static long base64Length(byte[] bytes) {
-        return (bytes.length + 2L) / 3 * 4;
     }
 
     private static boolean isUtf8(byte[] bytes) {
