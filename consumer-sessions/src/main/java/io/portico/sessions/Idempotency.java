@@ -887,7 +887,12 @@ public final class Idempotency implements AutoCloseable {
                 LIMITED.warn("read:" + e.getClass().getName(), "Reading {} (idempotency.topic) failed, retrying: {}",
                         settings.topic(), e.toString());
                 if (partitions != null && !rewound(partitions, applied)) {
-                    partitions = null; // opened again: read from the beginning
+                    if (rereadTo != null && rereadFromStart(partitions)) {
+                        // A read of the whole topic again failed before it applied anything: it
+                        // starts over, the positions published before it still true.
+                    } else {
+                        partitions = null; // opened again: read from the beginning
+                    }
                 }
                 sleepQuietly(1000);
             }
@@ -918,6 +923,17 @@ public final class Idempotency implements AutoCloseable {
             return true;
         } catch (RuntimeException | Error e) {
             LOG.debug("Seeking the idempotency reader back failed: {}", e.toString());
+            return false;
+        }
+    }
+
+    /** Seeks the reader to the topic's beginning again; false when it cannot. */
+    private boolean rereadFromStart(List<TopicPartition> partitions) {
+        try {
+            consumer.seekToBeginning(partitions);
+            return true;
+        } catch (RuntimeException | Error e) {
+            LOG.debug("Seeking the idempotency reader to the beginning failed: {}", e.toString());
             return false;
         }
     }

@@ -240,7 +240,11 @@ public final class Portico implements AutoCloseable {
         int readPlaces = (int) Math.min(Integer.MAX_VALUE, (long) reads.threads() + reads.queueSize());
         io.portico.proxy.http.PoolShares readShares = new io.portico.proxy.http.PoolShares(consumerPool, readPlaces / 2,
                 readPlaces, "consumer.threads, consumer.queue.size");
-        forwarding = new Forwarding(directory, consumers, nodes.secret(), readShares, tls, nodes.forwardTimeout(),
+        // A look-up of the node directory holds its thread up to metadata.timeout.ms: one key's at
+        // most half the consumer threads (fewer while crowded), queued or running.
+        io.portico.proxy.http.PoolShares catchUps = new io.portico.proxy.http.PoolShares(consumerPool,
+                reads.threads() / 2, reads.threads(), "consumer.threads");
+        forwarding = new Forwarding(directory, consumers, nodes.secret(), catchUps, tls, nodes.forwardTimeout(),
                 config.sse().streamsMax(), config.sse().heartbeat());
         PorticoConfig.Idempotency keys = config.idempotency();
         if (keys.enabled()) {

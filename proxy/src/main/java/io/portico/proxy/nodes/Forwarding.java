@@ -101,12 +101,12 @@ public final class Forwarding {
         return timeout.minus(java.time.Duration.ofMillis(Math.min(10_000, timeout.toMillis() / 4)));
     }
     /**
-     * Plain requests each API key (or user) has relayed to each node at once, per node: at most
-     * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node, and fewer
-     * while other keys' crowd them (past three quarters of those connections an equal part each,
-     * past seven eighths none for keys with some), so that one key's long reads (each holds a
-     * connection until it answers), or two keys', never take every connection other keys'
-     * relayed requests need. A node's entry goes once nothing is relayed to it.
+     * Plain requests each API key (or user) has relayed to each node at once: per node at most
+     * {@link #RELAYED_PER_KEY}, half of the connections an IO thread keeps to a node; and per node
+     * and IO thread (whose connections they are) fewer while other keys' crowd those 32 (past
+     * three quarters an equal part each, past seven eighths none for keys with some), so that one
+     * key's long reads (each holds a connection until it answers), or two keys', never take every
+     * connection other keys' relayed requests need. An entry goes once nothing is relayed there.
      */
     private final java.util.concurrent.ConcurrentHashMap<String, io.portico.sessions.PerOwner> relayedTo =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -146,6 +146,16 @@ public final class Forwarding {
         // or a holder that never answers) is ended, and its client resumes with its Last-Event-ID.
         this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0,
                 OptionMap.create(org.xnio.Options.READ_TIMEOUT, streamSilence(heartbeat))), -1);
+    }
+
+    /** A count of requests relayed per key: to a node, or (shared out) on one IO thread's connections to it. */
+    private static io.portico.sessions.PerOwner relayedCount(boolean sharedOut) {
+        io.portico.sessions.PerOwner perKey = new io.portico.sessions.PerOwner();
+        perKey.max(RELAYED_PER_KEY);
+        if (sharedOut) {
+            perKey.shareOut(CONNECTIONS_PER_THREAD);
+        }
+        return perKey;
     }
 
     /** How long a relayed event stream may be silent: four heartbeats, at least a second, at most a day. */
@@ -348,22 +358,27 @@ public final class Forwarding {
             String owner = Access.caller(exchange).owner();
             if (!stream && owner != null) {
                 String node = there.node().id();
-                io.portico.sessions.PerOwner relayed = relayedTo.computeIfAbsent(node, n -> {
-                    io.portico.sessions.PerOwner perKey = new io.portico.sessions.PerOwner();
-                    perKey.max(RELAYED_PER_KEY);
-                    perKey.shareOut(CONNECTIONS_PER_THREAD);
-                    return perKey;
-                });
-                if (!relayed.take(owner)) {
-                    throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + relayed.heldBy(owner)
+                io.portico.sessions.PerOwner toNode = relayedTo.computeIfAbsent(node, n -> relayedCount(false));
+                // The IO thread's connections to the node: its own pool of them.
+                String onThread = node + "\n" + exchange.getIoThread().getName();
+                io.portico.sessions.PerOwner viaThread = relayedTo.computeIfAbsent(onThread, n -> relayedCount(true));
+                boolean took = toNode.take(owner);
+                if (!took || !viaThread.take(owner)) {
+                    if (took) {
+                        toNode.give(owner);
+                    }
+                    throw ErrorCode.TOO_MANY_REQUESTS.exception("this API key has " + toNode.heldBy(owner)
                             + " requests relayed to node '" + node + "' in progress, its share of the connections "
-                            + "to it (" + RELAYED_PER_KEY + " at most, fewer while other keys' fill them); retry once "
-                            + "one has answered");
+                            + "to it (" + RELAYED_PER_KEY + " at most, fewer while other keys' fill those of one IO "
+                            + "thread); retry once one has answered");
                 }
                 exchange.addExchangeCompleteListener((ex, nextListener) -> {
-                    relayed.give(owner);
-                    if (relayed.total() == 0) {
-                        relayedTo.remove(node, relayed); // one taken meanwhile is given back to it alone
+                    for (String place : new String[] {onThread, node}) {
+                        io.portico.sessions.PerOwner count = place.equals(node) ? toNode : viaThread;
+                        count.give(owner);
+                        if (count.total() == 0) {
+                            relayedTo.remove(place, count); // one taken meanwhile is given back to it alone
+                        }
                     }
                     nextListener.proceed();
                 });

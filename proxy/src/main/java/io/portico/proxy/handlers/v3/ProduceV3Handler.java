@@ -111,8 +111,8 @@ public final class ProduceV3Handler {
      * @param idempotent {@code Idempotency-Key} handling
      * @param schemaPool where records that need a schema are serialized and sent (they may wait on
      *        the schema registry): a pool of their own, so that a slow registry never holds up
-     *        the records of other requests; a batch or keyed request takes its caller's share of
-     *        it, a stream (which has at most one task there at a time, a slice) the pool itself
+     *        the records of other requests; a keyed request takes its caller's share of it, a
+     *        batch (cached schemas or not) and a stream (one task there at a time) the pool itself
      */
     public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool,
                             io.portico.proxy.http.PoolShares schemaPool,
@@ -222,12 +222,11 @@ public final class ProduceV3Handler {
                 return;
             }
             ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
-            Executor schemaOn = schemaOn(exchange);
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
-                        ? Http.on(schemaOn, () -> SchemaService.patternsWithin(body.length,
+                        ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
                                 () -> sendBatch(topic, batch, subjects, share)))
                         : sendBatch(topic, batch, subjects, share);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
