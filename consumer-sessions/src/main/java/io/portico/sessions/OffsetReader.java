@@ -597,6 +597,8 @@ public final class OffsetReader implements AutoCloseable {
      * budget has room (at once, when an idle one can serve instead).
      */
     private Reader borrow(TopicPartition tp, long offset) {
+        // One wait in all, for a permit, a reader and the budget's room: simpleconsumer.pool.timeout.ms.
+        long deadline = System.nanoTime() + poolTimeout.toNanos();
         boolean got;
         try {
             got = !closed && permits.tryAcquire(poolTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -610,7 +612,6 @@ public final class OffsetReader implements AutoCloseable {
         boolean walker;
         boolean anyIdle;
         Reader fallback; // taken from the idle ones, to serve the read if no reader can be made
-        long deadline = System.nanoTime() + poolTimeout.toNanos();
         synchronized (idle) {
             // A full pool with no idle reader although this read holds a permit: a read that is
             // making a walker holds its seeker too, and gives it back in a moment.
@@ -680,7 +681,8 @@ public final class OffsetReader implements AutoCloseable {
         Reader made = null;
         RuntimeException failure = null;
         // Wait for the budget only when no pooled reader could serve the read instead.
-        if (lease.take(HeldRecords.consumerCost(kind), fallback != null || anyIdle ? Duration.ZERO : poolTimeout)) {
+        Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+        if (lease.take(HeldRecords.consumerCost(kind), fallback != null || anyIdle ? Duration.ZERO : left)) {
             try {
                 made = new Reader(factory.apply(kind), lease, walker);
             } catch (RuntimeException e) {
