@@ -290,8 +290,13 @@ class ConnectionLimitsIT {
             Socket first = connect(p.rest());
             Socket second = connect(p.rest());
             for (Socket s : List.of(first, second)) {
+                // Each in progress before the next request is sent: its 100 Continue tells that its
+                // handler reads its body (past the address's share); requests racing them on other
+                // connections could take the places first.
                 send(s, "POST /topics/held HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.kafka.binary.v1+json\r\n"
-                        + "Content-Length: 100\r\n\r\n");
+                        + "Expect: 100-continue\r\nContent-Length: 100\r\n\r\n");
+                String interim = AdminRequestsPerKeyIT.readHead(s.getInputStream());
+                assertTrue(interim.startsWith("HTTP/1.1 100"), interim);
             }
             String answer = null;
             for (int attempt = 0; attempt < 200 && (answer == null || !answer.startsWith("HTTP/1.1 429")); attempt++) {
