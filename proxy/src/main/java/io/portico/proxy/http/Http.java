@@ -938,8 +938,7 @@ public final class Http {
                 });
             } catch (RejectedExecutionException e) {
                 done.run();
-                ErrorWriter.write(exchange, e instanceof io.portico.sessions.OnPool.ShareFull share
-                        ? ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()) : overloaded());
+                ErrorWriter.write(exchange, refused(e));
             }
         });
     }
@@ -950,16 +949,23 @@ public final class Http {
     }
 
     /**
+     * The answer to a request a pool turned away: 429 when the refusal was its caller's own share
+     * of the pool ({@link io.portico.sessions.OnPool.ShareFull}), else {@link #overloaded()}.
+     */
+    public static RestException refused(RejectedExecutionException e) {
+        return e instanceof io.portico.sessions.OnPool.ShareFull share
+                ? ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()) : overloaded();
+    }
+
+    /**
      * {@code work} run on {@code pool} (from a task of another pool, for work that belongs there);
-     * a full pool is {@link #overloaded()}, thrown to the caller.
+     * a full pool (or the caller's full share of it) is {@link #refused}, thrown to the caller.
      */
     public static <T> CompletableFuture<T> on(Executor pool, Supplier<? extends CompletionStage<T>> work) {
         try {
             return CompletableFuture.supplyAsync(work, pool).thenCompose(Function.identity());
-        } catch (io.portico.sessions.OnPool.ShareFull share) {
-            throw ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage());
         } catch (RejectedExecutionException e) {
-            throw overloaded();
+            throw refused(e);
         }
     }
 }

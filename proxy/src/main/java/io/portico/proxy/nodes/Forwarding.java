@@ -282,10 +282,8 @@ public final class Forwarding {
                             ErrorWriter.write(ex, t);
                         }
                     }, exchange));
-                } catch (io.portico.sessions.OnPool.ShareFull share) {
-                    ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception(share.getMessage()));
                 } catch (RejectedExecutionException e) {
-                    ErrorWriter.write(exchange, Http.overloaded());
+                    ErrorWriter.write(exchange, Http.refused(e));
                 }
             });
         };
