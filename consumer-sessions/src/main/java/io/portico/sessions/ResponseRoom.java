@@ -22,6 +22,7 @@ public final class ResponseRoom {
     private final boolean streaming; // a first record without room is left where it is, not a 503
     private long credit; // room taken from the budget and not yet used (one reading thread at a time)
     private boolean full; // a first record found no room (streaming only)
+    private boolean ownerFull; // ... because its owner holds its share (streaming only)
 
     public ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
         this(lease, patience, false);
@@ -47,6 +48,15 @@ public final class ResponseRoom {
     /** Whether a first record was left out for want of room (only a {@linkplain #forStream stream's} does that). */
     public boolean wasFull() {
         return full;
+    }
+
+    /**
+     * Whether that record was left out because the lease's owner (an API key) holds its share of
+     * the budget with other things (its other streams' batches, its reads being sent): room its
+     * own others must give back, unlike a budget full of everyone's.
+     */
+    public boolean wasOwnerFull() {
+        return ownerFull;
     }
 
     /** Room without bounds (unit tests and callers that do not render). */
@@ -113,7 +123,7 @@ public final class ResponseRoom {
      *         {@linkplain #forStream stream}, when the first does not either
      * @throws RestException 503 when not even the first record finds room in time (never for a stream)
      */
-    boolean take(long keyAndValueBytes, boolean first) {
+    public boolean take(long keyAndValueBytes, boolean first) {
         long bytes = cost(keyAndValueBytes);
         if (credit >= bytes) {
             credit -= bytes;
@@ -136,6 +146,7 @@ public final class ResponseRoom {
         }
         if (streaming) {
             full = true;
+            ownerFull = lease.ownerFull(bytes - credit);
             return false;
         }
         throw full(bytes - credit);

@@ -121,6 +121,8 @@ public final class EventStream {
     private boolean done; // the response ended or the client is gone
     private boolean sourceClosed;
     private long lastWrite = System.nanoTime();
+    private boolean waitingForShare; // the next record waits for its owner's share of the budget...
+    private long shareWaitSince; // ... since then (System.nanoTime)
     private XnioExecutor.Key heartbeatTimer;
 
     private EventStream(HttpServerExchange exchange, EventStreams streams, String owner) {
@@ -293,7 +295,8 @@ public final class EventStream {
                 }
                 Events fetched = events;
                 boolean full = roomFor.wasFull();
-                exchange.getIoThread().execute(() -> fetched(fetched, room, full));
+                boolean ownerFull = roomFor.wasOwnerFull();
+                exchange.getIoThread().execute(() -> fetched(fetched, room, full, ownerFull));
             });
         } catch (RejectedExecutionException e) {
             room.close();
@@ -326,15 +329,24 @@ public final class EventStream {
 
     /**
      * A fetch came back: its events are written, then the next batch is fetched (at once, or a
-     * little later when the budget had no room for a record: {@code full}).
+     * little later when the budget had no room for a record: {@code full}). A record that finds
+     * no room because its caller holds its share of the budget with other things ({@code
+     * ownerFull}: its other streams' batches, its reads being sent) waits for it at most a
+     * heartbeat interval; then the stream ends with a 429 error event. A caller whose other
+     * streams keep its share busy would otherwise keep this one waiting for good, heartbeats
+     * only, with nothing to tell its client; a resume ({@code Last-Event-ID}) starts at that
+     * record. A budget full of everyone's never ends a stream.
      */
-    private void fetched(Events events, MemoryBudget.Lease room, boolean full) {
+    private void fetched(Events fetched, MemoryBudget.Lease room, boolean full, boolean ownerFull) {
         fetching = false;
         if (done) {
             room.close();
             closeSource();
             return;
         }
+        Events events = waitedForShare(fetched, ownerFull)
+                ? new Events(ByteChunks.EMPTY, batch.budget().ownerShareFull(), false)
+                : fetched;
         boolean more = events.error() == null && !events.last();
         if (!more) {
             // Known now, not once this batch is written: the batch before it, still being
@@ -371,6 +383,24 @@ public final class EventStream {
         if (more && !full) {
             fetch(); // the next batch, while this one is written
         }
+    }
+
+    /**
+     * Whether the next record, left out of {@code fetched} for its owner's share ({@code
+     * ownerFull}), has waited for it a heartbeat interval or more (see {@link #fetched}).
+     */
+    private boolean waitedForShare(Events fetched, boolean ownerFull) {
+        if (!fetched.bytes().isEmpty() || !ownerFull || fetched.error() != null || fetched.last()) {
+            waitingForShare = false;
+            return false;
+        }
+        long now = System.nanoTime();
+        if (!waitingForShare) {
+            waitingForShare = true;
+            shareWaitSince = now;
+            return false;
+        }
+        return now - shareWaitSince >= heartbeat.toNanos();
     }
 
     /** Writes {@code bytes} once what is pending is written, then runs {@code then}. */

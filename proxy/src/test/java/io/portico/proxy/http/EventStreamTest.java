@@ -1,6 +1,7 @@
 package io.portico.proxy.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portico.protocol.ByteChunks;
@@ -184,6 +185,20 @@ class EventStreamTest {
     private static String readUntil(InputStream in, ByteArrayOutputStream seen, String expected) throws IOException {
         byte[] buf = new byte[8192];
         while (!seen.toString(StandardCharsets.US_ASCII).contains(expected)) {
+            int n = in.read(buf);
+            if (n < 0) {
+                break;
+            }
+            seen.write(buf, 0, n);
+        }
+        return seen.toString(StandardCharsets.US_ASCII);
+    }
+
+    /** As above, but reading for at most {@code seconds} (heartbeats keep a socket's reads from timing out). */
+    private static String readUntil(InputStream in, ByteArrayOutputStream seen, String expected, int seconds) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        byte[] buf = new byte[8192];
+        while (!seen.toString(StandardCharsets.US_ASCII).contains(expected) && System.nanoTime() < deadline) {
             int n = in.read(buf);
             if (n < 0) {
                 break;
@@ -601,6 +616,86 @@ class EventStreamTest {
             }
             assertTrue(idles.get() >= 2, "the source kept in place while the budget has no room: " + idles.get());
             assertEquals(0, fetches.get(), "nothing fetched without room");
+        } finally {
+            others.close();
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
+    void aRecordWaitingForItsKeysShareEndsTheStreamWithA429AfterAHeartbeatIntervalNotNever() throws Exception {
+        // The key's other things (say its other streams' batches) keep its share of the budget
+        // busy: the next record never finds room. The budget itself has plenty.
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
+        responses.ownerShare(1 << 20);
+        MemoryBudget.Lease others = responses.lease("key");
+        assertTrue(others.tryTake(900 * 1024));
+        AtomicInteger fetches = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofMillis(100));
+        Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                fetches.incrementAndGet();
+                // A record of 64 KiB, whose room (about 192 KiB) the key's share has not.
+                if (!room.take(64 * 1024, true)) {
+                    return EventStream.Events.of(new byte[0]);
+                }
+                return EventStream.Events.of("id: 0\ndata: x\n\n".getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/share")) {
+            String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
+            assertTrue(all.contains("event: error\ndata: {\"error_code\":429"), "a 429 error event: " + all);
+            assertTrue(all.endsWith("\r\n0\r\n\r\n"), "then the stream ends: " + all);
+            assertFalse(all.contains("data: x"), "the record never went out: " + all);
+            assertTrue(fetches.get() >= 2, "it looked again before giving up: " + fetches.get());
+        } finally {
+            others.close();
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
+    void aRecordWaitingForItsKeysShareGoesOutOnceTheKeysOtherThingsAreDone() throws Exception {
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
+        responses.ownerShare(1 << 20);
+        MemoryBudget.Lease others = responses.lease("key");
+        assertTrue(others.tryTake(900 * 1024));
+        AtomicInteger refused = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
+            private boolean sent;
+
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                if (sent) {
+                    return EventStream.Events.END;
+                }
+                if (!room.take(64 * 1024, true)) {
+                    if (refused.incrementAndGet() == 3) {
+                        others.close(); // the key's other stream ended
+                    }
+                    return EventStream.Events.of(new byte[0]);
+                }
+                sent = true;
+                return EventStream.Events.of("id: 0\ndata: x\n\n".getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket s = streamFrom(other, "/share")) {
+            String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
+            assertTrue(all.contains("id: 0\ndata: x\n\n") && !all.contains("event: error"), "the record, no error: " + all);
         } finally {
             others.close();
             own.close(Duration.ofSeconds(10));
