@@ -1934,8 +1934,9 @@ public final class ConsumerInstance {
         return out;
     }
 
+    /** Whether the record's key and value are JSON as the json format writes them: as stored, never parsed further. */
     private static boolean isJson(ConsumedRecord r) {
-        return (r.key() == null || Json.isWellFormed(r.key())) && (r.value() == null || Json.isWellFormed(r.value()));
+        return (r.key() == null || Json.isWellFormedAsIs(r.key())) && (r.value() == null || Json.isWellFormedAsIs(r.value()));
     }
 
     /** Notes the last record returned of a partition (records of one partition come in offset order). */

@@ -92,6 +92,20 @@ class RecordsWriterTest {
     }
 
     @Test
+    void jsonRecordsAreWrittenAsDeepAndLongAsTheRecordsEndpointStoresThem() {
+        String deep = "[".repeat(10_000) + "]".repeat(10_000);
+        String longNumber = "9".repeat(5_000);
+        List<ConsumedRecord> records = List.of(
+                new ConsumedRecord("t", longNumber.getBytes(StandardCharsets.UTF_8), deep.getBytes(StandardCharsets.UTF_8), 0, 1));
+        assertEquals("[{\"key\":" + longNumber + ",\"value\":" + deep + ",\"partition\":0,\"offset\":1}]",
+                new String(RecordsWriter.write(records, EmbeddedFormat.JSON, false).toByteArray(), StandardCharsets.UTF_8));
+        String deeper = "[".repeat(10_001) + "]".repeat(10_001); // past what the records endpoint takes
+        List<ConsumedRecord> tooDeep = List.of(new ConsumedRecord("t", null, deeper.getBytes(StandardCharsets.UTF_8), 0, 2));
+        assertEquals(50002, assertThrows(RestException.class, () -> RecordsWriter.write(tooDeep, EmbeddedFormat.JSON, false))
+                .errorCode().code());
+    }
+
+    @Test
     void jsonRecordsEmbedTheStoredJsonAndRefuseWhatIsNotJson() {
         List<ConsumedRecord> ok = List.of(new ConsumedRecord("t", "\"k\"".getBytes(StandardCharsets.UTF_8),
                 "{\"a\":[1,2]}".getBytes(StandardCharsets.UTF_8), 0, 5));

@@ -601,6 +601,34 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void jsonReadsReturnJsonAsDeepAndLongAsTheRecordsEndpointStoresIt(Rest rest) {
+        // Deeper than Jackson's 1,000 levels, a number of more than its 1,000 digits: the records
+        // endpoint stores both as JSON (as IBM's producer does), so the json format returns them.
+        String topic = KafkaCluster.uniqueTopic("deep");
+        String deep = "[".repeat(1500) + "]".repeat(1500);
+        String longNumber = "7".repeat(1500);
+        for (String value : List.of(deep, longNumber)) {
+            Rest.Response stored = rest.post("/topics/" + topic + "/records", "application/json", value);
+            assertEquals(200, stored.status(), stored.body());
+        }
+        String records = "[{\"key\":null,\"value\":" + deep + ",\"partition\":0,\"offset\":0},"
+                + "{\"key\":null,\"value\":" + longNumber + ",\"partition\":0,\"offset\":1}]";
+        Rest.Response byOffset = rest.get("/topics/" + topic + "/partitions/0/messages?offset=0&count=2", "Accept", JSON);
+        assertEquals(200, byOffset.status(), byOffset.body());
+        assertEquals(records, byOffset.body(), "by offset: the stored JSON as it is");
+
+        String group = KafkaCluster.uniqueTopic("g");
+        String id = create(rest, group, "{\"format\":\"json\",\"auto.offset.reset\":\"earliest\"}");
+        StringBuilder got = new StringBuilder();
+        for (int i = 0; i < 20 && !got.toString().contains(longNumber); i++) {
+            Rest.Response r = read(rest, group, id, topic, JSON);
+            assertEquals(200, r.status(), r.body());
+            got.append(r.body());
+        }
+        assertEquals(records, got.toString(), "through a json instance: the stored JSON as it is");
+    }
+
+    @Test
     void theInstanceLimitAnswers429(KafkaCluster kafka) {
         try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.instances.max", "2"))) {
             String group = KafkaCluster.uniqueTopic("g");
