@@ -167,6 +167,24 @@ public final class Idempotency implements AutoCloseable {
     @FunctionalInterface
     public interface Work {
         Outcome run(Producer<byte[], byte[]> producer);
+
+        /**
+         * Work certain to fail with {@code failure} before it sends anything (its schema could not
+         * be looked up, say): a result of its key is answered if there is one, else the failure,
+         * and no producer of the key's transactional id is started for it (which would fence, and
+         * abort, another node's request with the key in progress).
+         */
+        static Work failing(RestException failure) {
+            return new Failing(failure);
+        }
+    }
+
+    /** See {@link Work#failing}. */
+    private record Failing(RestException failure) implements Work {
+        @Override
+        public Outcome run(Producer<byte[], byte[]> producer) {
+            throw failure;
+        }
     }
 
     /** The Kafka side: real clients in production, Kafka's mocks in unit tests. */
@@ -445,6 +463,17 @@ public final class Idempotency implements AutoCloseable {
     }
 
     private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
+        if (work instanceof Failing failing) {
+            // No producer: the view read up to what is committed (a request with the key in
+            // progress elsewhere is waited for, within the deadline), and the key's result if any.
+            awaitCaughtUp(key, deadline);
+            IdempotencyView.Result known = view.get(key);
+            if (known != null) {
+                return replay(known, fingerprint);
+            }
+            requireComplete(key);
+            throw failing.failure();
+        }
         // The waits before took (nearly) all of idempotency.wait.ms: no producer starts (which fences
         // the id's transactions at other nodes) to then answer 503 from a catch-up without time.
         if (deadline - System.nanoTime() < least()) {
@@ -475,6 +504,17 @@ public final class Idempotency implements AutoCloseable {
         try {
             try {
                 producer.initTransactions();
+            } catch (AuthorizationException e) {
+                // Portico's own principal, not the caller, lacks a permission transactions need.
+                throw new RestException(ErrorCode.INTERNAL_SERVER_ERROR, "Idempotency-Key needs Kafka transactions, "
+                        + "and Kafka refuses this server's principal the transactional id " + transactionalId(key)
+                        + " (an administrator must allow it Write on the transactional ids prefixed "
+                        + settings.topic() + "-): "
+                        + KafkaErrors.describe(e) + "; nothing was produced, or send without the key", e);
+            } catch (org.apache.kafka.common.errors.UnsupportedVersionException e) {
+                throw new RestException(ErrorCode.NOT_IMPLEMENTED, "Idempotency-Key needs Kafka transactions, which "
+                        + "this cluster does not support: " + KafkaErrors.describe(e) + "; nothing was produced, "
+                        + "send without the key", e);
             } catch (TimeoutException e) {
                 throw new RestException(ErrorCode.SERVICE_UNAVAILABLE, "Idempotency-Key needs Kafka transactions, and "
                         + "the cluster's transaction coordinator did not answer in time (a single broker needs "

@@ -402,6 +402,46 @@ class IdempotencyTest {
     }
 
     @Test
+    void workCertainToFailStartsNoProducerAndAnswersItsFailureOrTheKeysResult() throws Exception {
+        awaitReader();
+        RestException lookUp = ErrorCode.SCHEMA_REGISTRY_ERROR.exception("the registry did not answer");
+        RestException e = assertThrows(RestException.class, () -> service.execute(IdempotencyKey.of(null, "new"),
+                fingerprint("b"), TOPIC, Idempotency.Work.failing(lookUp)));
+        assertSame(lookUp, e, "the work's own failure");
+        assertEquals(0, kafka.producers.size(), "no producer of the key's transactional id: none fenced another node's");
+
+        // Another node answered this key: its result, read once the view is at the topic's end.
+        IdempotencyKey key = IdempotencyKey.of(null, "theirs");
+        kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis()));
+        kafka.ends.put(key.partition(PARTITIONS), kafka.consumer.offsets.get() + 0L);
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, Idempotency.Work.failing(lookUp));
+        assertTrue(answer.replayed());
+        assertEquals("theirs", body(answer));
+        assertEquals(0, kafka.producers.size());
+    }
+
+    @Test
+    void kafkaRefusingThisServerTransactionsIsAServerErrorNotTheCallersForbidden() {
+        kafka.setUp = p -> p.initTransactionException = new org.apache.kafka.common.errors.TransactionalIdAuthorizationException(
+                "Transactional Id authorization failed.");
+        Producing work = new Producing("never");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, work));
+        assertEquals(500, e.httpStatus());
+        assertTrue(e.getMessage().contains("transactional id " + STATE + "-"), e.getMessage());
+        assertTrue(e.getMessage().contains("nothing was produced"), e.getMessage());
+        assertEquals(0, work.runs.get());
+
+        kafka.setUp = p -> p.initTransactionException = new org.apache.kafka.common.errors.UnsupportedVersionException(
+                "The broker does not support INIT_PRODUCER_ID");
+        RestException old = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, work));
+        assertEquals(501, old.httpStatus());
+        assertTrue(old.getMessage().contains("does not support"), old.getMessage());
+        assertEquals(0, work.runs.get());
+    }
+
+    @Test
     void aRequestFencedByANodeThatNeverAnswersIs503() {
         service.close();
         service = service(Duration.ofMillis(50), 1 << 20);

@@ -164,9 +164,7 @@ public final class Idempotent {
         try {
             ready = prepare.get();
         } catch (RestException e) {
-            return producer -> {
-                throw e;
-            };
+            return Idempotency.Work.failing(e); // no producer started for it (see Work.failing)
         }
         return then.apply(ready);
     }

@@ -73,6 +73,38 @@ class SchemaRegistryDownIT {
     }
 
     @Test
+    void aKeyedRequestWhoseSchemaCannotBeLookedUpStartsNoTransaction(KafkaCluster kafka) throws Exception {
+        // Certain to fail before it sends anything: no producer of the key's transactional id is
+        // started for it, which would fence (and abort) another node's request with the key.
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        String state = KafkaCluster.uniqueTopic("idem-state");
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", "http://127.0.0.1:" + port,
+                "idempotency.topic", state, "idempotency.transactional.ids", "1"))) {
+            Rest.Response r = p.rest().post("/topics/" + KafkaCluster.uniqueTopic("avro-down-keyed"), AVRO_V2, BODY,
+                    "Idempotency-Key", "registry-down-v2");
+            assertEquals(503, r.status(), r.body());
+            assertTrue(r.json().get("message").asText().contains("schema registry"), r.body());
+            // The one transactional id of this node's keys was never started.
+            java.util.List<String> ids = new java.util.ArrayList<>();
+            kafka.admin().listTransactions().all().get(30, java.util.concurrent.TimeUnit.SECONDS)
+                    .forEach(t -> ids.add(t.transactionalId()));
+            assertTrue(!ids.contains(state + "-0"), "no transaction of " + state + "-0: " + ids);
+            // A keyed request that can run does start it: the check above can see one.
+            Rest.Response plain = p.rest().post("/topics/" + KafkaCluster.uniqueTopic("plain-keyed"),
+                    "application/vnd.kafka.binary.v2+json", "{\"records\":[{\"value\":\"eA==\"}]}",
+                    "Idempotency-Key", "runs");
+            assertEquals(200, plain.status(), plain.body());
+            ids.clear();
+            kafka.admin().listTransactions().all().get(30, java.util.concurrent.TimeUnit.SECONDS)
+                    .forEach(t -> ids.add(t.transactionalId()));
+            assertTrue(ids.contains(state + "-0"), "a transaction of " + state + "-0: " + ids);
+        }
+    }
+
+    @Test
     void aRegistryThatNeverAnswersIs503AfterTheTimeout(KafkaCluster kafka) throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
              TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url",
