@@ -680,9 +680,13 @@ public final class OffsetReader implements AutoCloseable {
         MemoryBudget.Lease lease = memory.lease();
         Reader made = null;
         RuntimeException failure = null;
-        // Wait for the budget only when no pooled reader could serve the read instead.
+        // Wait for the budget only when no pooled reader could serve the read instead; and then
+        // take only what is free: asking the budget's holders to let go (consumer instances'
+        // records read ahead, this pool's idle readers, other clients' both) would cost them
+        // more than the idle reader serving this read costs it.
         Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-        if (lease.take(HeldRecords.consumerCost(kind), fallback != null || anyIdle ? Duration.ZERO : left)) {
+        long cost = HeldRecords.consumerCost(kind);
+        if (fallback != null || anyIdle ? lease.tryTake(cost) : lease.take(cost, left)) {
             try {
                 made = new Reader(factory.apply(kind), lease, walker);
             } catch (RuntimeException e) {

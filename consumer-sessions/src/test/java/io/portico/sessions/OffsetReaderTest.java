@@ -679,6 +679,25 @@ class OffsetReaderTest {
     }
 
     @Test
+    void aReadAnIdleReaderCanServeAsksNoHolderOfTheBudgetToLetGo() {
+        // The budget has no room for a walker; its other holders (consumer instances' records
+        // read ahead, say) could let go of some. The idle seeker serves the walk instead.
+        long walkerCost = HeldRecords.consumerCost(Map.of()); // Kafka's default fetch size
+        MemoryBudget budget = new MemoryBudget("memory.consumers.max.bytes", SEEKER_COST + walkerCost - 1);
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        budget.addReclaimer(needed -> asked.incrementAndGet());
+        OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092"),
+                this::make, 4, Duration.ofSeconds(1), FETCH_TIMEOUT, 1 << 20, SessionMetrics.unreported(), budget);
+        readers.add(reader);
+
+        assertEquals(List.of(5L, 6L), offsets(reader.read(TOPIC, 0, 5, 2)));
+        assertEquals(List.of(7L, 8L), offsets(reader.read(TOPIC, 0, 7, 2)));
+        assertEquals(List.of(12L), offsets(reader.read(TOPIC, 0, 12, 1)));
+        assertEquals(1, made.size(), "the seeker served every read");
+        assertEquals(0, asked.get(), "nobody was asked to let go of memory for a reader not needed");
+    }
+
+    @Test
     void aSeekersFetchesAreNeverLargerThanConfigured() {
         OffsetReader reader = new OffsetReader(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092",
                 ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "4096", ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, "2048"),
