@@ -1261,7 +1261,7 @@ public final class ConsumerInstance {
             // A read polls at least once, without waiting when it has no time left: a request
             // timeout of 0 still fetches (and keeps the member in its group).
             polled = true;
-            held.add(consumer.poll(min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
+            held.add(PollBound.poll(consumer, min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
             refreshPattern();
             // fetch.min.bytes waits for more only while the answer has room for it and the
             // consumers budget for what is held: a minimum above the answer's cap, or above what
@@ -1292,7 +1292,7 @@ public final class ConsumerInstance {
             polled = true; // at least once, as a fetch does: the member stays in its group
             try {
                 consumer.pause(consumer.assignment());
-                held.add(consumer.poll(min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
+                held.add(PollBound.poll(consumer, min(Duration.ofNanos(Math.max(0, left)), POLL_SLICE)));
             } finally {
                 resumePaused();
             }
@@ -1501,7 +1501,7 @@ public final class ConsumerInstance {
             }
             try {
                 while (true) {
-                    org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> polled = consumer.poll(READ_AHEAD_WAIT);
+                    org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> polled = PollBound.poll(consumer, READ_AHEAD_WAIT);
                     heldLock.lock();
                     try {
                         held.add(polled);
@@ -1759,7 +1759,7 @@ public final class ConsumerInstance {
     private void answerGroup() {
         try {
             consumer.pause(consumer.assignment());
-            held.add(consumer.poll(Duration.ZERO));
+            held.add(PollBound.poll(consumer, Duration.ZERO));
         } catch (WakeupException | InterruptException e) {
             throw e;
         } catch (KafkaException e) {
@@ -1797,7 +1797,7 @@ public final class ConsumerInstance {
      */
     private void drainFetched(long maxBytes) {
         for (int i = 0; i < MAX_DRAIN_POLLS && held.bytes() < maxBytes && !memory.over(); i++) {
-            if (held.add(consumer.poll(Duration.ZERO)) == 0) {
+            if (held.add(PollBound.poll(consumer, Duration.ZERO)) == 0) {
                 return;
             }
         }

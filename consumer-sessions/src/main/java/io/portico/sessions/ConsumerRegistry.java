@@ -30,7 +30,6 @@ import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The consumer-group instances of this Portico process, by group and name.
@@ -273,7 +272,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     public static ConsumerRegistry kafka(Settings settings, Predicate<String> topicExists, Ticker ticker,
                                          SessionMetrics metrics, MemoryBudget memory, Duration memoryWait) {
         return new ConsumerRegistry(settings,
-                config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                PollBound::consumer,
                 topicExists, ticker, metrics, memory, memoryWait);
     }
 

@@ -21,7 +21,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -255,7 +254,7 @@ public final class OffsetReader implements AutoCloseable {
     public static OffsetReader kafka(Map<String, Object> kafka, int poolSize, Duration poolTimeout,
                                      Duration fetchTimeout, long maxBytes, SessionMetrics metrics, MemoryBudget memory) {
         return new OffsetReader(kafka,
-                config -> new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                PollBound::consumer,
                 poolSize, poolTimeout, fetchTimeout, maxBytes, metrics, memory);
     }
 
@@ -406,7 +405,7 @@ public final class OffsetReader implements AutoCloseable {
                     break;
                 }
                 try {
-                    reader.held.add(consumer.poll(min(Duration.ofNanos(left), POLL_SLICE)));
+                    reader.held.add(PollBound.poll(consumer, min(Duration.ofNanos(left), POLL_SLICE)));
                 } catch (OffsetOutOfRangeException e) {
                     throw outOfRange(consumer, tp, offset, deadline);
                 }

@@ -83,7 +83,7 @@ public final class PartitionStream implements AutoCloseable {
             }
             if (held.isEmpty()) {
                 try {
-                    held.add(consumer.poll(wait));
+                    held.add(PollBound.poll(consumer, wait));
                 } catch (OffsetOutOfRangeException e) {
                     throw ErrorCode.OFFSET_OUT_OF_RANGE.exception("offset " + next + " of partition "
                             + partition.partition() + " is no longer in the log");
