@@ -146,7 +146,8 @@ public final class ResponseRoom {
         }
         if (streaming) {
             full = true;
-            ownerFull = lease.ownerFull(bytes - credit);
+            // The owner's share, not everyone's: the budget itself has the room.
+            ownerFull = lease.ownerFull(bytes - credit) && lease.budget().hasRoomFor(bytes - credit);
             return false;
         }
         throw full(bytes - credit);

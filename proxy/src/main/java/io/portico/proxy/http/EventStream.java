@@ -121,8 +121,6 @@ public final class EventStream {
     private boolean done; // the response ended or the client is gone
     private boolean sourceClosed;
     private long lastWrite = System.nanoTime();
-    private boolean waitingForShare; // the next record waits for its owner's share of the budget...
-    private long shareWaitSince; // ... since then (System.nanoTime)
     private XnioExecutor.Key heartbeatTimer;
 
     private EventStream(HttpServerExchange exchange, EventStreams streams, String owner) {
@@ -265,7 +263,7 @@ public final class EventStream {
             finish();
             return;
         }
-        if (batch.over()) {
+        if (batch.over() || streams.yields(owner, this)) {
             fetchLater();
             return;
         }
@@ -331,11 +329,11 @@ public final class EventStream {
      * A fetch came back: its events are written, then the next batch is fetched (at once, or a
      * little later when the budget had no room for a record: {@code full}). A record that finds
      * no room because its caller holds its share of the budget with other things ({@code
-     * ownerFull}: its other streams' batches, its reads being sent) waits for it at most a
-     * heartbeat interval; then the stream ends with a 429 error event. A caller whose other
-     * streams keep its share busy would otherwise keep this one waiting for good, heartbeats
-     * only, with nothing to tell its client; a resume ({@code Last-Event-ID}) starts at that
-     * record. A budget full of everyone's never ends a stream.
+     * ownerFull}: its other streams' batches, its reads being sent) claims the share: the
+     * caller's other streams fetch nothing until it went out, so that their batches, written,
+     * leave it room. Else they take the room back as soon as it frees (they fetch the moment a
+     * batch is written, this one looks every 20 ms) and a stream of larger records could wait
+     * for good.
      */
     private void fetched(Events fetched, MemoryBudget.Lease room, boolean full, boolean ownerFull) {
         fetching = false;
@@ -344,9 +342,12 @@ public final class EventStream {
             closeSource();
             return;
         }
-        Events events = waitedForShare(fetched, ownerFull)
-                ? new Events(ByteChunks.EMPTY, batch.budget().ownerShareFull(), false)
-                : fetched;
+        Events events = fetched;
+        if (ownerFull && events.bytes().isEmpty() && events.error() == null && !events.last() && !ending) {
+            streams.claim(owner, this);
+        } else {
+            streams.unclaim(owner, this);
+        }
         boolean more = events.error() == null && !events.last();
         if (!more) {
             // Known now, not once this batch is written: the batch before it, still being
@@ -383,24 +384,6 @@ public final class EventStream {
         if (more && !full) {
             fetch(); // the next batch, while this one is written
         }
-    }
-
-    /**
-     * Whether the next record, left out of {@code fetched} for its owner's share ({@code
-     * ownerFull}), has waited for it a heartbeat interval or more (see {@link #fetched}).
-     */
-    private boolean waitedForShare(Events fetched, boolean ownerFull) {
-        if (!fetched.bytes().isEmpty() || !ownerFull || fetched.error() != null || fetched.last()) {
-            waitingForShare = false;
-            return false;
-        }
-        long now = System.nanoTime();
-        if (!waitingForShare) {
-            waitingForShare = true;
-            shareWaitSince = now;
-            return false;
-        }
-        return now - shareWaitSince >= heartbeat.toNanos();
     }
 
     /** Writes {@code bytes} once what is pending is written, then runs {@code then}. */
@@ -451,7 +434,7 @@ public final class EventStream {
         // The client has not taken the last batch yet, or the responses budget has no room for the
         // next: nothing is fetched meanwhile, and the source keeps its place (a consumer instance
         // its group membership, and its notice of a delete).
-        if (out.busy() || batch.over()) {
+        if (out.busy() || batch.over() || streams.yields(owner, this)) {
             keepSourceInPlace();
         }
         if (out.busy()) {

@@ -89,6 +89,36 @@ public final class EventStreams implements AutoCloseable {
         return Admission.ADMITTED;
     }
 
+    /**
+     * Per caller, the stream whose next record waits for room in the caller's share of the
+     * responses budget: the caller's other streams fetch nothing meanwhile (see
+     * {@link EventStream}), so that their batches, once written, leave it that room.
+     */
+    private final ConcurrentHashMap<String, EventStream> claims = new ConcurrentHashMap<>();
+
+    /** {@code stream}'s next record waits for room in its owner's share (no effect when another stream of the owner waits already). */
+    void claim(String owner, EventStream stream) {
+        if (owner != null) {
+            claims.putIfAbsent(owner, stream);
+        }
+    }
+
+    /** {@code stream} no longer waits for its owner's share. */
+    void unclaim(String owner, EventStream stream) {
+        if (owner != null) {
+            claims.remove(owner, stream);
+        }
+    }
+
+    /** Whether {@code stream} fetches nothing for now: another stream of its owner waits for the owner's share. */
+    boolean yields(String owner, EventStream stream) {
+        if (owner == null) {
+            return false;
+        }
+        EventStream claimant = claims.get(owner);
+        return claimant != null && claimant != stream;
+    }
+
     void opened(EventStream stream) {
         open.add(stream);
         String relayer = stream.relayer();
@@ -100,6 +130,7 @@ public final class EventStreams implements AutoCloseable {
     /** Gives back an admitted stream's place (once per stream). */
     void closed(EventStream stream) {
         open.remove(stream);
+        unclaim(stream.owner(), stream);
         owned.give(stream.owner());
         places.release();
     }

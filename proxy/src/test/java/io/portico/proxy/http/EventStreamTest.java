@@ -624,37 +624,76 @@ class EventStreamTest {
     }
 
     @Test
-    void aRecordWaitingForItsKeysShareEndsTheStreamWithA429AfterAHeartbeatIntervalNotNever() throws Exception {
-        // The key's other things (say its other streams' batches) keep its share of the budget
-        // busy: the next record never finds room. The budget itself has plenty.
+    void whileARecordWaitsForItsKeysShareTheKeysOtherStreamsFetchNothingSoThatItsRoomComes() throws Exception {
+        // The key's share is busy (others holds most of it): /big's record waits for room. The
+        // key's other stream, /small, must not take the room that frees meanwhile (it would, at
+        // once, every time: a stream fetches the moment its batch is written, a waiting one
+        // looks every 20 ms), so it fetches nothing until /big's record went out.
         MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
         responses.ownerShare(1 << 20);
         MemoryBudget.Lease others = responses.lease("key");
         assertTrue(others.tryTake(900 * 1024));
-        AtomicInteger fetches = new AtomicInteger();
-        EventStreams own = new EventStreams(4, Duration.ofMillis(100));
-        Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
-            @Override
-            public EventStream.Events next(ResponseRoom room) {
-                fetches.incrementAndGet();
-                // A record of 64 KiB, whose room (about 192 KiB) the key's share has not.
-                if (!room.take(64 * 1024, true)) {
-                    return EventStream.Events.of(new byte[0]);
-                }
-                return EventStream.Events.of("id: 0\ndata: x\n\n".getBytes(StandardCharsets.US_ASCII));
-            }
+        AtomicInteger bigLooks = new AtomicInteger();
+        AtomicInteger smallFetches = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean bigSent = new java.util.concurrent.atomic.AtomicBoolean();
+        EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
+        Router routes = new Router()
+                .get("/big", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        if (bigSent.get()) {
+                            return EventStream.Events.END;
+                        }
+                        bigLooks.incrementAndGet();
+                        if (!room.take(64 * 1024, true)) { // about 192 KiB of room
+                            return EventStream.Events.of(new byte[0]);
+                        }
+                        bigSent.set(true);
+                        return EventStream.Events.of("id: 0\ndata: big\n\n".getBytes(StandardCharsets.US_ASCII));
+                    }
 
-            @Override
-            public void close() {
-            }
-        }));
+                    @Override
+                    public void close() {
+                    }
+                }))
+                .get("/small", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
+                    private int next;
+
+                    @Override
+                    public EventStream.Events next(ResponseRoom room) {
+                        smallFetches.incrementAndGet();
+                        if (!room.take(100, true)) {
+                            return EventStream.Events.of(new byte[0]);
+                        }
+                        return EventStream.Events.of(("id: " + next++ + "\ndata: small\n\n").getBytes(StandardCharsets.US_ASCII));
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                }));
         HttpServer other = serverOver(routes, responses);
-        try (Socket s = streamFrom(other, "/share")) {
-            String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
-            assertTrue(all.contains("event: error\ndata: {\"error_code\":429"), "a 429 error event: " + all);
-            assertTrue(all.endsWith("\r\n0\r\n\r\n"), "then the stream ends: " + all);
-            assertFalse(all.contains("data: x"), "the record never went out: " + all);
-            assertTrue(fetches.get() >= 2, "it looked again before giving up: " + fetches.get());
+        try (Socket big = streamFrom(other, "/big")) {
+            readUntil(big.getInputStream(), new ByteArrayOutputStream(), ": stream opened", 20);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (bigLooks.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(bigLooks.get() >= 2, "/big looked and found no room: " + bigLooks.get());
+            try (Socket small = streamFrom(other, "/small")) {
+                readUntil(small.getInputStream(), new ByteArrayOutputStream(), ": stream opened", 20);
+                int looks = bigLooks.get();
+                while (bigLooks.get() < looks + 10 && System.nanoTime() < deadline) {
+                    Thread.sleep(5); // /big looks again and again meanwhile
+                }
+                assertEquals(0, smallFetches.get(), "the key's other stream waits while /big's record waits for the key's share");
+
+                others.close(); // the key's other things are done: /big's room
+                String all = readUntil(big.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
+                assertTrue(all.contains("id: 0\ndata: big\n\n"), "/big's record went out: " + all);
+                String smalls = readUntil(small.getInputStream(), new ByteArrayOutputStream(), "data: small", 20);
+                assertTrue(smalls.contains("data: small"), "then /small streams: " + smalls);
+            }
         } finally {
             others.close();
             own.close(Duration.ofSeconds(10));
