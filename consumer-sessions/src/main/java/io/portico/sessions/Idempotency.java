@@ -177,13 +177,34 @@ public final class Idempotency implements AutoCloseable {
         static Work failing(RestException failure) {
             return new Failing(failure);
         }
+
+        /**
+         * Work certain to write nothing, whose answer is {@code response} (a request whose every
+         * record is invalid, or one a retry may find otherwise): as {@link #failing}, no
+         * transaction for it, and the key's committed result answered if there is one.
+         */
+        static Work unproduced(Response response) {
+            return new Unproduced(response);
+        }
+    }
+
+    /** Work that writes nothing (see {@link Work#failing} and {@link Work#unproduced}). */
+    private sealed interface WritesNothing extends Work permits Failing, Unproduced {
     }
 
     /** See {@link Work#failing}. */
-    private record Failing(RestException failure) implements Work {
+    private record Failing(RestException failure) implements WritesNothing {
         @Override
         public Outcome run(Producer<byte[], byte[]> producer) {
             throw failure;
+        }
+    }
+
+    /** See {@link Work#unproduced}. */
+    private record Unproduced(Response response) implements WritesNothing {
+        @Override
+        public Outcome run(Producer<byte[], byte[]> producer) {
+            return Outcome.notProduced(response, null);
         }
     }
 
@@ -393,6 +414,9 @@ public final class Idempotency implements AutoCloseable {
         // One bound for the wait for the key's slot and the catch-up below (a fenced request's wait for
         // the result that fenced it has its own, from the fence).
         long deadline = System.nanoTime() + settings.waitFor().toNanos();
+        if (work instanceof WritesNothing nothing) {
+            return withoutWriting(key, fingerprint, nothing, deadline);
+        }
         while (true) {
             IdempotencyView.Result known = view.get(key);
             if (known != null) {
@@ -462,18 +486,32 @@ public final class Idempotency implements AutoCloseable {
         }
     }
 
-    private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
-        if (work instanceof Failing failing) {
-            // No producer: the view read up to what is committed (a request with the key in
-            // progress elsewhere is waited for, within the deadline), and the key's result if any.
-            awaitCaughtUp(key, deadline);
-            IdempotencyView.Result known = view.get(key);
-            if (known != null) {
-                return replay(known, fingerprint);
-            }
+    /**
+     * Work that writes nothing: the key's result if one is committed (read up to the end of the
+     * key's partition of the state topic: another node's request with the key that sent its
+     * result is waited for, within the deadline), else the work's own answer. No producer of the
+     * key's transactional id is started (it would fence, and abort, a request with the key in
+     * progress elsewhere), no slot is taken (none of the id's other keys waits for this), and
+     * the results' memory is not asked (none is kept).
+     */
+    private Answer withoutWriting(IdempotencyKey key, byte[] fingerprint, WritesNothing work, long deadline) {
+        IdempotencyView.Result known = view.get(key);
+        if (known == null) {
             requireComplete(key);
+            awaitCaughtUp(key, deadline);
+            known = view.get(key);
+        }
+        if (known != null) {
+            return replay(known, fingerprint);
+        }
+        requireComplete(key); // the key's result may be one that the catch-up did not keep
+        if (work instanceof Failing failing) {
             throw failing.failure();
         }
+        return new Answer(((Unproduced) work).response(), false);
+    }
+
+    private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {
         // The waits before took (nearly) all of idempotency.wait.ms: no producer starts (which fences
         // the id's transactions at other nodes) to then answer 503 from a catch-up without time.
         if (deadline - System.nanoTime() < least()) {
@@ -576,6 +614,13 @@ public final class Idempotency implements AutoCloseable {
             try {
                 sent.get();
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof AuthorizationException) {
+                    // Portico's own principal, not the caller, may not write the results.
+                    throw new RestException(ErrorCode.INTERNAL_SERVER_ERROR, "Idempotency-Key keeps each result in "
+                            + settings.topic() + " (idempotency.topic), and Kafka refuses this server's principal "
+                            + "Write there (an administrator must allow it): " + KafkaErrors.describe(e.getCause())
+                            + "; nothing was produced, or send without the key", e.getCause());
+                }
                 throw KafkaErrors.toRestException(e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

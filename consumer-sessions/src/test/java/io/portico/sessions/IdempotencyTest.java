@@ -91,10 +91,23 @@ class IdempotencyTest {
         final Map<Integer, Long> ends = new ConcurrentHashMap<>();
         volatile java.util.function.Consumer<MockProducer<byte[], byte[]>> setUp = p -> { };
 
+        /** Set: Kafka refuses this server's principal writes to the state topic. */
+        volatile boolean failResults;
+
         @Override
         public Producer<byte[], byte[]> producer(String transactionalId) {
             MockProducer<byte[], byte[]> p = new MockProducer<>(CLUSTER, true, null, new ByteArraySerializer(),
-                    new ByteArraySerializer());
+                    new ByteArraySerializer()) {
+                @Override
+                public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                        ProducerRecord<byte[], byte[]> record) {
+                    if (failResults && record.topic().equals(STATE)) {
+                        return java.util.concurrent.CompletableFuture.failedFuture(
+                                new org.apache.kafka.common.errors.TopicAuthorizationException("Not authorized to access topics: [" + STATE + "]"));
+                    }
+                    return super.send(record);
+                }
+            };
             setUp.accept(p);
             producers.add(p);
             transactionalIds.add(transactionalId);
@@ -418,6 +431,38 @@ class IdempotencyTest {
         assertTrue(answer.replayed());
         assertEquals("theirs", body(answer));
         assertEquals(0, kafka.producers.size());
+    }
+
+    @Test
+    void workThatWritesNothingAnswersItsOwnResponseWithoutAProducerOrTheKeysResult() throws Exception {
+        awaitReader();
+        Idempotency.Response invalid = new Idempotency.Response(207, "application/json", utf8("{\"failures\":[]}"));
+        Idempotency.Answer answer = service.execute(IdempotencyKey.of(null, "nothing"), fingerprint("b"), TOPIC,
+                Idempotency.Work.unproduced(invalid));
+        assertFalse(answer.replayed());
+        assertEquals("{\"failures\":[]}", body(answer));
+        assertEquals(0, kafka.producers.size(), "no transaction for a request that writes nothing");
+        assertFalse(service.answered(IdempotencyKey.of(null, "nothing")), "nothing kept: a retry runs again");
+
+        IdempotencyKey key = IdempotencyKey.of(null, "answered-elsewhere");
+        kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis()));
+        kafka.ends.put(key.partition(PARTITIONS), kafka.consumer.offsets.get() + 0L);
+        Idempotency.Answer theirs = service.execute(key, fingerprint("b"), TOPIC, Idempotency.Work.unproduced(invalid));
+        assertTrue(theirs.replayed());
+        assertEquals("theirs", body(theirs));
+        assertEquals(0, kafka.producers.size());
+    }
+
+    @Test
+    void kafkaRefusingThisServerWritesToTheStateTopicIsAServerErrorAndNothingIsCommitted() {
+        kafka.failResults = true;
+        Producing work = new Producing("never kept");
+        RestException e = assertThrows(RestException.class,
+                () -> service.execute(IdempotencyKey.of(null, "k"), fingerprint("b"), TOPIC, work));
+        assertEquals(500, e.httpStatus());
+        assertTrue(e.getMessage().contains("Write there"), e.getMessage());
+        assertTrue(kafka.last().transactionAborted());
+        assertFalse(kafka.last().transactionCommitted());
     }
 
     @Test

@@ -87,11 +87,27 @@ class SchemaRegistryDownIT {
                     "Idempotency-Key", "registry-down-v2");
             assertEquals(503, r.status(), r.body());
             assertTrue(r.json().get("message").asText().contains("schema registry"), r.body());
+            // v3, one record and a batch: the registry's error reported, the valid entry not written.
+            String cluster = p.rest().get("/v3/clusters").json().get("data").get(0).get("cluster_id").asText();
+            String v3 = "/v3/clusters/" + cluster + "/topics/" + KafkaCluster.uniqueTopic("v3-down-keyed");
+            Rest.Response one = p.rest().post(v3 + "/records", "application/json",
+                    "{\"value\":{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\",\"data\":\"x\"}}",
+                    "Idempotency-Key", "registry-down-v3");
+            assertEquals(200, one.status(), one.body());
+            assertTrue(one.body().startsWith("{\"error_code\":503,") && one.body().contains("schema registry"), one.body());
+            Rest.Response batch = p.rest().post(v3 + "/records:batch", "application/json",
+                    "{\"entries\":[{\"id\":\"a\",\"value\":{\"type\":\"AVRO\",\"schema\":\"\\\"string\\\"\","
+                            + "\"data\":\"x\"}},{\"id\":\"b\",\"value\":{\"type\":\"STRING\",\"data\":\"y\"}}]}",
+                    "Idempotency-Key", "registry-down-v3-batch");
+            assertEquals(207, batch.status(), batch.body());
+            assertTrue(batch.body().contains("\"successes\":[]"), batch.body());
+            assertTrue(batch.body().contains("{\"id\":\"a\",\"error_code\":503,"), batch.body());
+            assertTrue(batch.body().contains("{\"id\":\"b\",\"error_code\":50003,"), batch.body());
             // The one transactional id of this node's keys was never started.
             java.util.List<String> ids = new java.util.ArrayList<>();
             kafka.admin().listTransactions().all().get(30, java.util.concurrent.TimeUnit.SECONDS)
                     .forEach(t -> ids.add(t.transactionalId()));
-            assertTrue(!ids.contains(state + "-0"), "no transaction of " + state + "-0: " + ids);
+            assertTrue(!ids.contains(state + "-0"), "no transaction of " + state + "-0 (v2, v3 and batch): " + ids);
             // A keyed request that can run does start it: the check above can see one.
             Rest.Response plain = p.rest().post("/topics/" + KafkaCluster.uniqueTopic("plain-keyed"),
                     "application/vnd.kafka.binary.v2+json", "{\"records\":[{\"value\":\"eA==\"}]}",

@@ -211,13 +211,13 @@ public final class ProduceV3Handler {
                 idempotent.run(exchange, pool, key, body, topic, () -> {
                     BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                     if (!needsRegistry(batch)) {
-                        return tx -> batchInTransaction(clusterId, topic, batch, tx);
+                        return batchWork(clusterId, topic, batch);
                     }
                     // Serialized and written from the schema pool (the registry may make it wait),
                     // before the key's transactional id is taken.
                     return new Idempotent.Elsewhere(schemaOn(exchange), () -> idempotent.prepared(key,
                             () -> SchemaService.patternsWithin(body.length, () -> serialized(topic, batch, subjects)),
-                            serialized -> tx -> batchInTransaction(clusterId, topic, serialized, tx)));
+                            serialized -> batchWork(clusterId, topic, serialized)));
                 });
                 return;
             }
@@ -273,18 +273,55 @@ public final class ProduceV3Handler {
         idempotent.run(exchange, needsRegistry(parsed.record()) ? schemaOn(exchange) : pool, key, body, topic, () -> {
             // Serialized before the key's transactional id is taken (see records:batch).
             BatchRequest one = new BatchRequest(List.of("0"), List.of(parsed));
-            return idempotent.prepared(key, () -> serialized(topic, one, subjectsOf(exchange)), request -> tx -> {
-                java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
-                Object outcome = sendBatch(topic, request, tx, refused).join().get(0);
-                if (outcome instanceof DeliveryReports.Landed landed) {
-                    return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json", withSeparator(
-                            DeliveryReports.success(clusterId, topic, landed.partition(), landed.offset(),
-                                    landed.timestamp(), landed.record()))));
+            return idempotent.prepared(key, () -> serialized(topic, one, subjectsOf(exchange)), request -> {
+                if (!(request.items().get(0) instanceof RecordStreamParser.Parsed)) {
+                    // Its schema could not be looked up: nothing to write, no transaction for it.
+                    return Idempotency.Work.unproduced(new Idempotency.Response(200, "application/json",
+                            withSeparator(DeliveryReports.error(errorOf(request.items().get(0))))));
                 }
-                return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
-                        withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
+                return tx -> {
+                    java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
+                    Object outcome = sendBatch(topic, request, tx, refused).join().get(0);
+                    if (outcome instanceof DeliveryReports.Landed landed) {
+                        return Idempotency.Outcome.produced(new Idempotency.Response(200, "application/json", withSeparator(
+                                DeliveryReports.success(clusterId, topic, landed.partition(), landed.offset(),
+                                        landed.timestamp(), landed.record()))));
+                    }
+                    return Idempotency.Outcome.notProduced(new Idempotency.Response(200, "application/json",
+                            withSeparator(DeliveryReports.error((RecordError) outcome))), refused.get());
+                };
             });
         });
+    }
+
+    /**
+     * A keyed {@code records:batch}'s work: in a transaction ({@link #batchInTransaction}), unless
+     * nothing of it would be written anyway (no valid entry, or an entry failed for a reason a
+     * retry may not meet: 5xx, the schema registry did not answer, say): then its answer without
+     * a transaction, which would fence another node's request with the key for nothing and
+     * write, then abort, the valid entries.
+     */
+    private Idempotency.Work batchWork(String clusterId, String topic, BatchRequest batch) {
+        boolean valid = false;
+        boolean transientFailure = false;
+        for (RecordStreamParser.Item item : batch.items()) {
+            if (item instanceof RecordStreamParser.Parsed) {
+                valid = true;
+            } else if (httpStatus(errorOf(item).errorCode()) >= 500) {
+                transientFailure = true;
+            }
+        }
+        if (valid && !transientFailure) {
+            return tx -> batchInTransaction(clusterId, topic, batch, tx);
+        }
+        // As batchInTransaction answers these: the valid entries not written (retriable), the others' errors.
+        RecordError notWritten = new RecordError(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), NOT_WRITTEN);
+        List<Object> reported = new ArrayList<>(batch.items().size());
+        for (RecordStreamParser.Item item : batch.items()) {
+            reported.add(item instanceof RecordStreamParser.Parsed ? notWritten : errorOf(item));
+        }
+        return Idempotency.Work.unproduced(new Idempotency.Response(207, "application/json",
+                DeliveryReports.batch(clusterId, topic, batch.ids(), reported)));
     }
 
     /**
