@@ -267,7 +267,7 @@ public final class ConsumerInstance {
             notStreaming();
             subscribeOnFirstRead(topic, topicExists);
             delivered.clear();
-            return pollLocked(limits, room);
+            return pollLocked(new Read(limits, room, null, topic));
         });
     }
 
@@ -809,7 +809,7 @@ public final class ConsumerInstance {
             // The last stream's records it did not write go back in line (its close may have come
             // just after the look at streamEnded in lock()); a resume below may go further back.
             moveBackFromLeftStream();
-            Stream opened = new Stream();
+            Stream opened = new Stream(v1Topic);
             stream.set(opened);
             unwritten.clear();
             unwrittenOf = opened;
@@ -877,14 +877,18 @@ public final class ConsumerInstance {
         private long handedOut;
         /** The number of the last batch written to the connection (set by any thread). */
         private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        /** v1: the topic its URL names, which must stay the instance's only topic; null for v2. */
+        private final String v1Topic;
 
-        private Stream() {
+        private Stream(String v1Topic) {
+            this.v1Topic = v1Topic;
         }
 
         /** Whether it closed or another stream took over (a stream that ended is not open again). */
         private boolean ended() {
             return !open || stream.get() != this;
         }
+
 
         /** The instance it streams. */
         public ConsumerInstance instance() {
@@ -1070,7 +1074,11 @@ public final class ConsumerInstance {
 
     /** As {@link #pollLocked(ReadLimits, ResponseRoom)}, for {@code owner}'s read (a stream's), or null. */
     private List<ConsumedRecord> pollLocked(ReadLimits limits, ResponseRoom room, Stream owner) {
-        Read read = new Read(limits, room, owner);
+        return pollLocked(new Read(limits, room, owner));
+    }
+
+    /** Runs {@code read} to its end, slice by slice, letting go of the lock between slices. */
+    private List<ConsumedRecord> pollLocked(Read read) {
         while (true) {
             long next = read.slice();
             if (next == Read.DONE) {
@@ -1123,6 +1131,7 @@ public final class ConsumerInstance {
         private final ReadLimits limits;
         private final ResponseRoom room;
         private final Stream owner; // the stream whose read this is, or null
+        private final String v1Topic; // v1: the topic the read names (the instance's only one), else null
         private Phase phase = Phase.START;
         private long deadline;
         /** Whether {@link #deadline} is set: a read's wait runs from its start, however it waits (matches, then records). */
@@ -1136,9 +1145,14 @@ public final class ConsumerInstance {
         }
 
         Read(ReadLimits limits, ResponseRoom room, Stream owner) {
+            this(limits, room, owner, owner == null ? null : owner.v1Topic);
+        }
+
+        Read(ReadLimits limits, ResponseRoom room, Stream owner, String v1Topic) {
             this.limits = limits;
             this.room = room;
             this.owner = owner;
+            this.v1Topic = v1Topic;
         }
 
         /**
@@ -1156,6 +1170,13 @@ public final class ConsumerInstance {
          *         next slice: 0 for at once
          */
         long slice() {
+            if (v1Topic != null && !readsOnly(v1Topic)) {
+                // Subscribed to other topics (through v2) between two steps of a v1 read: 40901,
+                // as the next v1 read of its topic would be, before anything of those topics goes
+                // out under its topic's URL.
+                throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception("the instance's subscription changed to other "
+                        + "topics than " + v1Topic + " while it read that topic: read them through v2");
+            }
             switch (phase) {
                 case START -> {
                     refreshPattern();
@@ -1351,7 +1372,7 @@ public final class ConsumerInstance {
             notStreaming();
             subscribeOnFirstRead(topic, topicExists);
             delivered.clear();
-        }, limits, room, pool, timer);
+        }, new Read(limits, room, null, topic), pool, timer);
     }
 
     /** As {@link #poll}, asynchronously as {@link #readAsync}. */
@@ -1363,13 +1384,13 @@ public final class ConsumerInstance {
             notStreaming();
             requireSubscribedOrAssigned();
             delivered.clear();
-        }, limits, room, pool, timer);
+        }, new Read(limits, room), pool, timer);
     }
 
     private java.util.concurrent.CompletableFuture<List<ConsumedRecord>> start(
-            Runnable begin, ReadLimits limits, ResponseRoom room,
+            Runnable begin, Read slices,
             java.util.concurrent.Executor pool, java.util.concurrent.ScheduledExecutorService timer) {
-        AsyncRead read = new AsyncRead(begin, new Read(limits, room), pool, timer);
+        AsyncRead read = new AsyncRead(begin, slices, pool, timer);
         reading.add(read);
         read.run();
         return read.result;

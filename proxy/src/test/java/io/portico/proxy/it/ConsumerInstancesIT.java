@@ -636,6 +636,32 @@ class ConsumerInstancesIT {
     }
 
     @Test
+    void aV1ReadWaitingForRecordsAnswers40901WhenTheInstanceIsSubscribedToOtherTopicsThroughV2(KafkaCluster kafka)
+            throws Exception {
+        try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.request.timeout.ms", "20000"))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v1-waits"), 1);
+            String other = kafka.createTopic(KafkaCluster.uniqueTopic("v1-other"), 1);
+            produce(rest, topic, "a");
+            String group = KafkaCluster.uniqueTopic("g");
+            String id = create(rest, group, "{\"auto.offset.reset\":\"smallest\"}");
+            assertEquals(1, readAll(rest, group, id, topic, 1).size());
+            // A read that waits for records (up to 20 s); meanwhile the instance is subscribed to
+            // another topic through v2, and that topic gets a record.
+            java.util.concurrent.CompletableFuture<Rest.Response> waiting = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> read(rest, group, id, topic, BINARY));
+            Thread.sleep(1000);
+            Rest.Response subscribed = rest.post(path(group, id) + "/subscription", "application/vnd.kafka.v2+json",
+                    "{\"topics\":[\"" + other + "\"]}");
+            assertEquals(204, subscribed.status(), subscribed.body());
+            produce(rest, other, "b");
+            Rest.Response r = waiting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            // 40901 (as a read after the change is), never the other topic's record under this one's URL.
+            assertError(r, 409, 40901);
+        }
+    }
+
+    @Test
     void theInstanceLimitAnswers429(KafkaCluster kafka) {
         try (TestPortico p = TestPortico.start(kafka, Map.of("consumer.instances.max", "2"))) {
             String group = KafkaCluster.uniqueTopic("g");

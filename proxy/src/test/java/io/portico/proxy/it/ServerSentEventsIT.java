@@ -228,6 +228,34 @@ class ServerSentEventsIT {
     }
 
     @Test
+    void aV1InstanceStreamEndsWith40901WhenTheInstanceIsSubscribedToOtherTopicsThroughV2(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-v1-sub"), 1);
+        String other = kafka.createTopic(KafkaCluster.uniqueTopic("sse-v1-other"), 1);
+        kafka.produce(topic, 0, null, "a".getBytes(StandardCharsets.UTF_8));
+        String group = "sse-v1-sub-group-" + topic;
+        Rest.Response created = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                "{\"format\":\"binary\",\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(200, created.status(), created.body());
+        String instance = URI.create(created.json().get("base_uri").asText()).getRawPath();
+        try (SseClient stream = SseClient.open(rest.uri(instance + "/topics/" + topic))) {
+            assertEquals(200, stream.status(), stream.errorBody());
+            List<SseClient.Event> first = stream.take(1, WAIT);
+            assertEquals(List.of(topic + "/0/0"), ids(first));
+            Rest.Response subscribed = rest.post(instance + "/subscription", "application/vnd.kafka.v2+json",
+                    "{\"topics\":[\"" + other + "\"]}");
+            assertEquals(204, subscribed.status(), subscribed.body());
+            kafka.produce(other, 0, null, "b".getBytes(StandardCharsets.UTF_8));
+            SseClient.Event next = stream.next(WAIT);
+            assertNotNull(next, "the stream says why it ends");
+            assertEquals("error", next.event(), "not a record of " + other + " under " + topic + "'s URL: " + next);
+            assertEquals(40901, json(next.data()).get("error_code").asInt(), next.data());
+            assertTrue(stream.awaitEnd(WAIT), "an error event ends the stream");
+        }
+        rest.delete(instance);
+    }
+
+    @Test
     void resumingAnInstanceStreamWithLastEventIdLosesAndRepeatsNothing(Rest rest, KafkaCluster kafka) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-resume"), 1);
         produce(kafka, topic, 0, 0, 20);
