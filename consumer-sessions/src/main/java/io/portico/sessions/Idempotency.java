@@ -491,11 +491,30 @@ public final class Idempotency implements AutoCloseable {
      * key's partition of the state topic: another node's request with the key that sent its
      * result is waited for, within the deadline), else the work's own answer. No producer of the
      * key's transactional id is started (it would fence, and abort, a request with the key in
-     * progress elsewhere), no slot is taken (none of the id's other keys waits for this), and
-     * the results' memory is not asked (none is kept).
+     * progress elsewhere), no slot is taken (none of the id's other keys waits for this, though
+     * it waits for the one in progress at this node), and the results' memory is not asked (none
+     * is kept).
      */
     private Answer withoutWriting(IdempotencyKey key, byte[] fingerprint, WritesNothing work, long deadline) {
         IdempotencyView.Result known = view.get(key);
+        CompletableFuture<Void> running = known == null ? inProgress.get(slot(key)) : null;
+        if (running != null) {
+            // A request of this node with the key (or one sharing its id) is in progress: its
+            // result, if it commits one, is this key's answer. Waited for, not taken over.
+            try {
+                running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
+                        + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
+                        + " ms (idempotency.wait.ms); retry later");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+            } catch (ExecutionException e) {
+                // it failed: nothing recorded
+            }
+            known = view.get(key);
+        }
         if (known == null) {
             requireComplete(key);
             awaitCaughtUp(key, deadline);

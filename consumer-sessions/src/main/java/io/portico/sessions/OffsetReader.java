@@ -685,7 +685,19 @@ public final class OffsetReader implements AutoCloseable {
         // more than the idle reader serving this read costs it.
         Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         long cost = HeldRecords.consumerCost(kind);
-        if (fallback != null || anyIdle ? lease.tryTake(cost) : lease.take(cost, left)) {
+        boolean room = fallback != null || anyIdle ? lease.tryTake(cost) : lease.take(cost, left);
+        if (!room && fallback == null && anyIdle) {
+            // The idle reader that could serve this read went to another read meanwhile: take
+            // another idle one, else wait for the budget as a read with none idle does, then look
+            // for an idle one again (below), rather than 503 at once.
+            synchronized (idle) {
+                fallback = idle.pollFirst();
+            }
+            if (fallback == null) {
+                room = lease.take(cost, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            }
+        }
+        if (room) {
             try {
                 made = new Reader(factory.apply(kind), lease, walker);
             } catch (RuntimeException e) {

@@ -28,16 +28,22 @@ import org.apache.kafka.common.serialization.Deserializer;
  * uncompressed; a poll's first record always passes, so every poll makes progress). Kafka's
  * consumer then returns the records before it, keeps that record (read, not yet copied) and its
  * position, and gives it first to the next poll: nothing is skipped or fetched again, and the
- * rest of the batch stays compressed in the consumer's buffer. A poll not made through
- * {@link #poll} is not bounded.
+ * rest of the batch stays compressed in the consumer's buffer. A record's headers count with its
+ * key and value. A poll not made through {@link #poll} is not bounded.
+ *
+ * <p>What this does not bound: one record itself (Kafka's consumer decompresses a whole record
+ * before any deserializer sees it), the record refused last (kept decompressed in the consumer
+ * until its next poll, counted nowhere), and records with neither key nor value (no deserializer
+ * is asked about them: their headers pass unbounded).
  */
 public final class PollBound {
     /** A poll's bookkeeping, one per thread (a consumer is polled by one thread at a time, on the polling thread). */
     private static final class Scope {
         final Thread thread = Thread.currentThread();
         boolean active; // a poll through PollBound.poll is running on this thread
-        long taken; // key and value bytes handed out in this poll
+        long taken; // key, value and header bytes handed out in this poll
         Headers first; // the headers of the poll's first record: its key and value always pass
+        Headers last; // the headers of the record seen last (its header bytes are counted once)
     }
 
     private static final ThreadLocal<Scope> SCOPES = ThreadLocal.withInitial(Scope::new);
@@ -73,12 +79,23 @@ public final class PollBound {
         scope.active = true;
         scope.taken = 0;
         scope.first = null;
+        scope.last = null;
         try {
             return consumer.poll(timeout);
         } finally {
             scope.active = false;
             scope.first = null;
+            scope.last = null;
         }
+    }
+
+    /** The bytes of a record's header names and values. */
+    private static long headerBytes(Headers headers) {
+        long n = 0;
+        for (org.apache.kafka.common.header.Header h : headers) {
+            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        return n;
     }
 
     /**
@@ -110,12 +127,18 @@ public final class PollBound {
                 scope = s;
             }
             if (s.active) {
+                long more = n;
+                if (headers != s.last) { // the record's first call (its key's, or its value's when it has no key)
+                    s.last = headers;
+                    more += headerBytes(headers);
+                }
                 if (s.first == null) {
                     s.first = headers;
-                } else if (headers != s.first && s.taken + n > bound) {
+                } else if (headers != s.first && s.taken + more > bound) {
+                    s.last = null; // the record comes again first in the next poll
                     throw FULL;
                 }
-                s.taken += n;
+                s.taken += more;
             }
             byte[] out = new byte[n];
             data.get(data.position(), out);

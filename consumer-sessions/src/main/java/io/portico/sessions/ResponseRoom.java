@@ -23,6 +23,7 @@ public final class ResponseRoom {
     private long credit; // room taken from the budget and not yet used (one reading thread at a time)
     private boolean full; // a first record found no room (streaming only)
     private boolean ownerFull; // ... because its owner holds its share (streaming only)
+    private long wanted; // the room that record wanted (streaming only)
 
     public ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
         this(lease, patience, false);
@@ -57,6 +58,11 @@ public final class ResponseRoom {
      */
     public boolean wasOwnerFull() {
         return ownerFull;
+    }
+
+    /** The room the record left out wanted (see {@link #wasFull}); 0 when none was. */
+    public long wanted() {
+        return wanted;
     }
 
     /** Room without bounds (unit tests and callers that do not render). */
@@ -148,6 +154,7 @@ public final class ResponseRoom {
             full = true;
             // The owner's share, not everyone's: the budget itself has the room.
             ownerFull = lease.ownerFull(bytes - credit) && lease.budget().hasRoomFor(bytes - credit);
+            wanted = bytes - credit;
             return false;
         }
         throw full(bytes - credit);

@@ -423,14 +423,19 @@ class IdempotencyTest {
         assertSame(lookUp, e, "the work's own failure");
         assertEquals(0, kafka.producers.size(), "no producer of the key's transactional id: none fenced another node's");
 
-        // Another node answered this key: its result, read once the view is at the topic's end.
-        IdempotencyKey key = IdempotencyKey.of(null, "theirs");
+        answersAnotherNodesResultWithoutAProducer("theirs", Idempotency.Work.failing(lookUp));
+    }
+
+    /** Another node answered the key: its result, read once the view is at the topic's end, and no producer made. */
+    private void answersAnotherNodesResultWithoutAProducer(String keyName, Idempotency.Work work) {
+        IdempotencyKey key = IdempotencyKey.of(null, keyName);
         kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis()));
         kafka.ends.put(key.partition(PARTITIONS), kafka.consumer.offsets.get() + 0L);
-        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, Idempotency.Work.failing(lookUp));
+        int producers = kafka.producers.size();
+        Idempotency.Answer answer = service.execute(key, fingerprint("b"), TOPIC, work);
         assertTrue(answer.replayed());
         assertEquals("theirs", body(answer));
-        assertEquals(0, kafka.producers.size());
+        assertEquals(producers, kafka.producers.size());
     }
 
     @Test
@@ -444,13 +449,7 @@ class IdempotencyTest {
         assertEquals(0, kafka.producers.size(), "no transaction for a request that writes nothing");
         assertFalse(service.answered(IdempotencyKey.of(null, "nothing")), "nothing kept: a retry runs again");
 
-        IdempotencyKey key = IdempotencyKey.of(null, "answered-elsewhere");
-        kafka.consumer.result(key, new IdempotencyView.Result(fingerprint("b"), ok("theirs"), System.currentTimeMillis()));
-        kafka.ends.put(key.partition(PARTITIONS), kafka.consumer.offsets.get() + 0L);
-        Idempotency.Answer theirs = service.execute(key, fingerprint("b"), TOPIC, Idempotency.Work.unproduced(invalid));
-        assertTrue(theirs.replayed());
-        assertEquals("theirs", body(theirs));
-        assertEquals(0, kafka.producers.size());
+        answersAnotherNodesResultWithoutAProducer("answered-elsewhere", Idempotency.Work.unproduced(invalid));
     }
 
     @Test

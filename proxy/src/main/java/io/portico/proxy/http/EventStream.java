@@ -121,6 +121,8 @@ public final class EventStream {
     private boolean done; // the response ended or the client is gone
     private boolean sourceClosed;
     private long lastWrite = System.nanoTime();
+    private boolean claiming; // this stream holds its owner's claim (see fetched)...
+    private long claimedSince; // ... since then (System.nanoTime)
     private XnioExecutor.Key heartbeatTimer;
 
     private EventStream(HttpServerExchange exchange, EventStreams streams, String owner) {
@@ -264,6 +266,9 @@ public final class EventStream {
             return;
         }
         if (batch.over() || streams.yields(owner, this)) {
+            if (batch.over()) {
+                unclaim(); // not looking meanwhile: a claim's clock starts again once it can
+            }
             fetchLater();
             return;
         }
@@ -293,8 +298,8 @@ public final class EventStream {
                 }
                 Events fetched = events;
                 boolean full = roomFor.wasFull();
-                boolean ownerFull = roomFor.wasOwnerFull();
-                exchange.getIoThread().execute(() -> fetched(fetched, room, full, ownerFull));
+                long ownerWanted = roomFor.wasOwnerFull() ? roomFor.wanted() : 0;
+                exchange.getIoThread().execute(() -> fetched(fetched, room, full, ownerWanted));
             });
         } catch (RejectedExecutionException e) {
             room.close();
@@ -329,25 +334,25 @@ public final class EventStream {
      * A fetch came back: its events are written, then the next batch is fetched (at once, or a
      * little later when the budget had no room for a record: {@code full}). A record that finds
      * no room because its caller holds its share of the budget with other things ({@code
-     * ownerFull}: its other streams' batches, its reads being sent) claims the share: the
-     * caller's other streams fetch nothing until it went out, so that their batches, written,
-     * leave it room. Else they take the room back as soon as it frees (they fetch the moment a
-     * batch is written, this one looks every 20 ms) and a stream of larger records could wait
-     * for good.
+     * ownerWanted} bytes wanted: its other streams' batches, its reads being sent; not this
+     * stream's own batch, which its client's reading frees) claims the share: the caller's other
+     * streams fetch nothing until it went out, so that their batches, written, leave it room.
+     * Else they take the room back as soon as it frees (they fetch the moment a batch is
+     * written, this one looks every 20 ms) and a stream of larger records could wait for good.
+     * A claim lasts a heartbeat interval at most: a record still without room then ends its
+     * stream with a 429 error event (a resume by {@code Last-Event-ID} starts at it), and the
+     * caller's other streams go on.
      */
-    private void fetched(Events fetched, MemoryBudget.Lease room, boolean full, boolean ownerFull) {
+    private void fetched(Events fetched, MemoryBudget.Lease room, boolean full, long ownerWanted) {
         fetching = false;
         if (done) {
             room.close();
             closeSource();
             return;
         }
-        Events events = fetched;
-        if (ownerFull && events.bytes().isEmpty() && events.error() == null && !events.last() && !ending) {
-            streams.claim(owner, this);
-        } else {
-            streams.unclaim(owner, this);
-        }
+        Events events = claimExpired(fetched, ownerWanted)
+                ? new Events(ByteChunks.EMPTY, batch.budget().ownerShareFull(), false)
+                : fetched;
         boolean more = events.error() == null && !events.last();
         if (!more) {
             // Known now, not once this batch is written: the batch before it, still being
@@ -383,6 +388,51 @@ public final class EventStream {
         });
         if (more && !full) {
             fetch(); // the next batch, while this one is written
+        }
+    }
+
+    /**
+     * Claims the owner's share for the record {@code fetched} left out ({@code ownerWanted} > 0:
+     * for want of the share), or lets go of the claim; whether the claim lasted a heartbeat
+     * interval in vain (it is let go of then).
+     */
+    private boolean claimExpired(Events fetched, long ownerWanted) {
+        if (ownerWanted <= 0 || !fetched.bytes().isEmpty() || fetched.error() != null || fetched.last() || ending
+                || !othersHold(ownerWanted)) {
+            unclaim();
+            return false;
+        }
+        long now = System.nanoTime();
+        if (!claiming) {
+            claiming = streams.claim(owner, this);
+            claimedSince = now;
+            return false;
+        }
+        if (now - claimedSince < heartbeat.toNanos()) {
+            return false;
+        }
+        // The key's other things kept its share a whole heartbeat interval with its other
+        // streams waiting: its reads, or a stream of its whose client takes a trickle.
+        unclaim();
+        return true;
+    }
+
+    /** Whether, without this stream's own batches, its owner would still hold too much for {@code wanted} more. */
+    private boolean othersHold(long wanted) {
+        long own = 0;
+        for (MemoryBudget.Lease r : rooms) {
+            own += r.held();
+        }
+        MemoryBudget budget = batch.budget();
+        long others = budget.heldBy(owner) - own;
+        return others > 0 && others + wanted > budget.ownerShare();
+    }
+
+    /** Lets go of this stream's claim of its owner's share, if it holds one. */
+    private void unclaim() {
+        if (claiming) {
+            claiming = false;
+            streams.unclaim(owner, this);
         }
     }
 
@@ -507,6 +557,7 @@ public final class EventStream {
     void end() {
         exchange.getIoThread().execute(() -> {
             ending = true;
+            unclaim();
             if (!fetching) {
                 finish();
             } else if (!done) {

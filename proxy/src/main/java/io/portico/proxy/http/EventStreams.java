@@ -96,11 +96,16 @@ public final class EventStreams implements AutoCloseable {
      */
     private final ConcurrentHashMap<String, EventStream> claims = new ConcurrentHashMap<>();
 
-    /** {@code stream}'s next record waits for room in its owner's share (no effect when another stream of the owner waits already). */
-    void claim(String owner, EventStream stream) {
-        if (owner != null) {
-            claims.putIfAbsent(owner, stream);
+    /**
+     * {@code stream}'s next record waits for room in its owner's share: whether it now holds the
+     * owner's claim (not when another stream of the owner holds it, nor without an owner).
+     */
+    boolean claim(String owner, EventStream stream) {
+        if (owner == null) {
+            return false;
         }
+        EventStream holder = claims.putIfAbsent(owner, stream);
+        return holder == null || holder == stream;
     }
 
     /** {@code stream} no longer waits for its owner's share. */

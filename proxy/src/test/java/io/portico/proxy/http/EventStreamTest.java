@@ -623,16 +623,22 @@ class EventStreamTest {
         }
     }
 
+    /** A responses budget of 64 MiB, of which an API key may hold 1 MiB. */
+    private static MemoryBudget busyShare() {
+        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
+        responses.ownerShare(1 << 20);
+        return responses;
+    }
+
     @Test
     void whileARecordWaitsForItsKeysShareTheKeysOtherStreamsFetchNothingSoThatItsRoomComes() throws Exception {
         // The key's share is busy (others holds most of it): /big's record waits for room. The
         // key's other stream, /small, must not take the room that frees meanwhile (it would, at
         // once, every time: a stream fetches the moment its batch is written, a waiting one
         // looks every 20 ms), so it fetches nothing until /big's record went out.
-        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
-        responses.ownerShare(1 << 20);
+        MemoryBudget responses = busyShare();
         MemoryBudget.Lease others = responses.lease("key");
-        assertTrue(others.tryTake(900 * 1024));
+        assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
         AtomicInteger bigLooks = new AtomicInteger();
         AtomicInteger smallFetches = new AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean bigSent = new java.util.concurrent.atomic.AtomicBoolean();
@@ -702,11 +708,47 @@ class EventStreamTest {
     }
 
     @Test
-    void aRecordWaitingForItsKeysShareGoesOutOnceTheKeysOtherThingsAreDone() throws Exception {
-        MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
-        responses.ownerShare(1 << 20);
+    void aClaimOfTheKeysShareLastsAHeartbeatIntervalThenTheStreamEndsWithA429() throws Exception {
+        // The key's other thing (a read being sent, say) never lets go: the waiting record's
+        // claim would hold the key's other streams for good. After a heartbeat interval, 429.
+        MemoryBudget responses = busyShare();
         MemoryBudget.Lease others = responses.lease("key");
-        assertTrue(others.tryTake(900 * 1024));
+        assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
+        AtomicInteger looks = new AtomicInteger();
+        EventStreams own = new EventStreams(4, Duration.ofMillis(300));
+        Router routes = new Router().get("/big", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                looks.incrementAndGet();
+                if (!room.take(64 * 1024, true)) {
+                    return EventStream.Events.of(new byte[0]);
+                }
+                return EventStream.Events.of("id: 0\ndata: big\n\n".getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        HttpServer other = serverOver(routes, responses);
+        try (Socket big = streamFrom(other, "/big")) {
+            String all = readUntil(big.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
+            assertTrue(all.contains("event: error\ndata: {\"error_code\":429"), "a 429 error event: " + all);
+            assertTrue(all.endsWith("\r\n0\r\n\r\n"), "then the stream ends: " + all);
+            assertFalse(all.contains("data: big"), all);
+            assertTrue(looks.get() >= 3, "it looked again and again first: " + looks.get());
+        } finally {
+            others.close();
+            own.close(Duration.ofSeconds(10));
+            other.close();
+        }
+    }
+
+    @Test
+    void aRecordWaitingForItsKeysShareGoesOutOnceTheKeysOtherThingsAreDone() throws Exception {
+        MemoryBudget responses = busyShare();
+        MemoryBudget.Lease others = responses.lease("key");
+        assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
         AtomicInteger refused = new AtomicInteger();
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {

@@ -37,6 +37,11 @@ class PollBoundIT {
 
     /** {@link #RECORDS} records of {@link #VALUE_BYTES} zeros but for their first bytes (their offset), in few compressed batches. */
     private static String compressedTopic(KafkaCluster kafka) throws Exception {
+        return compressedTopic(kafka, false);
+    }
+
+    /** As above, or ({@code inHeaders}) with a value of one byte (the offset) and the zeros in a header. */
+    private static String compressedTopic(KafkaCluster kafka, boolean inHeaders) throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("zeros"), 1);
         Map<String, Object> config = new HashMap<>();
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -48,7 +53,12 @@ class PollBoundIT {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             for (int i = 0; i < RECORDS; i++) {
-                producer.send(new ProducerRecord<>(topic, 0, null, value(i)));
+                ProducerRecord<byte[], byte[]> r = inHeaders ? new ProducerRecord<>(topic, 0, null, new byte[] {(byte) i})
+                        : new ProducerRecord<>(topic, 0, null, value(i));
+                if (inHeaders) {
+                    r.headers().add("zeros", new byte[VALUE_BYTES]);
+                }
+                producer.send(r);
             }
             producer.flush();
         }
@@ -97,6 +107,38 @@ class PollBoundIT {
         }
         assertEquals(expected, offsets, "every record once, in order");
         assertEquals(2, most, "a poll stops at the bound (2 of 256 KiB under 600 KiB), not at a batch's end");
+    }
+
+    @Test
+    void aRecordsHeadersCountTowardTheBound(KafkaCluster kafka) throws Exception {
+        String topic = compressedTopic(kafka, true);
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(300 * 1024));
+        long bound = PollBound.of(config);
+        List<Long> offsets = new ArrayList<>();
+        int most = 0;
+        try (Consumer<byte[], byte[]> consumer = PollBound.consumer(config)) {
+            TopicPartition p = new TopicPartition(topic, 0);
+            consumer.assign(List.of(p));
+            consumer.seekToBeginning(List.of(p));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (offsets.size() < RECORDS && System.nanoTime() < deadline) {
+                long bytes = 0;
+                int count = 0;
+                for (ConsumerRecord<byte[], byte[]> r : PollBound.poll(consumer, Duration.ofMillis(200))) {
+                    assertEquals((byte) r.offset(), r.value()[0]);
+                    assertEquals(VALUE_BYTES, r.headers().lastHeader("zeros").value().length);
+                    offsets.add(r.offset());
+                    bytes += 1 + "zeros".length() + VALUE_BYTES;
+                    count++;
+                }
+                most = Math.max(most, count);
+                assertTrue(count <= 1 || bytes <= bound, count + " records of " + bytes + " bytes in one poll, over " + bound);
+            }
+        }
+        assertEquals(RECORDS, offsets.size());
+        assertEquals(2, most, "headers of 256 KiB: two a poll");
     }
 
     @Test

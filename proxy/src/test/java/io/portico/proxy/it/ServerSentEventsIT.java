@@ -56,6 +56,14 @@ class ServerSentEventsIT {
 
     // ---- helpers
 
+    /** A v1 instance of {@code format} in {@code group}, reading from the start: its path. */
+    private static String v1Instance(Rest rest, String group, String format) {
+        Rest.Response created = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
+                "{\"format\":\"" + format + "\",\"auto.offset.reset\":\"smallest\"}");
+        assertEquals(200, created.status(), created.body());
+        return URI.create(created.json().get("base_uri").asText()).getRawPath();
+    }
+
     private static String v2Instance(Rest rest, String group, String topic) {
         Rest.Response created = rest.post("/consumers/" + group, V2,
                 "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\",\"auto.commit.enable\":\"false\"}", "Accept", V2);
@@ -198,11 +206,7 @@ class ServerSentEventsIT {
         kafka.produce(topic, 0, null, "{\"n\":0}".getBytes(StandardCharsets.UTF_8));
         kafka.produce(topic, 0, "\"k\"".getBytes(StandardCharsets.UTF_8), "{\n  \"n\": 1\n}".getBytes(StandardCharsets.UTF_8));
         kafka.produce(topic, 0, null, "not json".getBytes(StandardCharsets.UTF_8));
-        String group = "sse-v1-group-" + topic;
-        Rest.Response created = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                "{\"format\":\"json\",\"auto.offset.reset\":\"smallest\"}");
-        assertEquals(200, created.status(), created.body());
-        String instance = URI.create(created.json().get("base_uri").asText()).getRawPath();
+        String instance = v1Instance(rest, "sse-v1-group-" + topic, "json");
 
         // Asking for another format by name is 40601 before anything streams.
         try (SseClient wrong = SseClient.open(rest.uri(instance + "/topics/" + topic),
@@ -233,11 +237,7 @@ class ServerSentEventsIT {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-v1-sub"), 1);
         String other = kafka.createTopic(KafkaCluster.uniqueTopic("sse-v1-other"), 1);
         kafka.produce(topic, 0, null, "a".getBytes(StandardCharsets.UTF_8));
-        String group = "sse-v1-sub-group-" + topic;
-        Rest.Response created = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                "{\"format\":\"binary\",\"auto.offset.reset\":\"smallest\"}");
-        assertEquals(200, created.status(), created.body());
-        String instance = URI.create(created.json().get("base_uri").asText()).getRawPath();
+        String instance = v1Instance(rest, "sse-v1-sub-group-" + topic, "binary");
         try (SseClient stream = SseClient.open(rest.uri(instance + "/topics/" + topic))) {
             assertEquals(200, stream.status(), stream.errorBody());
             List<SseClient.Event> first = stream.take(1, WAIT);

@@ -314,7 +314,9 @@ public final class ProduceV3Handler {
         if (valid && !transientFailure) {
             return tx -> batchInTransaction(clusterId, topic, batch, tx);
         }
-        // As batchInTransaction answers these: the valid entries not written (retriable), the others' errors.
+        // As batchInTransaction answers these when no entry is refused by Kafka: the valid entries
+        // not written (retriable), the others' errors. (In a transaction, Kafka could have refused
+        // a valid entry too, which would then carry that refusal: none is asked here.)
         RecordError notWritten = new RecordError(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), NOT_WRITTEN);
         List<Object> reported = new ArrayList<>(batch.items().size());
         for (RecordStreamParser.Item item : batch.items()) {
