@@ -1170,7 +1170,7 @@ public final class ConsumerInstance {
          *         next slice: 0 for at once
          */
         long slice() {
-            if (v1Topic != null && !readsOnly(v1Topic)) {
+            if (v1Topic != null && mode != Mode.NONE && !readsOnly(v1Topic)) {
                 // Subscribed to other topics (through v2) between two steps of a v1 read: 40901,
                 // as the next v1 read of its topic would be, before anything of those topics goes
                 // out under its topic's URL.
@@ -1323,6 +1323,9 @@ public final class ConsumerInstance {
         private long finish() {
             if (superseded()) {
                 return done(List.of()); // a resuming stream took over during the wait: what is held stays for it
+            }
+            if (v1Topic != null) {
+                dropOtherTopics(v1Topic);
             }
             // A stream's records count as returned (and committed) once written, not now.
             List<ConsumedRecord> out = take(limits, room, owner == null);
@@ -1693,6 +1696,9 @@ public final class ConsumerInstance {
                 return null; // the one looked at ended meanwhile: the state checked above may have changed
             }
             delivered.clear();
+            if (v1Topic != null) {
+                dropOtherTopics(v1Topic);
+            }
             List<ConsumedRecord> out = take(limits, room, true);
             if (autoCommit && !out.isEmpty()) {
                 commitDue = true;
@@ -1828,6 +1834,35 @@ public final class ConsumerInstance {
      * Lets go of the records held beyond this read: each partition goes back to its first held
      * record, so nothing is lost and the next read fetches them again.
      */
+    /**
+     * v1: lets go of the records held of other topics than {@code topic}, which a v1 read must
+     * not hand out under its topic's URL (its answer names no topic): partitions of a topic the
+     * instance left through v2 stay assigned, and fetched, a moment after the subscription
+     * changed back. Those still assigned are fetched again from their first record let go of.
+     */
+    private void dropOtherTopics(String topic) {
+        if (held.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, Long> firsts = held.firstOffsets();
+        List<TopicPartition> others = new ArrayList<>();
+        for (TopicPartition tp : firsts.keySet()) {
+            if (!tp.topic().equals(topic)) {
+                others.add(tp);
+            }
+        }
+        if (others.isEmpty()) {
+            return;
+        }
+        Set<TopicPartition> owned = consumer.assignment();
+        for (TopicPartition tp : others) {
+            if (owned.contains(tp)) {
+                consumer.seek(tp, firsts.get(tp));
+            }
+        }
+        held.drop(others);
+    }
+
     private void letGoOfHeld() {
         if (held.isEmpty()) {
             return;

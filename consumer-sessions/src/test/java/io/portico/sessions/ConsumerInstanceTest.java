@@ -235,6 +235,26 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aV1ReadHandsOutNoRecordOfAnotherTopicStillAssignedAfterASubscriptionChange() {
+        // Back on its topic through v2, the instance still has a partition of the topic it left
+        // for a moment (Kafka revokes it at the group's next rebalance): its records must not
+        // come under the v1 topic's URL (a v1 answer names no topic).
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, null);
+        SessionTestConsumer consumer = factory.last();
+        TopicPartition left = new TopicPartition("payments", 0);
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        records.add(new ConsumerRecord<>("payments", 0, 0, null, new byte[10]));
+        records.add(new ConsumerRecord<>("payments", 0, 1, null, new byte[10]));
+        records.addAll(sized(0, 0, 2, 10));
+        consumer.assignOnNextPoll(List.of(left, P0), records);
+        List<ConsumedRecord> got = registry.read(instance, TOPIC, 0);
+        assertEquals(List.of(0L, 1L, 2L), offsets(got));
+        assertTrue(got.stream().allMatch(r -> r.topic().equals(TOPIC)), "only " + TOPIC + "'s records: " + got);
+        assertEquals(0L, consumer.position(left), "the other topic's partition is fetched again from its first record let go of");
+    }
+
+    @Test
     void aReadFromHeldRecordsStillTakesPartInARebalance() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);
