@@ -89,10 +89,10 @@ public final class PollBound {
         }
     }
 
-    /** The bytes of a record's header names and values. */
+    /** The bytes of a record's header names and values (no iterator made: most records have none). */
     private static long headerBytes(Headers headers) {
         long n = 0;
-        for (org.apache.kafka.common.header.Header h : headers) {
+        for (org.apache.kafka.common.header.Header h : headers.toArray()) {
             n += h.key().length() + (h.value() == null ? 0 : h.value().length);
         }
         return n;
