@@ -453,23 +453,14 @@ public final class Idempotency implements AutoCloseable {
             Integer slot = slot(key);
             CompletableFuture<Void> running = inProgress.putIfAbsent(slot, mine);
             if (running != null) {
-                try {
-                    running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
+                if (!ended(running, deadline)) {
                     IdempotencyView.Result late = view.get(key); // the one with this key may have just answered
                     if (late != null) {
                         return replay(late, fingerprint);
                     }
-                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
-                            + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
-                            + " ms (idempotency.wait.ms); retry later");
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
-                } catch (ExecutionException e) {
-                    // the other request failed: nothing recorded, this one may execute
+                    throw stillInProgress();
                 }
-                continue;
+                continue; // it answered, or failed (nothing recorded: this one may execute)
             }
             Fenced fenced;
             try {
@@ -501,17 +492,8 @@ public final class Idempotency implements AutoCloseable {
         if (running != null) {
             // A request of this node with the key (or one sharing its id) is in progress: its
             // result, if it commits one, is this key's answer. Waited for, not taken over.
-            try {
-                running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
-                        + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
-                        + " ms (idempotency.wait.ms); retry later");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
-            } catch (ExecutionException e) {
-                // it failed: nothing recorded
+            if (!ended(running, deadline)) {
+                throw stillInProgress();
             }
             known = view.get(key);
         }
@@ -528,6 +510,33 @@ public final class Idempotency implements AutoCloseable {
             throw failing.failure();
         }
         return new Answer(((Unproduced) work).response(), false);
+    }
+
+    /**
+     * Waits until the request in progress ({@code running}) ends, answered or failed: false when
+     * it has not by {@code deadline}.
+     *
+     * @throws RestException 503 when interrupted
+     */
+    private static boolean ended(CompletableFuture<Void> running, long deadline) {
+        try {
+            running.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.SERVICE_UNAVAILABLE.exception("interrupted");
+        } catch (ExecutionException e) {
+            // it failed: it recorded nothing
+        }
+        return true;
+    }
+
+    /** The 503 of a key whose request in progress (or one sharing its id) did not end within idempotency.wait.ms. */
+    private RestException stillInProgress() {
+        return ErrorCode.SERVICE_UNAVAILABLE.exception("a request with this Idempotency-Key (or another that "
+                + "shares its transactional id) is still in progress after " + settings.waitFor().toMillis()
+                + " ms (idempotency.wait.ms); retry later");
     }
 
     private Answer executeOnce(IdempotencyKey key, byte[] fingerprint, String topic, Work work, long deadline) {

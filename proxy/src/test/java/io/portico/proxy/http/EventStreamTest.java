@@ -623,6 +623,35 @@ class EventStreamTest {
         }
     }
 
+    /**
+     * A source of one record of 64 KiB (about 192 KiB of room), {@code id: 0} and {@code data: big},
+     * which goes out once it finds room; then the stream ends. {@code refused} hears the number
+     * of each look that found no room (1, 2, …).
+     */
+    private static EventStream.Source oneBigRecord(java.util.function.IntConsumer refused) {
+        return new EventStream.Source() {
+            private boolean sent;
+            private int looks;
+
+            @Override
+            public EventStream.Events next(ResponseRoom room) {
+                if (sent) {
+                    return EventStream.Events.END;
+                }
+                if (!room.take(64 * 1024, true)) {
+                    refused.accept(++looks);
+                    return EventStream.Events.of(new byte[0]);
+                }
+                sent = true;
+                return EventStream.Events.of("id: 0\ndata: big\n\n".getBytes(StandardCharsets.US_ASCII));
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
     /** A responses budget of 64 MiB, of which an API key may hold 1 MiB. */
     private static MemoryBudget busyShare() {
         MemoryBudget responses = new MemoryBudget("memory.responses.max.bytes", 64L << 20);
@@ -641,27 +670,9 @@ class EventStreamTest {
         assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
         AtomicInteger bigLooks = new AtomicInteger();
         AtomicInteger smallFetches = new AtomicInteger();
-        java.util.concurrent.atomic.AtomicBoolean bigSent = new java.util.concurrent.atomic.AtomicBoolean();
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
         Router routes = new Router()
-                .get("/big", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
-                    @Override
-                    public EventStream.Events next(ResponseRoom room) {
-                        if (bigSent.get()) {
-                            return EventStream.Events.END;
-                        }
-                        bigLooks.incrementAndGet();
-                        if (!room.take(64 * 1024, true)) { // about 192 KiB of room
-                            return EventStream.Events.of(new byte[0]);
-                        }
-                        bigSent.set(true);
-                        return EventStream.Events.of("id: 0\ndata: big\n\n".getBytes(StandardCharsets.US_ASCII));
-                    }
-
-                    @Override
-                    public void close() {
-                    }
-                }))
+                .get("/big", exchange -> EventStream.start(exchange, own, "key", () -> oneBigRecord(bigLooks::set)))
                 .get("/small", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
                     private int next;
 
@@ -716,20 +727,7 @@ class EventStreamTest {
         assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
         AtomicInteger looks = new AtomicInteger();
         EventStreams own = new EventStreams(4, Duration.ofMillis(300));
-        Router routes = new Router().get("/big", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
-            @Override
-            public EventStream.Events next(ResponseRoom room) {
-                looks.incrementAndGet();
-                if (!room.take(64 * 1024, true)) {
-                    return EventStream.Events.of(new byte[0]);
-                }
-                return EventStream.Events.of("id: 0\ndata: big\n\n".getBytes(StandardCharsets.US_ASCII));
-            }
-
-            @Override
-            public void close() {
-            }
-        }));
+        Router routes = new Router().get("/big", exchange -> EventStream.start(exchange, own, "key", () -> oneBigRecord(looks::set)));
         HttpServer other = serverOver(routes, responses);
         try (Socket big = streamFrom(other, "/big")) {
             String all = readUntil(big.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
@@ -749,34 +747,16 @@ class EventStreamTest {
         MemoryBudget responses = busyShare();
         MemoryBudget.Lease others = responses.lease("key");
         assertTrue(others.tryTake(900 * 1024)); // the key's other things: 900 KiB of its 1 MiB
-        AtomicInteger refused = new AtomicInteger();
         EventStreams own = new EventStreams(4, Duration.ofSeconds(30));
-        Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> new EventStream.Source() {
-            private boolean sent;
-
-            @Override
-            public EventStream.Events next(ResponseRoom room) {
-                if (sent) {
-                    return EventStream.Events.END;
-                }
-                if (!room.take(64 * 1024, true)) {
-                    if (refused.incrementAndGet() == 3) {
-                        others.close(); // the key's other stream ended
-                    }
-                    return EventStream.Events.of(new byte[0]);
-                }
-                sent = true;
-                return EventStream.Events.of("id: 0\ndata: x\n\n".getBytes(StandardCharsets.US_ASCII));
+        Router routes = new Router().get("/share", exchange -> EventStream.start(exchange, own, "key", () -> oneBigRecord(looks -> {
+            if (looks == 3) {
+                others.close(); // the key's other stream ended
             }
-
-            @Override
-            public void close() {
-            }
-        }));
+        })));
         HttpServer other = serverOver(routes, responses);
         try (Socket s = streamFrom(other, "/share")) {
             String all = readUntil(s.getInputStream(), new ByteArrayOutputStream(), "\r\n0\r\n\r\n", 20);
-            assertTrue(all.contains("id: 0\ndata: x\n\n") && !all.contains("event: error"), "the record, no error: " + all);
+            assertTrue(all.contains("id: 0\ndata: big\n\n") && !all.contains("event: error"), "the record, no error: " + all);
         } finally {
             others.close();
             own.close(Duration.ofSeconds(10));

@@ -71,9 +71,15 @@ class PollBoundIT {
         return v;
     }
 
-    @Test
-    void aPollHandsOutAtMostItsBoundOfDecompressedRecordsAndTheRestComeNextInOrder(KafkaCluster kafka) throws Exception {
-        String topic = compressedTopic(kafka);
+    /**
+     * Polls partition 0 of {@code topic} through {@link PollBound} until its {@link #RECORDS}
+     * records came, checking each with {@code check} and each poll against the bound (the bytes of
+     * a record as {@code bytesOf} counts them; a poll of one record may pass it): the most records
+     * one poll handed out.
+     */
+    private static int pollAllWithinTheBound(KafkaCluster kafka, String topic,
+                                             java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> check,
+                                             java.util.function.ToLongFunction<ConsumerRecord<byte[], byte[]>> bytesOf) {
         Map<String, Object> config = new HashMap<>();
         config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(300 * 1024)); // the whole topic, compressed
@@ -91,10 +97,9 @@ class PollBoundIT {
                 long bytes = 0;
                 int count = 0;
                 for (ConsumerRecord<byte[], byte[]> r : PollBound.poll(consumer, Duration.ofMillis(200))) {
-                    assertEquals(VALUE_BYTES, r.value().length);
-                    assertEquals((byte) r.offset(), r.value()[0], "the record's own value");
+                    check.accept(r);
                     offsets.add(r.offset());
-                    bytes += r.value().length;
+                    bytes += bytesOf.applyAsLong(r);
                     count++;
                 }
                 most = Math.max(most, count);
@@ -106,38 +111,24 @@ class PollBoundIT {
             expected.add(o);
         }
         assertEquals(expected, offsets, "every record once, in order");
+        return most;
+    }
+
+    @Test
+    void aPollHandsOutAtMostItsBoundOfDecompressedRecordsAndTheRestComeNextInOrder(KafkaCluster kafka) throws Exception {
+        int most = pollAllWithinTheBound(kafka, compressedTopic(kafka), r -> {
+            assertEquals(VALUE_BYTES, r.value().length);
+            assertEquals((byte) r.offset(), r.value()[0], "the record's own value");
+        }, r -> r.value().length);
         assertEquals(2, most, "a poll stops at the bound (2 of 256 KiB under 600 KiB), not at a batch's end");
     }
 
     @Test
     void aRecordsHeadersCountTowardTheBound(KafkaCluster kafka) throws Exception {
-        String topic = compressedTopic(kafka, true);
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(300 * 1024));
-        long bound = PollBound.of(config);
-        List<Long> offsets = new ArrayList<>();
-        int most = 0;
-        try (Consumer<byte[], byte[]> consumer = PollBound.consumer(config)) {
-            TopicPartition p = new TopicPartition(topic, 0);
-            consumer.assign(List.of(p));
-            consumer.seekToBeginning(List.of(p));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (offsets.size() < RECORDS && System.nanoTime() < deadline) {
-                long bytes = 0;
-                int count = 0;
-                for (ConsumerRecord<byte[], byte[]> r : PollBound.poll(consumer, Duration.ofMillis(200))) {
-                    assertEquals((byte) r.offset(), r.value()[0]);
-                    assertEquals(VALUE_BYTES, r.headers().lastHeader("zeros").value().length);
-                    offsets.add(r.offset());
-                    bytes += 1 + "zeros".length() + VALUE_BYTES;
-                    count++;
-                }
-                most = Math.max(most, count);
-                assertTrue(count <= 1 || bytes <= bound, count + " records of " + bytes + " bytes in one poll, over " + bound);
-            }
-        }
-        assertEquals(RECORDS, offsets.size());
+        int most = pollAllWithinTheBound(kafka, compressedTopic(kafka, true), r -> {
+            assertEquals((byte) r.offset(), r.value()[0]);
+            assertEquals(VALUE_BYTES, r.headers().lastHeader("zeros").value().length);
+        }, r -> 1 + "zeros".length() + VALUE_BYTES);
         assertEquals(2, most, "headers of 256 KiB: two a poll");
     }
 
