@@ -261,7 +261,19 @@ public final class MemoryBudget {
 
     /** Whether {@code owner} holds too much for {@code bytes} more (see {@link #ownerTake}). */
     private boolean ownerFull(String owner, long bytes) {
-        long held = heldBy(owner);
+        return ownerFullWithout(owner, bytes, 0);
+    }
+
+    /**
+     * As {@link Lease#ownerFull}, leaving out {@code excluded} of what {@code owner} holds (what
+     * the asking holder itself holds, which it gives back on its own): whether the owner's other
+     * things keep it from {@code bytes} more. False without an owner.
+     */
+    public boolean ownerFullWithout(String owner, long bytes, long excluded) {
+        if (owner == null) {
+            return false;
+        }
+        long held = heldBy(owner) - excluded;
         return held > 0 && held + Math.max(0, bytes) > ownerShare;
     }
 

@@ -22,8 +22,7 @@ public final class ResponseRoom {
     private final boolean streaming; // a first record without room is left where it is, not a 503
     private long credit; // room taken from the budget and not yet used (one reading thread at a time)
     private boolean full; // a first record found no room (streaming only)
-    private boolean ownerFull; // ... because its owner holds its share (streaming only)
-    private long wanted; // the room that record wanted (streaming only)
+    private long ownerWanted; // ... because its owner holds its share: the room it wanted (streaming only)
 
     public ResponseRoom(MemoryBudget.Lease lease, Duration patience) {
         this(lease, patience, false);
@@ -52,17 +51,12 @@ public final class ResponseRoom {
     }
 
     /**
-     * Whether that record was left out because the lease's owner (an API key) holds its share of
-     * the budget with other things (its other streams' batches, its reads being sent): room its
-     * own others must give back, unlike a budget full of everyone's.
+     * The room the record left out wanted, when it was left out because the lease's owner (an API
+     * key) holds its share of the budget (room the owner's other things must give back, unlike a
+     * budget full of everyone's); else 0.
      */
-    public boolean wasOwnerFull() {
-        return ownerFull;
-    }
-
-    /** The room the record left out wanted (see {@link #wasFull}); 0 when none was. */
-    public long wanted() {
-        return wanted;
+    public long ownerWanted() {
+        return ownerWanted;
     }
 
     /** Room without bounds (unit tests and callers that do not render). */
@@ -153,8 +147,7 @@ public final class ResponseRoom {
         if (streaming) {
             full = true;
             // The owner's share, not everyone's: the budget itself has the room.
-            ownerFull = lease.ownerFull(bytes - credit) && lease.budget().hasRoomFor(bytes - credit);
-            wanted = bytes - credit;
+            ownerWanted = lease.ownerFull(bytes - credit) && lease.budget().hasRoomFor(bytes - credit) ? bytes - credit : 0;
             return false;
         }
         throw full(bytes - credit);

@@ -265,8 +265,9 @@ public final class EventStream {
             finish();
             return;
         }
-        if (batch.over() || streams.yields(owner, this)) {
-            if (batch.over()) {
+        boolean over = batch.over();
+        if (over || streams.yields(owner, this)) {
+            if (over) {
                 unclaim(); // not looking meanwhile: a claim's clock starts again once it can
             }
             fetchLater();
@@ -298,7 +299,7 @@ public final class EventStream {
                 }
                 Events fetched = events;
                 boolean full = roomFor.wasFull();
-                long ownerWanted = roomFor.wasOwnerFull() ? roomFor.wanted() : 0;
+                long ownerWanted = roomFor.ownerWanted();
                 exchange.getIoThread().execute(() -> fetched(fetched, room, full, ownerWanted));
             });
         } catch (RejectedExecutionException e) {
@@ -423,9 +424,7 @@ public final class EventStream {
         for (MemoryBudget.Lease r : rooms) {
             own += r.held();
         }
-        MemoryBudget budget = batch.budget();
-        long others = budget.heldBy(owner) - own;
-        return others > 0 && others + wanted > budget.ownerShare();
+        return batch.budget().ownerFullWithout(owner, wanted, own);
     }
 
     /** Lets go of this stream's claim of its owner's share, if it holds one. */
