@@ -1844,35 +1844,29 @@ public final class ConsumerInstance {
         if (held.isEmpty()) {
             return;
         }
-        Map<TopicPartition, Long> firsts = held.firstOffsets();
-        List<TopicPartition> others = new ArrayList<>();
-        for (TopicPartition tp : firsts.keySet()) {
-            if (!tp.topic().equals(topic)) {
-                others.add(tp);
-            }
+        Map<TopicPartition, Long> others = new HashMap<>(held.firstOffsets());
+        others.keySet().removeIf(tp -> tp.topic().equals(topic));
+        if (!others.isEmpty()) {
+            fetchAgainFrom(others);
+            held.drop(others.keySet());
         }
-        if (others.isEmpty()) {
-            return;
-        }
+    }
+
+    /** Seeks each partition still assigned to the offset given: what is let go of is fetched again from there. */
+    private void fetchAgainFrom(Map<TopicPartition, Long> firsts) {
         Set<TopicPartition> owned = consumer.assignment();
-        for (TopicPartition tp : others) {
+        firsts.forEach((tp, offset) -> {
             if (owned.contains(tp)) {
-                consumer.seek(tp, firsts.get(tp));
+                consumer.seek(tp, offset);
             }
-        }
-        held.drop(others);
+        });
     }
 
     private void letGoOfHeld() {
         if (held.isEmpty()) {
             return;
         }
-        Set<TopicPartition> owned = consumer.assignment();
-        held.firstOffsets().forEach((tp, offset) -> {
-            if (owned.contains(tp)) {
-                consumer.seek(tp, offset);
-            }
-        });
+        fetchAgainFrom(held.firstOffsets());
         held.clear();
     }
 

@@ -158,6 +158,14 @@ public final class Forwarding {
         return perKey;
     }
 
+    /** Gives {@code owner}'s relayed request back to {@code count}, and its entry once nothing is relayed there. */
+    private void giveBack(String place, io.portico.sessions.PerOwner count, String owner) {
+        count.give(owner);
+        if (count.total() == 0) {
+            relayedTo.remove(place, count); // one taken meanwhile is given back to it alone
+        }
+    }
+
     /** How long a relayed event stream may be silent: four heartbeats, at least a second, at most a day. */
     static int streamSilence(java.time.Duration heartbeat) {
         return (int) Math.max(1_000, Math.min(86_400_000L, heartbeat.toMillis() * 4));
@@ -371,13 +379,8 @@ public final class Forwarding {
                             + "thread); retry once one has answered");
                 }
                 exchange.addExchangeCompleteListener((ex, nextListener) -> {
-                    for (String place : new String[] {onThread, node}) {
-                        io.portico.sessions.PerOwner count = place.equals(node) ? toNode : viaThread;
-                        count.give(owner);
-                        if (count.total() == 0) {
-                            relayedTo.remove(place, count); // one taken meanwhile is given back to it alone
-                        }
-                    }
+                    giveBack(onThread, viaThread, owner);
+                    giveBack(node, toNode, owner);
                     nextListener.proceed();
                 });
             }
