@@ -118,6 +118,16 @@ public final class ConsumerInstance {
     private boolean awaitedAssignment; // a read waited for the first assignment
     private final HeldRecords held;
     private final Map<TopicPartition, Long> returned = new HashMap<>();
+    /**
+     * With auto-commit, of each partition the reads since the client last asked again returned
+     * records of, what had been returned before them (null: nothing); the client has a read's
+     * records only once the answer reached it, which the instance learns by its next request
+     * ({@link #confirmed}). Kafka's own
+     * auto-commit commits what a poll returned at the next poll, once the application has had
+     * it; so auto-commit commits what the client {@linkplain #confirmedOf confirmed}, and an
+     * explicit commit or a delete everything returned. Guarded as {@link #returned}.
+     */
+    private final Map<TopicPartition, Long> unconfirmed = new HashMap<>();
     private final DeliveryLog delivered = new DeliveryLog();
     /** What the stream that handed it out has not written yet (a commit stops before it). */
     private final Unwritten unwritten = new Unwritten();
@@ -164,7 +174,7 @@ public final class ConsumerInstance {
      * tests lengthen it so that their reads come in time however slow the machine).
      */
     private volatile long takeWaitNanos = READ_AHEAD_WAIT.toNanos();
-    /** A read took records while fetching ahead and auto-commit is on: the fetch ahead commits them (guarded by {@link #heldLock}). */
+    /** A read while fetching ahead confirmed records and auto-commit is on: the fetch ahead commits them (guarded by {@link #heldLock}). */
     private boolean commitDue;
     /** The stream this instance serves its records to, or null (set under the lock, cleared by any thread). */
     private final java.util.concurrent.atomic.AtomicReference<Stream> stream =
@@ -267,6 +277,7 @@ public final class ConsumerInstance {
             notStreaming();
             subscribeOnFirstRead(topic, topicExists);
             delivered.clear();
+            askedAgain();
             return pollLocked(new Read(limits, room, null, topic));
         });
     }
@@ -298,6 +309,7 @@ public final class ConsumerInstance {
      */
     public void subscribe(List<String> topicNames) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             for (String t : topicNames) {
                 KafkaNames.topic(t);
             }
@@ -330,6 +342,7 @@ public final class ConsumerInstance {
                     + "(empty alternatives, optional parts that may be empty) to be matched in bounded time; simplify it");
         }
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             if (mode == Mode.ASSIGNED) {
                 throw mixed();
             }
@@ -504,6 +517,7 @@ public final class ConsumerInstance {
     /** Drops the subscription or assignment (the instance leaves its partitions; nothing held is kept). */
     public void unsubscribe() {
         locked(KafkaErrors::toRestException, () -> {
+            confirmed(); // committed just below, with what it keeps of nothing
             if (mode != Mode.NONE) {
                 commitOnRevocation(consumer.assignment());
                 consumer.unsubscribe(); // an assignment too, as KafkaConsumer.unsubscribe does
@@ -526,6 +540,7 @@ public final class ConsumerInstance {
      */
     public void assign(Collection<TopicPartition> partitions) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             for (TopicPartition tp : partitions) {
                 KafkaNames.topic(tp.topic());
             }
@@ -569,6 +584,7 @@ public final class ConsumerInstance {
         held.clear();
         delivered.forgetAll();
         returned.clear();
+        unconfirmed.clear();
         unwritten.clear();
         rewindOnReturn.clear();
         assigned = false;
@@ -584,6 +600,7 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             checkAssigned(offsets.keySet()); // asks Kafka nothing: taken as Confluent's proxy takes it
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
@@ -596,6 +613,7 @@ public final class ConsumerInstance {
     /** Makes the next read of each partition start at its first offset. */
     public void seekToBeginning(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
             checkOwned(partitions);
             held.drop(partitions);
@@ -619,6 +637,7 @@ public final class ConsumerInstance {
     /** Makes the next read of each partition start at its end (records written from now on). */
     public void seekToEnd(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
             checkOwned(partitions);
             held.drop(partitions);
@@ -645,6 +664,7 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets, Map<TopicPartition, Long> timestamps) {
         locked(KafkaErrors::toRestException, () -> {
+            askedAgain();
             checkAssigned(offsets.keySet()); // a seek to an offset asks Kafka nothing: taken as Confluent's proxy takes it
             checkOwned(timestamps.keySet());
             // Kafka is asked first: a look-up that fails (a timeout) moves nothing and lets go of
@@ -746,6 +766,7 @@ public final class ConsumerInstance {
             notStreaming();
             requireSubscribedOrAssigned();
             delivered.clear();
+            askedAgain();
             return pollLocked(limits, room);
         });
     }
@@ -809,6 +830,7 @@ public final class ConsumerInstance {
             // The last stream's records it did not write go back in line (its close may have come
             // just after the look at streamEnded in lock()); a resume below may go further back.
             moveBackFromLeftStream();
+            askedAgain(); // what reads returned before the stream, the client has
             Stream opened = new Stream(v1Topic);
             stream.set(opened);
             unwritten.clear();
@@ -983,6 +1005,7 @@ public final class ConsumerInstance {
         } else {
             returned.remove(tp);
         }
+        unconfirmed.remove(tp);
     }
 
     /**
@@ -993,17 +1016,20 @@ public final class ConsumerInstance {
     private void soughtTo(TopicPartition tp, long offset) {
         unwritten.forget(List.of(tp));
         returned.put(tp, offset - 1); // -1 for the first offset: a commit commits 0
+        unconfirmed.remove(tp); // the client put it there
     }
 
     /** Nothing of {@code partitions} counts as returned, nor will what a stream handed out of them and writes later. */
     private void notReturned(Collection<TopicPartition> partitions) {
         partitions.forEach(returned::remove);
+        partitions.forEach(unconfirmed::remove);
         unwritten.forget(partitions);
     }
 
     /** Notes {@code last} as returned of {@code tp} (records of a partition are handed out in order). */
     private void returnedUpTo(TopicPartition tp, long last) {
         returned.merge(tp, last, Math::max);
+        unconfirmed.remove(tp); // written to a stream's connection: as a read's the client asked again after
     }
 
     /**
@@ -1335,9 +1361,8 @@ public final class ConsumerInstance {
             if (memory.over()) {
                 letGoOfHeld();
             }
-            if (autoCommit && !out.isEmpty() && owner == null) { // a stream's: once written (settledByStream)
-                autoCommitReturned();
-            }
+            // With auto-commit, a read's records are committed once the client asks again (a
+            // stream's once written: settledByStream).
             return done(out);
         }
 
@@ -1375,6 +1400,7 @@ public final class ConsumerInstance {
             notStreaming();
             subscribeOnFirstRead(topic, topicExists);
             delivered.clear();
+            askedAgain();
         }, new Read(limits, room, null, topic), pool, timer);
     }
 
@@ -1387,6 +1413,7 @@ public final class ConsumerInstance {
             notStreaming();
             requireSubscribedOrAssigned();
             delivered.clear();
+            askedAgain();
         }, new Read(limits, room), pool, timer);
     }
 
@@ -1638,17 +1665,17 @@ public final class ConsumerInstance {
         autoCommitReturned();
     }
 
-    /** Auto-commit: sends the commit of what reads returned of {@code partitions}, without waiting for it (under the lock). */
+    /** Auto-commit: sends the commit of what the client confirmed of {@code partitions}, without waiting for it (under the lock). */
     private void commitReturnedAsync(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = autoCommit ? returnedOf(partitions) : Map.of();
+        Map<TopicPartition, OffsetAndMetadata> offsets = autoCommit ? confirmedOf(partitions) : Map.of();
         if (!offsets.isEmpty()) {
             commitAsync(offsets);
         }
     }
 
-    /** Auto-commit: sends the commit of what reads returned, without waiting for it (under the lock). */
+    /** Auto-commit: sends the commit of what the client confirmed, without waiting for it (under the lock). */
     private void autoCommitReturned() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+        Map<TopicPartition, OffsetAndMetadata> offsets = confirmedOf(consumer.assignment());
         if (!offsets.isEmpty()) { // a stream's first batch, say, which counts once written
             commitAsync(offsets);
         }
@@ -1696,13 +1723,13 @@ public final class ConsumerInstance {
                 return null; // the one looked at ended meanwhile: the state checked above may have changed
             }
             delivered.clear();
+            if (confirmed()) {
+                commitDue = true; // what earlier reads returned, sent with the fetch ahead's next poll
+            }
             if (v1Topic != null) {
                 dropOtherTopics(v1Topic);
             }
             List<ConsumedRecord> out = take(limits, room, true);
-            if (autoCommit && !out.isEmpty()) {
-                commitDue = true;
-            }
             takenAhead.signalAll();
             metrics.takenAhead();
             return java.util.concurrent.CompletableFuture.completedFuture(out);
@@ -1991,7 +2018,30 @@ public final class ConsumerInstance {
 
     /** Notes the last record returned of a partition (records of one partition come in offset order). */
     private void remember(ConsumedRecord last) {
-        returned.put(new TopicPartition(last.topic(), last.partition()), last.offset());
+        TopicPartition tp = new TopicPartition(last.topic(), last.partition());
+        Long before = returned.put(tp, last.offset());
+        if (autoCommit && !unconfirmed.containsKey(tp)) {
+            unconfirmed.put(tp, before); // what was returned of it before the client's latest read
+        }
+    }
+
+    /**
+     * The client asks again (a read, a stream, a change of what the instance reads: a
+     * subscription, an assignment, a seek): it has what earlier reads returned. True when
+     * that confirms records auto-commit is to commit (under the lock, or {@link #heldLock} while
+     * fetching ahead).
+     */
+    private boolean confirmed() {
+        boolean some = !unconfirmed.isEmpty();
+        unconfirmed.clear();
+        return some && autoCommit;
+    }
+
+    /** As {@link #confirmed}, sending the auto-commit of what it confirmed (under the lock). */
+    private void askedAgain() {
+        if (confirmed()) {
+            autoCommitReturned();
+        }
     }
 
     // ---- commits ------------------------------------------------------------------------------
@@ -2014,6 +2064,7 @@ public final class ConsumerInstance {
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
             }
+            unconfirmed.clear(); // no auto-commit goes back below what the client committed
             List<CommittedOffset> out = new ArrayList<>();
             for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
                 long last = e.getValue().offset() - 1;
@@ -2042,6 +2093,7 @@ public final class ConsumerInstance {
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
             }
+            offsets.keySet().forEach(unconfirmed::remove); // the client speaks for these
             return null;
         });
     }
@@ -2093,6 +2145,24 @@ public final class ConsumerInstance {
         return returnedOf(consumer.assignment());
     }
 
+    /**
+     * What auto-commit commits of {@code partitions}: what was returned before the reads the
+     * client has not {@linkplain #unconfirmed confirmed} yet, and what streams wrote.
+     */
+    private Map<TopicPartition, OffsetAndMetadata> confirmedOf(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
+        unconfirmed.forEach((tp, before) -> {
+            if (offsets.containsKey(tp)) {
+                if (before == null) {
+                    offsets.remove(tp);
+                } else {
+                    offsets.put(tp, new OffsetAndMetadata(before + 1));
+                }
+            }
+        });
+        return offsets;
+    }
+
     /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
     private Map<TopicPartition, OffsetAndMetadata> returnedOf(Collection<TopicPartition> partitions) {
         if (lock.isHeldByCurrentThread()) {
@@ -2114,7 +2184,7 @@ public final class ConsumerInstance {
             // to its deadline; this commit would wait default.api.timeout.ms again).
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
+        Map<TopicPartition, OffsetAndMetadata> offsets = confirmedOf(partitions);
         if (!offsets.isEmpty()) {
             try {
                 try {
@@ -2198,11 +2268,19 @@ public final class ConsumerInstance {
         return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
-    /**
-     * Wakes a blocked read, waits for the operation in progress, commits returned offsets when
-     * auto-commit is on, and closes the consumer, which leaves the group. Idempotent.
-     */
+    /** As {@link #close(Duration, boolean)} of an instance expired or shut down, not deleted. */
     void close(Duration timeout) {
+        close(timeout, false);
+    }
+
+    /**
+     * Wakes a blocked read, waits for the operation in progress, commits when auto-commit is on,
+     * and closes the consumer, which leaves the group. Idempotent. The commit is of everything
+     * returned when its client {@code deleted} the instance (it is done with it), else (expired,
+     * Portico shutting down) of what the client confirmed by asking again after it: the answer
+     * to its last read may never have reached it.
+     */
+    void close(Duration timeout, boolean deleted) {
         if (closed) {
             return;
         }
@@ -2234,7 +2312,7 @@ public final class ConsumerInstance {
             return;
         }
         try {
-            closeLocked(deadline, true);
+            closeLocked(deadline, true, deleted);
         } finally {
             held.clear();
             lock.unlock();
@@ -2259,7 +2337,7 @@ public final class ConsumerInstance {
             closeWhenFree = false;
             // No final commit: the holder went on after the close ended its answer, and what it
             // marked returned since never reached the client (the group reads it again instead).
-            closeLocked(System.nanoTime() + closeTimeout.toNanos(), false);
+            closeLocked(System.nanoTime() + closeTimeout.toNanos(), false, false);
             held.clear();
             memory.close();
         } finally {
@@ -2267,12 +2345,12 @@ public final class ConsumerInstance {
         }
     }
 
-    /** The final auto-commit (when {@code commit}) and the consumer's close (under the lock). */
-    private void closeLocked(long deadline, boolean commit) {
+    /** The final auto-commit (when {@code commit}: of everything returned when {@code all}) and the consumer's close (under the lock). */
+    private void closeLocked(long deadline, boolean commit, boolean all) {
         try {
             if (autoCommit && commit) {
                 try {
-                    Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+                    Map<TopicPartition, OffsetAndMetadata> offsets = all ? toCommit() : confirmedOf(consumer.assignment());
                     if (!offsets.isEmpty()) {
                         try {
                             consumer.commitSync(offsets, left(deadline));
@@ -2319,6 +2397,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.revoked(partitions);
                 partitions.forEach(returned::remove);
+                partitions.forEach(unconfirmed::remove);
                 unwritten.revoked(partitions);
             } finally {
                 heldLock.unlock();
@@ -2364,6 +2443,7 @@ public final class ConsumerInstance {
                 // Nothing is returned of a partition the instance does not have: a commit never
                 // moves another member's partition (a settle during the join may have noted one).
                 returned.keySet().retainAll(consumer.assignment());
+                unconfirmed.keySet().retainAll(consumer.assignment());
             } finally {
                 heldLock.unlock();
             }

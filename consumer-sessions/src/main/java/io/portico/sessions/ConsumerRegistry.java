@@ -735,7 +735,7 @@ public final class ConsumerRegistry implements AutoCloseable {
         }
         release(instance.owner());
         ownership.release(group, name); // before a create of the name can claim it again
-        instance.close(CLOSE_TIMEOUT);
+        instance.close(CLOSE_TIMEOUT, true);
         return instance;
     }
 

@@ -520,16 +520,43 @@ class ConsumerInstanceTest {
     // ---- auto-commit -------------------------------------------------------------------------
 
     @Test
-    void autoCommitCommitsWhatEachReadReturnedButNotWhatItHeldBack() {
+    void autoCommitCommitsWhatAReadReturnedOnceTheClientAsksAgainButNotWhatItHeldBack() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, "true");
         SessionTestConsumer consumer = factory.last();
         consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
 
         assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 2)));
-        assertEquals(Map.of(P0, 2L), committedOffsets(consumer, P0));
+        assertEquals(Map.of(), committedOffsets(consumer, P0), "the answer may not have reached the client yet");
         assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 2)));
-        assertEquals(Map.of(P0, 4L), committedOffsets(consumer, P0));
+        assertEquals(Map.of(P0, 2L), committedOffsets(consumer, P0), "the client asked again: it has records 0 and 1");
+
+        registry.close(); // as an expiry: whether the last answer reached the client is not known
+        assertTrue(consumer.closed());
+        assertEquals(2L, consumer.lastCommitted(P0), "records 2 and 3 are read again by the group: " + consumer.events);
+    }
+
+    @Test
+    void autoCommitOnARevocationCommitsWhatTheClientConfirmedNeverBelowItsOwnCommit() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0, P1), List.of(record(TOPIC, 1, 0, null, "a")));
+        assertEquals(1, registry.read(instance, TOPIC, 0).size());
+
+        // The group takes partition 1 away before the client asks again (during a fetch ahead, say).
+        consumer.rebalance(List.of(P0));
+        assertNull(consumer.lastCommitted(P1), "record 0 was never confirmed: the partition's next owner reads it again");
+
+        consumer.rebalance(List.of(P0, P1)); // given back: read from the start again
+        consumer.addRecord(record(TOPIC, 1, 0, null, "a"));
+        consumer.addRecord(record(TOPIC, 1, 1, null, "b"));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 1)));
+        assertEquals(List.of(1L), offsets(registry.read(instance, TOPIC, 1)));
+        assertEquals(1L, consumer.lastCommitted(P1), "the second read confirmed record 0");
+        assertEquals(List.of(new CommittedOffset(TOPIC, 1, 1, 1)), registry.commit(instance));
+        consumer.rebalance(List.of(P0));
+        assertEquals(2L, consumer.lastCommitted(P1), "no auto-commit goes back below the client's own commit: " + consumer.commits);
     }
 
     @Test
@@ -1047,15 +1074,16 @@ class ConsumerInstanceTest {
     }
 
     @Test
-    void withAutoCommitTheFetchAheadCommitsWhatAReadTookFromIt() throws Exception {
-        ConsumerInstance instance = create(registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20), "true");
+    void withAutoCommitTheFetchAheadCommitsWhatAReadTakingFromItConfirmed() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, "true");
         instance.takeWait(Duration.ofSeconds(30));
         SessionTestConsumer consumer = factory.last();
         consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a")));
         consumer.updateEndOffsets(Map.of(P0, 100L));
         HeldTasks pool = new HeldTasks();
         assertEquals(List.of(0L), readAsync(instance, pool));
-        assertEquals(1L, consumer.lastCommitted(P0), "the read's own commit: record 0");
+        assertNull(consumer.lastCommitted(P0), "record 0 is committed once the client asks again");
         consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
         CountDownLatch inSecondPoll = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
@@ -1064,12 +1092,14 @@ class ConsumerInstanceTest {
             assertTrue(SessionTestConsumer.waitUntil(() -> consumer.position(P0) == 2L, Duration.ofSeconds(10)));
             assertEquals(List.of(1L), threads.submit(() -> readAsync(instance, pool)).get(10, TimeUnit.SECONDS));
             assertTrue(inSecondPoll.await(10, TimeUnit.SECONDS));
-            assertEquals(1L, consumer.lastCommitted(P0), "the consumer is in a poll: committed once it is back");
+            assertNull(consumer.lastCommitted(P0), "the consumer is in a poll: committed once it is back");
         } finally {
             release.countDown();
         }
-        assertTrue(SessionTestConsumer.waitUntil(() -> Long.valueOf(2L).equals(consumer.lastCommitted(P0)),
-                Duration.ofSeconds(10)), "committed after record 1: " + consumer.commits);
+        assertTrue(SessionTestConsumer.waitUntil(() -> Long.valueOf(1L).equals(consumer.lastCommitted(P0)),
+                Duration.ofSeconds(10)), "committed after record 0, which the second read confirmed: " + consumer.commits);
+        registry.delete("g1", "alice"); // the client is done: everything returned is committed
+        assertEquals(2L, consumer.lastCommitted(P0), consumer.events.toString());
         assertEquals(List.of(), consumer.violations);
     }
 

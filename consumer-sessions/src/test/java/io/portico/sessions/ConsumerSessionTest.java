@@ -655,6 +655,8 @@ class ConsumerSessionTest {
             beginAt(consumer, A0);
             consumer.addRecord(record("a", 0, 0, null, "v0"));
             assertEquals(List.of(0L), offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
+            assertEquals(List.of(), registry.poll(instance, null, 0, ResponseRoom.unbounded()),
+                    "the client asks again: record 0 is confirmed, and committed with auto-commit");
             consumer.commitSyncTimeouts = timeout -> {
                 commitTimeouts.add(timeout);
                 try {
@@ -695,6 +697,7 @@ class ConsumerSessionTest {
             read.addAll(offsets(registry.poll(instance, null, 0, ResponseRoom.unbounded())));
         }
         assertEquals(List.of(0L), read);
+        assertEquals(List.of(), registry.poll(instance, null, 0, ResponseRoom.unbounded()), "the client asks again");
         consumer.revokeOnClose = true;
         int before = consumer.commits.size();
         registry.close(Duration.ofSeconds(5));

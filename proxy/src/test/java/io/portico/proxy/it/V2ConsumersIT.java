@@ -533,6 +533,42 @@ class V2ConsumersIT {
         }
     }
 
+    /**
+     * Auto-commit commits a read's records once the client asks again, as Kafka's own commits
+     * what a poll returned at the next poll: an answer lost on its way (a client that failed
+     * while reading it) is read again by the group, not skipped.
+     */
+    @Test
+    void autoCommitCommitsAReadsRecordsOnceTheClientAsksAgain(Rest rest, KafkaCluster kafka) throws Exception {
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("confirm"), 1);
+        produce(kafka, topic, 0, 5);
+        String instance = path(create(rest, KafkaCluster.uniqueTopic("confirm"),
+                "{\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}"));
+        ok204(rest.post(instance + "/subscription", V2, "{\"topics\":[\"" + topic + "\"]}"));
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L), offsets(readAtLeast(rest, instance, BINARY_V2, 5)));
+        assertTrue(committed(rest, instance, topic) < 5, "the last answer is not committed before the client asks again");
+
+        Rest.Response again = rest.get(instance + "/records?timeout=100", "Accept", BINARY_V2);
+        assertEquals(200, again.status(), again.body());
+        assertEquals("[]", again.body());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // the commit is sent without waiting for it
+        while (committed(rest, instance, topic) != 5 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(5, committed(rest, instance, topic));
+        ok204(rest.delete(instance));
+    }
+
+    /** The instance's committed offset of {@code topic}'s partition 0, or -1. */
+    private static long committed(Rest rest, String instance, String topic) {
+        Rest.Response stored = rest.send(rest.request(instance + "/offsets", "Content-Type", V2, "Accept", V2)
+                .method("GET", HttpRequest.BodyPublishers.ofString(
+                        "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}")));
+        assertEquals(200, stored.status(), stored.body());
+        JsonNode offsets = stored.json().get("offsets");
+        return offsets.isEmpty() ? -1 : offsets.get(0).get("offset").asLong();
+    }
+
     @Test
     void aPatternSubscriptionPicksUpATopicCreatedLater(Rest rest, KafkaCluster kafka) throws Exception {
         String prefix = KafkaCluster.uniqueTopic("pattern");
