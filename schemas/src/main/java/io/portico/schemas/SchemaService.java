@@ -249,19 +249,32 @@ public final class SchemaService {
     /**
      * The schema of v1 and v2's {@code key_schema}/{@code value_schema} (registered under
      * {@code subject} unless it already is) or {@code key_schema_id}/{@code value_schema_id}
-     * (which must be a schema of {@code format}'s type).
+     * (which must be a schema of {@code format}'s type registered under {@code subject}, as
+     * Confluent's v2 and v3 both require: the subject's compatibility rule holds for every
+     * record produced under it).
      *
      * @throws RestException 422/42205 for a schema that does not parse or that the registry
-     *         refuses, or an id it does not know; 503 when it does not answer
+     *         refuses, or an id it does not know; 422/42207 for an id not registered under
+     *         {@code subject}; 503 when it does not answer
      */
     public Resolved forProduce(EmbeddedFormat format, String subject, String rawSchema, Integer schemaId) {
         SchemaType type = SchemaType.of(format);
         if (rawSchema != null) {
             return register(subject, type, rawSchema);
         }
-        ParsedSchema schema = byId(schemaId);
-        requireType(schema, type, "schema id " + schemaId);
-        return new Resolved(null, schemaId, null, schema);
+        ParsedSchema schema = ofId(format, schemaId).schema();
+        return new Resolved(subject, schemaId, versionOf(subject, schemaId, schema), schema);
+    }
+
+    /**
+     * Schema {@code id}, which must be of {@code format}'s type, whatever subjects hold it.
+     *
+     * @throws RestException as {@link #forProduce} for an id
+     */
+    Resolved ofId(EmbeddedFormat format, int id) {
+        ParsedSchema schema = byId(id);
+        requireType(schema, SchemaType.of(format), "schema id " + id);
+        return new Resolved(null, id, null, schema);
     }
 
     // ---- produce: v3

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portico.protocol.EmbeddedFormat;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.RestException;
@@ -72,6 +73,22 @@ class ProduceV3Test {
         // A subject never asked about cannot be answered for.
         RestException e = assertThrows(RestException.class, () -> byId("elsewhere"));
         assertEquals(ErrorCode.SERVICE_UNAVAILABLE, e.errorCode(), e.getMessage());
+    }
+
+    /** v1 and v2's {@code key_schema_id}/{@code value_schema_id} are held to the topic's subject as v3's are (as Confluent's v2 is). */
+    @Test
+    void aV2SchemaIdIsHeldToTheTopicsSubjectToo() {
+        SchemaService.Resolved r = service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 7);
+        assertEquals(7, r.id());
+        assertEquals(3, r.version());
+        RestException e = assertThrows(RestException.class,
+                () -> service.forProduce(EmbeddedFormat.AVRO, "other-value", null, 7));
+        assertEquals(ErrorCode.SERIALIZATION_ERROR, e.errorCode(), e.getMessage());
+        assertTrue(e.getMessage().contains("Schema id 7 is not registered under subject 'other-value' (40403: "),
+                e.getMessage());
+        assertEquals(7, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 7)).id(),
+                "answered from the caches once asked, without the registry");
+        assertEquals(1, registry.asked("/subjects/t-value"));
     }
 
     @Test

@@ -79,7 +79,7 @@ class ReferencedSchemasTest {
     }
 
     private SchemaService.Resolved byId(EmbeddedFormat format, int id) {
-        return service.forProduce(format, null, null, id);
+        return service.ofId(format, id);
     }
 
     private String refusal(EmbeddedFormat format, int id) {

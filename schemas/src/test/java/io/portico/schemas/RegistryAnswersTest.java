@@ -44,7 +44,7 @@ class RegistryAnswersTest {
     }
 
     private static RestException byId(SchemaService service) {
-        return assertThrows(RestException.class, () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 7));
+        return assertThrows(RestException.class, () -> service.ofId(EmbeddedFormat.AVRO, 7));
     }
 
     private static RestException registering(SchemaService service) {
@@ -61,7 +61,7 @@ class RegistryAnswersTest {
             StubRegistry busy = registry(status, "{\"error_code\":" + status + ",\"message\":\"slow down\"}");
             StubRegistry fine = registry(200, SCHEMA_7);
             SchemaService both = StubRegistry.service(busy.url(), fine.url());
-            assertEquals(7, both.forProduce(EmbeddedFormat.AVRO, "t-value", null, 7).id());
+            assertEquals(7, both.ofId(EmbeddedFormat.AVRO, 7).id());
             assertEquals(1, busy.asked("/schemas/ids/7"), "the busy registry first");
             assertEquals(1, fine.asked("/schemas/ids/7"), "then the next");
 
@@ -81,7 +81,7 @@ class RegistryAnswersTest {
         String schema = "{\"dependentSchemas\":{\"a\":{\"$ref\":\"#/%zz\"}}}";
         SchemaService service = registry(200, "{\"schemaType\":\"JSON\",\"schema\":"
                 + Json.mapper().getNodeFactory().textNode(schema) + "}").service();
-        assertEquals(7, service.forProduce(EmbeddedFormat.JSONSCHEMA, "t-value", null, 7).id());
+        assertEquals(7, service.ofId(EmbeddedFormat.JSONSCHEMA, 7).id());
     }
 
     @Test

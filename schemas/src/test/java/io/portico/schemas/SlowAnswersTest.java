@@ -202,7 +202,7 @@ class SlowAnswersTest {
         // Through the schema service: the registry's failure, not the client's.
         SchemaService service = new SchemaService(client(SIZE_TIMEOUT, url), 1 << 20);
         RestException rest = assertThrows(RestException.class,
-                () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1));
+                () -> service.ofId(EmbeddedFormat.AVRO, 1));
         assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, rest.errorCode(), rest.getMessage());
     }
 
@@ -221,27 +221,27 @@ class SlowAnswersTest {
             exchange.getResponseBody().write(body);
         });
         SchemaService service = new SchemaService(client(Duration.ofSeconds(30), url), 1 << 20);
-        assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
+        assertEquals(1, service.ofId(EmbeddedFormat.AVRO, 1).id());
         // Cached: answered inside cachedOnly.
-        assertEquals(1, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1)).id());
+        assertEquals(1, SchemaService.cachedOnly(() -> service.ofId(EmbeddedFormat.AVRO, 1)).id());
         // Not cached: thrown at once, nothing asked of the registry there.
         assertThrows(SchemaService.NeedsRegistry.class,
-                () -> SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)));
+                () -> SchemaService.cachedOnly(() -> service.ofId(EmbeddedFormat.AVRO, 2)));
         assertEquals(0, askedFor2.get());
         // Asked outside it, and while its answer is awaited, still not cached inside it.
         CompletableFuture<SchemaService.Resolved> asking = CompletableFuture.supplyAsync(
-                () -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2), handlers);
+                () -> service.ofId(EmbeddedFormat.AVRO, 2), handlers);
         while (askedFor2.get() == 0) {
             assertFalse(asking.isDone(), "the look-up ended before the registry answered");
             Thread.sleep(5);
         }
         assertThrows(SchemaService.NeedsRegistry.class,
-                () -> SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)));
+                () -> SchemaService.cachedOnly(() -> service.ofId(EmbeddedFormat.AVRO, 2)));
         release.countDown();
         assertEquals(2, asking.get(PATIENCE_SECONDS, TimeUnit.SECONDS).id());
         assertEquals(1, askedFor2.get());
-        assertEquals(2, SchemaService.cachedOnly(() -> service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 2)).id());
+        assertEquals(2, SchemaService.cachedOnly(() -> service.ofId(EmbeddedFormat.AVRO, 2)).id());
         // Outside cachedOnly a look-up waits as before.
-        assertEquals(1, service.forProduce(EmbeddedFormat.AVRO, "t-value", null, 1).id());
+        assertEquals(1, service.ofId(EmbeddedFormat.AVRO, 1).id());
     }
 }

@@ -81,13 +81,13 @@ class ValueTreeBoundsTest {
         String answer = "{\"schema\":" + schema + ",\"padding\":[" + padding + "]}";
         try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(200, answer))) {
             RestException e = assertThrows(RestException.class,
-                    () -> registry.service().forProduce(EmbeddedFormat.AVRO, "t-value", null, 7));
+                    () -> registry.service().ofId(EmbeddedFormat.AVRO, 7));
             assertEquals(ErrorCode.INTERNAL_SERVER_ERROR, e.errorCode(), e.getMessage());
             assertTrue(e.getMessage().contains("more than 10000 JSON tokens"), e.getMessage());
         }
         String small = "{\"schema\":" + schema + ",\"padding\":[{},{},{}]}";
         try (StubRegistry registry = new StubRegistry(path -> new StubRegistry.Answer(200, small))) {
-            assertEquals(7, registry.service().forProduce(EmbeddedFormat.AVRO, "t-value", null, 7).id());
+            assertEquals(7, registry.service().ofId(EmbeddedFormat.AVRO, 7).id());
         }
     }
 

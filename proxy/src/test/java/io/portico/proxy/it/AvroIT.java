@@ -357,6 +357,28 @@ class AvroIT {
         assertEquals(42205, unknown.json().get("error_code").asInt());
     }
 
+    /**
+     * A schema id must be registered under the topic's subject, in v1 and v2 as in v3 (and as
+     * Confluent's v2 requires): another topic's schema would bypass the subject's compatibility rule.
+     */
+    @Test
+    void aSchemaIdOfAnotherTopicsSubjectIsRefusedAndNothingIsProduced(SchemaPortico sp) throws Exception {
+        String owner = KafkaCluster.uniqueTopic("avro-owner");
+        int id = sp.rest().post("/topics/" + owner, AVRO_V2, QUICKSTART_BODY).json().get("value_schema_id").asInt();
+        String other = sp.cluster().createTopic(KafkaCluster.uniqueTopic("avro-other"), 1);
+        for (String type : List.of(AVRO_V1, AVRO_V2)) {
+            Rest.Response refused = sp.rest().post("/topics/" + other, type,
+                    "{\"value_schema_id\":" + id + ",\"records\":[{\"value\":{\"name\":\"x\"}}]}");
+            assertEquals(422, refused.status(), refused.body());
+            assertEquals(42207, refused.json().get("error_code").asInt(), refused.body());
+            assertTrue(refused.json().get("message").asText().contains("not registered under subject '" + other + "-value'"),
+                    refused.body());
+        }
+        Rest.Response offsets = sp.rest().get("/topics/" + other + "/partitions/0/offsets", "Accept", "application/vnd.kafka.v2+json");
+        assertEquals(200, offsets.status(), offsets.body());
+        assertEquals(0, offsets.json().get("end_offset").asLong(), "nothing produced: " + offsets.body());
+    }
+
     private static String json(String text) {
         try {
             return io.portico.protocol.Json.mapper().writeValueAsString(text);

@@ -1,6 +1,6 @@
 package io.portico.proxy.testing;
 
-/** A registry that answers schema id 1 ({@code "string"}) and holds every other request until it is closed. */
+/** A registry that answers schema id 1 ({@code "string"}, registered under every subject) and holds every other request until it is closed. */
 public final class HoldingRegistry implements AutoCloseable {
     private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
     private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
@@ -13,7 +13,17 @@ public final class HoldingRegistry implements AutoCloseable {
         server.setExecutor(answering);
         server.createContext("/", exchange -> {
             try (exchange) {
-                if (!exchange.getRequestURI().getPath().equals("/schemas/ids/1")) {
+                String path = exchange.getRequestURI().getPath();
+                if (path.startsWith("/subjects/") && "POST".equals(exchange.getRequestMethod())) {
+                    // A look-up of schema 1 under a subject (only schema 1 is ever answered): it has it.
+                    String subject = path.substring("/subjects/".length());
+                    byte[] found = ("{\"subject\":\"" + subject + "\",\"id\":1,\"version\":1,\"schema\":\"\\\"string\\\"\"}")
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    exchange.sendResponseHeaders(200, found.length);
+                    exchange.getResponseBody().write(found);
+                    return;
+                }
+                if (!path.equals("/schemas/ids/1")) {
                     held.incrementAndGet();
                     closed.await();
                     exchange.sendResponseHeaders(503, -1);
