@@ -9,9 +9,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The part of a Confluent-compatible schema registry row j needs, served by the benchmark itself:
- * {@code GET /schemas/ids/1} answers the one avro schema of the row. Portico asks it once and
- * caches the schema, so the registry is not what the row measures (the integration tests use a
- * real registry).
+ * {@code GET /schemas/ids/1} answers the one avro schema of the row, and a look-up of it under
+ * any subject ({@code POST /subjects/{subject}}, which Portico asks to check that the topic's
+ * subject has the id) finds it as version 1. Portico asks each once and caches the answers, so
+ * the registry is not what the row measures (the integration tests use a real registry).
  */
 final class RegistryStub implements AutoCloseable {
     /** The row's value schema: one string field. */
@@ -29,6 +30,19 @@ final class RegistryStub implements AutoCloseable {
             byte[] body = known ? answer : "{\"error_code\":40403,\"message\":\"Schema not found\"}".getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("Content-Type", "application/vnd.schemaregistry.v1+json");
             exchange.sendResponseHeaders(known ? 200 : 404, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.createContext("/subjects/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            String subject = exchange.getRequestURI().getPath().substring("/subjects/".length());
+            boolean lookUp = "POST".equals(exchange.getRequestMethod()) && !subject.isEmpty() && !subject.contains("/");
+            byte[] body = (lookUp ? "{\"subject\":" + quoted(subject) + ",\"id\":" + ID + ",\"version\":1,\"schema\":"
+                    + quoted(SCHEMA) + "}" : "{\"error_code\":40401,\"message\":\"Subject not found\"}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "application/vnd.schemaregistry.v1+json");
+            exchange.sendResponseHeaders(lookUp ? 200 : 404, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
             }
