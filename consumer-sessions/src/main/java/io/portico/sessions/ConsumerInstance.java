@@ -128,6 +128,18 @@ public final class ConsumerInstance {
      * explicit commit or a delete everything returned. Guarded as {@link #returned}.
      */
     private final Map<TopicPartition, Long> unconfirmed = new HashMap<>();
+    /**
+     * What reads returned of the partitions the rebalance under way revoked, and the client has
+     * not confirmed ({@link #unconfirmed}), kept until the rebalance assigns: a partition given
+     * straight back (the eager protocol revokes them all) goes on after what the client was
+     * handed, not from the commit before it, which would hand it the same records again; one
+     * that went to another member is forgotten. Guarded by {@link #heldLock}.
+     */
+    private final Map<TopicPartition, Handed> handedOnRevocation = new HashMap<>();
+
+    /** Of one partition: what was returned before the reads not confirmed yet ({@code before}, null: nothing), and the last they returned. */
+    private record Handed(Long before, long last) {
+    }
     private final DeliveryLog delivered = new DeliveryLog();
     /** What the stream that handed it out has not written yet (a commit stops before it). */
     private final Unwritten unwritten = new Unwritten();
@@ -2335,9 +2347,10 @@ public final class ConsumerInstance {
                 return; // closed by another meanwhile
             }
             closeWhenFree = false;
-            // No final commit: the holder went on after the close ended its answer, and what it
-            // marked returned since never reached the client (the group reads it again instead).
-            closeLocked(System.nanoTime() + closeTimeout.toNanos(), false, false);
+            // The final commit of what the client confirmed only: the holder went on after the
+            // close ended its answer, and what it marked returned since never reached the client
+            // (the group reads it again instead).
+            closeLocked(System.nanoTime() + closeTimeout.toNanos(), true, false);
             held.clear();
             memory.close();
         } finally {
@@ -2396,6 +2409,13 @@ public final class ConsumerInstance {
                 commitOnRevocation(partitions);
                 held.drop(partitions);
                 delivered.revoked(partitions);
+                handedOnRevocation.clear(); // a rebalance before ended with an assignment, or never gives them back
+                for (TopicPartition tp : partitions) {
+                    Long last = returned.get(tp);
+                    if (last != null && unconfirmed.containsKey(tp)) {
+                        handedOnRevocation.put(tp, new Handed(unconfirmed.get(tp), last));
+                    }
+                }
                 partitions.forEach(returned::remove);
                 partitions.forEach(unconfirmed::remove);
                 unwritten.revoked(partitions);
@@ -2410,6 +2430,7 @@ public final class ConsumerInstance {
             try {
                 held.drop(partitions);
                 delivered.forget(partitions);
+                partitions.forEach(handedOnRevocation::remove); // another member may have read them meanwhile
                 notReturned(partitions);
                 rewindOnReturn.keySet().removeAll(partitions);
             } finally {
@@ -2440,6 +2461,14 @@ public final class ConsumerInstance {
                     }
                 });
                 rewindOnReturn.clear();
+                handedOnRevocation.forEach((tp, handed) -> {
+                    if (partitions.contains(tp)) {
+                        consumer.seek(tp, handed.last() + 1);
+                        returned.put(tp, handed.last());
+                        unconfirmed.put(tp, handed.before());
+                    }
+                });
+                handedOnRevocation.clear();
                 // Nothing is returned of a partition the instance does not have: a commit never
                 // moves another member's partition (a settle during the join may have noted one).
                 returned.keySet().retainAll(consumer.assignment());
