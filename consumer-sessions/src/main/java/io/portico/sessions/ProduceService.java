@@ -183,7 +183,7 @@ public final class ProduceService {
     }
 
     /**
-     * The account of {@code owner} (an API key or user; null when authentication is off) with the
+     * The account of {@code owner} (an API key or user, or with authentication off a client address; null: nobody counted) with the
      * shared producer's buffer: the calls that take one count its records there until Kafka
      * acknowledges them, and refuse what is past its share (see {@link ProducerShares}) with 429.
      */

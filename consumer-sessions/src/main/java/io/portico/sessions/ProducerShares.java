@@ -8,8 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.errors.RetriableException;
 
 /**
- * What each caller's records take of the shared producer's buffer until Kafka acknowledges them,
- * and at most how much each may: half the buffer ({@code producer.buffer.memory}), so that one API
+ * What each caller's records (an API key's, or with authentication off a client address's) take
+ * of the shared producer's buffer until Kafka acknowledges them, and at most how much each may: half the buffer ({@code producer.buffer.memory}), so that one API
  * key whose batches Kafka keeps retrying (records sprayed over hundreds of partitions of a topic
  * that cannot take them, say) never fills the buffer every other client's records need. Several
  * keys each within its half could still fill it together, so once the callers' records hold three
@@ -24,8 +24,8 @@ import org.apache.kafka.common.errors.RetriableException;
  * names its partition, or has a key and the producer partitions by key with Kafka's own
  * partitioner; a record without either is counted against one place per topic (Kafka's sticky
  * partitioner fills one partition's batch at a time). A caller with nothing waiting may always
- * send one record, so no record is refused for its size alone. A null owner (authentication off:
- * one caller) is never counted. Thread-safe.
+ * send one record, so no record is refused for its size alone. A null owner (authentication off,
+ * the client's address unknown) is never counted. Thread-safe.
  */
 public final class ProducerShares {
     /** Where a record's partition is not known before it is sent. */
@@ -98,10 +98,10 @@ public final class ProducerShares {
 
     /** The message of a refusal, for the whole request ({@link #full()}) and for one record. */
     private String words() {
-        return "this API key's records waiting for Kafka's acknowledgement hold its share of the shared producer's "
-                + "buffer (producer.buffer.memory): at most half, " + share + " bytes, and while the records of "
-                + "several keys fill three quarters of it, an equal part of those each; retry when they are "
-                + "acknowledged";
+        return "this API key's records (with authentication off, this client address's) waiting for Kafka's "
+                + "acknowledgement hold its share of the shared producer's buffer (producer.buffer.memory): at most "
+                + "half, " + share + " bytes, and while the records of several keys fill three quarters of it, an "
+                + "equal part of those each; retry when they are acknowledged";
     }
 
     /** One caller's records that Kafka has not acknowledged yet. */

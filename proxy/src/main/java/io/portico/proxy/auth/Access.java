@@ -162,6 +162,27 @@ public final class Access {
     }
 
     /**
+     * Whose share of the shared producer's buffer the caller's records take: its
+     * {@linkplain Principal#owner() owner}, or with authentication off (no owner) its client
+     * address as requests in progress are counted per address ({@link io.portico.proxy.http.InFlight#countedAddress}:
+     * an IPv6 one by its /64), so that one client's records waiting for Kafka never fill the
+     * buffer every other client's records need; nobody's when addresses are not counted (set up
+     * behind a load balancer, whose one address all clients share). The name an address is
+     * counted under starts with a NUL character, which no key's name holds.
+     */
+    public static String producerOwner(HttpServerExchange exchange) {
+        String owner = caller(exchange).owner();
+        if (owner != null) {
+            return owner;
+        }
+        String address = io.portico.proxy.http.InFlight.countedAddress(exchange);
+        return address == null ? null : ADDRESS_OWNER_PREFIX + address;
+    }
+
+    /** What {@link #producerOwner} puts before a client address. */
+    static final String ADDRESS_OWNER_PREFIX = (char) 0 + "address ";
+
+    /**
      * The caller as the keys (or users) file reads at each question, not as it read when this
      * request came: for what outlives the request (a pattern subscription's later matches, an
      * event stream's later records), so that a key narrowed or removed by a rewrite of the file

@@ -222,7 +222,7 @@ public final class ProduceHandler {
                 });
                 return;
             }
-            io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
+            io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.producerOwner(exchange));
             if (!format.needsSchemaRegistry() && body.length <= ProduceService.AT_ONCE_MAX_BYTES) {
                 // A small request is parsed here, on the IO thread, and produced here too when the
                 // producer takes it at once: handing it to the pool and back costs more.

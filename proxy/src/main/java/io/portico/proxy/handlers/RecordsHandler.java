@@ -127,7 +127,7 @@ public final class RecordsHandler {
                         return;
                     }
                     long deadline = produce.deadlineFromNow();
-                    io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
+                    io.portico.sessions.ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.producerOwner(exchange));
                     // A small record the producer takes at once is produced here, on the IO thread:
                     // handing it to the pool and back would cost more than sending it. One that names
                     // a schema goes to the pool, which looks the schema up.

@@ -53,6 +53,11 @@ class ProducerShareIT {
         final TestPortico portico;
 
         Rig(Path dir) throws Exception {
+            this(dir, true);
+        }
+
+        /** With the four keys, or with authentication off ({@code withKeys} false). */
+        Rig(Path dir, boolean withKeys) throws Exception {
             int brokerPort;
             try (java.net.ServerSocket free = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
                 brokerPort = free.getLocalPort();
@@ -68,9 +73,13 @@ class ProducerShareIT {
             }
             Path file = Files.writeString(dir.resolve("keys.json"), keys.append("]}"));
             cluster = KafkaCluster.external("127.0.0.1:" + relay.port());
-            portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
-                    "api.keys.file", file.toString(), "producer.buffer.memory", String.valueOf(1 << 20),
+            Map<String, String> settings = new java.util.HashMap<>(Map.of("producer.buffer.memory", String.valueOf(1 << 20),
                     "producer.batch.size", String.valueOf(64 << 10), "producer.max.block.ms", "3000"));
+            if (withKeys) {
+                settings.put("authentication.method", "API_KEY");
+                settings.put("api.keys.file", file.toString());
+            }
+            portico = TestPortico.start(cluster, settings);
         }
 
         @Override
@@ -149,6 +158,59 @@ class ProducerShareIT {
                 }
             }
             assertTrue(landed >= 3 && landed <= 14, "what fit the keys' parts landed, no more: " + landed);
+        }
+    }
+
+    /**
+     * With authentication off, a client address's records are held to half the buffer as a key's
+     * are: one client spraying partitions while Kafka answers nothing is refused (429) once its
+     * records hold its half, and a client at another address still has its record taken.
+     */
+    @Test
+    void withAuthenticationOffEachClientAddressHasItsOwnShare(@TempDir Path dir) throws Exception {
+        try (Rig rig = new Rig(dir, false)) {
+            Rest rest = rig.portico.rest();
+            String sprayed = rig.cluster.createTopic(KafkaCluster.uniqueTopic("sprayed"), 24);
+            String other = rig.cluster.createTopic(KafkaCluster.uniqueTopic("other"), 1);
+            String one = "{\"records\":[{\"key\":\"aw==\",\"value\":\"YQ==\"}]}";
+            assertEquals(200, rest.post("/topics/" + sprayed, BINARY, one).status());
+            assertEquals(200, rest.post("/topics/" + other, BINARY, one).status());
+
+            rig.relay.hold(true);
+            CompletableFuture<Rest.Response> spray = CompletableFuture.supplyAsync(
+                    () -> rest.post("/topics/" + sprayed, BINARY, sprayBody(24)));
+            Rest.Response refused = null;
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (refused == null && System.nanoTime() < deadline) {
+                CompletableFuture<Rest.Response> next = CompletableFuture.supplyAsync(
+                        () -> rest.post("/topics/" + sprayed + "/partitions/0", BINARY, one));
+                try {
+                    refused = next.get(1, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // taken, waiting for Kafka like the rest: the spray was not in yet
+                }
+            }
+            assertTrue(refused != null, "the client's requests were never refused");
+            assertEquals(429, refused.status(), refused.body());
+            assertTrue(refused.body().contains("client address"), refused.body());
+
+            // Another client, at 127.0.0.2: its record is taken and lands once Kafka answers.
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+                socket.connect(new java.net.InetSocketAddress("127.0.0.1", rest.base().getPort()), 10_000);
+                socket.setSoTimeout((int) WAIT.toMillis());
+                byte[] body = one.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                socket.getOutputStream().write(("POST /topics/" + other + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                        + BINARY + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(body);
+                Thread.sleep(1000); // its request in before Kafka answers again (a refusal would come at once)
+                rig.relay.hold(false);
+                String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+                assertTrue(answer.contains("\"error_code\":null"), answer);
+            }
+            assertEquals(200, spray.get(WAIT.toSeconds(), TimeUnit.SECONDS).status());
         }
     }
 

@@ -157,7 +157,7 @@ public final class ProduceV3Handler {
      * that started fails alone, in its report).
      */
     private void refuseIfShareFull(HttpServerExchange exchange) {
-        produce.share(io.portico.proxy.auth.Access.caller(exchange).owner()).refuseIfFull();
+        produce.share(io.portico.proxy.auth.Access.producerOwner(exchange)).refuseIfFull();
     }
 
     /** Values in a row of a stream that may be other than records (each its own report) before the stream ends. */
@@ -221,7 +221,7 @@ public final class ProduceV3Handler {
                 });
                 return;
             }
-            ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.caller(exchange).owner());
+            ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.producerOwner(exchange));
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
@@ -713,7 +713,8 @@ public final class ProduceV3Handler {
             this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
-            this.sender = new Sender(topic, null, subjectsOf(exchange), produce.share(owner), false);
+            this.sender = new Sender(topic, null, subjectsOf(exchange),
+                    produce.share(io.portico.proxy.auth.Access.producerOwner(exchange)), false);
             this.reports = new DeliveryReports.Writer(clusterId, topic);
             long length = exchange.getRequestContentLength();
             this.atOnce = length >= 0 && length <= ProduceService.AT_ONCE_MAX_BYTES;
