@@ -534,11 +534,23 @@ public final class ProduceService {
      * not a lasting Kafka error.
      */
     private static RuntimeException notSent(RuntimeException e) {
-        if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).contains("closed")) {
+        if (closedUnderSend(e)) {
             return new NotSent("not sent: the shared producer was replaced while the request was sending; "
                     + "retry", e);
         }
         return e;
+    }
+
+    /**
+     * Whether a send threw because its producer closed: Kafka's producer throws
+     * {@code IllegalStateException} ("Cannot perform operation after producer has been closed") for
+     * a send after the close, and {@code KafkaException} ("Producer closed while send in progress",
+     * "... while allocating memory") for one the close cut short, the record appended nowhere.
+     */
+    private static boolean closedUnderSend(RuntimeException e) {
+        String message = String.valueOf(e.getMessage());
+        return e instanceof IllegalStateException && message.contains("closed")
+                || e.getClass() == org.apache.kafka.common.KafkaException.class && message.startsWith("Producer closed while ");
     }
 
     /** A producer's {@code bufferpool-wait-time-ns-total} metric (null: it has none). */

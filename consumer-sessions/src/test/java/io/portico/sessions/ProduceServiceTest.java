@@ -410,6 +410,29 @@ class ProduceServiceTest {
         assertEquals(503, KafkaErrors.forSingleRecord(one.getCause()).httpStatus(), one.getCause().toString());
     }
 
+    /** Kafka's producer, closed while a send waits for buffer room or appends, throws these: nothing was appended. */
+    @Test
+    void recordsAClosingProducerCutShortWereNotSentAndMayBeRetried() {
+        for (String message : List.of("Producer closed while send in progress", "Producer closed while allocating memory")) {
+            MockProducer<byte[], byte[]> producer = autoProducer(1);
+            ProduceService service = serviceOver(producer);
+            done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known
+            producer.sendException = new org.apache.kafka.common.KafkaException(message);
+
+            List<PartitionOffset> results = done(service.produce(TOPIC, List.of(value("late", null))));
+            assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), results.get(0).errorCode(), message + ": " + results);
+            CompletionException one = assertThrows(CompletionException.class,
+                    () -> service.produceOne(TOPIC, null, utf8("late"), List.of()).join());
+            assertEquals(503, KafkaErrors.forSingleRecord(one.getCause()).httpStatus(), one.getCause().toString());
+        }
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = serviceOver(producer);
+        done(service.produce(TOPIC, List.of(value("first", null))));
+        producer.sendException = new org.apache.kafka.common.KafkaException("Unexpected error in the producer");
+        List<PartitionOffset> results = done(service.produce(TOPIC, List.of(value("late", null))));
+        assertEquals(ErrorCode.KAFKA_ERROR.code(), results.get(0).errorCode(), "any other failure stays one: " + results);
+    }
+
     @Test
     void eachRecordReportsThePartitionAndOffsetItLandedAt() {
         MockProducer<byte[], byte[]> producer = autoProducer(3);
