@@ -12,7 +12,9 @@ import java.util.function.Predicate;
 
 /**
  * Requests that change something (every method but {@code GET}, {@code HEAD} and
- * {@code OPTIONS}) sent by a web page of another site are refused 403, unless that page's origin
+ * {@code OPTIONS}, and a consumer instance's reads, which consume its records: v1's
+ * {@code GET /consumers/{g}/instances/{i}/topics/{t}}, v2's {@code …/records}, and their event
+ * streams) sent by a web page of another site are refused 403, unless that page's origin
  * is one {@code access.control.allow.origin} lets in. CORS only keeps such a page from reading
  * the answer: a form or a {@code no-cors} fetch with a {@code text/plain} body (or none) needs no
  * preflight, and reaches the records endpoint or a v1 produce of any Portico the browser can
@@ -50,14 +52,30 @@ public final class CrossSiteWrites implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         HttpString method = exchange.getRequestMethod();
-        String origin = method.equals(Methods.GET) || method.equals(Methods.HEAD) || method.equals(Methods.OPTIONS)
-                ? null : refusedOrigin(exchange);
+        boolean read = method.equals(Methods.GET) || method.equals(Methods.HEAD);
+        boolean consumes = read && consumesRecords(exchange.getRelativePath());
+        String origin = read && !consumes || method.equals(Methods.OPTIONS) ? null : refusedOrigin(exchange);
         if (origin == null || fromNode.test(exchange)) {
             next.handleRequest(exchange);
             return;
         }
-        throw ErrorCode.FORBIDDEN.exception("a web page of another site (Origin: " + shown(origin) + ") may not send "
-                + exchange.getRequestMethod() + " requests here; its origin must be listed in access.control.allow.origin");
+        throw ErrorCode.FORBIDDEN.exception("a web page of another site (Origin: " + shown(origin) + ") may not "
+                + (consumes ? "read a consumer instance's records (a read consumes them)" : "send "
+                + exchange.getRequestMethod() + " requests") + " here; its origin must be listed in access.control.allow.origin");
+    }
+
+    /**
+     * Whether {@code path} is a consumer instance's read (v1's {@code /consumers/{g}/instances/{i}/topics/{t}},
+     * v2's {@code /consumers/{g}/instances/{i}/records}): a GET that hands records out, and
+     * commits them with auto-commit.
+     */
+    static boolean consumesRecords(String path) {
+        if (!path.startsWith("/consumers/")) {
+            return false;
+        }
+        String[] parts = path.split("/", -1);
+        return parts.length >= 6 && parts[3].equals("instances")
+                && (parts.length == 6 && parts[5].equals("records") || parts.length == 7 && parts[5].equals("topics"));
     }
 
     /** The origin a request comes from when it may not change anything here; null when it may. */

@@ -74,6 +74,33 @@ class CrossSiteWritesIT {
 
             assertEquals(List.of("curl", "same", "typed", "host", "proxied"), values(kafka, topic),
                     "nothing of the refused produced");
+
+            // A consumer instance's read hands its records out (and commits them): a GET that changes something.
+            String v2 = "application/vnd.kafka.v2+json";
+            Rest.Response created = rest.post("/consumers/cross-site-" + topic, v2,
+                    "{\"name\":\"i\",\"format\":\"binary\",\"auto.offset.reset\":\"earliest\"}");
+            assertEquals(200, created.status(), created.body());
+            String instance = "/consumers/cross-site-" + topic + "/instances/i";
+            assertEquals(204, rest.post(instance + "/subscription", v2, "{\"topics\":[\"" + topic + "\"]}").status());
+            String binary = "application/vnd.kafka.binary.v2+json";
+            Rest.Response stolen = rest.get(instance + "/records", "Accept", binary, "Origin", EVIL, "Sec-Fetch-Site", "cross-site");
+            assertEquals(403, stolen.status(), stolen.body());
+            assertTrue(stolen.json().get("message").asText().contains("a read consumes them"), stolen.body());
+            assertEquals(403, rest.get(instance + "/records", "Accept", "text/event-stream", "Origin", EVIL).status(),
+                    "an event stream too, from an older browser");
+            assertEquals(403, rest.get("/consumers/cross-site-" + topic + "/instances/i/topics/" + topic, "Accept",
+                    "application/vnd.kafka.binary.v1+json", "Origin", EVIL, "Sec-Fetch-Site", "cross-site").status(), "v1's read");
+            List<String> read = new ArrayList<>();
+            for (int i = 0; i < 20 && read.size() < 5; i++) {
+                Rest.Response r = rest.get(instance + "/records?timeout=1000", "Accept", binary);
+                assertEquals(200, r.status(), r.body());
+                r.json().forEach(record -> read.add(new String(java.util.Base64.getDecoder().decode(
+                        record.get("value").asText()), StandardCharsets.UTF_8)));
+            }
+            assertEquals(List.of("curl", "same", "typed", "host", "proxied"), read,
+                    "the instance's client reads every record: none went to the other site's page");
+            assertEquals(200, rest.get(instance + "/subscription", "Accept", v2, "Origin", EVIL, "Sec-Fetch-Site",
+                    "cross-site").status(), "reads that consume nothing are served");
         }
     }
 
