@@ -66,6 +66,33 @@ public final class HttpServer implements AutoCloseable {
             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
+    /**
+     * HTTP/2's mandatory suite (RFC 7540, 9.2.2): Undertow offers h2 by ALPN only when it is
+     * enabled, whatever else is, and falls back to HTTP/1.1 without a word.
+     */
+    static final String HTTP2_SUITE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+
+    /**
+     * The suites a TLS listener enables: those configured, else {@link #DEFAULT_CIPHER_SUITES}.
+     * With HTTP/2 on and its suite not among them: added when only TLSv1.3 is enabled (no
+     * handshake can choose it then: it only lets Undertow offer h2), else left out, and a warning
+     * says HTTP/2 is not offered over TLS and how to have it.
+     */
+    static List<String> cipherSuites(Settings settings) {
+        List<String> suites = settings.tlsCipherSuites().isEmpty() ? DEFAULT_CIPHER_SUITES : settings.tlsCipherSuites();
+        if (!settings.http2() || suites.contains(HTTP2_SUITE)) {
+            return suites;
+        }
+        if (settings.tlsProtocols().stream().allMatch("TLSv1.3"::equals)) {
+            List<String> with = new java.util.ArrayList<>(suites);
+            with.add(HTTP2_SUITE);
+            return List.copyOf(with);
+        }
+        LOG.warn("HTTP/2 is not offered over TLS: ssl.cipher.suites leaves out {}, which HTTP/2 requires and without "
+                + "which h2 is not offered by ALPN; add it, or set http2.enabled=false to say HTTP/1.1 is meant", HTTP2_SUITE);
+        return suites;
+    }
+
     /** What every listener of one server shares. */
     public record Settings(int ioThreads, int headersMaxBytes, Duration headerTimeout, Duration idleTimeout,
                            Duration writeTimeout,
@@ -204,8 +231,7 @@ public final class HttpServer implements AutoCloseable {
                 .set(Options.WRITE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, settings.writeTimeout().toMillis()));
         if (tls != null) {
             socket.setSequence(Options.SSL_ENABLED_PROTOCOLS, settings.tlsProtocols().toArray(String[]::new));
-            socket.setSequence(Options.SSL_ENABLED_CIPHER_SUITES, (settings.tlsCipherSuites().isEmpty()
-                    ? DEFAULT_CIPHER_SUITES : settings.tlsCipherSuites()).toArray(String[]::new));
+            socket.setSequence(Options.SSL_ENABLED_CIPHER_SUITES, cipherSuites(settings).toArray(String[]::new));
             if (!settings.clientAuth().equals("none")) {
                 socket.set(Options.SSL_CLIENT_AUTH_MODE, settings.clientAuth().equals("required")
                         ? SslClientAuthMode.REQUIRED : SslClientAuthMode.REQUESTED);

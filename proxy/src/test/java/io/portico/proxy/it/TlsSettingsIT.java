@@ -57,6 +57,40 @@ class TlsSettingsIT {
         }
     }
 
+    /** The protocol ALPN agreed on for a client offering h2 and http/1.1. */
+    private static String alpn(TestPortico p) throws IOException {
+        URI url = p.portico().listenerUrls().get(0);
+        try (SSLSocket socket = (SSLSocket) client.getSocketFactory().createSocket(url.getHost(), url.getPort())) {
+            socket.setSoTimeout(60_000);
+            javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"h2", "http/1.1"});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            return socket.getApplicationProtocol();
+        }
+    }
+
+    /**
+     * Undertow offers h2 only with HTTP/2's own suite enabled, falling back to HTTP/1.1 without a
+     * word: with TLSv1.3 alone it is added (no handshake can choose it), else a warning says so.
+     */
+    @Test
+    void http2IsOfferedOverTls13WhateverItsSuites(KafkaCluster kafka) throws Exception {
+        try (TestPortico p = start(kafka, Map.of("ssl.enabled.protocols", "TLSv1.3",
+                "ssl.cipher.suites", "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256"))) {
+            assertEquals("h2", alpn(p));
+            assertEquals("TLSv1.3 TLS_AES_128_GCM_SHA256", handshake(p, "TLSv1.3", "TLS_AES_128_GCM_SHA256"));
+            assertThrows(IOException.class, () -> handshake(p, "TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+        }
+        try (TestPortico p = start(kafka, Map.of())) {
+            assertEquals("h2", alpn(p));
+        }
+        try (TestPortico p = start(kafka, Map.of("ssl.cipher.suites", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"))) {
+            String agreed = alpn(p);
+            assertTrue(!agreed.equals("h2"), "without HTTP/2's suite where TLSv1.2 could choose it, HTTP/1.1: " + agreed);
+        }
+    }
+
     private static final String WEAK = "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,"
             + "TLS_RSA_WITH_AES_128_GCM_SHA256";
 
