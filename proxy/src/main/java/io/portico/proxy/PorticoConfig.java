@@ -276,7 +276,7 @@ public record PorticoConfig(
                 "Listeners for /health, /ready and /metrics only; when set, the main listeners do not serve them."),
         ACCESS_LOG_ENABLED("access.log.enabled", Setting.bool(), "true", "One line per request to the logger portico.access."),
         ACCESS_CONTROL_ALLOW_ORIGIN("access.control.allow.origin", Setting.string(), "",
-                "CORS: allowed origins, comma-separated, or *; a * within an origin stands for any characters (https://*.example.com), as in Confluent's proxy; empty: CORS off."),
+                "CORS: allowed origins, comma-separated, or *; a * within an origin stands for any characters (https://*.example.com), as in Confluent's proxy; empty: CORS off. An origin is scheme://host[:port] (no path, not even a trailing /), as browsers send it; compared without regard to case."),
         ACCESS_CONTROL_ALLOW_METHODS("access.control.allow.methods", Setting.string(), "GET,POST,PUT,PATCH,DELETE,HEAD",
                 "CORS: methods in preflight answers."),
         ACCESS_CONTROL_ALLOW_HEADERS("access.control.allow.headers", Setting.string(),
@@ -976,7 +976,7 @@ public record PorticoConfig(
                 new Operations(
                         listOf(v.get(Key.ADMIN_LISTENERS), URI.class),
                         (Boolean) v.get(Key.ACCESS_LOG_ENABLED),
-                        (String) v.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN),
+                        origins((String) v.get(Key.ACCESS_CONTROL_ALLOW_ORIGIN)),
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_METHODS),
                         (String) v.get(Key.ACCESS_CONTROL_ALLOW_HEADERS),
                         (String) v.get(Key.ACCESS_CONTROL_EXPOSE_HEADERS),
@@ -1120,6 +1120,23 @@ public record PorticoConfig(
         }
         return new Nodes(secret, nodeUrl, (String) v.get(Key.NODES_TOPIC), heartbeat, expiry,
                 (Duration) v.get(Key.NODES_FORWARD_TIMEOUT_MS));
+    }
+
+    /**
+     * {@code access.control.allow.origin}, each entry checked to be an origin as a browser sends
+     * one ({@code scheme://host[:port]}, {@code *} within, or {@code null}) or {@code *}: an entry
+     * with a path (a trailing {@code /}) would never match, and CORS fail for it without a word.
+     */
+    private static String origins(String value) {
+        for (String entry : value.split(",")) {
+            String e = entry.trim();
+            if (!e.isEmpty() && !e.equals("*") && !e.equals("null")
+                    && !e.matches("[A-Za-z*][A-Za-z0-9+.*-]*://[^/?#@\\s]+")) {
+                throw new ConfigException(Key.ACCESS_CONTROL_ALLOW_ORIGIN.key(), "'" + e + "' is not an origin: "
+                        + "scheme://host[:port] with no path (not even a trailing /), as a browser's Origin header says it");
+            }
+        }
+        return value;
     }
 
     private static <T> List<T> listOf(Object value, Class<T> type) {

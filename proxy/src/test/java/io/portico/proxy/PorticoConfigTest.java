@@ -108,6 +108,12 @@ class PorticoConfigTest {
                 "access.control.expose.headers", "Location", "access.control.skip.options", "true"));
         assertEquals("Location", c.operations().corsExposedHeaders());
         assertKeyNamed("access.control.skip.options", Map.of("access.control.skip.options", "false"));
+        // An entry no browser's Origin could equal (a path, a trailing /) would fail CORS without a word.
+        for (String bad : java.util.List.of("https://app.example/", "https://app.example/path", "app.example",
+                "https://user@app.example")) {
+            assertKeyNamed("access.control.allow.origin", Map.of("access.control.allow.origin", "*, " + bad));
+        }
+        PorticoConfig.from(Map.of("access.control.allow.origin", "https://*.example.com, http://localhost:*, null, *://*.x.org:*"));
     }
 
     @Test

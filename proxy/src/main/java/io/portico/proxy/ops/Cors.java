@@ -38,7 +38,7 @@ public final class Cors implements HttpHandler {
 
     public Cors(HttpHandler next, String origins, String methods, String headers, String exposed) {
         this.next = next;
-        this.origins = Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        this.origins = list(origins);
         this.methods = methods.isBlank() ? "GET,POST,PUT,PATCH,DELETE,HEAD" : methods;
         this.headers = headers.isBlank()
                 ? "Origin,Accept,Content-Type,Authorization,X-Auth-Token,X-Requested-With,Last-Event-ID,Idempotency-Key"
@@ -78,11 +78,18 @@ public final class Cors implements HttpHandler {
 
     /** Whether {@code origins} ({@code access.control.allow.origin}'s value) lets {@code origin} in. */
     public static java.util.function.Predicate<String> allowedOrigins(String origins) {
-        List<String> list = Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        List<String> list = list(origins);
         return origin -> allowed(list, origin);
     }
 
-    private static boolean allowed(List<String> origins, String origin) {
+    /** The setting's entries, lower-cased: a browser's {@code Origin} has its scheme and host in lower case. */
+    private static List<String> list(String origins) {
+        return Arrays.stream(origins.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .map(s -> s.toLowerCase(java.util.Locale.ROOT)).toList();
+    }
+
+    private static boolean allowed(List<String> origins, String given) {
+        String origin = given.toLowerCase(java.util.Locale.ROOT);
         for (String allowed : origins) {
             if (allowed.equals("*") || (allowed.indexOf('*') < 0 ? allowed.equals(origin) : matches(allowed, origin))) {
                 return true;

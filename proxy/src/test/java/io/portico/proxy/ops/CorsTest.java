@@ -22,6 +22,13 @@ class CorsTest {
     }
 
     @Test
+    void originsAreComparedWithoutRegardToCase() {
+        assertTrue(Cors.allowedOrigins("https://App.Example.com").test("https://app.example.com"));
+        assertTrue(Cors.allowedOrigins("https://*.Example.com").test("https://APP.example.com"));
+        assertFalse(Cors.allowedOrigins("https://app.example.com").test("https://app.example.org"));
+    }
+
+    @Test
     void manyStarsAgainstALongOriginStayCheap() {
         // A regular expression of .* pieces would backtrack for a long time here.
         String origin = "https://" + "a".repeat(60_000) + ".example.org";
