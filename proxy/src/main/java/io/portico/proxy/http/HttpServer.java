@@ -271,8 +271,9 @@ public final class HttpServer implements AutoCloseable {
             java.util.function.Consumer<HttpServerExchange> linger = Http.lingerAfterAnswer(firstRequests::close);
             long maxEntitySize = settings.maxEntitySize();
             String keepAlive = keepAliveHint(settings.idleTimeout());
+            int maxStreams = settings.http2MaxStreams();
             HttpHandler limited = exchange -> {
-                firstRequests.started(exchange);
+                int streams = firstRequests.started(exchange);
                 RequestHeads heads = RequestHeads.of(exchange);
                 long head = heads == null ? -1 : heads.started(exchange); // its bytes, when counted
                 linger.accept(exchange);
@@ -290,6 +291,13 @@ public final class HttpServer implements AutoCloseable {
                 if (keepAlive != null && exchange.isPersistent() && Protocols.HTTP_1_1.equals(exchange.getProtocol())) {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
                     exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
+                }
+                if (streams > maxStreams) {
+                    // Undertow announces the bound in its SETTINGS but holds a client to it nowhere.
+                    ErrorWriter.write(exchange, io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("more than "
+                            + maxStreams + " streams of this HTTP/2 connection in progress, past what its SETTINGS "
+                            + "allowed (http2.max.concurrent.streams); retry when one has ended"));
+                    return;
                 }
                 root.handleRequest(exchange);
                 if (!https) {
@@ -728,30 +736,35 @@ public final class HttpServer implements AutoCloseable {
          * streams have all ended is timed as idle from then on, here too: Undertow restarts its
          * idle timer when a stream ends cleanly, not when one is reset (by the client, or by
          * {@link #reset}), which left such a connection open for good.
+         *
+         * @return how many of its HTTP/2 connection's streams are requests in progress now, this
+         *         one included (0 for HTTP/1.x, or a connection not known)
          */
-        void started(HttpServerExchange exchange) {
-            boolean http2 = millis > 0 && Protocols.HTTP_2_0.equals(exchange.getProtocol());
+        int started(HttpServerExchange exchange) {
+            boolean http2 = Protocols.HTTP_2_0.equals(exchange.getProtocol());
             if (waiting.isEmpty() && !http2) {
-                return;
+                return 0;
             }
             Ends peer = Ends.of(exchange.getConnection().getPeerAddress(), exchange.getConnection().getLocalAddress());
             if (peer == null) {
-                return;
+                return 0;
             }
             Waiting w = waiting.get(peer);
             if (w != null) {
                 forget(peer, w);
             }
             Open connection = http2 ? open.get(peer) : null;
-            if (connection != null) {
-                connection.streams.incrementAndGet();
-                exchange.addExchangeCompleteListener((ex, next) -> {
-                    if (connection.streams.decrementAndGet() == 0) {
-                        idle(peer, connection);
-                    }
-                    next.proceed();
-                });
+            if (connection == null) {
+                return 0;
             }
+            int now = connection.streams.incrementAndGet();
+            exchange.addExchangeCompleteListener((ex, next) -> {
+                if (connection.streams.decrementAndGet() == 0 && millis > 0) {
+                    idle(peer, connection);
+                }
+                next.proceed();
+            });
+            return now;
         }
 
         /**

@@ -75,17 +75,19 @@ public final class RawHttp2 {
         out.flush();
     }
 
-    /** The next frame the server sent (its payload skipped). */
+    /** The next frame the server sent. */
     public Frame read() throws IOException {
         byte[] header = new byte[9];
         in.readFully(header);
         int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
-        in.readFully(new byte[length]);
-        return new Frame(header[3], header[4], ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff);
+        byte[] payload = new byte[length];
+        in.readFully(payload);
+        return new Frame(header[3], header[4], ByteBuffer.wrap(header, 5, 4).getInt() & 0x7fffffff, payload);
     }
 
-    /** A frame read: its type, flags and stream. */
-    public record Frame(int type, int flags, int stream) {
+    /** A frame read: its type, flags, stream and payload. */
+    public record Frame(int type, int flags, int stream, byte[] payload) {
+        public static final int DATA = 0;
         public static final int RST_STREAM = 3;
         public static final int GOAWAY = 7;
 
