@@ -233,20 +233,25 @@ public final class ProduceHandler {
                                 .thenApply(offsets -> answer(offsets, v2, request)), answer -> answer);
                 return;
             }
+            // A larger request's answer (some 60 bytes a record, a few hundred with an error) is
+            // written as JSON where it is made and counted in the responses budget until sent,
+            // as admin answers are: a client that reads none of many answers holds no memory
+            // the budgets do not see.
+            io.portico.sessions.MemoryBudget.Lease room = io.portico.proxy.http.Budgets.responseLease(exchange);
             if (format.needsSchemaRegistry()) {
                 // On the produce pool while its schemas are cached, where no request waiting for a
                 // slow registry holds it up; one that must ask the registry goes on on the schema pool.
                 Http.offload(exchange, pool, () -> {
                     Parsed parsed = parse(body, format, partition);
                     return SchemaProduce.cachedHereElseOn(schemaOn, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
-                            share).thenApply(offsets -> answer(offsets, v2, request)));
+                            share).thenApply(offsets -> Http.written(answer(offsets, v2, request), room)));
                 }, answer -> answer);
                 return;
             }
             Http.offload(exchange, pool, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes, null, share)
-                        .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
+                        .thenApply(offsets -> Http.written(answer(offsets, v2, request), room)); // 200, errors per record
             }, answer -> answer);
         });
     }

@@ -896,7 +896,7 @@ public final class Http {
     }
 
     /** The answer as JSON bytes (a {@link Reply} keeps its status), counted in {@code room}. */
-    static Object written(Object answer, MemoryBudget.Lease room) {
+    public static Object written(Object answer, MemoryBudget.Lease room) {
         if (answer instanceof Reply reply) {
             return reply.body() == null || reply.body() instanceof RawJson ? reply
                     : new Reply(reply.status(), written(reply.body(), room));

@@ -9,12 +9,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.proxy.testing.KafkaCluster;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
+import io.portico.proxy.testing.TestPortico;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -94,6 +96,48 @@ class ProduceIT {
         assertEquals(200, rest.post(v3, "application/json", "{\"key\":{\"type\":\"STRING\",\"data\":\"k\"},"
                 + "\"value\":{\"type\":\"STRING\",\"data\":\"v\"}}").status());
         assertEquals(6, kafka.read(topic, 6).size(), "the keyed records, none other");
+    }
+
+    /**
+     * A large produce's answer (some 60 bytes a record) is counted in the responses budget until it
+     * is sent: a client that reads none of it holds no memory the budgets do not see. 100,000
+     * records answer 6 MB, more than the kernel's send buffer takes (4 MB at most here).
+     */
+    @Test
+    void aLargeProducesAnswerCountsInTheResponsesBudgetUntilSent(KafkaCluster kafka) throws Exception {
+        int records = 100_000;
+        try (TestPortico p = TestPortico.start(kafka, Map.of("produce.records.max", String.valueOf(records)))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("answers"), 1);
+            StringBuilder body = new StringBuilder("{\"records\":[");
+            for (int i = 0; i < records; i++) {
+                body.append(i == 0 ? "" : ",").append("{\"value\":\"YQ==\"}");
+            }
+            byte[] bytes = body.append("]}").toString().getBytes(StandardCharsets.US_ASCII);
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.setReceiveBufferSize(1024); // the client reads nothing: the answer stays with Portico
+                socket.connect(new java.net.InetSocketAddress(rest.base().getHost(), rest.base().getPort()), 10_000);
+                socket.getOutputStream().write(("POST /topics/" + topic + " HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/vnd.kafka.binary.v1+json\r\nContent-Length: " + bytes.length
+                        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(bytes);
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                long used = 0;
+                while ((used = responsesUsed(rest)) < 50L * records && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertTrue(used >= 50L * records, "the answer not read yet is counted: " + used + " bytes");
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (responsesUsed(rest) > 100_000 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(responsesUsed(rest) <= 100_000, "given back once its client left: " + responsesUsed(rest));
+        }
+    }
+
+    private static long responsesUsed(Rest rest) {
+        return rest.get("/metrics").json().get("gauges").get("portico.memory.responses.used").get("value").asLong();
     }
 
     @Test
