@@ -536,13 +536,19 @@ class ConsumerInstanceTest {
         assertEquals(2L, consumer.lastCommitted(P0), "records 2 and 3 are read again by the group: " + consumer.events);
     }
 
+    /** An auto-commit instance given partitions 0 and 1 that has read record 0 of partition 1 (not confirmed yet). */
+    private ConsumerInstance autoCommitAfterRecord0OfP1(ConsumerRegistry registry) {
+        ConsumerInstance instance = create(registry, "true");
+        factory.last().assignOnNextPoll(List.of(P0, P1), List.of(record(TOPIC, 1, 0, null, "a")));
+        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
+        return instance;
+    }
+
     @Test
     void aPartitionAnEagerRebalanceGivesStraightBackGoesOnAfterWhatTheClientWasHanded() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = create(registry, "true");
+        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0, P1), List.of(record(TOPIC, 1, 0, null, "a")));
-        assertEquals(List.of(0L), offsets(registry.read(instance, TOPIC, 0)));
 
         // A member joins (during a fetch ahead, say): every partition is revoked and given back.
         consumer.eagerRebalance(List.of(P0, P1));
@@ -556,10 +562,8 @@ class ConsumerInstanceTest {
     @Test
     void autoCommitOnARevocationCommitsWhatTheClientConfirmedNeverBelowItsOwnCommit() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = create(registry, "true");
+        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0, P1), List.of(record(TOPIC, 1, 0, null, "a")));
-        assertEquals(1, registry.read(instance, TOPIC, 0).size());
 
         // The group takes partition 1 away before the client asks again (during a fetch ahead, say).
         consumer.rebalance(List.of(P0));
