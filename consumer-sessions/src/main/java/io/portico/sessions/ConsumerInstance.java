@@ -1208,6 +1208,12 @@ public final class ConsumerInstance {
          *         next slice: 0 for at once
          */
         long slice() {
+            if (owner == null && stream.get() != null) {
+                // A stream opened on the instance while this read waited between two slices: what
+                // is fetched now is the stream's (a read takes nothing from a stream, as a new one
+                // is refused 40903), and nothing this read would return is mixed with its batches.
+                return done(List.of());
+            }
             if (v1Topic != null && mode != Mode.NONE && !readsOnly(v1Topic)) {
                 // Subscribed to other topics (through v2) between two steps of a v1 read: 40901,
                 // as the next v1 read of its topic would be, before anything of those topics goes

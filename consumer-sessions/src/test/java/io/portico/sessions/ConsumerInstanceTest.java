@@ -958,6 +958,27 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aReadWaitingWhenAStreamOpensAnswersNothingAndLeavesTheRecordsToTheStream() throws Exception {
+        ConsumerRegistry registry = registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20);
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of());
+        HeldTasks pool = new HeldTasks();
+        java.util.concurrent.CompletableFuture<List<ConsumedRecord>> waiting =
+                registry.readAsync(instance, TOPIC, 0, ResponseRoom.unbounded(), pool);
+        ConsumerInstance.Stream stream = instance.openStream(TOPIC, t -> true, null);
+        consumer.addRecord(record(TOPIC, 0, 0, null, "a"));
+        assertTrue(SessionTestConsumer.waitUntil(() -> {
+            pool.runAll(); // the read's next slice, once its wait is over
+            return waiting.isDone();
+        }, Duration.ofSeconds(30)), "the read ended");
+        assertEquals(List.of(), waiting.get(), "nothing for the read that waited");
+        assertEquals(List.of(0L), offsets(stream.next(new ConsumerInstance.ReadLimits(Duration.ofSeconds(5),
+                Duration.ofSeconds(5), 1 << 20), ResponseRoom.unbounded())), "the record is the stream's");
+        stream.close();
+    }
+
+    @Test
     void aReadThatHandsOutRecordsFetchesTheNextOnesWhileItsAnswerIsRead() throws Exception {
         ConsumerInstance instance = assignedWithOneRecord(1);
         SessionTestConsumer consumer = factory.last();
