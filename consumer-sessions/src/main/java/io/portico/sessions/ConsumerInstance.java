@@ -612,7 +612,7 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets) {
         locked(KafkaErrors::toRestException, () -> {
-            askedAgain();
+            askedAgainMoving(offsets.keySet());
             checkAssigned(offsets.keySet()); // asks Kafka nothing: taken as Confluent's proxy takes it
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
@@ -625,8 +625,8 @@ public final class ConsumerInstance {
     /** Makes the next read of each partition start at its first offset. */
     public void seekToBeginning(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
-            askedAgain();
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
+            askedAgainMoving(partitions);
             checkOwned(partitions);
             held.drop(partitions);
             delivered.forget(partitions);
@@ -649,8 +649,8 @@ public final class ConsumerInstance {
     /** Makes the next read of each partition start at its end (records written from now on). */
     public void seekToEnd(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
-            askedAgain();
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
+            askedAgainMoving(partitions);
             checkOwned(partitions);
             held.drop(partitions);
             delivered.forget(partitions);
@@ -676,7 +676,9 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets, Map<TopicPartition, Long> timestamps) {
         locked(KafkaErrors::toRestException, () -> {
-            askedAgain();
+            Set<TopicPartition> moving = new HashSet<>(offsets.keySet());
+            moving.addAll(timestamps.keySet());
+            askedAgainMoving(moving);
             checkAssigned(offsets.keySet()); // a seek to an offset asks Kafka nothing: taken as Confluent's proxy takes it
             checkOwned(timestamps.keySet());
             // Kafka is asked first: a look-up that fails (a timeout) moves nothing and lets go of
@@ -2059,6 +2061,21 @@ public final class ConsumerInstance {
     private void askedAgain() {
         if (confirmed()) {
             autoCommitReturned();
+        }
+    }
+
+    /**
+     * As {@link #askedAgain} for a seek of {@code moving}: their auto-commit is left to the seek's
+     * position (committed with the next), so that a seek back to read again sends no commit past
+     * it first, which a crash before the next would leave.
+     */
+    private void askedAgainMoving(Collection<TopicPartition> moving) {
+        if (confirmed()) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = confirmedOf(consumer.assignment());
+            offsets.keySet().removeAll(moving);
+            if (!offsets.isEmpty()) {
+                commitAsync(offsets);
+            }
         }
     }
 

@@ -536,6 +536,23 @@ class ConsumerInstanceTest {
         assertEquals(2L, consumer.lastCommitted(P0), "records 2 and 3 are read again by the group: " + consumer.events);
     }
 
+    @Test
+    void aSeekBackSendsNoAutoCommitPastWhereItGoes() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "true");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
+        assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 2)));
+        assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 2)));
+        assertEquals(2L, consumer.lastCommitted(P0));
+
+        // The seek says the client has records 2 and 3, but it goes back to read them again.
+        instance.seek(Map.of(P0, 0L));
+        assertEquals(2L, consumer.lastCommitted(P0), "no commit past where the seek goes: " + consumer.commits);
+        registry.delete("g1", "alice");
+        assertEquals(0L, consumer.lastCommitted(P0), "the seek's position, committed with the next: " + consumer.commits);
+    }
+
     /** An auto-commit instance given partitions 0 and 1 that has read record 0 of partition 1 (not confirmed yet). */
     private ConsumerInstance autoCommitAfterRecord0OfP1(ConsumerRegistry registry) {
         ConsumerInstance instance = create(registry, "true");
