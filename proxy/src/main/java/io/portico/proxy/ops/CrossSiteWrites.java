@@ -73,7 +73,8 @@ public final class CrossSiteWrites implements HttpHandler {
         if (!path.startsWith("/consumers/")) {
             return false;
         }
-        String[] parts = path.split("/", -1);
+        // The router takes a path with one trailing slash as the path without it.
+        String[] parts = (path.endsWith("/") ? path.substring(0, path.length() - 1) : path).split("/", -1);
         return parts.length >= 6 && parts[3].equals("instances")
                 && (parts.length == 6 && parts[5].equals("records") || parts.length == 7 && parts[5].equals("topics"));
     }

@@ -90,6 +90,10 @@ class CrossSiteWritesIT {
                     "an event stream too, from an older browser");
             assertEquals(403, rest.get("/consumers/cross-site-" + topic + "/instances/i/topics/" + topic, "Accept",
                     "application/vnd.kafka.binary.v1+json", "Origin", EVIL, "Sec-Fetch-Site", "cross-site").status(), "v1's read");
+            assertEquals(403, rest.get(instance + "/records/", "Accept", binary, "Origin", EVIL, "Sec-Fetch-Site",
+                    "cross-site").status(), "with a trailing slash, which the router takes as without");
+            assertEquals(403, rest.get("/consumers/cross-site-" + topic + "/instances/i/topics/" + topic + "/", "Accept",
+                    "application/vnd.kafka.binary.v1+json", "Origin", EVIL, "Sec-Fetch-Site", "cross-site").status());
             List<String> read = new ArrayList<>();
             for (int i = 0; i < 20 && read.size() < 5; i++) {
                 Rest.Response r = rest.get(instance + "/records?timeout=1000", "Accept", binary);
