@@ -292,10 +292,14 @@ public final class HttpServer implements AutoCloseable {
                     exchange.getResponseHeaders().put(Headers.KEEP_ALIVE, keepAlive);
                     exchange.addResponseCommitListener(HttpServer::noHintIfClosing);
                 }
-                if (streams > maxStreams) {
+                if (streams > 2L * maxStreams) {
                     // Undertow announces the bound in its SETTINGS but holds a client to it nowhere.
+                    // Refused past twice it: a stream the client reset counts here until its
+                    // handler next writes (Undertow's own count, which the client keeps to, drops
+                    // at the reset), and a proxy multiplexing clients that give up on long polls
+                    // keeps to the bound by that count.
                     ErrorWriter.write(exchange, io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("more than "
-                            + maxStreams + " streams of this HTTP/2 connection in progress, past what its SETTINGS "
+                            + 2L * maxStreams + " streams of this HTTP/2 connection in progress, twice what its SETTINGS "
                             + "allowed (http2.max.concurrent.streams); retry when one has ended"));
                     return;
                 }
