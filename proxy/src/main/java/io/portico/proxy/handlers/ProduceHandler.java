@@ -234,9 +234,10 @@ public final class ProduceHandler {
                 return;
             }
             // A larger request's answer (some 60 bytes a record, a few hundred with an error) is
-            // written as JSON where it is made and counted in the responses budget until sent,
-            // as admin answers are: a client that reads none of many answers holds no memory
-            // the budgets do not see.
+            // counted in the responses budget until sent, as admin answers are: a client that
+            // reads none of many answers holds no memory the budgets do not see. Its JSON is
+            // written on the IO thread (the records' callbacks complete it on the shared
+            // producer's one network thread, which every client's sends wait for).
             io.portico.sessions.MemoryBudget.Lease room = io.portico.proxy.http.Budgets.responseLease(exchange);
             if (format.needsSchemaRegistry()) {
                 // On the produce pool while its schemas are cached, where no request waiting for a
@@ -244,15 +245,15 @@ public final class ProduceHandler {
                 Http.offload(exchange, pool, () -> {
                     Parsed parsed = parse(body, format, partition);
                     return SchemaProduce.cachedHereElseOn(schemaOn, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
-                            share).thenApply(offsets -> Http.written(answer(offsets, v2, request), room)));
-                }, answer -> answer);
+                            share).thenApply(offsets -> answer(offsets, v2, request)));
+                }, answer -> Http.written(answer, room));
                 return;
             }
             Http.offload(exchange, pool, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes, null, share)
-                        .thenApply(offsets -> Http.written(answer(offsets, v2, request), room)); // 200, errors per record
-            }, answer -> answer);
+                        .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
+            }, answer -> Http.written(answer, room));
         });
     }
 }
