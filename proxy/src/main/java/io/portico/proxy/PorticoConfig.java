@@ -1130,8 +1130,10 @@ public record PorticoConfig(
     private static String origins(String value) {
         for (String entry : value.split(",")) {
             String e = entry.trim();
+            // A * may stand for the scheme too (*.example.com, as Jetty's filter takes it).
             if (!e.isEmpty() && !e.equals("*") && !e.equals("null")
-                    && !e.matches("[A-Za-z*][A-Za-z0-9+.*-]*://[^/?#@\\s]+")) {
+                    && !e.matches("[A-Za-z*][A-Za-z0-9+.*-]*://[^/?#@\\s]+")
+                    && !(e.contains("*") && e.matches("[^/?#@\\s]+"))) {
                 throw new ConfigException(Key.ACCESS_CONTROL_ALLOW_ORIGIN.key(), "'" + e + "' is not an origin: "
                         + "scheme://host[:port] with no path (not even a trailing /), as a browser's Origin header says it");
             }

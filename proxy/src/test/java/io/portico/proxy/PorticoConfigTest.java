@@ -113,7 +113,8 @@ class PorticoConfigTest {
                 "https://user@app.example")) {
             assertKeyNamed("access.control.allow.origin", Map.of("access.control.allow.origin", "*, " + bad));
         }
-        PorticoConfig.from(Map.of("access.control.allow.origin", "https://*.example.com, http://localhost:*, null, *://*.x.org:*"));
+        PorticoConfig.from(Map.of("access.control.allow.origin",
+                "https://*.example.com, http://localhost:*, null, *://*.x.org:*, *.example.net"));
     }
 
     @Test
