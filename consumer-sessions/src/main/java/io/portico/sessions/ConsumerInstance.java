@@ -597,6 +597,7 @@ public final class ConsumerInstance {
         delivered.forgetAll();
         returned.clear();
         unconfirmed.clear();
+        handedOnRevocation.clear();
         unwritten.clear();
         rewindOnReturn.clear();
         assigned = false;
@@ -2054,6 +2055,9 @@ public final class ConsumerInstance {
     private boolean confirmed() {
         boolean some = !unconfirmed.isEmpty();
         unconfirmed.clear();
+        if (!handedOnRevocation.isEmpty()) { // a rebalance under way: what it keeps is confirmed too
+            handedOnRevocation.replaceAll((tp, handed) -> new Handed(handed.last(), handed.last()));
+        }
         return some && autoCommit;
     }
 
@@ -2099,7 +2103,7 @@ public final class ConsumerInstance {
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
             }
-            unconfirmed.clear(); // no auto-commit goes back below what the client committed
+            confirmed(); // no auto-commit goes back below what the client committed
             List<CommittedOffset> out = new ArrayList<>();
             for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
                 long last = e.getValue().offset() - 1;
@@ -2370,9 +2374,9 @@ public final class ConsumerInstance {
                 return; // closed by another meanwhile
             }
             closeWhenFree = false;
-            // The final commit of what the client confirmed only: the holder went on after the
-            // close ended its answer, and what it marked returned since never reached the client
-            // (the group reads it again instead).
+            // The final commit of what the client confirmed only, a delete's too: the holder went
+            // on after the close ended its answer, and what it marked returned since never
+            // reached the client (the group reads it again instead).
             closeLocked(System.nanoTime() + closeTimeout.toNanos(), true, false);
             held.clear();
             memory.close();
@@ -2453,7 +2457,7 @@ public final class ConsumerInstance {
             try {
                 held.drop(partitions);
                 delivered.forget(partitions);
-                partitions.forEach(handedOnRevocation::remove); // another member may have read them meanwhile
+                handedOnRevocation.clear(); // the group went on without this member: another may have read them meanwhile
                 notReturned(partitions);
                 rewindOnReturn.keySet().removeAll(partitions);
             } finally {
@@ -2488,7 +2492,9 @@ public final class ConsumerInstance {
                     if (partitions.contains(tp)) {
                         consumer.seek(tp, handed.last() + 1);
                         returned.put(tp, handed.last());
-                        unconfirmed.put(tp, handed.before());
+                        if (!java.util.Objects.equals(handed.before(), handed.last())) {
+                            unconfirmed.put(tp, handed.before());
+                        }
                     }
                 });
                 handedOnRevocation.clear();

@@ -577,6 +577,31 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aPartitionGivenBackAfterAnUnsubscribeStartsFromTheGroupsCommit() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
+        SessionTestConsumer consumer = factory.last();
+        consumer.revokeForRebalance(); // a join under way: every partition revoked, none assigned yet
+        instance.unsubscribe();
+        instance.subscribe(List.of(TOPIC));
+        consumer.rebalance(List.of(P0, P1)); // assigned again, after another member may have had them
+        assertEquals(0L, consumer.position(P1), "from the group's commit, not after what the client was handed");
+    }
+
+    @Test
+    void whatTheClientConfirmsWhileARebalanceIsUnderWayCountsOnceItsPartitionIsBack() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
+        SessionTestConsumer consumer = factory.last();
+        consumer.revokeForRebalance();
+        assertEquals(List.of(), registry.commit(instance), "nothing is the instance's during the join");
+        consumer.rebalance(List.of(P0, P1)); // given straight back
+        assertEquals(1L, consumer.position(P1));
+        registry.close(); // as an expiry: commits what the client confirmed, record 0 among it
+        assertEquals(1L, consumer.lastCommitted(P1), consumer.commits.toString());
+    }
+
+    @Test
     void autoCommitOnARevocationCommitsWhatTheClientConfirmedNeverBelowItsOwnCommit() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
