@@ -522,9 +522,8 @@ class ConsumerInstanceTest {
     @Test
     void autoCommitCommitsWhatAReadReturnedOnceTheClientAsksAgainButNotWhatItHeldBack() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = create(registry, "true");
+        ConsumerInstance instance = autoCommitOverRecords0To4(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
 
         assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 2)));
         assertEquals(Map.of(), committedOffsets(consumer, P0), "the answer may not have reached the client yet");
@@ -539,9 +538,8 @@ class ConsumerInstanceTest {
     @Test
     void aSeekBackSendsNoAutoCommitPastWhereItGoes() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = create(registry, "true");
+        ConsumerInstance instance = autoCommitOverRecords0To4(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
         assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 2)));
         assertEquals(List.of(2L, 3L), offsets(registry.read(instance, TOPIC, 2)));
         assertEquals(2L, consumer.lastCommitted(P0));
@@ -551,6 +549,13 @@ class ConsumerInstanceTest {
         assertEquals(2L, consumer.lastCommitted(P0), "no commit past where the seek goes: " + consumer.commits);
         registry.delete("g1", "alice");
         assertEquals(0L, consumer.lastCommitted(P0), "the seek's position, committed with the next: " + consumer.commits);
+    }
+
+    /** An auto-commit instance whose group gives it partition 0, records 0 to 4 there, at its first poll. */
+    private ConsumerInstance autoCommitOverRecords0To4(ConsumerRegistry registry) {
+        ConsumerInstance instance = create(registry, "true");
+        factory.last().assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
+        return instance;
     }
 
     /** An auto-commit instance given partitions 0 and 1 that has read record 0 of partition 1 (not confirmed yet). */
@@ -576,12 +581,18 @@ class ConsumerInstanceTest {
         assertEquals(1L, consumer.lastCommitted(P1), "this read confirmed record 0");
     }
 
+    /** As {@link #autoCommitAfterRecord0OfP1}, then a join under way: every partition revoked, none assigned yet. */
+    private ConsumerInstance duringAJoinAfterRecord0OfP1(ConsumerRegistry registry) {
+        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
+        factory.last().revokeForRebalance();
+        return instance;
+    }
+
     @Test
     void aPartitionGivenBackAfterAnUnsubscribeStartsFromTheGroupsCommit() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
+        ConsumerInstance instance = duringAJoinAfterRecord0OfP1(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.revokeForRebalance(); // a join under way: every partition revoked, none assigned yet
         instance.unsubscribe();
         instance.subscribe(List.of(TOPIC));
         consumer.rebalance(List.of(P0, P1)); // assigned again, after another member may have had them
@@ -591,9 +602,8 @@ class ConsumerInstanceTest {
     @Test
     void whatTheClientConfirmsWhileARebalanceIsUnderWayCountsOnceItsPartitionIsBack() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = autoCommitAfterRecord0OfP1(registry);
+        ConsumerInstance instance = duringAJoinAfterRecord0OfP1(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.revokeForRebalance();
         assertEquals(List.of(), registry.commit(instance), "nothing is the instance's during the join");
         consumer.rebalance(List.of(P0, P1)); // given straight back
         assertEquals(1L, consumer.position(P1));
@@ -625,9 +635,8 @@ class ConsumerInstanceTest {
     @Test
     void autoCommitCommitsOnDeleteBeforeTheConsumerCloses() {
         ConsumerRegistry registry = registry();
-        ConsumerInstance instance = create(registry, "true");
+        ConsumerInstance instance = autoCommitOverRecords0To4(registry);
         SessionTestConsumer consumer = factory.last();
-        consumer.assignOnNextPoll(List.of(P0), sized(0, 0, 4, 1));
         assertEquals(List.of(0L, 1L, 2L), offsets(registry.read(instance, TOPIC, 3)));
 
         registry.delete("g1", "alice");
