@@ -140,6 +140,22 @@ public final class ConsumerInstance {
     /** Of one partition: what was returned before the reads not confirmed yet ({@code before}, null: nothing), and the last they returned. */
     private record Handed(Long before, long last) {
     }
+
+    /**
+     * The group member this instance was when {@link #handedOnRevocation} was noted: a partition
+     * comes back straight only to the same member (a member dropped from the group meanwhile
+     * joins again under a new id, after another may have read it). Guarded as the map.
+     */
+    private String handedBy;
+
+    /** This consumer's member id in its group now (null when it cannot say). */
+    private String memberId() {
+        try {
+            return consumer.groupMetadata().memberId();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
     private final DeliveryLog delivered = new DeliveryLog();
     /** What the stream that handed it out has not written yet (a commit stops before it). */
     private final Unwritten unwritten = new Unwritten();
@@ -457,6 +473,7 @@ public final class ConsumerInstance {
             topics = Set.copyOf(matches);
             if (matches.isEmpty()) {
                 consumer.unsubscribe();
+                handedOnRevocation.clear(); // left the group: what it gives later is not given straight back
             } else {
                 consumer.subscribe(matches, new Rebalance());
             }
@@ -613,8 +630,8 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets) {
         locked(KafkaErrors::toRestException, () -> {
-            askedAgainMoving(offsets.keySet());
             checkAssigned(offsets.keySet()); // asks Kafka nothing: taken as Confluent's proxy takes it
+            askedAgainMoving(offsets.keySet());
             held.drop(offsets.keySet());
             delivered.forget(offsets.keySet());
             offsets.forEach(consumer::seek);
@@ -627,8 +644,8 @@ public final class ConsumerInstance {
     public void seekToBeginning(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
-            askedAgainMoving(partitions);
             checkOwned(partitions);
+            askedAgainMoving(partitions);
             held.drop(partitions);
             delivered.forget(partitions);
             consumer.seekToBeginning(partitions);
@@ -651,8 +668,8 @@ public final class ConsumerInstance {
     public void seekToEnd(Collection<TopicPartition> asked) {
         locked(KafkaErrors::toRestException, () -> {
             Collection<TopicPartition> partitions = everyAssignedIfNone(asked);
-            askedAgainMoving(partitions);
             checkOwned(partitions);
+            askedAgainMoving(partitions);
             held.drop(partitions);
             delivered.forget(partitions);
             consumer.seekToEnd(partitions);
@@ -677,15 +694,15 @@ public final class ConsumerInstance {
      */
     public void seek(Map<TopicPartition, Long> offsets, Map<TopicPartition, Long> timestamps) {
         locked(KafkaErrors::toRestException, () -> {
-            Set<TopicPartition> moving = new HashSet<>(offsets.keySet());
-            moving.addAll(timestamps.keySet());
-            askedAgainMoving(moving);
             checkAssigned(offsets.keySet()); // a seek to an offset asks Kafka nothing: taken as Confluent's proxy takes it
             checkOwned(timestamps.keySet());
             // Kafka is asked first: a look-up that fails (a timeout) moves nothing and lets go of
             // nothing held, so no record is skipped.
             Map<TopicPartition, OffsetAndTimestamp> found = timestamps.isEmpty() ? Map.of()
                     : consumer.offsetsForTimes(timestamps);
+            Set<TopicPartition> moving = new HashSet<>(offsets.keySet());
+            moving.addAll(timestamps.keySet());
+            askedAgainMoving(moving); // once the seek is sure to move them
             delivered.forget(offsets.keySet());
             delivered.forget(timestamps.keySet());
             held.drop(offsets.keySet());
@@ -2437,6 +2454,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.revoked(partitions);
                 handedOnRevocation.clear(); // a rebalance before ended with an assignment, or never gives them back
+                handedBy = memberId();
                 for (TopicPartition tp : partitions) {
                     Long last = returned.get(tp);
                     if (last != null && unconfirmed.containsKey(tp)) {
@@ -2488,8 +2506,10 @@ public final class ConsumerInstance {
                     }
                 });
                 rewindOnReturn.clear();
+                String member = handedOnRevocation.isEmpty() ? null : memberId();
+                boolean sameMember = member != null && !member.isEmpty() && member.equals(handedBy);
                 handedOnRevocation.forEach((tp, handed) -> {
-                    if (partitions.contains(tp)) {
+                    if (sameMember && partitions.contains(tp)) {
                         consumer.seek(tp, handed.last() + 1);
                         returned.put(tp, handed.last());
                         if (!java.util.Objects.equals(handed.before(), handed.last())) {

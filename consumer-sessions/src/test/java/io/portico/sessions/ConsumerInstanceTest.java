@@ -600,6 +600,16 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aPartitionGivenBackToAMemberDroppedFromTheGroupMeanwhileStartsFromTheGroupsCommit() {
+        ConsumerRegistry registry = registry();
+        duringAJoinAfterRecord0OfP1(registry);
+        SessionTestConsumer consumer = factory.last();
+        consumer.memberId = "member-2"; // dropped during the join (no callback while it owns nothing), joined again
+        consumer.rebalance(List.of(P0, P1));
+        assertEquals(0L, consumer.position(P1), "from the group's commit: another member may have read it");
+    }
+
+    @Test
     void whatTheClientConfirmsWhileARebalanceIsUnderWayCountsOnceItsPartitionIsBack() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = duringAJoinAfterRecord0OfP1(registry);

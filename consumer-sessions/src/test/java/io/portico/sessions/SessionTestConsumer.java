@@ -68,6 +68,14 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
     volatile String closedBy;
     volatile boolean honourPendingWakeup;
     volatile boolean failAsyncCommits;
+    /** The member id {@link #groupMetadata} says (a member dropped from its group joins again under a new one). */
+    volatile String memberId = "member-1";
+
+    @Override
+    @SuppressWarnings("removal") // the one constructor that takes a member id (MockConsumer's own uses it)
+    public synchronized org.apache.kafka.clients.consumer.ConsumerGroupMetadata groupMetadata() {
+        return new org.apache.kafka.clients.consumer.ConsumerGroupMetadata("g", 1, memberId, java.util.Optional.empty());
+    }
     /** Thrown by every {@code commitSync} while set (Kafka refusing commits). */
     volatile RuntimeException commitSyncFailure;
     /** Runs inside each commitSync (to hold it there). */

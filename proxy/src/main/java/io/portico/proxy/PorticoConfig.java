@@ -101,7 +101,7 @@ public record PorticoConfig(
         HTTP2_ENABLED("http2.enabled", Setting.bool(), "true",
                 "HTTP/2 on every listener: h2 by ALPN over TLS, h2c by prior knowledge and by upgrade."),
         HTTP2_MAX_CONCURRENT_STREAMS("http2.max.concurrent.streams", Setting.integer(1, 10_000), "100",
-                "Streams one HTTP/2 connection may have open at once (each may buffer a 64 KiB window)."),
+                "Streams one HTTP/2 connection may have open at once (each may buffer a 64 KiB window), as its SETTINGS announce; a client that ignores them is refused (429) past twice as many."),
         CONNECTIONS_MAX("connections.max", Setting.integer(1, 10_000_000), "10000",
                 "Open connections at most (per listener; all listeners, admin ones included, never more than half the process's file-descriptor limit together); beyond it new ones are answered 503 and closed (on https closed before the handshake, unanswered)."),
         CONNECTIONS_PER_ADDRESS_MAX("connections.per.address.max", Setting.integer(1, 10_000_000), "5000",
