@@ -236,8 +236,9 @@ public final class ProduceHandler {
             // A larger request's answer (some 60 bytes a record, a few hundred with an error) is
             // counted in the responses budget until sent, as admin answers are: a client that
             // reads none of many answers holds no memory the budgets do not see. Its JSON is
-            // written on the IO thread (the records' callbacks complete it on the shared
-            // producer's one network thread, which every client's sends wait for).
+            // written on the IO thread, or for many records on the produce pool (never on the
+            // shared producer's one network thread, whose callbacks complete the records and
+            // which every client's sends wait for).
             io.portico.sessions.MemoryBudget.Lease room = io.portico.proxy.http.Budgets.responseLease(exchange);
             if (format.needsSchemaRegistry()) {
                 // On the produce pool while its schemas are cached, where no request waiting for a
@@ -245,15 +246,38 @@ public final class ProduceHandler {
                 Http.offload(exchange, pool, () -> {
                     Parsed parsed = parse(body, format, partition);
                     return SchemaProduce.cachedHereElseOn(schemaOn, () -> encode(parsed, format, topic)).thenCompose(request -> produce.produce(topic, request.records(), deadline, codes, null,
-                            share).thenApply(offsets -> answer(offsets, v2, request)));
+                            share).thenApply(offsets -> answer(offsets, v2, request))
+                            .thenCompose(answer -> writtenOffIo(answer, request.records().size(), room)));
                 }, answer -> Http.written(answer, room));
                 return;
             }
             Http.offload(exchange, pool, () -> {
                 Encoded request = encode(parse(body, format, partition), format, topic);
                 return produce.produce(topic, request.records(), deadline, codes, null, share)
-                        .thenApply(offsets -> answer(offsets, v2, request)); // 200, errors per record
+                        .thenApply(offsets -> answer(offsets, v2, request)) // 200, errors per record
+                        .thenCompose(answer -> writtenOffIo(answer, request.records().size(), room));
             }, answer -> Http.written(answer, room));
         });
+    }
+
+    /** Records of one answer from which its JSON is written on the produce pool, not on an IO thread: some 60 KB and more. */
+    static final int RENDERED_OFF_IO_RECORDS = 1_000;
+
+    /**
+     * The answer of {@code records} records, as JSON counted in {@code room} when written here on
+     * the produce pool (from {@link #RENDERED_OFF_IO_RECORDS} on), else as it is, for the IO
+     * thread to write ({@link Http#written} passes JSON already written through). A pool that
+     * turns the task away leaves it to the IO thread: the records are in Kafka, and their answer
+     * must not become an error.
+     */
+    private CompletableFuture<Object> writtenOffIo(Object answer, int records, io.portico.sessions.MemoryBudget.Lease room) {
+        if (records < RENDERED_OFF_IO_RECORDS) {
+            return CompletableFuture.completedFuture(answer);
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> Http.written(answer, room), pool);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(answer);
+        }
     }
 }

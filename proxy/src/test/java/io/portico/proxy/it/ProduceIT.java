@@ -133,6 +133,17 @@ class ProduceIT {
                 Thread.sleep(50);
             }
             assertTrue(responsesUsed(rest) <= 100_000, "given back once its client left: " + responsesUsed(rest));
+
+            // An answer read whole, its JSON written on the produce pool (1,000 records and more).
+            StringBuilder thousand = new StringBuilder("{\"records\":[");
+            for (int i = 0; i < 1_000; i++) {
+                thousand.append(i == 0 ? "" : ",").append("{\"value\":\"YQ==\"}");
+            }
+            Rest.Response answered = rest.post("/topics/" + topic, "application/vnd.kafka.binary.v2+json",
+                    thousand.append("]}").toString(), "Accept", "application/vnd.kafka.v2+json");
+            assertEquals(200, answered.status(), answered.body());
+            assertEquals(1_000, answered.json().get("offsets").size());
+            assertEquals(records + 999, answered.json().get("offsets").get(999).get("offset").asLong(), answered.body());
         }
     }
 
