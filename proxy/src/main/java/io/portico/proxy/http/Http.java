@@ -229,27 +229,6 @@ public final class Http {
         return address.getHostAddress();
     }
 
-    /** A connection's client address as {@link #addressKey} counts it, worked out once per connection. */
-    private static final io.undertow.util.AttachmentKey<String> ADDRESS = io.undertow.util.AttachmentKey.create(String.class);
-
-    /**
-     * The client address of the exchange's connection as {@link #addressKey} counts it (worked
-     * out once per connection), or null when unknown.
-     */
-    public static String clientAddress(HttpServerExchange exchange) {
-        io.undertow.server.ServerConnection connection = exchange.getConnection();
-        String key = connection.getAttachment(ADDRESS); // HTTP/1.x: one per connection; HTTP/2: per stream
-        if (key == null) {
-            java.net.InetSocketAddress peer = connection.getPeerAddress(java.net.InetSocketAddress.class);
-            if (peer == null || peer.getAddress() == null) {
-                return null;
-            }
-            key = addressKey(peer.getAddress());
-            connection.putAttachment(ADDRESS, key);
-        }
-        return key;
-    }
-
     /** The request's {@code Content-Type}, or null. */
     public static String contentType(HttpServerExchange exchange) {
         return exchange.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);

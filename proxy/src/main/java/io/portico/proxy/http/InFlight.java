@@ -5,6 +5,9 @@ import io.portico.sessions.PerOwner;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.ServerConnection;
+import io.undertow.util.AttachmentKey;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -18,6 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Kafka) before closing the clients.
  */
 public final class InFlight implements HttpHandler {
+    /** A connection's client address as {@link Http#addressKey} counts it, worked out once per connection. */
+    private static final AttachmentKey<String> ADDRESS = AttachmentKey.create(String.class);
+
     private final HttpHandler next;
     private final AtomicInteger active = new AtomicInteger();
     private final PerOwner byAddress = new PerOwner();
@@ -61,6 +67,21 @@ public final class InFlight implements HttpHandler {
         byAddress.max(perAddress);
     }
 
+    /** The client address of the exchange's connection as counted, or null when unknown. */
+    private static String addressOf(HttpServerExchange exchange) {
+        ServerConnection connection = exchange.getConnection();
+        String key = connection.getAttachment(ADDRESS); // HTTP/1.x: one per connection; HTTP/2: per stream
+        if (key == null) {
+            InetSocketAddress peer = connection.getPeerAddress(InetSocketAddress.class);
+            if (peer == null || peer.getAddress() == null) {
+                return null;
+            }
+            key = Http.addressKey(peer.getAddress());
+            connection.putAttachment(ADDRESS, key);
+        }
+        return key;
+    }
+
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         if (probe.test(exchange)) {
@@ -80,7 +101,7 @@ public final class InFlight implements HttpHandler {
             return;
         }
         if (byAddress.max() < max && !exempt.test(exchange)) {
-            String address = Http.clientAddress(exchange);
+            String address = addressOf(exchange);
             if (!byAddress.take(address)) {
                 // Named: behind a load balancer or proxy the address counted is the balancer's, not the client's.
                 ErrorWriter.write(exchange, ErrorCode.TOO_MANY_REQUESTS.exception("the client address " + address
@@ -102,14 +123,13 @@ public final class InFlight implements HttpHandler {
         next.handleRequest(exchange);
     }
 
-    private static final io.undertow.util.AttachmentKey<String> COUNTED_ADDRESS =
-            io.undertow.util.AttachmentKey.create(String.class);
+    private static final AttachmentKey<String> COUNTED_ADDRESS = AttachmentKey.create(String.class);
 
     /**
-     * The request's client address as its share of the requests in progress counted it
-     * ({@link Http#clientAddress}), or null when addresses are not counted: a request other nodes
-     * relay, an address unknown, or every address allowed all of them ({@code requests.per.address.max}
-     * at {@code max.concurrent.requests}, as behind a load balancer whose one address all clients share).
+     * The request's client address as its share of the requests in progress counted it, or null
+     * when addresses are not counted: a request other nodes relay, an address unknown, or every
+     * address allowed all of them ({@code requests.per.address.max} at {@code max.concurrent.requests},
+     * as behind a load balancer whose one address all clients share).
      */
     public static String countedAddress(HttpServerExchange exchange) {
         return exchange.getAttachment(COUNTED_ADDRESS);
