@@ -68,8 +68,9 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
 
 /**
  * The cluster administration of Confluent's v3 API over the shared admin client: the cluster and
- * its brokers, topics (list, describe, create, delete, more partitions), topic settings (describe,
- * change), partitions and their offsets, consumer groups with their members and lags.
+ * its brokers, topics (list, describe, create, delete, more partitions), the settings of topics,
+ * brokers and the cluster (describe, change), partitions and their offsets, the replicas a broker
+ * holds, partition reassignments, consumer groups with their members and lags.
  *
  * <p>Non-blocking: every method returns at once; its future completes within the metadata timeout
  * for each call it makes of the cluster (a group's lags, three calls, and a topic's creation with
@@ -568,25 +569,12 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        return adapt(admin().describeConfigs(List.of(resource),
-                new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(waitMs)).all(), all -> {
-                    org.apache.kafka.clients.admin.Config config = all.get(resource);
-                    List<Config> out = new ArrayList<>();
-                    if (config != null) {
-                        for (ConfigEntry e : config.entries()) {
-                            out.add(config(e));
-                        }
-                    }
-                    out.sort(Comparator.comparing(Config::name));
-                    return out;
-                });
+        return describeConfigs(new ConfigResource(ConfigResource.Type.TOPIC, topic), waitMs);
     }
 
     /** One setting of the topic; 404 when the topic has no setting of that name. */
     public CompletableFuture<Config> topicConfig(String topic, String name) {
-        return topicConfigs(topic).thenApply(all -> all.stream().filter(c -> c.name().equals(name)).findFirst()
-                .orElseThrow(ErrorCode.NOT_FOUND::exception));
+        return topicConfigs(topic).thenApply(all -> named(all, name));
     }
 
     /**
@@ -596,10 +584,29 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<Void> alterTopicConfigs(String clusterId, String topic, List<ConfigChange> changes,
                                                      boolean validateOnly) {
-        List<AlterConfigOp> ops = new ArrayList<>(changes.size());
         try {
             KafkaNames.topic(topic);
             KafkaNames.notInternal(topic, "changed");
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return alterConfigs(clusterId, new ConfigResource(ConfigResource.Type.TOPIC, topic), changes, validateOnly,
+                waitMs -> topicConfigs(topic, waitMs));
+    }
+
+    /**
+     * Changes {@code resource}'s settings together (Kafka's incremental alter), or with
+     * {@code validateOnly} has Kafka check them only. With {@code existing}, a name the resource
+     * has no setting of is a 404 naming it, its type and {@code clusterId}, as Confluent's
+     * answers it, and nothing is changed; without it (cluster-wide settings, which Kafka lists
+     * only once set), Kafka alone judges the names. Look-up and change within one metadata
+     * timeout in all.
+     */
+    private CompletableFuture<Void> alterConfigs(String clusterId, ConfigResource resource, List<ConfigChange> changes,
+                                                 boolean validateOnly,
+                                                 java.util.function.IntFunction<CompletableFuture<List<Config>>> existing) {
+        List<AlterConfigOp> ops = new ArrayList<>(changes.size());
+        try {
             if (changes.size() > MAX_CONFIGS) {
                 throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CONFIGS + " configs at once.");
             }
@@ -613,19 +620,212 @@ public final class ClusterAdmin {
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        // The look-up of the topic's settings and the change: within one metadata timeout in all.
         CallDeadline deadline = CallDeadline.in(timeoutMs);
-        return topicConfigs(topic, deadline.left()).thenCompose(existing -> {
-            for (ConfigChange c : changes) {
-                if (existing.stream().noneMatch(e -> e.name().equals(c.name()))) {
-                    throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for TOPIC " + topic
-                            + " in cluster " + KafkaNames.excerpt(clusterId) + ".");
+        CompletableFuture<List<Config>> checked = existing == null
+                ? CompletableFuture.completedFuture(List.of()) : existing.apply(deadline.left());
+        return checked.thenCompose(known -> {
+            if (existing != null) {
+                for (ConfigChange c : changes) {
+                    if (known.stream().noneMatch(e -> e.name().equals(c.name()))) {
+                        throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for "
+                                + resource.type() + " " + resource.name() + " in cluster "
+                                + KafkaNames.excerpt(clusterId) + ".");
+                    }
                 }
             }
             return adapt(admin().incrementalAlterConfigs(Map.of(resource, ops),
                     new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(deadline.left())).all(), v -> v);
         });
+    }
+
+    /**
+     * The settings of every topic {@code visible} lets through (as {@link #topics} lists them),
+     * by topic name, then by setting name; a topic deleted since it was listed is left out.
+     * Described a chunk of topics at a time, within one metadata timeout in all.
+     */
+    public CompletableFuture<List<TopicConfig>> allTopicConfigs(Predicate<String> visible) {
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
+                .thenCompose(names -> MetadataService.inChunks(names, deadline, this::describeConfigsSkippingGone));
+    }
+
+    /** A setting of a topic, in a list of several topics' settings. */
+    public record TopicConfig(String topic, Config config) {
+    }
+
+    private CompletableFuture<List<TopicConfig>> describeConfigsSkippingGone(List<String> names, int waitMs) {
+        if (names.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        List<ConfigResource> resources = names.stream()
+                .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
+        Map<ConfigResource, KafkaFuture<org.apache.kafka.clients.admin.Config>> described = admin().describeConfigs(
+                resources, new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(waitMs)).values();
+        return settled(described.values(), () -> {
+            List<TopicConfig> out = new ArrayList<>();
+            for (ConfigResource r : resources) {
+                try {
+                    for (Config c : configs(valueOf(described.get(r)))) {
+                        out.add(new TopicConfig(r.name(), c));
+                    }
+                } catch (RestException e) {
+                    if (e.errorCode() != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+                        throw e;
+                    }
+                    // deleted since it was listed
+                }
+            }
+            return out;
+        });
+    }
+
+    // ---- broker settings, and the cluster-wide ones (Kafka's default broker resource)
+
+    /** Every setting of broker {@code broker}, sorted by name; 404 when the cluster has no such broker. */
+    public CompletableFuture<List<Config>> brokerConfigs(int broker) {
+        return brokerConfigs(broker, timeoutMs);
+    }
+
+    private CompletableFuture<List<Config>> brokerConfigs(int broker, int waitMs) {
+        CallDeadline deadline = CallDeadline.in(waitMs);
+        return requireBroker(broker).thenCompose(b -> describeConfigs(brokerResource(broker), deadline.left()));
+    }
+
+    /** One setting of broker {@code broker}; 404 when it has no setting of that name. */
+    public CompletableFuture<Config> brokerConfig(int broker, String name) {
+        return brokerConfigs(broker).thenApply(all -> named(all, name));
+    }
+
+    /** The settings of every broker of the cluster, by broker id. */
+    public CompletableFuture<Map<Integer, List<Config>>> allBrokerConfigs() {
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        return cluster().thenCompose(cluster -> {
+            List<ConfigResource> resources = cluster.brokers().stream().map(b -> brokerResource(b.id())).toList();
+            if (resources.isEmpty()) {
+                return CompletableFuture.completedFuture(Map.of());
+            }
+            return adapt(admin().describeConfigs(resources,
+                    new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(deadline.left())).all(), all -> {
+                        Map<Integer, List<Config>> out = new java.util.TreeMap<>();
+                        for (ConfigResource r : resources) {
+                            out.put(Integer.parseInt(r.name()), configs(all.get(r)));
+                        }
+                        return out;
+                    });
+        });
+    }
+
+    /**
+     * Changes settings of broker {@code broker} together (or checks them only); a name the
+     * broker has no setting of is a 404, and nothing changes. Kafka refuses a setting it cannot
+     * change while the broker runs (400/40002).
+     */
+    public CompletableFuture<Void> alterBrokerConfigs(String clusterId, int broker, List<ConfigChange> changes,
+                                                      boolean validateOnly) {
+        return alterConfigs(clusterId, brokerResource(broker), changes, validateOnly, waitMs -> brokerConfigs(broker, waitMs));
+    }
+
+    /**
+     * The cluster-wide broker settings set dynamically (Kafka lists no others for the cluster's
+     * default broker resource), sorted by name.
+     */
+    public CompletableFuture<List<Config>> clusterConfigs() {
+        return describeConfigs(CLUSTER_DEFAULTS, timeoutMs);
+    }
+
+    /** One cluster-wide broker setting; 404 when none of that name is set. */
+    public CompletableFuture<Config> clusterConfig(String name) {
+        return clusterConfigs().thenApply(all -> named(all, name));
+    }
+
+    /**
+     * Sets or resets cluster-wide broker settings together (or checks them only). As in
+     * Confluent's, a setting set needs no look-up (Kafka lists only those already set; it judges
+     * the name itself), while one reset must be set ({@code mustBeSet}: 404 otherwise).
+     */
+    public CompletableFuture<Void> alterClusterConfigs(String clusterId, List<ConfigChange> changes, boolean validateOnly,
+                                                       boolean mustBeSet) {
+        return alterConfigs(clusterId, CLUSTER_DEFAULTS, changes, validateOnly,
+                mustBeSet ? waitMs -> describeConfigs(CLUSTER_DEFAULTS, waitMs) : null);
+    }
+
+    /** Kafka's resource of the settings every broker of the cluster takes unless it has its own. */
+    private static final ConfigResource CLUSTER_DEFAULTS = new ConfigResource(ConfigResource.Type.BROKER, "");
+
+    private static ConfigResource brokerResource(int broker) {
+        return new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(broker));
+    }
+
+    /** The broker of that id; 404 when the cluster has none (Kafka would wait for it until the timeout). */
+    private CompletableFuture<Broker> requireBroker(int broker) {
+        return cluster().thenApply(c -> c.brokers().stream().filter(b -> b.id() == broker).findFirst()
+                .orElseThrow(ErrorCode.NOT_FOUND::exception));
+    }
+
+    private CompletableFuture<List<Config>> describeConfigs(ConfigResource resource, int waitMs) {
+        return adapt(admin().describeConfigs(List.of(resource),
+                new DescribeConfigsOptions().includeSynonyms(true).timeoutMs(waitMs)).all(), all -> configs(all.get(resource)));
+    }
+
+    /** A resource's settings sorted by name (none when Kafka described none). */
+    private static List<Config> configs(org.apache.kafka.clients.admin.Config config) {
+        List<Config> out = new ArrayList<>();
+        if (config != null) {
+            for (ConfigEntry e : config.entries()) {
+                out.add(config(e));
+            }
+        }
+        out.sort(Comparator.comparing(Config::name));
+        return out;
+    }
+
+    private static Config named(List<Config> all, String name) {
+        return all.stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception);
+    }
+
+    // ---- replicas by broker, reassignments
+
+    /** A replica of a partition: its topic, the partition (leader, replicas, in-sync ones), and its broker. */
+    public record Replica(String topic, Partition partition, int broker) {
+    }
+
+    /**
+     * The replicas broker {@code broker} holds of the topics {@code visible} lets through, by
+     * topic and partition; 404 when the cluster has no such broker.
+     */
+    public CompletableFuture<List<Replica>> replicasOf(int broker, Predicate<String> visible) {
+        return requireBroker(broker).thenCompose(b -> topics(visible)).thenApply(topics -> {
+            List<Replica> out = new ArrayList<>();
+            for (Topic t : topics) {
+                for (Partition p : t.partitions()) {
+                    if (p.replicas().contains(broker)) {
+                        out.add(new Replica(t.name(), p, broker));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /** A partition being moved: the replicas it is gaining and losing, and the whole set while it moves. */
+    public record Reassignment(String topic, int partition, List<Integer> adding, List<Integer> removing,
+                               List<Integer> replicas) {
+    }
+
+    /**
+     * The partitions being reassigned, of the topics {@code visible} lets through (never
+     * Portico's own), by topic and partition.
+     */
+    public CompletableFuture<List<Reassignment>> reassignments(Predicate<String> visible) {
+        return adapt(admin().listPartitionReassignments(
+                new org.apache.kafka.clients.admin.ListPartitionReassignmentsOptions().timeoutMs(timeoutMs)).reassignments(),
+                all -> all.entrySet().stream()
+                        .filter(e -> !KafkaNames.isReserved(e.getKey().topic()) && visible.test(e.getKey().topic()))
+                        .map(e -> new Reassignment(e.getKey().topic(), e.getKey().partition(),
+                                List.copyOf(e.getValue().addingReplicas()), List.copyOf(e.getValue().removingReplicas()),
+                                List.copyOf(e.getValue().replicas())))
+                        .sorted(Comparator.comparing(Reassignment::topic).thenComparingInt(Reassignment::partition))
+                        .toList());
     }
 
     // ---- partitions

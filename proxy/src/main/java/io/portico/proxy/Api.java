@@ -1,6 +1,7 @@
 package io.portico.proxy;
 
 import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Role;
 import io.portico.proxy.handlers.AdminTopicsHandlers;
 import io.portico.proxy.handlers.ConsumerHandlers;
 import io.portico.proxy.handlers.ConsumerV2Handlers;
@@ -113,12 +114,36 @@ final class Api {
                 .get("/v3/clusters/{cluster_id}", json(a.reader(c.wrap(h.v3Admin().clusters()::get))))
                 .get("/v3/clusters/{cluster_id}/brokers", json(a.reader(c.wrap(h.v3Admin().brokers()::list))))
                 .get("/v3/clusters/{cluster_id}/brokers/{broker_id}", json(a.reader(c.wrap(h.v3Admin().brokers()::get))))
+                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/partition-replicas",
+                        json(a.reader(c.wrap(h.v3Admin().brokers()::replicas))))
+                // Broker settings, and the cluster-wide ones: changing them needs manager on every topic and group
+                .get("/v3/clusters/{cluster_id}/brokers/-/configs", json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::listAll))))
+                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs",
+                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::list))))
+                .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
+                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::get))))
+                .put("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::update))))
+                .delete("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::reset))))
+                .post("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs:alter",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::alter))))
+                .get("/v3/clusters/{cluster_id}/broker-configs", json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::listCluster))))
+                .get("/v3/clusters/{cluster_id}/broker-configs/{name}",
+                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::getCluster))))
+                .put("/v3/clusters/{cluster_id}/broker-configs/{name}",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::updateCluster))))
+                .delete("/v3/clusters/{cluster_id}/broker-configs/{name}",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::resetCluster))))
+                .post("/v3/clusters/{cluster_id}/broker-configs:alter",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::alterCluster))))
                 .get("/v3/clusters/{cluster_id}/topics", json(a.reader(c.wrap(h.v3Admin().topics()::list))))
                 .post("/v3/clusters/{cluster_id}/topics", json(a.manager(c.wrap(h.v3Admin().topics()::create))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}", json(a.reader(c.wrap(h.v3Admin().topics()::get))))
                 .patch("/v3/clusters/{cluster_id}/topics/{topic}",
                         json(a.manager(c.wrap(h.v3Admin().topics()::updatePartitions))))
                 .delete("/v3/clusters/{cluster_id}/topics/{topic}", json(a.manager(c.wrap(h.v3Admin().topics()::delete))))
+                .get("/v3/clusters/{cluster_id}/topics/-/configs", json(a.reader(c.wrap(h.v3Admin().configs()::listAll))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/configs", json(a.reader(c.wrap(h.v3Admin().configs()::list))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
                         json(a.reader(c.wrap(h.v3Admin().configs()::get))))
@@ -136,6 +161,12 @@ final class Api {
                         json(a.reader(c.wrap(h.v3Admin().partitions()::replicas))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/replicas/{broker_id}",
                         json(a.reader(c.wrap(h.v3Admin().partitions()::replica))))
+                .get("/v3/clusters/{cluster_id}/topics/-/partitions/-/reassignment",
+                        json(a.reader(c.wrap(h.v3Admin().reassignments()::listAll))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/-/reassignment",
+                        json(a.reader(c.wrap(h.v3Admin().reassignments()::list))))
+                .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/reassignment",
+                        json(a.reader(c.wrap(h.v3Admin().reassignments()::get))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions/{partition}/offset",
                         json(a.reader(c.wrap(h.v3Admin().partitions()::offsets))))
                 .get("/v3/clusters/{cluster_id}/consumer-groups", json(a.reader(c.wrap(h.v3Admin().groups()::list))))

@@ -79,6 +79,23 @@ public final class Access {
         return require(Role.MANAGER, next);
     }
 
+    /**
+     * What bears on the whole cluster (a broker's settings, Kafka's ACLs): {@code role} on every
+     * topic and group ({@link Principal#allowsCluster}), else 403.
+     */
+    public HttpHandler cluster(Role role, HttpHandler next) {
+        if (!authenticator.enabled()) {
+            return require(role, next);
+        }
+        return require(role, exchange -> {
+            if (!caller(exchange).allowsCluster(role)) {
+                throw ErrorCode.FORBIDDEN.exception("This API key does not have the " + role
+                        + " role on the whole cluster (every topic and group)");
+            }
+            next.handleRequest(exchange);
+        });
+    }
+
     private HttpHandler require(Role role, HttpHandler next) {
         if (!authenticator.enabled()) {
             return exchange -> {
@@ -231,6 +248,12 @@ public final class Access {
         public boolean allows(Role role, String topic) {
             Principal now = now();
             return now != null && now.allows(role, topic);
+        }
+
+        @Override
+        public boolean allowsCluster(Role role) {
+            Principal now = now();
+            return now != null && now.allowsCluster(role);
         }
 
         @Override

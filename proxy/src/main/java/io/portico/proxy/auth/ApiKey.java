@@ -79,6 +79,12 @@ public record ApiKey(String name, byte[] sha256, X500Principal certificateSubjec
         return role.includes(needed);
     }
 
+    /** {@inheritDoc} An entry whose topics include {@code *} and that lists no groups. */
+    @Override
+    public boolean allowsCluster(Role needed) {
+        return role.includes(needed) && groups == null && topics.contains("*");
+    }
+
     @Override
     public boolean allowsGroup(String group) {
         return matchesAny(groups, group);

@@ -46,6 +46,15 @@ public interface Principal {
         return true;
     }
 
+    /**
+     * Whether the caller holds at least {@code role} on the whole cluster, every topic and every
+     * group: what a broker's settings and Kafka's ACLs take, since they bear on every application
+     * of the cluster.
+     */
+    default boolean allowsCluster(Role role) {
+        return hasRole(role);
+    }
+
     /** Whether the caller may see {@code topic} at all (any role on it). */
     default boolean canSee(String topic) {
         return allows(Role.READER, topic);

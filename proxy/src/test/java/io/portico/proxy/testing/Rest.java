@@ -93,6 +93,15 @@ public final class Rest {
         return send(b);
     }
 
+    public Response put(String path, String contentType, String body, String... headers) {
+        HttpRequest.Builder b = request(path, headers)
+                .PUT(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        return send(b);
+    }
+
     /** A request to {@code path} with header name/value pairs, for callers that need more control. */
     public HttpRequest.Builder request(String path, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(60));

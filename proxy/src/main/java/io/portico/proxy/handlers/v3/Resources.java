@@ -1,6 +1,8 @@
 package io.portico.proxy.handlers.v3;
 
+import io.portico.protocol.v3.BrokerConfigData;
 import io.portico.protocol.v3.BrokerData;
+import io.portico.protocol.v3.ClusterConfigData;
 import io.portico.protocol.v3.ClusterData;
 import io.portico.protocol.v3.ConsumerAssignmentData;
 import io.portico.protocol.v3.ConsumerData;
@@ -9,6 +11,7 @@ import io.portico.protocol.v3.ConsumerGroupLagSummaryData;
 import io.portico.protocol.v3.ConsumerLagData;
 import io.portico.protocol.v3.PartitionData;
 import io.portico.protocol.v3.PartitionOffsetsData;
+import io.portico.protocol.v3.ReassignmentData;
 import io.portico.protocol.v3.Related;
 import io.portico.protocol.v3.ReplicaData;
 import io.portico.protocol.v3.ResourceList;
@@ -138,7 +141,40 @@ final class Resources {
         return new TopicConfigData(TopicConfigData.KIND,
                 new ResourceMetadata(url("topics", topic, "configs", c.name()), crn("topic", topic, "config", c.name())),
                 clusterId, topic, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(), source(c.source()),
-                c.synonyms().stream().map(s -> new TopicConfigData.Synonym(s.name(), s.value(), source(s.source()))).toList());
+                synonyms(c));
+    }
+
+    BrokerConfigData brokerConfig(int broker, ClusterAdmin.Config c) {
+        String id = String.valueOf(broker);
+        return new BrokerConfigData(BrokerConfigData.KIND,
+                new ResourceMetadata(url("brokers", id, "configs", c.name()), crn("broker", id, "config", c.name())),
+                clusterId, broker, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(), source(c.source()),
+                synonyms(c));
+    }
+
+    ClusterConfigData clusterConfig(ClusterAdmin.Config c) {
+        return new ClusterConfigData(ClusterConfigData.KIND,
+                new ResourceMetadata(url("broker-configs", c.name()), crn("broker-config", c.name())),
+                clusterId, ClusterConfigData.BROKER, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(),
+                source(c.source()), synonyms(c));
+    }
+
+    /**
+     * A partition being moved. Its {@code self} is the URL it is served at
+     * ({@code …/partitions/{p}/reassignment}; Confluent's says {@code reassignments}, a path it
+     * does not serve); its resource name is Confluent's.
+     */
+    ReassignmentData reassignment(ClusterAdmin.Reassignment a) {
+        String partition = String.valueOf(a.partition());
+        return new ReassignmentData(ReassignmentData.KIND,
+                new ResourceMetadata(url("topics", a.topic(), "partitions", partition, "reassignment"),
+                        crn("topic", a.topic(), "partition", partition, "reassignments", null)),
+                clusterId, a.topic(), a.partition(), a.adding(), a.removing(),
+                related("topics", a.topic(), "partitions", partition, "replicas"));
+    }
+
+    private static List<TopicConfigData.Synonym> synonyms(ClusterAdmin.Config c) {
+        return c.synonyms().stream().map(s -> new TopicConfigData.Synonym(s.name(), s.value(), source(s.source()))).toList();
     }
 
     private static String source(String kafkaSource) {

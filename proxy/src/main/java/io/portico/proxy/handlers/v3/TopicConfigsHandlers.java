@@ -4,6 +4,8 @@ import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
 import io.portico.protocol.v3.TopicConfigData;
 import io.portico.protocol.v3.UpdateConfigRequest;
+import io.portico.proxy.auth.Access;
+import io.portico.proxy.auth.Principal;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
@@ -30,8 +32,8 @@ public final class TopicConfigsHandlers {
     }
 
     /**
-     * The path's topic; {@code -} is Confluent's "every topic" ({@code topics/-/configs}, not
-     * served here): 404 as any route not served, not the settings of a topic named {@code -}.
+     * The path's topic; {@code -} is Confluent's "every topic" (served by {@link #listAll} for a
+     * {@code GET}): 404 for a change, not the settings of a topic named {@code -}.
      */
     private static String topic(HttpServerExchange exchange) {
         String topic = Http.param(exchange, "topic");
@@ -46,6 +48,18 @@ public final class TopicConfigsHandlers {
         String topic = topic(exchange);
         V3.answer(exchange, admin, base, id -> admin.topicConfigs(topic), (r, configs) -> r.list(TopicConfigData.LIST_KIND,
                 configs.stream().map(c -> r.config(topic, c)).toList(), "topics", topic, "configs"));
+    }
+
+    /**
+     * {@code GET …/topics/-/configs}: the settings of every topic the API key may see, by topic
+     * name, then by name (internal topics only with {@code topics.show.internal}, as the topic
+     * list shows them).
+     */
+    public void listAll(HttpServerExchange exchange) {
+        Principal caller = Access.caller(exchange);
+        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee), (r, configs) -> r.list(
+                TopicConfigData.LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
+                "topics", "-", "configs"));
     }
 
     /** {@code GET …/configs/{name}}: 404 when the topic has no such setting. */

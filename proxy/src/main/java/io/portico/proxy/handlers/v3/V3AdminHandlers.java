@@ -10,7 +10,8 @@ import io.portico.sessions.ClusterAdmin;
  */
 public record V3AdminHandlers(ClustersHandlers clusters, BrokersHandlers brokers, TopicsHandlers topics,
                               TopicConfigsHandlers configs, PartitionsHandlers partitions,
-                              ConsumerGroupsHandlers groups) {
+                              ConsumerGroupsHandlers groups, BrokerConfigsHandlers brokerConfigs,
+                              ReassignmentsHandlers reassignments) {
 
     /**
      * @param base where clients reach this server, for {@code self} and {@code related} URLs
@@ -19,6 +20,7 @@ public record V3AdminHandlers(ClustersHandlers clusters, BrokersHandlers brokers
     public static V3AdminHandlers of(ClusterAdmin admin, BaseUrl base, long maxBodyBytes) {
         return new V3AdminHandlers(new ClustersHandlers(admin, base), new BrokersHandlers(admin, base),
                 new TopicsHandlers(admin, base, maxBodyBytes), new TopicConfigsHandlers(admin, base, maxBodyBytes),
-                new PartitionsHandlers(admin, base), new ConsumerGroupsHandlers(admin, base));
+                new PartitionsHandlers(admin, base), new ConsumerGroupsHandlers(admin, base),
+                new BrokerConfigsHandlers(admin, base, maxBodyBytes), new ReassignmentsHandlers(admin, base));
     }
 }
