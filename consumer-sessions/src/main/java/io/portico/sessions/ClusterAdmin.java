@@ -19,6 +19,20 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.CreateAclsOptions;
+import org.apache.kafka.clients.admin.DeleteAclsOptions;
+import org.apache.kafka.clients.admin.DescribeAclsOptions;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.SecurityDisabledException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.AlterConfigsOptions;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -99,7 +113,7 @@ public final class ClusterAdmin {
             InvalidPartitionsException.class, InvalidReplicationFactorException.class,
             InvalidReplicaAssignmentException.class, InvalidConfigurationException.class, PolicyViolationException.class,
             InvalidRequestException.class, InvalidTopicException.class, TopicDeletionDisabledException.class,
-            UnsupportedVersionException.class);
+            UnsupportedVersionException.class, SecurityDisabledException.class);
 
     private final SharedAdmin shared;
     private final int timeoutMs;
@@ -781,6 +795,95 @@ public final class ClusterAdmin {
 
     private static Config named(List<Config> all, String name) {
         return all.stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception);
+    }
+
+    // ---- ACLs
+
+    /**
+     * One of Kafka's ACLs, each word as Kafka names it ({@code TOPIC}, {@code LITERAL},
+     * {@code READ}, {@code ALLOW}, …). As a filter (a search, a delete), {@code ANY} matches every
+     * value of its field, as does a null name, principal or host; the pattern type {@code MATCH}
+     * matches the patterns that apply to the resource named.
+     */
+    public record Acl(String resourceType, String resourceName, String patternType, String principal, String host,
+                      String operation, String permission) {
+    }
+
+    /** The ACLs {@code filter} matches. */
+    public CompletableFuture<List<Acl>> acls(Acl filter) {
+        AclBindingFilter f;
+        try {
+            f = bindingFilter(filter);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return adapt(admin().describeAcls(f, new DescribeAclsOptions().timeoutMs(timeoutMs)).values(),
+                bindings -> bindings.stream().map(ClusterAdmin::acl).toList());
+    }
+
+    /** Creates {@code acls} together; each must name one resource pattern, operation and permission. */
+    public CompletableFuture<Void> createAcls(List<Acl> acls) {
+        List<AclBinding> bindings = new ArrayList<>(acls.size());
+        try {
+            for (Acl a : acls) {
+                ResourceType type = kafkaWord(ResourceType::valueOf, a.resourceType());
+                PatternType pattern = kafkaWord(PatternType::valueOf, a.patternType());
+                AclOperation operation = kafkaWord(AclOperation::valueOf, a.operation());
+                AclPermissionType permission = kafkaWord(AclPermissionType::valueOf, a.permission());
+                try {
+                    // Kafka's own constructors refuse ANY, MATCH and nulls
+                    bindings.add(new AclBinding(new ResourcePattern(type, a.resourceName(), pattern),
+                            new AccessControlEntry(a.principal(), a.host(), operation, permission)));
+                } catch (IllegalArgumentException | NullPointerException e) {
+                    throw ErrorCode.PAYLOAD_ERROR.exception("An ACL created names one resource type, pattern type, "
+                            + "operation and permission, a resource name, a principal and a host.");
+                }
+            }
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (bindings.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return adapt(admin().createAcls(bindings, new CreateAclsOptions().timeoutMs(timeoutMs)).all(), v -> v);
+    }
+
+    /** Deletes the ACLs {@code filter} matches; what it deleted. */
+    public CompletableFuture<List<Acl>> deleteAcls(Acl filter) {
+        AclBindingFilter f;
+        try {
+            f = bindingFilter(filter);
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return adapt(admin().deleteAcls(List.of(f), new DeleteAclsOptions().timeoutMs(timeoutMs)).all(),
+                deleted -> deleted.stream().map(ClusterAdmin::acl).toList());
+    }
+
+    private static AclBindingFilter bindingFilter(Acl f) {
+        return new AclBindingFilter(
+                new ResourcePatternFilter(kafkaWord(ResourceType::valueOf, f.resourceType()), f.resourceName(),
+                        kafkaWord(PatternType::valueOf, f.patternType())),
+                new AccessControlEntryFilter(f.principal(), f.host(), kafkaWord(AclOperation::valueOf, f.operation()),
+                        kafkaWord(AclPermissionType::valueOf, f.permission())));
+    }
+
+    /** Kafka's enum value of {@code word}; 400 for a word Kafka has none of (or {@code UNKNOWN}). */
+    private static <E extends Enum<E>> E kafkaWord(Function<String, E> valueOf, String word) {
+        try {
+            E e = valueOf.apply(word);
+            if (!e.name().equals("UNKNOWN")) {
+                return e;
+            }
+        } catch (IllegalArgumentException | NullPointerException e) {
+            // below
+        }
+        throw ErrorCode.BAD_REQUEST.exception(KafkaNames.excerpt(String.valueOf(word)) + " is no word of Kafka's ACLs");
+    }
+
+    private static Acl acl(AclBinding b) {
+        return new Acl(b.pattern().resourceType().name(), b.pattern().name(), b.pattern().patternType().name(),
+                b.entry().principal(), b.entry().host(), b.entry().operation().name(), b.entry().permissionType().name());
     }
 
     // ---- replicas by broker, reassignments

@@ -137,6 +137,13 @@ final class Api {
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::resetCluster))))
                 .post("/v3/clusters/{cluster_id}/broker-configs:alter",
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::alterCluster))))
+                // Kafka's ACLs: they bear on every application of the cluster, so even reading them needs
+                // the role on every topic and group
+                .get("/v3/clusters/{cluster_id}/acls", json(a.cluster(Role.READER, c.wrap(h.v3Admin().acls()::search))))
+                .post("/v3/clusters/{cluster_id}/acls", json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().acls()::create))))
+                .delete("/v3/clusters/{cluster_id}/acls", json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().acls()::delete))))
+                .post("/v3/clusters/{cluster_id}/acls:batch",
+                        json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().acls()::createBatch))))
                 .get("/v3/clusters/{cluster_id}/topics", json(a.reader(c.wrap(h.v3Admin().topics()::list))))
                 .post("/v3/clusters/{cluster_id}/topics", json(a.manager(c.wrap(h.v3Admin().topics()::create))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}", json(a.reader(c.wrap(h.v3Admin().topics()::get))))

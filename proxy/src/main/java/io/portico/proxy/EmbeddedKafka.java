@@ -148,6 +148,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("num.partitions", "1");
         props.put("auto.create.topics.enable", "true");
         props.put("log.cleaner.dedupe.buffer.size", "2097152");
+        // Kafka's own authorizer, so that ACLs can be created, listed and deleted (v3's acls); every
+        // client of this broker connects without credentials (User:ANONYMOUS), a super user, so no
+        // ACL anyone creates can lock the broker, Portico or a test out.
+        props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        props.put("super.users", "User:ANONYMOUS");
         props.putAll(overrides);
         KafkaConfig config = new KafkaConfig(props, false);
 

@@ -1,5 +1,6 @@
 package io.portico.proxy.handlers.v3;
 
+import io.portico.protocol.v3.AclData;
 import io.portico.protocol.v3.BrokerConfigData;
 import io.portico.protocol.v3.BrokerData;
 import io.portico.protocol.v3.ClusterConfigData;
@@ -171,6 +172,28 @@ final class Resources {
                         crn("topic", a.topic(), "partition", partition, "reassignments", null)),
                 clusterId, a.topic(), a.partition(), a.adding(), a.removing(),
                 related("topics", a.topic(), "partitions", partition, "replicas"));
+    }
+
+    /** An ACL; its {@code self} is the search that finds it alone, as Confluent's (no resource name). */
+    AclData acl(ClusterAdmin.Acl a) {
+        return new AclData(AclData.KIND, new ResourceMetadata(aclSearch(a), null), clusterId, a.resourceType(),
+                a.resourceName(), a.patternType(), a.principal(), a.host(), a.operation(), a.permission());
+    }
+
+    /** The ACLs a search found, at the search's URL. */
+    ResourceList<AclData> aclList(ClusterAdmin.Acl filter, List<AclData> data) {
+        return ResourceList.of(AclData.LIST_KIND, aclSearch(filter), data);
+    }
+
+    /** {@code …/acls?resource_type=…&resource_name=…&pattern_type=…&principal=…&host=…&operation=…&permission=…}. */
+    private String aclSearch(ClusterAdmin.Acl a) {
+        return url("acls") + "?resource_type=" + query(a.resourceType()) + "&resource_name=" + query(a.resourceName())
+                + "&pattern_type=" + query(a.patternType()) + "&principal=" + query(a.principal())
+                + "&host=" + query(a.host()) + "&operation=" + query(a.operation()) + "&permission=" + query(a.permission());
+    }
+
+    private static String query(String value) {
+        return value == null ? "" : java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static List<TopicConfigData.Synonym> synonyms(ClusterAdmin.Config c) {

@@ -11,7 +11,7 @@ import io.portico.sessions.ClusterAdmin;
 public record V3AdminHandlers(ClustersHandlers clusters, BrokersHandlers brokers, TopicsHandlers topics,
                               TopicConfigsHandlers configs, PartitionsHandlers partitions,
                               ConsumerGroupsHandlers groups, BrokerConfigsHandlers brokerConfigs,
-                              ReassignmentsHandlers reassignments) {
+                              ReassignmentsHandlers reassignments, AclsHandlers acls) {
 
     /**
      * @param base where clients reach this server, for {@code self} and {@code related} URLs
@@ -21,6 +21,7 @@ public record V3AdminHandlers(ClustersHandlers clusters, BrokersHandlers brokers
         return new V3AdminHandlers(new ClustersHandlers(admin, base), new BrokersHandlers(admin, base),
                 new TopicsHandlers(admin, base, maxBodyBytes), new TopicConfigsHandlers(admin, base, maxBodyBytes),
                 new PartitionsHandlers(admin, base), new ConsumerGroupsHandlers(admin, base),
-                new BrokerConfigsHandlers(admin, base, maxBodyBytes), new ReassignmentsHandlers(admin, base));
+                new BrokerConfigsHandlers(admin, base, maxBodyBytes), new ReassignmentsHandlers(admin, base),
+                new AclsHandlers(admin, base, maxBodyBytes));
     }
 }
