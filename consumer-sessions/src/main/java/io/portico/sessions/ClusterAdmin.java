@@ -77,6 +77,7 @@ import org.apache.kafka.common.errors.ThrottlingQuotaExceededException;
 import org.apache.kafka.common.errors.TopicDeletionDisabledException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicIdException;
+import org.apache.kafka.common.errors.UnknownServerException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 
@@ -127,6 +128,8 @@ public final class ClusterAdmin {
      * describeTopics calls on the shared admin client, and one copy held, however many ask.
      */
     private final SharedCalls<List<String>, List<Topic>> described = new SharedCalls<>();
+    /** The settings of a list of topics, shared as {@link #described} is. */
+    private final SharedCalls<List<String>, List<TopicConfig>> describedConfigs = new SharedCalls<>();
     private volatile KnownId known;
 
     /** The cluster id last seen, and when (System.nanoTime). */
@@ -362,7 +365,10 @@ public final class ClusterAdmin {
      */
     public CompletableFuture<List<Topic>> topics(Predicate<String> visible) {
         // The listing and the descriptions of its chunks: within one metadata timeout in all.
-        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        return topics(visible, CallDeadline.in(timeoutMs));
+    }
+
+    private CompletableFuture<List<Topic>> topics(Predicate<String> visible, CallDeadline deadline) {
         return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
                 .thenCompose(names -> described.call(names,
                         () -> MetadataService.inChunks(names, deadline, this::describeChunkSkippingGone)));
@@ -655,12 +661,23 @@ public final class ClusterAdmin {
     /**
      * The settings of every topic {@code visible} lets through (as {@link #topics} lists them),
      * by topic name, then by setting name; a topic deleted since it was listed is left out.
-     * Described a chunk of topics at a time, within one metadata timeout in all.
+     * Described a chunk of topics at a time, within one metadata timeout in all, and only once
+     * {@code room} has taken room for the answer of that many topics (503 otherwise: tens of
+     * kilobytes a topic, too much to build first and count after on a cluster of thousands).
+     * Requests that want the same topics meanwhile share one description.
      */
-    public CompletableFuture<List<TopicConfig>> allTopicConfigs(Predicate<String> visible) {
+    public CompletableFuture<List<TopicConfig>> allTopicConfigs(Predicate<String> visible,
+                                                                java.util.function.IntPredicate room) {
         CallDeadline deadline = CallDeadline.in(timeoutMs);
-        return answers.handedOff(topicNames(), names -> names.stream().filter(visible).toList())
-                .thenCompose(names -> MetadataService.inChunks(names, deadline, this::describeConfigsSkippingGone));
+        return answers.handedOff(topicNames(), names -> {
+            List<String> seen = names.stream().filter(visible).toList();
+            if (!room.test(seen.size())) {
+                throw ErrorCode.SERVICE_UNAVAILABLE.exception("the settings of " + seen.size() + " topics do not fit in "
+                        + "the memory for answers now (memory.responses.max.bytes); retry later, or ask each topic's");
+            }
+            return seen;
+        }).thenCompose(names -> describedConfigs.call(names,
+                () -> MetadataService.inChunks(names, deadline, this::describeConfigsSkippingGone)));
     }
 
     /** A setting of a topic, in a list of several topics' settings. */
@@ -702,7 +719,7 @@ public final class ClusterAdmin {
 
     private CompletableFuture<List<Config>> brokerConfigs(int broker, int waitMs) {
         CallDeadline deadline = CallDeadline.in(waitMs);
-        return requireBroker(broker).thenCompose(b -> describeConfigs(brokerResource(broker), deadline.left()));
+        return requireBroker(broker, deadline).thenCompose(b -> describeConfigs(brokerResource(broker), deadline.left()));
     }
 
     /** One setting of broker {@code broker}; 404 when it has no setting of that name. */
@@ -770,10 +787,15 @@ public final class ClusterAdmin {
         return new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(broker));
     }
 
-    /** The broker of that id; 404 when the cluster has none (Kafka would wait for it until the timeout). */
-    private CompletableFuture<Broker> requireBroker(int broker) {
-        return cluster().thenApply(c -> c.brokers().stream().filter(b -> b.id() == broker).findFirst()
-                .orElseThrow(ErrorCode.NOT_FOUND::exception));
+    /**
+     * The broker of that id, asked within {@code deadline}; 404 {@code Broker <b> cannot be found.}
+     * when the cluster has none (Kafka would wait for it until the timeout).
+     */
+    private CompletableFuture<Broker> requireBroker(int broker, CallDeadline deadline) {
+        return adapt(admin().describeCluster(new DescribeClusterOptions().timeoutMs(deadline.left())).nodes(),
+                nodes -> nodes.stream().filter(n -> n != null && !n.isEmpty() && n.id() == broker).findFirst()
+                        .map(ClusterAdmin::broker)
+                        .orElseThrow(() -> ErrorCode.NOT_FOUND.exception("Broker " + broker + " cannot be found.")));
     }
 
     private CompletableFuture<List<Config>> describeConfigs(ConfigResource resource, int waitMs) {
@@ -857,7 +879,14 @@ public final class ClusterAdmin {
             return CompletableFuture.failedFuture(e);
         }
         return adapt(admin().deleteAcls(List.of(f), new DeleteAclsOptions().timeoutMs(timeoutMs)).all(),
-                deleted -> deleted.stream().map(ClusterAdmin::acl).toList());
+                deleted -> deleted.stream().map(ClusterAdmin::acl).toList()).exceptionally(e -> {
+                    if (RestException.unwrap(e) instanceof RestException r && r.getCause() instanceof UnknownServerException) {
+                        // Kafka's controller deletes at most 10,000 ACLs at once and says only "unknown error"
+                        throw ErrorCode.KAFKA_REFUSED.exception("Kafka refused to delete the ACLs the filter matches "
+                                + "(it deletes at most 10,000 at once): narrow the filter");
+                    }
+                    throw e instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(e);
+                });
     }
 
     private static AclBindingFilter bindingFilter(Acl f) {
@@ -897,7 +926,8 @@ public final class ClusterAdmin {
      * topic and partition; 404 when the cluster has no such broker.
      */
     public CompletableFuture<List<Replica>> replicasOf(int broker, Predicate<String> visible) {
-        return requireBroker(broker).thenCompose(b -> topics(visible)).thenApply(topics -> {
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        return requireBroker(broker, deadline).thenCompose(b -> topics(visible, deadline)).thenApply(topics -> {
             List<Replica> out = new ArrayList<>();
             for (Topic t : topics) {
                 for (Partition p : t.partitions()) {
@@ -917,13 +947,15 @@ public final class ClusterAdmin {
 
     /**
      * The partitions being reassigned, of the topics {@code visible} lets through (never
-     * Portico's own), by topic and partition.
+     * Portico's own; Kafka's internal ones only when topic lists show them), by topic and
+     * partition.
      */
     public CompletableFuture<List<Reassignment>> reassignments(Predicate<String> visible) {
         return adapt(admin().listPartitionReassignments(
                 new org.apache.kafka.clients.admin.ListPartitionReassignmentsOptions().timeoutMs(timeoutMs)).reassignments(),
                 all -> all.entrySet().stream()
-                        .filter(e -> !KafkaNames.isReserved(e.getKey().topic()) && visible.test(e.getKey().topic()))
+                        .filter(e -> !KafkaNames.isReserved(e.getKey().topic()) && visible.test(e.getKey().topic())
+                                && (showInternalTopics || !KafkaNames.isInternal(e.getKey().topic())))
                         .map(e -> new Reassignment(e.getKey().topic(), e.getKey().partition(),
                                 List.copyOf(e.getValue().addingReplicas()), List.copyOf(e.getValue().removingReplicas()),
                                 List.copyOf(e.getValue().replicas())))

@@ -685,4 +685,57 @@ class ClusterAdminTest {
         topics.topics(n -> true);
         assertEquals(3, listings.size(), "a failure is not kept");
     }
+
+    @Test
+    void reassignmentsAreOfTheTopicsTheCallerSeesByTopicAndPartitionNeverPorticosOwnNorInternalUnlessShown()
+            throws Exception {
+        KafkaNames.reserve("__portico_reassign_state");
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.PartitionReassignment> moving =
+                new LinkedHashMap<>();
+        moving.put(new org.apache.kafka.common.TopicPartition("orders", 2),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(1, 2, 3), List.of(3), List.of(1)));
+        moving.put(new org.apache.kafka.common.TopicPartition("orders", 0),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(1, 2), List.of(2), List.of()));
+        moving.put(new org.apache.kafka.common.TopicPartition("audit", 5),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(4, 5), List.of(), List.of(4)));
+        moving.put(new org.apache.kafka.common.TopicPartition("hidden", 0),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(1), List.of(), List.of()));
+        moving.put(new org.apache.kafka.common.TopicPartition("__consumer_offsets", 7),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(1), List.of(), List.of()));
+        moving.put(new org.apache.kafka.common.TopicPartition("__portico_reassign_state", 0),
+                new org.apache.kafka.clients.admin.PartitionReassignment(List.of(1), List.of(), List.of()));
+        FakeAdmin fake = new FakeAdmin().on("listPartitionReassignments",
+                args -> org.apache.kafka.clients.admin.AdminResults.listPartitionReassignments(moving));
+
+        ClusterAdmin hiding = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        List<ClusterAdmin.Reassignment> seen = hiding.reassignments(t -> !t.equals("hidden")).get(5, TimeUnit.SECONDS);
+        assertEquals(List.of(new ClusterAdmin.Reassignment("audit", 5, List.of(), List.of(4), List.of(4, 5)),
+                new ClusterAdmin.Reassignment("orders", 0, List.of(2), List.of(), List.of(1, 2)),
+                new ClusterAdmin.Reassignment("orders", 2, List.of(3), List.of(1), List.of(1, 2, 3))), seen);
+
+        ClusterAdmin showing = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), true);
+        assertEquals(List.of("__consumer_offsets", "audit", "hidden", "orders", "orders"),
+                showing.reassignments(t -> true).get(5, TimeUnit.SECONDS).stream()
+                        .map(ClusterAdmin.Reassignment::topic).toList(), "Portico's own never");
+    }
+
+    @Test
+    void aDeleteOfMoreAclsThanKafkaDeletesAtOnceIsKafkaRefusingItNotAServerError() throws Exception {
+        FakeAdmin fake = new FakeAdmin().on("deleteAcls", args -> {
+            @SuppressWarnings("unchecked")
+            Collection<org.apache.kafka.common.acl.AclBindingFilter> filters =
+                    (Collection<org.apache.kafka.common.acl.AclBindingFilter>) args[0];
+            org.apache.kafka.common.internals.KafkaFutureImpl<org.apache.kafka.clients.admin.DeleteAclsResult.FilterResults>
+                    refused = new org.apache.kafka.common.internals.KafkaFutureImpl<>();
+            refused.completeExceptionally(new org.apache.kafka.common.errors.UnknownServerException(
+                    "The server experienced an unexpected error when processing the request."));
+            return org.apache.kafka.clients.admin.AdminResults.deleteAcls(filters.iterator().next(), refused);
+        });
+        ClusterAdmin acls = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> acls.deleteAcls(new ClusterAdmin.Acl("ANY", null,
+                "ANY", null, null, "ANY", "ANY")).get(5, TimeUnit.SECONDS));
+        RestException rest = assertInstanceOf(RestException.class, RestException.unwrap(e));
+        assertError(rest, 400, 40002, "Kafka refused to delete the ACLs the filter matches (it deletes at most 10,000 "
+                + "at once): narrow the filter");
+    }
 }

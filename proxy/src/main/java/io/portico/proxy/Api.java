@@ -116,21 +116,22 @@ final class Api {
                 .get("/v3/clusters/{cluster_id}/brokers/{broker_id}", json(a.reader(c.wrap(h.v3Admin().brokers()::get))))
                 .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/partition-replicas",
                         json(a.reader(c.wrap(h.v3Admin().brokers()::replicas))))
-                // Broker settings, and the cluster-wide ones: changing them needs manager on every topic and group
-                .get("/v3/clusters/{cluster_id}/brokers/-/configs", json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::listAll))))
+                // Broker settings, and the cluster-wide ones (listeners, security set-up: what Kafka keeps to
+                // DescribeConfigs on the cluster): the role on every topic and group, manager to change them
+                .get("/v3/clusters/{cluster_id}/brokers/-/configs", json(a.cluster(Role.READER, c.wrap(h.v3Admin().brokerConfigs()::listAll))))
                 .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs",
-                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::list))))
+                        json(a.cluster(Role.READER, c.wrap(h.v3Admin().brokerConfigs()::list))))
                 .get("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
-                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::get))))
+                        json(a.cluster(Role.READER, c.wrap(h.v3Admin().brokerConfigs()::get))))
                 .put("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::update))))
                 .delete("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs/{name}",
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::reset))))
                 .post("/v3/clusters/{cluster_id}/brokers/{broker_id}/configs:alter",
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::alter))))
-                .get("/v3/clusters/{cluster_id}/broker-configs", json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::listCluster))))
+                .get("/v3/clusters/{cluster_id}/broker-configs", json(a.cluster(Role.READER, c.wrap(h.v3Admin().brokerConfigs()::listCluster))))
                 .get("/v3/clusters/{cluster_id}/broker-configs/{name}",
-                        json(a.reader(c.wrap(h.v3Admin().brokerConfigs()::getCluster))))
+                        json(a.cluster(Role.READER, c.wrap(h.v3Admin().brokerConfigs()::getCluster))))
                 .put("/v3/clusters/{cluster_id}/broker-configs/{name}",
                         json(a.cluster(Role.MANAGER, c.wrap(h.v3Admin().brokerConfigs()::updateCluster))))
                 .delete("/v3/clusters/{cluster_id}/broker-configs/{name}",

@@ -615,7 +615,9 @@ public record PorticoConfig(
     /** The embedded broker's settings Portico makes itself: where it listens, its role, its data. */
     private static final java.util.Set<String> EMBEDDED_OWN = java.util.Set.of("process.roles", "node.id",
             "controller.quorum.voters", "listeners", "advertised.listeners", "listener.security.protocol.map",
-            "controller.listener.names", "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir");
+            "controller.listener.names", "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir",
+            // every client of the embedded broker a super user of its authorizer: others would lock it out
+            "super.users", "principal.builder.class");
 
     /** Prefixes whose keys pass through to the Kafka clients (client.: to all three). */
     private static final List<String> CLIENT_PREFIXES = List.of("producer.", "consumer.", "admin.", "client.");

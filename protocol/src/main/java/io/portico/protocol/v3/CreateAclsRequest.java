@@ -9,7 +9,7 @@ import java.util.Objects;
 public record CreateAclsRequest(@JsonProperty("data") List<CreateAclRequest> data) {
     public CreateAclsRequest {
         if (data == null) {
-            throw ErrorCode.PAYLOAD_ERROR.exception("data is required.");
+            throw ErrorCode.PAYLOAD_ERROR.exception("Empty input provided. Data is required.");
         }
         if (data.stream().anyMatch(Objects::isNull)) {
             throw ErrorCode.PAYLOAD_ERROR.exception("data may not contain null.");

@@ -263,9 +263,40 @@ class V3JsonTest {
     }
 
     @Test
+    void anAclToCreateTakesItsWordsInAnyCaseAndNamesOneAcl() {
+        CreateAclRequest r = read(CreateAclRequest.class, "{\"resource_type\":\"topic\",\"resource_name\":\"orders\","
+                + "\"pattern_type\":\"Prefixed\",\"principal\":\"User:alice\",\"host\":\"*\",\"operation\":\"two_phase_commit\","
+                + "\"permission\":\"allow\"}");
+        assertEquals(List.of("TOPIC", "orders", "PREFIXED", "User:alice", "*", "TWO_PHASE_COMMIT", "ALLOW"),
+                List.of(r.resourceType(), r.resourceName(), r.patternType(), r.principal(), r.host(), r.operation(),
+                        r.permission()));
+        String one = "\"resource_name\":\"t\",\"principal\":\"User:a\",\"host\":\"*\"";
+        assertBadRequest(readFails(CreateAclRequest.class, "{\"resource_type\":\"any\",\"pattern_type\":\"LITERAL\","
+                + "\"operation\":\"READ\",\"permission\":\"ALLOW\"," + one + "}"), "resource_type cannot be ANY");
+        assertBadRequest(readFails(CreateAclRequest.class, "{\"resource_type\":\"USER\",\"pattern_type\":\"match\","
+                + "\"operation\":\"READ\",\"permission\":\"ALLOW\"," + one + "}"), "pattern_type cannot be MATCH");
+        assertBadRequest(readFails(CreateAclRequest.class, "{\"resource_type\":\"TOPIC\",\"pattern_type\":\"LITERAL\","
+                + "\"operation\":\"READ\",\"permission\":\"unknown\"," + one + "}"),
+                "permission cannot be unknown (one of ANY, DENY, ALLOW)");
+        assertBadRequest(readFails(CreateAclRequest.class, "{\"resource_type\":\"TOPIC\",\"pattern_type\":\"LITERAL\","
+                + "\"operation\":\"READ\",\"permission\":\"ALLOW\",\"resource_name\":\"t\",\"host\":\"*\"}"),
+                "principal is required.");
+        assertPayloadError(readFails(CreateAclRequest.class, "{\"resource_type\":\"TOPIC\",\"pattern_type\":\"LITERAL\","
+                + "\"operation\":\"READ\",\"permission\":\"ALLOW\",\"resource_name\":\"" + "t".repeat(1025)
+                + "\",\"principal\":\"User:a\",\"host\":\"*\"}"), "Payload error. resource_name has more than 1024 characters");
+        assertPayloadError(readFails(CreateAclsRequest.class, "{}"), "Payload error. Empty input provided. Data is required.");
+    }
+
+    @Test
     void aPartitionsCountIsRequired() {
         assertEquals(4, read(PartitionsCountRequest.class, "{\"partitions_count\":4}").partitionsCount());
         assertPayloadError(readFails(PartitionsCountRequest.class, "{}"), "Payload error. partitions_count is required.");
+    }
+
+    private static void assertBadRequest(RestException e, String message) {
+        assertEquals(400, e.httpStatus());
+        assertEquals(400, e.errorCode().code());
+        assertEquals(message, e.getMessage());
     }
 
     private static void assertPayloadError(RestException e, String message) {

@@ -150,22 +150,27 @@ class V3AclsIT {
         String acls = "/v3/clusters/" + clusterId(kafka) + "/acls";
         String principal = "User:mallory-" + UUID.randomUUID();
         assertError(rest.get(acls + "?resource_type=UNKNOWN"), 400, 400, "resource_type cannot be UNKNOWN");
-        assertError(rest.get(acls + "?operation=launch"), 400, 400, "operation cannot be launch");
+        assertError(rest.get(acls + "?operation=launch"), 404, 404, "The valid values for Operation do not include 'launch'");
+        assertError(rest.get(acls + "?resource_type="), 404, 404, "The valid values for ResourceType do not include ''");
+        assertError(rest.delete(acls + "?resource_type=TOPIC&pattern_type=UNKNOWN&operation=ANY&permission=ANY"), 400, 400,
+                "pattern_type cannot be unspecified or UNKNOWN");
         assertError(rest.get(acls + "?principal=" + "x".repeat(1025)), 400, 400, "principal has more than 1024 characters");
         assertError(rest.delete(acls + "?pattern_type=ANY&operation=ANY&permission=ANY"), 400, 400,
                 "resource_type cannot be unspecified or UNKNOWN");
         assertError(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY"), 400, 400,
                 "permission cannot be unspecified or UNKNOWN");
-        assertError(rest.post(acls, JSON, acl("ANY", "t", "LITERAL", principal, "*", "READ", "ALLOW")), 422, 42206,
-                "Payload error. resource_type cannot be ANY");
-        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "MATCH", principal, "*", "READ", "ALLOW")), 422, 42206,
-                "Payload error. pattern_type cannot be MATCH");
-        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", principal, "*", "ANY", "ALLOW")), 422, 42206,
-                "Payload error. operation cannot be ANY");
+        assertError(rest.post(acls, JSON, acl("ANY", "t", "LITERAL", principal, "*", "READ", "ALLOW")), 400, 400,
+                "resource_type cannot be ANY");
+        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "MATCH", principal, "*", "READ", "ALLOW")), 400, 400,
+                "pattern_type cannot be MATCH");
+        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", principal, "*", "ANY", "ALLOW")), 400, 400,
+                "operation cannot be ANY");
         assertError(rest.post(acls, JSON, "{\"resource_type\":\"TOPIC\",\"resource_name\":\"t\",\"pattern_type\":\"LITERAL\","
-                + "\"principal\":\"" + principal + "\",\"operation\":\"READ\",\"permission\":\"ALLOW\"}"), 422, 42206,
-                "Payload error. host is required.");
+                + "\"principal\":\"" + principal + "\",\"operation\":\"READ\",\"permission\":\"ALLOW\"}"), 400, 400,
+                "host is required.");
         assertError(rest.post(acls, JSON, ""), 422, 42206, "Payload error. Null input provided. Data is required.");
+        assertError(rest.post(acls + ":batch", JSON, "{\"data\":null}"), 422, 42206,
+                "Payload error. Empty input provided. Data is required.");
         StringBuilder many = new StringBuilder("{\"data\":[");
         for (int i = 0; i <= 1000; i++) {
             many.append(i == 0 ? "" : ",").append(acl("TOPIC", "t" + i, "LITERAL", principal, "*", "READ", "ALLOW"));
@@ -173,15 +178,20 @@ class V3AclsIT {
         assertError(rest.post(acls + ":batch", JSON, many.append("]}").toString()), 422, 42206,
                 "Payload error. At most 1000 ACLs at once.");
         // what Kafka itself refuses: a principal without its type
-        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", "mallory", "*", "READ", "ALLOW")), 400, 40002, "");
-        // a batch Kafka refuses in part creates nothing of the part refused, and says so
-        Rest.Response partly = rest.post(acls + ":batch", JSON, "{\"data\":["
-                + acl("TOPIC", "t", "LITERAL", principal, "*", "READ", "ALLOW") + ","
-                + acl("TOPIC", "t", "LITERAL", "mallory", "*", "READ", "ALLOW") + "]}");
-        assertEquals(400, partly.status(), partly.body());
-        assertEquals(0, kafkaAcls(kafka, "mallory").size());
-        kafka.admin().deleteAcls(List.of(new AclBindingFilter(ResourcePatternFilter.ANY,
-                new AccessControlEntryFilter(principal, null, AclOperation.ANY, AclPermissionType.ANY)))).all().get();
+        Rest.Response untyped = rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", "mallory", "*", "READ", "ALLOW"));
+        assertError(untyped, 400, 40002, "");
+        assertTrue(untyped.json().get("message").asText().contains("mallory"), untyped.body());
+        // a batch Kafka refuses in part says so, and keeps what it took (as Confluent's)
+        try {
+            Rest.Response partly = rest.post(acls + ":batch", JSON, "{\"data\":["
+                    + acl("TOPIC", "t", "LITERAL", principal, "*", "READ", "ALLOW") + ","
+                    + acl("TOPIC", "t", "LITERAL", "mallory", "*", "READ", "ALLOW") + "]}");
+            assertEquals(400, partly.status(), partly.body());
+            assertEquals(1, kafkaAcls(kafka, principal).size(), "the ACL Kafka took stays");
+        } finally {
+            kafka.admin().deleteAcls(List.of(new AclBindingFilter(ResourcePatternFilter.ANY,
+                    new AccessControlEntryFilter(principal, null, AclOperation.ANY, AclPermissionType.ANY)))).all().get();
+        }
         assertError(rest.get("/v3/clusters/other/acls"), 404, 404, "Cluster other cannot be found.");
     }
 
@@ -190,9 +200,12 @@ class V3AclsIT {
         String scoped = "k-" + UUID.randomUUID();
         String reader = "k-" + UUID.randomUUID();
         String whole = "k-" + UUID.randomUUID();
+        String grouped = "k-" + UUID.randomUUID();
         Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
                 + "{\"name\":\"scoped\",\"key\":\"" + scoped + "\",\"role\":\"manager\",\"topics\":[\"orders*\"]},"
                 + "{\"name\":\"reader\",\"key\":\"" + reader + "\",\"role\":\"reader\",\"topics\":[\"*\"]},"
+                + "{\"name\":\"grouped\",\"key\":\"" + grouped + "\",\"role\":\"manager\",\"topics\":[\"*\"],"
+                + "\"groups\":[\"app-*\"]},"
                 + "{\"name\":\"whole\",\"key\":\"" + whole + "\",\"role\":\"manager\",\"topics\":[\"*\"]}]}");
         String acls = "/v3/clusters/" + clusterId(kafka) + "/acls";
         String principal = "User:bob-" + UUID.randomUUID();
@@ -202,6 +215,9 @@ class V3AclsIT {
                 "api.keys.file", keys.toString()))) {
             Rest rest = portico.rest();
             assertEquals(401, rest.get(acls).status());
+            String[] g = {"Authorization", "Bearer " + grouped};
+            assertError(rest.get(acls, g), 403, 403, refused + "reader role on the whole cluster");
+            assertError(rest.post(acls, JSON, body, g), 403, 403, refused + "manager role on the whole cluster");
             String[] s = {"Authorization", "Bearer " + scoped};
             assertError(rest.get(acls, s), 403, 403, refused + "reader role on the whole cluster");
             assertError(rest.post(acls, JSON, body, s), 403, 403, refused + "manager role on the whole cluster");

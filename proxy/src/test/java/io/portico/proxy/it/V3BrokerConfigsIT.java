@@ -39,8 +39,13 @@ class V3BrokerConfigsIT {
     private static final Duration WITHIN = Duration.ofSeconds(30);
     /** A broker setting Kafka changes while the broker runs, per broker. */
     private static final String BROKER_SETTING = "log.cleaner.backoff.ms";
+    /** Another, of the same kind. */
+    private static final String SECOND_SETTING = "log.cleaner.io.buffer.load.factor";
     /** A broker setting Kafka changes while the brokers run, cluster-wide. */
     private static final String CLUSTER_SETTING = "log.cleaner.io.max.bytes.per.second";
+
+    /** Another, set cluster-wide too. */
+    private static final String CLUSTER_SECOND = "log.cleaner.backoff.ms";
 
     @TempDir
     Path dir;
@@ -141,14 +146,17 @@ class V3BrokerConfigsIT {
                     != ConfigEntry.ConfigSource.DYNAMIC_BROKER_CONFIG), "back to the broker's static or default value");
 
             // configs:alter: applied together; validate_only changes nothing
-            Rest.Response dry = rest.post(configs + ":alter", JSON,
-                    "{\"data\":[{\"name\":\"" + BROKER_SETTING + "\",\"value\":\"17000\"}],\"validate_only\":true}");
-            assertEquals(204, dry.status(), dry.body());
             Rest.Response alter = rest.post(configs + ":alter", JSON,
                     "{\"data\":[{\"name\":\"" + BROKER_SETTING + "\",\"value\":\"18000\"}]}");
             assertEquals(204, alter.status(), alter.body());
-            assertTrue(eventually(() -> "18000".equals(kafkaConfig(kafka, resource, BROKER_SETTING).value())),
-                    "the change made after the dry run is seen, and not the dry run's");
+            assertTrue(eventually(() -> "18000".equals(kafkaConfig(kafka, resource, BROKER_SETTING).value())));
+            Rest.Response dry = rest.post(configs + ":alter", JSON,
+                    "{\"data\":[{\"name\":\"" + BROKER_SETTING + "\",\"value\":\"17000\"}],\"validate_only\":true}");
+            assertEquals(204, dry.status(), dry.body());
+            // a change made after the dry run is seen, so the dry run's would be too: there is none
+            assertEquals(204, rest.put(configs + "/" + SECOND_SETTING, JSON, "{\"value\":\"0.8\"}").status());
+            assertTrue(eventually(() -> "0.8".equals(kafkaConfig(kafka, resource, SECOND_SETTING).value())));
+            assertEquals("18000", kafkaConfig(kafka, resource, BROKER_SETTING).value(), "the dry run changed nothing");
 
             // what Kafka or Portico refuse changes nothing
             assertError(rest.post(configs + ":alter", JSON, "{\"data\":[{\"name\":\"" + BROKER_SETTING
@@ -167,14 +175,16 @@ class V3BrokerConfigsIT {
             assertEquals("KafkaBrokerConfig", ok(rest.get(configs + "/log.dirs")).get("kind").asText());
 
             // a broker the cluster lacks, a setting it lacks
-            assertError(rest.get("/v3/clusters/" + cluster + "/brokers/987654/configs"), 404, 404, "HTTP 404 Not Found");
+            assertError(rest.get("/v3/clusters/" + cluster + "/brokers/987654/configs"), 404, 404,
+                    "Broker 987654 cannot be found.");
             assertError(rest.put("/v3/clusters/" + cluster + "/brokers/987654/configs/" + BROKER_SETTING, JSON,
-                    "{\"value\":\"1\"}"), 404, 404, "HTTP 404 Not Found");
+                    "{\"value\":\"1\"}"), 404, 404, "Broker 987654 cannot be found.");
             assertError(rest.get(configs + "/no.such.config"), 404, 404, "HTTP 404 Not Found");
             assertError(rest.get("/v3/clusters/other/brokers/" + broker + "/configs"), 404, 404,
                     "Cluster other cannot be found.");
         } finally {
             resetWithKafka(kafka, resource, BROKER_SETTING);
+            resetWithKafka(kafka, resource, SECOND_SETTING);
         }
     }
 
@@ -234,6 +244,17 @@ class V3BrokerConfigsIT {
                     "{\"data\":[{\"name\":\"" + CLUSTER_SETTING + "\",\"value\":\"223456789\"}]}");
             assertEquals(204, again.status(), again.body());
             assertTrue(eventually(() -> rest.get(configs + "/" + CLUSTER_SETTING).status() == 200));
+            String set2 = kafkaConfig(kafka, defaults, CLUSTER_SETTING).value();
+            Rest.Response dry = rest.post(configs + ":alter", JSON, "{\"data\":[{\"name\":\"" + CLUSTER_SETTING
+                    + "\",\"value\":\"323456789\"}],\"validate_only\":true}");
+            assertEquals(204, dry.status(), dry.body());
+            // a change made after the dry run is seen, so the dry run's would be too: there is none
+            assertEquals(204, rest.put(configs + "/" + CLUSTER_SECOND, JSON, "{\"value\":\"16000\"}").status());
+            assertTrue(eventually(() -> {
+                ConfigEntry e = kafkaConfig(kafka, defaults, CLUSTER_SECOND);
+                return e != null && "16000".equals(e.value());
+            }));
+            assertEquals(set2, kafkaConfig(kafka, defaults, CLUSTER_SETTING).value(), "the dry run changed nothing");
             assertEquals(204, rest.delete(configs + "/" + CLUSTER_SETTING).status());
             assertTrue(eventually(() -> kafkaConfig(kafka, defaults, CLUSTER_SETTING) == null));
 
@@ -243,6 +264,7 @@ class V3BrokerConfigsIT {
             assertEquals(null, kafkaConfig(kafka, defaults, "log.dirs"));
         } finally {
             resetWithKafka(kafka, defaults, CLUSTER_SETTING);
+            resetWithKafka(kafka, defaults, CLUSTER_SECOND);
         }
     }
 
@@ -301,7 +323,7 @@ class V3BrokerConfigsIT {
         }
         assertEquals(List.of(0, 1, 2), partitions);
         assertError(rest.get("/v3/clusters/" + cluster + "/brokers/987654/partition-replicas"), 404, 404,
-                "HTTP 404 Not Found");
+                "Broker 987654 cannot be found.");
     }
 
     @Test
@@ -347,19 +369,26 @@ class V3BrokerConfigsIT {
             Rest rest = portico.rest();
             assertEquals(401, rest.get(setting).status());
             for (String key : List.of(scoped, grouped)) {
-                ok(rest.get(setting, "Authorization", "Bearer " + key));
+                // a broker's settings (its listeners, its security set-up) are the whole cluster's to read
+                for (String read : List.of(setting, "/v3/clusters/" + cluster + "/brokers/" + broker + "/configs",
+                        "/v3/clusters/" + cluster + "/brokers/-/configs", "/v3/clusters/" + cluster + "/broker-configs",
+                        "/v3/clusters/" + cluster + "/broker-configs/" + CLUSTER_SETTING)) {
+                    assertError(rest.get(read, "Authorization", "Bearer " + key), 403, 403,
+                            "This API key does not have the reader role on the whole cluster (every topic and group)");
+                }
+                // the values a regression would set are harmless ones (the default, a wide throttle)
                 for (Rest.Response r : List.of(
-                        rest.put(setting, JSON, "{\"value\":\"16000\"}", "Authorization", "Bearer " + key),
+                        rest.put(setting, JSON, "{\"value\":\"15000\"}", "Authorization", "Bearer " + key),
                         rest.delete(setting, "Authorization", "Bearer " + key),
                         rest.post("/v3/clusters/" + cluster + "/brokers/" + broker + "/configs:alter", JSON,
-                                "{\"data\":[{\"name\":\"" + BROKER_SETTING + "\",\"value\":\"16000\"}]}",
+                                "{\"data\":[{\"name\":\"" + BROKER_SETTING + "\",\"value\":\"15000\"}]}",
                                 "Authorization", "Bearer " + key),
                         rest.put("/v3/clusters/" + cluster + "/broker-configs/" + CLUSTER_SETTING, JSON,
                                 "{\"value\":\"123456789\"}", "Authorization", "Bearer " + key),
                         rest.delete("/v3/clusters/" + cluster + "/broker-configs/" + CLUSTER_SETTING,
                                 "Authorization", "Bearer " + key),
                         rest.post("/v3/clusters/" + cluster + "/broker-configs:alter", JSON,
-                                "{\"data\":[{\"name\":\"" + CLUSTER_SETTING + "\",\"value\":\"1\"}]}",
+                                "{\"data\":[{\"name\":\"" + CLUSTER_SETTING + "\",\"value\":\"123456789\"}]}",
                                 "Authorization", "Bearer " + key))) {
                     assertError(r, 403, 403,
                             "This API key does not have the manager role on the whole cluster (every topic and group)");
@@ -369,6 +398,7 @@ class V3BrokerConfigsIT {
             Rest.Response set = rest.put(setting, JSON, "{\"value\":\"16000\"}", "Authorization", "Bearer " + whole);
             assertEquals(204, set.status(), set.body());
             assertTrue(eventually(() -> "16000".equals(kafkaConfig(kafka, resource, BROKER_SETTING).value())));
+            assertEquals("16000", ok(rest.get(setting, "Authorization", "Bearer " + whole)).get("value").asText());
 
             // lists of every topic show only the key's
             List<String> topics = new ArrayList<>();
@@ -385,6 +415,37 @@ class V3BrokerConfigsIT {
             assertFalse(topics.contains(hidden));
         } finally {
             resetWithKafka(kafka, resource, BROKER_SETTING);
+            resetWithKafka(kafka, new ConfigResource(ConfigResource.Type.BROKER, ""), CLUSTER_SETTING);
+        }
+    }
+
+    @Test
+    void everyTopicsSettingsAreAskedOnlyOnceTheirAnswerHasRoomInTheResponsesBudget(KafkaCluster kafka) throws Exception {
+        String p = "v3room" + Long.toHexString(System.nanoTime() & 0xffffff);
+        for (int i = 0; i < 40; i++) {
+            kafka.createTopic(String.format("%s-%02d", p, i), 1);
+        }
+        String many = "k-" + UUID.randomUUID();
+        String few = "k-" + UUID.randomUUID();
+        Path keys = Files.writeString(dir.resolve("keys.json"), "{\"keys\":["
+                + "{\"name\":\"many\",\"key\":\"" + many + "\",\"role\":\"reader\",\"topics\":[\"" + p + "-*\"]},"
+                + "{\"name\":\"few\",\"key\":\"" + few + "\",\"role\":\"reader\",\"topics\":[\"" + p + "-0*\"]}]}");
+        String all = "/v3/clusters/" + clusterId(kafka) + "/topics/-/configs";
+        // 1 MiB for every answer at once: 40 topics at 32 KiB each do not fit, 10 do
+        try (TestPortico portico = TestPortico.start(kafka, Map.of("authentication.method", "API_KEY",
+                "api.keys.file", keys.toString(), "memory.responses.max.bytes", String.valueOf(1 << 20)))) {
+            Rest rest = portico.rest();
+            Rest.Response refused = rest.get(all, "Authorization", "Bearer " + many);
+            assertEquals(503, refused.status(), refused.body());
+            assertTrue(refused.json().get("message").asText().contains("the settings of 40 topics do not fit"),
+                    refused.body());
+            List<String> topics = new ArrayList<>();
+            ok(rest.get(all, "Authorization", "Bearer " + few)).get("data")
+                    .forEach(c -> topics.add(c.get("topic_name").asText()));
+            assertEquals(10, topics.stream().distinct().count(), topics.toString());
+            // what the answers took is given back: the same refused and answered again
+            assertEquals(503, rest.get(all, "Authorization", "Bearer " + many).status());
+            assertEquals(200, rest.get(all, "Authorization", "Bearer " + few).status());
         }
     }
 }

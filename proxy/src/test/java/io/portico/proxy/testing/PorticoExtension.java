@@ -64,7 +64,10 @@ public final class PorticoExtension implements ParameterResolver, ExecutionCondi
     private static KafkaCluster startCluster() {
         try {
             if (MODE.equals("testcontainers")) {
-                KafkaContainer container = new KafkaContainer("apache/kafka-native:4.1.0");
+                // Kafka's authorizer with every client a super user, as the embedded broker runs (v3's ACLs)
+                KafkaContainer container = new KafkaContainer("apache/kafka-native:4.1.0")
+                        .withEnv("KAFKA_AUTHORIZER_CLASS_NAME", "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+                        .withEnv("KAFKA_SUPER_USERS", "User:ANONYMOUS");
                 container.start();
                 return new KafkaCluster(container.getBootstrapServers(), container::stop);
             }

@@ -63,6 +63,16 @@ public final class AdminResults {
     }
 
     /** {@code incrementalAlterConfigs} of {@code resource}, completing as {@code done} does. */
+    public static ListPartitionReassignmentsResult listPartitionReassignments(
+            Map<org.apache.kafka.common.TopicPartition, PartitionReassignment> moving) {
+        return new ListPartitionReassignmentsResult(KafkaFuture.completedFuture(moving));
+    }
+
+    public static DeleteAclsResult deleteAcls(org.apache.kafka.common.acl.AclBindingFilter filter,
+                                              KafkaFuture<DeleteAclsResult.FilterResults> done) {
+        return new DeleteAclsResult(Map.of(filter, done));
+    }
+
     public static AlterConfigsResult alterConfigs(ConfigResource resource, KafkaFuture<Void> done) {
         return new AlterConfigsResult(Map.of(resource, done));
     }

@@ -101,17 +101,35 @@ public final class AclsHandlers {
                 word(exchange, "permission", Acls.PERMISSIONS, whenAbsent, missing));
     }
 
+    /**
+     * A word of the query, as Confluent's proxy takes it: absent is {@code whenAbsent} (null: a 400
+     * {@code <name> cannot be unspecified or UNKNOWN}); {@code UNKNOWN} a 400; any other value
+     * that is no such word (an empty one too) a 404 {@code The valid values for <Type> do not
+     * include '<value>'}, as its parameter converter answers.
+     */
     private static String word(HttpServerExchange exchange, String name, List<String> words, String whenAbsent,
                                String missing) {
         String value = Http.query(exchange, name);
-        if (value == null || value.isEmpty()) {
+        if (value == null) {
             if (whenAbsent == null) {
                 throw ErrorCode.BAD_REQUEST.exception(name + " cannot be" + missing + " UNKNOWN");
             }
             return whenAbsent;
         }
-        return Acls.word(name, value, words, ErrorCode.BAD_REQUEST);
+        String upper = value.toUpperCase(java.util.Locale.ROOT);
+        if (upper.equals("UNKNOWN")) {
+            throw ErrorCode.BAD_REQUEST.exception(name + " cannot be" + missing + " UNKNOWN");
+        }
+        if (!words.contains(upper)) {
+            throw ErrorCode.NOT_FOUND.exception("The valid values for " + TYPES.get(name) + " do not include '"
+                    + io.portico.sessions.KafkaNames.excerpt(value) + "'");
+        }
+        return upper;
     }
+
+    /** The names Confluent's proxy gives the words' types in its errors. */
+    private static final Map<String, String> TYPES = Map.of("resource_type", "ResourceType", "pattern_type", "PatternType",
+            "operation", "Operation", "permission", "Permission");
 
     private static String text(HttpServerExchange exchange, String name) {
         String value = Acls.text(name, Http.query(exchange, name), ErrorCode.BAD_REQUEST);

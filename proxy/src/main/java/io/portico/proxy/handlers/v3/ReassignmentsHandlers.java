@@ -28,7 +28,7 @@ public final class ReassignmentsHandlers {
     public void listAll(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
         V3.answer(exchange, admin, base, id -> admin.reassignments(caller::canSee), (r, all) -> r.list(
-                ReassignmentData.LIST_KIND, all.stream().map(r::reassignment).toList(),
+                ReassignmentData.LIST_KIND, all.stream().map(a -> r.reassignment(a, false)).toList(),
                 "topics", "-", "partitions", "-", "reassignment"));
     }
 
@@ -36,7 +36,7 @@ public final class ReassignmentsHandlers {
     public void list(HttpServerExchange exchange) {
         String topic = Http.param(exchange, "topic");
         V3.answer(exchange, admin, base, id -> admin.reassignments(topic::equals), (r, all) -> r.list(
-                ReassignmentData.LIST_KIND, all.stream().map(r::reassignment).toList(),
+                ReassignmentData.LIST_KIND, all.stream().map(a -> r.reassignment(a, false)).toList(),
                 "topics", topic, "partitions", "-", "reassignment"));
     }
 
@@ -46,6 +46,6 @@ public final class ReassignmentsHandlers {
         int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
         V3.answer(exchange, admin, base, id -> admin.reassignments(topic::equals).thenApply(all -> all.stream()
                 .filter(a -> a.partition() == partition).findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception)),
-                Resources::reassignment);
+                (r, a) -> r.reassignment(a, true));
     }
 }

@@ -161,15 +161,16 @@ final class Resources {
     }
 
     /**
-     * A partition being moved. Its {@code self} is the URL it is served at
-     * ({@code …/partitions/{p}/reassignment}; Confluent's says {@code reassignments}, a path it
-     * does not serve); its resource name is Confluent's.
+     * A partition being moved, alone ({@code one}) or in a list. Its {@code self} is the URL it is
+     * served at ({@code …/partitions/{p}/reassignment}; Confluent's lists say {@code reassignments},
+     * a path it does not serve); its resource name is Confluent's, which ends in
+     * {@code reassignment} alone and {@code reassignments} in a list.
      */
-    ReassignmentData reassignment(ClusterAdmin.Reassignment a) {
+    ReassignmentData reassignment(ClusterAdmin.Reassignment a, boolean one) {
         String partition = String.valueOf(a.partition());
         return new ReassignmentData(ReassignmentData.KIND,
                 new ResourceMetadata(url("topics", a.topic(), "partitions", partition, "reassignment"),
-                        crn("topic", a.topic(), "partition", partition, "reassignments", null)),
+                        crn("topic", a.topic(), "partition", partition, one ? "reassignment" : "reassignments", null)),
                 clusterId, a.topic(), a.partition(), a.adding(), a.removing(),
                 related("topics", a.topic(), "partitions", partition, "replicas"));
     }

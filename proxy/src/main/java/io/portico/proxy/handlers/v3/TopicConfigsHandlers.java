@@ -7,8 +7,10 @@ import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.http.BaseUrl;
+import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
+import io.portico.sessions.MemoryBudget;
 import io.undertow.server.HttpServerExchange;
 import java.util.List;
 
@@ -57,10 +59,28 @@ public final class TopicConfigsHandlers {
      */
     public void listAll(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
-        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee), (r, configs) -> r.list(
-                TopicConfigData.LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
-                "topics", "-", "configs"));
+        MemoryBudget.Lease room = Budgets.responseLease(exchange);
+        java.util.concurrent.atomic.AtomicLong reserved = new java.util.concurrent.atomic.AtomicLong();
+        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, topics -> {
+            long bytes = (long) topics * TOPIC_CONFIGS_BYTES;
+            if (!room.tryTake(bytes)) {
+                return false;
+            }
+            reserved.set(bytes);
+            return true;
+        }), (r, configs) -> {
+            // the answer's own bytes are counted as it is written, in place of the estimate
+            room.give(reserved.getAndSet(0));
+            return r.list(TopicConfigData.LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
+                    "topics", "-", "configs");
+        });
     }
+
+    /**
+     * Room taken for each topic of {@link #listAll} before its settings are asked: about 40
+     * settings of 600 to 700 bytes of JSON each, with their synonyms.
+     */
+    static final int TOPIC_CONFIGS_BYTES = 32 * 1024;
 
     /** {@code GET …/configs/{name}}: 404 when the topic has no such setting. */
     public void get(HttpServerExchange exchange) {
