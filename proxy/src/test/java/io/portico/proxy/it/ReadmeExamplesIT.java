@@ -83,6 +83,16 @@ class ReadmeExamplesIT {
     }
 
     @Test
+    void theAclsAndBrokerSettingsExampleRuns(Rest rest) throws Exception {
+        String out = run(rest, "/acls?principal=User:alice");
+        assertTrue(out.contains("HTTP/1.1 201 Created"), out);
+        assertTrue(out.contains("&principal=User%3Aalice&host=*&operation=READ&permission=ALLOW"), out);
+        assertEquals(2, out.split("\"principal\":\"User:alice\"", -1).length - 1, "listed, then deleted: " + out);
+        assertTrue(out.contains("\"name\":\"log.cleaner.backoff.ms\",\"value\":\"2000\""), out);
+        assertTrue(out.contains("\"source\":\"DYNAMIC_DEFAULT_BROKER_CONFIG\""), out);
+    }
+
+    @Test
     void theIdempotencyKeyExampleRuns(Rest rest) throws Exception {
         String out = run(rest, "Idempotency-Key: $KEY");
         Matcher answers = Pattern.compile("HTTP/1.1 200 OK.*?\r\n\r\n(\\{[^\n]*\\})", Pattern.DOTALL).matcher(out);
