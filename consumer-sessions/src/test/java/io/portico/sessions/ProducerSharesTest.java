@@ -2,6 +2,7 @@ package io.portico.sessions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -42,7 +43,7 @@ class ProducerSharesTest {
     }
 
     @Test
-    void whatKafkaIsDoneWithIsGivenBackAndAnEmptyAccountIsLetGo() {
+    void whatKafkaIsDoneWithIsGivenBackAndAnEmptyAccountCountsAgain() {
         ProducerShares shares = new ProducerShares(20_000, BATCH);
         ProducerShares.Account a = shares.account("a");
         ProducerShares.Account counted = a.take("t", 0, 10);
@@ -50,7 +51,7 @@ class ProducerSharesTest {
         assertEquals(BATCH + 10, shares.heldBy("a"));
         counted.release("t", 0, 10);
         assertEquals(0, shares.heldBy("a"));
-        // The account let go of still serves whoever holds it: it counts in the owner's live one.
+        // The empty account is the owner's still: it counts the next record.
         ProducerShares.Account live = a.take("t", 0, 10);
         assertNotNull(live);
         assertEquals(BATCH + 10, shares.heldBy("a"));
@@ -139,5 +140,37 @@ class ProducerSharesTest {
             assertNotNull(none.take("t", i, 1_000));
         }
         assertNull(none.full());
+    }
+
+    @Test
+    void anEmptyAccountStaysForItsOwnerUntilManyOwnersAreHeldThenTheEmptyOnesGo() {
+        ProducerShares shares = new ProducerShares(20_000, BATCH);
+        ProducerShares.Account a = shares.account("a");
+        assertSame(a, a.take("t", 0, 10));
+        a.release("t", 0, 10);
+        assertEquals(0, shares.heldBy("a"));
+        assertSame(a, shares.account("a"), "kept for the owner's next records");
+        assertSame(a, a.take("t", 0, 10), "counted on it again");
+
+        ProducerShares.Account busy = shares.account("busy");
+        busy.take("t", 0, 10);
+        assertEquals(BATCH + 10, shares.heldBy("a"));
+        for (int i = 0; i < ProducerShares.SWEEP_AT - 2; i++) {
+            shares.account("owner-" + i).take("t", 0, 1);
+            shares.account("owner-" + i).release("t", 0, 1);
+        }
+        assertEquals(ProducerShares.SWEEP_AT, shares.accountsHeld(), "the empty ones kept until then");
+        a.release("t", 0, 10);
+        shares.account("newcomer");
+        assertEquals(2, shares.accountsHeld(), "the empty ones let go of: busy's is held, and the newcomer's");
+        assertEquals(BATCH + 10, shares.heldBy("busy"), "what waits is still counted");
+        // a request still holding a let-go account counts on the owner's live one
+        ProducerShares.Account live = a.take("t", 0, 10);
+        assertNotSame(a, live);
+        assertSame(live, shares.account("a"));
+        assertSame(live, a.live());
+        assertEquals(BATCH + 10, shares.heldBy("a"));
+        assertEquals(2, shares.active(), "busy and a have records waiting");
+        assertEquals(2 * (BATCH + 10), shares.total());
     }
 }
