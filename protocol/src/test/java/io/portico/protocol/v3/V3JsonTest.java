@@ -78,16 +78,32 @@ class V3JsonTest {
 
     @Test
     void aTopicConfigCarriesItsSourceAndSynonyms() {
-        TopicConfigData config = new TopicConfigData(TopicConfigData.KIND,
+        ConfigData config = new ConfigData(ConfigData.TOPIC_KIND,
                 new ResourceMetadata(BASE + "/topics/t1/configs/cleanup.policy", "crn:///kafka=c-1/topic=t1/config=cleanup.policy"),
-                "c-1", "t1", "cleanup.policy", "compact", false, false, false, "DYNAMIC_TOPIC_CONFIG",
-                List.of(new TopicConfigData.Synonym("cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG"),
-                        new TopicConfigData.Synonym("log.cleanup.policy", "delete", "DEFAULT_CONFIG")));
+                "c-1", "t1", null, null, "cleanup.policy", "compact", false, false, false, "DYNAMIC_TOPIC_CONFIG",
+                List.of(new ConfigData.Synonym("cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG"),
+                        new ConfigData.Synonym("log.cleanup.policy", "delete", "DEFAULT_CONFIG")));
         assertEquals("{\"kind\":\"KafkaTopicConfig\",\"metadata\":{\"self\":\"" + BASE + "/topics/t1/configs/cleanup.policy\","
                 + "\"resource_name\":\"crn:///kafka=c-1/topic=t1/config=cleanup.policy\"},\"cluster_id\":\"c-1\",\"topic_name\":\"t1\","
                 + "\"name\":\"cleanup.policy\",\"value\":\"compact\",\"is_default\":false,\"is_read_only\":false,\"is_sensitive\":false,"
                 + "\"source\":\"DYNAMIC_TOPIC_CONFIG\",\"synonyms\":[{\"name\":\"cleanup.policy\",\"value\":\"compact\",\"source\":\"DYNAMIC_TOPIC_CONFIG\"},"
                 + "{\"name\":\"log.cleanup.policy\",\"value\":\"delete\",\"source\":\"DEFAULT_CONFIG\"}]}", json(config));
+    }
+
+    @Test
+    void brokerAndClusterSettingsNameTheirOwnerAndNotATopic() {
+        ConfigData broker = new ConfigData(ConfigData.BROKER_KIND, new ResourceMetadata(BASE + "/brokers/1/configs/a.b", null),
+                "c-1", null, 1, null, "a.b", null, true, true, true, "DEFAULT_CONFIG", List.of());
+        assertEquals("{\"kind\":\"KafkaBrokerConfig\",\"metadata\":{\"self\":\"" + BASE + "/brokers/1/configs/a.b\"},"
+                + "\"cluster_id\":\"c-1\",\"broker_id\":1,\"name\":\"a.b\",\"value\":null,\"is_default\":true,"
+                + "\"is_read_only\":true,\"is_sensitive\":true,\"source\":\"DEFAULT_CONFIG\",\"synonyms\":[]}", json(broker));
+        ConfigData cluster = new ConfigData(ConfigData.CLUSTER_KIND, new ResourceMetadata(BASE + "/broker-configs/a.b", null),
+                "c-1", null, null, ConfigData.BROKER, "a.b", "1", false, false, false, "DYNAMIC_DEFAULT_BROKER_CONFIG",
+                List.of());
+        assertEquals("{\"kind\":\"KafkaClusterConfig\",\"metadata\":{\"self\":\"" + BASE + "/broker-configs/a.b\"},"
+                + "\"cluster_id\":\"c-1\",\"config_type\":\"BROKER\",\"name\":\"a.b\",\"value\":\"1\",\"is_default\":false,"
+                + "\"is_read_only\":false,\"is_sensitive\":false,\"source\":\"DYNAMIC_DEFAULT_BROKER_CONFIG\",\"synonyms\":[]}",
+                json(cluster));
     }
 
     @Test

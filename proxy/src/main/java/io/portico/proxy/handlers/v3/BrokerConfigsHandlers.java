@@ -3,8 +3,7 @@ package io.portico.proxy.handlers.v3;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
-import io.portico.protocol.v3.BrokerConfigData;
-import io.portico.protocol.v3.ClusterConfigData;
+import io.portico.protocol.v3.ConfigData;
 import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.http.BaseUrl;
 import io.portico.proxy.http.Http;
@@ -43,20 +42,20 @@ public final class BrokerConfigsHandlers {
     /** {@code GET …/brokers/{broker_id}/configs}: sorted by name; 404 for a broker the cluster lacks. */
     public void list(HttpServerExchange exchange) {
         int broker = broker(exchange);
-        V3.answer(exchange, admin, base, id -> admin.brokerConfigs(broker), (r, configs) -> r.list(BrokerConfigData.LIST_KIND,
+        V3.answer(exchange, admin, base, id -> admin.brokerConfigs(broker), (r, configs) -> r.list(ConfigData.BROKER_LIST_KIND,
                 configs.stream().map(c -> r.brokerConfig(broker, c)).toList(), "brokers", String.valueOf(broker), "configs"));
     }
 
     /** {@code GET …/brokers/-/configs}: every broker's settings, by broker id, then by name. */
     public void listAll(HttpServerExchange exchange) {
         V3.answer(exchange, admin, base, id -> admin.allBrokerConfigs(), (r, byBroker) -> {
-            List<BrokerConfigData> data = new ArrayList<>();
+            List<ConfigData> data = new ArrayList<>();
             for (Map.Entry<Integer, List<ClusterAdmin.Config>> e : byBroker.entrySet()) {
                 for (ClusterAdmin.Config c : e.getValue()) {
                     data.add(r.brokerConfig(e.getKey(), c));
                 }
             }
-            return r.list(BrokerConfigData.LIST_KIND, data, "brokers", "-", "configs");
+            return r.list(ConfigData.BROKER_LIST_KIND, data, "brokers", "-", "configs");
         });
     }
 
@@ -93,7 +92,7 @@ public final class BrokerConfigsHandlers {
 
     /** {@code GET …/broker-configs}: the cluster-wide settings set, sorted by name (none set: an empty list). */
     public void listCluster(HttpServerExchange exchange) {
-        V3.answer(exchange, admin, base, id -> admin.clusterConfigs(), (r, configs) -> r.list(ClusterConfigData.LIST_KIND,
+        V3.answer(exchange, admin, base, id -> admin.clusterConfigs(), (r, configs) -> r.list(ConfigData.CLUSTER_LIST_KIND,
                 configs.stream().map(r::clusterConfig).toList(), "broker-configs"));
     }
 

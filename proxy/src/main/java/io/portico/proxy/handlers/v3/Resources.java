@@ -1,10 +1,9 @@
 package io.portico.proxy.handlers.v3;
 
 import io.portico.protocol.v3.AclData;
-import io.portico.protocol.v3.BrokerConfigData;
 import io.portico.protocol.v3.BrokerData;
-import io.portico.protocol.v3.ClusterConfigData;
 import io.portico.protocol.v3.ClusterData;
+import io.portico.protocol.v3.ConfigData;
 import io.portico.protocol.v3.ConsumerAssignmentData;
 import io.portico.protocol.v3.ConsumerData;
 import io.portico.protocol.v3.ConsumerGroupData;
@@ -17,7 +16,6 @@ import io.portico.protocol.v3.Related;
 import io.portico.protocol.v3.ReplicaData;
 import io.portico.protocol.v3.ResourceList;
 import io.portico.protocol.v3.ResourceMetadata;
-import io.portico.protocol.v3.TopicConfigData;
 import io.portico.protocol.v3.TopicData;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
@@ -138,26 +136,27 @@ final class Resources {
                 clusterId, topic, partition, o.earliest(), o.latest());
     }
 
-    TopicConfigData config(String topic, ClusterAdmin.Config c) {
-        return new TopicConfigData(TopicConfigData.KIND,
-                new ResourceMetadata(url("topics", topic, "configs", c.name()), crn("topic", topic, "config", c.name())),
-                clusterId, topic, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(), source(c.source()),
-                synonyms(c));
+    ConfigData config(String topic, ClusterAdmin.Config c) {
+        return config(ConfigData.TOPIC_KIND, url("topics", topic, "configs", c.name()),
+                crn("topic", topic, "config", c.name()), topic, null, null, c);
     }
 
-    BrokerConfigData brokerConfig(int broker, ClusterAdmin.Config c) {
+    ConfigData brokerConfig(int broker, ClusterAdmin.Config c) {
         String id = String.valueOf(broker);
-        return new BrokerConfigData(BrokerConfigData.KIND,
-                new ResourceMetadata(url("brokers", id, "configs", c.name()), crn("broker", id, "config", c.name())),
-                clusterId, broker, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(), source(c.source()),
-                synonyms(c));
+        return config(ConfigData.BROKER_KIND, url("brokers", id, "configs", c.name()), crn("broker", id, "config", c.name()),
+                null, broker, null, c);
     }
 
-    ClusterConfigData clusterConfig(ClusterAdmin.Config c) {
-        return new ClusterConfigData(ClusterConfigData.KIND,
-                new ResourceMetadata(url("broker-configs", c.name()), crn("broker-config", c.name())),
-                clusterId, ClusterConfigData.BROKER, c.name(), c.value(), c.isDefault(), c.readOnly(), c.sensitive(),
-                source(c.source()), synonyms(c));
+    ConfigData clusterConfig(ClusterAdmin.Config c) {
+        return config(ConfigData.CLUSTER_KIND, url("broker-configs", c.name()), crn("broker-config", c.name()),
+                null, null, ConfigData.BROKER, c);
+    }
+
+    private ConfigData config(String kind, String self, String resourceName, String topic, Integer broker, String type,
+                              ClusterAdmin.Config c) {
+        return new ConfigData(kind, new ResourceMetadata(self, resourceName), clusterId, topic, broker, type, c.name(),
+                c.value(), c.isDefault(), c.readOnly(), c.sensitive(), source(c.source()),
+                c.synonyms().stream().map(s -> new ConfigData.Synonym(s.name(), s.value(), source(s.source()))).toList());
     }
 
     /**
@@ -195,10 +194,6 @@ final class Resources {
 
     private static String query(String value) {
         return value == null ? "" : java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static List<TopicConfigData.Synonym> synonyms(ClusterAdmin.Config c) {
-        return c.synonyms().stream().map(s -> new TopicConfigData.Synonym(s.name(), s.value(), source(s.source()))).toList();
     }
 
     private static String source(String kafkaSource) {

@@ -2,7 +2,7 @@ package io.portico.proxy.handlers.v3;
 
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
-import io.portico.protocol.v3.TopicConfigData;
+import io.portico.protocol.v3.ConfigData;
 import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
@@ -48,7 +48,7 @@ public final class TopicConfigsHandlers {
     /** {@code GET …/configs}: sorted by name. */
     public void list(HttpServerExchange exchange) {
         String topic = topic(exchange);
-        V3.answer(exchange, admin, base, id -> admin.topicConfigs(topic), (r, configs) -> r.list(TopicConfigData.LIST_KIND,
+        V3.answer(exchange, admin, base, id -> admin.topicConfigs(topic), (r, configs) -> r.list(ConfigData.TOPIC_LIST_KIND,
                 configs.stream().map(c -> r.config(topic, c)).toList(), "topics", topic, "configs"));
     }
 
@@ -71,7 +71,7 @@ public final class TopicConfigsHandlers {
         }), (r, configs) -> {
             // the answer's own bytes are counted as it is written, in place of the estimate
             room.give(reserved.getAndSet(0));
-            return r.list(TopicConfigData.LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
+            return r.list(ConfigData.TOPIC_LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
                     "topics", "-", "configs");
         });
     }
