@@ -106,6 +106,9 @@ public final class Access {
         }
         return exchange -> {
             Principal caller = skips(exchange.getRequestPath()) ? Principal.UNAUTHENTICATED : null;
+            if (caller == null) {
+                quotas.refuseIfGuessing(exchange); // past the bound, no credentials are tried
+            }
             try {
                 if (caller == null && tokens != null) {
                     caller = tokens.caller(exchange);

@@ -114,6 +114,34 @@ public final class Quotas {
         }
     }
 
+    /**
+     * Refuses (429) a request whose client address has used up its refused credentials' rate,
+     * before its credentials are looked at: past the bound, a right guess is not tried either (else
+     * the bound would only turn a wrong guess's 401 into a 429). Takes nothing.
+     */
+    public void refuseIfGuessing(HttpServerExchange exchange) {
+        if (failureRate <= 0 || exchange.getAttachment(Http.RELAYED_BY) != null) {
+            return;
+        }
+        String address = address(exchange);
+        Bucket bucket = buckets.getIfPresent("refused:" + address);
+        if (bucket == null) {
+            return;
+        }
+        long wait;
+        synchronized (bucket) {
+            wait = bucket.waitFor(ticker.read());
+        }
+        if (wait > 0) {
+            onRefused.run();
+            long seconds = Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(seconds));
+            throw ErrorCode.TOO_MANY_REQUESTS.exception("the client address " + address + " may make " + failureRate
+                    + " requests a second without valid credentials (" + Math.min(Integer.MAX_VALUE, failureRate * 10L)
+                    + " at once); retry after " + seconds + " s");
+        }
+    }
+
     private static String address(HttpServerExchange exchange) {
         InetSocketAddress from = exchange.getSourceAddress();
         return from == null || from.getAddress() == null ? "?" : Http.addressKey(from.getAddress());
@@ -160,6 +188,13 @@ public final class Quotas {
 
         private long full() {
             return Math.multiplyHigh(capacity, cost()) != 0 ? Long.MAX_VALUE : capacity * cost();
+        }
+
+        /** The nanoseconds until a token is there (0: one is), taking none. */
+        long waitFor(long now) {
+            long elapsed = Math.max(0, now - last);
+            long c = credit > full() - elapsed ? full() : credit + elapsed;
+            return c >= cost() ? 0 : cost() - c;
         }
 
         long take(long now) {
