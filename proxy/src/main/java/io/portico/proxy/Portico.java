@@ -337,7 +337,8 @@ public final class Portico implements AutoCloseable {
         if (ops.accessLog()) {
             accessLog = new AccessLog();
         }
-        HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes), quotas::admitFailure);
+        HttpHandler inner = forwarding.gate(new HttpContinueReadHandler(routes), quotas::refuseIfGuessing,
+                quotas::admitFailure);
         inner = new Budgets(inner, new Budgets.Settings(requestsBudget, responsesBudget,
                 config.connections().bodyTimeout(), memory.waitForRoom()));
         // The operator's probes on the API's listeners answer whatever the load (/ready says 503 itself

@@ -189,12 +189,6 @@ public final class Forwarding {
     }
 
     /**
-     * Outside the routes: a request that says another node relayed it must carry the node
-     * secret (403 otherwise, also when this node has none); such a request is served here. One
-     * refused is first told to {@code refused} (which may throw its own answer: 429 once its
-     * client address has guessed too often, as for a bad API key).
-     */
-    /**
      * Whether {@code exchange} carries this cluster's node secret: a request another node relayed
      * (its caller counted there), which no share of a client address holds back here.
      */
@@ -206,11 +200,20 @@ public final class Forwarding {
         return given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret);
     }
 
-    public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> refused) {
+    /**
+     * Outside the routes: a request that says another node relayed it must carry the node
+     * secret (403 otherwise, also when this node has none); such a request is served here. It is
+     * first shown to {@code guessing}, which may refuse it before its secret is looked at (429
+     * once its client address has guessed too often: then a right guess is not tried either);
+     * one refused is told to {@code refused} (which may throw its own answer, as for a bad API key).
+     */
+    public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> guessing,
+                            java.util.function.Consumer<HttpServerExchange> refused) {
         return exchange -> {
             if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
                     || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
                     || exchange.getRequestHeaders().contains(FORWARDED_TO)) {
+                guessing.accept(exchange);
                 if (!fromNode(exchange)) {
                     refused.accept(exchange); // guessing the secret is held to a client's failures' rate
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("

@@ -39,6 +39,8 @@ class QuotasIT {
         return new String[] {"Authorization", "Bearer " + key};
     }
 
+    private static final String NODE_SECRET = "quotas-node-secret-" + java.util.UUID.randomUUID();
+
     private static void assertRefused(Rest.Response r, String messagePart) {
         assertEquals(429, r.status(), r.body());
         assertEquals("1", r.header("Retry-After"), r.body());
@@ -58,7 +60,7 @@ class QuotasIT {
         FakeTicker clock = new FakeTicker();
         try (TestPortico portico = TestPortico.start(cluster, Map.of("authentication.method", "API_KEY",
                 "api.keys.file", keys.toString(), "quota.requests.per.second", "3",
-                "quota.auth.failures.per.second", "1"), clock)) {
+                "quota.auth.failures.per.second", "1", "nodes.secret", NODE_SECRET), clock)) {
             Rest rest = portico.rest();
             String topic = KafkaCluster.uniqueTopic("quota");
             for (int i = 0; i < 3; i++) {
@@ -97,13 +99,16 @@ class QuotasIT {
             assertEquals(429, token.status(), "a stream token guessed counts as a key guessed: " + token.body());
             Rest.Response forged = rest.get("/topics", "Portico-Node-Secret", "a-guess-0123456789", "Portico-Forwarded-By", "n");
             assertEquals(429, forged.status(), "a node secret guessed counts as a key guessed: " + forged.body());
+            Rest.Response rightSecret = rest.get("/topics", "Portico-Node-Secret", NODE_SECRET, "Portico-Forwarded-By", "n");
+            assertEquals(429, rightSecret.status(), "past the bound, the right secret is not tried either: "
+                    + rightSecret.body());
 
             clock.advance(Duration.ofSeconds(1));
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, rest.get("/topics", bearer(BUSY)).status(), "a second later, request " + i);
             }
             assertEquals(200, rest.get("/topics", bearer(SLOW)).status());
-            assertEquals(8, portico.portico().metrics().meter("portico.quota.refused").getCount());
+            assertEquals(9, portico.portico().metrics().meter("portico.quota.refused").getCount());
             assertEquals(20, cluster.read(topic, 20).size(), "the refused record was not written");
         }
     }
