@@ -26,7 +26,9 @@ public final class BrokerMain {
                 // The embedded broker sets 0 for quick tests; a broker holds a new group's first
                 // assignment this long so that members that start together join in one rebalance
                 // (Kafka's default is 3 s; row e's instances send their first reads together).
-                "group.initial.rebalance.delay.ms", "1000"));
+                "group.initial.rebalance.delay.ms", "1000",
+                // no authorizer, as the runs before the embedded broker had one (like for like)
+                "authorizer.class.name", ""));
         Thread hook = new Thread(kafka::close, "broker-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println("BOOTSTRAP " + kafka.bootstrapServers());

@@ -662,8 +662,9 @@ public final class ClusterAdmin {
      * The settings of every topic {@code visible} lets through (as {@link #topics} lists them),
      * by topic name, then by setting name; a topic deleted since it was listed is left out.
      * Described a chunk of topics at a time, within one metadata timeout in all, and only once
-     * {@code room} has taken room for the answer of that many topics (503 otherwise: tens of
-     * kilobytes a topic, too much to build first and count after on a cluster of thousands).
+     * {@code room} has taken room for the answer of that many topics (503 otherwise, or what
+     * {@code room} throws: tens of kilobytes a topic, too much to build first and count after on a
+     * cluster of thousands).
      * Requests that want the same topics meanwhile share one description.
      */
     public CompletableFuture<List<TopicConfig>> allTopicConfigs(Predicate<String> visible,
@@ -882,8 +883,8 @@ public final class ClusterAdmin {
                 deleted -> deleted.stream().map(ClusterAdmin::acl).toList()).exceptionally(e -> {
                     if (RestException.unwrap(e) instanceof RestException r && r.getCause() instanceof UnknownServerException) {
                         // Kafka's controller deletes at most 10,000 ACLs at once and says only "unknown error"
-                        throw ErrorCode.KAFKA_REFUSED.exception("Kafka refused to delete the ACLs the filter matches "
-                                + "(it deletes at most 10,000 at once): narrow the filter");
+                        throw ErrorCode.KAFKA_REFUSED.exception("Kafka did not delete the ACLs the filter matches and "
+                                + "said only \"unknown error\", as it does when they are more than 10,000: narrow the filter");
                     }
                     throw e instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(e);
                 });
@@ -955,7 +956,7 @@ public final class ClusterAdmin {
                 new org.apache.kafka.clients.admin.ListPartitionReassignmentsOptions().timeoutMs(timeoutMs)).reassignments(),
                 all -> all.entrySet().stream()
                         .filter(e -> !KafkaNames.isReserved(e.getKey().topic()) && visible.test(e.getKey().topic())
-                                && (showInternalTopics || !KafkaNames.isInternal(e.getKey().topic())))
+                                && (showInternalTopics || !org.apache.kafka.common.internals.Topic.isInternal(e.getKey().topic())))
                         .map(e -> new Reassignment(e.getKey().topic(), e.getKey().partition(),
                                 List.copyOf(e.getValue().addingReplicas()), List.copyOf(e.getValue().removingReplicas()),
                                 List.copyOf(e.getValue().replicas())))

@@ -223,8 +223,8 @@ class V3AclsIT {
             assertError(rest.post(acls, JSON, body, s), 403, 403, refused + "manager role on the whole cluster");
             assertError(rest.post(acls + ":batch", JSON, "{\"data\":[" + body + "]}", s), 403, 403,
                     refused + "manager role on the whole cluster");
-            assertError(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY&permission=ANY", s),
-                    403, 403, refused + "manager role on the whole cluster");
+            assertError(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY&permission=ANY&principal="
+                    + q(principal), s), 403, 403, refused + "manager role on the whole cluster");
             String[] r = {"Authorization", "Bearer " + reader};
             assertEquals(200, rest.get(acls + "?principal=" + q(principal), r).status());
             assertError(rest.post(acls, JSON, body, r), 403, 403, refused + "manager role");

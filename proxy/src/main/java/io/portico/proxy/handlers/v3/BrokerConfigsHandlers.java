@@ -102,7 +102,7 @@ public final class BrokerConfigsHandlers {
         V3.answer(exchange, admin, base, id -> admin.clusterConfig(name), Resources::clusterConfig);
     }
 
-    /** {@code PUT …/broker-configs/{name}}: {@code {"value"}}, set for every broker; Kafka judges the name. */
+    /** {@code PUT …/broker-configs/{name}}: {@code {"value"}}, set for every broker; Kafka keeps a name it does not know (to no effect). */
     public void updateCluster(HttpServerExchange exchange) {
         String name = Http.param(exchange, "name");
         V3.readBody(exchange, maxBodyBytes, UPDATE_BODY, NO_DATA, request -> V3.answer(exchange, admin, base,

@@ -1,5 +1,6 @@
 package io.portico.proxy.handlers.v3;
 
+import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
 import io.portico.protocol.v3.ConfigData;
@@ -63,6 +64,14 @@ public final class TopicConfigsHandlers {
         java.util.concurrent.atomic.AtomicLong reserved = new java.util.concurrent.atomic.AtomicLong();
         V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, topics -> {
             long bytes = (long) topics * TOPIC_CONFIGS_BYTES;
+            // One answer holds at most what one key may (half the budget when it is none's):
+            // one beyond it would never fit, and one up to it holds the others up only so far.
+            long most = Math.min(room.budget().capacity() / 2, room.budget().ownerShare());
+            if (bytes > most) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("the settings of " + topics + " topics (" + TOPIC_CONFIGS_BYTES
+                        / 1024 + " KiB a topic) are more than one answer may hold (" + most + " bytes of "
+                        + "memory.responses.max.bytes); ask each topic's settings");
+            }
             if (!room.tryTake(bytes)) {
                 return false;
             }
