@@ -1,5 +1,6 @@
 package io.portico.proxy.it;
 
+import static io.portico.proxy.testing.V3Answers.assertErrorStartsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,13 +64,6 @@ class V3AclsIT {
 
     private static String q(String value) {
         return URLEncoder.encode(value, StandardCharsets.UTF_8);
-    }
-
-    private static void assertError(Rest.Response r, int status, int code, String messageStart) {
-        assertEquals(status, r.status(), r.body());
-        assertEquals(JSON, r.contentType(), r.body());
-        assertEquals(code, r.json().get("error_code").asInt(), r.body());
-        assertTrue(r.json().get("message").asText().startsWith(messageStart), r.body());
     }
 
     @Test
@@ -149,37 +143,37 @@ class V3AclsIT {
     void badSearchesAndAclsAreRefusedBeforeKafkaSeesThem(Rest rest, KafkaCluster kafka) throws Exception {
         String acls = "/v3/clusters/" + clusterId(kafka) + "/acls";
         String principal = "User:mallory-" + UUID.randomUUID();
-        assertError(rest.get(acls + "?resource_type=UNKNOWN"), 400, 400, "resource_type cannot be UNKNOWN");
-        assertError(rest.get(acls + "?operation=launch"), 404, 404, "The valid values for Operation do not include 'launch'");
-        assertError(rest.get(acls + "?resource_type="), 404, 404, "The valid values for ResourceType do not include ''");
-        assertError(rest.delete(acls + "?resource_type=TOPIC&pattern_type=UNKNOWN&operation=ANY&permission=ANY"), 400, 400,
+        assertErrorStartsWith(rest.get(acls + "?resource_type=UNKNOWN"), 400, 400, "resource_type cannot be UNKNOWN");
+        assertErrorStartsWith(rest.get(acls + "?operation=launch"), 404, 404, "The valid values for Operation do not include 'launch'");
+        assertErrorStartsWith(rest.get(acls + "?resource_type="), 404, 404, "The valid values for ResourceType do not include ''");
+        assertErrorStartsWith(rest.delete(acls + "?resource_type=TOPIC&pattern_type=UNKNOWN&operation=ANY&permission=ANY"), 400, 400,
                 "pattern_type cannot be unspecified or UNKNOWN");
-        assertError(rest.get(acls + "?principal=" + "x".repeat(1025)), 400, 400, "principal has more than 1024 characters");
-        assertError(rest.delete(acls + "?pattern_type=ANY&operation=ANY&permission=ANY"), 400, 400,
+        assertErrorStartsWith(rest.get(acls + "?principal=" + "x".repeat(1025)), 400, 400, "principal has more than 1024 characters");
+        assertErrorStartsWith(rest.delete(acls + "?pattern_type=ANY&operation=ANY&permission=ANY"), 400, 400,
                 "resource_type cannot be unspecified or UNKNOWN");
-        assertError(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY"), 400, 400,
+        assertErrorStartsWith(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY"), 400, 400,
                 "permission cannot be unspecified or UNKNOWN");
-        assertError(rest.post(acls, JSON, acl("ANY", "t", "LITERAL", principal, "*", "READ", "ALLOW")), 400, 400,
+        assertErrorStartsWith(rest.post(acls, JSON, acl("ANY", "t", "LITERAL", principal, "*", "READ", "ALLOW")), 400, 400,
                 "resource_type cannot be ANY");
-        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "MATCH", principal, "*", "READ", "ALLOW")), 400, 400,
+        assertErrorStartsWith(rest.post(acls, JSON, acl("TOPIC", "t", "MATCH", principal, "*", "READ", "ALLOW")), 400, 400,
                 "pattern_type cannot be MATCH");
-        assertError(rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", principal, "*", "ANY", "ALLOW")), 400, 400,
+        assertErrorStartsWith(rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", principal, "*", "ANY", "ALLOW")), 400, 400,
                 "operation cannot be ANY");
-        assertError(rest.post(acls, JSON, "{\"resource_type\":\"TOPIC\",\"resource_name\":\"t\",\"pattern_type\":\"LITERAL\","
+        assertErrorStartsWith(rest.post(acls, JSON, "{\"resource_type\":\"TOPIC\",\"resource_name\":\"t\",\"pattern_type\":\"LITERAL\","
                 + "\"principal\":\"" + principal + "\",\"operation\":\"READ\",\"permission\":\"ALLOW\"}"), 400, 400,
                 "host is required.");
-        assertError(rest.post(acls, JSON, ""), 422, 42206, "Payload error. Null input provided. Data is required.");
-        assertError(rest.post(acls + ":batch", JSON, "{\"data\":null}"), 422, 42206,
+        assertErrorStartsWith(rest.post(acls, JSON, ""), 422, 42206, "Payload error. Null input provided. Data is required.");
+        assertErrorStartsWith(rest.post(acls + ":batch", JSON, "{\"data\":null}"), 422, 42206,
                 "Payload error. Empty input provided. Data is required.");
         StringBuilder many = new StringBuilder("{\"data\":[");
         for (int i = 0; i <= 1000; i++) {
             many.append(i == 0 ? "" : ",").append(acl("TOPIC", "t" + i, "LITERAL", principal, "*", "READ", "ALLOW"));
         }
-        assertError(rest.post(acls + ":batch", JSON, many.append("]}").toString()), 422, 42206,
+        assertErrorStartsWith(rest.post(acls + ":batch", JSON, many.append("]}").toString()), 422, 42206,
                 "Payload error. At most 1000 ACLs at once.");
         // what Kafka itself refuses: a principal without its type
         Rest.Response untyped = rest.post(acls, JSON, acl("TOPIC", "t", "LITERAL", "mallory", "*", "READ", "ALLOW"));
-        assertError(untyped, 400, 40002, "");
+        assertErrorStartsWith(untyped, 400, 40002, "");
         assertTrue(untyped.json().get("message").asText().contains("mallory"), untyped.body());
         // a batch Kafka refuses in part says so, and keeps what it took (as Confluent's)
         try {
@@ -192,7 +186,7 @@ class V3AclsIT {
             kafka.admin().deleteAcls(List.of(new AclBindingFilter(ResourcePatternFilter.ANY,
                     new AccessControlEntryFilter(principal, null, AclOperation.ANY, AclPermissionType.ANY)))).all().get();
         }
-        assertError(rest.get("/v3/clusters/other/acls"), 404, 404, "Cluster other cannot be found.");
+        assertErrorStartsWith(rest.get("/v3/clusters/other/acls"), 404, 404, "Cluster other cannot be found.");
     }
 
     @Test
@@ -216,18 +210,18 @@ class V3AclsIT {
             Rest rest = portico.rest();
             assertEquals(401, rest.get(acls).status());
             String[] g = {"Authorization", "Bearer " + grouped};
-            assertError(rest.get(acls, g), 403, 403, refused + "reader role on the whole cluster");
-            assertError(rest.post(acls, JSON, body, g), 403, 403, refused + "manager role on the whole cluster");
+            assertErrorStartsWith(rest.get(acls, g), 403, 403, refused + "reader role on the whole cluster");
+            assertErrorStartsWith(rest.post(acls, JSON, body, g), 403, 403, refused + "manager role on the whole cluster");
             String[] s = {"Authorization", "Bearer " + scoped};
-            assertError(rest.get(acls, s), 403, 403, refused + "reader role on the whole cluster");
-            assertError(rest.post(acls, JSON, body, s), 403, 403, refused + "manager role on the whole cluster");
-            assertError(rest.post(acls + ":batch", JSON, "{\"data\":[" + body + "]}", s), 403, 403,
+            assertErrorStartsWith(rest.get(acls, s), 403, 403, refused + "reader role on the whole cluster");
+            assertErrorStartsWith(rest.post(acls, JSON, body, s), 403, 403, refused + "manager role on the whole cluster");
+            assertErrorStartsWith(rest.post(acls + ":batch", JSON, "{\"data\":[" + body + "]}", s), 403, 403,
                     refused + "manager role on the whole cluster");
-            assertError(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY&permission=ANY&principal="
+            assertErrorStartsWith(rest.delete(acls + "?resource_type=ANY&pattern_type=ANY&operation=ANY&permission=ANY&principal="
                     + q(principal), s), 403, 403, refused + "manager role on the whole cluster");
             String[] r = {"Authorization", "Bearer " + reader};
             assertEquals(200, rest.get(acls + "?principal=" + q(principal), r).status());
-            assertError(rest.post(acls, JSON, body, r), 403, 403, refused + "manager role");
+            assertErrorStartsWith(rest.post(acls, JSON, body, r), 403, 403, refused + "manager role");
             assertEquals(0, kafkaAcls(kafka, principal).size());
             String[] w = {"Authorization", "Bearer " + whole};
             assertEquals(201, rest.post(acls, JSON, body, w).status());

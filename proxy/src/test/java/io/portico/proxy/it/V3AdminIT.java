@@ -1,5 +1,8 @@
 package io.portico.proxy.it;
 
+import static io.portico.proxy.testing.V3Answers.assertError;
+import static io.portico.proxy.testing.V3Answers.assertErrorStartsWith;
+import static io.portico.proxy.testing.V3Answers.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -69,26 +72,6 @@ class V3AdminIT {
     private static Rest.Response patch(Rest rest, String path, String body, String... headers) {
         return rest.send(rest.request(path, headers).header("Content-Type", JSON)
                 .method("PATCH", HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)));
-    }
-
-    private static JsonNode ok(Rest.Response r) {
-        assertEquals(200, r.status(), r.body());
-        assertEquals(JSON, r.contentType());
-        return r.json();
-    }
-
-    private static void assertError(Rest.Response r, int status, int code, String message) {
-        assertEquals(status, r.status(), r.body());
-        assertEquals(JSON, r.contentType(), r.body());
-        assertEquals(code, r.json().get("error_code").asInt(), r.body());
-        assertEquals(message, r.json().get("message").asText(), r.body());
-    }
-
-    private static void assertErrorStartsWith(Rest.Response r, int status, int code, String messageStart) {
-        assertEquals(status, r.status(), r.body());
-        assertEquals(JSON, r.contentType(), r.body());
-        assertEquals(code, r.json().get("error_code").asInt(), r.body());
-        assertTrue(r.json().get("message").asText().startsWith(messageStart), r.body());
     }
 
     /** Polls {@code condition} every 50 ms until it holds or {@link #WITHIN} has passed; whether it held. */

@@ -1,5 +1,7 @@
 package io.portico.proxy.it;
 
+import static io.portico.proxy.testing.V3Answers.assertError;
+import static io.portico.proxy.testing.V3Answers.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,19 +58,6 @@ class V3BrokerConfigsIT {
 
     private static int brokerId(KafkaCluster kafka) throws Exception {
         return kafka.admin().describeCluster().nodes().get().iterator().next().id();
-    }
-
-    private static JsonNode ok(Rest.Response r) {
-        assertEquals(200, r.status(), r.body());
-        assertEquals(JSON, r.contentType());
-        return r.json();
-    }
-
-    private static void assertError(Rest.Response r, int status, int code, String message) {
-        assertEquals(status, r.status(), r.body());
-        assertEquals(JSON, r.contentType(), r.body());
-        assertEquals(code, r.json().get("error_code").asInt(), r.body());
-        assertEquals(message, r.json().get("message").asText(), r.body());
     }
 
     private static boolean eventually(Supplier<Boolean> condition) throws InterruptedException {
