@@ -655,7 +655,6 @@ public final class ProduceService {
                                                              boolean compacted, ProducerShares.Account account,
                                                              int partitions) {
         Batch batch = new Batch(records.size(), codes);
-        account = account.live();
         boolean late = false;
         boolean blocked = false; // the last send waited (the producer's buffer was full)
         java.util.Set<Integer> refused = null; // the places of records past the caller's share

@@ -196,23 +196,6 @@ public final class ProducerShares {
             return shares.account(owner).full();
         }
 
-        /**
-         * This account, or the owner's live one when this one was let go of meanwhile (its
-         * records all acknowledged since the request took it): asked once for a request's
-         * records, so that each of them does not go through the owner's look-up.
-         */
-        public Account live() {
-            if (shares == null) {
-                return this;
-            }
-            synchronized (this) {
-                if (!retired) {
-                    return this;
-                }
-            }
-            return shares.account(owner);
-        }
-
         /** Throws {@link #full()}'s 429 when there is one. */
         public void refuseIfFull() {
             RestException full = full();

@@ -168,7 +168,6 @@ class ProducerSharesTest {
         ProducerShares.Account live = a.take("t", 0, 10);
         assertNotSame(a, live);
         assertSame(live, shares.account("a"));
-        assertSame(live, a.live());
         assertEquals(BATCH + 10, shares.heldBy("a"));
         assertEquals(2, shares.active(), "busy and a have records waiting");
         assertEquals(2 * (BATCH + 10), shares.total());
