@@ -16,8 +16,14 @@ import java.nio.ByteOrder;
  * unless HotSpot replaces it with vector instructions ({@code UseBASE64Intrinsics}, which Java 17
  * turns on for x86 CPUs with AVX-512 and for AArch64): where that flag was off (an AVX2 machine)
  * this took about 0.4 of the JDK's time for 100-byte values, and it needs no scratch
- * array to write in the middle of a response. It is used on every CPU: the vectorized JDK encoder
- * was not measured against it.
+ * array to write in the middle of a response.
+ *
+ * <p>Where that flag is on, values of {@link #VECTOR_FROM} bytes or more go through the JDK's
+ * encoder instead, into a scratch array of the thread's ({@value #CHUNK} bytes at a time, so
+ * 7 KiB a thread whatever the value's size) copied into place: on an AVX-512 machine this took
+ * 0.8 of this table's time at 128 bytes, 0.7 at 200, 0.2 at 1,000 and 0.15 at 100,000, and more
+ * below 100 (where the copy and the look-up of the scratch cost more than they save):
+ * {@code bench/results/2026-12-07-base64-jdk.md}.
  */
 public final class Base64Text {
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
@@ -34,7 +40,32 @@ public final class Base64Text {
         }
     }
 
+    /** Values of at least this many bytes are encoded by the JDK's encoder where HotSpot vectorizes it. */
+    static final int VECTOR_FROM = 128;
+    /** Bytes given to the JDK's encoder at a time: a multiple of 3, so no padding falls inside a value. */
+    static final int CHUNK = 3 * 1024;
+    private static final boolean VECTORIZED = vectorized();
+    private static final java.util.Base64.Encoder JDK = java.util.Base64.getEncoder();
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** A thread's arrays for the JDK's encoder, which encodes a whole array into another from its start. */
+    private static final class Scratch {
+        final byte[] in = new byte[CHUNK];
+        final byte[] out = new byte[CHUNK / 3 * 4];
+    }
+
     private Base64Text() {
+    }
+
+    /** Whether HotSpot replaces the JDK's base64 encoder with vector instructions on this machine. */
+    private static boolean vectorized() {
+        try {
+            return Boolean.parseBoolean(java.lang.management.ManagementFactory
+                    .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .getVMOption("UseBASE64Intrinsics").getValue());
+        } catch (RuntimeException | LinkageError notHotSpot) {
+            return false;
+        }
     }
 
     /** The characters base64 writes for {@code n} bytes, padding included. */
@@ -60,6 +91,44 @@ public final class Base64Text {
      * @return the position after what was written
      */
     public static int encode(byte[] src, int from, int n, byte[] out, int at) {
+        return VECTORIZED && n >= VECTOR_FROM ? encodeByJdk(src, from, n, out, at) : encodeByTable(src, from, n, out, at);
+    }
+
+    /** As {@link #encode(byte[], int, int, byte[], int)}, by the JDK's encoder through the thread's scratch arrays. */
+    static int encodeByJdk(byte[] src, int from, int n, byte[] out, int at) {
+        Scratch scratch = SCRATCH.get();
+        if (from == 0 && n == src.length && n <= CHUNK) {
+            int m = JDK.encode(src, scratch.out);
+            System.arraycopy(scratch.out, 0, out, at, m);
+            return at + m;
+        }
+        int i = from;
+        int end = from + n;
+        int p = at;
+        for (; end - i >= CHUNK; i += CHUNK) {
+            System.arraycopy(src, i, scratch.in, 0, CHUNK);
+            int m = JDK.encode(scratch.in, scratch.out);
+            System.arraycopy(scratch.out, 0, out, p, m);
+            p += m;
+        }
+        // The whole groups left, fewer than a chunk: encoded as the end of a chunk that starts
+        // that many bytes back (whole groups from where this started, so the same characters),
+        // of which only the new ones are copied.
+        int left = (end - i) / 3 * 3;
+        if (left >= VECTOR_FROM && i - from >= CHUNK - left) {
+            int back = CHUNK - left;
+            System.arraycopy(src, i - back, scratch.in, 0, CHUNK);
+            JDK.encode(scratch.in, scratch.out);
+            int m = left / 3 * 4;
+            System.arraycopy(scratch.out, back / 3 * 4, out, p, m);
+            i += left;
+            p += m;
+        }
+        return encodeByTable(src, i, end - i, out, p);
+    }
+
+    /** As {@link #encode(byte[], int, int, byte[], int)}, six bytes a step through the table of pairs. */
+    static int encodeByTable(byte[] src, int from, int n, byte[] out, int at) {
         int i = from;
         int end = from + n;
         int p = at;

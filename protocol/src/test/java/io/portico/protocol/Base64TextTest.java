@@ -63,6 +63,47 @@ class Base64TextTest {
     }
 
     @Test
+    void bothWaysWriteWhatTheJdkWritesAcrossChunksFromAnyPlaceAndNothingAroundIt() {
+        // Whichever way this machine's JVM takes, each way is checked: the table's, and the JDK
+        // encoder's through the scratch arrays (a whole array up to a chunk, chunks, and the
+        // groups after the last whole chunk encoded as the end of one that starts back).
+        Random random = new Random(11);
+        byte[] src = new byte[3 * Base64Text.CHUNK + 20];
+        random.nextBytes(src);
+        int[] lengths = {0, 1, 2, 3, 95, 96, 97, 100, 127, 128, 129, 1000, Base64Text.CHUNK - 1, Base64Text.CHUNK,
+            Base64Text.CHUNK + 1, Base64Text.CHUNK + 2, Base64Text.CHUNK + 95, Base64Text.CHUNK + 96,
+            Base64Text.CHUNK + 100, 2 * Base64Text.CHUNK - 1, 2 * Base64Text.CHUNK, 2 * Base64Text.CHUNK + 500,
+            3 * Base64Text.CHUNK + 1, 3 * Base64Text.CHUNK + 20};
+        for (int n : lengths) {
+            for (int from : new int[] {0, 1, 2, 5}) {
+                if (from + n > src.length) {
+                    continue;
+                }
+                byte[] part = Arrays.copyOfRange(src, from, from + n);
+                byte[] expected = Base64.getEncoder().encode(part);
+                for (int way = 0; way < 4; way++) {
+                    byte[] out = new byte[expected.length + 10];
+                    Arrays.fill(out, (byte) '#');
+                    // ways 2 and 3 hand over a whole array (the callers' case), 0 and 1 a part of a larger one
+                    byte[] in = way >= 2 ? part : src;
+                    int at = way >= 2 ? 0 : from;
+                    int end = way % 2 == 0
+                            ? Base64Text.encodeByJdk(in, at, n, out, 3)
+                            : Base64Text.encodeByTable(in, at, n, out, 3);
+                    String what = n + " bytes from " + from + ", way " + way;
+                    assertEquals(3 + expected.length, end, what);
+                    assertArrayEquals(expected, Arrays.copyOfRange(out, 3, end), what);
+                    for (int i = 0; i < out.length; i++) {
+                        if (i < 3 || i >= end) {
+                            assertEquals('#', out[i], "byte " + i + " outside what was written, " + what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void knownVectorsOfRfc4648() {
         String[][] vectors = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
             {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"foobarfoobar!", "Zm9vYmFyZm9vYmFyIQ=="}};
