@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,6 +19,7 @@ import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.CreateAclsOptions;
 import org.apache.kafka.clients.admin.DeleteAclsOptions;
@@ -625,18 +627,12 @@ public final class ClusterAdmin {
     private CompletableFuture<Void> alterConfigs(String clusterId, ConfigResource resource, List<ConfigChange> changes,
                                                  boolean validateOnly,
                                                  java.util.function.IntFunction<CompletableFuture<List<Config>>> existing) {
-        List<AlterConfigOp> ops = new ArrayList<>(changes.size());
+        List<AlterConfigOp> ops;
         try {
             if (changes.size() > MAX_CONFIGS) {
                 throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CONFIGS + " configs at once.");
             }
-            for (ConfigChange c : changes) {
-                KafkaNames.configName(c.name(), ErrorCode.PAYLOAD_ERROR);
-                KafkaNames.configValue(c.name(), c.value(), ErrorCode.PAYLOAD_ERROR);
-                ops.add(c.delete()
-                        ? new AlterConfigOp(new ConfigEntry(c.name(), null), AlterConfigOp.OpType.DELETE)
-                        : new AlterConfigOp(new ConfigEntry(c.name(), c.value()), AlterConfigOp.OpType.SET));
-            }
+            ops = ops(changes);
         } catch (RestException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -645,16 +641,96 @@ public final class ClusterAdmin {
                 ? CompletableFuture.completedFuture(List.of()) : existing.apply(deadline.left());
         return checked.thenCompose(known -> {
             if (existing != null) {
-                for (ConfigChange c : changes) {
-                    if (known.stream().noneMatch(e -> e.name().equals(c.name()))) {
-                        throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for "
-                                + resource.type() + " " + resource.name() + " in cluster "
-                                + KafkaNames.excerpt(clusterId) + ".");
-                    }
-                }
+                checkNamed(clusterId, resource, changes, known.stream().map(Config::name).collect(Collectors.toSet()));
             }
             return adapt(admin().incrementalAlterConfigs(Map.of(resource, ops),
                     new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(deadline.left())).all(), v -> v);
+        });
+    }
+
+    /** Kafka's operations for {@code changes}, each name and value checked first (400 for one Kafka could not take). */
+    private static List<AlterConfigOp> ops(List<ConfigChange> changes) {
+        List<AlterConfigOp> ops = new ArrayList<>(changes.size());
+        for (ConfigChange c : changes) {
+            KafkaNames.configName(c.name(), ErrorCode.PAYLOAD_ERROR);
+            KafkaNames.configValue(c.name(), c.value(), ErrorCode.PAYLOAD_ERROR);
+            ops.add(c.delete()
+                    ? new AlterConfigOp(new ConfigEntry(c.name(), null), AlterConfigOp.OpType.DELETE)
+                    : new AlterConfigOp(new ConfigEntry(c.name(), c.value()), AlterConfigOp.OpType.SET));
+        }
+        return ops;
+    }
+
+    /** 404 naming the first of {@code changes} whose setting {@code resource} does not have, as Confluent's words it. */
+    private static void checkNamed(String clusterId, ConfigResource resource, List<ConfigChange> changes, Set<String> known) {
+        for (ConfigChange c : changes) {
+            if (!known.contains(c.name())) {
+                throw ErrorCode.NOT_FOUND.exception("Config " + c.name() + " cannot be found for "
+                        + resource.type() + " " + resource.name() + " in cluster "
+                        + KafkaNames.excerpt(clusterId) + ".");
+            }
+        }
+    }
+
+    /** Most topics one {@link #alterTopicsConfigs} changes: their settings are all described first, in memory together. */
+    public static final int MAX_TOPICS_AT_ONCE = 100;
+
+    /**
+     * Changes the settings of several topics in one call (Confluent's {@code topics/-/configs:alter}),
+     * or with {@code validateOnly} has Kafka check them only. Nothing is changed when a topic does
+     * not exist (404/40403), is internal, or has no setting of a name asked (404, as
+     * {@link #alterTopicConfigs}): every topic's settings are described first. Then Kafka judges
+     * each topic's changes on its own: completes with the topics whose changes it refused and why
+     * (in {@code changes}' order; empty when every topic's were made). At most
+     * {@link #MAX_TOPICS_AT_ONCE} topics and {@link #MAX_CONFIGS} changes in all (400 beyond);
+     * look-up and change within one metadata timeout.
+     */
+    public CompletableFuture<Map<String, RestException>> alterTopicsConfigs(String clusterId,
+                                                                            Map<String, List<ConfigChange>> changes,
+                                                                            boolean validateOnly) {
+        Map<ConfigResource, Collection<AlterConfigOp>> ops = new LinkedHashMap<>();
+        try {
+            if (changes.size() > MAX_TOPICS_AT_ONCE) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_TOPICS_AT_ONCE + " topics at once.");
+            }
+            if (changes.values().stream().mapToLong(List::size).sum() > MAX_CONFIGS) {
+                throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CONFIGS + " configs at once.");
+            }
+            for (Map.Entry<String, List<ConfigChange>> e : changes.entrySet()) {
+                KafkaNames.topic(e.getKey());
+                KafkaNames.notInternal(e.getKey(), "changed");
+                ops.put(new ConfigResource(ConfigResource.Type.TOPIC, e.getKey()), ops(e.getValue()));
+            }
+        } catch (RestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (ops.isEmpty()) {
+            return CompletableFuture.completedFuture(Map.of());
+        }
+        CallDeadline deadline = CallDeadline.in(timeoutMs);
+        Map<ConfigResource, KafkaFuture<org.apache.kafka.clients.admin.Config>> described = admin().describeConfigs(
+                ops.keySet(), new DescribeConfigsOptions().includeSynonyms(false).timeoutMs(deadline.left())).values();
+        return settled(described.values(), () -> {
+            for (ConfigResource r : ops.keySet()) {
+                Set<String> known = new HashSet<>();
+                valueOf(described.get(r)).entries().forEach(e -> known.add(e.name()));
+                checkNamed(clusterId, r, changes.get(r.name()), known);
+            }
+            return ops;
+        }).thenCompose(checked -> {
+            Map<ConfigResource, KafkaFuture<Void>> each = admin().incrementalAlterConfigs(checked,
+                    new AlterConfigsOptions().validateOnly(validateOnly).timeoutMs(deadline.left())).values();
+            return settled(each.values(), () -> {
+                Map<String, RestException> refused = new LinkedHashMap<>();
+                for (ConfigResource r : checked.keySet()) {
+                    try {
+                        valueOf(each.get(r));
+                    } catch (RestException e) {
+                        refused.put(r.name(), e);
+                    }
+                }
+                return refused;
+            });
         });
     }
 

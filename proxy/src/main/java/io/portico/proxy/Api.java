@@ -159,6 +159,8 @@ final class Api {
                         json(a.manager(c.wrap(h.v3Admin().configs()::update))))
                 .delete("/v3/clusters/{cluster_id}/topics/{topic}/configs/{name}",
                         json(a.manager(c.wrap(h.v3Admin().configs()::reset))))
+                .post("/v3/clusters/{cluster_id}/topics/-/configs:alter",
+                        json(a.manager(c.wrap(h.v3Admin().configs()::alterMany))))
                 .post("/v3/clusters/{cluster_id}/topics/{topic}/configs:alter",
                         json(a.manager(c.wrap(h.v3Admin().configs()::alter))))
                 .get("/v3/clusters/{cluster_id}/topics/{topic}/partitions",

@@ -5,11 +5,13 @@ import static io.portico.proxy.testing.V3Answers.assertErrorStartsWith;
 import static io.portico.proxy.testing.V3Answers.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.proxy.testing.KafkaCluster;
+import io.portico.sessions.ClusterAdmin;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.TestPortico;
@@ -461,10 +463,87 @@ class V3AdminIT {
         assertError(rest.get(v3 + "/topics/" + name + "/configs/no.such.config"), 404, 404, "HTTP 404 Not Found");
         assertError(rest.get(v3 + "/topics/" + name + "-missing/configs"), 404, 40403,
                 "This server does not host this topic-partition.");
-        // Confluent's every-topic alter (kafka-rest 8) is not served: a 404 as any route not served,
-        // not a topic named "-" (the every-topic listing is: V3BrokerConfigsIT).
-        assertError(rest.post(v3 + "/topics/-/configs:alter", "application/json",
-                "{\"data\":[{\"topic_name\":\"" + name + "\",\"configs\":[]}]}"), 404, 404, "HTTP 404 Not Found");
+        // "-" is every topic, not a topic of that name: a change of its settings is not one.
+        assertError(rest.put(v3 + "/topics/-/configs/retention.ms", JSON, "{\"value\":\"1000\"}"), 404, 404,
+                "HTTP 404 Not Found");
+    }
+
+    private static String topicChanges(String topic, String... configs) {
+        return "{\"topic_name\":\"" + topic + "\",\"configs\":[" + String.join(",", configs) + "]}";
+    }
+
+    private static String set(String name, String value) {
+        return "{\"name\":\"" + name + "\",\"value\":\"" + value + "\"}";
+    }
+
+    @Test
+    void everyTopicConfigsAlterChangesSeveralTopicsAndAnswers207ForThoseKafkaRefused(Rest rest, KafkaCluster kafka)
+            throws Exception {
+        String v3 = v3(kafka);
+        String a = kafka.createTopic(KafkaCluster.uniqueTopic("v3-many-a"), 1);
+        String b = kafka.createTopic(KafkaCluster.uniqueTopic("v3-many-b"), 1);
+        String alter = v3 + "/topics/-/configs:alter";
+
+        // Confluent's example: two settings of one topic, one of another; 204 and Kafka has all three.
+        Rest.Response done = rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("cleanup.policy", "compact"),
+                set("compression.type", "gzip")) + "," + topicChanges(b, set("cleanup.policy", "compact")) + "]}");
+        assertEquals(204, done.status(), done.body());
+        assertEquals("", done.body());
+        assertTrue(eventually(() -> "compact".equals(kafkaValue(kafka.admin(), a, "cleanup.policy"))
+                && "gzip".equals(kafkaValue(kafka.admin(), a, "compression.type"))
+                && "compact".equals(kafkaValue(kafka.admin(), b, "cleanup.policy"))), "Kafka has the three");
+
+        // validate_only: Kafka checks, nothing changes (a change made after it is seen, so its would be)
+        assertEquals(204, rest.post(alter, JSON, "{\"validate_only\":true,\"data\":["
+                + topicChanges(a, set("retention.ms", "7200000")) + "]}").status());
+        assertEquals(204, rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("segment.ms", "3600000")) + "]}")
+                .status());
+        assertTrue(eventually(() -> "3600000".equals(kafkaValue(kafka.admin(), a, "segment.ms"))));
+        assertNotEquals(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG, kafkaConfig(kafka.admin(), a, "retention.ms").source(),
+                "the dry run changed nothing");
+
+        // Kafka refuses b's value: 207 with b's failure, a's change made; DELETE resets b's compression
+        Rest.Response partial = rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("retention.ms", "3600000"))
+                + "," + topicChanges(b, set("cleanup.policy", "invalid_xyz")) + "]}");
+        assertEquals(207, partial.status(), partial.body());
+        JsonNode failures = partial.json().get("failures");
+        assertEquals(1, failures.size(), partial.body());
+        assertEquals(b, failures.get(0).get("topic_name").asText());
+        assertEquals(40002, failures.get(0).get("error_code").asInt(), partial.body());
+        assertTrue(failures.get(0).get("message").asText().contains("invalid_xyz"), partial.body());
+        assertTrue(eventually(() -> "3600000".equals(kafkaValue(kafka.admin(), a, "retention.ms"))), "a's change was made");
+        assertEquals("compact", kafkaValue(kafka.admin(), b, "cleanup.policy"), "b's was not");
+        assertEquals(204, rest.post(alter, JSON, "{\"data\":[" + topicChanges(a,
+                "{\"name\":\"compression.type\",\"operation\":\"DELETE\"}") + "]}").status());
+        assertTrue(eventually(() -> kafkaConfig(kafka.admin(), a, "compression.type").source()
+                != ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG), "compression.type is back to its default");
+
+        // Before anything is changed: an unknown topic, an unknown setting, a topic named twice, too many topics
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + ","
+                + topicChanges(a + "-missing", set("retention.ms", "1000")) + "]}"), 404, 40403,
+                "This server does not host this topic-partition.");
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + ","
+                + topicChanges(b, set("no.such.config", "1")) + "]}"), 404, 404,
+                "Config no.such.config cannot be found for TOPIC " + b + " in cluster " + clusterId(kafka) + ".");
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + ","
+                + topicChanges(a, set("segment.ms", "1000")) + "]}"), 422, 42206,
+                "Payload error. Topic " + a + " is named more than once in data.");
+        StringBuilder many = new StringBuilder("{\"data\":[");
+        for (int i = 0; i <= ClusterAdmin.MAX_TOPICS_AT_ONCE; i++) {
+            many.append(i == 0 ? "" : ",").append(topicChanges(a + "-" + i, set("retention.ms", "1000")));
+        }
+        assertError(rest.post(alter, JSON, many.append("]}").toString()), 422, 42206,
+                "Payload error. At most " + ClusterAdmin.MAX_TOPICS_AT_ONCE + " topics at once.");
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges("__consumer_offsets", set("retention.ms", "1000"))
+                + "]}"), 403, 403, "Topic '__consumer_offsets' is internal to Kafka: it cannot be changed through this server");
+        assertError(rest.post(alter, JSON, "{\"data\":[{\"configs\":[]}]}"), 422, 42206,
+                "Payload error. Every entry of data needs a topic_name.");
+        assertError(rest.post(alter, JSON, ""), 422, 42206, "Payload error. Null input provided. Data is required.");
+        assertError(rest.post("/v3/clusters/no-such-cluster/topics/-/configs:alter", JSON,
+                "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + "]}"), 404, 404,
+                "Cluster no-such-cluster cannot be found.");
+        assertEquals("3600000", kafkaValue(kafka.admin(), a, "retention.ms"), "none of them changed a");
+        assertEquals(204, rest.post(alter, JSON, "{\"data\":[]}").status(), "nothing to change");
     }
 
     @Test
@@ -845,6 +924,16 @@ class V3AdminIT {
             assertEquals(200, patch(rest, v3 + "/topics/" + managed, "{\"partitions_count\":2}", bearer(manager)).status());
             assertEquals(204, rest.post(v3 + "/topics/" + managed + "/configs:alter", JSON,
                     "{\"data\":[{\"name\":\"retention.ms\",\"value\":\"1000\"}]}", bearer(manager)).status());
+            // Several topics at once: the manager role on each, else nothing is changed.
+            assertError(rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
+                    set("segment.ms", "1000")) + "]}", bearer(reader)), 403, 403, "This API key does not have the manager role");
+            assertError(rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
+                    set("segment.ms", "1000")) + "," + topicChanges(seen, set("segment.ms", "1000")) + "]}", bearer(manager)),
+                    403, 403, "This API key does not have the manager role on topic '" + seen + "'");
+            assertEquals(204, rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
+                    set("segment.ms", "7200000")) + "]}", bearer(manager)).status());
+            assertTrue(eventually(() -> "7200000".equals(kafkaValue(kafka.admin(), managed, "segment.ms"))));
+            assertNotEquals("1000", kafkaValue(kafka.admin(), seen, "segment.ms"), "the refused request changed nothing");
             assertEquals(204, rest.delete(v3 + "/topics/" + p + "-m2", bearer(manager)).status());
             assertTrue(eventually(() -> describe(kafka.admin(), p + "-m2") == null));
             assertTrue(eventually(() -> describe(kafka.admin(), managed).partitions().size() == 2));

@@ -3,6 +3,7 @@ package io.portico.proxy.handlers.v3;
 import io.portico.protocol.ErrorCode;
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.AlterConfigsRequest;
+import io.portico.protocol.v3.AlterTopicsConfigsRequest;
 import io.portico.protocol.v3.ConfigData;
 import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.auth.Access;
@@ -22,6 +23,8 @@ import java.util.List;
  */
 public final class TopicConfigsHandlers {
     private static final Json.BodyReader<AlterConfigsRequest> ALTER_BODY = new Json.BodyReader<>(AlterConfigsRequest.class);
+    private static final Json.BodyReader<AlterTopicsConfigsRequest> ALTER_MANY_BODY =
+            new Json.BodyReader<>(AlterTopicsConfigsRequest.class);
     private static final Json.BodyReader<UpdateConfigRequest> UPDATE_BODY = new Json.BodyReader<>(UpdateConfigRequest.class);
 
     private final ClusterAdmin admin;
@@ -108,6 +111,40 @@ public final class TopicConfigsHandlers {
                     (r, v) -> Http.NO_CONTENT);
         });
     }
+    /**
+     * {@code POST …/topics/-/configs:alter} (kafka-rest 8): several topics' settings at once,
+     * {@code {"data":[{"topic_name","configs":[{"name","value","operation"}]}],"validate_only"}}.
+     * The key needs the manager role on every topic named (403 naming the first it lacks, nothing
+     * changed); an unknown topic or setting is a 404 with nothing changed; 204 when Kafka made (or,
+     * with {@code validate_only}, would make) every topic's changes, else 207 with
+     * {@code {"failures":[{"topic_name","error_code","message"}]}} for the topics it refused (the
+     * others' changes were made), as Confluent's answers.
+     */
+    public void alterMany(HttpServerExchange exchange) {
+        Principal caller = Access.caller(exchange);
+        V3.readBody(exchange, maxBodyBytes, ALTER_MANY_BODY, "Null input provided. Data is required.", request -> {
+            java.util.Map<String, List<ClusterAdmin.ConfigChange>> changes = new java.util.LinkedHashMap<>();
+            for (AlterTopicsConfigsRequest.Topic t : request.data()) {
+                String topic = t.topicName();
+                io.portico.sessions.KafkaNames.topic(topic);
+                if (!caller.allows(io.portico.proxy.auth.Role.MANAGER, topic)) {
+                    throw ErrorCode.FORBIDDEN.exception("This API key does not have the " + io.portico.proxy.auth.Role.MANAGER
+                            + " role on topic '"
+                            + io.portico.sessions.KafkaNames.excerpt(topic) + "'");
+                }
+                io.portico.sessions.KafkaNames.notReserved(topic);
+                changes.put(topic, t.configs().stream()
+                        .map(e -> new ClusterAdmin.ConfigChange(e.name(), e.value(), e.delete())).toList());
+            }
+            V3.answer(exchange, admin, base, id -> admin.alterTopicsConfigs(id, changes, request.dryRun()),
+                    (r, refused) -> refused.isEmpty() ? Http.NO_CONTENT : new Http.Reply(207,
+                            new AlterTopicsConfigsRequest.Failures(refused.entrySet().stream()
+                                    .map(e -> new AlterTopicsConfigsRequest.Failure(e.getKey(),
+                                            e.getValue().body().errorCode(), e.getValue().body().message()))
+                                    .toList())));
+        });
+    }
+
     /** {@code PUT …/configs/{name}}: {@code {"value"}}; 204, as Confluent's quick start sets one. */
     public void update(HttpServerExchange exchange) {
         String topic = topic(exchange);
