@@ -1174,6 +1174,17 @@ public final class ClusterAdmin {
      * of those partitions exists any more.
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
+        return lags(group, visibleTopic, tp -> true, n -> true);
+    }
+
+    /**
+     * As {@link #lags(String, Predicate)}, of the partitions {@code wanted} lets through only
+     * (their end offsets alone are asked of Kafka; none of them is an empty list, not a 404, when
+     * the group has offsets of topics {@code visibleTopic} shows), and only once {@code room}
+     * accepts an answer of that many (else 503, or what {@code room} throws).
+     */
+    public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic,
+                                             Predicate<TopicPartition> wanted, java.util.function.IntPredicate room) {
         // Three calls one after the other, within one metadata timeout in all.
         CallDeadline deadline = CallDeadline.in(timeoutMs);
         return describeGroup(group, deadline).thenCompose(description -> {
@@ -1191,9 +1202,14 @@ public final class ClusterAdmin {
                         if (current.isEmpty()) {
                             throw ErrorCode.NOT_FOUND.exception("Consumer group offsets could not be found.");
                         }
+                        current.keySet().removeIf(wanted.negate());
+                        if (!room.test(current.size())) {
+                            throw ErrorCode.SERVICE_UNAVAILABLE.exception("the lags of " + current.size() + " partitions do "
+                                    + "not fit in the memory for answers now (memory.responses.max.bytes); retry later");
+                        }
                         return current;
-                    }).thenCompose(current -> endOffsets(current.keySet(), deadline)
-                            .thenApply(ends -> lags(description, current, ends)));
+                    }).thenCompose(current -> current.isEmpty() ? CompletableFuture.completedFuture(List.<Lag>of())
+                            : endOffsets(current.keySet(), deadline).thenApply(ends -> lags(description, current, ends)));
         });
     }
 

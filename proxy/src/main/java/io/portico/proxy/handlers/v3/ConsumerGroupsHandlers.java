@@ -95,18 +95,35 @@ public final class ConsumerGroupsHandlers {
         String topic = Http.param(exchange, "topic");
         int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
         Principal caller = Access.caller(exchange);
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee).thenApply(lags -> lags.stream()
-                .filter(l -> l.topic().equals(topic) && l.partition() == partition).findFirst()
-                .orElseThrow(ErrorCode.NOT_FOUND::exception)), (r, l) -> r.lag(group, l));
+        org.apache.kafka.common.TopicPartition wanted = new org.apache.kafka.common.TopicPartition(topic, partition);
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, wanted::equals, n -> true)
+                .thenApply(lags -> lags.stream().findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception)),
+                (r, l) -> r.lag(group, l));
     }
 
-    /** {@code GET …/consumer-groups/{group}/lags}: largest lag first. */
+    /**
+     * {@code GET …/consumer-groups/{group}/lags}: largest lag first. Kafka is asked for the
+     * partitions' end offsets only once room for the answer ({@link #LAG_BYTES} a partition) is
+     * taken of the responses budget: 503 while it is not free, 422 when more than one answer may
+     * hold (a group over many thousands of partitions: ask its lag summary, or a partition's lag).
+     */
     public void lags(HttpServerExchange exchange) {
         String group = Http.param(exchange, "group");
         Principal caller = Access.caller(exchange);
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee), (r, lags) -> r.list(
-                ConsumerLagData.LIST_KIND, lags.stream().map(l -> r.lag(group, l)).toList(), "consumer-groups", group, "lags"));
+        V3.Room room = new V3.Room(exchange, LAG_BYTES, "the lags of %d partitions (" + LAG_BYTES + " bytes each)",
+                "ask the group's lag-summary, or a partition's lag");
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, tp -> true, room), (r, lags) -> {
+            room.release();
+            return r.list(ConsumerLagData.LIST_KIND, lags.stream().map(l -> r.lag(group, l)).toList(),
+                    "consumer-groups", group, "lags");
+        });
     }
+
+    /**
+     * Room taken for each partition of {@link #lags} before its end offset is asked: a lag's JSON
+     * is 600 to 900 bytes (its links name the cluster, group, topic and consumer).
+     */
+    static final int LAG_BYTES = 1024;
 
     /** {@code GET …/consumer-groups/{group}/lag-summary}. */
     public void lagSummary(HttpServerExchange exchange) {

@@ -9,10 +9,8 @@ import io.portico.protocol.v3.UpdateConfigRequest;
 import io.portico.proxy.auth.Access;
 import io.portico.proxy.auth.Principal;
 import io.portico.proxy.http.BaseUrl;
-import io.portico.proxy.http.Budgets;
 import io.portico.proxy.http.Http;
 import io.portico.sessions.ClusterAdmin;
-import io.portico.sessions.MemoryBudget;
 import io.undertow.server.HttpServerExchange;
 import java.util.List;
 
@@ -63,26 +61,10 @@ public final class TopicConfigsHandlers {
      */
     public void listAll(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
-        MemoryBudget.Lease room = Budgets.responseLease(exchange);
-        java.util.concurrent.atomic.AtomicLong reserved = new java.util.concurrent.atomic.AtomicLong();
-        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, topics -> {
-            long bytes = (long) topics * TOPIC_CONFIGS_BYTES;
-            // One answer holds at most what one key may (half the budget when it is none's):
-            // one beyond it would never fit, and one up to it holds the others up only so far.
-            long most = Math.min(room.budget().capacity() / 2, room.budget().ownerShare());
-            if (bytes > most) {
-                throw ErrorCode.UNPROCESSABLE_ENTITY.exception("the settings of " + topics + " topics (" + TOPIC_CONFIGS_BYTES
-                        / 1024 + " KiB a topic) are more than one answer may hold (" + most + " bytes of "
-                        + "memory.responses.max.bytes); ask each topic's settings");
-            }
-            if (!room.tryTake(bytes)) {
-                return false;
-            }
-            reserved.set(bytes);
-            return true;
-        }), (r, configs) -> {
-            // the answer's own bytes are counted as it is written, in place of the estimate
-            room.give(reserved.getAndSet(0));
+        V3.Room room = new V3.Room(exchange, TOPIC_CONFIGS_BYTES,
+                "the settings of %d topics (" + TOPIC_CONFIGS_BYTES / 1024 + " KiB a topic)", "ask each topic's settings");
+        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, room), (r, configs) -> {
+            room.release();
             return r.list(ConfigData.TOPIC_LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
                     "topics", "-", "configs");
         });

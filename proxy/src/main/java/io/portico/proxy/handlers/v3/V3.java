@@ -50,6 +50,54 @@ final class V3 {
     }
 
     /**
+     * Room in the responses budget taken for an answer of {@code n} items of about
+     * {@code bytesEach} bytes of JSON each, before Kafka is asked for them ({@link #test}, called
+     * once their number is known): for answers too large to build first and count after. More
+     * than one answer may hold (one key's share, half the budget when it is none's) is 422, since
+     * it would never fit; no room now is {@code false} (the caller answers 503). {@link #release}
+     * gives it back as the answer is written, its own bytes counted in its place; whatever is
+     * still taken when the exchange ends goes back with the exchange's lease.
+     */
+    static final class Room implements java.util.function.IntPredicate {
+        private final MemoryBudget.Lease lease;
+        private final int bytesEach;
+        private final String items;
+        private final String instead;
+        private final java.util.concurrent.atomic.AtomicLong taken = new java.util.concurrent.atomic.AtomicLong();
+
+        /**
+         * @param items   what the items are, for the 422's message ({@code "the settings of %d topics (32 KiB a topic)"})
+         * @param instead what to ask instead, for the 422's message
+         */
+        Room(HttpServerExchange exchange, int bytesEach, String items, String instead) {
+            this.lease = Budgets.responseLease(exchange);
+            this.bytesEach = bytesEach;
+            this.items = items;
+            this.instead = instead;
+        }
+
+        @Override
+        public boolean test(int n) {
+            long bytes = (long) n * bytesEach;
+            long most = Math.min(lease.budget().capacity() / 2, lease.budget().ownerShare());
+            if (bytes > most) {
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception(String.format(items, n) + " are more than one answer may hold ("
+                        + most + " bytes of memory.responses.max.bytes); " + instead);
+            }
+            if (!lease.tryTake(bytes)) {
+                return false;
+            }
+            taken.addAndGet(bytes);
+            return true;
+        }
+
+        /** Gives the room taken back: call as the answer is made, whose bytes are counted as it is written. */
+        void release() {
+            lease.give(taken.getAndSet(0));
+        }
+    }
+
+    /**
      * Reads a JSON body of {@code reader}'s type without blocking and calls {@code then} with it on
      * the IO thread. A {@code Content-Type} other than {@code application/json} is a 415 (none
      * means JSON); an empty body or a JSON {@code null} is 422/42206
