@@ -1066,16 +1066,38 @@ public final class ConsumerInstance {
 
     /**
      * A stream's own call (under the lock): the batches it wrote since count as returned, and
-     * with auto-commit are committed now, not only with its next batch (a stream that goes quiet
-     * would leave its last one uncommitted).
+     * with auto-commit are committed by this call, not only with its next batch (a stream that
+     * goes quiet would leave its last one uncommitted), but at most once in
+     * {@link #STREAM_COMMIT_NANOS}: a stream draining a backlog writes hundreds of batches a
+     * second, and a commit of each was as many writes to the group's coordinator, a broker the
+     * whole cluster shares (Kafka's own auto-commit commits every {@code auto.commit.interval.ms},
+     * 5 s by default). What is due then goes with a later call, and when the stream ends.
      */
     private void settledByStream() {
         boolean moved = settleWritten() | returnedSinceCommit;
         returnedSinceCommit = false;
         if (moved && autoCommit) {
-            autoCommitReturned();
+            streamCommitDue = true;
+        }
+        if (streamCommitDue) {
+            long now = clock.read();
+            // Due until a commit goes out: a partition revoked meanwhile has none to send yet.
+            if ((!streamCommitted || now - streamCommittedAt >= STREAM_COMMIT_NANOS) && autoCommitReturned()) {
+                streamCommitDue = false;
+                streamCommitted = true;
+                streamCommittedAt = now;
+            }
         }
     }
+
+    /** The least time between a stream's auto-commits ({@link #settledByStream}). */
+    static final long STREAM_COMMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Under the lock: a stream wrote what auto-commit has not committed yet. */
+    private boolean streamCommitDue;
+    /** Under the lock: when a stream's auto-commit was last sent ({@link #clock}), if {@link #streamCommitted}. */
+    private long streamCommittedAt;
+    private boolean streamCommitted;
 
     /**
      * What a stream wrote during a rebalance became returned as the rebalance gave its partition
@@ -1108,7 +1130,11 @@ public final class ConsumerInstance {
             return;
         }
         try {
-            settleWritten();
+            // what it wrote and has not auto-committed yet is committed as it ends
+            if ((settleWritten() || streamCommitDue) && autoCommit) {
+                streamCommitDue = false;
+                autoCommitReturned();
+            }
             unwrittenOf = null;
             Map<TopicPartition, Long> back = unwritten.firsts();
             // A rebalance under way: what the stream wrote of a partition it revoked goes on after
@@ -1711,12 +1737,17 @@ public final class ConsumerInstance {
         }
     }
 
-    /** Auto-commit: sends the commit of what the client confirmed, without waiting for it (under the lock). */
-    private void autoCommitReturned() {
+    /**
+     * Auto-commit: sends the commit of what the client confirmed, without waiting for it (under
+     * the lock); whether there was any to send.
+     */
+    private boolean autoCommitReturned() {
         Map<TopicPartition, OffsetAndMetadata> offsets = confirmedOf(consumer.assignment());
-        if (!offsets.isEmpty()) { // a stream's first batch, say, which counts once written
-            commitAsync(offsets);
+        if (offsets.isEmpty()) { // a stream's first batch, say, which counts once written
+            return false;
         }
+        commitAsync(offsets);
+        return true;
     }
 
     private void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets) {

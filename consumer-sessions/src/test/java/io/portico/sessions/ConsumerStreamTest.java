@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -472,6 +473,44 @@ class ConsumerStreamTest {
             stream.written(stream.handedOut() - 1); // the batch before is written as this one is fetched
         }
         assertTrue(instance.unwrittenBatches() <= 2, "what was written is let go of: " + instance.unwrittenBatches());
+    }
+
+    @Test
+    void aStreamDrainingABacklogAutoCommitsAtMostOnceASecondAndWhatIsDueWhenItEnds() {
+        ConsumerRegistry registry = registry();
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        registry.readClock(clock::get); // each call below finds records: no read waits on this clock
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 0));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream stream = opened(registry, instance, 1);
+        stream.written(stream.handedOut());
+        long offset = 1;
+        // 100 batches written within the same second: the first is committed at once, the rest wait
+        for (int i = 0; i < 100; i++, offset++) {
+            consumer.addRecord(record("a", 0, offset, null, "v" + offset));
+            assertEquals(1, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+            stream.written(stream.handedOut());
+            clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        assertEquals(List.of(Map.of(A0, 1L)), consumer.commits, "one commit in the first half second");
+        // A second after the first commit, the next call commits all that was written since
+        clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(500));
+        consumer.addRecord(record("a", 0, offset, null, "v" + offset));
+        assertEquals(1, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        assertEquals(2, consumer.commits.size(), consumer.commits.toString());
+        assertEquals(101L, consumer.lastCommitted(A0), "everything written before that call");
+        stream.written(stream.handedOut());
+        offset++;
+        // The stream ends with a batch written and not committed yet: it is committed as it ends
+        consumer.addRecord(record("a", 0, offset, null, "v" + offset));
+        assertEquals(1, registry.next(stream, 1 << 20, ResponseRoom.unbounded()).size());
+        stream.written(stream.handedOut());
+        assertEquals(2, consumer.commits.size(), "within the second: not yet");
+        registry.closeStream(stream);
+        offset++;
+        consumer.addRecord(record("a", 0, offset, null, "v" + offset));
+        assertEquals(1, registry.poll(instance, null, 0, ResponseRoom.unbounded()).size(), "the next operation on the instance");
+        assertEquals(103L, consumer.lastCommitted(A0), "what the stream wrote, committed as it ended");
     }
 
     @Test
