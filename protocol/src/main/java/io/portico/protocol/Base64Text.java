@@ -44,6 +44,12 @@ public final class Base64Text {
     static final int VECTOR_FROM = 128;
     /** Bytes given to the JDK's encoder at a time: a multiple of 3, so no padding falls inside a value. */
     static final int CHUNK = 3 * 1024;
+    /**
+     * Whole groups left after the last whole chunk from which they are encoded as the end of a
+     * chunk that starts back (a whole chunk's work): fewer go through the table, which takes
+     * about as long as a chunk for this many.
+     */
+    static final int BACK_CHUNK_FROM = 480;
     private static final boolean VECTORIZED = vectorized();
     private static final java.util.Base64.Encoder JDK = java.util.Base64.getEncoder();
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -57,15 +63,38 @@ public final class Base64Text {
     private Base64Text() {
     }
 
-    /** Whether HotSpot replaces the JDK's base64 encoder with vector instructions on this machine. */
+    /**
+     * Whether HotSpot replaces the JDK's base64 encoder with vector instructions on this machine:
+     * the flag on, and C2 compiling (the intrinsic is C2's; without it, with {@code -Xint},
+     * {@code -XX:TieredStopAtLevel} below 4 or Graal as the compiler, the JDK's encoder is a
+     * scalar loop, slower than the table). Any doubt (another JVM) is the table.
+     */
     private static boolean vectorized() {
         try {
-            return Boolean.parseBoolean(java.lang.management.ManagementFactory
-                    .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-                    .getVMOption("UseBASE64Intrinsics").getValue());
+            com.sun.management.HotSpotDiagnosticMXBean vm = java.lang.management.ManagementFactory
+                    .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return "true".equals(vm.getVMOption("UseBASE64Intrinsics").getValue())
+                    && "true".equals(vm.getVMOption("UseCompiler").getValue())
+                    && ("false".equals(vm.getVMOption("TieredCompilation").getValue())
+                        || "4".equals(vm.getVMOption("TieredStopAtLevel").getValue()))
+                    && !"true".equals(option(vm, "UseJVMCICompiler"));
         } catch (RuntimeException | LinkageError notHotSpot) {
             return false;
         }
+    }
+
+    /** A VM option's value, null when this VM has no such option. */
+    private static String option(com.sun.management.HotSpotDiagnosticMXBean vm, String name) {
+        try {
+            return vm.getVMOption(name).getValue();
+        } catch (IllegalArgumentException none) {
+            return null;
+        }
+    }
+
+    /** Whether values of {@link #VECTOR_FROM} bytes or more go through the JDK's vectorized encoder here. */
+    public static boolean vectorizedForLargeValues() {
+        return VECTORIZED;
     }
 
     /** The characters base64 writes for {@code n} bytes, padding included. */
@@ -79,8 +108,11 @@ public final class Base64Text {
         if (size > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException(data.length + " bytes are too many to write in base64 in one array");
         }
+        if (VECTORIZED && data.length >= VECTOR_FROM) {
+            return JDK.encode(data); // one array of its own anyway: no scratch, no copy
+        }
         byte[] out = new byte[(int) size];
-        encode(data, 0, data.length, out, 0);
+        encodeByTable(data, 0, data.length, out, 0);
         return out;
     }
 
@@ -115,7 +147,7 @@ public final class Base64Text {
         // that many bytes back (whole groups from where this started, so the same characters),
         // of which only the new ones are copied.
         int left = (end - i) / 3 * 3;
-        if (left >= VECTOR_FROM && i - from >= CHUNK - left) {
+        if (left >= BACK_CHUNK_FROM && i - from >= CHUNK - left) {
             int back = CHUNK - left;
             System.arraycopy(src, i - back, scratch.in, 0, CHUNK);
             JDK.encode(scratch.in, scratch.out);

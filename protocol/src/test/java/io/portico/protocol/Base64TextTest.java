@@ -72,7 +72,9 @@ class Base64TextTest {
         random.nextBytes(src);
         int[] lengths = {0, 1, 2, 3, 95, 96, 97, 100, 127, 128, 129, 1000, Base64Text.CHUNK - 1, Base64Text.CHUNK,
             Base64Text.CHUNK + 1, Base64Text.CHUNK + 2, Base64Text.CHUNK + 95, Base64Text.CHUNK + 96,
-            Base64Text.CHUNK + 100, 2 * Base64Text.CHUNK - 1, 2 * Base64Text.CHUNK, 2 * Base64Text.CHUNK + 500,
+            Base64Text.CHUNK + 100, Base64Text.CHUNK + Base64Text.BACK_CHUNK_FROM - 1,
+            Base64Text.CHUNK + Base64Text.BACK_CHUNK_FROM, Base64Text.CHUNK + Base64Text.BACK_CHUNK_FROM + 2,
+            2 * Base64Text.CHUNK - 1, 2 * Base64Text.CHUNK, 2 * Base64Text.CHUNK + 500,
             3 * Base64Text.CHUNK + 1, 3 * Base64Text.CHUNK + 20};
         for (int n : lengths) {
             for (int from : new int[] {0, 1, 2, 5}) {

@@ -382,6 +382,8 @@ public final class Portico implements AutoCloseable {
             consumers.ownership(directory);
         }
         LOG.info("Portico serves on {}", listenerUrls());
+        LOG.debug("Base64 of keys and values of 128 bytes or more: {}", io.portico.protocol.Base64Text.vectorizedForLargeValues()
+                ? "the JDK's encoder, vectorized by this JVM" : "a table of character pairs (this JVM does not vectorize the JDK's)");
     }
 
     /**
