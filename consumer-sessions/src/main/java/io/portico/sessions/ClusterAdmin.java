@@ -673,7 +673,7 @@ public final class ClusterAdmin {
     }
 
     /** Most topics one {@link #alterTopicsConfigs} changes: their settings are all described first, in memory together. */
-    public static final int MAX_TOPICS_AT_ONCE = 100;
+    public static final int MAX_TOPICS_AT_ONCE = io.portico.protocol.v3.AlterTopicsConfigsRequest.MAX_TOPICS;
 
     /**
      * Changes the settings of several topics in one call (Confluent's {@code topics/-/configs:alter}),
@@ -681,9 +681,11 @@ public final class ClusterAdmin {
      * not exist (404/40403), is internal, or has no setting of a name asked (404, as
      * {@link #alterTopicConfigs}): every topic's settings are described first. Then Kafka judges
      * each topic's changes on its own: completes with the topics whose changes it refused and why
-     * (in {@code changes}' order; empty when every topic's were made). At most
-     * {@link #MAX_TOPICS_AT_ONCE} topics and {@link #MAX_CONFIGS} changes in all (400 beyond);
-     * look-up and change within one metadata timeout.
+     * (in {@code changes}' order; empty when every topic's were made). When every topic failed
+     * so for want of an answer (a timeout, a broker gone: 5xx, the outcome unknown), fails with
+     * the first of them instead, a retriable error rather than a list of failures. At most
+     * {@link #MAX_TOPICS_AT_ONCE} topics and {@link #MAX_CONFIGS} changes in all (422/42206
+     * beyond); look-up and change within one metadata timeout.
      */
     public CompletableFuture<Map<String, RestException>> alterTopicsConfigs(String clusterId,
                                                                             Map<String, List<ConfigChange>> changes,
@@ -728,6 +730,9 @@ public final class ClusterAdmin {
                     } catch (RestException e) {
                         refused.put(r.name(), e);
                     }
+                }
+                if (refused.size() == checked.size() && refused.values().stream().allMatch(e -> e.httpStatus() >= 500)) {
+                    throw refused.values().iterator().next();
                 }
                 return refused;
             });

@@ -207,6 +207,78 @@ class ClusterAdminTest {
         assertThrows(IllegalArgumentException.class, () -> ClusterAdmin.LagSummary.of(List.of()));
     }
 
+    /**
+     * A service whose admin client describes every topic asked with {@code retention.ms} and
+     * {@code cleanup.policy}, and fails the incremental alter of the topics in {@code failures}.
+     */
+    private static ClusterAdmin alteringTopics(Map<String, RuntimeException> failures) {
+        FakeAdmin fake = new FakeAdmin()
+                .on("describeConfigs", args -> {
+                    Map<org.apache.kafka.common.config.ConfigResource, KafkaFuture<org.apache.kafka.clients.admin.Config>> out =
+                            new LinkedHashMap<>();
+                    for (Object r : (Collection<?>) args[0]) {
+                        out.put((org.apache.kafka.common.config.ConfigResource) r, KafkaFuture.completedFuture(
+                                new org.apache.kafka.clients.admin.Config(List.of(
+                                        new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "1"),
+                                        new org.apache.kafka.clients.admin.ConfigEntry("cleanup.policy", "delete")))));
+                    }
+                    return AdminResults.describeConfigs(out);
+                })
+                .on("incrementalAlterConfigs", args -> {
+                    Map<org.apache.kafka.common.config.ConfigResource, KafkaFuture<Void>> out = new LinkedHashMap<>();
+                    for (Object r : ((Map<?, ?>) args[0]).keySet()) {
+                        org.apache.kafka.common.config.ConfigResource resource = (org.apache.kafka.common.config.ConfigResource) r;
+                        KafkaFutureImpl<Void> done = new KafkaFutureImpl<>();
+                        RuntimeException failure = failures.get(resource.name());
+                        if (failure == null) {
+                            done.complete(null);
+                        } else {
+                            done.completeExceptionally(failure);
+                        }
+                        out.put(resource, done);
+                    }
+                    return AdminResults.alterConfigs(out);
+                });
+        return new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+    }
+
+    private static Map<String, List<ClusterAdmin.ConfigChange>> retentionOf(String... topics) {
+        Map<String, List<ClusterAdmin.ConfigChange>> changes = new LinkedHashMap<>();
+        for (String t : topics) {
+            changes.put(t, List.of(new ClusterAdmin.ConfigChange("retention.ms", "1000", false)));
+        }
+        return changes;
+    }
+
+    @Test
+    void severalTopicsSettingsAnswerTheTopicsKafkaRefusedAndARetriableErrorWhenNoneWasAnswered() throws Exception {
+        // Kafka refuses one topic's value: that topic's failure, the other changed
+        Map<String, RestException> refused = alteringTopics(Map.of("b",
+                new org.apache.kafka.common.errors.InvalidConfigurationException("Invalid value x")))
+                .alterTopicsConfigs("c1", retentionOf("a", "b"), false).get(5, TimeUnit.SECONDS);
+        assertEquals(List.of("b"), List.copyOf(refused.keySet()));
+        assertError(refused.get("b"), 400, 40002, "Invalid value x");
+
+        // Refused for every topic: still each topic's refusal (Kafka judged them)
+        refused = alteringTopics(Map.of("a", new org.apache.kafka.common.errors.PolicyViolationException("no"),
+                "b", new org.apache.kafka.common.errors.PolicyViolationException("no")))
+                .alterTopicsConfigs("c1", retentionOf("a", "b"), false).get(5, TimeUnit.SECONDS);
+        assertEquals(List.of("a", "b"), List.copyOf(refused.keySet()));
+
+        // No answer for any topic (one call to one broker timed out): the outcome is unknown, a
+        // retriable error for the whole request, not a list of failures under a 2xx
+        TimeoutException late = new TimeoutException("Timed out waiting for a node assignment");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> alteringTopics(Map.of("a", late, "b", late))
+                .alterTopicsConfigs("c1", retentionOf("a", "b"), false).get(5, TimeUnit.SECONDS));
+        RestException whole = assertInstanceOf(RestException.class, RestException.unwrap(e));
+        assertTrue(whole.httpStatus() >= 500, whole.getMessage());
+
+        // One answered, one not: each topic's outcome
+        refused = alteringTopics(Map.of("b", late)).alterTopicsConfigs("c1", retentionOf("a", "b"), false)
+                .get(5, TimeUnit.SECONDS);
+        assertEquals(List.of("b"), List.copyOf(refused.keySet()));
+    }
+
     @Test
     void theGroupListDescribesOnlyTheGroupsTheCallerMaySee() throws Exception {
         List<Collection<String>> describedIds = new CopyOnWriteArrayList<>();

@@ -13,8 +13,8 @@ import java.util.Set;
  * topics changed in one request,
  * {@code {"data":[{"topic_name":"a","configs":[{"name":"cleanup.policy","value":"compact"}]}],"validate_only":false}}.
  * Each topic's entries are {@link AlterConfigsRequest.Entry}s ({@code SET} by default, or
- * {@code DELETE}). A topic named twice is refused (which of its changes would win is not
- * something a client should have to guess).
+ * {@code DELETE}). A topic named twice is refused (Confluent's keeps the last entry and drops the
+ * others' changes without a word).
  */
 public record AlterTopicsConfigsRequest(
         @JsonProperty("data") List<Topic> data,
@@ -40,12 +40,24 @@ public record AlterTopicsConfigsRequest(
         }
     }
 
+    /** Most topics one request changes: their settings are all described first, in memory together. */
+    public static final int MAX_TOPICS = 100;
+    /** Most changes one request makes, over all its topics. */
+    public static final int MAX_CHANGES = 1000;
+
     public AlterTopicsConfigsRequest {
         if (data == null) {
             throw ErrorCode.PAYLOAD_ERROR.exception("data is required.");
         }
         if (data.stream().anyMatch(Objects::isNull)) {
             throw ErrorCode.PAYLOAD_ERROR.exception("data may not contain null.");
+        }
+        // Counted before any name is looked at: a body of thousands of topics costs no more checks.
+        if (data.size() > MAX_TOPICS) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_TOPICS + " topics at once.");
+        }
+        if (data.stream().mapToLong(t -> t.configs().size()).sum() > MAX_CHANGES) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("At most " + MAX_CHANGES + " configs at once.");
         }
         Set<String> seen = new HashSet<>();
         for (Topic t : data) {

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.portico.proxy.testing.KafkaCluster;
-import io.portico.sessions.ClusterAdmin;
+import io.portico.protocol.v3.AlterTopicsConfigsRequest;
 import io.portico.proxy.testing.PorticoExtension;
 import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.TestPortico;
@@ -529,11 +529,18 @@ class V3AdminIT {
                 + topicChanges(a, set("segment.ms", "1000")) + "]}"), 422, 42206,
                 "Payload error. Topic " + a + " is named more than once in data.");
         StringBuilder many = new StringBuilder("{\"data\":[");
-        for (int i = 0; i <= ClusterAdmin.MAX_TOPICS_AT_ONCE; i++) {
+        for (int i = 0; i <= AlterTopicsConfigsRequest.MAX_TOPICS; i++) {
             many.append(i == 0 ? "" : ",").append(topicChanges(a + "-" + i, set("retention.ms", "1000")));
         }
         assertError(rest.post(alter, JSON, many.append("]}").toString()), 422, 42206,
-                "Payload error. At most " + ClusterAdmin.MAX_TOPICS_AT_ONCE + " topics at once.");
+                "Payload error. At most " + AlterTopicsConfigsRequest.MAX_TOPICS + " topics at once.");
+        String[] half = new String[AlterTopicsConfigsRequest.MAX_CHANGES / 2 + 1];
+        java.util.Arrays.fill(half, set("retention.ms", "1000"));
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, half) + "," + topicChanges(b, half) + "]}"),
+                422, 42206, "Payload error. At most " + AlterTopicsConfigsRequest.MAX_CHANGES + " configs at once.");
+        assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + ","
+                + topicChanges("_portico_idempotency", set("retention.ms", "1000")) + "]}"), 403, 403,
+                "Topic '_portico_idempotency' holds this server's own state: it cannot be read, written or changed through it");
         assertError(rest.post(alter, JSON, "{\"data\":[" + topicChanges("__consumer_offsets", set("retention.ms", "1000"))
                 + "]}"), 403, 403, "Topic '__consumer_offsets' is internal to Kafka: it cannot be changed through this server");
         assertError(rest.post(alter, JSON, "{\"data\":[{\"configs\":[]}]}"), 422, 42206,
@@ -542,8 +549,27 @@ class V3AdminIT {
         assertError(rest.post("/v3/clusters/no-such-cluster/topics/-/configs:alter", JSON,
                 "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + "]}"), 404, 404,
                 "Cluster no-such-cluster cannot be found.");
+        // A change made after them is seen, so theirs would be: none of them changed a.
+        assertEquals(204, rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("segment.ms", "7200000")) + "]}")
+                .status());
+        assertTrue(eventually(() -> "7200000".equals(kafkaValue(kafka.admin(), a, "segment.ms"))));
         assertEquals("3600000", kafkaValue(kafka.admin(), a, "retention.ms"), "none of them changed a");
         assertEquals(204, rest.post(alter, JSON, "{\"data\":[]}").status(), "nothing to change");
+
+        // Kafka refuses both topics' values: a 207 with both, in the request's order
+        Rest.Response both = rest.post(alter, JSON, "{\"data\":[" + topicChanges(b, set("cleanup.policy", "nope"))
+                + "," + topicChanges(a, set("cleanup.policy", "nope")) + "]}");
+        assertEquals(207, both.status(), both.body());
+        assertEquals(List.of(b, a), texts(both.json().get("failures"), "topic_name"));
+        // validate_only with a value Kafka refuses: the same refusal, nothing changed
+        Rest.Response checked = rest.post(alter, JSON, "{\"validate_only\":true,\"data\":["
+                + topicChanges(a, set("retention.ms", "900000")) + "," + topicChanges(b, set("cleanup.policy", "nope")) + "]}");
+        assertEquals(207, checked.status(), checked.body());
+        assertEquals(List.of(b), texts(checked.json().get("failures"), "topic_name"));
+        assertEquals(204, rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("segment.ms", "3600000")) + "]}")
+                .status());
+        assertTrue(eventually(() -> "3600000".equals(kafkaValue(kafka.admin(), a, "segment.ms"))));
+        assertEquals("3600000", kafkaValue(kafka.admin(), a, "retention.ms"), "the dry run changed nothing");
     }
 
     @Test
@@ -966,16 +992,25 @@ class V3AdminIT {
             assertEquals(200, patch(rest, v3 + "/topics/" + managed, "{\"partitions_count\":2}", bearer(manager)).status());
             assertEquals(204, rest.post(v3 + "/topics/" + managed + "/configs:alter", JSON,
                     "{\"data\":[{\"name\":\"retention.ms\",\"value\":\"1000\"}]}", bearer(manager)).status());
-            // Several topics at once: the manager role on each, else nothing is changed.
-            assertError(rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
-                    set("segment.ms", "1000")) + "]}", bearer(reader)), 403, 403, "This API key does not have the manager role");
-            assertError(rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
-                    set("segment.ms", "1000")) + "," + topicChanges(seen, set("segment.ms", "1000")) + "]}", bearer(manager)),
+            // Several topics at once: the manager role on each, else nothing is changed, and a key
+            // learns nothing of a name outside its scope (not whether it exists, nor its settings).
+            String many = v3 + "/topics/-/configs:alter";
+            assertError(rest.post(many, JSON, "{\"data\":[" + topicChanges(managed, set("segment.ms", "1000")) + "]}",
+                    bearer(reader)), 403, 403, "This API key does not have the manager role");
+            assertError(rest.post(many, JSON, "{\"data\":[" + topicChanges(managed, set("segment.ms", "1000")) + ","
+                    + topicChanges(seen, set("segment.ms", "1000")) + "]}", bearer(manager)),
                     403, 403, "This API key does not have the manager role on topic '" + seen + "'");
-            assertEquals(204, rest.post(v3 + "/topics/-/configs:alter", JSON, "{\"data\":[" + topicChanges(managed,
+            assertError(rest.post(many, JSON, "{\"data\":[" + topicChanges(managed, set("segment.ms", "1000")) + ","
+                    + topicChanges(p + "-a-none", set("segment.ms", "1000")) + "]}", bearer(manager)),
+                    403, 403, "This API key does not have the manager role on topic '" + p + "-a-none'");
+            assertError(rest.post(many, JSON, "{\"data\":[" + topicChanges(seen, set("segment.ms", "1000")) + ","
+                    + topicChanges(managed, set("no.such.config", "1")) + "]}", bearer(manager)),
+                    403, 403, "This API key does not have the manager role on topic '" + seen + "'");
+            assertEquals(204, rest.post(many, JSON, "{\"data\":[" + topicChanges(managed,
                     set("segment.ms", "7200000")) + "]}", bearer(manager)).status());
-            assertTrue(eventually(() -> "7200000".equals(kafkaValue(kafka.admin(), managed, "segment.ms"))));
-            assertNotEquals("1000", kafkaValue(kafka.admin(), seen, "segment.ms"), "the refused request changed nothing");
+            assertTrue(eventually(() -> "7200000".equals(kafkaValue(kafka.admin(), managed, "segment.ms"))),
+                    "a change made after the refused ones is seen, so theirs would be: they changed nothing");
+            assertNotEquals("1000", kafkaValue(kafka.admin(), seen, "segment.ms"));
             assertEquals(204, rest.delete(v3 + "/topics/" + p + "-m2", bearer(manager)).status());
             assertTrue(eventually(() -> describe(kafka.admin(), p + "-m2") == null));
             assertTrue(eventually(() -> describe(kafka.admin(), managed).partitions().size() == 2));

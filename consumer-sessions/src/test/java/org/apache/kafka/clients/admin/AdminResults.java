@@ -77,6 +77,16 @@ public final class AdminResults {
         return new AlterConfigsResult(Map.of(resource, done));
     }
 
+    /** {@code incrementalAlterConfigs} of several resources, each completing as its future does. */
+    public static AlterConfigsResult alterConfigs(Map<ConfigResource, KafkaFuture<Void>> done) {
+        return new AlterConfigsResult(done);
+    }
+
+    /** {@code describeConfigs} of several resources, each completing as its future does. */
+    public static DescribeConfigsResult describeConfigs(Map<ConfigResource, KafkaFuture<Config>> configs) {
+        return new DescribeConfigsResult(configs);
+    }
+
     /** {@code describeConfigs} of {@code resource}, completing as {@code config} does. */
     public static DescribeConfigsResult describeConfigs(ConfigResource resource, KafkaFuture<Config> config) {
         return new DescribeConfigsResult(Map.of(resource, config));
