@@ -355,12 +355,10 @@ public final class Portico implements AutoCloseable {
             limited = new io.portico.proxy.ops.CrossSiteWrites(limited,
                     io.portico.proxy.ops.Cors.allowedOrigins(ops.corsOrigins()), forwarding::fromNode);
         }
-        if (!ops.corsOrigins().isBlank()) {
-            // Outside the in-flight cap: its 503s (overload, shutdown) carry CORS headers too.
-            limited = new Cors(limited, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders(), ops.corsExposedHeaders());
-        }
-        HttpHandler chain = accessLog == null ? limited : accessLog.wrap(limited);
-        chain = new ErrorBoundary(new HttpMetrics(metrics, chain, routes::template));
+        HttpHandler chain = edge(limited, ops, routes);
+        // A request the server turns away before the chain (an HTTP/2 stream past its
+        // connection's bound) is answered through the same edge: logged, counted, with CORS headers.
+        refusedChain = edge(HttpServer.THROW_REFUSAL, ops, routes);
 
         if (directory != null) {
             directory.madeHere(consumers::has);
@@ -371,9 +369,10 @@ public final class Portico implements AutoCloseable {
                 consumers.ownership(directory);
             }
         }
-        server = listen(PorticoConfig.Key.LISTENERS.key(), config.listeners(), chain, tls);
+        server = listen(PorticoConfig.Key.LISTENERS.key(), config.listeners(), chain, refusedChain, tls);
         if (adminRoutes != null) {
-            adminServer = listen(PorticoConfig.Key.ADMIN_LISTENERS.key(), ops.adminListeners(), new ErrorBoundary(adminRoutes), tls);
+            adminServer = listen(PorticoConfig.Key.ADMIN_LISTENERS.key(), ops.adminListeners(), new ErrorBoundary(adminRoutes),
+                    null, tls);
             LOG.info("Operations endpoints on {}", ops.adminListeners());
         }
         if (directory != null && !directory.started()) {
@@ -498,20 +497,38 @@ public final class Portico implements AutoCloseable {
      * say by Confluent's REST Proxy, whose port 8082 is, or its host unknown) stops start-up
      * naming the setting and the address.
      */
-    private HttpServer listen(String key, List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
+    private HttpServer listen(String key, List<URI> listeners, HttpHandler handler, HttpHandler refused, SSLContext tls)
+            throws IOException {
         try {
-            return serve(listeners, handler, tls);
+            return serve(listeners, handler, refused, tls);
         } catch (java.net.BindException | java.net.UnknownHostException e) {
             throw new ConfigException(key, "cannot listen on " + listeners + ": " + e.getMessage()
                     + (e instanceof java.net.BindException ? " (another process may hold the port)" : ""));
         }
     }
 
-    private HttpServer serve(List<URI> listeners, HttpHandler handler, SSLContext tls) throws IOException {
+    /**
+     * What every request passes first and last: CORS (outside the in-flight cap, so that its 503s,
+     * overload and shutdown, carry CORS headers too), the access log, metrics, and the boundary
+     * that turns anything thrown inside into JSON.
+     */
+    private HttpHandler edge(HttpHandler inner, PorticoConfig.Operations ops, Router routes) {
+        HttpHandler h = inner;
+        if (!ops.corsOrigins().isBlank()) {
+            h = new Cors(h, ops.corsOrigins(), ops.corsMethods(), ops.corsHeaders(), ops.corsExposedHeaders());
+        }
+        h = accessLog == null ? h : accessLog.wrap(h);
+        return new ErrorBoundary(new HttpMetrics(metrics, h, routes::template));
+    }
+
+    /** The API listeners' answer to requests turned away before the chain (see {@link #edge}); null on admin listeners. */
+    private HttpHandler refusedChain;
+
+    private HttpServer serve(List<URI> listeners, HttpHandler handler, HttpHandler refused, SSLContext tls) throws IOException {
         PorticoConfig.Connections c = config.connections();
         PorticoConfig.Security s = config.security();
         int cap = connectionCap(c.max(), config.listeners().size() + config.operations().adminListeners().size());
-        return HttpServer.start(listeners, handler, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),
+        return HttpServer.start(listeners, handler, refused, tls, new HttpServer.Settings(config.ioThreads(), c.headersMaxBytes(),
                 c.headerTimeout(), c.idleTimeout(), c.bodyTimeout(), cap,
                 // Handlers enforce request.body.max.bytes themselves, with a 413 JSON answer; this
                 // backstop only cuts off bodies nobody reads.

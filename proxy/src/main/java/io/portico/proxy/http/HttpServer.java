@@ -199,6 +199,34 @@ public final class HttpServer implements AutoCloseable {
      */
     public static HttpServer start(List<URI> listeners, HttpHandler root, SSLContext tls, Settings settings)
             throws IOException {
+        return start(listeners, root, null, tls, settings);
+    }
+
+    /**
+     * The refusal of a request the server turns away before {@code root} sees it (an HTTP/2
+     * stream past twice its connection's announced maximum), for the {@code refused} handler of
+     * {@link #start(List, HttpHandler, HttpHandler, SSLContext, Settings)} to answer.
+     */
+    public static final io.undertow.util.AttachmentKey<io.portico.protocol.RestException> REFUSAL =
+            io.undertow.util.AttachmentKey.create(io.portico.protocol.RestException.class);
+
+    /** Throws the exchange's {@link #REFUSAL}: the innermost handler of a chain that answers refused requests. */
+    public static final HttpHandler THROW_REFUSAL = exchange -> {
+        io.portico.protocol.RestException refusal = exchange.getAttachment(REFUSAL);
+        if (refusal == null) {
+            throw new IllegalStateException("no refusal attached to this exchange");
+        }
+        throw refusal;
+    };
+
+    /**
+     * As {@link #start(List, HttpHandler, SSLContext, Settings)}, with requests turned away before
+     * {@code root} handed to {@code refused} with their {@link #REFUSAL} attached (a chain that
+     * logs, counts and adds CORS headers as {@code root} does, around {@link #THROW_REFUSAL});
+     * null: their error is written as it is.
+     */
+    public static HttpServer start(List<URI> listeners, HttpHandler root, HttpHandler refused, SSLContext tls,
+                                   Settings settings) throws IOException {
         Xnio xnio = Xnio.getInstance(io.undertow.Undertow.class.getClassLoader());
         int ioThreads = settings.ioThreads() > 0 ? settings.ioThreads()
                 : Math.max(Runtime.getRuntime().availableProcessors(), 2);
@@ -211,7 +239,7 @@ public final class HttpServer implements AutoCloseable {
                 .getMap());
         HttpServer server = new HttpServer(worker);
         try {
-            server.listen(xnio, listeners, root, tls, settings);
+            server.listen(xnio, listeners, root, refused, tls, settings);
             return server;
         } catch (IOException | RuntimeException e) {
             server.close();
@@ -219,8 +247,8 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private void listen(Xnio xnio, List<URI> listeners, HttpHandler root, SSLContext tls, Settings settings)
-            throws IOException {
+    private void listen(Xnio xnio, List<URI> listeners, HttpHandler root, HttpHandler refused, SSLContext tls,
+                        Settings settings) throws IOException {
         OptionMap.Builder socket = OptionMap.builder()
                 .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
                 .set(Options.TCP_NODELAY, true)
@@ -298,9 +326,15 @@ public final class HttpServer implements AutoCloseable {
                     // handler next writes (Undertow's own count, which the client keeps to, drops
                     // at the reset), and a proxy multiplexing clients that give up on long polls
                     // keeps to the bound by that count.
-                    ErrorWriter.write(exchange, io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception("more than "
-                            + 2L * maxStreams + " streams of this HTTP/2 connection in progress, twice what its SETTINGS "
-                            + "allowed (http2.max.concurrent.streams); retry when one has ended"));
+                    io.portico.protocol.RestException refusal = io.portico.protocol.ErrorCode.TOO_MANY_REQUESTS.exception(
+                            "more than " + 2L * maxStreams + " streams of this HTTP/2 connection in progress, twice what "
+                            + "its SETTINGS allowed (http2.max.concurrent.streams); retry when one has ended");
+                    if (refused == null) {
+                        ErrorWriter.write(exchange, refusal);
+                    } else {
+                        exchange.putAttachment(REFUSAL, refusal);
+                        refused.handleRequest(exchange);
+                    }
                     return;
                 }
                 root.handleRequest(exchange);

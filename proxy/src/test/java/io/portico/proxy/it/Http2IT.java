@@ -145,18 +145,30 @@ class Http2IT {
      */
     @Test
     void aStreamPastTheAnnouncedMaximumIsRefused(KafkaCluster kafka) throws Exception {
-        try (TestPortico p = TestPortico.start(kafka, Map.of("http2.max.concurrent.streams", "4"));
+        try (TestPortico p = TestPortico.start(kafka, Map.of("http2.max.concurrent.streams", "4",
+                "access.control.allow.origin", "https://app.example"));
              Socket socket = new Socket(p.rest().base().getHost(), p.rest().base().getPort())) {
             RawHttp2 h2 = RawHttp2.zeroWindow(socket);
             for (int stream = 1; stream <= 15; stream += 2) {
                 h2.get(stream, "/openapi.json"); // never granted a window: in progress
             }
-            h2.get(17, "/");
+            h2.get(17, "/", "origin", "https://app.example");
             h2.grant(17, 65_535);
             StringBuilder body = new StringBuilder();
+            // Every HEADERS frame is decoded, in order: HPACK's table is the connection's.
+            io.undertow.protocols.http2.HpackDecoder hpack = new io.undertow.protocols.http2.HpackDecoder();
+            Map<String, String> refused = new java.util.HashMap<>();
             while (true) {
                 RawHttp2.Frame f = h2.read();
                 assertTrue(f.type() != RawHttp2.Frame.GOAWAY, "GOAWAY: the connection is ended");
+                if (f.type() == 1) {
+                    hpack.setHeaderEmitter((name, value, neverIndex) -> {
+                        if (f.stream() == 17) {
+                            refused.put(name.toString(), value);
+                        }
+                    });
+                    hpack.decode(java.nio.ByteBuffer.wrap(f.payload()), false);
+                }
                 if (f.stream() == 17 && f.type() == RawHttp2.Frame.DATA) {
                     body.append(new String(f.payload(), StandardCharsets.UTF_8));
                 }
@@ -164,8 +176,13 @@ class Http2IT {
                     break;
                 }
             }
+            assertEquals("429", refused.get(":status"), refused.toString());
             assertTrue(body.toString().contains("\"error_code\":429"), body.toString());
             assertTrue(body.toString().contains("http2.max.concurrent.streams"), body.toString());
+            // Answered through the chain's edge, as any request: CORS headers, counted (and logged)
+            assertEquals("https://app.example", refused.get("access-control-allow-origin"), refused.toString());
+            com.fasterxml.jackson.databind.JsonNode meters = p.rest().get("/metrics").json().get("meters");
+            assertEquals(1, meters.path("portico.http.responses.get.root.4xx").path("count").asLong(), meters.toString());
         }
     }
 
