@@ -1179,17 +1179,31 @@ public final class ClusterAdmin {
      * of those partitions exists any more.
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
-        return lags(group, visibleTopic, tp -> true, n -> true);
+        return lags(group, visibleTopic, tp -> true, LagsRoom.ANY);
+    }
+
+    /** Room for an answer of lags, taken before their end offsets are asked of Kafka. */
+    @FunctionalInterface
+    public interface LagsRoom {
+        /** No bound. */
+        LagsRoom ANY = (partitions, topicBytes, memberBytes) -> true;
+
+        /**
+         * Whether there is room for the lags of {@code partitions} partitions whose topic names
+         * take {@code topicBytes} in all and whose owners' consumer, client and instance ids
+         * {@code memberBytes} (UTF-8); false: none now (503). May throw its own refusal.
+         */
+        boolean take(int partitions, long topicBytes, long memberBytes);
     }
 
     /**
      * As {@link #lags(String, Predicate)}, of the partitions {@code wanted} lets through only
      * (their end offsets alone are asked of Kafka; none of them is an empty list, not a 404, when
      * the group has offsets of topics {@code visibleTopic} shows), and only once {@code room}
-     * accepts an answer of that many (else 503, or what {@code room} throws).
+     * accepts an answer of them (else 503, or what {@code room} throws).
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic,
-                                             Predicate<TopicPartition> wanted, java.util.function.IntPredicate room) {
+                                             Predicate<TopicPartition> wanted, LagsRoom room) {
         // Three calls one after the other, within one metadata timeout in all.
         CallDeadline deadline = CallDeadline.in(timeoutMs);
         return describeGroup(group, deadline).thenCompose(description -> {
@@ -1207,14 +1221,32 @@ public final class ClusterAdmin {
                         if (current.isEmpty()) {
                             throw ErrorCode.NOT_FOUND.exception("Consumer group offsets could not be found.");
                         }
-                        current.keySet().removeIf(wanted.negate());
-                        if (!room.test(current.size())) {
+                        boolean all = !current.keySet().removeIf(wanted.negate());
+                        Map<TopicPartition, MemberDescription> owners = owners(description);
+                        long topicBytes = 0;
+                        long memberBytes = 0;
+                        for (TopicPartition tp : current.keySet()) {
+                            topicBytes += utf8Length(tp.topic());
+                            MemberDescription owner = owners.get(tp);
+                            if (owner != null) {
+                                memberBytes += utf8Length(owner.consumerId()) + utf8Length(owner.clientId())
+                                        + utf8Length(owner.groupInstanceId().orElse(""));
+                            }
+                        }
+                        if (!room.take(current.size(), topicBytes, memberBytes)) {
                             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the lags of " + current.size() + " partitions do "
                                     + "not fit in the memory for answers now (memory.responses.max.bytes); retry later");
                         }
-                        return current;
-                    }).thenCompose(current -> current.isEmpty() ? CompletableFuture.completedFuture(List.<Lag>of())
-                            : endOffsets(current.keySet(), deadline).thenApply(ends -> lags(description, current, ends)));
+                        return java.util.Map.entry(all, current);
+                    }).thenCompose(asked -> asked.getValue().isEmpty() ? CompletableFuture.completedFuture(List.<Lag>of())
+                            : endOffsets(asked.getValue().keySet(), deadline).thenApply(ends -> {
+                                List<Lag> lags = lags(description, asked.getValue(), ends);
+                                if (lags.isEmpty() && asked.getKey()) {
+                                    // every partition's topic deleted since the group committed
+                                    throw ErrorCode.NOT_FOUND.exception("Consumer lags not found.");
+                                }
+                                return lags;
+                            }));
         });
     }
 
@@ -1249,14 +1281,33 @@ public final class ClusterAdmin {
         });
     }
 
-    private static List<Lag> lags(ConsumerGroupDescription group, Map<TopicPartition, Long> current,
-                                  Map<TopicPartition, Long> ends) {
+    /** Bytes of {@code s} in UTF-8 (null: none). */
+    private static long utf8Length(String s) {
+        if (s == null) {
+            return 0;
+        }
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a pair: 4 bytes, 2 a half
+        }
+        return n;
+    }
+
+    /** The member each partition of {@code group} is assigned to. */
+    private static Map<TopicPartition, MemberDescription> owners(ConsumerGroupDescription group) {
         Map<TopicPartition, MemberDescription> owners = new HashMap<>();
         for (MemberDescription m : group.members()) {
             if (m.assignment() != null) {
                 m.assignment().topicPartitions().forEach(tp -> owners.put(tp, m));
             }
         }
+        return owners;
+    }
+
+    private static List<Lag> lags(ConsumerGroupDescription group, Map<TopicPartition, Long> current,
+                                  Map<TopicPartition, Long> ends) {
+        Map<TopicPartition, MemberDescription> owners = owners(group);
         List<Lag> out = new ArrayList<>();
         current.forEach((tp, offset) -> {
             Long end = ends.get(tp);
@@ -1268,9 +1319,6 @@ public final class ClusterAdmin {
                     owner == null ? null : owner.groupInstanceId().orElse(null), owner == null ? "" : owner.clientId(),
                     offset, end));
         });
-        if (out.isEmpty()) {
-            throw ErrorCode.NOT_FOUND.exception("Consumer lags not found.");
-        }
         out.sort(Comparator.comparingLong(Lag::lag).reversed().thenComparing(Lag::topic).thenComparingInt(Lag::partition));
         return out;
     }

@@ -863,42 +863,46 @@ class V3AdminIT {
 
     @Test
     void aGroupsLagsAreAskedOfKafkaOnlyOnceTheirAnswerHasRoomInTheResponsesBudget(KafkaCluster kafka) throws Exception {
-        // 1 MiB for every answer at once, half of it for one answer at most: the lags of 520
-        // partitions (1 KiB each) never fit, those of 300 do, one after the other
-        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3-lag-room"), 520);
-        String all = KafkaCluster.uniqueTopic("v3-lag-all");
-        String part = KafkaCluster.uniqueTopic("v3-lag-part");
-        Map<TopicPartition, Long> offsets = new HashMap<>();
-        for (int p = 0; p < 520; p++) {
-            offsets.put(new TopicPartition(topic, p), 0L);
-        }
-        commit(kafka, all, offsets);
-        offsets.keySet().removeIf(tp -> tp.partition() >= 300);
-        commit(kafka, part, offsets);
-        produce(kafka, topic, 519, 3);
-        try (TestPortico portico = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", String.valueOf(1 << 20)))) {
-            Rest rest = portico.rest();
-            String groups = v3(kafka) + "/consumer-groups/";
-            assertError(rest.get(groups + all + "/lags"), 422, 422, "the lags of 520 partitions (1024 bytes each) are "
-                    + "more than one answer may hold (524288 bytes of memory.responses.max.bytes); ask the group's "
-                    + "lag-summary, or a partition's lag");
-            // what needs little room is answered: the summary, one partition's lag
-            JsonNode summary = ok(rest.get(groups + all + "/lag-summary"));
-            assertEquals(3, summary.get("total_lag").asLong(), summary.toString());
-            assertEquals(519, summary.get("max_lag_partition_id").asInt());
-            JsonNode one = ok(rest.get(groups + all + "/lags/" + topic + "/partitions/519"));
-            assertEquals(3, one.get("lag").asLong(), one.toString());
-            assertEquals(519, one.get("partition_id").asInt());
-            assertError(rest.get(groups + part + "/lags/" + topic + "/partitions/300"), 404, 404, "HTTP 404 Not Found");
-            // the room each answer took is given back (once it is written, or with the exchange at the
-            // latest): three of 300 KiB do not fit at once
-            for (int i = 0; i < 4; i++) {
-                Rest.Response lags = rest.get(groups + part + "/lags");
-                assertEquals(200, lags.status(), "answer " + i + ": " + lags.body());
-                assertEquals(300, lags.json().get("data").size());
-                assertTrue(lags.body().length() < 300 * 1024, "a lag's JSON within its estimate: " + lags.body().length());
+        // 1 MiB for every answer at once, half of it for one answer at most. Groups of 200-character
+        // names take about 2 KiB a lag: those of 300 partitions never fit, those of 120 do.
+        String topic = KafkaCluster.uniqueTopic("v3-lag-room");
+        String all = KafkaCluster.uniqueTopic("v3-lag-all-" + "a".repeat(200));
+        String part = KafkaCluster.uniqueTopic("v3-lag-part-" + "p".repeat(200));
+        try {
+            kafka.createTopic(topic, 300);
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            for (int p = 0; p < 300; p++) {
+                offsets.put(new TopicPartition(topic, p), 0L);
+            }
+            commit(kafka, all, offsets);
+            offsets.keySet().removeIf(tp -> tp.partition() >= 120);
+            commit(kafka, part, offsets);
+            produce(kafka, topic, 299, 3);
+            try (TestPortico portico = TestPortico.start(kafka, Map.of("memory.responses.max.bytes", String.valueOf(1 << 20)))) {
+                Rest rest = portico.rest();
+                String groups = v3(kafka) + "/consumer-groups/";
+                Rest.Response refused = rest.get(groups + all + "/lags");
+                assertErrorStartsWith(refused, 422, 422, "the lags of 300 partitions need about ");
+                assertTrue(refused.json().get("message").asText().endsWith(" bytes of JSON, more than one answer may hold "
+                        + "(524288 bytes of memory.responses.max.bytes); ask the group's lag-summary, or a partition's lag"),
+                        refused.body());
+                // what needs little room is answered: the summary, one partition's lag
+                JsonNode summary = ok(rest.get(groups + all + "/lag-summary"));
+                assertEquals(3, summary.get("total_lag").asLong(), summary.toString());
+                assertEquals(299, summary.get("max_lag_partition_id").asInt());
+                JsonNode one = ok(rest.get(groups + all + "/lags/" + topic + "/partitions/299"));
+                assertEquals(3, one.get("lag").asLong(), one.toString());
+                assertEquals(299, one.get("partition_id").asInt());
+                assertError(rest.get(groups + part + "/lags/" + topic + "/partitions/120"), 404, 404, "HTTP 404 Not Found");
+                // the room each answer took is given back: three of them do not fit at once
+                for (int i = 0; i < 4; i++) {
+                    Rest.Response lags = rest.get(groups + part + "/lags");
+                    assertEquals(200, lags.status(), "answer " + i + ": " + lags.body());
+                    assertEquals(120, lags.json().get("data").size());
+                }
             }
         } finally {
+            kafka.admin().deleteConsumerGroups(List.of(all, part)).all().get();
             kafka.admin().deleteTopics(List.of(topic)).all().get();
         }
     }

@@ -436,8 +436,8 @@ class V3BrokerConfigsIT {
             Rest rest = portico.rest();
             Rest.Response refused = rest.get(all, "Authorization", "Bearer " + many);
             assertEquals(422, refused.status(), refused.body());
-            assertTrue(refused.json().get("message").asText().startsWith("the settings of 40 topics (32 KiB a topic) are "
-                    + "more than one answer may hold"), refused.body());
+            assertTrue(refused.json().get("message").asText().startsWith("the settings of 40 topics (32 KiB a topic) need "
+                    + "about 1310720 bytes of JSON, more than one answer may hold"), refused.body());
             List<String> topics = new ArrayList<>();
             ok(rest.get(all, "Authorization", "Bearer " + few)).get("data")
                     .forEach(c -> topics.add(c.get("topic_name").asText()));

@@ -96,34 +96,46 @@ public final class ConsumerGroupsHandlers {
         int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
         Principal caller = Access.caller(exchange);
         org.apache.kafka.common.TopicPartition wanted = new org.apache.kafka.common.TopicPartition(topic, partition);
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, wanted::equals, n -> true)
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, wanted::equals, ClusterAdmin.LagsRoom.ANY)
                 .thenApply(lags -> lags.stream().findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception)),
                 (r, l) -> r.lag(group, l));
     }
 
     /**
      * {@code GET …/consumer-groups/{group}/lags}: largest lag first. Kafka is asked for the
-     * partitions' end offsets only once room for the answer ({@link #LAG_BYTES} a partition) is
-     * taken of the responses budget: 503 while it is not free, 422 when more than one answer may
-     * hold (a group over many thousands of partitions: ask its lag summary, or a partition's lag).
+     * partitions' end offsets only once room for the answer ({@link #lagsBytes}) is taken of the
+     * responses budget: 503 while it is not free, 429 while the key holds its share, 422 when
+     * more than one answer may hold (a group over many thousands of partitions: ask its lag
+     * summary, or a partition's lag).
      */
     public void lags(HttpServerExchange exchange) {
         String group = Http.param(exchange, "group");
         Principal caller = Access.caller(exchange);
-        V3.Room room = new V3.Room(exchange, LAG_BYTES, "the lags of %d partitions (" + LAG_BYTES + " bytes each)",
-                "ask the group's lag-summary, or a partition's lag");
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, tp -> true, room), (r, lags) -> {
-            room.release();
-            return r.list(ConsumerLagData.LIST_KIND, lags.stream().map(l -> r.lag(group, l)).toList(),
-                    "consumer-groups", group, "lags");
-        });
+        String baseUrl = base.of(exchange);
+        V3.Room room = new V3.Room(exchange, "ask the group's lag-summary, or a partition's lag");
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, tp -> true,
+                (partitions, topicBytes, memberBytes) -> room.take(
+                        lagsBytes(baseUrl, id, group, partitions, topicBytes, memberBytes),
+                        "the lags of " + partitions + " partitions")),
+                (r, lags) -> r.list(ConsumerLagData.LIST_KIND, lags.stream().map(l -> r.lag(group, l)).toList(),
+                        "consumer-groups", group, "lags"), room);
     }
 
     /**
-     * Room taken for each partition of {@link #lags} before its end offset is asked: a lag's JSON
-     * is 600 to 900 bytes (its links name the cluster, group, topic and consumer).
+     * At least the bytes of JSON of {@code partitions} lags of {@code group} (names in UTF-8):
+     * each lag's fixed text and numbers, its URL (the base, cluster, group and topic, names
+     * percent-encoded: up to three bytes a byte), its resource name and its fields.
      */
-    static final int LAG_BYTES = 1024;
+    static long lagsBytes(String baseUrl, String clusterId, String group, int partitions, long topicBytes,
+                          long memberBytes) {
+        long groupBytes = group.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        long each = LAG_FIXED_BYTES + baseUrl.length() + 3L * clusterId.length() + 6 * groupBytes;
+        // topic: three in the URL, once in the resource name and its field; ids: JSON escapes
+        return 64 + partitions * each + 6 * topicBytes + 2 * memberBytes;
+    }
+
+    /** A lag's JSON without its names: field names, kind, the URL's and resource name's fixed parts, numbers. */
+    static final int LAG_FIXED_BYTES = 640;
 
     /** {@code GET …/consumer-groups/{group}/lag-summary}. */
     public void lagSummary(HttpServerExchange exchange) {

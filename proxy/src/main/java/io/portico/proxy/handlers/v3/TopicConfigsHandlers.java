@@ -61,13 +61,11 @@ public final class TopicConfigsHandlers {
      */
     public void listAll(HttpServerExchange exchange) {
         Principal caller = Access.caller(exchange);
-        V3.Room room = new V3.Room(exchange, TOPIC_CONFIGS_BYTES,
-                "the settings of %d topics (" + TOPIC_CONFIGS_BYTES / 1024 + " KiB a topic)", "ask each topic's settings");
-        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, room), (r, configs) -> {
-            room.release();
-            return r.list(ConfigData.TOPIC_LIST_KIND, configs.stream().map(c -> r.config(c.topic(), c.config())).toList(),
-                    "topics", "-", "configs");
-        });
+        V3.Room room = new V3.Room(exchange, "ask each topic's settings");
+        V3.answer(exchange, admin, base, id -> admin.allTopicConfigs(caller::canSee, topics -> room.take(
+                (long) topics * TOPIC_CONFIGS_BYTES, "the settings of " + topics + " topics (" + TOPIC_CONFIGS_BYTES / 1024
+                        + " KiB a topic)")), (r, configs) -> r.list(ConfigData.TOPIC_LIST_KIND,
+                configs.stream().map(c -> r.config(c.topic(), c.config())).toList(), "topics", "-", "configs"), room);
     }
 
     /**

@@ -50,51 +50,65 @@ final class V3 {
     }
 
     /**
-     * Room in the responses budget taken for an answer of {@code n} items of about
-     * {@code bytesEach} bytes of JSON each, before Kafka is asked for them ({@link #test}, called
-     * once their number is known): for answers too large to build first and count after. More
-     * than one answer may hold (one key's share, half the budget when it is none's) is 422, since
-     * it would never fit; no room now is {@code false} (the caller answers 503). {@link #release}
-     * gives it back as the answer is written, its own bytes counted in its place; whatever is
-     * still taken when the exchange ends goes back with the exchange's lease.
+     * Room in the responses budget taken for an answer before Kafka is asked for what it holds
+     * ({@link #take}, called once its size can be estimated): for answers too large to build
+     * first and count after. More than one answer may hold (one key's share, half the budget when
+     * it is none's) is 422, since it would never fit; the key's share full now is 429; no room
+     * now is {@code false} (the caller answers 503). {@link #answer(HttpServerExchange, ClusterAdmin,
+     * BaseUrl, Function, BiFunction, Room) answer} gives it back once the answer's JSON is made and
+     * counted in its place; whatever is still taken when the exchange ends goes back with the
+     * exchange's lease.
      */
-    static final class Room implements java.util.function.IntPredicate {
+    static final class Room {
         private final MemoryBudget.Lease lease;
-        private final int bytesEach;
-        private final String items;
         private final String instead;
         private final java.util.concurrent.atomic.AtomicLong taken = new java.util.concurrent.atomic.AtomicLong();
 
-        /**
-         * @param items   what the items are, for the 422's message ({@code "the settings of %d topics (32 KiB a topic)"})
-         * @param instead what to ask instead, for the 422's message
-         */
-        Room(HttpServerExchange exchange, int bytesEach, String items, String instead) {
+        /** @param instead what to ask instead, for the 422's message */
+        Room(HttpServerExchange exchange, String instead) {
             this.lease = Budgets.responseLease(exchange);
-            this.bytesEach = bytesEach;
-            this.items = items;
             this.instead = instead;
         }
 
-        @Override
-        public boolean test(int n) {
-            long bytes = (long) n * bytesEach;
+        /**
+         * Takes {@code bytes} for an answer of {@code what} ({@code "the lags of 40 partitions"});
+         * false when there is no room now.
+         */
+        boolean take(long bytes, String what) {
             long most = Math.min(lease.budget().capacity() / 2, lease.budget().ownerShare());
             if (bytes > most) {
-                throw ErrorCode.UNPROCESSABLE_ENTITY.exception(String.format(items, n) + " are more than one answer may hold ("
-                        + most + " bytes of memory.responses.max.bytes); " + instead);
+                throw ErrorCode.UNPROCESSABLE_ENTITY.exception(what + " need about " + bytes + " bytes of JSON, more than "
+                        + "one answer may hold (" + most + " bytes of memory.responses.max.bytes); " + instead);
             }
             if (!lease.tryTake(bytes)) {
+                if (lease.ownerFull(bytes)) {
+                    throw lease.budget().ownerShareFull();
+                }
                 return false;
             }
             taken.addAndGet(bytes);
             return true;
         }
 
-        /** Gives the room taken back: call as the answer is made, whose bytes are counted as it is written. */
-        void release() {
+        private void release() {
             lease.give(taken.getAndSet(0));
         }
+    }
+
+    /**
+     * As {@link #answer(HttpServerExchange, ClusterAdmin, BaseUrl, Function, BiFunction)}, giving
+     * back what {@code room} took once the answer's JSON is made and counted in its place.
+     */
+    static <T, R> void answer(HttpServerExchange exchange, ClusterAdmin admin, BaseUrl base,
+                              Function<String, CompletionStage<T>> work, BiFunction<Resources, T, R> render, Room room) {
+        MemoryBudget.Lease lease = Budgets.responseLease(exchange);
+        Http.complete(exchange, resolve(exchange, admin, base, work, render).thenApply(answer -> {
+            try {
+                return Http.written(answer, lease);
+            } finally {
+                room.release();
+            }
+        }), Function.identity());
     }
 
     /**
