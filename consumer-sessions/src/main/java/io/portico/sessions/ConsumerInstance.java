@@ -861,7 +861,7 @@ public final class ConsumerInstance {
             }
             // The last stream's records it did not write go back in line (its close may have come
             // just after the look at streamEnded in lock()); a resume below may go further back.
-            moveBackFromLeftStream();
+            moveBackFromLeftStream(resume == null);
             askedAgain(); // what reads returned before the stream, the client has
             Stream opened = new Stream(v1Topic);
             stream.set(opened);
@@ -1124,16 +1124,23 @@ public final class ConsumerInstance {
      * instance stays usable (a partition it could not move is read on from where it is).
      */
     private void moveBackFromLeftStream() {
+        moveBackFromLeftStream(true);
+    }
+
+    /**
+     * As above; {@code commitDue}: with auto-commit, what the stream wrote and has not committed
+     * yet is committed once it is moved back (not by a resume, which first moves the partitions to
+     * what its client received: the new stream commits then).
+     */
+    private void moveBackFromLeftStream(boolean commitDue) {
         streamEnded = false; // before the look: a close that comes after it sets it again
         Stream left = unwrittenOf;
         if (left == null || !left.ended()) {
             return;
         }
         try {
-            // what it wrote and has not auto-committed yet is committed as it ends
-            if ((settleWritten() || streamCommitDue) && autoCommit) {
-                streamCommitDue = false;
-                autoCommitReturned();
+            if (settleWritten() && autoCommit) {
+                streamCommitDue = true;
             }
             unwrittenOf = null;
             Map<TopicPartition, Long> back = unwritten.firsts();
@@ -1148,6 +1155,36 @@ public final class ConsumerInstance {
             }
         } catch (RuntimeException e) {
             LOG.debug("Moving {}/{} back to what its stream did not write failed: {}", group, name, e.toString());
+        }
+        if (commitDue && streamCommitDue) {
+            try {
+                if (autoCommitReturned()) {
+                    streamCommitDue = false;
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("The auto-commit of what {}/{} streamed failed: {}", group, name, e.toString());
+            }
+        }
+    }
+
+    /**
+     * After its stream ended: moves the instance back to what the stream did not write and sends
+     * the auto-commit of what it wrote now, if nothing else holds the instance (whatever does
+     * settles it as it takes the instance). Without this, an instance no request comes to again
+     * would commit it only as it closes, by when its group, not polled meanwhile, may have dropped
+     * it. Never blocks.
+     */
+    void settleEndedStream() {
+        if (closed || !lock.tryLock()) {
+            return;
+        }
+        try {
+            if (streamEnded && !closed) {
+                moveBackFromLeftStream(true);
+            }
+        } finally {
+            lock.unlock();
+            closeIfFree();
         }
     }
 

@@ -672,6 +672,7 @@ public final class ConsumerRegistry implements AutoCloseable {
     /** Ends the stream's hold on its instance, whose idle clock starts again. */
     public void closeStream(ConsumerInstance.Stream stream) {
         stream.close();
+        stream.instance().settleEndedStream();
         touch(stream.instance());
     }
 

@@ -507,10 +507,37 @@ class ConsumerStreamTest {
         stream.written(stream.handedOut());
         assertEquals(2, consumer.commits.size(), "within the second: not yet");
         registry.closeStream(stream);
+        assertEquals(103L, consumer.lastCommitted(A0), "what the stream wrote, committed as it ended, no request needed");
+        assertEquals(3, consumer.commits.size(), consumer.commits.toString());
         offset++;
         consumer.addRecord(record("a", 0, offset, null, "v" + offset));
         assertEquals(1, registry.poll(instance, null, 0, ResponseRoom.unbounded()).size(), "the next operation on the instance");
-        assertEquals(103L, consumer.lastCommitted(A0), "what the stream wrote, committed as it ended");
+        assertEquals(3, consumer.commits.size(), "nothing more to commit: " + consumer.commits);
+    }
+
+    @Test
+    void aResumingStreamCommitsNothingPastWhatItsClientReceived() {
+        ConsumerRegistry registry = registry();
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        registry.readClock(clock::get); // each call below finds records: no read waits on this clock
+        ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
+        SessionTestConsumer consumer = factory.last();
+        ConsumerInstance.Stream first = opened(registry, instance, 5);
+        first.written(first.handedOut());
+        a0(5, 9).forEach(consumer::addRecord);
+        assertEquals(5, registry.next(first, 1 << 20, ResponseRoom.unbounded()).size());
+        assertEquals(5L, consumer.lastCommitted(A0), "the first batch, committed at once");
+        first.written(first.handedOut()); // 5 to 9 written, within the second: not committed yet
+
+        // The client received up to a/0/6 (the rest sat in buffers when its connection broke).
+        ConsumerInstance.Stream second = registry.openStream(instance, null, new ConsumerInstance.ResumeAfter(A0, 6));
+        registry.closeStream(first);
+        assertEquals(5L, consumer.lastCommitted(A0), "nothing past what the client received: " + consumer.commits);
+        assertEquals(7L, consumer.position(A0));
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(1));
+        consumer.addRecord(record("a", 0, 10, null, "v10"));
+        registry.next(second, 1 << 20, ResponseRoom.unbounded()); // (the test consumer does not fetch 7 to 9 again)
+        assertEquals(7L, consumer.lastCommitted(A0), "what the client received, committed by the new stream's first call");
     }
 
     @Test
