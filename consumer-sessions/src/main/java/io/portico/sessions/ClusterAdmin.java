@@ -1252,7 +1252,12 @@ public final class ClusterAdmin {
 
     /** The group's largest and total lag over what {@link #lags} shows. */
     public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic) {
-        return lags(group, visibleTopic).thenApply(LagSummary::of);
+        return lagSummary(group, visibleTopic, LagsRoom.ANY);
+    }
+
+    /** As {@link #lagSummary(String, Predicate)}, its lags made only once {@code room} accepts them (see {@link #lags}). */
+    public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic, LagsRoom room) {
+        return lags(group, visibleTopic, tp -> true, room).thenApply(LagSummary::of);
     }
 
     /** The end offsets (of committed records) of the partitions that still exist. */
