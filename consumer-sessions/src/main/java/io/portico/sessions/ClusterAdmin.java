@@ -1,6 +1,7 @@
 package io.portico.sessions;
 
 import io.portico.protocol.ErrorCode;
+import io.portico.protocol.Json;
 import io.portico.protocol.RestException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -1179,7 +1180,7 @@ public final class ClusterAdmin {
      * of those partitions exists any more.
      */
     public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic) {
-        return lags(group, visibleTopic, tp -> true, LagsRoom.ANY);
+        return lags(group, visibleTopic, null, LagsRoom.ANY);
     }
 
     /** Room for an answer of lags, taken before their end offsets are asked of Kafka. */
@@ -1190,20 +1191,32 @@ public final class ClusterAdmin {
 
         /**
          * Whether there is room for the lags of {@code partitions} partitions whose topic names
-         * take {@code topicBytes} in all and whose owners' consumer, client and instance ids
-         * {@code memberBytes} (UTF-8); false: none now (503). May throw its own refusal.
+         * take at most {@code topicBytes} in all in their answer (three times percent-encoded in
+         * a URL, twice in JSON: {@link io.portico.protocol.Json#stringBytes}) and whose owners'
+         * consumer, client and instance ids {@code memberBytes} (in JSON); false: none now
+         * (503). May throw its own refusal.
          */
         boolean take(int partitions, long topicBytes, long memberBytes);
+
+        /** A lag's topic name, as {@link #take} counts it. */
+        static long topicBytes(String topic) {
+            return 3 * Json.utf8Bytes(topic) + 2 * Json.stringBytes(topic);
+        }
+
+        /** A lag's member ids (null for none), as {@link #take} counts them. */
+        static long memberBytes(String consumerId, String clientId, String instanceId) {
+            return Json.stringBytes(consumerId) + Json.stringBytes(clientId) + Json.stringBytes(instanceId);
+        }
     }
 
     /**
-     * As {@link #lags(String, Predicate)}, of the partitions {@code wanted} lets through only
-     * (their end offsets alone are asked of Kafka; none of them is an empty list, not a 404, when
-     * the group has offsets of topics {@code visibleTopic} shows), and only once {@code room}
-     * accepts an answer of them (else 503, or what {@code room} throws).
+     * As {@link #lags(String, Predicate)}, of partition {@code only} alone when not null (its end
+     * offset alone is asked of Kafka; no lag of it is an empty list, not a 404, when the group has
+     * offsets of topics {@code visibleTopic} shows), and only once {@code room} accepts an answer
+     * of them (else 503, or what {@code room} throws).
      */
-    public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic,
-                                             Predicate<TopicPartition> wanted, LagsRoom room) {
+    public CompletableFuture<List<Lag>> lags(String group, Predicate<String> visibleTopic, TopicPartition only,
+                                             LagsRoom room) {
         // Three calls one after the other, within one metadata timeout in all.
         CallDeadline deadline = CallDeadline.in(timeoutMs);
         return describeGroup(group, deadline).thenCompose(description -> {
@@ -1221,17 +1234,19 @@ public final class ClusterAdmin {
                         if (current.isEmpty()) {
                             throw ErrorCode.NOT_FOUND.exception("Consumer group offsets could not be found.");
                         }
-                        boolean all = !current.keySet().removeIf(wanted.negate());
+                        boolean all = only == null;
+                        if (!all) {
+                            current.keySet().retainAll(Set.of(only));
+                        }
                         Map<TopicPartition, MemberDescription> owners = owners(description);
                         long topicBytes = 0;
                         long memberBytes = 0;
                         for (TopicPartition tp : current.keySet()) {
-                            topicBytes += utf8Length(tp.topic());
+                            topicBytes += LagsRoom.topicBytes(tp.topic());
                             MemberDescription owner = owners.get(tp);
-                            if (owner != null) {
-                                memberBytes += utf8Length(owner.consumerId()) + utf8Length(owner.clientId())
-                                        + utf8Length(owner.groupInstanceId().orElse(""));
-                            }
+                            memberBytes += owner == null ? LagsRoom.memberBytes("", "", null)
+                                    : LagsRoom.memberBytes(owner.consumerId(), owner.clientId(),
+                                            owner.groupInstanceId().orElse(null));
                         }
                         if (!room.take(current.size(), topicBytes, memberBytes)) {
                             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the lags of " + current.size() + " partitions do "
@@ -1257,7 +1272,7 @@ public final class ClusterAdmin {
 
     /** As {@link #lagSummary(String, Predicate)}, its lags made only once {@code room} accepts them (see {@link #lags}). */
     public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic, LagsRoom room) {
-        return lags(group, visibleTopic, tp -> true, room).thenApply(LagSummary::of);
+        return lags(group, visibleTopic, null, room).thenApply(LagSummary::of);
     }
 
     /** The end offsets (of committed records) of the partitions that still exist. */
@@ -1284,19 +1299,6 @@ public final class ClusterAdmin {
             });
             return out;
         });
-    }
-
-    /** Bytes of {@code s} in UTF-8 (null: none). */
-    private static long utf8Length(String s) {
-        if (s == null) {
-            return 0;
-        }
-        long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a pair: 4 bytes, 2 a half
-        }
-        return n;
     }
 
     /** The member each partition of {@code group} is assigned to. */

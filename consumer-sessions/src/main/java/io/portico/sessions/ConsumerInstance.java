@@ -1172,7 +1172,8 @@ public final class ConsumerInstance {
      * the auto-commit of what it wrote now, if nothing else holds the instance (whatever does
      * settles it as it takes the instance). Without this, an instance no request comes to again
      * would commit it only as it closes, by when its group, not polled meanwhile, may have dropped
-     * it. Never blocks.
+     * it. Never blocks: when another holds the lock, it settles the stream as it lets go
+     * ({@link #unlockAndSettle}).
      */
     void settleEndedStream() {
         if (closed || !lock.tryLock()) {
@@ -1689,8 +1690,7 @@ public final class ConsumerInstance {
             // partition revoked meanwhile (group protocol "consumer" applies that in the background).
             LOG.debug("Fetching ahead for {}/{} failed: {}", group, name, e.toString());
         } finally {
-            lock.unlock();
-            closeIfFree(); // a close waiting for the consumer runs now
+            unlockAndSettle();
         }
     }
 
@@ -1889,9 +1889,20 @@ public final class ConsumerInstance {
         } catch (RuntimeException e) {
             throw onKafkaError.apply(e);
         } finally {
-            lock.unlock();
-            closeIfFree(); // a close waiting for the consumer runs now
+            unlockAndSettle();
         }
+    }
+
+    /**
+     * Lets go of the lock; then settles a stream that ended while it was held (its close found
+     * the lock taken: see {@link #settleEndedStream}), and runs a close waiting for the consumer.
+     */
+    private void unlockAndSettle() {
+        lock.unlock();
+        if (streamEnded && !closed) {
+            settleEndedStream();
+        }
+        closeIfFree(); // a close waiting for the consumer runs now
     }
 
     /**
@@ -2023,8 +2034,7 @@ public final class ConsumerInstance {
             LOG.debug("Letting go of the records {}/{} holds failed: {}", group, name, e.toString());
             return false;
         } finally {
-            lock.unlock();
-            closeIfFree(); // a close waiting for the consumer runs now
+            unlockAndSettle();
         }
     }
 

@@ -167,6 +167,49 @@ public final class Json {
     }
 
     /** Serializes a value that is known to serialize (a protocol record); an error here is a bug. */
+    /**
+     * The most bytes {@code s} takes as the text of a JSON string {@link #write} makes (quotes not
+     * counted): {@code "} and {@code \} and the short escapes two, other control characters six
+     * (a backslash, {@code u} and four hex digits), each half of a surrogate pair six (Jackson escapes them), the rest their
+     * UTF-8 bytes. Null: four ({@code null}).
+     */
+    public static long stringBytes(String s) {
+        if (s == null) {
+            return 4;
+        }
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20) {
+                n += c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ? 2 : 6;
+            } else if (c == '"' || c == '\\') {
+                n += 2;
+            } else if (c < 0x80) {
+                n += 1;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isSurrogate(c)) {
+                n += 6;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
+    }
+
+    /** At most the bytes of {@code s} in UTF-8 (a surrogate pair counted six: it takes four); null none. */
+    public static long utf8Bytes(String s) {
+        if (s == null) {
+            return 0;
+        }
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+        }
+        return n;
+    }
+
     public static byte[] write(Object value) {
         // The most frequent answers, without Jackson when they can be.
         byte[] direct = value instanceof ProduceResponse produced ? produced.landedJson()

@@ -194,7 +194,7 @@ class OperationsIT {
     @Test
     void corsDefaultsLetAPageUseEveryRouteAndHeaderAndReadItsOverloadAnswers(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("access.control.allow.origin", "https://app.example",
-                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "5000"))) {
+                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "120000"))) {
             Rest rest = p.rest();
             Rest.Response preflight = rest.send(rest.request("/v3/clusters/c/topics/t", "Origin", "https://app.example",
                     "Access-Control-Request-Method", "PATCH", "Access-Control-Request-Headers", "idempotency-key")
@@ -210,6 +210,7 @@ class OperationsIT {
             Rest.Response refused = rest.get("/brokers", "Origin", "https://app.example");
             assertEquals(503, refused.status(), refused.body());
             assertEquals("https://app.example", refused.header("access-control-allow-origin"));
+            polling.end(kafka);
             assertEquals(200, polling.answer().get(30, TimeUnit.SECONDS).status());
         }
     }
@@ -217,7 +218,7 @@ class OperationsIT {
     @Test
     void limitsAnswerWithTheirOwnErrors(KafkaCluster kafka) throws Exception {
         try (TestPortico p = TestPortico.start(kafka, Map.of("produce.records.max", "2",
-                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "5000"))) {
+                "max.concurrent.requests", "1", "consumer.request.timeout.ms", "120000"))) {
             Rest rest = p.rest();
             Rest.Response many = rest.post("/topics/t", BINARY,
                     "{\"records\":[{\"value\":\"AA==\"},{\"value\":\"AA==\"},{\"value\":\"AA==\"}]}");
@@ -244,6 +245,7 @@ class OperationsIT {
             assertEquals("1", refusedRecord.header("retry-after"));
             assertTrue(refusedRecord.header("content-type").startsWith("application/json"), refusedRecord.header("content-type"));
             assertEquals(503, refusedRecord.json().path("error").path("error_code").asInt(), refusedRecord.body());
+            polling.end(kafka);
             assertEquals(200, polling.answer().get(30, TimeUnit.SECONDS).status());
             Rest.Response otherMethod = rest.get("/topics/" + topic + "/records");
             assertEquals(405, otherMethod.status(), otherMethod.body());
@@ -285,6 +287,10 @@ class OperationsIT {
 
     /** A long-polling read in progress, and the topic it reads. */
     private record Polling(Future<Rest.Response> answer, String topic) {
+        /** Ends the long poll: a record for it to return (it waits for one up to its timeout). */
+        void end(KafkaCluster kafka) throws Exception {
+            kafka.produce(topic, 0, null, "end".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     /**
@@ -295,17 +301,19 @@ class OperationsIT {
         Rest rest = p.rest();
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic(prefix), 1);
         String group = KafkaCluster.uniqueTopic("g");
+        // A topic of its own, empty: its read waits for a record (from the start, so one produced
+        // at any time after ends it) up to consumer.request.timeout.ms.
         String id = rest.post("/consumers/" + group, "application/vnd.kafka.v1+json",
-                "{\"auto.offset.reset\":\"latest\"}").json().get("instance_id").asText();
+                "{\"auto.offset.reset\":\"earliest\"}").json().get("instance_id").asText();
         String read = "/consumers/" + group + "/instances/" + id + "/topics/" + topic;
-        assertEquals(200, rest.get(read, "Accept", BINARY).status());
         java.util.concurrent.ExecutorService thread = Executors.newSingleThreadExecutor();
         Future<Rest.Response> polling = thread.submit(() -> rest.get(read, "Accept", BINARY));
         thread.shutdown();
         com.codahale.metrics.Gauge<?> inFlight = p.portico().metrics().getGauges().get("portico.http.in.flight");
-        for (int i = 0; i < 500 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
+        for (int i = 0; i < 6000 && ((Number) inFlight.getValue()).intValue() < 1; i++) {
             Thread.sleep(10); // until the long poll is in progress
         }
+        assertEquals(1, ((Number) inFlight.getValue()).intValue(), "the long poll is in progress");
         return new Polling(polling, topic);
     }
 }

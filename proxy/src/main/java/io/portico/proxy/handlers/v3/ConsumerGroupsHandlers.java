@@ -96,7 +96,7 @@ public final class ConsumerGroupsHandlers {
         int partition = Http.intParam(exchange, "partition", ErrorCode.NOT_FOUND);
         Principal caller = Access.caller(exchange);
         org.apache.kafka.common.TopicPartition wanted = new org.apache.kafka.common.TopicPartition(topic, partition);
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, wanted::equals, ClusterAdmin.LagsRoom.ANY)
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, wanted, ClusterAdmin.LagsRoom.ANY)
                 .thenApply(lags -> lags.stream().findFirst().orElseThrow(ErrorCode.NOT_FOUND::exception)),
                 (r, l) -> r.lag(group, l));
     }
@@ -113,7 +113,7 @@ public final class ConsumerGroupsHandlers {
         Principal caller = Access.caller(exchange);
         String baseUrl = base.of(exchange);
         V3.Room room = new V3.Room(exchange, "ask the group's lag-summary, or a partition's lag");
-        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, tp -> true,
+        V3.answer(exchange, admin, base, id -> admin.lags(group, caller::canSee, null,
                 (partitions, topicBytes, memberBytes) -> room.take(
                         lagsBytes(baseUrl, id, group, partitions, topicBytes, memberBytes),
                         "the lags of " + partitions + " partitions")),
@@ -122,17 +122,23 @@ public final class ConsumerGroupsHandlers {
     }
 
     /**
-     * At least the bytes of JSON of {@code partitions} lags of {@code group} (names in UTF-8):
-     * each lag's fixed text and numbers, its URL (the base, cluster, group and topic, names
-     * percent-encoded: up to three bytes a byte), its resource name and its fields.
+     * At least the bytes of JSON of {@code partitions} lags of {@code group}, their names as
+     * {@link ClusterAdmin.LagsRoom} counts them: each lag's fixed text and numbers, its URL (the
+     * base as JSON writes it; cluster, group and topic percent-encoded, three bytes a byte of
+     * UTF-8), its resource name and its fields (as JSON writes them), and the list's own URL.
      */
     static long lagsBytes(String baseUrl, String clusterId, String group, int partitions, long topicBytes,
                           long memberBytes) {
-        long groupBytes = group.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-        long each = LAG_FIXED_BYTES + baseUrl.length() + 3L * clusterId.length() + 6 * groupBytes;
-        // topic: three in the URL, once in the resource name and its field; ids: JSON escapes
-        return 64 + partitions * each + 6 * topicBytes + 2 * memberBytes;
+        long base = io.portico.protocol.Json.stringBytes(baseUrl);
+        long cluster = 3 * io.portico.protocol.Json.utf8Bytes(clusterId);
+        long groupInUrl = 3 * io.portico.protocol.Json.utf8Bytes(group);
+        long each = LAG_FIXED_BYTES + base + cluster + 2 * io.portico.protocol.Json.stringBytes(clusterId)
+                + groupInUrl + 2 * io.portico.protocol.Json.stringBytes(group);
+        return LIST_FIXED_BYTES + base + cluster + groupInUrl + partitions * each + topicBytes + memberBytes;
     }
+
+    /** A lag list's JSON without its lags and its URL's names. */
+    static final int LIST_FIXED_BYTES = 128;
 
     /** A lag's JSON without its names: field names, kind, the URL's and resource name's fixed parts, numbers. */
     static final int LAG_FIXED_BYTES = 640;

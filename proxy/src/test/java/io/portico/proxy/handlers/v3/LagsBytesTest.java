@@ -5,17 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.portico.protocol.Json;
 import io.portico.protocol.v3.ConsumerLagData;
 import io.portico.sessions.ClusterAdmin;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The room a group's lags take before Kafka is asked for them is never less than their JSON. */
 class LagsBytesTest {
-    private static long utf8(String s) {
-        return s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length;
-    }
-
     /** The JSON of {@code partitions} lags of one topic, all owned by one member, against the estimate. */
     private static void assertWithinEstimate(String baseUrl, String cluster, String group, String topic, String consumerId,
                                              String instanceId, String clientId, int partitions) {
@@ -26,8 +21,8 @@ class LagsBytesTest {
         for (int p = 0; p < partitions; p++) {
             lags.add(r.lag(group, new ClusterAdmin.Lag(topic, Integer.MAX_VALUE - p, consumerId, instanceId, clientId,
                     Long.MAX_VALUE - 1, Long.MAX_VALUE)));
-            topicBytes += utf8(topic);
-            memberBytes += utf8(consumerId) + utf8(clientId) + utf8(instanceId);
+            topicBytes += ClusterAdmin.LagsRoom.topicBytes(topic);
+            memberBytes += ClusterAdmin.LagsRoom.memberBytes(consumerId, clientId, instanceId);
         }
         long json = Json.write(r.list(ConsumerLagData.LIST_KIND, lags, "consumer-groups", group, "lags")).length;
         long estimate = ConsumerGroupsHandlers.lagsBytes(baseUrl, cluster, group, partitions, topicBytes, memberBytes);
@@ -50,7 +45,17 @@ class LagsBytesTest {
                 assertWithinEstimate(base, cluster, cjkGroup, longTopic, member + "-uuid", member, member, partitions);
                 assertWithinEstimate(base, cluster, "a b/c?d%e#" + "x".repeat(240), "a.b_c-" + "z".repeat(243),
                         "\ud83d\ude00".repeat(100), "i", "c", partitions);
+                // each kind of name that JSON or a URL makes longer than its UTF-8, alone
+                String controls = "\u0001\u0002\u001f".repeat(85);
+                String emoji = "\ud83d\ude00".repeat(127);
+                assertWithinEstimate(base, cluster, "g", "t", "c", null, controls.repeat(4), partitions);
+                assertWithinEstimate(base, cluster, "g", "t", "c", null, emoji.repeat(8), partitions);
+                assertWithinEstimate(base, cluster, emoji, "t", "", null, "", partitions);
+                assertWithinEstimate(base, cluster, controls, "t", "", null, "", partitions);
+                assertWithinEstimate(base, cluster, "\"\\".repeat(127), "t", "", null, "", partitions);
             }
         }
+        // A base URL from the request's Host, of characters JSON escapes or writes in two bytes
+        assertWithinEstimate("http://" + "\u00e9\"".repeat(2000), cluster, "orders", "orders", "c", null, "c", 100);
     }
 }
