@@ -1241,12 +1241,13 @@ public final class ClusterAdmin {
                         Map<TopicPartition, MemberDescription> owners = owners(description);
                         long topicBytes = 0;
                         long memberBytes = 0;
+                        Map<MemberDescription, Long> memberCost = new java.util.IdentityHashMap<>();
                         for (TopicPartition tp : current.keySet()) {
                             topicBytes += LagsRoom.topicBytes(tp.topic());
                             MemberDescription owner = owners.get(tp);
                             memberBytes += owner == null ? LagsRoom.memberBytes("", "", null)
-                                    : LagsRoom.memberBytes(owner.consumerId(), owner.clientId(),
-                                            owner.groupInstanceId().orElse(null));
+                                    : memberCost.computeIfAbsent(owner, m -> LagsRoom.memberBytes(m.consumerId(),
+                                            m.clientId(), m.groupInstanceId().orElse(null)));
                         }
                         if (!room.take(current.size(), topicBytes, memberBytes)) {
                             throw ErrorCode.SERVICE_UNAVAILABLE.exception("the lags of " + current.size() + " partitions do "
@@ -1267,12 +1268,7 @@ public final class ClusterAdmin {
 
     /** The group's largest and total lag over what {@link #lags} shows. */
     public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic) {
-        return lagSummary(group, visibleTopic, LagsRoom.ANY);
-    }
-
-    /** As {@link #lagSummary(String, Predicate)}, its lags made only once {@code room} accepts them (see {@link #lags}). */
-    public CompletableFuture<LagSummary> lagSummary(String group, Predicate<String> visibleTopic, LagsRoom room) {
-        return lags(group, visibleTopic, null, room).thenApply(LagSummary::of);
+        return lags(group, visibleTopic).thenApply(LagSummary::of);
     }
 
     /** The end offsets (of committed records) of the partitions that still exist. */

@@ -1184,8 +1184,7 @@ public final class ConsumerInstance {
                 moveBackFromLeftStream(true);
             }
         } finally {
-            lock.unlock();
-            closeIfFree();
+            unlockAndSettle(); // a newer stream that ended meanwhile (its close found the lock taken)
         }
     }
 

@@ -166,7 +166,6 @@ public final class Json {
         return MAPPER.writerFor(type);
     }
 
-    /** Serializes a value that is known to serialize (a protocol record); an error here is a bug. */
     /**
      * The most bytes {@code s} takes as the text of a JSON string {@link #write} makes (quotes not
      * counted): {@code "} and {@code \} and the short escapes two, other control characters six
@@ -210,6 +209,7 @@ public final class Json {
         return n;
     }
 
+    /** Serializes a value that is known to serialize (a protocol record); an error here is a bug. */
     public static byte[] write(Object value) {
         // The most frequent answers, without Jackson when they can be.
         byte[] direct = value instanceof ProduceResponse produced ? produced.landedJson()

@@ -147,19 +147,6 @@ public final class ConsumerGroupsHandlers {
     public void lagSummary(HttpServerExchange exchange) {
         String group = Http.param(exchange, "group");
         Principal caller = Access.caller(exchange);
-        // A small answer, but the lags it sums are all in memory while it is made: room for them
-        // ({@link #LAG_WORK_BYTES} a partition and their names) is taken as for a list of lags.
-        V3.Room room = new V3.Room(exchange, "ask the lags of its topics' partitions one by one");
-        V3.answer(exchange, admin, base, id -> admin.lagSummary(group, caller::canSee,
-                (partitions, topicBytes, memberBytes) -> room.take(
-                        (long) partitions * LAG_WORK_BYTES + topicBytes + memberBytes,
-                        "the lags of " + partitions + " partitions, while their summary is made,")),
-                (r, s) -> r.summary(group, s), room);
+        V3.answer(exchange, admin, base, id -> admin.lagSummary(group, caller::canSee), (r, s) -> r.summary(group, s));
     }
-
-    /**
-     * The memory a partition's lag takes while a lag summary is made: its objects (the lag, its
-     * partition, its offsets in Kafka's answers and the maps they are looked up in).
-     */
-    static final int LAG_WORK_BYTES = 256;
 }
