@@ -51,6 +51,7 @@ import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
@@ -1223,8 +1224,7 @@ public final class ClusterAdmin {
             if (description == null) {
                 throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
             }
-            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(deadline.left()))
-                    .partitionsToOffsetAndMetadata(), committed -> {
+            return committedOffsets(group, only, deadline).thenApply(committed -> {
                         Map<TopicPartition, Long> current = new HashMap<>();
                         committed.forEach((tp, offset) -> {
                             if (offset != null && !KafkaNames.isReserved(tp.topic()) && visibleTopic.test(tp.topic())) {
@@ -1264,6 +1264,24 @@ public final class ClusterAdmin {
                                 return lags;
                             }));
         });
+    }
+
+    /**
+     * The group's committed offsets: of partition {@code only} alone when it has one there (one
+     * partition's from the group's coordinator, not all of them), else (or when {@code only} is
+     * null) all of them, so that the answer tells a group with no offsets from one with none there.
+     */
+    private CompletableFuture<Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata>> committedOffsets(String group, TopicPartition only,
+                                                                                     CallDeadline deadline) {
+        if (only == null) {
+            return adapt(admin().listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions()
+                    .timeoutMs(deadline.left())).partitionsToOffsetAndMetadata(), m -> m);
+        }
+        return adapt(admin().listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec()
+                        .topicPartitions(List.of(only))), new ListConsumerGroupOffsetsOptions().timeoutMs(deadline.left()))
+                .partitionsToOffsetAndMetadata(group), m -> m)
+                .thenCompose(one -> one.get(only) != null ? CompletableFuture.completedFuture(one)
+                        : committedOffsets(group, null, deadline));
     }
 
     /** The group's largest and total lag over what {@link #lags} shows. */

@@ -403,6 +403,52 @@ class ClusterAdminTest {
     }
 
     @Test
+    void aPartitionsLagReadsThatPartitionsOffsetAloneAndAllOfThemOnlyWhenItHasNone() throws Exception {
+        TopicPartition orders0 = new TopicPartition("orders", 0);
+        TopicPartition orders1 = new TopicPartition("orders", 1);
+        List<String> offsetsAsked = new CopyOnWriteArrayList<>();
+        List<Collection<TopicPartition>> endsAsked = new CopyOnWriteArrayList<>();
+        FakeAdmin fake = new FakeAdmin()
+                .on("describeConsumerGroups", args -> new DescribeConsumerGroupsResult(Map.of("g", KafkaFuture.completedFuture(
+                        new ConsumerGroupDescription("g", false, List.of(), "range", GroupType.CLASSIC, GroupState.EMPTY,
+                                new Node(1, "localhost", 9092), Set.of(), Optional.empty(), Optional.empty())))))
+                .on("listConsumerGroupOffsets", args -> {
+                    if (args[0] instanceof Map<?, ?> specs) {
+                        // one partition's, as its spec asks: the group has none on orders/1
+                        Collection<TopicPartition> asked = ((org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec)
+                                specs.get("g")).topicPartitions();
+                        offsetsAsked.add(asked.toString());
+                        Map<TopicPartition, OffsetAndMetadata> some = new java.util.HashMap<>();
+                        asked.forEach(tp -> some.put(tp, tp.equals(orders0) ? new OffsetAndMetadata(3) : null));
+                        return AdminResults.groupOffsets("g", some);
+                    }
+                    offsetsAsked.add("all");
+                    return AdminResults.groupOffsets("g", Map.of(orders0, new OffsetAndMetadata(3)));
+                })
+                .on("listOffsets", args -> {
+                    @SuppressWarnings("unchecked")
+                    Map<TopicPartition, ?> asked = (Map<TopicPartition, ?>) args[0];
+                    endsAsked.add(List.copyOf(asked.keySet()));
+                    Map<TopicPartition, KafkaFuture<ListOffsetsResult.ListOffsetsResultInfo>> ends = new java.util.HashMap<>();
+                    asked.keySet().forEach(tp -> ends.put(tp, KafkaFuture.completedFuture(
+                            new ListOffsetsResult.ListOffsetsResultInfo(10, -1, Optional.empty()))));
+                    return new ListOffsetsResult(ends);
+                });
+        ClusterAdmin withGroup = new ClusterAdmin(SharedAdmin.of(fake.admin()), Duration.ofSeconds(5), false);
+
+        List<ClusterAdmin.Lag> one = withGroup.lags("g", t -> true, orders0, ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS);
+        assertEquals(1, one.size());
+        assertEquals(7, one.get(0).lag());
+        assertEquals(List.of("[orders-0]"), offsetsAsked, "the partition's offset alone");
+        assertEquals(List.of(List.of(orders0)), endsAsked);
+
+        // None there: all of them, to tell a group with none from one with none there (an empty list, not "no offsets")
+        assertEquals(List.of(), withGroup.lags("g", t -> true, orders1, ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS));
+        assertEquals(List.of("[orders-0]", "[orders-1]", "all"), offsetsAsked);
+        assertEquals(1, endsAsked.size(), "no end offset asked for a partition without an offset");
+    }
+
+    @Test
     void morePartitionsAreAnsweredWithTheTopicDescribedBeforeTheChange() throws Exception {
         Node broker = new Node(1, "localhost", 9092);
         FakeAdmin fake = new FakeAdmin();
