@@ -1224,7 +1224,7 @@ public final class ClusterAdmin {
             if (description == null) {
                 throw ErrorCode.NOT_FOUND.exception("Consumer Group " + group + " could not be found.");
             }
-            return committedOffsets(group, only, deadline).thenApply(committed -> {
+            return committedOffsets(group, narrowable(only, visibleTopic) ? only : null, deadline).thenApply(committed -> {
                         Map<TopicPartition, Long> current = new HashMap<>();
                         committed.forEach((tp, offset) -> {
                             if (offset != null && !KafkaNames.isReserved(tp.topic()) && visibleTopic.test(tp.topic())) {
@@ -1264,6 +1264,24 @@ public final class ClusterAdmin {
                                 return lags;
                             }));
         });
+    }
+
+    /**
+     * Whether the group's offset of {@code only} may be asked alone: a partition of a topic the
+     * caller may see (else the answer would tell its offsets apart from those it has not) whose
+     * name Kafka could have (the path's text goes to the shared admin client: a name past what
+     * its requests can carry would end that client's thread).
+     */
+    private static boolean narrowable(TopicPartition only, Predicate<String> visibleTopic) {
+        if (only == null || only.partition() < 0 || KafkaNames.isReserved(only.topic()) || !visibleTopic.test(only.topic())) {
+            return false;
+        }
+        try {
+            KafkaNames.topic(only.topic());
+            return true;
+        } catch (RestException notKafkas) {
+            return false;
+        }
     }
 
     /**

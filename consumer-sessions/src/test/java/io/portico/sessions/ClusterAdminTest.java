@@ -446,6 +446,18 @@ class ClusterAdminTest {
         assertEquals(List.of(), withGroup.lags("g", t -> true, orders1, ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS));
         assertEquals(List.of("[orders-0]", "[orders-1]", "all"), offsetsAsked);
         assertEquals(1, endsAsked.size(), "no end offset asked for a partition without an offset");
+
+        // Never narrowed: a name Kafka could not have (it would reach the shared admin client), a
+        // topic the caller may not see (its answer would tell apart where the group has offsets)
+        offsetsAsked.clear();
+        assertEquals(List.of(), withGroup.lags("g", t -> true, new TopicPartition("a".repeat(33_000), 0),
+                ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS));
+        assertEquals(List.of(), withGroup.lags("g", t -> true, new TopicPartition("orders", -1),
+                ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS));
+        ExecutionException hidden = assertThrows(ExecutionException.class, () -> withGroup.lags("g",
+                t -> !t.equals("orders"), orders0, ClusterAdmin.LagsRoom.ANY).get(5, TimeUnit.SECONDS));
+        assertEquals("Consumer group offsets could not be found.", RestException.unwrap(hidden).getMessage());
+        assertEquals(List.of("all", "all", "all"), offsetsAsked);
     }
 
     @Test
