@@ -56,6 +56,11 @@ class ConsumerStreamTest {
         return registry;
     }
 
+    /** As {@link #registry()}, its reads' clock {@code clock} (a read that finds no records would wait on it for ever). */
+    private ConsumerRegistry registryOn(AtomicLong clock) {
+        return registry().readClock(clock::get);
+    }
+
     private ConsumerInstance assigned(ConsumerRegistry registry, TopicPartition... partitions) {
         ConsumerInstance instance = registry.create("g", "i", EmbeddedFormat.BINARY, "earliest", false,
                 ConsumerInstance.Options.DEFAULTS, null);
@@ -477,9 +482,8 @@ class ConsumerStreamTest {
 
     @Test
     void aStreamDrainingABacklogAutoCommitsAtMostOnceASecondAndWhatIsDueWhenItEnds() {
-        ConsumerRegistry registry = registry();
         AtomicLong clock = new AtomicLong(1_000_000_000L);
-        registry.readClock(clock::get); // each call below finds records: no read waits on this clock
+        ConsumerRegistry registry = registryOn(clock); // each call below finds records: no read waits on it
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 0));
         SessionTestConsumer consumer = factory.last();
         ConsumerInstance.Stream stream = opened(registry, instance, 1);
@@ -517,9 +521,8 @@ class ConsumerStreamTest {
 
     @Test
     void aResumingStreamCommitsNothingPastWhatItsClientReceived() {
-        ConsumerRegistry registry = registry();
         AtomicLong clock = new AtomicLong(1_000_000_000L);
-        registry.readClock(clock::get); // each call below finds records: no read waits on this clock
+        ConsumerRegistry registry = registryOn(clock); // each call below finds records: no read waits on it
         ConsumerInstance instance = subscribed(registry, List.of(A0), a0(0, 4));
         SessionTestConsumer consumer = factory.last();
         ConsumerInstance.Stream first = opened(registry, instance, 5);

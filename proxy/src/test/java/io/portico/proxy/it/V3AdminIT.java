@@ -549,6 +549,8 @@ class V3AdminIT {
         assertError(rest.post("/v3/clusters/no-such-cluster/topics/-/configs:alter", JSON,
                 "{\"data\":[" + topicChanges(a, set("retention.ms", "1000")) + "]}"), 404, 404,
                 "Cluster no-such-cluster cannot be found.");
+        // The refused requests held nothing: a read of settings after them is served.
+        ok(rest.get(v3 + "/topics/" + b + "/configs"));
         // A change made after them is seen, so theirs would be: none of them changed a.
         assertEquals(204, rest.post(alter, JSON, "{\"data\":[" + topicChanges(a, set("segment.ms", "7200000")) + "]}")
                 .status());
