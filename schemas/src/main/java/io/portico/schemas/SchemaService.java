@@ -451,21 +451,31 @@ public final class SchemaService {
 
     /** The type of schema {@code id}, without parsing it when it is not parsed already. */
     private SchemaType typeById(int id) {
-        return await(cached(typeById, id, (k, executor) -> {
+        return rememberingFailure(id, () -> await(cached(typeById, id, (k, executor) -> {
             ParsedSchema parsed = byId.synchronous().getIfPresent(k);
             return parsed != null ? CompletableFuture.completedFuture(parsed.type())
                     : client.byId(k).thenApply(SchemaText::type);
-        }), "schema id " + id);
+        }), "schema id " + id));
     }
 
     private ParsedSchema byId(int id) {
+        return rememberingFailure(id, () -> await(cached(byId, id,
+                (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))), "schema id " + id));
+    }
+
+    /**
+     * {@code lookUp}'s answer for schema {@code id}, unless the id failed so within
+     * {@link #FAILED_ID_TTL} (unknown to the registry, or a schema that does not parse): that
+     * failure again, without asking the registry, so a reader stuck at such a record does not ask
+     * it once a read.
+     */
+    private <T> T rememberingFailure(int id, java.util.function.Supplier<T> lookUp) {
         RestException failed = failedIds.getIfPresent(id);
         if (failed != null) {
             throw failed;
         }
         try {
-            return await(cached(byId, id, (k, executor) -> client.byId(k).thenCompose(text -> fromRegistry(text, "schema id " + k))),
-                    "schema id " + id);
+            return lookUp.get();
         } catch (RestException e) {
             if (e.errorCode() == ErrorCode.INVALID_SCHEMA || e.errorCode() == ErrorCode.SCHEMA_NOT_FOUND) {
                 failedIds.put(id, e);
@@ -496,7 +506,9 @@ public final class SchemaService {
                                     (found, e) -> new Resolved(subject, id, e == null ? found.version() : null, parsed))))
                     .whenComplete((resolved, error) -> {
                         if (resolved != null) {
-                            byId.synchronous().asMap().putIfAbsent(resolved.id(), parsed);
+                            // The asynchronous map's putIfAbsent does not wait for a load of the id in
+                            // progress (the synchronous view's would, on a registry answer thread).
+                            byId.asMap().putIfAbsent(resolved.id(), CompletableFuture.completedFuture(parsed));
                         }
                     });
         }), "the schema under subject '" + subject + "'");

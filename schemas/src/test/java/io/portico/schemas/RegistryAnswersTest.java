@@ -147,6 +147,19 @@ class RegistryAnswersTest {
     }
 
     @Test
+    void anIdTheRegistryDoesNotHaveIsNotAskedForAgainByAJsonSchemaReader() throws IOException {
+        // A JSON Schema reader asks for the id's type alone, which had kept no failure.
+        StubRegistry r = registry(404, "{\"error_code\":40403,\"message\":\"Schema 7 not found\"}");
+        SchemaService unknown = r.service();
+        for (int i = 0; i < 3; i++) {
+            RestException e = assertThrows(RestException.class, () -> unknown.decode(EmbeddedFormat.JSONSCHEMA, RECORD));
+            assertEquals(ErrorCode.KAFKA_ERROR, e.errorCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("40403"), e.getMessage());
+        }
+        assertEquals(1, r.asked("/schemas/ids/7"), "asked once within " + SchemaService.FAILED_ID_TTL);
+    }
+
+    @Test
     void confluentsRefusalsStayTheClients() throws IOException {
         SchemaService unknown = registry(404, "{\"error_code\":40403,\"message\":\"Schema 7 not found\"}").service();
         RestException e = byId(unknown);
