@@ -71,7 +71,11 @@ public final class RecordStreamParser {
     private boolean escaped;
     private boolean scalar;
     // The stream's shape: before its first value, inside a top-level array, after that array.
+    private static final byte[] BYTE_ORDER_MARK = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+
     private boolean first = true;
+    // Bytes of a UTF-8 byte order mark matched at the body's start; -1 once past where one may be.
+    private int markAt;
     private boolean array;
     private boolean arrayClosed;
     private boolean broken;
@@ -233,6 +237,19 @@ public final class RecordStreamParser {
         int start = off; // where the value in progress starts in this chunk
         for (int i = off; i < end && !broken && values < valuesMax; i++) {
             byte b = chunk[i];
+            if (markAt >= 0) {
+                // A UTF-8 byte order mark at the body's start is skipped, as JSON parsers (Confluent's
+                // Jackson) skip it; scanned as a value, a parser started at it read the record after it.
+                if (b == BYTE_ORDER_MARK[markAt]) {
+                    markAt = markAt + 1 == BYTE_ORDER_MARK.length ? -1 : markAt + 1;
+                    continue;
+                }
+                if (markAt > 0) {
+                    fail("Bad Request: the body starts with part of a UTF-8 byte order mark (not UTF-8)");
+                    return;
+                }
+                markAt = -1;
+            }
             if (!inValue) {
                 if (b == ' ' || b == '\n' || b == '\r' || b == '\t') {
                     continue;
@@ -387,7 +404,7 @@ public final class RecordStreamParser {
     /** As {@link #parse(byte[], int, int)}, schema types parsed when {@code schemas}. */
     static Item parse(byte[] buf, int off, int len, boolean schemas) {
         try (JsonParser p = FACTORY.createParser(buf, off, len)) {
-            Item item = parseNext(p, buf, off, len, schemas);
+            Item item = parseNext(p, buf, off, off, len, schemas);
             if (item instanceof Parsed && p.nextToken() != null) {
                 return new Invalid(RecordError.badRequest("unexpected content after the record"));
             }
@@ -399,12 +416,17 @@ public final class RecordStreamParser {
 
     /**
      * Parses the next value of {@code p} (which reads {@code buf} from {@code base}) as a record of
-     * {@code len} bytes. After a record the parser is just past it; after an error it is anywhere
-     * in the value.
+     * {@code len} bytes that starts at {@code start} in {@code buf}. After a record the parser is
+     * just past it; after an error it is anywhere in the value.
      */
-    private static Item parseNext(JsonParser p, byte[] buf, int base, int len, boolean schemas) {
+    private static Item parseNext(JsonParser p, byte[] buf, int base, int start, int len, boolean schemas) {
         try {
             JsonToken t = p.nextToken();
+            if (t == JsonToken.START_OBJECT && base + p.currentTokenLocation().getByteOffset() != start) {
+                // Jackson skipped something the scanner took for a value (a byte order mark where a
+                // parser starts): that value is no record, and the object after it is a value of its own.
+                throw invalid("a record must be a JSON object, not " + excerpt(buf, start, Math.min(len, buf.length - start)));
+            }
             if (t != JsonToken.START_OBJECT) {
                 int at = base + (int) p.currentTokenLocation().getByteOffset();
                 throw invalid("a record must be a JSON object, not " + excerpt(buf, at, Math.min(len, buf.length - at)));
@@ -459,7 +481,7 @@ public final class RecordStreamParser {
             try (JsonParser p = FACTORY.createParser(chunk, base, rangeEnds[stop - 1] - base)) {
                 while (k < stop) {
                     int len = rangeEnds[k] - rangeStarts[k];
-                    Item item = parseNext(p, chunk, base, len, schemas);
+                    Item item = parseNext(p, chunk, base, rangeStarts[k], len, schemas);
                     parsedBytes += bytesOf(item);
                     ready.add(item);
                     k++;

@@ -60,6 +60,69 @@ class RecordStreamParserTest {
         return b == null ? null : new String(b, StandardCharsets.UTF_8);
     }
 
+    private static byte[] withBom(String body) {
+        byte[] text = body.getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[text.length + 3];
+        out[0] = (byte) 0xEF;
+        out[1] = (byte) 0xBB;
+        out[2] = (byte) 0xBF;
+        System.arraycopy(text, 0, out, 3, text.length);
+        return out;
+    }
+
+    @Test
+    void aByteOrderMarkBeforeTheFirstRecordIsSkippedAndNoRecordIsParsedTwice() {
+        // Files saved as UTF-8 by some Windows tools begin with one; Jackson skips it at the start
+        // of its input, so a parser started there read the first record in the mark's place too.
+        String two = "{\"value\":{\"type\":\"STRING\",\"data\":\"A\"}}{\"value\":{\"type\":\"STRING\",\"data\":\"B\"}}";
+        for (String body : List.of(two, "[" + two.replace("}}{", "}},{") + "]")) {
+            RecordStreamParser whole = new RecordStreamParser(1 << 20);
+            whole.feed(withBom(body));
+            whole.end();
+            List<RecordStreamParser.Item> items = drain(whole);
+            assertEquals(2, items.size(), body);
+            assertEquals("A", utf8(record(items.get(0)).valueBytes()));
+            assertEquals("B", utf8(record(items.get(1)).valueBytes()));
+            for (long seed = 0; seed < 20; seed++) {
+                List<RecordStreamParser.Item> pieces = parseInPieces(withBom(body), 1 << 20, new Random(seed));
+                assertEquals(List.of("A", "B"), pieces.stream().map(i -> utf8(record(i).valueBytes())).toList(), body);
+            }
+        }
+    }
+
+    @Test
+    void aByteOrderMarkPastTheStartIsAnInvalidValueAndTheRecordAfterItIsParsedOnce() {
+        String a = "{\"value\":{\"type\":\"STRING\",\"data\":\"A\"}}";
+        String b = "{\"value\":{\"type\":\"STRING\",\"data\":\"B\"}}";
+        String bom = new String(withBom(""), StandardCharsets.UTF_8);
+        // after a good record (the parser goes on reading) and after a bad one (a parser starts afresh at the mark)
+        for (String body : List.of(a + bom + b, "{\"value\":7}" + bom + b, a + "\n" + bom + b)) {
+            List<RecordStreamParser.Item> items = parseWhole(body, 1 << 20);
+            assertEquals("B", utf8(record(items.get(items.size() - 1)).valueBytes()), body);
+            assertEquals(1, items.stream().filter(i -> i instanceof RecordStreamParser.Parsed p
+                    && "B".equals(utf8(p.record().valueBytes()))).count(), "B once: " + items);
+            assertEquals(400, invalid(items.get(items.size() - 2)).errorCode(), "the mark is a value that is no record");
+        }
+        RecordStreamParser single = new RecordStreamParser(1 << 20).stopAfter(2); // as a keyed request's record is read
+        single.feed(withBom(b));
+        single.end();
+        List<RecordStreamParser.Item> one = drain(single);
+        assertEquals(1, one.size(), one.toString());
+        assertEquals("B", utf8(record(one.get(0)).valueBytes()), "a single record with a mark before it");
+    }
+
+    @Test
+    void aBodyThatStartsWithPartOfAByteOrderMarkIsRefused() {
+        byte[] body = withBom("{}");
+        body[2] = ' ';
+        RecordStreamParser parser = new RecordStreamParser(1 << 20);
+        parser.feed(body);
+        parser.end();
+        List<RecordStreamParser.Item> items = drain(parser);
+        assertEquals(1, items.size(), items.toString());
+        assertInstanceOf(RecordStreamParser.Broken.class, items.get(0));
+    }
+
     @Test
     void aRecordsHeadersCountForTheHeapTheyTakeNotOnlyTheirBytes() {
         List<RecordHeader> empty = java.util.Collections.nCopies(10_000, new RecordHeader("", null));

@@ -86,6 +86,19 @@ class V3RecordsIT {
     }
 
     @Test
+    void aBodyThatStartsWithAByteOrderMarkWritesEachRecordOnce(Rest rest, KafkaCluster kafka) throws Exception {
+        // As a file saved as UTF-8 by some Windows tools and sent with curl --data-binary @file.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3bom"), 1);
+        String mark = String.valueOf((char) 0xFEFF);
+        Rest.Response r = rest.post(records(kafka, topic), "application/json", mark + stringRecord("A") + stringRecord("B"));
+        assertEquals(200, r.status(), r.body());
+        List<JsonNode> reports = reports(r.body());
+        assertEquals(2, reports.size(), r.body());
+        assertEquals(List.of(0L, 1L), reports.stream().map(j -> j.get("offset").asLong()).toList(), r.body());
+        assertEquals(List.of("A", "B"), kafka.readToEnd(topic, "read_uncommitted").stream().map(c -> utf8(c.value())).toList());
+    }
+
+    @Test
     void aRecordOlderThanItsTopicTakesIsRefusedAloneBeforeKafkaSeesIt(Rest rest, KafkaCluster kafka) throws Exception {
         // The topic keeps records of the last day only (its own setting; the broker's has no
         // bound): a record two days old would fail the whole batch it shares with others.
