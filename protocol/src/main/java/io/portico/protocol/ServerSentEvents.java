@@ -30,18 +30,27 @@ public final class ServerSentEvents {
 
     /**
      * Whether an {@code Accept} header asks for an event stream: it names {@code text/event-stream}
-     * with a weight above 0 ({@code *}{@code /*} and {@code text/*} do not: they keep the plain read).
+     * with a weight above 0 and at least that of every range a plain read's JSON could answer
+     * ({@code *}{@code /*}, {@code application/...}): {@code *}{@code /*} and {@code text/*} alone
+     * keep the plain read, and so does a client that prefers JSON and takes a stream only as its
+     * second choice ({@code application/json, text/event-stream;q=0.1}), which would otherwise
+     * wait on a stream that never ends for the array it expects.
      */
     public static boolean accepted(String acceptHeader) {
         if (acceptHeader == null || !acceptHeader.toLowerCase(java.util.Locale.ROOT).contains(MEDIA_TYPE)) {
             return false;
         }
+        double stream = 0;
+        double json = 0;
         for (MediaType range : MediaType.parseAccept(acceptHeader)) {
-            if (range.essence().equals(MEDIA_TYPE) && range.quality() > 0) {
-                return true;
+            String essence = range.essence();
+            if (essence.equals(MEDIA_TYPE)) {
+                stream = Math.max(stream, range.quality());
+            } else if (essence.equals("*/*") || essence.startsWith("application/")) {
+                json = Math.max(json, range.quality());
             }
         }
-        return false;
+        return stream > 0 && stream >= json;
     }
 
     /**

@@ -129,6 +129,13 @@ class ServerSentEventsTest {
         assertFalse(ServerSentEvents.accepted("text/*"));
         assertFalse(ServerSentEvents.accepted(null));
         assertFalse(ServerSentEvents.accepted("text/event-stream;q=0"));
+        // A client that prefers the plain read's JSON gets it: a stream would never end its wait.
+        assertFalse(ServerSentEvents.accepted("application/vnd.kafka.binary.v1+json, text/event-stream;q=0.1"));
+        assertFalse(ServerSentEvents.accepted("*/*, text/event-stream;q=0.1"));
+        assertFalse(ServerSentEvents.accepted("text/event-stream;q=0.5, application/json;q=0.9"));
+        assertTrue(ServerSentEvents.accepted("application/json, text/event-stream"), "an equal weight: the stream named");
+        assertTrue(ServerSentEvents.accepted("*/*;q=0.1, text/event-stream"));
+        assertTrue(ServerSentEvents.accepted("text/html, text/event-stream;q=0.5"), "no JSON asked for");
     }
 
     @Test
