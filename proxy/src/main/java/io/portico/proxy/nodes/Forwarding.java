@@ -138,14 +138,19 @@ public final class Forwarding {
         }
         // Requests and their answers: bounded in time; a request waits for a connection at most that long.
         this.relay = relay(directory, secret, new NodeClient(tls, CONNECTIONS_PER_THREAD, 64, OptionMap.EMPTY),
-                (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+                (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), false);
         // Event streams last as long as their client reads: no time bound, and connections of their own,
         // so that open streams never hold up the other relayed requests.
         // A holder writes a heartbeat at least every sse.heartbeat.ms: a stream from it silent
         // for four of them (a link cut between the nodes while the holder is still heard from,
         // or a holder that never answers) is ended, and its client resumes with its Last-Event-ID.
+        // Each stream has a connection of its own, closed after it (Connection: close), whatever the
+        // holder answered: Undertow's client wraps a connection it sends a request on in one more
+        // read-timeout layer each time, so one kept alive for refused streams (a 409, an expired
+        // instance, retried by a client for hours) nested layers until a read overflowed the stack
+        // of the IO thread, which every connection on that thread shares.
         this.streamRelay = relay(directory, secret, new NodeClient(tls, Math.max(1, streamsMax), 0,
-                OptionMap.create(org.xnio.Options.READ_TIMEOUT, streamSilence(heartbeat))), -1);
+                OptionMap.create(org.xnio.Options.READ_TIMEOUT, streamSilence(heartbeat))), -1, true);
     }
 
     /** A count of requests relayed per key: to a node, or (shared out) on one IO thread's connections to it. */
@@ -171,8 +176,18 @@ public final class Forwarding {
         return (int) Math.max(1_000, Math.min(86_400_000L, heartbeat.toMillis() * 4));
     }
 
-    private static HttpHandler relay(NodeDirectory directory, String secret, NodeClient client, int maxRequestTime) {
-        return ProxyHandler.builder()
+    private static HttpHandler relay(NodeDirectory directory, String secret, NodeClient client, int maxRequestTime,
+                                     boolean connectionPerRequest) {
+        ProxyHandler.Builder builder = ProxyHandler.builder();
+        if (connectionPerRequest) {
+            // Put after Undertow's own keep-alive for a client that closes, so it holds. An HTTP/2
+            // client's upgrade (h2c), which Undertow passes on, is dropped (an empty value removes
+            // a header): a connection upgraded for one stream would be closed under it.
+            builder.addRequestHeader(io.undertow.util.Headers.CONNECTION, ExchangeAttributes.constant("close"))
+                    .addRequestHeader(io.undertow.util.Headers.UPGRADE, ExchangeAttributes.constant(""))
+                    .addRequestHeader(new io.undertow.util.HttpString("HTTP2-Settings"), ExchangeAttributes.constant(""));
+        }
+        return builder
                 .setProxyClient(client)
                 .setMaxRequestTime(maxRequestTime)
                 .setRewriteHostHeader(false) // the holder builds URLs for the host the caller asked

@@ -301,6 +301,43 @@ class SeveralNodesIT {
         }
     }
 
+    @Test
+    void aRelayedStreamTheHolderRefusesDoesNotLeaveItsConnectionToBeUsedAgain() throws Exception {
+        // Undertow's client wraps a kept-alive connection in one more read-timeout layer for each
+        // request it sends on it: refused streams retried for hours on one connection nested them
+        // until a read overflowed the IO thread's stack. A relayed stream's connection is the
+        // stream's alone, closed after it, whatever the holder answers.
+        Link link = new Link();
+        Map<String, String> holderConfig = new HashMap<>(nodeConfig);
+        holderConfig.put("node.url", "http://127.0.0.1:" + link.port());
+        TestPortico holder = TestPortico.start(kafka, holderConfig);
+        link.to(holder.rest().base().getPort());
+        Map<String, String> relayingConfig = new HashMap<>(nodeConfig);
+        relayingConfig.put("io.threads", "1"); // one pool of connections to the holder
+        TestPortico relaying = TestPortico.start(kafka, relayingConfig);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-sse-refused"), 1);
+            produce(topic, 1);
+            String instance = subscribedOn(holder, "nodes-sse-refused-", EARLIEST, topic, APP);
+            try (io.portico.proxy.testing.SseClient first = io.portico.proxy.testing.SseClient.open(
+                    holder.rest().uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+                assertEquals(200, first.status(), first.errorBody());
+                int before = link.accepted();
+                for (int i = 0; i < 3; i++) {
+                    try (io.portico.proxy.testing.SseClient again = io.portico.proxy.testing.SseClient.open(
+                            relaying.rest().uri(instance + "/records"), "Authorization", "Bearer " + APP)) {
+                        assertEquals(409, again.status(), "the instance streams to its first client: " + again.errorBody());
+                    }
+                }
+                assertEquals(before + 3, link.accepted(), "a connection to the holder for each relayed stream");
+            }
+        } finally {
+            relaying.close();
+            holder.close();
+            link.close();
+        }
+    }
+
     /** A TCP relay to a port, which can stop passing bytes on while keeping its connections open. */
     private static final class Link implements AutoCloseable {
         private final java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
@@ -334,6 +371,11 @@ class SeveralNodesIT {
 
         int port() {
             return server.getLocalPort();
+        }
+
+        /** How many connections it has taken. */
+        int accepted() {
+            return sockets.size() / 2;
         }
 
         void to(int port) {
