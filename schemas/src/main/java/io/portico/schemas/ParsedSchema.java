@@ -9,7 +9,11 @@ package io.portico.schemas;
 public interface ParsedSchema {
     SchemaType type();
 
-    /** The text registered for it (Confluent's serializers register a normalized form). */
+    /**
+     * The text registered for it: for a schema given as text, the normalized form Portico
+     * registers (as Confluent's serializers do); for one fetched from the registry, the registry's
+     * own text.
+     */
     String canonical();
 
     /** The other registered schemas it uses, as the registry lists them with it; none for most. */

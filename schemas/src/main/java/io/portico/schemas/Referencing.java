@@ -5,9 +5,11 @@ import io.portico.schemas.RegistryClient.SchemaText;
 import java.util.List;
 
 /**
- * A schema from the registry that references other registered schemas: it serializes and reads
- * as the schema parsed with them, and is known to the registry by its own text and references
- * (what a look-up of it under a subject sends).
+ * A schema from the registry, which may reference other registered schemas: it serializes and
+ * reads as the schema parsed (with them), and is known to the registry by its own text and
+ * references (what a look-up of it under a subject sends). Every schema parsed from the registry
+ * is kept so, references or not: a registry that compares a look-up's text as given (Apicurio
+ * 3.0.x) finds the text it stores, not the form Portico writes the parsed schema in.
  */
 final class Referencing implements ParsedSchema {
     private final ParsedSchema parsed;

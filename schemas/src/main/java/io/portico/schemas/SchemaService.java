@@ -287,9 +287,10 @@ public final class SchemaService {
      * (the topic name by default). {@code type} is null when the request gave none: the
      * registry's type is then taken.
      *
-     * @throws RestException 422/42206 when the fields do not fit together, 422/42205 as
-     *         {@link #forProduce}, 422/42207 when {@code schemaId} is not registered under the
-     *         subject (as Confluent's v3 refuses it), 503 when the registry does not answer
+     * @throws RestException 422/42206 when the fields do not fit together or the subject is
+     *         {@code .} or {@code ..}, 422/42205 as {@link #forProduce}, 422/42207 when
+     *         {@code schemaId} is not registered under the subject (as Confluent's v3 refuses
+     *         it), 503 when the registry does not answer
      */
     public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
                           Integer schemaId, Integer schemaVersion, String rawSchema) {
@@ -304,6 +305,9 @@ public final class SchemaService {
     public Resolved forV3(SchemaType type, String topic, boolean key, String subject, SubjectStrategy strategy,
                           Integer schemaId, Integer schemaVersion, String rawSchema,
                           java.util.function.Consumer<String> mayUse) {
+        if (subject != null) {
+            requirePathSegment(subject, "subject");
+        }
         SubjectStrategy s = strategy == null ? SubjectStrategy.TOPIC_NAME : strategy;
         if (rawSchema != null) {
             if (type == null) {
@@ -383,7 +387,25 @@ public final class SchemaService {
             throw ErrorCode.PAYLOAD_ERROR.exception("The " + s + " subject name strategy needs a record name, and the "
                     + schema.type() + " schema has none" + (schema.type() == SchemaType.JSON ? " (no title)" : "") + ".");
         }
-        return s == SubjectStrategy.RECORD_NAME ? name : topic + "-" + name;
+        if (s == SubjectStrategy.RECORD_NAME) {
+            requirePathSegment(name, "record name (the " + s + " subject name strategy's subject)");
+            return name;
+        }
+        return topic + "-" + name;
+    }
+
+    /**
+     * Refuses a subject of {@code .} or {@code ..} (422/42206) before the registry is asked: as a
+     * path segment, which the registry's URLs take it as ({@code .} is not encoded), it names no
+     * subject but the path above it, {@code POST /subjects/..} reaching the registry's root; its
+     * answer there is no look-up's, and the request would fail as the server's fault (500),
+     * although it can never succeed.
+     */
+    private static void requirePathSegment(String subject, String what) {
+        if (subject.equals(".") || subject.equals("..")) {
+            throw ErrorCode.PAYLOAD_ERROR.exception("The " + what + " '" + subject + "' cannot be used: the schema "
+                    + "registry's URLs would read it as a path, not as a subject.");
+        }
     }
 
     private static void requireType(ParsedSchema schema, SchemaType type, String what) {
@@ -396,12 +418,22 @@ public final class SchemaService {
     // ---- consume
 
     /**
+     * The headers in which Confluent's serializers (8.0 on, {@code HeaderSchemaIdSerializer}) carry
+     * a key's and a value's schema id instead of framing the payload with it: magic byte 1 and the
+     * schema's GUID (with protobuf's message indexes), the payload itself then unframed.
+     */
+    static final String KEY_SCHEMA_ID_HEADER = "__key_schema_id";
+    /** As {@link #KEY_SCHEMA_ID_HEADER}, for the value. */
+    static final String VALUE_SCHEMA_ID_HEADER = "__value_schema_id";
+
+    /**
      * The record with its key and value rendered as JSON text in {@code format}, each schema
      * looked up by the id the bytes carry; a null key or value stays null.
      *
      * @throws RestException 50002 naming the record's offset when a key or value is not in
-     *         Confluent's framing, carries an id the registry does not know or of another type,
-     *         or does not decode; 503 when the registry does not answer
+     *         Confluent's framing, carries its schema id in a header (not supported), carries an
+     *         id the registry does not know or of another type, or does not decode; 503 when the
+     *         registry does not answer
      */
     public ConsumedRecord decode(EmbeddedFormat format, ConsumedRecord r) {
         byte[] key = r.key() == null ? null : toJson(format, r.key(), "key", r);
@@ -411,6 +443,14 @@ public final class SchemaService {
 
     private byte[] toJson(EmbeddedFormat format, byte[] stored, String field, ConsumedRecord r) {
         String what = "the " + field + " of the record at offset " + r.offset() + " of partition " + r.partition();
+        String header = field.equals("key") ? KEY_SCHEMA_ID_HEADER : VALUE_SCHEMA_ID_HEADER;
+        if (hasHeader(r, header)) {
+            // Confluent's deserializers take the header's id before any prefix: such a payload is
+            // not framed, and read as framed (an avro payload often starts with 0) it would be
+            // shown in whatever schema its first bytes happen to name, as if it were right.
+            throw ErrorCode.KAFKA_ERROR.exception(what + " has its schema id in its " + header + " header (a "
+                    + "schema GUID), which is not supported yet; read it in the binary embedded format");
+        }
         if (!Framing.isFramed(stored)) {
             throw ErrorCode.KAFKA_ERROR.exception(what + " is not in the schema registry's wire format (magic byte 0 "
                     + "and a 4-byte schema id); read it in the binary embedded format");
@@ -445,6 +485,16 @@ public final class SchemaService {
         } catch (ParsedSchema.InvalidDataException e) {
             throw ErrorCode.KAFKA_ERROR.exception(what + " (schema id " + id + ") does not decode: " + e.getMessage());
         }
+    }
+
+    /** Whether {@code r} has a header named {@code name}, whatever its value. */
+    private static boolean hasHeader(ConsumedRecord r, String name) {
+        for (io.portico.protocol.RecordHeader h : r.headers()) {
+            if (name.equals(h.key())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---- look-ups, cached
@@ -527,7 +577,9 @@ public final class SchemaService {
     /**
      * The version schema {@code id} has under {@code subject}, cached. A record by an id its
      * subject does not have is refused, as Confluent's v3 refuses it ("Error when fetching schema
-     * version"): the subject's compatibility rule holds for every record produced under it.
+     * version"): the subject's compatibility rule holds for every record produced under it. The
+     * look-up sends {@code schema}'s {@link ParsedSchema#canonical} text and references: the
+     * registry's own for a schema fetched from it (see {@link #fromRegistry}).
      *
      * @throws RestException 422/42207 when the registry refuses the look-up (the subject does not
      *         have the id: 40401, 40403), 503 when it does not answer, 500 when it fails
@@ -572,11 +624,17 @@ public final class SchemaService {
                 .thenApply(parsed -> new Resolved(k.subject(), found.id(), found.version(), parsed)));
     }
 
-    /** A schema the registry gave, parsed, with the schemas it references (fetched, at most {@value #MAX_REFERENCED}). */
+    /**
+     * A schema the registry gave, parsed, with the schemas it references (fetched, at most
+     * {@value #MAX_REFERENCED}). It keeps the registry's own text and references, which a look-up of
+     * it under a subject sends ({@link #versionOf}): a registry that compares a look-up's text as
+     * given (Apicurio 3.0.x) does not find a schema registered as, say, pretty-printed text by the
+     * form Portico writes it in.
+     */
     private CompletableFuture<ParsedSchema> fromRegistry(SchemaText text, String what) {
         if (text.references().isEmpty()) {
             try {
-                return CompletableFuture.completedFuture(parseFromRegistry(text, Map.of(), what));
+                return CompletableFuture.completedFuture(new Referencing(parseFromRegistry(text, Map.of(), what), text, 0));
             } catch (RestException e) {
                 return CompletableFuture.failedFuture(e);
             }

@@ -106,6 +106,65 @@ class ProduceV3Test {
         assertEquals(ErrorCode.SERIALIZATION_ERROR, e.errorCode(), e.getMessage());
     }
 
+    /**
+     * A schema fetched by id is looked up under its subject by the registry's own text, not by the
+     * form Portico writes it in: a registry that compares a look-up's text as given (Apicurio
+     * 3.0.x) finds a schema registered as pretty-printed text by that text alone.
+     */
+    @Test
+    void aSchemaIdIsLookedUpUnderItsSubjectByTheRegistrysOwnText() throws Exception {
+        String pretty = "{\n  \"type\": \"record\",\n  \"name\": \"User\",\n  \"fields\": [\n"
+                + "    {\"name\": \"name\", \"type\": \"string\"}\n  ]\n}";
+        String stored = Json.mapper().getNodeFactory().textNode(pretty).toString();
+        try (StubRegistry apicurio = new StubRegistry(path -> switch (path) {
+            case "/schemas/ids/8" -> new StubRegistry.Answer(200, "{\"schema\":" + stored + "}");
+            case "/subjects/p-value" -> new StubRegistry.Answer(200, "{\"subject\":\"p-value\",\"id\":8,"
+                    + "\"version\":4,\"schema\":" + stored + "}");
+            default -> new StubRegistry.Answer(404, "{\"error_code\":40403,\"message\":\"Schema not found\"}");
+        })) {
+            SchemaService byText = apicurio.service();
+            assertEquals(4, byText.forProduce(EmbeddedFormat.AVRO, "p-value", null, 8).version());
+            assertEquals(4, byText.forV3(SchemaType.AVRO, "p", false, null, null, 8, null, null).version());
+            java.util.List<String> bodies = apicurio.bodies("/subjects/p-value");
+            assertEquals(1, bodies.size(), "asked once, then cached: " + bodies);
+            com.fasterxml.jackson.databind.JsonNode body = Json.mapper().readTree(bodies.get(0));
+            assertEquals(pretty, body.get("schema").asText(), "the registry's text, exactly");
+            assertNull(body.get("references"), "none to send");
+        }
+    }
+
+    /**
+     * A subject of {@code .} or {@code ..} is no path segment of the registry's URLs
+     * ({@code POST /subjects/..} reaches its root): refused as the client's fault, before the
+     * registry is asked or the caller's check of the subject runs.
+     */
+    @Test
+    void aSubjectOfDotOrDotDotIsRefusedBeforeTheRegistryIsAsked() {
+        for (String subject : java.util.List.of(".", "..")) {
+            java.util.List<java.util.function.Supplier<SchemaService.Resolved>> ways = java.util.List.of(
+                    () -> service.forV3(SchemaType.AVRO, "t", false, subject, null, null, null, USER),
+                    () -> service.forV3(SchemaType.AVRO, "t", false, subject, null, 7, null, null),
+                    () -> service.forV3(SchemaType.AVRO, "t", false, subject, null, null, 1, null),
+                    () -> service.forV3(null, "t", false, subject, null, null, null, null));
+            for (java.util.function.Supplier<SchemaService.Resolved> way : ways) {
+                RestException e = assertThrows(RestException.class, way::get);
+                assertEquals(ErrorCode.PAYLOAD_ERROR, e.errorCode(), e.getMessage());
+                assertTrue(e.getMessage().contains("'" + subject + "'"), e.getMessage());
+            }
+            RestException e = assertThrows(RestException.class, () -> service.forV3(SchemaType.AVRO, "t", false, subject,
+                    null, 7, null, null, target -> {
+                        throw new AssertionError("the subject is refused before it is checked: " + target);
+                    }));
+            assertEquals(ErrorCode.PAYLOAD_ERROR, e.errorCode(), e.getMessage());
+            // A JSON Schema's title names the subject under RECORD_NAME: the same refusal.
+            RestException titled = assertThrows(RestException.class, () -> service.forV3(SchemaType.JSON, "t", false,
+                    null, SchemaService.SubjectStrategy.RECORD_NAME, null, null,
+                    "{\"title\":\"" + subject + "\",\"type\":\"string\"}"));
+            assertEquals(ErrorCode.PAYLOAD_ERROR, titled.errorCode(), titled.getMessage());
+        }
+        assertEquals(java.util.Set.of(), registry.paths(), "the registry is not asked");
+    }
+
     @Test
     void aRawSchemaIsRegisteredOnceUnderTheSubjectItsStrategyNames() {
         for (int i = 0; i < 3; i++) {

@@ -16,7 +16,7 @@ import java.util.function.Function;
 /**
  * A stub of a Confluent schema registry on a loopback port: each request's answer (status and
  * JSON body) comes from {@code answer}, given the request's path, and every request is counted by
- * its path and query.
+ * its path and query, its body (if any) kept by its path.
  */
 final class StubRegistry implements AutoCloseable {
     /** One answer: a status and a body. */
@@ -25,6 +25,7 @@ final class StubRegistry implements AutoCloseable {
 
     private final HttpServer server;
     private final Map<String, AtomicInteger> asked = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> bodies = new ConcurrentHashMap<>();
 
     StubRegistry(Function<String, Answer> answer) throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -32,6 +33,11 @@ final class StubRegistry implements AutoCloseable {
             String path = exchange.getRequestURI().getRawPath();
             String query = exchange.getRequestURI().getRawQuery();
             asked.computeIfAbsent(query == null ? path : path + "?" + query, p -> new AtomicInteger()).incrementAndGet();
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            if (body.length > 0) {
+                bodies.computeIfAbsent(path, p -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                        .add(new String(body, StandardCharsets.UTF_8));
+            }
             Answer a = answer.apply(path);
             byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/json");
@@ -62,6 +68,11 @@ final class StubRegistry implements AutoCloseable {
     int asked(String pathAndQuery) {
         AtomicInteger n = asked.get(pathAndQuery);
         return n == null ? 0 : n.get();
+    }
+
+    /** The bodies of the requests to {@code path} so far (those that had one), in order. */
+    List<String> bodies(String path) {
+        return List.copyOf(bodies.getOrDefault(path, List.of()));
     }
 
     /** Every path and query asked so far. */
