@@ -137,6 +137,17 @@ public final class ConsumerInstance {
      */
     private final Map<TopicPartition, Handed> handedOnRevocation = new HashMap<>();
 
+    /**
+     * Set when the rebalance under way revoked partitions records had been returned of (or a
+     * position sought), cleared when it assigns again (or they are lost, or the instance leaves
+     * the group): meanwhile a commit of what was returned finds nothing of them (the eager
+     * protocol revokes every partition, and the join ends only once every member polls again),
+     * so one that would commit nothing answers 50003, as Kafka answers an explicit commit in that
+     * window, rather than a success that committed nothing (see {@link #commitReturned}).
+     * Set and read by the consumer's owner, under the lock (the callbacks also under {@link #heldLock}).
+     */
+    private boolean revokedReturned;
+
     /** Of one partition: what was returned before the reads not confirmed yet ({@code before}, null: nothing), and the last they returned. */
     private record Handed(Long before, long last) {
     }
@@ -474,6 +485,7 @@ public final class ConsumerInstance {
             if (matches.isEmpty()) {
                 consumer.unsubscribe();
                 handedOnRevocation.clear(); // left the group: what it gives later is not given straight back
+                revokedReturned = false;
             } else {
                 consumer.subscribe(matches, new Rebalance());
             }
@@ -615,6 +627,7 @@ public final class ConsumerInstance {
         returned.clear();
         unconfirmed.clear();
         handedOnRevocation.clear();
+        revokedReturned = false;
         unwritten.clear();
         rewindOnReturn.clear();
         assigned = false;
@@ -758,24 +771,78 @@ public final class ConsumerInstance {
     private void checkExists(Collection<TopicPartition> partitions) {
         Map<String, Integer> counts = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            int count = counts.computeIfAbsent(tp.topic(), topic -> {
-                List<org.apache.kafka.common.PartitionInfo> known = consumer.partitionsFor(topic);
-                return known == null ? 0 : known.size();
-            });
-            java.util.function.ToIntFunction<String> fresh = partitionCounter;
-            if ((tp.partition() >= count) && fresh != null) {
-                count = fresh.applyAsInt(tp.topic());
-                counts.put(tp.topic(), count);
-                if (count < 0) {
-                    continue; // Kafka cannot say now: the call will
+            RestException missing = missing(tp, counts);
+            if (missing != null) {
+                throw missing;
+            }
+        }
+    }
+
+    /**
+     * As {@link #checkExists}, for one partition: the 404 it answers, or null when the partition
+     * exists or Kafka cannot say now. {@code counts} keeps the partition counts of the topics
+     * looked at (one look-up per topic however many of its partitions are checked).
+     */
+    private RestException missing(TopicPartition tp, Map<String, Integer> counts) {
+        int count = counts.computeIfAbsent(tp.topic(), topic -> {
+            List<org.apache.kafka.common.PartitionInfo> known = consumer.partitionsFor(topic);
+            return known == null ? 0 : known.size();
+        });
+        java.util.function.ToIntFunction<String> fresh = partitionCounter;
+        if ((tp.partition() >= count) && fresh != null) {
+            count = fresh.applyAsInt(tp.topic());
+            counts.put(tp.topic(), count);
+            if (count < 0) {
+                return null; // Kafka cannot say now: the call will
+            }
+        }
+        if (count == 0) {
+            return ErrorCode.TOPIC_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic()) + "' not found");
+        }
+        if (tp.partition() < 0 || tp.partition() >= count) {
+            return ErrorCode.PARTITION_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic())
+                    + "' has no partition " + tp.partition());
+        }
+        return null;
+    }
+
+    /**
+     * Leaves out of {@code offsets} (a commit of what was returned: a commit without offsets, an
+     * auto-commit, the commit of a close or a revocation) the partitions that do not exist, as
+     * {@link #checkExists} finds them. An assignment takes any partition and a seek to an offset
+     * asks Kafka nothing, so a position sought of a partition that does not exist counts as
+     * returned; committed, it made Kafka wait {@code default.api.timeout.ms} and fail the whole
+     * commit with a timeout (503), every time, though it had committed the other partitions, and
+     * a close wait that long too. An explicit commit of such a partition is 404; one of what was
+     * returned commits the partitions that exist. Cheap: the consumer's own metadata answers for
+     * the topics it reads; only a partition it does not know of is asked of Kafka. A partition
+     * Kafka cannot say of now (a timeout, an authorization failure) is left to the commit, which
+     * reports it.
+     */
+    private Map<TopicPartition, OffsetAndMetadata> existingOf(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        if (offsets.isEmpty()) {
+            return offsets;
+        }
+        Map<String, Integer> counts = new HashMap<>();
+        offsets.keySet().removeIf(tp -> knownMissing(tp, counts));
+        return offsets;
+    }
+
+    /** Whether {@code tp} surely does not exist ({@link #missing}); false when Kafka cannot say now. */
+    private boolean knownMissing(TopicPartition tp, Map<String, Integer> counts) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return missing(tp, counts) != null;
+            } catch (WakeupException e) {
+                // A wakeup meant for a poll (a close waiting for the instance) met the look-up
+                // instead: used up now, as the commits after it retry theirs; asked once more.
+                if (attempt > 0) {
+                    return false;
                 }
-            }
-            if (count == 0) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic()) + "' not found");
-            }
-            if (tp.partition() < 0 || tp.partition() >= count) {
-                throw ErrorCode.PARTITION_NOT_FOUND.exception("Topic '" + KafkaNames.excerpt(tp.topic())
-                        + "' has no partition " + tp.partition());
+            } catch (InterruptException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                return false;
             }
         }
     }
@@ -1800,8 +1867,10 @@ public final class ConsumerInstance {
      * instance's lock, so the consumer goes on fetching while this answer is rendered and sent.
      * The consumer polls meanwhile, so the instance takes part in its group as a read's own poll
      * would. Null when it cannot (no fetch ahead, a stream, a schema format, a minimum of bytes
-     * to wait for, v1's first read or another topic, the consumers budget full, nothing fetched
-     * after all): the read then goes the usual way, which answers those cases. With auto-commit,
+     * to wait for, v1's first read or another topic, records held of a topic a v1 read must not
+     * hand out, the consumers budget full, nothing fetched after all): the read then goes the
+     * usual way, which answers those cases. It never touches the consumer, which the fetch ahead
+     * uses meanwhile on its own thread. With auto-commit,
      * the fetch ahead sends the commit of what was taken once its poll in progress is back (the
      * usual way sends it with the answer). When the budget is over after the take, the fetch
      * ahead ends and the next read, the usual way, lets go of what is left.
@@ -1827,12 +1896,15 @@ public final class ConsumerInstance {
             if (!fetchingAhead || aheadRuns != run || held.isEmpty() || closed || memory.over()) {
                 return null; // the one looked at ended meanwhile: the state checked above may have changed
             }
+            if (v1Topic != null && holdsOtherTopicsThan(v1Topic)) {
+                // Letting go of them seeks the consumer, which the fetch ahead is using on its own
+                // thread (Kafka's consumer then throws ConcurrentModificationException to one of
+                // them): the usual way does it under the instance's lock.
+                return null;
+            }
             delivered.clear();
             if (confirmed()) {
                 commitDue = true; // what earlier reads returned, sent with the fetch ahead's next poll
-            }
-            if (v1Topic != null) {
-                dropOtherTopics(v1Topic);
             }
             List<ConsumedRecord> out = take(limits, room, true);
             takenAhead.signalAll();
@@ -1846,6 +1918,20 @@ public final class ConsumerInstance {
         } finally {
             heldLock.unlock();
         }
+    }
+
+    /**
+     * v1: whether records of another topic than {@code topic} are held (a partition of a topic the
+     * instance left through v2, still assigned a moment): {@link #dropOtherTopics} must let go of
+     * them before a read. Touches only {@link #held}, never the consumer.
+     */
+    private boolean holdsOtherTopicsThan(String topic) {
+        for (TopicPartition tp : held.firstOffsets().keySet()) {
+            if (!tp.topic().equals(topic)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether the last fetch of an assigned partition found records past the consumer's position. */
@@ -2186,14 +2272,26 @@ public final class ConsumerInstance {
 
     /**
      * Commits the offsets of the records returned so far, on the partitions the instance still
-     * owns, and reports them ({@code consumed} = last returned offset).
+     * owns (and that exist: see {@link #existingOf}), and reports them ({@code consumed} = last
+     * returned offset).
      *
      * @throws RestException 50002 when Kafka refuses the commit (403, 401, 503 as
-     *         {@link #commitError} says), 40403 when closed meanwhile
+     *         {@link #commitError} says), 50003 when a rebalance under way took away the
+     *         partitions records were returned of and there is nothing else to commit, 40403 when
+     *         closed meanwhile
      */
     public List<CommittedOffset> commitReturned() {
         return locked(ConsumerInstance::commitError, () -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = toCommit();
+            if (offsets.isEmpty() && revokedReturned) {
+                // Between an eager revocation and the assignment the instance has no partitions,
+                // and what was returned of the revoked ones is gone: a success here would commit
+                // nothing while the client believes it committed, and the group hands those
+                // records out again. Kafka answers an explicit commit in this window so too.
+                throw ErrorCode.KAFKA_RETRIABLE_ERROR.exception("the group is rebalancing: the partitions records "
+                        + "were returned of are revoked until it assigns again, and nothing was committed; "
+                        + "commit again after the next read");
+            }
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
             }
@@ -2274,13 +2372,15 @@ public final class ConsumerInstance {
         });
     }
 
+    /** What a commit of everything returned commits: of the partitions assigned now that exist ({@link #existingOf}). */
     private Map<TopicPartition, OffsetAndMetadata> toCommit() {
-        return returnedOf(consumer.assignment());
+        return existingOf(returnedOf(consumer.assignment()));
     }
 
     /**
      * What auto-commit commits of {@code partitions}: what was returned before the reads the
-     * client has not {@linkplain #unconfirmed confirmed} yet, and what streams wrote.
+     * client has not {@linkplain #unconfirmed confirmed} yet, and what streams wrote; of the
+     * partitions that exist ({@link #existingOf}).
      */
     private Map<TopicPartition, OffsetAndMetadata> confirmedOf(Collection<TopicPartition> partitions) {
         Map<TopicPartition, OffsetAndMetadata> offsets = returnedOf(partitions);
@@ -2293,7 +2393,7 @@ public final class ConsumerInstance {
                 }
             }
         });
-        return offsets;
+        return existingOf(offsets);
     }
 
     /** What a commit of the records returned of {@code partitions} commits: the offset after the last of each. */
@@ -2533,6 +2633,8 @@ public final class ConsumerInstance {
                 handedOnRevocation.clear(); // a rebalance before ended with an assignment, or never gives them back
                 handedBy = memberId();
                 for (TopicPartition tp : partitions) {
+                    // Kept over a second revocation before the assignment (a join started again).
+                    revokedReturned |= returned.containsKey(tp);
                     Long last = returned.get(tp);
                     if (last != null && unconfirmed.containsKey(tp)) {
                         handedOnRevocation.put(tp, new Handed(unconfirmed.get(tp), last));
@@ -2553,6 +2655,7 @@ public final class ConsumerInstance {
                 held.drop(partitions);
                 delivered.forget(partitions);
                 handedOnRevocation.clear(); // the group went on without this member: another may have read them meanwhile
+                revokedReturned = false; // the group went on without them: a commit of them would fail anyway
                 notReturned(partitions);
                 rewindOnReturn.keySet().removeAll(partitions);
             } finally {
@@ -2567,6 +2670,7 @@ public final class ConsumerInstance {
             assigned |= !partitions.isEmpty();
             heldLock.lock();
             try {
+                revokedReturned = false; // the rebalance ended: a commit covers what the instance has now
                 delivered.assigned(partitions);
                 // A partition given straight back (the eager protocol revokes them all) goes on
                 // after what the stream handed out: its batch in flight is still written, and the

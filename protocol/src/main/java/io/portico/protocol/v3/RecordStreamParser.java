@@ -117,6 +117,11 @@ public final class RecordStreamParser {
         return this;
     }
 
+    /** How many values have ended so far (records and values that are none), whatever they parsed to. */
+    public int valuesEnded() {
+        return values;
+    }
+
     /**
      * The bytes the parser holds between chunks: its buffer for a record that began in an earlier
      * chunk and has not ended yet (up to the record size limit; let go of after a large record),

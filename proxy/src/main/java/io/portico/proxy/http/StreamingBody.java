@@ -51,6 +51,15 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
         }
 
         /**
+         * How many items have ended so far (any count that changes when one ends): an item still
+         * arriving after a chunk that ended another began in that chunk, and its rate is
+         * measured from there, not from the first item's.
+         */
+        default long itemsEnded() {
+            return 0;
+        }
+
+        /**
          * An item still arriving arrives slower than the least rate: it is ended. Called only for
          * a sink whose {@link #heldBytes} can be more than 0.
          */
@@ -67,6 +76,7 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
     /** When the sink began holding part of one item (0: it holds none), and the bytes since. */
     private long heldSince;
     private long bytesSinceHeld;
+    private long endedWhenHeld; // the sink's items ended when the one held now began
     private long pausedAt;
     private boolean paused;
     private boolean done;
@@ -112,10 +122,14 @@ public final class StreamingBody implements Receiver.PartialBytesCallback {
             stop();
         }
         sink.chunk(chunk, last);
+        long ended = sink.itemsEnded();
         if (sink.heldBytes() > 0) {
-            if (heldSince == 0) {
+            if (heldSince == 0 || ended != endedWhenHeld) {
+                // An item begins in this chunk (the one before it ended here): its own rate counts,
+                // from now; a stream of small items in writes that straddle them is not one slow item.
                 heldSince = lastProgress;
                 bytesSinceHeld = 0;
+                endedWhenHeld = ended;
             } else {
                 bytesSinceHeld += chunk.length;
             }

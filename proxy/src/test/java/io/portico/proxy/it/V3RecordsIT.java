@@ -706,6 +706,34 @@ class V3RecordsIT {
         assertTrickleEndedAtTheLeastRate(kafka, "v3trickle-small", 1000, 2 * 1024, 40, 200);
     }
 
+    @Test
+    void aSlowStreamOfSmallRecordsInWritesThatStraddleThemIsNotEndedForTheLeastRate(KafkaCluster kafka) throws Exception {
+        // A buffered writer flushing every 100 ms: each write ends one record and begins the next,
+        // about 1.4 KB/s in all, each record whole within 100 ms. The least rate is a record's
+        // (from its first byte), not the stream's since the first write that ended inside one.
+        try (TestPortico p = TestPortico.start(kafka, Map.of("request.body.timeout.ms", "1000"))) {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("v3straddle"), 1);
+            int n = 40;
+            StringBuilder body = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                body.append(stringRecord(String.format("%03d", i) + "x".repeat(100)));
+            }
+            int chunk = stringRecord("000" + "x".repeat(100)).length() + 1; // never ends where a record does
+            try (RawStream stream = RawStream.open(p.rest(), records(kafka, topic))) {
+                for (int at = 0; at < body.length(); at += chunk) {
+                    stream.sendChunk(body.substring(at, Math.min(body.length(), at + chunk)));
+                    Thread.sleep(100);
+                }
+                stream.endBody();
+                List<JsonNode> reports = stream.readToEnd();
+                assertEquals(n, reports.size(), reports.toString());
+                for (JsonNode report : reports) {
+                    assertEquals(200, report.get("error_code").asInt(), report.toString());
+                }
+            }
+        }
+    }
+
     /**
      * A stream sends a record, then {@code first} bytes of another and four more every
      * {@code everyMs} ({@code times} times, never idle for {@code timeoutMs}): it is answered the

@@ -1009,6 +1009,11 @@ public final class ProduceV3Handler {
         }
 
         @Override
+        public long itemsEnded() {
+            return parser.valuesEnded();
+        }
+
+        @Override
         public void tooSlow(Duration took, long bytes) {
             reportNow(new RecordError(ErrorCode.REQUEST_TIMEOUT.httpStatus(), "Request timed out: a record arrived at "
                     + bytes / Math.max(1, took.toSeconds())
