@@ -182,6 +182,82 @@ class SlowRegistryIT {
     }
 
     /**
+     * As {@link #oneKeysSchemaProducesWaitingOnTheRegistryLeaveAnotherKeyThreads}, with v3 batches
+     * (no {@code Idempotency-Key}) and v3 streams, which had run on the schema pool itself: one
+     * key's batches waiting on the registry took every thread and queued place there.
+     */
+    @Test
+    void oneKeysV3BatchesAndStreamsWaitingOnTheRegistryLeaveAnotherKeyThreads(KafkaCluster kafka,
+                                                                             @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String busy = "busy-" + java.util.UUID.randomUUID();
+        String other = "other-" + java.util.UUID.randomUUID();
+        HoldingRegistry registry = new HoldingRegistry();
+        int sent = 16; // produce.threads: the whole schema pool
+        ExecutorService clients = Executors.newFixedThreadPool(sent + 2);
+        try (TestPortico p = TestPortico.start(kafka, Map.of("schema.registry.url", registry.url(),
+                "schema.registry.request.timeout.ms", "60000",
+                "authentication.method", "API_KEY", "api.keys.file", keys(dir, busy, other).toString()))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-share-v3"), 1);
+            String cluster = rest.get("/v3/clusters", "Authorization", "Bearer " + busy).json()
+                    .get("data").get(0).get("cluster_id").asText();
+            String records = "/v3/clusters/" + cluster + "/topics/" + topic + "/records";
+            List<CompletableFuture<Rest.Response>> waiting = new ArrayList<>();
+            for (int i = 0; i < sent; i++) {
+                // Half batches, half streams (a stream of one record, its body's length declared).
+                String value = "{\"type\":\"AVRO\",\"schema_id\":" + (2 + i) + ",\"data\":\"w\"}";
+                boolean batch = i % 2 == 0;
+                String body = batch ? "{\"entries\":[{\"id\":\"a\",\"value\":" + value + "}]}" : "{\"value\":" + value + "}";
+                waiting.add(CompletableFuture.supplyAsync(() -> rest.post(batch ? records + ":batch" : records,
+                        "application/json", body, "Authorization", "Bearer " + busy), clients));
+            }
+            int held = awaitAnswered(registry, waiting, sent);
+            assertEquals(sent / 2, held, "half of the threads wait on the registry");
+            for (int i = 0; i < sent; i++) {
+                // the answered: a batch refused whole (429), or a stream's record reported 429
+                if (waiting.get(i).isDone()) {
+                    Rest.Response r = waiting.get(i).join();
+                    String status = r.status() == 429 ? "429" : r.status() == 200 && r.body().contains("\"error_code\":429")
+                            ? "429" : r.status() + " " + r.body();
+                    assertEquals("429", status, r.body());
+                    assertTrue(r.body().contains("produce.threads"), r.body());
+                }
+            }
+
+            // Another key's record whose schema is not cached yet: it asks the registry, on a free thread.
+            CompletableFuture<Rest.Response> others = CompletableFuture.supplyAsync(() -> rest.post(records + ":batch",
+                    "application/json", "{\"entries\":[{\"id\":\"o\",\"value\":{\"type\":\"AVRO\",\"schema_id\":1,"
+                            + "\"data\":\"o\"}}]}", "Authorization", "Bearer " + other), clients);
+            Rest.Response served = others.get(5, TimeUnit.MINUTES); // queued behind the waiting ones, it would wait for them
+            assertEquals(207, served.status(), served.body());
+            assertEquals(1, served.json().get("successes").size(), served.body());
+            registry.close();
+            for (CompletableFuture<Rest.Response> w : waiting) {
+                w.get(5, TimeUnit.MINUTES);
+            }
+            assertEquals(1, kafka.read(topic, 1).size(), "the other key's record");
+        } finally {
+            registry.close();
+            clients.shutdownNow();
+        }
+    }
+
+    /**
+     * Polls (two minutes at most, against a hang) until each of {@code sent} requests was answered
+     * or waits on {@code registry}; returns how many wait there.
+     */
+    private static int awaitAnswered(HoldingRegistry registry, List<CompletableFuture<Rest.Response>> waiting, int sent)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (registry.held() + waiting.stream().filter(CompletableFuture::isDone).count() < sent
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return registry.held();
+    }
+
+    /**
      * One API key's reads by offset decoding records whose schema ids the registry holds take at
      * most half of the schema reads' threads: its reads past them are 429 at once, and another
      * key's read of a record whose schema the registry answers is answered meanwhile.

@@ -97,8 +97,6 @@ public final class ProduceV3Handler {
     private final ProduceService produce;
     private final ClusterAdmin cluster;
     private final Executor pool;
-    /** The schema pool itself ({@link #schemaShares}'s). */
-    private final Executor schemaPool;
     /** Each API key's share of the schema pool. */
     private final io.portico.proxy.http.PoolShares schemaShares;
     private final Limits limits;
@@ -111,8 +109,8 @@ public final class ProduceV3Handler {
      * @param idempotent {@code Idempotency-Key} handling
      * @param schemaPool where records that need a schema are serialized and sent (they may wait on
      *        the schema registry): a pool of their own, so that a slow registry never holds up
-     *        the records of other requests; a keyed request takes its caller's share of it, a
-     *        batch (cached schemas or not) and a stream (one task there at a time) the pool itself
+     *        the records of other requests; every request takes its caller's share of it (a
+     *        batch, cached schemas or not; a stream, one task there at a time)
      */
     public ProduceV3Handler(ProduceService produce, ClusterAdmin cluster, Executor pool,
                             io.portico.proxy.http.PoolShares schemaPool,
@@ -121,7 +119,6 @@ public final class ProduceV3Handler {
         this.cluster = cluster;
         this.pool = pool;
         this.schemaShares = schemaPool;
-        this.schemaPool = schemaPool == null ? null : schemaPool.pool();
         this.limits = limits;
         this.schemas = schemas;
         this.idempotent = idempotent;
@@ -222,11 +219,14 @@ public final class ProduceV3Handler {
                 return;
             }
             ProducerShares.Account share = produce.share(io.portico.proxy.auth.Access.producerOwner(exchange));
+            // The caller's share of the schema pool, as a keyed batch and v2 take it: one key's
+            // batches waiting on the registry do not take every thread and queued place there.
+            Executor schemaShare = schemas == null ? null : schemaOn(exchange);
             Http.offload(exchange, pool, () -> {
                 BatchRequest batch = BatchRequest.parse(body, limits.batchMaxEntries(), schemas != null);
                 // Its values' JSON Schema patterns share one budget, as those of a v2 request do.
                 CompletableFuture<List<Object>> sent = needsRegistry(batch)
-                        ? Http.on(schemaPool, () -> SchemaService.patternsWithin(body.length,
+                        ? Http.on(schemaShare, () -> SchemaService.patternsWithin(body.length,
                                 () -> sendBatch(topic, batch, subjects, share)))
                         : sendBatch(topic, batch, subjects, share);
                 return sent.thenApply(outcomes -> new Http.Reply(207,
@@ -684,6 +684,7 @@ public final class ProduceV3Handler {
         private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
         private final Duration memoryWait;
         private final String owner; // the caller's API key or user, or null (authentication off)
+        private final Executor schemaPool; // the caller's share of the schema pool (the pool itself for none)
         private final String topic;
         // The caller as the keys file reads now, with the credentials the stream was opened with:
         // a key removed, narrowed or rotated out stops writing on the streams it opened.
@@ -711,6 +712,10 @@ public final class ProduceV3Handler {
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
+            // The caller's share of the schema pool: one key's streams of records waiting on the
+            // registry (each has a task there at a time, and a key may open many) do not take
+            // every thread and queued place from other keys' schema work.
+            this.schemaPool = schemas == null || schemaShares == null ? pool : schemaShares.of(owner);
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
             this.sender = new Sender(topic, null, subjectsOf(exchange),
@@ -1099,8 +1104,9 @@ public final class ProduceV3Handler {
                     toSend.clear();
                     sending = false;
                 }
+                RestException why = Http.refused(e); // 429 for the caller's full share, else 503
                 for (Pending p : refused) {
-                    p.slot.complete(DeliveryReports.error(new RecordError(503, Http.overloaded().getMessage())));
+                    p.slot.complete(DeliveryReports.error(new RecordError(why.httpStatus(), why.getMessage())));
                 }
             }
         }
