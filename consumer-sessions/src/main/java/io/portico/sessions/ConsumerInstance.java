@@ -2287,7 +2287,10 @@ public final class ConsumerInstance {
                 // Between an eager revocation and the assignment the instance has no partitions,
                 // and what was returned of the revoked ones is gone: a success here would commit
                 // nothing while the client believes it committed, and the group hands those
-                // records out again. Kafka answers an explicit commit in this window so too.
+                // records out again. Kafka answers an explicit commit in this window so too. The
+                // client has what was returned, as any request of it says: a partition given
+                // straight back goes on after it (handedOnRevocation), and auto-commit commits it.
+                confirmed();
                 throw ErrorCode.KAFKA_RETRIABLE_ERROR.exception("the group is rebalancing: the partitions records "
                         + "were returned of are revoked until it assigns again, and nothing was committed; "
                         + "commit again after the next read");

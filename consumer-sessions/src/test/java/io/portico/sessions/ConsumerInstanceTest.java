@@ -498,6 +498,37 @@ class ConsumerInstanceTest {
     }
 
     @Test
+    void aCommitWhileAnEagerRebalanceHasRevokedWhatWasReturnedAnswers50003RatherThanCommitNothing() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "false");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of(record(TOPIC, 0, 0, null, "a"), record(TOPIC, 0, 1, null, "b")));
+        assertEquals(List.of(0L, 1L), offsets(registry.read(instance, TOPIC, 0)));
+
+        // Another member joins: every partition is revoked, and none assigned until the join ends.
+        consumer.revokeForRebalance();
+        RestException e = assertRestError(ErrorCode.KAFKA_RETRIABLE_ERROR, () -> registry.commit(instance));
+        assertTrue(e.getMessage().contains("rebalancing"), e.getMessage());
+        assertNull(consumer.lastCommitted(P0), "nothing committed, and the client is told so");
+
+        // The join ends (P0 back, from the group's commit): a commit answers as usual again.
+        consumer.rebalance(List.of(P0));
+        assertEquals(List.of(), registry.commit(instance));
+        assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void aCommitWhileARebalanceRevokedNothingReturnedAnswersAsUsual() {
+        ConsumerRegistry registry = registry();
+        ConsumerInstance instance = create(registry, "false");
+        SessionTestConsumer consumer = factory.last();
+        consumer.assignOnNextPoll(List.of(P0), List.of());
+        assertEquals(List.of(), offsets(registry.read(instance, TOPIC, 0)));
+        consumer.revokeForRebalance();
+        assertEquals(List.of(), registry.commit(instance), "nothing was returned: nothing to commit, nothing lost");
+    }
+
+    @Test
     void heldBackRecordsOfARevokedPartitionAreDroppedAndItIsNotCommitted() {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = create(registry, null);
@@ -614,7 +645,9 @@ class ConsumerInstanceTest {
         ConsumerRegistry registry = registry();
         ConsumerInstance instance = duringAJoinAfterRecord0OfP1(registry);
         SessionTestConsumer consumer = factory.last();
-        assertEquals(List.of(), registry.commit(instance), "nothing is the instance's during the join");
+        // Nothing is the instance's during the join: nothing is committed, and the client is told
+        // to commit again; its commit still says it has record 0.
+        assertRestError(ErrorCode.KAFKA_RETRIABLE_ERROR, () -> registry.commit(instance));
         consumer.rebalance(List.of(P0, P1)); // given straight back
         assertEquals(1L, consumer.position(P1));
         registry.close(); // as an expiry: commits what the client confirmed, record 0 among it
@@ -1255,6 +1288,58 @@ class ConsumerInstanceTest {
         }
         assertEquals(List.of(1L, 2L), readAsync(instance, new HeldTasks()));
         assertEquals(List.of(), consumer.violations);
+    }
+
+    @Test
+    void aV1ReadLeavesRecordsOfAnotherTopicAFetchAheadHoldsToTheUsualWayNeverUsingTheConsumerAlongsideIt()
+            throws Exception {
+        // A v2 subscription changed back from {orders, payments} to {orders}: payments-0 stays
+        // assigned a moment, and a fetch ahead brings records of both topics. A v1 read must not
+        // hand out payments' records, and letting go of them seeks the consumer: never while the
+        // fetch ahead uses it on its own thread (Kafka's consumer throws
+        // ConcurrentModificationException to one of them, answered 500).
+        ConsumerInstance instance = create(registry(Duration.ofSeconds(30), Duration.ofSeconds(30), 1 << 20), "false");
+        instance.takeWait(Duration.ofSeconds(30));
+        SessionTestConsumer consumer = factory.last();
+        TopicPartition left = new TopicPartition("payments", 0);
+        consumer.assignOnNextPoll(List.of(P0, left), List.of(record(TOPIC, 0, 0, null, "a")));
+        consumer.updateEndOffsets(Map.of(P0, 100L, left, 100L)); // both behind: the instance fetches ahead
+        HeldTasks pool = new HeldTasks();
+        assertEquals(List.of(0L), readAsync(instance, pool));
+
+        // The fetch ahead's poll brings records of both topics; right after it, the fetch ahead
+        // asks the consumer for the partitions' lag (holding it), and stays there until the next
+        // read has either used the consumer alongside it or gone the usual way.
+        AtomicBoolean polledAhead = new AtomicBoolean();
+        CountDownLatch inLag = new CountDownLatch(1);
+        consumer.schedulePollTask(() -> {
+            consumer.addRecord(record("payments", 0, 0, null, "p0"));
+            consumer.addRecord(record("payments", 0, 1, null, "p1"));
+            consumer.addRecord(record(TOPIC, 0, 1, null, "b"));
+            consumer.addRecord(record(TOPIC, 0, 2, null, "c"));
+            polledAhead.set(true);
+        });
+        consumer.duringCurrentLag = () -> {
+            if (polledAhead.getAndSet(false)) {
+                inLag.countDown();
+                try {
+                    SessionTestConsumer.waitUntil(() -> !consumer.violations.isEmpty() || instance.isReading(),
+                            Duration.ofSeconds(10));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        Future<Integer> ahead = threads.submit(pool::runAll);
+        assertTrue(inLag.await(10, TimeUnit.SECONDS), "the fetch ahead polled and asks for the lag");
+
+        List<ConsumedRecord> got = threads.submit(() -> registries.get(0).readAsync(instance, TOPIC, 0,
+                ResponseRoom.unbounded(), pool).get(10, TimeUnit.SECONDS)).get(20, TimeUnit.SECONDS);
+        assertEquals(List.of(1L, 2L), offsets(got));
+        assertTrue(got.stream().allMatch(r -> r.topic().equals(TOPIC)), "only " + TOPIC + "'s records: " + got);
+        assertEquals(1, ahead.get(10, TimeUnit.SECONDS), "the fetch ahead let go of the instance");
+        assertEquals(List.of(), consumer.violations, "the consumer was never used by two threads at once");
+        assertEquals(0L, consumer.position(left), "payments' records are fetched again from the first let go of");
     }
 
     @Test

@@ -266,6 +266,20 @@ class SessionTestConsumer extends MockConsumer<byte[], byte[]> {
         }
     }
 
+    /** Runs inside each currentLag, holding the consumer as KafkaConsumer does (to hold the asking thread there). */
+    volatile Runnable duringCurrentLag = () -> { };
+
+    @Override
+    public java.util.OptionalLong currentLag(TopicPartition tp) {
+        acquire();
+        try {
+            duringCurrentLag.run();
+            return super.currentLag(tp);
+        } finally {
+            release();
+        }
+    }
+
     @Override
     public Set<TopicPartition> assignment() {
         acquire();
