@@ -58,6 +58,14 @@ public final class ProduceService {
     private final ProducerShares shares;
     /** Whether the shared producer puts a keyed record where Kafka's own partitioner does (by the key's hash). */
     private final boolean keyedPlaces;
+    /**
+     * The producer's {@code delivery.timeout.ms} ({@code produce.timeout.ms}): how long after its
+     * send a record may still be appended (retries included), its timestamp checked by the broker
+     * only then.
+     */
+    private final long deliveryTimeoutMs;
+    /** The wall clock timestamps are checked against (a test's, to check them at a given instant). */
+    private java.util.function.LongSupplier wallClock = System::currentTimeMillis;
     /** Topics a producer has metadata for (the value is that producer): asked directly, without a bounded hop. */
     private final Cache<String, Producer<byte[], byte[]>> known = Caffeine.newBuilder()
             .maximumSize(10_000)
@@ -174,6 +182,15 @@ public final class ProduceService {
         this.keyedPlaces = (partitioner == null || partitioner.toString().isBlank())
                 && !"true".equalsIgnoreCase(String.valueOf(
                         config.get(org.apache.kafka.clients.producer.ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG)).trim());
+        // An int to Kafka's producer: kept so, a margin from it never overflows.
+        this.deliveryTimeoutMs = Math.max(0, Math.min(Integer.MAX_VALUE, setting(config,
+                org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000)));
+    }
+
+    /** The wall clock record timestamps are checked against (a test's, to check them at a given instant). */
+    ProduceService wallClock(java.util.function.LongSupplier clock) {
+        this.wallClock = clock;
+        return this;
     }
 
     /** A setting of the producer's as a number, Kafka's default when not set. */
@@ -331,7 +348,8 @@ public final class ProduceService {
      * {@link #produceAtOnce} decides): true when sent, {@code delivery} then told of it as
      * {@link #send} tells; false when nothing was sent — also for a topic this server refuses and
      * a partition the producer's metadata does not have — and the caller sends it from a worker,
-     * whose usual path reports what is wrong. Never waits for Kafka, never throws.
+     * whose usual path reports what is wrong. Never waits for Kafka, never throws (but a
+     * {@link VirtualMachineError} the producer threw, once {@code delivery} was told of it).
      */
     public boolean sendAtOnce(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
                               List<io.portico.protocol.RecordHeader> headers, Delivery delivery) {
@@ -529,6 +547,34 @@ public final class ProduceService {
     }
 
     /**
+     * Tells {@code callback} (the record's delivery, behind its share's release) of a send that
+     * threw, as {@link #notSent} words it. An {@link Error} too: Kafka's producer lets one through
+     * without calling the callback (an {@code OutOfMemoryError} allocating a batch's buffer, whose
+     * own counters it restores: nothing was appended), and the record's share of the buffer and
+     * its place in its caller's answer would then be held for good. A {@link VirtualMachineError}
+     * is thrown again once that is done, as it would have been; another error is only the
+     * record's failure.
+     */
+    private static void sendThrew(Callback callback, Throwable thrown) {
+        try {
+            Exception failure;
+            if (thrown instanceof RuntimeException e) {
+                failure = notSent(e);
+            } else if (thrown instanceof VirtualMachineError) {
+                // The JVM ran short (of memory, most likely): nothing was sent, and a retry may find room.
+                failure = new NotSent("not sent: the producer failed (" + thrown + "); retry", thrown);
+            } else {
+                failure = new org.apache.kafka.common.KafkaException("the producer failed: " + thrown, thrown);
+            }
+            callback.onCompletion(null, failure);
+        } finally {
+            if (thrown instanceof VirtualMachineError e) {
+                throw e;
+            }
+        }
+    }
+
+    /**
      * What a send that threw reports: a producer closed under the request (the shared one was
      * replaced while it was sending) sent nothing, so the record may be sent again (50003, 503),
      * not a lasting Kafka error.
@@ -542,15 +588,35 @@ public final class ProduceService {
     }
 
     /**
-     * Whether a send threw because its producer closed: Kafka's producer throws
+     * Whether a send or a topic look-up threw because its producer closed: Kafka's producer throws
      * {@code IllegalStateException} ("Cannot perform operation after producer has been closed") for
      * a send after the close, and {@code KafkaException} ("Producer closed while send in progress",
-     * "... while allocating memory") for one the close cut short, the record appended nowhere.
+     * "... while allocating memory") for one the close cut short, the record appended nowhere; a
+     * wait for a topic's metadata (a look-up's, or a send's of a topic it does not know) ends with
+     * {@code KafkaException} ("Requested metadata update after close").
      */
-    private static boolean closedUnderSend(RuntimeException e) {
+    private static boolean closedUnderSend(Throwable e) {
         String message = String.valueOf(e.getMessage());
         return e instanceof IllegalStateException && message.contains("closed")
-                || e.getClass() == org.apache.kafka.common.KafkaException.class && message.startsWith("Producer closed while ");
+                || e.getClass() == org.apache.kafka.common.KafkaException.class
+                && (message.startsWith("Producer closed while ") || message.equals("Requested metadata update after close"));
+    }
+
+    /**
+     * The error of a look-up of {@code topic} that failed, as {@link KafkaErrors#toRestException};
+     * but when its producer closed under the request (the shared one was replaced after a fatal
+     * error, or the server is closing), 503 (50302) to retry, as a send it cut short is
+     * ({@link #notSent}): nothing was sent, and the next request gets an open producer. Not
+     * Kafka's 500, which a client takes as final.
+     */
+    private static RestException lookupFailed(String topic, Throwable failure) {
+        Throwable t = RestException.unwrap(failure);
+        if (closedUnderSend(t)) {
+            return new RestException(ErrorCode.BROKER_NOT_AVAILABLE, "the shared producer closed (it was replaced, or "
+                    + "the server is shutting down) while the request looked up topic '" + KafkaNames.excerpt(topic)
+                    + "'; retry", t);
+        }
+        return KafkaErrors.toRestException(failure);
     }
 
     /** A producer's {@code bufferpool-wait-time-ns-total} metric (null: it has none). */
@@ -698,8 +764,8 @@ public final class ProduceService {
             double waitedBefore = past ? bufferWaitNanos(producer) : Double.NaN;
             try {
                 producer.send(new ProducerRecord<>(topic, r.partition(), r.key(), r.value()), callback);
-            } catch (RuntimeException e) {
-                callback.onCompletion(null, notSent(e));
+            } catch (Throwable e) {
+                sendThrew(callback, e);
             }
             blocked = System.nanoTime() - before > BLOCKED_NANOS
                     && (Double.isNaN(waitedBefore) || bufferWaitNanos(producer) > waitedBefore);
@@ -802,8 +868,8 @@ public final class ProduceService {
         }
         try {
             producer.send(new ProducerRecord<>(topic, null, null, key, value, kafkaHeaders), callback);
-        } catch (RuntimeException e) {
-            callback.onCompletion(null, notSent(e));
+        } catch (Throwable e) {
+            sendThrew(callback, e);
         }
         return result;
     }
@@ -873,7 +939,8 @@ public final class ProduceService {
 
     /**
      * As {@link #send(String, Integer, Long, byte[], byte[], List, Delivery)}, sent with {@code via}
-     * unless it is null. Never throws: a shared producer that cannot be had (Portico shuts down, a
+     * unless it is null. Never throws (but a {@link VirtualMachineError} the producer threw, once
+     * {@code delivery} was told of it): a shared producer that cannot be had (Portico shuts down, a
      * replacement cannot be built) is told to {@code delivery} as the record's failure.
      */
     public void send(String topic, Integer partition, Long timestamp, byte[] key, byte[] value,
@@ -938,33 +1005,89 @@ public final class ProduceService {
         }
         try {
             producer.send(new ProducerRecord<>(topic, partition, timestamp, key, value, kafkaHeaders), callback);
-        } catch (RuntimeException e) {
-            callback.onCompletion(null, notSent(e));
+        } catch (Throwable e) {
+            sendThrew(callback, e);
         }
     }
 
     /**
+     * How far clocks may differ between this server and the brokers, allowed for on both sides of
+     * a topic's timestamp bounds (see {@link #refusedTimestamp}).
+     */
+    static final long CLOCK_SKEW_MS = 5_000;
+
+    /**
      * The error for a timestamp the brokers would refuse (further ahead of now than
      * {@code log.message.timestamp.after.max.ms}, or behind by more than {@code …before.max.ms}),
-     * else null. A broker refuses the whole batch such a record is in, and the producer then fails
-     * every other record of that batch too: other clients' records to the same partition.
+     * or may refuse by the time they append it, else null. A broker refuses the whole batch such a
+     * record is in, and the producer then fails every other record of that batch too: other
+     * clients' records to the same partition.
+     *
+     * <p>The broker checks a timestamp against its own clock when it appends the record, which may
+     * be up to the producer's delivery timeout after the send (behind other batches of the
+     * partition, or retried after a leader moved), and its clock may differ from this server's. So
+     * a timestamp is refused already within a margin of its bound: the delivery timeout and
+     * {@link #CLOCK_SKEW_MS} on the "before" side (a record gets older while it waits), the skew
+     * alone on the "after" side; at most half the bound (a bound of 10 s keeps the 5 s next to now). Kafka folds the older {@code message.timestamp.difference.max.ms} into both
+     * bounds where it applies ({@link MetadataService}); a bound of {@link Long#MAX_VALUE} is none.
      */
     private RestException refusedTimestamp(String topic, long timestamp) {
-        long now = System.currentTimeMillis();
+        long now = wallClock.getAsLong();
         // One bound looked up: the one on the timestamp's side of now.
-        long after = timestamp > now ? topics.timestampAfterMaxMs(topic) : Long.MAX_VALUE;
-        long before = timestamp < now ? topics.timestampBeforeMaxMs(topic) : Long.MAX_VALUE;
-        if (after != Long.MAX_VALUE && timestamp - now > after) {
-            return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
-                    + after + " ms ahead of now; the cluster refuses it (the topic's message.timestamp.after.max.ms, "
-                    + "log.message.timestamp.after.max.ms unless the topic sets it)");
+        if (timestamp > now) {
+            long after = topics.timestampAfterMaxMs(topic);
+            if (after == Long.MAX_VALUE) {
+                return null;
+            }
+            long ahead = timestamp - now;
+            if (ahead > after) {
+                return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp)
+                        + " is more than " + after + " ms ahead of now; the cluster refuses it (the topic's "
+                        + "message.timestamp.after.max.ms, log.message.timestamp.after.max.ms unless the topic sets it)");
+            }
+            long aheadMost = after - Math.min(CLOCK_SKEW_MS, after / 2);
+            if (ahead > aheadMost) {
+                return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp)
+                        + " is " + ahead + " ms ahead of now: too close to the topic's bound of " + after + " ms (the "
+                        + "topic's message.timestamp.after.max.ms, log.message.timestamp.after.max.ms unless the topic "
+                        + "sets it), " + (after - ahead) + " ms from it where " + (after - aheadMost) + " ms are needed "
+                        + "for clock skew between this server and the brokers, which may then refuse it when they append "
+                        + "it; send a timestamp at most " + aheadMost + " ms ahead");
+            }
+            return null;
         }
-        if (before != Long.MAX_VALUE && now - timestamp > before) {
-            return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp) + " is more than "
-                    + before + " ms before now; the cluster refuses it (the topic's message.timestamp.before.max.ms, "
-                    + "log.message.timestamp.before.max.ms unless the topic sets it)");
+        if (timestamp < now) {
+            long before = topics.timestampBeforeMaxMs(topic);
+            if (before == Long.MAX_VALUE) {
+                return null;
+            }
+            long behind = minusAtMostMax(now, timestamp);
+            if (behind > before) {
+                return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp)
+                        + " is more than " + before + " ms before now; the cluster refuses it (the topic's "
+                        + "message.timestamp.before.max.ms, log.message.timestamp.before.max.ms unless the topic sets it)");
+            }
+            // At most an int's range and 5 s: no overflow. Half the bound at most, so that a small
+            // bound (seconds) still takes the records of its first half, not none from the past.
+            long margin = Math.min(deliveryTimeoutMs + CLOCK_SKEW_MS, before / 2);
+            long limit = before - margin;
+            if (behind > limit) {
+                return ErrorCode.BAD_REQUEST.exception("timestamp " + java.time.Instant.ofEpochMilli(timestamp)
+                        + " is " + behind + " ms before now: too close to the topic's bound of " + before + " ms (the "
+                        + "topic's message.timestamp.before.max.ms, log.message.timestamp.before.max.ms unless the "
+                        + "topic sets it), " + (before - behind) + " ms from it where " + margin + " ms are needed: "
+                        + "the brokers check it when they append the record, up to the producer's delivery timeout ("
+                        + deliveryTimeoutMs + " ms) after it is sent, give or take " + CLOCK_SKEW_MS + " ms of clock "
+                        + "skew, and may refuse it then; send a timestamp at most " + limit + " ms before now");
+            }
         }
         return null;
+    }
+
+    /** {@code a - b} for {@code a >= b}, {@link Long#MAX_VALUE} where that does not fit (a timestamp far before 1970). */
+    private static long minusAtMostMax(long a, long b) {
+        long difference = a - b;
+        return difference < 0 ? Long.MAX_VALUE : difference;
     }
 
     private static boolean anyKeyless(List<ProduceRecord> records) {
@@ -1013,7 +1136,7 @@ public final class ProduceService {
                 throw e;
             } catch (RuntimeException e) {
                 known.invalidate(topic);
-                throw KafkaErrors.toRestException(e);
+                throw lookupFailed(topic, e);
             }
         }
         long left = deadline - System.nanoTime();
@@ -1133,7 +1256,7 @@ public final class ProduceService {
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
                 if (!(cause instanceof TimeoutException)) {
-                    throw KafkaErrors.toRestException(cause);
+                    throw lookupFailed(topic, cause);
                 }
                 if (!joined || attempt > 0 || until - System.nanoTime() <= 0) {
                     return new Lookup(null, cause);

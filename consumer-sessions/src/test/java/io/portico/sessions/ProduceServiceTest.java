@@ -413,7 +413,8 @@ class ProduceServiceTest {
     /** Kafka's producer, closed while a send waits for buffer room or appends, throws these: nothing was appended. */
     @Test
     void recordsAClosingProducerCutShortWereNotSentAndMayBeRetried() {
-        for (String message : List.of("Producer closed while send in progress", "Producer closed while allocating memory")) {
+        for (String message : List.of("Producer closed while send in progress", "Producer closed while allocating memory",
+                "Requested metadata update after close")) { // the last: a send that waited for the topic's metadata
             MockProducer<byte[], byte[]> producer = autoProducer(1);
             ProduceService service = serviceOver(producer);
             done(service.produce(TOPIC, List.of(value("first", null)))); // the topic known
@@ -1188,5 +1189,214 @@ class ProduceServiceTest {
         assertTrue(ProduceService.topicMissing(new org.apache.kafka.common.errors.TimeoutException("no metadata")));
         assertTrue(ProduceService.topicMissing(new org.apache.kafka.common.errors.UnknownTopicOrPartitionException("x")));
         assertFalse(ProduceService.topicMissing(new org.apache.kafka.common.errors.RecordTooLargeException("big")));
+    }
+
+    // ---- timestamps near the topic's bounds ------------------------------------------------
+
+    /** An instant of the injected wall clock. */
+    private static final long NOW = 1_700_000_000_000L;
+
+    /** Bounds of an hour ahead and a day behind, as {@code timestamp.*.max.ms} say; {@code delivery}: the producer's delivery.timeout.ms, or null. */
+    private static ProduceService boundedAt(MockProducer<byte[], byte[]> producer, long after, long before, String delivery) {
+        ProduceService.TopicExistence bounds = new ProduceService.TopicExistence() {
+            @Override
+            public boolean exists(String topic) {
+                return true;
+            }
+
+            @Override
+            public long timestampAfterMaxMs() {
+                return after;
+            }
+
+            @Override
+            public long timestampBeforeMaxMs() {
+                return before;
+            }
+        };
+        Map<String, Object> config = delivery == null ? Map.of() : Map.of("delivery.timeout.ms", delivery);
+        return new ProduceService(new ProducerPool(config, c -> producer, Duration.ofSeconds(1)), bounds)
+                .wallClock(() -> NOW);
+    }
+
+    /** What a record with {@code timestamp} sent with {@link ProduceService#send} was told: null when it was sent. */
+    private static Throwable toldAt(ProduceService service, long timestamp) throws Exception {
+        CompletableFuture<Throwable> told = new CompletableFuture<>();
+        service.send(TOPIC, null, timestamp, null, utf8("v"), List.of(), (metadata, e) -> told.complete(e));
+        return told.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aTimestampWithinTheDeliveryTimeoutAndClockSkewOfItsBoundIsRefused() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = boundedAt(producer, 3_600_000, 86_400_000, "30000");
+
+        // Behind: the broker may append it up to the delivery timeout (30 s) later, clocks 5 s apart.
+        long oldest = NOW - (86_400_000 - 35_000);
+        RestException tooOld = assertInstanceOf(RestException.class, toldAt(service, oldest - 1));
+        assertEquals(400, tooOld.httpStatus());
+        assertEquals(ErrorCode.BAD_REQUEST, tooOld.errorCode());
+        assertTrue(tooOld.getMessage().contains("too close to the topic's bound of 86400000 ms"), tooOld.getMessage());
+        assertTrue(tooOld.getMessage().contains("34999 ms from it where 35000 ms are needed"), tooOld.getMessage());
+        assertTrue(tooOld.getMessage().contains("message.timestamp.before.max.ms"), tooOld.getMessage());
+        assertNull(toldAt(service, oldest), "just outside the margin");
+        assertEquals(1, producer.history().size());
+
+        // Ahead: only the clocks' difference.
+        long latest = NOW + (3_600_000 - 5_000);
+        RestException tooNew = assertInstanceOf(RestException.class, toldAt(service, latest + 1));
+        assertEquals(400, tooNew.httpStatus());
+        assertTrue(tooNew.getMessage().contains("too close to the topic's bound of 3600000 ms"), tooNew.getMessage());
+        assertTrue(tooNew.getMessage().contains("4999 ms from it where 5000 ms are needed"), tooNew.getMessage());
+        assertTrue(tooNew.getMessage().contains("message.timestamp.after.max.ms"), tooNew.getMessage());
+        assertNull(toldAt(service, latest), "just outside the margin");
+        assertEquals(2, producer.history().size());
+
+        // Past the bounds themselves: refused as before.
+        for (long beyond : new long[] {NOW - 86_400_001, NOW + 3_600_001}) {
+            RestException e = assertInstanceOf(RestException.class, toldAt(service, beyond));
+            assertTrue(e.getMessage().contains("the cluster refuses it"), e.getMessage());
+        }
+        assertEquals(2, producer.history().size(), "nothing refused was sent");
+    }
+
+    @Test
+    void theBeforeMarginIsKafkasDefaultDeliveryTimeoutWhenNoneIsSet() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService service = boundedAt(producer, 3_600_000, 86_400_000, null);
+        long oldest = NOW - (86_400_000 - 125_000); // 120 s and the skew
+        assertInstanceOf(RestException.class, toldAt(service, oldest - 1));
+        assertNull(toldAt(service, oldest));
+    }
+
+    @Test
+    void boundsSmallerThanTwiceTheirMarginKeepTheirHalfNextToNowAndNoBoundRefusesNothing() throws Exception {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProduceService small = boundedAt(producer, 3_000, 10_000, "30000");
+        assertNull(toldAt(small, NOW - 5_000), "half of a 10 s bound before now");
+        assertInstanceOf(RestException.class, toldAt(small, NOW - 5_001));
+        assertNull(toldAt(small, NOW + 1_500), "half of a 3 s bound ahead");
+        assertInstanceOf(RestException.class, toldAt(small, NOW + 1_501));
+        assertNull(toldAt(small, NOW), "now is on neither side");
+
+        // Unset (Long.MAX_VALUE) or nearly: no bound, and no overflow at the far ends.
+        for (long bound : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 1}) {
+            ProduceService unbounded = boundedAt(producer, bound, bound, "30000");
+            assertNull(toldAt(unbounded, 0), "1970, bound " + bound);
+            assertNull(toldAt(unbounded, Long.MAX_VALUE), "the far future, bound " + bound);
+        }
+        assertEquals(7, producer.history().size());
+    }
+
+    // ---- an Error thrown by the producer's send --------------------------------------------
+
+    /** Sends as its {@link MockProducer} does (acknowledging at once) until armed with an error its send then throws. */
+    private static final class ThrowingProducer extends MockProducer<byte[], byte[]> {
+        volatile Error error;
+
+        ThrowingProducer() {
+            super(clusterWith(TOPIC, 2), true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+            Error e = error;
+            if (e != null) {
+                throw e; // as Kafka's lets an OutOfMemoryError allocating a batch's buffer through
+            }
+            return super.send(record, callback);
+        }
+    }
+
+    @Test
+    void anOutOfMemoryErrorThrownBySendFailsTheRecordAndGivesItsShareBackBeforeItIsThrownOn() throws Exception {
+        // (The at-once paths need Kafka's own producer: ProduceServiceKafkaTest.)
+        ThrowingProducer producer = new ThrowingProducer();
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        assertNull(service.produce(TOPIC, List.of(value("known", 0)), service.deadlineFromNow(),
+                KafkaErrors::perRecordCode, null, a).join().get(0).errorCode(), "the topic known, at once too");
+        producer.error = new OutOfMemoryError("test");
+
+        CompletableFuture<Throwable> v3 = new CompletableFuture<>();
+        assertThrows(OutOfMemoryError.class, () -> service.send(TOPIC, 0, null, null, utf8("v"), List.of(),
+                (m, e) -> v3.complete(e), null, a, 2));
+        assertTrue(v3.isDone(), "the record was told before the error was thrown on");
+        Throwable failure = v3.join();
+        assertNotNull(failure, "the record's outcome is a failure");
+        assertEquals(ErrorCode.KAFKA_RETRIABLE_ERROR.code(), KafkaErrors.v3RecordError(failure).errorCode(),
+                "not sent: retriable " + failure);
+        assertEquals(0, service.shares().heldBy("a"));
+
+        assertThrows(OutOfMemoryError.class, () -> service.produce(TOPIC, List.of(value("a", 0), value("b", 1)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, null, a));
+        assertEquals(0, service.shares().heldBy("a"));
+        assertThrows(OutOfMemoryError.class, () -> service.produceOne(TOPIC, null, utf8("v"), List.of(),
+                service.deadlineFromNow(), null, a));
+        assertEquals(0, service.shares().heldBy("a"), "every share given back");
+        assertEquals(0, service.shares().total());
+        assertEquals(0, service.shares().active());
+
+        producer.error = null;
+        assertNull(service.produce(TOPIC, List.of(value("again", 0)), service.deadlineFromNow(),
+                KafkaErrors::perRecordCode, null, a).join().get(0).errorCode(), "the key is not refused 429 for good");
+    }
+
+    @Test
+    void anotherErrorThrownBySendIsOnlyThatRecordsFailure() {
+        ThrowingProducer producer = new ThrowingProducer();
+        ProduceService service = sharedOver(producer);
+        ProducerShares.Account a = service.share("a");
+        producer.error = new NoClassDefFoundError("test");
+
+        List<PartitionOffset> offsets = done(service.produce(TOPIC, List.of(value("a", 0), value("b", 1)),
+                service.deadlineFromNow(), KafkaErrors::perRecordCode, null, a));
+        for (PartitionOffset o : offsets) {
+            assertEquals(ErrorCode.KAFKA_ERROR.code(), o.errorCode(), offsets.toString());
+            assertTrue(o.error().contains("NoClassDefFoundError"), o.error());
+        }
+        CompletionException one = assertThrows(CompletionException.class, () -> service.produceOne(TOPIC, null,
+                utf8("v"), List.of(), service.deadlineFromNow(), null, a).join());
+        assertEquals(500, assertInstanceOf(RestException.class, one.getCause()).httpStatus());
+        assertEquals(0, service.shares().heldBy("a"));
+    }
+
+    // ---- a look-up on a producer closed under the request ----------------------------------
+
+    @Test
+    void aLookUpOnASharedProducerClosedUnderTheRequestIsA503ToRetry() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProducerPool pool = new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1));
+        // The look-up starts once the pool closed (shutdown) under the request; Kafka's closed
+        // producer then fails its wait for the topic's metadata so.
+        ProduceService service = new ProduceService(pool, NEVER_ASKED, SessionMetrics.unreported(),
+                new ProduceService.Options(Duration.ofMinutes(1), false, task -> {
+                    pool.close();
+                    task.run();
+                }));
+        producer.partitionsForException = new org.apache.kafka.common.KafkaException("Requested metadata update after close");
+
+        RestException e = assertThrows(RestException.class, () -> service.produce(TOPIC, List.of(value("a", null))));
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, e.errorCode());
+        assertEquals(503, e.httpStatus());
+        assertTrue(e.getMessage().contains("retry"), e.getMessage());
+        assertTrue(producer.history().isEmpty());
+    }
+
+    @Test
+    void aKnownTopicsLookUpOnAProducerReplacedUnderTheRequestIsA503AndOtherFailuresStayKafkas() {
+        MockProducer<byte[], byte[]> producer = autoProducer(1);
+        ProducerPool pool = new ProducerPool(Map.of(), config -> producer, Duration.ofSeconds(1));
+        ProduceService service = new ProduceService(pool, NEVER_ASKED);
+        assertEquals(1, service.prepare(TOPIC, service.deadlineFromNow()), "the topic known");
+        assertTrue(pool.replaceFatal(producer, "test"));
+        producer.partitionsForException = new IllegalStateException("Cannot perform operation after producer has been closed");
+        RestException closed = assertThrows(RestException.class, () -> service.produceOne(TOPIC, null, utf8("v"),
+                List.of(), service.deadlineFromNow()));
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, closed.errorCode());
+
+        producer.partitionsForException = new org.apache.kafka.common.KafkaException("Unexpected error in the producer");
+        RestException other = assertThrows(RestException.class, () -> service.prepare(TOPIC, service.deadlineFromNow()));
+        assertEquals(ErrorCode.KAFKA_ERROR, other.errorCode(), "any other failure stays one");
     }
 }
