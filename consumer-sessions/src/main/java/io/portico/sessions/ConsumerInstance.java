@@ -330,6 +330,13 @@ public final class ConsumerInstance {
             }
             subscribeTopics(List.of(topic));
         } else if (!readsOnly(topic)) {
+            // A topic that does not exist is told first, as Confluent's proxy checks it before the
+            // subscription: a 409 would have its client look for the fault in the instance, not in
+            // the topic's name.
+            KafkaNames.topic(topic);
+            if (!topicExists.test(topic)) {
+                throw ErrorCode.TOPIC_NOT_FOUND.exception();
+            }
             throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
         }
     }

@@ -175,7 +175,13 @@ class ConsumerInstanceTest {
 
         assertEquals(409, e.httpStatus());
         assertEquals(Set.of(TOPIC), consumer.subscription());
-        assertEquals(List.of(TOPIC), topicChecks, "the other topic is refused without asking Kafka");
+        assertEquals(List.of(TOPIC, "payments"), topicChecks, "the other topic is looked up first");
+
+        // One that does not exist is told as such first, as Confluent's proxy tells it: the fault
+        // is in the name, not in the instance.
+        missingTopics.add("paymnets");
+        assertRestError(ErrorCode.TOPIC_NOT_FOUND, () -> registry.read(instance, "paymnets", 0));
+        assertEquals(Set.of(TOPIC), consumer.subscription());
     }
 
     // ---- reading -----------------------------------------------------------------------------
