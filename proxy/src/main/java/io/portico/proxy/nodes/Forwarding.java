@@ -216,11 +216,23 @@ public final class Forwarding {
     }
 
     /**
+     * Client addresses (an IPv6 client by its /64, as the failures' rate counts them) that sent a
+     * wrong node secret in the last minute: the secret is guessed there, and a right guess from
+     * them is not tried once they guessed too often.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> secretGuessedFrom =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000)
+                    .expireAfterWrite(java.time.Duration.ofMinutes(1)).executor(Runnable::run).build();
+
+    /**
      * Outside the routes: a request that says another node relayed it must carry the node
-     * secret (403 otherwise, also when this node has none); such a request is served here. It is
-     * first shown to {@code guessing}, which may refuse it before its secret is looked at (429
-     * once its client address has guessed too often: then a right guess is not tried either);
-     * one refused is told to {@code refused} (which may throw its own answer, as for a bad API key).
+     * secret (403 otherwise, also when this node has none); such a request is served here. One
+     * with the secret is served whatever other clients at its address did: a node's relays share
+     * that address (an IPv6 /64) with clients whose bad API keys must not make this node refuse
+     * them. One without it is first shown to {@code guessing}, which may refuse it (429 once its
+     * client address has guessed too often), then told to {@code refused} (which may throw its own
+     * answer, as for a bad API key); for a minute after a wrong secret, a right one from that address
+     * is shown to {@code guessing} first too, so that a right guess is not tried past the bound either.
      */
     public HttpHandler gate(HttpHandler next, java.util.function.Consumer<HttpServerExchange> guessing,
                             java.util.function.Consumer<HttpServerExchange> refused) {
@@ -228,8 +240,16 @@ public final class Forwarding {
             if (exchange.getRequestHeaders().contains(FORWARDED_BY) || exchange.getRequestHeaders().contains(NODE_SECRET)
                     || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
                     || exchange.getRequestHeaders().contains(FORWARDED_TO)) {
-                guessing.accept(exchange);
-                if (!fromNode(exchange)) {
+                boolean relayed = fromNode(exchange); // compared in constant time
+                java.net.InetSocketAddress from = exchange.getSourceAddress();
+                String address = from == null || from.getAddress() == null ? "?" : Http.addressKey(from.getAddress());
+                if (!relayed && exchange.getRequestHeaders().contains(NODE_SECRET)) {
+                    secretGuessedFrom.put(address, Boolean.TRUE);
+                }
+                if (!relayed || secretGuessedFrom.getIfPresent(address) != null) {
+                    guessing.accept(exchange);
+                }
+                if (!relayed) {
                     refused.accept(exchange); // guessing the secret is held to a client's failures' rate
                     throw ErrorCode.FORBIDDEN.exception("Only the nodes of this Portico cluster may relay requests ("
                             + NODE_SECRET_NAME + " missing or wrong)");
@@ -355,9 +375,12 @@ public final class Forwarding {
                             + "', which holds this consumer instance, did not answer within nodes.forward.timeout.ms"));
                     return true;
                 }
+                // The node's URL only in the log above: the caller has no use for the cluster's
+                // internal addresses.
                 ErrorWriter.write(ex, ErrorCode.SERVICE_UNAVAILABLE.exception("node '" + there.node().id()
-                        + "', which holds this consumer instance, does not answer at " + there.node().url()
-                        + " (or has no connection free for another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its instances with it)"));
+                        + "', which holds this consumer instance, does not answer (or has no connection free for "
+                        + "another relayed request); retry (a node unheard of for nodes.expiry.ms has left, and its "
+                        + "instances with it)"));
                 return true;
             });
             // The same test as the handlers' (EventStreamHandlers.orPlain): q=0 is not a stream;
@@ -403,8 +426,9 @@ public final class Forwarding {
                 });
             }
             endOnceUnheardOf(exchange, there.node());
-            // A reset of the client's HTTP/2 stream ends the exchange, whose completion hands the
-            // connection to the holder back to the pool: closed first, its answer half read.
+            // This node's own reset of the client's HTTP/2 stream (an answer it takes none of) ends
+            // the exchange, whose completion hands the connection to the holder back to the pool:
+            // closed first, its answer half read. (A reset the client sends: closeUnlessPassedOn.)
             if (io.undertow.util.Protocols.HTTP_2_0.equals(exchange.getProtocol())) {
                 Http.onReset(exchange, () -> closeHolder(exchange));
             }
@@ -465,6 +489,25 @@ public final class Forwarding {
         if (holder != null) {
             IoUtils.safeClose(holder.getConnection());
         }
+    }
+
+    /**
+     * An HTTP/2 client's own reset of its stream is found only at the relay's first write of the
+     * holder's answer, which ends the exchange there and then: its connection to the holder, the
+     * answer half read, would go back to the pool and at once to a request waiting for one, sent
+     * behind that answer and answered 503 once the connection closes. The connection is closed
+     * first (an exchange's completion listeners run last added first: this one before the pool's),
+     * unless the answer was passed on whole (its writes ended).
+     */
+    private static void closeUnlessPassedOn(HttpServerExchange exchange, ProxyConnection holder) {
+        java.util.concurrent.atomic.AtomicBoolean whole = new java.util.concurrent.atomic.AtomicBoolean();
+        exchange.addResponseWrapper((factory, ex) -> new WritesEnd(factory.create(), whole));
+        exchange.addExchangeCompleteListener((ex, next) -> {
+            if (!whole.get()) {
+                IoUtils.safeClose(holder.getConnection());
+            }
+            next.proceed();
+        });
     }
 
     private static void stop(XnioExecutor.Key check) {
@@ -565,6 +608,9 @@ public final class Forwarding {
                 @Override
                 public void completed(HttpServerExchange ex, ProxyConnection connection) {
                     ex.putAttachment(HOLDER_CONNECTION, connection);
+                    if (io.undertow.util.Protocols.HTTP_2_0.equals(ex.getProtocol()) && ex.isResponseChannelAvailable()) {
+                        closeUnlessPassedOn(ex, connection);
+                    }
                     callback.completed(ex, connection);
                 }
 
@@ -587,6 +633,23 @@ public final class Forwarding {
     }
 
     private record Target(LoadBalancingProxyClient client, ProxyClient.ProxyTarget inner) implements ProxyClient.ProxyTarget {
+    }
+
+    /** Tells when its writes are ended (all of an answer written), not cut. */
+    private static final class WritesEnd
+            extends org.xnio.conduits.AbstractStreamSinkConduit<org.xnio.conduits.StreamSinkConduit> {
+        private final java.util.concurrent.atomic.AtomicBoolean ended;
+
+        WritesEnd(org.xnio.conduits.StreamSinkConduit next, java.util.concurrent.atomic.AtomicBoolean ended) {
+            super(next);
+            this.ended = ended;
+        }
+
+        @Override
+        public void terminateWrites() throws java.io.IOException {
+            ended.set(true);
+            next.terminateWrites();
+        }
     }
 
     /** Flushes after each write, so that a relayed event stream reaches its client event by event. */

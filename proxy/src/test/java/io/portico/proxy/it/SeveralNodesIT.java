@@ -711,6 +711,94 @@ class SeveralNodesIT {
         }
     }
 
+    /**
+     * An HTTP/2 client resets its relayed long poll while every connection the relaying node's IO
+     * thread has to the holder is busy and another request waits for one. When the holder
+     * answers the poll, the connection that carried it, its answer half read, is closed rather
+     * than handed to the waiting request (which was then sent behind that answer and answered
+     * 503 when the connection closed): the waiting request is answered by the holder.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRelayedRequestItsHttp2ClientResetsDoesNotLeaveItsConnectionToTheHolderToTheNext() throws Exception {
+        // Authentication off: no key's share of the connections to a node, so one caller takes all 32.
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        config.remove("authentication.method");
+        config.remove("api.keys.file");
+        config.put("nodes.forward.timeout.ms", "60000");
+        Link link = new Link(); // in front of the holder: counts the connections to it
+        Map<String, String> holderConfig = new HashMap<>(config);
+        holderConfig.put("node.url", "http://127.0.0.1:" + link.port());
+        TestPortico holder = TestPortico.start(kafka, holderConfig);
+        link.to(holder.rest().base().getPort());
+        Map<String, String> relayingConfig = new HashMap<>(config);
+        relayingConfig.put("io.threads", "1"); // one pool of connections to the holder
+        TestPortico relay = TestPortico.start(kafka, relayingConfig);
+        java.util.concurrent.ExecutorService waiting = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-h2-reset"), 1); // empty: reads wait
+            List<String> instances = new ArrayList<>();
+            for (int i = 0; i < 33; i++) { // an instance serves its reads one at a time
+                Rest.Response created = holder.rest().post("/consumers/nodes-h2-reset-" + UUID.randomUUID(), V2,
+                        "{\"format\":\"binary\",\"consumer.request.timeout.ms\":5000}");
+                assertEquals(200, created.status(), created.body());
+                String instance = path(created.json().get("base_uri").asText());
+                assertEquals(204, holder.rest().post(instance + "/assignments", V2,
+                        "{\"partitions\":[{\"topic\":\"" + topic + "\",\"partition\":0}]}").status());
+                instances.add(instance);
+            }
+            try (java.net.Socket socket = new java.net.Socket(relay.rest().base().getHost(), relay.rest().base().getPort())) {
+                io.portico.proxy.testing.RawHttp2 h2 = io.portico.proxy.testing.RawHttp2.zeroWindow(socket);
+                int before = link.accepted();
+                // 32 polls (each answered [] after 5 s) take the IO thread's 32 connections to the
+                // holder. The client grants no stream a window: the answers of the 31 not reset are
+                // never taken, and they keep their connections.
+                for (int i = 0; i < 32; i++) {
+                    h2.get(2 * i + 1, instances.get(i) + "/records?timeout=5000", "accept", BINARY_V2);
+                }
+                long deadline = System.nanoTime() + java.time.Duration.ofSeconds(4).toNanos();
+                while (link.accepted() < before + 32 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(before + 32, link.accepted(), "every connection of the IO thread to the holder is busy");
+                h2.reset(1);
+                java.util.concurrent.Future<Rest.Response> waiter = waiting.submit(() ->
+                        relay.rest().get(instances.get(32) + "/assignments", "Accept", V2));
+                Rest.Response answered = waiter.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(200, answered.status(), "the request that waited for a connection: " + answered.body());
+                assertTrue(answered.body().contains(topic), answered.body());
+            }
+            // An HTTP/2 client's answers passed on whole leave their connection to the next request.
+            try (java.net.Socket socket = new java.net.Socket(relay.rest().base().getHost(), relay.rest().base().getPort())) {
+                io.portico.proxy.testing.RawHttp2 h2 = io.portico.proxy.testing.RawHttp2.zeroWindow(socket);
+                int connections = 0;
+                for (int stream = 1; stream <= 5; stream += 2) {
+                    h2.get(stream, instances.get(32) + "/assignments", "accept", V2);
+                    h2.grant(stream, 65_535);
+                    StringBuilder body = new StringBuilder();
+                    io.portico.proxy.testing.RawHttp2.Frame f;
+                    do {
+                        f = h2.read();
+                        assertTrue(f.type() != io.portico.proxy.testing.RawHttp2.Frame.RST_STREAM, "reset");
+                        if (f.type() == io.portico.proxy.testing.RawHttp2.Frame.DATA && f.stream() == stream) {
+                            body.append(new String(f.payload(), StandardCharsets.UTF_8));
+                        }
+                    } while (f.stream() != stream || !f.endsStream());
+                    assertTrue(body.toString().contains(topic), body.toString());
+                    if (stream == 1) {
+                        connections = link.accepted();
+                    }
+                }
+                assertEquals(connections, link.accepted(), "one connection to the holder for the three");
+            }
+        } finally {
+            waiting.shutdownNow();
+            relay.close();
+            holder.close();
+            link.close();
+        }
+    }
+
     @Test
     void aRelayedRequestThatReachesAnotherNodeThanItsTargetIsRefusedNotAnsweredAsUnknown() {
         // As when every node's directory address is a load balancer's: the request reaches a node
@@ -876,6 +964,72 @@ class SeveralNodesIT {
                 "Portico-Node-Secret", SECRET));
         assertEquals(404, right.status(), right.body());
         assertNotEquals(403, right.status());
+    }
+
+    /**
+     * Clients at the address a node relays from (the same host, SNAT, an IPv6 /64) that send bad
+     * API keys until their address is refused (429) do not make the holder refuse that node's
+     * relays: a request with the node secret is recognized before the address's refused
+     * credentials are counted. A right key from the address itself is still refused.
+     */
+    @Test
+    void badKeysFromTheAddressOfARelayingNodeDoNotMakeTheHolderRefuseItsRelays() throws Exception {
+        Map<String, String> config = new HashMap<>(nodeConfig);
+        config.put("quota.auth.failures.per.second", "1"); // ten refused at once, then 429
+        TestPortico holder = TestPortico.start(kafka, config);
+        TestPortico relay = TestPortico.start(kafka, config);
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-guessed"), 1);
+            String instance = subscribedOn(holder, "nodes-guessed-", EARLIEST, topic, APP);
+            int refused = 0;
+            for (int i = 0; i < 20 && refused == 0; i++) { // 127.0.0.1, the relaying node's address too
+                int status = holder.rest().get("/topics", as("a-guess-0123456789")).status();
+                refused += status == 429 ? 1 : 0;
+            }
+            assertEquals(1, refused, "the address's refused credentials are past their bound");
+            Rest.Response direct = holder.rest().get(instance + "/subscription", as(APP));
+            assertEquals(429, direct.status(), "a right key from that address is not tried: " + direct.body());
+            Rest.Response relayed = relay.rest().get(instance + "/subscription", as(APP));
+            assertEquals(200, relayed.status(), "relayed by the other node: " + relayed.body());
+            assertEquals(topic, relayed.json().get("topics").get(0).asText(), relayed.body());
+            // Where the node secret itself is guessed, a right one is not tried past the bound either:
+            // it would tell the guesser it was right.
+            Rest.Response guess = holder.rest().get(instance + "/subscription", as(APP, "Portico-Forwarded-By", "n",
+                    "Portico-Node-Secret", "a-guess-0123456789"));
+            assertEquals(429, guess.status(), guess.body());
+            Rest.Response afterGuess = relay.rest().get(instance + "/subscription", as(APP));
+            assertEquals(429, afterGuess.status(), "relayed from the guessing address: " + afterGuess.body());
+        } finally {
+            relay.close();
+            holder.close();
+        }
+    }
+
+    /**
+     * A holder the relaying node cannot reach is answered 503 naming the node, not its internal
+     * URL (that goes to the relaying node's log only).
+     */
+    @Test
+    void aHolderThatCannotBeReachedIsA503ThatDoesNotTellItsUrl() throws Exception {
+        Link link = new Link();
+        Map<String, String> holderConfig = new HashMap<>(nodeConfig);
+        holderConfig.put("node.url", "http://127.0.0.1:" + link.port());
+        TestPortico holder = TestPortico.start(kafka, holderConfig);
+        link.to(holder.rest().base().getPort());
+        try {
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("nodes-unreachable"), 1);
+            String instance = subscribedOn(holder, "nodes-unreachable-", EARLIEST, topic, APP);
+            link.close(); // the holder still heartbeats, but its URL takes no connection
+            Rest.Response r = node(0).get(instance + "/subscription", as(APP));
+            assertEquals(503, r.status(), r.body());
+            String message = r.json().get("message").asText();
+            assertTrue(message.contains("does not answer"), "the relay's own answer: " + message);
+            assertTrue(message.contains("node '" + holder.portico().nodeId() + "'"), message);
+            assertTrue(!message.contains(Integer.toString(link.port())) && !message.contains("http"), message);
+        } finally {
+            holder.close();
+            link.close();
+        }
     }
 
     @Test
