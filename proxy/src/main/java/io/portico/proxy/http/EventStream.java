@@ -37,9 +37,8 @@ import org.xnio.XnioExecutor;
  * {@linkplain Source#idle keep its place} (a consumer instance stays in its group); a client that
  * reads nothing of a pending write for {@code request.body.timeout.ms} is disconnected.
  *
- * <p>Errors before the stream starts (the source could not be opened, or its first fetch failed
- * for good before anything was written: see {@link #begin}) are the usual JSON error responses;
- * after it started, an {@code event: error} with the JSON error ends it. A comment
+ * <p>Errors before the stream starts (the source could not be opened) are the usual JSON error
+ * responses; after it started, an {@code event: error} with the JSON error ends it. A comment
  * is written whenever nothing was for a heartbeat interval. The stream ends cleanly when the
  * source says so (its instance was deleted, a resuming stream took over) and when Portico shuts
  * down ({@link EventStreams#close}).
@@ -55,13 +54,6 @@ public final class EventStream {
     public static final long BATCH_MAX_BYTES = 512 * 1024;
     /** How soon a stream looks again when the responses budget had no room for its next batch (or record). */
     private static final long BUDGET_RETRY_MILLIS = 20;
-    /**
-     * How long a stream's start waits at most for its first fetch before its head and first
-     * comment are written anyway. A fetch returns as soon as records are there, and with none
-     * after a read's wait (a partition stream's {@code consumer.request.timeout.ms}, 1 s by
-     * default); an instance's first read may wait for its group to assign it partitions.
-     */
-    static final long OPEN_WAIT_MILLIS = 5000;
     /** How often an HTTP/2 stream looks whether the client reset it. */
     private static final long RESET_CHECK_MILLIS = 1000;
 
@@ -132,10 +124,6 @@ public final class EventStream {
     private boolean claiming; // this stream holds its owner's claim (see fetched)...
     private long claimedSince; // ... since then (System.nanoTime)
     private XnioExecutor.Key heartbeatTimer;
-    // Until the first fetch is back or OPEN_WAIT_MILLIS passed, nothing is written: a first fetch
-    // that fails for good is the JSON answer (see begin). IO thread only.
-    private boolean opening;
-    private XnioExecutor.Key openTimer;
 
     private EventStream(HttpServerExchange exchange, EventStreams streams, String owner) {
         this.exchange = exchange;
@@ -218,37 +206,9 @@ public final class EventStream {
         streams.opened(this);
         exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-cache");
         exchange.getResponseHeaders().put(ACCEL_BUFFERING, "no"); // proxies such as nginx: pass each event on
-        // The first fetch goes before anything is written: when it fails for good at once (a
-        // record a json read cannot show, where a resume by Last-Event-ID starts again), the
-        // answer is that JSON error, which ends an EventSource's reconnecting; as an error event
-        // of a 200 stream, the EventSource reconnected every few seconds, to fail there again,
-        // for as long as its page stayed open. A first fetch still waiting after OPEN_WAIT_MILLIS
-        // (an instance waiting for its group, say) lets the stream start without it.
-        opening = true;
-        openTimer = exchange.getIoThread().executeAfter(this::opened, OPEN_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        fetch();
+        send(new ByteBuffer[] {ByteBuffer.wrap(OPENED)}, this::fetch);
         scheduleHeartbeat(heartbeat.toNanos());
         watchForClose();
-    }
-
-    /** Starts the response, once: its head and a first comment (IO thread). */
-    private void opened() {
-        openTimer = null;
-        if (!opening || done) {
-            return;
-        }
-        opening = false;
-        send(new ByteBuffer[] {ByteBuffer.wrap(OPENED)}, () -> { });
-    }
-
-    /**
-     * Whether a first fetch's error is the stream's JSON answer, not an error event: one a
-     * retry cannot mend. A retriable one (503, 504, 429, 408) stays an error event, after which
-     * an EventSource reconnects by itself (to a JSON error it would not).
-     */
-    private static boolean answersBeforeOpening(RestException error) {
-        int status = error.httpStatus();
-        return status != 408 && status != 429 && status < 503;
     }
 
     /**
@@ -390,24 +350,6 @@ public final class EventStream {
             room.close();
             closeSource();
             return;
-        }
-        if (opening) {
-            if (openTimer != null) {
-                openTimer.remove();
-                openTimer = null;
-            }
-            if (fetched.bytes().isEmpty() && fetched.error() != null && answersBeforeOpening(fetched.error())) {
-                opening = false;
-                room.close();
-                rooms.remove(room);
-                done = true;
-                cancelHeartbeat();
-                closeSource();
-                release();
-                ErrorWriter.write(exchange, fetched.error());
-                return;
-            }
-            opened();
         }
         Events events = claimExpired(fetched, ownerWanted)
                 ? new Events(ByteChunks.EMPTY, batch.budget().ownerShareFull(), false)
@@ -669,10 +611,6 @@ public final class EventStream {
         if (heartbeatTimer != null) {
             heartbeatTimer.remove();
             heartbeatTimer = null;
-        }
-        if (openTimer != null) {
-            openTimer.remove();
-            openTimer = null;
         }
     }
 
