@@ -57,6 +57,22 @@ public final class EventStreamHandlers {
     private final EventStreams streams;
     private final Duration readWait;
 
+    /** A record a partition stream could not render, in one rendering (a route and its format). */
+    private record Unshown(String topic, int partition, long offset, String rendering) {
+    }
+
+    /**
+     * Records partition streams could not render lately (a json read's record that is not JSON),
+     * with why: a stream asked to start at one (an EventSource reconnecting with the id of the
+     * record before it, after the error event that ended its stream) is answered that error as
+     * JSON before it starts, which ends the EventSource's reconnecting; as a new stream's error
+     * event, it reconnected every few seconds to meet the same record, for as long as its page
+     * stayed open. A record does not change: a minute keeps well past an EventSource's retry.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<Unshown, RestException> unshown =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000)
+                    .expireAfterWrite(Duration.ofMinutes(1)).executor(Runnable::run).build();
+
     /**
      * @param readWait how long a partition stream's fetch waits for records before it asks again
      *        ({@code consumer.request.timeout.ms})
@@ -200,7 +216,7 @@ public final class EventStreamHandlers {
                     + "read schema formats through a consumer instance's stream, or the plain read by offset");
         }
         EmbeddedFormat f = format;
-        partition(exchange, records -> ServerSentEvents.v1(records, f), null);
+        partition(exchange, records -> ServerSentEvents.v1(records, f), "v1 " + f, null);
     }
 
     /**
@@ -216,7 +232,7 @@ public final class EventStreamHandlers {
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         String[] id = new String[1];
         partition(exchange, records -> ServerSentEvents.each(records,
-                r -> RecordListWriter.record(id[0], topic, r, keyType, valueType)), () -> {
+                r -> RecordListWriter.record(id[0], topic, r, keyType, valueType)), "v3 " + keyType + " " + valueType, () -> {
                     try {
                         id[0] = cluster.requireCluster(clusterId).join();
                     } catch (RuntimeException e) {
@@ -227,10 +243,11 @@ public final class EventStreamHandlers {
 
     /**
      * A partition from {@code offset} (or right after {@code Last-Event-ID}) on, then live;
-     * {@code check} runs first on the pool (v3: the cluster id).
+     * {@code check} runs first on the pool (v3: the cluster id). {@code rendering} names the
+     * route and format {@code render} renders in (see {@link #unshown}).
      */
     private void partition(HttpServerExchange exchange, Function<List<ConsumedRecord>, ServerSentEvents.Rendered> render,
-                           Runnable check) {
+                           String rendering, Runnable check) {
         String topic = KafkaNames.topic(Http.param(exchange, "topic"));
         int partition = Http.intParam(exchange, "partition", ErrorCode.PARTITION_NOT_FOUND);
         EventId last = lastEventId(exchange);
@@ -259,13 +276,21 @@ public final class EventStreamHandlers {
             if (check != null) {
                 check.run();
             }
+            RestException known = unshown.getIfPresent(new Unshown(topic, partition, from, rendering));
+            if (known != null) {
+                throw known; // the JSON answer: nothing streamed
+            }
             PartitionStream stream = reader.stream(topic, partition, from, owner);
             return new EventStream.Source() {
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
                     // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
                     InstanceAccess.stillReadable(live, topic);
-                    ServerSentEvents.Rendered r = render.apply(stream.next(readWait, EventStream.BATCH_MAX_BYTES, room));
+                    List<ConsumedRecord> records = stream.next(readWait, EventStream.BATCH_MAX_BYTES, room);
+                    ServerSentEvents.Rendered r = render.apply(records);
+                    if (r.error() != null && r.count() < records.size()) {
+                        unshown.put(new Unshown(topic, partition, records.get(r.count()).offset(), rendering), r.error());
+                    }
                     return new EventStream.Events(r.bytes(), r.error(), false);
                 }
 

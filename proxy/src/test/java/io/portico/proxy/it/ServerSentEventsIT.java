@@ -363,6 +363,39 @@ class ServerSentEventsIT {
     }
 
     @Test
+    void aStreamAskedToStartAtARecordItCouldNotShowIsAJsonErrorSoAnEventSourceStopsReconnecting(Rest rest,
+                                                                                             KafkaCluster kafka)
+            throws Exception {
+        // After the error event that ended its stream, an EventSource reconnected with the id of
+        // the record before, every few seconds, to meet the same record, for as long as its page
+        // was open: a JSON error (not a 200 stream) is what ends its reconnecting.
+        String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-unshown"), 1);
+        kafka.produce(topic, 0, null, "{\"n\":0}".getBytes(StandardCharsets.UTF_8));
+        kafka.produce(topic, 0, null, "not json".getBytes(StandardCharsets.UTF_8));
+        String path = "/topics/" + topic + "/partitions/0/messages?format=json";
+        try (SseClient first = SseClient.open(rest.uri(path + "&offset=0"))) {
+            assertEquals(200, first.status(), first.errorBody());
+            assertEquals(topic + "/0/0", first.next(WAIT).id());
+            SseClient.Event error = first.next(WAIT);
+            assertEquals("error", error.event(), "the second record is not JSON: " + error);
+            assertEquals(50002, json(error.data()).get("error_code").asInt());
+            assertTrue(first.awaitEnd(WAIT));
+        }
+        for (String resume : List.of("Last-Event-ID", "offset")) { // as an EventSource reconnects, and anew
+            try (SseClient again = resume.equals("offset") ? SseClient.open(rest.uri(path + "&offset=1"))
+                    : SseClient.open(rest.uri(path + "&offset=0"), "Last-Event-ID", topic + "/0/0")) {
+                assertEquals(500, again.status(), resume + ": " + again.errorBody());
+                assertEquals(50002, json(again.errorBody()).get("error_code").asInt(), again.errorBody());
+                assertTrue(again.errorBody().contains("offset 1"), again.errorBody());
+            }
+        }
+        try (SseClient binary = SseClient.open(rest.uri("/topics/" + topic + "/partitions/0/messages?offset=1"))) {
+            assertEquals(200, binary.status(), "shown in another format: " + binary.errorBody());
+            assertEquals(topic + "/0/1", binary.next(WAIT).id());
+        }
+    }
+
+    @Test
     void aRecordBehindAnOpenTransactionIsNotYetVisibleNotPastTheLogEnd(Rest rest, KafkaCluster kafka)
             throws Exception {
         String topic = kafka.createTopic(KafkaCluster.uniqueTopic("sse-open-tx"), 1);
