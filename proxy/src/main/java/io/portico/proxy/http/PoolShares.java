@@ -53,6 +53,32 @@ public final class PoolShares {
         return pool;
     }
 
+    /**
+     * Takes a place of {@code owner}'s share for work that runs on {@link #pool} itself over
+     * several tasks (each submitting the next), given back with {@link #give} once it ends; a
+     * null owner (authentication off) has no share.
+     *
+     * @throws OnPool.ShareFull when the share is full, as {@link #of}'s executor refuses a task
+     */
+    public void take(String owner) {
+        if (owner != null && !held.take(owner)) {
+            throw full(owner);
+        }
+    }
+
+    /** Gives back a place {@link #take} took. */
+    public void give(String owner) {
+        if (owner != null) {
+            held.give(owner);
+        }
+    }
+
+    private OnPool.ShareFull full(String owner) {
+        return new OnPool.ShareFull("this API key already has " + heldBy(owner) + " tasks queued or running on the "
+                + "server's threads for this work, its share of them (" + setting
+                + "; half at most, less while other keys' work fills them); retry when one is answered");
+    }
+
     /** Places {@code owner} holds now. */
     int heldBy(String owner) {
         return held.heldBy(owner);
@@ -74,9 +100,7 @@ public final class PoolShares {
         @Override
         public void execute(Runnable task) {
             if (!held.take(owner)) {
-                throw new OnPool.ShareFull("this API key already has " + heldBy(owner) + " tasks queued or running on the "
-                        + "server's threads for this work, its share of them (" + setting
-                        + "; half at most, less while other keys' work fills them); retry when one is answered");
+                throw full(owner);
             }
             try {
                 pool.execute(() -> {

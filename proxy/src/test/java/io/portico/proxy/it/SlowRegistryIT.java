@@ -11,6 +11,7 @@ import io.portico.proxy.testing.Rest;
 import io.portico.proxy.testing.SseClient;
 import io.portico.proxy.testing.TestPortico;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -240,6 +241,67 @@ class SlowRegistryIT {
         } finally {
             registry.close();
             clients.shutdownNow();
+        }
+    }
+
+    /**
+     * A stream's records that each wait on the registry longer than a stream's turn on the schema
+     * pool (50 ms) are sent a turn at a time, each turn submitting the next: with a share of one
+     * place (produce.threads 2), that next turn had asked a second place of the key's share while
+     * its own was held, and the stream's records after the first were reported 429.
+     */
+    @Test
+    void aStreamsRecordsWaitingOnASlowRegistryTakeOnePlaceOfItsKeysShareNotOneATurn(KafkaCluster kafka,
+                                                                                @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String key = "slow-" + java.util.UUID.randomUUID();
+        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        registry.setExecutor(Executors.newCachedThreadPool());
+        registry.createContext("/", exchange -> {
+            try (exchange) {
+                String path = exchange.getRequestURI().getPath();
+                String body;
+                if (path.startsWith("/schemas/ids/")) {
+                    Thread.sleep(150); // longer than a stream's turn on the schema pool
+                    body = "{\"schema\":\"\\\"string\\\"\"}";
+                } else { // a look-up under the subject: it has it
+                    body = "{\"subject\":\"s\",\"id\":2,\"version\":1,\"schema\":\"\\\"string\\\"\"}";
+                }
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().add("Content-Type", "application/json");
+                exchange.sendResponseHeaders(200, bytes.length);
+                exchange.getResponseBody().write(bytes);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        registry.start();
+        try (TestPortico p = TestPortico.start(kafka, Map.of(
+                "schema.registry.url", "http://127.0.0.1:" + registry.getAddress().getPort(),
+                "produce.threads", "2", // a key's share of the schema pool: one place
+                "authentication.method", "API_KEY", "api.keys.file", keys(dir, key, "unused-" + key).toString()))) {
+            Rest rest = p.rest();
+            String topic = kafka.createTopic(KafkaCluster.uniqueTopic("schema-share-turns"), 1);
+            String cluster = rest.get("/v3/clusters", "Authorization", "Bearer " + key).json()
+                    .get("data").get(0).get("cluster_id").asText();
+            StringBuilder body = new StringBuilder();
+            int n = 4;
+            for (int i = 0; i < n; i++) { // a schema id each: a registry look-up each
+                body.append("{\"value\":{\"type\":\"AVRO\",\"schema_id\":").append(2 + i).append(",\"data\":\"r")
+                        .append(i).append("\"}}\n");
+            }
+            Rest.Response r = rest.post("/v3/clusters/" + cluster + "/topics/" + topic + "/records", "application/json",
+                    body.toString(), "Authorization", "Bearer " + key);
+            assertEquals(200, r.status(), r.body());
+            String[] reports = r.body().trim().split("\r\n");
+            assertEquals(n, reports.length, r.body());
+            for (String report : reports) {
+                assertTrue(report.contains("\"error_code\":200"), r.body());
+            }
+            assertEquals(n, kafka.read(topic, n).size());
+        } finally {
+            registry.stop(0);
         }
     }
 

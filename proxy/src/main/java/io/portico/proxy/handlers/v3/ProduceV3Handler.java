@@ -684,7 +684,12 @@ public final class ProduceV3Handler {
         private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
         private final Duration memoryWait;
         private final String owner; // the caller's API key or user, or null (authentication off)
-        private final Executor schemaPool; // the caller's share of the schema pool (the pool itself for none)
+        private final Executor schemaPool; // the schema pool (the produce pool without a registry)
+        // A place of the caller's share of the schema pool, held while this stream's sending runs
+        // there (its tasks, each submitting the next): one key's streams of records waiting on the
+        // registry (a key may open many) do not take every thread and queued place from other
+        // keys' schema work. Guarded by toSend.
+        private boolean placed;
         private final String topic;
         // The caller as the keys file reads now, with the credentials the stream was opened with:
         // a key removed, narrowed or rotated out stops writing on the streams it opened.
@@ -712,10 +717,7 @@ public final class ProduceV3Handler {
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
-            // The caller's share of the schema pool: one key's streams of records waiting on the
-            // registry (each has a task there at a time, and a key may open many) do not take
-            // every thread and queued place from other keys' schema work.
-            this.schemaPool = schemas == null || schemaShares == null ? pool : schemaShares.of(owner);
+            this.schemaPool = schemas == null || schemaShares == null ? pool : schemaShares.pool();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
             this.sender = new Sender(topic, null, subjectsOf(exchange),
@@ -1091,11 +1093,26 @@ public final class ProduceV3Handler {
          */
         private void submit() {
             Executor on;
+            RejectedExecutionException shareFull = null;
             synchronized (toSend) {
                 Pending head = toSend.peek();
                 on = head != null && needsRegistry(head.record) ? schemaPool : pool;
+                boolean onSchemaPool = on == schemaPool && schemaPool != pool;
+                if (onSchemaPool && !placed) {
+                    try {
+                        schemaShares.take(owner);
+                        placed = true;
+                    } catch (RejectedExecutionException full) {
+                        shareFull = full;
+                    }
+                } else if (!onSchemaPool) {
+                    letGoOfPlace();
+                }
             }
             try {
+                if (shareFull != null) {
+                    throw shareFull;
+                }
                 on.execute(() -> sendSome(on));
             } catch (RejectedExecutionException e) {
                 List<Pending> refused;
@@ -1103,6 +1120,7 @@ public final class ProduceV3Handler {
                     refused = new ArrayList<>(toSend);
                     toSend.clear();
                     sending = false;
+                    letGoOfPlace();
                 }
                 RestException why = Http.refused(e); // 429 for the caller's full share, else 503
                 for (Pending p : refused) {
@@ -1128,6 +1146,7 @@ public final class ProduceV3Handler {
                     p = toSend.peek();
                     if (p == null) {
                         sending = false;
+                        letGoOfPlace();
                         return;
                     }
                     if (schemaPool != pool && (needsRegistry(p.record) ? schemaPool : pool) != on) {
@@ -1154,6 +1173,14 @@ public final class ProduceV3Handler {
                 }
             }
             submit(); // more queued: after other work of the pool
+        }
+
+        /** Gives back the stream's place of its caller's share of the schema pool, if it holds one (holding toSend). */
+        private void letGoOfPlace() {
+            if (placed) {
+                placed = false;
+                schemaShares.give(owner);
+            }
         }
 
         /** Completes {@code slot} with the record's report. */
