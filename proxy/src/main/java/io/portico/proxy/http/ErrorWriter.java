@@ -28,8 +28,9 @@ import org.xnio.IoUtils;
  * <p>Two body styles, chosen per route: Confluent's {@code {"error_code":40401,"message":…}}
  * (the default), and IBM Event Streams' for the records endpoint, whose {@code error_code} is the
  * HTTP status and which nests the error again with the Kafka error code and topic. The body's
- * media type is the one negotiated for the route when there is one, else the best of the v1
- * metadata types for the request's {@code Accept}, else {@code application/vnd.kafka.v1+json}.
+ * media type is the one negotiated for the route when there is one, else {@code application/json}
+ * under {@code /v3}, else the best of the v1 metadata types for the request's {@code Accept}, else
+ * {@code application/vnd.kafka.v1+json}.
  */
 public final class ErrorWriter {
     /** The schema a records-endpoint request names ({@code schemaname}), for its errors about that schema. */
@@ -211,11 +212,16 @@ public final class ErrorWriter {
     }
 
     private static final MediaType V1_JSON = MediaType.parse(KafkaMediaTypes.V1_JSON);
+    private static final MediaType JSON = MediaType.parse("application/json");
 
     private static MediaType errorType(HttpServerExchange exchange) {
         MediaType negotiated = exchange.getAttachment(Http.RESPONSE_TYPE);
         if (negotiated != null) {
             return negotiated;
+        }
+        String path = exchange.getRelativePath();
+        if (path != null && (path.equals("/v3") || path.startsWith("/v3/"))) {
+            return JSON; // v3 speaks application/json alone, its errors too (an unknown path, method or type)
         }
         MediaType best;
         try {

@@ -56,6 +56,18 @@ class ErrorsIT {
     }
 
     @Test
+    void v3sOwnErrorsOutsideItsRoutesAreApplicationJsonAsItsAnswersAre(Rest rest) {
+        // As Confluent's v3 types them (its clients read application/json alone).
+        Rest.Response unknown = rest.get("/v3/clusters/c/nowhere");
+        assertError(unknown, 404, 404, "Not Found");
+        assertEquals("application/json", unknown.contentType());
+        Rest.Response method = rest.send(rest.request("/v3/clusters").PUT(HttpRequest.BodyPublishers.noBody()));
+        assertEquals(405, method.status(), method.body());
+        assertEquals("application/json", method.contentType());
+        assertEquals("application/vnd.kafka.v1+json", rest.get("/nowhere").contentType(), "elsewhere as before");
+    }
+
+    @Test
     void wrongMethodIs405WithAllow(Rest rest) {
         Rest.Response r = rest.delete("/topics");
         assertError(r, 405, 405, "HTTP 405 Method Not Allowed");
