@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * <p>Records (keys and values are JSON text):
  * <ul>
  *   <li>{@code ["node","<id>"]} → {@code {"url":"http://…"}}, written every heartbeat interval;
- *       a tombstone when the node shuts down. A node not heard from for the expiry time has left.
- *       Heartbeats are stamped by the broker ({@code LogAppendTime}) and compared with this
+ *       a tombstone when the node shuts down. A node not heard from for the expiry time has left
+ *       (the view forgets it a day after it was last heard from, or the instance timeout when
+ *       longer, once no instance record names it). Heartbeats are stamped by the broker ({@code LogAppendTime}) and compared with this
  *       node's clock, but never with a time more than two heartbeat intervals past the newest
  *       record read (see {@link #viewNow}): a view that reads late takes no node for departed
  *       early, and a clock ahead of the broker's at most two intervals early.</li>
@@ -201,7 +202,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private volatile boolean closed;
     private volatile URI url;
     private volatile boolean leaving;
-    private boolean saidLeft; // guarded by this
+    /** Guards the departure ({@link #sayLeft}) alone. */
+    private final Object departure = new Object();
+    private boolean saidLeft; // guarded by departure
     private volatile java.util.function.Consumer<String> departures = id -> { };
     /**
      * Set once {@link #start} removed what this node's id held in a former run: until then a
@@ -456,9 +459,9 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private boolean readUp(Duration timeout) {
         long arrived = System.nanoTime();
         long deadline = arrived + timeout.toNanos();
-        Long end;
+        long end;
         try {
-            end = endAfter(arrived).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            end = endAfter(arrived, deadline);
         } catch (ExecutionException | TimeoutException e) {
             return false;
         } catch (InterruptedException e) {
@@ -472,23 +475,49 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     private record EndLookup(long started, java.util.concurrent.CompletableFuture<Long> end) {
     }
 
-    private EndLookup endLookup;
+    /** Guards {@link #endLookup}: its own lock, which nothing holds while it waits. */
+    private final Object endLock = new Object();
+    private EndLookup endLookup; // guarded by endLock
 
-    private synchronized java.util.concurrent.CompletableFuture<Long> endAfter(long arrived) {
-        // Many callers (a burst of requests for unknown instances) share one look-up at a time.
-        if (endLookup != null && endLookup.started() >= arrived) {
-            return endLookup.end();
-        }
-        if (endLookup != null && !endLookup.end().isDone()) {
+    /**
+     * The topic's end, from a look-up that started after {@code arrived}, waited for until
+     * {@code deadline}. Many callers (a burst of requests for unknown instances) share one
+     * look-up at a time. Everything but completing the look-up runs on the caller's thread: were
+     * the next look-up started from the end of the one before (a chained stage), it would run
+     * on the admin client's network thread, which must never wait for a lock of this directory.
+     */
+    private long endAfter(long arrived, long deadline)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        while (true) {
+            EndLookup lookup;
+            synchronized (endLock) {
+                lookup = endLookup;
+                if (lookup == null || (lookup.started() < arrived && lookup.end().isDone())) {
+                    lookup = new EndLookup(System.nanoTime(), lookUpEnd());
+                    endLookup = lookup;
+                }
+            }
+            if (lookup.started() >= arrived) {
+                return lookup.end().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
             // Started before this caller arrived: the next one starts when it ends.
-            return endLookup.end().handle((v, e) -> null).thenCompose(v -> endAfter(arrived));
+            try {
+                lookup.end().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                // that look-up's failure; this caller's own comes next
+            }
         }
+    }
+
+    /** Asks Kafka for the topic's end (guarded by endLock: one look-up at a time). */
+    private java.util.concurrent.CompletableFuture<Long> lookUpEnd() {
         java.util.concurrent.CompletableFuture<Long> end = new java.util.concurrent.CompletableFuture<>();
-        endLookup = new EndLookup(System.nanoTime(), end);
         admin.get().listOffsets(Map.of(partition, OffsetSpec.latest()), new org.apache.kafka.clients.admin.ListOffsetsOptions()
                         .timeoutMs((int) Math.min(Integer.MAX_VALUE, settings.catchUpTimeout().toMillis())))
                 .partitionResult(partition)
                 .whenComplete((info, e) -> {
+                    // On the admin client's thread: it completes the look-up and runs nothing else
+                    // (its waiters are woken on their own threads).
                     if (e != null) {
                         end.completeExceptionally(e);
                     } else {
@@ -580,27 +609,33 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     /**
      * Stops heartbeating and writes this node's departure (a tombstone for its heartbeat), once,
      * after a heartbeat being written (so that none lands after it); waits for Kafka's
-     * acknowledgement when {@code await}.
+     * acknowledgement when {@code await}. A second caller waits until the first has written it
+     * (so that closing flushes it).
      */
-    private synchronized void sayLeft(boolean await) {
-        if (saidLeft || url == null) {
-            return;
-        }
-        saidLeft = true;
-        heartbeats.shutdown(); // a heartbeat being written ends; no other starts
-        boolean interrupted = false;
-        try {
-            heartbeats.awaitTermination(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            interrupted = true;
-        }
-        try {
-            write(nodeKey(settings.nodeId()), null, await);
-        } catch (RuntimeException e) {
-            LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+    private void sayLeft(boolean await) {
+        // Under a lock of its own, which the heartbeat path never takes: the heartbeat waited for
+        // may still read up (removeDeparted), and were it to wait for this lock, the departure
+        // would be late by the whole wait below (metadata.timeout.ms) while other nodes relay here.
+        synchronized (departure) {
+            if (saidLeft || url == null) {
+                return;
+            }
+            saidLeft = true;
+            heartbeats.shutdown(); // a heartbeat being written ends; no other starts
+            boolean interrupted = false;
+            try {
+                heartbeats.awaitTermination(settings.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+            try {
+                write(nodeKey(settings.nodeId()), null, await);
+            } catch (RuntimeException e) {
+                LOG.debug("Could not say node {} left: {}", settings.nodeId(), e.getMessage());
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -732,6 +767,11 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                     position = next;
                     progress.notifyAll();
                 }
+                long now = viewNow();
+                if (forgotAt == Long.MIN_VALUE || now - forgotAt >= FORGET_EVERY_MS) {
+                    forgotAt = now;
+                    forgetGoneNodes();
+                }
             } catch (WakeupException e) {
                 // closing
             } catch (RuntimeException e) {
@@ -741,6 +781,46 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
                 }
             }
         }
+    }
+
+    /** How often (view time) the reader looks for nodes to forget: they are gone a day at least. */
+    private static final long FORGET_EVERY_MS = 60_000;
+    /** The view time {@link #forgetGoneNodes} last ran at (the reader's thread alone uses it). */
+    private long forgotAt = Long.MIN_VALUE;
+
+    /**
+     * How long the view remembers a node that said it left or went silent. Most of what its entry
+     * decides is judged within the expiry time (whether it is alive, now or when a claim was
+     * written; whether it is heard from), and a node forgotten decides the same. Two answers
+     * differ. Whether it is unheard of: an event stream it relayed here asks at each of its
+     * heartbeats ({@code sse.heartbeat.ms}, an hour at most), and must be told so until it ends;
+     * hence a day at least (and 24 expiries). And when its instances' records may be removed
+     * ({@link #removeDeparted}; a node never heard of: at once): hence a node an instance record
+     * names is never forgotten (see {@link #forgetGoneNodes}), and none before the instance
+     * timeout, past which such records are removed anyway.
+     */
+    private Duration forgetAfter() {
+        Duration atLeast = settings.expiry().multipliedBy(24);
+        if (atLeast.compareTo(Duration.ofDays(1)) < 0) {
+            atLeast = Duration.ofDays(1);
+        }
+        return settings.instanceTimeout().compareTo(atLeast) > 0 ? settings.instanceTimeout() : atLeast;
+    }
+
+    /**
+     * Drops from the view the other nodes that left, or were last heard from, longer than
+     * {@link #forgetAfter} ago (view time) and that no instance record names: every start under a
+     * generated id adds a node, which would otherwise stay for this node's whole life, and
+     * every heartbeat sorts them all ({@link #liveNodes}). A node forgotten counts as one never
+     * heard of; heard from again, it is known again. Runs on the reader's thread (and tests), which
+     * alone changes both maps, so that no record is applied between the look and the drop.
+     */
+    void forgetGoneNodes() {
+        long now = viewNow();
+        long after = forgetAfter().toMillis();
+        java.util.Set<String> named = new java.util.HashSet<>(instances.values());
+        nodes.entrySet().removeIf(e -> !e.getKey().equals(settings.nodeId()) && !named.contains(e.getKey())
+                && now - e.getValue().lastSeen() >= after);
     }
 
     /** Applies one record of the directory to the view (the reader thread; tests). */

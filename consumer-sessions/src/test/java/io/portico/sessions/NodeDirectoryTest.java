@@ -291,6 +291,86 @@ class NodeDirectoryTest {
                 new String(producer.history().get(0).key(), StandardCharsets.UTF_8));
     }
 
+    @Test
+    void aNodeGoneForADayThatNoInstanceRecordNamesIsForgotten() {
+        heartbeat("me");
+        heartbeat("b");
+        feed(NodeDirectory.nodeKey("b"), null); // said it left
+        heartbeat("c"); // goes silent
+        heartbeat("d");
+        claim("g", "held", "d"); // goes silent too, its instance's record left behind
+        clock.millis += Duration.ofDays(1).toMillis() - 1; // more than the instance timeout (5 min), 24 expiries
+        heartbeat("me");
+        directory.forgetGoneNodes();
+        assertTrue(directory.unheardOf("b"), "remembered for a day: an event stream b relays is told b is gone");
+        assertTrue(directory.unheardOf("c"));
+        assertTrue(directory.unheardOf("d"));
+
+        clock.millis += 1;
+        heartbeat("me");
+        directory.forgetGoneNodes();
+        assertFalse(directory.unheardOf("b"), "forgotten, as a node never heard of");
+        assertFalse(directory.unheardOf("c"), "forgotten, as a node never heard of");
+        assertTrue(directory.unheardOf("d"), "an instance record still names it");
+        assertEquals(new NodeDirectory.Gone("d"), directory.locate("g", "held"));
+        assertEquals(new NodeDirectory.Gone("b"), directory.locate("g", "rest-consumer-b-" + java.util.UUID.randomUUID()),
+                "a generated name of a forgotten node still tells that its node left");
+
+        feed(NodeDirectory.instanceKey("g", "held"), null); // removed (by the smallest live node)
+        directory.forgetGoneNodes();
+        assertFalse(directory.unheardOf("d"), "no record names it any more");
+
+        clock.millis += Duration.ofDays(2).toMillis();
+        heartbeat("e"); // this node's own heartbeats not read meanwhile (Kafka slow to take them)
+        directory.forgetGoneNodes();
+        assertEquals(List.of("e", "me"), directory.liveNodes().stream().map(NodeDirectory.Node::id).toList(),
+                "this node itself is never forgotten");
+        heartbeat("b");
+        assertEquals(List.of("b", "e", "me"), directory.liveNodes().stream().map(NodeDirectory.Node::id).toList(),
+                "a forgotten node heard from again is known again");
+    }
+
+    @Test
+    void aLookUpOfTheTopicsEndThatWaitedForTheOneBeforeStartsOnItsCallersThreadNotTheAdminClients()
+            throws Exception {
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        List<KafkaFutureImpl<ListOffsetsResult.ListOffsetsResultInfo>> lookUps = new CopyOnWriteArrayList<>();
+        List<String> askedOn = new CopyOnWriteArrayList<>();
+        Admin admin = new FakeAdmin().on("listOffsets", args -> {
+            askedOn.add(Thread.currentThread().getName());
+            KafkaFutureImpl<ListOffsetsResult.ListOffsetsResultInfo> end = new KafkaFutureImpl<>();
+            lookUps.add(end);
+            return new ListOffsetsResult(Map.of(partition, end));
+        }).admin();
+        NodeDirectory reading = new NodeDirectory(new NodeDirectory.Settings(TOPIC, "me", Duration.ofSeconds(1),
+                Duration.ofSeconds(5), Duration.ofMinutes(1), Duration.ofMinutes(5)), producer,
+                new MockConsumer<>("earliest"), () -> admin, clock);
+        boolean[] caughtUp = new boolean[2];
+        Thread first = new Thread(() -> caughtUp[0] = reading.catchUp(), "caller-1");
+        first.start();
+        while (lookUps.isEmpty()) {
+            Thread.sleep(5);
+        }
+        Thread second = new Thread(() -> caughtUp[1] = reading.catchUp(), "caller-2"); // after the first look-up began
+        second.start();
+        while (second.getState() != Thread.State.TIMED_WAITING) {
+            Thread.sleep(1); // it waits for that look-up to end, then starts its own
+        }
+        Thread network = new Thread(() -> lookUps.get(0).complete(
+                new ListOffsetsResult.ListOffsetsResultInfo(0, -1, Optional.empty())), "kafka-admin-client-thread");
+        network.start();
+        network.join();
+        while (lookUps.size() < 2) {
+            Thread.sleep(5);
+        }
+        lookUps.get(1).complete(new ListOffsetsResult.ListOffsetsResultInfo(0, -1, Optional.empty()));
+        first.join();
+        second.join();
+        assertTrue(caughtUp[0] && caughtUp[1]);
+        assertEquals(List.of("caller-1", "caller-2"), askedOn,
+                "the admin client's thread, which answers every admin call, never runs the directory's own work");
+    }
+
     /**
      * The directory topic in memory, with the clock of the test as the broker's: the producers it
      * makes append to it (acknowledged at once), the consumers it makes read it from its start.
@@ -304,6 +384,8 @@ class NodeDirectoryTest {
         /** While set, the producers made take nothing: their sends wait, their callbacks kept here. */
         volatile boolean stalling;
         final List<Callback> stalled = new CopyOnWriteArrayList<>();
+        /** For each send stalled, in order: writes its record and completes it (Kafka takes it after all). */
+        final List<Runnable> held = new CopyOnWriteArrayList<>();
 
         synchronized long append(byte[] key, byte[] value) {
             long at = records.size();
@@ -328,7 +410,10 @@ class NodeDirectoryTest {
                 public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
                     if (stalling) {
                         stalled.add(callback);
-                        return new CompletableFuture<>();
+                        CompletableFuture<RecordMetadata> sent = new CompletableFuture<>();
+                        held.add(() -> sent.complete(new RecordMetadata(partition, append(r.key(), r.value()), 0,
+                                clock.millis(), -1, -1)));
+                        return sent;
                     }
                     long offset = append(r.key(), r.value());
                     return CompletableFuture.completedFuture(new RecordMetadata(partition, offset, 0, clock.millis(), -1, -1));
@@ -636,6 +721,51 @@ class NodeDirectoryTest {
             assertEquals(List.of(new String(NodeDirectory.instanceKey("g", "kept"), StandardCharsets.UTF_8)),
                     topic.tombstones().subList(before, topic.tombstones().size()), "only what the former run still held");
         } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void theReaderForgetsANodeGoneForADay() throws Exception {
+        Topic topic = new Topic();
+        try {
+            topic.append(NodeDirectory.nodeKey("b"), "{\"url\":\"http://b:8082\"}");
+            topic.append(NodeDirectory.nodeKey("b"), (String) null);
+            NodeDirectory me = topic.start("me");
+            assertTrue(me.unheardOf("b"));
+            clock.millis += Duration.ofDays(1).toMillis(); // this node's heartbeats move the view's time on
+            assertTrue(SessionTestConsumer.waitUntil(() -> !me.unheardOf("b"), Duration.ofSeconds(30)),
+                    "forgotten by the reader");
+        } finally {
+            topic.started.forEach(NodeDirectory::close);
+        }
+    }
+
+    @Test
+    void aNodeThatBeginsToLeaveWhileAHeartbeatIsWrittenSaysSoOnceThatHeartbeatIsWritten() throws Exception {
+        Topic topic = new Topic();
+        try {
+            // The heartbeat's write, and the departure's wait for it, would wait two minutes for Kafka.
+            NodeDirectory me = topic.start("me", Duration.ofMinutes(2));
+            topic.stalling = true; // Kafka is slow: the next heartbeat waits in its write
+            while (topic.held.isEmpty()) {
+                Thread.sleep(5);
+            }
+            Thread leaving = new Thread(me::departing, "departing");
+            leaving.start();
+            while (leaving.getState() != Thread.State.TIMED_WAITING) {
+                Thread.sleep(1); // it waits for the heartbeat being written
+            }
+            topic.stalling = false;
+            topic.held.forEach(Runnable::run); // Kafka takes the heartbeat: it goes on to read up (removeDeparted)
+            leaving.join(30_000); // a bound far below the two minutes: the heartbeat's read-up must not wait for it
+            assertFalse(leaving.isAlive(), "the departure waited for the heartbeat, which waited for the departure");
+            String own = new String(NodeDirectory.nodeKey("me"), StandardCharsets.UTF_8);
+            ConsumerRecord<byte[], byte[]> last = topic.records.get(topic.records.size() - 1);
+            assertEquals(own, new String(last.key(), StandardCharsets.UTF_8));
+            assertNull(last.value(), "the departure is written after the heartbeat, and last");
+        } finally {
+            topic.stalling = false;
             topic.started.forEach(NodeDirectory::close);
         }
     }
