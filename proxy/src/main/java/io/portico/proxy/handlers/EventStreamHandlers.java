@@ -276,20 +276,31 @@ public final class EventStreamHandlers {
             if (check != null) {
                 check.run();
             }
+            PartitionStream stream = reader.stream(topic, partition, from, owner);
+            // Looked up once the partition is open: a topic deleted since is its own error, not this.
             RestException known = unshown.getIfPresent(new Unshown(topic, partition, from, rendering));
             if (known != null) {
+                stream.close();
                 throw known; // the JSON answer: nothing streamed
             }
-            PartitionStream stream = reader.stream(topic, partition, from, owner);
             return new EventStream.Source() {
+                private long afterShown = from; // where a resume after the last record shown starts
+
                 @Override
                 public EventStream.Events next(ResponseRoom room) {
                     // The key as its file reads now: a key narrowed or removed meanwhile ends the stream (403).
                     InstanceAccess.stillReadable(live, topic);
                     List<ConsumedRecord> records = stream.next(readWait, EventStream.BATCH_MAX_BYTES, room);
                     ServerSentEvents.Rendered r = render.apply(records);
+                    if (r.count() > 0) {
+                        afterShown = records.get(r.count() - 1).offset() + 1;
+                    }
                     if (r.error() != null && r.count() < records.size()) {
+                        // Under the record's offset, and under where a resume after the record shown
+                        // before it asks to start: offsets between them (transaction markers, aborted
+                        // or compacted records) are never shown.
                         unshown.put(new Unshown(topic, partition, records.get(r.count()).offset(), rendering), r.error());
+                        unshown.put(new Unshown(topic, partition, afterShown, rendering), r.error());
                     }
                     return new EventStream.Events(r.bytes(), r.error(), false);
                 }

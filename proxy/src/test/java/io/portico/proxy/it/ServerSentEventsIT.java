@@ -393,6 +393,27 @@ class ServerSentEventsIT {
             assertEquals(200, binary.status(), "shown in another format: " + binary.errorBody());
             assertEquals(topic + "/0/1", binary.next(WAIT).id());
         }
+
+        // Written in transactions: a commit marker after each record, at offsets no event shows.
+        String gaps = kafka.createTopic(KafkaCluster.uniqueTopic("sse-unshown-tx"), 1);
+        try (KafkaProducer<byte[], byte[]> tx = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                "transactional.id", "unshown-" + gaps), new ByteArraySerializer(), new ByteArraySerializer())) {
+            tx.initTransactions();
+            for (String value : List.of("{\"n\":0}", "not json")) { // offsets 0 and 2, markers at 1 and 3
+                tx.beginTransaction();
+                tx.send(new ProducerRecord<>(gaps, 0, null, value.getBytes(StandardCharsets.UTF_8))).get();
+                tx.commitTransaction();
+            }
+        }
+        String gapsPath = "/topics/" + gaps + "/partitions/0/messages?format=json&offset=0";
+        try (SseClient first = SseClient.open(rest.uri(gapsPath))) {
+            assertEquals(gaps + "/0/0", first.next(WAIT).id());
+            assertEquals("error", first.next(WAIT).event());
+        }
+        try (SseClient again = SseClient.open(rest.uri(gapsPath), "Last-Event-ID", gaps + "/0/0")) {
+            assertEquals(500, again.status(), "a resume after 0 starts at the marker, 1: " + again.errorBody());
+            assertTrue(again.errorBody().contains("offset 2"), again.errorBody());
+        }
     }
 
     @Test
