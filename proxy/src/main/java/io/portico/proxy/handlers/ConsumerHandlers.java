@@ -63,7 +63,7 @@ public final class ConsumerHandlers {
                 new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
-    /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    /** As above, each API key's reads and instance operations held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes, PoolShares readShares,
                             PoolShares schemaReadShares) {
@@ -92,7 +92,7 @@ public final class ConsumerHandlers {
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).owner();
-        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, pool, () -> {
+        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, readShares.of(owner), () -> {
             ConsumerInstance instance;
             if (v2) {
                 CreateConsumerV2 request = Json.isEmptyOrNull(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
@@ -198,7 +198,7 @@ public final class ConsumerHandlers {
     /** Commits the returned records (no body: v1's answer, or v2's {@code []}), or the body's offsets. */
     private void commit(HttpServerExchange exchange, String group, String name, Principal caller, boolean v2,
                         byte[] body) {
-        Http.run(exchange, pool, () -> {
+        Http.run(exchange, readShares.of(caller.owner()), () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (body == null) {
                 List<?> committed = registry.commit(instance);
@@ -227,7 +227,7 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).owner();
-        Http.run(exchange, pool, () -> {
+        Http.run(exchange, readShares.of(caller), () -> {
             registry.delete(registry.owned(group, name, caller));
             return Http.NO_CONTENT;
         });

@@ -60,7 +60,7 @@ public final class ConsumerV2Handlers {
                 new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
-    /** As above, each API key's reads held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    /** As above, each API key's reads and instance operations held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes, PoolShares readShares, PoolShares schemaReadShares) {
         this.readShares = readShares;
@@ -233,7 +233,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.run(exchange, pool, () -> registry.run(registry.owned(group, name, caller.owner()),
+        Http.run(exchange, readShares.of(caller.owner()), () -> registry.run(registry.owned(group, name, caller.owner()),
                 instance -> operation.apply(instance, caller)));
     }
 
@@ -262,7 +262,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, pool, () -> {
+        Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, readShares.of(caller.owner()), () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (partitionsAsked && new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
