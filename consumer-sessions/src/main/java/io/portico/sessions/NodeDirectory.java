@@ -349,15 +349,16 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
     }
 
     /**
-     * Whether node {@code id} at {@code url} was heard from within the expiry time (a heartbeat,
-     * or the departure it said): false once it has not been for that long (its host may have
-     * vanished, with the connections to it), or when that id is now at another URL (it started
-     * again elsewhere).
+     * Whether node {@code id} at {@code url} was heard from within the expiry time (a heartbeat),
+     * or said it left (it finishes what it was asked before it closes its connections, for as long
+     * as its graceful shutdown lets it): false once a running node has not been heard from for that
+     * long (its host may have vanished, with the connections to it), or when that id is now at
+     * another URL (it started again elsewhere).
      */
     public boolean heardFrom(String id, URI url) {
         Heard heard = nodes.get(id);
         return heard != null && heard.url().equals(url)
-                && viewNow() - heard.lastSeen() < settings.expiry().toMillis();
+                && (heard.left() || viewNow() - heard.lastSeen() < settings.expiry().toMillis());
     }
 
     /**

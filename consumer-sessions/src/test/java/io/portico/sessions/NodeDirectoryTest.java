@@ -197,6 +197,23 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void aNodeThatSaidItLeftIsStillHeardFromForTheRequestsRelayedToItPastTheExpiry() {
+        // Its graceful shutdown may outlast nodes.expiry.ms: what it was asked before it left is
+        // finished, and its connections closed, by that node itself; one that went silent is not.
+        java.net.URI b = java.net.URI.create("http://b:8082");
+        java.net.URI c = java.net.URI.create("http://c:8082");
+        heartbeat("b");
+        heartbeat("c");
+        feed(NodeDirectory.nodeKey("c"), null); // c says it left
+        clock.millis += 5_000; // the expiry
+        heartbeat("me"); // the view reads on
+        assertFalse(directory.heardFrom("b", b), "silent for the expiry time");
+        assertTrue(directory.heardFrom("c", c), "left, finishing what it was asked");
+        assertFalse(directory.heardFrom("c", java.net.URI.create("http://elsewhere:8082")), "not at another URL");
+        assertTrue(directory.unheardOf("c"), "yet gone for new requests");
+    }
+
+    @Test
     void aKnownNodeIsUnheardOfOnceItExpiresOrLeftAndAnUnknownOneIsNot() {
         assertFalse(directory.unheardOf("new"), "not heard of yet: may just have started");
         heartbeat("b");
