@@ -244,6 +244,12 @@ public final class Portico implements AutoCloseable {
         // most half the consumer threads (fewer while crowded), queued or running.
         io.portico.proxy.http.PoolShares catchUps = new io.portico.proxy.http.PoolShares(consumerPool,
                 reads.threads() / 2, reads.threads(), "consumer.threads");
+        // An instance's other requests (a commit, a seek by time, a delete) hold their thread while
+        // Kafka answers, 5 s when a group's coordinator is away: one key's at most half the
+        // consumer threads (fewer while crowded), queued or running, not half of threads and queue
+        // as its reads' slices, so that its commits do not take every thread other keys' reads need.
+        io.portico.proxy.http.PoolShares instanceRequests = new io.portico.proxy.http.PoolShares(consumerPool,
+                reads.threads() / 2, reads.threads(), "consumer.threads");
         forwarding = new Forwarding(directory, consumers, nodes.secret(), catchUps, tls, nodes.forwardTimeout(),
                 config.sse().streamsMax(), config.sse().heartbeat());
         PorticoConfig.Idempotency keys = config.idempotency();
@@ -308,9 +314,9 @@ public final class Portico implements AutoCloseable {
                         idempotent),
                 new MessagesHandler(offsetReader, readShares, schemaReadsByOffset, reads.countMax(), schemas),
                 new ConsumerHandlers(consumers, cluster, consumerPool, schemaReads, config.advertisedListeners(), config.hostName(),
-                        config.requestBodyMaxBytes(), readShares, schemaReadShares),
+                        config.requestBodyMaxBytes(), readShares, schemaReadShares, instanceRequests),
                 new ConsumerV2Handlers(consumers, cluster, consumerPool, schemaReads, config.requestBodyMaxBytes(),
-                        readShares, schemaReadShares),
+                        readShares, schemaReadShares, instanceRequests),
                 new RecordsHandler(produce, producePool, schemaShares, new RecordsHandler.Limits(recordsLimits.keyMaxBytes(),
                         recordsLimits.valueMaxBytes(), recordsLimits.uriMaxBytes()), schemas, idempotent),
                 new AdminTopicsHandlers(metadata, config.requestBodyMaxBytes()),

@@ -48,6 +48,7 @@ public final class ConsumerHandlers {
     private final Executor pool;
     private final Executor schemaPool;
     private final PoolShares readShares;
+    private final PoolShares operationShares;
     private final PoolShares schemaReadShares;
     private final long maxBodyBytes;
 
@@ -60,13 +61,20 @@ public final class ConsumerHandlers {
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes) {
         this(registry, cluster, pool, schemaPool, advertised, hostName, maxBodyBytes,
-                new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
+                new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
+                new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
-    /** As above, each API key's reads and instance operations held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    /**
+     * As above, each API key's reads held to its share of the read pools ({@code readShares},
+     * {@code schemaReadShares}), and its other instance requests (create, commit, delete), which
+     * may each hold a thread while Kafka answers, to its share of the consumer threads
+     * ({@code operationShares}).
+     */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes, PoolShares readShares,
-                            PoolShares schemaReadShares) {
+                            PoolShares schemaReadShares, PoolShares operationShares) {
+        this.operationShares = operationShares;
         this.readShares = readShares;
         this.schemaReadShares = schemaReadShares;
         this.registry = registry;
@@ -92,7 +100,7 @@ public final class ConsumerHandlers {
         String group = KafkaNames.group(Http.param(exchange, "group"));
         String base = baseUri(exchange, group);
         String owner = Access.caller(exchange).owner();
-        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, readShares.of(owner), () -> {
+        Http.readBody(exchange, maxBodyBytes, body -> Http.run(exchange, operationShares.of(owner), () -> {
             ConsumerInstance instance;
             if (v2) {
                 CreateConsumerV2 request = Json.isEmptyOrNull(body) ? CreateConsumerV2.DEFAULTS : CREATE_V2_BODY.read(body, EmbeddedFormat.BINARY);
@@ -198,7 +206,7 @@ public final class ConsumerHandlers {
     /** Commits the returned records (no body: v1's answer, or v2's {@code []}), or the body's offsets. */
     private void commit(HttpServerExchange exchange, String group, String name, Principal caller, boolean v2,
                         byte[] body) {
-        Http.run(exchange, readShares.of(caller.owner()), () -> {
+        Http.run(exchange, operationShares.of(caller.owner()), () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (body == null) {
                 List<?> committed = registry.commit(instance);
@@ -227,7 +235,7 @@ public final class ConsumerHandlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         String caller = Access.caller(exchange).owner();
-        Http.run(exchange, readShares.of(caller), () -> {
+        Http.run(exchange, operationShares.of(caller), () -> {
             registry.delete(registry.owned(group, name, caller));
             return Http.NO_CONTENT;
         });

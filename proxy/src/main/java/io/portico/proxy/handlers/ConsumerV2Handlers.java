@@ -50,6 +50,7 @@ public final class ConsumerV2Handlers {
     private final Executor pool;
     private final Executor schemaPool;
     private final PoolShares readShares;
+    private final PoolShares operationShares;
     private final PoolShares schemaReadShares;
     private final long maxBodyBytes;
 
@@ -57,12 +58,20 @@ public final class ConsumerV2Handlers {
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes) {
         this(registry, cluster, pool, schemaPool, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
-                new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
+                new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
+                new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
 
-    /** As above, each API key's reads and instance operations held to its share of the read pools ({@code readShares}, {@code schemaReadShares}). */
+    /**
+     * As above, each API key's reads held to its share of the read pools ({@code readShares},
+     * {@code schemaReadShares}), and its other instance requests (subscribe, assign, seek,
+     * positions, committed offsets), which may each hold a thread while Kafka answers, to its
+     * share of the consumer threads ({@code operationShares}).
+     */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
-                              long maxBodyBytes, PoolShares readShares, PoolShares schemaReadShares) {
+                              long maxBodyBytes, PoolShares readShares, PoolShares schemaReadShares,
+                              PoolShares operationShares) {
+        this.operationShares = operationShares;
         this.readShares = readShares;
         this.schemaReadShares = schemaReadShares;
         this.schemaPool = schemaPool;
@@ -233,7 +242,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.run(exchange, readShares.of(caller.owner()), () -> registry.run(registry.owned(group, name, caller.owner()),
+        Http.run(exchange, operationShares.of(caller.owner()), () -> registry.run(registry.owned(group, name, caller.owner()),
                 instance -> operation.apply(instance, caller)));
     }
 
@@ -262,7 +271,7 @@ public final class ConsumerV2Handlers {
         String group = Http.param(exchange, "group");
         String name = Http.param(exchange, "instance");
         Principal caller = Access.caller(exchange);
-        Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, readShares.of(caller.owner()), () -> {
+        Http.readBody(exchange, maxBodyBytes, bytes -> Http.run(exchange, operationShares.of(caller.owner()), () -> {
             ConsumerInstance instance = registry.owned(group, name, caller.owner());
             if (partitionsAsked && new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
                 throw ErrorCode.PARTITION_NOT_FOUND.exception(); // no partitions asked for: Confluent's 404/40402
