@@ -350,16 +350,23 @@ public final class NodeDirectory implements ConsumerRegistry.Ownership, AutoClos
 
     /**
      * Whether node {@code id} at {@code url} was heard from within the expiry time (a heartbeat),
-     * or said it left (it finishes what it was asked before it closes its connections, for as long
-     * as its graceful shutdown lets it): false once a running node has not been heard from for that
-     * long (its host may have vanished, with the connections to it), or when that id is now at
-     * another URL (it started again elsewhere).
+     * or said it left within the expiry time and {@link #LEFT_FINISHING} (it finishes what it was
+     * asked before it closes its connections, for as long as its graceful shutdown lets it): false
+     * once a running node has not been heard from for that long (its host may have vanished, with
+     * the connections to it), or when that id is now at another URL (it started again elsewhere).
      */
     public boolean heardFrom(String id, URI url) {
         Heard heard = nodes.get(id);
-        return heard != null && heard.url().equals(url)
-                && (heard.left() || viewNow() - heard.lastSeen() < settings.expiry().toMillis());
+        return heard != null && heard.url().equals(url) && viewNow() - heard.lastSeen()
+                < settings.expiry().toMillis() + (heard.left() ? LEFT_FINISHING.toMillis() : 0);
     }
+
+    /**
+     * How long past the expiry time a node that said it left is still taken to be finishing what
+     * it was asked (its graceful shutdown, {@code shutdown.graceful.ms}, 10 s by default): a node
+     * that vanished right after saying so (its host lost) has its relayed requests ended then.
+     */
+    static final Duration LEFT_FINISHING = Duration.ofMinutes(2);
 
     /**
      * Whether node {@code id} is running now: it sent a heartbeat within the last three heartbeat

@@ -211,6 +211,9 @@ class NodeDirectoryTest {
         assertTrue(directory.heardFrom("c", c), "left, finishing what it was asked");
         assertFalse(directory.heardFrom("c", java.net.URI.create("http://elsewhere:8082")), "not at another URL");
         assertTrue(directory.unheardOf("c"), "yet gone for new requests");
+        clock.millis += NodeDirectory.LEFT_FINISHING.toMillis();
+        heartbeat("me");
+        assertFalse(directory.heardFrom("c", c), "a node that vanished after it said it left is not waited for long");
     }
 
     @Test

@@ -248,6 +248,8 @@ public final class Portico implements AutoCloseable {
         // Kafka answers, 5 s when a group's coordinator is away: one key's at most half the
         // consumer threads (fewer while crowded), queued or running, not half of threads and queue
         // as its reads' slices, so that its commits do not take every thread other keys' reads need.
+        // (A share of its own, not the directory look-ups': a look-up serves its request in its own
+        // task, which would then ask a second place of the same share while holding the first.)
         io.portico.proxy.http.PoolShares instanceRequests = new io.portico.proxy.http.PoolShares(consumerPool,
                 reads.threads() / 2, reads.threads(), "consumer.threads");
         forwarding = new Forwarding(directory, consumers, nodes.secret(), catchUps, tls, nodes.forwardTimeout(),
