@@ -45,8 +45,6 @@ public final class ConsumerHandlers {
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
     private final BaseUrl baseUrl;
-    private final Executor pool;
-    private final Executor schemaPool;
     private final PoolShares readShares;
     private final PoolShares operationShares;
     private final PoolShares schemaReadShares;
@@ -60,7 +58,7 @@ public final class ConsumerHandlers {
      */
     public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                             List<URI> advertised, String hostName, long maxBodyBytes) {
-        this(registry, cluster, pool, schemaPool, advertised, hostName, maxBodyBytes,
+        this(registry, cluster, advertised, hostName, maxBodyBytes,
                 new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""), new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
                 new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
@@ -71,7 +69,7 @@ public final class ConsumerHandlers {
      * may each hold a thread while Kafka answers, to its share of the consumer threads
      * ({@code operationShares}).
      */
-    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+    public ConsumerHandlers(ConsumerRegistry registry, ClusterHealth cluster,
                             List<URI> advertised, String hostName, long maxBodyBytes, PoolShares readShares,
                             PoolShares schemaReadShares, PoolShares operationShares) {
         this.operationShares = operationShares;
@@ -80,8 +78,6 @@ public final class ConsumerHandlers {
         this.registry = registry;
         this.cluster = cluster;
         this.baseUrl = new BaseUrl(advertised, hostName);
-        this.pool = pool;
-        this.schemaPool = schemaPool;
         this.maxBodyBytes = maxBodyBytes;
     }
 

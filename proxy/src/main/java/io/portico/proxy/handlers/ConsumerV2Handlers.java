@@ -47,8 +47,6 @@ public final class ConsumerV2Handlers {
 
     private final ConsumerRegistry registry;
     private final ClusterHealth cluster;
-    private final Executor pool;
-    private final Executor schemaPool;
     private final PoolShares readShares;
     private final PoolShares operationShares;
     private final PoolShares schemaReadShares;
@@ -57,7 +55,7 @@ public final class ConsumerV2Handlers {
     /** @param schemaPool where reads of instances of the schema formats run (decoding may wait on the registry) */
     public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
                               long maxBodyBytes) {
-        this(registry, cluster, pool, schemaPool, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
+        this(registry, cluster, maxBodyBytes, new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
                 new PoolShares(schemaPool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""),
                 new PoolShares(pool, Integer.MAX_VALUE, Integer.MAX_VALUE, ""));
     }
@@ -68,16 +66,14 @@ public final class ConsumerV2Handlers {
      * positions, committed offsets), which may each hold a thread while Kafka answers, to its
      * share of the consumer threads ({@code operationShares}).
      */
-    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster, Executor pool, Executor schemaPool,
+    public ConsumerV2Handlers(ConsumerRegistry registry, ClusterHealth cluster,
                               long maxBodyBytes, PoolShares readShares, PoolShares schemaReadShares,
                               PoolShares operationShares) {
         this.operationShares = operationShares;
         this.readShares = readShares;
         this.schemaReadShares = schemaReadShares;
-        this.schemaPool = schemaPool;
         this.registry = registry;
         this.cluster = cluster;
-        this.pool = pool;
         this.maxBodyBytes = maxBodyBytes;
     }
 
