@@ -10,11 +10,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,21 +22,13 @@ import org.junit.jupiter.api.Test;
  * what the broker does with a commit is not what a {@code MockConsumer} does.
  */
 class ConsumerInstanceKafkaTest {
-    private static final AtomicInteger NAMES = new AtomicInteger();
     private static TestKafka kafka;
 
     private final List<ConsumerRegistry> registries = new ArrayList<>();
 
     @BeforeAll
     static void startKafka() throws Exception {
-        kafka = TestKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
+        kafka = TestKafka.shared();
     }
 
     @AfterEach
@@ -47,7 +37,7 @@ class ConsumerInstanceKafkaTest {
     }
 
     private static String unique(String prefix) {
-        return prefix + "-" + NAMES.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        return TestKafka.unique(prefix);
     }
 
     /** A registry of real consumers, as Portico configures them (default.api.timeout.ms 5 s), told partition counts by the cluster. */

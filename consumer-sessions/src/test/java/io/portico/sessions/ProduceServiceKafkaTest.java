@@ -22,7 +22,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,23 +30,15 @@ import org.junit.jupiter.api.Test;
  * producer fails a look-up, and the paths that send at once, which only Kafka's producer takes.
  */
 class ProduceServiceKafkaTest {
-    private static final AtomicInteger NAMES = new AtomicInteger();
     private static TestKafka kafka;
 
     @BeforeAll
     static void startKafka() throws Exception {
-        kafka = TestKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
+        kafka = TestKafka.shared();
     }
 
     private static String unique(String prefix) {
-        return prefix + "-" + NAMES.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        return TestKafka.unique(prefix);
     }
 
     private static Map<String, Object> config() {

@@ -47,6 +47,33 @@ final class TestKafka implements AutoCloseable {
         this.admin = Admin.create(props);
     }
 
+    private static TestKafka shared;
+    private static final java.util.concurrent.atomic.AtomicInteger NAMES = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * The test JVM's one broker, started by the first test class that asks for it and stopped
+     * when the JVM exits: one broker per test JVM, however many classes use it.
+     */
+    static synchronized TestKafka shared() throws IOException {
+        if (shared == null) {
+            TestKafka started = start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    started.close();
+                } catch (IOException | RuntimeException e) {
+                    // the JVM is going: its temporary directory is the system's to clean
+                }
+            }, "test-kafka-stop"));
+            shared = started;
+        }
+        return shared;
+    }
+
+    /** A name no other test of this JVM uses (a topic, a group) beginning with {@code prefix}. */
+    static String unique(String prefix) {
+        return prefix + "-" + NAMES.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+    }
+
     /** Formats a temporary data directory and starts the broker; returns once it serves. */
     static TestKafka start() throws IOException {
         RuntimeException last = null;
