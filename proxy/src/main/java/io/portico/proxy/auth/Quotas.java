@@ -7,7 +7,6 @@ import io.portico.protocol.ErrorCode;
 import io.portico.proxy.http.Http;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -143,8 +142,7 @@ public final class Quotas {
     }
 
     private static String address(HttpServerExchange exchange) {
-        InetSocketAddress from = exchange.getSourceAddress();
-        return from == null || from.getAddress() == null ? "?" : Http.addressKey(from.getAddress());
+        return Http.sourceAddressKey(exchange);
     }
 
     /**

@@ -216,6 +216,15 @@ public final class Http {
     }
 
     /**
+     * The exchange's client address as {@link #addressKey} keys it (an IPv6 client by its /64),
+     * {@code "?"} when unknown: what the quotas of failed credentials count per address.
+     */
+    public static String sourceAddressKey(HttpServerExchange exchange) {
+        java.net.InetSocketAddress from = exchange.getSourceAddress();
+        return from == null || from.getAddress() == null ? "?" : addressKey(from.getAddress());
+    }
+
+    /**
      * What a client address is counted as, for quotas and the per-address connection cap: an
      * IPv4 address itself, an IPv6 address by its /64 network (one site or host usually has a
      * whole /64 to choose addresses from).

@@ -241,12 +241,12 @@ public final class Forwarding {
                     || exchange.getRequestHeaders().contains(Http.FORWARDED_FOR)
                     || exchange.getRequestHeaders().contains(FORWARDED_TO)) {
                 boolean relayed = fromNode(exchange); // compared in constant time
-                java.net.InetSocketAddress from = exchange.getSourceAddress();
-                String address = from == null || from.getAddress() == null ? "?" : Http.addressKey(from.getAddress());
                 if (!relayed && exchange.getRequestHeaders().contains(NODE_SECRET)) {
-                    secretGuessedFrom.put(address, Boolean.TRUE);
+                    secretGuessedFrom.put(Http.sourceAddressKey(exchange), Boolean.TRUE);
                 }
-                if (!relayed || secretGuessedFrom.getIfPresent(address) != null) {
+                // A relay's address is looked up only while some address guessed lately.
+                if (!relayed || secretGuessedFrom.estimatedSize() > 0
+                        && secretGuessedFrom.getIfPresent(Http.sourceAddressKey(exchange)) != null) {
                     guessing.accept(exchange);
                 }
                 if (!relayed) {
