@@ -323,22 +323,20 @@ public final class ConsumerInstance {
 
     /** v1: the first read subscribes to its topic (if it exists); later ones must name the same. */
     private void subscribeOnFirstRead(String topic, Predicate<String> topicExists) {
-        if (mode == Mode.NONE) {
-            KafkaNames.topic(topic);
-            if (!topicExists.test(topic)) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception();
-            }
-            subscribeTopics(List.of(topic));
-        } else if (!readsOnly(topic)) {
-            // A topic that does not exist is told first, as Confluent's proxy checks it before the
-            // subscription: a 409 would have its client look for the fault in the instance, not in
-            // the topic's name.
-            KafkaNames.topic(topic);
-            if (!topicExists.test(topic)) {
-                throw ErrorCode.TOPIC_NOT_FOUND.exception();
-            }
+        if (mode != Mode.NONE && readsOnly(topic)) {
+            return;
+        }
+        // Also before a 409 for another topic, as Confluent's proxy checks it before the
+        // subscription: a 409 would have its client look for the fault in the instance, not in
+        // the topic's name.
+        KafkaNames.topic(topic);
+        if (!topicExists.test(topic)) {
+            throw ErrorCode.TOPIC_NOT_FOUND.exception();
+        }
+        if (mode != Mode.NONE) {
             throw ErrorCode.CONSUMER_ALREADY_SUBSCRIBED.exception();
         }
+        subscribeTopics(List.of(topic));
     }
 
     /** v1: whether the instance is subscribed to {@code topic} alone (what its later reads must name). */
