@@ -97,6 +97,8 @@ public final class ProduceV3Handler {
     private final ProduceService produce;
     private final ClusterAdmin cluster;
     private final Executor pool;
+    /** The schema pool itself, where streams' records that need the registry go (the produce pool without one). */
+    private final Executor schemaPool;
     /** Each API key's share of the schema pool. */
     private final io.portico.proxy.http.PoolShares schemaShares;
     private final Limits limits;
@@ -119,6 +121,7 @@ public final class ProduceV3Handler {
         this.cluster = cluster;
         this.pool = pool;
         this.schemaShares = schemaPool;
+        this.schemaPool = schemas == null || schemaPool == null ? pool : schemaPool.pool();
         this.limits = limits;
         this.schemas = schemas;
         this.idempotent = idempotent;
@@ -684,7 +687,6 @@ public final class ProduceV3Handler {
         private long waitingMidRecordSince; // when reading paused mid-record for the requests budget, or 0 (IO thread)
         private final Duration memoryWait;
         private final String owner; // the caller's API key or user, or null (authentication off)
-        private final Executor schemaPool; // the schema pool (the produce pool without a registry)
         // A place of the caller's share of the schema pool, held while this stream's sending runs
         // there (its tasks, each submitting the next): one key's streams of records waiting on the
         // registry (a key may open many) do not take every thread and queued place from other
@@ -717,7 +719,6 @@ public final class ProduceV3Handler {
             this.held = Budgets.hold(exchange);
             this.memoryWait = Budgets.settings(exchange).memoryWait();
             this.owner = io.portico.proxy.auth.Access.caller(exchange).owner();
-            this.schemaPool = schemas == null || schemaShares == null ? pool : schemaShares.pool();
             this.topic = topic;
             this.writer = io.portico.proxy.auth.Access.liveStream(exchange);
             this.sender = new Sender(topic, null, subjectsOf(exchange),
